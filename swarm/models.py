@@ -1,0 +1,267 @@
+"""Every payload that crosses the wire, one pydantic model each, in this one place.
+
+    >>> r = ErrorReport(error="KeyError: 'user_id'", context={"file": "app/api.py", "line": 12})
+    >>> r.environment, len(r.signature)
+    ('default', 64)
+    >>> ErrorReport.model_validate_json(r.to_bytes()) == r
+    True
+
+Each model carries `schema_version`; `swarm schemas export DIR` writes their JSON Schemas.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from swarm.signature import signature as _signature
+
+__all__ = [
+    "Payload",
+    "ErrorContext",
+    "ErrorReport",
+    "Task",
+    "InvestigationStatus",
+    "TestCounts",
+    "Result",
+    "ResultStatus",
+    "DeadLetter",
+    "SecurityRejection",
+    "Heartbeat",
+    "Audit",
+    "Injury",
+    "DomainEvent",
+    "BrainDead",
+    "AgentMessage",
+    "PAYLOADS",
+    "utcnow",
+    "new_id",
+]
+
+Environment = Literal["default", "staging", "production"]
+ResultStatus = Literal["fixed", "no_fix", "failed", "rejected"]
+EXCERPT_LIMIT = 100
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id(prefix: str = "") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:16]}"
+
+
+class Payload(BaseModel):
+    """Base of every wire payload: JSON in, JSON out, versioned."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    schema_version: int = 1
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode("utf-8")
+
+
+class ErrorContext(BaseModel):
+    """Where the error happened; any further fields are kept as free context."""
+
+    model_config = ConfigDict(extra="allow")
+    file: str | None = None
+    line: int | None = Field(default=None, ge=0)
+    function: str | None = None
+    request_id: str | None = None
+
+
+class ErrorReport(Payload):
+    """One occurrence of an application error, published to `{ns}.errors[.env]`."""
+
+    error: str = Field(min_length=1, description="the error message, e.g. \"KeyError: 'user_id'\"")
+    stack: str = ""
+    timestamp: datetime = Field(default_factory=utcnow)
+    environment: Environment = "default"
+    service: str = "unknown"
+    context: ErrorContext = Field(default_factory=ErrorContext)
+
+    @property
+    def signature(self) -> str:
+        return _signature(self.error, self.context.file, self.context.line)
+
+    def texts(self) -> dict[str, str]:
+        """Every untrusted text field by name (for the injection filter)."""
+        out = {"error": self.error, "stack": self.stack, "service": self.service}
+        for key, value in self.context.model_dump(exclude_none=True).items():
+            out[f"context.{key}"] = value if isinstance(value, str) else str(value)
+        return {k: v for k, v in out.items() if v}
+
+
+class Task(Payload):
+    task_id: str = Field(default_factory=lambda: new_id("task-"))
+    kind: str
+    investigation_id: str | None = None
+    payload: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class InvestigationStatus(Payload):
+    investigation_id: str
+    signature: str
+    status: str
+    cycle: int = 1
+    phase: str | None = None
+    detail: str = ""
+    occurrences: int = 1
+    timestamp: datetime = Field(default_factory=utcnow)
+
+
+class TestCounts(BaseModel):
+    __test__ = False  # not a pytest class
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    ok: bool = False
+    output_tail: str = ""
+
+
+class Result(Payload):
+    """The outcome of one investigation, on `{ns}.results.<status>.<id>` with Msg-Id = id."""
+
+    investigation_id: str
+    signature: str
+    status: ResultStatus
+    service: str = "unknown"
+    environment: Environment = "default"
+    root_cause: str = ""
+    suspect_commit: str | None = None
+    branch: str | None = None
+    fix_commit: str | None = None
+    summary: str = ""
+    tests_before: TestCounts | None = None
+    tests_after: TestCounts | None = None
+    cycles: int = 0
+    occurrences: int = 1
+    duration_s: float = 0.0
+    error: str | None = None
+    timestamp: datetime = Field(default_factory=utcnow)
+
+
+class DeadLetter(Payload):
+    """What could not be processed, with the reason and the original bytes."""
+
+    reason: str
+    error_type: str = "InvalidInput"
+    source_subject: str | None = None
+    source_stream: str | None = None
+    source_sequence: int | None = None
+    deliveries: int | None = None
+    payload: str = Field(default="", description="original payload (utf-8, or base64: prefix 'b64:')")
+    headers: dict[str, str] = Field(default_factory=dict)
+    timestamp: datetime = Field(default_factory=utcnow)
+
+    @staticmethod
+    def encode_payload(data: bytes) -> str:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            import base64
+
+            return "b64:" + base64.b64encode(data).decode("ascii")
+
+
+class SecurityRejection(Payload):
+    reason: str
+    rule_ids: list[str] = Field(default_factory=list)
+    category: str = ""
+    field: str = ""
+    score: float = 0.0
+    excerpt: str = Field(default="", max_length=EXCERPT_LIMIT)
+    signature: str = ""
+    service: str = "unknown"
+    timestamp: datetime = Field(default_factory=utcnow)
+
+    @field_validator("excerpt", mode="before")
+    @classmethod
+    def _cut(cls, value: str) -> str:
+        return (value or "")[:EXCERPT_LIMIT]
+
+
+class Heartbeat(Payload):
+    service: str
+    role: str = ""
+    status: Literal["ok", "degraded", "draining", "stopping"] = "ok"
+    cpu_percent: float = 0.0
+    memory_mb: float = 0.0
+    active_investigations: int = 0
+    interval_s: float = 5.0
+    timestamp: datetime = Field(default_factory=utcnow)
+
+
+class Audit(Payload):
+    audit_id: str = Field(default_factory=lambda: new_id("audit-"))
+    actor: str
+    action: str
+    target: str = ""
+    outcome: str = "ok"
+    investigation_id: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+    timestamp: datetime = Field(default_factory=utcnow)
+
+
+class Injury(Payload):
+    injury_id: str = Field(default_factory=lambda: new_id("injury-"))
+    injury_type: str
+    affected_service: str
+    severity: Literal["low", "medium", "high", "critical"] = "medium"
+    recommended_action: str = ""
+    auto_heal: bool = False
+    details: dict[str, Any] = Field(default_factory=dict)
+    timestamp: datetime = Field(default_factory=utcnow)
+
+
+class DomainEvent(Payload):
+    event_id: str = Field(default_factory=lambda: new_id("evt-"))
+    event_type: str
+    investigation_id: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+    timestamp: datetime = Field(default_factory=utcnow)
+
+
+class BrainDead(Payload):
+    brain: str
+    reason: str
+    investigation_id: str | None = None
+    attempts: int = 0
+    fallback: str | None = None
+    timestamp: datetime = Field(default_factory=utcnow)
+
+
+class AgentMessage(Payload):
+    message_id: str = Field(default_factory=lambda: new_id("msg-"))
+    run_id: str
+    sender: str
+    recipient: str = "all"
+    kind: str = "note"
+    content: str = ""
+    data: dict[str, Any] = Field(default_factory=dict)
+    trace_id: str | None = None
+    timestamp: datetime = Field(default_factory=utcnow)
+
+
+PAYLOADS: dict[str, type[Payload]] = {
+    cls.__name__: cls
+    for cls in (
+        ErrorReport,
+        Task,
+        InvestigationStatus,
+        Result,
+        DeadLetter,
+        SecurityRejection,
+        Heartbeat,
+        Audit,
+        Injury,
+        DomainEvent,
+        BrainDead,
+        AgentMessage,
+    )
+}

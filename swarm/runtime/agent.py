@@ -1,0 +1,139 @@
+"""The agent interface: what the runtime hands an agent, and what an agent returns.
+
+An agent is any class with a `role` and an async `handle(ctx) -> dict`; the runtime loads it by
+dotted path from configs/swarm.yaml and constructs it with `AgentClass(options)`. It never sees
+NATS or Ray: only the small protocols below.
+
+    class EchoResearch:
+        role = "research"
+        def __init__(self, options: dict | None = None) -> None: ...
+        async def handle(self, ctx: AgentContext) -> dict:
+            await ctx.messages.say("note", f"looking at {ctx.report.context.file}")
+            ctx.cancel.raise_if_cancelled()
+            return {"hypothesis": ctx.hypothesis["id"], "findings": [], "suspects": []}
+
+Phase outputs (free JSON, stored in PEER state under the phase):
+- plan (orchestrator):  {"hypotheses": [{"id", "title", "detail"}, ...]}
+- execute/research:     {"hypothesis": id, "findings": [...], "suspects": [{"commit", "score", ...}]}
+- execute/implement:    {"status": "fixed"|"no_fix", "branch", "fix_commit", "tests_before", "tests_after", ...}
+- express (orchestrator): {"status": "fixed"|"no_fix"|"failed", "root_cause", "summary", "suspect_commit", ...}
+- review:               {"verdict": "approve"|"request_changes", "reasons": [...], "feedback": str}
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from swarm.errors import OverBudget
+from swarm.models import ErrorReport
+
+__all__ = [
+    "Agent",
+    "AgentContext",
+    "Phase",
+    "MessagePublisher",
+    "EventPublisher",
+    "StateAccess",
+    "CancelToken",
+    "Budget",
+    "Cancelled",
+]
+
+Phase = Literal["plan", "execute", "express", "review"]
+
+
+class Cancelled(Exception):
+    """Raised inside an agent when its investigation is cancelled (drain, timeout, budget)."""
+
+
+class MessagePublisher(Protocol):
+    async def say(self, kind: str, content: str, data: dict[str, Any] | None = None) -> None: ...
+
+
+class EventPublisher(Protocol):
+    async def event(self, event_type: str, data: dict[str, Any]) -> None: ...
+    async def audit(self, action: str, target: str, outcome: str, details: dict[str, Any]) -> None: ...
+    async def brain_dead(self, brain: str, reason: str, attempts: int, fallback: str | None) -> None: ...
+
+
+class StateAccess(Protocol):
+    """Read the investigation's PEER state; write only through the role's own phase."""
+
+    async def read(self) -> dict[str, Any]: ...
+    async def update_output(self, transform: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]: ...
+
+
+@dataclass
+class CancelToken:
+    event: asyncio.Event = field(default_factory=asyncio.Event)
+    reason: str = ""
+
+    @property
+    def cancelled(self) -> bool:
+        return self.event.is_set()
+
+    def cancel(self, reason: str = "cancelled") -> None:
+        self.reason = reason
+        self.event.set()
+
+    def raise_if_cancelled(self) -> None:
+        if self.event.is_set():
+            raise Cancelled(self.reason)
+
+
+@dataclass
+class Budget:
+    """Per-investigation spend; `charge` raises OverBudget (from swarm.errors) past the limit."""
+
+    limit_usd: float = float("inf")
+    spent_usd: float = 0.0
+    tokens: int = 0
+    on_charge: Callable[[int, float], Awaitable[None]] | None = None
+
+    @property
+    def remaining_usd(self) -> float:
+        return self.limit_usd - self.spent_usd
+
+    async def charge(self, tokens: int, usd: float) -> None:
+        self.tokens += tokens
+        self.spent_usd += usd
+        if self.on_charge is not None:
+            await self.on_charge(tokens, usd)
+        if self.spent_usd > self.limit_usd:
+            raise OverBudget(f"investigation budget ${self.limit_usd:.2f} exceeded (${self.spent_usd:.2f})")
+
+
+@dataclass
+class AgentContext:
+    """Everything an agent may use for one phase of one investigation."""
+
+    investigation_id: str
+    role: str
+    phase: Phase
+    cycle: int
+    report: ErrorReport
+    signature: str
+    kind: str = "error"
+    plan: dict[str, Any] = field(default_factory=dict)  # the plan phase output of this cycle
+    hypothesis: dict[str, Any] | None = None  # research: the one hypothesis to investigate
+    findings: list[dict[str, Any]] = field(default_factory=list)  # implement/express: research outputs
+    implementation: dict[str, Any] = field(default_factory=dict)  # express/review: implement output
+    feedback: str | None = None  # review feedback from the previous cycle
+    history: list[dict[str, Any]] = field(default_factory=list)  # outputs of earlier cycles
+    repository: dict[str, Any] | None = None  # RepositoryConfig of the report's service, as a dict
+    config: dict[str, Any] = field(default_factory=dict)  # SwarmConfig as a dict (brain, budget, git_author)
+    messages: MessagePublisher | None = None
+    events: EventPublisher | None = None
+    state: StateAccess | None = None
+    cancel: CancelToken = field(default_factory=CancelToken)
+    budget: Budget = field(default_factory=Budget)
+
+
+@runtime_checkable
+class Agent(Protocol):
+    role: str
+
+    async def handle(self, ctx: AgentContext) -> dict[str, Any]: ...

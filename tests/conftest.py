@@ -1,0 +1,79 @@
+"""Shared fixtures: one real nats-server per session, one namespace per test, one local Ray.
+
+Servers are started once and awaited by their own readiness signal, never by sleeping. Tests are
+isolated by NATS namespace (`ns`), so they can share the server.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from swarm.bus.connect import Bus
+from swarm.bus.provision import load_streams_config, provision
+from swarm.bus.server import EmbeddedNats
+from swarm.bus.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNats]:
+    with EmbeddedNats(store_dir=tmp_path_factory.mktemp("nats")) as server:
+        yield server
+
+
+@pytest.fixture
+def ns() -> str:
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def settings(nats_server: EmbeddedNats, ns: str, tmp_path: Path) -> Settings:
+    return Settings(
+        nats_url=nats_server.url,
+        nats_namespace=ns,
+        swarm_home=tmp_path / "swarm-home",
+        _env_file=None,
+    )
+
+
+@pytest.fixture
+def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Environment for CLI tests: NATS_URL and NATS_NAMESPACE of this test."""
+    env = {"NATS_URL": settings.nats_url or "", "NATS_NAMESPACE": settings.nats_namespace}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+@pytest.fixture
+async def bus(settings: Settings) -> AsyncIterator[Bus]:
+    """A connection to the session's server, with this test's namespace provisioned."""
+    b = await Bus.connect(settings)
+    await provision(b.js, b.names, load_streams_config(settings.swarm_streams_config))
+    try:
+        yield b
+    finally:
+        await b.close()
+
+
+@pytest.fixture(scope="session")
+def ray_session() -> Iterator[None]:
+    """One local Ray for the whole session (an actor costs ~200 ms to create: reuse)."""
+    import ray
+
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    if not ray.is_initialized():
+        ray.init(
+            num_cpus=4,
+            include_dashboard=False,
+            namespace="swarm-tests",
+            logging_level="WARNING",
+        )
+    yield
+    ray.shutdown()

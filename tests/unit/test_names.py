@@ -1,0 +1,37 @@
+import pytest
+
+from swarm.bus.names import Names
+from swarm.bus.settings import Settings
+
+
+def test_wire_names_follow_design_table() -> None:
+    n = Names("Payments")
+    assert n.ns == "payments" and n.NS == "PAYMENTS"
+    assert n.errors() == "payments.errors"
+    assert n.errors("production") == "payments.errors.production"
+    assert n.error_stream("staging") == "PAYMENTS_STAGING_ERRORS"
+    assert n.peer_bucket == "PAYMENTS_PEER_STATE"
+    assert n.result("fixed", "inv-1") == "payments.results.fixed.inv-1"
+    assert n.event("investigation_started") == "payments.hive.events.v1.investigation_started"
+    assert n.brain_dead == "payments.core.brain_dead"
+    assert n.comms_run("r1", "plan") == "payments.workflow.run.r1.plan"
+    assert n.msg_id("staging", "abc") == "payments-staging-abc"
+    assert Names.peer_key("error", "inv-1", 2) == "peer.error.inv-1.cycle.2"
+
+
+@pytest.mark.parametrize("bad", ["a.b", "a b", "a*", "a>", "", "ünï"])
+def test_invalid_namespace_is_refused_naming_the_value(bad: str) -> None:
+    with pytest.raises(ValueError, match="invalid namespace"):
+        Names(bad)
+    with pytest.raises(ValueError, match=repr(bad).strip("'")):
+        Settings(nats_namespace=bad, _env_file=None)
+
+
+def test_unknown_env_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown environment 'qa'"):
+        Names("x").errors("qa")
+
+
+def test_subject_tokens_are_checked() -> None:
+    with pytest.raises(ValueError, match="investigation id"):
+        Names("x").investigation_status("a.b")
