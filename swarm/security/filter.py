@@ -1,0 +1,83 @@
+"""The Filter interface the runtime calls on every new report, before any agent sees it.
+
+    verdict = filter_.check_report(report)
+    if verdict.rejected: ...publish a SecurityRejection and terminate the message...
+
+`PassAllFilter` fills the interface when no real filter is configured (tests of other parts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from swarm.models import ErrorReport
+
+__all__ = ["Filter", "Verdict", "Match", "PassAllFilter"]
+
+
+@dataclass(frozen=True)
+class Match:
+    rule_id: str
+    category: str
+    weight: float
+    start: int  # character span in the scanned text
+    end: int
+    text: str
+    field: str = ""  # which report field (error, stack, context.<k>)
+    decoded: bool = False  # matched in a decoded segment rather than the raw text
+
+
+@dataclass(frozen=True)
+class Verdict:
+    score: float
+    threshold: float
+    matches: tuple[Match, ...] = field(default_factory=tuple)
+    field: str = ""  # the field that decided the verdict
+    text: str = ""  # that field's text (callers cut it to an excerpt)
+
+    @property
+    def rejected(self) -> bool:
+        return self.score >= self.threshold
+
+    @property
+    def rule_ids(self) -> list[str]:
+        return sorted({m.rule_id for m in self.matches})
+
+    @property
+    def category(self) -> str:
+        """The category with the highest total weight ('' when nothing matched)."""
+        totals: dict[str, float] = {}
+        for m in self.matches:
+            totals[m.category] = totals.get(m.category, 0.0) + m.weight
+        return max(totals, key=lambda c: totals[c]) if totals else ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rejected": self.rejected,
+            "score": round(self.score, 3),
+            "threshold": self.threshold,
+            "category": self.category,
+            "field": self.field,
+            "rule_ids": self.rule_ids,
+            "matches": [m.__dict__ for m in self.matches],
+        }
+
+
+@runtime_checkable
+class Filter(Protocol):
+    def check_text(self, text: str, field: str = "") -> Verdict: ...
+    def check_report(self, report: ErrorReport) -> Verdict: ...
+
+
+class PassAllFilter:
+    """Allows everything. Only for configurations that deliberately run without a filter."""
+
+    def __init__(self, options: dict[str, Any] | None = None) -> None:
+        self.options = options or {}
+
+    def check_text(self, text: str, field: str = "") -> Verdict:
+        return Verdict(score=0.0, threshold=1.0, field=field)
+
+    def check_report(self, report: ErrorReport) -> Verdict:
+        return Verdict(score=0.0, threshold=1.0)
