@@ -1,0 +1,453 @@
+"""PEER state in JetStream KV: every write is validated, owned, and compare-and-set.
+
+    store = PeerStateStore(bus)                       # or PeerStateStore(js, names)
+    rev = await store.create(PeerState.new("inv-1", "error", 1))
+    state, rev = await store.read("peer.error.inv-1.cycle.1")
+
+    def start_plan(s: PeerState) -> None:             # gets a copy; mutate it, or return a new one
+        s.phases.plan.status = PhaseStatus.RUNNING
+        s.metadata.status = Status.PLANNING
+    state, rev = await store.update(key, start_plan, role="orchestrator", actor="orch-1")
+
+    async with contextlib.aclosing(store.watch()) as changes:   # whole bucket, or watch(key)
+        async for change in changes: ...
+
+There is no public put: `create` writes only if the key is absent, `update` and `restore` only on
+the revision they read. A value that is not a valid PeerState can therefore only appear if
+someone writes behind the store's back; `read` then raises StateCorrupted(key, revision), and
+`doctor`, `last_valid` and `restore` find and repair it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import nats.errors
+from nats.js import JetStreamContext
+from nats.js import errors as js_errors
+from nats.js.kv import KeyValue
+from pydantic import ValidationError
+
+from swarm.bus.connect import Bus
+from swarm.bus.names import Names
+from swarm.errors import (
+    ConfigError,
+    ConflictRetriesExhausted,
+    InvalidInput,
+    StateCorrupted,
+    StateError,
+    StateExists,
+    StateNotFound,
+    TransientError,
+)
+from swarm.state.model import PeerState, check_ownership, parse_key
+
+__all__ = [
+    "PeerStateStore",
+    "Transform",
+    "HistoryEntry",
+    "Finding",
+    "DoctorReport",
+    "StateChange",
+    "StoreStats",
+    "LOG_JSON_LIMIT",
+]
+
+log = logging.getLogger("swarm.state")
+LOG_JSON_LIMIT = 512  # characters of the written JSON shown in the debug log
+
+Transform = Callable[[PeerState], PeerState | None | Awaitable[PeerState | None]]
+Operation = Literal["PUT", "DEL", "PURGE"]
+
+
+@dataclass
+class HistoryEntry:
+    revision: int
+    time: datetime | None
+    operation: Operation
+    valid: bool
+    size: int
+    reason: str | None = None  # why the value is not a valid PeerState
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "revision": self.revision,
+            "time": self.time.isoformat() if self.time else None,
+            "operation": self.operation,
+            "valid": self.valid,
+            "size": self.size,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class Finding:
+    """A key whose latest revision is not a readable state."""
+
+    key: str
+    revision: int
+    problem: Literal["corrupt", "deleted", "purged"]
+    reason: str
+    last_valid_revision: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class DoctorReport:
+    checked: int
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return not self.findings
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"checked": self.checked, "healthy": self.healthy, "findings": [f.as_dict() for f in self.findings]}
+
+
+@dataclass
+class StateChange:
+    """One change seen by `watch`: a valid state, or the reason it is not one."""
+
+    key: str
+    revision: int
+    operation: Operation
+    time: datetime | None
+    state: PeerState | None
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "revision": self.revision,
+            "operation": self.operation,
+            "time": self.time.isoformat() if self.time else None,
+            "state": self.state.model_dump(mode="json") if self.state else None,
+            "error": self.error,
+        }
+
+
+@dataclass
+class StoreStats:
+    writes: int = 0
+    conflicts: int = 0  # CAS writes that lost to another writer and were retried
+
+
+def _validate(key: str, revision: int | None, data: bytes | None) -> PeerState:
+    """Parse a stored value, or raise StateCorrupted naming key, revision and why."""
+    if not data:
+        raise StateCorrupted(key, revision, "empty value")
+    try:
+        state = PeerState.model_validate_json(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(map(str, first["loc"])) or "value"
+        kind = "not JSON" if first["type"] == "json_invalid" else "not a valid PeerState"
+        raise StateCorrupted(key, revision, f"{kind}: {where}: {first['msg']} ({exc.error_count()} error(s))") from exc
+    if state.key != key:
+        raise StateCorrupted(key, revision, f"value belongs to key {state.key!r}")
+    return state
+
+
+def _op(entry: KeyValue.Entry) -> Operation:
+    return entry.operation if entry.operation in ("DEL", "PURGE") else "PUT"  # type: ignore[return-value]
+
+
+def _cut(text: str, limit: int = LOG_JSON_LIMIT) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}...(+{len(text) - limit} chars)"
+
+
+class PeerStateStore:
+    """Async store of PeerState values in the namespace's `{NS}_PEER_STATE` bucket."""
+
+    def __init__(
+        self,
+        bus_or_js: Bus | JetStreamContext,
+        names: Names | None = None,
+        *,
+        max_attempts: int = 64,
+        backoff_base_s: float = 0.002,
+        backoff_cap_s: float = 0.2,
+    ) -> None:
+        if isinstance(bus_or_js, Bus):
+            self._js, self.names = bus_or_js.js, names or bus_or_js.names
+        else:
+            if names is None:
+                raise TypeError("PeerStateStore(js, names): names is required with a JetStreamContext")
+            self._js, self.names = bus_or_js, names
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be >= 1")
+        self.max_attempts, self.backoff_base_s, self.backoff_cap_s = max_attempts, backoff_base_s, backoff_cap_s
+        self.stats = StoreStats()
+        self._kv: KeyValue | None = None
+
+    @property
+    def bucket(self) -> str:
+        return self.names.peer_bucket
+
+    async def kv(self) -> KeyValue:
+        """The bucket handle (for raw reads and tests; writes go through create/update/restore)."""
+        if self._kv is None:
+            try:
+                self._kv = await self._js.key_value(self.bucket)
+            except js_errors.BucketNotFoundError as exc:
+                raise ConfigError(
+                    f"KV bucket {self.bucket} does not exist: provision namespace {self.names.ns!r} "
+                    "with `swarm streams provision`"
+                ) from exc
+            except (nats.errors.TimeoutError, nats.errors.NoRespondersError) as exc:
+                raise TransientError(f"JetStream did not answer for bucket {self.bucket}: {exc!r}") from exc
+        return self._kv
+
+    # reads -----------------------------------------------------------------------------------
+    async def _entry(self, key: str, revision: int | None = None) -> KeyValue.Entry:
+        parse_key(key)
+        kv = await self.kv()
+        try:
+            return await kv.get(key, revision=revision)
+        except js_errors.KeyNotFoundError as exc:
+            at = f" revision {revision}" if revision else ""
+            if exc.entry is not None:
+                raise StateNotFound(
+                    f"PEER state {key!r}{at} was {'purged' if exc.op == 'PURGE' else 'deleted'} "
+                    f"(tombstone at revision {exc.entry.revision})"
+                ) from exc
+            raise StateNotFound(f"no PEER state at key {key!r}{at} in bucket {self.bucket}") from exc
+        except (nats.errors.TimeoutError, nats.errors.NoRespondersError) as exc:
+            raise TransientError(f"reading {key!r} timed out: {exc!r}") from exc
+
+    async def read(self, key: str, revision: int | None = None) -> tuple[PeerState, int]:
+        """The state at `key` (latest, or the given revision) and its revision."""
+        entry = await self._entry(key, revision)
+        return _validate(key, entry.revision, entry.value), int(entry.revision or 0)
+
+    async def keys(self, prefix: str = "peer.") -> list[str]:
+        """Keys currently holding a value (deleted ones excluded), sorted."""
+        kv = await self.kv()
+        try:
+            found = await kv.keys()
+        except js_errors.NoKeysError:
+            return []
+        return sorted(k for k in found if k.startswith(prefix))
+
+    async def _latest_revision(self, key: str) -> int:
+        """Revision of the latest entry of `key`, a delete tombstone included (0 if none)."""
+        try:
+            return (await self._entry(key)).revision or 0
+        except StateNotFound as exc:
+            cause = exc.__cause__
+            if isinstance(cause, js_errors.KeyNotFoundError) and cause.entry is not None:
+                return int(cause.entry.revision or 0)
+            return 0
+
+    # writes ----------------------------------------------------------------------------------
+    async def _write(self, key: str, state: PeerState, last: int, what: str) -> int:
+        """The only write path: validated JSON, CAS on `last` (0 = key must be absent)."""
+        data = state.to_bytes()
+        _validate(key, None, data)  # what we write must read back: same parser as `read`
+        kv = await self.kv()
+        try:
+            revision = await kv.update(key, data, last=last)
+        except (nats.errors.TimeoutError, nats.errors.NoRespondersError) as exc:
+            raise TransientError(f"writing {key!r} timed out: {exc!r}") from exc
+        self.stats.writes += 1
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "%s key=%s revision=%d size=%d json=%s", what, key, revision, len(data), _cut(data.decode())
+            )
+        return revision
+
+    async def create(self, state: PeerState) -> int:
+        """Write a new state at `state.key`; StateExists if that key holds anything (even a tombstone)."""
+        key = state.key
+        try:
+            return await self._write(key, state, 0, "create")
+        except js_errors.KeyWrongLastSequenceError as exc:
+            raise StateExists(
+                f"PEER state {key!r} already exists (revision {await self._latest_revision(key)}); "
+                "use update, or restore to repair it"
+            ) from exc
+
+    async def update(
+        self, key: str, transform: Transform, role: str, *, actor: str | None = None
+    ) -> tuple[PeerState, int]:
+        """Read, transform a copy, validate, check `role`'s ownership, CAS-write; retry on conflict.
+
+        `transform` receives a deep copy of the current state and either mutates it (returning
+        None) or returns a new PeerState; it may be async. It must be safe to call more than once:
+        on a revision conflict the latest state is re-read and the transform applied again.
+        Raises StateNotFound, StateCorrupted, OwnershipViolation, InvalidInput (the transform made
+        an invalid state) or ConflictRetriesExhausted after `max_attempts` lost races.
+        """
+        for attempt in range(1, self.max_attempts + 1):
+            current, revision = await self.read(key)
+            new = await self._apply(key, current, transform)
+            changed = check_ownership(role, current, new)
+            if not changed:
+                return current, revision  # nothing to write: do not add a revision
+            new.metadata.updated_at = max(datetime.now(UTC), new.metadata.created_at)
+            new.metadata.updated_by = actor or role
+            try:
+                return new, await self._write(key, new, revision, f"update[{role}]")
+            except js_errors.KeyWrongLastSequenceError:
+                self.stats.conflicts += 1
+                if attempt < self.max_attempts:
+                    await asyncio.sleep(self._backoff(attempt))
+        raise ConflictRetriesExhausted(
+            f"update of {key!r} by role {role!r} lost the compare-and-set {self.max_attempts} times in a row "
+            "(too many concurrent writers); retry later"
+        )
+
+    def _backoff(self, attempt: int) -> float:
+        # full jitter: writers that collided spread out instead of colliding again in lockstep
+        return random.uniform(0, min(self.backoff_cap_s, self.backoff_base_s * 2 ** min(attempt, 16)))
+
+    async def _apply(self, key: str, current: PeerState, transform: Transform) -> PeerState:
+        copy = current.model_copy(deep=True)
+        try:
+            result = transform(copy)
+            if inspect.isawaitable(result):
+                result = await result
+            new = copy if result is None else result
+            if not isinstance(new, PeerState):
+                raise InvalidInput(f"transform of {key!r} returned {type(new).__name__}, expected PeerState or None")
+            # revalidate from JSON: in-place edits of nested dicts/lists bypass assignment validation
+            new = PeerState.model_validate_json(new.model_dump_json())
+        except ValidationError as exc:
+            raise InvalidInput(f"update of {key!r} would write an invalid PeerState: {_errors(exc)}") from exc
+        if new.key != key:
+            raise InvalidInput(f"update of {key!r} changed the state's identity to {new.key!r}")
+        return new
+
+    # history and recovery --------------------------------------------------------------------
+    async def _history(self, key: str) -> list[KeyValue.Entry]:
+        parse_key(key)
+        kv = await self.kv()
+        try:
+            return await kv.history(key)
+        except js_errors.NoKeysError as exc:
+            raise StateNotFound(f"no PEER state at key {key!r} in bucket {self.bucket}") from exc
+
+    async def history(self, key: str) -> list[HistoryEntry]:
+        """Every kept revision of `key` (oldest first), each marked valid or not."""
+        out = []
+        for entry in await self._history(key):
+            op, reason = _op(entry), None
+            if op == "PUT":
+                try:
+                    _validate(key, entry.revision, entry.value)
+                except StateCorrupted as exc:
+                    reason = exc.reason
+            out.append(
+                HistoryEntry(
+                    revision=int(entry.revision or 0),
+                    time=entry.created,  # type: ignore[arg-type]  # a datetime from the message metadata
+                    operation=op,
+                    valid=op == "PUT" and reason is None,
+                    size=len(entry.value or b""),
+                    reason=reason,
+                )
+            )
+        return out
+
+    async def last_valid(self, key: str) -> tuple[PeerState, int]:
+        """The newest kept revision of `key` that is a valid state; StateCorrupted if there is none."""
+        entries = await self._history(key)
+        for entry in reversed(entries):
+            if _op(entry) == "PUT":
+                try:
+                    return _validate(key, entry.revision, entry.value), int(entry.revision or 0)
+                except StateCorrupted:
+                    continue
+        raise StateCorrupted(key, entries[-1].revision, "no valid revision in the kept history")
+
+    async def restore(self, key: str, revision: int) -> int:
+        """Write revision `revision`'s value again as the newest revision (CAS); returns the new revision."""
+        state, _ = await self.read(key, revision)
+        latest = await self._latest_revision(key)
+        if latest == revision:
+            raise InvalidInput(f"revision {revision} is already the latest revision of {key!r}")
+        try:
+            return await self._write(key, state, latest, f"restore[{revision}]")
+        except js_errors.KeyWrongLastSequenceError as exc:
+            self.stats.conflicts += 1
+            raise ConflictRetriesExhausted(
+                f"{key!r} changed while restoring revision {revision}; check `swarm state history` and retry"
+            ) from exc
+
+    async def doctor(self, prefix: str = "peer.") -> DoctorReport:
+        """Check the latest revision of every key (deleted ones included); list those not readable."""
+        latest = await self._scan(prefix)
+        report = DoctorReport(checked=len(latest))
+        for key, entry in sorted(latest.items()):
+            op = _op(entry)
+            if op == "PUT":
+                try:
+                    _validate(key, entry.revision, entry.value)
+                    continue
+                except StateCorrupted as exc:
+                    problem, reason = "corrupt", exc.reason
+            else:
+                problem, reason = ("deleted", "deleted") if op == "DEL" else ("purged", "purged: history is gone")
+            try:
+                _, good = await self.last_valid(key)
+            except StateError:
+                good = None
+            report.findings.append(Finding(key, int(entry.revision or 0), problem, reason, good))  # type: ignore[arg-type]
+        return report
+
+    async def _scan(self, prefix: str) -> dict[str, KeyValue.Entry]:
+        kv = await self.kv()
+        watcher = await kv.watchall()  # the last entry of every key, tombstones included
+        latest: dict[str, KeyValue.Entry] = {}
+        try:
+            async for entry in watcher:
+                if entry is None:  # end of the initial values
+                    break
+                if entry.key.startswith(prefix):
+                    latest[entry.key] = entry
+        finally:
+            await watcher.stop()
+        return latest
+
+    # watch -----------------------------------------------------------------------------------
+    async def watch(self, key: str | None = None, *, initial: bool = True) -> AsyncIterator[StateChange]:
+        """Changes of one key or the whole bucket; with `initial`, first the current value(s).
+
+        Corrupt values are yielded with `state=None` and `error` set, never raised: a watcher
+        (UI, health monitor) must see them. Close it with contextlib.aclosing or `break`.
+        """
+        if key is not None:
+            parse_key(key)
+        kv = await self.kv()
+        watcher = await kv.watch(key or ">")
+        caught_up = False
+        try:
+            async for entry in watcher:
+                if entry is None:
+                    caught_up = True
+                    continue
+                if not initial and not caught_up:
+                    continue
+                op, state, error = _op(entry), None, None
+                if op == "PUT":
+                    try:
+                        state = _validate(entry.key, entry.revision, entry.value)
+                    except StateCorrupted as exc:
+                        error = exc.reason
+                yield StateChange(entry.key, int(entry.revision or 0), op, entry.created, state, error)  # type: ignore[arg-type]
+        finally:
+            await watcher.stop()
+
+
+def _errors(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors())
