@@ -11,6 +11,7 @@ Nothing else in swarm spells a subject or stream name as a loose string.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -155,6 +156,30 @@ class Names:
     @property
     def hive_all(self) -> str:
         return f"{self.ns}.hive.>"
+
+    def heartbeat_of(self, service: str) -> str:
+        """Per-service heartbeat subject; the HEARTBEATS stream keeps the last one of each service.
+
+        Characters a subject token cannot hold are replaced by '_' (the payload keeps the real name).
+        """
+        token = re.sub(r"[\s.*>]", "_", service) or "_"
+        return f"{self.ns}.hive.heartbeat.{token}"
+
+    @property
+    def heartbeats_all(self) -> str:
+        return f"{self.ns}.hive.heartbeat.>"
+
+    @property
+    def core_all(self) -> str:
+        return f"{self.ns}.core.>"
+
+    @property
+    def bloodstream_stream(self) -> str:
+        return self.stream("BLOODSTREAM")
+
+    @property
+    def heartbeat_stream(self) -> str:
+        return self.stream("HEARTBEATS")
 
     # agent comms
     def comms_run(self, run_id: str, kind: str) -> str:

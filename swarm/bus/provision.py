@@ -51,6 +51,7 @@ class StreamSpec(BaseModel):
     retention: Literal["limits", "workqueue", "interest"] = "limits"
     max_age_s: float = 0
     duplicate_window_s: float = 120
+    max_msgs_per_subject: int = -1  # -1: unlimited; 1 keeps only the latest message of each subject
     storage: Literal["file", "memory"] | None = None
     replicas: int | None = None
     consumers: list[str] = Field(default_factory=list)
@@ -113,6 +114,7 @@ def stream_config(spec: StreamSpec, names: Names, cfg: StreamsConfig) -> js_api.
         retention=js_api.RetentionPolicy(spec.retention),
         max_age=spec.max_age_s or None,
         duplicate_window=spec.duplicate_window_s,
+        max_msgs_per_subject=spec.max_msgs_per_subject,
         storage=js_api.StorageType(spec.storage or cfg.defaults.storage),
         num_replicas=spec.replicas or cfg.defaults.replicas,
     )
@@ -130,7 +132,9 @@ def consumer_config(name: str, spec: ConsumerSpec, filter_subject: str | None) -
     )
 
 
-_STREAM_FIELDS = ("subjects", "retention", "max_age", "duplicate_window", "storage", "num_replicas")
+_STREAM_FIELDS = (
+    "subjects", "retention", "max_age", "duplicate_window", "max_msgs_per_subject", "storage", "num_replicas"
+)
 _IMMUTABLE = {"retention", "storage"}
 _CONSUMER_FIELDS = ("ack_policy", "max_deliver", "ack_wait", "max_ack_pending", "filter_subject")
 
