@@ -261,9 +261,7 @@ class PeerStateStore:
             raise TransientError(f"writing {key!r} timed out: {exc!r}") from exc
         self.stats.writes += 1
         if log.isEnabledFor(logging.DEBUG):
-            log.debug(
-                "%s key=%s revision=%d size=%d json=%s", what, key, revision, len(data), _cut(data.decode())
-            )
+            log.debug("%s key=%s revision=%d size=%d json=%s", what, key, revision, len(data), _cut(data.decode()))
         return revision
 
     async def create(self, state: PeerState) -> int:
