@@ -1,0 +1,248 @@
+"""`swarm nats`, `swarm streams` and `swarm schemas`: the floor's commands.
+
+    swarm nats up --port 4222                    # foreground nats-server with JetStream
+    swarm streams provision [--apply]            # create what configs/streams.yaml declares; list drift
+    swarm streams report [--json]                # subjects, retention, messages, bytes, consumers, pending
+    swarm streams purge --env staging [--yes]    # empty one error stream after a deploy
+    swarm schemas export schemas/                # one JSON Schema per wire payload
+
+Commands that talk to NATS connect to `NATS_URL` and say clearly when it is unset or nothing answers.
+`stream_report` and `render_stream_report` are reused by `swarm demo`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import nats.js.errors
+import typer
+from nats.js.errors import NotFoundError
+from rich.table import Table
+
+from swarm.bus.connect import Bus, open_bus
+from swarm.bus.names import ENVS, Names
+from swarm.bus.provision import PlanItem, StreamsConfig, load_streams_config, provision
+from swarm.bus.server import EmbeddedNats
+from swarm.bus.settings import Settings
+from swarm.clikit import JSON_OPTION, cli_errors, console, emit, fail, load_settings, run
+from swarm.errors import ConfigError
+from swarm.models import PAYLOADS
+
+__all__ = [
+    "nats_app",
+    "streams_app",
+    "schemas_app",
+    "stream_report",
+    "render_stream_report",
+    "export_schemas",
+    "configured_streams",
+]
+
+T = TypeVar("T")
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+nats_app = typer.Typer(help="run a local nats-server with JetStream", no_args_is_help=True)
+streams_app = typer.Typer(help="provision and inspect the namespace's streams", no_args_is_help=True)
+schemas_app = typer.Typer(help="JSON Schemas of every wire payload, for publishers in other languages",
+                          no_args_is_help=True)
+
+
+async def _with_bus(settings: Settings, work: Callable[[Bus], Awaitable[T]]) -> T:
+    """Connect (clear error when nothing answers), run `work`, map JetStream refusals to ConfigError."""
+    async with open_bus(settings) as bus:
+        try:
+            return await work(bus)
+        except nats.js.errors.APIError as exc:
+            raise ConfigError(f"JetStream refused: {exc.description or exc} (code {exc.err_code})") from exc
+
+
+# nats ------------------------------------------------------------------------------------
+@nats_app.command("up")
+def nats_up(
+    port: int = typer.Option(4222, "--port", help="client port (-1: a free one, printed in the server log)"),
+    host: str = typer.Option("127.0.0.1", "--host", help="address to listen on"),
+    store_dir: Path | None = typer.Option(None, "--store-dir", help="JetStream store [default: $SWARM_HOME/nats]"),
+    monitor_port: int | None = typer.Option(None, "--monitor-port", help="HTTP monitoring port (off if unset)"),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Run nats-server with JetStream in the foreground until Ctrl-C."""
+    settings = load_settings()
+    with cli_errors():
+        server = EmbeddedNats(port=port, host=host, store_dir=store_dir or settings.swarm_home / "nats",
+                              monitor_port=monitor_port)
+        info = {"url": f"nats://{host}:{port}", "store_dir": str(server.store_dir), "monitor_port": monitor_port,
+                "command": server.command()}
+    emit(info, json_out, render=lambda d: console.print(
+        f"nats-server with JetStream on [bold]{d['url']}[/], store {d['store_dir']}\n"
+        f"in another shell: export NATS_URL={d['url']}   (Ctrl-C stops the server)", highlight=False))
+    raise typer.Exit(server.run_foreground())
+
+
+# streams ---------------------------------------------------------------------------------
+def configured_streams(names: Names, cfg: StreamsConfig) -> list[tuple[str, str]]:
+    """(kind, JetStream stream name) of everything streams.yaml declares for this namespace."""
+    out = [("stream", names.stream(s.name)) for s in cfg.streams]
+    return out + [("kv", f"KV_{names.stream(kv.name)}") for kv in cfg.kv]
+
+
+async def stream_report(bus: Bus, cfg: StreamsConfig) -> list[dict[str, Any]]:
+    """One row per configured stream: subjects, retention, messages, bytes, consumers with pending counts."""
+    rows: list[dict[str, Any]] = []
+    for kind, name in configured_streams(bus.names, cfg):
+        try:
+            info = await bus.js.stream_info(name)
+        except NotFoundError:
+            rows.append({"stream": name, "kind": kind, "missing": True, "subjects": [], "retention": None,
+                         "messages": 0, "bytes": 0, "consumers": []})
+            continue
+        consumers = await bus.js.consumers_info(name)
+        rows.append({
+            "stream": name,
+            "kind": kind,
+            "missing": False,
+            "subjects": list(info.config.subjects or []),
+            "retention": getattr(info.config.retention, "value", info.config.retention),
+            "messages": info.state.messages,
+            "bytes": info.state.bytes,
+            "consumers": [
+                {"name": c.name, "num_pending": c.num_pending, "num_ack_pending": c.num_ack_pending}
+                for c in sorted(consumers, key=lambda c: c.name)
+            ],
+        })
+    return rows
+
+
+def render_stream_report(rows: list[dict[str, Any]], title: str = "streams") -> None:
+    table = Table(title=title, title_justify="left")
+    table.add_column("stream", no_wrap=True)
+    table.add_column("subjects", overflow="fold")
+    table.add_column("retention", no_wrap=True)
+    table.add_column("msgs", justify="right", no_wrap=True)
+    table.add_column("bytes", justify="right", no_wrap=True)
+    table.add_column("consumer pending/ack-pending", overflow="fold")
+    for r in rows:
+        if r["missing"]:
+            table.add_row(r["stream"], "[red]missing: run `swarm streams provision`[/]", "", "", "", "")
+            continue
+        consumers = ", ".join(f"{c['name']} {c['num_pending']}/{c['num_ack_pending']}" for c in r["consumers"])
+        table.add_row(r["stream"], "\n".join(r["subjects"]), str(r["retention"]), str(r["messages"]),
+                      str(r["bytes"]), consumers or "-")
+    console.print(table)
+
+
+_STYLE = {"create": "green", "ok": "dim", "drift": "yellow", "update": "cyan", "conflict": "bold red"}
+
+
+def _render_plan(data: dict[str, Any]) -> None:
+    for item in data["items"]:
+        console.print(f"[{_STYLE[item['action']]}]{item['action']:>8}[/] {item['kind']:<8} {item['name']}",
+                      highlight=False)
+        for d in item["diffs"]:
+            console.print(f"{'':18}{d['field']}: server {d['server']!r} -> file {d['file']!r}", highlight=False)
+    console.print(data["summary"], highlight=False)
+
+
+def _summary(items: list[PlanItem], apply: bool) -> str:
+    count = {a: sum(1 for i in items if i.action == a) for a in _STYLE}
+    if count["conflict"]:
+        return (f"{count['conflict']} item(s) conflict with configs/streams.yaml in a field the server cannot "
+                "change in place (retention or storage): delete and re-create them, then provision again")
+    if count["drift"]:
+        return (f"{count['drift']} item(s) differ from configs/streams.yaml; nothing changed. "
+                "Run `swarm streams provision --apply` to change them")
+    if count["create"] == count["update"] == 0:
+        return "nothing to change: the server matches configs/streams.yaml"
+    return f"created {count['create']}, updated {count['update']}, unchanged {count['ok']}"
+
+
+@streams_app.command("provision")
+def streams_provision(
+    apply: bool = typer.Option(False, "--apply", help="also change items that drifted from the file"),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Create the namespace's streams, consumers and KV buckets; list drift (changed only with --apply)."""
+    settings = load_settings()
+    with cli_errors():
+        cfg = load_streams_config(settings.swarm_streams_config)
+        items = run(_with_bus(settings, lambda bus: provision(bus.js, bus.names, cfg, apply=apply)))
+    data = {
+        "namespace": settings.nats_namespace,
+        "config": str(settings.swarm_streams_config),
+        "apply": apply,
+        "items": [i.as_dict() for i in items],
+        "summary": _summary(items, apply),
+    }
+    emit(data, json_out, render=_render_plan)
+    if any(i.action == "conflict" for i in items):
+        fail(data["summary"])
+
+
+@streams_app.command("report")
+def streams_report(json_out: bool = JSON_OPTION) -> None:
+    """Each stream of the namespace: subjects, retention, messages, bytes, consumers and pending counts."""
+    settings = load_settings()
+    with cli_errors():
+        cfg = load_streams_config(settings.swarm_streams_config)
+        rows = run(_with_bus(settings, lambda bus: stream_report(bus, cfg)))
+    emit({"namespace": settings.nats_namespace, "streams": rows}, json_out,
+         render=lambda d: render_stream_report(d["streams"], f"namespace {d['namespace']}"))
+
+
+@streams_app.command("purge")
+def streams_purge(
+    env: str = typer.Option(..., "--env", help=f"error stream to empty: {', '.join(ENVS)}"),
+    yes: bool = typer.Option(False, "--yes", "-y", help="do not ask"),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Empty one error stream (e.g. staging after a deploy); asks first unless --yes."""
+    settings = load_settings()
+    try:
+        stream = Names(settings.nats_namespace).error_stream(env)
+    except ValueError as exc:
+        fail(str(exc), code=2)
+    if not yes and not typer.confirm(f"delete every message of {stream}?", default=False, err=True):
+        fail("nothing purged (not confirmed; pass --yes to skip the question)")
+
+    async def purge(bus: Bus) -> dict[str, Any]:
+        try:
+            before = (await bus.js.stream_info(stream)).state.messages
+        except NotFoundError as exc:
+            raise ConfigError(f"stream {stream} does not exist: run `swarm streams provision` first") from exc
+        await bus.js.purge_stream(stream)
+        return {"stream": stream, "purged": before}
+
+    with cli_errors():
+        data = run(_with_bus(settings, purge))
+    emit(data, json_out, render=lambda d: console.print(f"purged {d['purged']} message(s) from {d['stream']}",
+                                                         highlight=False))
+
+
+# schemas ---------------------------------------------------------------------------------
+def export_schemas(directory: Path) -> list[Path]:
+    """Write `<Model>.schema.json` (JSON Schema 2020-12) for every payload in swarm.models.PAYLOADS."""
+    if directory.exists() and not directory.is_dir():
+        raise ConfigError(f"{directory} exists and is not a directory")
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, model in sorted(PAYLOADS.items()):
+        schema = {"$schema": JSON_SCHEMA_DIALECT, "$id": f"{name}.schema.json", **model.model_json_schema()}
+        path = directory / f"{name}.schema.json"
+        path.write_text(json.dumps(schema, indent=2, sort_keys=False) + "\n")
+        paths.append(path)
+    return paths
+
+
+@schemas_app.command("export")
+def schemas_export(
+    directory: Path = typer.Argument(..., help="where to write one <Model>.schema.json per payload"),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Write the JSON Schema of every wire payload (ErrorReport, Result, ...)."""
+    with cli_errors():
+        paths = export_schemas(directory)
+    emit({"directory": str(directory), "files": [str(p) for p in paths]}, json_out,
+         render=lambda d: console.print(f"wrote {len(d['files'])} schemas to {d['directory']}: "
+                                        + ", ".join(Path(f).name for f in d["files"]), highlight=False))

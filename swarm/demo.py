@@ -1,0 +1,137 @@
+"""`swarm demo`: the whole floor in one command, with nothing to install or configure.
+
+    swarm demo            # embedded nats-server, provision namespace `demo`, publish samples, stream report
+    swarm demo --json     # the same as one JSON document (progress goes to stderr)
+
+With `NATS_URL` set the demo uses that server instead of starting one. `publish_samples(bus)` is the
+reusable part: five realistic reports of which two are duplicates (one repeated verbatim, one
+differing only by a request id and a memory address), so JetStream stores three.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from swarm.bus.cli import render_stream_report, stream_report
+from swarm.bus.connect import Bus, open_bus
+from swarm.bus.provision import load_streams_config, provision
+from swarm.bus.server import EmbeddedNats
+from swarm.bus.settings import Settings
+from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, load_settings, run
+from swarm.models import ErrorReport
+from swarm.reporting.reporter import Published, build_report, publish_report
+
+__all__ = ["demo_app", "publish_samples", "sample_reports", "embedded_or_configured"]
+
+demo_app = typer.Typer()
+
+_KEYERROR_STACK = """Traceback (most recent call last):
+  File "accounts/api/profile.py", line 57, in get_profile
+    return render(user_id=payload["user_id"])
+KeyError: 'user_id'
+"""
+_ORDER_STACK = """Traceback (most recent call last):
+  File "shop/orders/service.py", line 131, in confirm
+    self.repo.lock(order_id)
+  File "shop/orders/repo.py", line 88, in lock
+    raise OrderLocked(f"Order {order_id} locked by worker at {hex(id(worker))}")
+shop.orders.repo.OrderLocked: Order 3f2a9c1e-8b7d-4e21-9c55-0a1b2c3d4e5f locked by worker at 0x7f3a2c10d4e0
+"""
+_INVOICE_STACK = """Traceback (most recent call last):
+  File "billing/invoice.py", line 118, in line_total
+    return amount / quantity
+ZeroDivisionError: division by zero
+"""
+
+
+def sample_reports() -> list[ErrorReport]:
+    """Five reports from three services; the 2nd and 5th are duplicates of the 1st and 4th."""
+    keyerror = dict(env="production", service="accounts-api", stack=_KEYERROR_STACK,
+                    file="accounts/api/profile.py", line=57, function="get_profile")
+    order = dict(env="staging", service="shop-orders", file="shop/orders/repo.py", line=88, function="lock")
+    return [
+        build_report("KeyError: 'user_id'", **keyerror, context={"request_id": "req-7f1c", "route": "/profile"}),
+        build_report("KeyError: 'user_id'", **keyerror, context={"request_id": "req-91ab", "route": "/profile"}),
+        build_report("ZeroDivisionError: division by zero", env="production", service="billing",
+                     stack=_INVOICE_STACK, file="billing/invoice.py", line=118, function="line_total",
+                     context={"invoice": "INV-2291"}),
+        build_report("OrderLocked: Order 3f2a9c1e-8b7d-4e21-9c55-0a1b2c3d4e5f locked by worker at 0x7f3a2c10d4e0",
+                     stack=_ORDER_STACK, **order),
+        build_report("OrderLocked: Order 9b0d4e7a-1c2f-4a6b-8d9e-f0e1d2c3b4a5 locked by worker at 0x55d0e1ff20a8",
+                     stack=_ORDER_STACK.replace("3f2a9c1e-8b7d-4e21-9c55-0a1b2c3d4e5f",
+                                                "9b0d4e7a-1c2f-4a6b-8d9e-f0e1d2c3b4a5"), **order),
+    ]
+
+
+async def publish_samples(bus: Bus) -> list[tuple[ErrorReport, Published]]:
+    """Publish `sample_reports()`; each report with what JetStream answered (stream, sequence, duplicate)."""
+    return [(report, await publish_report(bus, report)) for report in sample_reports()]
+
+
+@contextlib.contextmanager
+def embedded_or_configured(settings: Settings) -> Iterator[str]:
+    """The NATS_URL when set; otherwise start an embedded nats-server for the duration (yields its URL)."""
+    if settings.nats_url:
+        yield settings.nats_url
+        return
+    err_console.print("starting an embedded nats-server with JetStream ...", highlight=False)
+    with EmbeddedNats() as server:
+        yield server.url
+
+
+@contextlib.asynccontextmanager
+async def provisioned_bus(settings: Settings, url: str) -> AsyncIterator[Bus]:
+    async with open_bus(settings, url) as bus:
+        err_console.print(f"provisioning namespace {bus.names.ns!r} from {settings.swarm_streams_config} ...",
+                          highlight=False)
+        await provision(bus.js, bus.names, load_streams_config(settings.swarm_streams_config))
+        yield bus
+
+
+async def _demo(settings: Settings, url: str) -> dict[str, Any]:
+    async with provisioned_bus(settings, url) as bus:
+        err_console.print("publishing 5 error reports (2 duplicates) ...", highlight=False)
+        published = await publish_samples(bus)
+        rows = await stream_report(bus, load_streams_config(settings.swarm_streams_config))
+    return {
+        "server": url,
+        "namespace": settings.nats_namespace,
+        "published": [{"service": r.service, "error": r.error, **p.as_dict()} for r, p in published],
+        "stored": sum(1 for _, p in published if not p.duplicate),
+        "duplicates": sum(1 for _, p in published if p.duplicate),
+        "streams": rows,
+    }
+
+
+def _render(data: dict[str, Any]) -> None:
+    table = Table(title=f"published to {data['server']} (namespace {data['namespace']})", title_justify="left")
+    table.add_column("service", no_wrap=True)
+    table.add_column("stream", no_wrap=True)
+    table.add_column("seq", justify="right", no_wrap=True)
+    table.add_column("JetStream", no_wrap=True)
+    table.add_column("error", overflow="fold")
+    for p in data["published"]:
+        outcome = "[yellow]duplicate[/]" if p["duplicate"] else "[green]stored[/]"
+        table.add_row(p["service"], p["stream"], str(p["sequence"]), outcome, p["error"])
+    console.print(table)
+    console.print(f"{data['stored']} stored, {data['duplicates']} dropped as duplicates by their signature\n",
+                  highlight=False)
+    render_stream_report([r for r in data["streams"] if r["kind"] == "stream"], "streams after the demo")
+
+
+@demo_app.command("demo")
+def demo(
+    namespace: str = typer.Option("demo", "--namespace", help="namespace to provision and publish into"),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Start embedded NATS (unless NATS_URL is set), provision a namespace, publish samples, report streams."""
+    with cli_errors():
+        settings = load_settings(nats_namespace=namespace)
+        with embedded_or_configured(settings) as url:
+            data = run(_demo(settings, url))
+    emit(data, json_out, render=_render)

@@ -1,0 +1,157 @@
+"""`swarm errors report` publishes one error report; `swarm errors tail` watches them arrive.
+
+    swarm errors report --env production --message "KeyError: 'user_id'" --file app/api.py --line 42
+    swarm errors report --message "boom" --stack - < traceback.txt --context-json '{"request_id": "r-1"}'
+    swarm errors tail --env production --json --count 10
+
+`tail` uses a core NATS subscription on the error subject, so it sees every report as it is
+published and consumes nothing: the error streams are work queues owned by the `error-fixer`
+consumer. It prints its readiness line on stderr once the subscription is registered.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import typer
+from pydantic import ValidationError
+
+from swarm.bus.connect import Bus, open_bus
+from swarm.bus.names import ENVS, HDR_MSG_ID, Names
+from swarm.bus.settings import Settings
+from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, fail, load_settings, run
+from swarm.models import ErrorReport
+from swarm.reporting.reporter import Published, build_report, publish_report
+
+__all__ = ["errors_app", "parse_context"]
+
+errors_app = typer.Typer(help="publish and watch error reports", no_args_is_help=True)
+ENV_HELP = f"environment: {', '.join(ENVS)}"
+
+
+def parse_context(text: str | None) -> dict[str, Any]:
+    """The --context-json value as a dict; ValueError naming what is wrong otherwise."""
+    if text is None:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"invalid --context-json: not JSON ({exc.msg} at column {exc.colno})") from exc
+    if not isinstance(value, dict):
+        raise ValueError(f"invalid --context-json: expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _check_env(env: str) -> str:
+    try:
+        return Names.env(env)
+    except ValueError as exc:
+        fail(str(exc), code=2)
+
+
+@errors_app.command("report")
+def errors_report(
+    message: str = typer.Option(..., "--message", "-m", help="the error message, e.g. \"KeyError: 'user_id'\""),
+    env: str = typer.Option("default", "--env", help=ENV_HELP),
+    stack: str = typer.Option("", "--stack", help="the traceback text ('-' reads it from stdin)"),
+    file: str | None = typer.Option(None, "--file", help="file of the raise site"),
+    line: int | None = typer.Option(None, "--line", help="line of the raise site"),
+    function: str | None = typer.Option(None, "--function", help="function of the raise site"),
+    service: str = typer.Option("unknown", "--service", help="the service that failed"),
+    context_json: str | None = typer.Option(None, "--context-json", help="extra context as a JSON object"),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Publish one error report; prints stream, sequence and whether JetStream dropped it as a duplicate."""
+    settings = load_settings()
+    _check_env(env)
+    try:
+        context = parse_context(context_json)
+    except ValueError as exc:
+        fail(str(exc), code=2)
+    if stack == "-":
+        stack = sys.stdin.read()
+    with cli_errors():
+        report = build_report(message, env=env, stack=stack, file=file, line=line, function=function,
+                              service=service, context=context)
+        published = run(_publish(settings, report))
+    emit(published.as_dict(), json_out, render=_render_published)
+
+
+async def _publish(settings: Settings, report: ErrorReport) -> Published:
+    async with open_bus(settings) as bus:
+        return await publish_report(bus, report)
+
+
+def _render_published(d: dict[str, Any]) -> None:
+    what = "[yellow]duplicate: dropped by JetStream[/]" if d["duplicate"] else "[green]stored[/]"
+    console.print(f"{what}  stream {d['stream']}  sequence {d['sequence']}  signature {d['signature'][:12]}",
+                  highlight=False)
+
+
+@errors_app.command("tail")
+def errors_tail(
+    env: str = typer.Option("default", "--env", help=ENV_HELP),
+    count: int | None = typer.Option(None, "--count", "-n", min=1, help="stop after N reports"),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Show error reports as they are published, without consuming them (one JSON object a line with --json)."""
+    settings = load_settings()
+    _check_env(env)
+    with cli_errors():
+        try:
+            seen = run(_tail(settings, env, count, json_out))
+        except KeyboardInterrupt:
+            seen = -1
+    if seen >= 0 and not json_out:
+        err_console.print(f"{seen} report(s)", highlight=False)
+
+
+async def _tail(settings: Settings, env: str, count: int | None, json_out: bool) -> int:
+    async with open_bus(settings) as bus:
+        return await tail_reports(bus, env, count, json_out)
+
+
+async def tail_reports(bus: Bus, env: str, count: int | None, json_out: bool) -> int:
+    subject = bus.names.errors(env)
+    sub = await bus.nc.subscribe(subject)
+    await bus.nc.flush()  # the server has the subscription now: reports published from here on are seen
+    err_console.print(f"tailing {subject} (nothing is consumed; Ctrl-C stops)", highlight=False)
+    seen = 0
+    async for msg in sub.messages:
+        headers = msg.headers or {}
+        try:
+            report: ErrorReport | None = ErrorReport.model_validate_json(msg.data)
+            problem = None
+        except ValidationError as exc:
+            report, problem = None, "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        _print_tail(msg.subject, headers.get(HDR_MSG_ID), report, problem, msg.data, json_out)
+        seen += 1
+        if count is not None and seen >= count:
+            break
+    await sub.unsubscribe()
+    return seen
+
+
+def _print_tail(subject: str, msg_id: str | None, report: ErrorReport | None, problem: str | None,
+                data: bytes, json_out: bool) -> None:
+    if json_out:
+        row: dict[str, Any] = {"subject": subject, "msg_id": msg_id}
+        if report is not None:
+            row |= {"signature": report.signature, "report": report.model_dump(mode="json")}
+        else:
+            row |= {"malformed": problem, "data": data.decode("utf-8", "replace")}
+        sys.stdout.write(json.dumps(row) + "\n")
+        sys.stdout.flush()
+        return
+    if report is None:
+        console.print(f"[red]malformed report on {subject}[/]: {problem}", highlight=False)
+        return
+    c = report.context
+    where = f"{c.file}:{c.line}" if c.file else "-"
+    console.print(
+        f"{report.timestamp:%H:%M:%S} [bold]{report.environment}[/] {report.service}  {report.error}  "
+        f"[dim]{where} {c.function or ''} sig {report.signature[:12]}[/]",
+        highlight=False, soft_wrap=True,
+    )

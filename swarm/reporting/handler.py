@@ -1,0 +1,228 @@
+"""A `logging.Handler` that publishes logged exceptions to swarm as ErrorReports.
+
+    handler = NatsErrorHandler(Settings(), env="production", service="checkout")
+    logging.getLogger().addHandler(handler)
+    try:
+        charge(order)
+    except PaymentError:
+        log.exception("charge failed")    # -> {ns}.errors.production, real traceback, raise site file/line
+
+The application is never blocked and never sees an exception from this handler: `emit()` only turns
+the record into a report and appends it to a bounded buffer (the oldest report is dropped first when
+it is full; drops are counted in `handler.dropped`). A background thread with its own asyncio loop
+connects (retrying with backoff while the server is down), publishes each report through JetStream
+with its signature as Msg-Id, and removes it from the buffer only once JetStream acknowledged it. So
+reports logged while NATS is unreachable are sent when it is back, and a retried publish that had in
+fact arrived is dropped by JetStream as a duplicate instead of being stored twice.
+
+`flush(timeout)` waits until the buffer is empty (tests, demo, shutdown); `close()` flushes briefly
+and stops the thread. By default only records with exception info are reported; pass
+`capture_errors_without_exception=True` to also report plain ERROR records (their file/line is the
+logging call).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections import deque
+
+from swarm.bus.connect import Bus, connect_options
+from swarm.bus.names import Names
+from swarm.bus.settings import Settings, validate_namespace
+from swarm.errors import InvalidInput, SwarmError
+from swarm.models import ErrorReport
+from swarm.reporting.reporter import build_report, publish_report, relative_path, report_from_exception
+
+__all__ = ["NatsErrorHandler"]
+
+
+class NatsErrorHandler(logging.Handler):
+    """Publish logged exceptions (and optionally ERROR records) as ErrorReports; never blocks or raises."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        env: str = "default",
+        service: str = "unknown",
+        namespace: str | None = None,
+        url: str | None = None,
+        capacity: int = 1000,
+        capture_errors_without_exception: bool = False,
+        level: int = logging.ERROR,
+        root: str | None = None,
+        retry_initial_s: float = 0.05,
+        retry_max_s: float = 2.0,
+        publish_timeout_s: float = 5.0,
+    ) -> None:
+        super().__init__(level)
+        settings = settings or Settings()
+        if namespace is not None:
+            settings = settings.model_copy(update={"nats_namespace": validate_namespace(namespace)})
+        if capacity < 1:
+            raise ValueError(f"capacity must be at least 1, got {capacity}")
+        connect_options(settings, url)  # a missing NATS_URL or bad TLS path fails now, at configuration time
+        self.settings, self.url = settings, url
+        self.env, self.service, self.root = Names.env(env), service, root
+        self.capacity, self.capture_errors_without_exception = capacity, capture_errors_without_exception
+        self.retry_initial_s, self.retry_max_s, self.publish_timeout_s = retry_initial_s, retry_max_s, publish_timeout_s
+        self.dropped = 0  # buffer full: oldest reports given up
+        self.failed = 0  # reports the server can never take (too large): given up
+        self.published = 0  # acknowledged by JetStream (stored or recognised as duplicates)
+        self.duplicates = 0  # of those, dropped by JetStream inside the duplicate window
+        self.last_error: str | None = None
+        self._buffer: deque[ErrorReport] = deque()
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._stopping: asyncio.Event | None = None
+        self._connected = False
+        self._thread = threading.Thread(target=self._run, name="swarm-error-reporter", daemon=True)
+        self._thread.start()
+
+    # application side -------------------------------------------------------------------
+    def emit(self, record: logging.LogRecord) -> None:
+        """Turn the record into a report and enqueue it; returns at once, never raises."""
+        try:
+            if threading.get_ident() == self._thread.ident:
+                return  # the NATS client logging about our own connection: reporting it would feed back
+            report = self._report(record)
+            if report is None:
+                return
+            with self._cond:
+                if len(self._buffer) >= self.capacity:
+                    self._buffer.popleft()
+                    self.dropped += 1
+                self._buffer.append(report)
+            self._signal("_wake")
+        except Exception:  # logging's contract: report the handler's own failure, never raise into the app
+            self.handleError(record)
+
+    def _report(self, record: logging.LogRecord) -> ErrorReport | None:
+        context = {"logger": record.name, "log_message": record.getMessage()}
+        if record.exc_info and record.exc_info[1] is not None:
+            exc_type, exc, tb = record.exc_info
+            assert exc_type is not None
+            return report_from_exception(
+                (exc_type, exc, tb), env=self.env, service=self.service, context=context, root=self.root
+            )
+        if not self.capture_errors_without_exception or record.levelno < logging.ERROR:
+            return None
+        del context["log_message"]
+        return build_report(
+            record.getMessage(),
+            env=self.env,
+            stack=record.stack_info or "",
+            file=relative_path(record.pathname, self.root),
+            line=record.lineno,
+            function=record.funcName,
+            service=self.service,
+            context=context,
+        )
+
+    @property
+    def pending(self) -> int:
+        """Reports buffered and not yet acknowledged by JetStream."""
+        with self._cond:
+            return len(self._buffer)
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    def flush(self, timeout: float | None = 2.0) -> bool:
+        """Wait until every buffered report is acknowledged; False when `timeout` ran out first."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while self._buffer and self._thread.is_alive():
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+            return not self._buffer
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Flush for up to `timeout`, then stop the background thread (reports still buffered are lost)."""
+        if not self._stop.is_set():
+            self.flush(timeout)
+            self._stop.set()
+            self._signal("_stopping")
+            self._signal("_wake")
+            self._thread.join(timeout)
+        super().close()
+
+    def _signal(self, name: str) -> None:
+        loop, event = self._loop, getattr(self, name)
+        if loop is not None and event is not None:
+            # the loop may just have closed (handler shutting down): nothing left to wake then
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(event.set)
+
+    # background thread -------------------------------------------------------------------
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        try:
+            loop.run_until_complete(self._main(loop))
+        finally:
+            self._loop = None
+            loop.close()
+            with self._cond:
+                self._cond.notify_all()  # wake flush() waiters: nobody will drain the buffer now
+
+    async def _main(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._wake, self._stopping = asyncio.Event(), asyncio.Event()
+        self._loop = loop
+        bus: Bus | None = None
+        delay = self.retry_initial_s
+        try:
+            while not self._stop.is_set():
+                with self._cond:
+                    item = self._buffer[0] if self._buffer else None
+                if item is None:
+                    self._wake.clear()
+                    if not self.pending:  # re-check after clear: an emit in between has set _wake
+                        await self._wait(self._wake, None)
+                    continue
+                try:
+                    if bus is None:
+                        bus = await Bus.connect(self.settings, self.url)
+                        self._connected = True
+                    outcome = await publish_report(bus, item, timeout=self.publish_timeout_s)
+                except InvalidInput as exc:  # this report can never be stored: give it up, keep the rest
+                    self.last_error = str(exc)
+                    self._remove(item, failed=True)
+                    continue
+                except SwarmError as exc:  # unreachable, not provisioned yet, refused: keep it, retry later
+                    self.last_error = str(exc)
+                    self._connected = bus is not None and bus.nc.is_connected
+                    await self._wait(self._stopping, delay)
+                    delay = min(delay * 2, self.retry_max_s)
+                    continue
+                delay = self.retry_initial_s
+                self._connected = True
+                self._remove(item, duplicate=outcome.duplicate)
+        finally:
+            self._connected = False
+            if bus is not None:
+                await bus.close()
+
+    def _remove(self, item: ErrorReport, *, failed: bool = False, duplicate: bool = False) -> None:
+        with self._cond:
+            if self._buffer and self._buffer[0] is item:  # it may have been dropped as oldest meanwhile
+                self._buffer.popleft()
+            if failed:
+                self.failed += 1
+            else:
+                self.published += 1
+                self.duplicates += int(duplicate)
+            self._cond.notify_all()
+
+    @staticmethod
+    async def _wait(event: asyncio.Event, timeout: float | None) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout)

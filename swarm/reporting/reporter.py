@@ -1,0 +1,129 @@
+"""Publish one ErrorReport to its error stream, with the signature as JetStream Msg-Id.
+
+    report = build_report("KeyError: 'user_id'", env="production", file="app/api.py", line=42)
+    outcome = await publish_report(bus, report)
+    outcome.stream, outcome.sequence, outcome.duplicate      # ('PAYMENTS_PRODUCTION_ERRORS', 7, False)
+
+The header `Nats-Msg-Id: {ns}-{env}-{signature}` never contains a timestamp, so JetStream drops a
+repeat of the same error inside the stream's duplicate window (`duplicate=True` in the PubAck).
+nats-py exceptions are mapped into swarm's error tree here, at the boundary.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from dataclasses import asdict, dataclass
+from types import TracebackType
+from typing import Any
+
+import nats.errors
+import nats.js.errors
+
+from swarm.bus.connect import Bus
+from swarm.bus.names import HDR_SIGNATURE, Names
+from swarm.errors import ConfigError, InvalidInput, NatsUnavailable, TransientError
+from swarm.models import ErrorReport
+
+__all__ = ["Published", "build_report", "report_from_exception", "publish_report", "relative_path"]
+
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+
+
+@dataclass(frozen=True)
+class Published:
+    """What JetStream answered for one report."""
+
+    subject: str
+    stream: str
+    sequence: int
+    duplicate: bool
+    msg_id: str
+    signature: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def relative_path(path: str, root: str | None = None) -> str:
+    """`path` relative to `root` (default: the working directory) when inside it, else unchanged.
+
+    Relative paths keep one error's signature equal across hosts that deploy to different folders.
+    """
+    root = os.path.abspath(root or os.getcwd())
+    absolute = os.path.abspath(path)
+    if absolute == root or not absolute.startswith(root + os.sep):
+        return path
+    return os.path.relpath(absolute, root)
+
+
+def build_report(
+    message: str,
+    *,
+    env: str = "default",
+    stack: str = "",
+    file: str | None = None,
+    line: int | None = None,
+    function: str | None = None,
+    service: str = "unknown",
+    context: dict[str, Any] | None = None,
+) -> ErrorReport:
+    """An ErrorReport from loose values; explicit file/line/function win over `context` keys.
+
+    Raises InvalidInput for an unknown env and pydantic's ValidationError naming the field otherwise.
+    """
+    try:
+        Names.env(env)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
+    ctx = dict(context or {})
+    for key, value in (("file", file), ("line", line), ("function", function)):
+        if value is not None:
+            ctx[key] = value
+    return ErrorReport.model_validate(
+        {"error": message, "stack": stack, "environment": env, "service": service, "context": ctx}
+    )
+
+
+def report_from_exception(
+    exc_info: ExcInfo,
+    *,
+    env: str = "default",
+    service: str = "unknown",
+    context: dict[str, Any] | None = None,
+    root: str | None = None,
+) -> ErrorReport:
+    """A report of a caught exception: real traceback, and file/line/function of the raise site.
+
+    The raise site is the innermost frame of the traceback; its file is made relative to `root`.
+    """
+    exc_type, exc, tb = exc_info
+    message = "".join(traceback.format_exception_only(exc_type, exc)).strip() or exc_type.__name__
+    stack = "".join(traceback.format_exception(exc_type, exc, tb))
+    frames = traceback.extract_tb(tb) if tb is not None else []
+    where: dict[str, Any] = {}
+    if frames:
+        inner = frames[-1]
+        where = {"file": relative_path(inner.filename, root), "line": inner.lineno, "function": inner.name}
+    return build_report(message, env=env, stack=stack, service=service, context={**(context or {}), **where})
+
+
+async def publish_report(bus: Bus, report: ErrorReport, timeout: float = 5.0) -> Published:
+    """Publish to `{ns}.errors[.env]` with Msg-Id `{ns}-{env}-{signature}`; the trace context rides along."""
+    names, env = bus.names, report.environment
+    subject, signature = names.errors(env), report.signature
+    msg_id = names.msg_id(env, signature)
+    try:
+        ack = await bus.publish(subject, report, msg_id=msg_id, headers={HDR_SIGNATURE: signature}, timeout=timeout)
+    except (nats.js.errors.NoStreamResponseError, nats.errors.NoRespondersError) as exc:
+        raise ConfigError(
+            f"no stream takes {subject!r} on this server: provision namespace {names.ns!r} first "
+            "(`swarm streams provision`)"
+        ) from exc
+    except nats.errors.MaxPayloadError as exc:
+        raise InvalidInput(f"error report too large for the server ({exc}); shorten the stack or context") from exc
+    except nats.js.errors.APIError as exc:
+        raise TransientError(f"JetStream refused the report on {subject!r}: {exc}") from exc
+    except (TimeoutError, nats.errors.Error) as exc:  # timeouts, closed or reconnecting connection
+        raise NatsUnavailable(f"publishing to {subject!r} failed: {type(exc).__name__}: {exc}") from exc
+    return Published(subject, ack.stream, ack.seq, bool(ack.duplicate), msg_id, signature)
