@@ -19,7 +19,8 @@ from swarm.state.model import (
     check_ownership,
     parse_key,
 )
-from swarm.state.store import DoctorReport, Finding, HistoryEntry, PeerStateStore, StateChange, Transform
+from swarm.state.store import DoctorReport, Finding, HistoryEntry, PeerStateStore, Transform
+from swarm.state.watch import StateChange, StateWatch
 
 __all__ = [
     "PeerState",
@@ -40,4 +41,5 @@ __all__ = [
     "Finding",
     "DoctorReport",
     "StateChange",
+    "StateWatch",
 ]

@@ -268,7 +268,7 @@ def watch(
 
         seen = 0
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout), contextlib.aclosing(store.watch(key, initial=initial)) as changes:
+            async with asyncio.timeout(timeout), store.watch(key, initial=initial) as changes:
                 async for change in changes:
                     show(change)
                     seen += 1

@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, model_validator
 
 from swarm.bus.names import Names
-from swarm.errors import InvalidInput, OwnershipViolation
+from swarm.errors import InvalidInput, OwnershipViolation, StateCorrupted
 
 __all__ = [
     "Status",
@@ -37,6 +37,7 @@ __all__ = [
     "changed_areas",
     "check_ownership",
     "parse_key",
+    "validate_stored",
 ]
 
 # A KV key token: what NATS KV accepts in a key, minus the '.' that separates tokens.
@@ -173,6 +174,22 @@ def parse_key(key: str) -> tuple[str, str, int]:
     except ValueError as exc:
         raise InvalidInput(f"invalid PEER key {key!r}: {exc}") from exc
     return parts[1], parts[2], int(parts[4])
+
+
+def validate_stored(key: str, revision: int | None, data: bytes | None) -> PeerState:
+    """Parse a stored value, or raise StateCorrupted naming key, revision and why it is not a state."""
+    if not data:
+        raise StateCorrupted(key, revision, "empty value")
+    try:
+        state = PeerState.model_validate_json(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(map(str, first["loc"])) or "value"
+        kind = "not JSON" if first["type"] == "json_invalid" else "not a valid PeerState"
+        raise StateCorrupted(key, revision, f"{kind}: {where}: {first['msg']} ({exc.error_count()} error(s))") from exc
+    if state.key != key:
+        raise StateCorrupted(key, revision, f"value belongs to key {state.key!r}")
+    return state
 
 
 # Ownership ----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@
         s.metadata.status = Status.PLANNING
     state, rev = await store.update(key, start_plan, role="orchestrator", actor="orch-1")
 
-    async with contextlib.aclosing(store.watch()) as changes:   # whole bucket, or watch(key)
+    async with store.watch() as changes:              # whole bucket, or watch(key); live once entered
         async for change in changes: ...
 
 There is no public put: `create` writes only if the key is absent, `update` and `restore` only on
@@ -24,7 +24,7 @@ import asyncio
 import inspect
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -34,6 +34,7 @@ from nats.js import JetStreamContext
 from nats.js import errors as js_errors
 from nats.js.kv import KeyValue
 from pydantic import ValidationError
+from pydantic_core import PydanticSerializationError
 
 from swarm.bus.connect import Bus
 from swarm.bus.names import Names
@@ -47,7 +48,8 @@ from swarm.errors import (
     StateNotFound,
     TransientError,
 )
-from swarm.state.model import PeerState, check_ownership, parse_key
+from swarm.state.model import PeerState, check_ownership, parse_key, validate_stored
+from swarm.state.watch import Operation, StateChange, StateWatch, entry_operation
 
 __all__ = [
     "PeerStateStore",
@@ -56,6 +58,7 @@ __all__ = [
     "Finding",
     "DoctorReport",
     "StateChange",
+    "StateWatch",
     "StoreStats",
     "LOG_JSON_LIMIT",
 ]
@@ -64,7 +67,6 @@ log = logging.getLogger("swarm.state")
 LOG_JSON_LIMIT = 512  # characters of the written JSON shown in the debug log
 
 Transform = Callable[[PeerState], PeerState | None | Awaitable[PeerState | None]]
-Operation = Literal["PUT", "DEL", "PURGE"]
 
 
 @dataclass
@@ -115,51 +117,9 @@ class DoctorReport:
 
 
 @dataclass
-class StateChange:
-    """One change seen by `watch`: a valid state, or the reason it is not one."""
-
-    key: str
-    revision: int
-    operation: Operation
-    time: datetime | None
-    state: PeerState | None
-    error: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "revision": self.revision,
-            "operation": self.operation,
-            "time": self.time.isoformat() if self.time else None,
-            "state": self.state.model_dump(mode="json") if self.state else None,
-            "error": self.error,
-        }
-
-
-@dataclass
 class StoreStats:
     writes: int = 0
     conflicts: int = 0  # CAS writes that lost to another writer and were retried
-
-
-def _validate(key: str, revision: int | None, data: bytes | None) -> PeerState:
-    """Parse a stored value, or raise StateCorrupted naming key, revision and why."""
-    if not data:
-        raise StateCorrupted(key, revision, "empty value")
-    try:
-        state = PeerState.model_validate_json(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(map(str, first["loc"])) or "value"
-        kind = "not JSON" if first["type"] == "json_invalid" else "not a valid PeerState"
-        raise StateCorrupted(key, revision, f"{kind}: {where}: {first['msg']} ({exc.error_count()} error(s))") from exc
-    if state.key != key:
-        raise StateCorrupted(key, revision, f"value belongs to key {state.key!r}")
-    return state
-
-
-def _op(entry: KeyValue.Entry) -> Operation:
-    return entry.operation if entry.operation in ("DEL", "PURGE") else "PUT"  # type: ignore[return-value]
 
 
 def _cut(text: str, limit: int = LOG_JSON_LIMIT) -> str:
@@ -228,7 +188,7 @@ class PeerStateStore:
     async def read(self, key: str, revision: int | None = None) -> tuple[PeerState, int]:
         """The state at `key` (latest, or the given revision) and its revision."""
         entry = await self._entry(key, revision)
-        return _validate(key, entry.revision, entry.value), int(entry.revision or 0)
+        return validate_stored(key, entry.revision, entry.value), int(entry.revision or 0)
 
     async def keys(self, prefix: str = "peer.") -> list[str]:
         """Keys currently holding a value (deleted ones excluded), sorted."""
@@ -253,7 +213,7 @@ class PeerStateStore:
     async def _write(self, key: str, state: PeerState, last: int, what: str) -> int:
         """The only write path: validated JSON, CAS on `last` (0 = key must be absent)."""
         data = state.to_bytes()
-        _validate(key, None, data)  # what we write must read back: same parser as `read`
+        validate_stored(key, None, data)  # what we write must read back: same parser as `read`
         kv = await self.kv()
         try:
             revision = await kv.update(key, data, last=last)
@@ -319,9 +279,11 @@ class PeerStateStore:
             if not isinstance(new, PeerState):
                 raise InvalidInput(f"transform of {key!r} returned {type(new).__name__}, expected PeerState or None")
             # revalidate from JSON: in-place edits of nested dicts/lists bypass assignment validation
-            new = PeerState.model_validate_json(new.model_dump_json())
+            new = PeerState.model_validate_json(new.model_dump_json(warnings=False))
         except ValidationError as exc:
             raise InvalidInput(f"update of {key!r} would write an invalid PeerState: {_errors(exc)}") from exc
+        except PydanticSerializationError as exc:
+            raise InvalidInput(f"update of {key!r} would write an invalid PeerState: {exc}") from exc
         if new.key != key:
             raise InvalidInput(f"update of {key!r} changed the state's identity to {new.key!r}")
         return new
@@ -339,10 +301,10 @@ class PeerStateStore:
         """Every kept revision of `key` (oldest first), each marked valid or not."""
         out = []
         for entry in await self._history(key):
-            op, reason = _op(entry), None
+            op, reason = entry_operation(entry), None
             if op == "PUT":
                 try:
-                    _validate(key, entry.revision, entry.value)
+                    validate_stored(key, entry.revision, entry.value)
                 except StateCorrupted as exc:
                     reason = exc.reason
             out.append(
@@ -361,9 +323,9 @@ class PeerStateStore:
         """The newest kept revision of `key` that is a valid state; StateCorrupted if there is none."""
         entries = await self._history(key)
         for entry in reversed(entries):
-            if _op(entry) == "PUT":
+            if entry_operation(entry) == "PUT":
                 try:
-                    return _validate(key, entry.revision, entry.value), int(entry.revision or 0)
+                    return validate_stored(key, entry.revision, entry.value), int(entry.revision or 0)
                 except StateCorrupted:
                     continue
         raise StateCorrupted(key, entries[-1].revision, "no valid revision in the kept history")
@@ -387,10 +349,10 @@ class PeerStateStore:
         latest = await self._scan(prefix)
         report = DoctorReport(checked=len(latest))
         for key, entry in sorted(latest.items()):
-            op = _op(entry)
+            op = entry_operation(entry)
             if op == "PUT":
                 try:
-                    _validate(key, entry.revision, entry.value)
+                    validate_stored(key, entry.revision, entry.value)
                     continue
                 except StateCorrupted as exc:
                     problem, reason = "corrupt", exc.reason
@@ -417,34 +379,11 @@ class PeerStateStore:
             await watcher.stop()
         return latest
 
-    # watch -----------------------------------------------------------------------------------
-    async def watch(self, key: str | None = None, *, initial: bool = True) -> AsyncIterator[StateChange]:
-        """Changes of one key or the whole bucket; with `initial`, first the current value(s).
-
-        Corrupt values are yielded with `state=None` and `error` set, never raised: a watcher
-        (UI, health monitor) must see them. Close it with contextlib.aclosing or `break`.
-        """
+    def watch(self, key: str | None = None, *, initial: bool = True) -> StateWatch:
+        """Changes of one key or the whole bucket (see StateWatch); `initial`: current values first."""
         if key is not None:
             parse_key(key)
-        kv = await self.kv()
-        watcher = await kv.watch(key or ">")
-        caught_up = False
-        try:
-            async for entry in watcher:
-                if entry is None:
-                    caught_up = True
-                    continue
-                if not initial and not caught_up:
-                    continue
-                op, state, error = _op(entry), None, None
-                if op == "PUT":
-                    try:
-                        state = _validate(entry.key, entry.revision, entry.value)
-                    except StateCorrupted as exc:
-                        error = exc.reason
-                yield StateChange(entry.key, int(entry.revision or 0), op, entry.created, state, error)  # type: ignore[arg-type]
-        finally:
-            await watcher.stop()
+        return StateWatch(self.kv, key, initial=initial)
 
 
 def _errors(exc: ValidationError) -> str:
