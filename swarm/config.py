@@ -119,6 +119,7 @@ class BloodstreamConfig(_Section):
     health_check_interval_s: float = 1.0
     missed_heartbeats: int = 3
     auto_heal: bool = True
+    doctor_interval_s: float = 30.0
 
 
 class SwarmConfig(_Section):
