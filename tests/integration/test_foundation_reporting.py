@@ -1,0 +1,185 @@
+"""Error reporting through JetStream: signature dedup, `swarm errors report|tail`, trace context."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from typer.testing import CliRunner
+
+from swarm.bus.connect import Bus, open_bus
+from swarm.bus.names import HDR_MSG_ID, HDR_TRACEPARENT
+from swarm.bus.provision import load_streams_config, provision
+from swarm.bus.settings import Settings
+from swarm.bus.trace import extract_context
+from swarm.cli import app
+from swarm.errors import ConfigError
+from swarm.models import ErrorReport
+from swarm.reporting.reporter import build_report, publish_report
+from swarm.signature import signature
+
+runner = CliRunner()
+
+
+async def stored(bus: Bus, env: str) -> list[tuple[ErrorReport, dict[str, str]]]:
+    """Every report in the env's error stream, read by sequence (no consumer: the stream is a work queue)."""
+    stream = bus.names.error_stream(env)
+    info = await bus.js.stream_info(stream)
+    out: list[tuple[ErrorReport, dict[str, str]]] = []
+    if info.state.messages == 0:
+        return out
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        msg = await bus.js.get_msg(stream, seq)
+        out.append((ErrorReport.model_validate_json(msg.data or b""), dict(msg.headers or {})))
+    return out
+
+
+async def test_the_same_error_twice_is_stored_once_another_line_is_another_error(bus: Bus) -> None:
+    first = await publish_report(bus, build_report("KeyError: 'user_id'", file="app/api.py", line=42))
+    again = await publish_report(bus, build_report("KeyError: 'user_id'", file="app/api.py", line=42,
+                                                   context={"request_id": "r-2"}))
+    other_line = await publish_report(bus, build_report("KeyError: 'user_id'", file="app/api.py", line=43))
+    other_again = await publish_report(bus, build_report("KeyError: 'user_id'", file="app/api.py", line=43))
+
+    assert (first.duplicate, again.duplicate, other_line.duplicate, other_again.duplicate) == (False, True, False, True)
+    assert again.sequence == first.sequence and other_line.sequence == first.sequence + 1
+    assert first.stream == bus.names.error_stream("default")
+    sig = signature("KeyError: 'user_id'", "app/api.py", 42)
+    assert first.msg_id == f"{bus.names.ns}-default-{sig}" and first.signature == sig
+
+    reports = await stored(bus, "default")
+    assert [(r.context.line, h[HDR_MSG_ID]) for r, h in reports] == [(42, first.msg_id), (43, other_line.msg_id)]
+    assert reports[0][0].context.request_id is None  # the first occurrence is the one kept
+
+
+async def test_occurrences_differing_only_by_address_or_id_are_grouped(bus: Bus) -> None:
+    a = build_report("Order 3f2a9c1e-1111-2222-3333-444455556666 locked by worker at 0x7f3a2c10", env="production",
+                     file="shop/orders.py", line=88)
+    b = build_report("Order 9a9a9a9a-0000-4444-8888-cccccccccccc locked by worker at 0x55d0e1ff", env="production",
+                     file="shop/orders.py", line=88)
+    c = build_report("Order 9a9a9a9a-0000-4444-8888-cccccccccccc unlocked by worker at 0x55d0e1ff", env="production",
+                     file="shop/orders.py", line=88)
+    assert a.signature == b.signature != c.signature
+    outcomes = [await publish_report(bus, r) for r in (a, b, c)]
+    assert [o.duplicate for o in outcomes] == [False, True, False]
+    assert [r.error for r, _ in await stored(bus, "production")] == [a.error, c.error]
+
+
+async def test_the_trace_context_published_is_the_one_extracted(bus: Bus) -> None:
+    tracer = TracerProvider().get_tracer("test_foundation")
+    with tracer.start_as_current_span("report-error") as span:
+        published = await publish_report(bus, ErrorReport(error="traced boom", environment="staging"))
+    [(_, headers)] = await stored(bus, "staging")
+    sent = span.get_span_context()
+    assert headers[HDR_TRACEPARENT] == f"00-{sent.trace_id:032x}-{sent.span_id:016x}-{sent.trace_flags:02x}"
+    got = trace.get_current_span(extract_context(headers)).get_span_context()
+    assert (got.trace_id, got.span_id, got.is_remote) == (sent.trace_id, sent.span_id, True)
+    assert headers[HDR_MSG_ID] == published.msg_id
+
+
+async def test_publishing_into_an_unprovisioned_namespace_says_so(settings: Settings) -> None:
+    async with open_bus(settings) as bus:
+        with pytest.raises(ConfigError, match=r"no stream takes '.*\.errors'.*swarm streams provision"):
+            await publish_report(bus, ErrorReport(error="boom"))
+
+
+# CLI ---------------------------------------------------------------------------------------
+def provisioned(settings: Settings) -> None:
+    async def go() -> None:
+        async with open_bus(settings) as bus:
+            await provision(bus.js, bus.names, load_streams_config(settings.swarm_streams_config))
+
+    asyncio.run(go())
+
+
+def read_stored(settings: Settings, env: str) -> list[tuple[ErrorReport, dict[str, str]]]:
+    async def go() -> list[tuple[ErrorReport, dict[str, str]]]:
+        async with open_bus(settings) as bus:
+            return await stored(bus, env)
+
+    return asyncio.run(go())
+
+
+def test_errors_report_prints_stream_sequence_and_duplicate(cli_env: dict[str, str], settings: Settings) -> None:
+    provisioned(settings)
+    args = ["errors", "report", "--env", "staging", "--message", "ValueError: bad card 4242", "--file", "pay/card.py",
+            "--line", "17", "--function", "charge", "--service", "payments", "--stack", "Traceback ...",
+            "--context-json", '{"request_id": "r-1", "tenant": "acme"}', "--json"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    out = json.loads(first.stdout)
+    assert out["stream"] == f"{settings.nats_namespace.upper()}_STAGING_ERRORS"
+    assert (out["sequence"], out["duplicate"]) == (1, False)
+    sig = signature("ValueError: bad card 4242", "pay/card.py", 17)
+    assert out["msg_id"] == f"{settings.nats_namespace}-staging-{sig}"
+
+    again = json.loads(runner.invoke(app, args[:-1] + ["--json"]).stdout)
+    assert (again["sequence"], again["duplicate"]) == (1, True)
+    human = runner.invoke(app, args[:-1])
+    assert human.exit_code == 0 and "duplicate" in human.stdout and "sequence 1" in human.stdout
+
+    [(report, headers)] = read_stored(settings, "staging")
+    assert (report.service, report.environment, report.stack) == ("payments", "staging", "Traceback ...")
+    assert (report.context.file, report.context.line, report.context.function) == ("pay/card.py", 17, "charge")
+    assert report.context.request_id == "r-1" and report.context.model_extra == {"tenant": "acme"}
+    assert headers[HDR_MSG_ID] == out["msg_id"]
+
+
+def test_errors_report_refuses_bad_input_clearly(cli_env: dict[str, str], settings: Settings) -> None:
+    provisioned(settings)
+    cases = {
+        ("--env", "qa"): "unknown environment 'qa': expected one of default, staging, production",
+        ("--context-json", "{not json"): "invalid --context-json: not JSON",
+        ("--context-json", "[1, 2]"): "invalid --context-json: expected a JSON object, got list",
+        ("--context-json", '{"line": -3}'): "invalid input: context.line",
+        ("--line", "-1"): "invalid input: context.line",
+    }
+    for extra, message in cases.items():
+        result = runner.invoke(app, ["errors", "report", "-m", "boom", *extra])
+        assert result.exit_code != 0, extra
+        assert message in result.stderr, (extra, result.stderr)
+    empty = runner.invoke(app, ["errors", "report", "-m", ""])
+    assert empty.exit_code != 0 and "invalid input: error" in empty.stderr
+    assert read_stored(settings, "default") == []  # nothing half-published
+
+
+def test_errors_tail_shows_reports_as_they_arrive_without_consuming(
+    cli_env: dict[str, str], settings: Settings
+) -> None:
+    provisioned(settings)
+    env = os.environ | cli_env
+    proc = subprocess.Popen([sys.executable, "-m", "swarm.cli", "errors", "tail", "--env", "production", "--count",
+                             "2", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stderr is not None
+        ready = proc.stderr.readline()  # printed once the subscription is registered with the server
+        assert f"tailing {settings.nats_namespace}.errors.production" in ready, ready + proc.stderr.read()
+
+        async def publish() -> dict[str, Any]:
+            async with open_bus(settings) as bus:
+                await publish_report(bus, build_report("TimeoutError: upstream", env="production", line=1))
+                await publish_report(bus, build_report("OSError: disk full", env="production", line=2))
+                await publish_report(bus, build_report("KeyError: 'x'", env="staging", line=3))  # other env
+                info = await bus.js.consumer_info(bus.names.error_stream("production"), "error-fixer")
+                return {"pending": info.num_pending}
+
+        counts = asyncio.run(publish())
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["report"]["error"] for r in rows] == ["TimeoutError: upstream", "OSError: disk full"]
+    assert rows[0]["subject"] == f"{settings.nats_namespace}.errors.production"
+    assert rows[0]["msg_id"] == f"{settings.nats_namespace}-production-{rows[0]['signature']}"
+    assert counts == {"pending": 2}
+    assert len(read_stored(settings, "production")) == 2  # still there for error-fixer
