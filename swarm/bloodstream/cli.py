@@ -121,9 +121,17 @@ async def _replay(settings: Settings, outbox_dir: Path) -> dict[str, Any]:
         bs = Bloodstream(bus, outbox_dir)
         before = await asyncio.to_thread(bs.outbox.count)
         err_console.print(f"replaying {before} message(s) from {bs.outbox.path}", highlight=False)
-        delivered = await bs.replay()
+        await bs.replay()
         await bs.close()
-        return {"outbox": str(bs.outbox.path), "before": before, "delivered": delivered, "remaining": bs.pending}
+        c = bs.counters
+        return {
+            "outbox": str(bs.outbox.path),
+            "before": before,
+            "delivered": c.replayed,
+            "duplicates": c.duplicates,  # JetStream already had them (same Msg-Id): dropped, not stored twice
+            "dead_lettered": c.dead_lettered,
+            "remaining": bs.pending,
+        }
 
 
 @events_app.command("outbox")

@@ -66,6 +66,7 @@ class Counters:
     outboxed: int = 0
     replayed: int = 0
     dead_lettered: int = 0
+    duplicates: int = 0  # acks JetStream marked duplicate (already delivered under this Msg-Id)
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -314,8 +315,10 @@ class Bloodstream:
         self._kick.set()
         return Delivery.OUTBOXED
 
-    async def _publish_once(self, subject: str, data: bytes, msg_id: str, headers: dict[str, str]) -> None:
-        await self.bus.publish(subject, data, msg_id=msg_id, headers=headers, timeout=self.publish_timeout_s)
+    async def _publish_once(self, subject: str, data: bytes, msg_id: str, headers: dict[str, str]) -> bool:
+        """One JetStream publish; True when the server says it already had this Msg-Id."""
+        ack = await self.bus.publish(subject, data, msg_id=msg_id, headers=headers, timeout=self.publish_timeout_s)
+        return bool(ack.duplicate)
 
     async def _publish_with_retries(
         self, subject: str, data: bytes, msg_id: str, headers: dict[str, str]
@@ -363,13 +366,13 @@ class Bloodstream:
         done = 0
         for item in items:
             try:
-                await self._publish_once(item.subject, item.data, item.msg_id, item.headers)
+                duplicate = await self._publish_once(item.subject, item.data, item.msg_id, item.headers)
             except _NATS_ERRORS as exc:
                 await asyncio.to_thread(self.outbox.failed_attempt, item.seq, repr(exc))
                 if not _permanent(exc) or not await self._dead_letter(item, exc):
                     return done
             else:
-                self._count(item.kind, "replayed")
+                self._count(item.kind, "duplicates" if duplicate else "replayed")
             await asyncio.to_thread(self.outbox.delete, item.seq)
             done += 1
         return done
