@@ -303,9 +303,9 @@ class Bloodstream:
     async def _guaranteed(self, kind: str, subject: str, msg_id: str, data: bytes) -> Delivery:
         headers = inject_headers({})  # kept with an outboxed message, so the replay keeps the trace
         if await self._load_pending() == 0 and self.connected:
-            exc = await self._publish_with_retries(subject, data, msg_id, headers)
+            exc, duplicate = await self._publish_with_retries(subject, data, msg_id, headers)
             if exc is None:
-                self._count(kind, "published")
+                self._count(kind, "duplicates" if duplicate else "published")
                 return Delivery.PUBLISHED
             log.warning("%s %s not acked after retries (%r): keeping it in the outbox", kind, msg_id, exc)
         await asyncio.to_thread(self.outbox.put, kind, subject, msg_id, data, headers)
@@ -322,18 +322,18 @@ class Bloodstream:
 
     async def _publish_with_retries(
         self, subject: str, data: bytes, msg_id: str, headers: dict[str, str]
-    ) -> BaseException | None:
+    ) -> tuple[BaseException | None, bool]:
+        """(None, duplicate) once acked; (the last error, False) when every attempt failed."""
         last: BaseException | None = None
         for attempt in range(self.retries):
             try:
-                await self._publish_once(subject, data, msg_id, headers)
-                return None
+                return None, await self._publish_once(subject, data, msg_id, headers)
             except _NATS_ERRORS as exc:
                 last = exc
             if _permanent(last) or not self.connected:
                 break
             await asyncio.sleep(self.backoff_s * 2**attempt)  # backoff between attempts
-        return last
+        return last, False
 
     # replay -----------------------------------------------------------------------------------
     async def wait_drained(self, timeout_s: float | None = None) -> bool:
