@@ -1,0 +1,112 @@
+"""`swarm demo`, `swarm nats up` and `swarm schemas export`, run for real."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import nats
+import pytest
+from typer.testing import CliRunner
+
+from swarm.cli import app
+from swarm.models import PAYLOADS
+
+runner = CliRunner()
+
+
+def test_demo_runs_end_to_end_on_an_embedded_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("NATS_URL", raising=False)  # the demo starts its own nats-server
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["demo", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["server"].startswith("nats://127.0.0.1:") and data["namespace"] == "demo"
+    assert [p["duplicate"] for p in data["published"]] == [False, True, False, False, True]
+    assert (data["stored"], data["duplicates"]) == (3, 2)
+    rows = {r["stream"]: r for r in data["streams"]}
+    assert rows["DEMO_PRODUCTION_ERRORS"]["messages"] == 2 and rows["DEMO_STAGING_ERRORS"]["messages"] == 1
+    assert rows["DEMO_PRODUCTION_ERRORS"]["consumers"] == [
+        {"name": "error-fixer", "num_pending": 2, "num_ack_pending": 0}]
+    assert rows["DEMO_ERROR_REPORTS"]["messages"] == 0
+    assert "starting an embedded nats-server" in result.stderr  # progress goes to stderr
+
+    human = runner.invoke(app, ["demo"])
+    assert human.exit_code == 0 and "3 stored, 2 dropped as duplicates" in human.stdout
+
+
+def test_demo_uses_nats_url_when_set(cli_env: dict[str, str]) -> None:
+    result = runner.invoke(app, ["demo", "--namespace", cli_env["NATS_NAMESPACE"], "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["server"] == cli_env["NATS_URL"] and data["stored"] == 3
+    assert "starting an embedded" not in result.stderr
+
+
+def test_nats_up_runs_a_jetstream_server_in_the_foreground(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    store = tmp_path / "store"
+    proc = subprocess.Popen([sys.executable, "-m", "swarm.cli", "nats", "up", "--port", str(port), "--store-dir",
+                             str(store), "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=os.environ | {"SWARM_HOME": str(tmp_path)})
+    try:
+        assert proc.stderr is not None
+        log = []
+        for line in proc.stderr:  # the server's own log: readiness is awaited, not slept for
+            log.append(line)
+            if "Server is ready" in line:
+                break
+        assert any("Server is ready" in line for line in log), "".join(log)
+
+        async def jetstream_account() -> int:
+            nc = await nats.connect(f"nats://127.0.0.1:{port}")
+            try:
+                return (await nc.jetstream().account_info()).streams
+            finally:
+                await nc.close()
+
+        assert asyncio.run(jetstream_account()) == 0
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    info = json.loads(out)
+    assert info["url"] == f"nats://127.0.0.1:{port}" and info["store_dir"] == str(store)
+    assert (store / "jetstream").is_dir()
+    assert proc.returncode == 0
+
+
+def test_schemas_export_writes_a_valid_json_schema_per_payload(tmp_path: Path) -> None:
+    out = tmp_path / "schemas"
+    result = runner.invoke(app, ["schemas", "export", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    files = json.loads(result.stdout)["files"]
+    assert sorted(Path(f).name for f in files) == sorted(f"{name}.schema.json" for name in PAYLOADS)
+    for name in PAYLOADS:
+        schema = json.loads((out / f"{name}.schema.json").read_text())
+        jsonschema.Draft202012Validator.check_schema(schema)
+        assert schema["title"] == name and schema["$schema"].endswith("2020-12/schema")
+
+    report_schema = json.loads((out / "ErrorReport.schema.json").read_text())
+    validator = jsonschema.Draft202012Validator(report_schema)
+    good = {"error": "KeyError: 'user_id'", "environment": "production", "context": {"file": "a.py", "line": 3,
+                                                                                      "tenant": "acme"}}
+    assert list(validator.iter_errors(good)) == []
+    assert {e.validator for e in validator.iter_errors({"environment": "qa", "error": "x"})} == {"enum"}
+    assert {e.validator for e in validator.iter_errors({"context": {}})} == {"required"}
+
+    clash = tmp_path / "a-file"
+    clash.write_text("")
+    refused = runner.invoke(app, ["schemas", "export", str(clash)])
+    assert refused.exit_code == 1 and "is not a directory" in refused.stderr
