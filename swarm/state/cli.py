@@ -237,11 +237,10 @@ def doctor(json_out: bool = JSON_OPTION) -> None:
             last = str(f["last_valid_revision"]) if f["last_valid_revision"] else "[red]none[/]"
             table.add_row(f["key"], str(f["revision"]), f["problem"], f["reason"], last)
         console.print(table)
-        console.print("repair with: swarm state restore KEY --revision <last valid>")
 
     emit(report.as_dict(), json_out, render)
     if not report.healthy:
-        raise typer.Exit(1)
+        fail(f"{len(report.findings)} key(s) need repair: swarm state restore KEY --revision <last valid>")
 
 
 @state_app.command()
