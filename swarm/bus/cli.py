@@ -13,9 +13,11 @@ Commands that talk to NATS connect to `NATS_URL` and say clearly when it is unse
 from __future__ import annotations
 
 import json
+import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from types import FrameType
+from typing import Any, NoReturn, TypeVar
 
 import nats.js.errors
 import typer
@@ -78,7 +80,17 @@ def nats_up(
     emit(info, json_out, render=lambda d: console.print(
         f"nats-server with JetStream on [bold]{d['url']}[/], store {d['store_dir']}\n"
         f"in another shell: export NATS_URL={d['url']}   (Ctrl-C stops the server)", highlight=False))
-    raise typer.Exit(server.run_foreground())
+    # a plain `kill` (SIGTERM) must stop the child server too, as Ctrl-C does, instead of orphaning it
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        code = server.run_foreground()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    raise typer.Exit(code)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> NoReturn:
+    raise KeyboardInterrupt
 
 
 # streams ---------------------------------------------------------------------------------

@@ -50,7 +50,8 @@ def test_demo_uses_nats_url_when_set(cli_env: dict[str, str]) -> None:
     assert "starting an embedded" not in result.stderr
 
 
-def test_nats_up_runs_a_jetstream_server_in_the_foreground(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_nats_up_runs_a_jetstream_server_in_the_foreground(stop: signal.Signals, tmp_path: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -75,8 +76,8 @@ def test_nats_up_runs_a_jetstream_server_in_the_foreground(tmp_path: Path) -> No
                 await nc.close()
 
         assert asyncio.run(jetstream_account()) == 0
-        proc.send_signal(signal.SIGINT)  # Ctrl-C
-        out, _ = proc.communicate(timeout=30)
+        proc.send_signal(stop)  # Ctrl-C, or a plain kill
+        out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -84,7 +85,8 @@ def test_nats_up_runs_a_jetstream_server_in_the_foreground(tmp_path: Path) -> No
     info = json.loads(out)
     assert info["url"] == f"nats://127.0.0.1:{port}" and info["store_dir"] == str(store)
     assert (store / "jetstream").is_dir()
-    assert proc.returncode == 0
+    assert proc.returncode == 0, err
+    assert "Server Exiting" in err  # the child server was stopped, not orphaned
 
 
 def test_schemas_export_writes_a_valid_json_schema_per_payload(tmp_path: Path) -> None:
