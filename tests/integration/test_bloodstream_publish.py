@@ -14,9 +14,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from swarm.bloodstream import Bloodstream, Delivery, read_health
+from swarm.bloodstream import Bloodstream, Delivery, HealthMonitor, read_health
 from swarm.bus.connect import Bus
+from swarm.bus.settings import Settings
 from swarm.cli import app
+from swarm.config import SwarmConfig
+from swarm.errors import InvalidInput
 from swarm.models import Audit, DomainEvent, Heartbeat
 from swarm.runtime.agent import EventPublisher
 
@@ -63,6 +66,21 @@ async def test_domain_events_dual_publish_to_v1_and_v2_with_their_schema_version
     # a bad event type is the caller's bug, yet best effort never raises: it is counted and logged
     assert await bs.event("not.a.token", {}) is False
     assert bs.by_kind["event"].published == 2 and bs.by_kind["event"].failed == 1
+
+
+async def test_construction_from_config_and_its_validation(bus: Bus, settings: Settings, tmp_path: Path) -> None:
+    cfg = SwarmConfig.load(settings.swarm_config)
+    cfg.bloodstream.event_versions, cfg.bloodstream.outbox_dir = [1, 2], str(tmp_path / "ob")
+    bs = Bloodstream.from_config(bus, cfg)
+    assert bs.event_versions == [1, 2] and bs.outbox.path.parent == tmp_path / "ob"
+    assert not bs.outbox.path.parent.exists()  # construction does no I/O
+    assert await bs.event("pool_scaled", {"replicas": 2})
+    assert len(await stored(bus, bus.names.events_all())) == 2
+    monitor = HealthMonitor.from_config(bs, cfg, check_interval_s=0.5)
+    assert (monitor.missed_heartbeats, monitor.doctor_interval_s, monitor.check_interval_s) == (3, 30.0, 0.5)
+    for bad in ([], [0], ["v2"]):
+        with pytest.raises(InvalidInput, match="event_versions must be positive integers"):
+            Bloodstream(bus, tmp_path, event_versions=bad)  # type: ignore[arg-type]
 
 
 async def test_guaranteed_kinds_carry_their_id_as_msg_id_and_are_stored_once(bus: Bus, tmp_path: Path) -> None:
