@@ -9,6 +9,7 @@
     monitor = await HealthMonitor(bs, healer=healer, doctor=PeerStateStore(bus)).start()
 """
 
+from swarm.bloodstream.adapter import InvestigationEvents
 from swarm.bloodstream.healer import SERVICE_DOWN, STATE_CORRUPTED, ActorRestarter, Healer, StateRestorer
 from swarm.bloodstream.monitor import HealthMonitor, ServiceHealth, StateDoctor, read_health
 from swarm.bloodstream.outbox import Outbox, OutboxItem
@@ -17,7 +18,6 @@ from swarm.bloodstream.publisher import (
     Counters,
     Delivery,
     EventEncoder,
-    InvestigationEvents,
     encode_event,
 )
 

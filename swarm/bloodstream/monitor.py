@@ -7,7 +7,8 @@
 
     rows = await read_health(bus)   # no monitor needed: the last beat of each service (`swarm health`)
 
-A service silent for `missed_heartbeats` of its own intervals yields one Injury(service_down);
+A service silent for `missed_heartbeats` of its own intervals yields one Injury(service_down)
+(services already silent for over `seed_horizon_s` when the monitor starts are not tracked);
 with a healer and auto_heal the service is restarted, and if it still does not beat within the
 same window, it is injured (and restarted) again, up to `max_heal_attempts`; then the injury is
 critical and left to a person. A beat with status "stopping" is a clean exit, never an injury.
@@ -137,10 +138,12 @@ class HealthMonitor:
         doctor_interval_s: float = 30.0,
         auto_heal: bool = True,
         max_heal_attempts: int = 3,
+        seed_horizon_s: float = 3600.0,
     ) -> None:
         self.bloodstream, self.healer, self.doctor = bloodstream, healer, doctor
         self.missed_heartbeats, self.check_interval_s = missed_heartbeats, check_interval_s
         self.doctor_interval_s, self.auto_heal, self.max_heal_attempts = doctor_interval_s, auto_heal, max_heal_attempts
+        self.seed_horizon_s = seed_horizon_s
         self.services: dict[str, ServiceHealth] = {}
         self.injuries: deque[Injury] = deque(maxlen=200)
         self.invalid_heartbeats = 0
@@ -170,7 +173,8 @@ class HealthMonitor:
     async def start(self) -> HealthMonitor:
         """Seed from the stored last beats, subscribe to live ones, start the periodic checks."""
         for row in await read_health(self.bus, self.missed_heartbeats):
-            if row.status != "stopped":
+            # silent for longer than the horizon: long gone (scaled away, replaced), not something to heal now
+            if row.status != "stopped" and row.silent_for() <= self.seed_horizon_s:
                 row.status = "up"  # judged by the first check, so a dead one yields its injury
                 self.services[row.service] = row
         self._sub = await self.bus.nc.subscribe(self.bus.names.heartbeats_all, cb=self._on_heartbeat)

@@ -43,6 +43,7 @@ from swarm.bus.trace import inject_headers
 from swarm.errors import InvalidInput
 from swarm.models import Audit, BrainDead, DeadLetter, DomainEvent, Heartbeat, Injury, Payload
 
+from .adapter import InvestigationEvents
 from .outbox import Outbox, OutboxItem
 
 __all__ = ["Bloodstream", "Counters", "Delivery", "EventEncoder", "InvestigationEvents", "encode_event"]
@@ -414,30 +415,3 @@ def _build(model: type[P], given: P | None, fields: dict[str, Any]) -> P:
         return model(**fields)
     except ValidationError as exc:
         raise InvalidInput(f"invalid {model.__name__}: {exc}") from exc
-
-
-@dataclass
-class InvestigationEvents:
-    """EventPublisher (swarm.runtime.agent) for one investigation: what the runtime hands an agent."""
-
-    bloodstream: Bloodstream
-    investigation_id: str
-    actor: str
-
-    async def event(self, event_type: str, data: dict[str, Any]) -> None:
-        await self.bloodstream.event(event_type, data, investigation_id=self.investigation_id)
-
-    async def audit(self, action: str, target: str, outcome: str, details: dict[str, Any]) -> None:
-        await self.bloodstream.audit(
-            actor=self.actor,
-            action=action,
-            target=target,
-            outcome=outcome,
-            details=details,
-            investigation_id=self.investigation_id,
-        )
-
-    async def brain_dead(self, brain: str, reason: str, attempts: int, fallback: str | None) -> None:
-        await self.bloodstream.brain_dead(
-            brain=brain, reason=reason, attempts=attempts, fallback=fallback, investigation_id=self.investigation_id
-        )
