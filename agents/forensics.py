@@ -1,0 +1,416 @@
+"""Forensics over a worktree: stack trace -> regions on the failing path -> ranked suspect commits -> reverts.
+
+    regions = failing_path(ws, report)              # crash function, callers in the trace, callees of the line
+    history = History(ws)
+    suspects = history.rank(regions)                # [Suspect(commit, score, reasons, hunks)], best first
+    text = history.revert(suspects[0].commit, suspects[0].parent, "pkg/app.py", suspects[0].hunks_in("pkg/app.py"))
+
+A region is one function (its line span at HEAD). A commit is a suspect for a region when its diff has hunks
+inside that function as the commit left it; reverting a suspect means undoing only those hunks, then
+three-way merging into the current file so later, unrelated changes (and the rest of the commit) survive.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from agents.workspace import SandboxViolation, Workspace, WorkspaceError, run_command
+from swarm.models import ErrorReport
+
+__all__ = [
+    "Frame",
+    "Region",
+    "Hunk",
+    "Suspect",
+    "History",
+    "parse_traceback",
+    "failing_path",
+    "function_spans",
+]
+
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>\S+))?', re.M)
+_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@", re.M)
+WEIGHTS = {"crash": 1.0, "caller": 0.8, "callee": 0.7}
+
+
+@dataclass(frozen=True)
+class Frame:
+    file: str
+    line: int
+    function: str = ""
+
+
+@dataclass(frozen=True)
+class Span:
+    qualname: str
+    start: int
+    end: int
+
+
+@dataclass
+class Region:
+    path: str
+    qualname: str | None  # None: module-level code, a window around `focus_line`
+    start: int
+    end: int
+    kind: str  # crash | caller | callee
+    weight: float
+    focus_line: int | None = None
+
+    def label(self) -> str:
+        return f"{self.path}:{self.qualname or self.start}"
+
+
+@dataclass
+class Hunk:
+    file: str
+    function: str | None
+    old_start: int
+    old_len: int
+    new_start: int
+    new_len: int
+
+    @property
+    def changed(self) -> int:
+        return max(self.old_len, self.new_len)
+
+
+@dataclass
+class Suspect:
+    commit: str
+    parent: str | None
+    subject: str
+    score: float = 0.0
+    reasons: list[str] = field(default_factory=list)
+    hunks: list[Hunk] = field(default_factory=list)
+    created: bool = False  # the commit created the function (nothing to revert to)
+
+    def hunks_in(self, path: str) -> list[Hunk]:
+        return [h for h in self.hunks if h.file == path]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "commit": self.commit,
+            "parent": self.parent,
+            "subject": self.subject,
+            "score": round(self.score, 4),
+            "reason": "; ".join(self.reasons),
+            "hunks": [asdict(h) for h in self.hunks],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Suspect:
+        return cls(
+            commit=str(data["commit"]),
+            parent=data.get("parent"),
+            subject=str(data.get("subject", "")),
+            score=float(data.get("score", 0.0)),
+            reasons=[str(data["reason"])] if data.get("reason") else [],
+            hunks=[Hunk(**h) for h in data.get("hunks") or [] if isinstance(h, dict) and "file" in h],
+        )
+
+
+# -- stack traces ------------------------------------------------------------------------------------
+def parse_traceback(stack: str) -> list[Frame]:
+    """Frames of the last traceback in `stack`, outermost first (chained exceptions: the final one)."""
+    last = stack.rsplit("Traceback (most recent call last):", 1)[-1]
+    return [Frame(m["file"], int(m["line"]), m["func"] or "") for m in _FRAME.finditer(last)]
+
+
+def _in_repo(ws: Workspace, file: str) -> str | None:
+    """The worktree path of a traceback file: the longest path suffix that is a file in the worktree."""
+    parts = PurePosixPath(file.replace("\\", "/")).parts
+    if any(p in ("site-packages", "dist-packages") for p in parts):
+        return None
+    for i in range(len(parts)):
+        candidate = "/".join(p for p in parts[i:] if p != "/")
+        if not candidate or ".." in parts[i:]:
+            continue
+        try:
+            if ws.resolve(candidate).is_file():
+                return candidate
+        except SandboxViolation:
+            continue
+    return None
+
+
+def function_spans(source: str) -> list[Span]:
+    """Every function and method with its qualified name and line span (decorators included)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    spans: list[Span] = []
+
+    def walk(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                name = f"{prefix}{child.name}"
+                if not isinstance(child, ast.ClassDef):
+                    start = min([child.lineno, *(d.lineno for d in child.decorator_list)])
+                    spans.append(Span(name, start, child.end_lineno or child.lineno))
+                walk(child, name + ".")
+            else:
+                walk(child, prefix)
+
+    walk(tree, "")
+    return spans
+
+
+def _enclosing(source: str, line: int) -> Span | None:
+    inside = [s for s in function_spans(source) if s.start <= line <= s.end]
+    return min(inside, key=lambda s: s.end - s.start) if inside else None
+
+
+def _span_of(source: str | None, qualname: str) -> tuple[int, int] | None:
+    if source is None:
+        return None
+    for s in function_spans(source):
+        if s.qualname == qualname:
+            return s.start, s.end
+    return None
+
+
+def _called_names(source: str, line: int) -> list[str]:
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and node.lineno <= line <= (node.end_lineno or node.lineno):
+            fn = node.func
+            name = fn.id if isinstance(fn, ast.Name) else fn.attr if isinstance(fn, ast.Attribute) else None
+            if name and name not in names:
+                names.append(name)
+    return names
+
+
+def _region(ws: Workspace, path: str, line: int, kind: str, weight: float) -> Region:
+    source = ws.resolve(path).read_text(errors="replace")
+    span = _enclosing(source, line)
+    if span is None:
+        return Region(path, None, max(1, line - 3), line + 3, kind, weight, line)
+    return Region(path, span.qualname, span.start, span.end, kind, weight, line)
+
+
+def failing_path(ws: Workspace, report: ErrorReport, max_callees: int = 6) -> list[Region]:
+    """Regions on the failing path: the innermost repo frame, its callers in the trace, what its line calls."""
+    frames = [(p, f.line) for f in parse_traceback(report.stack) if (p := _in_repo(ws, f.file))]
+    if not frames and report.context.file and report.context.line:
+        path = _in_repo(ws, report.context.file)
+        frames = [(path, report.context.line)] if path else []
+    if not frames:
+        return []
+    crash_path, crash_line = frames[-1]
+    regions = [_region(ws, crash_path, crash_line, "crash", WEIGHTS["crash"])]
+    for distance, (path, line) in enumerate(reversed(frames[:-1]), 1):
+        regions.append(_region(ws, path, line, "caller", WEIGHTS["caller"] / distance))
+    names = _called_names(ws.resolve(crash_path).read_text(errors="replace"), crash_line)
+    if names:
+        for path in ws.git("ls-files", "-z", "--", "*.py").split("\0"):
+            if not path or len([r for r in regions if r.kind == "callee"]) >= max_callees:
+                continue
+            source = ws.resolve(path).read_text(errors="replace") if ws.resolve(path).is_file() else ""
+            for span in function_spans(source):
+                if span.qualname.rsplit(".", 1)[-1] in names:
+                    regions.append(Region(path, span.qualname, span.start, span.end, "callee", WEIGHTS["callee"]))
+    unique: dict[tuple[str, str | None, int], Region] = {}
+    for r in regions:
+        key = (r.path, r.qualname, r.start if r.qualname is None else 0)
+        if key not in unique or unique[key].weight < r.weight:
+            unique[key] = r
+    return list(unique.values())
+
+
+def _clip(h: Hunk, span: tuple[int, int], before: tuple[int, int] | None) -> Hunk | None:
+    """Keep only the part of a hunk inside the function: new lines within its span in the commit, old lines
+    within its span in the parent (a hunk that also adds the next function must not lose that function)."""
+    lo, hi = span
+    new_start, new_len = h.new_start, h.new_len
+    if new_len:
+        first, last = max(h.new_start, lo), min(h.new_start + h.new_len - 1, hi)
+        new_start, new_len = (first, last - first + 1) if last >= first else (min(max(h.new_start - 1, lo), hi), 0)
+    old_start, old_len = h.old_start, h.old_len
+    if old_len and before is not None:
+        first, last = max(h.old_start, before[0]), min(h.old_start + h.old_len - 1, before[1])
+        old_start, old_len = (first, last - first + 1) if last >= first else (first, 0)
+    if not new_len and not old_len:
+        return None
+    return Hunk(h.file, h.function, old_start, old_len, new_start, new_len)
+
+
+def _nearest(lines: list[str], needle: list[str], near: int) -> int | None:
+    """Index of the occurrence of `needle` in `lines` closest to index `near`."""
+    hits = [i for i in range(len(lines) - len(needle) + 1) if lines[i : i + len(needle)] == needle]
+    return min(hits, key=lambda i: abs(i - near)) if hits else None
+
+
+def _revert_by_content(current: str, after: list[str], before: list[str], hunks: list[Hunk]) -> str | None:
+    """Undo each hunk where its lines (as the commit left them) still stand, e.g. next to a later edit."""
+    lines = current.splitlines(keepends=True)
+    for h in sorted(hunks, key=lambda h: h.new_start, reverse=True):
+        old = before[h.old_start - 1 : h.old_start - 1 + h.old_len] if h.old_len else []
+        if h.new_len:
+            at = _nearest(lines, after[h.new_start - 1 : h.new_start - 1 + h.new_len], h.new_start - 1)
+            if at is None:
+                return None  # a later commit rewrote these very lines: reverting is not safe
+            lines[at : at + h.new_len] = old
+        elif h.new_start >= 1:
+            at = _nearest(lines, after[h.new_start - 1 : h.new_start], h.new_start - 1)
+            if at is None:
+                return None
+            lines[at + 1 : at + 1] = old
+        else:
+            lines[0:0] = old
+    return "".join(lines)
+
+
+# -- history -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Commit:
+    sha: str
+    parent: str | None
+    subject: str
+    time: int
+
+
+class History:
+    """Git history of a worktree's files at HEAD, with caches (one instance per investigation step)."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self._log: dict[str, list[_Commit]] = {}
+        self._files: dict[tuple[str, str], str | None] = {}
+        self._hunks: dict[tuple[str, str], list[tuple[int, int, int, int]]] = {}
+
+    def commits(self, path: str) -> list[_Commit]:
+        if path not in self._log:
+            out = self.ws.git("log", "--format=%H%x1f%P%x1f%at%x1f%s", "--", path)
+            rows = []
+            for line in out.splitlines():
+                sha, parents, ts, subject = (line.split("\x1f") + ["", "", ""])[:4]
+                rows.append(_Commit(sha, parents.split()[0] if parents.split() else None, subject, int(ts or 0)))
+            self._log[path] = rows
+        return self._log[path]
+
+    def file_at(self, sha: str | None, path: str) -> str | None:
+        if sha is None:
+            return None
+        if (sha, path) not in self._files:
+            res = run_command(["git", "show", f"{sha}:{path}"], self.ws.root, max_output=5_000_000)
+            self._files[(sha, path)] = res.output if res.ok else None
+        return self._files[(sha, path)]
+
+    def raw_hunks(self, commit: _Commit, path: str) -> list[tuple[int, int, int, int]]:
+        key = (commit.sha, path)
+        if key not in self._hunks:
+            diff = self.ws.git("diff", "-U0", "--no-color", commit.parent or EMPTY_TREE, commit.sha, "--", path)
+            self._hunks[key] = [
+                (int(m[1]), int(m[2] if m[2] is not None else 1), int(m[3]), int(m[4] if m[4] is not None else 1))
+                for m in _HUNK.finditer(diff)
+            ]
+        return self._hunks[key]
+
+    def blame_line(self, path: str, line: int) -> str | None:
+        res = run_command(["git", "blame", "--porcelain", "-L", f"{line},{line}", "HEAD", "--", path], self.ws.root)
+        return res.output.split(" ", 1)[0] if res.ok and res.output else None
+
+    def region_hunks(self, commit: _Commit, region: Region) -> tuple[list[Hunk], bool]:
+        """Hunks of `commit` inside the region's function as the commit left it; and whether it created it."""
+        after = self.file_at(commit.sha, region.path)
+        if region.qualname is None:
+            span = (region.start, region.end) if commit.sha == self.commits(region.path)[0].sha else None
+            created = False
+        else:
+            span = _span_of(after, region.qualname)
+            created = span is not None and _span_of(self.file_at(commit.parent, region.path), region.qualname) is None
+        if span is None:
+            return [], False
+        lo, hi = span
+        before = None
+        if region.qualname is not None and not created:
+            before = _span_of(self.file_at(commit.parent, region.path), region.qualname)
+        hunks = []
+        for old_start, old_len, new_start, new_len in self.raw_hunks(commit, region.path):
+            inside = (new_start <= hi and new_start + new_len - 1 >= lo) if new_len else lo <= new_start <= hi
+            if inside:
+                hunk = _clip(Hunk(region.path, region.qualname, old_start, old_len, new_start, new_len), span, before)
+                if hunk is not None:
+                    hunks.append(hunk)
+        return hunks, created
+
+    def rank(self, regions: list[Region], exclude: set[str] | frozenset[str] = frozenset()) -> list[Suspect]:
+        """Suspect commits for the regions, best first (score: where, how much, the failing line, recency)."""
+        suspects: dict[str, Suspect] = {}
+        times: dict[str, int] = {}
+        for region in regions:
+            blamed = self.blame_line(region.path, region.focus_line) if region.focus_line else None
+            for commit in self.commits(region.path):
+                if commit.sha in exclude:
+                    continue
+                hunks, created = self.region_hunks(commit, region)
+                if not hunks:
+                    continue
+                sus = suspects.setdefault(commit.sha, Suspect(commit.sha, commit.parent, commit.subject))
+                times[commit.sha] = commit.time
+                changed = sum(h.changed for h in hunks)
+                gain = region.weight * (1.0 + min(changed, 8) / 8)
+                what = f"changed {region.qualname or 'code'}() in {region.path} ({region.kind}, {changed} lines)"
+                if created:
+                    gain *= 0.15
+                    what = f"created {region.qualname}() in {region.path} ({region.kind})"
+                    sus.created = True
+                if blamed == commit.sha:
+                    gain += region.weight * 1.5
+                    what += f", last changed the failing line {region.path}:{region.focus_line}"
+                sus.score += gain
+                sus.reasons.append(what)
+                sus.hunks.extend(h for h in hunks if h not in sus.hunks)
+        if times:
+            lo, hi = min(times.values()), max(times.values())
+            order = sorted(times, key=lambda s: times[s])
+            for rank_, sha in enumerate(order):
+                recency = (times[sha] - lo) / (hi - lo) if hi > lo else rank_ / max(len(order) - 1, 1)
+                suspects[sha].score *= 1.0 + 0.25 * recency
+        return sorted(suspects.values(), key=lambda s: (-s.score, -times.get(s.commit, 0)))
+
+    def revert(self, commit: str, parent: str | None, path: str, hunks: list[Hunk]) -> str | None:
+        """The current file with only `hunks` of `commit` undone (three-way merge); None on conflict."""
+        after = self.file_at(commit, path)
+        if after is None:
+            return None
+        before = (self.file_at(parent, path) or "").splitlines(keepends=True)
+        lines = after.splitlines(keepends=True)
+        for h in sorted(hunks, key=lambda h: h.new_start, reverse=True):
+            old = before[h.old_start - 1 : h.old_start - 1 + h.old_len] if h.old_len else []
+            if h.new_len:
+                lines[h.new_start - 1 : h.new_start - 1 + h.new_len] = old
+            else:
+                lines[h.new_start : h.new_start] = old
+        reverted = "".join(lines)
+        current = self.ws.resolve(path).read_text()
+        if current == after:
+            return reverted
+        with tempfile.TemporaryDirectory() as tmp:
+            files = []
+            for name, text in (("current", current), ("base", after), ("other", reverted)):
+                p = Path(tmp) / name
+                p.write_text(text)
+                files.append(str(p))
+            res = run_command(["git", "merge-file", "-p", "--quiet", *files], tmp, max_output=5_000_000)
+        if res.returncode != 0:  # adjacent later edits conflict in a 3-way merge: match the hunks' own lines
+            return _revert_by_content(current, after.splitlines(keepends=True), before, hunks)
+        return res.output
+
+    def describe(self, sha: str) -> str:
+        try:
+            return self.ws.git("show", "-s", "--format=%h %s (%an, %ad)", "--date=short", sha).strip()
+        except WorkspaceError:
+            return sha[:12]

@@ -1,0 +1,132 @@
+"""Implement: writes the fix on branch `swarm/fix/<investigation_id>` in its own worktree and commits it.
+
+    out = await ImplementAgent().handle(ctx)    # ctx.findings = research outputs; ctx.feedback on later cycles
+    out["status"], out["branch"], out["fix_commit"], out["tests_before"]["failed"], out["tests_after"]["ok"]
+
+Tests run before and after. A fix counts only when the brain verified it and the tests pass after; then it
+is committed with GitPython (author from config; trailers `Swarm-Investigation:` and `Swarm-Signature:`)
+and pushed when ctx.repository["remote"] is set. Otherwise the status is no_fix with the reason, and the
+branch is deleted so no empty fix branch is left behind. Each cycle starts the branch afresh from the base.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import git
+
+from agents.brains import select_brain
+from agents.common import AgentSettings, close_workspace, open_workspace, repository_of, say
+from agents.tools import Toolbox
+from agents.workspace import Workspace, run_command
+from swarm.models import TestCounts
+from swarm.runtime.agent import AgentContext
+
+__all__ = ["ImplementAgent", "commit_message"]
+
+
+def commit_message(ctx: AgentContext, outcome: dict[str, Any]) -> str:
+    title = ctx.report.error.splitlines()[0].strip()[:60] if ctx.report.error else "error"
+    body = [f"fix: {title}", ""]
+    if outcome.get("summary"):
+        body += [str(outcome["summary"]), ""]
+    if outcome.get("root_cause"):
+        body += [f"Root cause: {outcome['root_cause']}", ""]
+    if outcome.get("suspect_commit"):
+        body += [f"Suspect commit: {outcome['suspect_commit']}", ""]
+    body += [f"Swarm-Investigation: {ctx.investigation_id}", f"Swarm-Signature: {ctx.signature}"]
+    return "\n".join(body) + "\n"
+
+
+def _changed_files(ws: Workspace) -> list[str]:
+    """Files the tools wrote that really differ from the base (a write of identical content is no change)."""
+    if not ws.changed:
+        return []
+    out = ws.git("status", "--porcelain", "-z", "--untracked-files=all", "--", *sorted(ws.changed))
+    return sorted({entry[3:] for entry in out.split("\0") if len(entry) > 3})
+
+
+def _commit_and_push(ws: Workspace, files: list[str], message: str, settings: AgentSettings,
+                     remote: str | None) -> tuple[str, str | None]:
+    repo = git.Repo(ws.root)
+    try:
+        repo.git.add("--all", "--", *files)
+        actor = git.Actor(settings.author_name, settings.author_email)
+        sha = repo.index.commit(message, author=actor, committer=actor).hexsha
+        push_error = None
+        if remote:
+            try:
+                repo.git.push("--force", "--quiet", remote, f"HEAD:refs/heads/{ws.branch}")
+            except git.GitCommandError as exc:  # the fix stays on the local branch; say why it was not pushed
+                push_error = f"push to {remote} failed: {exc.stderr.strip() or exc}"
+        return sha, push_error
+    finally:
+        repo.close()
+
+
+class ImplementAgent:
+    role = "implement"
+
+    def __init__(self, options: dict[str, Any] | None = None) -> None:
+        self.options = options or {}
+
+    async def handle(self, ctx: AgentContext) -> dict[str, Any]:
+        settings = AgentSettings.of(ctx)
+        repo = repository_of(ctx)
+        ws = await open_workspace(ctx, mode="write")
+        branch, source = ws.branch, ws.source
+        fixed = False
+        try:
+            tools = Toolbox(ws, role="implement", test_command=repo["test_command"],
+                            tests_timeout_s=float(self.options.get("tests_timeout_s", 600)))
+            tests_before = await asyncio.to_thread(tools.run_tests)
+            await say(ctx, "tests", f"before the fix: {tests_before.passed} passed, {tests_before.failed} failed, "
+                      f"{tests_before.errors} errors", {"tests_before": tests_before.model_dump()})
+            brain = select_brain(self.options)
+            outcome = await brain.implement(ctx, ws, tools, tests_before)
+            files = await asyncio.to_thread(_changed_files, ws)
+            tests_after: TestCounts | None = None
+            if files:
+                tests_after = (TestCounts.model_validate(outcome["tests_after"]) if outcome.get("tests_after")
+                               else await asyncio.to_thread(tools.run_tests))
+            fixed = bool(files) and tests_after is not None and tests_after.ok and bool(outcome.get("verified"))
+            out: dict[str, Any] = {
+                "status": "fixed" if fixed else "no_fix",
+                "branch": branch if fixed else None,
+                "fix_commit": None,
+                "suspect_commit": outcome.get("suspect_commit"),
+                "tests_before": tests_before.model_dump(),
+                "tests_after": tests_after.model_dump() if tests_after else None,
+                "root_cause": str(outcome.get("root_cause") or outcome.get("reason") or ""),
+                "summary": str(outcome.get("summary") or ""),
+                "reason": "" if fixed else str(outcome.get("reason") or self._why_not(files, tests_after)),
+                "files_changed": files if fixed else [],
+                "tried": list(outcome.get("tried") or []),
+                "untried_suspects": list(outcome.get("untried") or []),
+                "brain": getattr(brain, "name", "unknown"),
+                "pushed": False,
+            }
+            if fixed:
+                sha, push_error = await asyncio.to_thread(
+                    _commit_and_push, ws, files, commit_message(ctx, outcome), settings, repo.get("remote"))
+                out.update(fix_commit=sha, pushed=bool(repo.get("remote")) and push_error is None)
+                if push_error:
+                    out["push_error"] = push_error
+                await say(ctx, "fix", f"committed {sha[:10]} on {branch}: {', '.join(files)}",
+                          {"branch": branch, "fix_commit": sha, "tests_after": out["tests_after"]})
+            else:
+                await say(ctx, "no_fix", out["reason"])
+            return out
+        finally:
+            await close_workspace(ws)
+            if not fixed and branch:
+                await asyncio.to_thread(run_command, ["git", "branch", "-D", branch], source)
+
+    @staticmethod
+    def _why_not(files: list[str], tests_after: TestCounts | None) -> str:
+        if not files:
+            return "the brain changed no files"
+        if tests_after is not None and not tests_after.ok:
+            return f"the tests still fail after the change ({tests_after.failed} failed, {tests_after.errors} errors)"
+        return "the change could not be verified"

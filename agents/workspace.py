@@ -1,0 +1,261 @@
+"""Per-investigation git worktrees under the workspace root, with every path confined to the worktree.
+
+    ws = Workspace.open({"path": "/src/app", "branch": "main"}, root=".swarm/workspaces",
+                        investigation_id="inv-1", role="research")
+    try:
+        ws.resolve("pkg/app.py")        # a Path inside the worktree
+        ws.resolve("../etc/passwd")     # raises SandboxViolation (so do absolute paths and symlinks out)
+        ws.git("log", "-1", "--format=%H")
+    finally:
+        ws.close()                      # the worktree is removed
+
+Modes: "read" (detached at the base branch head, or at `ref`), "write" (branch `swarm/fix/<id>` reset to
+the base branch, for implement), "review" (detached at an existing branch). A repository given by `url`
+is cloned once (bare) under `<root>/_clones/` and worktrees are added from that clone.
+Every command runs with a timeout and capped output (`run_command`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+from swarm.errors import AgentFailed, InvalidInput
+
+__all__ = [
+    "Workspace",
+    "CommandResult",
+    "SandboxViolation",
+    "WorkspaceError",
+    "run_command",
+    "fix_branch",
+    "test_env",
+]
+
+Mode = Literal["read", "write", "review"]
+MAX_OUTPUT = 20_000
+GIT_TIMEOUT_S = 60.0
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class SandboxViolation(InvalidInput):
+    """A path or argument tried to reach outside the worktree."""
+
+
+class WorkspaceError(AgentFailed):
+    """A git or workspace operation failed (the message carries git's own output)."""
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    returncode: int
+    output: str  # stdout and stderr interleaved, capped (head + tail kept)
+    timed_out: bool = False
+    truncated: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out
+
+
+def test_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Environment for commands in a worktree: this interpreter first on PATH, no bytecode files, no API key."""
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.pop("ANTHROPIC_API_KEY", None)  # repository code never sees the brain's credentials
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env.update(extra or {})
+    return env
+
+
+def run_command(
+    args: list[str],
+    cwd: Path | str,
+    *,
+    timeout_s: float = GIT_TIMEOUT_S,
+    max_output: int = MAX_OUTPUT,
+    env: Mapping[str, str] | None = None,
+    stdin: str | None = None,
+) -> CommandResult:
+    """Run `args` (no shell) with a timeout; output goes to a temp file so memory stays bounded."""
+    with tempfile.TemporaryFile() as out:
+        try:
+            proc = subprocess.Popen(
+                args,
+                cwd=str(cwd),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                env=dict(env) if env is not None else test_env(),
+                start_new_session=True,  # so a timeout kills the whole process group
+            )
+        except OSError as exc:
+            return CommandResult(127, f"cannot run {args[0]!r}: {exc}")
+        timed_out = False
+        try:
+            proc.communicate(input=stdin.encode() if stdin is not None else None, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        size = out.tell()
+        out.seek(0)
+        if size <= max_output:
+            text, truncated = out.read().decode("utf-8", "replace"), False
+        else:
+            head = out.read(max_output // 4).decode("utf-8", "replace")
+            out.seek(size - (max_output - max_output // 4))
+            tail = out.read().decode("utf-8", "replace")
+            text, truncated = f"{head}\n... [{size - max_output} bytes cut] ...\n{tail}", True
+    if timed_out:
+        text += f"\n[timed out after {timeout_s:g} s]"
+    return CommandResult(proc.returncode if not timed_out else -9, text, timed_out, truncated)
+
+
+def fix_branch(investigation_id: str) -> str:
+    return f"swarm/fix/{_SAFE.sub('-', investigation_id).strip('.-') or 'investigation'}"
+
+
+def _git(cwd: Path, *args: str, timeout_s: float = GIT_TIMEOUT_S, stdin: str | None = None) -> str:
+    res = run_command(["git", *args], cwd, timeout_s=timeout_s, stdin=stdin, max_output=5_000_000)
+    if not res.ok:
+        raise WorkspaceError(f"git {' '.join(args[:3])} failed in {cwd}: {res.output.strip()[-2000:]}")
+    return res.output
+
+
+@contextlib.contextmanager
+def _locked(root: Path, key: str) -> Iterator[None]:
+    """A cross-process lock per source repository: worktree add/remove and clones do not race."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / f".lock-{hashlib.sha1(key.encode()).hexdigest()[:16]}", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _source_repo(repository: Mapping[str, Any], root: Path) -> tuple[Path, str]:
+    """The local repository worktrees are added from, and the base ref in it."""
+    branch = str(repository.get("branch") or "main")
+    if repository.get("path"):
+        src = Path(str(repository["path"])).expanduser().resolve()
+        if not (src / ".git").exists() and not (src / "HEAD").exists():
+            raise WorkspaceError(f"repository path {src} is not a git repository")
+        return src, branch
+    url = repository.get("url")
+    if not url:
+        raise InvalidInput("a repository needs `path` or `url`")
+    clone = root / "_clones" / hashlib.sha1(str(url).encode()).hexdigest()[:16]
+    with _locked(root, str(url)):
+        if not clone.exists():
+            clone.parent.mkdir(parents=True, exist_ok=True)
+            _git(clone.parent, "clone", "--bare", "--quiet", str(url), clone.name, timeout_s=600)
+        else:
+            _git(clone, "fetch", "--quiet", "origin", f"+refs/heads/{branch}:refs/heads/{branch}", timeout_s=600)
+    return clone, branch
+
+
+@dataclass
+class Workspace:
+    """One git worktree; `resolve` is the only way tools turn a user path into a file path."""
+
+    root: Path
+    source: Path
+    base: str  # the base branch name
+    base_commit: str
+    mode: Mode
+    branch: str | None = None
+    changed: set[str] = field(default_factory=set)  # paths written by tools (committed by implement)
+    _lock_root: Path | None = None
+
+    @classmethod
+    def open(
+        cls,
+        repository: Mapping[str, Any],
+        *,
+        root: str | Path,
+        investigation_id: str,
+        role: str,
+        mode: Mode = "read",
+        ref: str | None = None,
+    ) -> Workspace:
+        lock_root = Path(root).expanduser().resolve()
+        source, base = _source_repo(repository, lock_root)
+        try:
+            base_commit = _git(source, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}").strip()
+        except WorkspaceError as exc:
+            raise WorkspaceError(f"branch {base!r} not found in {source}") from exc
+        where = lock_root / _SAFE.sub("-", investigation_id) / f"{role}-{uuid.uuid4().hex[:8]}"
+        where.parent.mkdir(parents=True, exist_ok=True)
+        branch = fix_branch(investigation_id) if mode == "write" else None
+        with _locked(lock_root, str(source)):
+            if mode == "write":
+                _git(source, "worktree", "add", "--quiet", "-B", str(branch), str(where), base_commit)
+            else:
+                target = ref or base_commit
+                if target.startswith("-"):
+                    raise SandboxViolation(f"invalid ref {target!r}")
+                _git(source, "worktree", "add", "--quiet", "--detach", str(where), target)
+        return cls(where.resolve(), source, base, base_commit, mode, branch, _lock_root=lock_root)
+
+    # -- paths -------------------------------------------------------------------------------------
+    def resolve(self, path: str, *, must_exist: bool = False) -> Path:
+        """Map a worktree-relative path to a real path inside the worktree, or raise SandboxViolation."""
+        if not isinstance(path, str) or not path.strip() or "\x00" in path:
+            raise SandboxViolation(f"invalid path {path!r}")
+        pure = PurePosixPath(path.strip())
+        if pure.is_absolute() or path.startswith("~") or re.match(r"^[A-Za-z]:", path):
+            raise SandboxViolation(f"absolute path {path!r} refused: paths are relative to the worktree")
+        if ".." in pure.parts:
+            raise SandboxViolation(f"path {path!r} refused: '..' may not leave the worktree")
+        if ".git" in pure.parts:
+            raise SandboxViolation(f"path {path!r} refused: the .git directory is off limits")
+        real = (self.root / pure).resolve()
+        if real != self.root and self.root not in real.parents:
+            raise SandboxViolation(f"path {path!r} refused: it resolves outside the worktree (symlink)")
+        if must_exist and not real.exists():
+            raise FileNotFoundError(f"no such file in the worktree: {path}")
+        return real
+
+    def rel(self, path: Path) -> str:
+        return path.resolve().relative_to(self.root).as_posix()
+
+    # -- git -----------------------------------------------------------------------------------------
+    def git(self, *args: str, timeout_s: float = GIT_TIMEOUT_S, stdin: str | None = None) -> str:
+        return _git(self.root, *args, timeout_s=timeout_s, stdin=stdin)
+
+    def head(self) -> str:
+        return self.git("rev-parse", "HEAD").strip()
+
+    def close(self) -> None:
+        """Remove the worktree (the fix branch, if any, stays in the source repository)."""
+        lock_root = self._lock_root or self.root.parent
+        with _locked(lock_root, str(self.source)):
+            res = run_command(["git", "worktree", "remove", "--force", str(self.root)], self.source)
+            if not res.ok and self.root.exists():
+                shutil.rmtree(self.root, ignore_errors=True)
+            run_command(["git", "worktree", "prune"], self.source)
+        with contextlib.suppress(OSError):
+            self.root.parent.rmdir()  # the investigation's folder, once its last worktree is gone
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
