@@ -192,14 +192,10 @@ class PeerStateStore:
 
     async def keys(self, prefix: str = "peer.") -> list[str]:
         """Keys currently holding a value (deleted ones excluded), sorted."""
-        kv = await self.kv()
-        try:
-            found = await kv.keys()
-        except js_errors.NoKeysError:
-            return []
-        return sorted(k for k in found if k.startswith(prefix))
+        latest = await self._scan(prefix)
+        return sorted(k for k, e in latest.items() if entry_operation(e) == "PUT")
 
-    async def _latest_revision(self, key: str) -> int:
+    async def _latest_revision(self, key: str, missing_ok: bool = True) -> int:
         """Revision of the latest entry of `key`, a delete tombstone included (0 if none)."""
         try:
             return (await self._entry(key)).revision or 0
@@ -207,7 +203,9 @@ class PeerStateStore:
             cause = exc.__cause__
             if isinstance(cause, js_errors.KeyNotFoundError) and cause.entry is not None:
                 return int(cause.entry.revision or 0)
-            return 0
+            if missing_ok:
+                return 0
+            raise
 
     # writes ----------------------------------------------------------------------------------
     async def _write(self, key: str, state: PeerState, last: int, what: str) -> int:
@@ -247,8 +245,11 @@ class PeerStateStore:
         an invalid state) or ConflictRetriesExhausted after `max_attempts` lost races.
         """
         for attempt in range(1, self.max_attempts + 1):
-            current, revision = await self.read(key)
-            new = await self._apply(key, current, transform)
+            entry = await self._entry(key)
+            revision = int(entry.revision or 0)
+            current = validate_stored(key, revision, entry.value)
+            # the transform's copy is parsed from the same bytes: cheaper than a deep copy
+            new = await self._apply(key, PeerState.model_validate_json(entry.value or b""), transform)
             changed = check_ownership(role, current, new)
             if not changed:
                 return current, revision  # nothing to write: do not add a revision
@@ -269,8 +270,7 @@ class PeerStateStore:
         # full jitter: writers that collided spread out instead of colliding again in lockstep
         return random.uniform(0, min(self.backoff_cap_s, self.backoff_base_s * 2 ** min(attempt, 16)))
 
-    async def _apply(self, key: str, current: PeerState, transform: Transform) -> PeerState:
-        copy = current.model_copy(deep=True)
+    async def _apply(self, key: str, copy: PeerState, transform: Transform) -> PeerState:
         try:
             result = transform(copy)
             if inspect.isawaitable(result):
@@ -290,12 +290,9 @@ class PeerStateStore:
 
     # history and recovery --------------------------------------------------------------------
     async def _history(self, key: str) -> list[KeyValue.Entry]:
-        parse_key(key)
+        await self._latest_revision(key, missing_ok=False)  # StateNotFound when the key never existed
         kv = await self.kv()
-        try:
-            return await kv.history(key)
-        except js_errors.NoKeysError as exc:
-            raise StateNotFound(f"no PEER state at key {key!r} in bucket {self.bucket}") from exc
+        return await _drain(await kv.watch(key, include_history=True), key)
 
     async def history(self, key: str) -> list[HistoryEntry]:
         """Every kept revision of `key` (oldest first), each marked valid or not."""
@@ -366,24 +363,37 @@ class PeerStateStore:
         return report
 
     async def _scan(self, prefix: str) -> dict[str, KeyValue.Entry]:
+        """The latest entry of every key under `prefix`, tombstones included."""
         kv = await self.kv()
-        watcher = await kv.watchall()  # the last entry of every key, tombstones included
-        latest: dict[str, KeyValue.Entry] = {}
-        try:
-            async for entry in watcher:
-                if entry is None:  # end of the initial values
-                    break
-                if entry.key.startswith(prefix):
-                    latest[entry.key] = entry
-        finally:
-            await watcher.stop()
-        return latest
+        if (await kv.status()).stream_info.state.messages == 0:
+            return {}
+        entries = await _drain(await kv.watchall(), self.bucket)
+        return {e.key: e for e in entries if e.key.startswith(prefix)}  # in stream order: the last one wins
 
     def watch(self, key: str | None = None, *, initial: bool = True) -> StateWatch:
         """Changes of one key or the whole bucket (see StateWatch); `initial`: current values first."""
         if key is not None:
             parse_key(key)
         return StateWatch(self.kv, key, initial=initial)
+
+
+async def _drain(watcher: KeyValue.KeyWatcher, what: str, timeout_s: float = 10.0) -> list[KeyValue.Entry]:
+    """The initial entries of a watch that has some. Ends at the entry with nothing pending after it;
+    nats-py's None end marker can arrive before the entries (it races the first delivery)."""
+    entries: list[KeyValue.Entry] = []
+    try:
+        while True:
+            try:
+                entry = await watcher.updates(timeout_s)
+            except nats.errors.TimeoutError as exc:
+                raise TransientError(f"reading {what} timed out after {timeout_s}s") from exc
+            if entry is None:
+                continue
+            entries.append(entry)
+            if not entry.delta:
+                return entries
+    finally:
+        await watcher.stop()
 
 
 def _errors(exc: ValidationError) -> str:

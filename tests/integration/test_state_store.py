@@ -271,3 +271,15 @@ async def test_watch_one_key_and_the_bucket(store: PeerStateStore) -> None:
         ]
         assert seen[0].state is None and seen[1].revision == rev3
     assert [c async for c in changes] == []  # closed: iteration ends
+
+
+async def test_purged_key_has_no_valid_revision_left(store: PeerStateStore) -> None:
+    await _created(store)
+    kv = await store.kv()
+    await kv.purge(KEY)
+    [finding] = (await store.doctor()).findings
+    assert (finding.key, finding.problem, finding.last_valid_revision) == (KEY, "purged", None)
+    assert [h.operation for h in await store.history(KEY)] == ["PURGE"]
+    with pytest.raises(StateCorrupted, match="no valid revision in the kept history"):
+        await store.last_valid(KEY)
+    assert await store.keys() == []
