@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from swarm.bus.connect import Bus, open_bus
@@ -93,7 +94,8 @@ async def _tail(settings: Settings, subject: str | None, count: int | None, as_j
                 sys.stdout.flush()  # a pipe reader sees each message as it comes
             else:
                 short = msg.subject.removeprefix(f"{bus.names.ns}.")
-                console.print(f"{now:%H:%M:%S} [cyan]{short}[/] {_summary(payload)}", highlight=False, soft_wrap=True)
+                text = f"{now:%H:%M:%S} [cyan]{escape(short)}[/] {escape(_summary(payload))}"  # payloads are untrusted
+                console.print(text, highlight=False, soft_wrap=True)
             seen += 1
     return seen
 
@@ -188,8 +190,8 @@ def health(
         for r in d["services"]:
             style = _STATUS_STYLE.get(r["status"], "")
             table.add_row(
-                r["service"],
-                r["role"],
+                escape(r["service"]),
+                escape(r["role"]),
                 f"[{style}]{r['status']}[/]",
                 f"{r['age_s']:.1f} s ago",
                 f"{r['interval_s']:g} s",

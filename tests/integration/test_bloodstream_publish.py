@@ -208,3 +208,17 @@ def test_events_tail_refuses_a_bad_subject_pattern(cli_env: dict[str, str]) -> N
     result = CliRunner().invoke(app, ["events", "tail", "--subject", "hive.>.audit"])
     assert result.exit_code == 1
     assert "invalid --subject 'hive.>.audit'" in result.stderr
+
+
+async def test_events_tail_for_people_prints_untrusted_text_verbatim(
+    bus: Bus, tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    bs = Bloodstream(bus, tmp_path)
+    args = ["events", "tail", "-s", "hive.audit", "-n", "1"]
+    job = asyncio.ensure_future(asyncio.to_thread(CliRunner().invoke, app, args))
+    while not job.done():  # the runner shows no readiness line: publish until the tail has one
+        await bs.audit(actor="x", action="[bold red]not markup[/]", target="inv-1")
+        await asyncio.wait([job], timeout=0.05)
+    result = job.result()
+    assert result.exit_code == 0, result.output
+    assert "hive.audit" in result.stdout and "action=[bold red]not markup[/] target=inv-1" in result.stdout
