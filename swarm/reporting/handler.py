@@ -11,7 +11,7 @@ The application is never blocked and never sees an exception from this handler: 
 the record into a report and appends it to a bounded buffer (the oldest report is dropped first when
 it is full; drops are counted in `handler.dropped`). A background thread with its own asyncio loop
 connects (retrying with backoff while the server is down), publishes each report through JetStream
-with its signature as Msg-Id, and removes it from the buffer only once JetStream acknowledged it. So
+with its signature as Msg-Id, and lets go of it only once JetStream acknowledged it. So
 reports logged while NATS is unreachable are sent when it is back, and a retried publish that had in
 fact arrived is dropped by JetStream as a duplicate instead of being stored twice.
 
@@ -29,6 +29,8 @@ import logging
 import threading
 import time
 from collections import deque
+
+import nats.errors
 
 from swarm.bus.connect import Bus, connect_options
 from swarm.bus.names import Names
@@ -75,7 +77,8 @@ class NatsErrorHandler(logging.Handler):
         self.published = 0  # acknowledged by JetStream (stored or recognised as duplicates)
         self.duplicates = 0  # of those, dropped by JetStream inside the duplicate window
         self.last_error: str | None = None
-        self._buffer: deque[ErrorReport] = deque()
+        self._buffer: deque[ErrorReport] = deque()  # waiting reports, oldest first
+        self._inflight: ErrorReport | None = None  # the one being published (outside the bound)
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -127,9 +130,9 @@ class NatsErrorHandler(logging.Handler):
 
     @property
     def pending(self) -> int:
-        """Reports buffered and not yet acknowledged by JetStream."""
+        """Reports buffered or in flight, not yet acknowledged by JetStream."""
         with self._cond:
-            return len(self._buffer)
+            return len(self._buffer) + (self._inflight is not None)
 
     @property
     def connected(self) -> bool:
@@ -139,12 +142,12 @@ class NatsErrorHandler(logging.Handler):
         """Wait until every buffered report is acknowledged; False when `timeout` ran out first."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
-            while self._buffer and self._thread.is_alive():
+            while (self._buffer or self._inflight) and self._thread.is_alive():
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return False
                 self._cond.wait(remaining)
-            return not self._buffer
+            return not (self._buffer or self._inflight)
 
     def close(self, timeout: float = 2.0) -> None:
         """Flush for up to `timeout`, then stop the background thread (reports still buffered are lost)."""
@@ -165,56 +168,73 @@ class NatsErrorHandler(logging.Handler):
 
     # background thread -------------------------------------------------------------------
     def _run(self) -> None:
-        loop = asyncio.new_event_loop()
         try:
-            loop.run_until_complete(self._main(loop))
+            asyncio.run(self._main())  # its own loop; asyncio.run also cancels the client's leftover tasks
         finally:
             self._loop = None
-            loop.close()
             with self._cond:
                 self._cond.notify_all()  # wake flush() waiters: nobody will drain the buffer now
 
-    async def _main(self, loop: asyncio.AbstractEventLoop) -> None:
+    async def _main(self) -> None:
         self._wake, self._stopping = asyncio.Event(), asyncio.Event()
-        self._loop = loop
+        self._loop = asyncio.get_running_loop()
         bus: Bus | None = None
         delay = self.retry_initial_s
         try:
             while not self._stop.is_set():
-                with self._cond:
-                    item = self._buffer[0] if self._buffer else None
-                if item is None:
+                if not self.pending:
                     self._wake.clear()
                     if not self.pending:  # re-check after clear: an emit in between has set _wake
                         await self._wait(self._wake, None)
                     continue
                 try:
-                    if bus is None:
+                    if bus is None:  # connect before taking a report: while down, all of them stay droppable
                         bus = await Bus.connect(self.settings, self.url)
-                        self._connected = True
+                    item = self._take()
+                    self._connected = True
                     outcome = await publish_report(bus, item, timeout=self.publish_timeout_s)
                 except InvalidInput as exc:  # this report can never be stored: give it up, keep the rest
                     self.last_error = str(exc)
-                    self._remove(item, failed=True)
+                    self._settle(failed=True)
                     continue
-                except SwarmError as exc:  # unreachable, not provisioned yet, refused: keep it, retry later
-                    self.last_error = str(exc)
+                except Exception as exc:  # unreachable, not provisioned yet, refused: keep it, retry later
+                    # (anything unmapped too: this thread must outlive every failure, the app relies on it)
+                    self.last_error = str(exc) if isinstance(exc, SwarmError) else f"{type(exc).__name__}: {exc}"
+                    self._give_back()
                     self._connected = bus is not None and bus.nc.is_connected
                     await self._wait(self._stopping, delay)
                     delay = min(delay * 2, self.retry_max_s)
                     continue
                 delay = self.retry_initial_s
-                self._connected = True
-                self._remove(item, duplicate=outcome.duplicate)
+                self._settle(duplicate=outcome.duplicate)
         finally:
             self._connected = False
             if bus is not None:
                 await bus.close()
+                # drain refuses while reconnecting: close outright; a connection already lost is fine
+                with contextlib.suppress(OSError, nats.errors.Error):
+                    if not bus.nc.is_closed:
+                        await bus.nc.close()
 
-    def _remove(self, item: ErrorReport, *, failed: bool = False, duplicate: bool = False) -> None:
+    def _take(self) -> ErrorReport:
         with self._cond:
-            if self._buffer and self._buffer[0] is item:  # it may have been dropped as oldest meanwhile
-                self._buffer.popleft()
+            self._inflight = self._buffer.popleft()
+            return self._inflight
+
+    def _give_back(self) -> None:
+        """A failed publish: the report goes back to the front, or is dropped if newer ones filled the buffer."""
+        with self._cond:
+            item, self._inflight = self._inflight, None
+            if item is not None:
+                if len(self._buffer) < self.capacity:
+                    self._buffer.appendleft(item)
+                else:
+                    self.dropped += 1  # it is the oldest report
+            self._cond.notify_all()
+
+    def _settle(self, *, failed: bool = False, duplicate: bool = False) -> None:
+        with self._cond:
+            self._inflight = None
             if failed:
                 self.failed += 1
             else:
