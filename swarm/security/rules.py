@@ -1,0 +1,235 @@
+"""Loading `configs/injection_rules.yaml` into spaCy matchers (built once per filter instance).
+
+    rules = load_rules()                          # the default file
+    compiled = compile_rules(rules, make_nlp())   # Matcher, PhraseMatcher and one combined regex
+
+A rule has an `id`, a `category` (declared under `categories:`), a `weight` and at least one of:
+
+- `patterns`: spaCy Matcher token patterns. Strings under LOWER/ORTH/TEXT/NORM (and their IN/NOT_IN
+  lists) go through `skeleton()`, exactly like the text, so they are written as plain words.
+  `PREFIX: [word, ...]` matches a token starting with one of the words. A pattern may be given as
+  `{weight: 0.5, pattern: [...]}` to weigh one form of the rule differently; a rule scores the highest
+  weight among its matched forms, once.
+- `phrases`: literal phrases for the PhraseMatcher (tokenized like the text, so markers such as
+  `<|im_start|>` work).
+- `regex`: Python regexes run on the *plain* view (case-folded, look-alikes folded, no leetspeak
+  folding): for scripts without spaces (Chinese, Japanese) and line-anchored markers.
+
+Every problem in the file is a ConfigError naming the rule and what is wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import spacy
+import yaml
+from spacy.language import Language
+from spacy.matcher import Matcher, PhraseMatcher
+from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
+
+from swarm.bus.settings import DEFAULT_CONFIG_DIR
+from swarm.errors import ConfigError
+from swarm.security.normalise import skeleton
+
+__all__ = ["Rule", "RuleSet", "Compiled", "DEFAULT_RULES", "load_rules", "compile_rules", "make_nlp"]
+
+DEFAULT_RULES = DEFAULT_CONFIG_DIR / "injection_rules.yaml"
+_STRING_ATTRS = {"LOWER", "ORTH", "TEXT", "NORM"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    category: str
+    weight: float
+    patterns: tuple[tuple[float, list[dict[str, Any]]], ...] = ()
+    phrases: tuple[str, ...] = ()
+    regex: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    threshold: float
+    categories: tuple[str, ...]
+    rules: tuple[Rule, ...]
+    boosts: dict[str, float] = field(default_factory=dict)
+    source: str = ""
+
+
+def make_nlp() -> Language:
+    """spacy.blank("en") whose tokenizer also splits shell and chat-template punctuation."""
+    nlp = spacy.blank("en")
+    tok = nlp.tokenizer
+    extra = [r"\|", r"<", r">", r"`", r";", r"\[", r"\]", r"\(", r"\)", r"\{", r"\}", r"\$"]
+    tok.infix_finditer = compile_infix_regex([*nlp.Defaults.infixes, *extra]).finditer
+    tok.prefix_search = compile_prefix_regex([*nlp.Defaults.prefixes, *extra]).search
+    tok.suffix_search = compile_suffix_regex([*nlp.Defaults.suffixes, *extra]).search
+    url_match = tok.url_match
+    if url_match is not None:  # a URL must not swallow a pipe or a bracket glued to it ("…/x.sh|bash")
+        shell = re.compile(r"[|<>`;\[\]{}()$]")
+        tok.url_match = lambda text: None if shell.search(text) else url_match(text)
+    return nlp
+
+
+def _fail(rule_id: str, what: str) -> ConfigError:
+    return ConfigError(f"injection rule {rule_id!r}: {what}")
+
+
+def _parse_rule(raw: Any, categories: tuple[str, ...], seen: set[str]) -> Rule:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"injection rule {raw!r}: expected a mapping with id, category, weight")
+    rule_id = str(raw.get("id") or "")
+    if not rule_id:
+        raise ConfigError(f"injection rule without an id: {str(raw)[:80]}")
+    if rule_id in seen:
+        raise _fail(rule_id, "duplicate id")
+    seen.add(rule_id)
+    unknown = set(raw) - {"id", "category", "weight", "patterns", "phrases", "regex", "description"}
+    if unknown:
+        raise _fail(rule_id, f"unknown keys {sorted(unknown)}")
+    category = raw.get("category")
+    if category not in categories:
+        raise _fail(rule_id, f"category {category!r} is not one of {list(categories)}")
+    try:
+        weight = float(raw.get("weight", 1.0))
+    except (TypeError, ValueError) as exc:
+        raise _fail(rule_id, f"weight {raw.get('weight')!r} is not a number") from exc
+    patterns: list[tuple[float, list[dict[str, Any]]]] = []
+    for item in raw.get("patterns") or []:
+        if isinstance(item, dict):
+            if not isinstance(item.get("pattern"), list):
+                raise _fail(rule_id, "a weighted pattern needs `pattern: [...]`")
+            patterns.append((float(item.get("weight", weight)), item["pattern"]))
+        elif isinstance(item, list):
+            patterns.append((weight, item))
+        else:
+            raise _fail(rule_id, f"pattern {item!r} is not a list of token specs")
+    phrases = tuple(str(p) for p in raw.get("phrases") or [])
+    regexes = tuple(str(r) for r in raw.get("regex") or [])
+    if not (patterns or phrases or regexes):
+        raise _fail(rule_id, "needs patterns, phrases or regex")
+    if weight <= 0 or any(w <= 0 for w, _ in patterns):
+        raise _fail(rule_id, "weights must be > 0")
+    return Rule(rule_id, category, weight, tuple(patterns), phrases, regexes, str(raw.get("description", "")))
+
+
+def load_rules(path: str | Path | None = None) -> RuleSet:
+    """Read and validate a rules file (default: configs/injection_rules.yaml)."""
+    path = Path(path or DEFAULT_RULES)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as exc:
+        raise ConfigError(f"injection rules file not found: {path}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML in injection rules {path}: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+        raise ConfigError(f"injection rules {path}: expected a mapping with a `rules:` list")
+    categories = tuple(data.get("categories") or ())
+    seen: set[str] = set()
+    rules = tuple(_parse_rule(r, categories, seen) for r in data["rules"])
+    boosts = {str(k): float(v) for k, v in (data.get("boosts") or {}).items()}
+    return RuleSet(float(data.get("threshold", 1.0)), categories, rules, boosts, str(path))
+
+
+@dataclass
+class Compiled:
+    matcher: Matcher
+    phrases: PhraseMatcher
+    regex: re.Pattern[str] | None
+    by_key: dict[int, Rule]  # matcher key (string-store hash) -> rule
+    pattern_weight: dict[int, float]  # matcher key -> weight of that pattern form
+    regex_groups: dict[str, Rule]
+
+
+def _tokens(nlp: Language, value: Any) -> list[str]:
+    return [t.text for t in nlp.make_doc(skeleton(str(value)))]
+
+
+def _expand_spec(rule_id: str, spec: dict[str, Any], nlp: Language) -> list[list[dict[str, Any]]]:
+    """One token spec -> its alternatives as token sequences.
+
+    A value that the tokenizer splits ("force-push" -> force, -, push) becomes its own sequence of
+    exact tokens, so rules can list hyphenated words and contractions like any other word.
+    """
+    spec = dict(spec)
+    if "PREFIX" in spec:
+        words = "|".join(re.escape(skeleton(str(w))) for w in spec.pop("PREFIX"))
+        spec["LOWER"] = {"REGEX": f"^(?:{words})"}
+    multi: list[list[str]] = []
+    for key in _STRING_ATTRS & spec.keys():
+        value = spec[key]
+        if isinstance(value, str):
+            value = {"IN": [value]}
+        if not isinstance(value, dict):
+            continue
+        single: list[str] = []
+        for item in value.get("IN", []):
+            toks = _tokens(nlp, item)
+            (single if len(toks) == 1 else multi).append(toks[0] if len(toks) == 1 else toks)  # type: ignore[arg-type]
+        if "NOT_IN" in value:
+            value = {**value, "NOT_IN": [skeleton(str(v)) for v in value["NOT_IN"]]}
+        if "IN" in value:
+            if not single and not multi:
+                raise _fail(rule_id, f"empty IN list in {spec!r}")
+            value = {**value, "IN": single}
+        spec[key] = value
+    out: list[list[dict[str, Any]]] = []
+    if any(isinstance(v, dict) and v.get("IN") for v in spec.values()) or not multi:
+        out.append([spec])
+    op = spec.get("OP")
+    for toks in multi:
+        if op not in (None, "?", "1", "!"):
+            raise _fail(rule_id, f"multi-token value {' '.join(toks)!r} cannot take OP {op!r}")
+        out.append([{"LOWER": t} for t in toks])
+    if op == "?" and multi:
+        out.append([])  # the optional token left out
+    return out
+
+
+def _fold_pattern(rule_id: str, pattern: list[Any], nlp: Language) -> list[list[dict[str, Any]]]:
+    """A rule pattern -> spaCy patterns (more than one when a value spans several tokens)."""
+    variants: list[list[dict[str, Any]]] = [[]]
+    for spec in pattern:
+        if not isinstance(spec, dict):
+            raise _fail(rule_id, f"token spec {spec!r} is not a mapping")
+        variants = [v + alt for v in variants for alt in _expand_spec(rule_id, spec, nlp)]
+        if len(variants) > 256:
+            raise _fail(rule_id, "too many multi-token alternatives in one pattern; split the rule")
+    return [v for v in variants if v]
+
+
+def compile_rules(rules: RuleSet, nlp: Language) -> Compiled:
+    matcher, phrases = Matcher(nlp.vocab), PhraseMatcher(nlp.vocab)
+    by_key: dict[int, Rule] = {}
+    pattern_weight: dict[int, float] = {}
+    groups: list[str] = []
+    regex_groups: dict[str, Rule] = {}
+    for index, rule in enumerate(rules.rules):
+        for form, (weight, pattern) in enumerate(rule.patterns):
+            name = f"{rule.id}#{form}"
+            try:
+                matcher.add(name, _fold_pattern(rule.id, pattern, nlp))
+            except ValueError as exc:
+                raise _fail(rule.id, f"invalid pattern {pattern!r}: {exc}") from exc
+            key = nlp.vocab.strings[name]
+            by_key[key], pattern_weight[key] = rule, weight
+        if rule.phrases:
+            phrases.add(rule.id, [nlp.make_doc(skeleton(p)) for p in rule.phrases])
+            key = nlp.vocab.strings[rule.id]
+            by_key[key], pattern_weight[key] = rule, rule.weight
+        if rule.regex:
+            for r in rule.regex:
+                try:
+                    re.compile(r)
+                except re.error as exc:
+                    raise _fail(rule.id, f"invalid regex {r!r}: {exc}") from exc
+            group = f"r{index}"
+            groups.append(f"(?P<{group}>{'|'.join(f'(?:{r})' for r in rule.regex)})")
+            regex_groups[group] = rule
+    combined = re.compile("|".join(groups), re.MULTILINE) if groups else None
+    return Compiled(matcher, phrases, combined, by_key, pattern_weight, regex_groups)
