@@ -6,7 +6,9 @@
 Scenarios (each `--ops` writes in total): raw `kv.put` on one key (the baseline) and from 8 tasks
 on 8 keys; CAS `update` on one key uncontended, from 8 contending writers (one connection each)
 on one key, and from 8 writers on 8 different keys. Every CAS scenario checks it lost no update.
-A throw-away namespace is provisioned and its bucket deleted afterwards.
+A throw-away namespace is provisioned and its bucket deleted afterwards. The figures include the
+store's validation, ownership check and JSON work, and its optimistic write on the revision it
+last saw (one round trip instead of two when nobody else wrote in between).
 """
 
 from __future__ import annotations
@@ -88,10 +90,12 @@ async def measure(settings: Settings, ops: int, writers: int, progress: Callable
         shared = PeerState.new("shared", "bench", 1)
         await stores[0].create(shared)
         before = sum(s.stats.conflicts for s in stores)
+        stale_before = sum(s.stats.stale for s in stores)
         progress(f"CAS update x{total}, one key, {writers} contending writers")
         secs = await _timed(lambda: asyncio.gather(*(cas(s, shared.key, per_writer) for s in stores)))
         results["cas_contended"] = total / secs
         results["conflicts_per_update"] = (sum(s.stats.conflicts for s in stores) - before) / total
+        results["stale_per_update"] = (sum(s.stats.stale for s in stores) - stale_before) / total
         lost += total - await count(shared.key)
 
         keys = [PeerState.new(f"k{i}", "bench", 1) for i in range(writers)]
@@ -138,7 +142,8 @@ def _render(r: dict[str, Any]) -> None:
         table.add_row(name, f"{rate:,.0f}", ratio)
     console.print(table)
     console.print(
-        f"conflicts per contended update: {r['conflicts_per_update']:.2f}; lost updates: {r['lost_updates']}",
+        f"per contended update: {r['conflicts_per_update']:.2f} lost CAS races, {r['stale_per_update']:.2f} stale "
+        f"remembered revisions; lost updates: {r['lost_updates']}",
         highlight=False,
     )
 

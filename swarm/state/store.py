@@ -24,6 +24,7 @@ import asyncio
 import inspect
 import logging
 import random
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -65,6 +66,7 @@ __all__ = [
 
 log = logging.getLogger("swarm.state")
 LOG_JSON_LIMIT = 512  # characters of the written JSON shown in the debug log
+KNOWN_KEYS = 4096  # revisions remembered per store for optimistic updates
 
 Transform = Callable[[PeerState], PeerState | None | Awaitable[PeerState | None]]
 
@@ -118,8 +120,14 @@ class DoctorReport:
 
 @dataclass
 class StoreStats:
+    reads: int = 0
     writes: int = 0
     conflicts: int = 0  # CAS writes that lost to another writer and were retried
+    stale: int = 0  # optimistic writes on a remembered revision that had moved on (then re-read)
+
+
+class _Stale(Exception):
+    """An optimistic attempt on a remembered revision did not end in a write: redo it on a fresh read."""
 
 
 def _cut(text: str, limit: int = LOG_JSON_LIMIT) -> str:
@@ -149,6 +157,9 @@ class PeerStateStore:
         self.max_attempts, self.backoff_base_s, self.backoff_cap_s = max_attempts, backoff_base_s, backoff_cap_s
         self.stats = StoreStats()
         self._kv: KeyValue | None = None
+        # key -> (revision, value) this store last read or wrote: `update` first tries a CAS on it,
+        # saving the read; a CAS success proves it was still the latest, a failure costs one re-read
+        self._known: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
 
     @property
     def bucket(self) -> str:
@@ -172,6 +183,7 @@ class PeerStateStore:
     async def _entry(self, key: str, revision: int | None = None) -> KeyValue.Entry:
         parse_key(key)
         kv = await self.kv()
+        self.stats.reads += 1
         try:
             return await kv.get(key, revision=revision)
         except js_errors.KeyNotFoundError as exc:
@@ -188,7 +200,16 @@ class PeerStateStore:
     async def read(self, key: str, revision: int | None = None) -> tuple[PeerState, int]:
         """The state at `key` (latest, or the given revision) and its revision."""
         entry = await self._entry(key, revision)
-        return validate_stored(key, entry.revision, entry.value), int(entry.revision or 0)
+        state, rev = validate_stored(key, entry.revision, entry.value), int(entry.revision or 0)
+        if revision is None:
+            self._remember(key, rev, entry.value or b"")
+        return state, rev
+
+    def _remember(self, key: str, revision: int, value: bytes) -> None:
+        self._known[key] = (revision, value)
+        self._known.move_to_end(key)
+        if len(self._known) > KNOWN_KEYS:
+            self._known.popitem(last=False)
 
     async def keys(self, prefix: str = "peer.") -> list[str]:
         """Keys currently holding a value (deleted ones excluded), sorted."""
@@ -218,6 +239,7 @@ class PeerStateStore:
         except (nats.errors.TimeoutError, nats.errors.NoRespondersError) as exc:
             raise TransientError(f"writing {key!r} timed out: {exc!r}") from exc
         self.stats.writes += 1
+        self._remember(key, revision, data)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s key=%s revision=%d size=%d json=%s", what, key, revision, len(data), _cut(data.decode()))
         return revision
@@ -241,30 +263,58 @@ class PeerStateStore:
         `transform` receives a deep copy of the current state and either mutates it (returning
         None) or returns a new PeerState; it may be async. It must be safe to call more than once:
         on a revision conflict the latest state is re-read and the transform applied again.
+        When this store read or wrote `key` last, it first tries on that revision without a read;
+        only a successful CAS is kept from such a try, anything else is redone on a fresh read.
         Raises StateNotFound, StateCorrupted, OwnershipViolation, InvalidInput (the transform made
         an invalid state) or ConflictRetriesExhausted after `max_attempts` lost races.
         """
-        for attempt in range(1, self.max_attempts + 1):
-            entry = await self._entry(key)
-            revision = int(entry.revision or 0)
-            current = validate_stored(key, revision, entry.value)
-            # the transform's copy is parsed from the same bytes: cheaper than a deep copy
-            new = await self._apply(key, PeerState.model_validate_json(entry.value or b""), transform)
-            changed = check_ownership(role, current, new)
-            if not changed:
-                return current, revision  # nothing to write: do not add a revision
-            new.metadata.updated_at = max(datetime.now(UTC), new.metadata.created_at)
-            new.metadata.updated_by = actor or role
+        lost = 0
+        while True:
+            known = self._known.pop(key, None)
+            if known is None:
+                entry = await self._entry(key)
+                revision, raw = int(entry.revision or 0), entry.value or b""
+            else:
+                revision, raw = known
             try:
-                return new, await self._write(key, new, revision, f"update[{role}]")
+                return await self._attempt(key, revision, raw, transform, role, actor, optimistic=known is not None)
+            except _Stale:
+                self.stats.stale += 1  # decided on a remembered value: decide again on a fresh read
             except js_errors.KeyWrongLastSequenceError:
+                lost += 1
                 self.stats.conflicts += 1
-                if attempt < self.max_attempts:
-                    await asyncio.sleep(self._backoff(attempt))
-        raise ConflictRetriesExhausted(
-            f"update of {key!r} by role {role!r} lost the compare-and-set {self.max_attempts} times in a row "
-            "(too many concurrent writers); retry later"
-        )
+                if lost >= self.max_attempts:
+                    raise ConflictRetriesExhausted(
+                        f"update of {key!r} by role {role!r} lost the compare-and-set {lost} times in a row "
+                        "(too many concurrent writers); retry later"
+                    ) from None
+                await asyncio.sleep(self._backoff(lost))
+
+    async def _attempt(
+        self, key: str, revision: int, raw: bytes, transform: Transform, role: str, actor: str | None, optimistic: bool
+    ) -> tuple[PeerState, int]:
+        """One read-transform-check-write on `raw` at `revision`; raises _Stale instead of any
+        other outcome than a successful write when `raw` was only remembered, not read now."""
+        try:
+            current = validate_stored(key, revision, raw)
+            # the transform's copy is parsed from the same bytes: cheaper than a deep copy
+            new = await self._apply(key, PeerState.model_validate_json(raw), transform)
+            if not check_ownership(role, current, new):
+                if optimistic:
+                    raise _Stale
+                return current, revision  # nothing to write: do not add a revision
+        except Exception as exc:
+            if optimistic and not isinstance(exc, _Stale):
+                raise _Stale from exc
+            raise
+        new.metadata.updated_at = max(datetime.now(UTC), new.metadata.created_at)
+        new.metadata.updated_by = actor or role
+        try:
+            return new, await self._write(key, new, revision, f"update[{role}]")
+        except js_errors.KeyWrongLastSequenceError:
+            if optimistic:
+                raise _Stale from None
+            raise
 
     def _backoff(self, attempt: int) -> float:
         # full jitter: writers that collided spread out instead of colliding again in lockstep

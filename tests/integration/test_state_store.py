@@ -145,7 +145,7 @@ async def test_no_change_writes_no_revision(store: PeerStateStore) -> None:
 async def test_conflict_retries_are_bounded(bus: Bus) -> None:
     store = PeerStateStore(bus, max_attempts=3)
     rival = PeerStateStore(bus)
-    await _created(store)
+    await _created(rival)  # `store` has never seen the key: every attempt reads
     calls = 0
 
     async def always_loses(s: PeerState) -> None:
@@ -159,6 +159,40 @@ async def test_conflict_retries_are_bounded(bus: Bus) -> None:
     state, _ = await store.read(KEY)
     assert calls == 3 and store.stats.conflicts == 3
     assert state.metadata.occurrences == 4 and state.metadata.owner is None  # the rival's writes all survived
+
+
+async def test_a_writer_updates_without_reading_until_someone_else_writes(bus: Bus) -> None:
+    mine, theirs = PeerStateStore(bus), PeerStateStore(bus)
+    _, rev = await _created(mine)
+    for _ in range(5):
+        _, rev = await mine.update(
+            KEY, lambda s: setattr(s.metadata, "occurrences", s.metadata.occurrences + 1), "research"
+        )
+    assert (mine.stats.reads, mine.stats.writes, mine.stats.stale) == (0, 6, 0)  # its own revisions were current
+
+    await theirs.update(KEY, lambda s: setattr(s.metadata, "owner", "them"), "orchestrator")
+    seen: list[str | None] = []
+
+    def note_owner(s: PeerState) -> None:
+        seen.append(s.metadata.owner)
+        s.metadata.occurrences += 1
+
+    state, _ = await mine.update(KEY, note_owner, "research")
+    assert seen == [None, "them"]  # tried on its remembered revision, lost, redone on the fresh value
+    assert (mine.stats.stale, mine.stats.reads, mine.stats.conflicts) == (1, 1, 0)
+    assert (state.metadata.occurrences, state.metadata.owner) == (7, "them")
+    assert await theirs.read(KEY) == (state, rev + 2)
+
+    refused: list[str | None] = []
+
+    def touch_plan(s: PeerState) -> None:
+        refused.append(s.metadata.owner)
+        s.phases.plan.status = PhaseStatus.RUNNING
+
+    await theirs.update(KEY, lambda s: setattr(s.metadata, "owner", None), "orchestrator")
+    with pytest.raises(OwnershipViolation):  # decided again on the fresh value before refusing
+        await mine.update(KEY, touch_plan, "research")
+    assert refused == ["them", None]
 
 
 async def test_the_lost_investigation_story_is_caught_and_repaired(bus: Bus, store: PeerStateStore) -> None:
