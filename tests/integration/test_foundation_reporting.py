@@ -125,7 +125,12 @@ def test_errors_report_prints_stream_sequence_and_duplicate(cli_env: dict[str, s
     human = runner.invoke(app, args[:-1])
     assert human.exit_code == 0 and "duplicate" in human.stdout and "sequence 1" in human.stdout
 
-    [(report, headers)] = read_stored(settings, "staging")
+    from_stdin = runner.invoke(app, ["errors", "report", "--env", "staging", "-m", "ValueError: bad card 4242",
+                                     "--line", "18", "--stack", "-", "--json"], input="Traceback (from stdin)\n")
+    assert from_stdin.exit_code == 0 and json.loads(from_stdin.stdout)["sequence"] == 2
+
+    (report, headers), (piped, _) = read_stored(settings, "staging")
+    assert piped.stack == "Traceback (from stdin)\n" and piped.service == "unknown"
     assert (report.service, report.environment, report.stack) == ("payments", "staging", "Traceback ...")
     assert (report.context.file, report.context.line, report.context.function) == ("pay/card.py", 17, "charge")
     assert report.context.request_id == "r-1" and report.context.model_extra == {"tenant": "acme"}
