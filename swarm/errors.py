@@ -96,6 +96,9 @@ class StateCorrupted(StateError):
         self.key, self.revision, self.reason = key, revision, reason
         super().__init__(f"corrupted PEER state at key {key!r} revision {revision}: {reason}")
 
+    def __reduce__(self) -> tuple[type, tuple[str, int | None, str]]:  # picklable across Ray
+        return (type(self), (self.key, self.revision, self.reason))
+
 
 class OwnershipViolation(StateError):
     settlement = Settlement.DEAD_LETTER

@@ -68,6 +68,8 @@ def ray_session() -> Iterator[None]:
     import ray
 
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    # workers must import test agents (tests.support.agents) by dotted path, like the runtime does
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     if not ray.is_initialized():
         ray.init(
             num_cpus=4,

@@ -43,6 +43,7 @@ def connect_options(settings: Settings, url: str | None = None) -> dict[str, Any
         "connect_timeout": settings.nats_connect_timeout_s,
         "max_reconnect_attempts": -1,
         "reconnect_time_wait": 0.5,
+        "drain_timeout": 3,  # a pull subscription mid-fetch must not hold a shutdown for 30 s
         "allow_reconnect": True,
         "name": f"swarm[{settings.nats_namespace}]",
     }
@@ -130,9 +131,13 @@ class Bus:
         await self.nc.publish(subject, data, headers=inject_headers(headers))
 
     async def close(self) -> None:
+        # flush, then close: draining would wait out pull subscriptions mid-fetch (JetStream
+        # publishes are already acked, so nothing is lost by not draining)
         if not self.nc.is_closed:
             with contextlib.suppress(Exception):
-                await self.nc.drain()
+                await self.nc.flush(timeout=2)
+            with contextlib.suppress(Exception):
+                await self.nc.close()
 
 
 @contextlib.asynccontextmanager

@@ -1,0 +1,290 @@
+"""The driver: starts a swarm on Ray and keeps it running, scaled and healthy.
+
+    runtime = SwarmRuntime(settings, config)
+    await runtime.start()                  # ray.init (local unless --address), provision, actors
+    counters = await runtime.until_empty() # drain-until-empty: tests and the demo
+    await runtime.drain()                  # stop fetching; finish or nak in-flight work
+    await runtime.stop()
+
+Actors live in the Ray namespace `swarm-{ns}` and are named `intake-<i>`, `orchestrator-<i>`,
+`research-<i>`, `implement-<i>`, `review-<i>`, so the Ray dashboard shows who is who.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import ray
+
+from swarm.bus.connect import Bus
+from swarm.bus.names import ERROR_CONSUMER
+from swarm.bus.provision import load_streams_config, provision
+from swarm.bus.settings import Settings
+from swarm.config import ROLES, SwarmConfig
+from swarm.models import DomainEvent
+from swarm.runtime.autoscale import Autoscaler, ScaleDecision
+from swarm.runtime.intake import COUNTER_KEYS, IntakeActor
+from swarm.runtime.orchestrator import OrchestratorActor
+from swarm.runtime.registry import BUDGET_NAME, REGISTRY_NAME, Budget, Registry
+from swarm.runtime.roles import RoleActor
+from swarm.runtime.services import ActorSpec
+from swarm.telemetry import metrics
+
+__all__ = ["SwarmRuntime", "RolePool"]
+
+log = logging.getLogger("swarm.runtime")
+
+
+class RolePool:
+    """The replicas of one role: named actors `<role>-<i>`, scaled by the driver."""
+
+    def __init__(self, role: str, spec: ActorSpec, config: SwarmConfig, registry: Any) -> None:
+        self.role, self.spec, self.config, self.registry = role, spec, config, registry
+        self.cfg = config.roles[role]
+        self.actors: dict[str, Any] = {}
+
+    @property
+    def size(self) -> int:
+        return len(self.actors)
+
+    def _create(self, index: int) -> Any:
+        cls = OrchestratorActor if self.role == "orchestrator" else RoleActor
+        options = dict(
+            name=f"{self.role}-{index}",
+            namespace=self.spec.ray_namespace,
+            max_concurrency=self.cfg.max_concurrency,
+            num_cpus=self.cfg.num_cpus,
+            max_restarts=-1,
+            max_task_retries=0,
+            get_if_exists=True,
+        )
+        remote = ray.remote(cls).options(**options)
+        if self.role == "orchestrator":
+            return remote.remote(self.spec, index)
+        return remote.remote(self.spec, self.role, index)
+
+    async def scale_to(self, n: int) -> None:
+        n = max(0, n)
+        new = []
+        index = 0
+        while len(self.actors) + len(new) < n:
+            name = f"{self.role}-{index}"
+            if name not in self.actors and name not in [x for x, _ in new]:
+                new.append((name, self._create(index)))
+            index += 1
+        if new:
+            await asyncio.gather(*(h.ready.remote() for _, h in new))
+            self.actors.update(new)
+        removed = []
+        while len(self.actors) > n:
+            name = max(self.actors, key=lambda x: int(x.rsplit("-", 1)[1]))
+            removed.append((name, self.actors.pop(name)))
+        await self.registry.set_members.remote(self.role, sorted(self.actors))
+        for name, handle in removed:  # out of the registry first, then let running calls finish
+            asyncio.get_running_loop().create_task(self._retire(name, handle))
+        metrics.gauge("pool_size", len(self.actors), role=self.role)
+
+    async def _retire(self, name: str, handle: Any, timeout_s: float = 600.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        with contextlib.suppress(Exception):
+            while time.monotonic() < deadline and await handle.active.remote() > 0:
+                await asyncio.sleep(0.5)
+        with contextlib.suppress(Exception):
+            ray.kill(handle, no_restart=True)
+
+    async def restart(self, name: str) -> bool:
+        """Replace a dead replica (the healer's ActorRestarter)."""
+        if name not in self.actors:
+            return False
+        with contextlib.suppress(Exception):
+            ray.kill(self.actors[name], no_restart=True)
+        index = int(name.rsplit("-", 1)[1])
+        handle = None
+        for _ in range(50):  # the killed actor's name is released asynchronously
+            try:
+                handle = self._create(index)
+                await handle.ready.remote()
+                break
+            except (ValueError, ray.exceptions.RayActorError):
+                await asyncio.sleep(0.1)
+        if handle is None:
+            return False
+        self.actors[name] = handle
+        await self.registry.set_members.remote(self.role, sorted(self.actors))
+        return True
+
+    def kill_all(self) -> None:
+        for handle in self.actors.values():
+            with contextlib.suppress(Exception):
+                ray.kill(handle, no_restart=True)
+        self.actors.clear()
+
+
+class SwarmRuntime:
+    def __init__(
+        self,
+        settings: Settings,
+        config: SwarmConfig,
+        address: str | None = None,
+        on_decision: Callable[[ScaleDecision], None] | None = None,
+    ) -> None:
+        self.settings, self.config, self.address = settings, config, address
+        self.ray_namespace = f"swarm-{settings.nats_namespace}"
+        self.spec = ActorSpec.build(settings, config, self.ray_namespace)
+        self.pools: dict[str, RolePool] = {}
+        self.intake: list[Any] = []
+        self.bus: Bus | None = None
+        self.autoscaler = Autoscaler(config)
+        self.decisions: list[ScaleDecision] = []
+        self.on_decision = on_decision
+        self._tasks: list[asyncio.Task[None]] = []
+        self._support: list[Any] = []
+
+    async def start(self) -> None:
+        if not ray.is_initialized():
+            ray.init(address=self.address, namespace=self.ray_namespace, logging_level="WARNING")
+        metrics.set_namespace(self.settings.nats_namespace)
+        self.bus = await Bus.connect(self.settings)
+        await provision(self.bus.js, self.bus.names, load_streams_config(self.settings.swarm_streams_config))
+        opts = dict(namespace=self.ray_namespace, get_if_exists=True, num_cpus=0)
+        registry = ray.remote(Registry).options(name=REGISTRY_NAME, **opts).remote()
+        b = self.config.budget
+        budget = (
+            ray.remote(Budget)
+            .options(name=BUDGET_NAME, **opts)
+            .remote(b.max_concurrent_investigations, b.tokens_per_hour, b.dollars_per_hour)
+        )
+        self._support = [registry, budget]
+        for role in ROLES:
+            self.pools[role] = RolePool(role, self.spec, self.config, registry)
+        await asyncio.gather(
+            *(
+                p.scale_to(p.cfg.min_replicas or 1 if p.role == "orchestrator" else p.cfg.min_replicas)
+                for p in self.pools.values()
+            )
+        )
+        cls = ray.remote(IntakeActor)
+        self.intake = [
+            cls.options(name=f"intake-{i}", namespace=self.ray_namespace, max_concurrency=1000, num_cpus=0).remote(
+                self.spec, i
+            )
+            for i in range(self.config.intake.actors)
+        ]
+        await asyncio.gather(*(a.start.remote() for a in self.intake))
+        if self.config.autoscale.enabled:
+            self._tasks.append(asyncio.create_task(self._autoscale_loop(), name="autoscaler"))
+
+    # -- observation ---------------------------------------------------------------------
+    async def pending(self) -> dict[str, int]:
+        assert self.bus is not None
+        out = {}
+        for env in self.config.intake.envs:
+            stream = self.bus.names.error_stream(env)
+            info = await self.bus.js.consumer_info(stream, ERROR_CONSUMER)
+            out[stream] = int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+            metrics.gauge("consumer_pending", out[stream], stream=stream)
+        return out
+
+    async def counters(self) -> dict[str, int]:
+        stats = await asyncio.gather(*(a.stats.remote() for a in self.intake))
+        return {k: sum(int(s[k]) for s in stats) for k in COUNTER_KEYS}
+
+    def sizes(self) -> dict[str, int]:
+        return {role: pool.size for role, pool in self.pools.items()}
+
+    async def until_empty(
+        self, poll_s: float = 0.2, settle_polls: int = 3, timeout_s: float | None = None
+    ) -> dict[str, int]:
+        """Return the counters once every error consumer is empty and no intake work is in flight."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        quiet = 0
+        while True:
+            pending = sum((await self.pending()).values())
+            inflight = sum(s["inflight"] for s in await asyncio.gather(*(a.stats.remote() for a in self.intake)))
+            quiet = quiet + 1 if pending == 0 and inflight == 0 else 0
+            if quiet >= settle_polls:
+                return await self.counters()
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"not empty after {timeout_s}s: pending={pending} inflight={inflight}")
+            await asyncio.sleep(poll_s)
+
+    # -- scaling -------------------------------------------------------------------------
+    async def _autoscale_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.autoscale.interval_s)
+            try:
+                await self.autoscale_once()
+            except Exception as exc:  # one bad tick must not stop scaling
+                log.warning("autoscaler tick failed: %s", exc)
+
+    async def autoscale_once(self) -> list[ScaleDecision]:
+        budget = ray.get_actor(BUDGET_NAME, namespace=self.ray_namespace)
+        active = (await budget.status.remote())["active"]
+        load = float(max(sum((await self.pending()).values()), active))
+        decisions = self.autoscaler.decide(self.sizes(), load, time.monotonic())
+        for d in decisions:
+            await self.pools[d.role].scale_to(d.desired)
+            self.decisions.append(d)
+            log.info("pool %s: %d -> %d (%s)", d.role, d.current, d.desired, d.reason)
+            if self.on_decision:
+                self.on_decision(d)
+            await self._publish_scaled(d)
+        if decisions:
+            self._request_resources()
+        return decisions
+
+    async def _publish_scaled(self, d: ScaleDecision) -> None:
+        assert self.bus is not None
+        event = DomainEvent(
+            event_type="pool_scaled",
+            data={"role": d.role, "from": d.current, "to": d.desired, "load": d.load, "reason": d.reason},
+        )
+        with contextlib.suppress(Exception):  # events are best effort
+            await self.bus.publish(self.bus.names.event("pool_scaled"), event)
+
+    def _request_resources(self) -> None:
+        cpus = self.autoscaler.cpus_needed(self.sizes())
+        if cpus <= 0:
+            return
+        try:
+            from ray.autoscaler.sdk import request_resources
+
+            request_resources(num_cpus=int(cpus + 0.999))
+        except Exception as exc:  # a local Ray has no autoscaler to ask
+            log.debug("request_resources(%s) not honoured: %s", cpus, exc)
+
+    # -- healing -------------------------------------------------------------------------
+    async def restart(self, service: str) -> bool:
+        role = service.rsplit("-", 1)[0]
+        if role == "intake":
+            return False
+        pool = self.pools.get(role)
+        return await pool.restart(service) if pool else False
+
+    # -- shutdown ------------------------------------------------------------------------
+    async def drain(self) -> dict[str, int]:
+        grace = self.config.orchestration.grace_period_s
+        results = await asyncio.gather(*(a.drain.remote(grace) for a in self.intake), return_exceptions=True)
+        stats = [r for r in results if isinstance(r, dict)]
+        return {k: sum(int(s.get(k, 0)) for s in stats) for k in COUNTER_KEYS}
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        with contextlib.suppress(Exception):
+            await asyncio.gather(*(a.close.remote() for a in self.intake))
+        for a in self.intake + self._support:
+            with contextlib.suppress(Exception):
+                ray.kill(a, no_restart=True)
+        for pool in self.pools.values():
+            pool.kill_all()
+        if self.bus is not None:
+            await self.bus.close()

@@ -1,0 +1,108 @@
+"""Grouping by signature: one investigation per distinct error, occurrences counted in KV.
+
+The `{NS}_SIGNATURES` bucket maps a signature to its investigation. `kv.create` is atomic, so when
+two intake actors see a new signature at once exactly one opens the investigation; the others count
+an occurrence with a compare-and-set update.
+
+    index = SignatureIndex(bus.js, bus.names)
+    await index.open()
+    claim = await index.claim(report, source=("T_ERROR_REPORTS", 42))
+    claim.kind  # "new" | "own" (a redelivery of the message that opened it) | "duplicate"
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from nats.js import JetStreamContext
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.kv import KeyValue
+
+from swarm.bus.names import Names
+from swarm.errors import ConflictRetriesExhausted
+from swarm.models import ErrorReport, utcnow
+
+__all__ = ["SignatureIndex", "Claim", "investigation_id_for"]
+
+
+def investigation_id_for(signature: str) -> str:
+    """Deterministic: a signature has one investigation, so its Result Msg-Id is stable too."""
+    return f"inv-{signature[:16]}"
+
+
+@dataclass
+class Claim:
+    kind: Literal["new", "own", "duplicate"]
+    entry: dict[str, Any]
+
+    @property
+    def investigation_id(self) -> str:
+        return str(self.entry["investigation_id"])
+
+
+class SignatureIndex:
+    def __init__(self, js: JetStreamContext, names: Names, max_retries: int = 50) -> None:
+        self.js, self.names, self.max_retries = js, names, max_retries
+        self.kv: KeyValue | None = None
+
+    async def open(self) -> SignatureIndex:
+        self.kv = await self.js.key_value(self.names.stream("SIGNATURES"))
+        return self
+
+    async def get(self, signature: str) -> dict[str, Any] | None:
+        assert self.kv is not None
+        try:
+            entry = await self.kv.get(signature)
+        except KeyNotFoundError:
+            return None
+        return json.loads(entry.value) if entry.value else None
+
+    async def claim(self, report: ErrorReport, source: tuple[str, int]) -> Claim:
+        assert self.kv is not None
+        sig = report.signature
+        entry = {
+            "investigation_id": investigation_id_for(sig),
+            "signature": sig,
+            "service": report.service,
+            "environment": report.environment,
+            "occurrences": 1,
+            "status": "open",
+            "source_stream": source[0],
+            "source_seq": source[1],
+            "opened_at": utcnow().isoformat(),
+        }
+        try:
+            await self.kv.create(sig, json.dumps(entry).encode())
+            return Claim("new", entry)
+        except KeyWrongLastSequenceError:
+            pass
+        for attempt in range(self.max_retries):
+            current = await self.kv.get(sig)
+            data = json.loads(current.value)
+            if (data.get("source_stream"), data.get("source_seq")) == source:
+                return Claim("own", data)
+            data["occurrences"] = int(data.get("occurrences", 1)) + 1
+            data["last_seen_at"] = utcnow().isoformat()
+            try:
+                await self.kv.update(sig, json.dumps(data).encode(), last=current.revision)
+                return Claim("duplicate", data)
+            except KeyWrongLastSequenceError:
+                await asyncio.sleep(random.uniform(0, 0.005 * (attempt + 1)))
+        raise ConflictRetriesExhausted(f"signature {sig[:12]}: occurrence count lost {self.max_retries} races")
+
+    async def set_status(self, signature: str, status: str) -> None:
+        assert self.kv is not None
+        for _ in range(self.max_retries):
+            current = await self.kv.get(signature)
+            data = json.loads(current.value)
+            data["status"] = status
+            try:
+                await self.kv.update(signature, json.dumps(data).encode(), last=current.revision)
+                return
+            except KeyWrongLastSequenceError:
+                await asyncio.sleep(random.uniform(0, 0.01))
+        raise ConflictRetriesExhausted(f"signature {signature[:12]}: status update lost too many races")

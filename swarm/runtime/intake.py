@@ -1,0 +1,313 @@
+"""Intake actors (`intake-<i>`): the queue group on each error stream's `error-fixer` consumer.
+
+For each fetched report: validate (malformed: dead-letter with the reason, term) -> group by
+signature (a known signature counts one more occurrence, ack) -> injection filter (rejected:
+SecurityRejection, term) -> budget admission (wait, never drop) -> hand to an orchestrator,
+keeping the message alive with in-progress acks -> ack only after the Result is published.
+
+Transient failures nak with exponential backoff; the last allowed delivery is dead-lettered
+instead. Reports that exhaust max deliver elsewhere (a crashed process) reach us as JetStream
+MAX_DELIVERIES advisories and are dead-lettered from the stream too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import Counter
+from typing import Any
+
+import ray
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js.errors import FetchTimeoutError
+from pydantic import ValidationError
+
+from swarm.bus.names import ERROR_CONSUMER
+from swarm.config import load_object
+from swarm.errors import SwarmError, TransientError
+from swarm.models import DeadLetter, ErrorReport
+from swarm.runtime.grouping import SignatureIndex
+from swarm.runtime.orchestrator import InvestigationRequest
+from swarm.runtime.registry import BUDGET_NAME, PoolClient
+from swarm.runtime.services import ActorServices, ActorSpec
+from swarm.telemetry import metrics
+from swarm.telemetry.tracing import span_from_headers
+
+__all__ = ["IntakeActor", "COUNTER_KEYS"]
+
+log = logging.getLogger("swarm.runtime.intake")
+COUNTER_KEYS = ("received", "investigations", "duplicates", "dead_lettered", "rejected", "results")
+
+
+def _headers(msg: Msg) -> dict[str, str]:
+    return dict(msg.headers or {})
+
+
+class IntakeActor:
+    def __init__(self, spec: ActorSpec, index: int) -> None:
+        self.name = f"intake-{index}"
+        self.spec = spec
+        self.services = ActorServices(spec, service=self.name, role="intake")
+        cfg = self.services.config
+        self.cfg = cfg.intake
+        self.max_deliver = 3
+        self.filter = load_object(self.cfg.filter)(cfg.security)
+        self.orchestrators = PoolClient("orchestrator", spec.ray_namespace)
+        self.counters: Counter[str] = Counter({k: 0 for k in COUNTER_KEYS})
+        self.inflight: set[asyncio.Task[None]] = set()
+        self.slots = asyncio.Semaphore(max(4, cfg.budget.max_concurrent_investigations * 2))
+        self.running = False
+        self.fetchers: list[asyncio.Task[None]] = []
+        self.index: SignatureIndex | None = None
+        self._advisories: Any = None
+
+    async def start(self) -> str:
+        await self.services.start()
+        bus = self.services.bus
+        assert bus is not None
+        self.index = await SignatureIndex(bus.js, bus.names).open()
+        info = await bus.js.consumer_info(bus.names.error_stream(self.cfg.envs[0]), ERROR_CONSUMER)
+        self.max_deliver = info.config.max_deliver or 3
+        self.running = True
+        for env in self.cfg.envs:
+            stream = bus.names.error_stream(env)
+            sub = await bus.js.pull_subscribe_bind(ERROR_CONSUMER, stream=stream)
+            self.fetchers.append(asyncio.create_task(self._fetch_loop(stream, sub), name=f"fetch-{stream}"))
+            subject = bus.names.max_deliveries_advisory(stream, ERROR_CONSUMER)
+            await bus.nc.subscribe(subject, queue=f"{bus.names.ns}-advisories", cb=self._on_max_deliveries)
+        return self.name
+
+    async def stop_fetching(self) -> None:
+        self.running = False
+        for task in self.fetchers:
+            task.cancel()
+        for task in self.fetchers:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self.fetchers.clear()
+
+    async def drain(self, grace_s: float) -> dict[str, int]:
+        """Stop fetching; let in-flight work finish within grace_s, then nak the rest for redelivery."""
+        await self.stop_fetching()
+        if self.inflight:
+            _, pending = await asyncio.wait(set(self.inflight), timeout=grace_s)
+            for task in pending:
+                task.cancel()
+            for task in pending:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self.services.status = "stopping"
+        return dict(self.counters)
+
+    async def stats(self) -> dict[str, Any]:
+        return {"name": self.name, "inflight": len(self.inflight), **self.counters}
+
+    async def close(self) -> None:
+        await self.stop_fetching()
+        await self.services.close()
+
+    # -- fetching ------------------------------------------------------------------------
+    async def _fetch_loop(self, stream: str, sub: Any) -> None:
+        while self.running:
+            await self.slots.acquire()
+            self.slots.release()
+            try:
+                msgs = await sub.fetch(self.cfg.batch, timeout=self.cfg.fetch_timeout_s)
+            except (TimeoutError, FetchTimeoutError, NatsTimeout):
+                continue
+            except Exception as exc:  # connection trouble: the client reconnects; try again shortly
+                log.warning("%s fetch from %s failed: %s", self.name, stream, exc)
+                await asyncio.sleep(self.cfg.nak_delay_s)
+                continue
+            for msg in msgs:
+                await self.slots.acquire()
+                task = asyncio.create_task(self._guarded(stream, msg))
+                self.inflight.add(task)
+                task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self.inflight.discard(task)
+        self.slots.release()
+
+    async def _guarded(self, stream: str, msg: Msg) -> None:
+        try:
+            await self._process(stream, msg)
+        except asyncio.CancelledError:  # drain timed out: hand the report back for redelivery
+            with contextlib.suppress(Exception):
+                await msg.nak()
+            raise
+        except Exception as exc:
+            log.exception("%s: unexpected failure on %s", self.name, stream)
+            await self._retry_or_dead_letter(stream, msg, f"{type(exc).__name__}: {exc}")
+
+    # -- one report ----------------------------------------------------------------------
+    async def _process(self, stream: str, msg: Msg) -> None:
+        bus, index = self.services.bus, self.index
+        assert bus is not None and index is not None
+        meta = msg.metadata
+        if meta.num_delivered == 1:
+            self.counters["received"] += 1
+            metrics.inc("reports_received", stream=stream)
+        with span_from_headers("intake", _headers(msg), stream=stream) as carrier:
+            try:
+                report = ErrorReport.model_validate_json(msg.data)
+            except ValidationError as exc:
+                await self._dead_letter(stream, msg, f"invalid ErrorReport: {_explain(exc)}", "InvalidInput")
+                return
+            claim = await index.claim(report, (stream, meta.sequence.stream))
+            if claim.kind == "duplicate":
+                self.counters["duplicates"] += 1
+                metrics.inc("duplicates_grouped")
+                await self.services.blood.event(  # type: ignore[union-attr]
+                    "duplicate_grouped",
+                    {"signature": report.signature, "occurrences": claim.entry.get("occurrences")},
+                    investigation_id=claim.investigation_id,
+                )
+                await msg.ack()
+                metrics.inc("reports_acked")
+                return
+            if claim.entry.get("status") == "rejected":
+                await msg.term()
+                return
+            verdict = self.filter.check_report(report)
+            if verdict.rejected:
+                await self._reject(report, verdict, claim.investigation_id)
+                await index.set_status(report.signature, "rejected")
+                await msg.term()
+                return
+            if claim.kind == "new":
+                self.counters["investigations"] += 1
+                await self.services.blood.event(  # type: ignore[union-attr]
+                    "investigation_started",
+                    {"signature": report.signature, "service": report.service, "environment": report.environment},
+                    investigation_id=claim.investigation_id,
+                )
+            await self._investigate(stream, msg, report, claim.investigation_id, carrier, claim.entry)
+
+    async def _investigate(
+        self, stream: str, msg: Msg, report: ErrorReport, inv: str, carrier: dict[str, str], entry: dict[str, Any]
+    ) -> None:
+        keepalive = asyncio.create_task(self._keep_alive(msg))
+        budget = ray.get_actor(BUDGET_NAME, namespace=self.spec.ray_namespace)
+        try:
+            while True:  # over budget: the investigation waits (in-progress acks), never dropped
+                admitted, _reason = await budget.admit.remote(inv)
+                if admitted:
+                    break
+                await asyncio.sleep(self.services.config.budget.retry_delay_s)
+            self.services.active += 1
+            req = InvestigationRequest(
+                investigation_id=inv,
+                signature=report.signature,
+                report=report.model_dump(mode="json"),
+                trace=carrier,
+                occurrences=int(entry.get("occurrences", 1)),
+                repository=self._repository(report.service),
+            )
+            try:
+                while True:
+                    outcome = await self.orchestrators.call("investigate", req)
+                    if outcome.get("outcome") != "busy":
+                        break
+                    await asyncio.sleep(self.cfg.in_progress_interval_s)  # a live owner works on it: wait
+            except (TransientError, ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
+                await self._retry_or_dead_letter(stream, msg, str(exc))
+                return
+            finally:
+                self.services.active -= 1
+                await budget.release.remote(inv)
+            if not outcome.get("duplicate"):
+                self.counters["results"] += 1
+            await msg.ack_sync()
+            metrics.inc("reports_acked")
+        finally:
+            keepalive.cancel()
+
+    def _repository(self, service: str) -> dict[str, Any] | None:
+        repos = self.services.config.repositories
+        repo = repos.get(service) or (next(iter(repos.values())) if len(repos) == 1 else None)
+        return repo.model_dump() if repo else None
+
+    async def _keep_alive(self, msg: Msg) -> None:
+        while True:
+            await asyncio.sleep(self.cfg.in_progress_interval_s)
+            with contextlib.suppress(Exception):
+                await msg.in_progress()
+
+    # -- settlement ----------------------------------------------------------------------
+    async def _retry_or_dead_letter(self, stream: str, msg: Msg, reason: str) -> None:
+        delivered = msg.metadata.num_delivered
+        if delivered >= self.max_deliver:
+            await self._dead_letter(stream, msg, f"gave up after {delivered} deliveries: {reason}", "TransientError")
+            return
+        delay = self.cfg.nak_delay_s * 2 ** (delivered - 1)
+        with contextlib.suppress(Exception):
+            await msg.nak(delay=delay)
+
+    async def _dead_letter(self, stream: str, msg: Msg, reason: str, error_type: str) -> None:
+        bus = self.services.bus
+        assert bus is not None
+        seq = msg.metadata.sequence.stream
+        dl = DeadLetter(
+            reason=reason,
+            error_type=error_type,
+            source_subject=msg.subject,
+            source_stream=stream,
+            source_sequence=seq,
+            deliveries=msg.metadata.num_delivered,
+            payload=DeadLetter.encode_payload(msg.data),
+            headers=_headers(msg),
+        )
+        await bus.publish(bus.names.dead("errors"), dl, msg_id=f"dl-{stream}-{seq}")
+        await msg.term()
+        self.counters["dead_lettered"] += 1
+        metrics.inc("reports_dead_lettered", reason=error_type)
+
+    async def _reject(self, report: ErrorReport, verdict: Any, inv: str) -> None:
+        bus = self.services.bus
+        assert bus is not None
+        from swarm.security import rejection_for
+
+        rejection = rejection_for(report, verdict)
+        await bus.publish(bus.names.security_rejected, rejection, msg_id=f"rej-{inv}")
+        self.counters["rejected"] += 1
+        metrics.inc("reports_rejected")
+        await self.services.blood.event(  # type: ignore[union-attr]
+            "report_rejected", {"rule_ids": rejection.rule_ids, "category": rejection.category}, investigation_id=inv
+        )
+
+    async def _on_max_deliveries(self, msg: Msg) -> None:
+        """A report exhausted max deliver without being settled here: dead-letter it from the stream."""
+        bus = self.services.bus
+        assert bus is not None
+        try:
+            adv = json.loads(msg.data)
+            stream, seq = adv["stream"], int(adv["stream_seq"])
+            raw = await bus.js.get_msg(stream, seq)
+        except Exception as exc:  # already removed (settled elsewhere) or unreadable advisory
+            log.info("max-deliveries advisory not actionable: %s", exc)
+            return
+        dl = DeadLetter(
+            reason=f"reached max deliver ({adv.get('deliveries')}) without being settled",
+            error_type="MaxDeliveries",
+            source_subject=raw.subject,
+            source_stream=stream,
+            source_sequence=seq,
+            deliveries=adv.get("deliveries"),
+            payload=DeadLetter.encode_payload(raw.data or b""),
+            headers=dict(raw.headers or {}),
+        )
+        try:
+            await bus.publish(bus.names.dead("errors"), dl, msg_id=f"dl-{stream}-{seq}")
+            await bus.js.delete_msg(stream, seq)
+            self.counters["dead_lettered"] += 1
+            metrics.inc("reports_dead_lettered", reason="MaxDeliveries")
+        except SwarmError as exc:
+            log.warning("dead-lettering %s/%s failed: %s", stream, seq, exc)
+
+
+def _explain(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'payload'}: {e['msg']}" for e in exc.errors())

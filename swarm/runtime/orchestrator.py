@@ -1,0 +1,414 @@
+"""Orchestrator actors (`orchestrator-<i>`): run the PEER cycle of an investigation to a Result.
+
+    plan (orchestrator) -> execute (research hypotheses in parallel, then implement)
+        -> express (orchestrator) -> review; "request_changes" starts cycle n+1 with the feedback.
+
+Every phase is recorded in PEER state before the next starts, so a redelivered report resumes
+where the last attempt stopped and never does a finished phase twice. The Result is published
+with Nats-Msg-Id = investigation id before the state is marked COMPLETED: a crash between the two
+republishes the same Result, which JetStream drops as a duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import ray
+
+from swarm.config import load_object
+from swarm.errors import AgentFailed, StateNotFound, SwarmError, TransientError
+from swarm.models import InvestigationStatus, Result, TestCounts, utcnow
+from swarm.runtime.registry import PoolClient
+from swarm.runtime.roles import PhaseRequest, record_phase, run_phase
+from swarm.runtime.services import ActorServices, ActorSpec
+from swarm.state import PeerState
+from swarm.state.model import PhaseStatus, Status
+from swarm.telemetry import metrics
+from swarm.telemetry.tracing import span_from_carrier
+
+__all__ = ["InvestigationRequest", "OrchestratorActor"]
+
+log = logging.getLogger("swarm.runtime.orchestrator")
+TERMINAL = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
+
+
+@dataclass
+class InvestigationRequest:
+    investigation_id: str
+    signature: str
+    report: dict[str, Any]
+    kind: str = "error"
+    trace: dict[str, str] = field(default_factory=dict)
+    occurrences: int = 1
+    repository: dict[str, Any] | None = None
+
+
+def _done(state: PeerState, phase: str) -> bool:
+    return state.phase(phase).status in (PhaseStatus.DONE, PhaseStatus.SKIPPED)
+
+
+def _out(state: PeerState, phase: str) -> dict[str, Any]:
+    out = state.phase(phase).output
+    return dict(out) if isinstance(out, dict) else {}
+
+
+class OrchestratorActor:
+    def __init__(self, spec: ActorSpec, index: int) -> None:
+        self.name = f"orchestrator-{index}"
+        self.owner = f"{self.name}/{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.services = ActorServices(spec, service=self.name, role="orchestrator")
+        cfg = self.services.config
+        role_cfg = cfg.roles["orchestrator"]
+        self.agent = load_object(role_cfg.agent)(role_cfg.options)
+        self.pools = {r: PoolClient(r, spec.ray_namespace) for r in ("research", "implement", "review")}
+        self.cancels: dict[str, Any] = {}
+        self.lease_s = max(30.0, cfg.intake.in_progress_interval_s * 3)
+
+    async def ready(self) -> str:
+        await self.services.start()
+        return self.name
+
+    async def active(self) -> int:
+        return self.services.active
+
+    # -- lease ---------------------------------------------------------------------------
+    async def _take_lease(self, key: str) -> bool:
+        assert self.services.store is not None
+        taken = False
+
+        def transform(state: PeerState) -> PeerState:
+            nonlocal taken
+            m, now = state.metadata, utcnow()
+            live = m.owner and m.owner != self.owner and m.lease_expires_at and m.lease_expires_at > now
+            if live or m.status in TERMINAL:
+                taken = False
+                return state
+            m.owner, m.lease_expires_at = self.owner, now + timedelta(seconds=self.lease_s)
+            m.updated_at, m.updated_by, taken = now, self.name, True
+            return state
+
+        await self.services.store.update(key, transform, role="orchestrator")
+        return taken
+
+    async def _renew(self, keys: list[str]) -> None:
+        assert self.services.store is not None
+        while True:
+            await asyncio.sleep(self.lease_s / 3)
+
+            def transform(state: PeerState) -> PeerState:
+                if state.metadata.owner == self.owner:
+                    state.metadata.lease_expires_at = utcnow() + timedelta(seconds=self.lease_s)
+                return state
+
+            with contextlib.suppress(SwarmError):
+                await self.services.store.update(keys[-1], transform, role="orchestrator")
+
+    async def _release(self, key: str) -> None:
+        assert self.services.store is not None
+
+        def transform(state: PeerState) -> PeerState:
+            if state.metadata.owner == self.owner:
+                state.metadata.owner, state.metadata.lease_expires_at = None, None
+            return state
+
+        with contextlib.suppress(Exception):
+            await self.services.store.update(key, transform, role="orchestrator")
+
+    # -- the cycle -----------------------------------------------------------------------
+    async def _current_cycle(self, req: InvestigationRequest) -> PeerState:
+        assert self.services.store is not None
+        store, names = self.services.store, self.services.bus.names  # type: ignore[union-attr]
+        cycle, latest = 1, None
+        while True:
+            try:
+                latest, _ = await store.read(names.peer_key(req.kind, req.investigation_id, cycle))
+            except StateNotFound:
+                break
+            cycle += 1
+        if latest is not None:
+            return latest
+        report = req.report
+        state = PeerState.new(
+            req.investigation_id,
+            req.kind,
+            1,
+            status=Status.NEW,
+            updated_by=self.name,
+            signature=req.signature,
+            service=report.get("service"),
+            environment=report.get("environment"),
+            occurrences=req.occurrences,
+        )
+        with contextlib.suppress(SwarmError):  # StateExists: another attempt created it first
+            await store.create(state)
+        latest, _ = await store.read(state.key)
+        return latest
+
+    async def investigate(self, req: InvestigationRequest) -> dict[str, Any]:
+        await self.services.start()
+        assert self.services.store is not None and self.services.bus is not None
+        started = time.monotonic()
+        self.services.active += 1
+        metrics.gauge("investigations_active", self.services.active, actor=self.name)
+        renew: asyncio.Task[None] | None = None
+        state = await self._current_cycle(req)
+        try:
+            with span_from_carrier("investigate", req.trace, investigation=req.investigation_id) as carrier:
+                req.trace = carrier
+                if state.metadata.status in TERMINAL:
+                    return await self._publish_result(req, state, started, stored=True)
+                if not await self._take_lease(state.key):
+                    fresh, _ = await self.services.store.read(state.key)
+                    if fresh.metadata.status in TERMINAL:
+                        return await self._publish_result(req, fresh, started, stored=True)
+                    return {"outcome": "busy", "owner": fresh.metadata.owner}
+                keys = [state.key]
+                renew = asyncio.create_task(self._renew(keys))
+                try:
+                    state = await self._run_cycles(req, state, keys)
+                except AgentFailed as exc:
+                    state = await self._fail(keys[-1], str(exc))
+                return await self._publish_result(req, state, started)
+        except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
+            await self._release(state.key)
+            raise TransientError(f"a specialist actor died during {req.investigation_id}: {exc}") from exc
+        except TransientError:
+            await self._release(state.key)
+            raise
+        finally:
+            if renew is not None:
+                renew.cancel()
+            self.services.active -= 1
+            metrics.gauge("investigations_active", self.services.active, actor=self.name)
+
+    async def _status(self, req: InvestigationRequest, state: PeerState, detail: str = "") -> None:
+        bus = self.services.bus
+        assert bus is not None
+        m = state.metadata
+        status = InvestigationStatus(
+            investigation_id=m.investigation_id,
+            signature=req.signature,
+            status=m.status.value,
+            cycle=m.cycle,
+            phase=m.current_phase.value if m.current_phase else None,
+            detail=detail,
+            occurrences=req.occurrences,
+        )
+        with contextlib.suppress(Exception):  # status updates are informative; the Result is what counts
+            await bus.publish(bus.names.investigation_status(m.investigation_id), status, headers=req.trace)
+
+    def _phase_request(self, req: InvestigationRequest, state: PeerState, phase: str, **extra: Any) -> PhaseRequest:
+        cfg = self.services.config
+        return PhaseRequest(
+            investigation_id=req.investigation_id,
+            key=state.key,
+            phase=phase,
+            cycle=state.metadata.cycle,
+            report=req.report,
+            signature=req.signature,
+            kind=req.kind,
+            repository=req.repository,
+            trace=req.trace,
+            budget_usd=cfg.brain.budget_usd_per_investigation,
+            **extra,
+        )
+
+    async def _run_cycles(self, req: InvestigationRequest, state: PeerState, keys: list[str]) -> PeerState:
+        store = self.services.store
+        assert store is not None
+        max_cycles = self.services.config.orchestration.max_cycles
+        history: list[dict[str, Any]] = []
+        while True:
+            state = await self._run_one_cycle(req, state, history)
+            review = _out(state, "review")
+            verdict = review.get("verdict", "approve")
+            if verdict != "request_changes" or state.metadata.cycle >= max_cycles:
+                return state
+            history.append({"cycle": state.metadata.cycle, "express": _out(state, "express"), "review": review})
+            nxt = PeerState.new(
+                req.investigation_id,
+                req.kind,
+                state.metadata.cycle + 1,
+                status=Status.NEW,
+                updated_by=self.name,
+                signature=req.signature,
+                service=state.metadata.service,
+                environment=state.metadata.environment,
+                occurrences=req.occurrences,
+                owner=self.owner,
+                lease_expires_at=utcnow() + timedelta(seconds=self.lease_s),
+                extra={"feedback": str(review.get("feedback", ""))},
+            )
+            with contextlib.suppress(SwarmError):
+                await store.create(nxt)
+            state, _ = await store.read(nxt.key)
+            keys.append(state.key)
+
+    async def _run_one_cycle(
+        self, req: InvestigationRequest, state: PeerState, history: list[dict[str, Any]]
+    ) -> PeerState:
+        store = self.services.store
+        assert store is not None
+        feedback = state.metadata.extra.get("feedback") if state.metadata.extra else None
+        common = {"history": history, "feedback": str(feedback) if feedback else None}
+        if not _done(state, "plan"):
+            await self._status(req, state, "planning")
+            await run_phase(
+                self.services,
+                self.agent,
+                "orchestrator",
+                self._phase_request(req, state, "plan", **common),
+                self.cancels,
+            )
+            state, _ = await store.read(state.key)
+        plan = _out(state, "plan")
+        if not _done(state, "execute"):
+            await self._status(req, state, "executing")
+            done = _out(state, "execute").get("research") or {}
+            todo = [h for h in plan.get("hypotheses", []) if str(h.get("id")) not in done]
+            await asyncio.gather(
+                *(
+                    self.pools["research"].call(
+                        "handle", self._phase_request(req, state, "execute", plan=plan, hypothesis=h, **common)
+                    )
+                    for h in todo
+                )
+            )
+            state, _ = await store.read(state.key)
+            findings = list((_out(state, "execute").get("research") or {}).values())
+            await self.pools["implement"].call(
+                "handle", self._phase_request(req, state, "execute", plan=plan, findings=findings, **common)
+            )
+            state, _ = await store.read(state.key)
+        execute = _out(state, "execute")
+        findings = list((execute.get("research") or {}).values())
+        implementation = execute.get("implement") or {}
+        if not _done(state, "express"):
+            await self._status(req, state, "expressing")
+            await run_phase(
+                self.services,
+                self.agent,
+                "orchestrator",
+                self._phase_request(
+                    req, state, "express", plan=plan, findings=findings, implementation=implementation, **common
+                ),
+                self.cancels,
+            )
+            state, _ = await store.read(state.key)
+        if not _done(state, "review"):
+            await self._status(req, state, "reviewing")
+            if implementation.get("branch") or implementation.get("status") == "fixed":
+                await self.pools["review"].call(
+                    "handle",
+                    self._phase_request(
+                        req, state, "review", plan=plan, findings=findings, implementation=implementation, **common
+                    ),
+                )
+            else:
+                await record_phase(
+                    store,
+                    state.key,
+                    "review",
+                    "review",
+                    self.name,
+                    status=PhaseStatus.SKIPPED,
+                    output={"verdict": "skipped", "reasons": ["no fix to review"]},
+                )
+            state, _ = await store.read(state.key)
+        return state
+
+    async def _fail(self, key: str, reason: str) -> PeerState:
+        assert self.services.store is not None
+
+        def transform(state: PeerState) -> PeerState:
+            state.metadata.status = Status.FAILED
+            state.metadata.extra = {**state.metadata.extra, "error": reason}
+            state.metadata.updated_at, state.metadata.updated_by = utcnow(), self.name
+            return state
+
+        state, _ = await self.services.store.update(key, transform, role="orchestrator")
+        return state
+
+    def _result(self, req: InvestigationRequest, state: PeerState, started: float) -> Result:
+        m = state.metadata
+        express, review = _out(state, "express"), _out(state, "review")
+        impl = _out(state, "execute").get("implement") or {}
+        if m.status == Status.FAILED:
+            status = "failed"
+        elif review.get("verdict") == "request_changes":
+            status = "no_fix"
+        else:
+            status = express.get("status") or impl.get("status") or "no_fix"
+        if status not in ("fixed", "no_fix", "failed", "rejected"):
+            status = "no_fix"
+
+        def counts(value: Any) -> TestCounts | None:
+            return TestCounts.model_validate(value) if isinstance(value, dict) else None
+
+        return Result(
+            investigation_id=m.investigation_id,
+            signature=req.signature,
+            status=status,
+            service=str(req.report.get("service", "unknown")),
+            environment=req.report.get("environment", "default"),
+            root_cause=str(express.get("root_cause", "")),
+            suspect_commit=express.get("suspect_commit") or impl.get("suspect_commit"),
+            branch=express.get("branch") or impl.get("branch"),
+            fix_commit=express.get("fix_commit") or impl.get("fix_commit"),
+            summary=str(express.get("summary", "")),
+            tests_before=counts(express.get("tests_before") or impl.get("tests_before")),
+            tests_after=counts(review.get("tests") or express.get("tests_after") or impl.get("tests_after")),
+            cycles=m.cycle,
+            occurrences=req.occurrences,
+            duration_s=round(time.monotonic() - started, 3),
+            error=(m.extra or {}).get("error")
+            if m.status == Status.FAILED
+            else ("; ".join(map(str, review.get("reasons", []))) if status == "no_fix" and review else None),
+        )
+
+    async def _publish_result(
+        self, req: InvestigationRequest, state: PeerState, started: float, stored: bool = False
+    ) -> dict[str, Any]:
+        bus, store = self.services.bus, self.services.store
+        assert bus is not None and store is not None
+        extra = state.metadata.extra or {}
+        result = (
+            Result.model_validate(extra["result"])
+            if stored and "result" in extra
+            else self._result(req, state, started)
+        )
+        ack = await bus.publish(
+            bus.names.result(result.status, result.investigation_id),
+            result,
+            msg_id=result.investigation_id,
+            headers=req.trace,
+        )
+        if state.metadata.status not in TERMINAL or "result" not in extra:
+
+            def transform(s: PeerState) -> PeerState:
+                if s.metadata.status not in TERMINAL:
+                    s.metadata.status = Status.COMPLETED
+                s.metadata.extra = {**s.metadata.extra, "result": result.model_dump(mode="json")}
+                s.metadata.owner, s.metadata.lease_expires_at = None, None
+                s.metadata.updated_at, s.metadata.updated_by = utcnow(), self.name
+                return s
+
+            state, _ = await store.update(state.key, transform, role="orchestrator")
+        await self._status(req, state, f"result: {result.status}")
+        if not ack.duplicate:
+            metrics.inc("results_published", status=result.status)
+            metrics.observe("investigation_duration_s", result.duration_s, status=result.status)
+        return {
+            "outcome": "result",
+            "status": result.status,
+            "duplicate": bool(ack.duplicate),
+            "result": result.model_dump(mode="json"),
+        }

@@ -1,0 +1,124 @@
+"""Who is in each role pool, and the swarm-wide budget: two tiny named actors.
+
+registry = Registry.options(name="swarm-registry", namespace=ns).remote()
+await registry.set_members.remote("research", ["research-0", "research-1"])
+pool = PoolClient("research", ns)          # inside an actor: pick a replica, call it
+output = await pool.call("handle", request)
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Any
+
+import ray
+
+__all__ = ["Registry", "Budget", "PoolClient", "REGISTRY_NAME", "BUDGET_NAME"]
+
+REGISTRY_NAME = "swarm-registry"
+BUDGET_NAME = "swarm-budget"
+
+
+class Registry:
+    """Pool membership (names of live, non-draining replicas) per role."""
+
+    def __init__(self) -> None:
+        self.members: dict[str, list[str]] = {}
+        self.version = 0
+
+    def set_members(self, role: str, names: list[str]) -> int:
+        self.members[role] = list(names)
+        self.version += 1
+        return self.version
+
+    def get(self, role: str) -> tuple[int, list[str]]:
+        return self.version, list(self.members.get(role, []))
+
+    def snapshot(self) -> dict[str, list[str]]:
+        return {k: list(v) for k, v in self.members.items()}
+
+
+class Budget:
+    """Swarm-wide admission: concurrent investigations, and tokens/dollars over the last hour."""
+
+    def __init__(self, max_concurrent: int, tokens_per_hour: int | None, dollars_per_hour: float | None) -> None:
+        self.max_concurrent, self.tokens_per_hour, self.dollars_per_hour = (
+            max_concurrent,
+            tokens_per_hour,
+            dollars_per_hour,
+        )
+        self.active: set[str] = set()
+        self.spend: deque[tuple[float, int, float]] = deque()  # (time, tokens, usd)
+        self.delayed = 0
+
+    def _window(self) -> tuple[int, float]:
+        cutoff = time.monotonic() - 3600
+        while self.spend and self.spend[0][0] < cutoff:
+            self.spend.popleft()
+        return sum(t for _, t, _ in self.spend), sum(u for _, _, u in self.spend)
+
+    def admit(self, investigation_id: str) -> tuple[bool, str]:
+        if investigation_id in self.active:
+            return True, "already admitted"
+        tokens, usd = self._window()
+        reason = ""
+        if len(self.active) >= self.max_concurrent:
+            reason = f"{len(self.active)} investigations running (max {self.max_concurrent})"
+        elif self.tokens_per_hour is not None and tokens >= self.tokens_per_hour:
+            reason = f"{tokens} tokens in the last hour (max {self.tokens_per_hour})"
+        elif self.dollars_per_hour is not None and usd >= self.dollars_per_hour:
+            reason = f"${usd:.2f} in the last hour (max ${self.dollars_per_hour:.2f})"
+        if reason:
+            self.delayed += 1
+            return False, reason
+        self.active.add(investigation_id)
+        return True, "admitted"
+
+    def release(self, investigation_id: str) -> None:
+        self.active.discard(investigation_id)
+
+    def charge(self, tokens: int, usd: float) -> None:
+        self.spend.append((time.monotonic(), tokens, usd))
+
+    def status(self) -> dict[str, Any]:
+        tokens, usd = self._window()
+        return {"active": len(self.active), "tokens_hour": tokens, "usd_hour": usd, "delayed": self.delayed}
+
+
+class PoolClient:
+    """Calls a role pool from inside an actor: least-busy replica (as seen from here)."""
+
+    def __init__(self, role: str, ray_namespace: str, refresh_s: float = 0.5) -> None:
+        self.role, self.ray_namespace, self.refresh_s = role, ray_namespace, refresh_s
+        self._members: list[str] = []
+        self._handles: dict[str, Any] = {}
+        self._inflight: dict[str, int] = {}
+        self._checked = 0.0
+
+    async def _refresh(self) -> None:
+        if time.monotonic() - self._checked < self.refresh_s and self._members:
+            return
+        registry = ray.get_actor(REGISTRY_NAME, namespace=self.ray_namespace)
+        _, self._members = await registry.get.remote(self.role)
+        self._checked = time.monotonic()
+
+    def _handle(self, name: str) -> Any:
+        if name not in self._handles:
+            self._handles[name] = ray.get_actor(name, namespace=self.ray_namespace)
+        return self._handles[name]
+
+    async def call(self, method: str, *args: Any) -> Any:
+        await self._refresh()
+        if not self._members:
+            raise RuntimeError(f"role pool {self.role!r} has no replicas")
+        name = min(self._members, key=lambda n: self._inflight.get(n, 0))
+        self._inflight[name] = self._inflight.get(name, 0) + 1
+        try:
+            return await getattr(self._handle(name), method).remote(*args)
+        except ray.exceptions.RayActorError:
+            self._handles.pop(name, None)  # a restarted actor gets a fresh handle next time
+            self._checked = 0.0
+            raise
+        finally:
+            self._inflight[name] -= 1

@@ -1,0 +1,234 @@
+"""Role actors: `research-<i>`, `implement-<i>`, `review-<i>` host one agent each.
+
+The actor builds the agent's context (state access through its own role, agent messages, events,
+cancellation, budget), runs the agent, and writes the phase output to PEER state with its role.
+
+    actor = RoleActor.options(name="research-0", namespace=ns, max_concurrency=4).remote(spec, "research", 0)
+    output = await actor.handle.remote(request)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from swarm.config import load_object
+from swarm.errors import AgentFailed, SwarmError
+from swarm.models import ErrorReport, utcnow
+from swarm.runtime.agent import AgentContext, Budget, Cancelled, CancelToken
+from swarm.runtime.services import ActorServices, ActorSpec, CommsPublisher
+from swarm.state import PeerState, PeerStateStore
+from swarm.state.model import PhaseStatus, Status
+from swarm.telemetry.tracing import span_from_carrier
+
+__all__ = ["PhaseRequest", "RoleActor", "PhaseStateAccess", "record_phase"]
+
+log = logging.getLogger("swarm.runtime.roles")
+
+_STATUS_OF_PHASE = {
+    "plan": Status.PLANNING,
+    "execute": Status.EXECUTING,
+    "express": Status.EXPRESSING,
+    "review": Status.REVIEWING,
+}
+
+
+@dataclass
+class PhaseRequest:
+    """A picklable description of one phase call (the context minus live handles)."""
+
+    investigation_id: str
+    key: str
+    phase: str
+    cycle: int
+    report: dict[str, Any]
+    signature: str
+    kind: str = "error"
+    plan: dict[str, Any] = field(default_factory=dict)
+    hypothesis: dict[str, Any] | None = None
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    implementation: dict[str, Any] = field(default_factory=dict)
+    feedback: str | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    repository: dict[str, Any] | None = None
+    trace: dict[str, str] = field(default_factory=dict)
+    budget_usd: float = float("inf")
+
+
+def _merge_output(role: str, hypothesis: dict[str, Any] | None, current: Any, output: dict[str, Any]) -> Any:
+    """Research outputs are kept side by side under execute.output.research[<hypothesis id>]."""
+    if role == "research":
+        merged = dict(current or {}) if isinstance(current, dict) else {}
+        research = dict(merged.get("research") or {})
+        research[str((hypothesis or {}).get("id", len(research)))] = output
+        merged["research"] = research
+        return merged
+    if role == "implement":
+        merged = dict(current or {}) if isinstance(current, dict) else {}
+        merged["implement"] = output
+        return merged
+    return output
+
+
+async def record_phase(
+    store: PeerStateStore,
+    key: str,
+    role: str,
+    phase: str,
+    actor: str,
+    *,
+    output: dict[str, Any] | None = None,
+    status: PhaseStatus,
+    hypothesis: dict[str, Any] | None = None,
+) -> PeerState:
+    """Write a phase's status (and output) through the store, as `role`."""
+
+    def transform(state: PeerState) -> PeerState:
+        now = utcnow()
+        ph = state.phase(phase)
+        ph.status = status
+        ph.owner = actor
+        if status == PhaseStatus.RUNNING and ph.started_at is None:
+            ph.started_at = now
+        if status in (PhaseStatus.DONE, PhaseStatus.FAILED):
+            ph.completed_at = now
+        if output is not None:
+            ph.output = _merge_output(role, hypothesis, ph.output, output)
+        state.metadata.current_phase = phase  # type: ignore[assignment]
+        if status == PhaseStatus.RUNNING:
+            state.metadata.status = _STATUS_OF_PHASE[phase]
+        state.metadata.updated_at = now
+        state.metadata.updated_by = actor
+        return state
+
+    state, _ = await store.update(key, transform, role=role)
+    return state
+
+
+class PhaseStateAccess:
+    """StateAccess for agents: read the whole state, write only the role's own phase output."""
+
+    def __init__(self, store: PeerStateStore, key: str, role: str, phase: str) -> None:
+        self.store, self.key, self.role, self.phase = store, key, role, phase
+
+    async def read(self) -> dict[str, Any]:
+        state, _ = await self.store.read(self.key)
+        return state.model_dump(mode="json")
+
+    async def update_output(self, transform: Any) -> dict[str, Any]:
+        def apply(state: PeerState) -> PeerState:
+            ph = state.phase(self.phase)
+            ph.output = transform(dict(ph.output) if isinstance(ph.output, dict) else {})
+            return state
+
+        state, _ = await self.store.update(self.key, apply, role=self.role)
+        out = state.phase(self.phase).output
+        return dict(out) if isinstance(out, dict) else {}
+
+
+def build_context(
+    services: ActorServices, role: str, req: PhaseRequest, cancel: CancelToken, on_charge: Any = None
+) -> AgentContext:
+    assert services.bus is not None and services.store is not None and services.blood is not None
+    return AgentContext(
+        investigation_id=req.investigation_id,
+        role=role,
+        phase=req.phase,  # type: ignore[arg-type]
+        cycle=req.cycle,
+        report=ErrorReport.model_validate(req.report),
+        signature=req.signature,
+        kind=req.kind,
+        plan=req.plan,
+        hypothesis=req.hypothesis,
+        findings=req.findings,
+        implementation=req.implementation,
+        feedback=req.feedback,
+        history=req.history,
+        repository=req.repository,
+        config=services.spec.config,
+        messages=CommsPublisher(services.bus, req.investigation_id, services.service, req.trace.get("traceparent")),
+        events=services.blood.for_investigation(req.investigation_id, services.service),
+        state=PhaseStateAccess(services.store, req.key, role, req.phase),
+        cancel=cancel,
+        budget=Budget(limit_usd=req.budget_usd, on_charge=on_charge),
+    )
+
+
+class RoleActor:
+    """A Ray async actor hosting one agent of one role."""
+
+    def __init__(self, spec: ActorSpec, role: str, index: int) -> None:
+        self.role, self.name = role, f"{role}-{index}"
+        self.services = ActorServices(spec, service=self.name, role=role)
+        role_cfg = self.services.config.roles[role]
+        self.agent = load_object(role_cfg.agent)(role_cfg.options)
+        self.cancels: dict[str, CancelToken] = {}
+
+    async def ready(self) -> str:
+        await self.services.start()
+        return self.name
+
+    async def active(self) -> int:
+        return self.services.active
+
+    async def cancel(self, investigation_id: str, reason: str = "cancelled") -> None:
+        for key, token in self.cancels.items():
+            if key.startswith(investigation_id):
+                token.cancel(reason)
+
+    async def handle(self, req: PhaseRequest) -> dict[str, Any]:
+        await self.services.start()
+        return await run_phase(self.services, self.agent, self.role, req, self.cancels)
+
+
+async def run_phase(
+    services: ActorServices, agent: Any, role: str, req: PhaseRequest, cancels: dict[str, CancelToken]
+) -> dict[str, Any]:
+    """Run one agent call for one phase; record RUNNING, then the output (or the failure) in PEER state.
+
+    Raises AgentFailed when the agent raises or times out (the failure is recorded first).
+    """
+    assert services.store is not None
+    store, name = services.store, services.service
+    token = CancelToken()
+    call_id = f"{req.investigation_id}:{req.phase}:{(req.hypothesis or {}).get('id', '')}"
+    cancels[call_id] = token
+    services.active += 1
+    try:
+        with span_from_carrier(f"{role}.{req.phase}", req.trace, investigation=req.investigation_id):
+            await record_phase(
+                store, req.key, role, req.phase, name, status=PhaseStatus.RUNNING, hypothesis=req.hypothesis
+            )
+            ctx = build_context(services, role, req, token)
+            try:
+                output = await asyncio.wait_for(
+                    agent.handle(ctx), timeout=services.config.orchestration.phase_timeout_s
+                )
+                if not isinstance(output, dict):
+                    raise TypeError(f"agent returned {type(output).__name__}, expected a dict")
+            except (SwarmError, Cancelled):
+                raise
+            except Exception as exc:
+                reason = "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
+                await record_phase(
+                    store,
+                    req.key,
+                    role,
+                    req.phase,
+                    name,
+                    output={"error": reason},
+                    status=PhaseStatus.FAILED,
+                    hypothesis=req.hypothesis,
+                )
+                raise AgentFailed(f"{name} failed in phase {req.phase}: {reason}") from exc
+            # execute is shared by research and implement: only implement closes it
+            done = PhaseStatus.RUNNING if role == "research" else PhaseStatus.DONE
+            await record_phase(
+                store, req.key, role, req.phase, name, output=output, status=done, hypothesis=req.hypothesis
+            )
+            return output
+    finally:
+        services.active -= 1
+        cancels.pop(call_id, None)

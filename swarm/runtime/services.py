@@ -1,0 +1,97 @@
+"""What every swarm actor opens once per process: the bus, the PEER store, the bloodstream, a heartbeat.
+
+    services = ActorServices(spec, service="research-0", role="research")
+    await services.start()
+    ...
+    await services.close()
+
+`ActorSpec` is the picklable bundle the driver hands each actor (settings and config as dicts).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from swarm.bloodstream.publisher import Bloodstream
+from swarm.bus.connect import Bus
+from swarm.bus.settings import Settings
+from swarm.config import SwarmConfig
+from swarm.models import AgentMessage
+from swarm.state import PeerStateStore
+from swarm.telemetry import metrics
+from swarm.telemetry.tracing import setup_tracing
+
+__all__ = ["ActorSpec", "ActorServices", "CommsPublisher"]
+
+log = logging.getLogger("swarm.runtime")
+
+
+@dataclass(frozen=True)
+class ActorSpec:
+    settings: dict[str, Any]
+    config: dict[str, Any]
+    ray_namespace: str
+
+    @classmethod
+    def build(cls, settings: Settings, config: SwarmConfig, ray_namespace: str) -> ActorSpec:
+        return cls(settings.model_dump(mode="json"), config.model_dump(mode="json"), ray_namespace)
+
+    def load_settings(self) -> Settings:
+        return Settings(**{k: v for k, v in self.settings.items() if v is not None}, _env_file=None)
+
+    def load_config(self) -> SwarmConfig:
+        return SwarmConfig.model_validate(self.config)
+
+
+class CommsPublisher:
+    """MessagePublisher for agents: every message lands on `{ns}.workflow.run.<id>.<kind>`."""
+
+    def __init__(self, bus: Bus, run_id: str, sender: str, trace_id: str | None = None) -> None:
+        self.bus, self.run_id, self.sender, self.trace_id = bus, run_id, sender, trace_id
+
+    async def say(self, kind: str, content: str, data: dict[str, Any] | None = None) -> None:
+        msg = AgentMessage(
+            run_id=self.run_id, sender=self.sender, kind=kind, content=content, data=data or {}, trace_id=self.trace_id
+        )
+        try:
+            await self.bus.publish(self.bus.names.comms_run(self.run_id, kind), msg)
+        except Exception as exc:  # agent messages are best effort: never fail a phase for them
+            log.warning("agent message to %s lost: %s", self.run_id, exc)
+
+
+class ActorServices:
+    def __init__(self, spec: ActorSpec, service: str, role: str) -> None:
+        self.spec, self.service, self.role = spec, service, role
+        self.settings = spec.load_settings()
+        self.config = spec.load_config()
+        self.bus: Bus | None = None
+        self.store: PeerStateStore | None = None
+        self.blood: Bloodstream | None = None
+        self.active = 0
+        self.status = "ok"
+
+    async def start(self) -> ActorServices:
+        if self.bus is not None:
+            return self
+        setup_tracing(self.service)
+        metrics.set_namespace(self.settings.nats_namespace)
+        self.bus = await Bus.connect(self.settings)
+        self.store = PeerStateStore(self.bus.js, self.bus.names)
+        self.blood = Bloodstream.from_config(self.bus, self.config)
+        await self.blood.start()
+        self.blood.start_heartbeat(
+            self.service,
+            self.role,
+            self.config.heartbeat_interval_s,
+            probe=lambda: {"active_investigations": self.active, "status": self.status},
+        )
+        return self
+
+    async def close(self) -> None:
+        if self.blood is not None:
+            await self.blood.stop_heartbeat(self.service)
+            await self.blood.close()
+        if self.bus is not None:
+            await self.bus.close()

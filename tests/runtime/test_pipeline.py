@@ -1,0 +1,143 @@
+"""The runtime end to end on real Ray and a real nats-server, with test agents."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from swarm.bus.connect import Bus
+from swarm.models import ErrorReport, Result
+from swarm.reporting.reporter import publish_report
+from swarm.runtime.app import SwarmRuntime
+from swarm.state import PeerStateStore, PhaseStatus, Status
+from tests.support.runtime import runtime_config
+
+pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(240)]
+
+
+def report(i: int, **kw: object) -> ErrorReport:
+    return ErrorReport(
+        error=f"ValueError: widget {i} is broken beyond repair",
+        stack=f'Traceback (most recent call last):\n  File "app/w{i}.py", line {10 + i}, in run\nValueError',
+        service="shop",
+        context={"file": f"app/w{i}.py", "line": 10 + i, "function": "run"},
+        **kw,
+    )
+
+
+async def results(bus: Bus) -> list[Result]:
+    info = await bus.js.stream_info(bus.names.stream("RESULTS"))
+    out = []
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        if info.state.messages == 0:
+            break
+        raw = await bus.js.get_msg(bus.names.stream("RESULTS"), seq)
+        out.append(Result.model_validate_json(raw.data))
+    return out
+
+
+async def test_fifty_distinct_reports_give_fifty_completed_investigations(bus, settings, tmp_path) -> None:
+    for i in range(50):
+        await publish_report(bus, report(i))
+    runtime = SwarmRuntime(settings, runtime_config(tmp_path))
+    await runtime.start()
+    try:
+        counters = await runtime.until_empty(timeout_s=180)
+    finally:
+        await runtime.stop()
+    assert counters == {
+        "received": 50,
+        "investigations": 50,
+        "duplicates": 0,
+        "dead_lettered": 0,
+        "rejected": 0,
+        "results": 50,
+    }
+    got = await results(bus)
+    assert len(got) == 50 and len({r.investigation_id for r in got}) == 50
+    assert {r.status for r in got} == {"fixed"}
+    store = PeerStateStore(bus)
+    for r in got[:10]:
+        state, _ = await store.read(bus.names.peer_key("error", r.investigation_id, 1))
+        assert state.metadata.status == Status.COMPLETED
+        phases = [state.phase(p) for p in ("plan", "execute", "express", "review")]
+        assert all(p.status == PhaseStatus.DONE for p in phases)
+        times = [(p.started_at, p.completed_at) for p in phases]
+        assert all(a <= b for a, b in times)
+        assert all(times[i][1] <= times[i + 1][0] for i in range(3)), "phases ran out of order"
+        assert set(state.phases.execute.output["research"]) == {"h0", "h1"}
+
+
+async def test_copies_of_five_signatures_give_five_investigations_with_occurrences(bus, settings, tmp_path) -> None:
+    for i in range(200):
+        # no Msg-Id: like a publisher outside the dedup window, every copy is stored
+        await bus.js.publish(bus.names.errors(), report(i % 5).to_bytes())
+    runtime = SwarmRuntime(settings, runtime_config(tmp_path))
+    await runtime.start()
+    try:
+        counters = await runtime.until_empty(timeout_s=180)
+    finally:
+        await runtime.stop()
+    assert counters["received"] == 200
+    assert counters["investigations"] == 5
+    assert counters["duplicates"] == 195
+    assert counters["results"] == 5
+    kv = await bus.js.key_value(bus.names.stream("SIGNATURES"))
+    occurrences = [json.loads((await kv.get(k)).value)["occurrences"] for k in await kv.keys()]
+    assert sorted(occurrences) == [40] * 5
+
+
+async def test_malformed_reports_are_dead_lettered_and_the_rest_processed(bus, settings, tmp_path) -> None:
+    await publish_report(bus, report(1))
+    await bus.js.publish(bus.names.errors(), b"{not json")
+    await bus.js.publish(bus.names.errors(), json.dumps({"stack": "no error field"}).encode())
+    await publish_report(bus, report(2))
+    runtime = SwarmRuntime(settings, runtime_config(tmp_path))
+    await runtime.start()
+    try:
+        counters = await runtime.until_empty(timeout_s=120)
+    finally:
+        await runtime.stop()
+    assert counters["dead_lettered"] == 2 and counters["results"] == 2
+    sub = await bus.js.subscribe(bus.names.dead_all, ordered_consumer=True)
+    reasons = []
+    for _ in range(2):
+        msg = await sub.next_msg(timeout=5)
+        reasons.append(json.loads(msg.data))
+    await sub.unsubscribe()
+    assert any("invalid JSON" in d["reason"] or "json" in d["reason"].lower() for d in reasons)
+    assert any("error" in d["reason"] and "Field required" in d["reason"] for d in reasons)
+    assert {d["payload"] for d in reasons} == {"{not json", json.dumps({"stack": "no error field"})}
+
+
+async def test_an_agent_that_raises_gives_a_failed_result_without_redelivery(bus, settings, tmp_path) -> None:
+    await publish_report(bus, report(7))
+    runtime = SwarmRuntime(settings, runtime_config(tmp_path, {"implement": {"fail": True}}))
+    await runtime.start()
+    try:
+        counters = await runtime.until_empty(timeout_s=120)
+    finally:
+        await runtime.stop()
+    assert counters["results"] == 1 and counters["dead_lettered"] == 0
+    (result,) = await results(bus)
+    assert result.status == "failed" and "failed on purpose" in (result.error or "")
+    info = await bus.js.consumer_info(bus.names.error_stream("default"), "error-fixer")
+    assert info.num_redelivered == 0 and info.num_ack_pending == 0 and info.num_pending == 0
+    state, _ = await PeerStateStore(bus).read(bus.names.peer_key("error", result.investigation_id, 1))
+    assert state.metadata.status == Status.FAILED
+    assert state.phases.execute.status == PhaseStatus.FAILED
+
+
+async def test_review_requesting_changes_starts_another_cycle_with_feedback(bus, settings, tmp_path) -> None:
+    await publish_report(bus, report(3))
+    runtime = SwarmRuntime(settings, runtime_config(tmp_path, {"review": {"request_changes_cycles": [1]}}))
+    await runtime.start()
+    try:
+        await runtime.until_empty(timeout_s=120)
+    finally:
+        await runtime.stop()
+    (result,) = await results(bus)
+    assert result.status == "fixed" and result.cycles == 2
+    state, _ = await PeerStateStore(bus).read(bus.names.peer_key("error", result.investigation_id, 2))
+    assert state.phases.execute.output["implement"]["feedback_seen"] == "cycle 1: add a test"
