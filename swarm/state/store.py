@@ -26,9 +26,7 @@ import logging
 import random
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
 
 import nats.errors
 from nats.js import JetStreamContext
@@ -50,7 +48,8 @@ from swarm.errors import (
     TransientError,
 )
 from swarm.state.model import PeerState, check_ownership, parse_key, validate_stored
-from swarm.state.watch import Operation, StateChange, StateWatch, entry_operation
+from swarm.state.records import DoctorReport, Finding, HistoryEntry, StoreStats
+from swarm.state.watch import StateChange, StateWatch, entry_operation
 
 __all__ = [
     "PeerStateStore",
@@ -69,61 +68,6 @@ LOG_JSON_LIMIT = 512  # characters of the written JSON shown in the debug log
 KNOWN_KEYS = 4096  # revisions remembered per store for optimistic updates
 
 Transform = Callable[[PeerState], PeerState | None | Awaitable[PeerState | None]]
-
-
-@dataclass
-class HistoryEntry:
-    revision: int
-    time: datetime | None
-    operation: Operation
-    valid: bool
-    size: int
-    reason: str | None = None  # why the value is not a valid PeerState
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "revision": self.revision,
-            "time": self.time.isoformat() if self.time else None,
-            "operation": self.operation,
-            "valid": self.valid,
-            "size": self.size,
-            "reason": self.reason,
-        }
-
-
-@dataclass
-class Finding:
-    """A key whose latest revision is not a readable state."""
-
-    key: str
-    revision: int
-    problem: Literal["corrupt", "deleted", "purged"]
-    reason: str
-    last_valid_revision: int | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-@dataclass
-class DoctorReport:
-    checked: int
-    findings: list[Finding] = field(default_factory=list)
-
-    @property
-    def healthy(self) -> bool:
-        return not self.findings
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"checked": self.checked, "healthy": self.healthy, "findings": [f.as_dict() for f in self.findings]}
-
-
-@dataclass
-class StoreStats:
-    reads: int = 0
-    writes: int = 0
-    conflicts: int = 0  # CAS writes that lost to another writer and were retried
-    stale: int = 0  # optimistic writes on a remembered revision that had moved on (then re-read)
 
 
 class _Stale(Exception):
