@@ -19,6 +19,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn, TypeVar
 
+import nats.errors
 import nats.js.errors
 import typer
 from nats.js.errors import NotFoundError
@@ -30,7 +31,7 @@ from swarm.bus.provision import PlanItem, StreamsConfig, load_streams_config, pr
 from swarm.bus.server import EmbeddedNats
 from swarm.bus.settings import Settings
 from swarm.clikit import JSON_OPTION, cli_errors, console, emit, fail, load_settings, run
-from swarm.errors import ConfigError
+from swarm.errors import ConfigError, NatsUnavailable
 from swarm.models import PAYLOADS
 
 __all__ = [
@@ -58,7 +59,17 @@ async def _with_bus(settings: Settings, work: Callable[[Bus], Awaitable[T]]) -> 
         try:
             return await work(bus)
         except nats.js.errors.APIError as exc:
-            raise ConfigError(f"JetStream refused: {exc.description or exc} (code {exc.err_code})") from exc
+            if not isinstance(exc, nats.js.errors.ServiceUnavailableError):
+                raise ConfigError(f"JetStream refused: {exc.description or exc} (code {exc.err_code})") from exc
+            raise NatsUnavailable(
+                f"JetStream does not answer at NATS_URL={settings.nats_url}; is the server started with JetStream "
+                "(-js)? (`swarm nats up` does that)"
+            ) from exc
+        except (TimeoutError, nats.errors.NoRespondersError) as exc:
+            raise NatsUnavailable(
+                f"JetStream does not answer at NATS_URL={settings.nats_url} ({type(exc).__name__}); "
+                "is the server started with JetStream (-js)?"
+            ) from exc
 
 
 # nats ------------------------------------------------------------------------------------

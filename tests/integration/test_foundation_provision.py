@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import subprocess
 import uuid
 from typing import Any
 
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 
 from swarm.bus.connect import Bus, open_bus
 from swarm.bus.provision import load_streams_config, provision
+from swarm.bus.server import nats_server_binary
 from swarm.bus.settings import Settings
 from swarm.cli import app
 from swarm.models import ErrorReport
@@ -240,3 +242,24 @@ def test_an_invalid_namespace_is_refused_naming_it(cli_env: dict[str, str], monk
         result = invoke(*command)
         assert result.exit_code != 0
         assert "invalid namespace 'pay.ments'" in result.stderr
+
+
+def test_a_server_without_jetstream_is_named_as_the_problem(
+    cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = free_port()
+    proc = subprocess.Popen([nats_server_binary(), "-a", "127.0.0.1", "-p", str(port)], stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:  # readiness from the server's own log
+            if "Server is ready" in line:
+                break
+        monkeypatch.setenv("NATS_URL", f"nats://127.0.0.1:{port}")
+        for command in (["streams", "provision"], ["streams", "report"]):
+            result = invoke(*command)
+            assert result.exit_code == 1
+            assert "is the server started with JetStream (-js)?" in result.stderr
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
