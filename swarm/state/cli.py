@@ -13,6 +13,8 @@ Every command exits non-zero with one clear line on stderr when something is wro
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -262,9 +264,6 @@ def watch(
             console.print(f"{change.key} rev {change.revision} {change.operation}: {what}", highlight=False)
 
     async def follow(store: PeerStateStore) -> int:
-        import asyncio
-        import contextlib
-
         seen = 0
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout), store.watch(key, initial=initial) as changes:
