@@ -209,6 +209,8 @@ class PeerStateStore:
         on a revision conflict the latest state is re-read and the transform applied again.
         When this store read or wrote `key` last, it first tries on that revision without a read;
         only a successful CAS is kept from such a try, anything else is redone on a fresh read.
+        metadata.updated_at is stamped; metadata.updated_by becomes `actor`, else what the
+        transform set, else `role`.
         Raises StateNotFound, StateCorrupted, OwnershipViolation, InvalidInput (the transform made
         an invalid state) or ConflictRetriesExhausted after `max_attempts` lost races.
         """
@@ -252,7 +254,8 @@ class PeerStateStore:
                 raise _Stale from exc
             raise
         new.metadata.updated_at = max(datetime.now(UTC), new.metadata.created_at)
-        new.metadata.updated_by = actor or role
+        if actor or new.metadata.updated_by == current.metadata.updated_by:  # a transform may name the actor
+            new.metadata.updated_by = actor or role
         try:
             return new, await self._write(key, new, revision, f"update[{role}]")
         except js_errors.KeyWrongLastSequenceError:

@@ -108,6 +108,13 @@ async def test_transform_may_return_a_new_state_or_be_async(store: PeerStateStor
 
     state, _ = await store.update(KEY, plan, "orchestrator")
     assert (await store.read(KEY))[0].metadata.status is Status.PLANNING == state.metadata.status
+    assert state.metadata.updated_by == "orchestrator"  # no actor given: the role
+
+    def named(s: PeerState) -> None:
+        s.metadata.owner, s.metadata.updated_by = "orch-7", "orch-7"
+
+    state, _ = await store.update(KEY, named, "orchestrator")
+    assert state.metadata.updated_by == "orch-7"  # the transform named the actor itself
 
 
 async def test_invalid_transform_results_write_nothing(store: PeerStateStore) -> None:
