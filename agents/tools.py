@@ -270,7 +270,7 @@ class Toolbox:
         if end_line < start_line:
             raise ToolError("end_line must be >= start_line")
         end_line = min(end_line, start_line + MAX_READ_LINES - 1)
-        return self._gitout("blame", "-l", "--date=short", "-L", f"{start_line},{end_line}", "--", rel)
+        return self._gitout("blame", "-l", "--root", "--date=short", "-L", f"{start_line},{end_line}", "--", rel)
 
     def git_show(self, commit: str, path: str | None = None) -> str:
         tail = ["--", self.ws.rel(self.ws.resolve(path))] if path else []
