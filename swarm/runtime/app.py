@@ -17,27 +17,40 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import ray
 
+from swarm.bloodstream import Bloodstream, Healer, HealthMonitor
 from swarm.bus.connect import Bus
 from swarm.bus.names import ERROR_CONSUMER
 from swarm.bus.provision import load_streams_config, provision
 from swarm.bus.settings import Settings
 from swarm.config import ROLES, SwarmConfig
-from swarm.models import DomainEvent
 from swarm.runtime.autoscale import Autoscaler, ScaleDecision
 from swarm.runtime.intake import COUNTER_KEYS, IntakeActor
 from swarm.runtime.orchestrator import OrchestratorActor
 from swarm.runtime.registry import BUDGET_NAME, REGISTRY_NAME, Budget, Registry
 from swarm.runtime.roles import RoleActor
 from swarm.runtime.services import ActorSpec
+from swarm.state import PeerStateStore
 from swarm.telemetry import metrics
 
 __all__ = ["SwarmRuntime", "RolePool"]
 
 log = logging.getLogger("swarm.runtime")
+
+
+async def _name_released(name: str, namespace: str, timeout_s: float = 10.0) -> None:
+    """Wait until a killed actor's name is free again (Ray releases it asynchronously)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            ray.get_actor(name, namespace=namespace)
+        except ValueError:
+            return
+        await asyncio.sleep(0.05)
 
 
 class RolePool:
@@ -103,17 +116,9 @@ class RolePool:
             return False
         with contextlib.suppress(Exception):
             ray.kill(self.actors[name], no_restart=True)
-        index = int(name.rsplit("-", 1)[1])
-        handle = None
-        for _ in range(50):  # the killed actor's name is released asynchronously
-            try:
-                handle = self._create(index)
-                await handle.ready.remote()
-                break
-            except (ValueError, ray.exceptions.RayActorError):
-                await asyncio.sleep(0.1)
-        if handle is None:
-            return False
+        await _name_released(name, self.spec.ray_namespace)
+        handle = self._create(int(name.rsplit("-", 1)[1]))
+        await handle.ready.remote()
         self.actors[name] = handle
         await self.registry.set_members.remote(self.role, sorted(self.actors))
         return True
@@ -133,6 +138,15 @@ class SwarmRuntime:
         address: str | None = None,
         on_decision: Callable[[ScaleDecision], None] | None = None,
     ) -> None:
+        # actors may start in another working directory: make the config's paths absolute here
+        config = config.model_copy(
+            update={
+                "workspace_root": str(Path(config.workspace_root).resolve()),
+                "bloodstream": config.bloodstream.model_copy(
+                    update={"outbox_dir": str(Path(config.bloodstream.outbox_dir).resolve())}
+                ),
+            }
+        )
         self.settings, self.config, self.address = settings, config, address
         self.ray_namespace = f"swarm-{settings.nats_namespace}"
         self.spec = ActorSpec.build(settings, config, self.ray_namespace)
@@ -144,6 +158,8 @@ class SwarmRuntime:
         self.on_decision = on_decision
         self._tasks: list[asyncio.Task[None]] = []
         self._support: list[Any] = []
+        self.blood: Bloodstream | None = None
+        self.monitor: HealthMonitor | None = None
 
     async def start(self) -> None:
         if not ray.is_initialized():
@@ -168,16 +184,21 @@ class SwarmRuntime:
                 for p in self.pools.values()
             )
         )
-        cls = ray.remote(IntakeActor)
-        self.intake = [
-            cls.options(name=f"intake-{i}", namespace=self.ray_namespace, max_concurrency=1000, num_cpus=0).remote(
-                self.spec, i
-            )
-            for i in range(self.config.intake.actors)
-        ]
+        self.intake = [self._intake_actor(i) for i in range(self.config.intake.actors)]
         await asyncio.gather(*(a.start.remote() for a in self.intake))
+        self.blood = await Bloodstream.from_config(self.bus, self.config).start()
+        store = PeerStateStore(self.bus)
+        healer = Healer(self.blood, restarter=self, state=store, actor="swarm-healer")
+        self.monitor = await HealthMonitor.from_config(self.blood, self.config, healer=healer, doctor=store).start()
         if self.config.autoscale.enabled:
             self._tasks.append(asyncio.create_task(self._autoscale_loop(), name="autoscaler"))
+
+    def _intake_actor(self, index: int) -> Any:
+        return (
+            ray.remote(IntakeActor)
+            .options(name=f"intake-{index}", namespace=self.ray_namespace, max_concurrency=1000, num_cpus=0)
+            .remote(self.spec, index)
+        )
 
     # -- observation ---------------------------------------------------------------------
     async def pending(self) -> dict[str, int]:
@@ -239,13 +260,9 @@ class SwarmRuntime:
         return decisions
 
     async def _publish_scaled(self, d: ScaleDecision) -> None:
-        assert self.bus is not None
-        event = DomainEvent(
-            event_type="pool_scaled",
-            data={"role": d.role, "from": d.current, "to": d.desired, "load": d.load, "reason": d.reason},
-        )
-        with contextlib.suppress(Exception):  # events are best effort
-            await self.bus.publish(self.bus.names.event("pool_scaled"), event)
+        assert self.blood is not None
+        data = {"role": d.role, "from": d.current, "to": d.desired, "load": d.load, "reason": d.reason}
+        await self.blood.event("pool_scaled", data)
 
     def _request_resources(self) -> None:
         cpus = self.autoscaler.cpus_needed(self.sizes())
@@ -260,9 +277,16 @@ class SwarmRuntime:
 
     # -- healing -------------------------------------------------------------------------
     async def restart(self, service: str) -> bool:
-        role = service.rsplit("-", 1)[0]
-        if role == "intake":
-            return False
+        """The healer's ActorRestarter: replace a dead actor by name."""
+        role, _, index = service.rpartition("-")
+        if role == "intake" and index.isdigit() and int(index) < len(self.intake):
+            with contextlib.suppress(Exception):
+                ray.kill(self.intake[int(index)], no_restart=True)
+            await _name_released(service, self.ray_namespace)
+            actor = self._intake_actor(int(index))
+            await actor.start.remote()
+            self.intake[int(index)] = actor
+            return True
         pool = self.pools.get(role)
         return await pool.restart(service) if pool else False
 
@@ -274,6 +298,8 @@ class SwarmRuntime:
         return {k: sum(int(s.get(k, 0)) for s in stats) for k in COUNTER_KEYS}
 
     async def stop(self) -> None:
+        if self.monitor is not None:
+            await self.monitor.close()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -286,5 +312,7 @@ class SwarmRuntime:
                 ray.kill(a, no_restart=True)
         for pool in self.pools.values():
             pool.kill_all()
+        if self.blood is not None:
+            await self.blood.close()
         if self.bus is not None:
             await self.bus.close()

@@ -24,10 +24,15 @@ async def run_swarm(runtime: SwarmRuntime, until_empty: bool, timeout_s: float |
     """Start, then run until SIGTERM/SIGINT (or until the queues are empty); drain; stop."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+
+    def trap() -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+
+    trap()
     await runtime.start()
+    trap()  # ray.init installs its own SIGTERM handler (exit at once); ours drains first
     try:
         if until_empty:
             waiter = asyncio.create_task(runtime.until_empty(timeout_s=timeout_s))

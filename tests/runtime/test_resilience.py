@@ -1,0 +1,121 @@
+"""Settlement under failure: a killed specialist, a SIGTERM drain, a dead actor healed."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import ray
+import yaml
+
+from swarm.bloodstream import read_health
+from swarm.reporting.reporter import publish_report
+from swarm.runtime.app import SwarmRuntime
+from tests.runtime.test_pipeline import report, results
+from tests.support.runtime import runtime_config
+
+pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(240)]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def wait_for(condition, timeout_s: float = 60.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout_s
+    while not await condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+async def test_killing_a_specialist_mid_investigation_redelivers_and_gives_one_result(bus, settings, tmp_path) -> None:
+    marker = tmp_path / "implement-started"
+    cfg = runtime_config(tmp_path, {"implement": {"hang_once": str(marker)}})
+    await publish_report(bus, report(11))
+    runtime = SwarmRuntime(settings, cfg)
+    await runtime.start()
+    try:
+
+        async def started() -> bool:
+            return marker.exists()
+
+        await wait_for(started, what="implement to start")
+        ray.kill(ray.get_actor("implement-0", namespace=runtime.ray_namespace), no_restart=False)
+        counters = await runtime.until_empty(timeout_s=120)
+    finally:
+        await runtime.stop()
+    assert counters["results"] == 1 and counters["investigations"] == 1 and counters["dead_lettered"] == 0
+    got = await results(bus)
+    assert len(got) == 1 and got[0].status == "fixed"
+    info = await bus.js.consumer_info(bus.names.error_stream("default"), "error-fixer")
+    # one message, delivered twice: the consumer's delivery sequence counts every delivery
+    assert info.delivered.consumer_seq == 2, "the report should have been redelivered after the actor died"
+
+
+async def test_sigterm_drain_loses_nothing(bus, settings, tmp_path) -> None:
+    cfg = runtime_config(
+        tmp_path,
+        {role: {"sleep_s": 0.5} for role in ("orchestrator", "research", "implement", "review")},
+        orchestration={"grace_period_s": 1},
+    )
+    cfg_file = tmp_path / "swarm.yaml"
+    cfg_file.write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
+    for i in range(6):
+        await publish_report(bus, report(100 + i))
+    env = {**os.environ, "NATS_URL": settings.nats_url, "NATS_NAMESPACE": settings.nats_namespace,
+           "PYTHONPATH": str(ROOT)}
+    address = ray.get_runtime_context().gcs_address
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "swarm.runtime", "--config", str(cfg_file), "--address", address, "--json"],
+        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        status = await bus.nc.subscribe(bus.names.investigation_all)
+        await status.next_msg(timeout=90)  # an investigation is under way
+        proc.send_signal(signal.SIGTERM)
+        out, err = await asyncio.to_thread(proc.communicate, timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err[-2000:]
+    # whatever the drain handed back is redelivered to the next run: every report gets exactly one Result
+    runtime = SwarmRuntime(settings, runtime_config(tmp_path))
+    await runtime.start()
+    try:
+        await runtime.until_empty(timeout_s=120)
+    finally:
+        await runtime.stop()
+    got = await results(bus)
+    assert len(got) == 6 and len({r.investigation_id for r in got}) == 6
+    dead = await bus.js.stream_info(bus.names.stream("DEAD_LETTERS"))
+    assert dead.state.messages == 0
+
+
+async def test_a_dead_actor_is_noticed_by_its_silence_and_restarted(bus, settings, tmp_path) -> None:
+    cfg = runtime_config(tmp_path, heartbeat_interval_s=0.3,
+                         bloodstream={"health_check_interval_s": 0.2, "missed_heartbeats": 3})
+    runtime = SwarmRuntime(settings, cfg)
+    await runtime.start()
+    try:
+        old = runtime.pools["research"].actors["research-0"]
+        ray.kill(old, no_restart=True)
+
+        async def healed() -> bool:
+            return runtime.pools["research"].actors["research-0"] is not old
+
+        await wait_for(healed, what="the healer to restart research-0")
+        assert await runtime.pools["research"].actors["research-0"].ready.remote() == "research-0"
+        injuries = [i for i in runtime.monitor.injuries if i.affected_service == "research-0"]
+        assert injuries and injuries[0].injury_type == "service_down"
+
+        async def beating() -> bool:
+            rows = {r.service: r for r in await read_health(bus)}
+            return "research-0" in rows and rows["research-0"].as_dict()["status"] == "up"
+
+        await wait_for(beating, what="the restarted actor to beat")
+    finally:
+        await runtime.stop()
