@@ -72,7 +72,7 @@ class MessagesAPI:
                                                                        "message": self.path}})
                 with api._lock:
                     api.requests.append(body)
-                    api.headers.append(dict(self.headers))
+                    api.headers.append({k.lower(): v for k, v in self.headers.items()})
                 try:
                     out = api.policy(body)
                 except Exception as exc:  # a broken policy shows up as a 500 the client can report
