@@ -6,8 +6,9 @@
     case.repository             # {"path", "branch", "test_command"} for ctx.repository
 
 Shapes (SHAPES): "crash_line" (the bug is in the line that raised), "caller" (a caller in another module
-changed what it passes), "later_commits" (unrelated commits touch the same file after the regression),
-"feature" (the regression commit also added a feature, which must survive the fix).
+changed what it passes; sometimes a later harmless commit touches the function that raised),
+"later_commits" (unrelated commits touch the same file after the regression), "feature" (the regression
+commit also added a feature, which must survive the fix).
 Each repository is tiny, uses unittest (`python -m unittest discover -s tests -t .`), and its tests fail
 after the regression.
 """
@@ -268,5 +269,8 @@ def _caller_case(repo: _Repo, shape: str, seed: int, rng: random.Random, pkg: st
         repo.commit(f"{service}: add {name}", files())
     svc[caller] = _func(caller, params, bad)
     regression = repo.commit(f"{service}: tidy {caller}", files())
+    if rng.random() < 0.5:  # a later, harmless commit to the function that raised: a decoy for naive blame
+        store_funcs[0] = store_funcs[0].replace(":\n", f':\n    """Look up by {word}; callers normalise input."""\n', 1)
+        repo.commit(f"{store}: document {imp}", files())
     stack = _traceback(repo.path, f"from {pkg}.cli import main; main()")
     return RegressionCase(repo.path, shape, seed, regression, _report(repo.path, pkg, stack))
