@@ -68,6 +68,7 @@ def ray_session() -> Iterator[None]:
     import ray
 
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    os.environ.setdefault("RAY_metrics_report_interval_ms", "500")  # metrics reach the endpoint sooner
     # workers must import test agents (tests.support.agents) by dotted path, like the runtime does
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     if not ray.is_initialized():

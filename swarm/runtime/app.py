@@ -248,8 +248,9 @@ class SwarmRuntime:
         active = (await budget.status.remote())["active"]
         load = float(max(sum((await self.pending()).values()), active))
         decisions = self.autoscaler.decide(self.sizes(), load, time.monotonic())
+        # pools scale side by side: a slow actor start in one role must not hold back the others
+        await asyncio.gather(*(self.pools[d.role].scale_to(d.desired) for d in decisions))
         for d in decisions:
-            await self.pools[d.role].scale_to(d.desired)
             self.decisions.append(d)
             log.info("pool %s: %d -> %d (%s)", d.role, d.current, d.desired, d.reason)
             if self.on_decision:

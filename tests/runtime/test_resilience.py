@@ -66,12 +66,20 @@ async def test_sigterm_drain_loses_nothing(bus, settings, tmp_path) -> None:
     cfg_file.write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
     for i in range(6):
         await publish_report(bus, report(100 + i))
-    env = {**os.environ, "NATS_URL": settings.nats_url, "NATS_NAMESPACE": settings.nats_namespace,
-           "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "NATS_URL": settings.nats_url,
+        "NATS_NAMESPACE": settings.nats_namespace,
+        "PYTHONPATH": str(ROOT),
+    }
     address = ray.get_runtime_context().gcs_address
     proc = subprocess.Popen(
         [sys.executable, "-m", "swarm.runtime", "--config", str(cfg_file), "--address", address, "--json"],
-        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         status = await bus.nc.subscribe(bus.names.investigation_all)
@@ -96,8 +104,9 @@ async def test_sigterm_drain_loses_nothing(bus, settings, tmp_path) -> None:
 
 
 async def test_a_dead_actor_is_noticed_by_its_silence_and_restarted(bus, settings, tmp_path) -> None:
-    cfg = runtime_config(tmp_path, heartbeat_interval_s=0.3,
-                         bloodstream={"health_check_interval_s": 0.2, "missed_heartbeats": 3})
+    cfg = runtime_config(
+        tmp_path, heartbeat_interval_s=0.3, bloodstream={"health_check_interval_s": 0.2, "missed_heartbeats": 3}
+    )
     runtime = SwarmRuntime(settings, cfg)
     await runtime.start()
     try:
