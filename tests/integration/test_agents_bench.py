@@ -1,0 +1,26 @@
+"""`swarm bench fixes` end to end through the CLI (small count: the full figures are the benchmark's job)."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from swarm.cli import app
+
+
+def test_bench_fixes_prints_figures_as_json() -> None:
+    result = CliRunner().invoke(app, ["bench", "fixes", "--count", "2", "--seed", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    summary = data["summary"]
+    assert summary["cases"] == 2 and [r["shape"] for r in data["cases"]] == ["crash_line", "caller"]
+    assert all(r["right_suspect"] and r["passing_fix"] and r["review"] == "approve" for r in data["cases"])
+    assert (summary["right_suspect_pct"], summary["passing_fix_pct"], summary["goals_met"]) == (100.0, 100.0, True)
+    assert set(summary["baselines"]) == {"last_commit_on_file", "blame_failing_line"}
+    assert all(r["duration_s"] > 0 for r in data["cases"])
+
+
+def test_bench_fixes_rejects_a_bad_count() -> None:
+    result = CliRunner().invoke(app, ["bench", "fixes", "--count", "0"])
+    assert result.exit_code == 1 and "--count must be at least 1" in result.output

@@ -1,0 +1,88 @@
+"""Forensics pieces: traceback parsing, function spans, surgical reverts, and review's diff audit."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from agents.forensics import History, Region, function_spans, parse_traceback
+from agents.review import audit_diff
+from agents.workspace import Workspace
+
+CHAINED = '''Traceback (most recent call last):
+  File "/srv/app/db.py", line 3, in get
+    return rows[key]
+KeyError: 'a'
+
+During handling of the above exception, another exception occurred:
+
+Traceback (most recent call last):
+  File "/srv/app/main.py", line 10, in <module>
+    run()
+  File "/srv/app/api.py", line 22, in run
+    handle(request)
+ValueError: bad request
+'''
+
+
+def test_the_last_traceback_of_a_chain_is_the_one_that_counts() -> None:
+    frames = parse_traceback(CHAINED)
+    assert [(f.file, f.line, f.function) for f in frames] == [
+        ("/srv/app/main.py", 10, "<module>"), ("/srv/app/api.py", 22, "run")]
+
+
+def test_function_spans_have_qualified_names_and_include_decorators() -> None:
+    source = "import x\n\n\nclass A:\n    @staticmethod\n    def f():\n        return 1\n\n\ndef g():\n    pass\n"
+    assert [(s.qualname, s.start, s.end) for s in function_spans(source)] == [("A.f", 5, 7), ("g", 10, 11)]
+    assert function_spans("def broken(:\n") == []
+
+
+def _commit(repo: Path, text: str, message: str) -> str:
+    (repo / "m.py").write_text(text)
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run(["git", "-c", "user.name=d", "-c", "user.email=d@x", "commit", "-qm", message], cwd=repo,
+                   check=True)
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def test_revert_undoes_only_the_suspect_hunk_in_the_function(tmp_path: Path) -> None:
+    repo = tmp_path / "r"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
+    _commit(repo, "def f(x):\n    return x or 0\n", "one")
+    # the regression: changes f's last line and, in the same hunk, adds a feature g right after it
+    bad = _commit(repo, "def f(x):\n    return x\n\n\ndef g():\n    return 'feature'\n", "two")
+    # a later commit edits the line right next to the regressed one (a 3-way merge would conflict)
+    _commit(repo, "def f(x):\n    '''Stable.'''\n    return x\n\n\ndef g():\n    return 'feature'\n", "three")
+    ws = Workspace.open({"path": str(repo)}, root=tmp_path / "ws", investigation_id="i", role="implement",
+                        mode="write")
+    try:
+        history = History(ws)
+        ranked = history.rank([Region("m.py", "f", 1, 3, "crash", 1.0, 3)])
+        assert ranked[0].commit == bad and "last changed the failing line m.py:3" in ranked[0].reasons[0]
+        assert [(h.new_start, h.new_len, h.old_len) for h in ranked[0].hunks] == [(2, 1, 1)]  # g is not in it
+        text = history.revert(bad, ranked[0].parent, "m.py", ranked[0].hunks)
+        assert text == "def f(x):\n    '''Stable.'''\n    return x or 0\n\n\ndef g():\n    return 'feature'\n"
+    finally:
+        ws.close()
+
+
+def test_audit_diff_accepts_a_small_source_fix_and_names_what_is_wrong() -> None:
+    clean = audit_diff("M\tpkg/app.py\n", "1\t1\tpkg/app.py\n",
+                       "--- a/pkg/app.py\n+++ b/pkg/app.py\n@@ -2 +2 @@\n-    return a\n+    return a or 0\n")
+    assert clean == []
+    assert audit_diff("", "", "") == ["the fix branch has no changes against the base branch"]
+    big = audit_diff("M\tpkg/app.py\n", "300\t10\tpkg/app.py\n", "")
+    assert big == ["the diff is too large: 310 changed lines (limit 200)"]
+    patch = ("--- a/tests/test_app.py\n+++ b/tests/test_app.py\n@@ -5,3 +5,3 @@\n"
+             "-    def test_edge(self):\n-        self.assertEqual(f(None), 0)\n"
+             "+    @unittest.skip('flaky')\n+    def test_other(self):\n")
+    reasons = audit_diff("M\ttests/test_app.py\n", "2\t2\ttests/test_app.py\n", patch)
+    assert reasons == [
+        "deletes test test_edge in tests/test_app.py",
+        "removes or weakens assertions in tests/test_app.py: 'self.assertEqual(f(None), 0)'",
+        "skips tests in tests/test_app.py: \"@unittest.skip('flaky')\"",
+    ]
+    assert audit_diff("D\ttests/test_app.py\nM\t.github/workflows/ci.yml\n", "", "") == [
+        "deletes test file tests/test_app.py", "edits CI/workflow configuration .github/workflows/ci.yml"]
