@@ -146,14 +146,14 @@ class Decoded:
 _URL = re.compile(r"%[0-9a-fA-F]{2}")
 _HTML = re.compile(r"&(?:#[0-9]{2,7}|#[xX][0-9a-fA-F]{2,6}|[a-zA-Z]{2,8});")
 _ESCAPE = re.compile(r"\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|\\[0-7]{3}")
-_B64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{16,}={0,2}")
+_B64 = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}={0,2}")
 _HEX = re.compile(
     r"(?<![0-9a-fA-F])(?:[0-9a-fA-F]{2}){8,}(?![0-9a-fA-F])"
     r"|(?:[0-9a-fA-F]{2}[ :,-]){7,}[0-9a-fA-F]{2}"
     r"|(?:0x[0-9a-fA-F]{2}[ ,]*){8,}"
 )
 _TAGS = re.compile(r"[\U000e0020-\U000e007e]{4,}")
-_SPACED = re.compile(r"(?<![^\s\"'`(:])(?:[^\W_][ ._*\-]){2,}[^\W_](?![^\s\"'`),.:;!?])")
+_SPACED = re.compile(r"(?<![^\s\"'`(:])(?:[^\W_][._*\-]|\S ){2,}\S(?![^\s\"'`),.:;!?])")
 
 
 def _texty(s: str) -> bool:
@@ -166,8 +166,10 @@ def _texty(s: str) -> bool:
 
 
 def _bytes_text(data: bytes) -> str | None:
+    # UTF-16LE is what `powershell -EncodedCommand` carries: every other byte is zero
+    utf16 = len(data) >= 8 and data[1::2].count(0) >= 0.9 * (len(data) // 2)
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-16-le" if utf16 else "utf-8")
     except UnicodeDecodeError:
         return None
     return text if _texty(text) else None
@@ -224,7 +226,7 @@ def _decode_once(text: str) -> list[Decoded]:
         decoded = _hex(m.group())
         if decoded:
             found.append(Decoded("hex", decoded))
-    spaced = [re.sub(r"[ ._*\-]", "", m.group()) for m in _SPACED.finditer(text)]
+    spaced = [re.sub(r"(?<=\S)[ ._*\-](?=\S)", "", m.group()) for m in _SPACED.finditer(text)]
     if spaced:
         found.append(Decoded("spaced", " ".join(spaced)))
     return found

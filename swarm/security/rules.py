@@ -39,6 +39,7 @@ __all__ = ["Rule", "RuleSet", "Compiled", "DEFAULT_RULES", "load_rules", "compil
 
 DEFAULT_RULES = DEFAULT_CONFIG_DIR / "injection_rules.yaml"
 _STRING_ATTRS = {"LOWER", "ORTH", "TEXT", "NORM"}
+_BREAKS = (".", ";", "!", "?", "。", "！", "？")
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,17 @@ class RuleSet:
     rules: tuple[Rule, ...]
     boosts: dict[str, float] = field(default_factory=dict)
     source: str = ""
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML without the 1.1 booleans: in a word list, `no`, `on`, `yes` and `off` are words."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|false)$"), list("tf"))
 
 
 def make_nlp() -> Language:
@@ -122,7 +134,7 @@ def load_rules(path: str | Path | None = None) -> RuleSet:
     """Read and validate a rules file (default: configs/injection_rules.yaml)."""
     path = Path(path or DEFAULT_RULES)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or {}  # noqa: S506 - a safe loader
     except FileNotFoundError as exc:
         raise ConfigError(f"injection rules file not found: {path}") from exc
     except yaml.YAMLError as exc:
@@ -157,6 +169,8 @@ def _expand_spec(rule_id: str, spec: dict[str, Any], nlp: Language) -> list[list
     exact tokens, so rules can list hyphenated words and contractions like any other word.
     """
     spec = dict(spec)
+    if set(spec) <= {"OP"}:  # a bare wildcard does not reach across a sentence or a line break
+        spec = {"IS_SPACE": False, "ORTH": {"NOT_IN": list(_BREAKS)}, **spec}
     if "PREFIX" in spec:
         words = "|".join(re.escape(skeleton(str(w))) for w in spec.pop("PREFIX"))
         spec["LOWER"] = {"REGEX": f"^(?:{words})"}

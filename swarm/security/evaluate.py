@@ -1,0 +1,144 @@
+"""Measuring the filter on a labelled corpus: precision, recall, false-positive rate, recall per category.
+
+    result = evaluate(InjectionFilter(), load_corpus("tests/data/injection_corpus.jsonl"))
+    result.recall, result.fpr, result.meets_goals        # goals: recall >= 95 %, FPR <= 1 %
+
+Corpus lines are JSON objects: {"label": "attack"|"benign", "text": ..., "category": ...} with an
+optional "obfuscation" (how an attack is hidden); recall is reported per category and per obfuscation.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from swarm.errors import InvalidInput
+from swarm.security.filter import Filter
+
+__all__ = ["Sample", "EvalResult", "load_corpus", "evaluate", "RECALL_GOAL", "FPR_GOAL"]
+
+RECALL_GOAL = 0.95
+FPR_GOAL = 0.01
+
+
+@dataclass(frozen=True)
+class Sample:
+    label: str
+    text: str
+    category: str = ""
+    obfuscation: str = ""
+    line: int = 0
+
+
+def load_corpus(path: str | Path) -> list[Sample]:
+    """Read a JSONL corpus; a bad line is an InvalidInput naming the file, line and problem."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError as exc:
+        raise InvalidInput(f"corpus file not found: {path}") from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"corpus {path} is not UTF-8: {exc}") from exc
+    samples = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"{path}:{number}: not JSON ({exc.msg})") from exc
+        if not isinstance(row, dict):
+            raise InvalidInput(f"{path}:{number}: expected a JSON object")
+        label, text = row.get("label"), row.get("text")
+        if label not in ("attack", "benign"):
+            raise InvalidInput(f"{path}:{number}: label must be 'attack' or 'benign', got {label!r}")
+        if not isinstance(text, str) or not text:
+            raise InvalidInput(f"{path}:{number}: text must be a non-empty string")
+        obfuscation = str(row.get("obfuscation") or ("none" if label == "attack" else ""))
+        samples.append(Sample(label, text, str(row.get("category") or ""), obfuscation, number))
+    if not samples:
+        raise InvalidInput(f"corpus {path} has no samples")
+    return samples
+
+
+def _ratio(num: int, den: int) -> float:
+    return num / den if den else 0.0
+
+
+@dataclass
+class EvalResult:
+    tp: int = 0
+    fn: int = 0
+    fp: int = 0
+    tn: int = 0
+    by_category: dict[str, list[int]] = field(default_factory=dict)  # category -> [detected, total]
+    by_obfuscation: dict[str, list[int]] = field(default_factory=dict)
+    false_negatives: list[Sample] = field(default_factory=list)
+    false_positives: list[tuple[Sample, list[str]]] = field(default_factory=list)
+
+    @property
+    def precision(self) -> float:
+        return _ratio(self.tp, self.tp + self.fp)
+
+    @property
+    def recall(self) -> float:
+        return _ratio(self.tp, self.tp + self.fn)
+
+    @property
+    def fpr(self) -> float:
+        return _ratio(self.fp, self.fp + self.tn)
+
+    @property
+    def meets_goals(self) -> bool:
+        return self.recall >= RECALL_GOAL and self.fpr <= FPR_GOAL
+
+    def as_dict(self) -> dict[str, Any]:
+        def rates(table: dict[str, list[int]]) -> dict[str, dict[str, Any]]:
+            return {k: {"recall": round(_ratio(d, n), 4), "detected": d, "total": n} for k, (d, n) in sorted(table.items())}
+
+        return {
+            "attacks": self.tp + self.fn,
+            "benign": self.fp + self.tn,
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+            "false_positive_rate": round(self.fpr, 4),
+            "goals": {"recall": RECALL_GOAL, "false_positive_rate": FPR_GOAL, "met": self.meets_goals},
+            "confusion": {"tp": self.tp, "fn": self.fn, "fp": self.fp, "tn": self.tn},
+            "recall_by_category": rates(self.by_category),
+            "recall_by_obfuscation": rates(self.by_obfuscation),
+            "false_negatives": [{"line": s.line, "category": s.category, "text": s.text[:160]} for s in self.false_negatives],
+            "false_positives": [
+                {"line": s.line, "category": s.category, "rules": rules, "text": s.text[:160]}
+                for s, rules in self.false_positives
+            ],
+        }
+
+
+def evaluate(
+    filter_: Filter, samples: Iterable[Sample], progress: Callable[[int], None] | None = None
+) -> EvalResult:
+    """Run every sample through `filter_.check_text` and count."""
+    result = EvalResult()
+    for i, sample in enumerate(samples, 1):
+        verdict = filter_.check_text(sample.text, field="text")
+        if sample.label == "attack":
+            for table, key in ((result.by_category, sample.category), (result.by_obfuscation, sample.obfuscation)):
+                cell = table.setdefault(key or "-", [0, 0])
+                cell[0] += int(verdict.rejected)
+                cell[1] += 1
+            if verdict.rejected:
+                result.tp += 1
+            else:
+                result.fn += 1
+                result.false_negatives.append(sample)
+        elif verdict.rejected:
+            result.fp += 1
+            result.false_positives.append((sample, verdict.rule_ids))
+        else:
+            result.tn += 1
+        if progress:
+            progress(i)
+    return result
