@@ -205,6 +205,7 @@ class Workspace:
         where.parent.mkdir(parents=True, exist_ok=True)
         branch = fix_branch(investigation_id) if mode == "write" else None
         with _locked(lock_root, str(source)):
+            _git(source, "worktree", "prune")  # forget worktrees of crashed runs so their branches are free
             if mode == "write":
                 _git(source, "worktree", "add", "--quiet", "-B", str(branch), str(where), base_commit)
             else:
