@@ -1,0 +1,388 @@
+"""`swarm bench pipeline`: investigations/s and end-to-end latency of the whole swarm, beside raw nats-py.
+
+    swarm bench pipeline                       # embedded nats-server unless NATS_URL is set; local Ray
+    swarm bench pipeline --reports 400 --sleep-reports 40 --replicas 2 --concurrency 10 --json
+
+Scenarios, each in a fresh namespace (and so a fresh Ray namespace and fresh actors):
+- raw: the baseline. `--raw-messages` reports are put on the error stream, then fetched in batches
+  from its `error-fixer` consumer and acked with plain nats-py: the ceiling any intake could reach.
+- noop: `--reports` distinct reports with agents that do no work (swarm.bench.agents), published as
+  one burst into a running swarm; then `--serial` more, one at a time, for the latency of a lone report.
+- sleep: `--sleep-reports` with agents that sleep `--sleep-s` per phase call (plan, research,
+  implement, express, review: 5 calls on the critical path, the research calls run in parallel).
+  Ideal = reports / (waves x critical path) where waves = ceil(reports / investigation slots), the
+  slots being the smallest of the budget, the orchestrator pool and the intake slots (and no role
+  pool may be the tighter bound); concurrency efficiency = measured / ideal.
+
+Throughput = reports / (last Result stored - first report published). End-to-end latency of a report =
+its Result's JetStream store time - ErrorReport.timestamp (set as it is published; both clocks are this
+host's when the server is local). Actor start-up is outside the window and reported on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import ray
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from swarm.bench.agents import BENCH_AGENTS
+from swarm.bus.connect import Bus
+from swarm.bus.names import ERROR_CONSUMER
+from swarm.bus.provision import load_streams_config, provision
+from swarm.bus.server import EmbeddedNats
+from swarm.bus.settings import Settings
+from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, load_settings, run
+from swarm.config import SwarmConfig
+from swarm.errors import SwarmError
+from swarm.models import ErrorReport, Result
+from swarm.reporting.reporter import publish_report
+from swarm.runtime.app import SwarmRuntime
+
+__all__ = ["command", "measure", "bench_config", "percentiles"]
+
+Progress_ = Callable[[str, int, int], None]  # (step, done, total)
+
+
+def _quiet(step: str, done: int, total: int) -> None:
+    """A Progress_ that shows nothing."""
+
+
+PHASE_CALLS = 5  # plan, research (parallel), implement, express, review: the critical path of one cycle
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    """Nearest-rank p50/p95/p99 (and mean/max) of `values`, in the values' unit."""
+    if not values:
+        return {"p50": 0.0, "p95": 0.0, "p99": 0.0, "mean": 0.0, "max": 0.0}
+    s = sorted(values)
+
+    def rank(p: float) -> float:
+        return s[max(0, math.ceil(p / 100 * len(s)) - 1)]
+
+    return {"p50": rank(50), "p95": rank(95), "p99": rank(99), "mean": sum(s) / len(s), "max": s[-1]}
+
+
+def bench_config(
+    outbox: Path, replicas: int, concurrency: int, sleep_s: float, hypotheses: int, intake: int
+) -> SwarmConfig:
+    """A fixed-size swarm of bench agents: `replicas` per role, `concurrency` investigations per replica."""
+    per_call = {"research": concurrency * hypotheses}
+    roles = {
+        role: {
+            "agent": dotted,
+            "min_replicas": replicas,
+            "max_replicas": replicas,
+            "max_concurrency": per_call.get(role, concurrency),
+            "options": {"sleep_s": sleep_s, "hypotheses": hypotheses},
+        }
+        for role, dotted in BENCH_AGENTS.items()
+    }
+    return SwarmConfig.model_validate(
+        {
+            "intake": {"actors": intake, "envs": ["default"], "batch": 64, "fetch_timeout_s": 0.2, "nak_delay_s": 0.5},
+            "orchestration": {"max_cycles": 1, "max_hypotheses": hypotheses, "grace_period_s": 5},
+            "roles": roles,
+            "autoscale": {"enabled": False},
+            "budget": {"max_concurrent_investigations": replicas * concurrency, "retry_delay_s": 0.05},
+            "bloodstream": {"outbox_dir": str(outbox)},
+        }
+    )
+
+
+def ideal(cfg: SwarmConfig, reports: int, sleep_s: float) -> dict[str, Any]:
+    """The best a perfect runtime could do with this pool size: only the agents' sleeps take time."""
+    r = cfg.roles
+    slots = min(
+        cfg.budget.max_concurrent_investigations,
+        r["orchestrator"].max_replicas * r["orchestrator"].max_concurrency,
+        cfg.intake.actors * max(4, cfg.budget.max_concurrent_investigations * 2),  # IntakeActor.slots
+    )
+    hyp = int(r["orchestrator"].options.get("hypotheses", 2))
+    critical = PHASE_CALLS * sleep_s
+    makespan = max(
+        math.ceil(reports / slots) * critical,
+        reports * hyp * sleep_s / (r["research"].max_replicas * r["research"].max_concurrency),
+        reports * sleep_s / (r["implement"].max_replicas * r["implement"].max_concurrency),
+        reports * sleep_s / (r["review"].max_replicas * r["review"].max_concurrency),
+    )
+    return {"slots": slots, "critical_path_s": critical, "ideal_s": makespan, "ideal_per_s": reports / makespan}
+
+
+def _report(tag: str, i: int) -> ErrorReport:
+    return ErrorReport(
+        error=f"BenchError: widget {i} of run {tag} failed",
+        stack=f'Traceback (most recent call last):\n  File "bench/w{i}.py", line {i + 1}, in run\nBenchError',
+        service="bench",
+        context={"file": f"bench/w{i}.py", "line": i + 1, "function": "run"},
+    )
+
+
+async def _drop_namespace(bus: Bus) -> None:
+    """Delete the namespace's streams and KV buckets: leave nothing behind on a shared server."""
+    prefixes = (f"{bus.names.NS}_", f"KV_{bus.names.NS}_")
+    with contextlib.suppress(Exception):
+        for info in await bus.js.streams_info():
+            if info.config.name and info.config.name.startswith(prefixes):
+                await bus.js.delete_stream(info.config.name)
+
+
+async def measure_raw(settings: Settings, messages: int, batch: int, progress: Progress_) -> dict[str, Any]:
+    """Baseline: fetch + ack of `messages` reports from the error-fixer consumer with plain nats-py."""
+    bus = await Bus.connect(settings.model_copy(update={"nats_namespace": f"bench{uuid.uuid4().hex[:8]}"}))
+    try:
+        await provision(bus.js, bus.names, load_streams_config(settings.swarm_streams_config))
+        stream, tag = bus.names.error_stream("default"), uuid.uuid4().hex[:6]
+        acks = [bus.js.publish(bus.names.errors(), _report(tag, i).to_bytes()) for i in range(messages)]
+        for start in range(0, messages, 500):  # publish in bounded bursts
+            await asyncio.gather(*acks[start : start + 500])
+        sub = await bus.js.pull_subscribe_bind(ERROR_CONSUMER, stream=stream)
+        done = 0
+        began = time.perf_counter()
+        while done < messages:
+            for msg in await sub.fetch(min(batch, messages - done), timeout=5):
+                await msg.ack()
+                done += 1
+            progress("raw nats-py fetch+ack", done, messages)
+        await bus.nc.flush()
+        secs = time.perf_counter() - began
+        info = await bus.js.consumer_info(stream, ERROR_CONSUMER)
+        if info.num_ack_pending or info.num_pending:
+            raise SwarmError(f"raw baseline left {info.num_ack_pending} unacked and {info.num_pending} pending")
+        return {"messages": messages, "batch": batch, "seconds": secs, "per_s": messages / secs}
+    finally:
+        await _drop_namespace(bus)
+        await bus.close()
+
+
+class _Results:
+    """Collects Results from the RESULTS stream with their store time; wakes waiters as they arrive."""
+
+    def __init__(self) -> None:
+        self.stored: dict[str, tuple[Result, datetime]] = {}  # signature -> (Result, store time)
+        self.changed = asyncio.Event()
+
+    async def on_msg(self, msg: Any) -> None:
+        result = Result.model_validate_json(msg.data)
+        self.stored.setdefault(result.signature, (result, msg.metadata.timestamp))
+        self.changed.set()
+
+    async def wait_for(
+        self, signatures: set[str], label: str, runtime: SwarmRuntime, timeout_s: float, progress: Progress_
+    ) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            done = len(signatures & self.stored.keys())
+            progress(label, done, len(signatures))
+            if done == len(signatures):
+                return
+            self.changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), timeout=1.0)
+            counters = await runtime.counters()
+            lost = counters["dead_lettered"] + counters["rejected"]
+            if lost or time.monotonic() > deadline:
+                why = f"{lost} dead-lettered or rejected" if lost else f"timed out after {timeout_s:.0f}s"
+                raise SwarmError(f"{label}: {done}/{len(signatures)} Results, {why}; counters {counters}")
+
+
+async def measure_scenario(
+    settings: Settings,
+    name: str,
+    reports: int,
+    sleep_s: float,
+    serial: int,
+    opts: dict[str, int],
+    progress: Progress_,
+    timeout_s: float,
+) -> dict[str, Any]:
+    """Start a bench swarm in a fresh namespace, publish a burst of distinct reports, time their Results."""
+    ns = f"bench{uuid.uuid4().hex[:8]}"
+    settings = settings.model_copy(update={"nats_namespace": ns})
+    with tempfile.TemporaryDirectory(prefix="swarm-bench-") as tmp:
+        cfg = bench_config(Path(tmp) / "outbox", sleep_s=sleep_s, **opts)
+        runtime = SwarmRuntime(settings, cfg)
+        bus = await Bus.connect(settings)
+        try:
+            progress(f"{name}: starting actors", 0, 1)
+            began = time.perf_counter()
+            await runtime.start()
+            startup_s = time.perf_counter() - began
+            progress(f"{name}: starting actors", 1, 1)
+            collected = _Results()
+            sub = await bus.js.subscribe(bus.names.results_all, ordered_consumer=True, cb=collected.on_msg)
+            tag = uuid.uuid4().hex[:6]
+            published: dict[str, datetime] = {}
+            for i in range(reports):  # built right before it is published: its timestamp is the publish time
+                r = _report(tag, i)
+                await publish_report(bus, r)
+                published[r.signature] = r.timestamp
+            await collected.wait_for(set(published), f"{name}: Results", runtime, timeout_s, progress)
+            lone: dict[str, datetime] = {}
+            for i in range(serial):
+                r = _report(tag, reports + i)
+                await publish_report(bus, r)
+                lone[r.signature] = r.timestamp
+                await collected.wait_for({r.signature}, f"{name}: lone #{i + 1}", runtime, timeout_s, _quiet)
+            if serial:
+                progress(f"{name}: one at a time", serial, serial)
+            counters = await runtime.until_empty(poll_s=0.1, timeout_s=timeout_s)
+            await sub.unsubscribe()
+        finally:
+            await runtime.stop()
+            await _drop_namespace(bus)
+            await bus.close()
+    if counters["results"] != reports + serial or counters["investigations"] != reports + serial:
+        raise SwarmError(f"{name}: expected {reports + serial} investigations and Results, counters {counters}")
+
+    def latencies(sent: dict[str, datetime]) -> list[float]:
+        return [(collected.stored[s][1] - t).total_seconds() for s, t in sent.items()]
+
+    first = min(published.values())
+    last = max(collected.stored[s][1] for s in published)
+    window = (last - first).total_seconds()
+    out: dict[str, Any] = {
+        "namespace": ns,
+        "reports": reports,
+        "sleep_s": sleep_s,
+        "startup_s": startup_s,
+        "seconds": window,
+        "per_s": reports / window,
+        "latency_s": percentiles(latencies(published)),
+        "duration_s": percentiles([collected.stored[s][0].duration_s for s in published]),
+        "statuses": sorted({collected.stored[s][0].status for s in published}),
+        "counters": counters,
+    }
+    if serial:
+        out["serial"] = {"reports": serial, "latency_s": percentiles(latencies(lone))}
+    if sleep_s > 0:
+        best = ideal(cfg, reports, sleep_s)
+        out["ideal"] = best
+        out["efficiency"] = out["per_s"] / best["ideal_per_s"]
+        out["overhead_s"] = out["duration_s"]["p50"] - best["critical_path_s"]  # runtime cost per investigation
+    return out
+
+
+async def measure(
+    settings: Settings,
+    reports: int = 200,
+    sleep_reports: int = 40,
+    sleep_s: float = 1.0,
+    raw_messages: int = 2000,
+    serial: int = 10,
+    replicas: int = 2,
+    concurrency: int = 10,
+    hypotheses: int = 2,
+    intake: int = 1,
+    timeout_s: float = 300.0,
+    progress: Progress_ = _quiet,
+) -> dict[str, Any]:
+    """Every scenario against `settings`' server on the current (or a new local) Ray; figures per second."""
+    opts = {"replicas": replicas, "concurrency": concurrency, "hypotheses": hypotheses, "intake": intake}
+    raw = await measure_raw(settings, raw_messages, 64, progress)  # first: an unreachable server fails fast
+    started_ray = not ray.is_initialized()
+    if started_ray:
+        # killed actors print their pending nats-py tasks on exit: noise in a figures-only report
+        ray.init(include_dashboard=False, logging_level="WARNING", log_to_driver=False)
+    try:
+        noop = await measure_scenario(settings, "noop", reports, 0.0, serial, opts, progress, timeout_s)
+        sleep = None
+        if sleep_reports:
+            sleep = await measure_scenario(settings, "sleep", sleep_reports, sleep_s, 0, opts, progress, timeout_s)
+    finally:
+        if started_ray:
+            ray.shutdown()
+    out: dict[str, Any] = {"server": settings.nats_url, **opts, "raw": raw, "noop": noop, "sleep": sleep}
+    out["ratios"] = {"noop/raw": noop["per_s"] / raw["per_s"]}
+    if sleep is not None:
+        out["ratios"]["sleep/raw"] = sleep["per_s"] / raw["per_s"]
+        out["ratios"]["sleep/ideal"] = sleep["efficiency"]
+    return out
+
+
+def _render(r: dict[str, Any]) -> None:
+    raw = r["raw"]["per_s"]
+    title = f"pipeline: {r['replicas']} replica(s) per role, {r['concurrency']} investigations per orchestrator"
+    table = Table("scenario", "reports", "per s", "vs raw", "p50 s", "p95 s", "p99 s", "start-up s", title=title)
+    table.add_row("raw fetch+ack (baseline)", str(r["raw"]["messages"]), f"{raw:,.0f}", "1", "", "", "", "")
+    for key in ("noop", "sleep"):
+        s = r[key]
+        if s is None:
+            continue
+        lat = s["latency_s"]
+        label = "no-op agents" if key == "noop" else f"agents sleep {s['sleep_s']:g} s/phase"
+        figures = [f"{lat[p]:.3f}" for p in ("p50", "p95", "p99")]
+        ratio = f"{s['per_s'] / raw:.3g}"
+        table.add_row(label, str(s["reports"]), f"{s['per_s']:,.2f}", ratio, *figures, f"{s['startup_s']:.1f}")
+        if s.get("serial"):
+            lone = [f"{s['serial']['latency_s'][p]:.3f}" for p in ("p50", "p95", "p99")]
+            table.add_row("  one at a time", str(s["serial"]["reports"]), "", "", *lone, "")
+    console.print(table)
+    sleep = r["sleep"]
+    if sleep is not None:
+        best = sleep["ideal"]
+        console.print(
+            f"concurrency efficiency {sleep['efficiency']:.2f}: {sleep['per_s']:.2f}/s measured vs "
+            f"{best['ideal_per_s']:.2f}/s ideal ({best['slots']} investigation slots, "
+            f"{best['critical_path_s']:g} s of sleeps per investigation); runtime overhead per investigation "
+            f"{sleep['overhead_s']:.3f} s (p50 duration beyond the sleeps)",
+            highlight=False,
+        )
+
+
+def command(
+    reports: int = typer.Option(200, "--reports", min=1, help="burst of distinct reports, agents doing no work"),
+    sleep_reports: int = typer.Option(40, "--sleep-reports", min=0, help="burst with sleeping agents (0: skip)"),
+    sleep_s: float = typer.Option(1.0, "--sleep-s", min=0.01, help="seconds each agent call sleeps"),
+    serial: int = typer.Option(10, "--serial", min=0, help="then reports one at a time (lone latency)"),
+    raw_messages: int = typer.Option(2000, "--raw-messages", min=1, help="messages of the raw fetch+ack baseline"),
+    replicas: int = typer.Option(2, "--replicas", min=1, help="replicas per role pool (fixed: no autoscaling)"),
+    concurrency: int = typer.Option(10, "--concurrency", min=1, help="investigations per orchestrator replica"),
+    hypotheses: int = typer.Option(2, "--hypotheses", min=1, help="research calls per investigation"),
+    intake: int = typer.Option(1, "--intake", min=1, help="intake actors"),
+    timeout: float = typer.Option(300.0, "--timeout", min=1, help="give up on a scenario after this many seconds"),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Investigations/s and end-to-end latency with no-op and sleeping agents, beside raw fetch+ack/s."""
+    with cli_errors():
+        settings = load_settings()
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=err_console) as bar:
+            tasks: dict[str, Any] = {}
+
+            def progress(step: str, done: int, total: int) -> None:
+                if step not in tasks:
+                    tasks[step] = bar.add_task(step, total=total)
+                bar.update(tasks[step], completed=done, total=total)
+
+            args: dict[str, Any] = dict(
+                reports=reports,
+                sleep_reports=sleep_reports,
+                sleep_s=sleep_s,
+                raw_messages=raw_messages,
+                serial=serial,
+                replicas=replicas,
+                concurrency=concurrency,
+                hypotheses=hypotheses,
+                intake=intake,
+                timeout_s=timeout,
+                progress=progress,
+            )
+            if settings.nats_url:
+                results = run(measure(settings, **args))
+            else:
+                err_console.print("[dim]starting an embedded nats-server (NATS_URL is not set)[/]")
+                with EmbeddedNats() as server:
+                    results = run(measure(settings.model_copy(update={"nats_url": server.url}), **args))
+    emit(results, json_out, _render)

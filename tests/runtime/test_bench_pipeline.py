@@ -1,0 +1,75 @@
+"""`swarm bench pipeline --json` runs a tiny workload on the session's Ray and nats-server and reports sane figures.
+
+No timing thresholds: the assertions are about what the figures must be whatever the machine's
+speed (every report got its Result, latencies are ordered and include the agents' sleeps, the
+efficiency cannot beat the ideal, nothing is left behind on the server, the shared Ray survives).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+import ray
+from typer.testing import CliRunner
+
+from swarm.bus.connect import Bus
+from swarm.bus.names import Names
+from swarm.bus.settings import Settings
+from swarm.cli import app
+
+pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(120)]
+
+SLEEP_S = 0.2
+ARGS = ["--reports", "5", "--sleep-reports", "2", "--sleep-s", str(SLEEP_S), "--serial", "1"]
+ARGS += ["--raw-messages", "50", "--replicas", "1", "--concurrency", "2", "--json"]
+
+
+def _ordered(p: dict[str, float]) -> bool:
+    return 0 < p["p50"] <= p["p95"] <= p["p99"] <= p["max"]
+
+
+def test_bench_pipeline_json_has_sane_figures(cli_env: dict[str, str], settings: Settings) -> None:
+    result = CliRunner().invoke(app, ["bench", "pipeline", *ARGS])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["server"] == cli_env["NATS_URL"]
+    assert "noop: Results" in result.stderr  # progress was shown
+
+    raw, noop, sleep = data["raw"], data["noop"], data["sleep"]
+    assert raw["messages"] == 50 and raw["per_s"] > 0
+
+    # every report of the burst and the lone one became exactly one investigation and one "fixed" Result
+    want = {"received": 6, "investigations": 6, "duplicates": 0, "dead_lettered": 0, "rejected": 0, "results": 6}
+    assert noop["counters"] == want and noop["statuses"] == ["fixed"]
+    assert noop["reports"] == 5 and noop["per_s"] > 0 and noop["serial"]["reports"] == 1
+    assert _ordered(noop["latency_s"]) and _ordered(noop["duration_s"])
+    # end to end includes the orchestrator's own time for the same reports
+    assert noop["latency_s"]["p50"] >= noop["duration_s"]["p50"]
+
+    assert sleep["counters"]["results"] == 2 and sleep["counters"]["dead_lettered"] == 0
+    assert sleep["statuses"] == ["fixed"] and _ordered(sleep["latency_s"])
+    critical = 5 * SLEEP_S  # plan, research, implement, express, review each slept once on the path
+    assert sleep["ideal"]["critical_path_s"] == pytest.approx(critical)
+    assert sleep["ideal"]["slots"] == 2  # budget = 1 replica x 2 investigations
+    assert sleep["duration_s"]["p50"] >= critical and sleep["latency_s"]["p50"] >= critical
+    assert sleep["overhead_s"] == pytest.approx(sleep["duration_s"]["p50"] - critical)
+    # 2 reports fit the 2 slots: the ideal is one critical path, which no real run can beat
+    assert sleep["ideal"]["ideal_per_s"] == pytest.approx(2 / critical)
+    assert 0 < sleep["efficiency"] <= 1
+    assert data["ratios"]["noop/raw"] == pytest.approx(noop["per_s"] / raw["per_s"])
+    assert data["ratios"]["sleep/ideal"] == pytest.approx(sleep["efficiency"])
+
+    assert ray.is_initialized(), "the bench must join the running Ray, not shut it down"
+    leftovers = asyncio.run(_streams_of(settings, [noop["namespace"], sleep["namespace"]]))
+    assert leftovers == [], "the bench left streams behind"
+
+
+async def _streams_of(settings: Settings, namespaces: list[str]) -> list[str]:
+    bus = await Bus.connect(settings)
+    try:
+        prefixes = tuple(p for ns in namespaces for p in (f"{Names(ns).NS}_", f"KV_{Names(ns).NS}_"))
+        return [i.config.name for i in await bus.js.streams_info() if i.config.name.startswith(prefixes)]
+    finally:
+        await bus.close()
