@@ -42,6 +42,7 @@ class RegressionCase:
     report: ErrorReport
     must_keep: list[tuple[str, str]] = field(default_factory=list)  # (file, text) the fix must not remove
     test_command: str = TEST_COMMAND
+    crash_code: str = ""  # python code that crashes with the regression, run from the repository root
 
     @property
     def repository(self) -> dict[str, str]:
@@ -220,8 +221,10 @@ def _crash_case(repo: _Repo, shape: str, seed: int, rng: random.Random, pkg: str
             funcs[bug["fn"]] = funcs[bug["fn"]].replace(doc, doc + " Stable API.")
             must_keep.append((f"{pkg}/{mod}.py", "Stable API."))
         repo.commit(f"{mod}: audit notes", files())
-    stack = _traceback(repo.path, f"from {pkg}.cli import main; main()")
-    return RegressionCase(repo.path, shape, seed, regression, _report(repo.path, pkg, stack), must_keep)
+    code = f"from {pkg}.cli import main; main()"
+    stack = _traceback(repo.path, code)
+    return RegressionCase(repo.path, shape, seed, regression, _report(repo.path, pkg, stack), must_keep,
+                          crash_code=code)
 
 
 def _caller_case(repo: _Repo, shape: str, seed: int, rng: random.Random, pkg: str, word: str) -> RegressionCase:
@@ -272,5 +275,6 @@ def _caller_case(repo: _Repo, shape: str, seed: int, rng: random.Random, pkg: st
     if rng.random() < 0.5:  # a later, harmless commit to the function that raised: a decoy for naive blame
         store_funcs[0] = store_funcs[0].replace(":\n", f':\n    """Look up by {word}; callers normalise input."""\n', 1)
         repo.commit(f"{store}: document {imp}", files())
-    stack = _traceback(repo.path, f"from {pkg}.cli import main; main()")
-    return RegressionCase(repo.path, shape, seed, regression, _report(repo.path, pkg, stack))
+    code = f"from {pkg}.cli import main; main()"
+    stack = _traceback(repo.path, code)
+    return RegressionCase(repo.path, shape, seed, regression, _report(repo.path, pkg, stack), crash_code=code)

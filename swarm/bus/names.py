@@ -115,6 +115,10 @@ class Names:
     def result(self, outcome: str, investigation_id: str) -> str:
         return f"{self.ns}.results.{_token(outcome, 'outcome')}.{_token(investigation_id, 'investigation id')}"
 
+    def result_of(self, investigation_id: str) -> str:
+        """Filter for the Result of one investigation, whatever its outcome."""
+        return f"{self.ns}.results.*.{_token(investigation_id, 'investigation id')}"
+
     @property
     def results_all(self) -> str:
         return f"{self.ns}.results.>"

@@ -13,7 +13,9 @@ import typer
 from swarm.bus.server import EmbeddedNats
 from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, load_settings
 from swarm.config import SwarmConfig
+from swarm.models import ErrorReport
 from swarm.runtime.app import SwarmRuntime
+from swarm.runtime.investigate import investigate_once
 
 __all__ = ["runtime_app", "run_swarm"]
 
@@ -83,3 +85,70 @@ def run(
         console.print("  ".join(f"[bold]{k}[/] {v}" for k, v in data.items()))
 
     emit(counters, json_out, render)
+
+
+@runtime_app.command("investigate")
+def investigate(
+    repo: Path = typer.Option(..., "--repo", help="the git repository the error came from"),
+    error_file: Path = typer.Option(..., "--error-file", help="an ErrorReport as JSON ('-' for stdin)"),
+    test_command: str = typer.Option(None, "--test-command", help="how to run the repository's tests"),
+    config: Path = typer.Option(None, "--config", help="configs/swarm.yaml (default: $SWARM_CONFIG)"),
+    address: str = typer.Option(None, "--address", help="Ray address (default: local Ray)"),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Run one investigation (embedded NATS and local Ray unless configured) and print its Result."""
+    import sys
+    import uuid
+
+    settings = load_settings()
+    with cli_errors():
+        try:
+            text = sys.stdin.read() if str(error_file) == "-" else error_file.read_text()
+        except OSError as exc:
+            raise typer.BadParameter(f"cannot read --error-file {error_file}: {exc.strerror}") from exc
+        report = ErrorReport.model_validate_json(text)
+        cfg = SwarmConfig.load(config or settings.swarm_config)
+        server = None
+        if settings.nats_url is None:  # a private embedded server: a namespace of its own
+            server = EmbeddedNats().start()
+            ns = f"investigate-{uuid.uuid4().hex[:8]}"
+            settings = settings.model_copy(update={"nats_url": server.url, "nats_namespace": ns})
+        try:
+            result = asyncio.run(investigate_once(settings, cfg, repo, report, test_command, address=address))
+        finally:
+            if server is not None:
+                server.stop()
+    data = {
+        "investigation_id": result.investigation_id,
+        "status": result.status,
+        "suspect_commit": result.suspect_commit,
+        "root_cause": result.root_cause,
+        "branch": result.branch,
+        "fix_commit": result.fix_commit,
+        "tests_before": _counts(result.tests_before),
+        "tests_after": _counts(result.tests_after),
+        "cycles": result.cycles,
+        "duration_s": result.duration_s,
+        "summary": result.summary,
+        "error": result.error,
+    }
+
+    def render(d: dict[str, object]) -> None:
+        colour = {"fixed": "green", "no_fix": "yellow"}.get(str(d["status"]), "red")
+        console.print(
+            f"[bold {colour}]{d['status']}[/]  {d['investigation_id']}  ({d['duration_s']} s, {d['cycles']} cycle(s))"
+        )
+        for key in ("suspect_commit", "branch", "fix_commit", "root_cause", "tests_before", "tests_after", "error"):
+            if d.get(key):
+                console.print(f"  [bold]{key}[/]: {d[key]}", highlight=False)
+
+    emit(data, json_out, render)
+    if result.status == "failed":
+        raise typer.Exit(1)
+
+
+def _counts(counts: object) -> dict[str, int] | None:
+    if counts is None:
+        return None
+    # a test that errors (an exception outside an assertion) is a failing test too
+    return {"passed": counts.passed, "failed": counts.failed + counts.errors}  # type: ignore[attr-defined]

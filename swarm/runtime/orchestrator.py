@@ -232,7 +232,14 @@ class OrchestratorActor:
             verdict = review.get("verdict", "approve")
             if verdict != "request_changes" or state.metadata.cycle >= max_cycles:
                 return state
-            history.append({"cycle": state.metadata.cycle, "express": _out(state, "express"), "review": review})
+            history.append(
+                {
+                    "cycle": state.metadata.cycle,
+                    "execute": _out(state, "execute"),
+                    "express": _out(state, "express"),
+                    "review": review,
+                }
+            )
             nxt = PeerState.new(
                 req.investigation_id,
                 req.kind,

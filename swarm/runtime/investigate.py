@@ -1,0 +1,94 @@
+"""One investigation through the same machinery as `swarm run`: `swarm investigate`.
+
+    result = await investigate_once(settings, config, Path("repo"), report, test_command="pytest -q")
+    result.status, result.suspect_commit, result.branch
+
+The report's service is mapped to the repository, the swarm runs until its queues are empty, and
+the Result is read back from the RESULTS stream (a signature investigated before in this namespace
+returns that investigation's Result). A report the injection filter rejects comes back with status
+`rejected`.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from swarm.bus.connect import Bus
+from swarm.bus.settings import Settings
+from swarm.config import RepositoryConfig, SwarmConfig
+from swarm.errors import ConfigError, InvalidInput
+from swarm.models import ErrorReport, Result
+from swarm.reporting.reporter import publish_report
+from swarm.runtime.app import SwarmRuntime
+from swarm.runtime.grouping import investigation_id_for
+
+__all__ = ["investigate_once", "fetch_result", "repository_for"]
+
+
+def repository_for(repo: Path, test_command: str | None, config: SwarmConfig, service: str) -> RepositoryConfig:
+    if not (repo / ".git").exists():
+        raise InvalidInput(f"--repo {repo}: not a git repository (no .git)")
+    branch = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--abbrev-ref", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    if not branch or branch == "HEAD":
+        raise InvalidInput(f"--repo {repo}: HEAD is detached; check out the branch the error came from")
+    known = config.repositories.get(service)
+    command = test_command or (known.test_command if known else None)
+    if not command:
+        raise ConfigError(f"no test command for service {service!r}: pass --test-command")
+    return RepositoryConfig(path=str(repo.resolve()), branch=branch, test_command=command)
+
+
+async def fetch_result(bus: Bus, investigation_id: str, timeout_s: float = 5.0) -> Result | None:
+    sub = await bus.js.subscribe(bus.names.result_of(investigation_id), ordered_consumer=True)
+    try:
+        msg = await sub.next_msg(timeout=timeout_s)
+        return Result.model_validate_json(msg.data)
+    except TimeoutError:
+        return None
+    finally:
+        await sub.unsubscribe()
+
+
+async def investigate_once(
+    settings: Settings,
+    config: SwarmConfig,
+    repo: Path,
+    report: ErrorReport,
+    test_command: str | None = None,
+    *,
+    address: str | None = None,
+    timeout_s: float | None = 1800.0,
+) -> Result:
+    repository = repository_for(repo, test_command, config, report.service)
+    config = config.model_copy(
+        update={
+            "repositories": {**config.repositories, report.service: repository},
+            "intake": config.intake.model_copy(update={"actors": 1}),
+            "autoscale": config.autoscale.model_copy(update={"enabled": False}),
+        }
+    )
+    runtime = SwarmRuntime(settings, config, address=address)
+    await runtime.start()
+    try:
+        assert runtime.bus is not None
+        await publish_report(runtime.bus, report)
+        counters = await runtime.until_empty(timeout_s=timeout_s)
+        inv = investigation_id_for(report.signature)
+        result = await fetch_result(runtime.bus, inv)
+        if result is not None:
+            return result
+        if counters["rejected"]:
+            return Result(
+                investigation_id=inv,
+                signature=report.signature,
+                status="rejected",
+                service=report.service,
+                environment=report.environment,
+                error="rejected by the prompt-injection filter (see the security.rejected stream)",
+            )
+        raise ConfigError(f"no Result for {inv} (counters: {counters}); see the dead letters stream")
+    finally:
+        await runtime.stop()

@@ -1,0 +1,64 @@
+"""`swarm investigate`: one real investigation (offline brain, real git, real Ray, real NATS)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+from typer.testing import CliRunner
+
+from agents.testing.regressions import make_case
+from swarm.cli import app
+
+pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(300)]
+runner = CliRunner()
+
+
+def test_investigate_names_the_regression_and_leaves_a_passing_fix_branch(cli_env, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    case = make_case(tmp_path / "repo", "later_commits", seed=5)
+    error_file = tmp_path / "report.json"
+    error_file.write_text(case.report.model_dump_json())
+    result = runner.invoke(
+        app,
+        [
+            "investigate",
+            "--repo",
+            str(case.path),
+            "--error-file",
+            str(error_file),
+            "--test-command",
+            case.test_command,
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["status"] == "fixed"
+    assert data["suspect_commit"] == case.regression_commit
+    assert data["branch"] == f"swarm/fix/{data['investigation_id']}"
+    assert data["tests_before"]["failed"] > 0 and data["tests_after"]["failed"] == 0
+    assert data["cycles"] == 1 and data["duration_s"] > 0
+    branches = subprocess.run(
+        ["git", "-C", str(case.path), "branch", "--list", data["branch"]], capture_output=True, text=True, check=True
+    ).stdout
+    assert data["branch"] in branches
+    message = subprocess.run(
+        ["git", "-C", str(case.path), "log", "-1", "--format=%B", data["fix_commit"]],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert f"Swarm-Investigation: {data['investigation_id']}" in message
+
+
+def test_investigate_refuses_bad_input_clearly(cli_env, tmp_path) -> None:
+    bad = tmp_path / "report.json"
+    bad.write_text(json.dumps({"stack": "no error"}))
+    result = runner.invoke(app, ["investigate", "--repo", str(tmp_path), "--error-file", str(bad)])
+    assert result.exit_code != 0 and "error" in result.stderr and "Field required" in result.stderr
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"error": "boom"}))
+    result = runner.invoke(app, ["investigate", "--repo", str(tmp_path), "--error-file", str(good)])
+    assert result.exit_code != 0 and "not a git repository" in result.stderr
