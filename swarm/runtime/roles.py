@@ -128,9 +128,7 @@ class PhaseStateAccess:
         return dict(out) if isinstance(out, dict) else {}
 
 
-def build_context(
-    services: ActorServices, role: str, req: PhaseRequest, cancel: CancelToken, on_charge: Any = None
-) -> AgentContext:
+def build_context(services: ActorServices, role: str, req: PhaseRequest, cancel: CancelToken) -> AgentContext:
     assert services.bus is not None and services.store is not None and services.blood is not None
     return AgentContext(
         investigation_id=req.investigation_id,
@@ -152,7 +150,7 @@ def build_context(
         events=services.blood.for_investigation(req.investigation_id, services.service),
         state=PhaseStateAccess(services.store, req.key, role, req.phase),
         cancel=cancel,
-        budget=Budget(limit_usd=req.budget_usd, on_charge=on_charge),
+        budget=Budget(limit_usd=req.budget_usd, on_charge=services.charge),
     )
 
 

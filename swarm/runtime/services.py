@@ -14,11 +14,14 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import ray
+
 from swarm.bloodstream.publisher import Bloodstream
 from swarm.bus.connect import Bus
 from swarm.bus.settings import Settings
 from swarm.config import SwarmConfig
 from swarm.models import AgentMessage
+from swarm.runtime.registry import BUDGET_NAME
 from swarm.state import PeerStateStore
 from swarm.telemetry import metrics
 from swarm.telemetry.tracing import setup_tracing
@@ -88,6 +91,11 @@ class ActorServices:
             probe=lambda: {"active_investigations": self.active, "status": self.status},
         )
         return self
+
+    async def charge(self, tokens: int, usd: float) -> None:
+        """Count an agent's LLM spend against the swarm-wide hourly budget (the admission actor)."""
+        budget = ray.get_actor(BUDGET_NAME, namespace=self.spec.ray_namespace)
+        await budget.charge.remote(tokens, usd)
 
     async def close(self) -> None:
         if self.blood is not None:

@@ -1,0 +1,63 @@
+"""Budget admission: over budget, investigations wait; none is dropped."""
+
+from __future__ import annotations
+
+import pytest
+
+from swarm.reporting.reporter import publish_report
+from swarm.runtime.app import SwarmRuntime
+from swarm.runtime.registry import Budget
+from swarm.state import PeerStateStore
+from tests.runtime.test_pipeline import report, results
+from tests.support.runtime import runtime_config
+
+
+def test_budget_admits_up_to_its_limits_and_says_why_not() -> None:
+    budget = Budget(max_concurrent=2, tokens_per_hour=1000, dollars_per_hour=1.0)
+    assert budget.admit("a") == (True, "admitted") and budget.admit("b")[0]
+    ok, why = budget.admit("c")
+    assert not ok and "2 investigations running (max 2)" in why
+    assert budget.admit("a") == (True, "already admitted")  # a redelivery of an admitted one is not counted twice
+    budget.release("a")
+    budget.charge(900, 0.2)
+    budget.charge(200, 0.1)
+    ok, why = budget.admit("c")
+    assert not ok and "1100 tokens in the last hour (max 1000)" in why
+    budget.tokens_per_hour = None
+    budget.charge(0, 0.8)
+    ok, why = budget.admit("c")
+    assert not ok and "$1.10 in the last hour (max $1.00)" in why
+    assert budget.status()["delayed"] == 3
+
+
+@pytest.mark.usefixtures("ray_session")
+@pytest.mark.timeout(180)
+async def test_over_budget_investigations_wait_and_none_is_lost(bus, settings, tmp_path) -> None:
+    cfg = runtime_config(
+        tmp_path,
+        {"implement": {"sleep_s": 0.3}},
+        budget={"max_concurrent_investigations": 1, "retry_delay_s": 0.05},
+    )
+    for i in range(4):
+        await publish_report(bus, report(400 + i))
+    runtime = SwarmRuntime(settings, cfg)
+    await runtime.start()
+    try:
+        counters = await runtime.until_empty(timeout_s=120)
+        status = await runtime._support[1].status.remote()
+    finally:
+        await runtime.stop()
+    assert counters["results"] == 4 and counters["dead_lettered"] == 0
+    assert status["delayed"] > 0, "the budget never made an investigation wait"
+    got = await results(bus)
+    assert len({r.investigation_id for r in got}) == 4
+    # with one admission at a time, no two investigations overlapped
+    store = PeerStateStore(bus)
+    spans = []
+    for r in got:
+        state, _ = await store.read(bus.names.peer_key("error", r.investigation_id, 1))
+        spans.append((state.phases.plan.started_at, state.phases.review.completed_at))
+    spans.sort()
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False)), spans
+    info = await bus.js.consumer_info(bus.names.error_stream("default"), "error-fixer")
+    assert info.delivered.consumer_seq == 4, "waiting must not use up deliveries (no nak while over budget)"
