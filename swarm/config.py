@@ -42,7 +42,7 @@ class IntakeConfig(_Section):
     fetch_timeout_s: float = 1.0
     in_progress_interval_s: float = 20.0
     nak_delay_s: float = 2.0
-    filter: str = "swarm.security.filter:PassAllFilter"
+    filter: str = "swarm.security.injection:InjectionFilter"
 
 
 class RoleConfig(_Section):

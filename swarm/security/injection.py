@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from spacy.attrs import LOWER
+
 from swarm.models import ErrorReport
 from swarm.security.filter import Match, Verdict
 from swarm.security.normalise import Normalised, decode_segments, normalise
-from swarm.security.rules import Rule, compile_rules, load_rules, make_nlp
+from swarm.security.rules import BREAKS, Rule, compile_rules, load_rules, make_nlp
 
 __all__ = ["InjectionFilter"]
 
@@ -93,9 +95,18 @@ class InjectionFilter:
                 found.append((rule, weight, seg, start - seg.start, end - seg.start))
 
         c = self._compiled
-        doc = self._nlp.make_doc(_SEP.join(s.norm.skeleton for s in segments))
-        for key, s, e in [*c.matcher(doc), *c.phrases(doc)]:
-            place(c.by_key[key], c.pattern_weight[key], doc[s].idx, doc[e - 1].idx + len(doc[e - 1]))
+        text = _SEP.join(s.norm.skeleton for s in segments)
+        doc = self._nlp.make_doc(text)
+        tokens = set(doc.to_array(LOWER).tolist())
+        for form in c.forms:
+            if not form.possible(tokens, text):  # a form whose anchor words are absent cannot match: skip it
+                continue
+            for _, s, e in form.matcher(doc):
+                if form.allow_breaks or not any(doc[i].text in BREAKS for i in range(s + 1, e - 1)):
+                    place(form.rule, form.weight, doc[s].idx, doc[e - 1].idx + len(doc[e - 1]))
+        for key, s, e in c.phrases(doc):
+            rule = c.phrase_rules[key]
+            place(rule, rule.weight, doc[s].idx, doc[e - 1].idx + len(doc[e - 1]))
         if c.regex is not None:
             plain = _SEP.join(s.norm.plain for s in segments)
             for m in c.regex.finditer(plain):

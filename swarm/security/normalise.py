@@ -68,7 +68,9 @@ _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "
 _LEET_TABLE = str.maketrans({k: v for k, v in _LEET.items() if k not in "@$"})
 _LEET_INNER = str.maketrans({k: v for k, v in _LEET.items() if k != "@"})
 _L_TABLE = str.maketrans({"l": "i"})
-_LEET_RUN = re.compile(r"(?:[0-9a-z@$]|!(?=[a-z]))*[a-z](?:[0-9a-z@$]|!(?=[a-z]))*")
+_LEET_RUN = re.compile(  # a word with at least one letter and one leet character
+    r"(?<![0-9a-z@$!])(?=[0-9a-z@$!]*[a-z])(?=[0-9a-z@$]*[0-9@$!])(?:[0-9a-z@$]|!(?=[a-z]))+"
+)
 _HAS_LEET = re.compile(r"[a-z][0-9@$!]|[0-9@$!][a-z]")
 _INVISIBLE_EXTRA = {0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800}
 _NEEDS_CLEAN = re.compile(r"[^\x09\x0a\x0d\x20-\x7e]")  # anything outside printable ASCII
@@ -153,6 +155,7 @@ _HEX = re.compile(
     r"|(?:0x[0-9a-fA-F]{2}[ ,]*){8,}"
 )
 _TAGS = re.compile(r"[\U000e0020-\U000e007e]{4,}")
+_ANY_TAG = re.compile(r"[\U000e0000-\U000e007f]")
 _SPACED = re.compile(r"(?<![^\s\"'`(:])(?:[^\W_][._*\-]|\S ){2,}\S(?![^\s\"'`),.:;!?])")
 
 
@@ -239,7 +242,7 @@ def decode_segments(text: str, depth: int = 2) -> list[Decoded]:
     dropped as invisible; the rest is looked for in the NFKC form.
     """
     out: list[Decoded] = []
-    if any("\U000e0000" <= c <= "\U000e007f" for c in text):
+    if _ANY_TAG.search(text):
         hidden = "".join(chr(ord(c) - 0xE0000) for m in _TAGS.finditer(text) for c in m.group())
         if hidden:
             out.append(Decoded("tags", hidden))

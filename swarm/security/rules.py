@@ -35,11 +35,11 @@ from swarm.bus.settings import DEFAULT_CONFIG_DIR
 from swarm.errors import ConfigError
 from swarm.security.normalise import skeleton
 
-__all__ = ["Rule", "RuleSet", "Compiled", "DEFAULT_RULES", "load_rules", "compile_rules", "make_nlp"]
+__all__ = ["Rule", "RuleSet", "Form", "Compiled", "BREAKS", "DEFAULT_RULES", "load_rules", "compile_rules", "make_nlp"]
 
 DEFAULT_RULES = DEFAULT_CONFIG_DIR / "injection_rules.yaml"
 _STRING_ATTRS = {"LOWER", "ORTH", "TEXT", "NORM"}
-_BREAKS = (".", ";", "!", "?", "。", "！", "？")
+BREAKS = (".", ";", "!", "?", "。", "！", "？")
 
 
 @dataclass(frozen=True)
@@ -148,13 +148,29 @@ def load_rules(path: str | Path | None = None) -> RuleSet:
     return RuleSet(float(data.get("threshold", 1.0)), categories, rules, boosts, str(path))
 
 
+@dataclass(frozen=True)
+class Form:
+    """One pattern form of a rule, in its own small Matcher so it runs only when it can match."""
+
+    rule: Rule
+    weight: float
+    matcher: Matcher
+    gates: tuple[tuple[frozenset[int], ...], ...]  # per variant: LOWER ids of which one each must occur
+    allow_breaks: bool  # the pattern itself spells a sentence break (".", ";")
+    text_gates: tuple[re.Pattern[str], ...] = ()  # REGEX token specs, unanchored, searched in the whole text
+
+    def possible(self, tokens: set[int], text: str) -> bool:
+        if not any(all(not tokens.isdisjoint(g) for g in gates) for gates in self.gates):
+            return False
+        return all(g.search(text) for g in self.text_gates)
+
+
 @dataclass
 class Compiled:
-    matcher: Matcher
+    forms: list[Form]
     phrases: PhraseMatcher
+    phrase_rules: dict[int, Rule]  # PhraseMatcher key -> rule
     regex: re.Pattern[str] | None
-    by_key: dict[int, Rule]  # matcher key (string-store hash) -> rule
-    pattern_weight: dict[int, float]  # matcher key -> weight of that pattern form
     regex_groups: dict[str, Rule]
 
 
@@ -170,7 +186,7 @@ def _expand_spec(rule_id: str, spec: dict[str, Any], nlp: Language) -> list[list
     """
     spec = dict(spec)
     if set(spec) <= {"OP"}:  # a bare wildcard does not reach across a sentence or a line break
-        spec = {"IS_SPACE": False, "ORTH": {"NOT_IN": list(_BREAKS)}, **spec}
+        spec = {"IS_SPACE": False, **spec}  # sentence breaks are checked on the match (cheaper)
     if "PREFIX" in spec:
         words = "|".join(re.escape(skeleton(str(w))) for w in spec.pop("PREFIX"))
         spec["LOWER"] = {"REGEX": f"^(?:{words})"}
@@ -217,25 +233,66 @@ def _fold_pattern(rule_id: str, pattern: list[Any], nlp: Language) -> list[list[
     return [v for v in variants if v]
 
 
+def _gates(variant: list[dict[str, Any]], nlp: Language) -> tuple[frozenset[int], ...]:
+    ids = nlp.vocab.strings
+    gates = []
+    for spec in variant:
+        if spec.get("OP") not in (None, "1", "+"):
+            continue
+        for key in _STRING_ATTRS & spec.keys():
+            value = spec[key]
+            if isinstance(value, str):
+                gates.append(frozenset([ids.add(value)]))
+            elif isinstance(value, dict) and value.get("IN"):
+                gates.append(frozenset(ids.add(v) for v in value["IN"]))
+    return tuple(gates)
+
+
+_ANCHOR = re.compile(r"(?<![\\\[])\^|(?<!\\)\$")
+
+
+def _text_gates(pattern: list[dict[str, Any]]) -> tuple[re.Pattern[str], ...]:
+    """Required REGEX token specs, unanchored: if one finds nothing in the text, no token matches it."""
+    out = []
+    for spec in pattern:
+        if spec.get("OP") not in (None, "1", "+"):
+            continue
+        for key in _STRING_ATTRS & spec.keys():
+            value = spec[key]
+            if isinstance(value, dict) and isinstance(value.get("REGEX"), str) and "PREFIX" not in spec:
+                out.append(re.compile(_ANCHOR.sub("", value["REGEX"])))
+    return tuple(out)
+
+
+def _spells_break(pattern: list[Any]) -> bool:
+    for spec in pattern:
+        for key in _STRING_ATTRS & spec.keys():
+            value = spec[key]
+            values = value.get("IN", []) if isinstance(value, dict) else [value]
+            if any(str(v) in BREAKS for v in values):
+                return True
+    return False
+
+
 def compile_rules(rules: RuleSet, nlp: Language) -> Compiled:
-    matcher, phrases = Matcher(nlp.vocab), PhraseMatcher(nlp.vocab)
-    by_key: dict[int, Rule] = {}
-    pattern_weight: dict[int, float] = {}
+    forms: list[Form] = []
+    phrases = PhraseMatcher(nlp.vocab)
+    phrase_rules: dict[int, Rule] = {}
     groups: list[str] = []
     regex_groups: dict[str, Rule] = {}
     for index, rule in enumerate(rules.rules):
-        for form, (weight, pattern) in enumerate(rule.patterns):
-            name = f"{rule.id}#{form}"
+        for number, (weight, pattern) in enumerate(rule.patterns):
+            variants = _fold_pattern(rule.id, pattern, nlp)
+            matcher = Matcher(nlp.vocab)
             try:
-                matcher.add(name, _fold_pattern(rule.id, pattern, nlp))
+                matcher.add(f"{rule.id}#{number}", variants)
             except ValueError as exc:
                 raise _fail(rule.id, f"invalid pattern {pattern!r}: {exc}") from exc
-            key = nlp.vocab.strings[name]
-            by_key[key], pattern_weight[key] = rule, weight
+            gates = tuple(_gates(v, nlp) for v in variants)
+            forms.append(Form(rule, weight, matcher, gates, _spells_break(pattern), _text_gates(pattern)))
         if rule.phrases:
             phrases.add(rule.id, [nlp.make_doc(skeleton(p)) for p in rule.phrases])
-            key = nlp.vocab.strings[rule.id]
-            by_key[key], pattern_weight[key] = rule, rule.weight
+            phrase_rules[nlp.vocab.strings[rule.id]] = rule
         if rule.regex:
             for r in rule.regex:
                 try:
@@ -246,4 +303,4 @@ def compile_rules(rules: RuleSet, nlp: Language) -> Compiled:
             groups.append(f"(?P<{group}>{'|'.join(f'(?:{r})' for r in rule.regex)})")
             regex_groups[group] = rule
     combined = re.compile("|".join(groups), re.MULTILINE) if groups else None
-    return Compiled(matcher, phrases, combined, by_key, pattern_weight, regex_groups)
+    return Compiled(forms, phrases, phrase_rules, combined, regex_groups)

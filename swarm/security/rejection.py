@@ -1,0 +1,53 @@
+"""What the runtime publishes when the filter rejects a report.
+
+    verdict = filter_.check_report(report)
+    if verdict.rejected:
+        await publish_rejection(bus, report, verdict)       # {ns}.security.rejected
+        await msg.term()                                    # never reaches an agent
+
+The rejection carries the reason, rule ids, category, field, score, the report's signature and at
+most the first 100 characters of the offending text (never the whole attack).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from swarm.models import EXCERPT_LIMIT, ErrorReport, SecurityRejection
+from swarm.security.filter import Verdict
+
+if TYPE_CHECKING:
+    from nats.js.api import PubAck
+
+    from swarm.bus.connect import Bus
+
+__all__ = ["rejection_for", "publish_rejection"]
+
+
+def rejection_for(report: ErrorReport, verdict: Verdict) -> SecurityRejection:
+    """The SecurityRejection for a rejected report (the runtime only has to publish it)."""
+    rules = ", ".join(verdict.rule_ids) or "none"
+    reason = (
+        f"prompt injection ({verdict.category or 'unknown'}) in {verdict.field or 'report'}: "
+        f"score {verdict.score:.2f} >= {verdict.threshold:.2f}; rules {rules}"
+    )
+    return SecurityRejection(
+        reason=reason,
+        rule_ids=verdict.rule_ids,
+        category=verdict.category,
+        field=verdict.field,
+        score=round(verdict.score, 3),
+        excerpt=verdict.text[:EXCERPT_LIMIT],
+        signature=report.signature,
+        service=report.service,
+    )
+
+
+async def publish_rejection(
+    bus: Bus, report: ErrorReport, verdict: Verdict, msg_id: str | None = None
+) -> PubAck:
+    """Publish the rejection on `{ns}.security.rejected`.
+
+    Pass the rejected message's own Msg-Id as `msg_id` so a redelivery does not publish twice.
+    """
+    return await bus.publish(bus.names.security_rejected, rejection_for(report, verdict), msg_id=msg_id)
