@@ -116,8 +116,13 @@ def command(
         table = Table("workload", "bytes", "reports/s/core", "µs/report", "× json parse", "× tokenize", "rejected")
         for name, r in d["workloads"].items():
             table.add_row(
-                name, str(r["bytes"]), f"{r['reports_per_s_per_core']:.0f}", f"{r['us_per_report']:.0f}",
-                f"{r['cost_vs_json_parse']}", f"{r['cost_vs_tokenize']}", str(r["rejected"]),
+                name,
+                str(r["bytes"]),
+                f"{r['reports_per_s_per_core']:.0f}",
+                f"{r['us_per_report']:.0f}",
+                f"{r['cost_vs_json_parse']}",
+                f"{r['cost_vs_tokenize']}",
+                str(r["rejected"]),
             )
         console.print(table)
         console.print(f"filter built in {d['filter_build_s']} s ({d['rules']} rules); built once per intake actor")

@@ -72,7 +72,9 @@ def _render_verdict(data: dict[str, Any]) -> None:
         table = Table("rule", "category", "weight", "span", "decoded", "matched text")
         for m in data["matches"]:
             span = f"{m['start']}-{m['end']}" if m["end"] else "-"
-            table.add_row(m["rule_id"], m["category"], str(m["weight"]), span, "yes" if m["decoded"] else "", m["text"][:60])
+            table.add_row(
+                m["rule_id"], m["category"], str(m["weight"]), span, "yes" if m["decoded"] else "", m["text"][:60]
+            )
         console.print(table)
 
 
@@ -110,8 +112,11 @@ def _render_eval(data: dict[str, Any]) -> None:
     for kind in ("false_negatives", "false_positives"):
         for row in data.get(kind, []):
             extra = f" rules={row['rules']}" if "rules" in row else ""
-            console.print(f"{kind[:-1].replace('_', ' ')} line {row['line']} [{row['category']}]{extra}: {row['text']!r}",
-                          highlight=False, markup=False)
+            console.print(
+                f"{kind[:-1].replace('_', ' ')} line {row['line']} [{row['category']}]{extra}: {row['text']!r}",
+                highlight=False,
+                markup=False,
+            )
 
 
 @security_app.command("eval")
@@ -130,7 +135,11 @@ def eval_(
         samples = load_corpus(corpus)
         filter_ = _filter(rules, threshold)
         with Progress(
-            TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), console=err_console, transient=True,
+            TextColumn("evaluating"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=err_console,
+            transient=True,
             disable=json_out or not err_console.is_terminal,
         ) as progress:
             task = progress.add_task("eval", total=len(samples))

@@ -97,7 +97,9 @@ class EvalResult:
 
     def as_dict(self) -> dict[str, Any]:
         def rates(table: dict[str, list[int]]) -> dict[str, dict[str, Any]]:
-            return {k: {"recall": round(_ratio(d, n), 4), "detected": d, "total": n} for k, (d, n) in sorted(table.items())}
+            return {
+                k: {"recall": round(_ratio(d, n), 4), "detected": d, "total": n} for k, (d, n) in sorted(table.items())
+            }
 
         return {
             "attacks": self.tp + self.fn,
@@ -109,7 +111,9 @@ class EvalResult:
             "confusion": {"tp": self.tp, "fn": self.fn, "fp": self.fp, "tn": self.tn},
             "recall_by_category": rates(self.by_category),
             "recall_by_obfuscation": rates(self.by_obfuscation),
-            "false_negatives": [{"line": s.line, "category": s.category, "text": s.text[:160]} for s in self.false_negatives],
+            "false_negatives": [
+                {"line": s.line, "category": s.category, "text": s.text[:160]} for s in self.false_negatives
+            ],
             "false_positives": [
                 {"line": s.line, "category": s.category, "rules": rules, "text": s.text[:160]}
                 for s, rules in self.false_positives
@@ -117,9 +121,7 @@ class EvalResult:
         }
 
 
-def evaluate(
-    filter_: Filter, samples: Iterable[Sample], progress: Callable[[int], None] | None = None
-) -> EvalResult:
+def evaluate(filter_: Filter, samples: Iterable[Sample], progress: Callable[[int], None] | None = None) -> EvalResult:
     """Run every sample through `filter_.check_text` and count."""
     result = EvalResult()
     for i, sample in enumerate(samples, 1):

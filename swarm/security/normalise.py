@@ -67,6 +67,7 @@ _ACCENTS = _accent_table()
 _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g", "!": "i", "@": "a", "$": "s"}
 _LEET_TABLE = str.maketrans({k: v for k, v in _LEET.items() if k not in "@$"})
 _LEET_INNER = str.maketrans({k: v for k, v in _LEET.items() if k != "@"})
+_LEET_TABLE_ALL = str.maketrans(_LEET)
 _L_TABLE = str.maketrans({"l": "i"})
 _LEET_RUN = re.compile(  # a word with at least one letter and one leet character
     r"(?<![0-9a-z@$!])(?=[0-9a-z@$!]*[a-z])(?=[0-9a-z@$]*[0-9@$!])(?:[0-9a-z@$]|!(?=[a-z]))+"
@@ -109,12 +110,14 @@ def _lower(text: str) -> str:
 
 def _fold_leet(plain: str, display: str) -> str:
     def run(m: re.Match[str]) -> str:
-        word, start = m.group(), m.start()
+        word, start, end = m.group(), m.start(), m.end()
         head, rest = word[0], word[1:]
-        # "@" inside a word is an e-mail address, "$" before a capital is a variable ($HOME): keep them
-        if head == "@" or (head == "$" and display[start + 1 : start + 2].islower()):
+        # "$" before a capital is a variable ($HOME), not leetspeak for "s"
+        if head == "@" or (head == "$" and (display[start + 1 : start + 2].islower() or rest[:1] in _LEET)):
             head = _LEET[head]
-        return head.translate(_LEET_TABLE) + rest.translate(_LEET_INNER)
+        if "@" in rest and display[end : end + 1] == ".":  # user@example.com is an address: keep its "@"
+            return head.translate(_LEET_TABLE) + rest.translate(_LEET_INNER)
+        return head.translate(_LEET_TABLE) + rest.translate(_LEET_TABLE_ALL)
 
     return _LEET_RUN.sub(run, plain) if _HAS_LEET.search(plain) else plain
 
@@ -146,12 +149,13 @@ class Decoded:
 
 
 _URL = re.compile(r"%[0-9a-fA-F]{2}")
+_PLUS_WORDS = re.compile(r"[A-Za-z]{2,}\+[A-Za-z]{2,}\+[A-Za-z]{2,}")  # form-encoded words: a+b+c
 _HTML = re.compile(r"&(?:#[0-9]{2,7}|#[xX][0-9a-fA-F]{2,6}|[a-zA-Z]{2,8});")
 _ESCAPE = re.compile(r"\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|\\[0-7]{3}")
 _B64 = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}={0,2}")
 _HEX = re.compile(
     r"(?<![0-9a-fA-F])(?:[0-9a-fA-F]{2}){8,}(?![0-9a-fA-F])"
-    r"|(?:[0-9a-fA-F]{2}[ :,-]){7,}[0-9a-fA-F]{2}"
+    r"|(?<![0-9a-zA-Z])(?:[0-9a-fA-F]{2}[ :,-]){7,}[0-9a-fA-F]{2}(?![0-9a-zA-Z])"
     r"|(?:0x[0-9a-fA-F]{2}[ ,]*){8,}"
 )
 _TAGS = re.compile(r"[\U000e0020-\U000e007e]{4,}")
@@ -213,7 +217,7 @@ def _escapes(text: str) -> str | None:
 
 def _decode_once(text: str) -> list[Decoded]:
     found: list[Decoded] = []
-    if "%" in text and _URL.search(text):
+    if ("%" in text and _URL.search(text)) or ("+" in text and _PLUS_WORDS.search(text)):
         found.append(Decoded("url", unquote_plus(text)))
     if "&" in text and _HTML.search(text):
         found.append(Decoded("html", html.unescape(text)))

@@ -43,9 +43,7 @@ def rejection_for(report: ErrorReport, verdict: Verdict) -> SecurityRejection:
     )
 
 
-async def publish_rejection(
-    bus: Bus, report: ErrorReport, verdict: Verdict, msg_id: str | None = None
-) -> PubAck:
+async def publish_rejection(bus: Bus, report: ErrorReport, verdict: Verdict, msg_id: str | None = None) -> PubAck:
     """Publish the rejection on `{ns}.security.rejected`.
 
     Pass the rejected message's own Msg-Id as `msg_id` so a redelivery does not publish twice.
