@@ -11,7 +11,9 @@ differing only by a request id and a memory address), so JetStream stores three.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -127,11 +129,61 @@ def _render(data: dict[str, Any]) -> None:
 @demo_app.command("demo")
 def demo(
     namespace: str = typer.Option("demo", "--namespace", help="namespace to provision and publish into"),
+    publish_only: bool = typer.Option(False, "--publish-only", help="only publish sample reports (no swarm)"),
+    workdir: Path = typer.Option(Path(".swarm/demo"), "--workdir", help="where the sample repository is created"),
     json_out: bool = JSON_OPTION,
 ) -> None:
-    """Start embedded NATS (unless NATS_URL is set), provision a namespace, publish samples, report streams."""
+    """The whole story on embedded defaults: a regression, its traceback, the swarm, a reviewed fix.
+
+    With --publish-only: start embedded NATS (unless NATS_URL is set), provision, publish samples, report streams.
+    """
     with cli_errors():
         settings = load_settings(nats_namespace=namespace)
         with embedded_or_configured(settings) as url:
-            data = run(_demo(settings, url))
-    emit(data, json_out, render=_render)
+            if publish_only:
+                data = run(_demo(settings, url))
+            else:
+                from swarm.config import SwarmConfig
+                from swarm.story import run_story
+
+                settings = settings.model_copy(update={"nats_url": url})
+                target = workdir.resolve() / time.strftime("%Y%m%d-%H%M%S")
+                data = run(run_story(settings, SwarmConfig.load(settings.swarm_config), target))
+    if publish_only:
+        emit(data, json_out, render=_render)
+        return
+    emit(data, json_out, render=_render_story)
+    if not data["result"] or data["result"]["status"] != "fixed":
+        raise typer.Exit(1)
+
+
+def _render_story(data: dict[str, Any]) -> None:
+    r = data["result"] or {}
+    table = Table(title="outcome", title_justify="left", show_header=False)
+    table.add_column("what", style="bold", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    good = data["suspect_is_the_regression"]
+    check = "[green]= the commit that broke it[/]" if good else "[red]not the regression[/]"
+
+    def tests(counts: dict[str, int] | None) -> str:
+        counts = counts or {}
+        return f"{counts.get('passed', 0)} passed, {counts.get('failed', 0) + counts.get('errors', 0)} failed"
+
+    rows = [
+        ("error", f"{data['report']['error']}  ({data['report']['file']}:{data['report']['line']})"),
+        ("status", r.get("status", "no result")),
+        ("suspect commit", f"{(r.get('suspect_commit') or '-')[:12]} {check}"),
+        ("root cause", r.get("root_cause") or "-"),
+        ("fix branch", f"{r.get('branch') or '-'} at {(r.get('fix_commit') or '-')[:12]}"),
+        ("tests before", tests(r.get("tests_before"))),
+        ("tests after", tests(r.get("tests_after"))),
+        ("review cycles", str(r.get("cycles", 0))),
+        ("repository", data["repository"]),
+        ("counters", ", ".join(f"{k} {v}" for k, v in data["counters"].items())),
+        ("timings", ", ".join(f"{k} {v}" for k, v in data["timings"].items())),
+    ]
+    for what, value in rows:
+        table.add_row(what, value)
+    console.print(table)
+    if r.get("summary"):
+        console.print(r["summary"], markup=False, highlight=False)

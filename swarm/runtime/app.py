@@ -103,10 +103,14 @@ class RolePool:
         metrics.gauge("pool_size", len(self.actors), role=self.role)
 
     async def _retire(self, name: str, handle: Any, timeout_s: float = 600.0) -> None:
+        # callers refresh membership every 0.5 s: after that no new call arrives; let running ones end
+        await asyncio.sleep(1.0)
         deadline = time.monotonic() + timeout_s
         with contextlib.suppress(Exception):
             while time.monotonic() < deadline and await handle.active.remote() > 0:
                 await asyncio.sleep(0.5)
+        with contextlib.suppress(Exception):  # a clean 'stopping' beat: the health monitor must not heal it
+            await asyncio.wait_for(handle.close.remote(), 5.0)
         with contextlib.suppress(Exception):
             ray.kill(handle, no_restart=True)
 
@@ -122,6 +126,13 @@ class RolePool:
         self.actors[name] = handle
         await self.registry.set_members.remote(self.role, sorted(self.actors))
         return True
+
+    async def close_all(self, timeout_s: float = 5.0) -> None:
+        """Let every replica close its connections (a clean last heartbeat), then kill it."""
+        calls = [h.close.remote() for h in self.actors.values()]
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), timeout_s)
+        self.kill_all()
 
     def kill_all(self) -> None:
         for handle in self.actors.values():
@@ -307,12 +318,11 @@ class SwarmRuntime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         with contextlib.suppress(Exception):
-            await asyncio.gather(*(a.close.remote() for a in self.intake))
+            await asyncio.wait_for(asyncio.gather(*(a.close.remote() for a in self.intake)), 5.0)
         for a in self.intake + self._support:
             with contextlib.suppress(Exception):
                 ray.kill(a, no_restart=True)
-        for pool in self.pools.values():
-            pool.kill_all()
+        await asyncio.gather(*(pool.close_all() for pool in self.pools.values()))
         if self.blood is not None:
             await self.blood.close()
         if self.bus is not None:

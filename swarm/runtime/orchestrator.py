@@ -79,6 +79,9 @@ class OrchestratorActor:
     async def active(self) -> int:
         return self.services.active
 
+    async def close(self) -> None:
+        await self.services.close()
+
     # -- lease ---------------------------------------------------------------------------
     async def _take_lease(self, key: str) -> bool:
         assert self.services.store is not None

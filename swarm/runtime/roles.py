@@ -171,6 +171,10 @@ class RoleActor:
     async def active(self) -> int:
         return self.services.active
 
+    async def close(self) -> None:
+        """Close NATS and stop the heartbeat (a last 'stopping' beat) before the actor is killed."""
+        await self.services.close()
+
     async def cancel(self, investigation_id: str, reason: str = "cancelled") -> None:
         for key, token in self.cancels.items():
             if key.startswith(investigation_id):

@@ -98,8 +98,10 @@ class ActorServices:
         await budget.charge.remote(tokens, usd)
 
     async def close(self) -> None:
-        if self.blood is not None:
-            await self.blood.stop_heartbeat(self.service)
-            await self.blood.close()
-        if self.bus is not None:
-            await self.bus.close()
+        blood, bus = self.blood, self.bus
+        self.blood, self.bus, self.store = None, None, None  # a later call starts afresh
+        if blood is not None:
+            await blood.stop_heartbeat(self.service)
+            await blood.close()
+        if bus is not None:
+            await bus.close()

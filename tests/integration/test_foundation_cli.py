@@ -25,7 +25,7 @@ runner = CliRunner()
 def test_demo_runs_end_to_end_on_an_embedded_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("NATS_URL", raising=False)  # the demo starts its own nats-server
     monkeypatch.chdir(tmp_path)
-    result = runner.invoke(app, ["demo", "--json"])
+    result = runner.invoke(app, ["demo", "--publish-only", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["server"].startswith("nats://127.0.0.1:") and data["namespace"] == "demo"
@@ -38,12 +38,12 @@ def test_demo_runs_end_to_end_on_an_embedded_server(monkeypatch: pytest.MonkeyPa
     assert rows["DEMO_ERROR_REPORTS"]["messages"] == 0
     assert "starting an embedded nats-server" in result.stderr  # progress goes to stderr
 
-    human = runner.invoke(app, ["demo"])
+    human = runner.invoke(app, ["demo", "--publish-only"])
     assert human.exit_code == 0 and "3 stored, 2 dropped as duplicates" in human.stdout
 
 
 def test_demo_uses_nats_url_when_set(cli_env: dict[str, str]) -> None:
-    result = runner.invoke(app, ["demo", "--namespace", cli_env["NATS_NAMESPACE"], "--json"])
+    result = runner.invoke(app, ["demo", "--publish-only", "--namespace", cli_env["NATS_NAMESPACE"], "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["server"] == cli_env["NATS_URL"] and data["stored"] == 3
