@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
@@ -69,12 +70,14 @@ def _render_verdict(data: dict[str, Any]) -> None:
         highlight=False,
     )
     if data["matches"]:
-        table = Table("rule", "category", "weight", "span", "decoded", "matched text")
+        table = Table()
+        for name in ("rule", "category", "weight", "span", "decoded", "matched text"):
+            table.add_column(name, overflow="fold")
         for m in data["matches"]:
             span = f"{m['start']}-{m['end']}" if m["end"] else "-"
-            table.add_row(
-                m["rule_id"], m["category"], str(m["weight"]), span, "yes" if m["decoded"] else "", m["text"][:60]
-            )
+            decoded = "yes" if m["decoded"] else ""
+            # matched text is attacker-controlled: never let it act as rich markup
+            table.add_row(m["rule_id"], m["category"], str(m["weight"]), span, decoded, escape(m["text"][:60]))
         console.print(table)
 
 
