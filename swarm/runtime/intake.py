@@ -28,11 +28,12 @@ from pydantic import ValidationError
 from swarm.bus.names import ERROR_CONSUMER
 from swarm.config import load_object
 from swarm.errors import SwarmError, TransientError
-from swarm.models import DeadLetter, ErrorReport
+from swarm.models import DeadLetter, ErrorReport, Result
 from swarm.runtime.grouping import SignatureIndex
 from swarm.runtime.orchestrator import InvestigationRequest
 from swarm.runtime.registry import BUDGET_NAME, PoolClient
 from swarm.runtime.services import ActorServices, ActorSpec
+from swarm.security.rejection import rejection_for
 from swarm.telemetry import metrics
 from swarm.telemetry.tracing import span_from_headers
 
@@ -267,12 +268,20 @@ class IntakeActor:
         metrics.inc("reports_dead_lettered", reason=error_type)
 
     async def _reject(self, report: ErrorReport, verdict: Any, inv: str) -> None:
+        """SecurityRejection on `{ns}.security.rejected`, and the outcome on `{ns}.results.rejected.<id>`."""
         bus = self.services.bus
         assert bus is not None
-        from swarm.security import rejection_for
-
         rejection = rejection_for(report, verdict)
         await bus.publish(bus.names.security_rejected, rejection, msg_id=f"rej-{inv}")
+        result = Result(
+            investigation_id=inv,
+            signature=report.signature,
+            status="rejected",
+            service=report.service,
+            environment=report.environment,
+            error=rejection.reason,
+        )
+        await bus.publish(bus.names.result("rejected", inv), result, msg_id=inv)
         self.counters["rejected"] += 1
         metrics.inc("reports_rejected")
         await self.services.blood.event(  # type: ignore[union-attr]
