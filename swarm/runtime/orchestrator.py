@@ -208,6 +208,10 @@ class OrchestratorActor:
         with contextlib.suppress(Exception):  # status updates are informative; the Result is what counts
             await bus.publish(bus.names.investigation_status(m.investigation_id), status, headers=req.trace)
 
+    async def _event(self, req: InvestigationRequest, event_type: str, **data: Any) -> None:
+        assert self.services.blood is not None  # best effort by the bloodstream's policy: never raises
+        await self.services.blood.event(event_type, data, investigation_id=req.investigation_id)
+
     def _phase_request(self, req: InvestigationRequest, state: PeerState, phase: str, **extra: Any) -> PhaseRequest:
         cfg = self.services.config
         return PhaseRequest(
@@ -298,6 +302,9 @@ class OrchestratorActor:
                 "handle", self._phase_request(req, state, "execute", plan=plan, findings=findings, **common)
             )
             state, _ = await store.read(state.key)
+            impl = _out(state, "execute").get("implement") or {}
+            if impl.get("fix_commit"):
+                await self._event(req, "fix_committed", branch=impl.get("branch"), fix_commit=impl.get("fix_commit"))
         execute = _out(state, "execute")
         findings = list((execute.get("research") or {}).values())
         implementation = execute.get("implement") or {}
@@ -316,11 +323,18 @@ class OrchestratorActor:
         if not _done(state, "review"):
             await self._status(req, state, "reviewing")
             if implementation.get("branch") or implementation.get("status") == "fixed":
-                await self.pools["review"].call(
+                review = await self.pools["review"].call(
                     "handle",
                     self._phase_request(
                         req, state, "review", plan=plan, findings=findings, implementation=implementation, **common
                     ),
+                )
+                approved = review.get("verdict") == "approve"
+                await self._event(
+                    req,
+                    "review_approved" if approved else "review_rejected",
+                    cycle=state.metadata.cycle,
+                    reasons=review.get("reasons", []),
                 )
             else:
                 await record_phase(
@@ -414,6 +428,8 @@ class OrchestratorActor:
             state, _ = await store.update(state.key, transform, role="orchestrator")
         await self._status(req, state, f"result: {result.status}")
         if not ack.duplicate:
+            kind = "investigation_failed" if result.status == "failed" else "investigation_completed"
+            await self._event(req, kind, status=result.status, cycles=result.cycles, error=result.error)
             metrics.inc("results_published", status=result.status)
             metrics.observe("investigation_duration_s", result.duration_s, status=result.status)
         return {

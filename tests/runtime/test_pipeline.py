@@ -139,5 +139,15 @@ async def test_review_requesting_changes_starts_another_cycle_with_feedback(bus,
         await runtime.stop()
     (result,) = await results(bus)
     assert result.status == "fixed" and result.cycles == 2
+    sub = await bus.js.subscribe(bus.names.events_all(1), ordered_consumer=True)
+    events = []
+    while True:
+        try:
+            events.append(json.loads((await sub.next_msg(timeout=1)).data)["event_type"])
+        except TimeoutError:
+            break
+    await sub.unsubscribe()
+    assert events == ["investigation_started", "fix_committed", "review_rejected", "fix_committed",
+                      "review_approved", "investigation_completed"], events
     state, _ = await PeerStateStore(bus).read(bus.names.peer_key("error", result.investigation_id, 2))
     assert state.phases.execute.output["implement"]["feedback_seen"] == "cycle 1: add a test"
