@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import ray
 import yaml
 
 from swarm.bloodstream import read_health
+from swarm.models import ErrorReport
 from swarm.reporting.reporter import publish_report
 from swarm.runtime.app import SwarmRuntime
 from tests.runtime.test_pipeline import report, results
@@ -128,3 +130,31 @@ async def test_a_dead_actor_is_noticed_by_its_silence_and_restarted(bus, setting
         await wait_for(beating, what="the restarted actor to beat")
     finally:
         await runtime.stop()
+
+
+async def test_a_report_that_exhausted_its_deliveries_elsewhere_is_dead_lettered(bus, settings, tmp_path) -> None:
+    """A consumer member that crashed three times on a report: the MAX_DELIVERIES advisory dead-letters it."""
+    r = report(600)
+    await publish_report(bus, r)
+    stream = bus.names.error_stream("default")
+    crashed = await bus.js.pull_subscribe_bind("error-fixer", stream=stream)
+    for _ in range(2):  # deliveries 1 and 2 end in a nak (a member that keeps failing)
+        (msg,) = await crashed.fetch(1, timeout=5)
+        await msg.nak()
+    (last,) = await crashed.fetch(1, timeout=5)  # delivery 3 of 3 is held while the swarm starts
+    assert last.metadata.num_delivered == 3
+    runtime = SwarmRuntime(settings, runtime_config(tmp_path))
+    await runtime.start()
+    try:
+        await last.nak()  # the last allowed delivery fails too: JetStream gives up and says so
+        dead = await bus.js.subscribe(bus.names.dead("errors"), ordered_consumer=True)
+        letter = json.loads((await dead.next_msg(timeout=30)).data)
+        await runtime.until_empty(timeout_s=60)
+        counters = await runtime.counters()
+    finally:
+        await runtime.stop()
+    assert letter["error_type"] == "MaxDeliveries" and letter["deliveries"] == 3
+    assert ErrorReport.model_validate_json(letter["payload"]).signature == r.signature
+    assert counters["dead_lettered"] == 1 and counters["results"] == 0
+    info = await bus.js.stream_info(stream)
+    assert info.state.messages == 0, "the dead-lettered report must leave the work queue"
