@@ -83,7 +83,7 @@ class BudgetConfig(_Section):
 
 
 class BrainConfig(_Section):
-    model: str = "claude-sonnet-4-5"
+    model: str = "claude-sonnet-5"
     max_tokens: int = 4096
     max_tool_calls: int = 40
     budget_usd_per_investigation: float = 2.0

@@ -33,7 +33,7 @@ def text(value: str) -> dict[str, Any]:
     return {"type": "text", "text": value}
 
 
-def message(content: list[dict[str, Any]], *, stop_reason: str | None = None, model: str = "claude-sonnet-4-5",
+def message(content: list[dict[str, Any]], *, stop_reason: str | None = None, model: str = "claude-sonnet-5",
             input_tokens: int = 1000, output_tokens: int = 200) -> dict[str, Any]:
     stop = stop_reason or ("tool_use" if any(c["type"] == "tool_use" for c in content) else "end_turn")
     return {

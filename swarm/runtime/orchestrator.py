@@ -23,12 +23,12 @@ from typing import Any
 
 import ray
 
-from swarm.config import load_object
 from swarm.errors import AgentFailed, StateNotFound, SwarmError, TransientError
-from swarm.models import InvestigationStatus, Result, TestCounts, utcnow
+from swarm.models import InvestigationStatus, Result, utcnow
+from swarm.runtime.outcome import build_result, phase_output
 from swarm.runtime.registry import PoolClient
-from swarm.runtime.roles import PhaseRequest, record_phase, run_phase
-from swarm.runtime.services import ActorServices, ActorSpec
+from swarm.runtime.roles import AgentHost, PhaseRequest, record_phase, run_phase
+from swarm.runtime.services import ActorSpec
 from swarm.state import PeerState
 from swarm.state.model import PhaseStatus, Status
 from swarm.telemetry import metrics
@@ -55,32 +55,12 @@ def _done(state: PeerState, phase: str) -> bool:
     return state.phase(phase).status in (PhaseStatus.DONE, PhaseStatus.SKIPPED)
 
 
-def _out(state: PeerState, phase: str) -> dict[str, Any]:
-    out = state.phase(phase).output
-    return dict(out) if isinstance(out, dict) else {}
-
-
-class OrchestratorActor:
+class OrchestratorActor(AgentHost):
     def __init__(self, spec: ActorSpec, index: int) -> None:
-        self.name = f"orchestrator-{index}"
+        super().__init__(spec, "orchestrator", index)
         self.owner = f"{self.name}/{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        self.services = ActorServices(spec, service=self.name, role="orchestrator")
-        cfg = self.services.config
-        role_cfg = cfg.roles["orchestrator"]
-        self.agent = load_object(role_cfg.agent)(role_cfg.options)
         self.pools = {r: PoolClient(r, spec.ray_namespace) for r in ("research", "implement", "review")}
-        self.cancels: dict[str, Any] = {}
-        self.lease_s = max(30.0, cfg.intake.in_progress_interval_s * 3)
-
-    async def ready(self) -> str:
-        await self.services.start()
-        return self.name
-
-    async def active(self) -> int:
-        return self.services.active
-
-    async def close(self) -> None:
-        await self.services.close()
+        self.lease_s = max(30.0, self.services.config.intake.in_progress_interval_s * 3)
 
     # -- lease ---------------------------------------------------------------------------
     async def _take_lease(self, key: str) -> bool:
@@ -235,15 +215,15 @@ class OrchestratorActor:
         history: list[dict[str, Any]] = []
         while True:
             state = await self._run_one_cycle(req, state, history)
-            review = _out(state, "review")
+            review = phase_output(state, "review")
             verdict = review.get("verdict", "approve")
             if verdict != "request_changes" or state.metadata.cycle >= max_cycles:
                 return state
             history.append(
                 {
                     "cycle": state.metadata.cycle,
-                    "execute": _out(state, "execute"),
-                    "express": _out(state, "express"),
+                    "execute": phase_output(state, "execute"),
+                    "express": phase_output(state, "express"),
                     "review": review,
                 }
             )
@@ -283,10 +263,10 @@ class OrchestratorActor:
                 self.cancels,
             )
             state, _ = await store.read(state.key)
-        plan = _out(state, "plan")
+        plan = phase_output(state, "plan")
         if not _done(state, "execute"):
             await self._status(req, state, "executing")
-            done = _out(state, "execute").get("research") or {}
+            done = phase_output(state, "execute").get("research") or {}
             todo = [h for h in plan.get("hypotheses", []) if str(h.get("id")) not in done]
             await asyncio.gather(
                 *(
@@ -297,15 +277,15 @@ class OrchestratorActor:
                 )
             )
             state, _ = await store.read(state.key)
-            findings = list((_out(state, "execute").get("research") or {}).values())
+            findings = list((phase_output(state, "execute").get("research") or {}).values())
             await self.pools["implement"].call(
                 "handle", self._phase_request(req, state, "execute", plan=plan, findings=findings, **common)
             )
             state, _ = await store.read(state.key)
-            impl = _out(state, "execute").get("implement") or {}
+            impl = phase_output(state, "execute").get("implement") or {}
             if impl.get("fix_commit"):
                 await self._event(req, "fix_committed", branch=impl.get("branch"), fix_commit=impl.get("fix_commit"))
-        execute = _out(state, "execute")
+        execute = phase_output(state, "execute")
         findings = list((execute.get("research") or {}).values())
         implementation = execute.get("implement") or {}
         if not _done(state, "express"):
@@ -361,43 +341,6 @@ class OrchestratorActor:
         state, _ = await self.services.store.update(key, transform, role="orchestrator")
         return state
 
-    def _result(self, req: InvestigationRequest, state: PeerState, started: float) -> Result:
-        m = state.metadata
-        express, review = _out(state, "express"), _out(state, "review")
-        impl = _out(state, "execute").get("implement") or {}
-        if m.status == Status.FAILED:
-            status = "failed"
-        elif review.get("verdict") == "request_changes":
-            status = "no_fix"
-        else:
-            status = express.get("status") or impl.get("status") or "no_fix"
-        if status not in ("fixed", "no_fix", "failed", "rejected"):
-            status = "no_fix"
-
-        def counts(value: Any) -> TestCounts | None:
-            return TestCounts.model_validate(value) if isinstance(value, dict) else None
-
-        return Result(
-            investigation_id=m.investigation_id,
-            signature=req.signature,
-            status=status,
-            service=str(req.report.get("service", "unknown")),
-            environment=req.report.get("environment", "default"),
-            root_cause=str(express.get("root_cause", "")),
-            suspect_commit=express.get("suspect_commit") or impl.get("suspect_commit"),
-            branch=express.get("branch") or impl.get("branch"),
-            fix_commit=express.get("fix_commit") or impl.get("fix_commit"),
-            summary=str(express.get("summary", "")),
-            tests_before=counts(express.get("tests_before") or impl.get("tests_before")),
-            tests_after=counts(review.get("tests") or express.get("tests_after") or impl.get("tests_after")),
-            cycles=m.cycle,
-            occurrences=req.occurrences,
-            duration_s=round(time.monotonic() - started, 3),
-            error=(m.extra or {}).get("error")
-            if m.status == Status.FAILED
-            else ("; ".join(map(str, review.get("reasons", []))) if status == "no_fix" and review else None),
-        )
-
     async def _publish_result(
         self, req: InvestigationRequest, state: PeerState, started: float, stored: bool = False
     ) -> dict[str, Any]:
@@ -407,7 +350,7 @@ class OrchestratorActor:
         result = (
             Result.model_validate(extra["result"])
             if stored and "result" in extra
-            else self._result(req, state, started)
+            else build_result(req, state, started)
         )
         ack = await bus.publish(
             bus.names.result(result.status, result.investigation_id),

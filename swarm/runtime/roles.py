@@ -23,7 +23,7 @@ from swarm.state import PeerState, PeerStateStore
 from swarm.state.model import PhaseStatus, Status
 from swarm.telemetry.tracing import span_from_carrier
 
-__all__ = ["PhaseRequest", "RoleActor", "PhaseStateAccess", "record_phase"]
+__all__ = ["PhaseRequest", "AgentHost", "RoleActor", "PhaseStateAccess", "record_phase"]
 
 log = logging.getLogger("swarm.runtime.roles")
 
@@ -154,8 +154,8 @@ def build_context(services: ActorServices, role: str, req: PhaseRequest, cancel:
     )
 
 
-class RoleActor:
-    """A Ray async actor hosting one agent of one role."""
+class AgentHost:
+    """What every agent-hosting actor has: its services, its agent (by dotted path), cancellation."""
 
     def __init__(self, spec: ActorSpec, role: str, index: int) -> None:
         self.role, self.name = role, f"{role}-{index}"
@@ -179,6 +179,10 @@ class RoleActor:
         for key, token in self.cancels.items():
             if key.startswith(investigation_id):
                 token.cancel(reason)
+
+
+class RoleActor(AgentHost):
+    """A Ray async actor hosting one agent of one role (research, implement, review)."""
 
     async def handle(self, req: PhaseRequest) -> dict[str, Any]:
         await self.services.start()

@@ -9,9 +9,8 @@ import pytest
 from swarm.bus.connect import Bus
 from swarm.models import ErrorReport, Result
 from swarm.reporting.reporter import publish_report
-from swarm.runtime.app import SwarmRuntime
 from swarm.state import PeerStateStore, PhaseStatus, Status
-from tests.support.runtime import runtime_config
+from tests.support.runtime import run_until_empty, runtime_config
 
 pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(240)]
 
@@ -40,12 +39,7 @@ async def results(bus: Bus) -> list[Result]:
 async def test_fifty_distinct_reports_give_fifty_completed_investigations(bus, settings, tmp_path) -> None:
     for i in range(50):
         await publish_report(bus, report(i))
-    runtime = SwarmRuntime(settings, runtime_config(tmp_path))
-    await runtime.start()
-    try:
-        counters = await runtime.until_empty(timeout_s=180)
-    finally:
-        await runtime.stop()
+    counters = await run_until_empty(settings, runtime_config(tmp_path), timeout_s=180)
     assert counters == {
         "received": 50,
         "investigations": 50,
@@ -73,12 +67,7 @@ async def test_copies_of_five_signatures_give_five_investigations_with_occurrenc
     for i in range(200):
         # no Msg-Id: like a publisher outside the dedup window, every copy is stored
         await bus.js.publish(bus.names.errors(), report(i % 5).to_bytes())
-    runtime = SwarmRuntime(settings, runtime_config(tmp_path))
-    await runtime.start()
-    try:
-        counters = await runtime.until_empty(timeout_s=180)
-    finally:
-        await runtime.stop()
+    counters = await run_until_empty(settings, runtime_config(tmp_path), timeout_s=180)
     assert counters["received"] == 200
     assert counters["investigations"] == 5
     assert counters["duplicates"] == 195
@@ -93,12 +82,7 @@ async def test_malformed_reports_are_dead_lettered_and_the_rest_processed(bus, s
     await bus.js.publish(bus.names.errors(), b"{not json")
     await bus.js.publish(bus.names.errors(), json.dumps({"stack": "no error field"}).encode())
     await publish_report(bus, report(2))
-    runtime = SwarmRuntime(settings, runtime_config(tmp_path))
-    await runtime.start()
-    try:
-        counters = await runtime.until_empty(timeout_s=120)
-    finally:
-        await runtime.stop()
+    counters = await run_until_empty(settings, runtime_config(tmp_path), timeout_s=120)
     assert counters["dead_lettered"] == 2 and counters["results"] == 2
     sub = await bus.js.subscribe(bus.names.dead_all, ordered_consumer=True)
     reasons = []
@@ -113,12 +97,7 @@ async def test_malformed_reports_are_dead_lettered_and_the_rest_processed(bus, s
 
 async def test_an_agent_that_raises_gives_a_failed_result_without_redelivery(bus, settings, tmp_path) -> None:
     await publish_report(bus, report(7))
-    runtime = SwarmRuntime(settings, runtime_config(tmp_path, {"implement": {"fail": True}}))
-    await runtime.start()
-    try:
-        counters = await runtime.until_empty(timeout_s=120)
-    finally:
-        await runtime.stop()
+    counters = await run_until_empty(settings, runtime_config(tmp_path, {"implement": {"fail": True}}), timeout_s=120)
     assert counters["results"] == 1 and counters["dead_lettered"] == 0
     (result,) = await results(bus)
     assert result.status == "failed" and "failed on purpose" in (result.error or "")
@@ -131,12 +110,9 @@ async def test_an_agent_that_raises_gives_a_failed_result_without_redelivery(bus
 
 async def test_review_requesting_changes_starts_another_cycle_with_feedback(bus, settings, tmp_path) -> None:
     await publish_report(bus, report(3))
-    runtime = SwarmRuntime(settings, runtime_config(tmp_path, {"review": {"request_changes_cycles": [1]}}))
-    await runtime.start()
-    try:
-        await runtime.until_empty(timeout_s=120)
-    finally:
-        await runtime.stop()
+    await run_until_empty(
+        settings, runtime_config(tmp_path, {"review": {"request_changes_cycles": [1]}}), timeout_s=120
+    )
     (result,) = await results(bus)
     assert result.status == "fixed" and result.cycles == 2
     sub = await bus.js.subscribe(bus.names.events_all(1), ordered_consumer=True)
@@ -147,7 +123,13 @@ async def test_review_requesting_changes_starts_another_cycle_with_feedback(bus,
         except TimeoutError:
             break
     await sub.unsubscribe()
-    assert events == ["investigation_started", "fix_committed", "review_rejected", "fix_committed",
-                      "review_approved", "investigation_completed"], events
+    assert events == [
+        "investigation_started",
+        "fix_committed",
+        "review_rejected",
+        "fix_committed",
+        "review_approved",
+        "investigation_completed",
+    ], events
     state, _ = await PeerStateStore(bus).read(bus.names.peer_key("error", result.investigation_id, 2))
     assert state.phases.execute.output["implement"]["feedback_seen"] == "cycle 1: add a test"

@@ -44,3 +44,15 @@ def runtime_config(tmp_path: Path, options: dict[str, dict[str, Any]] | None = N
         else:
             data[key] = value
     return SwarmConfig.model_validate(data)
+
+
+async def run_until_empty(settings: Any, config: SwarmConfig, timeout_s: float = 120) -> dict[str, int]:
+    """Start a runtime, drain the queues, stop it; the intake counters."""
+    from swarm.runtime.app import SwarmRuntime
+
+    runtime = SwarmRuntime(settings, config)
+    await runtime.start()
+    try:
+        return await runtime.until_empty(timeout_s=timeout_s)
+    finally:
+        await runtime.stop()
