@@ -40,12 +40,7 @@ _SUB_APPS: list[tuple[str, str, str | None]] = [
 ]
 
 for _module, _attr, _name in _SUB_APPS:
-    try:
-        _sub = getattr(importlib.import_module(_module), _attr)
-    except ModuleNotFoundError as _exc:  # an area not built yet must not break the others
-        if _exc.name != _module:
-            raise
-        continue
+    _sub = getattr(importlib.import_module(_module), _attr)
     if _name is None:
         app.registered_commands.extend(_sub.registered_commands)
         app.registered_groups.extend(_sub.registered_groups)

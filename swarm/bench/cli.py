@@ -15,10 +15,4 @@ __all__ = ["bench_app"]
 bench_app = typer.Typer(help="benchmarks: figures and ratios against a baseline measured in the same run")
 
 for _name in ("state", "security", "pipeline", "fixes"):
-    try:
-        _module = importlib.import_module(f"swarm.bench.{_name}")
-    except ModuleNotFoundError as _exc:
-        if _exc.name != f"swarm.bench.{_name}":
-            raise
-        continue
-    bench_app.command(_name)(_module.command)
+    bench_app.command(_name)(importlib.import_module(f"swarm.bench.{_name}").command)
