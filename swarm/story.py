@@ -95,6 +95,8 @@ async def run_story(settings: Settings, config: SwarmConfig, workdir: Path, seed
     t1 = time.monotonic()
     await runtime.start()
     timings["swarm_start_s"] = round(time.monotonic() - t1, 2)
+    if runtime.dashboard_url:
+        _say(f"   Ray dashboard: http://{runtime.dashboard_url} (actors intake-0, orchestrator-0, research-0, ...)")
     try:
         _say("   investigating until the queues are empty ...")
         t2 = time.monotonic()

@@ -171,10 +171,12 @@ class SwarmRuntime:
         self._support: list[Any] = []
         self.blood: Bloodstream | None = None
         self.monitor: HealthMonitor | None = None
+        self.dashboard_url: str | None = None
 
     async def start(self) -> None:
         if not ray.is_initialized():
-            ray.init(address=self.address, namespace=self.ray_namespace, logging_level="WARNING")
+            context = ray.init(address=self.address, namespace=self.ray_namespace, logging_level="WARNING")
+            self.dashboard_url = getattr(context, "dashboard_url", None) or None
         metrics.set_namespace(self.settings.nats_namespace)
         self.bus = await Bus.connect(self.settings)
         await provision(self.bus.js, self.bus.names, load_streams_config(self.settings.swarm_streams_config))
@@ -201,8 +203,7 @@ class SwarmRuntime:
         store = PeerStateStore(self.bus)
         healer = Healer(self.blood, restarter=self, state=store, actor="swarm-healer")
         self.monitor = await HealthMonitor.from_config(self.blood, self.config, healer=healer, doctor=store).start()
-        if self.config.autoscale.enabled:
-            self._tasks.append(asyncio.create_task(self._autoscale_loop(), name="autoscaler"))
+        self._tasks.append(asyncio.create_task(self._control_loop(), name="control-loop"))
 
     def _intake_actor(self, index: int) -> Any:
         return (
@@ -246,13 +247,19 @@ class SwarmRuntime:
             await asyncio.sleep(poll_s)
 
     # -- scaling -------------------------------------------------------------------------
-    async def _autoscale_loop(self) -> None:
+    async def _control_loop(self) -> None:
+        """Every interval: the consumer-pending and pool-size gauges, and (when enabled) autoscaling."""
         while True:
             await asyncio.sleep(self.config.autoscale.interval_s)
             try:
-                await self.autoscale_once()
-            except Exception as exc:  # one bad tick must not stop scaling
-                log.warning("autoscaler tick failed: %s", exc)
+                if self.config.autoscale.enabled:
+                    await self.autoscale_once()
+                else:
+                    await self.pending()
+                for role, size in self.sizes().items():
+                    metrics.gauge("pool_size", size, role=role)
+            except Exception as exc:  # one bad tick must not stop the loop
+                log.warning("control loop tick failed: %s", exc)
 
     async def autoscale_once(self) -> list[ScaleDecision]:
         budget = ray.get_actor(BUDGET_NAME, namespace=self.ray_namespace)

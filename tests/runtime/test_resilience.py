@@ -92,6 +92,9 @@ async def test_sigterm_drain_loses_nothing(bus, settings, tmp_path) -> None:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, err[-2000:]
+    drained = json.loads(out)  # the drain's counters, for scripts
+    assert set(drained) == {"received", "investigations", "duplicates", "dead_lettered", "rejected", "results"}
+    assert drained["received"] >= 1 and drained["dead_lettered"] == 0
     # whatever the drain handed back is redelivered to the next run: every report gets exactly one Result
     runtime = SwarmRuntime(settings, runtime_config(tmp_path))
     await runtime.start()
