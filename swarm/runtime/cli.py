@@ -61,9 +61,6 @@ def run(
     address: str = typer.Option(None, "--address", help="Ray address: auto, ray://host:10001 (default: local Ray)"),
     until_empty: bool = typer.Option(False, "--until-empty", help="return once the error queues are drained"),
     timeout: float = typer.Option(None, "--timeout", help="with --until-empty: give up after this many seconds"),
-    embedded: bool = typer.Option(
-        False, "--embedded-nats", help="start an embedded nats-server when NATS_URL is unset"
-    ),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Run the swarm on Ray: intake, orchestrator and role pools, autoscaler; drain on SIGTERM."""
@@ -72,9 +69,10 @@ def run(
     server = None
     with cli_errors():
         cfg = SwarmConfig.load(config or settings.swarm_config)
-        if settings.nats_url is None and embedded:
+        if settings.nats_url is None:  # a laptop: an embedded server others can publish to
             server = EmbeddedNats().start()
             settings = settings.model_copy(update={"nats_url": server.url})
+            err_console.print(f"NATS_URL is not set: started an embedded nats-server at {server.url}")
         try:
             counters = asyncio.run(run_swarm(SwarmRuntime(settings, cfg, address=address), until_empty, timeout))
         finally:
