@@ -126,7 +126,7 @@ async def run_story(settings: Settings, config: SwarmConfig, workdir: Path, seed
 
 async def _result(bus: Bus, case: Any) -> Result | None:
     """The Result in the demo's namespace (its one investigation), found through the signature index."""
-    kv = await bus.js.key_value(bus.names.stream("SIGNATURES"))
+    kv = await bus.js.key_value(bus.names.signature_bucket)
     for key in await kv.keys():
         return await fetch_result(bus, investigation_id_for(key))
     return None

@@ -130,6 +130,20 @@ class Names:
     def dead_all(self) -> str:
         return f"{self.ns}.dead.>"
 
+    @staticmethod
+    def dead_letter_msg_id(stream: str, sequence: int) -> str:
+        """One DeadLetter per stored report, however often it is dead-lettered."""
+        return f"dl-{stream}-{int(sequence)}"
+
+    @staticmethod
+    def rejection_msg_id(investigation_id: str) -> str:
+        return f"rej-{investigation_id}"
+
+    @property
+    def signature_bucket(self) -> str:
+        """KV bucket: signature -> investigation (intake grouping)."""
+        return self.stream("SIGNATURES")
+
     @property
     def security_rejected(self) -> str:
         return f"{self.ns}.security.rejected"

@@ -27,7 +27,8 @@ from swarm.bus.connect import Bus
 from swarm.bus.names import ERROR_CONSUMER
 from swarm.bus.provision import load_streams_config, provision
 from swarm.bus.settings import Settings
-from swarm.config import ROLES, SwarmConfig
+from swarm.config import ROLES, SwarmConfig, load_object
+from swarm.errors import ConfigError
 from swarm.runtime.autoscale import Autoscaler, ScaleDecision
 from swarm.runtime.intake import COUNTER_KEYS, IntakeActor
 from swarm.runtime.orchestrator import OrchestratorActor
@@ -60,6 +61,7 @@ class RolePool:
         self.role, self.spec, self.config, self.registry = role, spec, config, registry
         self.cfg = config.roles[role]
         self.actors: dict[str, Any] = {}
+        self.retiring: set[str] = set()  # names being retired: never re-adopted by a scale-up
 
     @property
     def size(self) -> int:
@@ -87,7 +89,7 @@ class RolePool:
         index = 0
         while len(self.actors) + len(new) < n:
             name = f"{self.role}-{index}"
-            if name not in self.actors and name not in [x for x, _ in new]:
+            if name not in self.actors and name not in self.retiring and name not in [x for x, _ in new]:
                 new.append((name, self._create(index)))
             index += 1
         if new:
@@ -99,6 +101,7 @@ class RolePool:
             removed.append((name, self.actors.pop(name)))
         await self.registry.set_members.remote(self.role, sorted(self.actors))
         for name, handle in removed:  # out of the registry first, then let running calls finish
+            self.retiring.add(name)
             asyncio.get_running_loop().create_task(self._retire(name, handle))
         metrics.gauge("pool_size", len(self.actors), role=self.role)
 
@@ -113,6 +116,8 @@ class RolePool:
             await asyncio.wait_for(handle.close.remote(), 5.0)
         with contextlib.suppress(Exception):
             ray.kill(handle, no_restart=True)
+        await _name_released(name, self.spec.ray_namespace)
+        self.retiring.discard(name)
 
     async def restart(self, name: str) -> bool:
         """Replace a dead replica (the healer's ActorRestarter)."""
@@ -174,6 +179,11 @@ class SwarmRuntime:
         self.dashboard_url: str | None = None
 
     async def start(self) -> None:
+        # a bad dotted path must fail here, clearly, not as an actor's death on a remote worker
+        for role, role_cfg in self.config.roles.items():
+            if role_cfg.agent and not callable(load_object(role_cfg.agent)):
+                raise ConfigError(f"roles.{role}.agent {role_cfg.agent!r} is not a class")
+        load_object(self.config.intake.filter)
         if not ray.is_initialized():
             context = ray.init(address=self.address, namespace=self.ray_namespace, logging_level="WARNING")
             self.dashboard_url = getattr(context, "dashboard_url", None) or None
@@ -186,7 +196,12 @@ class SwarmRuntime:
         budget = (
             ray.remote(Budget)
             .options(name=BUDGET_NAME, **opts)
-            .remote(b.max_concurrent_investigations, b.tokens_per_hour, b.dollars_per_hour)
+            .remote(
+                b.max_concurrent_investigations,
+                b.tokens_per_hour,
+                b.dollars_per_hour,
+                ttl_s=max(300.0, self.config.intake.in_progress_interval_s * 10),
+            )
         )
         self._support = [registry, budget]
         for role in ROLES:
@@ -266,6 +281,8 @@ class SwarmRuntime:
         active = (await budget.status.remote())["active"]
         load = float(max(sum((await self.pending()).values()), active))
         decisions = self.autoscaler.decide(self.sizes(), load, time.monotonic())
+        if decisions:  # ask the cluster for the CPUs first: new actors may need a new node
+            self._request_resources(self.sizes() | {d.role: d.desired for d in decisions})
         # pools scale side by side: a slow actor start in one role must not hold back the others
         await asyncio.gather(*(self.pools[d.role].scale_to(d.desired) for d in decisions))
         for d in decisions:
@@ -274,8 +291,6 @@ class SwarmRuntime:
             if self.on_decision:
                 self.on_decision(d)
             await self._publish_scaled(d)
-        if decisions:
-            self._request_resources()
         return decisions
 
     async def _publish_scaled(self, d: ScaleDecision) -> None:
@@ -283,8 +298,8 @@ class SwarmRuntime:
         data = {"role": d.role, "from": d.current, "to": d.desired, "load": d.load, "reason": d.reason}
         await self.blood.event("pool_scaled", data)
 
-    def _request_resources(self) -> None:
-        cpus = self.autoscaler.cpus_needed(self.sizes())
+    def _request_resources(self, sizes: dict[str, int]) -> None:
+        cpus = self.autoscaler.cpus_needed(sizes)
         if cpus <= 0:
             return
         try:

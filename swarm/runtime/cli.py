@@ -13,6 +13,7 @@ import typer
 from swarm.bus.server import EmbeddedNats
 from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, load_settings
 from swarm.config import SwarmConfig
+from swarm.errors import TransientError
 from swarm.models import ErrorReport
 from swarm.runtime.app import SwarmRuntime
 from swarm.runtime.investigate import investigate_once
@@ -33,16 +34,19 @@ async def run_swarm(runtime: SwarmRuntime, until_empty: bool, timeout_s: float |
                 loop.add_signal_handler(sig, stop.set)
 
     trap()
-    await runtime.start()
-    trap()  # ray.init installs its own SIGTERM handler (exit at once); ours drains first
     try:
+        await runtime.start()
+        trap()  # ray.init installs its own SIGTERM handler (exit at once); ours drains first
         if until_empty:
             waiter = asyncio.create_task(runtime.until_empty(timeout_s=timeout_s))
             stopper = asyncio.create_task(stop.wait())
             done, _ = await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
             stopper.cancel()
             if waiter in done:
-                return waiter.result()
+                try:
+                    return waiter.result()
+                except TimeoutError as exc:
+                    raise TransientError(f"the error queues were not empty in time: {exc}") from exc
             waiter.cancel()
         else:
             err_console.print(

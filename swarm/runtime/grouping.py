@@ -7,7 +7,8 @@ an occurrence with a compare-and-set update.
     index = SignatureIndex(bus.js, bus.names)
     await index.open()
     claim = await index.claim(report, source=("T_ERROR_REPORTS", 42))
-    claim.kind  # "new" | "own" (a redelivery of the message that opened it) | "duplicate"
+    claim.kind  # "new" | "own" (a redelivery of the message that opened it, or the occurrence that
+                #         takes over a signature whose opening report was dead-lettered) | "duplicate"
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class SignatureIndex:
         self.kv: KeyValue | None = None
 
     async def open(self) -> SignatureIndex:
-        self.kv = await self.js.key_value(self.names.stream("SIGNATURES"))
+        self.kv = await self.js.key_value(self.names.signature_bucket)
         return self
 
     async def get(self, signature: str) -> dict[str, Any] | None:
@@ -87,9 +88,12 @@ class SignatureIndex:
                 return Claim("own", data)
             data["occurrences"] = int(data.get("occurrences", 1)) + 1
             data["last_seen_at"] = utcnow().isoformat()
+            reopen = data.get("status") == "dead_lettered"
+            if reopen:  # its opening report could not be processed: this occurrence takes the investigation over
+                data.update(status="open", source_stream=source[0], source_seq=source[1])
             try:
                 await self.kv.update(sig, json.dumps(data).encode(), last=current.revision)
-                return Claim("duplicate", data)
+                return Claim("own" if reopen else "duplicate", data)
             except KeyWrongLastSequenceError:
                 await asyncio.sleep(random.uniform(0, 0.005 * (attempt + 1)))
         raise ConflictRetriesExhausted(f"signature {sig[:12]}: occurrence count lost {self.max_retries} races")

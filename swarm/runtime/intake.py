@@ -27,7 +27,7 @@ from pydantic import ValidationError
 
 from swarm.bus.names import ERROR_CONSUMER
 from swarm.config import load_object
-from swarm.errors import SwarmError, TransientError
+from swarm.errors import Settlement, SwarmError, TransientError
 from swarm.models import DeadLetter, ErrorReport, Result
 from swarm.runtime.grouping import SignatureIndex
 from swarm.runtime.orchestrator import InvestigationRequest
@@ -113,18 +113,23 @@ class IntakeActor:
     # -- fetching ------------------------------------------------------------------------
     async def _fetch_loop(self, stream: str, sub: Any) -> None:
         while self.running:
+            # never hold a report without working on it: fetch only as many as there are free slots
             await self.slots.acquire()
-            self.slots.release()
+            free = 1
+            while free < self.cfg.batch and not self.slots.locked():
+                await self.slots.acquire()
+                free += 1
             try:
-                msgs = await sub.fetch(self.cfg.batch, timeout=self.cfg.fetch_timeout_s)
+                msgs = await sub.fetch(free, timeout=self.cfg.fetch_timeout_s)
             except (TimeoutError, FetchTimeoutError, NatsTimeout):
-                continue
+                msgs = []
             except Exception as exc:  # connection trouble: the client reconnects; try again shortly
                 log.warning("%s fetch from %s failed: %s", self.name, stream, exc)
+                msgs = []
                 await asyncio.sleep(self.cfg.nak_delay_s)
-                continue
-            for msg in msgs:
-                await self.slots.acquire()
+            for _ in range(free - len(msgs)):
+                self.slots.release()
+            for msg in msgs:  # no await in this loop: a cancelled fetcher cannot strand a fetched report
                 task = asyncio.create_task(self._guarded(stream, msg))
                 self.inflight.add(task)
                 task.add_done_callback(self._done)
@@ -191,8 +196,8 @@ class IntakeActor:
     async def _investigate(
         self, stream: str, msg: Msg, report: ErrorReport, inv: str, carrier: dict[str, str], entry: dict[str, Any]
     ) -> None:
-        keepalive = asyncio.create_task(self._keep_alive(msg))
         budget = ray.get_actor(BUDGET_NAME, namespace=self.spec.ray_namespace)
+        keepalive = asyncio.create_task(self._keep_alive(msg, budget, inv))
         try:
             while True:  # over budget: the investigation waits (in-progress acks), never dropped
                 admitted, _reason = await budget.admit.remote(inv)
@@ -215,7 +220,13 @@ class IntakeActor:
                         break
                     await asyncio.sleep(self.cfg.in_progress_interval_s)  # a live owner works on it: wait
             except (TransientError, ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
-                await self._retry_or_dead_letter(stream, msg, str(exc))
+                await self._retry_or_dead_letter(stream, msg, str(exc), report.signature)
+                return
+            except SwarmError as exc:  # settled as the error tree says: only RETRY comes back
+                if exc.settlement == Settlement.RETRY:
+                    await self._retry_or_dead_letter(stream, msg, str(exc), report.signature)
+                else:
+                    await self._dead_letter(stream, msg, str(exc), type(exc).__name__, report.signature)
                 return
             finally:
                 self.services.active -= 1
@@ -232,25 +243,33 @@ class IntakeActor:
         repo = repos.get(service) or (next(iter(repos.values())) if len(repos) == 1 else None)
         return repo.model_dump() if repo else None
 
-    async def _keep_alive(self, msg: Msg) -> None:
+    async def _keep_alive(self, msg: Msg, budget: Any, inv: str) -> None:
+        """In-progress acks (ack wait never expires under live work) and a live admission in the budget."""
         while True:
             await asyncio.sleep(self.cfg.in_progress_interval_s)
             with contextlib.suppress(Exception):
                 await msg.in_progress()
+            with contextlib.suppress(Exception):
+                await budget.touch.remote(inv)
 
     # -- settlement ----------------------------------------------------------------------
-    async def _retry_or_dead_letter(self, stream: str, msg: Msg, reason: str) -> None:
+    async def _retry_or_dead_letter(self, stream: str, msg: Msg, reason: str, signature: str | None = None) -> None:
         delivered = msg.metadata.num_delivered
         if delivered >= self.max_deliver:
-            await self._dead_letter(stream, msg, f"gave up after {delivered} deliveries: {reason}", "TransientError")
+            reason = f"gave up after {delivered} deliveries: {reason}"
+            await self._dead_letter(stream, msg, reason, "TransientError", signature)
             return
         delay = self.cfg.nak_delay_s * 2 ** (delivered - 1)
         with contextlib.suppress(Exception):
             await msg.nak(delay=delay)
 
-    async def _dead_letter(self, stream: str, msg: Msg, reason: str, error_type: str) -> None:
-        bus = self.services.bus
-        assert bus is not None
+    async def _dead_letter(
+        self, stream: str, msg: Msg, reason: str, error_type: str, signature: str | None = None
+    ) -> None:
+        """DeadLetter with the reason and the original bytes; term. A signature whose opening report is
+        dead-lettered is marked so, and its next occurrence reopens the investigation."""
+        bus, index = self.services.bus, self.index
+        assert bus is not None and index is not None
         seq = msg.metadata.sequence.stream
         dl = DeadLetter(
             reason=reason,
@@ -262,8 +281,10 @@ class IntakeActor:
             payload=DeadLetter.encode_payload(msg.data),
             headers=_headers(msg),
         )
-        await bus.publish(bus.names.dead("errors"), dl, msg_id=f"dl-{stream}-{seq}")
+        await bus.publish(bus.names.dead("errors"), dl, msg_id=bus.names.dead_letter_msg_id(stream, seq))
         await msg.term()
+        if signature is not None:
+            await index.set_status(signature, "dead_lettered")
         self.counters["dead_lettered"] += 1
         metrics.inc("reports_dead_lettered", reason=error_type)
 
@@ -272,7 +293,7 @@ class IntakeActor:
         bus = self.services.bus
         assert bus is not None
         rejection = rejection_for(report, verdict)
-        await bus.publish(bus.names.security_rejected, rejection, msg_id=f"rej-{inv}")
+        await bus.publish(bus.names.security_rejected, rejection, msg_id=bus.names.rejection_msg_id(inv))
         result = Result(
             investigation_id=inv,
             signature=report.signature,
@@ -309,13 +330,21 @@ class IntakeActor:
             payload=DeadLetter.encode_payload(raw.data or b""),
             headers=dict(raw.headers or {}),
         )
-        try:
-            await bus.publish(bus.names.dead("errors"), dl, msg_id=f"dl-{stream}-{seq}")
-            await bus.js.delete_msg(stream, seq)
-            self.counters["dead_lettered"] += 1
-            metrics.inc("reports_dead_lettered", reason="MaxDeliveries")
-        except SwarmError as exc:
-            log.warning("dead-lettering %s/%s failed: %s", stream, seq, exc)
+        for attempt in range(5):  # the advisory is not repeated: try hard before giving up
+            try:
+                await bus.publish(bus.names.dead("errors"), dl, msg_id=bus.names.dead_letter_msg_id(stream, seq))
+                await bus.js.delete_msg(stream, seq)
+                break
+            except Exception as exc:
+                log.warning("dead-lettering %s/%s failed (attempt %d): %r", stream, seq, attempt + 1, exc)
+                await asyncio.sleep(0.5 * 2**attempt)
+        else:
+            return
+        self.counters["dead_lettered"] += 1
+        metrics.inc("reports_dead_lettered", reason="MaxDeliveries")
+        with contextlib.suppress(Exception):  # its signature may be investigated again by a later occurrence
+            signature = ErrorReport.model_validate_json(raw.data or b"").signature
+            await self.index.set_status(signature, "dead_lettered")  # type: ignore[union-attr]
 
 
 def _explain(exc: ValidationError) -> str:

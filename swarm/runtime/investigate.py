@@ -17,7 +17,7 @@ from pathlib import Path
 from swarm.bus.connect import Bus
 from swarm.bus.settings import Settings
 from swarm.config import RepositoryConfig, SwarmConfig
-from swarm.errors import ConfigError, InvalidInput
+from swarm.errors import ConfigError, InvalidInput, TransientError
 from swarm.models import ErrorReport, Result
 from swarm.reporting.reporter import publish_report
 from swarm.runtime.app import SwarmRuntime
@@ -75,7 +75,10 @@ async def investigate_once(
     try:
         assert runtime.bus is not None
         await publish_report(runtime.bus, report)
-        counters = await runtime.until_empty(timeout_s=timeout_s)
+        try:
+            counters = await runtime.until_empty(timeout_s=timeout_s)
+        except TimeoutError as exc:
+            raise TransientError(f"the investigation did not finish in time: {exc}") from exc
         inv = investigation_id_for(report.signature)
         result = await fetch_result(runtime.bus, inv)
         if result is not None:

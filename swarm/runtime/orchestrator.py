@@ -51,6 +51,16 @@ class InvestigationRequest:
     repository: dict[str, Any] | None = None
 
 
+def _cycle_record(state: PeerState) -> dict[str, Any]:
+    """What a later cycle sees of an earlier one (the agents skip suspects already tried)."""
+    return {
+        "cycle": state.metadata.cycle,
+        "execute": phase_output(state, "execute"),
+        "express": phase_output(state, "express"),
+        "review": phase_output(state, "review"),
+    }
+
+
 def _done(state: PeerState, phase: str) -> bool:
     return state.phase(phase).status in (PhaseStatus.DONE, PhaseStatus.SKIPPED)
 
@@ -61,49 +71,57 @@ class OrchestratorActor(AgentHost):
         self.owner = f"{self.name}/{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.pools = {r: PoolClient(r, spec.ray_namespace) for r in ("research", "implement", "review")}
         self.lease_s = max(30.0, self.services.config.intake.in_progress_interval_s * 3)
+        self.running: set[str] = set()
 
-    # -- lease ---------------------------------------------------------------------------
-    async def _take_lease(self, key: str) -> bool:
+    # -- lease: one token per call, so a second call for the same investigation never joins in --
+    async def _take_lease(self, key: str, token: str) -> bool:
         assert self.services.store is not None
         taken = False
 
         def transform(state: PeerState) -> PeerState:
             nonlocal taken
             m, now = state.metadata, utcnow()
-            live = m.owner and m.owner != self.owner and m.lease_expires_at and m.lease_expires_at > now
-            if live or m.status in TERMINAL:
-                taken = False
-                return state
-            m.owner, m.lease_expires_at = self.owner, now + timedelta(seconds=self.lease_s)
-            m.updated_at, m.updated_by, taken = now, self.name, True
+            live = m.owner and m.owner != token and m.lease_expires_at and m.lease_expires_at > now
+            taken = not (live or m.status in TERMINAL)
+            if taken:
+                m.owner, m.lease_expires_at = token, now + timedelta(seconds=self.lease_s)
+                m.updated_at, m.updated_by = now, self.name
             return state
 
         await self.services.store.update(key, transform, role="orchestrator")
         return taken
 
-    async def _renew(self, keys: list[str]) -> None:
-        assert self.services.store is not None
-        while True:
-            await asyncio.sleep(self.lease_s / 3)
-
-            def transform(state: PeerState) -> PeerState:
-                if state.metadata.owner == self.owner:
-                    state.metadata.lease_expires_at = utcnow() + timedelta(seconds=self.lease_s)
-                return state
-
-            with contextlib.suppress(SwarmError):
-                await self.services.store.update(keys[-1], transform, role="orchestrator")
-
-    async def _release(self, key: str) -> None:
+    async def _renew(self, keys: list[str], token: str) -> None:
         assert self.services.store is not None
 
         def transform(state: PeerState) -> PeerState:
-            if state.metadata.owner == self.owner:
+            if state.metadata.owner == token:
+                state.metadata.lease_expires_at = utcnow() + timedelta(seconds=self.lease_s)
+            return state
+
+        while True:
+            await asyncio.sleep(self.lease_s / 3)
+            try:
+                await self.services.store.update(keys[-1], transform, role="orchestrator")
+            except Exception as exc:  # keep trying: a lapsed lease invites a second worker
+                log.warning("%s: lease renewal of %s failed: %r", self.name, keys[-1], exc)
+
+    async def _release(self, key: str, token: str) -> None:
+        assert self.services.store is not None
+
+        def transform(state: PeerState) -> PeerState:
+            if state.metadata.owner == token:
                 state.metadata.owner, state.metadata.lease_expires_at = None, None
             return state
 
-        with contextlib.suppress(Exception):
+        try:
             await self.services.store.update(key, transform, role="orchestrator")
+        except Exception as exc:  # the lease expires by itself; a redelivery waits at most lease_s
+            log.warning("%s: releasing %s failed: %r", self.name, key, exc)
+
+    def _key(self, req: InvestigationRequest, cycle: int) -> str:
+        assert self.services.bus is not None
+        return self.services.bus.names.peer_key(req.kind, req.investigation_id, cycle)
 
     # -- the cycle -----------------------------------------------------------------------
     async def _current_cycle(self, req: InvestigationRequest) -> PeerState:
@@ -137,38 +155,42 @@ class OrchestratorActor(AgentHost):
 
     async def investigate(self, req: InvestigationRequest) -> dict[str, Any]:
         await self.services.start()
-        assert self.services.store is not None and self.services.bus is not None
+        assert self.services.store is not None
+        if req.investigation_id in self.running:  # a redelivery while this actor still works on it
+            return {"outcome": "busy", "owner": self.name}
+        self.running.add(req.investigation_id)
+        token = f"{self.owner}/{uuid.uuid4().hex[:8]}"
         started = time.monotonic()
         self.services.active += 1
         metrics.gauge("investigations_active", self.services.active, actor=self.name)
         renew: asyncio.Task[None] | None = None
-        state = await self._current_cycle(req)
+        keys: list[str] = []
         try:
+            state = await self._current_cycle(req)
+            keys.append(state.key)
             with span_from_carrier("investigate", req.trace, investigation=req.investigation_id) as carrier:
                 req.trace = carrier
                 if state.metadata.status in TERMINAL:
                     return await self._publish_result(req, state, started, stored=True)
-                if not await self._take_lease(state.key):
+                if not await self._take_lease(state.key, token):
                     fresh, _ = await self.services.store.read(state.key)
                     if fresh.metadata.status in TERMINAL:
                         return await self._publish_result(req, fresh, started, stored=True)
                     return {"outcome": "busy", "owner": fresh.metadata.owner}
-                keys = [state.key]
-                renew = asyncio.create_task(self._renew(keys))
+                renew = asyncio.create_task(self._renew(keys, token))
                 try:
-                    state = await self._run_cycles(req, state, keys)
+                    state = await self._run_cycles(req, state, keys, token)
                 except AgentFailed as exc:
                     state = await self._fail(keys[-1], str(exc))
                 return await self._publish_result(req, state, started)
         except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
-            await self._release(state.key)
             raise TransientError(f"a specialist actor died during {req.investigation_id}: {exc}") from exc
-        except TransientError:
-            await self._release(state.key)
-            raise
         finally:
             if renew is not None:
                 renew.cancel()
+            if keys:  # whatever happened, the next attempt must not wait for this lease to lapse
+                await self._release(keys[-1], token)
+            self.running.discard(req.investigation_id)
             self.services.active -= 1
             metrics.gauge("investigations_active", self.services.active, actor=self.name)
 
@@ -208,25 +230,20 @@ class OrchestratorActor(AgentHost):
             **extra,
         )
 
-    async def _run_cycles(self, req: InvestigationRequest, state: PeerState, keys: list[str]) -> PeerState:
+    async def _run_cycles(self, req: InvestigationRequest, state: PeerState, keys: list[str], token: str) -> PeerState:
         store = self.services.store
         assert store is not None
         max_cycles = self.services.config.orchestration.max_cycles
-        history: list[dict[str, Any]] = []
+        history = [_cycle_record((await store.read(self._key(req, n)))[0]) for n in range(1, state.metadata.cycle)]
         while True:
             state = await self._run_one_cycle(req, state, history)
-            review = phase_output(state, "review")
-            verdict = review.get("verdict", "approve")
-            if verdict != "request_changes" or state.metadata.cycle >= max_cycles:
+            review, express = phase_output(state, "review"), phase_output(state, "express")
+            # another cycle when review asks for changes, or when express found untried suspects
+            again = review.get("verdict") == "request_changes" or bool(express.get("needs_another_cycle"))
+            if not again or state.metadata.cycle >= max_cycles:
                 return state
-            history.append(
-                {
-                    "cycle": state.metadata.cycle,
-                    "execute": phase_output(state, "execute"),
-                    "express": phase_output(state, "express"),
-                    "review": review,
-                }
-            )
+            history.append(_cycle_record(state))
+            feedback = review.get("feedback") or express.get("root_cause") or "try the next suspect"
             nxt = PeerState.new(
                 req.investigation_id,
                 req.kind,
@@ -237,9 +254,9 @@ class OrchestratorActor(AgentHost):
                 service=state.metadata.service,
                 environment=state.metadata.environment,
                 occurrences=req.occurrences,
-                owner=self.owner,
+                owner=token,
                 lease_expires_at=utcnow() + timedelta(seconds=self.lease_s),
-                extra={"feedback": str(review.get("feedback", ""))},
+                extra={"feedback": str(feedback)},
             )
             with contextlib.suppress(SwarmError):
                 await store.create(nxt)
@@ -268,14 +285,18 @@ class OrchestratorActor(AgentHost):
             await self._status(req, state, "executing")
             done = phase_output(state, "execute").get("research") or {}
             todo = [h for h in plan.get("hypotheses", []) if str(h.get("id")) not in done]
-            await asyncio.gather(
+            outcomes = await asyncio.gather(
                 *(
                     self.pools["research"].call(
                         "handle", self._phase_request(req, state, "execute", plan=plan, hypothesis=h, **common)
                     )
                     for h in todo
-                )
+                ),
+                return_exceptions=True,  # read-only siblings finish before a failure settles the investigation
             )
+            failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
+            if failure is not None:
+                raise failure
             state, _ = await store.read(state.key)
             findings = list((phase_output(state, "execute").get("research") or {}).values())
             await self.pools["implement"].call(

@@ -40,28 +40,46 @@ class Registry:
 
 
 class Budget:
-    """Swarm-wide admission: concurrent investigations, and tokens/dollars over the last hour."""
+    """Swarm-wide admission: concurrent investigations, and tokens/dollars over the last hour.
 
-    def __init__(self, max_concurrent: int, tokens_per_hour: int | None, dollars_per_hour: float | None) -> None:
+    An admission lives while its intake touches it (with every in-progress ack); one that is not
+    touched for `ttl_s` (its intake died) is dropped, so a crash cannot leak a slot for good. Spend is
+    also kept per investigation, so its cost budget holds across phases, cycles and redeliveries.
+    """
+
+    def __init__(
+        self, max_concurrent: int, tokens_per_hour: int | None, dollars_per_hour: float | None, ttl_s: float = 600.0
+    ) -> None:
         self.max_concurrent, self.tokens_per_hour, self.dollars_per_hour = (
             max_concurrent,
             tokens_per_hour,
             dollars_per_hour,
         )
-        self.active: set[str] = set()
+        self.ttl_s = ttl_s
+        self.active: dict[str, float] = {}  # investigation id -> last touched
         self.spend: deque[tuple[float, int, float]] = deque()  # (time, tokens, usd)
+        self.per_investigation: dict[str, tuple[float, float]] = {}  # id -> (usd, last charged)
         self.delayed = 0
+        self.expired = 0
 
     def _window(self) -> tuple[int, float]:
-        cutoff = time.monotonic() - 3600
-        while self.spend and self.spend[0][0] < cutoff:
+        now = time.monotonic()
+        while self.spend and self.spend[0][0] < now - 3600:
             self.spend.popleft()
+        for inv, last in list(self.active.items()):
+            if last < now - self.ttl_s:
+                del self.active[inv]
+                self.expired += 1
+        for inv, (_, last) in list(self.per_investigation.items()):
+            if last < now - 86400:
+                del self.per_investigation[inv]
         return sum(t for _, t, _ in self.spend), sum(u for _, _, u in self.spend)
 
     def admit(self, investigation_id: str) -> tuple[bool, str]:
-        if investigation_id in self.active:
-            return True, "already admitted"
         tokens, usd = self._window()
+        if investigation_id in self.active:
+            self.active[investigation_id] = time.monotonic()
+            return True, "already admitted"
         reason = ""
         if len(self.active) >= self.max_concurrent:
             reason = f"{len(self.active)} investigations running (max {self.max_concurrent})"
@@ -72,18 +90,38 @@ class Budget:
         if reason:
             self.delayed += 1
             return False, reason
-        self.active.add(investigation_id)
+        self.active[investigation_id] = time.monotonic()
         return True, "admitted"
 
-    def release(self, investigation_id: str) -> None:
-        self.active.discard(investigation_id)
+    def touch(self, investigation_id: str) -> None:
+        if investigation_id in self.active:
+            self.active[investigation_id] = time.monotonic()
 
-    def charge(self, tokens: int, usd: float) -> None:
-        self.spend.append((time.monotonic(), tokens, usd))
+    def release(self, investigation_id: str) -> None:
+        self.active.pop(investigation_id, None)
+
+    def charge(self, tokens: int, usd: float, investigation_id: str | None = None) -> float:
+        """Record spend; return what the investigation has spent so far."""
+        now = time.monotonic()
+        self.spend.append((now, tokens, usd))
+        if investigation_id is None:
+            return usd
+        total = self.per_investigation.get(investigation_id, (0.0, now))[0] + usd
+        self.per_investigation[investigation_id] = (total, now)
+        return total
+
+    def spent(self, investigation_id: str) -> float:
+        return self.per_investigation.get(investigation_id, (0.0, 0.0))[0]
 
     def status(self) -> dict[str, Any]:
         tokens, usd = self._window()
-        return {"active": len(self.active), "tokens_hour": tokens, "usd_hour": usd, "delayed": self.delayed}
+        return {
+            "active": len(self.active),
+            "tokens_hour": tokens,
+            "usd_hour": usd,
+            "delayed": self.delayed,
+            "expired": self.expired,
+        }
 
 
 class PoolClient:

@@ -10,10 +10,12 @@ cancellation, budget), runs the agent, and writes the phase output to PEER state
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from swarm.bus.names import HDR_TRACEPARENT
 from swarm.config import load_object
 from swarm.errors import AgentFailed, SwarmError
 from swarm.models import ErrorReport, utcnow
@@ -128,7 +130,9 @@ class PhaseStateAccess:
         return dict(out) if isinstance(out, dict) else {}
 
 
-def build_context(services: ActorServices, role: str, req: PhaseRequest, cancel: CancelToken) -> AgentContext:
+def build_context(
+    services: ActorServices, role: str, req: PhaseRequest, cancel: CancelToken, spent_usd: float = 0.0
+) -> AgentContext:
     assert services.bus is not None and services.store is not None and services.blood is not None
     return AgentContext(
         investigation_id=req.investigation_id,
@@ -146,11 +150,15 @@ def build_context(services: ActorServices, role: str, req: PhaseRequest, cancel:
         history=req.history,
         repository=req.repository,
         config=services.spec.config,
-        messages=CommsPublisher(services.bus, req.investigation_id, services.service, req.trace.get("traceparent")),
+        messages=CommsPublisher(services.bus, req.investigation_id, services.service, req.trace.get(HDR_TRACEPARENT)),
         events=services.blood.for_investigation(req.investigation_id, services.service),
         state=PhaseStateAccess(services.store, req.key, role, req.phase),
         cancel=cancel,
-        budget=Budget(limit_usd=req.budget_usd, on_charge=services.charge),
+        budget=Budget(
+            limit_usd=req.budget_usd,
+            spent_usd=spent_usd,
+            on_charge=functools.partial(services.charge, req.investigation_id),
+        ),
     )
 
 
@@ -207,7 +215,7 @@ async def run_phase(
             await record_phase(
                 store, req.key, role, req.phase, name, status=PhaseStatus.RUNNING, hypothesis=req.hypothesis
             )
-            ctx = build_context(services, role, req, token)
+            ctx = build_context(services, role, req, token, await services.spent(req.investigation_id))
             try:
                 output = await asyncio.wait_for(
                     agent.handle(ctx), timeout=services.config.orchestration.phase_timeout_s

@@ -92,10 +92,16 @@ class ActorServices:
         )
         return self
 
-    async def charge(self, tokens: int, usd: float) -> None:
-        """Count an agent's LLM spend against the swarm-wide hourly budget (the admission actor)."""
-        budget = ray.get_actor(BUDGET_NAME, namespace=self.spec.ray_namespace)
-        await budget.charge.remote(tokens, usd)
+    def _budget(self) -> Any:
+        return ray.get_actor(BUDGET_NAME, namespace=self.spec.ray_namespace)
+
+    async def charge(self, investigation_id: str, tokens: int, usd: float) -> None:
+        """Count an agent's LLM spend against the hourly budget and the investigation's own."""
+        await self._budget().charge.remote(tokens, usd, investigation_id)
+
+    async def spent(self, investigation_id: str) -> float:
+        """What the investigation has spent so far, over all its phases, cycles and attempts."""
+        return float(await self._budget().spent.remote(investigation_id))
 
     async def close(self) -> None:
         blood, bus = self.blood, self.bus

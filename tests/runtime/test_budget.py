@@ -30,6 +30,17 @@ def test_budget_admits_up_to_its_limits_and_says_why_not() -> None:
     assert budget.status()["delayed"] == 3
 
 
+def test_an_admission_nobody_touches_expires_and_spend_is_kept_per_investigation() -> None:
+    budget = Budget(max_concurrent=1, tokens_per_hour=None, dollars_per_hour=None, ttl_s=3600)
+    assert budget.admit("a")[0] and not budget.admit("b")[0]
+    budget.touch("a")
+    assert not budget.admit("b")[0]  # a live (touched) admission holds its slot
+    budget.ttl_s = -1  # as if "a"'s intake died an hour ago and stopped touching it
+    assert budget.admit("b") == (True, "admitted") and budget.status()["expired"] == 1
+    assert budget.charge(100, 0.25, "inv-1") == 0.25 and budget.charge(50, 0.5, "inv-1") == 0.75
+    assert budget.spent("inv-1") == 0.75 and budget.spent("inv-2") == 0.0
+
+
 @pytest.mark.usefixtures("ray_session")
 @pytest.mark.timeout(180)
 async def test_over_budget_investigations_wait_and_none_is_lost(bus, settings, tmp_path) -> None:

@@ -72,7 +72,7 @@ async def test_copies_of_five_signatures_give_five_investigations_with_occurrenc
     assert counters["investigations"] == 5
     assert counters["duplicates"] == 195
     assert counters["results"] == 5
-    kv = await bus.js.key_value(bus.names.stream("SIGNATURES"))
+    kv = await bus.js.key_value(bus.names.signature_bucket)
     occurrences = [json.loads((await kv.get(k)).value)["occurrences"] for k in await kv.keys()]
     assert sorted(occurrences) == [40] * 5
 
@@ -115,13 +115,10 @@ async def test_review_requesting_changes_starts_another_cycle_with_feedback(bus,
     )
     (result,) = await results(bus)
     assert result.status == "fixed" and result.cycles == 2
+    info = await bus.js.stream_info(bus.names.stream("BLOODSTREAM"), subjects_filter=bus.names.events_all(1))
+    count = sum((info.state.subjects or {}).values())
     sub = await bus.js.subscribe(bus.names.events_all(1), ordered_consumer=True)
-    events = []
-    while True:
-        try:
-            events.append(json.loads((await sub.next_msg(timeout=1)).data)["event_type"])
-        except TimeoutError:
-            break
+    events = [json.loads((await sub.next_msg(timeout=5)).data)["event_type"] for _ in range(count)]
     await sub.unsubscribe()
     assert events == [
         "investigation_started",

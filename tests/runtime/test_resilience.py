@@ -161,3 +161,47 @@ async def test_a_report_that_exhausted_its_deliveries_elsewhere_is_dead_lettered
     assert counters["dead_lettered"] == 1 and counters["results"] == 0
     info = await bus.js.stream_info(stream)
     assert info.state.messages == 0, "the dead-lettered report must leave the work queue"
+
+
+async def test_a_signature_whose_report_was_dead_lettered_is_reopened_by_its_next_occurrence(
+    bus, settings, tmp_path
+) -> None:
+    counter = tmp_path / "calls"
+    cfg = runtime_config(tmp_path, {"implement": {"transient_count_file": str(counter), "transient_times": 3}})
+    r = report(700)
+    await bus.js.publish(bus.names.errors(), r.to_bytes())
+    runtime = SwarmRuntime(settings, cfg)
+    await runtime.start()
+    try:
+        first = await runtime.until_empty(timeout_s=120)
+        assert first["dead_lettered"] == 1 and first["results"] == 0  # 3 deliveries, 3 transient failures
+        await bus.js.publish(bus.names.errors(), r.to_bytes())  # the same error happens again later
+        second = await runtime.until_empty(timeout_s=120)
+    finally:
+        await runtime.stop()
+    assert second["results"] == 1 and second["duplicates"] == 0, "the next occurrence must take it over"
+    (result,) = await results(bus)
+    assert result.status == "fixed" and int(counter.read_text()) == 4
+
+
+async def test_a_second_call_for_a_running_investigation_is_told_busy(bus, settings, tmp_path) -> None:
+    from swarm.runtime.orchestrator import InvestigationRequest
+
+    cfg = runtime_config(tmp_path, {"implement": {"sleep_s": 1.0}})
+    runtime = SwarmRuntime(settings, cfg)
+    await runtime.start()
+    try:
+        orchestrator = runtime.pools["orchestrator"].actors["orchestrator-0"]
+        r = report(800)
+        req = InvestigationRequest(investigation_id="inv-busy", signature=r.signature, report=r.model_dump(mode="json"))
+        first = orchestrator.investigate.remote(req)
+        marker = await bus.nc.subscribe(bus.names.comms_run("inv-busy", "started"))
+        await marker.next_msg(timeout=30)  # the first call is under way
+        second = await orchestrator.investigate.remote(req)
+        assert second["outcome"] == "busy"
+        done = await first
+        assert done["outcome"] == "result" and done["status"] == "fixed"
+        third = await orchestrator.investigate.remote(req)  # a redelivery after the fact: the same Result
+        assert third["outcome"] == "result" and third["duplicate"] is True
+    finally:
+        await runtime.stop()

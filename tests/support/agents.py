@@ -1,8 +1,9 @@
 """Small agents for runtime tests, configured through `options` in the test's SwarmConfig.
 
 options (all roles): sleep_s (per call), fail (raise in handle), hang_once (a path: the first call
-creates it and then waits until cancelled or killed; later calls pass), request_changes_cycles
-(review: ask for changes in these cycles).
+creates it and then waits until cancelled or killed; later calls pass), transient_count_file and
+transient_times (raise TransientError on the first N calls), request_changes_cycles (review: ask for
+changes in these cycles).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from swarm.errors import TransientError
 from swarm.runtime.agent import AgentContext
 
 
@@ -30,6 +32,13 @@ class _Base:
             await asyncio.sleep(float(self.options["sleep_s"]))
         if self.options.get("fail"):
             raise RuntimeError(f"{self.role} agent failed on purpose")
+        counter = self.options.get("transient_count_file")
+        if counter:  # fail transiently the first `transient_times` calls (a flaky dependency)
+            path = Path(counter)
+            calls = int(path.read_text()) if path.exists() else 0
+            path.write_text(str(calls + 1))
+            if calls < int(self.options.get("transient_times", 0)):
+                raise TransientError(f"{self.role}: dependency unavailable (call {calls + 1})")
 
 
 class Orchestrator(_Base):
