@@ -36,7 +36,7 @@ def test_an_admission_nobody_touches_expires_and_spend_is_kept_per_investigation
     budget.touch("a")
     assert not budget.admit("b")[0]  # a live (touched) admission holds its slot
     budget.ttl_s = -1  # as if "a"'s intake died an hour ago and stopped touching it
-    assert budget.admit("b") == (True, "admitted") and budget.status()["expired"] == 1
+    assert budget.admit("b") == (True, "admitted") and budget.expired == 1
     assert budget.charge(100, 0.25, "inv-1") == 0.25 and budget.charge(50, 0.5, "inv-1") == 0.75
     assert budget.spent("inv-1") == 0.75 and budget.spent("inv-2") == 0.0
 
