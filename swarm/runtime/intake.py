@@ -54,7 +54,7 @@ class IntakeActor:
         self.services = ActorServices(spec, service=self.name, role="intake")
         cfg = self.services.config
         self.cfg = cfg.intake
-        self.max_deliver = 3
+        self.max_deliver: dict[str, int] = {}  # per error stream, from its consumer's config
         self.filter = load_object(self.cfg.filter)(cfg.security)
         self.orchestrators = PoolClient("orchestrator", spec.ray_namespace)
         self.counters: Counter[str] = Counter({k: 0 for k in COUNTER_KEYS})
@@ -70,11 +70,11 @@ class IntakeActor:
         bus = self.services.bus
         assert bus is not None
         self.index = await SignatureIndex(bus.js, bus.names).open()
-        info = await bus.js.consumer_info(bus.names.error_stream(self.cfg.envs[0]), ERROR_CONSUMER)
-        self.max_deliver = info.config.max_deliver or 3
         self.running = True
         for env in self.cfg.envs:
             stream = bus.names.error_stream(env)
+            info = await bus.js.consumer_info(stream, ERROR_CONSUMER)
+            self.max_deliver[stream] = info.config.max_deliver or 3
             sub = await bus.js.pull_subscribe_bind(ERROR_CONSUMER, stream=stream)
             self.fetchers.append(asyncio.create_task(self._fetch_loop(stream, sub), name=f"fetch-{stream}"))
             subject = bus.names.max_deliveries_advisory(stream, ERROR_CONSUMER)
@@ -255,7 +255,7 @@ class IntakeActor:
     # -- settlement ----------------------------------------------------------------------
     async def _retry_or_dead_letter(self, stream: str, msg: Msg, reason: str, signature: str | None = None) -> None:
         delivered = msg.metadata.num_delivered
-        if delivered >= self.max_deliver:
+        if delivered >= self.max_deliver.get(stream, 3):
             reason = f"gave up after {delivered} deliveries: {reason}"
             await self._dead_letter(stream, msg, reason, "TransientError", signature)
             return
