@@ -62,3 +62,39 @@ def test_investigate_refuses_bad_input_clearly(cli_env, tmp_path) -> None:
     good.write_text(json.dumps({"error": "boom"}))
     result = runner.invoke(app, ["investigate", "--repo", str(tmp_path), "--error-file", str(good)])
     assert result.exit_code != 0 and "not a git repository" in result.stderr
+
+
+def test_swarm_run_until_empty_prints_the_counters(cli_env, tmp_path) -> None:
+    import asyncio
+
+    import yaml
+
+    from swarm.bus.connect import open_bus
+    from swarm.bus.provision import load_streams_config, provision
+    from swarm.bus.settings import Settings
+    from swarm.reporting.reporter import publish_report
+    from tests.runtime.test_pipeline import report
+    from tests.support.runtime import runtime_config
+
+    async def publish() -> None:
+        settings = Settings(_env_file=None)
+        async with open_bus(settings) as bus:
+            await provision(bus.js, bus.names, load_streams_config(settings.swarm_streams_config))
+            for i in (1, 2, 1):
+                await bus.js.publish(bus.names.errors(), report(900 + i).to_bytes())
+            await bus.js.publish(bus.names.errors(), b"not a report")
+            await publish_report(bus, report(950))
+
+    asyncio.run(publish())
+    cfg_file = tmp_path / "swarm.yaml"
+    cfg_file.write_text(yaml.safe_dump(runtime_config(tmp_path).model_dump(mode="json")))
+    result = runner.invoke(app, ["run", "--config", str(cfg_file), "--until-empty", "--timeout", "120", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {
+        "received": 5,
+        "investigations": 3,
+        "duplicates": 1,
+        "dead_lettered": 1,
+        "rejected": 0,
+        "results": 3,
+    }
