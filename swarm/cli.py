@@ -1,11 +1,11 @@
 """The `swarm` command. Each area owns a Typer sub-app; this module only assembles them.
 
-    swarm nats up                 swarm streams provision|report|purge
-    swarm errors report|tail      swarm schemas export DIR
-    swarm state ...               swarm security check|eval
-    swarm run                     swarm investigate
-    swarm events tail             swarm health
-    swarm bench ...               swarm demo
+swarm nats up                 swarm streams provision|report|purge
+swarm errors report|tail      swarm schemas export DIR
+swarm state ...               swarm security check|eval
+swarm run                     swarm investigate
+swarm events tail             swarm health
+swarm bench ...               swarm demo
 """
 
 from __future__ import annotations

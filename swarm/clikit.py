@@ -1,10 +1,10 @@
 """Small helpers every CLI sub-app uses: settings, async bridging, JSON or rich output, errors.
 
-    @app.command()
-    def report(json_out: bool = JSON_OPTION) -> None:
-        with cli_errors():
-            data = run(fetch_report(load_settings()))
-        emit(data, json_out, render=lambda d: console.print(make_table(d)))
+@app.command()
+def report(json_out: bool = JSON_OPTION) -> None:
+    with cli_errors():
+        data = run(fetch_report(load_settings()))
+    emit(data, json_out, render=lambda d: console.print(make_table(d)))
 """
 
 from __future__ import annotations

@@ -53,20 +53,38 @@ ZeroDivisionError: division by zero
 
 def sample_reports() -> list[ErrorReport]:
     """Five reports from three services; the 2nd and 5th are duplicates of the 1st and 4th."""
-    keyerror = dict(env="production", service="accounts-api", stack=_KEYERROR_STACK,
-                    file="accounts/api/profile.py", line=57, function="get_profile")
+    keyerror = dict(
+        env="production",
+        service="accounts-api",
+        stack=_KEYERROR_STACK,
+        file="accounts/api/profile.py",
+        line=57,
+        function="get_profile",
+    )
     order = dict(env="staging", service="shop-orders", file="shop/orders/repo.py", line=88, function="lock")
     return [
         build_report("KeyError: 'user_id'", **keyerror, context={"request_id": "req-7f1c", "route": "/profile"}),
         build_report("KeyError: 'user_id'", **keyerror, context={"request_id": "req-91ab", "route": "/profile"}),
-        build_report("ZeroDivisionError: division by zero", env="production", service="billing",
-                     stack=_INVOICE_STACK, file="billing/invoice.py", line=118, function="line_total",
-                     context={"invoice": "INV-2291"}),
-        build_report("OrderLocked: Order 3f2a9c1e-8b7d-4e21-9c55-0a1b2c3d4e5f locked by worker at 0x7f3a2c10d4e0",
-                     stack=_ORDER_STACK, **order),
-        build_report("OrderLocked: Order 9b0d4e7a-1c2f-4a6b-8d9e-f0e1d2c3b4a5 locked by worker at 0x55d0e1ff20a8",
-                     stack=_ORDER_STACK.replace("3f2a9c1e-8b7d-4e21-9c55-0a1b2c3d4e5f",
-                                                "9b0d4e7a-1c2f-4a6b-8d9e-f0e1d2c3b4a5"), **order),
+        build_report(
+            "ZeroDivisionError: division by zero",
+            env="production",
+            service="billing",
+            stack=_INVOICE_STACK,
+            file="billing/invoice.py",
+            line=118,
+            function="line_total",
+            context={"invoice": "INV-2291"},
+        ),
+        build_report(
+            "OrderLocked: Order 3f2a9c1e-8b7d-4e21-9c55-0a1b2c3d4e5f locked by worker at 0x7f3a2c10d4e0",
+            stack=_ORDER_STACK,
+            **order,
+        ),
+        build_report(
+            "OrderLocked: Order 9b0d4e7a-1c2f-4a6b-8d9e-f0e1d2c3b4a5 locked by worker at 0x55d0e1ff20a8",
+            stack=_ORDER_STACK.replace("3f2a9c1e-8b7d-4e21-9c55-0a1b2c3d4e5f", "9b0d4e7a-1c2f-4a6b-8d9e-f0e1d2c3b4a5"),
+            **order,
+        ),
     ]
 
 
@@ -89,8 +107,9 @@ def embedded_or_configured(settings: Settings) -> Iterator[str]:
 @contextlib.asynccontextmanager
 async def provisioned_bus(settings: Settings, url: str) -> AsyncIterator[Bus]:
     async with open_bus(settings, url) as bus:
-        err_console.print(f"provisioning namespace {bus.names.ns!r} from {settings.swarm_streams_config} ...",
-                          highlight=False)
+        err_console.print(
+            f"provisioning namespace {bus.names.ns!r} from {settings.swarm_streams_config} ...", highlight=False
+        )
         await provision(bus.js, bus.names, load_streams_config(settings.swarm_streams_config))
         yield bus
 
@@ -121,8 +140,9 @@ def _render(data: dict[str, Any]) -> None:
         outcome = "[yellow]duplicate[/]" if p["duplicate"] else "[green]stored[/]"
         table.add_row(p["service"], p["stream"], str(p["sequence"]), outcome, p["error"])
     console.print(table)
-    console.print(f"{data['stored']} stored, {data['duplicates']} dropped as duplicates by their signature\n",
-                  highlight=False)
+    console.print(
+        f"{data['stored']} stored, {data['duplicates']} dropped as duplicates by their signature\n", highlight=False
+    )
     render_stream_report([r for r in data["streams"] if r["kind"] == "stream"], "streams after the demo")
 
 

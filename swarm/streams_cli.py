@@ -49,8 +49,9 @@ JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 nats_app = typer.Typer(help="run a local nats-server with JetStream", no_args_is_help=True)
 streams_app = typer.Typer(help="provision and inspect the namespace's streams", no_args_is_help=True)
-schemas_app = typer.Typer(help="JSON Schemas of every wire payload, for publishers in other languages",
-                          no_args_is_help=True)
+schemas_app = typer.Typer(
+    help="JSON Schemas of every wire payload, for publishers in other languages", no_args_is_help=True
+)
 
 
 async def _with_bus(settings: Settings, work: Callable[[Bus], Awaitable[T]]) -> T:
@@ -84,13 +85,24 @@ def nats_up(
     """Run nats-server with JetStream in the foreground until Ctrl-C."""
     settings = load_settings()
     with cli_errors():
-        server = EmbeddedNats(port=port, host=host, store_dir=store_dir or settings.swarm_home / "nats",
-                              monitor_port=monitor_port)
-        info = {"url": f"nats://{host}:{port}", "store_dir": str(server.store_dir), "monitor_port": monitor_port,
-                "command": server.command()}
-    emit(info, json_out, render=lambda d: console.print(
-        f"nats-server with JetStream on [bold]{d['url']}[/], store {d['store_dir']}\n"
-        f"in another shell: export NATS_URL={d['url']}   (Ctrl-C stops the server)", highlight=False))
+        server = EmbeddedNats(
+            port=port, host=host, store_dir=store_dir or settings.swarm_home / "nats", monitor_port=monitor_port
+        )
+        info = {
+            "url": f"nats://{host}:{port}",
+            "store_dir": str(server.store_dir),
+            "monitor_port": monitor_port,
+            "command": server.command(),
+        }
+    emit(
+        info,
+        json_out,
+        render=lambda d: console.print(
+            f"nats-server with JetStream on [bold]{d['url']}[/], store {d['store_dir']}\n"
+            f"in another shell: export NATS_URL={d['url']}   (Ctrl-C stops the server)",
+            highlight=False,
+        ),
+    )
     # a plain `kill` (SIGTERM) must stop the child server too, as Ctrl-C does, instead of orphaning it
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -118,23 +130,35 @@ async def stream_report(bus: Bus, cfg: StreamsConfig) -> list[dict[str, Any]]:
         try:
             info = await bus.js.stream_info(name)
         except NotFoundError:
-            rows.append({"stream": name, "kind": kind, "missing": True, "subjects": [], "retention": None,
-                         "messages": 0, "bytes": 0, "consumers": []})
+            rows.append(
+                {
+                    "stream": name,
+                    "kind": kind,
+                    "missing": True,
+                    "subjects": [],
+                    "retention": None,
+                    "messages": 0,
+                    "bytes": 0,
+                    "consumers": [],
+                }
+            )
             continue
         consumers = await bus.js.consumers_info(name)
-        rows.append({
-            "stream": name,
-            "kind": kind,
-            "missing": False,
-            "subjects": list(info.config.subjects or []),
-            "retention": getattr(info.config.retention, "value", info.config.retention),
-            "messages": info.state.messages,
-            "bytes": info.state.bytes,
-            "consumers": [
-                {"name": c.name, "num_pending": c.num_pending, "num_ack_pending": c.num_ack_pending}
-                for c in sorted(consumers, key=lambda c: c.name)
-            ],
-        })
+        rows.append(
+            {
+                "stream": name,
+                "kind": kind,
+                "missing": False,
+                "subjects": list(info.config.subjects or []),
+                "retention": getattr(info.config.retention, "value", info.config.retention),
+                "messages": info.state.messages,
+                "bytes": info.state.bytes,
+                "consumers": [
+                    {"name": c.name, "num_pending": c.num_pending, "num_ack_pending": c.num_ack_pending}
+                    for c in sorted(consumers, key=lambda c: c.name)
+                ],
+            }
+        )
     return rows
 
 
@@ -151,8 +175,14 @@ def render_stream_report(rows: list[dict[str, Any]], title: str = "streams") -> 
             table.add_row(r["stream"], "[red]missing: run `swarm streams provision`[/]", "", "", "", "")
             continue
         consumers = ", ".join(f"{c['name']} {c['num_pending']}/{c['num_ack_pending']}" for c in r["consumers"])
-        table.add_row(r["stream"], "\n".join(r["subjects"]), str(r["retention"]), str(r["messages"]),
-                      str(r["bytes"]), consumers or "-")
+        table.add_row(
+            r["stream"],
+            "\n".join(r["subjects"]),
+            str(r["retention"]),
+            str(r["messages"]),
+            str(r["bytes"]),
+            consumers or "-",
+        )
     console.print(table)
 
 
@@ -161,8 +191,9 @@ _STYLE = {"create": "green", "ok": "dim", "drift": "yellow", "update": "cyan", "
 
 def _render_plan(data: dict[str, Any]) -> None:
     for item in data["items"]:
-        console.print(f"[{_STYLE[item['action']]}]{item['action']:>8}[/] {item['kind']:<8} {item['name']}",
-                      highlight=False)
+        console.print(
+            f"[{_STYLE[item['action']]}]{item['action']:>8}[/] {item['kind']:<8} {item['name']}", highlight=False
+        )
         for d in item["diffs"]:
             console.print(f"{'':18}{d['field']}: server {d['server']!r} -> file {d['file']!r}", highlight=False)
     console.print(data["summary"], highlight=False)
@@ -171,11 +202,15 @@ def _render_plan(data: dict[str, Any]) -> None:
 def _summary(items: list[PlanItem], apply: bool) -> str:
     count = {a: sum(1 for i in items if i.action == a) for a in _STYLE}
     if count["conflict"]:
-        return (f"{count['conflict']} item(s) conflict with configs/streams.yaml in a field the server cannot "
-                "change in place (retention or storage): delete and re-create them, then provision again")
+        return (
+            f"{count['conflict']} item(s) conflict with configs/streams.yaml in a field the server cannot "
+            "change in place (retention or storage): delete and re-create them, then provision again"
+        )
     if count["drift"]:
-        return (f"{count['drift']} item(s) differ from configs/streams.yaml; nothing changed. "
-                "Run `swarm streams provision --apply` to change them")
+        return (
+            f"{count['drift']} item(s) differ from configs/streams.yaml; nothing changed. "
+            "Run `swarm streams provision --apply` to change them"
+        )
     if count["create"] == count["update"] == 0:
         return "nothing to change: the server matches configs/streams.yaml"
     return f"created {count['create']}, updated {count['update']}, unchanged {count['ok']}"
@@ -210,8 +245,11 @@ def streams_report(json_out: bool = JSON_OPTION) -> None:
     with cli_errors():
         cfg = load_streams_config(settings.swarm_streams_config)
         rows = run(_with_bus(settings, lambda bus: stream_report(bus, cfg)))
-    emit({"namespace": settings.nats_namespace, "streams": rows}, json_out,
-         render=lambda d: render_stream_report(d["streams"], f"namespace {d['namespace']}"))
+    emit(
+        {"namespace": settings.nats_namespace, "streams": rows},
+        json_out,
+        render=lambda d: render_stream_report(d["streams"], f"namespace {d['namespace']}"),
+    )
 
 
 @streams_app.command("purge")
@@ -239,8 +277,11 @@ def streams_purge(
 
     with cli_errors():
         data = run(_with_bus(settings, purge))
-    emit(data, json_out, render=lambda d: console.print(f"purged {d['purged']} message(s) from {d['stream']}",
-                                                         highlight=False))
+    emit(
+        data,
+        json_out,
+        render=lambda d: console.print(f"purged {d['purged']} message(s) from {d['stream']}", highlight=False),
+    )
 
 
 # schemas ---------------------------------------------------------------------------------
@@ -266,6 +307,11 @@ def schemas_export(
     """Write the JSON Schema of every wire payload (ErrorReport, Result, ...)."""
     with cli_errors():
         paths = export_schemas(directory)
-    emit({"directory": str(directory), "files": [str(p) for p in paths]}, json_out,
-         render=lambda d: console.print(f"wrote {len(d['files'])} schemas to {d['directory']}: "
-                                        + ", ".join(Path(f).name for f in d["files"]), highlight=False))
+    emit(
+        {"directory": str(directory), "files": [str(p) for p in paths]},
+        json_out,
+        render=lambda d: console.print(
+            f"wrote {len(d['files'])} schemas to {d['directory']}: " + ", ".join(Path(f).name for f in d["files"]),
+            highlight=False,
+        ),
+    )

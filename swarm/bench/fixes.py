@@ -30,20 +30,36 @@ def _render(data: dict[str, Any]) -> None:
     for col in ("shape", "cases", "right suspect %", "passing fix %", "median s"):
         table.add_column(col, justify="right" if col != "shape" else "left")
     for shape, row in data["by_shape"].items():
-        table.add_row(shape, str(row["cases"]), f"{row['right_suspect_pct']:.1f}", f"{row['passing_fix_pct']:.1f}",
-                      f"{row['median_s']:.2f}")
-    table.add_row("all", str(s["cases"]), f"{s['right_suspect_pct']:.1f}", f"{s['passing_fix_pct']:.1f}",
-                  f"{s['median_s']:.2f}", style="bold")
+        table.add_row(
+            shape,
+            str(row["cases"]),
+            f"{row['right_suspect_pct']:.1f}",
+            f"{row['passing_fix_pct']:.1f}",
+            f"{row['median_s']:.2f}",
+        )
+    table.add_row(
+        "all",
+        str(s["cases"]),
+        f"{s['right_suspect_pct']:.1f}",
+        f"{s['passing_fix_pct']:.1f}",
+        f"{s['median_s']:.2f}",
+        style="bold",
+    )
     console.print(table)
     for name, b in s["baselines"].items():
         ratio = f"{b['ratio_right_suspect']:.2f}x" if b["ratio_right_suspect"] else "n/a"
-        console.print(f"baseline {name}: right suspect {b['right_suspect_pct']:.1f} % "
-                      f"(median {b['median_s'] * 1000:.1f} ms); offline brain vs baseline: {ratio}")
-    console.print(f"per investigation: median {s['median_s']:.2f} s, p95 {s['p95_s']:.2f} s, "
-                  f"total {s['total_s']:.1f} s")
+        console.print(
+            f"baseline {name}: right suspect {b['right_suspect_pct']:.1f} % "
+            f"(median {b['median_s'] * 1000:.1f} ms); offline brain vs baseline: {ratio}"
+        )
+    console.print(
+        f"per investigation: median {s['median_s']:.2f} s, p95 {s['p95_s']:.2f} s, total {s['total_s']:.1f} s"
+    )
     goals = s["goals"]
-    console.print(f"goals (right suspect >= {goals['right_suspect_pct']:.0f} %, passing fix >= "
-                  f"{goals['passing_fix_pct']:.0f} %): {'met' if s['goals_met'] else 'NOT met'}")
+    console.print(
+        f"goals (right suspect >= {goals['right_suspect_pct']:.0f} %, passing fix >= "
+        f"{goals['passing_fix_pct']:.0f} %): {'met' if s['goals_met'] else 'NOT met'}"
+    )
 
 
 def command(
@@ -60,8 +76,11 @@ def command(
 
         def progress(done: int, total: int, row: dict[str, Any]) -> None:
             mark = "ok " if row["right_suspect"] and row["passing_fix"] else "MISS"
-            err_console.print(f"[{done}/{total}] {mark} {row['shape']:<13} seed {row['seed']:<3} {row['status']:<7} "
-                              f"{row['duration_s']:.2f} s", highlight=False)
+            err_console.print(
+                f"[{done}/{total}] {mark} {row['shape']:<13} seed {row['seed']:<3} {row['status']:<7} "
+                f"{row['duration_s']:.2f} s",
+                highlight=False,
+            )
 
         data = run(count=count, seed=seed, workdir=workdir, progress=progress)
     emit(data, json_out, render=_render)

@@ -1,8 +1,8 @@
 """The agents' EventPublisher (swarm.runtime.agent), bound to one investigation and actor.
 
-    events = bloodstream.for_investigation("inv-1", actor="research-0")
-    ctx = AgentContext(..., events=events)
-    await ctx.events.audit("git_commit", "swarm/fix/inv-1", "ok", {"files": 2})   # guaranteed
+events = bloodstream.for_investigation("inv-1", actor="research-0")
+ctx = AgentContext(..., events=events)
+await ctx.events.audit("git_commit", "swarm/fix/inv-1", "ok", {"files": 2})   # guaranteed
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """`swarm events tail|outbox` and `swarm health`.
 
-    swarm events tail                                   # everything under {ns}.hive.> and {ns}.core.>, live
-    swarm events tail --subject 'hive.events.>' --json  # one JSON object per line; pattern relative to ns
-    swarm events tail -s hive.audit --count 10          # stop after 10 messages
-    swarm events outbox [--replay] [--dir DIR]          # what waits in the on-disk outbox; send it now
-    swarm health [--json] [--strict]                    # each service's last heartbeat and status
+swarm events tail                                   # everything under {ns}.hive.> and {ns}.core.>, live
+swarm events tail --subject 'hive.events.>' --json  # one JSON object per line; pattern relative to ns
+swarm events tail -s hive.audit --count 10          # stop after 10 messages
+swarm events outbox [--replay] [--dir DIR]          # what waits in the on-disk outbox; send it now
+swarm health [--json] [--strict]                    # each service's last heartbeat and status
 """
 
 from __future__ import annotations

@@ -98,11 +98,15 @@ class Outbox:
     def peek(self, limit: int = 100) -> list[OutboxItem]:
         """The oldest `limit` messages, in the order they were stored."""
         with self._lock:
-            rows = self._conn().execute(
-                "SELECT seq, kind, subject, msg_id, data, headers, created_at, attempts, last_error "
-                "FROM outbox ORDER BY seq LIMIT ?",
-                (limit,),
-            ).fetchall()
+            rows = (
+                self._conn()
+                .execute(
+                    "SELECT seq, kind, subject, msg_id, data, headers, created_at, attempts, last_error "
+                    "FROM outbox ORDER BY seq LIMIT ?",
+                    (limit,),
+                )
+                .fetchall()
+            )
         return [
             OutboxItem(seq, kind, subject, msg_id, bytes(data), json.loads(headers), created, attempts, err)
             for seq, kind, subject, msg_id, data, headers, created, attempts, err in rows

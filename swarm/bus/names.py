@@ -23,6 +23,7 @@ __all__ = [
     "ENVS",
     "ERROR_STREAM_BY_ENV",
     "ERROR_CONSUMER",
+    "ADVISORY_CONSUMER",
     "HDR_MSG_ID",
     "HDR_TRACEPARENT",
     "HDR_TRACESTATE",
@@ -38,6 +39,7 @@ ERROR_STREAM_BY_ENV: dict[str, str] = {
     "production": "PRODUCTION_ERRORS",
 }
 ERROR_CONSUMER = "error-fixer"
+ADVISORY_CONSUMER = "dead-letterer"
 
 HDR_MSG_ID = "Nats-Msg-Id"
 HDR_TRACEPARENT = "traceparent"
@@ -75,6 +77,11 @@ class Names:
     @property
     def error_consumer(self) -> str:
         return ERROR_CONSUMER
+
+    @property
+    def advisories_stream(self) -> str:
+        """Stored MAX_DELIVERIES advisories of the error consumers (see configs/streams.yaml)."""
+        return self.stream("ADVISORIES")
 
     @property
     def peer_bucket(self) -> str:
@@ -214,7 +221,3 @@ class Names:
     @staticmethod
     def peer_key(kind: str, investigation_id: str, cycle: int) -> str:
         return f"peer.{_token(kind, 'kind')}.{_token(investigation_id, 'investigation id')}.cycle.{int(cycle)}"
-
-    @staticmethod
-    def max_deliveries_advisory(stream: str, consumer: str) -> str:
-        return f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{stream}.{consumer}"

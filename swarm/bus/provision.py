@@ -133,7 +133,13 @@ def consumer_config(name: str, spec: ConsumerSpec, filter_subject: str | None) -
 
 
 _STREAM_FIELDS = (
-    "subjects", "retention", "max_age", "duplicate_window", "max_msgs_per_subject", "storage", "num_replicas"
+    "subjects",
+    "retention",
+    "max_age",
+    "duplicate_window",
+    "max_msgs_per_subject",
+    "storage",
+    "num_replicas",
 )
 _IMMUTABLE = {"retention", "storage"}
 _CONSUMER_FIELDS = ("ack_policy", "max_deliver", "ack_wait", "max_ack_pending", "filter_subject")
@@ -224,9 +230,7 @@ async def _kv(js: JetStreamContext, names: Names, spec: KVSpec, cfg: StreamsConf
     return PlanItem("kv", bucket, "update", diffs)
 
 
-async def provision(
-    js: JetStreamContext, names: Names, cfg: StreamsConfig, apply: bool = False
-) -> list[PlanItem]:
+async def provision(js: JetStreamContext, names: Names, cfg: StreamsConfig, apply: bool = False) -> list[PlanItem]:
     """Create what is missing; report drift; with apply=True also update drifted items."""
     items: list[PlanItem] = []
     for spec in cfg.streams:

@@ -1,7 +1,7 @@
 """W3C trace context in NATS headers (OpenTelemetry propagator). No exporter here.
 
-    headers = inject_headers({})            # adds traceparent (and tracestate) of the current span
-    ctx = extract_context(msg.headers)      # on the consuming side: a Context to start spans in
+headers = inject_headers({})            # adds traceparent (and tracestate) of the current span
+ctx = extract_context(msg.headers)      # on the consuming side: a Context to start spans in
 """
 
 from __future__ import annotations

@@ -73,8 +73,9 @@ def errors_report(
     if stack == "-":
         stack = sys.stdin.read()
     with cli_errors():
-        report = build_report(message, env=env, stack=stack, file=file, line=line, function=function,
-                              service=service, context=context)
+        report = build_report(
+            message, env=env, stack=stack, file=file, line=line, function=function, service=service, context=context
+        )
         published = run(_publish(settings, report))
     emit(published.as_dict(), json_out, render=_render_published)
 
@@ -86,8 +87,9 @@ async def _publish(settings: Settings, report: ErrorReport) -> Published:
 
 def _render_published(d: dict[str, Any]) -> None:
     what = "[yellow]duplicate: dropped by JetStream[/]" if d["duplicate"] else "[green]stored[/]"
-    console.print(f"{what}  stream {d['stream']}  sequence {d['sequence']}  signature {d['signature'][:12]}",
-                  highlight=False)
+    console.print(
+        f"{what}  stream {d['stream']}  sequence {d['sequence']}  signature {d['signature'][:12]}", highlight=False
+    )
 
 
 @errors_app.command("tail")
@@ -134,8 +136,9 @@ async def tail_reports(bus: Bus, env: str, count: int | None, json_out: bool) ->
     return seen
 
 
-def _print_tail(subject: str, msg_id: str | None, report: ErrorReport | None, problem: str | None,
-                data: bytes, json_out: bool) -> None:
+def _print_tail(
+    subject: str, msg_id: str | None, report: ErrorReport | None, problem: str | None, data: bytes, json_out: bool
+) -> None:
     if json_out:
         row: dict[str, Any] = {"subject": subject, "msg_id": msg_id}
         if report is not None:
@@ -153,5 +156,6 @@ def _print_tail(subject: str, msg_id: str | None, report: ErrorReport | None, pr
     console.print(
         f"{report.timestamp:%H:%M:%S} [bold]{report.environment}[/] {report.service}  {report.error}  "
         f"[dim]{where} {c.function or ''} sig {report.signature[:12]}[/]",
-        highlight=False, soft_wrap=True,
+        highlight=False,
+        soft_wrap=True,
     )

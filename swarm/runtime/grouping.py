@@ -99,9 +99,13 @@ class SignatureIndex:
         raise ConflictRetriesExhausted(f"signature {sig[:12]}: occurrence count lost {self.max_retries} races")
 
     async def set_status(self, signature: str, status: str) -> None:
+        """Mark a signature's investigation (no entry yet: nothing to mark)."""
         assert self.kv is not None
         for _ in range(self.max_retries):
-            current = await self.kv.get(signature)
+            try:
+                current = await self.kv.get(signature)
+            except KeyNotFoundError:
+                return
             data = json.loads(current.value)
             data["status"] = status
             try:

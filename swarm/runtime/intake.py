@@ -22,10 +22,10 @@ from typing import Any
 import ray
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
-from nats.js.errors import FetchTimeoutError
+from nats.js.errors import FetchTimeoutError, NotFoundError
 from pydantic import ValidationError
 
-from swarm.bus.names import ERROR_CONSUMER
+from swarm.bus.names import ADVISORY_CONSUMER, ERROR_CONSUMER
 from swarm.config import load_object
 from swarm.errors import Settlement, SwarmError, TransientError
 from swarm.models import DeadLetter, ErrorReport, Result
@@ -77,8 +77,8 @@ class IntakeActor:
             self.max_deliver[stream] = info.config.max_deliver or 3
             sub = await bus.js.pull_subscribe_bind(ERROR_CONSUMER, stream=stream)
             self.fetchers.append(asyncio.create_task(self._fetch_loop(stream, sub), name=f"fetch-{stream}"))
-            subject = bus.names.max_deliveries_advisory(stream, ERROR_CONSUMER)
-            await bus.nc.subscribe(subject, queue=f"{bus.names.ns}-advisories", cb=self._on_max_deliveries)
+        advisories = await bus.js.pull_subscribe_bind(ADVISORY_CONSUMER, stream=bus.names.advisories_stream)
+        self.fetchers.append(asyncio.create_task(self._advisory_loop(advisories), name="advisories"))
         return self.name
 
     async def stop_fetching(self) -> None:
@@ -309,40 +309,51 @@ class IntakeActor:
             "report_rejected", {"rule_ids": rejection.rule_ids, "category": rejection.category}, investigation_id=inv
         )
 
-    async def _on_max_deliveries(self, msg: Msg) -> None:
-        """A report exhausted max deliver without being settled here: dead-letter it from the stream."""
+    async def _advisory_loop(self, sub: Any) -> None:
+        """Stored MAX_DELIVERIES advisories: a report exhausted its deliveries (in a crashed process,
+        say); dead-letter it from the stream. They are kept in a stream, so none is missed while no
+        intake runs, and each is acked only once its report is dead-lettered."""
+        while self.running:
+            try:
+                msgs = await sub.fetch(8, timeout=max(self.cfg.fetch_timeout_s, 1.0))
+            except (TimeoutError, FetchTimeoutError, NatsTimeout):
+                continue
+            except Exception as exc:
+                log.warning("%s: advisory fetch failed: %s", self.name, exc)
+                await asyncio.sleep(self.cfg.nak_delay_s)
+                continue
+            for msg in msgs:
+                try:
+                    await self._dead_letter_exhausted(json.loads(msg.data))
+                    await msg.ack()
+                except Exception as exc:  # redelivered by the dead-letterer consumer
+                    log.warning("%s: advisory not settled yet: %r", self.name, exc)
+                    with contextlib.suppress(Exception):
+                        await msg.nak(delay=self.cfg.nak_delay_s)
+
+    async def _dead_letter_exhausted(self, advisory: dict[str, Any]) -> None:
         bus = self.services.bus
         assert bus is not None
+        stream, seq = advisory["stream"], int(advisory["stream_seq"])
         try:
-            adv = json.loads(msg.data)
-            stream, seq = adv["stream"], int(adv["stream_seq"])
             raw = await bus.js.get_msg(stream, seq)
-        except Exception as exc:  # already removed (settled elsewhere) or unreadable advisory
-            log.info("max-deliveries advisory not actionable: %s", exc)
-            return
+        except NotFoundError:
+            return  # settled (acked, or dead-lettered already) after all
         dl = DeadLetter(
-            reason=f"reached max deliver ({adv.get('deliveries')}) without being settled",
+            reason=f"reached max deliver ({advisory.get('deliveries')}) without being settled",
             error_type="MaxDeliveries",
             source_subject=raw.subject,
             source_stream=stream,
             source_sequence=seq,
-            deliveries=adv.get("deliveries"),
+            deliveries=advisory.get("deliveries"),
             payload=DeadLetter.encode_payload(raw.data or b""),
             headers=dict(raw.headers or {}),
         )
-        for attempt in range(5):  # the advisory is not repeated: try hard before giving up
-            try:
-                await bus.publish(bus.names.dead("errors"), dl, msg_id=bus.names.dead_letter_msg_id(stream, seq))
-                await bus.js.delete_msg(stream, seq)
-                break
-            except Exception as exc:
-                log.warning("dead-lettering %s/%s failed (attempt %d): %r", stream, seq, attempt + 1, exc)
-                await asyncio.sleep(0.5 * 2**attempt)
-        else:
-            return
+        await bus.publish(bus.names.dead("errors"), dl, msg_id=bus.names.dead_letter_msg_id(stream, seq))
+        await bus.js.delete_msg(stream, seq)
         self.counters["dead_lettered"] += 1
         metrics.inc("reports_dead_lettered", reason="MaxDeliveries")
-        with contextlib.suppress(Exception):  # its signature may be investigated again by a later occurrence
+        with contextlib.suppress(ValidationError):  # a later occurrence of its signature reopens it
             signature = ErrorReport.model_validate_json(raw.data or b"").signature
             await self.index.set_status(signature, "dead_lettered")  # type: ignore[union-attr]
 

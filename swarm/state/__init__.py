@@ -1,8 +1,8 @@
 """PEER state in JetStream KV: compare-and-set updates, validation, ownership, recovery.
 
-    from swarm.state import PeerState, PeerStateStore, Status
-    store = PeerStateStore(bus)
-    rev = await store.create(PeerState.new("inv-1", "error", 1, status=Status.PLANNING))
+from swarm.state import PeerState, PeerStateStore, Status
+store = PeerStateStore(bus)
+rev = await store.create(PeerState.new("inv-1", "error", 1, status=Status.PLANNING))
 """
 
 from swarm.state.model import (

@@ -163,6 +163,41 @@ async def test_a_report_that_exhausted_its_deliveries_elsewhere_is_dead_lettered
     assert info.state.messages == 0, "the dead-lettered report must leave the work queue"
 
 
+async def test_an_advisory_fired_while_no_swarm_ran_is_not_lost(bus, settings, tmp_path) -> None:
+    """Advisories are kept in a stream: a report exhausted while no intake listened is dead-lettered later."""
+    r = report(650)
+    await publish_report(bus, r)
+    stream = bus.names.error_stream("default")
+    crashed = await bus.js.pull_subscribe_bind("error-fixer", stream=stream)
+    for _ in range(3):
+        (msg,) = await crashed.fetch(1, timeout=5)
+        await msg.nak()
+    with pytest.raises(TimeoutError):  # JetStream gives up on it: no fourth delivery ...
+        await crashed.fetch(1, timeout=1)
+    await crashed.unsubscribe()
+    assert (await bus.js.stream_info(stream)).state.messages == 1  # ... and it is still in the work queue
+
+    async def advisory_stored() -> bool:
+        return (await bus.js.stream_info(bus.names.advisories_stream)).state.messages == 1
+
+    await wait_for(advisory_stored, what="the MAX_DELIVERIES advisory to be stored")
+    runtime = SwarmRuntime(settings, runtime_config(tmp_path))
+    await runtime.start()
+    try:
+        dead = await bus.js.subscribe(bus.names.dead("errors"), ordered_consumer=True)
+        letter = json.loads((await dead.next_msg(timeout=30)).data)
+
+        async def advisory_settled() -> bool:  # acked (so removed) once its report is dead-lettered
+            return (await bus.js.stream_info(bus.names.advisories_stream)).state.messages == 0
+
+        await wait_for(advisory_settled, what="the advisory to be acked")
+    finally:
+        await runtime.stop()
+    assert letter["error_type"] == "MaxDeliveries" and letter["source_stream"] == stream
+    assert ErrorReport.model_validate_json(letter["payload"]).signature == r.signature
+    assert (await bus.js.stream_info(stream)).state.messages == 0
+
+
 async def test_a_signature_whose_report_was_dead_lettered_is_reopened_by_its_next_occurrence(
     bus, settings, tmp_path
 ) -> None:
