@@ -91,7 +91,9 @@ async def test_a_second_namespace_on_the_same_server_is_isolated(settings: Setti
         a_subjects = {s for i in a_streams.values() for s in i.config.subjects or []}
         b_subjects = {s for i in b_streams.values() for s in i.config.subjects or []}
         assert a_subjects.isdisjoint(b_subjects)
-        assert all(s.startswith(f"{a.names.ns}.") for s in a_subjects if not s.startswith("$KV"))
+        # every subject is the namespace's own, or a JetStream advisory about the namespace's own streams
+        own_advisory = f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{a.names.NS}_"
+        assert all(s.startswith((f"{a.names.ns}.", own_advisory)) for s in a_subjects if not s.startswith("$KV"))
 
         assert sum(i.state.messages for i in a_streams.values()) == 3
         assert all(i.state.messages == 0 for i in b_streams.values())
