@@ -91,7 +91,8 @@ class Budget:
     limit_usd: float = float("inf")
     spent_usd: float = 0.0
     tokens: int = 0
-    on_charge: Callable[[int, float], Awaitable[None]] | None = None
+    # records the spend swarm-wide; returns the investigation's total so far (all phases), or None
+    on_charge: Callable[[int, float], Awaitable[float | None]] | None = None
 
     @property
     def remaining_usd(self) -> float:
@@ -101,7 +102,9 @@ class Budget:
         self.tokens += tokens
         self.spent_usd += usd
         if self.on_charge is not None:
-            await self.on_charge(tokens, usd)
+            total = await self.on_charge(tokens, usd)
+            if total is not None:  # parallel phases of the same investigation spend from one budget
+                self.spent_usd = max(self.spent_usd, total)
         if self.spent_usd > self.limit_usd:
             raise OverBudget(f"investigation budget ${self.limit_usd:.2f} exceeded (${self.spent_usd:.2f})")
 

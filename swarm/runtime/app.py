@@ -93,8 +93,8 @@ class RolePool:
                 new.append((name, self._create(index)))
             index += 1
         if new:
-            await asyncio.gather(*(h.ready.remote() for _, h in new))
-            self.actors.update(new)
+            ready = await asyncio.gather(*(self._ready(name, h) for name, h in new))
+            self.actors.update((name, h) for (name, h), ok in zip(new, ready, strict=True) if ok)
         removed = []
         while len(self.actors) > n:
             name = max(self.actors, key=lambda x: int(x.rsplit("-", 1)[1]))
@@ -105,13 +105,17 @@ class RolePool:
             asyncio.get_running_loop().create_task(self._retire(name, handle))
         metrics.gauge("pool_size", len(self.actors), role=self.role)
 
-    async def _retire(self, name: str, handle: Any, timeout_s: float = 600.0) -> None:
-        # callers refresh membership every 0.5 s: after that no new call arrives; let running ones end
+    async def _retire(self, name: str, handle: Any) -> None:
+        # callers refresh membership every 0.5 s: after that no new call arrives; running calls end
+        # by themselves (each phase has its own timeout), so wait for them without a deadline
         await asyncio.sleep(1.0)
-        deadline = time.monotonic() + timeout_s
-        with contextlib.suppress(Exception):
-            while time.monotonic() < deadline and await handle.active.remote() > 0:
-                await asyncio.sleep(0.5)
+        while True:
+            try:
+                if await handle.active.remote() == 0:
+                    break
+            except Exception:  # already dead: nothing left to wait for
+                break
+            await asyncio.sleep(0.5)
         with contextlib.suppress(Exception):  # a clean 'stopping' beat: the health monitor must not heal it
             await asyncio.wait_for(handle.close.remote(), 5.0)
         with contextlib.suppress(Exception):
@@ -119,15 +123,27 @@ class RolePool:
         await _name_released(name, self.spec.ray_namespace)
         self.retiring.discard(name)
 
+    async def _ready(self, name: str, handle: Any, timeout_s: float = 120.0) -> bool:
+        """Wait for a new replica; one that cannot start (no capacity, bad node) is killed, not awaited forever."""
+        try:
+            await asyncio.wait_for(handle.ready.remote(), timeout_s)
+            return True
+        except Exception as exc:
+            log.warning("replica %s did not start: %r", name, exc)
+            with contextlib.suppress(Exception):
+                ray.kill(handle, no_restart=True)
+            return False
+
     async def restart(self, name: str) -> bool:
         """Replace a dead replica (the healer's ActorRestarter)."""
-        if name not in self.actors:
+        if name not in self.actors or name in self.retiring:
             return False
         with contextlib.suppress(Exception):
             ray.kill(self.actors[name], no_restart=True)
         await _name_released(name, self.spec.ray_namespace)
         handle = self._create(int(name.rsplit("-", 1)[1]))
-        await handle.ready.remote()
+        if not await self._ready(name, handle) or name not in self.actors:  # scaled away meanwhile
+            return False
         self.actors[name] = handle
         await self.registry.set_members.remote(self.role, sorted(self.actors))
         return True
@@ -190,7 +206,8 @@ class SwarmRuntime:
         metrics.set_namespace(self.settings.nats_namespace)
         self.bus = await Bus.connect(self.settings)
         await provision(self.bus.js, self.bus.names, load_streams_config(self.settings.swarm_streams_config))
-        opts = dict(namespace=self.ray_namespace, get_if_exists=True, num_cpus=0)
+        # small state, cheap to lose: Ray restarts them rather than leaving the swarm without them
+        opts = dict(namespace=self.ray_namespace, get_if_exists=True, num_cpus=0, max_restarts=-1)
         registry = ray.remote(Registry).options(name=REGISTRY_NAME, **opts).remote()
         b = self.config.budget
         budget = (

@@ -98,6 +98,26 @@ class SignatureIndex:
                 await asyncio.sleep(random.uniform(0, 0.005 * (attempt + 1)))
         raise ConflictRetriesExhausted(f"signature {sig[:12]}: occurrence count lost {self.max_retries} races")
 
+    async def mark_dead_lettered(self, signature: str, source: tuple[str, int]) -> None:
+        """The report that holds this signature's investigation was dead-lettered: let the next
+        occurrence reopen it. Only the holder (same stream and sequence) may do so."""
+        assert self.kv is not None
+        for _ in range(self.max_retries):
+            try:
+                current = await self.kv.get(signature)
+            except KeyNotFoundError:
+                return
+            data = json.loads(current.value)
+            if (data.get("source_stream"), data.get("source_seq")) != tuple(source) or data.get("status") != "open":
+                return
+            data["status"] = "dead_lettered"
+            try:
+                await self.kv.update(signature, json.dumps(data).encode(), last=current.revision)
+                return
+            except KeyWrongLastSequenceError:
+                await asyncio.sleep(random.uniform(0, 0.01))
+        raise ConflictRetriesExhausted(f"signature {signature[:12]}: status update lost too many races")
+
     async def set_status(self, signature: str, status: str) -> None:
         """Mark a signature's investigation (no entry yet: nothing to mark)."""
         assert self.kv is not None

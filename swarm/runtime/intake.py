@@ -59,6 +59,7 @@ class IntakeActor:
         self.orchestrators = PoolClient("orchestrator", spec.ray_namespace)
         self.counters: Counter[str] = Counter({k: 0 for k in COUNTER_KEYS})
         self.inflight: set[asyncio.Task[None]] = set()
+        self._debt = 0  # tasks running beyond the slot cap (see _fetch_loop)
         self.slots = asyncio.Semaphore(max(4, cfg.budget.max_concurrent_investigations * 2))
         self.running = False
         self.fetchers: list[asyncio.Task[None]] = []
@@ -82,12 +83,16 @@ class IntakeActor:
         return self.name
 
     async def stop_fetching(self) -> None:
+        """Let each fetch in flight finish (its reports are handed to tasks), then stop: cancelling a
+        fetch would strand reports in the client's queue until their ack wait expires."""
         self.running = False
-        for task in self.fetchers:
-            task.cancel()
-        for task in self.fetchers:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self.fetchers:
+            _, stuck = await asyncio.wait(set(self.fetchers), timeout=self.cfg.fetch_timeout_s + 2)
+            for task in stuck:
+                task.cancel()
+            for task in stuck:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         self.fetchers.clear()
 
     async def drain(self, grace_s: float) -> dict[str, int]:
@@ -129,6 +134,9 @@ class IntakeActor:
                 await asyncio.sleep(self.cfg.nak_delay_s)
             for _ in range(free - len(msgs)):
                 self.slots.release()
+            # a fetch may hand over reports left in the client's queue by an earlier one: more than
+            # `free`; their slots are owed and paid back as tasks finish, so the cap holds
+            self._debt += max(0, len(msgs) - free)
             for msg in msgs:  # no await in this loop: a cancelled fetcher cannot strand a fetched report
                 task = asyncio.create_task(self._guarded(stream, msg))
                 self.inflight.add(task)
@@ -136,7 +144,10 @@ class IntakeActor:
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self.inflight.discard(task)
-        self.slots.release()
+        if self._debt > 0:
+            self._debt -= 1
+        else:
+            self.slots.release()
 
     async def _guarded(self, stream: str, msg: Msg) -> None:
         try:
@@ -147,7 +158,10 @@ class IntakeActor:
             raise
         except Exception as exc:
             log.exception("%s: unexpected failure on %s", self.name, stream)
-            await self._retry_or_dead_letter(stream, msg, f"{type(exc).__name__}: {exc}")
+            try:
+                await self._retry_or_dead_letter(stream, msg, f"{type(exc).__name__}: {exc}")
+            except Exception:  # nothing settled it: JetStream redelivers after ack wait
+                log.exception("%s: could not settle a report from %s", self.name, stream)
 
     # -- one report ----------------------------------------------------------------------
     async def _process(self, stream: str, msg: Msg) -> None:
@@ -220,13 +234,13 @@ class IntakeActor:
                         break
                     await asyncio.sleep(self.cfg.in_progress_interval_s)  # a live owner works on it: wait
             except (TransientError, ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
-                await self._retry_or_dead_letter(stream, msg, str(exc), report.signature)
+                await self._retry_or_dead_letter(stream, msg, str(exc))
                 return
             except SwarmError as exc:  # settled as the error tree says: only RETRY comes back
                 if exc.settlement == Settlement.RETRY:
-                    await self._retry_or_dead_letter(stream, msg, str(exc), report.signature)
+                    await self._retry_or_dead_letter(stream, msg, str(exc))
                 else:
-                    await self._dead_letter(stream, msg, str(exc), type(exc).__name__, report.signature)
+                    await self._dead_letter(stream, msg, str(exc), type(exc).__name__)
                 return
             finally:
                 self.services.active -= 1
@@ -253,19 +267,16 @@ class IntakeActor:
                 await budget.touch.remote(inv)
 
     # -- settlement ----------------------------------------------------------------------
-    async def _retry_or_dead_letter(self, stream: str, msg: Msg, reason: str, signature: str | None = None) -> None:
+    async def _retry_or_dead_letter(self, stream: str, msg: Msg, reason: str) -> None:
         delivered = msg.metadata.num_delivered
         if delivered >= self.max_deliver.get(stream, 3):
-            reason = f"gave up after {delivered} deliveries: {reason}"
-            await self._dead_letter(stream, msg, reason, "TransientError", signature)
+            await self._dead_letter(stream, msg, f"gave up after {delivered} deliveries: {reason}", "TransientError")
             return
         delay = self.cfg.nak_delay_s * 2 ** (delivered - 1)
         with contextlib.suppress(Exception):
             await msg.nak(delay=delay)
 
-    async def _dead_letter(
-        self, stream: str, msg: Msg, reason: str, error_type: str, signature: str | None = None
-    ) -> None:
+    async def _dead_letter(self, stream: str, msg: Msg, reason: str, error_type: str) -> None:
         """DeadLetter with the reason and the original bytes; term. A signature whose opening report is
         dead-lettered is marked so, and its next occurrence reopens the investigation."""
         bus, index = self.services.bus, self.index
@@ -282,11 +293,18 @@ class IntakeActor:
             headers=_headers(msg),
         )
         await bus.publish(bus.names.dead("errors"), dl, msg_id=bus.names.dead_letter_msg_id(stream, seq))
+        await self._release_signature(msg.data, (stream, seq))
         await msg.term()
-        if signature is not None:
-            await index.set_status(signature, "dead_lettered")
         self.counters["dead_lettered"] += 1
         metrics.inc("reports_dead_lettered", reason=error_type)
+
+    async def _release_signature(self, data: bytes, source: tuple[str, int]) -> None:
+        """If this report held its signature's investigation, the next occurrence may reopen it."""
+        try:
+            signature = ErrorReport.model_validate_json(data).signature
+        except ValidationError:
+            return  # malformed: it never held a signature
+        await self.index.mark_dead_lettered(signature, source)  # type: ignore[union-attr]
 
     async def _reject(self, report: ErrorReport, verdict: Any, inv: str) -> None:
         """SecurityRejection on `{ns}.security.rejected`, and the outcome on `{ns}.results.rejected.<id>`."""
@@ -350,12 +368,10 @@ class IntakeActor:
             headers=dict(raw.headers or {}),
         )
         await bus.publish(bus.names.dead("errors"), dl, msg_id=bus.names.dead_letter_msg_id(stream, seq))
+        await self._release_signature(raw.data or b"", (stream, seq))  # before the delete: retried with it
         await bus.js.delete_msg(stream, seq)
         self.counters["dead_lettered"] += 1
         metrics.inc("reports_dead_lettered", reason="MaxDeliveries")
-        with contextlib.suppress(ValidationError):  # a later occurrence of its signature reopens it
-            signature = ErrorReport.model_validate_json(raw.data or b"").signature
-            await self.index.set_status(signature, "dead_lettered")  # type: ignore[union-attr]
 
 
 def _explain(exc: ValidationError) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 
 import ray
 
-from swarm.errors import AgentFailed, StateNotFound, SwarmError, TransientError
+from swarm.errors import AgentFailed, StateExists, StateNotFound, SwarmError, TransientError
 from swarm.models import InvestigationStatus, Result, utcnow
 from swarm.runtime.outcome import build_result, phase_output
 from swarm.runtime.registry import PoolClient
@@ -236,7 +236,7 @@ class OrchestratorActor(AgentHost):
         max_cycles = self.services.config.orchestration.max_cycles
         history = [_cycle_record((await store.read(self._key(req, n)))[0]) for n in range(1, state.metadata.cycle)]
         while True:
-            state = await self._run_one_cycle(req, state, history)
+            state = await self._run_one_cycle(req, state, history, token)
             review, express = phase_output(state, "review"), phase_output(state, "express")
             # another cycle when review asks for changes, or when express found untried suspects
             again = review.get("verdict") == "request_changes" or bool(express.get("needs_another_cycle"))
@@ -258,13 +258,25 @@ class OrchestratorActor(AgentHost):
                 lease_expires_at=utcnow() + timedelta(seconds=self.lease_s),
                 extra={"feedback": str(feedback)},
             )
-            with contextlib.suppress(SwarmError):
+            with contextlib.suppress(StateExists):  # an earlier attempt created it
                 await store.create(nxt)
+            if not await self._take_lease(nxt.key, token):
+                raise TransientError(f"cycle {nxt.metadata.cycle} of {req.investigation_id} is held by another worker")
+            await self._release(keys[-1], token)
+            keys.append(nxt.key)
             state, _ = await store.read(nxt.key)
-            keys.append(state.key)
+
+    async def _read_holding(self, key: str, token: str) -> PeerState:
+        """Re-read the state between phases, and stop if the lease went to another worker meanwhile
+        (renewals failed for a whole lease period): two workers must never write the same phases."""
+        assert self.services.store is not None
+        state, _ = await self.services.store.read(key)
+        if state.metadata.owner != token:
+            raise TransientError(f"lease on {key} lost to {state.metadata.owner}")
+        return state
 
     async def _run_one_cycle(
-        self, req: InvestigationRequest, state: PeerState, history: list[dict[str, Any]]
+        self, req: InvestigationRequest, state: PeerState, history: list[dict[str, Any]], token: str
     ) -> PeerState:
         store = self.services.store
         assert store is not None
@@ -279,7 +291,7 @@ class OrchestratorActor(AgentHost):
                 self._phase_request(req, state, "plan", **common),
                 self.cancels,
             )
-            state, _ = await store.read(state.key)
+            state = await self._read_holding(state.key, token)
         plan = phase_output(state, "plan")
         if not _done(state, "execute"):
             await self._status(req, state, "executing")
@@ -297,12 +309,12 @@ class OrchestratorActor(AgentHost):
             failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
             if failure is not None:
                 raise failure
-            state, _ = await store.read(state.key)
+            state = await self._read_holding(state.key, token)
             findings = list((phase_output(state, "execute").get("research") or {}).values())
             await self.pools["implement"].call(
                 "handle", self._phase_request(req, state, "execute", plan=plan, findings=findings, **common)
             )
-            state, _ = await store.read(state.key)
+            state = await self._read_holding(state.key, token)
             impl = phase_output(state, "execute").get("implement") or {}
             if impl.get("fix_commit"):
                 await self._event(req, "fix_committed", branch=impl.get("branch"), fix_commit=impl.get("fix_commit"))
@@ -320,7 +332,7 @@ class OrchestratorActor(AgentHost):
                 ),
                 self.cancels,
             )
-            state, _ = await store.read(state.key)
+            state = await self._read_holding(state.key, token)
         if not _done(state, "review"):
             await self._status(req, state, "reviewing")
             if implementation.get("branch") or implementation.get("status") == "fixed":
@@ -347,7 +359,7 @@ class OrchestratorActor(AgentHost):
                     status=PhaseStatus.SKIPPED,
                     output={"verdict": "skipped", "reasons": ["no fix to review"]},
                 )
-            state, _ = await store.read(state.key)
+            state = await self._read_holding(state.key, token)
         return state
 
     async def _fail(self, key: str, reason: str) -> PeerState:

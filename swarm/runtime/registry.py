@@ -56,7 +56,7 @@ class Budget:
             dollars_per_hour,
         )
         self.ttl_s = ttl_s
-        self.active: dict[str, float] = {}  # investigation id -> last touched
+        self.active: dict[str, list[float]] = {}  # investigation id -> [holders, last touched]
         self.spend: deque[tuple[float, int, float]] = deque()  # (time, tokens, usd)
         self.per_investigation: dict[str, tuple[float, float]] = {}  # id -> (usd, last charged)
         self.delayed = 0
@@ -66,7 +66,7 @@ class Budget:
         now = time.monotonic()
         while self.spend and self.spend[0][0] < now - 3600:
             self.spend.popleft()
-        for inv, last in list(self.active.items()):
+        for inv, (_, last) in list(self.active.items()):
             if last < now - self.ttl_s:
                 del self.active[inv]
                 self.expired += 1
@@ -77,8 +77,9 @@ class Budget:
 
     def admit(self, investigation_id: str) -> tuple[bool, str]:
         tokens, usd = self._window()
-        if investigation_id in self.active:
-            self.active[investigation_id] = time.monotonic()
+        if investigation_id in self.active:  # a redelivered copy: one more holder of the same slot
+            entry = self.active[investigation_id]
+            entry[0], entry[1] = entry[0] + 1, time.monotonic()
             return True, "already admitted"
         reason = ""
         if len(self.active) >= self.max_concurrent:
@@ -90,15 +91,20 @@ class Budget:
         if reason:
             self.delayed += 1
             return False, reason
-        self.active[investigation_id] = time.monotonic()
+        self.active[investigation_id] = [1, time.monotonic()]
         return True, "admitted"
 
     def touch(self, investigation_id: str) -> None:
         if investigation_id in self.active:
-            self.active[investigation_id] = time.monotonic()
+            self.active[investigation_id][1] = time.monotonic()
 
     def release(self, investigation_id: str) -> None:
-        self.active.pop(investigation_id, None)
+        """One holder is done; the slot is free when the last one is."""
+        entry = self.active.get(investigation_id)
+        if entry is not None:
+            entry[0] -= 1
+            if entry[0] <= 0:
+                del self.active[investigation_id]
 
     def charge(self, tokens: int, usd: float, investigation_id: str | None = None) -> float:
         """Record spend; return what the investigation has spent so far."""

@@ -17,7 +17,7 @@ from typing import Any
 
 from swarm.bus.names import HDR_TRACEPARENT
 from swarm.config import load_object
-from swarm.errors import AgentFailed, SwarmError
+from swarm.errors import AgentFailed, OverBudget, SwarmError
 from swarm.models import ErrorReport, utcnow
 from swarm.runtime.agent import AgentContext, Budget, Cancelled, CancelToken
 from swarm.runtime.services import ActorServices, ActorSpec, CommsPublisher
@@ -222,6 +222,18 @@ async def run_phase(
                 )
                 if not isinstance(output, dict):
                     raise TypeError(f"agent returned {type(output).__name__}, expected a dict")
+            except OverBudget as exc:  # the investigation's budget is spent: a failure, not a retry
+                await record_phase(
+                    store,
+                    req.key,
+                    role,
+                    req.phase,
+                    name,
+                    output={"error": str(exc)},
+                    status=PhaseStatus.FAILED,
+                    hypothesis=req.hypothesis,
+                )
+                raise AgentFailed(f"{name} in phase {req.phase}: {exc}") from exc
             except (SwarmError, Cancelled):
                 raise
             except Exception as exc:

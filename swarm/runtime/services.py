@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -74,34 +75,48 @@ class ActorServices:
         self.blood: Bloodstream | None = None
         self.active = 0
         self.status = "ok"
+        self._starting = asyncio.Lock()
 
     async def start(self) -> ActorServices:
-        if self.bus is not None:
-            return self
+        async with self._starting:  # calls queued on a restarted actor all arrive at once
+            if self.bus is None:
+                await self._start()
+        return self
+
+    async def _start(self) -> None:
         setup_tracing(self.service)
         metrics.set_namespace(self.settings.nats_namespace)
-        self.bus = await Bus.connect(self.settings)
-        self.store = PeerStateStore(self.bus.js, self.bus.names)
-        self.blood = Bloodstream.from_config(self.bus, self.config)
-        await self.blood.start()
-        self.blood.start_heartbeat(
+        bus = await Bus.connect(self.settings)
+        blood = Bloodstream.from_config(bus, self.config)
+        await blood.start()
+        blood.start_heartbeat(
             self.service,
             self.role,
             self.config.heartbeat_interval_s,
             probe=lambda: {"active_investigations": self.active, "status": self.status},
         )
-        return self
+        # `bus` last: it is what says "started"
+        self.store, self.blood, self.bus = PeerStateStore(bus.js, bus.names), blood, bus
 
     def _budget(self) -> Any:
         return ray.get_actor(BUDGET_NAME, namespace=self.spec.ray_namespace)
 
-    async def charge(self, investigation_id: str, tokens: int, usd: float) -> None:
-        """Count an agent's LLM spend against the hourly budget and the investigation's own."""
-        await self._budget().charge.remote(tokens, usd, investigation_id)
+    async def charge(self, investigation_id: str, tokens: int, usd: float) -> float | None:
+        """Count an agent's LLM spend against the hourly budget and the investigation's own; return
+        the investigation's total (None when the budget actor cannot be reached: spend is best effort)."""
+        try:
+            return float(await self._budget().charge.remote(tokens, usd, investigation_id))
+        except Exception as exc:
+            log.warning("%s: spend of %s not recorded: %r", self.service, investigation_id, exc)
+            return None
 
     async def spent(self, investigation_id: str) -> float:
         """What the investigation has spent so far, over all its phases, cycles and attempts."""
-        return float(await self._budget().spent.remote(investigation_id))
+        try:
+            return float(await self._budget().spent.remote(investigation_id))
+        except Exception as exc:
+            log.warning("%s: spend of %s unknown: %r", self.service, investigation_id, exc)
+            return 0.0
 
     async def close(self) -> None:
         blood, bus = self.blood, self.bus

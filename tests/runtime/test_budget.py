@@ -17,7 +17,9 @@ def test_budget_admits_up_to_its_limits_and_says_why_not() -> None:
     assert budget.admit("a") == (True, "admitted") and budget.admit("b")[0]
     ok, why = budget.admit("c")
     assert not ok and "2 investigations running (max 2)" in why
-    assert budget.admit("a") == (True, "already admitted")  # a redelivery of an admitted one is not counted twice
+    assert budget.admit("a") == (True, "already admitted")  # a redelivered copy shares the slot
+    budget.release("a")
+    assert not budget.admit("c")[0], "the slot is free only when its last holder releases it"
     budget.release("a")
     budget.charge(900, 0.2)
     budget.charge(200, 0.1)
@@ -27,7 +29,7 @@ def test_budget_admits_up_to_its_limits_and_says_why_not() -> None:
     budget.charge(0, 0.8)
     ok, why = budget.admit("c")
     assert not ok and "$1.10 in the last hour (max $1.00)" in why
-    assert budget.status()["delayed"] == 3
+    assert budget.status()["delayed"] == 4
 
 
 def test_an_admission_nobody_touches_expires_and_spend_is_kept_per_investigation() -> None:
@@ -72,3 +74,24 @@ async def test_over_budget_investigations_wait_and_none_is_lost(bus, settings, t
     assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False)), spans
     info = await bus.js.consumer_info(bus.names.error_stream("default"), "error-fixer")
     assert info.delivered.consumer_seq == 4, "waiting must not use up deliveries (no nak while over budget)"
+
+
+@pytest.mark.usefixtures("ray_session")
+@pytest.mark.timeout(180)
+async def test_an_investigation_over_its_own_cost_budget_fails_once_and_is_not_retried(bus, settings, tmp_path) -> None:
+    # each research call costs $0.6 of a $1 budget: the second hypothesis (in parallel) goes over
+    cfg = runtime_config(tmp_path, {"research": {"spend_usd": 0.6}}, brain={"budget_usd_per_investigation": 1.0})
+    await publish_report(bus, report(450))
+    runtime = SwarmRuntime(settings, cfg)
+    await runtime.start()
+    try:
+        counters = await runtime.until_empty(timeout_s=120)
+        status = await runtime._support[1].status.remote()
+    finally:
+        await runtime.stop()
+    assert counters["results"] == 1 and counters["dead_lettered"] == 0
+    (result,) = await results(bus)
+    assert result.status == "failed" and "budget $1.00 exceeded" in (result.error or "")
+    assert status["usd_hour"] == pytest.approx(1.2)  # both calls were counted swarm-wide
+    info = await bus.js.consumer_info(bus.names.error_stream("default"), "error-fixer")
+    assert info.delivered.consumer_seq == 1, "a spent budget is a failure, not a retry"

@@ -1,9 +1,9 @@
 """Small agents for runtime tests, configured through `options` in the test's SwarmConfig.
 
-options (all roles): sleep_s (per call), fail (raise in handle), hang_once (a path: the first call
-creates it and then waits until cancelled or killed; later calls pass), transient_count_file and
-transient_times (raise TransientError on the first N calls), request_changes_cycles (review: ask for
-changes in these cycles).
+options (all roles): sleep_s (per call); fail (raise in handle); hang_once (a path: the first call
+creates it and then waits until cancelled or killed; later calls pass); transient_count_file and
+transient_times (raise TransientError on the first N calls); spend_usd (charge the budget per call);
+request_changes_cycles (review: ask for changes in these cycles).
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ class _Base:
             await asyncio.sleep(float(self.options["sleep_s"]))
         if self.options.get("fail"):
             raise RuntimeError(f"{self.role} agent failed on purpose")
+        if self.options.get("spend_usd"):  # an LLM call's cost, charged as a real brain does
+            await ctx.budget.charge(1000, float(self.options["spend_usd"]))
         counter = self.options.get("transient_count_file")
         if counter:  # fail transiently the first `transient_times` calls (a flaky dependency)
             path = Path(counter)
