@@ -98,6 +98,25 @@ class SignatureIndex:
                 await asyncio.sleep(random.uniform(0, 0.005 * (attempt + 1)))
         raise ConflictRetriesExhausted(f"signature {sig[:12]}: occurrence count lost {self.max_retries} races")
 
+    async def transfer(self, signature: str, old: tuple[str, int], new: tuple[str, int]) -> None:
+        """A re-published copy of the holding report takes over its claim (only from the holder)."""
+        assert self.kv is not None
+        for _ in range(self.max_retries):
+            try:
+                current = await self.kv.get(signature)
+            except KeyNotFoundError:
+                return
+            data = json.loads(current.value)
+            if (data.get("source_stream"), data.get("source_seq")) != tuple(old):
+                return
+            data.update(source_stream=new[0], source_seq=new[1])
+            try:
+                await self.kv.update(signature, json.dumps(data).encode(), last=current.revision)
+                return
+            except KeyWrongLastSequenceError:
+                await asyncio.sleep(random.uniform(0, 0.01))
+        raise ConflictRetriesExhausted(f"signature {signature[:12]}: transfer lost too many races")
+
     async def mark_dead_lettered(self, signature: str, source: tuple[str, int]) -> None:
         """The report that holds this signature's investigation was dead-lettered: let the next
         occurrence reopen it. Only the holder (same stream and sequence) may do so."""

@@ -25,7 +25,7 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js.errors import FetchTimeoutError, NotFoundError
 from pydantic import ValidationError
 
-from swarm.bus.names import ADVISORY_CONSUMER, ERROR_CONSUMER
+from swarm.bus.names import ADVISORY_CONSUMER, ERROR_CONSUMER, HDR_MSG_ID
 from swarm.config import load_object
 from swarm.errors import Settlement, SwarmError, TransientError
 from swarm.models import DeadLetter, ErrorReport, Result
@@ -153,8 +153,10 @@ class IntakeActor:
         try:
             await self._process(stream, msg)
         except asyncio.CancelledError:  # drain timed out: hand the report back for redelivery
-            with contextlib.suppress(Exception):
-                await msg.nak()
+            try:
+                await self._hand_back(stream, msg)
+            except Exception as exc:  # redelivered after ack wait instead
+                log.warning("%s: could not hand a report back: %r", self.name, exc)
             raise
         except Exception as exc:
             log.exception("%s: unexpected failure on %s", self.name, stream)
@@ -162,6 +164,22 @@ class IntakeActor:
                 await self._retry_or_dead_letter(stream, msg, f"{type(exc).__name__}: {exc}")
             except Exception:  # nothing settled it: JetStream redelivers after ack wait
                 log.exception("%s: could not settle a report from %s", self.name, stream)
+
+    async def _hand_back(self, stream: str, msg: Msg) -> None:
+        """A nak uses up a delivery. On the last one a re-published copy (original headers, so the
+        same trace) takes the report's place and its claim on the signature: a drain never dead-letters
+        a report that did nothing wrong."""
+        if msg.metadata.num_delivered < self.max_deliver.get(stream, 3):
+            await msg.nak()
+            return
+        bus, index = self.services.bus, self.index
+        assert bus is not None and index is not None
+        headers = {k: v for k, v in _headers(msg).items() if k != HDR_MSG_ID}  # a new message, not a duplicate
+        ack = await bus.js.publish(msg.subject, msg.data, headers=headers)
+        with contextlib.suppress(ValidationError):
+            signature = ErrorReport.model_validate_json(msg.data).signature
+            await index.transfer(signature, (stream, msg.metadata.sequence.stream), (ack.stream, ack.seq))
+        await msg.term()
 
     # -- one report ----------------------------------------------------------------------
     async def _process(self, stream: str, msg: Msg) -> None:

@@ -71,7 +71,17 @@ class OrchestratorActor(AgentHost):
         self.owner = f"{self.name}/{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.pools = {r: PoolClient(r, spec.ray_namespace) for r in ("research", "implement", "review")}
         self.lease_s = max(30.0, self.services.config.intake.in_progress_interval_s * 3)
-        self.running: set[str] = set()
+        self.running: dict[str, asyncio.Task[Any]] = {}  # investigation id -> the call working on it
+
+    async def close(self) -> None:
+        """Stop: cancel running investigations (each releases its lease, so the report's redelivery
+        is taken up at once elsewhere instead of waiting for the lease to lapse), then disconnect."""
+        tasks = list(self.running.values())
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=5.0)
+        await super().close()
 
     # -- lease: one token per call, so a second call for the same investigation never joins in --
     async def _take_lease(self, key: str, token: str) -> bool:
@@ -158,7 +168,9 @@ class OrchestratorActor(AgentHost):
         assert self.services.store is not None
         if req.investigation_id in self.running:  # a redelivery while this actor still works on it
             return {"outcome": "busy", "owner": self.name}
-        self.running.add(req.investigation_id)
+        task = asyncio.current_task()
+        assert task is not None
+        self.running[req.investigation_id] = task
         token = f"{self.owner}/{uuid.uuid4().hex[:8]}"
         started = time.monotonic()
         self.services.active += 1
@@ -190,7 +202,7 @@ class OrchestratorActor(AgentHost):
                 renew.cancel()
             if keys:  # whatever happened, the next attempt must not wait for this lease to lapse
                 await self._release(keys[-1], token)
-            self.running.discard(req.investigation_id)
+            self.running.pop(req.investigation_id, None)
             self.services.active -= 1
             metrics.gauge("investigations_active", self.services.active, actor=self.name)
 

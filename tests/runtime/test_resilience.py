@@ -20,7 +20,7 @@ from swarm.models import ErrorReport
 from swarm.reporting.reporter import publish_report
 from swarm.runtime.app import SwarmRuntime
 from tests.runtime.test_pipeline import report, results
-from tests.support.runtime import runtime_config
+from tests.support.runtime import run_until_empty, runtime_config
 
 pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(240)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -240,3 +240,34 @@ async def test_a_second_call_for_a_running_investigation_is_told_busy(bus, setti
         assert third["outcome"] == "result" and third["duplicate"] is True
     finally:
         await runtime.stop()
+
+
+async def test_a_drain_on_the_last_delivery_hands_the_report_back_instead_of_dead_lettering(
+    bus, settings, tmp_path
+) -> None:
+    marker = tmp_path / "implement-started"
+    r = report(1000)
+    await publish_report(bus, r)
+    stream = bus.names.error_stream("default")
+    crashed = await bus.js.pull_subscribe_bind("error-fixer", stream=stream)
+    for _ in range(2):  # two earlier deliveries failed elsewhere: the swarm gets the last one
+        (msg,) = await crashed.fetch(1, timeout=5)
+        await msg.nak()
+    await crashed.unsubscribe()
+    cfg = runtime_config(tmp_path, {"implement": {"hang_once": str(marker)}}, orchestration={"grace_period_s": 0.5})
+    runtime = SwarmRuntime(settings, cfg)
+    await runtime.start()
+    try:
+
+        async def started() -> bool:
+            return marker.exists()
+
+        await wait_for(started, what="the investigation to start on the last delivery")
+        await runtime.drain()  # the grace period ends with the investigation still running
+    finally:
+        await runtime.stop()
+    assert (await bus.js.stream_info(bus.names.stream("DEAD_LETTERS"))).state.messages == 0
+    counters = await run_until_empty(settings, runtime_config(tmp_path))
+    assert counters["results"] == 1 and counters["dead_lettered"] == 0
+    (result,) = await results(bus)
+    assert result.status == "fixed" and result.signature == r.signature
