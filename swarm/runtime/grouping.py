@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -84,7 +85,7 @@ class SignatureIndex:
         for attempt in range(self.max_retries):
             current = await self.kv.get(sig)
             data = json.loads(current.value)
-            if (data.get("source_stream"), data.get("source_seq")) == source:
+            if _source(data) == source:
                 return Claim("own", data)
             data["occurrences"] = int(data.get("occurrences", 1)) + 1
             data["last_seen_at"] = utcnow().isoformat()
@@ -98,58 +99,57 @@ class SignatureIndex:
                 await asyncio.sleep(random.uniform(0, 0.005 * (attempt + 1)))
         raise ConflictRetriesExhausted(f"signature {sig[:12]}: occurrence count lost {self.max_retries} races")
 
-    async def transfer(self, signature: str, old: tuple[str, int], new: tuple[str, int]) -> None:
-        """A re-published copy of the holding report takes over its claim (only from the holder)."""
+    async def _change(self, signature: str, change: Callable[[dict[str, Any]], bool], what: str) -> None:
+        """Compare-and-set an entry: `change` edits it in place and says whether to write at all."""
         assert self.kv is not None
-        for _ in range(self.max_retries):
+        for attempt in range(self.max_retries):
             try:
                 current = await self.kv.get(signature)
             except KeyNotFoundError:
-                return
+                return  # no entry: nothing to change
             data = json.loads(current.value)
-            if (data.get("source_stream"), data.get("source_seq")) != tuple(old):
+            if not change(data):
                 return
-            data.update(source_stream=new[0], source_seq=new[1])
             try:
                 await self.kv.update(signature, json.dumps(data).encode(), last=current.revision)
                 return
             except KeyWrongLastSequenceError:
-                await asyncio.sleep(random.uniform(0, 0.01))
-        raise ConflictRetriesExhausted(f"signature {signature[:12]}: transfer lost too many races")
+                await asyncio.sleep(random.uniform(0, 0.005 * (attempt + 1)))
+        raise ConflictRetriesExhausted(f"signature {signature[:12]}: {what} lost {self.max_retries} races")
+
+    async def transfer(self, signature: str, old: tuple[str, int], new: tuple[str, int]) -> None:
+        """A re-published copy of the holding report takes over its claim (only from the holder)."""
+
+        def change(data: dict[str, Any]) -> bool:
+            if _source(data) != tuple(old):
+                return False
+            data.update(source_stream=new[0], source_seq=new[1])
+            return True
+
+        await self._change(signature, change, "transfer")
 
     async def mark_dead_lettered(self, signature: str, source: tuple[str, int]) -> None:
         """The report that holds this signature's investigation was dead-lettered: let the next
         occurrence reopen it. Only the holder (same stream and sequence) may do so."""
-        assert self.kv is not None
-        for _ in range(self.max_retries):
-            try:
-                current = await self.kv.get(signature)
-            except KeyNotFoundError:
-                return
-            data = json.loads(current.value)
-            if (data.get("source_stream"), data.get("source_seq")) != tuple(source) or data.get("status") != "open":
-                return
+
+        def change(data: dict[str, Any]) -> bool:
+            if _source(data) != tuple(source) or data.get("status") != "open":
+                return False
             data["status"] = "dead_lettered"
-            try:
-                await self.kv.update(signature, json.dumps(data).encode(), last=current.revision)
-                return
-            except KeyWrongLastSequenceError:
-                await asyncio.sleep(random.uniform(0, 0.01))
-        raise ConflictRetriesExhausted(f"signature {signature[:12]}: status update lost too many races")
+            return True
+
+        await self._change(signature, change, "dead-letter mark")
 
     async def set_status(self, signature: str, status: str) -> None:
         """Mark a signature's investigation (no entry yet: nothing to mark)."""
-        assert self.kv is not None
-        for _ in range(self.max_retries):
-            try:
-                current = await self.kv.get(signature)
-            except KeyNotFoundError:
-                return
-            data = json.loads(current.value)
+
+        def change(data: dict[str, Any]) -> bool:
             data["status"] = status
-            try:
-                await self.kv.update(signature, json.dumps(data).encode(), last=current.revision)
-                return
-            except KeyWrongLastSequenceError:
-                await asyncio.sleep(random.uniform(0, 0.01))
-        raise ConflictRetriesExhausted(f"signature {signature[:12]}: status update lost too many races")
+            return True
+
+        await self._change(signature, change, "status update")
+
+
+def _source(entry: dict[str, Any]) -> tuple[Any, Any]:
+    """The report (stream, sequence) that holds the signature's investigation."""
+    return entry.get("source_stream"), entry.get("source_seq")

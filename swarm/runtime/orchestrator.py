@@ -18,13 +18,13 @@ import os
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 import ray
 
 from swarm.errors import AgentFailed, StateExists, StateNotFound, SwarmError, TransientError
 from swarm.models import InvestigationStatus, Result, utcnow
+from swarm.runtime.lease import TERMINAL, Lease
 from swarm.runtime.outcome import build_result, phase_output
 from swarm.runtime.registry import PoolClient
 from swarm.runtime.roles import AgentHost, PhaseRequest, record_phase, run_phase
@@ -37,7 +37,6 @@ from swarm.telemetry.tracing import span_from_carrier
 __all__ = ["InvestigationRequest", "OrchestratorActor"]
 
 log = logging.getLogger("swarm.runtime.orchestrator")
-TERMINAL = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
 
 
 @dataclass
@@ -83,56 +82,6 @@ class OrchestratorActor(AgentHost):
             await asyncio.wait(tasks, timeout=5.0)
         await super().close()
 
-    # -- lease: one token per call, so a second call for the same investigation never joins in --
-    async def _take_lease(self, key: str, token: str) -> bool:
-        assert self.services.store is not None
-        taken = False
-
-        def transform(state: PeerState) -> PeerState:
-            nonlocal taken
-            m, now = state.metadata, utcnow()
-            live = m.owner and m.owner != token and m.lease_expires_at and m.lease_expires_at > now
-            taken = not (live or m.status in TERMINAL)
-            if taken:
-                m.owner, m.lease_expires_at = token, now + timedelta(seconds=self.lease_s)
-                m.updated_at, m.updated_by = now, self.name
-            return state
-
-        await self.services.store.update(key, transform, role="orchestrator")
-        return taken
-
-    async def _renew(self, keys: list[str], token: str) -> None:
-        assert self.services.store is not None
-
-        def transform(state: PeerState) -> PeerState:
-            if state.metadata.owner == token:
-                state.metadata.lease_expires_at = utcnow() + timedelta(seconds=self.lease_s)
-            return state
-
-        while True:
-            await asyncio.sleep(self.lease_s / 3)
-            try:
-                await self.services.store.update(keys[-1], transform, role="orchestrator")
-            except Exception as exc:  # keep trying: a lapsed lease invites a second worker
-                log.warning("%s: lease renewal of %s failed: %r", self.name, keys[-1], exc)
-
-    async def _release(self, key: str, token: str) -> None:
-        assert self.services.store is not None
-
-        def transform(state: PeerState) -> PeerState:
-            if state.metadata.owner == token:
-                state.metadata.owner, state.metadata.lease_expires_at = None, None
-            return state
-
-        try:
-            await self.services.store.update(key, transform, role="orchestrator")
-        except Exception as exc:  # the lease expires by itself; a redelivery waits at most lease_s
-            log.warning("%s: releasing %s failed: %r", self.name, key, exc)
-
-    def _key(self, req: InvestigationRequest, cycle: int) -> str:
-        assert self.services.bus is not None
-        return self.services.bus.names.peer_key(req.kind, req.investigation_id, cycle)
-
     # -- the cycle -----------------------------------------------------------------------
     async def _current_cycle(self, req: InvestigationRequest) -> PeerState:
         assert self.services.store is not None
@@ -171,7 +120,8 @@ class OrchestratorActor(AgentHost):
         task = asyncio.current_task()
         assert task is not None
         self.running[req.investigation_id] = task
-        token = f"{self.owner}/{uuid.uuid4().hex[:8]}"
+        assert self.services.store is not None
+        lease = Lease(self.services.store, self.name, f"{self.owner}/{uuid.uuid4().hex[:8]}", self.lease_s)
         started = time.monotonic()
         self.services.active += 1
         metrics.gauge("investigations_active", self.services.active, actor=self.name)
@@ -184,14 +134,14 @@ class OrchestratorActor(AgentHost):
                 req.trace = carrier
                 if state.metadata.status in TERMINAL:
                     return await self._publish_result(req, state, started, stored=True)
-                if not await self._take_lease(state.key, token):
+                if not await lease.take(state.key):
                     fresh, _ = await self.services.store.read(state.key)
                     if fresh.metadata.status in TERMINAL:
                         return await self._publish_result(req, fresh, started, stored=True)
                     return {"outcome": "busy", "owner": fresh.metadata.owner}
-                renew = asyncio.create_task(self._renew(keys, token))
+                renew = asyncio.create_task(lease.keep(keys))
                 try:
-                    state = await self._run_cycles(req, state, keys, token)
+                    state = await self._run_cycles(req, state, keys, lease)
                 except AgentFailed as exc:
                     state = await self._fail(keys[-1], str(exc))
                 return await self._publish_result(req, state, started)
@@ -201,7 +151,7 @@ class OrchestratorActor(AgentHost):
             if renew is not None:
                 renew.cancel()
             if keys:  # whatever happened, the next attempt must not wait for this lease to lapse
-                await self._release(keys[-1], token)
+                await lease.release(keys[-1])
             self.running.pop(req.investigation_id, None)
             self.services.active -= 1
             metrics.gauge("investigations_active", self.services.active, actor=self.name)
@@ -242,13 +192,15 @@ class OrchestratorActor(AgentHost):
             **extra,
         )
 
-    async def _run_cycles(self, req: InvestigationRequest, state: PeerState, keys: list[str], token: str) -> PeerState:
+    async def _run_cycles(
+        self, req: InvestigationRequest, state: PeerState, keys: list[str], lease: Lease
+    ) -> PeerState:
         store = self.services.store
         assert store is not None
         max_cycles = self.services.config.orchestration.max_cycles
         history = [_cycle_record((await store.read(self._key(req, n)))[0]) for n in range(1, state.metadata.cycle)]
         while True:
-            state = await self._run_one_cycle(req, state, history, token)
+            state = await self._run_one_cycle(req, state, history, lease)
             review, express = phase_output(state, "review"), phase_output(state, "express")
             # another cycle when review asks for changes, or when express found untried suspects
             again = review.get("verdict") == "request_changes" or bool(express.get("needs_another_cycle"))
@@ -266,29 +218,20 @@ class OrchestratorActor(AgentHost):
                 service=state.metadata.service,
                 environment=state.metadata.environment,
                 occurrences=req.occurrences,
-                owner=token,
-                lease_expires_at=utcnow() + timedelta(seconds=self.lease_s),
+                owner=lease.token,
+                lease_expires_at=lease.expiry(),
                 extra={"feedback": str(feedback)},
             )
             with contextlib.suppress(StateExists):  # an earlier attempt created it
                 await store.create(nxt)
-            if not await self._take_lease(nxt.key, token):
+            if not await lease.take(nxt.key):
                 raise TransientError(f"cycle {nxt.metadata.cycle} of {req.investigation_id} is held by another worker")
-            await self._release(keys[-1], token)
+            await lease.release(keys[-1])
             keys.append(nxt.key)
             state, _ = await store.read(nxt.key)
 
-    async def _read_holding(self, key: str, token: str) -> PeerState:
-        """Re-read the state between phases, and stop if the lease went to another worker meanwhile
-        (renewals failed for a whole lease period): two workers must never write the same phases."""
-        assert self.services.store is not None
-        state, _ = await self.services.store.read(key)
-        if state.metadata.owner != token:
-            raise TransientError(f"lease on {key} lost to {state.metadata.owner}")
-        return state
-
     async def _run_one_cycle(
-        self, req: InvestigationRequest, state: PeerState, history: list[dict[str, Any]], token: str
+        self, req: InvestigationRequest, state: PeerState, history: list[dict[str, Any]], lease: Lease
     ) -> PeerState:
         store = self.services.store
         assert store is not None
@@ -303,7 +246,7 @@ class OrchestratorActor(AgentHost):
                 self._phase_request(req, state, "plan", **common),
                 self.cancels,
             )
-            state = await self._read_holding(state.key, token)
+            state = await lease.read_holding(state.key)
         plan = phase_output(state, "plan")
         if not _done(state, "execute"):
             await self._status(req, state, "executing")
@@ -321,12 +264,12 @@ class OrchestratorActor(AgentHost):
             failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
             if failure is not None:
                 raise failure
-            state = await self._read_holding(state.key, token)
+            state = await lease.read_holding(state.key)
             findings = list((phase_output(state, "execute").get("research") or {}).values())
             await self.pools["implement"].call(
                 "handle", self._phase_request(req, state, "execute", plan=plan, findings=findings, **common)
             )
-            state = await self._read_holding(state.key, token)
+            state = await lease.read_holding(state.key)
             impl = phase_output(state, "execute").get("implement") or {}
             if impl.get("fix_commit"):
                 await self._event(req, "fix_committed", branch=impl.get("branch"), fix_commit=impl.get("fix_commit"))
@@ -344,7 +287,7 @@ class OrchestratorActor(AgentHost):
                 ),
                 self.cancels,
             )
-            state = await self._read_holding(state.key, token)
+            state = await lease.read_holding(state.key)
         if not _done(state, "review"):
             await self._status(req, state, "reviewing")
             if implementation.get("branch") or implementation.get("status") == "fixed":
@@ -371,7 +314,7 @@ class OrchestratorActor(AgentHost):
                     status=PhaseStatus.SKIPPED,
                     output={"verdict": "skipped", "reasons": ["no fix to review"]},
                 )
-            state = await self._read_holding(state.key, token)
+            state = await lease.read_holding(state.key)
         return state
 
     async def _fail(self, key: str, reason: str) -> PeerState:
