@@ -19,6 +19,9 @@ from swarm.bus.server import EmbeddedNats
 from swarm.bus.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
+# hermetic: agents pick Claude when a key is set; tests that want Claude set it against a loopback server
+os.environ.pop("ANTHROPIC_API_KEY", None)
+os.environ.pop("ANTHROPIC_BASE_URL", None)
 
 
 @pytest.fixture(scope="session")
