@@ -7,7 +7,8 @@ keeping the message alive with in-progress acks -> ack only after the Result is 
 
 Transient failures nak with exponential backoff; the last allowed delivery is dead-lettered
 instead. Reports that exhaust max deliver elsewhere (a crashed process) reach us as JetStream
-MAX_DELIVERIES advisories and are dead-lettered from the stream too.
+MAX_DELIVERIES advisories, kept in the `{NS}_ADVISORIES` stream, and are dead-lettered from their
+stream too. A drain hands unfinished reports back (nak; on the last delivery, a re-published copy).
 """
 
 from __future__ import annotations
@@ -64,7 +65,6 @@ class IntakeActor:
         self.running = False
         self.fetchers: list[asyncio.Task[None]] = []
         self.index: SignatureIndex | None = None
-        self._advisories: Any = None
 
     async def start(self) -> str:
         await self.services.start()
