@@ -123,7 +123,7 @@ class RolePool:
         await _name_released(name, self.spec.ray_namespace)
         self.retiring.discard(name)
 
-    async def _ready(self, name: str, handle: Any, timeout_s: float = 120.0) -> bool:
+    async def _ready(self, name: str, handle: Any, timeout_s: float = 300.0) -> bool:
         """Wait for a new replica; one that cannot start (no capacity, bad node) is killed, not awaited forever."""
         try:
             await asyncio.wait_for(handle.ready.remote(), timeout_s)

@@ -32,8 +32,9 @@ def config(tmp_path: Path) -> dict[str, Any]:
 def run_tests_on(repo: Path, ref: str, where: Path, command: str) -> subprocess.CompletedProcess[str]:
     git(repo, "worktree", "add", "-q", "--detach", str(where), ref)
     try:
-        return subprocess.run(command.replace("python", sys.executable, 1).split(), cwd=where, capture_output=True,
-                              text=True, timeout=120)
+        return subprocess.run(
+            command.replace("python", sys.executable, 1).split(), cwd=where, capture_output=True, text=True, timeout=120
+        )
     finally:
         git(repo, "worktree", "remove", "--force", str(where))
 
@@ -44,8 +45,9 @@ async def test_offline_brain_finds_the_regression_and_leaves_a_passing_fix_branc
 ) -> None:
     case = make_case(tmp_path / "repo", shape, seed=7)
     events, messages = RecordingEvents(), RecordingMessages()
-    out = await run_investigation(case.report, case.repository, config, events=events, messages=messages,
-                                  investigation_id=f"inv-{shape}")
+    out = await run_investigation(
+        case.report, case.repository, config, events=events, messages=messages, investigation_id=f"inv-{shape}"
+    )
     express, impl, review = out["express"], out["implement"], out["review"]
 
     assert express["suspect_commit"] == case.regression_commit
@@ -57,14 +59,17 @@ async def test_offline_brain_finds_the_regression_and_leaves_a_passing_fix_branc
     # the branch passes the repository's tests in a fresh checkout, and main still fails them
     assert run_tests_on(case.path, branch, tmp_path / "check-fix", case.test_command).returncode == 0
     assert run_tests_on(case.path, "main", tmp_path / "check-main", case.test_command).returncode != 0
-    assert express["tests_before"]["ok"] is False and express["tests_before"]["failed"] + express[
-        "tests_before"]["errors"] >= 1
+    assert (
+        express["tests_before"]["ok"] is False
+        and express["tests_before"]["failed"] + express["tests_before"]["errors"] >= 1
+    )
     assert express["tests_after"]["ok"] is True and express["tests_after"]["passed"] >= 2
 
     # only what the regression touched is changed, and what must survive (features, later commits) survives
     fixed_files = set(git(case.path, "diff", "--name-only", "main", branch).split())
-    assert fixed_files and fixed_files <= set(git(case.path, "show", "--format=", "--name-only",
-                                                  case.regression_commit).split())
+    assert fixed_files and fixed_files <= set(
+        git(case.path, "show", "--format=", "--name-only", case.regression_commit).split()
+    )
     for path, snippet in case.must_keep:
         assert snippet in git(case.path, "show", f"{branch}:{path}"), (path, snippet)
     if shape == "caller":  # the bug was in the caller, not in the module that raised
@@ -122,8 +127,10 @@ def _bad_fix(repo: Path, kind: str) -> str:
         text = text.split("    def test_", 1)[0] + "    def test_nothing(self):\n        pass\n"
         test_file.write_text(text)
     elif kind == "weakened_assertion":
-        lines = [ln if "assertEqual" not in ln else ln.split("self.")[0] + "self.assertTrue(True)"
-                 for ln in text.splitlines()]
+        lines = [
+            ln if "assertEqual" not in ln else ln.split("self.")[0] + "self.assertTrue(True)"
+            for ln in text.splitlines()
+        ]
         test_file.write_text("\n".join(lines) + "\n")
     elif kind == "ci_edit":
         test_file.write_text(text)
@@ -143,18 +150,28 @@ def _bad_fix(repo: Path, kind: str) -> str:
         ("ci_edit", "edits CI/workflow configuration .github/workflows/ci.yml"),
     ],
 )
-async def test_review_rejects_fixes_that_cheat(kind: str, expected: str, tmp_path: Path,
-                                               config: dict[str, Any]) -> None:
+async def test_review_rejects_fixes_that_cheat(
+    kind: str, expected: str, tmp_path: Path, config: dict[str, Any]
+) -> None:
     case = make_case(tmp_path / "repo", "crash_line", seed=4)
     branch = _bad_fix(case.path, kind)
     events = RecordingEvents()
-    ctx = context(case.report, case.repository, config, role="review", phase="review", investigation_id="inv-r",
-                  implementation={"status": "fixed", "branch": branch}, events=events)
+    ctx = context(
+        case.report,
+        case.repository,
+        config,
+        role="review",
+        phase="review",
+        investigation_id="inv-r",
+        implementation={"status": "fixed", "branch": branch},
+        events=events,
+    )
     out = await ReviewAgent().handle(ctx)
     assert out["verdict"] == "request_changes"
     assert any(expected in r for r in out["reasons"]), out["reasons"]
     if kind != "ci_edit":
         assert out["tests"]["ok"] is True  # the cheat makes the tests pass; review still says no
-    assert events.audits == [{"action": "review", "target": branch, "outcome": "request_changes",
-                              "details": events.audits[0]["details"]}]
+    assert events.audits == [
+        {"action": "review", "target": branch, "outcome": "request_changes", "details": events.audits[0]["details"]}
+    ]
     assert events.audits[0]["details"]["reasons"] == out["reasons"]

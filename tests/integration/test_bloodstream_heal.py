@@ -154,9 +154,7 @@ class NeverRestarts:
 async def test_a_service_that_stays_down_is_retried_then_left_to_a_person(bus: Bus, bs: Bloodstream) -> None:
     watch = await Watch().start(bus)
     restarter = NeverRestarts()
-    monitor = HealthMonitor(
-        bs, healer=Healer(bs, restarter=restarter), check_interval_s=0.02, max_heal_attempts=2
-    )
+    monitor = HealthMonitor(bs, healer=Healer(bs, restarter=restarter), check_interval_s=0.02, max_heal_attempts=2)
     await monitor.start()
     try:
         await bs.heartbeat(Heartbeat(service="flaky-0", role="implement", interval_s=0.05))  # then silence

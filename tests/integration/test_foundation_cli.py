@@ -34,7 +34,8 @@ def test_demo_runs_end_to_end_on_an_embedded_server(monkeypatch: pytest.MonkeyPa
     rows = {r["stream"]: r for r in data["streams"]}
     assert rows["DEMO_PRODUCTION_ERRORS"]["messages"] == 2 and rows["DEMO_STAGING_ERRORS"]["messages"] == 1
     assert rows["DEMO_PRODUCTION_ERRORS"]["consumers"] == [
-        {"name": "error-fixer", "num_pending": 2, "num_ack_pending": 0}]
+        {"name": "error-fixer", "num_pending": 2, "num_ack_pending": 0}
+    ]
     assert rows["DEMO_ERROR_REPORTS"]["messages"] == 0
     assert "starting an embedded nats-server" in result.stderr  # progress goes to stderr
 
@@ -56,9 +57,13 @@ def test_nats_up_runs_a_jetstream_server_in_the_foreground(stop: signal.Signals,
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     store = tmp_path / "store"
-    proc = subprocess.Popen([sys.executable, "-m", "swarm.cli", "nats", "up", "--port", str(port), "--store-dir",
-                             str(store), "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=os.environ | {"SWARM_HOME": str(tmp_path)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "swarm.cli", "nats", "up", "--port", str(port), "--store-dir", str(store), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ | {"SWARM_HOME": str(tmp_path)},
+    )
     try:
         assert proc.stderr is not None
         log = []
@@ -102,8 +107,11 @@ def test_schemas_export_writes_a_valid_json_schema_per_payload(tmp_path: Path) -
 
     report_schema = json.loads((out / "ErrorReport.schema.json").read_text())
     validator = jsonschema.Draft202012Validator(report_schema)
-    good = {"error": "KeyError: 'user_id'", "environment": "production", "context": {"file": "a.py", "line": 3,
-                                                                                      "tenant": "acme"}}
+    good = {
+        "error": "KeyError: 'user_id'",
+        "environment": "production",
+        "context": {"file": "a.py", "line": 3, "tenant": "acme"},
+    }
     assert list(validator.iter_errors(good)) == []
     assert {e.validator for e in validator.iter_errors({"environment": "qa", "error": "x"})} == {"enum"}
     assert {e.validator for e in validator.iter_errors({"context": {}})} == {"required"}

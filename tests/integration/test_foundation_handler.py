@@ -146,7 +146,10 @@ def test_with_the_server_down_it_neither_raises_nor_blocks_and_flushes_once_it_s
         assert handler.flush(30), handler.last_error
         assert handler.connected
         assert [r.error for r in stored(down, "production", url)] == [
-            "RuntimeError: gamma failed", "RuntimeError: delta failed", "RuntimeError: epsilon failed"]
+            "RuntimeError: gamma failed",
+            "RuntimeError: delta failed",
+            "RuntimeError: epsilon failed",
+        ]
         handler.close()
     assert not handler._thread.is_alive()
 
@@ -176,7 +179,9 @@ def test_reports_logged_during_an_outage_are_sent_when_the_server_is_back(
         server.restart()  # same port, same store
         assert handler.flush(60), handler.last_error
         assert [r.error for r in stored(ours, "default", url)] == [
-            "ValueError: before the outage", "ValueError: during the outage"]
+            "ValueError: before the outage",
+            "ValueError: during the outage",
+        ]
         assert handler.dropped == handler.failed == 0
         handler.close()
     finally:

@@ -143,8 +143,12 @@ def test_drift_is_reported_and_fixed_only_with_apply(cli_env: dict[str, str], se
     assert "max_age: server 3600 -> file 604800" in drift.stdout
     as_json = json.loads(invoke("streams", "provision", "--json").stdout)
     [item] = [i for i in as_json["items"] if i["action"] != "ok"]
-    assert item == {"kind": "stream", "name": stream, "action": "drift",
-                    "diffs": [{"field": "max_age", "server": 3600, "file": 604800}]}
+    assert item == {
+        "kind": "stream",
+        "name": stream,
+        "action": "drift",
+        "diffs": [{"field": "max_age", "server": 3600, "file": 604800}],
+    }
     assert asyncio.run(max_age()) == 3600  # reported, not changed
 
     applied = json.loads(invoke("streams", "provision", "--apply", "--json").stdout)
@@ -158,8 +162,13 @@ def test_a_field_that_cannot_change_in_place_is_a_conflict_with_exit_1(
 ) -> None:
     async def squat() -> None:  # someone created TASKS in memory before swarm provisioned the namespace
         async with open_bus(settings) as bus:
-            await bus.js.add_stream(name=bus.names.stream("TASKS"), subjects=[f"{bus.names.ns}.tasks.>"],
-                                    retention="workqueue", storage="memory", max_age=WEEK)
+            await bus.js.add_stream(
+                name=bus.names.stream("TASKS"),
+                subjects=[f"{bus.names.ns}.tasks.>"],
+                retention="workqueue",
+                storage="memory",
+                max_age=WEEK,
+            )
 
     asyncio.run(squat())
     result = invoke("streams", "provision", "--apply")
@@ -200,8 +209,10 @@ def test_purge_asks_first_and_empties_one_error_stream(cli_env: dict[str, str], 
             if purged_env is None:
                 for env in ("staging", "production"):
                     await publish_report(bus, ErrorReport(error="boom", environment=env))
-            return {e: (await bus.js.stream_info(bus.names.error_stream(e))).state.messages
-                    for e in ("staging", "production")}
+            return {
+                e: (await bus.js.stream_info(bus.names.error_stream(e))).state.messages
+                for e in ("staging", "production")
+            }
 
     assert asyncio.run(publish_and_count()) == {"staging": 1, "production": 1}
     refused = invoke("streams", "purge", "--env", "staging", input="n\n")
@@ -217,8 +228,9 @@ def test_purge_asks_first_and_empties_one_error_stream(cli_env: dict[str, str], 
     assert unknown.exit_code != 0 and "unknown environment 'qa'" in unknown.stderr
 
 
-@pytest.mark.parametrize("command", [["streams", "report"], ["streams", "provision"], ["errors", "tail"],
-                                     ["errors", "report", "-m", "boom"]])
+@pytest.mark.parametrize(
+    "command", [["streams", "report"], ["streams", "provision"], ["errors", "tail"], ["errors", "report", "-m", "boom"]]
+)
 def test_commands_say_clearly_when_nats_url_is_unset(
     command: list[str], cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
@@ -250,8 +262,9 @@ def test_a_server_without_jetstream_is_named_as_the_problem(
     cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     port = free_port()
-    proc = subprocess.Popen([nats_server_binary(), "-a", "127.0.0.1", "-p", str(port)], stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [nats_server_binary(), "-a", "127.0.0.1", "-p", str(port)], stderr=subprocess.PIPE, text=True
+    )
     try:
         assert proc.stderr is not None
         for line in proc.stderr:  # readiness from the server's own log

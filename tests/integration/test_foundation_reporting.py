@@ -43,8 +43,9 @@ async def stored(bus: Bus, env: str) -> list[tuple[ErrorReport, dict[str, str]]]
 
 async def test_the_same_error_twice_is_stored_once_another_line_is_another_error(bus: Bus) -> None:
     first = await publish_report(bus, build_report("KeyError: 'user_id'", file="app/api.py", line=42))
-    again = await publish_report(bus, build_report("KeyError: 'user_id'", file="app/api.py", line=42,
-                                                   context={"request_id": "r-2"}))
+    again = await publish_report(
+        bus, build_report("KeyError: 'user_id'", file="app/api.py", line=42, context={"request_id": "r-2"})
+    )
     other_line = await publish_report(bus, build_report("KeyError: 'user_id'", file="app/api.py", line=43))
     other_again = await publish_report(bus, build_report("KeyError: 'user_id'", file="app/api.py", line=43))
 
@@ -60,12 +61,24 @@ async def test_the_same_error_twice_is_stored_once_another_line_is_another_error
 
 
 async def test_occurrences_differing_only_by_address_or_id_are_grouped(bus: Bus) -> None:
-    a = build_report("Order 3f2a9c1e-1111-2222-3333-444455556666 locked by worker at 0x7f3a2c10", env="production",
-                     file="shop/orders.py", line=88)
-    b = build_report("Order 9a9a9a9a-0000-4444-8888-cccccccccccc locked by worker at 0x55d0e1ff", env="production",
-                     file="shop/orders.py", line=88)
-    c = build_report("Order 9a9a9a9a-0000-4444-8888-cccccccccccc unlocked by worker at 0x55d0e1ff", env="production",
-                     file="shop/orders.py", line=88)
+    a = build_report(
+        "Order 3f2a9c1e-1111-2222-3333-444455556666 locked by worker at 0x7f3a2c10",
+        env="production",
+        file="shop/orders.py",
+        line=88,
+    )
+    b = build_report(
+        "Order 9a9a9a9a-0000-4444-8888-cccccccccccc locked by worker at 0x55d0e1ff",
+        env="production",
+        file="shop/orders.py",
+        line=88,
+    )
+    c = build_report(
+        "Order 9a9a9a9a-0000-4444-8888-cccccccccccc unlocked by worker at 0x55d0e1ff",
+        env="production",
+        file="shop/orders.py",
+        line=88,
+    )
     assert a.signature == b.signature != c.signature
     outcomes = [await publish_report(bus, r) for r in (a, b, c)]
     assert [o.duplicate for o in outcomes] == [False, True, False]
@@ -109,9 +122,27 @@ def read_stored(settings: Settings, env: str) -> list[tuple[ErrorReport, dict[st
 
 def test_errors_report_prints_stream_sequence_and_duplicate(cli_env: dict[str, str], settings: Settings) -> None:
     provisioned(settings)
-    args = ["errors", "report", "--env", "staging", "--message", "ValueError: bad card 4242", "--file", "pay/card.py",
-            "--line", "17", "--function", "charge", "--service", "payments", "--stack", "Traceback ...",
-            "--context-json", '{"request_id": "r-1", "tenant": "acme"}', "--json"]
+    args = [
+        "errors",
+        "report",
+        "--env",
+        "staging",
+        "--message",
+        "ValueError: bad card 4242",
+        "--file",
+        "pay/card.py",
+        "--line",
+        "17",
+        "--function",
+        "charge",
+        "--service",
+        "payments",
+        "--stack",
+        "Traceback ...",
+        "--context-json",
+        '{"request_id": "r-1", "tenant": "acme"}',
+        "--json",
+    ]
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
     out = json.loads(first.stdout)
@@ -125,8 +156,23 @@ def test_errors_report_prints_stream_sequence_and_duplicate(cli_env: dict[str, s
     human = runner.invoke(app, args[:-1])
     assert human.exit_code == 0 and "duplicate" in human.stdout and "sequence 1" in human.stdout
 
-    from_stdin = runner.invoke(app, ["errors", "report", "--env", "staging", "-m", "ValueError: bad card 4242",
-                                     "--line", "18", "--stack", "-", "--json"], input="Traceback (from stdin)\n")
+    from_stdin = runner.invoke(
+        app,
+        [
+            "errors",
+            "report",
+            "--env",
+            "staging",
+            "-m",
+            "ValueError: bad card 4242",
+            "--line",
+            "18",
+            "--stack",
+            "-",
+            "--json",
+        ],
+        input="Traceback (from stdin)\n",
+    )
     assert from_stdin.exit_code == 0 and json.loads(from_stdin.stdout)["sequence"] == 2
 
     (report, headers), (piped, _) = read_stored(settings, "staging")
@@ -160,8 +206,13 @@ def test_errors_tail_shows_reports_as_they_arrive_without_consuming(
 ) -> None:
     provisioned(settings)
     env = os.environ | cli_env
-    proc = subprocess.Popen([sys.executable, "-m", "swarm.cli", "errors", "tail", "--env", "production", "--count",
-                             "2", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "swarm.cli", "errors", "tail", "--env", "production", "--count", "2", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         assert proc.stderr is not None
         ready = proc.stderr.readline()  # printed once the subscription is registered with the server

@@ -19,7 +19,7 @@ from swarm.bus.names import Names
 from swarm.bus.settings import Settings
 from swarm.cli import app
 
-pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(900)]
 
 SLEEP_S = 0.2
 ARGS = ["--reports", "5", "--sleep-reports", "2", "--sleep-s", str(SLEEP_S), "--serial", "1"]

@@ -44,7 +44,7 @@ def test_an_admission_nobody_touches_expires_and_spend_is_kept_per_investigation
 
 
 @pytest.mark.usefixtures("ray_session")
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(900)
 async def test_over_budget_investigations_wait_and_none_is_lost(bus, settings, tmp_path) -> None:
     cfg = runtime_config(
         tmp_path,
@@ -56,7 +56,7 @@ async def test_over_budget_investigations_wait_and_none_is_lost(bus, settings, t
     runtime = SwarmRuntime(settings, cfg)
     await runtime.start()
     try:
-        counters = await runtime.until_empty(timeout_s=120)
+        counters = await runtime.until_empty(timeout_s=600)
         status = await runtime._support[1].status.remote()
     finally:
         await runtime.stop()
@@ -77,7 +77,7 @@ async def test_over_budget_investigations_wait_and_none_is_lost(bus, settings, t
 
 
 @pytest.mark.usefixtures("ray_session")
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(900)
 async def test_an_investigation_over_its_own_cost_budget_fails_once_and_is_not_retried(bus, settings, tmp_path) -> None:
     # each research call costs $0.6 of a $1 budget: the second hypothesis (in parallel) goes over
     cfg = runtime_config(tmp_path, {"research": {"spend_usd": 0.6}}, brain={"budget_usd_per_investigation": 1.0})
@@ -85,7 +85,7 @@ async def test_an_investigation_over_its_own_cost_budget_fails_once_and_is_not_r
     runtime = SwarmRuntime(settings, cfg)
     await runtime.start()
     try:
-        counters = await runtime.until_empty(timeout_s=120)
+        counters = await runtime.until_empty(timeout_s=600)
         status = await runtime._support[1].status.remote()
     finally:
         await runtime.stop()

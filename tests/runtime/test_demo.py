@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from swarm.cli import app
 
-pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(900)]
 
 
 def test_demo_turns_a_regression_into_a_reviewed_fix(cli_env, tmp_path) -> None:

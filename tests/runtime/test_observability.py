@@ -18,7 +18,7 @@ from tests.runtime.test_pipeline import report
 from tests.runtime.test_resilience import wait_for
 from tests.support.runtime import runtime_config
 
-pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(900)]
 
 
 def metrics_text() -> str:
@@ -39,7 +39,7 @@ async def test_trace_metrics_and_heartbeats(bus, settings, tmp_path) -> None:
     runtime = SwarmRuntime(settings, cfg)
     await runtime.start()
     try:
-        counters = await runtime.until_empty(timeout_s=120)
+        counters = await runtime.until_empty(timeout_s=600)
         assert counters["results"] == 3
 
         async def all_beating() -> bool:
@@ -100,7 +100,7 @@ async def test_a_burst_scales_a_pool_up_and_idleness_scales_it_down(bus, setting
     runtime = SwarmRuntime(settings, cfg)
     await runtime.start()
     try:
-        await runtime.until_empty(timeout_s=120)
+        await runtime.until_empty(timeout_s=600)
 
         async def scaled_down() -> bool:
             return runtime.sizes()["research"] == 1

@@ -15,7 +15,7 @@ from swarm.state import PeerStateStore
 from tests.runtime.test_pipeline import report, results
 from tests.support.runtime import runtime_config
 
-pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(900)]
 
 ATTACKS = [
     ErrorReport(
@@ -47,7 +47,7 @@ async def test_rejected_reports_never_reach_an_agent_and_the_rest_is_processed(b
     runtime = SwarmRuntime(settings, cfg)
     await runtime.start()
     try:
-        counters = await runtime.until_empty(timeout_s=120)
+        counters = await runtime.until_empty(timeout_s=600)
     finally:
         await runtime.stop()
     assert counters["rejected"] == 2 and counters["results"] == 3 and counters["dead_lettered"] == 0

@@ -9,7 +9,7 @@ from agents.forensics import History, Region, function_spans, parse_traceback
 from agents.review import audit_diff
 from agents.workspace import Workspace
 
-CHAINED = '''Traceback (most recent call last):
+CHAINED = """Traceback (most recent call last):
   File "/srv/app/db.py", line 3, in get
     return rows[key]
 KeyError: 'a'
@@ -22,13 +22,15 @@ Traceback (most recent call last):
   File "/srv/app/api.py", line 22, in run
     handle(request)
 ValueError: bad request
-'''
+"""
 
 
 def test_the_last_traceback_of_a_chain_is_the_one_that_counts() -> None:
     frames = parse_traceback(CHAINED)
     assert [(f.file, f.line, f.function) for f in frames] == [
-        ("/srv/app/main.py", 10, "<module>"), ("/srv/app/api.py", 22, "run")]
+        ("/srv/app/main.py", 10, "<module>"),
+        ("/srv/app/api.py", 22, "run"),
+    ]
 
 
 def test_function_spans_have_qualified_names_and_include_decorators() -> None:
@@ -40,10 +42,10 @@ def test_function_spans_have_qualified_names_and_include_decorators() -> None:
 def _commit(repo: Path, text: str, message: str) -> str:
     (repo / "m.py").write_text(text)
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
-    subprocess.run(["git", "-c", "user.name=d", "-c", "user.email=d@x", "commit", "-qm", message], cwd=repo,
-                   check=True)
-    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True,
-                          text=True).stdout.strip()
+    subprocess.run(["git", "-c", "user.name=d", "-c", "user.email=d@x", "commit", "-qm", message], cwd=repo, check=True)
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def test_revert_undoes_only_the_suspect_hunk_in_the_function(tmp_path: Path) -> None:
@@ -55,8 +57,7 @@ def test_revert_undoes_only_the_suspect_hunk_in_the_function(tmp_path: Path) -> 
     bad = _commit(repo, "def f(x):\n    return x\n\n\ndef g():\n    return 'feature'\n", "two")
     # a later commit edits the line right next to the regressed one (a 3-way merge would conflict)
     _commit(repo, "def f(x):\n    '''Stable.'''\n    return x\n\n\ndef g():\n    return 'feature'\n", "three")
-    ws = Workspace.open({"path": str(repo)}, root=tmp_path / "ws", investigation_id="i", role="implement",
-                        mode="write")
+    ws = Workspace.open({"path": str(repo)}, root=tmp_path / "ws", investigation_id="i", role="implement", mode="write")
     try:
         history = History(ws)
         ranked = history.rank([Region("m.py", "f", 1, 3, "crash", 1.0, 3)])
@@ -69,15 +70,20 @@ def test_revert_undoes_only_the_suspect_hunk_in_the_function(tmp_path: Path) -> 
 
 
 def test_audit_diff_accepts_a_small_source_fix_and_names_what_is_wrong() -> None:
-    clean = audit_diff("M\tpkg/app.py\n", "1\t1\tpkg/app.py\n",
-                       "--- a/pkg/app.py\n+++ b/pkg/app.py\n@@ -2 +2 @@\n-    return a\n+    return a or 0\n")
+    clean = audit_diff(
+        "M\tpkg/app.py\n",
+        "1\t1\tpkg/app.py\n",
+        "--- a/pkg/app.py\n+++ b/pkg/app.py\n@@ -2 +2 @@\n-    return a\n+    return a or 0\n",
+    )
     assert clean == []
     assert audit_diff("", "", "") == ["the fix branch has no changes against the base branch"]
     big = audit_diff("M\tpkg/app.py\n", "300\t10\tpkg/app.py\n", "")
     assert big == ["the diff is too large: 310 changed lines (limit 200)"]
-    patch = ("--- a/tests/test_app.py\n+++ b/tests/test_app.py\n@@ -5,3 +5,3 @@\n"
-             "-    def test_edge(self):\n-        self.assertEqual(f(None), 0)\n"
-             "+    @unittest.skip('flaky')\n+    def test_other(self):\n")
+    patch = (
+        "--- a/tests/test_app.py\n+++ b/tests/test_app.py\n@@ -5,3 +5,3 @@\n"
+        "-    def test_edge(self):\n-        self.assertEqual(f(None), 0)\n"
+        "+    @unittest.skip('flaky')\n+    def test_other(self):\n"
+    )
     reasons = audit_diff("M\ttests/test_app.py\n", "2\t2\ttests/test_app.py\n", patch)
     assert reasons == [
         "deletes test test_edge in tests/test_app.py",
@@ -85,4 +91,6 @@ def test_audit_diff_accepts_a_small_source_fix_and_names_what_is_wrong() -> None
         "skips tests in tests/test_app.py: \"@unittest.skip('flaky')\"",
     ]
     assert audit_diff("D\ttests/test_app.py\nM\t.github/workflows/ci.yml\n", "", "") == [
-        "deletes test file tests/test_app.py", "edits CI/workflow configuration .github/workflows/ci.yml"]
+        "deletes test file tests/test_app.py",
+        "edits CI/workflow configuration .github/workflows/ci.yml",
+    ]

@@ -26,7 +26,8 @@ def repo(tmp_path: Path) -> Path:
     (root / "tests" / "__init__.py").write_text("")
     (root / "tests" / "test_app.py").write_text(
         "import unittest\n\nfrom pkg.app import add\n\n\nclass T(unittest.TestCase):\n"
-        "    def test_add(self):\n        self.assertEqual(add(1, 2), 3)\n")
+        "    def test_add(self):\n        self.assertEqual(add(1, 2), 3)\n"
+    )
     (root / "pkg" / "__init__.py").write_text("")
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP SECRET\n")
@@ -40,14 +41,30 @@ def repo(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def ws(repo: Path, tmp_path: Path) -> Workspace:
-    w = Workspace.open({"path": str(repo), "branch": "main"}, root=tmp_path / "ws", investigation_id="inv-1",
-                       role="implement", mode="write")
+    w = Workspace.open(
+        {"path": str(repo), "branch": "main"},
+        root=tmp_path / "ws",
+        investigation_id="inv-1",
+        role="implement",
+        mode="write",
+    )
     yield w
     w.close()
 
 
-@pytest.mark.parametrize("path", ["../secret.txt", "pkg/../../secret.txt", "/etc/passwd", "~/x", "leak.txt",
-                                  "outside/secret.txt", ".git/config", "pkg/\x00x"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "../secret.txt",
+        "pkg/../../secret.txt",
+        "/etc/passwd",
+        "~/x",
+        "leak.txt",
+        "outside/secret.txt",
+        ".git/config",
+        "pkg/\x00x",
+    ],
+)
 def test_paths_out_of_the_worktree_are_refused(ws: Workspace, path: str) -> None:
     tools = Toolbox(ws, role="implement", test_command=f"{sys.executable} -m unittest")
     with pytest.raises(SandboxViolation):
@@ -89,11 +106,15 @@ def test_roles_only_get_their_tools(ws: Workspace) -> None:
 def test_read_tools_over_the_worktree(ws: Workspace, repo: Path) -> None:
     tools = Toolbox(ws, role="research")
     assert tools.call("read_file", {"path": "pkg/app.py", "start_line": 5, "end_line": 6}).splitlines()[:2] == [
-        "    5| def sub(a, b):", "    6|     return a - b"]
+        "    5| def sub(a, b):",
+        "    6|     return a - b",
+    ]
     listing = tools.call("list_files", {"path": ".", "glob": "*.py"}).splitlines()
     assert "pkg/app.py" in listing and "tests/test_app.py" in listing and not any(".git/" in p for p in listing)
     assert tools.call("search_code", {"pattern": r"return a [-+] b"}).splitlines() == [
-        "pkg/app.py:2: return a + b", "pkg/app.py:6: return a - b"]
+        "pkg/app.py:2: return a + b",
+        "pkg/app.py:6: return a - b",
+    ]
     assert "TOP SECRET" not in tools.call("search_code", {"pattern": "SECRET"})  # symlinks out are not followed
     head = git(repo, "rev-parse", "HEAD").strip()
     assert tools.call("git_blame", {"path": "pkg/app.py", "start_line": 2, "end_line": 2}).startswith(head)
@@ -107,8 +128,13 @@ def test_write_patch_and_tests_in_the_fix_worktree(ws: Workspace, repo: Path) ->
     assert git(ws.root, "rev-parse", "--abbrev-ref", "HEAD").strip() == "swarm/fix/inv-1"
     before = tools.run_tests()
     assert (before.passed, before.failed, before.ok) == (1, 0, True)
-    tools.call("apply_patch", {"patch": "--- a/pkg/app.py\n+++ b/pkg/app.py\n@@ -1,3 +1,3 @@\n def add(a, b):\n"
-                                        "-    return a + b\n+    return a - b\n \n"})
+    tools.call(
+        "apply_patch",
+        {
+            "patch": "--- a/pkg/app.py\n+++ b/pkg/app.py\n@@ -1,3 +1,3 @@\n def add(a, b):\n"
+            "-    return a + b\n+    return a - b\n \n"
+        },
+    )
     after = tools.run_tests()
     assert (after.passed, after.failed, after.ok) == (0, 1, False)
     assert "FAILED (failures=1)" in after.output_tail
@@ -138,8 +164,9 @@ def test_repository_by_url_is_cloned_once(repo: Path, tmp_path: Path) -> None:
 
 
 def test_commands_time_out_and_output_is_capped(tmp_path: Path) -> None:
-    slow = run_command([sys.executable, "-c", "import time; print('started', flush=True); time.sleep(30)"],
-                       tmp_path, timeout_s=0.5)
+    slow = run_command(
+        [sys.executable, "-c", "import time; print('started', flush=True); time.sleep(30)"], tmp_path, timeout_s=0.5
+    )
     assert slow.timed_out and not slow.ok and "started" in slow.output and "timed out after 0.5 s" in slow.output
     loud = run_command([sys.executable, "-c", "print('x' * 100000 + 'END')"], tmp_path, max_output=1000)
     assert loud.truncated and len(loud.output) < 1200 and loud.output.rstrip().endswith("END")

@@ -17,14 +17,22 @@ from swarm.streams_cli import export_schemas
 
 # one realistic instance of every payload, as a publisher in another language would send it
 SAMPLES: dict[str, dict[str, Any]] = {
-    "ErrorReport": {"error": "KeyError: 'user_id'", "stack": "Traceback ...", "environment": "production",
-                    "service": "accounts", "context": {"file": "app/api.py", "line": 42, "function": "get",
-                                                       "request_id": "r-1", "tenant": "acme"}},
+    "ErrorReport": {
+        "error": "KeyError: 'user_id'",
+        "stack": "Traceback ...",
+        "environment": "production",
+        "service": "accounts",
+        "context": {"file": "app/api.py", "line": 42, "function": "get", "request_id": "r-1", "tenant": "acme"},
+    },
     "Task": {"kind": "research", "investigation_id": "inv-1", "payload": {"hypothesis": "nil user"}},
-    "InvestigationStatus": {"investigation_id": "inv-1", "signature": "ab" * 32, "status": "running",
-                            "phase": "plan"},
-    "Result": {"investigation_id": "inv-1", "signature": "ab" * 32, "status": "fixed", "branch": "swarm/fix/inv-1",
-               "tests_after": {"passed": 12, "failed": 0, "ok": True}},
+    "InvestigationStatus": {"investigation_id": "inv-1", "signature": "ab" * 32, "status": "running", "phase": "plan"},
+    "Result": {
+        "investigation_id": "inv-1",
+        "signature": "ab" * 32,
+        "status": "fixed",
+        "branch": "swarm/fix/inv-1",
+        "tests_after": {"passed": 12, "failed": 0, "ok": True},
+    },
     "DeadLetter": {"reason": "not JSON", "source_subject": "p.errors", "payload": "{oops"},
     "SecurityRejection": {"reason": "instruction override", "rule_ids": ["override-1"], "excerpt": "ignore all"},
     "Heartbeat": {"service": "intake-0", "role": "intake", "status": "ok"},
@@ -59,8 +67,12 @@ def test_error_report_keeps_free_context_and_its_signature_ignores_the_time() ->
 
 @pytest.mark.parametrize(
     ("change", "field"),
-    [({"error": ""}, "error"), ({"environment": "qa"}, "environment"),
-     ({"context": {"line": -1}}, "context.line"), ({"timestamp": "yesterday"}, "timestamp")],
+    [
+        ({"error": ""}, "error"),
+        ({"environment": "qa"}, "environment"),
+        ({"context": {"line": -1}}, "context.line"),
+        ({"timestamp": "yesterday"}, "timestamp"),
+    ],
 )
 def test_an_invalid_error_report_names_the_field(change: dict[str, Any], field: str) -> None:
     with pytest.raises(ValidationError) as info:
