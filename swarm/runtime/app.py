@@ -259,6 +259,11 @@ class SwarmRuntime:
         stats = await asyncio.gather(*(a.stats.remote() for a in self.intake))
         return {k: sum(int(s[k]) for s in stats) for k in COUNTER_KEYS}
 
+    async def budget_status(self) -> dict[str, Any]:
+        """The swarm-wide budget: active admissions, spend over the last hour, delays, expiries."""
+        budget = ray.get_actor(BUDGET_NAME, namespace=self.ray_namespace)
+        return dict(await budget.status.remote())
+
     def sizes(self) -> dict[str, int]:
         return {role: pool.size for role, pool in self.pools.items()}
 
@@ -294,8 +299,7 @@ class SwarmRuntime:
                 log.warning("control loop tick failed: %s", exc)
 
     async def autoscale_once(self) -> list[ScaleDecision]:
-        budget = ray.get_actor(BUDGET_NAME, namespace=self.ray_namespace)
-        active = (await budget.status.remote())["active"]
+        active = (await self.budget_status())["active"]
         load = float(max(sum((await self.pending()).values()), active))
         decisions = self.autoscaler.decide(self.sizes(), load, time.monotonic())
         if decisions:  # ask the cluster for the CPUs first: new actors may need a new node

@@ -27,6 +27,7 @@ from swarm.bus.provision import load_streams_config, provision
 from swarm.bus.server import EmbeddedNats
 from swarm.bus.settings import Settings
 from swarm.models import Audit, Heartbeat
+from tests.support.bloodstream import stored
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -46,21 +47,6 @@ async def until(cond: Callable[[], bool], what: str, timeout_s: float = 20.0) ->
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
         await asyncio.sleep(0.02)
-
-
-async def stored(bus: Bus, subject: str) -> list[dict[str, Any]]:
-    """Every message the BLOODSTREAM stream holds on `subject`, oldest first."""
-    stream = bus.names.bloodstream_stream
-    info = await bus.js.stream_info(stream, subjects_filter=subject)
-    n = (info.state.subjects or {}).get(subject, 0)
-    if not n:
-        return []
-    sub = await bus.js.pull_subscribe(subject, stream=stream)
-    try:
-        msgs = await sub.fetch(n, timeout=5)
-    finally:
-        await sub.unsubscribe()
-    return [json.loads(m.data) | {"_msg_id": (m.headers or {}).get("Nats-Msg-Id")} for m in msgs]
 
 
 @pytest.fixture

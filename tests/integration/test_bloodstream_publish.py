@@ -22,6 +22,7 @@ from swarm.config import SwarmConfig
 from swarm.errors import InvalidInput
 from swarm.models import Audit, DomainEvent, Heartbeat
 from swarm.runtime.agent import EventPublisher
+from tests.support.bloodstream import stored
 
 pytestmark = pytest.mark.timeout(60)
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,20 +34,6 @@ async def until(cond: Callable[[], Any], what: str, timeout_s: float = 10.0) -> 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
         await asyncio.sleep(0.02)
-
-
-async def stored(bus: Bus, subject: str, stream: str | None = None) -> list[dict[str, Any]]:
-    stream = stream or bus.names.bloodstream_stream
-    info = await bus.js.stream_info(stream, subjects_filter=subject)
-    n = sum((info.state.subjects or {}).values())
-    if not n:
-        return []
-    sub = await bus.js.pull_subscribe(subject, stream=stream)
-    try:
-        msgs = await sub.fetch(n, timeout=5)
-    finally:
-        await sub.unsubscribe()
-    return [json.loads(m.data) | {"_subject": m.subject} for m in msgs]
 
 
 async def test_domain_events_dual_publish_to_v1_and_v2_with_their_schema_version(bus: Bus, tmp_path: Path) -> None:

@@ -57,7 +57,7 @@ async def test_over_budget_investigations_wait_and_none_is_lost(bus, settings, t
     await runtime.start()
     try:
         counters = await runtime.until_empty(timeout_s=600)
-        status = await runtime._support[1].status.remote()
+        status = await runtime.budget_status()
     finally:
         await runtime.stop()
     assert counters["results"] == 4 and counters["dead_lettered"] == 0
@@ -86,7 +86,7 @@ async def test_an_investigation_over_its_own_cost_budget_fails_once_and_is_not_r
     await runtime.start()
     try:
         counters = await runtime.until_empty(timeout_s=600)
-        status = await runtime._support[1].status.remote()
+        status = await runtime.budget_status()
     finally:
         await runtime.stop()
     assert counters["results"] == 1 and counters["dead_lettered"] == 0
