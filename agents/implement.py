@@ -105,6 +105,9 @@ class ImplementAgent:
                 "tried": list(outcome.get("tried") or []),
                 "untried_suspects": list(outcome.get("untried") or []),
                 "brain": getattr(brain, "name", "unknown"),
+                "repro": outcome.get("repro"),
+                "suspect_method": outcome.get("suspect_method"),
+                "search": outcome.get("search"),
                 "pushed": False,
             }
             if fixed:

@@ -1,12 +1,14 @@
-"""The offline brain: forensic reasoning over git history, no model. Used when ANTHROPIC_API_KEY is not set.
+"""The offline brain: reproduce, bisect, repair — no model. Used when ANTHROPIC_API_KEY is not set.
 
-    brain = OfflineBrain({"max_candidates": 5})
-    plan = await brain.plan(ctx)      # crash function / callers in the trace / callees of the failing line
+    brain = OfflineBrain({"repair": {"max_candidates": 60}})
+    plan = await brain.plan(ctx)      # h1 reproduce + bisect, h2 rank the history of the failing path
 
-stack trace -> failing file and line (innermost frame inside the repo) -> git blame and history of the
-failing function, of its callers in the trace and of the code the failing line calls -> ranked suspect
-commits -> revert only the suspect's hunks on the failing path (the rest of that commit and later
-commits stay) -> tests before and after. When no revert makes the tests pass it says so: status no_fix.
+research "reproduce": run the tests, find the one that raises the reported error (same exception type,
+same crash function or message), or build a call from the stack; check it is not flaky; bisect with it to
+the first bad commit (`suspect_method` "bisected"). research "rank": blame and history of the failing path
+rank suspect commits (`suspect_method` "ranked", the fallback without a repro). implement: candidate
+patches smallest first — partial reverts of the suspect's tokens/lines on the failing path, fix templates
+by exception type — each validated by the repro and the full test suite (agents/repair.py).
 """
 
 from __future__ import annotations
@@ -14,20 +16,23 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from agents.bisect import bisect
 from agents.common import say
-from agents.forensics import History, Region, Suspect, failing_path, parse_traceback
+from agents.forensics import History, failing_path, parse_traceback
+from agents.repair import RepairBudget, repair, sites_for
+from agents.repro import ErrorShape, Repro, find_repro, flaky_runs, repo_path
 from agents.tools import Toolbox
 from agents.workspace import Workspace, WorkspaceError
 from swarm.models import TestCounts
 from swarm.runtime.agent import AgentContext
 
-__all__ = ["OfflineBrain"]
+__all__ = ["OfflineBrain", "best_repro", "tried_commits"]
 
-KINDS = {"crash": "crash", "callers": "caller", "callees": "callee"}
+FLAKY_RUNS = 3
 
 
 def tried_commits(history: list[dict[str, Any]]) -> set[str]:
-    """Suspects an earlier cycle already reverted (a new cycle tries the next ones)."""
+    """Suspects an earlier cycle already tried (a new cycle tries the next ones)."""
     seen: set[str] = set()
 
     def scan(node: Any) -> None:
@@ -45,12 +50,22 @@ def tried_commits(history: list[dict[str, Any]]) -> set[str]:
     return seen
 
 
+def best_repro(findings: list[dict[str, Any]]) -> Repro | None:
+    """The repro a research output found (a test beats a built call beats the whole suite)."""
+    found = [Repro.from_dict(f["repro"]) for f in findings if isinstance(f.get("repro"), dict)]
+    order = {"test": 0, "built": 1, "suite": 2, "none": 3}
+    return min(found, key=lambda r: order.get(r.kind, 9)) if found else None
+
+
 class OfflineBrain:
     name = "offline"
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:
         self.options = options or {}
-        self.max_candidates = int(self.options.get("max_candidates", 5))
+        self.max_candidates = int(self.options.get("max_candidates", 5))  # ranked suspects kept per research
+
+    def _repair_options(self, ctx: AgentContext) -> dict[str, Any]:
+        return {**((ctx.config or {}).get("repair") or {}), **(self.options.get("repair") or {})}
 
     # -- plan ------------------------------------------------------------------------------------------
     async def plan(self, ctx: AgentContext) -> dict[str, Any]:
@@ -58,160 +73,152 @@ class OfflineBrain:
         frames = parse_traceback(report.stack)
         where = f"{frames[-1].file}:{frames[-1].line}" if frames else f"{report.context.file}:{report.context.line}"
         func = (frames[-1].function if frames else report.context.function) or "the failing function"
-        hypotheses = [
-            {
-                "id": "h1-crash",
-                "kind": "crash",
-                "title": f"a recent change to {func}() broke it",
-                "detail": f"{report.error.splitlines()[0][:200]} raised at {where}: blame the failing function "
-                "and rank the commits that changed it",
-            },
-        ]
-        if len(frames) > 1:
-            callers = ", ".join(f"{f.function}()" for f in reversed(frames[:-1]))
-            hypotheses.append({
-                "id": "h2-callers",
-                "kind": "callers",
-                "title": "a caller in the trace now passes something different",
-                "detail": f"history of the callers in the trace: {callers[:300]}",
-            })
-        hypotheses.append({
-            "id": "h3-callees",
-            "kind": "callees",
-            "title": "code called from the failing line changed",
-            "detail": f"history of the functions the line at {where} calls",
-        })
-        return {"hypotheses": hypotheses}
+        first = report.error.splitlines()[0][:200] if report.error else "the error"
+        return {"hypotheses": [
+            {"id": "h1-reproduce", "kind": "reproduce", "title": f"a commit made {func}() raise {first[:80]}",
+             "detail": "find a test that raises it (or build a call from the stack), then bisect with it"},
+            {"id": "h2-history", "kind": "rank", "title": "a recent change on the failing path broke it",
+             "detail": f"blame and history of {func}() at {where}, its callers in the trace and its callees"},
+        ]}
 
     # -- research --------------------------------------------------------------------------------------
-    def _research(self, ctx: AgentContext, ws: Workspace) -> dict[str, Any]:
-        hypothesis = ctx.hypothesis or {}
-        regions = failing_path(ws, ctx.report)
-        kind = KINDS.get(str(hypothesis.get("kind", "")))
-        selected = [r for r in regions if r.kind == kind] if kind else regions
+    def _reproduce(self, ctx: AgentContext, ws: Workspace) -> dict[str, Any]:
+        opts = self._repair_options(ctx)
+        test_command = str((ctx.repository or {}).get("test_command") or "python -m pytest -q")
+        repro = find_repro(ws.root, ctx.report, test_command,
+                           test_timeout_s=float(opts.get("repro_timeout_s", 120)))
+        out: dict[str, Any] = {"repro": repro.to_dict(), "suspects": [], "suspect_method": None, "findings": []}
+        if repro.kind == "none":
+            out["findings"].append({"evidence": f"no repro: {repro.detail}"})
+            return out
+        misses = flaky_runs(ws.root, repro, FLAKY_RUNS)
+        if misses:
+            repro.flaky = True
+            repro.detail += f"; flaky: it did not reproduce in {misses} of {FLAKY_RUNS + 1} runs"
+            out["repro"] = repro.to_dict()
+            out["findings"].append({"evidence": f"the repro is flaky ({repro.target}): not bisected"})
+            return out
+        result = bisect(ws.root, repro, budget_s=float(opts.get("bisect_budget_s", 120)))
+        out["bisect"] = result.to_dict()
         history = History(ws)
-        suspects = history.rank(selected)
-        findings = [self._finding(history, r, suspects) for r in selected]
+        if result.first_bad:
+            parent = _parent(ws, result.first_bad)
+            out["suspect_method"] = "bisected"
+            out["suspects"] = [{"commit": result.first_bad, "parent": parent, "score": 100.0,
+                                "subject": history.describe(result.first_bad),
+                                "reason": f"bisected with {repro.target or repro.command} in {result.steps} steps: "
+                                f"the first commit where it raises {repro.shape.get('exc_type')}",
+                                "method": "bisected"}]
+        else:
+            out["suspects"] = [{"commit": c, "parent": _parent(ws, c), "score": 50.0 - i,
+                                "reason": f"in the bisect range ({result.reason})", "method": "ranked"}
+                               for i, c in enumerate(result.candidates[:5])]
+        out["findings"].append({"evidence": f"repro: {repro.detail}; bisect: "
+                                f"{result.first_bad or 'no single commit'} ({result.steps} steps"
+                                f"{', ' + result.reason if result.reason else ''})", "commit": result.first_bad})
+        return out
+
+    def _rank(self, ctx: AgentContext, ws: Workspace) -> dict[str, Any]:
+        regions = failing_path(ws, ctx.report)
+        history = History(ws)
+        suspects = history.rank(regions)
         return {
-            "hypothesis": hypothesis.get("id"),
-            "findings": findings,
-            "suspects": [s.to_dict() for s in suspects[: self.max_candidates]],
-            "regions": [r.label() for r in selected],
+            "findings": [{"file": r.path, "line": r.focus_line or r.start, "evidence": f"{r.kind}: {r.label()}"}
+                         for r in regions],
+            "suspects": [{**s.to_dict(), "method": "ranked"} for s in suspects[: self.max_candidates]],
+            "regions": [r.label() for r in regions],
         }
 
-    @staticmethod
-    def _finding(history: History, region: Region, suspects: list[Suspect]) -> dict[str, Any]:
-        line = region.focus_line or region.start
-        blamed = history.blame_line(region.path, line)
-        touching = [s for s in suspects if any(h.file == region.path and h.function == region.qualname
-                                               for h in s.hunks)]
-        commits = ", ".join(f"{s.commit[:10]} '{s.subject}'" for s in touching[:3]) or "none besides its creation"
-        evidence = (
-            f"{region.kind}: {region.qualname or 'module code'} at {region.path}:{line}; "
-            f"line last changed by {history.describe(blamed) if blamed else 'unknown'}; "
-            f"commits changing this function: {commits}"
-        )
-        return {"file": region.path, "line": line, "commit": blamed, "evidence": evidence}
-
     async def research(self, ctx: AgentContext, ws: Workspace) -> dict[str, Any]:
-        out = await asyncio.to_thread(self._research, ctx, ws)
+        hypothesis = ctx.hypothesis or {}
+        work = self._reproduce if hypothesis.get("kind") == "reproduce" else self._rank
+        out = await asyncio.to_thread(work, ctx, ws)
+        out["hypothesis"] = hypothesis.get("id")
         top = out["suspects"][0]["commit"][:10] if out["suspects"] else "none"
-        await say(ctx, "finding", f"{out['hypothesis']}: {len(out['suspects'])} suspects, top {top}",
-                  {"regions": out["regions"]})
+        repro = out.get("repro") or {}
+        note = f"; repro {repro.get('kind')}: {repro.get('detail', '')[:200]}" if repro else ""
+        await say(ctx, "finding", f"{out['hypothesis']}: {len(out['suspects'])} suspects, top {top}{note}",
+                  {"suspect_method": out.get("suspect_method"), "repro": repro.get("command")})
         return out
 
     # -- implement ---------------------------------------------------------------------------------------
-    def _candidates(self, ctx: AgentContext, ws: Workspace, history: History) -> list[Suspect]:
+    def _suspects(self, ctx: AgentContext, ws: Workspace) -> tuple[list[tuple[str, str | None]], str | None]:
+        """Suspects to repair from, best first, and how the first was found ("bisected" or "ranked")."""
         exclude = tried_commits(ctx.history)
-        merged: dict[str, Suspect] = {}
+        scored: dict[str, tuple[float, str | None, str]] = {}
         for output in ctx.findings:
-            for data in output.get("suspects") or []:
-                try:
-                    sus = Suspect.from_dict(data)
-                except (KeyError, TypeError, ValueError):
+            for s in output.get("suspects") or []:
+                sha = str(s.get("commit") or "")
+                if not sha or sha in exclude:
                     continue
-                if sus.commit in exclude:
-                    continue
-                have = merged.setdefault(sus.commit, Suspect(sus.commit, sus.parent, sus.subject))
-                have.score += sus.score
-                have.reasons.extend(sus.reasons)
-                have.hunks.extend(h for h in sus.hunks if h not in have.hunks)
-        own = history.rank(failing_path(ws, ctx.report), exclude=exclude)
-        by_sha = {s.commit: s for s in own}
-        ordered = sorted(merged.values(), key=lambda s: -s.score)
-        for sus in ordered:  # a research output without hunks (e.g. from Claude): use our own on-path hunks
-            if not sus.hunks and sus.commit in by_sha:
-                sus.hunks, sus.parent = by_sha[sus.commit].hunks, by_sha[sus.commit].parent
-        ordered += [s for s in own if s.commit not in merged]
-        return [s for s in ordered if s.hunks][: self.max_candidates]
+                method = str(s.get("method") or output.get("suspect_method") or "ranked")
+                score = float(s.get("score") or 0.0) + (1000.0 if method == "bisected" else 0.0)
+                old = scored.get(sha)
+                scored[sha] = (score + (old[0] if old else 0.0), s.get("parent") or _parent(ws, sha),
+                               "bisected" if method == "bisected" or (old and old[2] == "bisected") else "ranked")
+        if not scored:
+            for sus in History(ws).rank(failing_path(ws, ctx.report), exclude=exclude)[: self.max_candidates]:
+                scored[sus.commit] = (sus.score, sus.parent, "ranked")
+        ordered = sorted(scored.items(), key=lambda kv: -kv[1][0])
+        return [(sha, v[1]) for sha, v in ordered[:3]], (ordered[0][1][2] if ordered else None)
 
-    def _attempt(self, ws: Workspace, tools: Toolbox, history: History, sus: Suspect) -> TestCounts | None:
-        parent = sus.parent
-        if parent is None:
-            try:
-                parent = ws.git("rev-parse", "--verify", "--quiet", f"{sus.commit}^").strip() or None
-            except WorkspaceError:
-                parent = None  # a root commit: reverting means deleting what it added
-        texts = {}
-        for path in sorted({h.file for h in sus.hunks}):
-            text = history.revert(sus.commit, parent, path, sus.hunks_in(path))
-            if text is None:
-                return None
-            texts[path] = text
-        for path, text in texts.items():
-            tools.write_file(path, text)
-        counts = tools.run_tests()
-        if not counts.ok:
-            for path in texts:
-                ws.git("checkout", "HEAD", "--", path)
-                ws.changed.discard(path)
-        return counts
+    def _implement(self, ctx: AgentContext, ws: Workspace, tests_before: TestCounts) -> dict[str, Any]:
+        opts = self._repair_options(ctx)
+        test_command = str((ctx.repository or {}).get("test_command") or "python -m pytest -q")
+        repro = best_repro(ctx.findings)
+        if repro is None:  # research ran another brain: reproduce here
+            repro = find_repro(ws.root, ctx.report, test_command)
+        suspects, method = self._suspects(ctx, ws)
+        base = {"repro": repro.to_dict(), "suspect_method": method if suspects else None,
+                "suspect_commit": suspects[0][0] if suspects else None, "tried": [s for s, _ in suspects]}
+        if repro.flaky:
+            return {**base, "verified": False,
+                    "reason": f"the repro is flaky, so no fix can be verified: {repro.detail}"}
+        if repro.kind == "none" and tests_before.ok:
+            return {**base, "verified": False,
+                    "reason": f"no repro: {repro.detail}; the tests pass before any change, so no fix can be "
+                    "verified"}
+        trace = repro.head_trace()
+        if trace is not None:
+            frames = [(f.path, f.line, f.function) for f in trace.frames]
+        else:
+            frames = [(p, f.line, f.function) for f in parse_traceback(ctx.report.stack)
+                      if (p := repo_path(ws.root, f.file))]
+        shape = repro.error_shape() if repro.shape else ErrorShape.of_report(ctx.report, ws.root)
+        sites = sites_for(ws.root, frames, suspects[0][0] if suspects else None)
+        result = repair(ws.root, repro=repro if repro.kind != "none" else None, test_command=test_command,
+                        suspects=suspects, sites=sites, shape=shape, message=ctx.report.error,
+                        budget=RepairBudget.of(opts), cancelled=lambda: ctx.cancel.cancelled)
+        search = {"generated": result.generated, "tried": result.tried, "test_runs": result.test_runs,
+                  "elapsed_s": round(result.elapsed_s, 2), "log": result.attempts[-12:]}
+        if result.candidate is None:
+            why = result.reason + (f"; repro: {repro.detail}" if repro.kind == "none" else "")
+            return {**base, "verified": False, "reason": why, "search": search}
+        cand = result.candidate
+        for path in cand.texts:
+            ws.changed.add(path)
+        sus = suspects[0][0] if suspects else None
+        title = ctx.report.error.splitlines()[0][:160]
+        return {
+            **base,
+            "verified": True,
+            "search": search,
+            "root_cause": (f"commit {History(ws).describe(sus)} ({method}) introduced {title!r}" if sus
+                           else f"{title!r} on the failing path"),
+            "summary": f"{cand.description} ({cand.unit}, {cand.size} token(s)); the repro "
+            f"{'now passes' if repro.kind != 'none' else 'was not available'} and the full test suite passes twice; "
+            f"{result.tried} of {result.generated} candidate(s) tried",
+            "fix_kind": cand.unit,
+        }
 
     async def implement(
         self, ctx: AgentContext, ws: Workspace, tools: Toolbox, tests_before: TestCounts
     ) -> dict[str, Any]:
-        history = History(ws)
-        candidates = await asyncio.to_thread(self._candidates, ctx, ws, history)
-        if not candidates:
-            return {"verified": False, "reason": "no commit changed code on the failing path; nothing to revert",
-                    "tried": [], "suspect_commit": None}
-        top = candidates[0]
-        if tests_before.ok:
-            return {
-                "verified": False,
-                "suspect_commit": top.commit,
-                "tried": [],
-                "reason": f"the tests pass before any change, so no fix can be verified offline; the top suspect "
-                f"is {history.describe(top.commit)} ({'; '.join(top.reasons)})",
-            }
-        tried: list[str] = []
-        for sus in candidates:
-            ctx.cancel.raise_if_cancelled()
-            tried.append(sus.commit)
-            files = sorted({h.file for h in sus.hunks})
-            await say(ctx, "attempt", f"reverting {len(sus.hunks)} hunk(s) of {sus.commit[:10]} in {', '.join(files)}")
-            counts = await asyncio.to_thread(self._attempt, ws, tools, history, sus)
-            if counts is not None and counts.ok:
-                where = ", ".join(sorted({f"{h.function or 'code'}() in {h.file}" for h in sus.hunks}))
-                return {
-                    "verified": True,
-                    "suspect_commit": sus.commit,
-                    "tried": tried,
-                    "tests_after": counts.model_dump(),
-                    "root_cause": f"commit {history.describe(sus.commit)} changed {where}; that change is on the "
-                    f"failing path of {ctx.report.error.splitlines()[0][:160]!r}",
-                    "summary": f"reverted {len(sus.hunks)} hunk(s) of {sus.commit[:10]} on the failing path "
-                    f"({where}); the rest of that commit and later commits are kept",
-                    "evidence": sus.reasons,
-                    "untried": [s.commit for s in candidates if s.commit not in tried],
-                }
-        return {
-            "verified": False,
-            "suspect_commit": top.commit,
-            "tried": tried,
-            "reason": f"reverting the on-path hunks of {len(tried)} suspect(s) "
-            f"({', '.join(s[:10] for s in tried)}) did not make the tests pass",
-        }
+        await say(ctx, "attempt", "reproducing, then trying candidate patches smallest first")
+        out = await asyncio.to_thread(self._implement, ctx, ws, tests_before)
+        if out.get("verified"):
+            await say(ctx, "attempt", out["summary"])
+        return out
 
     # -- express, review ---------------------------------------------------------------------------------
     async def express(self, ctx: AgentContext) -> dict[str, Any]:
@@ -221,3 +228,10 @@ class OfflineBrain:
 
     async def review(self, ctx: AgentContext, ws: Workspace, tools: Toolbox, facts: dict[str, Any]) -> dict[str, Any]:
         return {"verdict": None, "reasons": []}  # the role's own checks are the whole review offline
+
+
+def _parent(ws: Workspace, sha: str) -> str | None:
+    try:
+        return ws.git("rev-parse", "--verify", "--quiet", f"{sha}^").strip() or None
+    except WorkspaceError:
+        return None  # a root commit

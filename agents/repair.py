@@ -1,0 +1,206 @@
+"""Repair, smallest first: candidate patches from history and templates, each validated by the tests.
+
+    result = repair(root, repro=repro, test_command="python -m pytest -q", suspects=[(sha, parent)],
+                    sites=sites, shape=shape, message="KeyError: 'gold'", budget=RepairBudget())
+    result.candidate, result.tried, result.test_runs, result.reason
+
+Order: partial reverts of the suspect on the failing path (token, then line/hunk), templates at the crash
+and caller lines, other partial reverts, templates on other failing-path lines, whole-file reverts; inside
+a tier the smallest diff first. A candidate passes when the repro no longer raises the error AND the full
+test command passes twice (every test file as at HEAD: candidates never touch tests). The search is bounded
+by candidates, test runs and seconds (`repair:` in configs/swarm.yaml).
+"""
+
+from __future__ import annotations
+
+import difflib
+import shlex
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agents.forensics import function_spans
+from agents.repro import ErrorShape, Repro, is_test_file, run_repro
+from agents.revert import Candidate, partial_reverts, tokens
+from agents.templates import Site, template_candidates
+from agents.workspace import run_command, test_env
+
+__all__ = ["RepairBudget", "RepairResult", "repair", "sites_for", "renames_in"]
+
+
+@dataclass(frozen=True)
+class RepairBudget:
+    max_candidates: int = 120
+    max_test_runs: int = 200
+    max_seconds: float = 240.0
+    tests_timeout_s: float = 600.0
+
+    @classmethod
+    def of(cls, options: dict[str, Any] | None) -> RepairBudget:
+        o = options or {}
+        return cls(int(o.get("max_candidates", cls.max_candidates)), int(o.get("max_test_runs", cls.max_test_runs)),
+                   float(o.get("max_seconds", cls.max_seconds)), float(o.get("tests_timeout_s", cls.tests_timeout_s)))
+
+
+@dataclass
+class RepairResult:
+    candidate: Candidate | None = None
+    tried: int = 0
+    generated: int = 0
+    test_runs: int = 0
+    elapsed_s: float = 0.0
+    reason: str = ""
+    attempts: list[str] = field(default_factory=list)  # short log of what was tried
+
+
+def _git_lines(root: Path, *args: str) -> list[str]:
+    res = run_command(["git", *args], root, max_output=5_000_000)
+    return res.output.splitlines() if res.ok else []
+
+
+def _blamed_lines(root: Path, path: str, commit: str) -> set[int]:
+    out: set[int] = set()
+    for line in _git_lines(root, "blame", "-l", "-s", "HEAD", "--", path):
+        sha, _, rest = line.partition(" ")
+        num = rest.strip().split(")", 1)[0].split()[-1] if ")" in rest else rest.split()[0] if rest else ""
+        if sha.lstrip("^") == commit and num.isdigit():
+            out.add(int(num))
+    return out
+
+
+def sites_for(root: Path, frames: list[tuple[str, int, str]], suspect: str | None) -> list[Site]:
+    """Failing-path sites at HEAD: the crash line, the callers' lines, then the suspect's lines in those functions."""
+    code = [(p, n, f) for p, n, f in frames if not is_test_file(p)]
+    sites = [Site(p, n, f, 0 if i == len(code) - 1 else 1) for i, (p, n, f) in enumerate(code)]
+    sites.reverse()
+    if suspect:
+        for p, n, f in code:
+            text = (root / p).read_text(errors="replace") if (root / p).is_file() else ""
+            span = next((s for s in function_spans(text) if s.start <= n <= s.end and s.qualname.endswith(f)), None)
+            lo, hi = (span.start, span.end) if span else (n - 3, n + 3)
+            for k in sorted(_blamed_lines(root, p, suspect)):
+                if lo <= k <= hi and not any(s.path == p and s.line == k for s in sites):
+                    sites.append(Site(p, k, f, 2))
+    return sites
+
+
+def renames_in(root: Path, commit: str, parent: str | None) -> dict[str, list[str]]:
+    """Identifiers the commit replaced one for one (old -> [new]): what a stale caller should now say."""
+    out: dict[str, list[str]] = {}
+    diff = _git_lines(root, "diff", "-U0", "--no-color", parent or "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+                      commit)
+    removed = [line[1:] for line in diff if line.startswith("-") and not line.startswith("---")]
+    added = [line[1:] for line in diff if line.startswith("+") and not line.startswith("+++")]
+    for old in removed:
+        best = max(added, key=lambda a: difflib.SequenceMatcher(None, old, a).ratio(), default=None)
+        if best is None:
+            continue
+        to, tn = [t[0] for t in tokens(old)], [t[0] for t in tokens(best)]
+        for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, to, tn, autojunk=False).get_opcodes():
+            if tag == "replace" and i2 - i1 == 1 and j2 - j1 == 1 and to[i1].isidentifier() and tn[j1].isidentifier():
+                out.setdefault(to[i1], []).append(tn[j1]) if tn[j1] not in out.get(to[i1], []) else None
+    return out
+
+
+def _changed_head_lines(old: str, new: str) -> set[int]:
+    sm = difflib.SequenceMatcher(None, old.splitlines(), new.splitlines(), autojunk=False)
+    out: set[int] = set()
+    for tag, i1, i2, _, _ in sm.get_opcodes():
+        if tag != "equal":
+            out.update(range(i1 + 1, max(i2, i1 + 1) + 1))
+    return out
+
+
+def _order(cands: list[Candidate], head: dict[str, str], sites: list[Site]) -> list[Candidate]:
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for s in sites:
+        text = head.get(s.path, "")
+        span = next((x for x in function_spans(text) if x.start <= s.line <= x.end), None)
+        spans.setdefault(s.path, []).append((span.start, span.end) if span else (s.line - 2, s.line + 2))
+    for c in cands:
+        touched = {(p, n) for p, t in c.texts.items() for n in _changed_head_lines(head.get(p, ""), t)}
+        c.on_path = any(lo <= n <= hi for p, n in touched for lo, hi in spans.get(p, []))
+        if c.unit in ("token", "hunk"):
+            c.tier = (0 if c.unit == "token" else 1) if c.on_path else 4
+            c.tier += 10 * c.rank  # later suspects after the first one's
+        elif c.unit == "file":
+            c.tier = 6
+        else:  # templates: crash line 2, callers 3, suspect's lines on the path 5
+            c.tier = {0: 2, 1: 3}.get(c.tier, 5)
+    unique: dict[Any, Candidate] = {}
+    for c in sorted(cands, key=lambda c: (c.tier, c.size)):
+        if any(head.get(p) == t for p, t in c.texts.items()):
+            continue
+        unique.setdefault(c.key, c)
+    return list(unique.values())
+
+
+def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list[tuple[str, str | None]],
+           sites: list[Site], shape: ErrorShape, message: str, budget: RepairBudget,
+           progress: Callable[[str], None] | None = None, cancelled: Callable[[], bool] | None = None,
+           ) -> RepairResult:
+    t0 = time.monotonic()
+    result = RepairResult()
+    files: set[str] = {s.path for s in sites}
+    for sha, parent in suspects:
+        files.update(p for p in _git_lines(root, "diff", "--name-only", parent or sha + "^", sha)
+                     if p.endswith(".py") and not is_test_file(p) and (root / p).is_file())
+    head = {p: (root / p).read_text(errors="replace") for p in sorted(files) if (root / p).is_file()}
+    cands: list[Candidate] = []
+    renames: dict[str, list[str]] = {}
+    for k, (sha, parent) in enumerate(suspects):
+        paths = [p for p in _git_lines(root, "diff", "--name-only", parent or sha + "^", sha) if p in head]
+        for c in partial_reverts(str(root), sha, parent, paths, head):
+            c.rank = k
+            cands.append(c)
+        for old, new in renames_in(root, sha, parent).items():
+            renames.setdefault(old, []).extend(n for n in new if n not in renames.get(old, []))
+    cands += template_candidates(shape, message, sites, head, renames)
+    ordered = _order(cands, head, sites)
+    result.generated = len(ordered)
+    try:
+        args = shlex.split(test_command)
+    except ValueError as exc:
+        result.reason = f"cannot parse the test command: {exc}"
+        return result
+    args = [sys.executable, *args[1:]] if args and args[0] in ("python", "python3") else args
+
+    def suite_ok() -> bool:
+        result.test_runs += 1
+        return run_command(args, root, timeout_s=budget.tests_timeout_s, max_output=50_000, env=test_env()).ok
+
+    for cand in ordered:
+        if (result.tried >= budget.max_candidates or result.test_runs >= budget.max_test_runs
+                or time.monotonic() - t0 > budget.max_seconds or (cancelled and cancelled())):
+            result.reason = (f"search budget spent: {result.tried} candidates, {result.test_runs} test runs, "
+                             f"{time.monotonic() - t0:.0f} s")
+            break
+        result.tried += 1
+        for p, t in cand.texts.items():
+            (root / p).write_text(t)
+        try:
+            if repro is not None and repro.kind != "none":
+                result.test_runs += 1
+                outcome = run_repro(root, repro)
+                if outcome != "good":
+                    result.attempts.append(f"{cand.description}: repro {outcome}")
+                    continue
+            if suite_ok() and suite_ok():
+                result.candidate = cand
+                result.attempts.append(f"{cand.description}: passes")
+                if progress:
+                    progress(f"candidate {result.tried} passes: {cand.description}")
+                return result
+            result.attempts.append(f"{cand.description}: tests fail")
+        finally:
+            if result.candidate is not cand:
+                for p in cand.texts:
+                    (root / p).write_text(head[p])
+    if not result.reason:
+        result.reason = (f"none of {result.tried} candidate patches made the repro and the tests pass"
+                         if ordered else "no candidate patch could be generated")
+    result.elapsed_s = time.monotonic() - t0
+    return result

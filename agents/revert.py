@@ -1,0 +1,198 @@
+"""History-guided partial reverts: undo just the tokens, lines or hunks of a suspect commit, one at a time.
+
+    for cand in partial_reverts(root, suspect, parent, head_texts):   # smallest units first
+        cand.path, cand.text, cand.unit, cand.size                      # the whole new file text
+
+A commit's change to a file is split into units: each token-level change inside a changed line, each
+changed line, each hunk, the whole file. A unit is undone in the file as it is NOW: the tokens the commit
+wrote are found again by their text (whitespace between tokens may differ, so a crash line reformatted
+later is still found), nearest to where the commit left them, and replaced by what was there before. The
+rest of the commit (a feature that later tests use) and every later commit stay.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from agents.workspace import run_command
+
+__all__ = ["Candidate", "partial_reverts", "tokens", "flexible_pattern", "file_at"]
+
+_TOKEN = re.compile(r'[A-Za-z_]\w*|\d[\w.]*|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|==|!=|<=|>=|//|\*\*|->|:=|\S')
+
+
+@dataclass
+class Candidate:
+    """One candidate patch: the new full text of each file it changes."""
+
+    texts: dict[str, str]
+    unit: str  # token | line | hunk | file | commit | template:<name>
+    description: str
+    size: int = 0  # tokens changed (smaller is preferred)
+    tier: int = 0  # lower is tried first
+    on_path: bool = False
+    rank: int = 0  # which suspect it comes from (0: the first)
+
+    @property
+    def key(self) -> tuple[tuple[str, str], ...]:
+        return tuple(sorted(self.texts.items()))
+
+
+def tokens(line: str) -> list[tuple[str, int, int]]:
+    return [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(line)]
+
+
+def flexible_pattern(toks: list[str]) -> str:
+    body = r"\s*".join(re.escape(t) for t in toks)
+    if toks and re.match(r"\w", toks[0]):
+        body = r"(?<!\w)" + body
+    if toks and re.match(r".*\w$", toks[-1]):
+        body += r"(?!\w)"
+    return body
+
+
+def file_at(root: str, sha: str | None, path: str) -> str | None:
+    if sha is None:
+        return None
+    res = run_command(["git", "show", f"{sha}:{path}"], root, max_output=5_000_000)
+    return res.output if res.ok else None
+
+
+def _line_offsets(text: str) -> list[int]:
+    offs, n = [0], 0
+    for line in text.splitlines(keepends=True):
+        n += len(line)
+        offs.append(n)
+    return offs
+
+
+def _replace_nearest(text: str, pattern: str, replacement: str, near: int) -> str | None:
+    hits = list(re.finditer(pattern, text))
+    if not hits:
+        return None
+    m = min(hits, key=lambda h: abs(h.start() - near))
+    return text[: m.start()] + replacement + text[m.end():]
+
+
+class _FileChange:
+    """The change a commit made to one file, mapped onto the file's current text."""
+
+    def __init__(self, path: str, before: str, after: str, head: str) -> None:
+        self.path, self.before, self.after, self.head = path, before, after, head
+        self.b = before.splitlines(keepends=True)
+        self.a = after.splitlines(keepends=True)
+        self.h = head.splitlines(keepends=True)
+        self.h_offs = _line_offsets(head)
+        sm = difflib.SequenceMatcher(None, self.a, self.h, autojunk=False)
+        self.a_to_h: dict[int, int] = {}
+        for tag, i1, i2, j1, _ in sm.get_opcodes():
+            if tag == "equal":
+                for k in range(i2 - i1):
+                    self.a_to_h[i1 + k] = j1 + k
+
+    def near(self, a_line: int) -> int:
+        """A character offset in the current text near where the commit's line `a_line` now is."""
+        for k in range(a_line, -1, -1):
+            if k in self.a_to_h:
+                return self.h_offs[min(self.a_to_h[k] + (a_line - k), len(self.h))]
+        return 0
+
+    def hunks(self) -> list[tuple[str, int, int, int, int]]:
+        sm = difflib.SequenceMatcher(None, self.b, self.a, autojunk=False)
+        return [op for op in sm.get_opcodes() if op[0] != "equal"]
+
+    def undo_tokens(self, b_line: str, a_line: str, a_idx: int) -> list[tuple[str, int, str]]:
+        """(new text, tokens changed, description) for each token-level change of one line pair, then all."""
+        tb, ta = tokens(b_line), tokens(a_line)
+        sb, sa = [t[0] for t in tb], [t[0] for t in ta]
+        ops = [op for op in difflib.SequenceMatcher(None, sb, sa, autojunk=False).get_opcodes() if op[0] != "equal"]
+        out: list[tuple[str, int, str]] = []
+        for _tag, i1, i2, j1, j2 in ops:
+            lo_a, hi_a = max(j1 - 1, 0), min(j2 + 1, len(ta))
+            lo_b, hi_b = max(i1 - 1, 0), min(i2 + 1, len(tb))
+            if j1 == 0 and i1 > 0:
+                lo_b = i1
+            pat = flexible_pattern(sa[lo_a:hi_a])
+            if not sa[lo_a:hi_a]:
+                continue
+            repl = b_line[tb[lo_b][1]: tb[hi_b - 1][2]] if hi_b > lo_b else ""
+            if j1 == 0 and i1 == 0 and hi_b > 0 and lo_a == 0:
+                repl = b_line[tb[0][1]: tb[hi_b - 1][2]]
+            new = _replace_nearest(self.head, pat, repl, self.near(a_idx))
+            if new is not None and new != self.head:
+                what = f"{' '.join(sa[j1:j2]) or '∅'} -> {' '.join(sb[i1:i2]) or '∅'}"
+                out.append((new, (i2 - i1) + (j2 - j1), what))
+        return out
+
+    def undo_lines(self, i1: int, i2: int, j1: int, j2: int) -> str | None:
+        """Put back before[i1:i2] where the commit wrote after[j1:j2] (lines found by their tokens)."""
+        old = "".join(self.b[i1:i2])
+        if j2 > j1:
+            toks = [t[0] for t in tokens("".join(self.a[j1:j2]))]
+            if not toks:
+                return None
+            pat = r"[ \t]*" + flexible_pattern(toks) + r"[ \t]*\n?"
+            return _replace_nearest(self.head, pat, old, self.near(j1))
+        if j1 == 0:
+            return old + self.head
+        anchor = [t[0] for t in tokens(self.a[j1 - 1])]
+        if not anchor:
+            return None
+        hits = list(re.finditer(r"[ \t]*" + flexible_pattern(anchor) + r"[^\n]*\n", self.head))
+        if not hits:
+            return None
+        at = min(hits, key=lambda h: abs(h.start() - self.near(j1 - 1)))
+        return self.head[: at.end()] + old + self.head[at.end():]
+
+
+def _pair_lines(b: list[str], a: list[str]) -> list[tuple[int, int]]:
+    """Pairs (i, j) of similar lines in a replaced block (for token-level undo)."""
+    pairs, used = [], set()
+    for j, line in enumerate(a):
+        best, score = None, 0.5
+        for i, old in enumerate(b):
+            if i in used:
+                continue
+            r = difflib.SequenceMatcher(None, old.strip(), line.strip()).ratio()
+            if r > score:
+                best, score = i, r
+        if best is not None:
+            used.add(best)
+            pairs.append((best, j))
+    return pairs
+
+
+def partial_reverts(root: str, commit: str, parent: str | None, paths: list[str],
+                    head_texts: dict[str, str]) -> list[Candidate]:
+    """Candidates undoing parts of `commit` in `paths` (files as they are now in `head_texts`)."""
+    out: list[Candidate] = []
+    for path in paths:
+        after, head = file_at(root, commit, path), head_texts.get(path)
+        if after is None or head is None:
+            continue
+        before = file_at(root, parent, path) or ""
+        fc = _FileChange(path, before, after, head)
+        whole_new: str | None = head
+        for tag, i1, i2, j1, j2 in fc.hunks():
+            where = f"{path}:{j1 + 1}"
+            if tag == "replace":
+                for bi, aj in _pair_lines(fc.b[i1:i2], fc.a[j1:j2]):
+                    changes = fc.undo_tokens(fc.b[i1 + bi], fc.a[j1 + aj], j1 + aj)
+                    for new, size, what in changes:
+                        out.append(Candidate({path: new}, "token", f"undo {what} of {commit[:10]} at {where}",
+                                             size))
+            new = fc.undo_lines(i1, i2, j1, j2)
+            if new is not None and new != head:
+                size = len(tokens("".join(fc.b[i1:i2]))) + len(tokens("".join(fc.a[j1:j2])))
+                out.append(Candidate({path: new}, "hunk", f"undo lines {where} of {commit[:10]}", size))
+            if whole_new is not None:
+                # undo every hunk, bottom up, in the text that already has the later ones undone
+                step = _FileChange(path, before, after, whole_new).undo_lines(i1, i2, j1, j2)
+                whole_new = step if step is not None else None
+        if whole_new is not None and whole_new != head:
+            size = sum(len(tokens("".join(fc.b[i1:i2]))) + len(tokens("".join(fc.a[j1:j2])))
+                       for _, i1, i2, j1, j2 in fc.hunks())
+            out.append(Candidate({path: whole_new}, "file", f"undo all of {commit[:10]} in {path}", size + 1))
+    return out

@@ -1,0 +1,220 @@
+"""Fix templates by exception and change type (after TBar, PAR and the "simple stupid bugs" patterns).
+
+    sites = [Site("shop/core.py", 12, "rate", 0)]            # failing-path lines at HEAD, best first
+    cands = template_candidates(shape, message, sites, texts, renames={"old_name": ["new_name"]})
+
+Each template rewrites one line (or inserts a guard before it) and yields a Candidate with the whole new
+file text. Which templates apply depends on the exception: a missing key -> `.get(k)` / `.get(k, default)`;
+None -> `(x or {})` or a guard; division by zero -> a guard; an index -> bounds; a stale name -> the name
+it was renamed to (from history) or the closest defined name; naive vs aware datetimes; a generator where
+a list was expected. Operator swaps (`<`/`<=`, `/`/`//`), integer +-1 and swapped call arguments apply to
+every failing-path line. Candidates are validated by running tests, never trusted by themselves.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from agents.repro import ErrorShape
+from agents.revert import Candidate, tokens
+
+__all__ = ["Site", "template_candidates", "defined_names"]
+
+DEFAULTS = ("None", "0", "0.0", '""', "[]", "{}")
+_SWAPS = {"<": ["<="], "<=": ["<"], ">": [">="], ">=": [">"], "/": ["//"], "//": ["/"], "+": ["-"], "-": ["+"],
+          "==": ["!="], "!=": ["=="], "and": ["or"], "or": ["and"]}
+_BUILTINS = {"print", "len", "str", "int", "float", "list", "dict", "set", "tuple", "range", "sum", "min", "max",
+             "sorted", "isinstance", "round", "abs", "any", "all", "enumerate", "zip", "getattr", "super", "bool"}
+_NAME_IN_MSG = [
+    re.compile(r"name '(\w+)' is not defined"),
+    re.compile(r"has no attribute '(\w+)'"),
+    re.compile(r"cannot import name '(\w+)'"),
+    re.compile(r"unexpected keyword argument '(\w+)'"),
+]
+
+
+@dataclass(frozen=True)
+class Site:
+    path: str
+    line: int  # 1-based, at HEAD
+    function: str
+    tier: int  # 0 crash line, 1 caller line, 2 other line on the path
+
+
+def defined_names(texts: dict[str, str]) -> set[str]:
+    names: set[str] = set()
+    for text in texts.values():
+        names.update(re.findall(r"^\s*(?:def|class)\s+(\w+)", text, re.M))
+        names.update(re.findall(r"^(\w+)\s*=", text, re.M))
+        names.update(re.findall(r"(?:def\s+\w+\(|,\s*)(\w+)\s*(?:=|:|,|\))", text))
+    return names
+
+
+def _calls(line: str) -> Iterator[tuple[str, int, int, list[tuple[int, int]]]]:
+    """(name, start, end, [arg spans]) of each call `name(...)` in one line (balanced parentheses only)."""
+    for m in re.finditer(r"(\w[\w.]*)\s*\(", line):
+        depth, args, start = 0, [], m.end()
+        for k in range(m.end() - 1, len(line)):
+            ch = line[k]
+            if ch in "([{":
+                depth += 1
+            elif ch in ")]}":
+                depth -= 1
+                if depth == 0:
+                    args.append((start, k))
+                    yield m.group(1), m.start(), k + 1, [(a, b) for a, b in args if line[a:b].strip()]
+                    break
+            elif ch == "," and depth == 1:
+                args.append((start, k))
+                start = k + 1
+            elif ch in "\"'":
+                break  # strings with commas: leave this call alone
+
+
+def _subscripts(line: str) -> Iterator[tuple[int, int, str, str]]:
+    """(start, end, object text, key text) of simple `obj[key]` subscripts."""
+    for m in re.finditer(r"([A-Za-z_][\w.]*(?:\(\))?)\[([^\[\]]+)\]", line):
+        yield m.start(), m.end(), m.group(1), m.group(2)
+
+
+def _line_variants(line: str, shape: ErrorShape, message: str, renames: dict[str, list[str]],
+                   names: set[str]) -> Iterator[tuple[str, str]]:
+    exc = shape.exc_type
+    if exc == "KeyError":
+        for s, e, obj, key in _subscripts(line):
+            if ":" in key:
+                continue
+            yield line[:s] + f"{obj}.get({key})" + line[e:], f"{obj}[{key}] -> {obj}.get({key})"
+            for d in DEFAULTS[1:]:
+                yield line[:s] + f"{obj}.get({key}, {d})" + line[e:], f"{obj}[{key}] -> .get with default {d}"
+    if "NoneType" in message or exc in ("TypeError", "AttributeError"):
+        for m in re.finditer(r"(?<![\w.])([A-Za-z_]\w*)(?=\s*(\.\w|\[))", line):
+            name = m.group(1)
+            if name in ("self", "cls") or name in _BUILTINS:
+                continue
+            for d in ("{}", "[]", '""', "0"):
+                yield line[: m.start()] + f"({name} or {d})" + line[m.end():], f"{name} -> ({name} or {d})"
+    if exc == "ZeroDivisionError":
+        for m in re.finditer(r"(/{1,2})\s*([\w.]+(?:\([^()]*\))?)", line):
+            den = m.group(2)
+            yield (line[: m.start()] + f"{m.group(1)} max({den}, 1)" + line[m.end():],
+                   f"divide by max({den}, 1)")
+    if exc == "IndexError":
+        for s, e, obj, key in _subscripts(line):
+            if key.strip() in ("0", "-1"):
+                yield line[:s] + f"({obj}[{key}] if {obj} else None)" + line[e:], f"guard empty {obj}"
+            if ":" not in key:
+                for d in ("- 1", "+ 1"):
+                    yield line[:s] + f"{obj}[{key} {d}]" + line[e:], f"index {key} {d}"
+    if re.search(r"'(generator|map|filter|zip|dict_keys|dict_values|dict_items)' object|type '(generator|map)'",
+                 message):
+        for name, s, e, _ in _calls(line):
+            if name.split(".")[-1] not in _BUILTINS:
+                yield line[:s] + f"list({line[s:e]})" + line[e:], f"list({name}(...))"
+    if "offset-naive" in message or "offset-aware" in message:
+        for old, new in (("datetime.utcnow()", "datetime.now(timezone.utc)"),
+                         ("datetime.now()", "datetime.now(timezone.utc)"),
+                         ("datetime.now(timezone.utc)", "datetime.now()"),
+                         ("datetime.now(tz=timezone.utc)", "datetime.now()")):
+            if old in line:
+                yield line.replace(old, new), f"{old} -> {new}"
+        for m in re.finditer(r"(datetime\.(?:fromisoformat|strptime)\([^()]*\))", line):
+            yield (line[: m.end()] + ".replace(tzinfo=timezone.utc)" + line[m.end():],
+                   "parsed datetime made aware (UTC)")
+    stale = next((m.group(1) for rx in _NAME_IN_MSG if (m := rx.search(message))), None)
+    if stale and re.search(rf"(?<!\w){stale}(?!\w)", line):
+        options = list(renames.get(stale, []))
+        options += [n for n in difflib.get_close_matches(stale, sorted(names - {stale}), n=4, cutoff=0.5)
+                    if n not in options]
+        for new in options:
+            yield re.sub(rf"(?<!\w){stale}(?!\w)", new, line), f"stale name {stale} -> {new}"
+    # generic "simple stupid bug" mutations
+    toks = tokens(line)
+    for tok, s, e in toks:
+        for new in _SWAPS.get(tok, []):
+            if tok in ("-", "+") and (s == 0 or line[:s].rstrip().endswith(("(", ",", "=", "["))):
+                continue  # a sign, not an operator
+            yield line[:s] + new + line[e:], f"{tok} -> {new}"
+        if re.fullmatch(r"\d+", tok) and not line[:s].rstrip().endswith("."):
+            n = int(tok)
+            for v in (n + 1, n - 1):
+                if v >= 0:
+                    yield line[:s] + str(v) + line[e:], f"{n} -> {v}"
+    for name, _, _, args in _calls(line):
+        positional = [(a, b) for a, b in args if "=" not in line[a:b] and "*" not in line[a:b]]
+        for (a1, b1), (a2, b2) in zip(positional, positional[1:], strict=False):
+            x, y = line[a1:b1], line[a2:b2]
+            yield (line[:a1] + y.strip().join(x.split(x.strip())) + line[b1:a2]
+                   + x.strip().join(y.split(y.strip())) + line[b2:], f"swap arguments of {name}()")
+    for name, _, _, args in _calls(line):
+        if name in ("range",) and args:
+            a, b = args[-1]
+            yield line[:b] + " + 1" + line[b:], "range end + 1"
+
+
+def _guards(line: str, indent: str, shape: ErrorShape, message: str) -> Iterator[tuple[str, str]]:
+    """Lines to insert before `line`: an early return when the value that fails is missing."""
+    subjects: list[str] = []
+    if "NoneType" in message:
+        subjects += [m.group(1) for m in re.finditer(r"(?<![\w.])([A-Za-z_]\w*)(?=\s*[.\[])", line)
+                     if m.group(1) not in ("self", "cls")]
+    if shape.exc_type == "ZeroDivisionError":
+        subjects += [m.group(1) for m in re.finditer(r"/{1,2}\s*([\w.]+(?:\([^()]*\))?)", line)]
+    if shape.exc_type == "IndexError":
+        subjects += [obj for _, _, obj, _ in _subscripts(line)]
+    for subject in dict.fromkeys(subjects):
+        cond = f"{subject} is None" if "NoneType" in message else f"not {subject}"
+        for d in DEFAULTS:
+            yield f"{indent}if {cond}:\n{indent}    return {d}\n", f"guard: if {cond}: return {d}"
+
+
+def _with_timezone_import(text: str, new: str) -> str:
+    if "timezone" in new and not re.search(r"^\s*(from datetime import .*\btimezone\b|import datetime)", text, re.M):
+        return re.sub(r"^from datetime import ([^\n]+)$", r"from datetime import \1, timezone", new, count=1,
+                      flags=re.M)
+    return new
+
+
+def template_candidates(shape: ErrorShape, message: str, sites: list[Site], texts: dict[str, str],
+                        renames: dict[str, list[str]] | None = None, *, limit: int = 400) -> list[Candidate]:
+    """Template candidates at the failing-path sites (texts: path -> current text)."""
+    names = defined_names(texts)
+    out: list[Candidate] = []
+    seen: set[tuple[str, str]] = set()
+    for site in sites:
+        text = texts.get(site.path)
+        if text is None:
+            continue
+        lines = text.splitlines(keepends=True)
+        if not 1 <= site.line <= len(lines):
+            continue
+        raw = lines[site.line - 1]
+        body, nl = raw.rstrip("\n"), raw[len(raw.rstrip("\n")):]
+        variants = list(_line_variants(body, shape, message, renames or {}, names))
+        indent = body[: len(body) - len(body.lstrip())]
+        in_function = site.function not in ("<module>", "")
+        for guard, what in (_guards(body, indent, shape, message) if in_function else []):
+            variants.append((guard + body, what))
+        for new_line, what in variants:
+            if new_line == body:
+                continue
+            new_text = "".join(lines[: site.line - 1]) + new_line + nl + "".join(lines[site.line:])
+            new_text = _with_timezone_import(text, new_text)
+            if (site.path, new_text) in seen:
+                continue
+            seen.add((site.path, new_text))
+            size = _token_distance(body, new_line)
+            out.append(Candidate({site.path: new_text}, f"template:{what.split(' ')[0]}",
+                                 f"{what} at {site.path}:{site.line}", size, tier=site.tier))
+            if len(out) >= limit:
+                return out
+    return out
+
+
+def _token_distance(a: str, b: str) -> int:
+    ta, tb = [t[0] for t in tokens(a)], [t[0] for t in tokens(b)]
+    ops = difflib.SequenceMatcher(None, ta, tb, autojunk=False).get_opcodes()
+    return sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in ops if tag != "equal")
