@@ -44,7 +44,7 @@ _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<
 _EXC = re.compile(r"^(?P<type>[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Failure|Fault)?)"
                   r"(?::\s?(?P<msg>.*))?$")
 _PYTEST_FAIL = re.compile(r"^(?:FAILED|ERROR) (\S+?)(?: - (.*))?$", re.M)
-_UNITTEST_FAIL = re.compile(r"^(?:ERROR|FAIL): (\w+) \(([\w.]+)\)", re.M)
+_UNITTEST_FAIL = re.compile(r"^(?:ERROR|FAIL): ([\w.]+) \(([\w.]+)\)", re.M)
 MAX_TESTS_TRIED = 8
 
 
@@ -240,7 +240,10 @@ def _failing_tests(output: str, runner: str) -> list[tuple[str, str]]:
     if runner == "unittest":
         found = []
         for name, where in _UNITTEST_FAIL.findall(output):
-            found.append((where if where.endswith("." + name) else f"{where}.{name}", ""))
+            if where.startswith("unittest."):  # a module that failed to import: run the module
+                found.append((name, ""))
+            else:
+                found.append((where if where.endswith("." + name) else f"{where}.{name}", ""))
         return found
     return []
 

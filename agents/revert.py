@@ -120,7 +120,7 @@ class _FileChange:
             repl = b_line[tb[lo_b][1]: tb[hi_b - 1][2]] if hi_b > lo_b else ""
             if j1 == 0 and i1 == 0 and hi_b > 0 and lo_a == 0:
                 repl = b_line[tb[0][1]: tb[hi_b - 1][2]]
-            new = _replace_nearest(self.head, pat, repl, self.near(a_idx))
+            new = _replace_nearest(self.head, pat, repl, self.near(a_idx) + ta[lo_a][1])
             if new is not None and new != self.head:
                 what = f"{' '.join(sa[j1:j2]) or '∅'} -> {' '.join(sb[i1:i2]) or '∅'}"
                 out.append((new, (i2 - i1) + (j2 - j1), what))
@@ -183,6 +183,11 @@ def partial_reverts(root: str, commit: str, parent: str | None, paths: list[str]
                     for new, size, what in changes:
                         out.append(Candidate({path: new}, "token", f"undo {what} of {commit[:10]} at {where}",
                                              size))
+                    if len(changes) > 1:  # the line's token changes only make sense together
+                        new = fc.undo_lines(i1 + bi, i1 + bi + 1, j1 + aj, j1 + aj + 1)
+                        if new is not None and new != head:
+                            out.append(Candidate({path: new}, "token", f"undo line {path}:{j1 + aj + 1} of "
+                                                 f"{commit[:10]}", sum(c[1] for c in changes)))
             new = fc.undo_lines(i1, i2, j1, j2)
             if new is not None and new != head:
                 size = len(tokens("".join(fc.b[i1:i2]))) + len(tokens("".join(fc.a[j1:j2])))

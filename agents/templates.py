@@ -124,13 +124,6 @@ def _line_variants(line: str, shape: ErrorShape, message: str, renames: dict[str
         for m in re.finditer(r"(datetime\.(?:fromisoformat|strptime)\([^()]*\))", line):
             yield (line[: m.end()] + ".replace(tzinfo=timezone.utc)" + line[m.end():],
                    "parsed datetime made aware (UTC)")
-    stale = next((m.group(1) for rx in _NAME_IN_MSG if (m := rx.search(message))), None)
-    if stale and re.search(rf"(?<!\w){stale}(?!\w)", line):
-        options = list(renames.get(stale, []))
-        options += [n for n in difflib.get_close_matches(stale, sorted(names - {stale}), n=4, cutoff=0.5)
-                    if n not in options]
-        for new in options:
-            yield re.sub(rf"(?<!\w){stale}(?!\w)", new, line), f"stale name {stale} -> {new}"
     # generic "simple stupid bug" mutations
     toks = tokens(line)
     for tok, s, e in toks:
@@ -198,6 +191,17 @@ def template_candidates(shape: ErrorShape, message: str, sites: list[Site], text
         in_function = site.function not in ("<module>", "")
         for guard, what in (_guards(body, indent, shape, message) if in_function else []):
             variants.append((guard + body, what))
+        stale = next((m.group(1) for rx in _NAME_IN_MSG if (m := rx.search(message))), None)
+        if stale and re.search(rf"(?<!\w){stale}(?!\w)", body):  # every stale call site in the file
+            options = list((renames or {}).get(stale, []))
+            options += [n for n in difflib.get_close_matches(stale, sorted(names - {stale}), n=4, cutoff=0.5)
+                        if n not in options]
+            for new in options:
+                new_text = re.sub(rf"(?<!\w){stale}(?!\w)", new, text)
+                if (site.path, new_text) not in seen:
+                    seen.add((site.path, new_text))
+                    out.append(Candidate({site.path: new_text}, "template:stale_name",
+                                         f"stale name {stale} -> {new} in {site.path}", 1, tier=site.tier))
         for new_line, what in variants:
             if new_line == body:
                 continue
