@@ -27,6 +27,12 @@ def _tests_line(label: str, tests: dict[str, Any] | None) -> str:
             f"{'green' if tests.get('ok') else 'red'} |")
 
 
+def _repro_line(repro: dict[str, Any] | None) -> str:
+    if not repro or repro.get("kind") in (None, "none"):
+        return "none: " + str((repro or {}).get("detail") or "the error could not be reproduced")
+    return f"{repro['kind']} `{repro.get('target') or repro.get('command', '')}`: {repro.get('detail', '')}"
+
+
 def render_summary(result: dict[str, Any], impl: dict[str, Any], narrative: str = "") -> str:
     """The markdown summary: root cause, suspect commit, fix summary, branch, test evidence."""
     lines = [
@@ -34,8 +40,10 @@ def render_summary(result: dict[str, Any], impl: dict[str, Any], narrative: str 
         "",
         "**Root cause.** " + (result.get("root_cause") or "not determined"),
         "",
-        f"**Suspect commit.** `{result['suspect_commit'][:12]}`" if result.get("suspect_commit")
-        else "**Suspect commit.** none identified",
+        f"**Suspect commit.** `{result['suspect_commit'][:12]}` ({result.get('suspect_method') or 'ranked'})"
+        if result.get("suspect_commit") else "**Suspect commit.** none identified",
+        "",
+        "**Repro.** " + _repro_line(result.get("repro")),
         "",
         "**Fix.** " + (impl.get("summary") or impl.get("reason") or "no fix was written"),
     ]
@@ -98,6 +106,8 @@ class OrchestratorAgent:
             "root_cause": str(words.get("root_cause") or impl.get("root_cause") or impl.get("reason") or
                               "the investigation produced no implementation"),
             "suspect_commit": suspect,
+            "suspect_method": impl.get("suspect_method") if suspect else None,
+            "repro": impl.get("repro"),
             "branch": impl.get("branch") if status == "fixed" else None,
             "fix_commit": impl.get("fix_commit") if status == "fixed" else None,
             "tests_before": impl.get("tests_before"),

@@ -4,7 +4,9 @@
     out["verdict"], out["reasons"], out["tests"]["ok"]
 
 Rejected (request_changes): failing tests, an empty or oversized diff, too many files, deleted test files
-or test functions, removed or changed assertions, added skips, CI or workflow edits. The brain may add
+or test functions, removed or changed assertions, added skips, CI or workflow edits, any change to an
+existing test file, a changed file that is neither on the failing path nor in the suspect commit, and a
+repro that does not pass on the fix branch. The brain may add
 reasons of its own but can never approve what the checks reject. An Audit goes out via ctx.events.
 """
 
@@ -16,8 +18,10 @@ from typing import Any
 
 from agents.brains import select_brain
 from agents.common import close_workspace, open_workspace, repository_of, say
+from agents.forensics import parse_traceback
+from agents.repro import Repro, repo_path, run_repro
 from agents.tools import Toolbox
-from agents.workspace import Workspace
+from agents.workspace import Workspace, run_command
 from swarm.runtime.agent import AgentContext
 
 __all__ = ["ReviewAgent", "audit_diff", "is_test_path"]
@@ -107,6 +111,34 @@ def _diff_facts(ws: Workspace, base: str) -> dict[str, str]:
     }
 
 
+def _strict_reasons(ws: Workspace, ctx: AgentContext, impl: dict[str, Any], name_status: str) -> list[str]:
+    """No existing test file changed; every changed file on the failing path; the repro passes now."""
+    reasons: list[str] = []
+    entries = [line.split("\t") for line in name_status.splitlines() if line.strip()]
+    for status, *paths in entries:
+        if is_test_path(paths[0]) and not status.startswith("A"):
+            reasons.append(f"changes test file {paths[0]} (the tests of HEAD must stay as they are)")
+    on_path = {p for f in parse_traceback(ctx.report.stack) if (p := repo_path(ws.root, f.file))}
+    repro = impl.get("repro") if isinstance(impl.get("repro"), dict) else None
+    for frame in ((repro or {}).get("trace") or {}).get("frames") or []:
+        on_path.add(str(frame.get("path")))
+    suspect = impl.get("suspect_commit")
+    if suspect:
+        res = run_command(["git", "diff-tree", "--no-commit-id", "--name-only", "-r", "--root", str(suspect)],
+                          ws.root)
+        on_path.update(res.output.split() if res.ok else [])
+    if on_path:
+        for _, *paths in entries:
+            if not is_test_path(paths[-1]) and paths[-1] not in on_path:
+                reasons.append(f"changes {paths[-1]}, which is neither on the failing path nor in the suspect commit")
+    if repro and repro.get("kind") not in (None, "none"):
+        outcome = run_repro(ws.root, Repro.from_dict(repro))
+        if outcome != "good":
+            what = "still raises the reported error" if outcome == "bad" else "does not pass (another failure)"
+            reasons.append(f"the repro {repro.get('target') or repro.get('command')} {what} on the fix branch")
+    return reasons
+
+
 class ReviewAgent:
     role = "review"
 
@@ -134,6 +166,7 @@ class ReviewAgent:
             if not tests.ok:
                 reasons.insert(0, f"tests fail on the fix branch: {tests.passed} passed, {tests.failed} failed, "
                                f"{tests.errors} errors")
+            reasons += await asyncio.to_thread(_strict_reasons, ws, ctx, impl, facts["name_status"])
             opinion = await select_brain(self.options).review(
                 ctx, ws, tools, {**facts, "tests": tests.model_dump(), "reasons": list(reasons)})
         finally:

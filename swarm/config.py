@@ -122,6 +122,16 @@ class BloodstreamConfig(_Section):
     doctor_interval_s: float = 30.0
 
 
+class RepairConfig(_Section):
+    """Bounds of the offline fix engine's search (agents/repair.py)."""
+
+    max_candidates: int = Field(default=120, ge=1)
+    max_test_runs: int = Field(default=200, ge=1)
+    max_seconds: float = Field(default=240.0, gt=0)
+    bisect_budget_s: float = Field(default=120.0, gt=0)
+    repro_timeout_s: float = Field(default=120.0, gt=0)
+
+
 class SwarmConfig(_Section):
     intake: IntakeConfig = Field(default_factory=IntakeConfig)
     orchestration: OrchestrationConfig = Field(default_factory=OrchestrationConfig)
@@ -130,6 +140,7 @@ class SwarmConfig(_Section):
     heartbeat_interval_s: float = 5.0
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     brain: BrainConfig = Field(default_factory=BrainConfig)
+    repair: RepairConfig = Field(default_factory=RepairConfig)
     workspace_root: str = ".swarm/workspaces"
     git_author: GitAuthor = Field(default_factory=GitAuthor)
     repositories: dict[str, RepositoryConfig] = Field(default_factory=dict)

@@ -26,6 +26,7 @@ __all__ = [
     "Task",
     "InvestigationStatus",
     "TestCounts",
+    "Repro",
     "Result",
     "ResultStatus",
     "DeadLetter",
@@ -124,6 +125,16 @@ class TestCounts(BaseModel):
     output_tail: str = ""
 
 
+class Repro(BaseModel):
+    """How the error was reproduced: a failing test, a call built from the stack, the suite, or none."""
+
+    kind: Literal["test", "built", "suite", "none"] = "none"
+    command: str = ""
+    target: str = ""
+    detail: str = ""
+    flaky: bool = False
+
+
 class Result(Payload):
     """The outcome of one investigation, on `{ns}.results.<status>.<id>` with Msg-Id = id."""
 
@@ -134,6 +145,9 @@ class Result(Payload):
     environment: Environment = "default"
     root_cause: str = ""
     suspect_commit: str | None = None
+    suspect_method: Literal["bisected", "ranked"] | None = Field(
+        default=None, description="bisected: found with the repro; ranked: from blame and history (no repro)")
+    repro: Repro | None = None
     branch: str | None = None
     fix_commit: str | None = None
     summary: str = ""

@@ -112,7 +112,8 @@ def _reformatted(v: int, p: str) -> _Variant:
          "def rate(done, total):\n    return round(\n        done / total,\n        3,\n    )\n", "rate(0, 0)", "0"),
         ("def tag_list(tags=None):\n    tags = tags or []\n    return [t.lower() for t in tags]\n",
          "def tag_list(tags=None):\n    return [t.lower() for t in tags]\n",
-         "def tag_list(tags=None):\n    return [\n        t.lower()\n        for t in tags\n    ]\n", "tag_list()", "[]"),
+         "def tag_list(tags=None):\n    return [\n        t.lower()\n        for t in tags\n    ]\n",
+         "tag_list()", "[]"),
         ("def money(amount, code):\n    return f\"{code.upper()} {amount:.2f}\"\n\n\ndef price_tag(amount):\n"
          "    return money(amount, 'eur')\n",
          "def money(amount, code):\n    return f\"{code.upper()} {amount:.2f}\"\n\n\ndef price_tag(amount):\n"
@@ -183,11 +184,14 @@ def _rename(v: int, p: str) -> _Variant:
 def _return_type(v: int, p: str) -> _Variant:
     table = [
         ("def active(users):\n    return [u for u in users if u]\n",
-         "def active(users):\n    return (u for u in users if u)\n", "def n_active(users):\n    return len(active(users))\n"),
+         "def active(users):\n    return (u for u in users if u)\n",
+         "def n_active(users):\n    return len(active(users))\n"),
         ("def totals(xs):\n    return {'sum': sum(xs), 'n': len(xs)}\n",
-         "def totals(xs):\n    return sum(xs), len(xs)\n", "def n_active(users):\n    return totals(users)['n']\n"),
+         "def totals(xs):\n    return sum(xs), len(xs)\n",
+         "def n_active(users):\n    return totals(users)['n']\n"),
         ("def active(users):\n    return [u.strip() for u in users]\n",
-         "def active(users):\n    return map(str.strip, users)\n", "def n_active(users):\n    return active(users)[0]\n"),
+         "def active(users):\n    return map(str.strip, users)\n",
+         "def n_active(users):\n    return active(users)[0]\n"),
         ("def active(users):\n    return list({u: 1 for u in users})\n",
          "def active(users):\n    return {u: 1 for u in users}.keys()\n",
          "def n_active(users):\n    return active(users)[0]\n"),

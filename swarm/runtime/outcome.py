@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from swarm.models import Result, TestCounts
+from swarm.models import Repro, Result, TestCounts
 from swarm.state import PeerState
 from swarm.state.model import Status
 
@@ -18,6 +18,12 @@ __all__ = ["build_result", "phase_output"]
 def phase_output(state: PeerState, phase: str) -> dict[str, Any]:
     out = state.phase(phase).output
     return dict(out) if isinstance(out, dict) else {}
+
+
+def _repro(value: Any) -> Repro | None:
+    if not isinstance(value, dict):
+        return None
+    return Repro.model_validate({k: value[k] for k in ("kind", "command", "target", "detail", "flaky") if k in value})
 
 
 def build_result(req: InvestigationRequest, state: PeerState, started: float) -> Result:
@@ -45,6 +51,8 @@ def build_result(req: InvestigationRequest, state: PeerState, started: float) ->
         environment=req.report.get("environment", "default"),
         root_cause=str(express.get("root_cause", "")),
         suspect_commit=express.get("suspect_commit") or impl.get("suspect_commit"),
+        suspect_method=express.get("suspect_method") or impl.get("suspect_method"),
+        repro=_repro(express.get("repro") or impl.get("repro")),
         branch=express.get("branch") or impl.get("branch"),
         fix_commit=express.get("fix_commit") or impl.get("fix_commit"),
         summary=str(express.get("summary", "")),
