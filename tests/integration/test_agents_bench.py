@@ -9,18 +9,30 @@ from typer.testing import CliRunner
 from swarm.cli import app
 
 
-def test_bench_fixes_prints_figures_as_json() -> None:
+def test_bench_fixes_prints_figures_per_split_as_json() -> None:
     result = CliRunner().invoke(app, ["bench", "fixes", "--count", "2", "--seed", "3", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    summary = data["summary"]
-    assert summary["cases"] == 2 and [r["shape"] for r in data["cases"]] == ["crash_line", "caller"]
-    assert all(r["right_suspect"] and r["passing_fix"] and r["review"] == "approve" for r in data["cases"])
-    assert (summary["right_suspect_pct"], summary["passing_fix_pct"], summary["goals_met"]) == (100.0, 100.0, True)
-    assert set(summary["baselines"]) == {"last_commit_on_file", "blame_failing_line"}
-    assert all(r["duration_s"] > 0 for r in data["cases"])
+    assert set(data["splits"]) == {"dev", "holdout"}
+    dev, holdout = data["splits"]["dev"], data["splits"]["holdout"]
+    assert [r["shape"] for r in dev["cases"]] == ["crash_line", "caller"]
+    assert [r["shape"] for r in holdout["cases"]] == ["newest", "feature_later"]
+    assert all(r["variant"].startswith("holdout") for r in holdout["cases"])
+    for part in (dev, holdout):
+        summary = part["summary"]
+        assert summary["cases"] == 2
+        assert all(r["right_suspect"] and r["passing_fix"] and r["review"] == "approve" for r in part["cases"])
+        assert all(r["suspect_method"] == "bisected" and r["repro"] == "test" for r in part["cases"])
+        assert (summary["right_suspect_pct"], summary["passing_fix_pct"], summary["goals_met"]) == (100.0, 100.0, True)
+        assert set(summary["baselines"]) == {"last_commit_on_file", "blame_failing_line", "blame_revert_passes"}
+        assert all(r["duration_s"] > 0 for r in part["cases"])
 
 
 def test_bench_fixes_rejects_a_bad_count() -> None:
     result = CliRunner().invoke(app, ["bench", "fixes", "--count", "0"])
     assert result.exit_code == 1 and "--count must be at least 1" in result.output
+
+
+def test_bench_fixes_rejects_a_bad_split() -> None:
+    result = CliRunner().invoke(app, ["bench", "fixes", "--split", "train"])
+    assert result.exit_code == 1 and "--split must be dev, holdout or both" in result.output
