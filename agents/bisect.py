@@ -109,7 +109,9 @@ def bisect(root: Path, repro: Repro, *, budget_s: float = 120.0, max_steps: int 
                 good = i
             elif outcome == "bad":
                 bad = i
-                i, step = i + step, step * 2
+                if bad == len(commits) - 1:
+                    break
+                i, step = min(i + step, len(commits) - 1), step * 2  # never step past the root untested
                 continue
             else:
                 i += 1  # skipped: try the next older one

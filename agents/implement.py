@@ -108,6 +108,7 @@ class ImplementAgent:
                 "repro": outcome.get("repro"),
                 "suspect_method": outcome.get("suspect_method"),
                 "search": outcome.get("search"),
+                "fix_kind": outcome.get("fix_kind") if fixed else None,
                 "pushed": False,
             }
             if fixed:

@@ -1,0 +1,189 @@
+"""The fix engine on real git repositories and real test runs: reproduce, bisect, repair smallest first.
+
+Each test builds a small repository with a history, runs the four agents in-process (the same code the
+Ray runtime hosts) and checks what a user would: the suspect, how it was found, the repro, and that the
+fix branch passes the repository's own tests and keeps what later commits added.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from agents.bisect import bisect
+from agents.repro import find_repro
+from agents.testing.drive import run_investigation
+from agents.testing.regressions import RegressionCase, _Repo, _report, _traceback
+from agents.testing.scenarios import make_scenario
+
+T = "import unittest\n\nfrom {pkg}.{mod} import {name}\n\n\nclass T(unittest.TestCase):\n"
+
+
+def _git(path: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=path, capture_output=True, text=True, check=True).stdout
+
+
+async def _investigate(case: RegressionCase, tmp: Path) -> dict[str, Any]:
+    config = {"workspace_root": str(tmp / "ws"), "orchestration": {"max_cycles": 1, "max_hypotheses": 3}}
+    return await run_investigation(case.report, case.repository, config, options={"brain": "offline"})
+
+
+def _branch_passes(case: RegressionCase, branch: str, where: Path) -> bool:
+    _git(case.path, "worktree", "add", "-q", "--detach", str(where), branch)
+    try:
+        cmd = case.test_command.split()
+        cmd[0] = sys.executable
+        return subprocess.run(cmd, cwd=where, capture_output=True).returncode == 0
+    finally:
+        _git(case.path, "worktree", "remove", "--force", str(where))
+
+
+def _blame(case: RegressionCase) -> str:
+    file, line = case.report.context.file or "", case.report.context.line or 1
+    return _git(case.path, "blame", "--porcelain", "-L", f"{line},{line}", "--", file).split(" ", 1)[0]
+
+
+async def test_newest_commit_with_a_feature_is_repaired_by_a_partial_revert_that_keeps_the_feature(
+        tmp_path: Path) -> None:
+    case = make_scenario(tmp_path / "repo", "newest", seed=0, split="dev")
+    assert _git(case.path, "rev-parse", "HEAD").strip() == case.regression_commit
+    out = await _investigate(case, tmp_path)
+    express, impl = out["express"], out["implement"]
+    assert express["status"] == "fixed" and out["review"]["verdict"] == "approve"
+    assert express["suspect_commit"] == case.regression_commit and express["suspect_method"] == "bisected"
+    assert impl["repro"]["kind"] == "test" and impl["fix_kind"] in ("token", "hunk")
+    fixed = _git(case.path, "show", f"{express['branch']}:{case.must_keep[0][0]}")
+    assert case.must_keep[0][1] in fixed  # the feature of the regressing commit survives
+    assert _git(case.path, "diff", "--name-only", case.regression_commit, express["branch"], "--", "tests") == ""
+    assert _branch_passes(case, express["branch"], tmp_path / "check")
+
+
+def _caller_repo(path: Path) -> RegressionCase:
+    """The bug is in a caller (service.py); a later commit reformats the line that raises (store.py)."""
+    repo = _Repo(path, 7)
+    store = 'PRICES = {"tea": 3, "cake": 5}\n\n\ndef price_of(name):\n    return PRICES[name]\n'
+    good = "from cafe.store import price_of\n\n\ndef bill(items):\n    return sum(price_of(n.strip().lower()) " \
+           "for n in items)\n"
+    files = {"cafe/__init__.py": "", "tests/__init__.py": "", "cafe/store.py": store, "cafe/service.py": good,
+             "tests/test_service.py": T.format(pkg="cafe", mod="service", name="bill")
+             + "    def test_bill(self):\n        self.assertEqual(bill([' Tea', 'cake']), 8)\n"}
+    repo.commit("cafe", files)
+    repo.commit("docs", {**files, "README.md": "cafe\n"})
+    bad = repo.commit("service: tidy", {**files, "cafe/service.py": good.replace(".strip().lower()", ".strip()")})
+    repo.commit("store: style", {**files, "cafe/service.py": good.replace(".strip().lower()", ".strip()"),
+                                 "cafe/store.py": store.replace("PRICES[name]", "PRICES[ name ]  # by name")})
+    code = "from cafe.service import bill; bill(['Tea'])"
+    return RegressionCase(path, "caller", 7, bad, _report(path, "cafe", _traceback(path, code)), crash_code=code)
+
+
+async def test_a_bug_in_a_caller_is_found_by_bisect_where_blame_fails(tmp_path: Path) -> None:
+    case = _caller_repo(tmp_path / "repo")
+    assert _blame(case) != case.regression_commit  # blame of the crash line names the style commit
+    out = await _investigate(case, tmp_path)
+    express = out["express"]
+    assert express["suspect_commit"] == case.regression_commit and express["suspect_method"] == "bisected"
+    assert express["status"] == "fixed" and _branch_passes(case, express["branch"], tmp_path / "check")
+    assert ".lower()" in _git(case.path, "show", f"{express['branch']}:cafe/service.py")
+
+
+async def test_a_reformatted_crash_line_still_gets_the_right_suspect_and_a_fix(tmp_path: Path) -> None:
+    case = make_scenario(tmp_path / "repo", "reformatted", seed=1, split="dev")
+    assert _blame(case) != case.regression_commit
+    out = await _investigate(case, tmp_path)
+    assert out["express"]["suspect_commit"] == case.regression_commit
+    assert out["express"]["status"] == "fixed" and _branch_passes(case, out["express"]["branch"], tmp_path / "c")
+
+
+def _untested_repo(path: Path, *, callable_: bool) -> RegressionCase:
+    repo = _Repo(path, 3)
+    sig = "path=None" if callable_ else "path"
+    good = f"def load({sig}):\n    cfg = {{'retries': '3'}}\n    return int(cfg.get('retries', 0))\n"
+    bad = f"def load({sig}):\n    cfg = {{'retries': '3'}}\n    return int(cfg['timeout'])\n"
+    files = {"svc/__init__.py": "", "tests/__init__.py": "", "svc/config.py": good,
+             "svc/other.py": "def one():\n    return 1\n",
+             "tests/test_other.py": T.format(pkg="svc", mod="other", name="one")
+             + "    def test_one(self):\n        self.assertEqual(one(), 1)\n"}
+    repo.commit("svc", files)
+    regression = repo.commit("config: timeout", {**files, "svc/config.py": bad})
+    code = "from svc.config import load; load('x')"
+    return RegressionCase(path, "untested", 3, regression, _report(path, "svc", _traceback(path, code)),
+                          crash_code=code)
+
+
+async def test_without_a_reproducing_test_a_repro_is_built_from_the_stack(tmp_path: Path) -> None:
+    case = _untested_repo(tmp_path / "repo", callable_=True)
+    out = await _investigate(case, tmp_path)
+    impl, express = out["implement"], out["express"]
+    assert impl["repro"]["kind"] == "built" and "no test reproduces it" in impl["repro"]["detail"]
+    assert express["suspect_commit"] == case.regression_commit and express["suspect_method"] == "bisected"
+    assert express["status"] == "fixed" and out["review"]["verdict"] == "approve"
+
+
+async def test_without_any_repro_the_result_says_so_plainly(tmp_path: Path) -> None:
+    case = _untested_repo(tmp_path / "repo", callable_=False)
+    out = await _investigate(case, tmp_path)
+    impl = out["implement"]
+    assert impl["repro"]["kind"] == "none" and out["express"]["status"] == "no_fix"
+    assert "no repro" in impl["reason"] and "no failing test raises KeyError" in impl["reason"]
+    assert out["express"]["repro"]["kind"] == "none"
+
+
+async def test_a_flaky_test_is_detected_and_no_fix_is_claimed(tmp_path: Path) -> None:
+    counter = tmp_path / "runs"
+    repo = _Repo(tmp_path / "repo", 5)
+    body = (f"    p = pathlib.Path({str(counter)!r})\n    n = int(p.read_text()) if p.exists() else 0\n"
+            "    p.write_text(str(n + 1))\n    return xs[n % 3 + 1] if n % 3 != 2 else xs[0]\n")
+    code = "import pathlib\n\n\ndef pick(xs):\n" + body  # fails, fails, passes, fails, ...
+    files = {"fl/__init__.py": "", "tests/__init__.py": "", "fl/core.py": "def pick(xs):\n    return xs[0]\n",
+             "tests/test_core.py": T.format(pkg="fl", mod="core", name="pick")
+             + "    def test_pick(self):\n        self.assertEqual(pick([7]), 7)\n"}
+    repo.commit("fl", files)
+    bad = repo.commit("fl: rotate", {**files, "fl/core.py": code})
+    stack = _traceback(repo.path, "from fl.core import pick; pick([7])")
+    counter.unlink()
+    case = RegressionCase(repo.path, "flaky", 5, bad, _report(repo.path, "fl", stack))
+    out = await _investigate(case, tmp_path)
+    impl = out["implement"]
+    assert out["express"]["status"] == "no_fix" and out["express"]["branch"] is None
+    assert impl["repro"]["flaky"] is True and "flaky" in impl["reason"]
+
+
+def test_bisect_skips_an_unbuildable_commit(tmp_path: Path) -> None:
+    repo = _Repo(tmp_path / "repo", 9)
+    good = "RATES = {'a': 1}\n\n\ndef rate(k):\n    return RATES.get(k, 0)\n"
+    files = {"bx/__init__.py": "from bx import extra  # noqa\n", "bx/extra.py": "X = 1\n", "tests/__init__.py": "",
+             "bx/core.py": good, "tests/test_core.py": T.format(pkg="bx", mod="core", name="rate")
+             + "    def test_rate(self):\n        self.assertEqual(rate('z'), 0)\n"}
+    repo.commit("bx", files)
+    repo.commit("docs", {**files, "README": "bx\n"})
+    bad_files = {**files, "bx/core.py": good.replace("RATES.get(k, 0)", "RATES[k]")}
+    regression = repo.commit("core: strict", bad_files)
+    broken = repo.commit("extra: wip", {**bad_files, "bx/extra.py": "X = (\n"})
+    repo.commit("extra: done", {**bad_files, "bx/extra.py": "X = 2\n"})
+    report = _report(repo.path, "bx", _traceback(repo.path, "from bx.core import rate; rate('z')"))
+    repro = find_repro(repo.path, report, "python -m unittest discover -s tests -t .")
+    assert repro.kind == "test"
+    result = bisect(repo.path, repro, budget_s=120)
+    assert result.first_bad == regression and result.tested[broken] == "skip"
+    assert _git(repo.path, "status", "--porcelain") == ""  # the checkout is left as it was
+
+
+async def test_bad_inputs_end_in_a_clear_no_fix(tmp_path: Path) -> None:
+    case = _untested_repo(tmp_path / "repo", callable_=False)
+    missing = case.report.model_copy(update={
+        "stack": 'Traceback (most recent call last):\n  File "/srv/app/nowhere/gone.py", line 3, in f\n'
+                 "KeyError: 'timeout'\n",
+        "context": case.report.context.model_copy(update={"file": "nowhere/gone.py", "function": "f"})})
+    out = await run_investigation(missing, case.repository, {"workspace_root": str(tmp_path / "ws"),
+                                  "orchestration": {"max_cycles": 1}}, options={"brain": "offline"})
+    assert out["express"]["status"] == "no_fix"
+    assert "'nowhere/gone.py' is not in the repository" in out["implement"]["repro"]["detail"]
+    (case.path / "svc" / "__init__.py").write_text("import not_installed_dependency_xyz\n")  # tests cannot run
+    _git(case.path, "add", "-A")
+    _git(case.path, "-c", "user.name=d", "-c", "user.email=d@x", "commit", "-qm", "dep")
+    out = await run_investigation(case.report, case.repository, {"workspace_root": str(tmp_path / "ws2"),
+                                  "orchestration": {"max_cycles": 1}}, options={"brain": "offline"})
+    assert out["express"]["status"] == "no_fix" and out["implement"]["repro"]["kind"] == "none"
+    assert "no failing test raises KeyError" in out["implement"]["reason"]
