@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.holdout.fixes.cases import easy
+from tests.holdout.fixes.cases import easy, medium
 
-CASES = [*easy.CASES]
+CASES = [*easy.CASES, *medium.CASES]
 
 __all__ = ["CASES"]
