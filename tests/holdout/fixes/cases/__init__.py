@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.holdout.fixes.cases import easy, medium
+from tests.holdout.fixes.cases import easy, hard, medium
 
-CASES = [*easy.CASES, *medium.CASES]
+CASES = [*easy.CASES, *medium.CASES, *hard.CASES]
 
 __all__ = ["CASES"]
