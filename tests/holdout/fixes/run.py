@@ -183,7 +183,8 @@ def totals(rows: list[dict[str, object]]) -> dict[str, dict[str, int]]:
 
 def render(rows: list[dict[str, object]]) -> str:
     yes = {True: "yes", False: "-"}
-    lines = [f"{'#':>2}  {'case':28} {'tier':6} {'status':8} {'suspect':7} {'fix':4} {'blame':5} {'b+rev':5} {'s':>6}  kind"]
+    head = f"{'#':>2}  {'case':28} {'tier':6} {'status':8} {'suspect':7} {'fix':4} {'blame':5} {'b+rev':5} {'s':>6}"
+    lines = [head + "  kind"]
     for r in rows:
         lines.append(
             f"{r['n']:>2}  {r['name']:28} {r['tier']:6} {r['status']:8} {yes[bool(r['suspect_ok'])]:7} "

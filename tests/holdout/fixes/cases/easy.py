@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the embedded repository sources are data, kept as their authors would write them)
 """Easy: one focused regressing commit in the middle of the history; the repo's tests catch it directly."""
 
 from __future__ import annotations

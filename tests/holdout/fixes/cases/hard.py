@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the embedded repository sources are data, kept as their authors would write them)
 """Hard: the shapes a whole-commit revert or plain blame gets wrong (see issue 10)."""
 
 from __future__ import annotations

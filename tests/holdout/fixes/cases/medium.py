@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the embedded repository sources are data, kept as their authors would write them)
 """Medium: the crash is away from the changed line (another line, function or module) or the commit mixes changes."""
 
 from __future__ import annotations
