@@ -181,6 +181,11 @@ class Repro:
         return cls(**known)
 
 
+def _trace_dict(trace: Trace) -> dict[str, Any]:
+    """JSON-ready (lists, not tuples: PEER state holds JSON values only)."""
+    return {"frames": [asdict(f) for f in trace.frames], "exc_type": trace.exc_type, "message": trace.message}
+
+
 def _python(args: list[str]) -> list[str]:
     return [sys.executable, *args[1:]] if args and args[0] in ("python", "python3") else args
 
@@ -317,14 +322,14 @@ def find_repro(root: Path, report: ErrorReport, test_command: str, *, timeout_s:
         outcome, trace = run_repro_traced(root, repro)
         tried.append(test_id)
         if outcome == "bad" and trace is not None:
-            repro.trace = asdict(trace)
+            repro.trace = _trace_dict(trace)
             repro.detail = f"test {test_id} raises {trace.exc_type}: {trace.message[:160]}"
             return repro
     if runner == "other":
         outcome, trace = classify(suite, shape, root, "suite")
         if outcome == "bad" and trace is not None:
             return Repro("suite", suite_args, test_command, detail="the test command raises the reported error",
-                         shape=shape_d, timeout_s=timeout_s, trace=asdict(trace))
+                         shape=shape_d, timeout_s=timeout_s, trace=_trace_dict(trace))
     report_traces = parse_tracebacks(report.stack, root) if report.stack else []
     frames = list(report_traces[-1].frames) if report_traces else []
     if not frames and shape.path and report.context.function:
@@ -337,7 +342,7 @@ def find_repro(root: Path, report: ErrorReport, test_command: str, *, timeout_s:
                       timeout_s=test_timeout_s)
         outcome, trace = run_repro_traced(root, repro)
         if outcome == "bad" and trace is not None:
-            repro.trace = asdict(trace)
+            repro.trace = _trace_dict(trace)
             repro.detail = (f"no test reproduces it; built a repro calling {frame.function}() of {frame.path}, "
                             f"which raises {trace.exc_type}: {trace.message[:160]}")
             return repro

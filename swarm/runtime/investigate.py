@@ -11,6 +11,7 @@ returns that investigation's Result). A report the injection filter rejects come
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -50,6 +51,18 @@ async def fetch_result(bus: Bus, investigation_id: str, timeout_s: float = 5.0) 
         return None
     finally:
         await sub.unsubscribe()
+
+
+async def last_dead_letter(bus: Bus) -> str | None:
+    """The reason of the newest dead letter of the namespace (what a user needs when no Result came)."""
+    try:
+        msg = await bus.js.get_last_msg(bus.names.stream("dead_letters"), bus.names.dead_all())
+    except Exception:  # noqa: BLE001 - no dead letter, or no stream: nothing to add
+        return None
+    try:
+        return str(json.loads(msg.data).get("reason"))
+    except ValueError:
+        return None
 
 
 async def investigate_once(
@@ -92,6 +105,8 @@ async def investigate_once(
                 environment=report.environment,
                 error="rejected by the prompt-injection filter (see the security.rejected stream)",
             )
-        raise ConfigError(f"no Result for {inv} (counters: {counters}); see the dead letters stream")
+        reason = await last_dead_letter(runtime.bus)
+        raise ConfigError(f"no Result for {inv} (counters: {counters})"
+                          + (f"; dead-lettered: {reason}" if reason else "; see the dead letters stream"))
     finally:
         await runtime.stop()

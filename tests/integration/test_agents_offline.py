@@ -97,11 +97,22 @@ async def test_fix_is_pushed_to_the_configured_remote(tmp_path: Path, config: di
     assert git(remote, "rev-parse", "swarm/fix/inv-push").strip() == out["implement"]["fix_commit"]
 
 
+async def test_tests_that_miss_the_bug_get_a_repro_built_from_the_stack(tmp_path: Path,
+                                                                        config: dict[str, Any]) -> None:
+    case = make_case(tmp_path / "repo", "crash_line", seed=3)
+    repository = {**case.repository, "test_command": "python -c pass"}  # a suite that never sees the bug
+    config["orchestration"]["max_cycles"] = 1
+    out = await run_investigation(case.report, repository, config, investigation_id="inv-built")
+    impl, express = out["implement"], out["express"]
+    assert impl["repro"]["kind"] == "built" and "no test reproduces it" in impl["repro"]["detail"]
+    assert express["status"] == "fixed" and express["suspect_commit"] == case.regression_commit
+    assert express["suspect_method"] == "bisected" and out["review"]["verdict"] == "approve"
+
+
 @pytest.mark.parametrize(
     ("command", "reason"),
     [
-        ("python -c pass", "the tests pass before any change"),
-        ("python -c raise(SystemExit(1))", "did not make the tests pass"),
+        ("python -c raise(SystemExit(1))", "candidate patches made the repro and the tests pass"),
     ],
 )
 async def test_no_fix_is_said_plainly(command: str, reason: str, tmp_path: Path, config: dict[str, Any]) -> None:
