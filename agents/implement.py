@@ -18,6 +18,7 @@ import git
 
 from agents.brains import select_brain
 from agents.common import AgentSettings, close_workspace, open_workspace, repository_of, say
+from agents.fixtools import FixTools
 from agents.tools import Toolbox
 from agents.workspace import Workspace, run_command
 from swarm.models import TestCounts
@@ -78,8 +79,10 @@ class ImplementAgent:
         branch, source = ws.branch, ws.source
         fixed = False
         try:
-            tools = Toolbox(ws, role="implement", test_command=repo["test_command"],
-                            tests_timeout_s=float(self.options.get("tests_timeout_s", 600)))
+            timeout = float(self.options.get("tests_timeout_s", 600))
+            repro = next((f["repro"] for f in ctx.findings if isinstance(f.get("repro"), dict)), None)
+            tools = Toolbox(ws, role="implement", test_command=repo["test_command"], tests_timeout_s=timeout,
+                            fix=FixTools(ws, ctx.report, repo["test_command"], repro, tests_timeout_s=timeout))
             tests_before = await asyncio.to_thread(tools.run_tests)
             await say(ctx, "tests", f"before the fix: {tests_before.passed} passed, {tests_before.failed} failed, "
                       f"{tests_before.errors} errors", {"tests_before": tests_before.model_dump()})

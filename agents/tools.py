@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from agents.fixtools import FixTools
 from agents.workspace import CommandResult, SandboxViolation, Workspace, run_command, test_env
 from swarm.models import TestCounts
 
@@ -32,8 +33,8 @@ __all__ = ["Toolbox", "ToolError", "ROLE_TOOLS", "parse_test_counts"]
 READ_TOOLS = ("list_files", "read_file", "search_code", "git_log", "git_blame", "git_show")
 ROLE_TOOLS: dict[str, tuple[str, ...]] = {
     "orchestrator": READ_TOOLS,
-    "research": READ_TOOLS,
-    "implement": (*READ_TOOLS, "write_file", "apply_patch", "run_tests"),
+    "research": (*READ_TOOLS, "run_repro", "bisect"),
+    "implement": (*READ_TOOLS, "write_file", "apply_patch", "run_tests", "run_repro", "bisect", "try_patch"),
     "review": (*READ_TOOLS, "run_tests"),
 }
 _REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/~^@{}-]{0,200}$")
@@ -95,6 +96,14 @@ class RunTests(BaseModel):
     selector: str | None = Field(None, description="optional test selector appended to the configured command")
 
 
+class NoArgs(BaseModel):
+    pass
+
+
+class TryPatch(BaseModel):
+    patch: str = Field(description="a unified diff (git diff format) of source files only, never tests")
+
+
 @dataclass(frozen=True)
 class _Spec:
     model: type[BaseModel]
@@ -111,6 +120,12 @@ SPECS: dict[str, _Spec] = {
     "write_file": _Spec(WriteFile, "Replace a file's whole content (creates it if missing)."),
     "apply_patch": _Spec(ApplyPatch, "Apply a unified diff to the worktree."),
     "run_tests": _Spec(RunTests, "Run the repository's tests; returns counts and the output tail."),
+    "run_repro": _Spec(NoArgs, "Run the repro of the reported error (a failing test, or a call built from the "
+                       "stack; found first if none is known): bad = the error happens, good = it passes."),
+    "bisect": _Spec(NoArgs, "Find the first commit where the repro raises the reported error (git bisect run, "
+                    "in a separate worktree; untestable commits skipped)."),
+    "try_patch": _Spec(TryPatch, "Apply a patch, run the repro and the full test suite; the patch is kept only "
+                       "if both pass, otherwise reverted. Returns what happened."),
 }
 
 _PYTEST = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)")
@@ -158,12 +173,14 @@ class Toolbox:
         timeout_s: float = 30.0,
         tests_timeout_s: float = 600.0,
         max_output: int = 20_000,
+        fix: FixTools | None = None,
     ) -> None:
         if role not in ROLE_TOOLS:
             raise ToolError(f"unknown role {role!r}")
         self.ws, self.role, self.test_command = ws, role, test_command
         self.timeout_s, self.tests_timeout_s, self.max_output = timeout_s, tests_timeout_s, max_output
         self.allowed = ROLE_TOOLS[role]
+        self.fix = fix
         self.calls = 0
 
     def schemas(self) -> list[dict[str, Any]]:
@@ -312,6 +329,21 @@ class Toolbox:
         res = run_command(["git", *args], self.ws.root, stdin=stdin, timeout_s=self.timeout_s)
         if not res.ok:
             raise ToolError(f"git {args[0]} failed: {res.output.strip()[-1000:]}")
+
+    # -- the fix engine (agents/fixtools.py) ----------------------------------------------------------
+    def _fix(self) -> FixTools:
+        if self.fix is None:
+            raise ToolError("the fix engine is not available here (no error report was given to the tools)")
+        return self.fix
+
+    def run_repro(self) -> str:
+        return self._fix().run_repro()
+
+    def bisect(self) -> str:
+        return self._fix().bisect()
+
+    def try_patch(self, patch: str) -> str:
+        return self._fix().try_patch(patch)
 
     # -- tests (implement, review) -------------------------------------------------------------------
     def run_tests(self, selector: str | None = None) -> TestCounts:

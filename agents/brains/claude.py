@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from agents.brains.offline import OfflineBrain
 from agents.common import AgentSettings, say
+from agents.fixtools import FixTools
 from agents.tools import Toolbox, ToolError
 from agents.workspace import SandboxViolation, Workspace, WorkspaceError, run_command
 from swarm.config import BrainConfig
@@ -233,8 +234,10 @@ class ClaudeBrain:
     async def research(self, ctx: AgentContext, ws: Workspace) -> dict[str, Any]:
         hypothesis = untrusted("hypothesis", json.dumps(ctx.hypothesis or {}, default=str))
         user = f"{render_report(ctx)}\n\nHypothesis to investigate:\n{hypothesis}\n\nBase commit: {ws.base_commit}"
+        test_command = str((ctx.repository or {}).get("test_command") or "python -m pytest -q")
+        tools = Toolbox(ws, role="research", fix=FixTools(ws, ctx.report, test_command))
         try:
-            out = await self._loop(ctx, "research", user, Toolbox(ws, role="research"), "submit_findings",
+            out = await self._loop(ctx, "research", user, tools, "submit_findings",
                                    FindingsOut, "your findings and ranked suspects")
         except BrainFailure as exc:
             await self._fell_back(ctx, "research", exc)

@@ -175,8 +175,10 @@ async def test_claude_drives_a_whole_investigation_through_tool_use(tmp_path: Pa
     steps = {r["tools"][-1]["name"]: r for r in api.requests}
     assert set(steps) == {"submit_plan", "submit_findings", "submit_fix", "submit_summary", "submit_review"}
     names = {name: [t["name"] for t in r["tools"]] for name, r in steps.items()}
-    assert names["submit_findings"] == [*READ_TOOLS, "submit_findings"]  # research is read-only
-    assert {"write_file", "apply_patch", "run_tests"} <= set(names["submit_fix"])
+    # research reads and may reproduce / bisect (in worktrees of its own), but never writes
+    assert names["submit_findings"] == [*READ_TOOLS, "run_repro", "bisect", "submit_findings"]
+    assert not {"write_file", "apply_patch", "try_patch"} & set(names["submit_findings"])
+    assert {"write_file", "apply_patch", "run_tests", "run_repro", "bisect", "try_patch"} <= set(names["submit_fix"])
     assert names["submit_plan"] == ["submit_plan"] and "write_file" not in names["submit_review"]
     research_turns = [r for r in api.requests if r["tools"][-1]["name"] == "submit_findings"]
     blame = tool_results(research_turns[-1])[-1]

@@ -187,3 +187,44 @@ async def test_bad_inputs_end_in_a_clear_no_fix(tmp_path: Path) -> None:
                                   "orchestration": {"max_cycles": 1}}, options={"brain": "offline"})
     assert out["express"]["status"] == "no_fix" and out["implement"]["repro"]["kind"] == "none"
     assert "no failing test raises KeyError" in out["implement"]["reason"]
+
+
+def test_the_fix_engine_tools_a_model_calls(tmp_path: Path) -> None:
+    """run_repro, bisect and try_patch through the Toolbox, as the Claude brain calls them."""
+    from agents.fixtools import FixTools
+    from agents.tools import Toolbox
+    from agents.workspace import Workspace
+
+    case = make_scenario(tmp_path / "repo", "feature_later", seed=1, split="dev")
+    ws = Workspace.open(case.repository, root=tmp_path / "ws", investigation_id="tools", role="implement",
+                        mode="write")
+    try:
+        tools = Toolbox(ws, role="implement", test_command=case.test_command,
+                        fix=FixTools(ws, case.report, case.test_command))
+        assert tools.call("run_repro", {}).startswith("bad: test repro")
+        assert tools.call("bisect", {}).startswith(f"first bad commit {case.regression_commit}")
+        assert ws.git("rev-parse", "--abbrev-ref", "HEAD").strip() == ws.branch  # bisect left the branch alone
+        path = case.must_keep[0][0]
+        text = (ws.root / path).read_text()
+        wrong = _patch(ws, path, text.replace("int(value)", "int(value or 1)"))
+        assert tools.call("try_patch", {"patch": wrong}).startswith("reverted: ")
+        assert (ws.root / path).read_text() == text
+        test_edit = _patch(ws, "tests/test_records.py",
+                           (ws.root / "tests/test_records.py").read_text().replace("0)", "None)"))
+        assert tools.call("try_patch", {"patch": test_edit}).startswith("rejected: the patch changes test files")
+        right = _patch(ws, path, text.replace("int(value)", "int(value or 0)"))
+        assert tools.call("try_patch", {"patch": right}).startswith("kept: ")
+        assert "int(value or 0)" in (ws.root / path).read_text() and path in ws.changed
+        assert tools.call("run_repro", {}).startswith("good: ")
+    finally:
+        ws.close()
+
+
+def _patch(ws: Any, path: str, new_text: str) -> str:
+    """A unified diff from the worktree's file to `new_text` (made with git, as a model would send it)."""
+    old = (ws.root / path).read_text()
+    (ws.root / path).write_text(new_text)
+    try:
+        return ws.git("diff", "--", path)
+    finally:
+        (ws.root / path).write_text(old)

@@ -1,0 +1,96 @@
+"""The fix engine as tools, so a model uses the same machinery as the offline brain.
+
+    ft = FixTools(ws, report, test_command, repro=research_repro_dict)
+    ft.run_repro()            # "bad: tests.test_x raises KeyError ..." (finds a repro first if none is known)
+    ft.bisect()               # "first bad commit 3f2a... (bisected in 4 steps)"
+    ft.try_patch(diff)        # applies, runs the repro and the full suite; keeps the patch only if both pass
+
+`bisect` runs in a temporary worktree of its own, so the implement worktree stays on its fix branch.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from agents.bisect import bisect
+from agents.repro import Repro, find_repro, is_test_file, run_repro_traced
+from agents.workspace import Workspace, run_command, test_env
+from swarm.models import ErrorReport
+
+__all__ = ["FixTools"]
+
+
+class FixTools:
+    def __init__(self, ws: Workspace, report: ErrorReport | None, test_command: str,
+                 repro: dict[str, Any] | None = None, *, tests_timeout_s: float = 600.0) -> None:
+        self.ws, self.report, self.test_command = ws, report, test_command
+        self.repro = Repro.from_dict(repro) if isinstance(repro, dict) and repro.get("kind") else None
+        self.tests_timeout_s = tests_timeout_s
+
+    def _need_repro(self) -> Repro:
+        if self.repro is None:
+            if self.report is None:
+                raise ValueError("no error report to reproduce")
+            self.repro = find_repro(self.ws.root, self.report, self.test_command)
+        return self.repro
+
+    def run_repro(self) -> str:
+        repro = self._need_repro()
+        if repro.kind == "none":
+            return f"no repro: {repro.detail}"
+        outcome, trace = run_repro_traced(self.ws.root, repro)
+        what = {"bad": "the reported error happens", "good": "passes (the error is gone)",
+                "skip": "fails in another way (not the reported error)"}[outcome]
+        where = f" at {trace.crash.path}:{trace.crash.line}" if trace and trace.crash else ""
+        return f"{outcome}: {repro.kind} repro `{repro.command}` {what}{where}"
+
+    def bisect(self) -> str:
+        repro = self._need_repro()
+        if repro.kind == "none":
+            return f"cannot bisect without a repro: {repro.detail}"
+        tmp = Path(tempfile.mkdtemp(prefix="swarm-bisect-"))
+        where = tmp / "wt"
+        add = run_command(["git", "worktree", "add", "-q", "--detach", str(where), "HEAD"], self.ws.root)
+        if not add.ok:
+            shutil.rmtree(tmp, ignore_errors=True)
+            return f"cannot create a bisect worktree: {add.output.strip()[-300:]}"
+        try:
+            result = bisect(where, repro)
+        finally:
+            run_command(["git", "worktree", "remove", "--force", str(where)], self.ws.root)
+            shutil.rmtree(tmp, ignore_errors=True)
+        if result.first_bad:
+            return (f"first bad commit {result.first_bad} (bisected in {result.steps} steps; "
+                    f"last good {result.last_good})")
+        return f"no single first bad commit: {result.reason}; candidates: {', '.join(result.candidates[:5])}"
+
+    def try_patch(self, patch: str) -> str:
+        check = run_command(["git", "apply", "--check", "--recount", "-"], self.ws.root, stdin=patch)
+        if not check.ok:
+            return f"rejected: the patch does not apply: {check.output.strip()[-800:]}"
+        paths = [p for p in run_command(["git", "apply", "--numstat", "-"], self.ws.root, stdin=patch)
+                 .output.split("\n") if p.strip()]
+        files = [line.split("\t")[-1] for line in paths]
+        if any(is_test_file(f) for f in files):
+            return "rejected: the patch changes test files; the tests of HEAD must stay as they are"
+        run_command(["git", "apply", "--recount", "-"], self.ws.root, stdin=patch)
+        repro = self._need_repro()
+        outcome = run_repro_traced(self.ws.root, repro)[0] if repro.kind != "none" else "good"
+        suite = run_command(self._suite(), self.ws.root, timeout_s=self.tests_timeout_s, max_output=20_000,
+                            env=test_env())
+        if outcome == "good" and suite.ok:
+            self.ws.changed.update(files)
+            return f"kept: the repro passes and the full test suite passes ({', '.join(files)})"
+        run_command(["git", "apply", "-R", "--recount", "-"], self.ws.root, stdin=patch)
+        why = [] if outcome == "good" else [f"the repro is still {outcome}"]
+        why += [] if suite.ok else [f"the test suite fails: {suite.output.strip()[-600:]}"]
+        return "reverted: " + "; ".join(why)
+
+    def _suite(self) -> list[str]:
+        args = shlex.split(self.test_command)
+        return [sys.executable, *args[1:]] if args and args[0] in ("python", "python3") else args
