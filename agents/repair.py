@@ -14,6 +14,7 @@ by candidates, test runs and seconds (`repair:` in configs/swarm.yaml).
 from __future__ import annotations
 
 import difflib
+import re
 import shlex
 import sys
 import time
@@ -105,6 +106,25 @@ def renames_in(root: Path, commit: str, parent: str | None) -> dict[str, list[st
     return out
 
 
+def removed_handlers(root: Path, commit: str, parent: str | None) -> list[tuple[str, list[str]]]:
+    """`except` blocks the commit deleted: (exception, body lines dedented), to restore around a crash."""
+    out: list[tuple[str, list[str]]] = []
+    lines = _git_lines(root, "diff", "-U0", "--no-color", parent or "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+                       commit)
+    for k, line in enumerate(lines):
+        m = re.match(r"^-(\s*)except\s+\(?([\w., ]+?)\)?(?:\s+as\s+\w+)?\s*:\s*$", line)
+        if not m:
+            continue
+        indent, body = len(m.group(1)), []
+        for nxt in lines[k + 1:]:
+            if not nxt.startswith("-") or len(nxt[1:]) - len(nxt[1:].lstrip()) <= indent or not nxt[1:].strip():
+                break
+            body.append(nxt[1:].strip())
+        if body:
+            out.append((m.group(2).strip(), body))
+    return out
+
+
 def _changed_head_lines(old: str, new: str) -> set[int]:
     sm = difflib.SequenceMatcher(None, old.splitlines(), new.splitlines(), autojunk=False)
     out: set[int] = set()
@@ -151,6 +171,7 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
     head = {p: (root / p).read_text(errors="replace") for p in sorted(files) if (root / p).is_file()}
     cands: list[Candidate] = []
     renames: dict[str, list[str]] = {}
+    handlers: list[tuple[str, list[str]]] = []
     for k, (sha, parent) in enumerate(suspects):
         paths = [p for p in _git_lines(root, "diff", "--name-only", parent or sha + "^", sha) if p in head]
         for c in partial_reverts(str(root), sha, parent, paths, head):
@@ -158,7 +179,8 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
             cands.append(c)
         for old, new in renames_in(root, sha, parent).items():
             renames.setdefault(old, []).extend(n for n in new if n not in renames.get(old, []))
-    cands += template_candidates(shape, message, sites, head, renames)
+        handlers += removed_handlers(root, sha, parent)
+    cands += template_candidates(shape, message, sites, head, renames, handlers=handlers)
     ordered = _order(cands, head, sites)
     result.generated = len(ordered)
     try:

@@ -7,12 +7,14 @@ Each template rewrites one line (or inserts a guard before it) and yields a Cand
 file text. Which templates apply depends on the exception: a missing key -> `.get(k)` / `.get(k, default)`;
 None -> `(x or {})` or a guard; division by zero -> a guard; an index -> bounds; a stale name -> the name
 it was renamed to (from history) or the closest defined name; naive vs aware datetimes; a generator where
-a list was expected. Operator swaps (`<`/`<=`, `/`/`//`), integer +-1 and swapped call arguments apply to
+a list was expected; an exception handler (the one the suspect removed, first). Operator swaps
+(`<`/`<=`, `/`/`//`), integer +-1 and swapped call arguments apply to
 every failing-path line. Candidates are validated by running tests, never trusted by themselves.
 """
 
 from __future__ import annotations
 
+import ast
 import difflib
 import re
 from collections.abc import Iterator
@@ -91,12 +93,9 @@ def _line_variants(line: str, shape: ErrorShape, message: str, renames: dict[str
             for d in DEFAULTS[1:]:
                 yield line[:s] + f"{obj}.get({key}, {d})" + line[e:], f"{obj}[{key}] -> .get with default {d}"
     if "NoneType" in message or exc in ("TypeError", "AttributeError"):
-        for m in re.finditer(r"(?<![\w.])([A-Za-z_]\w*)(?=\s*(\.\w|\[))", line):
-            name = m.group(1)
-            if name in ("self", "cls") or name in _BUILTINS:
-                continue
-            for d in ("{}", "[]", '""', "0"):
-                yield line[: m.start()] + f"({name} or {d})" + line[m.end():], f"{name} -> ({name} or {d})"
+        for start, end, name in _values(line):
+            for d in _none_defaults(message):
+                yield line[:start] + f"({name} or {d})" + line[end:], f"{name} -> ({name} or {d})"
     if exc == "ZeroDivisionError":
         for m in re.finditer(r"(/{1,2})\s*([\w.]+(?:\([^()]*\))?)", line):
             den = m.group(2)
@@ -148,12 +147,75 @@ def _line_variants(line: str, shape: ErrorShape, message: str, renames: dict[str
             yield line[:b] + " + 1" + line[b:], "range end + 1"
 
 
+_KEYWORDS = {"return", "if", "else", "elif", "for", "in", "not", "and", "or", "is", "None", "True", "False",
+             "lambda", "yield", "await", "async", "with", "as", "def", "class", "import", "from", "raise", "del",
+             "while", "try", "except", "finally", "pass", "break", "continue", "global", "nonlocal", "assert"}
+
+
+def _values(line: str) -> Iterator[tuple[int, int, str]]:
+    """Names used as values on the line (not calls, attributes, keywords, builtins or assignment targets)."""
+    code = line.split("#", 1)[0]
+    target = re.match(r"\s*([A-Za-z_]\w*)\s*=[^=]", code)
+    for m in re.finditer(r"(?<![\w.'\"])([A-Za-z_]\w*)(?!\s*\()(?![\w'\"])", code):
+        name = m.group(1)
+        if (name in _KEYWORDS or name in _BUILTINS or name in ("self", "cls")
+                or (target and m.start() == target.start(1)) or re.match(r"\s*=[^=]", code[m.end():])):
+            continue
+        yield m.start(), m.end(), name
+
+
+def _none_defaults(message: str) -> tuple[str, ...]:
+    if "not iterable" in message or "has no len" in message:
+        return ("[]", "{}", '""')
+    if "subscriptable" in message:
+        return ("{}", "[]")
+    if "attribute" in message:
+        return ("{}", '""', "[]")
+    if "operand" in message or "real number" in message or "must be" in message:
+        return ("0", "0.0", '""')
+    return ("{}", "[]", '""', "0")
+
+
+def _handlers(line: str, indent: str, exc: str, restored: list[tuple[str, list[str]]],
+              in_loop: bool) -> Iterator[tuple[str, str]]:
+    """The statement on `line` wrapped in try/except: a handler the suspect removed first, then plain ones."""
+    stmt = line.strip()
+    try:
+        ast.parse(stmt)
+    except SyntaxError:
+        return  # part of a multi-line statement
+    if not re.fullmatch(r"[A-Za-z_]\w*(Error|Exception|Warning)", exc):
+        return
+    bodies: list[tuple[str, list[str]]] = [(e, b) for e, b in restored if e in (exc, "Exception") or exc in e]
+    target = re.match(r"([A-Za-z_]\w*)\s*=[^=]", stmt)
+    plain = ["return None", "pass"] + ([f"{target.group(1)} = None"] if target else []) + (
+        ["continue"] if in_loop else [])
+    bodies += [(exc, [b]) for b in plain]
+    for handled, body in bodies:
+        block = "".join(f"{indent}    {b}\n" for b in body)
+        yield (f"{indent}try:\n{indent}    {stmt}\n{indent}except {handled}:\n{block}".rstrip("\n"),
+               f"handle {handled}: {body[0][:40]}")
+
+
+def _inside_loop(before: list[str], indent: int) -> bool:
+    """Whether the nearest enclosing block opener above (less indented) is a for/while loop."""
+    for prev in reversed(before):
+        stripped = prev.lstrip()
+        depth = len(prev) - len(stripped)
+        if stripped and depth < indent:
+            if re.match(r"(for|while|async\s+for)\b", stripped):
+                return True
+            if re.match(r"(def|class|async\s+def)\b", stripped):
+                return False
+            indent = depth
+    return False
+
+
 def _guards(line: str, indent: str, shape: ErrorShape, message: str) -> Iterator[tuple[str, str]]:
     """Lines to insert before `line`: an early return when the value that fails is missing."""
     subjects: list[str] = []
     if "NoneType" in message:
-        subjects += [m.group(1) for m in re.finditer(r"(?<![\w.])([A-Za-z_]\w*)(?=\s*[.\[])", line)
-                     if m.group(1) not in ("self", "cls")]
+        subjects += [name for _, _, name in _values(line)]
     if shape.exc_type == "ZeroDivisionError":
         subjects += [m.group(1) for m in re.finditer(r"/{1,2}\s*([\w.]+(?:\([^()]*\))?)", line)]
     if shape.exc_type == "IndexError":
@@ -172,8 +234,13 @@ def _with_timezone_import(text: str, new: str) -> str:
 
 
 def template_candidates(shape: ErrorShape, message: str, sites: list[Site], texts: dict[str, str],
-                        renames: dict[str, list[str]] | None = None, *, limit: int = 400) -> list[Candidate]:
-    """Template candidates at the failing-path sites (texts: path -> current text)."""
+                        renames: dict[str, list[str]] | None = None, *, limit: int = 400,
+                        handlers: list[tuple[str, list[str]]] | None = None) -> list[Candidate]:
+    """Template candidates at the failing-path sites (texts: path -> current text).
+
+    renames: identifiers the suspect replaced (old -> [new]); handlers: `except` blocks the suspect removed
+    as (exception, body lines), restored first when the crash statement gets a handler.
+    """
     names = defined_names(texts)
     out: list[Candidate] = []
     seen: set[tuple[str, str]] = set()
@@ -189,6 +256,9 @@ def template_candidates(shape: ErrorShape, message: str, sites: list[Site], text
         variants = list(_line_variants(body, shape, message, renames or {}, names))
         indent = body[: len(body) - len(body.lstrip())]
         in_function = site.function not in ("<module>", "")
+        if in_function and site.tier < 2:
+            in_loop = _inside_loop(lines[max(0, site.line - 40): site.line - 1], len(indent))
+            variants += list(_handlers(body, indent, shape.exc_type, handlers or [], in_loop))
         for guard, what in (_guards(body, indent, shape, message) if in_function else []):
             variants.append((guard + body, what))
         stale = next((m.group(1) for rx in _NAME_IN_MSG if (m := rx.search(message))), None)

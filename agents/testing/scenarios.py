@@ -8,6 +8,7 @@ Shapes (SCENARIO_SHAPES):
 - reformatted:   a later commit reformats the crash line (blame names the reformat, not the bug)
 - rename:        a rename leaves one stale caller (ImportError / AttributeError / unexpected keyword)
 - return_type:   a refactor changes a return type (list -> generator, dict -> tuple, ...) and a caller breaks
+- handler_removed: the regressing commit drops an exception handler and adds a feature later tests use
 
 Each shape has four variants: 0 and 1 form the development split (used while tuning the engine), 2 and 3
 the held-out split (never used while tuning; `swarm bench fixes` reports both). Commit texts use `{pkg}`.
@@ -23,7 +24,7 @@ from agents.testing.regressions import RegressionCase, _Repo, _report, _tracebac
 
 __all__ = ["SCENARIO_SHAPES", "make_scenario", "SPLITS"]
 
-SCENARIO_SHAPES = ("newest", "feature_later", "reformatted", "rename", "return_type")
+SCENARIO_SHAPES = ("newest", "feature_later", "reformatted", "rename", "return_type", "handler_removed")
 SPLITS = {"dev": (0, 1), "holdout": (2, 3)}
 PKGS = {"dev": ("shop", "billing", "ledger", "orders"), "holdout": ("clinic", "transit", "library", "garden")}
 TEST = "import unittest\n\nfrom {pkg}.{mod} import {names}\n\n\nclass Test{Mod}(unittest.TestCase):\n"
@@ -213,8 +214,34 @@ def _return_type(v: int, p: str) -> _Variant:
                     f"from {p}.stats import n_active; {call}", [(f"{p}/users.py", "def each(")])
 
 
+def _handler_removed(v: int, p: str) -> _Variant:
+    """The regressing commit drops an exception handler (and adds a feature that later tests use)."""
+    table = [
+        ("def port(text):\n    try:\n        return int(text)\n    except ValueError:\n        return 8080\n",
+         "def port(text):\n    return int(text)\n", "port('http')", "8080"),
+        ("def lookup(table, key):\n    try:\n        return table[key]\n    except KeyError:\n        return None\n",
+         "def lookup(table, key):\n    return table[key]\n", "lookup({}, 'a')", "None"),
+        ("import json\n\n\ndef parse(raw):\n    try:\n        return json.loads(raw)\n"
+         "    except ValueError:\n        return {}\n",
+         "import json\n\n\ndef parse(raw):\n    return json.loads(raw)\n", "parse('{oops')", "{}"),
+        ("def ratio(a, b):\n    try:\n        return a / b\n    except ZeroDivisionError:\n        return 0.0\n",
+         "def ratio(a, b):\n    return a / b\n", "ratio(1, 0)", "0.0"),
+    ]
+    good, bad, call, expect = table[v]
+    name = call.split("(")[0]
+    feature = "\n\ndef describe(x):\n    return f'<{x}>'\n"
+    base = {f"{p}/__init__.py": "", "tests/__init__.py": "", f"{p}/io.py": good,
+            "tests/test_io.py": _t(p, "io", name, f"    def test_{name}(self):\n"
+                                   f"        self.assertEqual({call}, {expect})\n")}
+    c2 = {**base, f"{p}/io.py": bad + feature}
+    c3 = {**c2, "tests/test_describe.py": _t(p, "io", "describe", "    def test_describe(self):\n"
+                                             "        self.assertEqual(describe(1), '<1>')\n")}
+    return _Variant([("io", base), (f"io: simpler {name}, add describe", c2), ("tests for describe", c3)], 1,
+                    f"from {p}.io import {name}; {call}", [(f"{p}/io.py", "def describe(")])
+
+
 BUILDERS = {"newest": _newest, "feature_later": _feature_later, "reformatted": _reformatted, "rename": _rename,
-            "return_type": _return_type}
+            "return_type": _return_type, "handler_removed": _handler_removed}
 
 
 def make_scenario(path: Path, shape: str, seed: int = 0, split: str = "dev") -> RegressionCase:

@@ -228,3 +228,14 @@ def _patch(ws: Any, path: str, new_text: str) -> str:
         return ws.git("diff", "--", path)
     finally:
         (ws.root / path).write_text(old)
+
+
+async def test_a_removed_exception_handler_is_restored_around_the_crash_keeping_the_feature(tmp_path: Path) -> None:
+    case = make_scenario(tmp_path / "repo", "handler_removed", seed=0, split="dev")
+    out = await _investigate(case, tmp_path)
+    express, impl = out["express"], out["implement"]
+    assert express["status"] == "fixed" and express["suspect_commit"] == case.regression_commit
+    fixed = _git(case.path, "show", f"{express['branch']}:{case.must_keep[0][0]}")
+    assert "except ValueError:" in fixed and "return 8080" in fixed  # the handler the commit removed
+    assert case.must_keep[0][1] in fixed and impl["fix_kind"] == "template:handle"
+    assert _branch_passes(case, express["branch"], tmp_path / "check")
