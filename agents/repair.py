@@ -143,8 +143,8 @@ def _order(cands: list[Candidate], head: dict[str, str], sites: list[Site]) -> l
     for c in cands:
         touched = {(p, n) for p, t in c.texts.items() for n in _changed_head_lines(head.get(p, ""), t)}
         c.on_path = any(lo <= n <= hi for p, n in touched for lo, hi in spans.get(p, []))
-        if c.unit in ("token", "hunk"):
-            c.tier = (0 if c.unit == "token" else 1) if c.on_path else 4
+        if c.unit in ("token", "statement", "hunk"):
+            c.tier = (0 if c.unit in ("token", "statement") else 1) if c.on_path else 4
             c.tier += 10 * c.rank  # later suspects after the first one's
         elif c.unit == "file":
             c.tier = 6

@@ -4,7 +4,8 @@
         cand.path, cand.text, cand.unit, cand.size                      # the whole new file text
 
 A commit's change to a file is split into units: each token-level change inside a changed line, each
-changed line, each hunk, the whole file. A unit is undone in the file as it is NOW: the tokens the commit
+changed line, each statement it added or removed, each hunk, the whole file. A unit is undone in the
+file as it is NOW: the tokens the commit
 wrote are found again by their text (whitespace between tokens may differ, so a crash line reformatted
 later is still found), nearest to where the commit left them, and replaced by what was there before. The
 rest of the commit (a feature that later tests use) and every later commit stay.
@@ -28,7 +29,7 @@ class Candidate:
     """One candidate patch: the new full text of each file it changes."""
 
     texts: dict[str, str]
-    unit: str  # token | line | hunk | file | commit | template:<name>
+    unit: str  # token | statement | hunk | file | template:<name>
     description: str
     size: int = 0  # tokens changed (smaller is preferred)
     tier: int = 0  # lower is tried first
@@ -164,6 +165,50 @@ def _pair_lines(b: list[str], a: list[str]) -> list[tuple[int, int]]:
     return pairs
 
 
+def _blocks(lines: list[str], lo: int, hi: int, skip: set[int]) -> list[tuple[int, int]]:
+    """Statement blocks [start, end) in lines[lo:hi]: a line and the more indented lines under it."""
+    out: list[tuple[int, int]] = []
+    k = lo
+    while k < hi:
+        if k in skip or not lines[k].strip() or lines[k].lstrip().startswith("#"):
+            k += 1
+            continue
+        depth = len(lines[k]) - len(lines[k].lstrip())
+        end = k + 1
+        while end < hi and end not in skip and (not lines[end].strip()
+                                                 or len(lines[end]) - len(lines[end].lstrip()) > depth):
+            end += 1
+        while end > k + 1 and not lines[end - 1].strip():
+            end -= 1
+        out.append((k, end))
+        k = end
+    return out
+
+
+def _statement_undos(fc: _FileChange, commit: str, i1: int, i2: int, j1: int, j2: int,
+                     pairs: list[tuple[int, int]]) -> list[Candidate]:
+    """Undo one statement of a hunk at a time: delete a statement the commit added, or put back one it removed."""
+    out: list[Candidate] = []
+    paired_a = {j1 + aj for _, aj in pairs}
+    paired_b = {i1 + bi for bi, _ in pairs}
+    added = _blocks(fc.a, j1, j2, paired_a)
+    removed = _blocks(fc.b, i1, i2, paired_b)
+    if len(added) + len(removed) < 2 and not pairs:
+        return out  # one statement: the hunk-level undo is the same patch
+    for s, e in added:
+        new = fc.undo_lines(i1, i1, s, e)
+        if new is not None and new != fc.head:
+            out.append(Candidate({fc.path: new}, "statement", f"remove the statement {commit[:10]} added at "
+                                 f"{fc.path}:{s + 1}", len(tokens("".join(fc.a[s:e])))))
+    for s, e in removed:
+        anchor = max([j1 + aj + 1 for bi, aj in pairs if i1 + bi < s] or [j1])
+        new = fc.undo_lines(s, e, anchor, anchor)
+        if new is not None and new != fc.head:
+            out.append(Candidate({fc.path: new}, "statement", f"restore the statement {commit[:10]} removed at "
+                                 f"{fc.path}:{anchor + 1}", len(tokens("".join(fc.b[s:e])))))
+    return out
+
+
 def partial_reverts(root: str, commit: str, parent: str | None, paths: list[str],
                     head_texts: dict[str, str]) -> list[Candidate]:
     """Candidates undoing parts of `commit` in `paths` (files as they are now in `head_texts`)."""
@@ -177,8 +222,10 @@ def partial_reverts(root: str, commit: str, parent: str | None, paths: list[str]
         whole_new: str | None = head
         for tag, i1, i2, j1, j2 in fc.hunks():
             where = f"{path}:{j1 + 1}"
+            pairs = _pair_lines(fc.b[i1:i2], fc.a[j1:j2]) if tag == "replace" else []
+            out += _statement_undos(fc, commit, i1, i2, j1, j2, pairs)
             if tag == "replace":
-                for bi, aj in _pair_lines(fc.b[i1:i2], fc.a[j1:j2]):
+                for bi, aj in pairs:
                     changes = fc.undo_tokens(fc.b[i1 + bi], fc.a[j1 + aj], j1 + aj)
                     for new, size, what in changes:
                         out.append(Candidate({path: new}, "token", f"undo {what} of {commit[:10]} at {where}",

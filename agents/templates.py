@@ -263,7 +263,8 @@ def template_candidates(shape: ErrorShape, message: str, sites: list[Site], text
             variants.append((guard + body, what))
         stale = next((m.group(1) for rx in _NAME_IN_MSG if (m := rx.search(message))), None)
         if stale and re.search(rf"(?<!\w){stale}(?!\w)", body):  # every stale call site in the file
-            options = list((renames or {}).get(stale, []))
+            options = re.findall(r"Did you mean:? '(\w+)'", message)  # Python's own suggestion first
+            options += [n for n in (renames or {}).get(stale, []) if n not in options]
             options += [n for n in difflib.get_close_matches(stale, sorted(names - {stale}), n=4, cutoff=0.5)
                         if n not in options]
             for new in options:

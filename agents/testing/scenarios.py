@@ -9,6 +9,7 @@ Shapes (SCENARIO_SHAPES):
 - rename:        a rename leaves one stale caller (ImportError / AttributeError / unexpected keyword)
 - return_type:   a refactor changes a return type (list -> generator, dict -> tuple, ...) and a caller breaks
 - handler_removed: the regressing commit drops an exception handler and adds a feature later tests use
+- statement:     the regressing commit adds or drops one statement in a function off the stack, among others
 
 Each shape has four variants: 0 and 1 form the development split (used while tuning the engine), 2 and 3
 the held-out split (never used while tuning; `swarm bench fixes` reports both). Commit texts use `{pkg}`.
@@ -24,7 +25,8 @@ from agents.testing.regressions import RegressionCase, _Repo, _report, _tracebac
 
 __all__ = ["SCENARIO_SHAPES", "make_scenario", "SPLITS"]
 
-SCENARIO_SHAPES = ("newest", "feature_later", "reformatted", "rename", "return_type", "handler_removed")
+SCENARIO_SHAPES = ("newest", "feature_later", "reformatted", "rename", "return_type", "handler_removed",
+                   "statement")
 SPLITS = {"dev": (0, 1), "holdout": (2, 3)}
 PKGS = {"dev": ("shop", "billing", "ledger", "orders"), "holdout": ("clinic", "transit", "library", "garden")}
 TEST = "import unittest\n\nfrom {pkg}.{mod} import {names}\n\n\nclass Test{Mod}(unittest.TestCase):\n"
@@ -240,8 +242,48 @@ def _handler_removed(v: int, p: str) -> _Variant:
                     f"from {p}.io import {name}; {call}", [(f"{p}/io.py", "def describe(")])
 
 
+def _statement(v: int, p: str) -> _Variant:
+    """The regressing commit adds or drops one statement among others it keeps (in a function off the stack)."""
+    table = [
+        # an early return added to a helper: the caller crashes on None
+        ("def find(users, name):\n    for u in users:\n        if u['name'] == name:\n            return u\n"
+         "    return {'name': name, 'role': 'guest'}\n",
+         "def find(users, name):\n    if not users:\n        return None\n    for u in users:\n"
+         "        if u['name'] == name:\n            return u\n    audit(name)\n"
+         "    return {'name': name, 'role': 'guest'}\n",
+         "def role(users, name):\n    return find(users, name)['role'].upper()\n", "role([], 'ann')", "'GUEST'"),
+        # a normalising statement dropped while logging is added
+        ("def find(users, name):\n    name = name.strip().lower()\n    return users[name]\n",
+         "def find(users, name):\n    audit(name)\n    return users[name]\n",
+         "def role(users, name):\n    return find(users, name)['role'].upper()\n",
+         "role({'ann': {'role': 'admin'}}, ' Ann')", "'ADMIN'"),
+        # a guard dropped while logging is added
+        ("def find(users, name):\n    if not users:\n        return {'role': 'none'}\n"
+         "    return users[-1] if users[-1]['name'] == name else users[0]\n",
+         "def find(users, name):\n    audit(name)\n    return users[-1] if users[-1]['name'] == name else users[0]\n",
+         "def role(users, name):\n    return find(users, name)['role'].upper()\n", "role([], 'x')", "'NONE'"),
+        # a statement added that drops the first row (a header that is not there)
+        ("def find(users, name):\n    rows = list(users)\n    return rows[0] if rows else {'role': 'none'}\n",
+         "def find(users, name):\n    rows = list(users)\n    rows = rows[1:]\n    audit(name)\n"
+         "    return rows[0]\n",
+         "def role(users, name):\n    return find(users, name)['role'].upper()\n", "role([{'role': 'x'}], 'a')",
+         "'X'"),
+    ]
+    good, bad, caller, call, expect = table[v]
+    audit = "\n\nLOG = []\n\n\ndef audit(name):\n    LOG.append(name)\n"
+    base = {f"{p}/__init__.py": "", "tests/__init__.py": "", f"{p}/users.py": good,
+            f"{p}/access.py": f"from {p}.users import find\n\n\n{caller}",
+            "tests/test_access.py": _t(p, "access", "role", f"    def test_role(self):\n"
+                                       f"        self.assertEqual({call}, {expect})\n")}
+    c2 = {**base, f"{p}/users.py": bad + audit}
+    c3 = {**c2, "tests/test_audit.py": _t(p, "users", "LOG, audit", "    def test_audit(self):\n"
+                                          "        audit('z')\n        self.assertIn('z', LOG)\n")}
+    return _Variant([("users", base), ("users: audit lookups", c2), ("audit tests", c3)], 1,
+                    f"from {p}.access import role; {call}", [(f"{p}/users.py", "def audit(")])
+
+
 BUILDERS = {"newest": _newest, "feature_later": _feature_later, "reformatted": _reformatted, "rename": _rename,
-            "return_type": _return_type, "handler_removed": _handler_removed}
+            "return_type": _return_type, "handler_removed": _handler_removed, "statement": _statement}
 
 
 def make_scenario(path: Path, shape: str, seed: int = 0, split: str = "dev") -> RegressionCase:

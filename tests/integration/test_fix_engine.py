@@ -239,3 +239,14 @@ async def test_a_removed_exception_handler_is_restored_around_the_crash_keeping_
     assert "except ValueError:" in fixed and "return 8080" in fixed  # the handler the commit removed
     assert case.must_keep[0][1] in fixed and impl["fix_kind"] == "template:handle"
     assert _branch_passes(case, express["branch"], tmp_path / "check")
+
+
+async def test_a_dropped_statement_is_restored_alone_keeping_the_rest_of_the_commit(tmp_path: Path) -> None:
+    case = make_scenario(tmp_path / "repo", "statement", seed=1, split="dev")
+    out = await _investigate(case, tmp_path)
+    express, impl = out["express"], out["implement"]
+    assert express["status"] == "fixed" and express["suspect_commit"] == case.regression_commit
+    assert impl["fix_kind"] == "statement"
+    fixed = _git(case.path, "show", f"{express['branch']}:{case.must_keep[0][0]}")
+    assert "name = name.strip().lower()" in fixed and "audit(name)" in fixed and case.must_keep[0][1] in fixed
+    assert _branch_passes(case, express["branch"], tmp_path / "check")
