@@ -1,5 +1,5 @@
 """What the agents do. The runtime loads the roles by dotted path (configs/swarm.yaml) and calls
-`await AgentClass(options).handle(ctx)` with a swarm.runtime.agent.AgentContext.
+`await AgentClass(options).handle(ctx)` with a swarm.agent.AgentContext.
 
     orchestrator.py  OrchestratorAgent: plan (hypotheses) and express (result + markdown summary)
     research.py      ResearchAgent: one hypothesis, read-only worktree -> findings and ranked suspects

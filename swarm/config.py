@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from swarm.agent import BrainConfig, RepositoryConfig
 from swarm.bus.settings import Settings
 from swarm.errors import ConfigError
 
@@ -23,6 +24,7 @@ __all__ = [
     "SwarmConfig",
     "RoleConfig",
     "RepositoryConfig",
+    "BrainConfig",
     "load_config",
     "load_object",
     "ROLES",
@@ -80,32 +82,6 @@ class BudgetConfig(_Section):
     dollars_per_hour: float | None = None
     max_concurrent_investigations: int = Field(default=16, ge=1)
     retry_delay_s: float = 15.0
-
-
-class BrainConfig(_Section):
-    model: str = "claude-sonnet-5"
-    max_tokens: int = 4096
-    max_tool_calls: int = 40
-    budget_usd_per_investigation: float = 2.0
-    base_url: str | None = None
-    max_retries: int = 3
-    retry_backoff_s: float = 1.0
-    input_usd_per_mtok: float = 3.0
-    output_usd_per_mtok: float = 15.0
-
-
-class RepositoryConfig(_Section):
-    path: str | None = None
-    url: str | None = None
-    branch: str = "main"
-    test_command: str = "python -m pytest -q"
-    remote: str | None = None
-
-    @model_validator(mode="after")
-    def _where(self) -> RepositoryConfig:
-        if not (self.path or self.url):
-            raise ValueError("a repository needs `path` or `url`")
-        return self
 
 
 class GitAuthor(_Section):

@@ -4,7 +4,7 @@
     out = await run_investigation(case.report, case.repository, config, events=events, messages=messages)
     out["express"]["status"], out["review"]["verdict"], out["cycles"]
 
-The recorders implement the EventPublisher and MessagePublisher protocols of swarm.runtime.agent by
+The recorders implement the EventPublisher and MessagePublisher protocols of swarm.agent by
 keeping what they are given; they are not stand-ins for NATS.
 """
 
@@ -18,8 +18,8 @@ from agents.implement import ImplementAgent
 from agents.orchestrator import OrchestratorAgent
 from agents.research import ResearchAgent
 from agents.review import ReviewAgent
+from swarm.agent import AgentContext, Budget
 from swarm.models import ErrorReport, new_id
-from swarm.runtime.agent import AgentContext, Budget
 
 __all__ = ["RecordingEvents", "RecordingMessages", "run_investigation", "context"]
 

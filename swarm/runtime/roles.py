@@ -15,11 +15,11 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from swarm.agent import AgentContext, Budget, Cancelled, CancelToken
 from swarm.bus.names import HDR_TRACEPARENT
 from swarm.config import load_object
-from swarm.errors import AgentFailed, OverBudget, SwarmError
+from swarm.errors import AgentFailed, BudgetExhausted, SwarmError
 from swarm.models import ErrorReport, utcnow
-from swarm.runtime.agent import AgentContext, Budget, Cancelled, CancelToken
 from swarm.runtime.services import ActorServices, ActorSpec, CommsPublisher
 from swarm.state import PeerState, PeerStateStore
 from swarm.state.model import PhaseStatus, Status
@@ -222,7 +222,7 @@ async def run_phase(
                 )
                 if not isinstance(output, dict):
                     raise TypeError(f"agent returned {type(output).__name__}, expected a dict")
-            except OverBudget as exc:  # the investigation's budget is spent: a failure, not a retry
+            except BudgetExhausted as exc:  # the investigation's budget is spent: a failure, not a retry
                 await record_phase(
                     store,
                     req.key,

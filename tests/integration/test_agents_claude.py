@@ -18,9 +18,9 @@ from agents.testing.drive import RecordingEvents, RecordingMessages, context, ru
 from agents.testing.messages_api import MessagesAPI, api_error, message, overloaded, text, tool_use
 from agents.testing.regressions import RegressionCase, make_case
 from agents.tools import READ_TOOLS
+from swarm.agent import Budget
 from swarm.config import SwarmConfig
 from swarm.models import ErrorReport
-from swarm.runtime.agent import Budget
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk-ant-test-loopback"
