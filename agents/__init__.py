@@ -10,7 +10,7 @@
     forensics.py     traceback -> failing path -> suspect commits -> surgical reverts (the offline brain's core)
     brains/          offline (no model) and claude (anthropic SDK tool-use loop, falls back to offline)
     prompts/         system and per-step prompts for Claude
-    testing/         regression generator, loopback Messages API, recorders, in-process driver, bench body
+    testing/         regression generator, loopback Messages API, bench body (driver: swarm.runtime.local)
 
 agents/ never imports nats or ray; swarm/ never imports agents/.
 """

@@ -23,6 +23,7 @@ from swarm.errors import ConfigError
 __all__ = [
     "SwarmConfig",
     "RoleConfig",
+    "SupportConfig",
     "RepositoryConfig",
     "BrainConfig",
     "load_config",
@@ -108,6 +109,19 @@ class RepairConfig(_Section):
     repro_timeout_s: float = Field(default=120.0, gt=0)
 
 
+class SupportConfig(_Section):
+    """Code that is not an agent but that commands load by dotted path (swarm never imports agents/)."""
+
+    fixes_bench: str | None = None  # `swarm bench fixes`: run(count, seed, workdir, split, progress) -> dict
+    demo_case: str | None = None  # `swarm demo`: make_case(path, shape, seed) -> a generated regression
+
+    def load(self, name: str) -> Any:
+        dotted = getattr(self, name)
+        if not dotted:
+            raise ConfigError(f"support.{name} is not set: name it in configs/swarm.yaml (a 'package.module:attr')")
+        return load_object(dotted)
+
+
 class SwarmConfig(_Section):
     intake: IntakeConfig = Field(default_factory=IntakeConfig)
     orchestration: OrchestrationConfig = Field(default_factory=OrchestrationConfig)
@@ -122,6 +136,7 @@ class SwarmConfig(_Section):
     repositories: dict[str, RepositoryConfig] = Field(default_factory=dict)
     bloodstream: BloodstreamConfig = Field(default_factory=BloodstreamConfig)
     security: dict[str, Any] = Field(default_factory=dict)
+    support: SupportConfig = Field(default_factory=SupportConfig)
 
     @model_validator(mode="after")
     def _roles(self) -> SwarmConfig:

@@ -52,6 +52,7 @@ __all__ = [
 class Settlement(StrEnum):
     ACK = "ack"
     RETRY = "retry"  # nak with delay
+    WAIT = "wait"  # keep the message (in-progress acks) and try again in place after the delay
     TERMINATE = "terminate"
     DEAD_LETTER = "dead_letter"  # terminate and publish a DeadLetter with the reason
     REJECT = "reject"  # terminate and publish a SecurityRejection
@@ -81,13 +82,15 @@ class InvalidNamespace(InvalidInput):
 
 
 class Rejected(SwarmError):
-    """The injection filter's verdict on a report (`.verdict`); settled by publishing the rejection."""
+    """The injection filter said no. With its verdict (and the report and investigation id) the
+    rejection is published; without, the report is only terminated (a signature rejected before)."""
 
     settlement = Settlement.REJECT
 
-    def __init__(self, reason: str, verdict: object = None) -> None:
+    def __init__(self, reason: str, verdict: object = None, report: object = None,
+                 investigation_id: str | None = None) -> None:
         super().__init__(reason)
-        self.verdict = verdict
+        self.verdict, self.report, self.investigation_id = verdict, report, investigation_id
 
 
 class StateError(SwarmError):
@@ -128,6 +131,8 @@ class TransientError(SwarmError):
 class OverBudget(TransientError):
     """The swarm-wide budget admits no more investigations now: the report waits `retry_delay_s`
     (budget.retry_delay_s) with in-progress acks, then asks again; it is never dropped."""
+
+    settlement = Settlement.WAIT
 
     def __init__(self, reason: str, retry_delay_s: float | None = None) -> None:
         super().__init__(reason)
