@@ -1,5 +1,5 @@
 """What the agents do. The runtime loads the roles by dotted path (configs/swarm.yaml) and calls
-`await AgentClass(options).handle(ctx)` with a swarm.runtime.agent.AgentContext.
+`await AgentClass(options).handle(ctx)` with a swarm.agent.AgentContext.
 
     orchestrator.py  OrchestratorAgent: plan (hypotheses) and express (result + markdown summary)
     research.py      ResearchAgent: one hypothesis, read-only worktree -> findings and ranked suspects
@@ -10,7 +10,7 @@
     forensics.py     traceback -> failing path -> suspect commits -> surgical reverts (the offline brain's core)
     brains/          offline (no model) and claude (anthropic SDK tool-use loop, falls back to offline)
     prompts/         system and per-step prompts for Claude
-    testing/         regression generator, loopback Messages API, recorders, in-process driver, bench body
+    testing/         regression generator, loopback Messages API, bench body (driver: swarm.runtime.local)
 
 agents/ never imports nats or ray; swarm/ never imports agents/.
 """

@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agents.workspace import Mode, Workspace
-from swarm.config import BrainConfig, RepositoryConfig
-from swarm.errors import AgentFailed
-from swarm.runtime.agent import AgentContext
+from swarm.agent import AgentContext, AgentFailed, BrainConfig, RepositoryConfig
 
 __all__ = ["AgentSettings", "repository_of", "open_workspace", "close_workspace", "say"]
 

@@ -21,8 +21,8 @@ from agents.common import AgentSettings, close_workspace, open_workspace, reposi
 from agents.fixtools import FixTools
 from agents.tools import Toolbox
 from agents.workspace import Workspace, run_command
+from swarm.agent import AgentContext
 from swarm.models import TestCounts
-from swarm.runtime.agent import AgentContext
 
 __all__ = ["ImplementAgent", "commit_message"]
 

@@ -14,8 +14,7 @@ from typing import Any
 
 from agents.brains import select_brain
 from agents.common import AgentSettings, say
-from swarm.errors import AgentFailed
-from swarm.runtime.agent import AgentContext
+from swarm.agent import AgentContext, AgentFailed
 
 __all__ = ["OrchestratorAgent", "render_summary"]
 

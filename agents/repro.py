@@ -24,8 +24,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from agents.workspace import CommandResult, run_command, test_env
+from swarm.agent import normalise
 from swarm.models import ErrorReport
-from swarm.signature import normalise
 
 __all__ = [
     "ErrorShape",

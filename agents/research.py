@@ -13,8 +13,7 @@ from typing import Any
 
 from agents.brains import select_brain
 from agents.common import close_workspace, open_workspace, say
-from swarm.errors import AgentFailed
-from swarm.runtime.agent import AgentContext
+from swarm.agent import AgentContext, AgentFailed
 
 __all__ = ["ResearchAgent"]
 

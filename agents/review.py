@@ -22,7 +22,7 @@ from agents.forensics import parse_traceback
 from agents.repro import Repro, repo_path, run_repro
 from agents.tools import Toolbox
 from agents.workspace import Workspace, run_command
-from swarm.runtime.agent import AgentContext
+from swarm.agent import AgentContext
 
 __all__ = ["ReviewAgent", "audit_diff", "is_test_path"]
 

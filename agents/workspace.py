@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from swarm.errors import AgentFailed, InvalidInput
+from swarm.agent import AgentFailed, InvalidInput
 
 __all__ = [
     "Workspace",

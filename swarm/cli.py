@@ -26,9 +26,9 @@ app = typer.Typer(
 
 # (module, attribute, name or None to merge its commands at the top level)
 _SUB_APPS: list[tuple[str, str, str | None]] = [
-    ("swarm.streams_cli", "nats_app", "nats"),
-    ("swarm.streams_cli", "streams_app", "streams"),
-    ("swarm.streams_cli", "schemas_app", "schemas"),
+    ("swarm.bus.cli", "nats_app", "nats"),
+    ("swarm.bus.cli", "streams_app", "streams"),
+    ("swarm.bus.cli", "schemas_app", "schemas"),
     ("swarm.reporting.cli", "errors_app", "errors"),
     ("swarm.state.cli", "state_app", "state"),
     ("swarm.security.cli", "security_app", "security"),

@@ -16,13 +16,16 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from swarm.agent import BrainConfig, RepositoryConfig
 from swarm.bus.settings import Settings
 from swarm.errors import ConfigError
 
 __all__ = [
     "SwarmConfig",
     "RoleConfig",
+    "SupportConfig",
     "RepositoryConfig",
+    "BrainConfig",
     "load_config",
     "load_object",
     "ROLES",
@@ -82,32 +85,6 @@ class BudgetConfig(_Section):
     retry_delay_s: float = 15.0
 
 
-class BrainConfig(_Section):
-    model: str = "claude-sonnet-5"
-    max_tokens: int = 4096
-    max_tool_calls: int = 40
-    budget_usd_per_investigation: float = 2.0
-    base_url: str | None = None
-    max_retries: int = 3
-    retry_backoff_s: float = 1.0
-    input_usd_per_mtok: float = 3.0
-    output_usd_per_mtok: float = 15.0
-
-
-class RepositoryConfig(_Section):
-    path: str | None = None
-    url: str | None = None
-    branch: str = "main"
-    test_command: str = "python -m pytest -q"
-    remote: str | None = None
-
-    @model_validator(mode="after")
-    def _where(self) -> RepositoryConfig:
-        if not (self.path or self.url):
-            raise ValueError("a repository needs `path` or `url`")
-        return self
-
-
 class GitAuthor(_Section):
     name: str = "swarm"
     email: str = "swarm@localhost"
@@ -132,6 +109,19 @@ class RepairConfig(_Section):
     repro_timeout_s: float = Field(default=120.0, gt=0)
 
 
+class SupportConfig(_Section):
+    """Code that is not an agent but that commands load by dotted path (swarm never imports agents/)."""
+
+    fixes_bench: str | None = None  # `swarm bench fixes`: run(count, seed, workdir, split, progress) -> dict
+    demo_case: str | None = None  # `swarm demo`: make_case(path, shape, seed) -> a generated regression
+
+    def load(self, name: str) -> Any:
+        dotted = getattr(self, name)
+        if not dotted:
+            raise ConfigError(f"support.{name} is not set: name it in configs/swarm.yaml (a 'package.module:attr')")
+        return load_object(dotted)
+
+
 class SwarmConfig(_Section):
     intake: IntakeConfig = Field(default_factory=IntakeConfig)
     orchestration: OrchestrationConfig = Field(default_factory=OrchestrationConfig)
@@ -146,6 +136,7 @@ class SwarmConfig(_Section):
     repositories: dict[str, RepositoryConfig] = Field(default_factory=dict)
     bloodstream: BloodstreamConfig = Field(default_factory=BloodstreamConfig)
     security: dict[str, Any] = Field(default_factory=dict)
+    support: SupportConfig = Field(default_factory=SupportConfig)
 
     @model_validator(mode="after")
     def _roles(self) -> SwarmConfig:

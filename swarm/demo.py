@@ -19,6 +19,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from swarm.bus.cli import render_stream_report, stream_report
 from swarm.bus.connect import Bus, open_bus
 from swarm.bus.provision import load_streams_config, provision
 from swarm.bus.server import EmbeddedNats
@@ -26,7 +27,6 @@ from swarm.bus.settings import Settings
 from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, load_settings, run
 from swarm.models import ErrorReport
 from swarm.reporting.reporter import Published, build_report, publish_report
-from swarm.streams_cli import render_stream_report, stream_report
 
 __all__ = ["demo_app", "publish_samples", "sample_reports", "embedded_or_configured"]
 

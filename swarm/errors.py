@@ -2,21 +2,26 @@
 
     SwarmError                              base; .settlement says what to do with the message
     ├── ConfigError                         bad settings or config file        -> not a message error: exit 1
-    ├── NatsUnavailable                     nothing answers at NATS_URL        -> retry with delay
+    ├── NatsUnavailable                     nothing answers at NATS_URL        -> retry after 5 s
     ├── InvalidInput                        malformed report / bad CLI input   -> terminate + dead-letter
-    │   └── InvalidNamespace
+    │   └── InvalidNamespace                a namespace that cannot be a subject token
     ├── Rejected                            prompt-injection filter said no    -> terminate + security.rejected
     ├── StateError                          PEER state problems
     │   ├── StateNotFound                   key missing                        -> terminate + dead-letter
     │   ├── StateExists                     create of an existing key          -> terminate (already there)
     │   ├── StateCorrupted                  stored value invalid (key, rev)    -> dead-letter, operator restores
     │   ├── OwnershipViolation              role wrote outside its phase       -> terminate + dead-letter
-    │   └── ConflictRetriesExhausted        CAS lost too many times            -> retry with delay
-    ├── TransientError                      anything worth retrying            -> nak with delay
-    │   └── OverBudget                      swarm-wide budget exhausted        -> nak with delay
+    │   └── ConflictRetriesExhausted        CAS lost too many times            -> retry after 1 s
+    ├── TransientError                      anything worth retrying            -> nak with backoff
+    │   └── OverBudget                      swarm-wide budget exhausted        -> wait (in-progress), never dropped
     └── AgentFailed                         an agent raised in a phase         -> failed Result, then ack
+        └── BudgetExhausted                 one investigation spent its budget -> failed Result, then ack
 
-Library exceptions (nats-py, ray, git) are mapped into this tree at the boundary that calls them.
+`swarm.runtime.settle` is the one place that reads `settlement` and `retry_delay_s` to ack, nak, term,
+dead-letter or reject a report; intake only raises. `retry_delay_s` None means the configured
+`intake.nak_delay_s`; a retry backs off exponentially with the delivery count, and the last allowed
+delivery is dead-lettered instead. Library exceptions (nats-py, ray, git) are mapped into this tree at
+the boundary that calls them.
 """
 
 from __future__ import annotations
@@ -40,12 +45,14 @@ __all__ = [
     "TransientError",
     "OverBudget",
     "AgentFailed",
+    "BudgetExhausted",
 ]
 
 
 class Settlement(StrEnum):
     ACK = "ack"
     RETRY = "retry"  # nak with delay
+    WAIT = "wait"  # keep the message (in-progress acks) and try again in place after the delay
     TERMINATE = "terminate"
     DEAD_LETTER = "dead_letter"  # terminate and publish a DeadLetter with the reason
     REJECT = "reject"  # terminate and publish a SecurityRejection
@@ -54,7 +61,7 @@ class Settlement(StrEnum):
 
 class SwarmError(Exception):
     settlement: Settlement = Settlement.DEAD_LETTER
-    retry_delay_s: float = 0.0
+    retry_delay_s: float | None = None  # RETRY: first delay; None: the configured intake.nak_delay_s
 
 
 class ConfigError(SwarmError):
@@ -75,7 +82,15 @@ class InvalidNamespace(InvalidInput):
 
 
 class Rejected(SwarmError):
+    """The injection filter said no. With its verdict (and the report and investigation id) the
+    rejection is published; without, the report is only terminated (a signature rejected before)."""
+
     settlement = Settlement.REJECT
+
+    def __init__(self, reason: str, verdict: object = None, report: object = None,
+                 investigation_id: str | None = None) -> None:
+        super().__init__(reason)
+        self.verdict, self.report, self.investigation_id = verdict, report, investigation_id
 
 
 class StateError(SwarmError):
@@ -111,12 +126,23 @@ class ConflictRetriesExhausted(StateError):
 
 class TransientError(SwarmError):
     settlement = Settlement.RETRY
-    retry_delay_s = 2.0
 
 
 class OverBudget(TransientError):
-    retry_delay_s = 30.0
+    """The swarm-wide budget admits no more investigations now: the report waits `retry_delay_s`
+    (budget.retry_delay_s) with in-progress acks, then asks again; it is never dropped."""
+
+    settlement = Settlement.WAIT
+
+    def __init__(self, reason: str, retry_delay_s: float | None = None) -> None:
+        super().__init__(reason)
+        if retry_delay_s is not None:
+            self.retry_delay_s = retry_delay_s
 
 
 class AgentFailed(SwarmError):
     settlement = Settlement.ACK  # the failure is published as a failed Result first
+
+
+class BudgetExhausted(AgentFailed):
+    """One investigation spent its own budget (brain.budget_usd_per_investigation): a failed Result."""

@@ -25,16 +25,14 @@ from swarm.bus.connect import Bus, open_bus
 from swarm.bus.provision import load_streams_config, provision
 from swarm.bus.settings import Settings
 from swarm.clikit import err_console
-from swarm.config import RepositoryConfig, SwarmConfig, load_object
+from swarm.config import RepositoryConfig, SwarmConfig
 from swarm.models import Result
 from swarm.reporting.handler import NatsErrorHandler
 from swarm.runtime.app import SwarmRuntime
 from swarm.runtime.grouping import investigation_id_for
 from swarm.runtime.investigate import fetch_result
 
-__all__ = ["run_story", "SAMPLE_GENERATOR"]
-
-SAMPLE_GENERATOR = "agents.testing.regressions:make_case"
+__all__ = ["run_story"]
 
 
 def _say(text: str) -> None:
@@ -70,7 +68,7 @@ def _crash_and_report(case: Any, settings: Settings) -> tuple[str, int]:
 async def run_story(settings: Settings, config: SwarmConfig, workdir: Path, seed: int = 7) -> dict[str, Any]:
     timings: dict[str, float] = {}
     t0 = time.monotonic()
-    make_case = load_object(SAMPLE_GENERATOR)
+    make_case = config.support.load("demo_case")
     _say(f"1. creating a sample repository with a regression under {workdir} ...")
     case = make_case(workdir / "sample-repo", "later_commits", seed=seed)
     history = _git_log(case.path)

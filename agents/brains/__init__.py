@@ -19,8 +19,8 @@ from typing import Any, Protocol
 
 from agents.tools import Toolbox
 from agents.workspace import Workspace
+from swarm.agent import AgentContext
 from swarm.models import TestCounts
-from swarm.runtime.agent import AgentContext
 
 __all__ = ["Brain", "select_brain"]
 

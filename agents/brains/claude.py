@@ -30,10 +30,8 @@ from agents.common import AgentSettings, say
 from agents.fixtools import FixTools
 from agents.tools import Toolbox, ToolError
 from agents.workspace import SandboxViolation, Workspace, WorkspaceError, run_command
-from swarm.config import BrainConfig
-from swarm.errors import OverBudget, TransientError
+from swarm.agent import AgentContext, BrainConfig, BudgetExhausted, TransientError
 from swarm.models import TestCounts
-from swarm.runtime.agent import AgentContext
 
 __all__ = ["ClaudeBrain", "BrainFailure", "untrusted", "render_report"]
 
@@ -159,7 +157,7 @@ class ClaudeBrain:
         usd = (tokens_in * cfg.input_usd_per_mtok + tokens_out * cfg.output_usd_per_mtok) / 1_000_000
         try:
             await ctx.budget.charge(tokens_in + tokens_out, usd)
-        except OverBudget as exc:
+        except BudgetExhausted as exc:
             raise BrainFailure(str(exc), api=False) from exc
         if math.isinf(ctx.budget.limit_usd) and ctx.budget.spent_usd > cfg.budget_usd_per_investigation:
             raise BrainFailure(f"investigation budget ${cfg.budget_usd_per_investigation:.2f} exceeded "

@@ -23,8 +23,8 @@ from agents.repair import RepairBudget, repair, sites_for
 from agents.repro import ErrorShape, Repro, find_repro, flaky_runs, repo_path
 from agents.tools import Toolbox
 from agents.workspace import Workspace, WorkspaceError
+from swarm.agent import AgentContext
 from swarm.models import TestCounts
-from swarm.runtime.agent import AgentContext
 
 __all__ = ["OfflineBrain", "best_repro", "tried_commits"]
 

@@ -25,9 +25,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agents.testing.drive import run_investigation
 from agents.testing.regressions import SHAPES, RegressionCase, make_case
 from agents.testing.scenarios import SCENARIO_SHAPES, make_scenario
+from swarm.runtime.local import run_in_process as run_investigation
 
 # dev: the original generator and the scenarios' dev variants (tuned on); holdout: variants never tuned on
 SPLIT_SHAPES = {"dev": (*SHAPES, *SCENARIO_SHAPES), "holdout": SCENARIO_SHAPES}

@@ -6,7 +6,7 @@ Loaded by dotted path like any agent (`swarm.bench.agents:BenchResearch`); optio
     roles = {role: {"agent": f"swarm.bench.agents:{cls}", "options": {"sleep_s": 1.0}}
              for role, cls in BENCH_AGENTS.items()}
 
-Outputs are the smallest valid phase outputs (see swarm/runtime/agent.py): the implement agent
+Outputs are the smallest valid phase outputs (see swarm/agent.py): the implement agent
 reports a fix so the review phase runs too, and review approves, so every investigation makes one
 cycle of all four phases and ends in a "fixed" Result. No agent messages are sent: that is agent work.
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from swarm.runtime.agent import AgentContext
+from swarm.agent import AgentContext
 
 __all__ = ["BENCH_AGENTS", "BenchOrchestrator", "BenchResearch", "BenchImplement", "BenchReview"]
 

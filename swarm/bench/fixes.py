@@ -6,7 +6,7 @@
 Generated repositories (real git, real test runs) are investigated end to end in-process; the figures are
 printed with naive baselines measured on the same repositories (last commit on the failing file, blame of
 the failing line, blame + git revert). Goals: right suspect >= 95 %, passing fix >= 80 %, median < 30 s.
-swarm never imports agents/, so the benchmark body is loaded by dotted path.
+swarm never imports agents/: the benchmark body is the one `support.fixes_bench` in configs/swarm.yaml names.
 """
 
 from __future__ import annotations
@@ -16,12 +16,10 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, fail
-from swarm.config import load_object
+from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, fail, load_settings
+from swarm.config import load_config
 
 __all__ = ["command"]
-
-BENCH = "agents.testing.bench:run_fixes_bench"
 
 
 def _render(data: dict[str, Any]) -> None:
@@ -61,7 +59,7 @@ def command(
     if split not in ("dev", "holdout", "both"):
         fail(f"--split must be dev, holdout or both (got {split!r})")
     with cli_errors():
-        run = load_object(BENCH)
+        run = load_config(load_settings()).support.load("fixes_bench")
 
         def progress(done: int, total: int, row: dict[str, Any]) -> None:
             mark = "ok " if row["right_suspect"] and row["passing_fix"] else "MISS"

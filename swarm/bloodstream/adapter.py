@@ -1,4 +1,4 @@
-"""The agents' EventPublisher (swarm.runtime.agent), bound to one investigation and actor.
+"""The agents' EventPublisher (swarm.agent), bound to one investigation and actor.
 
 events = bloodstream.for_investigation("inv-1", actor="research-0")
 ctx = AgentContext(..., events=events)
@@ -18,7 +18,7 @@ __all__ = ["InvestigationEvents"]
 
 @dataclass
 class InvestigationEvents:
-    """EventPublisher (swarm.runtime.agent) for one investigation: what the runtime hands an agent."""
+    """EventPublisher (swarm.agent) for one investigation: what the runtime hands an agent."""
 
     bloodstream: Bloodstream
     investigation_id: str

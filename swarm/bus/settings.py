@@ -16,6 +16,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from swarm.errors import InvalidNamespace
+
 __all__ = ["Settings", "NAMESPACE_RE", "validate_namespace", "DEFAULT_CONFIG_DIR"]
 
 NAMESPACE_RE = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -23,9 +25,9 @@ DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 
 
 def validate_namespace(value: str) -> str:
-    """Return the namespace in lower case, or raise ValueError naming the bad value."""
+    """Return the namespace in lower case, or raise InvalidNamespace (a ValueError) naming the bad value."""
     if not isinstance(value, str) or not NAMESPACE_RE.fullmatch(value):
-        raise ValueError(
+        raise InvalidNamespace(
             f"invalid namespace {value!r}: use only letters, digits, '_' and '-' "
             "(it becomes a NATS subject token and part of stream names)"
         )

@@ -1,0 +1,22 @@
+"""The swarm on Ray: intake, the PEER cycle, role pools, autoscaling, healing.
+
+Where to look (one place each):
+
+- a report is settled (ack, nak, term, dead-letter, reject): `settle.Settler.settle(stream, msg, exc)`,
+  which reads the error tree of `swarm.errors` (each error's `settlement` and `retry_delay_s`).
+  `intake.IntakeActor` fetches, validates, groups and filters, and only raises.
+- a phase is run: `cycle.CYCLE` is the table (phase, role, what it reads, its typed output, the skip
+  rule) and `cycle.another_cycle` the stop rule; `cycle.run_cycles(host, max_cycles)` runs it on a
+  host: `orchestrator.PeerCycle` (Ray pools + PEER state) or `local.LocalCycle` (in-process).
+  `roles.run_phase` is one agent call, recorded in PEER state.
+- a pool is sized: `autoscale.Autoscaler.decide` (desired = ceil(load / target_per_replica)),
+  applied by `app.RolePool.scale_to`; `app.SwarmRuntime` starts and stops everything.
+- a dead actor is replaced: `app.SwarmRuntime.restart` (the bloodstream healer's ActorRestarter).
+
+    runtime = SwarmRuntime(settings, config)
+    await runtime.start()
+    counters = await runtime.until_empty()
+    await runtime.stop()
+
+Agents never import this package: their seam is `swarm.agent`.
+"""

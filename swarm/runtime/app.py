@@ -32,7 +32,7 @@ from swarm.errors import ConfigError
 from swarm.runtime.autoscale import Autoscaler, ScaleDecision
 from swarm.runtime.intake import COUNTER_KEYS, IntakeActor
 from swarm.runtime.orchestrator import OrchestratorActor
-from swarm.runtime.registry import BUDGET_NAME, REGISTRY_NAME, Budget, Registry
+from swarm.runtime.registry import BUDGET_NAME, REGISTRY_NAME, Registry, SwarmBudget
 from swarm.runtime.roles import RoleActor
 from swarm.runtime.services import ActorSpec
 from swarm.state import PeerStateStore
@@ -211,7 +211,7 @@ class SwarmRuntime:
         registry = ray.remote(Registry).options(name=REGISTRY_NAME, **opts).remote()
         b = self.config.budget
         budget = (
-            ray.remote(Budget)
+            ray.remote(SwarmBudget)
             .options(name=BUDGET_NAME, **opts)
             .remote(
                 b.max_concurrent_investigations,

@@ -5,8 +5,9 @@ signature (a known signature counts one more occurrence, ack) -> injection filte
 SecurityRejection, term) -> budget admission (wait, never drop) -> hand to an orchestrator,
 keeping the message alive with in-progress acks -> ack only after the Result is published.
 
-Transient failures nak with exponential backoff; the last allowed delivery is dead-lettered
-instead. Reports that exhaust max deliver elsewhere (a crashed process) reach us as JetStream
+Every step raises from the error tree (swarm.errors) and `Settler.settle` (swarm.runtime.settle)
+decides: ack, nak with backoff (the last allowed delivery is dead-lettered instead), term,
+dead-letter, reject. Reports that exhaust max deliver elsewhere (a crashed process) reach us as JetStream
 MAX_DELIVERIES advisories, kept in the `{NS}_ADVISORIES` stream, and are dead-lettered from their
 stream too. A drain hands unfinished reports back (nak; on the last delivery, a re-published copy).
 """
@@ -23,18 +24,18 @@ from typing import Any
 import ray
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
-from nats.js.errors import FetchTimeoutError, NotFoundError
+from nats.js.errors import FetchTimeoutError
 from pydantic import ValidationError
 
-from swarm.bus.names import ADVISORY_CONSUMER, ERROR_CONSUMER, HDR_MSG_ID
+from swarm.bus.names import ADVISORY_CONSUMER, ERROR_CONSUMER
 from swarm.config import load_object
-from swarm.errors import Settlement, SwarmError, TransientError
-from swarm.models import DeadLetter, ErrorReport, Result
+from swarm.errors import InvalidInput, OverBudget, Rejected, SwarmError, TransientError
+from swarm.models import ErrorReport
 from swarm.runtime.grouping import SignatureIndex
-from swarm.runtime.orchestrator import InvestigationRequest
 from swarm.runtime.registry import BUDGET_NAME, PoolClient
+from swarm.runtime.requests import InvestigationRequest
 from swarm.runtime.services import ActorServices, ActorSpec
-from swarm.security.rejection import rejection_for
+from swarm.runtime.settle import Settler, wait_out
 from swarm.telemetry import metrics
 from swarm.telemetry.tracing import span_from_headers
 
@@ -65,12 +66,15 @@ class IntakeActor:
         self.running = False
         self.fetchers: list[asyncio.Task[None]] = []
         self.index: SignatureIndex | None = None
+        self.settler: Settler | None = None
 
     async def start(self) -> str:
         await self.services.start()
         bus = self.services.bus
         assert bus is not None
         self.index = await SignatureIndex(bus.js, bus.names).open()
+        self.settler = Settler(bus, self.services.blood, self.index, self.counters,  # type: ignore[arg-type]
+                               max_deliver=self.max_deliver, nak_delay_s=self.cfg.nak_delay_s, actor=self.name)
         self.running = True
         for env in self.cfg.envs:
             stream = bus.names.error_stream(env)
@@ -150,38 +154,30 @@ class IntakeActor:
             self.slots.release()
 
     async def _guarded(self, stream: str, msg: Msg) -> None:
+        settler = self.settler
+        assert settler is not None
         try:
             await self._process(stream, msg)
         except asyncio.CancelledError:  # drain timed out: hand the report back for redelivery
             try:
-                await self._hand_back(stream, msg)
+                await settler.hand_back(stream, msg)
             except Exception as exc:  # redelivered after ack wait instead
                 log.warning("%s: could not hand a report back: %r", self.name, exc)
             raise
         except Exception as exc:
-            log.exception("%s: unexpected failure on %s", self.name, stream)
+            if not isinstance(exc, SwarmError):
+                log.exception("%s: unexpected failure on %s", self.name, stream)
             try:
-                await self._retry_or_dead_letter(stream, msg, f"{type(exc).__name__}: {exc}")
+                await settler.settle(stream, msg, exc)
             except Exception:  # nothing settled it: JetStream redelivers after ack wait
                 log.exception("%s: could not settle a report from %s", self.name, stream)
+        else:
+            try:
+                await settler.settle(stream, msg)
+            except Exception:
+                log.exception("%s: could not ack a report from %s", self.name, stream)
 
-    async def _hand_back(self, stream: str, msg: Msg) -> None:
-        """A nak uses up a delivery. On the last one a re-published copy (original headers, so the
-        same trace) takes the report's place and its claim on the signature: a drain never dead-letters
-        a report that did nothing wrong."""
-        if msg.metadata.num_delivered < self.max_deliver.get(stream, 3):
-            await msg.nak()
-            return
-        bus, index = self.services.bus, self.index
-        assert bus is not None and index is not None
-        headers = {k: v for k, v in _headers(msg).items() if k != HDR_MSG_ID}  # a new message, not a duplicate
-        ack = await bus.js.publish(msg.subject, msg.data, headers=headers)
-        with contextlib.suppress(ValidationError):
-            signature = ErrorReport.model_validate_json(msg.data).signature
-            await index.transfer(signature, (stream, msg.metadata.sequence.stream), (ack.stream, ack.seq))
-        await msg.term()
-
-    # -- one report ----------------------------------------------------------------------
+    # -- one report: raises what went wrong, returns when the report is done -------------
     async def _process(self, stream: str, msg: Msg) -> None:
         bus, index = self.services.bus, self.index
         assert bus is not None and index is not None
@@ -193,8 +189,7 @@ class IntakeActor:
             try:
                 report = ErrorReport.model_validate_json(msg.data)
             except ValidationError as exc:
-                await self._dead_letter(stream, msg, f"invalid ErrorReport: {_explain(exc)}", "InvalidInput")
-                return
+                raise InvalidInput(f"invalid ErrorReport: {_explain(exc)}") from exc
             claim = await index.claim(report, (stream, meta.sequence.stream))
             if claim.kind == "duplicate":
                 self.counters["duplicates"] += 1
@@ -204,18 +199,12 @@ class IntakeActor:
                     {"signature": report.signature, "occurrences": claim.entry.get("occurrences")},
                     investigation_id=claim.investigation_id,
                 )
-                await msg.ack()
-                metrics.inc("reports_acked")
                 return
             if claim.entry.get("status") == "rejected":
-                await msg.term()
-                return
+                raise Rejected(f"signature {report.signature} was rejected before")
             verdict = self.filter.check_report(report)
             if verdict.rejected:
-                await self._reject(report, verdict, claim.investigation_id)
-                await index.set_status(report.signature, "rejected")
-                await msg.term()
-                return
+                raise Rejected("rejected by the prompt-injection filter", verdict, report, claim.investigation_id)
             if claim.kind == "new":
                 self.counters["investigations"] += 1
                 await self.services.blood.event(  # type: ignore[union-attr]
@@ -223,19 +212,21 @@ class IntakeActor:
                     {"signature": report.signature, "service": report.service, "environment": report.environment},
                     investigation_id=claim.investigation_id,
                 )
-            await self._investigate(stream, msg, report, claim.investigation_id, carrier, claim.entry)
+            await self._investigate(msg, report, claim.investigation_id, carrier, claim.entry)
 
     async def _investigate(
-        self, stream: str, msg: Msg, report: ErrorReport, inv: str, carrier: dict[str, str], entry: dict[str, Any]
+        self, msg: Msg, report: ErrorReport, inv: str, carrier: dict[str, str], entry: dict[str, Any]
     ) -> None:
         budget = ray.get_actor(BUDGET_NAME, namespace=self.spec.ray_namespace)
         keepalive = asyncio.create_task(self._keep_alive(msg, budget, inv))
+
+        async def admit() -> None:  # over budget, the investigation waits (in-progress acks), never dropped
+            admitted, reason = await budget.admit.remote(inv)
+            if not admitted:
+                raise OverBudget(str(reason), retry_delay_s=self.services.config.budget.retry_delay_s)
+
         try:
-            while True:  # over budget: the investigation waits (in-progress acks), never dropped
-                admitted, _reason = await budget.admit.remote(inv)
-                if admitted:
-                    break
-                await asyncio.sleep(self.services.config.budget.retry_delay_s)
+            await wait_out(admit)
             self.services.active += 1
             req = InvestigationRequest(
                 investigation_id=inv,
@@ -251,22 +242,13 @@ class IntakeActor:
                     if outcome.get("outcome") != "busy":
                         break
                     await asyncio.sleep(self.cfg.in_progress_interval_s)  # a live owner works on it: wait
-            except (TransientError, ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
-                await self._retry_or_dead_letter(stream, msg, str(exc))
-                return
-            except SwarmError as exc:  # settled as the error tree says: only RETRY comes back
-                if exc.settlement == Settlement.RETRY:
-                    await self._retry_or_dead_letter(stream, msg, str(exc))
-                else:
-                    await self._dead_letter(stream, msg, str(exc), type(exc).__name__)
-                return
+            except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
+                raise TransientError(str(exc)) from exc
             finally:
                 self.services.active -= 1
                 await budget.release.remote(inv)
             if not outcome.get("duplicate"):
                 self.counters["results"] += 1
-            await msg.ack_sync()
-            metrics.inc("reports_acked")
         finally:
             keepalive.cancel()
 
@@ -284,71 +266,11 @@ class IntakeActor:
             with contextlib.suppress(Exception):
                 await budget.touch.remote(inv)
 
-    # -- settlement ----------------------------------------------------------------------
-    async def _retry_or_dead_letter(self, stream: str, msg: Msg, reason: str) -> None:
-        delivered = msg.metadata.num_delivered
-        if delivered >= self.max_deliver.get(stream, 3):
-            await self._dead_letter(stream, msg, f"gave up after {delivered} deliveries: {reason}", "TransientError")
-            return
-        delay = self.cfg.nak_delay_s * 2 ** (delivered - 1)
-        with contextlib.suppress(Exception):
-            await msg.nak(delay=delay)
-
-    async def _dead_letter(self, stream: str, msg: Msg, reason: str, error_type: str) -> None:
-        """DeadLetter with the reason and the original bytes; term. A signature whose opening report is
-        dead-lettered is marked so, and its next occurrence reopens the investigation."""
-        bus, index = self.services.bus, self.index
-        assert bus is not None and index is not None
-        seq = msg.metadata.sequence.stream
-        dl = DeadLetter(
-            reason=reason,
-            error_type=error_type,
-            source_subject=msg.subject,
-            source_stream=stream,
-            source_sequence=seq,
-            deliveries=msg.metadata.num_delivered,
-            payload=DeadLetter.encode_payload(msg.data),
-            headers=_headers(msg),
-        )
-        await bus.publish(bus.names.dead("errors"), dl, msg_id=bus.names.dead_letter_msg_id(stream, seq))
-        await self._release_signature(msg.data, (stream, seq))
-        await msg.term()
-        self.counters["dead_lettered"] += 1
-        metrics.inc("reports_dead_lettered", reason=error_type)
-
-    async def _release_signature(self, data: bytes, source: tuple[str, int]) -> None:
-        """If this report held its signature's investigation, the next occurrence may reopen it."""
-        try:
-            signature = ErrorReport.model_validate_json(data).signature
-        except ValidationError:
-            return  # malformed: it never held a signature
-        await self.index.mark_dead_lettered(signature, source)  # type: ignore[union-attr]
-
-    async def _reject(self, report: ErrorReport, verdict: Any, inv: str) -> None:
-        """SecurityRejection on `{ns}.security.rejected`, and the outcome on `{ns}.results.rejected.<id>`."""
-        bus = self.services.bus
-        assert bus is not None
-        rejection = rejection_for(report, verdict)
-        await bus.publish(bus.names.security_rejected, rejection, msg_id=bus.names.rejection_msg_id(inv))
-        result = Result(
-            investigation_id=inv,
-            signature=report.signature,
-            status="rejected",
-            service=report.service,
-            environment=report.environment,
-            error=rejection.reason,
-        )
-        await bus.publish(bus.names.result("rejected", inv), result, msg_id=inv)
-        self.counters["rejected"] += 1
-        metrics.inc("reports_rejected")
-        await self.services.blood.event(  # type: ignore[union-attr]
-            "report_rejected", {"rule_ids": rejection.rule_ids, "category": rejection.category}, investigation_id=inv
-        )
-
     async def _advisory_loop(self, sub: Any) -> None:
         """Stored MAX_DELIVERIES advisories: a report exhausted its deliveries (in a crashed process,
         say); dead-letter it from the stream. They are kept in a stream, so none is missed while no
         intake runs, and each is acked only once its report is dead-lettered."""
+        assert self.settler is not None
         while self.running:
             try:
                 msgs = await sub.fetch(8, timeout=max(self.cfg.fetch_timeout_s, 1.0))
@@ -360,36 +282,12 @@ class IntakeActor:
                 continue
             for msg in msgs:
                 try:
-                    await self._dead_letter_exhausted(json.loads(msg.data))
+                    await self.settler.dead_letter_exhausted(json.loads(msg.data))
                     await msg.ack()
                 except Exception as exc:  # redelivered by the dead-letterer consumer
                     log.warning("%s: advisory not settled yet: %r", self.name, exc)
                     with contextlib.suppress(Exception):
                         await msg.nak(delay=self.cfg.nak_delay_s)
-
-    async def _dead_letter_exhausted(self, advisory: dict[str, Any]) -> None:
-        bus = self.services.bus
-        assert bus is not None
-        stream, seq = advisory["stream"], int(advisory["stream_seq"])
-        try:
-            raw = await bus.js.get_msg(stream, seq)
-        except NotFoundError:
-            return  # settled (acked, or dead-lettered already) after all
-        dl = DeadLetter(
-            reason=f"reached max deliver ({advisory.get('deliveries')}) without being settled",
-            error_type="MaxDeliveries",
-            source_subject=raw.subject,
-            source_stream=stream,
-            source_sequence=seq,
-            deliveries=advisory.get("deliveries"),
-            payload=DeadLetter.encode_payload(raw.data or b""),
-            headers=dict(raw.headers or {}),
-        )
-        await bus.publish(bus.names.dead("errors"), dl, msg_id=bus.names.dead_letter_msg_id(stream, seq))
-        await self._release_signature(raw.data or b"", (stream, seq))  # before the delete: retried with it
-        await bus.js.delete_msg(stream, seq)
-        self.counters["dead_lettered"] += 1
-        metrics.inc("reports_dead_lettered", reason="MaxDeliveries")
 
 
 def _explain(exc: ValidationError) -> str:

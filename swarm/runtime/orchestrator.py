@@ -1,12 +1,12 @@
-"""Orchestrator actors (`orchestrator-<i>`): run the PEER cycle of an investigation to a Result.
+"""Orchestrator actors (`orchestrator-<i>`): run an investigation's PEER cycles (swarm.runtime.cycle) to a Result.
 
-    plan (orchestrator) -> execute (research hypotheses in parallel, then implement)
-        -> express (orchestrator) -> review; "request_changes" starts cycle n+1 with the feedback.
+    outcome = await orchestrators.call("investigate", InvestigationRequest(...))
 
-Every phase is recorded in PEER state before the next starts, so a redelivered report resumes
-where the last attempt stopped and never does a finished phase twice. The Result is published
-with Nats-Msg-Id = investigation id before the state is marked COMPLETED: a crash between the two
-republishes the same Result, which JetStream drops as a duplicate.
+`PeerCycle` is the table's host here: the orchestrator's own phases run on this actor, the others
+on the research/implement/review pools, and every phase is recorded in PEER state before the next
+starts, so a redelivered report resumes where the last attempt stopped and never does a finished
+phase twice. The Result is published with Nats-Msg-Id = investigation id before the state is
+marked COMPLETED: a crash between the two republishes the same Result, which JetStream drops.
 """
 
 from __future__ import annotations
@@ -17,51 +17,27 @@ import logging
 import os
 import time
 import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
 import ray
 
 from swarm.errors import AgentFailed, StateExists, StateNotFound, SwarmError, TransientError
 from swarm.models import InvestigationStatus, Result, utcnow
+from swarm.runtime.cycle import CycleOutputs, PhaseInputs, Step, run_cycles
 from swarm.runtime.lease import TERMINAL, Lease
-from swarm.runtime.outcome import build_result, phase_output
+from swarm.runtime.outcome import build_result, outputs_of
 from swarm.runtime.registry import PoolClient
-from swarm.runtime.roles import AgentHost, PhaseRequest, record_phase, run_phase
+from swarm.runtime.requests import InvestigationRequest, PhaseRequest
+from swarm.runtime.roles import AgentHost, record_phase, run_phase
 from swarm.runtime.services import ActorSpec
 from swarm.state import PeerState
 from swarm.state.model import PhaseStatus, Status
 from swarm.telemetry import metrics
 from swarm.telemetry.tracing import span_from_carrier
 
-__all__ = ["InvestigationRequest", "OrchestratorActor"]
+__all__ = ["OrchestratorActor", "PeerCycle"]
 
 log = logging.getLogger("swarm.runtime.orchestrator")
-
-
-@dataclass
-class InvestigationRequest:
-    investigation_id: str
-    signature: str
-    report: dict[str, Any]
-    kind: str = "error"
-    trace: dict[str, str] = field(default_factory=dict)
-    occurrences: int = 1
-    repository: dict[str, Any] | None = None
-
-
-def _cycle_record(state: PeerState) -> dict[str, Any]:
-    """What a later cycle sees of an earlier one (the agents skip suspects already tried)."""
-    return {
-        "cycle": state.metadata.cycle,
-        "execute": phase_output(state, "execute"),
-        "express": phase_output(state, "express"),
-        "review": phase_output(state, "review"),
-    }
-
-
-def _done(state: PeerState, phase: str) -> bool:
-    return state.phase(phase).status in (PhaseStatus.DONE, PhaseStatus.SKIPPED)
 
 
 class OrchestratorActor(AgentHost):
@@ -141,7 +117,9 @@ class OrchestratorActor(AgentHost):
                     return {"outcome": "busy", "owner": fresh.metadata.owner}
                 renew = asyncio.create_task(lease.keep(keys))
                 try:
-                    state = await self._run_cycles(req, state, keys, lease)
+                    host = PeerCycle(self, req, keys, lease)
+                    await run_cycles(host, self.services.config.orchestration.max_cycles)
+                    state = host.state or state
                 except AgentFailed as exc:
                     state = await self._fail(keys[-1], str(exc))
                 return await self._publish_result(req, state, started)
@@ -175,147 +153,6 @@ class OrchestratorActor(AgentHost):
     async def _event(self, req: InvestigationRequest, event_type: str, **data: Any) -> None:
         assert self.services.blood is not None  # best effort by the bloodstream's policy: never raises
         await self.services.blood.event(event_type, data, investigation_id=req.investigation_id)
-
-    def _phase_request(self, req: InvestigationRequest, state: PeerState, phase: str, **extra: Any) -> PhaseRequest:
-        cfg = self.services.config
-        return PhaseRequest(
-            investigation_id=req.investigation_id,
-            key=state.key,
-            phase=phase,
-            cycle=state.metadata.cycle,
-            report=req.report,
-            signature=req.signature,
-            kind=req.kind,
-            repository=req.repository,
-            trace=req.trace,
-            budget_usd=cfg.brain.budget_usd_per_investigation,
-            **extra,
-        )
-
-    async def _run_cycles(
-        self, req: InvestigationRequest, state: PeerState, keys: list[str], lease: Lease
-    ) -> PeerState:
-        store = self.services.store
-        assert store is not None
-        max_cycles = self.services.config.orchestration.max_cycles
-        history = [_cycle_record((await store.read(self._key(req, n)))[0]) for n in range(1, state.metadata.cycle)]
-        while True:
-            state = await self._run_one_cycle(req, state, history, lease)
-            review, express = phase_output(state, "review"), phase_output(state, "express")
-            # another cycle when review asks for changes, or when express found untried suspects
-            again = review.get("verdict") == "request_changes" or bool(express.get("needs_another_cycle"))
-            if not again or state.metadata.cycle >= max_cycles:
-                return state
-            history.append(_cycle_record(state))
-            feedback = review.get("feedback") or express.get("root_cause") or "try the next suspect"
-            nxt = PeerState.new(
-                req.investigation_id,
-                req.kind,
-                state.metadata.cycle + 1,
-                status=Status.NEW,
-                updated_by=self.name,
-                signature=req.signature,
-                service=state.metadata.service,
-                environment=state.metadata.environment,
-                occurrences=req.occurrences,
-                owner=lease.token,
-                lease_expires_at=lease.expiry(),
-                extra={"feedback": str(feedback)},
-            )
-            with contextlib.suppress(StateExists):  # an earlier attempt created it
-                await store.create(nxt)
-            if not await lease.take(nxt.key):
-                raise TransientError(f"cycle {nxt.metadata.cycle} of {req.investigation_id} is held by another worker")
-            await lease.release(keys[-1])
-            keys.append(nxt.key)
-            state, _ = await store.read(nxt.key)
-
-    async def _run_one_cycle(
-        self, req: InvestigationRequest, state: PeerState, history: list[dict[str, Any]], lease: Lease
-    ) -> PeerState:
-        store = self.services.store
-        assert store is not None
-        feedback = state.metadata.extra.get("feedback") if state.metadata.extra else None
-        common = {"history": history, "feedback": str(feedback) if feedback else None}
-        if not _done(state, "plan"):
-            await self._status(req, state, "planning")
-            await run_phase(
-                self.services,
-                self.agent,
-                "orchestrator",
-                self._phase_request(req, state, "plan", **common),
-                self.cancels,
-            )
-            state = await lease.read_holding(state.key)
-        plan = phase_output(state, "plan")
-        if not _done(state, "execute"):
-            await self._status(req, state, "executing")
-            done = phase_output(state, "execute").get("research") or {}
-            todo = [h for h in plan.get("hypotheses", []) if str(h.get("id")) not in done]
-            outcomes = await asyncio.gather(
-                *(
-                    self.pools["research"].call(
-                        "handle", self._phase_request(req, state, "execute", plan=plan, hypothesis=h, **common)
-                    )
-                    for h in todo
-                ),
-                return_exceptions=True,  # read-only siblings finish before a failure settles the investigation
-            )
-            failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
-            if failure is not None:
-                raise failure
-            state = await lease.read_holding(state.key)
-            findings = list((phase_output(state, "execute").get("research") or {}).values())
-            await self.pools["implement"].call(
-                "handle", self._phase_request(req, state, "execute", plan=plan, findings=findings, **common)
-            )
-            state = await lease.read_holding(state.key)
-            impl = phase_output(state, "execute").get("implement") or {}
-            if impl.get("fix_commit"):
-                await self._event(req, "fix_committed", branch=impl.get("branch"), fix_commit=impl.get("fix_commit"))
-        execute = phase_output(state, "execute")
-        findings = list((execute.get("research") or {}).values())
-        implementation = execute.get("implement") or {}
-        if not _done(state, "express"):
-            await self._status(req, state, "expressing")
-            await run_phase(
-                self.services,
-                self.agent,
-                "orchestrator",
-                self._phase_request(
-                    req, state, "express", plan=plan, findings=findings, implementation=implementation, **common
-                ),
-                self.cancels,
-            )
-            state = await lease.read_holding(state.key)
-        if not _done(state, "review"):
-            await self._status(req, state, "reviewing")
-            if implementation.get("branch") or implementation.get("status") == "fixed":
-                review = await self.pools["review"].call(
-                    "handle",
-                    self._phase_request(
-                        req, state, "review", plan=plan, findings=findings, implementation=implementation, **common
-                    ),
-                )
-                approved = review.get("verdict") == "approve"
-                await self._event(
-                    req,
-                    "review_approved" if approved else "review_rejected",
-                    cycle=state.metadata.cycle,
-                    reasons=review.get("reasons", []),
-                )
-            else:
-                await record_phase(
-                    store,
-                    state.key,
-                    "review",
-                    "review",
-                    self.name,
-                    status=PhaseStatus.SKIPPED,
-                    output={"verdict": "skipped", "reasons": ["no fix to review"]},
-                )
-            state = await lease.read_holding(state.key)
-        return state
 
     async def _fail(self, key: str, reason: str) -> PeerState:
         assert self.services.store is not None
@@ -369,3 +206,69 @@ class OrchestratorActor(AgentHost):
             "duplicate": bool(ack.duplicate),
             "result": result.model_dump(mode="json"),
         }
+
+
+class PeerCycle:
+    """The CycleHost of the runtime: one investigation's cycles on Ray pools, recorded in PEER state.
+
+    Between steps the state is re-read holding the lease (`Lease.read_holding`): a worker that lost
+    it stops before writing a phase another worker now owns.
+    """
+
+    def __init__(self, actor: OrchestratorActor, req: InvestigationRequest, keys: list[str], lease: Lease) -> None:
+        self.actor, self.req, self.keys, self.lease = actor, req, keys, lease
+        self.store = actor.services.store
+        self.state: PeerState | None = None
+
+    async def history(self) -> list[dict[str, Any]]:
+        state, _ = await self.store.read(self.keys[-1])
+        names = self.actor.services.bus.names
+        keys = [names.peer_key(self.req.kind, self.req.investigation_id, n) for n in range(1, state.metadata.cycle)]
+        return [outputs_of((await self.store.read(key))[0]).record() for key in keys]
+
+    async def outputs(self) -> CycleOutputs:
+        self.state = await self.lease.read_holding(self.keys[-1])
+        return outputs_of(self.state)
+
+    async def call(self, step: Step, inputs: PhaseInputs) -> dict[str, Any]:
+        assert self.state is not None
+        budget = self.actor.services.config.brain.budget_usd_per_investigation
+        request = PhaseRequest.of(self.req, self.state.key, self.state.metadata.cycle, inputs, budget)
+        if step.role == "orchestrator":
+            return await run_phase(self.actor.services, self.actor.agent, step.role, request, self.actor.cancels)
+        return dict(await self.actor.pools[step.role].call("handle", request))
+
+    async def skip(self, step: Step, output: dict[str, Any]) -> None:
+        await record_phase(self.store, self.keys[-1], step.role, step.phase, self.actor.name,
+                           status=PhaseStatus.SKIPPED, output=output)
+
+    async def status(self, detail: str) -> None:
+        assert self.state is not None
+        await self.actor._status(self.req, self.state, detail)
+
+    async def event(self, event_type: str, data: dict[str, Any]) -> None:
+        await self.actor._event(self.req, event_type, **data)
+
+    async def next_cycle(self, feedback: str) -> None:
+        assert self.state is not None
+        req, state, lease = self.req, self.state, self.lease
+        nxt = PeerState.new(
+            req.investigation_id,
+            req.kind,
+            state.metadata.cycle + 1,
+            status=Status.NEW,
+            updated_by=self.actor.name,
+            signature=req.signature,
+            service=state.metadata.service,
+            environment=state.metadata.environment,
+            occurrences=req.occurrences,
+            owner=lease.token,
+            lease_expires_at=lease.expiry(),
+            extra={"feedback": feedback},
+        )
+        with contextlib.suppress(StateExists):  # an earlier attempt created it
+            await self.store.create(nxt)
+        if not await lease.take(nxt.key):
+            raise TransientError(f"cycle {nxt.metadata.cycle} of {req.investigation_id} is held by another worker")
+        await lease.release(self.keys[-1])
+        self.keys.append(nxt.key)

@@ -1,23 +1,31 @@
-"""From PEER state to the published Result of an investigation."""
+"""From PEER state to the typed outputs of a cycle, and to the published Result of an investigation.
+
+    out = outputs_of(state)                      # CycleOutputs: plan, execute, express, review, done
+    result = build_result(req, state, started)   # the Result of the last cycle
+"""
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from swarm.models import Repro, Result, TestCounts
+from swarm.runtime.cycle import CycleOutputs
+from swarm.runtime.requests import InvestigationRequest
 from swarm.state import PeerState
-from swarm.state.model import Status
+from swarm.state.model import PhaseStatus, Status
 
-if TYPE_CHECKING:
-    from swarm.runtime.orchestrator import InvestigationRequest
+__all__ = ["build_result", "outputs_of"]
 
-__all__ = ["build_result", "phase_output"]
+_PHASES = ("plan", "execute", "express", "review")
 
 
-def phase_output(state: PeerState, phase: str) -> dict[str, Any]:
-    out = state.phase(phase).output
-    return dict(out) if isinstance(out, dict) else {}
+def outputs_of(state: PeerState) -> CycleOutputs:
+    """The cycle stored at `state`: its phase outputs, the phases finished, the feedback it started with."""
+    done = frozenset(p for p in _PHASES if state.phase(p).status in (PhaseStatus.DONE, PhaseStatus.SKIPPED))
+    feedback = (state.metadata.extra or {}).get("feedback")
+    return CycleOutputs.of(state.metadata.cycle, {p: state.phase(p).output for p in _PHASES}, done,
+                           str(feedback) if feedback else None)
 
 
 def _repro(value: Any) -> Repro | None:
@@ -26,42 +34,41 @@ def _repro(value: Any) -> Repro | None:
     return Repro.model_validate({k: value[k] for k in ("kind", "command", "target", "detail", "flaky") if k in value})
 
 
+def _counts(value: Any) -> TestCounts | None:
+    return TestCounts.model_validate(value) if isinstance(value, dict) else None
+
+
 def build_result(req: InvestigationRequest, state: PeerState, started: float) -> Result:
     """The Result of an investigation from its (last cycle's) PEER state."""
-    m = state.metadata
-    express, review = phase_output(state, "express"), phase_output(state, "review")
-    impl = phase_output(state, "execute").get("implement") or {}
+    m, out = state.metadata, outputs_of(state)
+    express, review, impl = out.express, out.review, out.implement
     if m.status == Status.FAILED:
         status = "failed"
-    elif review.get("verdict") == "request_changes":
+    elif review.verdict == "request_changes":
         status = "no_fix"
     else:
-        status = express.get("status") or impl.get("status") or "no_fix"
+        status = express.status or impl.status or "no_fix"
     if status not in ("fixed", "no_fix", "failed", "rejected"):
         status = "no_fix"
-
-    def counts(value: Any) -> TestCounts | None:
-        return TestCounts.model_validate(value) if isinstance(value, dict) else None
-
     return Result(
         investigation_id=m.investigation_id,
         signature=req.signature,
         status=status,
         service=str(req.report.get("service", "unknown")),
         environment=req.report.get("environment", "default"),
-        root_cause=str(express.get("root_cause", "")),
-        suspect_commit=express.get("suspect_commit") or impl.get("suspect_commit"),
-        suspect_method=express.get("suspect_method") or impl.get("suspect_method"),
-        repro=_repro(express.get("repro") or impl.get("repro")),
-        branch=express.get("branch") or impl.get("branch"),
-        fix_commit=express.get("fix_commit") or impl.get("fix_commit"),
-        summary=str(express.get("summary", "")),
-        tests_before=counts(express.get("tests_before") or impl.get("tests_before")),
-        tests_after=counts(review.get("tests") or express.get("tests_after") or impl.get("tests_after")),
+        root_cause=str(express.dump().get("root_cause", "")),
+        suspect_commit=express.suspect_commit or impl.suspect_commit,
+        suspect_method=express.suspect_method or impl.suspect_method,
+        repro=_repro(express.repro or impl.repro),
+        branch=express.branch or impl.branch,
+        fix_commit=express.fix_commit or impl.fix_commit,
+        summary=str(express.dump().get("summary", "")),
+        tests_before=_counts(express.tests_before or impl.tests_before),
+        tests_after=_counts(review.tests or express.tests_after or impl.tests_after),
         cycles=m.cycle,
         occurrences=req.occurrences,
         duration_s=round(time.monotonic() - started, 3),
         error=(m.extra or {}).get("error")
         if m.status == Status.FAILED
-        else ("; ".join(map(str, review.get("reasons", []))) if status == "no_fix" and review else None),
+        else ("; ".join(map(str, review.reasons)) if status == "no_fix" and review.dump() else None),
     )

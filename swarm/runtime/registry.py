@@ -14,7 +14,7 @@ from typing import Any
 
 import ray
 
-__all__ = ["Registry", "Budget", "PoolClient", "REGISTRY_NAME", "BUDGET_NAME"]
+__all__ = ["Registry", "SwarmBudget", "PoolClient", "REGISTRY_NAME", "BUDGET_NAME"]
 
 REGISTRY_NAME = "swarm-registry"
 BUDGET_NAME = "swarm-budget"
@@ -39,7 +39,7 @@ class Registry:
         return {k: list(v) for k, v in self.members.items()}
 
 
-class Budget:
+class SwarmBudget:
     """Swarm-wide admission: concurrent investigations, and tokens/dollars over the last hour.
 
     An admission lives while its intake touches it (with every in-progress ack); one that is not

@@ -12,20 +12,21 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from dataclasses import dataclass, field
 from typing import Any
 
+from swarm.agent import AgentContext, Budget, Cancelled, CancelToken
 from swarm.bus.names import HDR_TRACEPARENT
 from swarm.config import load_object
-from swarm.errors import AgentFailed, OverBudget, SwarmError
+from swarm.errors import AgentFailed, BudgetExhausted, SwarmError
 from swarm.models import ErrorReport, utcnow
-from swarm.runtime.agent import AgentContext, Budget, Cancelled, CancelToken
+from swarm.runtime.cycle import merge_output, step_for
+from swarm.runtime.requests import PhaseRequest
 from swarm.runtime.services import ActorServices, ActorSpec, CommsPublisher
 from swarm.state import PeerState, PeerStateStore
 from swarm.state.model import PhaseStatus, Status
 from swarm.telemetry.tracing import span_from_carrier
 
-__all__ = ["PhaseRequest", "AgentHost", "RoleActor", "PhaseStateAccess", "record_phase"]
+__all__ = ["AgentHost", "RoleActor", "PhaseStateAccess", "record_phase", "run_phase"]
 
 log = logging.getLogger("swarm.runtime.roles")
 
@@ -35,43 +36,6 @@ _STATUS_OF_PHASE = {
     "express": Status.EXPRESSING,
     "review": Status.REVIEWING,
 }
-
-
-@dataclass
-class PhaseRequest:
-    """A picklable description of one phase call (the context minus live handles)."""
-
-    investigation_id: str
-    key: str
-    phase: str
-    cycle: int
-    report: dict[str, Any]
-    signature: str
-    kind: str = "error"
-    plan: dict[str, Any] = field(default_factory=dict)
-    hypothesis: dict[str, Any] | None = None
-    findings: list[dict[str, Any]] = field(default_factory=list)
-    implementation: dict[str, Any] = field(default_factory=dict)
-    feedback: str | None = None
-    history: list[dict[str, Any]] = field(default_factory=list)
-    repository: dict[str, Any] | None = None
-    trace: dict[str, str] = field(default_factory=dict)
-    budget_usd: float = float("inf")
-
-
-def _merge_output(role: str, hypothesis: dict[str, Any] | None, current: Any, output: dict[str, Any]) -> Any:
-    """Research outputs are kept side by side under execute.output.research[<hypothesis id>]."""
-    if role == "research":
-        merged = dict(current or {}) if isinstance(current, dict) else {}
-        research = dict(merged.get("research") or {})
-        research[str((hypothesis or {}).get("id", len(research)))] = output
-        merged["research"] = research
-        return merged
-    if role == "implement":
-        merged = dict(current or {}) if isinstance(current, dict) else {}
-        merged["implement"] = output
-        return merged
-    return output
 
 
 async def record_phase(
@@ -97,7 +61,7 @@ async def record_phase(
         if status in (PhaseStatus.DONE, PhaseStatus.FAILED):
             ph.completed_at = now
         if output is not None:
-            ph.output = _merge_output(role, hypothesis, ph.output, output)
+            ph.output = merge_output(role, hypothesis, ph.output, output)
         state.metadata.current_phase = phase  # type: ignore[assignment]
         if status == PhaseStatus.RUNNING:
             state.metadata.status = _STATUS_OF_PHASE[phase]
@@ -206,6 +170,7 @@ async def run_phase(
     """
     assert services.store is not None
     store, name = services.store, services.service
+    step = step_for(role, req.phase)
     token = CancelToken()
     call_id = f"{req.investigation_id}:{req.phase}:{(req.hypothesis or {}).get('id', '')}"
     cancels[call_id] = token
@@ -222,7 +187,8 @@ async def run_phase(
                 )
                 if not isinstance(output, dict):
                     raise TypeError(f"agent returned {type(output).__name__}, expected a dict")
-            except OverBudget as exc:  # the investigation's budget is spent: a failure, not a retry
+                output = step.output.parse(output)  # typed: what the cycle reads must be readable
+            except BudgetExhausted as exc:  # the investigation's budget is spent: a failure, not a retry
                 await record_phase(
                     store,
                     req.key,
@@ -249,8 +215,7 @@ async def run_phase(
                     hypothesis=req.hypothesis,
                 )
                 raise AgentFailed(f"{name} failed in phase {req.phase}: {reason}") from exc
-            # execute is shared by research and implement: only implement closes it
-            done = PhaseStatus.RUNNING if role == "research" else PhaseStatus.DONE
+            done = PhaseStatus.DONE if step.closes_phase else PhaseStatus.RUNNING  # research leaves execute open
             await record_phase(
                 store, req.key, role, req.phase, name, output=output, status=done, hypothesis=req.hypothesis
             )

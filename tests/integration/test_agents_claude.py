@@ -14,13 +14,14 @@ from typing import Any
 import pytest
 
 from agents.research import ResearchAgent
-from agents.testing.drive import RecordingEvents, RecordingMessages, context, run_investigation
 from agents.testing.messages_api import MessagesAPI, api_error, message, overloaded, text, tool_use
 from agents.testing.regressions import RegressionCase, make_case
 from agents.tools import READ_TOOLS
+from swarm.agent import Budget
 from swarm.config import SwarmConfig
 from swarm.models import ErrorReport
-from swarm.runtime.agent import Budget
+from swarm.runtime.local import RecordingEvents, RecordingMessages, context
+from swarm.runtime.local import run_in_process as run_investigation
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk-ant-test-loopback"

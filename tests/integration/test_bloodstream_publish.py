@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from swarm.agent import EventPublisher
 from swarm.bloodstream import Bloodstream, Delivery, HealthMonitor, read_health
 from swarm.bus.connect import Bus
 from swarm.bus.settings import Settings
@@ -21,7 +22,6 @@ from swarm.cli import app
 from swarm.config import SwarmConfig
 from swarm.errors import InvalidInput
 from swarm.models import Audit, DomainEvent, Heartbeat
-from swarm.runtime.agent import EventPublisher
 from tests.support.bloodstream import stored
 
 pytestmark = pytest.mark.timeout(60)

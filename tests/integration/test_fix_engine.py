@@ -14,9 +14,9 @@ from typing import Any
 
 from agents.bisect import bisect
 from agents.repro import find_repro
-from agents.testing.drive import run_investigation
 from agents.testing.regressions import RegressionCase, _Repo, _report, _traceback
 from agents.testing.scenarios import make_scenario
+from swarm.runtime.local import run_in_process as run_investigation
 
 T = "import unittest\n\nfrom {pkg}.{mod} import {name}\n\n\nclass T(unittest.TestCase):\n"
 

@@ -6,14 +6,14 @@ import pytest
 
 from swarm.reporting.reporter import publish_report
 from swarm.runtime.app import SwarmRuntime
-from swarm.runtime.registry import Budget
+from swarm.runtime.registry import SwarmBudget
 from swarm.state import PeerStateStore
 from tests.runtime.test_pipeline import report, results
 from tests.support.runtime import runtime_config
 
 
 def test_budget_admits_up_to_its_limits_and_says_why_not() -> None:
-    budget = Budget(max_concurrent=2, tokens_per_hour=1000, dollars_per_hour=1.0)
+    budget = SwarmBudget(max_concurrent=2, tokens_per_hour=1000, dollars_per_hour=1.0)
     assert budget.admit("a") == (True, "admitted") and budget.admit("b")[0]
     ok, why = budget.admit("c")
     assert not ok and "2 investigations running (max 2)" in why
@@ -33,7 +33,7 @@ def test_budget_admits_up_to_its_limits_and_says_why_not() -> None:
 
 
 def test_an_admission_nobody_touches_expires_and_spend_is_kept_per_investigation() -> None:
-    budget = Budget(max_concurrent=1, tokens_per_hour=None, dollars_per_hour=None, ttl_s=3600)
+    budget = SwarmBudget(max_concurrent=1, tokens_per_hour=None, dollars_per_hour=None, ttl_s=3600)
     assert budget.admit("a")[0] and not budget.admit("b")[0]
     budget.touch("a")
     assert not budget.admit("b")[0]  # a live (touched) admission holds its slot

@@ -220,7 +220,7 @@ async def test_a_signature_whose_report_was_dead_lettered_is_reopened_by_its_nex
 
 
 async def test_a_second_call_for_a_running_investigation_is_told_busy(bus, settings, tmp_path) -> None:
-    from swarm.runtime.orchestrator import InvestigationRequest
+    from swarm.runtime.requests import InvestigationRequest
 
     cfg = runtime_config(tmp_path, {"implement": {"sleep_s": 1.0}})
     runtime = SwarmRuntime(settings, cfg)

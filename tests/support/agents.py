@@ -12,8 +12,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from swarm.errors import TransientError
-from swarm.runtime.agent import AgentContext
+from swarm.agent import AgentContext, TransientError
 
 
 class _Base:

@@ -11,9 +11,9 @@ import jsonschema
 import pytest
 from pydantic import ValidationError
 
+from swarm.bus.cli import export_schemas
 from swarm.models import PAYLOADS, DeadLetter, ErrorReport, Payload, SecurityRejection
 from swarm.signature import signature
-from swarm.streams_cli import export_schemas
 
 # one realistic instance of every payload, as a publisher in another language would send it
 SAMPLES: dict[str, dict[str, Any]] = {

@@ -1,8 +1,10 @@
-"""The agent interface: what the runtime hands an agent, and what an agent returns.
+"""The agent seam: the one module (with `swarm.models`) that code under `agents/` imports.
 
 An agent is any class with a `role` and an async `handle(ctx) -> dict`; the runtime loads it by
 dotted path from configs/swarm.yaml and constructs it with `AgentClass(options)`. It never sees
-NATS or Ray: only the small protocols below.
+NATS or Ray: only the small protocols below, its own small config models (`BrainConfig`,
+`RepositoryConfig`), and the errors it may raise (`AgentFailed`, `BudgetExhausted`,
+`TransientError`, `InvalidInput`).
 
     class EchoResearch:
         role = "research"
@@ -12,7 +14,7 @@ NATS or Ray: only the small protocols below.
             ctx.cancel.raise_if_cancelled()
             return {"hypothesis": ctx.hypothesis["id"], "findings": [], "suspects": []}
 
-Phase outputs (free JSON, stored in PEER state under the phase):
+Phase outputs (JSON, stored in PEER state under the phase; typed by swarm.runtime.cycle, extra keys kept):
 - plan (orchestrator):  {"hypotheses": [{"id", "title", "detail"}, ...]}
 - execute/research:     {"hypothesis": id, "findings": [...], "suspects": [{"commit", "score", ...}]}
 - execute/implement:    {"status": "fixed"|"no_fix", "branch", "fix_commit", "tests_before", "tests_after", ...}
@@ -27,8 +29,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from swarm.errors import OverBudget
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from swarm.errors import AgentFailed, BudgetExhausted, InvalidInput, TransientError
 from swarm.models import ErrorReport
+from swarm.signature import normalise
 
 __all__ = [
     "Agent",
@@ -40,9 +45,53 @@ __all__ = [
     "CancelToken",
     "Budget",
     "Cancelled",
+    "BrainConfig",
+    "RepositoryConfig",
+    "AgentFailed",
+    "BudgetExhausted",
+    "TransientError",
+    "InvalidInput",
+    "normalise",
 ]
 
 Phase = Literal["plan", "execute", "express", "review"]
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BrainConfig(_Config):
+    """What a brain needs, the `brain:` section of configs/swarm.yaml:
+
+    BrainConfig.model_validate(ctx.config.get("brain") or {})
+    """
+
+    model: str = "claude-sonnet-5"
+    max_tokens: int = 4096
+    max_tool_calls: int = 40
+    budget_usd_per_investigation: float = 2.0
+    base_url: str | None = None
+    max_retries: int = 3
+    retry_backoff_s: float = 1.0
+    input_usd_per_mtok: float = 3.0
+    output_usd_per_mtok: float = 15.0
+
+
+class RepositoryConfig(_Config):
+    """Where a service's code lives (`repositories.<service>`); `ctx.repository` is one, as a dict."""
+
+    path: str | None = None
+    url: str | None = None
+    branch: str = "main"
+    test_command: str = "python -m pytest -q"
+    remote: str | None = None
+
+    @model_validator(mode="after")
+    def _where(self) -> RepositoryConfig:
+        if not (self.path or self.url):
+            raise ValueError("a repository needs `path` or `url`")
+        return self
 
 
 class Cancelled(Exception):
@@ -86,7 +135,8 @@ class CancelToken:
 
 @dataclass
 class Budget:
-    """Per-investigation spend; `charge` raises OverBudget (from swarm.errors) past the limit."""
+    """One investigation's spend; `charge` raises BudgetExhausted past the limit (a failed Result,
+    unlike the swarm-wide OverBudget, which makes a report wait)."""
 
     limit_usd: float = float("inf")
     spent_usd: float = 0.0
@@ -106,7 +156,7 @@ class Budget:
             if total is not None:  # parallel phases of the same investigation spend from one budget
                 self.spent_usd = max(self.spent_usd, total)
         if self.spent_usd > self.limit_usd:
-            raise OverBudget(f"investigation budget ${self.limit_usd:.2f} exceeded (${self.spent_usd:.2f})")
+            raise BudgetExhausted(f"investigation budget ${self.limit_usd:.2f} exceeded (${self.spent_usd:.2f})")
 
 
 @dataclass

@@ -1,0 +1,190 @@
+"""Where a report is settled: the error tree (swarm.errors) is the ack policy.
+
+    settler = Settler(bus, blood, index, counters, max_deliver={stream: 3}, nak_delay_s=2.0, actor="intake-0")
+    await settler.settle(stream, msg)         # the work is done: ack
+    await settler.settle(stream, msg, exc)    # exc.settlement decides: ack, nak, term, dead-letter, reject
+
+Intake raises; only `settle` decides. RETRY naks after `exc.retry_delay_s` (None: `nak_delay_s`),
+doubled per delivery, and dead-letters the last allowed delivery instead. DEAD_LETTER publishes a
+DeadLetter with the reason and the original bytes, then terms. REJECT publishes the SecurityRejection
+and a `rejected` Result (when the error carries the filter's verdict), then terms. An exception from
+outside the tree is a TransientError. `wait_out` is the in-place counterpart for WAIT (OverBudget):
+the report stays with its worker (in-progress acks) and is never dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from nats.aio.msg import Msg
+from nats.js.errors import NotFoundError
+from pydantic import ValidationError
+
+from swarm.bloodstream.publisher import Bloodstream
+from swarm.bus.connect import Bus
+from swarm.bus.names import HDR_MSG_ID
+from swarm.errors import Rejected, Settlement, SwarmError, TransientError
+from swarm.models import DeadLetter, ErrorReport, Result
+from swarm.runtime.grouping import SignatureIndex
+from swarm.security.rejection import rejection_for
+from swarm.telemetry import metrics
+
+__all__ = ["Settler", "as_swarm_error", "wait_out"]
+
+log = logging.getLogger("swarm.runtime.settle")
+T = TypeVar("T")
+
+
+def as_swarm_error(exc: BaseException) -> SwarmError:
+    """Anything outside the error tree is worth a retry."""
+    return exc if isinstance(exc, SwarmError) else TransientError(f"{type(exc).__name__}: {exc}")
+
+
+async def wait_out(attempt: Callable[[], Awaitable[T]]) -> T:
+    """Call `attempt` until it stops raising a WAIT error, sleeping the error's `retry_delay_s` between."""
+    while True:
+        try:
+            return await attempt()
+        except SwarmError as exc:
+            if exc.settlement != Settlement.WAIT:
+                raise
+            await asyncio.sleep(exc.retry_delay_s or 0.0)
+
+
+def _headers(msg: Msg) -> dict[str, str]:
+    return dict(msg.headers or {})
+
+
+class Settler:
+    """Settles the reports of one intake actor (the counters are the actor's)."""
+
+    def __init__(self, bus: Bus, blood: Bloodstream, index: SignatureIndex, counters: Counter[str], *,
+                 max_deliver: dict[str, int], nak_delay_s: float, actor: str) -> None:
+        self.bus, self.blood, self.index, self.counters = bus, blood, index, counters
+        self.max_deliver, self.nak_delay_s, self.actor = max_deliver, nak_delay_s, actor
+
+    async def settle(self, stream: str, msg: Msg, exc: BaseException | None = None) -> None:
+        if exc is None:
+            await msg.ack_sync()
+            metrics.inc("reports_acked")
+            return
+        error = as_swarm_error(exc)
+        match error.settlement:
+            case Settlement.ACK:
+                await msg.ack_sync()
+                metrics.inc("reports_acked")
+            case Settlement.TERMINATE:
+                await msg.term()
+            case Settlement.RETRY | Settlement.WAIT:
+                await self._retry(stream, msg, error)
+            case Settlement.REJECT:
+                await self._reject(msg, error)
+            case _:  # DEAD_LETTER, and EXIT (a config error met while working on a report)
+                await self.dead_letter(stream, msg, str(error), type(error).__name__)
+
+    async def _retry(self, stream: str, msg: Msg, error: SwarmError) -> None:
+        delivered = msg.metadata.num_delivered
+        if delivered >= self.max_deliver.get(stream, 3):
+            await self.dead_letter(stream, msg, f"gave up after {delivered} deliveries: {error}", "TransientError")
+            return
+        first = self.nak_delay_s if error.retry_delay_s is None else error.retry_delay_s
+        with contextlib.suppress(Exception):
+            await msg.nak(delay=first * 2 ** (delivered - 1))
+
+    async def dead_letter(self, stream: str, msg: Msg, reason: str, error_type: str) -> None:
+        """DeadLetter with the reason and the original bytes; term. A signature whose opening report is
+        dead-lettered is marked so, and its next occurrence reopens the investigation."""
+        bus = self.bus
+        seq = msg.metadata.sequence.stream
+        dl = DeadLetter(
+            reason=reason,
+            error_type=error_type,
+            source_subject=msg.subject,
+            source_stream=stream,
+            source_sequence=seq,
+            deliveries=msg.metadata.num_delivered,
+            payload=DeadLetter.encode_payload(msg.data),
+            headers=_headers(msg),
+        )
+        await bus.publish(bus.names.dead("errors"), dl, msg_id=bus.names.dead_letter_msg_id(stream, seq))
+        await self._release_signature(msg.data, (stream, seq))
+        await msg.term()
+        self.counters["dead_lettered"] += 1
+        metrics.inc("reports_dead_lettered", reason=error_type)
+
+    async def dead_letter_exhausted(self, advisory: dict[str, Any]) -> None:
+        """A report that reached max deliver elsewhere (a MAX_DELIVERIES advisory): dead-letter it from
+        its stream."""
+        bus = self.bus
+        stream, seq = advisory["stream"], int(advisory["stream_seq"])
+        try:
+            raw = await bus.js.get_msg(stream, seq)
+        except NotFoundError:
+            return  # settled (acked, or dead-lettered already) after all
+        dl = DeadLetter(
+            reason=f"reached max deliver ({advisory.get('deliveries')}) without being settled",
+            error_type="MaxDeliveries",
+            source_subject=raw.subject,
+            source_stream=stream,
+            source_sequence=seq,
+            deliveries=advisory.get("deliveries"),
+            payload=DeadLetter.encode_payload(raw.data or b""),
+            headers=dict(raw.headers or {}),
+        )
+        await bus.publish(bus.names.dead("errors"), dl, msg_id=bus.names.dead_letter_msg_id(stream, seq))
+        await self._release_signature(raw.data or b"", (stream, seq))  # before the delete: retried with it
+        await bus.js.delete_msg(stream, seq)
+        self.counters["dead_lettered"] += 1
+        metrics.inc("reports_dead_lettered", reason="MaxDeliveries")
+
+    async def _release_signature(self, data: bytes, source: tuple[str, int]) -> None:
+        """If this report held its signature's investigation, the next occurrence may reopen it."""
+        try:
+            signature = ErrorReport.model_validate_json(data).signature
+        except ValidationError:
+            return  # malformed: it never held a signature
+        await self.index.mark_dead_lettered(signature, source)
+
+    async def _reject(self, msg: Msg, error: SwarmError) -> None:
+        """With the filter's verdict: SecurityRejection on `{ns}.security.rejected`, the outcome on
+        `{ns}.results.rejected.<id>`, the signature marked rejected; then term."""
+        if isinstance(error, Rejected) and error.verdict is not None:
+            bus, report, inv = self.bus, error.report, str(error.investigation_id)
+            assert isinstance(report, ErrorReport)
+            rejection = rejection_for(report, error.verdict)  # type: ignore[arg-type]
+            await bus.publish(bus.names.security_rejected, rejection, msg_id=bus.names.rejection_msg_id(inv))
+            result = Result(
+                investigation_id=inv,
+                signature=report.signature,
+                status="rejected",
+                service=report.service,
+                environment=report.environment,
+                error=rejection.reason,
+            )
+            await bus.publish(bus.names.result("rejected", inv), result, msg_id=inv)
+            self.counters["rejected"] += 1
+            metrics.inc("reports_rejected")
+            await self.blood.event("report_rejected", {"rule_ids": rejection.rule_ids, "category": rejection.category},
+                                   investigation_id=inv)
+            await self.index.set_status(report.signature, "rejected")
+        await msg.term()
+
+    async def hand_back(self, stream: str, msg: Msg) -> None:
+        """A drain gives a report back. A nak uses up a delivery; on the last one a re-published copy
+        (original headers, so the same trace) takes the report's place and its claim on the signature:
+        a drain never dead-letters a report that did nothing wrong."""
+        if msg.metadata.num_delivered < self.max_deliver.get(stream, 3):
+            await msg.nak()
+            return
+        headers = {k: v for k, v in _headers(msg).items() if k != HDR_MSG_ID}  # a new message, not a duplicate
+        ack = await self.bus.js.publish(msg.subject, msg.data, headers=headers)
+        with contextlib.suppress(ValidationError):
+            signature = ErrorReport.model_validate_json(msg.data).signature
+            await self.index.transfer(signature, (stream, msg.metadata.sequence.stream), (ack.stream, ack.seq))
+        await msg.term()
+
