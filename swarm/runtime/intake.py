@@ -71,9 +71,8 @@ class IntakeActor:
     async def start(self) -> str:
         await self.services.start()
         bus = self.services.bus
-        assert bus is not None
         self.index = await SignatureIndex(bus.js, bus.names).open()
-        self.settler = Settler(bus, self.services.blood, self.index, self.counters,  # type: ignore[arg-type]
+        self.settler = Settler(bus, self.services.blood, self.index, self.counters,
                                max_deliver=self.max_deliver, nak_delay_s=self.cfg.nak_delay_s, actor=self.name)
         self.running = True
         for env in self.cfg.envs:
@@ -194,7 +193,7 @@ class IntakeActor:
             if claim.kind == "duplicate":
                 self.counters["duplicates"] += 1
                 metrics.inc("duplicates_grouped")
-                await self.services.blood.event(  # type: ignore[union-attr]
+                await self.services.blood.event(
                     "duplicate_grouped",
                     {"signature": report.signature, "occurrences": claim.entry.get("occurrences")},
                     investigation_id=claim.investigation_id,
@@ -207,7 +206,7 @@ class IntakeActor:
                 raise Rejected("rejected by the prompt-injection filter", verdict, report, claim.investigation_id)
             if claim.kind == "new":
                 self.counters["investigations"] += 1
-                await self.services.blood.event(  # type: ignore[union-attr]
+                await self.services.blood.event(
                     "investigation_started",
                     {"signature": report.signature, "service": report.service, "environment": report.environment},
                     investigation_id=claim.investigation_id,

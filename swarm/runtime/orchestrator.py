@@ -60,8 +60,7 @@ class OrchestratorActor(AgentHost):
 
     # -- the cycle -----------------------------------------------------------------------
     async def _current_cycle(self, req: InvestigationRequest) -> PeerState:
-        assert self.services.store is not None
-        store, names = self.services.store, self.services.bus.names  # type: ignore[union-attr]
+        store, names = self.services.store, self.services.bus.names
         cycle, latest = 1, None
         while True:
             try:
@@ -90,13 +89,11 @@ class OrchestratorActor(AgentHost):
 
     async def investigate(self, req: InvestigationRequest) -> dict[str, Any]:
         await self.services.start()
-        assert self.services.store is not None
         if req.investigation_id in self.running:  # a redelivery while this actor still works on it
             return {"outcome": "busy", "owner": self.name}
         task = asyncio.current_task()
         assert task is not None
         self.running[req.investigation_id] = task
-        assert self.services.store is not None
         lease = Lease(self.services.store, self.name, f"{self.owner}/{uuid.uuid4().hex[:8]}", self.lease_s)
         started = time.monotonic()
         self.services.active += 1
@@ -136,7 +133,6 @@ class OrchestratorActor(AgentHost):
 
     async def _status(self, req: InvestigationRequest, state: PeerState, detail: str = "") -> None:
         bus = self.services.bus
-        assert bus is not None
         m = state.metadata
         status = InvestigationStatus(
             investigation_id=m.investigation_id,
@@ -151,11 +147,9 @@ class OrchestratorActor(AgentHost):
             await bus.publish(bus.names.investigation_status(m.investigation_id), status, headers=req.trace)
 
     async def _event(self, req: InvestigationRequest, event_type: str, **data: Any) -> None:
-        assert self.services.blood is not None  # best effort by the bloodstream's policy: never raises
         await self.services.blood.event(event_type, data, investigation_id=req.investigation_id)
 
     async def _fail(self, key: str, reason: str) -> PeerState:
-        assert self.services.store is not None
 
         def transform(state: PeerState) -> PeerState:
             state.metadata.status = Status.FAILED
@@ -170,7 +164,6 @@ class OrchestratorActor(AgentHost):
         self, req: InvestigationRequest, state: PeerState, started: float, stored: bool = False
     ) -> dict[str, Any]:
         bus, store = self.services.bus, self.services.store
-        assert bus is not None and store is not None
         extra = state.metadata.extra or {}
         result = (
             Result.model_validate(extra["result"])

@@ -97,7 +97,6 @@ class PhaseStateAccess:
 def build_context(
     services: ActorServices, role: str, req: PhaseRequest, cancel: CancelToken, spent_usd: float = 0.0
 ) -> AgentContext:
-    assert services.bus is not None and services.store is not None and services.blood is not None
     return AgentContext(
         investigation_id=req.investigation_id,
         role=role,
@@ -168,7 +167,6 @@ async def run_phase(
 
     Raises AgentFailed when the agent raises or times out (the failure is recorded first).
     """
-    assert services.store is not None
     store, name = services.store, services.service
     step = step_for(role, req.phase)
     token = CancelToken()

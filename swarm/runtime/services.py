@@ -1,8 +1,7 @@
 """What every swarm actor opens once per process: the bus, the PEER store, the bloodstream, a heartbeat.
 
-    services = ActorServices(spec, service="research-0", role="research")
-    await services.start()
-    ...
+    services = await ActorServices(spec, service="research-0", role="research").start()
+    services.bus, services.store, services.blood      # connected (one Bus per process), never None
     await services.close()
 
 `ActorSpec` is the picklable bundle the driver hands each actor (settings and config as dicts).
@@ -12,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +27,7 @@ from swarm.state import PeerStateStore
 from swarm.telemetry import metrics
 from swarm.telemetry.tracing import setup_tracing
 
-__all__ = ["ActorSpec", "ActorServices", "CommsPublisher"]
+__all__ = ["ActorSpec", "ActorServices", "Connected", "ServicesNotStarted", "CommsPublisher"]
 
 log = logging.getLogger("swarm.runtime")
 
@@ -65,38 +65,79 @@ class CommsPublisher:
             log.warning("agent message to %s lost: %s", self.run_id, exc)
 
 
+@dataclass(frozen=True)
+class Connected:
+    """The connected services of one process: made by `Connected.open`, never half-built."""
+
+    bus: Bus
+    store: PeerStateStore
+    blood: Bloodstream
+
+    @classmethod
+    async def open(cls, settings: Settings, config: SwarmConfig, service: str, role: str,
+                   probe: Callable[[], dict[str, Any]]) -> Connected:
+        bus = await Bus.connect(settings)
+        try:
+            blood = Bloodstream.from_config(bus, config)
+            await blood.start()
+            blood.start_heartbeat(service, role, config.heartbeat_interval_s, probe=probe)
+        except BaseException:
+            await bus.close()
+            raise
+        return cls(bus, PeerStateStore(bus.js, bus.names), blood)
+
+    async def close(self, service: str) -> None:
+        await self.blood.stop_heartbeat(service)
+        await self.blood.close()
+        await self.bus.close()
+
+
+class ServicesNotStarted(RuntimeError):
+    """A service was used before `ActorServices.start()` connected it (a programming error)."""
+
+
 class ActorServices:
+    """One per actor process: `await start()` connects once (one Bus for the process) and hands it down."""
+
     def __init__(self, spec: ActorSpec, service: str, role: str) -> None:
         self.spec, self.service, self.role = spec, service, role
         self.settings = spec.load_settings()
         self.config = spec.load_config()
-        self.bus: Bus | None = None
-        self.store: PeerStateStore | None = None
-        self.blood: Bloodstream | None = None
         self.active = 0
         self.status = "ok"
+        self._conn: Connected | None = None
         self._starting = asyncio.Lock()
+
+    @property
+    def started(self) -> bool:
+        return self._conn is not None
+
+    def connected(self) -> Connected:
+        if self._conn is None:
+            raise ServicesNotStarted(f"{self.service}: services used before start()")
+        return self._conn
+
+    @property
+    def bus(self) -> Bus:
+        return self.connected().bus
+
+    @property
+    def store(self) -> PeerStateStore:
+        return self.connected().store
+
+    @property
+    def blood(self) -> Bloodstream:
+        return self.connected().blood
 
     async def start(self) -> ActorServices:
         async with self._starting:  # calls queued on a restarted actor all arrive at once
-            if self.bus is None:
-                await self._start()
+            if self._conn is None:
+                setup_tracing(self.service)
+                metrics.set_namespace(self.settings.nats_namespace)
+                self._conn = await Connected.open(
+                    self.settings, self.config, self.service, self.role,
+                    probe=lambda: {"active_investigations": self.active, "status": self.status})
         return self
-
-    async def _start(self) -> None:
-        setup_tracing(self.service)
-        metrics.set_namespace(self.settings.nats_namespace)
-        bus = await Bus.connect(self.settings)
-        blood = Bloodstream.from_config(bus, self.config)
-        await blood.start()
-        blood.start_heartbeat(
-            self.service,
-            self.role,
-            self.config.heartbeat_interval_s,
-            probe=lambda: {"active_investigations": self.active, "status": self.status},
-        )
-        # `bus` last: it is what says "started"
-        self.store, self.blood, self.bus = PeerStateStore(bus.js, bus.names), blood, bus
 
     def _budget(self) -> Any:
         return ray.get_actor(BUDGET_NAME, namespace=self.spec.ray_namespace)
@@ -119,10 +160,6 @@ class ActorServices:
             return 0.0
 
     async def close(self) -> None:
-        blood, bus = self.blood, self.bus
-        self.blood, self.bus, self.store = None, None, None  # a later call starts afresh
-        if blood is not None:
-            await blood.stop_heartbeat(self.service)
-            await blood.close()
-        if bus is not None:
-            await bus.close()
+        conn, self._conn = self._conn, None  # a later call starts afresh
+        if conn is not None:
+            await conn.close(self.service)
