@@ -78,6 +78,7 @@ class EvalResult:
     by_obfuscation: dict[str, list[int]] = field(default_factory=dict)
     false_negatives: list[Sample] = field(default_factory=list)
     false_positives: list[tuple[Sample, list[str]]] = field(default_factory=list)
+    fired: dict[str, int] = field(default_factory=dict)  # rejected rows by part: rules / model / both
 
     @property
     def precision(self) -> float:
@@ -111,6 +112,7 @@ class EvalResult:
             "confusion": {"tp": self.tp, "fn": self.fn, "fp": self.fp, "tn": self.tn},
             "recall_by_category": rates(self.by_category),
             "recall_by_obfuscation": rates(self.by_obfuscation),
+            "rejected_by": dict(sorted(self.fired.items())),
             "false_negatives": [
                 {"line": s.line, "category": s.category, "text": s.text[:160]} for s in self.false_negatives
             ],
@@ -126,6 +128,9 @@ def evaluate(filter_: Filter, samples: Iterable[Sample], progress: Callable[[int
     result = EvalResult()
     for i, sample in enumerate(samples, 1):
         verdict = filter_.check_text(sample.text, field="text")
+        if verdict.rejected:
+            part = getattr(verdict, "fired", "") or "rules"
+            result.fired[part] = result.fired.get(part, 0) + 1
         if sample.label == "attack":
             for table, key in ((result.by_category, sample.category), (result.by_obfuscation, sample.obfuscation)):
                 cell = table.setdefault(key or "-", [0, 0])

@@ -67,10 +67,10 @@ class InjectionFilter:
         self.decode_depth = int(self.options.get("decode_depth", 2))
         self._nlp = make_nlp()
         self._compiled = compile_rules(self.rules, self._nlp)
-        where = self.options.get("model")
+        where = self.options.get("model", True)
         self.model: InjectionModel | None = None
-        if str(where).lower() not in ("none", "false", "off", ""):
-            self.model = InjectionModel.load(where if where not in (None, True) else None)
+        if where is not None and str(where).lower() not in ("none", "false", "off", ""):
+            self.model = InjectionModel.load(None if where is True else where)
         if self.model is not None and self.options.get("model_threshold") is not None:
             self.model.threshold = float(self.options["model_threshold"])
 
