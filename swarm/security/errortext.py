@@ -5,9 +5,9 @@
     render_error(pool, random.Random(1))            # a Python / Java / JS / Go / log-line error text
 
 The messages are the literal `raise X("...")`, `log.warning("...")` and `warnings.warn("...")` strings
-of the standard library (PSF licence) and of the installed packages in `PACKAGES` (the project's own
-dependencies; permissive licences: MIT, BSD, Apache-2.0), the frames their real function names, files
-and line numbers. Each message and each file is assigned to a split by a hash of its text (70 % train,
+of the standard library (PSF licence) and of the installed packages in `PACKAGES` (the project's
+dependencies and theirs; permissive licences: MIT, BSD, Apache-2.0), the frames their real function
+names, files and line numbers. Each message and each file is assigned to a split by a hash of its text (70 % train,
 15 % validation, 15 % held out), so held-out error texts use messages and files never trained on.
 The harvest depends on the installed versions (recorded in the data card); it takes some seconds.
 """
@@ -26,8 +26,11 @@ from swarm.security.corpora import hash_split
 __all__ = ["ErrorPool", "error_pool", "render_error"]
 
 PACKAGES = (
-    "aiohttp", "anthropic", "click", "git", "httpx", "jsonschema", "nats", "opentelemetry", "pydantic",
-    "requests", "rich", "spacy", "thinc", "typer", "urllib3", "yaml", "psutil", "jinja2", "pip",
+    "aiohttp", "anthropic", "anyio", "attr", "click", "confection", "cryptography", "distlib", "filelock", "git",
+    "gitdb", "google", "grpc", "httpcore", "httpx", "jinja2", "jsonschema", "multidict", "nats",
+    "numpy", "opentelemetry", "packaging", "pip", "platformdirs", "psutil", "pydantic", "pydantic_settings",
+    "_pytest", "requests", "rich", "setuptools", "smart_open", "spacy", "srsly", "thinc", "typer", "urllib3",
+    "virtualenv", "weasel", "yaml", "yarl",
 )  # fmt: skip
 _LOG_CALLS = {"error", "warning", "warn", "exception", "critical", "info", "fatal"}
 _SKIP = {"test", "tests", "idlelib", "site-packages", "lib2to3", "turtledemo", "__phello__"}

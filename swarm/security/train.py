@@ -5,9 +5,10 @@
 
 Training data: the TRAIN splits of the public corpora (`swarm.security.corpora`) and the generated
 `train` split (`swarm.security.generate`). Model selection (best epoch) and the threshold use only the
-VALIDATION splits: the threshold is the lowest model score at which the model adds at most
+VALIDATION splits, plus the rules' hand-written corpus of error reports (tests/data/injection_corpus.jsonl):
+the threshold is the lowest model score at which the model adds at most
 `fpr_target` false positives (share of benign rows) to the rules' own, over the validation corpora's benign
-rows pooled and on the generated (error-report) validation set by itself.
+rows pooled and on each error-report set (generated validation, project corpus) by itself.
 Test splits and the generated held-out split are never read here. Fixed seed: the same data and
 seed give the same model.
 """
@@ -15,9 +16,11 @@ seed give the same model.
 from __future__ import annotations
 
 import json
+import platform
 import random
 import time
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +29,7 @@ from spacy.training import Example
 from spacy.util import compounding, fix_random_seed, minibatch
 
 from swarm.security.corpora import SOURCES, public_split
-from swarm.security.evaluate import Sample
+from swarm.security.evaluate import Sample, load_corpus
 from swarm.security.generate import generate
 from swarm.security.model import LABEL, InjectionModel, model_view, textcat_config
 from swarm.security.rules import make_nlp
@@ -34,11 +37,21 @@ from swarm.security.rules import make_nlp
 __all__ = ["train", "training_sets", "calibrate", "TRAIN_SETS", "VALIDATION_SETS"]
 
 TRAIN_SETS = ("s-labs-train", "neuralchemy-train", "yanismiraoui-train", "generated-train")
-VALIDATION_SETS = ("s-labs-validation", "neuralchemy-validation", "yanismiraoui-validation", "generated-validation")
-OWN_SETS = ("generated-validation",)  # error reports: the threshold must hold on them by themselves
+VALIDATION_SETS = (
+    "s-labs-validation",
+    "neuralchemy-validation",
+    "yanismiraoui-validation",
+    "generated-validation",
+    "project-corpus",
+)
+OWN_SETS = ("generated-validation", "project-corpus")  # error reports: the threshold must hold on each by itself
+# the rules' hand-written corpus of error reports (repository checkout only): a validation set, never trained on
+PROJECT_CORPUS = Path(__file__).resolve().parents[2] / "tests" / "data" / "injection_corpus.jsonl"
 
 
 def _load(name: str, seed: int) -> list[Sample]:
+    if name == "project-corpus":
+        return load_corpus(PROJECT_CORPUS) if PROJECT_CORPUS.is_file() else []
     if name.startswith("generated-"):
         return generate(name.removeprefix("generated-"), seed=seed)
     return public_split(name)
@@ -51,7 +64,8 @@ def training_sets(names: tuple[str, ...], seed: int = 11, limit: int = 0) -> dic
         samples = _load(name, seed)
         if limit:
             samples = random.Random(f"{seed}-{name}").sample(samples, min(limit, len(samples)))
-        out[name] = samples
+        if samples:
+            out[name] = samples
     return out
 
 
@@ -102,7 +116,7 @@ def train(
     epochs: int = 8,
     fpr_target: float = 0.008,
     limit: int = 0,
-    generated_weight: int = 2,
+    generated_weight: int = 5,
     ngram_size: int = 1,
     length: int = 262_144,
     progress: Callable[[str], None] | None = None,
@@ -163,6 +177,8 @@ def train(
         "limit": limit,
         "generated_weight": generated_weight,
         "spacy": spacy.__version__,
+        "python": platform.python_version(),
+        "harvested": _harvested_versions(),
         "architecture": {"ngram_size": ngram_size, "length": length},
         "train_sets": {n: _counts(r) for n, r in trains.items()},
         "validation_sets": {n: _counts(r) for n, r in valids.items()},
@@ -185,6 +201,21 @@ def _score(
         for name, rows in sets.items()
         for hits in [rule_hits[name]]
     }
+
+
+def _harvested_versions() -> dict[str, str]:
+    """Distribution versions of the packages whose error messages the generator harvested."""
+    from swarm.security.errortext import PACKAGES
+
+    dists = metadata.packages_distributions()
+    out = {}
+    for package in PACKAGES:
+        for dist in dists.get(package, [])[:1]:
+            try:
+                out[dist] = metadata.version(dist)
+            except metadata.PackageNotFoundError:
+                continue
+    return dict(sorted(out.items()))
 
 
 def _counts(rows: list[Sample]) -> dict[str, int]:
@@ -214,6 +245,13 @@ def _data_card(meta: dict[str, Any]) -> str:
         "held-out templates only for evaluation |"
     )
     lines += ["", "yanismiraoui has no splits (attacks only); it is split 70/15/15 by a SHA-256 of the text.", ""]
+    lines += [
+        "The generated rows wrap attacks and hard negatives in real error text: exception and log messages",
+        f"harvested from the Python {meta['python']} standard library (PSF) and these installed packages",
+        "(permissive licences), split by a hash of each message and file:",
+        ", ".join(f"{k} {v}" for k, v in meta["harvested"].items()) + ".",
+        "",
+    ]
     lines += ["## Rows per split", "", "| set | attack | benign |", "|---|---|---|"]
     for key in ("train_sets", "validation_sets"):
         for name, c in meta[key].items():
@@ -227,7 +265,7 @@ def _data_card(meta: dict[str, Any]) -> str:
         "",
         f"{meta['threshold']:.6f}: the lowest model score at which the model adds at most {meta['fpr_target']:.1%}",
         "false positives (of benign rows) to the rules' own, over all validation sets' benign rows pooled and",
-        "on the generated error-report validation set by itself.",
+        "on each error-report validation set (generated validation, project corpus) by itself.",
         "",
         "| validation set | recall | FPR |",
         "|---|---|---|",
