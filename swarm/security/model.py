@@ -77,7 +77,7 @@ class InjectionModel:
             meta = json.loads(calibration.read_text(encoding="utf-8"))
             nlp = make_nlp()
             nlp.add_pipe("textcat", config=textcat_config(**meta.get("architecture", {})))
-            nlp.get_pipe("textcat").from_disk(path / "textcat")
+            nlp.get_pipe("textcat").from_disk(path / "textcat", exclude=["vocab"])
         except (OSError, ValueError, KeyError) as exc:
             raise ConfigError(f"injection model at {path} cannot be loaded: {exc}") from exc
         return cls(nlp, float(meta["threshold"]), meta)

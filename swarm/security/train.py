@@ -34,7 +34,7 @@ from swarm.security.generate import generate
 from swarm.security.model import LABEL, InjectionModel, model_view, textcat_config
 from swarm.security.rules import make_nlp
 
-__all__ = ["train", "training_sets", "calibrate", "TRAIN_SETS", "VALIDATION_SETS"]
+__all__ = ["train", "training_sets", "calibrate", "score_sets", "TRAIN_SETS", "VALIDATION_SETS", "OWN_SETS"]
 
 TRAIN_SETS = ("s-labs-train", "neuralchemy-train", "yanismiraoui-train", "generated-train")
 VALIDATION_SETS = (
@@ -117,18 +117,25 @@ def train(
     fpr_target: float = 0.008,
     limit: int = 0,
     generated_weight: int = 5,
-    ngram_size: int = 1,
+    ngram_size: int = 2,
     length: int = 262_144,
+    train_sets: tuple[str, ...] = TRAIN_SETS,
+    validation_sets: tuple[str, ...] = VALIDATION_SETS,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Train, calibrate on validation, write `out_dir/{textcat/, calibration.json, DATA_CARD.md}`."""
+    """Train, calibrate on validation, write `out_dir/{textcat/, calibration.json, DATA_CARD.md}`.
+
+    `train_sets` / `validation_sets` name the sets (smaller ones for a smoke run); test splits are refused.
+    """
+    if any(n.endswith("-test") or n.endswith("-heldout") for n in (*train_sets, *validation_sets)):
+        raise ValueError("test splits and the generated held-out set are for evaluation only")
     from swarm.security.injection import InjectionFilter
 
     say = progress or (lambda _m: None)
     t0 = time.perf_counter()
     fix_random_seed(seed)
-    trains = training_sets(TRAIN_SETS, seed, limit)
-    valids = training_sets(VALIDATION_SETS, seed, limit)
+    trains = training_sets(train_sets, seed, limit)
+    valids = training_sets(validation_sets, seed, limit)
     views = {s.text: model_view(s.text) for rows in (*trains.values(), *valids.values()) for s in rows}
     say(f"{sum(map(len, trains.values()))} training rows, {sum(map(len, valids.values()))} validation rows")
 
@@ -148,7 +155,7 @@ def train(
         for batch in minibatch(examples, size=compounding(16.0, 128.0, 1.001)):
             nlp.update(batch, sgd=optimizer, losses=losses, drop=0.0)
         model = InjectionModel(nlp, 0.5)
-        scored = _score(model, valids, views, rule_hits)
+        scored = score_sets(model, valids, views, rule_hits)
         t = calibrate(scored, fpr_target, OWN_SETS)
         recalls = {name: round(_rates(rows, t)[0], 4) for name, rows in scored.items()}
         mean = sum(recalls.values()) / len(recalls)
@@ -159,7 +166,7 @@ def train(
     assert best is not None
     nlp.get_pipe("textcat").from_bytes(best[1])
     model = InjectionModel(nlp, 0.5)
-    scored = _score(model, valids, views, rule_hits)
+    scored = score_sets(model, valids, views, rule_hits)
     threshold = calibrate(scored, fpr_target, OWN_SETS)
     validation = {
         name: {"recall": round(r, 4), "fpr": round(f, 4), "rows": len(rows)}
@@ -168,12 +175,13 @@ def train(
     }
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    nlp.get_pipe("textcat").to_disk(out / "textcat")
+    nlp.get_pipe("textcat").to_disk(out / "textcat", exclude=["vocab"])  # hashed features: no strings
     meta = {
         "threshold": threshold,
         "fpr_target": fpr_target,
         "seed": seed,
         "epochs": epochs,
+        "own_sets": [n for n in OWN_SETS if n in valids],
         "limit": limit,
         "generated_weight": generated_weight,
         "spacy": spacy.__version__,
@@ -192,7 +200,7 @@ def train(
     return meta
 
 
-def _score(
+def score_sets(
     model: InjectionModel, sets: dict[str, list[Sample]], views: dict[str, str], rule_hits: dict[str, list[bool]]
 ) -> dict[str, list[tuple[float, bool, bool]]]:
     """(model score, rules rejected, is attack) per row of each set."""
