@@ -110,7 +110,16 @@ def render_error(pool: ErrorPool, rng: random.Random, message: str | None = None
     name, text = rng.choice(pool.messages)
     text = message if message is not None else text
     frames = _frames(pool, rng, rng.randint(1, 5))
-    shape = rng.randrange(6)
+    shape = rng.randrange(7)
+    if shape == 6:  # a minified bundle: short names, long column numbers, code fragments
+        names = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(2))
+                 for _ in range(rng.randint(3, 9))]  # fmt: skip
+        bundle = f"{rng.choice(['main', 'vendor', 'chunk', 'app'])}.{rng.getrandbits(24):06x}.js"
+        code = rng.choice(
+            [f"{names[0]}.prototype.{frames[0][2]}=function(e,t){{", "!function(e){var t={};", "(0,r.default)("]
+        )
+        at = " ".join(f"at {n} ({bundle}:{rng.randint(1, 3)}:{rng.randint(100, 99999)})" for n in names)
+        return f"{code}throw new {name}({text!r})}} {at}"
     if shape == 0:
         body = "".join(f'  File "/usr/lib/python3.11/{f}", line {n}, in {fn}\n' for f, n, fn in frames)
         return f"Traceback (most recent call last):\n{body}{name}: {text}"

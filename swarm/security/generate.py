@@ -241,6 +241,18 @@ def _with_background(sample: Sample, pool: ErrorPool, rng: random.Random) -> Sam
     return Sample(sample.label, render_error(pool, rng, sample.text), sample.category, sample.obfuscation)
 
 
+def _as_report(sample: Sample, rng: random.Random) -> Sample:
+    """The text as the filter reads a whole ErrorReport: its fields joined (error, stack, service, context.*)."""
+    first, _, rest = sample.text.partition("\n")
+    fields = [first, rest, rng.choice(_FILL["svc"]), rng.choice(_FILL["file"]), rng.choice(_FILL["n"])]
+    if rng.random() < 0.5:
+        fields.append(rng.choice(["handle", "process_order", "main", "run", "checkout", "<module>"]))
+    if rng.random() < 0.3:
+        fields.append(f"{rng.getrandbits(32):08x}-{rng.getrandbits(16):04x}")
+    text = "\n\n\n".join(f for f in fields if f)
+    return Sample(sample.label, text, sample.category, sample.obfuscation)
+
+
 def _chosen(items: list[str], split: str) -> list[str]:
     return [t for i, t in enumerate(items) if template_split(i) == split]
 
@@ -282,6 +294,7 @@ def generate(split: str, seed: int = 11, per_template: int = 0) -> list[Sample]:
     out = [_with_background(s, pool, rng) for s in out]
     for _ in range(len(out) * 3 // 2):  # real error text (stdlib messages and frames of this split)
         out.append(Sample("benign", render_error(pool, rng), "real_error", ""))
+    out = [_as_report(s, rng) if rng.random() < 0.4 else s for s in out]
     seen: set[str] = set()
     out = [s for s in out if not (s.text in seen or seen.add(s.text))]  # type: ignore[func-returns-value]
     rng.shuffle(out)

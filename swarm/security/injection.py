@@ -22,7 +22,7 @@ part fires. When only the model fires, each field is scored on its own to name t
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,15 @@ __all__ = ["InjectionFilter"]
 
 _SEP = VIEW_SEP
 _MAX_MATCHES = 32  # a verdict keeps enough spans to explain itself, not every repeat
+
+
+def _valid_utf8(text: str) -> str:
+    """Lone surrogates (undecodable bytes kept by 'surrogateescape') become U+FFFD: spaCy cannot store them."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -98,7 +107,7 @@ class InjectionFilter:
         return segments
 
     def _scan(self, fields: dict[str, str]) -> Verdict:
-        fields = {k: v for k, v in fields.items() if v}
+        fields = {k: _valid_utf8(v) for k, v in fields.items() if v}
         if not fields:
             return Verdict(score=0.0, threshold=self.threshold, **self._no_model())
         segments = self._segments(fields)
@@ -140,9 +149,18 @@ class InjectionFilter:
     def _with_model(self, verdict: Verdict, fields: dict[str, str], segments: list[_Segment], doc: Any) -> Verdict:
         model = self.model
         assert model is not None
+        parts: list[tuple[int, int]] = []
+        if len(fields) > 1:  # each field's token range, so one field is also scored by itself
+            bounds: dict[str, list[int]] = {}
+            for seg in segments:
+                b = bounds.setdefault(seg.field, [seg.start, seg.start])
+                b[1] = seg.start + len(seg.norm.skeleton)
+            idx = [t.idx for t in doc]
+            parts = [(bisect_left(idx, a), bisect_left(idx, b)) for a, b in bounds.values()]
         if len(doc.text) > MAX_VIEW_CHARS:  # the model reads a bounded view; the rules read everything
             doc = self._nlp.make_doc(doc.text[:MAX_VIEW_CHARS])
-        score = model.score_doc(doc)
+            parts = [(a, min(b, len(doc))) for a, b in parts if a < len(doc)]
+        score = model.score_doc(doc, parts)
         verdict = replace(verdict, model_score=score, model_threshold=model.threshold)
         if verdict.model_fired and not verdict.rules_fired:  # name the field the model objects to most
             per_field = {

@@ -9,7 +9,9 @@ The model reads `model_view(text)`: the normaliser's skeleton of the text (look-
 zero-width and leetspeak undone, lower case) followed by the skeletons of its decoded segments
 (base64, URL, hex, ...), exactly what training saw. Long texts are cut into windows of `WINDOW`
 tokens (at most `MAX_WINDOWS`, the first and the last ones kept); the score is the maximum over
-windows, so a 1 MB text costs a bounded time. The rules still see the whole text.
+windows, so a 1 MB text costs a bounded time. The rules still see the whole text. For a report, the
+joined fields are scored together and each substantial field by itself (an attack in one field is
+not diluted by the others).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ MODEL_DIR = Path(__file__).resolve().parent / "model"
 LABEL = "INJECTION"
 WINDOW = 256  # tokens per window
 MAX_WINDOWS = 8
+MIN_PART = 8  # a report field this long (tokens) is also scored by itself
 MAX_VIEW_CHARS = 200_000  # the model never reads more than this many characters of one text
 VIEW_SEP = "\n\n\n"  # between a text and its decoded parts (and between report fields, as the rules join them)
 
@@ -57,12 +60,26 @@ def model_view(text: str, decode_depth: int = 2) -> str:
     return VIEW_SEP.join(p for p in parts if p)[:MAX_VIEW_CHARS]
 
 
+class _Ids:
+    """A window of a Doc as the bag-of-n-grams layer reads it (only `to_array` of the token ids)."""
+
+    __slots__ = ("ids",)
+
+    def __init__(self, ids: Any) -> None:
+        self.ids = ids
+
+    def to_array(self, _attrs: Any) -> Any:
+        return self.ids
+
+
 class InjectionModel:
     """A trained textcat plus its calibrated threshold; build once per process (one per intake actor)."""
 
     def __init__(self, nlp: Language, threshold: float, meta: dict[str, Any] | None = None) -> None:
         self.nlp = nlp
         self.textcat = nlp.get_pipe("textcat")
+        self._column = list(self.textcat.labels).index(LABEL)
+        self._attr = next(n.attrs["attr"] for n in self.textcat.model.walk() if n.name == "extract_ngrams")
         self.threshold = float(threshold)
         self.meta = meta or {}
 
@@ -82,19 +99,29 @@ class InjectionModel:
             raise ConfigError(f"injection model at {path} cannot be loaded: {exc}") from exc
         return cls(nlp, float(meta["threshold"]), meta)
 
-    def score_doc(self, doc: Doc) -> float:
-        """INJECTION probability of a tokenized model view (max over bounded windows)."""
+    def score_doc(self, doc: Doc, parts: list[tuple[int, int]] | None = None) -> float:
+        """INJECTION probability of a tokenized model view: the max over bounded windows of the whole
+        doc and, when given, of each part (token ranges, e.g. a report's fields) of `MIN_PART` tokens or more."""
         n = len(doc)
         if n == 0:
             return 0.0
-        if n <= WINDOW:
-            return float(self.textcat(doc).cats.get(LABEL, 0.0))
-        starts = list(range(0, n, WINDOW))
+        windows = self._windows(doc, 0, n)
+        for start, end in parts or []:
+            if end - start >= MIN_PART and end - start < n:
+                windows += self._windows(doc, start, end)
+        ids = doc.to_array([self._attr])  # token ids once; windows are slices of it (no Doc copies)
+        scores = self.textcat.model.predict([_Ids(ids[s:e]) for s, e in windows[: MAX_WINDOWS * 2]])
+        return float(self.textcat.model.ops.to_numpy(scores)[:, self._column].max())
+
+    @staticmethod
+    def _windows(doc: Doc, start: int, end: int) -> list[tuple[int, int]]:
+        if end - start <= WINDOW:
+            return [(start, end)]
+        starts = list(range(start, end, WINDOW))
         if len(starts) > MAX_WINDOWS:  # keep the head and the tail, where injected text usually sits
             half = MAX_WINDOWS // 2
             starts = starts[:half] + starts[-half:]
-        windows = [doc[s : s + WINDOW].as_doc() for s in starts]
-        return max(float(d.cats.get(LABEL, 0.0)) for d in self.textcat.pipe(windows))
+        return [(s, min(s + WINDOW, end)) for s in starts]
 
     def score_view(self, view: str) -> float:
         return self.score_doc(self.nlp.make_doc(view))

@@ -252,6 +252,10 @@ def _data_card(meta: dict[str, Any]) -> str:
         "| generated | Apache-2.0 (this project) | `swarm/security/generate.py` | train / validation by template; "
         "held-out templates only for evaluation |"
     )
+    lines.append(
+        "| project-corpus | Apache-2.0 (this project) | `tests/data/injection_corpus.jsonl` (the rules' hand-written "
+        "error reports) | validation only: threshold and epoch choice; never trained on |"
+    )
     lines += ["", "yanismiraoui has no splits (attacks only); it is split 70/15/15 by a SHA-256 of the text.", ""]
     lines += [
         "The generated rows wrap attacks and hard negatives in real error text: exception and log messages",
