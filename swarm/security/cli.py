@@ -79,9 +79,9 @@ def _read_text(text: str | None, file: Path | None) -> str:
 def _render_verdict(data: dict[str, Any]) -> None:
     style = "bold red" if data["rejected"] else "bold green"
     word = "REJECTED" if data["rejected"] else "allowed"
-    by = {"rules": "by the rules", "model": "by the model", "both": "by the rules and the model"}
+    by = {"rules": " by the rules", "model": " by the model", "both": " by the rules and the model"}
     console.print(
-        f"[{style}]{word}[/] {by.get(data.get('fired', ''), '')} rules score {data['score']} "
+        f"[{style}]{word}[/]{by.get(data.get('fired') or '', '')}: rules score {data['score']} "
         f"(threshold {data['threshold']})"
         + (
             ""
