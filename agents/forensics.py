@@ -1,22 +1,20 @@
-"""Forensics over a worktree: stack trace -> regions on the failing path -> ranked suspect commits -> reverts.
+"""Forensics over a worktree: stack trace -> regions on the failing path -> ranked suspect commits.
 
     regions = failing_path(ws, report)              # crash function, callers in the trace, callees of the line
     history = History(ws)
     suspects = history.rank(regions)                # [Suspect(commit, score, reasons, hunks)], best first
-    text = history.revert(suspects[0].commit, suspects[0].parent, "pkg/app.py", suspects[0].hunks_in("pkg/app.py"))
 
 A region is one function (its line span at HEAD). A commit is a suspect for a region when its diff has hunks
-inside that function as the commit left it; reverting a suspect means undoing only those hunks, then
-three-way merging into the current file so later, unrelated changes (and the rest of the commit) survive.
+inside that function as the commit left it. This ranking is the fallback when no repro exists (agents/repro.py);
+undoing parts of a suspect lives in agents/revert.py.
 """
 
 from __future__ import annotations
 
 import ast
 import re
-import tempfile
 from dataclasses import asdict, dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 
 from agents.workspace import SandboxViolation, Workspace, WorkspaceError, run_command
@@ -246,32 +244,6 @@ def _clip(h: Hunk, span: tuple[int, int], before: tuple[int, int] | None) -> Hun
     return Hunk(h.file, h.function, old_start, old_len, new_start, new_len)
 
 
-def _nearest(lines: list[str], needle: list[str], near: int) -> int | None:
-    """Index of the occurrence of `needle` in `lines` closest to index `near`."""
-    hits = [i for i in range(len(lines) - len(needle) + 1) if lines[i : i + len(needle)] == needle]
-    return min(hits, key=lambda i: abs(i - near)) if hits else None
-
-
-def _revert_by_content(current: str, after: list[str], before: list[str], hunks: list[Hunk]) -> str | None:
-    """Undo each hunk where its lines (as the commit left them) still stand, e.g. next to a later edit."""
-    lines = current.splitlines(keepends=True)
-    for h in sorted(hunks, key=lambda h: h.new_start, reverse=True):
-        old = before[h.old_start - 1 : h.old_start - 1 + h.old_len] if h.old_len else []
-        if h.new_len:
-            at = _nearest(lines, after[h.new_start - 1 : h.new_start - 1 + h.new_len], h.new_start - 1)
-            if at is None:
-                return None  # a later commit rewrote these very lines: reverting is not safe
-            lines[at : at + h.new_len] = old
-        elif h.new_start >= 1:
-            at = _nearest(lines, after[h.new_start - 1 : h.new_start], h.new_start - 1)
-            if at is None:
-                return None
-            lines[at + 1 : at + 1] = old
-        else:
-            lines[0:0] = old
-    return "".join(lines)
-
-
 # -- history -----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Commit:
@@ -380,34 +352,6 @@ class History:
                 recency = (times[sha] - lo) / (hi - lo) if hi > lo else rank_ / max(len(order) - 1, 1)
                 suspects[sha].score *= 1.0 + 0.25 * recency
         return sorted(suspects.values(), key=lambda s: (-s.score, -times.get(s.commit, 0)))
-
-    def revert(self, commit: str, parent: str | None, path: str, hunks: list[Hunk]) -> str | None:
-        """The current file with only `hunks` of `commit` undone (three-way merge); None on conflict."""
-        after = self.file_at(commit, path)
-        if after is None:
-            return None
-        before = (self.file_at(parent, path) or "").splitlines(keepends=True)
-        lines = after.splitlines(keepends=True)
-        for h in sorted(hunks, key=lambda h: h.new_start, reverse=True):
-            old = before[h.old_start - 1 : h.old_start - 1 + h.old_len] if h.old_len else []
-            if h.new_len:
-                lines[h.new_start - 1 : h.new_start - 1 + h.new_len] = old
-            else:
-                lines[h.new_start : h.new_start] = old
-        reverted = "".join(lines)
-        current = self.ws.resolve(path).read_text()
-        if current == after:
-            return reverted
-        with tempfile.TemporaryDirectory() as tmp:
-            files = []
-            for name, text in (("current", current), ("base", after), ("other", reverted)):
-                p = Path(tmp) / name
-                p.write_text(text)
-                files.append(str(p))
-            res = run_command(["git", "merge-file", "-p", "--quiet", *files], tmp, max_output=5_000_000)
-        if res.returncode != 0:  # adjacent later edits conflict in a 3-way merge: match the hunks' own lines
-            return _revert_by_content(current, after.splitlines(keepends=True), before, hunks)
-        return res.output
 
     def describe(self, sha: str) -> str:
         try:

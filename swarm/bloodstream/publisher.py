@@ -44,6 +44,7 @@ from swarm.errors import InvalidInput
 from swarm.models import Audit, BrainDead, DeadLetter, DomainEvent, Heartbeat, Injury, Payload
 
 from .adapter import InvestigationEvents
+from .beats import measure
 from .outbox import Outbox, OutboxItem
 
 __all__ = ["Bloodstream", "Counters", "Delivery", "EventEncoder", "InvestigationEvents", "encode_event"]
@@ -223,30 +224,11 @@ class Bloodstream:
         role = self._roles.pop(service, "")
         await self.heartbeat(Heartbeat(service=service, role=role, status=final_status, interval_s=0))  # type: ignore[arg-type]
 
-    def _measure(
-        self, service: str, role: str, interval_s: float, probe: Callable[[], dict[str, Any]] | None
-    ) -> Heartbeat:
-        fields: dict[str, Any] = {
-            "cpu_percent": self._process.cpu_percent(None),
-            "memory_mb": round(self._process.memory_info().rss / 1e6, 1),
-        }
-        if probe is not None:
-            try:
-                fields |= probe()
-            except Exception as exc:  # a broken probe must not look like a dead service: report degraded
-                log.warning("heartbeat probe of %s failed: %r", service, exc)
-                fields["status"] = "degraded"
-        try:
-            return Heartbeat(service=service, role=role, interval_s=interval_s, **fields)
-        except ValidationError as exc:
-            log.warning("heartbeat probe of %s returned invalid fields: %s", service, exc)
-            return Heartbeat(service=service, role=role, interval_s=interval_s, status="degraded")
-
     async def _beat_loop(
         self, service: str, role: str, interval_s: float, probe: Callable[[], dict[str, Any]] | None
     ) -> None:
         while True:
-            await self.heartbeat(self._measure(service, role, interval_s, probe))
+            await self.heartbeat(measure(self._process, service, role, interval_s, probe))
             await asyncio.sleep(interval_s)  # the beat period itself, not a wait for readiness
 
     # best effort ------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 from agents.forensics import History, Region, function_spans, parse_traceback
+from agents.revert import partial_reverts
 from agents.review import audit_diff
 from agents.workspace import Workspace
 
@@ -63,8 +64,10 @@ def test_revert_undoes_only_the_suspect_hunk_in_the_function(tmp_path: Path) -> 
         ranked = history.rank([Region("m.py", "f", 1, 3, "crash", 1.0, 3)])
         assert ranked[0].commit == bad and "last changed the failing line m.py:3" in ranked[0].reasons[0]
         assert [(h.new_start, h.new_len, h.old_len) for h in ranked[0].hunks] == [(2, 1, 1)]  # g is not in it
-        text = history.revert(bad, ranked[0].parent, "m.py", ranked[0].hunks)
-        assert text == "def f(x):\n    '''Stable.'''\n    return x or 0\n\n\ndef g():\n    return 'feature'\n"
+        head = {"m.py": (ws.root / "m.py").read_text()}
+        texts = [c.texts["m.py"] for c in partial_reverts(str(ws.root), bad, ranked[0].parent, ["m.py"], head)
+                 if c.unit == "token"]
+        assert texts[0] == "def f(x):\n    '''Stable.'''\n    return x or 0\n\n\ndef g():\n    return 'feature'\n"
     finally:
         ws.close()
 
