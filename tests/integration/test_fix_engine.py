@@ -250,3 +250,16 @@ async def test_a_dropped_statement_is_restored_alone_keeping_the_rest_of_the_com
     fixed = _git(case.path, "show", f"{express['branch']}:{case.must_keep[0][0]}")
     assert "name = name.strip().lower()" in fixed and "audit(name)" in fixed and case.must_keep[0][1] in fixed
     assert _branch_passes(case, express["branch"], tmp_path / "check")
+
+
+async def test_the_repair_search_is_bounded_by_the_configured_budget(tmp_path: Path) -> None:
+    """`repair:` in configs/swarm.yaml bounds the search: one candidate allowed, and the first one fails."""
+    case = make_scenario(tmp_path / "repo", "newest", seed=0, split="dev")  # its first candidate does not pass
+    config = {"workspace_root": str(tmp_path / "ws"), "orchestration": {"max_cycles": 1},
+              "repair": {"max_candidates": 1}}
+    out = await run_investigation(case.report, case.repository, config, options={"brain": "offline"})
+    impl = out["implement"]
+    assert out["express"]["status"] == "no_fix" and impl["search"]["tried"] == 1
+    assert impl["reason"].startswith("search budget spent: 1 candidates")
+    unbounded = await _investigate(make_scenario(tmp_path / "repo2", "newest", seed=0, split="dev"), tmp_path)
+    assert unbounded["express"]["status"] == "fixed" and unbounded["implement"]["search"]["tried"] > 1
