@@ -40,7 +40,7 @@ def pg_url(postgres: EmbeddedPostgres) -> str:
 async def serve(settings: Settings, url: str, ingest: bool = True) -> AsyncIterator[str]:
     """Run the comms app on a real uvicorn in this loop; yields its base URL."""
     config = uvicorn.Config(create_app(settings, url, ingest=ingest), host="127.0.0.1", port=0, log_level="warning",
-                            lifespan="on")
+                            lifespan="on", timeout_graceful_shutdown=3)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -52,8 +52,7 @@ async def serve(settings: Settings, url: str, ingest: bool = True) -> AsyncItera
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        server.should_exit = True
-        server.force_exit = True  # open SSE streams must not hold the shutdown
+        server.should_exit = True  # open SSE streams are cut after timeout_graceful_shutdown
         await asyncio.wait_for(task, 15)
 
 
