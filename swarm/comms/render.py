@@ -54,7 +54,7 @@ def render_markdown(text: str) -> str:
 def _diff_html(diff: str) -> str:
     rows = []
     for line in diff.splitlines():
-        cls = "add" if line.startswith("+") else "del" if line.startswith("-") else "hunk" if line.startswith("@@") else ""
+        cls = {"+": "add", "-": "del", "@": "hunk"}.get(line[:1], "")
         rows.append(f'<span class="{cls}">{html.escape(line)}</span>' if cls else html.escape(line))
     return '<pre class="diff">' + "\n".join(rows) + "</pre>"
 
@@ -86,7 +86,8 @@ def message_html(record: dict[str, Any]) -> str:
     if family in ("tool_call", "tool_result"):  # folded: the timeline stays readable
         inner = f"<details><summary>{html.escape(_first_line(record))}</summary>{body}{extra}</details>"
     else:
-        inner = f'<div class="body">{body}</div>' + (f"<details><summary>data</summary>{extra}</details>" if extra else "")
+        folded = f"<details><summary>data</summary>{extra}</details>" if extra else ""
+        inner = f'<div class="body">{body}</div>{folded}'
     return (
         f'<article class="msg f-{html.escape(family)}" id="m{int(record.get("id", 0))}" '
         f'data-id="{int(record.get("id", 0))}">{head}{inner}</article>'

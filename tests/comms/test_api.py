@@ -56,7 +56,10 @@ async def test_runs_and_paged_messages(bus: Bus, settings: Settings, pg_url: str
     await ingest.close()
     async with serve(settings, pg_url, ingest=False) as base, httpx.AsyncClient(base_url=base) as http:
         runs = (await http.get("/api/agents/runs")).json()["runs"]
-        assert [(r["run_id"], r["status"], r["messages"]) for r in runs] == [("inv-b", "running", 1), ("inv-a", "fixed", 6)]
+        assert [(r["run_id"], r["status"], r["messages"]) for r in runs] == [
+            ("inv-b", "running", 1),
+            ("inv-a", "fixed", 6),
+        ]
         page1 = (await http.get("/api/agents/runs/inv-a/messages", params={"limit": 4})).json()
         assert [m["content"] for m in page1["messages"]] == ["p0", "p1", "p2", "p3"] and page1["next"]
         page2 = (await http.get("/api/agents/runs/inv-a/messages", params={"limit": 4, "after": page1["next"]})).json()

@@ -67,7 +67,8 @@ async def test_redelivery_stores_nothing_twice(bus: Bus, pg_url: str, tmp_path: 
 
     async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as conn:
         for m in msgs:
-            assert await CommsStore.insert(conn, message_record(bus.names, m.subject, m.metadata.sequence.stream, m.data))
+            record = message_record(bus.names, m.subject, m.metadata.sequence.stream, m.data)
+            assert await CommsStore.insert(conn, record)
     for m in msgs:
         await m.nak()
     await sub.unsubscribe()
@@ -106,7 +107,8 @@ async def test_invalid_payload_is_dead_lettered_with_the_reason(bus: Bus, pg_url
     ingest = CommsIngest(bus, pg_url)
     await drain(ingest)
     assert ingest.counters.dead_lettered == 1 and await stored(pg_url, bus.names.ns) == []
-    sub = await bus.js.pull_subscribe(bus.names.dead("comms"), durable="t-dead", stream=bus.names.stream("DEAD_LETTERS"))
+    dead = bus.names.stream("DEAD_LETTERS")
+    sub = await bus.js.pull_subscribe(bus.names.dead("comms"), durable="t-dead", stream=dead)
     (msg,) = await sub.fetch(1, timeout=5)
     letter = json.loads(msg.data)
     assert "sender" in letter["reason"] and letter["source_subject"] == bus.names.comms_run("inv-4", "plan")
