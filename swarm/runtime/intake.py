@@ -69,6 +69,7 @@ class IntakeActor:
         self.free = max(4, cfg.budget.max_concurrent_investigations * 2)  # investigation slots left
         self.slot_freed = asyncio.Event()
         self.batches = asyncio.Semaphore(2)  # batches grouped at once (one fetching while one counts)
+        self.waiting: set[str] = set()  # investigations waiting for admission (the autoscaler's load)
         self.confirmed: dict[str, dict[str, set[int]]] = {}  # signature -> stream -> acked sequences
         self.running = False
         self.fetchers: list[asyncio.Task[None]] = []
@@ -119,7 +120,7 @@ class IntakeActor:
         return dict(self.counters)
 
     async def stats(self) -> dict[str, Any]:
-        return {"name": self.name, "inflight": len(self.inflight), **self.counters}
+        return {"name": self.name, "inflight": len(self.inflight), "waiting": sorted(self.waiting), **self.counters}
 
     async def close(self) -> None:
         await self.stop_fetching()
@@ -291,8 +292,12 @@ class IntakeActor:
             if not admitted:
                 raise OverBudget(str(reason), retry_delay_s=self.services.config.budget.retry_delay_s)
 
+        self.waiting.add(inv)  # distinct work waiting for a slot: the autoscaler's load
         try:
-            await wait_out(admit)
+            try:
+                await wait_out(admit)
+            finally:
+                self.waiting.discard(inv)
             self.services.active += 1
             req = InvestigationRequest(
                 investigation_id=inv,
