@@ -259,6 +259,17 @@ class SwarmRuntime:
         stats = await asyncio.gather(*(a.stats.remote() for a in self.intake))
         return {k: sum(int(s[k]) for s in stats) for k in COUNTER_KEYS}
 
+    async def pids(self) -> dict[str, int]:
+        """Actor name -> worker process id, for every intake actor and pool replica."""
+        handles = {f"intake-{i}": a for i, a in enumerate(self.intake)}
+        for pool in self.pools.values():
+            handles.update(pool.actors)
+        names = list(handles)
+        got = await asyncio.gather(
+            *(handles[n].stats.remote() if n.startswith("intake-") else handles[n].pid.remote() for n in names)
+        )
+        return {n: int(g["pid"]) if isinstance(g, dict) else int(g) for n, g in zip(names, got, strict=True)}
+
     async def budget_status(self) -> dict[str, Any]:
         """The swarm-wide budget: active admissions, spend over the last hour, delays, expiries."""
         budget = ray.get_actor(BUDGET_NAME, namespace=self.ray_namespace)

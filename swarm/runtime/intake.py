@@ -22,6 +22,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -69,6 +71,7 @@ class IntakeActor:
         self.free = max(4, cfg.budget.max_concurrent_investigations * 2)  # investigation slots left
         self.slot_freed = asyncio.Event()
         self.batches = asyncio.Semaphore(2)  # batches grouped at once (one fetching while one counts)
+        self.first_fetch_at = self.last_batch_at = 0.0  # wall clock: benchmarks time intake from these
         self.waiting: set[str] = set()  # investigations waiting for admission (the autoscaler's load)
         self.confirmed: dict[str, dict[str, set[int]]] = {}  # signature -> stream -> acked sequences
         self.running = False
@@ -120,7 +123,8 @@ class IntakeActor:
         return dict(self.counters)
 
     async def stats(self) -> dict[str, Any]:
-        return {"name": self.name, "inflight": len(self.inflight), "waiting": sorted(self.waiting), **self.counters}
+        return {"name": self.name, "pid": os.getpid(), "inflight": len(self.inflight), "waiting": sorted(self.waiting),
+                "first_fetch_at": self.first_fetch_at, "last_batch_at": self.last_batch_at, **self.counters}
 
     async def close(self) -> None:
         await self.stop_fetching()
@@ -148,6 +152,7 @@ class IntakeActor:
                 self.batches.release()
                 continue
             sizer.saw_backlog(msgs[-1].metadata.num_pending)
+            self.first_fetch_at = self.first_fetch_at or time.time()
             # no await from the fetch to here: a cancelled fetcher cannot strand a fetched report
             task = asyncio.create_task(self._batch(stream, msgs, sizer))
             self.inflight.add(task)
@@ -160,6 +165,7 @@ class IntakeActor:
         try:
             opened = await self._group(stream, msgs, settled)
             sizer.saw_opened(len(msgs), opened)
+            self.last_batch_at = time.time()
         except asyncio.CancelledError:  # drain timed out: hand the rest back for redelivery
             settler = self.settler
             assert settler is not None
