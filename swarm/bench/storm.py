@@ -108,7 +108,9 @@ async def measure_storm(
         drained_s = time.perf_counter() - began
         stats = await asyncio.gather(*(a.stats.remote() for a in runtime.intake))
         kv = await bus.js.key_value(bus.names.signature_bucket)
-        occurrences = sum(json.loads((await kv.get(k)).value)["occurrences"] for k in await kv.keys())
+        occurrences = 0
+        for key in await kv.keys():
+            occurrences += json.loads((await kv.get(key)).value)["occurrences"]
         progress("storm: intake", reports, reports)
     finally:
         await runtime.stop()
