@@ -27,6 +27,7 @@ from swarm.bus.connect import Bus
 from swarm.bus.names import ERROR_CONSUMER
 from swarm.bus.provision import load_streams_config, provision
 from swarm.bus.settings import Settings
+from swarm.comms.publisher import notice
 from swarm.config import ROLES, SwarmConfig, load_object
 from swarm.errors import ConfigError
 from swarm.runtime.autoscale import Autoscaler, Load, ScaleDecision
@@ -340,6 +341,9 @@ class SwarmRuntime:
         data = {"role": d.role, "from": d.current, "to": d.desired, "load": load.total,
                 "waiting": load.waiting, "running": load.running, "reason": d.reason}
         await self.blood.event("pool_scaled", data)
+        assert self.bus is not None
+        await notice(self.bus, "pool_scaled", f"**{d.role}** pool {d.current} → {d.desired} replicas "
+                     f"(load {load.total}: {load.waiting} waiting, {load.running} running; {d.reason})", data)
 
     def _request_resources(self, sizes: dict[str, int]) -> None:
         cpus = self.autoscaler.cpus_needed(sizes)

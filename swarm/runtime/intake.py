@@ -34,6 +34,7 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js.errors import FetchTimeoutError
 
 from swarm.bus.names import ADVISORY_CONSUMER, ERROR_CONSUMER
+from swarm.comms.publisher import notice
 from swarm.config import load_object
 from swarm.errors import OverBudget, Rejected, SwarmError, TransientError
 from swarm.models import ErrorReport
@@ -293,9 +294,16 @@ class IntakeActor:
         budget = ray.get_actor(BUDGET_NAME, namespace=self.spec.ray_namespace)
         keepalive = asyncio.create_task(self._keep_alive(msg, budget, inv))
 
+        told: list[str] = []
+
         async def admit() -> None:  # over budget, the investigation waits (in-progress acks), never dropped
             admitted, reason = await budget.admit.remote(inv)
             if not admitted:
+                if not told:  # once per investigation: the general channel tells the humans watching
+                    told.append(str(reason))
+                    await notice(self.services.bus, "budget_wait", f"`{inv}` waits for the swarm-wide budget: "
+                                 f"{reason}", {"investigation_id": inv, "reason": str(reason)},
+                                 sender=self.services.service, role="intake")
                 raise OverBudget(str(reason), retry_delay_s=self.services.config.budget.retry_delay_s)
 
         self.waiting.add(inv)  # distinct work waiting for a slot: the autoscaler's load

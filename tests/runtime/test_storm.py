@@ -77,6 +77,7 @@ async def test_duplicates_never_scale_a_pool_and_distinct_reports_do(bus, settin
     cfg.roles["research"].max_replicas = 3
     cfg.roles["research"].max_concurrency = 2
     events = await bus.js.subscribe(bus.names.event("pool_scaled"), ordered_consumer=True)
+    notices = await bus.js.subscribe(bus.names.comms_general_all, ordered_consumer=True)
     for _ in range(400):  # a storm of one error: one investigation, however long the stream
         await bus.js.publish(bus.names.errors(), report(900).to_bytes())
     runtime = SwarmRuntime(settings, cfg)
@@ -98,3 +99,6 @@ async def test_duplicates_never_scale_a_pool_and_distinct_reports_do(bus, settin
     data = json.loads(msg.data)["data"]
     assert data["load"] == data["waiting"] + data["running"] > 0
     assert data["to"] > data["from"]
+    notice = json.loads((await notices.next_msg(timeout=5)).data)  # the humans watching are told, too
+    assert notice["kind"] == "pool_scaled" and notice["run_id"] == "" and notice["data"] == data
+    assert f"**{data['role']}** pool" in notice["content"] and "waiting" in notice["content"]
