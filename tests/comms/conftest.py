@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -20,14 +22,18 @@ from swarm.comms.db import EmbeddedPostgres, migrate
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
-    pg = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data")
+def postgres() -> Iterator[EmbeddedPostgres]:
+    # its own folder, not pytest's basetemp: pytest prunes old basetemps, and a second pytest session on the
+    # same machine (a developer's, a CI retry) must not delete a running server's data directory
+    root = Path(tempfile.mkdtemp(prefix="swarm-test-pg-"))
+    pg = EmbeddedPostgres(root / "data")
     pg.start()
     asyncio.run(migrate(pg.url))
     try:
         yield pg
     finally:
         pg.close()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
