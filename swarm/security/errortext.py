@@ -9,13 +9,17 @@ of the standard library (PSF licence) and of the installed packages in `PACKAGES
 dependencies and theirs; permissive licences: MIT, BSD, Apache-2.0), the frames their real function
 names, files and line numbers. Each message and each file is assigned to a split by a hash of its text (70 % train,
 15 % validation, 15 % held out), so held-out error texts use messages and files never trained on.
-The harvest depends on the installed versions (recorded in the data card); it takes some seconds.
+The live harvest depends on the installed versions, so the one the shipped model was trained and
+calibrated with is frozen in `model/errortext.json.gz` and used from there (`freeze()` writes a new one
+before retraining; the versions are in the data card).
 """
 
 from __future__ import annotations
 
 import ast
 import functools
+import gzip
+import json
 import random
 import sysconfig
 from dataclasses import dataclass
@@ -54,8 +58,31 @@ def _message(node: ast.expr) -> str | None:
     return None
 
 
+Harvest = tuple[tuple[tuple[str, str, str], ...], tuple[tuple[str, int, str, str], ...]]
+FROZEN = Path(__file__).parent / "model" / "errortext.json.gz"
+
+
 @functools.cache
-def _harvest() -> tuple[tuple[tuple[str, str, str], ...], tuple[tuple[str, int, str, str], ...]]:
+def _harvest() -> Harvest:
+    """The frozen harvest the shipped model was trained and calibrated with (independent of what is installed)."""
+    if FROZEN.is_file():
+        data = json.loads(gzip.decompress(FROZEN.read_bytes()))
+        return (tuple(tuple(m) for m in data["messages"]),  # type: ignore[misc]
+                tuple((s, int(n), fn, f) for s, n, fn, f in data["frames"]))
+    return harvest_live()
+
+
+def freeze(path: Path = FROZEN) -> int:
+    """Write the live harvest to `path` (what `swarm security train` uses from then on); returns its entries."""
+    messages, frames = harvest_live()
+    path.write_bytes(gzip.compress(json.dumps({"messages": messages, "frames": frames}).encode(), mtime=0))
+    _harvest.cache_clear()
+    error_pool.cache_clear()
+    return len(messages) + len(frames)
+
+
+def harvest_live() -> Harvest:
+    """Harvest the standard library and the installed `PACKAGES` now (depends on their versions)."""
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     purelib = Path(sysconfig.get_paths()["purelib"])
     files = [(stdlib, p) for p in sorted(stdlib.rglob("*.py"))]
