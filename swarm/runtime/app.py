@@ -37,6 +37,7 @@ from swarm.runtime.roles import RoleActor
 from swarm.runtime.services import ActorSpec
 from swarm.state import PeerStateStore
 from swarm.telemetry import metrics
+from swarm.telemetry.tracing import actor_runtime_env
 
 __all__ = ["SwarmRuntime", "RolePool"]
 
@@ -77,6 +78,7 @@ class RolePool:
             max_restarts=-1,
             max_task_retries=0,
             get_if_exists=True,
+            runtime_env=actor_runtime_env(),  # OTEL_* of the driver: every actor exports like it
         )
         remote = ray.remote(cls).options(**options)
         if self.role == "orchestrator":
@@ -240,7 +242,8 @@ class SwarmRuntime:
     def _intake_actor(self, index: int) -> Any:
         return (
             ray.remote(IntakeActor)
-            .options(name=f"intake-{index}", namespace=self.ray_namespace, max_concurrency=1000, num_cpus=0)
+            .options(name=f"intake-{index}", namespace=self.ray_namespace, max_concurrency=1000, num_cpus=0,
+                     runtime_env=actor_runtime_env())
             .remote(self.spec, index)
         )
 

@@ -27,7 +27,7 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js.errors import FetchTimeoutError
 from pydantic import ValidationError
 
-from swarm.bus.names import ADVISORY_CONSUMER, ERROR_CONSUMER
+from swarm.bus.names import ADVISORY_CONSUMER, ERROR_CONSUMER, HDR_MSG_ID
 from swarm.config import load_object
 from swarm.errors import InvalidInput, OverBudget, Rejected, SwarmError, TransientError
 from swarm.models import ErrorReport
@@ -37,7 +37,7 @@ from swarm.runtime.requests import InvestigationRequest
 from swarm.runtime.services import ActorServices, ActorSpec
 from swarm.runtime.settle import Settler, wait_out
 from swarm.telemetry import metrics
-from swarm.telemetry.tracing import span_from_headers
+from swarm.telemetry.tracing import SpanKind, messaging, span_from_headers
 
 __all__ = ["IntakeActor", "COUNTER_KEYS"]
 
@@ -184,7 +184,8 @@ class IntakeActor:
         if meta.num_delivered == 1:
             self.counters["received"] += 1
             metrics.inc("reports_received", stream=stream)
-        with span_from_headers("intake", _headers(msg), stream=stream) as carrier:
+        with span_from_headers(f"process {msg.subject}", _headers(msg), SpanKind.CONSUMER, stream=stream,
+                               **messaging(msg.subject, "process", _headers(msg).get(HDR_MSG_ID))) as carrier:
             try:
                 report = ErrorReport.model_validate_json(msg.data)
             except ValidationError as exc:

@@ -33,6 +33,7 @@ from swarm.models import DeadLetter, ErrorReport, Result
 from swarm.runtime.grouping import SignatureIndex
 from swarm.security.rejection import rejection_for
 from swarm.telemetry import metrics
+from swarm.telemetry.logs import log_settled
 
 __all__ = ["Settler", "as_swarm_error", "wait_out"]
 
@@ -69,6 +70,12 @@ class Settler:
         self.max_deliver, self.nak_delay_s, self.actor = max_deliver, nak_delay_s, actor
 
     async def settle(self, stream: str, msg: Msg, exc: BaseException | None = None) -> None:
+        try:
+            await self._settle(stream, msg, exc)
+        finally:
+            log_settled(self.actor, stream, msg, exc, self.max_deliver.get(stream, 3))
+
+    async def _settle(self, stream: str, msg: Msg, exc: BaseException | None = None) -> None:
         if exc is None:
             await msg.ack_sync()
             metrics.inc("reports_acked")
