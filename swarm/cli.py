@@ -6,6 +6,7 @@ swarm state ...               swarm security check|eval
 swarm run                     swarm investigate
 swarm events tail             swarm health
 swarm bench ...               swarm demo
+swarm status
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ _SUB_APPS: list[tuple[str, str, str | None]] = [
     ("swarm.runtime.cli", "runtime_app", None),
     ("swarm.bench.cli", "bench_app", "bench"),
     ("swarm.demo", "demo_app", None),
+    ("swarm.telemetry.status", "status_app", None),
 ]
 
 for _module, _attr, _name in _SUB_APPS:

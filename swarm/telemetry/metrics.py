@@ -21,8 +21,10 @@ import logging
 import os
 from typing import Any
 
-__all__ = ["inc", "gauge", "observe", "serve", "serve_from_env", "set_namespace", "exported_names", "METRICS",
-           "PORT_ENV"]
+__all__ = [
+    "inc", "gauge", "observe", "serve", "serve_from_env", "unserve", "set_namespace", "exported_names", "METRICS",
+    "PORT_ENV",
+]
 
 log = logging.getLogger("swarm.telemetry")
 PORT_ENV = "SWARM_METRICS_PORT"
@@ -90,6 +92,16 @@ def serve(port: int, addr: str = "0.0.0.0") -> int:
     _objects.clear()  # from now on this process exports through prometheus_client
     log.info("metrics on http://%s:%d/metrics", addr, server.server_port)
     return int(server.server_port)
+
+
+def unserve() -> None:
+    """Stop serving (tests): this process exports through Ray again."""
+    server = _served.get("server")
+    if server is not None:
+        server.shutdown()
+        server.server_close()
+    _served.clear()
+    _objects.clear()
 
 
 def serve_from_env() -> int | None:
