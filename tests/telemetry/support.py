@@ -29,7 +29,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
-NAME = re.compile(r"\b(swarm_[a-z0-9_]+)\b")
+NAME = re.compile(r"\b(swarm_[a-z0-9_]*[a-z0-9])\b")
 
 
 def free_port() -> int:
@@ -196,3 +196,8 @@ def rule_exprs() -> list[str]:
 
 def names_in(exprs: list[str]) -> set[str]:
     return {m for e in exprs for m in NAME.findall(e)}
+
+
+def readme_names() -> set[str]:
+    """The metric names the README promises."""
+    return names_in([(ROOT / "README.md").read_text()])

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from swarm.telemetry.metrics import METRICS, exported_names
-from tests.telemetry.support import DEPLOY, dashboard_exprs, names_in, rule_exprs
+from tests.telemetry.support import DEPLOY, dashboard_exprs, names_in, readme_names, rule_exprs
 
 pytestmark = pytest.mark.timeout(120)
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
@@ -42,6 +42,7 @@ def test_the_dashboard_has_a_row_per_stage_and_names_only_declared_metrics() -> 
     rows = [p["title"] for p in dash["panels"] if p["type"] == "row"]
     assert [r.split(":")[0] for r in rows] == ["Intake", "Investigations", "Agents", "Bloodstream and health", "Budget"]
     used = names_in(dashboard_exprs()) | names_in(rule_exprs())
+    assert readme_names() <= DECLARED, readme_names() - DECLARED
     assert used and used <= DECLARED, used - DECLARED
     # every metric of the table shows up somewhere an operator looks
     shown = {name for name in METRICS if set(exported_names(name)) & used}

@@ -26,7 +26,15 @@ from swarm.telemetry.snapshot import take_snapshot
 from tests.runtime.test_pipeline import report
 from tests.runtime.test_security_intake import ATTACKS
 from tests.support.runtime import runtime_config
-from tests.telemetry.support import OtlpReceiver, PrometheusServer, dashboard_exprs, free_port, names_in, rule_exprs
+from tests.telemetry.support import (
+    OtlpReceiver,
+    PrometheusServer,
+    dashboard_exprs,
+    free_port,
+    names_in,
+    readme_names,
+    rule_exprs,
+)
 
 pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(600)]
 PRODUCER, CONSUMER = 4, 5  # opentelemetry.proto SpanKind
@@ -131,7 +139,7 @@ async def _check_prometheus(prom: PrometheusServer, ns: str) -> None:
         return rows and float(rows[0]["value"][1]) >= 5
 
     await poll(received, "Prometheus to return the reports received")
-    wanted = names_in(dashboard_exprs()) | names_in(rule_exprs())
+    wanted = names_in(dashboard_exprs()) | names_in(rule_exprs()) | readme_names()
 
     async def all_exported():  # type: ignore[no-untyped-def]
         return wanted <= prom.names(ns)
@@ -181,7 +189,7 @@ async def _check_trace(otlp: OtlpReceiver, bus, published: dict) -> None:  # typ
     # the Result on NATS carries the same trace
     sub = await bus.js.subscribe(bus.names.results_all, ordered_consumer=True)
     try:
-        for _ in range(2):
+        for _ in range(3):  # two fixed, one rejected
             msg = await sub.next_msg(timeout=5)
             if json.loads(msg.data)["signature"] == published["signature"]:
                 assert trace_id_of(msg.headers) == trace_id
