@@ -83,7 +83,7 @@ def errors_report(
 
 
 async def _publish(settings: Settings, report: ErrorReport) -> Published:
-    setup_tracing("errors-report")  # OTEL_TRACES_EXPORTER=otlp: the trace starts at this publish
+    setup_tracing("errors-report", only_when_exporting=True)  # OTEL_TRACES_EXPORTER: the trace starts here
     try:
         async with open_bus(settings) as bus:
             return await publish_report(bus, report)

@@ -70,7 +70,7 @@ def run(
 ) -> None:
     """Run the swarm on Ray: intake, orchestrator and role pools, autoscaler; drain on SIGTERM."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    setup_tracing("driver")  # OTEL_*: the driver's spans (healing, scaling events) are exported too
+    setup_tracing("driver", only_when_exporting=True)  # OTEL_*: the driver's spans are exported too
     settings = load_settings()
     server = None
     with cli_errors():

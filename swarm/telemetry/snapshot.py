@@ -33,7 +33,13 @@ _STOPPED = ("stopping", "stopped")
 async def _streams(bus: Bus) -> list[dict[str, Any]]:
     out = []
     prefix = f"{bus.names.NS}_"
-    for info in await bus.js.streams_info():
+    infos: list[Any] = []
+    while True:  # the server pages the list; a shared server holds many namespaces
+        page = await bus.js.streams_info(offset=len(infos))
+        if not page:
+            break
+        infos.extend(page)
+    for info in infos:
         name = info.config.name
         if not name.startswith(prefix):
             continue

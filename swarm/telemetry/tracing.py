@@ -40,6 +40,7 @@ from swarm.bus.trace import messaging_attributes as messaging
 
 __all__ = [
     "setup_tracing",
+    "exporting",
     "flush_tracing",
     "span_from_headers",
     "span_from_carrier",
@@ -84,10 +85,19 @@ def _otlp_exporter() -> SpanExporter:
     return HttpExporter()
 
 
-def setup_tracing(service: str) -> None:
-    """Install the SDK tracer provider once per process (idempotent), exporting as OTEL_* says."""
+def exporting() -> bool:
+    """Whether OTEL_TRACES_EXPORTER asks for spans to leave the process."""
+    wanted = {e.strip() for e in (os.environ.get("OTEL_TRACES_EXPORTER") or "").lower().split(",")}
+    return bool(wanted & {"otlp", "console"})
+
+
+def setup_tracing(service: str, *, only_when_exporting: bool = False) -> None:
+    """Install the SDK tracer provider once per process (idempotent), exporting as OTEL_* says.
+
+    Actors always record (every report gets a trace id); a CLI command passes `only_when_exporting=True`
+    and leaves the process's tracing alone unless OTEL_TRACES_EXPORTER is set."""
     global _configured, _provider
-    if _configured:
+    if _configured or (only_when_exporting and not exporting()):
         return
     name = os.environ.get("OTEL_SERVICE_NAME") or "swarm"
     resource = Resource.create({"service.name": name, "service.instance.id": service})
