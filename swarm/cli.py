@@ -7,6 +7,7 @@ swarm run                     swarm investigate
 swarm events tail             swarm health
 swarm bench ...               swarm demo
 swarm status
+swarm comms up|serve|ingest|runs|backfill|screenshot
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ _SUB_APPS: list[tuple[str, str, str | None]] = [
     ("swarm.bench.cli", "bench_app", "bench"),
     ("swarm.demo", "demo_app", None),
     ("swarm.telemetry.status", "status_app", None),
+    ("swarm.comms.cli", "comms_app", "comms"),
 ]
 
 for _module, _attr, _name in _SUB_APPS:

@@ -41,7 +41,8 @@ class _Section(BaseModel):
 class IntakeConfig(_Section):
     actors: int = Field(default=2, ge=1)
     envs: list[str] = Field(default_factory=lambda: ["default", "staging", "production"])
-    batch: int = Field(default=16, ge=1)
+    batch: int = Field(default=16, ge=1)  # the smallest fetch; it grows with the backlog up to max_batch
+    max_batch: int = Field(default=256, ge=1)
     fetch_timeout_s: float = 1.0
     in_progress_interval_s: float = 20.0
     nak_delay_s: float = 2.0

@@ -151,6 +151,7 @@ def demo(
     namespace: str = typer.Option("demo", "--namespace", help="namespace to provision and publish into"),
     publish_only: bool = typer.Option(False, "--publish-only", help="only publish sample reports (no swarm)"),
     workdir: Path = typer.Option(Path(".swarm/demo"), "--workdir", help="where the sample repository is created"),
+    comms: bool = typer.Option(True, "--comms/--no-comms", help="store agent messages, screenshot the comms pages"),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """The whole story on embedded defaults: a regression, its traceback, the swarm, a reviewed fix.
@@ -169,6 +170,10 @@ def demo(
                 settings = settings.model_copy(update={"nats_url": url})
                 target = workdir.resolve() / time.strftime("%Y%m%d-%H%M%S")
                 data = run(run_story(settings, SwarmConfig.load(settings.swarm_config), target))
+                if comms:  # agent messages into Postgres, screenshots of the comms pages under the workdir
+                    from swarm.comms.snapshot import demo_snapshot
+
+                    data["comms"] = run(demo_snapshot(settings, workdir.resolve()))
     if publish_only:
         emit(data, json_out, render=_render)
         return
@@ -207,3 +212,7 @@ def _render_story(data: dict[str, Any]) -> None:
     console.print(table)
     if r.get("summary"):
         console.print(r["summary"], markup=False, highlight=False)
+    comms = data.get("comms") or {}
+    if comms:
+        shots = ", ".join(comms.get("screenshots") or []) or comms.get("skipped") or comms.get("error") or "none"
+        console.print(f"agent messages stored: {comms.get('stored', 0)}; comms pages: {shots}", highlight=False)

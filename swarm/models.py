@@ -37,6 +37,7 @@ __all__ = [
     "DomainEvent",
     "BrainDead",
     "AgentMessage",
+    "MESSAGE_KINDS",
     "PAYLOADS",
     "utcnow",
     "new_id",
@@ -253,12 +254,25 @@ class BrainDead(Payload):
     timestamp: datetime = Field(default_factory=utcnow)
 
 
+MESSAGE_KINDS: tuple[str, ...] = ("plan", "finding", "tool_call", "tool_result", "patch", "review", "status", "notice")
+
+
 class AgentMessage(Payload):
+    """One agent message: `{ns}.workflow.run.<run_id>.<kind>`, or `{ns}.workflow.general.<kind>` when
+    `run_id` is empty (swarm-wide notices). `content` is markdown (untrusted: render it sanitised).
+
+    `run_id` is the workflow id, `sender` the agent id; `kind` is one NATS subject token, usually one
+    of MESSAGE_KINDS (agents may use finer ones, e.g. `fix`, `result`, `tests`).
+    """
+
     message_id: str = Field(default_factory=lambda: new_id("msg-"))
-    run_id: str
+    run_id: str = ""
+    workflow_name: str = "investigation"
+    namespace: str = ""
     sender: str
+    role: str = ""
     recipient: str = "all"
-    kind: str = "note"
+    kind: str = Field(default="note", pattern=r"^[^\s.*>]+$")
     content: str = ""
     data: dict[str, Any] = Field(default_factory=dict)
     trace_id: str | None = None

@@ -12,10 +12,15 @@ The signature is sha256 of ``normalise(message):file:line``. It never includes a
 2. memory addresses ``0x…``                             -> ``<addr>``
 3. ISO-8601 dates and times                            -> ``<ts>``
 4. hex runs of 8+ characters containing a digit        -> ``<hex>`` (hashes, object/request ids)
-5. numbers (integers, decimals, signed)                -> ``<n>``
+5. numbers (integers, decimals, signed) standing alone -> ``<n>``: a digit run that is part of an
+   identifier (``field_12``, ``user4123``, ``v2``) is not a number
+
 6. runs of whitespace                                  -> one space; leading/trailing stripped
 
-Words are kept, so ``KeyError: 'user_id'`` and ``KeyError: 'email'`` stay distinct.
+Words and identifiers are kept, whatever digits they hold, so ``KeyError: 'user_id'`` and
+``KeyError: 'email'`` stay distinct, and so do ``KeyError: 'field_12'`` and ``KeyError: 'field_13'``.
+A number starts where no letter, digit or underscore precedes it (a digit run inside an identifier
+was once cut after its first digit: ``field_12`` became ``field_1<n>``).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b0x[0-9a-fA-F]+\b"), "<addr>"),
     (re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b"), "<ts>"),
     (re.compile(r"\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}\b"), "<hex>"),
-    (re.compile(r"(?<![A-Za-z_])[-+]?\d+(?:\.\d+)?"), "<n>"),
+    (re.compile(r"(?<!\w)[-+]?\d+(?:\.\d+)?"), "<n>"),
     (re.compile(r"\s+"), " "),
 ]
 

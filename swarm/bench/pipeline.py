@@ -12,7 +12,10 @@ Scenarios, each in a fresh namespace (and so a fresh Ray namespace and fresh act
   implement, express, review: 5 calls on the critical path, the research calls run in parallel).
   Ideal = reports / (waves x critical path) where waves = ceil(reports / investigation slots), the
   slots being the smallest of the budget, the orchestrator pool and the intake slots (and no role
-  pool may be the tighter bound); concurrency efficiency = measured / ideal.
+  pool may be the tighter bound); concurrency efficiency = measured / ideal. Memory per investigation in
+  flight: RSS growth of the swarm's actors at the most in flight / that number (swarm.bench.storm).
+- storm: `--storm-reports` reports of `--storm-signatures` errors, each copy its own Nats-Msg-Id; intake
+  reports/s (first fetch to last batch grouped) beside raw fetch + ack, counts checked exact.
 
 Throughput = reports / (last Result stored - first report published). End-to-end latency of a report =
 its Result's JetStream store time - ErrorReport.timestamp (set as it is published; both clocks are this
@@ -29,7 +32,6 @@ import math
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -40,26 +42,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from swarm.bench.agents import BENCH_AGENTS
+from swarm.bench.baseline import Progress_, bench_report, drop_namespace, measure_raw, quiet
+from swarm.bench.storm import RssSampler, measure_storm
 from swarm.bus.connect import Bus
-from swarm.bus.names import ERROR_CONSUMER
-from swarm.bus.provision import load_streams_config, provision
 from swarm.bus.server import EmbeddedNats
 from swarm.bus.settings import Settings
 from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, load_settings, run
 from swarm.config import SwarmConfig
 from swarm.errors import SwarmError
-from swarm.models import ErrorReport, Result
+from swarm.models import Result
 from swarm.reporting.reporter import publish_report
 from swarm.runtime.app import SwarmRuntime
 
 __all__ = ["command", "measure", "bench_config", "percentiles"]
-
-Progress_ = Callable[[str, int, int], None]  # (step, done, total)
-
-
-def _quiet(step: str, done: int, total: int) -> None:
-    """A Progress_ that shows nothing."""
-
 
 PHASE_CALLS = 5  # plan, research (parallel), implement, express, review: the critical path of one cycle
 
@@ -122,52 +117,6 @@ def ideal(cfg: SwarmConfig, reports: int, sleep_s: float) -> dict[str, Any]:
     return {"slots": slots, "critical_path_s": critical, "ideal_s": makespan, "ideal_per_s": reports / makespan}
 
 
-def _report(tag: str, i: int) -> ErrorReport:
-    return ErrorReport(
-        error=f"BenchError: widget {i} of run {tag} failed",
-        stack=f'Traceback (most recent call last):\n  File "bench/w{i}.py", line {i + 1}, in run\nBenchError',
-        service="bench",
-        context={"file": f"bench/w{i}.py", "line": i + 1, "function": "run"},
-    )
-
-
-async def _drop_namespace(bus: Bus) -> None:
-    """Delete the namespace's streams and KV buckets: leave nothing behind on a shared server."""
-    prefixes = (f"{bus.names.NS}_", f"KV_{bus.names.NS}_")
-    with contextlib.suppress(Exception):
-        for info in await bus.js.streams_info():
-            if info.config.name and info.config.name.startswith(prefixes):
-                await bus.js.delete_stream(info.config.name)
-
-
-async def measure_raw(settings: Settings, messages: int, batch: int, progress: Progress_) -> dict[str, Any]:
-    """Baseline: fetch + ack of `messages` reports from the error-fixer consumer with plain nats-py."""
-    bus = await Bus.connect(settings.model_copy(update={"nats_namespace": f"bench{uuid.uuid4().hex[:8]}"}))
-    try:
-        await provision(bus.js, bus.names, load_streams_config(settings.swarm_streams_config))
-        stream, tag = bus.names.error_stream("default"), uuid.uuid4().hex[:6]
-        acks = [bus.js.publish(bus.names.errors(), _report(tag, i).to_bytes()) for i in range(messages)]
-        for start in range(0, messages, 500):  # publish in bounded bursts
-            await asyncio.gather(*acks[start : start + 500])
-        sub = await bus.js.pull_subscribe_bind(ERROR_CONSUMER, stream=stream)
-        done = 0
-        began = time.perf_counter()
-        while done < messages:
-            for msg in await sub.fetch(min(batch, messages - done), timeout=5):
-                done += 1
-                # the server handles one connection's acks in order: confirming the last confirms them all
-                await (msg.ack_sync() if done == messages else msg.ack())
-            progress("raw nats-py fetch+ack", done, messages)
-        secs = time.perf_counter() - began
-        info = await bus.js.consumer_info(stream, ERROR_CONSUMER)
-        if info.num_ack_pending or info.num_pending:
-            raise SwarmError(f"raw baseline left {info.num_ack_pending} unacked and {info.num_pending} pending")
-        return {"messages": messages, "batch": batch, "seconds": secs, "per_s": messages / secs}
-    finally:
-        await _drop_namespace(bus)
-        await bus.close()
-
-
 class _Results:
     """Collects Results from the RESULTS stream with their store time; wakes waiters as they arrive."""
 
@@ -228,26 +177,32 @@ async def measure_scenario(
             progress(f"{name}: starting actors", 1, 1)
             collected = _Results()
             sub = await bus.js.subscribe(bus.names.results_all, ordered_consumer=True, cb=collected.on_msg)
+            sampler = await RssSampler.start(runtime) if sleep_s > 0 else None
+            sampling = asyncio.create_task(sampler.run()) if sampler else None
             tag = uuid.uuid4().hex[:6]
             published: dict[str, datetime] = {}
             for i in range(reports):  # built right before it is published: its timestamp is the publish time
-                r = _report(tag, i)
+                r = bench_report(tag, i)
                 await publish_report(bus, r)
                 published[r.signature] = r.timestamp
             await collected.wait_for(set(published), f"{name}: Results", runtime, timeout_s, progress)
+            if sampling is not None:
+                sampling.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sampling
             lone: dict[str, datetime] = {}
             for i in range(serial):
-                r = _report(tag, reports + i)
+                r = bench_report(tag, reports + i)
                 await publish_report(bus, r)
                 lone[r.signature] = r.timestamp
-                await collected.wait_for({r.signature}, f"{name}: lone #{i + 1}", runtime, timeout_s, _quiet)
+                await collected.wait_for({r.signature}, f"{name}: lone #{i + 1}", runtime, timeout_s, quiet)
             if serial:
                 progress(f"{name}: one at a time", serial, serial)
             counters = await runtime.until_empty(poll_s=0.1, timeout_s=timeout_s)
             await sub.unsubscribe()
         finally:
             await runtime.stop()
-            await _drop_namespace(bus)
+            await drop_namespace(bus)
             await bus.close()
     if counters["results"] != reports + serial or counters["investigations"] != reports + serial:
         raise SwarmError(f"{name}: expected {reports + serial} investigations and Results, counters {counters}")
@@ -272,6 +227,8 @@ async def measure_scenario(
     }
     if serial:
         out["serial"] = {"reports": serial, "latency_s": percentiles(latencies(lone))}
+    if sampler is not None:
+        out["memory"] = sampler.figures()
     if sleep_s > 0:
         best = ideal(cfg, reports, sleep_s)
         out["ideal"] = best
@@ -291,8 +248,10 @@ async def measure(
     concurrency: int = 10,
     hypotheses: int = 2,
     intake: int = 1,
+    storm_reports: int = 5000,
+    storm_signatures: int = 10,
     timeout_s: float = 300.0,
-    progress: Progress_ = _quiet,
+    progress: Progress_ = quiet,
 ) -> dict[str, Any]:
     """Every scenario against `settings`' server on the current (or a new local) Ray; figures per second."""
     opts = {"replicas": replicas, "concurrency": concurrency, "hypotheses": hypotheses, "intake": intake}
@@ -306,11 +265,19 @@ async def measure(
         sleep = None
         if sleep_reports:
             sleep = await measure_scenario(settings, "sleep", sleep_reports, sleep_s, 0, opts, progress, timeout_s)
+        storm = None
+        if storm_reports:
+            with tempfile.TemporaryDirectory(prefix="swarm-bench-") as tmp:
+                cfg = bench_config(Path(tmp) / "outbox", sleep_s=0.0, **opts)
+                storm = await measure_storm(settings, cfg, storm_reports, storm_signatures, progress, timeout_s)
     finally:
         if started_ray:
             ray.shutdown()
-    out: dict[str, Any] = {"server": settings.nats_url, **opts, "raw": raw, "noop": noop, "sleep": sleep}
+    out: dict[str, Any] = {"server": settings.nats_url, **opts, "raw": raw, "noop": noop, "sleep": sleep,
+                           "storm": storm}
     out["ratios"] = {"noop/raw": noop["per_s"] / raw["per_s"]}
+    if storm is not None:
+        out["ratios"]["storm/raw"] = storm["per_s"] / raw["per_s"]
     if sleep is not None:
         out["ratios"]["sleep/raw"] = sleep["per_s"] / raw["per_s"]
         out["ratios"]["sleep/ideal"] = sleep["efficiency"]
@@ -334,6 +301,11 @@ def _render(r: dict[str, Any]) -> None:
         if s.get("serial"):
             lone = [f"{s['serial']['latency_s'][p]:.3f}" for p in ("p50", "p95", "p99")]
             table.add_row("  one at a time", str(s["serial"]["reports"]), "", "", *lone, "")
+    storm = r.get("storm")
+    if storm is not None:
+        label = f"storm intake: {storm['signatures']} errors, {storm['intake_actors']} intake actor(s)"
+        ratio = f"{storm['per_s'] / raw:.3g}"
+        table.add_row(label, f"{storm['reports']:,}", f"{storm['per_s']:,.0f}", ratio, "", "", "", "")
     console.print(table)
     sleep = r["sleep"]
     if sleep is not None:
@@ -345,6 +317,13 @@ def _render(r: dict[str, Any]) -> None:
             f"{sleep['overhead_s']:.3f} s (p50 duration beyond the sleeps)",
             highlight=False,
         )
+        mem = sleep.get("memory")
+        if mem:
+            console.print(
+                f"memory: {mem['per_inflight_kb']:,.0f} KB per investigation in flight ({mem['in_flight']} in flight; "
+                f"{mem['actors']} actors {mem['idle_mb']:,.0f} MB idle, {mem['peak_mb']:,.0f} MB at the peak)",
+                highlight=False,
+            )
 
 
 def command(
@@ -357,6 +336,8 @@ def command(
     concurrency: int = typer.Option(10, "--concurrency", min=1, help="investigations per orchestrator replica"),
     hypotheses: int = typer.Option(2, "--hypotheses", min=1, help="research calls per investigation"),
     intake: int = typer.Option(1, "--intake", min=1, help="intake actors"),
+    storm_reports: int = typer.Option(5000, "--storm-reports", min=0, help="storm: reports of a few errors (0: skip)"),
+    storm_signatures: int = typer.Option(10, "--storm-signatures", min=1, help="storm: distinct errors"),
     timeout: float = typer.Option(300.0, "--timeout", min=1, help="give up on a scenario after this many seconds"),
     json_out: bool = JSON_OPTION,
 ) -> None:
@@ -382,6 +363,8 @@ def command(
                 concurrency=concurrency,
                 hypotheses=hypotheses,
                 intake=intake,
+                storm_reports=storm_reports,
+                storm_signatures=storm_signatures,
                 timeout_s=timeout,
                 progress=progress,
             )

@@ -41,3 +41,10 @@ class InvestigationEvents:
         await self.bloodstream.brain_dead(
             brain=brain, reason=reason, attempts=attempts, fallback=fallback, investigation_id=self.investigation_id
         )
+        from swarm.comms.publisher import notice  # the general channel tells the humans watching, too
+
+        await notice(self.bloodstream.bus, "brain_dead",
+                     f"**{brain}** is dead after {attempts} attempt(s): {reason}; "
+                     f"{'falling back to ' + fallback if fallback else 'no fallback'} ({self.investigation_id})",
+                     {"brain": brain, "attempts": attempts, "fallback": fallback,
+                      "investigation_id": self.investigation_id}, sender=self.actor)

@@ -24,6 +24,7 @@ __all__ = [
     "ERROR_STREAM_BY_ENV",
     "ERROR_CONSUMER",
     "ADVISORY_CONSUMER",
+    "COMMS_CONSUMER",
     "HDR_MSG_ID",
     "HDR_TRACEPARENT",
     "HDR_TRACESTATE",
@@ -40,6 +41,7 @@ ERROR_STREAM_BY_ENV: dict[str, str] = {
 }
 ERROR_CONSUMER = "error-fixer"
 ADVISORY_CONSUMER = "dead-letterer"
+COMMS_CONSUMER = "comms-ingest"
 
 HDR_MSG_ID = "Nats-Msg-Id"
 HDR_TRACEPARENT = "traceparent"
@@ -216,6 +218,38 @@ class Names:
     @property
     def comms_all(self) -> str:
         return f"{self.ns}.workflow.>"
+
+    def comms_run_all(self, run_id: str) -> str:
+        """Filter for every message of one run (workflow)."""
+        return f"{self.ns}.workflow.run.{_token(run_id, 'run id')}.*"
+
+    @property
+    def comms_general_all(self) -> str:
+        return f"{self.ns}.workflow.general.*"
+
+    @property
+    def comms_stream(self) -> str:
+        return self.stream("AGENT_COMMS")
+
+    @property
+    def comms_consumer(self) -> str:
+        """The durable pull consumer that ingests agent messages into Postgres."""
+        return COMMS_CONSUMER
+
+    @staticmethod
+    def comms_msg_id(message_id: str) -> str:
+        """Msg-Id of an agent message: a backfilled copy of a message already stored is dropped."""
+        return f"am-{message_id}"
+
+    def parse_comms(self, subject: str) -> tuple[str | None, str]:
+        """(run id or None for the general channel, kind) of a comms subject; ValueError otherwise."""
+        parts = subject.split(".")
+        if parts[:2] == [self.ns, "workflow"]:
+            if len(parts) == 5 and parts[2] == "run":
+                return parts[3], parts[4]
+            if len(parts) == 4 and parts[2] == "general":
+                return None, parts[3]
+        raise ValueError(f"not an agent comms subject of namespace {self.ns!r}: {subject!r}")
 
     # KV keys
     @staticmethod

@@ -27,9 +27,10 @@ from swarm.bus.connect import Bus
 from swarm.bus.names import ERROR_CONSUMER
 from swarm.bus.provision import load_streams_config, provision
 from swarm.bus.settings import Settings
+from swarm.comms.publisher import notice
 from swarm.config import ROLES, SwarmConfig, load_object
 from swarm.errors import ConfigError
-from swarm.runtime.autoscale import Autoscaler, ScaleDecision
+from swarm.runtime.autoscale import Autoscaler, Load, ScaleDecision
 from swarm.runtime.intake import COUNTER_KEYS, IntakeActor
 from swarm.runtime.orchestrator import OrchestratorActor
 from swarm.runtime.registry import BUDGET_NAME, REGISTRY_NAME, Registry, SwarmBudget
@@ -265,6 +266,17 @@ class SwarmRuntime:
         stats = await asyncio.gather(*(a.stats.remote() for a in self.intake))
         return {k: sum(int(s[k]) for s in stats) for k in COUNTER_KEYS}
 
+    async def pids(self) -> dict[str, int]:
+        """Actor name -> worker process id, for every intake actor and pool replica."""
+        handles = {f"intake-{i}": a for i, a in enumerate(self.intake)}
+        for pool in self.pools.values():
+            handles.update(pool.actors)
+        names = list(handles)
+        got = await asyncio.gather(
+            *(handles[n].stats.remote() if n.startswith("intake-") else handles[n].pid.remote() for n in names)
+        )
+        return {n: int(g["pid"]) if isinstance(g, dict) else int(g) for n, g in zip(names, got, strict=True)}
+
     async def budget_status(self) -> dict[str, Any]:
         """The swarm-wide budget: active admissions, spend over the last hour, delays, expiries."""
         budget = ray.get_actor(BUDGET_NAME, namespace=self.ray_namespace)
@@ -304,9 +316,18 @@ class SwarmRuntime:
             except Exception as exc:  # one bad tick must not stop the loop
                 log.warning("control loop tick failed: %s", exc)
 
+    async def load(self) -> Load:
+        """Distinct work: investigations waiting for a slot at the intake actors, plus those the budget
+        admitted (running). The stream's pending count is not load: duplicates never scale a pool."""
+        budget, stats = await asyncio.gather(
+            self.budget_status(), asyncio.gather(*(a.stats.remote() for a in self.intake))
+        )
+        waiting = set().union(*(s.get("waiting", ()) for s in stats))
+        return Load(waiting=len(waiting), running=int(budget["active"]))
+
     async def autoscale_once(self) -> list[ScaleDecision]:
-        active = (await self.budget_status())["active"]
-        load = float(max(sum((await self.pending()).values()), active))
+        await self.pending()  # the consumer-pending gauge only
+        load = await self.load()
         decisions = self.autoscaler.decide(self.sizes(), load, time.monotonic())
         if decisions:  # ask the cluster for the CPUs first: new actors may need a new node
             self._request_resources(self.sizes() | {d.role: d.desired for d in decisions})
@@ -322,8 +343,13 @@ class SwarmRuntime:
 
     async def _publish_scaled(self, d: ScaleDecision) -> None:
         assert self.blood is not None
-        data = {"role": d.role, "from": d.current, "to": d.desired, "load": d.load, "reason": d.reason}
+        load = d.load
+        data = {"role": d.role, "from": d.current, "to": d.desired, "load": load.total,
+                "waiting": load.waiting, "running": load.running, "reason": d.reason}
         await self.blood.event("pool_scaled", data)
+        assert self.bus is not None
+        await notice(self.bus, "pool_scaled", f"**{d.role}** pool {d.current} → {d.desired} replicas "
+                     f"(load {load.total}: {load.waiting} waiting, {load.running} running; {d.reason})", data)
 
     def _request_resources(self, sizes: dict[str, int]) -> None:
         cpus = self.autoscaler.cpus_needed(sizes)

@@ -1,7 +1,11 @@
 """Autoscaling role pools by Ray Serve's rule: desired = ceil(load / target_per_replica).
 
     scaler = Autoscaler(config)
-    decisions = scaler.decide({"research": 3, ...}, load=12.0, now=time.monotonic())
+    decisions = scaler.decide({"research": 3, ...}, Load(waiting=4, running=8), now=time.monotonic())
+
+The load is distinct work: open investigations waiting for a slot (held by an intake actor, not yet
+admitted by the swarm-wide budget) plus those running (admitted). It is never the stream's pending
+count: a storm of one error is one investigation, and its duplicates never scale a pool.
 
 A pool moves up only after the desired size has stayed above the current one for
 `upscale_delay_s`, and down only after `downscale_delay_s` below it (so a short lull does not
@@ -16,7 +20,22 @@ from dataclasses import dataclass
 
 from swarm.config import RoleConfig, SwarmConfig
 
-__all__ = ["Autoscaler", "ScaleDecision", "desired_replicas"]
+__all__ = ["Autoscaler", "Load", "ScaleDecision", "desired_replicas"]
+
+
+@dataclass(frozen=True)
+class Load:
+    """Distinct investigations: waiting for a slot, and running."""
+
+    waiting: int = 0
+    running: int = 0
+
+    @property
+    def total(self) -> float:
+        return float(self.waiting + self.running)
+
+    def __str__(self) -> str:
+        return f"{self.total:g} ({self.waiting} waiting + {self.running} running investigations)"
 
 
 def desired_replicas(role: RoleConfig, load: float) -> int:
@@ -29,7 +48,7 @@ class ScaleDecision:
     role: str
     current: int
     desired: int
-    load: float
+    load: Load
     reason: str
 
 
@@ -38,12 +57,12 @@ class Autoscaler:
         self.config = config
         self._since: dict[str, tuple[int, float]] = {}  # role -> (direction, first seen)
 
-    def decide(self, sizes: dict[str, int], load: float, now: float) -> list[ScaleDecision]:
+    def decide(self, sizes: dict[str, int], load: Load, now: float) -> list[ScaleDecision]:
         out = []
         a = self.config.autoscale
         for role, current in sizes.items():
             cfg = self.config.roles[role]
-            desired = desired_replicas(cfg, load)
+            desired = desired_replicas(cfg, load.total)
             direction = (desired > current) - (desired < current)
             if direction == 0:
                 self._since.pop(role, None)
@@ -56,7 +75,7 @@ class Autoscaler:
             if now - since >= delay:
                 self._since.pop(role, None)
                 verb = "up" if direction > 0 else "down"
-                reason = f"load {load:g} / target {cfg.target_per_replica:g} per replica: scale {verb}"
+                reason = f"load {load} / target {cfg.target_per_replica:g} per replica: scale {verb}"
                 out.append(ScaleDecision(role, current, desired, load, reason))
         return out
 

@@ -2,18 +2,27 @@
 
 The `{NS}_SIGNATURES` bucket maps a signature to its investigation. `kv.create` is atomic, so when
 two intake actors see a new signature at once exactly one opens the investigation; the others count
-an occurrence with a compare-and-set update.
+an occurrence with a compare-and-set update. Intake counts a fetched batch with one write per
+signature (`count`), not one per report.
 
-    index = SignatureIndex(bus.js, bus.names)
-    await index.open()
-    claim = await index.claim(report, source=("T_ERROR_REPORTS", 42))
-    claim.kind  # "new" | "own" (a redelivery of the message that opened it, or the occurrence that
-                #         takes over a signature whose opening report was dead-lettered) | "duplicate"
+    index = await SignatureIndex(bus.js, bus.names).open()
+    tally = await index.count(report, sources=[("T_ERROR_REPORTS", 42), ("T_ERROR_REPORTS", 43)])
+    tally.kinds  # per report: "new" (it opened the investigation) | "own" (a redelivery of the report
+                 # that holds it, or the occurrence that takes over a signature whose opening report
+                 # was dead-lettered) | "duplicate" (one more occurrence) | "counted" (counted before)
+
+Exact counts under redelivery: an occurrence is counted once per stream sequence. The entry keeps,
+in the same compare-and-set as the count, the sequences it counted (`counted`: stream -> sequences);
+a report that comes back (its ack was lost, a nak) finds its mark and is acked without counting. A
+mark goes once the actor saw its ack confirmed (`forget` in its next write of the signature): an acked
+report is gone from the WorkQueue stream and can never come back. At most `MAX_COUNTED` marks are
+kept per signature (the oldest dropped first), so an entry stays small whatever happens.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 from collections.abc import Callable
@@ -28,7 +37,10 @@ from swarm.bus.names import Names
 from swarm.errors import ConflictRetriesExhausted
 from swarm.models import ErrorReport, utcnow
 
-__all__ = ["SignatureIndex", "Claim", "investigation_id_for"]
+__all__ = ["SignatureIndex", "Tally", "Kind", "investigation_id_for", "MAX_COUNTED"]
+
+MAX_COUNTED = 4096  # dedup marks kept per signature (oldest dropped first); see `count`
+CACHE_SIZE = 4096  # entries this actor last wrote, so a hot signature costs one round trip per batch
 
 
 def investigation_id_for(signature: str) -> str:
@@ -36,10 +48,15 @@ def investigation_id_for(signature: str) -> str:
     return f"inv-{signature[:16]}"
 
 
+Kind = Literal["new", "own", "duplicate", "counted"]
+
+
 @dataclass
-class Claim:
-    kind: Literal["new", "own", "duplicate"]
+class Tally:
+    """One signature's share of a batch after its one write: the entry and, per report, its kind."""
+
     entry: dict[str, Any]
+    kinds: list[Kind]
 
     @property
     def investigation_id(self) -> str:
@@ -50,6 +67,7 @@ class SignatureIndex:
     def __init__(self, js: JetStreamContext, names: Names, max_retries: int = 50) -> None:
         self.js, self.names, self.max_retries = js, names, max_retries
         self.kv: KeyValue | None = None
+        self._cache: dict[str, tuple[bytes, int]] = {}  # signature -> (entry, revision) of our last write
 
     async def open(self) -> SignatureIndex:
         self.kv = await self.js.key_value(self.names.signature_bucket)
@@ -63,45 +81,71 @@ class SignatureIndex:
             return None
         return json.loads(entry.value) if entry.value else None
 
-    async def claim(self, report: ErrorReport, source: tuple[str, int]) -> Claim:
+    async def count(
+        self, report: ErrorReport, sources: list[tuple[str, int]], forget: dict[str, set[int]] | None = None
+    ) -> Tally:
+        """Count a batch's occurrences of one signature with one write (`kv.create` or one CAS).
+
+        `sources` are the reports' (stream, sequence), in fetch order; `forget` the sequences whose
+        ack this actor has seen confirmed (they can never come back, so their dedup marks go). A
+        sequence already counted (its ack was lost, or it is back after a nak) is not counted again.
+        """
         assert self.kv is not None
-        sig = report.signature
+        sig, first = report.signature, sources[0]
         entry = {
             "investigation_id": investigation_id_for(sig),
             "signature": sig,
             "service": report.service,
             "environment": report.environment,
-            "occurrences": 1,
+            "occurrences": len(sources),
             "status": "open",
-            "source_stream": source[0],
-            "source_seq": source[1],
+            "source_stream": first[0],
+            "source_seq": first[1],
             "opened_at": utcnow().isoformat(),
+            "counted": _marks(sources[1:]),
         }
-        try:
-            await self.kv.create(sig, json.dumps(entry).encode())
-            return Claim("new", entry)
-        except KeyWrongLastSequenceError:
-            pass
-        for attempt in range(self.max_retries):
-            current = await self.kv.get(sig)
-            data = json.loads(current.value)
-            if _source(data) == source:
-                return Claim("own", data)
-            data["occurrences"] = int(data.get("occurrences", 1)) + 1
-            data["last_seen_at"] = utcnow().isoformat()
-            reopen = data.get("status") == "dead_lettered"
-            if reopen:  # its opening report could not be processed: this occurrence takes the investigation over
-                data.update(status="open", source_stream=source[0], source_seq=source[1])
+        if sig not in self._cache:
             try:
-                await self.kv.update(sig, json.dumps(data).encode(), last=current.revision)
-                return Claim("own" if reopen else "duplicate", data)
+                revision = await self.kv.create(sig, json.dumps(entry).encode())
+                self._remember(sig, entry, revision)
+                return Tally(entry, ["new"] + ["duplicate"] * (len(sources) - 1))
             except KeyWrongLastSequenceError:
-                await asyncio.sleep(random.uniform(0, 0.005 * (attempt + 1)))
+                pass
+        for attempt in range(self.max_retries):
+            cached = self._cache.pop(sig, None)
+            if cached is None:
+                try:
+                    current = await self.kv.get(sig)
+                except KeyNotFoundError:  # purged since we cached it: open it again
+                    with contextlib.suppress(KeyWrongLastSequenceError):
+                        revision = await self.kv.create(sig, json.dumps(entry).encode())
+                        self._remember(sig, entry, revision)
+                        return Tally(entry, ["new"] + ["duplicate"] * (len(sources) - 1))
+                    continue
+                cached = (current.value, int(current.revision or 0))
+            data = json.loads(cached[0])
+            kinds, changed = _tally(data, sources, forget or {})
+            if not changed:
+                self._cache[sig] = cached
+                return Tally(data, kinds)
+            try:
+                revision = await self.kv.update(sig, json.dumps(data).encode(), last=cached[1])
+                self._remember(sig, data, revision)
+                return Tally(data, kinds)
+            except KeyWrongLastSequenceError:  # another actor (or a stale cache): read and try again
+                if attempt:
+                    await asyncio.sleep(random.uniform(0, 0.005 * attempt))
         raise ConflictRetriesExhausted(f"signature {sig[:12]}: occurrence count lost {self.max_retries} races")
+
+    def _remember(self, sig: str, data: dict[str, Any], revision: int) -> None:
+        if len(self._cache) >= CACHE_SIZE:
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[sig] = (json.dumps(data).encode(), int(revision))
 
     async def _change(self, signature: str, change: Callable[[dict[str, Any]], bool], what: str) -> None:
         """Compare-and-set an entry: `change` edits it in place and says whether to write at all."""
         assert self.kv is not None
+        self._cache.pop(signature, None)
         for attempt in range(self.max_retries):
             try:
                 current = await self.kv.get(signature)
@@ -153,3 +197,50 @@ class SignatureIndex:
 def _source(entry: dict[str, Any]) -> tuple[Any, Any]:
     """The report (stream, sequence) that holds the signature's investigation."""
     return entry.get("source_stream"), entry.get("source_seq")
+
+
+def _marks(sources: list[tuple[str, int]]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for stream, seq in sources:
+        out.setdefault(stream, []).append(int(seq))
+    return out
+
+
+def _tally(
+    data: dict[str, Any], sources: list[tuple[str, int]], forget: dict[str, set[int]]
+) -> tuple[list[Kind], bool]:
+    """Count `sources` into `data` in place: (a kind per source, whether anything changed)."""
+    counted: dict[str, list[int]] = data.setdefault("counted", {})
+    changed = False
+    for stream, seqs in forget.items():
+        kept = [s for s in counted.get(stream, []) if s not in seqs]
+        if len(kept) != len(counted.get(stream, [])):
+            counted[stream], changed = kept, True
+    seen = {stream: set(seqs) for stream, seqs in counted.items()}
+    kinds: list[Kind] = []
+    for stream, seq in sources:
+        if (stream, seq) == _source(data):
+            kinds.append("own")  # a redelivery of the report that holds the investigation
+        elif seq in seen.get(stream, ()):
+            kinds.append("counted")  # counted before: its ack was lost or it came back
+        elif data.get("status") == "dead_lettered":
+            # its opening report could not be processed: this occurrence takes the investigation over
+            data.update(status="open", source_stream=stream, source_seq=seq)
+            data["occurrences"] = int(data.get("occurrences", 1)) + 1
+            kinds.append("own")
+            changed = True
+        else:
+            counted.setdefault(stream, []).append(seq)
+            seen.setdefault(stream, set()).add(seq)
+            data["occurrences"] = int(data.get("occurrences", 1)) + 1
+            kinds.append("duplicate")
+            changed = True
+    if changed:
+        data["last_seen_at"] = utcnow().isoformat()
+        excess = sum(map(len, counted.values())) - MAX_COUNTED
+        for stream in list(counted):  # a bound, not a policy: marks normally leave once their ack is confirmed
+            if excess <= 0:
+                break
+            drop = min(excess, len(counted[stream]))
+            counted[stream], excess = counted[stream][drop:], excess - drop
+    return kinds, changed

@@ -1,9 +1,13 @@
 """Intake actors (`intake-<i>`): the queue group on each error stream's `error-fixer` consumer.
 
-For each fetched report: validate (malformed: dead-letter with the reason, term) -> group by
-signature (a known signature counts one more occurrence, ack) -> injection filter (rejected:
-SecurityRejection, term) -> budget admission (wait, never drop) -> hand to an orchestrator,
-keeping the message alive with in-progress acks -> ack only after the Result is published.
+A fetched batch is settled together (swarm.runtime.batch): validate each report (malformed:
+dead-letter with the reason, term) -> group by signature, one count per signature per batch
+(`SignatureIndex.count`: an occurrence of a known signature is counted once per stream sequence, even
+when its ack was lost) -> the duplicates acked in one pipeline. A report that opens (or resumes) an
+investigation gets its own task: injection filter (rejected: SecurityRejection, term) -> budget
+admission (wait, never drop) -> hand to an orchestrator, keeping the message alive with in-progress
+acks -> ack only after the Result is published. The fetch grows with the backlog (`intake.batch` to
+`intake.max_batch`); only new investigations are held to the free slots.
 
 Every step raises from the error tree (swarm.errors) and `Settler.settle` (swarm.runtime.settle)
 decides: ack, nak with backoff (the last allowed delivery is dead-lettered instead), term,
@@ -18,20 +22,24 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
+import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import ray
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.errors import FetchTimeoutError
-from pydantic import ValidationError
 
 from swarm.bus.names import ADVISORY_CONSUMER, ERROR_CONSUMER, HDR_MSG_ID
+from swarm.comms.publisher import notice
 from swarm.config import load_object
-from swarm.errors import InvalidInput, OverBudget, Rejected, SwarmError, TransientError
+from swarm.errors import OverBudget, Rejected, SwarmError, TransientError
 from swarm.models import ErrorReport
-from swarm.runtime.grouping import SignatureIndex
+from swarm.runtime.batch import Batch, FetchSizer
+from swarm.runtime.grouping import SignatureIndex, Tally
 from swarm.runtime.registry import BUDGET_NAME, PoolClient
 from swarm.runtime.requests import InvestigationRequest
 from swarm.runtime.services import ActorServices, ActorSpec
@@ -60,9 +68,13 @@ class IntakeActor:
         self.filter = load_object(self.cfg.filter)(cfg.security)
         self.orchestrators = PoolClient("orchestrator", spec.ray_namespace)
         self.counters: Counter[str] = Counter({k: 0 for k in COUNTER_KEYS})
-        self.inflight: set[asyncio.Task[None]] = set()
-        self._debt = 0  # tasks running beyond the slot cap (see _fetch_loop)
-        self.slots = asyncio.Semaphore(max(4, cfg.budget.max_concurrent_investigations * 2))
+        self.inflight: set[asyncio.Task[None]] = set()  # batches being grouped and investigations
+        self.free = max(4, cfg.budget.max_concurrent_investigations * 2)  # investigation slots left
+        self.slot_freed = asyncio.Event()
+        self.batches = asyncio.Semaphore(2)  # batches grouped at once (one fetching while one counts)
+        self.first_fetch_at = self.last_batch_at = 0.0  # wall clock: benchmarks time intake from these
+        self.waiting: set[str] = set()  # investigations waiting for admission (the autoscaler's load)
+        self.confirmed: dict[str, dict[str, set[int]]] = {}  # signature -> stream -> acked sequences
         self.running = False
         self.fetchers: list[asyncio.Task[None]] = []
         self.index: SignatureIndex | None = None
@@ -112,7 +124,8 @@ class IntakeActor:
         return dict(self.counters)
 
     async def stats(self) -> dict[str, Any]:
-        return {"name": self.name, "inflight": len(self.inflight), **self.counters}
+        return {"name": self.name, "pid": os.getpid(), "inflight": len(self.inflight), "waiting": sorted(self.waiting),
+                "first_fetch_at": self.first_fetch_at, "last_batch_at": self.last_batch_at, **self.counters}
 
     async def close(self) -> None:
         await self.stop_fetching()
@@ -120,43 +133,127 @@ class IntakeActor:
 
     # -- fetching ------------------------------------------------------------------------
     async def _fetch_loop(self, stream: str, sub: Any) -> None:
+        sizer = FetchSizer(self.cfg.batch, self.cfg.max_batch)
         while self.running:
-            # never hold a report without working on it: fetch only as many as there are free slots
-            await self.slots.acquire()
-            free = 1
-            while free < self.cfg.batch and not self.slots.locked():
-                await self.slots.acquire()
-                free += 1
+            # never hold a report without working on it: a fetch waits for a free investigation slot,
+            # and at most two batches are being grouped at once
+            while self.free <= 0:
+                self.slot_freed.clear()
+                await self.slot_freed.wait()
+            await self.batches.acquire()
             try:
-                msgs = await sub.fetch(free, timeout=self.cfg.fetch_timeout_s)
+                msgs = await sub.fetch(sizer.size(self.free), timeout=self.cfg.fetch_timeout_s)
             except (TimeoutError, FetchTimeoutError, NatsTimeout):
                 msgs = []
             except Exception as exc:  # connection trouble: the client reconnects; try again shortly
                 log.warning("%s fetch from %s failed: %s", self.name, stream, exc)
                 msgs = []
                 await asyncio.sleep(self.cfg.nak_delay_s)
-            for _ in range(free - len(msgs)):
-                self.slots.release()
-            # a fetch may hand over reports left in the client's queue by an earlier one: more than
-            # `free`; their slots are owed and paid back as tasks finish, so the cap holds
-            self._debt += max(0, len(msgs) - free)
-            for msg in msgs:  # no await in this loop: a cancelled fetcher cannot strand a fetched report
-                task = asyncio.create_task(self._guarded(stream, msg))
-                self.inflight.add(task)
-                task.add_done_callback(self._done)
+            if not msgs:
+                self.batches.release()
+                continue
+            sizer.saw_backlog(msgs[-1].metadata.num_pending)
+            self.first_fetch_at = self.first_fetch_at or time.time()
+            # no await from the fetch to here: a cancelled fetcher cannot strand a fetched report
+            task = asyncio.create_task(self._batch(stream, msgs, sizer))
+            self.inflight.add(task)
+            task.add_done_callback(self.inflight.discard)
+
+    async def _batch(self, stream: str, msgs: list[Msg], sizer: FetchSizer) -> None:
+        """Settle a fetched batch together: one count per signature, duplicates acked in one pipeline,
+        new investigations handed to their own tasks."""
+        settled: set[int] = set()  # id() of the reports settled here or handed to a task
+        try:
+            opened = await self._group(stream, msgs, settled)
+            sizer.saw_opened(len(msgs), opened)
+            self.last_batch_at = time.time()
+        except asyncio.CancelledError:  # drain timed out: hand the rest back for redelivery
+            settler = self.settler
+            assert settler is not None
+            for msg in msgs:
+                if id(msg) not in settled:
+                    with contextlib.suppress(Exception):
+                        await settler.hand_back(stream, msg)
+            raise
+        finally:
+            self.batches.release()
+
+    async def _group(self, stream: str, msgs: list[Msg], settled: set[int]) -> int:
+        settler, blood = self.settler, self.services.blood
+        assert settler is not None
+        batch = Batch.parse(stream, msgs)
+        self.counters["received"] += batch.first_deliveries
+        metrics.inc("reports_received", batch.first_deliveries, stream=stream)
+        later = [self._settle(stream, msg, exc) for msg, exc in batch.malformed]
+        settled.update(id(msg) for msg, _ in batch.malformed)
+        groups = list(batch.groups.items())
+        tallies = await asyncio.gather(*(self._count(sig, items) for sig, items in groups), return_exceptions=True)
+        acks: list[tuple[str, Msg]] = []
+        opened = 0
+        for (sig, items), tally in zip(groups, tallies, strict=True):
+            if isinstance(tally, BaseException):  # the count failed: each report settles by the error
+                later += [self._settle(stream, msg, tally) for msg, _ in items]
+                settled.update(id(msg) for msg, _ in items)
+                continue
+            counted = 0
+            for (msg, report), kind in zip(items, tally.kinds, strict=True):
+                settled.add(id(msg))
+                if kind in ("duplicate", "counted"):
+                    acks.append((sig, msg))
+                    counted += kind == "duplicate"
+                else:
+                    opened += 1
+                    self._start(stream, msg, report, tally, kind == "new")
+            if counted:
+                self.counters["duplicates"] += counted
+                occurrences = tally.entry.get("occurrences")
+                data = {"signature": sig, "occurrences": occurrences, "counted": counted}
+                later.append(blood.event("duplicate_grouped", data, investigation_id=tally.investigation_id))
+        if acks:
+            metrics.inc("duplicates_grouped", len(acks))
+            if await settler.ack_all([msg for _, msg in acks]):  # confirmed: their marks may go
+                for sig, msg in acks:
+                    self.confirmed.setdefault(sig, {}).setdefault(stream, set()).add(msg.metadata.sequence.stream)
+        await asyncio.gather(*later, return_exceptions=True)
+        return opened
+
+    async def _count(self, sig: str, items: list[tuple[Msg, ErrorReport]]) -> Tally:
+        index = self.index
+        assert index is not None
+        sources = [(m.metadata.stream, m.metadata.sequence.stream) for m, _ in items]
+        forget = self.confirmed.pop(sig, None)
+        try:
+            return await index.count(items[0][1], sources, forget)
+        except BaseException:
+            for stream, seqs in (forget or {}).items():  # not written: forget them next time
+                self.confirmed.setdefault(sig, {}).setdefault(stream, set()).update(seqs)
+            raise
+
+    async def _settle(self, stream: str, msg: Msg, exc: BaseException) -> None:
+        assert self.settler is not None
+        if not isinstance(exc, SwarmError):
+            log.warning("%s: unexpected failure on %s: %r", self.name, stream, exc)
+        try:
+            await self.settler.settle(stream, msg, exc)
+        except Exception:  # nothing settled it: JetStream redelivers after ack wait
+            log.exception("%s: could not settle a report from %s", self.name, stream)
+
+    def _start(self, stream: str, msg: Msg, report: ErrorReport, tally: Tally, new: bool) -> None:
+        self.free -= 1  # below zero: a batch opened more than the free slots; the next fetch waits
+        task = asyncio.create_task(self._guarded(stream, msg, lambda: self._open(stream, msg, report, tally, new)))
+        self.inflight.add(task)
+        task.add_done_callback(self._done)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self.inflight.discard(task)
-        if self._debt > 0:
-            self._debt -= 1
-        else:
-            self.slots.release()
+        self.free += 1
+        self.slot_freed.set()
 
-    async def _guarded(self, stream: str, msg: Msg) -> None:
+    async def _guarded(self, stream: str, msg: Msg, work: Callable[[], Awaitable[None]]) -> None:
         settler = self.settler
         assert settler is not None
         try:
-            await self._process(stream, msg)
+            await work()
         except asyncio.CancelledError:  # drain timed out: hand the report back for redelivery
             try:
                 await settler.hand_back(stream, msg)
@@ -166,53 +263,31 @@ class IntakeActor:
         except Exception as exc:
             if not isinstance(exc, SwarmError):
                 log.exception("%s: unexpected failure on %s", self.name, stream)
-            try:
-                await settler.settle(stream, msg, exc)
-            except Exception:  # nothing settled it: JetStream redelivers after ack wait
-                log.exception("%s: could not settle a report from %s", self.name, stream)
+            await self._settle(stream, msg, exc)
         else:
             try:
                 await settler.settle(stream, msg)
             except Exception:
                 log.exception("%s: could not ack a report from %s", self.name, stream)
 
-    # -- one report: raises what went wrong, returns when the report is done -------------
-    async def _process(self, stream: str, msg: Msg) -> None:
-        bus, index = self.services.bus, self.index
-        assert bus is not None and index is not None
-        meta = msg.metadata
-        if meta.num_delivered == 1:
-            self.counters["received"] += 1
-            metrics.inc("reports_received", stream=stream)
+    # -- a report that opens (or resumes) an investigation: raises what went wrong --------
+    async def _open(self, stream: str, msg: Msg, report: ErrorReport, tally: Tally, new: bool) -> None:
         with span_from_headers(f"process {msg.subject}", _headers(msg), SpanKind.CONSUMER, stream=stream,
                                **messaging(msg.subject, "process", _headers(msg).get(HDR_MSG_ID))) as carrier:
-            try:
-                report = ErrorReport.model_validate_json(msg.data)
-            except ValidationError as exc:
-                raise InvalidInput(f"invalid ErrorReport: {_explain(exc)}") from exc
-            claim = await index.claim(report, (stream, meta.sequence.stream))
-            if claim.kind == "duplicate":
-                self.counters["duplicates"] += 1
-                metrics.inc("duplicates_grouped")
-                await self.services.blood.event(
-                    "duplicate_grouped",
-                    {"signature": report.signature, "occurrences": claim.entry.get("occurrences")},
-                    investigation_id=claim.investigation_id,
-                )
-                return
-            if claim.entry.get("status") == "rejected":
+            inv = tally.investigation_id
+            if tally.entry.get("status") == "rejected":
                 raise Rejected(f"signature {report.signature} was rejected before")
             verdict = self.filter.check_report(report)
             if verdict.rejected:
-                raise Rejected("rejected by the prompt-injection filter", verdict, report, claim.investigation_id)
-            if claim.kind == "new":
+                raise Rejected("rejected by the prompt-injection filter", verdict, report, inv)
+            if new:
                 self.counters["investigations"] += 1
                 await self.services.blood.event(
                     "investigation_started",
                     {"signature": report.signature, "service": report.service, "environment": report.environment},
-                    investigation_id=claim.investigation_id,
+                    investigation_id=inv,
                 )
-            await self._investigate(msg, report, claim.investigation_id, carrier, claim.entry)
+            await self._investigate(msg, report, inv, carrier, tally.entry)
 
     async def _investigate(
         self, msg: Msg, report: ErrorReport, inv: str, carrier: dict[str, str], entry: dict[str, Any]
@@ -220,13 +295,24 @@ class IntakeActor:
         budget = ray.get_actor(BUDGET_NAME, namespace=self.spec.ray_namespace)
         keepalive = asyncio.create_task(self._keep_alive(msg, budget, inv))
 
+        told: list[str] = []
+
         async def admit() -> None:  # over budget, the investigation waits (in-progress acks), never dropped
             admitted, reason = await budget.admit.remote(inv)
             if not admitted:
+                if not told:  # once per investigation: the general channel tells the humans watching
+                    told.append(str(reason))
+                    await notice(self.services.bus, "budget_wait", f"`{inv}` waits for the swarm-wide budget: "
+                                 f"{reason}", {"investigation_id": inv, "reason": str(reason)},
+                                 sender=self.services.service, role="intake")
                 raise OverBudget(str(reason), retry_delay_s=self.services.config.budget.retry_delay_s)
 
+        self.waiting.add(inv)  # distinct work waiting for a slot: the autoscaler's load
         try:
-            await wait_out(admit)
+            try:
+                await wait_out(admit)
+            finally:
+                self.waiting.discard(inv)
             self.services.active += 1
             req = InvestigationRequest(
                 investigation_id=inv,
@@ -288,7 +374,3 @@ class IntakeActor:
                     log.warning("%s: advisory not settled yet: %r", self.name, exc)
                     with contextlib.suppress(Exception):
                         await msg.nak(delay=self.cfg.nak_delay_s)
-
-
-def _explain(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'payload'}: {e['msg']}" for e in exc.errors())

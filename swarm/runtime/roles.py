@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import sys
 import time
 from typing import Any
@@ -144,6 +145,10 @@ class AgentHost:
 
     async def active(self) -> int:
         return self.services.active
+
+    async def pid(self) -> int:
+        """The worker process (benchmarks sum the actors' RSS)."""
+        return os.getpid()
 
     async def close(self) -> None:
         """Close NATS and stop the heartbeat (a last 'stopping' beat) before the actor is killed."""

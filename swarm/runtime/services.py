@@ -20,8 +20,8 @@ import ray
 from swarm.bloodstream.publisher import Bloodstream
 from swarm.bus.connect import Bus
 from swarm.bus.settings import Settings
+from swarm.comms.publisher import CommsPublisher  # re-exported: roles.py builds ctx.messages with it
 from swarm.config import SwarmConfig
-from swarm.models import AgentMessage
 from swarm.runtime.registry import BUDGET_NAME
 from swarm.state import PeerStateStore
 from swarm.telemetry import metrics
@@ -48,22 +48,6 @@ class ActorSpec:
 
     def load_config(self) -> SwarmConfig:
         return SwarmConfig.model_validate(self.config)
-
-
-class CommsPublisher:
-    """MessagePublisher for agents: every message lands on `{ns}.workflow.run.<id>.<kind>`."""
-
-    def __init__(self, bus: Bus, run_id: str, sender: str, trace_id: str | None = None) -> None:
-        self.bus, self.run_id, self.sender, self.trace_id = bus, run_id, sender, trace_id
-
-    async def say(self, kind: str, content: str, data: dict[str, Any] | None = None) -> None:
-        msg = AgentMessage(
-            run_id=self.run_id, sender=self.sender, kind=kind, content=content, data=data or {}, trace_id=self.trace_id
-        )
-        try:
-            await self.bus.publish(self.bus.names.comms_run(self.run_id, kind), msg)
-        except Exception as exc:  # agent messages are best effort: never fail a phase for them
-            log.warning("agent message to %s lost: %s", self.run_id, exc)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
     settler = Settler(bus, blood, index, counters, max_deliver={stream: 3}, nak_delay_s=2.0, actor="intake-0")
     await settler.settle(stream, msg)         # the work is done: ack
     await settler.settle(stream, msg, exc)    # exc.settlement decides: ack, nak, term, dead-letter, reject
+    await settler.ack_all(duplicates)         # a batch's duplicates: pipelined acks, one confirmation
 
 Intake raises; only `settle` decides. RETRY naks after `exc.retry_delay_s` (None: `nak_delay_s`),
 doubled per delivery, and dead-letters the last allowed delivery instead. DEAD_LETTER publishes a
@@ -93,6 +94,23 @@ class Settler:
                 await self._reject(msg, error)
             case _:  # DEAD_LETTER, and EXIT (a config error met while working on a report)
                 await self.dead_letter(stream, msg, str(error), type(error).__name__)
+
+    async def ack_all(self, msgs: list[Msg]) -> bool:
+        """Ack a batch in one pipeline: every ack but the last is sent without waiting, the last waits for
+        the server, which handles one connection's acks in order. True when that confirmation came."""
+        if not msgs:
+            return True
+        try:
+            for msg in msgs[:-1]:
+                await msg.ack()
+            await msgs[-1].ack_sync()
+        except Exception as exc:  # unconfirmed: a report whose ack was lost comes back and is recognised
+            log.warning("%s: %d acks not confirmed: %r", self.actor, len(msgs), exc)
+            return False
+        metrics.inc("reports_acked", len(msgs))
+        for msg in msgs:  # one line per settled report, grouped duplicates included
+            log_settled(self.actor, msg.metadata.stream, msg, None, self.max_deliver.get(msg.metadata.stream, 3))
+        return True
 
     async def _retry(self, stream: str, msg: Msg, error: SwarmError) -> None:
         delivered = msg.metadata.num_delivered

@@ -38,7 +38,12 @@ def invoke(*args: str, input: str | None = None) -> Any:
 async def namespace_streams(bus: Bus) -> dict[str, js_api.StreamInfo]:
     """Every stream on the server that belongs to bus's namespace (KV buckets included)."""
     prefixes = (f"{bus.names.NS}_", f"KV_{bus.names.NS}_")
-    return {s.config.name: s for s in await bus.js.streams_info() if s.config.name.startswith(prefixes)}
+    found: dict[str, js_api.StreamInfo] = {}
+    offset = 0
+    while page := await bus.js.streams_info(offset=offset):  # the server lists 256 streams per page
+        found |= {s.config.name: s for s in page if s.config.name.startswith(prefixes)}
+        offset += len(page)
+    return found
 
 
 async def test_provision_creates_exactly_the_configured_streams_consumers_and_buckets(settings: Settings) -> None:

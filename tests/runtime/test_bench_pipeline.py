@@ -24,6 +24,7 @@ pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(900)]
 SLEEP_S = 0.2
 ARGS = ["--reports", "5", "--sleep-reports", "2", "--sleep-s", str(SLEEP_S), "--serial", "1"]
 ARGS += ["--raw-messages", "50", "--replicas", "1", "--concurrency", "2", "--json"]
+ARGS += ["--storm-reports", "300", "--storm-signatures", "3"]
 
 
 def _ordered(p: dict[str, float]) -> bool:
@@ -61,8 +62,17 @@ def test_bench_pipeline_json_has_sane_figures(cli_env: dict[str, str], settings:
     assert data["ratios"]["noop/raw"] == pytest.approx(noop["per_s"] / raw["per_s"])
     assert data["ratios"]["sleep/ideal"] == pytest.approx(sleep["efficiency"])
 
+    # the storm: every copy counted once, one investigation per error, intake timed from the actors
+    storm = data["storm"]
+    want = {"received": 300, "investigations": 3, "duplicates": 297, "dead_lettered": 0, "rejected": 0, "results": 3}
+    assert storm["counters"] == want and storm["occurrences"] == 300
+    assert storm["per_s"] > 0 and 0 < storm["seconds"] < storm["start_and_drain_s"]
+    assert data["ratios"]["storm/raw"] == pytest.approx(storm["per_s"] / raw["per_s"])
+    mem = sleep["memory"]  # sampled while the sleeping burst ran
+    assert mem["actors"] >= 5 and mem["in_flight"] >= 1 and mem["peak_mb"] > 0 and mem["per_inflight_kb"] >= 0
+
     assert ray.is_initialized(), "the bench must join the running Ray, not shut it down"
-    leftovers = asyncio.run(_streams_of(settings, [noop["namespace"], sleep["namespace"]]))
+    leftovers = asyncio.run(_streams_of(settings, [noop["namespace"], sleep["namespace"], storm["namespace"]]))
     assert leftovers == [], "the bench left streams behind"
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+
 import pytest
 
 from swarm.reporting.reporter import publish_report
@@ -51,6 +54,7 @@ async def test_over_budget_investigations_wait_and_none_is_lost(bus, settings, t
         {"implement": {"sleep_s": 0.3}},
         budget={"max_concurrent_investigations": 1, "retry_delay_s": 0.05},
     )
+    notices = await bus.js.subscribe(bus.names.comms_general_all, ordered_consumer=True)
     for i in range(4):
         await publish_report(bus, report(400 + i))
     runtime = SwarmRuntime(settings, cfg)
@@ -74,6 +78,13 @@ async def test_over_budget_investigations_wait_and_none_is_lost(bus, settings, t
     assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False)), spans
     info = await bus.js.consumer_info(bus.names.error_stream("default"), "error-fixer")
     assert info.delivered.consumer_seq == 4, "waiting must not use up deliveries (no nak while over budget)"
+    waits = []
+    with contextlib.suppress(TimeoutError):
+        while True:
+            data = json.loads((await notices.next_msg(timeout=2)).data)
+            waits += [data] if data["kind"] == "budget_wait" else []
+    assert waits and all("waits for the swarm-wide budget" in w["content"] for w in waits)
+    assert len({w["data"]["investigation_id"] for w in waits}) == len(waits), "one notice per waiting investigation"
 
 
 @pytest.mark.usefixtures("ray_session")

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from swarm.cli import app
+from swarm.comms.browser import chromium_path
 
 pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(900)]
 
@@ -32,3 +33,7 @@ def test_demo_turns_a_regression_into_a_reviewed_fix(cli_env, tmp_path) -> None:
     ).stdout
     assert "Swarm-Signature:" in shown and r["fix_commit"] in shown
     assert "1. creating a sample repository" in result.stderr  # progress on stderr, JSON on stdout
+    comms = data["comms"]  # the agents' messages went to Postgres; the three comms pages were captured
+    assert comms["stored"] > 0 and comms["run_id"] == r["investigation_id"], comms
+    if chromium_path() is not None:
+        assert [Path(p).name for p in comms["screenshots"]] == ["agents.png", "agents-run.png", "agents-general.png"]

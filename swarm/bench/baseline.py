@@ -1,0 +1,76 @@
+"""The baseline every pipeline figure is compared with, and what the scenarios share.
+
+    raw = await measure_raw(settings, messages=2000, batch=64, progress=quiet)    # plain nats-py fetch + ack
+    report = bench_report(tag, i)      # a distinct ErrorReport per i
+    await drop_namespace(bus)          # leave nothing behind on a shared server
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from swarm.bus.connect import Bus
+from swarm.bus.names import ERROR_CONSUMER
+from swarm.bus.provision import load_streams_config, provision
+from swarm.bus.settings import Settings
+from swarm.errors import SwarmError
+from swarm.models import ErrorReport
+
+__all__ = ["Progress_", "bench_report", "drop_namespace", "measure_raw", "quiet"]
+
+Progress_ = Callable[[str, int, int], None]  # (step, done, total)
+
+
+def quiet(step: str, done: int, total: int) -> None:
+    """A Progress_ that shows nothing."""
+
+
+def bench_report(tag: str, i: int) -> ErrorReport:
+    return ErrorReport(
+        error=f"BenchError: widget {i} of run {tag} failed",
+        stack=f'Traceback (most recent call last):\n  File "bench/w{i}.py", line {i + 1}, in run\nBenchError',
+        service="bench",
+        context={"file": f"bench/w{i}.py", "line": i + 1, "function": "run"},
+    )
+
+
+async def drop_namespace(bus: Bus) -> None:
+    """Delete the namespace's streams and KV buckets: leave nothing behind on a shared server."""
+    prefixes = (f"{bus.names.NS}_", f"KV_{bus.names.NS}_")
+    with contextlib.suppress(Exception):
+        for info in await bus.js.streams_info():
+            if info.config.name and info.config.name.startswith(prefixes):
+                await bus.js.delete_stream(info.config.name)
+
+
+async def measure_raw(settings: Settings, messages: int, batch: int, progress: Progress_) -> dict[str, Any]:
+    """Baseline: fetch + ack of `messages` reports from the error-fixer consumer with plain nats-py."""
+    bus = await Bus.connect(settings.model_copy(update={"nats_namespace": f"bench{uuid.uuid4().hex[:8]}"}))
+    try:
+        await provision(bus.js, bus.names, load_streams_config(settings.swarm_streams_config))
+        stream, tag = bus.names.error_stream("default"), uuid.uuid4().hex[:6]
+        acks = [bus.js.publish(bus.names.errors(), bench_report(tag, i).to_bytes()) for i in range(messages)]
+        for start in range(0, messages, 500):  # publish in bounded bursts
+            await asyncio.gather(*acks[start : start + 500])
+        sub = await bus.js.pull_subscribe_bind(ERROR_CONSUMER, stream=stream)
+        done = 0
+        began = time.perf_counter()
+        while done < messages:
+            for msg in await sub.fetch(min(batch, messages - done), timeout=5):
+                done += 1
+                # the server handles one connection's acks in order: confirming the last confirms them all
+                await (msg.ack_sync() if done == messages else msg.ack())
+            progress("raw nats-py fetch+ack", done, messages)
+        secs = time.perf_counter() - began
+        info = await bus.js.consumer_info(stream, ERROR_CONSUMER)
+        if info.num_ack_pending or info.num_pending:
+            raise SwarmError(f"raw baseline left {info.num_ack_pending} unacked and {info.num_pending} pending")
+        return {"messages": messages, "batch": batch, "seconds": secs, "per_s": messages / secs}
+    finally:
+        await drop_namespace(bus)
+        await bus.close()

@@ -1,0 +1,55 @@
+"""One agent message as the API, the pages and Postgres see it: a flat dict, `id` = stream sequence.
+
+    record = message_record(names, msg.subject, seq, msg.data)    # raises InvalidInput on a bad payload
+    record["id"], record["channel"], record["run_id"], record["kind"]
+
+The same shape comes from Postgres (`CommsStore.messages`) and from NATS (live SSE), so a client
+never tells them apart.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from swarm.bus.names import Names
+from swarm.errors import InvalidInput
+from swarm.models import AgentMessage
+
+__all__ = ["message_record", "role_of"]
+
+
+def role_of(agent_id: str) -> str:
+    """`research-0` -> `research`: the role an agent id names when the message does not say."""
+    head, _, tail = agent_id.rpartition("-")
+    return head if head and tail.isdigit() else agent_id
+
+
+def message_record(names: Names, subject: str, seq: int, data: bytes) -> dict[str, Any]:
+    """Validate one comms message and flatten it; the subject decides run or general channel."""
+    try:
+        run_id, kind = names.parse_comms(subject)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
+    try:
+        msg = AgentMessage.model_validate_json(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'payload'}: {e['msg']}" for e in exc.errors())
+        raise InvalidInput(f"invalid AgentMessage on {subject}: {problems}") from exc
+    return {
+        "id": int(seq),
+        "message_id": msg.message_id,
+        "subject": subject,
+        "channel": "run" if run_id is not None else "general",
+        "run_id": run_id,
+        "workflow_name": msg.workflow_name if run_id is not None else "general",
+        "namespace": names.ns,
+        "agent_id": msg.sender,
+        "role": msg.role or role_of(msg.sender),
+        "kind": kind,
+        "content": msg.content,
+        "data": msg.data,
+        "trace_id": msg.trace_id,
+        "timestamp": msg.timestamp.isoformat(),
+    }

@@ -1,0 +1,75 @@
+"""Intake in batches: how much to fetch, and a fetched batch split by signature.
+
+    sizer = FetchSizer(smallest=16, largest=256)
+    n = sizer.size(free_slots=40)            # the next fetch
+    sizer.saw_backlog(msgs[-1].metadata.num_pending)
+    batch = Batch.parse(stream, msgs)        # valid reports grouped by signature, the malformed apart
+    sizer.saw_opened(len(msgs), opened)      # how many of them opened (or resumed) an investigation
+
+A storm is one error thousands of times: most of a batch are duplicates that cost one compare-and-set
+per signature and a pipelined ack, no slot. So the fetch grows with the backlog (up to `largest`), and
+only the share of reports that open an investigation is held to the free investigation slots: a
+burst of distinct reports is fetched as before, a slot's worth at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from nats.aio.msg import Msg
+from pydantic import ValidationError
+
+from swarm.errors import InvalidInput
+from swarm.models import ErrorReport
+
+__all__ = ["Batch", "FetchSizer", "explain"]
+
+
+class FetchSizer:
+    """The next fetch: the backlog (between `smallest` and `largest`), at most the free slots' worth
+    of new investigations at the recent share of reports that opened one (1.0 until seen)."""
+
+    def __init__(self, smallest: int, largest: int) -> None:
+        self.smallest, self.largest = max(1, smallest), max(1, smallest, largest)
+        self.backlog = self.smallest
+        self.opening_share = 1.0
+
+    def size(self, free_slots: int) -> int:
+        want = min(self.largest, max(self.smallest, self.backlog))
+        room = max(free_slots, 1) / max(self.opening_share, 1.0 / self.largest)
+        return max(1, min(want, int(room)))
+
+    def saw_backlog(self, pending: int) -> None:
+        self.backlog = max(0, int(pending))
+
+    def saw_opened(self, fetched: int, opened: int) -> None:
+        if fetched > 0:
+            self.opening_share = 0.5 * self.opening_share + 0.5 * (opened / fetched)
+
+
+@dataclass
+class Batch:
+    """A fetched batch: valid reports by signature (fetch order kept), malformed ones with the reason."""
+
+    stream: str
+    groups: dict[str, list[tuple[Msg, ErrorReport]]] = field(default_factory=dict)
+    malformed: list[tuple[Msg, InvalidInput]] = field(default_factory=list)
+    first_deliveries: int = 0
+
+    @classmethod
+    def parse(cls, stream: str, msgs: list[Msg]) -> Batch:
+        batch = cls(stream)
+        for msg in msgs:
+            if msg.metadata.num_delivered == 1:
+                batch.first_deliveries += 1
+            try:
+                report = ErrorReport.model_validate_json(msg.data)
+            except ValidationError as exc:
+                batch.malformed.append((msg, InvalidInput(f"invalid ErrorReport: {explain(exc)}")))
+                continue
+            batch.groups.setdefault(report.signature, []).append((msg, report))
+        return batch
+
+
+def explain(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'payload'}: {e['msg']}" for e in exc.errors())

@@ -1,0 +1,38 @@
+"""`swarm comms`: --json output and clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from swarm.cli import app
+from swarm.comms.publisher import comms_outbox
+
+
+def test_backfill_json_replays_the_outbox(cli_env: dict[str, str], bus, tmp_path: Path) -> None:
+    box = comms_outbox(tmp_path, cli_env["NATS_NAMESPACE"])
+    subject = bus.names.comms_run("inv-c", "plan")
+    payload = {"run_id": "inv-c", "sender": "orchestrator-0", "kind": "plan", "content": "x"}
+    box.put("agent_message", subject, "am-1", json.dumps(payload).encode(), {})
+    box.close()
+    result = CliRunner().invoke(app, ["comms", "backfill", "--dir", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) | {"outbox": ""} == {
+        "outbox": "", "replayed": 1, "duplicates": 0, "left": 0, "error": None
+    }
+
+
+def test_runs_names_the_postgres_that_does_not_answer(cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://swarm@127.0.0.1:9/comms")
+    result = CliRunner().invoke(app, ["comms", "runs", "--json"])
+    assert result.exit_code == 1 and "Postgres does not answer at 127.0.0.1:9/comms" in result.output
+
+
+def test_runs_json_lists_runs(cli_env: dict[str, str], pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", pg_url)
+    result = CliRunner().invoke(app, ["comms", "runs", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == []

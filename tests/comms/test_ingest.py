@@ -1,0 +1,138 @@
+"""Ingest into a real Postgres from a real JetStream: idempotent under redelivery, lossless over a
+Postgres restart, invalid payloads dead-lettered; backfill from the outbox in order, without duplicates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from swarm.bus.connect import Bus
+from swarm.comms.db import CommsStore, EmbeddedPostgres
+from swarm.comms.ingest import CommsIngest, ingest_floor
+from swarm.comms.publisher import CommsPublisher, backfill, comms_outbox, notice
+from swarm.models import AgentMessage
+
+pytestmark = pytest.mark.timeout(120)
+
+
+async def drain(ingest: CommsIngest, limit: int = 200) -> None:
+    """Step the ingest until the consumer has nothing pending or unacked."""
+    for _ in range(limit):
+        await ingest.step()
+        if await ingest.caught_up():
+            return
+    raise AssertionError(f"ingest did not catch up: {ingest.counters}")
+
+
+async def stored(url: str, ns: str) -> list[dict]:
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        cur = await conn.execute(
+            "SELECT stream_seq, run_id, kind, content, agent_id, role, channel FROM workflow_comms.agent_messages "
+            "WHERE namespace = %s ORDER BY stream_seq", (ns,))
+        cols = [c.name for c in cur.description or []]
+        return [dict(zip(cols, r, strict=True)) for r in await cur.fetchall()]
+
+
+async def test_messages_are_stored_with_their_run_role_and_channel(bus: Bus, pg_url: str, tmp_path: Path) -> None:
+    says = CommsPublisher(bus, "inv-1", "research-0", trace_id="00-" + "a" * 32 + "-" + "b" * 16 + "-01",
+                          outbox_dir=tmp_path)
+    assert await says.say("plan", "two hypotheses") == "published"
+    assert await says.say("finding", "**KeyError** at `app.py:12`", {"suspects": 2}) == "published"
+    assert await notice(bus, "pool_scaled", "research 1 -> 2", outbox_dir=tmp_path) == "published"
+    ingest = CommsIngest(bus, pg_url)
+    await drain(ingest)
+    rows = await stored(pg_url, bus.names.ns)
+    assert [(r["run_id"], r["kind"], r["channel"], r["role"]) for r in rows] == [
+        ("inv-1", "plan", "run", "research"),
+        ("inv-1", "finding", "run", "research"),
+        (None, "pool_scaled", "general", "runtime"),
+    ]
+    assert ingest.counters.stored == 3 and await ingest_floor(bus) == rows[-1]["stream_seq"]
+    page = await CommsStore(pg_url, bus.names.ns).messages("inv-1", after=0, limit=1)
+    assert page[0]["trace_id"] == "a" * 32 and page[0]["content"] == "two hypotheses"
+    await ingest.close()
+
+
+async def test_redelivery_stores_nothing_twice(bus: Bus, pg_url: str, tmp_path: Path) -> None:
+    says = CommsPublisher(bus, "inv-2", "implement-0", outbox_dir=tmp_path)
+    for i in range(5):
+        await says.say("tool_call", f"step {i}")
+    # a worker stores the batch, then dies before acking: JetStream redelivers every message
+    sub = await bus.js.pull_subscribe_bind(durable=bus.names.comms_consumer, stream=bus.names.comms_stream)
+    msgs = await sub.fetch(5, timeout=5)
+    from swarm.comms.records import message_record
+
+    async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as conn:
+        for m in msgs:
+            record = message_record(bus.names, m.subject, m.metadata.sequence.stream, m.data)
+            assert await CommsStore.insert(conn, record)
+    for m in msgs:
+        await m.nak()
+    await sub.unsubscribe()
+    ingest = CommsIngest(bus, pg_url)
+    await drain(ingest)
+    assert ingest.counters.duplicates == 5 and ingest.counters.stored == 0
+    assert [r["content"] for r in await stored(pg_url, bus.names.ns)] == [f"step {i}" for i in range(5)]
+    await ingest.close()
+
+
+async def test_postgres_down_stops_acking_and_resumes_without_loss(
+    bus: Bus, postgres: EmbeddedPostgres, pg_url: str, tmp_path: Path
+) -> None:
+    says = CommsPublisher(bus, "inv-3", "review-0", outbox_dir=tmp_path)
+    ingest = CommsIngest(bus, pg_url, max_backoff_s=0.2)
+    await says.say("review", "first")
+    await drain(ingest)
+    postgres.stop()
+    try:
+        for i in range(4):
+            await says.say("review", f"while down {i}")
+        assert await ingest.step() == 0 and not ingest.postgres_up
+        info = await bus.js.consumer_info(bus.names.comms_stream, bus.names.comms_consumer)
+        assert info.num_pending + info.num_ack_pending == 4  # nothing acked while Postgres is down
+    finally:
+        postgres.start()
+    await drain(ingest)
+    rows = await stored(pg_url, bus.names.ns)
+    assert [r["content"] for r in rows] == ["first"] + [f"while down {i}" for i in range(4)]
+    assert ingest.postgres_up and ingest.counters.postgres_errors >= 1
+    await ingest.close()
+
+
+async def test_invalid_payload_is_dead_lettered_with_the_reason(bus: Bus, pg_url: str) -> None:
+    await bus.publish(bus.names.comms_run("inv-4", "plan"), b'{"content": "no sender"}')
+    ingest = CommsIngest(bus, pg_url)
+    await drain(ingest)
+    assert ingest.counters.dead_lettered == 1 and await stored(pg_url, bus.names.ns) == []
+    dead = bus.names.stream("DEAD_LETTERS")
+    sub = await bus.js.pull_subscribe(bus.names.dead("comms"), durable="t-dead", stream=dead)
+    (msg,) = await sub.fetch(1, timeout=5)
+    letter = json.loads(msg.data)
+    assert "sender" in letter["reason"] and letter["source_subject"] == bus.names.comms_run("inv-4", "plan")
+    await ingest.close()
+
+
+async def test_backfill_replays_the_outbox_in_order_without_duplicates(bus: Bus, settings, tmp_path: Path) -> None:
+    down = await Bus.connect(settings)
+    await down.close()  # an agent whose NATS connection is gone
+    says = CommsPublisher(down, "inv-5", "orchestrator-0", outbox_dir=tmp_path)
+    assert [await says.say("plan", f"m{i}") for i in range(3)] == ["outboxed"] * 3
+    box = comms_outbox(tmp_path, bus.names.ns)
+    assert box.count() == 3
+    # the first of them did reach JetStream after all (published, then the ack was lost)
+    first = AgentMessage.model_validate_json(box.peek(1)[0].data)
+    await bus.publish(bus.names.comms_run("inv-5", "plan"), first, msg_id=bus.names.comms_msg_id(first.message_id))
+    report = await backfill(bus, box)
+    assert (report.replayed, report.duplicates, report.left) == (2, 1, 0)
+    again = await backfill(bus, box)
+    assert (again.replayed, again.duplicates) == (0, 0)
+    sub = await bus.js.subscribe(bus.names.comms_run_all("inv-5"), ordered_consumer=True)
+    contents = [json.loads((await sub.next_msg(timeout=5)).data)["content"] for _ in range(3)]
+    assert contents == ["m0", "m1", "m2"]
+    info = await bus.js.stream_info(bus.names.comms_stream)
+    assert info.state.messages == 3
+    await sub.unsubscribe()
+    box.close()

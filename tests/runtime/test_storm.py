@@ -1,0 +1,104 @@
+"""Error storms: one error thousands of times. Counters and occurrence counts stay exact with two intake
+actors and a redelivered batch; duplicates never scale a pool, distinct reports do."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from swarm.bus.connect import Bus
+from swarm.bus.names import ERROR_CONSUMER
+from swarm.models import ErrorReport
+from swarm.reporting.reporter import publish_report
+from swarm.runtime.app import SwarmRuntime
+from swarm.runtime.grouping import SignatureIndex
+from tests.runtime.test_pipeline import report, results
+from tests.support.runtime import run_until_empty, runtime_config
+
+pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(900)]
+
+REPORTS, SIGNATURES, LOST = 600, 6, 80
+
+
+async def occurrences(bus: Bus) -> dict[str, int]:
+    kv = await bus.js.key_value(bus.names.signature_bucket)
+    return {k: json.loads((await kv.get(k)).value)["occurrences"] for k in await kv.keys()}
+
+
+async def test_storm_counters_are_exact_with_two_intake_actors_and_a_redelivered_batch(bus, settings, tmp_path) -> None:
+    sent: Counter[str] = Counter()
+    for i in range(REPORTS):
+        r = report(i % SIGNATURES)  # no Msg-Id: every copy is stored, like copies outside the dedup window
+        await bus.js.publish(bus.names.errors(), r.to_bytes())
+        sent[r.signature] += 1
+    # an intake that counted a batch and lost its acks: the same reports come back to the swarm
+    stream = bus.names.error_stream("default")
+    sub = await bus.js.pull_subscribe_bind(ERROR_CONSUMER, stream=stream)
+    lost = await sub.fetch(LOST, timeout=5)
+    assert len(lost) == LOST
+    index = await SignatureIndex(bus.js, bus.names).open()
+    groups: dict[str, list] = {}
+    for msg in lost:
+        groups.setdefault(ErrorReport.model_validate_json(msg.data).signature, []).append(msg)
+    opened_here = duplicates_here = 0
+    for msgs in groups.values():
+        tally = await index.count(ErrorReport.model_validate_json(msgs[0].data),
+                                  [(stream, m.metadata.sequence.stream) for m in msgs])
+        opened_here += tally.kinds.count("new")
+        duplicates_here += tally.kinds.count("duplicate")
+    for msg in lost:
+        await msg.nak()
+    await sub.unsubscribe()
+
+    counters = await run_until_empty(settings, runtime_config(tmp_path, intake={"actors": 2}), timeout_s=600)
+    assert await occurrences(bus) == dict(sent)  # each report counted once, the redelivered ones too
+    assert opened_here == len(groups) and duplicates_here == LOST - len(groups)
+    assert counters == {
+        "received": REPORTS - LOST,  # the lost batch was first delivered to the test
+        "investigations": SIGNATURES - opened_here,  # the test opened these; the swarm resumed them
+        "duplicates": REPORTS - SIGNATURES - duplicates_here,
+        "dead_lettered": 0,
+        "rejected": 0,
+        "results": SIGNATURES,
+    }
+    got = await results(bus)
+    assert len(got) == SIGNATURES and {r.signature for r in got} == set(sent)
+
+
+async def test_duplicates_never_scale_a_pool_and_distinct_reports_do(bus, settings, tmp_path) -> None:
+    cfg = runtime_config(
+        tmp_path,
+        {"research": {"sleep_s": 0.4}},
+        autoscale={"enabled": True, "interval_s": 0.2, "upscale_delay_s": 0, "downscale_delay_s": 600},
+    )
+    cfg.roles["research"].target_per_replica = 2
+    cfg.roles["research"].max_replicas = 3
+    cfg.roles["research"].max_concurrency = 2
+    events = await bus.js.subscribe(bus.names.event("pool_scaled"), ordered_consumer=True)
+    notices = await bus.js.subscribe(bus.names.comms_general_all, ordered_consumer=True)
+    for _ in range(400):  # a storm of one error: one investigation, however long the stream
+        await bus.js.publish(bus.names.errors(), report(900).to_bytes())
+    runtime = SwarmRuntime(settings, cfg)
+    await runtime.start()
+    try:
+        counters = await runtime.until_empty(timeout_s=600)
+        assert counters["investigations"] == 1 and counters["duplicates"] == 399
+        assert runtime.decisions == [] and runtime.sizes()["research"] == 1
+
+        for i in range(12):  # twelve distinct errors: twelve investigations of load
+            await publish_report(bus, report(910 + i))
+        await runtime.until_empty(timeout_s=600)
+    finally:
+        await runtime.stop()
+    research = [d for d in runtime.decisions if d.role == "research"]
+    assert research and research[0].desired > research[0].current and max(d.desired for d in research) == 3
+    assert all(d.load.total <= 12 for d in runtime.decisions)
+    msg = await events.next_msg(timeout=5)
+    data = json.loads(msg.data)["data"]
+    assert data["load"] == data["waiting"] + data["running"] > 0
+    assert data["to"] > data["from"]
+    notice = json.loads((await notices.next_msg(timeout=5)).data)  # the humans watching are told, too
+    assert notice["kind"] == "pool_scaled" and notice["run_id"] == "" and notice["data"] == data
+    assert f"**{data['role']}** pool" in notice["content"] and "waiting" in notice["content"]
