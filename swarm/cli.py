@@ -6,6 +6,7 @@ swarm state ...               swarm security check|eval
 swarm run                     swarm investigate
 swarm events tail             swarm health
 swarm bench ...               swarm demo
+swarm status
 swarm comms up|serve|ingest|runs|backfill|screenshot
 """
 
@@ -38,6 +39,7 @@ _SUB_APPS: list[tuple[str, str, str | None]] = [
     ("swarm.runtime.cli", "runtime_app", None),
     ("swarm.bench.cli", "bench_app", "bench"),
     ("swarm.demo", "demo_app", None),
+    ("swarm.telemetry.status", "status_app", None),
     ("swarm.comms.cli", "comms_app", "comms"),
 ]
 

@@ -42,6 +42,7 @@ from swarm.bus.names import Names
 from swarm.bus.trace import inject_headers
 from swarm.errors import InvalidInput
 from swarm.models import Audit, BrainDead, DeadLetter, DomainEvent, Heartbeat, Injury, Payload
+from swarm.telemetry import metrics
 
 from .adapter import InvestigationEvents
 from .beats import measure
@@ -156,6 +157,8 @@ class Bloodstream:
         setattr(self.counters, what, getattr(self.counters, what) + n)
         per = self.by_kind.setdefault(kind, Counters())
         setattr(per, what, getattr(per, what) + n)
+        metrics.inc("bloodstream_messages", n, kind=kind, outcome=what)
+        metrics.gauge("outbox_depth", self.pending)
 
     # lifecycle --------------------------------------------------------------------------------
     async def start(self) -> Bloodstream:

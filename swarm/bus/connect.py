@@ -24,7 +24,7 @@ from pydantic import BaseModel
 
 from swarm.bus.names import HDR_MSG_ID, Names
 from swarm.bus.settings import Settings
-from swarm.bus.trace import inject_headers
+from swarm.bus.trace import inject_headers, publish_span
 from swarm.errors import ConfigError, NatsUnavailable
 
 __all__ = ["Bus", "connect", "open_bus", "connect_options"]
@@ -116,12 +116,13 @@ class Bus:
         headers: dict[str, str] | None = None,
         timeout: float = 5.0,
     ) -> PubAck:
-        """JetStream publish with the trace context (and Msg-Id, when given) in the headers."""
-        hdrs = inject_headers(headers)
-        if msg_id:
-            hdrs[HDR_MSG_ID] = msg_id
-        data = payload if isinstance(payload, bytes) else payload.model_dump_json().encode()
-        return await self.js.publish(subject, data, headers=hdrs, timeout=timeout)
+        """JetStream publish in a PRODUCER span, its trace context (and Msg-Id, when given) in the headers."""
+        with publish_span(subject, msg_id, headers):
+            hdrs = inject_headers(headers)
+            if msg_id:
+                hdrs[HDR_MSG_ID] = msg_id
+            data = payload if isinstance(payload, bytes) else payload.model_dump_json().encode()
+            return await self.js.publish(subject, data, headers=hdrs, timeout=timeout)
 
     async def publish_core(
         self, subject: str, payload: BaseModel | bytes, headers: dict[str, str] | None = None

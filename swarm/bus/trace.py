@@ -2,16 +2,27 @@
 
 headers = inject_headers({})            # adds traceparent (and tracestate) of the current span
 ctx = extract_context(msg.headers)      # on the consuming side: a Context to start spans in
+with publish_span(subject, msg_id):     # a PRODUCER span with the messaging semantic conventions
+    headers = inject_headers({})
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 
-__all__ = ["inject_headers", "extract_context", "trace_id_of", "current_trace_id"]
+__all__ = [
+    "inject_headers",
+    "extract_context",
+    "trace_id_of",
+    "current_trace_id",
+    "messaging_attributes",
+    "publish_span",
+]
 
 
 def inject_headers(headers: dict[str, str] | None = None, ctx: otel_context.Context | None = None) -> dict[str, str]:
@@ -36,3 +47,30 @@ def trace_id_of(headers: Mapping[str, str] | None) -> str | None:
 def current_trace_id() -> str | None:
     sc = trace.get_current_span().get_span_context()
     return format(sc.trace_id, "032x") if sc.is_valid else None
+
+
+def messaging_attributes(destination: str, operation: str, message_id: str | None = None) -> dict[str, Any]:
+    """OpenTelemetry messaging semantic-convention attributes of a NATS span."""
+    attrs: dict[str, Any] = {
+        "messaging.system": "nats",
+        "messaging.destination.name": destination,
+        "messaging.operation": operation,
+        "messaging.operation.type": operation,
+    }
+    if message_id:
+        attrs["messaging.message.id"] = message_id
+    return attrs
+
+
+@contextlib.contextmanager
+def publish_span(
+    subject: str, message_id: str | None = None, headers: Mapping[str, str] | None = None
+) -> Iterator[None]:
+    """A PRODUCER span `publish <subject>`; its parent is the current span, else the trace in `headers`
+    (a re-published message keeps its trace)."""
+    parent = None if trace.get_current_span().get_span_context().is_valid else extract_context(headers)
+    tracer = trace.get_tracer("swarm.bus")
+    attrs = messaging_attributes(subject, "publish", message_id)
+    with tracer.start_as_current_span(f"publish {subject}", context=parent, kind=trace.SpanKind.PRODUCER,
+                                      attributes=attrs):
+        yield

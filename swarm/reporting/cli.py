@@ -11,6 +11,7 @@ consumer. It prints its readiness line on stderr once the subscription is regist
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from typing import Any
@@ -24,6 +25,7 @@ from swarm.bus.settings import Settings
 from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, fail, load_settings, run
 from swarm.models import ErrorReport
 from swarm.reporting.reporter import Published, build_report, publish_report
+from swarm.telemetry.tracing import flush_tracing, setup_tracing
 
 __all__ = ["errors_app", "parse_context"]
 
@@ -81,8 +83,12 @@ def errors_report(
 
 
 async def _publish(settings: Settings, report: ErrorReport) -> Published:
-    async with open_bus(settings) as bus:
-        return await publish_report(bus, report)
+    setup_tracing("errors-report", only_when_exporting=True)  # OTEL_TRACES_EXPORTER: the trace starts here
+    try:
+        async with open_bus(settings) as bus:
+            return await publish_report(bus, report)
+    finally:
+        await asyncio.to_thread(flush_tracing)
 
 
 def _render_published(d: dict[str, Any]) -> None:

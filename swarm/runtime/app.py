@@ -38,6 +38,8 @@ from swarm.runtime.roles import RoleActor
 from swarm.runtime.services import ActorSpec
 from swarm.state import PeerStateStore
 from swarm.telemetry import metrics
+from swarm.telemetry.snapshot import Collector
+from swarm.telemetry.tracing import actor_runtime_env
 
 __all__ = ["SwarmRuntime", "RolePool"]
 
@@ -78,6 +80,7 @@ class RolePool:
             max_restarts=-1,
             max_task_retries=0,
             get_if_exists=True,
+            runtime_env=actor_runtime_env(),  # OTEL_* of the driver: every actor exports like it
         )
         remote = ray.remote(cls).options(**options)
         if self.role == "orchestrator":
@@ -205,6 +208,7 @@ class SwarmRuntime:
             context = ray.init(address=self.address, namespace=self.ray_namespace, logging_level="WARNING")
             self.dashboard_url = getattr(context, "dashboard_url", None) or None
         metrics.set_namespace(self.settings.nats_namespace)
+        metrics.serve_from_env()  # SWARM_METRICS_PORT: the driver's own /metrics (prometheus_client)
         self.bus = await Bus.connect(self.settings)
         await provision(self.bus.js, self.bus.names, load_streams_config(self.settings.swarm_streams_config))
         # small state, cheap to lose: Ray restarts them rather than leaving the swarm without them
@@ -237,11 +241,13 @@ class SwarmRuntime:
         healer = Healer(self.blood, restarter=self, state=store, actor="swarm-healer")
         self.monitor = await HealthMonitor.from_config(self.blood, self.config, healer=healer, doctor=store).start()
         self._tasks.append(asyncio.create_task(self._control_loop(), name="control-loop"))
+        self._tasks.append(Collector(self.bus, self.ray_namespace, outbox=self.blood).start())  # gauges
 
     def _intake_actor(self, index: int) -> Any:
         return (
             ray.remote(IntakeActor)
-            .options(name=f"intake-{index}", namespace=self.ray_namespace, max_concurrency=1000, num_cpus=0)
+            .options(name=f"intake-{index}", namespace=self.ray_namespace, max_concurrency=1000, num_cpus=0,
+                     runtime_env=actor_runtime_env())
             .remote(self.spec, index)
         )
 

@@ -17,6 +17,7 @@ from swarm.errors import TransientError
 from swarm.models import ErrorReport
 from swarm.runtime.app import SwarmRuntime
 from swarm.runtime.investigate import investigate_once
+from swarm.telemetry.tracing import setup_tracing
 
 __all__ = ["runtime_app", "run_swarm"]
 
@@ -69,6 +70,7 @@ def run(
 ) -> None:
     """Run the swarm on Ray: intake, orchestrator and role pools, autoscaler; drain on SIGTERM."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_tracing("driver", only_when_exporting=True)  # OTEL_*: the driver's spans are exported too
     settings = load_settings()
     server = None
     with cli_errors():

@@ -33,7 +33,7 @@ from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.errors import FetchTimeoutError
 
-from swarm.bus.names import ADVISORY_CONSUMER, ERROR_CONSUMER
+from swarm.bus.names import ADVISORY_CONSUMER, ERROR_CONSUMER, HDR_MSG_ID
 from swarm.comms.publisher import notice
 from swarm.config import load_object
 from swarm.errors import OverBudget, Rejected, SwarmError, TransientError
@@ -45,7 +45,7 @@ from swarm.runtime.requests import InvestigationRequest
 from swarm.runtime.services import ActorServices, ActorSpec
 from swarm.runtime.settle import Settler, wait_out
 from swarm.telemetry import metrics
-from swarm.telemetry.tracing import span_from_headers
+from swarm.telemetry.tracing import SpanKind, messaging, span_from_headers
 
 __all__ = ["IntakeActor", "COUNTER_KEYS"]
 
@@ -272,7 +272,8 @@ class IntakeActor:
 
     # -- a report that opens (or resumes) an investigation: raises what went wrong --------
     async def _open(self, stream: str, msg: Msg, report: ErrorReport, tally: Tally, new: bool) -> None:
-        with span_from_headers("intake", _headers(msg), stream=stream) as carrier:
+        with span_from_headers(f"process {msg.subject}", _headers(msg), SpanKind.CONSUMER, stream=stream,
+                               **messaging(msg.subject, "process", _headers(msg).get(HDR_MSG_ID))) as carrier:
             inv = tally.investigation_id
             if tally.entry.get("status") == "rejected":
                 raise Rejected(f"signature {report.signature} was rejected before")

@@ -127,6 +127,9 @@ class SwarmBudget:
             "usd_hour": usd,
             "delayed": self.delayed,
             "expired": self.expired,
+            "max_concurrent": self.max_concurrent,  # the limits (None: unlimited), for status and metrics
+            "tokens_per_hour": self.tokens_per_hour,
+            "dollars_per_hour": self.dollars_per_hour,
         }
 
 

@@ -13,6 +13,8 @@ import asyncio
 import functools
 import logging
 import os
+import sys
+import time
 from typing import Any
 
 from swarm.agent import AgentContext, Budget, Cancelled, CancelToken
@@ -25,6 +27,7 @@ from swarm.runtime.requests import PhaseRequest
 from swarm.runtime.services import ActorServices, ActorSpec, CommsPublisher
 from swarm.state import PeerState, PeerStateStore
 from swarm.state.model import PhaseStatus, Status
+from swarm.telemetry import metrics
 from swarm.telemetry.tracing import span_from_carrier
 
 __all__ = ["AgentHost", "RoleActor", "PhaseStateAccess", "record_phase", "run_phase"]
@@ -178,6 +181,7 @@ async def run_phase(
     call_id = f"{req.investigation_id}:{req.phase}:{(req.hypothesis or {}).get('id', '')}"
     cancels[call_id] = token
     services.active += 1
+    started = time.monotonic()
     try:
         with span_from_carrier(f"{role}.{req.phase}", req.trace, investigation=req.investigation_id):
             await record_phase(
@@ -226,3 +230,5 @@ async def run_phase(
     finally:
         services.active -= 1
         cancels.pop(call_id, None)
+        metrics.observe("phase_duration_s", time.monotonic() - started, role=role, phase=req.phase,
+                        outcome="ok" if sys.exc_info()[0] is None else "failed")

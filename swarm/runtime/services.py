@@ -25,7 +25,8 @@ from swarm.config import SwarmConfig
 from swarm.runtime.registry import BUDGET_NAME
 from swarm.state import PeerStateStore
 from swarm.telemetry import metrics
-from swarm.telemetry.tracing import setup_tracing
+from swarm.telemetry.logs import configure_logging
+from swarm.telemetry.tracing import flush_tracing, setup_tracing
 
 __all__ = ["ActorSpec", "ActorServices", "Connected", "ServicesNotStarted", "CommsPublisher"]
 
@@ -117,6 +118,7 @@ class ActorServices:
         async with self._starting:  # calls queued on a restarted actor all arrive at once
             if self._conn is None:
                 setup_tracing(self.service)
+                configure_logging()  # INFO: one line per settled report in the swarm's log
                 metrics.set_namespace(self.settings.nats_namespace)
                 self._conn = await Connected.open(
                     self.settings, self.config, self.service, self.role,
@@ -147,3 +149,4 @@ class ActorServices:
         conn, self._conn = self._conn, None  # a later call starts afresh
         if conn is not None:
             await conn.close(self.service)
+        await asyncio.to_thread(flush_tracing)  # the actor may be killed next: batched spans go now

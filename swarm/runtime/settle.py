@@ -34,6 +34,7 @@ from swarm.models import DeadLetter, ErrorReport, Result
 from swarm.runtime.grouping import SignatureIndex
 from swarm.security.rejection import rejection_for
 from swarm.telemetry import metrics
+from swarm.telemetry.logs import log_settled
 
 __all__ = ["Settler", "as_swarm_error", "wait_out"]
 
@@ -70,6 +71,12 @@ class Settler:
         self.max_deliver, self.nak_delay_s, self.actor = max_deliver, nak_delay_s, actor
 
     async def settle(self, stream: str, msg: Msg, exc: BaseException | None = None) -> None:
+        try:
+            await self._settle(stream, msg, exc)
+        finally:
+            log_settled(self.actor, stream, msg, exc, self.max_deliver.get(stream, 3))
+
+    async def _settle(self, stream: str, msg: Msg, exc: BaseException | None = None) -> None:
         if exc is None:
             await msg.ack_sync()
             metrics.inc("reports_acked")
@@ -101,6 +108,8 @@ class Settler:
             log.warning("%s: %d acks not confirmed: %r", self.actor, len(msgs), exc)
             return False
         metrics.inc("reports_acked", len(msgs))
+        for msg in msgs:  # one line per settled report, grouped duplicates included
+            log_settled(self.actor, msg.metadata.stream, msg, None, self.max_deliver.get(msg.metadata.stream, 3))
         return True
 
     async def _retry(self, stream: str, msg: Msg, error: SwarmError) -> None:

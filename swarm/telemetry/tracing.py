@@ -1,44 +1,124 @@
 """Tracing across NATS and Ray: spans that continue the trace context a publisher put in headers.
 
     setup_tracing("intake-0")                              # once per process (Ray actor)
-    with span_from_headers("intake", msg.headers) as carrier:
+    with span_from_headers("process swarm.errors", msg.headers, **messaging("ns.errors", "process")) as carrier:
         await orchestrator.investigate.remote(req | {"trace": carrier})   # crosses a Ray boundary
     with span_from_carrier("phase.plan", req["trace"]):
         await bus.publish(...)                             # headers get the same trace id
+    flush_tracing()                                        # before the process goes away
 
-A carrier is a plain dict (`traceparent`, `tracestate`) so it pickles across Ray. Spans are
-recorded by the OpenTelemetry SDK; exporting is configured by the standard OTEL_* environment
-(`OTEL_TRACES_EXPORTER=console` prints them); by default nothing is exported.
+A carrier is a plain dict (`traceparent`, `tracestate`) so it pickles across Ray. Spans are recorded by
+the OpenTelemetry SDK; exporting follows the standard OTEL_* environment:
+
+- `OTEL_TRACES_EXPORTER=otlp` with `OTEL_EXPORTER_OTLP_ENDPOINT` (or `..._TRACES_ENDPOINT`) and
+  `OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf` (default) or `grpc`; headers, timeouts, certificates and
+  the batch processor's `OTEL_BSP_*` are read by the SDK itself;
+- `OTEL_TRACES_EXPORTER=console` prints them; unset or `none`: nothing is exported;
+- `OTEL_SERVICE_NAME` names the service (default `swarm`); the process (`intake-0`...) is
+  `service.instance.id`. `OTEL_RESOURCE_ATTRIBUTES` adds attributes.
+
+Ray actors get the same variables: `actor_runtime_env()` is the `runtime_env` the driver passes.
+Span attributes follow the messaging semantic conventions: `messaging(destination, operation)`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, SpanExporter
+from opentelemetry.trace import SpanKind
 
 from swarm.bus.trace import extract_context, inject_headers
+from swarm.bus.trace import messaging_attributes as messaging
 
-__all__ = ["setup_tracing", "span_from_headers", "span_from_carrier", "current_carrier"]
+__all__ = [
+    "setup_tracing",
+    "exporting",
+    "flush_tracing",
+    "span_from_headers",
+    "span_from_carrier",
+    "current_carrier",
+    "messaging",
+    "otel_env",
+    "actor_runtime_env",
+    "SpanKind",
+]
 
+log = logging.getLogger("swarm.telemetry")
 _configured = False
+_provider: TracerProvider | None = None
+# passed to Ray actors: the OTel SDK's own variables and the swarm's metrics port
+_ENV_PREFIXES = ("OTEL_",)
 
 
-def setup_tracing(service: str) -> None:
-    """Install the SDK tracer provider once per process (idempotent)."""
-    global _configured
-    if _configured:
+def otel_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The OTEL_* variables of this process (what every Ray actor must see too)."""
+    env = os.environ if environ is None else environ
+    return {k: v for k, v in env.items() if k.startswith(_ENV_PREFIXES)}
+
+
+def actor_runtime_env() -> dict[str, Any] | None:
+    """Ray `runtime_env` for an actor: the driver's OTEL_* variables (None when there are none)."""
+    env = otel_env()
+    return {"env_vars": env} if env else None
+
+
+def _otlp_exporter() -> SpanExporter:
+    protocol = (
+        os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL") or ""
+    ).lower() or "http/protobuf"
+    if protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+
+        return GrpcExporter()
+    if protocol not in ("http/protobuf", "http"):
+        log.warning("OTEL_EXPORTER_OTLP_PROTOCOL=%s is not supported: using http/protobuf", protocol)
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
+
+    return HttpExporter()
+
+
+def exporting() -> bool:
+    """Whether OTEL_TRACES_EXPORTER asks for spans to leave the process."""
+    wanted = {e.strip() for e in (os.environ.get("OTEL_TRACES_EXPORTER") or "").lower().split(",")}
+    return bool(wanted & {"otlp", "console"})
+
+
+def setup_tracing(service: str, *, only_when_exporting: bool = False) -> None:
+    """Install the SDK tracer provider once per process (idempotent), exporting as OTEL_* says.
+
+    Actors always record (every report gets a trace id); a CLI command passes `only_when_exporting=True`
+    and leaves the process's tracing alone unless OTEL_TRACES_EXPORTER is set."""
+    global _configured, _provider
+    if _configured or (only_when_exporting and not exporting()):
         return
-    provider = TracerProvider(resource=Resource.create({"service.name": f"swarm.{service}"}))
-    if os.environ.get("OTEL_TRACES_EXPORTER", "").lower() == "console":
-        provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
+    name = os.environ.get("OTEL_SERVICE_NAME") or "swarm"
+    resource = Resource.create({"service.name": name, "service.instance.id": service})
+    provider = TracerProvider(resource=resource)
+    for exporter in (os.environ.get("OTEL_TRACES_EXPORTER") or "none").lower().split(","):
+        exporter = exporter.strip()
+        if exporter == "console":
+            provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
+        elif exporter == "otlp":
+            provider.add_span_processor(BatchSpanProcessor(_otlp_exporter()))
+        elif exporter not in ("", "none"):
+            log.warning("OTEL_TRACES_EXPORTER=%s is not supported (otlp, console, none)", exporter)
     trace.set_tracer_provider(provider)
+    _provider = provider
     _configured = True
+
+
+def flush_tracing(timeout_s: float = 5.0) -> None:
+    """Export the spans still batched (an actor calls it before it is killed)."""
+    if _provider is not None:
+        _provider.force_flush(int(timeout_s * 1000))
 
 
 def current_carrier() -> dict[str, str]:
@@ -46,10 +126,13 @@ def current_carrier() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def span_from_headers(name: str, headers: Mapping[str, str] | None, **attributes: str) -> Iterator[dict[str, str]]:
-    """Start a span whose parent is the context in `headers`; yield a carrier for the next hop."""
+def span_from_headers(
+    name: str, headers: Mapping[str, str] | None, kind: SpanKind = SpanKind.INTERNAL, **attributes: Any
+) -> Iterator[dict[str, str]]:
+    """Start a span whose parent is the context in `headers`; yield a carrier for the next hop.
+    Attribute names with dots are passed as a mapping: `**messaging("ns.errors", "process")`."""
     tracer = trace.get_tracer("swarm")
-    with tracer.start_as_current_span(name, context=extract_context(headers), attributes=attributes):
+    with tracer.start_as_current_span(name, context=extract_context(headers), kind=kind, attributes=attributes):
         yield current_carrier()
 
 

@@ -1,0 +1,119 @@
+"""`swarm status`: a live terminal view of one namespace (rich), or one JSON snapshot for scripts.
+
+    swarm status                               # live: refreshes every 2 s until Ctrl-C
+    swarm status --once                        # one table view, then exit
+    swarm status --json                        # one JSON snapshot (implies --once)
+    swarm status --address auto                # also pools and budget from the swarm's Ray actors
+
+Streams with their consumers' lag (pending, ack pending), the role pools and their sizes, the
+investigations in flight with their PEER phase, the last heartbeat of every service and the budget.
+Pools and budget need Ray: `--address` (or `RAY_ADDRESS`) names the cluster the swarm runs on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from typing import Any
+
+import typer
+from rich.console import Group
+from rich.live import Live
+from rich.table import Table
+
+from swarm.bus.connect import open_bus
+from swarm.bus.settings import Settings
+from swarm.clikit import JSON_OPTION, cli_errors, console, emit, load_settings
+from swarm.telemetry.snapshot import take_snapshot
+
+__all__ = ["status_app", "render_status", "read_status"]
+
+status_app = typer.Typer()
+
+
+def _connect_ray(address: str | None, ray_namespace: str) -> bool:
+    """Join the swarm's Ray cluster (as a read-only driver) when an address is given."""
+    address = address or os.environ.get("RAY_ADDRESS")
+    if not address:
+        return False
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(address=address, namespace=ray_namespace, logging_level="WARNING", log_to_driver=False)
+    return True
+
+
+async def read_status(settings: Settings, address: str | None = None) -> dict[str, Any]:
+    """One snapshot of the namespace in `settings` (see `swarm.telemetry.snapshot`)."""
+    ray_namespace = f"swarm-{settings.nats_namespace}"
+    with_ray = await asyncio.to_thread(_connect_ray, address, ray_namespace)
+    async with open_bus(settings) as bus:
+        snap = await take_snapshot(bus, ray_namespace if with_ray else None)
+    snap["ray"] = {"connected": with_ray, "namespace": ray_namespace}
+    return snap
+
+
+def render_status(snap: dict[str, Any]) -> Group:
+    """The snapshot as rich tables."""
+    streams = Table(title=f"streams of namespace {snap['namespace']}", title_justify="left")
+    for col in ("stream", "messages", "consumer", "pending", "ack pending", "redelivered"):
+        streams.add_column(col, justify="left" if col in ("stream", "consumer") else "right")
+    for s in snap["streams"]:
+        consumers = s["consumers"] or [{"name": "", "pending": "", "ack_pending": "", "redelivered": ""}]
+        for i, c in enumerate(consumers):
+            streams.add_row(s["stream"] if i == 0 else "", str(s["messages"]) if i == 0 else "", c["name"],
+                            str(c["pending"]), str(c["ack_pending"]), str(c["redelivered"]))
+    pools = Table(title="pools", title_justify="left")
+    pools.add_column("role")
+    pools.add_column("size", justify="right")
+    pools.add_column("replicas")
+    for role, pool in snap["pools"].items():
+        pools.add_row(role, str(pool["size"]), " ".join(pool["members"]))
+    if not snap["pools"]:
+        pools.add_row("-", "-", "no swarm reachable on Ray (--address)")
+    invs = Table(title="investigations in flight", title_justify="left")
+    for col in ("investigation", "service", "environment", "cycle", "phase", "occurrences"):
+        invs.add_column(col)
+    for inv in snap["investigations"]:
+        invs.add_row(inv["investigation_id"], str(inv["service"]), str(inv["environment"]), str(inv["cycle"] or "-"),
+                     str(inv["phase"] or "-"), str(inv["occurrences"]))
+    beats = Table(title="last heartbeats", title_justify="left")
+    for col in ("service", "role", "status", "age (s)", "active"):
+        beats.add_column(col)
+    colour = {"up": "green", "degraded": "yellow", "down": "red", "restarting": "yellow", "stopped": "dim"}
+    for hb in snap["heartbeats"]:
+        status = f"[{colour.get(hb['status'], 'white')}]{hb['status']}[/]"
+        beats.add_row(hb["service"], hb["role"], status, str(hb["age_s"]), str(hb["active_investigations"]))
+    budget = Table(title="budget", title_justify="left")
+    budget.add_column("resource")
+    budget.add_column("used", justify="right")
+    budget.add_column("limit", justify="right")
+    b = snap["budget"]
+    for name, used, limit in (("investigations", "active", "max_concurrent"), ("tokens / hour", "tokens_hour",
+                              "tokens_per_hour"), ("USD / hour", "usd_hour", "dollars_per_hour")):
+        if used in b:
+            budget.add_row(name, str(b[used]), "unlimited" if b.get(limit) is None else str(b[limit]))
+    return Group(streams, pools, invs, beats, budget)
+
+
+@status_app.command("status")
+def status(
+    json_out: bool = JSON_OPTION,
+    once: bool = typer.Option(False, "--once", help="print one view and exit (scripts, tests)"),
+    interval: float = typer.Option(2.0, "--interval", min=0.2, help="seconds between refreshes of the live view"),
+    address: str = typer.Option(None, "--address", help="Ray address of the swarm (default: $RAY_ADDRESS)"),
+) -> None:
+    """Streams and lag, pools, investigations in flight with their phase, heartbeats, budget."""
+    settings = load_settings()
+    with cli_errors():
+        if json_out or once:
+            snap = asyncio.run(read_status(settings, address))
+            emit(snap, json_out, render=lambda d: console.print(render_status(d)))
+            return
+        with Live(console=console, refresh_per_second=4, screen=False) as live, contextlib.suppress(KeyboardInterrupt):
+            while True:
+                started = time.monotonic()
+                live.update(render_status(asyncio.run(read_status(settings, address))))
+                time.sleep(max(0.0, interval - (time.monotonic() - started)))
