@@ -10,7 +10,7 @@ Where to look (one place each):
   host: `orchestrator.PeerCycle` (Ray pools + PEER state) or `local.LocalCycle` (in-process).
   `roles.run_phase` is one agent call, recorded in PEER state.
 - a pool is sized: `autoscale.Autoscaler.decide` (desired = ceil(load / target_per_replica)),
-  applied by `app.RolePool.scale_to`; `app.SwarmRuntime` starts and stops everything.
+  applied by `pools.RolePool.scale_to`; `app.SwarmRuntime` starts and stops everything.
 - a dead actor is replaced: `app.SwarmRuntime.restart` (the bloodstream healer's ActorRestarter).
 
     runtime = SwarmRuntime(settings, config)

@@ -1,0 +1,154 @@
+"""A role's pool of Ray actors, named `<role>-<i>` in the swarm's Ray namespace: create, scale, retire, restart.
+
+    pool = RolePool("research", spec, config, registry)
+    await pool.scale_to(3)          # new replicas are ready before they count; retired ones finish their calls
+    await pool.restart("research-1")
+    await pool.close_all()
+
+How many replicas a pool should have is decided elsewhere (`autoscale.Autoscaler.decide`); this module only
+carries the decision out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+import ray
+
+from swarm.config import SwarmConfig
+from swarm.runtime.orchestrator import OrchestratorActor
+from swarm.runtime.roles import RoleActor
+from swarm.runtime.services import ActorSpec
+from swarm.telemetry import metrics
+from swarm.telemetry.tracing import actor_runtime_env
+
+__all__ = ["RolePool", "name_released"]
+
+log = logging.getLogger("swarm.runtime")
+
+
+
+async def name_released(name: str, namespace: str, timeout_s: float = 10.0) -> None:
+    """Wait until a killed actor's name is free again (Ray releases it asynchronously)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            ray.get_actor(name, namespace=namespace)
+        except ValueError:
+            return
+        await asyncio.sleep(0.05)
+
+
+class RolePool:
+    """The replicas of one role: named actors `<role>-<i>`, scaled by the driver."""
+
+    def __init__(self, role: str, spec: ActorSpec, config: SwarmConfig, registry: Any) -> None:
+        self.role, self.spec, self.config, self.registry = role, spec, config, registry
+        self.cfg = config.roles[role]
+        self.actors: dict[str, Any] = {}
+        self.retiring: set[str] = set()  # names being retired: never re-adopted by a scale-up
+
+    @property
+    def size(self) -> int:
+        return len(self.actors)
+
+    def _create(self, index: int) -> Any:
+        cls = OrchestratorActor if self.role == "orchestrator" else RoleActor
+        options = dict(
+            name=f"{self.role}-{index}",
+            namespace=self.spec.ray_namespace,
+            max_concurrency=self.cfg.max_concurrency,
+            num_cpus=self.cfg.num_cpus,
+            max_restarts=-1,
+            max_task_retries=0,
+            get_if_exists=True,
+            runtime_env=actor_runtime_env(),  # OTEL_* of the driver: every actor exports like it
+        )
+        remote = ray.remote(cls).options(**options)
+        if self.role == "orchestrator":
+            return remote.remote(self.spec, index)
+        return remote.remote(self.spec, self.role, index)
+
+    async def scale_to(self, n: int) -> None:
+        n = max(0, n)
+        new = []
+        index = 0
+        while len(self.actors) + len(new) < n:
+            name = f"{self.role}-{index}"
+            if name not in self.actors and name not in self.retiring and name not in [x for x, _ in new]:
+                new.append((name, self._create(index)))
+            index += 1
+        if new:
+            ready = await asyncio.gather(*(self._ready(name, h) for name, h in new))
+            self.actors.update((name, h) for (name, h), ok in zip(new, ready, strict=True) if ok)
+        removed = []
+        while len(self.actors) > n:
+            name = max(self.actors, key=lambda x: int(x.rsplit("-", 1)[1]))
+            removed.append((name, self.actors.pop(name)))
+        await self.registry.set_members.remote(self.role, sorted(self.actors))
+        for name, handle in removed:  # out of the registry first, then let running calls finish
+            self.retiring.add(name)
+            asyncio.get_running_loop().create_task(self._retire(name, handle))
+        metrics.gauge("pool_size", len(self.actors), role=self.role)
+
+    async def _retire(self, name: str, handle: Any) -> None:
+        # callers refresh membership every 0.5 s: after that no new call arrives; running calls end
+        # by themselves (each phase has its own timeout), so wait for them without a deadline
+        await asyncio.sleep(1.0)
+        while True:
+            try:
+                if await handle.active.remote() == 0:
+                    break
+            except Exception:  # already dead: nothing left to wait for
+                break
+            await asyncio.sleep(0.5)
+        with contextlib.suppress(Exception):  # a clean 'stopping' beat: the health monitor must not heal it
+            await asyncio.wait_for(handle.close.remote(), 5.0)
+        with contextlib.suppress(Exception):
+            ray.kill(handle, no_restart=True)
+        await name_released(name, self.spec.ray_namespace)
+        self.retiring.discard(name)
+
+    async def _ready(self, name: str, handle: Any, timeout_s: float = 300.0) -> bool:
+        """Wait for a new replica; one that cannot start (no capacity, bad node) is killed, not awaited forever."""
+        try:
+            await asyncio.wait_for(handle.ready.remote(), timeout_s)
+            return True
+        except Exception as exc:
+            log.warning("replica %s did not start: %r", name, exc)
+            with contextlib.suppress(Exception):
+                ray.kill(handle, no_restart=True)
+            return False
+
+    async def restart(self, name: str) -> bool:
+        """Replace a dead replica (the healer's ActorRestarter)."""
+        if name not in self.actors or name in self.retiring:
+            return False
+        with contextlib.suppress(Exception):
+            ray.kill(self.actors[name], no_restart=True)
+        await name_released(name, self.spec.ray_namespace)
+        handle = self._create(int(name.rsplit("-", 1)[1]))
+        if not await self._ready(name, handle) or name not in self.actors:  # scaled away meanwhile
+            return False
+        self.actors[name] = handle
+        await self.registry.set_members.remote(self.role, sorted(self.actors))
+        return True
+
+    async def close_all(self, timeout_s: float = 5.0) -> None:
+        """Let every replica close its connections (a clean last heartbeat), then kill it."""
+        calls = [h.close.remote() for h in self.actors.values()]
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), timeout_s)
+        self.kill_all()
+
+    def kill_all(self) -> None:
+        for handle in self.actors.values():
+            with contextlib.suppress(Exception):
+                ray.kill(handle, no_restart=True)
+        self.actors.clear()
+
+
