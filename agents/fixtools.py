@@ -10,15 +10,13 @@
 
 from __future__ import annotations
 
-import shlex
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from agents.bisect import bisect
-from agents.repro import Repro, find_repro, is_test_file, run_repro_traced
+from agents.repro import Repro, find_repro, is_test_file, python_args, run_repro_traced
 from agents.workspace import Workspace, run_command, test_env
 from swarm.models import ErrorReport
 
@@ -81,8 +79,8 @@ class FixTools:
         run_command(["git", "apply", "--recount", "-"], self.ws.root, stdin=patch)
         repro = self._need_repro()
         outcome = run_repro_traced(self.ws.root, repro)[0] if repro.kind != "none" else "good"
-        suite = run_command(self._suite(), self.ws.root, timeout_s=self.tests_timeout_s, max_output=20_000,
-                            env=test_env())
+        suite = run_command(python_args(self.test_command), self.ws.root, timeout_s=self.tests_timeout_s,
+                            max_output=20_000, env=test_env())
         if outcome == "good" and suite.ok:
             self.ws.changed.update(files)
             return f"kept: the repro passes and the full test suite passes ({', '.join(files)})"
@@ -91,6 +89,3 @@ class FixTools:
         why += [] if suite.ok else [f"the test suite fails: {suite.output.strip()[-600:]}"]
         return "reverted: " + "; ".join(why)
 
-    def _suite(self) -> list[str]:
-        args = shlex.split(self.test_command)
-        return [sys.executable, *args[1:]] if args and args[0] in ("python", "python3") else args

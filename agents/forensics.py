@@ -14,10 +14,10 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import asdict, dataclass, field
-from pathlib import PurePosixPath
 from typing import Any
 
-from agents.workspace import SandboxViolation, Workspace, WorkspaceError, run_command
+from agents.repro import repo_path
+from agents.workspace import Workspace, WorkspaceError, run_command
 from swarm.models import ErrorReport
 
 __all__ = [
@@ -122,20 +122,8 @@ def parse_traceback(stack: str) -> list[Frame]:
 
 
 def _in_repo(ws: Workspace, file: str) -> str | None:
-    """The worktree path of a traceback file: the longest path suffix that is a file in the worktree."""
-    parts = PurePosixPath(file.replace("\\", "/")).parts
-    if any(p in ("site-packages", "dist-packages") for p in parts):
-        return None
-    for i in range(len(parts)):
-        candidate = "/".join(p for p in parts[i:] if p != "/")
-        if not candidate or ".." in parts[i:]:
-            continue
-        try:
-            if ws.resolve(candidate).is_file():
-                return candidate
-        except SandboxViolation:
-            continue
-    return None
+    """The worktree path of a traceback file (agents.repro.repo_path: confined to the worktree)."""
+    return repo_path(ws.root, file)
 
 
 def function_spans(source: str) -> list[Span]:

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import shlex
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.forensics import function_spans
-from agents.repro import ErrorShape, Repro, is_test_file, run_repro
+from agents.repro import ErrorShape, Repro, is_test_file, python_args, run_repro
 from agents.revert import Candidate, partial_reverts, tokens
 from agents.templates import Site, template_candidates
 from agents.workspace import run_command, test_env
@@ -102,7 +100,9 @@ def renames_in(root: Path, commit: str, parent: str | None) -> dict[str, list[st
         to, tn = [t[0] for t in tokens(old)], [t[0] for t in tokens(best)]
         for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, to, tn, autojunk=False).get_opcodes():
             if tag == "replace" and i2 - i1 == 1 and j2 - j1 == 1 and to[i1].isidentifier() and tn[j1].isidentifier():
-                out.setdefault(to[i1], []).append(tn[j1]) if tn[j1] not in out.get(to[i1], []) else None
+                targets = out.setdefault(to[i1], [])
+                if tn[j1] not in targets:
+                    targets.append(tn[j1])
     return out
 
 
@@ -184,11 +184,10 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
     ordered = _order(cands, head, sites)
     result.generated = len(ordered)
     try:
-        args = shlex.split(test_command)
+        args = python_args(test_command)
     except ValueError as exc:
         result.reason = f"cannot parse the test command: {exc}"
         return result
-    args = [sys.executable, *args[1:]] if args and args[0] in ("python", "python3") else args
 
     def suite_ok() -> bool:
         result.test_runs += 1

@@ -37,6 +37,7 @@ __all__ = [
     "parse_tracebacks",
     "is_test_file",
     "repo_path",
+    "python_args",
 ]
 
 Outcome = Literal["bad", "good", "skip"]
@@ -55,13 +56,18 @@ def is_test_file(path: str) -> bool:
 
 
 def repo_path(root: Path, file: str) -> str | None:
-    """The repository-relative path of a traceback file (longest suffix that is a file in `root`)."""
+    """The repository-relative path of a traceback file: the longest path suffix that is a file in `root`
+    (never through `..`, `.git` or a symlink that leaves `root`)."""
     parts = PurePosixPath(file.replace("\\", "/")).parts
     if any(p in ("site-packages", "dist-packages") for p in parts) or file.startswith("<"):
         return None
+    base = root.resolve()
     for i in range(len(parts)):
         rel = "/".join(p for p in parts[i:] if p != "/")
-        if rel and ".." not in parts[i:] and (root / rel).is_file():
+        if not rel or ".." in parts[i:] or ".git" in parts[i:]:
+            continue
+        real = (base / rel).resolve()
+        if real.is_file() and base in real.parents:
             return rel
     return None
 
@@ -186,7 +192,9 @@ def _trace_dict(trace: Trace) -> dict[str, Any]:
     return {"frames": [asdict(f) for f in trace.frames], "exc_type": trace.exc_type, "message": trace.message}
 
 
-def _python(args: list[str]) -> list[str]:
+def python_args(command: str) -> list[str]:
+    """A command line as argv, `python` meaning this interpreter (raises ValueError when it cannot be parsed)."""
+    args = shlex.split(command)
     return [sys.executable, *args[1:]] if args and args[0] in ("python", "python3") else args
 
 
@@ -306,7 +314,7 @@ def find_repro(root: Path, report: ErrorReport, test_command: str, *, timeout_s:
     shape = ErrorShape.of_report(report, root)
     shape_d = asdict(shape)
     try:
-        base = _python(shlex.split(test_command))
+        base = python_args(test_command)
     except ValueError as exc:
         return Repro("none", detail=f"cannot parse the test command {test_command!r}: {exc}", shape=shape_d)
     runner = _runner(base)

@@ -113,14 +113,10 @@ class _FileChange:
         for _tag, i1, i2, j1, j2 in ops:
             lo_a, hi_a = max(j1 - 1, 0), min(j2 + 1, len(ta))
             lo_b, hi_b = max(i1 - 1, 0), min(i2 + 1, len(tb))
-            if j1 == 0 and i1 > 0:
-                lo_b = i1
             pat = flexible_pattern(sa[lo_a:hi_a])
             if not sa[lo_a:hi_a]:
                 continue
             repl = b_line[tb[lo_b][1]: tb[hi_b - 1][2]] if hi_b > lo_b else ""
-            if j1 == 0 and i1 == 0 and hi_b > 0 and lo_a == 0:
-                repl = b_line[tb[0][1]: tb[hi_b - 1][2]]
             new = _replace_nearest(self.head, pat, repl, self.near(a_idx) + ta[lo_a][1])
             if new is not None and new != self.head:
                 what = f"{' '.join(sa[j1:j2]) or '∅'} -> {' '.join(sb[i1:i2]) or '∅'}"
