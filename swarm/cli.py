@@ -8,6 +8,7 @@ swarm events tail             swarm health
 swarm bench ...               swarm demo
 swarm status
 swarm comms up|serve|ingest|runs|backfill|screenshot
+swarm deploy mark             swarm control status|pause|resume|cancel|budget
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ _SUB_APPS: list[tuple[str, str, str | None]] = [
     ("swarm.bloodstream.cli", "events_app", "events"),
     ("swarm.bloodstream.cli", "health_app", None),
     ("swarm.runtime.cli", "runtime_app", None),
+    ("swarm.runtime.control_cli", "control_app", None),
     ("swarm.bench.cli", "bench_app", "bench"),
     ("swarm.demo", "demo_app", None),
     ("swarm.telemetry.status", "status_app", None),

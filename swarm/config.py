@@ -110,6 +110,12 @@ class RepairConfig(_Section):
     repro_timeout_s: float = Field(default=120.0, gt=0)
 
 
+class LifecycleConfig(_Section):
+    """When an error that was investigated counts as new again (swarm.runtime.lifecycle)."""
+
+    quiet_period_s: float | None = Field(default=None, gt=0)  # back after this long unseen (None: never)
+
+
 class SupportConfig(_Section):
     """Code that is not an agent but that commands load by dotted path (swarm never imports agents/)."""
 
@@ -137,6 +143,7 @@ class SwarmConfig(_Section):
     repositories: dict[str, RepositoryConfig] = Field(default_factory=dict)
     bloodstream: BloodstreamConfig = Field(default_factory=BloodstreamConfig)
     security: dict[str, Any] = Field(default_factory=dict)
+    lifecycle: LifecycleConfig = Field(default_factory=LifecycleConfig)
     support: SupportConfig = Field(default_factory=SupportConfig)
 
     @model_validator(mode="after")

@@ -24,6 +24,7 @@ __all__ = [
     "ErrorContext",
     "ErrorReport",
     "Task",
+    "DeployMarker",
     "InvestigationStatus",
     "TestCounts",
     "Repro",
@@ -84,6 +85,7 @@ class ErrorReport(Payload):
     timestamp: datetime = Field(default_factory=utcnow)
     environment: Environment = "default"
     service: str = "unknown"
+    release: str | None = Field(default=None, description="the service's release (version) that failed")
     context: ErrorContext = Field(default_factory=ErrorContext)
 
     @property
@@ -104,6 +106,16 @@ class Task(Payload):
     investigation_id: str | None = None
     payload: dict[str, Any] = Field(default_factory=dict)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class DeployMarker(Payload):
+    """A service was deployed (`swarm deploy mark`, or CI): fixed errors that come back after it reopen."""
+
+    service: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    environment: Environment | None = None  # None: every environment of the service
+    by: str = ""
+    timestamp: datetime = Field(default_factory=utcnow)
 
 
 class InvestigationStatus(Payload):
@@ -158,6 +170,10 @@ class Result(Payload):
     occurrences: int = 1
     duration_s: float = 0.0
     error: str | None = None
+    release: str | None = None
+    previous_investigation_id: str | None = Field(
+        default=None, description="the earlier investigation of this signature that this one reopens")
+    regression: bool = Field(default=False, description="the error came back after it was fixed")
     timestamp: datetime = Field(default_factory=utcnow)
 
 
@@ -284,6 +300,7 @@ PAYLOADS: dict[str, type[Payload]] = {
     for cls in (
         ErrorReport,
         Task,
+        DeployMarker,
         InvestigationStatus,
         Result,
         DeadLetter,

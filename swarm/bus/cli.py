@@ -3,7 +3,7 @@
     swarm nats up --port 4222                    # foreground nats-server with JetStream
     swarm streams provision [--apply]            # create what configs/streams.yaml declares; list drift
     swarm streams report [--json]                # subjects, retention, messages, bytes, consumers, pending
-    swarm streams purge --env staging [--yes]    # empty one error stream after a deploy
+    swarm streams purge --env staging [--yes] [--reset-index]   # empty one error stream (and its signatures)
     swarm schemas export schemas/                # one JSON Schema per wire payload
 
 Commands that talk to NATS connect to `NATS_URL` and say clearly when it is unset or nothing answers.
@@ -256,6 +256,8 @@ def streams_report(json_out: bool = JSON_OPTION) -> None:
 def streams_purge(
     env: str = typer.Option(..., "--env", help=f"error stream to empty: {', '.join(ENVS)}"),
     yes: bool = typer.Option(False, "--yes", "-y", help="do not ask"),
+    reset_index: bool = typer.Option(False, "--reset-index",
+                                     help="also forget the environment's signatures: each error is new again"),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Empty one error stream (e.g. staging after a deploy); asks first unless --yes."""
@@ -273,14 +275,22 @@ def streams_purge(
         except NotFoundError as exc:
             raise ConfigError(f"stream {stream} does not exist: run `swarm streams provision` first") from exc
         await bus.js.purge_stream(stream)
-        return {"stream": stream, "purged": before}
+        out: dict[str, Any] = {"stream": stream, "purged": before}
+        if reset_index:
+            from swarm.runtime.lifecycle import reset_environment  # the runtime's index, only when asked
+
+            out["signatures_reset"] = await reset_environment(bus.js, bus.names, env)
+        return out
 
     with cli_errors():
         data = run(_with_bus(settings, purge))
     emit(
         data,
         json_out,
-        render=lambda d: console.print(f"purged {d['purged']} message(s) from {d['stream']}", highlight=False),
+        render=lambda d: console.print(
+            f"purged {d['purged']} message(s) from {d['stream']}"
+            + (f"; forgot {d['signatures_reset']} signature(s)" if "signatures_reset" in d else ""),
+            highlight=False),
     )
 
 

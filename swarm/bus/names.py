@@ -30,6 +30,8 @@ __all__ = [
     "HDR_TRACESTATE",
     "HDR_REASON",
     "HDR_SIGNATURE",
+    "SERVICE_NAME",
+    "CONTROL_ENDPOINTS",
 ]
 
 Env = Literal["default", "staging", "production"]
@@ -48,6 +50,9 @@ HDR_TRACEPARENT = "traceparent"
 HDR_TRACESTATE = "tracestate"
 HDR_REASON = "Swarm-Reason"
 HDR_SIGNATURE = "Swarm-Signature"
+
+SERVICE_NAME = "swarm-control"  # the nats micro service of a running swarm (`$SRV.PING.swarm-control`)
+CONTROL_ENDPOINTS: tuple[str, ...] = ("status", "pause", "resume", "cancel", "approve", "reject", "budget")
 
 
 def _token(value: str, what: str) -> str:
@@ -108,8 +113,11 @@ class Names:
     def errors_all(self) -> list[str]:
         return [self.errors(e) for e in ENVS]
 
-    def msg_id(self, env: str, signature: str) -> str:
-        return f"{self.ns}-{self.env(env)}-{signature}"
+    def msg_id(self, env: str, signature: str, release: str | None = None) -> str:
+        """One Msg-Id per error (and release): JetStream's duplicate window never drops the first
+        occurrence of an old error in a new release."""
+        base = f"{self.ns}-{self.env(env)}-{signature}"
+        return f"{base}-{release}" if release else base
 
     def investigation_status(self, investigation_id: str) -> str:
         return f"{self.ns}.investigation.status.{_token(investigation_id, 'investigation id')}"
@@ -120,6 +128,45 @@ class Names:
 
     def task(self, kind: str) -> str:
         return f"{self.ns}.tasks.{_token(kind, 'task kind')}"
+
+    @property
+    def task_investigation(self) -> str:
+        """Operator-submitted investigations (`swarm investigate --submit`), consumed like error reports."""
+        return self.task("investigation")
+
+    @property
+    def tasks_stream(self) -> str:
+        return self.stream("TASKS")
+
+    @staticmethod
+    def task_msg_id(task_id: str) -> str:
+        return f"task-{task_id}"
+
+    # control plane (nats micro) ----------------------------------------------------------
+    @property
+    def control_service(self) -> str:
+        return SERVICE_NAME
+
+    def control(self, endpoint: str) -> str:
+        """`{ns}.svc.<endpoint>`: request-reply endpoints of the running swarm's control service."""
+        if endpoint not in CONTROL_ENDPOINTS:
+            raise ValueError(f"unknown control endpoint {endpoint!r}: expected one of {', '.join(CONTROL_ENDPOINTS)}")
+        return f"{self.ns}.svc.{endpoint}"
+
+    @property
+    def control_all(self) -> str:
+        return f"{self.ns}.svc.>"
+
+    # errors that come back ---------------------------------------------------------------
+    @property
+    def deploy_bucket(self) -> str:
+        """KV bucket: service -> its last deploy marker (`swarm deploy mark`, or CI)."""
+        return self.stream("DEPLOYS")
+
+    @staticmethod
+    def deploy_key(service: str) -> str:
+        """A KV key per service (characters a key cannot hold become '_')."""
+        return re.sub(r"[^-/_=.a-zA-Z0-9]", "_", service).strip(".") or "_"
 
     def result(self, outcome: str, investigation_id: str) -> str:
         return f"{self.ns}.results.{_token(outcome, 'outcome')}.{_token(investigation_id, 'investigation id')}"

@@ -63,6 +63,8 @@ def errors_report(
     function: str | None = typer.Option(None, "--function", help="function of the raise site"),
     service: str = typer.Option("unknown", "--service", help="the service that failed"),
     context_json: str | None = typer.Option(None, "--context-json", help="extra context as a JSON object"),
+    release: str | None = typer.Option(None, "--release", envvar="SWARM_RELEASE",
+                                       help="the service's release (part of the Msg-Id)"),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Publish one error report; prints stream, sequence and whether JetStream dropped it as a duplicate."""
@@ -76,7 +78,8 @@ def errors_report(
         stack = sys.stdin.read()
     with cli_errors():
         report = build_report(
-            message, env=env, stack=stack, file=file, line=line, function=function, service=service, context=context
+            message, env=env, stack=stack, file=file, line=line, function=function, service=service, context=context,
+            release=release,
         )
         published = run(_publish(settings, report))
     emit(published.as_dict(), json_out, render=_render_published)

@@ -1,6 +1,6 @@
 """A `logging.Handler` that publishes logged exceptions to swarm as ErrorReports.
 
-    handler = NatsErrorHandler(Settings(), env="production", service="checkout")
+    handler = NatsErrorHandler(Settings(), env="production", service="checkout", release="1.4.2")
     logging.getLogger().addHandler(handler)
     try:
         charge(order)
@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -51,6 +52,7 @@ class NatsErrorHandler(logging.Handler):
         *,
         env: str = "default",
         service: str = "unknown",
+        release: str | None = None,
         namespace: str | None = None,
         url: str | None = None,
         capacity: int = 1000,
@@ -70,6 +72,7 @@ class NatsErrorHandler(logging.Handler):
         connect_options(settings, url)  # a missing NATS_URL or bad TLS path fails now, at configuration time
         self.settings, self.url = settings, url
         self.env, self.service, self.root = Names.env(env), service, root
+        self.release = release or os.environ.get("SWARM_RELEASE") or None  # part of each report's Msg-Id
         self.capacity, self.capture_errors_without_exception = capacity, capture_errors_without_exception
         self.retry_initial_s, self.retry_max_s, self.publish_timeout_s = retry_initial_s, retry_max_s, publish_timeout_s
         self.dropped = 0  # buffer full: oldest reports given up
@@ -112,7 +115,8 @@ class NatsErrorHandler(logging.Handler):
             exc_type, exc, tb = record.exc_info
             assert exc_type is not None
             return report_from_exception(
-                (exc_type, exc, tb), env=self.env, service=self.service, context=context, root=self.root
+                (exc_type, exc, tb), env=self.env, service=self.service, context=context, root=self.root,
+                release=self.release,
             )
         if not self.capture_errors_without_exception or record.levelno < logging.ERROR:
             return None
@@ -126,6 +130,7 @@ class NatsErrorHandler(logging.Handler):
             function=record.funcName,
             service=self.service,
             context=context,
+            release=self.release,
         )
 
     @property

@@ -4,8 +4,9 @@
     outcome = await publish_report(bus, report)
     outcome.stream, outcome.sequence, outcome.duplicate      # ('PAYMENTS_PRODUCTION_ERRORS', 7, False)
 
-The header `Nats-Msg-Id: {ns}-{env}-{signature}` never contains a timestamp, so JetStream drops a
-repeat of the same error inside the stream's duplicate window (`duplicate=True` in the PubAck).
+The header `Nats-Msg-Id: {ns}-{env}-{signature}[-{release}]` never contains a timestamp, so JetStream
+drops a repeat of the same error inside the stream's duplicate window (`duplicate=True` in the PubAck);
+the release is part of it, so the first occurrence of an old error in a new release is stored.
 nats-py exceptions are mapped into swarm's error tree here, at the boundary.
 """
 
@@ -67,6 +68,7 @@ def build_report(
     function: str | None = None,
     service: str = "unknown",
     context: dict[str, Any] | None = None,
+    release: str | None = None,
 ) -> ErrorReport:
     """An ErrorReport from loose values; explicit file/line/function win over `context` keys.
 
@@ -80,8 +82,9 @@ def build_report(
     for key, value in (("file", file), ("line", line), ("function", function)):
         if value is not None:
             ctx[key] = value
+    release = release or os.environ.get("SWARM_RELEASE") or None
     return ErrorReport.model_validate(
-        {"error": message, "stack": stack, "environment": env, "service": service, "context": ctx}
+        {"error": message, "stack": stack, "environment": env, "service": service, "context": ctx, "release": release}
     )
 
 
@@ -92,6 +95,7 @@ def report_from_exception(
     service: str = "unknown",
     context: dict[str, Any] | None = None,
     root: str | None = None,
+    release: str | None = None,
 ) -> ErrorReport:
     """A report of a caught exception: real traceback, and file/line/function of the raise site.
 
@@ -105,14 +109,16 @@ def report_from_exception(
     if frames:
         inner = frames[-1]
         where = {"file": relative_path(inner.filename, root), "line": inner.lineno, "function": inner.name}
-    return build_report(message, env=env, stack=stack, service=service, context={**(context or {}), **where})
+    return build_report(message, env=env, stack=stack, service=service, context={**(context or {}), **where},
+                        release=release)
 
 
 async def publish_report(bus: Bus, report: ErrorReport, timeout: float = 5.0) -> Published:
-    """Publish to `{ns}.errors[.env]` with Msg-Id `{ns}-{env}-{signature}`; the trace context rides along."""
+    """Publish to `{ns}.errors[.env]` with Msg-Id `{ns}-{env}-{signature}[-{release}]`; the trace context
+    rides along."""
     names, env = bus.names, report.environment
     subject, signature = names.errors(env), report.signature
-    msg_id = names.msg_id(env, signature)
+    msg_id = names.msg_id(env, signature, report.release)
     try:
         ack = await bus.publish(subject, report, msg_id=msg_id, headers={HDR_SIGNATURE: signature}, timeout=timeout)
     except (nats.js.errors.NoStreamResponseError, nats.errors.NoRespondersError) as exc:

@@ -17,6 +17,10 @@ a report that comes back (its ack was lost, a nak) finds its mark and is acked w
 mark goes once the actor saw its ack confirmed (`forget` in its next write of the signature): an acked
 report is gone from the WorkQueue stream and can never come back. At most `MAX_COUNTED` marks are
 kept per signature (the oldest dropped first), so an entry stays small whatever happens.
+
+An entry has a lifecycle (swarm.runtime.lifecycle): the investigation's Result closes it (`close`:
+fixed / no_fix / failed), and an occurrence of a closed signature after a deploy marker, after the
+quiet period, or with new evidence for a no_fix reopens it as a new investigation ("new").
 """
 
 from __future__ import annotations
@@ -35,7 +39,18 @@ from nats.js.kv import KeyValue
 
 from swarm.bus.names import Names
 from swarm.errors import ConflictRetriesExhausted
-from swarm.models import ErrorReport, utcnow
+from swarm.models import DeployMarker, ErrorReport, utcnow
+from swarm.runtime.lifecycle import (
+    CLOSED,
+    DeployMarkers,
+    LifecyclePolicy,
+    add_evidence,
+    close_entry,
+    evidence_of,
+    generation_id,
+    reopen,
+    reopen_reason,
+)
 
 __all__ = ["SignatureIndex", "Tally", "Kind", "investigation_id_for", "MAX_COUNTED"]
 
@@ -45,7 +60,7 @@ CACHE_SIZE = 4096  # entries this actor last wrote, so a hot signature costs one
 
 def investigation_id_for(signature: str) -> str:
     """Deterministic: a signature has one investigation, so its Result Msg-Id is stable too."""
-    return f"inv-{signature[:16]}"
+    return generation_id(signature, 1)
 
 
 Kind = Literal["new", "own", "duplicate", "counted"]
@@ -64,13 +79,18 @@ class Tally:
 
 
 class SignatureIndex:
-    def __init__(self, js: JetStreamContext, names: Names, max_retries: int = 50) -> None:
+    def __init__(self, js: JetStreamContext, names: Names, max_retries: int = 50,
+                 policy: LifecyclePolicy | None = None) -> None:
         self.js, self.names, self.max_retries = js, names, max_retries
+        self.policy = policy or LifecyclePolicy()
         self.kv: KeyValue | None = None
+        self.markers: DeployMarkers | None = None
         self._cache: dict[str, tuple[bytes, int]] = {}  # signature -> (entry, revision) of our last write
 
     async def open(self) -> SignatureIndex:
         self.kv = await self.js.key_value(self.names.signature_bucket)
+        with contextlib.suppress(Exception):  # a namespace provisioned before deploy markers: none to read
+            self.markers = await DeployMarkers(self.js, self.names).open()
         return self
 
     async def get(self, signature: str) -> dict[str, Any] | None:
@@ -82,13 +102,16 @@ class SignatureIndex:
         return json.loads(entry.value) if entry.value else None
 
     async def count(
-        self, report: ErrorReport, sources: list[tuple[str, int]], forget: dict[str, set[int]] | None = None
+        self, report: ErrorReport, sources: list[tuple[str, int]], forget: dict[str, set[int]] | None = None,
+        reports: list[ErrorReport] | None = None,
     ) -> Tally:
         """Count a batch's occurrences of one signature with one write (`kv.create` or one CAS).
 
         `sources` are the reports' (stream, sequence), in fetch order; `forget` the sequences whose
         ack this actor has seen confirmed (they can never come back, so their dedup marks go). A
         sequence already counted (its ack was lost, or it is back after a nak) is not counted again.
+        `reports` (per source) let a no_fix signature reopen on new evidence (`lifecycle.evidence_of`,
+        computed only for a closed signature).
         """
         assert self.kv is not None
         sig, first = report.signature, sources[0]
@@ -103,6 +126,9 @@ class SignatureIndex:
             "source_seq": first[1],
             "opened_at": utcnow().isoformat(),
             "counted": _marks(sources[1:]),
+            "generation": 1,
+            "evidence": [evidence_of(report)],
+            "release": report.release,
         }
         if sig not in self._cache:
             try:
@@ -124,7 +150,12 @@ class SignatureIndex:
                     continue
                 cached = (current.value, int(current.revision or 0))
             data = json.loads(cached[0])
-            kinds, changed = _tally(data, sources, forget or {})
+            reopening = _Reopen(self.policy)
+            if data.get("status") in CLOSED:  # rare: the lifecycle's inputs are read only for a closed entry
+                reopening.evidence = [evidence_of(r) for r in reports] if reports else None
+                if self.markers is not None:
+                    reopening.deploy = await self.markers.latest(report.service)
+            kinds, changed = _tally(data, sources, forget or {}, reopening)
             if not changed:
                 self._cache[sig] = cached
                 return Tally(data, kinds)
@@ -184,6 +215,10 @@ class SignatureIndex:
 
         await self._change(signature, change, "dead-letter mark")
 
+    async def close(self, signature: str, investigation_id: str, status: str, release: str | None = None) -> None:
+        """The Result of `investigation_id` closes the entry (fixed / no_fix / failed), if it still holds it."""
+        await self._change(signature, lambda data: close_entry(data, investigation_id, status, release), "close")
+
     async def set_status(self, signature: str, status: str) -> None:
         """Mark a signature's investigation (no entry yet: nothing to mark)."""
 
@@ -206,10 +241,22 @@ def _marks(sources: list[tuple[str, int]]) -> dict[str, list[int]]:
     return out
 
 
+@dataclass
+class _Reopen:
+    """What `_tally` needs to decide whether an occurrence of a closed signature reopens it."""
+
+    policy: LifecyclePolicy
+    evidence: list[str] | None = None
+    deploy: DeployMarker | None = None
+
+
 def _tally(
-    data: dict[str, Any], sources: list[tuple[str, int]], forget: dict[str, set[int]]
+    data: dict[str, Any], sources: list[tuple[str, int]], forget: dict[str, set[int]],
+    lifecycle: _Reopen | None = None,
 ) -> tuple[list[Kind], bool]:
     """Count `sources` into `data` in place: (a kind per source, whether anything changed)."""
+    lifecycle = lifecycle or _Reopen(LifecyclePolicy())
+    now = utcnow()
     counted: dict[str, list[int]] = data.setdefault("counted", {})
     changed = False
     for stream, seqs in forget.items():
@@ -218,7 +265,8 @@ def _tally(
             counted[stream], changed = kept, True
     seen = {stream: set(seqs) for stream, seqs in counted.items()}
     kinds: list[Kind] = []
-    for stream, seq in sources:
+    for i, (stream, seq) in enumerate(sources):
+        evidence = lifecycle.evidence[i] if lifecycle.evidence and i < len(lifecycle.evidence) else None
         if (stream, seq) == _source(data):
             kinds.append("own")  # a redelivery of the report that holds the investigation
         elif seq in seen.get(stream, ()):
@@ -229,7 +277,15 @@ def _tally(
             data["occurrences"] = int(data.get("occurrences", 1)) + 1
             kinds.append("own")
             changed = True
+        elif reason := reopen_reason(data, evidence, lifecycle.deploy, lifecycle.policy, now):
+            # the error came back: a new investigation, linked to the one that closed
+            reopen(data, (stream, seq), reason, evidence, lifecycle.deploy, now)
+            data["occurrences"] = int(data.get("occurrences", 1)) + 1
+            kinds.append("new")
+            changed = True
         else:
+            if data.get("status") in CLOSED:
+                add_evidence(data, evidence)
             counted.setdefault(stream, []).append(seq)
             seen.setdefault(stream, set()).add(seq)
             data["occurrences"] = int(data.get("occurrences", 1)) + 1

@@ -40,6 +40,7 @@ from swarm.errors import OverBudget, Rejected, SwarmError, TransientError
 from swarm.models import ErrorReport
 from swarm.runtime.batch import Batch, FetchSizer
 from swarm.runtime.grouping import SignatureIndex, Tally
+from swarm.runtime.lifecycle import CLOSED, LifecyclePolicy, reopened_event
 from swarm.runtime.registry import BUDGET_NAME, PoolClient
 from swarm.runtime.requests import InvestigationRequest
 from swarm.runtime.services import ActorServices, ActorSpec
@@ -83,7 +84,8 @@ class IntakeActor:
     async def start(self) -> str:
         await self.services.start()
         bus = self.services.bus
-        self.index = await SignatureIndex(bus.js, bus.names).open()
+        policy = LifecyclePolicy(self.services.config.lifecycle.quiet_period_s)
+        self.index = await SignatureIndex(bus.js, bus.names, policy=policy).open()
         self.settler = Settler(bus, self.services.blood, self.index, self.counters,
                                max_deliver=self.max_deliver, nak_delay_s=self.cfg.nak_delay_s, actor=self.name)
         self.running = True
@@ -223,7 +225,7 @@ class IntakeActor:
         sources = [(m.metadata.stream, m.metadata.sequence.stream) for m, _ in items]
         forget = self.confirmed.pop(sig, None)
         try:
-            return await index.count(items[0][1], sources, forget)
+            return await index.count(items[0][1], sources, forget, reports=[r for _, r in items])
         except BaseException:
             for stream, seqs in (forget or {}).items():  # not written: forget them next time
                 self.confirmed.setdefault(sig, {}).setdefault(stream, set()).update(seqs)
@@ -287,6 +289,8 @@ class IntakeActor:
                     {"signature": report.signature, "service": report.service, "environment": report.environment},
                     investigation_id=inv,
                 )
+                if (reopened := reopened_event(tally.entry)) is not None:  # the error came back
+                    await self.services.blood.event(*reopened, investigation_id=inv)
             await self._investigate(msg, report, inv, carrier, tally.entry)
 
     async def _investigate(
@@ -321,6 +325,8 @@ class IntakeActor:
                 trace=carrier,
                 occurrences=int(entry.get("occurrences", 1)),
                 repository=self._repository(report.service),
+                previous_investigation_id=(entry.get("previous") or {}).get("investigation_id"),
+                regression=bool(entry.get("regression")),
             )
             try:
                 while True:
@@ -335,6 +341,9 @@ class IntakeActor:
                 await budget.release.remote(inv)
             if not outcome.get("duplicate"):
                 self.counters["results"] += 1
+            if outcome.get("status") in CLOSED:  # the Result closes the signature's entry
+                assert self.index is not None
+                await self.index.close(report.signature, inv, str(outcome["status"]), report.release)
         finally:
             keepalive.cancel()
 

@@ -68,6 +68,9 @@ def build_result(req: InvestigationRequest, state: PeerState, started: float) ->
         cycles=m.cycle,
         occurrences=req.occurrences,
         duration_s=round(time.monotonic() - started, 3),
+        release=req.report.get("release"),
+        previous_investigation_id=req.previous_investigation_id,
+        regression=req.regression,
         error=(m.extra or {}).get("error")
         if m.status == Status.FAILED
         else ("; ".join(map(str, review.reasons)) if status == "no_fix" and review.dump() else None),

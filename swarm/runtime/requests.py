@@ -24,6 +24,8 @@ class InvestigationRequest:
     trace: dict[str, str] = field(default_factory=dict)
     occurrences: int = 1
     repository: dict[str, Any] | None = None
+    previous_investigation_id: str | None = None  # the closed investigation of this signature it reopens
+    regression: bool = False  # that one had fixed it
 
 
 @dataclass

@@ -25,6 +25,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "context": {"file": "app/api.py", "line": 42, "function": "get", "request_id": "r-1", "tenant": "acme"},
     },
     "Task": {"kind": "research", "investigation_id": "inv-1", "payload": {"hypothesis": "nil user"}},
+    "DeployMarker": {"service": "accounts", "version": "1.4.2", "environment": "production", "by": "ci"},
     "InvestigationStatus": {"investigation_id": "inv-1", "signature": "ab" * 32, "status": "running", "phase": "plan"},
     "Result": {
         "investigation_id": "inv-1",

@@ -1,0 +1,215 @@
+"""Errors that come back: the lifecycle of a signature's entry in the `{NS}_SIGNATURES` index.
+
+    open ──Result──> fixed | no_fix | failed ──recurrence that counts──> open again (a new investigation)
+
+An entry is closed by its investigation's Result (`close`). An occurrence of a closed signature is
+one more duplicate unless `reopen_reason` says it counts as the error coming back:
+
+- `deploy`: a deploy marker of the service (`swarm deploy mark --service S --version V`, or CI putting
+  a DeployMarker into the `{NS}_DEPLOYS` bucket) is newer than the close: the code changed and the
+  error is back, so it is a new error;
+- `quiet`: the error had not been seen for `quiet_period_s` (lifecycle config; None: never);
+- `new_evidence` (no_fix and failed only): the occurrence brings evidence the closed investigation did
+  not have (a stack or context never seen for this signature).
+
+A reopened entry gets a new investigation id (`inv-<sig16>-<generation>`) and links the one it
+reopens (`previous`); a recurrence of a `fixed` error is a `regression`.
+
+    markers = await DeployMarkers(bus.js, bus.names).open()
+    await markers.mark(DeployMarker(service="shop", version="1.4.2"))
+    reason = reopen_reason(entry, evidence_of(report), await markers.latest("shop"), policy, utcnow())
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from nats.js import JetStreamContext
+from nats.js.errors import KeyNotFoundError, NotFoundError
+from nats.js.kv import KeyValue
+
+from swarm.bus.names import Names
+from swarm.models import DeployMarker, ErrorReport, utcnow
+
+__all__ = [
+    "CLOSED",
+    "DeployMarkers",
+    "LifecyclePolicy",
+    "evidence_of",
+    "generation_id",
+    "reopen",
+    "reopen_reason",
+    "close_entry",
+    "add_evidence",
+    "reset_environment",
+    "reopened_event",
+]
+
+CLOSED = ("fixed", "no_fix", "failed")  # a Result closed the entry; a recurrence may reopen it
+MAX_EVIDENCE = 64  # evidence digests kept per entry (the oldest dropped first)
+MAX_HISTORY = 16  # earlier investigations kept per entry
+
+
+@dataclass(frozen=True)
+class LifecyclePolicy:
+    quiet_period_s: float | None = None  # an error back after this long unseen is a new error (None: never)
+
+
+def generation_id(signature: str, generation: int) -> str:
+    """The investigation id of a signature's n-th investigation (the first keeps the historic form)."""
+    base = f"inv-{signature[:16]}"
+    return base if generation <= 1 else f"{base}-{generation}"
+
+
+def evidence_of(report: ErrorReport) -> str:
+    """A digest of what an occurrence tells beyond its signature: the stack and the free context
+    (per-request ids left out: they differ on every occurrence and tell nothing new)."""
+    context = {k: v for k, v in report.context.model_dump(exclude_none=True).items() if k != "request_id"}
+    text = json.dumps([report.stack, context], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _when(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def reopen_reason(
+    entry: dict[str, Any], evidence: str | None, deploy: DeployMarker | None, policy: LifecyclePolicy,
+    now: datetime,
+) -> str | None:
+    """Why this occurrence of a closed signature is a new error (None: it is one more duplicate)."""
+    status = entry.get("status")
+    if status not in CLOSED:
+        return None
+    closed_at = _when(entry.get("closed_at"))
+    if deploy is not None and closed_at is not None and deploy.timestamp > closed_at and (
+        deploy.environment in (None, entry.get("environment"))
+    ):
+        return "deploy"
+    last_seen = _when(entry.get("last_seen_at")) or closed_at
+    if policy.quiet_period_s is not None and last_seen is not None and (
+        (now - last_seen).total_seconds() > policy.quiet_period_s
+    ):
+        return "quiet"
+    if status in ("no_fix", "failed") and evidence and evidence not in entry.get("evidence", []):
+        return "new_evidence"
+    return None
+
+
+def reopen(entry: dict[str, Any], source: tuple[str, int], reason: str, evidence: str | None,
+           deploy: DeployMarker | None, now: datetime) -> None:
+    """Turn a closed entry into a new open investigation held by `source`, linking the closed one."""
+    previous = {
+        "investigation_id": entry.get("investigation_id"),
+        "status": entry.get("status"),
+        "closed_at": entry.get("closed_at"),
+        "release": entry.get("release"),
+    }
+    generation = int(entry.get("generation", 1)) + 1
+    entry.update(
+        investigation_id=generation_id(str(entry["signature"]), generation),
+        generation=generation,
+        status="open",
+        source_stream=source[0],
+        source_seq=source[1],
+        opened_at=now.isoformat(),
+        reopen_reason=reason,
+        regression=previous["status"] == "fixed",
+        previous=previous,
+        deploy={"version": deploy.version, "at": deploy.timestamp.isoformat()} if deploy and reason == "deploy"
+        else None,
+        evidence=[evidence] if evidence else [],
+        history=(list(entry.get("history", [])) + [previous])[-MAX_HISTORY:],
+    )
+    entry.pop("closed_at", None)
+
+
+def reopened_event(entry: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """The domain event of an entry that was just reopened: `regression` (it had been fixed) or
+    `investigation_reopened`; None for a first investigation."""
+    previous = entry.get("previous")
+    if not previous:
+        return None
+    data = {"signature": entry.get("signature"), "service": entry.get("service"),
+            "environment": entry.get("environment"), "reason": entry.get("reopen_reason"),
+            "previous_investigation_id": previous.get("investigation_id"),
+            "previous_status": previous.get("status"), "deploy": entry.get("deploy")}
+    return ("regression" if entry.get("regression") else "investigation_reopened"), data
+
+
+def add_evidence(entry: dict[str, Any], evidence: str | None) -> bool:
+    """Remember an occurrence's evidence; True when it was new."""
+    if not evidence:
+        return False
+    seen: list[str] = entry.setdefault("evidence", [])
+    if evidence in seen:
+        return False
+    seen.append(evidence)
+    del seen[:-MAX_EVIDENCE]
+    return True
+
+
+def close_entry(entry: dict[str, Any], investigation_id: str, status: str, release: str | None) -> bool:
+    """The Result of `investigation_id` closes the entry (only if it still holds that investigation)."""
+    if entry.get("investigation_id") != investigation_id or entry.get("status") not in ("open", *CLOSED):
+        return False
+    if entry.get("status") == status and entry.get("closed_at"):
+        return False
+    entry.update(status=status, closed_at=utcnow().isoformat(), release=release or entry.get("release"))
+    return True
+
+
+class DeployMarkers:
+    """The `{NS}_DEPLOYS` bucket: the last deploy marker per service."""
+
+    def __init__(self, js: JetStreamContext, names: Names) -> None:
+        self.js, self.names = js, names
+        self.kv: KeyValue | None = None
+
+    async def open(self) -> DeployMarkers:
+        self.kv = await self.js.key_value(self.names.deploy_bucket)
+        return self
+
+    async def mark(self, marker: DeployMarker) -> int:
+        assert self.kv is not None
+        return int(await self.kv.put(self.names.deploy_key(marker.service), marker.to_bytes()))
+
+    async def latest(self, service: str) -> DeployMarker | None:
+        assert self.kv is not None
+        try:
+            entry = await self.kv.get(self.names.deploy_key(service))
+        except KeyNotFoundError:
+            return None
+        return DeployMarker.model_validate_json(entry.value) if entry.value else None
+
+
+async def reset_environment(js: JetStreamContext, names: Names, env: str) -> int:
+    """Forget every signature entry of one environment (`streams purge --env E`): each of its errors is
+    new again. Returns the number of entries removed."""
+    env = names.env(env)
+    try:
+        kv = await js.key_value(names.signature_bucket)
+    except NotFoundError:
+        return 0
+    removed = 0
+    try:
+        keys = await kv.keys()
+    except Exception:  # nats-py raises NoKeysError on an empty bucket
+        return 0
+    for key in keys:
+        with contextlib.suppress(KeyNotFoundError):
+            entry = await kv.get(key)
+            if entry.value and json.loads(entry.value).get("environment") == env:
+                await kv.purge(key)
+                removed += 1
+    return removed

@@ -1,0 +1,63 @@
+"""The lifecycle rules of a signature entry: when an occurrence of a closed signature is a new error."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from swarm.models import DeployMarker, ErrorReport, utcnow
+from swarm.runtime.grouping import _Reopen, _tally
+from swarm.runtime.lifecycle import LifecyclePolicy, close_entry, evidence_of, reopen_reason
+
+
+def entry(status: str = "fixed", closed_ago_s: float = 60, seen_ago_s: float | None = None, **kw: object) -> dict:
+    now = utcnow()
+    data = {"signature": "a" * 64, "investigation_id": "inv-" + "a" * 16, "status": status,
+            "environment": "production", "service": "shop", "occurrences": 1,
+            "source_stream": "S", "source_seq": 1, "closed_at": (now - timedelta(seconds=closed_ago_s)).isoformat(),
+            "evidence": ["e1"]}
+    if seen_ago_s is not None:
+        data["last_seen_at"] = (now - timedelta(seconds=seen_ago_s)).isoformat()
+    return {**data, **kw}
+
+
+def test_a_deploy_after_the_close_reopens_one_before_it_does_not() -> None:
+    now, policy = utcnow(), LifecyclePolicy()
+    after = DeployMarker(service="shop", version="2", timestamp=now - timedelta(seconds=10))
+    before = DeployMarker(service="shop", version="1", timestamp=now - timedelta(seconds=120))
+    assert reopen_reason(entry(), "e1", after, policy, now) == "deploy"
+    assert reopen_reason(entry(), "e1", before, policy, now) is None
+    other_env = after.model_copy(update={"environment": "staging"})
+    assert reopen_reason(entry(), "e1", other_env, policy, now) is None
+    assert reopen_reason(entry(status="open"), "e1", after, policy, now) is None  # still being investigated
+
+
+def test_the_quiet_period_counts_from_the_last_occurrence() -> None:
+    now, policy = utcnow(), LifecyclePolicy(quiet_period_s=3600)
+    assert reopen_reason(entry(closed_ago_s=7200, seen_ago_s=7000), "e1", None, policy, now) == "quiet"
+    assert reopen_reason(entry(closed_ago_s=7200, seen_ago_s=60), "e1", None, policy, now) is None
+    assert reopen_reason(entry(closed_ago_s=7200), "e1", None, LifecyclePolicy(), now) is None  # no quiet period
+
+
+def test_new_evidence_reopens_a_no_fix_but_not_a_fix() -> None:
+    now, policy = utcnow(), LifecyclePolicy()
+    assert reopen_reason(entry(status="no_fix"), "e2", None, policy, now) == "new_evidence"
+    assert reopen_reason(entry(status="no_fix"), "e1", None, policy, now) is None
+    assert reopen_reason(entry(status="fixed"), "e2", None, policy, now) is None
+
+
+def test_evidence_ignores_request_ids_but_not_the_stack() -> None:
+    base = ErrorReport(error="E: x", stack="s1", context={"file": "a.py", "line": 1, "request_id": "r1"})
+    assert evidence_of(base) == evidence_of(base.model_copy(update={"context": base.context.model_copy(
+        update={"request_id": "r2"})}))
+    assert evidence_of(base) != evidence_of(base.model_copy(update={"stack": "s2"}))
+
+
+def test_a_reopen_in_a_batch_opens_a_new_generation_and_the_rest_are_its_duplicates() -> None:
+    data = entry(status="no_fix")
+    kinds, changed = _tally(data, [("S", 5), ("S", 6)], {}, _Reopen(LifecyclePolicy(), ["e9", "e9"]))
+    assert changed and kinds == ["new", "duplicate"]
+    assert data["status"] == "open" and data["generation"] == 2 and data["investigation_id"].endswith("-2")
+    assert data["previous"]["investigation_id"] == "inv-" + "a" * 16 and not data["regression"]
+    assert (data["source_stream"], data["source_seq"]) == ("S", 5)
+    assert close_entry(data, data["investigation_id"], "fixed", "3.0") and data["status"] == "fixed"
+    assert not close_entry(data, "inv-other", "failed", None)  # only the holder's Result closes it
