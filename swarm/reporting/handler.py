@@ -72,7 +72,7 @@ class NatsErrorHandler(logging.Handler):
         connect_options(settings, url)  # a missing NATS_URL or bad TLS path fails now, at configuration time
         self.settings, self.url = settings, url
         self.env, self.service, self.root = Names.env(env), service, root
-        self.release = release or os.environ.get("SWARM_RELEASE") or None  # part of each report's Msg-Id
+        self.service_release = release or os.environ.get("SWARM_RELEASE") or None  # part of each report's Msg-Id
         self.capacity, self.capture_errors_without_exception = capacity, capture_errors_without_exception
         self.retry_initial_s, self.retry_max_s, self.publish_timeout_s = retry_initial_s, retry_max_s, publish_timeout_s
         self.dropped = 0  # buffer full: oldest reports given up
@@ -116,7 +116,7 @@ class NatsErrorHandler(logging.Handler):
             assert exc_type is not None
             return report_from_exception(
                 (exc_type, exc, tb), env=self.env, service=self.service, context=context, root=self.root,
-                release=self.release,
+                release=self.service_release,
             )
         if not self.capture_errors_without_exception or record.levelno < logging.ERROR:
             return None
@@ -130,7 +130,7 @@ class NatsErrorHandler(logging.Handler):
             function=record.funcName,
             service=self.service,
             context=context,
-            release=self.release,
+            release=self.service_release,
         )
 
     @property
