@@ -47,6 +47,7 @@ class IntakeConfig(_Section):
     in_progress_interval_s: float = 20.0
     nak_delay_s: float = 2.0
     filter: str = "swarm.security.injection:InjectionFilter"
+    tasks: bool = True  # also take operator-submitted investigations from `{ns}.tasks.investigation`
 
 
 class RoleConfig(_Section):

@@ -139,6 +139,10 @@ class SwarmRuntime:
             info = await self.bus.js.consumer_info(stream, ERROR_CONSUMER)
             out[stream] = int(info.num_pending or 0) + int(info.num_ack_pending or 0)
             metrics.gauge("consumer_pending", out[stream], stream=stream)
+        if self.config.intake.tasks:  # operator-submitted investigations (swarm.runtime.tasks)
+            stream = self.bus.names.tasks_stream
+            info = await self.bus.js.consumer_info(stream, ERROR_CONSUMER)
+            out[stream] = int(info.num_pending or 0) + int(info.num_ack_pending or 0)
         return out
 
     async def counters(self) -> dict[str, int]:

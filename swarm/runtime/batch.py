@@ -14,6 +14,7 @@ burst of distinct reports is fetched as before, a slot's worth at a time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nats.aio.msg import Msg
@@ -57,15 +58,20 @@ class Batch:
     first_deliveries: int = 0
 
     @classmethod
-    def parse(cls, stream: str, msgs: list[Msg]) -> Batch:
+    def parse(cls, stream: str, msgs: list[Msg], parse: Callable[[bytes], ErrorReport] | None = None) -> Batch:
+        """`parse` turns a message into its report (default: the message is an ErrorReport); it raises
+        InvalidInput (or ValidationError) naming what is wrong."""
         batch = cls(stream)
         for msg in msgs:
             if msg.metadata.num_delivered == 1:
                 batch.first_deliveries += 1
             try:
-                report = ErrorReport.model_validate_json(msg.data)
+                report = parse(msg.data) if parse else ErrorReport.model_validate_json(msg.data)
             except ValidationError as exc:
                 batch.malformed.append((msg, InvalidInput(f"invalid ErrorReport: {explain(exc)}")))
+                continue
+            except InvalidInput as exc:
+                batch.malformed.append((msg, exc))
                 continue
             batch.groups.setdefault(report.signature, []).append((msg, report))
         return batch

@@ -7,16 +7,20 @@ import contextlib
 import logging
 import signal
 from pathlib import Path
+from typing import Any
 
 import typer
 
+from swarm.bus.connect import open_bus
 from swarm.bus.server import EmbeddedNats
+from swarm.bus.settings import Settings
 from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, load_settings
 from swarm.config import SwarmConfig
-from swarm.errors import TransientError
+from swarm.errors import ConfigError, TransientError
 from swarm.models import ErrorReport
 from swarm.runtime.app import SwarmRuntime
 from swarm.runtime.investigate import investigate_once
+from swarm.runtime.tasks import submit_investigation
 from swarm.telemetry.tracing import setup_tracing
 
 __all__ = ["runtime_app", "run_swarm"]
@@ -93,11 +97,13 @@ def run(
 
 @runtime_app.command("investigate")
 def investigate(
-    repo: Path = typer.Option(..., "--repo", help="the git repository the error came from"),
+    repo: Path = typer.Option(None, "--repo", help="the git repository the error came from (not with --submit)"),
     error_file: Path = typer.Option(..., "--error-file", help="an ErrorReport as JSON ('-' for stdin)"),
     test_command: str = typer.Option(None, "--test-command", help="how to run the repository's tests"),
     config: Path = typer.Option(None, "--config", help="configs/swarm.yaml (default: $SWARM_CONFIG)"),
     address: str = typer.Option(None, "--address", help="Ray address (default: local Ray)"),
+    submit: bool = typer.Option(False, "--submit", help="ask the running swarm (NATS_URL) instead: put the "
+                                "investigation on {ns}.tasks.investigation and return"),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Run one investigation (embedded NATS and local Ray unless configured) and print its Result."""
@@ -111,6 +117,11 @@ def investigate(
         except OSError as exc:
             raise typer.BadParameter(f"cannot read --error-file {error_file}: {exc.strerror}") from exc
         report = ErrorReport.model_validate_json(text)
+        if submit:
+            _submit(settings, report, json_out)
+            return
+        if repo is None:
+            raise typer.BadParameter("--repo is required (unless --submit asks a running swarm)")
         cfg = SwarmConfig.load(config or settings.swarm_config)
         server = None
         if settings.nats_url is None:  # a private embedded server: a namespace of its own
@@ -149,6 +160,20 @@ def investigate(
     emit(data, json_out, render)
     if result.status == "failed":
         raise typer.Exit(1)
+
+
+def _submit(settings: Settings, report: ErrorReport, json_out: bool) -> None:
+    if settings.nats_url is None:
+        raise ConfigError("--submit asks a running swarm: set NATS_URL (and NATS_NAMESPACE) to reach it")
+
+    async def submit() -> dict[str, Any]:
+        async with open_bus(settings) as bus:
+            return await submit_investigation(bus, report, by="swarm investigate --submit")
+
+    data = asyncio.run(submit())
+    emit(data, json_out, lambda d: console.print(
+        f"submitted {d['task_id']} ({d['stream']} #{d['sequence']}) for signature {d['signature'][:12]}",
+        highlight=False))
 
 
 def _counts(counts: object) -> dict[str, int] | None:

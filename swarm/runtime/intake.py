@@ -45,6 +45,7 @@ from swarm.runtime.registry import BUDGET_NAME, PoolClient
 from swarm.runtime.requests import InvestigationRequest
 from swarm.runtime.services import ActorServices, ActorSpec
 from swarm.runtime.settle import Settler, wait_out
+from swarm.runtime.tasks import report_of_task
 from swarm.telemetry import metrics
 from swarm.telemetry.tracing import SpanKind, messaging, span_from_headers
 
@@ -66,6 +67,7 @@ class IntakeActor:
         cfg = self.services.config
         self.cfg = cfg.intake
         self.max_deliver: dict[str, int] = {}  # per error stream, from its consumer's config
+        self.parsers: dict[str, Callable[[bytes], ErrorReport]] = {}  # stream -> its messages' reports (tasks)
         self.filter = load_object(self.cfg.filter)(cfg.security)
         self.orchestrators = PoolClient("orchestrator", spec.ray_namespace)
         self.counters: Counter[str] = Counter({k: 0 for k in COUNTER_KEYS})
@@ -93,6 +95,12 @@ class IntakeActor:
             stream = bus.names.error_stream(env)
             info = await bus.js.consumer_info(stream, ERROR_CONSUMER)
             self.max_deliver[stream] = info.config.max_deliver or 3
+            sub = await bus.js.pull_subscribe_bind(ERROR_CONSUMER, stream=stream)
+            self.fetchers.append(asyncio.create_task(self._fetch_loop(stream, sub), name=f"fetch-{stream}"))
+        if self.cfg.tasks:  # operator-submitted investigations (swarm.runtime.tasks): taken like reports
+            stream = bus.names.tasks_stream
+            info = await bus.js.consumer_info(stream, ERROR_CONSUMER)
+            self.max_deliver[stream], self.parsers[stream] = info.config.max_deliver or 3, report_of_task
             sub = await bus.js.pull_subscribe_bind(ERROR_CONSUMER, stream=stream)
             self.fetchers.append(asyncio.create_task(self._fetch_loop(stream, sub), name=f"fetch-{stream}"))
         advisories = await bus.js.pull_subscribe_bind(ADVISORY_CONSUMER, stream=bus.names.advisories_stream)
@@ -183,7 +191,7 @@ class IntakeActor:
     async def _group(self, stream: str, msgs: list[Msg], settled: set[int]) -> int:
         settler, blood = self.settler, self.services.blood
         assert settler is not None
-        batch = Batch.parse(stream, msgs)
+        batch = Batch.parse(stream, msgs, self.parsers.get(stream))
         self.counters["received"] += batch.first_deliveries
         metrics.inc("reports_received", batch.first_deliveries, stream=stream)
         later = [self._settle(stream, msg, exc) for msg, exc in batch.malformed]

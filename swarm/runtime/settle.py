@@ -24,7 +24,6 @@ from typing import Any, TypeVar
 
 from nats.aio.msg import Msg
 from nats.js.errors import NotFoundError
-from pydantic import ValidationError
 
 from swarm.bloodstream.publisher import Bloodstream
 from swarm.bus.connect import Bus
@@ -32,6 +31,7 @@ from swarm.bus.names import HDR_MSG_ID
 from swarm.errors import Rejected, Settlement, SwarmError, TransientError
 from swarm.models import DeadLetter, ErrorReport, Result
 from swarm.runtime.grouping import SignatureIndex
+from swarm.runtime.tasks import report_of_message
 from swarm.security.rejection import rejection_for
 from swarm.telemetry import metrics
 from swarm.telemetry.logs import log_settled
@@ -169,11 +169,10 @@ class Settler:
 
     async def _release_signature(self, data: bytes, source: tuple[str, int]) -> None:
         """If this report held its signature's investigation, the next occurrence may reopen it."""
-        try:
-            signature = ErrorReport.model_validate_json(data).signature
-        except ValidationError:
+        report = report_of_message(data)  # an error report or an investigation task
+        if report is None:
             return  # malformed: it never held a signature
-        await self.index.mark_dead_lettered(signature, source)
+        await self.index.mark_dead_lettered(report.signature, source)
 
     async def _reject(self, msg: Msg, error: SwarmError) -> None:
         """With the filter's verdict: SecurityRejection on `{ns}.security.rejected`, the outcome on
@@ -208,8 +207,7 @@ class Settler:
             return
         headers = {k: v for k, v in _headers(msg).items() if k != HDR_MSG_ID}  # a new message, not a duplicate
         ack = await self.bus.js.publish(msg.subject, msg.data, headers=headers)
-        with contextlib.suppress(ValidationError):
-            signature = ErrorReport.model_validate_json(msg.data).signature
-            await self.index.transfer(signature, (stream, msg.metadata.sequence.stream), (ack.stream, ack.seq))
+        if (report := report_of_message(msg.data)) is not None:
+            await self.index.transfer(report.signature, (stream, msg.metadata.sequence.stream), (ack.stream, ack.seq))
         await msg.term()
 

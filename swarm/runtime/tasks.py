@@ -1,0 +1,70 @@
+"""Operator-submitted work: an investigation asked for on `{ns}.tasks.investigation`, without an error stream.
+
+    published = await submit_investigation(bus, report)        # `swarm investigate --submit`
+    report = report_of_task(msg.data)                           # intake: the task's report, or InvalidInput
+
+A task is a `Task(kind="investigation", payload={"report": <ErrorReport>})`; any NATS client can put
+one on the subject (the TASKS stream keeps it until intake settles it). Intake takes it exactly like an
+error report: the same grouping by signature, the same injection filter and budget, the same
+settlement (a malformed task is dead-lettered with the reason).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from swarm.bus.connect import Bus
+from swarm.errors import InvalidInput
+from swarm.models import ErrorReport, Task
+
+__all__ = ["INVESTIGATION", "investigation_task", "report_of_task", "report_of_message", "submit_investigation"]
+
+INVESTIGATION = "investigation"
+
+
+def _explain(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'payload'}: {e['msg']}" for e in exc.errors())
+
+
+def investigation_task(report: ErrorReport, by: str = "") -> Task:
+    return Task(kind=INVESTIGATION, payload={"report": report.model_dump(mode="json"), "by": by})
+
+
+def report_of_task(data: bytes) -> ErrorReport:
+    """The ErrorReport an investigation task asks about; InvalidInput naming what is wrong otherwise."""
+    try:
+        task = Task.model_validate_json(data)
+    except ValidationError as exc:
+        raise InvalidInput(f"invalid Task: {_explain(exc)}") from exc
+    if task.kind != INVESTIGATION:
+        raise InvalidInput(f"invalid Task: kind {task.kind!r} on the investigation subject "
+                           f"(expected {INVESTIGATION!r})")
+    if not isinstance(task.payload.get("report"), dict):
+        raise InvalidInput("invalid Task: payload.report: an ErrorReport object is required")
+    try:
+        return ErrorReport.model_validate(task.payload["report"])
+    except ValidationError as exc:
+        raise InvalidInput(f"invalid Task: payload.report.{_explain(exc)}") from exc
+
+
+def report_of_message(data: bytes) -> ErrorReport | None:
+    """The report a stored message (an error report or an investigation task) is about; None if neither."""
+    try:
+        return ErrorReport.model_validate_json(data)
+    except ValidationError:
+        pass
+    try:
+        return report_of_task(data)
+    except InvalidInput:
+        return None
+
+
+async def submit_investigation(bus: Bus, report: ErrorReport, by: str = "") -> dict[str, Any]:
+    """Put an investigation task on `{ns}.tasks.investigation`; what JetStream answered, and the task."""
+    task = investigation_task(report, by)
+    names = bus.names
+    ack = await bus.publish(names.task_investigation, task, msg_id=names.task_msg_id(task.task_id))
+    return {"task_id": task.task_id, "subject": names.task_investigation, "stream": ack.stream, "sequence": ack.seq,
+            "signature": report.signature, "duplicate": bool(ack.duplicate)}
