@@ -52,7 +52,7 @@ HDR_REASON = "Swarm-Reason"
 HDR_SIGNATURE = "Swarm-Signature"
 
 SERVICE_NAME = "swarm-control"  # the nats micro service of a running swarm (`$SRV.PING.swarm-control`)
-CONTROL_ENDPOINTS: tuple[str, ...] = ("status", "pause", "resume", "cancel", "approve", "reject", "budget")
+CONTROL_ENDPOINTS: tuple[str, ...] = ("status", "pause", "resume", "cancel", "budget")
 
 
 def _token(value: str, what: str) -> str:
@@ -156,6 +156,19 @@ class Names:
     @property
     def control_all(self) -> str:
         return f"{self.ns}.svc.>"
+
+    @property
+    def control_ping(self) -> str:
+        """nats micro discovery: every running control service answers (its metadata names the namespace)."""
+        return f"$SRV.PING.{self.control_service}"
+
+    def control_info(self, service_id: str) -> str:
+        return f"$SRV.INFO.{self.control_service}.{_token(service_id, 'service id')}"
+
+    @property
+    def control_discovery_all(self) -> str:
+        """The `$SRV.>` subjects a control service answers (PING, INFO, STATS)."""
+        return "$SRV.>"
 
     # errors that come back ---------------------------------------------------------------
     @property

@@ -31,6 +31,7 @@ from swarm.comms.publisher import notice
 from swarm.config import ROLES, SwarmConfig, load_object
 from swarm.errors import ConfigError
 from swarm.runtime.autoscale import Autoscaler, Load, ScaleDecision
+from swarm.runtime.control import ControlService
 from swarm.runtime.intake import COUNTER_KEYS, IntakeActor
 from swarm.runtime.pools import RolePool, name_released
 from swarm.runtime.registry import BUDGET_NAME, REGISTRY_NAME, Registry, SwarmBudget
@@ -76,6 +77,7 @@ class SwarmRuntime:
         self.blood: Bloodstream | None = None
         self.monitor: HealthMonitor | None = None
         self.dashboard_url: str | None = None
+        self.control: ControlService | None = None
 
     async def start(self) -> None:
         # a bad dotted path must fail here, clearly, not as an actor's death on a remote worker
@@ -121,6 +123,7 @@ class SwarmRuntime:
         self.monitor = await HealthMonitor.from_config(self.blood, self.config, healer=healer, doctor=store).start()
         self._tasks.append(asyncio.create_task(self._control_loop(), name="control-loop"))
         self._tasks.append(Collector(self.bus, self.ray_namespace, outbox=self.blood).start())  # gauges
+        self.control = await ControlService(self).start()  # {ns}.svc.*: status, pause, resume, cancel, budget
 
     def _intake_actor(self, index: int) -> Any:
         return (
@@ -268,6 +271,8 @@ class SwarmRuntime:
         return {k: sum(int(s.get(k, 0)) for s in stats) for k in COUNTER_KEYS}
 
     async def stop(self) -> None:
+        if self.control is not None:
+            await self.control.stop()
         if self.monitor is not None:
             await self.monitor.close()
         for task in self._tasks:

@@ -1,8 +1,7 @@
 """Commands that talk to a running swarm or its index: deploy markers, submitted work, the control plane.
 
     swarm deploy mark --service shop --version 1.4.2 [--env production]   # fixed errors that return reopen
-    swarm submit-investigation ...   (see `swarm investigate --submit`)
-    swarm control status|pause|resume|cancel ID|budget                     # nats micro, request-reply
+    swarm control status|pause|resume|cancel ID|budget|ping                # nats micro, request-reply
 
 Each prints JSON with `--json`.
 """
@@ -18,14 +17,17 @@ from swarm.bus.settings import Settings
 from swarm.clikit import JSON_OPTION, cli_errors, console, emit, fail, load_settings, run
 from swarm.errors import ConfigError
 from swarm.models import DeployMarker
+from swarm.runtime.control import control_request, ping
 from swarm.runtime.lifecycle import DeployMarkers
 
-__all__ = ["control_app", "deploy_app", "mark_deploy"]
+__all__ = ["control_app", "deploy_app", "ctl_app", "mark_deploy"]
 
 control_app = typer.Typer()
 deploy_app = typer.Typer(help="deploy markers: a fixed error that comes back after one is a regression",
                          no_args_is_help=True)
 control_app.add_typer(deploy_app, name="deploy")
+ctl_app = typer.Typer(help="ask the running swarm over NATS ({ns}.svc.*, a nats micro service)", no_args_is_help=True)
+control_app.add_typer(ctl_app, name="control")
 
 
 async def mark_deploy(bus: Bus, marker: DeployMarker) -> dict[str, Any]:
@@ -60,3 +62,81 @@ def deploy_mark(
         data = run(_mark(settings, marker))
     emit(data, json_out, render=lambda d: console.print(
         f"deploy of {d['service']} {d['version']} marked ({d['bucket']} revision {d['revision']})", highlight=False))
+
+
+def _ask(endpoint: str, body: dict[str, Any] | None, json_out: bool, line: Any) -> None:
+    settings = load_settings()
+
+    async def ask() -> dict[str, Any]:
+        async with open_bus(settings) as bus:
+            return await control_request(bus, endpoint, body)
+
+    with cli_errors():
+        data = run(ask())
+    emit(data, json_out, render=lambda d: console.print(line(d), highlight=False))
+
+
+@ctl_app.command("status")
+def control_status(json_out: bool = JSON_OPTION) -> None:
+    """Paused or not, intake counters, what waits in the streams, pool sizes, the budget."""
+    _ask("status", None, json_out, lambda d: (
+        f"{'[yellow]paused[/]' if d['paused'] else '[green]running[/]'}  namespace {d['namespace']}\n"
+        + "  ".join(f"[bold]{k}[/] {v}" for k, v in d["counters"].items()) + "\n"
+        + "  ".join(f"{k}: {v}" for k, v in d["pools"].items())
+        + f"  waiting in streams: {sum(d['pending'].values())}"))
+
+
+@ctl_app.command("pause")
+def control_pause(json_out: bool = JSON_OPTION) -> None:
+    """Intake stops fetching; in-flight investigations continue; reports wait in their streams."""
+    _ask("pause", None, json_out, lambda d: f"paused ({d['intake_actors']} intake actor(s) stopped fetching)")
+
+
+@ctl_app.command("resume")
+def control_resume(json_out: bool = JSON_OPTION) -> None:
+    """Intake fetches again."""
+    _ask("resume", None, json_out, lambda d: f"resumed ({d['intake_actors']} intake actor(s) fetching)")
+
+
+@ctl_app.command("cancel")
+def control_cancel(
+    investigation_id: str = typer.Argument(..., help="the investigation to stop (inv-...)"),
+    reason: str = typer.Option("cancelled by an operator", "--reason", help="said in its failed Result"),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Stop an investigation at its next step; it ends with a failed Result giving the reason."""
+    _ask("cancel", {"investigation_id": investigation_id, "reason": reason}, json_out, lambda d: (
+        f"{d['investigation_id']}: " + ("cancelling" if d["cancelled"] else "not running (nothing to cancel)")))
+
+
+@ctl_app.command("budget")
+def control_budget(json_out: bool = JSON_OPTION) -> None:
+    """The swarm-wide budget: admissions, spend over the last hour."""
+    _ask("budget", None, json_out, lambda d: "  ".join(f"[bold]{k}[/] {v}" for k, v in d.items()))
+
+
+@ctl_app.command("ping")
+def control_ping(
+    all_namespaces: bool = typer.Option(False, "--all", help="every namespace's swarm, not only NATS_NAMESPACE's"),
+    wait: float = typer.Option(0.5, "--wait", help="seconds to collect answers"),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Discover running swarms with `$SRV.PING` (nats micro): id, namespace, endpoints."""
+    settings = load_settings()
+
+    async def discover() -> list[dict[str, Any]]:
+        async with open_bus(settings) as bus:
+            return await ping(bus, wait, all_namespaces)
+
+    with cli_errors():
+        found = run(discover())
+
+    def render(rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            console.print("no swarm answered")
+        for r in rows:
+            subjects = ", ".join(e["subject"] for e in r.get("endpoints", []))
+            console.print(f"{r['name']} {r['id']} ({(r.get('metadata') or {}).get('namespace')}): {subjects}",
+                          highlight=False)
+
+    emit(found, json_out, render)

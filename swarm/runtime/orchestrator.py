@@ -21,6 +21,7 @@ from typing import Any
 
 import ray
 
+from swarm.agent import Cancelled
 from swarm.errors import AgentFailed, StateExists, StateNotFound, SwarmError, TransientError
 from swarm.models import InvestigationStatus, Result, utcnow
 from swarm.runtime.cycle import CycleOutputs, PhaseInputs, Step, run_cycles
@@ -47,6 +48,7 @@ class OrchestratorActor(AgentHost):
         self.pools = {r: PoolClient(r, spec.ray_namespace) for r in ("research", "implement", "review")}
         self.lease_s = max(30.0, self.services.config.intake.in_progress_interval_s * 3)
         self.running: dict[str, asyncio.Task[Any]] = {}  # investigation id -> the call working on it
+        self.cancelled: dict[str, str] = {}  # investigation id -> why an operator cancelled it
 
     async def close(self) -> None:
         """Stop: cancel running investigations (each releases its lease, so the report's redelivery
@@ -57,6 +59,14 @@ class OrchestratorActor(AgentHost):
         if tasks:
             await asyncio.wait(tasks, timeout=5.0)
         await super().close()
+
+    async def cancel(self, investigation_id: str, reason: str = "cancelled") -> bool:  # type: ignore[override]
+        """Stop an investigation this actor runs at its next step (and its own phase now); True if it runs here."""
+        if investigation_id not in self.running:
+            return False
+        self.cancelled[investigation_id] = reason
+        await super().cancel(investigation_id, reason)
+        return True
 
     # -- the cycle -----------------------------------------------------------------------
     async def _current_cycle(self, req: InvestigationRequest) -> PeerState:
@@ -119,6 +129,9 @@ class OrchestratorActor(AgentHost):
                     state = host.state or state
                 except AgentFailed as exc:
                     state = await self._fail(keys[-1], str(exc))
+                except Cancelled as exc:  # an operator cancelled it (control plane): a failed Result says so
+                    reason = self.cancelled.pop(req.investigation_id, None) or str(exc)
+                    state = await self._fail(keys[-1], f"cancelled: {reason}")
                 return await self._publish_result(req, state, started)
         except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
             raise TransientError(f"a specialist actor died during {req.investigation_id}: {exc}") from exc
@@ -128,6 +141,7 @@ class OrchestratorActor(AgentHost):
             if keys:  # whatever happened, the next attempt must not wait for this lease to lapse
                 await lease.release(keys[-1])
             self.running.pop(req.investigation_id, None)
+            self.cancelled.pop(req.investigation_id, None)
             self.services.active -= 1
             metrics.gauge("investigations_active", self.services.active, actor=self.name)
 
@@ -225,6 +239,8 @@ class PeerCycle:
 
     async def call(self, step: Step, inputs: PhaseInputs) -> dict[str, Any]:
         assert self.state is not None
+        if (reason := self.actor.cancelled.get(self.req.investigation_id)) is not None:
+            raise Cancelled(reason)
         budget = self.actor.services.config.brain.budget_usd_per_investigation
         request = PhaseRequest.of(self.req, self.state.key, self.state.metadata.cycle, inputs, budget)
         if step.role == "orchestrator":

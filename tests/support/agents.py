@@ -3,7 +3,8 @@
 options (all roles): sleep_s (per call); fail (raise in handle); hang_once (a path: the first call
 creates it and then waits until cancelled or killed; later calls pass); transient_count_file and
 transient_times (raise TransientError on the first N calls); spend_usd (charge the budget per call);
-request_changes_cycles (review: ask for changes in these cycles).
+request_changes_cycles (review: ask for changes in these cycles); hang_until_cancelled (a path: the
+call creates it, then waits until its investigation is cancelled).
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ class _Base:
         if marker and not Path(marker).exists():
             Path(marker).write_text(ctx.investigation_id)
             await asyncio.Event().wait()  # until the actor is killed
+        waiting = self.options.get("hang_until_cancelled")
+        if waiting:
+            Path(waiting).write_text(ctx.investigation_id)
+            await ctx.cancel.event.wait()
+            ctx.cancel.raise_if_cancelled()
         if self.options.get("sleep_s"):
             await asyncio.sleep(float(self.options["sleep_s"]))
         if self.options.get("fail"):

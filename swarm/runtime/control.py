@@ -1,0 +1,176 @@
+"""The control plane of a running swarm: a nats micro service, request-reply on `{ns}.svc.<endpoint>`.
+
+    control = await ControlService(runtime).start()    # in the driver (SwarmRuntime.start)
+    reply = await control_request(bus, "pause")        # any NATS client: `nats req {ns}.svc.pause ''`
+    services = await ping(bus)                         # `$SRV.PING.swarm-control`: who answers
+
+Endpoints (JSON bodies, JSON replies; a failure is a micro error reply with code and description):
+
+- `status`: paused or not, intake counters, what waits in the error streams, pool sizes, the budget;
+- `pause` / `resume`: intake stops fetching (in-flight investigations continue; nothing is lost:
+  reports wait in their streams) / fetches again;
+- `cancel` `{"investigation_id": ID, "reason": "..."}`: the investigation stops at its next step and
+  ends with a `failed` Result saying it was cancelled;
+- `budget`: the swarm-wide budget (admissions, spend over the last hour).
+
+The service is discoverable with `$SRV.PING` / `$SRV.INFO` (its metadata names the namespace).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import nats.errors
+from nats import micro
+from nats.micro.request import Request
+from nats.micro.service import Service
+
+from swarm.bus.connect import Bus
+from swarm.errors import InvalidInput, NatsUnavailable, SwarmError
+
+if TYPE_CHECKING:
+    from swarm.runtime.app import SwarmRuntime
+
+__all__ = ["ControlService", "control_request", "ping", "ControlError"]
+
+log = logging.getLogger("swarm.runtime.control")
+VERSION = "1.0.0"
+Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+class ControlError(SwarmError):
+    """The control service answered with an error (bad request, unknown investigation)."""
+
+
+class ControlService:
+    def __init__(self, runtime: SwarmRuntime) -> None:
+        self.runtime = runtime
+        self.service: Service | None = None
+        self.paused = False
+
+    async def start(self) -> ControlService:
+        bus = self.runtime.bus
+        assert bus is not None
+        names = bus.names
+        self.service = await micro.add_service(
+            bus.nc, name=names.control_service, version=VERSION,
+            description=f"control of the swarm of namespace {names.ns}", metadata={"namespace": names.ns},
+        )
+        handlers: dict[str, Handler] = {
+            "status": self.status, "pause": self.pause, "resume": self.resume,
+            "cancel": self.cancel, "budget": self.budget,
+        }
+        for endpoint, handler in handlers.items():
+            await self.service.add_endpoint(name=endpoint, subject=names.control(endpoint), handler=_json(handler))
+        return self
+
+    async def stop(self) -> None:
+        if self.service is not None:
+            try:
+                await self.service.stop()
+            except Exception as exc:  # noqa: BLE001 - the connection may be gone at shutdown
+                log.debug("control service stop: %r", exc)
+
+    # endpoints ---------------------------------------------------------------------------
+    async def status(self, _: dict[str, Any]) -> dict[str, Any]:
+        runtime = self.runtime
+        assert runtime.bus is not None
+        counters, pending, budget = await asyncio.gather(runtime.counters(), runtime.pending(),
+                                                         runtime.budget_status())
+        return {"namespace": runtime.bus.names.ns, "paused": self.paused, "counters": counters,
+                "pending": pending, "pools": runtime.sizes(), "budget": budget}
+
+    async def pause(self, _: dict[str, Any]) -> dict[str, Any]:
+        """Returns once every intake actor stopped fetching (a fetch in flight has finished)."""
+        await asyncio.gather(*(a.pause.remote() for a in self.runtime.intake))
+        self.paused = True
+        return {"paused": True, "intake_actors": len(self.runtime.intake)}
+
+    async def resume(self, _: dict[str, Any]) -> dict[str, Any]:
+        await asyncio.gather(*(a.resume.remote() for a in self.runtime.intake))
+        self.paused = False
+        return {"paused": False, "intake_actors": len(self.runtime.intake)}
+
+    async def cancel(self, body: dict[str, Any]) -> dict[str, Any]:
+        inv = body.get("investigation_id")
+        if not isinstance(inv, str) or not inv:
+            raise InvalidInput("cancel needs {\"investigation_id\": \"inv-...\"}")
+        reason = str(body.get("reason") or "cancelled by an operator")
+        found = False
+        for role, pool in self.runtime.pools.items():
+            got = await asyncio.gather(*(a.cancel.remote(inv, reason) for a in pool.actors.values()),
+                                       return_exceptions=True)
+            found = found or (role == "orchestrator" and any(g is True for g in got))
+        return {"investigation_id": inv, "cancelled": found, "reason": reason}
+
+    async def budget(self, _: dict[str, Any]) -> dict[str, Any]:
+        return await self.runtime.budget_status()
+
+
+def _json(handler: Handler) -> Callable[[Request], Awaitable[None]]:
+    async def serve(req: Request) -> None:
+        try:
+            body = json.loads(req.data) if req.data else {}
+            if not isinstance(body, dict):
+                raise InvalidInput("the request body must be a JSON object")
+            reply = await handler(body)
+        except json.JSONDecodeError as exc:
+            await req.respond_error("400", f"invalid JSON body: {exc}")
+        except InvalidInput as exc:
+            await req.respond_error("400", str(exc))
+        except Exception as exc:  # noqa: BLE001 - the caller gets the reason instead of a timeout
+            log.warning("control %s failed: %r", req.subject, exc)
+            await req.respond_error("500", f"{type(exc).__name__}: {exc}")
+        else:
+            await req.respond(json.dumps(reply, default=str).encode())
+
+    return serve
+
+
+async def control_request(bus: Bus, endpoint: str, body: dict[str, Any] | None = None,
+                          timeout_s: float = 30.0) -> dict[str, Any]:
+    """Ask the running swarm of this namespace; ControlError when it answers with an error."""
+    subject = bus.names.control(endpoint)
+    try:
+        msg = await bus.nc.request(subject, json.dumps(body or {}).encode(), timeout=timeout_s)
+    except nats.errors.NoRespondersError as exc:
+        raise NatsUnavailable(f"no swarm answers on {subject}: is `swarm run` running in namespace "
+                              f"{bus.names.ns!r}?") from exc
+    except TimeoutError as exc:
+        raise NatsUnavailable(f"the swarm did not answer on {subject} within {timeout_s}s") from exc
+    headers = msg.headers or {}
+    if "Nats-Service-Error-Code" in headers:
+        raise ControlError(f"{endpoint}: {headers.get('Nats-Service-Error')} "
+                           f"(code {headers['Nats-Service-Error-Code']})")
+    return dict(json.loads(msg.data))
+
+
+async def ping(bus: Bus, wait_s: float = 0.5, all_namespaces: bool = False) -> list[dict[str, Any]]:
+    """`$SRV.PING.<control service>`: every control service that answers within `wait_s` (this
+    namespace's only, unless `all_namespaces`), with its INFO (endpoints and their subjects)."""
+    nc, names = bus.nc, bus.names
+    inbox = nc.new_inbox()
+    replies: list[dict[str, Any]] = []
+    sub = await nc.subscribe(inbox)
+    try:
+        await nc.publish(names.control_ping, b"", reply=inbox)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_s
+        while (left := deadline - loop.time()) > 0:
+            try:
+                msg = await sub.next_msg(timeout=left)
+            except (TimeoutError, nats.errors.TimeoutError):
+                break
+            replies.append(json.loads(msg.data))
+    finally:
+        await sub.unsubscribe()
+    found = [r for r in replies if all_namespaces or (r.get("metadata") or {}).get("namespace") == names.ns]
+    for service in found:
+        info = await nc.request(names.control_info(service["id"]), b"", timeout=5)
+        service["endpoints"] = json.loads(info.data).get("endpoints", [])
+    return found
+

@@ -1,0 +1,101 @@
+"""The control plane of a running swarm (nats micro on `{ns}.svc.*`), on real Ray and a real nats-server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+from typer.testing import CliRunner
+
+from swarm.bus.connect import Bus
+from swarm.cli import app
+from swarm.errors import NatsUnavailable
+from swarm.models import ErrorReport, Result
+from swarm.reporting.reporter import publish_report
+from swarm.runtime.app import SwarmRuntime
+from swarm.runtime.control import ControlError, control_request, ping
+from swarm.runtime.grouping import investigation_id_for
+from tests.support.runtime import runtime_config
+
+pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(600)]
+runner = CliRunner()
+
+
+def report(i: int) -> ErrorReport:
+    return ErrorReport(
+        error=f"IndexError: shelf {i} is empty",
+        stack=f'Traceback (most recent call last):\n  File "app/s{i}.py", line {i}, in pick\nIndexError',
+        service="shop",
+        context={"file": f"app/s{i}.py", "line": i, "function": "pick"},
+    )
+
+
+async def cli(*args: str) -> dict:
+    out = await asyncio.to_thread(runner.invoke, app, [*args, "--json"])
+    assert out.exit_code == 0, out.output
+    return json.loads(out.stdout)
+
+
+async def test_ping_finds_the_services_and_pause_holds_intake_until_resume(bus: Bus, settings, cli_env,
+                                                                            tmp_path) -> None:
+    with pytest.raises(NatsUnavailable, match="no swarm answers"):
+        await control_request(bus, "status", timeout_s=2)
+    runtime = SwarmRuntime(settings, runtime_config(tmp_path))
+    await runtime.start()
+    try:
+        found = await cli("control", "ping")
+        assert len(found) == 1 and found[0]["metadata"]["namespace"] == bus.names.ns
+        subjects = {e["name"]: e["subject"] for e in found[0]["endpoints"]}
+        assert subjects == {e: bus.names.control(e) for e in ("status", "pause", "resume", "cancel", "budget")}
+        assert found[0]["id"] in {s["id"] for s in await ping(bus, all_namespaces=True)}
+
+        assert (await cli("control", "pause"))["paused"] is True
+        for i in range(6):
+            await publish_report(bus, report(i))
+        stream = bus.names.error_stream("default")
+        # paused: for several fetch timeouts nothing is taken, everything waits in the stream
+        until = time.monotonic() + 1.5
+        while time.monotonic() < until:
+            info = await bus.js.consumer_info(stream, "error-fixer")
+            assert info.num_pending == 6 and info.num_ack_pending == 0 and info.delivered.stream_seq == 0
+            await asyncio.sleep(0.1)
+        status = await cli("control", "status")
+        assert status["paused"] is True and status["pending"][stream] == 6
+        assert status["counters"]["received"] == 0
+
+        assert (await cli("control", "resume"))["paused"] is False
+        counters = await runtime.until_empty(timeout_s=300)
+        assert counters["received"] == 6 and counters["results"] == 6 and counters["dead_lettered"] == 0
+        budget = await cli("control", "budget")
+        assert budget["active"] == 0
+        with pytest.raises(ControlError, match="investigation_id"):
+            await control_request(bus, "cancel", {"reason": "no id"})
+    finally:
+        await runtime.stop()
+
+
+async def test_cancel_stops_a_running_investigation_with_a_failed_result(bus: Bus, settings, cli_env,
+                                                                         tmp_path) -> None:
+    marker = tmp_path / "research-started"
+    config = runtime_config(tmp_path, {"research": {"hang_until_cancelled": str(marker)}})
+    runtime = SwarmRuntime(settings, config)
+    await runtime.start()
+    try:
+        await publish_report(bus, report(1))
+        inv = investigation_id_for(report(1).signature)
+        deadline = time.monotonic() + 120
+        while not marker.exists():  # research is working on it (and waits to be cancelled)
+            assert time.monotonic() < deadline, "research never started"
+            await asyncio.sleep(0.05)
+        reply = await cli("control", "cancel", inv, "--reason", "wrong service")
+        assert reply == {"investigation_id": inv, "cancelled": True, "reason": "wrong service"}
+        counters = await runtime.until_empty(timeout_s=300)
+        assert counters["results"] == 1 and counters["dead_lettered"] == 0
+    finally:
+        await runtime.stop()
+    sub = await bus.js.subscribe(bus.names.result_of(inv), ordered_consumer=True)
+    result = Result.model_validate_json((await sub.next_msg(timeout=5)).data)
+    await sub.unsubscribe()
+    assert result.status == "failed" and result.error == "cancelled: wrong service"
