@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from swarm.errors import AgentFailed, BudgetExhausted, InvalidInput, TransientError
 from swarm.models import ErrorReport
@@ -86,11 +86,24 @@ class RepositoryConfig(_Config):
     branch: str = "main"
     test_command: str = "python -m pytest -q"
     remote: str | None = None
+    # delivery (swarm.delivery): a pull/merge request from the fix branch, behind an optional human gate
+    provider: Literal["github", "gitlab"] | None = None
+    repo: str | None = None  # GitHub "owner/name", GitLab "group/project" (or the numeric project id)
+    base: str | None = None  # the branch the PR targets (default: `branch`)
+    api_url: str | None = None  # default https://api.github.com / https://gitlab.com
+    token_env: str | None = None  # the environment variable with the token (default GITHUB_TOKEN / GITLAB_TOKEN)
+    labels: list[str] = Field(default_factory=lambda: ["swarm"])
+    approval: Literal["auto", "approve_push", "approve_pr"] = "auto"
+    approval_timeout_s: float = Field(default=86400.0, gt=0)  # no decision by then: rejected
 
     @model_validator(mode="after")
     def _where(self) -> RepositoryConfig:
         if not (self.path or self.url):
             raise ValueError("a repository needs `path` or `url`")
+        if self.provider and not self.repo:
+            raise ValueError(f"provider {self.provider!r} needs `repo` (owner/name or group/project)")
+        if (self.provider or self.approval != "auto") and not self.remote:
+            raise ValueError("a pull request or an approval gate needs `remote` (where the fix branch is pushed)")
         return self
 
 

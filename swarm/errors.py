@@ -4,7 +4,8 @@
     ├── ConfigError                         bad settings or config file        -> not a message error: exit 1
     ├── NatsUnavailable                     nothing answers at NATS_URL        -> retry after 5 s
     ├── InvalidInput                        malformed report / bad CLI input   -> terminate + dead-letter
-    │   └── InvalidNamespace                a namespace that cannot be a subject token
+    │   ├── InvalidNamespace                a namespace that cannot be a subject token
+    │   └── ControlRefused                  the control service said no (CLI)  -> the command fails
     ├── Rejected                            prompt-injection filter said no    -> terminate + security.rejected
     ├── StateError                          PEER state problems
     │   ├── StateNotFound                   key missing                        -> terminate + dead-letter
@@ -14,8 +15,9 @@
     │   └── ConflictRetriesExhausted        CAS lost too many times            -> retry after 1 s
     ├── TransientError                      anything worth retrying            -> nak with backoff
     │   └── OverBudget                      swarm-wide budget exhausted        -> wait (in-progress), never dropped
-    └── AgentFailed                         an agent raised in a phase         -> failed Result, then ack
-        └── BudgetExhausted                 one investigation spent its budget -> failed Result, then ack
+    ├── AgentFailed                         an agent raised in a phase         -> failed Result, then ack
+    │   └── BudgetExhausted                 one investigation spent its budget -> failed Result, then ack
+    └── DeliveryFailed                      push or pull request refused       -> the Result says so, then ack
 
 `swarm.runtime.settle` is the one place that reads `settlement` and `retry_delay_s` to ack, nak, term,
 dead-letter or reject a report; intake only raises. `retry_delay_s` None means the configured
@@ -46,6 +48,8 @@ __all__ = [
     "OverBudget",
     "AgentFailed",
     "BudgetExhausted",
+    "ControlRefused",
+    "DeliveryFailed",
 ]
 
 
@@ -146,3 +150,14 @@ class AgentFailed(SwarmError):
 
 class BudgetExhausted(AgentFailed):
     """One investigation spent its own budget (brain.budget_usd_per_investigation): a failed Result."""
+
+
+class ControlRefused(InvalidInput):
+    """The running swarm's control service answered a request with an error (`swarm control ...`)."""
+
+
+class DeliveryFailed(SwarmError):
+    """The fix branch could not be pushed or its pull request not opened (the provider refused): the
+    Result says so (the fix stays on its branch)."""
+
+    settlement = Settlement.ACK

@@ -174,6 +174,8 @@ class Result(Payload):
     previous_investigation_id: str | None = Field(
         default=None, description="the earlier investigation of this signature that this one reopens")
     regression: bool = Field(default=False, description="the error came back after it was fixed")
+    pr_url: str | None = Field(default=None, description="the pull / merge request opened from the fix branch")
+    approval: str | None = Field(default=None, description="the operator's decision on the fix, when gated")
     timestamp: datetime = Field(default_factory=utcnow)
 
 

@@ -52,7 +52,7 @@ HDR_REASON = "Swarm-Reason"
 HDR_SIGNATURE = "Swarm-Signature"
 
 SERVICE_NAME = "swarm-control"  # the nats micro service of a running swarm (`$SRV.PING.swarm-control`)
-CONTROL_ENDPOINTS: tuple[str, ...] = ("status", "pause", "resume", "cancel", "budget")
+CONTROL_ENDPOINTS: tuple[str, ...] = ("status", "pause", "resume", "cancel", "approve", "reject", "budget")
 
 
 def _token(value: str, what: str) -> str:

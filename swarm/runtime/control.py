@@ -11,6 +11,8 @@ Endpoints (JSON bodies, JSON replies; a failure is a micro error reply with code
   reports wait in their streams) / fetches again;
 - `cancel` `{"investigation_id": ID, "reason": "..."}`: the investigation stops at its next step and
   ends with a `failed` Result saying it was cancelled;
+- `approve` / `reject` `{"investigation_id": ID, "by": "alice", "reason": "..."}`: the decision on a fix
+  that awaits approval (swarm.delivery.approval); the waiting orchestrator audits it and goes on;
 - `budget`: the swarm-wide budget (admissions, spend over the last hour).
 
 The service is discoverable with `$SRV.PING` / `$SRV.INFO` (its metadata names the namespace).
@@ -30,20 +32,18 @@ from nats.micro.request import Request
 from nats.micro.service import Service
 
 from swarm.bus.connect import Bus
-from swarm.errors import InvalidInput, NatsUnavailable, SwarmError
+from swarm.delivery.approval import decide
+from swarm.errors import ControlRefused, InvalidInput, NatsUnavailable, StateNotFound
+from swarm.state import PeerStateStore
 
 if TYPE_CHECKING:
     from swarm.runtime.app import SwarmRuntime
 
-__all__ = ["ControlService", "control_request", "ping", "ControlError"]
+__all__ = ["ControlService", "control_request", "ping"]
 
 log = logging.getLogger("swarm.runtime.control")
 VERSION = "1.0.0"
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
-
-
-class ControlError(SwarmError):
-    """The control service answered with an error (bad request, unknown investigation)."""
 
 
 class ControlService:
@@ -62,7 +62,7 @@ class ControlService:
         )
         handlers: dict[str, Handler] = {
             "status": self.status, "pause": self.pause, "resume": self.resume,
-            "cancel": self.cancel, "budget": self.budget,
+            "cancel": self.cancel, "budget": self.budget, "approve": self.approve, "reject": self.reject,
         }
         for endpoint, handler in handlers.items():
             await self.service.add_endpoint(name=endpoint, subject=names.control(endpoint), handler=_json(handler))
@@ -107,6 +107,25 @@ class ControlService:
             found = found or (role == "orchestrator" and any(g is True for g in got))
         return {"investigation_id": inv, "cancelled": found, "reason": reason}
 
+    async def approve(self, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._decide(body, approved=True)
+
+    async def reject(self, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._decide(body, approved=False)
+
+    async def _decide(self, body: dict[str, Any], approved: bool) -> dict[str, Any]:
+        inv, by = body.get("investigation_id"), body.get("by")
+        if not isinstance(inv, str) or not inv:
+            raise InvalidInput("approve/reject need {\"investigation_id\": \"inv-...\", \"by\": \"who\"}")
+        if not isinstance(by, str) or not by:
+            raise InvalidInput("approve/reject need `by`: who decides (it is audited)")
+        assert self.runtime.bus is not None
+        try:
+            return await decide(PeerStateStore(self.runtime.bus), self.runtime.bus.names, inv, approved=approved,
+                                by=by, reason=str(body.get("reason") or ""))
+        except StateNotFound as exc:
+            raise InvalidInput(str(exc)) from exc
+
     async def budget(self, _: dict[str, Any]) -> dict[str, Any]:
         return await self.runtime.budget_status()
 
@@ -133,7 +152,7 @@ def _json(handler: Handler) -> Callable[[Request], Awaitable[None]]:
 
 async def control_request(bus: Bus, endpoint: str, body: dict[str, Any] | None = None,
                           timeout_s: float = 30.0) -> dict[str, Any]:
-    """Ask the running swarm of this namespace; ControlError when it answers with an error."""
+    """Ask the running swarm of this namespace; ControlRefused when it answers with an error."""
     subject = bus.names.control(endpoint)
     try:
         msg = await bus.nc.request(subject, json.dumps(body or {}).encode(), timeout=timeout_s)
@@ -144,7 +163,7 @@ async def control_request(bus: Bus, endpoint: str, body: dict[str, Any] | None =
         raise NatsUnavailable(f"the swarm did not answer on {subject} within {timeout_s}s") from exc
     headers = msg.headers or {}
     if "Nats-Service-Error-Code" in headers:
-        raise ControlError(f"{endpoint}: {headers.get('Nats-Service-Error')} "
+        raise ControlRefused(f"{endpoint}: {headers.get('Nats-Service-Error')} "
                            f"(code {headers['Nats-Service-Error-Code']})")
     return dict(json.loads(msg.data))
 

@@ -2,6 +2,7 @@
 
     swarm deploy mark --service shop --version 1.4.2 [--env production]   # fixed errors that return reopen
     swarm control status|pause|resume|cancel ID|budget|ping                # nats micro, request-reply
+    swarm approve ID [--reason R]   swarm reject ID --reason R             # the approval gate (audited)
 
 Each prints JSON with `--json`.
 """
@@ -140,3 +141,36 @@ def control_ping(
                           highlight=False)
 
     emit(found, json_out, render)
+
+
+def _who() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name (containers): say so
+        return "unknown-operator"
+
+
+@control_app.command("approve")
+def approve(
+    investigation_id: str = typer.Argument(..., help="the investigation awaiting approval (inv-...)"),
+    reason: str = typer.Option("", "--reason", help="why (audited)"),
+    by: str = typer.Option(None, "--by", help="who decides (default: the login name)"),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Let a fix that awaits approval go on (push or pull request); the decision is audited."""
+    body = {"investigation_id": investigation_id, "by": by or _who(), "reason": reason}
+    _ask("approve", body, json_out, lambda d: f"{d['investigation_id']}: approved ({d['gate']}) by {d['by']}")
+
+
+@control_app.command("reject")
+def reject(
+    investigation_id: str = typer.Argument(..., help="the investigation awaiting approval (inv-...)"),
+    reason: str = typer.Option(..., "--reason", help="why (audited, and said in the Result)"),
+    by: str = typer.Option(None, "--by", help="who decides (default: the login name)"),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Stop a fix that awaits approval: it stays on its local branch, the Result says no_fix and why."""
+    body = {"investigation_id": investigation_id, "by": by or _who(), "reason": reason}
+    _ask("reject", body, json_out, lambda d: f"{d['investigation_id']}: rejected ({d['gate']}) by {d['by']}")

@@ -22,6 +22,8 @@ from typing import Any
 import ray
 
 from swarm.agent import Cancelled
+from swarm.delivery.approval import ApprovalGate
+from swarm.delivery.deliver import deliver, delivers, for_agents
 from swarm.errors import AgentFailed, StateExists, StateNotFound, SwarmError, TransientError
 from swarm.models import InvestigationStatus, Result, utcnow
 from swarm.runtime.cycle import CycleOutputs, PhaseInputs, Step, run_cycles
@@ -179,11 +181,14 @@ class OrchestratorActor(AgentHost):
     ) -> dict[str, Any]:
         bus, store = self.services.bus, self.services.store
         extra = state.metadata.extra or {}
-        result = (
-            Result.model_validate(extra["result"])
-            if stored and "result" in extra
-            else build_result(req, state, started)
-        )
+        fresh = not (stored and "result" in extra)
+        result = build_result(req, state, started) if fresh else Result.model_validate(extra["result"])
+        if fresh and result.status == "fixed" and delivers(req.repository):  # gate, push, pull request
+            gate = ApprovalGate(store, self.services.blood, state.key, req.investigation_id, actor=self.name,
+                                timeout_s=float((req.repository or {}).get("approval_timeout_s") or 86400.0))
+            result = await deliver(result, dict(req.repository or {}), gate, error=str(req.report.get("error", "")),
+                                   workspace_root=self.services.config.workspace_root)
+            state, _ = await store.read(state.key)
         ack = await bus.publish(
             bus.names.result(result.status, result.investigation_id),
             result,
@@ -243,6 +248,7 @@ class PeerCycle:
             raise Cancelled(reason)
         budget = self.actor.services.config.brain.budget_usd_per_investigation
         request = PhaseRequest.of(self.req, self.state.key, self.state.metadata.cycle, inputs, budget)
+        request.repository = for_agents(request.repository)  # the swarm pushes when it delivers (gate, PR)
         if step.role == "orchestrator":
             return await run_phase(self.actor.services, self.actor.agent, step.role, request, self.actor.cancels)
         return dict(await self.actor.pools[step.role].call("handle", request))

@@ -20,6 +20,7 @@ from typing import Any
 import ray
 
 from swarm.config import SwarmConfig
+from swarm.delivery.providers import token_env_vars
 from swarm.runtime.orchestrator import OrchestratorActor
 from swarm.runtime.roles import RoleActor
 from swarm.runtime.services import ActorSpec
@@ -68,6 +69,10 @@ class RolePool:
             get_if_exists=True,
             runtime_env=actor_runtime_env(),  # OTEL_* of the driver: every actor exports like it
         )
+        if self.role == "orchestrator" and (tokens := token_env_vars(self.config.repositories)):
+            # the orchestrator opens pull requests: the provider tokens of the driver's environment
+            env = dict(options["runtime_env"] or {})
+            options["runtime_env"] = {**env, "env_vars": {**env.get("env_vars", {}), **tokens}}
         remote = ray.remote(cls).options(**options)
         if self.role == "orchestrator":
             return remote.remote(self.spec, index)

@@ -50,6 +50,7 @@ class Status(StrEnum):
     EXECUTING = "EXECUTING"
     EXPRESSING = "EXPRESSING"
     REVIEWING = "REVIEWING"
+    AWAITING_APPROVAL = "AWAITING_APPROVAL"  # a fix waits for an operator (swarm.delivery.approval)
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"

@@ -99,15 +99,16 @@ async def _investigations(bus: Bus, limit: int = 50) -> list[dict[str, Any]]:
             continue
         inv = entry.get("investigation_id", "")
         mine = sorted((k for k in peer_keys if f".{inv}.cycle." in k), key=lambda k: int(k.rsplit(".", 1)[1]))
-        phase, cycle = None, None
+        phase, cycle, status = None, None, None
         if mine:
             with contextlib.suppress(Exception):
                 state, _ = await store.read(mine[-1])
                 phase = state.metadata.current_phase.value if state.metadata.current_phase else None
+                status = state.metadata.status.value  # AWAITING_APPROVAL: a fix waits for an operator
                 cycle = int(mine[-1].rsplit(".", 1)[1])
         out.append({"investigation_id": inv, "signature": entry.get("signature"), "service": entry.get("service"),
                     "environment": entry.get("environment"), "occurrences": entry.get("occurrences"),
-                    "opened_at": entry.get("opened_at"), "cycle": cycle, "phase": phase})
+                    "opened_at": entry.get("opened_at"), "cycle": cycle, "phase": phase, "status": status})
         if len(out) >= limit:
             break
     return out

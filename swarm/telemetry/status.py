@@ -74,11 +74,13 @@ def render_status(snap: dict[str, Any]) -> Group:
     if not snap["pools"]:
         pools.add_row("-", "-", "no swarm reachable on Ray (--address)")
     invs = Table(title="investigations in flight", title_justify="left")
-    for col in ("investigation", "service", "environment", "cycle", "phase", "occurrences"):
+    for col in ("investigation", "service", "environment", "cycle", "phase", "state", "occurrences"):
         invs.add_column(col)
     for inv in snap["investigations"]:
+        state = inv.get("status") or "-"
         invs.add_row(inv["investigation_id"], str(inv["service"]), str(inv["environment"]), str(inv["cycle"] or "-"),
-                     str(inv["phase"] or "-"), str(inv["occurrences"]))
+                     str(inv["phase"] or "-"), f"[yellow]{state}[/]" if state == "AWAITING_APPROVAL" else state,
+                     str(inv["occurrences"]))
     beats = Table(title="last heartbeats", title_justify="left")
     for col in ("service", "role", "status", "age (s)", "active"):
         beats.add_column(col)

@@ -10,12 +10,13 @@ import pytest
 from typer.testing import CliRunner
 
 from swarm.bus.connect import Bus
+from swarm.bus.names import CONTROL_ENDPOINTS
 from swarm.cli import app
-from swarm.errors import NatsUnavailable
+from swarm.errors import ControlRefused, NatsUnavailable
 from swarm.models import ErrorReport, Result
 from swarm.reporting.reporter import publish_report
 from swarm.runtime.app import SwarmRuntime
-from swarm.runtime.control import ControlError, control_request, ping
+from swarm.runtime.control import control_request, ping
 from swarm.runtime.grouping import investigation_id_for
 from tests.support.runtime import runtime_config
 
@@ -48,7 +49,8 @@ async def test_ping_finds_the_services_and_pause_holds_intake_until_resume(bus: 
         found = await cli("control", "ping")
         assert len(found) == 1 and found[0]["metadata"]["namespace"] == bus.names.ns
         subjects = {e["name"]: e["subject"] for e in found[0]["endpoints"]}
-        assert subjects == {e: bus.names.control(e) for e in ("status", "pause", "resume", "cancel", "budget")}
+        assert subjects == {e: bus.names.control(e) for e in CONTROL_ENDPOINTS}
+        assert {"status", "pause", "resume", "cancel", "approve", "reject", "budget"} <= set(subjects)
         assert found[0]["id"] in {s["id"] for s in await ping(bus, all_namespaces=True)}
 
         assert (await cli("control", "pause"))["paused"] is True
@@ -70,7 +72,7 @@ async def test_ping_finds_the_services_and_pause_holds_intake_until_resume(bus: 
         assert counters["received"] == 6 and counters["results"] == 6 and counters["dead_lettered"] == 0
         budget = await cli("control", "budget")
         assert budget["active"] == 0
-        with pytest.raises(ControlError, match="investigation_id"):
+        with pytest.raises(ControlRefused, match="investigation_id"):
             await control_request(bus, "cancel", {"reason": "no id"})
     finally:
         await runtime.stop()

@@ -1,0 +1,149 @@
+"""Pull requests on GitHub and merge requests on GitLab, over their REST APIs (httpx).
+
+    provider = provider_for(repository)          # from `repositories.<service>` (provider, repo, base, ...)
+    pr = await provider.open_pull_request(PullRequestDraft(head="swarm/fix/inv-1", title=..., body=..., labels=[...]))
+    pr.url, pr.number
+
+GitHub: `POST /repos/{owner}/{repo}/pulls` (pulls/create), then the labels with
+`POST /repos/{owner}/{repo}/issues/{number}/labels` (issues/add-labels). GitLab:
+`POST /api/v4/projects/{id}/merge_requests` (labels in the same request). The token comes from the
+environment (`token_env`, default GITHUB_TOKEN / GITLAB_TOKEN). HTTP failures are mapped at this
+boundary: 5xx, 429 and connection errors are a TransientError, anything else DeliveryFailed naming
+the provider's answer.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import httpx
+
+from swarm.errors import ConfigError, DeliveryFailed, TransientError
+
+__all__ = ["PullRequest", "PullRequestDraft", "Provider", "GitHub", "GitLab", "provider_for", "token_env_vars"]
+
+DEFAULT_API = {"github": "https://api.github.com", "gitlab": "https://gitlab.com"}
+DEFAULT_TOKEN_ENV = {"github": "GITHUB_TOKEN", "gitlab": "GITLAB_TOKEN"}
+TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class PullRequestDraft:
+    head: str  # the fix branch, already pushed
+    title: str
+    body: str
+    labels: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    url: str
+    number: int
+    provider: str
+
+
+class Provider(Protocol):
+    name: str
+
+    async def open_pull_request(self, draft: PullRequestDraft) -> PullRequest: ...
+
+
+class _Rest:
+    name = ""
+
+    def __init__(self, repo: str, base: str, token: str, api_url: str, transport: httpx.AsyncBaseTransport | None = None
+                 ) -> None:
+        self.repo, self.base, self.token = repo, base, token
+        self.api_url = api_url.rstrip("/")
+        self.transport = transport
+
+    def _headers(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    async def _post(self, client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            response = await client.post(path, json=body)
+        except httpx.HTTPError as exc:
+            raise TransientError(f"{self.name} {path}: {type(exc).__name__}: {exc}") from exc
+        if response.status_code >= 500 or response.status_code == 429:
+            raise TransientError(f"{self.name} {path}: HTTP {response.status_code}: {response.text[:300]}")
+        if response.status_code >= 400:
+            raise DeliveryFailed(f"{self.name} refused {path}: HTTP {response.status_code}: {response.text[:500]}")
+        try:
+            return dict(response.json())
+        except ValueError as exc:
+            raise DeliveryFailed(f"{self.name} {path}: not JSON (HTTP {response.status_code})") from exc
+
+    def _client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.api_url, headers=self._headers(), timeout=TIMEOUT_S,
+                                 transport=self.transport)
+
+
+class GitHub(_Rest):
+    name = "github"
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}", "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": "2022-11-28"}
+
+    async def open_pull_request(self, draft: PullRequestDraft) -> PullRequest:
+        owner, _, name = self.repo.partition("/")
+        prefix = f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
+        async with self._client() as client:
+            pr = await self._post(client, f"{prefix}/pulls", {
+                "title": draft.title, "head": draft.head, "base": self.base, "body": draft.body,
+                "maintainer_can_modify": True,
+            })
+            number = int(pr["number"])
+            if draft.labels:
+                await self._post(client, f"{prefix}/issues/{number}/labels", {"labels": list(draft.labels)})
+        return PullRequest(url=str(pr["html_url"]), number=number, provider=self.name)
+
+
+class GitLab(_Rest):
+    name = "gitlab"
+
+    def _headers(self) -> dict[str, str]:
+        return {"PRIVATE-TOKEN": self.token}
+
+    async def open_pull_request(self, draft: PullRequestDraft) -> PullRequest:
+        project = quote(self.repo, safe="")  # "group/project" is URL-encoded into one path segment
+        async with self._client() as client:
+            mr = await self._post(client, f"/api/v4/projects/{project}/merge_requests", {
+                "title": draft.title, "source_branch": draft.head, "target_branch": self.base,
+                "description": draft.body, "labels": list(draft.labels), "remove_source_branch": True,
+            })
+        return PullRequest(url=str(mr["web_url"]), number=int(mr["iid"]), provider=self.name)
+
+
+def provider_for(repository: dict[str, Any], transport: httpx.AsyncBaseTransport | None = None) -> Provider | None:
+    """The provider a repository is configured with (None: no pull request, the branch is the fix)."""
+    kind = repository.get("provider")
+    if not kind:
+        return None
+    if kind not in DEFAULT_API:
+        raise ConfigError(f"unknown provider {kind!r}: expected github or gitlab")
+    token_env = repository.get("token_env") or DEFAULT_TOKEN_ENV[kind]
+    token = os.environ.get(token_env)
+    if not token:
+        raise ConfigError(f"{kind} pull requests need a token: set {token_env}")
+    cls = GitHub if kind == "github" else GitLab
+    base = str(repository.get("base") or repository.get("branch") or "main")
+    return cls(str(repository["repo"]), base, token, str(repository.get("api_url") or DEFAULT_API[kind]), transport)
+
+
+def token_env_vars(repositories: Mapping[str, Any]) -> dict[str, str]:
+    """The provider tokens the configured repositories name, from this (the driver's) environment:
+    the orchestrator actors that open the pull requests get them (Ray `runtime_env`)."""
+    out: dict[str, str] = {}
+    for repo in repositories.values():
+        data = repo.model_dump() if hasattr(repo, "model_dump") else dict(repo)
+        if data.get("provider"):
+            name = data.get("token_env") or DEFAULT_TOKEN_ENV.get(str(data["provider"]), "")
+            if name and os.environ.get(name):
+                out[name] = os.environ[name]
+    return out
