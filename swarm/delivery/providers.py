@@ -64,7 +64,7 @@ class _Rest:
     def _headers(self) -> dict[str, str]:
         raise NotImplementedError
 
-    async def _post(self, client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def _post(self, client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> Any:
         try:
             response = await client.post(path, json=body)
         except httpx.HTTPError as exc:
@@ -74,7 +74,7 @@ class _Rest:
         if response.status_code >= 400:
             raise DeliveryFailed(f"{self.name} refused {path}: HTTP {response.status_code}: {response.text[:500]}")
         try:
-            return dict(response.json())
+            return response.json()
         except ValueError as exc:
             raise DeliveryFailed(f"{self.name} {path}: not JSON (HTTP {response.status_code})") from exc
 
