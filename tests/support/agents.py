@@ -4,12 +4,16 @@ options (all roles): sleep_s (per call); fail (raise in handle); hang_once (a pa
 creates it and then waits until cancelled or killed; later calls pass); transient_count_file and
 transient_times (raise TransientError on the first N calls); spend_usd (charge the budget per call);
 request_changes_cycles (review: ask for changes in these cycles); hang_until_cancelled (a path: the
-call creates it, then waits until its investigation is cancelled).
+call creates it, then waits until its investigation is cancelled); commit (implement: a real commit on
+branch swarm/fix/<id> of the repository's `path`, the working tree untouched).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -77,15 +81,40 @@ class Research(_Base):
         }
 
 
+def _commit_branch(repo: str, branch: str, text: str) -> str:
+    """A commit adding FIX.txt on `branch` (from HEAD), made with git plumbing: the worktree is untouched."""
+    env = {**os.environ, "GIT_AUTHOR_NAME": "swarm", "GIT_AUTHOR_EMAIL": "swarm@localhost",
+           "GIT_COMMITTER_NAME": "swarm", "GIT_COMMITTER_EMAIL": "swarm@localhost"}
+
+    def git(*args: str, stdin: str | None = None, **extra: str) -> str:
+        return subprocess.run(["git", "-C", repo, *args], input=stdin, capture_output=True, text=True, check=True,
+                              env={**env, **extra}).stdout.strip()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        index = str(Path(tmp) / "index")
+        git("read-tree", "HEAD", GIT_INDEX_FILE=index)
+        blob = git("hash-object", "-w", "--stdin", stdin=text)
+        git("update-index", "--add", "--cacheinfo", f"100644,{blob},FIX.txt", GIT_INDEX_FILE=index)
+        tree = git("write-tree", GIT_INDEX_FILE=index)
+    sha = git("commit-tree", tree, "-p", "HEAD", "-m", f"fix: {text}")
+    git("update-ref", f"refs/heads/{branch}", sha)
+    return sha
+
+
 class Implement(_Base):
     role = "implement"
 
     async def handle(self, ctx: AgentContext) -> dict[str, Any]:
         await self._behave(ctx)
+        branch, sha = f"swarm/fix/{ctx.investigation_id}", "f" * 40
+        if self.options.get("commit"):
+            sha = await asyncio.to_thread(_commit_branch, str((ctx.repository or {})["path"]), branch,
+                                          ctx.investigation_id)
         return {
             "status": "fixed",
-            "branch": f"swarm/fix/{ctx.investigation_id}",
-            "fix_commit": "f" * 40,
+            "branch": branch,
+            "fix_commit": sha,
+            "remote_seen": (ctx.repository or {}).get("remote"),
             "research_seen": len(ctx.findings),
             "feedback_seen": ctx.feedback,
         }

@@ -1,0 +1,163 @@
+"""From a fix branch to a pull request, behind the approval gate: real Ray, NATS and git, and a loopback
+GitHub that validates every request against GitHub's published API description."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from swarm.bus.connect import Bus
+from swarm.cli import app
+from swarm.errors import ControlRefused
+from swarm.models import ErrorReport, Result
+from swarm.reporting.reporter import publish_report
+from swarm.runtime.app import SwarmRuntime
+from swarm.runtime.control import control_request
+from swarm.runtime.grouping import investigation_id_for
+from tests.support.providers import ProviderServer
+from tests.support.runtime import runtime_config
+
+pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(600)]
+runner = CliRunner()
+
+
+def git(*args: str) -> str:
+    return subprocess.run(["git", *args], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def make_repo(root: Path, name: str) -> tuple[Path, Path]:
+    repo, remote = root / name, root / f"{name}-remote.git"
+    repo.mkdir()
+    git("-C", str(repo), "init", "-q", "-b", "main")
+    (repo / "app.py").write_text("def total(cart):\n    return cart['coupon']\n")
+    git("-C", str(repo), "add", "app.py")
+    git("-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "first")
+    git("init", "-q", "--bare", str(remote))
+    return repo, remote
+
+
+def remote_branches(remote: Path) -> dict[str, str]:
+    out = git("ls-remote", "--heads", str(remote))
+    return {ref.removeprefix("refs/heads/"): sha for sha, ref in (line.split() for line in out.splitlines())}
+
+
+def report(service: str) -> ErrorReport:
+    return ErrorReport(error=f"KeyError: 'coupon' in {service}", service=service,
+                       stack='Traceback (most recent call last):\n  File "app.py", line 2, in total\nKeyError',
+                       context={"file": "app.py", "line": 2, "function": "total"})
+
+
+async def cli(*args: str) -> dict:
+    out = await asyncio.to_thread(runner.invoke, app, [*args, "--json"])
+    assert out.exit_code == 0, out.output
+    return json.loads(out.stdout)
+
+
+async def awaiting(inv: str, timeout_s: float = 180) -> dict:
+    """`swarm status --json` until it shows the investigation awaiting approval."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        snap = await cli("status")
+        row = next((i for i in snap["investigations"] if i["investigation_id"] == inv), None)
+        if row and row["status"] == "AWAITING_APPROVAL":
+            return row
+        assert time.monotonic() < deadline, f"{inv} never awaited approval: {snap['investigations']}"
+        await asyncio.sleep(0.2)
+
+
+async def audits(bus: Bus) -> list[dict]:
+    info = await bus.js.stream_info(bus.names.bloodstream_stream, subjects_filter=bus.names.audit)
+    count = sum((info.state.subjects or {}).values())
+    sub = await bus.js.subscribe(bus.names.audit, ordered_consumer=True)
+    try:
+        return [json.loads((await sub.next_msg(timeout=5)).data) for _ in range(count)]
+    finally:
+        await sub.unsubscribe()
+
+
+async def result_of(bus: Bus, inv: str) -> Result:
+    sub = await bus.js.subscribe(bus.names.result_of(inv), ordered_consumer=True)
+    try:
+        return Result.model_validate_json((await sub.next_msg(timeout=5)).data)
+    finally:
+        await sub.unsubscribe()
+
+
+async def test_the_gate_holds_the_push_until_approved_then_opens_a_valid_pull_request(
+    bus: Bus, settings, cli_env, tmp_path, monkeypatch
+) -> None:
+    repo, remote = make_repo(tmp_path, "shop")
+    with ProviderServer("github") as gh:
+        monkeypatch.setenv("GITHUB_TOKEN", gh.token)  # the driver's; the orchestrators get it from it
+        repositories = {"shop": {"path": str(repo), "remote": str(remote), "provider": "github", "repo": "acme/shop",
+                                 "api_url": gh.url, "approval": "approve_push", "labels": ["swarm", "bug"]}}
+        config = runtime_config(tmp_path, {"implement": {"commit": True}}, repositories=repositories)
+        runtime = SwarmRuntime(settings, config)
+        await runtime.start()
+        try:
+            await publish_report(bus, report("shop"))
+            inv = investigation_id_for(report("shop").signature)
+            await awaiting(inv)
+            assert remote_branches(remote) == {} and gh.requests == []  # nothing left the swarm
+            fix_branch = f"swarm/fix/{inv}"
+            assert git("-C", str(repo), "branch", "--list", fix_branch)  # the fix exists, locally only
+
+            decided = await cli("approve", inv, "--by", "alice", "--reason", "looks right")
+            assert decided["approved"] is True and decided["gate"] == "push"
+            counters = await runtime.until_empty(timeout_s=300)
+            assert counters["results"] == 1
+        finally:
+            await runtime.stop()
+    assert gh.violations == []
+    result = await result_of(bus, inv)
+    assert result.status == "fixed" and result.pr_url == "https://github.com/acme/shop/pull/1"
+    assert result.approval == "approved by alice: looks right"
+    assert remote_branches(remote) == {fix_branch: result.fix_commit}
+    (create, _, pr), (labels, _, labelled) = gh.requests
+    assert create == "pulls/create" and pr["head"] == fix_branch and pr["base"] == "main"
+    assert f"`{inv}`" in pr["body"] and pr["title"].startswith("swarm: fix KeyError")
+    assert labels == "issues/add-labels" and labelled == {"labels": ["swarm", "bug"]}
+    (audit,) = [a for a in await audits(bus) if a["action"] == "approve_push"]
+    assert (audit["actor"], audit["outcome"], audit["investigation_id"]) == ("alice", "approved", inv)
+    assert audit["details"]["reason"] == "looks right"
+
+
+async def test_a_rejection_over_nats_and_a_timeout_both_stop_the_pull_request(
+    bus: Bus, settings, cli_env, tmp_path
+) -> None:
+    shop, shop_remote = make_repo(tmp_path, "shop")
+    cart, cart_remote = make_repo(tmp_path, "cart")
+    repositories = {
+        "shop": {"path": str(shop), "remote": str(shop_remote), "approval": "approve_pr"},
+        "cart": {"path": str(cart), "remote": str(cart_remote), "approval": "approve_pr", "approval_timeout_s": 1},
+    }
+    config = runtime_config(tmp_path, {"implement": {"commit": True}}, repositories=repositories)
+    runtime = SwarmRuntime(settings, config)
+    await runtime.start()
+    try:
+        await publish_report(bus, report("shop"))
+        await publish_report(bus, report("cart"))
+        shop_inv, cart_inv = (investigation_id_for(report(s).signature) for s in ("shop", "cart"))
+        await awaiting(shop_inv)
+        assert f"swarm/fix/{shop_inv}" in remote_branches(shop_remote)  # approve_pr: pushed, the PR waits
+        with pytest.raises(ControlRefused, match="no PEER state"):
+            await control_request(bus, "approve", {"investigation_id": "inv-0000000000000000", "by": "bob"})
+        reply = await control_request(bus, "reject", {"investigation_id": shop_inv, "by": "bob",
+                                                      "reason": "touches billing"})
+        assert reply["approved"] is False and reply["gate"] == "pr"
+        await runtime.until_empty(timeout_s=300)
+    finally:
+        await runtime.stop()
+    shop_result, cart_result = await result_of(bus, shop_inv), await result_of(bus, cart_inv)
+    assert shop_result.status == "no_fix" and shop_result.approval == "rejected by bob: touches billing"
+    assert shop_result.pr_url is None and "touches billing" in (shop_result.error or "")
+    assert cart_result.status == "no_fix" and cart_result.approval.startswith("rejected: no decision on the pr")
+    outcomes = {(a["investigation_id"], a["action"]): (a["actor"], a["outcome"]) for a in await audits(bus)}
+    assert outcomes[(shop_inv, "approve_pr")] == ("bob", "rejected")
+    assert outcomes[(cart_inv, "approve_pr")] == ("swarm", "timed_out")
