@@ -128,7 +128,7 @@ async def test_the_gate_holds_the_push_until_approved_then_opens_a_valid_pull_re
     assert audit["details"]["reason"] == "looks right"
 
 
-async def test_a_rejection_over_nats_and_a_timeout_both_stop_the_pull_request(
+async def test_a_rejection_and_a_timeout_both_stop_the_pull_request(
     bus: Bus, settings, cli_env, tmp_path
 ) -> None:
     shop, shop_remote = make_repo(tmp_path, "shop")
@@ -148,8 +148,7 @@ async def test_a_rejection_over_nats_and_a_timeout_both_stop_the_pull_request(
         assert f"swarm/fix/{shop_inv}" in remote_branches(shop_remote)  # approve_pr: pushed, the PR waits
         with pytest.raises(ControlRefused, match="no PEER state"):
             await control_request(bus, "approve", {"investigation_id": "inv-0000000000000000", "by": "bob"})
-        reply = await control_request(bus, "reject", {"investigation_id": shop_inv, "by": "bob",
-                                                      "reason": "touches billing"})
+        reply = await cli("reject", shop_inv, "--by", "bob", "--reason", "touches billing")
         assert reply["approved"] is False and reply["gate"] == "pr"
         await runtime.until_empty(timeout_s=300)
     finally:

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from swarm.models import DeployMarker, ErrorReport, utcnow
 from swarm.runtime.grouping import _Reopen, _tally
-from swarm.runtime.lifecycle import LifecyclePolicy, close_entry, evidence_of, reopen_reason
+from swarm.runtime.lifecycle import LifecyclePolicy, close_entry, evidence_of, reopen_reason, reopened_event
 
 
 def entry(status: str = "fixed", closed_ago_s: float = 60, seen_ago_s: float | None = None, **kw: object) -> dict:
@@ -59,5 +59,8 @@ def test_a_reopen_in_a_batch_opens_a_new_generation_and_the_rest_are_its_duplica
     assert data["status"] == "open" and data["generation"] == 2 and data["investigation_id"].endswith("-2")
     assert data["previous"]["investigation_id"] == "inv-" + "a" * 16 and not data["regression"]
     assert (data["source_stream"], data["source_seq"]) == ("S", 5)
+    kind, event = reopened_event(data)
+    assert kind == "investigation_reopened" and event["reason"] == "new_evidence"
+    assert event["previous_investigation_id"] == "inv-" + "a" * 16 and event["previous_status"] == "no_fix"
     assert close_entry(data, data["investigation_id"], "fixed", "3.0") and data["status"] == "fixed"
     assert not close_entry(data, "inv-other", "failed", None)  # only the holder's Result closes it
