@@ -22,7 +22,7 @@ from swarm.errors import ConfigError, InvalidInput, TransientError
 from swarm.models import ErrorReport, Result
 from swarm.reporting.reporter import publish_report
 from swarm.runtime.app import SwarmRuntime
-from swarm.runtime.grouping import investigation_id_for
+from swarm.runtime.grouping import SignatureIndex, investigation_id_for
 
 __all__ = ["investigate_once", "fetch_result", "repository_for"]
 
@@ -92,7 +92,8 @@ async def investigate_once(
             counters = await runtime.until_empty(timeout_s=timeout_s)
         except TimeoutError as exc:
             raise TransientError(f"the investigation did not finish in time: {exc}") from exc
-        inv = investigation_id_for(report.signature)
+        entry = await (await SignatureIndex(runtime.bus.js, runtime.bus.names).open()).get(report.signature)
+        inv = str(entry["investigation_id"]) if entry else investigation_id_for(report.signature)  # reopened: -<n>
         result = await fetch_result(runtime.bus, inv)
         if result is not None:
             return result
