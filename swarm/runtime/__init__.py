@@ -12,6 +12,12 @@ Where to look (one place each):
 - a pool is sized: `autoscale.Autoscaler.decide` (desired = ceil(load / target_per_replica)),
   applied by `pools.RolePool.scale_to`; `app.SwarmRuntime` starts and stops everything.
 - a dead actor is replaced: `app.SwarmRuntime.restart` (the bloodstream healer's ActorRestarter).
+- an error comes back: `lifecycle.reopen_reason` (deploy marker, quiet period, new evidence), applied in
+  `grouping.SignatureIndex.count`; a Result closes the entry (`SignatureIndex.close`).
+- operator-submitted work: `tasks` (`{ns}.tasks.investigation`, taken by intake like a report).
+- the running swarm is asked something: `control.ControlService` (nats micro on `{ns}.svc.*`).
+- a fix is pushed / a pull request opened / an operator approves: `swarm.delivery`, called by
+  `orchestrator.OrchestratorActor._publish_result`.
 
     runtime = SwarmRuntime(settings, config)
     await runtime.start()
