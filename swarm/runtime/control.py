@@ -39,11 +39,45 @@ from swarm.state import PeerStateStore
 if TYPE_CHECKING:
     from swarm.runtime.app import SwarmRuntime
 
-__all__ = ["ControlService", "control_request", "ping"]
+__all__ = ["ControlService", "PauseSwitch", "control_request", "ping"]
 
 log = logging.getLogger("swarm.runtime.control")
 VERSION = "1.0.0"
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+class PauseSwitch:
+    """Where an intake actor's fetch loops park while the control plane has paused intake."""
+
+    def __init__(self) -> None:
+        self.resumed = asyncio.Event()
+        self.resumed.set()
+        self.parked = 0  # fetch loops waiting out a pause
+
+    @property
+    def paused(self) -> bool:
+        return not self.resumed.is_set()
+
+    async def park(self) -> None:
+        if self.resumed.is_set():
+            return
+        self.parked += 1
+        try:
+            await self.resumed.wait()
+        finally:
+            self.parked -= 1
+
+    async def pause(self, loops: int, timeout_s: float) -> int:
+        """Pause; return once `loops` fetch loops are parked (a fetch in flight finishes first), so nothing
+        published after the pause is taken until `resume` (or after `timeout_s`, however many parked)."""
+        self.resumed.clear()
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while self.parked < loops and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.01)
+        return self.parked
+
+    def resume(self) -> None:
+        self.resumed.set()
 
 
 class ControlService:

@@ -39,6 +39,7 @@ from swarm.config import load_object
 from swarm.errors import OverBudget, Rejected, SwarmError, TransientError
 from swarm.models import ErrorReport
 from swarm.runtime.batch import Batch, FetchSizer
+from swarm.runtime.control import PauseSwitch
 from swarm.runtime.grouping import SignatureIndex, Tally
 from swarm.runtime.lifecycle import CLOSED, LifecyclePolicy, reopened_event
 from swarm.runtime.registry import BUDGET_NAME, PoolClient
@@ -79,9 +80,7 @@ class IntakeActor:
         self.waiting: set[str] = set()  # investigations waiting for admission (the autoscaler's load)
         self.confirmed: dict[str, dict[str, set[int]]] = {}  # signature -> stream -> acked sequences
         self.running = False
-        self.resumed = asyncio.Event()  # cleared: paused by the control plane (swarm.runtime.control)
-        self.resumed.set()
-        self.parked = 0  # fetch loops waiting out a pause
+        self.switch = PauseSwitch()  # the control plane's pause / resume (swarm.runtime.control)
         self.fetchers: list[asyncio.Task[None]] = []
         self.index: SignatureIndex | None = None
         self.settler: Settler | None = None
@@ -137,21 +136,16 @@ class IntakeActor:
         return dict(self.counters)
 
     async def pause(self) -> int:
-        """Stop fetching (in-flight work continues); returns once every fetch loop is parked (a fetch in
-        flight finishes first), so nothing published after the pause is taken until `resume`."""
-        self.resumed.clear()
+        """Stop fetching (in-flight work continues); returns once every fetch loop is parked."""
         loops = sum(1 for t in self.fetchers if t.get_name().startswith("fetch-"))
-        deadline = time.monotonic() + self.cfg.fetch_timeout_s + 5
-        while self.parked < loops and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
-        return self.parked
+        return await self.switch.pause(loops, self.cfg.fetch_timeout_s + 5)
 
     async def resume(self) -> None:
-        self.resumed.set()
+        self.switch.resume()
 
     async def stats(self) -> dict[str, Any]:
         return {"name": self.name, "pid": os.getpid(), "inflight": len(self.inflight), "waiting": sorted(self.waiting),
-                "paused": not self.resumed.is_set(),
+                "paused": self.switch.paused,
                 "first_fetch_at": self.first_fetch_at, "last_batch_at": self.last_batch_at, **self.counters}
 
     async def close(self) -> None:
@@ -162,12 +156,7 @@ class IntakeActor:
     async def _fetch_loop(self, stream: str, sub: Any) -> None:
         sizer = FetchSizer(self.cfg.batch, self.cfg.max_batch)
         while self.running:
-            if not self.resumed.is_set():  # paused by the control plane: reports wait in the stream
-                self.parked += 1
-                try:
-                    await self.resumed.wait()
-                finally:
-                    self.parked -= 1
+            await self.switch.park()  # paused by the control plane: reports wait in the stream
             # never hold a report without working on it: a fetch waits for a free investigation slot,
             # and at most two batches are being grouped at once
             while self.free <= 0:
