@@ -14,6 +14,7 @@ already taken. Every decision (approved, rejected, timed out) is audited on the 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -83,15 +84,17 @@ async def decide(store: PeerStateStore, names: Names, investigation_id: str, *, 
 
 class ApprovalGate:
     def __init__(self, store: PeerStateStore, blood: Bloodstream, key: str, investigation_id: str, *,
-                 timeout_s: float, actor: str) -> None:
+                 timeout_s: float, actor: str, on_wait: Callable[[], Awaitable[Any]] | None = None) -> None:
         self.store, self.blood, self.key, self.inv = store, blood, key, investigation_id
-        self.timeout_s, self.actor = timeout_s, actor
+        self.timeout_s, self.actor, self.on_wait = timeout_s, actor, on_wait
 
     async def ask(self, gate: str, target: str, details: dict[str, Any] | None = None) -> Decision:
         """Put the investigation in AWAITING_APPROVAL for `gate` and wait for the decision (or the
         timeout, which rejects); the decision is audited."""
         approval = await self._request(gate, target, details or {})
         deadline = datetime.fromisoformat(approval["deadline"])
+        if self.on_wait is not None:  # e.g. give back the swarm-wide budget slot: waiting costs nothing
+            await self.on_wait()
         decision = await self._wait(gate, deadline)
         await self.blood.audit(
             actor=decision.by, action=f"approve_{gate}", target=target,

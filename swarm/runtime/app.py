@@ -258,6 +258,8 @@ class SwarmRuntime:
             await name_released(service, self.ray_namespace)
             actor = self._intake_actor(int(index))
             await actor.start.remote()
+            if self.control is not None and self.control.paused:  # a replacement stays paused like the rest
+                await actor.pause.remote()
             self.intake[int(index)] = actor
             return True
         pool = self.pools.get(role)

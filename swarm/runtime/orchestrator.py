@@ -29,7 +29,7 @@ from swarm.models import InvestigationStatus, Result, utcnow
 from swarm.runtime.cycle import CycleOutputs, PhaseInputs, Step, run_cycles
 from swarm.runtime.lease import TERMINAL, Lease
 from swarm.runtime.outcome import build_result, outputs_of
-from swarm.runtime.registry import PoolClient
+from swarm.runtime.registry import BUDGET_NAME, PoolClient
 from swarm.runtime.requests import InvestigationRequest, PhaseRequest
 from swarm.runtime.roles import AgentHost, record_phase, run_phase
 from swarm.runtime.services import ActorSpec
@@ -184,8 +184,10 @@ class OrchestratorActor(AgentHost):
         fresh = not (stored and "result" in extra)
         result = build_result(req, state, started) if fresh else Result.model_validate(extra["result"])
         if fresh and result.status == "fixed" and delivers(req.repository):  # gate, push, pull request
+            budget = ray.get_actor(BUDGET_NAME, namespace=self.services.spec.ray_namespace)
             gate = ApprovalGate(store, self.services.blood, state.key, req.investigation_id, actor=self.name,
-                                timeout_s=float((req.repository or {}).get("approval_timeout_s") or 86400.0))
+                                timeout_s=float((req.repository or {}).get("approval_timeout_s") or 86400.0),
+                                on_wait=lambda: budget.release.remote(req.investigation_id))  # a wait holds no slot
             result = await deliver(result, dict(req.repository or {}), gate, error=str(req.report.get("error", "")),
                                    workspace_root=self.services.config.workspace_root)
             state, _ = await store.read(state.key)

@@ -105,6 +105,10 @@ async def test_the_gate_holds_the_push_until_approved_then_opens_a_valid_pull_re
             inv = investigation_id_for(report("shop").signature)
             await awaiting(inv)
             assert remote_branches(remote) == {} and gh.requests == []  # nothing left the swarm
+            deadline = time.monotonic() + 60
+            while (await cli("control", "budget"))["active"] != 0:  # waiting for a human holds no budget slot
+                assert time.monotonic() < deadline, "the budget slot was not given back while awaiting approval"
+                await asyncio.sleep(0.1)
             fix_branch = f"swarm/fix/{inv}"
             assert git("-C", str(repo), "branch", "--list", fix_branch)  # the fix exists, locally only
 
