@@ -2,20 +2,21 @@
 
 One running swarm: an error is investigated and fixed; the same error again (a new release, no deploy
 marker, inside the quiet period) is one more occurrence; after `swarm deploy mark` it is a regression
-and a second investigation that links the first.
+and a second investigation that links the first; back after the quiet period, a third.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 
 import pytest
 from typer.testing import CliRunner
 
 from swarm.bus.connect import Bus
 from swarm.cli import app
-from swarm.models import ErrorReport, Result
+from swarm.models import ErrorReport, Result, utcnow
 from swarm.reporting.reporter import publish_report
 from swarm.runtime.app import SwarmRuntime
 from swarm.runtime.grouping import SignatureIndex, investigation_id_for
@@ -86,22 +87,33 @@ async def test_a_fixed_error_back_after_a_deploy_is_a_regression_with_a_linked_i
         await publish_report(bus, report("1.2"))
         counters = await runtime.until_empty(timeout_s=300)
         assert counters["investigations"] == 2 and counters["results"] == 2
+
+        # unseen for longer than the quiet period (the entry says so: two hours ago), then back: new again
+        kv = await bus.js.key_value(bus.names.signature_bucket)
+        entry = json.loads((await kv.get(sig)).value)
+        long_ago = (utcnow() - timedelta(hours=2)).isoformat()
+        await kv.put(sig, json.dumps({**entry, "last_seen_at": long_ago}).encode())  # closed after the deploy
+        await publish_report(bus, report("1.3"))
+        counters = await runtime.until_empty(timeout_s=300)
+        assert counters["investigations"] == 3 and counters["results"] == 3
     finally:
         await runtime.stop()
+    third = await index.get(sig)
+    assert third["generation"] == 3 and third["reopen_reason"] == "quiet" and third["status"] == "fixed"
+    assert [h["investigation_id"] for h in third["history"]][-1] == investigation_id_for(sig) + "-2"
 
     got = await results(bus)
-    assert [r.investigation_id for r in got][0] == inv1 and len(got) == 2
+    assert [r.investigation_id for r in got][0] == inv1 and len(got) == 3
     second = got[1]
     assert second.investigation_id != inv1 and second.signature == sig
     assert second.previous_investigation_id == inv1 and second.regression and second.release == "1.2"
-    entry = await index.get(sig)
-    assert entry["investigation_id"] == second.investigation_id and entry["generation"] == 2
-    assert entry["status"] == "fixed" and entry["previous"]["investigation_id"] == inv1
-    assert entry["occurrences"] == 3
+    assert got[2].previous_investigation_id == second.investigation_id and got[2].regression
+    assert third["occurrences"] == 4
     state, _ = await PeerStateStore(bus).read(bus.names.peer_key("error", second.investigation_id, 1))
     assert state.metadata.status == Status.COMPLETED
     regression = [e for e in await events(bus) if e["event_type"] == "regression"]
-    assert len(regression) == 1 and regression[0]["investigation_id"] == second.investigation_id
+    assert [e["data"]["reason"] for e in regression] == ["deploy", "quiet"]
+    assert regression[0]["investigation_id"] == second.investigation_id
     assert regression[0]["data"]["previous_investigation_id"] == inv1
     assert regression[0]["data"]["reason"] == "deploy" and regression[0]["data"]["deploy"]["version"] == "1.2"
 
