@@ -57,11 +57,19 @@ async def test_ping_finds_the_services_and_pause_holds_intake_until_resume(bus: 
         for i in range(6):
             await publish_report(bus, report(i))
         stream = bus.names.error_stream("default")
-        # paused: for several fetch timeouts nothing is taken, everything waits in the stream
-        until = time.monotonic() + 1.5
-        while time.monotonic() < until:
+
+        async def untouched() -> int:  # nothing delivered: the pending count (the server updates it shortly)
             info = await bus.js.consumer_info(stream, "error-fixer")
-            assert info.num_pending == 6 and info.num_ack_pending == 0 and info.delivered.stream_seq == 0
+            assert info.num_ack_pending == 0 and info.delivered.stream_seq == 0, info
+            return int(info.num_pending)
+
+        deadline = time.monotonic() + 30
+        while await untouched() < 6:
+            assert time.monotonic() < deadline, "the consumer never counted the 6 reports"
+            await asyncio.sleep(0.05)
+        until = time.monotonic() + 1.5  # paused: for several fetch timeouts nothing is taken
+        while time.monotonic() < until:
+            assert await untouched() == 6
             await asyncio.sleep(0.1)
         status = await cli("control", "status")
         assert status["paused"] is True and status["pending"][stream] == 6
