@@ -42,20 +42,23 @@ _VIOLATION = re.compile(r"permissions violation for (publish|subscription) to \"
 
 @dataclass
 class Refusals:
-    """Permission violations the server reported on one connection: (publish|subscription, subject)."""
+    """Permission violations the server reported on one connection: (publish|subscription, subject).
+
+    nats-py lower-cases the server's error text, so subjects are compared in lower case."""
 
     user: str
-    seen: deque[tuple[str, str]] = field(default_factory=lambda: deque(maxlen=1000))
+    quiet: bool = False  # `swarm nats auth check` provokes refusals on purpose: do not log them
+    seen: deque[tuple[str, str]] = field(default_factory=lambda: deque(maxlen=10000))
 
     def record(self, message: str) -> bool:
         m = _VIOLATION.search(message)
         if m is None:
             return False
-        self.seen.append((m.group(1).lower(), m.group(2)))
+        self.seen.append((m.group(1).lower(), m.group(2).lower()))
         return True
 
     def refused(self, action: str, subject: str) -> bool:
-        return (action, subject) in self.seen
+        return (action, subject.lower()) in self.seen
 
 
 def _user(settings: Settings, role: str | None) -> str:
@@ -172,7 +175,8 @@ async def connect(
 
     async def on_error(exc: Exception) -> None:  # the default callback prints every failed attempt
         if refusals.record(str(exc)):
-            log.warning("NATS refused user %s: %s", user, exc)
+            if not refusals.quiet:
+                log.warning("NATS refused user %s: %s", user, exc)
         elif len(errors) < 20:
             errors.append(exc)
             if isinstance(exc, ssl.SSLError | nats.errors.AuthorizationError):
@@ -210,9 +214,9 @@ class Bus:
 
     @classmethod
     async def connect(cls, settings: Settings, url: str | None = None, role: str | None = None,
-                      **overrides: Any) -> Bus:
+                      refusals: Refusals | None = None, **overrides: Any) -> Bus:
         """`role`: whose credentials to use when SWARM_NATS_AUTH is set (reporter, intake, agent, ...)."""
-        refusals = Refusals(_user(settings, role))
+        refusals = refusals or Refusals(_user(settings, role))
         nc = await connect(settings, url, role, refusals, **overrides)
         return cls(nc=nc, js=nc.jetstream(), names=Names(settings.nats_namespace), settings=settings,
                    refusals=refusals)

@@ -193,6 +193,7 @@ def _operator(b: _Builder) -> None:
         b.publish(api.consumer("INFO", stream, consumer))
     for bucket in b.buckets():
         b.kv(bucket, write=bucket == n.peer_bucket)  # PEER state: create, update, restore
+        b.publish(*api.consumer_list(kv_stream(bucket)))
     for env in ENVS:
         b.publish(api.stream("PURGE", n.error_stream(env)))
 
