@@ -67,6 +67,7 @@ def probes_for(names: Names, cfg: StreamsConfig, role: str, roles: list[str], ot
             add("publish", _concrete(subject), f"granted to {r}")
         for subject in g.subscribe:
             add("subscribe", subject, f"granted to {r}")
+    add("publish", names.result("fixed", PROBE_TOKEN), "a fixed Result (forged, unless the orchestrator's)")
     foreign = Names(other)
     foreign_kv = _concrete(kv_subjects(foreign.peer_bucket))
     for subject in [foreign.errors(), foreign.result("fixed", PROBE_TOKEN), foreign_kv]:
@@ -88,11 +89,10 @@ async def check_role(settings: Settings, role: str, probes: list[Probe]) -> dict
             if p.action == "publish":
                 await bus.nc.publish(p.subject, _PROBE_BODY, headers=_PROBE_HEADERS)
         subs = [await bus.nc.subscribe(p.subject) for p in probes if p.action == "subscribe"]
-        # the server answers in order: every permissions violation arrives before the flush's PONG
-        await bus.nc.flush(timeout=10)
+        await bus.roundtrip()  # every permissions violation is in
         for sub in subs:
             await sub.unsubscribe()
-        await bus.nc.flush(timeout=10)
+        await bus.roundtrip()
     finally:
         await bus.close()
     for p in probes:

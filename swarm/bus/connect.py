@@ -245,6 +245,14 @@ class Bus:
                     ) from exc
                 raise
 
+    async def roundtrip(self, timeout: float = 10.0) -> None:
+        """Return once the server has processed every command sent before (and reported any refusal).
+
+        nats-py writes a flush's PING ahead of commands still buffered, so one flush is no barrier; by
+        the time its PONG is back the buffer has been written, and a second PING follows it."""
+        await self.nc.flush(timeout=timeout)
+        await self.nc.flush(timeout=timeout)
+
     async def publish_core(
         self, subject: str, payload: BaseModel | bytes, headers: dict[str, str] | None = None
     ) -> None:
