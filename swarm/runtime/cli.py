@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 
 from swarm.bus.embedded import embedded_nats
+from swarm.bus.settings import Settings
 from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, load_settings
 from swarm.config import SwarmConfig
 from swarm.errors import TransientError
@@ -61,6 +62,14 @@ async def run_swarm(runtime: SwarmRuntime, until_empty: bool, timeout_s: float |
         await runtime.stop()
 
 
+def _embedded(stack: contextlib.ExitStack, settings: Settings, auth: bool) -> Settings:
+    settings = stack.enter_context(embedded_nats(settings, auth=auth))
+    err_console.print(f"NATS_URL is not set: started an embedded nats-server at {settings.nats_url}"
+                      + (f" (accounts and role users: SWARM_NATS_AUTH={settings.swarm_nats_auth})"
+                         if settings.swarm_nats_auth else ""), highlight=False, soft_wrap=True)
+    return settings
+
+
 @runtime_app.command("run")
 def run(
     config: Path = typer.Option(None, "--config", help="configs/swarm.yaml (default: $SWARM_CONFIG)"),
@@ -77,10 +86,7 @@ def run(
     with cli_errors(), contextlib.ExitStack() as stack:
         cfg = SwarmConfig.load(config or settings.swarm_config)
         if settings.nats_url is None:  # a laptop: an embedded server others can publish to
-            settings = stack.enter_context(embedded_nats(settings, auth=auth))
-            err_console.print(f"NATS_URL is not set: started an embedded nats-server at {settings.nats_url}"
-                              + (f" (accounts and role users: SWARM_NATS_AUTH={settings.swarm_nats_auth})"
-                                 if settings.swarm_nats_auth else ""))
+            settings = _embedded(stack, settings, auth)
         counters = asyncio.run(run_swarm(SwarmRuntime(settings, cfg, address=address), until_empty, timeout))
 
     def render(data: dict[str, int]) -> None:
@@ -114,8 +120,7 @@ def investigate(
         with contextlib.ExitStack() as stack:
             if settings.nats_url is None:  # a private embedded server: a namespace of its own
                 ns = f"investigate-{uuid.uuid4().hex[:8]}"
-                settings = stack.enter_context(embedded_nats(settings.model_copy(update={"nats_namespace": ns}),
-                                                             auth=auth))
+                settings = _embedded(stack, settings.model_copy(update={"nats_namespace": ns}), auth)
             result = asyncio.run(investigate_once(settings, cfg, repo, report, test_command, address=address))
     data = {
         "investigation_id": result.investigation_id,

@@ -40,7 +40,7 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def auth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cfg = AuthConfig(namespaces=["alpha", "beta"])
+    cfg = AuthConfig(namespaces=["alpha", "beta", "pipe"])
     return generate(cfg, tmp_path_factory.mktemp("auth"), STREAMS).directory
 
 
@@ -62,7 +62,7 @@ def provisioned(server: EmbeddedNats, auth_dir: Path) -> dict[str, Settings]:
         async with open_bus(s, role="admin") as bus:
             await provision(bus.js, bus.names, STREAMS)
 
-    out = {ns: settings_for(server, auth_dir, ns) for ns in ("alpha", "beta")}
+    out = {ns: settings_for(server, auth_dir, ns) for ns in ("alpha", "beta", "pipe")}
     for s in out.values():
         asyncio.run(admin(s))
     return out
@@ -263,3 +263,57 @@ async def test_connections_fail_clearly_without_an_account_for_the_namespace(ser
         await Bus.connect(settings_for(server, auth_dir, "gamma"), role="reporter")
     with pytest.raises(ConfigError, match="role 'nobody'"):
         await Bus.connect(settings_for(server, auth_dir, "alpha"), role="nobody")
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.usefixtures("ray_session")
+async def test_the_pipeline_runs_with_every_actor_on_its_own_role(provisioned, tmp_path) -> None:
+    """intake -> orchestrator -> agents -> Result, each actor with its role's user: the grants suffice."""
+    from swarm.runtime.app import SwarmRuntime
+    from tests.support.runtime import runtime_config
+
+    pipe = provisioned["pipe"]
+    async with open_bus(pipe, role="reporter") as reporter:
+        for i in (5, 6):
+            await reporter.publish(reporter.names.errors(), report(i), msg_id=f"pipe-{i}")
+        await reporter.js.publish(reporter.names.errors(), report(5).to_bytes())  # a copy: grouped
+        await reporter.js.publish(reporter.names.errors(), b"not json")  # dead-lettered
+    runtime = SwarmRuntime(pipe, runtime_config(tmp_path))
+    await runtime.start()
+    try:
+        counters = await runtime.until_empty(timeout_s=600)
+        assert runtime.bus is not None and list(runtime.bus.refusals.seen) == []  # the driver, as monitor
+        assert runtime.bus.refusals.user == "monitor@pipe"
+    finally:
+        await runtime.stop()
+    assert counters == {"received": 4, "investigations": 2, "duplicates": 1, "dead_lettered": 1, "rejected": 0,
+                        "results": 2}
+    async with open_bus(pipe, role="operator") as operator:
+        results = operator.names.stream("RESULTS")
+        info = await operator.js.stream_info(results)
+        got = [Result.model_validate_json((await operator.js.get_msg(results, seq)).data)
+               for seq in range(info.state.first_seq, info.state.last_seq + 1)]
+        assert sorted(r.status for r in got) == ["fixed", "fixed"]
+        assert await messages(operator, operator.names.stream("DEAD_LETTERS")) == 1
+        beats = await operator.js.stream_info(operator.names.heartbeat_stream)
+        assert beats.state.messages >= 5  # intake, orchestrator and the three agents beat as their roles
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.usefixtures("ray_session")
+def test_investigate_on_the_embedded_default_uses_accounts_and_role_users(tmp_path, monkeypatch) -> None:
+    """`swarm investigate` without NATS_URL: an embedded server with an account and a user per role."""
+    from agents.testing.regressions import make_case
+
+    for key in ("NATS_URL", "SWARM_NATS_AUTH", "NATS_ROLE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.chdir(tmp_path)
+    case = make_case(tmp_path / "repo", "later_commits", seed=5)
+    error_file = tmp_path / "report.json"
+    error_file.write_text(case.report.model_dump_json())
+    result = runner.invoke(app, ["investigate", "--repo", str(case.path), "--error-file", str(error_file),
+                                 "--test-command", case.test_command, "--json"])
+    assert result.exit_code == 0, result.output
+    assert "accounts and role users" in result.stderr
+    data = json.loads(result.stdout)
+    assert data["status"] == "fixed" and data["suspect_commit"] == case.regression_commit
