@@ -317,3 +317,27 @@ def test_investigate_on_the_embedded_default_uses_accounts_and_role_users(tmp_pa
     assert "accounts and role users" in result.stderr
     data = json.loads(result.stdout)
     assert data["status"] == "fixed" and data["suspect_commit"] == case.regression_commit
+
+
+def test_generate_writes_accounts_and_keeps_seeds_across_runs(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("NATS_NAMESPACE", "payments")
+    out = tmp_path / "auth"
+    first = runner.invoke(app, ["nats", "auth", "generate", "--out", str(out), "--namespace", "shop", "--json"])
+    assert first.exit_code == 0, first.output
+    data = json.loads(first.stdout)
+    assert {"payments", "shop"} <= set(data["namespaces"]) and data["ca"] is None
+    conf = (out / "nats-server.conf").read_text()
+    assert '"PAYMENTS": {' in conf and '"SHOP": {' in conf and "$JS.API.>" not in conf
+    assert (out / "payments" / "reporter.nk").stat().st_mode & 0o777 == 0o600
+    again = runner.invoke(app, ["nats", "auth", "generate", "--out", str(out), "--tls", "--json"])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["namespaces"]["payments"] == data["namespaces"]["payments"]  # same users
+    assert json.loads(again.stdout)["ca"] and "tls {" in (out / "nats-server.conf").read_text()
+
+
+def test_a_command_run_as_the_wrong_role_is_refused_in_one_line(provisioned, monkeypatch) -> None:
+    _cli_env(monkeypatch, provisioned["alpha"], NATS_ROLE="reporter")  # NATS_ROLE: commands that name no role
+    result = runner.invoke(app, ["streams", "report"])
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "reporter@alpha" in lines[0] and "permissions violation" in lines[0], result.output
