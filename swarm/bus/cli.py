@@ -1,6 +1,8 @@
 """`swarm nats`, `swarm streams` and `swarm schemas`: the floor's commands.
 
     swarm nats up --port 4222                    # foreground nats-server with JetStream
+    swarm nats up --auth [--tls]                 # ... with an account per namespace, a user per role
+    swarm nats auth generate|check               # see swarm/bus/auth_cli.py
     swarm streams provision [--apply]            # create what configs/streams.yaml declares; list drift
     swarm streams report [--json]                # subjects, retention, messages, bytes, consumers, pending
     swarm streams purge --env staging [--yes]    # empty one error stream after a deploy
