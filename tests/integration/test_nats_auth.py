@@ -341,3 +341,13 @@ def test_a_command_run_as_the_wrong_role_is_refused_in_one_line(provisioned, mon
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "reporter@alpha" in lines[0] and "permissions violation" in lines[0], result.output
+
+
+def test_operator_commands_work_on_their_default_role(provisioned, monkeypatch, caplog) -> None:
+    _cli_env(monkeypatch, provisioned["beta"])  # no NATS_ROLE: operator
+    for command in (["status", "--once", "--json"], ["health", "--json"], ["state", "doctor", "--json"],
+                    ["streams", "purge", "--env", "staging", "--yes", "--json"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 0, (command, result.output)
+    refused = [r.getMessage() for r in caplog.records if r.name == "swarm.bus" and "refused" in r.getMessage()]
+    assert refused == []
