@@ -40,7 +40,7 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def auth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cfg = AuthConfig(namespaces=["alpha", "beta", "pipe"])
+    cfg = AuthConfig(namespaces=["alpha", "beta", "pipe", "exhausted"])
     return generate(cfg, tmp_path_factory.mktemp("auth"), STREAMS).directory
 
 
@@ -62,7 +62,7 @@ def provisioned(server: EmbeddedNats, auth_dir: Path) -> dict[str, Settings]:
         async with open_bus(s, role="admin") as bus:
             await provision(bus.js, bus.names, STREAMS)
 
-    out = {ns: settings_for(server, auth_dir, ns) for ns in ("alpha", "beta", "pipe")}
+    out = {ns: settings_for(server, auth_dir, ns) for ns in ("alpha", "beta", "pipe", "exhausted")}
     for s in out.values():
         asyncio.run(admin(s))
     return out
@@ -351,3 +351,41 @@ def test_operator_commands_work_on_their_default_role(provisioned, monkeypatch, 
         assert result.exit_code == 0, (command, result.output)
     refused = [r.getMessage() for r in caplog.records if r.name == "swarm.bus" and "refused" in r.getMessage()]
     assert refused == []
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.usefixtures("ray_session")
+async def test_a_report_exhausted_while_no_swarm_ran_is_dead_lettered_by_intake_on_its_role(
+    provisioned, tmp_path
+) -> None:
+    """The MAX_DELIVERIES path under auth: advisories consumer, get and delete of the report, the dead letter."""
+    from swarm.runtime.app import SwarmRuntime
+    from tests.support.runtime import runtime_config
+
+    s = provisioned["exhausted"]
+    async with open_bus(s, role="reporter") as reporter:
+        await reporter.publish(reporter.names.errors(), report(7), msg_id="exhausted-7")
+    async with open_bus(s, role="intake") as member:  # an intake member that crashes on it three times
+        crashed = await member.js.pull_subscribe_bind("error-fixer", stream=member.names.error_stream("default"))
+        for _ in range(3):
+            (msg,) = await crashed.fetch(1, timeout=5)
+            await msg.nak()
+        with pytest.raises(TimeoutError):  # JetStream gives up on it and fires the advisory
+            await crashed.fetch(1, timeout=1)
+    async with open_bus(s, role="operator") as operator:
+        deadline = time.monotonic() + 60
+        while await messages(operator, operator.names.advisories_stream) == 0:
+            assert time.monotonic() < deadline, "the MAX_DELIVERIES advisory was not stored"
+            await asyncio.sleep(0.1)
+        runtime = SwarmRuntime(s, runtime_config(tmp_path))
+        await runtime.start()
+        try:
+            deadline = time.monotonic() + 300
+            while await messages(operator, operator.names.stream("DEAD_LETTERS")) == 0:
+                assert time.monotonic() < deadline, "the report was not dead-lettered"
+                await asyncio.sleep(0.2)
+        finally:
+            await runtime.stop()
+        letter = json.loads((await operator.js.get_msg(operator.names.stream("DEAD_LETTERS"), 1)).data)
+        assert letter["error_type"] == "MaxDeliveries"
+        assert await messages(operator, operator.names.error_stream("default")) == 0  # deleted from the queue
