@@ -245,7 +245,7 @@ async def test_nats_up_with_auth_and_tls_serves_the_role_users(tmp_path) -> None
             except Exception:
                 if time.monotonic() > deadline:
                     raise
-                time.sleep(0.1)
+                await asyncio.sleep(0.1)
         try:
             await provision(admin.js, admin.names, STREAMS)
         finally:
