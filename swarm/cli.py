@@ -1,6 +1,7 @@
 """The `swarm` command. Each area owns a Typer sub-app; this module only assembles them.
 
-swarm nats up                 swarm streams provision|report|purge
+swarm nats up [--auth]        swarm streams provision|report|purge
+swarm nats auth generate|check
 swarm errors report|tail      swarm schemas export DIR
 swarm state ...               swarm security check|eval
 swarm run                     swarm investigate

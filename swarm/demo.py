@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,8 @@ from rich.table import Table
 
 from swarm.bus.cli import render_stream_report, stream_report
 from swarm.bus.connect import Bus, open_bus
+from swarm.bus.embedded import embedded_nats
 from swarm.bus.provision import load_streams_config, provision
-from swarm.bus.server import EmbeddedNats
 from swarm.bus.settings import Settings
 from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, load_settings, run
 from swarm.models import ErrorReport
@@ -94,31 +94,30 @@ async def publish_samples(bus: Bus) -> list[tuple[ErrorReport, Published]]:
 
 
 @contextlib.contextmanager
-def embedded_or_configured(settings: Settings) -> Iterator[str]:
-    """The NATS_URL when set; otherwise start an embedded nats-server for the duration (yields its URL)."""
+def embedded_or_configured(settings: Settings, auth: bool = True) -> Iterator[Settings]:
+    """The settings when NATS_URL is set; otherwise start an embedded nats-server for the duration (with an
+    account for the namespace and a user per role unless `auth` is False) and yield settings for it."""
     if settings.nats_url:
-        yield settings.nats_url
+        yield settings
         return
-    err_console.print("starting an embedded nats-server with JetStream ...", highlight=False)
-    with EmbeddedNats() as server:
-        yield server.url
-
-
-@contextlib.asynccontextmanager
-async def provisioned_bus(settings: Settings, url: str) -> AsyncIterator[Bus]:
-    async with open_bus(settings, url) as bus:
-        err_console.print(
-            f"provisioning namespace {bus.names.ns!r} from {settings.swarm_streams_config} ...", highlight=False
-        )
-        await provision(bus.js, bus.names, load_streams_config(settings.swarm_streams_config))
-        yield bus
+    err_console.print("starting an embedded nats-server with JetStream"
+                      + (", an account per namespace and a least-privilege user per role" if auth else "") + " ...",
+                      highlight=False)
+    with embedded_nats(settings, auth=auth) as embedded:
+        yield embedded
 
 
 async def _demo(settings: Settings, url: str) -> dict[str, Any]:
-    async with provisioned_bus(settings, url) as bus:
+    streams = load_streams_config(settings.swarm_streams_config)
+    async with open_bus(settings, url, role="admin") as admin:  # each step as its role (SWARM_NATS_AUTH)
+        err_console.print(f"provisioning namespace {admin.names.ns!r} from {settings.swarm_streams_config} ...",
+                          highlight=False)
+        await provision(admin.js, admin.names, streams)
+    async with open_bus(settings, url, role="reporter") as reporter:
         err_console.print("publishing 5 error reports (2 duplicates) ...", highlight=False)
-        published = await publish_samples(bus)
-        rows = await stream_report(bus, load_streams_config(settings.swarm_streams_config))
+        published = await publish_samples(reporter)
+    async with open_bus(settings, url, role="operator") as operator:
+        rows = await stream_report(operator, streams)
     return {
         "server": url,
         "namespace": settings.nats_namespace,
@@ -152,6 +151,7 @@ def demo(
     publish_only: bool = typer.Option(False, "--publish-only", help="only publish sample reports (no swarm)"),
     workdir: Path = typer.Option(Path(".swarm/demo"), "--workdir", help="where the sample repository is created"),
     comms: bool = typer.Option(True, "--comms/--no-comms", help="store agent messages, screenshot the comms pages"),
+    auth: bool = typer.Option(True, "--auth/--no-auth", help="embedded server: an account and a user per role"),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """The whole story on embedded defaults: a regression, its traceback, the swarm, a reviewed fix.
@@ -160,7 +160,8 @@ def demo(
     """
     with cli_errors():
         settings = load_settings(nats_namespace=namespace)
-        with embedded_or_configured(settings) as url:
+        with embedded_or_configured(settings, auth) as settings:
+            url = str(settings.nats_url)
             if publish_only:
                 data = run(_demo(settings, url))
             else:

@@ -2,6 +2,7 @@
 
     SwarmError                              base; .settlement says what to do with the message
     ├── ConfigError                         bad settings or config file        -> not a message error: exit 1
+    │   └── PermissionDenied                the server refused this role a publish (its grants)
     ├── NatsUnavailable                     nothing answers at NATS_URL        -> retry after 5 s
     ├── InvalidInput                        malformed report / bad CLI input   -> terminate + dead-letter
     │   ├── InvalidNamespace                a namespace that cannot be a subject token
@@ -34,6 +35,7 @@ __all__ = [
     "Settlement",
     "SwarmError",
     "ConfigError",
+    "PermissionDenied",
     "NatsUnavailable",
     "InvalidInput",
     "InvalidNamespace",
@@ -70,6 +72,10 @@ class SwarmError(Exception):
 
 class ConfigError(SwarmError):
     settlement = Settlement.EXIT
+
+
+class PermissionDenied(ConfigError):
+    """The server refused a publish: the connection's role has no grant for the subject."""
 
 
 class NatsUnavailable(SwarmError):

@@ -75,7 +75,7 @@ async def run_story(settings: Settings, config: SwarmConfig, workdir: Path, seed
     for line in history:
         marker = "   <- the regression" if case.regression_commit.startswith(line.split()[0]) else ""
         _say(f"     {line}{marker}")
-    async with open_bus(settings) as bus:  # the error streams must exist before the app reports into them
+    async with open_bus(settings, role="admin") as bus:  # the error streams must exist before the app reports
         await provision(bus.js, bus.names, load_streams_config(settings.swarm_streams_config))
     _say("2. running the sample app: it crashes; the logging handler reports the traceback (twice) ...")
     published, duplicates = _crash_and_report(case, settings)
@@ -100,8 +100,8 @@ async def run_story(settings: Settings, config: SwarmConfig, workdir: Path, seed
         t2 = time.monotonic()
         counters = await runtime.until_empty(timeout_s=1800)
         timings["investigation_wall_s"] = round(time.monotonic() - t2, 2)
-        assert runtime.bus is not None
-        result = await _result(runtime.bus, case)
+        async with open_bus(settings, role="operator") as operator:
+            result = await _result(operator, case)
     finally:
         await runtime.stop()
     timings["total_s"] = round(time.monotonic() - t0, 2)

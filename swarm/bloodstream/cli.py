@@ -119,7 +119,7 @@ def tail(
 
 
 async def _replay(settings: Settings, outbox_dir: Path) -> dict[str, Any]:
-    async with open_bus(settings) as bus:
+    async with open_bus(settings, role="monitor") as bus:  # SWARM_NATS_AUTH: the role that publishes audits
         bs = Bloodstream(bus, outbox_dir)
         before = await asyncio.to_thread(bs.outbox.count)
         err_console.print(f"replaying {before} message(s) from {bs.outbox.path}", highlight=False)

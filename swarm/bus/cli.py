@@ -1,6 +1,8 @@
 """`swarm nats`, `swarm streams` and `swarm schemas`: the floor's commands.
 
     swarm nats up --port 4222                    # foreground nats-server with JetStream
+    swarm nats up --auth [--tls]                 # ... with an account per namespace, a user per role
+    swarm nats auth generate|check               # see swarm/bus/auth_cli.py
     swarm streams provision [--apply]            # create what configs/streams.yaml declares; list drift
     swarm streams report [--json]                # subjects, retention, messages, bytes, consumers, pending
     swarm streams purge --env staging [--yes] [--reset-index]   # empty one error stream (and its signatures)
@@ -25,13 +27,14 @@ import typer
 from nats.js.errors import NotFoundError
 from rich.table import Table
 
+from swarm.bus.auth_cli import auth_app, generate_for
 from swarm.bus.connect import Bus, open_bus
 from swarm.bus.names import ENVS, Names
 from swarm.bus.provision import PlanItem, StreamsConfig, load_streams_config, provision
 from swarm.bus.server import EmbeddedNats
 from swarm.bus.settings import Settings
 from swarm.clikit import JSON_OPTION, cli_errors, console, emit, fail, load_settings, run
-from swarm.errors import ConfigError, NatsUnavailable
+from swarm.errors import ConfigError, NatsUnavailable, PermissionDenied
 from swarm.models import PAYLOADS
 
 __all__ = [
@@ -52,11 +55,12 @@ streams_app = typer.Typer(help="provision and inspect the namespace's streams", 
 schemas_app = typer.Typer(
     help="JSON Schemas of every wire payload, for publishers in other languages", no_args_is_help=True
 )
+nats_app.add_typer(auth_app, name="auth")
 
 
-async def _with_bus(settings: Settings, work: Callable[[Bus], Awaitable[T]]) -> T:
+async def _with_bus(settings: Settings, work: Callable[[Bus], Awaitable[T]], role: str | None = None) -> T:
     """Connect (clear error when nothing answers), run `work`, map JetStream refusals to ConfigError."""
-    async with open_bus(settings) as bus:
+    async with open_bus(settings, role=role) as bus:
         try:
             return await work(bus)
         except nats.js.errors.APIError as exc:
@@ -67,6 +71,10 @@ async def _with_bus(settings: Settings, work: Callable[[Bus], Awaitable[T]]) -> 
                 "(-js)? (`swarm nats up` does that)"
             ) from exc
         except (TimeoutError, nats.errors.NoRespondersError) as exc:
+            if bus.refusals.seen:  # under SWARM_NATS_AUTH a refused request is never answered
+                action, subject = bus.refusals.seen[-1]
+                raise PermissionDenied(f"NATS refused user {bus.refusals.user} to {action} to {subject}: "
+                                       "permissions violation (a command of another role?)") from exc
             raise NatsUnavailable(
                 f"JetStream does not answer at NATS_URL={settings.nats_url} ({type(exc).__name__}); "
                 "is the server started with JetStream (-js)?"
@@ -80,26 +88,36 @@ def nats_up(
     host: str = typer.Option("127.0.0.1", "--host", help="address to listen on"),
     store_dir: Path | None = typer.Option(None, "--store-dir", help="JetStream store [default: $SWARM_HOME/nats]"),
     monitor_port: int | None = typer.Option(None, "--monitor-port", help="HTTP monitoring port (off if unset)"),
+    auth: bool = typer.Option(False, "--auth", help="accounts per namespace, a user per role (configs/auth.yaml)"),
+    tls: bool | None = typer.Option(None, "--tls/--no-tls", help="with --auth: TLS with a generated CA"),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Run nats-server with JetStream in the foreground until Ctrl-C."""
     settings = load_settings()
     with cli_errors():
+        if tls and not auth:
+            raise ConfigError("--tls needs --auth (the CA and certificate are written with the accounts)")
+        generated = generate_for(settings, tls=tls) if auth else None
         server = EmbeddedNats(
-            port=port, host=host, store_dir=store_dir or settings.swarm_home / "nats", monitor_port=monitor_port
+            port=port, host=host, store_dir=store_dir or settings.swarm_home / "nats", monitor_port=monitor_port,
+            config_file=generated.server_config if generated else None,
         )
         info = {
             "url": f"nats://{host}:{port}",
             "store_dir": str(server.store_dir),
             "monitor_port": monitor_port,
             "command": server.command(),
+            "auth": generated.as_dict() if generated else None,
         }
+    exports = f"NATS_URL={info['url']}" + (f" SWARM_NATS_AUTH={generated.directory}" if generated else "")
     emit(
         info,
         json_out,
         render=lambda d: console.print(
-            f"nats-server with JetStream on [bold]{d['url']}[/], store {d['store_dir']}\n"
-            f"in another shell: export NATS_URL={d['url']}   (Ctrl-C stops the server)",
+            f"nats-server with JetStream on [bold]{d['url']}[/], store {d['store_dir']}"
+            + (f", accounts {', '.join(d['auth']['namespaces'])}" if d["auth"] else "")
+            + (" and TLS" if d["auth"] and d["auth"]["ca"] else "")
+            + f"\nin another shell: export {exports}   (Ctrl-C stops the server)",
             highlight=False,
         ),
     )
@@ -225,7 +243,7 @@ def streams_provision(
     settings = load_settings()
     with cli_errors():
         cfg = load_streams_config(settings.swarm_streams_config)
-        items = run(_with_bus(settings, lambda bus: provision(bus.js, bus.names, cfg, apply=apply)))
+        items = run(_with_bus(settings, lambda bus: provision(bus.js, bus.names, cfg, apply=apply), role="admin"))
     data = {
         "namespace": settings.nats_namespace,
         "config": str(settings.swarm_streams_config),

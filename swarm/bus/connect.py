@@ -2,6 +2,8 @@
 
     async with open_bus(settings) as bus:
         ack = await bus.publish(bus.names.errors(), report, msg_id=report_msg_id)
+    async with open_bus(settings, role="reporter") as bus:   # SWARM_NATS_AUTH set: the reporter's seed
+        ...
 
 `Bus` is the small handle everything above the floor receives: the connection, JetStream, the
 namespace's wire names, and publish helpers that always inject the trace context.
@@ -9,9 +11,14 @@ namespace's wire names, and publish helpers that always inject the trace context
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
+import re
+import ssl
+from collections import deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import nats
@@ -22,16 +29,62 @@ from nats.js import JetStreamContext
 from nats.js.api import PubAck
 from pydantic import BaseModel
 
-from swarm.bus.names import HDR_MSG_ID, Names
+from swarm.bus.names import HDR_MSG_ID, Names, inbox_prefix
 from swarm.bus.settings import Settings
 from swarm.bus.trace import inject_headers, publish_span
-from swarm.errors import ConfigError, NatsUnavailable
+from swarm.errors import ConfigError, NatsUnavailable, PermissionDenied
 
-__all__ = ["Bus", "connect", "open_bus", "connect_options"]
+__all__ = ["Bus", "connect", "open_bus", "connect_options", "Refusals"]
+
+log = logging.getLogger("swarm.bus")
+_VIOLATION = re.compile(r"permissions violation for (publish|subscription) to \"?([^\"\s']+)", re.IGNORECASE)
 
 
-def connect_options(settings: Settings, url: str | None = None) -> dict[str, Any]:
-    """nats.connect keyword arguments for these settings (auth, TLS, timeouts)."""
+@dataclass
+class Refusals:
+    """Permission violations the server reported on one connection: (publish|subscription, subject).
+
+    nats-py lower-cases the server's error text, so subjects are compared in lower case."""
+
+    user: str
+    quiet: bool = False  # `swarm nats auth check` provokes refusals on purpose: do not log them
+    seen: deque[tuple[str, str]] = field(default_factory=lambda: deque(maxlen=10000))
+
+    def record(self, message: str) -> bool:
+        m = _VIOLATION.search(message)
+        if m is None:
+            return False
+        self.seen.append((m.group(1).lower(), m.group(2).lower()))
+        return True
+
+    def refused(self, action: str, subject: str) -> bool:
+        return (action, subject.lower()) in self.seen
+
+
+def _user(settings: Settings, role: str | None) -> str:
+    """Who a connection is, for error messages."""
+    if settings.swarm_nats_auth:
+        return f"{_role(settings, role)}@{settings.nats_namespace}"
+    return settings.nats_user or (f"creds {settings.nats_creds}" if settings.nats_creds else None) or (
+        f"nkey {settings.nats_nkey_seed}" if settings.nats_nkey_seed else "anonymous")
+
+
+def _role(settings: Settings, role: str | None) -> str:
+    return role or settings.nats_role or "operator"
+
+
+def _tls(ca: Any, cert: Any = None, key: Any = None) -> ssl.SSLContext:
+    tls = ssl.create_default_context(cafile=str(ca) if ca else None)
+    if cert:
+        tls.load_cert_chain(str(cert), str(key) if key else None)
+    return tls
+
+
+def connect_options(settings: Settings, url: str | None = None, role: str | None = None) -> dict[str, Any]:
+    """nats.connect keyword arguments for these settings (auth, TLS, timeouts).
+
+    With `SWARM_NATS_AUTH` the connection uses the NKey seed of `role` (else `NATS_ROLE`, else operator)
+    in its namespace's account, and reply inboxes only that role may subscribe to."""
     servers = url or settings.nats_url
     if not servers:
         raise ConfigError(
@@ -56,35 +109,91 @@ def connect_options(settings: Settings, url: str | None = None) -> dict[str, Any
     if settings.nats_nkey_seed:
         opts["nkeys_seed"] = settings.nats_nkey_seed
     if settings.nats_tls_ca or settings.nats_tls_cert:
-        import ssl
+        opts["tls"] = _tls(settings.nats_tls_ca, settings.nats_tls_cert, settings.nats_tls_key)
+    if settings.swarm_nats_auth:
+        from swarm.bus.auth import AuthDir  # nkeys only where auth is used
 
-        tls = ssl.create_default_context(cafile=str(settings.nats_tls_ca) if settings.nats_tls_ca else None)
-        if settings.nats_tls_cert:
-            key = str(settings.nats_tls_key) if settings.nats_tls_key else None
-            tls.load_cert_chain(str(settings.nats_tls_cert), key)
-        opts["tls"] = tls
+        creds = AuthDir(settings.swarm_nats_auth).credentials(settings.nats_namespace, _role(settings, role))
+        opts.pop("user_credentials", None), opts.pop("user", None), opts.pop("token", None)
+        opts["nkeys_seed"] = str(creds.seed)
+        opts["inbox_prefix"] = inbox_prefix(creds.role)
+        opts["name"] = f"swarm[{settings.nats_namespace}/{creds.role}]"
+        if creds.ca and "tls" not in opts:
+            opts["tls"] = _tls(creds.ca)
     return opts
 
 
-async def connect(settings: Settings, url: str | None = None, **overrides: Any) -> NATS:
-    """Connect, or raise NatsUnavailable naming the URL that did not answer.
+def _refused_connect(exc: BaseException, user: str, servers: str, errors: list[BaseException]) -> ConfigError | None:
+    """A clear one-line error for credentials or TLS the server refused (None: nothing answered)."""
+    for e in [exc, exc.__cause__, *errors]:
+        if isinstance(e, nats.errors.AuthorizationError) or "authorization violation" in str(e).lower():
+            return ConfigError(f"NATS at {servers} refused the credentials of user {user}: authorization "
+                               "violation (wrong seed, or a server configuration that does not list it: "
+                               "`swarm nats auth generate`, then restart the server)")
+        if isinstance(e, ssl.SSLCertVerificationError):
+            return ConfigError(f"TLS to NATS at {servers} failed for user {user}: the server's certificate is not "
+                               f"trusted ({e.verify_message}); set NATS_TLS_CA to the CA that signed it")
+        if isinstance(e, ssl.SSLError):
+            return ConfigError(f"TLS to NATS at {servers} failed for user {user}: {e.reason or e}")
+    return None
+
+
+async def _first_connect(nc: NATS, opts: dict[str, Any], refused: asyncio.Event) -> None:
+    attempt = asyncio.ensure_future(nc.connect(**opts))
+    refusal = asyncio.ensure_future(refused.wait())
+    try:
+        await asyncio.wait({attempt, refusal}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        refusal.cancel()
+    if attempt.done():
+        attempt.result()
+        return
+    attempt.cancel()
+    with contextlib.suppress(BaseException):
+        await attempt
+    raise nats.errors.Error("the server refused the connection")
+
+
+async def connect(
+    settings: Settings, url: str | None = None, role: str | None = None, refusals: Refusals | None = None,
+    **overrides: Any,
+) -> NATS:
+    """Connect, or raise NatsUnavailable naming the URL that did not answer (ConfigError naming the user
+    when the server refuses its credentials or TLS fails).
 
     The first connect gives up after a couple of attempts (a command must say clearly that nothing
-    answers); once connected, reconnects are unlimited unless overridden.
+    answers); once connected, reconnects are unlimited unless overridden. Permission violations the
+    server reports are logged and recorded in `refusals`.
     """
-    opts = connect_options(settings, url) | overrides
+    opts = connect_options(settings, url, role) | overrides
     keep_reconnecting = opts.get("max_reconnect_attempts", -1)
+    user = _user(settings, role)
+    refusals = refusals if refusals is not None else Refusals(user)
+    errors: list[BaseException] = []
+    refused_early = asyncio.Event()
+    given_cb = opts.get("error_cb")
 
-    async def quiet(exc: Exception) -> None:  # the default callback prints every failed attempt
-        return None
+    async def on_error(exc: Exception) -> None:  # the default callback prints every failed attempt
+        if refusals.record(str(exc)):
+            if not refusals.quiet:
+                log.warning("NATS refused user %s: %s", user, exc)
+        elif len(errors) < 20:
+            errors.append(exc)
+            if isinstance(exc, ssl.SSLError | nats.errors.AuthorizationError):
+                refused_early.set()  # nats-py keeps waiting after a failed TLS handshake: stop it here
+        if given_cb is not None:
+            await given_cb(exc)
 
-    opts.setdefault("error_cb", quiet)
+    opts["error_cb"] = on_error
     nc = NATS()
     try:
-        await nc.connect(**(opts | {"max_reconnect_attempts": 1}))
+        await _first_connect(nc, opts | {"max_reconnect_attempts": 1}, refused_early)
     except (TimeoutError, NoServersError, OSError, nats.errors.Error) as exc:
         with contextlib.suppress(Exception):
             await nc.close()
+        refused = _refused_connect(exc, user, ",".join(opts["servers"]), errors)
+        if refused is not None:
+            raise refused from None
         raise NatsUnavailable(
             f"nothing answers at NATS_URL={','.join(opts['servers'])} "
             f"({type(exc).__name__}: {exc}); is the server running? (`swarm nats up` starts one)"
@@ -101,11 +210,16 @@ class Bus:
     js: JetStreamContext
     names: Names
     settings: Settings
+    refusals: Refusals = field(default_factory=lambda: Refusals("?"))
 
     @classmethod
-    async def connect(cls, settings: Settings, url: str | None = None, **overrides: Any) -> Bus:
-        nc = await connect(settings, url, **overrides)
-        return cls(nc=nc, js=nc.jetstream(), names=Names(settings.nats_namespace), settings=settings)
+    async def connect(cls, settings: Settings, url: str | None = None, role: str | None = None,
+                      refusals: Refusals | None = None, **overrides: Any) -> Bus:
+        """`role`: whose credentials to use when SWARM_NATS_AUTH is set (reporter, intake, agent, ...)."""
+        refusals = refusals or Refusals(_user(settings, role))
+        nc = await connect(settings, url, role, refusals, **overrides)
+        return cls(nc=nc, js=nc.jetstream(), names=Names(settings.nats_namespace), settings=settings,
+                   refusals=refusals)
 
     async def publish(
         self,
@@ -122,7 +236,22 @@ class Bus:
             if msg_id:
                 hdrs[HDR_MSG_ID] = msg_id
             data = payload if isinstance(payload, bytes) else payload.model_dump_json().encode()
-            return await self.js.publish(subject, data, headers=hdrs, timeout=timeout)
+            try:
+                return await self.js.publish(subject, data, headers=hdrs, timeout=timeout)
+            except TimeoutError as exc:  # a refused publish is never answered: say why it timed out
+                if self.refusals.refused("publish", subject):
+                    raise PermissionDenied(
+                        f"NATS refused user {self.refusals.user} to publish to {subject}: permissions violation"
+                    ) from exc
+                raise
+
+    async def roundtrip(self, timeout: float = 10.0) -> None:
+        """Return once the server has processed every command sent before (and reported any refusal).
+
+        nats-py writes a flush's PING ahead of commands still buffered, so one flush is no barrier; by
+        the time its PONG is back the buffer has been written, and a second PING follows it."""
+        await self.nc.flush(timeout=timeout)
+        await self.nc.flush(timeout=timeout)
 
     async def publish_core(
         self, subject: str, payload: BaseModel | bytes, headers: dict[str, str] | None = None
@@ -142,8 +271,10 @@ class Bus:
 
 
 @contextlib.asynccontextmanager
-async def open_bus(settings: Settings, url: str | None = None, **overrides: Any) -> AsyncIterator[Bus]:
-    bus = await Bus.connect(settings, url, **overrides)
+async def open_bus(
+    settings: Settings, url: str | None = None, role: str | None = None, **overrides: Any
+) -> AsyncIterator[Bus]:
+    bus = await Bus.connect(settings, url, role, **overrides)
     try:
         yield bus
     finally:

@@ -32,6 +32,12 @@ __all__ = [
     "HDR_SIGNATURE",
     "SERVICE_NAME",
     "CONTROL_ENDPOINTS",
+    "HDR_EXPECTED_STREAM",
+    "HDR_REQUIRED_API_LEVEL",
+    "JetStreamApi",
+    "inbox_prefix",
+    "kv_stream",
+    "kv_subjects",
 ]
 
 Env = Literal["default", "staging", "production"]
@@ -50,6 +56,73 @@ HDR_TRACEPARENT = "traceparent"
 HDR_TRACESTATE = "tracestate"
 HDR_REASON = "Swarm-Reason"
 HDR_SIGNATURE = "Swarm-Signature"
+HDR_EXPECTED_STREAM = "Nats-Expected-Stream"  # a publish whose stream does not match is refused, never stored
+HDR_REQUIRED_API_LEVEL = "Nats-Required-Api-Level"  # a JetStream API request above the server's level is refused
+
+
+def inbox_prefix(role: str) -> str:
+    """Reply inboxes of a role's connections (`_INBOX.<role>.<nuid>...`): a role subscribes to its own only."""
+    return f"_INBOX.{_token(role, 'role')}"
+
+
+def kv_stream(bucket: str) -> str:
+    """The JetStream stream behind a KV bucket."""
+    return f"KV_{bucket}"
+
+
+def kv_subjects(bucket: str) -> str:
+    return f"$KV.{bucket}.>"
+
+
+class JetStreamApi:
+    """Subjects of JetStream's API and protocol, always for one named stream / consumer (grants use these).
+
+        JetStreamApi.stream("INFO", "PAYMENTS_RESULTS")    # '$JS.API.STREAM.INFO.PAYMENTS_RESULTS'
+    """
+
+    PREFIX = "$JS.API"
+    INFO = "$JS.API.INFO"
+    STREAM_NAMES = "$JS.API.STREAM.NAMES"
+    STREAM_LIST = "$JS.API.STREAM.LIST"
+
+    @classmethod
+    def stream(cls, op: str, stream: str) -> str:
+        """op: CREATE, UPDATE, DELETE, INFO, PURGE, MSG.GET, MSG.DELETE."""
+        return f"{cls.PREFIX}.STREAM.{op}.{stream}"
+
+    @classmethod
+    def direct_get(cls, stream: str) -> list[str]:
+        """Direct gets by sequence and by last subject (KV reads use these when the bucket allows direct)."""
+        return [f"{cls.PREFIX}.DIRECT.GET.{stream}", f"{cls.PREFIX}.DIRECT.GET.{stream}.>"]
+
+    @classmethod
+    def ephemeral_consumer(cls, stream: str) -> str:
+        """Creating a server-named consumer (ordered consumers, KV watches): read access to one stream."""
+        return f"{cls.PREFIX}.CONSUMER.CREATE.{stream}"
+
+    @classmethod
+    def consumer(cls, op: str, stream: str, consumer: str) -> str:
+        """op: INFO, DELETE, MSG.NEXT, DURABLE.CREATE, CREATE (see consumer_create for its filter token)."""
+        return f"{cls.PREFIX}.CONSUMER.{op}.{stream}.{consumer}"
+
+    @classmethod
+    def consumer_create(cls, stream: str, consumer: str) -> list[str]:
+        return [cls.consumer("CREATE", stream, consumer), f"{cls.consumer('CREATE', stream, consumer)}.>",
+                cls.consumer("DURABLE.CREATE", stream, consumer)]
+
+    @classmethod
+    def consumer_list(cls, stream: str) -> list[str]:
+        return [f"{cls.PREFIX}.CONSUMER.LIST.{stream}", f"{cls.PREFIX}.CONSUMER.NAMES.{stream}"]
+
+    @staticmethod
+    def ack(stream: str, consumer: str) -> str:
+        """Acks, naks, in-progress and term of one durable consumer's messages."""
+        return f"$JS.ACK.{stream}.{consumer}.>"
+
+    @staticmethod
+    def flow_control(stream: str) -> str:
+        """Flow-control replies of the push (ordered) consumers on one stream."""
+        return f"$JS.FC.{stream}.>"
 
 SERVICE_NAME = "swarm-control"  # the nats micro service of a running swarm (`$SRV.PING.swarm-control`)
 CONTROL_ENDPOINTS: tuple[str, ...] = ("status", "pause", "resume", "cancel", "approve", "reject", "budget")
@@ -188,6 +261,19 @@ class Names:
         """Filter for the Result of one investigation, whatever its outcome."""
         return f"{self.ns}.results.*.{_token(investigation_id, 'investigation id')}"
 
+    def results_with(self, outcome: str) -> str:
+        """Filter for every Result of one outcome (`{ns}.results.rejected.*`)."""
+        return f"{self.ns}.results.{_token(outcome, 'outcome')}.*"
+
+    @property
+    def investigation_status_all(self) -> str:
+        return f"{self.ns}.investigation.status.*"
+
+    @property
+    def all(self) -> str:
+        """Every subject of the namespace."""
+        return f"{self.ns}.>"
+
     @property
     def results_all(self) -> str:
         return f"{self.ns}.results.>"
@@ -282,6 +368,11 @@ class Names:
     def comms_run_all(self, run_id: str) -> str:
         """Filter for every message of one run (workflow)."""
         return f"{self.ns}.workflow.run.{_token(run_id, 'run id')}.*"
+
+    @property
+    def comms_runs_all(self) -> str:
+        """Filter for every run's messages (not the general channel)."""
+        return f"{self.ns}.workflow.run.*.*"
 
     @property
     def comms_general_all(self) -> str:

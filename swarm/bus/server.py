@@ -55,6 +55,7 @@ class EmbeddedNats:
         monitor_port: int | None = None,
         ready_timeout_s: float = 20.0,
         extra_args: list[str] | None = None,
+        config_file: str | Path | None = None,
     ) -> None:
         self.host, self.requested_port = host, port
         self.monitor_port_requested = monitor_port
@@ -62,6 +63,7 @@ class EmbeddedNats:
         self.store_dir = Path(store_dir) if store_dir else Path(tempfile.mkdtemp(prefix="swarm-nats-"))
         self.ready_timeout_s = ready_timeout_s
         self.extra_args = extra_args or []
+        self.config_file = Path(config_file) if config_file else None  # accounts, users, TLS (`swarm nats auth`)
         self.port: int | None = None
         self.monitor_port: int | None = None
         self.log: deque[str] = deque(maxlen=400)
@@ -73,7 +75,7 @@ class EmbeddedNats:
     def url(self) -> str:
         if self.port is None:
             raise RuntimeError("embedded nats-server is not running")
-        return f"nats://{self.host}:{self.port}"
+        return f"nats://{self.host}:{self.port}"  # with TLS configured, clients upgrade after the INFO
 
     @property
     def running(self) -> bool:
@@ -82,6 +84,8 @@ class EmbeddedNats:
     def command(self) -> list[str]:
         cmd = [nats_server_binary(), "-js", "-a", self.host, "-p", str(self.requested_port)]
         cmd += ["-sd", str(self.store_dir)]
+        if self.config_file is not None:
+            cmd += ["-c", str(self.config_file)]
         if self.monitor_port_requested is not None:
             cmd += ["-m", str(self.monitor_port_requested)]
         return cmd + self.extra_args

@@ -50,8 +50,13 @@ class Settings(BaseSettings):
     nats_tls_cert: Path | None = None
     nats_tls_key: Path | None = None
     nats_connect_timeout_s: float = 2.0
+    swarm_nats_auth: Path | None = Field(
+        default=None, description="directory of `swarm nats auth generate`: each process connects as its role"
+    )
+    nats_role: str | None = Field(default=None, description="role of a command that names none (default operator)")
     swarm_config: Path = DEFAULT_CONFIG_DIR / "swarm.yaml"
     swarm_streams_config: Path = DEFAULT_CONFIG_DIR / "streams.yaml"
+    swarm_auth_config: Path = DEFAULT_CONFIG_DIR / "auth.yaml"
     swarm_home: Path = Path(".swarm")
     anthropic_api_key: str | None = None
 

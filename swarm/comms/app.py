@@ -73,7 +73,7 @@ def create_app(settings: Settings, database_url: str, ingest: bool = False) -> S
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        state.bus = await Bus.connect(settings)
+        state.bus = await Bus.connect(settings, role="comms")
         stop = asyncio.Event()
         task = None
         if state.ingest_enabled:

@@ -87,7 +87,7 @@ def migrate_cmd(json_out: bool = JSON_OPTION) -> None:
 
 
 async def _provision(settings: Settings) -> None:
-    async with open_bus(settings) as bus:
+    async with open_bus(settings, role="admin") as bus:  # under SWARM_NATS_AUTH only admin creates streams
         await provision(bus.js, bus.names, load_streams_config(settings.swarm_streams_config))
 
 
@@ -121,8 +121,8 @@ def ingest_cmd(json_out: bool = JSON_OPTION) -> None:
 
     async def main(settings: Settings, url: str) -> dict[str, Any]:
         await migrate(url)
-        async with open_bus(settings) as bus:
-            await provision(bus.js, bus.names, load_streams_config(settings.swarm_streams_config))
+        await _provision(settings)
+        async with open_bus(settings, role="comms") as bus:
             ingest = CommsIngest(bus, url)
             with contextlib.suppress(asyncio.CancelledError):
                 await ingest.run()
@@ -169,7 +169,7 @@ def backfill_cmd(
     async def main(settings: Settings) -> dict[str, Any]:
         box = comms_outbox(directory or Path(settings.swarm_home) / "outbox", settings.nats_namespace)
         try:
-            async with open_bus(settings) as bus:
+            async with open_bus(settings, role="comms") as bus:
                 return (await backfill(bus, box)).as_dict()
         finally:
             box.close()

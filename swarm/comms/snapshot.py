@@ -49,7 +49,7 @@ async def serve_in_loop(app: Any, host: str = "127.0.0.1") -> AsyncIterator[str]
 
 
 async def _ingest_all(settings: Settings, url: str, timeout_s: float = 60) -> int:
-    async with open_bus(settings) as bus:
+    async with open_bus(settings, role="comms") as bus:
         ingest = CommsIngest(bus, url)
         deadline = time.monotonic() + timeout_s
         try:

@@ -88,7 +88,7 @@ def errors_report(
 async def _publish(settings: Settings, report: ErrorReport) -> Published:
     setup_tracing("errors-report", only_when_exporting=True)  # OTEL_TRACES_EXPORTER: the trace starts here
     try:
-        async with open_bus(settings) as bus:
+        async with open_bus(settings, role="reporter") as bus:
             return await publish_report(bus, report)
     finally:
         await asyncio.to_thread(flush_tracing)

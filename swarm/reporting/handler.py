@@ -194,7 +194,7 @@ class NatsErrorHandler(logging.Handler):
                     continue
                 try:
                     if bus is None:  # connect before taking a report: while down, all of them stay droppable
-                        bus = await Bus.connect(self.settings, self.url)
+                        bus = await Bus.connect(self.settings, self.url, role="reporter")
                     item = self._take()
                     self._connected = True
                     outcome = await publish_report(bus, item, timeout=self.publish_timeout_s)

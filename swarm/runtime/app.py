@@ -23,7 +23,7 @@ from typing import Any
 import ray
 
 from swarm.bloodstream import Bloodstream, Healer, HealthMonitor
-from swarm.bus.connect import Bus
+from swarm.bus.connect import Bus, open_bus
 from swarm.bus.names import ERROR_CONSUMER
 from swarm.bus.provision import load_streams_config, provision
 from swarm.bus.settings import Settings
@@ -90,8 +90,10 @@ class SwarmRuntime:
             self.dashboard_url = getattr(context, "dashboard_url", None) or None
         metrics.set_namespace(self.settings.nats_namespace)
         metrics.serve_from_env()  # SWARM_METRICS_PORT: the driver's own /metrics (prometheus_client)
-        self.bus = await Bus.connect(self.settings)
-        await provision(self.bus.js, self.bus.names, load_streams_config(self.settings.swarm_streams_config))
+        # under SWARM_NATS_AUTH the driver is the monitor; only a short admin connection provisions
+        async with open_bus(self.settings, role="admin") as admin:
+            await provision(admin.js, admin.names, load_streams_config(self.settings.swarm_streams_config))
+        self.bus = await Bus.connect(self.settings, role="monitor")
         # small state, cheap to lose: Ray restarts them rather than leaving the swarm without them
         opts = dict(namespace=self.ray_namespace, get_if_exists=True, num_cpus=0, max_restarts=-1)
         registry = ray.remote(Registry).options(name=REGISTRY_NAME, **opts).remote()

@@ -12,7 +12,7 @@ from typing import Any
 import typer
 
 from swarm.bus.connect import open_bus
-from swarm.bus.server import EmbeddedNats
+from swarm.bus.embedded import embedded_nats
 from swarm.bus.settings import Settings
 from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, load_settings
 from swarm.config import SwarmConfig
@@ -26,6 +26,7 @@ from swarm.telemetry.tracing import setup_tracing
 __all__ = ["runtime_app", "run_swarm"]
 
 runtime_app = typer.Typer()
+AUTH_HELP = "with no NATS_URL: the embedded server has an account and a least-privilege user per role"
 
 
 async def run_swarm(runtime: SwarmRuntime, until_empty: bool, timeout_s: float | None = None) -> dict[str, int]:
@@ -64,30 +65,32 @@ async def run_swarm(runtime: SwarmRuntime, until_empty: bool, timeout_s: float |
         await runtime.stop()
 
 
+def _embedded(stack: contextlib.ExitStack, settings: Settings, auth: bool) -> Settings:
+    settings = stack.enter_context(embedded_nats(settings, auth=auth))
+    err_console.print(f"NATS_URL is not set: started an embedded nats-server at {settings.nats_url}"
+                      + (f" (accounts and role users: SWARM_NATS_AUTH={settings.swarm_nats_auth})"
+                         if settings.swarm_nats_auth else ""), highlight=False, soft_wrap=True)
+    return settings
+
+
 @runtime_app.command("run")
 def run(
     config: Path = typer.Option(None, "--config", help="configs/swarm.yaml (default: $SWARM_CONFIG)"),
     address: str = typer.Option(None, "--address", help="Ray address: auto, ray://host:10001 (default: local Ray)"),
     until_empty: bool = typer.Option(False, "--until-empty", help="return once the error queues are drained"),
     timeout: float = typer.Option(None, "--timeout", help="with --until-empty: give up after this many seconds"),
+    auth: bool = typer.Option(True, "--auth/--no-auth", help=AUTH_HELP),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Run the swarm on Ray: intake, orchestrator and role pools, autoscaler; drain on SIGTERM."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     setup_tracing("driver", only_when_exporting=True)  # OTEL_*: the driver's spans are exported too
     settings = load_settings()
-    server = None
-    with cli_errors():
+    with cli_errors(), contextlib.ExitStack() as stack:
         cfg = SwarmConfig.load(config or settings.swarm_config)
         if settings.nats_url is None:  # a laptop: an embedded server others can publish to
-            server = EmbeddedNats().start()
-            settings = settings.model_copy(update={"nats_url": server.url})
-            err_console.print(f"NATS_URL is not set: started an embedded nats-server at {server.url}")
-        try:
-            counters = asyncio.run(run_swarm(SwarmRuntime(settings, cfg, address=address), until_empty, timeout))
-        finally:
-            if server is not None:
-                server.stop()
+            settings = _embedded(stack, settings, auth)
+        counters = asyncio.run(run_swarm(SwarmRuntime(settings, cfg, address=address), until_empty, timeout))
 
     def render(data: dict[str, int]) -> None:
         console.print("  ".join(f"[bold]{k}[/] {v}" for k, v in data.items()))
@@ -104,6 +107,7 @@ def investigate(
     address: str = typer.Option(None, "--address", help="Ray address (default: local Ray)"),
     submit: bool = typer.Option(False, "--submit", help="ask the running swarm (NATS_URL) instead: put the "
                                 "investigation on {ns}.tasks.investigation and return"),
+    auth: bool = typer.Option(True, "--auth/--no-auth", help=AUTH_HELP),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Run one investigation (embedded NATS and local Ray unless configured) and print its Result."""
@@ -123,16 +127,11 @@ def investigate(
         if repo is None:
             raise typer.BadParameter("--repo is required (unless --submit asks a running swarm)")
         cfg = SwarmConfig.load(config or settings.swarm_config)
-        server = None
-        if settings.nats_url is None:  # a private embedded server: a namespace of its own
-            server = EmbeddedNats().start()
-            ns = f"investigate-{uuid.uuid4().hex[:8]}"
-            settings = settings.model_copy(update={"nats_url": server.url, "nats_namespace": ns})
-        try:
+        with contextlib.ExitStack() as stack:
+            if settings.nats_url is None:  # a private embedded server: a namespace of its own
+                ns = f"investigate-{uuid.uuid4().hex[:8]}"
+                settings = _embedded(stack, settings.model_copy(update={"nats_namespace": ns}), auth)
             result = asyncio.run(investigate_once(settings, cfg, repo, report, test_command, address=address))
-        finally:
-            if server is not None:
-                server.stop()
     data = {
         "investigation_id": result.investigation_id,
         "status": result.status,

@@ -15,7 +15,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from swarm.bus.connect import Bus
+from swarm.bus.connect import Bus, open_bus
 from swarm.bus.settings import Settings
 from swarm.config import RepositoryConfig, SwarmConfig
 from swarm.errors import ConfigError, InvalidInput, TransientError
@@ -85,16 +85,19 @@ async def investigate_once(
     )
     runtime = SwarmRuntime(settings, config, address=address)
     await runtime.start()
+    # under SWARM_NATS_AUTH each side with its own role: the report as a reporter, the Result as an operator
     try:
-        assert runtime.bus is not None
-        await publish_report(runtime.bus, report)
+        async with open_bus(settings, role="reporter") as reporter:
+            await publish_report(reporter, report)
         try:
             counters = await runtime.until_empty(timeout_s=timeout_s)
         except TimeoutError as exc:
             raise TransientError(f"the investigation did not finish in time: {exc}") from exc
-        entry = await (await SignatureIndex(runtime.bus.js, runtime.bus.names).open()).get(report.signature)
-        inv = str(entry["investigation_id"]) if entry else investigation_id_for(report.signature)  # reopened: -<n>
-        result = await fetch_result(runtime.bus, inv)
+        async with open_bus(settings, role="operator") as operator:
+            entry = await (await SignatureIndex(operator.js, operator.names).open()).get(report.signature)
+            inv = str(entry["investigation_id"]) if entry else investigation_id_for(report.signature)  # reopened: -<n>
+            result = await fetch_result(operator, inv)
+            reason = None if result is not None else await last_dead_letter(operator)
         if result is not None:
             return result
         if counters["rejected"]:
@@ -106,7 +109,6 @@ async def investigate_once(
                 environment=report.environment,
                 error="rejected by the prompt-injection filter (see the security.rejected stream)",
             )
-        reason = await last_dead_letter(runtime.bus)
         raise ConfigError(f"no Result for {inv} (counters: {counters})"
                           + (f"; dead-lettered: {reason}" if reason else "; see the dead letters stream"))
     finally:

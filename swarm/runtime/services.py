@@ -19,6 +19,7 @@ import ray
 
 from swarm.bloodstream.publisher import Bloodstream
 from swarm.bus.connect import Bus
+from swarm.bus.permissions import auth_role
 from swarm.bus.settings import Settings
 from swarm.comms.publisher import CommsPublisher  # re-exported: roles.py builds ctx.messages with it
 from swarm.config import SwarmConfig
@@ -61,7 +62,7 @@ class Connected:
     @classmethod
     async def open(cls, settings: Settings, config: SwarmConfig, service: str, role: str,
                    probe: Callable[[], dict[str, Any]]) -> Connected:
-        bus = await Bus.connect(settings)
+        bus = await Bus.connect(settings, role=auth_role(role))  # SWARM_NATS_AUTH: the role's own user
         try:
             blood = Bloodstream.from_config(bus, config)
             await blood.start()
