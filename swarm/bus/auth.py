@@ -129,7 +129,8 @@ def generate(cfg: AuthConfig, directory: Path, streams: StreamsConfig, tls: bool
             lines.append(f"      # {role}")
             lines.append(f"      {{nkey: {json.dumps(public)}, permissions: {{"
                          f"publish: {{allow: {_conf_list(g.publish)}}}, "
-                         f"subscribe: {{allow: {_conf_list(g.subscribe)}}}}}}}")
+                         f"subscribe: {{allow: {_conf_list(g.subscribe)}}}"
+                         f"{', allow_responses: true' if g.respond else ''}}}}}")
         lines += ["    ]", "  }"]
     lines.append("}")
     ca = None

@@ -61,9 +61,10 @@ class Grants:
     role: str
     publish: tuple[str, ...]
     subscribe: tuple[str, ...]
+    respond: bool = False  # may reply to the requests it receives (`allow_responses`), whoever asked
 
-    def as_dict(self) -> dict[str, list[str]]:
-        return {"publish": list(self.publish), "subscribe": list(self.subscribe)}
+    def as_dict(self) -> dict[str, list[str] | bool]:
+        return {"publish": list(self.publish), "subscribe": list(self.subscribe), "respond": self.respond}
 
 
 def covers(pattern: str, subject: str) -> bool:
@@ -96,6 +97,7 @@ class _Builder:
     role: str
     pub: list[str] = field(default_factory=list)
     sub: list[str] = field(default_factory=list)
+    respond: bool = False  # may reply to requests it receives (nats-server `allow_responses`)
 
     def publish(self, *subjects: str) -> None:
         self.pub.extend(s for s in subjects if s not in self.pub)
@@ -146,8 +148,12 @@ def _intake(b: _Builder) -> None:
         b.pull(stream, ERROR_CONSUMER)
         # a report named by a MAX_DELIVERIES advisory is read, dead-lettered and deleted
         b.publish(api.stream("MSG.GET", stream), api.stream("MSG.DELETE", stream))
+    # operator-submitted investigations are consumed like an error stream
+    b.pull(n.tasks_stream, ERROR_CONSUMER)
+    b.publish(api.stream("MSG.GET", n.tasks_stream), api.stream("MSG.DELETE", n.tasks_stream), n.task_investigation)
     b.pull(n.advisories_stream, ADVISORY_CONSUMER)
     b.kv(n.signature_bucket, write=True)
+    b.kv(n.deploy_bucket, write=False)  # a deploy marker reopens a closed signature
     # a drain hands a report back by re-publishing it on its own error subject
     b.publish(*n.errors_all, n.dead("errors"), n.security_rejected, n.results_with("rejected"),
               n.investigation_status_all, n.comms_general_all)
@@ -179,6 +185,9 @@ def _monitor(b: _Builder) -> None:
     b.kv(n.signature_bucket, write=False)
     b.kv(n.peer_bucket, write=True)  # the healer restores a corrupted PEER state
     b.publish(n.comms_general_all)
+    # the control service (nats micro) runs in the driver: it answers its endpoints and discovery
+    b.subscribe(n.control_all, n.control_discovery_all)
+    b.respond = True
     b.bloodstream()
 
 
@@ -196,6 +205,10 @@ def _operator(b: _Builder) -> None:
         b.publish(*api.consumer_list(kv_stream(bucket)))
     for env in ENVS:
         b.publish(api.stream("PURGE", n.error_stream(env)))
+    # asks the running swarm: submitted investigations, control requests, deploy markers, an index reset
+    b.publish(n.task_investigation, n.control_all, n.control_discovery_all)
+    b.kv(n.deploy_bucket, write=True)
+    b.kv(n.signature_bucket, write=True)
 
 
 def _comms(b: _Builder) -> None:
@@ -228,4 +241,4 @@ def role_grants(names: Names, cfg: StreamsConfig, role: str) -> Grants:
     b = _Builder(names, cfg, role)
     _ROLE_GRANTS[role](b)
     b.subscribe(f"{inbox_prefix(role)}.>")  # replies to its own requests, deliveries of its own consumers
-    return Grants(role, tuple(b.pub), tuple(b.sub))
+    return Grants(role, tuple(b.pub), tuple(b.sub), b.respond)

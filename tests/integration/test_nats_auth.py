@@ -31,7 +31,10 @@ from swarm.bus.settings import DEFAULT_CONFIG_DIR, Settings
 from swarm.bus.tls import write_tls
 from swarm.cli import app
 from swarm.errors import ConfigError, PermissionDenied
-from swarm.models import ErrorReport, Result
+from swarm.models import DeployMarker, ErrorReport, Result
+from swarm.runtime.control import control_request, ping
+from swarm.runtime.lifecycle import DeployMarkers
+from swarm.runtime.tasks import submit_investigation
 
 pytestmark = pytest.mark.timeout(300)
 STREAMS = load_streams_config(DEFAULT_CONFIG_DIR / "streams.yaml")
@@ -281,19 +284,29 @@ async def test_the_pipeline_runs_with_every_actor_on_its_own_role(provisioned, t
     runtime = SwarmRuntime(pipe, runtime_config(tmp_path))
     await runtime.start()
     try:
+        # the operator asks the running swarm: a submitted investigation, the control service, a deploy marker
+        async with open_bus(pipe, role="operator") as operator:
+            await submit_investigation(operator, report(7), by="test")
+            found = await ping(operator, wait_s=2.0)
+            assert [s["name"] for s in found] == [operator.names.control_service]
+            status = await control_request(operator, "status")
+            assert isinstance(status, dict) and status
+            markers = await DeployMarkers(operator.js, operator.names).open()
+            assert await markers.mark(DeployMarker(service="checkout", version="v2")) >= 1
+            assert list(operator.refusals.seen) == []
         counters = await runtime.until_empty(timeout_s=600)
         assert runtime.bus is not None and list(runtime.bus.refusals.seen) == []  # the driver, as monitor
         assert runtime.bus.refusals.user == "monitor@pipe"
     finally:
         await runtime.stop()
-    assert counters == {"received": 4, "investigations": 2, "duplicates": 1, "dead_lettered": 1, "rejected": 0,
-                        "results": 2}
+    assert counters == {"received": 5, "investigations": 3, "duplicates": 1, "dead_lettered": 1, "rejected": 0,
+                        "results": 3}
     async with open_bus(pipe, role="operator") as operator:
         results = operator.names.stream("RESULTS")
         info = await operator.js.stream_info(results)
         got = [Result.model_validate_json((await operator.js.get_msg(results, seq)).data)
                for seq in range(info.state.first_seq, info.state.last_seq + 1)]
-        assert sorted(r.status for r in got) == ["fixed", "fixed"]
+        assert sorted(r.status for r in got) == ["fixed", "fixed", "fixed"]
         assert await messages(operator, operator.names.stream("DEAD_LETTERS")) == 1
         beats = await operator.js.stream_info(operator.names.heartbeat_stream)
         assert beats.state.messages >= 5  # intake, orchestrator and the three agents beat as their roles
