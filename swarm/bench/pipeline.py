@@ -6,6 +6,9 @@
 Scenarios, each in a fresh namespace (and so a fresh Ray namespace and fresh actors):
 - raw: the baseline. `--raw-messages` reports are put on the error stream, then fetched in batches
   from its `error-fixer` consumer and acked with plain nats-py: the ceiling any intake could reach.
+- task path: the baseline of an investigation. `--task-messages` reports, each fetched, parsed, its PEER
+  state KV-created and compare-and-set once, a Result published with Nats-Msg-Id, acked (confirmed), as
+  many in flight as the swarm has investigation slots: what any investigation must cost on NATS alone.
 - noop: `--reports` distinct reports with agents that do no work (swarm.bench.agents), published as
   one burst into a running swarm; then `--serial` more, one at a time, for the latency of a lone report.
 - sleep: `--sleep-reports` with agents that sleep `--sleep-s` per phase call (plan, research,
@@ -42,7 +45,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from swarm.bench.agents import BENCH_AGENTS
-from swarm.bench.baseline import Progress_, bench_report, drop_namespace, measure_raw, quiet
+from swarm.bench.baseline import Progress_, bench_report, drop_namespace, measure_raw, measure_task_path, quiet
 from swarm.bench.storm import RssSampler, measure_storm
 from swarm.bus.connect import Bus
 from swarm.bus.server import EmbeddedNats
@@ -243,6 +246,7 @@ async def measure(
     sleep_reports: int = 40,
     sleep_s: float = 1.0,
     raw_messages: int = 2000,
+    task_messages: int = 500,
     serial: int = 10,
     replicas: int = 2,
     concurrency: int = 10,
@@ -256,6 +260,9 @@ async def measure(
     """Every scenario against `settings`' server on the current (or a new local) Ray; figures per second."""
     opts = {"replicas": replicas, "concurrency": concurrency, "hypotheses": hypotheses, "intake": intake}
     raw = await measure_raw(settings, raw_messages, 64, progress)  # first: an unreachable server fails fast
+    with tempfile.TemporaryDirectory(prefix="swarm-bench-") as tmp:
+        slots = ideal(bench_config(Path(tmp) / "outbox", sleep_s=0.0, **opts), 1, 1.0)["slots"]
+    task = await measure_task_path(settings, task_messages, slots, progress)
     started_ray = not ray.is_initialized()
     if started_ray:
         # killed actors print their pending nats-py tasks on exit: noise in a figures-only report
@@ -273,9 +280,9 @@ async def measure(
     finally:
         if started_ray:
             ray.shutdown()
-    out: dict[str, Any] = {"server": settings.nats_url, **opts, "raw": raw, "noop": noop, "sleep": sleep,
-                           "storm": storm}
-    out["ratios"] = {"noop/raw": noop["per_s"] / raw["per_s"]}
+    out: dict[str, Any] = {"server": settings.nats_url, **opts, "raw": raw, "task_path": task, "noop": noop,
+                           "sleep": sleep, "storm": storm}
+    out["ratios"] = {"noop/raw": noop["per_s"] / raw["per_s"], "noop/task_path": noop["per_s"] / task["per_s"]}
     if storm is not None:
         out["ratios"]["storm/raw"] = storm["per_s"] / raw["per_s"]
     if sleep is not None:
@@ -289,6 +296,9 @@ def _render(r: dict[str, Any]) -> None:
     title = f"pipeline: {r['replicas']} replica(s) per role, {r['concurrency']} investigations per orchestrator"
     table = Table("scenario", "reports", "per s", "vs raw", "p50 s", "p95 s", "p99 s", "start-up s", title=title)
     table.add_row("raw fetch+ack (baseline)", str(r["raw"]["messages"]), f"{raw:,.0f}", "1", "", "", "", "")
+    task = r["task_path"]
+    table.add_row(f"NATS-only task path, {task['slots']} in flight", str(task["messages"]), f"{task['per_s']:,.0f}",
+                  f"{task['per_s'] / raw:.3g}", "", "", "", "")
     for key in ("noop", "sleep"):
         s = r[key]
         if s is None:
@@ -307,6 +317,8 @@ def _render(r: dict[str, Any]) -> None:
         ratio = f"{storm['per_s'] / raw:.3g}"
         table.add_row(label, f"{storm['reports']:,}", f"{storm['per_s']:,.0f}", ratio, "", "", "", "")
     console.print(table)
+    console.print(f"no-op investigations {r['ratios']['noop/task_path']:.3g} x the NATS-only task path "
+                  f"({r['noop']['per_s']:,.1f}/s vs {task['per_s']:,.0f}/s; goal 0.25)", highlight=False)
     sleep = r["sleep"]
     if sleep is not None:
         best = sleep["ideal"]
@@ -332,6 +344,7 @@ def command(
     sleep_s: float = typer.Option(1.0, "--sleep-s", min=0.01, help="seconds each agent call sleeps"),
     serial: int = typer.Option(10, "--serial", min=0, help="then reports one at a time (lone latency)"),
     raw_messages: int = typer.Option(2000, "--raw-messages", min=1, help="messages of the raw fetch+ack baseline"),
+    task_messages: int = typer.Option(500, "--task-messages", min=1, help="reports of the task-path baseline"),
     replicas: int = typer.Option(2, "--replicas", min=1, help="replicas per role pool (fixed: no autoscaling)"),
     concurrency: int = typer.Option(10, "--concurrency", min=1, help="investigations per orchestrator replica"),
     hypotheses: int = typer.Option(2, "--hypotheses", min=1, help="research calls per investigation"),
@@ -358,6 +371,7 @@ def command(
                 sleep_reports=sleep_reports,
                 sleep_s=sleep_s,
                 raw_messages=raw_messages,
+                task_messages=task_messages,
                 serial=serial,
                 replicas=replicas,
                 concurrency=concurrency,
