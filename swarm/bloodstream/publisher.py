@@ -4,6 +4,8 @@
     await bs.start()                        # background replay of the on-disk outbox
     await bs.heartbeat(Heartbeat(service="research-0", role="research"))   # fire-and-forget (core NATS)
     await bs.event("fix_committed", {"branch": "swarm/fix/inv-1"}, investigation_id="inv-1")  # best effort
+    await bs.emit("fix_committed", {...}, investigation_id="inv-1")   # the same, pipelined: no wait for the ack
+    await bs.settled()                      # every emitted event acked (or counted failed)
     await bs.audit(actor="healer", action="restart_actor", target="research-0")              # guaranteed
     bs.start_heartbeat("research-0", role="research", interval_s=5)   # a beat every 5 s until close()
     await bs.close()
@@ -11,7 +13,9 @@
 | kind                      | policy         | on failure                                                   |
 |---------------------------|----------------|--------------------------------------------------------------|
 | heartbeat                 | fire-and-forget| counted, dropped (the next beat replaces it)                 |
-| domain event              | best effort    | logged and counted, never raised                             |
+| domain event              | best effort    | logged and counted, never raised; `emit` pipelines: sent in  |
+|                           |                | order behind this connection's earlier publishes, counted as |
+|                           |                | its ack (or `publish_timeout_s` without one) arrives         |
 | audit, injury, brain_dead | guaranteed     | retried with backoff, then stored in the outbox and replayed |
 |                           |                | in order when NATS is back; Msg-Id = payload id, so          |
 |                           |                | JetStream (24 h duplicate window) drops any second copy      |
@@ -126,6 +130,7 @@ class Bloodstream:
         self._beats: dict[str, asyncio.Task[None]] = {}
         self._roles: dict[str, str] = {}
         self._process = psutil.Process()
+        self._unacked: set[asyncio.Future[Any]] = set()  # emitted events waiting for their ack
 
     @classmethod
     def from_config(cls, bus: Bus, cfg: Any, **overrides: Any) -> Bloodstream:
@@ -171,6 +176,7 @@ class Bloodstream:
 
     async def close(self) -> None:
         """Stop heartbeats (each sends a last 'stopping' beat) and the replayer; the outbox stays on disk."""
+        await self.settled(self.publish_timeout_s)
         for service in list(self._beats):
             await self.stop_heartbeat(service)
         if self._replayer is not None:
@@ -251,12 +257,56 @@ class Bloodstream:
                 )
                 self._count("event", "published")
         except Exception as exc:  # best effort by contract: log and count, the caller carries on
-            self._count("event", "failed")
-            failed = self.by_kind["event"].failed
-            level = logging.WARNING if failed % 100 == 1 else logging.DEBUG  # an outage must not flood the log
-            log.log(level, "domain event %r not published (%d failed so far): %r", event_type, failed, exc)
+            self._event_failed(event_type, exc)
             return False
         return True
+
+    async def emit(
+        self, event_type: str, data: dict[str, Any] | None = None, investigation_id: str | None = None
+    ) -> bool:
+        """`event`, pipelined: each version's copy is sent now, in order with every earlier publish of
+        this connection, and counted (published, duplicate or failed) when its ack arrives; no wait
+        for it. False (counted, logged) when it could not even be sent. Never raises."""
+        try:
+            evt = DomainEvent(event_type=event_type, investigation_id=investigation_id, data=data or {})
+            for version in self.event_versions:
+                if not self.connected:
+                    raise nats.errors.ConnectionClosedError("not connected to NATS")
+                subject = self.names.event(event_type, version)
+                payload = self.encoders.get(version, encode_event)(evt, version)
+                ack = await self.bus.publish_soon(subject, payload, msg_id=f"{evt.event_id}.v{version}")
+                self._watch(ack, event_type)
+        except Exception as exc:  # best effort by contract: log and count, the caller carries on
+            self._event_failed(event_type, exc)
+            return False
+        return True
+
+    def _watch(self, ack: asyncio.Future[Any], event_type: str) -> None:
+        self._unacked.add(ack)
+        timer = asyncio.get_running_loop().call_later(self.publish_timeout_s, ack.cancel)
+
+        def done(fut: asyncio.Future[Any]) -> None:
+            timer.cancel()
+            self._unacked.discard(fut)
+            if fut.cancelled():
+                self._event_failed(event_type, TimeoutError(f"no ack within {self.publish_timeout_s} s"))
+            elif fut.exception() is not None:
+                self._event_failed(event_type, fut.exception())  # type: ignore[arg-type]
+            else:
+                self._count("event", "published")
+
+        ack.add_done_callback(done)
+
+    def _event_failed(self, event_type: str, exc: BaseException) -> None:
+        self._count("event", "failed")
+        failed = self.by_kind["event"].failed
+        level = logging.WARNING if failed % 100 == 1 else logging.DEBUG  # an outage must not flood the log
+        log.log(level, "domain event %r not published (%d failed so far): %r", event_type, failed, exc)
+
+    async def settled(self, timeout_s: float | None = None) -> None:
+        """Wait until every emitted event is acked or counted failed (at most `timeout_s`)."""
+        if self._unacked:
+            await asyncio.wait(set(self._unacked), timeout=timeout_s)
 
     # guaranteed -------------------------------------------------------------------------------
     async def audit(self, audit: Audit | None = None, /, **fields: Any) -> Delivery:

@@ -79,6 +79,7 @@ class IntakeActor:
         self.fetchers: list[asyncio.Task[None]] = []
         self.index: SignatureIndex | None = None
         self.settler: Settler | None = None
+        self.budget: Any = None
 
     async def start(self) -> str:
         await self.services.start()
@@ -208,7 +209,7 @@ class IntakeActor:
                 self.counters["duplicates"] += counted
                 occurrences = tally.entry.get("occurrences")
                 data = {"signature": sig, "occurrences": occurrences, "counted": counted}
-                later.append(blood.event("duplicate_grouped", data, investigation_id=tally.investigation_id))
+                later.append(blood.emit("duplicate_grouped", data, investigation_id=tally.investigation_id))
         if acks:
             metrics.inc("duplicates_grouped", len(acks))
             if await settler.ack_all([msg for _, msg in acks]):  # confirmed: their marks may go
@@ -282,7 +283,7 @@ class IntakeActor:
                 raise Rejected("rejected by the prompt-injection filter", verdict, report, inv)
             if new:
                 self.counters["investigations"] += 1
-                await self.services.blood.event(
+                await self.services.blood.emit(
                     "investigation_started",
                     {"signature": report.signature, "service": report.service, "environment": report.environment},
                     investigation_id=inv,
@@ -292,20 +293,21 @@ class IntakeActor:
     async def _investigate(
         self, msg: Msg, report: ErrorReport, inv: str, carrier: dict[str, str], entry: dict[str, Any]
     ) -> None:
-        budget = ray.get_actor(BUDGET_NAME, namespace=self.spec.ray_namespace)
+        budget = self._budget()
         keepalive = asyncio.create_task(self._keep_alive(msg, budget, inv))
 
         told: list[str] = []
 
         async def admit() -> None:  # over budget, the investigation waits (in-progress acks), never dropped
-            admitted, reason = await budget.admit.remote(inv)
+            # the budget actor holds the call until a slot frees (or retry_delay_s): no polling
+            admitted, reason = await budget.wait_admit.remote(inv, self.services.config.budget.retry_delay_s)
             if not admitted:
                 if not told:  # once per investigation: the general channel tells the humans watching
                     told.append(str(reason))
                     await notice(self.services.bus, "budget_wait", f"`{inv}` waits for the swarm-wide budget: "
                                  f"{reason}", {"investigation_id": inv, "reason": str(reason)},
                                  sender=self.services.service, role="intake")
-                raise OverBudget(str(reason), retry_delay_s=self.services.config.budget.retry_delay_s)
+                raise OverBudget(str(reason), retry_delay_s=0.0)  # waited in wait_admit already
 
         self.waiting.add(inv)  # distinct work waiting for a slot: the autoscaler's load
         try:
@@ -337,6 +339,12 @@ class IntakeActor:
                 self.counters["results"] += 1
         finally:
             keepalive.cancel()
+
+    def _budget(self) -> Any:
+        """The swarm-wide budget actor (a named, restartable actor: its handle outlives restarts)."""
+        if self.budget is None:
+            self.budget = ray.get_actor(BUDGET_NAME, namespace=self.spec.ray_namespace)
+        return self.budget
 
     def _repository(self, service: str) -> dict[str, Any] | None:
         repos = self.services.config.repositories

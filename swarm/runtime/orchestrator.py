@@ -31,7 +31,7 @@ from swarm.runtime.requests import InvestigationRequest, PhaseRequest
 from swarm.runtime.roles import AgentHost, record_phase, run_phase
 from swarm.runtime.services import ActorSpec
 from swarm.state import PeerState
-from swarm.state.model import PhaseStatus, Status
+from swarm.state.model import PhaseStatus, Status, parse_key, validate_stored
 from swarm.telemetry import metrics
 from swarm.telemetry.tracing import span_from_carrier
 
@@ -60,7 +60,13 @@ class OrchestratorActor(AgentHost):
 
     # -- the cycle -----------------------------------------------------------------------
     async def _current_cycle(self, req: InvestigationRequest) -> PeerState:
+        """The investigation's latest cycle; a new investigation's first cycle is created (one write,
+        no read: the usual case), an existing one's cycles are walked."""
         store, names = self.services.store, self.services.bus.names
+        first = self._first_cycle(req)
+        with contextlib.suppress(StateExists):  # a redelivery, or a later cycle: walk them below
+            await store.create(first)
+            return first
         cycle, latest = 1, None
         while True:
             try:
@@ -70,8 +76,15 @@ class OrchestratorActor(AgentHost):
             cycle += 1
         if latest is not None:
             return latest
+        state = self._first_cycle(req)
+        with contextlib.suppress(SwarmError):  # StateExists: another attempt created it first
+            await store.create(state)
+        latest, _ = await store.read(state.key)
+        return latest
+
+    def _first_cycle(self, req: InvestigationRequest) -> PeerState:
         report = req.report
-        state = PeerState.new(
+        return PeerState.new(
             req.investigation_id,
             req.kind,
             1,
@@ -82,10 +95,6 @@ class OrchestratorActor(AgentHost):
             environment=report.get("environment"),
             occurrences=req.occurrences,
         )
-        with contextlib.suppress(SwarmError):  # StateExists: another attempt created it first
-            await store.create(state)
-        latest, _ = await store.read(state.key)
-        return latest
 
     async def investigate(self, req: InvestigationRequest) -> dict[str, Any]:
         await self.services.start()
@@ -143,11 +152,14 @@ class OrchestratorActor(AgentHost):
             detail=detail,
             occurrences=req.occurrences,
         )
-        with contextlib.suppress(Exception):  # status updates are informative; the Result is what counts
-            await bus.publish(bus.names.investigation_status(m.investigation_id), status, headers=req.trace)
+        # informative (the Result is what counts): pipelined, in order with this actor's other publishes
+        with contextlib.suppress(Exception):
+            ack = await bus.publish_soon(bus.names.investigation_status(m.investigation_id), status,
+                                         headers=req.trace)
+            _bounded(ack)
 
     async def _event(self, req: InvestigationRequest, event_type: str, **data: Any) -> None:
-        await self.services.blood.event(event_type, data, investigation_id=req.investigation_id)
+        await self.services.blood.emit(event_type, data, investigation_id=req.investigation_id)
 
     async def _fail(self, key: str, reason: str) -> PeerState:
 
@@ -201,11 +213,26 @@ class OrchestratorActor(AgentHost):
         }
 
 
+def _bounded(ack: asyncio.Future[Any], timeout_s: float = 5.0) -> None:
+    """An informative publish's ack: given up after `timeout_s`, its failure retrieved and dropped."""
+    timer = asyncio.get_running_loop().call_later(timeout_s, ack.cancel)
+
+    def done(fut: asyncio.Future[Any]) -> None:
+        timer.cancel()
+        if not fut.cancelled():
+            fut.exception()  # retrieved: a lost status update is not worth a log line per update
+
+    ack.add_done_callback(done)
+
+
 class PeerCycle:
     """The CycleHost of the runtime: one investigation's cycles on Ray pools, recorded in PEER state.
 
-    Between steps the state is re-read holding the lease (`Lease.read_holding`): a worker that lost
-    it stops before writing a phase another worker now owns.
+    Every phase write carries the lease token and is refused unless the token still holds the
+    investigation at the revision written (`record_phase(lease=...)`), so a worker that lost the lease
+    stops before writing a phase another worker now owns. Between steps the cycle is read from the
+    newest revision known here (this actor's own writes, and the revision each specialist's last write
+    returned), checked for the lease; KV is asked only when nothing is known.
     """
 
     def __init__(self, actor: OrchestratorActor, req: InvestigationRequest, keys: list[str], lease: Lease) -> None:
@@ -214,26 +241,39 @@ class PeerCycle:
         self.state: PeerState | None = None
 
     async def history(self) -> list[dict[str, Any]]:
-        state, _ = await self.store.read(self.keys[-1])
+        _, _, cycle = parse_key(self.keys[-1])
         names = self.actor.services.bus.names
-        keys = [names.peer_key(self.req.kind, self.req.investigation_id, n) for n in range(1, state.metadata.cycle)]
+        keys = [names.peer_key(self.req.kind, self.req.investigation_id, n) for n in range(1, cycle)]
         return [outputs_of((await self.store.read(key))[0]).record() for key in keys]
 
     async def outputs(self) -> CycleOutputs:
-        self.state = await self.lease.read_holding(self.keys[-1])
+        key = self.keys[-1]
+        known = self.store.remembered(key)
+        if known is None:
+            self.state = await self.lease.read_holding(key)
+        else:
+            state = validate_stored(key, *known)
+            if state.metadata.owner != self.lease.token:
+                raise TransientError(f"lease on {key} lost to {state.metadata.owner}")
+            self.state = state
         return outputs_of(self.state)
 
     async def call(self, step: Step, inputs: PhaseInputs) -> dict[str, Any]:
         assert self.state is not None
         budget = self.actor.services.config.brain.budget_usd_per_investigation
-        request = PhaseRequest.of(self.req, self.state.key, self.state.metadata.cycle, inputs, budget)
+        key = self.state.key
+        request = PhaseRequest.of(self.req, key, self.state.metadata.cycle, inputs, budget,
+                                  lease=self.lease.token, state=self.store.remembered(key))
         if step.role == "orchestrator":
             return await run_phase(self.actor.services, self.actor.agent, step.role, request, self.actor.cancels)
-        return dict(await self.actor.pools[step.role].call("handle", request))
+        output, written = await self.actor.pools[step.role].call("handle_phase", request)
+        if written is not None:  # the newest revision wins: it was built on every earlier one
+            self.store.remember(key, *written)
+        return dict(output)
 
     async def skip(self, step: Step, output: dict[str, Any]) -> None:
         await record_phase(self.store, self.keys[-1], step.role, step.phase, self.actor.name,
-                           status=PhaseStatus.SKIPPED, output=output)
+                           status=PhaseStatus.SKIPPED, output=output, lease=self.lease.token)
 
     async def status(self, detail: str) -> None:
         assert self.state is not None

@@ -92,6 +92,7 @@ class ActorServices:
         self.status = "ok"
         self._conn: Connected | None = None
         self._starting = asyncio.Lock()
+        self._budget_handle: Any = None
 
     @property
     def started(self) -> bool:
@@ -126,7 +127,9 @@ class ActorServices:
         return self
 
     def _budget(self) -> Any:
-        return ray.get_actor(BUDGET_NAME, namespace=self.spec.ray_namespace)
+        if self._budget_handle is None:  # a named, restartable actor: the handle outlives its restarts
+            self._budget_handle = ray.get_actor(BUDGET_NAME, namespace=self.spec.ray_namespace)
+        return self._budget_handle
 
     async def charge(self, investigation_id: str, tokens: int, usd: float) -> float | None:
         """Count an agent's LLM spend against the hourly budget and the investigation's own; return

@@ -149,6 +149,17 @@ class PeerStateStore:
             self._remember(key, rev, entry.value or b"")
         return state, rev
 
+    def remembered(self, key: str) -> tuple[int, bytes] | None:
+        """(revision, value) this store last read, wrote or was told of `key` (None: nothing known)."""
+        return self._known.get(key)
+
+    def remember(self, key: str, revision: int, value: bytes) -> None:
+        """Learn of a revision written elsewhere (another process's CAS write), unless a newer one is
+        known: the next update tries on it without a read, and a read-free `remembered` sees it."""
+        known = self._known.get(key)
+        if known is None or known[0] < revision:
+            self._remember(key, revision, value)
+
     def _remember(self, key: str, revision: int, value: bytes) -> None:
         self._known[key] = (revision, value)
         self._known.move_to_end(key)
