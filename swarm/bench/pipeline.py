@@ -16,7 +16,8 @@ Scenarios, each in a fresh namespace (and so a fresh Ray namespace and fresh act
   Ideal = reports / (waves x critical path) where waves = ceil(reports / investigation slots), the
   slots being the smallest of the budget, the orchestrator pool and the intake slots (and no role
   pool may be the tighter bound); concurrency efficiency = measured / ideal. Memory per investigation in
-  flight: RSS growth of the swarm's actors at the most in flight / that number (swarm.bench.storm).
+  flight: RSS growth of the swarm's actors at the most in flight / that number (swarm.bench.storm), the
+  idle RSS taken after one warm-up investigation (one-time lazy loads are no cost per investigation).
 - storm: `--storm-reports` reports of `--storm-signatures` errors, each copy its own Nats-Msg-Id; intake
   reports/s (first fetch to last batch grouped) beside raw fetch + ack, counts checked exact.
 
@@ -95,7 +96,8 @@ def bench_config(
             "orchestration": {"max_cycles": 1, "max_hypotheses": hypotheses, "grace_period_s": 5},
             "roles": roles,
             "autoscale": {"enabled": False},
-            "budget": {"max_concurrent_investigations": replicas * concurrency, "retry_delay_s": 0.05},
+            # a waiting admission is woken by the slot freeing; retry_delay_s only bounds one wait
+            "budget": {"max_concurrent_investigations": replicas * concurrency, "retry_delay_s": 1.0},
             "bloodstream": {"outbox_dir": str(outbox)},
         }
     )
@@ -155,6 +157,16 @@ class _Results:
                 raise SwarmError(f"{label}: {done}/{len(signatures)} Results, {why}; counters {counters}")
 
 
+async def operations(runtime: SwarmRuntime) -> dict[str, int]:
+    """Every swarm actor's operation counts (swarm.telemetry.ops), summed."""
+    handles = list(runtime.intake) + [h for pool in runtime.pools.values() for h in pool.actors.values()]
+    total: dict[str, int] = {}
+    for got in await asyncio.gather(*(h.ops.remote() for h in handles)):
+        for k, v in got.items():
+            total[k] = total.get(k, 0) + v
+    return total
+
+
 async def measure_scenario(
     settings: Settings,
     name: str,
@@ -180,9 +192,15 @@ async def measure_scenario(
             progress(f"{name}: starting actors", 1, 1)
             collected = _Results()
             sub = await bus.js.subscribe(bus.names.results_all, ordered_consumer=True, cb=collected.on_msg)
+            tag = uuid.uuid4().hex[:6]
+            warmup = 0
+            if sleep_s > 0:  # one investigation first: one-time lazy loads are not memory per investigation
+                r = bench_report(tag, reports + serial)
+                await publish_report(bus, r)
+                await collected.wait_for({r.signature}, f"{name}: warm-up", runtime, timeout_s, quiet)
+                warmup = 1
             sampler = await RssSampler.start(runtime) if sleep_s > 0 else None
             sampling = asyncio.create_task(sampler.run()) if sampler else None
-            tag = uuid.uuid4().hex[:6]
             published: dict[str, datetime] = {}
             for i in range(reports):  # built right before it is published: its timestamp is the publish time
                 r = bench_report(tag, i)
@@ -202,13 +220,15 @@ async def measure_scenario(
             if serial:
                 progress(f"{name}: one at a time", serial, serial)
             counters = await runtime.until_empty(poll_s=0.1, timeout_s=timeout_s)
+            spent = await operations(runtime)
             await sub.unsubscribe()
         finally:
             await runtime.stop()
             await drop_namespace(bus)
             await bus.close()
-    if counters["results"] != reports + serial or counters["investigations"] != reports + serial:
-        raise SwarmError(f"{name}: expected {reports + serial} investigations and Results, counters {counters}")
+    total = reports + serial + warmup
+    if counters["results"] != total or counters["investigations"] != total:
+        raise SwarmError(f"{name}: expected {total} investigations and Results, counters {counters}")
 
     def latencies(sent: dict[str, datetime]) -> list[float]:
         return [(collected.stored[s][1] - t).total_seconds() for s, t in sent.items()]
@@ -219,6 +239,7 @@ async def measure_scenario(
     out: dict[str, Any] = {
         "namespace": ns,
         "reports": reports,
+        "warmup": warmup,  # investigations run before the burst (memory sampling), outside every figure
         "sleep_s": sleep_s,
         "startup_s": startup_s,
         "seconds": window,
@@ -227,6 +248,8 @@ async def measure_scenario(
         "duration_s": percentiles([collected.stored[s][0].duration_s for s in published]),
         "statuses": sorted({collected.stored[s][0].status for s in published}),
         "counters": counters,
+        # what one investigation cost, summed over every actor (burst and lone reports together)
+        "per_investigation": {k: v / total for k, v in sorted(spent.items())},
     }
     if serial:
         out["serial"] = {"reports": serial, "latency_s": percentiles(latencies(lone))}
@@ -319,6 +342,9 @@ def _render(r: dict[str, Any]) -> None:
     console.print(table)
     console.print(f"no-op investigations {r['ratios']['noop/task_path']:.3g} x the NATS-only task path "
                   f"({r['noop']['per_s']:,.1f}/s vs {task['per_s']:,.0f}/s; goal 0.25)", highlight=False)
+    per = r["noop"]["per_investigation"]
+    console.print("one no-op investigation: " + ", ".join(f"{v:.1f} {k}" for k, v in per.items())
+                  + " (task path: 1 kv create, 1 kv write, 1 publish, 1 ack)", highlight=False)
     sleep = r["sleep"]
     if sleep is not None:
         best = sleep["ideal"]

@@ -44,7 +44,7 @@ from swarm.runtime.registry import BUDGET_NAME, PoolClient
 from swarm.runtime.requests import InvestigationRequest
 from swarm.runtime.services import ActorServices, ActorSpec
 from swarm.runtime.settle import Settler, wait_out
-from swarm.telemetry import metrics
+from swarm.telemetry import metrics, ops
 from swarm.telemetry.tracing import SpanKind, messaging, span_from_headers
 
 __all__ = ["IntakeActor", "COUNTER_KEYS"]
@@ -127,6 +127,10 @@ class IntakeActor:
     async def stats(self) -> dict[str, Any]:
         return {"name": self.name, "pid": os.getpid(), "inflight": len(self.inflight), "waiting": sorted(self.waiting),
                 "first_fetch_at": self.first_fetch_at, "last_batch_at": self.last_batch_at, **self.counters}
+
+    async def ops(self) -> dict[str, int]:
+        """Operation counts of this actor's process (swarm.telemetry.ops)."""
+        return self.services.ops()
 
     async def close(self) -> None:
         await self.stop_fetching()
@@ -300,6 +304,7 @@ class IntakeActor:
 
         async def admit() -> None:  # over budget, the investigation waits (in-progress acks), never dropped
             # the budget actor holds the call until a slot frees (or retry_delay_s): no polling
+            ops.count("ray_call")
             admitted, reason = await budget.wait_admit.remote(inv, self.services.config.budget.retry_delay_s)
             if not admitted:
                 if not told:  # once per investigation: the general channel tells the humans watching
@@ -334,6 +339,7 @@ class IntakeActor:
                 raise TransientError(str(exc)) from exc
             finally:
                 self.services.active -= 1
+                ops.count("ray_call")
                 await budget.release.remote(inv)
             if not outcome.get("duplicate"):
                 self.counters["results"] += 1
@@ -358,6 +364,7 @@ class IntakeActor:
             with contextlib.suppress(Exception):
                 await msg.in_progress()
             with contextlib.suppress(Exception):
+                ops.count("ray_call")
                 await budget.touch.remote(inv)
 
     async def _advisory_loop(self, sub: Any) -> None:

@@ -59,11 +59,11 @@ class OrchestratorActor(AgentHost):
         await super().close()
 
     # -- the cycle -----------------------------------------------------------------------
-    async def _current_cycle(self, req: InvestigationRequest) -> PeerState:
-        """The investigation's latest cycle; a new investigation's first cycle is created (one write,
-        no read: the usual case), an existing one's cycles are walked."""
+    async def _current_cycle(self, req: InvestigationRequest, lease: Lease) -> PeerState:
+        """The investigation's latest cycle; a new investigation's first cycle is created already held
+        by `lease` (one write, no read: the usual case), an existing one's cycles are walked."""
         store, names = self.services.store, self.services.bus.names
-        first = self._first_cycle(req)
+        first = self._first_cycle(req, owner=lease.token, lease_expires_at=lease.expiry())
         with contextlib.suppress(StateExists):  # a redelivery, or a later cycle: walk them below
             await store.create(first)
             return first
@@ -82,7 +82,7 @@ class OrchestratorActor(AgentHost):
         latest, _ = await store.read(state.key)
         return latest
 
-    def _first_cycle(self, req: InvestigationRequest) -> PeerState:
+    def _first_cycle(self, req: InvestigationRequest, **held: Any) -> PeerState:
         report = req.report
         return PeerState.new(
             req.investigation_id,
@@ -94,6 +94,7 @@ class OrchestratorActor(AgentHost):
             service=report.get("service"),
             environment=report.get("environment"),
             occurrences=req.occurrences,
+            **held,
         )
 
     async def investigate(self, req: InvestigationRequest) -> dict[str, Any]:
@@ -110,13 +111,13 @@ class OrchestratorActor(AgentHost):
         renew: asyncio.Task[None] | None = None
         keys: list[str] = []
         try:
-            state = await self._current_cycle(req)
+            state = await self._current_cycle(req, lease)
             keys.append(state.key)
             with span_from_carrier("investigate", req.trace, investigation=req.investigation_id) as carrier:
                 req.trace = carrier
                 if state.metadata.status in TERMINAL:
                     return await self._publish_result(req, state, started, stored=True)
-                if not await lease.take(state.key):
+                if state.metadata.owner != lease.token and not await lease.take(state.key):
                     fresh, _ = await self.services.store.read(state.key)
                     if fresh.metadata.status in TERMINAL:
                         return await self._publish_result(req, fresh, started, stored=True)
@@ -239,6 +240,7 @@ class PeerCycle:
         self.actor, self.req, self.keys, self.lease = actor, req, keys, lease
         self.store = actor.services.store
         self.state: PeerState | None = None
+        self.spent_usd: float | None = None  # the investigation's spend as far as this attempt knows
 
     async def history(self) -> list[dict[str, Any]]:
         _, _, cycle = parse_key(self.keys[-1])
@@ -262,13 +264,18 @@ class PeerCycle:
         assert self.state is not None
         budget = self.actor.services.config.brain.budget_usd_per_investigation
         key = self.state.key
-        request = PhaseRequest.of(self.req, key, self.state.metadata.cycle, inputs, budget,
-                                  lease=self.lease.token, state=self.store.remembered(key))
+        if self.spent_usd is None:  # once per attempt: earlier attempts and cycles may have spent
+            self.spent_usd = await self.actor.services.spent(self.req.investigation_id)
+        request = PhaseRequest.of(self.req, key, self.state.metadata.cycle, inputs, budget, lease=self.lease.token,
+                                  state=self.store.remembered(key), spent_usd=self.spent_usd)
         if step.role == "orchestrator":
-            return await run_phase(self.actor.services, self.actor.agent, step.role, request, self.actor.cancels)
-        output, written = await self.actor.pools[step.role].call("handle_phase", request)
-        if written is not None:  # the newest revision wins: it was built on every earlier one
-            self.store.remember(key, *written)
+            output = await run_phase(self.actor.services, self.actor.agent, step.role, request, self.actor.cancels)
+            spent = request.spent_usd
+        else:
+            output, written, spent = await self.actor.pools[step.role].call("handle_phase", request)
+            if written is not None:  # the newest revision wins: it was built on every earlier one
+                self.store.remember(key, *written)
+        self.spent_usd = max(self.spent_usd, spent or 0.0)  # each charge also learns the budget's total
         return dict(output)
 
     async def skip(self, step: Step, output: dict[str, Any]) -> None:

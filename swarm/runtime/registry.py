@@ -16,6 +16,8 @@ from typing import Any
 
 import ray
 
+from swarm.telemetry import ops
+
 __all__ = ["Registry", "SwarmBudget", "PoolClient", "REGISTRY_NAME", "BUDGET_NAME"]
 
 REGISTRY_NAME = "swarm-registry"
@@ -189,11 +191,26 @@ class PoolClient:
             raise RuntimeError(f"role pool {self.role!r} has no replicas")
         name = min(self._members, key=lambda n: self._inflight.get(n, 0))
         self._inflight[name] = self._inflight.get(name, 0) + 1
+        ops.count("ray_call")
         try:
             return await getattr(self._handle(name), method).remote(*args)
-        except ray.exceptions.RayActorError:
+        except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError):
             self._handles.pop(name, None)  # a restarted actor gets a fresh handle next time
             self._checked = 0.0
+            await self._wait_back(name)
             raise
         finally:
             self._inflight[name] -= 1
+
+    async def _wait_back(self, name: str, timeout_s: float = 30.0) -> None:
+        """A replica died under a call: before the caller hears of it (and retries, by a redelivery),
+        wait (bounded) until the replica answers again, so the retry does not fail on it while Ray is
+        still restarting it."""
+        deadline = time.monotonic() + timeout_s
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                handle = ray.get_actor(name, namespace=self.ray_namespace)
+                await asyncio.wait_for(handle.active.remote(), timeout=left)
+                return
+            except Exception:  # restarting, or gone (scaled away): try again until the deadline
+                await asyncio.sleep(min(0.2, max(left, 0.0)))

@@ -48,11 +48,14 @@ class PhaseRequest:
     budget_usd: float = float("inf")
     lease: str | None = None  # the caller's lease token: a phase write is refused unless it still holds it
     state: tuple[int, bytes] | None = None  # (revision, value) of the state as the caller last saw it
+    # the investigation's spend so far as the caller knows it (None: ask the budget); after the call,
+    # `run_phase` leaves the spend the agent's Budget ended with here
+    spent_usd: float | None = None
 
     @classmethod
     def of(
         cls, req: InvestigationRequest, key: str, cycle: int, inputs: PhaseInputs, budget_usd: float,
-        lease: str | None = None, state: tuple[int, bytes] | None = None,
+        lease: str | None = None, state: tuple[int, bytes] | None = None, spent_usd: float | None = None,
     ) -> PhaseRequest:
         return cls(
             investigation_id=req.investigation_id,
@@ -73,4 +76,5 @@ class PhaseRequest:
             budget_usd=budget_usd,
             lease=lease,
             state=state,
+            spent_usd=spent_usd,
         )

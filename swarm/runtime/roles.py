@@ -151,6 +151,10 @@ class AgentHost:
     async def active(self) -> int:
         return self.services.active
 
+    async def ops(self) -> dict[str, int]:
+        """Operation counts of this actor's process (swarm.telemetry.ops)."""
+        return self.services.ops()
+
     async def pid(self) -> int:
         """The worker process (benchmarks sum the actors' RSS)."""
         return os.getpid()
@@ -172,11 +176,13 @@ class RoleActor(AgentHost):
         await self.services.start()
         return await run_phase(self.services, self.agent, self.role, req, self.cancels)
 
-    async def handle_phase(self, req: PhaseRequest) -> tuple[dict[str, Any], tuple[int, bytes] | None]:
-        """`handle`, and the (revision, value) of the state this phase wrote last: the caller reads
-        the cycle on from there instead of asking KV again."""
+    async def handle_phase(
+        self, req: PhaseRequest
+    ) -> tuple[dict[str, Any], tuple[int, bytes] | None, float | None]:
+        """`handle`, the (revision, value) of the state this phase wrote last (the caller reads the
+        cycle on from there instead of asking KV again) and the investigation's spend after it."""
         output = await self.handle(req)
-        return output, self.services.store.remembered(req.key)
+        return output, self.services.store.remembered(req.key), req.spent_usd
 
 
 async def run_phase(
@@ -197,11 +203,9 @@ async def run_phase(
     started = time.monotonic()
     try:
         with span_from_carrier(f"{role}.{req.phase}", req.trace, investigation=req.investigation_id):
-            _, spent = await asyncio.gather(
-                record_phase(store, req.key, role, req.phase, name, status=PhaseStatus.RUNNING,
-                             hypothesis=req.hypothesis, lease=req.lease),
-                services.spent(req.investigation_id),
-            )
+            await record_phase(store, req.key, role, req.phase, name, status=PhaseStatus.RUNNING,
+                               hypothesis=req.hypothesis, lease=req.lease)
+            spent = req.spent_usd if req.spent_usd is not None else await services.spent(req.investigation_id)
             ctx = build_context(services, role, req, token, spent)
             try:
                 output = await asyncio.wait_for(
@@ -210,6 +214,7 @@ async def run_phase(
                 if not isinstance(output, dict):
                     raise TypeError(f"agent returned {type(output).__name__}, expected a dict")
                 output = step.output.parse(output)  # typed: what the cycle reads must be readable
+                req.spent_usd = ctx.budget.spent_usd  # handed back: the next phase starts from it
             except BudgetExhausted as exc:  # the investigation's budget is spent: a failure, not a retry
                 await record_phase(
                     store,

@@ -108,8 +108,10 @@ class Settler:
             log.warning("%s: %d acks not confirmed: %r", self.actor, len(msgs), exc)
             return False
         metrics.inc("reports_acked", len(msgs))
+        metrics.inc("reports_settled", len(msgs), settlement="ack")
         for msg in msgs:  # one line per settled report, grouped duplicates included
-            log_settled(self.actor, msg.metadata.stream, msg, None, self.max_deliver.get(msg.metadata.stream, 3))
+            stream = msg.metadata.stream
+            log_settled(self.actor, stream, msg, None, self.max_deliver.get(stream, 3), counted=False)
         return True
 
     async def _retry(self, stream: str, msg: Msg, error: SwarmError) -> None:

@@ -51,8 +51,11 @@ def settlement_of(exc: BaseException | None, delivered: int, max_deliver: int) -
     return str(settlement)
 
 
-def log_settled(actor: str, stream: str, msg: Any, exc: BaseException | None, max_deliver: int) -> None:
-    """One INFO line for a report just settled (and the `reports_settled` counter)."""
+def log_settled(
+    actor: str, stream: str, msg: Any, exc: BaseException | None, max_deliver: int, counted: bool = True
+) -> None:
+    """One INFO line for a report just settled (and the `reports_settled` counter, unless `counted` is
+    False: a caller settling a batch counts it once)."""
     try:
         meta = msg.metadata
         headers = dict(msg.headers or {})
@@ -68,6 +71,7 @@ def log_settled(actor: str, stream: str, msg: Any, exc: BaseException | None, ma
             headers.get(HDR_MSG_ID) or f"{stream}:{meta.sequence.stream}", signature, investigation, settlement,
             duration, stream, meta.sequence.stream, actor,
         )
-        metrics.inc("reports_settled", settlement=settlement)
+        if counted:
+            metrics.inc("reports_settled", settlement=settlement)
     except Exception as exc2:  # a log line must never break settling
         log.debug("could not log a settlement: %r", exc2)
