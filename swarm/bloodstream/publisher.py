@@ -51,6 +51,7 @@ from swarm.telemetry import metrics
 from .adapter import InvestigationEvents
 from .beats import measure
 from .outbox import Outbox, OutboxItem
+from .pipelined import PipelinedEvents
 
 __all__ = ["Bloodstream", "Counters", "Delivery", "EventEncoder", "InvestigationEvents", "encode_event"]
 
@@ -89,7 +90,7 @@ def _permanent(exc: BaseException) -> bool:
     return isinstance(exc, js_errors.APIError) and not isinstance(exc, js_errors.ServiceUnavailableError)
 
 
-class Bloodstream:
+class Bloodstream(PipelinedEvents):
     """Publishes heartbeats, domain events, audits, injuries and brain_dead for one namespace."""
 
     def __init__(
@@ -261,52 +262,11 @@ class Bloodstream:
             return False
         return True
 
-    async def emit(
-        self, event_type: str, data: dict[str, Any] | None = None, investigation_id: str | None = None
-    ) -> bool:
-        """`event`, pipelined: each version's copy is sent now, in order with every earlier publish of
-        this connection, and counted (published, duplicate or failed) when its ack arrives; no wait
-        for it. False (counted, logged) when it could not even be sent. Never raises."""
-        try:
-            evt = DomainEvent(event_type=event_type, investigation_id=investigation_id, data=data or {})
-            for version in self.event_versions:
-                if not self.connected:
-                    raise nats.errors.ConnectionClosedError("not connected to NATS")
-                subject = self.names.event(event_type, version)
-                payload = self.encoders.get(version, encode_event)(evt, version)
-                ack = await self.bus.publish_soon(subject, payload, msg_id=f"{evt.event_id}.v{version}")
-                self._watch(ack, event_type)
-        except Exception as exc:  # best effort by contract: log and count, the caller carries on
-            self._event_failed(event_type, exc)
-            return False
-        return True
-
-    def _watch(self, ack: asyncio.Future[Any], event_type: str) -> None:
-        self._unacked.add(ack)
-        timer = asyncio.get_running_loop().call_later(self.publish_timeout_s, ack.cancel)
-
-        def done(fut: asyncio.Future[Any]) -> None:
-            timer.cancel()
-            self._unacked.discard(fut)
-            if fut.cancelled():
-                self._event_failed(event_type, TimeoutError(f"no ack within {self.publish_timeout_s} s"))
-            elif fut.exception() is not None:
-                self._event_failed(event_type, fut.exception())  # type: ignore[arg-type]
-            else:
-                self._count("event", "published")
-
-        ack.add_done_callback(done)
-
     def _event_failed(self, event_type: str, exc: BaseException) -> None:
         self._count("event", "failed")
         failed = self.by_kind["event"].failed
         level = logging.WARNING if failed % 100 == 1 else logging.DEBUG  # an outage must not flood the log
         log.log(level, "domain event %r not published (%d failed so far): %r", event_type, failed, exc)
-
-    async def settled(self, timeout_s: float | None = None) -> None:
-        """Wait until every emitted event is acked or counted failed (at most `timeout_s`)."""
-        if self._unacked:
-            await asyncio.wait(set(self._unacked), timeout=timeout_s)
 
     # guaranteed -------------------------------------------------------------------------------
     async def audit(self, audit: Audit | None = None, /, **fields: Any) -> Delivery:

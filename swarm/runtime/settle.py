@@ -34,7 +34,7 @@ from swarm.models import DeadLetter, ErrorReport, Result
 from swarm.runtime.grouping import SignatureIndex
 from swarm.security.rejection import rejection_for
 from swarm.telemetry import metrics
-from swarm.telemetry.logs import log_settled
+from swarm.telemetry.logs import log_acked, log_settled
 
 __all__ = ["Settler", "as_swarm_error", "wait_out"]
 
@@ -108,10 +108,7 @@ class Settler:
             log.warning("%s: %d acks not confirmed: %r", self.actor, len(msgs), exc)
             return False
         metrics.inc("reports_acked", len(msgs))
-        metrics.inc("reports_settled", len(msgs), settlement="ack")
-        for msg in msgs:  # one line per settled report, grouped duplicates included
-            stream = msg.metadata.stream
-            log_settled(self.actor, stream, msg, None, self.max_deliver.get(stream, 3), counted=False)
+        log_acked(self.actor, msgs)  # one line per settled report, grouped duplicates included
         return True
 
     async def _retry(self, stream: str, msg: Msg, error: SwarmError) -> None:

@@ -1,24 +1,31 @@
 """The lighter investigation path keeps its guarantees: pipelined events arrive, all and in order; a
 phase write is refused once the lease is lost; the budget wakes a waiting investigation when a slot
-frees (no polling); a store learns only newer revisions. Real nats-server, real KV."""
+frees (no polling); a store learns only newer revisions; a batch of acked reports still logs a line
+per report. Real nats-server, real KV."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from swarm.bench.baseline import bench_report
 from swarm.bloodstream import Bloodstream
 from swarm.bus.connect import Bus
+from swarm.bus.names import ERROR_CONSUMER
 from swarm.errors import TransientError
 from swarm.models import utcnow
+from swarm.reporting.reporter import publish_report
 from swarm.runtime.lease import Lease
 from swarm.runtime.registry import SwarmBudget
 from swarm.runtime.roles import record_phase
 from swarm.state import PeerState, PeerStateStore
 from swarm.state.model import PhaseStatus, Status
+from swarm.telemetry.logs import log_acked
 from tests.support.bloodstream import stored
 
 pytestmark = pytest.mark.timeout(120)
@@ -122,3 +129,20 @@ async def test_the_budget_wakes_a_waiting_investigation_when_a_slot_frees() -> N
     # woken by the release, long before its own timeout
     assert await asyncio.wait_for(waiting, timeout=30) == (True, "admitted")
     assert budget.status()["delayed"] == 2 and budget.status()["active"] == 1
+
+
+async def test_a_batch_of_acked_reports_is_one_record_with_a_line_per_report(
+    bus: Bus, caplog: pytest.LogCaptureFixture
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    sent = [await publish_report(bus, bench_report(tag, i)) for i in range(3)]
+    sub = await bus.js.pull_subscribe_bind(ERROR_CONSUMER, stream=bus.names.error_stream("default"))
+    msgs = await sub.fetch(3, timeout=5)
+    with caplog.at_level(logging.INFO, logger="swarm.settled"):
+        log_acked("intake-0", msgs)
+    [record] = [r for r in caplog.records if r.name == "swarm.settled"]
+    lines = record.getMessage().split("\n")
+    assert len(lines) == 3
+    for line, msg, published in zip(lines, msgs, sent, strict=True):
+        assert line.startswith(f"settled report={published.msg_id} signature={published.signature} ")
+        assert f"seq={msg.metadata.sequence.stream} actor=intake-0" in line and "settlement=ack" in line
