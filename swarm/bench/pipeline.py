@@ -359,7 +359,8 @@ def _render(r: dict[str, Any]) -> None:
         if mem:
             console.print(
                 f"memory: {mem['per_inflight_kb']:,.0f} KB per investigation in flight ({mem['in_flight']} in flight; "
-                f"{mem['actors']} actors {mem['idle_mb']:,.0f} MB idle, {mem['peak_mb']:,.0f} MB at the peak)",
+                f"{mem['actors']} actors {mem['idle_mb']:,.0f} MB idle, {mem['peak_mb']:,.0f} MB at the peak); "
+                "by role: " + ", ".join(f"{role} {kb:,.0f} KB" for role, kb in mem["per_inflight_kb_by_role"].items()),
                 highlight=False,
             )
 

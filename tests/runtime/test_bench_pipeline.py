@@ -80,6 +80,7 @@ def test_bench_pipeline_json_has_sane_figures(cli_env: dict[str, str], settings:
     assert data["ratios"]["storm/raw"] == pytest.approx(storm["per_s"] / raw["per_s"])
     mem = sleep["memory"]  # sampled while the sleeping burst ran
     assert mem["actors"] >= 5 and mem["in_flight"] >= 1 and mem["peak_mb"] > 0 and mem["per_inflight_kb"] >= 0
+    assert {"intake", "orchestrator", "research", "implement", "review"} <= set(mem["per_inflight_kb_by_role"])
 
     assert ray.is_initialized(), "the bench must join the running Ray, not shut it down"
     leftovers = asyncio.run(_streams_of(settings, [noop["namespace"], sleep["namespace"], storm["namespace"]]))
