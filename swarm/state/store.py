@@ -156,11 +156,12 @@ class PeerStateStore:
     def remember(self, key: str, revision: int, value: bytes) -> None:
         """Learn of a revision written elsewhere (another process's CAS write), unless a newer one is
         known: the next update tries on it without a read, and a read-free `remembered` sees it."""
-        known = self._known.get(key)
-        if known is None or known[0] < revision:
-            self._remember(key, revision, value)
+        self._remember(key, revision, value)
 
     def _remember(self, key: str, revision: int, value: bytes) -> None:
+        known = self._known.get(key)
+        if known is not None and known[0] > revision:
+            return  # a read that began before a newer write ended after it: keep the newer one
         self._known[key] = (revision, value)
         self._known.move_to_end(key)
         if len(self._known) > KNOWN_KEYS:
