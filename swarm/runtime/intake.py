@@ -168,8 +168,14 @@ class IntakeActor:
         """Settle a fetched batch together: one count per signature, duplicates acked in one pipeline,
         new investigations handed to their own tasks."""
         settled: set[int] = set()  # id() of the reports settled here or handed to a task
+        held = [True]
+
+        def let_next_fetch() -> None:  # once counted and its acks sent: the next batch need not wait
+            if held and held.pop():
+                self.batches.release()
+
         try:
-            opened = await self._group(stream, msgs, settled)
+            opened = await self._group(stream, msgs, settled, let_next_fetch)
             sizer.saw_opened(len(msgs), opened)
             self.last_batch_at = time.time()
         except asyncio.CancelledError:  # drain timed out: hand the rest back for redelivery
@@ -181,9 +187,9 @@ class IntakeActor:
                         await settler.hand_back(stream, msg)
             raise
         finally:
-            self.batches.release()
+            let_next_fetch()
 
-    async def _group(self, stream: str, msgs: list[Msg], settled: set[int]) -> int:
+    async def _group(self, stream: str, msgs: list[Msg], settled: set[int], let_next_fetch: Callable[[], None]) -> int:
         settler, blood = self.settler, self.services.blood
         assert settler is not None
         batch = Batch.parse(stream, msgs)
@@ -214,6 +220,7 @@ class IntakeActor:
                 occurrences = tally.entry.get("occurrences")
                 data = {"signature": sig, "occurrences": occurrences, "counted": counted}
                 later.append(blood.emit("duplicate_grouped", data, investigation_id=tally.investigation_id))
+        let_next_fetch()  # counted: what is left is waiting for the server's answers
         if acks:
             metrics.inc("duplicates_grouped", len(acks))
             if await settler.ack_all([msg for _, msg in acks]):  # confirmed: their marks may go
