@@ -25,6 +25,7 @@ was once cut after its first digit: ``field_12`` became ``field_1<n>``).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 
@@ -47,6 +48,7 @@ def normalise(message: str) -> str:
     return message.strip()
 
 
+@functools.lru_cache(maxsize=4096)  # a storm repeats the same error text: normalise it once
 def signature(message: str, file: str | None, line: int | None) -> str:
     """sha256 hex digest of ``normalise(message):file:line``."""
     key = f"{normalise(message)}:{file or ''}:{'' if line is None else int(line)}"

@@ -1,6 +1,7 @@
 """The baseline every pipeline figure is compared with, and what the scenarios share.
 
     raw = await measure_raw(settings, messages=2000, batch=64, progress=quiet)    # plain nats-py fetch + ack
+    task = await measure_task_path(settings, messages=500, slots=20, progress=quiet)  # the NATS-only task path
     report = bench_report(tag, i)      # a distinct ErrorReport per i
     await drop_namespace(bus)          # leave nothing behind on a shared server
 """
@@ -19,9 +20,12 @@ from swarm.bus.names import ERROR_CONSUMER
 from swarm.bus.provision import load_streams_config, provision
 from swarm.bus.settings import Settings
 from swarm.errors import SwarmError
-from swarm.models import ErrorReport
+from swarm.models import ErrorReport, Result
+from swarm.runtime.grouping import investigation_id_for
+from swarm.state import PeerState
+from swarm.state.model import Status
 
-__all__ = ["Progress_", "bench_report", "drop_namespace", "measure_raw", "quiet"]
+__all__ = ["Progress_", "bench_report", "drop_namespace", "measure_raw", "measure_task_path", "quiet"]
 
 Progress_ = Callable[[str, int, int], None]  # (step, done, total)
 
@@ -53,10 +57,8 @@ async def measure_raw(settings: Settings, messages: int, batch: int, progress: P
     bus = await Bus.connect(settings.model_copy(update={"nats_namespace": f"bench{uuid.uuid4().hex[:8]}"}))
     try:
         await provision(bus.js, bus.names, load_streams_config(settings.swarm_streams_config))
-        stream, tag = bus.names.error_stream("default"), uuid.uuid4().hex[:6]
-        acks = [bus.js.publish(bus.names.errors(), bench_report(tag, i).to_bytes()) for i in range(messages)]
-        for start in range(0, messages, 500):  # publish in bounded bursts
-            await asyncio.gather(*acks[start : start + 500])
+        stream = bus.names.error_stream("default")
+        await _publish_reports(bus, messages)
         sub = await bus.js.pull_subscribe_bind(ERROR_CONSUMER, stream=stream)
         done = 0
         began = time.perf_counter()
@@ -71,6 +73,77 @@ async def measure_raw(settings: Settings, messages: int, batch: int, progress: P
         if info.num_ack_pending or info.num_pending:
             raise SwarmError(f"raw baseline left {info.num_ack_pending} unacked and {info.num_pending} pending")
         return {"messages": messages, "batch": batch, "seconds": secs, "per_s": messages / secs}
+    finally:
+        await drop_namespace(bus)
+        await bus.close()
+
+
+async def _publish_reports(bus: Bus, messages: int) -> None:
+    tag = uuid.uuid4().hex[:6]
+    acks = [bus.js.publish(bus.names.errors(), bench_report(tag, i).to_bytes()) for i in range(messages)]
+    for start in range(0, messages, 500):  # publish in bounded bursts
+        await asyncio.gather(*acks[start : start + 500])
+
+
+async def measure_task_path(settings: Settings, messages: int, slots: int, progress: Progress_) -> dict[str, Any]:
+    """Baseline of an investigation's bookkeeping with nothing but nats-py: per report fetched from the
+    error-fixer consumer, parse it, KV create its PEER state, one compare-and-set on it, publish a Result
+    with Nats-Msg-Id = investigation id, ack (confirmed, as intake acks an investigated report), with
+    `slots` reports in flight at once (the swarm's investigation slots)."""
+    bus = await Bus.connect(settings.model_copy(update={"nats_namespace": f"bench{uuid.uuid4().hex[:8]}"}))
+    try:
+        await provision(bus.js, bus.names, load_streams_config(settings.swarm_streams_config))
+        await _publish_reports(bus, messages)
+        stream = bus.names.error_stream("default")
+        sub = await bus.js.pull_subscribe_bind(ERROR_CONSUMER, stream=stream)
+        kv = await bus.js.key_value(bus.names.peer_bucket)
+        free = asyncio.Semaphore(slots)
+        done = 0
+
+        async def task(msg: Any) -> None:
+            nonlocal done
+            try:
+                report = ErrorReport.model_validate_json(msg.data)
+                inv = investigation_id_for(report.signature)
+                state = PeerState.new(inv, "error", 1, status=Status.NEW, updated_by="bench",
+                                      signature=report.signature)
+                revision = await kv.create(state.key, state.to_bytes())
+                state.metadata.status = Status.COMPLETED
+                await kv.update(state.key, state.to_bytes(), last=revision)
+                result = Result(investigation_id=inv, signature=report.signature, status="no_fix",
+                                service=report.service)
+                await bus.publish(bus.names.result(result.status, inv), result, msg_id=inv)
+                await msg.ack_sync()
+                done += 1
+            finally:
+                free.release()
+
+        tasks: set[asyncio.Task[None]] = set()
+        fetched = 0
+        began = time.perf_counter()
+        while fetched < messages:
+            await free.acquire()
+            n = 1
+            while n < min(64, messages - fetched) and not free.locked():  # the free slots' worth at once
+                await free.acquire()
+                n += 1
+            msgs = await sub.fetch(n, timeout=5)
+            for _ in range(n - len(msgs)):
+                free.release()
+            fetched += len(msgs)
+            for msg in msgs:
+                t = asyncio.create_task(task(msg))
+                tasks.add(t)
+                t.add_done_callback(tasks.discard)
+            progress("NATS-only task path", done, messages)
+        while tasks:
+            await asyncio.gather(*list(tasks))
+        secs = time.perf_counter() - began
+        progress("NATS-only task path", done, messages)
+        info = await bus.js.consumer_info(stream, ERROR_CONSUMER)
+        if done != messages or info.num_ack_pending or info.num_pending:
+            raise SwarmError(f"task-path baseline: {done}/{messages} done, {info.num_ack_pending} unacked")
+        return {"messages": messages, "slots": slots, "seconds": secs, "per_s": messages / secs}
     finally:
         await drop_namespace(bus)
         await bus.close()

@@ -6,6 +6,9 @@
 Scenarios, each in a fresh namespace (and so a fresh Ray namespace and fresh actors):
 - raw: the baseline. `--raw-messages` reports are put on the error stream, then fetched in batches
   from its `error-fixer` consumer and acked with plain nats-py: the ceiling any intake could reach.
+- task path: the baseline of an investigation. `--task-messages` reports, each fetched, parsed, its PEER
+  state KV-created and compare-and-set once, a Result published with Nats-Msg-Id, acked (confirmed), as
+  many in flight as the swarm has investigation slots: what any investigation must cost on NATS alone.
 - noop: `--reports` distinct reports with agents that do no work (swarm.bench.agents), published as
   one burst into a running swarm; then `--serial` more, one at a time, for the latency of a lone report.
 - sleep: `--sleep-reports` with agents that sleep `--sleep-s` per phase call (plan, research,
@@ -13,7 +16,8 @@ Scenarios, each in a fresh namespace (and so a fresh Ray namespace and fresh act
   Ideal = reports / (waves x critical path) where waves = ceil(reports / investigation slots), the
   slots being the smallest of the budget, the orchestrator pool and the intake slots (and no role
   pool may be the tighter bound); concurrency efficiency = measured / ideal. Memory per investigation in
-  flight: RSS growth of the swarm's actors at the most in flight / that number (swarm.bench.storm).
+  flight: RSS growth of the swarm's actors at the most in flight / that number (swarm.bench.storm), the
+  idle RSS taken after one warm-up investigation (one-time lazy loads are no cost per investigation).
 - storm: `--storm-reports` reports of `--storm-signatures` errors, each copy its own Nats-Msg-Id; intake
   reports/s (first fetch to last batch grouped) beside raw fetch + ack, counts checked exact.
 
@@ -42,7 +46,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from swarm.bench.agents import BENCH_AGENTS
-from swarm.bench.baseline import Progress_, bench_report, drop_namespace, measure_raw, quiet
+from swarm.bench.baseline import Progress_, bench_report, drop_namespace, measure_raw, measure_task_path, quiet
 from swarm.bench.storm import RssSampler, measure_storm
 from swarm.bus.connect import Bus
 from swarm.bus.server import EmbeddedNats
@@ -92,7 +96,8 @@ def bench_config(
             "orchestration": {"max_cycles": 1, "max_hypotheses": hypotheses, "grace_period_s": 5},
             "roles": roles,
             "autoscale": {"enabled": False},
-            "budget": {"max_concurrent_investigations": replicas * concurrency, "retry_delay_s": 0.05},
+            # a waiting admission is woken by the slot freeing; retry_delay_s only bounds one wait
+            "budget": {"max_concurrent_investigations": replicas * concurrency, "retry_delay_s": 1.0},
             "bloodstream": {"outbox_dir": str(outbox)},
         }
     )
@@ -152,6 +157,16 @@ class _Results:
                 raise SwarmError(f"{label}: {done}/{len(signatures)} Results, {why}; counters {counters}")
 
 
+async def operations(runtime: SwarmRuntime) -> dict[str, int]:
+    """Every swarm actor's operation counts (swarm.telemetry.ops), summed."""
+    handles = list(runtime.intake) + [h for pool in runtime.pools.values() for h in pool.actors.values()]
+    total: dict[str, int] = {}
+    for got in await asyncio.gather(*(h.ops.remote() for h in handles)):
+        for k, v in got.items():
+            total[k] = total.get(k, 0) + v
+    return total
+
+
 async def measure_scenario(
     settings: Settings,
     name: str,
@@ -177,9 +192,15 @@ async def measure_scenario(
             progress(f"{name}: starting actors", 1, 1)
             collected = _Results()
             sub = await bus.js.subscribe(bus.names.results_all, ordered_consumer=True, cb=collected.on_msg)
+            tag = uuid.uuid4().hex[:6]
+            warmup = 0
+            if sleep_s > 0:  # one investigation first: one-time lazy loads are not memory per investigation
+                r = bench_report(tag, reports + serial)
+                await publish_report(bus, r)
+                await collected.wait_for({r.signature}, f"{name}: warm-up", runtime, timeout_s, quiet)
+                warmup = 1
             sampler = await RssSampler.start(runtime) if sleep_s > 0 else None
             sampling = asyncio.create_task(sampler.run()) if sampler else None
-            tag = uuid.uuid4().hex[:6]
             published: dict[str, datetime] = {}
             for i in range(reports):  # built right before it is published: its timestamp is the publish time
                 r = bench_report(tag, i)
@@ -199,13 +220,15 @@ async def measure_scenario(
             if serial:
                 progress(f"{name}: one at a time", serial, serial)
             counters = await runtime.until_empty(poll_s=0.1, timeout_s=timeout_s)
+            spent = await operations(runtime)
             await sub.unsubscribe()
         finally:
             await runtime.stop()
             await drop_namespace(bus)
             await bus.close()
-    if counters["results"] != reports + serial or counters["investigations"] != reports + serial:
-        raise SwarmError(f"{name}: expected {reports + serial} investigations and Results, counters {counters}")
+    total = reports + serial + warmup
+    if counters["results"] != total or counters["investigations"] != total:
+        raise SwarmError(f"{name}: expected {total} investigations and Results, counters {counters}")
 
     def latencies(sent: dict[str, datetime]) -> list[float]:
         return [(collected.stored[s][1] - t).total_seconds() for s, t in sent.items()]
@@ -216,6 +239,7 @@ async def measure_scenario(
     out: dict[str, Any] = {
         "namespace": ns,
         "reports": reports,
+        "warmup": warmup,  # investigations run before the burst (memory sampling), outside every figure
         "sleep_s": sleep_s,
         "startup_s": startup_s,
         "seconds": window,
@@ -224,6 +248,8 @@ async def measure_scenario(
         "duration_s": percentiles([collected.stored[s][0].duration_s for s in published]),
         "statuses": sorted({collected.stored[s][0].status for s in published}),
         "counters": counters,
+        # what one investigation cost, summed over every actor (burst and lone reports together)
+        "per_investigation": {k: v / total for k, v in sorted(spent.items())},
     }
     if serial:
         out["serial"] = {"reports": serial, "latency_s": percentiles(latencies(lone))}
@@ -243,6 +269,7 @@ async def measure(
     sleep_reports: int = 40,
     sleep_s: float = 1.0,
     raw_messages: int = 2000,
+    task_messages: int = 500,
     serial: int = 10,
     replicas: int = 2,
     concurrency: int = 10,
@@ -256,6 +283,9 @@ async def measure(
     """Every scenario against `settings`' server on the current (or a new local) Ray; figures per second."""
     opts = {"replicas": replicas, "concurrency": concurrency, "hypotheses": hypotheses, "intake": intake}
     raw = await measure_raw(settings, raw_messages, 64, progress)  # first: an unreachable server fails fast
+    with tempfile.TemporaryDirectory(prefix="swarm-bench-") as tmp:
+        slots = ideal(bench_config(Path(tmp) / "outbox", sleep_s=0.0, **opts), 1, 1.0)["slots"]
+    task = await measure_task_path(settings, task_messages, slots, progress)
     started_ray = not ray.is_initialized()
     if started_ray:
         # killed actors print their pending nats-py tasks on exit: noise in a figures-only report
@@ -273,9 +303,9 @@ async def measure(
     finally:
         if started_ray:
             ray.shutdown()
-    out: dict[str, Any] = {"server": settings.nats_url, **opts, "raw": raw, "noop": noop, "sleep": sleep,
-                           "storm": storm}
-    out["ratios"] = {"noop/raw": noop["per_s"] / raw["per_s"]}
+    out: dict[str, Any] = {"server": settings.nats_url, **opts, "raw": raw, "task_path": task, "noop": noop,
+                           "sleep": sleep, "storm": storm}
+    out["ratios"] = {"noop/raw": noop["per_s"] / raw["per_s"], "noop/task_path": noop["per_s"] / task["per_s"]}
     if storm is not None:
         out["ratios"]["storm/raw"] = storm["per_s"] / raw["per_s"]
     if sleep is not None:
@@ -289,6 +319,9 @@ def _render(r: dict[str, Any]) -> None:
     title = f"pipeline: {r['replicas']} replica(s) per role, {r['concurrency']} investigations per orchestrator"
     table = Table("scenario", "reports", "per s", "vs raw", "p50 s", "p95 s", "p99 s", "start-up s", title=title)
     table.add_row("raw fetch+ack (baseline)", str(r["raw"]["messages"]), f"{raw:,.0f}", "1", "", "", "", "")
+    task = r["task_path"]
+    table.add_row(f"NATS-only task path, {task['slots']} in flight", str(task["messages"]), f"{task['per_s']:,.0f}",
+                  f"{task['per_s'] / raw:.3g}", "", "", "", "")
     for key in ("noop", "sleep"):
         s = r[key]
         if s is None:
@@ -307,6 +340,11 @@ def _render(r: dict[str, Any]) -> None:
         ratio = f"{storm['per_s'] / raw:.3g}"
         table.add_row(label, f"{storm['reports']:,}", f"{storm['per_s']:,.0f}", ratio, "", "", "", "")
     console.print(table)
+    console.print(f"no-op investigations {r['ratios']['noop/task_path']:.3g} x the NATS-only task path "
+                  f"({r['noop']['per_s']:,.1f}/s vs {task['per_s']:,.0f}/s; goal 0.25)", highlight=False)
+    per = r["noop"]["per_investigation"]
+    console.print("one no-op investigation: " + ", ".join(f"{v:.1f} {k}" for k, v in per.items())
+                  + " (task path: 1 kv create, 1 kv write, 1 publish, 1 ack)", highlight=False)
     sleep = r["sleep"]
     if sleep is not None:
         best = sleep["ideal"]
@@ -321,7 +359,8 @@ def _render(r: dict[str, Any]) -> None:
         if mem:
             console.print(
                 f"memory: {mem['per_inflight_kb']:,.0f} KB per investigation in flight ({mem['in_flight']} in flight; "
-                f"{mem['actors']} actors {mem['idle_mb']:,.0f} MB idle, {mem['peak_mb']:,.0f} MB at the peak)",
+                f"{mem['actors']} actors {mem['idle_mb']:,.0f} MB idle, {mem['peak_mb']:,.0f} MB at the peak); "
+                "by role: " + ", ".join(f"{role} {kb:,.0f} KB" for role, kb in mem["per_inflight_kb_by_role"].items()),
                 highlight=False,
             )
 
@@ -332,6 +371,7 @@ def command(
     sleep_s: float = typer.Option(1.0, "--sleep-s", min=0.01, help="seconds each agent call sleeps"),
     serial: int = typer.Option(10, "--serial", min=0, help="then reports one at a time (lone latency)"),
     raw_messages: int = typer.Option(2000, "--raw-messages", min=1, help="messages of the raw fetch+ack baseline"),
+    task_messages: int = typer.Option(500, "--task-messages", min=1, help="reports of the task-path baseline"),
     replicas: int = typer.Option(2, "--replicas", min=1, help="replicas per role pool (fixed: no autoscaling)"),
     concurrency: int = typer.Option(10, "--concurrency", min=1, help="investigations per orchestrator replica"),
     hypotheses: int = typer.Option(2, "--hypotheses", min=1, help="research calls per investigation"),
@@ -358,6 +398,7 @@ def command(
                 sleep_reports=sleep_reports,
                 sleep_s=sleep_s,
                 raw_messages=raw_messages,
+                task_messages=task_messages,
                 serial=serial,
                 replicas=replicas,
                 concurrency=concurrency,

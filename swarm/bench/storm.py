@@ -41,34 +41,44 @@ __all__ = ["RssSampler", "measure_storm"]
 class RssSampler:
     """RSS of the swarm's actor processes, idle and at the most investigations in flight."""
 
-    def __init__(self, runtime: SwarmRuntime, procs: list[psutil.Process]) -> None:
-        self.runtime, self.procs = runtime, procs
-        self.idle = self.rss()
-        self.peak_inflight, self.peak_rss = 0, self.idle
+    def __init__(self, runtime: SwarmRuntime, procs: dict[str, psutil.Process]) -> None:
+        self.runtime, self.procs = runtime, procs  # role -> processes (intake, orchestrator, research...)
+        self.idle_by_role = self.rss_by_role()
+        self.idle = sum(self.idle_by_role.values())
+        self.peak_inflight, self.peak_rss, self.peak_by_role = 0, self.idle, dict(self.idle_by_role)
 
     @classmethod
     async def start(cls, runtime: SwarmRuntime) -> RssSampler:
-        pids = set((await runtime.pids()).values())
-        return cls(runtime, [psutil.Process(pid) for pid in sorted(pids)])
+        by_pid = {pid: name.rsplit("-", 1)[0] for name, pid in (await runtime.pids()).items()}
+        return cls(runtime, {f"{role}/{pid}": psutil.Process(pid) for pid, role in sorted(by_pid.items())})
+
+    def rss_by_role(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for key, proc in self.procs.items():
+            with contextlib.suppress(psutil.Error):
+                role = key.split("/", 1)[0]
+                out[role] = out.get(role, 0) + proc.memory_info().rss
+        return out
 
     def rss(self) -> int:
-        total = 0
-        for proc in self.procs:
-            with contextlib.suppress(psutil.Error):
-                total += proc.memory_info().rss
-        return total
+        return sum(self.rss_by_role().values())
 
     async def run(self, every_s: float = 0.25) -> None:
         while True:
             active = int((await self.runtime.budget_status())["active"])
-            rss = self.rss()
+            by_role = self.rss_by_role()
+            rss = sum(by_role.values())
             if active > self.peak_inflight or (active == self.peak_inflight and rss > self.peak_rss):
-                self.peak_inflight, self.peak_rss = active, rss
+                self.peak_inflight, self.peak_rss, self.peak_by_role = active, rss, by_role
             await asyncio.sleep(every_s)
 
     def figures(self) -> dict[str, Any]:
         grown = max(0, self.peak_rss - self.idle)
+        n = self.peak_inflight or 1
         return {
+            # where the growth is: KB per investigation in flight, by role (negative: released memory)
+            "per_inflight_kb_by_role": {role: (self.peak_by_role.get(role, 0) - idle) / n / 1024
+                                        for role, idle in sorted(self.idle_by_role.items())},
             "actors": len(self.procs),
             "idle_mb": self.idle / 2**20,
             "peak_mb": self.peak_rss / 2**20,

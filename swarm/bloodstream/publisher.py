@@ -4,6 +4,8 @@
     await bs.start()                        # background replay of the on-disk outbox
     await bs.heartbeat(Heartbeat(service="research-0", role="research"))   # fire-and-forget (core NATS)
     await bs.event("fix_committed", {"branch": "swarm/fix/inv-1"}, investigation_id="inv-1")  # best effort
+    await bs.emit("fix_committed", {...}, investigation_id="inv-1")   # the same, pipelined: no wait for the ack
+    await bs.settled()                      # every emitted event acked (or counted failed)
     await bs.audit(actor="healer", action="restart_actor", target="research-0")              # guaranteed
     bs.start_heartbeat("research-0", role="research", interval_s=5)   # a beat every 5 s until close()
     await bs.close()
@@ -11,7 +13,9 @@
 | kind                      | policy         | on failure                                                   |
 |---------------------------|----------------|--------------------------------------------------------------|
 | heartbeat                 | fire-and-forget| counted, dropped (the next beat replaces it)                 |
-| domain event              | best effort    | logged and counted, never raised                             |
+| domain event              | best effort    | logged and counted, never raised; `emit` pipelines: sent in  |
+|                           |                | order behind this connection's earlier publishes, counted as |
+|                           |                | its ack (or `publish_timeout_s` without one) arrives         |
 | audit, injury, brain_dead | guaranteed     | retried with backoff, then stored in the outbox and replayed |
 |                           |                | in order when NATS is back; Msg-Id = payload id, so          |
 |                           |                | JetStream (24 h duplicate window) drops any second copy      |
@@ -47,6 +51,7 @@ from swarm.telemetry import metrics
 from .adapter import InvestigationEvents
 from .beats import measure
 from .outbox import Outbox, OutboxItem
+from .pipelined import PipelinedEvents
 
 __all__ = ["Bloodstream", "Counters", "Delivery", "EventEncoder", "InvestigationEvents", "encode_event"]
 
@@ -85,7 +90,7 @@ def _permanent(exc: BaseException) -> bool:
     return isinstance(exc, js_errors.APIError) and not isinstance(exc, js_errors.ServiceUnavailableError)
 
 
-class Bloodstream:
+class Bloodstream(PipelinedEvents):
     """Publishes heartbeats, domain events, audits, injuries and brain_dead for one namespace."""
 
     def __init__(
@@ -126,6 +131,7 @@ class Bloodstream:
         self._beats: dict[str, asyncio.Task[None]] = {}
         self._roles: dict[str, str] = {}
         self._process = psutil.Process()
+        self._unacked: set[asyncio.Future[Any]] = set()  # emitted events waiting for their ack
 
     @classmethod
     def from_config(cls, bus: Bus, cfg: Any, **overrides: Any) -> Bloodstream:
@@ -171,6 +177,7 @@ class Bloodstream:
 
     async def close(self) -> None:
         """Stop heartbeats (each sends a last 'stopping' beat) and the replayer; the outbox stays on disk."""
+        await self.settled(self.publish_timeout_s)
         for service in list(self._beats):
             await self.stop_heartbeat(service)
         if self._replayer is not None:
@@ -251,12 +258,15 @@ class Bloodstream:
                 )
                 self._count("event", "published")
         except Exception as exc:  # best effort by contract: log and count, the caller carries on
-            self._count("event", "failed")
-            failed = self.by_kind["event"].failed
-            level = logging.WARNING if failed % 100 == 1 else logging.DEBUG  # an outage must not flood the log
-            log.log(level, "domain event %r not published (%d failed so far): %r", event_type, failed, exc)
+            self._event_failed(event_type, exc)
             return False
         return True
+
+    def _event_failed(self, event_type: str, exc: BaseException) -> None:
+        self._count("event", "failed")
+        failed = self.by_kind["event"].failed
+        level = logging.WARNING if failed % 100 == 1 else logging.DEBUG  # an outage must not flood the log
+        log.log(level, "domain event %r not published (%d failed so far): %r", event_type, failed, exc)
 
     # guaranteed -------------------------------------------------------------------------------
     async def audit(self, audit: Audit | None = None, /, **fields: Any) -> Delivery:

@@ -253,6 +253,24 @@ class Bus:
         await self.nc.flush(timeout=timeout)
         await self.nc.flush(timeout=timeout)
 
+    async def publish_soon(
+        self,
+        subject: str,
+        payload: BaseModel | bytes,
+        *,
+        msg_id: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> asyncio.Future[PubAck]:
+        """JetStream publish without waiting for the ack: the message is on its way (after every
+        publish this connection sent before it, so order holds) and the future gets the PubAck.
+        The future never times out by itself: the caller bounds it."""
+        with publish_span(subject, msg_id, headers):
+            hdrs = inject_headers(headers)
+            if msg_id:
+                hdrs[HDR_MSG_ID] = msg_id
+            data = payload if isinstance(payload, bytes) else payload.model_dump_json().encode()
+            return await self.js.publish_async(subject, data, headers=hdrs)
+
     async def publish_core(
         self, subject: str, payload: BaseModel | bytes, headers: dict[str, str] | None = None
     ) -> None:

@@ -47,7 +47,7 @@ from swarm.runtime.requests import InvestigationRequest
 from swarm.runtime.services import ActorServices, ActorSpec
 from swarm.runtime.settle import Settler, wait_out
 from swarm.runtime.tasks import report_of_task
-from swarm.telemetry import metrics
+from swarm.telemetry import metrics, ops
 from swarm.telemetry.tracing import SpanKind, messaging, span_from_headers
 
 __all__ = ["IntakeActor", "COUNTER_KEYS"]
@@ -84,6 +84,7 @@ class IntakeActor:
         self.fetchers: list[asyncio.Task[None]] = []
         self.index: SignatureIndex | None = None
         self.settler: Settler | None = None
+        self.budget: Any = None
 
     async def start(self) -> str:
         await self.services.start()
@@ -148,6 +149,10 @@ class IntakeActor:
                 "paused": self.switch.paused,
                 "first_fetch_at": self.first_fetch_at, "last_batch_at": self.last_batch_at, **self.counters}
 
+    async def ops(self) -> dict[str, int]:
+        """Operation counts of this actor's process (swarm.telemetry.ops)."""
+        return self.services.ops()
+
     async def close(self) -> None:
         await self.stop_fetching()
         await self.services.close()
@@ -185,8 +190,14 @@ class IntakeActor:
         """Settle a fetched batch together: one count per signature, duplicates acked in one pipeline,
         new investigations handed to their own tasks."""
         settled: set[int] = set()  # id() of the reports settled here or handed to a task
+        held = [True]
+
+        def let_next_fetch() -> None:  # once counted and its acks sent: the next batch need not wait
+            if held and held.pop():
+                self.batches.release()
+
         try:
-            opened = await self._group(stream, msgs, settled)
+            opened = await self._group(stream, msgs, settled, let_next_fetch)
             sizer.saw_opened(len(msgs), opened)
             self.last_batch_at = time.time()
         except asyncio.CancelledError:  # drain timed out: hand the rest back for redelivery
@@ -198,9 +209,9 @@ class IntakeActor:
                         await settler.hand_back(stream, msg)
             raise
         finally:
-            self.batches.release()
+            let_next_fetch()
 
-    async def _group(self, stream: str, msgs: list[Msg], settled: set[int]) -> int:
+    async def _group(self, stream: str, msgs: list[Msg], settled: set[int], let_next_fetch: Callable[[], None]) -> int:
         settler, blood = self.settler, self.services.blood
         assert settler is not None
         batch = Batch.parse(stream, msgs, self.parsers.get(stream))
@@ -230,7 +241,8 @@ class IntakeActor:
                 self.counters["duplicates"] += counted
                 occurrences = tally.entry.get("occurrences")
                 data = {"signature": sig, "occurrences": occurrences, "counted": counted}
-                later.append(blood.event("duplicate_grouped", data, investigation_id=tally.investigation_id))
+                later.append(blood.emit("duplicate_grouped", data, investigation_id=tally.investigation_id))
+        let_next_fetch()  # counted: what is left is waiting for the server's answers
         if acks:
             metrics.inc("duplicates_grouped", len(acks))
             if await settler.ack_all([msg for _, msg in acks]):  # confirmed: their marks may go
@@ -304,7 +316,7 @@ class IntakeActor:
                 raise Rejected("rejected by the prompt-injection filter", verdict, report, inv)
             if new:
                 self.counters["investigations"] += 1
-                await self.services.blood.event(
+                await self.services.blood.emit(
                     "investigation_started",
                     {"signature": report.signature, "service": report.service, "environment": report.environment},
                     investigation_id=inv,
@@ -316,20 +328,22 @@ class IntakeActor:
     async def _investigate(
         self, msg: Msg, report: ErrorReport, inv: str, carrier: dict[str, str], entry: dict[str, Any]
     ) -> None:
-        budget = ray.get_actor(BUDGET_NAME, namespace=self.spec.ray_namespace)
+        budget = self._budget()
         keepalive = asyncio.create_task(self._keep_alive(msg, budget, inv))
 
         told: list[str] = []
 
         async def admit() -> None:  # over budget, the investigation waits (in-progress acks), never dropped
-            admitted, reason = await budget.admit.remote(inv)
+            # the budget actor holds the call until a slot frees (or retry_delay_s): no polling
+            ops.count("ray_call")
+            admitted, reason = await budget.wait_admit.remote(inv, self.services.config.budget.retry_delay_s)
             if not admitted:
                 if not told:  # once per investigation: the general channel tells the humans watching
                     told.append(str(reason))
                     await notice(self.services.bus, "budget_wait", f"`{inv}` waits for the swarm-wide budget: "
                                  f"{reason}", {"investigation_id": inv, "reason": str(reason)},
                                  sender=self.services.service, role="intake")
-                raise OverBudget(str(reason), retry_delay_s=self.services.config.budget.retry_delay_s)
+                raise OverBudget(str(reason), retry_delay_s=0.0)  # waited in wait_admit already
 
         self.waiting.add(inv)  # distinct work waiting for a slot: the autoscaler's load
         try:
@@ -358,6 +372,7 @@ class IntakeActor:
                 raise TransientError(str(exc)) from exc
             finally:
                 self.services.active -= 1
+                ops.count("ray_call")
                 await budget.release.remote(inv)
             if not outcome.get("duplicate"):
                 self.counters["results"] += 1
@@ -366,6 +381,12 @@ class IntakeActor:
                 await self.index.close(report.signature, inv, str(outcome["status"]), report.release)
         finally:
             keepalive.cancel()
+
+    def _budget(self) -> Any:
+        """The swarm-wide budget actor (a named, restartable actor: its handle outlives restarts)."""
+        if self.budget is None:
+            self.budget = ray.get_actor(BUDGET_NAME, namespace=self.spec.ray_namespace)
+        return self.budget
 
     def _repository(self, service: str) -> dict[str, Any] | None:
         repos = self.services.config.repositories
@@ -379,6 +400,7 @@ class IntakeActor:
             with contextlib.suppress(Exception):
                 await msg.in_progress()
             with contextlib.suppress(Exception):
+                ops.count("ray_call")
                 await budget.touch.remote(inv)
 
     async def _advisory_loop(self, sub: Any) -> None:

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from swarm.errors import TransientError
 from swarm.models import utcnow
 from swarm.state import PeerState, PeerStateStore
-from swarm.state.model import Status
+from swarm.state.model import Status, validate_stored
 
 __all__ = ["Lease", "TERMINAL"]
 
@@ -68,6 +68,10 @@ class Lease:
                 log.warning("%s: lease renewal of %s failed: %r", self.holder, keys[-1], exc)
 
     async def release(self, key: str) -> None:
+        known = self.store.remembered(key)
+        if known is not None and validate_stored(key, *known).metadata.owner != self.token:
+            return  # already let go (the COMPLETED write clears the owner): nothing to write, nothing to read
+
         def transform(state: PeerState) -> PeerState:
             if state.metadata.owner == self.token:
                 state.metadata.owner, state.metadata.lease_expires_at = None, None

@@ -34,7 +34,7 @@ from swarm.runtime.requests import InvestigationRequest, PhaseRequest
 from swarm.runtime.roles import AgentHost, record_phase, run_phase
 from swarm.runtime.services import ActorSpec
 from swarm.state import PeerState
-from swarm.state.model import PhaseStatus, Status
+from swarm.state.model import PhaseStatus, Status, parse_key, validate_stored
 from swarm.telemetry import metrics
 from swarm.telemetry.tracing import span_from_carrier
 
@@ -71,8 +71,14 @@ class OrchestratorActor(AgentHost):
         return True
 
     # -- the cycle -----------------------------------------------------------------------
-    async def _current_cycle(self, req: InvestigationRequest) -> PeerState:
+    async def _current_cycle(self, req: InvestigationRequest, lease: Lease) -> PeerState:
+        """The investigation's latest cycle; a new investigation's first cycle is created already held
+        by `lease` (one write, no read: the usual case), an existing one's cycles are walked."""
         store, names = self.services.store, self.services.bus.names
+        first = self._first_cycle(req, owner=lease.token, lease_expires_at=lease.expiry())
+        with contextlib.suppress(StateExists):  # a redelivery, or a later cycle: walk them below
+            await store.create(first)
+            return first
         cycle, latest = 1, None
         while True:
             try:
@@ -82,8 +88,15 @@ class OrchestratorActor(AgentHost):
             cycle += 1
         if latest is not None:
             return latest
+        state = self._first_cycle(req)
+        with contextlib.suppress(SwarmError):  # StateExists: another attempt created it first
+            await store.create(state)
+        latest, _ = await store.read(state.key)
+        return latest
+
+    def _first_cycle(self, req: InvestigationRequest, **held: Any) -> PeerState:
         report = req.report
-        state = PeerState.new(
+        return PeerState.new(
             req.investigation_id,
             req.kind,
             1,
@@ -93,11 +106,8 @@ class OrchestratorActor(AgentHost):
             service=report.get("service"),
             environment=report.get("environment"),
             occurrences=req.occurrences,
+            **held,
         )
-        with contextlib.suppress(SwarmError):  # StateExists: another attempt created it first
-            await store.create(state)
-        latest, _ = await store.read(state.key)
-        return latest
 
     async def investigate(self, req: InvestigationRequest) -> dict[str, Any]:
         await self.services.start()
@@ -113,13 +123,13 @@ class OrchestratorActor(AgentHost):
         renew: asyncio.Task[None] | None = None
         keys: list[str] = []
         try:
-            state = await self._current_cycle(req)
+            state = await self._current_cycle(req, lease)
             keys.append(state.key)
             with span_from_carrier("investigate", req.trace, investigation=req.investigation_id) as carrier:
                 req.trace = carrier
                 if state.metadata.status in TERMINAL:
                     return await self._publish_result(req, state, started, stored=True)
-                if not await lease.take(state.key):
+                if state.metadata.owner != lease.token and not await lease.take(state.key):
                     fresh, _ = await self.services.store.read(state.key)
                     if fresh.metadata.status in TERMINAL:
                         return await self._publish_result(req, fresh, started, stored=True)
@@ -159,11 +169,14 @@ class OrchestratorActor(AgentHost):
             detail=detail,
             occurrences=req.occurrences,
         )
-        with contextlib.suppress(Exception):  # status updates are informative; the Result is what counts
-            await bus.publish(bus.names.investigation_status(m.investigation_id), status, headers=req.trace)
+        # informative (the Result is what counts): pipelined, in order with this actor's other publishes
+        with contextlib.suppress(Exception):
+            ack = await bus.publish_soon(bus.names.investigation_status(m.investigation_id), status,
+                                         headers=req.trace)
+            _bounded(ack)
 
     async def _event(self, req: InvestigationRequest, event_type: str, **data: Any) -> None:
-        await self.services.blood.event(event_type, data, investigation_id=req.investigation_id)
+        await self.services.blood.emit(event_type, data, investigation_id=req.investigation_id)
 
     async def _fail(self, key: str, reason: str) -> PeerState:
 
@@ -222,26 +235,50 @@ class OrchestratorActor(AgentHost):
         }
 
 
+def _bounded(ack: asyncio.Future[Any], timeout_s: float = 5.0) -> None:
+    """An informative publish's ack: given up after `timeout_s`, its failure retrieved and dropped."""
+    timer = asyncio.get_running_loop().call_later(timeout_s, ack.cancel)
+
+    def done(fut: asyncio.Future[Any]) -> None:
+        timer.cancel()
+        if not fut.cancelled():
+            fut.exception()  # retrieved: a lost status update is not worth a log line per update
+
+    ack.add_done_callback(done)
+
+
 class PeerCycle:
     """The CycleHost of the runtime: one investigation's cycles on Ray pools, recorded in PEER state.
 
-    Between steps the state is re-read holding the lease (`Lease.read_holding`): a worker that lost
-    it stops before writing a phase another worker now owns.
+    Every phase write carries the lease token and is refused unless the token still holds the
+    investigation at the revision written (`record_phase(lease=...)`), so a worker that lost the lease
+    stops before writing a phase another worker now owns. Between steps the cycle is read from the
+    newest revision known here (this actor's own writes, and the revision each specialist's last write
+    returned), checked for the lease; KV is asked only when nothing is known.
     """
 
     def __init__(self, actor: OrchestratorActor, req: InvestigationRequest, keys: list[str], lease: Lease) -> None:
         self.actor, self.req, self.keys, self.lease = actor, req, keys, lease
         self.store = actor.services.store
         self.state: PeerState | None = None
+        self.spent_usd: float | None = None  # the investigation's spend as far as this attempt knows
 
     async def history(self) -> list[dict[str, Any]]:
-        state, _ = await self.store.read(self.keys[-1])
+        _, _, cycle = parse_key(self.keys[-1])
         names = self.actor.services.bus.names
-        keys = [names.peer_key(self.req.kind, self.req.investigation_id, n) for n in range(1, state.metadata.cycle)]
+        keys = [names.peer_key(self.req.kind, self.req.investigation_id, n) for n in range(1, cycle)]
         return [outputs_of((await self.store.read(key))[0]).record() for key in keys]
 
     async def outputs(self) -> CycleOutputs:
-        self.state = await self.lease.read_holding(self.keys[-1])
+        key = self.keys[-1]
+        known = self.store.remembered(key)
+        if known is None:
+            self.state = await self.lease.read_holding(key)
+        else:
+            state = validate_stored(key, *known)
+            if state.metadata.owner != self.lease.token:
+                raise TransientError(f"lease on {key} lost to {state.metadata.owner}")
+            self.state = state
         return outputs_of(self.state)
 
     async def call(self, step: Step, inputs: PhaseInputs) -> dict[str, Any]:
@@ -249,15 +286,25 @@ class PeerCycle:
         if (reason := self.actor.cancelled.get(self.req.investigation_id)) is not None:
             raise Cancelled(reason)
         budget = self.actor.services.config.brain.budget_usd_per_investigation
-        request = PhaseRequest.of(self.req, self.state.key, self.state.metadata.cycle, inputs, budget)
+        key = self.state.key
+        if self.spent_usd is None:  # once per attempt: earlier attempts and cycles may have spent
+            self.spent_usd = await self.actor.services.spent(self.req.investigation_id)
+        request = PhaseRequest.of(self.req, key, self.state.metadata.cycle, inputs, budget, lease=self.lease.token,
+                                  state=self.store.remembered(key), spent_usd=self.spent_usd)
         request.repository = for_agents(request.repository)  # the swarm pushes when it delivers (gate, PR)
         if step.role == "orchestrator":
-            return await run_phase(self.actor.services, self.actor.agent, step.role, request, self.actor.cancels)
-        return dict(await self.actor.pools[step.role].call("handle", request))
+            output = await run_phase(self.actor.services, self.actor.agent, step.role, request, self.actor.cancels)
+            spent = request.spent_usd
+        else:
+            output, written, spent = await self.actor.pools[step.role].call("handle_phase", request)
+            if written is not None:  # the newest revision wins: it was built on every earlier one
+                self.store.remember(key, *written)
+        self.spent_usd = max(self.spent_usd, spent or 0.0)  # each charge also learns the budget's total
+        return dict(output)
 
     async def skip(self, step: Step, output: dict[str, Any]) -> None:
         await record_phase(self.store, self.keys[-1], step.role, step.phase, self.actor.name,
-                           status=PhaseStatus.SKIPPED, output=output)
+                           status=PhaseStatus.SKIPPED, output=output, lease=self.lease.token)
 
     async def status(self, detail: str) -> None:
         assert self.state is not None

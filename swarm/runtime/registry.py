@@ -8,11 +8,15 @@ output = await pool.call("handle", request)
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections import deque
 from typing import Any
 
 import ray
+
+from swarm.telemetry import ops
 
 __all__ = ["Registry", "SwarmBudget", "PoolClient", "REGISTRY_NAME", "BUDGET_NAME"]
 
@@ -42,6 +46,8 @@ class Registry:
 class SwarmBudget:
     """Swarm-wide admission: concurrent investigations, and tokens/dollars over the last hour.
 
+    `wait_admit` waits inside this actor until a slot frees (or `timeout_s`), so a waiting
+    investigation costs one call per wait instead of one per poll, and takes a freed slot at once.
     An admission lives while its intake touches it (with every in-progress ack); one that is not
     touched for `ttl_s` (its intake died) is dropped, so a crash cannot leak a slot for good. Spend is
     also kept per investigation, so its cost budget holds across phases, cycles and redeliveries.
@@ -61,6 +67,7 @@ class SwarmBudget:
         self.per_investigation: dict[str, tuple[float, float]] = {}  # id -> (usd, last charged)
         self.delayed = 0
         self.expired = 0
+        self._freed = asyncio.Event()  # set (and replaced) whenever a slot may have come free
 
     def _window(self) -> tuple[int, float]:
         now = time.monotonic()
@@ -70,12 +77,35 @@ class SwarmBudget:
             if last < now - self.ttl_s:
                 del self.active[inv]
                 self.expired += 1
+                self._signal_freed()
         for inv, (_, last) in list(self.per_investigation.items()):
             if last < now - 86400:
                 del self.per_investigation[inv]
         return sum(t for _, t, _ in self.spend), sum(u for _, _, u in self.spend)
 
     def admit(self, investigation_id: str) -> tuple[bool, str]:
+        admitted, reason = self._try(investigation_id)
+        if not admitted:
+            self.delayed += 1
+        return admitted, reason
+
+    async def wait_admit(self, investigation_id: str, timeout_s: float) -> tuple[bool, str]:
+        """`admit`, waiting up to `timeout_s` for a slot to come free; (False, why) after that."""
+        deadline = time.monotonic() + timeout_s
+        admitted, reason = self._try(investigation_id)
+        if not admitted:
+            self.delayed += 1  # this investigation had to wait
+        while not admitted and (left := deadline - time.monotonic()) > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._freed.wait(), left)
+            admitted, reason = self._try(investigation_id)
+        return admitted, reason
+
+    def _signal_freed(self) -> None:
+        self._freed.set()
+        self._freed = asyncio.Event()
+
+    def _try(self, investigation_id: str) -> tuple[bool, str]:
         tokens, usd = self._window()
         if investigation_id in self.active:  # a redelivered copy: one more holder of the same slot
             entry = self.active[investigation_id]
@@ -89,7 +119,6 @@ class SwarmBudget:
         elif self.dollars_per_hour is not None and usd >= self.dollars_per_hour:
             reason = f"${usd:.2f} in the last hour (max ${self.dollars_per_hour:.2f})"
         if reason:
-            self.delayed += 1
             return False, reason
         self.active[investigation_id] = [1, time.monotonic()]
         return True, "admitted"
@@ -105,6 +134,7 @@ class SwarmBudget:
             entry[0] -= 1
             if entry[0] <= 0:
                 del self.active[investigation_id]
+                self._signal_freed()
 
     def charge(self, tokens: int, usd: float, investigation_id: str | None = None) -> float:
         """Record spend; return what the investigation has spent so far."""
@@ -161,11 +191,26 @@ class PoolClient:
             raise RuntimeError(f"role pool {self.role!r} has no replicas")
         name = min(self._members, key=lambda n: self._inflight.get(n, 0))
         self._inflight[name] = self._inflight.get(name, 0) + 1
+        ops.count("ray_call")
         try:
             return await getattr(self._handle(name), method).remote(*args)
-        except ray.exceptions.RayActorError:
+        except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError):
             self._handles.pop(name, None)  # a restarted actor gets a fresh handle next time
             self._checked = 0.0
+            await self._wait_back(name)
             raise
         finally:
             self._inflight[name] -= 1
+
+    async def _wait_back(self, name: str, timeout_s: float = 30.0) -> None:
+        """A replica died under a call: before the caller hears of it (and retries, by a redelivery),
+        wait (bounded) until the replica answers again, so the retry does not fail on it while Ray is
+        still restarting it."""
+        deadline = time.monotonic() + timeout_s
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                handle = ray.get_actor(name, namespace=self.ray_namespace)
+                await asyncio.wait_for(handle.active.remote(), timeout=left)
+                return
+            except Exception:  # restarting, or gone (scaled away): try again until the deadline
+                await asyncio.sleep(min(0.2, max(left, 0.0)))

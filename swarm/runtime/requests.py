@@ -48,10 +48,16 @@ class PhaseRequest:
     repository: dict[str, Any] | None = None
     trace: dict[str, str] = field(default_factory=dict)
     budget_usd: float = float("inf")
+    lease: str | None = None  # the caller's lease token: a phase write is refused unless it still holds it
+    state: tuple[int, bytes] | None = None  # (revision, value) of the state as the caller last saw it
+    # the investigation's spend so far as the caller knows it (None: ask the budget); after the call,
+    # `run_phase` leaves the spend the agent's Budget ended with here
+    spent_usd: float | None = None
 
     @classmethod
     def of(
-        cls, req: InvestigationRequest, key: str, cycle: int, inputs: PhaseInputs, budget_usd: float
+        cls, req: InvestigationRequest, key: str, cycle: int, inputs: PhaseInputs, budget_usd: float,
+        lease: str | None = None, state: tuple[int, bytes] | None = None, spent_usd: float | None = None,
     ) -> PhaseRequest:
         return cls(
             investigation_id=req.investigation_id,
@@ -70,4 +76,7 @@ class PhaseRequest:
             repository=req.repository,
             trace=req.trace,
             budget_usd=budget_usd,
+            lease=lease,
+            state=state,
+            spent_usd=spent_usd,
         )

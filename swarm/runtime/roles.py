@@ -20,7 +20,7 @@ from typing import Any
 from swarm.agent import AgentContext, Budget, Cancelled, CancelToken
 from swarm.bus.names import HDR_TRACEPARENT
 from swarm.config import load_object
-from swarm.errors import AgentFailed, BudgetExhausted, SwarmError
+from swarm.errors import AgentFailed, BudgetExhausted, SwarmError, TransientError
 from swarm.models import ErrorReport, utcnow
 from swarm.runtime.cycle import merge_output, step_for
 from swarm.runtime.requests import PhaseRequest
@@ -52,10 +52,15 @@ async def record_phase(
     output: dict[str, Any] | None = None,
     status: PhaseStatus,
     hypothesis: dict[str, Any] | None = None,
+    lease: str | None = None,
 ) -> PeerState:
-    """Write a phase's status (and output) through the store, as `role`."""
+    """Write a phase's status (and output) through the store, as `role`. With `lease` (a token), the
+    write is refused (TransientError) unless that token holds the investigation at the very revision
+    written: a worker that lost its lease can never write a phase another worker now owns."""
 
     def transform(state: PeerState) -> PeerState:
+        if lease is not None and state.metadata.owner != lease:
+            raise TransientError(f"lease on {key} lost to {state.metadata.owner}")
         now = utcnow()
         ph = state.phase(phase)
         ph.status = status
@@ -146,6 +151,10 @@ class AgentHost:
     async def active(self) -> int:
         return self.services.active
 
+    async def ops(self) -> dict[str, int]:
+        """Operation counts of this actor's process (swarm.telemetry.ops)."""
+        return self.services.ops()
+
     async def pid(self) -> int:
         """The worker process (benchmarks sum the actors' RSS)."""
         return os.getpid()
@@ -167,6 +176,14 @@ class RoleActor(AgentHost):
         await self.services.start()
         return await run_phase(self.services, self.agent, self.role, req, self.cancels)
 
+    async def handle_phase(
+        self, req: PhaseRequest
+    ) -> tuple[dict[str, Any], tuple[int, bytes] | None, float | None]:
+        """`handle`, the (revision, value) of the state this phase wrote last (the caller reads the
+        cycle on from there instead of asking KV again) and the investigation's spend after it."""
+        output = await self.handle(req)
+        return output, self.services.store.remembered(req.key), req.spent_usd
+
 
 async def run_phase(
     services: ActorServices, agent: Any, role: str, req: PhaseRequest, cancels: dict[str, CancelToken]
@@ -177,6 +194,8 @@ async def run_phase(
     """
     store, name = services.store, services.service
     step = step_for(role, req.phase)
+    if req.state is not None:  # the caller's view: the first write tries on it without a read
+        store.remember(req.key, *req.state)
     token = CancelToken()
     call_id = f"{req.investigation_id}:{req.phase}:{(req.hypothesis or {}).get('id', '')}"
     cancels[call_id] = token
@@ -184,10 +203,10 @@ async def run_phase(
     started = time.monotonic()
     try:
         with span_from_carrier(f"{role}.{req.phase}", req.trace, investigation=req.investigation_id):
-            await record_phase(
-                store, req.key, role, req.phase, name, status=PhaseStatus.RUNNING, hypothesis=req.hypothesis
-            )
-            ctx = build_context(services, role, req, token, await services.spent(req.investigation_id))
+            await record_phase(store, req.key, role, req.phase, name, status=PhaseStatus.RUNNING,
+                               hypothesis=req.hypothesis, lease=req.lease)
+            spent = req.spent_usd if req.spent_usd is not None else await services.spent(req.investigation_id)
+            ctx = build_context(services, role, req, token, spent)
             try:
                 output = await asyncio.wait_for(
                     agent.handle(ctx), timeout=services.config.orchestration.phase_timeout_s
@@ -195,6 +214,7 @@ async def run_phase(
                 if not isinstance(output, dict):
                     raise TypeError(f"agent returned {type(output).__name__}, expected a dict")
                 output = step.output.parse(output)  # typed: what the cycle reads must be readable
+                req.spent_usd = ctx.budget.spent_usd  # handed back: the next phase starts from it
             except BudgetExhausted as exc:  # the investigation's budget is spent: a failure, not a retry
                 await record_phase(
                     store,
@@ -205,6 +225,7 @@ async def run_phase(
                     output={"error": str(exc)},
                     status=PhaseStatus.FAILED,
                     hypothesis=req.hypothesis,
+                    lease=req.lease,
                 )
                 raise AgentFailed(f"{name} in phase {req.phase}: {exc}") from exc
             except (SwarmError, Cancelled):
@@ -220,12 +241,12 @@ async def run_phase(
                     output={"error": reason},
                     status=PhaseStatus.FAILED,
                     hypothesis=req.hypothesis,
+                    lease=req.lease,
                 )
                 raise AgentFailed(f"{name} failed in phase {req.phase}: {reason}") from exc
             done = PhaseStatus.DONE if step.closes_phase else PhaseStatus.RUNNING  # research leaves execute open
-            await record_phase(
-                store, req.key, role, req.phase, name, output=output, status=done, hypothesis=req.hypothesis
-            )
+            await record_phase(store, req.key, role, req.phase, name, output=output, status=done,
+                               hypothesis=req.hypothesis, lease=req.lease)
             return output
     finally:
         services.active -= 1

@@ -25,7 +25,7 @@ from swarm.comms.publisher import CommsPublisher  # re-exported: roles.py builds
 from swarm.config import SwarmConfig
 from swarm.runtime.registry import BUDGET_NAME
 from swarm.state import PeerStateStore
-from swarm.telemetry import metrics
+from swarm.telemetry import metrics, ops
 from swarm.telemetry.logs import configure_logging
 from swarm.telemetry.tracing import flush_tracing, setup_tracing
 
@@ -93,6 +93,7 @@ class ActorServices:
         self.status = "ok"
         self._conn: Connected | None = None
         self._starting = asyncio.Lock()
+        self._budget_handle: Any = None
 
     @property
     def started(self) -> bool:
@@ -126,12 +127,20 @@ class ActorServices:
                     probe=lambda: {"active_investigations": self.active, "status": self.status})
         return self
 
+    def ops(self) -> dict[str, int]:
+        """This process's operation counts (swarm.telemetry.ops): benchmarks sum them over the actors."""
+        conn = self._conn
+        return ops.snapshot(conn.bus, conn.store, conn.blood) if conn else ops.snapshot()
+
     def _budget(self) -> Any:
-        return ray.get_actor(BUDGET_NAME, namespace=self.spec.ray_namespace)
+        if self._budget_handle is None:  # a named, restartable actor: the handle outlives its restarts
+            self._budget_handle = ray.get_actor(BUDGET_NAME, namespace=self.spec.ray_namespace)
+        return self._budget_handle
 
     async def charge(self, investigation_id: str, tokens: int, usd: float) -> float | None:
         """Count an agent's LLM spend against the hourly budget and the investigation's own; return
         the investigation's total (None when the budget actor cannot be reached: spend is best effort)."""
+        ops.count("ray_call")
         try:
             return float(await self._budget().charge.remote(tokens, usd, investigation_id))
         except Exception as exc:
@@ -140,6 +149,7 @@ class ActorServices:
 
     async def spent(self, investigation_id: str) -> float:
         """What the investigation has spent so far, over all its phases, cycles and attempts."""
+        ops.count("ray_call")
         try:
             return float(await self._budget().spent.remote(investigation_id))
         except Exception as exc:

@@ -34,7 +34,7 @@ from swarm.runtime.grouping import SignatureIndex
 from swarm.runtime.tasks import report_of_message
 from swarm.security.rejection import rejection_for
 from swarm.telemetry import metrics
-from swarm.telemetry.logs import log_settled
+from swarm.telemetry.logs import log_acked, log_settled
 
 __all__ = ["Settler", "as_swarm_error", "wait_out"]
 
@@ -108,8 +108,7 @@ class Settler:
             log.warning("%s: %d acks not confirmed: %r", self.actor, len(msgs), exc)
             return False
         metrics.inc("reports_acked", len(msgs))
-        for msg in msgs:  # one line per settled report, grouped duplicates included
-            log_settled(self.actor, msg.metadata.stream, msg, None, self.max_deliver.get(msg.metadata.stream, 3))
+        log_acked(self.actor, msgs)  # one line per settled report, grouped duplicates included
         return True
 
     async def _retry(self, stream: str, msg: Msg, error: SwarmError) -> None:

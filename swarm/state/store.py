@@ -149,7 +149,19 @@ class PeerStateStore:
             self._remember(key, rev, entry.value or b"")
         return state, rev
 
+    def remembered(self, key: str) -> tuple[int, bytes] | None:
+        """(revision, value) this store last read, wrote or was told of `key` (None: nothing known)."""
+        return self._known.get(key)
+
+    def remember(self, key: str, revision: int, value: bytes) -> None:
+        """Learn of a revision written elsewhere (another process's CAS write), unless a newer one is
+        known: the next update tries on it without a read, and a read-free `remembered` sees it."""
+        self._remember(key, revision, value)
+
     def _remember(self, key: str, revision: int, value: bytes) -> None:
+        known = self._known.get(key)
+        if known is not None and known[0] > revision:
+            return  # a read that began before a newer write ended after it: keep the newer one
         self._known[key] = (revision, value)
         self._known.move_to_end(key)
         if len(self._known) > KNOWN_KEYS:

@@ -2,6 +2,7 @@
 
     configure_logging()                      # once per process (Ray actors: ActorServices.start)
     log_settled("intake-0", stream, msg, exc, max_deliver=3)
+    log_acked("intake-0", duplicates)        # a batch's acked duplicates: one record, a line per report
 
 A settled report reads (Ray forwards actor output to the driver, so `ray job logs` shows it):
 
@@ -22,7 +23,7 @@ from typing import Any
 from swarm.bus.names import HDR_MSG_ID, HDR_SIGNATURE
 from swarm.telemetry import metrics
 
-__all__ = ["configure_logging", "log_settled", "settlement_of", "LEVEL_ENV"]
+__all__ = ["configure_logging", "log_acked", "log_settled", "settlement_of", "LEVEL_ENV"]
 
 LEVEL_ENV = "SWARM_LOG_LEVEL"
 log = logging.getLogger("swarm.settled")
@@ -51,23 +52,35 @@ def settlement_of(exc: BaseException | None, delivered: int, max_deliver: int) -
     return str(settlement)
 
 
+def _line(actor: str, stream: str, msg: Any, settlement: str, now: datetime) -> str:
+    from swarm.runtime.grouping import investigation_id_for  # the runtime's rule, not a copy
+
+    meta, headers = msg.metadata, msg.headers or {}
+    signature = headers.get(HDR_SIGNATURE) or "-"
+    investigation = investigation_id_for(signature) if signature != "-" else "-"
+    duration = (now - meta.timestamp).total_seconds() if meta.timestamp else float("nan")
+    return (f"settled report={headers.get(HDR_MSG_ID) or f'{stream}:{meta.sequence.stream}'} signature={signature} "
+            f"investigation={investigation} settlement={settlement} duration_s={duration:.3f} stream={stream} "
+            f"seq={meta.sequence.stream} actor={actor}")
+
+
 def log_settled(actor: str, stream: str, msg: Any, exc: BaseException | None, max_deliver: int) -> None:
     """One INFO line for a report just settled (and the `reports_settled` counter)."""
     try:
-        meta = msg.metadata
-        headers = dict(msg.headers or {})
-        signature = headers.get(HDR_SIGNATURE) or "-"
-        settlement = settlement_of(exc, meta.num_delivered, max_deliver)
-        stored = meta.timestamp
-        duration = (datetime.now(UTC) - stored).total_seconds() if stored else float("nan")
-        from swarm.runtime.grouping import investigation_id_for  # the runtime's rule, not a copy
-
-        investigation = investigation_id_for(signature) if signature != "-" else "-"
-        log.info(
-            "settled report=%s signature=%s investigation=%s settlement=%s duration_s=%.3f stream=%s seq=%s actor=%s",
-            headers.get(HDR_MSG_ID) or f"{stream}:{meta.sequence.stream}", signature, investigation, settlement,
-            duration, stream, meta.sequence.stream, actor,
-        )
+        settlement = settlement_of(exc, msg.metadata.num_delivered, max_deliver)
+        log.info("%s", _line(actor, stream, msg, settlement, datetime.now(UTC)))
         metrics.inc("reports_settled", settlement=settlement)
+    except Exception as exc2:  # a log line must never break settling
+        log.debug("could not log a settlement: %r", exc2)
+
+
+def log_acked(actor: str, msgs: list[Any]) -> None:
+    """`log_settled` for a batch of acked reports: still one line per report, written as one record
+    (a storm's duplicates would otherwise cost more in logging than in settling), counted once."""
+    try:
+        if log.isEnabledFor(logging.INFO):
+            now = datetime.now(UTC)
+            log.info("%s", "\n".join(_line(actor, m.metadata.stream, m, "ack", now) for m in msgs))
+        metrics.inc("reports_settled", len(msgs), settlement="ack")
     except Exception as exc2:  # a log line must never break settling
         log.debug("could not log a settlement: %r", exc2)

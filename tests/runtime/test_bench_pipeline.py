@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(900)]
 
 SLEEP_S = 0.2
 ARGS = ["--reports", "5", "--sleep-reports", "2", "--sleep-s", str(SLEEP_S), "--serial", "1"]
-ARGS += ["--raw-messages", "50", "--replicas", "1", "--concurrency", "2", "--json"]
+ARGS += ["--raw-messages", "50", "--task-messages", "40", "--replicas", "1", "--concurrency", "2", "--json"]
 ARGS += ["--storm-reports", "300", "--storm-signatures", "3"]
 
 
@@ -40,6 +40,10 @@ def test_bench_pipeline_json_has_sane_figures(cli_env: dict[str, str], settings:
 
     raw, noop, sleep = data["raw"], data["noop"], data["sleep"]
     assert raw["messages"] == 50 and raw["per_s"] > 0
+    # the NATS-only task path ran with as many in flight as the swarm has slots (1 replica x 2)
+    task = data["task_path"]
+    assert task["messages"] == 40 and task["slots"] == 2 and task["per_s"] > 0
+    assert data["ratios"]["noop/task_path"] == pytest.approx(data["noop"]["per_s"] / task["per_s"])
 
     # every report of the burst and the lone one became exactly one investigation and one "fixed" Result
     want = {"received": 6, "investigations": 6, "duplicates": 0, "dead_lettered": 0, "rejected": 0, "results": 6}
@@ -48,8 +52,14 @@ def test_bench_pipeline_json_has_sane_figures(cli_env: dict[str, str], settings:
     assert _ordered(noop["latency_s"]) and _ordered(noop["duration_s"])
     # end to end includes the orchestrator's own time for the same reports
     assert noop["latency_s"]["p50"] >= noop["duration_s"]["p50"]
+    # what one investigation cost, counted in the actors: every phase (plan, 2 research, implement,
+    # express, review) wrote PEER state, the four specialist calls were actor calls, a Result was sent
+    per = noop["per_investigation"]
+    assert per["kv_writes"] >= 6 and per["ray_calls"] >= 4 and per["nats_out"] >= per["kv_writes"]
 
-    assert sleep["counters"]["results"] == 2 and sleep["counters"]["dead_lettered"] == 0
+    # the burst's 2, after one warm-up investigation that memory sampling starts behind
+    assert sleep["warmup"] == 1 and noop["warmup"] == 0
+    assert sleep["counters"]["results"] == 2 + 1 and sleep["counters"]["dead_lettered"] == 0
     assert sleep["statuses"] == ["fixed"] and _ordered(sleep["latency_s"])
     critical = 5 * SLEEP_S  # plan, research, implement, express, review each slept once on the path
     assert sleep["ideal"]["critical_path_s"] == pytest.approx(critical)
@@ -70,6 +80,7 @@ def test_bench_pipeline_json_has_sane_figures(cli_env: dict[str, str], settings:
     assert data["ratios"]["storm/raw"] == pytest.approx(storm["per_s"] / raw["per_s"])
     mem = sleep["memory"]  # sampled while the sleeping burst ran
     assert mem["actors"] >= 5 and mem["in_flight"] >= 1 and mem["peak_mb"] > 0 and mem["per_inflight_kb"] >= 0
+    assert {"intake", "orchestrator", "research", "implement", "review"} <= set(mem["per_inflight_kb_by_role"])
 
     assert ray.is_initialized(), "the bench must join the running Ray, not shut it down"
     leftovers = asyncio.run(_streams_of(settings, [noop["namespace"], sleep["namespace"], storm["namespace"]]))
