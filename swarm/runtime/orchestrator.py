@@ -228,7 +228,8 @@ class PeerCycle:
         budget = self.actor.services.config.brain.budget_usd_per_investigation
         request = PhaseRequest.of(self.req, self.state.key, self.state.metadata.cycle, inputs, budget)
         if step.role == "orchestrator":
-            return await run_phase(self.actor.services, self.actor.agent, step.role, request, self.actor.cancels)
+            return await run_phase(self.actor.services, self.actor.agent, step.role, request, self.actor.cancels,
+                                   self.actor.tools)
         return dict(await self.actor.pools[step.role].call("handle", request))
 
     async def skip(self, step: Step, output: dict[str, Any]) -> None:

@@ -68,6 +68,8 @@ class RolePool:
             get_if_exists=True,
             runtime_env=actor_runtime_env(),  # OTEL_* of the driver: every actor exports like it
         )
+        if self.cfg.memory_mb:  # reserved in Ray: a node without the memory is not chosen
+            options["memory"] = self.cfg.memory_mb * 2**20
         remote = ray.remote(cls).options(**options)
         if self.role == "orchestrator":
             return remote.remote(self.spec, index)
