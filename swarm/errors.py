@@ -2,6 +2,8 @@
 
     SwarmError                              base; .settlement says what to do with the message
     ├── ConfigError                         bad settings or config file        -> not a message error: exit 1
+    ├── JobError                            the Ray Jobs API refused / timed out -> not a message error: exit 1
+    │   └── JobAlreadyRunning               `swarm submit` while the namespace's job is alive
     ├── NatsUnavailable                     nothing answers at NATS_URL        -> retry after 5 s
     ├── InvalidInput                        malformed report / bad CLI input   -> terminate + dead-letter
     │   └── InvalidNamespace                a namespace that cannot be a subject token
@@ -32,6 +34,8 @@ __all__ = [
     "Settlement",
     "SwarmError",
     "ConfigError",
+    "JobError",
+    "JobAlreadyRunning",
     "NatsUnavailable",
     "InvalidInput",
     "InvalidNamespace",
@@ -66,6 +70,16 @@ class SwarmError(Exception):
 
 class ConfigError(SwarmError):
     settlement = Settlement.EXIT
+
+
+class JobError(SwarmError):
+    """The Ray Jobs API refused a call, or a job did not reach the state asked for in time."""
+
+    settlement = Settlement.EXIT
+
+
+class JobAlreadyRunning(JobError):
+    """A swarm job of this namespace is alive: stop it first."""
 
 
 class NatsUnavailable(SwarmError):

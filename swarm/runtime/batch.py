@@ -22,7 +22,15 @@ from pydantic import ValidationError
 from swarm.errors import InvalidInput
 from swarm.models import ErrorReport
 
-__all__ = ["Batch", "FetchSizer", "explain"]
+__all__ = ["Batch", "FetchSizer", "explain", "member_slots"]
+
+
+def member_slots(max_concurrent: int, members: int) -> int:
+    """Investigation slots of one intake actor: its share of twice the swarm-wide concurrency (the budget
+    admits `max_concurrent`; as many again wait admitted-next, so the autoscaler sees them as load). The
+    queue group's members split a burst: a member fetches only what its free slots can take, and the rest
+    stays in the consumer for the others."""
+    return max(2, -(-2 * max(1, max_concurrent) // max(1, members)))
 
 
 class FetchSizer:

@@ -38,7 +38,7 @@ from swarm.comms.publisher import notice
 from swarm.config import load_object
 from swarm.errors import OverBudget, Rejected, SwarmError, TransientError
 from swarm.models import ErrorReport
-from swarm.runtime.batch import Batch, FetchSizer
+from swarm.runtime.batch import Batch, FetchSizer, member_slots
 from swarm.runtime.grouping import SignatureIndex, Tally
 from swarm.runtime.registry import BUDGET_NAME, PoolClient
 from swarm.runtime.requests import InvestigationRequest
@@ -69,7 +69,8 @@ class IntakeActor:
         self.orchestrators = PoolClient("orchestrator", spec.ray_namespace)
         self.counters: Counter[str] = Counter({k: 0 for k in COUNTER_KEYS})
         self.inflight: set[asyncio.Task[None]] = set()  # batches being grouped and investigations
-        self.free = max(4, cfg.budget.max_concurrent_investigations * 2)  # investigation slots left
+        # investigation slots left: this member's share, so the queue group's members split a burst
+        self.free = member_slots(cfg.budget.max_concurrent_investigations, cfg.intake.actors)
         self.slot_freed = asyncio.Event()
         self.batches = asyncio.Semaphore(2)  # batches grouped at once (one fetching while one counts)
         self.first_fetch_at = self.last_batch_at = 0.0  # wall clock: benchmarks time intake from these
