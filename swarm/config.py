@@ -88,8 +88,7 @@ class ToolsConfig(_Section):
     ray_tasks: bool = True  # False: run them inside the role actor's process
     num_cpus: float = Field(default=1.0, ge=0)  # one tool run's CPUs, declared to Ray's scheduler
     memory_mb: int = Field(default=0, ge=0)
-    # a task not finished within its own timeout plus this was never placed (the node's CPUs are taken):
-    # it is cancelled and the command runs in the actor's process instead
+    # a task not started within this (its node's CPUs are taken): cancelled, the command runs in the actor
     schedule_timeout_s: float = Field(default=60.0, gt=0)
 
 

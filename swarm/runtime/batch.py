@@ -14,6 +14,7 @@ burst of distinct reports is fetched as before, a slot's worth at a time.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from nats.aio.msg import Msg
@@ -46,6 +47,11 @@ class FetchSizer:
         want = min(self.largest, max(self.smallest, self.backlog))
         room = max(free_slots, 1) / max(self.opening_share, 1.0 / self.largest)
         return max(1, min(want, int(room)))
+
+    def expected_openings(self, fetched: int) -> int:
+        """How many of a fetched batch will likely open an investigation (held against the free slots until
+        the batch is grouped): all of a burst of distinct reports, few of a storm's duplicates."""
+        return min(fetched, math.ceil(fetched * self.opening_share)) if fetched > 0 else 0
 
     def saw_backlog(self, pending: int) -> None:
         self.backlog = max(0, int(pending))

@@ -155,12 +155,16 @@ class IntakeActor:
                 continue
             sizer.saw_backlog(msgs[-1].metadata.num_pending)
             self.first_fetch_at = self.first_fetch_at or time.time()
+            # the slots this batch will likely open are taken now, not once it is grouped: the next fetch (and
+            # a burst's remainder) is left to the queue group's other members
+            reserved = sizer.expected_openings(len(msgs))
+            self.free -= reserved
             # no await from the fetch to here: a cancelled fetcher cannot strand a fetched report
-            task = asyncio.create_task(self._batch(stream, msgs, sizer))
+            task = asyncio.create_task(self._batch(stream, msgs, sizer, reserved))
             self.inflight.add(task)
             task.add_done_callback(self.inflight.discard)
 
-    async def _batch(self, stream: str, msgs: list[Msg], sizer: FetchSizer) -> None:
+    async def _batch(self, stream: str, msgs: list[Msg], sizer: FetchSizer, reserved: int = 0) -> None:
         """Settle a fetched batch together: one count per signature, duplicates acked in one pipeline,
         new investigations handed to their own tasks."""
         settled: set[int] = set()  # id() of the reports settled here or handed to a task
@@ -178,6 +182,8 @@ class IntakeActor:
             raise
         finally:
             self.batches.release()
+            self.free += reserved  # grouped: the investigations it opened hold their own slots (_start)
+            self.slot_freed.set()
 
     async def _group(self, stream: str, msgs: list[Msg], settled: set[int]) -> int:
         settler, blood = self.settler, self.services.blood
