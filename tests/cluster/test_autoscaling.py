@@ -37,7 +37,7 @@ def fake_cluster_config(gcs: str) -> dict[str, Any]:
         "max_workers": 1,
         "upscaling_speed": 1.0,
         "idle_timeout_minutes": 0.1,
-        "provider": {"type": "external", "module": FAKE_PROVIDER, "gcs_address": gcs,
+        "provider": {"type": "external", "module": FAKE_PROVIDER, "gcs_address": gcs, "use_node_id_as_ip": True,
                      "disable_node_updaters": True, "disable_launch_config_check": True},
         "auth": {},
         "available_node_types": {
