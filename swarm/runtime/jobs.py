@@ -7,7 +7,8 @@
 
 One job per namespace, with the stable submission id `swarm-<namespace>`: a second submit while one is
 alive is refused (`JobAlreadyRunning`); a finished one is deleted before its id is reused. The job's
-runtime env carries the NATS settings of this environment (`NATS_*`), the config path, every `OTEL_*`
+runtime env carries the NATS settings of this environment (`NATS_*`; without NATS_URL here, the nodes' own
+from their synced swarm.env), the config path, every `OTEL_*`
 variable, and `RAY_JOB_STOP_WAIT_TIME_S` (grace period + margin): Ray sends SIGTERM on stop and SIGKILL
 only after that wait, so the drain (finish in-flight investigations within `grace_period_s`, hand the rest
 back) is never cut short. On a cluster with Ray token auth the token (`RAY_AUTH_TOKEN`,
@@ -74,10 +75,9 @@ class SwarmJobs:
     def runtime_env(self, working_dir: Path, config: Path, grace_period_s: float) -> dict[str, Any]:
         env = {k: os.environ[k] for k in _NATS_ENV if os.environ.get(k)}
         env |= {k: v for k, v in os.environ.items() if k.startswith("OTEL_")}
-        env["NATS_NAMESPACE"] = self.settings.nats_namespace
-        if not self.settings.nats_url:
-            raise ConfigError("NATS_URL is not set: the swarm job needs the cluster's NATS server (nats://host:4222)")
-        env["NATS_URL"] = self.settings.nats_url
+        env["NATS_NAMESPACE"] = self.settings.nats_namespace  # the namespace the submission id names
+        if self.settings.nats_url:  # unset here: the nodes' own (ray-cluster.yaml sources swarm.env)
+            env["NATS_URL"] = self.settings.nats_url
         env["SWARM_CONFIG"] = str(_relative(config, working_dir))
         env["RAY_JOB_STOP_WAIT_TIME_S"] = str(int(grace_period_s + STOP_MARGIN_S))
         return {"working_dir": str(working_dir), "excludes": EXCLUDES, "env_vars": env}

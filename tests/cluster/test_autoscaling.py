@@ -6,13 +6,15 @@ submitted to it as a Ray job, a burst of distinct reports on a real nats-server.
 The head has 2 CPUs: the swarm's minimum pools (0.25 + 3 x 0.5) fit on it. A burst grows research, implement and
 review to 4 replicas of half a CPU each; the runtime asks Ray's autoscaler for those CPUs (request_resources),
 a worker node of 8 CPUs is launched and takes the new replicas. Idle, the pools shrink, the request falls back
-to the minimum pools' CPUs, and the idle worker is removed (idle timeout 6 s).
+to the minimum pools' CPUs, and the idle worker is removed (idle timeout 6 s). Stopped, the swarm withdraws
+its request.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -22,7 +24,7 @@ import pytest
 
 from swarm.models import ErrorReport
 from swarm.reporting.reporter import publish_report
-from tests.support.rayhead import RayHead
+from tests.support.rayhead import BIN, RayHead
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.timeout(600)]
@@ -78,6 +80,15 @@ def swarm_actor_nodes(head: RayHead, ns: str) -> dict[str, str]:
             if a["state"] == "ALIVE" and a.get("ray_namespace") == f"swarm-{ns}" and a.get("name")}
 
 
+def requested_cpus(head: RayHead) -> int:
+    """The swarm's standing request_resources, as Ray's autoscaler reports it (`ray status`)."""
+    out = subprocess.run([str(BIN / "ray"), "status", "--address", head.gcs], env=head.env(), capture_output=True,
+                         text=True, timeout=120).stdout
+    section = out.split("From request_resources:", 1)[-1].split("Pending Demands:", 1)[0]
+    found = re.search(r"\{'CPU': 1(?:\.0)?\}: (\d+) from request_resources", section)
+    return int(found.group(1)) if found else 0
+
+
 def report(i: int) -> ErrorReport:
     return ErrorReport(
         error=f"TimeoutError: upstream {i} took too long",
@@ -110,6 +121,8 @@ async def test_a_burst_makes_ray_add_a_worker_node_and_idle_removes_it(fake_head
     try:
         for i in range(16):
             await publish_report(bus, report(i))
+        # the pools it grows to need more than the head's 2 CPUs: asked of Ray's autoscaler
+        await wait_for(lambda: requested_cpus(fake_head) > 2, 120, "a request for the grown pools' CPUs")
         # the pools grow past the head's 2 CPUs: Ray launches a worker node and the new replicas land on it
         await wait_for(lambda: len(alive_nodes(fake_head)) == 2, 240, "a worker node for the burst")
         on_worker = await wait_for(
@@ -121,5 +134,9 @@ async def test_a_burst_makes_ray_add_a_worker_node_and_idle_removes_it(fake_head
         assert alive_nodes(fake_head)[0]["node_id"] == head_id
         info = await bus.js.stream_info(bus.names.stream("RESULTS"))
         assert info.state.messages == 16
+        assert requested_cpus(fake_head) == 2, "idle, the request falls back to the minimum pools' CPUs"
     finally:
-        subprocess.run(["swarm", "submit", "--stop", "--json"], env=env, cwd=ROOT, capture_output=True, timeout=300)
+        stop = subprocess.run(["swarm", "submit", "--stop", "--json"], env=env, cwd=ROOT, capture_output=True,
+                              text=True, timeout=300)
+    assert stop.returncode == 0, stop.stdout + stop.stderr
+    await wait_for(lambda: requested_cpus(fake_head) == 0, 60, "the stopped swarm's request withdrawn")

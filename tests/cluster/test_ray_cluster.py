@@ -73,6 +73,13 @@ def job_status(head: RayHead, sid: str) -> str:
     return str(head.request(f"/api/jobs/{sid}")["status"])
 
 
+def drained_and_exited(head: RayHead, sid: str) -> bool:
+    """SIGTERM reached the swarm, it drained and printed its counters on the way out (no SIGKILL)."""
+    logs = head.request(f"/api/jobs/{sid}/logs")["logs"]
+    assert "draining" in logs and re.search(r"received \d+\s+investigations \d+", logs), logs[-2000:]
+    return True
+
+
 def readme_block(start: str) -> list[str]:
     """The README's shell block whose first command starts with `start`, continuation lines joined."""
     text = (ROOT / "README.md").read_text()
@@ -121,6 +128,7 @@ async def test_swarm_submit_processes_reports_runs_tool_tasks_and_stop_drains(he
     assert stop.returncode == 0, stop.stdout + stop.stderr
     assert json.loads(stop.stdout)["status"] == "STOPPED"
     assert job_status(head, f"swarm-{ns}") == "STOPPED"
+    assert drained_and_exited(head, f"swarm-{ns}")
     pending, ack_pending = await consumer(bus)
     assert ack_pending == 0, "a stop left reports ack-pending: the drain was cut short"
     assert pending + await result_count(bus) == 12, "every report is either answered or back in the queue"
@@ -157,8 +165,7 @@ async def test_plain_ray_job_submit_from_the_readme_drains_on_ray_job_stop(head,
     out = sh(stop, env)
     assert out.returncode == 0, out.stdout + out.stderr
     assert job_status(head, f"swarm-{ns}") == "STOPPED"
-    logs = head.request(f"/api/jobs/swarm-{ns}/logs")["logs"]
-    assert "draining" in logs, logs[-2000:]  # SIGTERM reached the swarm, which drained before it exited
+    assert drained_and_exited(head, f"swarm-{ns}")
     pending, ack_pending = await consumer(bus)
     assert ack_pending == 0, "ray job stop left reports ack-pending: the drain was cut short"
     assert pending + await result_count(bus) == 12
