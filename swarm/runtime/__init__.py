@@ -12,6 +12,10 @@ Where to look (one place each):
 - a pool is sized: `autoscale.Autoscaler.decide` (desired = ceil(load / target_per_replica)),
   applied by `pools.RolePool.scale_to`; `app.SwarmRuntime` starts and stops everything.
 - a dead actor is replaced: `app.SwarmRuntime.restart` (the bloodstream healer's ActorRestarter).
+- heavy tool work (test runs, repros, bisect steps) becomes a Ray task: `tooltask.RayToolRunner`, installed
+  for each phase by `roles.run_phase` behind the agents' `swarm.agent.run_tool`; the CPUs asked of Ray's
+  autoscaler: `autoscale.Autoscaler.cpus_needed`, sent by `app.SwarmRuntime._request_resources`.
+- the swarm as a Ray job (`swarm submit`, `--stop`, `swarm jobs`): `jobs.SwarmJobs`.
 
     runtime = SwarmRuntime(settings, config)
     await runtime.start()
