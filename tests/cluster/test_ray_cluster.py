@@ -22,7 +22,7 @@ from swarm.bus.connect import Bus
 from swarm.bus.names import ERROR_CONSUMER
 from swarm.models import ErrorReport
 from swarm.reporting.reporter import publish_report
-from tests.support.rayhead import BIN, RayHead
+from tests.support.rayhead import BIN, RayHead, free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = "tests/cluster/swarm.yaml"
@@ -100,6 +100,8 @@ async def test_swarm_submit_processes_reports_runs_tool_tasks_and_stop_drains(he
                                         "NATS_NAMESPACE": ns}
     commands = [line for line in lines if line.startswith("swarm ")]
     assert commands == ["swarm submit", "swarm jobs", "swarm submit --stop"]
+    nothing = sh("swarm submit --stop --json", env)
+    assert nothing.returncode == 1 and f"no swarm job swarm-{ns} to stop" in nothing.stderr, nothing.stderr
     for i in range(6):
         await publish_report(bus, report(i))
 
@@ -113,12 +115,18 @@ async def test_swarm_submit_processes_reports_runs_tool_tasks_and_stop_drains(he
     assert len(mine) == 1 and mine[0]["status"] == "RUNNING" and mine[0]["namespace"] == ns
 
     await wait_results(bus, 6)
-    # research's test run was a Ray task, placed by Ray's scheduler with its CPUs
-    listed = sh([str(BIN / "ray"), "list", "tasks", "--address", head.dashboard, "--format", "json", "--limit", "1000",
-                 "--filter", "name=tool:research:unittest", "--detail"], head.env())
-    assert listed.returncode == 0, listed.stderr
-    tasks = json.loads(listed.stdout)
-    assert len(tasks) >= 6 and {t["state"] for t in tasks} == {"FINISHED"}, tasks[:2]
+    # research's test run was a Ray task, placed by Ray's scheduler with its CPUs (task events reach the
+    # dashboard a moment after the task ends: poll)
+    deadline = time.monotonic() + 60
+    while True:
+        listed = sh([str(BIN / "ray"), "list", "tasks", "--address", head.dashboard, "--format", "json", "--limit",
+                     "1000", "--filter", "name=tool:research:unittest", "--detail"], head.env())
+        assert listed.returncode == 0, listed.stderr
+        tasks = json.loads(listed.stdout)
+        if len(tasks) >= 6 and {t["state"] for t in tasks} == {"FINISHED"} or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(1)
+    assert len(tasks) >= 6 and {t["state"] for t in tasks} == {"FINISHED"}, [(t["name"], t["state"]) for t in tasks]
     assert all(t["required_resources"].get("CPU") == 1.0 for t in tasks)
 
     # in flight when the stop comes: each either finishes in the grace period or goes back to the queue
@@ -169,3 +177,9 @@ async def test_plain_ray_job_submit_from_the_readme_drains_on_ray_job_stop(head,
     pending, ack_pending = await consumer(bus)
     assert ack_pending == 0, "ray job stop left reports ack-pending: the drain was cut short"
     assert pending + await result_count(bus) == 12
+
+
+def test_swarm_jobs_names_an_address_it_cannot_reach(tmp_path) -> None:
+    port = free_ports(1)[0]
+    out = sh(f"swarm jobs --address http://127.0.0.1:{port} --json", RayHead.client_env(), timeout=120)
+    assert out.returncode == 1 and f"cannot reach the Ray Jobs API at http://127.0.0.1:{port}" in out.stderr

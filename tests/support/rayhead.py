@@ -54,10 +54,16 @@ class RayHead:
         self.dashboard = f"http://127.0.0.1:{self.dash_port}"
         self.gcs = f"127.0.0.1:{self.port}"
 
-    def env(self, token_mode: bool = True) -> dict[str, str]:
-        """A client's environment: this head's token; RAY_AUTH_MODE=token as the README says for `ray job`."""
+    @staticmethod
+    def client_env() -> dict[str, str]:
+        """This environment without any Ray address or auth setting, this interpreter's tools first on PATH."""
         env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN")}
         env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+        return env
+
+    def env(self, token_mode: bool = True) -> dict[str, str]:
+        """A client's environment: this head's token; RAY_AUTH_MODE=token as the README says for `ray job`."""
+        env = self.client_env()
         env["RAY_AUTH_TOKEN_PATH"] = str(self.token_path)
         if token_mode:
             env["RAY_AUTH_MODE"] = "token"
