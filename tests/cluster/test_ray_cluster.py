@@ -123,7 +123,7 @@ async def test_swarm_submit_processes_reports_runs_tool_tasks_and_stop_drains(he
                      "1000", "--filter", "name=tool:research:unittest", "--detail"], head.env())
         assert listed.returncode == 0, listed.stderr
         tasks = json.loads(listed.stdout)
-        if len(tasks) >= 6 and {t["state"] for t in tasks} == {"FINISHED"} or time.monotonic() > deadline:
+        if (len(tasks) >= 6 and {t["state"] for t in tasks} == {"FINISHED"}) or time.monotonic() > deadline:
             break
         await asyncio.sleep(1)
     assert len(tasks) >= 6 and {t["state"] for t in tasks} == {"FINISHED"}, [(t["name"], t["state"]) for t in tasks]
