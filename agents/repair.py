@@ -25,7 +25,7 @@ from agents.forensics import function_spans
 from agents.repro import ErrorShape, Repro, is_test_file, python_args, run_repro
 from agents.revert import Candidate, partial_reverts, tokens
 from agents.templates import Site, template_candidates
-from agents.workspace import run_command, test_env
+from agents.workspace import run_command, run_heavy, test_env
 
 __all__ = ["RepairBudget", "RepairResult", "repair", "sites_for", "renames_in"]
 
@@ -191,7 +191,7 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
 
     def suite_ok() -> bool:
         result.test_runs += 1
-        return run_command(args, root, timeout_s=budget.tests_timeout_s, max_output=50_000, env=test_env()).ok
+        return run_heavy(args, root, timeout_s=budget.tests_timeout_s, max_output=50_000, env=test_env()).ok
 
     for cand in ordered:
         if (result.tried >= budget.max_candidates or result.test_runs >= budget.max_test_runs

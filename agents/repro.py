@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from agents.workspace import CommandResult, run_command, test_env
+from agents.workspace import CommandResult, run_heavy, test_env
 from swarm.agent import normalise
 from swarm.models import ErrorReport
 
@@ -238,7 +238,7 @@ def run_repro(root: Path, repro: Repro) -> Outcome:
 def run_repro_traced(root: Path, repro: Repro) -> tuple[Outcome, Trace | None]:
     if repro.kind == "none" or not repro.args:
         return "skip", None
-    res = run_command(repro.args, root, timeout_s=repro.timeout_s, max_output=200_000, env=test_env())
+    res = run_heavy(repro.args, root, timeout_s=repro.timeout_s, max_output=200_000, env=test_env())
     return classify(res, repro.error_shape(), root, repro.kind)
 
 
@@ -319,7 +319,7 @@ def find_repro(root: Path, report: ErrorReport, test_command: str, *, timeout_s:
         return Repro("none", detail=f"cannot parse the test command {test_command!r}: {exc}", shape=shape_d)
     runner = _runner(base)
     suite_args = [*base, "--tb=native", "-p", "no:cacheprovider"] if runner == "pytest" else base
-    suite = run_command(suite_args, root, timeout_s=timeout_s, max_output=400_000, env=test_env())
+    suite = run_heavy(suite_args, root, timeout_s=timeout_s, max_output=400_000, env=test_env())
     failing = _failing_tests(suite.output, runner)
     words = {shape.exc_type, *(shape.path.rsplit("/", 1)[-1][:-3].split("_") if shape.path else [])}
     failing.sort(key=lambda t: -sum(1 for w in words if w and w in (t[0] + t[1])))

@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from agents.fixtools import FixTools
-from agents.workspace import CommandResult, SandboxViolation, Workspace, run_command, test_env
+from agents.workspace import CommandResult, SandboxViolation, Workspace, run_command, run_heavy, test_env
 from swarm.models import TestCounts
 
 __all__ = ["Toolbox", "ToolError", "ROLE_TOOLS", "parse_test_counts"]
@@ -357,6 +357,6 @@ class Toolbox:
                 raise SandboxViolation(f"test selector {token!r} refused: it leaves the worktree")
         if not args:
             raise ToolError("no test command configured")
-        res = run_command(args + extra, self.ws.root, timeout_s=self.tests_timeout_s, max_output=self.max_output,
-                          env=test_env())
+        res = run_heavy(args + extra, self.ws.root, timeout_s=self.tests_timeout_s, max_output=self.max_output,
+                        env=test_env())
         return parse_test_counts(res)

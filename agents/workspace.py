@@ -23,17 +23,14 @@ import hashlib
 import os
 import re
 import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from swarm.agent import AgentFailed, InvalidInput
+from swarm.agent import AgentFailed, CommandResult, InvalidInput, run_local, run_tool
 
 __all__ = [
     "Workspace",
@@ -41,6 +38,7 @@ __all__ = [
     "SandboxViolation",
     "WorkspaceError",
     "run_command",
+    "run_heavy",
     "fix_branch",
     "test_env",
 ]
@@ -57,18 +55,6 @@ class SandboxViolation(InvalidInput):
 
 class WorkspaceError(AgentFailed):
     """A git or workspace operation failed (the message carries git's own output)."""
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    returncode: int
-    output: str  # stdout and stderr interleaved, capped (head + tail kept)
-    timed_out: bool = False
-    truncated: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.returncode == 0 and not self.timed_out
 
 
 def test_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -91,40 +77,24 @@ def run_command(
     env: Mapping[str, str] | None = None,
     stdin: str | None = None,
 ) -> CommandResult:
-    """Run `args` (no shell) with a timeout; output goes to a temp file so memory stays bounded."""
-    with tempfile.TemporaryFile() as out:
-        try:
-            proc = subprocess.Popen(
-                args,
-                cwd=str(cwd),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-                env=dict(env) if env is not None else test_env(),
-                start_new_session=True,  # so a timeout kills the whole process group
-            )
-        except OSError as exc:
-            return CommandResult(127, f"cannot run {args[0]!r}: {exc}")
-        timed_out = False
-        try:
-            proc.communicate(input=stdin.encode() if stdin is not None else None, timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        size = out.tell()
-        out.seek(0)
-        if size <= max_output:
-            text, truncated = out.read().decode("utf-8", "replace"), False
-        else:
-            head = out.read(max_output // 4).decode("utf-8", "replace")
-            out.seek(size - (max_output - max_output // 4))
-            tail = out.read().decode("utf-8", "replace")
-            text, truncated = f"{head}\n... [{size - max_output} bytes cut] ...\n{tail}", True
-    if timed_out:
-        text += f"\n[timed out after {timeout_s:g} s]"
-    return CommandResult(proc.returncode if not timed_out else -9, text, timed_out, truncated)
+    """Run `args` here (no shell) with a timeout and capped output: light work (git). Heavy work (test and
+    repro runs) goes through `run_heavy`, which the host may run elsewhere."""
+    return run_local(args, cwd, timeout_s=timeout_s, max_output=max_output,
+                     env=dict(env) if env is not None else test_env(), stdin=stdin)
+
+
+def run_heavy(
+    args: list[str],
+    cwd: Path | str,
+    *,
+    timeout_s: float,
+    max_output: int = MAX_OUTPUT,
+    env: Mapping[str, str] | None = None,
+) -> CommandResult:
+    """A test, repro or build run through the host's tool runner (`swarm.agent.run_tool`): a Ray task that
+    declares its CPUs under the runtime, a subprocess here otherwise."""
+    return run_tool(args, cwd, timeout_s=timeout_s, max_output=max_output,
+                    env=dict(env) if env is not None else test_env())
 
 
 def fix_branch(investigation_id: str) -> str:

@@ -6,6 +6,10 @@ NATS or Ray: only the small protocols below, its own small config models (`Brain
 `RepositoryConfig`), and the errors it may raise (`AgentFailed`, `BudgetExhausted`,
 `TransientError`, `InvalidInput`).
 
+Heavy tool work (test runs, repro runs, bisect steps) goes through `run_tool(args, cwd, timeout_s=...)`:
+the host decides where it runs (under the Ray runtime: a Ray task with `tools.num_cpus`, placed by Ray's
+scheduler on the node holding the worktree; in-process: a subprocess here). See `swarm.toolrunner`.
+
     class EchoResearch:
         role = "research"
         def __init__(self, options: dict | None = None) -> None: ...
@@ -34,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from swarm.errors import AgentFailed, BudgetExhausted, InvalidInput, TransientError
 from swarm.models import ErrorReport
 from swarm.signature import normalise
+from swarm.toolrunner import CommandResult, ToolRunner, run_local, run_tool
 
 __all__ = [
     "Agent",
@@ -52,6 +57,10 @@ __all__ = [
     "TransientError",
     "InvalidInput",
     "normalise",
+    "CommandResult",
+    "ToolRunner",
+    "run_tool",
+    "run_local",
 ]
 
 Phase = Literal["plan", "execute", "express", "review"]

@@ -5,6 +5,7 @@ swarm nats auth generate|check
 swarm errors report|tail      swarm schemas export DIR
 swarm state ...               swarm security check|eval
 swarm run                     swarm investigate
+swarm submit [--stop]         swarm jobs
 swarm events tail             swarm health
 swarm bench ...               swarm demo
 swarm status
@@ -40,6 +41,7 @@ _SUB_APPS: list[tuple[str, str, str | None]] = [
     ("swarm.bloodstream.cli", "health_app", None),
     ("swarm.runtime.cli", "runtime_app", None),
     ("swarm.runtime.control_cli", "control_app", None),
+    ("swarm.runtime.jobcli", "jobs_app", None),
     ("swarm.bench.cli", "bench_app", "bench"),
     ("swarm.demo", "demo_app", None),
     ("swarm.telemetry.status", "status_app", None),

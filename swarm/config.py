@@ -24,6 +24,7 @@ __all__ = [
     "SwarmConfig",
     "RoleConfig",
     "SupportConfig",
+    "ToolsConfig",
     "RepositoryConfig",
     "BrainConfig",
     "load_config",
@@ -56,7 +57,8 @@ class RoleConfig(_Section):
     max_replicas: int = Field(default=4, ge=1)
     max_concurrency: int = Field(default=8, ge=1)
     target_per_replica: float = Field(default=4.0, gt=0)
-    num_cpus: float = 0.0
+    num_cpus: float = Field(default=0.0, ge=0)  # what one replica's own work uses (Ray schedules by it)
+    memory_mb: int = Field(default=0, ge=0)  # one replica's memory, reserved in Ray (0: not declared)
     options: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -78,6 +80,17 @@ class AutoscaleConfig(_Section):
     interval_s: float = 2.0
     upscale_delay_s: float = 4.0
     downscale_delay_s: float = 30.0
+    request_resources: bool = True  # ask Ray's autoscaler for the CPUs pools and tool tasks need
+
+
+class ToolsConfig(_Section):
+    """Heavy tool work (test runs, repro runs, bisect steps) as Ray tasks (swarm.runtime.tooltask)."""
+
+    ray_tasks: bool = True  # False: run them inside the role actor's process
+    num_cpus: float = Field(default=1.0, ge=0)  # one tool run's CPUs, declared to Ray's scheduler
+    memory_mb: int = Field(default=0, ge=0)
+    # a task not started within this (its node's CPUs are taken): cancelled, the command runs in the actor
+    schedule_timeout_s: float = Field(default=60.0, gt=0)
 
 
 class BudgetConfig(_Section):
@@ -135,6 +148,7 @@ class SwarmConfig(_Section):
     orchestration: OrchestrationConfig = Field(default_factory=OrchestrationConfig)
     roles: dict[str, RoleConfig]
     autoscale: AutoscaleConfig = Field(default_factory=AutoscaleConfig)
+    tools: ToolsConfig = Field(default_factory=ToolsConfig)
     heartbeat_interval_s: float = 5.0
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     brain: BrainConfig = Field(default_factory=BrainConfig)

@@ -3,6 +3,8 @@
     SwarmError                              base; .settlement says what to do with the message
     ├── ConfigError                         bad settings or config file        -> not a message error: exit 1
     │   └── PermissionDenied                the server refused this role a publish (its grants)
+    ├── JobError                            the Ray Jobs API refused / timed out -> not a message error: exit 1
+    │   └── JobAlreadyRunning               `swarm submit` while the namespace's job is alive
     ├── NatsUnavailable                     nothing answers at NATS_URL        -> retry after 5 s
     ├── InvalidInput                        malformed report / bad CLI input   -> terminate + dead-letter
     │   ├── InvalidNamespace                a namespace that cannot be a subject token
@@ -36,6 +38,8 @@ __all__ = [
     "SwarmError",
     "ConfigError",
     "PermissionDenied",
+    "JobError",
+    "JobAlreadyRunning",
     "NatsUnavailable",
     "InvalidInput",
     "InvalidNamespace",
@@ -76,6 +80,14 @@ class ConfigError(SwarmError):
 
 class PermissionDenied(ConfigError):
     """The server refused a publish: the connection's role has no grant for the subject."""
+class JobError(SwarmError):
+    """The Ray Jobs API refused a call, or a job did not reach the state asked for in time."""
+
+    settlement = Settlement.EXIT
+
+
+class JobAlreadyRunning(JobError):
+    """A swarm job of this namespace is alive: stop it first."""
 
 
 class NatsUnavailable(SwarmError):

@@ -18,6 +18,10 @@ Where to look (one place each):
 - the running swarm is asked something: `control.ControlService` (nats micro on `{ns}.svc.*`).
 - a fix is pushed / a pull request opened / an operator approves: `swarm.delivery`, called by
   `orchestrator.OrchestratorActor._publish_result`.
+- heavy tool work (test runs, repros, bisect steps) becomes a Ray task: `tooltask.RayToolRunner`, installed
+  for each phase by `roles.run_phase` behind the agents' `swarm.agent.run_tool`; the CPUs asked of Ray's
+  autoscaler: `autoscale.Autoscaler.cpus_needed`, sent by `app.SwarmRuntime._request_resources`.
+- the swarm as a Ray job (`swarm submit`, `--stop`, `swarm jobs`): `jobs.SwarmJobs`.
 
     runtime = SwarmRuntime(settings, config)
     await runtime.start()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -78,6 +79,7 @@ class SwarmRuntime:
         self.monitor: HealthMonitor | None = None
         self.dashboard_url: str | None = None
         self.control: ControlService | None = None
+        self.requested_cpus: int | None = None  # the standing request_resources (None: never asked)
 
     async def start(self) -> None:
         # a bad dotted path must fail here, clearly, not as an actor's death on a remote worker
@@ -217,8 +219,9 @@ class SwarmRuntime:
         await self.pending()  # the consumer-pending gauge only
         load = await self.load()
         decisions = self.autoscaler.decide(self.sizes(), load, time.monotonic())
-        if decisions:  # ask the cluster for the CPUs first: new actors may need a new node
-            self._request_resources(self.sizes() | {d.role: d.desired for d in decisions})
+        # ask the cluster for the CPUs first (new actors may need a new node); less when the load falls
+        target = self.sizes() | {d.role: d.desired for d in decisions}
+        self._request_resources(self.autoscaler.cpus_needed(target, load))
         # pools scale side by side: a slow actor start in one role must not hold back the others
         await asyncio.gather(*(self.pools[d.role].scale_to(d.desired) for d in decisions))
         for d in decisions:
@@ -239,16 +242,19 @@ class SwarmRuntime:
         await notice(self.bus, "pool_scaled", f"**{d.role}** pool {d.current} → {d.desired} replicas "
                      f"(load {load.total}: {load.waiting} waiting, {load.running} running; {d.reason})", data)
 
-    def _request_resources(self, sizes: dict[str, int]) -> None:
-        cpus = self.autoscaler.cpus_needed(sizes)
-        if cpus <= 0:
+    def _request_resources(self, cpus: float) -> None:
+        """A standing request to Ray's autoscaler (it replaces the previous one; 0 withdraws it)."""
+        want = math.ceil(cpus - 1e-9) if cpus > 0 else 0
+        if want == self.requested_cpus or not self.config.autoscale.request_resources:
             return
         try:
             from ray.autoscaler.sdk import request_resources
 
-            request_resources(num_cpus=int(cpus + 0.999))
+            request_resources(num_cpus=want)
+            log.info("asked Ray's autoscaler for %d CPUs (was %s)", want, self.requested_cpus)
+            self.requested_cpus = want
         except Exception as exc:  # a local Ray has no autoscaler to ask
-            log.debug("request_resources(%s) not honoured: %s", cpus, exc)
+            log.debug("request_resources(%s) not honoured: %s", want, exc)
 
     # -- healing -------------------------------------------------------------------------
     async def restart(self, service: str) -> bool:
@@ -277,6 +283,8 @@ class SwarmRuntime:
     async def stop(self) -> None:
         if self.control is not None:
             await self.control.stop()
+        if self.requested_cpus:  # a stopped swarm holds no nodes
+            self._request_resources(0)
         if self.monitor is not None:
             await self.monitor.close()
         for task in self._tasks:

@@ -10,7 +10,8 @@ count: a storm of one error is one investigation, and its duplicates never scale
 A pool moves up only after the desired size has stayed above the current one for
 `upscale_delay_s`, and down only after `downscale_delay_s` below it (so a short lull does not
 throw away warm actors). Decisions are pure; the runtime applies them, logs them, publishes a
-`pool_scaled` event, and asks Ray's autoscaler for the CPUs the desired pools need.
+`pool_scaled` event, and asks Ray's autoscaler for the CPUs the desired pools and their tool tasks need
+(`cpus_needed`), and lets go of them when the load falls.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from dataclasses import dataclass
 
 from swarm.config import RoleConfig, SwarmConfig
 
-__all__ = ["Autoscaler", "Load", "ScaleDecision", "desired_replicas"]
+__all__ = ["Autoscaler", "Load", "ScaleDecision", "desired_replicas", "TOOL_ROLES"]
+
+TOOL_ROLES = ("research", "implement", "review")  # the roles whose agents run tests, repros and bisects
 
 
 @dataclass(frozen=True)
@@ -79,5 +82,11 @@ class Autoscaler:
                 out.append(ScaleDecision(role, current, desired, load, reason))
         return out
 
-    def cpus_needed(self, sizes: dict[str, int]) -> float:
-        return sum(self.config.roles[r].num_cpus * n for r, n in sizes.items())
+    def cpus_needed(self, sizes: dict[str, int], load: Load | None = None) -> float:
+        """CPUs the pools at `sizes` need, plus the tool tasks (test runs, bisect steps) the load keeps
+        busy: one per investigation in flight, at most one per call slot of the roles that run tools."""
+        actors = sum(self.config.roles[r].num_cpus * n for r, n in sizes.items())
+        if load is None or not self.config.tools.ray_tasks:
+            return actors
+        slots = sum(self.config.roles[r].max_concurrency * n for r, n in sizes.items() if r in TOOL_ROLES)
+        return actors + self.config.tools.num_cpus * min(load.total, float(slots))

@@ -15,6 +15,7 @@ burst of distinct reports is fetched as before, a slot's worth at a time.
 from __future__ import annotations
 
 from collections.abc import Callable
+import math
 from dataclasses import dataclass, field
 
 from nats.aio.msg import Msg
@@ -23,7 +24,15 @@ from pydantic import ValidationError
 from swarm.errors import InvalidInput
 from swarm.models import ErrorReport
 
-__all__ = ["Batch", "FetchSizer", "explain"]
+__all__ = ["Batch", "FetchSizer", "explain", "member_slots"]
+
+
+def member_slots(max_concurrent: int, members: int) -> int:
+    """Investigation slots of one intake actor: its share of twice the swarm-wide concurrency (the budget
+    admits `max_concurrent`; as many again wait admitted-next, so the autoscaler sees them as load). The
+    queue group's members split a burst: a member fetches only what its free slots can take, and the rest
+    stays in the consumer for the others."""
+    return max(2, -(-2 * max(1, max_concurrent) // max(1, members)))
 
 
 class FetchSizer:
@@ -39,6 +48,11 @@ class FetchSizer:
         want = min(self.largest, max(self.smallest, self.backlog))
         room = max(free_slots, 1) / max(self.opening_share, 1.0 / self.largest)
         return max(1, min(want, int(room)))
+
+    def expected_openings(self, fetched: int) -> int:
+        """How many of a fetched batch will likely open an investigation (held against the free slots until
+        the batch is grouped): all of a burst of distinct reports, few of a storm's duplicates."""
+        return min(fetched, math.ceil(fetched * self.opening_share)) if fetched > 0 else 0
 
     def saw_backlog(self, pending: int) -> None:
         self.backlog = max(0, int(pending))

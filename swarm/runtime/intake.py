@@ -38,7 +38,7 @@ from swarm.comms.publisher import notice
 from swarm.config import load_object
 from swarm.errors import OverBudget, Rejected, SwarmError, TransientError
 from swarm.models import ErrorReport
-from swarm.runtime.batch import Batch, FetchSizer
+from swarm.runtime.batch import Batch, FetchSizer, member_slots
 from swarm.runtime.control import PauseSwitch
 from swarm.runtime.grouping import SignatureIndex, Tally
 from swarm.runtime.lifecycle import CLOSED, LifecyclePolicy, reopened_event
@@ -73,7 +73,8 @@ class IntakeActor:
         self.orchestrators = PoolClient("orchestrator", spec.ray_namespace)
         self.counters: Counter[str] = Counter({k: 0 for k in COUNTER_KEYS})
         self.inflight: set[asyncio.Task[None]] = set()  # batches being grouped and investigations
-        self.free = max(4, cfg.budget.max_concurrent_investigations * 2)  # investigation slots left
+        # investigation slots left: this member's share, so the queue group's members split a burst
+        self.free = member_slots(cfg.budget.max_concurrent_investigations, cfg.intake.actors)
         self.slot_freed = asyncio.Event()
         self.batches = asyncio.Semaphore(2)  # batches grouped at once (one fetching while one counts)
         self.first_fetch_at = self.last_batch_at = 0.0  # wall clock: benchmarks time intake from these
@@ -181,12 +182,16 @@ class IntakeActor:
                 continue
             sizer.saw_backlog(msgs[-1].metadata.num_pending)
             self.first_fetch_at = self.first_fetch_at or time.time()
+            # the slots this batch will likely open are taken now, not once it is grouped: the next fetch (and
+            # a burst's remainder) is left to the queue group's other members
+            reserved = sizer.expected_openings(len(msgs))
+            self.free -= reserved
             # no await from the fetch to here: a cancelled fetcher cannot strand a fetched report
-            task = asyncio.create_task(self._batch(stream, msgs, sizer))
+            task = asyncio.create_task(self._batch(stream, msgs, sizer, reserved))
             self.inflight.add(task)
             task.add_done_callback(self.inflight.discard)
 
-    async def _batch(self, stream: str, msgs: list[Msg], sizer: FetchSizer) -> None:
+    async def _batch(self, stream: str, msgs: list[Msg], sizer: FetchSizer, reserved: int = 0) -> None:
         """Settle a fetched batch together: one count per signature, duplicates acked in one pipeline,
         new investigations handed to their own tasks."""
         settled: set[int] = set()  # id() of the reports settled here or handed to a task
@@ -210,6 +215,8 @@ class IntakeActor:
             raise
         finally:
             let_next_fetch()
+            self.free += reserved  # grouped: the investigations it opened hold their own slots (_start)
+            self.slot_freed.set()
 
     async def _group(self, stream: str, msgs: list[Msg], settled: set[int], let_next_fetch: Callable[[], None]) -> int:
         settler, blood = self.settler, self.services.blood

@@ -293,7 +293,8 @@ class PeerCycle:
                                   state=self.store.remembered(key), spent_usd=self.spent_usd)
         request.repository = for_agents(request.repository)  # the swarm pushes when it delivers (gate, PR)
         if step.role == "orchestrator":
-            output = await run_phase(self.actor.services, self.actor.agent, step.role, request, self.actor.cancels)
+            output = await run_phase(self.actor.services, self.actor.agent, step.role, request, self.actor.cancels,
+                                   self.actor.tools)
             spent = request.spent_usd
         else:
             output, written, spent = await self.actor.pools[step.role].call("handle_phase", request)

@@ -73,6 +73,8 @@ class RolePool:
             # the orchestrator opens pull requests: the provider tokens of the driver's environment
             env = dict(options["runtime_env"] or {})
             options["runtime_env"] = {**env, "env_vars": {**env.get("env_vars", {}), **tokens}}
+        if self.cfg.memory_mb:  # reserved in Ray: a node without the memory is not chosen
+            options["memory"] = self.cfg.memory_mb * 2**20
         remote = ray.remote(cls).options(**options)
         if self.role == "orchestrator":
             return remote.remote(self.spec, index)

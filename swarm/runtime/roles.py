@@ -25,10 +25,12 @@ from swarm.models import ErrorReport, utcnow
 from swarm.runtime.cycle import merge_output, step_for
 from swarm.runtime.requests import PhaseRequest
 from swarm.runtime.services import ActorServices, ActorSpec, CommsPublisher
+from swarm.runtime.tooltask import tool_runner
 from swarm.state import PeerState, PeerStateStore
 from swarm.state.model import PhaseStatus, Status
 from swarm.telemetry import metrics
 from swarm.telemetry.tracing import span_from_carrier
+from swarm.toolrunner import ToolRunner, current_runner, use_runner
 
 __all__ = ["AgentHost", "RoleActor", "PhaseStateAccess", "record_phase", "run_phase"]
 
@@ -143,6 +145,7 @@ class AgentHost:
         role_cfg = self.services.config.roles[role]
         self.agent = load_object(role_cfg.agent)(role_cfg.options)
         self.cancels: dict[str, CancelToken] = {}
+        self.tools = tool_runner(self.services.config.tools, role)  # heavy tool work: Ray tasks
 
     async def ready(self) -> str:
         await self.services.start()
@@ -174,7 +177,7 @@ class RoleActor(AgentHost):
 
     async def handle(self, req: PhaseRequest) -> dict[str, Any]:
         await self.services.start()
-        return await run_phase(self.services, self.agent, self.role, req, self.cancels)
+        return await run_phase(self.services, self.agent, self.role, req, self.cancels, self.tools)
 
     async def handle_phase(
         self, req: PhaseRequest
@@ -186,9 +189,15 @@ class RoleActor(AgentHost):
 
 
 async def run_phase(
-    services: ActorServices, agent: Any, role: str, req: PhaseRequest, cancels: dict[str, CancelToken]
+    services: ActorServices,
+    agent: Any,
+    role: str,
+    req: PhaseRequest,
+    cancels: dict[str, CancelToken],
+    tools: ToolRunner | None = None,
 ) -> dict[str, Any]:
     """Run one agent call for one phase; record RUNNING, then the output (or the failure) in PEER state.
+    The agent's `run_tool` calls go to `tools` (the actor's Ray task runner) during the call.
 
     Raises AgentFailed when the agent raises or times out (the failure is recorded first).
     """
@@ -208,9 +217,10 @@ async def run_phase(
             spent = req.spent_usd if req.spent_usd is not None else await services.spent(req.investigation_id)
             ctx = build_context(services, role, req, token, spent)
             try:
-                output = await asyncio.wait_for(
-                    agent.handle(ctx), timeout=services.config.orchestration.phase_timeout_s
-                )
+                with use_runner(tools or current_runner()):  # the agent's task (and its threads) inherit it
+                    output = await asyncio.wait_for(
+                        agent.handle(ctx), timeout=services.config.orchestration.phase_timeout_s
+                    )
                 if not isinstance(output, dict):
                     raise TypeError(f"agent returned {type(output).__name__}, expected a dict")
                 output = step.output.parse(output)  # typed: what the cycle reads must be readable

@@ -5,7 +5,9 @@ creates it and then waits until cancelled or killed; later calls pass); transien
 transient_times (raise TransientError on the first N calls); spend_usd (charge the budget per call);
 request_changes_cycles (review: ask for changes in these cycles); hang_until_cancelled (a path: the
 call creates it, then waits until its investigation is cancelled); commit (implement: a real commit on
-branch swarm/fix/<id> of the repository's `path`, the working tree untouched).
+branch swarm/fix/<id> of the repository's `path`, the working tree untouched); tool_run (research: a
+command, "{python}" for this interpreter, run through the host's tool runner, `swarm.agent.run_tool`; a
+failing run fails the call).
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ import asyncio
 import os
 import subprocess
 import tempfile
+import sys
 from pathlib import Path
 from typing import Any
 
-from swarm.agent import AgentContext, TransientError
+from swarm.agent import AgentContext, TransientError, run_tool
 
 
 class _Base:
@@ -74,11 +77,14 @@ class Research(_Base):
     async def handle(self, ctx: AgentContext) -> dict[str, Any]:
         await self._behave(ctx)
         hyp = (ctx.hypothesis or {}).get("id")
-        return {
-            "hypothesis": hyp,
-            "findings": [{"file": ctx.report.context.file, "line": ctx.report.context.line}],
-            "suspects": [],
-        }
+        findings: list[dict[str, Any]] = [{"file": ctx.report.context.file, "line": ctx.report.context.line}]
+        if self.options.get("tool_run"):  # a test run, as the fix engine does it: through the host's runner
+            args = [sys.executable if a == "{python}" else str(a) for a in self.options["tool_run"]]
+            res = await asyncio.to_thread(run_tool, args, ".", timeout_s=120)
+            if not res.ok:
+                raise RuntimeError(f"tool run failed ({res.returncode}): {res.output[-500:]}")
+            findings.append({"tool_output": res.output[-500:]})
+        return {"hypothesis": hyp, "findings": findings, "suspects": []}
 
 
 def _commit_branch(repo: str, branch: str, text: str) -> str:

@@ -1,0 +1,153 @@
+"""The swarm as a Ray job: `swarm submit`, `swarm submit --stop`, `swarm jobs` (Ray's JobSubmissionClient).
+
+    jobs = SwarmJobs(address="http://head:8265", settings=settings)
+    jobs.submit(working_dir=".", config="configs/swarm.yaml", grace_period_s=30)  # 'swarm-payments'
+    jobs.stop()                # SIGTERM: the swarm drains, then Ray reports STOPPED
+    jobs.list()
+
+One job per namespace, with the stable submission id `swarm-<namespace>`: a second submit while one is
+alive is refused (`JobAlreadyRunning`); a finished one is deleted before its id is reused. The job's
+runtime env carries the NATS settings of this environment (`NATS_*`; without NATS_URL here, the nodes' own
+from their synced swarm.env), the config path, every `OTEL_*`
+variable, and `RAY_JOB_STOP_WAIT_TIME_S` (grace period + margin): Ray sends SIGTERM on stop and SIGKILL
+only after that wait, so the drain (finish in-flight investigations within `grace_period_s`, hand the rest
+back) is never cut short. On a cluster with Ray token auth the token (`RAY_AUTH_TOKEN`,
+`RAY_AUTH_TOKEN_PATH` or `~/.ray/auth_token`) goes in the `Authorization` header.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from swarm.bus.settings import Settings
+from swarm.errors import ConfigError, JobAlreadyRunning, JobError
+
+__all__ = ["SwarmJobs", "JobAlreadyRunning", "JobError", "submission_id", "READY_LINE", "STOP_MARGIN_S"]
+
+READY_LINE = "swarm running in Ray namespace"  # printed by `swarm run` once every actor is up
+STOP_MARGIN_S = 60  # RAY_JOB_STOP_WAIT_TIME_S = grace_period_s + this: stopping actors, closing NATS
+TERMINAL = {"SUCCEEDED", "STOPPED", "FAILED"}
+EXCLUDES = [".git", ".venv", ".swarm", "**/__pycache__", ".pytest_cache", "*.egg-info"]
+_NATS_ENV = ("NATS_URL", "NATS_NAMESPACE", "NATS_CREDS", "NATS_USER", "NATS_PASSWORD", "NATS_TOKEN",
+             "NATS_NKEY_SEED", "NATS_TLS_CA", "NATS_TLS_CERT", "NATS_TLS_KEY", "NATS_CONNECT_TIMEOUT_S")
+
+
+def submission_id(namespace: str) -> str:
+    return f"swarm-{namespace}"
+
+
+def _auth_headers() -> dict[str, str]:
+    """The cluster's token, when one is configured here (Ray >= 2.5x token auth); {} otherwise."""
+    try:
+        from ray._raylet import AuthenticationTokenLoader
+
+        loader = AuthenticationTokenLoader.instance()
+        if loader.has_token(ignore_auth_mode=True):
+            return {"Authorization": f"Bearer {loader.get_raw_token(ignore_auth_mode=True)}"}
+    except Exception:  # an older Ray without token auth
+        pass
+    return {}
+
+
+class SwarmJobs:
+    def __init__(self, address: str | None, settings: Settings) -> None:
+        from ray.job_submission import JobSubmissionClient
+
+        self.settings = settings
+        self.id = submission_id(settings.nats_namespace)
+        try:
+            self.client = JobSubmissionClient(address, headers=_auth_headers() or None)
+        except Exception as exc:  # ConnectionError, auth errors: name the address
+            raise JobError(f"cannot reach the Ray Jobs API at {address or '$RAY_ADDRESS'}: {exc}") from exc
+
+    def info(self) -> Any | None:
+        try:
+            return self.client.get_job_info(self.id)
+        except RuntimeError as exc:  # the SDK's "does not exist" (a 404)
+            if "does not exist" in str(exc) or "404" in str(exc):
+                return None
+            raise JobError(str(exc)) from exc
+
+    def runtime_env(self, working_dir: Path, config: Path, grace_period_s: float) -> dict[str, Any]:
+        env = {k: os.environ[k] for k in _NATS_ENV if os.environ.get(k)}
+        env |= {k: v for k, v in os.environ.items() if k.startswith("OTEL_")}
+        env["NATS_NAMESPACE"] = self.settings.nats_namespace  # the namespace the submission id names
+        if self.settings.nats_url:  # unset here: the nodes' own (ray-cluster.yaml sources swarm.env)
+            env["NATS_URL"] = self.settings.nats_url
+        env["SWARM_CONFIG"] = str(_relative(config, working_dir))
+        env["RAY_JOB_STOP_WAIT_TIME_S"] = str(int(grace_period_s + STOP_MARGIN_S))
+        return {"working_dir": str(working_dir), "excludes": EXCLUDES, "env_vars": env}
+
+    def submit(self, working_dir: Path, config: Path, grace_period_s: float) -> str:
+        old = self.info()
+        if old is not None:
+            status = str(getattr(old.status, "value", old.status))
+            if status not in TERMINAL:
+                raise JobAlreadyRunning(
+                    f"swarm job {self.id} is already {status} in namespace {self.settings.nats_namespace}: "
+                    "`swarm submit --stop` first"
+                )
+            self.client.delete_job(self.id)  # finished: its id is free again
+        entrypoint = f"python -m swarm.runtime --address auto --config {_relative(config, working_dir)}"
+        try:
+            return self.client.submit_job(
+                entrypoint=entrypoint,
+                submission_id=self.id,
+                runtime_env=self.runtime_env(working_dir, config, grace_period_s),
+                metadata={"swarm_namespace": self.settings.nats_namespace},
+            )
+        except RuntimeError as exc:
+            raise JobError(f"Ray refused the job: {exc}") from exc
+
+    def wait(self, until: Callable[[str, str], bool], timeout_s: float,
+             progress: Callable[[str], None] | None = None) -> str:
+        """Poll the job's status (and logs) until `until(status, logs)`; the last status."""
+        deadline = time.monotonic() + timeout_s
+        seen = ""
+        while True:
+            status = str(self.client.get_job_status(self.id).value)
+            if status != seen and progress:
+                progress(status)
+            seen = status
+            logs = self.client.get_job_logs(self.id) if status == "RUNNING" else ""
+            if until(status, logs) or status in TERMINAL:
+                return status
+            if time.monotonic() > deadline:
+                raise JobError(f"swarm job {self.id} is {status} after {timeout_s:g} s")
+            time.sleep(0.5)
+
+    def stop(self) -> bool:
+        return bool(self.client.stop_job(self.id))
+
+    def logs(self) -> str:
+        return str(self.client.get_job_logs(self.id))
+
+    def list(self) -> list[dict[str, Any]]:
+        out = []
+        for job in self.client.list_jobs():
+            sid = job.submission_id or ""
+            if not sid.startswith("swarm-"):
+                continue
+            out.append({
+                "submission_id": sid,
+                "namespace": (job.metadata or {}).get("swarm_namespace", sid.removeprefix("swarm-")),
+                "status": str(getattr(job.status, "value", job.status)),
+                "entrypoint": job.entrypoint,
+                "start_time": job.start_time,
+                "end_time": job.end_time,
+                "message": job.message,
+            })
+        return sorted(out, key=lambda j: j["start_time"] or 0)
+
+
+def _relative(path: Path, root: Path) -> Path:
+    """The config as the job sees it: relative to the working dir it ships in."""
+    path, root = path.resolve(), root.resolve()
+    try:
+        return path.relative_to(root)
+    except ValueError as exc:
+        raise ConfigError(f"config {path} is outside the working dir {root}: the job would not find it") from exc

@@ -1,0 +1,185 @@
+"""The swarm as a Ray job on a real `ray start --head` (its own ports, temp dir and token; not the session Ray),
+as the README says to run it: `swarm submit` / `swarm jobs` / `swarm submit --stop`, then the plain
+`ray job submit` / `ray job stop` lines. Reports are processed, heavy tool work runs as Ray tasks, and a stop
+drains: nothing is left ack-pending and Ray reports STOPPED.
+
+One head for the module (starting one costs ~10-30 s); each test has its own NATS namespace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import shlex
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from swarm.bus.connect import Bus
+from swarm.bus.names import ERROR_CONSUMER
+from swarm.models import ErrorReport
+from swarm.reporting.reporter import publish_report
+from tests.support.rayhead import BIN, RayHead, free_ports
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = "tests/cluster/swarm.yaml"
+pytestmark = [pytest.mark.timeout(600)]
+
+
+@pytest.fixture(scope="module")
+def head():
+    h = RayHead(num_cpus=4).start()
+    try:
+        yield h
+    finally:
+        h.stop()
+
+
+def report(i: int) -> ErrorReport:
+    return ErrorReport(
+        error=f"KeyError: 'cluster field {i}' is missing",
+        stack=f'Traceback (most recent call last):\n  File "app/c{i}.py", line {5 + i}, in handle\nKeyError',
+        service="shop",
+        context={"file": f"app/c{i}.py", "line": 5 + i, "function": "handle"},
+    )
+
+
+def sh(cmd: str | list[str], env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    args = ["bash", "-c", cmd] if isinstance(cmd, str) else cmd
+    return subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+async def result_count(bus: Bus) -> int:
+    info = await bus.js.stream_info(bus.names.stream("RESULTS"))
+    return int(info.state.messages)
+
+
+async def wait_results(bus: Bus, n: int, timeout_s: float = 240) -> None:
+    deadline = time.monotonic() + timeout_s
+    while (got := await result_count(bus)) < n:
+        assert time.monotonic() < deadline, f"{got} of {n} results after {timeout_s} s"
+        await asyncio.sleep(0.5)
+
+
+async def consumer(bus: Bus) -> tuple[int, int]:
+    info = await bus.js.consumer_info(bus.names.error_stream("default"), ERROR_CONSUMER)
+    return int(info.num_pending or 0), int(info.num_ack_pending or 0)
+
+
+def job_status(head: RayHead, sid: str) -> str:
+    return str(head.request(f"/api/jobs/{sid}")["status"])
+
+
+def drained_and_exited(head: RayHead, sid: str) -> bool:
+    """SIGTERM reached the swarm, it drained and printed its counters on the way out (no SIGKILL)."""
+    logs = head.request(f"/api/jobs/{sid}/logs")["logs"]
+    assert "draining" in logs and re.search(r"received \d+\s+investigations \d+", logs), logs[-2000:]
+    return True
+
+
+def readme_block(start: str) -> list[str]:
+    """The README's shell block whose first command starts with `start`, continuation lines joined."""
+    text = (ROOT / "README.md").read_text()
+    for block in re.findall(r"```sh\n(.*?)```", text, re.S):
+        lines = block.replace("\\\n", " ").splitlines()
+        if lines and lines[0].startswith(start):
+            return [re.sub(r"\s+#.*$", "", line).strip() for line in lines if line.strip()]
+    raise AssertionError(f"no README block starts with {start!r}")
+
+
+async def test_swarm_submit_processes_reports_runs_tool_tasks_and_stop_drains(head, bus, settings) -> None:
+    ns = settings.nats_namespace
+    lines = readme_block("ray up ray-cluster.yaml")
+    exported = dict(kv.split("=", 1) for kv in shlex.split(lines[1])[1:])
+    assert set(exported) == {"RAY_ADDRESS", "NATS_URL", "NATS_NAMESPACE"}
+    # swarm submit sends the head's token itself: no RAY_AUTH_MODE needed
+    env = head.env(token_mode=False) | {"RAY_ADDRESS": head.dashboard, "NATS_URL": settings.nats_url or "",
+                                        "NATS_NAMESPACE": ns}
+    commands = [line for line in lines if line.startswith("swarm ")]
+    assert commands == ["swarm submit", "swarm jobs", "swarm submit --stop"]
+    nothing = sh("swarm submit --stop --json", env)
+    assert nothing.returncode == 1 and f"no swarm job swarm-{ns} to stop" in nothing.stderr, nothing.stderr
+    for i in range(6):
+        await publish_report(bus, report(i))
+
+    sub = sh(f"swarm submit --config {CONFIG} --json", env)
+    assert sub.returncode == 0, sub.stdout + sub.stderr
+    assert json.loads(sub.stdout) == {"submission_id": f"swarm-{ns}", "namespace": ns, "status": "RUNNING"}
+    again = sh(f"swarm submit --config {CONFIG} --json", env)
+    assert again.returncode == 1 and f"swarm-{ns} is already RUNNING" in again.stderr, again.stderr
+    jobs = json.loads(sh("swarm jobs --json", env).stdout)
+    mine = [j for j in jobs if j["submission_id"] == f"swarm-{ns}"]
+    assert len(mine) == 1 and mine[0]["status"] == "RUNNING" and mine[0]["namespace"] == ns
+
+    await wait_results(bus, 6)
+    # research's test run was a Ray task, placed by Ray's scheduler with its CPUs (task events reach the
+    # dashboard a moment after the task ends: poll)
+    deadline = time.monotonic() + 60
+    while True:
+        listed = sh([str(BIN / "ray"), "list", "tasks", "--address", head.dashboard, "--format", "json", "--limit",
+                     "1000", "--filter", "name=tool:research:unittest", "--detail"], head.env())
+        assert listed.returncode == 0, listed.stderr
+        tasks = json.loads(listed.stdout)
+        if (len(tasks) >= 6 and {t["state"] for t in tasks} == {"FINISHED"}) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(1)
+    assert len(tasks) >= 6 and {t["state"] for t in tasks} == {"FINISHED"}, [(t["name"], t["state"]) for t in tasks]
+    assert all(t["required_resources"].get("CPU") == 1.0 for t in tasks)
+
+    # in flight when the stop comes: each either finishes in the grace period or goes back to the queue
+    for i in range(6, 12):
+        await publish_report(bus, report(i))
+    stop = sh("swarm submit --stop --json", env)
+    assert stop.returncode == 0, stop.stdout + stop.stderr
+    assert json.loads(stop.stdout)["status"] == "STOPPED"
+    assert job_status(head, f"swarm-{ns}") == "STOPPED"
+    assert drained_and_exited(head, f"swarm-{ns}")
+    pending, ack_pending = await consumer(bus)
+    assert ack_pending == 0, "a stop left reports ack-pending: the drain was cut short"
+    assert pending + await result_count(bus) == 12, "every report is either answered or back in the queue"
+
+    # the id is free again once the job has finished: the next submit works on the rest
+    sub = sh(f"swarm submit --config {CONFIG} --json", env)
+    assert sub.returncode == 0, sub.stdout + sub.stderr
+    await wait_results(bus, 12)
+    assert sh("swarm submit --stop --json", env).returncode == 0
+    assert await consumer(bus) == (0, 0)
+
+
+async def test_plain_ray_job_submit_from_the_readme_drains_on_ray_job_stop(head, bus, settings) -> None:
+    ns = settings.nats_namespace
+    lines = readme_block("ray job submit")
+    assert lines[-1].startswith("ray job stop")
+    subs = {"nats://nats.internal:4222": settings.nats_url or "", "payments": ns, "configs/swarm.yaml": CONFIG}
+    submit, stop = lines[0], lines[-1]
+    for old, new in subs.items():
+        submit, stop = submit.replace(old, new), stop.replace(old, new)
+    env = head.env(token_mode=True) | {"RAY_ADDRESS": head.dashboard}
+
+    # what the README says about token auth: `ray job` without RAY_AUTH_MODE=token is refused
+    refused = sh("ray job list", head.env(token_mode=False) | {"RAY_ADDRESS": head.dashboard}, timeout=120)
+    assert refused.returncode != 0 and "Authentication required" in refused.stdout + refused.stderr
+
+    for i in range(20, 26):
+        await publish_report(bus, report(i))
+    out = sh(submit, env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    await wait_results(bus, 6)
+    for i in range(26, 32):
+        await publish_report(bus, report(i))
+    out = sh(stop, env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert job_status(head, f"swarm-{ns}") == "STOPPED"
+    assert drained_and_exited(head, f"swarm-{ns}")
+    pending, ack_pending = await consumer(bus)
+    assert ack_pending == 0, "ray job stop left reports ack-pending: the drain was cut short"
+    assert pending + await result_count(bus) == 12
+
+
+def test_swarm_jobs_names_an_address_it_cannot_reach(tmp_path) -> None:
+    port = free_ports(1)[0]
+    out = sh(f"swarm jobs --address http://127.0.0.1:{port} --json", RayHead.client_env(), timeout=120)
+    assert out.returncode == 1 and f"cannot reach the Ray Jobs API at http://127.0.0.1:{port}" in out.stderr

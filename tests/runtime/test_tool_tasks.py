@@ -1,0 +1,103 @@
+"""Resources that mean something, on the session's Ray: an agent's tool run is a Ray task in its own worker
+process (not the role actor's), a task Ray cannot place runs in the actor after `schedule_timeout_s`, the CPUs
+asked of Ray's autoscaler follow the pools and the tool load, and the intake queue group shares a burst."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from swarm.reporting.reporter import publish_report
+from swarm.runtime.app import SwarmRuntime
+from swarm.runtime.autoscale import Autoscaler, Load
+from swarm.runtime.batch import member_slots
+from swarm.state import PeerStateStore
+from tests.runtime.test_pipeline import report, results
+from tests.support.runtime import runtime_config
+
+PID = ["{python}", "-c", "import os; print('pid', os.getppid())"]  # the process that ran the command
+
+
+async def run(bus, settings, cfg, n: int, base: int) -> tuple[dict[str, int], dict[str, int], list[dict]]:
+    """Publish n distinct reports, run a swarm until empty: its counters, actor pids, per-intake-actor stats."""
+    for i in range(n):
+        await publish_report(bus, report(base + i))
+    runtime = SwarmRuntime(settings, cfg)
+    await runtime.start()
+    try:
+        counters = await runtime.until_empty(timeout_s=300)
+        pids = await runtime.pids()
+        per_actor = [await a.stats.remote() for a in runtime.intake]
+    finally:
+        await runtime.stop()
+    return counters, pids, per_actor
+
+
+async def tool_pids(bus) -> dict[str, set[int]]:
+    """Investigation -> the processes that ran its research agent's tool runs (findings in PEER state)."""
+    store = PeerStateStore(bus)
+    pids: dict[str, set[int]] = {}
+    for r in await results(bus):
+        state, _ = await store.read(bus.names.peer_key("error", r.investigation_id, 1))
+        research = (state.phase("execute").output or {}).get("research") or {}
+        for out in research.values():
+            for finding in out.get("findings", []):
+                text = str(finding.get("tool_output", ""))
+                if "pid" in text:
+                    pids.setdefault(r.investigation_id, set()).add(int(text.split("pid", 1)[1].split()[0]))
+    return pids
+
+
+@pytest.mark.usefixtures("ray_session")
+@pytest.mark.timeout(600)
+async def test_a_tool_run_is_a_ray_task_outside_the_actor_and_falls_back_when_it_cannot_be_placed(
+    bus, settings, tmp_path
+) -> None:
+    cfg = runtime_config(tmp_path, {"research": {"tool_run": PID}}, tools={"num_cpus": 1})
+    counters, pids, _ = await run(bus, settings, cfg, 2, 700)
+    assert counters["results"] == 2
+    ran = await tool_pids(bus)
+    assert len(ran) == 2 and pids["research-0"] not in set().union(*ran.values()), (ran, pids)  # a Ray task
+
+    # a tool task asking for more CPUs than the cluster has is never placed: it runs in the actor instead
+    cfg = runtime_config(tmp_path, {"research": {"tool_run": PID}}, tools={"num_cpus": 64, "schedule_timeout_s": 1})
+    counters, pids, _ = await run(bus, settings, cfg, 1, 710)
+    assert counters["results"] == 1
+    (new,) = [p for inv, p in (await tool_pids(bus)).items() if inv not in ran]
+    assert new == {pids["research-0"]}
+
+
+@pytest.mark.usefixtures("ray_session")
+@pytest.mark.timeout(600)
+async def test_two_intake_actors_both_take_work_from_one_burst(bus, settings, tmp_path) -> None:
+    cfg = runtime_config(tmp_path, {"research": {"sleep_s": 1.0}}, intake={"actors": 2},
+                         budget={"max_concurrent_investigations": 16, "retry_delay_s": 0.2})
+    share = member_slots(16, 2)
+    counters, _, per_actor = await run(bus, settings, cfg, 30, 720)
+    assert counters["investigations"] == 30 and counters["results"] == 30
+    taken = sorted(int(s["investigations"]) for s in per_actor)
+    # each member fetched only what its free slots could take: neither holds more than its share
+    assert taken[0] >= 30 - share and taken[1] <= share, taken
+
+
+def test_cpus_asked_of_ray_follow_the_pools_and_the_tool_load(tmp_path) -> None:
+    cfg = runtime_config(tmp_path)
+    for role, cpus in {"orchestrator": 0.25, "research": 0.5, "implement": 0.5, "review": 0.5}.items():
+        cfg.roles[role].num_cpus = cpus
+    scaler = Autoscaler(cfg)
+    sizes = {"orchestrator": 1, "research": 3, "implement": 1, "review": 1}
+    actors = 0.25 + 0.5 * 5
+    assert scaler.cpus_needed(sizes) == actors
+    assert scaler.cpus_needed(sizes, Load()) == actors  # idle: the pools only
+    assert scaler.cpus_needed(sizes, Load(waiting=2, running=3)) == actors + 5 * cfg.tools.num_cpus
+    # never more tool tasks than the tool roles have call slots
+    slots = sum(cfg.roles[r].max_concurrency * n for r, n in sizes.items() if r != "orchestrator")
+    assert scaler.cpus_needed(sizes, Load(running=10_000)) == actors + slots * cfg.tools.num_cpus
+    cfg.tools.ray_tasks = False
+    assert scaler.cpus_needed(sizes, Load(running=7)) == actors
+
+
+def test_intake_members_share_the_swarms_slots() -> None:
+    assert member_slots(16, 1) == 32 and member_slots(16, 2) == 16 and member_slots(16, 3) == math.ceil(32 / 3)
+    assert member_slots(1, 4) == 2  # never less than two: one running, one waiting its turn
