@@ -14,8 +14,8 @@ burst of distinct reports is fetched as before, a slot's worth at a time.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nats.aio.msg import Msg

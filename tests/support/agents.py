@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import tempfile
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
