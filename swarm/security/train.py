@@ -36,7 +36,7 @@ from swarm.security.rules import make_nlp
 
 __all__ = ["train", "training_sets", "calibrate", "score_sets", "TRAIN_SETS", "VALIDATION_SETS", "OWN_SETS"]
 
-TRAIN_SETS = ("s-labs-train", "neuralchemy-train", "yanismiraoui-train", "generated-train")
+TRAIN_SETS = ("s-labs-train", "neuralchemy-train", "yanismiraoui-train", "embedded-train", "generated-train")
 VALIDATION_SETS = (
     "s-labs-validation",
     "neuralchemy-validation",
@@ -282,6 +282,22 @@ def _counts(rows: list[Sample]) -> dict[str, int]:
     return {"attack": sum(s.label == "attack" for s in rows), "benign": sum(s.label != "attack" for s in rows)}
 
 
+def _deep_lines(meta: dict[str, Any]) -> list[str]:
+    deep = meta.get("deep")
+    if not deep:
+        return []
+    arch = deep["architecture"]
+    share = ", ".join(f"{k} {v:.1%}" for k, v in deep["benign_share_read"].items())
+    return [
+        f"A cascade: every window is scored by that bag of n-grams; the windows it scores >= {deep['bar']} are",
+        "scored again by a second textcat (TextCatEnsemble.v2: a CNN over NORM, PREFIX, SUFFIX and SHAPE",
+        f"features, width {arch.get('width', 64)}, depth {arch.get('depth', 2)}, beside its own bag of n-grams),"
+        f" trained {deep['epochs']} epochs on the same rows",
+        f"(best epoch on validation). Share of benign validation rows that reach the second stage: {share}.",
+        "",
+    ]
+
+
 def _data_card(meta: dict[str, Any]) -> str:
     lines = [
         "# Injection model: data card",
@@ -290,6 +306,7 @@ def _data_card(meta: dict[str, Any]) -> str:
         "decoded text, trained by",
         f"`swarm security train --seed {meta['seed']}` (spaCy {meta['spacy']}).",
         "",
+        *_deep_lines(meta),
         "## Sources",
         "",
         "| source | licence | where | use |",
@@ -303,6 +320,10 @@ def _data_card(meta: dict[str, Any]) -> str:
     lines.append(
         "| generated | Apache-2.0 (this project) | `swarm/security/generate.py` | train / validation by template; "
         "held-out templates only for evaluation |"
+    )
+    lines.append(
+        "| embedded | the public sources' licences | the public train splits above, each text hidden in a generated "
+        "error report of the train split (`swarm.security.generate.embed`, half of the rows) | training only |"
     )
     lines.append(
         "| project-corpus | Apache-2.0 (this project) | `tests/data/injection_corpus.jsonl` (the rules' hand-written "
