@@ -149,7 +149,7 @@ def train(
     epochs: int = 8,
     fpr_target: float = 0.008,
     limit: int = 0,
-    generated_weight: int = 5,
+    generated_weight: int = 3,
     ngram_size: int = 2,
     length: int = 262_144,
     deep_epochs: int = 0,
