@@ -223,3 +223,22 @@ def test_a_213_kb_web_trace_full_of_encodings_gets_a_verdict_and_a_hidden_attack
     hit = flt.check_report(attacked)
     assert hit.rejected and hit.rules_fired and hit.field == "stack"
     assert any(m.decoded for m in hit.matches)  # found in the decoded text, past the model's window
+
+
+def test_a_cascade_reads_its_second_stage_only_above_the_bar(tmp_path: Path) -> None:
+    """`swarm security train --deep-epochs N`: the deep stage scores only windows the first puts at or above the bar."""
+    from swarm.security.train import train
+
+    meta = train(
+        tmp_path / "c", seed=5, epochs=1, limit=80, deep_epochs=1,
+        train_sets=("s-labs-train",), validation_sets=("s-labs-validation",),
+    )  # fmt: skip
+    cascade = InjectionModel.load(tmp_path / "c")
+    assert cascade.deep is not None and cascade.bar == meta["deep"]["bar"]
+    first_only = InjectionModel(cascade.nlp, cascade.threshold)
+    text = "KeyError: 'user_id' while loading the profile page"
+    cascade.bar = 1.01  # nothing reaches the second stage: the first stage's score, no deep work
+    assert cascade.score_text(text) == first_only.score_text(text) and cascade.stage2 == 0
+    cascade.bar = 0.0  # everything does: the deep model's score counts
+    deep = cascade.score_text(text)
+    assert cascade.stage2 == 1 and deep != first_only.score_text(text) and 0.0 <= deep <= 1.0
