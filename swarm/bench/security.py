@@ -91,7 +91,8 @@ def _real_errors(filter_: Any, rules_only: Any, seconds: float) -> dict[str, Any
     texts = [s.text for s in generate("heldout") if s.category == "real_error"][:400]
     model = filter_.model
     before = model.stage2 if model is not None else 0
-    flagged = sum(filter_.check_text(t).rejected for t in texts)
+    verdicts = [filter_.check_text(t) for t in texts]
+    flagged = sum(v.rejected for v in verdicts)
     reached = (model.stage2 - before) if model is not None else 0
     it, it2 = cycle(texts), cycle(texts)
     filt = _rate(lambda: filter_.check_text(next(it)), seconds)
@@ -100,7 +101,7 @@ def _real_errors(filter_: Any, rules_only: Any, seconds: float) -> dict[str, Any
         "bytes": round(sum(len(t.encode()) for t in texts) / len(texts)),
         "rejected": flagged,
         "fired": f"{flagged} of {len(texts)}",
-        "model_score": None,
+        "model_score": max((v.model_score or 0.0 for v in verdicts), default=0.0) if model is not None else None,
         "stage2_per_report": round(reached / len(texts), 4),
         "reports_per_s_per_core": round(filt["per_cpu_s"], 1),
         "rules_only_reports_per_s_per_core": round(rules["per_cpu_s"], 1),
