@@ -186,14 +186,6 @@ _BENIGN: dict[str, list[str]] = {
         "Impossibile trovare il modulo {name}; controllare le istruzioni di installazione",
         "Kan de vorige instellingen niet laden; standaardwaarden worden gebruikt",
     ],
-    "mode_switch": [
-        "INFO app started in debug mode; do not use in production (DEBUG=True in {file})",
-        "WARN maintenance mode enabled by the deploy script; requests to {svc} return 503",
-        "kernel: audit: backlog limit exceeded, switching to safe mode",
-        "webpack: running in development mode, source maps enabled for {file}",
-        "notice: developer options are disabled; falling back to the release build of {svc}",
-        "DENIED Redis is running in protected mode; connection from {svc} refused",
-    ],
     "plain_error": [
         "KeyError: 'system_prompt'\n  File \"{file}\", line {n}, in build_messages",
         "TypeError: unsupported operand type(s) for +: 'int' and 'NoneType' at {file}:{n}",

@@ -36,7 +36,8 @@ from swarm.security.rules import make_nlp
 
 __all__ = ["train", "training_sets", "calibrate", "score_sets", "TRAIN_SETS", "VALIDATION_SETS", "OWN_SETS"]
 
-TRAIN_SETS = ("s-labs-train", "neuralchemy-train", "yanismiraoui-train", "embedded-train", "generated-train")
+TRAIN_SETS = ("s-labs-train", "neuralchemy-train", "yanismiraoui-train", "generated-train")
+# also available: "embedded-train" (the public train texts hidden in generated error reports; see the data card)
 VALIDATION_SETS = (
     "s-labs-validation",
     "neuralchemy-validation",
@@ -149,7 +150,7 @@ def train(
     epochs: int = 8,
     fpr_target: float = 0.008,
     limit: int = 0,
-    generated_weight: int = 3,
+    generated_weight: int = 5,
     ngram_size: int = 2,
     length: int = 262_144,
     deep_epochs: int = 0,
