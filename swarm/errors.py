@@ -10,6 +10,7 @@
     │   ├── InvalidNamespace                a namespace that cannot be a subject token
     │   └── ControlRefused                  the control service said no (CLI)  -> the command fails
     ├── Rejected                            prompt-injection filter said no    -> terminate + security.rejected
+    ├── FilterFailed                        the filter raised on a report      -> terminate + dead-letter (no retry)
     ├── StateError                          PEER state problems
     │   ├── StateNotFound                   key missing                        -> terminate + dead-letter
     │   ├── StateExists                     create of an existing key          -> terminate (already there)
@@ -44,6 +45,7 @@ __all__ = [
     "InvalidInput",
     "InvalidNamespace",
     "Rejected",
+    "FilterFailed",
     "StateError",
     "StateNotFound",
     "StateExists",
@@ -113,6 +115,13 @@ class Rejected(SwarmError):
                  investigation_id: str | None = None) -> None:
         super().__init__(reason)
         self.verdict, self.report, self.investigation_id = verdict, report, investigation_id
+
+
+class FilterFailed(SwarmError):
+    """The injection filter raised on a report. The same text fails the same way on every delivery, so
+    this is no transient fault: the report is dead-lettered at once with the reason."""
+
+    settlement = Settlement.DEAD_LETTER
 
 
 class StateError(SwarmError):

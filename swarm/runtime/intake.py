@@ -36,7 +36,7 @@ from nats.js.errors import FetchTimeoutError
 from swarm.bus.names import ADVISORY_CONSUMER, ERROR_CONSUMER, HDR_MSG_ID
 from swarm.comms.publisher import notice
 from swarm.config import load_object
-from swarm.errors import OverBudget, Rejected, SwarmError, TransientError
+from swarm.errors import FilterFailed, OverBudget, Rejected, SwarmError, TransientError
 from swarm.models import ErrorReport
 from swarm.runtime.batch import Batch, FetchSizer, member_slots
 from swarm.runtime.control import PauseSwitch
@@ -318,7 +318,11 @@ class IntakeActor:
             inv = tally.investigation_id
             if tally.entry.get("status") == "rejected":
                 raise Rejected(f"signature {report.signature} was rejected before")
-            verdict = self.filter.check_report(report)
+            try:
+                verdict = self.filter.check_report(report)
+            except Exception as exc:  # not transient: the same text fails the same way on every delivery
+                log.exception("%s: the injection filter failed on %s", self.name, report.signature)
+                raise FilterFailed(f"the injection filter failed on this report: {type(exc).__name__}: {exc}") from exc
             if verdict.rejected:
                 raise Rejected("rejected by the prompt-injection filter", verdict, report, inv)
             if new:

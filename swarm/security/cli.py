@@ -6,7 +6,7 @@
     swarm security eval --public s-labs-test --public neuralchemy-test --generated --compare --json
     swarm security eval FILE.jsonl --rules-only
     swarm security export s-labs-test s-labs-test.jsonl            # a public split as eval JSONL
-    swarm security train [--out DIR] [--seed 11] --json            # writes the model + data card
+    swarm security train [--out DIR] [--seed 11] [--deep-epochs N] --json   # writes the model + data card
 
 `--rules PATH` and `--threshold X` try another rules file or threshold without editing the config;
 `--model DIR` another trained model, `--rules-only` none.
@@ -292,6 +292,9 @@ def train_(
     seed: int = typer.Option(11, "--seed", help="random seed (same data + seed: same model)"),
     epochs: int = typer.Option(0, "--epochs", min=0, help="training epochs (default: the shipped recipe)"),
     limit: int = typer.Option(0, "--limit", min=0, help="at most this many rows per set (a quick smoke run)"),
+    deep_epochs: int = typer.Option(
+        0, "--deep-epochs", min=0, help="also train the cascade's second stage (TextCatEnsemble) for N epochs"
+    ),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Train the injection model on the public TRAIN splits + generated data; calibrate on validation."""
@@ -299,7 +302,7 @@ def train_(
     from swarm.security.train import train
 
     with cli_errors():
-        options: dict[str, Any] = {"seed": seed, "limit": limit}
+        options: dict[str, Any] = {"seed": seed, "limit": limit, "deep_epochs": deep_epochs}
         if epochs:
             options["epochs"] = epochs
         meta = train(out or MODEL_DIR, progress=None if json_out else err_console.print, **options)

@@ -21,7 +21,7 @@ import random
 from swarm.security.errortext import ErrorPool, error_pool, render_error
 from swarm.security.evaluate import Sample
 
-__all__ = ["generate", "SPLITS", "OBFUSCATIONS", "template_split"]
+__all__ = ["generate", "embed", "SPLITS", "OBFUSCATIONS", "template_split"]
 
 SPLITS = ("train", "validation", "heldout")
 OBFUSCATIONS = ("none", "base64", "zero_width", "fullwidth", "homoglyph", "leetspeak")
@@ -298,4 +298,23 @@ def generate(split: str, seed: int = 11, per_template: int = 0) -> list[Sample]:
     seen: set[str] = set()
     out = [s for s in out if not (s.text in seen or seen.add(s.text))]  # type: ignore[func-returns-value]
     rng.shuffle(out)
+    return out
+
+
+def embed(samples: list[Sample], split: str, seed: int = 11, share: float = 0.5) -> list[Sample]:
+    """A share of `samples` (e.g. a public train split) hidden in the error reports of `split`: each text
+    becomes the payload of one of the split's carriers, sometimes obfuscated, inside real error text.
+    Attacks and benign texts alike, so neither a carrier nor an obfuscation is a cue by itself."""
+    rng = random.Random(f"{seed}-embed-{split}")
+    carriers = _chosen(_CARRIERS, split)
+    pool = error_pool(split)
+    out = []
+    for s in samples:
+        if rng.random() >= share:
+            continue
+        text = " ".join(s.text.split())[:600]
+        kind = rng.choice(OBFUSCATIONS[1:]) if rng.random() < 0.3 else "none"
+        sample = Sample(s.label, _fill(rng.choice(carriers), rng, p=_obfuscate(text, kind, rng)), s.category, kind)
+        sample = _with_background(sample, pool, rng)
+        out.append(_as_report(sample, rng) if rng.random() < 0.4 else sample)
     return out

@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from spacy.attrs import LOWER
+from spacy.attrs import IDX, LOWER
 
 from swarm.models import ErrorReport
 from swarm.security.filter import Match, Verdict
@@ -139,14 +139,16 @@ class InjectionFilter:
                     rule = c.regex_groups[m.lastgroup]
                     place(rule, rule.weight, m.start(), m.end())
         verdict = self._verdict(fields, found)
-        return self._with_model(verdict, fields, segments, doc) if self.model is not None else verdict
+        return self._with_model(verdict, fields, segments, doc, len(text)) if self.model is not None else verdict
 
     def _no_model(self) -> dict[str, float | None]:
         if self.model is None:
             return {}
         return {"model_score": 0.0, "model_threshold": self.model.threshold}
 
-    def _with_model(self, verdict: Verdict, fields: dict[str, str], segments: list[_Segment], doc: Any) -> Verdict:
+    def _with_model(
+        self, verdict: Verdict, fields: dict[str, str], segments: list[_Segment], doc: Any, length: int
+    ) -> Verdict:
         model = self.model
         assert model is not None
         parts: list[tuple[int, int]] = []
@@ -155,16 +157,17 @@ class InjectionFilter:
             for seg in segments:
                 b = bounds.setdefault(seg.field, [seg.start, seg.start])
                 b[1] = seg.start + len(seg.norm.skeleton)
-            idx = [t.idx for t in doc]
+            idx = doc.to_array(IDX).tolist()  # token offsets without making Token objects
             parts = [(bisect_left(idx, a), bisect_left(idx, b)) for a, b in bounds.values()]
-        if len(doc.text) > MAX_VIEW_CHARS:  # the model reads a bounded view; the rules read everything
-            doc = self._nlp.make_doc(doc.text[:MAX_VIEW_CHARS])
-            parts = [(a, min(b, len(doc))) for a, b in parts if a < len(doc)]
-        score = model.score_doc(doc, parts)
+        end = len(doc)
+        if length > MAX_VIEW_CHARS:  # the model reads a bounded view; the rules read everything
+            end = bisect_left(doc.to_array(IDX).tolist(), MAX_VIEW_CHARS)
+            parts = [(a, min(b, end)) for a, b in parts if a < end]
+        score = model.score_doc(doc, parts, end=end)
         verdict = replace(verdict, model_score=score, model_threshold=model.threshold)
         if verdict.model_fired and not verdict.rules_fired:  # name the field the model objects to most
             per_field = {
-                name: model.score_view(_SEP.join(s.norm.skeleton for s in segments if s.field == name))
+                name: model.score_view(_SEP.join(s.norm.skeleton for s in segments if s.field == name)[:MAX_VIEW_CHARS])
                 for name in fields
             }
             field = max(per_field, key=lambda f: per_field[f])

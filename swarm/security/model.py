@@ -27,7 +27,10 @@ from swarm.errors import ConfigError
 from swarm.security.normalise import decode_segments, normalise
 from swarm.security.rules import make_nlp
 
-__all__ = ["InjectionModel", "model_view", "textcat_config", "MODEL_DIR", "LABEL", "WINDOW", "MAX_WINDOWS", "VIEW_SEP"]
+__all__ = [
+    "InjectionModel", "model_view", "textcat_config", "deep_config", "MODEL_DIR", "LABEL", "WINDOW", "MAX_WINDOWS",
+    "VIEW_SEP",
+]  # fmt: skip
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
 LABEL = "INJECTION"
@@ -48,6 +51,38 @@ def textcat_config(ngram_size: int = 3, length: int = 262_144) -> dict[str, Any]
             "ngram_size": ngram_size,
             "no_output_layer": False,
             "length": length,
+        },
+    }
+
+
+def deep_config(width: int = 64, depth: int = 2, rows: int = 5000, ngram_size: int = 2) -> dict[str, Any]:
+    """The second stage: `TextCatEnsemble.v2`, a CNN over subword features (NORM, PREFIX, SUFFIX, SHAPE:
+    a misspelt, inflected or unseen word still shares most of them with a known one) with attention,
+    beside its own bag of n-grams. About 4x the cost of the first stage, so it reads only what the
+    first stage puts at or above the cascade's bar."""
+    attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
+    return {
+        "threshold": 0.5,
+        "model": {
+            "@architectures": "spacy.TextCatEnsemble.v2",
+            "linear_model": textcat_config(ngram_size)["model"],
+            "tok2vec": {
+                "@architectures": "spacy.Tok2Vec.v2",
+                "embed": {
+                    "@architectures": "spacy.MultiHashEmbed.v2",
+                    "width": width,
+                    "rows": [rows] * len(attrs),
+                    "attrs": attrs,
+                    "include_static_vectors": False,
+                },
+                "encode": {
+                    "@architectures": "spacy.MaxoutWindowEncoder.v2",
+                    "width": width,
+                    "window_size": 1,
+                    "maxout_pieces": 3,
+                    "depth": depth,
+                },
+            },
         },
     }
 
@@ -73,15 +108,31 @@ class _Ids:
 
 
 class InjectionModel:
-    """A trained textcat plus its calibrated threshold; build once per process (one per intake actor)."""
+    """A trained textcat plus its calibrated threshold; build once per process (one per intake actor).
 
-    def __init__(self, nlp: Language, threshold: float, meta: dict[str, Any] | None = None) -> None:
+    With `deep` (a second textcat, `deep_config`) it is a cascade: every window is scored by the bag of
+    n-grams, and the windows it scores at or above `bar` are scored again by the deep model, whose
+    score then counts for them. Most error reports stay under the bar and cost the first stage only.
+    """
+
+    def __init__(
+        self,
+        nlp: Language,
+        threshold: float,
+        meta: dict[str, Any] | None = None,
+        deep: Language | None = None,
+        bar: float = 1.0,
+    ) -> None:
         self.nlp = nlp
         self.textcat = nlp.get_pipe("textcat")
         self._column = list(self.textcat.labels).index(LABEL)
         self._attr = next(n.attrs["attr"] for n in self.textcat.model.walk() if n.name == "extract_ngrams")
         self.threshold = float(threshold)
         self.meta = meta or {}
+        self.deep = deep.get_pipe("textcat") if deep is not None else None
+        self._deep_column = list(self.deep.labels).index(LABEL) if self.deep is not None else 0
+        self.bar = float(bar)
+        self.stage2 = 0  # windows the deep model has scored (how often the cascade pays for it)
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> InjectionModel:
@@ -95,23 +146,37 @@ class InjectionModel:
             nlp = make_nlp()
             nlp.add_pipe("textcat", config=textcat_config(**meta.get("architecture", {})))
             nlp.get_pipe("textcat").from_disk(path / "textcat", exclude=["vocab"])
+            deep = None
+            if meta.get("deep"):
+                deep = make_nlp()
+                deep.add_pipe("textcat", config=deep_config(**meta["deep"]["architecture"]))
+                deep.get_pipe("textcat").from_disk(path / "deep", exclude=["vocab"])
         except (OSError, ValueError, KeyError) as exc:
             raise ConfigError(f"injection model at {path} cannot be loaded: {exc}") from exc
-        return cls(nlp, float(meta["threshold"]), meta)
+        return cls(nlp, float(meta["threshold"]), meta, deep, float(meta["deep"]["bar"]) if deep else 1.0)
 
-    def score_doc(self, doc: Doc, parts: list[tuple[int, int]] | None = None) -> float:
+    def score_doc(self, doc: Doc, parts: list[tuple[int, int]] | None = None, end: int | None = None) -> float:
         """INJECTION probability of a tokenized model view: the max over bounded windows of the whole
-        doc and, when given, of each part (token ranges, e.g. a report's fields) of `MIN_PART` tokens or more."""
-        n = len(doc)
+        doc (its first `end` tokens when given) and of each part (token ranges, e.g. a report's fields)
+        of `MIN_PART` tokens or more."""
+        n = len(doc) if end is None else min(end, len(doc))
         if n == 0:
             return 0.0
         windows = self._windows(doc, 0, n)
         for start, end in parts or []:
             if end - start >= MIN_PART and end - start < n:
                 windows += self._windows(doc, start, end)
-        ids = doc.to_array([self._attr])  # token ids once; windows are slices of it (no Doc copies)
-        scores = self.textcat.model.predict([_Ids(ids[s:e]) for s, e in windows[: MAX_WINDOWS * 2]])
-        return float(self.textcat.model.ops.to_numpy(scores)[:, self._column].max())
+        windows = windows[: MAX_WINDOWS * 2]
+        ids = doc.to_array([self._attr])[:n]  # token ids once; windows are slices of it (no Doc copies)
+        scores = self.textcat.model.predict([_Ids(ids[s:e]) for s, e in windows])
+        first = self.textcat.model.ops.to_numpy(scores)[:, self._column]
+        if self.deep is None or first.max() < self.bar:
+            return float(first.max())
+        again = [i for i, score in enumerate(first) if score >= self.bar]
+        self.stage2 += len(again)
+        deep = self.deep.model.predict([doc[windows[i][0] : windows[i][1]].as_doc() for i in again])
+        first[again] = self.deep.model.ops.to_numpy(deep)[:, self._deep_column]
+        return float(first.max())
 
     @staticmethod
     def _windows(doc: Doc, start: int, end: int) -> list[tuple[int, int]]:

@@ -28,12 +28,13 @@ from __future__ import annotations
 import base64
 import binascii
 import html
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
-__all__ = ["Normalised", "Decoded", "normalise", "skeleton", "decode_segments"]
+__all__ = ["Normalised", "Decoded", "normalise", "skeleton", "decode_segments", "LONG_TEXT", "DECODED_BUDGET"]
 
 # Cyrillic and Greek letters that look like Latin ones (upper case folded before lower-casing, so an
 # all-capital look-alike word such as "ЅҮЅТЕМ" still folds).
@@ -148,6 +149,9 @@ class Decoded:
     text: str
 
 
+LONG_TEXT = 32_768  # longer texts get one merged whole-text decoded variant per level
+MAX_SEGMENTS = 256  # base64 / hex candidates tried per kind and level
+DECODED_BUDGET = 2  # decoded variants add up to at most this many times the text (at least 8 KB)
 _URL = re.compile(r"%[0-9a-fA-F]{2}")
 _PLUS_WORDS = re.compile(r"[A-Za-z]{2,}\+[A-Za-z]{2,}\+[A-Za-z]{2,}")  # form-encoded words: a+b+c
 _HTML = re.compile(r"&(?:#[0-9]{2,7}|#[xX][0-9a-fA-F]{2,6}|[a-zA-Z]{2,8});")
@@ -215,21 +219,43 @@ def _escapes(text: str) -> str | None:
         return out
 
 
-def _decode_once(text: str) -> list[Decoded]:
-    found: list[Decoded] = []
+def _url(text: str) -> str | None:
     if ("%" in text and _URL.search(text)) or ("+" in text and _PLUS_WORDS.search(text)):
-        found.append(Decoded("url", unquote_plus(text)))
-    if "&" in text and _HTML.search(text):
-        found.append(Decoded("html", html.unescape(text)))
-    if "\\" in text and _ESCAPE.search(text):
-        decoded = _escapes(text)
+        return unquote_plus(text)
+    return None
+
+
+def _html(text: str) -> str | None:
+    return html.unescape(text) if "&" in text and _HTML.search(text) else None
+
+
+def _escaped(text: str) -> str | None:
+    return _escapes(text) if "\\" in text and _ESCAPE.search(text) else None
+
+
+_WHOLE = (("url", _url), ("html", _html), ("escapes", _escaped))  # decoders that rewrite the whole text
+
+
+def _whole(text: str) -> list[Decoded]:
+    """One variant per whole-text encoding found; for a long text, one variant with all of them undone."""
+    if len(text) <= LONG_TEXT:
+        return [Decoded(kind, d) for kind, fn in _WHOLE if (d := fn(text))]
+    kinds, out = [], text
+    for kind, fn in _WHOLE:
+        decoded = fn(out)
         if decoded:
-            found.append(Decoded("escapes", decoded))
-    for m in _B64.finditer(text):
+            kinds.append(kind)
+            out = decoded
+    return [Decoded("+".join(kinds), out)] if kinds else []
+
+
+def _decode_once(text: str) -> list[Decoded]:
+    found = _whole(text)
+    for m in itertools.islice(_B64.finditer(text), MAX_SEGMENTS):
         decoded = _b64(m.group())
         if decoded:
             found.append(Decoded("base64", decoded))
-    for m in _HEX.finditer(text):
+    for m in itertools.islice(_HEX.finditer(text), MAX_SEGMENTS):
         decoded = _hex(m.group())
         if decoded:
             found.append(Decoded("hex", decoded))
@@ -243,22 +269,32 @@ def decode_segments(text: str, depth: int = 2) -> list[Decoded]:
     """Decoded forms of the parts of `text` that look encoded, nested up to `depth` levels.
 
     `text` is the raw text: Unicode tag characters ("ASCII smuggling") are read before they are
-    dropped as invisible; the rest is looked for in the NFKC form.
+    dropped as invisible; the rest is looked for in the NFKC form. The work is bounded: a text longer
+    than `LONG_TEXT` gets one merged whole-text variant per level (not one per encoding), at most
+    `MAX_SEGMENTS` base64 / hex segments are tried per kind and level, and decoding stops once the
+    variants add up to `DECODED_BUDGET` times the text (a 200 KB web trace full of `%20` and `&amp;`
+    yields about 200 KB of decoded text, not a million characters).
     """
     out: list[Decoded] = []
+    budget = DECODED_BUDGET * max(len(text), 4096)
     if _ANY_TAG.search(text):
         hidden = "".join(chr(ord(c) - 0xE0000) for m in _TAGS.finditer(text) for c in m.group())
         if hidden:
-            out.append(Decoded("tags", hidden))
+            out.append(Decoded("tags", hidden[:budget]))
+            budget -= len(out[-1].text)
     seen = {text}
     frontier = [unicodedata.normalize("NFKC", text)]
     for _ in range(depth):
         nxt: list[str] = []
         for item in frontier:
             for d in _decode_once(item):
-                if d.text not in seen:
-                    seen.add(d.text)
-                    out.append(d)
-                    nxt.append(d.text)
+                if d.text in seen:
+                    continue
+                if len(d.text) > budget:  # over the budget: smaller variants may still fit
+                    continue
+                budget -= len(d.text)
+                seen.add(d.text)
+                out.append(d)
+                nxt.append(d.text)
         frontier = nxt
     return out

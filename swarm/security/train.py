@@ -30,13 +30,14 @@ from spacy.util import compounding, fix_random_seed, minibatch
 
 from swarm.security.corpora import SOURCES, public_split
 from swarm.security.evaluate import Sample, load_corpus
-from swarm.security.generate import generate
-from swarm.security.model import LABEL, InjectionModel, model_view, textcat_config
+from swarm.security.generate import embed, generate
+from swarm.security.model import LABEL, WINDOW, InjectionModel, deep_config, model_view, textcat_config
 from swarm.security.rules import make_nlp
 
 __all__ = ["train", "training_sets", "calibrate", "score_sets", "TRAIN_SETS", "VALIDATION_SETS", "OWN_SETS"]
 
 TRAIN_SETS = ("s-labs-train", "neuralchemy-train", "yanismiraoui-train", "generated-train")
+# also available: "embedded-train" (the public train texts hidden in generated error reports; see the data card)
 VALIDATION_SETS = (
     "s-labs-validation",
     "neuralchemy-validation",
@@ -54,6 +55,9 @@ def _load(name: str, seed: int) -> list[Sample]:
         return load_corpus(PROJECT_CORPUS) if PROJECT_CORPUS.is_file() else []
     if name.startswith("generated-"):
         return generate(name.removeprefix("generated-"), seed=seed)
+    if name.startswith("embedded-"):  # the public texts of a split, hidden in that split's error reports
+        split = name.removeprefix("embedded-")
+        return embed([s for src in SOURCES for s in public_split(f"{src}-{split}")], split, seed=seed)
     return public_split(name)
 
 
@@ -110,6 +114,36 @@ def _examples(nlp: Any, samples: list[Sample], views: dict[str, str]) -> list[Ex
     return out
 
 
+def _fit(
+    nlp: Any,
+    examples: list[Example],
+    epochs: int,
+    seed: int,
+    drop: float,
+    judge: Callable[[], tuple[float, dict[str, Any]]],
+    say: Callable[[str], None],
+    stage: str,
+) -> list[dict[str, Any]]:
+    """Train `nlp`'s textcat for `epochs`; keep the weights of the epoch `judge` (validation) likes best."""
+    optimizer = nlp.initialize(lambda: examples[:500])
+    rng = random.Random(seed)
+    best: tuple[float, bytes] | None = None
+    history = []
+    for epoch in range(epochs):
+        rng.shuffle(examples)
+        losses: dict[str, float] = {}
+        for batch in minibatch(examples, size=compounding(16.0, 128.0, 1.001)):
+            nlp.update(batch, sgd=optimizer, losses=losses, drop=drop)
+        mean, row = judge()
+        history.append({"stage": stage, "epoch": epoch + 1, "loss": round(losses.get("textcat", 0.0), 3), **row})
+        say(f"{stage} epoch {epoch + 1}: loss {losses.get('textcat', 0.0):.2f} {row}")
+        if best is None or mean > best[0]:
+            best = (mean, nlp.get_pipe("textcat").to_bytes())
+    if best is not None:
+        nlp.get_pipe("textcat").from_bytes(best[1])
+    return history
+
+
 def train(
     out_dir: str | Path,
     seed: int = 11,
@@ -119,13 +153,19 @@ def train(
     generated_weight: int = 5,
     ngram_size: int = 2,
     length: int = 262_144,
+    deep_epochs: int = 0,
+    deep: dict[str, int] | None = None,
+    bar: float = 0.01,
     train_sets: tuple[str, ...] = TRAIN_SETS,
     validation_sets: tuple[str, ...] = VALIDATION_SETS,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Train, calibrate on validation, write `out_dir/{textcat/, calibration.json, DATA_CARD.md}`.
+    """Train, calibrate on validation, write `out_dir/{textcat/, [deep/,] calibration.json, DATA_CARD.md}`.
 
-    `train_sets` / `validation_sets` name the sets (smaller ones for a smoke run); test splits are refused.
+    The first stage (bag of n-grams) trains for `epochs`; with `deep_epochs` > 0 a second stage
+    (`deep_config(**deep)`) trains on the same rows and reads the windows the first scores >= `bar`.
+    Each stage keeps its best epoch on validation. `train_sets` / `validation_sets` name the sets
+    (smaller ones for a smoke run); test splits are refused.
     """
     if any(n.endswith("-test") or n.endswith("-heldout") for n in (*train_sets, *validation_sets)):
         raise ValueError("test splits and the generated held-out set are for evaluation only")
@@ -138,34 +178,31 @@ def train(
     valids = training_sets(validation_sets, seed, limit)
     views = {s.text: model_view(s.text) for rows in (*trains.values(), *valids.values()) for s in rows}
     say(f"{sum(map(len, trains.values()))} training rows, {sum(map(len, valids.values()))} validation rows")
+    rules = InjectionFilter({"model": "none"})
+    rule_hits = {name: [rules.check_text(s.text).rejected for s in rows] for name, rows in valids.items()}
+    data = [s for name, rows in trains.items() for s in rows * (generated_weight if "generated" in name else 1)]
+
+    def judge(model_of: Callable[[], InjectionModel]) -> Callable[[], tuple[float, dict[str, Any]]]:
+        def run() -> tuple[float, dict[str, Any]]:
+            scored = score_sets(model_of(), valids, views, rule_hits)
+            t = calibrate(scored, fpr_target, OWN_SETS)
+            recalls = {name: round(_rates(rows, t)[0], 4) for name, rows in scored.items()}
+            return sum(recalls.values()) / len(recalls), {"threshold": t, **recalls}
+
+        return run
 
     nlp = make_nlp()
     nlp.add_pipe("textcat", config=textcat_config(ngram_size, length))
-    data = [s for name, rows in trains.items() for s in rows * (generated_weight if "generated" in name else 1)]
     examples = _examples(nlp, data, views)
-    optimizer = nlp.initialize(lambda: examples[:500])
-    rules = InjectionFilter({"model": "none"})
-    rule_hits = {name: [rules.check_text(s.text).rejected for s in rows] for name, rows in valids.items()}
-    rng = random.Random(seed)
-    best: tuple[float, bytes] | None = None
-    history = []
-    for epoch in range(epochs):
-        rng.shuffle(examples)
-        losses: dict[str, float] = {}
-        for batch in minibatch(examples, size=compounding(16.0, 128.0, 1.001)):
-            nlp.update(batch, sgd=optimizer, losses=losses, drop=0.0)
-        model = InjectionModel(nlp, 0.5)
-        scored = score_sets(model, valids, views, rule_hits)
-        t = calibrate(scored, fpr_target, OWN_SETS)
-        recalls = {name: round(_rates(rows, t)[0], 4) for name, rows in scored.items()}
-        mean = sum(recalls.values()) / len(recalls)
-        history.append({"epoch": epoch + 1, "loss": round(losses.get("textcat", 0.0), 3), "threshold": t, **recalls})
-        say(f"epoch {epoch + 1}: loss {losses.get('textcat', 0.0):.2f} threshold {t:.4f} validation recall {recalls}")
-        if best is None or mean > best[0]:
-            best = (mean, nlp.get_pipe("textcat").to_bytes())
-    assert best is not None
-    nlp.get_pipe("textcat").from_bytes(best[1])
-    model = InjectionModel(nlp, 0.5)
+    history = _fit(nlp, examples, epochs, seed, 0.0, judge(lambda: InjectionModel(nlp, 0.5)), say, "bow")
+    second = None
+    if deep_epochs:
+        second = make_nlp()
+        second.add_pipe("textcat", config=deep_config(**(deep or {})))
+        windows = [_head(e, second) for e in examples]  # the deep model reads windows of WINDOW tokens
+        history += _fit(second, windows, deep_epochs, seed, 0.1,
+                        judge(lambda: InjectionModel(nlp, 0.5, deep=second, bar=bar)), say, "deep")  # fmt: skip
+    model = InjectionModel(nlp, 0.5, deep=second, bar=bar)
     scored = score_sets(model, valids, views, rule_hits)
     threshold = calibrate(scored, fpr_target, OWN_SETS)
     validation = {
@@ -173,9 +210,15 @@ def train(
         for name, rows in scored.items()
         for r, f in [_rates(rows, threshold)]
     }
+    stage2 = {  # the share of benign validation rows the deep model reads (what the cascade costs)
+        name: round(sum(s >= bar for s, _, a in rows if not a) / max(1, sum(not a for _, _, a in rows)), 4)
+        for name, rows in score_sets(InjectionModel(nlp, 0.5), valids, views, rule_hits).items()
+    } if second is not None else {}  # fmt: skip
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     nlp.get_pipe("textcat").to_disk(out / "textcat", exclude=["vocab"])  # hashed features: no strings
+    if second is not None:
+        second.get_pipe("textcat").to_disk(out / "deep", exclude=["vocab"])
     meta = {
         "threshold": threshold,
         "fpr_target": fpr_target,
@@ -188,6 +231,9 @@ def train(
         "python": platform.python_version(),
         "harvested": _harvested_versions(),
         "architecture": {"ngram_size": ngram_size, "length": length},
+        "deep": {"epochs": deep_epochs, "architecture": dict(deep or {}), "bar": bar, "benign_share_read": stage2}
+        if second is not None
+        else None,
         "train_sets": {n: _counts(r) for n, r in trains.items()},
         "validation_sets": {n: _counts(r) for n, r in valids.items()},
         "validation": validation,
@@ -198,6 +244,13 @@ def train(
     (out / "DATA_CARD.md").write_text(_data_card(meta), encoding="utf-8")
     say(f"threshold {threshold:.4f}; validation {validation}")
     return meta
+
+
+def _head(example: Example, nlp: Any) -> Example:
+    doc = example.reference
+    if len(doc) <= WINDOW:
+        return example
+    return Example.from_dict(doc[:WINDOW].as_doc(), {"cats": doc.cats})
 
 
 def score_sets(
@@ -230,6 +283,22 @@ def _counts(rows: list[Sample]) -> dict[str, int]:
     return {"attack": sum(s.label == "attack" for s in rows), "benign": sum(s.label != "attack" for s in rows)}
 
 
+def _deep_lines(meta: dict[str, Any]) -> list[str]:
+    deep = meta.get("deep")
+    if not deep:
+        return []
+    arch = deep["architecture"]
+    share = ", ".join(f"{k} {v:.1%}" for k, v in deep["benign_share_read"].items())
+    return [
+        f"A cascade: every window is scored by that bag of n-grams; the windows it scores >= {deep['bar']} are",
+        "scored again by a second textcat (TextCatEnsemble.v2: a CNN over NORM, PREFIX, SUFFIX and SHAPE",
+        f"features, width {arch.get('width', 64)}, depth {arch.get('depth', 2)}, beside its own bag of n-grams),"
+        f" trained {deep['epochs']} epochs on the same rows",
+        f"(best epoch on validation). Share of benign validation rows that reach the second stage: {share}.",
+        "",
+    ]
+
+
 def _data_card(meta: dict[str, Any]) -> str:
     lines = [
         "# Injection model: data card",
@@ -238,6 +307,7 @@ def _data_card(meta: dict[str, Any]) -> str:
         "decoded text, trained by",
         f"`swarm security train --seed {meta['seed']}` (spaCy {meta['spacy']}).",
         "",
+        *_deep_lines(meta),
         "## Sources",
         "",
         "| source | licence | where | use |",
@@ -251,6 +321,10 @@ def _data_card(meta: dict[str, Any]) -> str:
     lines.append(
         "| generated | Apache-2.0 (this project) | `swarm/security/generate.py` | train / validation by template; "
         "held-out templates only for evaluation |"
+    )
+    lines.append(
+        "| embedded | the public sources' licences | the public train splits above, each text hidden in a generated "
+        "error report of the train split (`swarm.security.generate.embed`, half of the rows) | training only |"
     )
     lines.append(
         "| project-corpus | Apache-2.0 (this project) | `tests/data/injection_corpus.jsonl` (the rules' hand-written "

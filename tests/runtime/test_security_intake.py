@@ -10,12 +10,13 @@ import json
 import pytest
 
 from swarm.errors import StateNotFound
-from swarm.models import ErrorReport, SecurityRejection
+from swarm.models import DeadLetter, ErrorReport, SecurityRejection
 from swarm.reporting.reporter import publish_report
 from swarm.runtime.app import SwarmRuntime
 from swarm.runtime.grouping import investigation_id_for
 from swarm.state import PeerStateStore
 from tests.runtime.test_pipeline import report, results
+from tests.support.filters import BREAKER
 from tests.support.runtime import runtime_config
 
 pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(900)]
@@ -94,3 +95,26 @@ async def test_rejected_reports_never_reach_an_agent_and_the_rest_is_processed(b
     assert any(f".run.{investigation_id_for(benign[0].signature)}." in s for s in comms.state.subjects)
     event = await bus.js.subscribe(bus.names.event("report_rejected"), ordered_consumer=True)
     assert json.loads((await event.next_msg(timeout=5)).data)["data"]["rule_ids"]
+
+
+async def test_a_filter_failure_dead_letters_the_report_at_once_with_the_reason(bus, settings, tmp_path) -> None:
+    """A filter that raises is no transient fault: no retries, one dead letter naming the filter; the rest goes on."""
+    cfg = runtime_config(tmp_path)
+    cfg.intake.filter = "tests.support.filters:FailingFilter"
+    broken = ErrorReport(error=f"ValueError: {BREAKER} in a form field", service="shop", context={"line": 3})
+    fine = report(710)
+    await publish_report(bus, broken)
+    await publish_report(bus, fine)
+    runtime = SwarmRuntime(settings, cfg)
+    await runtime.start()
+    try:
+        dead = await bus.js.subscribe(bus.names.dead("errors"), ordered_consumer=True)
+        letter = DeadLetter.model_validate_json((await dead.next_msg(timeout=300)).data)
+        counters = await runtime.until_empty(timeout_s=600)
+    finally:
+        await runtime.stop()
+    assert letter.error_type == "FilterFailed" and letter.deliveries == 1
+    assert "injection filter failed" in letter.reason and "filter bug" in letter.reason
+    assert ErrorReport.model_validate_json(letter.payload).signature == broken.signature
+    assert counters["dead_lettered"] == 1 and counters["results"] == 1
+    assert {r.signature for r in await results(bus)} == {fine.signature}
