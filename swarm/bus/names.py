@@ -149,6 +149,15 @@ class Names:
         return f"rej-{investigation_id}"
 
     @property
+    def dead_letter_objects(self) -> str:
+        """Object store bucket: the whole original of a dead letter too large to embed (when enabled)."""
+        return self.stream("DEAD_LETTER_PAYLOADS")
+
+    @staticmethod
+    def dead_letter_object(stream: str, seq: int) -> str:
+        return f"{stream}-{seq}"
+
+    @property
     def signature_bucket(self) -> str:
         """KV bucket: signature -> investigation (intake grouping)."""
         return self.stream("SIGNATURES")

@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import ray
 import typer
 
 from swarm.bus.server import EmbeddedNats
@@ -45,9 +49,12 @@ async def run_swarm(runtime: SwarmRuntime, until_empty: bool, timeout_s: float |
             stopper.cancel()
             if waiter in done:
                 try:
-                    return waiter.result()
+                    counters = waiter.result()
                 except TimeoutError as exc:
                     raise TransientError(f"the error queues were not empty in time: {exc}") from exc
+                if runtime.incidents:
+                    err_console.print("rode out: " + "; ".join(runtime.incidents))
+                return counters
             waiter.cancel()
         else:
             err_console.print(
@@ -58,6 +65,23 @@ async def run_swarm(runtime: SwarmRuntime, until_empty: bool, timeout_s: float |
         return await runtime.drain()
     finally:
         await runtime.stop()
+
+
+@contextlib.contextmanager
+def stdout_to_stderr(enabled: bool = True) -> Iterator[None]:
+    """File descriptor 1 points at stderr meanwhile (Ray's log forwarding, C-level prints included)."""
+    if not enabled:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 @runtime_app.command("run")
@@ -80,7 +104,14 @@ def run(
             settings = settings.model_copy(update={"nats_url": server.url})
             err_console.print(f"NATS_URL is not set: started an embedded nats-server at {server.url}")
         try:
-            counters = asyncio.run(run_swarm(SwarmRuntime(settings, cfg, address=address), until_empty, timeout))
+            # Ray forwards worker output to the driver's stdout: only our own output goes there
+            with stdout_to_stderr(json_out):
+                try:
+                    counters = asyncio.run(
+                        run_swarm(SwarmRuntime(settings, cfg, address=address), until_empty, timeout))
+                finally:
+                    if json_out and ray.is_initialized():
+                        ray.shutdown()  # its log forwarding ends here, before the JSON is printed
         finally:
             if server is not None:
                 server.stop()
@@ -101,7 +132,6 @@ def investigate(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Run one investigation (embedded NATS and local Ray unless configured) and print its Result."""
-    import sys
     import uuid
 
     settings = load_settings()

@@ -36,9 +36,10 @@ from nats.js.errors import FetchTimeoutError
 from swarm.bus.names import ADVISORY_CONSUMER, ERROR_CONSUMER, HDR_MSG_ID
 from swarm.comms.publisher import notice
 from swarm.config import load_object
-from swarm.errors import OverBudget, Rejected, SwarmError, TransientError
+from swarm.errors import OverBudget, Rejected, SwarmError
 from swarm.models import ErrorReport
 from swarm.runtime.batch import Batch, FetchSizer
+from swarm.runtime.faults import retry_unavailable
 from swarm.runtime.grouping import SignatureIndex, Tally
 from swarm.runtime.registry import BUDGET_NAME, PoolClient
 from swarm.runtime.requests import InvestigationRequest
@@ -85,24 +86,27 @@ class IntakeActor:
         bus = self.services.bus
         self.index = await SignatureIndex(bus.js, bus.names).open()
         self.settler = Settler(bus, self.services.blood, self.index, self.counters,
-                               max_deliver=self.max_deliver, nak_delay_s=self.cfg.nak_delay_s, actor=self.name)
+                               max_deliver=self.max_deliver, nak_delay_s=self.cfg.nak_delay_s, actor=self.name,
+                               objects=self.cfg.dead_letter_objects)
         self.running = True
         for env in self.cfg.envs:
             stream = bus.names.error_stream(env)
             info = await bus.js.consumer_info(stream, ERROR_CONSUMER)
             self.max_deliver[stream] = info.config.max_deliver or 3
+            self.settler.ack_wait_s[stream] = float(info.config.ack_wait or 30.0)
             sub = await bus.js.pull_subscribe_bind(ERROR_CONSUMER, stream=stream)
             self.fetchers.append(asyncio.create_task(self._fetch_loop(stream, sub), name=f"fetch-{stream}"))
         advisories = await bus.js.pull_subscribe_bind(ADVISORY_CONSUMER, stream=bus.names.advisories_stream)
         self.fetchers.append(asyncio.create_task(self._advisory_loop(advisories), name="advisories"))
         return self.name
 
-    async def stop_fetching(self) -> None:
+    async def stop_fetching(self, timeout_s: float | None = None) -> None:
         """Let each fetch in flight finish (its reports are handed to tasks), then stop: cancelling a
         fetch would strand reports in the client's queue until their ack wait expires."""
         self.running = False
         if self.fetchers:
-            _, stuck = await asyncio.wait(set(self.fetchers), timeout=self.cfg.fetch_timeout_s + 2)
+            wait_s = self.cfg.fetch_timeout_s + 2 if timeout_s is None else timeout_s
+            _, stuck = await asyncio.wait(set(self.fetchers), timeout=wait_s)
             for task in stuck:
                 task.cancel()
             for task in stuck:
@@ -111,10 +115,12 @@ class IntakeActor:
         self.fetchers.clear()
 
     async def drain(self, grace_s: float) -> dict[str, int]:
-        """Stop fetching; let in-flight work finish within grace_s, then nak the rest for redelivery."""
-        await self.stop_fetching()
+        """Stop fetching; let in-flight work finish within grace_s, then nak the rest for redelivery.
+        The whole drain (the fetch in flight included) keeps within grace_s, a little kept for the naks."""
+        deadline = time.monotonic() + grace_s
+        await self.stop_fetching(min(self.cfg.fetch_timeout_s + 2, grace_s / 2))
         if self.inflight:
-            _, pending = await asyncio.wait(set(self.inflight), timeout=grace_s)
+            _, pending = await asyncio.wait(set(self.inflight), timeout=max(0.1, deadline - time.monotonic() - 1.0))
             for task in pending:
                 task.cancel()
             for task in pending:
@@ -324,12 +330,16 @@ class IntakeActor:
             )
             try:
                 while True:
-                    outcome = await self.orchestrators.call("investigate", req)
+                    # a dead or restarting orchestrator is the swarm's fault: retried here (in-progress acks
+                    # keep the report), then requeued by the settler, never dead-lettered
+                    outcome = await retry_unavailable(
+                        lambda: self.orchestrators.call("investigate", req), first_delay_s=self.cfg.nak_delay_s,
+                        max_delay_s=max(self.cfg.nak_delay_s, self.cfg.in_progress_interval_s),
+                        give_up_after_s=self.settler.ack_wait_s.get(msg.metadata.stream, 30.0) if self.settler
+                        else 30.0, what=f"{self.name}: orchestrator call for {inv}")
                     if outcome.get("outcome") != "busy":
                         break
                     await asyncio.sleep(self.cfg.in_progress_interval_s)  # a live owner works on it: wait
-            except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
-                raise TransientError(str(exc)) from exc
             finally:
                 self.services.active -= 1
                 await budget.release.remote(inv)
