@@ -64,7 +64,8 @@ async def retry_unavailable(
         try:
             return await attempt()
         except Exception as exc:
-            if not is_swarm_fault(exc):
+            # raised inside the callee (e.g. a specialist died under the orchestrator): the settler's to settle
+            if isinstance(exc, ray.exceptions.RayTaskError) or not is_swarm_fault(exc):
                 raise
             if time.monotonic() + delay > deadline:
                 raise SwarmUnavailable(f"{what}: {type(exc).__name__}: {exc}") from exc

@@ -76,6 +76,7 @@ class IntakeActor:
         self.first_fetch_at = self.last_batch_at = 0.0  # wall clock: benchmarks time intake from these
         self.waiting: set[str] = set()  # investigations waiting for admission (the autoscaler's load)
         self.confirmed: dict[str, dict[str, set[int]]] = {}  # signature -> stream -> acked sequences
+        self.counted: dict[tuple[str, str], None] = {}  # (counter, investigation) counted once (oldest dropped)
         self.running = False
         self.fetchers: list[asyncio.Task[None]] = []
         self.index: SignatureIndex | None = None
@@ -286,17 +287,18 @@ class IntakeActor:
             verdict = self.filter.check_report(report)
             if verdict.rejected:
                 raise Rejected("rejected by the prompt-injection filter", verdict, report, inv)
+            self._count_once("investigations", inv)  # opened, or resumed (its report redelivered): this run's work
             if new:
-                self.counters["investigations"] += 1
                 await self.services.blood.event(
                     "investigation_started",
                     {"signature": report.signature, "service": report.service, "environment": report.environment},
                     investigation_id=inv,
                 )
-            await self._investigate(msg, report, inv, carrier, tally.entry)
+            await self._investigate(msg, report, inv, carrier, tally.entry, new)
 
     async def _investigate(
-        self, msg: Msg, report: ErrorReport, inv: str, carrier: dict[str, str], entry: dict[str, Any]
+        self, msg: Msg, report: ErrorReport, inv: str, carrier: dict[str, str], entry: dict[str, Any],
+        new: bool = True,
     ) -> None:
         budget = ray.get_actor(BUDGET_NAME, namespace=self.spec.ray_namespace)
         keepalive = asyncio.create_task(self._keep_alive(msg, budget, inv))
@@ -343,10 +345,21 @@ class IntakeActor:
             finally:
                 self.services.active -= 1
                 await budget.release.remote(inv)
-            if not outcome.get("duplicate"):
-                self.counters["results"] += 1
+            # a Result published before this delivery (the previous holder died before its ack) is still
+            # this run's outcome of the report
+            if not outcome.get("duplicate") or not new:
+                self._count_once("results", inv)
         finally:
             keepalive.cancel()
+
+    def _count_once(self, counter: str, inv: str) -> None:
+        """One count per investigation and counter in this actor's life (redeliveries are not new work)."""
+        if (counter, inv) in self.counted:
+            return
+        self.counted[(counter, inv)] = None
+        if len(self.counted) > 20_000:
+            self.counted.pop(next(iter(self.counted)))
+        self.counters[counter] += 1
 
     def _repository(self, service: str) -> dict[str, Any] | None:
         repos = self.services.config.repositories
