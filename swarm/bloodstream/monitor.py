@@ -17,7 +17,7 @@ Doctor findings (corrupt, deleted, purged PEER keys) yield state_corrupted injur
 
 Silence the monitor could not observe is not a verdict: while its own NATS connection is down (then
 every service is silent), no service is judged and nothing is healed; when NATS is back every service
-gets a fresh window plus `outage_grace_s` (events `nats_unreachable` / `nats_restored`). A pass that
+gets a fresh window plus `outage_grace_s` (event `nats_restored` with the outage's length). A pass that
 comes late (the driver was paused, SIGSTOP) shifts every window by the time lost.
 """
 
@@ -264,7 +264,6 @@ class HealthMonitor:
                 self.nats_down_since = now
                 self.outages += 1
                 log.warning("NATS unreachable: service verdicts and healing suspended")
-                self._spawn(self.bloodstream.event("nats_unreachable", {"services": len(self.services)}))
             return False
         if self.nats_down_since is not None:
             down_s = now - self.nats_down_since
