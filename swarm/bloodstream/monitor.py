@@ -252,8 +252,8 @@ class HealthMonitor:
     def _observe_gaps(self, now: float) -> bool:
         """Account for time this monitor could not observe; False while NATS is unreachable."""
         if self._last_pass is not None:
-            lost = now - self._last_pass - max(self.check_interval_s, 1.0) * 2
-            if lost > 0:  # a late pass (paused process): that time is nobody's silence
+            lost = now - self._last_pass - self.check_interval_s
+            if lost > max(0.5, self.check_interval_s):  # a late pass (paused process): nobody's silence
                 log.warning("health monitor paused for %.1f s: every service gets that time back", lost)
                 for row in self.services.values():
                     row.seen_mono += lost
