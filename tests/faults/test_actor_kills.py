@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 
 import pytest
+import ray
 
 from swarm.bench.ledger import Ledger
 from swarm.reporting.reporter import publish_report
@@ -49,3 +51,25 @@ async def test_kill_9_mid_phase(victim, fault_bus, fault_settings, tmp_path) -> 
         assert len(ledger.repeated_starts()) == 1, ledger.phase_starts
     # the counters count the work of this run, resumed work and the dead intake's included
     assert counters["investigations"] == 3 and counters["results"] == 3 and counters["dead_lettered"] == 0
+
+
+async def test_a_replacement_that_cannot_start_is_killed_and_its_name_released(fault_bus, fault_settings, tmp_path):
+    """Restarts are idempotent: a failed try leaves no half-started actor holding the name."""
+    # no healer racing the test's own restarts
+    runtime = SwarmRuntime(fault_settings, fault_config(tmp_path, bloodstream={"auto_heal": False}))
+    await runtime.start()
+    good = runtime.spec
+    try:
+        os.kill((await runtime.pids())["intake-0"], signal.SIGKILL)
+        # the replacement is handed a NATS nobody answers at: it cannot start
+        bad = good.settings | {"nats_url": "nats://127.0.0.1:9", "nats_connect_timeout_s": 0.5}
+        runtime.spec = dataclasses.replace(good, settings=bad)
+        assert await runtime._replace_intake(0) is False
+        with pytest.raises(ValueError):  # its name was released
+            ray.get_actor("intake-0", namespace=runtime.ray_namespace)
+        runtime.spec = good
+        assert await runtime.restart("intake-0") is True  # the next try starts clean
+        assert (await runtime.intake[0].stats.remote())["name"] == "intake-0"
+    finally:
+        runtime.spec = good
+        await runtime.stop()
