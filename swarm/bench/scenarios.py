@@ -226,8 +226,26 @@ async def run_scenario(scenario: Scenario, settings: Settings, base: SwarmConfig
     }
 
 
+def _start_ray(tries: int = 2) -> None:
+    """One local Ray for every scenario (each has its own Ray namespace); a loaded machine may need two tries."""
+    import ray
+
+    for attempt in range(1, tries + 1):
+        if ray.is_initialized():
+            return
+        try:
+            ray.init(logging_level="WARNING")
+        except Exception as exc:
+            if attempt == tries:
+                raise ConfigError(f"Ray did not start: {exc}") from exc
+            err_console.print(f"Ray did not start ({exc}); trying again", highlight=False)
+            with contextlib.suppress(Exception):
+                ray.shutdown()
+
+
 async def run_all(paths: list[Path], settings: Settings, base: SwarmConfig, workdir: Path) -> list[dict[str, Any]]:
     scenarios = [Scenario.load(p) for p in paths]  # all of them valid before any runs
+    _start_ray()
     server = None
     if settings.nats_url is None:
         server = EmbeddedNats(store_dir=workdir / "nats-store").start()
