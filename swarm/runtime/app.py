@@ -234,6 +234,7 @@ class SwarmRuntime:
                     await self.autoscale_once()
                 else:
                     await self.pending()
+                    await self._intake_stats()  # fresh counters: a dead intake's last ones are kept
                 for role, size in self.sizes().items():
                     metrics.gauge("pool_size", size, role=role)
             except Exception as exc:  # one bad tick must not stop the loop
@@ -322,7 +323,11 @@ class SwarmRuntime:
                 ray.kill(actor, no_restart=True)
             await name_released(name, self.ray_namespace)
             return False
-        self.carried.update(self._last_stats.pop(name, {}))  # the dead actor's counters still count
+        # the dead actor's counters still count, less the investigations it left unsettled: their reports
+        # come back and the replacement counts them
+        last = self._last_stats.pop(name, {})
+        self.carried.update({k: int(last.get(k, 0)) for k in COUNTER_KEYS})
+        self.carried["investigations"] -= int(last.get("unsettled", 0))
         self.intake[i] = actor
         return True
 

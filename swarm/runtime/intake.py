@@ -76,6 +76,7 @@ class IntakeActor:
         self.first_fetch_at = self.last_batch_at = 0.0  # wall clock: benchmarks time intake from these
         self.waiting: set[str] = set()  # investigations waiting for admission (the autoscaler's load)
         self.confirmed: dict[str, dict[str, set[int]]] = {}  # signature -> stream -> acked sequences
+        self.unsettled: set[str] = set()  # investigations counted whose report is not settled yet
         self.counted: dict[tuple[str, str], None] = {}  # (counter, investigation) counted once (oldest dropped)
         self.running = False
         self.fetchers: list[asyncio.Task[None]] = []
@@ -132,6 +133,7 @@ class IntakeActor:
 
     async def stats(self) -> dict[str, Any]:
         return {"name": self.name, "pid": os.getpid(), "inflight": len(self.inflight), "waiting": sorted(self.waiting),
+                "unsettled": len(self.unsettled),
                 "first_fetch_at": self.first_fetch_at, "last_batch_at": self.last_batch_at, **self.counters}
 
     async def close(self) -> None:
@@ -294,7 +296,11 @@ class IntakeActor:
                     {"signature": report.signature, "service": report.service, "environment": report.environment},
                     investigation_id=inv,
                 )
-            await self._investigate(msg, report, inv, carrier, tally.entry, new)
+            self.unsettled.add(inv)  # counted here; redone (and counted again) elsewhere if this actor dies
+            try:
+                await self._investigate(msg, report, inv, carrier, tally.entry, new)
+            finally:
+                self.unsettled.discard(inv)
 
     async def _investigate(
         self, msg: Msg, report: ErrorReport, inv: str, carrier: dict[str, str], entry: dict[str, Any],
