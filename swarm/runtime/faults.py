@@ -43,7 +43,7 @@ _RAY = (
 
 def is_swarm_fault(exc: BaseException) -> bool:
     """True for NATS connection trouble and dead, missing or restarting actors."""
-    if isinstance(exc, SwarmUnavailable | _NATS | _RAY):
+    if isinstance(exc, (SwarmUnavailable, *_NATS, *_RAY)):
         return True
     # ray.get_actor on a name being restarted: "Failed to look up actor with name 'orchestrator-0'"
     text = str(exc)
