@@ -15,7 +15,7 @@
     ├── TransientError                      anything worth retrying            -> nak with backoff
     │   ├── OverBudget                      swarm-wide budget exhausted        -> wait (in-progress), never dropped
     │   └── SwarmUnavailable                the swarm's own fault: NATS down, an actor dead or restarting
-    │                                                                          -> requeue: nak, delay growing to the
+    │                                                                          -> requeue: nak, delay doubling up to the
     │                                                                             ack wait; never dead-lettered
     └── AgentFailed                         an agent raised in a phase         -> failed Result, then ack
         └── BudgetExhausted                 one investigation spent its budget -> failed Result, then ack
@@ -23,10 +23,10 @@
 `swarm.runtime.settle` is the one place that reads `settlement` and `retry_delay_s` to ack, nak, term,
 dead-letter or reject a report; intake only raises. `retry_delay_s` None means the configured
 `intake.nak_delay_s`; a retry backs off exponentially with the delivery count, and the last allowed
-delivery is dead-lettered instead. REQUEUE (SwarmUnavailable) backs off the same way up to the consumer's
-ack wait, and on the last delivery a re-published copy takes the report's place: a report is never
-dead-lettered for the swarm's own faults. Library exceptions (nats-py, ray, git) are mapped into this tree at
-the boundary that calls them.
+delivery is dead-lettered instead. REQUEUE (SwarmUnavailable) doubles its delay per attempt (counted across
+re-published copies) up to the consumer's ack wait, and on the last delivery a re-published copy takes
+the report's place: a report is never dead-lettered for the swarm's own faults. Library exceptions
+(nats-py, ray, git) are mapped into this tree at the boundary that calls them.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class Settlement(StrEnum):
     TERMINATE = "terminate"
     DEAD_LETTER = "dead_letter"  # terminate and publish a DeadLetter with the reason
     REJECT = "reject"  # terminate and publish a SecurityRejection
-    REQUEUE = "requeue"  # nak with a delay growing to the ack wait; the last delivery is re-published, not lost
+    REQUEUE = "requeue"  # nak, the delay doubling up to the ack wait; the last delivery is re-published, not lost
     EXIT = "exit"
 
 

@@ -48,6 +48,7 @@ HDR_TRACEPARENT = "traceparent"
 HDR_TRACESTATE = "tracestate"
 HDR_REASON = "Swarm-Reason"
 HDR_SIGNATURE = "Swarm-Signature"
+HDR_REQUEUES = "Swarm-Requeues"  # deliveries a re-published report already used up on the swarm's own faults
 
 
 def _token(value: str, what: str) -> str:

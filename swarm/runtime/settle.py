@@ -28,7 +28,7 @@ from pydantic import ValidationError
 
 from swarm.bloodstream.publisher import Bloodstream
 from swarm.bus.connect import Bus
-from swarm.bus.names import HDR_MSG_ID
+from swarm.bus.names import HDR_MSG_ID, HDR_REQUEUES
 from swarm.errors import Rejected, Settlement, SwarmError, SwarmUnavailable, TransientError
 from swarm.models import DeadLetter, ErrorReport, Result
 from swarm.runtime.faults import is_swarm_fault
@@ -64,12 +64,11 @@ async def wait_out(attempt: Callable[[], Awaitable[T]]) -> T:
             await asyncio.sleep(exc.retry_delay_s or 0.0)
 
 
-def requeue_delay_s(base_s: float, delivered: int, max_deliver: int, ack_wait_s: float) -> float:
-    """The nak delay of a requeued report: from `base_s` on the first delivery, growing geometrically to
-    the ack wait on the last but one (the deliveries span an outage's minutes, never seconds)."""
-    base_s, top = max(base_s, 0.05), max(ack_wait_s, base_s)
-    steps = max(1, max_deliver - 2)
-    return min(top, base_s * (top / base_s) ** (max(0, delivered - 1) / steps))
+def requeue_delay_s(base_s: float, attempt: int, ack_wait_s: float) -> float:
+    """The nak delay of a requeued report's `attempt`-th failure (counted across re-published copies):
+    `base_s` doubled per attempt up to the ack wait. A restarting actor is retried within seconds; a long
+    outage is retried at the ack wait's pace, and never dead-lettered."""
+    return min(max(ack_wait_s, base_s), max(base_s, 0.05) * 2 ** max(0, attempt - 1))
 
 
 def _headers(msg: Msg) -> dict[str, str]:
@@ -143,13 +142,13 @@ class Settler:
     async def _requeue(self, stream: str, msg: Msg, error: SwarmError) -> None:
         """The swarm's own fault: back off towards the ack wait; the last delivery is re-published."""
         delivered = msg.metadata.num_delivered
-        log.warning("%s: requeue %s:%s (delivery %d): %s", self.actor, stream, msg.metadata.sequence.stream,
-                    delivered, error)
+        attempt = delivered + int(_headers(msg).get(HDR_REQUEUES, "0") or 0)  # earlier copies' deliveries count
+        log.warning("%s: requeue %s:%s (attempt %d): %s", self.actor, stream, msg.metadata.sequence.stream,
+                    attempt, error)
         if delivered >= self.max_deliver.get(stream, 3):
-            await self.hand_back(stream, msg)
+            await self.hand_back(stream, msg, {HDR_REQUEUES: str(attempt)})
             return
-        delay = requeue_delay_s(self.nak_delay_s, delivered, self.max_deliver.get(stream, 3),
-                                self.ack_wait_s.get(stream, 30.0))
+        delay = requeue_delay_s(self.nak_delay_s, attempt, self.ack_wait_s.get(stream, 30.0))
         with contextlib.suppress(Exception):
             await msg.nak(delay=delay)
 
@@ -247,7 +246,7 @@ class Settler:
             await self.index.set_status(report.signature, "rejected")
         await msg.term()
 
-    async def hand_back(self, stream: str, msg: Msg) -> None:
+    async def hand_back(self, stream: str, msg: Msg, extra: dict[str, str] | None = None) -> None:
         """A drain gives a report back. A nak uses up a delivery; on the last one a re-published copy
         (original headers, so the same trace) takes the report's place and its claim on the signature:
         a drain never dead-letters a report that did nothing wrong."""
@@ -255,6 +254,7 @@ class Settler:
             await msg.nak()
             return
         headers = {k: v for k, v in _headers(msg).items() if k != HDR_MSG_ID}  # a new message, not a duplicate
+        headers.update(extra or {})
         ack = await self.bus.js.publish(msg.subject, msg.data, headers=headers)
         with contextlib.suppress(ValidationError):
             signature = ErrorReport.model_validate_json(msg.data).signature

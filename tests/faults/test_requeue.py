@@ -9,6 +9,7 @@ import ray.exceptions
 
 from swarm.bench.ledger import read_stream
 from swarm.bloodstream import Bloodstream
+from swarm.bus.names import HDR_REQUEUES
 from swarm.errors import Settlement, SwarmUnavailable, TransientError
 from swarm.models import ErrorReport
 from swarm.reporting.reporter import publish_report
@@ -47,4 +48,6 @@ async def test_the_last_delivery_of_a_requeued_report_is_republished_not_dead_le
     (copy,) = await sub.fetch(1, timeout=10)  # a re-published copy took its place, delivered afresh
     assert copy.metadata.num_delivered == 1 and ErrorReport.model_validate_json(copy.data) == r
     assert copy.metadata.sequence.stream > 1
+    # the attempts so far travel with it: its next nak waits longer, not the nak delay again
+    assert copy.headers[HDR_REQUEUES] == "3"
     await copy.ack()

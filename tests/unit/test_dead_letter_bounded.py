@@ -38,8 +38,6 @@ def test_a_cut_never_splits_a_utf8_character() -> None:
     assert dl.payload_truncated and set(dl.payload) == {"é"} and len(dl.payload) == 500
 
 
-def test_requeue_delays_grow_to_the_ack_wait_not_seconds() -> None:
-    delays = [requeue_delay_s(2.0, n, 3, 600.0) for n in (1, 2)]
-    assert delays == [2.0, 600.0]
-    five = [requeue_delay_s(2.0, n, 5, 600.0) for n in (1, 2, 3, 4)]
-    assert five[0] == 2.0 and five[1] < five[2] < five[3] == 600.0
+def test_requeue_delays_double_from_the_nak_delay_up_to_the_ack_wait() -> None:
+    delays = [requeue_delay_s(2.0, n, 600.0) for n in range(1, 11)]
+    assert delays[:4] == [2.0, 4.0, 8.0, 16.0] and delays[-1] == 600.0 and max(delays) == 600.0
