@@ -159,12 +159,15 @@ class SwarmRuntime:
         return {k: int(total[k]) for k in COUNTER_KEYS}
 
     async def _intake_stats(self) -> tuple[list[dict[str, Any]], list[int]]:
-        """The stats of the intake actors that answer, and the indexes of those that do not (dead)."""
-        got = await asyncio.gather(*(a.stats.remote() for a in self.intake), return_exceptions=True)
+        """The stats of the intake actors that answer, and the indexes of the dead ones (a slow one is neither)."""
+        got = await asyncio.gather(*(asyncio.wait_for(a.stats.remote(), 30.0) for a in self.intake),
+                                   return_exceptions=True)
         alive, dead = [], []
         for i, stats in enumerate(got):
-            if isinstance(stats, BaseException):
+            if isinstance(stats, ray.exceptions.RayActorError):
                 dead.append(i)
+            elif isinstance(stats, BaseException):
+                log.warning("intake-%d did not answer: %r", i, stats)
             else:
                 alive.append(stats)
                 self._last_stats[f"intake-{i}"] = stats
@@ -215,7 +218,8 @@ class SwarmRuntime:
                 restarted = await self.restart(name)
                 self.incidents.append(f"{name} died; {'restarted' if restarted else 'restart failed, retrying'}")
             inflight = sum(int(s["inflight"]) for s in alive)
-            quiet = quiet + 1 if pending == 0 and inflight == 0 and not dead else 0
+            answered = len(alive) == len(self.intake)
+            quiet = quiet + 1 if pending == 0 and inflight == 0 and answered else 0
             if quiet >= settle_polls:
                 return self._summed()
             if deadline is not None and time.monotonic() > deadline:

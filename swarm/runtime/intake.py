@@ -308,6 +308,7 @@ class IntakeActor:
     ) -> None:
         budget = ray.get_actor(BUDGET_NAME, namespace=self.spec.ray_namespace)
         keepalive = asyncio.create_task(self._keep_alive(msg, budget, inv))
+        ack_wait_s = self.settler.ack_wait_s.get(msg.metadata.stream, 30.0) if self.settler else 30.0
 
         told: list[str] = []
 
@@ -343,8 +344,7 @@ class IntakeActor:
                     outcome = await retry_unavailable(
                         lambda: self.orchestrators.call("investigate", req), first_delay_s=self.cfg.nak_delay_s,
                         max_delay_s=max(self.cfg.nak_delay_s, self.cfg.in_progress_interval_s),
-                        give_up_after_s=self.settler.ack_wait_s.get(msg.metadata.stream, 30.0) if self.settler
-                        else 30.0, what=f"{self.name}: orchestrator call for {inv}")
+                        give_up_after_s=ack_wait_s, what=f"{self.name}: orchestrator call for {inv}")
                     if outcome.get("outcome") != "busy":
                         break
                     await asyncio.sleep(self.cfg.in_progress_interval_s)  # a live owner works on it: wait
