@@ -41,7 +41,14 @@ async def test_an_outage_longer_than_the_ack_wait_loses_nothing_and_kills_no_liv
 
         server.stop()
         down_at = time.monotonic()
-        await asyncio.sleep(OUTAGE_S)  # the fault itself: NATS is away for longer than the ack wait
+
+        async def driver_cut_off() -> bool:
+            return runtime.bus is not None and not runtime.bus.nc.is_connected
+
+        await wait_for(driver_cut_off, 30, "the driver to notice the outage")
+        # a restart asked for now is refused: a replacement could not connect, the live actor stays
+        assert await runtime.restart("intake-0") is False and await runtime.restart("research-0") is False
+        await asyncio.sleep(max(0.0, OUTAGE_S - (time.monotonic() - down_at)))  # the fault: NATS away past the ack wait
         server.requested_port = int(server.port or 0)
         server.start()
         # the monitor noticed and waited: no verdict, no heal while NATS was away
