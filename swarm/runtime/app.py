@@ -350,12 +350,16 @@ class SwarmRuntime:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(asyncio.gather(*(a.close.remote() for a in self.intake)), 5.0)
+
+        async def close_intake() -> None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.gather(*(a.close.remote() for a in self.intake)), 5.0)
+
+        # side by side: a stop (the end of a drain) is not the sum of every actor's goodbye
+        await asyncio.gather(close_intake(), *(pool.close_all() for pool in self.pools.values()))
         for a in self.intake + self._support:
             with contextlib.suppress(Exception):
                 ray.kill(a, no_restart=True)
-        await asyncio.gather(*(pool.close_all() for pool in self.pools.values()))
         if self.blood is not None:
             await self.blood.close()
         if self.bus is not None:
