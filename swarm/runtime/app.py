@@ -327,11 +327,10 @@ class SwarmRuntime:
                 ray.kill(actor, no_restart=True)
             await name_released(name, self.ray_namespace)
             return False
-        # the dead actor's counters still count, less the investigations it left unsettled: their reports
-        # come back and the replacement counts them
+        # the dead actor's counters still count (a Result of work it left unsettled is counted by whoever
+        # settles its report: results are counted at settlement)
         last = self._last_stats.pop(name, {})
         self.carried.update({k: int(last.get(k, 0)) for k in COUNTER_KEYS})
-        self.carried["investigations"] -= int(last.get("unsettled", 0))
         self.intake[i] = actor
         return True
 

@@ -76,7 +76,6 @@ class IntakeActor:
         self.first_fetch_at = self.last_batch_at = 0.0  # wall clock: benchmarks time intake from these
         self.waiting: set[str] = set()  # investigations waiting for admission (the autoscaler's load)
         self.confirmed: dict[str, dict[str, set[int]]] = {}  # signature -> stream -> acked sequences
-        self.unsettled: set[str] = set()  # investigations counted whose report is not settled yet
         self.counted: dict[tuple[str, str], None] = {}  # (counter, investigation) counted once (oldest dropped)
         self.running = False
         self.fetchers: list[asyncio.Task[None]] = []
@@ -133,7 +132,6 @@ class IntakeActor:
 
     async def stats(self) -> dict[str, Any]:
         return {"name": self.name, "pid": os.getpid(), "inflight": len(self.inflight), "waiting": sorted(self.waiting),
-                "unsettled": len(self.unsettled),
                 "first_fetch_at": self.first_fetch_at, "last_batch_at": self.last_batch_at, **self.counters}
 
     async def close(self) -> None:
@@ -289,18 +287,14 @@ class IntakeActor:
             verdict = self.filter.check_report(report)
             if verdict.rejected:
                 raise Rejected("rejected by the prompt-injection filter", verdict, report, inv)
-            self._count_once("investigations", inv)  # opened, or resumed (its report redelivered): this run's work
             if new:
+                self.counters["investigations"] += 1  # opened here (a resumed one was counted where it opened)
                 await self.services.blood.event(
                     "investigation_started",
                     {"signature": report.signature, "service": report.service, "environment": report.environment},
                     investigation_id=inv,
                 )
-            self.unsettled.add(inv)  # counted here; redone (and counted again) elsewhere if this actor dies
-            try:
-                await self._investigate(msg, report, inv, carrier, tally.entry, new)
-            finally:
-                self.unsettled.discard(inv)
+            await self._investigate(msg, report, inv, carrier, tally.entry, new)
 
     async def _investigate(
         self, msg: Msg, report: ErrorReport, inv: str, carrier: dict[str, str], entry: dict[str, Any],

@@ -51,7 +51,7 @@ async def test_kill_9_mid_phase(victim, fault_bus, fault_settings, tmp_path) -> 
     assert all(rs[0].status == "fixed" for rs in ledger.results.values())
     if victim != "intake":  # the hung call was started again after the kill, once
         assert len(ledger.repeated_starts()) == 1, ledger.phase_starts
-    # the counters count the work of this run, resumed work and the dead intake's included
+    # the counters count the work of this run, the dead intake's included, each investigation once
     assert counters["investigations"] == 3 and counters["results"] == 3 and counters["dead_lettered"] == 0
 
 
