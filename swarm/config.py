@@ -49,6 +49,9 @@ class IntakeConfig(_Section):
     nak_delay_s: float = 2.0
     filter: str = "swarm.security.injection:InjectionFilter"
     tasks: bool = True  # also take operator-submitted investigations from `{ns}.tasks.investigation`
+    # a dead letter keeps a bounded prefix of a large report (plus its size and sha256); with this set
+    # the whole original also goes to the `{NS}_DEAD_LETTER_PAYLOADS` object store bucket
+    dead_letter_objects: bool = False
 
 
 class RoleConfig(_Section):
@@ -112,6 +115,7 @@ class BloodstreamConfig(_Section):
     missed_heartbeats: int = 3
     auto_heal: bool = True
     doctor_interval_s: float = 30.0
+    outage_grace_s: float = 10.0  # after a NATS outage: no service verdict (nor healing) for this long
 
 
 class RepairConfig(_Section):

@@ -18,7 +18,10 @@
     │   ├── OwnershipViolation              role wrote outside its phase       -> terminate + dead-letter
     │   └── ConflictRetriesExhausted        CAS lost too many times            -> retry after 1 s
     ├── TransientError                      anything worth retrying            -> nak with backoff
-    │   └── OverBudget                      swarm-wide budget exhausted        -> wait (in-progress), never dropped
+    │   ├── OverBudget                      swarm-wide budget exhausted        -> wait (in-progress), never dropped
+    │   └── SwarmUnavailable                the swarm's own fault: NATS down, an actor dead or restarting
+    │                                                                          -> requeue: nak, delay doubling up to the
+    │                                                                             ack wait; never dead-lettered
     ├── AgentFailed                         an agent raised in a phase         -> failed Result, then ack
     │   └── BudgetExhausted                 one investigation spent its budget -> failed Result, then ack
     └── DeliveryFailed                      push or pull request refused       -> the Result says so, then ack
@@ -26,8 +29,10 @@
 `swarm.runtime.settle` is the one place that reads `settlement` and `retry_delay_s` to ack, nak, term,
 dead-letter or reject a report; intake only raises. `retry_delay_s` None means the configured
 `intake.nak_delay_s`; a retry backs off exponentially with the delivery count, and the last allowed
-delivery is dead-lettered instead. Library exceptions (nats-py, ray, git) are mapped into this tree at
-the boundary that calls them.
+delivery is dead-lettered instead. REQUEUE (SwarmUnavailable) doubles its delay per attempt (counted across
+re-published copies) up to the consumer's ack wait, and on the last delivery a re-published copy takes
+the report's place: a report is never dead-lettered for the swarm's own faults. Library exceptions
+(nats-py, ray, git) are mapped into this tree at the boundary that calls them.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ __all__ = [
     "ConflictRetriesExhausted",
     "TransientError",
     "OverBudget",
+    "SwarmUnavailable",
     "AgentFailed",
     "BudgetExhausted",
     "ControlRefused",
@@ -68,6 +74,7 @@ class Settlement(StrEnum):
     TERMINATE = "terminate"
     DEAD_LETTER = "dead_letter"  # terminate and publish a DeadLetter with the reason
     REJECT = "reject"  # terminate and publish a SecurityRejection
+    REQUEUE = "requeue"  # nak, the delay doubling up to the ack wait; the last delivery is re-published, not lost
     EXIT = "exit"
 
 
@@ -169,6 +176,13 @@ class OverBudget(TransientError):
         super().__init__(reason)
         if retry_delay_s is not None:
             self.retry_delay_s = retry_delay_s
+
+
+class SwarmUnavailable(TransientError):
+    """Not the report's fault: NATS unreachable, an actor dead, not found or restarting. Retried with a
+    backoff that grows to the ack wait's scale; never dead-lettered (the last delivery is re-published)."""
+
+    settlement = Settlement.REQUEUE
 
 
 class AgentFailed(SwarmError):

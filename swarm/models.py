@@ -188,9 +188,14 @@ class DeadLetter(Payload):
     source_stream: str | None = None
     source_sequence: int | None = None
     deliveries: int | None = None
-    payload: str = Field(default="", description="original payload (utf-8, or base64: prefix 'b64:')")
+    payload: str = Field(default="", description="original payload (utf-8, or base64: prefix 'b64:'); "
+                         "a prefix of it when payload_truncated")
     headers: dict[str, str] = Field(default_factory=dict)
     timestamp: datetime = Field(default_factory=utcnow)
+    payload_size: int | None = Field(default=None, description="size of the original payload in bytes")
+    payload_sha256: str | None = Field(default=None, description="sha256 (hex) of the original payload")
+    payload_truncated: bool = False
+    payload_object: str | None = Field(default=None, description="'bucket/name' of the original in an object store")
 
     @staticmethod
     def encode_payload(data: bytes) -> str:
@@ -200,6 +205,36 @@ class DeadLetter(Payload):
             import base64
 
             return "b64:" + base64.b64encode(data).decode("ascii")
+
+    @classmethod
+    def bounded(cls, data: bytes, *, max_bytes: int, prefix_bytes: int = 64 * 1024, **fields: Any) -> DeadLetter:
+        """A DeadLetter whose JSON stays under `max_bytes` (the server's max payload, less room for
+        headers): the original's size and sha256 always, its bytes whole when they fit, else a prefix
+        of at most `prefix_bytes` (cut on a character boundary; header values cut to 1 KiB)."""
+        import hashlib
+
+        fields["headers"] = {k: v[:1024] for k, v in (fields.get("headers") or {}).items()}
+        letter = cls(payload_size=len(data), payload_sha256=hashlib.sha256(data).hexdigest(), **fields)
+        room = max_bytes - len(letter.model_dump_json().encode())
+        keep = min(len(data), prefix_bytes)
+        while True:
+            text = cls.encode_payload(_utf8_prefix(data, keep)) if keep < len(data) else cls.encode_payload(data)
+            candidate = letter.model_copy(update={"payload": text, "payload_truncated": keep < len(data)})
+            if len(candidate.model_dump_json().encode()) <= max_bytes or keep == 0:
+                return candidate
+            keep = min(keep // 2, max(0, room // 2))
+
+
+def _utf8_prefix(data: bytes, n: int) -> bytes:
+    """The first n bytes, less a multi-byte character cut in half (a utf-8 payload stays utf-8)."""
+    cut = data[:n]
+    for drop in range(4):
+        try:
+            (cut[: len(cut) - drop] if drop else cut).decode("utf-8")
+            return cut[: len(cut) - drop] if drop else cut
+        except UnicodeDecodeError:
+            continue
+    return cut  # not utf-8 at all: encoded as base64
 
 
 class SecurityRejection(Payload):

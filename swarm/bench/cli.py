@@ -14,5 +14,5 @@ __all__ = ["bench_app"]
 
 bench_app = typer.Typer(help="benchmarks: figures and ratios against a baseline measured in the same run")
 
-for _name in ("state", "security", "pipeline", "fixes"):
+for _name in ("state", "security", "pipeline", "fixes", "scenarios"):
     bench_app.command(_name)(importlib.import_module(f"swarm.bench.{_name}").command)

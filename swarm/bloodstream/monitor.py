@@ -14,6 +14,11 @@ same window, it is injured (and restarted) again, up to `max_heal_attempts`; the
 critical and left to a person. A beat with status "stopping" is a clean exit, never an injury.
 Doctor findings (corrupt, deleted, purged PEER keys) yield state_corrupted injuries, once per
 (key, revision).
+
+Silence the monitor could not observe is not a verdict: while its own NATS connection is down (then
+every service is silent), no service is judged and nothing is healed; when NATS is back every service
+gets a fresh window plus `outage_grace_s` (event `nats_restored` with the outage's length). A pass that
+comes late (the driver was paused, SIGSTOP) shifts every window by the time lost.
 """
 
 from __future__ import annotations
@@ -68,7 +73,7 @@ class ServiceHealth:
         return (time.monotonic() if now is None else now) - self.seen_mono
 
     def as_dict(self) -> dict[str, Any]:
-        age = round(self.silent_for(), 3)
+        age = round(max(0.0, self.silent_for()), 3)
         return {
             "service": self.service,
             "role": self.role,
@@ -139,11 +144,15 @@ class HealthMonitor:
         auto_heal: bool = True,
         max_heal_attempts: int = 3,
         seed_horizon_s: float = 3600.0,
+        outage_grace_s: float = 10.0,
     ) -> None:
         self.bloodstream, self.healer, self.doctor = bloodstream, healer, doctor
         self.missed_heartbeats, self.check_interval_s = missed_heartbeats, check_interval_s
         self.doctor_interval_s, self.auto_heal, self.max_heal_attempts = doctor_interval_s, auto_heal, max_heal_attempts
-        self.seed_horizon_s = seed_horizon_s
+        self.seed_horizon_s, self.outage_grace_s = seed_horizon_s, outage_grace_s
+        self.nats_down_since: float | None = None  # monotonic: NATS unreachable from here since
+        self.outages = 0
+        self._last_pass: float | None = None
         self.services: dict[str, ServiceHealth] = {}
         self.injuries: deque[Injury] = deque(maxlen=200)
         self.invalid_heartbeats = 0
@@ -162,8 +171,9 @@ class HealthMonitor:
             "check_interval_s": section.health_check_interval_s,
             "auto_heal": section.auto_heal,
         }
-        if hasattr(section, "doctor_interval_s"):
-            opts["doctor_interval_s"] = section.doctor_interval_s
+        for name in ("doctor_interval_s", "outage_grace_s"):
+            if hasattr(section, name):
+                opts[name] = getattr(section, name)
         return cls(bloodstream, **(opts | kwargs))
 
     @property
@@ -235,9 +245,41 @@ class HealthMonitor:
                 log.warning("health check pass failed: %r", exc)
             await asyncio.sleep(self.check_interval_s)  # the check period itself
 
+    @property
+    def nats_reachable(self) -> bool:
+        return self.nats_down_since is None
+
+    def _observe_gaps(self, now: float) -> bool:
+        """Account for time this monitor could not observe; False while NATS is unreachable."""
+        if self._last_pass is not None:
+            lost = now - self._last_pass - self.check_interval_s
+            if lost > max(0.5, self.check_interval_s):  # a late pass (paused process): nobody's silence
+                log.warning("health monitor paused for %.1f s: every service gets that time back", lost)
+                for row in self.services.values():
+                    row.seen_mono += lost
+        self._last_pass = now
+        nc = self.bus.nc
+        if not nc.is_connected:
+            if self.nats_down_since is None:
+                self.nats_down_since = now
+                self.outages += 1
+                log.warning("NATS unreachable: service verdicts and healing suspended")
+            return False
+        if self.nats_down_since is not None:
+            down_s = now - self.nats_down_since
+            self.nats_down_since = None
+            log.warning("NATS back after %.1f s: verdicts resume after %.1f s of grace", down_s, self.outage_grace_s)
+            for row in self.services.values():  # a fresh window from now, plus the grace
+                row.seen_mono = max(row.seen_mono, now + self.outage_grace_s)
+            self._spawn(self.bloodstream.event("nats_restored", {"down_s": round(down_s, 3),
+                                                                 "grace_s": self.outage_grace_s}))
+        return True
+
     async def check(self) -> list[Injury]:
         """One pass over the known services; returns the injuries raised."""
         now, raised = time.monotonic(), []
+        if not self._observe_gaps(now):
+            return raised
         for row in list(self.services.values()):
             if row.status in ("down", "stopped"):
                 continue
@@ -278,6 +320,10 @@ class HealthMonitor:
 
     async def _heal_service(self, row: ServiceHealth, injury: Injury) -> None:
         assert self.healer is not None
+        if not self.nats_reachable:  # a replacement could not connect either: wait for NATS
+            row.heal_attempts = max(0, row.heal_attempts - 1)
+            row.status, row.seen_mono = "up", time.monotonic()
+            return
         await self.healer.heal(injury)
         if row.status == "down":  # no beat arrived meanwhile: give the restarted actor a fresh window
             row.status, row.seen_mono = "restarting", time.monotonic()

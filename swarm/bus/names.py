@@ -38,6 +38,8 @@ __all__ = [
     "inbox_prefix",
     "kv_stream",
     "kv_subjects",
+    "obj_stream",
+    "obj_subjects",
 ]
 
 Env = Literal["default", "staging", "production"]
@@ -72,6 +74,15 @@ def kv_stream(bucket: str) -> str:
 
 def kv_subjects(bucket: str) -> str:
     return f"$KV.{bucket}.>"
+
+
+def obj_stream(bucket: str) -> str:
+    """The JetStream stream behind an object store bucket."""
+    return f"OBJ_{bucket}"
+
+
+def obj_subjects(bucket: str) -> str:
+    return f"$O.{bucket}.>"
 
 
 class JetStreamApi:
@@ -126,6 +137,7 @@ class JetStreamApi:
 
 SERVICE_NAME = "swarm-control"  # the nats micro service of a running swarm (`$SRV.PING.swarm-control`)
 CONTROL_ENDPOINTS: tuple[str, ...] = ("status", "pause", "resume", "cancel", "approve", "reject", "budget")
+HDR_REQUEUES = "Swarm-Requeues"  # deliveries a re-published report already used up on the swarm's own faults
 
 
 def _token(value: str, what: str) -> str:
@@ -293,6 +305,15 @@ class Names:
     @staticmethod
     def rejection_msg_id(investigation_id: str) -> str:
         return f"rej-{investigation_id}"
+
+    @property
+    def dead_letter_objects(self) -> str:
+        """Object store bucket: the whole original of a dead letter too large to embed (when enabled)."""
+        return self.stream("DEAD_LETTER_PAYLOADS")
+
+    @staticmethod
+    def dead_letter_object(stream: str, seq: int) -> str:
+        return f"{stream}-{seq}"
 
     @property
     def signature_bucket(self) -> str:

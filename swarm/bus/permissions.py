@@ -41,6 +41,8 @@ from swarm.bus.names import (
     inbox_prefix,
     kv_stream,
     kv_subjects,
+    obj_stream,
+    obj_subjects,
 )
 from swarm.bus.provision import StreamsConfig
 from swarm.errors import ConfigError
@@ -154,6 +156,10 @@ def _intake(b: _Builder) -> None:
     b.pull(n.advisories_stream, ADVISORY_CONSUMER)
     b.kv(n.signature_bucket, write=True)
     b.kv(n.deploy_bucket, write=False)  # a deploy marker reopens a closed signature
+    # `intake.dead_letter_objects`: the whole original of a cut dead letter, in a bucket intake creates
+    objects = obj_stream(n.dead_letter_objects)
+    b.read_stream(objects)
+    b.publish(api.stream("CREATE", objects), api.stream("PURGE", objects), obj_subjects(n.dead_letter_objects))
     # a drain hands a report back by re-publishing it on its own error subject
     b.publish(*n.errors_all, n.dead("errors"), n.security_rejected, n.results_with("rejected"),
               n.investigation_status_all, n.comms_general_all)

@@ -11,7 +11,9 @@ Where to look (one place each):
   `roles.run_phase` is one agent call, recorded in PEER state.
 - a pool is sized: `autoscale.Autoscaler.decide` (desired = ceil(load / target_per_replica)),
   applied by `pools.RolePool.scale_to`; `app.SwarmRuntime` starts and stops everything.
-- a dead actor is replaced: `app.SwarmRuntime.restart` (the bloodstream healer's ActorRestarter).
+- a dead actor is replaced: `app.SwarmRuntime.restart` (the bloodstream healer's ActorRestarter; idempotent,
+  never while NATS is unreachable, never an actor that still answers).
+- what is the swarm's own fault (requeued, never dead-lettered): `faults.is_swarm_fault`.
 - an error comes back: `lifecycle.reopen_reason` (deploy marker, quiet period, new evidence), applied in
   `grouping.SignatureIndex.count`; a Result closes the entry (`SignatureIndex.close`).
 - operator-submitted work: `tasks` (`{ns}.tasks.investigation`, taken by intake like a report).

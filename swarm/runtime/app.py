@@ -17,6 +17,7 @@ import contextlib
 import logging
 import math
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from swarm.errors import ConfigError
 from swarm.runtime.autoscale import Autoscaler, Load, ScaleDecision
 from swarm.runtime.control import ControlService
 from swarm.runtime.intake import COUNTER_KEYS, IntakeActor
-from swarm.runtime.pools import RolePool, name_released
+from swarm.runtime.pools import RolePool, answers, name_released
 from swarm.runtime.registry import BUDGET_NAME, REGISTRY_NAME, Registry, SwarmBudget
 from swarm.runtime.services import ActorSpec
 from swarm.state import PeerStateStore
@@ -45,6 +46,7 @@ from swarm.telemetry.tracing import actor_runtime_env
 __all__ = ["SwarmRuntime", "RolePool"]  # RolePool: re-exported from pools.py
 
 log = logging.getLogger("swarm.runtime")
+ACTOR_START_TIMEOUT_S = 60.0  # a replacement actor that has not connected by then is killed
 
 
 class SwarmRuntime:
@@ -80,6 +82,10 @@ class SwarmRuntime:
         self.dashboard_url: str | None = None
         self.control: ControlService | None = None
         self.requested_cpus: int | None = None  # the standing request_resources (None: never asked)
+        self.carried: Counter[str] = Counter()  # counters of intake actors replaced since the start
+        self._last_stats: dict[str, dict[str, Any]] = {}  # intake actor -> its last stats
+        self.incidents: list[str] = []  # faults ridden out by until_empty, in order
+        self._restarting: dict[str, asyncio.Lock] = {}
 
     async def start(self) -> None:
         # a bad dotted path must fail here, clearly, not as an actor's death on a remote worker
@@ -153,8 +159,30 @@ class SwarmRuntime:
         return out
 
     async def counters(self) -> dict[str, int]:
-        stats = await asyncio.gather(*(a.stats.remote() for a in self.intake))
-        return {k: sum(int(s[k]) for s in stats) for k in COUNTER_KEYS}
+        """Summed over the intake actors, those replaced since the start included."""
+        await self._intake_stats()
+        return self._summed()
+
+    def _summed(self) -> dict[str, int]:
+        total = Counter(self.carried)
+        for stats in self._last_stats.values():
+            total.update({k: int(stats.get(k, 0)) for k in COUNTER_KEYS})
+        return {k: int(total[k]) for k in COUNTER_KEYS}
+
+    async def _intake_stats(self) -> tuple[list[dict[str, Any]], list[int]]:
+        """The stats of the intake actors that answer, and the indexes of the dead ones (a slow one is neither)."""
+        got = await asyncio.gather(*(asyncio.wait_for(a.stats.remote(), 30.0) for a in self.intake),
+                                   return_exceptions=True)
+        alive, dead = [], []
+        for i, stats in enumerate(got):
+            if isinstance(stats, ray.exceptions.RayActorError):
+                dead.append(i)
+            elif isinstance(stats, BaseException):
+                log.warning("intake-%d did not answer: %r", i, stats)
+            else:
+                alive.append(stats)
+                self._last_stats[f"intake-{i}"] = stats
+        return alive, dead
 
     async def pids(self) -> dict[str, int]:
         """Actor name -> worker process id, for every intake actor and pool replica."""
@@ -178,17 +206,37 @@ class SwarmRuntime:
     async def until_empty(
         self, poll_s: float = 0.2, settle_polls: int = 3, timeout_s: float | None = None
     ) -> dict[str, int]:
-        """Return the counters once every error consumer is empty and no intake work is in flight."""
+        """Return the counters once every error consumer is empty and no intake work is in flight.
+
+        Rides out the swarm's own faults: a NATS outage (the pending counts cannot be read: wait), an
+        intake actor that died (restarted, its counters kept). `self.incidents` says what happened; a
+        timeout's message includes it."""
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        quiet = 0
+        quiet, pending, inflight, down_since = 0, -1, -1, None
         while True:
-            pending = sum((await self.pending()).values())
-            inflight = sum(s["inflight"] for s in await asyncio.gather(*(a.stats.remote() for a in self.intake)))
-            quiet = quiet + 1 if pending == 0 and inflight == 0 else 0
+            try:
+                pending = sum((await self.pending()).values())
+                if down_since is not None:
+                    self.incidents.append(f"NATS unreachable for {time.monotonic() - down_since:.1f} s")
+                    down_since = None
+            except Exception as exc:  # NATS reconnecting: the counts are unknown, not zero
+                down_since = down_since or time.monotonic()
+                log.warning("pending counts unavailable: %r", exc)
+                pending = -1
+            alive, dead = await self._intake_stats()
+            for i in dead:
+                name = f"intake-{i}"
+                restarted = await self.restart(name)
+                self.incidents.append(f"{name} died; {'restarted' if restarted else 'restart failed, retrying'}")
+            inflight = sum(int(s["inflight"]) for s in alive)
+            answered = len(alive) == len(self.intake)
+            quiet = quiet + 1 if pending == 0 and inflight == 0 and answered else 0
             if quiet >= settle_polls:
-                return await self.counters()
+                return self._summed()
             if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"not empty after {timeout_s}s: pending={pending} inflight={inflight}")
+                what = "; ".join(self.incidents) or "no fault seen"
+                counts = f"pending={'unknown (NATS unreachable)' if pending < 0 else pending} inflight={inflight}"
+                raise TimeoutError(f"not empty after {timeout_s}s: {counts}; meanwhile: {what}")
             await asyncio.sleep(poll_s)
 
     # -- scaling -------------------------------------------------------------------------
@@ -201,6 +249,7 @@ class SwarmRuntime:
                     await self.autoscale_once()
                 else:
                     await self.pending()
+                    await self._intake_stats()  # fresh counters: a dead intake's last ones are kept
                 for role, size in self.sizes().items():
                     metrics.gauge("pool_size", size, role=role)
             except Exception as exc:  # one bad tick must not stop the loop
@@ -209,9 +258,7 @@ class SwarmRuntime:
     async def load(self) -> Load:
         """Distinct work: investigations waiting for a slot at the intake actors, plus those the budget
         admitted (running). The stream's pending count is not load: duplicates never scale a pool."""
-        budget, stats = await asyncio.gather(
-            self.budget_status(), asyncio.gather(*(a.stats.remote() for a in self.intake))
-        )
+        budget, (stats, _) = await asyncio.gather(self.budget_status(), self._intake_stats())
         waiting = set().union(*(s.get("waiting", ()) for s in stats))
         return Load(waiting=len(waiting), running=int(budget["active"]))
 
@@ -258,20 +305,51 @@ class SwarmRuntime:
 
     # -- healing -------------------------------------------------------------------------
     async def restart(self, service: str) -> bool:
-        """The healer's ActorRestarter: replace a dead actor by name."""
+        """The healer's ActorRestarter: replace a dead actor by name. Idempotent: an actor that still
+        answers is left running (its own connection reconnects), nothing is replaced while NATS is
+        unreachable from here (a replacement could not connect), and a replacement that does not start is
+        killed and its name released, so a later try starts clean."""
+        if self.bus is None or not self.bus.nc.is_connected:
+            log.warning("not restarting %s: NATS is unreachable, a replacement could not connect", service)
+            return False
+        async with self._restarting.setdefault(service, asyncio.Lock()):  # the healer and until_empty
+            return await self._restart(service)
+
+    async def _restart(self, service: str) -> bool:
         role, _, index = service.rpartition("-")
         if role == "intake" and index.isdigit() and int(index) < len(self.intake):
-            with contextlib.suppress(Exception):
-                ray.kill(self.intake[int(index)], no_restart=True)
-            await name_released(service, self.ray_namespace)
-            actor = self._intake_actor(int(index))
-            await actor.start.remote()
-            if self.control is not None and self.control.paused:  # a replacement stays paused like the rest
-                await actor.pause.remote()
-            self.intake[int(index)] = actor
-            return True
+            i = int(index)
+            if await answers(self.intake[i].stats.remote()):
+                log.warning("not restarting %s: it answers (its heartbeats will resume)", service)
+                return True
+            return await self._replace_intake(i)
         pool = self.pools.get(role)
         return await pool.restart(service) if pool else False
+
+    async def _replace_intake(self, i: int) -> bool:
+        name = f"intake-{i}"
+        with contextlib.suppress(Exception):
+            ray.kill(self.intake[i], no_restart=True)
+        if not await name_released(name, self.ray_namespace):
+            log.warning("%s: the old actor's name is still taken; try again later", name)
+            return False
+        actor = self._intake_actor(i)
+        try:
+            await asyncio.wait_for(actor.start.remote(), ACTOR_START_TIMEOUT_S)
+        except Exception as exc:  # half-started: kill it and free its name for the next try
+            log.warning("%s did not start: %r", name, exc)
+            with contextlib.suppress(Exception):
+                ray.kill(actor, no_restart=True)
+            await name_released(name, self.ray_namespace)
+            return False
+        if self.control is not None and self.control.paused:  # a replacement stays paused like the rest
+            await actor.pause.remote()
+        # the dead actor's counters still count (a Result of work it left unsettled is counted by whoever
+        # settles its report: results are counted at settlement)
+        last = self._last_stats.pop(name, {})
+        self.carried.update({k: int(last.get(k, 0)) for k in COUNTER_KEYS})
+        self.intake[i] = actor
+        return True
 
     # -- shutdown ------------------------------------------------------------------------
     async def drain(self) -> dict[str, int]:
@@ -292,12 +370,16 @@ class SwarmRuntime:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(asyncio.gather(*(a.close.remote() for a in self.intake)), 5.0)
+
+        async def close_intake() -> None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.gather(*(a.close.remote() for a in self.intake)), 5.0)
+
+        # side by side: a stop (the end of a drain) is not the sum of every actor's goodbye
+        await asyncio.gather(close_intake(), *(pool.close_all() for pool in self.pools.values()))
         for a in self.intake + self._support:
             with contextlib.suppress(Exception):
                 ray.kill(a, no_restart=True)
-        await asyncio.gather(*(pool.close_all() for pool in self.pools.values()))
         if self.blood is not None:
             await self.blood.close()
         if self.bus is not None:

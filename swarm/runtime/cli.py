@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import ray
 import typer
 
 from swarm.bus.connect import open_bus
@@ -50,9 +54,12 @@ async def run_swarm(runtime: SwarmRuntime, until_empty: bool, timeout_s: float |
             stopper.cancel()
             if waiter in done:
                 try:
-                    return waiter.result()
+                    counters = waiter.result()
                 except TimeoutError as exc:
                     raise TransientError(f"the error queues were not empty in time: {exc}") from exc
+                if runtime.incidents:
+                    err_console.print("rode out: " + "; ".join(runtime.incidents))
+                return counters
             waiter.cancel()
         else:
             err_console.print(
@@ -73,6 +80,23 @@ def _embedded(stack: contextlib.ExitStack, settings: Settings, auth: bool) -> Se
     return settings
 
 
+@contextlib.contextmanager
+def stdout_to_stderr(enabled: bool = True) -> Iterator[None]:
+    """File descriptor 1 points at stderr meanwhile (Ray's log forwarding, C-level prints included)."""
+    if not enabled:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 @runtime_app.command("run")
 def run(
     config: Path = typer.Option(None, "--config", help="configs/swarm.yaml (default: $SWARM_CONFIG)"),
@@ -90,7 +114,13 @@ def run(
         cfg = SwarmConfig.load(config or settings.swarm_config)
         if settings.nats_url is None:  # a laptop: an embedded server others can publish to
             settings = _embedded(stack, settings, auth)
-        counters = asyncio.run(run_swarm(SwarmRuntime(settings, cfg, address=address), until_empty, timeout))
+        # Ray forwards worker output to the driver's stdout: only our own output goes there
+        with stdout_to_stderr(json_out):
+            try:
+                counters = asyncio.run(run_swarm(SwarmRuntime(settings, cfg, address=address), until_empty, timeout))
+            finally:
+                if json_out and ray.is_initialized():
+                    ray.shutdown()  # its log forwarding ends here, before the JSON is printed
 
     def render(data: dict[str, int]) -> None:
         console.print("  ".join(f"[bold]{k}[/] {v}" for k, v in data.items()))
@@ -111,7 +141,6 @@ def investigate(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Run one investigation (embedded NATS and local Ray unless configured) and print its Result."""
-    import sys
     import uuid
 
     settings = load_settings()

@@ -36,10 +36,11 @@ from nats.js.errors import FetchTimeoutError
 from swarm.bus.names import ADVISORY_CONSUMER, ERROR_CONSUMER, HDR_MSG_ID
 from swarm.comms.publisher import notice
 from swarm.config import load_object
-from swarm.errors import FilterFailed, OverBudget, Rejected, SwarmError, TransientError
+from swarm.errors import FilterFailed, OverBudget, Rejected, SwarmError
 from swarm.models import ErrorReport
 from swarm.runtime.batch import Batch, FetchSizer, member_slots
 from swarm.runtime.control import PauseSwitch
+from swarm.runtime.faults import retry_unavailable
 from swarm.runtime.grouping import SignatureIndex, Tally
 from swarm.runtime.lifecycle import CLOSED, LifecyclePolicy, reopened_event
 from swarm.runtime.registry import BUDGET_NAME, PoolClient
@@ -80,6 +81,7 @@ class IntakeActor:
         self.first_fetch_at = self.last_batch_at = 0.0  # wall clock: benchmarks time intake from these
         self.waiting: set[str] = set()  # investigations waiting for admission (the autoscaler's load)
         self.confirmed: dict[str, dict[str, set[int]]] = {}  # signature -> stream -> acked sequences
+        self.counted: dict[tuple[str, str], None] = {}  # (counter, investigation) counted once (oldest dropped)
         self.running = False
         self.switch = PauseSwitch()  # the control plane's pause / resume (swarm.runtime.control)
         self.fetchers: list[asyncio.Task[None]] = []
@@ -93,12 +95,14 @@ class IntakeActor:
         policy = LifecyclePolicy(self.services.config.lifecycle.quiet_period_s)
         self.index = await SignatureIndex(bus.js, bus.names, policy=policy).open()
         self.settler = Settler(bus, self.services.blood, self.index, self.counters,
-                               max_deliver=self.max_deliver, nak_delay_s=self.cfg.nak_delay_s, actor=self.name)
+                               max_deliver=self.max_deliver, nak_delay_s=self.cfg.nak_delay_s, actor=self.name,
+                               objects=self.cfg.dead_letter_objects)
         self.running = True
         for env in self.cfg.envs:
             stream = bus.names.error_stream(env)
             info = await bus.js.consumer_info(stream, ERROR_CONSUMER)
             self.max_deliver[stream] = info.config.max_deliver or 3
+            self.settler.ack_wait_s[stream] = float(info.config.ack_wait or 30.0)
             sub = await bus.js.pull_subscribe_bind(ERROR_CONSUMER, stream=stream)
             self.fetchers.append(asyncio.create_task(self._fetch_loop(stream, sub), name=f"fetch-{stream}"))
         if self.cfg.tasks:  # operator-submitted investigations (swarm.runtime.tasks): taken like reports
@@ -111,12 +115,13 @@ class IntakeActor:
         self.fetchers.append(asyncio.create_task(self._advisory_loop(advisories), name="advisories"))
         return self.name
 
-    async def stop_fetching(self) -> None:
+    async def stop_fetching(self, timeout_s: float | None = None) -> None:
         """Let each fetch in flight finish (its reports are handed to tasks), then stop: cancelling a
         fetch would strand reports in the client's queue until their ack wait expires."""
         self.running = False
         if self.fetchers:
-            _, stuck = await asyncio.wait(set(self.fetchers), timeout=self.cfg.fetch_timeout_s + 2)
+            wait_s = self.cfg.fetch_timeout_s + 2 if timeout_s is None else timeout_s
+            _, stuck = await asyncio.wait(set(self.fetchers), timeout=wait_s)
             for task in stuck:
                 task.cancel()
             for task in stuck:
@@ -125,10 +130,12 @@ class IntakeActor:
         self.fetchers.clear()
 
     async def drain(self, grace_s: float) -> dict[str, int]:
-        """Stop fetching; let in-flight work finish within grace_s, then nak the rest for redelivery."""
-        await self.stop_fetching()
+        """Stop fetching; let in-flight work finish within grace_s, then nak the rest for redelivery.
+        The whole drain (the fetch in flight included) keeps within grace_s, a little kept for the naks."""
+        deadline = time.monotonic() + grace_s
+        await self.stop_fetching(min(self.cfg.fetch_timeout_s + 2, grace_s / 2))
         if self.inflight:
-            _, pending = await asyncio.wait(set(self.inflight), timeout=grace_s)
+            _, pending = await asyncio.wait(set(self.inflight), timeout=max(0.1, deadline - time.monotonic() - 1.0))
             for task in pending:
                 task.cancel()
             for task in pending:
@@ -326,7 +333,7 @@ class IntakeActor:
             if verdict.rejected:
                 raise Rejected("rejected by the prompt-injection filter", verdict, report, inv)
             if new:
-                self.counters["investigations"] += 1
+                self.counters["investigations"] += 1  # opened here (a resumed one was counted where it opened)
                 await self.services.blood.emit(
                     "investigation_started",
                     {"signature": report.signature, "service": report.service, "environment": report.environment},
@@ -334,13 +341,15 @@ class IntakeActor:
                 )
                 if (reopened := reopened_event(tally.entry)) is not None:  # the error came back
                     await self.services.blood.event(*reopened, investigation_id=inv)
-            await self._investigate(msg, report, inv, carrier, tally.entry)
+            await self._investigate(msg, report, inv, carrier, tally.entry, new)
 
     async def _investigate(
-        self, msg: Msg, report: ErrorReport, inv: str, carrier: dict[str, str], entry: dict[str, Any]
+        self, msg: Msg, report: ErrorReport, inv: str, carrier: dict[str, str], entry: dict[str, Any],
+        new: bool = True,
     ) -> None:
         budget = self._budget()
         keepalive = asyncio.create_task(self._keep_alive(msg, budget, inv))
+        ack_wait_s = self.settler.ack_wait_s.get(msg.metadata.stream, 30.0) if self.settler else 30.0
 
         told: list[str] = []
 
@@ -375,18 +384,23 @@ class IntakeActor:
             )
             try:
                 while True:
-                    outcome = await self.orchestrators.call("investigate", req)
+                    # a dead or restarting orchestrator is the swarm's fault: retried here (in-progress acks
+                    # keep the report), then requeued by the settler, never dead-lettered
+                    outcome = await retry_unavailable(
+                        lambda: self.orchestrators.call("investigate", req), first_delay_s=self.cfg.nak_delay_s,
+                        max_delay_s=max(self.cfg.nak_delay_s, self.cfg.in_progress_interval_s),
+                        give_up_after_s=ack_wait_s, what=f"{self.name}: orchestrator call for {inv}")
                     if outcome.get("outcome") != "busy":
                         break
                     await asyncio.sleep(self.cfg.in_progress_interval_s)  # a live owner works on it: wait
-            except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
-                raise TransientError(str(exc)) from exc
             finally:
                 self.services.active -= 1
                 ops.count("ray_call")
                 await budget.release.remote(inv)
-            if not outcome.get("duplicate"):
-                self.counters["results"] += 1
+            # a Result published before this delivery (the previous holder died before its ack) is still
+            # this run's outcome of the report
+            if not outcome.get("duplicate") or not new:
+                self._count_once("results", inv)
             if outcome.get("status") in CLOSED:  # the Result closes the signature's entry
                 assert self.index is not None
                 await self.index.close(report.signature, inv, str(outcome["status"]), report.release)
@@ -398,6 +412,15 @@ class IntakeActor:
         if self.budget is None:
             self.budget = ray.get_actor(BUDGET_NAME, namespace=self.spec.ray_namespace)
         return self.budget
+
+    def _count_once(self, counter: str, inv: str) -> None:
+        """One count per investigation and counter in this actor's life (redeliveries are not new work)."""
+        if (counter, inv) in self.counted:
+            return
+        self.counted[(counter, inv)] = None
+        if len(self.counted) > 20_000:
+            self.counted.pop(next(iter(self.counted)))
+        self.counters[counter] += 1
 
     def _repository(self, service: str) -> dict[str, Any] | None:
         repos = self.services.config.repositories

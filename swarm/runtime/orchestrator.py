@@ -24,7 +24,7 @@ import ray
 from swarm.agent import Cancelled
 from swarm.delivery.approval import ApprovalGate
 from swarm.delivery.deliver import deliver, delivers, for_agents
-from swarm.errors import AgentFailed, StateExists, StateNotFound, SwarmError, TransientError
+from swarm.errors import AgentFailed, StateExists, StateNotFound, SwarmError, SwarmUnavailable, TransientError
 from swarm.models import InvestigationStatus, Result, utcnow
 from swarm.runtime.cycle import CycleOutputs, PhaseInputs, Step, run_cycles
 from swarm.runtime.lease import TERMINAL, Lease
@@ -146,7 +146,8 @@ class OrchestratorActor(AgentHost):
                     state = await self._fail(keys[-1], f"cancelled: {reason}")
                 return await self._publish_result(req, state, started)
         except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
-            raise TransientError(f"a specialist actor died during {req.investigation_id}: {exc}") from exc
+            # the swarm's fault, not the report's: requeued (never dead-lettered), resumed from PEER state
+            raise SwarmUnavailable(f"a specialist actor died during {req.investigation_id}: {exc}") from exc
         finally:
             if renew is not None:
                 renew.cancel()

@@ -27,21 +27,31 @@ from swarm.runtime.services import ActorSpec
 from swarm.telemetry import metrics
 from swarm.telemetry.tracing import actor_runtime_env
 
-__all__ = ["RolePool", "name_released"]
+__all__ = ["RolePool", "answers", "name_released"]
 
 log = logging.getLogger("swarm.runtime")
 
 
 
-async def name_released(name: str, namespace: str, timeout_s: float = 10.0) -> None:
-    """Wait until a killed actor's name is free again (Ray releases it asynchronously)."""
+async def name_released(name: str, namespace: str, timeout_s: float = 10.0) -> bool:
+    """Wait until a killed actor's name is free again (Ray releases it asynchronously); False if it is not."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
             ray.get_actor(name, namespace=namespace)
         except ValueError:
-            return
+            return True
         await asyncio.sleep(0.05)
+    return False
+
+
+async def answers(ref: Any, timeout_s: float = 5.0) -> bool:
+    """True when an actor call (a cheap one: pid, stats) returns in time: the actor is alive."""
+    try:
+        await asyncio.wait_for(ref, timeout_s)
+        return True
+    except Exception:
+        return False
 
 
 class RolePool:
@@ -132,14 +142,26 @@ class RolePool:
             return False
 
     async def restart(self, name: str) -> bool:
-        """Replace a dead replica (the healer's ActorRestarter)."""
+        """Replace a dead replica (the healer's ActorRestarter). One that still answers is left running;
+        a replacement that does not start is killed and its name released (the next try starts clean)."""
         if name not in self.actors or name in self.retiring:
             return False
+        # alive (Ray may have restarted its process): ready() (re)connects it and restarts its heartbeat
+        if await answers(self.actors[name].ready.remote(), timeout_s=10.0):
+            log.warning("not replacing %s: it answers and is connected (its heartbeats resume)", name)
+            return True
         with contextlib.suppress(Exception):
             ray.kill(self.actors[name], no_restart=True)
-        await name_released(name, self.spec.ray_namespace)
+        if not await name_released(name, self.spec.ray_namespace):
+            log.warning("%s: the old actor's name is still taken; try again later", name)
+            return False
         handle = self._create(int(name.rsplit("-", 1)[1]))
-        if not await self._ready(name, handle) or name not in self.actors:  # scaled away meanwhile
+        if not await self._ready(name, handle, timeout_s=60.0):
+            await name_released(name, self.spec.ray_namespace)
+            return False
+        if name not in self.actors:  # scaled away meanwhile
+            with contextlib.suppress(Exception):
+                ray.kill(handle, no_restart=True)
             return False
         self.actors[name] = handle
         await self.registry.set_members.remote(self.role, sorted(self.actors))

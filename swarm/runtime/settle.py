@@ -27,24 +27,30 @@ from nats.js.errors import NotFoundError
 
 from swarm.bloodstream.publisher import Bloodstream
 from swarm.bus.connect import Bus
-from swarm.bus.names import HDR_MSG_ID
-from swarm.errors import Rejected, Settlement, SwarmError, TransientError
+from swarm.bus.names import HDR_MSG_ID, HDR_REQUEUES
+from swarm.errors import Rejected, Settlement, SwarmError, SwarmUnavailable, TransientError
 from swarm.models import DeadLetter, ErrorReport, Result
+from swarm.runtime.faults import is_swarm_fault
 from swarm.runtime.grouping import SignatureIndex
 from swarm.runtime.tasks import report_of_message
 from swarm.security.rejection import rejection_for
 from swarm.telemetry import metrics
 from swarm.telemetry.logs import log_acked, log_settled
 
-__all__ = ["Settler", "as_swarm_error", "wait_out"]
+__all__ = ["Settler", "as_swarm_error", "wait_out", "requeue_delay_s"]
 
 log = logging.getLogger("swarm.runtime.settle")
 T = TypeVar("T")
 
 
 def as_swarm_error(exc: BaseException) -> SwarmError:
-    """Anything outside the error tree is worth a retry."""
-    return exc if isinstance(exc, SwarmError) else TransientError(f"{type(exc).__name__}: {exc}")
+    """The boundary: NATS connection trouble and dead or missing Ray actors are the swarm's own faults
+    (SwarmUnavailable: requeued, never dead-lettered); anything else outside the tree is worth a retry."""
+    if isinstance(exc, SwarmError):
+        return exc
+    if is_swarm_fault(exc):
+        return SwarmUnavailable(f"{type(exc).__name__}: {exc}")
+    return TransientError(f"{type(exc).__name__}: {exc}")
 
 
 async def wait_out(attempt: Callable[[], Awaitable[T]]) -> T:
@@ -58,6 +64,13 @@ async def wait_out(attempt: Callable[[], Awaitable[T]]) -> T:
             await asyncio.sleep(exc.retry_delay_s or 0.0)
 
 
+def requeue_delay_s(base_s: float, attempt: int, ack_wait_s: float) -> float:
+    """The nak delay of a requeued report's `attempt`-th failure (counted across re-published copies):
+    `base_s` doubled per attempt up to the ack wait. A restarting actor is retried within seconds; a long
+    outage is retried at the ack wait's pace, and never dead-lettered."""
+    return min(max(ack_wait_s, base_s), max(base_s, 0.05) * 2 ** max(0, attempt - 1))
+
+
 def _headers(msg: Msg) -> dict[str, str]:
     return dict(msg.headers or {})
 
@@ -66,15 +79,18 @@ class Settler:
     """Settles the reports of one intake actor (the counters are the actor's)."""
 
     def __init__(self, bus: Bus, blood: Bloodstream, index: SignatureIndex, counters: Counter[str], *,
-                 max_deliver: dict[str, int], nak_delay_s: float, actor: str) -> None:
+                 max_deliver: dict[str, int], nak_delay_s: float, actor: str, objects: bool = False) -> None:
         self.bus, self.blood, self.index, self.counters = bus, blood, index, counters
         self.max_deliver, self.nak_delay_s, self.actor = max_deliver, nak_delay_s, actor
+        self.objects = objects  # keep the whole original of a cut dead letter in the object store
+        self.ack_wait_s: dict[str, float] = {}  # per error stream (intake fills it from the consumer config)
 
     async def settle(self, stream: str, msg: Msg, exc: BaseException | None = None) -> None:
+        error = None if exc is None else as_swarm_error(exc)
         try:
-            await self._settle(stream, msg, exc)
+            await self._settle(stream, msg, error)
         finally:
-            log_settled(self.actor, stream, msg, exc, self.max_deliver.get(stream, 3))
+            log_settled(self.actor, stream, msg, error, self.max_deliver.get(stream, 3))
 
     async def _settle(self, stream: str, msg: Msg, exc: BaseException | None = None) -> None:
         if exc is None:
@@ -92,6 +108,8 @@ class Settler:
                 await self._retry(stream, msg, error)
             case Settlement.REJECT:
                 await self._reject(msg, error)
+            case Settlement.REQUEUE:
+                await self._requeue(stream, msg, error)
             case _:  # DEAD_LETTER, and EXIT (a config error met while working on a report)
                 await self.dead_letter(stream, msg, str(error), type(error).__name__)
 
@@ -120,19 +138,32 @@ class Settler:
         with contextlib.suppress(Exception):
             await msg.nak(delay=first * 2 ** (delivered - 1))
 
+    async def _requeue(self, stream: str, msg: Msg, error: SwarmError) -> None:
+        """The swarm's own fault: back off towards the ack wait; the last delivery is re-published."""
+        delivered = msg.metadata.num_delivered
+        attempt = delivered + int(_headers(msg).get(HDR_REQUEUES, "0") or 0)  # earlier copies' deliveries count
+        log.warning("%s: requeue %s:%s (attempt %d): %s", self.actor, stream, msg.metadata.sequence.stream,
+                    attempt, error)
+        if delivered >= self.max_deliver.get(stream, 3):
+            await self.hand_back(stream, msg, {HDR_REQUEUES: str(attempt)})
+            return
+        delay = requeue_delay_s(self.nak_delay_s, attempt, self.ack_wait_s.get(stream, 30.0))
+        with contextlib.suppress(Exception):
+            await msg.nak(delay=delay)
+
     async def dead_letter(self, stream: str, msg: Msg, reason: str, error_type: str) -> None:
         """DeadLetter with the reason and the original bytes; term. A signature whose opening report is
         dead-lettered is marked so, and its next occurrence reopens the investigation."""
         bus = self.bus
         seq = msg.metadata.sequence.stream
-        dl = DeadLetter(
+        dl = await self._letter(
+            msg.data,
             reason=reason,
             error_type=error_type,
             source_subject=msg.subject,
             source_stream=stream,
             source_sequence=seq,
             deliveries=msg.metadata.num_delivered,
-            payload=DeadLetter.encode_payload(msg.data),
             headers=_headers(msg),
         )
         await bus.publish(bus.names.dead("errors"), dl, msg_id=bus.names.dead_letter_msg_id(stream, seq))
@@ -150,14 +181,14 @@ class Settler:
             raw = await bus.js.get_msg(stream, seq)
         except NotFoundError:
             return  # settled (acked, or dead-lettered already) after all
-        dl = DeadLetter(
+        dl = await self._letter(
+            raw.data or b"",
             reason=f"reached max deliver ({advisory.get('deliveries')}) without being settled",
             error_type="MaxDeliveries",
             source_subject=raw.subject,
             source_stream=stream,
             source_sequence=seq,
             deliveries=advisory.get("deliveries"),
-            payload=DeadLetter.encode_payload(raw.data or b""),
             headers=dict(raw.headers or {}),
         )
         await bus.publish(bus.names.dead("errors"), dl, msg_id=bus.names.dead_letter_msg_id(stream, seq))
@@ -165,6 +196,22 @@ class Settler:
         await bus.js.delete_msg(stream, seq)
         self.counters["dead_lettered"] += 1
         metrics.inc("reports_dead_lettered", reason="MaxDeliveries")
+
+    async def _letter(self, data: bytes, **fields: Any) -> DeadLetter:
+        """Bounded under the server's max payload (room kept for headers); the whole original in the
+        object store too when `intake.dead_letter_objects` is on and it had to be cut."""
+        limit = max(4096, int(self.bus.nc.max_payload or 1024 * 1024) - 8192)
+        dl = DeadLetter.bounded(data, max_bytes=limit, **fields)
+        if dl.payload_truncated and self.objects:
+            names = self.bus.names
+            name = names.dead_letter_object(str(fields["source_stream"]), int(fields["source_sequence"]))
+            try:
+                store = await self.bus.js.create_object_store(names.dead_letter_objects)
+                await store.put(name, data)
+                dl.payload_object = f"{names.dead_letter_objects}/{name}"
+            except Exception as exc:  # the bounded letter still says size and sha256
+                log.warning("%s: original of %s not kept in the object store: %r", self.actor, name, exc)
+        return dl
 
     async def _release_signature(self, data: bytes, source: tuple[str, int]) -> None:
         """If this report held its signature's investigation, the next occurrence may reopen it."""
@@ -197,7 +244,7 @@ class Settler:
             await self.index.set_status(report.signature, "rejected")
         await msg.term()
 
-    async def hand_back(self, stream: str, msg: Msg) -> None:
+    async def hand_back(self, stream: str, msg: Msg, extra: dict[str, str] | None = None) -> None:
         """A drain gives a report back. A nak uses up a delivery; on the last one a re-published copy
         (original headers, so the same trace) takes the report's place and its claim on the signature:
         a drain never dead-letters a report that did nothing wrong."""
@@ -205,6 +252,7 @@ class Settler:
             await msg.nak()
             return
         headers = {k: v for k, v in _headers(msg).items() if k != HDR_MSG_ID}  # a new message, not a duplicate
+        headers.update(extra or {})
         ack = await self.bus.js.publish(msg.subject, msg.data, headers=headers)
         if (report := report_of_message(msg.data)) is not None:
             await self.index.transfer(report.signature, (stream, msg.metadata.sequence.stream), (ack.stream, ack.seq))

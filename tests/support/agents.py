@@ -1,7 +1,8 @@
 """Small agents for runtime tests, configured through `options` in the test's SwarmConfig.
 
 options (all roles): sleep_s (per call); fail (raise in handle); hang_once (a path: the first call
-creates it and then waits until cancelled or killed; later calls pass); transient_count_file and
+creates it and then waits until cancelled or killed; later calls pass); sleep_once (a path: the first
+call creates it and sleeps sleep_once_s, later calls do not); transient_count_file and
 transient_times (raise TransientError on the first N calls); spend_usd (charge the budget per call);
 request_changes_cycles (review: ask for changes in these cycles); hang_until_cancelled (a path: the
 call creates it, then waits until its investigation is cancelled); commit (implement: a real commit on
@@ -30,7 +31,9 @@ class _Base:
         self.options = options or {}
 
     async def _behave(self, ctx: AgentContext) -> None:
-        await ctx.messages.say("started", f"{self.role} {ctx.phase} {ctx.investigation_id}")  # type: ignore[union-attr]
+        # the fault suite's ledger (swarm.bench.ledger) counts agent calls by these
+        start = {"phase": ctx.phase, "cycle": ctx.cycle, "hypothesis": (ctx.hypothesis or {}).get("id")}
+        await ctx.messages.say("started", f"{self.role} {ctx.phase} {ctx.investigation_id}", start)  # type: ignore[union-attr]
         marker = self.options.get("hang_once")
         if marker and not Path(marker).exists():
             Path(marker).write_text(ctx.investigation_id)
@@ -40,6 +43,10 @@ class _Base:
             Path(waiting).write_text(ctx.investigation_id)
             await ctx.cancel.event.wait()
             ctx.cancel.raise_if_cancelled()
+        once = self.options.get("sleep_once")
+        if once and not Path(once).exists():
+            Path(once).write_text(ctx.investigation_id)
+            await asyncio.sleep(float(self.options.get("sleep_once_s", 30)))
         if self.options.get("sleep_s"):
             await asyncio.sleep(float(self.options["sleep_s"]))
         if self.options.get("fail"):
