@@ -111,14 +111,27 @@ def _conf_list(items: tuple[str, ...]) -> str:
     return "[" + ", ".join(json.dumps(i) for i in items) + "]"
 
 
+def _generated_namespaces(directory: Path) -> list[str]:
+    """The namespaces of an earlier `generate` into `directory` (its manifest), if any."""
+    try:
+        return list(json.loads((directory / MANIFEST).read_text()).get("namespaces", {}))
+    except (OSError, ValueError, AttributeError):
+        return []
+
+
 def generate(cfg: AuthConfig, directory: Path, streams: StreamsConfig, tls: bool | None = None) -> Generated:
     """Write the server configuration, the manifest and missing seeds (and TLS material when asked)."""
     directory = directory.resolve()
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the auth directory {directory}: {exc.strerror or exc}") from exc
+    # a namespace generated earlier keeps its account: regenerating never locks a running tenant out
+    namespaces = list(dict.fromkeys([*cfg.namespaces, *_generated_namespaces(directory)]))
     lines = ["# written by `swarm nats auth generate` from configs/auth.yaml: edit that file, not this one",
              "accounts {"]
     users: dict[str, dict[str, str]] = {}
-    for ns in cfg.namespaces:
+    for ns in namespaces:
         names = Names(ns)
         lines += [f"  {json.dumps(names.NS)}: {{", "    jetstream: enabled", "    users: ["]
         users[ns] = {}
@@ -141,7 +154,7 @@ def generate(cfg: AuthConfig, directory: Path, streams: StreamsConfig, tls: bool
                   "  timeout: 5", "}"]
     server_config = directory / SERVER_CONFIG
     server_config.write_text("\n".join(lines) + "\n")
-    manifest = {"namespaces": {ns: {"account": Names(ns).NS, "users": users[ns]} for ns in cfg.namespaces},
+    manifest = {"namespaces": {ns: {"account": Names(ns).NS, "users": users[ns]} for ns in namespaces},
                 "ca": str(ca) if ca else None}
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return Generated(directory, server_config, users, ca)

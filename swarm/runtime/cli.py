@@ -14,6 +14,7 @@ from typing import Any
 
 import ray
 import typer
+from pydantic import ValidationError
 
 from swarm.bus.connect import open_bus
 from swarm.bus.embedded import embedded_nats
@@ -146,10 +147,19 @@ def investigate(
     settings = load_settings()
     with cli_errors():
         try:
-            text = sys.stdin.read() if str(error_file) == "-" else error_file.read_text()
+            text = sys.stdin.read() if str(error_file) == "-" else error_file.read_text(encoding="utf-8")
         except OSError as exc:
             raise typer.BadParameter(f"cannot read --error-file {error_file}: {exc.strerror}") from exc
-        report = ErrorReport.model_validate_json(text)
+        except UnicodeDecodeError as exc:
+            raise typer.BadParameter(f"--error-file {error_file} is not UTF-8 text ({exc.reason})") from exc
+        try:
+            report = ErrorReport.model_validate_json(text)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'report'}: {e['msg']}" for e in exc.errors())
+            raise typer.BadParameter(f"--error-file {error_file} is not an ErrorReport: {problems}") from exc
+        if submit and repo is not None:
+            raise typer.BadParameter("--repo is not used with --submit: the running swarm's configuration names "
+                                     "the repository")
         if submit:
             _submit(settings, report, json_out)
             return

@@ -218,7 +218,12 @@ async def ping(bus: Bus, wait_s: float = 0.5, all_namespaces: bool = False) -> l
                 msg = await sub.next_msg(timeout=left)
             except (TimeoutError, nats.errors.TimeoutError):
                 break
-            replies.append(json.loads(msg.data))
+            if not msg.data:  # a status reply (e.g. 503 no responders), not a service's answer
+                continue
+            try:
+                replies.append(json.loads(msg.data))
+            except ValueError:
+                continue  # not a micro PING answer
     finally:
         await sub.unsubscribe()
     found = [r for r in replies if all_namespaces or (r.get("metadata") or {}).get("namespace") == names.ns]

@@ -33,7 +33,8 @@ STOP_MARGIN_S = 60  # RAY_JOB_STOP_WAIT_TIME_S = grace_period_s + this: stopping
 TERMINAL = {"SUCCEEDED", "STOPPED", "FAILED"}
 EXCLUDES = [".git", ".venv", ".swarm", "**/__pycache__", ".pytest_cache", "*.egg-info"]
 _NATS_ENV = ("NATS_URL", "NATS_NAMESPACE", "NATS_CREDS", "NATS_USER", "NATS_PASSWORD", "NATS_TOKEN",
-             "NATS_NKEY_SEED", "NATS_TLS_CA", "NATS_TLS_CERT", "NATS_TLS_KEY", "NATS_CONNECT_TIMEOUT_S")
+             "NATS_NKEY_SEED", "NATS_TLS_CA", "NATS_TLS_CERT", "NATS_TLS_KEY", "NATS_CONNECT_TIMEOUT_S",
+             "SWARM_NATS_AUTH")  # accounts and role users: the directory must be at this path on every node
 
 
 def submission_id(namespace: str) -> str:

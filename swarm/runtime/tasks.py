@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import nats.errors
+import nats.js.errors
 from pydantic import ValidationError
 
 from swarm.bus.connect import Bus
-from swarm.errors import InvalidInput
+from swarm.errors import ConfigError, InvalidInput
 from swarm.models import ErrorReport, Task
 
 __all__ = ["INVESTIGATION", "investigation_task", "report_of_task", "report_of_message", "submit_investigation"]
@@ -65,6 +67,10 @@ async def submit_investigation(bus: Bus, report: ErrorReport, by: str = "") -> d
     """Put an investigation task on `{ns}.tasks.investigation`; what JetStream answered, and the task."""
     task = investigation_task(report, by)
     names = bus.names
-    ack = await bus.publish(names.task_investigation, task, msg_id=names.task_msg_id(task.task_id))
+    try:
+        ack = await bus.publish(names.task_investigation, task, msg_id=names.task_msg_id(task.task_id))
+    except (nats.js.errors.NoStreamResponseError, nats.errors.NoRespondersError) as exc:
+        raise ConfigError(f"no stream takes {names.task_investigation!r} on this server: provision namespace "
+                          f"{names.ns!r} first (`swarm streams provision`)") from exc
     return {"task_id": task.task_id, "subject": names.task_investigation, "stream": ack.stream, "sequence": ack.seq,
             "signature": report.signature, "duplicate": bool(ack.duplicate)}

@@ -346,6 +346,13 @@ def test_generate_writes_accounts_and_keeps_seeds_across_runs(tmp_path, monkeypa
     assert again.exit_code == 0, again.output
     assert json.loads(again.stdout)["namespaces"]["payments"] == data["namespaces"]["payments"]  # same users
     assert json.loads(again.stdout)["ca"] and "tls {" in (out / "nats-server.conf").read_text()
+    # "shop" came from --namespace only: regenerating without it keeps its account and users
+    assert json.loads(again.stdout)["namespaces"]["shop"] == data["namespaces"]["shop"]
+    assert '"SHOP": {' in (out / "nats-server.conf").read_text()
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    bad = runner.invoke(app, ["nats", "auth", "generate", "--out", str(blocked / "auth")])
+    assert bad.exit_code == 1 and "cannot write the auth directory" in bad.output and "Traceback" not in bad.output
 
 
 def test_a_command_run_as_the_wrong_role_is_refused_in_one_line(provisioned, monkeypatch) -> None:

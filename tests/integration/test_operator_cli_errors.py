@@ -1,0 +1,47 @@
+"""The operator's CLI against a real nats-server with no swarm running: clear answers, never a traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from swarm.cli import app
+
+runner = CliRunner()
+
+
+def _report(tmp_path: Path) -> Path:
+    path = tmp_path / "report.json"
+    stack = 'Traceback (most recent call last):\n  File "app.py", line 3, in f\nKeyError'
+    path.write_text(json.dumps({"error": "KeyError: 'user_id'", "service": "checkout", "stack": stack}))
+    return path
+
+
+def test_control_ping_with_no_swarm_running_says_so(cli_env: dict[str, str]) -> None:
+    result = runner.invoke(app, ["control", "ping", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == []
+    plain = runner.invoke(app, ["control", "ping", "--all"])
+    assert plain.exit_code == 0 and "no swarm answered" in plain.stdout
+
+
+def test_submit_to_a_namespace_never_provisioned_names_what_to_do(cli_env: dict[str, str], tmp_path: Path) -> None:
+    result = runner.invoke(app, ["investigate", "--submit", "--error-file", str(_report(tmp_path))])
+    assert result.exit_code == 1
+    assert "provision namespace" in result.output and "Traceback" not in result.output
+
+
+def test_submit_with_a_bad_report_file_names_the_file(cli_env: dict[str, str], tmp_path: Path) -> None:
+    binary = tmp_path / "binary.json"
+    binary.write_bytes(b"\xff\xfe{}")
+    result = runner.invoke(app, ["investigate", "--submit", "--error-file", str(binary)])
+    assert result.exit_code == 2 and "not UTF-8" in result.output and "binary.json" in result.output
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"error": ')
+    result = runner.invoke(app, ["investigate", "--submit", "--error-file", str(broken)])
+    assert result.exit_code == 2 and "broken.json" in result.output and "not an ErrorReport" in result.output
+    result = runner.invoke(app, ["investigate", "--submit", "--repo", str(tmp_path),
+                                 "--error-file", str(_report(tmp_path))])
+    assert result.exit_code == 2 and "--repo is not used with --submit" in result.output
