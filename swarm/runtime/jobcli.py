@@ -50,10 +50,13 @@ def submit(
     failed = status == "FAILED" or (not stop and status != "RUNNING")
     if failed:
         data["logs"] = jobs.logs()[-4000:]
+        data["message"] = jobs.message()  # Ray's reason (e.g. the runtime env could not be set up)
 
     def render(d: dict[str, object]) -> None:
         colour = "red" if failed else "green"
         console.print(f"[bold {colour}]{d['status']}[/]  {d['submission_id']}  (namespace {d['namespace']})")
+        if d.get("message"):
+            console.print(str(d["message"]), highlight=False, markup=False)
         if d.get("logs"):
             console.print(str(d["logs"]), highlight=False, markup=False)
 

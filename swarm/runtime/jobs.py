@@ -127,6 +127,11 @@ class SwarmJobs:
     def logs(self) -> str:
         return str(self.client.get_job_logs(self.id))
 
+    def message(self) -> str:
+        """Ray's word on the job's state (why it failed, for one)."""
+        job = self.info()
+        return str(job.message or "") if job is not None else ""
+
     def list(self) -> list[dict[str, Any]]:
         out = []
         for job in self.client.list_jobs():

@@ -31,7 +31,7 @@ from spacy.attrs import IDX, LOWER
 
 from swarm.models import ErrorReport
 from swarm.security.filter import Match, Verdict
-from swarm.security.model import MAX_VIEW_CHARS, VIEW_SEP, InjectionModel
+from swarm.security.model import MAX_VIEW_CHARS, VIEW_SEP, InjectionModel, without_repeats
 from swarm.security.normalise import Normalised, decode_segments, normalise
 from swarm.security.rules import BREAKS, Rule, compile_rules, load_rules, make_nlp
 
@@ -151,6 +151,13 @@ class InjectionFilter:
     ) -> Verdict:
         model = self.model
         assert model is not None
+        seen_once = {name: without_repeats(text) for name, text in fields.items()}
+        if any(len(seen_once[name]) < len(text) for name, text in fields.items()):
+            # repeated lines (a stack loop, a log flood): the model reads each line once, as in training;
+            # the rules above read everything
+            segments = self._segments(seen_once)
+            text = _SEP.join(s.norm.skeleton for s in segments)
+            doc, length = self._nlp.make_doc(text), len(text)
         parts: list[tuple[int, int]] = []
         if len(fields) > 1:  # each field's token range, so one field is also scored by itself
             bounds: dict[str, list[int]] = {}

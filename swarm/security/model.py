@@ -17,6 +17,7 @@ not diluted by the others).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from swarm.security.rules import make_nlp
 
 __all__ = [
     "InjectionModel", "model_view", "textcat_config", "deep_config", "MODEL_DIR", "LABEL", "WINDOW", "MAX_WINDOWS",
-    "VIEW_SEP",
+    "VIEW_SEP", "without_repeats",
 ]  # fmt: skip
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
@@ -87,9 +88,30 @@ def deep_config(width: int = 64, depth: int = 2, rows: int = 5000, ngram_size: i
     }
 
 
+_DIGITS = re.compile(r"\d+")
+
+
+def without_repeats(text: str) -> str:
+    """`text` with each line kept once (lines that differ only in their numbers are the same line).
+
+    A bag of n-grams adds up every occurrence, so 1,000 frames of one stack loop would turn a slightly
+    suspicious n-gram into certainty; repeating a line adds no evidence, its first occurrence stays."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for line in text.splitlines(keepends=True):
+        key = _DIGITS.sub("0", line.strip())
+        if key in seen:
+            continue
+        if key:
+            seen.add(key)
+        out.append(line)
+    return "".join(out)
+
+
 def model_view(text: str, decode_depth: int = 2) -> str:
-    """What the model reads for `text`: its normalised skeleton plus the skeletons of decoded parts."""
-    text = text[:MAX_VIEW_CHARS]
+    """What the model reads for `text`: its normalised skeleton plus the skeletons of decoded parts,
+    each line once (`without_repeats`)."""
+    text = without_repeats(text[:MAX_VIEW_CHARS])
     parts = [normalise(text).skeleton]
     parts += [normalise(d.text).skeleton for d in decode_segments(text, decode_depth)]
     return VIEW_SEP.join(p for p in parts if p)[:MAX_VIEW_CHARS]

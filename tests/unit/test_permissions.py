@@ -27,7 +27,8 @@ def test_covers_follows_nats_wildcards(pattern: str, subject: str, expected: boo
 
 
 def test_no_role_gets_a_jetstream_api_wildcard_and_every_api_grant_names_a_stream_of_the_namespace() -> None:
-    streams = {N.stream(s.name) for s in CFG.streams} | {f"KV_{N.stream(kv.name)}" for kv in CFG.kv}
+    streams = ({N.stream(s.name) for s in CFG.streams} | {f"KV_{N.stream(kv.name)}" for kv in CFG.kv}
+               | {f"OBJ_{N.dead_letter_objects}"})  # the dead letters' object store (intake creates it)
     account_wide = {"$JS.API.INFO", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST"}
     for role in ROLES:
         for subject in role_grants(N, CFG, role).publish:

@@ -242,3 +242,20 @@ def test_a_cascade_reads_its_second_stage_only_above_the_bar(tmp_path: Path) -> 
     cascade.bar = 0.0  # everything does: the deep model's score counts
     deep = cascade.score_text(text)
     assert cascade.stage2 == 1 and deep != first_only.score_text(text) and 0.0 <= deep <= 1.0
+
+
+def test_repeated_lines_add_no_evidence_and_a_repeated_attack_is_still_caught(flt: InjectionFilter) -> None:
+    """A bag of n-grams sums every occurrence: 1,000 frames of one stack loop once made a harmless web
+    trace certain (score 1.0). The model reads each line once (lines differing only in numbers are one),
+    as in training; an attack among the repeats is still read."""
+    frame = ('  File "/srv/app/views.py", line {n}, in render\n    url = "/search?q=a%20b&amp;page={n}"'
+             ' + "\\x41\\x42"\n')
+    once = "Traceback (most recent call last):\n" + frame.format(n=0) + "ValueError: bad page"
+    looped = "Traceback (most recent call last):\n" + "".join(frame.format(n=n) for n in range(1000)) + \
+        "ValueError: bad page"
+    single, many = flt.check_text(once, "stack"), flt.check_text(looped, "stack")
+    assert not many.rejected
+    assert many.model_score == pytest.approx(single.model_score, abs=1e-6)
+    attacked = flt.check_report(ErrorReport(error="ValueError: bad page", service="web",
+                                            stack=looped + "\n" + MODEL_ONLY * 3))
+    assert attacked.rejected and attacked.fired == "model"
