@@ -60,6 +60,10 @@ class SwarmJobs:
 
         self.settings = settings
         self.id = submission_id(settings.nats_namespace)
+        address = address or os.environ.get("RAY_ADDRESS") or None
+        if address and address.startswith("ray://"):  # the client protocol, not the Jobs API: it would hang
+            raise JobError(f"--address {address} is a Ray client address; the Jobs API is the dashboard's "
+                           "http://HEAD:8265")
         try:
             self.client = JobSubmissionClient(address, headers=_auth_headers() or None)
         except Exception as exc:  # ConnectionError, auth errors: name the address

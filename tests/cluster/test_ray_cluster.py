@@ -183,3 +183,9 @@ def test_swarm_jobs_names_an_address_it_cannot_reach(tmp_path) -> None:
     port = free_ports(1)[0]
     out = sh(f"swarm jobs --address http://127.0.0.1:{port} --json", RayHead.client_env(), timeout=120)
     assert out.returncode == 1 and f"cannot reach the Ray Jobs API at http://127.0.0.1:{port}" in out.stderr
+
+
+def test_swarm_jobs_refuses_a_ray_client_address_at_once(tmp_path) -> None:
+    """`ray://` is Ray's client protocol, not the Jobs API: the job client would hang on it."""
+    out = sh("swarm jobs --address ray://127.0.0.1:10001 --json", RayHead.client_env(), timeout=60)
+    assert out.returncode == 1 and "is a Ray client address" in out.stderr and "8265" in out.stderr
