@@ -44,8 +44,8 @@ def submit(
             err_console.print(f"stopping {jobs.id}: the swarm drains (up to {grace:g} s), then Ray reports STOPPED")
             status = jobs.wait(lambda s, _: False, timeout or grace + STOP_MARGIN_S + 30, progress)
         else:
-            jobs.submit(working_dir, cfg_path, grace)
-            status = jobs.wait(lambda s, logs: s == "RUNNING" and READY_LINE in logs, timeout or 300.0, progress)
+            status = jobs.start(working_dir, cfg_path, grace, lambda s, logs: s == "RUNNING" and READY_LINE in logs,
+                                timeout or 300.0, progress)
     data = {"submission_id": jobs.id, "namespace": settings.nats_namespace, "status": status}
     failed = status == "FAILED" or (not stop and status != "RUNNING")
     if failed:

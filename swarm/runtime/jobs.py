@@ -37,6 +37,9 @@ _NATS_ENV = ("NATS_URL", "NATS_NAMESPACE", "NATS_CREDS", "NATS_USER", "NATS_PASS
              "SWARM_NATS_AUTH")  # accounts and role users: the directory must be at this path on every node
 
 
+_SUPERVISOR_TAKEN = "Failed to start supervisor actor"  # Ray's message when the id's actor name is still held
+
+
 def submission_id(namespace: str) -> str:
     return f"swarm-{namespace}"
 
@@ -124,6 +127,19 @@ class SwarmJobs:
             if time.monotonic() > deadline:
                 raise JobError(f"swarm job {self.id} is {status} after {timeout_s:g} s")
             time.sleep(0.5)
+
+    def start(self, working_dir: Path, config: Path, grace_period_s: float, until: Callable[[str, str], bool],
+              timeout_s: float, progress: Callable[[str], None] | None = None) -> str:
+        """`submit` and `wait`; submitted again while the previous job's supervisor actor still holds the
+        id's name (a job that just stopped: Ray marks it STOPPED before its supervisor has exited, and the
+        new job then fails to start its own)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            self.submit(working_dir, config, grace_period_s)
+            status = self.wait(until, max(1.0, deadline - time.monotonic()), progress)
+            if status != "FAILED" or _SUPERVISOR_TAKEN not in self.message() or time.monotonic() > deadline - 2:
+                return status
+            time.sleep(1.0)
 
     def stop(self) -> bool:
         return bool(self.client.stop_job(self.id))
