@@ -50,8 +50,8 @@ from swarm.telemetry import metrics
 
 from .adapter import InvestigationEvents
 from .beats import measure
+from .events import DomainEvents
 from .outbox import Outbox, OutboxItem
-from .pipelined import PipelinedEvents
 
 __all__ = ["Bloodstream", "Counters", "Delivery", "EventEncoder", "InvestigationEvents", "encode_event"]
 
@@ -90,7 +90,7 @@ def _permanent(exc: BaseException) -> bool:
     return isinstance(exc, js_errors.APIError) and not isinstance(exc, js_errors.ServiceUnavailableError)
 
 
-class Bloodstream(PipelinedEvents):
+class Bloodstream(DomainEvents):
     """Publishes heartbeats, domain events, audits, injuries and brain_dead for one namespace."""
 
     def __init__(
@@ -240,33 +240,6 @@ class Bloodstream(PipelinedEvents):
         while True:
             await self.heartbeat(measure(self._process, service, role, interval_s, probe))
             await asyncio.sleep(interval_s)  # the beat period itself, not a wait for readiness
-
-    # best effort ------------------------------------------------------------------------------
-    async def event(
-        self, event_type: str, data: dict[str, Any] | None = None, investigation_id: str | None = None
-    ) -> bool:
-        """Publish a domain event to every configured version's subject. Never raises."""
-        try:
-            evt = DomainEvent(event_type=event_type, investigation_id=investigation_id, data=data or {})
-            for version in self.event_versions:
-                if not self.connected:
-                    raise nats.errors.ConnectionClosedError("not connected to NATS")
-                subject = self.names.event(event_type, version)
-                payload = self.encoders.get(version, encode_event)(evt, version)
-                await self.bus.publish(
-                    subject, payload, msg_id=f"{evt.event_id}.v{version}", timeout=self.publish_timeout_s
-                )
-                self._count("event", "published")
-        except Exception as exc:  # best effort by contract: log and count, the caller carries on
-            self._event_failed(event_type, exc)
-            return False
-        return True
-
-    def _event_failed(self, event_type: str, exc: BaseException) -> None:
-        self._count("event", "failed")
-        failed = self.by_kind["event"].failed
-        level = logging.WARNING if failed % 100 == 1 else logging.DEBUG  # an outage must not flood the log
-        log.log(level, "domain event %r not published (%d failed so far): %r", event_type, failed, exc)
 
     # guaranteed -------------------------------------------------------------------------------
     async def audit(self, audit: Audit | None = None, /, **fields: Any) -> Delivery:

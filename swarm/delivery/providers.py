@@ -15,6 +15,7 @@ the provider's answer.
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -52,7 +53,9 @@ class Provider(Protocol):
     async def open_pull_request(self, draft: PullRequestDraft) -> PullRequest: ...
 
 
-class _Rest:
+class _Rest(ABC):
+    """REST over httpx: the providers differ in headers and paths only."""
+
     name = ""
 
     def __init__(self, repo: str, base: str, token: str, api_url: str, transport: httpx.AsyncBaseTransport | None = None
@@ -61,8 +64,9 @@ class _Rest:
         self.api_url = api_url.rstrip("/")
         self.transport = transport
 
+    @abstractmethod
     def _headers(self) -> dict[str, str]:
-        raise NotImplementedError
+        """The provider's authentication and API-version headers."""
 
     async def _post(self, client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> Any:
         try:
