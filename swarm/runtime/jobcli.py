@@ -26,7 +26,7 @@ def submit(
     timeout: float = typer.Option(None, "--timeout", help="seconds to wait (300 to start; grace + 90 to stop)"),
     json_out: bool = JSON_OPTION,
 ) -> None:
-    """Run the swarm as a Ray job (one per namespace, id swarm-<ns>); --stop drains it and waits."""
+    """Run the swarm as a Ray job (one live job per namespace, id swarm-<ns>-<time>); --stop drains it and waits."""
     settings = load_settings()
     with cli_errors():
         cfg_path = config or settings.swarm_config
@@ -38,8 +38,8 @@ def submit(
             err_console.print(f"{jobs.id}: {status}")
 
         if stop:
-            if jobs.info() is None:
-                fail(f"no swarm job {jobs.id} to stop in namespace {settings.nats_namespace}")
+            if jobs.find() is None:
+                fail(f"no live swarm job to stop in namespace {settings.nats_namespace}")
             jobs.stop()
             err_console.print(f"stopping {jobs.id}: the swarm drains (up to {grace:g} s), then Ray reports STOPPED")
             status = jobs.wait(lambda s, _: False, timeout or grace + STOP_MARGIN_S + 30, progress)

@@ -5,8 +5,11 @@
     jobs.stop()                # SIGTERM: the swarm drains, then Ray reports STOPPED
     jobs.list()
 
-One job per namespace, with the stable submission id `swarm-<namespace>`: a second submit while one is
-alive is refused (`JobAlreadyRunning`); a finished one is deleted before its id is reused. The job's
+One live job per namespace: a second submit while one is alive is refused (`JobAlreadyRunning`). Each
+submit gets a fresh submission id, `swarm-<namespace>-<UTC time>`: Ray names the job's supervisor actor
+after the id and marks a stopped job STOPPED before that actor has exited, so reusing an id right after a
+stop raced with the old supervisor (the new job failed, or was taken for the dying one). A job Ray's own CLI
+submitted as `swarm-<namespace>` counts as the namespace's job too. The job's
 runtime env carries the NATS settings of this environment (`NATS_*`; without NATS_URL here, the nodes' own
 from their synced swarm.env), the config path, every `OTEL_*`
 variable, and `RAY_JOB_STOP_WAIT_TIME_S` (grace period + margin): Ray sends SIGTERM on stop and SIGKILL
@@ -37,11 +40,21 @@ _NATS_ENV = ("NATS_URL", "NATS_NAMESPACE", "NATS_CREDS", "NATS_USER", "NATS_PASS
              "SWARM_NATS_AUTH")  # accounts and role users: the directory must be at this path on every node
 
 
-_SUPERVISOR_TAKEN = "Failed to start supervisor actor"  # Ray's message when the id's actor name is still held
+def submission_id(namespace: str, at: float | None = None) -> str:
+    """A fresh id for a submit: `swarm-payments-20261130-135500-123`."""
+    at = time.time() if at is None else at
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(at))
+    return f"swarm-{namespace}-{stamp}-{int(at * 1000) % 1000:03d}"
 
 
-def submission_id(namespace: str) -> str:
-    return f"swarm-{namespace}"
+def _job_namespace(job: Any) -> str | None:
+    """The swarm namespace a Ray job serves: from the metadata `swarm submit` sets, or a plain `ray job
+    submit --submission-id swarm-<ns>`; None for a job that is not a swarm."""
+    meta = (job.metadata or {}).get("swarm_namespace")
+    if meta:
+        return str(meta)
+    sid = job.submission_id or ""
+    return sid.removeprefix("swarm-") if sid.startswith("swarm-") else None
 
 
 def _auth_headers() -> dict[str, str]:
@@ -62,7 +75,8 @@ class SwarmJobs:
         from ray.job_submission import JobSubmissionClient
 
         self.settings = settings
-        self.id = submission_id(settings.nats_namespace)
+        self.namespace = settings.nats_namespace
+        self.id = ""  # the job this object follows: set by submit() or find()
         address = address or os.environ.get("RAY_ADDRESS") or None
         if address and address.startswith("ray://"):  # the client protocol, not the Jobs API: it would hang
             raise JobError(f"--address {address} is a Ray client address; the Jobs API is the dashboard's "
@@ -72,7 +86,18 @@ class SwarmJobs:
         except Exception as exc:  # ConnectionError, auth errors: name the address
             raise JobError(f"cannot reach the Ray Jobs API at {address or '$RAY_ADDRESS'}: {exc}") from exc
 
+    def find(self, live_only: bool = True) -> str | None:
+        """The namespace's job (the newest; only a live one unless `live_only` is False); follows it."""
+        mine = [j for j in self.client.list_jobs() if _job_namespace(j) == self.namespace
+                and (not live_only or str(getattr(j.status, "value", j.status)) not in TERMINAL)]
+        if not mine:
+            return None
+        self.id = max(mine, key=lambda j: j.start_time or 0).submission_id
+        return self.id
+
     def info(self) -> Any | None:
+        if not self.id:
+            return None
         try:
             return self.client.get_job_info(self.id)
         except RuntimeError as exc:  # the SDK's "does not exist" (a 404)
@@ -91,22 +116,20 @@ class SwarmJobs:
         return {"working_dir": str(working_dir), "excludes": EXCLUDES, "env_vars": env}
 
     def submit(self, working_dir: Path, config: Path, grace_period_s: float) -> str:
-        old = self.info()
-        if old is not None:
-            status = str(getattr(old.status, "value", old.status))
-            if status not in TERMINAL:
-                raise JobAlreadyRunning(
-                    f"swarm job {self.id} is already {status} in namespace {self.settings.nats_namespace}: "
-                    "`swarm submit --stop` first"
-                )
-            self.client.delete_job(self.id)  # finished: its id is free again
+        live = self.find()
+        if live is not None:
+            status = str(self.client.get_job_status(live).value)
+            raise JobAlreadyRunning(
+                f"swarm job {live} is already {status} in namespace {self.namespace}: `swarm submit --stop` first"
+            )
+        self.id = submission_id(self.namespace)
         entrypoint = f"python -m swarm.runtime --address auto --config {_relative(config, working_dir)}"
         try:
             return self.client.submit_job(
                 entrypoint=entrypoint,
                 submission_id=self.id,
                 runtime_env=self.runtime_env(working_dir, config, grace_period_s),
-                metadata={"swarm_namespace": self.settings.nats_namespace},
+                metadata={"swarm_namespace": self.namespace},
             )
         except RuntimeError as exc:
             raise JobError(f"Ray refused the job: {exc}") from exc
@@ -130,16 +153,9 @@ class SwarmJobs:
 
     def start(self, working_dir: Path, config: Path, grace_period_s: float, until: Callable[[str, str], bool],
               timeout_s: float, progress: Callable[[str], None] | None = None) -> str:
-        """`submit` and `wait`; submitted again while the previous job's supervisor actor still holds the
-        id's name (a job that just stopped: Ray marks it STOPPED before its supervisor has exited, and the
-        new job then fails to start its own)."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            self.submit(working_dir, config, grace_period_s)
-            status = self.wait(until, max(1.0, deadline - time.monotonic()), progress)
-            if status != "FAILED" or _SUPERVISOR_TAKEN not in self.message() or time.monotonic() > deadline - 2:
-                return status
-            time.sleep(1.0)
+        """`submit`, then `wait` until `until(status, logs)`."""
+        self.submit(working_dir, config, grace_period_s)
+        return self.wait(until, timeout_s, progress)
 
     def stop(self) -> bool:
         return bool(self.client.stop_job(self.id))
@@ -155,12 +171,12 @@ class SwarmJobs:
     def list(self) -> list[dict[str, Any]]:
         out = []
         for job in self.client.list_jobs():
-            sid = job.submission_id or ""
-            if not sid.startswith("swarm-"):
+            ns = _job_namespace(job)
+            if ns is None:
                 continue
             out.append({
-                "submission_id": sid,
-                "namespace": (job.metadata or {}).get("swarm_namespace", sid.removeprefix("swarm-")),
+                "submission_id": job.submission_id,
+                "namespace": ns,
                 "status": str(getattr(job.status, "value", job.status)),
                 "entrypoint": job.entrypoint,
                 "start_time": job.start_time,

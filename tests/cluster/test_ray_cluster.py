@@ -101,17 +101,20 @@ async def test_swarm_submit_processes_reports_runs_tool_tasks_and_stop_drains(he
     commands = [line for line in lines if line.startswith("swarm ")]
     assert commands == ["swarm submit", "swarm jobs", "swarm submit --stop"]
     nothing = sh("swarm submit --stop --json", env)
-    assert nothing.returncode == 1 and f"no swarm job swarm-{ns} to stop" in nothing.stderr, nothing.stderr
+    assert nothing.returncode == 1 and f"no live swarm job to stop in namespace {ns}" in nothing.stderr, nothing.stderr
     for i in range(6):
         await publish_report(bus, report(i))
 
     sub = sh(f"swarm submit --config {CONFIG} --json", env)
     assert sub.returncode == 0, sub.stdout + sub.stderr
-    assert json.loads(sub.stdout) == {"submission_id": f"swarm-{ns}", "namespace": ns, "status": "RUNNING"}
+    first = json.loads(sub.stdout)
+    sid = first["submission_id"]
+    assert re.fullmatch(rf"swarm-{ns}-\d{{8}}-\d{{6}}-\d{{3}}", sid), sid
+    assert first == {"submission_id": sid, "namespace": ns, "status": "RUNNING"}
     again = sh(f"swarm submit --config {CONFIG} --json", env)
-    assert again.returncode == 1 and f"swarm-{ns} is already RUNNING" in again.stderr, again.stderr
+    assert again.returncode == 1 and f"{sid} is already RUNNING" in again.stderr, again.stderr
     jobs = json.loads(sh("swarm jobs --json", env).stdout)
-    mine = [j for j in jobs if j["submission_id"] == f"swarm-{ns}"]
+    mine = [j for j in jobs if j["namespace"] == ns]
     assert len(mine) == 1 and mine[0]["status"] == "RUNNING" and mine[0]["namespace"] == ns
 
     await wait_results(bus, 6)
@@ -134,18 +137,21 @@ async def test_swarm_submit_processes_reports_runs_tool_tasks_and_stop_drains(he
         await publish_report(bus, report(i))
     stop = sh("swarm submit --stop --json", env)
     assert stop.returncode == 0, stop.stdout + stop.stderr
-    assert json.loads(stop.stdout)["status"] == "STOPPED"
-    assert job_status(head, f"swarm-{ns}") == "STOPPED"
-    assert drained_and_exited(head, f"swarm-{ns}")
+    assert json.loads(stop.stdout) == {"submission_id": sid, "namespace": ns, "status": "STOPPED"}
+    assert job_status(head, sid) == "STOPPED"
+    assert drained_and_exited(head, sid)
     pending, ack_pending = await consumer(bus)
     assert ack_pending == 0, "a stop left reports ack-pending: the drain was cut short"
     assert pending + await result_count(bus) == 12, "every report is either answered or back in the queue"
 
-    # the id is free again once the job has finished: the next submit works on the rest
+    # at once after the stop, the next submit (a fresh id) works on the rest; --stop then finds that one
     sub = sh(f"swarm submit --config {CONFIG} --json", env)
     assert sub.returncode == 0, sub.stdout + sub.stderr
+    second = json.loads(sub.stdout)["submission_id"]
+    assert second != sid
     await wait_results(bus, 12)
-    assert sh("swarm submit --stop --json", env).returncode == 0
+    stop = sh("swarm submit --stop --json", env)
+    assert stop.returncode == 0 and json.loads(stop.stdout)["submission_id"] == second, stop.stdout + stop.stderr
     assert await consumer(bus) == (0, 0)
 
 
