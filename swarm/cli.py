@@ -11,6 +11,7 @@ swarm bench ...               swarm demo
 swarm status
 swarm comms up|serve|ingest|runs|backfill|screenshot
 swarm deploy mark             swarm control status|pause|resume|cancel|budget
+swarm fixes list|follow
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ _SUB_APPS: list[tuple[str, str, str | None]] = [
     ("swarm.bloodstream.cli", "health_app", None),
     ("swarm.runtime.cli", "runtime_app", None),
     ("swarm.runtime.control_cli", "control_app", None),
+    ("swarm.runtime.fixes_cli", "fixes_app", "fixes"),
     ("swarm.runtime.jobcli", "jobs_app", None),
     ("swarm.bench.cli", "bench_app", "bench"),
     ("swarm.demo", "demo_app", None),

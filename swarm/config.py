@@ -132,6 +132,7 @@ class LifecycleConfig(_Section):
     """When an error that was investigated counts as new again (swarm.runtime.lifecycle)."""
 
     quiet_period_s: float | None = Field(default=None, gt=0)  # back after this long unseen (None: never)
+    follow_interval_s: float = Field(default=300.0, gt=0)  # how often proposed fixes' pull requests are asked
 
 
 class SupportConfig(_Section):

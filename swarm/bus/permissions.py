@@ -18,7 +18,7 @@ What each role does on the wire (and so what it is granted):
 | orchestrator | orchestrator actors                   | PEER bucket, investigation status, Results, comms          |
 | agent        | research, implement, review actors    | PEER bucket, the messages of runs                          |
 | monitor      | the driver: health monitor, healer,   | heartbeats, injuries, audits, stream and consumer info,    |
-|              | autoscaler, collector                 | PEER restore, notices                                      |
+|              | autoscaler, collector, PR follower    | PEER restore, notices, settling proposed fixes (index)     |
 | operator     | people: `swarm state/status/streams`  | read all of the namespace, PEER state, purge error streams |
 | comms        | `swarm comms ingest/serve/backfill`   | the comms-ingest consumer, agent messages, Results (read)  |
 | admin        | `swarm streams provision`             | create, update, delete the configured streams and buckets  |
@@ -188,7 +188,7 @@ def _monitor(b: _Builder) -> None:
         b.publish(api.consumer("INFO", stream, consumer))
     for stream in b.streams() + [kv_stream(bucket) for bucket in b.buckets()]:
         b.publish(api.stream("INFO", stream), *api.consumer_list(stream))
-    b.kv(n.signature_bucket, write=False)
+    b.kv(n.signature_bucket, write=True)  # the pull-request follower settles proposed fixes (merged -> fixed)
     b.kv(n.peer_bucket, write=True)  # the healer restores a corrupted PEER state
     b.publish(n.comms_general_all)
     # the control service (nats micro) runs in the driver: it answers its endpoints and discovery

@@ -3,10 +3,16 @@
     provider = provider_for(repository)          # from `repositories.<service>` (provider, repo, base, ...)
     pr = await provider.open_pull_request(PullRequestDraft(head="swarm/fix/inv-1", title=..., body=..., labels=[...]))
     pr.url, pr.number
+    await provider.pull_request_state(pr.number)  # "open" | "merged" | "closed" (closed without merge)
 
-GitHub: `POST /repos/{owner}/{repo}/pulls` (pulls/create), then the labels with
-`POST /repos/{owner}/{repo}/issues/{number}/labels` (issues/add-labels). GitLab:
-`POST /api/v4/projects/{id}/merge_requests` (labels in the same request). The token comes from the
+Opening is idempotent: an open pull request from the same branch into the same base is found first and
+returned (a report redelivered after its pull request was opened does not open a second one).
+GitHub: `GET /repos/{owner}/{repo}/pulls?head=owner:branch&base=..&state=open` (pulls/list), else
+`POST /repos/{owner}/{repo}/pulls` (pulls/create); the labels with
+`POST /repos/{owner}/{repo}/issues/{number}/labels` (issues/add-labels, idempotent); the state with
+`GET /repos/{owner}/{repo}/pulls/{number}` (pulls/get). GitLab: `GET /api/v4/projects/{id}/merge_requests
+?source_branch=..&target_branch=..&state=opened`, else `POST` there (labels in the same request); the
+state with `GET /api/v4/projects/{id}/merge_requests/{iid}`. The token comes from the
 environment (`token_env`, default GITHUB_TOKEN / GITLAB_TOKEN). HTTP failures are mapped at this
 boundary: 5xx, 429 and connection errors are a TransientError, anything else DeliveryFailed naming
 the provider's answer.
@@ -18,14 +24,15 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from urllib.parse import quote
 
 import httpx
 
 from swarm.errors import ConfigError, DeliveryFailed, TransientError
 
-__all__ = ["PullRequest", "PullRequestDraft", "Provider", "GitHub", "GitLab", "provider_for", "token_env_vars"]
+__all__ = ["PullRequest", "PullRequestDraft", "PullState", "Provider", "GitHub", "GitLab", "provider_for",
+           "token_env_vars"]
 
 DEFAULT_API = {"github": "https://api.github.com", "gitlab": "https://gitlab.com"}
 DEFAULT_TOKEN_ENV = {"github": "GITHUB_TOKEN", "gitlab": "GITLAB_TOKEN"}
@@ -47,10 +54,15 @@ class PullRequest:
     provider: str
 
 
+PullState = Literal["open", "merged", "closed"]
+
+
 class Provider(Protocol):
     name: str
 
     async def open_pull_request(self, draft: PullRequestDraft) -> PullRequest: ...
+
+    async def pull_request_state(self, number: int) -> PullState: ...
 
 
 class _Rest(ABC):
@@ -69,8 +81,14 @@ class _Rest(ABC):
         """The provider's authentication and API-version headers."""
 
     async def _post(self, client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> Any:
+        return await self._send(client, "POST", path, json=body)
+
+    async def _get(self, client: httpx.AsyncClient, path: str, **params: str) -> Any:
+        return await self._send(client, "GET", path, params=params)
+
+    async def _send(self, client: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> Any:
         try:
-            response = await client.post(path, json=body)
+            response = await client.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise TransientError(f"{self.name} {path}: {type(exc).__name__}: {exc}") from exc
         if response.status_code >= 500 or response.status_code == 429:
@@ -94,11 +112,16 @@ class GitHub(_Rest):
         return {"Authorization": f"Bearer {self.token}", "Accept": "application/vnd.github+json",
                 "X-GitHub-Api-Version": "2022-11-28"}
 
-    async def open_pull_request(self, draft: PullRequestDraft) -> PullRequest:
+    def _prefix(self) -> str:
         owner, _, name = self.repo.partition("/")
-        prefix = f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
+        return f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
+
+    async def open_pull_request(self, draft: PullRequestDraft) -> PullRequest:
+        prefix, owner = self._prefix(), self.repo.partition("/")[0]
         async with self._client() as client:
-            pr = await self._post(client, f"{prefix}/pulls", {
+            found = await self._get(client, f"{prefix}/pulls", head=f"{owner}:{draft.head}", base=self.base,
+                                    state="open")
+            pr = found[0] if found else await self._post(client, f"{prefix}/pulls", {
                 "title": draft.title, "head": draft.head, "base": self.base, "body": draft.body,
                 "maintainer_can_modify": True,
             })
@@ -107,6 +130,13 @@ class GitHub(_Rest):
                 await self._post(client, f"{prefix}/issues/{number}/labels", {"labels": list(draft.labels)})
         return PullRequest(url=str(pr["html_url"]), number=number, provider=self.name)
 
+    async def pull_request_state(self, number: int) -> PullState:
+        async with self._client() as client:
+            pr = await self._get(client, f"{self._prefix()}/pulls/{int(number)}")
+        if pr.get("merged") or pr.get("merged_at"):
+            return "merged"
+        return "open" if pr.get("state") == "open" else "closed"
+
 
 class GitLab(_Rest):
     name = "gitlab"
@@ -114,14 +144,24 @@ class GitLab(_Rest):
     def _headers(self) -> dict[str, str]:
         return {"PRIVATE-TOKEN": self.token}
 
+    def _prefix(self) -> str:
+        return f"/api/v4/projects/{quote(self.repo, safe='')}"  # "group/project" is one path segment
+
     async def open_pull_request(self, draft: PullRequestDraft) -> PullRequest:
-        project = quote(self.repo, safe="")  # "group/project" is URL-encoded into one path segment
+        path = f"{self._prefix()}/merge_requests"
         async with self._client() as client:
-            mr = await self._post(client, f"/api/v4/projects/{project}/merge_requests", {
+            found = await self._get(client, path, source_branch=draft.head, target_branch=self.base, state="opened")
+            mr = found[0] if found else await self._post(client, path, {
                 "title": draft.title, "source_branch": draft.head, "target_branch": self.base,
                 "description": draft.body, "labels": list(draft.labels), "remove_source_branch": True,
             })
         return PullRequest(url=str(mr["web_url"]), number=int(mr["iid"]), provider=self.name)
+
+    async def pull_request_state(self, number: int) -> PullState:
+        async with self._client() as client:
+            mr = await self._get(client, f"{self._prefix()}/merge_requests/{int(number)}")
+        state = mr.get("state")
+        return "merged" if state == "merged" else "open" if state in ("opened", "locked") else "closed"
 
 
 def provider_for(repository: dict[str, Any], transport: httpx.AsyncBaseTransport | None = None) -> Provider | None:

@@ -34,6 +34,8 @@ from swarm.config import ROLES, SwarmConfig, load_object
 from swarm.errors import ConfigError
 from swarm.runtime.autoscale import Autoscaler, Load, ScaleDecision
 from swarm.runtime.control import ControlService
+from swarm.runtime.follow import PullRequestFollower
+from swarm.runtime.grouping import SignatureIndex
 from swarm.runtime.intake import COUNTER_KEYS, IntakeActor
 from swarm.runtime.pools import RolePool, answers, name_released
 from swarm.runtime.registry import BUDGET_NAME, REGISTRY_NAME, Registry, SwarmBudget
@@ -134,6 +136,10 @@ class SwarmRuntime:
         self._tasks.append(asyncio.create_task(self._control_loop(), name="control-loop"))
         self._tasks.append(Collector(self.bus, self.ray_namespace, outbox=self.blood).start())  # gauges
         self.control = await ControlService(self).start()  # {ns}.svc.*: status, pause, resume, cancel, budget
+        if any(repo.provider for repo in self.config.repositories.values()):  # merged pull request -> fixed
+            index = await SignatureIndex(self.bus.js, self.bus.names).open()
+            follower = PullRequestFollower(index, self.config.repositories, self.blood)
+            self._tasks.append(follower.start(self.config.lifecycle.follow_interval_s))
 
     def _intake_actor(self, index: int) -> Any:
         return (

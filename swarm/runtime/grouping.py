@@ -50,6 +50,7 @@ from swarm.runtime.lifecycle import (
     generation_id,
     reopen,
     reopen_reason,
+    settle_pull,
 )
 
 __all__ = ["SignatureIndex", "Tally", "Kind", "investigation_id_for", "MAX_COUNTED"]
@@ -215,9 +216,31 @@ class SignatureIndex:
 
         await self._change(signature, change, "dead-letter mark")
 
-    async def close(self, signature: str, investigation_id: str, status: str, release: str | None = None) -> None:
-        """The Result of `investigation_id` closes the entry (fixed / no_fix / failed), if it still holds it."""
-        await self._change(signature, lambda data: close_entry(data, investigation_id, status, release), "close")
+    async def close(self, signature: str, investigation_id: str, status: str, release: str | None = None,
+                    pr_url: str | None = None) -> None:
+        """The Result of `investigation_id` closes the entry (fixed / no_fix / failed; `proposed` while its
+        pull request is open), if it still holds it."""
+        await self._change(signature, lambda data: close_entry(data, investigation_id, status, release, pr_url),
+                           "close")
+
+    async def settle_pull(self, signature: str, investigation_id: str, state: str) -> None:
+        """The proposed fix's pull request was merged (-> fixed) or closed unmerged (-> no_fix)."""
+        await self._change(signature, lambda data: settle_pull(data, investigation_id, state), "pull settlement")
+
+    async def entries(self) -> list[dict[str, Any]]:
+        """Every entry of the index (for operators and the pull-request follower; not on the hot path)."""
+        assert self.kv is not None
+        try:
+            keys = await self.kv.keys()
+        except Exception:  # nats-py raises NoKeysError on an empty bucket
+            return []
+        out = []
+        for key in keys:
+            with contextlib.suppress(KeyNotFoundError):
+                entry = await self.kv.get(key)
+                if entry.value:
+                    out.append(json.loads(entry.value))
+        return out
 
     async def set_status(self, signature: str, status: str) -> None:
         """Mark a signature's investigation (no entry yet: nothing to mark)."""

@@ -403,7 +403,8 @@ class IntakeActor:
                 self._count_once("results", inv)
             if outcome.get("status") in CLOSED:  # the Result closes the signature's entry
                 assert self.index is not None
-                await self.index.close(report.signature, inv, str(outcome["status"]), report.release)
+                await self.index.close(report.signature, inv, str(outcome["status"]), report.release,
+                                       (outcome.get("result") or {}).get("pr_url"))
         finally:
             keepalive.cancel()
 

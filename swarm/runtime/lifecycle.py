@@ -1,9 +1,14 @@
 """Errors that come back: the lifecycle of a signature's entry in the `{NS}_SIGNATURES` index.
 
     open ──Result──> fixed | no_fix | failed ──recurrence that counts──> open again (a new investigation)
+      └──Result fixed, pull request opened──> proposed ──merged──> fixed
+                                                      └─closed without merge──> no_fix
 
-An entry is closed by its investigation's Result (`close`). An occurrence of a closed signature is
-one more duplicate unless `reopen_reason` says it counts as the error coming back:
+An entry is closed by its investigation's Result (`close`). A fix delivered as a pull request is
+`proposed` until a reviewer settles it: the swarm follows the pull request (`settle_pull`, from
+swarm.runtime.follow) and the entry is `fixed` once it is merged, `no_fix` once it is closed unmerged.
+While proposed, an occurrence is one more duplicate (the fix is not deployed yet). An occurrence of a
+closed signature is one more duplicate unless `reopen_reason` says it counts as the error coming back:
 
 - `deploy`: a deploy marker of the service (`swarm deploy mark --service S --version V`, or CI putting
   a DeployMarker into the `{NS}_DEPLOYS` bucket) is newer than the close: the code changed and the
@@ -45,6 +50,8 @@ __all__ = [
     "reopen",
     "reopen_reason",
     "close_entry",
+    "settle_pull",
+    "pull_number",
     "add_evidence",
     "reset_environment",
     "reopened_event",
@@ -159,13 +166,36 @@ def add_evidence(entry: dict[str, Any], evidence: str | None) -> bool:
     return True
 
 
-def close_entry(entry: dict[str, Any], investigation_id: str, status: str, release: str | None) -> bool:
-    """The Result of `investigation_id` closes the entry (only if it still holds that investigation)."""
+def close_entry(entry: dict[str, Any], investigation_id: str, status: str, release: str | None,
+                pr_url: str | None = None) -> bool:
+    """The Result of `investigation_id` closes the entry (only if it still holds that investigation); a
+    fix delivered as a pull request makes it `proposed` until the pull request is settled."""
     if entry.get("investigation_id") != investigation_id or entry.get("status") not in ("open", *CLOSED):
         return False
+    if status == "fixed" and pr_url:
+        entry.update(status="proposed", proposed_at=utcnow().isoformat(), release=release or entry.get("release"),
+                     pull_request={"url": pr_url, "number": pull_number(pr_url)})
+        return True
     if entry.get("status") == status and entry.get("closed_at"):
         return False
     entry.update(status=status, closed_at=utcnow().isoformat(), release=release or entry.get("release"))
+    return True
+
+
+def pull_number(url: str) -> int | None:
+    """The number in a pull / merge request's web URL (GitHub `/pull/7`, GitLab `/-/merge_requests/7`)."""
+    tail = url.rstrip("/").rsplit("/", 1)[-1]
+    return int(tail) if tail.isdigit() else None
+
+
+def settle_pull(entry: dict[str, Any], investigation_id: str, state: str) -> bool:
+    """A reviewer settled the proposed fix's pull request: merged -> fixed, closed unmerged -> no_fix
+    (still open: nothing changes). Only for the investigation that proposed it."""
+    if entry.get("status") != "proposed" or entry.get("investigation_id") != investigation_id or state == "open":
+        return False
+    now = utcnow().isoformat()
+    pull = {**entry.get("pull_request", {}), "state": state, "settled_at": now}
+    entry.update(status="fixed" if state == "merged" else "no_fix", closed_at=now, pull_request=pull)
     return True
 
 

@@ -18,8 +18,11 @@ DRAFT = PullRequestDraft(head="swarm/fix/inv-1", title="swarm: fix KeyError", bo
 def test_the_vendored_descriptions_name_their_source_and_licence() -> None:
     for provider in ("github", "gitlab"):
         assert DESCRIPTIONS[provider]["source"] and DESCRIPTIONS[provider]["licence"]
-    assert set(DESCRIPTIONS["github"]["operations"]) == {"pulls/create", "issues/add-labels"}
-    assert set(DESCRIPTIONS["gitlab"]["operations"]) == {"postApiV4ProjectsIdMergeRequests"}
+    assert set(DESCRIPTIONS["github"]["operations"]) == {"pulls/create", "issues/add-labels", "pulls/list",
+                                                         "pulls/get"}
+    assert set(DESCRIPTIONS["gitlab"]["operations"]) == {"postApiV4ProjectsIdMergeRequests",
+                                                         "getApiV4ProjectsIdMergeRequests",
+                                                         "getApiV4ProjectsIdMergeRequestsMergeRequestIid"}
 
 
 async def test_github_pull_request_with_labels_matches_the_description() -> None:
@@ -27,7 +30,9 @@ async def test_github_pull_request_with_labels_matches_the_description() -> None
         pr = await GitHub("acme/shop", "main", gh.token, gh.url).open_pull_request(DRAFT)
     assert gh.violations == []
     assert pr.url == "https://github.com/acme/shop/pull/1" and pr.number == 1
-    (create, c_params, c_body), (labels, l_params, l_body) = gh.requests
+    (listed, q_params, _), (create, c_params, c_body), (labels, l_params, l_body) = gh.requests
+    assert (listed, q_params) == ("pulls/list", {"owner": "acme", "repo": "shop", "head": "acme:swarm/fix/inv-1",
+                                                 "base": "main", "state": "open"})
     assert (create, c_params) == ("pulls/create", {"owner": "acme", "repo": "shop"})
     assert c_body["head"] == "swarm/fix/inv-1" and c_body["base"] == "main" and c_body["body"] == "## body"
     assert (labels, l_params["issue_number"], l_body) == ("issues/add-labels", "1", {"labels": ["swarm", "bug"]})
@@ -38,7 +43,9 @@ async def test_gitlab_merge_request_matches_the_description() -> None:
         mr = await GitLab("acme/backend/shop", "develop", gl.token, gl.url).open_pull_request(DRAFT)
     assert gl.violations == []
     assert mr.url == "https://gitlab.com/acme/backend/shop/-/merge_requests/1"
-    ((op, params, body),) = gl.requests
+    (listed, q_params, _), (op, params, body) = gl.requests
+    assert (listed, q_params) == ("getApiV4ProjectsIdMergeRequests", {
+        "id": "acme/backend/shop", "source_branch": "swarm/fix/inv-1", "target_branch": "develop", "state": "opened"})
     assert op == "postApiV4ProjectsIdMergeRequests" and params == {"id": "acme/backend/shop"}
     assert (body["source_branch"], body["target_branch"], body["labels"]) == ("swarm/fix/inv-1", "develop",
                                                                               ["swarm", "bug"])
@@ -101,3 +108,52 @@ def test_the_body_is_the_result_as_markdown_with_the_investigation() -> None:
     draft = draft_for(result, "KeyError: 'coupon'\nmore", ["swarm"])
     assert draft.title == "swarm: fix KeyError: 'coupon'" and draft.labels == ["swarm", "regression"]
     assert draft.head == "swarm/fix/inv-abc-2"
+
+
+@pytest.mark.parametrize("provider", ["github", "gitlab"])
+async def test_opening_again_finds_the_open_pull_request_instead_of_a_second_one(provider: str) -> None:
+    cls = GitHub if provider == "github" else GitLab
+    with ProviderServer(provider) as server:
+        first = await cls("acme/shop", "main", server.token, server.url).open_pull_request(DRAFT)
+        again = await cls("acme/shop", "main", server.token, server.url).open_pull_request(DRAFT)
+        other = await cls("acme/shop", "main", server.token, server.url).open_pull_request(
+            PullRequestDraft(head="swarm/fix/inv-2", title="t", body="b"))
+        server.settle(first.number, merged=False)  # closed: a later delivery opens a new one
+        after_close = await cls("acme/shop", "main", server.token, server.url).open_pull_request(DRAFT)
+    assert server.violations == []
+    assert again == first and other.number != first.number
+    assert after_close.number not in (first.number, other.number)
+    assert len(server.pulls) == 3
+
+
+@pytest.mark.parametrize("provider", ["github", "gitlab"])
+async def test_the_pull_request_state_follows_the_review(provider: str) -> None:
+    cls = GitHub if provider == "github" else GitLab
+    with ProviderServer(provider) as server:
+        api = cls("acme/shop", "main", server.token, server.url)
+        merged = await api.open_pull_request(DRAFT)
+        closed = await api.open_pull_request(PullRequestDraft(head="swarm/fix/inv-2", title="t", body="b"))
+        assert await api.pull_request_state(merged.number) == "open"
+        server.settle(merged.number, merged=True)
+        server.settle(closed.number, merged=False)
+        states = (await api.pull_request_state(merged.number), await api.pull_request_state(closed.number))
+        with pytest.raises(DeliveryFailed, match="HTTP 404"):
+            await api.pull_request_state(99)
+    assert server.violations == []
+    assert states == ("merged", "closed")
+
+
+@pytest.mark.parametrize(("provider", "path", "problem"), [
+    ("github", "/repos/acme/shop/pulls?state=merged", "state: 'merged' is not one of"),
+    ("github", "/repos/acme/shop/pulls?source_branch=x", "'source_branch' is not in the description"),
+    ("github", "/repos/acme/shop/pulls/abc", "pull_number: 'abc' is not of type 'integer'"),
+    ("gitlab", "/api/v4/projects/acme%2Fshop/merge_requests?state=open", "state: 'open' is not one of"),
+    ("gitlab", "/api/v4/projects/acme%2Fshop/merge_requests?head=x", "'head' is not in the description"),
+])
+def test_a_query_that_violates_the_description_is_refused(provider: str, path: str, problem: str) -> None:
+    with ProviderServer(provider) as server:
+        headers = {"Authorization": f"Bearer {server.token}", "Accept": "application/vnd.github+json",
+                   "PRIVATE-TOKEN": server.token}
+        response = httpx.get(server.url + path, headers=headers)
+    assert response.status_code == 422
+    assert len(server.violations) == 1 and problem in server.violations[0], server.violations

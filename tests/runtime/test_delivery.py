@@ -81,6 +81,18 @@ async def audits(bus: Bus) -> list[dict]:
         await sub.unsubscribe()
 
 
+async def events_of(bus: Bus, kind: str) -> list[dict]:
+    subject = bus.names.events_all(1)
+    info = await bus.js.stream_info(bus.names.bloodstream_stream, subjects_filter=subject)
+    count = sum((info.state.subjects or {}).values())
+    sub = await bus.js.subscribe(subject, ordered_consumer=True)
+    try:
+        found = [json.loads((await sub.next_msg(timeout=5)).data) for _ in range(count)]
+    finally:
+        await sub.unsubscribe()
+    return [e for e in found if e["event_type"] == kind]
+
+
 async def result_of(bus: Bus, inv: str) -> Result:
     sub = await bus.js.subscribe(bus.names.result_of(inv), ordered_consumer=True)
     try:
@@ -97,7 +109,8 @@ async def test_the_gate_holds_the_push_until_approved_then_opens_a_valid_pull_re
         monkeypatch.setenv("GITHUB_TOKEN", gh.token)  # the driver's; the orchestrators get it from it
         repositories = {"shop": {"path": str(repo), "remote": str(remote), "provider": "github", "repo": "acme/shop",
                                  "api_url": gh.url, "approval": "approve_push", "labels": ["swarm", "bug"]}}
-        config = runtime_config(tmp_path, {"implement": {"commit": True}}, repositories=repositories)
+        config = runtime_config(tmp_path, {"implement": {"commit": True}}, repositories=repositories,
+                                lifecycle={"follow_interval_s": 0.5})
         runtime = SwarmRuntime(settings, config)
         await runtime.start()
         try:
@@ -116,6 +129,14 @@ async def test_the_gate_holds_the_push_until_approved_then_opens_a_valid_pull_re
             assert decided["approved"] is True and decided["gate"] == "push"
             counters = await runtime.until_empty(timeout_s=300)
             assert counters["results"] == 1
+            # the fix is proposed, not fixed, until the pull request is merged; the running swarm follows it
+            (row,) = await cli("fixes", "list")
+            assert (row["investigation_id"], row["status"]) == (inv, "proposed")
+            gh.settle(1, merged=True)
+            while (row := (await cli("fixes", "list"))[0])["status"] == "proposed":
+                assert time.monotonic() < deadline + 120, "the merged pull request was never followed"
+                await asyncio.sleep(0.2)
+            assert (row["status"], row["pull_request_state"]) == ("fixed", "merged")
         finally:
             await runtime.stop()
     assert gh.violations == []
@@ -123,13 +144,17 @@ async def test_the_gate_holds_the_push_until_approved_then_opens_a_valid_pull_re
     assert result.status == "fixed" and result.pr_url == "https://github.com/acme/shop/pull/1"
     assert result.approval == "approved by alice: looks right"
     assert remote_branches(remote) == {fix_branch: result.fix_commit}
-    (create, _, pr), (labels, _, labelled) = gh.requests
+    (listed, query, _), (create, _, pr), (labels, _, labelled), *follows = gh.requests
+    assert follows and {op for op, _, _ in follows} == {"pulls/get"}  # the swarm asking for the merge
+    assert listed == "pulls/list" and query["head"] == f"acme:{fix_branch}"  # no second PR on a redelivery
     assert create == "pulls/create" and pr["head"] == fix_branch and pr["base"] == "main"
     assert f"`{inv}`" in pr["body"] and pr["title"].startswith("swarm: fix KeyError")
     assert labels == "issues/add-labels" and labelled == {"labels": ["swarm", "bug"]}
     (audit,) = [a for a in await audits(bus) if a["action"] == "approve_push"]
     assert (audit["actor"], audit["outcome"], audit["investigation_id"]) == ("alice", "approved", inv)
     assert audit["details"]["reason"] == "looks right"
+    assert row["pull_request"] == result.pr_url
+    assert [e for e in await events_of(bus, "fix_merged") if e["investigation_id"] == inv]
 
 
 async def test_a_rejection_and_a_timeout_both_stop_the_pull_request(

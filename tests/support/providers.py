@@ -3,12 +3,16 @@ API descriptions (the operations swarm uses, vendored in tests/data/provider_api
 
     with ProviderServer("github") as gh:           # gh.url is the api_url; gh.token the token to send
         ...                                         # swarm opens a pull request against it
+        gh.settle(1, merged=True)                   # a reviewer merges it (or closes it: merged=False)
     gh.violations                                   # [] when every request matched the description
-    gh.requests                                     # (operation id, path parameters, body) of each request
+    gh.requests                                     # (operation id, path and query parameters, body) of each
 
 A request is refused (HTTP 422, and recorded in `violations`) when its method and path match no
-described operation, a path parameter or the JSON body does not validate against the description's
-schema, or the token is missing. The descriptions do not forbid unknown body fields (the real APIs
+described operation, a path or query parameter is not described or does not validate against its
+schema, the JSON body does not validate against the description's schema, or the token is missing.
+The server keeps the pull requests it opened: listing filters them as the real APIs do (GitHub
+`head=owner:branch`, `base`, `state`; GitLab `source_branch`, `target_branch`, `state`).
+The descriptions do not forbid unknown body fields (the real APIs
 ignore them); this server does, so a misspelt field fails the test instead of being silently dropped.
 """
 
@@ -21,7 +25,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 import jsonschema
 
@@ -46,6 +50,16 @@ def strict(schema: Any) -> Any:
     return schema
 
 
+def _typed(value: str, schema: dict[str, Any]) -> Any:
+    """A URL carries text: read it as the parameter's type (left as text when it is not one)."""
+    kind = schema.get("type")
+    if kind == "integer" and value.lstrip("-").isdigit():
+        return int(value)
+    if kind == "boolean" and value in ("true", "false"):
+        return value == "true"
+    return value
+
+
 def _route(path: str) -> re.Pattern[str]:
     return re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path) + "$")
 
@@ -58,6 +72,7 @@ class ProviderServer:
         self.violations: list[str] = []
         self.requests: list[tuple[str, dict[str, str], dict[str, Any]]] = []
         self.numbers = 0
+        self.pulls: dict[int, dict[str, Any]] = {}  # number -> head, base, state ("open" | "closed"), merged
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -73,28 +88,40 @@ class ProviderServer:
 
     # validation ------------------------------------------------------------------------
     def check(self, method: str, raw_path: str, headers: dict[str, str], raw_body: bytes
-              ) -> tuple[str, dict[str, str], dict[str, Any]]:
-        """(operation id, path parameters, body) of a valid request; ValueError naming what is wrong."""
-        path = raw_path.split("?", 1)[0]
+              ) -> tuple[str, dict[str, Any], dict[str, Any]]:
+        """(operation id, path and query parameters, body) of a valid request; ValueError naming what is
+        wrong."""
+        path, _, raw_query = raw_path.partition("?")
         found = next(((op_id, m) for op_id, op_method, pattern in self.routes
                       if op_method == method and (m := pattern.match(path))), None)
         if found is None:
             raise ValueError(f"{method} {path}: no such operation in the {self.provider} description")
         op_id, match = found
         op = self.operations[op_id]
-        params = {k: unquote(v) for k, v in match.groupdict().items()}
+        params: dict[str, Any] = {k: unquote(v) for k, v in match.groupdict().items()}
+        query = dict(parse_qsl(raw_query, keep_blank_values=True))
+        described = {p["name"]: p for p in op["parameters"]}
+        for name in query:
+            if name not in described or described[name]["in"] != "query":
+                raise ValueError(f"{op_id}: query parameter {name!r} is not in the description")
         for param in op["parameters"]:
-            if param["in"] != "path":
+            where = param["in"]
+            if where not in ("path", "query") or (where == "query" and param["name"] not in query):
+                if where == "query" and param.get("required"):
+                    raise ValueError(f"{op_id}: query parameter {param['name']} is required")
                 continue
-            schema = param.get("schema") or {"type": param.get("type", "string")}
-            value: Any = params[param["name"]]
-            if schema.get("type") == "integer" and value.isdigit():  # a URL carries text: read it as the type
-                value = int(value)
+            value = (params if where == "path" else query)[param["name"]]
+            schema = param.get("schema") or {k: param[k] for k in ("type", "enum", "items") if k in param}
             try:
-                jsonschema.validate(value, schema)
+                jsonschema.validate(_typed(value, schema), schema)
             except jsonschema.ValidationError as exc:
-                raise ValueError(f"{op_id}: path parameter {param['name']}: {exc.message}") from exc
+                raise ValueError(f"{op_id}: {where} parameter {param['name']}: {exc.message}") from exc
+        params |= {k: v for k, v in query.items()}
         self._check_auth(op_id, headers)
+        if method == "GET":
+            if raw_body:
+                raise ValueError(f"{op_id}: a GET with a body")
+            return op_id, params, {}
         if not headers.get("content-type", "").startswith("application/json"):
             raise ValueError(f"{op_id}: content-type {headers.get('content-type')!r}, expected application/json")
         try:
@@ -117,23 +144,54 @@ class ProviderServer:
             raise ValueError(f"{op_id}: missing or wrong PRIVATE-TOKEN")
 
     # answers (the fields swarm reads, as the real APIs return them) -----------------------
-    def answer(self, op_id: str, params: dict[str, str], body: dict[str, Any]) -> tuple[int, Any]:
+    def settle(self, number: int, merged: bool) -> None:
+        """A reviewer merges the pull request (or closes it without merging)."""
+        with self._lock:
+            self.pulls[number].update(state="closed", merged=merged)
+
+    def answer(self, op_id: str, params: dict[str, Any], body: dict[str, Any]) -> tuple[int, Any]:
         with self._lock:
             self.requests.append((op_id, params, body))
-            if op_id == "pulls/create":
+            if op_id in ("pulls/create", "postApiV4ProjectsIdMergeRequests"):
                 self.numbers += 1
-                n = self.numbers
-                return 201, {"number": n, "state": "open", "title": body["title"],
-                             "html_url": f"https://github.com/{params['owner']}/{params['repo']}/pull/{n}",
-                             "head": {"ref": body["head"]}, "base": {"ref": body["base"]}}
+                head, base = (body["head"], body["base"]) if self.provider == "github" else (
+                    body["source_branch"], body["target_branch"])
+                self.pulls[self.numbers] = {"head": head, "base": base, "state": "open", "merged": False,
+                                            "title": body["title"], "where": params.get("id") or
+                                            f"{params['owner']}/{params['repo']}"}
+                return 201, self._pull(self.numbers)
             if op_id == "issues/add-labels":
                 return 200, [{"name": name} for name in body["labels"]]
-            self.numbers += 1
-            n = self.numbers
-            return 201, {"iid": n, "id": 1000 + n, "title": body["title"], "state": "opened",
-                         "source_branch": body["source_branch"], "target_branch": body["target_branch"],
-                         "labels": body.get("labels", []),
-                         "web_url": f"https://gitlab.com/{params['id']}/-/merge_requests/{n}"}
+            if op_id in ("pulls/get", "getApiV4ProjectsIdMergeRequestsMergeRequestIid"):
+                n = int(params.get("pull_number") or params["merge_request_iid"])
+                return (200, self._pull(n)) if n in self.pulls else (404, {"message": "Not Found"})
+            return 200, [self._pull(n) for n in self.pulls if self._listed(n, params)]
+
+    def _listed(self, n: int, query: dict[str, Any]) -> bool:
+        pull = self.pulls[n]
+        if self.provider == "github":
+            state = query.get("state", "open")
+            owner = str(pull["where"]).split("/")[0]
+            return (state == "all" or state == pull["state"]) and (
+                "head" not in query or query["head"] == f"{owner}:{pull['head']}") and (
+                "base" not in query or query["base"] == pull["base"])
+        state = query.get("state", "all")
+        mine = "merged" if pull["merged"] else "opened" if pull["state"] == "open" else "closed"
+        return (state == "all" or state == mine) and query.get("source_branch", pull["head"]) == pull["head"] and (
+            query.get("target_branch", pull["base"]) == pull["base"])
+
+    def _pull(self, n: int) -> dict[str, Any]:
+        """A pull / merge request as the real APIs return it (the fields swarm reads)."""
+        pull = self.pulls[n]
+        merged_at = "2026-11-30T12:00:00Z" if pull["merged"] else None
+        if self.provider == "github":
+            return {"number": n, "state": pull["state"], "merged": pull["merged"], "merged_at": merged_at,
+                    "title": pull["title"], "html_url": f"https://github.com/{pull['where']}/pull/{n}",
+                    "head": {"ref": pull["head"]}, "base": {"ref": pull["base"]}}
+        state = "merged" if pull["merged"] else "opened" if pull["state"] == "open" else "closed"
+        return {"iid": n, "id": 1000 + n, "title": pull["title"], "state": state, "merged_at": merged_at,
+                "source_branch": pull["head"], "target_branch": pull["base"],
+                "web_url": f"https://gitlab.com/{pull['where']}/-/merge_requests/{n}"}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self

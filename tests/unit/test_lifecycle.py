@@ -6,7 +6,15 @@ from datetime import timedelta
 
 from swarm.models import DeployMarker, ErrorReport, utcnow
 from swarm.runtime.grouping import _Reopen, _tally
-from swarm.runtime.lifecycle import LifecyclePolicy, close_entry, evidence_of, reopen_reason, reopened_event
+from swarm.runtime.lifecycle import (
+    LifecyclePolicy,
+    close_entry,
+    evidence_of,
+    pull_number,
+    reopen_reason,
+    reopened_event,
+    settle_pull,
+)
 
 
 def entry(status: str = "fixed", closed_ago_s: float = 60, seen_ago_s: float | None = None, **kw: object) -> dict:
@@ -64,3 +72,29 @@ def test_a_reopen_in_a_batch_opens_a_new_generation_and_the_rest_are_its_duplica
     assert event["previous_investigation_id"] == "inv-" + "a" * 16 and event["previous_status"] == "no_fix"
     assert close_entry(data, data["investigation_id"], "fixed", "3.0") and data["status"] == "fixed"
     assert not close_entry(data, "inv-other", "failed", None)  # only the holder's Result closes it
+
+
+def test_a_fix_with_a_pull_request_is_proposed_until_the_pull_request_is_settled() -> None:
+    now = utcnow()
+    data = entry("open")
+    url = "https://gitlab.com/acme/shop/-/merge_requests/12"
+    assert close_entry(data, data["investigation_id"], "fixed", "1.2", url)
+    assert data["status"] == "proposed" and data["pull_request"] == {"url": url, "number": 12}
+    # proposed is not closed: a deploy (without the fix merged) does not reopen it
+    deploy = DeployMarker(service="shop", version="2", timestamp=now + timedelta(seconds=5))
+    assert reopen_reason(data, "e9", deploy, LifecyclePolicy(quiet_period_s=1), now + timedelta(days=9)) is None
+    assert not close_entry(data, data["investigation_id"], "fixed", "1.2", url)  # a redelivered Result: no change
+    assert not settle_pull(data, "inv-other", "merged")  # only the investigation that proposed it
+    assert not settle_pull(data, data["investigation_id"], "open")
+    assert settle_pull(data, data["investigation_id"], "merged")
+    assert data["status"] == "fixed" and data["pull_request"]["state"] == "merged" and data["closed_at"]
+    assert not settle_pull(data, data["investigation_id"], "closed")  # settled once
+    closed = entry("open")
+    close_entry(closed, closed["investigation_id"], "fixed", None, "https://github.com/a/b/pull/3")
+    assert settle_pull(closed, closed["investigation_id"], "closed") and closed["status"] == "no_fix"
+
+
+def test_without_a_pull_request_a_fix_closes_as_fixed_at_once() -> None:
+    data = entry("open")
+    assert close_entry(data, data["investigation_id"], "fixed", None, None) and data["status"] == "fixed"
+    assert pull_number("https://github.com/a/b/pull/41") == 41 and pull_number("https://x/y/") is None
