@@ -27,6 +27,7 @@ from typing import Any
 
 import typer
 from nats.aio.msg import Msg
+from pydantic import ValidationError
 from rich.table import Table
 
 from swarm.bench.baseline import drop_namespace
@@ -39,7 +40,7 @@ from swarm.bus.server import EmbeddedNats
 from swarm.bus.settings import Settings
 from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, load_settings
 from swarm.config import RepositoryConfig, SwarmConfig
-from swarm.errors import ConfigError
+from swarm.errors import ConfigError, InvalidInput
 from swarm.models import DeadLetter, DomainEvent, ErrorReport, Result, SecurityRejection
 from swarm.reporting.reporter import build_report, publish_report
 from swarm.runtime.app import SwarmRuntime
@@ -245,6 +246,12 @@ def _start_ray(tries: int = 2) -> None:
 
 async def run_all(paths: list[Path], settings: Settings, base: SwarmConfig, workdir: Path) -> list[dict[str, Any]]:
     scenarios = [Scenario.load(p) for p in paths]  # all of them valid before any runs
+    for scenario in scenarios:  # their `config:` too, merged over the base as the run will
+        try:
+            _config(base, scenario, workdir, None)
+        except ValidationError as exc:
+            where = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise InvalidInput(f"scenario {scenario.path}: config: {where}") from exc
     _start_ray()
     server = None
     if settings.nats_url is None:

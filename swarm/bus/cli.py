@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import FrameType
@@ -84,7 +85,7 @@ async def _with_bus(settings: Settings, work: Callable[[Bus], Awaitable[T]], rol
 # nats ------------------------------------------------------------------------------------
 @nats_app.command("up")
 def nats_up(
-    port: int = typer.Option(4222, "--port", help="client port (-1: a free one, printed in the server log)"),
+    port: int = typer.Option(4222, "--port", help="client port (-1: a free one, printed)"),
     host: str = typer.Option("127.0.0.1", "--host", help="address to listen on"),
     store_dir: Path | None = typer.Option(None, "--store-dir", help="JetStream store [default: $SWARM_HOME/nats]"),
     monitor_port: int | None = typer.Option(None, "--monitor-port", help="HTTP monitoring port (off if unset)"),
@@ -98,6 +99,8 @@ def nats_up(
         if tls and not auth:
             raise ConfigError("--tls needs --auth (the CA and certificate are written with the accounts)")
         generated = generate_for(settings, tls=tls) if auth else None
+        if port == -1:  # a free one now, so the URL printed below is the one the server listens on
+            port = _free_port(host)
         server = EmbeddedNats(
             port=port, host=host, store_dir=store_dir or settings.swarm_home / "nats", monitor_port=monitor_port,
             config_file=generated.server_config if generated else None,
@@ -128,6 +131,12 @@ def nats_up(
     finally:
         signal.signal(signal.SIGTERM, previous)
     raise typer.Exit(code)
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> NoReturn:

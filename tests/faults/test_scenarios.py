@@ -59,3 +59,19 @@ def test_poison_and_injection_scenarios_pass_through_the_cli_and_a_wrong_expecta
     assert [e["event"] for e in rows["poison"]["seen"]] == ["dead_letters:InvalidInput"] * 3
     assert rows["injection_rejected"]["ledger"]["results"] == 1
     assert rows["wrong"]["problem"] == "missing: results:fixed (within 60 s)"
+
+
+def test_a_bad_config_override_is_refused_before_any_scenario_runs(tmp_path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((ROOT / "configs" / "scenarios" / "poison.yaml").read_text().replace("name: poison", "name: bad")
+                   + "\nconfig: {intake: {batch: many}, heartbeat_intervall_s: 1}\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("NATS_URL", "RAY_ADDRESS")}
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "swarm"), "bench", "scenarios", str(ROOT / "configs/scenarios/poison.yaml"),
+         str(bad), "--workdir", str(tmp_path), "--json"],
+        cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode != 0 and proc.stdout == ""
+    assert f"scenario {bad}: config:" in proc.stderr and "intake.batch" in proc.stderr, proc.stderr[-2000:]
+    assert "heartbeat_intervall_s" in proc.stderr
+    assert not list(tmp_path.glob("scn-*")), "a scenario ran before the bad one was refused"

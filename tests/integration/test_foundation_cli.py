@@ -120,3 +120,26 @@ def test_schemas_export_writes_a_valid_json_schema_per_payload(tmp_path: Path) -
     clash.write_text("")
     refused = runner.invoke(app, ["schemas", "export", str(clash)])
     assert refused.exit_code == 1 and "is not a directory" in refused.stderr
+
+
+def test_nats_up_on_a_free_port_prints_the_port_it_listens_on(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "swarm.cli", "nats", "up", "--port", "-1", "--store-dir", str(tmp_path / "s"), "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ | {"SWARM_HOME": str(tmp_path)},
+    )
+    try:
+        assert proc.stderr is not None
+        listening = ""
+        for line in proc.stderr:
+            if "Listening for client connections on" in line:
+                listening = line.rsplit(" ", 1)[-1].strip()
+            if "Server is ready" in line:
+                break
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    url = json.loads(out)["url"]
+    assert not url.endswith(":-1") and url == f"nats://{listening}", (url, listening)
