@@ -73,7 +73,20 @@ def _role(settings: Settings, role: str | None) -> str:
     return role or settings.nats_role or "operator"
 
 
+class _StartTlsEof(logging.Filter):
+    """nats-py upgrades a plain connection with `start_tls`, so asyncio's stream protocol does not know it
+    runs over TLS and answers the server's close_notify with "keep open"; CPython then logs a harmless
+    "returning true from eof_received() has no effect when using ssl" at every close. Dropped here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "eof_received() has no effect when using ssl" not in record.getMessage()
+
+
+_START_TLS_EOF = _StartTlsEof()
+
+
 def _tls(ca: Any, cert: Any = None, key: Any = None) -> ssl.SSLContext:
+    logging.getLogger("asyncio").addFilter(_START_TLS_EOF)  # idempotent: the same filter object
     tls = ssl.create_default_context(cafile=str(ca) if ca else None)
     if cert:
         tls.load_cert_chain(str(cert), str(key) if key else None)

@@ -204,6 +204,11 @@ def test_tls_with_the_generated_ca_works_and_a_wrong_ca_is_refused(tmp_path, mon
         result = runner.invoke(app, ["errors", "report", "--env", "production", "--message", "boom", "--json"])
         assert result.exit_code == 0, result.output
         assert json.loads(result.stdout)["stream"] == "ALPHA_PRODUCTION_ERRORS"
+        # as a user runs it: a command over TLS prints nothing on stderr (asyncio's start_tls noise is dropped)
+        env = os.environ | {"NATS_URL": s.nats_url or "", "NATS_NAMESPACE": "alpha", "SWARM_NATS_AUTH": str(directory)}
+        proc = subprocess.run([str(Path(sys.executable).parent / "swarm"), "errors", "report", "--env", "production",
+                               "--message", "boom", "--json"], env=env, capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0 and proc.stderr == "", proc.stderr
         monkeypatch.setenv("NATS_TLS_CA", str(other_ca))
         result = runner.invoke(app, ["errors", "report", "--env", "production", "--message", "boom"])
         assert result.exit_code == 1
