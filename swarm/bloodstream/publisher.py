@@ -347,12 +347,9 @@ class Bloodstream(DomainEvents):
         return done
 
     async def _dead_letter(self, item: OutboxItem, exc: BaseException) -> bool:
-        letter = DeadLetter(
-            reason=f"JetStream refused {item.kind} {item.msg_id}: {exc}",
-            error_type=type(exc).__name__,
-            source_subject=item.subject,
-            payload=DeadLetter.encode_payload(item.data),
-            headers=item.headers,
+        letter = DeadLetter.bounded(  # under the server's max payload, whatever the refused item's size
+            item.data, max_bytes=self.bus.payload_room(), reason=f"JetStream refused {item.kind} {item.msg_id}: {exc}",
+            error_type=type(exc).__name__, source_subject=item.subject, headers=item.headers,
         )
         try:
             await self.bus.publish(self.names.dead("bloodstream"), letter, msg_id=f"dead-{item.msg_id}")

@@ -258,6 +258,11 @@ class Bus:
                     ) from exc
                 raise
 
+    def payload_room(self) -> int:
+        """The largest payload worth building for this server: its max payload less room for headers
+        (a dead letter is bounded by it)."""
+        return max(4096, int(self.nc.max_payload or 1024 * 1024) - 8192)
+
     async def roundtrip(self, timeout: float = 10.0) -> None:
         """Return once the server has processed every command sent before (and reported any refusal).
 

@@ -139,13 +139,9 @@ class CommsIngest:
 
     async def _dead_letter(self, m: Msg, reason: str) -> None:
         meta = m.metadata
-        letter = DeadLetter(
-            reason=reason,
-            source_subject=m.subject,
-            source_stream=meta.stream,
-            source_sequence=meta.sequence.stream,
-            deliveries=meta.num_delivered,
-            payload=DeadLetter.encode_payload(m.data),
+        letter = DeadLetter.bounded(  # under the server's max payload, whatever the message's size
+            m.data, max_bytes=self.bus.payload_room(), reason=reason, source_subject=m.subject,
+            source_stream=meta.stream, source_sequence=meta.sequence.stream, deliveries=meta.num_delivered,
         )
         await self.bus.publish(
             self.bus.names.dead("comms"), letter,

@@ -200,8 +200,7 @@ class Settler:
     async def _letter(self, data: bytes, **fields: Any) -> DeadLetter:
         """Bounded under the server's max payload (room kept for headers); the whole original in the
         object store too when `intake.dead_letter_objects` is on and it had to be cut."""
-        limit = max(4096, int(self.bus.nc.max_payload or 1024 * 1024) - 8192)
-        dl = DeadLetter.bounded(data, max_bytes=limit, **fields)
+        dl = DeadLetter.bounded(data, max_bytes=self.bus.payload_room(), **fields)
         if dl.payload_truncated and self.objects:
             names = self.bus.names
             name = names.dead_letter_object(str(fields["source_stream"]), int(fields["source_sequence"]))

@@ -136,3 +136,22 @@ async def test_backfill_replays_the_outbox_in_order_without_duplicates(bus: Bus,
     assert info.state.messages == 3
     await sub.unsubscribe()
     box.close()
+
+
+async def test_a_near_max_payload_message_is_dead_lettered_bounded_with_its_size_and_digest(
+    bus: Bus, pg_url: str
+) -> None:
+    import hashlib
+
+    big = b'{"content": "' + b"x" * (bus.nc.max_payload - 4096) + b'"}'  # no sender: invalid, and near the limit
+    await bus.publish(bus.names.comms_run("inv-6", "plan"), big)
+    ingest = CommsIngest(bus, pg_url)
+    await drain(ingest)
+    assert ingest.counters.dead_lettered == 1
+    sub = await bus.js.pull_subscribe(bus.names.dead("comms"), durable="t-dead-big",
+                                      stream=bus.names.stream("DEAD_LETTERS"))
+    (msg,) = await sub.fetch(1, timeout=5)
+    letter = json.loads(msg.data)
+    assert len(msg.data) < bus.nc.max_payload and letter["payload_truncated"] is True
+    assert (letter["payload_size"], letter["payload_sha256"]) == (len(big), hashlib.sha256(big).hexdigest())
+    await ingest.close()
