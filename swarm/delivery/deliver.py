@@ -37,12 +37,17 @@ def delivers(repository: dict[str, Any] | None) -> bool:
     return bool(repository) and bool(repository.get("provider") or repository.get("approval", "auto") != "auto")
 
 
+DELIVERY_FIELDS = ("provider", "repo", "base", "labels", "token_env", "api_url", "approval", "approval_timeout_s")
+
+
 def for_agents(repository: dict[str, Any] | None) -> dict[str, Any] | None:
-    """What agents see: without the remote when the swarm delivers, so nothing is pushed before the gate."""
+    """What agents see when the swarm delivers: the repository without its remote (nothing is pushed
+    before the gate) and without the delivery settings (a repository with a provider or a gate but no
+    remote is not valid: the agents validate what they get)."""
     if not delivers(repository):
         return repository
     assert repository is not None
-    return {**repository, "remote": None}
+    return {k: v for k, v in repository.items() if k not in DELIVERY_FIELDS} | {"remote": None}
 
 
 def _source(repository: dict[str, Any], workspace_root: str) -> Path:

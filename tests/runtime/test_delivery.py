@@ -189,3 +189,40 @@ async def test_a_rejection_and_a_timeout_both_stop_the_pull_request(
     outcomes = {(a["investigation_id"], a["action"]): (a["actor"], a["outcome"]) for a in await audits(bus)}
     assert outcomes[(shop_inv, "approve_pr")] == ("bob", "rejected")
     assert outcomes[(cart_inv, "approve_pr")] == ("swarm", "timed_out")
+
+
+async def test_the_real_agents_fix_a_repository_that_delivers_and_the_pull_request_is_opened(
+    bus: Bus, settings, cli_env, tmp_path, monkeypatch
+) -> None:
+    """The shipped agents (offline brain) on a repository configured as the README shows, provider and
+    all: the agents work on it without its delivery settings, the swarm pushes and opens the PR."""
+    from agents.testing.regressions import make_case
+    from swarm.config import SwarmConfig
+
+    case = make_case(tmp_path / "repo", "later_commits", seed=5)
+    remote = tmp_path / "remote.git"
+    git("init", "-q", "--bare", str(remote))
+    base = SwarmConfig.load(Path(__file__).resolve().parents[2] / "configs" / "swarm.yaml").model_dump(mode="json")
+    with ProviderServer("github") as gh:
+        monkeypatch.setenv("GITHUB_TOKEN", gh.token)
+        repositories = {case.report.service: {**case.repository, "remote": str(remote), "provider": "github",
+                                              "repo": "acme/shop", "api_url": gh.url, "approval": "auto"}}
+        fast = runtime_config(tmp_path)
+        config = SwarmConfig.model_validate({
+            **base, "repositories": repositories, "workspace_root": str(tmp_path / "ws"),
+            "intake": fast.intake.model_dump(mode="json"), "autoscale": {**base["autoscale"], "enabled": False},
+            "bloodstream": fast.bloodstream.model_dump(mode="json"),
+        })
+        runtime = SwarmRuntime(settings, config)
+        await runtime.start()
+        try:
+            await publish_report(bus, case.report)
+            counters = await runtime.until_empty(timeout_s=600)
+        finally:
+            await runtime.stop()
+    assert counters["results"] == 1 and gh.violations == []
+    result = await result_of(bus, investigation_id_for(case.report.signature))
+    assert result.status == "fixed", result.error
+    assert result.suspect_commit == case.regression_commit
+    assert result.pr_url == "https://github.com/acme/shop/pull/1"
+    assert remote_branches(remote) == {result.branch: result.fix_commit}
