@@ -11,7 +11,10 @@ the fix branch: agents see the repository without its `remote` (`for_agents`). T
     auto:          push -> pull request
 
 A rejection (or a timeout) leaves the fix on its local branch and the Result says `no_fix` with the
-decision; a push or provider failure leaves `fixed` with the reason in `error`. The pull request's body
+decision; a refused push or pull request (or a missing token) makes it `failed` with the reason in
+`error` (the fix stays on its local branch: nothing was delivered, so the signature's entry must not say
+fixed; a deploy or new evidence reopens it). A transient failure (5xx, 429, connection) is retried with
+the report. The pull request's body
 is the Result as markdown, with the investigation id and labels.
 """
 
@@ -136,5 +139,5 @@ async def deliver(result: Result, repository: dict[str, Any], gate: ApprovalGate
     except TransientError:
         raise  # the report is redelivered; the gate and the push are idempotent
     except SwarmError as exc:  # refused push or pull request, missing token: the fix stays on its branch
-        update["error"] = f"delivery: {exc}"
+        update.update(status="failed", error=f"the fix was not delivered: {exc}")
     return result.model_copy(update=update)

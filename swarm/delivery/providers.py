@@ -32,7 +32,7 @@ import httpx
 from swarm.errors import ConfigError, DeliveryFailed, TransientError
 
 __all__ = ["PullRequest", "PullRequestDraft", "PullState", "Provider", "GitHub", "GitLab", "provider_for",
-           "token_env_vars"]
+           "token_env_vars", "missing_tokens"]
 
 DEFAULT_API = {"github": "https://api.github.com", "gitlab": "https://gitlab.com"}
 DEFAULT_TOKEN_ENV = {"github": "GITHUB_TOKEN", "gitlab": "GITLAB_TOKEN"}
@@ -178,6 +178,19 @@ def provider_for(repository: dict[str, Any], transport: httpx.AsyncBaseTransport
     cls = GitHub if kind == "github" else GitLab
     base = str(repository.get("base") or repository.get("branch") or "main")
     return cls(str(repository["repo"]), base, token, str(repository.get("api_url") or DEFAULT_API[kind]), transport)
+
+
+def missing_tokens(repositories: Mapping[str, Any]) -> list[str]:
+    """'VAR (repositories.<service>)' for each provider token the configured repositories need and this
+    environment lacks."""
+    out = []
+    for service, repo in repositories.items():
+        data = repo.model_dump() if hasattr(repo, "model_dump") else dict(repo)
+        if data.get("provider"):
+            name = data.get("token_env") or DEFAULT_TOKEN_ENV.get(str(data["provider"]), "")
+            if name and not os.environ.get(name):
+                out.append(f"{name} (repositories.{service})")
+    return out
 
 
 def token_env_vars(repositories: Mapping[str, Any]) -> dict[str, str]:

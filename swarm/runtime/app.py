@@ -31,6 +31,7 @@ from swarm.bus.provision import load_streams_config, provision
 from swarm.bus.settings import Settings
 from swarm.comms.publisher import notice
 from swarm.config import ROLES, SwarmConfig, load_object
+from swarm.delivery.providers import missing_tokens
 from swarm.errors import ConfigError
 from swarm.runtime.autoscale import Autoscaler, Load, ScaleDecision
 from swarm.runtime.control import ControlService
@@ -95,6 +96,8 @@ class SwarmRuntime:
             if role_cfg.agent and not callable(load_object(role_cfg.agent)):
                 raise ConfigError(f"roles.{role}.agent {role_cfg.agent!r} is not a class")
         load_object(self.config.intake.filter)
+        if missing := missing_tokens(self.config.repositories):  # else every fix of theirs fails to deliver
+            raise ConfigError("pull requests need a token: set " + ", ".join(missing))
         if not ray.is_initialized():
             context = ray.init(address=self.address, namespace=self.ray_namespace, logging_level="WARNING")
             self.dashboard_url = getattr(context, "dashboard_url", None) or None

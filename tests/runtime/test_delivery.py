@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from swarm.bus.connect import Bus
 from swarm.cli import app
-from swarm.errors import ControlRefused
+from swarm.errors import ConfigError, ControlRefused
 from swarm.models import ErrorReport, Result
 from swarm.reporting.reporter import publish_report
 from swarm.runtime.app import SwarmRuntime
@@ -93,6 +93,14 @@ async def events_of(bus: Bus, kind: str) -> list[dict]:
     return [e for e in found if e["event_type"] == kind]
 
 
+async def wait_result(bus: Bus, inv: str, timeout_s: float = 180) -> Result:
+    sub = await bus.js.subscribe(bus.names.result_of(inv), ordered_consumer=True)
+    try:
+        return Result.model_validate_json((await sub.next_msg(timeout=timeout_s)).data)
+    finally:
+        await sub.unsubscribe()
+
+
 async def result_of(bus: Bus, inv: str) -> Result:
     sub = await bus.js.subscribe(bus.names.result_of(inv), ordered_consumer=True)
     try:
@@ -157,21 +165,32 @@ async def test_the_gate_holds_the_push_until_approved_then_opens_a_valid_pull_re
     assert [e for e in await events_of(bus, "fix_merged") if e["investigation_id"] == inv]
 
 
-async def test_a_rejection_and_a_timeout_both_stop_the_pull_request(
-    bus: Bus, settings, cli_env, tmp_path
+async def test_a_rejection_a_timeout_and_a_refused_pull_request_all_stop_the_delivery(
+    bus: Bus, settings, cli_env, tmp_path, monkeypatch
 ) -> None:
     shop, shop_remote = make_repo(tmp_path, "shop")
     cart, cart_remote = make_repo(tmp_path, "cart")
+    mall, mall_remote = make_repo(tmp_path, "mall")
+    gh = ProviderServer("github", token="the-right-one")
     repositories = {
         "shop": {"path": str(shop), "remote": str(shop_remote), "approval": "approve_pr"},
         "cart": {"path": str(cart), "remote": str(cart_remote), "approval": "approve_pr", "approval_timeout_s": 1},
+        "mall": {"path": str(mall), "remote": str(mall_remote), "provider": "github", "repo": "acme/mall",
+                 "api_url": gh.url, "token_env": "MALL_TOKEN"},
     }
     config = runtime_config(tmp_path, {"implement": {"commit": True}}, repositories=repositories)
+    monkeypatch.delenv("MALL_TOKEN", raising=False)
+    with pytest.raises(ConfigError, match=r"pull requests need a token: set MALL_TOKEN \(repositories.mall\)"):
+        await SwarmRuntime(settings, config).start()  # said at start, not as a failed delivery per fix
+    monkeypatch.setenv("MALL_TOKEN", "a-wrong-one")  # GitHub will refuse it
     runtime = SwarmRuntime(settings, config)
     await runtime.start()
     try:
         await publish_report(bus, report("shop"))
         await publish_report(bus, report("cart"))
+        with gh:
+            await publish_report(bus, report("mall"))
+            mall_result = await wait_result(bus, investigation_id_for(report("mall").signature))
         shop_inv, cart_inv = (investigation_id_for(report(s).signature) for s in ("shop", "cart"))
         await awaiting(shop_inv)
         assert f"swarm/fix/{shop_inv}" in remote_branches(shop_remote)  # approve_pr: pushed, the PR waits
@@ -189,6 +208,12 @@ async def test_a_rejection_and_a_timeout_both_stop_the_pull_request(
     outcomes = {(a["investigation_id"], a["action"]): (a["actor"], a["outcome"]) for a in await audits(bus)}
     assert outcomes[(shop_inv, "approve_pr")] == ("bob", "rejected")
     assert outcomes[(cart_inv, "approve_pr")] == ("swarm", "timed_out")
+    # a refused pull request: nothing was delivered, so neither the Result nor the index says fixed
+    assert mall_result.status == "failed" and mall_result.pr_url is None and mall_result.fix_commit
+    assert "the fix was not delivered: github refused" in (mall_result.error or "")
+    assert f"swarm/fix/{mall_result.investigation_id}" in remote_branches(mall_remote)  # pushed, then refused
+    rows = {r["investigation_id"]: r["status"] for r in await cli("fixes", "list")}
+    assert rows[mall_result.investigation_id] == "failed"
 
 
 async def test_the_real_agents_fix_a_repository_that_delivers_and_the_pull_request_is_opened(
