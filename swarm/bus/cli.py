@@ -316,7 +316,8 @@ def streams_purge(
         json_out,
         render=lambda d: console.print(
             f"purged {d['purged']} message(s) from {d['stream']}"
-            + (f"; forgot {d['signatures_reset']} signature(s)" if "signatures_reset" in d else ""),
+            + (f"; {d['signatures_reset']} signature(s) count as new at their next occurrence"
+               if "signatures_reset" in d else ""),
             highlight=False),
     )
 

@@ -27,7 +27,6 @@ reopens (`previous`); a recurrence of a `fixed` error is a `regression`.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from datetime import datetime
 from typing import Any
 
 from nats.js import JetStreamContext
-from nats.js.errors import KeyNotFoundError, NotFoundError
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NotFoundError
 from nats.js.kv import KeyValue
 
 from swarm.bus.names import Names
@@ -98,6 +97,8 @@ def reopen_reason(
     status = entry.get("status")
     if status not in CLOSED:
         return None
+    if entry.get("reset"):  # `streams purge --reset-index`: the operator asked for each error to count as new
+        return "reset"
     closed_at = _when(entry.get("closed_at"))
     if deploy is not None and closed_at is not None and deploy.timestamp > closed_at and (
         deploy.environment in (None, entry.get("environment"))
@@ -131,7 +132,7 @@ def reopen(entry: dict[str, Any], source: tuple[str, int], reason: str, evidence
         source_seq=source[1],
         opened_at=now.isoformat(),
         reopen_reason=reason,
-        regression=previous["status"] == "fixed",
+        regression=previous["status"] == "fixed" and reason != "reset",
         previous=previous,
         deploy={"version": deploy.version, "at": deploy.timestamp.isoformat()} if deploy and reason == "deploy"
         else None,
@@ -139,6 +140,7 @@ def reopen(entry: dict[str, Any], source: tuple[str, int], reason: str, evidence
         history=(list(entry.get("history", [])) + [previous])[-MAX_HISTORY:],
     )
     entry.pop("closed_at", None)
+    entry.pop("reset", None)
 
 
 def reopened_event(entry: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
@@ -224,8 +226,11 @@ class DeployMarkers:
 
 
 async def reset_environment(js: JetStreamContext, names: Names, env: str) -> int:
-    """Forget every signature entry of one environment (`streams purge --env E`): each of its errors is
-    new again. Returns the number of entries removed."""
+    """Every signature entry of one environment counts as new at its next occurrence (`streams purge --env
+    E --reset-index`): the entry is marked `reset`, and the next occurrence reopens it as a new generation.
+    The entry is kept, not deleted: a deleted one would start again at generation 1 and reuse an
+    investigation id whose PEER state and Result already exist (the old outcome would come back instead
+    of a new investigation). Returns the number of entries marked."""
     env = names.env(env)
     try:
         kv = await js.key_value(names.signature_bucket)
@@ -237,9 +242,18 @@ async def reset_environment(js: JetStreamContext, names: Names, env: str) -> int
     except Exception:  # nats-py raises NoKeysError on an empty bucket
         return 0
     for key in keys:
-        with contextlib.suppress(KeyNotFoundError):
-            entry = await kv.get(key)
-            if entry.value and json.loads(entry.value).get("environment") == env:
-                await kv.purge(key)
+        for _ in range(20):  # compare-and-set against intake's concurrent counts
+            try:
+                current = await kv.get(key)
+            except KeyNotFoundError:
+                break
+            data = json.loads(current.value) if current.value else {}
+            if data.get("environment") != env or data.get("reset"):
+                break
+            try:
+                await kv.update(key, json.dumps({**data, "reset": True}).encode(), last=current.revision)
                 removed += 1
+                break
+            except KeyWrongLastSequenceError:
+                continue
     return removed

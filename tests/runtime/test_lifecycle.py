@@ -122,4 +122,9 @@ async def test_a_fixed_error_back_after_a_deploy_is_a_regression_with_a_linked_i
         runner.invoke, app, ["streams", "purge", "--env", "default", "--yes", "--reset-index", "--json"])
     assert purged.exit_code == 0, purged.output
     assert json.loads(purged.stdout)["signatures_reset"] == 1
-    assert await index.get(sig) is None
+    assert (await index.get(sig))["reset"] is True
+    # the next occurrence is a new investigation with a fresh id (never one whose Result already exists)
+    back = await index.count(report("1.4"), sources=[(bus.names.stream("ERROR_REPORTS"), 999)])
+    assert back.kinds == ["new"] and back.entry["reopen_reason"] == "reset" and back.entry["regression"] is False
+    assert back.investigation_id == investigation_id_for(sig) + "-4" and "reset" not in back.entry
+    assert back.investigation_id not in {r.investigation_id for r in got}
