@@ -11,6 +11,7 @@ Nothing else in swarm spells a subject or stream name as a loose string.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -262,9 +263,13 @@ class Names:
         return self.stream("DEPLOYS")
 
     @staticmethod
-    def deploy_key(service: str) -> str:
-        """A KV key per service (characters a key cannot hold become '_')."""
-        return re.sub(r"[^-/_=.a-zA-Z0-9]", "_", service).strip(".") or "_"
+    def deploy_key(service: str, environment: str | None = None) -> str:
+        """The KV key of a service's last deploy marker in one environment, or in all of them:
+        `<service>.<environment>` / `<service>.all`. A service name a key token cannot hold as it is
+        (dots, spaces, slashes…) is keyed by its digest, `h_<sha256[:24]>`, so two names never share a key."""
+        token = service if re.fullmatch(r"[-_=a-zA-Z0-9]+", service) else \
+            "h_" + hashlib.sha256(service.encode()).hexdigest()[:24]
+        return f"{token}.{environment or 'all'}"
 
     def result(self, outcome: str, investigation_id: str) -> str:
         return f"{self.ns}.results.{_token(outcome, 'outcome')}.{_token(investigation_id, 'investigation id')}"

@@ -12,6 +12,7 @@ from typing import Any
 
 import typer
 
+from swarm.bloodstream import Bloodstream
 from swarm.bus.connect import open_bus
 from swarm.bus.settings import Settings
 from swarm.clikit import JSON_OPTION, cli_errors, console, emit, fail, load_settings, run
@@ -23,7 +24,7 @@ from swarm.runtime.grouping import SignatureIndex
 __all__ = ["fixes_app"]
 
 fixes_app = typer.Typer(help="the distinct errors and their fixes: list, follow pull requests", no_args_is_help=True)
-STATUSES = ("open", "proposed", "fixed", "no_fix", "failed", "dead_lettered")
+STATUSES = ("open", "proposed", "fixed", "no_fix", "failed", "rejected", "dead_lettered")
 
 
 async def _index(bus: Any) -> SignatureIndex:
@@ -84,8 +85,12 @@ def follow(
 
         async def go() -> dict[str, Any]:
             async with open_bus(settings) as bus:
-                follower = PullRequestFollower(await _index(bus), cfg.repositories)
-                return (await follower.follow_once()).to_dict()
+                blood = await Bloodstream.from_config(bus, cfg).start()  # fix_merged / fix_closed, as the swarm's
+                try:
+                    follower = PullRequestFollower(await _index(bus), cfg.repositories, blood)
+                    return (await follower.follow_once()).to_dict()
+                finally:
+                    await blood.close()
 
         data = run(go())
 

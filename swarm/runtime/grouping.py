@@ -155,7 +155,7 @@ class SignatureIndex:
             if data.get("status") in CLOSED:  # rare: the lifecycle's inputs are read only for a closed entry
                 reopening.evidence = [evidence_of(r) for r in reports] if reports else None
                 if self.markers is not None:
-                    reopening.deploy = await self.markers.latest(report.service)
+                    reopening.deploy = await self.markers.latest(report.service, data.get("environment"))
             kinds, changed = _tally(data, sources, forget or {}, reopening)
             if not changed:
                 self._cache[sig] = cached

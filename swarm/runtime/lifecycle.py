@@ -22,7 +22,7 @@ reopens (`previous`); a recurrence of a `fixed` error is a `regression`.
 
     markers = await DeployMarkers(bus.js, bus.names).open()
     await markers.mark(DeployMarker(service="shop", version="1.4.2"))
-    reason = reopen_reason(entry, evidence_of(report), await markers.latest("shop"), policy, utcnow())
+    reason = reopen_reason(entry, evidence_of(report), await markers.latest("shop", "production"), policy, utcnow())
 """
 
 from __future__ import annotations
@@ -202,7 +202,9 @@ def settle_pull(entry: dict[str, Any], investigation_id: str, state: str) -> boo
 
 
 class DeployMarkers:
-    """The `{NS}_DEPLOYS` bucket: the last deploy marker per service."""
+    """The `{NS}_DEPLOYS` bucket: a service's last deploy marker per environment (key
+    `<service>.<environment>`) and its last one for every environment (`<service>.all`), so a staging
+    deploy never hides a production one."""
 
     def __init__(self, js: JetStreamContext, names: Names) -> None:
         self.js, self.names = js, names
@@ -214,15 +216,20 @@ class DeployMarkers:
 
     async def mark(self, marker: DeployMarker) -> int:
         assert self.kv is not None
-        return int(await self.kv.put(self.names.deploy_key(marker.service), marker.to_bytes()))
+        return int(await self.kv.put(self.names.deploy_key(marker.service, marker.environment), marker.to_bytes()))
 
-    async def latest(self, service: str) -> DeployMarker | None:
+    async def latest(self, service: str, environment: str | None) -> DeployMarker | None:
+        """The newest marker that applies to `environment`: its own or the service-wide one."""
         assert self.kv is not None
-        try:
-            entry = await self.kv.get(self.names.deploy_key(service))
-        except KeyNotFoundError:
-            return None
-        return DeployMarker.model_validate_json(entry.value) if entry.value else None
+        found = []
+        for env in {environment, None}:
+            try:
+                entry = await self.kv.get(self.names.deploy_key(service, env))
+            except KeyNotFoundError:
+                continue
+            if entry.value:
+                found.append(DeployMarker.model_validate_json(entry.value))
+        return max(found, key=lambda m: m.timestamp, default=None)
 
 
 async def reset_environment(js: JetStreamContext, names: Names, env: str) -> int:

@@ -107,6 +107,7 @@ async def test_fixes_list_and_follow_from_the_cli(bus: Bus, cli_env, monkeypatch
         data = yaml.safe_load(Path(cli_env.get("SWARM_CONFIG") or "configs/swarm.yaml").read_text())
         data["repositories"] = {"shop": {"path": str(tmp_path), "provider": "github", "repo": "acme/shop",
                                          "api_url": gh.url, "remote": "origin"}}
+        data["bloodstream"] = {**data.get("bloodstream", {}), "outbox_dir": str(tmp_path / "outbox")}
         config.write_text(yaml.safe_dump(data))
 
         listed = await asyncio.to_thread(runner.invoke, app, ["fixes", "list", "--status", "proposed", "--json"])
@@ -120,6 +121,8 @@ async def test_fixes_list_and_follow_from_the_cli(bus: Bus, cli_env, monkeypatch
     done = json.loads(out.stdout)
     assert [(s["investigation_id"], s["status"]) for s in done["settled"]] == [(inv, "fixed")]
     assert len(done["errors"]) == 1 and "'cart' has no repository" in done["errors"][0]["error"]
+    info = await bus.js.stream_info(bus.names.bloodstream_stream, subjects_filter=bus.names.events_all(1))
+    assert sum((info.state.subjects or {}).values()) == 1  # fix_merged, published by the CLI's pass too
     fixed = json.loads((await asyncio.to_thread(runner.invoke, app, ["fixes", "list", "--status", "fixed",
                                                                       "--json"])).stdout)
     assert [row["investigation_id"] for row in fixed] == [inv]

@@ -1,0 +1,50 @@
+"""Deploy markers in `{NS}_DEPLOYS` on a real nats-server: one per service and environment, so a staging
+deploy never hides a production one; any service name is a valid key."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from typer.testing import CliRunner
+
+from swarm.bus.connect import Bus
+from swarm.cli import app
+from swarm.models import ErrorReport
+from swarm.runtime.grouping import SignatureIndex
+from swarm.runtime.lifecycle import DeployMarkers
+
+runner = CliRunner()
+
+
+async def mark(*args: str) -> dict:
+    out = await asyncio.to_thread(runner.invoke, app, ["deploy", "mark", *args, "--json"])
+    assert out.exit_code == 0, out.output
+    return json.loads(out.stdout)
+
+
+async def test_a_staging_deploy_does_not_hide_the_production_one(bus: Bus, cli_env) -> None:
+    index = await SignatureIndex(bus.js, bus.names).open()
+    report = ErrorReport(error="KeyError: 'coupon'", service="shop", environment="production",
+                         stack='Traceback (most recent call last):\n  File "cart.py", line 3, in total\nKeyError')
+    first = await index.count(report, sources=[("S", 1)])
+    await index.close(report.signature, first.investigation_id, "fixed")
+    await mark("--service", "shop", "--version", "2.0", "--env", "production")
+    await mark("--service", "shop", "--version", "2.1", "--env", "staging")  # later, elsewhere
+    markers = await DeployMarkers(bus.js, bus.names).open()
+    assert (await markers.latest("shop", "production")).version == "2.0"
+    assert (await markers.latest("shop", "staging")).version == "2.1"
+    back = await index.count(report, sources=[("S", 2)])
+    assert back.kinds == ["new"] and back.entry["reopen_reason"] == "deploy"
+    assert back.entry["deploy"]["version"] == "2.0" and back.entry["regression"] is True
+    # a service-wide mark applies to every environment, the newest one wins
+    await mark("--service", "shop", "--version", "3.0")
+    assert (await markers.latest("shop", "production")).version == "3.0"
+
+
+async def test_any_service_name_is_a_valid_key(bus: Bus, cli_env) -> None:
+    for service in ("a..b", "my service", "a/b", "shop*", "."):
+        data = await mark("--service", service, "--version", "1")
+        assert data["service"] == service
+        assert (await (await DeployMarkers(bus.js, bus.names).open()).latest(service, None)).service == service
+    assert len({bus.names.deploy_key(s) for s in ("a/b", "a_b", "a b", "a.b")}) == 4  # never a shared key
