@@ -172,5 +172,7 @@ def reject(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Stop a fix that awaits approval: it stays on its local branch, the Result says no_fix and why."""
+    if not reason.strip():
+        fail("--reason is empty: say why the fix is rejected (it is audited and given in the Result)", code=2)
     body = {"investigation_id": investigation_id, "by": by or _who(), "reason": reason}
     _ask("reject", body, json_out, lambda d: f"{d['investigation_id']}: rejected ({d['gate']}) by {d['by']}")

@@ -28,6 +28,10 @@ def submit(
 ) -> None:
     """Run the swarm as a Ray job (one live job per namespace, id swarm-<ns>-<time>); --stop drains it and waits."""
     settings = load_settings()
+    if timeout is not None and timeout <= 0:
+        fail(f"--timeout {timeout:g}: expected a number of seconds > 0", code=2)
+    if not stop and not working_dir.is_dir():
+        fail(f"--working-dir {working_dir}: no such directory", code=2)
     with cli_errors():
         cfg_path = config or settings.swarm_config
         cfg = SwarmConfig.load(cfg_path)  # a bad config fails here, not in the cluster

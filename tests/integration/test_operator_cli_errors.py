@@ -45,3 +45,15 @@ def test_submit_with_a_bad_report_file_names_the_file(cli_env: dict[str, str], t
     result = runner.invoke(app, ["investigate", "--submit", "--repo", str(tmp_path),
                                  "--error-file", str(_report(tmp_path))])
     assert result.exit_code == 2 and "--repo is not used with --submit" in result.output
+
+
+def test_reject_needs_a_reason_and_submit_checks_its_options_before_submitting(cli_env: dict[str, str],
+                                                                                tmp_path: Path) -> None:
+    empty = runner.invoke(app, ["reject", "inv-0123456789abcdef", "--reason", "  "])
+    assert empty.exit_code == 2 and "--reason is empty" in empty.output
+    negative = runner.invoke(app, ["submit", "--timeout", "-5", "--address", "http://127.0.0.1:9"])
+    assert negative.exit_code == 2 and "--timeout -5" in negative.output
+    missing = runner.invoke(app, ["submit", "--working-dir", str(tmp_path / "nope"), "--address", "http://127.0.0.1:9"])
+    assert missing.exit_code == 2 and "no such directory" in missing.output
+    bad_status = runner.invoke(app, ["fixes", "list", "--status", "merged"])
+    assert bad_status.exit_code == 2 and "rejected" in bad_status.output  # the list names every status
