@@ -180,8 +180,14 @@ class SwarmConfig(_Section):
             return cls.model_validate(yaml.safe_load(path.read_text()) or {})
         except FileNotFoundError as exc:
             raise ConfigError(f"config file not found: {path}") from exc
-        except (ValidationError, yaml.YAMLError) as exc:
-            raise ConfigError(f"invalid config {path}: {exc}") from exc
+        except yaml.YAMLError as exc:  # one line: where and what
+            mark = getattr(exc, "problem_mark", None)
+            where = f" line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+            raise ConfigError(f"invalid config {path}:{where}: not YAML ({getattr(exc, 'problem', None) or exc})") \
+                from exc
+        except ValidationError as exc:
+            fields = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'top level'}: {e['msg']}" for e in exc.errors())
+            raise ConfigError(f"invalid config {path}: {fields}") from exc
 
 
 def load_config(settings: Settings) -> SwarmConfig:
