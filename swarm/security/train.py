@@ -30,14 +30,15 @@ from spacy.util import compounding, fix_random_seed, minibatch
 
 from swarm.security.corpora import SOURCES, public_split
 from swarm.security.evaluate import Sample, load_corpus
-from swarm.security.generate import embed, generate
+from swarm.security.generate import embed, generate, real_errors
 from swarm.security.model import LABEL, WINDOW, InjectionModel, deep_config, model_view, textcat_config
 from swarm.security.rules import make_nlp
 
 __all__ = ["train", "training_sets", "calibrate", "score_sets", "TRAIN_SETS", "VALIDATION_SETS", "OWN_SETS"]
 
-TRAIN_SETS = ("s-labs-train", "neuralchemy-train", "yanismiraoui-train", "generated-train")
+TRAIN_SETS = ("s-labs-train", "neuralchemy-train", "yanismiraoui-train", "generated-train", "errors-train")
 # also available: "embedded-train" (the public train texts hidden in generated error reports; see the data card)
+ERRORS_PER_MESSAGE = 5  # "errors-train": each harvested train-split error message rendered this many times
 VALIDATION_SETS = (
     "s-labs-validation",
     "neuralchemy-validation",
@@ -50,22 +51,26 @@ OWN_SETS = ("generated-validation", "project-corpus")  # error reports: the thre
 PROJECT_CORPUS = Path(__file__).resolve().parents[2] / "tests" / "data" / "injection_corpus.jsonl"
 
 
-def _load(name: str, seed: int) -> list[Sample]:
+def _load(name: str, seed: int, per_message: int = ERRORS_PER_MESSAGE) -> list[Sample]:
     if name == "project-corpus":
         return load_corpus(PROJECT_CORPUS) if PROJECT_CORPUS.is_file() else []
     if name.startswith("generated-"):
         return generate(name.removeprefix("generated-"), seed=seed)
+    if name.startswith("errors-"):  # benign only: every harvested error message of the split, rendered
+        return real_errors(name.removeprefix("errors-"), seed=seed, per_message=per_message)
     if name.startswith("embedded-"):  # the public texts of a split, hidden in that split's error reports
         split = name.removeprefix("embedded-")
         return embed([s for src in SOURCES for s in public_split(f"{src}-{split}")], split, seed=seed)
     return public_split(name)
 
 
-def training_sets(names: tuple[str, ...], seed: int = 11, limit: int = 0) -> dict[str, list[Sample]]:
+def training_sets(
+    names: tuple[str, ...], seed: int = 11, limit: int = 0, per_message: int = ERRORS_PER_MESSAGE
+) -> dict[str, list[Sample]]:
     """Samples per named set; `limit` > 0 keeps a deterministic subset of each (smoke runs)."""
     out = {}
     for name in names:
-        samples = _load(name, seed)
+        samples = _load(name, seed, per_message)
         if limit:
             samples = random.Random(f"{seed}-{name}").sample(samples, min(limit, len(samples)))
         if samples:
@@ -151,6 +156,7 @@ def train(
     fpr_target: float = 0.008,
     limit: int = 0,
     generated_weight: int = 5,
+    errors_per_message: int = ERRORS_PER_MESSAGE,
     ngram_size: int = 2,
     length: int = 262_144,
     deep_epochs: int = 0,
@@ -174,7 +180,7 @@ def train(
     say = progress or (lambda _m: None)
     t0 = time.perf_counter()
     fix_random_seed(seed)
-    trains = training_sets(train_sets, seed, limit)
+    trains = training_sets(train_sets, seed, limit, errors_per_message)
     valids = training_sets(validation_sets, seed, limit)
     views = {s.text: model_view(s.text) for rows in (*trains.values(), *valids.values()) for s in rows}
     say(f"{sum(map(len, trains.values()))} training rows, {sum(map(len, valids.values()))} validation rows")
@@ -227,6 +233,7 @@ def train(
         "own_sets": [n for n in OWN_SETS if n in valids],
         "limit": limit,
         "generated_weight": generated_weight,
+        "errors_per_message": errors_per_message,
         "spacy": spacy.__version__,
         "python": platform.python_version(),
         "harvested": _harvested_versions(),
@@ -323,8 +330,14 @@ def _data_card(meta: dict[str, Any]) -> str:
         "held-out templates only for evaluation |"
     )
     lines.append(
+        "| errors | PSF / the harvested packages' licences (below) | `swarm.security.generate.real_errors`: every "
+        f"harvested error message of the train split, rendered {meta.get('errors_per_message', 0)}x in random shapes "
+        "(trace, log line, minified bundle) with real frames | training only (benign rows) |"
+    )
+    lines.append(
         "| embedded | the public sources' licences | the public train splits above, each text hidden in a generated "
-        "error report of the train split (`swarm.security.generate.embed`, half of the rows) | training only |"
+        "error report of the train split (`swarm.security.generate.embed`, half of the rows) | not in the shipped "
+        "recipe (`embedded-train`: a `train` option) |"
     )
     lines.append(
         "| project-corpus | Apache-2.0 (this project) | `tests/data/injection_corpus.jsonl` (the rules' hand-written "
