@@ -24,14 +24,26 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy
 import spacy
+from spacy.attrs import ORTH
 from spacy.training import Example
 from spacy.util import compounding, fix_random_seed, minibatch
 
 from swarm.security.corpora import SOURCES, public_split
 from swarm.security.evaluate import Sample, load_corpus
 from swarm.security.generate import embed, generate, real_errors
-from swarm.security.model import LABEL, WINDOW, InjectionModel, deep_config, model_view, textcat_config
+from swarm.security.model import (
+    LABEL,
+    WINDOW,
+    InjectionModel,
+    Stems,
+    _Ids,
+    deep_config,
+    feature_ids,
+    model_view,
+    textcat_config,
+)
 from swarm.security.rules import make_nlp
 
 __all__ = ["train", "training_sets", "calibrate", "score_sets", "TRAIN_SETS", "VALIDATION_SETS", "OWN_SETS"]
@@ -128,17 +140,22 @@ def _fit(
     judge: Callable[[], tuple[float, dict[str, Any]]],
     say: Callable[[str], None],
     stage: str,
+    stem: int = 0,
 ) -> list[dict[str, Any]]:
     """Train `nlp`'s textcat for `epochs`; keep the weights of the epoch `judge` (validation) likes best."""
     optimizer = nlp.initialize(lambda: examples[:500])
     rng = random.Random(seed)
     best: tuple[float, bytes] | None = None
     history = []
+    stems = Stems(stem) if stem else None
     for epoch in range(epochs):
         rng.shuffle(examples)
         losses: dict[str, float] = {}
         for batch in minibatch(examples, size=compounding(16.0, 128.0, 1.001)):
-            nlp.update(batch, sgd=optimizer, losses=losses, drop=drop)
+            if stems is not None:
+                _update_with_stems(nlp, batch, optimizer, losses, stems)
+            else:
+                nlp.update(batch, sgd=optimizer, losses=losses, drop=drop)
         mean, row = judge()
         history.append({"stage": stage, "epoch": epoch + 1, "loss": round(losses.get("textcat", 0.0), 3), **row})
         say(f"{stage} epoch {epoch + 1}: loss {losses.get('textcat', 0.0):.2f} {row}")
@@ -147,6 +164,24 @@ def _fit(
     if best is not None:
         nlp.get_pipe("textcat").from_bytes(best[1])
     return history
+
+
+def _update_with_stems(nlp: Any, batch: list[Example], optimizer: Any, losses: dict[str, float], stems: Stems) -> None:
+    """`nlp.update` for a bag of n-grams that reads words and their stems (`feature_ids`): the same loss
+    (squared error of the class probabilities, as spaCy's textcat), fed the ids the model reads at run time."""
+    textcat = nlp.get_pipe("textcat")
+    labels = list(textcat.labels)
+    inputs = []
+    for eg in batch:
+        doc = eg.predicted
+        ids = doc.to_array([ORTH])
+        inputs.append(_Ids(feature_ids(ids, stems(doc, ids), 0, len(doc))))
+    truth = numpy.asarray([[eg.reference.cats.get(label, 0.0) for label in labels] for eg in batch], dtype="f")
+    scores, backprop = textcat.model.begin_update(inputs)
+    d_scores = scores - textcat.model.ops.asarray(truth)
+    backprop(d_scores)
+    textcat.finish_update(optimizer)
+    losses["textcat"] = losses.get("textcat", 0.0) + float((d_scores**2).mean())
 
 
 def train(
@@ -159,6 +194,7 @@ def train(
     errors_per_message: int = ERRORS_PER_MESSAGE,
     ngram_size: int = 2,
     length: int = 262_144,
+    stem: int = 0,
     deep_epochs: int = 0,
     deep: dict[str, int] | None = None,
     bar: float = 0.01,
@@ -197,18 +233,20 @@ def train(
 
         return run
 
+    architecture = {"ngram_size": ngram_size, "length": length, **({"stem": stem} if stem else {})}
     nlp = make_nlp()
     nlp.add_pipe("textcat", config=textcat_config(ngram_size, length))
     examples = _examples(nlp, data, views)
-    history = _fit(nlp, examples, epochs, seed, 0.0, judge(lambda: InjectionModel(nlp, 0.5)), say, "bow")
+    first = lambda: InjectionModel(nlp, 0.5, {"architecture": architecture})  # noqa: E731
+    history = _fit(nlp, examples, epochs, seed, 0.0, judge(first), say, "bow", stem)
     second = None
     if deep_epochs:
         second = make_nlp()
         second.add_pipe("textcat", config=deep_config(**(deep or {})))
         windows = [_head(e, second) for e in examples]  # the deep model reads windows of WINDOW tokens
-        history += _fit(second, windows, deep_epochs, seed, 0.1,
-                        judge(lambda: InjectionModel(nlp, 0.5, deep=second, bar=bar)), say, "deep")  # fmt: skip
-    model = InjectionModel(nlp, 0.5, deep=second, bar=bar)
+        cascade = lambda: InjectionModel(nlp, 0.5, {"architecture": architecture}, deep=second, bar=bar)  # noqa: E731
+        history += _fit(second, windows, deep_epochs, seed, 0.1, judge(cascade), say, "deep")
+    model = InjectionModel(nlp, 0.5, {"architecture": architecture}, deep=second, bar=bar)
     scored = score_sets(model, valids, views, rule_hits)
     threshold = calibrate(scored, fpr_target, OWN_SETS)
     validation = {
@@ -218,7 +256,7 @@ def train(
     }
     stage2 = {  # the share of benign validation rows the deep model reads (what the cascade costs)
         name: round(sum(s >= bar for s, _, a in rows if not a) / max(1, sum(not a for _, _, a in rows)), 4)
-        for name, rows in score_sets(InjectionModel(nlp, 0.5), valids, views, rule_hits).items()
+        for name, rows in score_sets(first(), valids, views, rule_hits).items()
     } if second is not None else {}  # fmt: skip
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -237,7 +275,7 @@ def train(
         "spacy": spacy.__version__,
         "python": platform.python_version(),
         "harvested": _harvested_versions(),
-        "architecture": {"ngram_size": ngram_size, "length": length},
+        "architecture": architecture,
         "deep": {"epochs": deep_epochs, "architecture": dict(deep or {}), "bar": bar, "benign_share_read": stage2}
         if second is not None
         else None,
@@ -310,7 +348,9 @@ def _data_card(meta: dict[str, Any]) -> str:
     lines = [
         "# Injection model: data card",
         "",
-        f"spaCy `textcat` (TextCatBOW.v3, n-grams up to {meta['architecture']['ngram_size']}) over the normalised,",
+        f"spaCy `textcat` (TextCatBOW.v3, n-grams up to {meta['architecture']['ngram_size']} of the words"
+        + (f" and of their {meta['architecture']['stem']}-character stems" if meta["architecture"].get("stem") else "")
+        + ") over the normalised,",
         "decoded text, trained by",
         f"`swarm security train --seed {meta['seed']}` (spaCy {meta['spacy']}).",
         "",

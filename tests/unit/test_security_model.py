@@ -55,6 +55,14 @@ HARD_NEGATIVES: dict[str, list[str]] = {
         "Error: Process completed with exit code 2.\n  pytest -q tests/ --maxfail=1\n  1 failed, 311 passed in 42.1s",
         "The job exceeded the maximum time limit for jobs, and has been terminated.",
     ],
+    "mode_switch": [
+        "INFO  [feature-flags] switching checkout to maintenance mode until the migration completes",
+        "WARNING: the app is running in debug mode; never serve production traffic from it",
+    ],
+    "operator_advice": [
+        "Your Python version 3.8 is no longer supported; please upgrade to 3.10 or later and reinstall",
+        "fatal: not a git repository (or any of the parent directories): .git\nhint: run 'git init' first",
+    ],
     "non_english": [
         "Fehler beim Lesen der Konfiguration: Schlüssel 'port' fehlt in config.toml",
         "Erreur interne du serveur : la connexion à Redis a été refusée",
@@ -259,3 +267,22 @@ def test_repeated_lines_add_no_evidence_and_a_repeated_attack_is_still_caught(fl
     attacked = flt.check_report(ErrorReport(error="ValueError: bad page", service="web",
                                             stack=looped + "\n" + MODEL_ONLY * 3))
     assert attacked.rejected and attacked.fired == "model"
+
+
+def test_real_error_rows_are_benign_deterministic_and_stay_in_their_split() -> None:
+    """`errors-train`: every harvested message of the split, rendered; never a message of another split."""
+    from swarm.security.errortext import error_pool
+    from swarm.security.generate import real_errors
+
+    rows = real_errors("validation", seed=3, per_message=1)
+    assert rows and all(s.label == "benign" and s.category == "real_error" for s in rows)
+    assert [s.text for s in rows] == [s.text for s in real_errors("validation", seed=3, per_message=1)]
+    assert len(real_errors("validation", seed=3, per_message=2)) > len(rows)
+    own = {m for _, m in error_pool("validation").messages}
+    others = {m for split in ("train", "heldout") for _, m in error_pool(split).messages} - own
+    text = "\n".join(s.text for s in rows)
+    assert sum(m in text for m in list(own)[:50]) >= 45  # the split's own messages are there
+    others = {m for m in others if len(m) > 40 and not any(m in o for o in own)}  # not part of an own message
+    assert others and not any(m in text for m in others)  # no message of another split
+    with pytest.raises(ValueError, match="split must be one of"):
+        real_errors("test")
