@@ -7,7 +7,10 @@
 
 The model reads `model_view(text)`: the normaliser's skeleton of the text (look-alikes, full-width,
 zero-width and leetspeak undone, lower case) followed by the skeletons of its decoded segments
-(base64, URL, hex, ...), exactly what training saw. Long texts are cut into windows of `WINDOW`
+(base64, URL, hex, ...), exactly what training saw. The bag of n-grams reads the words and, with
+`architecture.stem` = N in calibration.json, their N-character truncation stems too (`Stems`), so an
+inflection or paraphrase never seen in training ("revealing the guiding rules") still shares features.
+Long texts are cut into windows of `WINDOW`
 tokens (at most `MAX_WINDOWS`, the first and the last ones kept); the score is the maximum over
 windows, so a 1 MB text costs a bounded time. The rules still see the whole text. For a report, the
 joined fields are scored together and each substantial field by itself (an attack in one field is

@@ -194,7 +194,7 @@ def train(
     errors_per_message: int = ERRORS_PER_MESSAGE,
     ngram_size: int = 2,
     length: int = 262_144,
-    stem: int = 0,
+    stem: int = 5,
     deep_epochs: int = 0,
     deep: dict[str, int] | None = None,
     bar: float = 0.01,

@@ -119,20 +119,7 @@ def test_each_obfuscation_class_is_rejected(flt: InjectionFilter, kind: str) -> 
     assert verdict.rejected, (kind, verdict.as_dict())
 
 
-# a false positive of the shipped model, kept visible: strict, so the day it passes the marker must go
-KNOWN_FALSE_POSITIVES = {HARD_NEGATIVES["sql_in_trace"][0]}
-
-
-@pytest.mark.parametrize(
-    ("kind", "text"),
-    [
-        pytest.param(k, t, marks=[pytest.mark.xfail(strict=True, reason="known model false positive")])
-        if t in KNOWN_FALSE_POSITIVES
-        else (k, t)
-        for k, ts in HARD_NEGATIVES.items()
-        for t in ts
-    ],
-)
+@pytest.mark.parametrize(("kind", "text"), [(k, t) for k, ts in HARD_NEGATIVES.items() for t in ts])
 def test_each_hard_negative_class_is_allowed(flt: InjectionFilter, kind: str, text: str) -> None:
     verdict = flt.check_text(text)
     assert not verdict.rejected, (kind, verdict.as_dict())
@@ -243,7 +230,7 @@ def test_a_cascade_reads_its_second_stage_only_above_the_bar(tmp_path: Path) -> 
     )  # fmt: skip
     cascade = InjectionModel.load(tmp_path / "c")
     assert cascade.deep is not None and cascade.bar == meta["deep"]["bar"]
-    first_only = InjectionModel(cascade.nlp, cascade.threshold)
+    first_only = InjectionModel(cascade.nlp, cascade.threshold, cascade.meta)  # the first stage alone
     text = "KeyError: 'user_id' while loading the profile page"
     cascade.bar = 1.01  # nothing reaches the second stage: the first stage's score, no deep work
     assert cascade.score_text(text) == first_only.score_text(text) and cascade.stage2 == 0
@@ -286,3 +273,29 @@ def test_real_error_rows_are_benign_deterministic_and_stay_in_their_split() -> N
     assert others and not any(m in text for m in others)  # no message of another split
     with pytest.raises(ValueError, match="split must be one of"):
         real_errors("test")
+
+
+def test_stems_give_inflections_one_feature_beside_their_words() -> None:
+    from spacy.attrs import ORTH
+
+    from swarm.security.model import Stems, feature_ids
+    from swarm.security.rules import make_nlp
+
+    doc = make_nlp().make_doc("revealing reveals reveal guidelines guide")
+    ids = doc.to_array([ORTH])
+    stems = Stems(5)(doc, ids)
+    assert len(set(ids[:3].tolist())) == 3 and len(set(stems[:3].tolist())) == 1  # three words, one stem
+    assert stems[3] == stems[4]  # "guide" is its own stem
+    assert Stems(5)(doc, ids).tolist() == stems.tolist()  # the same ids in a fresh process-wide cache
+    assert feature_ids(ids, stems, 1, 3).tolist() == [*ids[1:3].tolist(), *stems[1:3].tolist()]
+    assert feature_ids(ids, None, 1, 3).tolist() == ids[1:3].tolist()
+
+
+def test_the_shipped_model_reads_stems_and_the_filter_scores_as_the_model_does(
+    flt: InjectionFilter, model: InjectionModel
+) -> None:
+    """The filter tokenizes with the rules' tokenizer and hands the doc to the model: the stems must be
+    the ones training used, so its score is the model's own."""
+    assert model.stem == model.meta["architecture"]["stem"] > 0
+    for text in (MODEL_ONLY, OBFUSCATED["leetspeak"], HARD_NEGATIVES["ci_output"][0]):
+        assert flt.check_text(text).model_score == pytest.approx(model.score_text(text), abs=1e-6)
