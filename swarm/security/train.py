@@ -3,8 +3,11 @@
     from swarm.security.train import train
     report = train(out_dir, seed=11)      # -> dict: rows per split, threshold, validation figures
 
-Training data: the TRAIN splits of the public corpora (`swarm.security.corpora`) and the generated
-`train` split (`swarm.security.generate`). Model selection (best epoch) and the threshold use only the
+Training data: the TRAIN splits of the public corpora (`swarm.security.corpora`), the generated
+`train` split (`swarm.security.generate`) and `errors-train` (every harvested train-split error message,
+rendered `errors_per_message` times: benign error text, so that error reports' own words are not cues).
+The bag of n-grams reads the words and their `stem`-character truncation stems (`swarm.security.model.Stems`).
+Model selection (best epoch) and the threshold use only the
 VALIDATION splits, plus the rules' hand-written corpus of error reports (tests/data/injection_corpus.jsonl):
 the threshold is the lowest model score at which the model adds at most
 `fpr_target` false positives (share of benign rows) to the rules' own, over the validation corpora's benign
