@@ -43,6 +43,8 @@ LABEL = "INJECTION"
 WINDOW = 256  # tokens per window
 MAX_WINDOWS = 8
 MIN_PART = 8  # a report field this long (tokens) is also scored by itself
+MIN_LETTERS = 8  # a window with fewer letters holds no instruction (`[[{'cost': 1}]]`): not scored
+_LETTER = re.compile(r"[^\W\d_]")
 MAX_VIEW_CHARS = 200_000  # the model never reads more than this many characters of one text
 VIEW_SEP = "\n\n\n"  # between a text and its decoded parts (and between report fields, as the rules join them)
 
@@ -231,6 +233,10 @@ class InjectionModel:
             if end - start >= MIN_PART and end - start < n:
                 windows += self._windows(doc, start, end)
         windows = windows[: MAX_WINDOWS * 2]
+        # an instruction needs letters: `[[{'cost': 1}]]` is data, whatever its character n-grams say
+        windows = [(s, e) for s, e in windows if self._letters(doc, s, e) >= MIN_LETTERS]
+        if not windows:
+            return 0.0
         ids = doc.to_array([self._attr])[:n]  # token ids once; windows are slices of it (no Doc copies)
         stems = self._stems(doc, ids) if self._stems is not None else None
         scores = self.textcat.model.predict([_Ids(feature_ids(ids, stems, s, e)) for s, e in windows])
@@ -242,6 +248,11 @@ class InjectionModel:
         deep = self.deep.model.predict([doc[windows[i][0] : windows[i][1]].as_doc() for i in again])
         first[again] = self.deep.model.ops.to_numpy(deep)[:, self._deep_column]
         return float(first.max())
+
+    @staticmethod
+    def _letters(doc: Doc, start: int, end: int) -> int:
+        first, last = doc[start], doc[end - 1]
+        return len(_LETTER.findall(doc.text, first.idx, last.idx + len(last)))
 
     @staticmethod
     def _windows(doc: Doc, start: int, end: int) -> list[tuple[int, int]]:
