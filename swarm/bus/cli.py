@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import FrameType
@@ -34,7 +35,7 @@ from swarm.bus.names import ENVS, Names
 from swarm.bus.provision import PlanItem, StreamsConfig, load_streams_config, provision
 from swarm.bus.server import EmbeddedNats
 from swarm.bus.settings import Settings
-from swarm.clikit import JSON_OPTION, cli_errors, console, emit, fail, load_settings, run
+from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, fail, load_settings, run
 from swarm.errors import ConfigError, NatsUnavailable, PermissionDenied
 from swarm.models import PAYLOADS
 
@@ -293,8 +294,10 @@ def streams_purge(
         stream = Names(settings.nats_namespace).error_stream(env)
     except ValueError as exc:
         fail(str(exc), code=2)
-    if not yes and not typer.confirm(f"delete every message of {stream}?", default=False, err=True):
-        fail("nothing purged (not confirmed; pass --yes to skip the question)")
+    if not yes:  # the question and its echo on stderr: stdout carries the result alone (--json)
+        err_console.print(f"delete every message of {stream}? [y/N]: ", end="", highlight=False)
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            fail("nothing purged (not confirmed; pass --yes to skip the question)")
 
     async def purge(bus: Bus) -> dict[str, Any]:
         try:

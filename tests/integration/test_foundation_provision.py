@@ -220,8 +220,9 @@ def test_purge_asks_first_and_empties_one_error_stream(cli_env: dict[str, str], 
             }
 
     assert asyncio.run(publish_and_count()) == {"staging": 1, "production": 1}
-    refused = invoke("streams", "purge", "--env", "staging", input="n\n")
+    refused = invoke("streams", "purge", "--env", "staging", "--json", input="n\n")
     assert refused.exit_code == 1 and "nothing purged" in refused.stderr
+    assert refused.stdout == ""  # the question is on stderr: stdout is for the JSON alone
     assert asyncio.run(publish_and_count("staging")) == {"staging": 1, "production": 1}
 
     done = invoke("streams", "purge", "--env", "staging", "--yes", "--json")
