@@ -52,6 +52,9 @@ class RayToolRunner:
         if cfg.memory_mb:
             self.options["memory"] = cfg.memory_mb * 2**20
         self.fallbacks = 0  # commands that ran in the actor's process because no task was placed
+        # `run` is called from the agents' worker threads (asyncio.to_thread), never on the actor's event
+        # loop, so Ray's "blocking ray.get inside async actor" warning (printed by `make demo`) is wrong here
+        os.environ.setdefault("RAY_WARN_BLOCKING_GET_INSIDE_ASYNC", "0")
 
     def run(
         self,
