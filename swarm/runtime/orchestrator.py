@@ -71,14 +71,15 @@ class OrchestratorActor(AgentHost):
         return True
 
     # -- the cycle -----------------------------------------------------------------------
-    async def _current_cycle(self, req: InvestigationRequest, lease: Lease) -> PeerState:
-        """The investigation's latest cycle; a new investigation's first cycle is created already held
-        by `lease` (one write, no read: the usual case), an existing one's cycles are walked."""
+    async def _current_cycle(self, req: InvestigationRequest, lease: Lease) -> tuple[PeerState, bool]:
+        """The investigation's latest cycle, and whether this call created it. A new investigation's
+        first cycle is created already held by `lease` (one write, no read: the usual case), an
+        existing one's cycles are walked."""
         store, names = self.services.store, self.services.bus.names
         first = self._first_cycle(req, owner=lease.token, lease_expires_at=lease.expiry())
         with contextlib.suppress(StateExists):  # a redelivery, or a later cycle: walk them below
             await store.create(first)
-            return first
+            return first, True
         cycle, latest = 1, None
         while True:
             try:
@@ -87,12 +88,12 @@ class OrchestratorActor(AgentHost):
                 break
             cycle += 1
         if latest is not None:
-            return latest
+            return latest, False
         state = self._first_cycle(req)
         with contextlib.suppress(SwarmError):  # StateExists: another attempt created it first
             await store.create(state)
         latest, _ = await store.read(state.key)
-        return latest
+        return latest, False
 
     def _first_cycle(self, req: InvestigationRequest, **held: Any) -> PeerState:
         report = req.report
@@ -123,7 +124,7 @@ class OrchestratorActor(AgentHost):
         renew: asyncio.Task[None] | None = None
         keys: list[str] = []
         try:
-            state = await self._current_cycle(req, lease)
+            state, created = await self._current_cycle(req, lease)
             keys.append(state.key)
             with span_from_carrier("investigate", req.trace, investigation=req.investigation_id) as carrier:
                 req.trace = carrier
@@ -137,6 +138,8 @@ class OrchestratorActor(AgentHost):
                 renew = asyncio.create_task(lease.keep(keys))
                 try:
                     host = PeerCycle(self, req, keys, lease)
+                    if created:  # no earlier attempt ran a phase (each runs on this state): nothing spent
+                        host.spent_usd = 0.0
                     await run_cycles(host, self.services.config.orchestration.max_cycles)
                     state = host.state or state
                 except AgentFailed as exc:

@@ -67,7 +67,10 @@ class SwarmBudget:
         self.per_investigation: dict[str, tuple[float, float]] = {}  # id -> (usd, last charged)
         self.delayed = 0
         self.expired = 0
-        self._freed = asyncio.Event()  # set (and replaced) whenever a slot may have come free
+        # investigations waiting in wait_admit, oldest first: a freed slot wakes one of them, not all
+        # (a burst of N waiting investigations would otherwise cost N tries per freed slot)
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._pruned = time.monotonic()
 
     def _window(self) -> tuple[int, float]:
         now = time.monotonic()
@@ -78,9 +81,11 @@ class SwarmBudget:
                 del self.active[inv]
                 self.expired += 1
                 self._signal_freed()
-        for inv, (_, last) in list(self.per_investigation.items()):
-            if last < now - 86400:
-                del self.per_investigation[inv]
+        if now - self._pruned > 60:  # a day-old spend record goes; no need to look at every call
+            self._pruned = now
+            for inv, (_, last) in list(self.per_investigation.items()):
+                if last < now - 86400:
+                    del self.per_investigation[inv]
         return sum(t for _, t, _ in self.spend), sum(u for _, _, u in self.spend)
 
     def admit(self, investigation_id: str) -> tuple[bool, str]:
@@ -96,14 +101,23 @@ class SwarmBudget:
         if not admitted:
             self.delayed += 1  # this investigation had to wait
         while not admitted and (left := deadline - time.monotonic()) > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._freed.wait(), left)
-            admitted, reason = self._try(investigation_id)
+            woken = asyncio.get_running_loop().create_future()
+            self._waiters.append(woken)
+            try:
+                await asyncio.wait_for(woken, left)
+            except TimeoutError:  # not woken: out of the queue (a long wait must not pile up futures)
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(woken)
+            admitted, reason = self._try(investigation_id)  # woken or timed out, it tries: no wake is lost
         return admitted, reason
 
     def _signal_freed(self) -> None:
-        self._freed.set()
-        self._freed = asyncio.Event()
+        """Wake the oldest live waiter: a slot may have come free."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
 
     def _try(self, investigation_id: str) -> tuple[bool, str]:
         tokens, usd = self._window()
@@ -172,12 +186,14 @@ class PoolClient:
         self._handles: dict[str, Any] = {}
         self._inflight: dict[str, int] = {}
         self._checked = 0.0
+        self._registry: Any = None
 
     async def _refresh(self) -> None:
         if time.monotonic() - self._checked < self.refresh_s and self._members:
             return
-        registry = ray.get_actor(REGISTRY_NAME, namespace=self.ray_namespace)
-        _, self._members = await registry.get.remote(self.role)
+        if self._registry is None:  # a named, restartable actor: the handle outlives its restarts
+            self._registry = ray.get_actor(REGISTRY_NAME, namespace=self.ray_namespace)  # blocks: once
+        _, self._members = await self._registry.get.remote(self.role)
         self._checked = time.monotonic()
 
     def _handle(self, name: str) -> Any:

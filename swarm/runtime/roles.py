@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 import time
+from datetime import datetime
 from typing import Any
 
 from swarm.agent import AgentContext, Budget, Cancelled, CancelToken
@@ -23,6 +24,7 @@ from swarm.config import load_object
 from swarm.errors import AgentFailed, BudgetExhausted, SwarmError, TransientError
 from swarm.models import ErrorReport, utcnow
 from swarm.runtime.cycle import merge_output, step_for
+from swarm.runtime.phasemark import lease_known_held, marked
 from swarm.runtime.requests import PhaseRequest
 from swarm.runtime.services import ActorServices, ActorSpec, CommsPublisher
 from swarm.runtime.tooltask import tool_runner
@@ -42,6 +44,8 @@ _STATUS_OF_PHASE = {
     "express": Status.EXPRESSING,
     "review": Status.REVIEWING,
 }
+# an investigation's status a late phase write never overwrites
+_SETTLED = (Status.COMPLETED, Status.FAILED, Status.CANCELLED, Status.AWAITING_APPROVAL)
 
 
 async def record_phase(
@@ -55,10 +59,13 @@ async def record_phase(
     status: PhaseStatus,
     hypothesis: dict[str, Any] | None = None,
     lease: str | None = None,
+    started_at: datetime | None = None,
 ) -> PeerState:
     """Write a phase's status (and output) through the store, as `role`. With `lease` (a token), the
     write is refused (TransientError) unless that token holds the investigation at the very revision
-    written: a worker that lost its lease can never write a phase another worker now owns."""
+    written: a worker that lost its lease can never write a phase another worker now owns.
+    `started_at`: when the call began (a phase that finished before its RUNNING record was due is
+    written once, DONE, with it; see swarm.runtime.phasemark)."""
 
     def transform(state: PeerState) -> PeerState:
         if lease is not None and state.metadata.owner != lease:
@@ -67,15 +74,15 @@ async def record_phase(
         ph = state.phase(phase)
         ph.status = status
         ph.owner = actor
-        if status == PhaseStatus.RUNNING and ph.started_at is None:
-            ph.started_at = now
+        if status != PhaseStatus.SKIPPED and ph.started_at is None:
+            ph.started_at = min(started_at or now, now)
         if status in (PhaseStatus.DONE, PhaseStatus.FAILED):
             ph.completed_at = now
         if output is not None:
             ph.output = merge_output(role, hypothesis, ph.output, output)
         state.metadata.current_phase = phase  # type: ignore[assignment]
-        if status == PhaseStatus.RUNNING:
-            state.metadata.status = _STATUS_OF_PHASE[phase]
+        if status != PhaseStatus.SKIPPED and state.metadata.status not in _SETTLED:
+            state.metadata.status = _STATUS_OF_PHASE[phase]  # also when its RUNNING record was never due
         state.metadata.updated_at = now
         state.metadata.updated_by = actor
         return state
@@ -210,17 +217,24 @@ async def run_phase(
     cancels[call_id] = token
     services.active += 1
     started = time.monotonic()
+    began = utcnow()
+    mark_s = services.config.orchestration.running_mark_s
+
+    async def running() -> None:
+        await record_phase(store, req.key, role, req.phase, name, status=PhaseStatus.RUNNING,
+                           hypothesis=req.hypothesis, lease=req.lease, started_at=began)
+
     try:
         with span_from_carrier(f"{role}.{req.phase}", req.trace, investigation=req.investigation_id):
-            await record_phase(store, req.key, role, req.phase, name, status=PhaseStatus.RUNNING,
-                               hypothesis=req.hypothesis, lease=req.lease)
+            later = lease_known_held(req, mark_s)  # else RUNNING first: it checks the lease in KV
+            if not later:
+                await running()
             spent = req.spent_usd if req.spent_usd is not None else await services.spent(req.investigation_id)
             ctx = build_context(services, role, req, token, spent)
             try:
                 with use_runner(tools or current_runner()):  # the agent's task (and its threads) inherit it
-                    output = await asyncio.wait_for(
-                        agent.handle(ctx), timeout=services.config.orchestration.phase_timeout_s
-                    )
+                    call = asyncio.wait_for(agent.handle(ctx), timeout=services.config.orchestration.phase_timeout_s)
+                    output = await marked(call, running if later else None, mark_s)
                 if not isinstance(output, dict):
                     raise TypeError(f"agent returned {type(output).__name__}, expected a dict")
                 output = step.output.parse(output)  # typed: what the cycle reads must be readable
@@ -236,6 +250,7 @@ async def run_phase(
                     status=PhaseStatus.FAILED,
                     hypothesis=req.hypothesis,
                     lease=req.lease,
+                    started_at=began,
                 )
                 raise AgentFailed(f"{name} in phase {req.phase}: {exc}") from exc
             except (SwarmError, Cancelled):
@@ -252,11 +267,12 @@ async def run_phase(
                     status=PhaseStatus.FAILED,
                     hypothesis=req.hypothesis,
                     lease=req.lease,
+                    started_at=began,
                 )
                 raise AgentFailed(f"{name} failed in phase {req.phase}: {reason}") from exc
             done = PhaseStatus.DONE if step.closes_phase else PhaseStatus.RUNNING  # research leaves execute open
             await record_phase(store, req.key, role, req.phase, name, output=output, status=done,
-                               hypothesis=req.hypothesis, lease=req.lease)
+                               hypothesis=req.hypothesis, lease=req.lease, started_at=began)
             return output
     finally:
         services.active -= 1
