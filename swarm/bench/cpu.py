@@ -6,7 +6,8 @@
 
 Every intake actor and pool replica is counted (user + system CPU of its worker process, threads
 included: Ray's own core-worker threads are part of what an actor call costs), plus the registry and
-budget actors. The figures are CPU, not wall time: on a loaded machine they stay comparable between
+budget actors, and the bench's embedded nats-server when it started one (every KV write, publish and
+ack costs the server too). The figures are CPU, not wall time: on a loaded machine they stay comparable between
 runs where latencies do not.
 """
 
@@ -45,7 +46,12 @@ class CpuMeter:
             with contextlib.suppress(Exception):  # support actors: counted when they can be found
                 handle = ray.get_actor(name, namespace=runtime.ray_namespace)
                 pids[int(await _pid_of(handle))] = role
-        return cls({f"{role}/{pid}": psutil.Process(pid) for pid, role in sorted(pids.items())})
+        procs = {f"{role}/{pid}": psutil.Process(pid) for pid, role in sorted(pids.items())}
+        for child in psutil.Process().children(recursive=True):  # the bench's own embedded server, if any
+            with contextlib.suppress(psutil.Error):
+                if child.name().startswith("nats-server"):
+                    procs[f"nats-server/{child.pid}"] = child
+        return cls(procs)
 
     def figures(self, investigations: int) -> dict[str, Any]:
         by_role: dict[str, float] = {}
@@ -58,5 +64,5 @@ class CpuMeter:
 
 
 async def _pid_of(handle: Any) -> int:
-    """A support actor's worker pid (they have no pid method: ask Ray's runtime context through a task-free call)."""
+    """A support actor's worker pid (they have no pid method: `__ray_call__` runs a function in the actor)."""
     return int(await handle.__ray_call__.remote(lambda self: __import__("os").getpid()))

@@ -29,6 +29,7 @@ from swarm.models import InvestigationStatus, Result, utcnow
 from swarm.runtime.cycle import CycleOutputs, PhaseInputs, Step, run_cycles
 from swarm.runtime.lease import TERMINAL, Lease
 from swarm.runtime.outcome import build_result, outputs_of
+from swarm.runtime.phasemark import Announcer
 from swarm.runtime.registry import BUDGET_NAME, PoolClient
 from swarm.runtime.requests import InvestigationRequest, PhaseRequest
 from swarm.runtime.roles import AgentHost, record_phase, run_phase
@@ -136,8 +137,8 @@ class OrchestratorActor(AgentHost):
                         return await self._publish_result(req, fresh, started, stored=True)
                     return {"outcome": "busy", "owner": fresh.metadata.owner}
                 renew = asyncio.create_task(lease.keep(keys))
+                host = PeerCycle(self, req, keys, lease)
                 try:
-                    host = PeerCycle(self, req, keys, lease)
                     if created:  # no earlier attempt ran a phase (each runs on this state): nothing spent
                         host.spent_usd = 0.0
                     await run_cycles(host, self.services.config.orchestration.max_cycles)
@@ -147,6 +148,8 @@ class OrchestratorActor(AgentHost):
                 except Cancelled as exc:  # an operator cancelled it (control plane): a failed Result says so
                     reason = self.cancelled.pop(req.investigation_id, None) or str(exc)
                     state = await self._fail(keys[-1], f"cancelled: {reason}")
+                finally:
+                    await host.announcer.settle()  # no phase status after the result's
                 return await self._publish_result(req, state, started)
         except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
             # the swarm's fault, not the report's: requeued (never dead-lettered), resumed from PEER state
@@ -266,6 +269,8 @@ class PeerCycle:
         self.store = actor.services.store
         self.state: PeerState | None = None
         self.spent_usd: float | None = None  # the investigation's spend as far as this attempt knows
+        # a phase's status is published once the phase has run running_mark_s (the first one at once)
+        self.announcer = Announcer(self._publish_status, actor.services.config.orchestration.running_mark_s)
 
     async def history(self) -> list[dict[str, Any]]:
         _, _, cycle = parse_key(self.keys[-1])
@@ -312,6 +317,9 @@ class PeerCycle:
                            status=PhaseStatus.SKIPPED, output=output, lease=self.lease.token)
 
     async def status(self, detail: str) -> None:
+        await self.announcer.announce(detail)
+
+    async def _publish_status(self, detail: str) -> None:
         assert self.state is not None
         await self.actor._status(self.req, self.state, detail)
 

@@ -33,7 +33,7 @@ from swarm.models import utcnow
 from swarm.runtime.requests import PhaseRequest
 from swarm.state.model import validate_stored
 
-__all__ = ["LEASE_MARGIN_S", "lease_known_held", "marked"]
+__all__ = ["LEASE_MARGIN_S", "Announcer", "lease_known_held", "marked"]
 
 LEASE_MARGIN_S = 5.0  # clocks of the hosts may disagree by this much about a lease's expiry
 T = TypeVar("T")
@@ -91,3 +91,45 @@ async def marked(call: Awaitable[T], write_running: Callable[[], Awaitable[Any]]
 def _retrieve(task: asyncio.Task[Any]) -> None:
     if not task.cancelled():
         task.exception()  # retrieved: the outcome that matters was raised or returned already
+
+
+class Announcer:
+    """An investigation's phase statuses: the first is published at once (the investigation shows
+    up), each later one only if its phase still runs `after_s` later; a quicker phase's status would
+    be superseded before anyone could act on it. `settle()` before the final status: no phase status
+    is published after it.
+
+        announcer = Announcer(lambda detail: publish_status(detail), after_s=2.0)
+        await announcer.announce("planning")      # published now
+        await announcer.announce("executing")     # published in 2 s, unless superseded before
+        await announcer.settle()
+    """
+
+    def __init__(self, publish: Callable[[str], Awaitable[Any]], after_s: float) -> None:
+        self.publish, self.after_s = publish, after_s
+        self.sent = 0
+        self._timer: asyncio.TimerHandle | None = None
+        self._task: asyncio.Future[Any] | None = None
+
+    async def announce(self, detail: str) -> None:
+        await self.settle()
+        if not self.sent or self.after_s <= 0:
+            self.sent += 1
+            await self.publish(detail)
+            return
+        self._timer = asyncio.get_running_loop().call_later(self.after_s, self._fire, detail)
+
+    def _fire(self, detail: str) -> None:
+        self._timer = None
+        self.sent += 1
+        self._task = asyncio.ensure_future(self.publish(detail))
+        self._task.add_done_callback(_retrieve)
+
+    async def settle(self) -> None:
+        """Drop a status not yet due; wait for one being published (statuses stay in order)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._task is not None and not self._task.done():
+            await asyncio.wait({self._task})
+        self._task = None

@@ -15,7 +15,7 @@ from swarm.bus.connect import Bus
 from swarm.errors import TransientError
 from swarm.models import utcnow
 from swarm.runtime.lease import Lease
-from swarm.runtime.phasemark import LEASE_MARGIN_S, lease_known_held, marked
+from swarm.runtime.phasemark import LEASE_MARGIN_S, Announcer, lease_known_held, marked
 from swarm.runtime.registry import SwarmBudget
 from swarm.runtime.requests import PhaseRequest
 from swarm.runtime.roles import record_phase
@@ -144,3 +144,29 @@ async def test_the_budget_wakes_one_waiter_per_freed_slot_oldest_first() -> None
         assert [k for k, t in waiting.items() if t.done()] == [f"w{j}" for j in range(i + 1)]
         holder = f"w{i}"
     assert budget.status()["active"] == 1 and not budget._waiters
+
+
+async def test_phase_statuses_first_at_once_quick_ones_dropped_lasting_ones_published() -> None:
+    sent: list[str] = []
+
+    async def publish(detail: str) -> None:
+        sent.append(detail)
+
+    announcer = Announcer(publish, after_s=0.3)
+    await announcer.announce("planning")
+    assert sent == ["planning"]  # the investigation shows up at once
+    await announcer.announce("executing")  # superseded at once: never published
+    await announcer.announce("expressing")
+    for _ in range(100):  # this phase lasts: its status comes once it has run after_s
+        if sent[-1] == "expressing":
+            break
+        await asyncio.sleep(0.05)
+    assert sent == ["planning", "expressing"]
+    await announcer.announce("reviewing")
+    await announcer.settle()  # the result's status follows: nothing of the phases after it
+    await asyncio.sleep(0.5)
+    assert sent == ["planning", "expressing"]
+    always = Announcer(publish, after_s=0)
+    await always.announce("planning")
+    await always.announce("executing")
+    assert sent[-2:] == ["planning", "executing"]
