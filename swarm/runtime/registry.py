@@ -111,6 +111,18 @@ class SwarmBudget:
             admitted, reason = self._try(investigation_id)  # woken or timed out, it tries: no wake is lost
         return admitted, reason
 
+    def admit_many(self, investigation_ids: list[str]) -> list[tuple[bool, str]]:
+        """`admit` for several at once, never waiting and never ahead of a waiting investigation (while
+        one waits, every answer is no: the caller then waits in `wait_admit`, in line, which counts
+        the delay). One call for a fetched batch of new investigations instead of one each."""
+        if any(not w.done() for w in self._waiters):
+            return [(False, "others wait for a slot first")] * len(investigation_ids)
+        return [self._try(inv) for inv in investigation_ids]
+
+    def release_many(self, investigation_ids: list[str]) -> list[None]:
+        """`release` for several at once."""
+        return [self.release(inv) for inv in investigation_ids]
+
     def _signal_freed(self) -> None:
         """Wake the oldest live waiter: a slot may have come free."""
         while self._waiters:
