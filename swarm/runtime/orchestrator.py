@@ -26,6 +26,7 @@ from swarm.delivery.approval import ApprovalGate
 from swarm.delivery.deliver import deliver, delivers, for_agents
 from swarm.errors import AgentFailed, StateExists, StateNotFound, SwarmError, SwarmUnavailable, TransientError
 from swarm.models import InvestigationStatus, Result, utcnow
+from swarm.runtime.coalesce import Coalesced
 from swarm.runtime.cycle import CycleOutputs, PhaseInputs, Step, run_cycles
 from swarm.runtime.lease import TERMINAL, Lease
 from swarm.runtime.outcome import build_result, outputs_of
@@ -271,6 +272,7 @@ class PeerCycle:
         self.spent_usd: float | None = None  # the investigation's spend as far as this attempt knows
         # a phase's status is published once the phase has run running_mark_s (the first one at once)
         self.announcer = Announcer(self._publish_status, actor.services.config.orchestration.running_mark_s)
+        self._role_calls: dict[str, Coalesced[PhaseRequest, tuple[str, Any]]] = {}
 
     async def history(self) -> list[dict[str, Any]]:
         _, _, cycle = parse_key(self.keys[-1])
@@ -306,11 +308,21 @@ class PeerCycle:
                                    self.actor.tools)
             spent = request.spent_usd
         else:
-            output, written, spent = await self.actor.pools[step.role].call("handle_phase", request)
+            kind, answer = await self._role_call(step.role)(request)
+            if kind == "error":
+                raise answer
+            output, written, spent = answer
             if written is not None:  # the newest revision wins: it was built on every earlier one
                 self.store.remember(key, *written)
         self.spent_usd = max(self.spent_usd, spent or 0.0)  # each charge also learns the budget's total
         return dict(output)
+
+    def _role_call(self, role: str) -> Coalesced[PhaseRequest, tuple[str, Any]]:
+        """This investigation's calls to `role` made in one turn (a fan-out) go to one replica as one call."""
+        if role not in self._role_calls:
+            pool = self.actor.pools[role]
+            self._role_calls[role] = Coalesced(lambda reqs: pool.call("handle_phases", reqs, weight=len(reqs)))
+        return self._role_calls[role]
 
     async def skip(self, step: Step, output: dict[str, Any]) -> None:
         await record_phase(self.store, self.keys[-1], step.role, step.phase, self.actor.name,

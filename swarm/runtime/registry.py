@@ -213,12 +213,13 @@ class PoolClient:
             self._handles[name] = ray.get_actor(name, namespace=self.ray_namespace)
         return self._handles[name]
 
-    async def call(self, method: str, *args: Any) -> Any:
+    async def call(self, method: str, *args: Any, weight: int = 1) -> Any:
+        """`method(*args)` on the least busy replica; `weight`: how many phases the call carries."""
         await self._refresh()
         if not self._members:
             raise RuntimeError(f"role pool {self.role!r} has no replicas")
         name = min(self._members, key=lambda n: self._inflight.get(n, 0))
-        self._inflight[name] = self._inflight.get(name, 0) + 1
+        self._inflight[name] = self._inflight.get(name, 0) + weight
         ops.count("ray_call")
         try:
             return await getattr(self._handle(name), method).remote(*args)
@@ -228,7 +229,7 @@ class PoolClient:
             await self._wait_back(name)
             raise
         finally:
-            self._inflight[name] -= 1
+            self._inflight[name] -= weight
 
     async def _wait_back(self, name: str, timeout_s: float = 30.0) -> None:
         """A replica died under a call: before the caller hears of it (and retries, by a redelivery),

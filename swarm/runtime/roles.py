@@ -13,6 +13,7 @@ import asyncio
 import functools
 import logging
 import os
+import pickle
 import sys
 import time
 from datetime import datetime
@@ -182,6 +183,11 @@ class AgentHost:
 class RoleActor(AgentHost):
     """A Ray async actor hosting one agent of one role (research, implement, review)."""
 
+    def __init__(self, spec: ActorSpec, role: str, index: int) -> None:
+        super().__init__(spec, role, index)
+        # phases at once: Ray's max_concurrency counts calls, and a handle_phases call carries several
+        self._slots = asyncio.Semaphore(max(1, self.services.config.roles[role].max_concurrency))
+
     async def handle(self, req: PhaseRequest) -> dict[str, Any]:
         await self.services.start()
         return await run_phase(self.services, self.agent, self.role, req, self.cancels, self.tools)
@@ -191,8 +197,17 @@ class RoleActor(AgentHost):
     ) -> tuple[dict[str, Any], tuple[int, bytes] | None, float | None]:
         """`handle`, the (revision, value) of the state this phase wrote last (the caller reads the
         cycle on from there instead of asking KV again) and the investigation's spend after it."""
-        output = await self.handle(req)
+        async with self._slots:
+            output = await self.handle(req)
         return output, self.services.store.remembered(req.key), req.spent_usd
+
+    async def handle_phases(self, reqs: list[PhaseRequest]) -> list[tuple[str, Any]]:
+        """`handle_phase` for several calls at once (one investigation's fan-out: one actor call, and its
+        writes on one store, instead of racing ones): ("ok", answer) or ("error", exception) each, in
+        order; every call finishes before the answer (read-only siblings finish before a failure
+        settles the investigation). At most the role's max_concurrency phases run at once."""
+        done = await asyncio.gather(*(self.handle_phase(r) for r in reqs), return_exceptions=True)
+        return [("error", _portable(r)) if isinstance(r, BaseException) else ("ok", r) for r in done]
 
 
 async def run_phase(
@@ -279,3 +294,13 @@ async def run_phase(
         cancels.pop(call_id, None)
         metrics.observe("phase_duration_s", time.monotonic() - started, role=role, phase=req.phase,
                         outcome="ok" if sys.exc_info()[0] is None else "failed")
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """The exception itself when it crosses Ray intact (the caller re-raises it: same type, same
+    handling), else a TransientError naming it."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:  # noqa: BLE001 - whatever does not pickle is described instead
+        return TransientError(f"{type(exc).__name__}: {exc}")
