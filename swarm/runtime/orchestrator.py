@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import time
@@ -50,6 +51,11 @@ class OrchestratorActor(AgentHost):
         super().__init__(spec, "orchestrator", index)
         self.owner = f"{self.name}/{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.pools = {r: PoolClient(r, spec.ray_namespace) for r in ("research", "implement", "review")}
+        # the phase calls to a role made in one turn (a fan-out; investigations whose previous phases
+        # answered together) go as one call per replica, spread as single calls would be
+        self.phase_calls: dict[str, Coalesced[PhaseRequest, tuple[str, Any]]] = {
+            role: Coalesced(functools.partial(pool.spread, "handle_phases")) for role, pool in self.pools.items()
+        }
         self.lease_s = max(30.0, self.services.config.intake.in_progress_interval_s * 3)
         self.running: dict[str, asyncio.Task[Any]] = {}  # investigation id -> the call working on it
         self.cancelled: dict[str, str] = {}  # investigation id -> why an operator cancelled it
@@ -272,7 +278,6 @@ class PeerCycle:
         self.spent_usd: float | None = None  # the investigation's spend as far as this attempt knows
         # a phase's status is published once the phase has run running_mark_s (the first one at once)
         self.announcer = Announcer(self._publish_status, actor.services.config.orchestration.running_mark_s)
-        self._role_calls: dict[str, Coalesced[PhaseRequest, tuple[str, Any]]] = {}
 
     async def history(self) -> list[dict[str, Any]]:
         _, _, cycle = parse_key(self.keys[-1])
@@ -308,7 +313,7 @@ class PeerCycle:
                                    self.actor.tools)
             spent = request.spent_usd
         else:
-            kind, answer = await self._role_call(step.role)(request)
+            kind, answer = await self.actor.phase_calls[step.role](request)
             if kind == "error":
                 raise answer
             output, written, spent = answer
@@ -316,13 +321,6 @@ class PeerCycle:
                 self.store.remember(key, *written)
         self.spent_usd = max(self.spent_usd, spent or 0.0)  # each charge also learns the budget's total
         return dict(output)
-
-    def _role_call(self, role: str) -> Coalesced[PhaseRequest, tuple[str, Any]]:
-        """This investigation's calls to `role` made in one turn (a fan-out) go to one replica as one call."""
-        if role not in self._role_calls:
-            pool = self.actor.pools[role]
-            self._role_calls[role] = Coalesced(lambda reqs: pool.call("handle_phases", reqs, weight=len(reqs)))
-        return self._role_calls[role]
 
     async def skip(self, step: Step, output: dict[str, Any]) -> None:
         await record_phase(self.store, self.keys[-1], step.role, step.phase, self.actor.name,

@@ -213,12 +213,43 @@ class PoolClient:
             self._handles[name] = ray.get_actor(name, namespace=self.ray_namespace)
         return self._handles[name]
 
-    async def call(self, method: str, *args: Any, weight: int = 1) -> Any:
-        """`method(*args)` on the least busy replica; `weight`: how many phases the call carries."""
+    async def call(self, method: str, *args: Any) -> Any:
+        """`method(*args)` on the least busy replica."""
         await self._refresh()
         if not self._members:
             raise RuntimeError(f"role pool {self.role!r} has no replicas")
         name = min(self._members, key=lambda n: self._inflight.get(n, 0))
+        return await self._call_on(name, method, args, 1)
+
+    async def spread(self, method: str, items: list[Any]) -> list[tuple[str, Any]]:
+        """`method(items)` with the items spread over the replicas as `call` would pick for each (least
+        busy first), one call per replica used. Per item, in order: what the replica's `method` gave
+        for it (`("ok", answer)` / `("error", exception)`), or `("error", exception)` for each item of a
+        replica whose call failed (died, restarting)."""
+        await self._refresh()
+        if not self._members:
+            raise RuntimeError(f"role pool {self.role!r} has no replicas")
+        load = {n: self._inflight.get(n, 0) for n in self._members}
+        plan: dict[str, list[int]] = {}
+        for i in range(len(items)):
+            name = min(load, key=load.__getitem__)
+            load[name] += 1
+            plan.setdefault(name, []).append(i)
+        out: list[tuple[str, Any]] = [("error", RuntimeError("not called"))] * len(items)
+
+        async def one(name: str, idx: list[int]) -> None:
+            try:
+                answers = await self._call_on(name, method, ([items[i] for i in idx],), len(idx))
+            except Exception as exc:  # noqa: BLE001 - each item of this replica's call hears of it
+                answers = [("error", exc)] * len(idx)
+            for i, answer in zip(idx, answers, strict=True):
+                out[i] = answer
+
+        await asyncio.gather(*(one(name, idx) for name, idx in plan.items()))
+        return out
+
+    async def _call_on(self, name: str, method: str, args: tuple[Any, ...], weight: int) -> Any:
+        """One call on replica `name`, counted as `weight` calls in flight (the items it carries)."""
         self._inflight[name] = self._inflight.get(name, 0) + weight
         ops.count("ray_call")
         try:

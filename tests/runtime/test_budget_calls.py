@@ -1,6 +1,8 @@
-"""The intake's calls to the budget actor, coalesced: a batch's admissions are one call and each gets
-its own answer; a batch admission never goes ahead of a waiting investigation; an admission whose
-caller is gone is released; releases of one turn are one call. Real Ray (the budget is an actor)."""
+"""Actor calls coalesced per turn. The intake's calls to the budget: a batch's admissions are one call
+and each gets its own answer; a batch admission never goes ahead of a waiting investigation; an
+admission whose caller is gone is released; releases of one turn are one call. The orchestrator's phase
+calls: one call per replica, spread as single calls would be, each caller its own answer or error.
+Real Ray actors."""
 
 from __future__ import annotations
 
@@ -61,3 +63,42 @@ async def test_coalesced_budget_calls_keep_the_budget_exact() -> None:
     await asyncio.sleep(0.2)
     await _until(released, "the orphaned admission to be released")
     assert (await calls.admit_now("i8"))[0] and (await status())["active"] == 1
+
+
+class _Replica:
+    """A pool replica that records the batches it was given."""
+
+    def __init__(self, name: str) -> None:
+        self.name, self.batches = name, []
+
+    async def handle_phases(self, items: list[int]) -> list[tuple[str, object]]:
+        self.batches.append(list(items))
+        return [("ok", (item, self.name)) if item >= 0 else ("error", ValueError(f"bad item {item}")) for item in items]
+
+    def seen(self) -> list[list[int]]:
+        return self.batches
+
+
+async def test_phase_calls_of_one_turn_go_as_one_call_per_replica_spread_like_single_calls() -> None:
+    from swarm.runtime.coalesce import Coalesced
+    from swarm.runtime.registry import REGISTRY_NAME, PoolClient, Registry
+
+    ns = f"spread-{time.monotonic_ns()}"
+    registry = ray.remote(Registry).options(name=REGISTRY_NAME, namespace=ns).remote()
+    replicas = {n: ray.remote(_Replica).options(name=n, namespace=ns).remote(n) for n in ("research-0", "research-1")}
+    await registry.set_members.remote("research", sorted(replicas))
+    pool = PoolClient("research", ns)
+    calls = Coalesced(lambda items: pool.spread("handle_phases", items))
+    # six callers in one turn (one of them with an item its replica fails): one call per replica
+    answers = await asyncio.gather(*(calls(i) for i in (0, 1, 2, 3, -4, 5)))
+    assert calls.calls == 1
+    assert [a[0] for a in answers] == ["ok", "ok", "ok", "ok", "error", "ok"]
+    assert isinstance(answers[4][1], ValueError) and "bad item -4" in str(answers[4][1])
+    got = {n: await r.seen.remote() for n, r in replicas.items()}
+    assert sorted(len(b) for b in got.values()) == [1, 1]  # one call each
+    assert sorted(len(b[0]) for b in got.values()) == [3, 3]  # spread evenly, as least-busy picks would
+    for item, (kind, answer) in zip((0, 1, 2, 3, -4, 5), answers, strict=True):
+        if kind == "ok":  # each caller got its own item's answer, from the replica that had it
+            assert answer[0] == item and item in got[answer[1]][0]
+    for handle in (*replicas.values(), registry):
+        ray.kill(handle)

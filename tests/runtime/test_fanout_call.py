@@ -1,6 +1,7 @@
-"""An investigation's research fan-out goes to one replica as one actor call, and what its phases
-raise crosses back as what it is: an agent failure gives a failed Result (execute FAILED, the sibling
-finished first), a transient failure is retried by redelivery and ends fixed. Real Ray, nats-server."""
+"""Phase calls made in one turn (an investigation's research fan-out) go as one actor call per replica
+(`handle_phases`), and what their phases raise crosses back as what it is: an agent failure gives a
+failed Result (execute FAILED, the sibling finished first), a transient failure is retried by
+redelivery and ends fixed. Real Ray, nats-server."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(600)]
 async def test_a_research_failure_in_the_fan_out_gives_a_failed_result(bus, settings, tmp_path) -> None:
     await publish_report(bus, report(41))
     cfg = runtime_config(tmp_path, {"research": {"fail": True}})
-    cfg.roles["research"].min_replicas = 2  # two replicas: the fan-out still goes to one, as one call
+    cfg.roles["research"].min_replicas = 2  # two replicas: the fan-out is spread, one call each
     counters = await run_until_empty(settings, cfg, timeout_s=300)
     assert counters["results"] == 1 and counters["dead_lettered"] == 0
     (result,) = await results(bus)
