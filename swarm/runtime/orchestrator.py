@@ -52,9 +52,11 @@ class OrchestratorActor(AgentHost):
         self.owner = f"{self.name}/{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.pools = {r: PoolClient(r, spec.ray_namespace) for r in ("research", "implement", "review")}
         # the phase calls to a role made in one turn (a fan-out; investigations whose previous phases
-        # answered together) go as one call per replica, spread as single calls would be
+        # answered together) go as one call per replica, spread as single calls would be, one
+        # investigation's calls to the same replica (its writes take turns on one store, no lost CAS)
         self.phase_calls: dict[str, Coalesced[PhaseRequest, tuple[str, Any]]] = {
-            role: Coalesced(functools.partial(pool.spread, "handle_phases")) for role, pool in self.pools.items()
+            role: Coalesced(functools.partial(pool.spread, "handle_phases", together=_investigation))
+            for role, pool in self.pools.items()
         }
         self.lease_s = max(30.0, self.services.config.intake.in_progress_interval_s * 3)
         self.running: dict[str, asyncio.Task[Any]] = {}  # investigation id -> the call working on it
@@ -247,6 +249,10 @@ class OrchestratorActor(AgentHost):
             "duplicate": bool(ack.duplicate),
             "result": result.model_dump(mode="json"),
         }
+
+
+def _investigation(req: PhaseRequest) -> str:
+    return req.investigation_id
 
 
 def _bounded(ack: asyncio.Future[Any], timeout_s: float = 5.0) -> None:

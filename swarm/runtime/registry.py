@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import ray
@@ -221,20 +222,26 @@ class PoolClient:
         name = min(self._members, key=lambda n: self._inflight.get(n, 0))
         return await self._call_on(name, method, args, 1)
 
-    async def spread(self, method: str, items: list[Any]) -> list[tuple[str, Any]]:
+    async def spread(
+        self, method: str, items: list[Any], together: Callable[[Any], Any] | None = None
+    ) -> list[tuple[str, Any]]:
         """`method(items)` with the items spread over the replicas as `call` would pick for each (least
-        busy first), one call per replica used. Per item, in order: what the replica's `method` gave
-        for it (`("ok", answer)` / `("error", exception)`), or `("error", exception)` for each item of a
-        replica whose call failed (died, restarting)."""
+        busy first), one call per replica used; items with the same `together(item)` go to the same
+        replica (one investigation's phases: their writes take turns on one store). Per item, in
+        order: what the replica's `method` gave for it (`("ok", answer)` / `("error", exception)`),
+        or `("error", exception)` for each item of a replica whose call failed (died, restarting)."""
         await self._refresh()
         if not self._members:
             raise RuntimeError(f"role pool {self.role!r} has no replicas")
+        groups: dict[Any, list[int]] = {}
+        for i, item in enumerate(items):
+            groups.setdefault(together(item) if together else i, []).append(i)
         load = {n: self._inflight.get(n, 0) for n in self._members}
         plan: dict[str, list[int]] = {}
-        for i in range(len(items)):
+        for group in groups.values():
             name = min(load, key=load.__getitem__)
-            load[name] += 1
-            plan.setdefault(name, []).append(i)
+            load[name] += len(group)
+            plan.setdefault(name, []).extend(group)
         out: list[tuple[str, Any]] = [("error", RuntimeError("not called"))] * len(items)
 
         async def one(name: str, idx: list[int]) -> None:

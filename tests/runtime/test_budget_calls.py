@@ -100,5 +100,9 @@ async def test_phase_calls_of_one_turn_go_as_one_call_per_replica_spread_like_si
     for item, (kind, answer) in zip((0, 1, 2, 3, -4, 5), answers, strict=True):
         if kind == "ok":  # each caller got its own item's answer, from the replica that had it
             assert answer[0] == item and item in got[answer[1]][0]
+    # items that belong together (one investigation's phases) go to the same replica
+    together = await pool.spread("handle_phases", [10, 11, 12, 13], together=lambda item: item % 2)
+    by_replica = {item: answer[1] for item, (_, answer) in zip((10, 11, 12, 13), together, strict=True)}
+    assert by_replica[10] == by_replica[12] and by_replica[11] == by_replica[13] and by_replica[10] != by_replica[11]
     for handle in (*replicas.values(), registry):
         ray.kill(handle)

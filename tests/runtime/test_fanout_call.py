@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(600)]
 async def test_a_research_failure_in_the_fan_out_gives_a_failed_result(bus, settings, tmp_path) -> None:
     await publish_report(bus, report(41))
     cfg = runtime_config(tmp_path, {"research": {"fail": True}})
-    cfg.roles["research"].min_replicas = 2  # two replicas: the fan-out is spread, one call each
+    cfg.roles["research"].min_replicas = 2  # two replicas: one investigation's fan-out still goes to one
     counters = await run_until_empty(settings, cfg, timeout_s=300)
     assert counters["results"] == 1 and counters["dead_lettered"] == 0
     (result,) = await results(bus)
