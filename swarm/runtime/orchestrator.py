@@ -51,13 +51,6 @@ class OrchestratorActor(AgentHost):
         super().__init__(spec, "orchestrator", index)
         self.owner = f"{self.name}/{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.pools = {r: PoolClient(r, spec.ray_namespace) for r in ("research", "implement", "review")}
-        # the phase calls to a role made in one turn (a fan-out; investigations whose previous phases
-        # answered together) go as one call per replica, spread as single calls would be, one
-        # investigation's calls to the same replica (its writes take turns on one store, no lost CAS)
-        self.phase_calls: dict[str, Coalesced[PhaseRequest, tuple[str, Any]]] = {
-            role: Coalesced(functools.partial(pool.spread, "handle_phases", together=_investigation))
-            for role, pool in self.pools.items()
-        }
         self.lease_s = max(30.0, self.services.config.intake.in_progress_interval_s * 3)
         self.running: dict[str, asyncio.Task[Any]] = {}  # investigation id -> the call working on it
         self.cancelled: dict[str, str] = {}  # investigation id -> why an operator cancelled it
@@ -284,6 +277,7 @@ class PeerCycle:
         self.spent_usd: float | None = None  # the investigation's spend as far as this attempt knows
         # a phase's status is published once the phase has run running_mark_s (the first one at once)
         self.announcer = Announcer(self._publish_status, actor.services.config.orchestration.running_mark_s)
+        self._phase_calls: dict[str, Coalesced[PhaseRequest, tuple[str, Any]]] = {}
 
     async def history(self) -> list[dict[str, Any]]:
         _, _, cycle = parse_key(self.keys[-1])
@@ -319,7 +313,7 @@ class PeerCycle:
                                    self.actor.tools)
             spent = request.spent_usd
         else:
-            kind, answer = await self.actor.phase_calls[step.role](request)
+            kind, answer = await self._phase_call(step.role)(request)
             if kind == "error":
                 raise answer
             output, written, spent = answer
@@ -327,6 +321,16 @@ class PeerCycle:
                 self.store.remember(key, *written)
         self.spent_usd = max(self.spent_usd, spent or 0.0)  # each charge also learns the budget's total
         return dict(output)
+
+    def _phase_call(self, role: str) -> Coalesced[PhaseRequest, tuple[str, Any]]:
+        """This investigation's calls to `role` made in one turn (a fan-out) go to one replica as one call
+        (its writes take turns on one store: no lost CAS). Not across investigations: one actor call
+        answers when its last phase does, and one investigation's quick phase must not wait for another's
+        slow one."""
+        if role not in self._phase_calls:
+            spread = functools.partial(self.actor.pools[role].spread, "handle_phases", together=_investigation)
+            self._phase_calls[role] = Coalesced(spread)
+        return self._phase_calls[role]
 
     async def skip(self, step: Step, output: dict[str, Any]) -> None:
         await record_phase(self.store, self.keys[-1], step.role, step.phase, self.actor.name,
