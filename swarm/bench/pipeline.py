@@ -47,6 +47,7 @@ from rich.table import Table
 
 from swarm.bench.agents import BENCH_AGENTS
 from swarm.bench.baseline import Progress_, bench_report, drop_namespace, measure_raw, measure_task_path, quiet
+from swarm.bench.cpu import CpuMeter
 from swarm.bench.storm import RssSampler, measure_storm
 from swarm.bus.connect import Bus
 from swarm.bus.server import EmbeddedNats
@@ -201,12 +202,14 @@ async def measure_scenario(
                 warmup = 1
             sampler = await RssSampler.start(runtime) if sleep_s > 0 else None
             sampling = asyncio.create_task(sampler.run()) if sampler else None
+            meter = await CpuMeter.start(runtime)
             published: dict[str, datetime] = {}
             for i in range(reports):  # built right before it is published: its timestamp is the publish time
                 r = bench_report(tag, i)
                 await publish_report(bus, r)
                 published[r.signature] = r.timestamp
             await collected.wait_for(set(published), f"{name}: Results", runtime, timeout_s, progress)
+            cpu = meter.figures(reports)
             if sampling is not None:
                 sampling.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -250,6 +253,8 @@ async def measure_scenario(
         "counters": counters,
         # what one investigation cost, summed over every actor (burst and lone reports together)
         "per_investigation": {k: v / total for k, v in sorted(spent.items())},
+        # CPU of the actors during the burst / its reports (swarm.bench.cpu): ms per investigation, by role
+        "cpu": cpu,
     }
     if serial:
         out["serial"] = {"reports": serial, "latency_s": percentiles(latencies(lone))}
@@ -345,6 +350,9 @@ def _render(r: dict[str, Any]) -> None:
     per = r["noop"]["per_investigation"]
     console.print("one no-op investigation: " + ", ".join(f"{v:.1f} {k}" for k, v in per.items())
                   + " (task path: 1 kv create, 1 kv write, 1 publish, 1 ack)", highlight=False)
+    cpu = r["noop"]["cpu"]
+    console.print(f"actor CPU per no-op investigation: {cpu['ms_per_investigation']:.1f} ms ("
+                  + ", ".join(f"{role} {ms:.1f}" for role, ms in cpu["by_role"].items()) + ")", highlight=False)
     sleep = r["sleep"]
     if sleep is not None:
         best = sleep["ideal"]

@@ -22,7 +22,22 @@ __all__ = [
     "current_trace_id",
     "messaging_attributes",
     "publish_span",
+    "tracer",
 ]
+
+
+_TRACERS: dict[tuple[int, str], trace.Tracer] = {}
+
+
+def tracer(name: str) -> trace.Tracer:
+    """The current provider's tracer `name`, made once per provider: `trace.get_tracer` builds a new
+    Tracer (scope, deprecation checks) on every call, and every publish starts a span."""
+    provider = trace.get_tracer_provider()
+    key = (id(provider), name)
+    found = _TRACERS.get(key)
+    if found is None:
+        found = _TRACERS[key] = provider.get_tracer(name)
+    return found
 
 
 def inject_headers(headers: dict[str, str] | None = None, ctx: otel_context.Context | None = None) -> dict[str, str]:
@@ -69,8 +84,7 @@ def publish_span(
     """A PRODUCER span `publish <subject>`; its parent is the current span, else the trace in `headers`
     (a re-published message keeps its trace)."""
     parent = None if trace.get_current_span().get_span_context().is_valid else extract_context(headers)
-    tracer = trace.get_tracer("swarm.bus")
     attrs = messaging_attributes(subject, "publish", message_id)
-    with tracer.start_as_current_span(f"publish {subject}", context=parent, kind=trace.SpanKind.PRODUCER,
+    with tracer("swarm.bus").start_as_current_span(f"publish {subject}", context=parent, kind=trace.SpanKind.PRODUCER,
                                       attributes=attrs):
         yield

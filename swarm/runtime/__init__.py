@@ -8,7 +8,9 @@ Where to look (one place each):
 - a phase is run: `cycle.CYCLE` is the table (phase, role, what it reads, its typed output, the skip
   rule) and `cycle.another_cycle` the stop rule; `cycle.run_cycles(host, max_cycles)` runs it on a
   host: `orchestrator.PeerCycle` (Ray pools + PEER state) or `local.LocalCycle` (in-process).
-  `roles.run_phase` is one agent call, recorded in PEER state.
+  `roles.run_phase` is one agent call, recorded in PEER state; when its RUNNING record and status are
+  written (a quick phase: once, DONE): `phasemark`. Actor calls made in one turn go as one call
+  (a fan-out; the intake's budget calls): `coalesce.Coalesced`, `registry.PoolClient.spread`.
 - a pool is sized: `autoscale.Autoscaler.decide` (desired = ceil(load / target_per_replica)),
   applied by `pools.RolePool.scale_to`; `app.SwarmRuntime` starts and stops everything.
 - a dead actor is replaced: `app.SwarmRuntime.restart` (the bloodstream healer's ActorRestarter; idempotent,

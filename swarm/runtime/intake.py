@@ -39,6 +39,7 @@ from swarm.config import load_object
 from swarm.errors import FilterFailed, OverBudget, Rejected, SwarmError
 from swarm.models import ErrorReport
 from swarm.runtime.batch import Batch, FetchSizer, member_slots
+from swarm.runtime.coalesce import BudgetCalls
 from swarm.runtime.control import PauseSwitch
 from swarm.runtime.faults import retry_unavailable
 from swarm.runtime.grouping import SignatureIndex, Tally
@@ -48,7 +49,7 @@ from swarm.runtime.requests import InvestigationRequest
 from swarm.runtime.services import ActorServices, ActorSpec
 from swarm.runtime.settle import Settler, wait_out
 from swarm.runtime.tasks import report_of_task
-from swarm.telemetry import metrics, ops
+from swarm.telemetry import metrics
 from swarm.telemetry.tracing import SpanKind, messaging, span_from_headers
 
 __all__ = ["IntakeActor", "COUNTER_KEYS"]
@@ -87,7 +88,7 @@ class IntakeActor:
         self.fetchers: list[asyncio.Task[None]] = []
         self.index: SignatureIndex | None = None
         self.settler: Settler | None = None
-        self.budget: Any = None
+        self.budget: BudgetCalls | None = None
 
     async def start(self) -> str:
         await self.services.start()
@@ -352,11 +353,15 @@ class IntakeActor:
         ack_wait_s = self.settler.ack_wait_s.get(msg.metadata.stream, 30.0) if self.settler else 30.0
 
         told: list[str] = []
+        asked: list[str] = []  # the no-wait admission is asked once, with the batch
 
         async def admit() -> None:  # over budget, the investigation waits (in-progress acks), never dropped
-            # the budget actor holds the call until a slot frees (or retry_delay_s): no polling
-            ops.count("ray_call")
-            admitted, reason = await budget.wait_admit.remote(inv, self.services.config.budget.retry_delay_s)
+            # first with the rest of its batch (one call); then the budget actor holds the call until a
+            # slot frees (or retry_delay_s): no polling
+            admitted, reason = (False, "") if asked else await budget.admit_now(inv)
+            asked.append(inv)
+            if not admitted:
+                admitted, reason = await budget.wait_admit(inv, self.services.config.budget.retry_delay_s)
             if not admitted:
                 if not told:  # once per investigation: the general channel tells the humans watching
                     told.append(str(reason))
@@ -395,8 +400,7 @@ class IntakeActor:
                     await asyncio.sleep(self.cfg.in_progress_interval_s)  # a live owner works on it: wait
             finally:
                 self.services.active -= 1
-                ops.count("ray_call")
-                await budget.release.remote(inv)
+                await budget.release(inv)  # with the others released in this turn: one call
             # a Result published before this delivery (the previous holder died before its ack) is still
             # this run's outcome of the report
             if not outcome.get("duplicate") or not new:
@@ -408,10 +412,10 @@ class IntakeActor:
         finally:
             keepalive.cancel()
 
-    def _budget(self) -> Any:
+    def _budget(self) -> BudgetCalls:
         """The swarm-wide budget actor (a named, restartable actor: its handle outlives restarts)."""
         if self.budget is None:
-            self.budget = ray.get_actor(BUDGET_NAME, namespace=self.spec.ray_namespace)
+            self.budget = BudgetCalls(ray.get_actor(BUDGET_NAME, namespace=self.spec.ray_namespace))
         return self.budget
 
     def _count_once(self, counter: str, inv: str) -> None:
@@ -428,15 +432,14 @@ class IntakeActor:
         repo = repos.get(service) or (next(iter(repos.values())) if len(repos) == 1 else None)
         return repo.model_dump() if repo else None
 
-    async def _keep_alive(self, msg: Msg, budget: Any, inv: str) -> None:
+    async def _keep_alive(self, msg: Msg, budget: BudgetCalls, inv: str) -> None:
         """In-progress acks (ack wait never expires under live work) and a live admission in the budget."""
         while True:
             await asyncio.sleep(self.cfg.in_progress_interval_s)
             with contextlib.suppress(Exception):
                 await msg.in_progress()
             with contextlib.suppress(Exception):
-                ops.count("ray_call")
-                await budget.touch.remote(inv)
+                await budget.touch(inv)
 
     async def _advisory_loop(self, sub: Any) -> None:
         """Stored MAX_DELIVERIES advisories: a report exhausted its deliveries (in a crashed process,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import time
@@ -26,9 +27,11 @@ from swarm.delivery.approval import ApprovalGate
 from swarm.delivery.deliver import deliver, delivers, for_agents
 from swarm.errors import AgentFailed, StateExists, StateNotFound, SwarmError, SwarmUnavailable, TransientError
 from swarm.models import InvestigationStatus, Result, utcnow
+from swarm.runtime.coalesce import Coalesced
 from swarm.runtime.cycle import CycleOutputs, PhaseInputs, Step, run_cycles
 from swarm.runtime.lease import TERMINAL, Lease
 from swarm.runtime.outcome import build_result, outputs_of
+from swarm.runtime.phasemark import Announcer
 from swarm.runtime.registry import BUDGET_NAME, PoolClient
 from swarm.runtime.requests import InvestigationRequest, PhaseRequest
 from swarm.runtime.roles import AgentHost, record_phase, run_phase
@@ -71,14 +74,15 @@ class OrchestratorActor(AgentHost):
         return True
 
     # -- the cycle -----------------------------------------------------------------------
-    async def _current_cycle(self, req: InvestigationRequest, lease: Lease) -> PeerState:
-        """The investigation's latest cycle; a new investigation's first cycle is created already held
-        by `lease` (one write, no read: the usual case), an existing one's cycles are walked."""
+    async def _current_cycle(self, req: InvestigationRequest, lease: Lease) -> tuple[PeerState, bool]:
+        """The investigation's latest cycle, and whether this call created it. A new investigation's
+        first cycle is created already held by `lease` (one write, no read: the usual case), an
+        existing one's cycles are walked."""
         store, names = self.services.store, self.services.bus.names
         first = self._first_cycle(req, owner=lease.token, lease_expires_at=lease.expiry())
         with contextlib.suppress(StateExists):  # a redelivery, or a later cycle: walk them below
             await store.create(first)
-            return first
+            return first, True
         cycle, latest = 1, None
         while True:
             try:
@@ -87,12 +91,12 @@ class OrchestratorActor(AgentHost):
                 break
             cycle += 1
         if latest is not None:
-            return latest
+            return latest, False
         state = self._first_cycle(req)
         with contextlib.suppress(SwarmError):  # StateExists: another attempt created it first
             await store.create(state)
         latest, _ = await store.read(state.key)
-        return latest
+        return latest, False
 
     def _first_cycle(self, req: InvestigationRequest, **held: Any) -> PeerState:
         report = req.report
@@ -123,7 +127,7 @@ class OrchestratorActor(AgentHost):
         renew: asyncio.Task[None] | None = None
         keys: list[str] = []
         try:
-            state = await self._current_cycle(req, lease)
+            state, created = await self._current_cycle(req, lease)
             keys.append(state.key)
             with span_from_carrier("investigate", req.trace, investigation=req.investigation_id) as carrier:
                 req.trace = carrier
@@ -135,8 +139,10 @@ class OrchestratorActor(AgentHost):
                         return await self._publish_result(req, fresh, started, stored=True)
                     return {"outcome": "busy", "owner": fresh.metadata.owner}
                 renew = asyncio.create_task(lease.keep(keys))
+                host = PeerCycle(self, req, keys, lease)
                 try:
-                    host = PeerCycle(self, req, keys, lease)
+                    if created:  # no earlier attempt ran a phase (each runs on this state): nothing spent
+                        host.spent_usd = 0.0
                     await run_cycles(host, self.services.config.orchestration.max_cycles)
                     state = host.state or state
                 except AgentFailed as exc:
@@ -144,6 +150,8 @@ class OrchestratorActor(AgentHost):
                 except Cancelled as exc:  # an operator cancelled it (control plane): a failed Result says so
                     reason = self.cancelled.pop(req.investigation_id, None) or str(exc)
                     state = await self._fail(keys[-1], f"cancelled: {reason}")
+                finally:
+                    await host.announcer.settle()  # no phase status after the result's
                 return await self._publish_result(req, state, started)
         except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
             # the swarm's fault, not the report's: requeued (never dead-lettered), resumed from PEER state
@@ -236,6 +244,10 @@ class OrchestratorActor(AgentHost):
         }
 
 
+def _investigation(req: PhaseRequest) -> str:
+    return req.investigation_id
+
+
 def _bounded(ack: asyncio.Future[Any], timeout_s: float = 5.0) -> None:
     """An informative publish's ack: given up after `timeout_s`, its failure retrieved and dropped."""
     timer = asyncio.get_running_loop().call_later(timeout_s, ack.cancel)
@@ -263,6 +275,9 @@ class PeerCycle:
         self.store = actor.services.store
         self.state: PeerState | None = None
         self.spent_usd: float | None = None  # the investigation's spend as far as this attempt knows
+        # a phase's status is published once the phase has run running_mark_s (the first one at once)
+        self.announcer = Announcer(self._publish_status, actor.services.config.orchestration.running_mark_s)
+        self._phase_calls: dict[str, Coalesced[PhaseRequest, tuple[str, Any]]] = {}
 
     async def history(self) -> list[dict[str, Any]]:
         _, _, cycle = parse_key(self.keys[-1])
@@ -298,17 +313,33 @@ class PeerCycle:
                                    self.actor.tools)
             spent = request.spent_usd
         else:
-            output, written, spent = await self.actor.pools[step.role].call("handle_phase", request)
+            kind, answer = await self._phase_call(step.role)(request)
+            if kind == "error":
+                raise answer
+            output, written, spent = answer
             if written is not None:  # the newest revision wins: it was built on every earlier one
                 self.store.remember(key, *written)
         self.spent_usd = max(self.spent_usd, spent or 0.0)  # each charge also learns the budget's total
         return dict(output)
+
+    def _phase_call(self, role: str) -> Coalesced[PhaseRequest, tuple[str, Any]]:
+        """This investigation's calls to `role` made in one turn (a fan-out) go to one replica as one call
+        (its writes take turns on one store: no lost CAS). Not across investigations: one actor call
+        answers when its last phase does, and one investigation's quick phase must not wait for another's
+        slow one."""
+        if role not in self._phase_calls:
+            spread = functools.partial(self.actor.pools[role].spread, "handle_phases", together=_investigation)
+            self._phase_calls[role] = Coalesced(spread)
+        return self._phase_calls[role]
 
     async def skip(self, step: Step, output: dict[str, Any]) -> None:
         await record_phase(self.store, self.keys[-1], step.role, step.phase, self.actor.name,
                            status=PhaseStatus.SKIPPED, output=output, lease=self.lease.token)
 
     async def status(self, detail: str) -> None:
+        await self.announcer.announce(detail)
+
+    async def _publish_status(self, detail: str) -> None:
         assert self.state is not None
         await self.actor._status(self.req, self.state, detail)
 

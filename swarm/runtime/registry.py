@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import ray
@@ -67,7 +68,10 @@ class SwarmBudget:
         self.per_investigation: dict[str, tuple[float, float]] = {}  # id -> (usd, last charged)
         self.delayed = 0
         self.expired = 0
-        self._freed = asyncio.Event()  # set (and replaced) whenever a slot may have come free
+        # investigations waiting in wait_admit, oldest first: a freed slot wakes one of them, not all
+        # (a burst of N waiting investigations would otherwise cost N tries per freed slot)
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._pruned = time.monotonic()
 
     def _window(self) -> tuple[int, float]:
         now = time.monotonic()
@@ -78,9 +82,11 @@ class SwarmBudget:
                 del self.active[inv]
                 self.expired += 1
                 self._signal_freed()
-        for inv, (_, last) in list(self.per_investigation.items()):
-            if last < now - 86400:
-                del self.per_investigation[inv]
+        if now - self._pruned > 60:  # a day-old spend record goes; no need to look at every call
+            self._pruned = now
+            for inv, (_, last) in list(self.per_investigation.items()):
+                if last < now - 86400:
+                    del self.per_investigation[inv]
         return sum(t for _, t, _ in self.spend), sum(u for _, _, u in self.spend)
 
     def admit(self, investigation_id: str) -> tuple[bool, str]:
@@ -96,14 +102,35 @@ class SwarmBudget:
         if not admitted:
             self.delayed += 1  # this investigation had to wait
         while not admitted and (left := deadline - time.monotonic()) > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._freed.wait(), left)
-            admitted, reason = self._try(investigation_id)
+            woken = asyncio.get_running_loop().create_future()
+            self._waiters.append(woken)
+            try:
+                await asyncio.wait_for(woken, left)
+            except TimeoutError:  # not woken: out of the queue (a long wait must not pile up futures)
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(woken)
+            admitted, reason = self._try(investigation_id)  # woken or timed out, it tries: no wake is lost
         return admitted, reason
 
+    def admit_many(self, investigation_ids: list[str]) -> list[tuple[bool, str]]:
+        """`admit` for several at once, never waiting and never ahead of a waiting investigation (while
+        one waits, every answer is no: the caller then waits in `wait_admit`, in line, which counts
+        the delay). One call for a fetched batch of new investigations instead of one each."""
+        if any(not w.done() for w in self._waiters):
+            return [(False, "others wait for a slot first")] * len(investigation_ids)
+        return [self._try(inv) for inv in investigation_ids]
+
+    def release_many(self, investigation_ids: list[str]) -> list[None]:
+        """`release` for several at once."""
+        return [self.release(inv) for inv in investigation_ids]
+
     def _signal_freed(self) -> None:
-        self._freed.set()
-        self._freed = asyncio.Event()
+        """Wake the oldest live waiter: a slot may have come free."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
 
     def _try(self, investigation_id: str) -> tuple[bool, str]:
         tokens, usd = self._window()
@@ -172,12 +199,14 @@ class PoolClient:
         self._handles: dict[str, Any] = {}
         self._inflight: dict[str, int] = {}
         self._checked = 0.0
+        self._registry: Any = None
 
     async def _refresh(self) -> None:
         if time.monotonic() - self._checked < self.refresh_s and self._members:
             return
-        registry = ray.get_actor(REGISTRY_NAME, namespace=self.ray_namespace)
-        _, self._members = await registry.get.remote(self.role)
+        if self._registry is None:  # a named, restartable actor: the handle outlives its restarts
+            self._registry = ray.get_actor(REGISTRY_NAME, namespace=self.ray_namespace)  # blocks: once
+        _, self._members = await self._registry.get.remote(self.role)
         self._checked = time.monotonic()
 
     def _handle(self, name: str) -> Any:
@@ -186,11 +215,49 @@ class PoolClient:
         return self._handles[name]
 
     async def call(self, method: str, *args: Any) -> Any:
+        """`method(*args)` on the least busy replica."""
         await self._refresh()
         if not self._members:
             raise RuntimeError(f"role pool {self.role!r} has no replicas")
         name = min(self._members, key=lambda n: self._inflight.get(n, 0))
-        self._inflight[name] = self._inflight.get(name, 0) + 1
+        return await self._call_on(name, method, args, 1)
+
+    async def spread(
+        self, method: str, items: list[Any], together: Callable[[Any], Any] | None = None
+    ) -> list[tuple[str, Any]]:
+        """`method(items)` with the items spread over the replicas as `call` would pick for each (least
+        busy first), one call per replica used; items with the same `together(item)` go to the same
+        replica (one investigation's phases: their writes take turns on one store). Per item, in
+        order: what the replica's `method` gave for it (`("ok", answer)` / `("error", exception)`),
+        or `("error", exception)` for each item of a replica whose call failed (died, restarting)."""
+        await self._refresh()
+        if not self._members:
+            raise RuntimeError(f"role pool {self.role!r} has no replicas")
+        groups: dict[Any, list[int]] = {}
+        for i, item in enumerate(items):
+            groups.setdefault(together(item) if together else i, []).append(i)
+        load = {n: self._inflight.get(n, 0) for n in self._members}
+        plan: dict[str, list[int]] = {}
+        for group in groups.values():
+            name = min(load, key=load.__getitem__)
+            load[name] += len(group)
+            plan.setdefault(name, []).extend(group)
+        out: list[tuple[str, Any]] = [("error", RuntimeError("not called"))] * len(items)
+
+        async def one(name: str, idx: list[int]) -> None:
+            try:
+                answers = await self._call_on(name, method, ([items[i] for i in idx],), len(idx))
+            except Exception as exc:  # noqa: BLE001 - each item of this replica's call hears of it
+                answers = [("error", exc)] * len(idx)
+            for i, answer in zip(idx, answers, strict=True):
+                out[i] = answer
+
+        await asyncio.gather(*(one(name, idx) for name, idx in plan.items()))
+        return out
+
+    async def _call_on(self, name: str, method: str, args: tuple[Any, ...], weight: int) -> Any:
+        """One call on replica `name`, counted as `weight` calls in flight (the items it carries)."""
+        self._inflight[name] = self._inflight.get(name, 0) + weight
         ops.count("ray_call")
         try:
             return await getattr(self._handle(name), method).remote(*args)
@@ -200,7 +267,7 @@ class PoolClient:
             await self._wait_back(name)
             raise
         finally:
-            self._inflight[name] -= 1
+            self._inflight[name] -= weight
 
     async def _wait_back(self, name: str, timeout_s: float = 30.0) -> None:
         """A replica died under a call: before the caller hears of it (and retries, by a redelivery),

@@ -13,8 +13,10 @@ import asyncio
 import functools
 import logging
 import os
+import pickle
 import sys
 import time
+from datetime import datetime
 from typing import Any
 
 from swarm.agent import AgentContext, Budget, Cancelled, CancelToken
@@ -23,6 +25,7 @@ from swarm.config import load_object
 from swarm.errors import AgentFailed, BudgetExhausted, SwarmError, TransientError
 from swarm.models import ErrorReport, utcnow
 from swarm.runtime.cycle import merge_output, step_for
+from swarm.runtime.phasemark import lease_known_held, marked
 from swarm.runtime.requests import PhaseRequest
 from swarm.runtime.services import ActorServices, ActorSpec, CommsPublisher
 from swarm.runtime.tooltask import tool_runner
@@ -42,6 +45,8 @@ _STATUS_OF_PHASE = {
     "express": Status.EXPRESSING,
     "review": Status.REVIEWING,
 }
+# an investigation's status a late phase write never overwrites
+_SETTLED = (Status.COMPLETED, Status.FAILED, Status.CANCELLED, Status.AWAITING_APPROVAL)
 
 
 async def record_phase(
@@ -55,10 +60,13 @@ async def record_phase(
     status: PhaseStatus,
     hypothesis: dict[str, Any] | None = None,
     lease: str | None = None,
+    started_at: datetime | None = None,
 ) -> PeerState:
     """Write a phase's status (and output) through the store, as `role`. With `lease` (a token), the
     write is refused (TransientError) unless that token holds the investigation at the very revision
-    written: a worker that lost its lease can never write a phase another worker now owns."""
+    written: a worker that lost its lease can never write a phase another worker now owns.
+    `started_at`: when the call began (a phase that finished before its RUNNING record was due is
+    written once, DONE, with it; see swarm.runtime.phasemark)."""
 
     def transform(state: PeerState) -> PeerState:
         if lease is not None and state.metadata.owner != lease:
@@ -67,15 +75,15 @@ async def record_phase(
         ph = state.phase(phase)
         ph.status = status
         ph.owner = actor
-        if status == PhaseStatus.RUNNING and ph.started_at is None:
-            ph.started_at = now
+        if status != PhaseStatus.SKIPPED and ph.started_at is None:
+            ph.started_at = min(started_at or now, now)
         if status in (PhaseStatus.DONE, PhaseStatus.FAILED):
             ph.completed_at = now
         if output is not None:
             ph.output = merge_output(role, hypothesis, ph.output, output)
         state.metadata.current_phase = phase  # type: ignore[assignment]
-        if status == PhaseStatus.RUNNING:
-            state.metadata.status = _STATUS_OF_PHASE[phase]
+        if status != PhaseStatus.SKIPPED and state.metadata.status not in _SETTLED:
+            state.metadata.status = _STATUS_OF_PHASE[phase]  # also when its RUNNING record was never due
         state.metadata.updated_at = now
         state.metadata.updated_by = actor
         return state
@@ -175,6 +183,11 @@ class AgentHost:
 class RoleActor(AgentHost):
     """A Ray async actor hosting one agent of one role (research, implement, review)."""
 
+    def __init__(self, spec: ActorSpec, role: str, index: int) -> None:
+        super().__init__(spec, role, index)
+        # phases at once: Ray's max_concurrency counts calls, and a handle_phases call carries several
+        self._slots = asyncio.Semaphore(max(1, self.services.config.roles[role].max_concurrency))
+
     async def handle(self, req: PhaseRequest) -> dict[str, Any]:
         await self.services.start()
         return await run_phase(self.services, self.agent, self.role, req, self.cancels, self.tools)
@@ -184,8 +197,17 @@ class RoleActor(AgentHost):
     ) -> tuple[dict[str, Any], tuple[int, bytes] | None, float | None]:
         """`handle`, the (revision, value) of the state this phase wrote last (the caller reads the
         cycle on from there instead of asking KV again) and the investigation's spend after it."""
-        output = await self.handle(req)
+        async with self._slots:
+            output = await self.handle(req)
         return output, self.services.store.remembered(req.key), req.spent_usd
+
+    async def handle_phases(self, reqs: list[PhaseRequest]) -> list[tuple[str, Any]]:
+        """`handle_phase` for several calls at once (one investigation's fan-out: one actor call, and its
+        writes on one store, instead of racing ones): ("ok", answer) or ("error", exception) each, in
+        order; every call finishes before the answer (read-only siblings finish before a failure
+        settles the investigation). At most the role's max_concurrency phases run at once."""
+        done = await asyncio.gather(*(self.handle_phase(r) for r in reqs), return_exceptions=True)
+        return [("error", _portable(r)) if isinstance(r, BaseException) else ("ok", r) for r in done]
 
 
 async def run_phase(
@@ -210,17 +232,24 @@ async def run_phase(
     cancels[call_id] = token
     services.active += 1
     started = time.monotonic()
+    began = utcnow()
+    mark_s = services.config.orchestration.running_mark_s
+
+    async def running() -> None:
+        await record_phase(store, req.key, role, req.phase, name, status=PhaseStatus.RUNNING,
+                           hypothesis=req.hypothesis, lease=req.lease, started_at=began)
+
     try:
         with span_from_carrier(f"{role}.{req.phase}", req.trace, investigation=req.investigation_id):
-            await record_phase(store, req.key, role, req.phase, name, status=PhaseStatus.RUNNING,
-                               hypothesis=req.hypothesis, lease=req.lease)
+            later = lease_known_held(req, mark_s)  # else RUNNING first: it checks the lease in KV
+            if not later:
+                await running()
             spent = req.spent_usd if req.spent_usd is not None else await services.spent(req.investigation_id)
             ctx = build_context(services, role, req, token, spent)
             try:
                 with use_runner(tools or current_runner()):  # the agent's task (and its threads) inherit it
-                    output = await asyncio.wait_for(
-                        agent.handle(ctx), timeout=services.config.orchestration.phase_timeout_s
-                    )
+                    call = asyncio.wait_for(agent.handle(ctx), timeout=services.config.orchestration.phase_timeout_s)
+                    output = await marked(call, running if later else None, mark_s)
                 if not isinstance(output, dict):
                     raise TypeError(f"agent returned {type(output).__name__}, expected a dict")
                 output = step.output.parse(output)  # typed: what the cycle reads must be readable
@@ -236,6 +265,7 @@ async def run_phase(
                     status=PhaseStatus.FAILED,
                     hypothesis=req.hypothesis,
                     lease=req.lease,
+                    started_at=began,
                 )
                 raise AgentFailed(f"{name} in phase {req.phase}: {exc}") from exc
             except (SwarmError, Cancelled):
@@ -252,14 +282,25 @@ async def run_phase(
                     status=PhaseStatus.FAILED,
                     hypothesis=req.hypothesis,
                     lease=req.lease,
+                    started_at=began,
                 )
                 raise AgentFailed(f"{name} failed in phase {req.phase}: {reason}") from exc
             done = PhaseStatus.DONE if step.closes_phase else PhaseStatus.RUNNING  # research leaves execute open
             await record_phase(store, req.key, role, req.phase, name, output=output, status=done,
-                               hypothesis=req.hypothesis, lease=req.lease)
+                               hypothesis=req.hypothesis, lease=req.lease, started_at=began)
             return output
     finally:
         services.active -= 1
         cancels.pop(call_id, None)
         metrics.observe("phase_duration_s", time.monotonic() - started, role=role, phase=req.phase,
                         outcome="ok" if sys.exc_info()[0] is None else "failed")
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """The exception itself when it crosses Ray intact (the caller re-raises it: same type, same
+    handling), else a TransientError naming it."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:  # noqa: BLE001 - whatever does not pickle is described instead
+        return TransientError(f"{type(exc).__name__}: {exc}")

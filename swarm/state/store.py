@@ -27,6 +27,7 @@ import random
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import nats.errors
 from nats.js import JetStreamContext
@@ -104,6 +105,7 @@ class PeerStateStore:
         # key -> (revision, value) this store last read or wrote: `update` first tries a CAS on it,
         # saving the read; a CAS success proves it was still the latest, a failure costs one re-read
         self._known: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
+        self._turns: dict[str, list[Any]] = {}  # key -> [lock, updates waiting or running] while any
 
     @property
     def bucket(self) -> str:
@@ -226,6 +228,23 @@ class PeerStateStore:
         Raises StateNotFound, StateCorrupted, OwnershipViolation, InvalidInput (the transform made
         an invalid state) or ConflictRetriesExhausted after `max_attempts` lost races.
         """
+        # this process's writers of one key take turns: the second tries on the first's revision (no
+        # read, no lost compare-and-set) instead of racing it
+        turn = self._turns.get(key)
+        if turn is None:
+            turn = self._turns[key] = [asyncio.Lock(), 0]
+        turn[1] += 1
+        try:
+            async with turn[0]:
+                return await self._update(key, transform, role, actor)
+        finally:
+            turn[1] -= 1
+            if not turn[1]:
+                del self._turns[key]
+
+    async def _update(
+        self, key: str, transform: Transform, role: str, actor: str | None
+    ) -> tuple[PeerState, int]:
         lost = 0
         while True:
             known = self._known.pop(key, None)

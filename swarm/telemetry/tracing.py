@@ -37,6 +37,7 @@ from opentelemetry.trace import SpanKind
 
 from swarm.bus.trace import extract_context, inject_headers
 from swarm.bus.trace import messaging_attributes as messaging
+from swarm.bus.trace import tracer as cached_tracer
 
 __all__ = [
     "setup_tracing",
@@ -131,7 +132,7 @@ def span_from_headers(
 ) -> Iterator[dict[str, str]]:
     """Start a span whose parent is the context in `headers`; yield a carrier for the next hop.
     Attribute names with dots are passed as a mapping: `**messaging("ns.errors", "process")`."""
-    tracer = trace.get_tracer("swarm")
+    tracer = cached_tracer("swarm")
     with tracer.start_as_current_span(name, context=extract_context(headers), kind=kind, attributes=attributes):
         yield current_carrier()
 

@@ -324,3 +324,21 @@ async def test_purged_key_has_no_valid_revision_left(store: PeerStateStore) -> N
     with pytest.raises(StateCorrupted, match="no valid revision in the kept history"):
         await store.last_valid(KEY)
     assert await store.keys() == []
+
+
+async def test_writers_of_one_key_in_one_process_take_turns_without_reads_or_conflicts(store: PeerStateStore) -> None:
+    await _created(store, "inv-turns")
+    key = "peer.error.inv-turns.cycle.1"
+    reads, conflicts = store.stats.reads, store.stats.conflicts
+
+    def bump(s: PeerState) -> None:
+        s.metadata.occurrences += 1
+
+    done = await asyncio.gather(*(store.update(key, bump, role="orchestrator") for _ in range(20)))
+    revisions = sorted(rev for _, rev in done)
+    assert len(set(revisions)) == 20 and revisions == list(range(revisions[0], revisions[0] + 20))
+    final, _ = await store.read(key)
+    assert final.metadata.occurrences == 21  # every one applied, none lost
+    # each tried on the revision the one before it wrote: no read, no lost compare-and-set
+    assert store.stats.reads == reads + 1 and store.stats.conflicts == conflicts  # (+1: the read just above)
+    assert not store._turns  # nothing kept once the writers are done
