@@ -193,7 +193,7 @@ async def measure_scenario(
             progress(f"{name}: starting actors", 1, 1)
             collected = _Results()
             sub = await bus.js.subscribe(bus.names.results_all, ordered_consumer=True, cb=collected.on_msg)
-            tag = uuid.uuid4().hex[:6]
+            tag = name  # a fresh namespace per scenario: no random token needed (nor one the filter could trip on)
             warmup = 0
             if sleep_s > 0:  # one investigation first: one-time lazy loads are not memory per investigation
                 r = bench_report(tag, reports + serial)
