@@ -74,9 +74,9 @@ class RoleConfig(_Section):
 class OrchestrationConfig(_Section):
     max_cycles: int = Field(default=3, ge=1)
     phase_timeout_s: float = 900.0
-    # a phase's RUNNING record and status are written once its agent has worked this long (0: always as it
-    # starts); a quicker phase is recorded once, DONE, and its status is not published (swarm.runtime.phasemark)
-    running_mark_s: float = Field(default=2.0, ge=0)
+    # > 0: a phase's RUNNING record and status are written once its agent has worked this long, a quicker
+    # phase is recorded once, DONE, its status not published (swarm.runtime.phasemark); 0: both as it starts
+    running_mark_s: float = Field(default=0.0, ge=0)
     grace_period_s: float = 30.0
     max_hypotheses: int = Field(default=3, ge=1)
 

@@ -56,9 +56,6 @@ def test_bench_pipeline_json_has_sane_figures(cli_env: dict[str, str], settings:
     # express, review) wrote PEER state, the four specialist calls were actor calls, a Result was sent
     per = noop["per_investigation"]
     assert per["kv_writes"] >= 6 and per["ray_calls"] >= 4 and per["nats_out"] >= per["kv_writes"]
-    # a no-op phase is written once (DONE), not RUNNING then DONE: create, 6 phases, COMPLETED = 8
-    # (14 with a RUNNING record each; a lease renewal or a stalled loop may add one now and then)
-    assert 8 <= per["kv_writes"] < 12
     # the actors' CPU over the burst, by role: every role that worked shows up
     cpu = noop["cpu"]
     assert {"intake", "orchestrator", "research", "implement", "review", "budget"} <= set(cpu["by_role"])
