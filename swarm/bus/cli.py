@@ -307,9 +307,14 @@ def streams_purge(
         await bus.js.purge_stream(stream)
         out: dict[str, Any] = {"stream": stream, "purged": before}
         if reset_index:
-            from swarm.runtime.lifecycle import reset_environment  # the runtime's index, only when asked
+            from swarm.runtime.grouping import SignatureIndex  # the runtime's index, only when asked
 
-            out["signatures_reset"] = await reset_environment(bus.js, bus.names, env)
+            try:
+                index = await SignatureIndex(bus.js, bus.names).open()
+            except NotFoundError:  # no index yet: nothing to reset
+                out["signatures_reset"] = 0
+            else:
+                out["signatures_reset"] = await index.reset_environment(env)
         return out
 
     with cli_errors():

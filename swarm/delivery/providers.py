@@ -180,27 +180,25 @@ def provider_for(repository: dict[str, Any], transport: httpx.AsyncBaseTransport
     return cls(str(repository["repo"]), base, token, str(repository.get("api_url") or DEFAULT_API[kind]), transport)
 
 
-def missing_tokens(repositories: Mapping[str, Any]) -> list[str]:
-    """'VAR (repositories.<service>)' for each provider token the configured repositories need and this
-    environment lacks."""
+def _token_names(repositories: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(service, environment variable) of each provider token the configured repositories need."""
     out = []
     for service, repo in repositories.items():
         data = repo.model_dump() if hasattr(repo, "model_dump") else dict(repo)
         if data.get("provider"):
             name = data.get("token_env") or DEFAULT_TOKEN_ENV.get(str(data["provider"]), "")
-            if name and not os.environ.get(name):
-                out.append(f"{name} (repositories.{service})")
+            if name:
+                out.append((service, name))
     return out
+
+
+def missing_tokens(repositories: Mapping[str, Any]) -> list[str]:
+    """'VAR (repositories.<service>)' for each provider token this environment lacks."""
+    return [f"{name} (repositories.{service})" for service, name in _token_names(repositories)
+            if not os.environ.get(name)]
 
 
 def token_env_vars(repositories: Mapping[str, Any]) -> dict[str, str]:
     """The provider tokens the configured repositories name, from this (the driver's) environment:
     the orchestrator actors that open the pull requests get them (Ray `runtime_env`)."""
-    out: dict[str, str] = {}
-    for repo in repositories.values():
-        data = repo.model_dump() if hasattr(repo, "model_dump") else dict(repo)
-        if data.get("provider"):
-            name = data.get("token_env") or DEFAULT_TOKEN_ENV.get(str(data["provider"]), "")
-            if name and os.environ.get(name):
-                out[name] = os.environ[name]
-    return out
+    return {name: os.environ[name] for _, name in _token_names(repositories) if os.environ.get(name)}

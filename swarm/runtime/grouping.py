@@ -227,6 +227,26 @@ class SignatureIndex:
         """The proposed fix's pull request was merged (-> fixed) or closed unmerged (-> no_fix)."""
         await self._change(signature, lambda data: settle_pull(data, investigation_id, state), "pull settlement")
 
+    async def reset_environment(self, env: str) -> int:
+        """Every entry of one environment counts as new at its next occurrence (`streams purge --env E
+        --reset-index`): it is marked `reset` and the next occurrence reopens it as a new generation. Not
+        deleted: a deleted entry would start again at generation 1 and reuse an investigation id whose
+        PEER state and Result exist (the old outcome would come back instead of a new investigation).
+        Returns the number of entries marked."""
+        env = self.names.env(env)
+        marked: set[str] = set()  # a set: `_change` calls `mark` again after a lost compare-and-set
+
+        def mark(data: dict[str, Any]) -> bool:
+            if data.get("environment") != env or data.get("reset"):
+                return False
+            data["reset"] = True
+            marked.add(str(data["signature"]))
+            return True
+
+        for entry in await self.entries():
+            await self._change(str(entry["signature"]), mark, "reset")
+        return len(marked)
+
     async def entries(self) -> list[dict[str, Any]]:
         """Every entry of the index (for operators and the pull-request follower; not on the hot path)."""
         assert self.kv is not None

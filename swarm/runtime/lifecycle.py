@@ -34,7 +34,7 @@ from datetime import datetime
 from typing import Any
 
 from nats.js import JetStreamContext
-from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NotFoundError
+from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from swarm.bus.names import Names
@@ -52,7 +52,6 @@ __all__ = [
     "settle_pull",
     "pull_number",
     "add_evidence",
-    "reset_environment",
     "reopened_event",
 ]
 
@@ -230,37 +229,3 @@ class DeployMarkers:
             if entry.value:
                 found.append(DeployMarker.model_validate_json(entry.value))
         return max(found, key=lambda m: m.timestamp, default=None)
-
-
-async def reset_environment(js: JetStreamContext, names: Names, env: str) -> int:
-    """Every signature entry of one environment counts as new at its next occurrence (`streams purge --env
-    E --reset-index`): the entry is marked `reset`, and the next occurrence reopens it as a new generation.
-    The entry is kept, not deleted: a deleted one would start again at generation 1 and reuse an
-    investigation id whose PEER state and Result already exist (the old outcome would come back instead
-    of a new investigation). Returns the number of entries marked."""
-    env = names.env(env)
-    try:
-        kv = await js.key_value(names.signature_bucket)
-    except NotFoundError:
-        return 0
-    removed = 0
-    try:
-        keys = await kv.keys()
-    except Exception:  # nats-py raises NoKeysError on an empty bucket
-        return 0
-    for key in keys:
-        for _ in range(20):  # compare-and-set against intake's concurrent counts
-            try:
-                current = await kv.get(key)
-            except KeyNotFoundError:
-                break
-            data = json.loads(current.value) if current.value else {}
-            if data.get("environment") != env or data.get("reset"):
-                break
-            try:
-                await kv.update(key, json.dumps({**data, "reset": True}).encode(), last=current.revision)
-                removed += 1
-                break
-            except KeyWrongLastSequenceError:
-                continue
-    return removed

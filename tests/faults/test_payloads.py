@@ -13,9 +13,9 @@ from swarm.bus.connect import Bus
 from swarm.bus.provision import load_streams_config, provision
 from swarm.models import DeadLetter, ErrorReport
 from swarm.reporting.reporter import publish_report
-from swarm.runtime.app import SwarmRuntime
 from tests.faults.conftest import fault_config, short_streams
 from tests.runtime.test_pipeline import report
+from tests.support.runtime import run_until_empty
 
 pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(240)]
 ENVS = ["default", "production"]
@@ -38,15 +38,6 @@ def web_stack(size: int = 213_000) -> str:
     return "".join(out) + "ValueError: bad page"
 
 
-async def run(settings, cfg) -> dict[str, int]:
-    runtime = SwarmRuntime(settings, cfg)
-    await runtime.start()
-    try:
-        return await runtime.until_empty(timeout_s=150)
-    finally:
-        await runtime.stop()
-
-
 async def test_poison_and_1mb_payloads_are_dead_lettered_bounded_and_the_rest_is_fixed(
     fault_bus, fault_settings, tmp_path
 ) -> None:
@@ -60,7 +51,7 @@ async def test_poison_and_1mb_payloads_are_dead_lettered_bounded_and_the_rest_is
     good = [report(900 + i) for i in range(2)]
     for r in good:
         await publish_report(bus, r)
-    counters = await run(fault_settings, fault_config(tmp_path))
+    counters = await run_until_empty(fault_settings, fault_config(tmp_path), timeout_s=150)
     ledger = await Ledger.read(bus, ENVS)
     assert not ledger.problems({r.signature for r in good}, malformed=len(poison)), ledger.problems(
         {r.signature for r in good}, malformed=len(poison))
@@ -81,7 +72,8 @@ async def test_with_dead_letter_objects_the_whole_original_is_kept_in_the_object
     bus = fault_bus
     huge = near_max(bus, "y")
     await bus.js.publish(bus.names.errors("default"), huge)
-    counters = await run(fault_settings, fault_config(tmp_path, intake={"dead_letter_objects": True}))
+    counters = await run_until_empty(fault_settings, fault_config(tmp_path, intake={"dead_letter_objects": True}),
+                                     timeout_s=150)
     assert counters["dead_lettered"] == 1
     (raw,) = await read_stream(bus, bus.names.stream("DEAD_LETTERS"))
     dl = DeadLetter.model_validate_json(raw.data)
@@ -100,7 +92,7 @@ async def test_a_valid_213kb_web_stack_trace_is_investigated_not_dead_lettered(s
     try:
         await provision(bus.js, bus.names, load_streams_config(settings.swarm_streams_config))
         await publish_report(bus, r)
-        counters = await run(settings, fault_config(tmp_path))
+        counters = await run_until_empty(settings, fault_config(tmp_path), timeout_s=150)
         ledger = await Ledger.read(bus, ENVS)
     finally:
         await bus.close()

@@ -18,10 +18,10 @@ from swarm.bus.provision import load_streams_config, provision
 from swarm.bus.server import EmbeddedNats
 from swarm.models import Injury
 from swarm.reporting.reporter import publish_report
-from swarm.runtime.app import SwarmRuntime
 from tests.faults.conftest import ACK_WAIT_S, fault_config, wait_for
 from tests.faults.swarm_process import SwarmProcess, tail
 from tests.runtime.test_pipeline import report
+from tests.support.runtime import run_until_empty
 
 pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(300)]
 ENVS = ["default", "production"]
@@ -35,16 +35,6 @@ async def drain_injuries(sub) -> list[Injury]:
             seen.append(Injury.model_validate_json((await sub.next_msg(timeout=0.2)).data))
         except TimeoutError:
             return seen
-
-
-async def finish_in_process(settings, cfg) -> dict[str, int]:
-    """The second swarm: in this process, on the session's Ray."""
-    runtime = SwarmRuntime(settings, cfg)
-    await runtime.start()
-    try:
-        return await runtime.until_empty(timeout_s=150)
-    finally:
-        await runtime.stop()
 
 
 async def test_kill_9_of_the_driver_mid_phase_the_next_swarm_redoes_only_that_phase(
@@ -64,7 +54,7 @@ async def test_kill_9_of_the_driver_mid_phase_the_next_swarm_redoes_only_that_ph
         await wait_for(mid_phase, 180, "the first swarm to be mid-phase")
         first.kill(signal.SIGKILL)
         first.wait(30)
-    counters = await finish_in_process(fault_settings, cfg)
+    counters = await run_until_empty(fault_settings, cfg, timeout_s=150)
     ledger = await Ledger.read(fault_bus, ENVS)
     assert not ledger.problems({r.signature}, interrupted=1), ledger.problems({r.signature}, interrupted=1)
     (repeated,) = ledger.repeated_starts()  # the implement call the kill interrupted, and nothing else
@@ -95,7 +85,9 @@ async def test_sigstop_past_the_ack_wait_with_a_second_swarm_then_sigterm_drains
         # then the whole swarm (driver, Ray, actors) stopped past the ack wait: a second swarm takes over
         first.kill(signal.SIGSTOP, group=True)
         stopped = time.monotonic()
-        counters = await finish_in_process(fault_settings, fault_config(tmp_path, {"orchestrator": {"hypotheses": 1}}))
+        # the second swarm: in this process, on the session's Ray
+        counters = await run_until_empty(fault_settings, fault_config(tmp_path, {"orchestrator": {"hypotheses": 1}}),
+                                         timeout_s=150)
         assert time.monotonic() - stopped > ACK_WAIT_S
         first.kill(signal.SIGCONT, group=True)
         await asyncio.sleep(2.0)  # the fault: the resumed swarm lives on stale deliveries for a moment

@@ -20,6 +20,7 @@ from swarm.reporting.reporter import publish_report
 from swarm.runtime.app import SwarmRuntime
 from swarm.runtime.control import control_request
 from swarm.runtime.grouping import investigation_id_for
+from tests.support.bloodstream import stored
 from tests.support.providers import ProviderServer
 from tests.support.runtime import runtime_config
 
@@ -79,18 +80,6 @@ async def audits(bus: Bus) -> list[dict]:
         return [json.loads((await sub.next_msg(timeout=5)).data) for _ in range(count)]
     finally:
         await sub.unsubscribe()
-
-
-async def events_of(bus: Bus, kind: str) -> list[dict]:
-    subject = bus.names.events_all(1)
-    info = await bus.js.stream_info(bus.names.bloodstream_stream, subjects_filter=subject)
-    count = sum((info.state.subjects or {}).values())
-    sub = await bus.js.subscribe(subject, ordered_consumer=True)
-    try:
-        found = [json.loads((await sub.next_msg(timeout=5)).data) for _ in range(count)]
-    finally:
-        await sub.unsubscribe()
-    return [e for e in found if e["event_type"] == kind]
 
 
 async def wait_result(bus: Bus, inv: str, timeout_s: float = 180) -> Result:
@@ -162,7 +151,8 @@ async def test_the_gate_holds_the_push_until_approved_then_opens_a_valid_pull_re
     assert (audit["actor"], audit["outcome"], audit["investigation_id"]) == ("alice", "approved", inv)
     assert audit["details"]["reason"] == "looks right"
     assert row["pull_request"] == result.pr_url
-    assert [e for e in await events_of(bus, "fix_merged") if e["investigation_id"] == inv]
+    assert [e for e in await stored(bus, bus.names.events_all(1))
+            if e["event_type"] == "fix_merged" and e["investigation_id"] == inv]
 
 
 async def test_a_rejection_a_timeout_and_a_refused_pull_request_all_stop_the_delivery(
