@@ -103,6 +103,7 @@ class IntakeActor:
                                max_deliver=self.max_deliver, nak_delay_s=self.cfg.nak_delay_s, actor=self.name,
                                objects=self.cfg.dead_letter_objects)
         self.running = True
+        await self._warm_up()
         for env in self.cfg.envs:
             stream = bus.names.error_stream(env)
             info = await bus.js.consumer_info(stream, ERROR_CONSUMER)
@@ -122,6 +123,17 @@ class IntakeActor:
         # not walk it again on every full collection of a storm's garbage
         gc.freeze()
         return self.name
+
+    async def _warm_up(self) -> None:
+        """One-time costs paid by start-up, not by the first reports (a storm's first batches would wait on
+        them): the budget's and the orchestrators' handles (`ray.get_actor` blocks), the filter's lazy parts.
+        Best effort: what is not there yet is resolved on first use, as before."""
+        with contextlib.suppress(Exception):
+            self._budget()
+        with contextlib.suppress(Exception):
+            await self.orchestrators.warm()
+        with contextlib.suppress(Exception):
+            self.filter.check_report(ErrorReport(error="intake warm-up", service="swarm"))
 
     async def stop_fetching(self, timeout_s: float | None = None) -> None:
         """Let each fetch in flight finish (its reports are handed to tasks), then stop: cancelling a
@@ -216,13 +228,18 @@ class IntakeActor:
         settled: set[int] = set()  # id() of the reports settled here or handed to a task
         held = [True]
 
-        def let_next_fetch() -> None:  # once counted and its acks sent: the next batch need not wait
+        def let_next_fetch(opened: int | None = None) -> None:
+            """Once counted (what is left waits for the server's answers): the next batch need not wait, and
+            the slots held for this one go back (the investigations it opened hold their own, `_start`)."""
             if held and held.pop():
+                if opened is not None:
+                    sizer.saw_opened(len(msgs), opened)
+                self.free += reserved
+                self.slot_freed.set()
                 self.batches.release()
 
         try:
-            opened = await self._group(stream, msgs, settled, let_next_fetch)
-            sizer.saw_opened(len(msgs), opened)
+            await self._group(stream, msgs, settled, let_next_fetch)
             self.last_batch_at = time.time()
         except asyncio.CancelledError:  # drain timed out: hand the rest back for redelivery
             settler = self.settler
@@ -234,10 +251,10 @@ class IntakeActor:
             raise
         finally:
             let_next_fetch()
-            self.free += reserved  # grouped: the investigations it opened hold their own slots (_start)
-            self.slot_freed.set()
 
-    async def _group(self, stream: str, msgs: list[Msg], settled: set[int], let_next_fetch: Callable[[], None]) -> int:
+    async def _group(
+        self, stream: str, msgs: list[Msg], settled: set[int], let_next_fetch: Callable[[int], None]
+    ) -> None:
         settler = self.settler
         assert settler is not None
         fetched = time.monotonic()  # a deploy marker read that starts after it may serve the whole batch
@@ -268,14 +285,13 @@ class IntakeActor:
             if counted:
                 self.counters["duplicates"] += counted
                 self.grouped.add(sig, tally.investigation_id, tally.entry.get("occurrences"), counted)
-        let_next_fetch()  # counted: what is left is waiting for the server's answers
+        let_next_fetch(opened)  # counted: what is left is waiting for the server's answers
         if acks:
             metrics.inc("duplicates_grouped", len(acks))
             if await settler.ack_all([msg for _, msg in acks]):  # confirmed: their marks may go
                 for sig, msg in acks:
                     self.confirmed.setdefault(sig, {}).setdefault(stream, set()).add(msg.metadata.sequence.stream)
         await asyncio.gather(*later, return_exceptions=True)
-        return opened
 
     async def _count(self, sig: str, items: list[tuple[Msg, ErrorReport]], fetched: float) -> Tally:
         index = self.index

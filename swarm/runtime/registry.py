@@ -209,6 +209,13 @@ class PoolClient:
         _, self._members = await self._registry.get.remote(self.role)
         self._checked = time.monotonic()
 
+    async def warm(self) -> None:
+        """Resolve the registry and the replicas' handles now (`ray.get_actor` blocks the event loop): an
+        actor's start-up pays it, not its first calls."""
+        await self._refresh()
+        for name in self._members:
+            self._handle(name)
+
     def _handle(self, name: str) -> Any:
         if name not in self._handles:
             self._handles[name] = ray.get_actor(name, namespace=self.ray_namespace)
