@@ -73,18 +73,23 @@ def generation_id(signature: str, generation: int) -> str:
     return base if generation <= 1 else f"{base}-{generation}"
 
 
-_EVIDENCE: dict[tuple[str, str, str], str] = {}  # a storm repeats one stack and context: digest it once
+# a storm repeats one stack and context: digest it once (bounded: 1,024 keys of at most 8 KB each)
+_EVIDENCE: dict[tuple[str, str, str], str] = {}
 
 
 def evidence_of(report: ErrorReport) -> str:
     """A digest of what an occurrence tells beyond its signature: the stack and the free context
     (per-request ids left out: they differ on every occurrence and tell nothing new)."""
     ctx = report.context
+    if len(report.stack) > 4096:
+        return _evidence(report)
     key = (report.stack, repr([(k, v) for k, v in ctx.__dict__.items() if k != "request_id"]),
            repr(ctx.__pydantic_extra__))
+    if len(key[1]) + len(key[2]) > 4096:
+        return _evidence(report)
     if (known := _EVIDENCE.get(key)) is not None:
         return known
-    if len(_EVIDENCE) >= 4096:
+    if len(_EVIDENCE) >= 1024:
         _EVIDENCE.pop(next(iter(_EVIDENCE)))
     _EVIDENCE[key] = digest = _evidence(report)
     return digest
