@@ -87,6 +87,9 @@ class SignatureIndex:
         self.kv: KeyValue | None = None
         self.markers: DeployMarkers | None = None
         self._cache: dict[str, tuple[bytes, int]] = {}  # signature -> (entry, revision) of our last write
+        # one count of a signature at a time in this actor: a second batch's count of it waits for the first
+        # and then starts from its write (cached), instead of losing the compare-and-set to it
+        self._turns: dict[str, tuple[asyncio.Lock, int]] = {}
 
     async def open(self) -> SignatureIndex:
         self.kv = await self.js.key_value(self.names.signature_bucket)
@@ -104,7 +107,7 @@ class SignatureIndex:
 
     async def count(
         self, report: ErrorReport, sources: list[tuple[str, int]], forget: dict[str, set[int]] | None = None,
-        reports: list[ErrorReport] | None = None,
+        reports: list[ErrorReport] | None = None, fresh_since: float | None = None,
     ) -> Tally:
         """Count a batch's occurrences of one signature with one write (`kv.create` or one CAS).
 
@@ -112,8 +115,26 @@ class SignatureIndex:
         ack this actor has seen confirmed (they can never come back, so their dedup marks go). A
         sequence already counted (its ack was lost, or it is back after a nak) is not counted again.
         `reports` (per source) let a no_fix signature reopen on new evidence (`lifecycle.evidence_of`,
-        computed only for a closed signature).
+        computed only for a closed signature); `fresh_since` (time.monotonic(), when the batch was fetched)
+        lets the signatures of a batch share one read of the service's deploy markers.
         """
+        sig = report.signature
+        lock, users = self._turns.get(sig) or (asyncio.Lock(), 0)
+        self._turns[sig] = (lock, users + 1)
+        try:
+            async with lock:
+                return await self._count(report, sources, forget, reports, fresh_since)
+        finally:
+            lock, users = self._turns[sig]
+            if users > 1:
+                self._turns[sig] = (lock, users - 1)
+            else:
+                del self._turns[sig]
+
+    async def _count(
+        self, report: ErrorReport, sources: list[tuple[str, int]], forget: dict[str, set[int]] | None,
+        reports: list[ErrorReport] | None, fresh_since: float | None,
+    ) -> Tally:
         assert self.kv is not None
         sig, first = report.signature, sources[0]
         entry = {
@@ -155,7 +176,7 @@ class SignatureIndex:
             if data.get("status") in CLOSED:  # rare: the lifecycle's inputs are read only for a closed entry
                 reopening.evidence = [evidence_of(r) for r in reports] if reports else None
                 if self.markers is not None:
-                    reopening.deploy = await self.markers.latest(report.service, data.get("environment"))
+                    reopening.deploy = await self.markers.latest(report.service, data.get("environment"), fresh_since)
             kinds, changed = _tally(data, sources, forget or {}, reopening)
             if not changed:
                 self._cache[sig] = cached

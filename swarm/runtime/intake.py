@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -33,6 +34,7 @@ from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.errors import FetchTimeoutError
 
+from swarm.bus.fetch import fetch
 from swarm.bus.names import ADVISORY_CONSUMER, ERROR_CONSUMER, HDR_MSG_ID
 from swarm.comms.publisher import notice
 from swarm.config import load_object
@@ -42,6 +44,7 @@ from swarm.runtime.batch import Batch, FetchSizer, member_slots
 from swarm.runtime.coalesce import BudgetCalls
 from swarm.runtime.control import PauseSwitch
 from swarm.runtime.faults import retry_unavailable
+from swarm.runtime.grouped import GroupedEvents
 from swarm.runtime.grouping import SignatureIndex, Tally
 from swarm.runtime.lifecycle import CLOSED, LifecyclePolicy, reopened_event
 from swarm.runtime.registry import BUDGET_NAME, PoolClient
@@ -89,6 +92,7 @@ class IntakeActor:
         self.index: SignatureIndex | None = None
         self.settler: Settler | None = None
         self.budget: BudgetCalls | None = None
+        self.grouped = GroupedEvents(lambda: self.services.blood)  # duplicate_grouped, per signature per moment
 
     async def start(self) -> str:
         await self.services.start()
@@ -99,6 +103,7 @@ class IntakeActor:
                                max_deliver=self.max_deliver, nak_delay_s=self.cfg.nak_delay_s, actor=self.name,
                                objects=self.cfg.dead_letter_objects)
         self.running = True
+        await self._warm_up()
         for env in self.cfg.envs:
             stream = bus.names.error_stream(env)
             info = await bus.js.consumer_info(stream, ERROR_CONSUMER)
@@ -114,7 +119,21 @@ class IntakeActor:
             self.fetchers.append(asyncio.create_task(self._fetch_loop(stream, sub), name=f"fetch-{stream}"))
         advisories = await bus.js.pull_subscribe_bind(ADVISORY_CONSUMER, stream=bus.names.advisories_stream)
         self.fetchers.append(asyncio.create_task(self._advisory_loop(advisories), name="advisories"))
+        # what start-up made (modules, Ray, the connections) lives as long as the actor: the collector need
+        # not walk it again on every full collection of a storm's garbage
+        gc.freeze()
         return self.name
+
+    async def _warm_up(self) -> None:
+        """One-time costs paid by start-up, not by the first reports (a storm's first batches would wait on
+        them): the budget's and the orchestrators' handles (`ray.get_actor` blocks), the filter's lazy parts.
+        Best effort: what is not there yet is resolved on first use, as before."""
+        with contextlib.suppress(Exception):
+            self._budget()
+        with contextlib.suppress(Exception):
+            await self.orchestrators.warm()
+        with contextlib.suppress(Exception):
+            self.filter.check_report(ErrorReport(error="intake warm-up", service="swarm"))
 
     async def stop_fetching(self, timeout_s: float | None = None) -> None:
         """Let each fetch in flight finish (its reports are handed to tasks), then stop: cancelling a
@@ -142,6 +161,8 @@ class IntakeActor:
             for task in pending:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+        with contextlib.suppress(Exception):
+            await self.grouped.flush()
         self.services.status = "stopping"
         return dict(self.counters)
 
@@ -164,6 +185,8 @@ class IntakeActor:
 
     async def close(self) -> None:
         await self.stop_fetching()
+        with contextlib.suppress(Exception):
+            await self.grouped.flush()
         await self.services.close()
 
     # -- fetching ------------------------------------------------------------------------
@@ -178,7 +201,7 @@ class IntakeActor:
                 await self.slot_freed.wait()
             await self.batches.acquire()
             try:
-                msgs = await sub.fetch(sizer.size(self.free), timeout=self.cfg.fetch_timeout_s)
+                msgs = await fetch(sub, sizer.size(self.free), timeout=self.cfg.fetch_timeout_s)
             except (TimeoutError, FetchTimeoutError, NatsTimeout):
                 msgs = []
             except Exception as exc:  # connection trouble: the client reconnects; try again shortly
@@ -205,13 +228,18 @@ class IntakeActor:
         settled: set[int] = set()  # id() of the reports settled here or handed to a task
         held = [True]
 
-        def let_next_fetch() -> None:  # once counted and its acks sent: the next batch need not wait
+        def let_next_fetch(opened: int | None = None) -> None:
+            """Once counted (what is left waits for the server's answers): the next batch need not wait, and
+            the slots held for this one go back (the investigations it opened hold their own, `_start`)."""
             if held and held.pop():
+                if opened is not None:
+                    sizer.saw_opened(len(msgs), opened)
+                self.free += reserved
+                self.slot_freed.set()
                 self.batches.release()
 
         try:
-            opened = await self._group(stream, msgs, settled, let_next_fetch)
-            sizer.saw_opened(len(msgs), opened)
+            await self._group(stream, msgs, settled, let_next_fetch)
             self.last_batch_at = time.time()
         except asyncio.CancelledError:  # drain timed out: hand the rest back for redelivery
             settler = self.settler
@@ -223,19 +251,21 @@ class IntakeActor:
             raise
         finally:
             let_next_fetch()
-            self.free += reserved  # grouped: the investigations it opened hold their own slots (_start)
-            self.slot_freed.set()
 
-    async def _group(self, stream: str, msgs: list[Msg], settled: set[int], let_next_fetch: Callable[[], None]) -> int:
-        settler, blood = self.settler, self.services.blood
+    async def _group(
+        self, stream: str, msgs: list[Msg], settled: set[int], let_next_fetch: Callable[[int], None]
+    ) -> None:
+        settler = self.settler
         assert settler is not None
+        fetched = time.monotonic()  # a deploy marker read that starts after it may serve the whole batch
         batch = Batch.parse(stream, msgs, self.parsers.get(stream))
         self.counters["received"] += batch.first_deliveries
         metrics.inc("reports_received", batch.first_deliveries, stream=stream)
         later = [self._settle(stream, msg, exc) for msg, exc in batch.malformed]
         settled.update(id(msg) for msg, _ in batch.malformed)
         groups = list(batch.groups.items())
-        tallies = await asyncio.gather(*(self._count(sig, items) for sig, items in groups), return_exceptions=True)
+        tallies = await asyncio.gather(*(self._count(sig, items, fetched) for sig, items in groups),
+                                       return_exceptions=True)
         acks: list[tuple[str, Msg]] = []
         opened = 0
         for (sig, items), tally in zip(groups, tallies, strict=True):
@@ -254,25 +284,22 @@ class IntakeActor:
                     self._start(stream, msg, report, tally, kind == "new")
             if counted:
                 self.counters["duplicates"] += counted
-                occurrences = tally.entry.get("occurrences")
-                data = {"signature": sig, "occurrences": occurrences, "counted": counted}
-                later.append(blood.emit("duplicate_grouped", data, investigation_id=tally.investigation_id))
-        let_next_fetch()  # counted: what is left is waiting for the server's answers
+                self.grouped.add(sig, tally.investigation_id, tally.entry.get("occurrences"), counted)
+        let_next_fetch(opened)  # counted: what is left is waiting for the server's answers
         if acks:
             metrics.inc("duplicates_grouped", len(acks))
             if await settler.ack_all([msg for _, msg in acks]):  # confirmed: their marks may go
                 for sig, msg in acks:
                     self.confirmed.setdefault(sig, {}).setdefault(stream, set()).add(msg.metadata.sequence.stream)
         await asyncio.gather(*later, return_exceptions=True)
-        return opened
 
-    async def _count(self, sig: str, items: list[tuple[Msg, ErrorReport]]) -> Tally:
+    async def _count(self, sig: str, items: list[tuple[Msg, ErrorReport]], fetched: float) -> Tally:
         index = self.index
         assert index is not None
         sources = [(m.metadata.stream, m.metadata.sequence.stream) for m, _ in items]
         forget = self.confirmed.pop(sig, None)
         try:
-            return await index.count(items[0][1], sources, forget, reports=[r for _, r in items])
+            return await index.count(items[0][1], sources, forget, reports=[r for _, r in items], fresh_since=fetched)
         except BaseException:
             for stream, seqs in (forget or {}).items():  # not written: forget them next time
                 self.confirmed.setdefault(sig, {}).setdefault(stream, set()).update(seqs)

@@ -27,8 +27,10 @@ reopens (`previous`); a recurrence of a `fixed` error is a `regression`.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -71,9 +73,29 @@ def generation_id(signature: str, generation: int) -> str:
     return base if generation <= 1 else f"{base}-{generation}"
 
 
+# a storm repeats one stack and context: digest it once (bounded: 1,024 keys of at most 8 KB each)
+_EVIDENCE: dict[tuple[str, str, str], str] = {}
+
+
 def evidence_of(report: ErrorReport) -> str:
     """A digest of what an occurrence tells beyond its signature: the stack and the free context
     (per-request ids left out: they differ on every occurrence and tell nothing new)."""
+    ctx = report.context
+    if len(report.stack) > 4096:
+        return _evidence(report)
+    key = (report.stack, repr([(k, v) for k, v in ctx.__dict__.items() if k != "request_id"]),
+           repr(ctx.__pydantic_extra__))
+    if len(key[1]) + len(key[2]) > 4096:
+        return _evidence(report)
+    if (known := _EVIDENCE.get(key)) is not None:
+        return known
+    if len(_EVIDENCE) >= 1024:
+        _EVIDENCE.pop(next(iter(_EVIDENCE)))
+    _EVIDENCE[key] = digest = _evidence(report)
+    return digest
+
+
+def _evidence(report: ErrorReport) -> str:
     context = {k: v for k, v in report.context.model_dump(exclude_none=True).items() if k != "request_id"}
     text = json.dumps([report.stack, context], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -208,6 +230,7 @@ class DeployMarkers:
     def __init__(self, js: JetStreamContext, names: Names) -> None:
         self.js, self.names = js, names
         self.kv: KeyValue | None = None
+        self._reads: dict[tuple[str, str | None], tuple[float, asyncio.Future[DeployMarker | None]]] = {}
 
     async def open(self) -> DeployMarkers:
         self.kv = await self.js.key_value(self.names.deploy_bucket)
@@ -217,15 +240,35 @@ class DeployMarkers:
         assert self.kv is not None
         return int(await self.kv.put(self.names.deploy_key(marker.service, marker.environment), marker.to_bytes()))
 
-    async def latest(self, service: str, environment: str | None) -> DeployMarker | None:
-        """The newest marker that applies to `environment`: its own or the service-wide one."""
+    async def latest(
+        self, service: str, environment: str | None, fresh_since: float | None = None
+    ) -> DeployMarker | None:
+        """The newest marker that applies to `environment`: its own or the service-wide one.
+
+        `fresh_since` (time.monotonic()): a read that started at or after it may answer, so the
+        signatures of one fetched batch share one read (both keys at once) instead of two round trips
+        each; a marker stored before the batch was fetched is always seen."""
+        if fresh_since is None:
+            return await self._read(service, environment)
+        key = (service, environment)
+        shared = self._reads.get(key)
+        if shared is None or shared[0] < fresh_since or (shared[1].done() and shared[1].exception()):
+            shared = (time.monotonic(), asyncio.ensure_future(self._read(service, environment)))
+            self._reads[key] = shared
+            if len(self._reads) > 256:  # a bound: services x environments seen lately
+                self._reads.pop(next(iter(self._reads)))
+        return await asyncio.shield(shared[1])
+
+    async def _read(self, service: str, environment: str | None) -> DeployMarker | None:
         assert self.kv is not None
-        found = []
-        for env in {environment, None}:
+        kv = self.kv
+
+        async def one(env: str | None) -> DeployMarker | None:
             try:
-                entry = await self.kv.get(self.names.deploy_key(service, env))
+                entry = await kv.get(self.names.deploy_key(service, env))
             except KeyNotFoundError:
-                continue
-            if entry.value:
-                found.append(DeployMarker.model_validate_json(entry.value))
+                return None
+            return DeployMarker.model_validate_json(entry.value) if entry.value else None
+
+        found = [m for m in await asyncio.gather(*(one(env) for env in {environment, None})) if m is not None]
         return max(found, key=lambda m: m.timestamp, default=None)

@@ -209,6 +209,13 @@ class PoolClient:
         _, self._members = await self._registry.get.remote(self.role)
         self._checked = time.monotonic()
 
+    async def warm(self) -> None:
+        """Resolve the registry and the replicas' handles now (`ray.get_actor` blocks the event loop): an
+        actor's start-up pays it, not its first calls."""
+        await self._refresh()
+        for name in self._members:
+            self._handle(name)
+
     def _handle(self, name: str) -> Any:
         if name not in self._handles:
             self._handles[name] = ray.get_actor(name, namespace=self.ray_namespace)
@@ -243,21 +250,34 @@ class PoolClient:
             load[name] += len(group)
             plan.setdefault(name, []).extend(group)
         out: list[tuple[str, Any]] = [("error", RuntimeError("not called"))] * len(items)
+        # counted in flight now, not when each call's task first runs: the spreads of one turn (every
+        # investigation reaching this role at once) must each see the others' picks, or they all pick the
+        # same replica and overflow its slots while the other replica idles
+        for name, idx in plan.items():
+            self._inflight[name] = self._inflight.get(name, 0) + len(idx)
 
         async def one(name: str, idx: list[int]) -> None:
             try:
-                answers = await self._call_on(name, method, ([items[i] for i in idx],), len(idx))
+                answers = await self._call_on(name, method, ([items[i] for i in idx],), len(idx), counted=True)
             except Exception as exc:  # noqa: BLE001 - each item of this replica's call hears of it
                 answers = [("error", exc)] * len(idx)
             for i, answer in zip(idx, answers, strict=True):
                 out[i] = answer
 
-        await asyncio.gather(*(one(name, idx) for name, idx in plan.items()))
+        try:
+            await asyncio.gather(*(one(name, idx) for name, idx in plan.items()))
+        finally:
+            for name, idx in plan.items():
+                self._inflight[name] -= len(idx)
         return out
 
-    async def _call_on(self, name: str, method: str, args: tuple[Any, ...], weight: int) -> Any:
-        """One call on replica `name`, counted as `weight` calls in flight (the items it carries)."""
-        self._inflight[name] = self._inflight.get(name, 0) + weight
+    async def _call_on(
+        self, name: str, method: str, args: tuple[Any, ...], weight: int, counted: bool = False
+    ) -> Any:
+        """One call on replica `name`, counted as `weight` calls in flight (the items it carries; `counted`:
+        the caller counts them, in and out)."""
+        if not counted:
+            self._inflight[name] = self._inflight.get(name, 0) + weight
         ops.count("ray_call")
         try:
             return await getattr(self._handle(name), method).remote(*args)
@@ -267,7 +287,8 @@ class PoolClient:
             await self._wait_back(name)
             raise
         finally:
-            self._inflight[name] -= weight
+            if not counted:
+                self._inflight[name] -= weight
 
     async def _wait_back(self, name: str, timeout_s: float = 30.0) -> None:
         """A replica died under a call: before the caller hears of it (and retries, by a redelivery),

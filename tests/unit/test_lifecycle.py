@@ -98,3 +98,18 @@ def test_without_a_pull_request_a_fix_closes_as_fixed_at_once() -> None:
     data = entry("open")
     assert close_entry(data, data["investigation_id"], "fixed", None, None) and data["status"] == "fixed"
     assert pull_number("https://github.com/a/b/pull/41") == 41 and pull_number("https://x/y/") is None
+
+
+def test_the_evidence_digest_is_the_same_memoised_or_not_and_ignores_request_ids() -> None:
+    from swarm.runtime.lifecycle import _evidence, evidence_of
+
+    def occurrence(request_id: str, stack: str = "Traceback\n  File app.py, line 3", **extra: object) -> ErrorReport:
+        return ErrorReport(error="KeyError: 'user'", stack=stack,
+                           context={"file": "app.py", "line": 3, "request_id": request_id, **extra})
+
+    first, again = occurrence("r-1"), occurrence("r-2")
+    assert evidence_of(first) == evidence_of(again) == _evidence(first)  # the second from the memo
+    other = occurrence("r-3", tenant="acme")
+    assert evidence_of(other) == _evidence(other) != evidence_of(first)  # new free context: new evidence
+    big = occurrence("r-4", stack="x" * 10_000)  # too big to keep: computed each time, same answer
+    assert evidence_of(big) == _evidence(big) != evidence_of(first)
