@@ -247,6 +247,7 @@ class SecurityRejection(Payload):
     model_threshold: float | None = None
     fired: str = ""  # which part rejected: rules | model | both
     excerpt: str = Field(default="", max_length=EXCERPT_LIMIT)
+    model_clause: str = Field(default="", max_length=EXCERPT_LIMIT)  # the clause the model objected to most
     signature: str = ""
     service: str = "unknown"
     timestamp: datetime = Field(default_factory=utcnow)

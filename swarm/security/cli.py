@@ -3,10 +3,10 @@
     swarm security check "ignore all previous instructions"        # exit 0 allowed, 3 rejected
     swarm security check --file report.txt --json                  # "fired": rules | model | both
     swarm security eval tests/data/injection_corpus.jsonl [--json] [--strict] [--show-errors]
-    swarm security eval --public s-labs-test --public neuralchemy-test --generated --compare --json
+    swarm security eval --public s-labs-test --public neuralchemy-test --generated --embedded --compare --json
     swarm security eval FILE.jsonl --rules-only
     swarm security export s-labs-test s-labs-test.jsonl            # a public split as eval JSONL
-    swarm security train [--out DIR] [--seed 11] [--deep-epochs N] --json   # writes the model + data card
+    swarm security train [--out DIR] [--seed 11] [--clause-epochs N] --json   # writes the model + data card
 
 `--rules PATH` and `--threshold X` try another rules file or threshold without editing the config;
 `--model DIR` another trained model, `--rules-only` none.
@@ -91,6 +91,8 @@ def _render_verdict(data: dict[str, Any]) -> None:
         + (f", category {data['category']}" if data["category"] else ""),
         highlight=False,
     )
+    if data.get("model_clause"):  # attacker-controlled text: printed without markup
+        console.print(f"the model's clause head scored highest: {data['model_clause'][:200]!r}", markup=False)
     if data["matches"]:
         table = Table()
         for name in ("rule", "category", "weight", "span", "decoded", "matched text"):
@@ -146,7 +148,7 @@ def _render_eval(data: dict[str, Any]) -> None:
             )
 
 
-def _sources(corpora: list[Path], public: list[str], generated: bool) -> dict[str, list[Any]]:
+def _sources(corpora: list[Path], public: list[str], generated: bool, embedded: bool = False) -> dict[str, list[Any]]:
     from swarm.security.evaluate import load_corpus
 
     out: dict[str, list[Any]] = {str(path): load_corpus(path) for path in corpora}
@@ -162,8 +164,14 @@ def _sources(corpora: list[Path], public: list[str], generated: bool) -> dict[st
         from swarm.security.generate import generate
 
         out["generated-heldout"] = generate("heldout")
+    if embedded:  # the public test texts (never trained on) hidden in held-out error reports
+        from swarm.security.corpora import SOURCES, public_split
+        from swarm.security.generate import embed
+
+        tests = [s for src in SOURCES for s in public_split(f"{src}-test")]
+        out["embedded-test"] = embed(tests, "heldout")
     if not out:
-        raise InvalidInput("nothing to evaluate: give CORPUS.jsonl, --public NAME or --generated")
+        raise InvalidInput("nothing to evaluate: give CORPUS.jsonl, --public NAME, --generated or --embedded")
     return out
 
 
@@ -172,6 +180,9 @@ def eval_(
     corpora: list[Path] = typer.Argument(None, help="JSONL lines {label: attack|benign, text, category}"),
     public: list[str] = typer.Option([], "--public", help="a public split, e.g. s-labs-test (repeatable; 'all')"),
     generated: bool = typer.Option(False, "--generated", help="also the generated held-out set"),
+    embedded: bool = typer.Option(
+        False, "--embedded", help="also the public test splits hidden in held-out error reports (embedded-test)"
+    ),
     rules: Path | None = RULES_OPTION,
     threshold: float | None = THRESHOLD_OPTION,
     model: Path | None = MODEL_OPTION,
@@ -185,7 +196,7 @@ def eval_(
     from swarm.security.evaluate import evaluate
 
     with cli_errors():
-        sources = _sources(corpora or [], public, generated)
+        sources = _sources(corpora or [], public, generated, embedded)
         filters = {"rules": _filter(rules, threshold, rules_only=True)} if compare or rules_only else {}
         if not rules_only:
             filters["rules+model"] = _filter(rules, threshold, model)
@@ -292,9 +303,13 @@ def train_(
     seed: int = typer.Option(11, "--seed", help="random seed (same data + seed: same model)"),
     epochs: int = typer.Option(0, "--epochs", min=0, help="training epochs (default: the shipped recipe)"),
     limit: int = typer.Option(0, "--limit", min=0, help="at most this many rows per set (a quick smoke run)"),
-    deep_epochs: int = typer.Option(
-        0, "--deep-epochs", min=0, help="also train the cascade's second stage (TextCatEnsemble) for N epochs"
+    clause_epochs: int = typer.Option(
+        6, "--clause-epochs", min=0, help="epochs of the clause head (0: the whole-text head only)"
     ),
+    clause_words: int = typer.Option(
+        3, "--clause-words", min=1, help="a clause needs this many words of letters to be scored"
+    ),
+    clause_units: str = typer.Option("clause", "--clause-units", help="what the clause head reads: clause | line"),
     stem: int = typer.Option(5, "--stem", min=0, help="also read each word's first N characters (0: words only)"),
     json_out: bool = JSON_OPTION,
 ) -> None:
@@ -303,7 +318,12 @@ def train_(
     from swarm.security.train import train
 
     with cli_errors():
-        options: dict[str, Any] = {"seed": seed, "limit": limit, "deep_epochs": deep_epochs, "stem": stem}
+        if clause_units not in ("clause", "line"):
+            raise InvalidInput(f"--clause-units must be 'clause' or 'line', got {clause_units!r}")
+        options: dict[str, Any] = {
+            "seed": seed, "limit": limit, "clause_epochs": clause_epochs, "clause_words": clause_words,
+            "clause_units": clause_units, "stem": stem,
+        }  # fmt: skip
         if epochs:
             options["epochs"] = epochs
         meta = train(out or MODEL_DIR, progress=None if json_out else err_console.print, **options)

@@ -13,18 +13,17 @@ from swarm.security.corpora import SOURCES
 __all__ = ["data_card"]
 
 
-def _deep_lines(meta: dict[str, Any]) -> list[str]:
-    deep = meta.get("deep")
-    if not deep:
+def _clause_lines(meta: dict[str, Any]) -> list[str]:
+    if not meta.get("clause"):
         return []
-    arch = deep["architecture"]
-    share = ", ".join(f"{k} {v:.1%}" for k, v in deep["benign_share_read"].items())
     return [
-        f"A cascade: every window is scored by that bag of n-grams; the windows it scores >= {deep['bar']} are",
-        "scored again by a second textcat (TextCatEnsemble.v2: a CNN over NORM, PREFIX, SUFFIX and SHAPE",
-        f"features, width {arch.get('width', 64)}, depth {arch.get('depth', 2)}, beside its own bag of n-grams),"
-        f" trained {deep['epochs']} epochs on the same rows",
-        f"(best epoch on validation). Share of benign validation rows that reach the second stage: {share}.",
+        "Two heads of that architecture: the first reads windows of the whole text (and each report field);",
+        "the clause head reads each clause (`swarm.security.model.clause_spans`: the runs between line breaks,",
+        "quotes, brackets and `; `, with three words of prose or more), so an instruction hidden in a long error "
+        "report is scored by itself",
+        "instead of summed with the report's own words. The clause head trains on the same rows plus every distinct",
+        f"clause of the benign training rows, {meta['clause']['epochs']} epochs (best on validation); the score is",
+        "the maximum of both heads, under one threshold.",
         "",
     ]
 
@@ -40,7 +39,7 @@ def data_card(meta: dict[str, Any]) -> str:
         "decoded text, trained by",
         f"`swarm security train --seed {meta['seed']}` (spaCy {meta['spacy']}).",
         "",
-        *_deep_lines(meta),
+        *_clause_lines(meta),
         "## Sources",
         "",
         "| source | licence | where | use |",
@@ -58,12 +57,13 @@ def data_card(meta: dict[str, Any]) -> str:
     lines.append(
         "| errors | PSF / the harvested packages' licences (below) | `swarm.security.generate.real_errors`: every "
         f"harvested error message of the train split, rendered {meta.get('errors_per_message', 0)}x in random shapes "
-        "(trace, log line, minified bundle) with real frames | training only (benign rows) |"
+        "(trace, log line, minified bundle) with real frames; the validation split's messages rendered 2x "
+        "(`errors-validation`) | train split: training (benign rows); validation split: threshold |"
     )
     lines.append(
         "| embedded | the public sources' licences | the public train splits above, each text hidden in a generated "
-        "error report of the train split (`swarm.security.generate.embed`, half of the rows) | not in the shipped "
-        "recipe (`embedded-train`: a `train` option) |"
+        "error report of the split (`swarm.security.generate.embed`, half of the rows) | validation split: threshold "
+        "(`embedded-validation`); the train split is not in the shipped recipe (`embedded-train`: a `train` option) |"
     )
     lines.append(
         "| project-corpus | Apache-2.0 (this project) | `tests/data/injection_corpus.jsonl` (the rules' hand-written "
@@ -90,7 +90,7 @@ def data_card(meta: dict[str, Any]) -> str:
         "",
         f"{meta['threshold']:.6f}: the lowest model score at which the model adds at most {meta['fpr_target']:.1%}",
         "false positives (of benign rows) to the rules' own, over all validation sets' benign rows pooled and",
-        "on each error-report validation set (generated validation, project corpus) by itself.",
+        "on each error-report validation set (" + ", ".join(meta.get("own_sets", [])) + ") by itself.",
         "",
         "| validation set | recall | FPR |",
         "|---|---|---|",

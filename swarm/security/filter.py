@@ -40,6 +40,7 @@ class Verdict:
     text: str = ""  # that field's text (callers cut it to an excerpt)
     model_score: float | None = None
     model_threshold: float | None = None
+    model_clause: str = ""  # the clause the model's clause head scored highest, when it gave the score
 
     @property
     def rules_fired(self) -> bool:
@@ -84,6 +85,7 @@ class Verdict:
             "fired": self.fired,
             "model_score": None if self.model_score is None else round(self.model_score, 4),
             "model_threshold": self.model_threshold,
+            "model_clause": self.model_clause,
             "category": self.category,
             "field": self.field,
             "rule_ids": self.rule_ids,

@@ -58,6 +58,14 @@ class _Segment:
     start: int  # offset in the joined text
 
 
+def _display(segments: list[_Segment], start: int, end: int) -> str:
+    """What a person reads at [start, end) of the joined skeleton (the skeleton is aligned with `display`)."""
+    if end <= start:
+        return ""
+    seg = segments[max(0, bisect_right([s.start for s in segments], start) - 1)]
+    return seg.norm.display[start - seg.start : end - seg.start]
+
+
 class InjectionFilter:
     """Prompt-injection filter implementing `swarm.security.filter.Filter`.
 
@@ -139,7 +147,7 @@ class InjectionFilter:
                     rule = c.regex_groups[m.lastgroup]
                     place(rule, rule.weight, m.start(), m.end())
         verdict = self._verdict(fields, found)
-        return self._with_model(verdict, fields, segments, doc, len(text)) if self.model is not None else verdict
+        return self._with_model(verdict, fields, segments, doc, text) if self.model is not None else verdict
 
     def _no_model(self) -> dict[str, float | None]:
         if self.model is None:
@@ -147,12 +155,13 @@ class InjectionFilter:
         return {"model_score": 0.0, "model_threshold": self.model.threshold}
 
     def _with_model(
-        self, verdict: Verdict, fields: dict[str, str], segments: list[_Segment], doc: Any, length: int
+        self, verdict: Verdict, fields: dict[str, str], segments: list[_Segment], doc: Any, text: str
     ) -> Verdict:
         model = self.model
         assert model is not None
-        seen_once = {name: without_repeats(text) for name, text in fields.items()}
-        if any(len(seen_once[name]) < len(text) for name, text in fields.items()):
+        length = len(text)
+        seen_once = {name: without_repeats(value) for name, value in fields.items()}
+        if any(len(seen_once[name]) < len(value) for name, value in fields.items()):
             # repeated lines (a stack loop, a log flood): the model reads each line once, as in training;
             # the rules above read everything
             segments = self._segments(seen_once)
@@ -170,8 +179,9 @@ class InjectionFilter:
         if length > MAX_VIEW_CHARS:  # the model reads a bounded view; the rules read everything
             end = bisect_left(doc.to_array(IDX).tolist(), MAX_VIEW_CHARS)
             parts = [(a, min(b, end)) for a, b in parts if a < end]
-        score = model.score_doc(doc, parts, end=end)
-        verdict = replace(verdict, model_score=score, model_threshold=model.threshold)
+        score = model.score_doc(doc, parts, end=end, text=text)
+        verdict = replace(verdict, model_score=score, model_threshold=model.threshold, model_clause=_display(
+            segments, *model.last_clause_chars))
         if verdict.model_fired and not verdict.rules_fired:  # name the field the model objects to most
             per_field = {
                 name: model.score_view(_SEP.join(s.norm.skeleton for s in segments if s.field == name)[:MAX_VIEW_CHARS])

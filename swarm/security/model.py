@@ -15,16 +15,26 @@ tokens (at most `MAX_WINDOWS`, the first and the last ones kept); the score is t
 windows, so a 1 MB text costs a bounded time. The rules still see the whole text. For a report, the
 joined fields are scored together and each substantial field by itself (an attack in one field is
 not diluted by the others).
+
+A second head, the clause model, reads the text's clauses (`clause_spans`: the runs between line
+breaks, quotes, brackets and `; `, as error messages quote values: `Unknown email '<value>'`; a run
+needs three words of prose, so paths, identifiers and code are not clauses). A bag of n-grams sums
+evidence, so an instruction hidden in a stack trace is outweighed by the trace's own words when the
+whole text is scored; by itself, as a clause, it is not. The clause head is trained on whole texts
+plus the clauses of benign training texts (so a frame's `, line 283, in __new__` is known as benign),
+and the score is the maximum of both heads, under one calibrated threshold.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_left
 from pathlib import Path
 from typing import Any
 
 import numpy
+from spacy.attrs import IDX
 from spacy.language import Language
 from spacy.strings import hash_string
 from spacy.tokens import Doc
@@ -32,9 +42,10 @@ from spacy.tokens import Doc
 from swarm.errors import ConfigError
 from swarm.security.normalise import decode_segments, normalise
 from swarm.security.rules import make_nlp
+from swarm.security.spanscore import SpanScorer
 
 __all__ = [
-    "InjectionModel", "model_view", "textcat_config", "deep_config", "MODEL_DIR", "LABEL", "WINDOW", "MAX_WINDOWS",
+    "InjectionModel", "model_view", "textcat_config", "clause_spans", "MODEL_DIR", "LABEL", "WINDOW", "MAX_WINDOWS",
     "VIEW_SEP", "without_repeats", "Stems", "feature_ids",
 ]  # fmt: skip
 
@@ -45,6 +56,14 @@ MAX_WINDOWS = 8
 MIN_PART = 8  # a report field this long (tokens) is also scored by itself
 MIN_LETTERS = 8  # a window with fewer letters holds no instruction (`[[{'cost': 1}]]`): not scored
 _LETTER = re.compile(r"[^\W\d_]")
+MIN_CLAUSE_WORDS = 3  # a clause with fewer words is a name, a path, code or a number: not scored
+MAX_CLAUSES = 24  # per text: the first 16 and the last 8 (an error's message opens or closes it)
+# where a clause ends: line breaks, tabs, quotes that open or close a value, brackets, `; `, ` | `, ` - `
+# (not `: `: what precedes it, `INFO:`, `ValueError:`, `Validation failed:`, is the clause's context)
+_CLAUSE_BREAK = re.compile(r"\n|\t|(?<!\w)[\"'`]|[\"'`](?!\w)|;\s|\s\|\s|\s-\s|=>|[()\[\]{}<>]")
+_LINE_BREAK = re.compile(r"\n")  # `units: line`: a clause is a whole line
+# a word of prose: letters not joined to identifiers, paths or calls (`callback_args`, `a.b.c`, `f(`, `*x`)
+_WORD = re.compile(r"(?<![\w*./\\-])[^\W\d_]{2,}(?![\w(/\\*]|\.\w)")
 MAX_VIEW_CHARS = 200_000  # the model never reads more than this many characters of one text
 VIEW_SEP = "\n\n\n"  # between a text and its decoded parts (and between report fields, as the rules join them)
 
@@ -59,38 +78,6 @@ def textcat_config(ngram_size: int = 3, length: int = 262_144) -> dict[str, Any]
             "ngram_size": ngram_size,
             "no_output_layer": False,
             "length": length,
-        },
-    }
-
-
-def deep_config(width: int = 64, depth: int = 2, rows: int = 5000, ngram_size: int = 2) -> dict[str, Any]:
-    """The second stage: `TextCatEnsemble.v2`, a CNN over subword features (NORM, PREFIX, SUFFIX, SHAPE:
-    a misspelt, inflected or unseen word still shares most of them with a known one) with attention,
-    beside its own bag of n-grams. About 4x the cost of the first stage, so it reads only what the
-    first stage puts at or above the cascade's bar."""
-    attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
-    return {
-        "threshold": 0.5,
-        "model": {
-            "@architectures": "spacy.TextCatEnsemble.v2",
-            "linear_model": textcat_config(ngram_size)["model"],
-            "tok2vec": {
-                "@architectures": "spacy.Tok2Vec.v2",
-                "embed": {
-                    "@architectures": "spacy.MultiHashEmbed.v2",
-                    "width": width,
-                    "rows": [rows] * len(attrs),
-                    "attrs": attrs,
-                    "include_static_vectors": False,
-                },
-                "encode": {
-                    "@architectures": "spacy.MaxoutWindowEncoder.v2",
-                    "width": width,
-                    "window_size": 1,
-                    "maxout_pieces": 3,
-                    "depth": depth,
-                },
-            },
         },
     }
 
@@ -169,21 +156,50 @@ class _Ids:
         return self.ids
 
 
+def _letter_counts(text: str) -> Any:
+    """Prefix counts of letters (`[^\\W\\d_]`, as `_LETTER`): entry i is the number of letters in text[:i]."""
+    codes = numpy.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=numpy.uint32)
+    lower = codes | 32
+    mask = (lower >= 97) & (lower <= 122)
+    for i in numpy.flatnonzero(codes > 127).tolist():  # beyond ASCII: what the regex calls a letter
+        mask[i] = _LETTER.match(text, i) is not None
+    return numpy.concatenate(([0], numpy.cumsum(mask)))
+
+
+def clause_spans(
+    doc: Doc, end: int, text: str | None = None, min_words: int = MIN_CLAUSE_WORDS, lines: bool = False
+) -> list[tuple[int, int]]:
+    """Token ranges of the clauses of `doc[:end]` with `min_words` words or more (see the module
+    docstring), at most `MAX_CLAUSES`: the first 16 and the last 8."""
+    if end <= 0:
+        return []
+    text = doc.text if text is None else text
+    last = doc[end - 1]
+    limit = last.idx + len(last)
+    idx = doc.to_array([IDX])[:end].tolist()
+    out: list[tuple[int, int]] = []
+    start = 0
+    breaks = (_LINE_BREAK if lines else _CLAUSE_BREAK).finditer(text, 0, limit)
+    for stop, resume in [(m.start(), m.end()) for m in breaks] + [(limit, limit)]:
+        if stop - start >= MIN_LETTERS and len(_WORD.findall(text, start, stop)) >= min_words:
+            a, b = bisect_left(idx, start), bisect_left(idx, stop)
+            if b - a >= 2:
+                out.append((a, b))
+        start = resume
+    return out if len(out) <= MAX_CLAUSES else out[:16] + out[-8:]
+
+
 class InjectionModel:
     """A trained textcat plus its calibrated threshold; build once per process (one per intake actor).
 
-    With `deep` (a second textcat, `deep_config`) it is a cascade: every window is scored by the bag of
-    n-grams, and the windows it scores at or above `bar` are scored again by the deep model, whose
-    score then counts for them. Most error reports stay under the bar and cost the first stage only.
+    With `clause` (a second textcat of the same architecture) the score is the maximum of the first
+    head over the windows and parts, and of the clause head over the clauses (`clause_spans`).
+    `last_clause` is the clause that scored highest in the last call (when the clause head fired
+    hardest), for explanations.
     """
 
     def __init__(
-        self,
-        nlp: Language,
-        threshold: float,
-        meta: dict[str, Any] | None = None,
-        deep: Language | None = None,
-        bar: float = 1.0,
+        self, nlp: Language, threshold: float, meta: dict[str, Any] | None = None, clause: Language | None = None
     ) -> None:
         self.nlp = nlp
         self.textcat = nlp.get_pipe("textcat")
@@ -191,12 +207,17 @@ class InjectionModel:
         self._attr = next(n.attrs["attr"] for n in self.textcat.model.walk() if n.name == "extract_ngrams")
         self.threshold = float(threshold)
         self.meta = meta or {}
-        self.deep = deep.get_pipe("textcat") if deep is not None else None
-        self._deep_column = list(self.deep.labels).index(LABEL) if self.deep is not None else 0
-        self.bar = float(bar)
+        self.clause = clause.get_pipe("textcat") if clause is not None else None
+        self._first = SpanScorer(self.textcat, self._column)
+        self.clause_words = int((self.meta.get("clause") or {}).get("min_words", MIN_CLAUSE_WORDS))
+        self.clause_lines = (self.meta.get("clause") or {}).get("units", "clause") == "line"
+        # both heads must find a clause suspicious: its score is the lower of the two
+        self.clause_agree = bool((self.meta.get("clause") or {}).get("agree", False))
+        self._second = SpanScorer(self.clause, list(self.clause.labels).index(LABEL)) if self.clause else None
         self.stem = int(self.meta.get("architecture", {}).get("stem", 0))
         self._stems = Stems(self.stem) if self.stem else None
-        self.stage2 = 0  # windows the deep model has scored (how often the cascade pays for it)
+        self.last_clause = ""
+        self.last_clause_chars = (0, 0)  # its character range in the text scored
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> InjectionModel:
@@ -209,50 +230,61 @@ class InjectionModel:
             meta = json.loads(calibration.read_text(encoding="utf-8"))
             arch = dict(meta.get("architecture", {}))
             arch.pop("stem", None)
-            nlp = make_nlp()
-            nlp.add_pipe("textcat", config=textcat_config(**arch))
-            nlp.get_pipe("textcat").from_disk(path / "textcat", exclude=["vocab"])
-            deep = None
-            if meta.get("deep"):
-                deep = make_nlp()
-                deep.add_pipe("textcat", config=deep_config(**meta["deep"]["architecture"]))
-                deep.get_pipe("textcat").from_disk(path / "deep", exclude=["vocab"])
+            heads = []
+            for name in ("textcat", "clause") if meta.get("clause") else ("textcat",):
+                nlp = make_nlp()
+                nlp.add_pipe("textcat", config=textcat_config(**arch))
+                nlp.get_pipe("textcat").from_disk(path / name, exclude=["vocab"])
+                heads.append(nlp)
         except (OSError, ValueError, KeyError) as exc:
             raise ConfigError(f"injection model at {path} cannot be loaded: {exc}") from exc
-        return cls(nlp, float(meta["threshold"]), meta, deep, float(meta["deep"]["bar"]) if deep else 1.0)
+        return cls(heads[0], float(meta["threshold"]), meta, heads[1] if len(heads) > 1 else None)
 
-    def score_doc(self, doc: Doc, parts: list[tuple[int, int]] | None = None, end: int | None = None) -> float:
+    def score_doc(
+        self, doc: Doc, parts: list[tuple[int, int]] | None = None, end: int | None = None, text: str | None = None
+    ) -> float:
         """INJECTION probability of a tokenized model view: the max over bounded windows of the whole
         doc (its first `end` tokens when given) and of each part (token ranges, e.g. a report's fields)
-        of `MIN_PART` tokens or more."""
+        of `MIN_PART` tokens or more; with the clause head, also over the doc's clauses. `text` is
+        `doc.text` when the caller has it (spaCy rebuilds it from the tokens on every access)."""
         n = len(doc) if end is None else min(end, len(doc))
+        self.last_clause, self.last_clause_chars = "", (0, 0)
         if n == 0:
             return 0.0
         windows = self._windows(doc, 0, n)
-        for start, end in parts or []:
-            if end - start >= MIN_PART and end - start < n:
-                windows += self._windows(doc, start, end)
-        windows = windows[: MAX_WINDOWS * 2]
-        # an instruction needs letters: `[[{'cost': 1}]]` is data, whatever its character n-grams say
-        windows = [(s, e) for s, e in windows if self._letters(doc, s, e) >= MIN_LETTERS]
-        if not windows:
+        for start, stop in parts or []:
+            if stop - start >= MIN_PART and stop - start < n:
+                windows += self._windows(doc, start, stop)
+        text = doc.text if text is None else text
+        starts = doc.to_array([IDX])[: n + 1].tolist()
+        starts += [len(text)] * (n + 1 - len(starts))
+        letters = _letter_counts(text)
+        windows = self._worded(letters, starts, windows[: MAX_WINDOWS * 2])
+        clauses = []
+        if self.clause is not None:
+            clauses = self._worded(letters, starts, clause_spans(doc, n, text, self.clause_words, self.clause_lines))
+        if not windows and not clauses:
             return 0.0
         ids = doc.to_array([self._attr])[:n]  # token ids once; windows are slices of it (no Doc copies)
         stems = self._stems(doc, ids) if self._stems is not None else None
-        scores = self.textcat.model.predict([_Ids(feature_ids(ids, stems, s, e)) for s, e in windows])
-        first = self.textcat.model.ops.to_numpy(scores)[:, self._column]
-        if self.deep is None or first.max() < self.bar:
-            return float(first.max())
-        again = [i for i, score in enumerate(first) if score >= self.bar]
-        self.stage2 += len(again)
-        deep = self.deep.model.predict([doc[windows[i][0] : windows[i][1]].as_doc() for i in again])
-        first[again] = self.deep.model.ops.to_numpy(deep)[:, self._deep_column]
-        return float(first.max())
+        best = self._first(ids, stems, windows).max() if windows else 0.0
+        if clauses:
+            assert self._second is not None
+            scores = self._second(ids, stems, clauses)
+            if self.clause_agree:
+                scores = numpy.minimum(scores, self._first(ids, stems, clauses))
+            top = int(scores.argmax())
+            if scores[top] > best:
+                best = scores[top]
+                a, b = clauses[top]
+                self.last_clause_chars = (starts[a], starts[a] + len(doc[a:b].text))
+                self.last_clause = text[self.last_clause_chars[0] : self.last_clause_chars[1]]
+        return float(best)
 
     @staticmethod
-    def _letters(doc: Doc, start: int, end: int) -> int:
-        first, last = doc[start], doc[end - 1]
-        return len(_LETTER.findall(doc.text, first.idx, last.idx + len(last)))
+    def _worded(letters: Any, starts: list[int], spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        # an instruction needs letters: `[[{'cost': 1}]]` is data, whatever its character n-grams say
+        return [(s, e) for s, e in spans if letters[starts[e]] - letters[starts[s]] >= MIN_LETTERS]
 
     @staticmethod
     def _windows(doc: Doc, start: int, end: int) -> list[tuple[int, int]]:
@@ -265,7 +297,7 @@ class InjectionModel:
         return [(s, min(s + WINDOW, end)) for s in starts]
 
     def score_view(self, view: str) -> float:
-        return self.score_doc(self.nlp.make_doc(view))
+        return self.score_doc(self.nlp.make_doc(view), text=view)
 
     def score_text(self, text: str) -> float:
         """INJECTION probability of raw text (normalised and decoded first)."""

@@ -33,6 +33,8 @@ def rejection_for(report: ErrorReport, verdict: Verdict) -> SecurityRejection:
     if verdict.model_score is not None and verdict.model_threshold is not None:
         op = ">=" if verdict.model_fired else "<"
         model = f"; model score {verdict.model_score:.3f} {op} {verdict.model_threshold:.3f}"
+        if verdict.model_fired and verdict.model_clause:
+            model += f" (clause {verdict.model_clause[:80]!r})"
     reason = (
         f"prompt injection ({verdict.category or 'unknown'}) in {verdict.field or 'report'}, caught by {fired}: "
         f"rules score {verdict.score:.2f} (threshold {verdict.threshold:.2f}); rules {rules}{model}"
@@ -47,6 +49,7 @@ def rejection_for(report: ErrorReport, verdict: Verdict) -> SecurityRejection:
         model_threshold=verdict.model_threshold,
         fired=fired,
         excerpt=verdict.text[:EXCERPT_LIMIT],
+        model_clause=verdict.model_clause[:EXCERPT_LIMIT],
         signature=report.signature,
         service=report.service,
     )

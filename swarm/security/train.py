@@ -39,11 +39,10 @@ from swarm.security.evaluate import Sample, load_corpus
 from swarm.security.generate import embed, generate, real_errors
 from swarm.security.model import (
     LABEL,
-    WINDOW,
     InjectionModel,
     Stems,
     _Ids,
-    deep_config,
+    clause_spans,
     feature_ids,
     model_view,
     textcat_config,
@@ -61,8 +60,11 @@ VALIDATION_SETS = (
     "yanismiraoui-validation",
     "generated-validation",
     "project-corpus",
+    "embedded-validation",  # the public validation texts hidden in the validation split's error reports
+    "errors-validation",  # benign only: the validation split's harvested error messages, rendered twice
 )
-OWN_SETS = ("generated-validation", "project-corpus")  # error reports: the threshold must hold on each by itself
+# error reports: the threshold must hold on each by itself
+OWN_SETS = ("generated-validation", "project-corpus", "errors-validation")
 # the rules' hand-written corpus of error reports (repository checkout only): a validation set, never trained on
 PROJECT_CORPUS = Path(__file__).resolve().parents[2] / "tests" / "data" / "injection_corpus.jsonl"
 
@@ -73,7 +75,8 @@ def _load(name: str, seed: int, per_message: int = ERRORS_PER_MESSAGE) -> list[S
     if name.startswith("generated-"):
         return generate(name.removeprefix("generated-"), seed=seed)
     if name.startswith("errors-"):  # benign only: every harvested error message of the split, rendered
-        return real_errors(name.removeprefix("errors-"), seed=seed, per_message=per_message)
+        split = name.removeprefix("errors-")
+        return real_errors(split, seed=seed, per_message=per_message if split == "train" else 2)
     if name.startswith("embedded-"):  # the public texts of a split, hidden in that split's error reports
         split = name.removeprefix("embedded-")
         return embed([s for src in SOURCES for s in public_split(f"{src}-{split}")], split, seed=seed)
@@ -199,22 +202,25 @@ def train(
     ngram_size: int = 2,
     length: int = 262_144,
     stem: int = 5,
-    deep_epochs: int = 0,
-    deep: dict[str, int] | None = None,
-    bar: float = 0.01,
+    clause_epochs: int = 6,
+    clause_words: int = 3,
+    clause_units: str = "clause",
     train_sets: tuple[str, ...] = TRAIN_SETS,
     validation_sets: tuple[str, ...] = VALIDATION_SETS,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Train, calibrate on validation, write `out_dir/{textcat/, [deep/,] calibration.json, DATA_CARD.md}`.
+    """Train, calibrate on validation, write `out_dir/{textcat/, [clause/,] calibration.json, DATA_CARD.md}`.
 
-    The first stage (bag of n-grams) trains for `epochs`; with `deep_epochs` > 0 a second stage
-    (`deep_config(**deep)`) trains on the same rows and reads the windows the first scores >= `bar`.
-    Each stage keeps its best epoch on validation. `train_sets` / `validation_sets` name the sets
-    (smaller ones for a smoke run); test splits are refused.
+    The first head (bag of n-grams over windows) trains for `epochs`; with `clause_epochs` > 0 the
+    clause head (same architecture) trains on the same rows plus every distinct clause of the benign
+    training rows (`clause_spans`), and the model scores the maximum of both under one threshold. Each
+    head keeps its best epoch on validation. `train_sets` / `validation_sets` name the sets (smaller
+    ones for a smoke run); test splits are refused.
     """
     if any(n.endswith("-test") or n.endswith("-heldout") for n in (*train_sets, *validation_sets)):
         raise ValueError("test splits and the generated held-out set are for evaluation only")
+    if clause_units not in ("clause", "line"):
+        raise ValueError(f"clause_units must be 'clause' or 'line', got {clause_units!r}")
     from swarm.security.injection import InjectionFilter
 
     say = progress or (lambda _m: None)
@@ -232,8 +238,8 @@ def train(
         def run() -> tuple[float, dict[str, Any]]:
             scored = score_sets(model_of(), valids, views, rule_hits)
             t = calibrate(scored, fpr_target, OWN_SETS)
-            recalls = {name: round(_rates(rows, t)[0], 4) for name, rows in scored.items()}
-            return sum(recalls.values()) / len(recalls), {"threshold": t, **recalls}
+            recalls = {name: round(_rates(rows, t)[0], 4) for name, rows in scored.items() if any(a for *_, a in rows)}
+            return sum(recalls.values()) / max(1, len(recalls)), {"threshold": t, **recalls}
 
         return run
 
@@ -243,14 +249,17 @@ def train(
     examples = _examples(nlp, data, views)
     first = lambda: InjectionModel(nlp, 0.5, {"architecture": architecture})  # noqa: E731
     history = _fit(nlp, examples, epochs, seed, 0.0, judge(first), say, "bow", stem)
-    second = None
-    if deep_epochs:
-        second = make_nlp()
-        second.add_pipe("textcat", config=deep_config(**(deep or {})))
-        windows = [_head(e, second) for e in examples]  # the deep model reads windows of WINDOW tokens
-        cascade = lambda: InjectionModel(nlp, 0.5, {"architecture": architecture}, deep=second, bar=bar)  # noqa: E731
-        history += _fit(second, windows, deep_epochs, seed, 0.1, judge(cascade), say, "deep")
-    model = InjectionModel(nlp, 0.5, {"architecture": architecture}, deep=second, bar=bar)
+    clause = None
+    if clause_epochs:
+        clause = make_nlp()
+        clause.add_pipe("textcat", config=textcat_config(ngram_size, length))
+        rows = examples + _benign_clauses(clause, examples, clause_words, clause_units == "line")
+        say(f"clause head: {len(rows) - len(examples)} distinct clauses of benign training rows added")
+        heads = {"architecture": architecture, "clause": {"min_words": clause_words, "units": clause_units}}
+        both = lambda: InjectionModel(nlp, 0.5, heads, clause)  # noqa: E731
+        history += _fit(clause, rows, clause_epochs, seed, 0.0, judge(both), say, "clause", stem)
+    units = {"min_words": clause_words, "units": clause_units}
+    model = InjectionModel(nlp, 0.5, {"architecture": architecture, "clause": units}, clause)
     scored = score_sets(model, valids, views, rule_hits)
     threshold = calibrate(scored, fpr_target, OWN_SETS)
     validation = {
@@ -258,15 +267,11 @@ def train(
         for name, rows in scored.items()
         for r, f in [_rates(rows, threshold)]
     }
-    stage2 = {  # the share of benign validation rows the deep model reads (what the cascade costs)
-        name: round(sum(s >= bar for s, _, a in rows if not a) / max(1, sum(not a for _, _, a in rows)), 4)
-        for name, rows in score_sets(first(), valids, views, rule_hits).items()
-    } if second is not None else {}  # fmt: skip
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     nlp.get_pipe("textcat").to_disk(out / "textcat", exclude=["vocab"])  # hashed features: no strings
-    if second is not None:
-        second.get_pipe("textcat").to_disk(out / "deep", exclude=["vocab"])
+    if clause is not None:
+        clause.get_pipe("textcat").to_disk(out / "clause", exclude=["vocab"])
     meta = {
         "threshold": threshold,
         "fpr_target": fpr_target,
@@ -280,9 +285,7 @@ def train(
         "python": platform.python_version(),
         "harvested": _harvested_versions(),
         "architecture": architecture,
-        "deep": {"epochs": deep_epochs, "architecture": dict(deep or {}), "bar": bar, "benign_share_read": stage2}
-        if second is not None
-        else None,
+        "clause": {"epochs": clause_epochs, **units} if clause is not None else None,
         "train_sets": {n: _counts(r) for n, r in trains.items()},
         "validation_sets": {n: _counts(r) for n, r in valids.items()},
         "validation": validation,
@@ -295,11 +298,21 @@ def train(
     return meta
 
 
-def _head(example: Example, nlp: Any) -> Example:
-    doc = example.reference
-    if len(doc) <= WINDOW:
-        return example
-    return Example.from_dict(doc[:WINDOW].as_doc(), {"cats": doc.cats})
+def _benign_clauses(nlp: Any, examples: list[Example], min_words: int, lines: bool) -> list[Example]:
+    """Every distinct clause of the benign examples, as a benign example (a clause of an attack may be
+    innocent by itself, so attacks give none)."""
+    seen: set[str] = set()
+    out = []
+    for eg in examples:
+        if eg.reference.cats.get(LABEL, 0.0) > 0.5:
+            continue
+        doc = eg.predicted
+        for a, b in clause_spans(doc, len(doc), min_words=min_words, lines=lines):
+            text = doc[a:b].text
+            if b - a < len(doc) - 1 and text not in seen:
+                seen.add(text)
+                out.append(Example.from_dict(nlp.make_doc(text), {"cats": {LABEL: 0.0, "BENIGN": 1.0}}))
+    return out
 
 
 def score_sets(
