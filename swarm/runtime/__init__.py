@@ -5,7 +5,9 @@ Where to look (one place each):
 - a report is settled (ack, nak, term, dead-letter, reject): `settle.Settler.settle(stream, msg, exc)`,
   which reads the error tree of `swarm.errors` (each error's `settlement` and `retry_delay_s`).
   `intake.IntakeActor` fetches, validates, groups and filters, and only raises; a backlog is pulled in
-  bulk by `swarm.bus.fetch.fetch`, a storm's `duplicate_grouped` events are gathered by `grouped`.
+  bulk by `swarm.bus.fetch.fetch`, a storm's `duplicate_grouped` events are gathered by `grouped`;
+  a report that opens or resumes an investigation goes through `opening.InvestigationOpener` (filter,
+  budget admission, the orchestrator call).
 - a phase is run: `cycle.CYCLE` is the table (phase, role, what it reads, its typed output, the skip
   rule) and `cycle.another_cycle` the stop rule; `cycle.run_cycles(host, max_cycles)` runs it on a
   host: `orchestrator.PeerCycle` (Ray pools + PEER state) or `local.LocalCycle` (in-process).

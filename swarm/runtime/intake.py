@@ -4,10 +4,10 @@ A fetched batch is settled together (swarm.runtime.batch): validate each report 
 dead-letter with the reason, term) -> group by signature, one count per signature per batch
 (`SignatureIndex.count`: an occurrence of a known signature is counted once per stream sequence, even
 when its ack was lost) -> the duplicates acked in one pipeline. A report that opens (or resumes) an
-investigation gets its own task: injection filter (rejected: SecurityRejection, term) -> budget
-admission (wait, never drop) -> hand to an orchestrator, keeping the message alive with in-progress
-acks -> ack only after the Result is published. The fetch grows with the backlog (`intake.batch` to
-`intake.max_batch`); only new investigations are held to the free slots.
+investigation gets its own task (swarm.runtime.opening): injection filter (rejected:
+SecurityRejection, term) -> budget admission (wait, never drop) -> hand to an orchestrator, keeping the
+message alive with in-progress acks -> ack only after the Result is published. The fetch grows with
+the backlog (`intake.batch` to `intake.max_batch`); only new investigations are held to the free slots.
 
 Every step raises from the error tree (swarm.errors) and `Settler.settle` (swarm.runtime.settle)
 decides: ack, nak with backoff (the last allowed delivery is dead-lettered instead), term,
@@ -29,31 +29,27 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import ray
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.errors import FetchTimeoutError
 
 from swarm.bus.fetch import fetch
-from swarm.bus.names import ADVISORY_CONSUMER, ERROR_CONSUMER, HDR_MSG_ID
-from swarm.comms.publisher import notice
+from swarm.bus.names import ADVISORY_CONSUMER, ERROR_CONSUMER
 from swarm.config import load_object
-from swarm.errors import FilterFailed, OverBudget, Rejected, SwarmError
+from swarm.errors import SwarmError
 from swarm.models import ErrorReport
 from swarm.runtime.batch import Batch, FetchSizer, member_slots
 from swarm.runtime.coalesce import BudgetCalls
 from swarm.runtime.control import PauseSwitch
-from swarm.runtime.faults import retry_unavailable
 from swarm.runtime.grouped import GroupedEvents
 from swarm.runtime.grouping import SignatureIndex, Tally
-from swarm.runtime.lifecycle import CLOSED, LifecyclePolicy, reopened_event
-from swarm.runtime.registry import BUDGET_NAME, PoolClient
-from swarm.runtime.requests import InvestigationRequest
+from swarm.runtime.lifecycle import LifecyclePolicy
+from swarm.runtime.opening import InvestigationOpener
+from swarm.runtime.registry import PoolClient
 from swarm.runtime.services import ActorServices, ActorSpec
-from swarm.runtime.settle import Settler, wait_out
+from swarm.runtime.settle import Settler
 from swarm.runtime.tasks import report_of_task
 from swarm.telemetry import metrics
-from swarm.telemetry.tracing import SpanKind, messaging, span_from_headers
 
 __all__ = ["IntakeActor", "COUNTER_KEYS"]
 
@@ -61,11 +57,7 @@ log = logging.getLogger("swarm.runtime.intake")
 COUNTER_KEYS = ("received", "investigations", "duplicates", "dead_lettered", "rejected", "results")
 
 
-def _headers(msg: Msg) -> dict[str, str]:
-    return dict(msg.headers or {})
-
-
-class IntakeActor:
+class IntakeActor(InvestigationOpener):
     def __init__(self, spec: ActorSpec, index: int) -> None:
         self.name = f"intake-{index}"
         self.spec = spec
@@ -345,128 +337,6 @@ class IntakeActor:
                 await settler.settle(stream, msg)
             except Exception:
                 log.exception("%s: could not ack a report from %s", self.name, stream)
-
-    # -- a report that opens (or resumes) an investigation: raises what went wrong --------
-    async def _open(self, stream: str, msg: Msg, report: ErrorReport, tally: Tally, new: bool) -> None:
-        with span_from_headers(f"process {msg.subject}", _headers(msg), SpanKind.CONSUMER, stream=stream,
-                               **messaging(msg.subject, "process", _headers(msg).get(HDR_MSG_ID))) as carrier:
-            inv = tally.investigation_id
-            if tally.entry.get("status") == "rejected":
-                raise Rejected(f"signature {report.signature} was rejected before")
-            try:
-                verdict = self.filter.check_report(report)
-            except Exception as exc:  # not transient: the same text fails the same way on every delivery
-                log.exception("%s: the injection filter failed on %s", self.name, report.signature)
-                raise FilterFailed(f"the injection filter failed on this report: {type(exc).__name__}: {exc}") from exc
-            if verdict.rejected:
-                raise Rejected("rejected by the prompt-injection filter", verdict, report, inv)
-            if new:
-                self.counters["investigations"] += 1  # opened here (a resumed one was counted where it opened)
-                await self.services.blood.emit(
-                    "investigation_started",
-                    {"signature": report.signature, "service": report.service, "environment": report.environment},
-                    investigation_id=inv,
-                )
-                if (reopened := reopened_event(tally.entry)) is not None:  # the error came back
-                    await self.services.blood.event(*reopened, investigation_id=inv)
-            await self._investigate(msg, report, inv, carrier, tally.entry, new)
-
-    async def _investigate(
-        self, msg: Msg, report: ErrorReport, inv: str, carrier: dict[str, str], entry: dict[str, Any],
-        new: bool = True,
-    ) -> None:
-        budget = self._budget()
-        keepalive = asyncio.create_task(self._keep_alive(msg, budget, inv))
-        ack_wait_s = self.settler.ack_wait_s.get(msg.metadata.stream, 30.0) if self.settler else 30.0
-
-        told: list[str] = []
-        asked: list[str] = []  # the no-wait admission is asked once, with the batch
-
-        async def admit() -> None:  # over budget, the investigation waits (in-progress acks), never dropped
-            # first with the rest of its batch (one call); then the budget actor holds the call until a
-            # slot frees (or retry_delay_s): no polling
-            admitted, reason = (False, "") if asked else await budget.admit_now(inv)
-            asked.append(inv)
-            if not admitted:
-                admitted, reason = await budget.wait_admit(inv, self.services.config.budget.retry_delay_s)
-            if not admitted:
-                if not told:  # once per investigation: the general channel tells the humans watching
-                    told.append(str(reason))
-                    await notice(self.services.bus, "budget_wait", f"`{inv}` waits for the swarm-wide budget: "
-                                 f"{reason}", {"investigation_id": inv, "reason": str(reason)},
-                                 sender=self.services.service, role="intake")
-                raise OverBudget(str(reason), retry_delay_s=0.0)  # waited in wait_admit already
-
-        self.waiting.add(inv)  # distinct work waiting for a slot: the autoscaler's load
-        try:
-            try:
-                await wait_out(admit)
-            finally:
-                self.waiting.discard(inv)
-            self.services.active += 1
-            req = InvestigationRequest(
-                investigation_id=inv,
-                signature=report.signature,
-                report=report.model_dump(mode="json"),
-                trace=carrier,
-                occurrences=int(entry.get("occurrences", 1)),
-                repository=self._repository(report.service),
-                previous_investigation_id=(entry.get("previous") or {}).get("investigation_id"),
-                regression=bool(entry.get("regression")),
-            )
-            try:
-                while True:
-                    # a dead or restarting orchestrator is the swarm's fault: retried here (in-progress acks
-                    # keep the report), then requeued by the settler, never dead-lettered
-                    outcome = await retry_unavailable(
-                        lambda: self.orchestrators.call("investigate", req), first_delay_s=self.cfg.nak_delay_s,
-                        max_delay_s=max(self.cfg.nak_delay_s, self.cfg.in_progress_interval_s),
-                        give_up_after_s=ack_wait_s, what=f"{self.name}: orchestrator call for {inv}")
-                    if outcome.get("outcome") != "busy":
-                        break
-                    await asyncio.sleep(self.cfg.in_progress_interval_s)  # a live owner works on it: wait
-            finally:
-                self.services.active -= 1
-                await budget.release(inv)  # with the others released in this turn: one call
-            # a Result published before this delivery (the previous holder died before its ack) is still
-            # this run's outcome of the report
-            if not outcome.get("duplicate") or not new:
-                self._count_once("results", inv)
-            if outcome.get("status") in CLOSED:  # the Result closes the signature's entry
-                assert self.index is not None
-                await self.index.close(report.signature, inv, str(outcome["status"]), report.release,
-                                       (outcome.get("result") or {}).get("pr_url"))
-        finally:
-            keepalive.cancel()
-
-    def _budget(self) -> BudgetCalls:
-        """The swarm-wide budget actor (a named, restartable actor: its handle outlives restarts)."""
-        if self.budget is None:
-            self.budget = BudgetCalls(ray.get_actor(BUDGET_NAME, namespace=self.spec.ray_namespace))
-        return self.budget
-
-    def _count_once(self, counter: str, inv: str) -> None:
-        """One count per investigation and counter in this actor's life (redeliveries are not new work)."""
-        if (counter, inv) in self.counted:
-            return
-        self.counted[(counter, inv)] = None
-        if len(self.counted) > 20_000:
-            self.counted.pop(next(iter(self.counted)))
-        self.counters[counter] += 1
-
-    def _repository(self, service: str) -> dict[str, Any] | None:
-        repos = self.services.config.repositories
-        repo = repos.get(service) or (next(iter(repos.values())) if len(repos) == 1 else None)
-        return repo.model_dump() if repo else None
-
-    async def _keep_alive(self, msg: Msg, budget: BudgetCalls, inv: str) -> None:
-        """In-progress acks (ack wait never expires under live work) and a live admission in the budget."""
-        while True:
-            await asyncio.sleep(self.cfg.in_progress_interval_s)
-            with contextlib.suppress(Exception):
-                await msg.in_progress()
-            with contextlib.suppress(Exception):
-                await budget.touch(inv)
 
     async def _advisory_loop(self, sub: Any) -> None:
         """Stored MAX_DELIVERIES advisories: a report exhausted its deliveries (in a crashed process,
