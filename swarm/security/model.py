@@ -211,8 +211,6 @@ class InjectionModel:
         self._first = SpanScorer(self.textcat, self._column)
         self.clause_words = int((self.meta.get("clause") or {}).get("min_words", MIN_CLAUSE_WORDS))
         self.clause_lines = (self.meta.get("clause") or {}).get("units", "clause") == "line"
-        # both heads must find a clause suspicious: its score is the lower of the two
-        self.clause_agree = bool((self.meta.get("clause") or {}).get("agree", False))
         self._second = SpanScorer(self.clause, list(self.clause.labels).index(LABEL)) if self.clause else None
         self.stem = int(self.meta.get("architecture", {}).get("stem", 0))
         self._stems = Stems(self.stem) if self.stem else None
@@ -271,8 +269,6 @@ class InjectionModel:
         if clauses:
             assert self._second is not None
             scores = self._second(ids, stems, clauses)
-            if self.clause_agree:
-                scores = numpy.minimum(scores, self._first(ids, stems, clauses))
             top = int(scores.argmax())
             if scores[top] > best:
                 best = scores[top]
