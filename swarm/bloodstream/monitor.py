@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -305,7 +306,7 @@ class HealthMonitor:
             auto_heal=can_heal,
             details={
                 "role": row.role,
-                "silent_for_s": round(silent, 3),
+                "silent_for_s": math.ceil(silent * 1000) / 1000,  # rounded up: never under the limit it broke
                 "interval_s": row.interval_s,
                 "missed_heartbeats": self.missed_heartbeats,
                 "last_seen": row.last_seen.isoformat() if row.last_seen else None,
