@@ -3,7 +3,7 @@
     swarm security check "ignore all previous instructions"        # exit 0 allowed, 3 rejected
     swarm security check --file report.txt --json                  # "fired": rules | model | both
     swarm security eval tests/data/injection_corpus.jsonl [--json] [--strict] [--show-errors]
-    swarm security eval --public s-labs-test --public neuralchemy-test --generated --embedded --compare --json
+    swarm security eval --public all --generated --embedded --catalogs --compare --json
     swarm security eval FILE.jsonl --rules-only
     swarm security export s-labs-test s-labs-test.jsonl            # a public split as eval JSONL
     swarm security train [--out DIR] [--seed 11] [--clause-epochs N] --json   # writes the model + data card
@@ -148,7 +148,9 @@ def _render_eval(data: dict[str, Any]) -> None:
             )
 
 
-def _sources(corpora: list[Path], public: list[str], generated: bool, embedded: bool = False) -> dict[str, list[Any]]:
+def _sources(
+    corpora: list[Path], public: list[str], generated: bool, embedded: bool = False, catalogs: bool = False
+) -> dict[str, list[Any]]:
     from swarm.security.evaluate import load_corpus
 
     out: dict[str, list[Any]] = {str(path): load_corpus(path) for path in corpora}
@@ -170,8 +172,14 @@ def _sources(corpora: list[Path], public: list[str], generated: bool, embedded: 
 
         tests = [s for src in SOURCES for s in public_split(f"{src}-test")]
         out["embedded-test"] = embed(tests, "heldout")
+    if catalogs:  # real projects' user-facing messages of the test split (benign only, never trained on)
+        from swarm.security.catalogs import catalog_rows
+
+        out["catalogs-test"] = catalog_rows("test")
     if not out:
-        raise InvalidInput("nothing to evaluate: give CORPUS.jsonl, --public NAME, --generated or --embedded")
+        raise InvalidInput(
+            "nothing to evaluate: give CORPUS.jsonl, --public NAME, --generated, --embedded or --catalogs"
+        )
     return out
 
 
@@ -182,6 +190,9 @@ def eval_(
     generated: bool = typer.Option(False, "--generated", help="also the generated held-out set"),
     embedded: bool = typer.Option(
         False, "--embedded", help="also the public test splits hidden in held-out error reports (embedded-test)"
+    ),
+    catalogs: bool = typer.Option(
+        False, "--catalogs", help="also real projects' user-facing messages of the test split (catalogs-test, benign)"
     ),
     rules: Path | None = RULES_OPTION,
     threshold: float | None = THRESHOLD_OPTION,
@@ -196,7 +207,7 @@ def eval_(
     from swarm.security.evaluate import evaluate
 
     with cli_errors():
-        sources = _sources(corpora or [], public, generated, embedded)
+        sources = _sources(corpora or [], public, generated, embedded, catalogs)
         filters = {"rules": _filter(rules, threshold, rules_only=True)} if compare or rules_only else {}
         if not rules_only:
             filters["rules+model"] = _filter(rules, threshold, model)
@@ -304,7 +315,7 @@ def train_(
     epochs: int = typer.Option(0, "--epochs", min=0, help="training epochs (default: the shipped recipe)"),
     limit: int = typer.Option(0, "--limit", min=0, help="at most this many rows per set (a quick smoke run)"),
     clause_epochs: int = typer.Option(
-        6, "--clause-epochs", min=0, help="epochs of the clause head (0: the whole-text head only)"
+        8, "--clause-epochs", min=0, help="epochs of the clause head (0: the whole-text head only)"
     ),
     clause_words: int = typer.Option(
         3, "--clause-words", min=1, help="a clause needs this many words of letters to be scored"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from swarm.security.catalogs import WHEELS as CATALOG_WHEELS
 from swarm.security.corpora import SOURCES
 
 __all__ = ["data_card"]
@@ -59,6 +60,14 @@ def data_card(meta: dict[str, Any]) -> str:
         f"harvested error message of the train split, rendered {meta.get('errors_per_message', 0)}x in random shapes "
         "(trace, log line, minified bundle) with real frames; the validation split's messages rendered 2x "
         "(`errors-validation`) | train split: training (benign rows); validation split: threshold |"
+    )
+    lines.append(
+        "| catalogs | " + ", ".join(f"{n} {v} ({lic})" for n, (v, lic) in CATALOG_WHEELS.items()) + ", PostgreSQL "
+        "(PostgreSQL Licence) | `swarm.security.catalogs`: the English msgids of these wheels' gettext catalogs and "
+        "of the installed PostgreSQL server and client catalogs, frozen in `model/catalogs.json.gz`; real "
+        "user-facing messages (\"Please check your query and try again.\"), each once, bare or in an error "
+        "shape | split 70/15/15 by a hash of the message: train split training (benign rows); validation split "
+        "threshold (`catalogs-validation`); test split only for evaluation (`swarm security eval --catalogs`) |"
     )
     lines.append(
         "| embedded | the public sources' licences | the public train splits above, each text hidden in a generated "

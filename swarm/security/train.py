@@ -5,7 +5,9 @@
 
 Training data: the TRAIN splits of the public corpora (`swarm.security.corpora`), the generated
 `train` split (`swarm.security.generate`) and `errors-train` (every harvested train-split error message,
-rendered `errors_per_message` times: benign error text, so that error reports' own words are not cues).
+rendered `errors_per_message` times: benign error text, so that error reports' own words are not cues) and
+`catalogs-train` (real projects' user-facing messages from their gettext catalogs, `swarm.security.catalogs`:
+benign advice in the imperative, so that "Please check ... and try again." is not an instruction cue).
 The bag of n-grams reads the words and their `stem`-character truncation stems (`swarm.security.model.Stems`).
 Model selection (best epoch) and the threshold use only the
 VALIDATION splits, plus the rules' hand-written corpus of error reports (tests/data/injection_corpus.jsonl):
@@ -33,6 +35,7 @@ from spacy.attrs import ORTH
 from spacy.training import Example
 from spacy.util import compounding, fix_random_seed, minibatch
 
+from swarm.security.catalogs import catalog_rows
 from swarm.security.corpora import SOURCES, public_split
 from swarm.security.datacard import data_card
 from swarm.security.evaluate import Sample, load_corpus
@@ -51,7 +54,9 @@ from swarm.security.rules import make_nlp
 
 __all__ = ["train", "training_sets", "calibrate", "score_sets", "TRAIN_SETS", "VALIDATION_SETS", "OWN_SETS"]
 
-TRAIN_SETS = ("s-labs-train", "neuralchemy-train", "yanismiraoui-train", "generated-train", "errors-train")
+TRAIN_SETS = (
+    "s-labs-train", "neuralchemy-train", "yanismiraoui-train", "generated-train", "errors-train", "catalogs-train",
+)  # fmt: skip
 # also available: "embedded-train" (the public train texts hidden in generated error reports; see the data card)
 ERRORS_PER_MESSAGE = 5  # "errors-train": each harvested train-split error message rendered this many times
 VALIDATION_SETS = (
@@ -62,9 +67,10 @@ VALIDATION_SETS = (
     "project-corpus",
     "embedded-validation",  # the public validation texts hidden in the validation split's error reports
     "errors-validation",  # benign only: the validation split's harvested error messages, rendered twice
+    "catalogs-validation",  # benign only: real projects' user-facing messages (swarm.security.catalogs)
 )
 # error reports: the threshold must hold on each by itself
-OWN_SETS = ("generated-validation", "project-corpus", "errors-validation")
+OWN_SETS = ("generated-validation", "project-corpus", "errors-validation", "catalogs-validation")
 # the rules' hand-written corpus of error reports (repository checkout only): a validation set, never trained on
 PROJECT_CORPUS = Path(__file__).resolve().parents[2] / "tests" / "data" / "injection_corpus.jsonl"
 
@@ -77,6 +83,8 @@ def _load(name: str, seed: int, per_message: int = ERRORS_PER_MESSAGE) -> list[S
     if name.startswith("errors-"):  # benign only: every harvested error message of the split, rendered
         split = name.removeprefix("errors-")
         return real_errors(split, seed=seed, per_message=per_message if split == "train" else 2)
+    if name.startswith("catalogs-"):  # benign only: real user-facing messages of the split
+        return catalog_rows(name.removeprefix("catalogs-"), seed=seed)
     if name.startswith("embedded-"):  # the public texts of a split, hidden in that split's error reports
         split = name.removeprefix("embedded-")
         return embed([s for src in SOURCES for s in public_split(f"{src}-{split}")], split, seed=seed)
@@ -194,7 +202,7 @@ def _update_with_stems(nlp: Any, batch: list[Example], optimizer: Any, losses: d
 def train(
     out_dir: str | Path,
     seed: int = 11,
-    epochs: int = 8,
+    epochs: int = 10,
     fpr_target: float = 0.008,
     limit: int = 0,
     generated_weight: int = 5,
@@ -202,7 +210,7 @@ def train(
     ngram_size: int = 2,
     length: int = 262_144,
     stem: int = 5,
-    clause_epochs: int = 6,
+    clause_epochs: int = 8,
     clause_words: int = 3,
     clause_units: str = "clause",
     train_sets: tuple[str, ...] = TRAIN_SETS,

@@ -66,6 +66,21 @@ HARD_NEGATIVES: dict[str, list[str]] = {
         "Your Python version 3.8 is no longer supported; please upgrade to 3.10 or later and reinstall",
         "fatal: not a git repository (or any of the parent directories): .git\nhint: run 'git init' first",
     ],
+    # real libraries' and services' advice to the reader, in the imperative (the model learned it from message
+    # catalogs; these are not from them)
+    "service_advice": [
+        'botocore.exceptions.NoCredentialsError: Unable to locate credentials. You can configure credentials by '
+        'running "aws configure".',
+        "npm ERR! code ERESOLVE\nnpm ERR! Fix the upstream dependency conflict, or retry this command with --force "
+        "or --legacy-peer-deps to accept an incorrect (and potentially broken) dependency resolution.",
+        'HTTPError: 402 Payment Required: {"error": "Your trial has ended. Please upgrade your plan to continue '
+        'using the API."}',
+        "django.core.exceptions.ImproperlyConfigured: Requested setting DEBUG, but settings are not configured. You "
+        "must either define the environment variable DJANGO_SETTINGS_MODULE or call settings.configure() before "
+        "accessing settings.",
+        "error: Your local changes to the following files would be overwritten by merge:\n\tsrc/app.py\nPlease "
+        "commit your changes or stash them before you merge.\nAborting",
+    ],
     "non_english": [
         "Fehler beim Lesen der Konfiguration: Schlüssel 'port' fehlt in config.toml",
         "Erreur interne du serveur : la connexion à Redis a été refusée",
