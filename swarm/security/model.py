@@ -126,11 +126,6 @@ def without_repeats(text: str) -> str:
 
     A bag of n-grams adds up every occurrence, so 1,000 frames of one stack loop would turn a slightly
     suspicious n-gram into certainty; repeating a line adds no evidence, its first occurrence stays."""
-    # most texts repeat no line: one substitution over the whole text tells (a run of digits never holds
-    # a line break, and neither digits nor "0" are whitespace, so its lines' keys are the lines' keys below)
-    keys = [k for k in (line.strip() for line in _DIGITS.sub("0", text).splitlines()) if k]
-    if len(set(keys)) == len(keys):
-        return text
     seen: set[str] = set()
     out: list[str] = []
     for line in text.splitlines(keepends=True):
