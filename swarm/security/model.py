@@ -100,6 +100,11 @@ class Stems:
         if len(self._cache) > self.MAX_CACHE:
             self._cache.clear()
         cache, strings, size = self._cache, doc.vocab.strings, self.size
+        try:  # every word seen before (the common case): no sort, one lookup per token
+            found = numpy.fromiter(map(cache.__getitem__, ids.ravel().tolist()), dtype=numpy.uint64, count=ids.size)
+            return found.reshape(ids.shape)
+        except KeyError:
+            pass
         words, where = numpy.unique(ids, return_inverse=True)
         out = numpy.empty(len(words), dtype=numpy.uint64)
         for i, orth in enumerate(words.tolist()):

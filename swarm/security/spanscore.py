@@ -43,6 +43,8 @@ class SpanScorer:
         layers = [_sparse_layer(textcat)[0]] + [_sparse_layer(t)[0] for t, _ in more]
         self._columns = [column] + [c for _, c in more]
         self._widths = [int(s.get_dim("nO")) for s in layers]
+        if len(set(self._widths)) != 1:
+            raise ValueError("heads with different numbers of classes cannot share a lookup")
         self._ops = layers[0].ops
         if len(layers) == 1:
             self._sparse = layers[0]
@@ -91,27 +93,33 @@ class SpanScorer:
             keys.append(self._ops.ngrams(2, pairs)[0::2])
         weights = self._weights(numpy.concatenate(keys))
         width = weights.shape[1]
-        at = 0
+        # prefix sums of the words' and the stems' weights, row i: tokens [0, i) (0 + a + b == a + b: the same
+        # floats as adding the runs one by one onto zeros)
         unigram = numpy.zeros((n + 1, width))
-        for _ in runs:
-            unigram[1:] += weights[at : at + n]
-            at += n
         bigram = numpy.zeros((n, width))  # row i + 1: the bigram starting at token i
-        for _ in runs:
-            bigram[1:] += weights[at : at + n - 1]
-            at += n - 1
-        unigram, bigram = unigram.cumsum(axis=0), bigram.cumsum(axis=0)
+        if stems is None:
+            unigram[1:] = weights[:n]
+            bigram[1:] = weights[n : 2 * n - 1]
+            at = 2 * n - 1
+        else:
+            numpy.add(weights[:n], weights[n : 2 * n], out=unigram[1:])
+            numpy.add(weights[2 * n : 3 * n - 1], weights[3 * n - 1 : 4 * n - 2], out=bigram[1:])
+            at = 4 * n - 2
+        numpy.cumsum(unigram, axis=0, out=unigram)
+        numpy.cumsum(bigram, axis=0, out=bigram)
         logits = unigram[ends] - unigram[starts] + bigram[ends - 1] - bigram[starts]
         if stems is not None:
             logits += weights[at:]
         logits += self._bias
-        out, row, col = [], 0, 0
-        for head, column, w in zip(spans, self._columns, self._widths, strict=True):
-            part = logits[row : row + len(head), col : col + w]
-            part = part - part.max(axis=1, keepdims=True)
-            probs = numpy.exp(part)
-            out.append(probs[:, column] / probs.sum(axis=1))
-            row, col = row + len(head), col + w
+        # each head's softmax over its own classes, all heads at once (each row's own spans picked after)
+        heads = logits.reshape(len(logits), len(self._widths), self._widths[0])
+        heads -= heads.max(axis=2, keepdims=True)
+        probs = numpy.exp(heads)
+        totals = probs.sum(axis=2)
+        out, row = [], 0
+        for h, (head, column) in enumerate(zip(spans, self._columns, strict=True)):
+            out.append(probs[row : row + len(head), h, column] / totals[row : row + len(head), h])
+            row += len(head)
         return out
 
 
