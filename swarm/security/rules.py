@@ -188,10 +188,15 @@ class Compiled:
     regex_parts: tuple[re.Pattern[str], ...] = ()
 
     def regex_finditer(self, plain: str) -> Iterator[re.Match[str]]:
-        """`regex.finditer(plain)`, skipped when no single regex matches anywhere in `plain`."""
-        if self.regex is None or (self.regex_parts and not any(p.search(plain) for p in self.regex_parts)):
+        """`regex.finditer(plain)`, started where the first single regex matches (none: no match). The
+        alternation matches at a position iff one of its regexes does, and `^`, `\\b` and look-behinds
+        read the text before a start position, so the matches are the same."""
+        if self.regex is None:
             return iter(())
-        return self.regex.finditer(plain)
+        if not self.regex_parts:
+            return self.regex.finditer(plain)
+        first = min((m.start() for p in self.regex_parts if (m := p.search(plain)) is not None), default=None)
+        return iter(()) if first is None else self.regex.finditer(plain, first)
 
 
 def _tokens(nlp: Language, value: Any) -> list[str]:
