@@ -234,13 +234,16 @@ class InjectionModel:
         self._first = SpanScorer(self.textcat, self._column)
         self.clause_words = int((self.meta.get("clause") or {}).get("min_words", MIN_CLAUSE_WORDS))
         self.clause_lines = (self.meta.get("clause") or {}).get("units", "clause") == "line"
-        self._second = SpanScorer(self.clause, list(self.clause.labels).index(LABEL)) if self.clause else None
-        # both heads in one lookup (the keys hashed once); `_first` / `_second` score one head alone
-        self._both = (
-            SpanScorer.heads([(self.textcat, self._column), (self.clause, list(self.clause.labels).index(LABEL))])
-            if self.clause is not None
-            else self._first
-        )
+        self._second_column = list(self.clause.labels).index(LABEL) if self.clause is not None else 0
+        self._second = SpanScorer(self.clause, self._second_column) if self.clause is not None else None
+        # both heads in one lookup (the keys hashed once); `_first` / `_second` score one head alone, and
+        # do when the heads' tables cannot be stacked (different lengths)
+        self._both: SpanScorer | None = self._first
+        if self.clause is not None:
+            try:
+                self._both = SpanScorer.heads([(self.textcat, self._column), (self.clause, self._second_column)])
+            except ValueError:
+                self._both = None
         self.stem = int(self.meta.get("architecture", {}).get("stem", 0))
         self._stems = Stems(self.stem) if self.stem else None
         self.last_clause = ""
@@ -296,8 +299,12 @@ class InjectionModel:
             return 0.0
         ids = doc.to_array([self._attr])[:n]  # token ids once; windows are slices of it (no Doc copies)
         stems = self._stems(doc, ids) if self._stems is not None else None
-        heads = [windows, clauses] if clauses else [windows]
-        first, second = (self._both.score(ids, stems, heads) + [numpy.zeros(0)])[:2]
+        if self._both is not None:
+            heads = [windows, clauses] if clauses else [windows]
+            first, second = (self._both.score(ids, stems, heads) + [numpy.zeros(0)])[:2]
+        else:
+            assert self._second is not None
+            first, second = self._first(ids, stems, windows), self._second(ids, stems, clauses)
         best = first.max() if windows else 0.0
         if clauses:
             top = int(second.argmax())
