@@ -218,7 +218,8 @@ class InjectionModel:
     With `clause` (a second textcat of the same architecture) the score is the maximum of the first
     head over the windows and parts, and of the clause head over the clauses (`clause_spans`).
     `last_clause` is the clause that scored highest in the last call (when the clause head fired
-    hardest), for explanations.
+    hardest), for explanations. Both heads' weight tables are stacked into one lookup when the model is
+    built (`SpanScorer.heads`): build it again after training a head further.
     """
 
     def __init__(

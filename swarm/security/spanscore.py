@@ -54,7 +54,6 @@ class SpanScorer:
             if len(length) != 1 or v1 != {False}:  # stacking needs class-major tables of one length
                 raise ValueError("heads of different hash table lengths or v1 indexing cannot share a lookup")
             self._sparse = _stacked(layers, length.pop())
-        self._bias = numpy.asarray(self._sparse.get_param("b"), dtype="float64")
         self._forward = self._sparse._func
 
     @classmethod
@@ -66,8 +65,13 @@ class SpanScorer:
         """Each key's weight vector (one SparseLinear call, one key per row, the bias taken off)."""
         ones = numpy.ones(len(keys), dtype="f")
         lengths = numpy.ones(len(keys), dtype="int32")
+        keys = numpy.ascontiguousarray(keys, dtype="uint64")
         scores, _ = self._forward(self._sparse, (keys, ones, lengths), False)
-        return numpy.asarray(scores, dtype="float64") - self._bias
+        return numpy.asarray(scores, dtype="float64") - self._bias()
+
+    def _bias(self) -> Any:
+        # read at each call: one head's layer may be trained further (a stack is a copy taken at construction)
+        return numpy.asarray(self._sparse.get_param("b"), dtype="float64")
 
     def __call__(self, ids: Any, stems: Any | None, spans: list[tuple[int, int]]) -> Any:
         """The first head's probabilities over `spans`."""
@@ -110,7 +114,7 @@ class SpanScorer:
         logits = unigram[ends] - unigram[starts] + bigram[ends - 1] - bigram[starts]
         if stems is not None:
             logits += weights[at:]
-        logits += self._bias
+        logits += self._bias()
         # each head's softmax over its own classes, all heads at once (each row's own spans picked after)
         heads = logits.reshape(len(logits), len(self._widths), self._widths[0])
         heads -= heads.max(axis=2, keepdims=True)
@@ -125,7 +129,8 @@ class SpanScorer:
 
 def _stacked(layers: list[Any], length: int) -> Any:
     """One SparseLinear whose classes are all the layers' classes, in order (tables are class-major:
-    class c of the stack reads the same hashed slot as in its own layer)."""
+    class c of the stack reads the same hashed slot as in its own layer). A copy of their weights as they
+    are now: build the scorer again after training them further."""
     first = layers[0]
     stack: Model = Model(
         "sparse_linear",
