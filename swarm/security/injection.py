@@ -142,7 +142,7 @@ class InjectionFilter:
             place(rule, rule.weight, doc[s].idx, doc[e - 1].idx + len(doc[e - 1]))
         if c.regex is not None:
             plain = _SEP.join(s.norm.plain for s in segments)
-            for m in c.regex.finditer(plain):
+            for m in c.regex_finditer(plain):
                 if m.lastgroup:
                     rule = c.regex_groups[m.lastgroup]
                     place(rule, rule.weight, m.start(), m.end())

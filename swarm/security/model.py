@@ -60,8 +60,11 @@ MIN_CLAUSE_WORDS = 3  # a clause with fewer words is a name, a path, code or a n
 MAX_CLAUSES = 24  # per text: the first 16 and the last 8 (an error's message opens or closes it)
 # where a clause ends: line breaks, tabs, quotes that open or close a value, brackets, `; `, ` | `, ` - `
 # (not `: `: what precedes it, `INFO:`, `ValueError:`, `Validation failed:`, is the clause's context)
-_CLAUSE_BREAK = re.compile(r"\n|\t|(?<!\w)[\"'`]|[\"'`](?!\w)|;\s|\s\|\s|\s-\s|=>|[()\[\]{}<>]")
-_LINE_BREAK = re.compile(r"\n")  # `units: line`: a clause is a whole line
+# (written so that every branch opens with a character class, which lets `re` skip ahead: the same
+# matches as `\n|\t|(?<!\w)["'`]|["'`](?!\w)|;\s|\s\|\s|\s-\s|=>|[()\[\]{}<>]`, in about half the time;
+# a capturing group, so `split` returns the clauses and the breaks between them)
+_CLAUSE_BREAK = re.compile(r"([\n\t()\[\]{}<>]|[\"'`](?:(?<!\w.)|(?!\w))|;\s|\s[|-]\s|=>)")
+_LINE_BREAK = re.compile(r"(\n)")  # `units: line`: a clause is a whole line
 # a word of prose: letters not joined to identifiers, paths or calls (`callback_args`, `a.b.c`, `f(`, `*x`)
 _WORD = re.compile(r"(?<![\w*./\\-])[^\W\d_]{2,}(?![\w(/\\*]|\.\w)")
 MAX_VIEW_CHARS = 200_000  # the model never reads more than this many characters of one text
@@ -97,6 +100,11 @@ class Stems:
         if len(self._cache) > self.MAX_CACHE:
             self._cache.clear()
         cache, strings, size = self._cache, doc.vocab.strings, self.size
+        try:  # every word seen before (the common case): no sort, one lookup per token
+            found = numpy.fromiter(map(cache.__getitem__, ids.ravel().tolist()), dtype=numpy.uint64, count=ids.size)
+            return found.reshape(ids.shape)
+        except KeyError:
+            pass
         words, where = numpy.unique(ids, return_inverse=True)
         out = numpy.empty(len(words), dtype=numpy.uint64)
         for i, orth in enumerate(words.tolist()):
@@ -167,25 +175,40 @@ def _letter_counts(text: str) -> Any:
 
 
 def clause_spans(
-    doc: Doc, end: int, text: str | None = None, min_words: int = MIN_CLAUSE_WORDS, lines: bool = False
+    doc: Doc,
+    end: int,
+    text: str | None = None,
+    min_words: int = MIN_CLAUSE_WORDS,
+    lines: bool = False,
+    idx: list[int] | None = None,
 ) -> list[tuple[int, int]]:
     """Token ranges of the clauses of `doc[:end]` with `min_words` words or more (see the module
-    docstring), at most `MAX_CLAUSES`: the first 16 and the last 8."""
+    docstring), at most `MAX_CLAUSES`: the first 16 and the last 8. `idx` is the tokens' character
+    offsets (`doc.to_array([IDX])` as a list) when the caller has them."""
     if end <= 0:
         return []
     text = doc.text if text is None else text
     last = doc[end - 1]
     limit = last.idx + len(last)
-    idx = doc.to_array([IDX])[:end].tolist()
+    if idx is None:
+        idx = doc.to_array([IDX])[:end].tolist()
+    elif len(idx) > end:
+        idx = idx[:end]
     out: list[tuple[int, int]] = []
-    start = 0
-    breaks = (_LINE_BREAK if lines else _CLAUSE_BREAK).finditer(text, 0, limit)
-    for stop, resume in [(m.start(), m.end()) for m in breaks] + [(limit, limit)]:
-        if stop - start >= MIN_LETTERS and len(_WORD.findall(text, start, stop)) >= min_words:
-            a, b = bisect_left(idx, start), bisect_left(idx, stop)
+    # the runs between breaks, in one `split` (pieces at even positions, the breaks at odd ones); a run is
+    # read by itself, as `findall(text, start, stop)` would: no break ends in a character `_WORD` looks
+    # behind for, and the run's end is the end of the string for its look-ahead
+    pieces = (_LINE_BREAK if lines else _CLAUSE_BREAK).split(text if limit >= len(text) else text[:limit])
+    at = 0
+    for i in range(0, len(pieces), 2):
+        piece = pieces[i]
+        size = len(piece)
+        if size >= MIN_LETTERS and len(_WORD.findall(piece)) >= min_words:
+            a, b = bisect_left(idx, at), bisect_left(idx, at + size)
             if b - a >= 2:
                 out.append((a, b))
-        start = resume
+        if i + 1 < len(pieces):
+            at += size + len(pieces[i + 1])
     return out if len(out) <= MAX_CLAUSES else out[:16] + out[-8:]
 
 
@@ -195,7 +218,8 @@ class InjectionModel:
     With `clause` (a second textcat of the same architecture) the score is the maximum of the first
     head over the windows and parts, and of the clause head over the clauses (`clause_spans`).
     `last_clause` is the clause that scored highest in the last call (when the clause head fired
-    hardest), for explanations.
+    hardest), for explanations. Both heads' weight tables are stacked into one lookup when the model is
+    built (`SpanScorer.heads`): build it again after training a head further.
     """
 
     def __init__(
@@ -211,7 +235,16 @@ class InjectionModel:
         self._first = SpanScorer(self.textcat, self._column)
         self.clause_words = int((self.meta.get("clause") or {}).get("min_words", MIN_CLAUSE_WORDS))
         self.clause_lines = (self.meta.get("clause") or {}).get("units", "clause") == "line"
-        self._second = SpanScorer(self.clause, list(self.clause.labels).index(LABEL)) if self.clause else None
+        self._second_column = list(self.clause.labels).index(LABEL) if self.clause is not None else 0
+        self._second = SpanScorer(self.clause, self._second_column) if self.clause is not None else None
+        # both heads in one lookup (the keys hashed once); `_first` / `_second` score one head alone, and
+        # do when the heads' tables cannot be stacked (different lengths)
+        self._both: SpanScorer | None = self._first
+        if self.clause is not None:
+            try:
+                self._both = SpanScorer.heads([(self.textcat, self._column), (self.clause, self._second_column)])
+            except ValueError:
+                self._both = None
         self.stem = int(self.meta.get("architecture", {}).get("stem", 0))
         self._stems = Stems(self.stem) if self.stem else None
         self.last_clause = ""
@@ -255,23 +288,29 @@ class InjectionModel:
                 windows += self._windows(doc, start, stop)
         text = doc.text if text is None else text
         starts = doc.to_array([IDX])[: n + 1].tolist()
+        idx = starts[:n]
         starts += [len(text)] * (n + 1 - len(starts))
         letters = _letter_counts(text)
         windows = self._worded(letters, starts, windows[: MAX_WINDOWS * 2])
         clauses = []
         if self.clause is not None:
-            clauses = self._worded(letters, starts, clause_spans(doc, n, text, self.clause_words, self.clause_lines))
+            spans = clause_spans(doc, n, text, self.clause_words, self.clause_lines, idx=idx)
+            clauses = self._worded(letters, starts, spans)
         if not windows and not clauses:
             return 0.0
         ids = doc.to_array([self._attr])[:n]  # token ids once; windows are slices of it (no Doc copies)
         stems = self._stems(doc, ids) if self._stems is not None else None
-        best = self._first(ids, stems, windows).max() if windows else 0.0
-        if clauses:
+        if self._both is not None:
+            heads = [windows, clauses] if clauses else [windows]
+            first, second = (self._both.score(ids, stems, heads) + [numpy.zeros(0)])[:2]
+        else:
             assert self._second is not None
-            scores = self._second(ids, stems, clauses)
-            top = int(scores.argmax())
-            if scores[top] > best:
-                best = scores[top]
+            first, second = self._first(ids, stems, windows), self._second(ids, stems, clauses)
+        best = first.max() if windows else 0.0
+        if clauses:
+            top = int(second.argmax())
+            if second[top] > best:
+                best = second[top]
                 a, b = clauses[top]
                 self.last_clause_chars = (starts[a], starts[a] + len(doc[a:b].text))
                 self.last_clause = text[self.last_clause_chars[0] : self.last_clause_chars[1]]

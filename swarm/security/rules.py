@@ -21,6 +21,7 @@ Every problem in the file is a ConfigError naming the rule and what is wrong.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -159,8 +160,17 @@ class Form:
     gates: tuple[tuple[frozenset[int], ...], ...]  # per variant: LOWER ids of which one each must occur
     allow_breaks: bool  # the pattern itself spells a sentence break (".", ";")
     text_gates: tuple[re.Pattern[str], ...] = ()  # REGEX token specs, unanchored, searched in the whole text
+    # the union of every variant's first gate (None when a variant has no gate): a text with none of these
+    # words satisfies no variant, which one set operation tells (most forms, on most texts)
+    first_words: frozenset[int] | None = field(init=False, default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.gates and all(self.gates):
+            object.__setattr__(self, "first_words", frozenset().union(*(gates[0] for gates in self.gates)))
 
     def possible(self, tokens: set[int], text: str) -> bool:
+        if self.first_words is not None and tokens.isdisjoint(self.first_words):
+            return False
         if not any(all(not tokens.isdisjoint(g) for g in gates) for gates in self.gates):
             return False
         return all(g.search(text) for g in self.text_gates)
@@ -173,6 +183,20 @@ class Compiled:
     phrase_rules: dict[int, Rule]  # PhraseMatcher key -> rule
     regex: re.Pattern[str] | None
     regex_groups: dict[str, Rule]
+    # each regex of `regex` alone: the combined alternation tries every branch at every position, while
+    # one regex alone skips ahead to its literal prefix; no match for any of them = no match for `regex`
+    regex_parts: tuple[re.Pattern[str], ...] = ()
+
+    def regex_finditer(self, plain: str) -> Iterator[re.Match[str]]:
+        """`regex.finditer(plain)`, started where the first single regex matches (none: no match). The
+        alternation matches at a position iff one of its regexes does, and `^`, `\\b` and look-behinds
+        read the text before a start position, so the matches are the same."""
+        if self.regex is None:
+            return iter(())
+        if not self.regex_parts:
+            return self.regex.finditer(plain)
+        first = min((m.start() for p in self.regex_parts if (m := p.search(plain)) is not None), default=None)
+        return iter(()) if first is None else self.regex.finditer(plain, first)
 
 
 def _tokens(nlp: Language, value: Any) -> list[str]:
@@ -304,4 +328,11 @@ def compile_rules(rules: RuleSet, nlp: Language) -> Compiled:
             groups.append(f"(?P<{group}>{'|'.join(f'(?:{r})' for r in rule.regex)})")
             regex_groups[group] = rule
     combined = re.compile("|".join(groups), re.MULTILINE) if groups else None
-    return Compiled(forms, phrases, phrase_rules, combined, regex_groups)
+    sources = [r for rule in regex_groups.values() for r in rule.regex]
+    # a back-reference counts groups of the whole alternation: then only the combined regex is exact
+    alone = not any(_BACKREF.search(r) for r in sources)
+    parts = tuple(re.compile(r, re.MULTILINE) for r in sources) if alone else ()
+    return Compiled(forms, phrases, phrase_rules, combined, regex_groups, parts)
+
+
+_BACKREF = re.compile(r"\\[1-9]|\(\?P=")
