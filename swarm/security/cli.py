@@ -320,7 +320,9 @@ def train_(
     clause_words: int = typer.Option(
         3, "--clause-words", min=1, help="a clause needs this many words of letters to be scored"
     ),
-    clause_units: str = typer.Option("clause", "--clause-units", help="what the clause head reads: clause | line"),
+    clause_units: str = typer.Option(
+        "clause:", "--clause-units", help="clause: (clauses and tails after `: `) | clause | line | clause+"
+    ),
     stem: int = typer.Option(5, "--stem", min=0, help="also read each word's first N characters (0: words only)"),
     json_out: bool = JSON_OPTION,
 ) -> None:
@@ -329,8 +331,8 @@ def train_(
     from swarm.security.train import train
 
     with cli_errors():
-        if clause_units not in ("clause", "line"):
-            raise InvalidInput(f"--clause-units must be 'clause' or 'line', got {clause_units!r}")
+        if clause_units not in ("clause", "line", "clause+", "clause:"):
+            raise InvalidInput(f"--clause-units must be clause, line, clause+ or clause:, got {clause_units!r}")
         options: dict[str, Any] = {
             "seed": seed, "limit": limit, "clause_epochs": clause_epochs, "clause_words": clause_words,
             "clause_units": clause_units, "stem": stem,

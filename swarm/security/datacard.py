@@ -21,7 +21,8 @@ def _clause_lines(meta: dict[str, Any]) -> list[str]:
         "Two heads of that architecture: the first reads windows of the whole text (and each report field);",
         "the clause head reads each clause (`swarm.security.model.clause_spans`: the runs between line breaks,",
         "quotes, brackets and `; `, with three words of prose or more), so an instruction hidden in a long error "
-        "report is scored by itself",
+        f"report is scored by itself (units `{meta['clause'].get('units', 'clause')}`: `clause:` adds the tail after "
+        "each `: ` of a clause, so that an unquoted value such as `Validation failed: Title <value>` is read alone),",
         "instead of summed with the report's own words. The clause head trains on the same rows plus every distinct",
         f"clause of the benign training rows, {meta['clause']['epochs']} epochs (best on validation); the score is",
         "the maximum of both heads, under one threshold.",

@@ -19,8 +19,9 @@ Three views of one text, all the same length so a span found in one is a span in
   through the same `skeleton` function, so a rule is written in plain words.
 
 `decode_segments` finds parts that look encoded (URL, HTML entities, JSON/Python escapes, base64, hex,
-Unicode tag characters, letter-spaced words) and returns those that decode to text; the filter scans
-them as well as the raw text. It only decodes what looks encoded, which keeps the hot path cheap.
+Unicode tag characters, letter-spaced words, a backslash before every character) and returns those that
+decode to text; the filter scans them as well as the raw text. It only decodes what looks encoded, which
+keeps the hot path cheap.
 """
 
 from __future__ import annotations
@@ -145,7 +146,7 @@ def skeleton(text: str) -> str:
 
 @dataclass(frozen=True)
 class Decoded:
-    kind: str  # url, html, escapes, base64, hex, tags, spaced
+    kind: str  # url, html, escapes, base64, hex, tags, backslashed, spaced
     text: str
 
 
@@ -164,6 +165,8 @@ _HEX = re.compile(
 )
 _TAGS = re.compile(r"[\U000e0020-\U000e007e]{4,}")
 _ANY_TAG = re.compile(r"[\U000e0000-\U000e007f]")
+# every character behind a backslash (`\\I\\g\\n\\o\\r\\e`, `\\用\\户`): a public corpus's trick, not an escape sequence
+_BACKSLASHED = re.compile(r"(?:\\[^\\\n]){6,}")
 _SPACED = re.compile(r"(?<![^\s\"'`(:])(?:[^\W_][._*\-]|\S ){2,}\S(?![^\s\"'`),.:;!?])")
 
 
@@ -259,6 +262,9 @@ def _decode_once(text: str) -> list[Decoded]:
         decoded = _hex(m.group())
         if decoded:
             found.append(Decoded("hex", decoded))
+    backslashed = [m.group()[1::2] for m in itertools.islice(_BACKSLASHED.finditer(text), MAX_SEGMENTS)]
+    if backslashed:
+        found.append(Decoded("backslashed", " ".join(backslashed)))
     spaced = [re.sub(r"(?<=\S)[ ._*\-](?=\S)", "", m.group()) for m in _SPACED.finditer(text)]
     if spaced:
         found.append(Decoded("spaced", " ".join(spaced)))

@@ -42,11 +42,12 @@ from swarm.security.evaluate import Sample, load_corpus
 from swarm.security.generate import embed, generate, real_errors
 from swarm.security.model import (
     LABEL,
+    UNITS,
     InjectionModel,
     Stems,
     _Ids,
-    clause_spans,
     feature_ids,
+    head_spans,
     model_view,
     textcat_config,
 )
@@ -212,7 +213,7 @@ def train(
     stem: int = 5,
     clause_epochs: int = 8,
     clause_words: int = 3,
-    clause_units: str = "clause",
+    clause_units: str = "clause:",
     train_sets: tuple[str, ...] = TRAIN_SETS,
     validation_sets: tuple[str, ...] = VALIDATION_SETS,
     progress: Callable[[str], None] | None = None,
@@ -227,8 +228,8 @@ def train(
     """
     if any(n.endswith("-test") or n.endswith("-heldout") for n in (*train_sets, *validation_sets)):
         raise ValueError("test splits and the generated held-out set are for evaluation only")
-    if clause_units not in ("clause", "line"):
-        raise ValueError(f"clause_units must be 'clause' or 'line', got {clause_units!r}")
+    if clause_units not in UNITS:
+        raise ValueError(f"clause_units must be one of {', '.join(UNITS)}, got {clause_units!r}")
     from swarm.security.injection import InjectionFilter
 
     say = progress or (lambda _m: None)
@@ -261,7 +262,7 @@ def train(
     if clause_epochs:
         clause = make_nlp()
         clause.add_pipe("textcat", config=textcat_config(ngram_size, length))
-        rows = examples + _benign_clauses(clause, examples, clause_words, clause_units == "line")
+        rows = examples + _benign_clauses(clause, examples, clause_words, clause_units)
         say(f"clause head: {len(rows) - len(examples)} distinct clauses of benign training rows added")
         heads = {"architecture": architecture, "clause": {"min_words": clause_words, "units": clause_units}}
         both = lambda: InjectionModel(nlp, 0.5, heads, clause)  # noqa: E731
@@ -306,7 +307,7 @@ def train(
     return meta
 
 
-def _benign_clauses(nlp: Any, examples: list[Example], min_words: int, lines: bool) -> list[Example]:
+def _benign_clauses(nlp: Any, examples: list[Example], min_words: int, units: str) -> list[Example]:
     """Every distinct clause of the benign examples, as a benign example (a clause of an attack may be
     innocent by itself, so attacks give none)."""
     seen: set[str] = set()
@@ -315,7 +316,7 @@ def _benign_clauses(nlp: Any, examples: list[Example], min_words: int, lines: bo
         if eg.reference.cats.get(LABEL, 0.0) > 0.5:
             continue
         doc = eg.predicted
-        for a, b in clause_spans(doc, len(doc), min_words=min_words, lines=lines):
+        for a, b in head_spans(doc, len(doc), doc.text, min_words, units):
             text = doc[a:b].text
             if b - a < len(doc) - 1 and text not in seen:
                 seen.add(text)

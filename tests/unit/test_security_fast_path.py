@@ -33,6 +33,7 @@ from swarm.security.model import (
     _letter_counts,
     clause_spans,
     feature_ids,
+    head_spans,
     model_view,
     without_repeats,
 )
@@ -46,6 +47,7 @@ SEPARATORS = ["\n", "\t", " ", "'", '"', "`", "; ", " | ", " - ", "=>", "(", ")"
 # --- references: the plain computation -----------------------------------------------------------------
 _REF_BREAK = re.compile(r"\n|\t|(?<!\w)[\"'`]|[\"'`](?!\w)|;\s|\s\|\s|\s-\s|=>|[()\[\]{}<>]")
 _REF_LINE = re.compile(r"\n")
+LEVELS = {"info", "warn", "warning", "error", "err", "debug", "trace", "fatal", "critical", "notice", "hint"}
 _REF_WORD = re.compile(r"(?<![\w*./\\-])[^\W\d_]{2,}(?![\w(/\\*]|\.\w)")
 
 
@@ -66,6 +68,40 @@ def ref_clause_spans(doc: Any, end: int, text: str, min_words: int = 3, lines: b
                 out.append((a, b))
         start = resume
     return out if len(out) <= MAX_CLAUSES else out[:16] + out[-8:]
+
+
+def _bare(s: str) -> str:
+    """`s` without the non-word characters around it."""
+    word = [i for i, c in enumerate(s) if c.isalnum() or c == "_"]
+    return s[word[0] : word[-1] + 1] if word else ""
+
+
+def ref_head_spans(doc: Any, end: int, text: str, min_words: int = 3, units: str = "clause") -> list[tuple[int, int]]:
+    """The clause head's spans: clauses (`clause`), lines (`line`) or, for `clause:` / `clause+`, the clauses
+    (and lines) each followed by its tails: what follows each `:` + whitespace inside it, unless nothing or
+    a log level alone precedes it, when the tail holds `min_words` words (counted in the sliced tail) and
+    two tokens; no span twice; at most 72 (48 + 24)."""
+    if units in ("clause", "line"):
+        return ref_clause_spans(doc, end, text, min_words, units == "line")
+    if end <= 0:
+        return []
+    last = doc[end - 1]
+    limit = last.idx + len(last)
+    idx = doc.to_array([IDX])[:end].tolist()
+    spans = ref_clause_spans(doc, end, text, min_words)
+    if units == "clause+":
+        spans += ref_clause_spans(doc, end, text, min_words, True)
+    out: list[tuple[int, int]] = []
+    for a, b in spans:
+        stop = idx[b] if b < len(idx) else limit
+        found = [(a, b)]
+        for at in range(idx[a], stop - 1):
+            if text[at] != ":" or not text[at + 1].isspace() or _bare(text[idx[a] : at]).lower() in LEVELS | {""}:
+                continue
+            if len(_REF_WORD.findall(text[at + 2 : stop])) >= min_words:
+                found.append((bisect_left(idx, at + 2), b))
+        out += [span for span in found if span[1] - span[0] >= 2 and span not in out]
+    return out if len(out) <= 72 else out[:48] + out[-24:]
 
 
 def predict(head: Any, ids: Any, stems: Any, spans: list[tuple[int, int]]) -> list[float]:
@@ -89,7 +125,7 @@ def ref_score(model: InjectionModel, view: str) -> float:
         return [(s, e) for s, e in spans if letters[starts[e]] - letters[starts[s]] >= MIN_LETTERS]
 
     windows = worded(model._windows(doc, 0, n)[: MAX_WINDOWS * 2])
-    clauses = worded(ref_clause_spans(doc, n, view, model.clause_words, model.clause_lines)) if model.clause else []
+    clauses = worded(ref_head_spans(doc, n, view, model.clause_words, model.clause_units)) if model.clause else []
     ids = doc.to_array([model._attr])
     stems = model._stems(doc, ids) if model._stems is not None else None
     return max([0.0, *predict(model.textcat, ids, stems, windows), *predict(model.clause, ids, stems, clauses)])
@@ -147,7 +183,7 @@ def flt() -> InjectionFilter:
 
 # --- the checks -------------------------------------------------------------------------------------------
 def test_clauses_are_the_ones_found_break_by_break(model: InjectionModel, texts: list[str]) -> None:
-    found = 0
+    found = tails = 0
     for text in texts:
         view = model_view(text)
         doc = model.nlp.make_doc(view)
@@ -158,7 +194,11 @@ def test_clauses_are_the_ones_found_break_by_break(model: InjectionModel, texts:
                 found += len(want)
         idx = doc.to_array([IDX]).tolist()
         assert clause_spans(doc, len(doc), view, idx=idx) == ref_clause_spans(doc, len(doc), view)
-    assert found > 1000  # the texts do have clauses
+        for units in ("clause:", "clause+"):
+            want = ref_head_spans(doc, len(doc), view, 3, units)
+            assert head_spans(doc, len(doc), view, 3, units, idx=idx) == want, (text[:200], units)
+            tails += len(want)
+    assert found > 1000 and tails > found // 2  # the texts do have clauses, and colons in them
 
 
 def test_both_heads_in_one_lookup_score_each_span_as_spacy_predicts(model: InjectionModel, texts: list[str]) -> None:
@@ -175,11 +215,12 @@ def test_both_heads_in_one_lookup_score_each_span_as_spacy_predicts(model: Injec
         stems = model._stems(doc, ids)
         spans = [[(0, n)] + [(a, rng.randint(a + 1, n)) for a in (rng.randrange(n) for _ in range(k))] for k in (6, 9)]
         first, second = both.score(ids, stems, spans)
-        # the same floats as each head scored alone, and what spaCy's predict gives (1e-6)
+        # the same floats as each head scored alone, and what spaCy's predict gives (to 1e-5: predict sums a
+        # whole span's weights in float32, whose rounding reaches 1.5e-6 on the longest spans of the shipped model)
         assert first.tolist() == model._first(ids, stems, spans[0]).tolist()
         assert second.tolist() == SpanScorer(model.clause, column)(ids, stems, spans[1]).tolist()
         for got, head, sp in ((first, model.textcat, spans[0]), (second, model.clause, spans[1])):
-            assert max(abs(g - w) for g, w in zip(got.tolist(), predict(head, ids, stems, sp), strict=True)) < 1e-6
+            assert max(abs(g - w) for g, w in zip(got.tolist(), predict(head, ids, stems, sp), strict=True)) < 1e-5
         only_clauses = both.score(ids, stems, [[], spans[1]])
         assert only_clauses[0].size == 0 and only_clauses[1].tolist() == second.tolist()
 
@@ -245,7 +286,7 @@ def test_reports_get_the_same_verdict_from_the_whole_filter(flt: InjectionFilter
         starts, letters = idx + [len(view)], _letter_counts(view)
         windows = (model._windows(doc, 0, len(doc)) + parts)[: MAX_WINDOWS * 2]
         windows = [(s, e) for s, e in windows if letters[starts[e]] - letters[starts[s]] >= MIN_LETTERS]
-        clauses = ref_clause_spans(doc, len(doc), view, model.clause_words, model.clause_lines)
+        clauses = ref_head_spans(doc, len(doc), view, model.clause_words, model.clause_units)
         clauses = [(s, e) for s, e in clauses if letters[starts[e]] - letters[starts[s]] >= MIN_LETTERS]
         want = max([0.0, *predict(model.textcat, ids, stems, windows), *predict(model.clause, ids, stems, clauses)])
         assert verdict.model_score == pytest.approx(want, abs=1e-6)
