@@ -4,6 +4,12 @@ headers = inject_headers({})            # adds traceparent (and tracestate) of t
 ctx = extract_context(msg.headers)      # on the consuming side: a Context to start spans in
 with publish_span(subject, msg_id):     # a PRODUCER span with the messaging semantic conventions
     headers = inject_headers({})
+recording_nowhere(provider)             # its spans go to no processor: a publish in a trace makes no span
+
+A provider marked `recording_nowhere` (an actor with no OTEL exporter: `setup_tracing`) still gives every
+message a trace: a publish without a trace starts one (a root PRODUCER span), a publish inside one carries
+it on in its headers; only the PRODUCER span of the latter is not made, which nobody would see. A span
+costs about as much as the publish itself, and an investigation publishes some thirty messages.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 
+from swarm.bus.names import HDR_TRACEPARENT
+
 __all__ = [
     "inject_headers",
     "extract_context",
@@ -23,10 +31,17 @@ __all__ = [
     "messaging_attributes",
     "publish_span",
     "tracer",
+    "recording_nowhere",
 ]
 
 
 _TRACERS: dict[tuple[int, str], trace.Tracer] = {}
+_NOWHERE: set[int] = set()  # id() of tracer providers whose spans go to no processor
+
+
+def recording_nowhere(provider: trace.TracerProvider) -> None:
+    """`provider` exports nothing: `publish_span` need not make a span for a publish already in a trace."""
+    _NOWHERE.add(id(provider))
 
 
 def tracer(name: str) -> trace.Tracer:
@@ -83,6 +98,11 @@ def publish_span(
 ) -> Iterator[None]:
     """A PRODUCER span `publish <subject>`; its parent is the current span, else the trace in `headers`
     (a re-published message keeps its trace)."""
+    if id(trace.get_tracer_provider()) in _NOWHERE and (
+        trace.get_current_span().get_span_context().is_valid or HDR_TRACEPARENT in (headers or {})
+    ):
+        yield  # in a trace already, and no span is exported: the headers carry that trace on
+        return
     parent = None if trace.get_current_span().get_span_context().is_valid else extract_context(headers)
     attrs = messaging_attributes(subject, "publish", message_id)
     with tracer("swarm.bus").start_as_current_span(f"publish {subject}", context=parent, kind=trace.SpanKind.PRODUCER,

@@ -16,9 +16,10 @@ import asyncio
 import contextlib
 import logging
 import math
+import signal
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +100,8 @@ class SwarmRuntime:
         if missing := missing_tokens(self.config.repositories):  # else every fix of theirs fails to deliver
             raise ConfigError("pull requests need a token: set " + ", ".join(missing))
         if not ray.is_initialized():
-            context = ray.init(address=self.address, namespace=self.ray_namespace, logging_level="WARNING")
+            with _signal_handlers_kept():  # ray.init's SIGTERM handler exits at once; a draining driver keeps its own
+                context = ray.init(address=self.address, namespace=self.ray_namespace, logging_level="WARNING")
             self.dashboard_url = getattr(context, "dashboard_url", None) or None
         metrics.set_namespace(self.settings.nats_namespace)
         metrics.serve_from_env()  # SWARM_METRICS_PORT: the driver's own /metrics (prometheus_client)
@@ -393,3 +395,21 @@ class SwarmRuntime:
             await self.blood.close()
         if self.bus is not None:
             await self.bus.close()
+
+
+@contextlib.contextmanager
+def _signal_handlers_kept() -> Iterator[None]:
+    """SIGTERM / SIGINT handlers the process installed before (`swarm run` drains on them) stay installed
+    through the block: a signal during the rest of start-up (intake already at work) drains, not exits."""
+    kept: dict[int, Any] = {}
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        handler = signal.getsignal(sig)
+        if handler not in (signal.SIG_DFL, signal.default_int_handler, None):
+            kept[sig] = handler
+    try:
+        yield
+    finally:
+        for sig, handler in kept.items():
+            with contextlib.suppress(ValueError):  # not the main thread: nothing was installed there either
+                signal.signal(sig, handler)
+

@@ -42,7 +42,8 @@ class FetchSizer:
     def __init__(self, smallest: int, largest: int) -> None:
         self.smallest, self.largest = max(1, smallest), max(1, smallest, largest)
         self.backlog = self.smallest
-        self.opening_share = 1.0
+        self.opening_share = 1.0  # a guess until the first batch is seen: that batch replaces it
+        self.seen = False
 
     def size(self, free_slots: int) -> int:
         want = min(self.largest, max(self.smallest, self.backlog))
@@ -59,7 +60,9 @@ class FetchSizer:
 
     def saw_opened(self, fetched: int, opened: int) -> None:
         if fetched > 0:
-            self.opening_share = 0.5 * self.opening_share + 0.5 * (opened / fetched)
+            share = opened / fetched
+            self.opening_share = 0.5 * self.opening_share + 0.5 * share if self.seen else share
+            self.seen = True
 
 
 @dataclass

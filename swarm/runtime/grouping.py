@@ -16,7 +16,9 @@ in the same compare-and-set as the count, the sequences it counted (`counted`: s
 a report that comes back (its ack was lost, a nak) finds its mark and is acked without counting. A
 mark goes once the actor saw its ack confirmed (`forget` in its next write of the signature): an acked
 report is gone from the WorkQueue stream and can never come back. At most `MAX_COUNTED` marks are
-kept per signature (the oldest dropped first), so an entry stays small whatever happens.
+kept per signature (the oldest dropped first), so an entry stays small whatever happens. Every write
+(a count, and a change: close, transfer, dead-letter mark...) is first tried on the entry this actor last
+wrote, without a read; only a compare-and-set that succeeds on that revision is kept.
 
 An entry has a lifecycle (swarm.runtime.lifecycle): the investigation's Result closes it (`close`:
 fixed / no_fix / failed), and an occurrence of a closed signature after a deploy marker, after the
@@ -29,7 +31,7 @@ import asyncio
 import contextlib
 import json
 import random
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -118,12 +120,17 @@ class SignatureIndex:
         computed only for a closed signature); `fresh_since` (time.monotonic(), when the batch was fetched)
         lets the signatures of a batch share one read of the service's deploy markers.
         """
-        sig = report.signature
+        async with self._turn(report.signature):
+            return await self._count(report, sources, forget, reports, fresh_since)
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, sig: str) -> AsyncIterator[None]:
+        """This actor's writers of one signature take turns (counts, and the changes of `_change`)."""
         lock, users = self._turns.get(sig) or (asyncio.Lock(), 0)
         self._turns[sig] = (lock, users + 1)
         try:
             async with lock:
-                return await self._count(report, sources, forget, reports, fresh_since)
+                yield
         finally:
             lock, users = self._turns[sig]
             if users > 1:
@@ -196,22 +203,40 @@ class SignatureIndex:
         self._cache[sig] = (json.dumps(data).encode(), int(revision))
 
     async def _change(self, signature: str, change: Callable[[dict[str, Any]], bool], what: str) -> None:
-        """Compare-and-set an entry: `change` edits it in place and says whether to write at all."""
+        """Compare-and-set an entry: `change` edits it in place and says whether to write at all.
+
+        It is first tried without a read on the entry this actor last wrote (cached), and only a write is
+        kept from that try: a compare-and-set that succeeds on the cached revision proves it was the latest;
+        a refused one, or a decision not to write, is made again on a fresh read."""
         assert self.kv is not None
-        self._cache.pop(signature, None)
-        for attempt in range(self.max_retries):
-            try:
-                current = await self.kv.get(signature)
-            except KeyNotFoundError:
-                return  # no entry: nothing to change
-            data = json.loads(current.value)
-            if not change(data):
+        async with self._turn(signature):
+            cached = self._cache.pop(signature, None)
+            lost = 0
+            while lost < self.max_retries:
+                if cached is not None:
+                    value, revision = cached
+                else:
+                    try:
+                        current = await self.kv.get(signature)
+                    except KeyNotFoundError:
+                        return  # no entry: nothing to change
+                    value, revision = current.value, int(current.revision or 0)
+                data = json.loads(value)
+                optimistic, cached = cached is not None, None
+                if not change(data):
+                    if optimistic:
+                        continue  # decided on what this actor last wrote: decide again on the latest
+                    return
+                try:
+                    written = await self.kv.update(signature, json.dumps(data).encode(), last=revision)
+                except KeyWrongLastSequenceError:
+                    if optimistic:
+                        continue
+                    lost += 1
+                    await asyncio.sleep(random.uniform(0, 0.005 * lost))
+                    continue
+                self._remember(signature, data, written)
                 return
-            try:
-                await self.kv.update(signature, json.dumps(data).encode(), last=current.revision)
-                return
-            except KeyWrongLastSequenceError:
-                await asyncio.sleep(random.uniform(0, 0.005 * (attempt + 1)))
         raise ConflictRetriesExhausted(f"signature {signature[:12]}: {what} lost {self.max_retries} races")
 
     async def transfer(self, signature: str, old: tuple[str, int], new: tuple[str, int]) -> None:

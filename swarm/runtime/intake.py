@@ -259,7 +259,7 @@ class IntakeActor(InvestigationOpener):
         tallies = await asyncio.gather(*(self._count(sig, items, fetched) for sig, items in groups),
                                        return_exceptions=True)
         acks: list[tuple[str, Msg]] = []
-        opened = 0
+        opening: list[tuple[Msg, ErrorReport, Tally, bool]] = []
         for (sig, items), tally in zip(groups, tallies, strict=True):
             if isinstance(tally, BaseException):  # the count failed: each report settles by the error
                 later += [self._settle(stream, msg, tally) for msg, _ in items]
@@ -272,12 +272,15 @@ class IntakeActor(InvestigationOpener):
                     acks.append((sig, msg))
                     counted += kind == "duplicate"
                 else:
-                    opened += 1
-                    self._start(stream, msg, report, tally, kind == "new")
+                    opening.append((msg, report, tally, kind == "new"))
             if counted:
                 self.counters["duplicates"] += counted
                 self.grouped.add(sig, tally.investigation_id, tally.entry.get("occurrences"), counted)
-        let_next_fetch(opened)  # counted: what is left is waiting for the server's answers
+        # counted: what is left waits for the server's answers. The next fetch is woken before the openings
+        # are started, so its request goes out ahead of their first steps (filter, events, actor calls)
+        let_next_fetch(len(opening))
+        for msg, report, tally, new in opening:
+            self._start(stream, msg, report, tally, new)
         if acks:
             metrics.inc("duplicates_grouped", len(acks))
             if await settler.ack_all([msg for _, msg in acks]):  # confirmed: their marks may go

@@ -2,6 +2,8 @@
 
     first = lease_known_held(req, mark_s)            # True: the agent may start before any write
     output = await marked(agent_call, write_running if first else None, after_s=mark_s)
+    alongside = running_alongside(req, mark_s)       # mark_s = 0: RUNNING written as the agent starts
+    output = await marked(agent_call, write_running if alongside else None, after_s=0)
 
 A phase is recorded twice, RUNNING as it starts and DONE (or FAILED) with its output. For a phase that
 answers quickly (no-op agents, cached answers, a skipped step) the first write is pure cost: nobody
@@ -19,6 +21,13 @@ call's token as owner and an expiry at least `after_s + LEASE_MARGIN_S` away: an
 take a lease only once its expiry has passed, and only the holder moves the expiry, so the view's
 expiry is a lower bound of the real one. Otherwise RUNNING is written first, as before (it reads KV
 when the view is stale and refuses a lost lease before the agent runs).
+
+With `after_s` = 0 (the default: every phase gets its RUNNING record as it starts) the same view lets
+the agent start alongside that write instead of after it (`running_alongside`): the record is sent at
+once, the DONE record still follows it, and a refused one (the lease was lost) cancels the agent
+within the write's round trip. A phase transition then waits for one KV write (DONE) instead of two:
+when the investigations of one replica end a phase in the same instant, each next phase's RUNNING
+writes no longer queue in front of its agent.
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ from swarm.models import utcnow
 from swarm.runtime.requests import PhaseRequest
 from swarm.state.model import validate_stored
 
-__all__ = ["LEASE_MARGIN_S", "Announcer", "lease_known_held", "marked"]
+__all__ = ["LEASE_MARGIN_S", "Announcer", "lease_known_held", "marked", "running_alongside"]
 
 LEASE_MARGIN_S = 5.0  # clocks of the hosts may disagree by this much about a lease's expiry
 T = TypeVar("T")
@@ -41,30 +50,43 @@ T = TypeVar("T")
 
 def lease_known_held(req: PhaseRequest, after_s: float) -> bool:
     """The caller's view shows `req.lease` holding the investigation for `after_s` + the margin or more."""
-    if req.lease is None or req.state is None or after_s <= 0:
+    return after_s > 0 and _held_for(req, after_s + LEASE_MARGIN_S)
+
+
+def running_alongside(req: PhaseRequest, mark_s: float) -> bool:
+    """With `mark_s` = 0 (RUNNING as the phase starts): whether the caller's view shows `req.lease` holding
+    the investigation for the margin or more, so the agent may start while its RUNNING record is written."""
+    return mark_s <= 0 and _held_for(req, LEASE_MARGIN_S)
+
+
+def _held_for(req: PhaseRequest, seconds: float) -> bool:
+    if req.lease is None or req.state is None:
         return False
     try:
         m = validate_stored(req.key, *req.state).metadata
     except StateCorrupted:
         return False
     left = m.lease_expires_at - utcnow() if m.lease_expires_at else timedelta(0)
-    return m.owner == req.lease and left.total_seconds() >= after_s + LEASE_MARGIN_S
+    return m.owner == req.lease and left.total_seconds() >= seconds
 
 
 class _Mark:
     def __init__(self, after_s: float, write: Callable[[], Awaitable[Any]]) -> None:
-        self.after_s, self.write, self.begun = after_s, write, False
+        # due at once (after_s <= 0): it is waited for from the start, written however quick the call
+        self.after_s, self.write, self.begun = after_s, write, after_s <= 0
 
     async def run(self) -> None:
-        await asyncio.sleep(self.after_s)
+        if self.after_s > 0:
+            await asyncio.sleep(self.after_s)
         self.begun = True  # from here on it is waited for, never cancelled mid-write
         await self.write()
 
 
 async def marked(call: Awaitable[T], write_running: Callable[[], Awaitable[Any]] | None, after_s: float) -> T:
     """`call`'s result; with `write_running`, that write is made if the call is still running after
-    `after_s` seconds. A failed RUNNING write (the lease was lost) cancels the call and is raised. On
-    return (or raise) no write of this phase is left in flight: the caller's next write follows it."""
+    `after_s` seconds (0: alongside the call from its start, however quick it is). A failed RUNNING write
+    (the lease was lost) cancels the call and is raised. On return (or raise) no write of this phase is
+    left in flight: the caller's next write follows it."""
     if write_running is None:
         return await call
     work = asyncio.ensure_future(call)  # the task copies the context: tool runner, tracing span

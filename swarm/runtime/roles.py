@@ -25,7 +25,7 @@ from swarm.config import load_object
 from swarm.errors import AgentFailed, BudgetExhausted, SwarmError, TransientError
 from swarm.models import ErrorReport, utcnow
 from swarm.runtime.cycle import merge_output, step_for
-from swarm.runtime.phasemark import lease_known_held, marked
+from swarm.runtime.phasemark import lease_known_held, marked, running_alongside
 from swarm.runtime.requests import PhaseRequest
 from swarm.runtime.services import ActorServices, ActorSpec, CommsPublisher
 from swarm.runtime.tooltask import tool_runner
@@ -241,15 +241,16 @@ async def run_phase(
 
     try:
         with span_from_carrier(f"{role}.{req.phase}", req.trace, investigation=req.investigation_id):
-            later = lease_known_held(req, mark_s)  # else RUNNING first: it checks the lease in KV
-            if not later:
+            later = lease_known_held(req, mark_s)  # RUNNING only if the phase lasts mark_s
+            alongside = not later and running_alongside(req, mark_s)  # RUNNING as the agent starts
+            if not (later or alongside):  # RUNNING first: it checks the lease in KV before the agent runs
                 await running()
             spent = req.spent_usd if req.spent_usd is not None else await services.spent(req.investigation_id)
             ctx = build_context(services, role, req, token, spent)
             try:
                 with use_runner(tools or current_runner()):  # the agent's task (and its threads) inherit it
                     call = asyncio.wait_for(agent.handle(ctx), timeout=services.config.orchestration.phase_timeout_s)
-                    output = await marked(call, running if later else None, mark_s)
+                    output = await marked(call, running if later or alongside else None, mark_s)
                 if not isinstance(output, dict):
                     raise TypeError(f"agent returned {type(output).__name__}, expected a dict")
                 output = step.output.parse(output)  # typed: what the cycle reads must be readable

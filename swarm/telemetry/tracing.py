@@ -35,7 +35,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, SpanExporter
 from opentelemetry.trace import SpanKind
 
-from swarm.bus.trace import extract_context, inject_headers
+from swarm.bus.trace import extract_context, inject_headers, recording_nowhere
 from swarm.bus.trace import messaging_attributes as messaging
 from swarm.bus.trace import tracer as cached_tracer
 
@@ -103,14 +103,19 @@ def setup_tracing(service: str, *, only_when_exporting: bool = False) -> None:
     name = os.environ.get("OTEL_SERVICE_NAME") or "swarm"
     resource = Resource.create({"service.name": name, "service.instance.id": service})
     provider = TracerProvider(resource=resource)
+    processors = 0
     for exporter in (os.environ.get("OTEL_TRACES_EXPORTER") or "none").lower().split(","):
         exporter = exporter.strip()
         if exporter == "console":
             provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
+            processors += 1
         elif exporter == "otlp":
             provider.add_span_processor(BatchSpanProcessor(_otlp_exporter()))
+            processors += 1
         elif exporter not in ("", "none"):
             log.warning("OTEL_TRACES_EXPORTER=%s is not supported (otlp, console, none)", exporter)
+    if not processors:  # traces still flow in headers; a publish inside one needs no span of its own
+        recording_nowhere(provider)
     trace.set_tracer_provider(provider)
     _provider = provider
     _configured = True

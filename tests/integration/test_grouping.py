@@ -67,3 +67,51 @@ async def test_two_actors_counting_at_once_lose_nothing(bus: Bus) -> None:
     await asyncio.gather(actor(0), actor(1))
     for r in sigs:
         assert (await occurrences(bus, r.signature))[0] == 12 * 20
+
+
+class _CountedGets:
+    """The index's real KV handle, its reads counted (every call still goes to the server)."""
+
+    def __init__(self, kv: object) -> None:
+        self.kv, self.gets = kv, 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.kv, name)
+
+    async def get(self, *args: object, **kwargs: object) -> object:
+        self.gets += 1
+        return await self.kv.get(*args, **kwargs)  # type: ignore[attr-defined]
+
+
+async def test_a_result_closes_the_entry_this_actor_wrote_without_a_read_and_a_stale_one_after_one(
+    bus: Bus,
+) -> None:
+    index = await SignatureIndex(bus.js, bus.names).open()
+    counted = _CountedGets(index.kv)
+    index.kv = counted  # type: ignore[assignment]
+    r = report(21)
+    tally = await index.count(r, [(STREAM, 1), (STREAM, 2)])
+    await index.close(r.signature, tally.investigation_id, "no_fix")
+    kv = await bus.js.key_value(bus.names.signature_bucket)
+    entry = json.loads((await kv.get(r.signature)).value)
+    assert entry["status"] == "no_fix" and entry["occurrences"] == 2
+    assert counted.gets == 0, "closing the entry this actor had just written read it again"
+    # the next occurrence starts from the closed entry this actor wrote: counted, no read, not reopened
+    assert (await index.count(r, [(STREAM, 3)])).kinds == ["duplicate"] and counted.gets == 0
+
+    # another actor writes meanwhile: the cached entry is stale, its compare-and-set is refused, read again
+    other = await SignatureIndex(bus.js, bus.names).open()
+    r2 = report(22)
+    tally2 = await index.count(r2, [(STREAM, 10)])
+    await other.count(r2, [(STREAM, 11), (STREAM, 12)])
+    await index.close(r2.signature, tally2.investigation_id, "fixed")
+    entry2 = json.loads((await kv.get(r2.signature)).value)
+    assert entry2["status"] == "fixed" and entry2["occurrences"] == 3  # the other actor's count kept
+    assert counted.gets == 1
+    # a decision not to write, taken on a stale cached entry, is taken again on the latest one
+    r3 = report(23)
+    await index.count(r3, [(STREAM, 20)])  # this actor's cache: the report at 20 holds the signature
+    await other.transfer(r3.signature, (STREAM, 20), (STREAM, 30))  # a re-published copy took it over
+    await index.transfer(r3.signature, (STREAM, 30), (STREAM, 40))  # cached: not the holder; latest: it is
+    entry3 = json.loads((await kv.get(r3.signature)).value)
+    assert entry3["source_seq"] == 40

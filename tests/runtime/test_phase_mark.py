@@ -1,6 +1,8 @@
 """A quick phase is recorded once (DONE, with its start time); a lasting one gets its RUNNING record
 while it runs; a phase started without a write whose lease is lost is stopped when its RUNNING
 record is due and writes nothing; only a lease known to be held lets a phase start without a write.
+With running_mark_s = 0 such a lease lets the agent start alongside its RUNNING record, which is then
+written however quick the phase, lands before the DONE record, and when refused stops the agent.
 The budget wakes one waiting investigation per freed slot, oldest first. Real nats-server, real KV."""
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from swarm.bus.connect import Bus
 from swarm.errors import TransientError
 from swarm.models import utcnow
 from swarm.runtime.lease import Lease
-from swarm.runtime.phasemark import LEASE_MARGIN_S, Announcer, lease_known_held, marked
+from swarm.runtime.phasemark import LEASE_MARGIN_S, Announcer, lease_known_held, marked, running_alongside
 from swarm.runtime.registry import SwarmBudget
 from swarm.runtime.requests import PhaseRequest
 from swarm.runtime.roles import record_phase
@@ -127,6 +129,53 @@ async def test_only_a_lease_known_to_be_held_lets_a_phase_start_without_a_write(
     assert not lease_known_held(req, 0.5)
     short_store, short, short_lease = await _held(bus, "inv-mark-short", seconds=LEASE_MARGIN_S)
     assert not lease_known_held(_request(short_store, short, short_lease), 0.5)  # too close to expiry
+
+
+async def test_with_no_mark_the_agent_starts_alongside_its_running_record(bus: Bus) -> None:
+    store, state, lease = await _held(bus, "inv-mark-along")
+    req = _request(store, state, lease)
+    assert running_alongside(req, 0.0) and not running_alongside(req, 0.5)  # only with running_mark_s = 0
+    began, writes = utcnow(), store.stats.writes
+    before_any_write: list[bool] = []
+
+    async def quick() -> dict[str, Any]:
+        before_any_write.append(store.stats.writes == writes)  # its first step: no write has landed yet
+        return {"hypotheses": []}
+
+    output = await marked(quick(), _writer(store, req, began), after_s=0.0)
+    assert before_any_write == [True], "the agent waited for its RUNNING record"
+    assert store.stats.writes == writes + 1, "a quick phase lost its RUNNING record"  # landed before return
+    running, _ = await PeerStateStore(bus).read(req.key)
+    assert running.phase("plan").status == PhaseStatus.RUNNING and running.phase("plan").started_at == began
+    done = await record_phase(store, req.key, "orchestrator", "plan", "orchestrator-0", output=output,
+                              status=PhaseStatus.DONE, lease=req.lease, started_at=began)
+    assert done.phase("plan").status == PhaseStatus.DONE and store.stats.writes == writes + 2
+
+
+async def test_with_no_mark_a_refused_running_record_stops_the_agent(bus: Bus) -> None:
+    store, state, lease = await _held(bus, "inv-mark-along-lost")
+    req = _request(store, state, lease)
+    assert running_alongside(req, 0.0)  # the caller's view: held
+    other = PeerStateStore(bus)  # meanwhile the lease went elsewhere (expired, taken by another worker)
+    await other.update(req.key, lambda s: setattr(s.metadata, "lease_expires_at", utcnow() - timedelta(seconds=1)),
+                       role="orchestrator")
+    assert await Lease(other, "orchestrator-1", "orchestrator-1/b", seconds=60).take(req.key)
+    _, revision = await other.read(req.key)
+    stopped = asyncio.Event()
+
+    async def agent() -> str:
+        try:
+            await asyncio.sleep(60)
+            return "finished"
+        except asyncio.CancelledError:
+            stopped.set()
+            raise
+
+    with pytest.raises(TransientError, match="lease on .* lost to orchestrator-1/b"):
+        await marked(agent(), _writer(store, req, utcnow()), after_s=0.0)
+    await asyncio.wait_for(stopped.wait(), 10)
+    after, now = await other.read(req.key)
+    assert now == revision and after.phase("plan").status == PhaseStatus.PENDING  # nothing written
 
 
 async def test_the_budget_wakes_one_waiter_per_freed_slot_oldest_first() -> None:

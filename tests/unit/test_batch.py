@@ -19,3 +19,14 @@ def test_distinct_reports_are_fetched_a_slot_each() -> None:
         sizer.saw_opened(fetched=10, opened=10)
     assert sizer.size(free_slots=10) == 10
     assert sizer.size(free_slots=0) == 1
+
+
+def test_the_first_batch_seen_replaces_the_guess_of_one_opening_per_report() -> None:
+    sizer = FetchSizer(smallest=16, largest=256)
+    sizer.saw_backlog(5000)
+    first = sizer.size(free_slots=40)
+    assert first == 40  # nothing seen: a slot per report
+    sizer.saw_opened(fetched=first, opened=10)  # a storm's first batch: 10 errors in 40 reports
+    assert sizer.size(free_slots=30) == 120  # 30 slots at 1 opening in 4 (not the guess averaged in)
+    sizer.saw_opened(fetched=120, opened=120)  # then a burst of distinct reports: back towards a slot each
+    assert sizer.size(free_slots=30) < 60

@@ -1,0 +1,34 @@
+"""`swarm run` traps SIGTERM to drain; ray.init (inside SwarmRuntime.start) installs its own handler that exits
+at once. A SIGTERM during the rest of start-up (intake already fetching) must still drain: the handler the
+process installed before ray.init is back after it. A process that installed none keeps Ray's."""
+
+from __future__ import annotations
+
+import signal
+from typing import Any
+
+from swarm.runtime.app import _signal_handlers_kept
+
+
+def _exit_at_once(signum: int, frame: Any) -> None:  # what ray.init installs, in spirit
+    raise SystemExit(signum)
+
+
+def _drain(signum: int, frame: Any) -> None:
+    pass
+
+
+def test_a_trapped_sigterm_stays_trapped_through_ray_init_and_an_untrapped_one_is_left_alone() -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        signal.signal(signal.SIGTERM, _drain)
+        with _signal_handlers_kept():
+            signal.signal(signal.SIGTERM, _exit_at_once)
+        assert signal.getsignal(signal.SIGTERM) is _drain
+
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        with _signal_handlers_kept():
+            signal.signal(signal.SIGTERM, _exit_at_once)
+        assert signal.getsignal(signal.SIGTERM) is _exit_at_once
+    finally:
+        signal.signal(signal.SIGTERM, before)
