@@ -125,12 +125,15 @@ def nats_up(
             highlight=False,
         ),
     )
-    # a plain `kill` (SIGTERM) must stop the child server too, as Ctrl-C does, instead of orphaning it
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    # a plain `kill` (SIGTERM) must stop the child server too, as Ctrl-C does, instead of orphaning it; and
+    # SIGINT gets its handler even when inherited as ignored (a non-interactive shell's background job starts
+    # so, and Python then installs no KeyboardInterrupt: Ctrl-C / `kill -INT` would do nothing)
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         code = server.run_foreground()
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     raise typer.Exit(code)
 
 

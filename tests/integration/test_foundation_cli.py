@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -51,8 +52,25 @@ def test_demo_uses_nats_url_when_set(cli_env: dict[str, str]) -> None:
     assert "starting an embedded" not in result.stderr
 
 
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
-def test_nats_up_runs_a_jetstream_server_in_the_foreground(stop: signal.Signals, tmp_path: Path) -> None:
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    """Whatever of the command's process group is left (the CLI, an orphaned nats-server holding its pipes)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=30)
+
+
+def _ignore_sigint() -> None:  # as a non-interactive shell starts a background job (`cmd &`)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+# Ctrl-C, a plain kill, and Ctrl-C / `kill -INT` to a `swarm nats up &` started by a script (SIGINT inherited
+# as ignored: Python then installs no KeyboardInterrupt, and the server ran on)
+@pytest.mark.parametrize(
+    ("stop", "background"), [(signal.SIGINT, False), (signal.SIGTERM, False), (signal.SIGINT, True)]
+)
+def test_nats_up_runs_a_jetstream_server_in_the_foreground(
+    stop: signal.Signals, background: bool, tmp_path: Path
+) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -63,6 +81,8 @@ def test_nats_up_runs_a_jetstream_server_in_the_foreground(stop: signal.Signals,
         stderr=subprocess.PIPE,
         text=True,
         env=os.environ | {"SWARM_HOME": str(tmp_path)},
+        start_new_session=True,  # its own process group: a failure below kills the server too (bounded test)
+        preexec_fn=_ignore_sigint if background else None,
     )
     try:
         assert proc.stderr is not None
@@ -81,12 +101,10 @@ def test_nats_up_runs_a_jetstream_server_in_the_foreground(stop: signal.Signals,
                 await nc.close()
 
         assert asyncio.run(jetstream_account()) == 0
-        proc.send_signal(stop)  # Ctrl-C, or a plain kill
+        proc.send_signal(stop)
         out, err = proc.communicate(timeout=30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        _kill_group(proc)
     info = json.loads(out)
     assert info["url"] == f"nats://127.0.0.1:{port}" and info["store_dir"] == str(store)
     assert (store / "jetstream").is_dir()
@@ -126,6 +144,7 @@ def test_nats_up_on_a_free_port_prints_the_port_it_listens_on(tmp_path: Path) ->
     proc = subprocess.Popen(
         [sys.executable, "-m", "swarm.cli", "nats", "up", "--port", "-1", "--store-dir", str(tmp_path / "s"), "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ | {"SWARM_HOME": str(tmp_path)},
+        start_new_session=True,
     )
     try:
         assert proc.stderr is not None
@@ -138,8 +157,6 @@ def test_nats_up_on_a_free_port_prints_the_port_it_listens_on(tmp_path: Path) ->
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        _kill_group(proc)
     url = json.loads(out)["url"]
     assert not url.endswith(":-1") and url == f"nats://{listening}", (url, listening)
