@@ -43,8 +43,6 @@ async def test_ping_finds_the_services_and_pause_holds_intake_until_resume(bus: 
                                                                             tmp_path) -> None:
     with pytest.raises(NatsUnavailable, match="no swarm answers"):
         await control_request(bus, "status", timeout_s=2)
-    alone = await asyncio.to_thread(runner.invoke, app, ["control", "ping", "--json", "--wait", "0.2"])
-    assert alone.exit_code == 1 and json.loads(alone.stdout) == [] and "no swarm answered" in alone.stderr
     runtime = SwarmRuntime(settings, runtime_config(tmp_path))
     await runtime.start()
     try:
