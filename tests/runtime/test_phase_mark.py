@@ -8,6 +8,7 @@ The budget wakes one waiting investigation per freed slot, oldest first. Real na
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
@@ -47,6 +48,29 @@ def _writer(store: PeerStateStore, req: PhaseRequest, began: Any) -> Any:
         await record_phase(store, req.key, "orchestrator", req.phase, "orchestrator-0", status=PhaseStatus.RUNNING,
                            lease=req.lease, started_at=began)
     return running
+
+
+async def _lease_lost(bus: Bus, req: Any) -> tuple[PeerStateStore, int]:
+    """The lease lapses (renewals failed) and another worker takes it: its store and the revision it left."""
+    other = PeerStateStore(bus)
+    await other.update(req.key, lambda s: setattr(s.metadata, "lease_expires_at", utcnow() - timedelta(seconds=1)),
+                       role="orchestrator")
+    assert await Lease(other, "orchestrator-1", "orchestrator-1/b", seconds=60).take(req.key)
+    _, revision = await other.read(req.key)
+    return other, revision
+
+
+def _sleeping_agent(stopped: asyncio.Event) -> Callable[[], Coroutine[Any, Any, str]]:
+    """An agent that would run a minute; `stopped` is set when it is cancelled."""
+    async def agent() -> str:
+        try:
+            await asyncio.sleep(60)
+            return "finished"
+        except asyncio.CancelledError:
+            stopped.set()
+            raise
+
+    return agent
 
 
 async def test_a_quick_phase_is_recorded_once_done_with_its_start_time(bus: Bus) -> None:
@@ -96,21 +120,9 @@ async def test_a_phase_whose_lease_is_lost_is_stopped_when_its_running_record_is
     assert lease_known_held(req, 0.3)  # as the holder saw it when the phase began
 
     # meanwhile the lease lapses (renewals failed) and another worker takes it
-    other = PeerStateStore(bus)
-    await other.update(req.key, lambda s: setattr(s.metadata, "lease_expires_at", utcnow() - timedelta(seconds=1)),
-                       role="orchestrator")
-    assert await Lease(other, "orchestrator-1", "orchestrator-1/b", seconds=60).take(req.key)
-    _, revision = await other.read(req.key)
-
+    other, revision = await _lease_lost(bus, req)
     stopped = asyncio.Event()
-
-    async def agent() -> str:
-        try:
-            await asyncio.sleep(60)
-            return "finished"
-        except asyncio.CancelledError:
-            stopped.set()
-            raise
+    agent = _sleeping_agent(stopped)
 
     with pytest.raises(TransientError, match="lease on .* lost to orchestrator-1/b"):
         await marked(agent(), _writer(store, req, utcnow()), after_s=0.3)
@@ -156,20 +168,9 @@ async def test_with_no_mark_a_refused_running_record_stops_the_agent(bus: Bus) -
     store, state, lease = await _held(bus, "inv-mark-along-lost")
     req = _request(store, state, lease)
     assert running_alongside(req, 0.0)  # the caller's view: held
-    other = PeerStateStore(bus)  # meanwhile the lease went elsewhere (expired, taken by another worker)
-    await other.update(req.key, lambda s: setattr(s.metadata, "lease_expires_at", utcnow() - timedelta(seconds=1)),
-                       role="orchestrator")
-    assert await Lease(other, "orchestrator-1", "orchestrator-1/b", seconds=60).take(req.key)
-    _, revision = await other.read(req.key)
+    other, revision = await _lease_lost(bus, req)  # meanwhile the lease went elsewhere (expired, taken)
     stopped = asyncio.Event()
-
-    async def agent() -> str:
-        try:
-            await asyncio.sleep(60)
-            return "finished"
-        except asyncio.CancelledError:
-            stopped.set()
-            raise
+    agent = _sleeping_agent(stopped)
 
     with pytest.raises(TransientError, match="lease on .* lost to orchestrator-1/b"):
         await marked(agent(), _writer(store, req, utcnow()), after_s=0.0)
