@@ -35,8 +35,11 @@ def quiet(step: str, done: int, total: int) -> None:
 
 
 def bench_report(tag: str, i: int) -> ErrorReport:
+    """Report `i` of a bench run: one error of its own, that the injection filter lets through (checked for
+    8,600 tags and numbers: the learned model scores them 0.21 at most, under its threshold of 0.62; an
+    earlier wording, `widget {i} of run {tag}`, scored 0.62 for one number and the storm lost a report)."""
     return ErrorReport(
-        error=f"BenchError: widget {i} of run {tag} failed",
+        error=f"BenchError: item {i} of batch {tag} failed",
         stack=f'Traceback (most recent call last):\n  File "bench/w{i}.py", line {i + 1}, in run\nBenchError',
         service="bench",
         context={"file": f"bench/w{i}.py", "line": i + 1, "function": "run"},
