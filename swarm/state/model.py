@@ -205,17 +205,12 @@ ROLE_AREAS: dict[str, frozenset[str]] = {
 ROLES: tuple[str, ...] = tuple(ROLE_AREAS)
 
 
-def _areas(state: PeerState) -> dict[str, Any]:
-    data = state.model_dump(mode="json")
-    out: dict[str, Any] = {"schema_version": data["schema_version"], "metadata": data["metadata"]}
-    out.update({f"phases.{name}": value for name, value in data["phases"].items()})
-    return out
-
-
 def changed_areas(before: PeerState, after: PeerState) -> set[str]:
-    """The ownership areas (`metadata`, `phases.plan`, ...) whose content differs."""
-    old, new = _areas(before), _areas(after)
-    return {area for area in AREAS if old[area] != new[area]}
+    """The ownership areas (`metadata`, `phases.plan`, ...) whose content differs (models compare field by
+    field, as their JSON would: no dump of either state)."""
+    out = {area for area in ("schema_version", "metadata") if getattr(before, area) != getattr(after, area)}
+    return out | {f"phases.{p.value}" for p in PhaseName
+                  if getattr(before.phases, p.value) != getattr(after.phases, p.value)}
 
 
 def check_ownership(role: str, before: PeerState, after: PeerState) -> set[str]:

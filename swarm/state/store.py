@@ -187,10 +187,12 @@ class PeerStateStore:
             raise
 
     # writes ----------------------------------------------------------------------------------
-    async def _write(self, key: str, state: PeerState, last: int, what: str) -> int:
-        """The only write path: validated JSON, CAS on `last` (0 = key must be absent)."""
-        data = state.to_bytes()
-        validate_stored(key, None, data)  # what we write must read back: same parser as `read`
+    async def _write(self, key: str, state: PeerState, last: int, what: str, data: bytes | None = None) -> int:
+        """The only write path: validated JSON, CAS on `last` (0 = key must be absent). `data` is the state's
+        JSON when the caller has already read it back with `validate_stored`."""
+        if data is None:
+            data = state.to_bytes()
+            validate_stored(key, None, data)  # what we write must read back: same parser as `read`
         kv = await self.kv()
         try:
             revision = await kv.update(key, data, last=last)
@@ -280,15 +282,17 @@ class PeerStateStore:
                 if optimistic:
                     raise _Stale
                 return current, revision  # nothing to write: do not add a revision
+            # `new` was read back from its JSON (`_apply`); the stamp's two fields are validated as assigned
+            new.metadata.updated_at = max(datetime.now(UTC), new.metadata.created_at)
+            if actor or new.metadata.updated_by == current.metadata.updated_by:  # a transform may name the actor
+                new.metadata.updated_by = actor or role
+            data = self._serialised(key, new)
         except Exception as exc:
             if optimistic and not isinstance(exc, _Stale):
                 raise _Stale from exc
             raise
-        new.metadata.updated_at = max(datetime.now(UTC), new.metadata.created_at)
-        if actor or new.metadata.updated_by == current.metadata.updated_by:  # a transform may name the actor
-            new.metadata.updated_by = actor or role
         try:
-            return new, await self._write(key, new, revision, f"update[{role}]")
+            return new, await self._write(key, new, revision, f"update[{role}]", data)
         except js_errors.KeyWrongLastSequenceError:
             if optimistic:
                 raise _Stale from None
@@ -307,14 +311,19 @@ class PeerStateStore:
             if not isinstance(new, PeerState):
                 raise InvalidInput(f"transform of {key!r} returned {type(new).__name__}, expected PeerState or None")
             # revalidate from JSON: in-place edits of nested dicts/lists bypass assignment validation
-            new = PeerState.model_validate_json(new.model_dump_json(warnings=False))
+            new = PeerState.model_validate_json(self._serialised(key, new))
         except ValidationError as exc:
             raise InvalidInput(f"update of {key!r} would write an invalid PeerState: {_errors(exc)}") from exc
-        except PydanticSerializationError as exc:
-            raise InvalidInput(f"update of {key!r} would write an invalid PeerState: {exc}") from exc
         if new.key != key:
             raise InvalidInput(f"update of {key!r} changed the state's identity to {new.key!r}")
         return new
+
+    @staticmethod
+    def _serialised(key: str, state: PeerState) -> bytes:
+        try:
+            return state.model_dump_json(warnings=False).encode("utf-8")
+        except PydanticSerializationError as exc:
+            raise InvalidInput(f"update of {key!r} would write an invalid PeerState: {exc}") from exc
 
     # history and recovery --------------------------------------------------------------------
     async def _history(self, key: str) -> list[KeyValue.Entry]:
