@@ -10,6 +10,8 @@ a write, stays there.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import nats.errors
 from nats.js.kv import KeyValue
 
@@ -24,15 +26,10 @@ __all__ = ["StateHistory"]
 class StateHistory:
     """History, last valid revision and doctor over a store's bucket (see the module docstring)."""
 
-    @property
-    def bucket(self) -> str:
-        raise NotImplementedError
-
-    async def kv(self) -> KeyValue:
-        raise NotImplementedError
-
-    async def _latest_revision(self, key: str, missing_ok: bool = True) -> int:
-        raise NotImplementedError
+    # provided by the store this is mixed into (declared here for the type checker only)
+    bucket: str
+    kv: Callable[[], Awaitable[KeyValue]]
+    _latest_revision: Callable[..., Awaitable[int]]
 
     async def _history(self, key: str) -> list[KeyValue.Entry]:
         await self._latest_revision(key, missing_ok=False)  # StateNotFound when the key never existed
