@@ -30,7 +30,6 @@ import contextlib
 import functools
 import gettext
 import glob
-import gzip
 import json
 import random
 import re
@@ -40,11 +39,11 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from swarm.security.corpora import hash_split
+from swarm.security.corpora import hash_split, read_frozen, write_frozen
 from swarm.security.errortext import error_pool, render_error
 from swarm.security.evaluate import Sample
 
-__all__ = ["WHEELS", "catalog_messages", "catalog_rows", "freeze", "harvest"]
+__all__ = ["WHEELS", "catalog_messages", "catalog_rows", "freeze", "harvest", "shaped"]
 
 WHEELS = {  # distribution -> (version, licence)
     "django": ("5.2.19", "BSD-3-Clause"),
@@ -114,16 +113,13 @@ def freeze(path: Path = FROZEN) -> int:
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q", "-d", tmp, *pins]
         subprocess.run(cmd, check=True)
         rows = harvest(Path(tmp))
-    path.write_bytes(gzip.compress(json.dumps({"wheels": WHEELS, "messages": rows}).encode(), mtime=0))
     _frozen.cache_clear()
-    return len(rows)
+    return write_frozen(path, {"wheels": WHEELS}, rows)
 
 
 @functools.cache
 def _frozen() -> tuple[tuple[str, str, str], ...]:
-    if not FROZEN.is_file():
-        return ()
-    return tuple(tuple(m) for m in json.loads(gzip.decompress(FROZEN.read_bytes()))["messages"])  # type: ignore[misc]
+    return read_frozen(FROZEN)
 
 
 def catalog_messages(split: str) -> list[str]:
@@ -132,7 +128,8 @@ def catalog_messages(split: str) -> list[str]:
     return [text for s, _source, text in _frozen() if s == want]
 
 
-def _shaped(message: str, rng: random.Random, split: str) -> str:
+def shaped(message: str, rng: random.Random, split: str) -> str:
+    """`message` bare or in a real error shape: an HTTP body, CLI output, a trace or log line of `split`."""
     shape = rng.randrange(6)
     if shape == 0:
         return message
@@ -149,4 +146,4 @@ def _shaped(message: str, rng: random.Random, split: str) -> str:
 def catalog_rows(split: str, seed: int = 11) -> list[Sample]:
     """Benign rows: each message of `split` once, bare or in a real error shape (trace, log line, HTTP body)."""
     rng = random.Random(f"{seed}-catalogs-{split}")
-    return [Sample("benign", _shaped(m, rng, split), "catalog_message", "") for m in catalog_messages(split)]
+    return [Sample("benign", shaped(m, rng, split), "catalog_message", "") for m in catalog_messages(split)]

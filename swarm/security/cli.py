@@ -149,7 +149,12 @@ def _render_eval(data: dict[str, Any]) -> None:
 
 
 def _sources(
-    corpora: list[Path], public: list[str], generated: bool, embedded: bool = False, catalogs: bool = False
+    corpora: list[Path],
+    public: list[str],
+    generated: bool,
+    embedded: bool = False,
+    catalogs: bool = False,
+    tools: bool = False,
 ) -> dict[str, list[Any]]:
     from swarm.security.evaluate import load_corpus
 
@@ -176,9 +181,13 @@ def _sources(
         from swarm.security.catalogs import catalog_rows
 
         out["catalogs-test"] = catalog_rows("test")
+    if tools:  # Java / Go / Rust / JS / Ruby / PHP tools' messages of the test split (benign, never trained on)
+        from swarm.security.toolmessages import tool_rows
+
+        out["tools-test"] = tool_rows("test")
     if not out:
         raise InvalidInput(
-            "nothing to evaluate: give CORPUS.jsonl, --public NAME, --generated, --embedded or --catalogs"
+            "nothing to evaluate: give CORPUS.jsonl, --public NAME, --generated, --embedded, --catalogs or --tools"
         )
     return out
 
@@ -194,6 +203,12 @@ def eval_(
     catalogs: bool = typer.Option(
         False, "--catalogs", help="also real projects' user-facing messages of the test split (catalogs-test, benign)"
     ),
+    tools: bool = typer.Option(
+        False, "--tools", help="also other ecosystems' tools' messages of the test split (tools-test, benign)"
+    ),
+    as_report: bool = typer.Option(
+        False, "--as-report", help="read each text as intake does: the error of a report with a service and context"
+    ),
     rules: Path | None = RULES_OPTION,
     threshold: float | None = THRESHOLD_OPTION,
     model: Path | None = MODEL_OPTION,
@@ -207,7 +222,7 @@ def eval_(
     from swarm.security.evaluate import evaluate
 
     with cli_errors():
-        sources = _sources(corpora or [], public, generated, embedded, catalogs)
+        sources = _sources(corpora or [], public, generated, embedded, catalogs, tools)
         filters = {"rules": _filter(rules, threshold, rules_only=True)} if compare or rules_only else {}
         if not rules_only:
             filters["rules+model"] = _filter(rules, threshold, model)
@@ -225,16 +240,22 @@ def eval_(
             for name, samples in sources.items():
                 for label, filter_ in filters.items():
                     result = evaluate(
-                        filter_, samples, progress=lambda n, d=done: progress.update(task, completed=d + n)
+                        filter_,
+                        samples,
+                        progress=lambda n, d=done: progress.update(task, completed=d + n),
+                        as_report=as_report,
                     )
                     done += len(samples)
                     results.setdefault(name, {})[label] = result
+    if as_report and not json_out:
+        err_console.print("each text read as the error of a report with a service and context (--as-report)")
     met = all(r.meets_goals for per in results.values() for r in per.values())
     if len(results) == 1 and len(filters) == 1:  # one corpus, one filter: the flat report
         data = next(iter(next(iter(results.values())).values())).as_dict()
         if not (show_errors or json_out):
             data.pop("false_negatives")
             data.pop("false_positives")
+        data["read_as"] = "report" if as_report else "text"
         emit(data, json_out, render=_render_eval)
     else:
         data = {
@@ -243,6 +264,7 @@ def eval_(
                 for name, per in results.items()
             },
             "goals_met": met,
+            "read_as": "report" if as_report else "text",
         }
         emit(data, json_out, render=_render_compare)
     if strict and not met:

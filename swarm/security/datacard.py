@@ -10,6 +10,8 @@ from typing import Any
 
 from swarm.security.catalogs import WHEELS as CATALOG_WHEELS
 from swarm.security.corpora import SOURCES
+from swarm.security.toolmessages import HELDOUT as TOOLS_HELDOUT
+from swarm.security.toolmessages import SOURCES as TOOL_SOURCES
 
 __all__ = ["data_card"]
 
@@ -69,6 +71,15 @@ def data_card(meta: dict[str, Any]) -> str:
         "user-facing messages (\"Please check your query and try again.\"), each once, bare or in an error "
         "shape | split 70/15/15 by a hash of the message: train split training (benign rows); validation split "
         "threshold (`catalogs-validation`); test split only for evaluation (`swarm security eval --catalogs`) |"
+    )
+    lines.append(
+        "| tools | "
+        + ", ".join(f"{repo}@{commit[:12]} ({lic})" for repo, commit, lic, _ in TOOL_SOURCES.values())
+        + " | `swarm.security.toolmessages`: the message-like string literals of these repositories' non-test "
+        "Java, Rust, Go, JS, Ruby and PHP sources, frozen in `model/toolmessages.json.gz`; each once, bare or in "
+        "an error shape | " + ", ".join(TOOLS_HELDOUT) + ": test split whole; the others split 70/15/15 by a hash "
+        "of the message: train split training (benign rows); validation split threshold (`tools-validation`); "
+        "test split only for evaluation (`swarm security eval --tools`) |"
     )
     lines.append(
         "| embedded | the public sources' licences | the public train splits above, each text hidden in a generated "

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from swarm.security.corpora import hash_split
 
-__all__ = ["ErrorPool", "error_pool", "render_error"]
+__all__ = ["ErrorPool", "error_pool", "render_error", "report_fields"]
 
 PACKAGES = (
     "aiohttp", "anthropic", "anyio", "attr", "click", "confection", "cryptography", "distlib", "filelock", "git",
@@ -39,6 +39,11 @@ PACKAGES = (
 _LOG_CALLS = {"error", "warning", "warn", "exception", "critical", "info", "fatal"}
 _SKIP = {"test", "tests", "idlelib", "site-packages", "lib2to3", "turtledemo", "__phello__"}
 _FILL = ["x", "42", "'utf-8'", "None", "users", "3.5", "<object>", "'id'"]
+_SERVICES = (
+    "api", "web", "worker", "signup", "checkout", "billing", "payments", "auth", "search", "gateway", "orders",
+    "notifications", "scheduler", "ingest", "reports", "inventory", "profile", "admin", "mailer", "frontend",
+)  # fmt: skip
+_EXTENSIONS = (".py", ".java", ".go", ".js", ".ts", ".rb", ".php", ".rs", ".kt", ".cs")
 
 
 @dataclass(frozen=True)
@@ -167,3 +172,20 @@ def render_error(pool: ErrorPool, rng: random.Random, message: str | None = None
         stamp = f"2024-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}T0{rng.randint(0, 9)}:12:31Z"
         return f"{stamp} {level} [{frames[0][2]}] {text}"
     return f"{name}: {text}"
+
+
+def report_fields(error: str, rng: random.Random, split: str) -> dict[str, str]:
+    """An error report's text fields around `error`, named as `ErrorReport.texts()` names them: a service,
+    and a context file, line, sometimes a function and a request id, from the split's real frames."""
+    file, line, function = rng.choice(error_pool(split).frames)
+    fields = {
+        "error": error,
+        "service": rng.choice(_SERVICES) + rng.choice(["", "-service", "-api", f"-{rng.randint(1, 9)}"]),
+        "context.file": file.removesuffix(".py") + rng.choice(_EXTENSIONS),
+        "context.line": str(line),
+    }
+    if rng.random() < 0.5:
+        fields["context.function"] = function
+    if rng.random() < 0.3:
+        fields["context.request_id"] = f"req-{rng.getrandbits(48):012x}"
+    return fields

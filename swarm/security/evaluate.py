@@ -11,6 +11,7 @@ the false-positive rate per benign category, and the rejections by the part that
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,11 +130,28 @@ class EvalResult:
         }
 
 
-def evaluate(filter_: Filter, samples: Iterable[Sample], progress: Callable[[int], None] | None = None) -> EvalResult:
-    """Run every sample through `filter_.check_text` and count."""
+def evaluate(
+    filter_: Filter,
+    samples: Iterable[Sample],
+    progress: Callable[[int], None] | None = None,
+    as_report: bool = False,
+) -> EvalResult:
+    """Run every sample through `filter_.check_text` and count; with `as_report`, each text is the `error`
+    of an `ErrorReport` with a service and context (held-out frames, fixed seed) read by `check_report`,
+    as intake reads a report."""
+    from swarm.models import ErrorReport
+    from swarm.security.errortext import report_fields
+
     result = EvalResult()
+    rng = random.Random(0)
     for i, sample in enumerate(samples, 1):
-        verdict = filter_.check_text(sample.text, field="text")
+        if as_report and sample.text:
+            fields = report_fields(sample.text, rng, "heldout")
+            context = {k.removeprefix("context."): v for k, v in fields.items() if k.startswith("context.")}
+            report = ErrorReport(error=sample.text, service=fields["service"], context=context)
+            verdict = filter_.check_report(report)
+        else:
+            verdict = filter_.check_text(sample.text, field="text")
         if verdict.rejected:
             part = getattr(verdict, "fired", "") or "rules"
             result.fired[part] = result.fired.get(part, 0) + 1

@@ -7,7 +7,8 @@ Training data: the TRAIN splits of the public corpora (`swarm.security.corpora`)
 `train` split (`swarm.security.generate`) and `errors-train` (every harvested train-split error message,
 rendered `errors_per_message` times: benign error text, so that error reports' own words are not cues) and
 `catalogs-train` (real projects' user-facing messages from their gettext catalogs, `swarm.security.catalogs`:
-benign advice in the imperative, so that "Please check ... and try again." is not an instruction cue).
+benign advice in the imperative, so that "Please check ... and try again." is not an instruction cue) and
+`tools-train` (the messages in the source of Java, Go, Rust, JS and Ruby tools, `swarm.security.toolmessages`).
 The bag of n-grams reads the words and their `stem`-character truncation stems (`swarm.security.model.Stems`).
 Model selection (best epoch) and the threshold use only the
 VALIDATION splits, plus the rules' hand-written corpus of error reports (tests/data/injection_corpus.jsonl):
@@ -25,6 +26,7 @@ import platform
 import random
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -38,11 +40,13 @@ from spacy.util import compounding, fix_random_seed, minibatch
 from swarm.security.catalogs import catalog_rows
 from swarm.security.corpora import SOURCES, public_split
 from swarm.security.datacard import data_card
+from swarm.security.errortext import report_fields
 from swarm.security.evaluate import Sample, load_corpus
 from swarm.security.generate import embed, generate, real_errors
 from swarm.security.model import (
     LABEL,
     UNITS,
+    VIEW_SEP,
     InjectionModel,
     Stems,
     _Ids,
@@ -52,11 +56,13 @@ from swarm.security.model import (
     textcat_config,
 )
 from swarm.security.rules import make_nlp
+from swarm.security.toolmessages import tool_rows
 
 __all__ = ["train", "training_sets", "calibrate", "score_sets", "TRAIN_SETS", "VALIDATION_SETS", "OWN_SETS"]
 
 TRAIN_SETS = (
     "s-labs-train", "neuralchemy-train", "yanismiraoui-train", "generated-train", "errors-train", "catalogs-train",
+    "tools-train",
 )  # fmt: skip
 # also available: "embedded-train" (the public train texts hidden in generated error reports; see the data card)
 ERRORS_PER_MESSAGE = 5  # "errors-train": each harvested train-split error message rendered this many times
@@ -69,9 +75,10 @@ VALIDATION_SETS = (
     "embedded-validation",  # the public validation texts hidden in the validation split's error reports
     "errors-validation",  # benign only: the validation split's harvested error messages, rendered twice
     "catalogs-validation",  # benign only: real projects' user-facing messages (swarm.security.catalogs)
+    "tools-validation",  # benign only: Java / Go / Rust / JS / Ruby tools' messages (swarm.security.toolmessages)
 )
 # error reports: the threshold must hold on each by itself
-OWN_SETS = ("generated-validation", "project-corpus", "errors-validation", "catalogs-validation")
+OWN_SETS = ("generated-validation", "project-corpus", "errors-validation", "catalogs-validation", "tools-validation")
 # the rules' hand-written corpus of error reports (repository checkout only): a validation set, never trained on
 PROJECT_CORPUS = Path(__file__).resolve().parents[2] / "tests" / "data" / "injection_corpus.jsonl"
 
@@ -86,21 +93,36 @@ def _load(name: str, seed: int, per_message: int = ERRORS_PER_MESSAGE) -> list[S
         return real_errors(split, seed=seed, per_message=per_message if split == "train" else 2)
     if name.startswith("catalogs-"):  # benign only: real user-facing messages of the split
         return catalog_rows(name.removeprefix("catalogs-"), seed=seed)
+    if name.startswith("tools-"):  # benign only: other ecosystems' tools' messages of the split
+        return tool_rows(name.removeprefix("tools-"), seed=seed)
     if name.startswith("embedded-"):  # the public texts of a split, hidden in that split's error reports
         split = name.removeprefix("embedded-")
         return embed([s for src in SOURCES for s in public_split(f"{src}-{split}")], split, seed=seed)
     return public_split(name)
 
 
+def as_report(sample: Sample, rng: random.Random, split: str) -> Sample:
+    """`sample` as the model reads it in an error report: its text in `error`, then the report's other fields
+    (`report_fields`) joined the way the filter joins a report's fields, so that neither the separator nor
+    short identifier fields is a cue for either class."""
+    return replace(sample, text=VIEW_SEP.join(report_fields(sample.text, rng, split).values()))
+
+
 def training_sets(
-    names: tuple[str, ...], seed: int = 11, limit: int = 0, per_message: int = ERRORS_PER_MESSAGE
+    names: tuple[str, ...], seed: int = 11, limit: int = 0, per_message: int = ERRORS_PER_MESSAGE,
+    report_share: float = 0.0,
 ) -> dict[str, list[Sample]]:
-    """Samples per named set; `limit` > 0 keeps a deterministic subset of each (smoke runs)."""
+    """Samples per named set; `limit` > 0 keeps a deterministic subset of each (smoke runs); a `report_share`
+    of each set's rows is read as in an error report (`as_report`)."""
     out = {}
     for name in names:
         samples = _load(name, seed, per_message)
         if limit:
             samples = random.Random(f"{seed}-{name}").sample(samples, min(limit, len(samples)))
+        if report_share:
+            rng, split = random.Random(f"{seed}-{name}-report"), name.rsplit("-", 1)[-1]
+            split = split if split in ("train", "validation") else "validation"
+            samples = [as_report(s, rng, split) if rng.random() < report_share else s for s in samples]
         if samples:
             out[name] = samples
     return out
@@ -214,6 +236,7 @@ def train(
     clause_epochs: int = 8,
     clause_words: int = 3,
     clause_units: str = "clause:",
+    report_share: float = 0.3,
     train_sets: tuple[str, ...] = TRAIN_SETS,
     validation_sets: tuple[str, ...] = VALIDATION_SETS,
     progress: Callable[[str], None] | None = None,
@@ -235,8 +258,8 @@ def train(
     say = progress or (lambda _m: None)
     t0 = time.perf_counter()
     fix_random_seed(seed)
-    trains = training_sets(train_sets, seed, limit, errors_per_message)
-    valids = training_sets(validation_sets, seed, limit)
+    trains = training_sets(train_sets, seed, limit, errors_per_message, report_share)
+    valids = training_sets(validation_sets, seed, limit, report_share=report_share)
     views = {s.text: model_view(s.text) for rows in (*trains.values(), *valids.values()) for s in rows}
     say(f"{sum(map(len, trains.values()))} training rows, {sum(map(len, valids.values()))} validation rows")
     rules = InjectionFilter({"model": "none"})
@@ -290,6 +313,7 @@ def train(
         "limit": limit,
         "generated_weight": generated_weight,
         "errors_per_message": errors_per_message,
+        "report_share": report_share,
         "spacy": spacy.__version__,
         "python": platform.python_version(),
         "harvested": _harvested_versions(),

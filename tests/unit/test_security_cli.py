@@ -91,7 +91,8 @@ def test_eval_meets_the_goals_on_the_corpus() -> None:
 def test_eval_strict_fails_when_the_goals_are_missed(tmp_path: Path) -> None:
     corpus = tmp_path / "c.jsonl"
     corpus.write_text(
-        json.dumps({"label": "attack", "text": "a perfectly polite sentence", "category": "sneaky"}) + "\n"
+        # labelled an attack, reads as an ordinary error: no filter catches it, so recall misses the goal
+        json.dumps({"label": "attack", "text": "KeyError: 'user_id'", "category": "sneaky"}) + "\n"
         + json.dumps({"label": "benign", "text": "KeyError: 'x'", "category": "python"}) + "\n",
         encoding="utf-8",
     )  # fmt: skip
