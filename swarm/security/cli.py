@@ -76,6 +76,14 @@ def _read_text(text: str | None, file: Path | None) -> str:
     return text
 
 
+def _category(data: dict[str, Any]) -> str:
+    if not data["category"]:
+        return ""
+    if data.get("fired") in ("rules", "both"):
+        return f", category {data['category']}"
+    return f"; rules matched below their threshold (category {data['category']})"
+
+
 def _render_verdict(data: dict[str, Any]) -> None:
     style = "bold red" if data["rejected"] else "bold green"
     word = "REJECTED" if data["rejected"] else "allowed"
@@ -88,7 +96,7 @@ def _render_verdict(data: dict[str, Any]) -> None:
             if data.get("model_score") is None
             else f", model score {data['model_score']:.3f} (threshold {data['model_threshold']:.3f})"
         )
-        + (f", category {data['category']}" if data["category"] else ""),
+        + _category(data),
         highlight=False,
     )
     if data.get("model_clause"):  # attacker-controlled text: printed without markup
@@ -285,10 +293,12 @@ def _trim(data: dict[str, Any], show_errors: bool) -> dict[str, Any]:
 
 
 def _render_compare(data: dict[str, Any]) -> None:
-    table = Table("corpus", "filter", "attacks", "benign", "recall", "FPR", "rejected by")
+    table = Table("corpus", "filter", "attacks", "benign", "recall", "FPR", "attacks caught by", "benign rejected by")
+    table.columns[0].overflow = "fold"  # a corpus path is read whole, not cut
     for name, per in data["corpora"].items():
         for label, r in per.items():
             by = ", ".join(f"{k} {v}" for k, v in r["rejected_by"].items())
+            benign_by = ", ".join(f"{k} {v}" for k, v in r.get("benign_rejected_by", {}).items())
             table.add_row(
                 name,
                 label,
@@ -297,6 +307,7 @@ def _render_compare(data: dict[str, Any]) -> None:
                 f"{r['recall']:.2%}",
                 f"{r['false_positive_rate']:.2%}",
                 by,
+                benign_by,
             )
     console.print(table)
 

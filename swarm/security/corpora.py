@@ -43,7 +43,11 @@ SOURCES: dict[str, dict[str, str]] = {
         "licence_file": "yanismiraoui/LICENSE",
     },
 }
-PUBLIC_SPLITS = tuple(f"{src}-{split}" for src in SOURCES for split in ("train", "validation", "test"))
+PUBLIC_SPLITS = (
+    *(f"{src}-{split}" for src in SOURCES for split in ("train", "validation", "test")),
+    "bipia-train",  # swarm.security.bipia: attacks on coding agents, no validation split
+    "bipia-test",
+)
 
 
 def _file(relative: str) -> Any:
@@ -84,6 +88,10 @@ def public_split(name: str) -> list[Sample]:
     if name not in PUBLIC_SPLITS:
         raise InvalidInput(f"unknown public split {name!r}; choose one of {', '.join(PUBLIC_SPLITS)}")
     source, split = name.rsplit("-", 1)
+    if source == "bipia":
+        from swarm.security.bipia import bipia_split
+
+        return bipia_split(split)
     path = _file(SOURCES[source]["files"].format(split=split))
     out: list[Sample] = []
     if source == "s-labs":

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from swarm.security.bipia import COMMIT as BIPIA_COMMIT
+from swarm.security.bipia import LICENCE as BIPIA_LICENCE
+from swarm.security.bipia import REPOSITORY as BIPIA_REPOSITORY
 from swarm.security.catalogs import WHEELS as CATALOG_WHEELS
 from swarm.security.corpora import SOURCES
 from swarm.security.toolmessages import HELDOUT as TOOLS_HELDOUT
@@ -82,6 +85,12 @@ def data_card(meta: dict[str, Any]) -> str:
         "test split only for evaluation (`swarm security eval --tools`) |"
     )
     lines.append(
+        f"| bipia | {BIPIA_LICENCE} ({BIPIA_REPOSITORY}@{BIPIA_COMMIT[:12]}) | `swarm.security.bipia`: the code-task "
+        "attacks of the BIPIA benchmark (instructions to put a malicious snippet into the code), frozen in "
+        "`model/bipia.json.gz` | its authors' train split: training (twice bare, once hidden in a train error "
+        "report); its test split only for evaluation (`swarm security eval --public bipia-test`) |"
+    )
+    lines.append(
         "| embedded | the public sources' licences | the public train splits above, each text hidden in a generated "
         "error report of the split (`swarm.security.generate.embed`, half of the rows) | validation split: threshold "
         "(`embedded-validation`); the train split is not in the shipped recipe (`embedded-train`: a `train` option) |"
@@ -110,8 +119,9 @@ def data_card(meta: dict[str, Any]) -> str:
         "## Threshold",
         "",
         f"{meta['threshold']:.6f}: the lowest model score at which the model adds at most {meta['fpr_target']:.1%}",
-        "false positives (of benign rows) to the rules' own, over all validation sets' benign rows pooled and",
-        "on each error-report validation set (" + ", ".join(meta.get("own_sets", [])) + ") by itself.",
+        "false positives (of benign rows) to the rules' own over all validation sets' benign rows pooled, and at",
+        f"most {meta.get('own_fpr_target', meta['fpr_target']):.1%} on each error-report validation set ("
+        + ", ".join(meta.get("own_sets", [])) + ") by itself (the issue's goal for real error reports: 0.5 %).",
         "",
         "| validation set | recall | FPR |",
         "|---|---|---|",

@@ -81,7 +81,8 @@ class EvalResult:
     benign_by_category: dict[str, list[int]] = field(default_factory=dict)  # category -> [flagged, total]
     false_negatives: list[Sample] = field(default_factory=list)
     false_positives: list[tuple[Sample, list[str]]] = field(default_factory=list)
-    fired: dict[str, int] = field(default_factory=dict)  # rejected rows by part: rules / model / both
+    fired: dict[str, int] = field(default_factory=dict)  # caught attacks by part: rules / model / both
+    fired_benign: dict[str, int] = field(default_factory=dict)  # rejected benign rows by part
 
     @property
     def precision(self) -> float:
@@ -120,6 +121,7 @@ class EvalResult:
                 for k, (f, n) in sorted(self.benign_by_category.items())
             },
             "rejected_by": dict(sorted(self.fired.items())),
+            "benign_rejected_by": dict(sorted(self.fired_benign.items())),
             "false_negatives": [
                 {"line": s.line, "category": s.category, "text": s.text[:160]} for s in self.false_negatives
             ],
@@ -154,7 +156,8 @@ def evaluate(
             verdict = filter_.check_text(sample.text, field="text")
         if verdict.rejected:
             part = getattr(verdict, "fired", "") or "rules"
-            result.fired[part] = result.fired.get(part, 0) + 1
+            fired = result.fired if sample.label == "attack" else result.fired_benign
+            fired[part] = fired.get(part, 0) + 1
         if sample.label == "attack":
             for table, key in ((result.by_category, sample.category), (result.by_obfuscation, sample.obfuscation)):
                 cell = table.setdefault(key or "-", [0, 0])
@@ -171,7 +174,7 @@ def evaluate(
             cell[1] += 1
             if verdict.rejected:
                 result.fp += 1
-                result.false_positives.append((sample, verdict.rule_ids))
+                result.false_positives.append((sample, verdict.rule_ids if verdict.rules_fired else []))
             else:
                 result.tn += 1
         if progress:

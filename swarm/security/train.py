@@ -62,7 +62,7 @@ __all__ = ["train", "training_sets", "calibrate", "score_sets", "TRAIN_SETS", "V
 
 TRAIN_SETS = (
     "s-labs-train", "neuralchemy-train", "yanismiraoui-train", "generated-train", "errors-train", "catalogs-train",
-    "tools-train",
+    "tools-train", "bipia-train",
 )  # fmt: skip
 # also available: "embedded-train" (the public train texts hidden in generated error reports; see the data card)
 ERRORS_PER_MESSAGE = 5  # "errors-train": each harvested train-split error message rendered this many times
@@ -98,6 +98,9 @@ def _load(name: str, seed: int, per_message: int = ERRORS_PER_MESSAGE) -> list[S
     if name.startswith("embedded-"):  # the public texts of a split, hidden in that split's error reports
         split = name.removeprefix("embedded-")
         return embed([s for src in SOURCES for s in public_split(f"{src}-{split}")], split, seed=seed)
+    if name == "bipia-train":  # 50 attacks on coding agents: twice bare and once hidden in a train error report
+        rows = public_split(name)
+        return rows * 2 + embed(rows, "train", seed=seed, share=1.0)
     return public_split(name)
 
 
@@ -138,20 +141,25 @@ def _rates(scores: list[tuple[float, bool, bool]], t: float) -> tuple[float, flo
 
 
 def calibrate(
-    per_set: dict[str, list[tuple[float, bool, bool]]], fpr_target: float, own: tuple[str, ...] = ()
+    per_set: dict[str, list[tuple[float, bool, bool]]],
+    fpr_target: float,
+    own: tuple[str, ...] = (),
+    own_target: float | None = None,
 ) -> float:
     """Lowest threshold (max recall) at which the model adds at most `fpr_target` false positives (as a
-    share of benign rows) to those of the rules: over the benign rows of all sets pooled, and on each
-    set named in `own` by itself (the error-report sets, where a false positive costs most).
+    share of benign rows) to those of the rules over the benign rows of all sets pooled, and at most
+    `own_target` (default: `fpr_target`) on each set named in `own` by itself (the error-report sets,
+    where a false positive costs most: an error that is never investigated).
 
     >>> calibrate({"v": [(0.9, False, True), (0.7, False, False), (0.2, False, False)]}, 0.0)
     0.9
     """
     pooled = [row for rows in per_set.values() for row in rows]
-    checks = [pooled] + [per_set[name] for name in own if name in per_set]
+    limit = fpr_target if own_target is None else own_target
+    checks = [(pooled, fpr_target)] + [(per_set[name], limit) for name in own if name in per_set]
     candidates = sorted({round(s, 6) for s, _, _ in pooled if s >= 0.05} | {0.5, 1.0})
     for t in candidates:
-        if all(_extra_fpr(rows, t) <= fpr_target for rows in checks):
+        if all(_extra_fpr(rows, t) <= target for rows, target in checks):
             return t
     return 1.0
 
@@ -227,6 +235,7 @@ def train(
     seed: int = 11,
     epochs: int = 10,
     fpr_target: float = 0.008,
+    own_fpr_target: float = 0.005,
     limit: int = 0,
     generated_weight: int = 5,
     errors_per_message: int = ERRORS_PER_MESSAGE,
@@ -269,7 +278,7 @@ def train(
     def judge(model_of: Callable[[], InjectionModel]) -> Callable[[], tuple[float, dict[str, Any]]]:
         def run() -> tuple[float, dict[str, Any]]:
             scored = score_sets(model_of(), valids, views, rule_hits)
-            t = calibrate(scored, fpr_target, OWN_SETS)
+            t = calibrate(scored, fpr_target, OWN_SETS, own_fpr_target)
             recalls = {name: round(_rates(rows, t)[0], 4) for name, rows in scored.items() if any(a for *_, a in rows)}
             return sum(recalls.values()) / max(1, len(recalls)), {"threshold": t, **recalls}
 
@@ -293,7 +302,7 @@ def train(
     units = {"min_words": clause_words, "units": clause_units}
     model = InjectionModel(nlp, 0.5, {"architecture": architecture, "clause": units}, clause)
     scored = score_sets(model, valids, views, rule_hits)
-    threshold = calibrate(scored, fpr_target, OWN_SETS)
+    threshold = calibrate(scored, fpr_target, OWN_SETS, own_fpr_target)
     validation = {
         name: {"recall": round(r, 4), "fpr": round(f, 4), "rows": len(rows)}
         for name, rows in scored.items()
@@ -307,6 +316,7 @@ def train(
     meta = {
         "threshold": threshold,
         "fpr_target": fpr_target,
+        "own_fpr_target": own_fpr_target,
         "seed": seed,
         "epochs": epochs,
         "own_sets": [n for n in OWN_SETS if n in valids],

@@ -228,11 +228,13 @@ def test_both_heads_in_one_lookup_score_each_span_as_spacy_predicts(model: Injec
 def test_model_and_filter_scores_equal_spacy_s_own_predictions(
     model: InjectionModel, flt: InjectionFilter, texts: list[str]
 ) -> None:
+    # spaCy's own predict sums a window's weights in float32 (a few hundred terms: rounding up to ~1e-5 in the
+    # logit); the fast path sums the same weights in float64, so the two agree to float32 precision, not beyond
     for text in texts:
         want = ref_score(model, model_view(text))
-        assert model.score_text(text) == pytest.approx(want, abs=1e-6), text[:200]
+        assert model.score_text(text) == pytest.approx(want, abs=1e-5), text[:200]
         if len(text) < MAX_VIEW_CHARS // 2:
-            assert flt.check_text(text).model_score == pytest.approx(want, abs=1e-6), text[:200]
+            assert flt.check_text(text).model_score == pytest.approx(want, abs=1e-5), text[:200]
 
 
 def test_the_rules_fast_paths_change_no_match(flt: InjectionFilter, texts: list[str]) -> None:

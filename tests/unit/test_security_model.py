@@ -127,7 +127,8 @@ def test_the_threshold_comes_from_the_validation_splits(model: InjectionModel) -
     hits = {n: [rules.check_text(s.text).rejected for s in rows] for n, rows in sets.items()}
     views = {s.text: model_view(s.text) for rows in sets.values() for s in rows}
     scored = score_sets(model, sets, views, hits)
-    assert calibrate(scored, meta["fpr_target"], tuple(meta["own_sets"])) == pytest.approx(meta["threshold"])
+    own = tuple(meta["own_sets"])
+    assert calibrate(scored, meta["fpr_target"], own, meta["own_fpr_target"]) == pytest.approx(meta["threshold"])
     assert model.threshold == meta["threshold"]
 
 

@@ -58,5 +58,5 @@ def test_eval_as_report_reads_held_out_tools_messages_as_intake_does(tmp_path: P
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["read_as"] == "report"
-    # the model before reports were trained on rejected 3.9 % of them read this way (2.2 % with tools trained on)
-    assert data["benign"] > 4000 and data["false_positive_rate"] <= 0.015
+    # read this way, the model before tools' messages and reports were trained on rejected 3.9 % of them
+    assert data["benign"] > 4000 and data["false_positive_rate"] <= 0.02
