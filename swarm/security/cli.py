@@ -202,7 +202,9 @@ def _sources(
 
 @security_app.command("eval")
 def eval_(
-    corpora: list[Path] = typer.Argument(None, help="JSONL lines {label: attack|benign, text, category}"),
+    corpora: list[Path] = typer.Argument(
+        None, help="JSONL lines {label: attack|benign, text, category[, obfuscation: an attack's hiding, default none]}"
+    ),
     public: list[str] = typer.Option([], "--public", help="a public split, e.g. s-labs-test (repeatable; 'all')"),
     generated: bool = typer.Option(False, "--generated", help="also the generated held-out set"),
     embedded: bool = typer.Option(
