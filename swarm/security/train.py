@@ -8,13 +8,19 @@ Training data: the TRAIN splits of the public corpora (`swarm.security.corpora`)
 rendered `errors_per_message` times: benign error text, so that error reports' own words are not cues) and
 `catalogs-train` (real projects' user-facing messages from their gettext catalogs, `swarm.security.catalogs`:
 benign advice in the imperative, so that "Please check ... and try again." is not an instruction cue) and
-`tools-train` (the messages in the source of Java, Go, Rust, JS and Ruby tools, `swarm.security.toolmessages`).
-The bag of n-grams reads the words and their `stem`-character truncation stems (`swarm.security.model.Stems`).
+`tools-train` (the messages in the source of Java, Go, Rust, JS and Ruby tools, `swarm.security.toolmessages`)
+and `bipia-train` (attacks on coding agents, `swarm.security.bipia`). A `report_share` of the training rows
+and a `validation_report_share` of the validation rows are read as the error of a report beside a service
+and context, joined as the filter joins a report's fields (`as_report`). 30 % each: with every validation
+row read as a report (intake reads nothing else) the epochs and threshold chosen caught less at the same
+false-positive rate of that reading (mean validation recall 0.917 against 0.930 at 0.8 %).
+The bag of n-grams reads the words and their `stem`-character truncation stems
+(`swarm.security.model.Stems`).
 Model selection (best epoch) and the threshold use only the
 VALIDATION splits, plus the rules' hand-written corpus of error reports (tests/data/injection_corpus.jsonl):
 the threshold is the lowest model score at which the model adds at most
-`fpr_target` false positives (share of benign rows) to the rules' own, over the validation corpora's benign
-rows pooled and on each error-report set (generated validation, project corpus) by itself.
+`fpr_target` false positives (share of benign rows) to the rules' own over the validation corpora's benign
+rows pooled, and at most `own_fpr_target` on each error-report set (`OWN_SETS`) by itself.
 Test splits and the generated held-out split are never read here. Fixed seed: the same data and
 seed give the same model.
 """
@@ -246,6 +252,7 @@ def train(
     clause_words: int = 3,
     clause_units: str = "clause:",
     report_share: float = 0.3,
+    validation_report_share: float = 0.3,
     train_sets: tuple[str, ...] = TRAIN_SETS,
     validation_sets: tuple[str, ...] = VALIDATION_SETS,
     progress: Callable[[str], None] | None = None,
@@ -268,7 +275,7 @@ def train(
     t0 = time.perf_counter()
     fix_random_seed(seed)
     trains = training_sets(train_sets, seed, limit, errors_per_message, report_share)
-    valids = training_sets(validation_sets, seed, limit, report_share=report_share)
+    valids = training_sets(validation_sets, seed, limit, report_share=validation_report_share)
     views = {s.text: model_view(s.text) for rows in (*trains.values(), *valids.values()) for s in rows}
     say(f"{sum(map(len, trains.values()))} training rows, {sum(map(len, valids.values()))} validation rows")
     rules = InjectionFilter({"model": "none"})
@@ -324,6 +331,7 @@ def train(
         "generated_weight": generated_weight,
         "errors_per_message": errors_per_message,
         "report_share": report_share,
+        "validation_report_share": validation_report_share,
         "spacy": spacy.__version__,
         "python": platform.python_version(),
         "harvested": _harvested_versions(),

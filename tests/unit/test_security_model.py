@@ -120,7 +120,8 @@ def test_the_threshold_comes_from_the_validation_splits(model: InjectionModel) -
     meta = json.loads((MODEL_DIR / "calibration.json").read_text(encoding="utf-8"))
     names = tuple(meta["validation_sets"])
     assert names and not any(n.endswith("-test") or n.endswith("heldout") for n in (*names, *meta["train_sets"]))
-    sets = training_sets(names, seed=meta["seed"], limit=meta["limit"], report_share=meta["report_share"])
+    share = meta.get("validation_report_share", meta["report_share"])
+    sets = training_sets(names, seed=meta["seed"], limit=meta["limit"], report_share=share)
     assert {n: {"attack": sum(s.label == "attack" for s in r), "benign": sum(s.label != "attack" for s in r)}
             for n, r in sets.items()} == meta["validation_sets"]  # fmt: skip
     rules = InjectionFilter({"model": "none"})
