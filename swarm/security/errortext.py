@@ -24,10 +24,14 @@ import random
 import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from swarm.security.corpora import hash_split
 
-__all__ = ["ErrorPool", "error_pool", "render_error", "report_fields"]
+if TYPE_CHECKING:
+    from swarm.models import ErrorReport
+
+__all__ = ["ErrorPool", "error_pool", "render_error", "report_fields", "report_of"]
 
 PACKAGES = (
     "aiohttp", "anthropic", "anyio", "attr", "click", "confection", "cryptography", "distlib", "filelock", "git",
@@ -189,3 +193,11 @@ def report_fields(error: str, rng: random.Random, split: str) -> dict[str, str]:
     if rng.random() < 0.3:
         fields["context.request_id"] = f"req-{rng.getrandbits(48):012x}"
     return fields
+
+
+def report_of(fields: dict[str, str]) -> ErrorReport:
+    """The `ErrorReport` whose `texts()` are `fields` (as `report_fields` names them)."""
+    from swarm.models import ErrorReport
+
+    context = {k.removeprefix("context."): v for k, v in fields.items() if k.startswith("context.")}
+    return ErrorReport(error=fields["error"], service=fields["service"], context=context)

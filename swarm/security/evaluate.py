@@ -141,17 +141,13 @@ def evaluate(
     """Run every sample through `filter_.check_text` and count; with `as_report`, each text is the `error`
     of an `ErrorReport` with a service and context (held-out frames, fixed seed) read by `check_report`,
     as intake reads a report."""
-    from swarm.models import ErrorReport
-    from swarm.security.errortext import report_fields
+    from swarm.security.errortext import report_fields, report_of
 
     result = EvalResult()
     rng = random.Random(0)
     for i, sample in enumerate(samples, 1):
         if as_report and sample.text:
-            fields = report_fields(sample.text, rng, "heldout")
-            context = {k.removeprefix("context."): v for k, v in fields.items() if k.startswith("context.")}
-            report = ErrorReport(error=sample.text, service=fields["service"], context=context)
-            verdict = filter_.check_report(report)
+            verdict = filter_.check_report(report_of(report_fields(sample.text, rng, "heldout")))
         else:
             verdict = filter_.check_text(sample.text, field="text")
         if verdict.rejected:

@@ -9,19 +9,13 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from swarm.cli import app
-from swarm.models import ErrorReport
-from swarm.security.errortext import report_fields
+from swarm.security.errortext import report_fields, report_of
 from swarm.security.evaluate import Sample
 from swarm.security.injection import InjectionFilter
 from swarm.security.model import VIEW_SEP, model_view
 from swarm.security.train import as_report, training_sets
 
 runner = CliRunner()
-
-
-def _report(fields: dict[str, str]) -> ErrorReport:
-    context = {k.removeprefix("context."): v for k, v in fields.items() if k.startswith("context.")}
-    return ErrorReport(error=fields["error"], service=fields["service"], context=context)
 
 
 def test_a_training_row_read_as_a_report_scores_what_intake_scores_for_that_report() -> None:
@@ -32,9 +26,9 @@ def test_a_training_row_read_as_a_report_scores_what_intake_scores_for_that_repo
     for i, error in enumerate(errors):
         fields = report_fields(error, random.Random(i), "validation")
         joined = as_report(Sample("benign", error), random.Random(i), "validation").text
-        assert joined == VIEW_SEP.join(fields.values()) and list(_report(fields).texts()) == list(fields)
+        assert joined == VIEW_SEP.join(fields.values()) and list(report_of(fields).texts()) == list(fields)
         trained = filter_.model.score_view(model_view(joined))
-        intake = filter_.check_report(_report(fields)).model_score
+        intake = filter_.check_report(report_of(fields)).model_score
         assert intake is not None
         # intake also scores a long field by itself, so it can only be higher; a short report reads the same
         assert intake >= trained - 1e-6
