@@ -163,6 +163,7 @@ def _sources(
     embedded: bool = False,
     catalogs: bool = False,
     tools: bool = False,
+    authored: bool = False,
 ) -> dict[str, list[Any]]:
     from swarm.security.evaluate import load_corpus
 
@@ -193,9 +194,14 @@ def _sources(
         from swarm.security.toolmessages import tool_rows
 
         out["tools-test"] = tool_rows("test")
+    if authored:  # the blind writer's error texts (attacks and hard benign errors; never trained on)
+        from swarm.security.authored import authored_split
+
+        out["authored-test"] = authored_split("test")
     if not out:
         raise InvalidInput(
-            "nothing to evaluate: give CORPUS.jsonl, --public NAME, --generated, --embedded, --catalogs or --tools"
+            "nothing to evaluate: give CORPUS.jsonl, --public NAME, --generated, --embedded, --catalogs, --tools"
+            " or --authored"
         )
     return out
 
@@ -216,6 +222,9 @@ def eval_(
     tools: bool = typer.Option(
         False, "--tools", help="also other ecosystems' tools' messages of the test split (tools-test, benign)"
     ),
+    authored: bool = typer.Option(
+        False, "--authored", help="also the error texts of the project's blind writer (authored-test, never trained on)"
+    ),
     as_report: bool = typer.Option(
         False, "--as-report", help="read each text as intake does: the error of a report with a service and context"
     ),
@@ -232,7 +241,7 @@ def eval_(
     from swarm.security.evaluate import evaluate
 
     with cli_errors():
-        sources = _sources(corpora or [], public, generated, embedded, catalogs, tools)
+        sources = _sources(corpora or [], public, generated, embedded, catalogs, tools, authored)
         filters = {"rules": _filter(rules, threshold, rules_only=True)} if compare or rules_only else {}
         if not rules_only:
             filters["rules+model"] = _filter(rules, threshold, model)

@@ -91,6 +91,14 @@ def data_card(meta: dict[str, Any]) -> str:
         "report); its test split only for evaluation (`swarm security eval --public bipia-test`) |"
     )
     lines.append(
+        "| authored | Apache-2.0 (this project) | `swarm/security/authored/w*.jsonl`: error texts written for the "
+        "project by seven writers who never saw the filter or its data, from one brief (`authored/BRIEF.md`): "
+        "attacks on the fixing agent hidden where attacker data lands in errors, and hard benign errors; each "
+        "attack's planted text marked by a second reader | split by writer: w1-w4 and w7 training (with each marked "
+        "attack's counterfactual: the error without the planted text as benign, the planted text alone as an "
+        "attack), w5 threshold (`authored-validation`), w6 only for evaluation (`swarm security eval --authored`) |"
+    )
+    lines.append(
         "| embedded | the public sources' licences | the public train splits above, each text hidden in a generated "
         "error report of the split (`swarm.security.generate.embed`, half of the rows) | validation split: threshold "
         "(`embedded-validation`); the train split is not in the shipped recipe (`embedded-train`: a `train` option) |"
@@ -113,7 +121,8 @@ def data_card(meta: dict[str, Any]) -> str:
             lines.append(f"| {name} | {c['attack']} | {c['benign']} |")
     lines += [
         "",
-        f"Generated training rows are repeated {meta['generated_weight']}x. Test splits and the generated",
+        f"Generated training rows are repeated {meta['generated_weight']}x, authored ones "
+        f"{meta.get('authored_weight', 1)}x. Test splits and the generated",
         "held-out split are never read by training or calibration.",
         "",
         "## Threshold",

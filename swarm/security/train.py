@@ -9,11 +9,12 @@ rendered `errors_per_message` times: benign error text, so that error reports' o
 `catalogs-train` (real projects' user-facing messages from their gettext catalogs, `swarm.security.catalogs`:
 benign advice in the imperative, so that "Please check ... and try again." is not an instruction cue) and
 `tools-train` (the messages in the source of Java, Go, Rust, JS and Ruby tools, `swarm.security.toolmessages`)
-and `bipia-train` (attacks on coding agents, `swarm.security.bipia`). A `report_share` of the training rows
-and a `validation_report_share` of the validation rows are read as the error of a report beside a service
-and context, joined as the filter joins a report's fields (`as_report`). 30 % each: with every validation
-row read as a report (intake reads nothing else) the epochs and threshold chosen caught less at the same
-false-positive rate of that reading (mean validation recall 0.917 against 0.930 at 0.8 %).
+and `bipia-train` (attacks on coding agents, `swarm.security.bipia`) and `authored-train` (attacks on the
+fixing agent and hard benign errors written for the project, `swarm.security.authored`). A `report_share` of
+the training rows and a `validation_report_share` of the validation rows are read as the error of a report
+beside a service and context, joined as the filter joins a report's fields (`as_report`). 30 % each: with
+every validation row read as a report (intake reads nothing else) the epochs and threshold chosen caught less
+at the same false-positive rate of that reading (mean validation recall 0.917 against 0.930 at 0.8 %).
 The bag of n-grams reads the words and their `stem`-character truncation stems
 (`swarm.security.model.Stems`).
 Model selection (best epoch) and the threshold use only the
@@ -43,6 +44,7 @@ from spacy.attrs import ORTH
 from spacy.training import Example
 from spacy.util import compounding, fix_random_seed, minibatch
 
+from swarm.security.authored import authored_split
 from swarm.security.catalogs import catalog_rows
 from swarm.security.corpora import SOURCES, public_split
 from swarm.security.datacard import data_card
@@ -68,7 +70,7 @@ __all__ = ["train", "training_sets", "calibrate", "score_sets", "TRAIN_SETS", "V
 
 TRAIN_SETS = (
     "s-labs-train", "neuralchemy-train", "yanismiraoui-train", "generated-train", "errors-train", "catalogs-train",
-    "tools-train", "bipia-train",
+    "tools-train", "bipia-train", "authored-train",
 )  # fmt: skip
 # also available: "embedded-train" (the public train texts hidden in generated error reports; see the data card)
 ERRORS_PER_MESSAGE = 5  # "errors-train": each harvested train-split error message rendered this many times
@@ -82,6 +84,7 @@ VALIDATION_SETS = (
     "errors-validation",  # benign only: the validation split's harvested error messages, rendered twice
     "catalogs-validation",  # benign only: real projects' user-facing messages (swarm.security.catalogs)
     "tools-validation",  # benign only: Java / Go / Rust / JS / Ruby tools' messages (swarm.security.toolmessages)
+    "authored-validation",  # attacks on the fixing agent, hard benign errors: one writer's (swarm.security.authored)
 )
 # error reports: the threshold must hold on each by itself
 OWN_SETS = ("generated-validation", "project-corpus", "errors-validation", "catalogs-validation", "tools-validation")
@@ -104,6 +107,9 @@ def _load(name: str, seed: int, per_message: int = ERRORS_PER_MESSAGE) -> list[S
     if name.startswith("embedded-"):  # the public texts of a split, hidden in that split's error reports
         split = name.removeprefix("embedded-")
         return embed([s for src in SOURCES for s in public_split(f"{src}-{split}")], split, seed=seed)
+    if name.startswith("authored-"):  # written for the project, split by writer; training adds counterfactuals
+        split = name.removeprefix("authored-")
+        return authored_split(split, counterfactual_rows=split == "train")
     if name == "bipia-train":  # 50 attacks on coding agents: twice bare and once hidden in a train error report
         rows = public_split(name)
         return rows * 2 + embed(rows, "train", seed=seed, share=1.0)
@@ -244,6 +250,7 @@ def train(
     own_fpr_target: float = 0.005,
     limit: int = 0,
     generated_weight: int = 5,
+    authored_weight: int = 2,
     errors_per_message: int = ERRORS_PER_MESSAGE,
     ngram_size: int = 2,
     length: int = 262_144,
@@ -280,7 +287,8 @@ def train(
     say(f"{sum(map(len, trains.values()))} training rows, {sum(map(len, valids.values()))} validation rows")
     rules = InjectionFilter({"model": "none"})
     rule_hits = {name: [rules.check_text(s.text).rejected for s in rows] for name, rows in valids.items()}
-    data = [s for name, rows in trains.items() for s in rows * (generated_weight if "generated" in name else 1)]
+    weights = {"generated": generated_weight, "authored": authored_weight}
+    data = [s for name, rows in trains.items() for s in rows * weights.get(name.split("-")[0], 1)]
 
     def judge(model_of: Callable[[], InjectionModel]) -> Callable[[], tuple[float, dict[str, Any]]]:
         def run() -> tuple[float, dict[str, Any]]:
@@ -329,6 +337,7 @@ def train(
         "own_sets": [n for n in OWN_SETS if n in valids],
         "limit": limit,
         "generated_weight": generated_weight,
+        "authored_weight": authored_weight,
         "errors_per_message": errors_per_message,
         "report_share": report_share,
         "validation_report_share": validation_report_share,
