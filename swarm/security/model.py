@@ -9,7 +9,8 @@ The model reads `model_view(text)`: the normaliser's skeleton of the text (look-
 zero-width and leetspeak undone, lower case) followed by the skeletons of its decoded segments
 (base64, URL, hex, ...), exactly what training saw. The bag of n-grams reads the words and, with
 `architecture.stem` = N in calibration.json, their N-character truncation stems too (`Stems`), so an
-inflection or paraphrase never seen in training ("revealing the guiding rules") still shares features.
+inflection or paraphrase never seen in training ("revealing the guiding rules") still shares features;
+with `architecture.numbers`, every all-digit token reads as "0" (`Numbers`).
 Long texts are cut into windows of `WINDOW`
 tokens (at most `MAX_WINDOWS`, the first and the last ones kept); the score is the maximum over
 windows, so a 1 MB text costs a bounded time. The rules still see the whole text. For a report, the
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import json
 import re
+from abc import ABC, abstractmethod
 from bisect import bisect_left
 from pathlib import Path
 from typing import Any
@@ -48,7 +50,7 @@ from swarm.security.spanscore import SpanScorer
 
 __all__ = [
     "InjectionModel", "model_view", "textcat_config", "clause_spans", "MODEL_DIR", "LABEL", "WINDOW", "MAX_WINDOWS",
-    "VIEW_SEP", "without_repeats", "Stems", "feature_ids", "head_spans", "UNITS",
+    "VIEW_SEP", "without_repeats", "Stems", "Numbers", "feature_ids", "head_spans", "UNITS",
 ]  # fmt: skip
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
@@ -87,21 +89,23 @@ def textcat_config(ngram_size: int = 3, length: int = 262_144) -> dict[str, Any]
     }
 
 
-class Stems:
-    """Token ids -> ids of their truncation stems (the first `size` characters: "revealing", "reveals" ->
-    "revea"), a second feature beside the word itself, so an unseen inflection still shares its stem.
-    Cached per word id; the cache is dropped when it grows past `MAX_CACHE` words."""
+class _WordMap(ABC):
+    """Token ids -> the id of a function of each word, cached per word id; the cache is dropped when it
+    grows past `MAX_CACHE` words."""
 
     MAX_CACHE = 500_000
 
-    def __init__(self, size: int) -> None:
-        self.size = size
+    def __init__(self) -> None:
         self._cache: dict[int, int] = {}
+
+    @abstractmethod
+    def word(self, orth: int, text: str) -> int:
+        """The id `orth` (a word spelt `text`) maps to."""
 
     def __call__(self, doc: Doc, ids: Any) -> Any:
         if len(self._cache) > self.MAX_CACHE:
             self._cache.clear()
-        cache, strings, size = self._cache, doc.vocab.strings, self.size
+        cache, strings = self._cache, doc.vocab.strings
         try:  # every word seen before (the common case): no sort, one lookup per token
             found = numpy.fromiter(map(cache.__getitem__, ids.ravel().tolist()), dtype=numpy.uint64, count=ids.size)
             return found.reshape(ids.shape)
@@ -110,11 +114,34 @@ class Stems:
         words, where = numpy.unique(ids, return_inverse=True)
         out = numpy.empty(len(words), dtype=numpy.uint64)
         for i, orth in enumerate(words.tolist()):
-            stem = cache.get(orth)
-            if stem is None:
-                stem = cache[orth] = hash_string(strings[orth][:size])
-            out[i] = stem
+            mapped = cache.get(orth)
+            if mapped is None:
+                mapped = cache[orth] = self.word(orth, strings[orth])
+            out[i] = mapped
         return out[where.ravel()].reshape(ids.shape)
+
+
+class Stems(_WordMap):
+    """Token ids -> ids of their truncation stems (the first `size` characters: "revealing", "reveals" ->
+    "revea"), a second feature beside the word itself, so an unseen inflection still shares its stem."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def word(self, orth: int, text: str) -> int:
+        return hash_string(text[: self.size])
+
+
+class Numbers(_WordMap):
+    """Token ids -> the id of "0" for tokens that are all digits: ids, line numbers and counts are evidence of
+    neither class, so "widget 5 is broken" and "widget 6 is broken" score the same (a bag of n-grams gives
+    each number a weight of its own, learnt from whichever rows happened to contain it)."""
+
+    ZERO = hash_string("0")
+
+    def word(self, orth: int, text: str) -> int:
+        return self.ZERO if text.isascii() and text.isdigit() else orth
 
 
 def feature_ids(ids: Any, stems: Any | None, start: int, end: int) -> Any:
@@ -293,6 +320,7 @@ class InjectionModel:
                 self._both = None
         self.stem = int(self.meta.get("architecture", {}).get("stem", 0))
         self._stems = Stems(self.stem) if self.stem else None
+        self._numbers = Numbers() if self.meta.get("architecture", {}).get("numbers") else None
         self.last_clause = ""
         self.last_clause_chars = (0, 0)  # its character range in the text scored
 
@@ -307,6 +335,7 @@ class InjectionModel:
             meta = json.loads(calibration.read_text(encoding="utf-8"))
             arch = dict(meta.get("architecture", {}))
             arch.pop("stem", None)
+            arch.pop("numbers", None)
             heads = []
             for name in ("textcat", "clause") if meta.get("clause") else ("textcat",):
                 nlp = make_nlp()
@@ -345,6 +374,8 @@ class InjectionModel:
         if not windows and not clauses:
             return 0.0
         ids = doc.to_array([self._attr])[:n]  # token ids once; windows are slices of it (no Doc copies)
+        if self._numbers is not None:
+            ids = self._numbers(doc, ids)
         stems = self._stems(doc, ids) if self._stems is not None else None
         if self._both is not None:
             heads = [windows, clauses] if clauses else [windows]

@@ -56,6 +56,7 @@ from swarm.security.model import (
     UNITS,
     VIEW_SEP,
     InjectionModel,
+    Numbers,
     Stems,
     _Ids,
     feature_ids,
@@ -199,6 +200,7 @@ def _fit(
     say: Callable[[str], None],
     stage: str,
     stem: int = 0,
+    number_zero: bool = False,
 ) -> list[dict[str, Any]]:
     """Train `nlp`'s textcat for `epochs`; keep the weights of the epoch `judge` (validation) likes best."""
     optimizer = nlp.initialize(lambda: examples[:500])
@@ -206,12 +208,13 @@ def _fit(
     best: tuple[float, bytes] | None = None
     history = []
     stems = Stems(stem) if stem else None
+    numbers = Numbers() if number_zero else None
     for epoch in range(epochs):
         rng.shuffle(examples)
         losses: dict[str, float] = {}
         for batch in minibatch(examples, size=compounding(16.0, 128.0, 1.001)):
-            if stems is not None:
-                _update_with_stems(nlp, batch, optimizer, losses, stems)
+            if stems is not None or numbers is not None:
+                _update_with_stems(nlp, batch, optimizer, losses, stems, numbers)
             else:
                 nlp.update(batch, sgd=optimizer, losses=losses, drop=drop)
         mean, row = judge()
@@ -224,7 +227,10 @@ def _fit(
     return history
 
 
-def _update_with_stems(nlp: Any, batch: list[Example], optimizer: Any, losses: dict[str, float], stems: Stems) -> None:
+def _update_with_stems(
+    nlp: Any, batch: list[Example], optimizer: Any, losses: dict[str, float], stems: Stems | None,
+    numbers: Numbers | None,
+) -> None:
     """`nlp.update` for a bag of n-grams that reads words and their stems (`feature_ids`): the same loss
     (squared error of the class probabilities, as spaCy's textcat), fed the ids the model reads at run time."""
     textcat = nlp.get_pipe("textcat")
@@ -233,7 +239,8 @@ def _update_with_stems(nlp: Any, batch: list[Example], optimizer: Any, losses: d
     for eg in batch:
         doc = eg.predicted
         ids = doc.to_array([ORTH])
-        inputs.append(_Ids(feature_ids(ids, stems(doc, ids), 0, len(doc))))
+        ids = numbers(doc, ids) if numbers is not None else ids
+        inputs.append(_Ids(feature_ids(ids, stems(doc, ids) if stems is not None else None, 0, len(doc))))
     truth = numpy.asarray([[eg.reference.cats.get(label, 0.0) for label in labels] for eg in batch], dtype="f")
     scores, backprop = textcat.model.begin_update(inputs)
     d_scores = scores - textcat.model.ops.asarray(truth)
@@ -255,6 +262,7 @@ def train(
     ngram_size: int = 2,
     length: int = 262_144,
     stem: int = 5,
+    number_zero: bool = True,
     clause_epochs: int = 8,
     clause_words: int = 3,
     clause_units: str = "clause:",
@@ -300,11 +308,13 @@ def train(
         return run
 
     architecture = {"ngram_size": ngram_size, "length": length, **({"stem": stem} if stem else {})}
+    if number_zero:
+        architecture["numbers"] = True
     nlp = make_nlp()
     nlp.add_pipe("textcat", config=textcat_config(ngram_size, length))
     examples = _examples(nlp, data, views)
     first = lambda: InjectionModel(nlp, 0.5, {"architecture": architecture})  # noqa: E731
-    history = _fit(nlp, examples, epochs, seed, 0.0, judge(first), say, "bow", stem)
+    history = _fit(nlp, examples, epochs, seed, 0.0, judge(first), say, "bow", stem, number_zero)
     clause = None
     if clause_epochs:
         clause = make_nlp()
@@ -313,7 +323,7 @@ def train(
         say(f"clause head: {len(rows) - len(examples)} distinct clauses of benign training rows added")
         heads = {"architecture": architecture, "clause": {"min_words": clause_words, "units": clause_units}}
         both = lambda: InjectionModel(nlp, 0.5, heads, clause)  # noqa: E731
-        history += _fit(clause, rows, clause_epochs, seed, 0.0, judge(both), say, "clause", stem)
+        history += _fit(clause, rows, clause_epochs, seed, 0.0, judge(both), say, "clause", stem, number_zero)
     units = {"min_words": clause_words, "units": clause_units}
     model = InjectionModel(nlp, 0.5, {"architecture": architecture, "clause": units}, clause)
     scored = score_sets(model, valids, views, rule_hits)

@@ -389,6 +389,26 @@ def test_stems_give_inflections_one_feature_beside_their_words() -> None:
     assert feature_ids(ids, None, 1, 3).tolist() == ids[1:3].tolist()
 
 
+def test_numbers_are_no_evidence_an_error_family_differing_only_in_its_ids_gets_one_verdict(
+    flt: InjectionFilter, model: InjectionModel
+) -> None:
+    """Ids, line numbers and counts read as "0": with a weight per number, "widget 5 is broken beyond repair"
+    scored 0.89 and "widget 6 …" 0.48, and 240 of 2,000 reports of one benign family were rejected."""
+    assert model.meta["architecture"]["numbers"] is True
+    scores = {round(model.score_text(f"ValueError: widget {i} is broken beyond repair"), 6) for i in range(200)}
+    assert len(scores) == 1
+    family = [
+        ErrorReport(
+            error=f"ValueError: widget {i} is broken beyond repair",
+            stack=f'Traceback (most recent call last):\n  File "app/w{i}.py", line {10 + i}, in run\nValueError',
+            service="shop",
+            context={"file": f"app/w{i}.py", "line": 10 + i, "function": "run"},
+        )
+        for i in range(2000)
+    ]
+    assert not [r.error for r in family if flt.check_report(r).rejected]
+
+
 def test_the_shipped_model_reads_stems_and_the_filter_scores_as_the_model_does(
     flt: InjectionFilter, model: InjectionModel
 ) -> None:
