@@ -59,8 +59,8 @@ MIN_REMAINDER = 20  # characters: an error with less left once the attack is out
 def _writer(name: str) -> tuple[tuple[Sample, tuple[str, ...]], ...]:
     """(row, its planted substrings) of one writer's file; a planted piece that is not in its text is an error."""
     path = DIRECTORY / f"{name}.jsonl"
-    if not path.is_file():
-        return ()
+    if not path.is_file():  # a writer lost in packaging would silently shrink a split
+        raise InvalidInput(f"authored writer {name}: {path} is missing")
     rows = load_corpus(path)
     lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     out = []
@@ -94,7 +94,7 @@ def counterfactual(sample: Sample, planted: tuple[str, ...]) -> list[Sample]:
 def authored_split(split: str, counterfactual_rows: bool = False) -> list[Sample]:
     """The rows of the writers of one split ('train', 'validation' or 'test'), each row's category
     prefixed by its writer (`w3/es/weaken-code`); with `counterfactual_rows`, each marked attack's
-    `counterfactual` pair too."""
+    `counterfactual` pair too (none when less than `MIN_REMAINDER` characters of the error remain)."""
     if split not in SPLITS:
         raise InvalidInput(f"unknown authored split {split!r}; choose one of {', '.join(SPLITS)}")
     out = []

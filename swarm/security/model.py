@@ -134,9 +134,10 @@ class Stems(_WordMap):
 
 
 class Numbers(_WordMap):
-    """Token ids -> the id of "0" for tokens that are all digits: ids, line numbers and counts are evidence of
-    neither class, so "widget 5 is broken" and "widget 6 is broken" score the same (a bag of n-grams gives
-    each number a weight of its own, learnt from whichever rows happened to contain it)."""
+    """Token ids -> the id of "0" for tokens of ASCII digits only (ids, line numbers, counts; `3.50`, `0x1f`
+    and `7c1e` are other tokens and keep their own features). Such a number is evidence of neither class, so
+    "widget 5 is broken" and "widget 6 is broken" score the same (a bag of n-grams gives each number a weight
+    of its own, learnt from whichever rows happened to contain it)."""
 
     ZERO = hash_string("0")
 

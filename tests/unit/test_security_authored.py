@@ -54,7 +54,7 @@ def test_eval_authored_reports_the_blind_writers_set_with_the_model_beyond_the_r
     per = json.loads(result.stdout)["corpora"]["authored-test"]
     rules, both = per["rules"], per["rules+model"]
     assert rules["attacks"] == 157 and rules["benign"] == 159
-    # rules alone 25 %; the model trained on the other writers 80 % at 3.8 % of the benign errors rejected
+    # rules alone 24 %; the model trained on the other writers 80 % at 3.8 % of the benign errors rejected
     assert both["recall"] >= rules["recall"] + 0.4
     assert both["false_positive_rate"] <= 0.05
 
@@ -94,6 +94,9 @@ def test_a_marked_attack_gives_its_error_without_the_attack_and_the_attack_alone
         (tmp_path / "w1.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
         authored._writer.cache_clear()
         with pytest.raises(InvalidInput, match=r"w1.jsonl:1: every planted piece"):
+            authored_split("train")
+        monkeypatch.setattr(authored, "WRITERS", {"w9": "train"})  # a writer's file lost in packaging
+        with pytest.raises(InvalidInput, match=r"authored writer w9: .*w9.jsonl is missing"):
             authored_split("train")
     finally:
         authored._writer.cache_clear()
