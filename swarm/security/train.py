@@ -214,7 +214,7 @@ def _fit(
         losses: dict[str, float] = {}
         for batch in minibatch(examples, size=compounding(16.0, 128.0, 1.001)):
             if stems is not None or numbers is not None:
-                _update_with_stems(nlp, batch, optimizer, losses, stems, numbers)
+                _update_with_feature_ids(nlp, batch, optimizer, losses, stems, numbers)
             else:
                 nlp.update(batch, sgd=optimizer, losses=losses, drop=drop)
         mean, row = judge()
@@ -227,12 +227,13 @@ def _fit(
     return history
 
 
-def _update_with_stems(
+def _update_with_feature_ids(
     nlp: Any, batch: list[Example], optimizer: Any, losses: dict[str, float], stems: Stems | None,
     numbers: Numbers | None,
 ) -> None:
-    """`nlp.update` for a bag of n-grams that reads words and their stems (`feature_ids`): the same loss
-    (squared error of the class probabilities, as spaCy's textcat), fed the ids the model reads at run time."""
+    """`nlp.update` for a bag of n-grams that reads the model's own feature ids (numbers as `0`, words and
+    their stems: `feature_ids`): the same loss (squared error of the class probabilities, as spaCy's textcat),
+    fed the ids the model reads at run time."""
     textcat = nlp.get_pipe("textcat")
     labels = list(textcat.labels)
     inputs = []
