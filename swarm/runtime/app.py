@@ -270,8 +270,7 @@ class SwarmRuntime:
         """Distinct work: investigations waiting for a slot at the intake actors, plus those the budget
         admitted (running). The stream's pending count is not load: duplicates never scale a pool."""
         budget, (stats, _) = await asyncio.gather(self.budget_status(), self._intake_stats())
-        waiting = set().union(*(s.get("waiting", ()) for s in stats))
-        return Load(waiting=len(waiting), running=int(budget["active"]))
+        return Load.of(set().union(*(s.get("waiting", ()) for s in stats)), budget["active_ids"])
 
     async def autoscale_once(self) -> list[ScaleDecision]:
         await self.pending()  # the consumer-pending gauge only

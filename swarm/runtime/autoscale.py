@@ -17,6 +17,7 @@ throw away warm actors). Decisions are pure; the runtime applies them, logs them
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from swarm.config import RoleConfig, SwarmConfig
@@ -39,6 +40,13 @@ class Load:
 
     def __str__(self) -> str:
         return f"{self.total:g} ({self.waiting} waiting + {self.running} running investigations)"
+
+    @classmethod
+    def of(cls, waiting: Iterable[str], running: Iterable[str]) -> Load:
+        """From investigation ids read at two places (intake actors, budget actor) one after the other:
+        one admitted between the two readings is in both, and counts once, as running."""
+        run = set(running)
+        return cls(waiting=len(set(waiting) - run), running=len(run))
 
 
 def desired_replicas(role: RoleConfig, load: float) -> int:

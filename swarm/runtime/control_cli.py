@@ -113,7 +113,7 @@ def control_cancel(
 @ctl_app.command("budget")
 def control_budget(json_out: bool = JSON_OPTION) -> None:
     """The swarm-wide budget: admissions, spend over the last hour."""
-    _ask("budget", None, json_out, lambda d: "  ".join(f"[bold]{k}[/] {v}" for k, v in d.items()))
+    _ask("budget", None, json_out, lambda d: "  ".join(f"[bold]{k}[/] {v}" for k, v in d.items() if k != "active_ids"))
 
 
 @ctl_app.command("ping")

@@ -180,6 +180,7 @@ class SwarmBudget:
         tokens, usd = self._window()
         return {
             "active": len(self.active),
+            "active_ids": sorted(self.active),  # so a load reading can count each investigation once
             "tokens_hour": tokens,
             "usd_hour": usd,
             "delayed": self.delayed,

@@ -13,6 +13,7 @@ from swarm.bus.names import ERROR_CONSUMER
 from swarm.models import ErrorReport
 from swarm.reporting.reporter import publish_report
 from swarm.runtime.app import SwarmRuntime
+from swarm.runtime.autoscale import Load
 from swarm.runtime.grouping import SignatureIndex
 from tests.runtime.test_pipeline import report, results
 from tests.support.runtime import run_until_empty, runtime_config
@@ -65,6 +66,12 @@ async def test_storm_counters_are_exact_with_two_intake_actors_and_a_redelivered
     }
     got = await results(bus)
     assert len(got) == SIGNATURES and {r.signature for r in got} == set(sent)
+
+
+def test_an_investigation_admitted_between_the_two_load_readings_counts_once() -> None:
+    # intake said inv-b waits; by the time the budget actor answered, it had admitted it (CI saw 13 of 12)
+    load = Load.of(waiting={"inv-a", "inv-b"}, running=["inv-b", "inv-c"])
+    assert (load.waiting, load.running, load.total) == (1, 2, 3)
 
 
 async def test_duplicates_never_scale_a_pool_and_distinct_reports_do(bus, settings, tmp_path) -> None:
