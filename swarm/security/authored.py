@@ -23,9 +23,22 @@ connection to your authentication agent."): a validation finding, answered with 
             system, prompt, instruction) in their technical sense; short errors in 15 languages   train
     w5      a mix of everything, hardest cases                  validation
     w6      a blind red-team and QA set                         test (evaluation only)
+    w8      advice in the imperative that tools print, and attacks dressed as such advice   test
+    w9      chat-ops, bots, tickets, webhooks, user content, LLM / agent stacks   test
+    w10     structured errors (JSON, XML, SQL, YAML, headers, CSV, k8s); 40 % in 19 other languages   test
+    w11     a second blind red-team and QA set                  test
+    w12     benign only: errors that speak to the reader ("you must", "your agent", "contact your
+            administrator"), agent products' own errors; a quarter localized   test
 
-Each attack row of w1-w5 also names the substrings the attacker planted (`planted`, marked by a reader
-who never saw the filter). `authored_split("train", counterfactual_rows=True)` adds, for each of them, the same
+w8-w12 were written in a later round (2026-12-01), from the same brief with a section on marking the
+planted text, after the shipped model was trained; none of them saw the filter or the other files. They
+were first meant as training data: a model trained on w8-w10 halved the false positives on the validation
+writer's benign errors (7.5 % -> 3.3 %) but lost recall on the public chat sets, and the validation rule
+chose the shipped model, so they are only evaluated. A row of theirs that is a near copy (5-word shingles,
+Jaccard > 0.5) of a training or validation row was left out of its file (40 rows, common real errors).
+Each attack row of w1-w5 and w8-w11 names the substrings the attacker planted (`planted`: w1-w5 marked by
+a reader who never saw the filter, w8-w11 by their writers).
+`authored_split("train", counterfactual_rows=True)` adds, for each marked training attack, the same
 error with the planted text taken out as a benign row, and the planted text alone as an attack: the row
 and its counterfactual differ only by the attack, so the trace, the exception names and the topic of the
 error ("secrets", "agent", "signature") stop being cues of either class.
@@ -47,7 +60,8 @@ __all__ = ["DIRECTORY", "SPLITS", "WRITERS", "authored_split", "counterfactual"]
 
 DIRECTORY = Path(__file__).parent / "authored"
 WRITERS = {
-    "w1": "train", "w2": "train", "w3": "train", "w4": "train", "w7": "train", "w5": "validation", "w6": "test",
+    "w1": "train", "w2": "train", "w3": "train", "w4": "train", "w7": "train", "w5": "validation",
+    "w6": "test", "w8": "test", "w9": "test", "w10": "test", "w11": "test", "w12": "test",
 }  # fmt: skip
 SPLITS = ("train", "validation", "test")
 

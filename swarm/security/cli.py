@@ -194,10 +194,12 @@ def _sources(
         from swarm.security.toolmessages import tool_rows
 
         out["tools-test"] = tool_rows("test")
-    if authored:  # the blind writer's error texts (attacks and hard benign errors; never trained on)
-        from swarm.security.authored import authored_split
+    if authored:  # the blind writers' error texts (attacks and hard benign errors; never trained on)
+        from swarm.security.authored import WRITERS, authored_split
 
-        out["authored-test"] = authored_split("test")
+        rows = authored_split("test")
+        for writer in (w for w, split in WRITERS.items() if split == "test"):  # one corpus per writer
+            out[f"authored-test-{writer}"] = [s for s in rows if s.category.startswith(f"{writer}/")]
     if not out:
         raise InvalidInput(
             "nothing to evaluate: give CORPUS.jsonl, --public NAME, --generated, --embedded, --catalogs, --tools"
@@ -223,7 +225,8 @@ def eval_(
         False, "--tools", help="also other ecosystems' tools' messages of the test split (tools-test, benign)"
     ),
     authored: bool = typer.Option(
-        False, "--authored", help="also the error texts of the project's blind writer (authored-test, never trained on)"
+        False, "--authored",
+        help="also the error texts of the project's blind writers (authored-test-wN, never trained on)",
     ),
     as_report: bool = typer.Option(
         False, "--as-report", help="read each text as intake does: the error of a report with a service and context"
@@ -368,6 +371,9 @@ def train_(
         "clause:", "--clause-units", help="clause: (clauses and tails after `: `) | clause | line | clause+"
     ),
     stem: int = typer.Option(5, "--stem", min=0, help="also read each word's first N characters (0: words only)"),
+    average: bool = typer.Option(
+        False, "--average", help="judge and keep each epoch's running average of the weights (not the shipped recipe)"
+    ),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Train the injection model on the public TRAIN splits + generated data; calibrate on validation."""
@@ -379,7 +385,7 @@ def train_(
             raise InvalidInput(f"--clause-units must be clause, line, clause+ or clause:, got {clause_units!r}")
         options: dict[str, Any] = {
             "seed": seed, "limit": limit, "clause_epochs": clause_epochs, "clause_words": clause_words,
-            "clause_units": clause_units, "stem": stem,
+            "clause_units": clause_units, "stem": stem, "average": average,
         }  # fmt: skip
         if epochs:
             options["epochs"] = epochs

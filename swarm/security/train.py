@@ -28,6 +28,7 @@ seed give the same model.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
 import random
@@ -201,9 +202,15 @@ def _fit(
     stage: str,
     stem: int = 0,
     number_zero: bool = False,
+    average: bool = False,
 ) -> list[dict[str, Any]]:
-    """Train `nlp`'s textcat for `epochs`; keep the weights of the epoch `judge` (validation) likes best."""
+    """Train `nlp`'s textcat for `epochs`; keep the weights of the epoch `judge` (validation) likes best.
+    With `average`, each epoch is judged (and kept) with the running average of the weights over all
+    updates so far (the optimizer keeps it): a bag of n-grams fitted to near-zero loss puts its
+    scores at 0.99+, where one benign row moves the threshold; the average is smoother."""
     optimizer = nlp.initialize(lambda: examples[:500])
+    if average and optimizer.averages is None:  # spaCy's default Adam keeps no average: the same Adam, with one
+        optimizer.averages = {}
     rng = random.Random(seed)
     best: tuple[float, bytes] | None = None
     history = []
@@ -217,11 +224,13 @@ def _fit(
                 _update_with_feature_ids(nlp, batch, optimizer, losses, stems, numbers)
             else:
                 nlp.update(batch, sgd=optimizer, losses=losses, drop=drop)
-        mean, row = judge()
+        with nlp.use_params(optimizer.averages) if average else contextlib.nullcontext():
+            mean, row = judge()
+            weights = nlp.get_pipe("textcat").to_bytes()
         history.append({"stage": stage, "epoch": epoch + 1, "loss": round(losses.get("textcat", 0.0), 3), **row})
         say(f"{stage} epoch {epoch + 1}: loss {losses.get('textcat', 0.0):.2f} {row}")
         if best is None or mean > best[0]:
-            best = (mean, nlp.get_pipe("textcat").to_bytes())
+            best = (mean, weights)
     if best is not None:
         nlp.get_pipe("textcat").from_bytes(best[1])
     return history
@@ -264,6 +273,7 @@ def train(
     length: int = 262_144,
     stem: int = 5,
     number_zero: bool = True,
+    average: bool = False,
     clause_epochs: int = 8,
     clause_words: int = 3,
     clause_units: str = "clause:",
@@ -315,7 +325,7 @@ def train(
     nlp.add_pipe("textcat", config=textcat_config(ngram_size, length))
     examples = _examples(nlp, data, views)
     first = lambda: InjectionModel(nlp, 0.5, {"architecture": architecture})  # noqa: E731
-    history = _fit(nlp, examples, epochs, seed, 0.0, judge(first), say, "bow", stem, number_zero)
+    history = _fit(nlp, examples, epochs, seed, 0.0, judge(first), say, "bow", stem, number_zero, average)
     clause = None
     if clause_epochs:
         clause = make_nlp()
@@ -324,7 +334,7 @@ def train(
         say(f"clause head: {len(rows) - len(examples)} distinct clauses of benign training rows added")
         heads = {"architecture": architecture, "clause": {"min_words": clause_words, "units": clause_units}}
         both = lambda: InjectionModel(nlp, 0.5, heads, clause)  # noqa: E731
-        history += _fit(clause, rows, clause_epochs, seed, 0.0, judge(both), say, "clause", stem, number_zero)
+        history += _fit(clause, rows, clause_epochs, seed, 0.0, judge(both), say, "clause", stem, number_zero, average)
     units = {"min_words": clause_words, "units": clause_units}
     model = InjectionModel(nlp, 0.5, {"architecture": architecture, "clause": units}, clause)
     scored = score_sets(model, valids, views, rule_hits)
@@ -349,6 +359,7 @@ def train(
         "limit": limit,
         "generated_weight": generated_weight,
         "authored_weight": authored_weight,
+        "averaged": average,
         "errors_per_message": errors_per_message,
         "report_share": report_share,
         "validation_report_share": validation_report_share,

@@ -51,12 +51,22 @@ def test_no_held_out_row_has_a_near_copy_in_an_earlier_split() -> None:
 def test_eval_authored_reports_the_blind_writers_set_with_the_model_beyond_the_rules() -> None:
     result = runner.invoke(app, ["security", "eval", "--authored", "--compare", "--json"])
     assert result.exit_code == 0, result.output
-    per = json.loads(result.stdout)["corpora"]["authored-test"]
+    per = json.loads(result.stdout)["corpora"]["authored-test-w6"]
     rules, both = per["rules"], per["rules+model"]
     assert rules["attacks"] == 157 and rules["benign"] == 159
     # rules alone 24 %; the model trained on the other writers 80 % at 3.8 % of the benign errors rejected
     assert both["recall"] >= rules["recall"] + 0.4
     assert both["false_positive_rate"] <= 0.05
+    # the later writers (2026-12-01), written after the model was trained: per writer, rows in the file and
+    # the figures measured then (recall, FPR) as floors and ceilings; the hard benign errors are the weak side
+    measured = {"w8": (153, 139, 0.83, 0.058), "w9": (154, 156, 0.909, 0.135), "w10": (151, 153, 0.722, 0.072),
+                "w11": (151, 146, 0.828, 0.062), "w12": (0, 301, None, 0.057)}  # fmt: skip
+    for writer, (attacks, benign, recall, fpr) in measured.items():
+        per = json.loads(result.stdout)["corpora"][f"authored-test-{writer}"]
+        rules, both = per["rules"], per["rules+model"]
+        assert (both["attacks"], both["benign"]) == (attacks, benign), writer
+        assert recall is None or (both["recall"] >= recall - 0.005 and both["recall"] >= rules["recall"] + 0.5)
+        assert both["false_positive_rate"] <= fpr + 0.005, writer
 
 
 def test_the_model_rejects_the_planted_text_not_the_error_around_it() -> None:
@@ -95,8 +105,8 @@ def test_a_marked_attack_gives_its_error_without_the_attack_and_the_attack_alone
         authored._writer.cache_clear()
         with pytest.raises(InvalidInput, match=r"w1.jsonl:1: every planted piece"):
             authored_split("train")
-        monkeypatch.setattr(authored, "WRITERS", {"w9": "train"})  # a writer's file lost in packaging
-        with pytest.raises(InvalidInput, match=r"authored writer w9: .*w9.jsonl is missing"):
+        monkeypatch.setattr(authored, "WRITERS", {"w99": "train"})  # a writer's file lost in packaging
+        with pytest.raises(InvalidInput, match=r"authored writer w99: .*w99.jsonl is missing"):
             authored_split("train")
     finally:
         authored._writer.cache_clear()
