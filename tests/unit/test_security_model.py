@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -238,6 +239,8 @@ def test_a_smoke_training_run_is_reproducible(tmp_path: Path) -> None:
         )  # fmt: skip
         runs.append(meta)
     assert runs[0]["threshold"] == runs[1]["threshold"] and runs[0]["validation"] == runs[1]["validation"]
+    # same data + seed: same weights in one environment; the versions that compute them are recorded
+    assert runs[0]["environment"]["thinc"] == metadata.version("thinc") and "blis" in runs[0]["environment"]
     a, b = (InjectionModel.load(tmp_path / n) for n in ("a", "b"))
     assert a.score_text(MODEL_ONLY) == b.score_text(MODEL_ONLY)
     card = (tmp_path / "a" / "DATA_CARD.md").read_text(encoding="utf-8")
