@@ -136,8 +136,8 @@ def _render_eval(data: dict[str, Any]) -> None:
     goals = data["goals"]
     ok = "[green]met[/]" if goals["met"] else "[red]NOT met[/]"
     console.print(
-        f"{data['attacks']} attacks, {data['benign']} benign   precision {data['precision']:.2%}   "
-        f"recall {data['recall']:.2%}   false-positive rate {data['false_positive_rate']:.2%}   "
+        f"{data['attacks']} attacks, {data['benign']} benign   precision {_rate(data, 'precision')}   "
+        f"recall {_rate(data, 'recall')}   false-positive rate {_rate(data, 'false_positive_rate')}   "
         f"goals (recall >= {goals['recall']:.0%}, FPR <= {goals['false_positive_rate']:.0%}): {ok}",
         highlight=False,
     )
@@ -146,6 +146,10 @@ def _render_eval(data: dict[str, Any]) -> None:
         for name, row in data[key].items():
             table.add_row(name, f"{row['recall']:.0%}", str(row["detected"]), str(row["total"]))
         console.print(table)
+    _render_errors(data)
+
+
+def _render_errors(data: dict[str, Any]) -> None:
     for kind in ("false_negatives", "false_positives"):
         for row in data.get(kind, []):
             extra = f" rules={row['rules']}" if "rules" in row else ""
@@ -173,6 +177,8 @@ def _sources(
 
         names = list(PUBLIC_SPLITS) if public == ["all"] else public
         for name in names:
+            if name not in PUBLIC_SPLITS:
+                raise InvalidInput(f"unknown public split {name!r}; choose all or one of {', '.join(PUBLIC_SPLITS)}")
             if not name.endswith("-test"):
                 err_console.print(f"note: {name} is not a test split (the model trained or calibrated on it)")
             out[name] = public_split(name)
@@ -318,12 +324,25 @@ def _render_compare(data: dict[str, Any]) -> None:
                 label,
                 str(r["attacks"]),
                 str(r["benign"]),
-                f"{r['recall']:.2%}",
-                f"{r['false_positive_rate']:.2%}",
+                _rate(r, "recall"),
+                _rate(r, "false_positive_rate"),
                 by,
                 benign_by,
             )
     console.print(table)
+    for name, per in data["corpora"].items():  # --show-errors: each filter's misses and false alarms
+        for label, r in per.items():
+            if r.get("false_negatives") or r.get("false_positives"):
+                console.print(f"[bold]{name}[/] ({label})", highlight=False)
+                _render_errors(r)
+
+
+def _rate(data: dict[str, Any], key: str) -> str:
+    """A rate as a percentage, or n/a where it has no denominator (recall of a benign-only corpus)."""
+    empty = {"recall": data["attacks"] == 0, "false_positive_rate": data["benign"] == 0}.get(key, False)
+    if key == "precision":
+        empty = data.get("confusion", {}).get("tp", 0) + data.get("confusion", {}).get("fp", 0) == 0
+    return "n/a" if empty else f"{data[key]:.2%}"
 
 
 @security_app.command("export")
@@ -372,11 +391,13 @@ def train_(
     ),
     stem: int = typer.Option(5, "--stem", min=0, help="also read each word's first N characters (0: words only)"),
     average: bool = typer.Option(
-        False, "--average", help="judge and keep each epoch's running average of the weights (not the shipped recipe)"
+        False, "--average",
+        help="keep the weights' running average over the updates, not the last ones (not the shipped recipe)",
     ),
     json_out: bool = JSON_OPTION,
 ) -> None:
-    """Train the injection model on the public TRAIN splits + generated data; calibrate on validation."""
+    """Train the injection model on the train splits (public corpora, the project's writers, real messages,
+    generated data); calibrate on the validation splits; write the model and its data card."""
     from swarm.security.model import MODEL_DIR
     from swarm.security.train import train
 

@@ -42,6 +42,8 @@ def load_corpus(path: str | Path) -> list[Sample]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError as exc:
         raise InvalidInput(f"corpus file not found: {path}") from exc
+    except IsADirectoryError as exc:
+        raise InvalidInput(f"corpus {path} is a directory: give its JSONL files") from exc
     except UnicodeDecodeError as exc:
         raise InvalidInput(f"corpus {path} is not UTF-8: {exc}") from exc
     samples = []

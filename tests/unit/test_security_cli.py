@@ -109,6 +109,26 @@ def test_eval_names_a_bad_corpus_line(tmp_path: Path) -> None:
     assert "bad.jsonl:2" in result.output and "label must be" in result.output
 
 
+def test_eval_names_a_directory_and_an_unknown_split_without_a_misleading_note(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["security", "eval", str(tmp_path)])
+    assert result.exit_code == 1 and "is a directory" in result.output
+    result = runner.invoke(app, ["security", "eval", "--public", "nonsense"])
+    assert result.exit_code == 1 and "unknown public split 'nonsense'; choose all or one of" in result.output
+    assert "not a test split" not in result.output  # the model never trained on a split that does not exist
+
+
+def test_eval_tables_show_errors_per_filter_and_no_recall_for_a_benign_only_corpus(tmp_path: Path) -> None:
+    mine, benign = tmp_path / "mine.jsonl", tmp_path / "benign.jsonl"
+    rows = [{"label": "attack", "text": MODEL_ONLY}, {"label": "benign", "text": "KeyError: 'user_id'"}]
+    mine.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    benign.write_text(json.dumps(rows[1]) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["security", "eval", str(mine), "--compare", "--show-errors"], terminal_width=400)
+    assert result.exit_code == 0, result.output
+    assert "(rules)" in result.output and "false negative line 1" in result.output  # the rules miss it
+    result = runner.invoke(app, ["security", "eval", str(benign)], terminal_width=400)
+    assert "recall n/a" in result.output and "0 attacks, 1 benign" in result.output
+
+
 def test_bench_security_prints_reports_per_second_per_core() -> None:
     result = runner.invoke(app, ["bench", "security", "--seconds", "0.1", "--json"])
     assert result.exit_code == 0, result.output
