@@ -250,6 +250,8 @@ def eval_(
     from swarm.security.evaluate import evaluate
 
     with cli_errors():
+        if compare and rules_only:
+            raise InvalidInput("--compare already shows the rules alone beside rules + model: give one of them")
         sources = _sources(corpora or [], public, generated, embedded, catalogs, tools, authored)
         filters = {"rules": _filter(rules, threshold, rules_only=True)} if compare or rules_only else {}
         if not rules_only:

@@ -115,6 +115,8 @@ def test_eval_names_a_directory_and_an_unknown_split_without_a_misleading_note(t
     result = runner.invoke(app, ["security", "eval", "--public", "nonsense"])
     assert result.exit_code == 1 and "unknown public split 'nonsense'; choose all or one of" in result.output
     assert "not a test split" not in result.output  # the model never trained on a split that does not exist
+    result = runner.invoke(app, ["security", "eval", "--authored", "--compare", "--rules-only"])
+    assert result.exit_code == 1 and "give one of them" in result.output
 
 
 def test_eval_tables_show_errors_per_filter_and_no_recall_for_a_benign_only_corpus(tmp_path: Path) -> None:
