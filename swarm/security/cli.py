@@ -341,10 +341,9 @@ def _render_compare(data: dict[str, Any]) -> None:
 
 def _rate(data: dict[str, Any], key: str) -> str:
     """A rate as a percentage, or n/a where it has no denominator (recall of a benign-only corpus)."""
-    empty = {"recall": data["attacks"] == 0, "false_positive_rate": data["benign"] == 0}.get(key, False)
-    if key == "precision":
-        empty = data.get("confusion", {}).get("tp", 0) + data.get("confusion", {}).get("fp", 0) == 0
-    return "n/a" if empty else f"{data[key]:.2%}"
+    c = data["confusion"]
+    denominator = {"recall": data["attacks"], "false_positive_rate": data["benign"], "precision": c["tp"] + c["fp"]}
+    return f"{data[key]:.2%}" if denominator[key] else "n/a"
 
 
 @security_app.command("export")
