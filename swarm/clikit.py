@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import sys
 from collections.abc import Callable, Coroutine, Iterator
@@ -28,11 +29,26 @@ __all__ = ["console", "err_console", "JSON_OPTION", "load_settings", "run", "emi
 T = TypeVar("T")
 console = Console()
 err_console = Console(stderr=True)
-JSON_OPTION = typer.Option(False, "--json", help="print JSON for scripts instead of tables")
+_json_mode: contextvars.ContextVar[bool] = contextvars.ContextVar("json_mode", default=False)
+
+
+def _remember_json(value: bool) -> bool:
+    # every command has this option and its callback runs on every parse (False when absent): `fail` then
+    # knows whether to answer in JSON too
+    _json_mode.set(bool(value))
+    return value
+
+
+JSON_OPTION = typer.Option(False, "--json", help="print JSON for scripts instead of tables", callback=_remember_json)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
+    """One clear line on stderr and exit `code`; under `--json`, when nothing was printed yet, also
+    `{"error": ..., "exit_code": ...}` on stdout, so a script reading stdout gets an object it can parse."""
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    if _json_mode.get():
+        sys.stdout.write(json.dumps({"error": message, "exit_code": code}) + "\n")
+        sys.stdout.flush()
     raise typer.Exit(code)
 
 
@@ -63,5 +79,6 @@ def emit(data: Any, as_json: bool, render: Callable[[Any], None] | None = None) 
     if as_json or render is None:
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
         sys.stdout.flush()
+        _json_mode.set(False)  # stdout holds the answer: a later `fail` (e.g. --strict) adds no second document
     else:
         render(data)

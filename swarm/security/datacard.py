@@ -158,15 +158,9 @@ def numeric_stack() -> dict[str, str]:
 
 
 def harvested_versions() -> dict[str, str]:
-    """Distribution versions of the packages whose error messages the generator harvested."""
-    from swarm.security.errortext import PACKAGES
+    """Distribution versions of the packages whose error messages were harvested: those recorded in the
+    frozen harvest the model trains on (`errortext.FROZEN`), the installed ones when there is none."""
+    from swarm.security.errortext import frozen_versions, installed_versions
 
-    dists = metadata.packages_distributions()
-    out = {}
-    for package in PACKAGES:
-        for dist in dists.get(package, [])[:1]:
-            try:
-                out[dist] = metadata.version(dist)
-            except metadata.PackageNotFoundError:
-                continue
-    return dict(sorted(out.items()))
+    frozen = frozen_versions()
+    return frozen if frozen is not None else installed_versions()

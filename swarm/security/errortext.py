@@ -23,6 +23,7 @@ import json
 import random
 import sysconfig
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,7 +32,9 @@ from swarm.security.corpora import hash_split
 if TYPE_CHECKING:
     from swarm.models import ErrorReport
 
-__all__ = ["ErrorPool", "error_pool", "render_error", "report_fields", "report_of"]
+__all__ = [
+    "ErrorPool", "error_pool", "render_error", "report_fields", "report_of", "frozen_versions", "installed_versions",
+]  # fmt: skip
 
 PACKAGES = (
     "aiohttp", "anthropic", "anyio", "attr", "click", "confection", "cryptography", "distlib", "filelock", "git",
@@ -82,12 +85,36 @@ def _harvest() -> Harvest:
 
 
 def freeze(path: Path = FROZEN) -> int:
-    """Write the live harvest to `path` (what `swarm security train` uses from then on); returns its entries."""
+    """Write the live harvest and the versions it read to `path` (what `swarm security train` uses from then
+    on); returns its entries."""
     messages, frames = harvest_live()
-    path.write_bytes(gzip.compress(json.dumps({"messages": messages, "frames": frames}).encode(), mtime=0))
+    data = {"messages": messages, "frames": frames, "versions": installed_versions()}
+    path.write_bytes(gzip.compress(json.dumps(data).encode(), mtime=0))
     _harvest.cache_clear()
     error_pool.cache_clear()
+    frozen_versions.cache_clear()
     return len(messages) + len(frames)
+
+
+@functools.cache
+def frozen_versions(path: Path = FROZEN) -> dict[str, str] | None:
+    """The package versions the frozen harvest was read from (None without a frozen harvest)."""
+    if not path.is_file():
+        return None
+    return dict(json.loads(gzip.decompress(path.read_bytes())).get("versions", {}))
+
+
+def installed_versions() -> dict[str, str]:
+    """Distribution versions of the installed `PACKAGES` (what a live harvest reads now)."""
+    dists = metadata.packages_distributions()
+    out = {}
+    for package in PACKAGES:
+        for dist in dists.get(package, [])[:1]:
+            try:
+                out[dist] = metadata.version(dist)
+            except metadata.PackageNotFoundError:
+                continue
+    return dict(sorted(out.items()))
 
 
 def harvest_live() -> Harvest:

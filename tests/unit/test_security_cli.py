@@ -99,6 +99,9 @@ def test_eval_strict_fails_when_the_goals_are_missed(tmp_path: Path) -> None:
     result = runner.invoke(app, ["security", "eval", str(corpus), "--strict"])
     assert result.exit_code == 1 and "goals not met" in result.output
     assert "sneaky" in result.stdout  # recall per category is printed
+    scripted = runner.invoke(app, ["security", "eval", str(corpus), "--strict", "--json"])
+    assert scripted.exit_code == 1 and "goals not met" in scripted.stderr
+    assert "error" not in json.loads(scripted.stdout)  # stdout is the one result document, no error object after it
 
 
 def test_eval_names_a_bad_corpus_line(tmp_path: Path) -> None:
@@ -259,3 +262,15 @@ def test_train_writes_a_model_that_reads_stems_as_asked(tmp_path: Path) -> None:
         assert ("4-character stems" in (out / "DATA_CARD.md").read_text(encoding="utf-8")) == bool(stem)
         scores[stem] = model.score_text(text)
     assert scores[4] != scores[0]  # the stems are features: the same data, another model
+
+
+def test_an_error_under_json_is_a_json_object_on_stdout_and_a_line_on_stderr(tmp_path: Path) -> None:
+    missing = tmp_path / "absent.jsonl"
+    result = runner.invoke(app, ["security", "eval", str(missing), "--json"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == {"error": f"corpus file not found: {missing}", "exit_code": 1}
+    assert "corpus file not found" in result.stderr
+    plain = runner.invoke(app, ["security", "check", "--file", str(missing)])  # stdout stays empty without --json
+    assert plain.exit_code == 1 and plain.stdout == "" and "file not found" in plain.stderr
+    after = runner.invoke(app, ["security", "eval", str(missing)])  # one command's --json does not outlive it
+    assert after.exit_code == 1 and after.stdout == ""

@@ -228,9 +228,12 @@ def test_bad_input_always_gets_a_verdict_in_bounded_time(flt: InjectionFilter, t
             assert verdict.rejected  # the rules read the whole text, past the model's window
 
 
-def test_a_smoke_training_run_is_reproducible(tmp_path: Path) -> None:
+def test_a_smoke_training_run_is_reproducible(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from swarm.security import errortext
     from swarm.security.train import train
 
+    # an upgraded environment: what is installed is not what the frozen harvest read
+    monkeypatch.setattr(errortext, "installed_versions", lambda: {"spacy": "99.0"})
     runs = []
     for name in ("a", "b"):
         meta = train(
@@ -241,6 +244,8 @@ def test_a_smoke_training_run_is_reproducible(tmp_path: Path) -> None:
     assert runs[0]["threshold"] == runs[1]["threshold"] and runs[0]["validation"] == runs[1]["validation"]
     # same data + seed: same weights in one environment; the versions that compute them are recorded
     assert runs[0]["environment"]["thinc"] == metadata.version("thinc") and "blis" in runs[0]["environment"]
+    # the harvested versions are those of the frozen harvest it trained on, whatever is installed now
+    assert runs[0]["harvested"] == errortext.frozen_versions() and runs[0]["harvested"]["spacy"] == "3.8.18"
     a, b = (InjectionModel.load(tmp_path / n) for n in ("a", "b"))
     assert a.score_text(MODEL_ONLY) == b.score_text(MODEL_ONLY)
     card = (tmp_path / "a" / "DATA_CARD.md").read_text(encoding="utf-8")
