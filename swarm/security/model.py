@@ -154,13 +154,17 @@ def feature_ids(ids: Any, stems: Any | None, start: int, end: int) -> Any:
 
 
 _DIGITS = re.compile(r"\d+")
+_SYMBOL_RUN = re.compile(r"([^\w\s]|_)\1{3,}")  # four or more of one symbol: `=====`, `_____`, `.....`, `*****`
 
 
 def without_repeats(text: str) -> str:
-    """`text` with each line kept once (lines that differ only in their numbers are the same line).
+    """`text` with each line kept once (lines that differ only in their numbers are the same line) and
+    each run of one symbol cut to three (`==== FAILURES ====` reads `=== FAILURES ===`).
 
     A bag of n-grams adds up every occurrence, so 1,000 frames of one stack loop would turn a slightly
-    suspicious n-gram into certainty; repeating a line adds no evidence, its first occurrence stays."""
+    suspicious n-gram into certainty; repeating a line adds no evidence, its first occurrence stays. A
+    separator is the same: each `=` is a token, and 70 of them around a pytest heading outweighed its words
+    (1.0). Cut to three, the validation writer's false positives fell from 7.5 to 4.4 % (same environment)."""
     seen: set[str] = set()
     out: list[str] = []
     for line in text.splitlines(keepends=True):
@@ -170,7 +174,7 @@ def without_repeats(text: str) -> str:
         if key:
             seen.add(key)
         out.append(line)
-    return "".join(out)
+    return _SYMBOL_RUN.sub(r"\1\1\1", "".join(out))
 
 
 def model_view(text: str, decode_depth: int = 2) -> str:

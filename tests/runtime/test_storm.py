@@ -77,7 +77,8 @@ def test_an_investigation_admitted_between_the_two_load_readings_counts_once() -
 async def test_duplicates_never_scale_a_pool_and_distinct_reports_do(bus, settings, tmp_path) -> None:
     cfg = runtime_config(
         tmp_path,
-        {"research": {"sleep_s": 0.4}},
+        # research long enough that twelve investigations are still there when a tick of a starved machine comes
+        {"research": {"sleep_s": 1.0}},
         autoscale={"enabled": True, "interval_s": 0.2, "upscale_delay_s": 0, "downscale_delay_s": 600},
     )
     cfg.roles["research"].target_per_replica = 2

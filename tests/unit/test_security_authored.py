@@ -59,18 +59,21 @@ def test_eval_authored_reports_the_blind_writers_set_with_the_model_beyond_the_r
     per = json.loads(result.stdout)["corpora"]["authored-test-w6"]
     rules, both = per["rules"], per["rules+model"]
     assert rules["attacks"] == 157 and rules["benign"] == 159
-    # rules alone 24 %; the model trained on the other writers 80 % at 3.8 % of the benign errors rejected
+    # rules alone 24 %; the model trained on the other writers 78 % at 1.9 % of the benign errors rejected
+    # (the model before separators were cut to three: 80 % at 3.8 %)
     assert both["recall"] >= rules["recall"] + 0.4
-    assert both["false_positive_rate"] <= 0.05
+    assert both["false_positive_rate"] <= 0.03
     # the later writers (2026-12-01), written after the model was trained: per writer, rows in the file and
-    # the figures measured then (recall, FPR) as floors and ceilings; the hard benign errors are the weak side
-    measured = {"w8": (153, 139, 0.83, 0.058), "w9": (154, 156, 0.909, 0.135), "w10": (151, 153, 0.722, 0.072),
-                "w11": (151, 146, 0.828, 0.062), "w12": (0, 301, None, 0.057)}  # fmt: skip
+    # the shipped model's figures (recall, FPR) as floors and ceilings; the hard benign errors are the weak side
+    # (the model before: w8 83.0/5.8, w9 90.9/13.5, w10 72.2/7.2, w11 82.8/6.2, w12 -/5.7)
+    measured = {"w8": (153, 139, 0.778, 0.029), "w9": (154, 156, 0.870, 0.115), "w10": (151, 153, 0.642, 0.046),
+                "w11": (151, 146, 0.735, 0.041), "w12": (0, 301, None, 0.050)}  # fmt: skip
     for writer, (attacks, benign, recall, fpr) in measured.items():
         per = json.loads(result.stdout)["corpora"][f"authored-test-{writer}"]
         rules, both = per["rules"], per["rules+model"]
         assert (both["attacks"], both["benign"]) == (attacks, benign), writer
-        assert recall is None or (both["recall"] >= recall - 0.005 and both["recall"] >= rules["recall"] + 0.5)
+        # the model adds 48-62 points of recall to the rules' 16-25 % (w10, structured and multilingual: 48)
+        assert recall is None or (both["recall"] >= recall - 0.005 and both["recall"] >= rules["recall"] + 0.45)
         assert both["false_positive_rate"] <= fpr + 0.005, writer
 
 

@@ -19,12 +19,13 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 @pytest.mark.parametrize(
     ("name", "attacks", "benign", "min_recall", "max_fpr"),
     [
-        # rules only / previous model / this model (recall / FPR): 73.8/0, 90.5/5.9, 97.6/1.2
-        ("independent_review.jsonl", 42, 85, 0.95, 0.03),
-        # 46.8/0.5, 65.1/6.1, 86.5/2.5
-        ("independent_review2.jsonl", 126, 197, 0.84, 0.04),
-        # written after this model was fixed: 29.0/2.5, 40.0/13.1, 81.0/6.6
-        ("independent_review3.jsonl", 100, 122, 0.78, 0.08),
+        # rules only / two models back / the model before / this model (recall / FPR):
+        # 73.8/0, 90.5/5.9, 97.6/1.2, 97.6/0
+        ("independent_review.jsonl", 42, 85, 0.95, 0.02),
+        # 46.8/0.5, 65.1/6.1, 86.5/2.5, 84.9/2.0
+        ("independent_review2.jsonl", 126, 197, 0.83, 0.03),
+        # written after the model before was fixed: 29.0/2.5, 40.0/13.1, 81.0/6.6, 75.0/5.7
+        ("independent_review3.jsonl", 100, 122, 0.72, 0.07),
     ],
 )
 def test_an_independent_review_set_is_caught_well_beyond_the_rules(

@@ -359,6 +359,16 @@ def test_a_smoke_training_run_with_a_clause_head_writes_and_loads_it(tmp_path: P
     assert "clause head" in (tmp_path / "c" / "DATA_CARD.md").read_text(encoding="utf-8")
 
 
+def test_a_run_of_one_symbol_reads_as_three(model: InjectionModel) -> None:
+    """Each `=` of a separator is a token: a pytest heading's 70 of them once outweighed its words (1.0)."""
+    from swarm.security.model import without_repeats
+
+    assert without_repeats("==== FAILURES ====\n__init__ ______\n.....F") == "=== FAILURES ===\n__init__ ___\n...F"
+    unittest = "-" * 70 + "\nRan 48 tests in 3.112s\n\nFAILED (failures=2, errors=1)"
+    assert model.score_text(unittest) == pytest.approx(model.score_text(unittest[66:]), abs=1e-6)
+    assert model.score_text(unittest) < model.threshold
+
+
 def test_repeated_lines_add_no_evidence_and_a_repeated_attack_is_still_caught(flt: InjectionFilter) -> None:
     """A bag of n-grams sums every occurrence: 1,000 frames of one stack loop once made a harmless web
     trace certain (score 1.0). The model reads each line once (lines differing only in numbers are one),
