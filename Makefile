@@ -22,8 +22,11 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check swarm agents tests
 
+# two workers, one test file each at a time (each starts its own nats-server, Ray and Postgres)
+WORKERS ?= 2
+
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q -n $(WORKERS) --dist loadfile --durations=25 tests
 
 clean:
 	rm -rf $(VENV) .pytest_cache

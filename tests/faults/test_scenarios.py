@@ -71,7 +71,7 @@ def test_a_bad_config_override_is_refused_before_any_scenario_runs(tmp_path) -> 
          str(bad), "--workdir", str(tmp_path), "--json"],
         cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120,
     )
-    assert proc.returncode != 0 and proc.stdout == ""
+    assert proc.returncode != 0 and json.loads(proc.stdout)["error"].startswith(f"scenario {bad}: config:")
     assert f"scenario {bad}: config:" in proc.stderr and "intake.batch" in proc.stderr, proc.stderr[-2000:]
     assert "heartbeat_intervall_s" in proc.stderr
     assert not list(tmp_path.glob("scn-*")), "a scenario ran before the bad one was refused"

@@ -222,7 +222,10 @@ def test_purge_asks_first_and_empties_one_error_stream(cli_env: dict[str, str], 
     assert asyncio.run(publish_and_count()) == {"staging": 1, "production": 1}
     refused = invoke("streams", "purge", "--env", "staging", "--json", input="n\n")
     assert refused.exit_code == 1 and "nothing purged" in refused.stderr
-    assert refused.stdout == ""  # the question is on stderr: stdout is for the JSON alone
+    # the question is on stderr: stdout is for the JSON alone, here the error as an object
+    assert json.loads(refused.stdout) == {
+        "error": "nothing purged (not confirmed; pass --yes to skip the question)", "exit_code": 1,
+    }
     assert asyncio.run(publish_and_count("staging")) == {"staging": 1, "production": 1}
 
     done = invoke("streams", "purge", "--env", "staging", "--yes", "--json")

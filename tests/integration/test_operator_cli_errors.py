@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from swarm.cli import app
 
-runner = CliRunner()
+runner = CliRunner(env={"COLUMNS": "1000"})  # Typer's error box never folds a long temporary path
 
 
 def _report(tmp_path: Path) -> Path:
