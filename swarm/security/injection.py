@@ -31,9 +31,10 @@ from spacy.attrs import IDX, LOWER
 
 from swarm.models import ErrorReport
 from swarm.security.filter import Match, Verdict
-from swarm.security.model import MAX_VIEW_CHARS, VIEW_SEP, InjectionModel, without_repeats
+from swarm.security.model import InjectionModel
 from swarm.security.normalise import Normalised, decode_segments, normalise
 from swarm.security.rules import BREAKS, Rule, compile_rules, load_rules, make_nlp
+from swarm.security.view import MAX_VIEW_CHARS, VIEW_SEP, without_repeats
 
 __all__ = ["InjectionFilter"]
 

