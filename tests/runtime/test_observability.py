@@ -88,12 +88,14 @@ async def test_trace_metrics_and_heartbeats(bus, settings, tmp_path) -> None:
 async def test_a_burst_scales_a_pool_up_and_idleness_scales_it_down(bus, settings, tmp_path) -> None:
     cfg = runtime_config(
         tmp_path,
-        {"research": {"sleep_s": 0.4}},
+        # research long enough that the burst is still there when a tick of a starved machine comes (at 0.4 s a
+        # CI run with two busy workers saw no scaling at all)
+        {"research": {"sleep_s": 1.0}},
         autoscale={"enabled": True, "interval_s": 0.2, "upscale_delay_s": 0, "downscale_delay_s": 0.5},
     )
     cfg.roles["research"].target_per_replica = 2
     cfg.roles["research"].max_replicas = 3
-    cfg.roles["research"].max_concurrency = 2  # one replica alone would take ~5 s for this burst
+    cfg.roles["research"].max_concurrency = 2  # one replica alone would take ~6 s of research for this burst
     events = await bus.js.subscribe(bus.names.event("pool_scaled"), ordered_consumer=True)
     for i in range(12):
         await publish_report(bus, report(300 + i))
