@@ -249,11 +249,15 @@ class Settler:
         a drain never dead-letters a report that did nothing wrong."""
         if msg.metadata.num_delivered < self.max_deliver.get(stream, 3):
             await msg.nak()
-            return
-        headers = {k: v for k, v in _headers(msg).items() if k != HDR_MSG_ID}  # a new message, not a duplicate
-        headers.update(extra or {})
-        ack = await self.bus.js.publish(msg.subject, msg.data, headers=headers)
-        if (report := report_of_message(msg.data)) is not None:
-            await self.index.transfer(report.signature, (stream, msg.metadata.sequence.stream), (ack.stream, ack.seq))
-        await msg.term()
+        else:
+            headers = {k: v for k, v in _headers(msg).items() if k != HDR_MSG_ID}  # a new message, not a duplicate
+            headers.update(extra or {})
+            ack = await self.bus.js.publish(msg.subject, msg.data, headers=headers)
+            if (report := report_of_message(msg.data)) is not None:
+                await self.index.transfer(report.signature, (stream, msg.metadata.sequence.stream),
+                                          (ack.stream, ack.seq))
+            await msg.term()
+        # a drain stops the actor next: a nak or term still in the client's buffer would be lost with it, and the
+        # report would sit unacked until its ack wait (600 s) ran out (CI saw a 613 s drain test)
+        await self.bus.roundtrip(timeout=5.0)
 
