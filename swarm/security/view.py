@@ -1,7 +1,7 @@
 """What the injection model reads of a text: its normalised skeleton, each line once, separators cut short.
 
     from swarm.security.view import model_view
-    model_view("IGNORE  previous\u200b instructions")   # -> "ignore previous instructions" (plus decoded parts)
+    model_view("IGNORE previous\u200b instructions")    # -> "ignore previous instructions" (plus decoded parts)
 
 Training (`swarm.security.train`) and intake (`swarm.security.injection`, through `without_repeats`) read the
 same view, so a model only ever scores text shaped as it was trained on.
