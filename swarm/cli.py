@@ -20,6 +20,8 @@ import importlib
 
 import typer
 
+from swarm.clikit import run_app
+
 __all__ = ["app", "main"]
 
 app = typer.Typer(
@@ -60,7 +62,7 @@ for _module, _attr, _name in _SUB_APPS:
 
 
 def main() -> None:
-    app()
+    run_app(app)
 
 
 if __name__ == "__main__":

@@ -18,17 +18,20 @@ from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, NoReturn, TypeVar
 
 import typer
+from typer import rich_utils
 from pydantic import ValidationError
 from rich.console import Console
 
 from swarm.bus.settings import Settings
 from swarm.errors import SwarmError
 
-__all__ = ["console", "err_console", "JSON_OPTION", "load_settings", "run", "emit", "fail", "cli_errors"]
+__all__ = ["console", "err_console", "JSON_OPTION", "load_settings", "run", "emit", "fail", "cli_errors", "run_app"]
 
 T = TypeVar("T")
 console = Console()
 err_console = Console(stderr=True)
+# Click's own error class (typer vendors Click, and exports only some of its exceptions)
+_CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 _json_mode: contextvars.ContextVar[bool] = contextvars.ContextVar("json_mode", default=False)
 
 
@@ -47,9 +50,33 @@ def fail(message: str, code: int = 1) -> NoReturn:
     `{"error": ..., "exit_code": ...}` on stdout, so a script reading stdout gets an object it can parse."""
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     if _json_mode.get():
-        sys.stdout.write(json.dumps({"error": message, "exit_code": code}) + "\n")
-        sys.stdout.flush()
+        _json_error(message, code)
     raise typer.Exit(code)
+
+
+def _json_error(message: str, code: int) -> None:
+    sys.stdout.write(json.dumps({"error": message, "exit_code": code}) + "\n")
+    sys.stdout.flush()
+
+
+def run_app(app: typer.Typer, args: list[str] | None = None) -> NoReturn:
+    """Run `app` as the `swarm` command. Under `--json`, a command line Click refuses (an unknown option,
+    a value of the wrong type: exit 2) also answers `{"error": ..., "exit_code": 2}` on stdout, beside
+    Click's usual box on stderr; the option's callback never ran for it (parsing stopped first)."""
+    args = sys.argv[1:] if args is None else args
+    if "--json" not in args:
+        app(args=args)
+        raise SystemExit(0)
+    try:
+        code = app(args=args, standalone_mode=False)
+    except _CLICK_ERROR as exc:
+        rich_utils.rich_format_error(exc)
+        _json_error(exc.format_message(), exc.exit_code)
+        raise SystemExit(exc.exit_code) from None
+    except typer.Abort:
+        err_console.print("Aborted!")
+        raise SystemExit(1) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
 
 
 def load_settings(**overrides: Any) -> Settings:

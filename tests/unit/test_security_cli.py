@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -274,3 +277,19 @@ def test_an_error_under_json_is_a_json_object_on_stdout_and_a_line_on_stderr(tmp
     assert plain.exit_code == 1 and plain.stdout == "" and "file not found" in plain.stderr
     after = runner.invoke(app, ["security", "eval", str(missing)])  # one command's --json does not outlive it
     assert after.exit_code == 1 and after.stdout == ""
+
+
+def test_a_command_line_click_refuses_is_a_json_object_too_under_json() -> None:
+    """An unknown option or a value of the wrong type stops parsing before any command runs (exit 2); under
+    `--json` the installed `swarm` still answers one JSON object on stdout, beside Click's box on stderr."""
+    swarm = str(Path(sys.executable).with_name("swarm"))
+    env = {**os.environ, "COLUMNS": "200"}
+    for args, named in ((["security", "check", "--json", "--threshold", "-1", "hello"], "--threshold"),
+                        (["security", "eval", "--bogus", "x.jsonl", "--json"], "--bogus")):
+        done = subprocess.run([swarm, *args], capture_output=True, text=True, timeout=300, env=env)
+        assert done.returncode == 2, done.stderr
+        answer = json.loads(done.stdout)
+        assert answer["exit_code"] == 2 and named in answer["error"] and named in done.stderr
+    plain = subprocess.run([swarm, "security", "check", "--threshold", "-1", "hello"], capture_output=True,
+                           text=True, timeout=300, env=env)
+    assert plain.returncode == 2 and plain.stdout == "" and "--threshold" in plain.stderr
