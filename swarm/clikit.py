@@ -18,9 +18,9 @@ from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, NoReturn, TypeVar
 
 import typer
-from typer import rich_utils
 from pydantic import ValidationError
 from rich.console import Console
+from typer import rich_utils
 
 from swarm.bus.settings import Settings
 from swarm.errors import SwarmError

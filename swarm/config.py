@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from swarm.agent import BrainConfig, RepositoryConfig
 from swarm.bus.settings import Settings
 from swarm.errors import ConfigError
-from swarm.files import read_config_text
+from swarm.files import read_user_file
 
 __all__ = [
     "SwarmConfig",
@@ -181,7 +181,7 @@ class SwarmConfig(_Section):
     def load(cls, path: str | Path) -> SwarmConfig:
         path = Path(path)
         try:
-            return cls.model_validate(yaml.safe_load(read_config_text(path, "config file")) or {})
+            return cls.model_validate(yaml.safe_load(read_user_file(path, "config file")) or {})
         except yaml.YAMLError as exc:  # one line: where and what
             mark = getattr(exc, "problem_mark", None)
             where = f" line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""

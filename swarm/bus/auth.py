@@ -37,7 +37,7 @@ from swarm.bus.provision import StreamsConfig
 from swarm.bus.settings import validate_namespace
 from swarm.bus.tls import write_tls
 from swarm.errors import ConfigError
-from swarm.files import read_config_text
+from swarm.files import read_user_file
 
 __all__ = ["AuthConfig", "TlsConfig", "load_auth_config", "generate", "Generated", "AuthDir", "Credentials"]
 
@@ -73,7 +73,7 @@ class AuthConfig(BaseModel):
 def load_auth_config(path: str | Path) -> AuthConfig:
     path = Path(path)
     try:
-        return AuthConfig.model_validate(yaml.safe_load(read_config_text(path, "auth config")))
+        return AuthConfig.model_validate(yaml.safe_load(read_user_file(path, "auth config")))
     except (ValidationError, yaml.YAMLError) as exc:
         raise ConfigError(f"invalid auth config {path}: {exc}") from exc
 

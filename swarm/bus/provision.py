@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from swarm.bus.names import Names
 from swarm.errors import ConfigError
-from swarm.files import read_config_text
+from swarm.files import read_user_file
 
 __all__ = [
     "StreamsConfig",
@@ -80,7 +80,7 @@ class StreamsConfig(BaseModel):
 def load_streams_config(path: str | Path) -> StreamsConfig:
     path = Path(path)
     try:
-        cfg = StreamsConfig.model_validate(yaml.safe_load(read_config_text(path, "streams config")))
+        cfg = StreamsConfig.model_validate(yaml.safe_load(read_user_file(path, "streams config")))
     except (ValidationError, yaml.YAMLError) as exc:
         raise ConfigError(f"invalid streams config {path}: {exc}") from exc
     for stream in cfg.streams:

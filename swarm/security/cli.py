@@ -25,6 +25,7 @@ from rich.table import Table
 
 from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, fail
 from swarm.errors import InvalidInput
+from swarm.files import read_user_file
 
 __all__ = ["security_app", "EXIT_REJECTED"]
 
@@ -63,14 +64,7 @@ def _read_text(text: str | None, file: Path | None) -> str:
     if file is not None:
         if str(file) == "-":
             return sys.stdin.read()
-        try:
-            return file.read_text(encoding="utf-8")
-        except FileNotFoundError as exc:
-            raise InvalidInput(f"file not found: {file}") from exc
-        except UnicodeDecodeError as exc:
-            raise InvalidInput(f"{file} is not UTF-8 text: {exc}") from exc
-        except IsADirectoryError as exc:
-            raise InvalidInput(f"{file} is a directory, not a text file") from exc
+        return read_user_file(file, "file", InvalidInput)
     if text is None:
         raise InvalidInput("nothing to check: give TEXT or --file PATH (--file - reads stdin)")
     return text
