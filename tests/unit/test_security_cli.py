@@ -159,6 +159,7 @@ def test_check_explains_that_the_model_fired() -> None:
     assert data["fired"] == "model" and data["rule_ids"] == [] and data["model_score"] >= data["model_threshold"]
     table = runner.invoke(app, ["security", "check", MODEL_ONLY])
     assert "REJECTED" in table.stdout and "by the model" in table.stdout and "model score" in table.stdout
+    assert "rules matched" not in table.stdout  # none did: the JSON's matches are empty
     rules_only = runner.invoke(app, ["security", "check", MODEL_ONLY, "--rules-only", "--json"])
     assert rules_only.exit_code == 0 and json.loads(rules_only.stdout)["model_score"] is None
 
@@ -293,3 +294,37 @@ def test_a_command_line_click_refuses_is_a_json_object_too_under_json() -> None:
     plain = subprocess.run([swarm, "security", "check", "--threshold", "-1", "hello"], capture_output=True,
                            text=True, timeout=300, env=env)
     assert plain.returncode == 2 and plain.stdout == "" and "--threshold" in plain.stderr
+
+
+def test_a_rate_with_no_denominator_is_null_in_json_and_n_a_in_the_table(tmp_path: Path) -> None:
+    """A benign-only corpus has no recall and no precision, an attack-only one no false-positive rate:
+    JSON says null (a script must not read 0.0 beside "met": true), the table says n/a."""
+    benign, attacks = tmp_path / "benign.jsonl", tmp_path / "attacks.jsonl"
+    benign.write_text(json.dumps({"label": "benign", "text": "KeyError: 'user_id'", "category": "python"}) + "\n")
+    attacks.write_text(json.dumps({"label": "attack", "text": MODEL_ONLY, "category": "prompt_leak"}) + "\n")
+    only_benign = json.loads(runner.invoke(app, ["security", "eval", str(benign), "--json"]).stdout)
+    assert (only_benign["recall"], only_benign["precision"], only_benign["false_positive_rate"]) == (None, None, 0.0)
+    only_attacks = json.loads(runner.invoke(app, ["security", "eval", str(attacks), "--json"]).stdout)
+    assert only_attacks["false_positive_rate"] is None and only_attacks["recall"] == 1.0
+    table = runner.invoke(app, ["security", "eval", str(benign)], terminal_width=200)
+    assert "recall n/a" in table.stdout and "precision n/a" in table.stdout
+
+
+def test_eval_json_lists_the_errors_only_with_show_errors_in_either_shape(tmp_path: Path) -> None:
+    corpus = tmp_path / "mine.jsonl"
+    corpus.write_text(json.dumps({"label": "attack", "text": MODEL_ONLY, "category": "prompt_leak"}) + "\n")
+    for extra in ([], ["--compare"]):
+        args = ["security", "eval", str(corpus), "--json", *extra]
+        plain = json.loads(runner.invoke(app, args).stdout)
+        shown = json.loads(runner.invoke(app, [*args, "--show-errors"]).stdout)
+        reports = [plain] if not extra else list(plain["corpora"][str(corpus)].values())
+        shown_reports = [shown] if not extra else list(shown["corpora"][str(corpus)].values())
+        assert all("false_negatives" not in r for r in reports), extra
+        assert all("false_negatives" in r and "false_positives" in r for r in shown_reports), extra
+
+
+def test_export_names_every_split_it_knows_when_given_another(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["security", "export", "nosuch", str(tmp_path / "out.jsonl"), "--json"])
+    assert result.exit_code == 1
+    error = json.loads(result.stdout)["error"]
+    assert "'nosuch'" in error and "generated-heldout" in error and "s-labs-test" in error
