@@ -193,7 +193,8 @@ def _render_story(data: dict[str, Any]) -> None:
 
     def tests(counts: dict[str, int] | None) -> str:
         counts = counts or {}
-        return f"{counts.get('passed', 0)} passed, {counts.get('failed', 0) + counts.get('errors', 0)} failed"
+        said = f"{counts.get('passed', 0)} passed, {counts.get('failed', 0)} failed"
+        return said + (f", {counts['errors']} errors" if counts.get("errors") else "")  # as the Result's evidence
 
     rows = [
         ("error", f"{data['report']['error']}  ({data['report']['file']}:{data['report']['line']})"),
