@@ -194,7 +194,8 @@ def _render_story(data: dict[str, Any]) -> None:
     def tests(counts: dict[str, int] | None) -> str:
         counts = counts or {}
         said = f"{counts.get('passed', 0)} passed, {counts.get('failed', 0)} failed"
-        return said + (f", {counts['errors']} errors" if counts.get("errors") else "")  # as the Result's evidence
+        errors = counts.get("errors", 0)  # apart from failures, as the Result's evidence counts them
+        return said + (f", {errors} error{'s' if errors > 1 else ''}" if errors else "")
 
     rows = [
         ("error", f"{data['report']['error']}  ({data['report']['file']}:{data['report']['line']})"),
