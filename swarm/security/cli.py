@@ -19,13 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 
 from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, fail
 from swarm.errors import InvalidInput
 from swarm.files import read_user_file
+from swarm.security.render import render_compare, render_eval, render_verdict, without_errors
 
 __all__ = ["security_app", "EXIT_REJECTED"]
 
@@ -70,42 +69,6 @@ def _read_text(text: str | None, file: Path | None) -> str:
     return text
 
 
-def _category(data: dict[str, Any]) -> str:
-    said = f", category {data['category']}" if data["category"] else ""
-    if data["matches"] and data.get("fired") not in ("rules", "both"):
-        said += "; rules matched below their threshold"  # only when some did: the JSON's `matches`
-    return said
-
-
-def _render_verdict(data: dict[str, Any]) -> None:
-    style = "bold red" if data["rejected"] else "bold green"
-    word = "REJECTED" if data["rejected"] else "allowed"
-    by = {"rules": " by the rules", "model": " by the model", "both": " by the rules and the model"}
-    console.print(
-        f"[{style}]{word}[/]{by.get(data.get('fired') or '', '')}: rules score {data['score']} "
-        f"(threshold {data['threshold']})"
-        + (
-            ""
-            if data.get("model_score") is None
-            else f", model score {data['model_score']:.3f} (threshold {data['model_threshold']:.3f})"
-        )
-        + _category(data),
-        highlight=False,
-    )
-    if data.get("model_clause"):  # attacker-controlled text: printed without markup
-        console.print(f"the model's clause head scored highest: {data['model_clause'][:200]!r}", markup=False)
-    if data["matches"]:
-        table = Table()
-        for name in ("rule", "category", "weight", "span", "decoded", "matched text"):
-            table.add_column(name, overflow="fold")
-        for m in data["matches"]:
-            span = f"{m['start']}-{m['end']}" if m["end"] else "-"
-            decoded = "yes" if m["decoded"] else ""
-            # matched text is attacker-controlled: never let it act as rich markup
-            table.add_row(m["rule_id"], m["category"], str(m["weight"]), span, decoded, escape(m["text"][:60]))
-        console.print(table)
-
-
 @security_app.command()
 def check(
     text: str | None = typer.Argument(None, help="the text to check"),
@@ -120,39 +83,9 @@ def check(
     with cli_errors():
         content = _read_text(text, file)
         verdict = _filter(rules, threshold, model, rules_only).check_text(content, field="text")
-    emit(verdict.as_dict(), json_out, render=_render_verdict)
+    emit(verdict.as_dict(), json_out, render=render_verdict)
     if verdict.rejected:
         raise typer.Exit(EXIT_REJECTED)
-
-
-def _render_eval(data: dict[str, Any]) -> None:
-    goals = data["goals"]
-    ok = "[green]met[/]" if goals["met"] else "[red]NOT met[/]"
-    console.print(
-        f"{data['attacks']} attacks, {data['benign']} benign   precision {_rate(data, 'precision')}   "
-        f"recall {_rate(data, 'recall')}   false-positive rate {_rate(data, 'false_positive_rate')}   "
-        f"goals (recall >= {goals['recall']:.0%}, FPR <= {goals['false_positive_rate']:.0%}): {ok}",
-        highlight=False,
-    )
-    for title, key in (("category", "recall_by_category"), ("obfuscation", "recall_by_obfuscation")):
-        if not data[key]:  # a benign-only corpus: no attack to break down
-            continue
-        table = Table(title, "recall", "detected", "total")
-        for name, row in data[key].items():
-            table.add_row(name, f"{row['recall']:.0%}", str(row["detected"]), str(row["total"]))
-        console.print(table)
-    _render_errors(data)
-
-
-def _render_errors(data: dict[str, Any]) -> None:
-    for kind in ("false_negatives", "false_positives"):
-        for row in data.get(kind, []):
-            extra = f" rules={row['rules']}" if "rules" in row else ""
-            console.print(
-                f"{kind[:-1].replace('_', ' ')} line {row['line']} [{row['category']}]{extra}: {row['text']!r}",
-                highlight=False,
-                markup=False,
-            )
 
 
 def _sources(
@@ -276,19 +209,19 @@ def eval_(
         err_console.print("each text read as the error of a report with a service and context (--as-report)")
     met = all(r.meets_goals for per in results.values() for r in per.values())
     if len(results) == 1 and len(filters) == 1:  # one corpus, one filter: the flat report
-        data = _trim(next(iter(next(iter(results.values())).values())).as_dict(), show_errors)
+        data = without_errors(next(iter(next(iter(results.values())).values())).as_dict(), show_errors)
         data["read_as"] = "report" if as_report else "text"
-        emit(data, json_out, render=_render_eval)
+        emit(data, json_out, render=render_eval)
     else:
         data = {
             "corpora": {
-                name: {label: _trim(r.as_dict(), show_errors) for label, r in per.items()}
+                name: {label: without_errors(r.as_dict(), show_errors) for label, r in per.items()}
                 for name, per in results.items()
             },
             "goals_met": met,
             "read_as": "report" if as_report else "text",
         }
-        emit(data, json_out, render=_render_compare)
+        emit(data, json_out, render=render_compare)
     if strict and not met:
         worst = [
             f"{n} ({lbl}): recall {r.recall:.2%}, FPR {r.fpr:.2%}"
@@ -297,43 +230,6 @@ def eval_(
             if not r.meets_goals
         ]
         fail("goals not met (recall >= 95%, false-positive rate <= 1%): " + "; ".join(worst))
-
-
-def _trim(data: dict[str, Any], show_errors: bool) -> dict[str, Any]:
-    if not show_errors:
-        data.pop("false_negatives")
-        data.pop("false_positives")
-    return data
-
-
-def _render_compare(data: dict[str, Any]) -> None:
-    table = Table("corpus", "filter", "attacks", "benign", "recall", "FPR", "attacks caught by", "benign rejected by")
-    table.columns[0].overflow = "fold"  # a corpus path is read whole, not cut
-    for name, per in data["corpora"].items():
-        for label, r in per.items():
-            by = ", ".join(f"{k} {v}" for k, v in r["rejected_by"].items())
-            benign_by = ", ".join(f"{k} {v}" for k, v in r.get("benign_rejected_by", {}).items())
-            table.add_row(
-                name,
-                label,
-                str(r["attacks"]),
-                str(r["benign"]),
-                _rate(r, "recall"),
-                _rate(r, "false_positive_rate"),
-                by,
-                benign_by,
-            )
-    console.print(table)
-    for name, per in data["corpora"].items():  # --show-errors: each filter's misses and false alarms
-        for label, r in per.items():
-            if r.get("false_negatives") or r.get("false_positives"):
-                console.print(f"[bold]{name}[/] ({label})", highlight=False)
-                _render_errors(r)
-
-
-def _rate(data: dict[str, Any], key: str) -> str:
-    """A rate as a percentage, or n/a where it has no denominator (recall of a benign-only corpus: null in JSON)."""
-    return "n/a" if data[key] is None else f"{data[key]:.2%}"
 
 
 @security_app.command("export")
