@@ -21,6 +21,8 @@ import logging
 import os
 from typing import Any
 
+from swarm.errors import ConfigError
+
 __all__ = [
     "inc", "gauge", "observe", "serve", "serve_from_env", "unserve", "set_namespace", "exported_names", "METRICS",
     "PORT_ENV",
@@ -105,9 +107,17 @@ def unserve() -> None:
 
 
 def serve_from_env() -> int | None:
-    """`serve(SWARM_METRICS_PORT)` when the variable is set; the port, or None."""
+    """`serve(SWARM_METRICS_PORT)` when the variable is set; the port, or None. A value that is no port, or
+    a port another process holds, is a ConfigError naming the variable."""
     value = os.environ.get(PORT_ENV, "").strip()
-    return serve(int(value)) if value else None
+    if not value:
+        return None
+    if not value.isdigit() or int(value) > 65535:
+        raise ConfigError(f"{PORT_ENV}={value!r}: expected a port number (0-65535; 0 picks a free one)")
+    try:
+        return serve(int(value))
+    except OSError as exc:
+        raise ConfigError(f"{PORT_ENV}={value}: cannot serve metrics there: {exc.strerror or exc}") from exc
 
 
 def _prometheus(name: str) -> Any:
@@ -162,7 +172,7 @@ def _record(name: str, how: str, value: float, tags: dict[str, Any]) -> None:
     try:
         if _served:
             child = obj.labels(**labels)
-            {"inc": child.inc, "set": child.set, "observe": child.observe}[how](value)
+            getattr(child, how)(value)  # a Gauge has no observe, a Counter no set: only the one asked for
         elif how == "inc":
             obj.inc(value, tags=labels)
         else:
