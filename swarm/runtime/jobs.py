@@ -11,8 +11,8 @@ after the id and marks a stopped job STOPPED before that actor has exited, so re
 stop raced with the old supervisor (the new job failed, or was taken for the dying one). A job Ray's own CLI
 submitted as `swarm-<namespace>` counts as the namespace's job too. The job's
 runtime env carries the NATS settings of this environment (`NATS_*`; without NATS_URL here, the nodes' own
-from their synced swarm.env), the config path, every `OTEL_*`
-variable, and `RAY_JOB_STOP_WAIT_TIME_S` (grace period + margin): Ray sends SIGTERM on stop and SIGKILL
+from their synced swarm.env), the config path, every `OTEL_*` variable and `SWARM_LOG_LEVEL`
+and `RAY_JOB_STOP_WAIT_TIME_S` (grace period + margin): Ray sends SIGTERM on stop and SIGKILL
 only after that wait, so the drain (finish in-flight investigations within `grace_period_s`, hand the rest
 back) is never cut short. On a cluster with Ray token auth the token (`RAY_AUTH_TOKEN`,
 `RAY_AUTH_TOKEN_PATH` or `~/.ray/auth_token`) goes in the `Authorization` header.
@@ -20,14 +20,16 @@ back) is never cut short. On a cluster with Ray token auth the token (`RAY_AUTH_
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from swarm.bus.settings import Settings
 from swarm.errors import ConfigError, JobAlreadyRunning, JobError
+from swarm.telemetry.tracing import otel_env
 
 __all__ = ["SwarmJobs", "JobAlreadyRunning", "JobError", "submission_id", "READY_LINE", "STOP_MARGIN_S"]
 
@@ -70,6 +72,18 @@ def _auth_headers() -> dict[str, str]:
     return {}
 
 
+_ADDRESS_ENV = ("RAY_ADDRESS", "RAY_API_SERVER_ADDRESS")
+
+
+@contextlib.contextmanager
+def _environ_without(names: tuple[str, ...]) -> Iterator[None]:
+    saved = {n: os.environ.pop(n) for n in names if n in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
 class SwarmJobs:
     def __init__(self, address: str | None, settings: Settings) -> None:
         from ray.job_submission import JobSubmissionClient
@@ -77,12 +91,16 @@ class SwarmJobs:
         self.settings = settings
         self.namespace = settings.nats_namespace
         self.id = ""  # the job this object follows: set by submit() or find()
+        explicit = bool(address)
         address = address or os.environ.get("RAY_ADDRESS") or None
         if address and address.startswith("ray://"):  # the client protocol, not the Jobs API: it would hang
             raise JobError(f"--address {address} is a Ray client address; the Jobs API is the dashboard's "
                            "http://HEAD:8265")
         try:
-            self.client = JobSubmissionClient(address, headers=_auth_headers() or None)
+            # Ray's client lets RAY_ADDRESS (and RAY_API_SERVER_ADDRESS) override the address it is given; an
+            # --address the user typed is meant to win over the environment's default
+            with _environ_without(_ADDRESS_ENV if explicit else ()):
+                self.client = JobSubmissionClient(address, headers=_auth_headers() or None)
         except Exception as exc:  # ConnectionError, auth errors: name the address
             raise JobError(f"cannot reach the Ray Jobs API at {address or '$RAY_ADDRESS'}: {exc}") from exc
 
@@ -107,7 +125,7 @@ class SwarmJobs:
 
     def runtime_env(self, working_dir: Path, config: Path, grace_period_s: float) -> dict[str, Any]:
         env = {k: os.environ[k] for k in _NATS_ENV if os.environ.get(k)}
-        env |= {k: v for k, v in os.environ.items() if k.startswith("OTEL_")}
+        env |= otel_env()  # OTEL_* and SWARM_LOG_LEVEL: the job's driver hands them on to its actors
         env["NATS_NAMESPACE"] = self.settings.nats_namespace  # the namespace the submission id names
         if self.settings.nats_url:  # unset here: the nodes' own (ray-cluster.yaml sources swarm.env)
             env["NATS_URL"] = self.settings.nats_url

@@ -38,6 +38,7 @@ from opentelemetry.trace import SpanKind
 from swarm.bus.trace import extract_context, inject_headers, recording_nowhere
 from swarm.bus.trace import messaging_attributes as messaging
 from swarm.bus.trace import tracer as cached_tracer
+from swarm.telemetry.logs import LEVEL_ENV
 
 __all__ = [
     "setup_tracing",
@@ -56,17 +57,17 @@ log = logging.getLogger("swarm.telemetry")
 _configured = False
 _provider: TracerProvider | None = None
 # passed to Ray actors: the OTel SDK's own variables and the swarm's metrics port
-_ENV_PREFIXES = ("OTEL_",)
+_ENV_PREFIXES = ("OTEL_", LEVEL_ENV)  # an actor on a cluster, or in a job, has only what its runtime_env gives
 
 
 def otel_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The OTEL_* variables of this process (what every Ray actor must see too)."""
+    """The telemetry variables of this process, OTEL_* and SWARM_LOG_LEVEL (what every Ray actor must see too)."""
     env = os.environ if environ is None else environ
     return {k: v for k, v in env.items() if k.startswith(_ENV_PREFIXES)}
 
 
 def actor_runtime_env() -> dict[str, Any] | None:
-    """Ray `runtime_env` for an actor: the driver's OTEL_* variables (None when there are none)."""
+    """Ray `runtime_env` for an actor: the driver's telemetry variables (`otel_env`; None when there are none)."""
     env = otel_env()
     return {"env_vars": env} if env else None
 

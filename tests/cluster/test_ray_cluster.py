@@ -195,3 +195,14 @@ def test_swarm_jobs_refuses_a_ray_client_address_at_once(tmp_path) -> None:
     """`ray://` is Ray's client protocol, not the Jobs API: the job client would hang on it."""
     out = sh("swarm jobs --address ray://127.0.0.1:10001 --json", RayHead.client_env(), timeout=60)
     assert out.returncode == 1 and "is a Ray client address" in out.stderr and "8265" in out.stderr
+
+
+def test_an_address_given_on_the_command_line_wins_over_ray_address(head) -> None:
+    """Ray's job client lets RAY_ADDRESS override the address it is handed; `--address` is what the user typed."""
+    elsewhere = f"http://127.0.0.1:{free_ports(1)[0]}"  # nothing listens there
+    env = head.env(token_mode=False) | {"RAY_ADDRESS": elsewhere}
+    out = sh(f"swarm jobs --address {head.dashboard} --json", env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert isinstance(json.loads(out.stdout), list)
+    default = sh("swarm jobs --json", env, timeout=120)  # without --address, RAY_ADDRESS is the default
+    assert default.returncode == 1 and f"cannot reach the Ray Jobs API at {elsewhere}" in default.stderr
