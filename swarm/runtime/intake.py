@@ -50,6 +50,7 @@ from swarm.runtime.services import ActorServices, ActorSpec
 from swarm.runtime.settle import Settler
 from swarm.runtime.tasks import report_of_task
 from swarm.telemetry import metrics
+from swarm.telemetry.logs import Ids
 
 __all__ = ["IntakeActor", "COUNTER_KEYS"]
 
@@ -258,18 +259,18 @@ class IntakeActor(InvestigationOpener):
         groups = list(batch.groups.items())
         tallies = await asyncio.gather(*(self._count(sig, items, fetched) for sig, items in groups),
                                        return_exceptions=True)
-        acks: list[tuple[str, Msg]] = []
+        acks: list[tuple[str, str, Msg]] = []  # signature, investigation, report
         opening: list[tuple[Msg, ErrorReport, Tally, bool]] = []
         for (sig, items), tally in zip(groups, tallies, strict=True):
             if isinstance(tally, BaseException):  # the count failed: each report settles by the error
-                later += [self._settle(stream, msg, tally) for msg, _ in items]
+                later += [self._settle(stream, msg, tally, (sig, None)) for msg, _ in items]
                 settled.update(id(msg) for msg, _ in items)
                 continue
             counted = 0
             for (msg, report), kind in zip(items, tally.kinds, strict=True):
                 settled.add(id(msg))
                 if kind in ("duplicate", "counted"):
-                    acks.append((sig, msg))
+                    acks.append((sig, tally.investigation_id, msg))
                     counted += kind == "duplicate"
                 else:
                     opening.append((msg, report, tally, kind == "new"))
@@ -283,8 +284,8 @@ class IntakeActor(InvestigationOpener):
             self._start(stream, msg, report, tally, new)
         if acks:
             metrics.inc("duplicates_grouped", len(acks))
-            if await settler.ack_all([msg for _, msg in acks]):  # confirmed: their marks may go
-                for sig, msg in acks:
+            if await settler.ack_all([msg for *_, msg in acks], [(sig, inv) for sig, inv, _ in acks]):
+                for sig, _, msg in acks:  # confirmed: their marks may go
                     self.confirmed.setdefault(sig, {}).setdefault(stream, set()).add(msg.metadata.sequence.stream)
         await asyncio.gather(*later, return_exceptions=True)
 
@@ -300,18 +301,19 @@ class IntakeActor(InvestigationOpener):
                 self.confirmed.setdefault(sig, {}).setdefault(stream, set()).update(seqs)
             raise
 
-    async def _settle(self, stream: str, msg: Msg, exc: BaseException) -> None:
+    async def _settle(self, stream: str, msg: Msg, exc: BaseException, ids: Ids | None = None) -> None:
         assert self.settler is not None
         if not isinstance(exc, SwarmError):
             log.warning("%s: unexpected failure on %s: %r", self.name, stream, exc)
         try:
-            await self.settler.settle(stream, msg, exc)
+            await self.settler.settle(stream, msg, exc, ids)
         except Exception:  # nothing settled it: JetStream redelivers after ack wait
             log.exception("%s: could not settle a report from %s", self.name, stream)
 
     def _start(self, stream: str, msg: Msg, report: ErrorReport, tally: Tally, new: bool) -> None:
         self.free -= 1  # below zero: a batch opened more than the free slots; the next fetch waits
-        task = asyncio.create_task(self._guarded(stream, msg, lambda: self._open(stream, msg, report, tally, new)))
+        task = asyncio.create_task(self._guarded(stream, msg, lambda: self._open(stream, msg, report, tally, new),
+                                                 (report.signature, tally.investigation_id)))
         self.inflight.add(task)
         task.add_done_callback(self._done)
 
@@ -320,7 +322,7 @@ class IntakeActor(InvestigationOpener):
         self.free += 1
         self.slot_freed.set()
 
-    async def _guarded(self, stream: str, msg: Msg, work: Callable[[], Awaitable[None]]) -> None:
+    async def _guarded(self, stream: str, msg: Msg, work: Callable[[], Awaitable[None]], ids: Ids) -> None:
         settler = self.settler
         assert settler is not None
         try:
@@ -334,10 +336,10 @@ class IntakeActor(InvestigationOpener):
         except Exception as exc:
             if not isinstance(exc, SwarmError):
                 log.exception("%s: unexpected failure on %s", self.name, stream)
-            await self._settle(stream, msg, exc)
+            await self._settle(stream, msg, exc, ids)
         else:
             try:
-                await settler.settle(stream, msg)
+                await settler.settle(stream, msg, ids=ids)
             except Exception:
                 log.exception("%s: could not ack a report from %s", self.name, stream)
 

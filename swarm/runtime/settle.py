@@ -35,7 +35,7 @@ from swarm.runtime.grouping import SignatureIndex
 from swarm.runtime.tasks import report_of_message
 from swarm.security.rejection import rejection_for
 from swarm.telemetry import metrics
-from swarm.telemetry.logs import log_acked, log_settled
+from swarm.telemetry.logs import Ids, log_acked, log_settled
 
 __all__ = ["Settler", "as_swarm_error", "wait_out", "requeue_delay_s"]
 
@@ -85,12 +85,13 @@ class Settler:
         self.objects = objects  # keep the whole original of a cut dead letter in the object store
         self.ack_wait_s: dict[str, float] = {}  # per error stream (intake fills it from the consumer config)
 
-    async def settle(self, stream: str, msg: Msg, exc: BaseException | None = None) -> None:
+    async def settle(self, stream: str, msg: Msg, exc: BaseException | None = None, ids: Ids | None = None) -> None:
+        """`ids`: the report's (signature, investigation id) for its log line, when known."""
         error = None if exc is None else as_swarm_error(exc)
         try:
             await self._settle(stream, msg, error)
         finally:
-            log_settled(self.actor, stream, msg, error, self.max_deliver.get(stream, 3))
+            log_settled(self.actor, stream, msg, error, self.max_deliver.get(stream, 3), ids)
 
     async def _settle(self, stream: str, msg: Msg, exc: BaseException | None = None) -> None:
         if exc is None:
@@ -113,7 +114,7 @@ class Settler:
             case _:  # DEAD_LETTER, and EXIT (a config error met while working on a report)
                 await self.dead_letter(stream, msg, str(error), type(error).__name__)
 
-    async def ack_all(self, msgs: list[Msg]) -> bool:
+    async def ack_all(self, msgs: list[Msg], ids: list[Ids | None] | None = None) -> bool:
         """Ack a batch in one pipeline: every ack but the last is sent without waiting, the last waits for
         the server, which handles one connection's acks in order. True when that confirmation came."""
         if not msgs:
@@ -126,7 +127,7 @@ class Settler:
             log.warning("%s: %d acks not confirmed: %r", self.actor, len(msgs), exc)
             return False
         metrics.inc("reports_acked", len(msgs))
-        log_acked(self.actor, msgs)  # one line per settled report, grouped duplicates included
+        log_acked(self.actor, msgs, ids)  # one line per settled report, grouped duplicates included
         return True
 
     async def _retry(self, stream: str, msg: Msg, error: SwarmError) -> None:

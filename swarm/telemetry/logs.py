@@ -23,10 +23,11 @@ from typing import Any
 from swarm.bus.names import HDR_MSG_ID, HDR_SIGNATURE
 from swarm.telemetry import metrics
 
-__all__ = ["configure_logging", "log_acked", "log_settled", "settlement_of", "LEVEL_ENV"]
+__all__ = ["configure_logging", "log_acked", "log_settled", "settlement_of", "Ids", "LEVEL_ENV"]
 
 LEVEL_ENV = "SWARM_LOG_LEVEL"
 log = logging.getLogger("swarm.settled")
+Ids = tuple[str, str | None]  # a report's signature and, once counted, its investigation id
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -52,35 +53,42 @@ def settlement_of(exc: BaseException | None, delivered: int, max_deliver: int) -
     return str(settlement)
 
 
-def _line(actor: str, stream: str, msg: Any, settlement: str, now: datetime) -> str:
+def _line(actor: str, stream: str, msg: Any, settlement: str, now: datetime, ids: Ids | None = None) -> str:
     from swarm.runtime.grouping import investigation_id_for  # the runtime's rule, not a copy
 
     meta, headers = msg.metadata, msg.headers or {}
-    signature = headers.get(HDR_SIGNATURE) or "-"
-    investigation = investigation_id_for(signature) if signature != "-" else "-"
+    if ids is not None:  # what intake learned (a reopened error's investigation is not the signature's first)
+        signature, investigation = ids[0] or "-", ids[1] or "-"
+    else:  # only the publisher's header: `swarm errors report` and the handler set it, other clients may not
+        signature = headers.get(HDR_SIGNATURE) or "-"
+        investigation = investigation_id_for(signature) if signature != "-" else "-"
     duration = (now - meta.timestamp).total_seconds() if meta.timestamp else float("nan")
     return (f"settled report={headers.get(HDR_MSG_ID) or f'{stream}:{meta.sequence.stream}'} signature={signature} "
             f"investigation={investigation} settlement={settlement} duration_s={duration:.3f} stream={stream} "
             f"seq={meta.sequence.stream} actor={actor}")
 
 
-def log_settled(actor: str, stream: str, msg: Any, exc: BaseException | None, max_deliver: int) -> None:
-    """One INFO line for a report just settled (and the `reports_settled` counter)."""
+def log_settled(actor: str, stream: str, msg: Any, exc: BaseException | None, max_deliver: int,
+                ids: Ids | None = None) -> None:
+    """One INFO line for a report just settled (and the `reports_settled` counter). `ids`: the report's
+    (signature, investigation id) when intake knows them (a report parsed and counted)."""
     try:
         settlement = settlement_of(exc, msg.metadata.num_delivered, max_deliver)
-        log.info("%s", _line(actor, stream, msg, settlement, datetime.now(UTC)))
+        log.info("%s", _line(actor, stream, msg, settlement, datetime.now(UTC), ids))
         metrics.inc("reports_settled", settlement=settlement)
     except Exception as exc2:  # a log line must never break settling
         log.debug("could not log a settlement: %r", exc2)
 
 
-def log_acked(actor: str, msgs: list[Any]) -> None:
+def log_acked(actor: str, msgs: list[Any], ids: list[Ids | None] | None = None) -> None:
     """`log_settled` for a batch of acked reports: still one line per report, written as one record
     (a storm's duplicates would otherwise cost more in logging than in settling), counted once."""
     try:
         if log.isEnabledFor(logging.INFO):
             now = datetime.now(UTC)
-            log.info("%s", "\n".join(_line(actor, m.metadata.stream, m, "ack", now) for m in msgs))
+            known = ids or [None] * len(msgs)
+            log.info("%s", "\n".join(_line(actor, m.metadata.stream, m, "ack", now, i)
+                                      for m, i in zip(msgs, known, strict=True)))
         metrics.inc("reports_settled", len(msgs), settlement="ack")
     except Exception as exc2:  # a log line must never break settling
         log.debug("could not log a settlement: %r", exc2)

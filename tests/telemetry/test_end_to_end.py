@@ -21,6 +21,7 @@ import ray
 from swarm.bus.trace import trace_id_of
 from swarm.reporting.reporter import publish_report
 from swarm.runtime.app import SwarmRuntime
+from swarm.runtime.grouping import investigation_id_for
 from swarm.telemetry import metrics
 from swarm.telemetry.snapshot import take_snapshot
 from tests.runtime.test_pipeline import report
@@ -77,7 +78,10 @@ async def test_a_report_traced_scraped_shown_and_logged(bus, settings, cli_env, 
         published = json.loads(sent.stdout)
         # and the rest of the flow: a duplicate (another environment), a malformed report, an injection
         await publish_report(bus, report(700, environment="production"))
-        await publish_report(bus, report(700))
+        # the duplicate as another language's client sends it: JSON and a Nats-Msg-Id, no swarm headers
+        raw_id = f"raw-{ns}-700"
+        await bus.js.publish(bus.names.errors("default"), report(700).model_dump_json().encode(),
+                             headers={"Nats-Msg-Id": raw_id})
         await bus.js.publish(bus.names.errors("default"), b"{not an error report")
         await publish_report(bus, ATTACKS[0])
 
@@ -110,6 +114,10 @@ async def test_a_report_traced_scraped_shown_and_logged(bus, settings, cli_env, 
             metrics.unserve()
         await _check_trace(otlp, bus, published)
     await _check_settled_log(published)
+    # intake names what it learned of a report without the swarm's headers: its signature and investigation
+    sig = report(700).signature
+    raw_line = await _settled_line(f"settled report={raw_id} ")
+    assert f"signature={sig} investigation={investigation_id_for(sig)} settlement=ack" in raw_line, raw_line
 
 
 async def _check_status_cli(runtime: SwarmRuntime) -> None:
@@ -148,6 +156,12 @@ async def _check_prometheus(prom: PrometheusServer, ns: str) -> None:
         await poll(all_exported, "every metric of the dashboard and the rules in Prometheus")
     except AssertionError:
         raise AssertionError(f"not scraped: {sorted(wanted - prom.names(ns))}") from None
+    async def pool_sizes():  # type: ignore[no-untyped-def]
+        rows = prom.query(f'max by (role) (swarm_pool_size{{namespace="{ns}"}})')
+        sizes = {r["metric"]["role"]: float(r["value"][1]) for r in rows}
+        return sizes if sizes.get("research") == 1.0 else None
+
+    await poll(pool_sizes, "the driver's own gauges with their values (one research replica)")
     by_status = {r["metric"]["status"]: float(r["value"][1]) for r in prom.query(
         f'sum by (status) (swarm_results_published_total{{namespace="{ns}"}})')}
     assert by_status == {"fixed": 2.0}, by_status  # a rejected report counts in swarm_reports_rejected_total
@@ -200,9 +214,8 @@ async def _check_trace(otlp: OtlpReceiver, bus, published: dict) -> None:  # typ
         await sub.unsubscribe()
 
 
-async def _check_settled_log(published: dict) -> None:  # type: ignore[no-untyped-def]
+async def _settled_line(wanted: str) -> str:
     logs = Path(ray._private.worker.global_worker.node.get_logs_dir_path())
-    wanted = f"settled report={published['msg_id']} signature={published['signature']}"
 
     async def line():  # type: ignore[no-untyped-def]
         for path in logs.glob("worker-*"):
@@ -211,6 +224,10 @@ async def _check_settled_log(published: dict) -> None:  # type: ignore[no-untype
                     return text
         return None
 
-    text = await poll(line, "the settled report's log line in the swarm's log", 30)
+    return str(await poll(line, f"the log line {wanted!r} in the swarm's log", 30))
+
+
+async def _check_settled_log(published: dict) -> None:  # type: ignore[no-untyped-def]
+    text = await _settled_line(f"settled report={published['msg_id']} signature={published['signature']}")
     assert " INFO swarm.settled: " in text and "settlement=ack" in text and "actor=intake-0" in text
     assert float(text.split("duration_s=")[1].split()[0]) > 0
