@@ -37,12 +37,15 @@ __all__ = [
     "MIGRATIONS_DIR",
     "RESULT_STATUSES",
     "PG_ERRORS",
+    "ROW_ERRORS",
 ]
 
 log = logging.getLogger("swarm.comms")
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 RESULT_STATUSES = ("fixed", "no_fix", "failed", "rejected")
 PG_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError)
+# what Postgres says of one row's values, not of the server or the schema: that row alone is refused
+ROW_ERRORS = (psycopg.DataError, psycopg.IntegrityError)
 _MIGRATION_LOCK = 0x5357_434F  # pg_advisory_xact_lock key: one migrator at a time
 _COLUMNS = (
     "stream_seq, message_id, subject, channel, run_id, workflow_name, namespace, agent_id, role, kind, "

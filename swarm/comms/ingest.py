@@ -8,8 +8,10 @@ A batch is stored in one transaction and acked only after the commit; a row whos
 stream sequence) is stored already is skipped, so a redelivery (an ack lost, a crash between commit
 and ack) stores nothing twice. Postgres down: nothing is acked, the batch is nak'ed with a delay, and
 the consumer waits (backing off) until Postgres answers again; JetStream keeps every message (the
-consumer's max_deliver is unlimited), so nothing is lost. A payload that is not an AgentMessage is
-dead-lettered to `{ns}.dead.comms` with the reason and acked.
+consumer's max_deliver is unlimited), so nothing is lost. A payload that is not an AgentMessage, or a
+row Postgres refuses for its data (a NaN in `data`: JSONB has no NaN), is dead-lettered to
+`{ns}.dead.comms` with the reason and acked; the rest of its batch is stored. NUL characters are stored
+as U+FFFD (see `records.message_record`).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from swarm.bus.connect import Bus
 from swarm.errors import ConfigError, InvalidInput
 from swarm.models import DeadLetter
 
-from .db import PG_ERRORS, CommsStore, connect
+from .db import PG_ERRORS, ROW_ERRORS, CommsStore, connect
 from .records import message_record
 
 __all__ = ["CommsIngest", "IngestCounters", "ingest_floor"]
@@ -56,6 +58,12 @@ async def ingest_floor(bus: Bus) -> int:
     except nats.js.errors.NotFoundError:
         return 0
     return int(info.ack_floor.stream_seq or 0) if info.ack_floor else 0
+
+
+def _pg_reason(exc: psycopg.Error) -> str:
+    diag = exc.diag
+    primary = diag.message_primary or str(exc).strip().splitlines()[0]
+    return f"{primary} ({diag.message_detail})" if diag.message_detail else primary
 
 
 class CommsIngest:
@@ -103,11 +111,7 @@ class CommsIngest:
             except InvalidInput as exc:
                 bad.append((m, str(exc)))
         try:
-            conn = await self._connection()
-            new = 0
-            async with conn.transaction():
-                for _, record in records:
-                    new += await CommsStore.insert(conn, record)
+            new, kept, refused = await self._store(await self._connection(), records)
         except (*PG_ERRORS, ConfigError) as exc:
             await self._postgres_down(msgs, exc)
             return 0
@@ -115,12 +119,31 @@ class CommsIngest:
             log.warning("Postgres is back: ingest resumes")
         self.postgres_up, self._backoff = True, 0.2
         self.counters.stored += new
-        self.counters.duplicates += len(records) - new
-        for m, reason in bad:
+        self.counters.duplicates += len(kept) - new
+        for m, reason in bad + refused:
             await self._dead_letter(m, reason)
-        for m, _ in records:
+        for m in kept:
             await m.ack()
         return new
+
+    async def _store(self, conn: psycopg.AsyncConnection[Any], records: list[tuple[Msg, dict[str, Any]]]) -> tuple[
+        int, list[Msg], list[tuple[Msg, str]]
+    ]:
+        """Insert the batch in one transaction; returns how many rows were new, the messages stored (or
+        stored already), and those Postgres refused with the reason, to dead-letter."""
+        new, kept, refused = 0, [], []
+        async with conn.transaction():
+            for m, record in records:
+                try:
+                    # a savepoint: a row Postgres refuses (its data, not the server) is rolled back alone,
+                    # so one bad row can never hold back the batch behind it
+                    async with conn.transaction():
+                        new += await CommsStore.insert(conn, record)
+                except ROW_ERRORS as exc:
+                    refused.append((m, f"Postgres refused the message on {m.subject}: {_pg_reason(exc)}"))
+                else:
+                    kept.append(m)
+        return new, kept, refused
 
     async def _postgres_down(self, msgs: list[Msg], exc: Exception) -> None:
         self.counters.postgres_errors += 1

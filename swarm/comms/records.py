@@ -4,7 +4,7 @@
     record["id"], record["channel"], record["run_id"], record["kind"]
 
 The same shape comes from Postgres (`CommsStore.messages`) and from NATS (live SSE), so a client
-never tells them apart.
+never tells them apart. A NUL character, in any text or anywhere in `data`, arrives as U+FFFD.
 """
 
 from __future__ import annotations
@@ -18,6 +18,22 @@ from swarm.errors import InvalidInput
 from swarm.models import AgentMessage
 
 __all__ = ["message_record", "role_of"]
+
+# Postgres refuses NUL in TEXT and in JSONB strings, and an error report quoting binary output puts it in
+# agent messages. U+FFFD, Unicode's own mark for "a character that could not be kept", keeps the row
+# (dropping the NUL would join its neighbours silently; an escape like "\\0" could not be told from
+# text that says so); it is done here, not in the INSERT, so the live feed shows what Postgres will.
+_NUL, _REPLACEMENT = "\x00", "\ufffd"
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace(_NUL, _REPLACEMENT)
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
 
 
 def role_of(agent_id: str) -> str:
@@ -37,7 +53,7 @@ def message_record(names: Names, subject: str, seq: int, data: bytes) -> dict[st
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'payload'}: {e['msg']}" for e in exc.errors())
         raise InvalidInput(f"invalid AgentMessage on {subject}: {problems}") from exc
-    return {
+    return _without_nul({
         "id": int(seq),
         "message_id": msg.message_id,
         "subject": subject,
@@ -52,4 +68,4 @@ def message_record(names: Names, subject: str, seq: int, data: bytes) -> dict[st
         "data": msg.data,
         "trace_id": msg.trace_id,
         "timestamp": msg.timestamp.isoformat(),
-    }
+    })

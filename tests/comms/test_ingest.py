@@ -155,3 +155,43 @@ async def test_a_near_max_payload_message_is_dead_lettered_bounded_with_its_size
     assert len(msg.data) < bus.nc.max_payload and letter["payload_truncated"] is True
     assert (letter["payload_size"], letter["payload_sha256"]) == (len(big), hashlib.sha256(big).hexdigest())
     await ingest.close()
+
+
+async def dead_letters(bus: Bus, durable: str, n: int) -> list[dict]:
+    sub = await bus.js.pull_subscribe(bus.names.dead("comms"), durable=durable, stream=bus.names.stream("DEAD_LETTERS"))
+    letters = [json.loads(m.data) for m in await sub.fetch(n, timeout=5)]
+    await sub.unsubscribe()
+    return letters
+
+
+async def test_nul_characters_are_stored_as_replacement_characters(bus: Bus, pg_url: str) -> None:
+    # an error report quoting binary output: the NUL reaches the agents' messages, in text and in data
+    says = AgentMessage(run_id="inv-7", sender="research-0", role="re\x00search", kind="finding",
+                        content="read b'\x00\x01' at offset 0", data={"raw\x00": ["\x00", {"k": "a\x00b"}], "n": 1})
+    await bus.publish(bus.names.comms_run("inv-7", "finding"), says)
+    await bus.publish(bus.names.comms_run("inv-7", "plan"), AgentMessage(run_id="inv-7", sender="research-0",
+                                                                          kind="plan", content="next"))
+    ingest = CommsIngest(bus, pg_url)
+    await drain(ingest)  # nothing left pending or unacked
+    assert (ingest.counters.stored, ingest.counters.dead_lettered) == (2, 0)
+    first, second = await CommsStore(pg_url, bus.names.ns).messages("inv-7")
+    assert first["content"] == "read b'\ufffd\x01' at offset 0" and first["role"] == "re\ufffdsearch"
+    assert first["data"] == {"raw\ufffd": ["\ufffd", {"k": "a\ufffdb"}], "n": 1}
+    assert second["content"] == "next"
+    await ingest.close()
+
+
+async def test_a_row_postgres_refuses_is_dead_lettered_and_the_rest_of_its_batch_stored(bus: Bus, pg_url: str) -> None:
+    subject = bus.names.comms_run("inv-8", "finding")
+    await bus.publish(subject, AgentMessage(run_id="inv-8", sender="review-0", content="before"))
+    # valid JSON to pydantic, but JSONB has no NaN: Postgres refuses this one row
+    await bus.publish(subject, b'{"run_id": "inv-8", "sender": "review-0", "content": "nan", "data": {"x": NaN}}')
+    await bus.publish(subject, AgentMessage(run_id="inv-8", sender="review-0", content="after"))
+    ingest = CommsIngest(bus, pg_url)
+    await drain(ingest)
+    assert (ingest.counters.stored, ingest.counters.dead_lettered) == (2, 1)
+    assert [r["content"] for r in await stored(pg_url, bus.names.ns)] == ["before", "after"]
+    (letter,) = await dead_letters(bus, "t-dead-nan", 1)
+    assert letter["reason"].startswith(f"Postgres refused the message on {subject}: invalid input syntax for type json")
+    assert "NaN" in letter["reason"] and letter["source_sequence"] == 2
+    await ingest.close()
