@@ -46,6 +46,7 @@ RESULT_STATUSES = ("fixed", "no_fix", "failed", "rejected")
 PG_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError)
 # what Postgres says of one row's values, not of the server or the schema: that row alone is refused
 ROW_ERRORS = (psycopg.DataError, psycopg.IntegrityError)
+_NO_SCHEMA = (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName)
 _MIGRATION_LOCK = 0x5357_434F  # pg_advisory_xact_lock key: one migrator at a time
 _COLUMNS = (
     "stream_seq, message_id, subject, channel, run_id, workflow_name, namespace, agent_id, role, kind, "
@@ -181,6 +182,11 @@ class CommsStore:
         conn = await connect(self.url)
         try:
             yield conn
+        except _NO_SCHEMA as exc:  # a fresh server (the embedded one before `up`, a new DATABASE_URL)
+            raise ConfigError(
+                f"the comms schema is not set up in Postgres ({str(exc).strip().splitlines()[0]}): "
+                "run `swarm comms up` first (`swarm comms migrate` when DATABASE_URL is set)"
+            ) from exc
         finally:
             await conn.close()
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
 from typer.testing import CliRunner
 
@@ -36,3 +38,17 @@ def test_runs_json_lists_runs(cli_env: dict[str, str], pg_url: str, monkeypatch:
     result = CliRunner().invoke(app, ["comms", "runs", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == []
+
+
+def test_runs_before_the_schema_is_set_up_says_run_comms_up(
+    cli_env: dict[str, str], pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = f"fresh_{uuid.uuid4().hex[:8]}"  # a server nobody migrated: what `runs` before `up` meets
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {db}")  # type: ignore[arg-type] - our own identifier
+    monkeypatch.setenv("DATABASE_URL", psycopg.conninfo.make_conninfo(pg_url, dbname=db))
+    result = CliRunner().invoke(app, ["comms", "runs", "--json"])
+    assert result.exit_code == 1, result.output
+    error = json.loads(result.stdout)
+    assert error["exit_code"] == 1 and "comms schema is not set up" in error["error"]
+    assert "run `swarm comms up` first" in error["error"] and "Traceback" not in result.output
