@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from swarm.errors import InvalidInput
 from swarm.models import ErrorReport
 
-__all__ = ["Batch", "FetchSizer", "explain", "member_slots"]
+__all__ = ["Batch", "FetchSizer", "explain", "member_slots", "report_parser"]
 
 
 def member_slots(max_concurrent: int, members: int) -> int:
@@ -92,6 +92,19 @@ class Batch:
                 continue
             batch.groups.setdefault(report.signature, []).append((msg, report))
         return batch
+
+
+def report_parser(env: str) -> Callable[[bytes], ErrorReport]:
+    """How `env`'s error stream reads its messages: a payload that names no `environment` is of the one its
+    subject names (a client in another language need not repeat it); one that names it keeps its own."""
+
+    def parse(data: bytes) -> ErrorReport:
+        report = ErrorReport.model_validate_json(data)
+        if "environment" not in report.model_fields_set and report.environment != env:
+            report = report.model_copy(update={"environment": env})
+        return report
+
+    return parse
 
 
 def explain(exc: ValidationError) -> str:

@@ -38,7 +38,7 @@ from swarm.bus.names import ADVISORY_CONSUMER, ERROR_CONSUMER
 from swarm.config import load_object
 from swarm.errors import SwarmError
 from swarm.models import ErrorReport
-from swarm.runtime.batch import Batch, FetchSizer, member_slots
+from swarm.runtime.batch import Batch, FetchSizer, member_slots, report_parser
 from swarm.runtime.coalesce import BudgetCalls
 from swarm.runtime.control import PauseSwitch
 from swarm.runtime.grouped import GroupedEvents
@@ -66,7 +66,7 @@ class IntakeActor(InvestigationOpener):
         cfg = self.services.config
         self.cfg = cfg.intake
         self.max_deliver: dict[str, int] = {}  # per error stream, from its consumer's config
-        self.parsers: dict[str, Callable[[bytes], ErrorReport]] = {}  # stream -> its messages' reports (tasks)
+        self.parsers: dict[str, Callable[[bytes], ErrorReport]] = {}  # stream -> how its messages become reports
         self.filter = load_object(self.cfg.filter)(cfg.security)
         self.orchestrators = PoolClient("orchestrator", spec.ray_namespace)
         self.counters: Counter[str] = Counter({k: 0 for k in COUNTER_KEYS})
@@ -102,6 +102,7 @@ class IntakeActor(InvestigationOpener):
             info = await bus.js.consumer_info(stream, ERROR_CONSUMER)
             self.max_deliver[stream] = info.config.max_deliver or 3
             self.settler.ack_wait_s[stream] = float(info.config.ack_wait or 30.0)
+            self.parsers[stream] = report_parser(env)
             sub = await bus.js.pull_subscribe_bind(ERROR_CONSUMER, stream=stream)
             self.fetchers.append(asyncio.create_task(self._fetch_loop(stream, sub), name=f"fetch-{stream}"))
         if self.cfg.tasks:  # operator-submitted investigations (swarm.runtime.tasks): taken like reports

@@ -130,3 +130,17 @@ async def test_review_requesting_changes_starts_another_cycle_with_feedback(bus,
     ], events
     state, _ = await PeerStateStore(bus).read(bus.names.peer_key("error", result.investigation_id, 2))
     assert state.phases.execute.output["implement"]["feedback_seen"] == "cycle 1: add a test"
+
+
+async def test_a_report_that_names_no_environment_is_of_the_one_its_subject_names(bus, settings, tmp_path) -> None:
+    """Another language's client publishes JSON on `{ns}.errors.production` and need not repeat the
+    environment; a payload that does name one keeps it."""
+    bare = report(5).model_dump(mode="json")
+    del bare["environment"]
+    await bus.js.publish(bus.names.errors("production"), json.dumps(bare).encode(), headers={"Nats-Msg-Id": "raw-5"})
+    named = report(6).model_dump(mode="json") | {"environment": "default"}
+    await bus.js.publish(bus.names.errors("production"), json.dumps(named).encode(), headers={"Nats-Msg-Id": "raw-6"})
+    counters = await run_until_empty(settings, runtime_config(tmp_path), timeout_s=600)
+    assert counters["results"] == 2, counters
+    by_signature = {r.signature: r.environment for r in await results(bus)}
+    assert by_signature == {report(5).signature: "production", report(6).signature: "default"}
