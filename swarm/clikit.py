@@ -25,7 +25,10 @@ from typer import rich_utils
 from swarm.bus.settings import Settings
 from swarm.errors import SwarmError
 
-__all__ = ["console", "err_console", "JSON_OPTION", "load_settings", "run", "emit", "fail", "cli_errors", "run_app"]
+__all__ = [
+    "console", "err_console", "JSON_OPTION", "json_option", "load_settings", "run", "emit", "fail", "cli_errors",
+    "run_app",
+]
 
 T = TypeVar("T")
 console = Console()
@@ -42,7 +45,12 @@ def _remember_json(value: bool) -> bool:
     return value
 
 
-JSON_OPTION = typer.Option(False, "--json", help="print JSON for scripts instead of tables", callback=_remember_json)
+def json_option(help: str = "print JSON for scripts instead of tables") -> Any:
+    """A command's `--json` (every one goes through here: its errors then answer in JSON too)."""
+    return typer.Option(False, "--json", help=help, callback=_remember_json)
+
+
+JSON_OPTION = json_option()
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

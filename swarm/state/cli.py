@@ -25,7 +25,7 @@ import typer
 from rich.table import Table
 
 from swarm.bus.connect import open_bus
-from swarm.clikit import JSON_OPTION, cli_errors, console, emit, fail, load_settings, run
+from swarm.clikit import JSON_OPTION, cli_errors, console, emit, fail, json_option, load_settings, run
 from swarm.errors import InvalidInput
 from swarm.state.model import ROLES, PeerState, parse_key
 from swarm.state.store import PeerStateStore, StateChange
@@ -163,7 +163,7 @@ def create(
 def get(
     key: str = typer.Argument(...),
     revision: int | None = typer.Option(None, "--revision", "-r", help="an older revision"),
-    json_out: bool = typer.Option(False, "--json", help="wrap as {key, revision, state}"),
+    json_out: bool = json_option("wrap as {key, revision, state}"),
 ) -> None:
     """Print the state at KEY as JSON."""
     with cli_errors():
@@ -251,7 +251,7 @@ def watch(
     count: int | None = typer.Option(None, "--count", "-n", min=1, help="stop after N changes"),
     timeout: float | None = typer.Option(None, "--timeout", "-t", min=0, help="stop after S seconds"),
     initial: bool = typer.Option(True, "--initial/--no-initial", help="first print the current value(s)"),
-    json_out: bool = typer.Option(False, "--json", help="one JSON object per line"),
+    json_out: bool = json_option("one JSON object per line"),
 ) -> None:
     """Print changes as they happen (the current values first), until --count, --timeout or Ctrl-C."""
 

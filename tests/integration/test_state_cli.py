@@ -135,6 +135,9 @@ def test_update_of_missing_key(provisioned: Settings) -> None:
     assert "no PEER state at key 'peer.error.ghost.cycle.1'" in err
     _, err = sw("get", "peer.error.ghost.cycle.1", code=1)
     assert "no PEER state" in err
+    for args in (["get", "peer.error.ghost.cycle.1"], ["get", "inv-nope"], ["watch", "inv-nope", "--timeout", "5"]):
+        out, err = sw(*args, "--json", code=1, report=True)  # every --json answers an error in JSON too
+        assert json.loads(out)["exit_code"] == 1 and json.loads(out)["error"] in err, args
 
 
 def test_corruption_history_doctor_restore(provisioned: Settings) -> None:
