@@ -23,6 +23,7 @@ from swarm.bus.connect import Bus, open_bus
 from swarm.bus.names import ENVS, HDR_MSG_ID, Names
 from swarm.bus.settings import Settings
 from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, fail, load_settings, run
+from swarm.errors import InvalidInput
 from swarm.models import ErrorReport
 from swarm.reporting.reporter import Published, build_report, publish_report
 from swarm.telemetry.tracing import flush_tracing, setup_tracing
@@ -74,15 +75,27 @@ def errors_report(
         context = parse_context(context_json)
     except ValueError as exc:
         fail(str(exc), code=2)
-    if stack == "-":
-        stack = sys.stdin.read()
     with cli_errors():
+        if stack == "-":
+            stack = _read_stdin()
         report = build_report(
             message, env=env, stack=stack, file=file, line=line, function=function, service=service, context=context,
             release=release,
         )
         published = run(_publish(settings, report))
     emit(published.as_dict(), json_out, render=_render_published)
+
+
+def _read_stdin() -> str:
+    """The stack piped in; InvalidInput when it is not UTF-8 (a strict locale decodes it here, others keep
+    bad bytes as surrogates that build_report refuses, naming the same field)."""
+    try:
+        return sys.stdin.read()
+    except UnicodeDecodeError as exc:
+        bad = exc.object[exc.start]
+        raise InvalidInput(
+            f"invalid input: stack is not UTF-8 text (byte {bad:#04x} at byte {exc.start} of standard input)"
+        ) from exc
 
 
 async def _publish(settings: Settings, report: ErrorReport) -> Published:

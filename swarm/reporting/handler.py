@@ -38,7 +38,13 @@ from swarm.bus.names import Names
 from swarm.bus.settings import Settings, validate_namespace
 from swarm.errors import InvalidInput, SwarmError
 from swarm.models import ErrorReport
-from swarm.reporting.reporter import build_report, publish_report, relative_path, report_from_exception
+from swarm.reporting.reporter import (
+    build_report,
+    encodable,
+    publish_report,
+    relative_path,
+    report_from_exception,
+)
 
 __all__ = ["NatsErrorHandler"]
 
@@ -76,7 +82,7 @@ class NatsErrorHandler(logging.Handler):
         self.capacity, self.capture_errors_without_exception = capacity, capture_errors_without_exception
         self.retry_initial_s, self.retry_max_s, self.publish_timeout_s = retry_initial_s, retry_max_s, publish_timeout_s
         self.dropped = 0  # buffer full: oldest reports given up
-        self.failed = 0  # reports the server can never take (too large): given up
+        self.failed = 0  # reports the server can never take (too large, not encodable as JSON): given up
         self.published = 0  # acknowledged by JetStream (stored or recognised as duplicates)
         self.duplicates = 0  # of those, dropped by JetStream inside the duplicate window
         self.last_error: str | None = None
@@ -110,6 +116,9 @@ class NatsErrorHandler(logging.Handler):
             self.handleError(record)
 
     def _report(self, record: logging.LogRecord) -> ErrorReport | None:
+        # A record's text may hold bytes that are not UTF-8 (lone surrogates): it is escaped, never
+        # refused, so the report is still published and later ones are not held up behind it.
+        # (report_from_exception escapes what it is given itself)
         context = {"logger": record.name, "log_message": record.getMessage()}
         if record.exc_info and record.exc_info[1] is not None:
             exc_type, exc, tb = record.exc_info
@@ -122,14 +131,14 @@ class NatsErrorHandler(logging.Handler):
             return None
         del context["log_message"]
         return build_report(
-            record.getMessage(),
+            encodable(record.getMessage()),
             env=self.env,
-            stack=record.stack_info or "",
-            file=relative_path(record.pathname, self.root),
+            stack=encodable(record.stack_info or ""),
+            file=encodable(relative_path(record.pathname, self.root)),
             line=record.lineno,
-            function=record.funcName,
+            function=encodable(record.funcName),
             service=self.service,
-            context=context,
+            context=encodable(context),
             release=self.service_release,
         )
 

@@ -7,12 +7,17 @@
 The header `Nats-Msg-Id: {ns}-{env}-{signature}[-{release}]` never contains a timestamp, so JetStream
 drops a repeat of the same error inside the stream's duplicate window (`duplicate=True` in the PubAck);
 the release is part of it, so the first occurrence of an old error in a new release is stored.
-nats-py exceptions are mapped into swarm's error tree here, at the boundary.
+nats-py and pydantic exceptions are mapped into swarm's error tree here, at the boundary.
+
+Text that is not UTF-8 (bytes kept as lone surrogates by Python's 'surrogateescape', or a JSON
+`\\udXXX` escape) cannot be sent: `build_report` refuses it with InvalidInput naming the field, while
+`report_from_exception` escapes it (`\\xff`), because a caught exception's report must not be lost.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import traceback
 from dataclasses import asdict, dataclass
 from types import TracebackType
@@ -20,15 +25,17 @@ from typing import Any
 
 import nats.errors
 import nats.js.errors
+from pydantic_core import PydanticSerializationError
 
 from swarm.bus.connect import Bus
 from swarm.bus.names import HDR_SIGNATURE, Names
 from swarm.errors import ConfigError, InvalidInput, NatsUnavailable, TransientError
 from swarm.models import ErrorReport
 
-__all__ = ["Published", "build_report", "report_from_exception", "publish_report", "relative_path"]
+__all__ = ["Published", "build_report", "report_from_exception", "publish_report", "relative_path", "encodable"]
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,53 @@ def relative_path(path: str, root: str | None = None) -> str:
     return os.path.relpath(absolute, root)
 
 
+def _escape_surrogate(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    # U+DC80..U+DCFF is how 'surrogateescape' keeps an undecodable byte: show that byte
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+
+def encodable(value: Any) -> Any:
+    """`value` with every lone surrogate in its strings (dict keys and values, lists too) written as an
+    escape (`\\xff` for an undecodable byte), so it encodes as UTF-8 and nothing of it is lost."""
+    if isinstance(value, str):
+        return _SURROGATE.sub(_escape_surrogate, value)
+    if isinstance(value, dict):
+        return {encodable(k): encodable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [encodable(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(encodable(v) for v in value)
+    return value
+
+
+def _not_utf8(text: str) -> str | None:
+    """What keeps `text` from being UTF-8 (the first offending character), or None."""
+    match = _SURROGATE.search(text)
+    if match is None:
+        return None
+    code = ord(match.group())
+    what = f"byte {code - 0xDC00:#04x}" if 0xDC80 <= code <= 0xDCFF else f"lone surrogate U+{code:04X}"
+    return f"{what} at character {match.start()}"
+
+
+def _check_utf8(field: str, value: Any) -> None:
+    """InvalidInput naming `field` (`context.<key>` inside the context) when a string in `value` is not
+    UTF-8: JSON encoding would fail only at publish time, with no word of which field it was."""
+    if isinstance(value, str):
+        problem = _not_utf8(value)
+        if problem:
+            raise InvalidInput(f"invalid input: {field} is not UTF-8 text ({problem})")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and (problem := _not_utf8(key)):
+                raise InvalidInput(f"invalid input: key {field}.{encodable(key)} is not UTF-8 text ({problem})")
+            _check_utf8(f"{field}.{key}", item)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check_utf8(f"{field}[{index}]", item)
+
+
 def build_report(
     message: str,
     *,
@@ -72,7 +126,8 @@ def build_report(
 ) -> ErrorReport:
     """An ErrorReport from loose values; explicit file/line/function win over `context` keys.
 
-    Raises InvalidInput for an unknown env and pydantic's ValidationError naming the field otherwise.
+    Raises InvalidInput for an unknown env or text that is not UTF-8 (naming the field), and pydantic's
+    ValidationError naming the field otherwise.
     """
     try:
         Names.env(env)
@@ -83,6 +138,9 @@ def build_report(
         if value is not None:
             ctx[key] = value
     release = release or os.environ.get("SWARM_RELEASE") or None
+    for field, text in (("error", message), ("stack", stack), ("service", service), ("release", release)):
+        _check_utf8(field, text)
+    _check_utf8("context", ctx)
     return ErrorReport.model_validate(
         {"error": message, "stack": stack, "environment": env, "service": service, "context": ctx, "release": release}
     )
@@ -99,7 +157,8 @@ def report_from_exception(
 ) -> ErrorReport:
     """A report of a caught exception: real traceback, and file/line/function of the raise site.
 
-    The raise site is the innermost frame of the traceback; its file is made relative to `root`.
+    The raise site is the innermost frame of the traceback; its file is made relative to `root`. Text
+    that is not UTF-8 (an undecodable byte in the message, a path, the context) is escaped, not refused.
     """
     exc_type, exc, tb = exc_info
     message = "".join(traceback.format_exception_only(exc_type, exc)).strip() or exc_type.__name__
@@ -109,8 +168,10 @@ def report_from_exception(
     if frames:
         inner = frames[-1]
         where = {"file": relative_path(inner.filename, root), "line": inner.lineno, "function": inner.name}
-    return build_report(message, env=env, stack=stack, service=service, context={**(context or {}), **where},
-                        release=release)
+    return build_report(
+        encodable(message), env=env, stack=encodable(stack), service=service,
+        context=encodable({**(context or {}), **where}), release=release,
+    )
 
 
 async def publish_report(bus: Bus, report: ErrorReport, timeout: float = 5.0) -> Published:
@@ -120,7 +181,12 @@ async def publish_report(bus: Bus, report: ErrorReport, timeout: float = 5.0) ->
     subject, signature = names.errors(env), report.signature
     msg_id = names.msg_id(env, signature, report.release)
     try:
-        ack = await bus.publish(subject, report, msg_id=msg_id, headers={HDR_SIGNATURE: signature}, timeout=timeout)
+        data = report.to_bytes()  # before publishing: a report that cannot be encoded never will be
+    except PydanticSerializationError as exc:
+        # the library's message quotes the offending character: escaped, so the reason itself can be printed
+        raise InvalidInput(f"error report cannot be encoded as JSON: {encodable(str(exc))}") from exc
+    try:
+        ack = await bus.publish(subject, data, msg_id=msg_id, headers={HDR_SIGNATURE: signature}, timeout=timeout)
     except (nats.js.errors.NoStreamResponseError, nats.errors.NoRespondersError) as exc:
         raise ConfigError(
             f"no stream takes {subject!r} on this server: provision namespace {names.ns!r} first "

@@ -188,6 +188,61 @@ def test_reports_logged_during_an_outage_are_sent_when_the_server_is_back(
         server.stop()
 
 
+def test_text_that_is_not_utf8_is_escaped_and_later_reports_still_go_out(
+    logger: logging.Logger, settings: Settings
+) -> None:
+    provision_ns(settings)
+    handler = NatsErrorHandler(settings, env="staging", capture_errors_without_exception=True, retry_max_s=0.2)
+    logger.addHandler(handler)
+    try:
+        raise RuntimeError("clean message")
+    except RuntimeError:
+        logger.exception("boom \udcfe")  # how Python keeps a byte it could not decode
+    try:
+        raise ValueError("bad byte \udcfe")
+    except ValueError:
+        logger.exception("while reading")
+    logger.error("plain \udcff record, no exception")
+    try:
+        1 / 0  # noqa: B018 - the error is the point
+    except ZeroDivisionError:
+        logger.exception("later")
+    assert handler.flush(30), handler.last_error
+
+    logged, raised, plain, later = stored(settings, "staging")
+    assert (logged.context.model_extra or {})["log_message"] == "boom \\xfe"  # escaped, not lost
+    assert raised.error == "ValueError: bad byte \\xfe" and "bad byte \\xfe" in raised.stack
+    assert plain.error == "plain \\xff record, no exception"
+    assert later.error == "ZeroDivisionError: division by zero"
+    assert (handler.published, handler.failed, handler.dropped, handler.pending) == (4, 0, 0, 0)
+
+
+class Unescaped(NatsErrorHandler):
+    """A handler whose report of one record cannot be encoded at all (built past build_report's check)."""
+
+    def _report(self, record: logging.LogRecord) -> ErrorReport | None:
+        if record.getMessage() == "unencodable":
+            return ErrorReport(error="Unencodable", stack="Traceback \udcfe", environment="staging")
+        return super()._report(record)
+
+
+def test_a_report_that_cannot_be_encoded_is_given_up_with_its_reason_not_retried(
+    logger: logging.Logger, settings: Settings
+) -> None:
+    provision_ns(settings)
+    handler = Unescaped(settings, env="staging", retry_max_s=0.2)
+    logger.addHandler(handler)
+    for message in ("unencodable", "later"):
+        try:
+            raise RuntimeError(message)
+        except RuntimeError:
+            logger.exception(message)
+    assert handler.flush(30), handler.last_error
+    assert [r.error for r in stored(settings, "staging")] == ["RuntimeError: later"]
+    assert (handler.published, handler.failed, handler.dropped) == (1, 1, 0)
+    assert "cannot be encoded as JSON" in (handler.last_error or "")
+
+
 def test_misconfiguration_fails_at_setup_not_at_log_time(settings: Settings) -> None:
     with pytest.raises(ConfigError, match="NATS_URL is not set"):
         NatsErrorHandler(settings.model_copy(update={"nats_url": None}))

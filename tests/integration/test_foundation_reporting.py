@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,9 +21,9 @@ from swarm.bus.provision import load_streams_config, provision
 from swarm.bus.settings import Settings
 from swarm.bus.trace import extract_context
 from swarm.cli import app
-from swarm.errors import ConfigError
+from swarm.errors import ConfigError, InvalidInput
 from swarm.models import ErrorReport
-from swarm.reporting.reporter import build_report, publish_report
+from swarm.reporting.reporter import build_report, publish_report, report_from_exception
 from swarm.signature import signature
 
 runner = CliRunner()
@@ -239,3 +240,63 @@ def test_errors_tail_shows_reports_as_they_arrive_without_consuming(
     assert rows[0]["msg_id"] == f"{settings.nats_namespace}-production-{rows[0]['signature']}"
     assert counts == {"pending": 2}
     assert len(read_stored(settings, "production")) == 2  # still there for error-fixer
+
+
+SWARM = str(Path(sys.executable).with_name("swarm"))
+
+
+def swarm_cli(
+    cli_env: dict[str, str], *args: str | bytes, stdin: bytes = b"", **env: str
+) -> subprocess.CompletedProcess[bytes]:
+    """The installed `swarm` command in a process of its own: argv and stdin as raw bytes, as a shell gives them."""
+    return subprocess.run(
+        [SWARM, *args], input=stdin, capture_output=True, env=os.environ | cli_env | env, timeout=60, check=False
+    )
+
+
+def test_errors_report_names_the_field_that_is_not_utf8(cli_env: dict[str, str], settings: Settings) -> None:
+    provisioned(settings)
+    report = ("errors", "report", "--env", "staging", "--message", "BinStack: y")
+    piped = b"Traceback\n\xff\xfe bad\n"
+    cases: list[tuple[tuple[str | bytes, ...], bytes, dict[str, str], str]] = [
+        # bad bytes kept as surrogates (this locale's stdin), or refused while decoding (a strict one)
+        (("--stack", "-"), piped, {}, "stack is not UTF-8 text (byte 0xff"),
+        (("--stack", "-"), piped, {"PYTHONIOENCODING": "utf-8:strict"}, "stack is not UTF-8 text (byte 0xff"),
+        (("--stack", b"Traceback \xfe"), b"", {}, "stack is not UTF-8 text (byte 0xfe"),
+        (("--context-json", b'{"a": "\xff"}'), b"", {}, "context.a is not UTF-8 text (byte 0xff"),
+        (("--context-json", b'{"\xff": 1}'), b"", {}, "key context.\\xff is not UTF-8 text (byte 0xff"),
+        # valid JSON, yet the escape decodes to a lone surrogate, which no UTF-8 text can hold
+        (("--context-json", '{"a": ["ok", "\\ud800"]}'), b"", {},
+         "context.a[1] is not UTF-8 text (lone surrogate U+D800 at character 0)"),
+    ]
+    for extra, stdin, env, reason in cases:
+        human = swarm_cli(cli_env, *report, *extra, stdin=stdin, **env)
+        assert human.returncode == 1, (extra, human.stderr)
+        err = human.stderr.decode()
+        assert reason in err and "Traceback (most recent" not in err, (extra, err)
+        assert len(err.strip().splitlines()) == 1 and human.stdout == b"", (extra, err)
+
+        scripted = swarm_cli(cli_env, *report, *extra, "--json", stdin=stdin, **env)
+        assert scripted.returncode == 1, (extra, scripted.stderr)
+        answer = json.loads(scripted.stdout)
+        assert reason in answer["error"] and answer["exit_code"] == 1, (extra, answer)
+    message = swarm_cli(cli_env, "errors", "report", "--message", b"BinStack: \xff")
+    assert message.returncode == 1 and b"error is not UTF-8 text (byte 0xff at character 10)" in message.stderr
+    assert read_stored(settings, "staging") == []  # nothing half-published
+
+
+async def test_a_report_that_cannot_be_encoded_is_invalid_input(bus: Bus) -> None:
+    # built around build_report's check: the publish boundary maps pydantic's error itself
+    with pytest.raises(InvalidInput, match=r"cannot be encoded as JSON: .*surrogates not allowed"):
+        await publish_report(bus, ErrorReport(error="boom", stack="Traceback \udcff"))
+    assert await stored(bus, "default") == []
+
+
+def test_report_from_exception_escapes_bytes_that_are_not_utf8() -> None:
+    try:
+        raise OSError("cannot open /srv/caf\udce9")  # a file name the file system gave as bytes
+    except OSError as exc:
+        report = report_from_exception((OSError, exc, exc.__traceback__), context={"path": "/srv/caf\udce9"})
+    assert report.error == "OSError: cannot open /srv/caf\\xe9"
+    assert "/srv/caf\\xe9" in report.stack and report.context.model_extra == {"path": "/srv/caf\\xe9"}
+    assert ErrorReport.model_validate_json(report.to_bytes()) == report
