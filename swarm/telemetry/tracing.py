@@ -13,7 +13,7 @@ the OpenTelemetry SDK; exporting follows the standard OTEL_* environment:
 - `OTEL_TRACES_EXPORTER=otlp` with `OTEL_EXPORTER_OTLP_ENDPOINT` (or `..._TRACES_ENDPOINT`) and
   `OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf` (default) or `grpc`; headers, timeouts, certificates and
   the batch processor's `OTEL_BSP_*` are read by the SDK itself;
-- `OTEL_TRACES_EXPORTER=console` prints them; unset or `none`: nothing is exported;
+- `OTEL_TRACES_EXPORTER=console` prints them on stderr; unset or `none`: nothing is exported;
 - `OTEL_SERVICE_NAME` names the service (default `swarm`); the process (`intake-0`...) is
   `service.instance.id`. `OTEL_RESOURCE_ATTRIBUTES` adds attributes.
 
@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -108,7 +109,8 @@ def setup_tracing(service: str, *, only_when_exporting: bool = False) -> None:
     for exporter in (os.environ.get("OTEL_TRACES_EXPORTER") or "none").lower().split(","):
         exporter = exporter.strip()
         if exporter == "console":
-            provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
+            # stderr: stdout is a command's answer (`--json` prints one document there), never spans
+            provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter(out=sys.stderr)))
             processors += 1
         elif exporter == "otlp":
             provider.add_span_processor(BatchSpanProcessor(_otlp_exporter()))

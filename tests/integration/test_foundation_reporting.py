@@ -300,3 +300,23 @@ def test_report_from_exception_escapes_bytes_that_are_not_utf8() -> None:
     assert report.error == "OSError: cannot open /srv/caf\\xe9"
     assert "/srv/caf\\xe9" in report.stack and report.context.model_extra == {"path": "/srv/caf\\xe9"}
     assert ErrorReport.model_validate_json(report.to_bytes()) == report
+
+
+def test_console_traces_go_to_stderr_and_json_stays_one_document(cli_env: dict[str, str], settings: Settings) -> None:
+    provisioned(settings)
+    done = swarm_cli(
+        cli_env, "errors", "report", "--env", "staging", "--message", "OtelError: console", "--json",
+        OTEL_TRACES_EXPORTER="console",
+    )
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)  # the whole of stdout is the one answer
+    assert answer["sequence"] == 1 and answer["stream"] == f"{settings.nats_namespace.upper()}_STAGING_ERRORS"
+    assert b'"trace_id"' in done.stderr and f"publish {settings.nats_namespace}.errors.staging" in done.stderr.decode()
+
+    # a publish that fails inside the trace (no stream for this namespace) answers one document as well
+    failed = swarm_cli(
+        cli_env | {"NATS_NAMESPACE": f"{settings.nats_namespace}x"}, "errors", "report", "--message", "x", "--json",
+        OTEL_TRACES_EXPORTER="console",
+    )
+    assert failed.returncode == 1 and "no stream takes" in json.loads(failed.stdout)["error"], failed.stderr
+    assert b'"trace_id"' in failed.stderr
