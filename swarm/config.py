@@ -13,13 +13,12 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from swarm.agent import BrainConfig, RepositoryConfig
 from swarm.bus.settings import Settings
 from swarm.errors import ConfigError
-from swarm.files import read_user_file
+from swarm.files import read_yaml
 
 __all__ = [
     "SwarmConfig",
@@ -181,12 +180,7 @@ class SwarmConfig(_Section):
     def load(cls, path: str | Path) -> SwarmConfig:
         path = Path(path)
         try:
-            return cls.model_validate(yaml.safe_load(read_user_file(path, "config file")) or {})
-        except yaml.YAMLError as exc:  # one line: where and what
-            mark = getattr(exc, "problem_mark", None)
-            where = f" line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
-            raise ConfigError(f"invalid config {path}:{where}: not YAML ({getattr(exc, 'problem', None) or exc})") \
-                from exc
+            return cls.model_validate(read_yaml(path, "config file") or {})
         except ValidationError as exc:
             fields = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'top level'}: {e['msg']}" for e in exc.errors())
             raise ConfigError(f"invalid config {path}: {fields}") from exc

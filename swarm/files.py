@@ -4,15 +4,20 @@ is one error that names the file (a ConfigError unless the caller names another 
     text = read_user_file(Path("configs/swarm.yaml"), "config file")
     # ConfigError: "config file configs is a directory, not a file" / "... is not UTF-8 text ..."
     text = read_user_file(Path("trace.txt"), "file", InvalidInput)
+    data = read_yaml(Path("configs/streams.yaml"), "streams config")
+    # ConfigError: "invalid streams config configs/streams.yaml: line 3 column 1: not YAML (...)"
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from swarm.errors import ConfigError, SwarmError
 
-__all__ = ["read_user_file"]
+__all__ = ["read_user_file", "read_yaml"]
 
 
 def read_user_file(path: Path, what: str, error: type[SwarmError] = ConfigError) -> str:
@@ -27,3 +32,16 @@ def read_user_file(path: Path, what: str, error: type[SwarmError] = ConfigError)
         raise error(f"{what} {path} is not UTF-8 text (byte {exc.start} is {exc.object[exc.start]:#04x})") from exc
     except OSError as exc:
         raise error(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+
+
+def read_yaml(path: Path, what: str, loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> Any:
+    """The YAML document of `path` (`read_user_file`'s errors), or a ConfigError in one line: where and what
+    is not YAML (the parser's own message spans several lines and quotes the file)."""
+    text = read_user_file(path, what)
+    try:
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader (or a subclass of it)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1} column {mark.column + 1}:" if mark is not None else ""
+        raise ConfigError(f"invalid {what} {path}:{where} not YAML ({getattr(exc, 'problem', None) or exc})") \
+            from exc

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import nkeys
-import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from swarm.bus.names import Names
@@ -37,7 +36,7 @@ from swarm.bus.provision import StreamsConfig
 from swarm.bus.settings import validate_namespace
 from swarm.bus.tls import write_tls
 from swarm.errors import ConfigError
-from swarm.files import read_user_file
+from swarm.files import read_yaml
 
 __all__ = ["AuthConfig", "TlsConfig", "load_auth_config", "generate", "Generated", "AuthDir", "Credentials"]
 
@@ -73,8 +72,8 @@ class AuthConfig(BaseModel):
 def load_auth_config(path: str | Path) -> AuthConfig:
     path = Path(path)
     try:
-        return AuthConfig.model_validate(yaml.safe_load(read_user_file(path, "auth config")))
-    except (ValidationError, yaml.YAMLError) as exc:
+        return AuthConfig.model_validate(read_yaml(path, "auth config"))
+    except ValidationError as exc:
         raise ConfigError(f"invalid auth config {path}: {exc}") from exc
 
 

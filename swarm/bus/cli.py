@@ -338,13 +338,16 @@ def export_schemas(directory: Path) -> list[Path]:
     """Write `<Model>.schema.json` (JSON Schema 2020-12) for every payload in swarm.models.PAYLOADS."""
     if directory.exists() and not directory.is_dir():
         raise ConfigError(f"{directory} exists and is not a directory")
-    directory.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, model in sorted(PAYLOADS.items()):
-        schema = {"$schema": JSON_SCHEMA_DIALECT, "$id": f"{name}.schema.json", **model.model_json_schema()}
-        path = directory / f"{name}.schema.json"
-        path.write_text(json.dumps(schema, indent=2, sort_keys=False) + "\n")
-        paths.append(path)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, model in sorted(PAYLOADS.items()):
+            schema = {"$schema": JSON_SCHEMA_DIALECT, "$id": f"{name}.schema.json", **model.model_json_schema()}
+            path = directory / f"{name}.schema.json"
+            path.write_text(json.dumps(schema, indent=2, sort_keys=False) + "\n")
+            paths.append(path)
+    except OSError as exc:  # a read-only place, a parent that cannot be made: name it
+        raise ConfigError(f"cannot write the schemas to {directory}: {exc.strerror or exc}") from exc
     return paths
 
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from nats.js import JetStreamContext
 from nats.js import api as js_api
 from nats.js.errors import NotFoundError
@@ -22,7 +21,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from swarm.bus.names import Names
 from swarm.errors import ConfigError
-from swarm.files import read_user_file
+from swarm.files import read_yaml
 
 __all__ = [
     "StreamsConfig",
@@ -80,8 +79,8 @@ class StreamsConfig(BaseModel):
 def load_streams_config(path: str | Path) -> StreamsConfig:
     path = Path(path)
     try:
-        cfg = StreamsConfig.model_validate(yaml.safe_load(read_user_file(path, "streams config")))
-    except (ValidationError, yaml.YAMLError) as exc:
+        cfg = StreamsConfig.model_validate(read_yaml(path, "streams config"))
+    except ValidationError as exc:
         raise ConfigError(f"invalid streams config {path}: {exc}") from exc
     for stream in cfg.streams:
         for name in stream.consumers:

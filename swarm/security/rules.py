@@ -34,7 +34,7 @@ from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix
 
 from swarm.bus.settings import DEFAULT_CONFIG_DIR
 from swarm.errors import ConfigError
-from swarm.files import read_user_file
+from swarm.files import read_yaml
 from swarm.security.normalise import skeleton
 
 __all__ = ["Rule", "RuleSet", "Form", "Compiled", "BREAKS", "DEFAULT_RULES", "load_rules", "compile_rules", "make_nlp"]
@@ -136,10 +136,7 @@ def _parse_rule(raw: Any, categories: tuple[str, ...], seen: set[str]) -> Rule:
 def load_rules(path: str | Path | None = None) -> RuleSet:
     """Read and validate a rules file (default: configs/injection_rules.yaml)."""
     path = Path(path or DEFAULT_RULES)
-    try:
-        data = yaml.load(read_user_file(path, "injection rules file"), Loader=_Loader) or {}  # noqa: S506 - a safe loader
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"invalid YAML in injection rules {path}: {exc}") from exc
+    data = read_yaml(path, "injection rules file", _Loader) or {}
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
         raise ConfigError(f"injection rules {path}: expected a mapping with a `rules:` list")
     categories = tuple(data.get("categories") or ())

@@ -138,6 +138,10 @@ def test_schemas_export_writes_a_valid_json_schema_per_payload(tmp_path: Path) -
     clash.write_text("")
     refused = runner.invoke(app, ["schemas", "export", str(clash)])
     assert refused.exit_code == 1 and "is not a directory" in refused.stderr
+    below_a_file = clash / "schemas"  # its parent cannot be made: one line naming it, no traceback
+    unwritable = runner.invoke(app, ["schemas", "export", str(below_a_file), "--json"])
+    assert unwritable.exit_code == 1 and f"cannot write the schemas to {below_a_file}" in unwritable.stderr
+    assert json.loads(unwritable.stdout)["exit_code"] == 1
 
 
 def test_nats_up_on_a_free_port_prints_the_port_it_listens_on(tmp_path: Path) -> None:

@@ -56,3 +56,14 @@ def test_the_cli_answers_an_unreadable_config_with_one_line_and_json(tmp_path: P
     assert done.returncode == 1, done.stderr
     assert json.loads(done.stdout) == {"error": f"config file {tmp_path} is a directory, not a file", "exit_code": 1}
     assert "Traceback" not in done.stderr and "is a directory" in done.stderr
+
+
+@pytest.mark.parametrize("loader", [SwarmConfig.load, load_rules, load_auth_config, load_streams_config],
+                         ids=["swarm", "injection-rules", "auth", "streams"])
+def test_a_config_file_that_is_not_yaml_is_one_line_with_the_place(tmp_path: Path, loader) -> None:
+    path = tmp_path / "named.yaml"
+    path.write_text("streams:\n  - name: [\n")
+    with pytest.raises(ConfigError) as info:
+        loader(path)
+    message = str(info.value)
+    assert "\n" not in message and str(path) in message and "line 3 column 1: not YAML" in message, message

@@ -284,5 +284,5 @@ def test_missing_or_broken_rules_file_is_a_config_error(tmp_path: Path) -> None:
         InjectionFilter({"rules": str(tmp_path / "absent.yaml")})
     broken = tmp_path / "broken.yaml"
     broken.write_text("rules: [unclosed", encoding="utf-8")
-    with pytest.raises(ConfigError, match="invalid YAML"):
+    with pytest.raises(ConfigError, match=r"invalid injection rules file .*broken.yaml: line 1 column 17: not YAML"):
         InjectionFilter({"rules": str(broken)})
