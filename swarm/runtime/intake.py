@@ -129,25 +129,30 @@ class IntakeActor(InvestigationOpener):
         with contextlib.suppress(Exception):
             self.filter.check_report(ErrorReport(error="intake warm-up", service="swarm"))
 
-    async def stop_fetching(self, timeout_s: float | None = None) -> None:
+    async def stop_fetching(self) -> None:
         """Let each fetch in flight finish (its reports are handed to tasks), then stop: cancelling a
-        fetch would strand reports in the client's queue until their ack wait expires."""
+        fetch would strand reports in the client's queue until their ack wait expires. A fetch that
+        outlasts its timeout (a starved loop) is cancelled, and its pull request is then left to expire
+        at the server before this returns: until it does, the server may still deliver to it, and the
+        next report (a hand-back's re-published copy, say) would sit unread for the whole ack wait."""
         self.running = False
         if self.fetchers:
-            wait_s = self.cfg.fetch_timeout_s + 2 if timeout_s is None else timeout_s
-            _, stuck = await asyncio.wait(set(self.fetchers), timeout=wait_s)
+            _, stuck = await asyncio.wait(set(self.fetchers), timeout=self.cfg.fetch_timeout_s + 2)
             for task in stuck:
                 task.cancel()
             for task in stuck:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+            if stuck:
+                await asyncio.sleep(self.cfg.fetch_timeout_s)  # the pull's own expiry
         self.fetchers.clear()
 
     async def drain(self, grace_s: float) -> dict[str, int]:
-        """Stop fetching; let in-flight work finish within grace_s, then nak the rest for redelivery.
-        The whole drain (the fetch in flight included) keeps within grace_s, a little kept for the naks."""
+        """Stop fetching; let in-flight work finish within grace_s, then hand the rest back for redelivery.
+        The fetch in flight is always let finish first (it ends within the fetch timeout, which a grace
+        shorter than it may overrun: a fetch cut short strands what it was about to receive)."""
         deadline = time.monotonic() + grace_s
-        await self.stop_fetching(min(self.cfg.fetch_timeout_s + 2, grace_s / 2))
+        await self.stop_fetching()
         if self.inflight:
             _, pending = await asyncio.wait(set(self.inflight), timeout=max(0.1, deadline - time.monotonic() - 1.0))
             for task in pending:
