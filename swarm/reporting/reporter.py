@@ -10,7 +10,7 @@ the release is part of it, so the first occurrence of an old error in a new rele
 nats-py and pydantic exceptions are mapped into swarm's error tree here, at the boundary.
 
 Text that is not UTF-8 (bytes kept as lone surrogates by Python's 'surrogateescape', or a JSON
-`\\udXXX` escape) cannot be sent: `build_report` refuses it with InvalidInput naming the field, while
+`\\ud800`-style escape) cannot be sent: `build_report` refuses it with InvalidInput naming the field, while
 `report_from_exception` escapes it (`\\xff`), because a caught exception's report must not be lost.
 """
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from swarm.errors import InvalidInput
+from swarm.files import read_user_file
 from swarm.security.filter import Filter
 
 __all__ = ["Sample", "EvalResult", "load_corpus", "evaluate", "RECALL_GOAL", "FPR_GOAL"]
@@ -38,14 +39,7 @@ class Sample:
 def load_corpus(path: str | Path) -> list[Sample]:
     """Read a JSONL corpus; a bad line is an InvalidInput naming the file, line and problem."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError as exc:
-        raise InvalidInput(f"corpus file not found: {path}") from exc
-    except IsADirectoryError as exc:
-        raise InvalidInput(f"corpus {path} is a directory: give its JSONL files") from exc
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(f"corpus {path} is not UTF-8: {exc}") from exc
+    lines = read_user_file(path, "corpus file", InvalidInput).splitlines()
     samples = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
