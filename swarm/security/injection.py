@@ -132,8 +132,9 @@ class InjectionFilter:
         text = _SEP.join(s.norm.skeleton for s in segments)
         doc = self._nlp.make_doc(text)
         tokens = set(doc.to_array(LOWER).tolist())
-        for form in c.forms:
-            if not form.possible(tokens, text):  # a form whose anchor words are absent cannot match: skip it
+        searched: dict[Any, bool] = {}
+        for form in c.candidate_forms(tokens):
+            if not form.possible(tokens, text, searched):  # a form whose anchor words are absent cannot match: skip it
                 continue
             for _, s, e in form.matcher(doc):
                 if form.allow_breaks or not any(doc[i].text in BREAKS for i in range(s + 1, e - 1)):
@@ -181,8 +182,12 @@ class InjectionFilter:
             end = bisect_left(doc.to_array(IDX).tolist(), MAX_VIEW_CHARS)
             parts = [(a, min(b, end)) for a, b in parts if a < end]
         score = model.score_doc(doc, parts, end=end, text=text)
-        verdict = replace(verdict, model_score=score, model_threshold=model.threshold, model_clause=_display(
-            segments, *model.last_clause_chars))
+        verdict = replace(
+            verdict,
+            model_score=score,
+            model_threshold=model.threshold,
+            model_clause=_display(segments, *model.last_clause_chars),
+        )
         if verdict.model_fired and not verdict.rules_fired:  # name the field the model objects to most
             per_field = {
                 name: model.score_view(_SEP.join(s.norm.skeleton for s in segments if s.field == name)[:MAX_VIEW_CHARS])

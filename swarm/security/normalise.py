@@ -163,11 +163,29 @@ _HEX = re.compile(
     r"|(?<![0-9a-zA-Z])(?:[0-9a-fA-F]{2}[ :,-]){7,}[0-9a-fA-F]{2}(?![0-9a-zA-Z])"
     r"|(?:0x[0-9a-fA-F]{2}[ ,]*){8,}"
 )
+# what every match of `_HEX`'s branches holds: 16 hex digits, two separated pairs, or `0x` and a digit (a text
+# without any skips `_HEX`, whose look-behind is tried at each of a stack trace's many hex letters)
+_HEX_HINT = re.compile(r"[0-9a-fA-F]{16}|[0-9a-fA-F]{2}[ :,-][0-9a-fA-F]{2}[ :,-]|0x[0-9a-fA-F]")
+# the same test on ASCII text in three substring searches: hex digits read `h`, the separators `s`
+_HEX_TABLE = bytes(
+    ord("h") if chr(c) in "0123456789abcdefABCDEF" else ord("s") if chr(c) in " :,-" else ord(".") for c in range(256)
+)
+
+
+def _may_hold_hex(text: str) -> bool:
+    """False when `_HEX` cannot match `text` (`_HEX_HINT`, fast on ASCII)."""
+    if not text.isascii():
+        return _HEX_HINT.search(text) is not None
+    classes = text.encode("ascii").translate(_HEX_TABLE)
+    return b"h" * 16 in classes or b"hhshhs" in classes or ("0x" in text and _HEX_HINT.search(text) is not None)
+
+
 _TAGS = re.compile(r"[\U000e0020-\U000e007e]{4,}")
 _ANY_TAG = re.compile(r"[\U000e0000-\U000e007f]")
 # every character behind a backslash (`\\I\\g\\n\\o\\r\\e`, `\\用\\户`): a public corpus's trick, not an escape sequence
 _BACKSLASHED = re.compile(r"(?:\\[^\\\n]){6,}")
 _SPACED = re.compile(r"(?<![^\s\"'`(:])(?:[^\W_][._*\-]|\S ){2,}\S(?![^\s\"'`),.:;!?])")
+_SPACED_HINT = re.compile(r"[ ._*\-]\S[ ._*\-]")  # in every `_SPACED` match: two units' separators around a character
 
 
 def _texty(s: str) -> bool:
@@ -258,14 +276,20 @@ def _decode_once(text: str) -> list[Decoded]:
         decoded = _b64(m.group())
         if decoded:
             found.append(Decoded("base64", decoded))
-    for m in itertools.islice(_HEX.finditer(text), MAX_SEGMENTS):
+    for m in itertools.islice(_HEX.finditer(text) if _may_hold_hex(text) else (), MAX_SEGMENTS):
         decoded = _hex(m.group())
         if decoded:
             found.append(Decoded("hex", decoded))
-    backslashed = [m.group()[1::2] for m in itertools.islice(_BACKSLASHED.finditer(text), MAX_SEGMENTS)]
+    backslashed = (
+        [m.group()[1::2] for m in itertools.islice(_BACKSLASHED.finditer(text), MAX_SEGMENTS)] if "\\" in text else []
+    )
     if backslashed:
         found.append(Decoded("backslashed", " ".join(backslashed)))
-    spaced = [re.sub(r"(?<=\S)[ ._*\-](?=\S)", "", m.group()) for m in _SPACED.finditer(text)]
+    spaced = (
+        [re.sub(r"(?<=\S)[ ._*\-](?=\S)", "", m.group()) for m in _SPACED.finditer(text)]
+        if _SPACED_HINT.search(text)
+        else []
+    )
     if spaced:
         found.append(Decoded("spaced", " ".join(spaced)))
     return found

@@ -36,6 +36,7 @@ from swarm.bus.settings import DEFAULT_CONFIG_DIR
 from swarm.errors import ConfigError
 from swarm.files import read_yaml
 from swarm.security.normalise import skeleton
+from swarm.security.prefilter import may_match, required_literals
 
 __all__ = ["Rule", "RuleSet", "Form", "Compiled", "BREAKS", "DEFAULT_RULES", "load_rules", "compile_rules", "make_nlp"]
 
@@ -164,12 +165,21 @@ class Form:
         if self.gates and all(self.gates):
             object.__setattr__(self, "first_words", frozenset().union(*(gates[0] for gates in self.gates)))
 
-    def possible(self, tokens: set[int], text: str) -> bool:
+    def possible(self, tokens: set[int], text: str, searched: dict[re.Pattern[str], bool] | None = None) -> bool:
+        """Whether the text's words (`tokens`, LOWER ids) and its text can satisfy a variant; `searched`
+        keeps the text gates' results for the next form (several forms of a rule share one gate)."""
         if self.first_words is not None and tokens.isdisjoint(self.first_words):
             return False
         if not any(all(not tokens.isdisjoint(g) for g in gates) for gates in self.gates):
             return False
-        return all(g.search(text) for g in self.text_gates)
+        searched = {} if searched is None else searched
+        for gate in self.text_gates:
+            found = searched.get(gate)
+            if found is None:
+                found = searched[gate] = gate.search(text) is not None
+            if not found:
+                return False
+        return True
 
 
 @dataclass
@@ -182,6 +192,34 @@ class Compiled:
     # each regex of `regex` alone: the combined alternation tries every branch at every position, while
     # one regex alone skips ahead to its literal prefix; no match for any of them = no match for `regex`
     regex_parts: tuple[re.Pattern[str], ...] = ()
+    # per part, the literals of which every match of it holds one (`prefilter.required_literals`): a part none of
+    # whose literals is in the text is not searched
+    regex_hints: tuple[tuple[str, ...] | None, ...] = ()
+    ascii_hints: tuple[tuple[str, ...] | None, ...] = ()  # the same, without those an ASCII text cannot hold
+    # forms by the words of their first gates (`Form.first_words`), and the forms without one: the forms a
+    # text's words can satisfy, found in one pass over its words instead of one set test per form
+    by_word: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    ungated: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        index: dict[int, list[int]] = {}
+        for i, form in enumerate(self.forms):
+            for word in form.first_words or ():
+                index.setdefault(word, []).append(i)
+        self.by_word = {word: tuple(forms) for word, forms in index.items()}
+        self.ungated = tuple(i for i, form in enumerate(self.forms) if form.first_words is None)
+        if self.regex_parts and not self.regex_hints:
+            self.regex_hints = tuple(required_literals(p) for p in self.regex_parts)
+        self.ascii_hints = tuple(h if h is None else tuple(x for x in h if x.isascii()) for h in self.regex_hints)
+
+    def candidate_forms(self, tokens: set[int]) -> list[Form]:
+        """The forms whose first gate a word of `tokens` passes, or that have none, in rule order."""
+        found = set(self.ungated)
+        for word in tokens:
+            forms = self.by_word.get(word)
+            if forms:
+                found.update(forms)
+        return [self.forms[i] for i in sorted(found)]
 
     def regex_finditer(self, plain: str) -> Iterator[re.Match[str]]:
         """`regex.finditer(plain)`, started where the first single regex matches (none: no match). The
@@ -191,7 +229,15 @@ class Compiled:
             return iter(())
         if not self.regex_parts:
             return self.regex.finditer(plain)
-        first = min((m.start() for p in self.regex_parts if (m := p.search(plain)) is not None), default=None)
+        ascii = plain.isascii()
+        first = min(
+            (
+                m.start()
+                for p, hints in zip(self.regex_parts, self.ascii_hints if ascii else self.regex_hints, strict=True)
+                if may_match(hints, plain) and (m := p.search(plain)) is not None
+            ),
+            default=None,
+        )
         return iter(()) if first is None else self.regex.finditer(plain, first)
 
 

@@ -21,6 +21,9 @@ VIEW_SEP = "\n\n\n"  # between a text and its decoded parts (and between report 
 
 _DIGITS = re.compile(r"\d+")
 _SYMBOL_RUN = re.compile(r"([^\w\s]|_)\1{3,}")  # four or more of one symbol: `=====`, `_____`, `.....`, `*****`
+# the same on ASCII text, with the class spelled out (`[^\w\s]|_` over ASCII): five times faster than the
+# Unicode categories, and most error text is ASCII
+_ASCII_SYMBOL_RUN = re.compile(r"([\x00-\x08\x0e-\x1b!-/:-@\[-`{-\x7f])\1{3,}")
 
 
 def without_repeats(text: str) -> str:
@@ -40,7 +43,8 @@ def without_repeats(text: str) -> str:
         if key:
             seen.add(key)
         out.append(line)
-    return _SYMBOL_RUN.sub(r"\1\1\1", "".join(out))
+    text = "".join(out)
+    return (_ASCII_SYMBOL_RUN if text.isascii() else _SYMBOL_RUN).sub(r"\1\1\1", text)
 
 
 def model_view(text: str, decode_depth: int = 2) -> str:

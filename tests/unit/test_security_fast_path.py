@@ -1,7 +1,8 @@
 """The filter's fast inference path gives what the plain computation gives, on varied texts.
 
 The fast path (both model heads in one weight lookup, clauses found by one regex split, the rules'
-combined regex skipped when no regex alone matches, rule forms ruled out by their first words) must not
+combined regex skipped when no regex alone matches, a regex skipped when the text lacks the literals it
+requires, rule forms ruled out by their first words through one word index) must not
 move a verdict or a score: the trained weights depend on the features and the clauses exactly. Each part
 is checked against a reference written the plain way (spaCy's own `predict` on each span, the clause
 finder as it was before the fast path), on the public test texts, the texts under tests/data, held-out
@@ -264,11 +265,16 @@ def test_the_rules_fast_paths_change_no_match(flt: InjectionFilter, texts: list[
         hits += bool(want)
         doc = flt._nlp.make_doc(norm.skeleton)
         tokens = set(doc.to_array(LOWER).tolist())
+        candidates = {id(f) for f in c.candidate_forms(tokens)}
+        searched: dict[Any, bool] = {}  # shared by the forms, as the filter shares it
         for form in c.forms:
             plain = any(all(not tokens.isdisjoint(g) for g in gates) for gates in form.gates) and all(
                 g.search(norm.skeleton) for g in form.text_gates
             )
             assert form.possible(tokens, norm.skeleton) == plain
+            assert form.possible(tokens, norm.skeleton, searched) == plain
+            if plain:  # a form the text's words can satisfy is never left out by the word index
+                assert id(form) in candidates
     assert hits > 10  # texts the regexes do match are among them
 
 
