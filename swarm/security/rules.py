@@ -36,7 +36,7 @@ from swarm.bus.settings import DEFAULT_CONFIG_DIR
 from swarm.errors import ConfigError
 from swarm.files import read_yaml
 from swarm.security.normalise import skeleton
-from swarm.security.prefilter import may_match, required_literals
+from swarm.security.prefilter import Hints, ascii_only, may_match, required_literals
 
 __all__ = ["Rule", "RuleSet", "Form", "Compiled", "BREAKS", "DEFAULT_RULES", "load_rules", "compile_rules", "make_nlp"]
 
@@ -170,7 +170,13 @@ class Form:
         keeps the text gates' results for the next form (several forms of a rule share one gate)."""
         if self.first_words is not None and tokens.isdisjoint(self.first_words):
             return False
-        if not any(all(not tokens.isdisjoint(g) for g in gates) for gates in self.gates):
+        for gates in self.gates:  # (loops, not any/all over generators: this runs for every candidate form)
+            for gate in gates:
+                if tokens.isdisjoint(gate):
+                    break
+            else:
+                break  # every gate of this variant is met
+        else:
             return False
         searched = {} if searched is None else searched
         for gate in self.text_gates:
@@ -194,8 +200,8 @@ class Compiled:
     regex_parts: tuple[re.Pattern[str], ...] = ()
     # per part, the literals of which every match of it holds one (`prefilter.required_literals`): a part none of
     # whose literals is in the text is not searched
-    regex_hints: tuple[tuple[str, ...] | None, ...] = ()
-    ascii_hints: tuple[tuple[str, ...] | None, ...] = ()  # the same, without those an ASCII text cannot hold
+    regex_hints: tuple[Hints, ...] = ()
+    ascii_hints: tuple[Hints, ...] = ()  # the same, without the strings an ASCII text cannot hold
     # forms by the words of their first gates (`Form.first_words`), and the forms without one: the forms a
     # text's words can satisfy, found in one pass over its words instead of one set test per form
     by_word: dict[int, tuple[int, ...]] = field(default_factory=dict)
@@ -210,7 +216,7 @@ class Compiled:
         self.ungated = tuple(i for i, form in enumerate(self.forms) if form.first_words is None)
         if self.regex_parts and not self.regex_hints:
             self.regex_hints = tuple(required_literals(p) for p in self.regex_parts)
-        self.ascii_hints = tuple(h if h is None else tuple(x for x in h if x.isascii()) for h in self.regex_hints)
+        self.ascii_hints = tuple(ascii_only(h) for h in self.regex_hints)
 
     def candidate_forms(self, tokens: set[int]) -> list[Form]:
         """The forms whose first gate a word of `tokens` passes, or that have none, in rule order."""

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from swarm.security.normalise import _HEX, _HEX_HINT, _SPACED, _SPACED_HINT, _may_hold_hex, decode_segments
-from swarm.security.prefilter import may_match, required_literals
+from swarm.security.prefilter import ascii_only, may_match, required_literals
 from swarm.security.rules import compile_rules, load_rules, make_nlp
 from swarm.security.view import _ASCII_SYMBOL_RUN, _SYMBOL_RUN
 
@@ -52,30 +52,33 @@ def test_a_text_the_regex_matches_always_passes_its_literals(pattern: str) -> No
     def check(text: str) -> None:
         if regex.search(text):
             assert may_match(hints, text), (pattern, hints, text)
-            if text.isascii():  # the filter's ASCII shortcut drops the hints an ASCII text cannot hold
-                assert may_match(None if hints is None else tuple(h for h in hints if h.isascii()), text)
+            if text.isascii():  # the filter's ASCII shortcut drops the strings an ASCII text cannot hold
+                assert may_match(ascii_only(hints), text)
 
     check()
 
 
 def test_literals_are_read_from_the_pattern_s_shape() -> None:
-    assert required_literals(r"\b(?:curl|wget)\s+-o") in (("curl", "wget"), ("-o",))
-    assert required_literals(r"(?:^|\s)-{3,}") == ("---",)
-    assert required_literals(r"\w+@\w+") == ("@",)
-    assert required_literals(r"x(?=abc)") == ("x",)  # a look-ahead's text is not part of the match
-    assert required_literals(r"(?:ab)?c") == ("c",)  # an optional group requires nothing
+    assert required_literals(r"\b(?:curl|wget)\s+-o") == (("-o",), ("curl", "wget"))
+    assert required_literals(r"(?:^|\s)-{3,}") == (("---",),)
+    assert required_literals(r"\w+@\w+") == (("@",),)
+    assert required_literals(r"x(?=abc)") == (("x",),)  # a look-ahead's text is not part of the match
+    assert required_literals(r"(?:ab)?c") == (("c",),)  # an optional group requires nothing
+    assert required_literals(r"(?:ab|cd)+e") == (("e",), ("ab", "cd"))
+    assert required_literals(r"(?i:abc)d") == (("d",),)
     # nothing a match must hold: a class, an empty alternative, a case-insensitive or verbose pattern
-    for pattern in (r"[a-z]+", r"a|", r"(?i)abc", r"(?i:abc)d*", r"(?x) a b c", r"\d{3}"):
-        assert required_literals(pattern) is None or required_literals(pattern) == ("d",), pattern
-    assert required_literals(r"(?i:abc)d") == ("d",)
-    assert not may_match(("curl", "wget"), "pip install requests")
-    assert may_match(None, "anything")
+    for pattern in (r"[a-z]+", r"a|", r"(?i)abc", r"(?x) a b c", r"\d{3}", "(?:a|[b-z])"):
+        assert required_literals(pattern) == (), pattern
+    assert not may_match((("curl", "wget"),), "pip install requests")
+    assert not may_match((("|",), ("curl", "env")), "env x")  # every group must hold
+    assert may_match((), "anything")
+    assert not may_match(ascii_only((("忽略",),)), "ignore")  # an ASCII text holds no CJK literal
 
 
 def test_every_shipped_rule_regex_gets_literals() -> None:
     """The rules' regexes are what the shortcut is for: each one is skipped on a text without its literals."""
     compiled = compile_rules(load_rules(), make_nlp())
-    assert compiled.regex_hints and all(h is not None for h in compiled.regex_hints)
+    assert compiled.regex_hints and all(compiled.regex_hints)
     stack = "Traceback (most recent call last):\n  File \"/srv/app/x.py\", line 3, in f\nKeyError: 'user_id'"
     parts = zip(compiled.regex_parts, compiled.regex_hints, strict=True)
     searched = [p for p, h in parts if may_match(h, stack.lower())]
