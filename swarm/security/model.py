@@ -34,6 +34,7 @@ import json
 import re
 from abc import ABC, abstractmethod
 from bisect import bisect_left
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -198,16 +199,14 @@ def clause_spans(
     # read by itself, as `findall(text, start, stop)` would: no break ends in a character `_WORD` looks
     # behind for, and the run's end is the end of the string for its look-ahead
     pieces = (_LINE_BREAK if lines else _CLAUSE_BREAK).split(text if limit >= len(text) else text[:limit])
-    at = 0
+    sizes = list(map(len, pieces))
+    offsets = list(accumulate(sizes, initial=0))  # where each piece starts
+    findall = _WORD.findall
     for i in range(0, len(pieces), 2):
-        piece = pieces[i]
-        size = len(piece)
-        if size >= MIN_LETTERS and len(_WORD.findall(piece)) >= min_words:
-            a, b = bisect_left(idx, at), bisect_left(idx, at + size)
+        if sizes[i] >= MIN_LETTERS and len(findall(pieces[i])) >= min_words:
+            a, b = bisect_left(idx, offsets[i]), bisect_left(idx, offsets[i + 1])
             if b - a >= 2:
                 out.append((a, b))
-        if i + 1 < len(pieces):
-            at += size + len(pieces[i + 1])
     return out if len(out) <= MAX_CLAUSES else out[:16] + out[-8:]
 
 

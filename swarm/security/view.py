@@ -34,9 +34,12 @@ def without_repeats(text: str) -> str:
     suspicious n-gram into certainty; repeating a line adds no evidence, its first occurrence stays. A
     separator is the same: each `=` is a token, and 70 of them around a pytest heading outweighed its words
     (1.0). Cut to three, the validation writer's false positives fell from 7.5 to 4.4 % (same environment)."""
+    lines = text.splitlines(keepends=True)
+    if len(lines) < 2:  # one line cannot repeat
+        return (_ASCII_SYMBOL_RUN if text.isascii() else _SYMBOL_RUN).sub(r"\1\1\1", text)
     seen: set[str] = set()
     out: list[str] = []
-    for line in text.splitlines(keepends=True):
+    for line in lines:
         key = _DIGITS.sub("0", line.strip())
         if key in seen:
             continue
