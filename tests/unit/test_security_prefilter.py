@@ -15,7 +15,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from swarm.security.normalise import _HEX, _HEX_HINT, _SPACED, _SPACED_HINT, _may_hold_hex, decode_segments
+from swarm.security.normalise import (
+    _HEX,
+    _HEX_HINT,
+    _LEET_RUN,
+    _SPACED,
+    _SPACED_HINT,
+    _leet_matches,
+    _may_hold_hex,
+    decode_segments,
+    normalise,
+)
 from swarm.security.prefilter import ascii_only, may_match, required_literals
 from swarm.security.rules import compile_rules, load_rules, make_nlp
 from swarm.security.view import _ASCII_SYMBOL_RUN, _SYMBOL_RUN
@@ -110,3 +120,16 @@ def test_the_ascii_symbol_run_is_the_unicode_one_on_ascii() -> None:
         for n in (3, 4, 7):
             text = f"a{chr(code) * n}b"
             assert _ASCII_SYMBOL_RUN.sub(r"\1\1\1", text) == _SYMBOL_RUN.sub(r"\1\1\1", text), (code, n)
+
+
+def test_leetspeak_runs_found_by_classes_are_the_regex_s_matches() -> None:
+    rng = random.Random(8)
+    alphabet = "ab1z0@$!.. -_\n3é"
+    found = 0
+    for i in range(50_000):
+        text = "".join(rng.choice(alphabet if i % 3 else alphabet[:-1]) for _ in range(rng.randint(0, 40))).lower()
+        want = [m.span() for m in _LEET_RUN.finditer(text)]
+        assert [m.span() for m in _leet_matches(text)] == want, text
+        found += bool(want)
+    assert found > 10_000
+    assert normalise("1gn0r3 pr3v10us").skeleton == "ignore previous"
