@@ -10,7 +10,8 @@ Endpoints (JSON bodies, JSON replies; a failure is a micro error reply with code
 - `pause` / `resume`: intake stops fetching (in-flight investigations continue; nothing is lost:
   reports wait in their streams) / fetches again;
 - `cancel` `{"investigation_id": ID, "reason": "..."}`: the investigation stops at its next step and
-  ends with a `failed` Result saying it was cancelled;
+  ends with a `failed` Result saying it was cancelled; when no orchestrator runs it, an error reply (400)
+  says whether the id is unknown, already finished, or open but between attempts;
 - `approve` / `reject` `{"investigation_id": ID, "by": "alice", "reason": "..."}`: the decision on a fix
   that awaits approval (swarm.delivery.approval); the waiting orchestrator audits it and goes on;
 - `budget`: the swarm-wide budget (admissions, spend over the last hour).
@@ -32,8 +33,9 @@ from nats.micro.request import Request
 from nats.micro.service import Service
 
 from swarm.bus.connect import Bus
-from swarm.delivery.approval import decide
+from swarm.delivery.approval import decide, latest_key
 from swarm.errors import ControlRefused, InvalidInput, NatsUnavailable, StateNotFound
+from swarm.runtime.lease import TERMINAL
 from swarm.state import PeerStateStore
 
 if TYPE_CHECKING:
@@ -139,7 +141,24 @@ class ControlService:
             got = await asyncio.gather(*(a.cancel.remote(inv, reason) for a in pool.actors.values()),
                                        return_exceptions=True)
             found = found or (role == "orchestrator" and any(g is True for g in got))
-        return {"investigation_id": inv, "cancelled": found, "reason": reason}
+        if not found:  # nothing was cancelled: say why, from the investigation's PEER state
+            raise InvalidInput(await self._not_running(inv))
+        return {"investigation_id": inv, "cancelled": True, "reason": reason}
+
+    async def _not_running(self, inv: str) -> str:
+        """Why no orchestrator runs `inv`: unknown, already finished, or open but between attempts."""
+        assert self.runtime.bus is not None
+        store = PeerStateStore(self.runtime.bus)
+        try:
+            state, _ = await store.read(await latest_key(store, self.runtime.bus.names, inv))
+        except StateNotFound:
+            return (f"{inv!r} is not a known open investigation in namespace {self.runtime.bus.names.ns!r} "
+                    "(no PEER state: an unknown id, or one not started yet): nothing to cancel")
+        status = state.metadata.status
+        if status in TERMINAL:
+            return f"investigation {inv!r} already finished ({status.value}): nothing to cancel"
+        return (f"investigation {inv!r} is open ({status.value}) but no orchestrator is running it now "
+                "(it waits for its report's redelivery): nothing to cancel")
 
     async def approve(self, body: dict[str, Any]) -> dict[str, Any]:
         return await self._decide(body, approved=True)

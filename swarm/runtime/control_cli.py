@@ -9,6 +9,7 @@ Each prints JSON with `--json`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import typer
@@ -65,7 +66,9 @@ def deploy_mark(
         f"deploy of {d['service']} {d['version']} marked ({d['bucket']} revision {d['revision']})", highlight=False))
 
 
-def _ask(endpoint: str, body: dict[str, Any] | None, json_out: bool, line: Any) -> None:
+def _ask(endpoint: str, body: dict[str, Any] | None, json_out: bool, line: Any,
+         refused: Callable[[dict[str, Any]], str | None] | None = None) -> None:
+    """Ask the control service; `refused(reply)`, when it names a reason, fails the command with it."""
     settings = load_settings()
 
     async def ask() -> dict[str, Any]:
@@ -74,6 +77,8 @@ def _ask(endpoint: str, body: dict[str, Any] | None, json_out: bool, line: Any) 
 
     with cli_errors():
         data = run(ask())
+    if refused is not None and (why := refused(data)):
+        fail(why)
     emit(data, json_out, render=lambda d: console.print(line(d), highlight=False))
 
 
@@ -105,9 +110,12 @@ def control_cancel(
     reason: str = typer.Option("cancelled by an operator", "--reason", help="said in its failed Result"),
     json_out: bool = JSON_OPTION,
 ) -> None:
-    """Stop an investigation at its next step; it ends with a failed Result giving the reason."""
-    _ask("cancel", {"investigation_id": investigation_id, "reason": reason}, json_out, lambda d: (
-        f"{d['investigation_id']}: " + ("cancelling" if d["cancelled"] else "not running (nothing to cancel)")))
+    """Stop an investigation at its next step; it ends with a failed Result giving the reason. An id that
+    no orchestrator runs (unknown, already finished, between attempts) is an error (exit 1)."""
+    _ask("cancel", {"investigation_id": investigation_id, "reason": reason}, json_out,
+         lambda d: f"{d['investigation_id']}: cancelling",
+         # a swarm of an older version answers `cancelled: false` instead of refusing
+         refused=lambda d: None if d.get("cancelled") else f"{investigation_id}: not running (nothing to cancel)")
 
 
 @ctl_app.command("budget")

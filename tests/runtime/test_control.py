@@ -39,6 +39,17 @@ async def cli(*args: str) -> dict:
     return json.loads(out.stdout)
 
 
+async def cli_fails(*args: str) -> tuple[str, dict]:
+    """A command that must fail with exit 1: its stderr line, and its `--json` error (strict JSON on stdout)."""
+    human = await asyncio.to_thread(runner.invoke, app, list(args))
+    assert human.exit_code == 1, human.output
+    scripted = await asyncio.to_thread(runner.invoke, app, [*args, "--json"])
+    assert scripted.exit_code == 1, scripted.output
+    answer = json.loads(scripted.stdout)
+    assert set(answer) == {"error", "exit_code"} and answer["exit_code"] == 1, answer
+    return human.stderr, answer
+
+
 async def test_ping_finds_the_services_and_pause_holds_intake_until_resume(bus: Bus, settings, cli_env,
                                                                             tmp_path) -> None:
     with pytest.raises(NatsUnavailable, match="no swarm answers"):
@@ -109,3 +120,24 @@ async def test_cancel_stops_a_running_investigation_with_a_failed_result(bus: Bu
     result = Result.model_validate_json((await sub.next_msg(timeout=5)).data)
     await sub.unsubscribe()
     assert result.status == "failed" and result.error == "cancelled: wrong service"
+
+
+async def test_cancel_of_an_investigation_no_orchestrator_runs_fails_naming_it(bus: Bus, settings, cli_env,
+                                                                               tmp_path) -> None:
+    runtime = SwarmRuntime(settings, runtime_config(tmp_path))
+    await runtime.start()
+    try:
+        unknown = "inv-0000000000000000"
+        stderr, answer = await cli_fails("control", "cancel", unknown)
+        for said in (stderr, answer["error"]):
+            assert f"'{unknown}' is not a known open investigation" in said and "Traceback" not in said, said
+
+        await publish_report(bus, report(3))
+        inv = investigation_id_for(report(3).signature)
+        counters = await runtime.until_empty(timeout_s=300)
+        assert counters["results"] == 1
+        stderr, answer = await cli_fails("control", "cancel", inv, "--reason", "too late")
+        for said in (stderr, answer["error"]):
+            assert f"investigation '{inv}' already finished (COMPLETED)" in said, said
+    finally:
+        await runtime.stop()
