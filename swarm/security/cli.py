@@ -33,7 +33,20 @@ EXIT_REJECTED = 3  # distinct from 1 (error) and 2 (usage) so scripts can tell a
 security_app = typer.Typer(help="prompt-injection filter: check texts, evaluate on a corpus", no_args_is_help=True)
 
 RULES_OPTION = typer.Option(None, "--rules", help="rules file (default configs/injection_rules.yaml)")
-THRESHOLD_OPTION = typer.Option(None, "--threshold", min=0.0, help="override the rules file's threshold")
+
+
+def _positive(value: float | None) -> float | None:
+    # the rules' score is a sum of rule weights (each > 0), 0 when nothing matched, and a text is rejected
+    # when it reaches the threshold: at 0 (or below) every text would be, so only > 0 is a threshold
+    if value is not None and not value > 0:
+        raise typer.BadParameter(f"must be > 0, got {value:g}: a text is rejected when its rules score reaches "
+                                 "the threshold, and a text no rule matches scores 0")
+    return value
+
+
+THRESHOLD_OPTION = typer.Option(
+    None, "--threshold", callback=_positive, help="override the rules file's threshold (> 0; the file's is 1.0)"
+)
 
 
 MODEL_OPTION = typer.Option(None, "--model", help="trained model directory (default: the shipped model)")

@@ -18,6 +18,9 @@ Beside the rules, a learned spaCy textcat (`swarm.security.model`, shipped in sw
 reads the same normalised, decoded, tokenized text (windows of bounded size) and rejects when its
 probability reaches the threshold calibrated on validation splits. One verdict: rejected when either
 part fires. When only the model fires, each field is scored on its own to name the field.
+
+Both thresholds must be above 0 (a ConfigError otherwise): a score of 0 (no rule matched; a model
+probability of 0) would reach a threshold of 0, and every text would be rejected.
 """
 
 from __future__ import annotations
@@ -29,11 +32,12 @@ from typing import Any
 
 from spacy.attrs import IDX, LOWER
 
+from swarm.errors import ConfigError
 from swarm.models import ErrorReport
 from swarm.security.filter import Match, Verdict
 from swarm.security.model import InjectionModel
 from swarm.security.normalise import Normalised, decode_segments, normalise
-from swarm.security.rules import BREAKS, Rule, compile_rules, load_rules, make_nlp
+from swarm.security.rules import BREAKS, Rule, compile_rules, load_rules, make_nlp, rules_threshold
 from swarm.security.view import MAX_VIEW_CHARS, VIEW_SEP, without_repeats
 
 __all__ = ["InjectionFilter"]
@@ -49,6 +53,18 @@ def _valid_utf8(text: str) -> str:
         return text
     except UnicodeEncodeError:
         return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _model_threshold(value: Any) -> float:
+    """The model's threshold override: a probability a score can reach, above 0 (0 rejects every text)."""
+    try:
+        threshold = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"injection filter option: model_threshold {value!r} is not a number") from exc
+    if not 0 < threshold <= 1:
+        raise ConfigError(f"injection filter option: model_threshold must be > 0 and <= 1 (a probability), "
+                          f"got {threshold:g}")
+    return threshold
 
 
 @dataclass(frozen=True)
@@ -72,16 +88,17 @@ class InjectionFilter:
 
     options (from `configs/swarm.yaml` `security:` or the caller):
       rules: path of a rules file (default configs/injection_rules.yaml)
-      threshold: override the file's threshold
+      threshold: override the file's threshold (> 0)
       decode_depth: how many nested encodings to undo (default 2)
       model: path of a trained model directory (default: the shipped one); "none" for rules only
-      model_threshold: override the model's calibrated threshold
+      model_threshold: override the model's calibrated threshold (a probability: > 0 and <= 1)
     """
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:
         self.options = dict(options or {})
         self.rules = load_rules(self.options.get("rules"))
-        self.threshold = float(self.options.get("threshold", self.rules.threshold))
+        self.threshold = (rules_threshold(self.options["threshold"], "injection filter option")
+                          if self.options.get("threshold") is not None else self.rules.threshold)
         self.decode_depth = int(self.options.get("decode_depth", 2))
         self._nlp = make_nlp()
         self._compiled = compile_rules(self.rules, self._nlp)
@@ -90,7 +107,7 @@ class InjectionFilter:
         if where is not None and str(where).lower() not in ("none", "false", "off", ""):
             self.model = InjectionModel.load(None if where is True else where)
         if self.model is not None and self.options.get("model_threshold") is not None:
-            self.model.threshold = float(self.options["model_threshold"])
+            self.model.threshold = _model_threshold(self.options["model_threshold"])
 
     @property
     def rules_path(self) -> Path:

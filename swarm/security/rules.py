@@ -38,7 +38,8 @@ from swarm.files import read_yaml
 from swarm.security.normalise import skeleton
 from swarm.security.prefilter import Hints, ascii_only, may_match, required_literals
 
-__all__ = ["Rule", "RuleSet", "Form", "Compiled", "BREAKS", "DEFAULT_RULES", "load_rules", "compile_rules", "make_nlp"]
+__all__ = ["Rule", "RuleSet", "Form", "Compiled", "BREAKS", "DEFAULT_RULES", "load_rules", "compile_rules", "make_nlp",
+           "rules_threshold"]
 
 DEFAULT_RULES = DEFAULT_CONFIG_DIR / "injection_rules.yaml"
 _STRING_ATTRS = {"LOWER", "ORTH", "TEXT", "NORM"}
@@ -90,6 +91,19 @@ def make_nlp() -> Language:
         shell = re.compile(r"[|<>`;\[\]{}()$]")
         tok.url_match = lambda text: None if shell.search(text) else url_match(text)
     return nlp
+
+
+def rules_threshold(value: Any, where: str) -> float:
+    """A rules threshold: a number > 0. The score is a sum of rule weights (each > 0), 0 when nothing
+    matched, and a text is rejected when its score reaches the threshold: at 0 or below every text is."""
+    try:
+        threshold = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: threshold {value!r} is not a number") from exc
+    if not threshold > 0:  # NaN too
+        raise ConfigError(f"{where}: threshold must be > 0, got {threshold:g}: a text is rejected when its "
+                          "rules score reaches the threshold, and a text no rule matches scores 0")
+    return threshold
 
 
 def _fail(rule_id: str, what: str) -> ConfigError:
@@ -144,7 +158,8 @@ def load_rules(path: str | Path | None = None) -> RuleSet:
     seen: set[str] = set()
     rules = tuple(_parse_rule(r, categories, seen) for r in data["rules"])
     boosts = {str(k): float(v) for k, v in (data.get("boosts") or {}).items()}
-    return RuleSet(float(data.get("threshold", 1.0)), categories, rules, boosts, str(path))
+    threshold = rules_threshold(data.get("threshold", 1.0), f"injection rules {path}")
+    return RuleSet(threshold, categories, rules, boosts, str(path))
 
 
 @dataclass(frozen=True)

@@ -296,6 +296,23 @@ def test_a_command_line_click_refuses_is_a_json_object_too_under_json() -> None:
     assert plain.returncode == 2 and plain.stdout == "" and "--threshold" in plain.stderr
 
 
+def test_a_threshold_of_zero_is_a_usage_error_naming_the_option_not_a_rejection_of_every_text() -> None:
+    """The rules' score is 0 when no rule matched and a text is rejected when its score reaches the threshold:
+    `--threshold 0` rejected even "hello" and the empty text (exit 3). Only a threshold > 0 is one."""
+    for command in (["security", "check", "hello"], ["security", "check", ""], ["security", "eval", str(CORPUS)]):
+        for value in ("0", "0.0", "-0.5"):
+            result = runner.invoke(app, [*command, "--threshold", value])
+            assert result.exit_code == 2, (command, value, result.output)
+            assert "'--threshold'" in result.stderr and "must be > 0" in result.stderr, (command, value)
+    assert runner.invoke(app, ["security", "check", "hello", "--threshold", "0.01"]).exit_code == 0
+    swarm = str(Path(sys.executable).with_name("swarm"))
+    done = subprocess.run([swarm, "security", "check", "hello", "--threshold", "0", "--json"], capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "COLUMNS": "200"})
+    assert done.returncode == 2, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["exit_code"] == 2 and "'--threshold': must be > 0, got 0" in answer["error"], answer
+
+
 def test_a_rate_with_no_denominator_is_null_in_json_and_n_a_in_the_table(tmp_path: Path) -> None:
     """A benign-only corpus has no recall and no precision, an attack-only one no false-positive rate:
     JSON says null (a script must not read 0.0 beside "met": true), the table says n/a."""
