@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -31,7 +30,7 @@ from swarm.errors import ConfigError, InvalidInput
 
 from . import pages
 from .db import PG_ERRORS, CommsStore
-from .events import message_feed, parse_last_id, sse_frame
+from .events import event_json, message_feed, parse_last_id, sse_frame
 from .ingest import CommsIngest
 from .render import message_html
 
@@ -140,7 +139,7 @@ def create_app(settings: Settings, database_url: str, ingest: bool = False) -> S
                         yield b": keepalive\n\n"
                         continue
                     record = nxt.result()
-                    yield sse_frame(record["id"], json.dumps(record | {"html": message_html(record)}, default=str))
+                    yield sse_frame(record["id"], event_json(record | {"html": message_html(record)}))
                     nxt = asyncio.ensure_future(anext(feed))
             finally:
                 nxt.cancel()

@@ -8,12 +8,20 @@ it, so every message up to the consumer's ack floor F is in Postgres. The feed r
 ids in (last_id, F], then follows an ordered JetStream consumer on the channel's subjects from
 max(last_id, F) + 1. Ids are stream sequences, strictly increasing on both sides; anything at or
 below the last id sent is skipped. With no ingest running (F = 0) NATS serves everything.
+
+An event's data is strict JSON (`event_json`): an agent message may carry NaN or an infinity in `data`
+(valid to pydantic, which reads Python's `NaN` / `Infinity`), which JSON has no literal for and the
+browser's `JSON.parse` refuses; they are sent as null, as `JSON.stringify` does. The event's `html` is
+rendered from the message as sent, so a person still reads `NaN` there. Such a message is live only:
+Postgres refuses it (JSONB has no NaN) and the ingest dead-letters it, so history never serves it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import math
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -26,7 +34,7 @@ from .db import CommsStore
 from .ingest import ingest_floor
 from .records import message_record
 
-__all__ = ["message_feed", "sse_frame", "parse_last_id"]
+__all__ = ["message_feed", "sse_frame", "parse_last_id", "event_json"]
 
 PAGE = 500
 
@@ -81,6 +89,25 @@ async def message_feed(
     finally:
         with contextlib.suppress(Exception):
             await sub.unsubscribe()
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def event_json(value: Any) -> str:
+    """`value` as JSON every parser reads: NaN, Infinity and -Infinity (which `json.dumps` would write as
+    bare words) become null; anything JSON has no type for becomes its `str`."""
+    try:
+        return json.dumps(value, default=str, allow_nan=False)
+    except ValueError:  # a non-finite float somewhere: rare, so the walk is paid only then
+        return json.dumps(_finite(value), default=str, allow_nan=False)
 
 
 def sse_frame(event_id: int | None, data: str, event: str | None = None) -> bytes:

@@ -7,6 +7,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -37,11 +38,19 @@ async def sse_events(response: httpx.Response) -> AsyncIterator[dict]:
             event["data"] = event.get("data", "") + line[6:]
 
 
+def strict_json(text: str) -> Any:
+    """What the browser's JSON.parse accepts: no NaN, Infinity or -Infinity (Python's json reads them)."""
+    def refuse(word: str) -> Any:
+        raise ValueError(f"not JSON: {word}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
 async def take(events: AsyncIterator[dict], n: int) -> list[dict]:
     out = []
     while len(out) < n:
         event = await anext(events)
-        out.append(event | {"data": json.loads(event["data"])})
+        out.append(event | {"data": strict_json(event["data"])})
     return out
 
 
@@ -138,3 +147,25 @@ async def test_general_channel_over_sse_and_ingest_in_the_app(
         page = await http.get("/agents/general")
         assert page.status_code == 200 and "intake resumed" in page.text
         assert "script-src 'self'" in page.headers["content-security-policy"]
+
+
+async def test_sse_data_is_strict_json_when_a_message_carries_nan_or_infinity(
+    bus: Bus, settings: Settings, pg_url: str, tmp_path: Path
+) -> None:
+    """pydantic reads Python's NaN / Infinity, so an agent's `data` may hold them; json.dumps wrote them as bare
+    words, which the page's JSON.parse refuses (the feed stopped there). They are sent as null; the event's html,
+    rendered from the message as sent, still says NaN."""
+    subject = bus.names.comms_run("inv-n", "finding")
+    await bus.publish(subject, b'{"run_id": "inv-n", "sender": "research-0", "content": "loss diverged", '
+                               b'"data": {"loss": NaN, "bounds": [-Infinity, Infinity], "step": 3, "lr": 0.5}}')
+    await CommsPublisher(bus, "inv-n", "research-0", outbox_dir=tmp_path).say("finding", "after it")
+    async with (
+        serve(settings, pg_url, ingest=False) as base,
+        httpx.AsyncClient(base_url=base, timeout=30) as http,
+        http.stream("GET", "/api/agents/events", params={"runId": "inv-n"}) as resp,
+    ):
+        odd, after = await take(sse_events(resp), 2)
+    assert odd["data"]["data"] == {"loss": None, "bounds": [None, None], "step": 3, "lr": 0.5}
+    assert odd["data"]["content"] == "loss diverged" and odd["data"]["id"] == odd["id"]
+    assert "&quot;loss&quot;: NaN" in odd["data"]["html"] and "-Infinity" in odd["data"]["html"]
+    assert after["data"]["content"] == "after it" and after["id"] > odd["id"]
