@@ -10,6 +10,11 @@
 
 `--rules PATH` and `--threshold X` try another rules file or threshold without editing the config;
 `--model DIR` another trained model, `--rules-only` none.
+
+`eval --json` prints one shape for any number of corpora and filters:
+`{"corpora": {CORPUS: {FILTER: report}}, "goals_met": bool, "read_as": "text" | "report"}`, CORPUS a
+file's path as given or a split's name, FILTER `rules+model` (the default), `rules` (`--rules-only`) or
+both (`--compare`), a report `EvalResult.as_dict()` (its error lists only with `--show-errors`).
 """
 
 from __future__ import annotations
@@ -221,19 +226,17 @@ def eval_(
     if as_report and not json_out:
         err_console.print("each text read as the error of a report with a service and context (--as-report)")
     met = all(r.meets_goals for per in results.values() for r in per.values())
-    if len(results) == 1 and len(filters) == 1:  # one corpus, one filter: the flat report
-        data = without_errors(next(iter(next(iter(results.values())).values())).as_dict(), show_errors)
-        data["read_as"] = "report" if as_report else "text"
-        emit(data, json_out, render=render_eval)
+    data = {  # one shape however many corpora and filters: scripts never guess
+        "corpora": {
+            name: {label: without_errors(r.as_dict(), show_errors) for label, r in per.items()}
+            for name, per in results.items()
+        },
+        "goals_met": met,
+        "read_as": "report" if as_report else "text",
+    }
+    if len(results) == 1 and len(filters) == 1:  # one corpus, one filter: people read its whole report
+        emit(data, json_out, render=lambda d: render_eval(next(iter(next(iter(d["corpora"].values())).values()))))
     else:
-        data = {
-            "corpora": {
-                name: {label: without_errors(r.as_dict(), show_errors) for label, r in per.items()}
-                for name, per in results.items()
-            },
-            "goals_met": met,
-            "read_as": "report" if as_report else "text",
-        }
         emit(data, json_out, render=render_compare)
     if strict and not met:
         worst = [

@@ -51,6 +51,7 @@ def test_eval_as_report_reads_held_out_tools_messages_as_intake_does(tmp_path: P
     result = runner.invoke(app, ["security", "eval", "--tools", "--as-report", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["read_as"] == "report"
+    assert data["read_as"] == "report" and list(data["corpora"]) == ["tools-test"]
+    report = data["corpora"]["tools-test"]["rules+model"]
     # read this way, the model before tools' messages and reports were trained on rejected 3.9 % of them
-    assert data["benign"] > 4000 and data["false_positive_rate"] <= 0.02
+    assert report["benign"] > 4000 and report["false_positive_rate"] <= 0.02
