@@ -227,23 +227,23 @@ def _render_plan(data: dict[str, Any]) -> None:
         )
         for d in item["diffs"]:
             console.print(f"{'':18}{d['field']}: server {d['server']!r} -> file {d['file']!r}", highlight=False)
-    console.print(data["summary"], highlight=False)
+    console.print(data["summary"], highlight=False, markup=False)
 
 
-def _summary(items: list[PlanItem], apply: bool) -> str:
+def _summary(items: list[PlanItem], apply: bool, config: Path) -> str:
     count = {a: sum(1 for i in items if i.action == a) for a in _STYLE}
     if count["conflict"]:
         return (
-            f"{count['conflict']} item(s) conflict with configs/streams.yaml in a field the server cannot "
+            f"{count['conflict']} item(s) conflict with {config} in a field the server cannot "
             "change in place (retention or storage): delete and re-create them, then provision again"
         )
     if count["drift"]:
         return (
-            f"{count['drift']} item(s) differ from configs/streams.yaml; nothing changed. "
+            f"{count['drift']} item(s) differ from {config}; nothing changed. "
             "Run `swarm streams provision --apply` to change them"
         )
     if count["create"] == count["update"] == 0:
-        return "nothing to change: the server matches configs/streams.yaml"
+        return f"nothing to change: the server matches {config}"
     return f"created {count['create']}, updated {count['update']}, unchanged {count['ok']}"
 
 
@@ -262,7 +262,7 @@ def streams_provision(
         "config": str(settings.swarm_streams_config),
         "apply": apply,
         "items": [i.as_dict() for i in items],
-        "summary": _summary(items, apply),
+        "summary": _summary(items, apply, settings.swarm_streams_config),
     }
     emit(data, json_out, render=_render_plan)
     if any(i.action == "conflict" for i in items):

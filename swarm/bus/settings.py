@@ -18,10 +18,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from swarm.errors import InvalidNamespace
 
-__all__ = ["Settings", "NAMESPACE_RE", "validate_namespace", "DEFAULT_CONFIG_DIR"]
+__all__ = ["Settings", "NAMESPACE_RE", "validate_namespace", "DEFAULT_CONFIG_DIR", "default_config"]
 
 NAMESPACE_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+
+
+def default_config(name: str) -> Path:
+    """`configs/<name>` of the working directory when it has one (a deployment keeps its own files, as it
+    keeps its `.env`), else the swarm checkout's; absolute, so an actor or a job reads the same file."""
+    local = Path.cwd() / "configs" / name
+    return local if local.is_file() else DEFAULT_CONFIG_DIR / name
 
 
 def validate_namespace(value: str) -> str:
@@ -54,9 +61,9 @@ class Settings(BaseSettings):
         default=None, description="directory of `swarm nats auth generate`: each process connects as its role"
     )
     nats_role: str | None = Field(default=None, description="role of a command that names none (default operator)")
-    swarm_config: Path = DEFAULT_CONFIG_DIR / "swarm.yaml"
-    swarm_streams_config: Path = DEFAULT_CONFIG_DIR / "streams.yaml"
-    swarm_auth_config: Path = DEFAULT_CONFIG_DIR / "auth.yaml"
+    swarm_config: Path = Field(default_factory=lambda: default_config("swarm.yaml"))
+    swarm_streams_config: Path = Field(default_factory=lambda: default_config("streams.yaml"))
+    swarm_auth_config: Path = Field(default_factory=lambda: default_config("auth.yaml"))
     swarm_home: Path = Path(".swarm")
     anthropic_api_key: str | None = None
 

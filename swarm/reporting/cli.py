@@ -26,7 +26,7 @@ from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, fa
 from swarm.errors import InvalidInput
 from swarm.models import ErrorReport
 from swarm.reporting.reporter import Published, build_report, publish_report
-from swarm.telemetry.tracing import flush_tracing, setup_tracing
+from swarm.telemetry.tracing import EXIT_FLUSH_S, flush_tracing, setup_tracing
 
 __all__ = ["errors_app", "parse_context"]
 
@@ -104,7 +104,7 @@ async def _publish(settings: Settings, report: ErrorReport) -> Published:
         async with open_bus(settings, role="reporter") as bus:
             return await publish_report(bus, report)
     finally:
-        await asyncio.to_thread(flush_tracing)
+        await asyncio.to_thread(flush_tracing, EXIT_FLUSH_S)
 
 
 def _render_published(d: dict[str, Any]) -> None:

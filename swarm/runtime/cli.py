@@ -109,9 +109,9 @@ def run(
 ) -> None:
     """Run the swarm on Ray: intake, orchestrator and role pools, autoscaler; drain on SIGTERM."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    setup_tracing("driver", only_when_exporting=True)  # OTEL_*: the driver's spans are exported too
     settings = load_settings()
     with cli_errors(), contextlib.ExitStack() as stack:
+        setup_tracing("driver", only_when_exporting=True)  # OTEL_*: the driver's spans are exported too
         cfg = SwarmConfig.load(config or settings.swarm_config)
         if settings.nats_url is None:  # a laptop: an embedded server others can publish to
             settings = _embedded(stack, settings, auth)

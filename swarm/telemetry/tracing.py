@@ -13,7 +13,9 @@ the OpenTelemetry SDK; exporting follows the standard OTEL_* environment:
 - `OTEL_TRACES_EXPORTER=otlp` with `OTEL_EXPORTER_OTLP_ENDPOINT` (or `..._TRACES_ENDPOINT`) and
   `OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf` (default) or `grpc`; headers, timeouts, certificates and
   the batch processor's `OTEL_BSP_*` are read by the SDK itself;
-- `OTEL_TRACES_EXPORTER=console` prints them on stderr; unset or `none`: nothing is exported;
+- `OTEL_TRACES_EXPORTER=console` prints them on stderr; unset or `none`: nothing is exported; any other
+  exporter or protocol is a ConfigError naming the variable (`check_otel_env`);
+- a command (`only_when_exporting`) waits at most `EXIT_FLUSH_S` at exit for its spans to leave;
 - `OTEL_SERVICE_NAME` names the service (default `swarm`); the process (`intake-0`...) is
   `service.instance.id`. `OTEL_RESOURCE_ATTRIBUTES` adds attributes.
 
@@ -23,10 +25,12 @@ Span attributes follow the messaging semantic conventions: `messaging(destinatio
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -39,10 +43,13 @@ from opentelemetry.trace import SpanKind
 from swarm.bus.trace import extract_context, inject_headers, recording_nowhere
 from swarm.bus.trace import messaging_attributes as messaging
 from swarm.bus.trace import tracer as cached_tracer
+from swarm.errors import ConfigError
 from swarm.telemetry.logs import LEVEL_ENV
 
 __all__ = [
     "setup_tracing",
+    "check_otel_env",
+    "EXIT_FLUSH_S",
     "exporting",
     "flush_tracing",
     "span_from_headers",
@@ -73,16 +80,43 @@ def actor_runtime_env() -> dict[str, Any] | None:
     return {"env_vars": env} if env else None
 
 
+EXPORTERS = ("otlp", "console", "none")
+PROTOCOLS = ("http/protobuf", "grpc")
+EXIT_FLUSH_S = 2.0  # a command waits at most this long at exit for a collector (one that is down: not 7-10 s)
+
+
+def _exporters(environ: Mapping[str, str]) -> list[str]:
+    return [e.strip() for e in (environ.get("OTEL_TRACES_EXPORTER") or "none").lower().split(",") if e.strip()]
+
+
+def _protocol(environ: Mapping[str, str]) -> tuple[str, str]:
+    """(variable, protocol) of the OTLP traces exporter: the traces-specific variable wins."""
+    for name in ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"):
+        if environ.get(name):
+            return name, environ[name].strip().lower()
+    return "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"
+
+
+def check_otel_env(environ: Mapping[str, str] | None = None) -> None:
+    """Raise ConfigError naming the variable when OTEL_TRACES_EXPORTER or the OTLP protocol is one this
+    process cannot honour (a typo would otherwise export nothing, silently)."""
+    env = os.environ if environ is None else environ
+    unknown = [e for e in _exporters(env) if e not in EXPORTERS]
+    if unknown:
+        raise ConfigError(
+            f"OTEL_TRACES_EXPORTER={env.get('OTEL_TRACES_EXPORTER')!r}: {', '.join(unknown)} is not supported "
+            f"(use {', '.join(EXPORTERS)}, comma separated)"
+        )
+    name, protocol = _protocol(env)
+    if "otlp" in _exporters(env) and protocol not in (*PROTOCOLS, "http"):
+        raise ConfigError(f"{name}={env.get(name)!r} is not supported (use {' or '.join(PROTOCOLS)})")
+
+
 def _otlp_exporter() -> SpanExporter:
-    protocol = (
-        os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL") or ""
-    ).lower() or "http/protobuf"
-    if protocol == "grpc":
+    if _protocol(os.environ)[1] == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 
         return GrpcExporter()
-    if protocol not in ("http/protobuf", "http"):
-        log.warning("OTEL_EXPORTER_OTLP_PROTOCOL=%s is not supported: using http/protobuf", protocol)
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 
     return HttpExporter()
@@ -100,14 +134,18 @@ def setup_tracing(service: str, *, only_when_exporting: bool = False) -> None:
     Actors always record (every report gets a trace id); a CLI command passes `only_when_exporting=True`
     and leaves the process's tracing alone unless OTEL_TRACES_EXPORTER is set."""
     global _configured, _provider
+    check_otel_env()  # each time: a typo is named even where nothing would be exported
     if _configured or (only_when_exporting and not exporting()):
         return
     name = os.environ.get("OTEL_SERVICE_NAME") or "swarm"
     resource = Resource.create({"service.name": name, "service.instance.id": service})
-    provider = TracerProvider(resource=resource)
+    # a command exits after flushing for at most EXIT_FLUSH_S; the SDK's own exit hook would wait for the
+    # exporter's retries (an unreachable collector: ~7 s more on every call)
+    provider = TracerProvider(resource=resource, shutdown_on_exit=not only_when_exporting)
+    if only_when_exporting:
+        atexit.register(flush_tracing, EXIT_FLUSH_S)
     processors = 0
-    for exporter in (os.environ.get("OTEL_TRACES_EXPORTER") or "none").lower().split(","):
-        exporter = exporter.strip()
+    for exporter in _exporters(os.environ):
         if exporter == "console":
             # stderr: stdout is a command's answer (`--json` prints one document there), never spans
             provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter(out=sys.stderr)))
@@ -115,8 +153,6 @@ def setup_tracing(service: str, *, only_when_exporting: bool = False) -> None:
         elif exporter == "otlp":
             provider.add_span_processor(BatchSpanProcessor(_otlp_exporter()))
             processors += 1
-        elif exporter not in ("", "none"):
-            log.warning("OTEL_TRACES_EXPORTER=%s is not supported (otlp, console, none)", exporter)
     if not processors:  # traces still flow in headers; a publish inside one needs no span of its own
         recording_nowhere(provider)
     trace.set_tracer_provider(provider)
@@ -125,9 +161,14 @@ def setup_tracing(service: str, *, only_when_exporting: bool = False) -> None:
 
 
 def flush_tracing(timeout_s: float = 5.0) -> None:
-    """Export the spans still batched (an actor calls it before it is killed)."""
+    """Export the spans still batched (an actor calls it before it is killed), waiting at most `timeout_s`.
+
+    The SDK's batch processor exports in the calling thread and ignores the timeout (a collector that is
+    down holds the caller through every retry, ~7 s), so the flush runs in a daemon thread of its own."""
     if _provider is not None:
-        _provider.force_flush(int(timeout_s * 1000))
+        flusher = threading.Thread(target=_provider.force_flush, args=(int(timeout_s * 1000),), daemon=True)
+        flusher.start()
+        flusher.join(timeout_s)
 
 
 def current_carrier() -> dict[str, str]:

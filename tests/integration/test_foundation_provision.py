@@ -128,6 +128,37 @@ def test_reprovisioning_is_a_no_op(cli_env: dict[str, str], settings: Settings) 
     assert human.exit_code == 0 and "nothing to change" in human.stdout
 
 
+def test_the_working_directory_s_configs_are_the_default_and_named(
+    cli_env: dict[str, str], settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """A deployment directory with its own `configs/streams.yaml` (as it has its own `.env`) is read from
+    there, and the command says which file it read; elsewhere the swarm checkout's file is the default."""
+    from swarm.bus.settings import DEFAULT_CONFIG_DIR
+
+    (tmp_path / "configs").mkdir()
+    text = (DEFAULT_CONFIG_DIR / "streams.yaml").read_text()
+    assert "duplicate_window_s: 120" in text
+    own = tmp_path / "configs" / "streams.yaml"
+    own.write_text(text.replace("duplicate_window_s: 120", "duplicate_window_s: 77", 1))
+    monkeypatch.chdir(tmp_path)
+    result = invoke("streams", "provision", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["config"] == str(own)
+
+    async def windows() -> set[float]:
+        async with open_bus(settings) as bus:
+            return {i.config.duplicate_window for i in (await namespace_streams(bus)).values()}
+
+    assert 77 in asyncio.run(windows())
+    again = invoke("streams", "provision")
+    assert again.exit_code == 0 and f"the server matches {own}" in again.stdout.replace("\n", "")
+
+    monkeypatch.chdir(tmp_path / "configs")  # no configs/ here: the checkout's file
+    assert json.loads(invoke("streams", "report", "--json").stdout)["streams"]
+    assert Settings().swarm_streams_config == DEFAULT_CONFIG_DIR / "streams.yaml"
+
+
 def test_drift_is_reported_and_fixed_only_with_apply(cli_env: dict[str, str], settings: Settings) -> None:
     assert invoke("streams", "provision").exit_code == 0
     stream = f"{settings.nats_namespace.upper()}_ERROR_REPORTS"
