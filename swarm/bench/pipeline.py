@@ -58,6 +58,7 @@ from swarm.errors import SwarmError
 from swarm.models import Result
 from swarm.reporting.reporter import publish_report
 from swarm.runtime.app import SwarmRuntime
+from swarm.telemetry.logs import check_env
 
 __all__ = ["command", "measure", "bench_config", "percentiles"]
 
@@ -391,6 +392,7 @@ def command(
 ) -> None:
     """Investigations/s and end-to-end latency with no-op and sleeping agents, beside raw fetch+ack/s."""
     with cli_errors():
+        check_env()  # SWARM_LOG_LEVEL, SWARM_METRICS_PORT: before Ray starts
         settings = load_settings()
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=err_console) as bar:

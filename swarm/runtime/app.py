@@ -44,6 +44,7 @@ from swarm.runtime.registry import BUDGET_NAME, REGISTRY_NAME, Registry, SwarmBu
 from swarm.runtime.services import ActorSpec
 from swarm.state import PeerStateStore
 from swarm.telemetry import metrics
+from swarm.telemetry.logs import log_level
 from swarm.telemetry.snapshot import Collector
 from swarm.telemetry.tracing import actor_runtime_env
 
@@ -99,12 +100,13 @@ class SwarmRuntime:
         load_object(self.config.intake.filter)
         if missing := missing_tokens(self.config.repositories):  # else every fix of theirs fails to deliver
             raise ConfigError("pull requests need a token: set " + ", ".join(missing))
+        log_level()  # SWARM_LOG_LEVEL: every actor would fail on a bad one, after Ray started
+        metrics.serve_from_env()  # SWARM_METRICS_PORT: the driver's own /metrics (prometheus_client)
         if not ray.is_initialized():
             with _signal_handlers_kept():  # ray.init's SIGTERM handler exits at once; a draining driver keeps its own
                 context = ray.init(address=self.address, namespace=self.ray_namespace, logging_level="WARNING")
             self.dashboard_url = getattr(context, "dashboard_url", None) or None
         metrics.set_namespace(self.settings.nats_namespace)
-        metrics.serve_from_env()  # SWARM_METRICS_PORT: the driver's own /metrics (prometheus_client)
         # under SWARM_NATS_AUTH the driver is the monitor; only a short admin connection provisions
         async with open_bus(self.settings, role="admin") as admin:
             await provision(admin.js, admin.names, load_streams_config(self.settings.swarm_streams_config))

@@ -26,6 +26,7 @@ from swarm.models import ErrorReport
 from swarm.runtime.app import SwarmRuntime
 from swarm.runtime.investigate import investigate_once
 from swarm.runtime.tasks import submit_investigation
+from swarm.telemetry.logs import check_env
 from swarm.telemetry.tracing import setup_tracing
 
 __all__ = ["runtime_app", "run_swarm"]
@@ -111,6 +112,7 @@ def run(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
     with cli_errors(), contextlib.ExitStack() as stack:
+        check_env()  # SWARM_LOG_LEVEL, SWARM_METRICS_PORT: before a server or Ray starts
         setup_tracing("driver", only_when_exporting=True)  # OTEL_*: the driver's spans are exported too
         cfg = SwarmConfig.load(config or settings.swarm_config)
         if settings.nats_url is None:  # a laptop: an embedded server others can publish to

@@ -21,9 +21,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from swarm.bus.names import HDR_MSG_ID, HDR_SIGNATURE
+from swarm.errors import ConfigError
 from swarm.telemetry import metrics
 
-__all__ = ["configure_logging", "log_acked", "log_settled", "settlement_of", "Ids", "LEVEL_ENV"]
+__all__ = ["configure_logging", "log_level", "check_env", "log_acked", "log_settled", "settlement_of", "Ids",
+           "LEVEL_ENV"]
 
 LEVEL_ENV = "SWARM_LOG_LEVEL"
 log = logging.getLogger("swarm.settled")
@@ -31,10 +33,27 @@ Ids = tuple[str, str | None]  # a report's signature and, once counted, its inve
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+def log_level(level: str | None = None) -> str:
+    """`level`, else SWARM_LOG_LEVEL, else INFO, as a level name in upper case (`debug` is DEBUG); a name
+    `logging` does not know is a ConfigError naming the variable."""
+    raw = level or os.environ.get(LEVEL_ENV) or "INFO"
+    name = raw.strip().upper()
+    if not isinstance(logging.getLevelName(name), int):  # an unknown name maps to the string "Level X"
+        raise ConfigError(f"{LEVEL_ENV}={raw!r}: not a log level (DEBUG, INFO, WARNING, ERROR or CRITICAL)")
+    return name
+
+
+def check_env() -> None:
+    """SWARM_LOG_LEVEL and SWARM_METRICS_PORT, checked where a process starts (before Ray and its actors,
+    which would otherwise each fail on them): a ConfigError naming the variable."""
+    log_level()
+    metrics.port_from_env()
+
+
 def configure_logging(level: str | None = None) -> None:
     """Give the `swarm` logger a level (INFO) and, when nothing handles it yet, a stderr handler."""
     root = logging.getLogger("swarm")
-    root.setLevel((level or os.environ.get(LEVEL_ENV) or "INFO").upper())
+    root.setLevel(log_level(level))
     if not root.handlers and not logging.getLogger().handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter(_FORMAT))

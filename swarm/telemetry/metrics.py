@@ -24,8 +24,8 @@ from typing import Any
 from swarm.errors import ConfigError
 
 __all__ = [
-    "inc", "gauge", "observe", "serve", "serve_from_env", "unserve", "set_namespace", "exported_names", "METRICS",
-    "PORT_ENV",
+    "inc", "gauge", "observe", "serve", "serve_from_env", "port_from_env", "unserve", "set_namespace", "exported_names",
+    "METRICS", "PORT_ENV",
 ]
 
 log = logging.getLogger("swarm.telemetry")
@@ -106,18 +106,27 @@ def unserve() -> None:
     _objects.clear()
 
 
-def serve_from_env() -> int | None:
-    """`serve(SWARM_METRICS_PORT)` when the variable is set; the port, or None. A value that is no port, or
-    a port another process holds, is a ConfigError naming the variable."""
+def port_from_env() -> int | None:
+    """SWARM_METRICS_PORT as a port number, or None when unset; a value that is no port is a ConfigError
+    naming the variable."""
     value = os.environ.get(PORT_ENV, "").strip()
     if not value:
         return None
     if not value.isdigit() or int(value) > 65535:
         raise ConfigError(f"{PORT_ENV}={value!r}: expected a port number (0-65535; 0 picks a free one)")
+    return int(value)
+
+
+def serve_from_env() -> int | None:
+    """`serve(SWARM_METRICS_PORT)` when the variable is set; the port, or None. A value that is no port, or
+    a port another process holds, is a ConfigError naming the variable."""
+    port = port_from_env()
+    if port is None:
+        return None
     try:
-        return serve(int(value))
+        return serve(port)
     except OSError as exc:
-        raise ConfigError(f"{PORT_ENV}={value}: cannot serve metrics there: {exc.strerror or exc}") from exc
+        raise ConfigError(f"{PORT_ENV}={port}: cannot serve metrics there: {exc.strerror or exc}") from exc
 
 
 def _prometheus(name: str) -> Any:
