@@ -162,7 +162,8 @@ def create(
 @state_app.command()
 def get(
     key: str = typer.Argument(...),
-    revision: int | None = typer.Option(None, "--revision", "-r", help="an older revision"),
+    revision: int | None = typer.Option(None, "--revision", "-r", min=1,
+                                        help="an older revision (1 or more; omitted: the latest)"),
     json_out: bool = json_option("wrap as {key, revision, state}"),
 ) -> None:
     """Print the state at KEY as JSON."""
@@ -214,7 +215,8 @@ def history(key: str = typer.Argument(...), json_out: bool = JSON_OPTION) -> Non
 @state_app.command()
 def restore(
     key: str = typer.Argument(...),
-    revision: int = typer.Option(..., "--revision", "-r", help="the revision whose value to write again"),
+    revision: int = typer.Option(..., "--revision", "-r", min=1,
+                                 help="the revision (1 or more) whose value to write again: `swarm state history KEY`"),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Write REVISION's value as the newest revision of KEY (compare-and-set)."""

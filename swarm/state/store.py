@@ -127,6 +127,8 @@ class PeerStateStore(StateHistory):
     # reads -----------------------------------------------------------------------------------
     async def _entry(self, key: str, revision: int | None = None) -> KeyValue.Entry:
         parse_key(key)
+        if revision is not None and revision < 1:  # 0 would read the latest, below 0 a raw server error
+            raise InvalidInput(f"revision {revision} of {key!r}: revisions start at 1")
         kv = await self.kv()
         self.stats.reads += 1
         try:

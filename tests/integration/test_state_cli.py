@@ -12,11 +12,13 @@ from typer.testing import CliRunner
 from swarm.bus.connect import open_bus
 from swarm.bus.provision import load_streams_config, provision
 from swarm.bus.settings import Settings
+from swarm.errors import InvalidInput
 from swarm.state import PeerState, PeerStateStore, Status
 from swarm.state.cli import state_app
 
 KEY = "peer.error.inv-9.cycle.1"
 runner = CliRunner()
+wide = CliRunner(env={"COLUMNS": "1000"})  # Click's error box never folds the message
 
 
 def _kv_put(settings: Settings, key: str, value: bytes) -> int:
@@ -187,3 +189,23 @@ def test_unreachable_server_is_a_clear_error(provisioned: Settings, monkeypatch:
     monkeypatch.setenv("NATS_URL", f"nats://127.0.0.1:{port}")
     _, err = sw("get", KEY, code=1)
     assert f"nothing answers at NATS_URL=nats://127.0.0.1:{port}" in err
+
+
+@pytest.mark.parametrize("value", ["0", "-1"])
+def test_a_revision_below_one_is_a_usage_error_naming_the_option_and_writes_nothing(provisioned: Settings,
+                                                                                     value: str) -> None:
+    """Revision 0 read (and restore rewrote) the latest revision; -1 was a raw server error (a traceback)."""
+    sw("create", KEY)
+    sw("update", KEY, "--role", "orchestrator", "--set", 'metadata.status="PLANNING"')
+    for command in ("get", "restore"):
+        result = wide.invoke(state_app, [command, KEY, "--revision", value, "--json"])
+        assert result.exit_code == 2, result.output
+        assert "'--revision'" in result.stderr and "greater than or equal to 1" in result.stderr
+        assert "Traceback" not in result.output
+    assert revision() == 2  # restore wrote nothing
+
+
+async def test_the_store_refuses_a_revision_below_one(bus) -> None:
+    store = PeerStateStore(bus)
+    with pytest.raises(InvalidInput, match="revision 0 of .*: revisions start at 1"):
+        await store.read(KEY, 0)
