@@ -11,6 +11,7 @@ swarm never imports agents/: the benchmark body is the one `support.fixes_bench`
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -46,11 +47,22 @@ def _render(data: dict[str, Any]) -> None:
                       f"{'met' if s['goals_met'] else 'NOT met'}")
 
 
+def _make_workdir(workdir: Path) -> None:
+    """Create --workdir (the benchmark keeps its repositories there), or refuse it as a usage error naming it."""
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise typer.BadParameter(f"{workdir} exists and is not a directory", param_hint="'--workdir'") from None
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot create {workdir}: {exc.strerror or exc}", param_hint="'--workdir'") \
+            from None
+
+
 def command(
     count: int = typer.Option(20, "--count", "-n", help="generated repositories per split"),
     seed: int = typer.Option(0, "--seed", help="first generator seed"),
     split: str = typer.Option("both", "--split", help="dev (tuned on), holdout (never tuned on) or both"),
-    workdir: str | None = typer.Option(None, "--workdir", help="keep the repositories here (default: a temp dir)"),
+    workdir: Path | None = typer.Option(None, "--workdir", help="keep the repositories here (default: a temp dir)"),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Offline brain on generated regressions: % right suspect commit, % passing fix branch, timings."""
@@ -58,6 +70,8 @@ def command(
         fail(f"--count must be at least 1 (got {count})")
     if split not in ("dev", "holdout", "both"):
         fail(f"--split must be dev, holdout or both (got {split!r})")
+    if workdir is not None:
+        _make_workdir(workdir)
     with cli_errors():
         run = load_config(load_settings()).support.load("fixes_bench")
 
@@ -69,5 +83,5 @@ def command(
                 highlight=False,
             )
 
-        data = run(count=count, seed=seed, workdir=workdir, split=split, progress=progress)
+        data = run(count=count, seed=seed, workdir=str(workdir) if workdir else None, split=split, progress=progress)
     emit(data, json_out, render=_render)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from swarm.cli import app
+from swarm.clikit import run_app
+
+runner = CliRunner(env={"COLUMNS": "1000"})  # Click's error box never folds the message
 
 
 def test_bench_fixes_prints_figures_per_split_as_json() -> None:
@@ -36,3 +43,20 @@ def test_bench_fixes_rejects_a_bad_count() -> None:
 def test_bench_fixes_rejects_a_bad_split() -> None:
     result = CliRunner().invoke(app, ["bench", "fixes", "--split", "train"])
     assert result.exit_code == 1 and "--split must be dev, holdout or both" in result.output
+
+
+def test_bench_fixes_refuses_a_workdir_that_is_a_file_as_a_usage_error(tmp_path: Path) -> None:
+    """It was a FileExistsError traceback from agents/testing/bench.py, with no JSON under --json."""
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    for workdir, message in ((afile, f"{afile} exists and is not a directory"),
+                             (afile / "sub", f"cannot create {afile / 'sub'}: Not a directory")):
+        result = runner.invoke(app, ["bench", "fixes", "--count", "1", "--split", "dev", "--workdir", str(workdir)])
+        assert result.exit_code == 2, result.output
+        assert "'--workdir'" in result.stderr and message in result.stderr and "Traceback" not in result.output
+    out = io.StringIO()
+    with pytest.raises(SystemExit) as done, contextlib.redirect_stdout(out):
+        run_app(app, ["bench", "fixes", "--count", "1", "--workdir", str(afile), "--json"])
+    assert done.value.code == 2
+    assert json.loads(out.getvalue()) == {
+        "error": f"Invalid value for '--workdir': {afile} exists and is not a directory", "exit_code": 2}
