@@ -391,6 +391,9 @@ def command(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Investigations/s and end-to-end latency with no-op and sleeping agents, beside raw fetch+ack/s."""
+    if storm_reports and storm_signatures > storm_reports:  # each error of the storm is at least one report
+        raise typer.BadParameter(f"{storm_signatures} errors need at least as many reports (--storm-reports "
+                                 f"{storm_reports})", param_hint="'--storm-signatures'")
     with cli_errors():
         check_env()  # SWARM_LOG_LEVEL, SWARM_METRICS_PORT: before Ray starts
         settings = load_settings()
