@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import contextvars
 import json
+import math
 import sys
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, NoReturn, TypeVar
@@ -27,7 +28,7 @@ from swarm.errors import SwarmError
 
 __all__ = [
     "console", "err_console", "JSON_OPTION", "json_option", "load_settings", "run", "emit", "fail", "cli_errors",
-    "run_app",
+    "run_app", "finite",
 ]
 
 T = TypeVar("T")
@@ -51,6 +52,14 @@ def json_option(help: str = "print JSON for scripts instead of tables") -> Any:
 
 
 JSON_OPTION = json_option()
+
+
+def finite(value: float | None) -> float | None:
+    """An option callback for a number of seconds: Click's `min=` lets `inf` through (a run that never
+    ends), so refuse a value that is not finite as a usage error naming the option (exit 2)."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"must be a finite number, got {value}")
+    return value
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

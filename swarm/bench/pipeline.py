@@ -52,7 +52,7 @@ from swarm.bench.storm import RssSampler, measure_storm
 from swarm.bus.connect import Bus
 from swarm.bus.server import EmbeddedNats
 from swarm.bus.settings import Settings
-from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, load_settings, run
+from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, finite, load_settings, run
 from swarm.config import SwarmConfig
 from swarm.errors import SwarmError
 from swarm.models import Result
@@ -377,7 +377,7 @@ def _render(r: dict[str, Any]) -> None:
 def command(
     reports: int = typer.Option(200, "--reports", min=1, help="burst of distinct reports, agents doing no work"),
     sleep_reports: int = typer.Option(40, "--sleep-reports", min=0, help="burst with sleeping agents (0: skip)"),
-    sleep_s: float = typer.Option(1.0, "--sleep-s", min=0.01, help="seconds each agent call sleeps"),
+    sleep_s: float = typer.Option(1.0, "--sleep-s", min=0.01, callback=finite, help="seconds each agent call sleeps"),
     serial: int = typer.Option(10, "--serial", min=0, help="then reports one at a time (lone latency)"),
     raw_messages: int = typer.Option(2000, "--raw-messages", min=1, help="messages of the raw fetch+ack baseline"),
     task_messages: int = typer.Option(500, "--task-messages", min=1, help="reports of the task-path baseline"),
@@ -387,7 +387,8 @@ def command(
     intake: int = typer.Option(1, "--intake", min=1, help="intake actors"),
     storm_reports: int = typer.Option(5000, "--storm-reports", min=0, help="storm: reports of a few errors (0: skip)"),
     storm_signatures: int = typer.Option(10, "--storm-signatures", min=1, help="storm: distinct errors"),
-    timeout: float = typer.Option(300.0, "--timeout", min=1, help="give up on a scenario after this many seconds"),
+    timeout: float = typer.Option(300.0, "--timeout", min=1, callback=finite,
+                                  help="give up on a scenario after this many seconds"),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Investigations/s and end-to-end latency with no-op and sleeping agents, beside raw fetch+ack/s."""

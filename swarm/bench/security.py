@@ -23,7 +23,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console
+from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, finite
 from swarm.models import ErrorReport
 
 __all__ = ["command", "typical_report"]
@@ -111,7 +111,7 @@ def _real_errors(filter_: Any, rules_only: Any, seconds: float) -> dict[str, Any
 
 
 def command(
-    seconds: float = typer.Option(2.0, "--seconds", min=0.1, help="measuring time per workload"),
+    seconds: float = typer.Option(2.0, "--seconds", min=0.1, callback=finite, help="measuring time per workload"),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Reports per second per core through the prompt-injection filter, with baselines."""

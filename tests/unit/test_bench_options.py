@@ -34,3 +34,11 @@ def test_bench_pipeline_refuses_more_storm_errors_than_storm_reports() -> None:
              "--storm-signatures", "10 errors need at least as many reports (--storm-reports 3)")
     skipped = runner.invoke(app, ["bench", "pipeline", "--storm-reports", "0", "--storm-signatures", "10"])
     assert skipped.exit_code == 1 and "nothing answers" in skipped.stderr  # no storm: nothing to refuse
+
+
+@pytest.mark.parametrize("value", ["inf", "1e400"])
+@pytest.mark.timeout(120)  # without the check `--seconds inf` measured for ever
+def test_bench_durations_must_be_finite(value: str) -> None:
+    _refused(["bench", "security", "--seconds", value, "--json"], "--seconds", "must be a finite number, got inf")
+    _refused(["bench", "pipeline", "--timeout", value], "--timeout", "must be a finite number")
+    _refused(["bench", "pipeline", "--sleep-s", value], "--sleep-s", "must be a finite number")
