@@ -21,6 +21,7 @@ from typing import Any, NoReturn, TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.text import Text
 from typer import rich_utils
 
 from swarm.bus.settings import Settings
@@ -65,7 +66,8 @@ def finite(value: float | None) -> float | None:
 def fail(message: str, code: int = 1) -> NoReturn:
     """One clear line on stderr and exit `code`; under `--json`, when nothing was printed yet, also
     `{"error": ..., "exit_code": ...}` on stdout, so a script reading stdout gets an object it can parse."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    # the message is text, never markup: '[valid ...]' in a YAML or jq error must print as it is
+    err_console.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False, soft_wrap=True)
     if _json_mode.get():
         _json_error(message, code)
     raise typer.Exit(code)

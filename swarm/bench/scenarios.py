@@ -239,7 +239,7 @@ def _start_ray(tries: int = 2) -> None:
         except Exception as exc:
             if attempt == tries:
                 raise ConfigError(f"Ray did not start: {exc}") from exc
-            err_console.print(f"Ray did not start ({exc}); trying again", highlight=False)
+            err_console.print(f"Ray did not start ({exc}); trying again", highlight=False, markup=False)
             with contextlib.suppress(Exception):
                 ray.shutdown()
 
@@ -260,10 +260,11 @@ async def run_all(paths: list[Path], settings: Settings, base: SwarmConfig, work
     try:
         out = []
         for i, scenario in enumerate(scenarios, 1):
-            err_console.print(f"[{i}/{len(scenarios)}] {scenario.name}: {scenario.description}", highlight=False)
+            err_console.print(f"[{i}/{len(scenarios)}] {scenario.name}: {scenario.description}", highlight=False,
+                              markup=False)
             row = await run_scenario(scenario, settings, base, workdir, server)
             err_console.print(f"    {'passed' if row['passed'] else 'FAILED: ' + str(row['problem'])} "
-                              f"({row['duration_s']} s)", highlight=False)
+                              f"({row['duration_s']} s)", highlight=False, markup=False)
             out.append(row)
         return out
     finally:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from swarm.bus.auth import Generated, generate, load_auth_config
 from swarm.bus.authcheck import check_namespace
@@ -73,7 +74,7 @@ def auth_check(
         console.print(f"namespace [bold]{d['namespace']}[/] at {d['server']}", highlight=False)
         for name, r in d["roles"].items():
             if not r["connected"]:
-                console.print(f"[red]{name:>12}[/] cannot connect: {r['error']}", highlight=False)
+                console.print(f"[red]{name:>12}[/] cannot connect: {escape(str(r['error']))}", highlight=False)
                 continue
             mark = "[green]ok[/]" if not r["failures"] else "[red]FAIL[/]"
             console.print(f"{name:>12} {mark}  granted held {r['held']}/{r['expected_held']}, "

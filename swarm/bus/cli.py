@@ -298,7 +298,7 @@ def streams_purge(
     except ValueError as exc:
         fail(str(exc), code=2)
     if not yes:  # the question and its echo on stderr: stdout carries the result alone (--json)
-        err_console.print(f"delete every message of {stream}? [y/N]: ", end="", highlight=False)
+        err_console.print(f"delete every message of {stream}? [y/N]: ", end="", highlight=False, markup=False)
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             fail("nothing purged (not confirmed; pass --yes to skip the question)")
 

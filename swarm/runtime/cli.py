@@ -60,7 +60,7 @@ async def run_swarm(runtime: SwarmRuntime, until_empty: bool, timeout_s: float |
                 except TimeoutError as exc:
                     raise TransientError(f"the error queues were not empty in time: {exc}") from exc
                 if runtime.incidents:
-                    err_console.print("rode out: " + "; ".join(runtime.incidents))
+                    err_console.print("rode out: " + "; ".join(runtime.incidents), markup=False)
                 return counters
             waiter.cancel()
         else:

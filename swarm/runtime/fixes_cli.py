@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from swarm.bloodstream import Bloodstream
 from swarm.bus.connect import open_bus
@@ -100,7 +101,7 @@ def follow(
             console.print(f"  {s['investigation_id']}: {s['state']} -> {s['status']}  {s['pull_request']}",
                           highlight=False)
         for e in d["errors"]:
-            console.print(f"  [red]{e['investigation_id']}: {e['error']}[/]", highlight=False)
+            console.print(f"  [red]{escape(str(e['investigation_id']))}: {escape(str(e['error']))}[/]", highlight=False)
 
     emit(data, json_out, render)
     if data["errors"]:
