@@ -15,7 +15,7 @@ import contextvars
 import json
 import math
 import sys
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from typing import Any, NoReturn, TypeVar
 
 import typer
@@ -24,12 +24,12 @@ from rich.console import Console
 from rich.text import Text
 from typer import rich_utils
 
-from swarm.bus.settings import Settings
-from swarm.errors import SwarmError
+from swarm.bus.settings import Settings, validate_namespace
+from swarm.errors import InvalidNamespace, SwarmError
 
 __all__ = [
     "console", "err_console", "JSON_OPTION", "json_option", "load_settings", "run", "emit", "fail", "cli_errors",
-    "run_app", "finite",
+    "run_app", "finite", "one_of", "namespace_value",
 ]
 
 T = TypeVar("T")
@@ -61,6 +61,30 @@ def finite(value: float | None) -> float | None:
     if value is not None and not math.isfinite(value):
         raise typer.BadParameter(f"must be a finite number, got {value}")
     return value
+
+
+def one_of(choices: Sequence[str], what: str) -> Callable[[Any], Any]:
+    """An option callback: a value (or each of a repeated option's) outside `choices` is a usage error naming
+    the option (exit 2), e.g. `typer.Option(..., "--role", callback=one_of(ROLES, "role"))`."""
+
+    def check(value: Any) -> Any:
+        for v in value if isinstance(value, list | tuple) else [value]:
+            if v is not None and v not in choices:
+                raise typer.BadParameter(f"unknown {what} {v!r}: expected one of {', '.join(choices)}")
+        return value
+
+    return check
+
+
+def namespace_value(value: Any) -> Any:
+    """An option callback for a namespace given on the command line (or each of a repeated one): one that
+    cannot be a namespace is a usage error naming the option (not the NATS_NAMESPACE variable)."""
+    try:
+        if isinstance(value, list | tuple):
+            return [validate_namespace(v) for v in value]
+        return value if value is None else validate_namespace(value)
+    except InvalidNamespace as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

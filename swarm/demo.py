@@ -24,7 +24,7 @@ from swarm.bus.connect import Bus, open_bus
 from swarm.bus.embedded import embedded_nats
 from swarm.bus.provision import load_streams_config, provision
 from swarm.bus.settings import Settings
-from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, load_settings, run
+from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, load_settings, namespace_value, run
 from swarm.models import ErrorReport
 from swarm.reporting.reporter import Published, build_report, publish_report
 
@@ -147,7 +147,8 @@ def _render(data: dict[str, Any]) -> None:
 
 @demo_app.command("demo")
 def demo(
-    namespace: str = typer.Option("demo", "--namespace", help="namespace to provision and publish into"),
+    namespace: str = typer.Option("demo", "--namespace", callback=namespace_value,
+                                  help="namespace to provision and publish into"),
     publish_only: bool = typer.Option(False, "--publish-only", help="only publish sample reports (no swarm)"),
     workdir: Path = typer.Option(Path(".swarm/demo"), "--workdir", help="where the sample repository is created"),
     comms: bool = typer.Option(True, "--comms/--no-comms", help="store agent messages, screenshot the comms pages"),

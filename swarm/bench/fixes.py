@@ -12,12 +12,12 @@ swarm never imports agents/: the benchmark body is the one `support.fixes_bench`
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import typer
 from rich.table import Table
 
-from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, fail, load_settings
+from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, load_settings
 from swarm.config import load_config
 
 __all__ = ["command"]
@@ -59,17 +59,14 @@ def _make_workdir(workdir: Path) -> None:
 
 
 def command(
-    count: int = typer.Option(20, "--count", "-n", help="generated repositories per split"),
+    count: int = typer.Option(20, "--count", "-n", min=1, help="generated repositories per split"),
     seed: int = typer.Option(0, "--seed", help="first generator seed"),
-    split: str = typer.Option("both", "--split", help="dev (tuned on), holdout (never tuned on) or both"),
+    split: Literal["dev", "holdout", "both"] = typer.Option(
+        "both", "--split", help="dev (tuned on), holdout (never tuned on) or both"),
     workdir: Path | None = typer.Option(None, "--workdir", help="keep the repositories here (default: a temp dir)"),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Offline brain on generated regressions: % right suspect commit, % passing fix branch, timings."""
-    if count < 1:
-        fail(f"--count must be at least 1 (got {count})")
-    if split not in ("dev", "holdout", "both"):
-        fail(f"--split must be dev, holdout or both (got {split!r})")
     if workdir is not None:
         _make_workdir(workdir)
     with cli_errors():

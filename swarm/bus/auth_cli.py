@@ -16,9 +16,10 @@ from rich.markup import escape
 
 from swarm.bus.auth import Generated, generate, load_auth_config
 from swarm.bus.authcheck import check_namespace
+from swarm.bus.permissions import ROLES
 from swarm.bus.provision import load_streams_config
 from swarm.bus.settings import Settings
-from swarm.clikit import JSON_OPTION, cli_errors, console, emit, fail, load_settings, run
+from swarm.clikit import JSON_OPTION, cli_errors, console, emit, fail, load_settings, namespace_value, one_of, run
 
 __all__ = ["auth_app", "generate_for", "auth_dir"]
 
@@ -42,7 +43,8 @@ def generate_for(settings: Settings, out: Path | None = None, tls: bool | None =
 def auth_generate(
     out: Path | None = typer.Option(None, "--out", help="[default: $SWARM_NATS_AUTH, else $SWARM_HOME/auth]"),
     tls: bool | None = typer.Option(None, "--tls/--no-tls", help="a private CA and server certificate [default: file]"),
-    namespace: list[str] = typer.Option([], "--namespace", help="an account for this namespace too (repeatable)"),
+    namespace: list[str] = typer.Option([], "--namespace", callback=namespace_value,
+                                        help="an account for this namespace too (repeatable)"),
     config: Path | None = typer.Option(None, "--config", help="configs/auth.yaml [default: $SWARM_AUTH_CONFIG]"),
     json_out: bool = JSON_OPTION,
 ) -> None:
@@ -63,7 +65,8 @@ def auth_generate(
 
 @auth_app.command("check")
 def auth_check(
-    role: list[str] = typer.Option([], "--role", help="only this role (repeatable) [default: every role]"),
+    role: list[str] = typer.Option([], "--role", callback=one_of(ROLES, "role"),
+                                   help="only this role (repeatable) [default: every role]"),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Connect as each role: which granted actions hold, which others the server refuses (exit 1 on a gap)."""

@@ -60,7 +60,7 @@ def errors_report(
     env: str = typer.Option("default", "--env", help=ENV_HELP),
     stack: str = typer.Option("", "--stack", help="the traceback text ('-' reads it from stdin)"),
     file: str | None = typer.Option(None, "--file", help="file of the raise site"),
-    line: int | None = typer.Option(None, "--line", help="line of the raise site"),
+    line: int | None = typer.Option(None, "--line", min=0, help="line of the raise site"),
     function: str | None = typer.Option(None, "--function", help="function of the raise site"),
     service: str = typer.Option("unknown", "--service", help="the service that failed"),
     context_json: str | None = typer.Option(None, "--context-json", help="extra context as a JSON object"),

@@ -25,7 +25,7 @@ import typer
 from rich.table import Table
 
 from swarm.bus.connect import open_bus
-from swarm.clikit import JSON_OPTION, cli_errors, console, emit, fail, json_option, load_settings, run
+from swarm.clikit import JSON_OPTION, cli_errors, console, emit, fail, json_option, load_settings, one_of, run
 from swarm.errors import InvalidInput
 from swarm.state.model import ROLES, PeerState, parse_key
 from swarm.state.store import PeerStateStore, StateChange
@@ -178,7 +178,7 @@ def get(
 @state_app.command()
 def update(
     key: str = typer.Argument(...),
-    role: str = typer.Option(..., "--role", help=f"who writes: {', '.join(ROLES)}"),
+    role: str = typer.Option(..., "--role", callback=one_of(ROLES, "role"), help=f"who writes: {', '.join(ROLES)}"),
     sets: list[str] = typer.Option([], "--set", help="PATH=JSON, repeatable"),
     jq_filter: str | None = typer.Option(None, "--jq", help="a jq filter from the state to the new state"),
     actor: str | None = typer.Option(None, "--actor", help="name recorded in metadata.updated_by"),
@@ -188,8 +188,6 @@ def update(
     with cli_errors():
         if bool(sets) == bool(jq_filter):
             raise InvalidInput("give either --set PATH=JSON (repeatable) or --jq FILTER, not both or neither")
-        if role not in ROLES:
-            raise InvalidInput(f"unknown --role {role!r}: expected one of {', '.join(ROLES)}")
         parse_key(key)
         transform = _set_transform(parse_sets(sets)) if sets else _jq_transform(compile_jq(jq_filter or ""), jq_filter)
         state, rev = run(_with_store(lambda s: s.update(key, transform, role, actor=actor or f"cli:{role}")))

@@ -35,14 +35,15 @@ def test_bench_fixes_prints_figures_per_split_as_json() -> None:
         assert all(r["duration_s"] > 0 for r in part["cases"])
 
 
-def test_bench_fixes_rejects_a_bad_count() -> None:
-    result = CliRunner().invoke(app, ["bench", "fixes", "--count", "0"])
-    assert result.exit_code == 1 and "--count must be at least 1" in result.output
+def test_bench_fixes_rejects_a_bad_count_as_a_usage_error() -> None:
+    result = runner.invoke(app, ["bench", "fixes", "--count", "0"])
+    assert result.exit_code == 2 and "Invalid value for '--count' / '-n'" in result.stderr, result.output
 
 
-def test_bench_fixes_rejects_a_bad_split() -> None:
-    result = CliRunner().invoke(app, ["bench", "fixes", "--split", "train"])
-    assert result.exit_code == 1 and "--split must be dev, holdout or both" in result.output
+def test_bench_fixes_rejects_a_bad_split_as_a_usage_error() -> None:
+    result = runner.invoke(app, ["bench", "fixes", "--split", "train"])
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--split'" in result.stderr and "'dev', 'holdout', 'both'" in result.stderr
 
 
 def test_bench_fixes_refuses_a_workdir_that_is_a_file_as_a_usage_error(tmp_path: Path) -> None:
