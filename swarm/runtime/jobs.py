@@ -84,6 +84,15 @@ def _environ_without(names: tuple[str, ...]) -> Iterator[None]:
         os.environ.update(saved)
 
 
+def _where(address: str | None) -> str:
+    """The Jobs API address Ray's client was left to use, for messages (never a literal `$RAY_ADDRESS`)."""
+    if address:
+        return address
+    if api := os.environ.get("RAY_API_SERVER_ADDRESS"):
+        return f"{api} (RAY_API_SERVER_ADDRESS)"
+    return "a local Ray (no --address given and RAY_ADDRESS is not set)"
+
+
 class SwarmJobs:
     def __init__(self, address: str | None, settings: Settings) -> None:
         from ray.job_submission import JobSubmissionClient
@@ -102,7 +111,7 @@ class SwarmJobs:
             with _environ_without(_ADDRESS_ENV if explicit else ()):
                 self.client = JobSubmissionClient(address, headers=_auth_headers() or None)
         except Exception as exc:  # ConnectionError, auth errors: name the address
-            raise JobError(f"cannot reach the Ray Jobs API at {address or '$RAY_ADDRESS'}: {exc}") from exc
+            raise JobError(f"cannot reach the Ray Jobs API at {_where(address)}: {exc}") from exc
 
     def find(self, live_only: bool = True) -> str | None:
         """The namespace's job (the newest; only a live one unless `live_only` is False); follows it."""

@@ -57,3 +57,15 @@ def test_reject_needs_a_reason_and_submit_checks_its_options_before_submitting(c
     assert missing.exit_code == 2 and "no such directory" in missing.output
     bad_status = runner.invoke(app, ["fixes", "list", "--status", "merged"])
     assert bad_status.exit_code == 2 and "rejected" in bad_status.output  # the list names every status
+
+
+def test_jobs_names_the_address_it_could_not_reach_never_a_literal_variable(monkeypatch) -> None:
+    """With no --address and no RAY_ADDRESS the message read "at $RAY_ADDRESS"; Ray's client was in fact left
+    to its own default (RAY_API_SERVER_ADDRESS, else a local Ray)."""
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setenv("RAY_API_SERVER_ADDRESS", "http://127.0.0.1:9")  # nobody answers there
+    result = runner.invoke(app, ["jobs", "--json"])
+    assert result.exit_code == 1, result.output
+    error = json.loads(result.stdout)["error"]
+    assert error.startswith("cannot reach the Ray Jobs API at http://127.0.0.1:9 (RAY_API_SERVER_ADDRESS): ")
+    assert "$RAY_ADDRESS" not in error
