@@ -158,6 +158,11 @@ def command(
     def progress(what: str) -> None:
         err_console.print(f"[dim]measuring[/] {what}", highlight=False)
 
+    measured = max(1, ops // writers) * writers  # every writer does the same number of writes
+    if measured != ops:  # said, not silently rounded: the JSON's "ops" is the number measured
+        err_console.print(f"note: --ops {ops} is not a multiple of --writers {writers}: measuring {measured} "
+                          "writes per scenario", highlight=False, markup=False, soft_wrap=True)
+
     with cli_errors():
         settings = load_settings()
         if settings.nats_url:

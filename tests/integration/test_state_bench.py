@@ -40,3 +40,16 @@ def test_bench_command_json(cli_env: dict[str, str]) -> None:
     data = json.loads(result.stdout)
     assert data["server"] == cli_env["NATS_URL"] and data["lost_updates"] == 0
     assert "measuring" in result.stderr
+    assert "note:" not in result.stderr  # 16 writes by 2 writers: nothing rounded
+
+
+def test_bench_says_when_it_rounds_the_ops_to_a_multiple_of_the_writers(cli_env: dict[str, str]) -> None:
+    """`--ops 100` with 8 writers measured 96 writes and said nothing."""
+    import typer
+
+    app = typer.Typer()
+    app.command()(command)
+    result = CliRunner().invoke(app, ["--ops", "20", "--writers", "8", "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["ops"] == 16
+    assert "note: --ops 20 is not a multiple of --writers 8: measuring 16 writes per scenario" in result.stderr
