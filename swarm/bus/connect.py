@@ -19,6 +19,7 @@ import ssl
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import nats
@@ -29,10 +30,12 @@ from nats.js import JetStreamContext
 from nats.js.api import PubAck
 from pydantic import BaseModel
 
+from swarm.bus.clientfiles import tls_context
 from swarm.bus.names import HDR_MSG_ID, Names, inbox_prefix
 from swarm.bus.settings import Settings
 from swarm.bus.trace import inject_headers, publish_span
 from swarm.errors import ConfigError, NatsUnavailable, PermissionDenied
+from swarm.files import read_user_file
 
 __all__ = ["Bus", "connect", "open_bus", "connect_options", "Refusals"]
 
@@ -73,26 +76,6 @@ def _role(settings: Settings, role: str | None) -> str:
     return role or settings.nats_role or "operator"
 
 
-class _StartTlsEof(logging.Filter):
-    """nats-py upgrades a plain connection with `start_tls`, so asyncio's stream protocol does not know it
-    runs over TLS and answers the server's close_notify with "keep open"; CPython then logs a harmless
-    "returning true from eof_received() has no effect when using ssl" at every close. Dropped here."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "eof_received() has no effect when using ssl" not in record.getMessage()
-
-
-_START_TLS_EOF = _StartTlsEof()
-
-
-def _tls(ca: Any, cert: Any = None, key: Any = None) -> ssl.SSLContext:
-    logging.getLogger("asyncio").addFilter(_START_TLS_EOF)  # idempotent: the same filter object
-    tls = ssl.create_default_context(cafile=str(ca) if ca else None)
-    if cert:
-        tls.load_cert_chain(str(cert), str(key) if key else None)
-    return tls
-
-
 def connect_options(settings: Settings, url: str | None = None, role: str | None = None) -> dict[str, Any]:
     """nats.connect keyword arguments for these settings (auth, TLS, timeouts).
 
@@ -119,10 +102,12 @@ def connect_options(settings: Settings, url: str | None = None, role: str | None
         opts["user"], opts["password"] = settings.nats_user, settings.nats_password or ""
     if settings.nats_token:
         opts["token"] = settings.nats_token
+    if settings.nats_creds and not settings.swarm_nats_auth:
+        read_user_file(Path(settings.nats_creds), "NATS_CREDS file")  # missing: one line naming it
     if settings.nats_nkey_seed:
         opts["nkeys_seed"] = settings.nats_nkey_seed
-    if settings.nats_tls_ca or settings.nats_tls_cert:
-        opts["tls"] = _tls(settings.nats_tls_ca, settings.nats_tls_cert, settings.nats_tls_key)
+    if settings.nats_tls_ca or settings.nats_tls_cert or settings.nats_tls_key:
+        opts["tls"] = tls_context(settings.nats_tls_ca, settings.nats_tls_cert, settings.nats_tls_key)
     if settings.swarm_nats_auth:
         from swarm.bus.auth import AuthDir  # nkeys only where auth is used
 
@@ -132,7 +117,7 @@ def connect_options(settings: Settings, url: str | None = None, role: str | None
         opts["inbox_prefix"] = inbox_prefix(creds.role)
         opts["name"] = f"swarm[{settings.nats_namespace}/{creds.role}]"
         if creds.ca and "tls" not in opts:
-            opts["tls"] = _tls(creds.ca)
+            opts["tls"] = tls_context(creds.ca, names=("SWARM_NATS_AUTH CA", "", ""))
     return opts
 
 
