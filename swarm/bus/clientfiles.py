@@ -1,12 +1,15 @@
-"""The files a connection's settings name (TLS CA, certificate and key): each one read and checked before
-connecting, so a bad one is a ConfigError naming its variable and file, never a traceback.
+"""The files and secrets a connection's settings name (TLS CA, certificate and key; NKey seed): each one
+read and checked before connecting, so a bad one is a ConfigError naming its variable and file, never a
+traceback or "is the server running?".
 
     opts["tls"] = tls_context(settings.nats_tls_ca, settings.nats_tls_cert, settings.nats_tls_key)
+    opts |= nkey_seed_option(settings.nats_nkey_seed)   # {"nkeys_seed": path} or {"nkeys_seed_str": seed}
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import ssl
 from pathlib import Path
 from typing import Any
@@ -14,7 +17,7 @@ from typing import Any
 from swarm.errors import ConfigError
 from swarm.files import read_user_file
 
-__all__ = ["tls_context"]
+__all__ = ["tls_context", "nkey_seed_option", "nkey_user"]
 
 
 class _StartTlsEof(logging.Filter):
@@ -64,3 +67,53 @@ def _cert_problem(texts: dict[str, str], cert: tuple[str, Any], key: tuple[str, 
         return f"{key_var}={key_path} is not a PEM private key"
     return (f"{cert_var}={cert_path} and {key_var}={key_path or cert_path} cannot be used together "
             f"({exc.reason or exc}): is the key the certificate's?")
+
+
+_SEED_RE = re.compile(r"S[A-Z][A-Z2-7]{40,}")  # an NKey seed: 'S', the key type, base32 (58 characters)
+
+
+def nkey_seed_option(value: str) -> dict[str, str]:
+    """nats.connect's option for NATS_NKEY_SEED: the path of a seed file (`nkeys_seed`) or, when the value is
+    a seed itself, the seed (`nkeys_seed_str`). A ConfigError naming the variable when it is neither;
+    a seed is never echoed."""
+    import nkeys  # only where NKeys are used
+
+    value = value.strip()
+    if _SEED_RE.fullmatch(value) and not _exists(value):
+        try:
+            nkeys.from_seed(bytearray(value.encode())).wipe()
+        except (nkeys.NkeysError, ValueError):
+            raise ConfigError("NATS_NKEY_SEED is neither a seed file nor a valid NKey seed: set it to the "
+                              "path of a file holding the seed, or to the seed itself") from None
+        return {"nkeys_seed_str": value}
+    shown = "NATS_NKEY_SEED" if value.startswith("S") and value.isalnum() else f"NATS_NKEY_SEED={value}"
+    if not _exists(value):
+        raise ConfigError(f"{shown}: no such seed file; NATS_NKEY_SEED is the path of a file holding an NKey "
+                          "seed (or the seed itself, 'SU' and 56 more characters)")
+    text = read_user_file(Path(value), "NATS_NKEY_SEED seed file")
+    try:
+        nkeys.from_seed(bytearray(text.strip().encode())).wipe()
+    except (nkeys.NkeysError, ValueError):
+        raise ConfigError(f"NATS_NKEY_SEED seed file {value} holds no NKey seed (expected one line 'SU...', "
+                          "as `nk -gen user` writes)") from None
+    return {"nkeys_seed": value}
+
+
+def nkey_user(value: str) -> str:
+    """An NKey user for messages: its seed file, or the public key of a seed given itself (never the seed)."""
+    value = value.strip()
+    if not _SEED_RE.fullmatch(value) or _exists(value):
+        return f"nkey {value}"
+    import nkeys
+
+    try:
+        return f"nkey {nkeys.from_seed(bytearray(value.encode())).public_key.decode()}"
+    except (nkeys.NkeysError, ValueError):
+        return "nkey (NATS_NKEY_SEED)"
+
+
+def _exists(value: str) -> bool:
+    try:
+        return Path(value).exists()
+    except (OSError, ValueError):  # a name too long, a NUL: no file of that name
+        return False

@@ -30,7 +30,7 @@ from nats.js import JetStreamContext
 from nats.js.api import PubAck
 from pydantic import BaseModel
 
-from swarm.bus.clientfiles import tls_context
+from swarm.bus.clientfiles import nkey_seed_option, nkey_user, tls_context
 from swarm.bus.names import HDR_MSG_ID, Names, inbox_prefix
 from swarm.bus.settings import Settings
 from swarm.bus.trace import inject_headers, publish_span
@@ -69,7 +69,7 @@ def _user(settings: Settings, role: str | None) -> str:
     if settings.swarm_nats_auth:
         return f"{_role(settings, role)}@{settings.nats_namespace}"
     return settings.nats_user or (f"creds {settings.nats_creds}" if settings.nats_creds else None) or (
-        f"nkey {settings.nats_nkey_seed}" if settings.nats_nkey_seed else "anonymous")
+        nkey_user(settings.nats_nkey_seed) if settings.nats_nkey_seed else "anonymous")
 
 
 def _role(settings: Settings, role: str | None) -> str:
@@ -104,8 +104,8 @@ def connect_options(settings: Settings, url: str | None = None, role: str | None
         opts["token"] = settings.nats_token
     if settings.nats_creds and not settings.swarm_nats_auth:
         read_user_file(Path(settings.nats_creds), "NATS_CREDS file")  # missing: one line naming it
-    if settings.nats_nkey_seed:
-        opts["nkeys_seed"] = settings.nats_nkey_seed
+    if settings.nats_nkey_seed and not settings.swarm_nats_auth:
+        opts |= nkey_seed_option(settings.nats_nkey_seed)
     if settings.nats_tls_ca or settings.nats_tls_cert or settings.nats_tls_key:
         opts["tls"] = tls_context(settings.nats_tls_ca, settings.nats_tls_cert, settings.nats_tls_key)
     if settings.swarm_nats_auth:

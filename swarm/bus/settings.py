@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     nats_user: str | None = None
     nats_password: str | None = None
     nats_token: str | None = None
-    nats_nkey_seed: str | None = Field(default=None, description="path of an NKey seed file")
+    nats_nkey_seed: str | None = Field(default=None, description="path of an NKey seed file, or the seed itself")
     nats_tls_ca: Path | None = None
     nats_tls_cert: Path | None = None
     nats_tls_key: Path | None = None

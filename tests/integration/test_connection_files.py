@@ -1,16 +1,26 @@
-"""The files the connection variables name (NATS_TLS_*, NATS_CREDS): a bad one is one line naming the variable
-and the file (with `--json`, a JSON error too), never a traceback and never "is the server running?"."""
+"""The files and secrets the connection variables name (NATS_TLS_*, NATS_NKEY_SEED, NATS_CREDS): a bad one is
+one line naming the variable and the file (with `--json`, a JSON error too), never a traceback and never
+"is the server running?"; an NKey seed is accepted as a seed file or as the seed itself."""
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
+import nkeys
 import pytest
 from typer.testing import CliRunner
 
+from swarm.bus.auth import AuthConfig, generate
+from swarm.bus.connect import connect
+from swarm.bus.provision import load_streams_config
+from swarm.bus.server import EmbeddedNats
+from swarm.bus.settings import DEFAULT_CONFIG_DIR, Settings
 from swarm.bus.tls import write_tls
 from swarm.cli import app
+from swarm.errors import ConfigError
 
 runner = CliRunner(env={"COLUMNS": "1000"})
 
@@ -46,3 +56,50 @@ def test_a_tls_file_that_cannot_be_used_is_one_line_naming_its_variable_and_file
     assert "holds no private key: set NATS_TLS_KEY" in _refused(monkeypatch, NATS_TLS_CERT=str(good.cert))
     assert "without NATS_TLS_CERT" in _refused(monkeypatch, NATS_TLS_KEY=str(good.key))
     assert _refused(monkeypatch, NATS_CREDS=str(missing)) == f"NATS_CREDS file not found: {missing}"
+
+
+def test_an_nkey_seed_that_is_neither_a_file_nor_a_seed_names_the_variable(
+        cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    error = _refused(monkeypatch, NATS_NKEY_SEED="SUAbogus")
+    assert error.startswith("NATS_NKEY_SEED: no such seed file") and "path of a file" in error
+    assert "SUAbogus" not in error  # what looks like a seed is never echoed
+    assert _refused(monkeypatch, NATS_NKEY_SEED=str(tmp_path / "user.nk")).startswith(
+        f"NATS_NKEY_SEED={tmp_path / 'user.nk'}: no such seed file")
+    junk = tmp_path / "junk.nk"
+    junk.write_text("hello\n")
+    assert _refused(monkeypatch, NATS_NKEY_SEED=str(junk)).startswith(f"NATS_NKEY_SEED seed file {junk} holds no NKey")
+    seed = nkeys.encode_seed(os.urandom(32), nkeys.PREFIX_BYTE_USER).decode()
+    broken = seed[:50]  # cut short
+    error = _refused(monkeypatch, NATS_NKEY_SEED=broken)
+    assert "nor a valid NKey seed" in error and broken not in error
+
+
+@pytest.fixture(scope="module")
+def nkey_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[EmbeddedNats, Path]]:
+    """A server whose users are the NKeys `swarm nats auth generate` wrote for namespace `nk`."""
+    streams = load_streams_config(DEFAULT_CONFIG_DIR / "streams.yaml")
+    directory = generate(AuthConfig(namespaces=["nk"]), tmp_path_factory.mktemp("auth"), streams).directory
+    with EmbeddedNats(store_dir=tmp_path_factory.mktemp("nats"), config_file=directory / "nats-server.conf") as s:
+        yield s, directory
+
+
+@pytest.mark.parametrize("given", ["file", "seed"])
+async def test_an_nkey_seed_is_accepted_as_a_file_or_as_the_seed_itself(nkey_server, given: str) -> None:
+    server, directory = nkey_server
+    seed_file = directory / "nk" / "operator.nk"
+    value = str(seed_file) if given == "file" else seed_file.read_text().strip()
+    nc = await connect(Settings(nats_url=server.url, nats_namespace="nk", nats_nkey_seed=value, _env_file=None))
+    try:
+        assert nc.is_connected
+    finally:
+        await nc.close()
+
+
+async def test_a_seed_the_server_does_not_know_is_refused_naming_its_public_key_not_the_seed(nkey_server) -> None:
+    server, _ = nkey_server
+    seed = nkeys.encode_seed(os.urandom(32), nkeys.PREFIX_BYTE_USER)
+    public = nkeys.from_seed(bytearray(seed)).public_key.decode()
+    settings = Settings(nats_url=server.url, nats_namespace="nk", nats_nkey_seed=seed.decode(), _env_file=None)
+    with pytest.raises(ConfigError, match=f"user nkey {public}: authorization violation") as caught:
+        await connect(settings)
+    assert seed.decode() not in str(caught.value)
