@@ -9,11 +9,19 @@
 
 The application is never blocked and never sees an exception from this handler: `emit()` only turns
 the record into a report and appends it to a bounded buffer (the oldest report is dropped first when
-it is full; drops are counted in `handler.dropped`). A background thread with its own asyncio loop
+it is full). A background thread with its own asyncio loop
 connects (retrying with backoff while the server is down), publishes each report through JetStream
 with its signature as Msg-Id, and lets go of it only once JetStream acknowledged it. So
 reports logged while NATS is unreachable are sent when it is back, and a retried publish that had in
 fact arrived is dropped by JetStream as a duplicate instead of being stored twice.
+
+A report larger than the server takes (its max payload, less room for headers) is cut down to fit:
+the middle of its longest texts (message, stack, log message) is replaced by `… N characters cut …`,
+their head and tail kept, and `context.truncated` maps each cut field to its original length
+(`handler.truncated` counts them). A report that cannot fit even so is dropped. Every report given up
+is counted in `handler.dropped`, by reason in `handler.dropped_by_reason` ('buffer full', 'too large',
+'cannot be encoded'), and a report the server can never take is said once on stderr
+(`swarm reporting: ...`, never through logging, so never back into this handler).
 
 `flush(timeout)` waits until the buffer is empty (tests, demo, shutdown); `close()` flushes briefly
 and stops the thread. By default only records with exception info are reported; pass
@@ -38,7 +46,10 @@ from swarm.bus.names import Names
 from swarm.bus.settings import Settings, validate_namespace
 from swarm.errors import InvalidInput, SwarmError
 from swarm.models import ErrorReport
+from swarm.reporting.fit import fit_report
+from swarm.reporting.notice import Notices
 from swarm.reporting.reporter import (
+    TOO_LARGE,
     build_report,
     encodable,
     publish_report,
@@ -81,8 +92,11 @@ class NatsErrorHandler(logging.Handler):
         self.service_release = release or os.environ.get("SWARM_RELEASE") or None  # part of each report's Msg-Id
         self.capacity, self.capture_errors_without_exception = capacity, capture_errors_without_exception
         self.retry_initial_s, self.retry_max_s, self.publish_timeout_s = retry_initial_s, retry_max_s, publish_timeout_s
-        self.dropped = 0  # buffer full: oldest reports given up
-        self.failed = 0  # reports the server can never take (too large, not encodable as JSON): given up
+        self.dropped = 0  # every report given up: buffer full (the oldest), or one the server can never take
+        self.dropped_by_reason: dict[str, int] = {}  # 'buffer full', 'too large', 'cannot be encoded'
+        self.failed = 0  # of the dropped, reports the server can never take (too large, not encodable as JSON)
+        self.truncated = 0  # reports sent cut down to the server's max payload
+        self.notices = Notices()  # one-line warnings on stderr about the handler itself (`notices.lines`)
         self.published = 0  # acknowledged by JetStream (stored or recognised as duplicates)
         self.duplicates = 0  # of those, dropped by JetStream inside the duplicate window
         self.last_error: str | None = None
@@ -109,7 +123,7 @@ class NatsErrorHandler(logging.Handler):
             with self._cond:
                 if len(self._buffer) >= self.capacity:
                     self._buffer.popleft()
-                    self.dropped += 1
+                    self._count_drop("buffer full")
                 self._buffer.append(report)
             self._signal("_wake")
         except Exception:  # logging's contract: report the handler's own failure, never raise into the app
@@ -206,10 +220,13 @@ class NatsErrorHandler(logging.Handler):
                         bus = await Bus.connect(self.settings, self.url, role="reporter")
                     item = self._take()
                     self._connected = True
-                    outcome = await publish_report(bus, item, timeout=self.publish_timeout_s)
+                    fitted = self._fit(item, bus.payload_room())
+                    if fitted is None:
+                        continue
+                    outcome = await publish_report(bus, fitted, timeout=self.publish_timeout_s)
                 except InvalidInput as exc:  # this report can never be stored: give it up, keep the rest
-                    self.last_error = str(exc)
-                    self._settle(failed=True)
+                    reason = "too large" if str(exc).startswith(TOO_LARGE) else "cannot be encoded"
+                    self._give_up(reason, f"a report was dropped: {exc}")
                     continue
                 except Exception as exc:  # unreachable, not provisioned yet, refused: keep it, retry later
                     # (anything unmapped too: this thread must outlive every failure, the app relies on it)
@@ -230,6 +247,30 @@ class NatsErrorHandler(logging.Handler):
                     if not bus.nc.is_closed:
                         await bus.nc.close()
 
+    def _fit(self, item: ErrorReport, room: int) -> ErrorReport | None:
+        """The report cut down to `room` bytes when it is larger; None (given up) when it cannot fit."""
+        try:
+            fitted = fit_report(item, room)
+        except Exception:  # noqa: BLE001 - cannot be encoded: publish_report says so, and it is given up
+            return item
+        if fitted is None:
+            self._give_up("too large", f"a report of {len(item.to_bytes())} bytes was dropped: it does not fit "
+                                       f"the server's max payload ({room} bytes with headers) even cut down")
+        elif fitted is not item:
+            self.truncated += 1
+        return fitted
+
+    def _give_up(self, reason: str, message: str) -> None:
+        """The report in flight can never be stored: dropped, counted by reason, said once on stderr."""
+        self.last_error = message
+        self._settle(failed=True, reason=reason)
+        self.notices.warn(f"drop:{reason}", f"{message} (counted in handler.dropped)")
+
+    def _count_drop(self, reason: str) -> None:
+        """Called with `_cond` held."""
+        self.dropped += 1
+        self.dropped_by_reason[reason] = self.dropped_by_reason.get(reason, 0) + 1
+
     def _take(self) -> ErrorReport:
         with self._cond:
             self._inflight = self._buffer.popleft()
@@ -243,14 +284,15 @@ class NatsErrorHandler(logging.Handler):
                 if len(self._buffer) < self.capacity:
                     self._buffer.appendleft(item)
                 else:
-                    self.dropped += 1  # it is the oldest report
+                    self._count_drop("buffer full")  # it is the oldest report
             self._cond.notify_all()
 
-    def _settle(self, *, failed: bool = False, duplicate: bool = False) -> None:
+    def _settle(self, *, failed: bool = False, duplicate: bool = False, reason: str = "") -> None:
         with self._cond:
             self._inflight = None
             if failed:
                 self.failed += 1
+                self._count_drop(reason)
             else:
                 self.published += 1
                 self.duplicates += int(duplicate)

@@ -32,10 +32,13 @@ from swarm.bus.names import HDR_SIGNATURE, Names
 from swarm.errors import ConfigError, InvalidInput, NatsUnavailable, TransientError
 from swarm.models import ErrorReport
 
-__all__ = ["Published", "build_report", "report_from_exception", "publish_report", "relative_path", "encodable"]
+__all__ = [
+    "TOO_LARGE", "Published", "build_report", "report_from_exception", "publish_report", "relative_path", "encodable",
+]
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 _SURROGATE = re.compile("[\ud800-\udfff]")
+TOO_LARGE = "error report too large for the server"
 
 
 @dataclass(frozen=True)
@@ -185,6 +188,9 @@ async def publish_report(bus: Bus, report: ErrorReport, timeout: float = 5.0) ->
     except PydanticSerializationError as exc:
         # the library's message quotes the offending character: escaped, so the reason itself can be printed
         raise InvalidInput(f"error report cannot be encoded as JSON: {encodable(str(exc))}") from exc
+    room = bus.payload_room()
+    if len(data) > room:  # the server would close the connection on it (its max payload counts the headers)
+        raise InvalidInput(f"{TOO_LARGE} ({len(data)} bytes, it takes at most {room}); shorten the stack or context")
     try:
         ack = await bus.publish(subject, data, msg_id=msg_id, headers={HDR_SIGNATURE: signature}, timeout=timeout)
     except (nats.js.errors.NoStreamResponseError, nats.errors.NoRespondersError) as exc:
@@ -193,7 +199,7 @@ async def publish_report(bus: Bus, report: ErrorReport, timeout: float = 5.0) ->
             "(`swarm streams provision`)"
         ) from exc
     except nats.errors.MaxPayloadError as exc:
-        raise InvalidInput(f"error report too large for the server ({exc}); shorten the stack or context") from exc
+        raise InvalidInput(f"{TOO_LARGE} ({exc}); shorten the stack or context") from exc
     except nats.js.errors.APIError as exc:
         raise TransientError(f"JetStream refused the report on {subject!r}: {exc}") from exc
     except (TimeoutError, nats.errors.Error) as exc:  # timeouts, closed or reconnecting connection

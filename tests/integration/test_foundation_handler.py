@@ -241,7 +241,8 @@ def test_a_report_that_cannot_be_encoded_is_given_up_with_its_reason_not_retried
             logger.exception(message)
     assert handler.flush(30), handler.last_error
     assert [r.error for r in stored(settings, "staging")] == ["RuntimeError: later"]
-    assert (handler.published, handler.failed, handler.dropped) == (1, 1, 0)
+    assert (handler.published, handler.failed, handler.dropped) == (1, 1, 1)  # given up: counted as dropped
+    assert handler.dropped_by_reason == {"cannot be encoded": 1}
     assert "cannot be encoded as JSON" in (handler.last_error or "")
 
 
