@@ -23,6 +23,10 @@ is counted in `handler.dropped`, by reason in `handler.dropped_by_reason` ('buff
 'cannot be encoded'), and a report the server can never take is said once on stderr
 (`swarm reporting: ...`, never through logging, so never back into this handler).
 
+After `os.fork()` (gunicorn `--preload`, Celery prefork, multiprocessing's fork start method) the child's
+copy of the handler starts afresh: its own background thread and connection at its first report, its
+own counters, an empty buffer (reports the parent had not sent yet stay the parent's to send).
+
 `flush(timeout)` waits until the buffer is empty (tests, demo, shutdown); `close()` flushes briefly
 and stops the thread. By default only records with exception info are reported; pass
 `capture_errors_without_exception=True` to also report plain ERROR records (their file/line is the
@@ -37,6 +41,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections import deque
 
 import nats.errors
@@ -58,6 +63,17 @@ from swarm.reporting.reporter import (
 )
 
 __all__ = ["NatsErrorHandler"]
+
+_HANDLERS: weakref.WeakSet[NatsErrorHandler] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for handler in list(_HANDLERS):
+        handler._after_fork()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class NatsErrorHandler(logging.Handler):
@@ -92,6 +108,14 @@ class NatsErrorHandler(logging.Handler):
         self.service_release = release or os.environ.get("SWARM_RELEASE") or None  # part of each report's Msg-Id
         self.capacity, self.capture_errors_without_exception = capacity, capture_errors_without_exception
         self.retry_initial_s, self.retry_max_s, self.publish_timeout_s = retry_initial_s, retry_max_s, publish_timeout_s
+        self._stop = threading.Event()
+        self._init_process_state()
+        _HANDLERS.add(self)  # weakly: an after-fork hook resets the child's copy (os.register_at_fork)
+        with self._cond:
+            self._ensure_thread()
+
+    def _init_process_state(self) -> None:
+        """What belongs to this process: counters, buffer, locks, the background thread (started lazily)."""
         self.dropped = 0  # every report given up: buffer full (the oldest), or one the server can never take
         self.dropped_by_reason: dict[str, int] = {}  # 'buffer full', 'too large', 'cannot be encoded'
         self.failed = 0  # of the dropped, reports the server can never take (too large, not encodable as JSON)
@@ -103,19 +127,34 @@ class NatsErrorHandler(logging.Handler):
         self._buffer: deque[ErrorReport] = deque()  # waiting reports, oldest first
         self._inflight: ErrorReport | None = None  # the one being published (outside the bound)
         self._cond = threading.Condition()
-        self._stop = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._stopping: asyncio.Event | None = None
         self._connected = False
-        self._thread = threading.Thread(target=self._run, name="swarm-error-reporter", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+
+    def _after_fork(self) -> None:
+        """In a forked child: the parent's thread, connection and locks are not ours. Start afresh (a thread
+        of our own at the next report); the parent's waiting reports stay the parent's to send."""
+        closed = self._stop.is_set()
+        self._stop = threading.Event()
+        if closed:
+            self._stop.set()
+        self._init_process_state()
+
+    def _ensure_thread(self) -> None:
+        """Start the background thread if this process has none yet (called with `_cond` held)."""
+        if self._thread is None and not self._stop.is_set():
+            self._thread = threading.Thread(target=self._run, name="swarm-error-reporter", daemon=True)
+            self._thread.start()
 
     # application side -------------------------------------------------------------------
     def emit(self, record: logging.LogRecord) -> None:
         """Turn the record into a report and enqueue it; returns at once, never raises."""
         try:
-            if threading.get_ident() == self._thread.ident:
+            thread = self._thread
+            if thread is not None and threading.get_ident() == thread.ident:
                 return  # the NATS client logging about our own connection: reporting it would feed back
             report = self._report(record)
             if report is None:
@@ -125,6 +164,7 @@ class NatsErrorHandler(logging.Handler):
                     self._buffer.popleft()
                     self._count_drop("buffer full")
                 self._buffer.append(report)
+                self._ensure_thread()  # a forked child's first report starts its own
             self._signal("_wake")
         except Exception:  # logging's contract: report the handler's own failure, never raise into the app
             self.handleError(record)
@@ -170,7 +210,7 @@ class NatsErrorHandler(logging.Handler):
         """Wait until every buffered report is acknowledged; False when `timeout` ran out first."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
-            while (self._buffer or self._inflight) and self._thread.is_alive():
+            while (self._buffer or self._inflight) and self._thread is not None and self._thread.is_alive():
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return False
@@ -184,7 +224,8 @@ class NatsErrorHandler(logging.Handler):
             self._stop.set()
             self._signal("_stopping")
             self._signal("_wake")
-            self._thread.join(timeout)
+            if self._thread is not None:
+                self._thread.join(timeout)
         super().close()
 
     def _signal(self, name: str) -> None:
