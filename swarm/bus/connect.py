@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import nats
 import nats.errors
@@ -88,7 +89,7 @@ def connect_options(settings: Settings, url: str | None = None, role: str | None
             "`swarm nats up` (demo, run and investigate start an embedded one by themselves)"
         )
     opts: dict[str, Any] = {
-        "servers": [s.strip() for s in servers.split(",") if s.strip()],
+        "servers": [_server_url(s.strip(), servers) for s in servers.split(",") if s.strip()],
         "connect_timeout": settings.nats_connect_timeout_s,
         "max_reconnect_attempts": -1,
         "reconnect_time_wait": 0.5,
@@ -119,6 +120,29 @@ def connect_options(settings: Settings, url: str | None = None, role: str | None
         if creds.ca and "tls" not in opts:
             opts["tls"] = tls_context(creds.ca, names=("SWARM_NATS_AUTH CA", "", ""))
     return opts
+
+
+def _server_url(server: str, servers: str) -> str:
+    """`server` when it reads as a server URL the way nats-py reads it (`host`, `host:port`,
+    `nats|tls|ws|wss://host[:port]`); ConfigError naming NATS_URL otherwise: no server would ever answer it."""
+    problem = None
+    if any(c.isspace() for c in server):
+        problem = "it contains white space"
+    else:
+        scheme = server.split("://", 1)[0] if "://" in server else "nats"
+        try:
+            uri = urlparse(server if "://" in server else f"nats://{server}")
+            uri.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+        except ValueError as exc:
+            problem = str(exc)
+        else:
+            if scheme not in ("nats", "tls", "ws", "wss"):
+                problem = f"unknown scheme {scheme!r} (nats, tls, ws or wss)"
+            elif not uri.hostname:
+                problem = "it names no host"
+    if problem is None:
+        return server
+    raise ConfigError(f"NATS_URL={servers!r}: {server!r} is not a server URL ({problem}); expected nats://host:4222")
 
 
 def _refused_connect(exc: BaseException, user: str, servers: str, errors: list[BaseException]) -> ConfigError | None:

@@ -27,6 +27,11 @@ After `os.fork()` (gunicorn `--preload`, Celery prefork, multiprocessing's fork 
 copy of the handler starts afresh: its own background thread and connection at its first report, its
 own counters, an empty buffer (reports the parent had not sent yet stay the parent's to send).
 
+A failure that keeps reports waiting is said once on stderr, with its cause: at once when it will not go
+away by itself (no stream for the subject: `swarm streams provision`; credentials or a publish refused),
+after `warn_after_s` (30 s) when nothing answers; the reports are kept and retried with backoff, and a
+line says when they are published again. A NATS_URL that is no server URL fails in the constructor.
+
 `flush(timeout)` waits until the buffer is empty (tests, demo, shutdown); `close()` flushes briefly
 and stops the thread. By default only records with exception info are reported; pass
 `capture_errors_without_exception=True` to also report plain ERROR records (their file/line is the
@@ -52,7 +57,7 @@ from swarm.bus.settings import Settings, validate_namespace
 from swarm.errors import InvalidInput, SwarmError
 from swarm.models import ErrorReport
 from swarm.reporting.fit import fit_report
-from swarm.reporting.notice import Notices
+from swarm.reporting.notice import Notices, Outage
 from swarm.reporting.reporter import (
     TOO_LARGE,
     build_report,
@@ -95,6 +100,7 @@ class NatsErrorHandler(logging.Handler):
         retry_initial_s: float = 0.05,
         retry_max_s: float = 2.0,
         publish_timeout_s: float = 5.0,
+        warn_after_s: float = 30.0,
     ) -> None:
         super().__init__(level)
         settings = settings or Settings()
@@ -108,6 +114,7 @@ class NatsErrorHandler(logging.Handler):
         self.service_release = release or os.environ.get("SWARM_RELEASE") or None  # part of each report's Msg-Id
         self.capacity, self.capture_errors_without_exception = capacity, capture_errors_without_exception
         self.retry_initial_s, self.retry_max_s, self.publish_timeout_s = retry_initial_s, retry_max_s, publish_timeout_s
+        self.warn_after_s = warn_after_s  # nothing answers for this long: said on stderr (other causes at once)
         self._stop = threading.Event()
         self._init_process_state()
         _HANDLERS.add(self)  # weakly: an after-fork hook resets the child's copy (os.register_at_fork)
@@ -121,6 +128,7 @@ class NatsErrorHandler(logging.Handler):
         self.failed = 0  # of the dropped, reports the server can never take (too large, not encodable as JSON)
         self.truncated = 0  # reports sent cut down to the server's max payload
         self.notices = Notices()  # one-line warnings on stderr about the handler itself (`notices.lines`)
+        self._outage = Outage(self.notices, self.warn_after_s)
         self.published = 0  # acknowledged by JetStream (stored or recognised as duplicates)
         self.duplicates = 0  # of those, dropped by JetStream inside the duplicate window
         self.last_error: str | None = None
@@ -274,11 +282,13 @@ class NatsErrorHandler(logging.Handler):
                     self.last_error = str(exc) if isinstance(exc, SwarmError) else f"{type(exc).__name__}: {exc}"
                     self._give_back()
                     self._connected = bus is not None and bus.nc.is_connected
+                    self._outage.failed(exc, self.pending)  # told once on stderr: a cause that stays is not silent
                     await self._wait(self._stopping, delay)
                     delay = min(delay * 2, self.retry_max_s)
                     continue
                 delay = self.retry_initial_s
                 self._settle(duplicate=outcome.duplicate)
+                self._outage.succeeded(self.pending)
         finally:
             self._connected = False
             if bus is not None:

@@ -8,6 +8,8 @@ Never through `logging`: the handler may be attached to the root logger, and a w
 come back to it as a record to report. Like logging's last-resort handler, the line goes to the
 `sys.stderr` of the moment. Each cause (its key) is written at most once per `interval_s`; `lines` keeps
 the last ones written, for tests and for an application that wants to show them.
+
+`Outage` decides when a failure that keeps reports waiting is worth a line (see there).
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import threading
 import time
 from collections import deque
 
-__all__ = ["Notices", "PREFIX"]
+from swarm.errors import ConfigError, SwarmError
+
+__all__ = ["Notices", "Outage", "PREFIX"]
 
 PREFIX = "swarm reporting: "
 
@@ -54,3 +58,36 @@ class Notices:
         """Let `key` be warned about again at once (its cause went away); True if it had been warned about."""
         with self._lock:
             return self._last.pop(key, None) is not None
+
+
+class Outage:
+    """What keeps reports from being published, told once: at once for a cause that will not go away by
+    itself (a ConfigError: no stream for the subject, credentials or a publish refused, TLS), after
+    `warn_after_s` of failing for one that may (nothing answers: a server restarting); and once when
+    reports are published again. Called from the handler's background thread only."""
+
+    def __init__(self, notices: Notices, warn_after_s: float = 30.0) -> None:
+        self.notices, self.warn_after_s = notices, warn_after_s
+        self._since: float | None = None  # when the current run of failures began
+        self._warned: set[str] = set()
+
+    def failed(self, exc: BaseException, waiting: int) -> None:
+        now = time.monotonic()
+        if self._since is None:
+            self._since = now
+        if not isinstance(exc, ConfigError) and now - self._since < self.warn_after_s:
+            return
+        reason = str(exc) if isinstance(exc, SwarmError) else f"{type(exc).__name__}: {exc}"
+        key = f"outage:{type(exc).__name__}"
+        if self.notices.warn(key, f"reports are not being published: {reason}; {waiting} report(s) kept, retrying"):
+            self._warned.add(key)
+
+    def succeeded(self, waiting: int) -> None:
+        self._since = None
+        if not self._warned:
+            return
+        for key in self._warned:
+            self.notices.forget(key)
+        self._warned.clear()
+        self.notices.forget("outage:over")
+        self.notices.warn("outage:over", f"reports are published again ({waiting} more waiting)")

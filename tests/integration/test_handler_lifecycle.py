@@ -1,13 +1,21 @@
-"""The logging handler over a process's life (real nats-server): after a fork the child reports on its own."""
+"""The logging handler over a process's life (real nats-servers): after a fork the child reports on its own;
+a failure that keeps reports waiting is said once on stderr."""
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
 import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from swarm.bus.server import EmbeddedNats
 from swarm.bus.settings import Settings
+from swarm.errors import ConfigError
 from swarm.reporting.handler import NatsErrorHandler
 from tests.integration.test_foundation_handler import logger, provision_ns, stored  # noqa: F401 - fixture
 
@@ -73,3 +81,80 @@ def test_after_a_fork_the_child_publishes_its_own_reports_and_not_the_parents_ba
     ]
     assert (handler.published, down.pending) == (1, 1)  # the parent's copies are untouched
     down.close(0.1)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)  # polling a condition, with a deadline
+    return True
+
+
+def log_one(log: logging.Logger, text: str) -> None:
+    try:
+        raise RuntimeError(text)
+    except RuntimeError:
+        log.exception(text)
+
+
+def warned(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    return [line for line in capsys.readouterr().err.splitlines() if line.startswith("swarm reporting: ")]
+
+
+def test_a_namespace_not_provisioned_is_said_once_on_stderr_and_reports_go_out_once_it_is(
+    logger: logging.Logger, settings: Settings, capsys: pytest.CaptureFixture[str]  # noqa: F811 - the fixture
+) -> None:
+    handler = NatsErrorHandler(settings, env="staging", retry_max_s=0.05)
+    logger.addHandler(handler)
+    log_one(logger, "first")
+    assert wait_for(lambda: len(handler.notices.lines) == 1)
+    log_one(logger, "second")  # retried many times meanwhile: still one line
+    assert wait_for(lambda: handler.pending == 2)
+    assert not handler.flush(0.3)
+    [line] = warned(capsys)
+    assert line.startswith("swarm reporting: reports are not being published: no stream takes "
+                           f"'{settings.nats_namespace}.errors.staging'")
+    assert f"namespace '{settings.nats_namespace}'" in line and "`swarm streams provision`" in line
+    assert line.endswith("report(s) kept, retrying")
+
+    provision_ns(settings)
+    assert handler.flush(30), handler.last_error
+    assert [r.error for r in stored(settings, "staging")] == ["RuntimeError: first", "RuntimeError: second"]
+    assert wait_for(lambda: len(handler.notices.lines) == 2)
+    assert warned(capsys) == ["swarm reporting: reports are published again (1 more waiting)"]
+
+
+def test_refused_credentials_are_said_on_stderr(
+    logger: logging.Logger, settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]  # noqa: F811
+) -> None:
+    with EmbeddedNats(store_dir=tmp_path / "auth", extra_args=["--user", "app", "--pass", "s3cret"]) as server:
+        handler = NatsErrorHandler(settings.model_copy(update={"nats_url": server.url}), retry_max_s=0.05)
+        logger.addHandler(handler)
+        log_one(logger, "refused")
+        assert wait_for(lambda: len(handler.notices.lines) >= 1)
+        assert handler.pending == 1 and not handler.connected
+    [line] = warned(capsys)
+    assert "refused the credentials of user anonymous: authorization violation" in line
+    assert line.endswith("1 report(s) kept, retrying")
+
+
+def test_nothing_answering_is_said_after_warn_after_s(
+    logger: logging.Logger, settings: Settings, capsys: pytest.CaptureFixture[str]  # noqa: F811 - the fixture
+) -> None:
+    url = f"nats://127.0.0.1:{free_port()}"
+    handler = NatsErrorHandler(settings.model_copy(update={"nats_url": url}), retry_max_s=0.05, warn_after_s=0.3)
+    logger.addHandler(handler)
+    started = time.monotonic()
+    log_one(logger, "unreachable")
+    assert wait_for(lambda: len(handler.notices.lines) >= 1)
+    assert time.monotonic() - started >= 0.3
+    [line] = warned(capsys)
+    assert f"nothing answers at NATS_URL={url}" in line and line.endswith("1 report(s) kept, retrying")
+
+
+@pytest.mark.parametrize("url", ["not a url", "nats://127.0.0.1:99999", "http://127.0.0.1:4222"])
+def test_a_nats_url_that_is_no_server_url_fails_in_the_constructor(settings: Settings, url: str) -> None:
+    with pytest.raises(ConfigError, match=r"NATS_URL=.* is not a server URL .*expected nats://host:4222"):
+        NatsErrorHandler(settings.model_copy(update={"nats_url": url}))
