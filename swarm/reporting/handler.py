@@ -102,15 +102,18 @@ class NatsErrorHandler(logging.Handler):
         publish_timeout_s: float = 5.0,
         warn_after_s: float = 30.0,
     ) -> None:
-        super().__init__(level)
+        # Everything that can fail is checked before logging.Handler.__init__, which registers the handler for
+        # logging.shutdown() at exit: a constructor that raised leaves nothing behind to flush or close.
         settings = settings or Settings()
         if namespace is not None:
             settings = settings.model_copy(update={"nats_namespace": validate_namespace(namespace)})
         if capacity < 1:
             raise ValueError(f"capacity must be at least 1, got {capacity}")
+        env = Names.env(env)
         connect_options(settings, url)  # a missing NATS_URL or bad TLS path fails now, at configuration time
+        super().__init__(level)
         self.settings, self.url = settings, url
-        self.env, self.service, self.root = Names.env(env), service, root
+        self.env, self.service, self.root = env, service, root
         self.service_release = release or os.environ.get("SWARM_RELEASE") or None  # part of each report's Msg-Id
         self.capacity, self.capture_errors_without_exception = capacity, capture_errors_without_exception
         self.retry_initial_s, self.retry_max_s, self.publish_timeout_s = retry_initial_s, retry_max_s, publish_timeout_s
@@ -216,6 +219,8 @@ class NatsErrorHandler(logging.Handler):
 
     def flush(self, timeout: float | None = 2.0) -> bool:
         """Wait until every buffered report is acknowledged; False when `timeout` ran out first."""
+        if "_cond" not in self.__dict__:  # half built (a subclass's constructor raised): nothing to wait for
+            return True
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             while (self._buffer or self._inflight) and self._thread is not None and self._thread.is_alive():
@@ -227,7 +232,7 @@ class NatsErrorHandler(logging.Handler):
 
     def close(self, timeout: float = 2.0) -> None:
         """Flush for up to `timeout`, then stop the background thread (reports still buffered are lost)."""
-        if not self._stop.is_set():
+        if "_stop" in self.__dict__ and not self._stop.is_set():
             self.flush(timeout)
             self._stop.set()
             self._signal("_stopping")
@@ -237,7 +242,7 @@ class NatsErrorHandler(logging.Handler):
         super().close()
 
     def _signal(self, name: str) -> None:
-        loop, event = self._loop, getattr(self, name)
+        loop, event = getattr(self, "_loop", None), getattr(self, name, None)
         if loop is not None and event is not None:
             # the loop may just have closed (handler shutting down): nothing left to wake then
             with contextlib.suppress(RuntimeError):

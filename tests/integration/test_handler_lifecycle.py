@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +21,8 @@ from swarm.bus.settings import Settings
 from swarm.errors import ConfigError
 from swarm.reporting.handler import NatsErrorHandler
 from tests.integration.test_foundation_handler import logger, provision_ns, stored  # noqa: F401 - fixture
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -158,3 +163,42 @@ def test_nothing_answering_is_said_after_warn_after_s(
 def test_a_nats_url_that_is_no_server_url_fails_in_the_constructor(settings: Settings, url: str) -> None:
     with pytest.raises(ConfigError, match=r"NATS_URL=.* is not a server URL .*expected nats://host:4222"):
         NatsErrorHandler(settings.model_copy(update={"nats_url": url}))
+
+
+CONSTRUCTOR_FAILS = """
+import logging, os
+from swarm.reporting.handler import NatsErrorHandler
+kept = []  # the application keeps the errors (to show them later): their tracebacks hold the half-built handlers
+for kwargs in ({"env": "qa"}, {"namespace": "a.b"}, {"capacity": 0}, {"url": "not a url"}):
+    try:
+        NatsErrorHandler(**kwargs)
+    except Exception as exc:
+        print("refused:", type(exc).__name__)
+        kept.append(exc)
+os.environ.pop("NATS_URL")
+try:
+    NatsErrorHandler()
+except Exception as exc:
+    print("refused:", type(exc).__name__)
+    kept.append(exc)
+print("carrying on without the handler")
+"""
+
+
+def test_a_handler_whose_constructor_raised_leaves_nothing_behind_at_exit(settings: Settings, tmp_path: Path) -> None:
+    env = {**os.environ, "NATS_URL": settings.nats_url or "", "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-c", CONSTRUCTOR_FAILS], env=env, cwd=tmp_path, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "refused: ValueError", "refused: InvalidNamespace", "refused: ValueError", "refused: ConfigError",
+        "refused: ConfigError", "carrying on without the handler",
+    ]
+    assert result.stderr == ""  # logging.shutdown() at exit found no half-built handler to flush
+
+
+def test_flush_and_close_of_a_half_built_handler_do_nothing() -> None:
+    half = NatsErrorHandler.__new__(NatsErrorHandler)
+    logging.Handler.__init__(half)  # what a subclass that raises after super().__init__() leaves behind
+    assert half.flush() is True
+    half.close()
