@@ -35,7 +35,7 @@ line says when they are published again. A NATS_URL that is no server URL fails 
 `flush(timeout)` waits until the buffer is empty (tests, demo, shutdown); `close()` flushes briefly
 and stops the thread. By default only records with exception info are reported; pass
 `capture_errors_without_exception=True` to also report plain ERROR records (their file/line is the
-logging call).
+logging call). `extra={"request_id": ...}` on a logging call fills the report's `context.request_id`.
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ class NatsErrorHandler(logging.Handler):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._stopping: asyncio.Event | None = None
-        self._connected = False
+        self._bus: Bus | None = None  # the background thread's connection, once made
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
 
@@ -185,6 +185,9 @@ class NatsErrorHandler(logging.Handler):
         # refused, so the report is still published and later ones are not held up behind it.
         # (report_from_exception escapes what it is given itself)
         context = {"logger": record.name, "log_message": record.getMessage()}
+        request_id = getattr(record, "request_id", None)  # logging's extra={"request_id": ...}
+        if request_id is not None:
+            context["request_id"] = encodable(str(request_id))
         if record.exc_info and record.exc_info[1] is not None:
             exc_type, exc, tb = record.exc_info
             assert exc_type is not None
@@ -215,7 +218,8 @@ class NatsErrorHandler(logging.Handler):
 
     @property
     def connected(self) -> bool:
-        return self._connected
+        bus = self._bus
+        return bus is not None and bus.nc.is_connected  # the client's own state: False as soon as it lost the server
 
     def flush(self, timeout: float | None = 2.0) -> bool:
         """Wait until every buffered report is acknowledged; False when `timeout` ran out first."""
@@ -271,9 +275,8 @@ class NatsErrorHandler(logging.Handler):
                     continue
                 try:
                     if bus is None:  # connect before taking a report: while down, all of them stay droppable
-                        bus = await Bus.connect(self.settings, self.url, role="reporter")
+                        bus = self._bus = await Bus.connect(self.settings, self.url, role="reporter")
                     item = self._take()
-                    self._connected = True
                     fitted = self._fit(item, bus.payload_room())
                     if fitted is None:
                         continue
@@ -286,7 +289,6 @@ class NatsErrorHandler(logging.Handler):
                     # (anything unmapped too: this thread must outlive every failure, the app relies on it)
                     self.last_error = str(exc) if isinstance(exc, SwarmError) else f"{type(exc).__name__}: {exc}"
                     self._give_back()
-                    self._connected = bus is not None and bus.nc.is_connected
                     self._outage.failed(exc, self.pending)  # told once on stderr: a cause that stays is not silent
                     await self._wait(self._stopping, delay)
                     delay = min(delay * 2, self.retry_max_s)
@@ -295,7 +297,7 @@ class NatsErrorHandler(logging.Handler):
                 self._settle(duplicate=outcome.duplicate)
                 self._outage.succeeded(self.pending)
         finally:
-            self._connected = False
+            self._bus = None
             if bus is not None:
                 await bus.close()
                 # drain refuses while reconnecting: close outright; a connection already lost is fine

@@ -202,3 +202,34 @@ def test_flush_and_close_of_a_half_built_handler_do_nothing() -> None:
     logging.Handler.__init__(half)  # what a subclass that raises after super().__init__() leaves behind
     assert half.flush() is True
     half.close()
+
+
+def test_connected_follows_the_client_when_the_server_goes_away(
+    logger: logging.Logger, settings: Settings, tmp_path: Path  # noqa: F811 - the fixture
+) -> None:
+    with EmbeddedNats(store_dir=tmp_path / "store") as server:
+        ours = settings.model_copy(update={"nats_url": server.url})
+        provision_ns(ours, server.url)
+        handler = NatsErrorHandler(ours, retry_max_s=0.2)
+        logger.addHandler(handler)
+        log_one(logger, "while up")
+        assert handler.flush(30), handler.last_error
+        assert handler.connected
+    assert wait_for(lambda: not handler.connected, timeout=5)  # no report needed to notice
+
+
+def test_a_request_id_given_as_logging_extra_fills_the_reports_context(
+    logger: logging.Logger, settings: Settings  # noqa: F811 - the fixture
+) -> None:
+    provision_ns(settings)
+    handler = NatsErrorHandler(settings, capture_errors_without_exception=True)
+    logger.addHandler(handler)
+    try:
+        raise KeyError("user_id")
+    except KeyError:
+        logger.exception("lookup", extra={"request_id": "req-9"})
+    logger.error("plain", extra={"request_id": 1234})
+    assert handler.flush(30), handler.last_error
+    raised, plain = stored(settings, "default")
+    assert (raised.context.request_id, plain.context.request_id) == ("req-9", "1234")
+    assert "request_id" not in (raised.context.model_extra or {})
