@@ -70,6 +70,7 @@ from swarm.reporting.reporter import (
 __all__ = ["NatsErrorHandler"]
 
 _HANDLERS: weakref.WeakSet[NatsErrorHandler] = weakref.WeakSet()
+_PARENT_REMAINS: list[tuple[object, ...]] = []  # in a forked child: what the parent's thread left (see _after_fork)
 
 
 def _after_fork_in_child() -> None:
@@ -148,6 +149,9 @@ class NatsErrorHandler(logging.Handler):
     def _after_fork(self) -> None:
         """In a forked child: the parent's thread, connection and locks are not ours. Start afresh (a thread
         of our own at the next report); the parent's waiting reports stay the parent's to send."""
+        # the parent's loop, connection and events are kept, never collected here: collecting them would close
+        # the dead thread's coroutines and run their cleanup (which writes to the parent's socket) in this process
+        _PARENT_REMAINS.append((self._loop, self._wake, self._stopping, self._bus, self._thread))
         closed = self._stop.is_set()
         self._stop = threading.Event()
         if closed:
