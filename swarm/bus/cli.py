@@ -30,7 +30,7 @@ from nats.js.errors import NotFoundError
 from rich.table import Table
 
 from swarm.bus.auth_cli import auth_app, generate_for
-from swarm.bus.connect import Bus, open_bus
+from swarm.bus.connect import Bus, open_bus, redacted
 from swarm.bus.names import ENVS, Names
 from swarm.bus.provision import PlanItem, StreamsConfig, load_streams_config, provision
 from swarm.bus.server import EmbeddedNats
@@ -69,8 +69,8 @@ async def _with_bus(settings: Settings, work: Callable[[Bus], Awaitable[T]], rol
             if not isinstance(exc, nats.js.errors.ServiceUnavailableError):
                 raise ConfigError(f"JetStream refused: {exc.description or exc} (code {exc.err_code})") from exc
             raise NatsUnavailable(
-                f"JetStream does not answer at NATS_URL={settings.nats_url}; is the server started with JetStream "
-                "(-js)? (`swarm nats up` does that)"
+                f"JetStream does not answer at NATS_URL={redacted(settings.nats_url or '')}; is the server started "
+                "with JetStream (-js)? (`swarm nats up` does that)"
             ) from exc
         except (TimeoutError, nats.errors.NoRespondersError) as exc:
             if bus.refusals.seen:  # under SWARM_NATS_AUTH a refused request is never answered
@@ -78,7 +78,7 @@ async def _with_bus(settings: Settings, work: Callable[[Bus], Awaitable[T]], rol
                 raise PermissionDenied(f"NATS refused user {bus.refusals.user} to {action} to {subject}: "
                                        "permissions violation (a command of another role?)") from exc
             raise NatsUnavailable(
-                f"JetStream does not answer at NATS_URL={settings.nats_url} ({type(exc).__name__}); "
+                f"JetStream does not answer at NATS_URL={redacted(settings.nats_url or '')} ({type(exc).__name__}); "
                 "is the server started with JetStream (-js)?"
             ) from exc
 

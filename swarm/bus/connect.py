@@ -38,7 +38,7 @@ from swarm.bus.trace import inject_headers, publish_span
 from swarm.errors import ConfigError, NatsUnavailable, PermissionDenied
 from swarm.files import read_user_file
 
-__all__ = ["Bus", "connect", "open_bus", "connect_options", "Refusals"]
+__all__ = ["Bus", "connect", "open_bus", "connect_options", "Refusals", "redacted"]
 
 log = logging.getLogger("swarm.bus")
 _VIOLATION = re.compile(r"permissions violation for (publish|subscription) to \"?([^\"\s']+)", re.IGNORECASE)
@@ -142,7 +142,18 @@ def _server_url(server: str, servers: str) -> str:
                 problem = "it names no host"
     if problem is None:
         return server
-    raise ConfigError(f"NATS_URL={servers!r}: {server!r} is not a server URL ({problem}); expected nats://host:4222")
+    raise ConfigError(
+        f"NATS_URL={redacted(servers)!r}: {redacted(server)!r} is not a server URL ({problem}); "
+        "expected nats://host:4222"
+    )
+
+
+_USERINFO = re.compile(r"(://)[^/@\s]*@")
+
+
+def redacted(urls: str) -> str:
+    """`urls` with any `user:password@` shown as `***@`: an error message never prints a password."""
+    return _USERINFO.sub(r"\1***@", urls)
 
 
 def _refused_connect(exc: BaseException, user: str, servers: str, errors: list[BaseException]) -> ConfigError | None:
@@ -213,11 +224,11 @@ async def connect(
     except (TimeoutError, NoServersError, OSError, nats.errors.Error) as exc:
         with contextlib.suppress(Exception):
             await nc.close()
-        refused = _refused_connect(exc, user, ",".join(opts["servers"]), errors)
+        refused = _refused_connect(exc, user, redacted(",".join(opts["servers"])), errors)
         if refused is not None:
             raise refused from None
         raise NatsUnavailable(
-            f"nothing answers at NATS_URL={','.join(opts['servers'])} "
+            f"nothing answers at NATS_URL={redacted(','.join(opts['servers']))} "
             f"({type(exc).__name__}: {exc}); is the server running? (`swarm nats up` starts one)"
         ) from exc
     nc.options["max_reconnect_attempts"] = keep_reconnecting

@@ -167,6 +167,15 @@ def test_a_nats_url_that_is_no_server_url_fails_in_the_constructor(settings: Set
         NatsErrorHandler(settings.model_copy(update={"nats_url": url}))
 
 
+def test_a_refused_nats_url_never_shows_its_password(settings: Settings) -> None:
+    with pytest.raises(ConfigError, match="not a server URL") as refused:
+        NatsErrorHandler(settings.model_copy(update={"nats_url": "nats://alice:s3cret@host:99999"}))
+    assert "s3cret" not in str(refused.value) and "nats://***@host:99999" in str(refused.value)
+    from swarm.bus.connect import redacted  # what every NATS_URL in an error message goes through
+
+    assert redacted("nats://a:b@h:1,tls://tok@d:2,nats://e:3") == "nats://***@h:1,tls://***@d:2,nats://e:3"
+
+
 CONSTRUCTOR_FAILS = """
 import logging, os
 from swarm.reporting.handler import NatsErrorHandler
