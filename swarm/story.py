@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from swarm.bus.connect import Bus, open_bus
+from swarm.bus.kvlist import bucket_keys
 from swarm.bus.provision import load_streams_config, provision
 from swarm.bus.settings import Settings
 from swarm.clikit import err_console
@@ -124,7 +125,6 @@ async def run_story(settings: Settings, config: SwarmConfig, workdir: Path, seed
 
 async def _result(bus: Bus, case: Any) -> Result | None:
     """The Result in the demo's namespace (its one investigation), found through the signature index."""
-    kv = await bus.js.key_value(bus.names.signature_bucket)
-    for key in await kv.keys():
+    for key in await bucket_keys(bus.js, bus.names.signature_bucket):
         return await fetch_result(bus, investigation_id_for(key))
     return None

@@ -28,6 +28,7 @@ import psutil
 
 from swarm.bench.baseline import Progress_, bench_report, drop_namespace
 from swarm.bus.connect import Bus
+from swarm.bus.kvlist import bucket_keys
 from swarm.bus.names import HDR_MSG_ID
 from swarm.bus.provision import load_streams_config, provision
 from swarm.bus.settings import Settings
@@ -119,7 +120,7 @@ async def measure_storm(
         stats = await asyncio.gather(*(a.stats.remote() for a in runtime.intake))
         kv = await bus.js.key_value(bus.names.signature_bucket)
         occurrences = 0
-        for key in await kv.keys():
+        for key in await bucket_keys(bus.js, bus.names.signature_bucket):
             occurrences += json.loads((await kv.get(key)).value)["occurrences"]
         progress("storm: intake", reports, reports)
     finally:

@@ -39,7 +39,8 @@ from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
-from swarm.bus.names import Names, kv_stream, kv_subjects
+from swarm.bus.kvlist import bucket_keys
+from swarm.bus.names import Names
 from swarm.errors import ConflictRetriesExhausted
 from swarm.models import DeployMarker, ErrorReport, utcnow
 from swarm.runtime.lifecycle import (
@@ -296,18 +297,14 @@ class SignatureIndex:
     async def entries(self) -> list[dict[str, Any]]:
         """Every entry of the index (for operators and the pull-request follower; not on the hot path).
 
-        The keys are the subjects of the bucket's stream that hold messages (one stream-info request), not
-        nats-py's `kv.keys()`: its watcher sends "no more keys" when the consumer reports nothing pending,
-        which races with the delivery of a bucket's only key (`swarm fixes list` then read an index of one
-        entry as empty). A server that does not answer raises; only an empty bucket is empty."""
+        The keys come from `bucket_keys` (the bucket stream's subjects), not nats-py's `kv.keys()` read with
+        every error taken for "no keys": `swarm fixes list` once read an index of one entry as empty. A
+        server that does not answer raises; only an empty bucket is empty."""
         assert self.kv is not None
-        bucket = self.names.signature_bucket
-        info = await self.js.stream_info(kv_stream(bucket), subjects_filter=kv_subjects(bucket))
-        prefix = kv_subjects(bucket)[:-1]  # `$KV.<bucket>.`
         out = []
-        for subject in sorted((info.state.subjects or {}) if info.state else {}):
+        for key in await bucket_keys(self.js, self.names.signature_bucket):
             with contextlib.suppress(KeyNotFoundError):  # a deleted or purged key: its marker is its last message
-                entry = await self.kv.get(subject[len(prefix) :])
+                entry = await self.kv.get(key)
                 if entry.value:
                     out.append(json.loads(entry.value))
         return out

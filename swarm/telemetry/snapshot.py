@@ -21,7 +21,10 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+import nats.js.errors
+
 from swarm.bus.connect import Bus
+from swarm.bus.kvlist import bucket_keys
 from swarm.telemetry import metrics
 
 __all__ = ["take_snapshot", "export_gauges", "Collector"]
@@ -81,9 +84,9 @@ async def _investigations(bus: Bus, limit: int = 50) -> list[dict[str, Any]]:
 
     try:
         kv = await bus.js.key_value(bus.names.signature_bucket)
-        keys = await kv.keys()
-    except Exception:  # no bucket, or an empty one
+    except nats.js.errors.BucketNotFoundError:  # a namespace never provisioned: nothing open
         return []
+    keys = await bucket_keys(bus.js, bus.names.signature_bucket)  # a server that does not answer raises
     store = PeerStateStore(bus)
     try:
         peer_keys = await store.keys()

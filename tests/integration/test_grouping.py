@@ -154,3 +154,23 @@ async def test_the_listing_is_empty_only_for_an_empty_bucket_never_for_a_server_
             assert [e["signature"] for e in await index.entries()] == [r.signature]
         finally:
             await bus.close()
+
+
+async def test_bucket_keys_lists_every_key_once_and_a_deleted_one_reads_as_gone(bus: Bus) -> None:
+    from nats.js.errors import KeyNotFoundError
+
+    from swarm.bus.kvlist import bucket_keys
+
+    kv = await bus.js.key_value(bus.names.signature_bucket)
+    assert await bucket_keys(bus.js, bus.names.signature_bucket) == []
+    for key in ("b", "a", "c"):
+        await kv.put(key, b"1")
+    await kv.put("a", b"2")  # a second revision: still one key
+    await kv.delete("c")
+    keys = await bucket_keys(bus.js, bus.names.signature_bucket)
+    assert keys == ["a", "b", "c"]  # the deleted key's marker is its last message
+    try:
+        await kv.get("c")
+        raise AssertionError("a deleted key was read")
+    except KeyNotFoundError:
+        pass
