@@ -107,19 +107,40 @@ def renames_in(root: Path, commit: str, parent: str | None) -> dict[str, list[st
 
 
 def removed_handlers(root: Path, commit: str, parent: str | None) -> list[tuple[str, list[str]]]:
-    """`except` blocks the commit deleted: (exception, body lines dedented), to restore around a crash."""
+    """`except` blocks the commit deleted: (exception, body lines dedented), to restore around a crash.
+
+    The `except` line comes from the diff; its body from the parent's file (the block under it, by
+    indentation): a body line the new code happens to keep (`return default` under a new `if`) is not
+    in the diff's removed lines, yet it was the handler's."""
     out: list[tuple[str, list[str]]] = []
-    lines = _git_lines(root, "diff", "-U0", "--no-color", parent or "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
-                       commit)
-    for k, line in enumerate(lines):
-        m = re.match(r"^-(\s*)except\s+\(?([\w., ]+?)\)?(?:\s+as\s+\w+)?\s*:\s*$", line)
-        if not m:
+    base = parent or "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+    lines = _git_lines(root, "diff", "-U0", "--no-color", base, commit)
+    path, old_line, old_texts = "", 0, {}
+    for line in lines:
+        if line.startswith("--- "):
+            path = line[6:] if line.startswith("--- a/") else ""
             continue
-        indent, body = len(m.group(1)), []
-        for nxt in lines[k + 1:]:
-            if not nxt.startswith("-") or len(nxt[1:]) - len(nxt[1:].lstrip()) <= indent or not nxt[1:].strip():
+        hunk = re.match(r"^@@ -(\d+)(?:,\d+)? \+", line)
+        if hunk:
+            old_line = int(hunk.group(1))
+            continue
+        if not line.startswith("-") or line.startswith("---"):
+            continue
+        at, old_line = old_line, old_line + 1
+        m = re.match(r"^-(\s*)except\s+\(?([\w., ]+?)\)?(?:\s+as\s+\w+)?\s*:\s*$", line)
+        if not m or not path or parent is None:
+            continue
+        if path not in old_texts:
+            old_texts[path] = _git_lines(root, "show", f"{parent}:{path}")
+        indent, body, first = len(m.group(1)), [], 0
+        for nxt in old_texts[path][at:]:  # the lines after the `except` line (1-based `at`)
+            depth = len(nxt) - len(nxt.lstrip())
+            if not nxt.strip():
+                continue
+            if depth <= indent:
                 break
-            body.append(nxt[1:].strip())
+            first = first or depth
+            body.append(nxt[min(first, depth):].rstrip())  # nested blocks keep their relative indent
         if body:
             out.append((m.group(2).strip(), body))
     return out

@@ -193,7 +193,8 @@ def _handlers(line: str, indent: str, exc: str, restored: list[tuple[str, list[s
     bodies += [(exc, [b]) for b in plain]
     for handled, body in bodies:
         block = "".join(f"{indent}    {b}\n" for b in body)
-        yield (f"{indent}try:\n{indent}    {stmt}\n{indent}except {handled}:\n{block}".rstrip("\n"),
+        caught = f"({handled})" if "," in handled else handled  # `except A, B:` is not Python 3
+        yield (f"{indent}try:\n{indent}    {stmt}\n{indent}except {caught}:\n{block}".rstrip("\n"),
                f"handle {handled}: {body[0][:40]}")
 
 

@@ -97,3 +97,49 @@ def test_audit_diff_accepts_a_small_source_fix_and_names_what_is_wrong() -> None
         "deletes test file tests/test_app.py",
         "edits CI/workflow configuration .github/workflows/ci.yml",
     ]
+
+
+def test_a_removed_handler_is_read_whole_from_the_parent_even_when_the_diff_keeps_its_body(tmp_path: Path) -> None:
+    """The new code keeps `return default` (under a new `if`), so `git diff` does not show it removed; the
+    handler restored around the crash must still be `except ValueError: return default`, nested lines kept."""
+    from agents.repair import removed_handlers
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
+    old = (
+        "def to_int(value, default=0):\n    try:\n        return int(value.strip())\n    except ValueError:\n"
+        "        return default\n\n\ndef load(p):\n    try:\n        return open(p).read()\n"
+        "    except (OSError, UnicodeError) as exc:\n        if default_on_error:\n            return ''\n"
+        "        raise RuntimeError(p) from exc\n"
+    )
+    new = (
+        "def to_int(value, default=0):\n    cleaned = value.strip().replace(',', '')\n    if not cleaned:\n"
+        "        return default\n    return int(cleaned)\n\n\ndef load(p):\n    return open(p).read()\n"
+    )
+    parent = _commit(repo, old, "first")
+    commit = _commit(repo, new, "drop the handlers")
+    assert removed_handlers(repo, commit, parent) == [
+        ("ValueError", ["return default"]),
+        ("OSError, UnicodeError", ["if default_on_error:", "    return ''", "raise RuntimeError(p) from exc"]),
+    ]
+
+
+def test_a_restored_tuple_handler_is_valid_python_around_the_crash_statement() -> None:
+    import ast
+
+    from agents.repro import ErrorShape
+    from agents.templates import Site, template_candidates
+
+    text = "def load(p):\n    data = open(p).read()\n    return data\n"
+    handlers = [("OSError, UnicodeError", ["if strict:", "    raise", "return ''"])]
+    shape = ErrorShape("OSError", "[Errno 2] No such file or directory", "m.py", "load")
+    cands = template_candidates(shape, "OSError: no such file", [Site("m.py", 2, "load", 0)], {"m.py": text},
+                                handlers=handlers)
+    restored = [c.texts["m.py"] for c in cands if "except (OSError, UnicodeError):" in c.texts["m.py"]]
+    assert restored == [
+        "def load(p):\n    try:\n        data = open(p).read()\n    except (OSError, UnicodeError):\n"
+        "        if strict:\n            raise\n        return ''\n    return data\n"
+    ]
+    for c in cands:
+        ast.parse(c.texts["m.py"])  # every candidate is valid Python
