@@ -123,9 +123,9 @@ class _FileChange:
                 out.append((new, (i2 - i1) + (j2 - j1), what))
         return out
 
-    def undo_lines(self, i1: int, i2: int, j1: int, j2: int) -> str | None:
-        """Put back before[i1:i2] where the commit wrote after[j1:j2] (lines found by their tokens)."""
-        old = "".join(self.b[i1:i2])
+    def undo_lines(self, i1: int, i2: int, j1: int, j2: int, old: str | None = None) -> str | None:
+        """Put back before[i1:i2] (or `old`) where the commit wrote after[j1:j2] (lines found by their tokens)."""
+        old = "".join(self.b[i1:i2]) if old is None else old
         if j2 > j1:
             toks = [t[0] for t in tokens("".join(self.a[j1:j2]))]
             if not toks:
@@ -181,6 +181,29 @@ def _blocks(lines: list[str], lo: int, hi: int, skip: set[int]) -> list[tuple[in
     return out
 
 
+def _undo_keeping_additions(fc: _FileChange, commit: str, i1: int, i2: int, j1: int, j2: int,
+                            pairs: list[tuple[int, int]]) -> list[Candidate]:
+    """Undo a replaced block but keep the statements the commit added before its first rewritten line and
+    after its last (statements paired with no old line): a commit that adds a check and, in the same hunk,
+    breaks the lines under it (`base.update(x); return base` for `opts = dict(base); ...`)."""
+    if not pairs:
+        return []
+    paired = {j1 + aj for _, aj in pairs}
+    first, last = min(paired), max(paired)
+    blocks = _blocks(fc.a, j1, j2, paired)
+    before = "".join("".join(fc.a[s:e]) for s, e in blocks if e <= first)
+    after = "".join("".join(fc.a[s:e]) for s, e in blocks if s > last)
+    if not before and not after:
+        return []
+    old = "".join(fc.b[i1:i2])
+    new = fc.undo_lines(i1, i2, j1, j2, before + old + after)
+    if new is None or new == fc.head:
+        return []
+    size = len(tokens(old)) + len(tokens("".join(fc.a[k] for k in sorted(paired))))
+    return [Candidate({fc.path: new}, "statement", f"undo lines {fc.path}:{first + 1}-{last + 1} of {commit[:10]}, "
+                      "keeping the statements it added", size)]
+
+
 def _statement_undos(fc: _FileChange, commit: str, i1: int, i2: int, j1: int, j2: int,
                      pairs: list[tuple[int, int]]) -> list[Candidate]:
     """Undo one statement of a hunk at a time: delete a statement the commit added, or put back one it removed."""
@@ -221,6 +244,7 @@ def partial_reverts(root: str, commit: str, parent: str | None, paths: list[str]
             pairs = _pair_lines(fc.b[i1:i2], fc.a[j1:j2]) if tag == "replace" else []
             out += _statement_undos(fc, commit, i1, i2, j1, j2, pairs)
             if tag == "replace":
+                out += _undo_keeping_additions(fc, commit, i1, i2, j1, j2, pairs)
                 for bi, aj in pairs:
                     changes = fc.undo_tokens(fc.b[i1 + bi], fc.a[j1 + aj], j1 + aj)
                     for new, size, what in changes:

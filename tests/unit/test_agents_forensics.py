@@ -143,3 +143,23 @@ def test_a_restored_tuple_handler_is_valid_python_around_the_crash_statement() -
     ]
     for c in cands:
         ast.parse(c.texts["m.py"])  # every candidate is valid Python
+
+
+def test_a_hunk_that_adds_a_check_and_breaks_the_lines_under_it_is_undone_keeping_the_check(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
+    old = "def merge(overrides, base=DEFAULTS):\n    opts = dict(base)\n    opts.update(overrides)\n    return opts\n"
+    new = (
+        "def merge(overrides, base=DEFAULTS):\n    unknown = set(overrides) - set(base)\n    if unknown:\n"
+        "        raise TypeError(unknown)\n    base.update(overrides)\n    return base\n"
+    )
+    parent = _commit(repo, old, "first")
+    commit = _commit(repo, new, "check keys; mutate base")
+    cands = partial_reverts(str(repo), commit, parent, ["m.py"], {"m.py": new})
+    kept = [c for c in cands if "keeping" in c.description]
+    assert [c.texts["m.py"] for c in kept] == [
+        "def merge(overrides, base=DEFAULTS):\n    unknown = set(overrides) - set(base)\n    if unknown:\n"
+        "        raise TypeError(unknown)\n    opts = dict(base)\n    opts.update(overrides)\n    return opts\n"
+    ]
+    assert kept[0].unit == "statement"
