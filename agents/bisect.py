@@ -103,8 +103,10 @@ def bisect(root: Path, repro: Repro, *, budget_s: float = 120.0, max_steps: int 
     try:
         bad, good = 0, None
         step, i = 1, 1
+        tried = {0}
         while i < len(commits) and good is None and not over_budget():
             outcome = probe(i)
+            tried.add(i)
             if outcome == "good":
                 good = i
             elif outcome == "bad":
@@ -114,7 +116,11 @@ def bisect(root: Path, repro: Repro, *, budget_s: float = 120.0, max_steps: int 
                 i, step = min(i + step, len(commits) - 1), step * 2  # never step past the root untested
                 continue
             else:
-                i += 1  # skipped: try the next older one
+                # skipped (the walk may have jumped over a good commit): the untested ones between the last
+                # bad and the oldest tried first, nearest that one; then older ones
+                oldest = max(tried)
+                between = [j for j in range(bad + 1, oldest) if j not in tried]
+                i = max(between) if between else oldest + 1
                 continue
             break
         if good is None:

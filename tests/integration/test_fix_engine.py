@@ -170,6 +170,28 @@ def test_bisect_skips_an_unbuildable_commit(tmp_path: Path) -> None:
     assert _git(repo.path, "status", "--porcelain") == ""  # the checkout is left as it was
 
 
+def test_bisect_that_jumps_past_a_good_commit_onto_an_untestable_one_comes_back_for_it(tmp_path: Path) -> None:
+    """The walk back doubles its step (1, 2, 4 commits): here it lands on the root, where the repro cannot
+    run (the module it imports is not there yet); the good commit it jumped over must be tried then."""
+    repo = _Repo(tmp_path / "repo", 10)
+    repo.commit("start", {"README": "wip\n"})  # untestable: no package, no tests
+    good = "RATES = {'a': 1}\n\n\ndef rate(k):\n    return RATES.get(k, 0)\n"
+    files = {"bj/__init__.py": "", "tests/__init__.py": "", "bj/core.py": good,
+             "tests/test_core.py": T.format(pkg="bj", mod="core", name="rate")
+             + "    def test_rate(self):\n        self.assertEqual(rate('z'), 0)\n"}
+    repo.commit("bj", files)
+    bad_files = {**files, "bj/core.py": good.replace("RATES.get(k, 0)", "RATES[k]")}
+    regression = repo.commit("core: strict", bad_files)
+    repo.commit("docs", {**bad_files, "README": "bj\n"})
+    repo.commit("docs 2", {**bad_files, "README": "bj, rates\n"})
+    report = _report(repo.path, "bj", _traceback(repo.path, "from bj.core import rate; rate('z')"))
+    repro = find_repro(repo.path, report, "python -m unittest discover -s tests -t .")
+    assert repro.kind == "test"
+    result = bisect(repo.path, repro, budget_s=120)
+    assert result.first_bad == regression, result.to_dict()
+    assert list(result.tested.values()).count("skip") == 1  # the root, then the good commit it jumped over
+
+
 async def test_bad_inputs_end_in_a_clear_no_fix(tmp_path: Path) -> None:
     case = _untested_repo(tmp_path / "repo", callable_=False)
     missing = case.report.model_copy(update={
