@@ -27,7 +27,7 @@ from agents.revert import Candidate, partial_reverts, tokens
 from agents.templates import Site, template_candidates
 from agents.workspace import run_command, run_heavy, test_env
 
-__all__ = ["RepairBudget", "RepairResult", "repair", "sites_for", "renames_in"]
+__all__ = ["RepairBudget", "RepairResult", "repair", "sites_for", "renames_in", "key_renames_in"]
 
 
 @dataclass(frozen=True)
@@ -86,9 +86,9 @@ def sites_for(root: Path, frames: list[tuple[str, int, str]], suspect: str | Non
     return sites
 
 
-def renames_in(root: Path, commit: str, parent: str | None) -> dict[str, list[str]]:
-    """Identifiers the commit replaced one for one (old -> [new]): what a stale caller should now say."""
-    out: dict[str, list[str]] = {}
+def _replaced_tokens(root: Path, commit: str, parent: str | None) -> list[tuple[str, str]]:
+    """(old, new) tokens the commit replaced one for one in a changed line (the most similar added line)."""
+    out: list[tuple[str, str]] = []
     diff = _git_lines(root, "diff", "-U0", "--no-color", parent or "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
                       commit)
     removed = [line[1:] for line in diff if line.startswith("-") and not line.startswith("---")]
@@ -99,11 +99,50 @@ def renames_in(root: Path, commit: str, parent: str | None) -> dict[str, list[st
             continue
         to, tn = [t[0] for t in tokens(old)], [t[0] for t in tokens(best)]
         for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, to, tn, autojunk=False).get_opcodes():
-            if tag == "replace" and i2 - i1 == 1 and j2 - j1 == 1 and to[i1].isidentifier() and tn[j1].isidentifier():
-                targets = out.setdefault(to[i1], [])
-                if tn[j1] not in targets:
-                    targets.append(tn[j1])
+            if tag == "replace" and i2 - i1 == 1 and j2 - j1 == 1:
+                out.append((to[i1], tn[j1]))
     return out
+
+
+def _renamed(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for old, new in pairs:
+        targets = out.setdefault(old, [])
+        if new not in targets:
+            targets.append(new)
+    return out
+
+
+def renames_in(root: Path, commit: str, parent: str | None) -> dict[str, list[str]]:
+    """Identifiers the commit replaced one for one (old -> [new]): what a stale caller should now say."""
+    pairs = _replaced_tokens(root, commit, parent)
+    return _renamed([(o, n) for o, n in pairs if o.isidentifier() and n.isidentifier()])
+
+
+def key_renames_in(root: Path, commit: str, parent: str | None) -> dict[str, list[str]]:
+    """String keys the commit replaced one for one (`s["count"]` -> `s["orders"]`, unquoted), read hunk by
+    hunk with quotes as tokens of their own (so keys inside f-strings count too): what a stale consumer of
+    a dict the commit reshaped should now read."""
+    diff = _git_lines(root, "diff", "-U0", "--no-color", parent or "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+                      commit)
+    hunks: list[tuple[list[str], list[str]]] = []
+    for line in diff:
+        if line.startswith("@@"):
+            hunks.append(([], []))
+        elif hunks and line.startswith("-") and not line.startswith("---"):
+            hunks[-1][0].append(line[1:])
+        elif hunks and line.startswith("+") and not line.startswith("+++"):
+            hunks[-1][1].append(line[1:])
+    word = re.compile(r"[A-Za-z_][\w.-]*|\S")
+    pairs = []
+    for removed, added in hunks:
+        to, tn = word.findall("\n".join(removed)), word.findall("\n".join(added))
+        for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, to, tn, autojunk=False).get_opcodes():
+            if (tag == "replace" and i2 - i1 == 1 and j2 - j1 == 1 and i1 > 0 and i2 < len(to) and j1 > 0
+                    and j2 < len(tn) and to[i1 - 1] == to[i2] == tn[j1 - 1] == tn[j2] and to[i2] in "'\""
+                    and to[i1][0].isalpha() and tn[j1][0].isalpha()):
+                pairs.append((to[i1], tn[j1]))
+    return _renamed(pairs)
 
 
 def removed_handlers(root: Path, commit: str, parent: str | None) -> list[tuple[str, list[str]]]:
@@ -192,6 +231,7 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
     head = {p: (root / p).read_text(errors="replace") for p in sorted(files) if (root / p).is_file()}
     cands: list[Candidate] = []
     renames: dict[str, list[str]] = {}
+    keys: dict[str, list[str]] = {}
     handlers: list[tuple[str, list[str]]] = []
     for k, (sha, parent) in enumerate(suspects):
         paths = [p for p in _git_lines(root, "diff", "--name-only", parent or sha + "^", sha) if p in head]
@@ -200,8 +240,10 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
             cands.append(c)
         for old, new in renames_in(root, sha, parent).items():
             renames.setdefault(old, []).extend(n for n in new if n not in renames.get(old, []))
+        for old, new in key_renames_in(root, sha, parent).items():
+            keys.setdefault(old, []).extend(n for n in new if n not in keys.get(old, []))
         handlers += removed_handlers(root, sha, parent)
-    cands += template_candidates(shape, message, sites, head, renames, handlers=handlers)
+    cands += template_candidates(shape, message, sites, head, renames, handlers=handlers, keys=keys)
     ordered = _order(cands, head, sites)
     result.generated = len(ordered)
     try:

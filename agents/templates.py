@@ -236,11 +236,13 @@ def _with_timezone_import(text: str, new: str) -> str:
 
 def template_candidates(shape: ErrorShape, message: str, sites: list[Site], texts: dict[str, str],
                         renames: dict[str, list[str]] | None = None, *, limit: int = 400,
-                        handlers: list[tuple[str, list[str]]] | None = None) -> list[Candidate]:
+                        handlers: list[tuple[str, list[str]]] | None = None,
+                        keys: dict[str, list[str]] | None = None) -> list[Candidate]:
     """Template candidates at the failing-path sites (texts: path -> current text).
 
     renames: identifiers the suspect replaced (old -> [new]); handlers: `except` blocks the suspect removed
-    as (exception, body lines), restored first when the crash statement gets a handler.
+    as (exception, body lines), restored first when the crash statement gets a handler; keys: string keys
+    the suspect replaced (a KeyError on one of them: the consumer the suspect did not update).
     """
     names = defined_names(texts)
     out: list[Candidate] = []
@@ -274,6 +276,7 @@ def template_candidates(shape: ErrorShape, message: str, sites: list[Site], text
                     seen.add((site.path, new_text))
                     out.append(Candidate({site.path: new_text}, "template:stale_name",
                                          f"stale name {stale} -> {new} in {site.path}", 1, tier=site.tier))
+        out += _stale_keys(site, text, body, shape, message, keys or {}, seen)
         for new_line, what in variants:
             if new_line == body:
                 continue
@@ -288,6 +291,41 @@ def template_candidates(shape: ErrorShape, message: str, sites: list[Site], text
             if len(out) >= limit:
                 return out
     return out
+
+
+def _stale_keys(site: Site, text: str, line: str, shape: ErrorShape, message: str, keys: dict[str, list[str]],
+                seen: set[tuple[str, str]]) -> list[Candidate]:
+    """A KeyError on a key the suspect renamed elsewhere: the key on the crash line read under its new name,
+    then every key the suspect renamed read under its new name in the whole file (a consumer the refactor
+    missed reads several of them)."""
+    m = re.search(r"""(["'])(.+?)\1\s*$""", message)
+    if shape.exc_type != "KeyError" or site.tier >= 2 or not m or m.group(2) not in keys:
+        return []
+    key, out = m.group(2), []
+    quoted = _quoted(key)
+    if not quoted.search(line):
+        return []
+    lines = text.splitlines(keepends=True)
+    texts = [(_swap_on_line(lines, site.line, quoted, new), f"key {key!r} -> {new!r}") for new in keys[key]]
+    every = text
+    for old, news in keys.items():
+        every = _quoted(old).sub(lambda q, n=news[0]: f"{q.group(1)}{n}{q.group(1)}", every)
+    texts.append((every, f"every key the suspect renamed ({len(keys)}) in {site.path}"))
+    for new_text, what in texts:
+        if new_text != text and (site.path, new_text) not in seen:
+            seen.add((site.path, new_text))
+            out.append(Candidate({site.path: new_text}, "template:stale_key", f"{what} at {site.path}:{site.line}",
+                                 _token_distance(text, new_text) or 1, tier=site.tier))
+    return out
+
+
+def _quoted(key: str) -> re.Pattern[str]:
+    return re.compile("([\"'])" + re.escape(key) + r"\1")
+
+
+def _swap_on_line(lines: list[str], number: int, quoted: re.Pattern[str], new: str) -> str:
+    line = quoted.sub(lambda q: f"{q.group(1)}{new}{q.group(1)}", lines[number - 1])
+    return "".join(lines[: number - 1]) + line + "".join(lines[number:])
 
 
 def _token_distance(a: str, b: str) -> int:

@@ -163,3 +163,35 @@ def test_a_hunk_that_adds_a_check_and_breaks_the_lines_under_it_is_undone_keepin
         "        raise TypeError(unknown)\n    opts = dict(base)\n    opts.update(overrides)\n    return opts\n"
     ]
     assert kept[0].unit == "statement"
+
+
+def test_keys_a_refactor_renamed_are_read_even_inside_f_strings_and_fix_a_stale_consumer(tmp_path: Path) -> None:
+    from agents.repair import key_renames_in
+    from agents.repro import ErrorShape
+    from agents.templates import Site, template_candidates
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
+    old = 'def tiles(s):\n    return [("Orders", str(s["count"])), ("Revenue", f"{s[\'revenue\'] / 100:.2f}")]\n'
+    new = (
+        'def tiles(s):\n    return [\n        ("Orders", str(s["orders"])),\n'
+        '        ("Revenue", f"{s[\'revenue_cents\'] / 100:.2f}"),\n    ]\n'
+    )
+    parent = _commit(repo, old, "first")
+    commit = _commit(repo, new, "explicit key names")
+    keys = key_renames_in(repo, commit, parent)
+    assert keys == {"count": ["orders"], "revenue": ["revenue_cents"]}
+
+    consumer = "def csv_line(day, s):\n    return f\"{day},{s['count']},{s['revenue']}\"\n"
+    shape = ErrorShape("KeyError", "'count'", "export.py", "csv_line")
+    cands = template_candidates(shape, "KeyError: 'count'", [Site("export.py", 2, "csv_line", 0)],
+                                {"export.py": consumer}, keys=keys)
+    stale = [c.texts["export.py"] for c in cands if c.unit == "template:stale_key"]
+    assert stale == [
+        "def csv_line(day, s):\n    return f\"{day},{s['orders']},{s['revenue']}\"\n",  # the key on the crash line
+        "def csv_line(day, s):\n    return f\"{day},{s['orders']},{s['revenue_cents']}\"\n",  # every renamed key
+    ]
+    other = ErrorShape("KeyError", "'total'", "export.py", "csv_line")  # a key the suspect did not rename
+    assert not [c for c in template_candidates(other, "KeyError: 'total'", [Site("export.py", 2, "csv_line", 0)],
+                                               {"export.py": consumer}, keys=keys) if c.unit == "template:stale_key"]
