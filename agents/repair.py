@@ -14,6 +14,7 @@ by candidates, test runs and seconds (`repair:` in configs/swarm.yaml).
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import time
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from agents.revert import Candidate, partial_reverts, tokens
 from agents.templates import Site, template_candidates
 from agents.workspace import run_command, run_heavy, test_env
 
-__all__ = ["RepairBudget", "RepairResult", "repair", "sites_for", "renames_in", "key_renames_in"]
+__all__ = ["RepairBudget", "RepairResult", "repair", "sites_for", "renames_in", "key_renames_in", "index_keys_in"]
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,42 @@ def key_renames_in(root: Path, commit: str, parent: str | None) -> dict[str, lis
     return _renamed(pairs)
 
 
+def index_keys_in(root: Path, commit: str, parent: str | None) -> dict[int, str]:
+    """Tuple positions the commit turned into dict keys: a removed `return a, b` and an added
+    `return {"x": a, "y": ..., "z": b}` (values matched by their text) give {0: "x", 1: "z"}; a caller
+    still indexing by position (`parts[1]`) then raises KeyError: 1."""
+    diff = _git_lines(root, "diff", "-U0", "--no-color", parent or "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+                      commit)
+    squash = functools.partial(re.sub, r"\s+", "")
+    tuples = [m.group(1) for line in diff if line.startswith("-") and not line.startswith("---")
+              and (m := re.match(r"^-\s*return\s+\(?(.+?,.+?)\)?\s*$", line))]
+    dicts = [m.group(1) for line in diff if line.startswith("+") and not line.startswith("+++")
+             and (m := re.match(r"^\+\s*return\s+\{(.+)\}\s*$", line))]
+    out: dict[int, str] = {}
+    for items in dicts:
+        values = {squash(v): k for k, v in re.findall(r"""["'](\w+)["']\s*:\s*([^,]+(?:\([^()]*\))?)""", items)}
+        for old in tuples:
+            for i, part in enumerate(_split_top(old)):
+                if squash(part) in values:
+                    out.setdefault(i, values[squash(part)])
+    return out
+
+
+def _split_top(text: str) -> list[str]:
+    """`a, f(b, c), d[1]` -> its top-level comma-separated parts."""
+    parts, depth, start = [], 0, 0
+    for k, ch in enumerate(text):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:k].strip())
+            start = k + 1
+    parts.append(text[start:].strip())
+    return [p for p in parts if p]
+
+
 def removed_handlers(root: Path, commit: str, parent: str | None) -> list[tuple[str, list[str]]]:
     """`except` blocks the commit deleted: (exception, body lines dedented), to restore around a crash.
 
@@ -232,6 +269,7 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
     cands: list[Candidate] = []
     renames: dict[str, list[str]] = {}
     keys: dict[str, list[str]] = {}
+    positions: dict[int, str] = {}
     handlers: list[tuple[str, list[str]]] = []
     for k, (sha, parent) in enumerate(suspects):
         paths = [p for p in _git_lines(root, "diff", "--name-only", parent or sha + "^", sha) if p in head]
@@ -240,10 +278,13 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
             cands.append(c)
         for old, new in renames_in(root, sha, parent).items():
             renames.setdefault(old, []).extend(n for n in new if n not in renames.get(old, []))
+        for i, key in index_keys_in(root, sha, parent).items():
+            positions.setdefault(i, key)
         for old, new in key_renames_in(root, sha, parent).items():
             keys.setdefault(old, []).extend(n for n in new if n not in keys.get(old, []))
         handlers += removed_handlers(root, sha, parent)
-    cands += template_candidates(shape, message, sites, head, renames, handlers=handlers, keys=keys)
+    cands += template_candidates(shape, message, sites, head, renames, handlers=handlers, keys=keys,
+                                 positions=positions)
     ordered = _order(cands, head, sites)
     result.generated = len(ordered)
     try:

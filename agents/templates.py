@@ -237,12 +237,14 @@ def _with_timezone_import(text: str, new: str) -> str:
 def template_candidates(shape: ErrorShape, message: str, sites: list[Site], texts: dict[str, str],
                         renames: dict[str, list[str]] | None = None, *, limit: int = 400,
                         handlers: list[tuple[str, list[str]]] | None = None,
-                        keys: dict[str, list[str]] | None = None) -> list[Candidate]:
+                        keys: dict[str, list[str]] | None = None,
+                        positions: dict[int, str] | None = None) -> list[Candidate]:
     """Template candidates at the failing-path sites (texts: path -> current text).
 
     renames: identifiers the suspect replaced (old -> [new]); handlers: `except` blocks the suspect removed
     as (exception, body lines), restored first when the crash statement gets a handler; keys: string keys
-    the suspect replaced (a KeyError on one of them: the consumer the suspect did not update).
+    the suspect replaced (a KeyError on one of them: the consumer the suspect did not update); positions:
+    tuple positions the suspect made dict keys (a KeyError on an integer: a caller still indexing).
     """
     names = defined_names(texts)
     out: list[Candidate] = []
@@ -277,6 +279,7 @@ def template_candidates(shape: ErrorShape, message: str, sites: list[Site], text
                     out.append(Candidate({site.path: new_text}, "template:stale_name",
                                          f"stale name {stale} -> {new} in {site.path}", 1, tier=site.tier))
         out += _stale_keys(site, text, body, shape, message, keys or {}, seen)
+        out += _positions_to_keys(site, lines, body, nl, shape, message, positions or {}, seen)
         for new_line, what in variants:
             if new_line == body:
                 continue
@@ -317,6 +320,25 @@ def _stale_keys(site: Site, text: str, line: str, shape: ErrorShape, message: st
             out.append(Candidate({site.path: new_text}, "template:stale_key", f"{what} at {site.path}:{site.line}",
                                  _token_distance(text, new_text) or 1, tier=site.tier))
     return out
+
+
+def _positions_to_keys(site: Site, lines: list[str], line: str, nl: str, shape: ErrorShape, message: str,
+                       positions: dict[int, str], seen: set[tuple[str, str]]) -> list[Candidate]:
+    """A KeyError on an integer where the suspect turned a returned tuple into a dict: every `[i]` of the
+    crash line read as the key position i became (`parts[1]` -> `parts['last']`)."""
+    m = re.search(r"(-?\d+)\s*$", message)
+    if shape.exc_type != "KeyError" or site.tier >= 2 or not m or int(m.group(1)) not in positions:
+        return []
+    quote = '"' if "f'" in line else "'"
+    new_line = re.sub(r"\[\s*(-?\d+)\s*\]",
+                      lambda q: f"[{quote}{positions[int(q.group(1))]}{quote}]" if int(q.group(1)) in positions
+                      else q.group(0), line)
+    new_text = "".join(lines[: site.line - 1]) + new_line + nl + "".join(lines[site.line:])
+    if new_line == line or (site.path, new_text) in seen:
+        return []
+    seen.add((site.path, new_text))
+    return [Candidate({site.path: new_text}, "template:tuple_to_dict", f"positions -> dict keys at "
+                      f"{site.path}:{site.line}", _token_distance(line, new_line), tier=site.tier)]
 
 
 def _quoted(key: str) -> re.Pattern[str]:

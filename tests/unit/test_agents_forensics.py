@@ -195,3 +195,31 @@ def test_keys_a_refactor_renamed_are_read_even_inside_f_strings_and_fix_a_stale_
     other = ErrorShape("KeyError", "'total'", "export.py", "csv_line")  # a key the suspect did not rename
     assert not [c for c in template_candidates(other, "KeyError: 'total'", [Site("export.py", 2, "csv_line", 0)],
                                                {"export.py": consumer}, keys=keys) if c.unit == "template:stale_key"]
+
+
+def test_a_caller_indexing_a_tuple_that_became_a_dict_reads_the_keys_the_positions_became(tmp_path: Path) -> None:
+    from agents.repair import index_keys_in
+    from agents.repro import ErrorShape
+    from agents.templates import Site, template_candidates
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
+    old = "def split_name(full):\n    parts = full.split()\n    return parts[0], parts[-1]\n"
+    new = (
+        'def split_name(full):\n    parts = full.split()\n'
+        '    return {"first": parts[0], "middle": parts[1:-1], "last": parts[ -1]}\n'  # values matched by text
+    )
+    parent = _commit(repo, old, "first")
+    commit = _commit(repo, new, "named parts")
+    positions = index_keys_in(repo, commit, parent)
+    assert positions == {0: "first", 1: "last"}
+
+    caller = 'def badge(p):\n    parts = split_name(p["name"])\n    return f"{parts[1].upper()}, {parts[0]} ({p[2]})"\n'
+    shape = ErrorShape("KeyError", "1", "badges.py", "badge")
+    cands = template_candidates(shape, "KeyError: 1", [Site("badges.py", 3, "badge", 0)], {"badges.py": caller},
+                                positions=positions)
+    assert [c.texts["badges.py"] for c in cands if c.unit == "template:tuple_to_dict"] == [
+        'def badge(p):\n    parts = split_name(p["name"])\n'
+        "    return f\"{parts['last'].upper()}, {parts['first']} ({p[2]})\"\n"  # position 2 was never a key
+    ]
