@@ -26,6 +26,7 @@ from agents.forensics import function_spans
 from agents.repro import ErrorShape, Repro, is_test_file, python_args, run_repro
 from agents.revert import Candidate, partial_reverts, tokens
 from agents.templates import Site, template_candidates
+from agents.units import unit_candidates, unit_renames
 from agents.workspace import run_command, run_heavy, test_env
 
 __all__ = ["RepairBudget", "RepairResult", "repair", "sites_for", "renames_in", "key_renames_in", "index_keys_in"]
@@ -283,6 +284,7 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
         for old, new in key_renames_in(root, sha, parent).items():
             keys.setdefault(old, []).extend(n for n in new if n not in keys.get(old, []))
         handlers += removed_handlers(root, sha, parent)
+    cands += unit_candidates(head, unit_renames({**keys, **renames}))
     cands += template_candidates(shape, message, sites, head, renames, handlers=handlers, keys=keys,
                                  positions=positions)
     ordered = _order(cands, head, sites)
