@@ -137,8 +137,14 @@ def key_renames_in(root: Path, commit: str, parent: str | None) -> dict[str, lis
             hunks[-1][1].append(line[1:])
     word = re.compile(r"[A-Za-z_][\w.-]*|\S")
     pairs = []
-    for removed, added in hunks:
-        to, tn = word.findall("\n".join(removed)), word.findall("\n".join(added))
+    chunks = [("\n".join(removed), "\n".join(added)) for removed, added in hunks]  # a block rewritten as a whole
+    for removed, added in hunks:  # and each removed line with its most similar added line
+        for old in removed:
+            best = max(added, key=lambda a, o=old: difflib.SequenceMatcher(None, o, a).ratio(), default=None)
+            if best is not None:
+                chunks.append((old, best))
+    for before, after in chunks:
+        to, tn = word.findall(before), word.findall(after)
         for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, to, tn, autojunk=False).get_opcodes():
             if (tag == "replace" and i2 - i1 == 1 and j2 - j1 == 1 and i1 > 0 and i2 < len(to) and j1 > 0
                     and j2 < len(tn) and to[i1 - 1] == to[i2] == tn[j1 - 1] == tn[j2] and to[i2] in "'\""
@@ -232,6 +238,11 @@ def _changed_head_lines(old: str, new: str) -> set[int]:
     return out
 
 
+# templates read off the suspect's own change (its renamed names and keys, reshaped returns, units)
+_FROM_THE_SUSPECT = frozenset({"template:stale_name", "template:stale_key", "template:key_fallback",
+                               "template:tuple_to_dict", "template:unit"})
+
+
 def _order(cands: list[Candidate], head: dict[str, str], sites: list[Site]) -> list[Candidate]:
     spans: dict[str, list[tuple[int, int]]] = {}
     for s in sites:
@@ -246,6 +257,8 @@ def _order(cands: list[Candidate], head: dict[str, str], sites: list[Site]) -> l
             c.tier += 10 * c.rank  # later suspects after the first one's
         elif c.unit == "file":
             c.tier = 6
+        elif c.unit in _FROM_THE_SUSPECT:  # templates built from what the suspect changed: as its own hunks
+            c.tier = 1
         else:  # templates: crash line 2, callers 3, suspect's lines on the path 5
             c.tier = {0: 2, 1: 3}.get(c.tier, 5)
     unique: dict[Any, Candidate] = {}

@@ -280,6 +280,8 @@ def template_candidates(shape: ErrorShape, message: str, sites: list[Site], text
                                          f"stale name {stale} -> {new} in {site.path}", 1, tier=site.tier))
         out += _stale_keys(site, text, body, shape, message, keys or {}, seen)
         out += _positions_to_keys(site, lines, body, nl, shape, message, positions or {}, seen)
+        if "NoneType" in message or shape.exc_type == "KeyError":
+            out += _key_fallbacks(site, lines, body, nl, keys or {}, seen)
         for new_line, what in variants:
             if new_line == body:
                 continue
@@ -339,6 +341,31 @@ def _positions_to_keys(site: Site, lines: list[str], line: str, nl: str, shape: 
     seen.add((site.path, new_text))
     return [Candidate({site.path: new_text}, "template:tuple_to_dict", f"positions -> dict keys at "
                       f"{site.path}:{site.line}", _token_distance(line, new_line), tier=site.tier)]
+
+
+def _key_fallbacks(site: Site, lines: list[str], line: str, nl: str, keys: dict[str, list[str]],
+                   seen: set[tuple[str, str]]) -> list[Candidate]:
+    """A read of a key the suspect renamed, falling back to the old key: data written before the rename
+    (reports, stored jobs, other services) still carries it (`job.get("interval")` ->
+    `(job.get("interval") or job.get("every"))`)."""
+    if site.tier >= 2:
+        return []
+    out = []
+    for old, news in keys.items():
+        for new in news:
+            get = re.compile(r"""([\w.]+)\.get\((["'])%s\2\)""".replace("%s", re.escape(new)))
+            index = re.compile(r"""([\w.]+)\[(["'])%s\2\]""".replace("%s", re.escape(new)))
+            new_line = get.sub(lambda m, o=old, n=new: f"({m.group(1)}.get({m.group(2)}{n}{m.group(2)}) or "
+                               f"{m.group(1)}.get({m.group(2)}{o}{m.group(2)}))", line)
+            new_line = index.sub(lambda m, o=old, n=new: f"{m.group(1)}.get({m.group(2)}{n}{m.group(2)}, "
+                                 f"{m.group(1)}.get({m.group(2)}{o}{m.group(2)}))", new_line)
+            new_text = "".join(lines[: site.line - 1]) + new_line + nl + "".join(lines[site.line:])
+            if new_line != line and (site.path, new_text) not in seen:
+                seen.add((site.path, new_text))
+                out.append(Candidate({site.path: new_text}, "template:key_fallback", f"key {new!r} falls back to "
+                                     f"{old!r} at {site.path}:{site.line}", _token_distance(line, new_line),
+                                     tier=site.tier))
+    return out
 
 
 def _quoted(key: str) -> re.Pattern[str]:

@@ -223,3 +223,43 @@ def test_a_caller_indexing_a_tuple_that_became_a_dict_reads_the_keys_the_positio
         'def badge(p):\n    parts = split_name(p["name"])\n'
         "    return f\"{parts['last'].upper()}, {parts['first']} ({p[2]})\"\n"  # position 2 was never a key
     ]
+
+
+def test_a_read_of_a_renamed_key_falls_back_to_the_old_one_for_data_written_before_the_rename() -> None:
+    from agents.repro import ErrorShape
+    from agents.templates import Site, template_candidates
+
+    caller = 'def next_run(job, last):\n    every = parse(job.get("interval"))\n    return last + every\n'
+    shape = ErrorShape("AttributeError", "'NoneType' object has no attribute 'strip'", "jobs.py", "next_run")
+    cands = template_candidates(shape, "AttributeError: 'NoneType' object has no attribute 'strip'",
+                                [Site("jobs.py", 2, "next_run", 1)], {"jobs.py": caller}, keys={"every": ["interval"]})
+    assert [c.texts["jobs.py"] for c in cands if c.unit == "template:key_fallback"] == [
+        'def next_run(job, last):\n    every = parse((job.get("interval") or job.get("every")))\n'
+        "    return last + every\n"
+    ]
+    indexed = caller.replace('job.get("interval")', "job['interval']")
+    shape = ErrorShape("KeyError", "'interval'", "jobs.py", "next_run")
+    cands = template_candidates(shape, "KeyError: 'interval'", [Site("jobs.py", 2, "next_run", 0)],
+                                {"jobs.py": indexed}, keys={"every": ["interval"]})
+    assert [c.texts["jobs.py"] for c in cands if c.unit == "template:key_fallback"] == [
+        "def next_run(job, last):\n    every = parse(job.get('interval', job.get('every')))\n    return last + every\n"
+    ]
+
+
+def test_a_key_renamed_in_a_line_among_new_lines_that_reuse_its_old_name_is_still_read(tmp_path: Path) -> None:
+    """`every` is the old key and, after the change, also a variable of the added lines: a whole-hunk token
+    diff aligns the wrong `every`; the line with its most similar added line gives the rename."""
+    from agents.repair import key_renames_in
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
+    old = 'def next_run(job, last):\n    every = parse(job["every"])\n    return last + every\n'
+    new = (
+        'def next_run(job, last, rng=None):\n    every = parse(job.get("interval"))\n'
+        '    jitter = job.get("jitter_s", 0)\n    if jitter:\n        every += rng.randint(0, jitter)\n'
+        "    return last + every\n"
+    )
+    parent = _commit(repo, old, "first")
+    commit = _commit(repo, new, "jitter; interval is the documented key")
+    assert key_renames_in(repo, commit, parent) == {"every": ["interval"]}
