@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agents.apichange import api_candidates, properties_made_methods
 from agents.forensics import function_spans
 from agents.repro import ErrorShape, Repro, is_test_file, python_args, run_repro
 from agents.revert import Candidate, partial_reverts, tokens
@@ -240,7 +241,7 @@ def _changed_head_lines(old: str, new: str) -> set[int]:
 
 # templates read off the suspect's own change (its renamed names and keys, reshaped returns, units)
 _FROM_THE_SUSPECT = frozenset({"template:stale_name", "template:stale_key", "template:key_fallback",
-                               "template:tuple_to_dict", "template:unit"})
+                               "template:tuple_to_dict", "template:unit", "template:api_change"})
 
 
 def _order(cands: list[Candidate], head: dict[str, str], sites: list[Site]) -> list[Candidate]:
@@ -298,6 +299,8 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
             keys.setdefault(old, []).extend(n for n in new if n not in keys.get(old, []))
         handlers += removed_handlers(root, sha, parent)
     cands += unit_candidates(head, unit_renames({**keys, **renames}))
+    made = set().union(*(properties_made_methods(root, sha, parent, list(head)) for sha, parent in suspects))
+    cands += api_candidates(shape, message, sites, head, made)
     cands += template_candidates(shape, message, sites, head, renames, handlers=handlers, keys=keys,
                                  positions=positions)
     ordered = _order(cands, head, sites)
