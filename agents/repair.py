@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.apichange import api_candidates, properties_made_methods
-from agents.forensics import function_spans
+from agents.forensics import EMPTY_TREE, function_spans
 from agents.repro import ErrorShape, Repro, is_test_file, python_args, run_repro
 from agents.revert import Candidate, partial_reverts, tokens
 from agents.templates import Site, template_candidates
@@ -63,6 +63,11 @@ def _git_lines(root: Path, *args: str) -> list[str]:
     return res.output.splitlines() if res.ok else []
 
 
+def _diff_lines(root: Path, commit: str, parent: str | None) -> list[str]:
+    """`git diff -U0` of the commit against its parent (the empty tree for a root commit)."""
+    return _git_lines(root, "diff", "-U0", "--no-color", parent or EMPTY_TREE, commit)
+
+
 def _blamed_lines(root: Path, path: str, commit: str) -> set[int]:
     out: set[int] = set()
     for line in _git_lines(root, "blame", "-l", "-s", "HEAD", "--", path):
@@ -92,8 +97,7 @@ def sites_for(root: Path, frames: list[tuple[str, int, str]], suspect: str | Non
 def _replaced_tokens(root: Path, commit: str, parent: str | None) -> list[tuple[str, str]]:
     """(old, new) tokens the commit replaced one for one in a changed line (the most similar added line)."""
     out: list[tuple[str, str]] = []
-    diff = _git_lines(root, "diff", "-U0", "--no-color", parent or "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
-                      commit)
+    diff = _diff_lines(root, commit, parent)
     removed = [line[1:] for line in diff if line.startswith("-") and not line.startswith("---")]
     added = [line[1:] for line in diff if line.startswith("+") and not line.startswith("+++")]
     for old in removed:
@@ -126,8 +130,7 @@ def key_renames_in(root: Path, commit: str, parent: str | None) -> dict[str, lis
     """String keys the commit replaced one for one (`s["count"]` -> `s["orders"]`, unquoted), read hunk by
     hunk with quotes as tokens of their own (so keys inside f-strings count too): what a stale consumer of
     a dict the commit reshaped should now read."""
-    diff = _git_lines(root, "diff", "-U0", "--no-color", parent or "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
-                      commit)
+    diff = _diff_lines(root, commit, parent)
     hunks: list[tuple[list[str], list[str]]] = []
     for line in diff:
         if line.startswith("@@"):
@@ -158,8 +161,7 @@ def index_keys_in(root: Path, commit: str, parent: str | None) -> dict[int, str]
     """Tuple positions the commit turned into dict keys: a removed `return a, b` and an added
     `return {"x": a, "y": ..., "z": b}` (values matched by their text) give {0: "x", 1: "z"}; a caller
     still indexing by position (`parts[1]`) then raises KeyError: 1."""
-    diff = _git_lines(root, "diff", "-U0", "--no-color", parent or "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
-                      commit)
+    diff = _diff_lines(root, commit, parent)
     squash = functools.partial(re.sub, r"\s+", "")
     tuples = [m.group(1) for line in diff if line.startswith("-") and not line.startswith("---")
               and (m := re.match(r"^-\s*return\s+\(?(.+?,.+?)\)?\s*$", line))]
@@ -197,8 +199,7 @@ def removed_handlers(root: Path, commit: str, parent: str | None) -> list[tuple[
     indentation): a body line the new code happens to keep (`return default` under a new `if`) is not
     in the diff's removed lines, yet it was the handler's."""
     out: list[tuple[str, list[str]]] = []
-    base = parent or "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
-    lines = _git_lines(root, "diff", "-U0", "--no-color", base, commit)
+    lines = _diff_lines(root, commit, parent)
     path, old_line, old_texts = "", 0, {}
     for line in lines:
         if line.startswith("--- "):

@@ -40,6 +40,13 @@ def test_function_spans_have_qualified_names_and_include_decorators() -> None:
     assert function_spans("def broken(:\n") == []
 
 
+def _git_repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
+    return repo
+
+
 def _commit(repo: Path, text: str, message: str) -> str:
     (repo / "m.py").write_text(text)
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
@@ -104,9 +111,7 @@ def test_a_removed_handler_is_read_whole_from_the_parent_even_when_the_diff_keep
     handler restored around the crash must still be `except ValueError: return default`, nested lines kept."""
     from agents.repair import removed_handlers
 
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
+    repo = _git_repo(tmp_path)
     old = (
         "def to_int(value, default=0):\n    try:\n        return int(value.strip())\n    except ValueError:\n"
         "        return default\n\n\ndef load(p):\n    try:\n        return open(p).read()\n"
@@ -146,9 +151,7 @@ def test_a_restored_tuple_handler_is_valid_python_around_the_crash_statement() -
 
 
 def test_a_hunk_that_adds_a_check_and_breaks_the_lines_under_it_is_undone_keeping_the_check(tmp_path: Path) -> None:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
+    repo = _git_repo(tmp_path)
     old = "def merge(overrides, base=DEFAULTS):\n    opts = dict(base)\n    opts.update(overrides)\n    return opts\n"
     new = (
         "def merge(overrides, base=DEFAULTS):\n    unknown = set(overrides) - set(base)\n    if unknown:\n"
@@ -170,9 +173,7 @@ def test_keys_a_refactor_renamed_are_read_even_inside_f_strings_and_fix_a_stale_
     from agents.repro import ErrorShape
     from agents.templates import Site, template_candidates
 
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
+    repo = _git_repo(tmp_path)
     old = 'def tiles(s):\n    return [("Orders", str(s["count"])), ("Revenue", f"{s[\'revenue\'] / 100:.2f}")]\n'
     new = (
         'def tiles(s):\n    return [\n        ("Orders", str(s["orders"])),\n'
@@ -202,9 +203,7 @@ def test_a_caller_indexing_a_tuple_that_became_a_dict_reads_the_keys_the_positio
     from agents.repro import ErrorShape
     from agents.templates import Site, template_candidates
 
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
+    repo = _git_repo(tmp_path)
     old = "def split_name(full):\n    parts = full.split()\n    return parts[0], parts[-1]\n"
     new = (
         'def split_name(full):\n    parts = full.split()\n'
@@ -251,9 +250,7 @@ def test_a_key_renamed_in_a_line_among_new_lines_that_reuse_its_old_name_is_stil
     diff aligns the wrong `every`; the line with its most similar added line gives the rename."""
     from agents.repair import key_renames_in
 
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
+    repo = _git_repo(tmp_path)
     old = 'def next_run(job, last):\n    every = parse(job["every"])\n    return last + every\n'
     new = (
         'def next_run(job, last, rng=None):\n    every = parse(job.get("interval"))\n'
