@@ -9,6 +9,13 @@
 
 The token is per call, not per actor: a second call for the same investigation on the same actor
 (a redelivery) never mistakes the first call's lease for its own.
+
+`lineage` names the actor across its incarnations (Ray runs one live process per named actor), and
+the token is `lineage/incarnation/call`: a lease an earlier incarnation holds belongs to a dead process,
+so a restarted orchestrator takes its own interrupted investigations at once instead of waiting for
+that lease to lapse:
+
+    Lease(store, "orchestrator-0", f"{lineage}/{pid}-{uuid}/{call}", 60, lineage=lineage)
 """
 
 from __future__ import annotations
@@ -29,8 +36,20 @@ TERMINAL = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
 
 
 class Lease:
-    def __init__(self, store: PeerStateStore, holder: str, token: str, seconds: float) -> None:
+    def __init__(
+        self, store: PeerStateStore, holder: str, token: str, seconds: float, lineage: str | None = None
+    ) -> None:
         self.store, self.holder, self.token, self.seconds = store, holder, token, seconds
+        self.lineage = lineage
+        if lineage is not None and not token.startswith(f"{lineage}/"):
+            raise ValueError(f"lease token {token!r} is not of the actor {lineage!r}")
+
+    def held_by_predecessor(self, owner: str | None) -> bool:
+        """True if `owner` is a call of an earlier incarnation of this actor: its process is dead."""
+        if not owner or self.lineage is None or not owner.startswith(f"{self.lineage}/"):
+            return False
+        incarnation = self.token.rsplit("/", 1)[0]
+        return not owner.startswith(f"{incarnation}/")
 
     def expiry(self) -> datetime:
         return utcnow() + timedelta(seconds=self.seconds)
@@ -42,7 +61,8 @@ class Lease:
         def transform(state: PeerState) -> PeerState:
             nonlocal taken
             m, now = state.metadata, utcnow()
-            live = m.owner and m.owner != self.token and m.lease_expires_at and m.lease_expires_at > now
+            live = (m.owner and m.owner != self.token and m.lease_expires_at and m.lease_expires_at > now
+                    and not self.held_by_predecessor(m.owner))
             taken = not (live or m.status in TERMINAL)
             if taken:
                 m.owner, m.lease_expires_at = self.token, now + timedelta(seconds=self.seconds)

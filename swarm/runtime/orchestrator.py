@@ -49,7 +49,8 @@ log = logging.getLogger("swarm.runtime.orchestrator")
 class OrchestratorActor(AgentHost):
     def __init__(self, spec: ActorSpec, index: int) -> None:
         super().__init__(spec, "orchestrator", index)
-        self.owner = f"{self.name}/{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.lineage = _lineage(self.name)
+        self.owner = f"{self.lineage}/{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.pools = {r: PoolClient(r, spec.ray_namespace) for r in ("research", "implement", "review")}
         self.lease_s = max(30.0, self.services.config.intake.in_progress_interval_s * 3)
         self.running: dict[str, asyncio.Task[Any]] = {}  # investigation id -> the call working on it
@@ -120,7 +121,8 @@ class OrchestratorActor(AgentHost):
         task = asyncio.current_task()
         assert task is not None
         self.running[req.investigation_id] = task
-        lease = Lease(self.services.store, self.name, f"{self.owner}/{uuid.uuid4().hex[:8]}", self.lease_s)
+        lease = Lease(self.services.store, self.name, f"{self.owner}/{uuid.uuid4().hex[:8]}", self.lease_s,
+                      lineage=self.lineage)
         started = time.monotonic()
         self.services.active += 1
         metrics.gauge("investigations_active", self.services.active, actor=self.name)
@@ -242,6 +244,13 @@ class OrchestratorActor(AgentHost):
             "duplicate": bool(ack.duplicate),
             "result": result.model_dump(mode="json"),
         }
+
+
+def _lineage(name: str) -> str:
+    """The actor `name` across its incarnations: Ray keeps one live process per actor name in a namespace
+    of one cluster (the GCS address tells two clusters sharing a NATS namespace apart)."""
+    ctx = ray.get_runtime_context()
+    return f"{ctx.gcs_address}/{ctx.namespace}/{name}"
 
 
 def _investigation(req: PhaseRequest) -> str:

@@ -98,6 +98,30 @@ async def test_a_phase_write_is_refused_once_the_lease_is_lost(bus: Bus) -> None
     assert done.phase("plan").status == PhaseStatus.DONE
 
 
+async def test_a_restarted_actor_takes_the_lease_its_dead_incarnation_held_and_nothing_else(bus: Bus) -> None:
+    store = PeerStateStore(bus)
+    state = await _state(store, "inv-lineage-1")
+    lineage = "10.0.0.1:6379/swarm/orchestrator-0"
+    dead = Lease(store, "orchestrator-0", f"{lineage}/111-aaaaaa/c1", seconds=60, lineage=lineage)
+    assert await dead.take(state.key)  # then its process is killed: the lease would hold for 60 s
+    # the same incarnation's second call (a redelivery while the first still runs) waits
+    sibling = Lease(store, "orchestrator-0", f"{lineage}/111-aaaaaa/c2", seconds=60, lineage=lineage)
+    assert not await sibling.take(state.key)
+    # another actor, and the same name in another cluster, wait too
+    other = Lease(store, "orchestrator-1", "10.0.0.1:6379/swarm/orchestrator-1/222-bbbbbb/c1", seconds=60,
+                  lineage="10.0.0.1:6379/swarm/orchestrator-1")
+    elsewhere = "10.9.9.9:6379/swarm/orchestrator-0"
+    twin = Lease(store, "orchestrator-0", f"{elsewhere}/333-cccccc/c1", seconds=60, lineage=elsewhere)
+    assert not await other.take(state.key) and not await twin.take(state.key)
+    # the restarted incarnation of orchestrator-0 takes it at once
+    reborn = Lease(store, "orchestrator-0", f"{lineage}/444-dddddd/c1", seconds=60, lineage=lineage)
+    assert await reborn.take(state.key)
+    held, _ = await store.read(state.key)
+    assert held.metadata.owner == reborn.token
+    with pytest.raises(ValueError, match="not of the actor"):
+        Lease(store, "orchestrator-0", "orchestrator-0/x/y", seconds=60, lineage=lineage)
+
+
 async def test_a_store_learns_only_newer_revisions(bus: Bus) -> None:
     store, other = PeerStateStore(bus), PeerStateStore(bus)
     state = await _state(store, "inv-known-1")
