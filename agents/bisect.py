@@ -5,18 +5,23 @@
 
 Runs in the investigation's own worktree (never the user's checkout). Each tested commit gets the
 repository's test files as they are at HEAD (the repro is a HEAD test); when that cannot run there (the
-test imports something newer), the commit's own tests are tried. A commit where the repro cannot tell
-(import error, other failure) is skipped, like `git bisect skip`. The search first walks back
-exponentially from HEAD to a good commit, then halves the range; it stops at the time budget.
+test imports something newer), the outermost production call on the HEAD test's crash path that exists
+there is run with the arguments it got at HEAD (`agents.argcapture`), then the commit's own test of that
+id, then its own whole suite. A commit where none can tell (import error, other failure) is skipped, like
+`git bisect skip`. The search first walks back exponentially from HEAD to a good commit, then halves the
+range; it stops at the time budget. When HEAD's repro fails on every commit it runs on, a second pass
+asks each commit's own test suite (`BisectResult.oracle` says which answered).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agents.argcapture import CapturedCall, capture_calls, first_defined, run_call
 from agents.repro import Outcome, Repro, is_test_file, run_repro
 from agents.workspace import run_command
 
@@ -34,6 +39,9 @@ class BisectResult:
     tested: dict[str, str] = field(default_factory=dict)
     elapsed_s: float = 0.0
     reason: str = ""
+    never_passed: bool = False  # no commit passed the repro (HEAD's data or API may be newer than them)
+    oracle: str = "HEAD's repro"
+    captured: list[dict[str, Any]] = field(default_factory=list)  # the calls on the crash path, outermost first
 
     @property
     def method(self) -> str:
@@ -42,7 +50,7 @@ class BisectResult:
     def to_dict(self) -> dict[str, Any]:
         return {"first_bad": self.first_bad, "last_good": self.last_good, "candidates": self.candidates,
                 "steps": self.steps, "tested": self.tested, "elapsed_s": round(self.elapsed_s, 3),
-                "reason": self.reason}
+                "reason": self.reason, "oracle": self.oracle, "captured": self.captured}
 
 
 def _git(root: Path, *args: str) -> str:
@@ -51,11 +59,15 @@ def _git(root: Path, *args: str) -> str:
 
 
 class _Prober:
-    def __init__(self, root: Path, repro: Repro, head: str) -> None:
-        self.root, self.repro, self.head = root, repro, head
+    """Answers "does commit X have the error?" With `own_suite`, from the commit's own whole test suite only
+    (bisect's second pass); otherwise from HEAD's repro, and where that cannot tell, from the outermost
+    captured call that exists there, the commit's own test of that id, then its own whole suite."""
+
+    def __init__(self, root: Path, repro: Repro, head: str, calls: list[CapturedCall], own_suite: bool = False) -> None:
+        self.root, self.repro, self.head, self.calls, self.own_suite = root, repro, head, calls, own_suite
         self.head_tests = [p for p in _git(root, "ls-tree", "-r", "--name-only", head).splitlines()
                            if is_test_file(p)]
-        self.cache: dict[str, Outcome] = {}
+        self.cache: dict[str, Outcome] = {head: "bad"}  # find_repro established it at HEAD
 
     def _checkout(self, sha: str) -> bool:
         run_command(["git", "reset", "-q", "--hard"], self.root)
@@ -66,21 +78,45 @@ class _Prober:
         if sha in self.cache:
             return self.cache[sha]
         outcome: Outcome = "skip"
-        if self._checkout(sha):
-            if self.repro.kind == "test" and self.head_tests and sha != self.head:
+        if self.own_suite:
+            if self.repro.suite and self._checkout(sha):
+                outcome = self._suite()
+        elif self._checkout(sha):
+            if self.repro.kind == "test" and self.head_tests:
                 run_command(["git", "checkout", self.head, "--", *self.head_tests], self.root)
             outcome = run_repro(self.root, self.repro)
-            if outcome == "skip" and self.repro.kind == "test" and sha != self.head and self._checkout(sha):
-                outcome = run_repro(self.root, self.repro)  # the commit's own tests
+            if outcome == "skip" and self._checkout(sha):
+                outcome = self._older()
         self.cache[sha] = outcome
         return outcome
+
+    def _older(self) -> Outcome:
+        call = first_defined(self.root, self.calls)
+        if call is not None and (outcome := run_call(self.root, call, self.repro)) != "skip":
+            return outcome
+        if self.repro.kind == "test" and (outcome := run_repro(self.root, self.repro)) != "skip":
+            return outcome  # the commit's own test of that id
+        return self._suite() if self.repro.suite else "skip"
+
+    def _suite(self) -> Outcome:
+        suite = Repro("suite", self.repro.suite, shape=self.repro.shape, timeout_s=max(self.repro.timeout_s, 300.0))
+        return run_repro(self.root, suite)
 
     def restore(self) -> None:
         self._checkout(self.head)
 
 
+def _only_tests(root: Path, sha: str) -> bool:
+    changed = _git(root, "diff-tree", "--root", "--no-commit-id", "--name-only", "-r", sha).split()
+    return all(is_test_file(p) for p in changed)
+
+
 def bisect(root: Path, repro: Repro, *, budget_s: float = 120.0, max_steps: int = 40) -> BisectResult:
-    """The first bad commit on the first-parent history of HEAD, found with `repro` (which must be bad at HEAD)."""
+    """The first bad commit on the first-parent history of HEAD, found with `repro` (which must be bad at HEAD).
+
+    When HEAD's repro fails on every commit it can run on (it may rely on a data format or module that came
+    later), a second pass asks each commit's own test suite instead; its answer is kept when it is a commit
+    that changed more than tests."""
     t0 = time.monotonic()
     head = _git(root, "rev-parse", "HEAD").strip()
     commits = _git(root, "rev-list", "--first-parent", f"--max-count={MAX_COMMITS}", "HEAD").split()
@@ -88,11 +124,34 @@ def bisect(root: Path, repro: Repro, *, budget_s: float = 120.0, max_steps: int 
     if repro.kind == "none" or not commits:
         result.reason = "no repro to bisect with"
         return result
-    prober = _Prober(root, repro, head)
-    prober.cache[head] = "bad"  # find_repro established it at HEAD
+    calls = capture_calls(root, repro)
+    result.captured = [c.to_dict() for c in calls]
 
     def over_budget() -> bool:
         return time.monotonic() - t0 > budget_s or result.steps >= max_steps
+
+    prober = _Prober(root, repro, head, calls)
+    try:
+        _search(commits, prober, over_budget, result)
+        if result.never_passed and repro.suite and not over_budget():
+            second = BisectResult(steps=result.steps)
+            _search(commits, _Prober(root, repro, head, calls, own_suite=True), over_budget, second)
+            result.steps, result.tested = second.steps, {**result.tested, **second.tested}
+            if second.first_bad and not _only_tests(root, second.first_bad):
+                oldest = (result.first_bad or "")[:10] or "the oldest tried"
+                for name in ("first_bad", "last_good", "candidates", "reason"):
+                    setattr(result, name, getattr(second, name))
+                result.oracle = "own test suites"
+                result.reason = (f"HEAD's repro failed on every older commit it ran on (to {oldest}); "
+                                 "each commit's own test suite first raises it here")
+        return result
+    finally:
+        result.elapsed_s = time.monotonic() - t0
+        prober.restore()
+
+
+def _search(commits: list[str], prober: _Prober, over_budget: Callable[[], bool], result: BisectResult) -> None:
+    """Walk back exponentially from HEAD (commits[0]) to a good commit, then halve the range."""
 
     def probe(i: int) -> Outcome:
         result.steps += 1
@@ -100,63 +159,59 @@ def bisect(root: Path, repro: Repro, *, budget_s: float = 120.0, max_steps: int 
         result.tested[commits[i]] = outcome
         return outcome
 
-    try:
-        bad, good = 0, None
-        step, i = 1, 1
-        tried = {0}
-        while i < len(commits) and good is None and not over_budget():
-            outcome = probe(i)
-            tried.add(i)
-            if outcome == "good":
-                good = i
-            elif outcome == "bad":
-                bad = i
-                if bad == len(commits) - 1:
-                    break
-                i, step = min(i + step, len(commits) - 1), step * 2  # never step past the root untested
-                continue
-            else:
-                # skipped (the walk may have jumped over a good commit): the untested ones between the last
-                # bad and the oldest tried first, nearest that one; then older ones
-                oldest = max(tried)
-                between = [j for j in range(bad + 1, oldest) if j not in tried]
-                i = max(between) if between else oldest + 1
-                continue
-            break
-        if good is None:
-            oldest_bad = commits[bad]
-            result.reason = (f"the repro never passed on {result.steps} older commit(s) "
-                             f"(oldest bad {oldest_bad[:10]}; {'out of budget' if over_budget() else 'history end'})")
-            if bad == len(commits) - 1:  # the root commit itself fails: it introduced the error
-                result.first_bad, result.candidates = oldest_bad, [oldest_bad]
-                result.reason = ""
-            return result
-        skipped: set[int] = set()
-        while good - bad > 1 and not over_budget():
-            untested = [j for j in range(bad + 1, good) if j not in skipped]
-            if not untested:
+    bad, good = 0, None
+    step, i = 1, 1
+    tried = {0}
+    while i < len(commits) and good is None and not over_budget():
+        outcome = probe(i)
+        tried.add(i)
+        if outcome == "good":
+            good = i
+        elif outcome == "bad":
+            bad = i
+            if bad == len(commits) - 1:
                 break
-            mid = (bad + good) // 2
-            j = min(untested, key=lambda k: (abs(k - mid), k))
-            outcome = probe(j)
-            if outcome == "bad":
-                bad = j
-            elif outcome == "good":
-                good = j
-            else:
-                skipped.add(j)
-        result.last_good = commits[good]
-        between = [commits[j] for j in range(bad, good)]  # bad and the skipped ones older than it
-        if good - bad == 1 or all(j in skipped for j in range(bad + 1, good)):
-            result.first_bad = commits[bad] if good - bad == 1 else None
-            result.candidates = list(reversed(between))  # oldest first: the likeliest culprit behind skips
-            if result.first_bad is None:
-                result.reason = (f"the first bad commit is one of {len(between)} (untestable commits "
-                                 f"{', '.join(c[:10] for c in between[1:])} were skipped)")
+            i, step = min(i + step, len(commits) - 1), step * 2  # never step past the root untested
+            continue
         else:
-            result.candidates = list(reversed(between))
-            result.reason = f"out of budget after {result.steps} steps ({len(between)} commits left)"
-        return result
-    finally:
-        result.elapsed_s = time.monotonic() - t0
-        prober.restore()
+            # skipped (the walk may have jumped over a good commit): the untested ones between the last
+            # bad and the oldest tried first, nearest that one; then older ones
+            oldest = max(tried)
+            between = [j for j in range(bad + 1, oldest) if j not in tried]
+            i = max(between) if between else oldest + 1
+            continue
+        break
+    if good is None:
+        oldest_bad = commits[bad]
+        result.never_passed = True
+        result.reason = (f"the repro never passed on {result.steps} older commit(s) "
+                         f"(oldest bad {oldest_bad[:10]}; {'out of budget' if over_budget() else 'history end'})")
+        if bad == len(commits) - 1:  # the root commit itself fails: it introduced the error
+            result.first_bad, result.candidates = oldest_bad, [oldest_bad]
+            result.reason = ""
+        return
+    skipped: set[int] = set()
+    while good - bad > 1 and not over_budget():
+        untested = [j for j in range(bad + 1, good) if j not in skipped]
+        if not untested:
+            break
+        mid = (bad + good) // 2
+        j = min(untested, key=lambda k: (abs(k - mid), k))
+        outcome = probe(j)
+        if outcome == "bad":
+            bad = j
+        elif outcome == "good":
+            good = j
+        else:
+            skipped.add(j)
+    result.last_good = commits[good]
+    between = [commits[j] for j in range(bad, good)]  # bad and the skipped ones older than it
+    if good - bad == 1 or all(j in skipped for j in range(bad + 1, good)):
+        result.first_bad = commits[bad] if good - bad == 1 else None
+        result.candidates = list(reversed(between))  # oldest first: the likeliest culprit behind skips
+        if result.first_bad is None:
+            result.reason = (f"the first bad commit is one of {len(between)} (untestable commits "
+                             f"{', '.join(c[:10] for c in between[1:])} were skipped)")
+    else:
+        result.candidates = list(reversed(between))
+        result.reason = f"out of budget after {result.steps} steps ({len(between)} commits left)"

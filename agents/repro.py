@@ -163,6 +163,7 @@ class Repro:
     flaky: bool = False
     timeout_s: float = 120.0
     trace: dict[str, Any] | None = None  # the traceback the repro produced at HEAD (frames at HEAD lines)
+    suite: list[str] = field(default_factory=list)  # the whole test command (bisect's other oracle)
 
     @property
     def command(self) -> str:
@@ -182,8 +183,8 @@ class Repro:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Repro:
-        known = {k: data[k] for k in ("kind", "args", "target", "detail", "shape", "flaky", "timeout_s", "trace")
-                 if k in data}
+        known = {k: data[k] for k in ("kind", "args", "target", "detail", "shape", "flaky", "timeout_s", "trace",
+                                      "suite") if k in data}
         return cls(**known)
 
 
@@ -326,7 +327,7 @@ def find_repro(root: Path, report: ErrorReport, test_command: str, *, timeout_s:
     tried: list[str] = []
     for test_id, _ in failing[:MAX_TESTS_TRIED]:
         repro = Repro("test", _test_args(base, runner, test_id, root), test_id, shape=shape_d,
-                      timeout_s=test_timeout_s)
+                      timeout_s=test_timeout_s, suite=suite_args)
         outcome, trace = run_repro_traced(root, repro)
         tried.append(test_id)
         if outcome == "bad" and trace is not None:
@@ -337,7 +338,7 @@ def find_repro(root: Path, report: ErrorReport, test_command: str, *, timeout_s:
         outcome, trace = classify(suite, shape, root, "suite")
         if outcome == "bad" and trace is not None:
             return Repro("suite", suite_args, test_command, detail="the test command raises the reported error",
-                         shape=shape_d, timeout_s=timeout_s, trace=_trace_dict(trace))
+                         shape=shape_d, timeout_s=timeout_s, trace=_trace_dict(trace), suite=suite_args)
     report_traces = parse_tracebacks(report.stack, root) if report.stack else []
     frames = list(report_traces[-1].frames) if report_traces else []
     if not frames and shape.path and report.context.function:
@@ -347,7 +348,7 @@ def find_repro(root: Path, report: ErrorReport, test_command: str, *, timeout_s:
         if code is None:
             continue
         repro = Repro("built", [sys.executable, "-c", code], f"{frame.path}:{frame.function}", shape=shape_d,
-                      timeout_s=test_timeout_s)
+                      timeout_s=test_timeout_s, suite=suite_args)
         outcome, trace = run_repro_traced(root, repro)
         if outcome == "bad" and trace is not None:
             repro.trace = _trace_dict(trace)

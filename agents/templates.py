@@ -56,10 +56,13 @@ def defined_names(texts: dict[str, str]) -> set[str]:
 
 
 def _calls(line: str) -> Iterator[tuple[str, int, int, list[tuple[int, int]]]]:
-    """(name, start, end, [arg spans]) of each call `name(...)` in one line (balanced parentheses only)."""
+    """(name, start, end, [arg spans]) of each call `name(...)` in one line (balanced parentheses only;
+    string literals are stepped over, so their commas and brackets do not count)."""
     for m in re.finditer(r"(\w[\w.]*)\s*\(", line):
-        depth, args, start = 0, [], m.end()
-        for k in range(m.end() - 1, len(line)):
+        if _in_string(line, m.start()):
+            continue
+        depth, args, start, k = 0, [], m.end(), m.end() - 1
+        while k < len(line):
             ch = line[k]
             if ch in "([{":
                 depth += 1
@@ -73,7 +76,45 @@ def _calls(line: str) -> Iterator[tuple[str, int, int, list[tuple[int, int]]]]:
                 args.append((start, k))
                 start = k + 1
             elif ch in "\"'":
-                break  # strings with commas: leave this call alone
+                k = _string_end(line, k)
+                if k < 0:
+                    break  # an unterminated string (a multi-line literal): leave this call alone
+            k += 1
+
+
+def _literal(text: str) -> bool:
+    try:
+        ast.literal_eval(text)
+        return True
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False
+
+
+def _string_end(line: str, k: int) -> int:
+    """The index of the quote closing the string literal opened at `k`, or -1."""
+    quote, k = line[k], k + 1
+    while k < len(line):
+        if line[k] == "\\":
+            k += 2
+            continue
+        if line[k] == quote:
+            return k
+        k += 1
+    return -1
+
+
+def _in_string(line: str, pos: int) -> bool:
+    k = 0
+    while k < pos:
+        if line[k] == "#":
+            return True
+        if line[k] in "\"'":
+            end = _string_end(line, k)
+            if end < 0 or end > pos:
+                return True
+            k = end
+        k += 1
+    return False
 
 
 def _subscripts(line: str) -> Iterator[tuple[int, int, str, str]]:
@@ -96,6 +137,19 @@ def _line_variants(line: str, shape: ErrorShape, message: str, renames: dict[str
         for start, end, name in _values(line):
             for d in _none_defaults(message):
                 yield line[:start] + f"({name} or {d})" + line[end:], f"{name} -> ({name} or {d})"
+    if "NoneType" in message:  # an argument that is now None: `int(m.group("patch"))` -> `int(... or 0)`
+        named = re.match(r"(\w+)\(\) argument", message)
+        for name, _, _, args in _calls(line):
+            if named and name.split(".")[-1] != named.group(1):
+                continue
+            for a, b in args:
+                arg = line[a:b].strip()
+                if "=" in arg or arg.startswith("*") or re.fullmatch(r"[A-Za-z_]\w*", arg) or _literal(arg):
+                    continue  # keywords, stars and literals left alone; bare names are the value variants above
+                lead = line[a:b].index(arg) + a
+                for d in _none_defaults(message):
+                    yield (line[:lead] + f"{arg} or {d}" + line[lead + len(arg):],
+                           f"{name}({arg}) -> {name}({arg} or {d})")
     if exc == "ZeroDivisionError":
         for m in re.finditer(r"(/{1,2})\s*([\w.]+(?:\([^()]*\))?)", line):
             den = m.group(2)

@@ -192,6 +192,64 @@ def test_bisect_that_jumps_past_a_good_commit_onto_an_untestable_one_comes_back_
     assert list(result.tested.values()).count("skip") == 1  # the root, then the good commit it jumped over
 
 
+def test_where_the_head_test_cannot_run_bisect_asks_the_production_call_it_made(tmp_path: Path) -> None:
+    """The failing HEAD test imports a module added after the regression. The call it made on the crash
+    path (`minutes('2h')`, its arguments recorded at HEAD) is asked instead; without it the commit's own
+    suite (which never tried '2h') would call the regressing commit good."""
+    repo = _Repo(tmp_path / "repo", 11)
+    parse = ("import re\n\nDUR = re.compile(r'^(?P<h>\\d+)h(?P<m>\\d+)m$')\n\n\ndef minutes(text):\n"
+             "    m = DUR.match(text)\n    if not m:\n        return None\n"
+             "    return int(m.group('h')) * 60 + int(m.group('m'))\n")
+    files = {"dur/__init__.py": "", "dur/parse.py": parse,
+             "tests/test_parse.py": "from dur.parse import minutes\n\n\ndef test_minutes():\n"
+                                    "    assert minutes('1h30m') == 90\n"}
+    repo.commit("dur: parse", files)
+    files = {**files, "dur/parse.py": parse.replace("(?P<m>", "(?:(?P<m>").replace("m$", "m)?$")}
+    regression = repo.commit("parse: hours alone", files)
+    files = {**files, "dur/schedule.py": "from dur.parse import minutes\n\n\ndef total(entries):\n"
+                                          "    return sum(minutes(e) for e in entries)\n",
+             "tests/test_schedule.py": "from dur.schedule import total\n\n\ndef test_total():\n"
+                                       "    assert total(['1h30m', '2h']) == 210\n"}
+    repo.commit("schedule: totals", files)
+    report = _report(repo.path, "dur", _traceback(repo.path, "from dur.schedule import total; total(['2h'])"))
+    repro = find_repro(repo.path, report, "python -m pytest -q tests")
+    assert repro.kind == "test" and repro.target.endswith("test_total")
+    result = bisect(repo.path, repro, budget_s=120)
+    assert [c["function"] for c in result.captured] == ["total", "minutes"]
+    assert result.captured[1]["code"].endswith(".minutes('2h')")
+    assert result.first_bad == regression, result.to_dict()
+    assert _git(repo.path, "status", "--porcelain") == ""
+
+
+def test_when_the_head_test_fails_on_every_commit_each_commits_own_suite_finds_the_regression(
+        tmp_path: Path) -> None:
+    """The regressing commit changed a fixed-width format and its test together: HEAD's test (new format)
+    fails on every older commit too. Each commit's own suite is asked in a second pass."""
+    repo = _Repo(tmp_path / "repo", 12)
+    layout = "NAME = slice(0, 10)\nAGE = slice(10, 13)\n"
+    people = ("from fw import layout\n\n\ndef parse(line):\n"
+              "    return {'name': line[layout.NAME].strip(), 'age': int(line[layout.AGE])}\n")
+    files = {"fw/__init__.py": "", "fw/layout.py": layout, "fw/people.py": people,
+             "tests/test_people.py": "from fw.people import parse\n\n\ndef test_parse():\n"
+                                     "    assert parse('Ada       036') == {'name': 'Ada', 'age': 36}\n"}
+    repo.commit("fw: people", files)
+    files = {**files, "fw/layout.py": "NAME = slice(0, 10)\nCOUNTRY = slice(10, 12)\nAGE = slice(13, 16)\n",
+             "tests/test_people.py": "from fw.people import parse\n\n\ndef test_parse():\n"
+                                     "    assert parse('Ada       UK036|')['age'] == 36\n"}
+    regression = repo.commit("layout: a country column", files)
+    adults = "\n\ndef adults(rows):\n    return [r for r in rows if r['age'] >= 18]\n"
+    files = {**files, "fw/people.py": people + adults,
+             "tests/test_adults.py": "from fw.people import adults\n\n\ndef test_adults():\n"
+                                     "    assert adults([{'age': 17}, {'age': 18}]) == [{'age': 18}]\n"}
+    repo.commit("people: adults", files)
+    report = _report(repo.path, "fw", _traceback(repo.path, "from fw.people import parse; parse('Bo        SE041|')"))
+    repro = find_repro(repo.path, report, "python -m pytest -q tests")
+    assert repro.kind == "test"
+    result = bisect(repo.path, repro, budget_s=120)
+    assert result.first_bad == regression and result.oracle == "own test suites", result.to_dict()
+    assert "failed on every older commit" in result.reason
+
+
 async def test_bad_inputs_end_in_a_clear_no_fix(tmp_path: Path) -> None:
     case = _untested_repo(tmp_path / "repo", callable_=False)
     missing = case.report.model_copy(update={

@@ -260,3 +260,19 @@ def test_a_key_renamed_in_a_line_among_new_lines_that_reuse_its_old_name_is_stil
     parent = _commit(repo, old, "first")
     commit = _commit(repo, new, "jitter; interval is the documented key")
     assert key_renames_in(repo, commit, parent) == {"every": ["interval"]}
+
+
+def test_an_argument_that_became_none_gets_a_default_inside_the_call_even_among_string_literals() -> None:
+    from agents.repro import ErrorShape
+    from agents.templates import Site, template_candidates
+
+    text = ('def size(spec):\n    m = PATTERN.match(spec)\n'
+            '    return int(m.group("w"), 10) * int(m.group("h", "x,y"))\n')
+    message = "int() argument must be a string, a bytes-like object or a real number, not 'NoneType'"
+    shape = ErrorShape("TypeError", message, "geo.py", "size")
+    cands = template_candidates(shape, f"TypeError: {message}", [Site("geo.py", 3, "size", 0)], {"geo.py": text})
+    lines = [c.texts["geo.py"].splitlines()[2].strip() for c in cands]
+    # each int() argument, one at a time; the string literals' commas and parentheses do not split them
+    assert 'return int(m.group("w") or 0, 10) * int(m.group("h", "x,y"))' in lines
+    assert 'return int(m.group("w"), 10) * int(m.group("h", "x,y") or 0)' in lines
+    assert not any('"x or 0' in line or "10 or 0" in line for line in lines)  # not the base, not inside strings
