@@ -24,6 +24,7 @@ from typing import Any
 
 from agents.apichange import api_candidates, properties_made_methods
 from agents.forensics import EMPTY_TREE, function_spans
+from agents.olddefault import old_default_candidates, replaced_defaults
 from agents.repro import ErrorShape, Repro, is_test_file, python_args, run_repro
 from agents.revert import Candidate, partial_reverts, tokens
 from agents.templates import Site, template_candidates
@@ -242,7 +243,8 @@ def _changed_head_lines(old: str, new: str) -> set[int]:
 
 # templates read off the suspect's own change (its renamed names and keys, reshaped returns, units)
 _FROM_THE_SUSPECT = frozenset({"template:stale_name", "template:stale_key", "template:key_fallback",
-                               "template:tuple_to_dict", "template:unit", "template:api_change"})
+                               "template:tuple_to_dict", "template:unit", "template:api_change",
+                               "template:old_default"})
 
 
 def _order(cands: list[Candidate], head: dict[str, str], sites: list[Site]) -> list[Candidate]:
@@ -287,6 +289,7 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
     keys: dict[str, list[str]] = {}
     positions: dict[int, str] = {}
     handlers: list[tuple[str, list[str]]] = []
+    defaults: list[tuple[str, str, str]] = []
     for k, (sha, parent) in enumerate(suspects):
         paths = [p for p in _git_lines(root, "diff", "--name-only", parent or sha + "^", sha) if p in head]
         for c in partial_reverts(str(root), sha, parent, paths, head):
@@ -299,6 +302,9 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
         for old, new in key_renames_in(root, sha, parent).items():
             keys.setdefault(old, []).extend(n for n in new if n not in keys.get(old, []))
         handlers += removed_handlers(root, sha, parent)
+        if "NoneType" in message:  # a None where the suspect replaced a literal default
+            defaults += replaced_defaults(root, sha, parent)
+    cands += old_default_candidates(head, defaults)
     cands += unit_candidates(head, unit_renames({**keys, **renames}))
     made = set().union(*(properties_made_methods(root, sha, parent, list(head)) for sha, parent in suspects))
     cands += api_candidates(shape, message, sites, head, made)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from agents.repro import ErrorShape
 from agents.revert import Candidate, tokens
+from agents.sharedstate import instance_state_fixes
 
 __all__ = ["Site", "template_candidates", "defined_names"]
 
@@ -334,6 +335,11 @@ def template_candidates(shape: ErrorShape, message: str, sites: list[Site], text
                                          f"stale name {stale} -> {new} in {site.path}", 1, tier=site.tier))
         out += _stale_keys(site, text, body, shape, message, keys or {}, seen)
         out += _positions_to_keys(site, lines, body, nl, shape, message, positions or {}, seen)
+        for new_text, what in (instance_state_fixes(text, site.line) if site.tier < 2 else []):
+            if (site.path, new_text) not in seen:
+                seen.add((site.path, new_text))
+                out.append(Candidate({site.path: new_text}, "template:instance_state", f"{what} in {site.path}",
+                                     2 * what.count(",") + 2, tier=site.tier))
         if "NoneType" in message or shape.exc_type == "KeyError":
             out += _key_fallbacks(site, lines, body, nl, keys or {}, seen)
         for new_line, what in variants:

@@ -276,3 +276,53 @@ def test_an_argument_that_became_none_gets_a_default_inside_the_call_even_among_
     assert 'return int(m.group("w") or 0, 10) * int(m.group("h", "x,y"))' in lines
     assert 'return int(m.group("w"), 10) * int(m.group("h", "x,y") or 0)' in lines
     assert not any('"x or 0' in line or "10 or 0" in line for line in lines)  # not the base, not inside strings
+
+
+def test_mutable_state_a_class_shares_and_its_methods_mutate_becomes_per_instance() -> None:
+    import ast
+
+    from agents.repro import ErrorShape
+    from agents.templates import Site, template_candidates
+
+    text = ('class Cart:\n    """A cart."""\n\n    TAX = 0.2\n    items = []\n    totals: dict = {}\n    tags = ()\n\n'
+            '    def __init__(self, owner):\n        """One cart per owner."""\n        self.owner = owner\n\n'
+            '    def add(self, sku, n):\n        if sku in self.items:\n            raise ValueError(sku)\n'
+            '        self.items.append(sku)\n        self.totals[sku] = n\n        return self.tags\n')
+    shape = ErrorShape("ValueError", "'tea'", "cart.py", "add")
+    cands = [c for c in template_candidates(shape, "ValueError: 'tea'", [Site("cart.py", 15, "add", 0)],
+                                            {"cart.py": text}) if c.unit == "template:instance_state"]
+    assert cands and "items, totals: per instance" in cands[0].description
+    fixed = cands[0].texts["cart.py"]
+    ast.parse(fixed)
+    # moved after __init__'s docstring; the constant and the immutable tuple stay on the class
+    assert '"""One cart per owner."""\n        self.items = []\n        self.totals = {}\n' in fixed
+    assert "    TAX = 0.2\n" in fixed and "    tags = ()\n" in fixed and "    items = []\n" not in fixed
+    ns: dict = {}
+    exec(fixed, ns)
+    a, b = ns["Cart"]("a"), ns["Cart"]("b")
+    a.add("tea", 1)
+    b.add("tea", 2)  # the shared list raised here before
+    assert (a.items, b.items, a.totals, b.totals) == (["tea"], ["tea"], {"tea": 1}, {"tea": 2})
+
+
+def test_a_literal_default_the_suspect_made_computed_falls_back_to_the_old_literal(tmp_path: Path) -> None:
+    import ast
+
+    from agents.olddefault import old_default_candidates, replaced_defaults
+
+    repo = _git_repo(tmp_path)
+    before = ("from dataclasses import dataclass\n\n\n@dataclass\nclass Limits:\n    retries: int = 3\n"
+              "    name: str = 'x'\n\n\nTIMEOUT = 30\nMODE = 'fast'\n")
+    parent = _commit(repo, before, "limits")
+    after = ("import os\nfrom dataclasses import dataclass, field\n\n\n@dataclass\nclass Limits:\n"
+             "    retries: int = field(default_factory=lambda: _env('RETRIES'))\n    name: str = 'y'\n\n\n"
+             "TIMEOUT = os.environ.get('TIMEOUT')\nMODE = 'fast'\n")
+    sha = _commit(repo, after, "limits from the environment")
+    found = replaced_defaults(repo, sha, parent)
+    # literal -> literal ('x' -> 'y') and unchanged names are not "replaced defaults"
+    assert sorted(found) == [("m.py", "TIMEOUT", "30"), ("m.py", "retries", "3")]
+    fixed = {c.description.split(":")[0]: c.texts["m.py"] for c in old_default_candidates({"m.py": after}, found)}
+    assert "field(default_factory=lambda: _env('RETRIES') or 3)" in fixed["retries"]
+    assert "TIMEOUT = (os.environ.get('TIMEOUT')) or 30\n" in fixed["TIMEOUT"]
+    for text in fixed.values():
+        ast.parse(text)
