@@ -96,7 +96,8 @@ class _Prober:
             return outcome
         if self.repro.kind == "test" and (outcome := run_repro(self.root, self.repro)) != "skip":
             return outcome  # the commit's own test of that id
-        return self._suite() if self.repro.suite else "skip"
+        # the suite is an oracle only where it raises the error at HEAD (a built repro's does not)
+        return self._suite() if self.repro.suite and self.repro.kind in ("test", "suite") else "skip"
 
     def _suite(self) -> Outcome:
         suite = Repro("suite", self.repro.suite, shape=self.repro.shape, timeout_s=max(self.repro.timeout_s, 300.0))
@@ -133,7 +134,7 @@ def bisect(root: Path, repro: Repro, *, budget_s: float = 120.0, max_steps: int 
     prober = _Prober(root, repro, head, calls)
     try:
         _search(commits, prober, over_budget, result)
-        if result.never_passed and repro.suite and not over_budget():
+        if result.never_passed and repro.suite and repro.kind in ("test", "suite") and not over_budget():
             second = BisectResult(steps=result.steps)
             _search(commits, _Prober(root, repro, head, calls, own_suite=True), over_budget, second)
             result.steps, result.tested = second.steps, {**result.tested, **second.tested}
