@@ -15,7 +15,7 @@ from swarm.runtime.app import SwarmRuntime
 from tests.faults.conftest import fault_config, wait_for
 from tests.runtime.test_pipeline import report
 
-pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(360)]  # CI machines run up to 3x slower
 ENVS = ["default", "production"]
 
 
