@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from agents.linecode import calls, is_literal, subscripts
 from agents.repro import ErrorShape
 from agents.revert import Candidate, tokens
 from agents.sharedstate import instance_state_fixes
@@ -56,79 +57,11 @@ def defined_names(texts: dict[str, str]) -> set[str]:
     return names
 
 
-def _calls(line: str) -> Iterator[tuple[str, int, int, list[tuple[int, int]]]]:
-    """(name, start, end, [arg spans]) of each call `name(...)` in one line (balanced parentheses only;
-    string literals are stepped over, so their commas and brackets do not count)."""
-    for m in re.finditer(r"(\w[\w.]*)\s*\(", line):
-        if _in_string(line, m.start()):
-            continue
-        depth, args, start, k = 0, [], m.end(), m.end() - 1
-        while k < len(line):
-            ch = line[k]
-            if ch in "([{":
-                depth += 1
-            elif ch in ")]}":
-                depth -= 1
-                if depth == 0:
-                    args.append((start, k))
-                    yield m.group(1), m.start(), k + 1, [(a, b) for a, b in args if line[a:b].strip()]
-                    break
-            elif ch == "," and depth == 1:
-                args.append((start, k))
-                start = k + 1
-            elif ch in "\"'":
-                k = _string_end(line, k)
-                if k < 0:
-                    break  # an unterminated string (a multi-line literal): leave this call alone
-            k += 1
-
-
-def _literal(text: str) -> bool:
-    try:
-        ast.literal_eval(text)
-        return True
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return False
-
-
-def _string_end(line: str, k: int) -> int:
-    """The index of the quote closing the string literal opened at `k`, or -1."""
-    quote, k = line[k], k + 1
-    while k < len(line):
-        if line[k] == "\\":
-            k += 2
-            continue
-        if line[k] == quote:
-            return k
-        k += 1
-    return -1
-
-
-def _in_string(line: str, pos: int) -> bool:
-    k = 0
-    while k < pos:
-        if line[k] == "#":
-            return True
-        if line[k] in "\"'":
-            end = _string_end(line, k)
-            if end < 0 or end > pos:
-                return True
-            k = end
-        k += 1
-    return False
-
-
-def _subscripts(line: str) -> Iterator[tuple[int, int, str, str]]:
-    """(start, end, object text, key text) of simple `obj[key]` subscripts."""
-    for m in re.finditer(r"([A-Za-z_][\w.]*(?:\(\))?)\[([^\[\]]+)\]", line):
-        yield m.start(), m.end(), m.group(1), m.group(2)
-
-
 def _line_variants(line: str, shape: ErrorShape, message: str, renames: dict[str, list[str]],
                    names: set[str]) -> Iterator[tuple[str, str]]:
     exc = shape.exc_type
     if exc == "KeyError":
-        for s, e, obj, key in _subscripts(line):
+        for s, e, obj, key in subscripts(line):
             if ":" in key:
                 continue
             yield line[:s] + f"{obj}.get({key})" + line[e:], f"{obj}[{key}] -> {obj}.get({key})"
@@ -140,12 +73,12 @@ def _line_variants(line: str, shape: ErrorShape, message: str, renames: dict[str
                 yield line[:start] + f"({name} or {d})" + line[end:], f"{name} -> ({name} or {d})"
     if "NoneType" in message:  # an argument that is now None: `int(m.group("patch"))` -> `int(... or 0)`
         named = re.match(r"(\w+)\(\) argument", message)
-        for name, _, _, args in _calls(line):
+        for name, _, _, args in calls(line):
             if named and name.split(".")[-1] != named.group(1):
                 continue
             for a, b in args:
                 arg = line[a:b].strip()
-                if "=" in arg or arg.startswith("*") or re.fullmatch(r"[A-Za-z_]\w*", arg) or _literal(arg):
+                if "=" in arg or arg.startswith("*") or re.fullmatch(r"[A-Za-z_]\w*", arg) or is_literal(arg):
                     continue  # keywords, stars and literals left alone; bare names are the value variants above
                 lead = line[a:b].index(arg) + a
                 for d in _none_defaults(message):
@@ -157,7 +90,7 @@ def _line_variants(line: str, shape: ErrorShape, message: str, renames: dict[str
             yield (line[: m.start()] + f"{m.group(1)} max({den}, 1)" + line[m.end():],
                    f"divide by max({den}, 1)")
     if exc == "IndexError":
-        for s, e, obj, key in _subscripts(line):
+        for s, e, obj, key in subscripts(line):
             if key.strip() in ("0", "-1"):
                 yield line[:s] + f"({obj}[{key}] if {obj} else None)" + line[e:], f"guard empty {obj}"
             if ":" not in key:
@@ -165,7 +98,7 @@ def _line_variants(line: str, shape: ErrorShape, message: str, renames: dict[str
                     yield line[:s] + f"{obj}[{key} {d}]" + line[e:], f"index {key} {d}"
     if re.search(r"'(generator|map|filter|zip|dict_keys|dict_values|dict_items)' object|type '(generator|map)'",
                  message):
-        for name, s, e, _ in _calls(line):
+        for name, s, e, _ in calls(line):
             if name.split(".")[-1] not in _BUILTINS:
                 yield line[:s] + f"list({line[s:e]})" + line[e:], f"list({name}(...))"
     if "offset-naive" in message or "offset-aware" in message:
@@ -190,13 +123,13 @@ def _line_variants(line: str, shape: ErrorShape, message: str, renames: dict[str
             for v in (n + 1, n - 1):
                 if v >= 0:
                     yield line[:s] + str(v) + line[e:], f"{n} -> {v}"
-    for name, _, _, args in _calls(line):
+    for name, _, _, args in calls(line):
         positional = [(a, b) for a, b in args if "=" not in line[a:b] and "*" not in line[a:b]]
         for (a1, b1), (a2, b2) in zip(positional, positional[1:], strict=False):
             x, y = line[a1:b1], line[a2:b2]
             yield (line[:a1] + y.strip().join(x.split(x.strip())) + line[b1:a2]
                    + x.strip().join(y.split(y.strip())) + line[b2:], f"swap arguments of {name}()")
-    for name, _, _, args in _calls(line):
+    for name, _, _, args in calls(line):
         if name in ("range",) and args:
             a, b = args[-1]
             yield line[:b] + " + 1" + line[b:], "range end + 1"
@@ -275,7 +208,7 @@ def _guards(line: str, indent: str, shape: ErrorShape, message: str) -> Iterator
     if shape.exc_type == "ZeroDivisionError":
         subjects += [m.group(1) for m in re.finditer(r"/{1,2}\s*([\w.]+(?:\([^()]*\))?)", line)]
     if shape.exc_type == "IndexError":
-        subjects += [obj for _, _, obj, _ in _subscripts(line)]
+        subjects += [obj for _, _, obj, _ in subscripts(line)]
     for subject in dict.fromkeys(subjects):
         cond = f"{subject} is None" if "NoneType" in message else f"not {subject}"
         for d in DEFAULTS:
