@@ -13,7 +13,7 @@ import ast
 import re
 from collections.abc import Iterator
 
-__all__ = ["calls", "subscripts", "is_literal"]
+__all__ = ["calls", "subscripts", "is_literal", "mapping_reads"]
 
 
 def calls(line: str) -> Iterator[tuple[str, int, int, list[tuple[int, int]]]]:
@@ -82,3 +82,13 @@ def subscripts(line: str) -> Iterator[tuple[int, int, str, str]]:
     """(start, end, object text, key text) of simple `obj[key]` subscripts."""
     for m in re.finditer(r"([A-Za-z_][\w.]*(?:\(\))?)\[([^\[\]]+)\]", line):
         yield m.start(), m.end(), m.group(1), m.group(2)
+
+
+def mapping_reads(line: str) -> list[tuple[int, int]]:
+    """Spans of the values read out of mappings on the line (`data["id"]`, `params.get("qty", 1)`), left to
+    right, nested reads and reads already converted by `int()` / `float()` left out."""
+    spans = [(s, e) for s, e, _, key in subscripts(line) if ":" not in key]
+    spans += [(s, e) for name, s, e, _ in calls(line) if name.endswith(".get")]
+    spans = [(s, e) for s, e in spans if not re.search(r"\b(?:int|float)\(\s*$", line[:s])]
+    return sorted((s, e) for s, e in spans if not any(a <= s and e <= b and (a, b) != (s, e) for a, b in spans))
+

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from agents.linecode import calls, is_literal, subscripts
+from agents.linecode import calls, is_literal, mapping_reads, subscripts
 from agents.repro import ErrorShape
 from agents.revert import Candidate, tokens
 from agents.sharedstate import instance_state_fixes
@@ -84,6 +84,14 @@ def _line_variants(line: str, shape: ErrorShape, message: str, renames: dict[str
                 for d in _none_defaults(message):
                     yield (line[:lead] + f"{arg} or {d}" + line[lead + len(arg):],
                            f"{name}({arg}) -> {name}({arg} or {d})")
+    if _numbers_as_text(message):  # digits read from JSON, a form or the environment arrive as str
+        spans = mapping_reads(line)
+        groups = [[span] for span in spans] + ([spans] if len(spans) > 1 else [])
+        for group in groups:
+            new = line
+            for s, e in reversed(group):
+                new = new[:s] + f"int({new[s:e]})" + new[e:]
+            yield new, f"int() around {', '.join(line[s:e] for s, e in group)}"
     if exc == "ZeroDivisionError":
         for m in re.finditer(r"(/{1,2})\s*([\w.]+(?:\([^()]*\))?)", line):
             den = m.group(2)
@@ -150,6 +158,12 @@ def _values(line: str) -> Iterator[tuple[int, int, str]]:
                 or (target and m.start() == target.start(1)) or re.match(r"\s*=[^=]", code[m.end():])):
             continue
         yield m.start(), m.end(), name
+
+
+def _numbers_as_text(message: str) -> bool:
+    """A digit string where a number was meant: a KeyError on `'2'`, str mixed with int in arithmetic."""
+    return bool(re.search(r"KeyError: '-?\d+'\s*$", message) or re.search(
+        r"'str' and 'int'|'int' and 'str'|can only concatenate str \(not \"int\"\)", message))
 
 
 def _none_defaults(message: str) -> tuple[str, ...]:

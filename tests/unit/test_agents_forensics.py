@@ -326,3 +326,21 @@ def test_a_literal_default_the_suspect_made_computed_falls_back_to_the_old_liter
     assert "TIMEOUT = (os.environ.get('TIMEOUT')) or 30\n" in fixed["TIMEOUT"]
     for text in fixed.values():
         ast.parse(text)
+
+
+def test_digits_that_arrive_as_text_are_read_as_int_one_read_at_a_time_then_all_together() -> None:
+    from agents.repro import ErrorShape
+    from agents.templates import Site, template_candidates
+
+    text = ('def handle(order, body):\n    data = json.loads(body)\n'
+            '    return book(order, data["seat"], data.get("n", 1))\n')
+    shape = ErrorShape("KeyError", "'12'", "seats.py", "take")
+    cands = template_candidates(shape, "KeyError: '12'", [Site("api.py", 3, "handle", 1)], {"api.py": text})
+    lines = [c.texts["api.py"].splitlines()[2].strip() for c in cands if c.unit == "template:int()"]
+    assert lines == ['return book(order, int(data["seat"]), data.get("n", 1))',
+                     'return book(order, data["seat"], int(data.get("n", 1)))',
+                     'return book(order, int(data["seat"]), int(data.get("n", 1)))']
+    # a KeyError on a word is not about numbers
+    other = template_candidates(ErrorShape("KeyError", "'seat'", "seats.py", "take"), "KeyError: 'seat'",
+                                [Site("api.py", 3, "handle", 1)], {"api.py": text})
+    assert not [c for c in other if c.unit == "template:int()"]
