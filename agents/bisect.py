@@ -40,7 +40,7 @@ class BisectResult:
     elapsed_s: float = 0.0
     reason: str = ""
     never_passed: bool = False  # no commit passed the repro (HEAD's data or API may be newer than them)
-    oracle: str = "HEAD's repro"
+    oracle: str = "HEAD's repro"  # what judged the first bad commit (and the last good one)
     captured: list[dict[str, Any]] = field(default_factory=list)  # the calls on the crash path, outermost first
 
     @property
@@ -68,6 +68,7 @@ class _Prober:
         self.head_tests = [p for p in _git(root, "ls-tree", "-r", "--name-only", head).splitlines()
                            if is_test_file(p)]
         self.cache: dict[str, Outcome] = {head: "bad"}  # find_repro established it at HEAD
+        self.how: dict[str, str] = {head: "HEAD's test" if repro.kind == "test" else "the repro"}
 
     def _checkout(self, sha: str) -> bool:
         run_command(["git", "reset", "-q", "--hard"], self.root)
@@ -80,24 +81,29 @@ class _Prober:
         outcome: Outcome = "skip"
         if self.own_suite:
             if self.repro.suite and self._checkout(sha):
-                outcome = self._suite()
+                outcome, self.how[sha] = self._suite(), "its own suite"
         elif self._checkout(sha):
             if self.repro.kind == "test" and self.head_tests:
                 run_command(["git", "checkout", self.head, "--", *self.head_tests], self.root)
-            outcome = run_repro(self.root, self.repro)
+            outcome, self.how[sha] = run_repro(self.root, self.repro), self.how[self.head]
             if outcome == "skip" and self._checkout(sha):
-                outcome = self._older()
+                outcome = self._older(sha)
         self.cache[sha] = outcome
         return outcome
 
-    def _older(self) -> Outcome:
+    def _older(self, sha: str) -> Outcome:
         call = first_defined(self.root, self.calls)
         if call is not None and (outcome := run_call(self.root, call, self.repro)) != "skip":
+            self.how[sha] = f"the call {call.function}() HEAD's test made, with its arguments"
             return outcome
         if self.repro.kind == "test" and (outcome := run_repro(self.root, self.repro)) != "skip":
-            return outcome  # the commit's own test of that id
+            self.how[sha] = "its own test of that id"
+            return outcome
         # the suite is an oracle only where it raises the error at HEAD (a built repro's does not)
-        return self._suite() if self.repro.suite and self.repro.kind in ("test", "suite") else "skip"
+        if self.repro.suite and self.repro.kind in ("test", "suite"):
+            self.how[sha] = "its own suite"
+            return self._suite()
+        return "skip"
 
     def _suite(self) -> Outcome:
         suite = Repro("suite", self.repro.suite, shape=self.repro.shape, timeout_s=max(self.repro.timeout_s, 300.0))
@@ -105,6 +111,15 @@ class _Prober:
 
     def restore(self) -> None:
         self._checkout(self.head)
+
+
+def _oracle(prober: _Prober, result: BisectResult) -> str:
+    """What judged the first bad commit and the last good one."""
+    bad = prober.how.get(result.first_bad or "", "")
+    good = prober.how.get(result.last_good or "", "")
+    if not bad:
+        return "HEAD's repro"
+    return bad if not good or good == bad else f"{bad} (bad), {good} (good)"
 
 
 def _only_tests(root: Path, sha: str) -> bool:
@@ -134,6 +149,7 @@ def bisect(root: Path, repro: Repro, *, budget_s: float = 120.0, max_steps: int 
     prober = _Prober(root, repro, head, calls)
     try:
         _search(commits, prober, over_budget, result)
+        result.oracle = _oracle(prober, result)
         if result.never_passed and repro.suite and repro.kind in ("test", "suite") and not over_budget():
             second = BisectResult(steps=result.steps)
             _search(commits, _Prober(root, repro, head, calls, own_suite=True), over_budget, second)
@@ -142,7 +158,7 @@ def bisect(root: Path, repro: Repro, *, budget_s: float = 120.0, max_steps: int 
                 oldest = (result.first_bad or "")[:10] or "the oldest tried"
                 for name in ("first_bad", "last_good", "candidates", "reason"):
                     setattr(result, name, getattr(second, name))
-                result.oracle = "own test suites"
+                result.oracle = "each commit's own test suite (second pass)"
                 result.reason = (f"HEAD's repro failed on every older commit it ran on (to {oldest}); "
                                  "each commit's own test suite first raises it here")
         return result

@@ -92,6 +92,12 @@ def _line_variants(line: str, shape: ErrorShape, message: str, renames: dict[str
             for s, e in reversed(group):
                 new = new[:s] + f"int({new[s:e]})" + new[e:]
             yield new, f"int() around {', '.join(line[s:e] for s, e in group)}"
+    if _more_parts(message):  # a value that now holds the separator too: split at its first one only
+        for m in re.finditer(r"\.(r?split)\((\s*[^(),]+?\s*)\)", line):
+            sep = m.group(2).strip()
+            if sep != "None":
+                yield (line[: m.start()] + f".{m.group(1)}({sep}, 1)" + line[m.end():],
+                       f"{m.group(1)}({sep}) -> {m.group(1)}({sep}, 1)")
     if exc == "ZeroDivisionError":
         for m in re.finditer(r"(/{1,2})\s*([\w.]+(?:\([^()]*\))?)", line):
             den = m.group(2)
@@ -158,6 +164,12 @@ def _values(line: str) -> Iterator[tuple[int, int, str]]:
                 or (target and m.start() == target.start(1)) or re.match(r"\s*=[^=]", code[m.end():])):
             continue
         yield m.start(), m.end(), name
+
+
+def _more_parts(message: str) -> bool:
+    """More parts than a two-target unpacking or dict() wants: a separator inside the value."""
+    return bool(re.search(r"too many values to unpack \(expected 2|dictionary update sequence element #\d+ has "
+                          r"length \d+; 2 is required", message))
 
 
 def _numbers_as_text(message: str) -> bool:

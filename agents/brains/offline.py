@@ -106,14 +106,14 @@ class OfflineBrain:
             out["suspect_method"] = "bisected"
             out["suspects"] = [{"commit": result.first_bad, "parent": parent, "score": 100.0,
                                 "subject": history.describe(result.first_bad),
-                                "reason": f"bisected with {repro.target or repro.command} in {result.steps} steps: "
-                                f"the first commit where it raises {repro.shape.get('exc_type')}",
+                                "reason": f"bisected with {repro.target or repro.command} in {result.steps} steps "
+                                f"({result.oracle}): the first commit where it raises {repro.shape.get('exc_type')}",
                                 "method": "bisected"}]
         else:
             out["suspects"] = [{"commit": c, "parent": _parent(ws, c), "score": 50.0 - i,
                                 "reason": f"in the bisect range ({result.reason})", "method": "ranked"}
                                for i, c in enumerate(result.candidates[:5])]
-        out["findings"].append({"evidence": f"repro: {repro.detail}; bisect: "
+        out["findings"].append({"evidence": f"repro: {repro.detail}; bisect by {result.oracle}: "
                                 f"{result.first_bad or 'no single commit'} ({result.steps} steps"
                                 f"{', ' + result.reason if result.reason else ''})", "commit": result.first_bad})
         return out
@@ -191,14 +191,16 @@ class OfflineBrain:
                         budget=RepairBudget.of(opts), cancelled=lambda: ctx.cancel.cancelled)
         search = {"generated": result.generated, "tried": result.tried, "test_runs": result.test_runs,
                   "elapsed_s": round(result.elapsed_s, 2), "log": result.attempts[-12:]}
+        title = ctx.report.error.splitlines()[0][:160]
+        sus = suspects[0][0] if suspects else None
         if result.candidate is None:
             why = result.reason + (f"; repro: {repro.detail}" if repro.kind == "none" else "")
-            return {**base, "verified": False, "reason": why, "search": search}
+            cause = (f"commit {History(ws).describe(sus)} ({method}) most likely introduced {title!r}; no fix: "
+                     if sus else "")
+            return {**base, "verified": False, "reason": why, "search": search, "root_cause": cause + why}
         cand = result.candidate
         for path in cand.texts:
             ws.changed.add(path)
-        sus = suspects[0][0] if suspects else None
-        title = ctx.report.error.splitlines()[0][:160]
         return {
             **base,
             "verified": True,

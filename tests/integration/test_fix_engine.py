@@ -218,6 +218,7 @@ def test_where_the_head_test_cannot_run_bisect_asks_the_production_call_it_made(
     assert [c["function"] for c in result.captured] == ["total", "minutes"]
     assert result.captured[1]["code"].endswith(".minutes('2h')")
     assert result.first_bad == regression, result.to_dict()
+    assert result.oracle == "the call minutes() HEAD's test made, with its arguments"  # judged both ends
     assert _git(repo.path, "status", "--porcelain") == ""
 
 
@@ -246,7 +247,8 @@ def test_when_the_head_test_fails_on_every_commit_each_commits_own_suite_finds_t
     repro = find_repro(repo.path, report, "python -m pytest -q tests")
     assert repro.kind == "test"
     result = bisect(repo.path, repro, budget_s=120)
-    assert result.first_bad == regression and result.oracle == "own test suites", result.to_dict()
+    assert result.first_bad == regression, result.to_dict()
+    assert result.oracle.startswith("each commit's own test suite")
     assert "failed on every older commit" in result.reason
 
 

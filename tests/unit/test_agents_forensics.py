@@ -344,3 +344,19 @@ def test_digits_that_arrive_as_text_are_read_as_int_one_read_at_a_time_then_all_
     other = template_candidates(ErrorShape("KeyError", "'seat'", "seats.py", "take"), "KeyError: 'seat'",
                                 [Site("api.py", 3, "handle", 1)], {"api.py": text})
     assert not [c for c in other if c.unit == "template:int()"]
+
+
+def test_a_value_that_now_holds_the_separator_is_split_at_its_first_one_only() -> None:
+    from agents.repro import ErrorShape
+    from agents.templates import Site, template_candidates
+
+    text = "def parse(line):\n    return dict(part.split('=') for part in line.split(';'))\n"
+    message = "ValueError: dictionary update sequence element #1 has length 3; 2 is required"
+    shape = ErrorShape("ValueError", message, "log.py", "parse")
+    cands = template_candidates(shape, message, [Site("log.py", 2, "parse", 0)], {"log.py": text})
+    lines = [c.texts["log.py"].splitlines()[1].strip() for c in cands if c.unit == "template:split('=')"]
+    assert lines == ["return dict(part.split('=', 1) for part in line.split(';'))"]
+    unpack = "def kv(s):\n    key, value = s.rsplit(':')\n    return key\n"
+    cands = template_candidates(shape, "ValueError: too many values to unpack (expected 2)",
+                                [Site("kv.py", 2, "kv", 0)], {"kv.py": unpack})
+    assert "    key, value = s.rsplit(':', 1)\n" in [c.texts["kv.py"].splitlines(keepends=True)[1] for c in cands]
