@@ -15,15 +15,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from agents.revert import Candidate
+from agents.revert import Candidate, file_at
 from agents.workspace import run_command
 
 __all__ = ["replaced_defaults", "old_default_candidates"]
-
-
-def _show(root: Path, rev: str, path: str) -> str | None:
-    res = run_command(["git", "show", f"{rev}:{path}"], root, max_output=2_000_000)
-    return res.output if res.ok else None
 
 
 def _assignments(text: str) -> dict[str, ast.expr]:
@@ -56,7 +51,7 @@ def replaced_defaults(root: Path, sha: str, parent: str | None) -> list[tuple[st
     names = run_command(["git", "diff", "--name-only", parent or f"{sha}^", sha], root).output.split()
     out = []
     for path in (p for p in names if p.endswith(".py")):
-        before, after = _show(root, parent or f"{sha}^", path), _show(root, sha, path)
+        before, after = file_at(str(root), parent or f"{sha}^", path), file_at(str(root), sha, path)
         if before is None or after is None:
             continue
         old, new = _assignments(before), _assignments(after)
