@@ -71,7 +71,9 @@ def build_result(req: InvestigationRequest, state: PeerState, started: float) ->
         release=req.report.get("release"),
         previous_investigation_id=req.previous_investigation_id,
         regression=req.regression,
+        # a no_fix Result carries the reviewer's objections when a review rejected a fix; an ordinary no_fix
+        # (nothing to review) is not an error: its reason is the root cause and the summary
         error=(m.extra or {}).get("error")
         if m.status == Status.FAILED
-        else ("; ".join(map(str, review.reasons)) if status == "no_fix" and review.dump() else None),
+        else ("; ".join(map(str, review.reasons)) if review.verdict == "request_changes" else None),
     )
