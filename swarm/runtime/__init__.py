@@ -27,7 +27,8 @@ Where to look (one place each):
   `orchestrator.OrchestratorActor._publish_result`.
 - heavy tool work (test runs, repros, bisect steps) becomes a Ray task: `tooltask.RayToolRunner`, installed
   for each phase by `roles.run_phase` behind the agents' `swarm.agent.run_tool`; the CPUs asked of Ray's
-  autoscaler: `autoscale.Autoscaler.cpus_needed`, sent by `app.SwarmRuntime._request_resources`.
+  autoscaler: `autoscale.Autoscaler.cpus_needed`, sent by `app.SwarmRuntime._request_resources`
+  (`raycluster.request_cpus`).
 - the swarm as a Ray job (`swarm submit`, `--stop`, `swarm jobs`): `jobs.SwarmJobs`.
 
     runtime = SwarmRuntime(settings, config)

@@ -15,11 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
-import signal
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +38,7 @@ from swarm.runtime.follow import PullRequestFollower
 from swarm.runtime.grouping import SignatureIndex
 from swarm.runtime.intake import COUNTER_KEYS, IntakeActor
 from swarm.runtime.pools import RolePool, answers, name_released
+from swarm.runtime.raycluster import init_ray, request_cpus
 from swarm.runtime.registry import BUDGET_NAME, REGISTRY_NAME, Registry, SwarmBudget
 from swarm.runtime.services import ActorSpec
 from swarm.state import PeerStateStore
@@ -103,9 +102,7 @@ class SwarmRuntime:
         log_level()  # SWARM_LOG_LEVEL: every actor would fail on a bad one, after Ray started
         metrics.serve_from_env()  # SWARM_METRICS_PORT: the driver's own /metrics (prometheus_client)
         if not ray.is_initialized():
-            with _signal_handlers_kept():  # ray.init's SIGTERM handler exits at once; a draining driver keeps its own
-                context = ray.init(address=self.address, namespace=self.ray_namespace, logging_level="WARNING")
-            self.dashboard_url = getattr(context, "dashboard_url", None) or None
+            self.dashboard_url = init_ray(self.address, self.ray_namespace)
         metrics.set_namespace(self.settings.nats_namespace)
         # under SWARM_NATS_AUTH the driver is the monitor; only a short admin connection provisions
         async with open_bus(self.settings, role="admin") as admin:
@@ -303,17 +300,8 @@ class SwarmRuntime:
 
     def _request_resources(self, cpus: float) -> None:
         """A standing request to Ray's autoscaler (it replaces the previous one; 0 withdraws it)."""
-        want = math.ceil(cpus - 1e-9) if cpus > 0 else 0
-        if want == self.requested_cpus or not self.config.autoscale.request_resources:
-            return
-        try:
-            from ray.autoscaler.sdk import request_resources
-
-            request_resources(num_cpus=want)
-            log.info("asked Ray's autoscaler for %d CPUs (was %s)", want, self.requested_cpus)
-            self.requested_cpus = want
-        except Exception as exc:  # a local Ray has no autoscaler to ask
-            log.debug("request_resources(%s) not honoured: %s", want, exc)
+        if self.config.autoscale.request_resources:
+            self.requested_cpus = request_cpus(cpus, self.requested_cpus)
 
     # -- healing -------------------------------------------------------------------------
     async def restart(self, service: str) -> bool:
@@ -396,21 +384,3 @@ class SwarmRuntime:
             await self.blood.close()
         if self.bus is not None:
             await self.bus.close()
-
-
-@contextlib.contextmanager
-def _signal_handlers_kept() -> Iterator[None]:
-    """SIGTERM / SIGINT handlers the process installed before (`swarm run` drains on them) stay installed
-    through the block: a signal during the rest of start-up (intake already at work) drains, not exits."""
-    kept: dict[int, Any] = {}
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        handler = signal.getsignal(sig)
-        if handler not in (signal.SIG_DFL, signal.default_int_handler, None):
-            kept[sig] = handler
-    try:
-        yield
-    finally:
-        for sig, handler in kept.items():
-            with contextlib.suppress(ValueError):  # not the main thread: nothing was installed there either
-                signal.signal(sig, handler)
-

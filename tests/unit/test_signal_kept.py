@@ -7,7 +7,7 @@ from __future__ import annotations
 import signal
 from typing import Any
 
-from swarm.runtime.app import _signal_handlers_kept
+from swarm.runtime.raycluster import signal_handlers_kept
 
 
 def _exit_at_once(signum: int, frame: Any) -> None:  # what ray.init installs, in spirit
@@ -22,12 +22,12 @@ def test_a_trapped_sigterm_stays_trapped_through_ray_init_and_an_untrapped_one_i
     before = signal.getsignal(signal.SIGTERM)
     try:
         signal.signal(signal.SIGTERM, _drain)
-        with _signal_handlers_kept():
+        with signal_handlers_kept():
             signal.signal(signal.SIGTERM, _exit_at_once)
         assert signal.getsignal(signal.SIGTERM) is _drain
 
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        with _signal_handlers_kept():
+        with signal_handlers_kept():
             signal.signal(signal.SIGTERM, _exit_at_once)
         assert signal.getsignal(signal.SIGTERM) is _exit_at_once
     finally:
