@@ -5,7 +5,8 @@
     result.candidate, result.tried, result.test_runs, result.reason
 
 Order: partial reverts of the suspect on the failing path (token, then line/hunk), templates at the crash
-and caller lines, other partial reverts, templates on other failing-path lines, whole-file reverts; inside
+and caller lines, other partial reverts, templates on other failing-path lines and the numbers the suspect
+wrote shifted together (`agents.literals`), whole-file reverts; inside
 a tier the smallest diff first. A candidate passes when the repro no longer raises the error AND the full
 test command passes twice (every test file as at HEAD: candidates never touch tests). The search is bounded
 by candidates, test runs and seconds (`repair:` in configs/swarm.yaml).
@@ -24,6 +25,7 @@ from typing import Any
 
 from agents.apichange import api_candidates, properties_made_methods
 from agents.forensics import EMPTY_TREE, function_spans
+from agents.literals import shifted_literal_candidates
 from agents.olddefault import old_default_candidates, replaced_defaults
 from agents.repro import ErrorShape, Repro, is_test_file, python_args, run_repro
 from agents.revert import Candidate, partial_reverts, tokens
@@ -302,6 +304,9 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
         for old, new in key_renames_in(root, sha, parent).items():
             keys.setdefault(old, []).extend(n for n in new if n not in keys.get(old, []))
         handlers += removed_handlers(root, sha, parent)
+        for c in shifted_literal_candidates(head, {p: _blamed_lines(root, p, sha) for p in paths}):
+            c.rank = k
+            cands.append(c)
         if "NoneType" in message:  # a None where the suspect replaced a literal default
             defaults += replaced_defaults(root, sha, parent)
     cands += old_default_candidates(head, defaults)

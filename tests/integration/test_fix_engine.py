@@ -345,3 +345,49 @@ async def test_the_repair_search_is_bounded_by_the_configured_budget(tmp_path: P
     assert impl["reason"].startswith("search budget spent: 1 candidates")
     unbounded = await _investigate(make_scenario(tmp_path / "repo2", "newest", seed=0, split="dev"), tmp_path)
     assert unbounded["express"]["status"] == "fixed" and unbounded["implement"]["search"]["tried"] > 1
+
+
+def test_offsets_a_layout_change_slipped_by_one_are_shifted_back_together(tmp_path: Path) -> None:
+    """A commit inserts a kind byte into a frame header and rewrites every offset after it; the last two
+    are one too far. No single literal +-1 passes (each fixes one field of two), and undoing the commit's
+    hunk drops the new field a later commit uses: the suspect's numbers from the slip on, shifted together,
+    do."""
+    from agents.repair import RepairBudget, repair, sites_for
+
+    repo = _Repo(tmp_path / "repo", 12)
+    parse = ("from pkt import offsets\nfrom pkt.check import check\n\n\n"
+             "def field(frame, at, size=2):\n    return int.from_bytes(frame[at:at + size], 'big')\n\n\n"
+             "def parse(frame):\n    length = field(frame, offsets.LENGTH)\n"
+             "    payload = frame[offsets.PAYLOAD:offsets.PAYLOAD + length]\n"
+             "    check(payload, field(frame, offsets.CHECKSUM))\n"
+             "    return {'version': frame[offsets.VERSION], 'payload': payload}\n")
+    check = ("def check(payload, checksum):\n    if sum(payload) % 65536 != checksum:\n"
+             "        raise ValueError(f'checksum {checksum} does not match the payload')\n")
+    test = ("from pkt.parse import parse\n\n\ndef frame(payload):\n"
+            "    return {head} + len(payload).to_bytes(2, 'big') + sum(payload).to_bytes(2, 'big') + payload\n\n\n"
+            "def test_parse():\n    assert parse(frame(b'abc'))['payload'] == b'abc'\n")
+    files = {"pkt/__init__.py": "", "pkt/check.py": check, "pkt/parse.py": parse,
+             "pkt/offsets.py": "VERSION = 0\nLENGTH = 1  # two bytes, big-endian\nCHECKSUM = 3\nPAYLOAD = 5\n",
+             "tests/test_parse.py": test.format(head="bytes([1])")}
+    good = repo.commit("pkt: frames", files)
+    files |= {"pkt/offsets.py": "VERSION = 0\nKIND = 1\nLENGTH = 2  # two bytes, big-endian\nCHECKSUM = 5\n"
+                                "PAYLOAD = 7\n",
+              "tests/test_parse.py": test.format(head="bytes([1, 2])")}
+    regression = repo.commit("frames: a kind byte after the version", files)
+    files |= {"pkt/kinds.py": "from pkt import offsets\n\nKINDS = {1: 'ping', 2: 'data'}\n\n\n"
+                              "def kind(frame):\n    return KINDS[frame[offsets.KIND]]\n",
+              "tests/test_kinds.py": "from pkt.kinds import kind\n\n\ndef test_kind():\n"
+                                     "    assert kind(bytes([1, 2, 0, 0])) == 'data'\n"}
+    repo.commit("kinds: name a frame's kind", files)
+    report = _report(repo.path, "pkt", _traceback(
+        repo.path, "from pkt.parse import parse; parse(bytes([1, 2, 0, 3, 1, 38]) + b'abc')"))
+    repro = find_repro(repo.path, report, "python -m pytest -q tests")
+    trace = repro.head_trace()
+    assert repro.kind == "test" and trace is not None
+    sites = sites_for(repo.path, [(f.path, f.line, f.function) for f in trace.frames], regression)
+    result = repair(repo.path, repro=repro, test_command="python -m pytest -q tests", suspects=[(regression, good)],
+                    sites=sites, shape=repro.error_shape(), message=report.error, budget=RepairBudget())
+    assert result.candidate is not None, result.attempts
+    assert result.candidate.unit == "template:literal_shift", result.candidate.description
+    fixed = (repo.path / "pkt/offsets.py").read_text()
+    assert fixed == "VERSION = 0\nKIND = 1\nLENGTH = 2  # two bytes, big-endian\nCHECKSUM = 4\nPAYLOAD = 6\n"

@@ -360,3 +360,20 @@ def test_a_value_that_now_holds_the_separator_is_split_at_its_first_one_only() -
     cands = template_candidates(shape, "ValueError: too many values to unpack (expected 2)",
                                 [Site("kv.py", 2, "kv", 0)], {"kv.py": unpack})
     assert "    key, value = s.rsplit(':', 1)\n" in [c.texts["kv.py"].splitlines(keepends=True)[1] for c in cands]
+
+
+def test_the_suspects_numbers_shift_together_from_each_line_leaving_strings_comments_and_other_lines() -> None:
+    from agents.literals import shifted_literal_candidates
+
+    text = ("PORT = 8080\nRED = slice(0, 8)  # 8 bits\nGREEN = slice(9, 17)\nBLUE = slice(17, 24)\n"
+            "NAME = 'col 9'\nALPHA = 0\n")
+    cands = shifted_literal_candidates({"m.py": text}, {"m.py": {2, 3, 4, 5, 6}})
+    found = {c.description: c.texts["m.py"] for c in cands}
+    # GREEN and BLUE one too far: lines 3 to the run's end, -1 (ALPHA = 0 cannot go below 0: no -1 from line 3)
+    assert "the suspect's numbers at m.py:3-6 shifted by -1" not in found
+    up = found["the suspect's numbers at m.py:3-6 shifted by +1"]
+    assert up == ("PORT = 8080\nRED = slice(0, 8)  # 8 bits\nGREEN = slice(10, 18)\nBLUE = slice(18, 25)\n"
+                  "NAME = 'col 9'\nALPHA = 1\n")  # strings and comments untouched; PORT is not the suspect's
+    assert found["the suspect's numbers at m.py:4 shifted by -1"].splitlines()[3] == "BLUE = slice(16, 23)"
+    assert not any(k.startswith("the suspect's numbers at m.py:2-") and k.endswith("-1") for k in found)  # 0 - 1
+    assert all(v.splitlines()[0] == "PORT = 8080" for v in found.values())
