@@ -7,9 +7,10 @@ Each template rewrites one line (or inserts a guard before it) and yields a Cand
 file text. Which templates apply depends on the exception: a missing key -> `.get(k)` / `.get(k, default)`;
 None -> `(x or {})` or a guard; division by zero -> a guard; an index -> bounds; a stale name -> the name
 it was renamed to (from history) or the closest defined name; naive vs aware datetimes; a generator where
-a list was expected; an exception handler (the one the suspect removed, first). Operator swaps
-(`<`/`<=`, `/`/`//`), integer +-1 and swapped call arguments apply to
-every failing-path line. Candidates are validated by running tests, never trusted by themselves.
+a list was expected; an exception handler (the one the suspect removed, first). The simple stupid
+bugs (`agents.sstubs`: operators, numbers, booleans, `not`, sibling functions, swapped arguments, one of
+the function's own names for another) apply to every failing-path line. Candidates are validated by
+running tests, never trusted by themselves.
 """
 
 from __future__ import annotations
@@ -24,12 +25,11 @@ from agents.linecode import calls, is_literal, mapping_reads, subscripts
 from agents.repro import ErrorShape
 from agents.revert import Candidate, tokens
 from agents.sharedstate import instance_state_fixes
+from agents.sstubs import identifier_swaps, local_names, sstub_variants
 
 __all__ = ["Site", "template_candidates", "defined_names"]
 
 DEFAULTS = ("None", "0", "0.0", '""', "[]", "{}")
-_SWAPS = {"<": ["<="], "<=": ["<"], ">": [">="], ">=": [">"], "/": ["//"], "//": ["/"], "+": ["-"], "-": ["+"],
-          "==": ["!="], "!=": ["=="], "and": ["or"], "or": ["and"]}
 _BUILTINS = {"print", "len", "str", "int", "float", "list", "dict", "set", "tuple", "range", "sum", "min", "max",
              "sorted", "isinstance", "round", "abs", "any", "all", "enumerate", "zip", "getattr", "super", "bool"}
 _NAME_IN_MSG = [
@@ -125,28 +125,7 @@ def _line_variants(line: str, shape: ErrorShape, message: str, renames: dict[str
         for m in re.finditer(r"(datetime\.(?:fromisoformat|strptime)\([^()]*\))", line):
             yield (line[: m.end()] + ".replace(tzinfo=timezone.utc)" + line[m.end():],
                    "parsed datetime made aware (UTC)")
-    # generic "simple stupid bug" mutations
-    toks = tokens(line)
-    for tok, s, e in toks:
-        for new in _SWAPS.get(tok, []):
-            if tok in ("-", "+") and (s == 0 or line[:s].rstrip().endswith(("(", ",", "=", "["))):
-                continue  # a sign, not an operator
-            yield line[:s] + new + line[e:], f"{tok} -> {new}"
-        if re.fullmatch(r"\d+", tok) and not line[:s].rstrip().endswith("."):
-            n = int(tok)
-            for v in (n + 1, n - 1):
-                if v >= 0:
-                    yield line[:s] + str(v) + line[e:], f"{n} -> {v}"
-    for name, _, _, args in calls(line):
-        positional = [(a, b) for a, b in args if "=" not in line[a:b] and "*" not in line[a:b]]
-        for (a1, b1), (a2, b2) in zip(positional, positional[1:], strict=False):
-            x, y = line[a1:b1], line[a2:b2]
-            yield (line[:a1] + y.strip().join(x.split(x.strip())) + line[b1:a2]
-                   + x.strip().join(y.split(y.strip())) + line[b2:], f"swap arguments of {name}()")
-    for name, _, _, args in calls(line):
-        if name in ("range",) and args:
-            a, b = args[-1]
-            yield line[:b] + " + 1" + line[b:], "range end + 1"
+    yield from sstub_variants(line)  # generic "simple stupid bug" mutations
 
 
 _KEYWORDS = {"return", "if", "else", "elif", "for", "in", "not", "and", "or", "is", "None", "True", "False",
@@ -273,6 +252,8 @@ def template_candidates(shape: ErrorShape, message: str, sites: list[Site], text
         raw = lines[site.line - 1]
         body, nl = raw.rstrip("\n"), raw[len(raw.rstrip("\n")):]
         variants = list(_line_variants(body, shape, message, renames or {}, names))
+        variants += [(v, f"name {what}") for v, what in identifier_swaps(body, list(_values(body)),
+                                                                      local_names(text, site.line))]
         indent = body[: len(body) - len(body.lstrip())]
         in_function = site.function not in ("<module>", "")
         if in_function and site.tier < 2:
@@ -309,7 +290,7 @@ def template_candidates(shape: ErrorShape, message: str, sites: list[Site], text
             if (site.path, new_text) in seen:
                 continue
             seen.add((site.path, new_text))
-            size = _token_distance(body, new_line)
+            size = _token_distance(body, new_line) + what.startswith("name ")  # after operators and numbers
             out.append(Candidate({site.path: new_text}, f"template:{what.split(' ')[0]}",
                                  f"{what} at {site.path}:{site.line}", size, tier=site.tier))
             if len(out) >= limit:
