@@ -347,13 +347,24 @@ async def test_the_repair_search_is_bounded_by_the_configured_budget(tmp_path: P
     assert unbounded["express"]["status"] == "fixed" and unbounded["implement"]["search"]["tried"] > 1
 
 
+def _repair_from(repo: _Repo, crash: str, regression: str, good: str) -> Any:
+    """The repair search alone, the suspect given: the report is the traceback of `crash` run at HEAD."""
+    from agents.repair import RepairBudget, repair, sites_for
+
+    report = _report(repo.path, "svc", _traceback(repo.path, crash))
+    repro = find_repro(repo.path, report, "python -m pytest -q tests")
+    trace = repro.head_trace()
+    assert repro.kind == "test" and trace is not None
+    sites = sites_for(repo.path, [(f.path, f.line, f.function) for f in trace.frames], regression)
+    return repair(repo.path, repro=repro, test_command="python -m pytest -q tests", suspects=[(regression, good)],
+                  sites=sites, shape=repro.error_shape(), message=report.error, budget=RepairBudget())
+
+
 def test_offsets_a_layout_change_slipped_by_one_are_shifted_back_together(tmp_path: Path) -> None:
     """A commit inserts a kind byte into a frame header and rewrites every offset after it; the last two
     are one too far. No single literal +-1 passes (each fixes one field of two), and undoing the commit's
     hunk drops the new field a later commit uses: the suspect's numbers from the slip on, shifted together,
     do."""
-    from agents.repair import RepairBudget, repair, sites_for
-
     repo = _Repo(tmp_path / "repo", 12)
     parse = ("from pkt import offsets\nfrom pkt.check import check\n\n\n"
              "def field(frame, at, size=2):\n    return int.from_bytes(frame[at:at + size], 'big')\n\n\n"
@@ -379,15 +390,27 @@ def test_offsets_a_layout_change_slipped_by_one_are_shifted_back_together(tmp_pa
               "tests/test_kinds.py": "from pkt.kinds import kind\n\n\ndef test_kind():\n"
                                      "    assert kind(bytes([1, 2, 0, 0])) == 'data'\n"}
     repo.commit("kinds: name a frame's kind", files)
-    report = _report(repo.path, "pkt", _traceback(
-        repo.path, "from pkt.parse import parse; parse(bytes([1, 2, 0, 3, 1, 38]) + b'abc')"))
-    repro = find_repro(repo.path, report, "python -m pytest -q tests")
-    trace = repro.head_trace()
-    assert repro.kind == "test" and trace is not None
-    sites = sites_for(repo.path, [(f.path, f.line, f.function) for f in trace.frames], regression)
-    result = repair(repo.path, repro=repro, test_command="python -m pytest -q tests", suspects=[(regression, good)],
-                    sites=sites, shape=repro.error_shape(), message=report.error, budget=RepairBudget())
+    result = _repair_from(repo, "from pkt.parse import parse; parse(bytes([1, 2, 0, 3, 1, 38]) + b'abc')",
+                          regression, good)
     assert result.candidate is not None, result.attempts
     assert result.candidate.unit == "template:literal_shift", result.candidate.description
     fixed = (repo.path / "pkt/offsets.py").read_text()
     assert fixed == "VERSION = 0\nKIND = 1\nLENGTH = 2  # two bytes, big-endian\nCHECKSUM = 4\nPAYLOAD = 6\n"
+
+
+def test_a_wrong_name_the_suspect_wrote_is_replaced_by_one_of_the_functions_own(tmp_path: Path) -> None:
+    """The commit moves a schedule from a flat list to hours per day and indexes the day's hours with the
+    day: the line is new (nothing to revert to), no operator or number is wrong; one of the function's
+    own names is."""
+    repo = _Repo(tmp_path / "repo", 13)
+    test = "from cal.slots import slot\n\n\ndef test_slot():\n    assert slot({args}) == 'b'\n"
+    files = {"cal/__init__.py": "", "cal/slots.py": "def slot(schedule, hour):\n    return schedule[hour]\n",
+             "tests/test_slots.py": test.format(args="['a', 'b'], 1")}
+    good = repo.commit("cal: slots", files)
+    files |= {"cal/slots.py": "def slot(schedule, day, hour):\n    hours = schedule.get(day, [])\n"
+                              "    if not hours:\n        return None\n    picked = hours[day]\n    return picked\n",
+              "tests/test_slots.py": test.format(args="{'mon': ['a', 'b']}, 'mon', 1")}
+    regression = repo.commit("slots: hours per day", files)
+    result = _repair_from(repo, "from cal.slots import slot; slot({'tue': [1]}, 'tue', 0)", regression, good)
+    assert result.candidate is not None and result.candidate.unit == "template:name", result.attempts
+    assert "    picked = hours[hour]\n" in (repo.path / "cal/slots.py").read_text()

@@ -400,31 +400,3 @@ def test_simple_stupid_bugs_are_one_token_edits_of_the_line() -> None:
     assert swaps["day -> hour"] == "    picked = hours[hour]" and len(swaps) == 4
     assert local_names("X = 1\n", 1) == set()  # outside a function: no siblings known
 
-
-def test_a_wrong_name_the_suspect_wrote_is_replaced_by_one_of_the_functions_own(tmp_path: Path) -> None:
-    """The commit moves a schedule from a flat list to hours per day and indexes the day's hours with the
-    day: the line is new (nothing to revert to), no operator or number is wrong; one of the function's
-    own names is."""
-    from agents.repair import RepairBudget, repair, sites_for
-    from agents.repro import find_repro
-    from agents.testing.regressions import _Repo, _report, _traceback
-
-    repo = _Repo(tmp_path / "repo", 13)
-    test = "from cal.slots import slot\n\n\ndef test_slot():\n    assert slot({args}) == 'b'\n"
-    files = {"cal/__init__.py": "", "cal/slots.py": "def slot(schedule, hour):\n    return schedule[hour]\n",
-             "tests/test_slots.py": test.format(args="['a', 'b'], 1")}
-    good = repo.commit("cal: slots", files)
-    files |= {"cal/slots.py": "def slot(schedule, day, hour):\n    hours = schedule.get(day, [])\n"
-                              "    if not hours:\n        return None\n    picked = hours[day]\n    return picked\n",
-              "tests/test_slots.py": test.format(args="{'mon': ['a', 'b']}, 'mon', 1")}
-    regression = repo.commit("slots: hours per day", files)
-    crash = "from cal.slots import slot; slot({'tue': [1]}, 'tue', 0)"
-    report = _report(repo.path, "cal", _traceback(repo.path, crash))
-    repro = find_repro(repo.path, report, "python -m pytest -q tests")
-    trace = repro.head_trace()
-    assert repro.kind == "test" and trace is not None and report.error.startswith("TypeError")
-    sites = sites_for(repo.path, [(f.path, f.line, f.function) for f in trace.frames], regression)
-    result = repair(repo.path, repro=repro, test_command="python -m pytest -q tests", suspects=[(regression, good)],
-                    sites=sites, shape=repro.error_shape(), message=report.error, budget=RepairBudget())
-    assert result.candidate is not None and result.candidate.unit == "template:name", result.attempts
-    assert "    picked = hours[hour]\n" in (repo.path / "cal/slots.py").read_text()
