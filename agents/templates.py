@@ -26,6 +26,7 @@ from agents.repro import ErrorShape
 from agents.revert import Candidate, tokens
 from agents.sharedstate import instance_state_fixes
 from agents.sstubs import identifier_swaps, local_names, sstub_variants
+from agents.strbytes import conversions, strbytes_variants
 
 __all__ = ["Site", "template_candidates", "defined_names"]
 
@@ -98,6 +99,8 @@ def _line_variants(line: str, shape: ErrorShape, message: str, renames: dict[str
             if sep != "None":
                 yield (line[: m.start()] + f".{m.group(1)}({sep}, 1)" + line[m.end():],
                        f"{m.group(1)}({sep}) -> {m.group(1)}({sep}, 1)")
+    if conversions(message):  # text where bytes were meant, or bytes where text
+        yield from strbytes_variants(line, _value_spans(line), message)
     if exc == "ZeroDivisionError":
         for m in re.finditer(r"(/{1,2})\s*([\w.]+(?:\([^()]*\))?)", line):
             den = m.group(2)
@@ -143,6 +146,16 @@ def _values(line: str) -> Iterator[tuple[int, int, str]]:
                 or (target and m.start() == target.start(1)) or re.match(r"\s*=[^=]", code[m.end():])):
             continue
         yield m.start(), m.end(), name
+
+
+def _value_spans(line: str) -> list[tuple[int, int, str]]:
+    """Values on the line: names (`_values`), attribute chains (`self.key`), and calls (`dumps(body)`)."""
+    code = line.split("#", 1)[0]
+    spans = [(s, e, name) for s, e, name in _values(line) if code[e:e + 1] != "."]  # a chain's root: below
+    spans += [(m.start(), m.end(), m.group()) for m in re.finditer(r"(?<![\w.'\"])[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+"
+                                                                   r"(?![\w(])", code)]
+    spans += [(s, e, line[s:e]) for name, s, e, _ in calls(line) if name.split(".")[-1] not in _BUILTINS]
+    return spans
 
 
 def _more_parts(message: str) -> bool:

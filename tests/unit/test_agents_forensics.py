@@ -400,3 +400,28 @@ def test_simple_stupid_bugs_are_one_token_edits_of_the_line() -> None:
     assert swaps["day -> hour"] == "    picked = hours[hour]" and len(swaps) == 4
     assert local_names("X = 1\n", 1) == set()  # outside a function: no siblings known
 
+
+
+def test_text_and_bytes_are_converted_the_way_the_message_asks_at_each_value_of_the_line() -> None:
+    from agents.repro import ErrorShape
+    from agents.strbytes import conversions
+    from agents.templates import Site, template_candidates
+
+    assert conversions("TypeError: Strings must be encoded before hashing") == ("encode",)
+    assert conversions('TypeError: can only concatenate str (not "bytes") to str') == ("decode",)
+    assert conversions("AttributeError: 'str' object has no attribute 'decode'") == ("drop",)
+    assert conversions("TypeError: must be real number, not str") == ()  # not a text/bytes mix
+    text = ("import hashlib\nimport hmac\n\n\ndef sign(secret, body):\n"
+            "    return hmac.new(secret, serialize(body), hashlib.sha256).hexdigest()\n")
+    shape = ErrorShape("TypeError", "Strings must be encoded before hashing", "m.py", "sign")
+    found = [c.texts["m.py"].splitlines()[5] for c in template_candidates(
+        shape, "TypeError: Strings must be encoded before hashing", [Site("m.py", 6, "sign", 0)], {"m.py": text})]
+    assert "    return hmac.new(secret, serialize(body).encode(), hashlib.sha256).hexdigest()" in found
+    assert ("    return hmac.new((secret.encode() if isinstance(secret, str) else secret), serialize(body), "
+            "hashlib.sha256).hexdigest()") in found
+    assert not any("hmac.encode()" in line or "hashlib.encode()" in line for line in found)  # modules are not values
+    decoded = "    return raw.decode('utf-8').strip()"
+    message = "AttributeError: 'str' object has no attribute 'decode'"
+    dropped = template_candidates(ErrorShape("AttributeError", message.split(": ", 1)[1], "m.py", "f"), message,
+                                  [Site("m.py", 2, "f", 0)], {"m.py": f"def f(raw):\n{decoded}\n"})
+    assert "def f(raw):\n    return raw.strip()\n" in [c.texts["m.py"] for c in dropped]
