@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from agents.linecode import calls, is_literal, mapping_reads, subscripts
+from agents.regroup import regroupings
 from agents.repro import ErrorShape
 from agents.revert import Candidate, tokens
 from agents.sharedstate import instance_state_fixes
@@ -265,6 +266,7 @@ def template_candidates(shape: ErrorShape, message: str, sites: list[Site], text
         raw = lines[site.line - 1]
         body, nl = raw.rstrip("\n"), raw[len(raw.rstrip("\n")):]
         variants = list(_line_variants(body, shape, message, renames or {}, names))
+        variants += list(regroupings(text, site.line))  # operator precedence
         variants += [(v, f"name {what}") for v, what in identifier_swaps(body, list(_values(body)),
                                                                       local_names(text, site.line))]
         indent = body[: len(body) - len(body.lstrip())]

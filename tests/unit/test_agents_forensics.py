@@ -425,3 +425,17 @@ def test_text_and_bytes_are_converted_the_way_the_message_asks_at_each_value_of_
     dropped = template_candidates(ErrorShape("AttributeError", message.split(": ", 1)[1], "m.py", "f"), message,
                                   [Site("m.py", 2, "f", 0)], {"m.py": f"def f(raw):\n{decoded}\n"})
     assert "def f(raw):\n    return raw.strip()\n" in [c.texts["m.py"] for c in dropped]
+
+
+def test_operators_on_the_line_are_grouped_the_other_way_as_precedence_needs() -> None:
+    from agents.regroup import regroupings
+
+    text = ("def f(handle, fallback, a, b, c, x, y, z):\n    tag = '@' + handle or fallback  # as typed\n"
+            "    total = a + b if c else d\n    ok = x or y and z\n    sq = -x ** 2\n    name = f'{a}'\n")
+    assert [n for n, _ in regroupings(text, 2)] == ["    tag = ('@' + (handle or fallback))  # as typed"]
+    assert [n for n, _ in regroupings(text, 3)] == ["    total = (a + (b if c else d))"]
+    assert [n for n, _ in regroupings(text, 4)] == ["    ok = ((x or y) and z)"]
+    assert [n for n, _ in regroupings(text, 5)] == ["    sq = ((-x) ** 2)"]
+    assert list(regroupings(text, 6)) == [] and list(regroupings("def (:\n", 1)) == []  # nothing to regroup
+    for n, _ in regroupings(text, 2):
+        compile(n.strip(), "<line>", "exec")
