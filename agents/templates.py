@@ -305,9 +305,10 @@ def template_candidates(shape: ErrorShape, message: str, sites: list[Site], text
             if (site.path, new_text) in seen:
                 continue
             seen.add((site.path, new_text))
-            size = _token_distance(body, new_line) + what.startswith("name ")  # after operators and numbers
+            swap = what.startswith("name ")  # one name for another: many per line, tried with the last templates
             out.append(Candidate({site.path: new_text}, f"template:{what.split(' ')[0]}",
-                                 f"{what} at {site.path}:{site.line}", size, tier=site.tier))
+                                 f"{what} at {site.path}:{site.line}", _token_distance(body, new_line) + swap,
+                                 tier=2 if swap else site.tier))
             if len(out) >= limit:
                 return out
     return out
