@@ -1,14 +1,15 @@
-"""Numbers the suspect wrote, shifted together: offsets that are off by one from some line on.
+"""Numbers the suspect wrote, shifted by one: an offset, or all offsets after a slip, off by one.
 
     blamed = {"bank/layout.py": {3, 4, 5, 6}}            # HEAD lines the suspect wrote
     cands = shifted_literal_candidates(head, blamed)      # -> [Candidate], unit "template:literal_shift"
 
 A commit that inserts a field into a layout (columns, byte offsets, bit positions, indices, ports) rewrites
 every number after it, and one slip shifts all the numbers after the slip by one. Mutation-based repair
-tries each literal +-1 alone; the slip needs a higher-order mutant: every integer literal the suspect
-wrote, from one of its lines to the end of that run of its lines, moved by the same +-1 (and the
-literals of one line moved together). Literals are found with `tokenize`, so strings and comments are
-never touched; a shift that would make a number negative is not made.
+tries each literal of the failing path +-1 alone; the slip is off that path (in a table of offsets) and
+may need a higher-order mutant: each integer literal the suspect wrote, alone, with the others of its
+line, or with every literal after it to the end of that run of its lines, moved by the same +-1.
+Literals are found with `tokenize`, so strings and comments are never touched; a shift that would make a
+number negative is not made.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from agents.revert import Candidate
 __all__ = ["shifted_literal_candidates"]
 
 _INT = re.compile(r"[0-9]+")  # decimal literals only: 0x10, 1_000, 1e3 and 0.5 are not offsets
-MAX_PER_FILE = 16
+MAX_PER_FILE = 48  # a layout of 12 fields: each of its 24 numbers alone, both ways
 
 
 def _int_literals(text: str) -> dict[int, list[tuple[int, int, int]]]:
@@ -47,22 +48,19 @@ def _runs(lines: set[int]) -> list[list[int]]:
     return runs
 
 
-def _shifted(lines: list[str], literals: dict[int, list[tuple[int, int, int]]], which: list[int],
-             delta: int) -> str | None:
+def _shifted(lines: list[str], which: list[tuple[int, int, int, int]], delta: int) -> str | None:
+    """`lines` with each literal of `which` (line, start column, end column, value) moved by `delta`."""
     out = list(lines)
-    for n in which:
-        line = out[n - 1]
-        for a, b, value in sorted(literals[n], reverse=True):
-            if value + delta < 0:
-                return None
-            line = line[:a] + str(value + delta) + line[b:]
-        out[n - 1] = line
+    for n, a, b, value in sorted(which, reverse=True):
+        if value + delta < 0:
+            return None
+        out[n - 1] = out[n - 1][:a] + str(value + delta) + out[n - 1][b:]
     return "".join(out)
 
 
 def shifted_literal_candidates(head: dict[str, str], blamed: dict[str, set[int]]) -> list[Candidate]:
-    """For each run of consecutive HEAD lines the suspect wrote: its integer literals from each of its
-    lines to the run's end shifted by -1 and by +1, and each line's literals shifted together."""
+    """For each run of consecutive HEAD lines the suspect wrote, by -1 and by +1: each of its integer
+    literals alone, each line's literals together, and the literals from each one to the run's end."""
     out: list[Candidate] = []
     for path, numbers in sorted(blamed.items()):
         text = head.get(path)
@@ -70,21 +68,21 @@ def shifted_literal_candidates(head: dict[str, str], blamed: dict[str, set[int]]
             continue
         literals = _int_literals(text)
         lines = text.splitlines(keepends=True)
-        made: list[Candidate] = []
+        made: dict[str, Candidate] = {}
         for run in _runs(numbers):
-            with_numbers = [n for n in run if literals.get(n)]
-            choices = [with_numbers[i:] for i in range(len(with_numbers))]
-            choices += [[n] for n in with_numbers if len(literals[n]) > 1 and [n] not in choices]
+            items = [(n, a, b, v) for n in run for a, b, v in literals.get(n, [])]
+            choices = [[item] for item in items] + [items[k:] for k in range(len(items) - 1)]
+            choices += [[i for i in items if i[0] == n] for n in run if len(literals.get(n, [])) > 1]
             for which in choices:
                 for delta in (-1, 1):
-                    new = _shifted(lines, literals, which, delta)
-                    if new is None:
+                    new = _shifted(lines, which, delta)
+                    if new is None or new in made:
                         continue
-                    size = sum(len(literals[n]) for n in which)
-                    where = f"{path}:{which[0]}" + (f"-{which[-1]}" if len(which) > 1 else "")
-                    made.append(Candidate({path: new}, "template:literal_shift",
-                                          f"the suspect's numbers at {where} shifted by {delta:+d}", size=size,
-                                          tier=2))
-        made.sort(key=lambda c: c.size)
-        out += made[:MAX_PER_FILE]
+                    first, last = which[0][0], which[-1][0]
+                    where = f"{path}:{first}" + (f"-{last}" if last != first else "")
+                    what = f"{len(which)} numbers from {which[0][3]}" if len(which) > 1 else f"number {which[0][3]}"
+                    made[new] = Candidate({path: new}, "template:literal_shift",
+                                          f"the suspect's {what} at {where} shifted by {delta:+d}",
+                                          size=len(which), tier=2)
+        out += sorted(made.values(), key=lambda c: c.size)[:MAX_PER_FILE]
     return out
