@@ -121,6 +121,16 @@ class _FileChange:
             if new is not None and new != self.head:
                 what = f"{' '.join(sa[j1:j2]) or '∅'} -> {' '.join(sb[i1:i2]) or '∅'}"
                 out.append((new, (i2 - i1) + (j2 - j1), what))
+        tail = _TAIL.search(b_line.split("#", 1)[0].rstrip())  # the last link of the line's call chain
+        code = a_line.split("#", 1)[0].rstrip()
+        if tail and not code.endswith(tail.group(1).strip()) and code.endswith((")", "]")) and tokens(code):
+            # a call chain the commit dropped off the end of a line it rewrote (`.encode()`, `.strip()`, `[0]`):
+            # put it back on the rewritten line, whose other changes stay
+            toks = [t[0] for t in tokens(code)]
+            new = _replace_nearest(self.head, flexible_pattern(toks), code.strip() + tail.group(1),
+                                   self.near(a_idx))
+            if new is not None and new != self.head:
+                out.append((new, len(tokens(tail.group(1))), f"∅ -> {tail.group(1).strip()} at the line's end"))
         return out
 
     def undo_lines(self, i1: int, i2: int, j1: int, j2: int, old: str | None = None) -> str | None:
@@ -144,8 +154,14 @@ class _FileChange:
         return self.head[: at.end()] + old + self.head[at.end():]
 
 
+_TAIL = re.compile(r"(?<=[)\]])(\s*\.\s*\w+\s*\([^()]*\)|\[[^\[\]]*\])$")  # `x(...).encode("utf-8")`
+OPENING = 5  # tokens two lines must share at their start to pair when rewritten at length
+
+
 def _pair_lines(b: list[str], a: list[str]) -> list[tuple[int, int]]:
-    """Pairs (i, j) of similar lines in a replaced block (for token-level undo)."""
+    """Pairs (i, j) of similar lines in a replaced block (for token-level undo): alike by characters, or,
+    for a line rewritten at length, opening with the same `OPENING` tokens (`return json.dumps(payload`
+    grown by four keyword arguments and stripped of its `.encode()` is still that line)."""
     pairs, used = [], set()
     for j, line in enumerate(a):
         best, score = None, 0.5
@@ -155,6 +171,11 @@ def _pair_lines(b: list[str], a: list[str]) -> list[tuple[int, int]]:
             r = difflib.SequenceMatcher(None, old.strip(), line.strip()).ratio()
             if r > score:
                 best, score = i, r
+        if best is None:
+            opening = [t[0] for t in tokens(line)][:OPENING]
+            same = [i for i, old in enumerate(b) if i not in used and len(opening) == OPENING
+                    and [t[0] for t in tokens(old)][:OPENING] == opening]
+            best = same[0] if len(same) == 1 else None  # one line opens that way: no guess between several
         if best is not None:
             used.add(best)
             pairs.append((best, j))

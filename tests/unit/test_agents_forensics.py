@@ -439,3 +439,19 @@ def test_operators_on_the_line_are_grouped_the_other_way_as_precedence_needs() -
     assert list(regroupings(text, 6)) == [] and list(regroupings("def (:\n", 1)) == []  # nothing to regroup
     for n, _ in regroupings(text, 2):
         compile(n.strip(), "<line>", "exec")
+
+
+def test_a_line_rewritten_at_length_still_pairs_with_its_old_self_so_one_dropped_call_can_come_back(
+        tmp_path: Path) -> None:
+    """The commit grows `json.dumps(record)` by four keyword arguments and drops its `.encode()` in the same
+    line: too changed to pair by characters, the same line by its opening tokens; undoing only the dropped
+    `.encode()` keeps the canonical form the commit was for."""
+    repo = _git_repo(tmp_path)
+    parent = _commit(repo, "import json\n\n\ndef line(record):\n    return json.dumps(record).encode()\n", "audit")
+    after = ("import json\n\n\ndef line(record):\n    # one canonical line per event\n"
+             "    return json.dumps(record, default=str, sort_keys=True, indent=None, separators=(',', ':'))\n")
+    sha = _commit(repo, after, "audit: canonical lines")
+    texts = {c.texts["m.py"] for c in partial_reverts(str(repo), sha, parent, ["m.py"], {"m.py": after})
+             if c.unit == "token"}
+    assert ("import json\n\n\ndef line(record):\n    # one canonical line per event\n    return json.dumps(record, "
+            "default=str, sort_keys=True, indent=None, separators=(',', ':')).encode()\n") in texts
