@@ -25,6 +25,7 @@ from typing import Any
 
 from agents.apichange import api_candidates, properties_made_methods
 from agents.forensics import EMPTY_TREE, function_spans
+from agents.linecode import calls
 from agents.literals import shifted_literal_candidates
 from agents.olddefault import old_default_candidates, replaced_defaults
 from agents.repro import ErrorShape, Repro, is_test_file, python_args, run_repro
@@ -82,19 +83,40 @@ def _blamed_lines(root: Path, path: str, commit: str) -> set[int]:
 
 
 def sites_for(root: Path, frames: list[tuple[str, int, str]], suspect: str | None) -> list[Site]:
-    """Failing-path sites at HEAD: the crash line, the callers' lines, then the suspect's lines in those functions."""
+    """Failing-path sites at HEAD: the crash line, the callers' lines, then the suspect's lines in those
+    functions and in the functions the crash line calls (a value computed there and returned, such as a
+    count that is now 0, crashes the line that uses it: `total / self.leg_count()`)."""
     code = [(p, n, f) for p, n, f in frames if not is_test_file(p)]
     sites = [Site(p, n, f, 0 if i == len(code) - 1 else 1) for i, (p, n, f) in enumerate(code)]
     sites.reverse()
     if suspect:
+        spans: list[tuple[str, int, int, str]] = []
         for p, n, f in code:
             text = (root / p).read_text(errors="replace") if (root / p).is_file() else ""
             span = next((s for s in function_spans(text) if s.start <= n <= s.end and s.qualname.endswith(f)), None)
-            lo, hi = (span.start, span.end) if span else (n - 3, n + 3)
+            spans.append((p, *((span.start, span.end) if span else (n - 3, n + 3)), f))
+        if code:
+            spans += _callee_spans(root, code[-1], suspect)
+        for p, lo, hi, f in spans:
             for k in sorted(_blamed_lines(root, p, suspect)):
                 if lo <= k <= hi and not any(s.path == p and s.line == k for s in sites):
                     sites.append(Site(p, k, f, 2))
     return sites
+
+
+def _callee_spans(root: Path, crash: tuple[str, int, str], suspect: str) -> list[tuple[str, int, int, str]]:
+    """(path, first line, last line, name) of the functions the crash line calls that the suspect changed."""
+    path, line, _ = crash
+    text = (root / path).read_text(errors="replace") if (root / path).is_file() else ""
+    lines = text.splitlines()
+    called = {name.rsplit(".", 1)[-1] for name, *_ in calls(lines[line - 1])} if 0 < line <= len(lines) else set()
+    out = []
+    for p in _git_lines(root, "diff", "--name-only", suspect + "^", suspect):
+        if p.endswith(".py") and not is_test_file(p) and called and (root / p).is_file():
+            body = (root / p).read_text(errors="replace")
+            out += [(p, s.start, s.end, s.qualname) for s in function_spans(body)
+                    if s.qualname.rsplit(".", 1)[-1] in called]
+    return out
 
 
 def _replaced_tokens(root: Path, commit: str, parent: str | None) -> list[tuple[str, str]]:
@@ -275,6 +297,21 @@ def _order(cands: list[Candidate], head: dict[str, str], sites: list[Site]) -> l
     return list(unique.values())
 
 
+KEEP_LOOKING = 15  # candidates on the same lines tried after one that passes by deleting the suspect's additions
+
+
+def _touched(cand: Candidate, head: dict[str, str]) -> set[tuple[str, int]]:
+    return {(p, n) for p, t in cand.texts.items() for n in _changed_head_lines(head.get(p, ""), t)}
+
+
+def _passed(result: RepairResult, cand: Candidate, root: Path, progress: Callable[[str], None] | None) -> RepairResult:
+    result.candidate = cand
+    result.attempts.append(f"{cand.description}: passes")
+    if progress:
+        progress(f"candidate {result.tried} passes: {cand.description}")
+    return result
+
+
 def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list[tuple[str, str | None]],
            sites: list[Site], shape: ErrorShape, message: str, budget: RepairBudget,
            progress: Callable[[str], None] | None = None, cancelled: Callable[[], bool] | None = None,
@@ -327,7 +364,18 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
         result.test_runs += 1
         return run_heavy(args, root, timeout_s=budget.tests_timeout_s, max_output=50_000, env=test_env()).ok
 
+    # a candidate that passes by deleting what the suspect added (the feature the commit was for may go
+    # with it) is kept in reserve while the next candidates on the same lines are tried for one that passes
+    # and keeps it: `n - 1 + 1 if closed else 0` regrouped, not cut to `n - 1`
+    reserve: tuple[Candidate, set[tuple[str, int]]] | None = None
+    looked = 0
     for cand in ordered:
+        if reserve is not None:
+            if not _touched(cand, head) & reserve[1]:
+                continue
+            looked += 1
+            if looked > KEEP_LOOKING:
+                break
         if (result.tried >= budget.max_candidates or result.test_runs >= budget.max_test_runs
                 or time.monotonic() - t0 > budget.max_seconds or (cancelled and cancelled())):
             result.reason = (f"search budget spent: {result.tried} candidates, {result.test_runs} test runs, "
@@ -344,16 +392,23 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
                     result.attempts.append(f"{cand.description}: repro {outcome}")
                     continue
             if suite_ok() and suite_ok():
-                result.candidate = cand
-                result.attempts.append(f"{cand.description}: passes")
-                if progress:
-                    progress(f"candidate {result.tried} passes: {cand.description}")
-                return result
+                if cand.drops_added:  # the first in reserve; a later one is no better
+                    if reserve is None:
+                        reserve = (cand, _touched(cand, head))
+                    result.attempts.append(f"{cand.description}: passes, but deletes what the suspect added: "
+                                           "looking on for one that keeps it")
+                    continue
+                return _passed(result, cand, root, progress)
             result.attempts.append(f"{cand.description}: tests fail")
         finally:
             if result.candidate is not cand:
                 for p in cand.texts:
                     (root / p).write_text(head[p])
+    if reserve is not None:
+        for p, t in reserve[0].texts.items():
+            (root / p).write_text(t)
+        result.elapsed_s = time.monotonic() - t0
+        return _passed(result, reserve[0], root, progress)
     if not result.reason:
         result.reason = (f"none of {result.tried} candidate patches made the repro and the tests pass"
                          if ordered else "no candidate patch could be generated")

@@ -35,6 +35,7 @@ class Candidate:
     tier: int = 0  # lower is tried first
     on_path: bool = False
     rank: int = 0  # which suspect it comes from (0: the first)
+    drops_added: bool = False  # it only deletes tokens the suspect added (its feature may go with them)
 
     @property
     def key(self) -> tuple[tuple[str, str], ...]:
@@ -270,7 +271,7 @@ def partial_reverts(root: str, commit: str, parent: str | None, paths: list[str]
                     changes = fc.undo_tokens(fc.b[i1 + bi], fc.a[j1 + aj], j1 + aj)
                     for new, size, what in changes:
                         out.append(Candidate({path: new}, "token", f"undo {what} of {commit[:10]} at {where}",
-                                             size))
+                                             size, drops_added=what.endswith("-> ∅")))
                     if len(changes) > 1:  # the line's token changes only make sense together
                         new = fc.undo_lines(i1 + bi, i1 + bi + 1, j1 + aj, j1 + aj + 1)
                         if new is not None and new != head:

@@ -414,3 +414,34 @@ def test_a_wrong_name_the_suspect_wrote_is_replaced_by_one_of_the_functions_own(
     result = _repair_from(repo, "from cal.slots import slot; slot({'tue': [1]}, 'tue', 0)", regression, good)
     assert result.candidate is not None and result.candidate.unit == "template:name", result.attempts
     assert "    picked = hours[hour]\n" in (repo.path / "cal/slots.py").read_text()
+
+
+def test_a_fix_that_keeps_what_the_suspect_added_is_preferred_to_one_that_deletes_it(tmp_path: Path) -> None:
+    """Repeat mode counts one more play, written without parentheses: `n + 1 if repeat else 0` is 0 when
+    repeat is off, and the average divides by it. Deleting `+ 1 if self.repeat else 0` passes the tests
+    too (none counts a repeated play), but drops the feature; the line the crash line calls, regrouped,
+    keeps it."""
+    repo = _Repo(tmp_path / "repo", 14)
+    play = ("class Playlist:\n    def __init__(self, tracks):\n        self.tracks = list(tracks)\n\n"
+            "    def plays(self):\n        return len(self.tracks)\n\n"
+            "    def average_seconds(self, total):\n        return total / self.plays()\n")
+    test = ("from music.playlist import Playlist\n\n\ndef test_average():\n"
+            "    assert Playlist(['a', 'b']).average_seconds(300) == 150\n")
+    files = {"music/__init__.py": "", "music/playlist.py": play, "tests/test_playlist.py": test}
+    good = repo.commit("music: playlists", files)
+    files |= {"music/playlist.py": play.replace(
+        "    def __init__(self, tracks):\n        self.tracks = list(tracks)\n",
+        "    def __init__(self, tracks, repeat=False):\n        self.tracks = list(tracks)\n"
+        "        self.repeat = repeat\n\n"
+        "    def order(self):\n        return self.tracks + self.tracks[:1] if self.repeat else self.tracks\n").replace(
+        "        return len(self.tracks)\n", "        return len(self.tracks) + 1 if self.repeat else 0\n"),
+        "tests/test_repeat.py": "from music.playlist import Playlist\n\n\ndef test_order():\n"
+                                "    assert Playlist(['a', 'b'], repeat=True).order() == ['a', 'b', 'a']\n"}
+    regression = repo.commit("playlist: repeat mode", files)
+    repo.commit("readme", {**files, "README.md": "# music\n"})
+    result = _repair_from(repo, "from music.playlist import Playlist; Playlist(['x']).average_seconds(60)",
+                          regression, good)
+    assert result.candidate is not None and result.candidate.unit == "template:regroup", result.attempts
+    assert any("passes, but deletes what the suspect added" in a for a in result.attempts)
+    assert "        return (len(self.tracks) + (1 if self.repeat else 0))\n" in (
+        repo.path / "music/playlist.py").read_text()
