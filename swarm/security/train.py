@@ -45,6 +45,7 @@ from spacy.training import Example
 from spacy.util import compounding, fix_random_seed, minibatch
 
 from swarm.security.authored import authored_split
+from swarm.security.calibration import calibrate, rates
 from swarm.security.catalogs import catalog_rows
 from swarm.security.corpora import SOURCES, public_split
 from swarm.security.datacard import data_card, harvested_versions, numeric_stack
@@ -142,44 +143,6 @@ def training_sets(
         if samples:
             out[name] = samples
     return out
-
-
-def _rates(scores: list[tuple[float, bool, bool]], t: float) -> tuple[float, float]:
-    """(recall, fpr) of `rules OR score >= t` over (score, rules_hit, is_attack) rows."""
-    tp = sum(1 for s, r, a in scores if a and (r or s >= t))
-    fp = sum(1 for s, r, a in scores if not a and (r or s >= t))
-    n_a = sum(1 for _, _, a in scores if a)
-    n_b = len(scores) - n_a
-    return (tp / n_a if n_a else 0.0), (fp / n_b if n_b else 0.0)
-
-
-def calibrate(
-    per_set: dict[str, list[tuple[float, bool, bool]]],
-    fpr_target: float,
-    own: tuple[str, ...] = (),
-    own_target: float | None = None,
-) -> float:
-    """Lowest threshold (max recall) at which the model adds at most `fpr_target` false positives (as a
-    share of benign rows) to those of the rules over the benign rows of all sets pooled, and at most
-    `own_target` (default: `fpr_target`) on each set named in `own` by itself (the error-report sets,
-    where a false positive costs most: an error that is never investigated).
-
-    >>> calibrate({"v": [(0.9, False, True), (0.7, False, False), (0.2, False, False)]}, 0.0)
-    0.9
-    """
-    pooled = [row for rows in per_set.values() for row in rows]
-    limit = fpr_target if own_target is None else own_target
-    checks = [(pooled, fpr_target)] + [(per_set[name], limit) for name in own if name in per_set]
-    candidates = sorted({round(s, 6) for s, _, _ in pooled if s >= 0.05} | {0.5, 1.0})
-    for t in candidates:
-        if all(_extra_fpr(rows, t) <= target for rows, target in checks):
-            return t
-    return 1.0
-
-
-def _extra_fpr(rows: list[tuple[float, bool, bool]], t: float) -> float:
-    benign = [(s, r) for s, r, a in rows if not a]
-    return sum(1 for s, r in benign if s >= t and not r) / len(benign) if benign else 0.0
 
 
 def _examples(nlp: Any, samples: list[Sample], views: dict[str, str]) -> list[Example]:
@@ -312,7 +275,7 @@ def train(
         def run() -> tuple[float, dict[str, Any]]:
             scored = score_sets(model_of(), valids, views, rule_hits)
             t = calibrate(scored, fpr_target, OWN_SETS, own_fpr_target)
-            recalls = {name: round(_rates(rows, t)[0], 4) for name, rows in scored.items() if any(a for *_, a in rows)}
+            recalls = {name: round(rates(rows, t)[0], 4) for name, rows in scored.items() if any(a for *_, a in rows)}
             return sum(recalls.values()) / max(1, len(recalls)), {"threshold": t, **recalls}
 
         return run
@@ -341,7 +304,7 @@ def train(
     validation = {
         name: {"recall": round(r, 4), "fpr": round(f, 4), "rows": len(rows)}
         for name, rows in scored.items()
-        for r, f in [_rates(rows, threshold)]
+        for r, f in [rates(rows, threshold)]
     }
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
