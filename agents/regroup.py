@@ -50,6 +50,17 @@ def _other_ways(node: ast.expr) -> Iterator[ast.expr]:
         yield ast.BinOp(ast.UnaryOp(n.op, n.operand.left), n.operand.op, n.operand.right)  # -(x ** 2) -> (-x) ** 2
 
 
+def _means(lines: list[str], line: int, new_line: str, other: ast.expr) -> bool:
+    """Whether `new_line`, in place of `line`, parses to a statement that holds `other` whole."""
+    try:
+        tree = ast.parse("\n".join([*lines[: line - 1], new_line, *lines[line:]]))
+    except SyntaxError:
+        return False
+    want = ast.dump(other, annotate_fields=False, include_attributes=False)
+    return any(ast.dump(n, annotate_fields=False, include_attributes=False) == want for n in ast.walk(tree)
+               if getattr(n, "lineno", None) == line)
+
+
 def regroupings(text: str, line: int) -> Iterator[tuple[str, str]]:
     """(new line, what) for each expression written on `line` alone that can be grouped another way."""
     try:
@@ -71,8 +82,11 @@ def regroupings(text: str, line: int) -> Iterator[tuple[str, str]]:
             new = ast.unparse(ast.fix_missing_locations(other))
             if new == ast.unparse(node):
                 continue  # the same grouping (an operator that associates both ways)
-            new_line = (raw[: node.col_offset].decode(errors="replace") + f"({new})"
-                        + raw[node.end_col_offset:].decode(errors="replace"))
+            head = raw[: node.col_offset].decode(errors="replace")
+            tail = raw[node.end_col_offset:].decode(errors="replace")
+            new_line = head + new + tail
+            if not _means(lines, line, new_line, other):  # the context binds tighter: keep the group whole
+                new_line = f"{head}({new}){tail}"
             if new_line not in seen:
                 seen.add(new_line)
                 yield new_line, f"regroup {old} -> {new}"

@@ -54,7 +54,9 @@ def sstub_variants(line: str) -> Iterator[tuple[str, str]]:
         yield line[:start] + line[end:], "drop not"
     cond = _CONDITION.match(line)
     if cond and not cond.group(2).startswith("not "):
-        yield f"{cond.group(1)}not ({cond.group(2)}){cond.group(3)}", "negate the condition"
+        simple = re.fullmatch(r"[\w.]+(?:\([^()]*\))?", cond.group(2))  # a name, attribute or plain call
+        negated = f"not {cond.group(2)}" if simple else f"not ({cond.group(2)})"
+        yield f"{cond.group(1)}{negated}{cond.group(3)}", "negate the condition"
     for name, s, _, _ in calls(line):
         short = name.rsplit(".", 1)[-1]
         if short in _SIBLING:

@@ -443,5 +443,5 @@ def test_a_fix_that_keeps_what_the_suspect_added_is_preferred_to_one_that_delete
                           regression, good)
     assert result.candidate is not None and result.candidate.unit == "template:regroup", result.attempts
     assert any("passes, but deletes what the suspect added" in a for a in result.attempts)
-    assert "        return (len(self.tracks) + (1 if self.repeat else 0))\n" in (
+    assert "        return len(self.tracks) + (1 if self.repeat else 0)\n" in (
         repo.path / "music/playlist.py").read_text()

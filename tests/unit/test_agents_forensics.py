@@ -386,7 +386,8 @@ def test_simple_stupid_bugs_are_one_token_edits_of_the_line() -> None:
         return {what: new for new, what in sstub_variants(line)}
 
     assert variants("    if not total > limit:  # over")["drop not"] == "    if total > limit:  # over"
-    assert variants("    while queue:")["negate the condition"] == "    while not (queue):"
+    assert variants("    while queue:")["negate the condition"] == "    while not queue:"
+    assert variants("    if a > b:")["negate the condition"] == "    if not (a > b):"
     assert variants("    return start.lstrip('0') or max(a, b)")["max() -> min()"] == \
         "    return start.lstrip('0') or min(a, b)"
     assert variants("    return start.lstrip('0')")["lstrip() -> rstrip()"] == "    return start.rstrip('0')"
@@ -432,10 +433,13 @@ def test_operators_on_the_line_are_grouped_the_other_way_as_precedence_needs() -
 
     text = ("def f(handle, fallback, a, b, c, x, y, z):\n    tag = '@' + handle or fallback  # as typed\n"
             "    total = a + b if c else d\n    ok = x or y and z\n    sq = -x ** 2\n    name = f'{a}'\n")
-    assert [n for n, _ in regroupings(text, 2)] == ["    tag = ('@' + (handle or fallback))  # as typed"]
-    assert [n for n, _ in regroupings(text, 3)] == ["    total = (a + (b if c else d))"]
-    assert [n for n, _ in regroupings(text, 4)] == ["    ok = ((x or y) and z)"]
-    assert [n for n, _ in regroupings(text, 5)] == ["    sq = ((-x) ** 2)"]
+    assert [n for n, _ in regroupings(text, 2)] == ["    tag = '@' + (handle or fallback)  # as typed"]
+    assert [n for n, _ in regroupings(text, 3)] == ["    total = a + (b if c else d)"]
+    assert [n for n, _ in regroupings(text, 4)] == ["    ok = (x or y) and z"]
+    assert [n for n, _ in regroupings(text, 5)] == ["    sq = (-x) ** 2"]
+    # inside a tighter operator the regrouped expression keeps its own parentheses
+    inner = "def g(m, a, b, c, d):\n    return m * (a + b if c else d)\n"
+    assert "    return m * (a + (b if c else d))" in [n for n, _ in regroupings(inner, 2)]
     assert list(regroupings(text, 6)) == [] and list(regroupings("def (:\n", 1)) == []  # nothing to regroup
     for n, _ in regroupings(text, 2):
         compile(n.strip(), "<line>", "exec")
