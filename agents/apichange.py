@@ -90,7 +90,7 @@ def _escaped_exception(shape: ErrorShape, sites: list[Site], texts: dict[str, st
         lines = texts[site.path].splitlines(keepends=True)
         line = lines[number - 1]
         m = re.match(r"(\s*except\s+)\(?([\w., ]+?)\)?((?:\s+as\s+\w+)?\s*:.*\n?)$", line)
-        if m:
+        if m and defined:  # a builtin error (AttributeError from a None) escaping is a bug upstream: not widened
             widened = f"{m.group(1)}({m.group(2)}, {raised}){m.group(3)}"
             new_text = "".join(lines[: number - 1]) + widened + "".join(lines[number:])
             out.append(Candidate({site.path: new_text}, "template:api_change", f"except also catches {raised} at "

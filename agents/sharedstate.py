@@ -2,19 +2,23 @@
 
     for new_text, what in instance_state_fixes(text, crash_line):
         ...   # "seen, events: per instance (set in __init__)"
+    for new_text, what in mutable_default_fixes(text, crash_line):
+        ...   # "filters: default None, a fresh value per call in __init__()"
 
 A class body's `seen = set()` or `events = []` is created once, when the class is defined; `self.seen.add(x)`
 then changes the one set every instance reads, so the second object sees the first one's data (ruff names
-the pitfall RUF012). The fix gives each instance its own: the assignment moves into `__init__` as
-`self.seen = set()`. Only attributes some method mutates in place (a mutating method call, an item
-assignment or an augmented assignment through `self`) are moved; constants stay on the class.
+the pitfall RUF012). A parameter's mutable default (`def __init__(self, filters={})`) is the same
+pitfall for calls (B006): it becomes `None`, and the body opens with a fresh value when it is. The fix
+for the class gives each instance its own: the assignment moves into `__init__` as `self.seen = set()`.
+Only attributes some method mutates in place (a mutating method call, an item assignment or an augmented
+assignment through `self`) are moved; constants stay on the class.
 """
 
 from __future__ import annotations
 
 import ast
 
-__all__ = ["instance_state_fixes"]
+__all__ = ["instance_state_fixes", "mutable_default_fixes"]
 
 _FACTORIES = {"set", "list", "dict", "defaultdict", "deque", "Counter", "OrderedDict", "bytearray"}
 _MUTATORS = {"add", "append", "extend", "insert", "update", "setdefault", "pop", "popitem", "remove", "discard",
@@ -111,3 +115,46 @@ def _moved(text: str, init: ast.FunctionDef, group: list[tuple[str, ast.stmt, as
     if at >= len(lines):
         out += added
     return "".join(out)
+
+
+def mutable_default_fixes(text: str, line: int) -> list[tuple[str, str]]:
+    """Texts where the mutable parameter defaults of the functions around `line` (every method of its class,
+    or the function itself) become `None`, each body opening with `name = <value> if name is None else
+    name`; one text per function that has any."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return []
+    cls = _enclosing_class(tree, line)
+    around = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+              and n.lineno <= line <= (n.end_lineno or n.lineno)]
+    functions = [n for n in cls.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)] if cls else around
+    out = []
+    for fn in functions:
+        args = fn.args
+        pairs = list(zip(args.args[len(args.args) - len(args.defaults):], args.defaults, strict=True))
+        pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is not None]
+        shared = [(a.arg, d) for a, d in pairs if _mutable(d)]
+        if shared and fn.body:
+            out.append((_fresh_defaults(text, fn, shared), f"{', '.join(n for n, _ in shared)}: default None, "
+                        f"a fresh value per call in {fn.name}()"))
+    return out
+
+
+def _fresh_defaults(text: str, fn: ast.FunctionDef | ast.AsyncFunctionDef, shared: list[tuple[str, ast.expr]]) -> str:
+    lines = text.splitlines(keepends=True)
+    first = fn.body[0]
+    docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(
+        first.value.value, str)
+    at = (first.end_lineno or first.lineno) if docstring else first.lineno - 1
+    ref = lines[first.lineno - 1]
+    indent = ref[: len(ref) - len(ref.lstrip())]
+    opening = [f"{indent}{name} = {ast.get_source_segment(text, value)} if {name} is None else {name}\n"
+               for name, value in shared]
+    for _, value in sorted(shared, key=lambda s: (s[1].lineno, s[1].col_offset), reverse=True):
+        row = lines[value.lineno - 1]
+        if value.lineno != value.end_lineno:
+            return text  # a default spread over lines: left alone
+        encoded = row.encode()
+        lines[value.lineno - 1] = (encoded[: value.col_offset] + b"None" + encoded[value.end_col_offset:]).decode()
+    return "".join(lines[:at] + opening + lines[at:])

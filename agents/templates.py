@@ -25,7 +25,7 @@ from agents.linecode import calls, is_literal, mapping_reads, subscripts
 from agents.regroup import regroupings
 from agents.repro import ErrorShape
 from agents.revert import Candidate, tokens
-from agents.sharedstate import instance_state_fixes
+from agents.sharedstate import instance_state_fixes, mutable_default_fixes
 from agents.sstubs import identifier_swaps, local_names, sstub_variants
 from agents.strbytes import conversions, strbytes_variants
 
@@ -290,7 +290,8 @@ def template_candidates(shape: ErrorShape, message: str, sites: list[Site], text
                                          f"stale name {stale} -> {new} in {site.path}", 1, tier=site.tier))
         out += _stale_keys(site, text, body, shape, message, keys or {}, seen)
         out += _positions_to_keys(site, lines, body, nl, shape, message, positions or {}, seen)
-        for new_text, what in (instance_state_fixes(text, site.line) if site.tier < 2 else []):
+        for new_text, what in (instance_state_fixes(text, site.line) + mutable_default_fixes(text, site.line)
+                               if site.tier < 2 else []):
             if (site.path, new_text) not in seen:
                 seen.add((site.path, new_text))
                 out.append(Candidate({site.path: new_text}, "template:instance_state", f"{what} in {site.path}",

@@ -79,3 +79,8 @@ def test_an_exception_that_escaped_the_callers_handler_joins_its_family_or_the_h
             {"importer.py": importer.replace("except ValueError as exc:", "except (ValueError, ParseError) as exc:")},
         ),
     ]
+    # a builtin error escaping the same handler (an AttributeError from a None upstream) is a bug to fix where
+    # the None comes from: the handler is not widened to swallow it
+    shape = ErrorShape("AttributeError", "'NoneType' object has no attribute 'parent'", "parse.py", "parse_line")
+    message = "AttributeError: 'NoneType' object has no attribute 'parent'"
+    assert api_candidates(shape, message, sites, {"parse.py": parse, "importer.py": importer}, set()) == []

@@ -459,3 +459,21 @@ def test_a_line_rewritten_at_length_still_pairs_with_its_old_self_so_one_dropped
              if c.unit == "token"}
     assert ("import json\n\n\ndef line(record):\n    # one canonical line per event\n    return json.dumps(record, "
             "default=str, sort_keys=True, indent=None, separators=(',', ':')).encode()\n") in texts
+
+
+def test_a_mutable_default_argument_becomes_none_and_a_fresh_value_per_call() -> None:
+    from agents.sharedstate import mutable_default_fixes
+
+    text = ("class Basket:\n    def __init__(self, owner, items=[], *, tags={}):\n        '''A basket.'''\n"
+            "        self.owner, self.items, self.tags = owner, items, tags\n\n"
+            "    def add(self, item):\n        self.items.append(item)\n")
+    [(fixed, what)] = mutable_default_fixes(text, 7)
+    assert what == "items, tags: default None, a fresh value per call in __init__()"
+    assert fixed.splitlines()[1:4] == ["    def __init__(self, owner, items=None, *, tags=None):",
+                                        "        '''A basket.'''", "        items = [] if items is None else items"]
+    ns: dict = {}
+    exec(fixed, ns)
+    a, b = ns["Basket"]("a"), ns["Basket"]("b")
+    a.add("tea")
+    assert (a.items, b.items) == (["tea"], [])  # the shared default leaked "tea" into b before
+    assert mutable_default_fixes("def f(x, y=()):\n    return x\n", 2) == []  # immutable defaults stay
