@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from agents.workspace import run_command
 
-__all__ = ["Candidate", "partial_reverts", "tokens", "flexible_pattern", "file_at"]
+__all__ = ["Candidate", "partial_reverts", "tokens", "token_distance", "flexible_pattern", "file_at"]
 
 _TOKEN = re.compile(r'[A-Za-z_]\w*|\d[\w.]*|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|==|!=|<=|>=|//|\*\*|->|:=|\S')
 
@@ -44,6 +44,13 @@ class Candidate:
 
 def tokens(line: str) -> list[tuple[str, int, int]]:
     return [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(line)]
+
+
+def token_distance(a: str, b: str) -> int:
+    """Tokens changed between two lines (replaced, inserted or deleted)."""
+    ta, tb = [t[0] for t in tokens(a)], [t[0] for t in tokens(b)]
+    ops = difflib.SequenceMatcher(None, ta, tb, autojunk=False).get_opcodes()
+    return sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in ops if tag != "equal")
 
 
 def flexible_pattern(toks: list[str]) -> str:

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from agents.linecode import calls
 from agents.revert import tokens
 
-__all__ = ["sstub_variants", "identifier_swaps", "local_names"]
+__all__ = ["sstub_variants", "identifier_swaps", "local_names", "empty_returns"]
 
 _SWAPS = {"<": ["<="], "<=": ["<"], ">": [">="], ">=": [">"], "/": ["//"], "//": ["/"], "+": ["-"], "-": ["+"],
           "==": ["!="], "!=": ["=="], "and": ["or"], "or": ["and"], "True": ["False"], "False": ["True"]}
@@ -86,17 +86,39 @@ def _keyword_columns(line: str, word: str) -> list[int]:
     return out
 
 
-def local_names(text: str, line: int) -> set[str]:
-    """The parameters and assigned names of the innermost function around `line` (empty outside one)."""
+_EMPTY = {"set": "set()", "frozenset": "frozenset()", "list": "[]", "List": "[]", "Sequence": "[]", "dict": "{}",
+          "Dict": "{}", "Mapping": "{}", "str": '""', "int": "0", "float": "0.0", "bool": "False", "tuple": "()"}
+
+
+def _function_at(text: str, line: int) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
-        return set()
+        return None
     inside = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
               and n.lineno <= line <= (n.end_lineno or n.lineno)]
-    if not inside:
+    return max(inside, key=lambda n: n.lineno) if inside else None
+
+
+def empty_returns(text: str, line: int) -> list[str]:
+    """Empty values of the kind the function around `line` returns: its own empty returns (`return set()`),
+    then the empty value of its return annotation (`-> set[str]`: `set()`), for an early return."""
+    fn = _function_at(text, line)
+    if fn is None:
+        return []
+    out = [ast.unparse(n.value) for n in ast.walk(fn) if isinstance(n, ast.Return) and n.value is not None
+           and ast.unparse(n.value) in _EMPTY.values()]
+    if fn.returns is not None:
+        head = ast.unparse(fn.returns).split("[", 1)[0].rsplit(".", 1)[-1]
+        out += [_EMPTY[head]] if head in _EMPTY else []
+    return list(dict.fromkeys(out))
+
+
+def local_names(text: str, line: int) -> set[str]:
+    """The parameters and assigned names of the innermost function around `line` (empty outside one)."""
+    fn = _function_at(text, line)
+    if fn is None:
         return set()
-    fn = max(inside, key=lambda n: n.lineno)
     names = {a.arg for a in (*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs)}
     names.update(a.arg for a in (fn.args.vararg, fn.args.kwarg) if a is not None)
     names.update(n.id for n in ast.walk(fn) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from agents.linecode import calls, is_literal, mapping_reads, subscripts
 from agents.regroup import regroupings
 from agents.repro import ErrorShape
-from agents.revert import Candidate, tokens
+from agents.revert import Candidate, token_distance
 from agents.sharedstate import instance_state_fixes, mutable_default_fixes
-from agents.sstubs import identifier_swaps, local_names, sstub_variants
+from agents.sstubs import empty_returns, identifier_swaps, local_names, sstub_variants
 from agents.strbytes import conversions, strbytes_variants
 
 __all__ = ["Site", "template_candidates", "defined_names"]
@@ -219,8 +219,9 @@ def _inside_loop(before: list[str], indent: int) -> bool:
     return False
 
 
-def _guards(line: str, indent: str, shape: ErrorShape, message: str) -> Iterator[tuple[str, str]]:
-    """Lines to insert before `line`: an early return when the value that fails is missing."""
+def _guards(line: str, indent: str, shape: ErrorShape, message: str, typed: list[str]) -> Iterator[tuple[str, str]]:
+    """Lines to insert before `line`: an early return when the value that fails is missing (the empty value
+    of the kind the function returns first: `typed`)."""
     subjects: list[str] = []
     if "NoneType" in message:
         subjects += [name for _, _, name in _values(line)]
@@ -230,7 +231,7 @@ def _guards(line: str, indent: str, shape: ErrorShape, message: str) -> Iterator
         subjects += [obj for _, _, obj, _ in subscripts(line)]
     for subject in dict.fromkeys(subjects):
         cond = f"{subject} is None" if "NoneType" in message else f"not {subject}"
-        for d in DEFAULTS:
+        for d in dict.fromkeys([*typed, *DEFAULTS]):
             yield f"{indent}if {cond}:\n{indent}    return {d}\n", f"guard: if {cond}: return {d}"
 
 
@@ -274,7 +275,8 @@ def template_candidates(shape: ErrorShape, message: str, sites: list[Site], text
         if in_function and site.tier < 2:
             in_loop = _inside_loop(lines[max(0, site.line - 40): site.line - 1], len(indent))
             variants += list(_handlers(body, indent, shape.exc_type, handlers or [], in_loop))
-        for guard, what in (_guards(body, indent, shape, message) if in_function else []):
+        for guard, what in (_guards(body, indent, shape, message, empty_returns(text, site.line))
+                            if in_function else []):
             variants.append((guard + body, what))
         stale = next((m.group(1) for rx in _NAME_IN_MSG if (m := rx.search(message))), None)
         if stale and re.search(rf"(?<!\w){stale}(?!\w)", body):  # every stale call site in the file
@@ -307,8 +309,11 @@ def template_candidates(shape: ErrorShape, message: str, sites: list[Site], text
                 continue
             seen.add((site.path, new_text))
             swap = what.startswith("name ")  # one name for another: many per line, tried with the last templates
+            # a guard's value counts as one token, so guards keep their order (the function's own kind first)
+            guard = what.startswith("guard:")
+            sized = re.sub(r"return .*\n", "return None\n", new_line, count=1) if guard else new_line
             out.append(Candidate({site.path: new_text}, f"template:{what.split(' ')[0]}",
-                                 f"{what} at {site.path}:{site.line}", _token_distance(body, new_line) + swap,
+                                 f"{what} at {site.path}:{site.line}", token_distance(body, sized) + swap,
                                  tier=2 if swap else site.tier))
             if len(out) >= limit:
                 return out
@@ -337,7 +342,7 @@ def _stale_keys(site: Site, text: str, line: str, shape: ErrorShape, message: st
         if new_text != text and (site.path, new_text) not in seen:
             seen.add((site.path, new_text))
             out.append(Candidate({site.path: new_text}, "template:stale_key", f"{what} at {site.path}:{site.line}",
-                                 _token_distance(text, new_text) or 1, tier=site.tier))
+                                 token_distance(text, new_text) or 1, tier=site.tier))
     return out
 
 
@@ -357,7 +362,7 @@ def _positions_to_keys(site: Site, lines: list[str], line: str, nl: str, shape: 
         return []
     seen.add((site.path, new_text))
     return [Candidate({site.path: new_text}, "template:tuple_to_dict", f"positions -> dict keys at "
-                      f"{site.path}:{site.line}", _token_distance(line, new_line), tier=site.tier)]
+                      f"{site.path}:{site.line}", token_distance(line, new_line), tier=site.tier)]
 
 
 def _key_fallbacks(site: Site, lines: list[str], line: str, nl: str, keys: dict[str, list[str]],
@@ -380,7 +385,7 @@ def _key_fallbacks(site: Site, lines: list[str], line: str, nl: str, keys: dict[
             if new_line != line and (site.path, new_text) not in seen:
                 seen.add((site.path, new_text))
                 out.append(Candidate({site.path: new_text}, "template:key_fallback", f"key {new!r} falls back to "
-                                     f"{old!r} at {site.path}:{site.line}", _token_distance(line, new_line),
+                                     f"{old!r} at {site.path}:{site.line}", token_distance(line, new_line),
                                      tier=site.tier))
     return out
 
@@ -392,9 +397,3 @@ def _quoted(key: str) -> re.Pattern[str]:
 def _swap_on_line(lines: list[str], number: int, quoted: re.Pattern[str], new: str) -> str:
     line = quoted.sub(lambda q: f"{q.group(1)}{new}{q.group(1)}", lines[number - 1])
     return "".join(lines[: number - 1]) + line + "".join(lines[number:])
-
-
-def _token_distance(a: str, b: str) -> int:
-    ta, tb = [t[0] for t in tokens(a)], [t[0] for t in tokens(b)]
-    ops = difflib.SequenceMatcher(None, ta, tb, autojunk=False).get_opcodes()
-    return sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in ops if tag != "equal")

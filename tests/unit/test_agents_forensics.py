@@ -477,3 +477,21 @@ def test_a_mutable_default_argument_becomes_none_and_a_fresh_value_per_call() ->
     a.add("tea")
     assert (a.items, b.items) == (["tea"], [])  # the shared default leaked "tea" into b before
     assert mutable_default_fixes("def f(x, y=()):\n    return x\n", 2) == []  # immutable defaults stay
+
+
+def test_a_guard_returns_the_empty_value_of_the_kind_the_function_returns_first() -> None:
+    from agents.repro import ErrorShape
+    from agents.templates import Site, template_candidates
+
+    text = ("def permissions(store, name) -> set[str]:\n    if not name:\n        return set()\n"
+            "    role = store.get(name)\n    return set(role.permissions)\n")
+    message = "AttributeError: 'NoneType' object has no attribute 'permissions'"
+    cands = template_candidates(ErrorShape("AttributeError", message.split(": ", 1)[1], "m.py", "permissions"),
+                                message, [Site("m.py", 5, "permissions", 0)], {"m.py": text})
+    guards = [c.description for c in cands if c.description.startswith("guard: if role is None")]
+    assert guards[0] == "guard: if role is None: return set() at m.py:5"  # not None, 0 or "" first
+    from agents.repair import _order
+
+    ordered = [c.description for c in _order(cands, {"m.py": text}, [Site("m.py", 5, "permissions", 0)])
+               if c.description.startswith("guard: if role is None")]
+    assert ordered[0] == guards[0]  # the search tries it first too
