@@ -63,8 +63,10 @@ class _Prober:
     (bisect's second pass); otherwise from HEAD's repro, and where that cannot tell, from the outermost
     captured call that exists there, the commit's own test of that id, then its own whole suite."""
 
-    def __init__(self, root: Path, repro: Repro, head: str, calls: list[CapturedCall], own_suite: bool = False) -> None:
+    def __init__(self, root: Path, repro: Repro, head: str, calls: list[CapturedCall], own_suite: bool = False,
+                 own_test: bool = False) -> None:
         self.root, self.repro, self.head, self.calls, self.own_suite = root, repro, head, calls, own_suite
+        self.own_test = own_test
         self.head_tests = [p for p in _git(root, "ls-tree", "-r", "--name-only", head).splitlines()
                            if is_test_file(p)]
         self.cache: dict[str, Outcome] = {head: "bad"}  # find_repro established it at HEAD
@@ -82,6 +84,9 @@ class _Prober:
         if self.own_suite:
             if self.repro.suite and self._checkout(sha):
                 outcome, self.how[sha] = self._suite(), "its own suite"
+        elif self.own_test:
+            if self._checkout(sha):
+                outcome, self.how[sha] = run_repro(self.root, self.repro), "its own test of that id"
         elif self._checkout(sha):
             if self.repro.kind == "test" and self.head_tests:
                 run_command(["git", "checkout", self.head, "--", *self.head_tests], self.root)
@@ -161,10 +166,35 @@ def bisect(root: Path, repro: Repro, *, budget_s: float = 120.0, max_steps: int 
                 result.oracle = "each commit's own test suite (second pass)"
                 result.reason = (f"HEAD's repro failed on every older commit it ran on (to {oldest}); "
                                  "each commit's own test suite first raises it here")
+        elif result.first_bad and repro.kind == "test" and prober.how.get(result.first_bad) == prober.how[head]:
+            _newer_data(root, repro, head, calls, commits, over_budget, result)
         return result
     finally:
         result.elapsed_s = time.monotonic() - t0
         prober.restore()
+
+
+def _newer_data(root: Path, repro: Repro, head: str, calls: list[CapturedCall], commits: list[str],
+                over_budget: Callable[[], bool], result: BisectResult) -> None:
+    """HEAD's test fails on the first bad commit, but does that commit's own version of the test (its own
+    fixtures and data) pass there? Then its code worked with the data of its day, and the error came with a
+    later change of data and code (a payload format, a fixture schema) that missed this consumer: the first
+    commit after it whose own test fails is the suspect, unless that commit changed only tests."""
+    first_bad = result.first_bad or ""
+    own = _Prober(root, repro, head, calls, own_test=True)
+    if over_budget() or own.probe(first_bad) != "good":
+        return
+    result.steps += 1
+    later = commits[: commits.index(first_bad) + 1]
+    newer = BisectResult(steps=result.steps)
+    _search(later, own, over_budget, newer)
+    result.steps, result.tested = newer.steps, {**result.tested, **newer.tested}
+    if newer.first_bad and newer.first_bad != first_bad and not _only_tests(root, newer.first_bad):
+        result.reason = (f"HEAD's test first fails at {first_bad[:10]}, whose own test passes there; "
+                         f"its own test first fails at {newer.first_bad[:10]}, which changed the data it reads")
+        result.candidates = [newer.first_bad, first_bad]
+        result.first_bad, result.last_good = newer.first_bad, newer.last_good
+        result.oracle = "each commit's own test of that id (newer data)"
 
 
 def _search(commits: list[str], prober: _Prober, over_budget: Callable[[], bool], result: BisectResult) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.apichange import api_candidates, properties_made_methods
+from agents.datapaths import data_path_candidates, moved_paths
 from agents.forensics import EMPTY_TREE, function_spans
 from agents.linecode import calls
 from agents.literals import shifted_literal_candidates
@@ -268,7 +269,7 @@ def _changed_head_lines(old: str, new: str) -> set[int]:
 # templates read off the suspect's own change (its renamed names and keys, reshaped returns, units)
 _FROM_THE_SUSPECT = frozenset({"template:stale_name", "template:stale_key", "template:key_fallback",
                                "template:tuple_to_dict", "template:unit", "template:api_change",
-                               "template:old_default"})
+                               "template:old_default", "template:data_paths"})
 
 
 def _order(cands: list[Candidate], head: dict[str, str], sites: list[Site]) -> list[Candidate]:
@@ -350,6 +351,9 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
     cands += unit_candidates(head, unit_renames({**keys, **renames}))
     made = set().union(*(properties_made_methods(root, sha, parent, list(head)) for sha, parent in suspects))
     cands += api_candidates(shape, message, sites, head, made)
+    if shape.exc_type in ("KeyError", "TypeError"):  # a consumer reading a payload at its old key paths
+        moves = {k: v for sha, parent in suspects for k, v in moved_paths(root, sha, parent).items()}
+        cands += data_path_candidates(sites, head, moves)
     cands += template_candidates(shape, message, sites, head, renames, handlers=handlers, keys=keys,
                                  positions=positions)
     ordered = _order(cands, head, sites)

@@ -21,6 +21,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from agents.coerce import coercions, mixed_types, needs_import
+from agents.keyfixes import key_fallbacks, positions_to_keys, stale_keys
 from agents.linecode import calls, is_literal, mapping_reads, subscripts
 from agents.regroup import regroupings
 from agents.repro import ErrorShape
@@ -100,6 +102,8 @@ def _line_variants(line: str, shape: ErrorShape, message: str, renames: dict[str
             if sep != "None":
                 yield (line[: m.start()] + f".{m.group(1)}({sep}, 1)" + line[m.end():],
                        f"{m.group(1)}({sep}) -> {m.group(1)}({sep}, 1)")
+    if mixed := mixed_types(message):  # Decimal * float, str + int, ...: one side as the other's type
+        yield from coercions(line, mixed)
     if conversions(message):  # text where bytes were meant, or bytes where text
         yield from strbytes_variants(line, _value_spans(line), message)
     if exc == "ZeroDivisionError":
@@ -290,8 +294,8 @@ def template_candidates(shape: ErrorShape, message: str, sites: list[Site], text
                     seen.add((site.path, new_text))
                     out.append(Candidate({site.path: new_text}, "template:stale_name",
                                          f"stale name {stale} -> {new} in {site.path}", 1, tier=site.tier))
-        out += _stale_keys(site, text, body, shape, message, keys or {}, seen)
-        out += _positions_to_keys(site, lines, body, nl, shape, message, positions or {}, seen)
+        out += stale_keys(site, text, body, shape, message, keys or {}, seen)
+        out += positions_to_keys(site, lines, body, nl, shape, message, positions or {}, seen)
         for new_text, what in (instance_state_fixes(text, site.line) + mutable_default_fixes(text, site.line)
                                if site.tier < 2 else []):
             if (site.path, new_text) not in seen:
@@ -299,12 +303,12 @@ def template_candidates(shape: ErrorShape, message: str, sites: list[Site], text
                 out.append(Candidate({site.path: new_text}, "template:instance_state", f"{what} in {site.path}",
                                      2 * what.count(",") + 2, tier=site.tier))
         if "NoneType" in message or shape.exc_type == "KeyError":
-            out += _key_fallbacks(site, lines, body, nl, keys or {}, seen)
+            out += key_fallbacks(site, lines, body, nl, keys or {}, seen)
         for new_line, what in variants:
             if new_line == body:
                 continue
             new_text = "".join(lines[: site.line - 1]) + new_line + nl + "".join(lines[site.line:])
-            new_text = _with_timezone_import(text, new_text)
+            new_text = needs_import(text, _with_timezone_import(text, new_text))
             if (site.path, new_text) in seen:
                 continue
             seen.add((site.path, new_text))
@@ -318,82 +322,3 @@ def template_candidates(shape: ErrorShape, message: str, sites: list[Site], text
             if len(out) >= limit:
                 return out
     return out
-
-
-def _stale_keys(site: Site, text: str, line: str, shape: ErrorShape, message: str, keys: dict[str, list[str]],
-                seen: set[tuple[str, str]]) -> list[Candidate]:
-    """A KeyError on a key the suspect renamed elsewhere: the key on the crash line read under its new name,
-    then every key the suspect renamed read under its new name in the whole file (a consumer the refactor
-    missed reads several of them)."""
-    m = re.search(r"""(["'])(.+?)\1\s*$""", message)
-    if shape.exc_type != "KeyError" or site.tier >= 2 or not m or m.group(2) not in keys:
-        return []
-    key, out = m.group(2), []
-    quoted = _quoted(key)
-    if not quoted.search(line):
-        return []
-    lines = text.splitlines(keepends=True)
-    texts = [(_swap_on_line(lines, site.line, quoted, new), f"key {key!r} -> {new!r}") for new in keys[key]]
-    every = text
-    for old, news in keys.items():
-        every = _quoted(old).sub(lambda q, n=news[0]: f"{q.group(1)}{n}{q.group(1)}", every)
-    texts.append((every, f"every key the suspect renamed ({len(keys)}) in {site.path}"))
-    for new_text, what in texts:
-        if new_text != text and (site.path, new_text) not in seen:
-            seen.add((site.path, new_text))
-            out.append(Candidate({site.path: new_text}, "template:stale_key", f"{what} at {site.path}:{site.line}",
-                                 token_distance(text, new_text) or 1, tier=site.tier))
-    return out
-
-
-def _positions_to_keys(site: Site, lines: list[str], line: str, nl: str, shape: ErrorShape, message: str,
-                       positions: dict[int, str], seen: set[tuple[str, str]]) -> list[Candidate]:
-    """A KeyError on an integer where the suspect turned a returned tuple into a dict: every `[i]` of the
-    crash line read as the key position i became (`parts[1]` -> `parts['last']`)."""
-    m = re.search(r"(-?\d+)\s*$", message)
-    if shape.exc_type != "KeyError" or site.tier >= 2 or not m or int(m.group(1)) not in positions:
-        return []
-    quote = '"' if "f'" in line else "'"
-    new_line = re.sub(r"\[\s*(-?\d+)\s*\]",
-                      lambda q: f"[{quote}{positions[int(q.group(1))]}{quote}]" if int(q.group(1)) in positions
-                      else q.group(0), line)
-    new_text = "".join(lines[: site.line - 1]) + new_line + nl + "".join(lines[site.line:])
-    if new_line == line or (site.path, new_text) in seen:
-        return []
-    seen.add((site.path, new_text))
-    return [Candidate({site.path: new_text}, "template:tuple_to_dict", f"positions -> dict keys at "
-                      f"{site.path}:{site.line}", token_distance(line, new_line), tier=site.tier)]
-
-
-def _key_fallbacks(site: Site, lines: list[str], line: str, nl: str, keys: dict[str, list[str]],
-                   seen: set[tuple[str, str]]) -> list[Candidate]:
-    """A read of a key the suspect renamed, falling back to the old key: data written before the rename
-    (reports, stored jobs, other services) still carries it (`job.get("interval")` ->
-    `(job.get("interval") or job.get("every"))`)."""
-    if site.tier >= 2:
-        return []
-    out = []
-    for old, news in keys.items():
-        for new in news:
-            get = re.compile(r"""([\w.]+)\.get\((["'])%s\2\)""".replace("%s", re.escape(new)))
-            index = re.compile(r"""([\w.]+)\[(["'])%s\2\]""".replace("%s", re.escape(new)))
-            new_line = get.sub(lambda m, o=old, n=new: f"({m.group(1)}.get({m.group(2)}{n}{m.group(2)}) or "
-                               f"{m.group(1)}.get({m.group(2)}{o}{m.group(2)}))", line)
-            new_line = index.sub(lambda m, o=old, n=new: f"{m.group(1)}.get({m.group(2)}{n}{m.group(2)}, "
-                                 f"{m.group(1)}.get({m.group(2)}{o}{m.group(2)}))", new_line)
-            new_text = "".join(lines[: site.line - 1]) + new_line + nl + "".join(lines[site.line:])
-            if new_line != line and (site.path, new_text) not in seen:
-                seen.add((site.path, new_text))
-                out.append(Candidate({site.path: new_text}, "template:key_fallback", f"key {new!r} falls back to "
-                                     f"{old!r} at {site.path}:{site.line}", token_distance(line, new_line),
-                                     tier=site.tier))
-    return out
-
-
-def _quoted(key: str) -> re.Pattern[str]:
-    return re.compile("([\"'])" + re.escape(key) + r"\1")
-
-
-def _swap_on_line(lines: list[str], number: int, quoted: re.Pattern[str], new: str) -> str:
-    line = quoted.sub(lambda q: f"{q.group(1)}{new}{q.group(1)}", lines[number - 1])
-    return "".join(lines[: number - 1]) + line + "".join(lines[number:])

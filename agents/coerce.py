@@ -1,0 +1,140 @@
+"""Values of two types that do not mix: one side of the failing operation converted to the other's type.
+
+    mixed = mixed_types("unsupported operand type(s) for *: 'decimal.Decimal' and 'float'")
+    # Mixed(op='*', left='decimal.Decimal', right='float')
+    list(coercions("    return net * rate_for(c)", mixed))
+    # [("    return net * Decimal(str(rate_for(c)))", "rate_for(c) as decimal.Decimal"), ...]
+
+Python names both types in the message of a failing binary operation, comparison or concatenation, the
+left one first. Each operand of a matching operation on the line is converted to the other operand's
+type (the right one first: a value newly read from JSON, a form or a file is the usual stranger), and a
+`return` of a value is converted to either type (the function that hands over the stranger). Conversions
+that need a name the file lacks add its import (`needs_import`).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+__all__ = ["Mixed", "mixed_types", "coercions", "needs_import"]
+
+# a type named in Python's message -> how a value becomes one (`{}` is the value)
+_CONVERT = {
+    "decimal.Decimal": "Decimal(str({}))",
+    "float": "float({})",
+    "int": "int({})",
+    "str": "str({})",
+    "fractions.Fraction": "Fraction({})",
+    "list": "list({})",
+    "tuple": "tuple({})",
+}
+_IMPORTS = {"Decimal(": "from decimal import Decimal", "Fraction(": "from fractions import Fraction"}
+_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
+        ast.Pow: "**", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.MatMult: "@"}
+
+
+@dataclass(frozen=True)
+class Mixed:
+    op: str  # the operator Python names ("+=" counts as "+")
+    left: str  # the type of the left operand, as the message names it
+    right: str
+
+
+def mixed_types(message: str) -> Mixed | None:
+    """The operator and the two types of a failing operation, from Python's own wording."""
+    m = re.search(r"unsupported operand type\(s\) for (\S+?)=?: '([\w.]+)' and '([\w.]+)'", message)
+    if m is None:
+        m = re.search(r"'(\S+)' not supported between instances of '([\w.]+)' and '([\w.]+)'", message)
+    if m is not None:
+        return Mixed(m.group(1), m.group(2), m.group(3))
+    m = re.search(r'can only concatenate (\w+) \(not "(\w+)"\) to \1', message)
+    if m is not None:
+        return Mixed("+", m.group(1), m.group(2))
+    m = re.search(r"can't multiply sequence by non-int of type '(\w+)'", message)
+    if m is not None:
+        return Mixed("*", "int", m.group(1))
+    return None
+
+
+def _convert(expr: str, to: str) -> str | None:
+    pattern = _CONVERT.get(to)
+    return pattern.format(expr) if pattern else None
+
+
+def _operations(tree: ast.AST, op: str) -> Iterator[tuple[ast.expr, ast.expr]]:
+    """(left, right) of every operation on the line that applies `op`."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp) and _OPS.get(type(node.op)) == op:
+            yield node.left, node.right
+        elif isinstance(node, ast.AugAssign) and _OPS.get(type(node.op)) == op:
+            yield node.target, node.value
+        elif isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            for i, cmp in enumerate(node.ops):
+                if _OPS.get(type(cmp)) == op:
+                    yield sides[i], sides[i + 1]
+
+
+def coercions(line: str, mixed: Mixed) -> Iterator[tuple[str, str]]:
+    """(new line, what) for each operand of a matching operation converted to the other side's type, then
+    a returned value converted to either type."""
+    stripped = line.lstrip()
+    indent = len(line) - len(stripped)
+    code = stripped.encode()  # ast offsets count UTF-8 bytes
+    try:  # a block opener (`if a < b:`) parses with a body
+        tree = ast.parse(stripped + (" pass" if stripped.rstrip().endswith(":") else ""))
+    except SyntaxError:
+        return
+
+    def replaced(node: ast.expr, to: str) -> tuple[str, str] | None:
+        if node.end_col_offset is None or node.lineno != 1 or node.end_lineno != 1:
+            return None
+        expr = code[node.col_offset: node.end_col_offset].decode()
+        new = _convert(expr, to)
+        if new is None:
+            return None
+        text = (code[: node.col_offset] + new.encode() + code[node.end_col_offset:]).decode()
+        return line[:indent] + text, f"coerce {expr} to {to}"
+
+    operations = list(_operations(tree, mixed.op))
+    for left, right in operations:
+        for node, to in ((right, mixed.left), (left, mixed.right)):
+            if not isinstance(node, ast.Constant) and (variant := replaced(node, to)):
+                yield variant
+    body = tree.body[0] if len(tree.body) == 1 else None
+    returned = body.value if isinstance(body, ast.Return) else None
+    if not operations and returned is not None and not isinstance(returned, ast.Constant):
+        for to in dict.fromkeys((mixed.left, mixed.right)):
+            if variant := replaced(returned, to):
+                yield variant[0], variant[1].replace("coerce ", "coerce returned ", 1)
+
+
+def needs_import(text: str, new_text: str) -> str:
+    """`new_text` with the import its conversion needs, when the file did not have that name."""
+    for call, statement in _IMPORTS.items():
+        name = call[:-1]
+        if call in new_text and call not in text and not re.search(
+                rf"^\s*(from\s+\w+\s+import\s+[^\n]*\b{name}\b|{name}\s*=)", text, re.M):
+            lines = new_text.splitlines(keepends=True)
+            at = _after_imports(lines)
+            return "".join(lines[:at]) + statement + "\n" + "".join(lines[at:])
+    return new_text
+
+
+def _after_imports(lines: list[str]) -> int:
+    """The line index after the module's leading imports (after a docstring and `__future__` at least)."""
+    try:
+        tree = ast.parse("".join(lines))
+    except SyntaxError:
+        return 0
+    at = 0
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)) or (
+                isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and at == 0):
+            at = node.end_lineno or at
+        else:
+            break
+    return at

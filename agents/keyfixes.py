@@ -1,0 +1,97 @@
+"""Fixes for keys a suspect changed: a consumer it did not update, tuple positions that became keys, data
+written before a rename (called by `agents.templates.template_candidates`).
+
+    out += stale_keys(site, text, body, shape, message, keys, seen)
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from agents.repro import ErrorShape
+from agents.revert import Candidate, token_distance
+
+if TYPE_CHECKING:  # templates imports this module
+    from agents.templates import Site
+
+__all__ = ["stale_keys", "positions_to_keys", "key_fallbacks"]
+
+
+def stale_keys(site: Site, text: str, line: str, shape: ErrorShape, message: str, keys: dict[str, list[str]],
+                seen: set[tuple[str, str]]) -> list[Candidate]:
+    """A KeyError on a key the suspect renamed elsewhere: the key on the crash line read under its new name,
+    then every key the suspect renamed read under its new name in the whole file (a consumer the refactor
+    missed reads several of them)."""
+    m = re.search(r"""(["'])(.+?)\1\s*$""", message)
+    if shape.exc_type != "KeyError" or site.tier >= 2 or not m or m.group(2) not in keys:
+        return []
+    key, out = m.group(2), []
+    quoted = _quoted(key)
+    if not quoted.search(line):
+        return []
+    lines = text.splitlines(keepends=True)
+    texts = [(_swap_on_line(lines, site.line, quoted, new), f"key {key!r} -> {new!r}") for new in keys[key]]
+    every = text
+    for old, news in keys.items():
+        every = _quoted(old).sub(lambda q, n=news[0]: f"{q.group(1)}{n}{q.group(1)}", every)
+    texts.append((every, f"every key the suspect renamed ({len(keys)}) in {site.path}"))
+    for new_text, what in texts:
+        if new_text != text and (site.path, new_text) not in seen:
+            seen.add((site.path, new_text))
+            out.append(Candidate({site.path: new_text}, "template:stale_key", f"{what} at {site.path}:{site.line}",
+                                 token_distance(text, new_text) or 1, tier=site.tier))
+    return out
+
+
+def positions_to_keys(site: Site, lines: list[str], line: str, nl: str, shape: ErrorShape, message: str,
+                       positions: dict[int, str], seen: set[tuple[str, str]]) -> list[Candidate]:
+    """A KeyError on an integer where the suspect turned a returned tuple into a dict: every `[i]` of the
+    crash line read as the key position i became (`parts[1]` -> `parts['last']`)."""
+    m = re.search(r"(-?\d+)\s*$", message)
+    if shape.exc_type != "KeyError" or site.tier >= 2 or not m or int(m.group(1)) not in positions:
+        return []
+    quote = '"' if "f'" in line else "'"
+    new_line = re.sub(r"\[\s*(-?\d+)\s*\]",
+                      lambda q: f"[{quote}{positions[int(q.group(1))]}{quote}]" if int(q.group(1)) in positions
+                      else q.group(0), line)
+    new_text = "".join(lines[: site.line - 1]) + new_line + nl + "".join(lines[site.line:])
+    if new_line == line or (site.path, new_text) in seen:
+        return []
+    seen.add((site.path, new_text))
+    return [Candidate({site.path: new_text}, "template:tuple_to_dict", f"positions -> dict keys at "
+                      f"{site.path}:{site.line}", token_distance(line, new_line), tier=site.tier)]
+
+
+def key_fallbacks(site: Site, lines: list[str], line: str, nl: str, keys: dict[str, list[str]],
+                   seen: set[tuple[str, str]]) -> list[Candidate]:
+    """A read of a key the suspect renamed, falling back to the old key: data written before the rename
+    (reports, stored jobs, other services) still carries it (`job.get("interval")` ->
+    `(job.get("interval") or job.get("every"))`)."""
+    if site.tier >= 2:
+        return []
+    out = []
+    for old, news in keys.items():
+        for new in news:
+            get = re.compile(r"""([\w.]+)\.get\((["'])%s\2\)""".replace("%s", re.escape(new)))
+            index = re.compile(r"""([\w.]+)\[(["'])%s\2\]""".replace("%s", re.escape(new)))
+            new_line = get.sub(lambda m, o=old, n=new: f"({m.group(1)}.get({m.group(2)}{n}{m.group(2)}) or "
+                               f"{m.group(1)}.get({m.group(2)}{o}{m.group(2)}))", line)
+            new_line = index.sub(lambda m, o=old, n=new: f"{m.group(1)}.get({m.group(2)}{n}{m.group(2)}, "
+                                 f"{m.group(1)}.get({m.group(2)}{o}{m.group(2)}))", new_line)
+            new_text = "".join(lines[: site.line - 1]) + new_line + nl + "".join(lines[site.line:])
+            if new_line != line and (site.path, new_text) not in seen:
+                seen.add((site.path, new_text))
+                out.append(Candidate({site.path: new_text}, "template:key_fallback", f"key {new!r} falls back to "
+                                     f"{old!r} at {site.path}:{site.line}", token_distance(line, new_line),
+                                     tier=site.tier))
+    return out
+
+
+def _quoted(key: str) -> re.Pattern[str]:
+    return re.compile("([\"'])" + re.escape(key) + r"\1")
+
+
+def _swap_on_line(lines: list[str], number: int, quoted: re.Pattern[str], new: str) -> str:
+    line = quoted.sub(lambda q: f"{q.group(1)}{new}{q.group(1)}", lines[number - 1])
+    return "".join(lines[: number - 1]) + line + "".join(lines[number:])

@@ -1,0 +1,104 @@
+"""The fix engine where data changed shape or type: a payload format a consumer missed, a value read as text.
+
+Real git histories and real test runs, as in `test_fix_engine.py`; each test fails without its mechanism.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agents.bisect import bisect
+from agents.repro import find_repro
+from agents.testing.regressions import _Repo, _report, _traceback
+from tests.integration.test_fix_engine import _repair_from
+
+_EVENT_V2 = ('EVENT = {"id": "ev-17", "title": "Quarterly planning", "start": "2026-03-02T09:00", '
+             '"room": "Aurora"}\n')
+_EVENT_V3 = ('EVENT = {"id": "ev-17", "title": "Quarterly planning", "slot": {"start": "2026-03-02T09:00", '
+             '"minutes": 90}, "place": {"room": "Aurora", "floor": 3}}\n')
+_CONFTEST = "import pytest\n\n{event}\n\n@pytest.fixture\ndef event():\n    return dict(EVENT)\n"
+_AGENDA_V2 = "def line(event):\n    return f'{event[\"start\"]} {event[\"title\"]} ({event[\"room\"]})'\n"
+_AGENDA_V3 = ("def line(event):\n    place = event['place']\n"
+              "    return (f'{event[\"slot\"][\"start\"]} {event[\"title\"]} '\n"
+              "            f'({place[\"room\"]}, floor {place[\"floor\"]})')\n")
+_ICS = ("def vevent(event):\n    start = event['start'].replace('-', '').replace(':', '')\n"
+        "    lines = ['BEGIN:VEVENT', f\"UID:{event['id']}\", f\"SUMMARY:{event['title']}\", f'DTSTART:{start}00',\n"
+        "             f\"LOCATION:{event['room']}\", 'END:VEVENT']\n    return '\\n'.join(lines)\n")
+
+
+def _calendar(repo: _Repo) -> tuple[str, str, str]:
+    """Agenda lines, then an iCalendar export (a consumer of the event payload), then calendar API v3:
+    the payload nests `start` under `slot` and `room` under `place`; the agenda and the fixture follow,
+    the export is missed. Returns (the export's commit, the format change, the commit after it)."""
+    files = {"ev/__init__.py": "", "ev/agenda.py": _AGENDA_V2,
+             "tests/conftest.py": _CONFTEST.format(event=_EVENT_V2),
+             "tests/test_agenda.py": "from ev.agenda import line\n\n\ndef test_line(event):\n"
+                                     "    assert line(event) == '2026-03-02T09:00 Quarterly planning (Aurora)'\n"}
+    repo.commit("ev: agenda lines", files)
+    files |= {"ev/ics.py": _ICS,
+              "tests/test_ics.py": "from ev.ics import vevent\n\n\ndef test_vevent(event):\n"
+                                   "    text = vevent(event)\n    assert 'DTSTART:20260302T090000' in text\n"
+                                   "    assert 'LOCATION:Aurora' in text\n"}
+    export = repo.commit("ev: iCalendar export", files)
+    files |= {"ev/agenda.py": _AGENDA_V3, "tests/conftest.py": _CONFTEST.format(event=_EVENT_V3),
+              "tests/test_agenda.py": "from ev.agenda import line\n\n\ndef test_line(event):\n    assert line(event) "
+                                      "== '2026-03-02T09:00 Quarterly planning (Aurora, floor 3)'\n"}
+    v3 = repo.commit("calendar API v3: slots and places", files)
+    later = repo.commit("readme", {**files, "README.md": "# ev\n"})
+    return export, v3, later
+
+
+def test_bisect_blames_the_commit_that_moved_the_data_not_the_consumer_written_for_the_old_data(
+        tmp_path: Path) -> None:
+    """HEAD's test data (v3) breaks the export on every commit that has it, so HEAD's test first fails at
+    the export's own commit; that commit's own test passes there. The suspect is the commit after it whose
+    own test fails: the format change."""
+    repo = _Repo(tmp_path / "repo", 21)
+    export, v3, _ = _calendar(repo)
+    report = _report(repo.path, "ev", _traceback(repo.path, "from ev.ics import vevent\nfrom tests.conftest import "
+                                                           "EVENT\nvevent(EVENT)"))
+    repro = find_repro(repo.path, report, "python -m pytest -q tests")
+    assert repro.kind == "test"
+    result = bisect(repo.path, repro, budget_s=120)
+    assert result.first_bad == v3, result.to_dict()
+    assert result.oracle == "each commit's own test of that id (newer data)"
+    assert export[:10] in result.reason and result.candidates == [v3, export]
+
+
+def test_a_consumer_the_format_change_missed_reads_the_paths_the_data_moved_to(tmp_path: Path) -> None:
+    """The fixture's values moved to new key paths (`start` -> `slot.start`, `room` -> `place.room`); the
+    export reads both at the old ones. Rewriting the crash line alone still fails on the room; every read
+    of a moved path in the file passes."""
+    repo = _Repo(tmp_path / "repo", 22)
+    export, v3, _ = _calendar(repo)
+    result = _repair_from(repo, "from ev.ics import vevent\nfrom tests.conftest import EVENT\nvevent(EVENT)", v3,
+                          export)
+    assert result.candidate is not None and result.candidate.unit == "template:data_paths", result.attempts
+    ics = (repo.path / "ev/ics.py").read_text()
+    assert "start = event['slot']['start'].replace('-', '')" in ics
+    assert "f\"LOCATION:{event['place']['room']}\"" in ics and "event['id']" in ics
+
+
+def test_a_value_now_read_as_text_is_converted_where_it_meets_a_number(tmp_path: Path) -> None:
+    """Quotas move to an INI file; configparser hands back text and `DAILY - used` raises TypeError naming
+    'str' and 'int'. The operand of the failing subtraction that is text becomes an int; the new file and
+    the burst limit it brought stay."""
+    repo = _Repo(tmp_path / "repo", 23)
+    limits = "DAILY = 500\n\n\ndef remaining(used):\n    return DAILY - used\n"
+    test = "from quota.limits import remaining\n\n\ndef test_remaining():\n    assert remaining(120) == 380\n"
+    files = {"quota/__init__.py": "", "quota/limits.py": limits, "tests/test_limits.py": test}
+    good = repo.commit("quota: daily limit", files)
+    files |= {"quota/limits.py": "import configparser\nfrom pathlib import Path\n\n"
+                                 "_CONFIG = configparser.ConfigParser()\n"
+                                 "_CONFIG.read(Path(__file__).with_name('limits.ini'))\n"
+                                 "DAILY = _CONFIG['limits']['daily']\nBURST = _CONFIG['limits'].getint('burst')\n\n\n"
+                                 "def remaining(used):\n    return DAILY - used\n\n\n"
+                                 "def burst_allowed(n):\n    return n <= BURST\n",
+              "quota/limits.ini": "[limits]\ndaily = 500\nburst = 40\n",
+              "tests/test_burst.py": "from quota.limits import burst_allowed\n\n\ndef test_burst():\n"
+                                     "    assert burst_allowed(40) and not burst_allowed(41)\n"}
+    regression = repo.commit("quota: limits from limits.ini", files)
+    result = _repair_from(repo, "from quota.limits import remaining; remaining(7)", regression, good)
+    assert result.candidate is not None and result.candidate.unit == "template:coerce", result.attempts
+    text = (repo.path / "quota/limits.py").read_text()
+    assert "    return int(DAILY) - used\n" in text and "limits.ini" in text
