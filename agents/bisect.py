@@ -23,6 +23,7 @@ from typing import Any
 
 from agents.argcapture import CapturedCall, capture_calls, first_defined, run_call
 from agents.repro import Outcome, Repro, is_test_file, run_repro
+from agents.undo import undo_culprit
 from agents.workspace import run_command
 
 __all__ = ["BisectResult", "bisect"]
@@ -168,6 +169,8 @@ def bisect(root: Path, repro: Repro, *, budget_s: float = 120.0, max_steps: int 
                                  "each commit's own test suite first raises it here")
         elif result.first_bad and repro.kind == "test" and prober.how.get(result.first_bad) == prober.how[head]:
             _newer_data(root, repro, head, calls, commits, over_budget, result)
+        if repro.kind == "test" and _weak(prober, result, head):
+            _undo_instead(root, repro, head, commits, over_budget, result)
         return result
     finally:
         result.elapsed_s = time.monotonic() - t0
@@ -195,6 +198,38 @@ def _newer_data(root: Path, repro: Repro, head: str, calls: list[CapturedCall], 
         result.candidates = [newer.first_bad, first_bad]
         result.first_bad, result.last_good = newer.first_bad, newer.last_good
         result.oracle = "each commit's own test of that id (newer data)"
+
+
+def _weak(prober: _Prober, result: BisectResult, head: str) -> bool:
+    """Whether the answer rests on a fallback verdict (no single first bad commit, or one of its two sides
+    judged by anything but HEAD's test itself)."""
+    if result.first_bad is None:
+        return True
+    strong = prober.how[head]
+    return any(prober.how.get(sha or "", strong) != strong for sha in (result.first_bad, result.last_good))
+
+
+def _undo_instead(root: Path, repro: Repro, head: str, commits: list[str], over_budget: Callable[[], bool],
+                  result: BisectResult) -> None:
+    """Ask HEAD with each recent commit undone; a commit whose undoing makes HEAD's test pass is the suspect."""
+    culprit, tested = undo_culprit(root, repro, head, commits, over_budget)  # older than first_bad too: a
+    # latent bug comes before the commit whose test first walks its path
+    result.steps += len(tested)
+    result.tested = {**result.tested, **{f"undo {sha}": outcome for sha, outcome in tested.items()}}
+    if culprit is None or culprit == result.first_bad:
+        return
+    before = (result.first_bad or "")[:10] or "none"
+    effect = "pass" if tested[culprit] == "good" else "run through (the error gone, only assertions fail)"
+    result.reason = (f"bisect's verdicts were indirect ({_oracle_text(result)}; first bad {before}); undoing "
+                     f"{culprit[:10]} on HEAD makes HEAD's test {effect}")
+    result.candidates = [culprit, *([result.first_bad] if result.first_bad else [])]
+    parent = _git(root, "rev-parse", f"{culprit}^").strip()
+    result.first_bad, result.last_good = culprit, parent or None
+    result.oracle = "HEAD's test with the commit undone on HEAD"
+
+
+def _oracle_text(result: BisectResult) -> str:
+    return result.oracle or result.reason or "no single first bad commit"
 
 
 def _search(commits: list[str], prober: _Prober, over_budget: Callable[[], bool], result: BisectResult) -> None:

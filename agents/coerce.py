@@ -15,6 +15,7 @@ that need a name the file lacks add its import (`needs_import`).
 from __future__ import annotations
 
 import ast
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,8 +31,16 @@ _CONVERT = {
     "fractions.Fraction": "Fraction({})",
     "list": "list({})",
     "tuple": "tuple({})",
+    # naive and aware datetimes: which side is which, Python does not say; naive ones are read as UTC
+    "offset-aware": "({0} if {0}.tzinfo else {0}.replace(tzinfo=timezone.utc))",
+    "offset-naive": "({0}.astimezone(timezone.utc).replace(tzinfo=None) if {0}.tzinfo else {0})",
 }
-_IMPORTS = {"Decimal(": "from decimal import Decimal", "Fraction(": "from fractions import Fraction"}
+# a value computed by a call is converted once, unguarded (it is the stranger or the test fails)
+_CONVERT_ONCE = {"offset-aware": "{}.replace(tzinfo=timezone.utc)",
+                 "offset-naive": "{}.astimezone(timezone.utc).replace(tzinfo=None)"}
+_IMPORTS = {"Decimal(": "from decimal import Decimal", "Fraction(": "from fractions import Fraction",
+            "timezone.": "from datetime import timezone"}
+_COMPARE = ("<", "<=", ">", ">=")
 _OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
         ast.Pow: "**", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.MatMult: "@"}
 
@@ -56,25 +65,32 @@ def mixed_types(message: str) -> Mixed | None:
     m = re.search(r"can't multiply sequence by non-int of type '(\w+)'", message)
     if m is not None:
         return Mixed("*", "int", m.group(1))
+    m = re.search(r"can't (compare|subtract) offset-naive and offset-aware datetimes", message)
+    if m is not None:
+        return Mixed("<" if m.group(1) == "compare" else "-", "offset-naive", "offset-aware")
     return None
 
 
 def _convert(expr: str, to: str) -> str | None:
     pattern = _CONVERT.get(to)
+    if to in _CONVERT_ONCE and not re.fullmatch(r"[\w.]+(\[[^()]*\])*", expr):
+        pattern = _CONVERT_ONCE[to]
     return pattern.format(expr) if pattern else None
 
 
 def _operations(tree: ast.AST, op: str) -> Iterator[tuple[ast.expr, ast.expr]]:
-    """(left, right) of every operation on the line that applies `op`."""
+    """(left, right) of every operation on the line that applies `op` (any ordering for `<`: "can't
+    compare" names none)."""
+    ops = _COMPARE if op == "<" else (op,)
     for node in ast.walk(tree):
-        if isinstance(node, ast.BinOp) and _OPS.get(type(node.op)) == op:
+        if isinstance(node, ast.BinOp) and _OPS.get(type(node.op)) in ops:
             yield node.left, node.right
-        elif isinstance(node, ast.AugAssign) and _OPS.get(type(node.op)) == op:
+        elif isinstance(node, ast.AugAssign) and _OPS.get(type(node.op)) in ops:
             yield node.target, node.value
         elif isinstance(node, ast.Compare):
             sides = [node.left, *node.comparators]
             for i, cmp in enumerate(node.ops):
-                if _OPS.get(type(cmp)) == op:
+                if _OPS.get(type(cmp)) in ops:
                     yield sides[i], sides[i + 1]
 
 
@@ -100,8 +116,23 @@ def coercions(line: str, mixed: Mixed) -> Iterator[tuple[str, str]]:
         return line[:indent] + text, f"coerce {expr} to {to}"
 
     operations = list(_operations(tree, mixed.op))
+    either = mixed.left.startswith("offset-")  # a datetime of either kind may be the stranger
+    if either and operations:  # every operand of the line as one kind (guarded: a no-op on that kind)
+        operands = {(n.col_offset, n.end_col_offset): n for pair in operations for n in pair
+                    if isinstance(n, ast.Name | ast.Attribute | ast.Subscript) and n.lineno == n.end_lineno == 1
+                    and not any(isinstance(x, ast.Call) for x in ast.walk(n))}
+        spans = sorted(operands)
+        if all(a[1] is not None and a[1] <= b[0] for a, b in itertools.pairwise(spans)):
+            for to in (mixed.right, mixed.left):
+                text = code
+                for start, end in reversed(spans):
+                    text = text[:start] + (_convert(text[start:end].decode(), to) or "").encode() + text[end:]
+                yield line[:indent] + text.decode(), f"coerce every operand to {to}"
     for left, right in operations:
-        for node, to in ((right, mixed.left), (left, mixed.right)):
+        pairs = [(right, mixed.left), (left, mixed.right)]
+        if either:
+            pairs = [(node, to) for node in (left, right) for to in (mixed.right, mixed.left)]
+        for node, to in pairs:
             if not isinstance(node, ast.Constant) and (variant := replaced(node, to)):
                 yield variant
     body = tree.body[0] if len(tree.body) == 1 else None
@@ -113,14 +144,14 @@ def coercions(line: str, mixed: Mixed) -> Iterator[tuple[str, str]]:
 
 
 def needs_import(text: str, new_text: str) -> str:
-    """`new_text` with the import its conversion needs, when the file did not have that name."""
-    for call, statement in _IMPORTS.items():
-        name = call[:-1]
-        if call in new_text and call not in text and not re.search(
-                rf"^\s*(from\s+\w+\s+import\s+[^\n]*\b{name}\b|{name}\s*=)", text, re.M):
+    """`new_text` with the imports its conversions need, where the file did not have those names."""
+    for marker, statement in _IMPORTS.items():
+        name = marker[:-1]
+        if marker in new_text and marker not in text and not re.search(
+                rf"^\s*(from\s+[\w.]+\s+import\s+[^\n]*\b{name}\b|{name}\s*=)", new_text, re.M):
             lines = new_text.splitlines(keepends=True)
             at = _after_imports(lines)
-            return "".join(lines[:at]) + statement + "\n" + "".join(lines[at:])
+            new_text = "".join(lines[:at]) + statement + "\n" + "".join(lines[at:])
     return new_text
 
 

@@ -29,7 +29,9 @@ from agents.forensics import EMPTY_TREE, function_spans
 from agents.linecode import calls
 from agents.literals import shifted_literal_candidates
 from agents.olddefault import old_default_candidates, replaced_defaults
+from agents.overrides import override_candidates
 from agents.repro import ErrorShape, Repro, is_test_file, python_args, run_repro
+from agents.reshaped import unpacking_candidates
 from agents.revert import Candidate, partial_reverts, tokens
 from agents.templates import Site, template_candidates
 from agents.units import unit_candidates, unit_renames
@@ -354,6 +356,10 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
     if shape.exc_type in ("KeyError", "TypeError"):  # a consumer reading a payload at its old key paths
         moves = {k: v for sha, parent in suspects for k, v in moved_paths(root, sha, parent).items()}
         cands += data_path_candidates(sites, head, moves)
+    if shape.exc_type == "TypeError":  # an override the suspect's new call contract left behind
+        cands += override_candidates(root, message)
+    if shape.exc_type in ("ValueError", "TypeError"):  # a caller unpacking what is now an object
+        cands += unpacking_candidates(root, message, sites, head)
     cands += template_candidates(shape, message, sites, head, renames, handlers=handlers, keys=keys,
                                  positions=positions)
     ordered = _order(cands, head, sites)

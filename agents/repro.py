@@ -44,7 +44,8 @@ Outcome = Literal["bad", "good", "skip"]
 _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>\S+))?')
 _EXC = re.compile(r"^(?P<type>[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Failure|Fault)?)"
                   r"(?::\s?(?P<msg>.*))?$")
-_PYTEST_FAIL = re.compile(r"^(?:FAILED|ERROR) (\S+?)(?: - (.*))?$", re.M)
+# a parametrized id's brackets may hold spaces, `=`, `,` and ` - ` (`test_x[1,000 ft in m-1000 ft = 304.8 m]`)
+_PYTEST_FAIL = re.compile(r"^(?:FAILED|ERROR) ([^\s\[]+(?:\[.*?\](?= - |$))?)(?: - (.*))?$", re.M)
 _UNITTEST_FAIL = re.compile(r"^(?:ERROR|FAIL): ([\w.]+) \(([\w.]+)\)", re.M)
 MAX_TESTS_TRIED = 8
 

@@ -141,6 +141,13 @@ def mutable_default_fixes(text: str, line: int) -> list[tuple[str, str]]:
     return out
 
 
+def _admits_none(note: ast.expr) -> bool:
+    """An annotation that already allows None (`X | None`, `Optional[X]`, a string, `Any`)."""
+    source = ast.unparse(note)
+    return (isinstance(note, ast.Constant) or "None" in source or "Optional" in source
+            or source.split(".")[-1] == "Any")
+
+
 def _fresh_defaults(text: str, fn: ast.FunctionDef | ast.AsyncFunctionDef, shared: list[tuple[str, ast.expr]]) -> str:
     lines = text.splitlines(keepends=True)
     first = fn.body[0]
@@ -151,10 +158,15 @@ def _fresh_defaults(text: str, fn: ast.FunctionDef | ast.AsyncFunctionDef, share
     indent = ref[: len(ref) - len(ref.lstrip())]
     opening = [f"{indent}{name} = {ast.get_source_segment(text, value)} if {name} is None else {name}\n"
                for name, value in shared]
-    for _, value in sorted(shared, key=lambda s: (s[1].lineno, s[1].col_offset), reverse=True):
-        row = lines[value.lineno - 1]
-        if value.lineno != value.end_lineno:
+    edits: list[tuple[ast.expr, str]] = [(value, "None") for _, value in shared]
+    for arg in (a for a in [*fn.args.args, *fn.args.kwonlyargs] if a.arg in {n for n, _ in shared}):
+        note = arg.annotation  # `dict = {}` -> `dict | None = None`: the annotation admits the new default
+        if note is not None and not _admits_none(note):
+            edits.append((note, f"{ast.get_source_segment(text, note)} | None"))
+    for node, new in sorted(edits, key=lambda e: (e[0].lineno, e[0].col_offset), reverse=True):
+        row = lines[node.lineno - 1]
+        if node.lineno != node.end_lineno:
             return text  # a default spread over lines: left alone
         encoded = row.encode()
-        lines[value.lineno - 1] = (encoded[: value.col_offset] + b"None" + encoded[value.end_col_offset:]).decode()
+        lines[node.lineno - 1] = (encoded[: node.col_offset] + new.encode() + encoded[node.end_col_offset:]).decode()
     return "".join(lines[:at] + opening + lines[at:])

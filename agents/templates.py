@@ -141,6 +141,14 @@ _KEYWORDS = {"return", "if", "else", "elif", "for", "in", "not", "and", "or", "i
              "while", "try", "except", "finally", "pass", "break", "continue", "global", "nonlocal", "assert"}
 
 
+def _size(what: str, body: str, new_line: str) -> int:
+    """A candidate's size for the order: its token distance; a conversion the message names counts as one
+    change per operand, however long its spelling (`x.replace(tzinfo=timezone.utc)`)."""
+    if what.startswith("coerce every operand"):
+        return max(1, new_line.count("timezone.utc") - body.count("timezone.utc"))
+    return 1 if what.startswith("coerce ") else token_distance(body, new_line)
+
+
 def _values(line: str) -> Iterator[tuple[int, int, str]]:
     """Names used as values on the line (not calls, attributes, keywords, builtins or assignment targets)."""
     code = line.split("#", 1)[0]
@@ -317,7 +325,7 @@ def template_candidates(shape: ErrorShape, message: str, sites: list[Site], text
             guard = what.startswith("guard:")
             sized = re.sub(r"return .*\n", "return None\n", new_line, count=1) if guard else new_line
             out.append(Candidate({site.path: new_text}, f"template:{what.split(' ')[0]}",
-                                 f"{what} at {site.path}:{site.line}", token_distance(body, sized) + swap,
+                                 f"{what} at {site.path}:{site.line}", _size(what, body, sized) + swap,
                                  tier=2 if swap else site.tier))
             if len(out) >= limit:
                 return out

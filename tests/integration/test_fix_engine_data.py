@@ -5,6 +5,8 @@ Real git histories and real test runs, as in `test_fix_engine.py`; each test fai
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from agents.bisect import bisect
@@ -16,6 +18,7 @@ _EVENT_V2 = ('EVENT = {"id": "ev-17", "title": "Quarterly planning", "start": "2
              '"room": "Aurora"}\n')
 _EVENT_V3 = ('EVENT = {"id": "ev-17", "title": "Quarterly planning", "slot": {"start": "2026-03-02T09:00", '
              '"minutes": 90}, "place": {"room": "Aurora", "floor": 3}}\n')
+_CRASH = "from ev.ics import vevent\n" + _EVENT_V3 + "vevent(EVENT)\n"  # a v3 payload reaches the export
 _CONFTEST = "import pytest\n\n{event}\n\n@pytest.fixture\ndef event():\n    return dict(EVENT)\n"
 _AGENDA_V2 = "def line(event):\n    return f'{event[\"start\"]} {event[\"title\"]} ({event[\"room\"]})'\n"
 _AGENDA_V3 = ("def line(event):\n    place = event['place']\n"
@@ -55,8 +58,7 @@ def test_bisect_blames_the_commit_that_moved_the_data_not_the_consumer_written_f
     own test fails: the format change."""
     repo = _Repo(tmp_path / "repo", 21)
     export, v3, _ = _calendar(repo)
-    report = _report(repo.path, "ev", _traceback(repo.path, "from ev.ics import vevent\nfrom tests.conftest import "
-                                                           "EVENT\nvevent(EVENT)"))
+    report = _report(repo.path, "ev", _traceback(repo.path, _CRASH))
     repro = find_repro(repo.path, report, "python -m pytest -q tests")
     assert repro.kind == "test"
     result = bisect(repo.path, repro, budget_s=120)
@@ -71,8 +73,7 @@ def test_a_consumer_the_format_change_missed_reads_the_paths_the_data_moved_to(t
     of a moved path in the file passes."""
     repo = _Repo(tmp_path / "repo", 22)
     export, v3, _ = _calendar(repo)
-    result = _repair_from(repo, "from ev.ics import vevent\nfrom tests.conftest import EVENT\nvevent(EVENT)", v3,
-                          export)
+    result = _repair_from(repo, _CRASH, v3, export)
     assert result.candidate is not None and result.candidate.unit == "template:data_paths", result.attempts
     ics = (repo.path / "ev/ics.py").read_text()
     assert "start = event['slot']['start'].replace('-', '')" in ics
@@ -102,3 +103,123 @@ def test_a_value_now_read_as_text_is_converted_where_it_meets_a_number(tmp_path:
     assert result.candidate is not None and result.candidate.unit == "template:coerce", result.attempts
     text = (repo.path / "quota/limits.py").read_text()
     assert "    return int(DAILY) - used\n" in text and "limits.ini" in text
+
+
+def test_naive_and_aware_datetimes_meet_as_one_kind(tmp_path: Path) -> None:
+    """Tokens now carry an aware issue time (the audit line shows its offset); expiry still subtracts it from
+    a naive `now` a caller passes. Undoing the aware time breaks the audit; both operands read as aware
+    (a naive one as UTC) keep it."""
+    repo = _Repo(tmp_path / "repo", 24)
+    tokens = ("from datetime import datetime, timedelta\n\nTTL = timedelta(minutes=30)\n\n\nclass Token:\n"
+              "    def __init__(self, user, issued=None):\n        self.user = user\n"
+              "        self.issued = issued or datetime.utcnow()\n\n\n"
+              "def expired(token, now):\n    return now - token.issued > TTL\n")
+    test = ("from datetime import datetime\n\nfrom auth.tokens import Token, expired\n\n\n"
+            "def test_expired():\n"
+            "    assert expired(Token('ann', datetime(2026, 1, 1, 9)), datetime(2026, 1, 1, 9, 45))\n\n\n"
+            "def test_fresh():\n    assert not expired(Token('ann'), datetime.utcnow())\n")
+    files = {"auth/__init__.py": "", "auth/tokens.py": tokens, "tests/test_tokens.py": test}
+    good = repo.commit("auth: tokens", files)
+    files |= {"auth/tokens.py": tokens.replace("import datetime, timedelta", "import datetime, timedelta, timezone")
+              .replace("datetime.utcnow()", "datetime.now(timezone.utc)")
+              .replace("\n\n\ndef expired", "\n\n    def audit(self):\n"
+                       "        return f'{self.user} {self.issued.isoformat()}'\n\n\ndef expired"),
+              "tests/test_audit.py": "from auth.tokens import Token\n\n\ndef test_audit():\n"
+                                     "    assert Token('ann').audit().endswith('+00:00')\n"}
+    regression = repo.commit("tokens: audit lines with the issue time's offset", files)
+    result = _repair_from(repo, "from datetime import datetime\nfrom auth.tokens import Token, expired\n"
+                                "expired(Token('bob'), datetime.utcnow())", regression, good)
+    assert result.candidate is not None and result.candidate.unit == "template:coerce", result.attempts
+    assert "datetime.now(timezone.utc)" in (repo.path / "auth/tokens.py").read_text()
+    check = ("from datetime import datetime, timedelta, timezone\nfrom auth.tokens import Token, expired\n"
+             "hour_ago = datetime.now(timezone.utc) - timedelta(hours=1)\n"
+             "print(expired(Token('a'), datetime.utcnow()), expired(Token('b', hour_ago), datetime.utcnow()))\n")
+    out = subprocess.run([sys.executable, "-c", check], cwd=repo.path, capture_output=True, text=True)
+    assert out.stdout.split() == ["False", "True"], out.stderr  # a naive `now` is read as UTC
+
+
+def test_an_override_the_new_call_contract_left_behind_accepts_the_new_argument(tmp_path: Path) -> None:
+    """Exporters gain a column selection: the base `rows(self, records, columns=None)` and its caller pass
+    it, the CSV exporter's override (another module) keeps `rows(self, records)` and refuses every call.
+    The override takes the parameter with the base's default; the selection keeps working."""
+    repo = _Repo(tmp_path / "repo", 25)
+    base = ("class Exporter:\n    def rows(self, records):\n        return [list(r.values()) for r in records]\n\n"
+            "    def export(self, records):\n        return self.rows(records)\n")
+    csv = ("from rep.base import Exporter\n\n\nclass CsvExporter(Exporter):\n    def rows(self, records):\n"
+           "        return [','.join(str(v) for v in r.values()) for r in records]\n")
+    test = ("from rep.csv import CsvExporter\n\n\ndef test_csv():\n"
+            "    assert CsvExporter().export([{'a': 1, 'b': 2}]) == ['1,2']\n")
+    files = {"rep/__init__.py": "", "rep/base.py": base, "rep/csv.py": csv, "tests/test_csv.py": test}
+    good = repo.commit("rep: exporters", files)
+    files |= {"rep/base.py": "class Exporter:\n    def rows(self, records, columns=None):\n"
+                             "        return [[r[c] for c in columns or r] for r in records]\n\n"
+                             "    def export(self, records, columns=None):\n"
+                             "        return self.rows(records, columns)\n",
+              "tests/test_columns.py": "from rep.base import Exporter\n\n\ndef test_columns():\n"
+                                       "    assert Exporter().export([{'a': 1, 'b': 2}], ['b']) == [[2]]\n"}
+    regression = repo.commit("exporters: a column selection", files)
+    result = _repair_from(repo, "from rep.csv import CsvExporter\nCsvExporter().export([{'x': 3}])", regression, good)
+    assert result.candidate is not None and result.candidate.unit == "template:api_change", result.attempts
+    assert "    def rows(self, records, columns=None):\n" in (repo.path / "rep/csv.py").read_text()
+    assert "columns=None" in (repo.path / "rep/base.py").read_text()  # the new contract stays
+
+
+def test_a_caller_still_unpacking_a_tuple_reads_the_fields_of_the_object_now_returned(tmp_path: Path) -> None:
+    """`locate()` returned `(lat, lon)`; it now returns a `Fix` dataclass with an accuracy, and the map
+    module follows. The distance module still unpacks it: `cannot unpack non-iterable Fix object`. Its
+    unpacking becomes reads of the fields of those names; the accuracy stays."""
+    repo = _Repo(tmp_path / "repo", 26)
+    geo = "PLACES = {'pier': (52.5, 13.25), 'tower': (52.75, 13.5)}\n\n\ndef locate(name):\n    return PLACES[name]\n"
+    dist = ("from gps.geo import locate\n\n\ndef offset(a, b):\n    lat1, lon1 = locate(a)\n"
+            "    lat2, lon2 = locate(b)\n    return abs(lat1 - lat2) + abs(lon1 - lon2)\n")
+    files = {"gps/__init__.py": "", "gps/geo.py": geo, "gps/dist.py": dist,
+             "tests/test_dist.py": "from gps.dist import offset\n\n\ndef test_offset():\n"
+                                   "    assert offset('pier', 'tower') == 0.5\n"}
+    good = repo.commit("gps: places", files)
+    files |= {"gps/geo.py": "from dataclasses import dataclass\n\nPLACES = {'pier': (52.5, 13.25, 5), "
+                            "'tower': (52.75, 13.5, 20)}\n\n\n@dataclass\nclass Fix:\n    lat: float\n    lon: float\n"
+                            "    accuracy_m: int\n\n\ndef locate(name):\n    return Fix(*PLACES[name])\n",
+              "tests/test_geo.py": "from gps.geo import locate\n\n\ndef test_accuracy():\n"
+                                  "    assert locate('tower').accuracy_m == 20\n"}
+    regression = repo.commit("geo: fixes with their accuracy", files)
+    result = _repair_from(repo, "from gps.dist import offset\noffset('pier', 'pier')", regression, good)
+    assert result.candidate is not None and result.candidate.unit == "template:api_change", result.attempts
+    text = (repo.path / "gps/dist.py").read_text()
+    assert "    result = locate(a)\n    lat1, lon1 = result.lat, result.lon\n" in text
+    assert "accuracy_m" in (repo.path / "gps/geo.py").read_text()
+
+
+def test_a_latent_bug_is_blamed_on_the_commit_whose_undoing_on_head_clears_the_error(tmp_path: Path) -> None:
+    """Slugs gain transliteration of accents, which forgets to decode its bytes; no test has an accent,
+    so the bug stays latent until permalinks come with a test that does (methods: no call to replay on
+    older commits). HEAD's test cannot run before permalinks exist and the older suites pass, so bisect
+    first blames the permalinks commit. Undoing each
+    commit on HEAD instead: undoing permalinks leaves the test unable to run, undoing transliteration lets
+    it run through (only the transliteration it checks differs): that commit is the suspect."""
+    repo = _Repo(tmp_path / "repo", 27)
+    slug = "class Slugs:\n    def slug(self, title):\n        return '-'.join(title.lower().split())\n"
+    files = {"txt/__init__.py": "", "txt/slug.py": slug,
+             "tests/test_slug.py": "from txt.slug import Slugs\n\n\ndef test_slug():\n"
+                                   "    assert Slugs().slug('Hello World') == 'hello-world'\n"}
+    repo.commit("txt: slugs", files)
+    files |= {"txt/slug.py": "import unicodedata\n\n\nclass Slugs:\n    def slug(self, title):\n"
+                             "        if not title.isascii():\n"
+                             "            title = unicodedata.normalize('NFKD', title).encode('ascii', 'ignore')\n"
+                             "        return '-'.join(title.lower().split())\n"}
+    latent = repo.commit("slugs: transliterate accents", files)
+    files |= {"txt/posts.py": "from txt.slug import Slugs\n\n\nclass Blog:\n    def permalink(self, post):\n"
+                              "        return f\"/{post['year']}/{Slugs().slug(post['title'])}\"\n",
+              "tests/test_posts.py": "from txt.posts import Blog\n\n\ndef test_permalink():\n"
+                                     "    assert Blog().permalink({'year': 2026, 'title': 'Café au lait'}) == "
+                                     "'/2026/cafe-au-lait'\n"}
+    exposing = repo.commit("posts: permalinks from titles", files)
+    repo.commit("readme", {**files, "README.md": "# txt\n"})
+    report = _report(repo.path, "txt", _traceback(repo.path, "from txt.posts import Blog\n"
+                                                             "Blog().permalink({'year': 2026, 'title': 'Crème'})"))
+    repro = find_repro(repo.path, report, "python -m pytest -q tests")
+    assert repro.kind == "test"
+    result = bisect(repo.path, repro, budget_s=120)
+    assert result.first_bad == latent, result.to_dict()
+    assert result.oracle == "HEAD's test with the commit undone on HEAD"
+    assert result.tested[f"undo {latent}"] == "asserts" and result.tested[f"undo {exposing}"] == "skip"
+    assert exposing[:10] in result.reason and result.candidates == [latent, exposing]

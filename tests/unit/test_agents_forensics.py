@@ -477,6 +477,22 @@ def test_a_mutable_default_argument_becomes_none_and_a_fresh_value_per_call() ->
     a.add("tea")
     assert (a.items, b.items) == (["tea"], [])  # the shared default leaked "tea" into b before
     assert mutable_default_fixes("def f(x, y=()):\n    return x\n", 2) == []  # immutable defaults stay
+    annotated = "def f(q: str, filters: dict[str, str] = {}, tags: Optional[list] = []):\n    return filters\n"
+    [(fixed, _)] = mutable_default_fixes(annotated, 2)  # the annotation admits the new default
+    assert fixed.splitlines()[0] == ("def f(q: str, filters: dict[str, str] | None = None, "
+                                     "tags: Optional[list] = None):")
+
+
+def test_failing_pytest_ids_keep_their_parameters_with_spaces_and_separators() -> None:
+    from agents.repro import _failing_tests
+
+    out = ("FAILED tests/test_cli.py::test_convert[98.6 degF in degC-98.6 degF = 37 degC] - TypeError: bad\n"
+           "FAILED tests/test_cli.py::test_convert[1,000 ft in m-1000 ft = 304.8 m]\n"
+           "FAILED tests/t.py::T::test_e[a - b] - ValueError: y\nERROR tests/test_d.py\n")
+    assert _failing_tests(out, "pytest") == [
+        ("tests/test_cli.py::test_convert[98.6 degF in degC-98.6 degF = 37 degC]", "TypeError: bad"),
+        ("tests/test_cli.py::test_convert[1,000 ft in m-1000 ft = 304.8 m]", ""),
+        ("tests/t.py::T::test_e[a - b]", "ValueError: y"), ("tests/test_d.py", "")]
 
 
 def test_a_guard_returns_the_empty_value_of_the_kind_the_function_returns_first() -> None:

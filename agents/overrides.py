@@ -1,0 +1,121 @@
+"""An override left behind by a new call contract: the method's other definitions take the new argument,
+this one does not.
+
+    cands = override_candidates(root, "SmsNotifier.render() takes 2 positional arguments but 3 were given")
+
+A base class method gains a parameter and its callers pass it (`self.render(event, locale)`), but a
+subclass's override keeps the old signature and fails on every call. Python names the function, and the
+arguments it got; every other definition of that name in the repository that accepts them is the
+reference. The override takes the reference's extra parameters, with the reference's defaults (None where
+it has none), so old callers keep working and the new argument is accepted.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+from agents.repro import is_test_file
+from agents.revert import Candidate
+from agents.workspace import run_command
+
+__all__ = ["override_candidates"]
+
+_TOO_MANY = re.compile(r"(?:(\w+)\.)?(\w+)\(\) takes (?:from \d+ to )?(\d+) positional arguments? but (\d+) "
+                       r"(?:were|was) given")
+_UNEXPECTED = re.compile(r"(?:(\w+)\.)?(\w+)\(\) got an unexpected keyword argument '(\w+)'")
+Def = tuple[str, str, ast.FunctionDef | ast.AsyncFunctionDef]  # (path, enclosing class or "", node)
+
+
+def _definitions(root: Path, name: str) -> tuple[list[Def], dict[str, str]]:
+    res = run_command(["git", "ls-files", "*.py"], root)
+    defs: list[Def] = []
+    texts: dict[str, str] = {}
+    for path in (res.output.split() if res.ok else []):
+        if is_test_file(path) or not (root / path).is_file():
+            continue
+        text = (root / path).read_text(errors="replace")
+        if f"def {name}" not in text:
+            continue
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        texts[path] = text
+        for cls in [tree, *(n for n in ast.walk(tree) if isinstance(n, ast.ClassDef))]:
+            owner = cls.name if isinstance(cls, ast.ClassDef) else ""
+            for node in getattr(cls, "body", []):
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
+                    defs.append((path, owner, node))
+    return defs, texts
+
+
+def _positional(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.arg]:
+    return [*fn.args.posonlyargs, *fn.args.args]
+
+
+def _default(text: str, fn: ast.FunctionDef | ast.AsyncFunctionDef, arg: ast.arg) -> str:
+    positional = _positional(fn)
+    defaults = dict(zip([a.arg for a in positional[len(positional) - len(fn.args.defaults):]], fn.args.defaults,
+                        strict=True))
+    defaults |= {a.arg: d for a, d in zip(fn.args.kwonlyargs, fn.args.kw_defaults, strict=True) if d is not None}
+    value = defaults.get(arg.arg)
+    return (ast.get_source_segment(text, value) or "None") if value is not None else "None"
+
+
+def _widened(text: str, fn: ast.FunctionDef | ast.AsyncFunctionDef, added: list[str]) -> str | None:
+    """`text` with `added` parameters (`name=default`) after the last positional parameter of `fn`."""
+    positional = _positional(fn)
+    if not positional or fn.args.vararg is not None:
+        return None
+    last = positional[-1]
+    if fn.args.defaults and last.arg not in {a.arg for a in positional[len(positional) - len(fn.args.defaults):]}:
+        return None
+    anchor = fn.args.defaults[-1] if fn.args.defaults else (last.annotation or last)
+    if anchor.end_lineno is None or anchor.end_col_offset is None:
+        return None
+    lines = text.splitlines(keepends=True)
+    row = lines[anchor.end_lineno - 1].encode()
+    lines[anchor.end_lineno - 1] = (row[: anchor.end_col_offset] + "".join(f", {a}" for a in added).encode()
+                                    + row[anchor.end_col_offset:]).decode()
+    return "".join(lines)
+
+
+def override_candidates(root: Path, message: str) -> list[Candidate]:
+    """Each definition of the named function that refuses the call, given the parameters its other
+    definitions accept."""
+    too_many, unexpected = _TOO_MANY.search(message), _UNEXPECTED.search(message)
+    if too_many is None and unexpected is None:
+        return []
+    owner, name = (too_many or unexpected).group(1, 2)  # type: ignore[union-attr]
+    defs, texts = _definitions(root, name)
+    out: list[Candidate] = []
+    for path, cls, fn in defs:
+        if owner and cls != owner:
+            continue
+        have = _positional(fn)
+        names = {a.arg for a in [*have, *fn.args.kwonlyargs]}
+        if too_many is not None:
+            given = int(too_many.group(4))
+            if len(have) >= given:
+                continue
+            refs = [(p, f) for p, c, f in defs if f is not fn and len(_positional(f)) >= given]
+            wanted = [(p, f, a) for p, f in refs[:1] for a in _positional(f)[len(have):given]]
+        else:
+            kw = unexpected.group(3)  # type: ignore[union-attr]
+            if kw in names or fn.args.kwarg is not None:
+                continue
+            refs = [(p, f) for p, c, f in defs if f is not fn and kw in {a.arg for a in [*_positional(f),
+                                                                                        *f.args.kwonlyargs]}]
+            wanted = [(p, f, a) for p, f in refs[:1] for a in [*_positional(f), *f.args.kwonlyargs] if a.arg == kw]
+        added = [f"{a.arg}={_default(texts[p], f, a)}" for p, f, a in wanted if a.arg not in names]
+        if not added:
+            continue
+        new_text = _widened(texts[path], fn, added)
+        if new_text and new_text != texts[path]:
+            where = f"{cls}.{name}" if cls else name
+            out.append(Candidate({path: new_text}, "template:api_change",
+                                 f"{where}() in {path} accepts {', '.join(added)} as its other definitions do",
+                                 len(added), tier=1))
+    return out
