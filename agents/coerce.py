@@ -94,6 +94,23 @@ def _operations(tree: ast.AST, op: str) -> Iterator[tuple[ast.expr, ast.expr]]:
                     yield sides[i], sides[i + 1]
 
 
+# calls that compare the item they are handed with a container's items: (container, item, ...)
+_COMPARING = frozenset({"heappush", "heappushpop", "heapreplace", "insort", "insort_left", "insort_right",
+                        "bisect", "bisect_left", "bisect_right"})
+
+
+def _keys_compared(tree: ast.AST) -> Iterator[ast.expr]:
+    """The key a comparing call compares (`heapq.heappush(heap, (when, n, job))`: `when`)."""
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or len(node.args) < 2:
+            continue
+        if getattr(node.func, "attr", getattr(node.func, "id", "")) in _COMPARING:
+            item = node.args[1]
+            key = item.elts[0] if isinstance(item, ast.Tuple) and item.elts else item
+            if isinstance(key, ast.Name | ast.Attribute | ast.Subscript):
+                yield key
+
+
 def coercions(line: str, mixed: Mixed) -> Iterator[tuple[str, str]]:
     """(new line, what) for each operand of a matching operation converted to the other side's type, then
     a returned value converted to either type."""
@@ -117,6 +134,11 @@ def coercions(line: str, mixed: Mixed) -> Iterator[tuple[str, str]]:
 
     operations = list(_operations(tree, mixed.op))
     either = mixed.left.startswith("offset-")  # a datetime of either kind may be the stranger
+    if either and not operations:  # compared inside a call (a heap, a sort): the keys it is handed
+        for key in _keys_compared(tree):
+            for to in (mixed.left, mixed.right):
+                if variant := replaced(key, to):
+                    yield variant
     if either and operations:  # every operand of the line as one kind (guarded: a no-op on that kind)
         operands = {(n.col_offset, n.end_col_offset): n for pair in operations for n in pair
                     if isinstance(n, ast.Name | ast.Attribute | ast.Subscript) and n.lineno == n.end_lineno == 1
@@ -169,3 +191,29 @@ def _after_imports(lines: list[str]) -> int:
         else:
             break
     return at
+
+
+def function_coercions(text: str, line: int, mixed: Mixed) -> Iterator[tuple[str, str]]:
+    """Naive and aware datetimes: every comparison (or subtraction) of the function around `line` with all
+    its operands as one kind, aware then naive (a window test has a lower and an upper bound)."""
+    if not mixed.left.startswith("offset-"):
+        return
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return
+    around = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+              and n.lineno <= line <= (n.end_lineno or 0)]
+    if not around:
+        return
+    fn = max(around, key=lambda n: n.lineno)
+    lines = text.splitlines(keepends=True)
+    for to in (mixed.right, mixed.left):
+        new_lines, changed = list(lines), 0
+        for i in range(fn.lineno - 1, fn.end_lineno or fn.lineno):
+            body = lines[i].rstrip("\n")
+            new = next((v for v, what in coercions(body, mixed) if what == f"coerce every operand to {to}"), None)
+            if new is not None:
+                new_lines[i], changed = new + lines[i][len(body):], changed + 1
+        if changed > 1:
+            yield "".join(new_lines), f"coerce every operand in {fn.name}() to {to} ({changed} lines)"

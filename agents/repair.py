@@ -24,14 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from agents.apichange import api_candidates, properties_made_methods
-from agents.datapaths import data_path_candidates, moved_paths
+from agents.contracts import contract_candidates
 from agents.forensics import EMPTY_TREE, function_spans
 from agents.linecode import calls
 from agents.literals import shifted_literal_candidates
 from agents.olddefault import old_default_candidates, replaced_defaults
-from agents.overrides import override_candidates
 from agents.repro import ErrorShape, Repro, is_test_file, python_args, run_repro
-from agents.reshaped import unpacking_candidates
 from agents.revert import Candidate, partial_reverts, tokens
 from agents.templates import Site, template_candidates
 from agents.units import unit_candidates, unit_renames
@@ -353,13 +351,7 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
     cands += unit_candidates(head, unit_renames({**keys, **renames}))
     made = set().union(*(properties_made_methods(root, sha, parent, list(head)) for sha, parent in suspects))
     cands += api_candidates(shape, message, sites, head, made)
-    if shape.exc_type in ("KeyError", "TypeError"):  # a consumer reading a payload at its old key paths
-        moves = {k: v for sha, parent in suspects for k, v in moved_paths(root, sha, parent).items()}
-        cands += data_path_candidates(sites, head, moves)
-    if shape.exc_type == "TypeError":  # an override the suspect's new call contract left behind
-        cands += override_candidates(root, message)
-    if shape.exc_type in ("ValueError", "TypeError"):  # a caller unpacking what is now an object
-        cands += unpacking_candidates(root, message, sites, head)
+    cands += contract_candidates(root, shape, message, sites, head, suspects)
     cands += template_candidates(shape, message, sites, head, renames, handlers=handlers, keys=keys,
                                  positions=positions)
     ordered = _order(cands, head, sites)

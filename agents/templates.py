@@ -21,7 +21,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from agents.coerce import coercions, mixed_types, needs_import
+from agents.coerce import coercions, function_coercions, mixed_types, needs_import
+from agents.domain import domain_candidates
 from agents.keyfixes import key_fallbacks, positions_to_keys, stale_keys
 from agents.linecode import calls, is_literal, mapping_reads, subscripts
 from agents.regroup import regroupings
@@ -267,7 +268,7 @@ def template_candidates(shape: ErrorShape, message: str, sites: list[Site], text
     tuple positions the suspect made dict keys (a KeyError on an integer: a caller still indexing).
     """
     names = defined_names(texts)
-    out: list[Candidate] = []
+    out: list[Candidate] = domain_candidates(message, sites, texts)  # a refusal that covers the drifted value
     seen: set[tuple[str, str]] = set()
     for site in sites:
         text = texts.get(site.path)
@@ -302,6 +303,13 @@ def template_candidates(shape: ErrorShape, message: str, sites: list[Site], text
                     seen.add((site.path, new_text))
                     out.append(Candidate({site.path: new_text}, "template:stale_name",
                                          f"stale name {stale} -> {new} in {site.path}", 1, tier=site.tier))
+        for new_text, what in (function_coercions(text, site.line, mixed) if site.tier == 0 and (
+                mixed := mixed_types(message)) else []):  # a window's lower and upper bound
+            new_text = needs_import(text, _with_timezone_import(text, new_text))
+            if (site.path, new_text) not in seen:
+                seen.add((site.path, new_text))
+                out.append(Candidate({site.path: new_text}, "template:coerce", f"{what} at {site.path}",
+                                     2 * int(what.rsplit("(", 1)[1].split()[0]), tier=site.tier))
         out += stale_keys(site, text, body, shape, message, keys or {}, seen)
         out += positions_to_keys(site, lines, body, nl, shape, message, positions or {}, seen)
         for new_text, what in (instance_state_fixes(text, site.line) + mutable_default_fixes(text, site.line)

@@ -223,3 +223,64 @@ def test_a_latent_bug_is_blamed_on_the_commit_whose_undoing_on_head_clears_the_e
     assert result.oracle == "HEAD's test with the commit undone on HEAD"
     assert result.tested[f"undo {latent}"] == "asserts" and result.tested[f"undo {exposing}"] == "skip"
     assert exposing[:10] in result.reason and result.candidates == [latent, exposing]
+
+
+def test_a_value_that_drifted_out_of_range_is_refused_by_the_functions_own_check(tmp_path: Path) -> None:
+    """Quotas gain a reserve and a clear refusal when used up; but with a reserve the items left can be
+    negative while the quota is not used up, and `islice` refuses a negative stop. Undoing the refusal or
+    the reserve breaks their tests; the refusal also covering `left < 0` keeps both."""
+    repo = _Repo(tmp_path / "repo", 28)
+    quota = ("import itertools\n\n\nclass QuotaExceeded(Exception):\n    pass\n\n\n"
+             "def take(items, quota, used):\n    return list(itertools.islice(items, max(quota - used, 0)))\n")
+    files = {"jobs/__init__.py": "", "jobs/quota.py": quota,
+             "tests/test_quota.py": "from jobs.quota import take\n\n\ndef test_take():\n"
+                                    "    assert take(range(10), 5, 2) == [0, 1, 2]\n"}
+    good = repo.commit("jobs: quotas", files)
+    files |= {"jobs/quota.py": quota.replace(
+        "def take(items, quota, used):\n    return list(itertools.islice(items, max(quota - used, 0)))\n",
+        "def take(items, quota, used, reserve=0):\n    left = quota - used - reserve\n    if used == quota:\n"
+        "        raise QuotaExceeded(f'quota of {quota} used up')\n    return list(itertools.islice(items, left))\n"),
+        "tests/test_reserve.py": "import pytest\n\nfrom jobs.quota import QuotaExceeded, take\n\n\n"
+                                "def test_reserve():\n"
+                                "    assert take(range(10), 10, 2, reserve=3) == [0, 1, 2, 3, 4]\n\n\n"
+                                "def test_used_up():\n    with pytest.raises(QuotaExceeded):\n"
+                                "        take(range(3), 5, 5)\n\n\n"
+                                "def test_reserve_reached():\n    with pytest.raises(QuotaExceeded):\n"
+                                "        take(range(10), 10, 8, reserve=3)\n"}
+    regression = repo.commit("quotas: a reserve for admin jobs, and a clear refusal when used up", files)
+    result = _repair_from(repo, "from jobs.quota import take\ntake(range(4), 10, 9, reserve=2)", regression, good)
+    assert result.candidate is not None and result.candidate.unit == "template:domain", result.attempts
+    assert "    if used == quota or left < 0:\n" in (repo.path / "jobs/quota.py").read_text()
+
+
+def test_a_none_handed_back_by_a_helper_becomes_the_empty_value_there(tmp_path: Path) -> None:
+    """Catalog items may now lack an origin (None). Labels show each field through `shown()`, which hands
+    unknown values back as they are, and then measure and pad them: `len(None)`. Patching the crash line
+    leaves the padding failing; the helper showing None as "" fixes every use."""
+    repo = _Repo(tmp_path / "repo", 29)
+    catalog = ("CATALOG = {'tea-1': {'name': 'Sencha', 'price': 8.5, 'origin': 'Shizuoka'}}\n\n\n"
+               "def lookup(sku):\n    return dict(CATALOG[sku])\n")
+    labels = ("def shown(value):\n    if isinstance(value, float):\n        return f'{value:.2f}'\n"
+              "    return value\n\n\n"
+              "def label(item):\n    parts = [shown(item.get(k)) for k in ('name', 'price', 'origin')]\n"
+              "    width = max(len(p) for p in parts)\n    return ' | '.join(p.ljust(width) for p in parts)\n")
+    files = {"shop/__init__.py": "", "shop/catalog.py": catalog, "shop/labels.py": labels,
+             "tests/test_labels.py": "from shop.catalog import lookup\nfrom shop.labels import label\n\n\n"
+                                     "def test_label():\n"
+                                     "    assert label(lookup('tea-1')).startswith('Sencha   | 8.50')\n"}
+    good = repo.commit("shop: labels", files)
+    files |= {"shop/catalog.py": catalog.replace("'Shizuoka'}}", "'Shizuoka'},\n           'tea-2': {'name': "
+                                                 "'Blend', 'price': 6.0, 'origin': None}}") +
+              "\n\ndef origins():\n    return sorted({i['origin'] for i in CATALOG.values() if i['origin']})\n",
+              "tests/test_origins.py": "from shop.catalog import origins\n\n\ndef test_origins():\n"
+                                      "    assert origins() == ['Shizuoka']\n"}
+    regression = repo.commit("catalog: blends have no single origin", files)
+    files |= {"tests/test_blend.py": "from shop.catalog import lookup\nfrom shop.labels import label\n\n\n"
+                                     "def test_blend_label():\n    assert label(lookup('tea-2')).split(' | ') == "
+                                     "['Blend', '6.00 ', '     ']\n"}
+    repo.commit("tests: a blend's label", files)
+    result = _repair_from(repo, "from shop.catalog import lookup\nfrom shop.labels import label\n"
+                                "label(lookup('tea-2'))", regression, good)
+    assert result.candidate is not None and result.candidate.unit == "template:passthrough", result.attempts
+    assert "    return '' if value is None else value\n" in (repo.path / "shop/labels.py").read_text() or \
+        '    return "" if value is None else value\n' in (repo.path / "shop/labels.py").read_text()

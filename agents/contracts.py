@@ -1,0 +1,39 @@
+"""Repairs where a change of contract between two parts broke the part it did not update.
+
+    cands = contract_candidates(root, shape, message, sites, head, suspects)
+
+Each mechanism reads what changed (the suspect's data, another definition, the returned class, a helper)
+and fixes the consumer it missed: a payload read at its old key paths (`agents.datapaths`), an override
+still on the old signature (`agents.overrides`), a caller still unpacking a tuple from what is now an
+object (`agents.reshaped`), a None handed back by a helper the crashing function calls
+(`agents.passthrough`). Which apply is decided by the exception and Python's message.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agents.datapaths import data_path_candidates, moved_paths
+from agents.overrides import override_candidates
+from agents.passthrough import passthrough_candidates
+from agents.repro import ErrorShape
+from agents.reshaped import unpacking_candidates
+from agents.revert import Candidate
+from agents.templates import Site
+
+__all__ = ["contract_candidates"]
+
+
+def contract_candidates(root: Path, shape: ErrorShape, message: str, sites: list[Site], head: dict[str, str],
+                        suspects: list[tuple[str, str | None]]) -> list[Candidate]:
+    cands: list[Candidate] = []
+    if shape.exc_type in ("KeyError", "TypeError"):  # a consumer reading a payload at its old key paths
+        moves = {k: v for sha, parent in suspects for k, v in moved_paths(root, sha, parent).items()}
+        cands += data_path_candidates(sites, head, moves)
+    if shape.exc_type == "TypeError":  # an override the suspect's new call contract left behind
+        cands += override_candidates(root, message)
+    if shape.exc_type in ("ValueError", "TypeError"):  # a caller unpacking what is now an object
+        cands += unpacking_candidates(root, message, sites, head)
+    if "NoneType" in message:  # a None handed back by a helper the crashing function calls
+        cands += passthrough_candidates(root, message, sites)
+    return cands
