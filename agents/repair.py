@@ -266,10 +266,11 @@ def _changed_head_lines(old: str, new: str) -> set[int]:
     return out
 
 
-# templates read off the suspect's own change (its renamed names and keys, reshaped returns, units)
+# templates read off the suspect's own change (its renamed names and keys, reshaped returns, units) and the
+# contract repairs (agents.contracts): tried with the suspect's own hunks
 _FROM_THE_SUSPECT = frozenset({"template:stale_name", "template:stale_key", "template:key_fallback",
                                "template:tuple_to_dict", "template:unit", "template:api_change",
-                               "template:old_default", "template:data_paths"})
+                               "template:old_default", "template:data_paths", "template:passthrough"})
 
 
 def _order(cands: list[Candidate], head: dict[str, str], sites: list[Site]) -> list[Candidate]:
@@ -354,6 +355,10 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
     cands += contract_candidates(root, shape, message, sites, head, suspects)
     cands += template_candidates(shape, message, sites, head, renames, handlers=handlers, keys=keys,
                                  positions=positions)
+    for cand in cands:  # contract repairs may touch files off the failing path: restored from HEAD too
+        for p in cand.texts:
+            if p not in head and (root / p).is_file():
+                head[p] = (root / p).read_text(errors="replace")
     ordered = _order(cands, head, sites)
     result.generated = len(ordered)
     try:

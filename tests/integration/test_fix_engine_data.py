@@ -256,15 +256,17 @@ def test_a_value_that_drifted_out_of_range_is_refused_by_the_functions_own_check
 def test_a_none_handed_back_by_a_helper_becomes_the_empty_value_there(tmp_path: Path) -> None:
     """Catalog items may now lack an origin (None). Labels show each field through `shown()`, which hands
     unknown values back as they are, and then measure and pad them: `len(None)`. Patching the crash line
-    leaves the padding failing; the helper showing None as "" fixes every use."""
+    leaves the padding failing; the helper showing None as "" fixes every use. (`tidy()` also hands its
+    argument back, from a file off the failing path: its candidates fail and the file is restored.)"""
     repo = _Repo(tmp_path / "repo", 29)
     catalog = ("CATALOG = {'tea-1': {'name': 'Sencha', 'price': 8.5, 'origin': 'Shizuoka'}}\n\n\n"
                "def lookup(sku):\n    return dict(CATALOG[sku])\n")
-    labels = ("def shown(value):\n    if isinstance(value, float):\n        return f'{value:.2f}'\n"
-              "    return value\n\n\n"
-              "def label(item):\n    parts = [shown(item.get(k)) for k in ('name', 'price', 'origin')]\n"
+    labels = ("from shop.fmt import tidy\n\n\ndef shown(value):\n    if isinstance(value, float):\n"
+              "        return f'{value:.2f}'\n    return value\n\n\n"
+              "def label(item):\n    parts = tidy([shown(item.get(k)) for k in ('name', 'price', 'origin')])\n"
               "    width = max(len(p) for p in parts)\n    return ' | '.join(p.ljust(width) for p in parts)\n")
     files = {"shop/__init__.py": "", "shop/catalog.py": catalog, "shop/labels.py": labels,
+             "shop/fmt.py": "def tidy(parts):\n    return parts\n",  # off the path: its candidates fail
              "tests/test_labels.py": "from shop.catalog import lookup\nfrom shop.labels import label\n\n\n"
                                      "def test_label():\n"
                                      "    assert label(lookup('tea-1')).startswith('Sencha   | 8.50')\n"}
