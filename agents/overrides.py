@@ -6,8 +6,10 @@ this one does not.
 A base class method gains a parameter and its callers pass it (`self.render(event, locale)`), but a
 subclass's override keeps the old signature and fails on every call. Python names the function, and the
 arguments it got; every other definition of that name in the repository that accepts them is the
-reference. The override takes the reference's extra parameters, with the reference's defaults (None where
-it has none), so old callers keep working and the new argument is accepted.
+reference. The override takes the reference's extra parameters, with the reference's defaults (imported
+through the import of the reference's module the file has; None where it has none or cannot reach them),
+so old callers keep working and the new argument is accepted; its `super()` calls of the method pass them
+on (tried first), so the subclass honours the new contract instead of ignoring it.
 """
 
 from __future__ import annotations
@@ -82,6 +84,60 @@ def _widened(text: str, fn: ast.FunctionDef | ast.AsyncFunctionDef, added: list[
     return "".join(lines)
 
 
+def _importing(text: str, path: str, ref_path: str, defaults: dict[str, str]) -> str:
+    """`text` importing the names a default needs from the reference's module, through an import of that
+    module it already has (`from .base import Notifier` -> `from .base import Notifier, DEFAULT_LOCALE`);
+    a default it cannot reach becomes None."""
+    module = ref_path[:-3].replace("/", ".")
+    if module.endswith(".__init__"):
+        module = module[: -len(".__init__")]
+    here = path[:-3].replace("/", ".").rsplit(".", 1)[0]
+    spellings = {module, "." + module.rsplit(".", 1)[-1] if module.rsplit(".", 1)[0] == here else module}
+    line = next((m for m in re.finditer(r"^from\s+([\w.]+)\s+import\s+([^\n(]+)$", text, re.M)
+                 if m.group(1) in spellings), None)
+    for arg, default in list(defaults.items()):
+        needed = [n for n in re.findall(r"[A-Za-z_]\w*", default) if n not in ("None", "True", "False")
+                  and not re.search(rf"^(\s*(from\s+\S+\s+)?import\s+[^\n]*\b{n}\b|{n}\s*=|def {n}\b|class {n}\b)",
+                                    text, re.M)]
+        if not needed:
+            continue
+        if line is None:
+            defaults[arg] = "None"
+            continue
+        addition = ", ".join(needed)
+        text = text[: line.end(2)] + f", {addition}" + text[line.end(2):]
+        line = next(m for m in re.finditer(r"^from\s+([\w.]+)\s+import\s+([^\n(]+)$", text, re.M)
+                    if m.group(1) == line.group(1))
+    return text
+
+
+def _forwarded(text: str | None, fn: ast.FunctionDef | ast.AsyncFunctionDef, name: str,
+               params: list[str]) -> str | None:
+    """`text` whose override passes the new parameters on in its `super().name(...)` calls, by keyword."""
+    if text is None:
+        return None
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return None
+    node = next((n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+                 and n.name == fn.name and n.lineno == fn.lineno), None)
+    calls = [c for c in ast.walk(node) if isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute)
+             and c.func.attr == name and isinstance(c.func.value, ast.Call)
+             and getattr(c.func.value.func, "id", "") == "super"
+             and c.end_lineno == c.lineno] if node else []
+    if not calls:
+        return None
+    lines = text.splitlines(keepends=True)
+    for call in sorted(calls, key=lambda c: (c.lineno, c.col_offset), reverse=True):
+        row = lines[call.lineno - 1].encode()
+        end = (call.end_col_offset or 0) - 1  # the closing parenthesis
+        sep = ", " if call.args or call.keywords else ""
+        extra = sep + ", ".join(f"{p}={p}" for p in params)
+        lines[call.lineno - 1] = (row[:end] + extra.encode() + row[end:]).decode()
+    return "".join(lines)
+
+
 def override_candidates(root: Path, message: str) -> list[Candidate]:
     """Each definition of the named function that refuses the call, given the parameters its other
     definitions accept."""
@@ -109,13 +165,21 @@ def override_candidates(root: Path, message: str) -> list[Candidate]:
             refs = [(p, f) for p, c, f in defs if f is not fn and kw in {a.arg for a in [*_positional(f),
                                                                                         *f.args.kwonlyargs]}]
             wanted = [(p, f, a) for p, f in refs[:1] for a in [*_positional(f), *f.args.kwonlyargs] if a.arg == kw]
-        added = [f"{a.arg}={_default(texts[p], f, a)}" for p, f, a in wanted if a.arg not in names]
-        if not added:
+        wanted = [(p, f, a) for p, f, a in wanted if a.arg not in names]
+        if not wanted:
             continue
-        new_text = _widened(texts[path], fn, added)
-        if new_text and new_text != texts[path]:
-            where = f"{cls}.{name}" if cls else name
-            out.append(Candidate({path: new_text}, "template:api_change",
-                                 f"{where}() in {path} accepts {', '.join(added)} as its other definitions do",
-                                 len(added), tier=1))
+        ref_path = wanted[0][0]
+        defaults = {a.arg: _default(texts[p], f, a) for p, f, a in wanted}
+        text = _importing(texts[path], path, ref_path, defaults)
+        added = [f"{n}={d}" for n, d in defaults.items()]
+        widened = _widened(text, fn, added)
+        if widened is None:
+            continue
+        where = f"{cls}.{name}" if cls else name
+        forwarded = _forwarded(widened, fn, name, list(defaults))
+        for new_text, how in ((forwarded, " and passes them on to super()"), (widened, "")):
+            if new_text and new_text != texts[path] and all(c.texts[path] != new_text for c in out
+                                                            if path in c.texts):
+                out.append(Candidate({path: new_text}, "template:api_change", f"{where}() in {path} accepts "
+                                     f"{', '.join(added)} as its other definitions do{how}", len(added), tier=1))
     return out

@@ -139,29 +139,34 @@ def test_naive_and_aware_datetimes_meet_as_one_kind(tmp_path: Path) -> None:
 
 
 def test_an_override_the_new_call_contract_left_behind_accepts_the_new_argument(tmp_path: Path) -> None:
-    """Exporters gain a column selection: the base `rows(self, records, columns=None)` and its caller pass
+    """Exporters gain a column selection: the base `rows(self, records, columns=ALL)` and its caller pass
     it, the CSV exporter's override (another module) keeps `rows(self, records)` and refuses every call.
-    The override takes the parameter with the base's default; the selection keeps working."""
+    The override takes the parameter with the base's default (imported) and passes it on to `super()`:
+    a CSV export of selected columns works."""
     repo = _Repo(tmp_path / "repo", 25)
     base = ("class Exporter:\n    def rows(self, records):\n        return [list(r.values()) for r in records]\n\n"
             "    def export(self, records):\n        return self.rows(records)\n")
     csv = ("from rep.base import Exporter\n\n\nclass CsvExporter(Exporter):\n    def rows(self, records):\n"
-           "        return [','.join(str(v) for v in r.values()) for r in records]\n")
+           "        return [','.join(str(v) for v in row) for row in super().rows(records)]\n")
     test = ("from rep.csv import CsvExporter\n\n\ndef test_csv():\n"
             "    assert CsvExporter().export([{'a': 1, 'b': 2}]) == ['1,2']\n")
     files = {"rep/__init__.py": "", "rep/base.py": base, "rep/csv.py": csv, "tests/test_csv.py": test}
     good = repo.commit("rep: exporters", files)
-    files |= {"rep/base.py": "class Exporter:\n    def rows(self, records, columns=None):\n"
+    files |= {"rep/base.py": "ALL = None\n\n\nclass Exporter:\n    def rows(self, records, columns=ALL):\n"
                              "        return [[r[c] for c in columns or r] for r in records]\n\n"
-                             "    def export(self, records, columns=None):\n"
+                             "    def export(self, records, columns=ALL):\n"
                              "        return self.rows(records, columns)\n",
               "tests/test_columns.py": "from rep.base import Exporter\n\n\ndef test_columns():\n"
                                        "    assert Exporter().export([{'a': 1, 'b': 2}], ['b']) == [[2]]\n"}
     regression = repo.commit("exporters: a column selection", files)
+    files |= {"tests/test_csv_columns.py": "from rep.csv import CsvExporter\n\n\ndef test_csv_columns():\n"
+                                           "    assert CsvExporter().export([{'a': 1, 'b': 2}], ['b']) == ['2']\n"}
+    repo.commit("tests: CSV of selected columns", files)
     result = _repair_from(repo, "from rep.csv import CsvExporter\nCsvExporter().export([{'x': 3}])", regression, good)
     assert result.candidate is not None and result.candidate.unit == "template:api_change", result.attempts
-    assert "    def rows(self, records, columns=None):\n" in (repo.path / "rep/csv.py").read_text()
-    assert "columns=None" in (repo.path / "rep/base.py").read_text()  # the new contract stays
+    text = (repo.path / "rep/csv.py").read_text()
+    assert "from rep.base import Exporter, ALL\n" in text and "    def rows(self, records, columns=ALL):\n" in text
+    assert "super().rows(records, columns=columns)" in text
 
 
 def test_a_caller_still_unpacking_a_tuple_reads_the_fields_of_the_object_now_returned(tmp_path: Path) -> None:
