@@ -5,8 +5,9 @@
 
 Rejected (request_changes): failing tests, an empty or oversized diff, too many files, deleted test files
 or test functions, removed or changed assertions, added skips, CI or workflow edits, any change to an
-existing test file, a changed file that is neither on the failing path nor in the suspect commit, and a
-repro that does not pass on the fix branch. The brain may add
+existing test file, a changed file that is neither on the failing path nor in the suspect commit (unless it
+defines a function or class the error names, or the failing path imports it: `connected`), and a repro
+that does not pass on the fix branch. The brain may add
 reasons of its own but can never approve what the checks reject. An Audit goes out via ctx.events.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from pathlib import Path
 from typing import Any
 
 from agents.brains import select_brain
@@ -24,7 +26,7 @@ from agents.tools import Toolbox
 from agents.workspace import Workspace, run_command
 from swarm.agent import AgentContext
 
-__all__ = ["ReviewAgent", "audit_diff", "is_test_path"]
+__all__ = ["ReviewAgent", "audit_diff", "is_test_path", "connected"]
 
 CI_PATHS = re.compile(
     r"^(\.github/|\.gitlab-ci\.yml$|\.gitlab/|\.circleci/|Jenkinsfile$|\.travis\.yml$|azure-pipelines\.yml$|"
@@ -111,6 +113,31 @@ def _diff_facts(ws: Workspace, base: str) -> dict[str, str]:
     }
 
 
+def connected(root: Path, path: str, on_path: set[str], error: str) -> bool:
+    """Whether a file off the failing path is still tied to the error: it defines a function or class the
+    error message names (an override `SmsNotifier.render()` in its own module), or a module on the
+    failing path imports it (the helper that handed back the bad value)."""
+    try:
+        text = (root / path).read_text(errors="replace")
+    except OSError:
+        return False
+    named = set(re.findall(r"[A-Za-z_]\w{2,}", error))
+    if any(re.search(rf"^\s*(?:async\s+)?(?:def|class)\s+{re.escape(n)}\b", text, re.M) for n in named):
+        return True
+    if not path.endswith(".py"):
+        return False
+    module = path[:-3].rsplit("/", 1)[-1]
+    for other in on_path:
+        try:
+            source = (root / other).read_text(errors="replace") if other.endswith(".py") else ""
+        except OSError:
+            continue
+        if re.search(rf"^\s*(?:from\s+[\w.]*\b{re.escape(module)}\s+import|import\s+[\w.]*\b{re.escape(module)}\b)",
+                     source, re.M):
+            return True
+    return False
+
+
 def _strict_reasons(ws: Workspace, ctx: AgentContext, impl: dict[str, Any], name_status: str) -> list[str]:
     """No existing test file changed; every changed file on the failing path; the repro passes now."""
     reasons: list[str] = []
@@ -129,8 +156,10 @@ def _strict_reasons(ws: Workspace, ctx: AgentContext, impl: dict[str, Any], name
         on_path.update(res.output.split() if res.ok else [])
     if on_path:
         for _, *paths in entries:
-            if not is_test_path(paths[-1]) and paths[-1] not in on_path:
-                reasons.append(f"changes {paths[-1]}, which is neither on the failing path nor in the suspect commit")
+            if (not is_test_path(paths[-1]) and paths[-1] not in on_path
+                    and not connected(ws.root, paths[-1], on_path, ctx.report.error)):
+                reasons.append(f"changes {paths[-1]}, which is neither on the failing path nor in the suspect commit, "
+                               "defines nothing the error names and is not imported by the failing path")
     if repro and repro.get("kind") not in (None, "none"):
         outcome = run_repro(ws.root, Repro.from_dict(repro))
         if outcome != "good":

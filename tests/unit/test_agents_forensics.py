@@ -511,3 +511,24 @@ def test_a_guard_returns_the_empty_value_of_the_kind_the_function_returns_first(
     ordered = [c.description for c in _order(cands, {"m.py": text}, [Site("m.py", 5, "permissions", 0)])
                if c.description.startswith("guard: if role is None")]
     assert ordered[0] == guards[0]  # the search tries it first too
+
+
+def test_review_allows_a_file_off_the_path_only_when_the_error_names_it_or_the_path_imports_it(
+        tmp_path: Path) -> None:
+    from agents.review import connected
+
+    (tmp_path / "notify").mkdir()
+    (tmp_path / "notify/base.py").write_text("class Notifier:\n    def send(self, e):\n"
+                                             "        return self.render(e, 'de')\n")
+    (tmp_path / "notify/sms.py").write_text("from .base import Notifier\n\n\nclass SmsNotifier(Notifier):\n"
+                                            "    def render(self, e):\n        return e\n")
+    (tmp_path / "notify/fmt.py").write_text("def tidy(x):\n    return x\n")
+    (tmp_path / "notify/other.py").write_text("def unrelated():\n    return 1\n")
+    error = "TypeError: SmsNotifier.render() takes 2 positional arguments but 3 were given"
+    path = {"notify/base.py"}
+    assert connected(tmp_path, "notify/sms.py", path, error)  # defines the class the error names
+    assert not connected(tmp_path, "notify/fmt.py", path, error)
+    assert not connected(tmp_path, "notify/other.py", path, error)
+    (tmp_path / "notify/base.py").write_text("from .fmt import tidy\n" + (tmp_path / "notify/base.py").read_text())
+    assert connected(tmp_path, "notify/fmt.py", path, error)  # the failing path imports it
+    assert not connected(tmp_path, "notify/other.py", path, error)
