@@ -305,11 +305,12 @@ def template_candidates(shape: ErrorShape, message: str, sites: list[Site], text
                                          f"stale name {stale} -> {new} in {site.path}", 1, tier=site.tier))
         for new_text, what in (function_coercions(text, site.line, mixed) if site.tier == 0 and (
                 mixed := mixed_types(message)) else []):  # a window's lower and upper bound
+            converted = sum(a != b for a, b in zip(lines, new_text.splitlines(keepends=True), strict=False))
             new_text = needs_import(text, _with_timezone_import(text, new_text))
             if (site.path, new_text) not in seen:
                 seen.add((site.path, new_text))
                 out.append(Candidate({site.path: new_text}, "template:coerce", f"{what} at {site.path}",
-                                     2 * int(what.rsplit("(", 1)[1].split()[0]), tier=site.tier))
+                                     2 * converted, tier=site.tier))
         out += stale_keys(site, text, body, shape, message, keys or {}, seen)
         out += positions_to_keys(site, lines, body, nl, shape, message, positions or {}, seen)
         for new_text, what in (instance_state_fixes(text, site.line) + mutable_default_fixes(text, site.line)
