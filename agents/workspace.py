@@ -108,6 +108,25 @@ def _git(cwd: Path, *args: str, timeout_s: float = GIT_TIMEOUT_S, stdin: str | N
     return res.output
 
 
+def _free_branch(source: Path, branch: str, lock_root: Path) -> None:
+    """Make `branch` free for a new fix worktree: a worktree of ours still holding it (a run killed before
+    its `close`) is removed; a checkout of anyone else's is never touched, and the error names it."""
+    holder = None
+    for block in _git(source, "worktree", "list", "--porcelain").split("\n\n"):
+        fields = dict(line.partition(" ")[::2] for line in block.splitlines())
+        if fields.get("branch") == f"refs/heads/{branch}":
+            holder = Path(fields["worktree"])
+    if holder is None:
+        return
+    if holder.resolve().is_relative_to(lock_root):
+        _git(source, "worktree", "remove", "--force", str(holder))
+        return
+    raise WorkspaceError(
+        f"fix branch {branch!r} is checked out at {holder}: switch that checkout to another branch "
+        f"(git -C {holder} switch -) or remove it (git worktree remove {holder}), then run again"
+    )
+
+
 @contextlib.contextmanager
 def _locked(root: Path, key: str) -> Iterator[None]:
     """A cross-process lock per source repository: worktree add/remove and clones do not race."""
@@ -177,6 +196,7 @@ class Workspace:
         with _locked(lock_root, str(source)):
             _git(source, "worktree", "prune")  # forget worktrees of crashed runs so their branches are free
             if mode == "write":
+                _free_branch(source, str(branch), lock_root)
                 _git(source, "worktree", "add", "--quiet", "-B", str(branch), str(where), base_commit)
             else:
                 target = ref or base_commit

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from agents.tools import ROLE_TOOLS, Toolbox, ToolError, parse_test_counts
-from agents.workspace import CommandResult, SandboxViolation, Workspace, fix_branch, run_command
+from agents.workspace import CommandResult, SandboxViolation, Workspace, WorkspaceError, fix_branch, run_command
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -149,6 +149,29 @@ def test_worktrees_are_removed_after_use(repo: Path, tmp_path: Path) -> None:
     assert str(w.root) in git(repo, "worktree", "list")
     w.close()
     assert not w.root.exists() and str(w.root) not in git(repo, "worktree", "list")
+
+
+def test_a_rerun_takes_the_fix_branch_back_from_a_worktree_left_by_a_killed_run(repo: Path, tmp_path: Path) -> None:
+    spec, root = {"path": str(repo), "branch": "main"}, tmp_path / "ws"
+    stale = Workspace.open(spec, root=root, investigation_id="inv-9", role="implement", mode="write")
+    (stale.root / "pkg" / "app.py").write_text("broken = True\n")  # killed before close: its worktree stays
+    again = Workspace.open(spec, root=root, investigation_id="inv-9", role="implement", mode="write")
+    try:
+        assert again.branch == stale.branch and not stale.root.exists()
+        assert str(stale.root) not in git(repo, "worktree", "list")
+        assert (again.root / "pkg" / "app.py").read_text().startswith("def add")
+    finally:
+        again.close()
+
+
+def test_a_fix_branch_checked_out_by_someone_else_is_left_alone_and_named(repo: Path, tmp_path: Path) -> None:
+    spec, root = {"path": str(repo), "branch": "main"}, tmp_path / "ws"
+    Workspace.open(spec, root=root, investigation_id="inv-7", role="implement", mode="write").close()
+    mine = tmp_path / "looking-at-the-fix"
+    git(repo, "worktree", "add", "-q", str(mine), fix_branch("inv-7"))
+    with pytest.raises(WorkspaceError, match=f"checked out at {mine}"):
+        Workspace.open(spec, root=root, investigation_id="inv-7", role="implement", mode="write")
+    assert mine.is_dir() and fix_branch("inv-7") in git(mine, "branch", "--show-current")
 
 
 def test_repository_by_url_is_cloned_once(repo: Path, tmp_path: Path) -> None:
