@@ -15,8 +15,6 @@ by candidates, test runs and seconds (`repair:` in configs/swarm.yaml).
 from __future__ import annotations
 
 import difflib
-import functools
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,17 +23,18 @@ from typing import Any
 
 from agents.apichange import api_candidates, properties_made_methods
 from agents.contracts import contract_candidates
-from agents.forensics import EMPTY_TREE, function_spans
+from agents.forensics import function_spans
 from agents.linecode import calls
 from agents.literals import shifted_literal_candidates
 from agents.olddefault import old_default_candidates, replaced_defaults
 from agents.repro import ErrorShape, Repro, is_test_file, python_args, run_repro
-from agents.revert import Candidate, partial_reverts, tokens
+from agents.revert import Candidate, partial_reverts
+from agents.suspectdiff import git_lines, index_keys_in, key_renames_in, removed_handlers, renames_in
 from agents.templates import Site, template_candidates
 from agents.units import unit_candidates, unit_renames
-from agents.workspace import run_command, run_heavy, test_env
+from agents.workspace import run_heavy, test_env
 
-__all__ = ["RepairBudget", "RepairResult", "repair", "sites_for", "renames_in", "key_renames_in", "index_keys_in"]
+__all__ = ["RepairBudget", "RepairResult", "repair", "sites_for"]
 
 
 @dataclass(frozen=True)
@@ -63,19 +62,9 @@ class RepairResult:
     attempts: list[str] = field(default_factory=list)  # short log of what was tried
 
 
-def _git_lines(root: Path, *args: str) -> list[str]:
-    res = run_command(["git", *args], root, max_output=5_000_000)
-    return res.output.splitlines() if res.ok else []
-
-
-def _diff_lines(root: Path, commit: str, parent: str | None) -> list[str]:
-    """`git diff -U0` of the commit against its parent (the empty tree for a root commit)."""
-    return _git_lines(root, "diff", "-U0", "--no-color", parent or EMPTY_TREE, commit)
-
-
 def _blamed_lines(root: Path, path: str, commit: str) -> set[int]:
     out: set[int] = set()
-    for line in _git_lines(root, "blame", "-l", "-s", "HEAD", "--", path):
+    for line in git_lines(root, "blame", "-l", "-s", "HEAD", "--", path):
         sha, _, rest = line.partition(" ")
         num = rest.strip().split(")", 1)[0].split()[-1] if ")" in rest else rest.split()[0] if rest else ""
         if sha.lstrip("^") == commit and num.isdigit():
@@ -112,148 +101,11 @@ def _callee_spans(root: Path, crash: tuple[str, int, str], suspect: str) -> list
     lines = text.splitlines()
     called = {name.rsplit(".", 1)[-1] for name, *_ in calls(lines[line - 1])} if 0 < line <= len(lines) else set()
     out = []
-    for p in _git_lines(root, "diff", "--name-only", suspect + "^", suspect):
+    for p in git_lines(root, "diff", "--name-only", suspect + "^", suspect):
         if p.endswith(".py") and not is_test_file(p) and called and (root / p).is_file():
             body = (root / p).read_text(errors="replace")
             out += [(p, s.start, s.end, s.qualname) for s in function_spans(body)
                     if s.qualname.rsplit(".", 1)[-1] in called]
-    return out
-
-
-def _replaced_tokens(root: Path, commit: str, parent: str | None) -> list[tuple[str, str]]:
-    """(old, new) tokens the commit replaced one for one in a changed line (the most similar added line)."""
-    out: list[tuple[str, str]] = []
-    diff = _diff_lines(root, commit, parent)
-    removed = [line[1:] for line in diff if line.startswith("-") and not line.startswith("---")]
-    added = [line[1:] for line in diff if line.startswith("+") and not line.startswith("+++")]
-    for old in removed:
-        best = max(added, key=lambda a: difflib.SequenceMatcher(None, old, a).ratio(), default=None)
-        if best is None:
-            continue
-        to, tn = [t[0] for t in tokens(old)], [t[0] for t in tokens(best)]
-        for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, to, tn, autojunk=False).get_opcodes():
-            if tag == "replace" and i2 - i1 == 1 and j2 - j1 == 1:
-                out.append((to[i1], tn[j1]))
-    return out
-
-
-def _renamed(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for old, new in pairs:
-        targets = out.setdefault(old, [])
-        if new not in targets:
-            targets.append(new)
-    return out
-
-
-def renames_in(root: Path, commit: str, parent: str | None) -> dict[str, list[str]]:
-    """Identifiers the commit replaced one for one (old -> [new]): what a stale caller should now say."""
-    pairs = _replaced_tokens(root, commit, parent)
-    return _renamed([(o, n) for o, n in pairs if o.isidentifier() and n.isidentifier()])
-
-
-def key_renames_in(root: Path, commit: str, parent: str | None) -> dict[str, list[str]]:
-    """String keys the commit replaced one for one (`s["count"]` -> `s["orders"]`, unquoted), read hunk by
-    hunk with quotes as tokens of their own (so keys inside f-strings count too): what a stale consumer of
-    a dict the commit reshaped should now read."""
-    diff = _diff_lines(root, commit, parent)
-    hunks: list[tuple[list[str], list[str]]] = []
-    for line in diff:
-        if line.startswith("@@"):
-            hunks.append(([], []))
-        elif hunks and line.startswith("-") and not line.startswith("---"):
-            hunks[-1][0].append(line[1:])
-        elif hunks and line.startswith("+") and not line.startswith("+++"):
-            hunks[-1][1].append(line[1:])
-    word = re.compile(r"[A-Za-z_][\w.-]*|\S")
-    pairs = []
-    chunks = [("\n".join(removed), "\n".join(added)) for removed, added in hunks]  # a block rewritten as a whole
-    for removed, added in hunks:  # and each removed line with its most similar added line
-        for old in removed:
-            best = max(added, key=lambda a, o=old: difflib.SequenceMatcher(None, o, a).ratio(), default=None)
-            if best is not None:
-                chunks.append((old, best))
-    for before, after in chunks:
-        to, tn = word.findall(before), word.findall(after)
-        for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, to, tn, autojunk=False).get_opcodes():
-            if (tag == "replace" and i2 - i1 == 1 and j2 - j1 == 1 and i1 > 0 and i2 < len(to) and j1 > 0
-                    and j2 < len(tn) and to[i1 - 1] == to[i2] == tn[j1 - 1] == tn[j2] and to[i2] in "'\""
-                    and to[i1][0].isalpha() and tn[j1][0].isalpha()):
-                pairs.append((to[i1], tn[j1]))
-    return _renamed(pairs)
-
-
-def index_keys_in(root: Path, commit: str, parent: str | None) -> dict[int, str]:
-    """Tuple positions the commit turned into dict keys: a removed `return a, b` and an added
-    `return {"x": a, "y": ..., "z": b}` (values matched by their text) give {0: "x", 1: "z"}; a caller
-    still indexing by position (`parts[1]`) then raises KeyError: 1."""
-    diff = _diff_lines(root, commit, parent)
-    squash = functools.partial(re.sub, r"\s+", "")
-    tuples = [m.group(1) for line in diff if line.startswith("-") and not line.startswith("---")
-              and (m := re.match(r"^-\s*return\s+\(?(.+?,.+?)\)?\s*$", line))]
-    dicts = [m.group(1) for line in diff if line.startswith("+") and not line.startswith("+++")
-             and (m := re.match(r"^\+\s*return\s+\{(.+)\}\s*$", line))]
-    out: dict[int, str] = {}
-    for items in dicts:
-        values = {squash(v): k for k, v in re.findall(r"""["'](\w+)["']\s*:\s*([^,]+(?:\([^()]*\))?)""", items)}
-        for old in tuples:
-            for i, part in enumerate(_split_top(old)):
-                if squash(part) in values:
-                    out.setdefault(i, values[squash(part)])
-    return out
-
-
-def _split_top(text: str) -> list[str]:
-    """`a, f(b, c), d[1]` -> its top-level comma-separated parts."""
-    parts, depth, start = [], 0, 0
-    for k, ch in enumerate(text):
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(text[start:k].strip())
-            start = k + 1
-    parts.append(text[start:].strip())
-    return [p for p in parts if p]
-
-
-def removed_handlers(root: Path, commit: str, parent: str | None) -> list[tuple[str, list[str]]]:
-    """`except` blocks the commit deleted: (exception, body lines dedented), to restore around a crash.
-
-    The `except` line comes from the diff; its body from the parent's file (the block under it, by
-    indentation): a body line the new code happens to keep (`return default` under a new `if`) is not
-    in the diff's removed lines, yet it was the handler's."""
-    out: list[tuple[str, list[str]]] = []
-    lines = _diff_lines(root, commit, parent)
-    path, old_line, old_texts = "", 0, {}
-    for line in lines:
-        if line.startswith("--- "):
-            path = line[6:] if line.startswith("--- a/") else ""
-            continue
-        hunk = re.match(r"^@@ -(\d+)(?:,\d+)? \+", line)
-        if hunk:
-            old_line = int(hunk.group(1))
-            continue
-        if not line.startswith("-") or line.startswith("---"):
-            continue
-        at, old_line = old_line, old_line + 1
-        m = re.match(r"^-(\s*)except\s+\(?([\w., ]+?)\)?(?:\s+as\s+\w+)?\s*:\s*$", line)
-        if not m or not path or parent is None:
-            continue
-        if path not in old_texts:
-            old_texts[path] = _git_lines(root, "show", f"{parent}:{path}")
-        indent, body, first = len(m.group(1)), [], 0
-        for nxt in old_texts[path][at:]:  # the lines after the `except` line (1-based `at`)
-            depth = len(nxt) - len(nxt.lstrip())
-            if not nxt.strip():
-                continue
-            if depth <= indent:
-                break
-            first = first or depth
-            body.append(nxt[min(first, depth):].rstrip())  # nested blocks keep their relative indent
-        if body:
-            out.append((m.group(2).strip(), body))
     return out
 
 
@@ -322,7 +174,7 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
     result = RepairResult()
     files: set[str] = {s.path for s in sites}
     for sha, parent in suspects:
-        files.update(p for p in _git_lines(root, "diff", "--name-only", parent or sha + "^", sha)
+        files.update(p for p in git_lines(root, "diff", "--name-only", parent or sha + "^", sha)
                      if p.endswith(".py") and not is_test_file(p) and (root / p).is_file())
     head = {p: (root / p).read_text(errors="replace") for p in sorted(files) if (root / p).is_file()}
     cands: list[Candidate] = []
@@ -332,7 +184,7 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
     handlers: list[tuple[str, list[str]]] = []
     defaults: list[tuple[str, str, str]] = []
     for k, (sha, parent) in enumerate(suspects):
-        paths = [p for p in _git_lines(root, "diff", "--name-only", parent or sha + "^", sha) if p in head]
+        paths = [p for p in git_lines(root, "diff", "--name-only", parent or sha + "^", sha) if p in head]
         for c in partial_reverts(str(root), sha, parent, paths, head):
             c.rank = k
             cands.append(c)

@@ -109,7 +109,7 @@ def test_audit_diff_accepts_a_small_source_fix_and_names_what_is_wrong() -> None
 def test_a_removed_handler_is_read_whole_from_the_parent_even_when_the_diff_keeps_its_body(tmp_path: Path) -> None:
     """The new code keeps `return default` (under a new `if`), so `git diff` does not show it removed; the
     handler restored around the crash must still be `except ValueError: return default`, nested lines kept."""
-    from agents.repair import removed_handlers
+    from agents.suspectdiff import removed_handlers
 
     repo = _git_repo(tmp_path)
     old = (
@@ -169,7 +169,7 @@ def test_a_hunk_that_adds_a_check_and_breaks_the_lines_under_it_is_undone_keepin
 
 
 def test_keys_a_refactor_renamed_are_read_even_inside_f_strings_and_fix_a_stale_consumer(tmp_path: Path) -> None:
-    from agents.repair import key_renames_in
+    from agents.suspectdiff import key_renames_in
     from agents.repro import ErrorShape
     from agents.templates import Site, template_candidates
 
@@ -199,7 +199,7 @@ def test_keys_a_refactor_renamed_are_read_even_inside_f_strings_and_fix_a_stale_
 
 
 def test_a_caller_indexing_a_tuple_that_became_a_dict_reads_the_keys_the_positions_became(tmp_path: Path) -> None:
-    from agents.repair import index_keys_in
+    from agents.suspectdiff import index_keys_in
     from agents.repro import ErrorShape
     from agents.templates import Site, template_candidates
 
@@ -248,7 +248,7 @@ def test_a_read_of_a_renamed_key_falls_back_to_the_old_one_for_data_written_befo
 def test_a_key_renamed_in_a_line_among_new_lines_that_reuse_its_old_name_is_still_read(tmp_path: Path) -> None:
     """`every` is the old key and, after the change, also a variable of the added lines: a whole-hunk token
     diff aligns the wrong `every`; the line with its most similar added line gives the rename."""
-    from agents.repair import key_renames_in
+    from agents.suspectdiff import key_renames_in
 
     repo = _git_repo(tmp_path)
     old = 'def next_run(job, last):\n    every = parse(job["every"])\n    return last + every\n'
