@@ -169,8 +169,8 @@ def test_a_hunk_that_adds_a_check_and_breaks_the_lines_under_it_is_undone_keepin
 
 
 def test_keys_a_refactor_renamed_are_read_even_inside_f_strings_and_fix_a_stale_consumer(tmp_path: Path) -> None:
-    from agents.suspectdiff import key_renames_in
     from agents.repro import ErrorShape
+    from agents.suspectdiff import key_renames_in
     from agents.templates import Site, template_candidates
 
     repo = _git_repo(tmp_path)
@@ -199,8 +199,8 @@ def test_keys_a_refactor_renamed_are_read_even_inside_f_strings_and_fix_a_stale_
 
 
 def test_a_caller_indexing_a_tuple_that_became_a_dict_reads_the_keys_the_positions_became(tmp_path: Path) -> None:
-    from agents.suspectdiff import index_keys_in
     from agents.repro import ErrorShape
+    from agents.suspectdiff import index_keys_in
     from agents.templates import Site, template_candidates
 
     repo = _git_repo(tmp_path)
