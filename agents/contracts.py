@@ -6,14 +6,18 @@ Each mechanism reads what changed (the suspect's data, another definition, the r
 and fixes the consumer it missed: a payload read at its old key paths (`agents.datapaths`), an override
 still on the old signature (`agents.overrides`), a caller still unpacking a tuple from what is now an
 object (`agents.reshaped`), a None handed back by a helper the crashing function calls
-(`agents.passthrough`). Which apply is decided by the exception and Python's message.
+(`agents.passthrough`), a subclass whose `__init__` skips the state its base now sets up
+(`agents.baseinit`), numbers made a plain `Enum` (`agents.enumbase`). Which apply is decided by the
+exception and Python's message.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from agents.baseinit import base_init_candidates
 from agents.datapaths import data_path_candidates, moved_paths
+from agents.enumbase import enum_base_candidates
 from agents.overrides import override_candidates
 from agents.passthrough import passthrough_candidates
 from agents.repro import ErrorShape
@@ -32,8 +36,11 @@ def contract_candidates(root: Path, shape: ErrorShape, message: str, sites: list
         cands += data_path_candidates(sites, head, moves)
     if shape.exc_type == "TypeError":  # an override the suspect's new call contract left behind
         cands += override_candidates(root, message)
+        cands += enum_base_candidates(root, message)  # numbers or text made a plain Enum
     if shape.exc_type in ("ValueError", "TypeError"):  # a caller unpacking what is now an object
         cands += unpacking_candidates(root, message, sites, head)
     if "NoneType" in message:  # a None handed back by a helper the crashing function calls
         cands += passthrough_candidates(root, message, sites)
+    if shape.exc_type == "AttributeError":  # a subclass's __init__ that never runs its base's
+        cands += base_init_candidates(root, message)
     return cands

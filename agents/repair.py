@@ -26,6 +26,7 @@ from agents.contracts import contract_candidates
 from agents.forensics import function_spans
 from agents.linecode import calls
 from agents.literals import shifted_literal_candidates
+from agents.oddvalue import odd_value_candidates
 from agents.olddefault import old_default_candidates, replaced_defaults
 from agents.repro import ErrorShape, Repro, is_test_file, python_args, run_repro
 from agents.revert import Candidate, partial_reverts
@@ -122,7 +123,10 @@ def _changed_head_lines(old: str, new: str) -> set[int]:
 # contract repairs (agents.contracts): tried with the suspect's own hunks
 _FROM_THE_SUSPECT = frozenset({"template:stale_name", "template:stale_key", "template:key_fallback",
                                "template:tuple_to_dict", "template:unit", "template:api_change",
-                               "template:old_default", "template:data_paths", "template:passthrough"})
+                               "template:old_default", "template:data_paths", "template:passthrough",
+                               "template:base_init", "template:odd_value",
+                               "template:enum_base"})
+_DATA_ERRORS = frozenset({"ValueError", "KeyError", "IndexError", "TypeError", "AttributeError"})
 
 
 def _order(cands: list[Candidate], head: dict[str, str], sites: list[Site]) -> list[Candidate]:
@@ -205,6 +209,8 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
     made = set().union(*(properties_made_methods(root, sha, parent, list(head)) for sha, parent in suspects))
     cands += api_candidates(shape, message, sites, head, made)
     cands += contract_candidates(root, shape, message, sites, head, suspects)
+    if repro is not None and shape.exc_type in _DATA_ERRORS:  # a typo in data, found from the values on the path
+        cands += odd_value_candidates(root, repro, message)
     cands += template_candidates(shape, message, sites, head, renames, handlers=handlers, keys=keys,
                                  positions=positions)
     for cand in cands:  # contract repairs may touch files off the failing path: restored from HEAD too

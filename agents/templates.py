@@ -134,9 +134,19 @@ def _line_variants(line: str, shape: ErrorShape, message: str, renames: dict[str
         for m in re.finditer(r"(datetime\.(?:fromisoformat|strptime)\([^()]*\))", line):
             yield (line[: m.end()] + ".replace(tzinfo=timezone.utc)" + line[m.end():],
                    "parsed datetime made aware (UTC)")
+    if _CHANGED_DURING_ITERATION.search(message):  # a loop that adds or deletes what it walks: walk a copy
+        for m in _FOR_IN.finditer(line):
+            it = m.group(1).strip()
+            if not it.startswith(("list(", "tuple(", "sorted(")):
+                yield line[: m.start(1)] + f"list({it})" + line[m.start(1) + len(it):], f"iterate over list({it})"
     yield from sstub_variants(line)  # generic "simple stupid bug" mutations
 
 
+_CHANGED_DURING_ITERATION = re.compile(r"(?:dictionary|set|deque|OrderedDict) (?:changed size|keys changed|"
+                                       r"mutated) during iteration", re.I)
+# `for k, v in EXPR:` and a comprehension's `for x in EXPR` (up to its `if`, next `for` or closing bracket)
+_FOR_IN = re.compile(r"\bfor\s+[\w\s,()]+?\s+in\s+(?=\S)((?:[^:\[\](){}]|\([^()]*\)|\[[^\[\]]*\])+?)"
+                     r"(?=\s*:\s*(?:#.*)?$|\s+if\s|\s+for\s|\s*[\])}])")
 _KEYWORDS = {"return", "if", "else", "elif", "for", "in", "not", "and", "or", "is", "None", "True", "False",
              "lambda", "yield", "await", "async", "with", "as", "def", "class", "import", "from", "raise", "del",
              "while", "try", "except", "finally", "pass", "break", "continue", "global", "nonlocal", "assert"}

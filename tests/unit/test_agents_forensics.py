@@ -532,3 +532,28 @@ def test_review_allows_a_file_off_the_path_only_when_the_error_names_it_or_the_p
     (tmp_path / "notify/base.py").write_text("from .fmt import tidy\n" + (tmp_path / "notify/base.py").read_text())
     assert connected(tmp_path, "notify/fmt.py", path, error)  # the failing path imports it
     assert not connected(tmp_path, "notify/other.py", path, error)
+
+
+def test_a_loop_that_deletes_what_it_walks_walks_a_copy(tmp_path: Path) -> None:
+    import sys
+
+    from agents.repro import ErrorShape
+    from agents.templates import Site, template_candidates
+
+    text = ("def evict(cache, now):\n    for key, entry in cache.items():\n        if entry < now:\n"
+            "            del cache[key]\n    return len(cache)\n")
+    call = "from lru import evict; print(evict({'a': 1, 'b': 5, 'c': 2}, 3))"
+    (tmp_path / "lru.py").write_text(text)
+    crash = subprocess.run([sys.executable, "-c", call], cwd=tmp_path, capture_output=True, text=True)
+    assert "RuntimeError: dictionary changed size during iteration" in crash.stderr
+    shape = ErrorShape("RuntimeError", "dictionary changed size during iteration", "lru.py", "evict")
+    cands = template_candidates(shape, "RuntimeError: dictionary changed size during iteration",
+                                [Site("lru.py", 2, "evict", 0)], {"lru.py": text})
+    (copy,) = [c for c in cands if "list(cache.items())" in c.texts["lru.py"]]
+    (tmp_path / "lru.py").write_text(copy.texts["lru.py"])
+    fixed = subprocess.run([sys.executable, "-c", call], cwd=tmp_path, capture_output=True, text=True)
+    assert fixed.stdout.strip() == "1", fixed.stderr
+    other = ErrorShape("RuntimeError", "maximum recursion depth exceeded", "lru.py", "evict")
+    assert not [c for c in template_candidates(other, "RuntimeError: maximum recursion depth exceeded",
+                                               [Site("lru.py", 2, "evict", 0)], {"lru.py": text})
+                if "list(cache" in c.texts["lru.py"]]
