@@ -7,7 +7,8 @@ and fixes the consumer it missed: a payload read at its old key paths (`agents.d
 still on the old signature (`agents.overrides`), a caller still unpacking a tuple from what is now an
 object (`agents.reshaped`), a None handed back by a helper the crashing function calls
 (`agents.passthrough`), a subclass whose `__init__` skips the state its base now sets up
-(`agents.baseinit`), numbers made a plain `Enum` (`agents.enumbase`). Which apply is decided by the
+(`agents.baseinit`), numbers made a plain `Enum` (`agents.enumbase`),
+nested settings merged shallowly (`agents.deepmerge`). Which apply is decided by the
 exception and Python's message.
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from agents.baseinit import base_init_candidates
 from agents.datapaths import data_path_candidates, moved_paths
+from agents.deepmerge import deep_merge_candidates
 from agents.enumbase import enum_base_candidates
 from agents.overrides import override_candidates
 from agents.passthrough import passthrough_candidates
@@ -34,6 +36,8 @@ def contract_candidates(root: Path, shape: ErrorShape, message: str, sites: list
     if shape.exc_type in ("KeyError", "TypeError"):  # a consumer reading a payload at its old key paths
         moves = {k: v for sha, parent in suspects for k, v in moved_paths(root, sha, parent).items()}
         cands += data_path_candidates(sites, head, moves)
+    if shape.exc_type == "KeyError":  # settings grouped into nested dicts, still merged shallowly
+        cands += deep_merge_candidates(root, message)
     if shape.exc_type == "TypeError":  # an override the suspect's new call contract left behind
         cands += override_candidates(root, message)
         cands += enum_base_candidates(root, message)  # numbers or text made a plain Enum

@@ -125,7 +125,7 @@ _FROM_THE_SUSPECT = frozenset({"template:stale_name", "template:stale_key", "tem
                                "template:tuple_to_dict", "template:unit", "template:api_change",
                                "template:old_default", "template:data_paths", "template:passthrough",
                                "template:base_init", "template:odd_value",
-                               "template:enum_base"})
+                               "template:enum_base", "template:deep_merge"})
 _DATA_ERRORS = frozenset({"ValueError", "KeyError", "IndexError", "TypeError", "AttributeError"})
 
 
