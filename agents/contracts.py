@@ -39,7 +39,10 @@ def contract_candidates(root: Path, shape: ErrorShape, message: str, sites: list
     if shape.exc_type == "KeyError":  # settings grouped into nested dicts, still merged shallowly
         cands += deep_merge_candidates(root, message)
     if shape.exc_type == "TypeError":  # an override the suspect's new call contract left behind
-        cands += override_candidates(root, message)
+        crash = next((s for s in sites if s.tier == 0 and s.path in head), None)
+        call_line = head[crash.path].splitlines()[crash.line - 1] if crash and 0 < crash.line <= len(
+            head[crash.path].splitlines()) else ""
+        cands += override_candidates(root, message, call_line)
         cands += enum_base_candidates(root, message)  # numbers or text made a plain Enum
     if shape.exc_type in ("ValueError", "TypeError"):  # a caller unpacking what is now an object
         cands += unpacking_candidates(root, message, sites, head)

@@ -9,7 +9,10 @@ arguments it got; every other definition of that name in the repository that acc
 reference. The override takes the reference's extra parameters, with the reference's defaults (imported
 through the import of the reference's module the file has; None where it has none or cannot reach them),
 so old callers keep working and the new argument is accepted; its `super()` calls of the method pass them
-on (tried first), so the subclass honours the new contract instead of ignoring it.
+on (tried first), so the subclass honours the new contract instead of ignoring it. A callback has no
+other definition of its name (`on_returned` among handlers of other names): when none exists, the
+parameters it lacks are named after the arguments of the refused call on the crash line
+(`handler(payload, ctx)` -> `def on_returned(self, payload, ctx=None)`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import ast
 import re
 from pathlib import Path
 
+from agents.linecode import calls
 from agents.repro import is_test_file
 from agents.revert import Candidate
 from agents.workspace import run_command
@@ -138,9 +142,25 @@ def _forwarded(text: str | None, fn: ast.FunctionDef | ast.AsyncFunctionDef, nam
     return "".join(lines)
 
 
-def override_candidates(root: Path, message: str) -> list[Candidate]:
+def _from_the_call(call_line: str, fn: ast.FunctionDef | ast.AsyncFunctionDef, method: bool, given: int
+                   ) -> list[str]:
+    """With no other definition to copy: the parameters the refused call passes beyond what `fn` takes,
+    named after the call's own arguments (`handler(payload, ctx)` -> `ctx`), each defaulting to None."""
+    have = _positional(fn)
+    taken = {a.arg for a in [*have, *fn.args.kwonlyargs]}
+    for _name, _s, _e, spans in calls(call_line):
+        args = [call_line[a:b].strip() for a, b in spans]
+        if any("=" in a or a.startswith("*") for a in args) or len(args) + method != given:
+            continue
+        extra = args[len(have) - method:]
+        if extra and all(a.isidentifier() and a not in taken for a in extra) and len(set(extra)) == len(extra):
+            return extra
+    return []
+
+
+def override_candidates(root: Path, message: str, call_line: str = "") -> list[Candidate]:
     """Each definition of the named function that refuses the call, given the parameters its other
-    definitions accept."""
+    definitions accept (or, when none does, the names the refused call on `call_line` passes them as)."""
     too_many, unexpected = _TOO_MANY.search(message), _UNEXPECTED.search(message)
     if too_many is None and unexpected is None:
         return []
@@ -166,6 +186,9 @@ def override_candidates(root: Path, message: str) -> list[Candidate]:
                                                                                         *f.args.kwonlyargs]}]
             wanted = [(p, f, a) for p, f in refs[:1] for a in [*_positional(f), *f.args.kwonlyargs] if a.arg == kw]
         wanted = [(p, f, a) for p, f, a in wanted if a.arg not in names]
+        if not wanted and too_many is not None and not refs and call_line:
+            method = bool(cls) and bool(have) and have[0].arg in ("self", "cls")
+            wanted = [(path, fn, ast.arg(arg=n)) for n in _from_the_call(call_line, fn, method, given)]
         if not wanted:
             continue
         ref_path = wanted[0][0]

@@ -31,6 +31,7 @@ from agents.revert import Candidate, token_distance
 from agents.sharedstate import instance_state_fixes, mutable_default_fixes
 from agents.sstubs import empty_returns, identifier_swaps, local_names, sstub_variants
 from agents.strbytes import conversions, strbytes_variants
+from agents.unbound import EMPTY, unbound_fixes
 
 __all__ = ["Site", "template_candidates", "defined_names"]
 
@@ -329,6 +330,12 @@ def template_candidates(shape: ErrorShape, message: str, sites: list[Site], text
                 seen.add((site.path, new_text))
                 out.append(Candidate({site.path: new_text}, "template:instance_state", f"{what} in {site.path}",
                                      2 * what.count(",") + 2, tier=site.tier))
+        for new_text, what in (unbound_fixes(text, site.line, message)
+                               if site.tier == 0 and shape.exc_type == "UnboundLocalError" else []):
+            if (site.path, new_text) not in seen:
+                seen.add((site.path, new_text))
+                out.append(Candidate({site.path: new_text}, "template:unbound", f"{what} in {site.path}",
+                                     1 + EMPTY.index(what.split(" = ", 1)[1].split(" ", 1)[0]), tier=site.tier))
         if "NoneType" in message or shape.exc_type == "KeyError":
             out += key_fallbacks(site, lines, body, nl, keys or {}, seen)
         for new_line, what in variants:

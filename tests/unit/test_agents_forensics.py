@@ -557,3 +557,27 @@ def test_a_loop_that_deletes_what_it_walks_walks_a_copy(tmp_path: Path) -> None:
     assert not [c for c in template_candidates(other, "RuntimeError: maximum recursion depth exceeded",
                                                [Site("lru.py", 2, "evict", 0)], {"lru.py": text})
                 if "list(cache" in c.texts["lru.py"]]
+
+
+def test_a_name_bound_only_inside_a_loop_starts_the_function_as_none(tmp_path: Path) -> None:
+    import sys
+
+    from agents.repro import ErrorShape
+    from agents.templates import Site, template_candidates
+
+    text = ('def first_overdue(invoices, today):\n    """The first invoice past its due date."""\n'
+            "    for invoice in invoices:\n        if invoice['due'] < today:\n            hit = invoice\n"
+            "            break\n    return hit\n")
+    call = "from dues import first_overdue; print(first_overdue([{'due': 9}], 5), first_overdue([{'due': 1}], 5))"
+    (tmp_path / "dues.py").write_text(text)
+    crash = subprocess.run([sys.executable, "-c", call], cwd=tmp_path, capture_output=True, text=True)
+    message = crash.stderr.strip().splitlines()[-1]
+    assert message.startswith("UnboundLocalError: cannot access local variable 'hit'")
+    shape = ErrorShape("UnboundLocalError", message.split(": ", 1)[1], "dues.py", "first_overdue")
+    cands = [c for c in template_candidates(shape, message, [Site("dues.py", 7, "first_overdue", 0)],
+                                            {"dues.py": text}) if c.unit == "template:unbound"]
+    assert [c.size for c in cands] == [1, 2, 3, 4]
+    assert '"""The first invoice past its due date."""\n    hit = None\n    for invoice' in cands[0].texts["dues.py"]
+    (tmp_path / "dues.py").write_text(cands[0].texts["dues.py"])
+    fixed = subprocess.run([sys.executable, "-c", call], cwd=tmp_path, capture_output=True, text=True)
+    assert fixed.stdout.strip() == "None {'due': 1}", fixed.stderr
