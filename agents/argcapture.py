@@ -26,7 +26,7 @@ from typing import Any
 from agents.repro import Outcome, Repro, is_test_file, run_repro_traced
 from agents.workspace import run_heavy, test_env
 
-__all__ = ["CapturedCall", "capture_calls", "first_defined", "run_call"]
+__all__ = ["CapturedCall", "capture_calls", "first_defined", "run_call", "string_arguments"]
 
 _PLUGIN = "swarm_argcapture"
 # a pytest plugin, written next to the run (the repository's interpreter imports it by name)
@@ -178,3 +178,16 @@ def run_call(root: Path, call: CapturedCall, repro: Repro) -> Outcome:
     built = Repro("built", [sys.executable, "-c", call.code], f"{call.path}:{call.function}", shape=repro.shape,
                   timeout_s=repro.timeout_s)
     return run_repro_traced(root, built)[0]
+
+
+def string_arguments(code: str, min_length: int = 3) -> list[str]:
+    """The string literals among a recorded call's arguments (inside containers too), in order."""
+    try:
+        call = ast.parse(code.rsplit("; ", 1)[-1], mode="eval").body
+    except SyntaxError:
+        return []
+    if not isinstance(call, ast.Call):
+        return []
+    values = [*call.args, *(k.value for k in call.keywords)]  # not the module name the call imports
+    return [n.value for v in values for n in ast.walk(v) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+            and len(n.value) >= min_length and n.value.strip() == n.value and "\n" not in n.value]

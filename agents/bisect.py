@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agents.argcapture import CapturedCall, capture_calls, first_defined, run_call
+from agents.argcapture import CapturedCall, capture_calls, first_defined, run_call, string_arguments
 from agents.repro import Outcome, Repro, is_test_file, run_repro
 from agents.undo import undo_culprit
 from agents.workspace import run_command
@@ -171,6 +171,8 @@ def bisect(root: Path, repro: Repro, *, budget_s: float = 120.0, max_steps: int 
             _newer_data(root, repro, head, calls, commits, over_budget, result)
         if repro.kind == "test" and _weak(prober, result, head):
             _undo_instead(root, repro, head, commits, over_budget, result)
+        if repro.kind == "test" and calls and result.last_good is None and _weak(prober, result, head):
+            _value_origin(root, calls, result)
         return result
     finally:
         result.elapsed_s = time.monotonic() - t0
@@ -226,6 +228,27 @@ def _undo_instead(root: Path, repro: Repro, head: str, commits: list[str], over_
     parent = _git(root, "rev-parse", f"{culprit}^").strip()
     result.first_bad, result.last_good = culprit, parent or None
     result.oracle = "HEAD's test with the commit undone on HEAD"
+
+
+def _value_origin(root: Path, calls: list[CapturedCall], result: BisectResult) -> None:
+    """The crash path's call fails on every commit it ran on, so its arguments carried the error: when one
+    of its string arguments is written in a production file at HEAD, the commit that wrote it (the first
+    whose diff adds it, `git log -S`) is the suspect: a typo in data, whatever commit first read it."""
+    for value in (v for c in calls for v in string_arguments(c.code)):
+        for path in _git(root, "grep", "-l", "-F", "-e", value, "HEAD", "--").split():
+            path = path.removeprefix("HEAD:")
+            if is_test_file(path):
+                continue
+            added = _git(root, "log", "--format=%H", "--reverse", "-S", value, "HEAD", "--", path).split()
+            if added and added[0] != result.first_bad and not _only_tests(root, added[0]):
+                before = (result.first_bad or "")[:10] or "none"
+                result.reason = (f"the crash path's call fails on every commit it ran on (first bad {before}): "
+                                 f"its argument {value!r} is data that {added[0][:10]} wrote into {path}")
+                result.candidates = [added[0], *([result.first_bad] if result.first_bad else [])]
+                result.first_bad = added[0]
+                result.last_good = _git(root, "rev-parse", f"{added[0]}^").strip() or None
+                result.oracle = "the commit that wrote the crash path's argument (git log -S)"
+                return
 
 
 def _oracle_text(result: BisectResult) -> str:

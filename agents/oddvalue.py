@@ -14,12 +14,11 @@ Letters and digits are never changed: only the punctuation that tells the parser
 
 from __future__ import annotations
 
-import ast
 import re
 from collections import Counter
 from pathlib import Path
 
-from agents.argcapture import capture_calls
+from agents.argcapture import capture_calls, string_arguments
 from agents.repro import Repro, is_test_file
 from agents.revert import Candidate
 from agents.workspace import run_command
@@ -60,16 +59,6 @@ def conformed(value: str, text: str) -> str | None:
     return "".join(b if a != b else v for v, a, b in zip(value, mine, best, strict=True))
 
 
-def _strings(code: str) -> list[str]:
-    """The string literals among a recorded call's arguments (inside containers too)."""
-    try:
-        tree = ast.parse(code.rsplit("; ", 1)[-1], mode="eval")
-    except SyntaxError:
-        return []
-    return [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
-            and len(n.value) >= 3 and n.value.strip() == n.value]
-
-
 def _data_files(root: Path) -> dict[str, str]:
     res = run_command(["git", "ls-files"], root)
     out = {}
@@ -87,7 +76,7 @@ _QUOTED = re.compile(r"'([^'\n]{3,200})'|\"([^\"\n]{3,200})\"")
 def odd_value_candidates(root: Path, repro: Repro, message: str) -> list[Candidate]:
     values = [a or b for a, b in _QUOTED.findall(message)]
     for call in capture_calls(root, repro):  # outermost first: the whole value before its parts
-        values += [v for v in _strings(call.code) if v not in values]
+        values += [v for v in string_arguments(call.code) if v not in values]
     if not values:
         return []
     files = _data_files(root)

@@ -136,3 +136,38 @@ def test_naive_and_aware_datetimes_meet_as_one_kind(tmp_path: Path) -> None:
              "print(expired(Token('a'), datetime.utcnow()), expired(Token('b', hour_ago), datetime.utcnow()))\n")
     out = subprocess.run([sys.executable, "-c", check], cwd=repo.path, capture_output=True, text=True)
     assert out.stdout.split() == ["False", "True"], out.stderr  # a naive `now` is read as UTC
+
+
+_RATES_V1 = ('RATES = {"EUR": "1.00", "USD": "1.08"}\n\n\n'
+             "def parse_rate(text):\n    units, cents = text.split('.')\n    return int(units) + int(cents) / 100\n\n\n"
+             "class Converter:\n    def __init__(self, rates=RATES):\n        self.rates = rates\n\n"
+             "    def convert(self, amount, currency):\n"
+             "        return round(amount * parse_rate(self.rates[currency]), 2)\n")
+
+
+def test_bisect_blames_the_commit_that_wrote_a_bad_value_the_crash_path_was_given(tmp_path: Path) -> None:
+    """A rate typed with a comma (`"0,86"`) in a data table; a later commit rewrites the table's lines (so
+    undoing the typo's commit on HEAD conflicts) and adds the function the test that reads that rate calls,
+    which comes last (so HEAD's test cannot run before that commit, and no commit's own suite fails). The
+    crash path's only module-level call, `parse_rate('0,86')`, fails on every commit, so its argument carried
+    the error: the suspect is the commit that wrote it, not the root commit the replayed call first fails on."""
+    repo = _Repo(tmp_path / "repo", 23)
+    tests = "from fx.rates import Converter\n\n\ndef test_usd():\n    assert Converter().convert(100, 'USD') == 108.0\n"
+    repo.commit("fx: rates", {"fx/__init__.py": "", "fx/rates.py": _RATES_V1, "tests/test_rates.py": tests})
+    typo = repo.commit("fx: pound and franc", {"fx/rates.py": _RATES_V1.replace(
+        '"USD": "1.08"}', '"USD": "1.08", "GBP": "0,86", "CHF": "0.97"}')})
+    table = _RATES_V1.replace('RATES = {"EUR": "1.00", "USD": "1.08"}', 'RATES = {\n    "EUR": "1.00",\n    '
+                              '"USD": "1.08",\n    "GBP": "0,86",\n    "CHF": "0.97",\n}')
+    many = ("\n    def convert_many(self, amount, currencies):\n"
+            "        return [self.convert(amount, c) for c in currencies]\n")
+    repo.commit("fx: one rate per line, several currencies at once", {"fx/rates.py": table + many})
+    repo.commit("fx: pound test", {"tests/test_rates.py": tests + "\n\ndef test_gbp():\n"
+                                   "    assert Converter().convert_many(100, ['GBP']) == [86.0]\n"})
+    crash = "from fx.rates import Converter\nConverter().convert_many(5, ['GBP'])\n"
+    report = _report(repo.path, "fx", _traceback(repo.path, crash))
+    repro = find_repro(repo.path, report, "python -m pytest -q tests")
+    assert repro.kind == "test"
+    result = bisect(repo.path, repro, budget_s=120)
+    assert result.first_bad == typo, result.to_dict()
+    assert result.oracle == "the commit that wrote the crash path's argument (git log -S)"
+    assert "'0,86'" in result.reason and "fx/rates.py" in result.reason
