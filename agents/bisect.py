@@ -173,6 +173,8 @@ def bisect(root: Path, repro: Repro, *, budget_s: float = 120.0, max_steps: int 
             _undo_instead(root, repro, head, commits, over_budget, result)
         if repro.kind == "test" and calls and result.last_good is None and _weak(prober, result, head):
             _value_origin(root, calls, result)
+        elif repro.kind == "test" and _weak(prober, result, head):
+            _off_the_path(root, repro, result)
         return result
     finally:
         result.elapsed_s = time.monotonic() - t0
@@ -249,6 +251,30 @@ def _value_origin(root: Path, calls: list[CapturedCall], result: BisectResult) -
                 result.last_good = _git(root, "rev-parse", f"{added[0]}^").strip() or None
                 result.oracle = "the commit that wrote the crash path's argument (git log -S)"
                 return
+
+
+def _off_the_path(root: Path, repro: Repro, result: BisectResult) -> None:
+    """A weakly judged first bad commit that changed no production file on the error's traceback (the
+    first commit HEAD's test can run on, say) did not write the crashing code: the newest older commit that
+    changed the file the error is raised in did."""
+    trace = repro.head_trace()
+    crash = trace.crash if trace else None
+    if crash is None or is_test_file(crash.path) or not result.first_bad:
+        return
+    path_files = {f.path for f in trace.frames if not is_test_file(f.path)} if trace else set()
+    changed = set(_git(root, "diff", "--name-only", f"{result.first_bad}^", result.first_bad).split())
+    if changed & path_files:
+        return
+    older = _git(root, "log", "-n", "1", "--format=%H", f"{result.first_bad}^", "--", crash.path).strip()
+    if not older or older == result.first_bad or _only_tests(root, older):
+        return
+    before = result.first_bad[:10]
+    result.reason = (f"bisect's verdicts were indirect ({_oracle_text(result)}; first bad {before}, which changed "
+                     f"no file on the error's traceback); {older[:10]} last changed {crash.path}, where it is raised")
+    result.candidates = [older, result.first_bad]
+    result.first_bad = older
+    result.last_good = _git(root, "rev-parse", f"{older}^").strip() or None
+    result.oracle = "the last commit before it to change the file the error is raised in"
 
 
 def _oracle_text(result: BisectResult) -> str:
