@@ -171,3 +171,45 @@ def test_bisect_blames_the_commit_that_wrote_a_bad_value_the_crash_path_was_give
     assert result.first_bad == typo, result.to_dict()
     assert result.oracle == "the commit that wrote the crash path's argument (git log -S)"
     assert "'0,86'" in result.reason and "fx/rates.py" in result.reason
+
+
+_ITEM = ("class Item:\n    def __init__(self, sku, qty):\n        self.sku, self.qty, self.frozen = sku, qty, False\n"
+         "\n    def __repr__(self):\n        return f'Item({self.sku!r}, {self.qty})'\n")
+_PICK_V1 = ("def best(items, qty):\n    fits = [i for i in items if i.qty >= qty and not i.frozen]\n"
+            "    return max(fits, key=lambda i: i.qty) if fits else None\n")
+_PICK_V2 = ("def best(items, qty):\n    for item in sorted(items, key=lambda i: -i.qty):\n"
+            "        if item.qty >= qty and not item.frozen:\n            chosen = item\n            break\n"
+            "    return chosen\n")
+_ORDERS = ("from shop.pick import best\n\n\ndef pick_all(lines, items):\n"
+           "    return [(b.sku if (b := best(items, q)) else None) for q in lines]\n")
+
+
+def test_a_first_bad_commit_off_the_traceback_gives_way_to_the_last_change_of_the_crashing_file(
+        tmp_path: Path) -> None:
+    """`best()` is rewritten as a loop that leaves `chosen` unbound when nothing fits; the commit after it
+    adds stock freezing in another module, and the test that freezes everything (and so walks the bug) comes
+    last; a later commit rewrites the loop's ranking (undoing the rewrite on HEAD conflicts). HEAD's test
+    first runs, and fails, on the freezing commit, which changed no file on the traceback: the suspect is
+    the last commit before it that changed the file the error is raised in."""
+    repo = _Repo(tmp_path / "repo", 29)
+    tests = ("from shop.item import Item\nfrom shop.orders import pick_all\n\n\ndef test_picks():\n"
+             "    assert pick_all([3], [Item('a', 5), Item('b', 9)]) == ['b']\n")
+    repo.commit("shop: picking", {"shop/__init__.py": "", "shop/item.py": _ITEM, "shop/pick.py": _PICK_V1,
+                                  "shop/orders.py": _ORDERS, "tests/test_orders.py": tests})
+    loop = repo.commit("pick: fullest first, as a loop", {"shop/pick.py": _PICK_V2})
+    freeze = repo.commit("stock: freeze an item during a count", {
+        "shop/stock.py": "def freeze(item):\n    item.frozen = True\n    return item\n"})
+    repo.commit("pick: ties go to the lower sku", {"shop/pick.py": _PICK_V2.replace(
+        "key=lambda i: -i.qty", "key=lambda i: (-i.qty, i.sku)")})
+    repo.commit("orders: all frozen", {"tests/test_orders.py": tests.replace(
+        "from shop.orders import pick_all\n", "from shop.orders import pick_all\nfrom shop.stock import freeze\n")
+        + "\n\ndef test_all_frozen():\n    assert pick_all([1], [freeze(Item('a', 5))]) == [None]\n"})
+    crash = ("from shop.item import Item\nfrom shop.orders import pick_all\nfrom shop.stock import freeze\n"
+             "pick_all([1], [freeze(Item('a', 5))])\n")
+    report = _report(repo.path, "shop", _traceback(repo.path, crash))
+    repro = find_repro(repo.path, report, "python -m pytest -q tests")
+    assert repro.kind == "test"
+    result = bisect(repo.path, repro, budget_s=120)
+    assert result.first_bad == loop, result.to_dict()
+    assert result.oracle == "the last commit before it to change the file the error is raised in"
+    assert result.candidates == [loop, freeze] and "shop/pick.py" in result.reason
