@@ -1,6 +1,6 @@
 """Run the blind fix set through `swarm investigate` exactly as a user would, and score it.
 
-    python -m tests.holdout.fixes_blind.run --set dev|heldout|all [--only NAME] [--json] [--timeout S]
+    python -m tests.holdout.fixes_blind.run --set dev|heldout|review5|all [--only NAME] [--json] [--timeout S]
 
 A thin wrapper over `tests.holdout.fixes.run`: the same build, the same `swarm investigate` subprocess, the
 same scoring (right suspect; passing fix = status `fixed` and the fix branch, with `tests/` restored from
@@ -92,7 +92,7 @@ def _keep_results(where: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", choices=["dev", "heldout", "all"], default="dev")
+    parser.add_argument("--set", choices=["dev", "heldout", "review5", "all"], default="dev")
     parser.add_argument("--only", action="append", help="case number within the set (1-10) or name prefix")
     parser.add_argument("--json", action="store_true", help="machine-readable output (per-case rows included)")
     parser.add_argument("--quiet", action="store_true", help="aggregate figures only, no case names (heldout)")

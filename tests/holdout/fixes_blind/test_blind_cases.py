@@ -63,10 +63,10 @@ def checked() -> Iterator[dict[str, dict[str, object]]]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def test_the_set_has_two_splits_of_ten() -> None:
-    assert sorted(SETS) == ["dev", "heldout"]
-    assert [len(SETS["dev"]), len(SETS["heldout"])] == [10, 10]
-    assert len({spec.name for spec in CASES}) == 20
+def test_the_set_has_two_splits_of_ten_and_review_5s_eight() -> None:
+    assert sorted(SETS) == ["dev", "heldout", "review5"]
+    assert [len(SETS["dev"]), len(SETS["heldout"]), len(SETS["review5"])] == [10, 10, 8]
+    assert len({spec.name for spec in CASES}) == 20 and not {s.name for s in CASES} & {s.name for s in SETS["review5"]}
     assert all(spec.tier == name for name, specs in SETS.items() for spec in specs)
 
 
