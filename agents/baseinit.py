@@ -17,9 +17,8 @@ import ast
 import re
 from pathlib import Path
 
-from agents.repro import is_test_file
 from agents.revert import Candidate
-from agents.workspace import run_command
+from agents.sources import production_files
 
 __all__ = ["base_init_candidates"]
 
@@ -28,12 +27,8 @@ Found = tuple[str, str, ast.ClassDef]  # (path, file text, class)
 
 
 def _classes(root: Path) -> dict[str, list[Found]]:
-    res = run_command(["git", "ls-files", "*.py"], root)
     out: dict[str, list[Found]] = {}
-    for path in res.output.split() if res.ok else []:
-        if is_test_file(path) or not (root / path).is_file():
-            continue
-        text = (root / path).read_text(errors="replace")
+    for path, text in production_files(root):
         if "class " not in text:
             continue
         try:

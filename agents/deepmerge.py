@@ -15,9 +15,8 @@ import ast
 import re
 from pathlib import Path
 
-from agents.repro import is_test_file
 from agents.revert import Candidate
-from agents.workspace import run_command
+from agents.sources import production_files
 
 __all__ = ["deep_merge_candidates"]
 
@@ -65,12 +64,8 @@ def deep_merge_candidates(root: Path, message: str) -> list[Candidate]:
     key = _KEY.search(message)
     if key is None:
         return []
-    res = run_command(["git", "ls-files", "*.py"], root)
     out = []
-    for path in res.output.split() if res.ok else []:
-        if is_test_file(path) or not (root / path).is_file():
-            continue
-        text = (root / path).read_text(errors="replace")
+    for path, text in production_files(root):
         if "**" not in text or key.group(1) not in text or HELPER in text:
             continue
         try:

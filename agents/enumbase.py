@@ -16,9 +16,8 @@ import ast
 import re
 from pathlib import Path
 
-from agents.repro import is_test_file
 from agents.revert import Candidate
-from agents.workspace import run_command
+from agents.sources import production_files
 
 __all__ = ["enum_base_candidates"]
 
@@ -58,12 +57,8 @@ def enum_base_candidates(root: Path, message: str) -> list[Candidate]:
     named = set(_NAMED.findall(message))
     if not named:
         return []
-    res = run_command(["git", "ls-files", "*.py"], root)
     out = []
-    for path in res.output.split() if res.ok else []:
-        if is_test_file(path) or not (root / path).is_file():
-            continue
-        text = (root / path).read_text(errors="replace")
+    for path, text in production_files(root):
         if "Enum" not in text or not any(f"class {n}" in text for n in named):
             continue
         try:

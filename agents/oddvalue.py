@@ -19,9 +19,9 @@ from collections import Counter
 from pathlib import Path
 
 from agents.argcapture import capture_calls, string_arguments
-from agents.repro import Repro, is_test_file
+from agents.repro import Repro
 from agents.revert import Candidate
-from agents.workspace import run_command
+from agents.sources import production_files
 
 __all__ = ["odd_value_candidates", "conformed"]
 
@@ -59,17 +59,6 @@ def conformed(value: str, text: str) -> str | None:
     return "".join(b if a != b else v for v, a, b in zip(value, mine, best, strict=True))
 
 
-def _data_files(root: Path) -> dict[str, str]:
-    res = run_command(["git", "ls-files"], root)
-    out = {}
-    for path in res.output.split() if res.ok else []:
-        full = root / path
-        if (path.endswith(DATA_SUFFIXES) and not is_test_file(path) and full.is_file()
-                and full.stat().st_size <= MAX_FILE):
-            out[path] = full.read_text(errors="replace")
-    return out
-
-
 _QUOTED = re.compile(r"'([^'\n]{3,200})'|\"([^\"\n]{3,200})\"")
 
 
@@ -79,7 +68,7 @@ def odd_value_candidates(root: Path, repro: Repro, message: str) -> list[Candida
         values += [v for v in string_arguments(call.code) if v not in values]
     if not values:
         return []
-    files = _data_files(root)
+    files = dict(production_files(root, DATA_SUFFIXES, MAX_FILE))
     out: list[Candidate] = []
     for value in values:
         for path, text in files.items():

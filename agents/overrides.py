@@ -22,9 +22,8 @@ import re
 from pathlib import Path
 
 from agents.linecode import calls
-from agents.repro import is_test_file
 from agents.revert import Candidate
-from agents.workspace import run_command
+from agents.sources import production_files
 
 __all__ = ["override_candidates"]
 
@@ -35,13 +34,9 @@ Def = tuple[str, str, ast.FunctionDef | ast.AsyncFunctionDef]  # (path, enclosin
 
 
 def _definitions(root: Path, name: str) -> tuple[list[Def], dict[str, str]]:
-    res = run_command(["git", "ls-files", "*.py"], root)
     defs: list[Def] = []
     texts: dict[str, str] = {}
-    for path in (res.output.split() if res.ok else []):
-        if is_test_file(path) or not (root / path).is_file():
-            continue
-        text = (root / path).read_text(errors="replace")
+    for path, text in production_files(root):
         if f"def {name}" not in text:
             continue
         try:

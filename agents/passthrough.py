@@ -17,9 +17,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agents.repro import is_test_file
 from agents.revert import Candidate
-from agents.workspace import run_command
+from agents.sources import production_files
 
 if TYPE_CHECKING:
     from agents.templates import Site
@@ -63,12 +62,8 @@ def passthrough_candidates(root: Path, message: str, sites: list[Site]) -> list[
     if not empties or crash is None:
         return []
     names = _called(root, crash)
-    res = run_command(["git", "ls-files", "*.py"], root)
     out: list[Candidate] = []
-    for path in (res.output.split() if res.ok else []):
-        if is_test_file(path) or not (root / path).is_file():
-            continue
-        text = (root / path).read_text(errors="replace")
+    for path, text in production_files(root):
         if not any(f"def {n}(" in text for n in names):
             continue
         try:

@@ -20,9 +20,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agents.repro import is_test_file
 from agents.revert import Candidate
-from agents.workspace import run_command
+from agents.sources import production_files
 
 if TYPE_CHECKING:
     from agents.templates import Site
@@ -35,14 +34,12 @@ _LINE = re.compile(r"^(\s*)((?:[A-Za-z_]\w*\s*,\s*)+[A-Za-z_]\w*)\s*,?\s*=\s*(.+
 
 
 def _modules(root: Path) -> dict[str, ast.Module]:
-    res = run_command(["git", "ls-files", "*.py"], root)
     out: dict[str, ast.Module] = {}
-    for path in (res.output.split() if res.ok else []):
-        if not is_test_file(path) and (root / path).is_file():
-            try:
-                out[path] = ast.parse((root / path).read_text(errors="replace"))
-            except SyntaxError:
-                continue
+    for path, text in production_files(root):
+        try:
+            out[path] = ast.parse(text)
+        except SyntaxError:
+            continue
     return out
 
 
