@@ -34,7 +34,7 @@ def read_user_file(path: Path, what: str, error: type[SwarmError] = ConfigError)
         raise error(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
 
 
-def read_yaml(path: Path, what: str, loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> Any:
+def read_yaml(path: Path, what: str, loader: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = yaml.SafeLoader) -> Any:
     """The YAML document of `path` (`read_user_file`'s errors), or a ConfigError in one line: where and what
     is not YAML (the parser's own message spans several lines and quotes the file)."""
     text = read_user_file(path, what)

@@ -24,6 +24,17 @@ os.environ.pop("ANTHROPIC_API_KEY", None)
 os.environ.pop("ANTHROPIC_BASE_URL", None)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The repositories the tests fix run their own pytest in this venv, whose test extra brings plugins
+    (hypothesis, xdist, asyncio, anyio, timeout) none of them uses: autoloading those costs ~2.5 s of CPU
+    per run of a one-test suite against ~0.4 s, and a fix runs such suites dozens of times. So the
+    suites started from this process (and from Ray and `swarm` processes it starts) load no plugin
+    entry point. Not in an xdist controller: the workers it spawns need their plugins."""
+    is_controller = bool(getattr(config.option, "numprocesses", None)) and not hasattr(config, "workerinput")
+    if not is_controller:
+        os.environ.setdefault("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+
+
 @pytest.fixture(scope="session")
 def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNats]:
     with EmbeddedNats(store_dir=tmp_path_factory.mktemp("nats")) as server:

@@ -86,6 +86,7 @@ class SwarmRuntime:
         self.dashboard_url: str | None = None
         self.control: ControlService | None = None
         self.requested_cpus: int | None = None  # the standing request_resources (None: never asked)
+        self.draining = False
         self.carried: Counter[str] = Counter()  # counters of intake actors replaced since the start
         self._last_stats: dict[str, dict[str, Any]] = {}  # intake actor -> its last stats
         self.incidents: list[str] = []  # faults ridden out by until_empty, in order
@@ -125,13 +126,15 @@ class SwarmRuntime:
         self._support = [registry, budget]
         for role in ROLES:
             self.pools[role] = RolePool(role, self.spec, self.config, registry)
+        # the intake actors are built (imports, the injection model) while the pools start; they start
+        # fetching once the pools are up
+        self.intake = [self._intake_actor(i) for i in range(self.config.intake.actors)]
         await asyncio.gather(
             *(
                 p.scale_to(p.cfg.min_replicas or 1 if p.role == "orchestrator" else p.cfg.min_replicas)
                 for p in self.pools.values()
             )
         )
-        self.intake = [self._intake_actor(i) for i in range(self.config.intake.actors)]
         await asyncio.gather(*(a.start.remote() for a in self.intake))
         self.blood = await Bloodstream.from_config(self.bus, self.config).start()
         store = PeerStateStore(self.bus)
@@ -277,7 +280,7 @@ class SwarmRuntime:
         decisions = self.autoscaler.decide(self.sizes(), load, time.monotonic())
         # ask the cluster for the CPUs first (new actors may need a new node); less when the load falls
         target = self.sizes() | {d.role: d.desired for d in decisions}
-        self._request_resources(self.autoscaler.cpus_needed(target, load))
+        self._request_resources(0 if self.draining else self.autoscaler.cpus_needed(target, load))
         # pools scale side by side: a slow actor start in one role must not hold back the others
         await asyncio.gather(*(self.pools[d.role].scale_to(d.desired) for d in decisions))
         for d in decisions:
@@ -353,6 +356,10 @@ class SwarmRuntime:
 
     # -- shutdown ------------------------------------------------------------------------
     async def drain(self) -> dict[str, int]:
+        # a draining swarm opens no new work: its request for more nodes goes first, so that a drain cut
+        # short by the job's kill still leaves none standing (its actors keep the nodes they are on)
+        self.draining = True
+        self._request_resources(0)
         grace = self.config.orchestration.grace_period_s
         results = await asyncio.gather(*(a.drain.remote(grace) for a in self.intake), return_exceptions=True)
         stats = [r for r in results if isinstance(r, dict)]

@@ -105,7 +105,7 @@ class InjectionFilter:
         where = self.options.get("model", True)
         self.model: InjectionModel | None = None
         if where is not None and str(where).lower() not in ("none", "false", "off", ""):
-            self.model = InjectionModel.load(None if where is True else where)
+            self.model = InjectionModel.load(None if where is True else where, nlp=self._nlp)
         if self.model is not None and self.options.get("model_threshold") is not None:
             self.model.threshold = _model_threshold(self.options["model_threshold"])
 

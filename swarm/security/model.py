@@ -265,7 +265,8 @@ class InjectionModel:
     """
 
     def __init__(
-        self, nlp: Language, threshold: float, meta: dict[str, Any] | None = None, clause: Language | None = None
+        self, nlp: Language, threshold: float, meta: dict[str, Any] | None = None, clause: Language | None = None,
+        clause_pipe: str = "textcat",
     ) -> None:
         self.nlp = nlp
         self.textcat = nlp.get_pipe("textcat")
@@ -273,7 +274,7 @@ class InjectionModel:
         self._attr = next(n.attrs["attr"] for n in self.textcat.model.walk() if n.name == "extract_ngrams")
         self.threshold = float(threshold)
         self.meta = meta or {}
-        self.clause = clause.get_pipe("textcat") if clause is not None else None
+        self.clause = clause.get_pipe(clause_pipe) if clause is not None else None
         self._first = SpanScorer(self.textcat, self._column)
         self.clause_words = int((self.meta.get("clause") or {}).get("min_words", MIN_CLAUSE_WORDS))
         self.clause_units = (self.meta.get("clause") or {}).get("units", "clause")
@@ -294,8 +295,12 @@ class InjectionModel:
         self.last_clause_chars = (0, 0)  # its character range in the text scored
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> InjectionModel:
-        """Load `path` (default: the model shipped in the package); a missing or broken model is a ConfigError."""
+    def load(cls, path: str | Path | None = None, nlp: Language | None = None) -> InjectionModel:
+        """Load `path` (default: the model shipped in the package); a missing or broken model is a ConfigError.
+
+        Both heads are pipes of one Language (`nlp`, a `make_nlp()` when not given, which they join): its
+        tokenizer is the costly part of start-up (~1 s for spaCy's 20,000 English special cases), and the
+        heads only ever score docs it made."""
         path = Path(path) if path else MODEL_DIR
         calibration = path / "calibration.json"
         if not (path / "textcat").is_dir() or not calibration.is_file():
@@ -305,15 +310,14 @@ class InjectionModel:
             arch = dict(meta.get("architecture", {}))
             arch.pop("stem", None)
             arch.pop("numbers", None)
-            heads = []
-            for name in ("textcat", "clause") if meta.get("clause") else ("textcat",):
-                nlp = make_nlp()
-                nlp.add_pipe("textcat", config=textcat_config(**arch))
-                nlp.get_pipe("textcat").from_disk(path / name, exclude=["vocab"])
-                heads.append(nlp)
+            nlp = make_nlp() if nlp is None else nlp
+            heads = ("textcat", "clause") if meta.get("clause") else ("textcat",)
+            for name in heads:
+                nlp.add_pipe("textcat", name=name, config=textcat_config(**arch))
+                nlp.get_pipe(name).from_disk(path / name, exclude=["vocab"])
         except (OSError, ValueError, KeyError) as exc:
             raise ConfigError(f"injection model at {path} cannot be loaded: {exc}") from exc
-        return cls(heads[0], float(meta["threshold"]), meta, heads[1] if len(heads) > 1 else None)
+        return cls(nlp, float(meta["threshold"]), meta, nlp if len(heads) > 1 else None, clause_pipe="clause")
 
     def score_doc(
         self, doc: Doc, parts: list[tuple[int, int]] | None = None, end: int | None = None, text: str | None = None

@@ -21,7 +21,7 @@ Every problem in the file is a ConfigError naming the rule and what is wrong.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ import spacy
 import yaml
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
+from spacy.tokenizer import Tokenizer
 from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
 
 from swarm.bus.settings import DEFAULT_CONFIG_DIR
@@ -70,26 +71,47 @@ class _Loader(yaml.SafeLoader):
     """YAML without the 1.1 booleans: in a word list, `no`, `on`, `yes` and `off` are words."""
 
 
-_Loader.yaml_implicit_resolvers = {
-    key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|false)$"), list("tf"))
+class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """`_Loader` on libyaml's parser when PyYAML has it: the pure-Python parser took ~1.2 s of every filter's
+    start-up. A file it refuses is read again by `_Loader`, whose message points at the right place."""
+
+
+for _cls in (_Loader, _FastLoader):
+    _cls.yaml_implicit_resolvers = {
+        key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+        for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    _cls.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|false)$"), list("tf"))
+
+
+@spacy.registry.tokenizers("swarm.shell_tokenizer.v1")
+def _shell_tokenizer() -> Callable[[Language], Tokenizer]:
+    """English's tokenizer with shell and chat-template punctuation among its affixes, built once with its
+    final affixes (setting them one by one on a built tokenizer re-adds its 20,000 special cases each time)."""
+
+    def create(nlp: Language) -> Tokenizer:
+        d = nlp.Defaults
+        extra = [r"\|", r"<", r">", r"`", r";", r"\[", r"\]", r"\(", r"\)", r"\{", r"\}", r"\$"]
+        url_match = d.url_match
+        shell = re.compile(r"[|<>`;\[\]{}()$]")
+        return Tokenizer(
+            nlp.vocab,
+            rules=d.tokenizer_exceptions,
+            prefix_search=compile_prefix_regex([*d.prefixes, *extra]).search,
+            suffix_search=compile_suffix_regex([*d.suffixes, *extra]).search,
+            infix_finditer=compile_infix_regex([*d.infixes, *extra]).finditer,
+            token_match=d.token_match,
+            # a URL must not swallow a pipe or a bracket glued to it ("…/x.sh|bash")
+            url_match=None if url_match is None else (lambda text: None if shell.search(text) else url_match(text)),
+        )
+
+    return create
 
 
 def make_nlp() -> Language:
     """spacy.blank("en") whose tokenizer also splits shell and chat-template punctuation."""
-    nlp = spacy.blank("en")
+    nlp = spacy.blank("en", config={"nlp": {"tokenizer": {"@tokenizers": "swarm.shell_tokenizer.v1"}}})
     nlp.max_length = 100_000_000  # tokenizer only (no parser): a long report must not raise; memory is linear
-    tok = nlp.tokenizer
-    extra = [r"\|", r"<", r">", r"`", r";", r"\[", r"\]", r"\(", r"\)", r"\{", r"\}", r"\$"]
-    tok.infix_finditer = compile_infix_regex([*nlp.Defaults.infixes, *extra]).finditer
-    tok.prefix_search = compile_prefix_regex([*nlp.Defaults.prefixes, *extra]).search
-    tok.suffix_search = compile_suffix_regex([*nlp.Defaults.suffixes, *extra]).search
-    url_match = tok.url_match
-    if url_match is not None:  # a URL must not swallow a pipe or a bracket glued to it ("…/x.sh|bash")
-        shell = re.compile(r"[|<>`;\[\]{}()$]")
-        tok.url_match = lambda text: None if shell.search(text) else url_match(text)
     return nlp
 
 
@@ -151,7 +173,10 @@ def _parse_rule(raw: Any, categories: tuple[str, ...], seen: set[str]) -> Rule:
 def load_rules(path: str | Path | None = None) -> RuleSet:
     """Read and validate a rules file (default: configs/injection_rules.yaml)."""
     path = Path(path or DEFAULT_RULES)
-    data = read_yaml(path, "injection rules file", _Loader) or {}
+    try:
+        data = read_yaml(path, "injection rules file", _FastLoader) or {}
+    except ConfigError:
+        data = read_yaml(path, "injection rules file", _Loader) or {}
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
         raise ConfigError(f"injection rules {path}: expected a mapping with a `rules:` list")
     categories = tuple(data.get("categories") or ())

@@ -27,6 +27,8 @@ REPORT_TIME = "2024-06-03T14:22:05Z"
 def test_env() -> dict[str, str]:
     """The environment tests run in: this interpreter (with pytest) first on PATH, nothing inherited that matters."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "PYTHON", "PYTEST"))}
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):  # the test session's choice (tests/conftest.py)
+        env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["PYTHONHASHSEED"] = "0"
