@@ -6,7 +6,9 @@ isolated by NATS namespace (`ns`), so they can share the server.
 
 from __future__ import annotations
 
+import faulthandler
 import os
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -33,6 +35,20 @@ def pytest_configure(config: pytest.Config) -> None:
     is_controller = bool(getattr(config.option, "numprocesses", None)) and not hasattr(config, "workerinput")
     if not is_controller:
         os.environ.setdefault("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+        _start_watchdog(config)
+
+
+def _start_watchdog(config: pytest.Config) -> None:
+    """A session that outlives SWARM_TEST_WATCHDOG_S (default 50 min) prints every thread's stack to the
+    console, once, and goes on. pytest-timeout bounds each test (thread method: a hung test's worker is
+    replaced); this names what hangs between tests or at the end, where no test's timer runs, before CI's
+    own limit kills the run without a word. The console is the stderr pytest saved before capturing."""
+    seconds = float(os.environ.get("SWARM_TEST_WATCHDOG_S", "3000"))
+    capman = config.pluginmanager.getplugin("capturemanager")
+    saved = getattr(getattr(getattr(capman, "_global_capturing", None), "err", None), "targetfd_save", None)
+    console = os.fdopen(os.dup(saved), "w") if isinstance(saved, int) else sys.__stderr__
+    config._swarm_watchdog_console = console  # type: ignore[attr-defined]  # kept open for the session
+    faulthandler.dump_traceback_later(seconds, repeat=False, file=console, exit=False)
 
 
 @pytest.fixture(scope="session")
