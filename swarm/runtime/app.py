@@ -40,6 +40,7 @@ from swarm.runtime.intake import COUNTER_KEYS, IntakeActor
 from swarm.runtime.pools import RolePool, answers, name_released
 from swarm.runtime.raycluster import init_ray, request_cpus
 from swarm.runtime.registry import BUDGET_NAME, REGISTRY_NAME, Registry, SwarmBudget
+from swarm.runtime.remote import remote_class
 from swarm.runtime.services import ActorSpec
 from swarm.state import PeerStateStore
 from swarm.telemetry import metrics
@@ -111,10 +112,10 @@ class SwarmRuntime:
         self.bus = await Bus.connect(self.settings, role="monitor")
         # small state, cheap to lose: Ray restarts them rather than leaving the swarm without them
         opts = dict(namespace=self.ray_namespace, get_if_exists=True, num_cpus=0, max_restarts=-1)
-        registry = ray.remote(Registry).options(name=REGISTRY_NAME, **opts).remote()
+        registry = remote_class(Registry).options(name=REGISTRY_NAME, **opts).remote()
         b = self.config.budget
         budget = (
-            ray.remote(SwarmBudget)
+            remote_class(SwarmBudget)
             .options(name=BUDGET_NAME, **opts)
             .remote(
                 b.max_concurrent_investigations,
@@ -150,7 +151,7 @@ class SwarmRuntime:
 
     def _intake_actor(self, index: int) -> Any:
         return (
-            ray.remote(IntakeActor)
+            remote_class(IntakeActor)
             .options(name=f"intake-{index}", namespace=self.ray_namespace, max_concurrency=1000, num_cpus=0,
                      runtime_env=actor_runtime_env())
             .remote(self.spec, index)

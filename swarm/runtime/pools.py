@@ -22,6 +22,7 @@ import ray
 from swarm.config import SwarmConfig
 from swarm.delivery.providers import token_env_vars
 from swarm.runtime.orchestrator import OrchestratorActor
+from swarm.runtime.remote import remote_class
 from swarm.runtime.roles import RoleActor
 from swarm.runtime.services import ActorSpec
 from swarm.telemetry import metrics
@@ -85,7 +86,7 @@ class RolePool:
             options["runtime_env"] = {**env, "env_vars": {**env.get("env_vars", {}), **tokens}}
         if self.cfg.memory_mb:  # reserved in Ray: a node without the memory is not chosen
             options["memory"] = self.cfg.memory_mb * 2**20
-        remote = ray.remote(cls).options(**options)
+        remote = remote_class(cls).options(**options)
         if self.role == "orchestrator":
             return remote.remote(self.spec, index)
         return remote.remote(self.spec, self.role, index)
