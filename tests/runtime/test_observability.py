@@ -105,10 +105,13 @@ async def test_a_burst_scales_a_pool_up_and_idleness_scales_it_down(bus, setting
         await runtime.until_empty(timeout_s=600)
 
         # a decision is recorded once its pool has scaled; on a loaded machine the new replicas may start after
-        # the burst is answered (the pool still at 1): wait for the scale up to be recorded, then for the way down
+        # the burst is answered (the pool still at 1): wait for the scale up to be recorded, then for the way down.
+        # The pool shrinks before its Registry hears of it and the decision is recorded: wait for the record
         async def scaled_up_then_down() -> bool:
-            up = any(d.role == "research" and d.desired > d.current for d in runtime.decisions)
-            return up and runtime.sizes()["research"] == 1
+            research = [d for d in runtime.decisions if d.role == "research"]
+            up = [i for i, d in enumerate(research) if d.desired > d.current]
+            down = up and any(d.desired == 1 < d.current for d in research[up[0] + 1:])
+            return bool(down) and runtime.sizes()["research"] == 1
 
         await wait_for(scaled_up_then_down, what="research to scale up, then back down")
     finally:
