@@ -288,13 +288,16 @@ class Compiled:
         return iter(()) if first is None else self.regex.finditer(plain, first)
 
 
-@functools.lru_cache(maxsize=16_384)
-def _tokens(nlp: Language, value: str) -> tuple[str, ...]:
-    # rules repeat their words (6,106 values, 1,406 distinct in the shipped file): each is tokenized once
-    return tuple(t.text for t in nlp.make_doc(skeleton(value)))
+Tokens = Callable[[str], tuple[str, ...]]
 
 
-def _expand_spec(rule_id: str, spec: dict[str, Any], nlp: Language) -> list[list[dict[str, Any]]]:
+def _tokenizer(nlp: Language) -> Tokens:
+    """A value's tokens, as the matcher will see them; one compile's rules repeat their words (6,106
+    values, 1,406 distinct in the shipped file), so each is tokenized once per compile."""
+    return functools.cache(lambda value: tuple(t.text for t in nlp.make_doc(skeleton(value))))
+
+
+def _expand_spec(rule_id: str, spec: dict[str, Any], tokens: Tokens) -> list[list[dict[str, Any]]]:
     """One token spec -> its alternatives as token sequences.
 
     A value that the tokenizer splits ("force-push" -> force, -, push) becomes its own sequence of
@@ -315,7 +318,7 @@ def _expand_spec(rule_id: str, spec: dict[str, Any], nlp: Language) -> list[list
             continue
         single: list[str] = []
         for item in value.get("IN", []):
-            toks = _tokens(nlp, str(item))
+            toks = tokens(str(item))
             (single if len(toks) == 1 else multi).append(toks[0] if len(toks) == 1 else toks)  # type: ignore[arg-type]
         if "NOT_IN" in value:
             value = {**value, "NOT_IN": [skeleton(str(v)) for v in value["NOT_IN"]]}
@@ -337,13 +340,13 @@ def _expand_spec(rule_id: str, spec: dict[str, Any], nlp: Language) -> list[list
     return out
 
 
-def _fold_pattern(rule_id: str, pattern: list[Any], nlp: Language) -> list[list[dict[str, Any]]]:
+def _fold_pattern(rule_id: str, pattern: list[Any], tokens: Tokens) -> list[list[dict[str, Any]]]:
     """A rule pattern -> spaCy patterns (more than one when a value spans several tokens)."""
     variants: list[list[dict[str, Any]]] = [[]]
     for spec in pattern:
         if not isinstance(spec, dict):
             raise _fail(rule_id, f"token spec {spec!r} is not a mapping")
-        variants = [v + alt for v in variants for alt in _expand_spec(rule_id, spec, nlp)]
+        variants = [v + alt for v in variants for alt in _expand_spec(rule_id, spec, tokens)]
         if len(variants) > 256:
             raise _fail(rule_id, "too many multi-token alternatives in one pattern; split the rule")
     return [v for v in variants if v]
@@ -392,13 +395,14 @@ def _spells_break(pattern: list[Any]) -> bool:
 
 def compile_rules(rules: RuleSet, nlp: Language) -> Compiled:
     forms: list[Form] = []
+    tokens = _tokenizer(nlp)
     phrases = PhraseMatcher(nlp.vocab)
     phrase_rules: dict[int, Rule] = {}
     groups: list[str] = []
     regex_groups: dict[str, Rule] = {}
     for index, rule in enumerate(rules.rules):
         for number, (weight, pattern) in enumerate(rule.patterns):
-            variants = _fold_pattern(rule.id, pattern, nlp)
+            variants = _fold_pattern(rule.id, pattern, tokens)
             matcher = Matcher(nlp.vocab)
             try:
                 matcher.add(f"{rule.id}#{number}", variants)
