@@ -33,9 +33,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from swarm.errors import AgentFailed, BudgetExhausted, InvalidInput, TransientError
+from swarm.files import FileModel
 from swarm.models import ErrorReport
 from swarm.signature import normalise
 from swarm.toolrunner import CommandResult, ToolRunner, run_local, run_tool
@@ -66,8 +67,8 @@ __all__ = [
 Phase = Literal["plan", "execute", "express", "review"]
 
 
-class _Config(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Config(FileModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class BrainConfig(_Config):

@@ -25,7 +25,7 @@ from rich.text import Text
 from typer import rich_utils
 
 from swarm.bus.settings import Settings, validate_namespace
-from swarm.errors import InvalidNamespace, SwarmError
+from swarm.errors import InvalidNamespace, SwarmError, explain
 
 __all__ = [
     "console", "err_console", "JSON_OPTION", "json_option", "load_settings", "run", "emit", "fail", "cli_errors",
@@ -126,7 +126,7 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
-        fail("; ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()))
+        fail(explain(exc, upper=True))
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
@@ -141,7 +141,7 @@ def cli_errors() -> Iterator[None]:
     except SwarmError as exc:
         fail(str(exc))
     except ValidationError as exc:
-        fail("invalid input: " + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+        fail("invalid input: " + explain(exc))
 
 
 def emit(data: Any, as_json: bool, render: Callable[[Any], None] | None = None) -> None:

@@ -13,12 +13,12 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from swarm.agent import BrainConfig, RepositoryConfig
 from swarm.bus.settings import Settings
-from swarm.errors import ConfigError
-from swarm.files import read_yaml
+from swarm.errors import ConfigError, explain
+from swarm.files import FileModel, read_yaml
 
 __all__ = [
     "SwarmConfig",
@@ -35,8 +35,8 @@ __all__ = [
 ROLES = ("orchestrator", "research", "implement", "review")
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Section(FileModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class IntakeConfig(_Section):
@@ -182,8 +182,7 @@ class SwarmConfig(_Section):
         try:
             return cls.model_validate(read_yaml(path, "config file") or {})
         except ValidationError as exc:
-            fields = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'top level'}: {e['msg']}" for e in exc.errors())
-            raise ConfigError(f"invalid config {path}: {fields}") from exc
+            raise ConfigError(f"invalid config {path}: {explain(exc, 'top level')}") from exc
 
 
 def load_config(settings: Settings) -> SwarmConfig:

@@ -38,8 +38,13 @@ the report's place: a report is never dead-lettered for the swarm's own faults. 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 __all__ = [
+    "explain",
     "Settlement",
     "SwarmError",
     "ConfigError",
@@ -202,3 +207,21 @@ class DeliveryFailed(SwarmError):
     Result says so (the fix stays on its branch)."""
 
     settlement = Settlement.ACK
+
+
+def explain(exc: ValidationError, top: str = "payload", upper: bool = False) -> str:
+    """A pydantic error on one line, each field named by its path: `context.a.1: Input should be ...`
+    (`top` names a failure of the whole value; `upper` spells paths as environment variables). The
+    boundary's mapping for payloads, settings and config files."""
+    out = []
+    for error in exc.errors():
+        path = ".".join(map(str, error["loc"])) or top
+        out.append(f"{path.upper() if upper else path}: {_message(error)}")
+    return "; ".join(out)
+
+
+def _message(error: Any) -> str:
+    # a validator's own ValueError reads as written, without pydantic's "Value error, " in front
+    if error.get("type") == "value_error" and "error" in error.get("ctx", {}):
+        return str(error["ctx"]["error"])
+    return str(error["msg"])

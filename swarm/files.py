@@ -10,14 +10,35 @@ is one error that names the file (a ConfigError unless the caller names another 
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from swarm.errors import ConfigError, SwarmError
 
-__all__ = ["read_user_file", "read_yaml"]
+__all__ = ["read_user_file", "read_user_text", "read_yaml", "FileModel"]
+
+
+class FileModel(BaseModel):
+    """A section of a config file: numbers are finite (YAML's `.nan` and `.inf` are refused) and a
+    duration (a field named `*_s`, in seconds) is never negative.
+
+        class Limits(FileModel):
+            ack_wait_s: float = 30.0        # `ack_wait_s: -5` -> "ack_wait_s: Value error, ... not negative"
+    """
+
+    model_config = ConfigDict(allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _durations_not_negative(self) -> FileModel:
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if name.endswith("_s") and isinstance(value, int | float) and value < 0:
+                raise ValueError(f"{name} is a duration in seconds: it cannot be negative (got {value})")
+        return self
 
 
 def read_user_file(path: Path, what: str, error: type[SwarmError] = ConfigError) -> str:
@@ -32,6 +53,19 @@ def read_user_file(path: Path, what: str, error: type[SwarmError] = ConfigError)
         raise error(f"{what} {path} is not UTF-8 text (byte {exc.start} is {exc.object[exc.start]:#04x})") from exc
     except OSError as exc:
         raise error(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+
+
+def read_user_text(name: str, what: str, error: type[SwarmError] = ConfigError) -> str:
+    """`read_user_file` of the path `name`, or standard input for `-`, held to the same UTF-8 check (the
+    locale's decoding of stdin would keep bad bytes as surrogates, or refuse them with a traceback)."""
+    if name != "-":
+        return read_user_file(Path(name), what, error)
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = f"byte {exc.start} is {data[exc.start]:#04x}"
+        raise error(f"{what} on standard input is not UTF-8 text ({bad})") from None
 
 
 def read_yaml(path: Path, what: str, loader: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = yaml.SafeLoader) -> Any:

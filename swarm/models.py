@@ -88,6 +88,13 @@ class ErrorReport(Payload):
     release: str | None = Field(default=None, description="the service's release (version) that failed")
     context: ErrorContext = Field(default_factory=ErrorContext)
 
+    @field_validator("error")
+    @classmethod
+    def _error_has_text(cls, value: str) -> str:
+        if value.isspace():  # nothing to group by nor to investigate
+            raise ValueError("the error message is only whitespace")
+        return value
+
     @property
     def signature(self) -> str:
         return _signature(self.error, self.context.file, self.context.line)

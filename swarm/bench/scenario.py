@@ -33,7 +33,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from swarm.errors import InvalidInput
+from swarm.errors import InvalidInput, explain
 
 __all__ = ["Scenario", "Publish", "Fault", "Expect", "TAPS"]
 
@@ -104,5 +104,5 @@ class Scenario(_Strict):
         try:
             return cls.model_validate({**data, "path": str(path)})
         except ValidationError as exc:
-            where = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            where = explain(exc)
             raise InvalidInput(f"scenario {path}: {where}") from exc

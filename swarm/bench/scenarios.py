@@ -40,7 +40,7 @@ from swarm.bus.server import EmbeddedNats
 from swarm.bus.settings import Settings
 from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, load_settings
 from swarm.config import RepositoryConfig, SwarmConfig
-from swarm.errors import ConfigError, InvalidInput
+from swarm.errors import ConfigError, InvalidInput, explain
 from swarm.models import DeadLetter, DomainEvent, ErrorReport, Result, SecurityRejection
 from swarm.reporting.reporter import build_report, publish_report
 from swarm.runtime.app import SwarmRuntime
@@ -250,7 +250,7 @@ async def run_all(paths: list[Path], settings: Settings, base: SwarmConfig, work
         try:
             _config(base, scenario, workdir, None)
         except ValidationError as exc:
-            where = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            where = explain(exc)
             raise InvalidInput(f"scenario {scenario.path}: config: {where}") from exc
     _start_ray()
     server = None

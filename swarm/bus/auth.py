@@ -35,7 +35,7 @@ from swarm.bus.permissions import ROLES, role_grants
 from swarm.bus.provision import StreamsConfig
 from swarm.bus.settings import validate_namespace
 from swarm.bus.tls import write_tls
-from swarm.errors import ConfigError
+from swarm.errors import ConfigError, explain
 from swarm.files import read_yaml
 
 __all__ = ["AuthConfig", "TlsConfig", "load_auth_config", "generate", "Generated", "AuthDir", "Credentials"]
@@ -74,7 +74,7 @@ def load_auth_config(path: str | Path) -> AuthConfig:
     try:
         return AuthConfig.model_validate(read_yaml(path, "auth config"))
     except ValidationError as exc:
-        raise ConfigError(f"invalid auth config {path}: {exc}") from exc
+        raise ConfigError(f"invalid auth config {path}: {explain(exc, 'top level')}") from None
 
 
 @dataclass(frozen=True)

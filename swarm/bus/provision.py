@@ -17,11 +17,11 @@ from typing import Any, Literal
 from nats.js import JetStreamContext
 from nats.js import api as js_api
 from nats.js.errors import NotFoundError
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from swarm.bus.names import Names
-from swarm.errors import ConfigError
-from swarm.files import read_yaml
+from swarm.errors import ConfigError, explain
+from swarm.files import FileModel, read_yaml
 
 __all__ = [
     "StreamsConfig",
@@ -38,14 +38,14 @@ __all__ = [
 Action = Literal["create", "ok", "drift", "update", "conflict"]
 
 
-class ConsumerSpec(BaseModel):
+class ConsumerSpec(FileModel):
     ack_policy: Literal["explicit", "all", "none"] = "explicit"
     max_deliver: int = 3
     ack_wait_s: float = 600
     max_ack_pending: int = 1000
 
 
-class StreamSpec(BaseModel):
+class StreamSpec(FileModel):
     name: str
     subjects: list[str]
     retention: Literal["limits", "workqueue", "interest"] = "limits"
@@ -57,19 +57,19 @@ class StreamSpec(BaseModel):
     consumers: list[str] = Field(default_factory=list)
 
 
-class KVSpec(BaseModel):
+class KVSpec(FileModel):
     name: str
     history: int = Field(default=16, ge=1, le=64)
     storage: Literal["file", "memory"] | None = None
     replicas: int | None = None
 
 
-class Defaults(BaseModel):
+class Defaults(FileModel):
     storage: Literal["file", "memory"] = "file"
     replicas: int = 1
 
 
-class StreamsConfig(BaseModel):
+class StreamsConfig(FileModel):
     consumers: dict[str, ConsumerSpec] = Field(default_factory=dict)
     streams: list[StreamSpec]
     kv: list[KVSpec] = Field(default_factory=list)
@@ -81,7 +81,7 @@ def load_streams_config(path: str | Path) -> StreamsConfig:
     try:
         cfg = StreamsConfig.model_validate(read_yaml(path, "streams config"))
     except ValidationError as exc:
-        raise ConfigError(f"invalid streams config {path}: {exc}") from exc
+        raise ConfigError(f"invalid streams config {path}: {explain(exc, 'top level')}") from None
     for stream in cfg.streams:
         for name in stream.consumers:
             if name not in cfg.consumers:

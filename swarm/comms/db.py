@@ -122,6 +122,8 @@ async def connect(url: str) -> psycopg.AsyncConnection[dict[str, Any]]:
     except psycopg.OperationalError as exc:
         where = url.split("@")[-1]  # never print a password
         raise ConfigError(f"Postgres does not answer at {where}: {str(exc).strip()}") from exc
+    except psycopg.ProgrammingError as exc:  # the URL itself cannot be read (`DATABASE_URL=not-a-url`)
+        raise ConfigError(f"DATABASE_URL is not a Postgres URL or conninfo string: {str(exc).strip()}") from None
 
 
 async def migrate(url: str, directory: Path = MIGRATIONS_DIR) -> list[str]:

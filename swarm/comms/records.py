@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from swarm.bus.names import Names
-from swarm.errors import InvalidInput
+from swarm.errors import InvalidInput, explain
 from swarm.models import AgentMessage
 
 __all__ = ["message_record", "role_of"]
@@ -51,7 +51,7 @@ def message_record(names: Names, subject: str, seq: int, data: bytes) -> dict[st
     try:
         msg = AgentMessage.model_validate_json(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'payload'}: {e['msg']}" for e in exc.errors())
+        problems = explain(exc)
         raise InvalidInput(f"invalid AgentMessage on {subject}: {problems}") from exc
     return _without_nul({
         "id": int(seq),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import sys
 from typing import Any
 
@@ -23,7 +24,7 @@ from swarm.bus.connect import Bus, open_bus
 from swarm.bus.names import ENVS, HDR_MSG_ID, Names
 from swarm.bus.settings import Settings
 from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, fail, load_settings, run
-from swarm.errors import InvalidInput
+from swarm.errors import InvalidInput, explain
 from swarm.models import ErrorReport
 from swarm.reporting.reporter import Published, build_report, publish_report
 from swarm.telemetry.tracing import EXIT_FLUSH_S, flush_tracing, setup_tracing
@@ -39,11 +40,23 @@ def parse_context(text: str | None) -> dict[str, Any]:
     if text is None:
         return {}
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_not_a_number, parse_float=_finite)
     except json.JSONDecodeError as exc:
         raise ValueError(f"invalid --context-json: not JSON ({exc.msg} at column {exc.colno})") from exc
     if not isinstance(value, dict):
         raise ValueError(f"invalid --context-json: expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _not_a_number(name: str) -> float:
+    # Python's json reads NaN and Infinity; JSON has neither, and the report would carry null
+    raise ValueError(f"invalid --context-json: {name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999
+        raise ValueError(f"invalid --context-json: {text} is out of a number's range")
     return value
 
 
@@ -149,7 +162,7 @@ async def tail_reports(bus: Bus, env: str, count: int | None, json_out: bool) ->
             report: ErrorReport | None = ErrorReport.model_validate_json(msg.data)
             problem = None
         except ValidationError as exc:
-            report, problem = None, "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            report, problem = None, explain(exc)
         _print_tail(msg.subject, headers.get(HDR_MSG_ID), report, problem, msg.data, json_out)
         seen += 1
         if count is not None and seen >= count:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from nats.aio.msg import Msg
 from pydantic import ValidationError
 
-from swarm.errors import InvalidInput
+from swarm.errors import InvalidInput, explain
 from swarm.models import ErrorReport
 
 __all__ = ["Batch", "FetchSizer", "explain", "member_slots", "report_parser"]
@@ -106,6 +106,3 @@ def report_parser(env: str) -> Callable[[bytes], ErrorReport]:
 
     return parse
 
-
-def explain(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'payload'}: {e['msg']}" for e in exc.errors())

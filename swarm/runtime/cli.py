@@ -21,7 +21,7 @@ from swarm.bus.embedded import embedded_nats
 from swarm.bus.settings import Settings
 from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, load_settings
 from swarm.config import SwarmConfig
-from swarm.errors import ConfigError, TransientError
+from swarm.errors import ConfigError, TransientError, explain
 from swarm.models import ErrorReport
 from swarm.runtime.app import SwarmRuntime
 from swarm.runtime.investigate import investigate_once
@@ -157,7 +157,7 @@ def investigate(
         try:
             report = ErrorReport.model_validate_json(text)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'report'}: {e['msg']}" for e in exc.errors())
+            problems = explain(exc, 'report')
             raise typer.BadParameter(f"--error-file {error_file} is not an ErrorReport: {problems}") from exc
         if submit and repo is not None:
             raise typer.BadParameter("--repo is not used with --submit: the running swarm's configuration names "

@@ -18,16 +18,12 @@ import nats.js.errors
 from pydantic import ValidationError
 
 from swarm.bus.connect import Bus
-from swarm.errors import ConfigError, InvalidInput
+from swarm.errors import ConfigError, InvalidInput, explain
 from swarm.models import ErrorReport, Task
 
 __all__ = ["INVESTIGATION", "investigation_task", "report_of_task", "report_of_message", "submit_investigation"]
 
 INVESTIGATION = "investigation"
-
-
-def _explain(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'payload'}: {e['msg']}" for e in exc.errors())
 
 
 def investigation_task(report: ErrorReport, by: str = "") -> Task:
@@ -39,7 +35,7 @@ def report_of_task(data: bytes) -> ErrorReport:
     try:
         task = Task.model_validate_json(data)
     except ValidationError as exc:
-        raise InvalidInput(f"invalid Task: {_explain(exc)}") from exc
+        raise InvalidInput(f"invalid Task: {explain(exc)}") from exc
     if task.kind != INVESTIGATION:
         raise InvalidInput(f"invalid Task: kind {task.kind!r} on the investigation subject "
                            f"(expected {INVESTIGATION!r})")
@@ -48,7 +44,7 @@ def report_of_task(data: bytes) -> ErrorReport:
     try:
         return ErrorReport.model_validate(task.payload["report"])
     except ValidationError as exc:
-        raise InvalidInput(f"invalid Task: payload.report.{_explain(exc)}") from exc
+        raise InvalidInput(f"invalid Task: payload.report.{explain(exc)}") from exc
 
 
 def report_of_message(data: bytes) -> ErrorReport | None:

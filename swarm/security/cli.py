@@ -19,7 +19,7 @@ both (`--compare`), a report `EvalResult.as_dict()` (its error lists only with `
 
 from __future__ import annotations
 
-import sys
+import math
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, fail
 from swarm.errors import InvalidInput
-from swarm.files import read_user_file
+from swarm.files import read_user_text
 from swarm.security.render import render_compare, render_eval, render_verdict, without_errors
 
 __all__ = ["security_app", "EXIT_REJECTED"]
@@ -46,6 +46,8 @@ def _positive(value: float | None) -> float | None:
     if value is not None and not value > 0:
         raise typer.BadParameter(f"must be > 0, got {value:g}: a text is rejected when its rules score reaches "
                                  "the threshold, and a text no rule matches scores 0")
+    if value is not None and not math.isfinite(value):  # at infinity no text would ever be rejected
+        raise typer.BadParameter(f"must be a finite number, got {value:g}")
     return value
 
 
@@ -79,9 +81,7 @@ def _read_text(text: str | None, file: Path | None) -> str:
     if text is not None and file is not None:
         raise InvalidInput("give either TEXT or --file, not both")
     if file is not None:
-        if str(file) == "-":
-            return sys.stdin.read()
-        return read_user_file(file, "file", InvalidInput)
+        return read_user_text(str(file), "file", InvalidInput)
     if text is None:
         raise InvalidInput("nothing to check: give TEXT or --file PATH (--file - reads stdin)")
     return text

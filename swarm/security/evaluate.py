@@ -55,8 +55,11 @@ def load_corpus(path: str | Path) -> list[Sample]:
             raise InvalidInput(f"{path}:{number}: label must be 'attack' or 'benign', got {label!r}")
         if not isinstance(text, str) or not text:
             raise InvalidInput(f"{path}:{number}: text must be a non-empty string")
-        obfuscation = str(row.get("obfuscation") or ("none" if label == "attack" else ""))
-        samples.append(Sample(label, text, str(row.get("category") or ""), obfuscation, number))
+        for key in ("category", "obfuscation"):  # names of table rows: a list or an object is a mistake
+            if row.get(key) is not None and not isinstance(row[key], str):
+                raise InvalidInput(f"{path}:{number}: {key} must be a string, got {type(row[key]).__name__}")
+        obfuscation = row.get("obfuscation") or ("none" if label == "attack" else "")
+        samples.append(Sample(label, text, row.get("category") or "", obfuscation, number))
     if not samples:
         raise InvalidInput(f"corpus {path} has no samples")
     return samples

@@ -21,6 +21,7 @@ Every problem in the file is a ConfigError naming the rule and what is wrong.
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -118,15 +119,31 @@ def make_nlp() -> Language:
 
 def rules_threshold(value: Any, where: str) -> float:
     """A rules threshold: a number > 0. The score is a sum of rule weights (each > 0), 0 when nothing
-    matched, and a text is rejected when its score reaches the threshold: at 0 or below every text is."""
-    try:
-        threshold = float(value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: threshold {value!r} is not a number") from exc
-    if not threshold > 0:  # NaN too
+    matched, and a text is rejected when its score reaches the threshold: at 0 or below every text is,
+    at infinity none."""
+    threshold = _finite(value, f"{where}: threshold")
+    if not threshold > 0:
         raise ConfigError(f"{where}: threshold must be > 0, got {threshold:g}: a text is rejected when its "
                           "rules score reaches the threshold, and a text no rule matches scores 0")
     return threshold
+
+
+def _finite(value: Any, what: str) -> float:
+    """`value` as a finite number (YAML's `.nan` and `.inf` read as floats), or a ConfigError naming `what`."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{what} {value!r} is not a number") from exc
+    if not math.isfinite(number):
+        raise ConfigError(f"{what} must be a finite number, got {value!r}")
+    return number
+
+
+def _strings(rule_id: str, raw: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = raw.get(key) or []
+    if not isinstance(value, list):  # a bare string would be read one character at a time
+        raise _fail(rule_id, f"`{key}` must be a list, got {type(value).__name__} {str(value)[:40]!r}")
+    return tuple(str(v) for v in value)
 
 
 def _fail(rule_id: str, what: str) -> ConfigError:
@@ -148,22 +165,19 @@ def _parse_rule(raw: Any, categories: tuple[str, ...], seen: set[str]) -> Rule:
     category = raw.get("category")
     if category not in categories:
         raise _fail(rule_id, f"category {category!r} is not one of {list(categories)}")
-    try:
-        weight = float(raw.get("weight", 1.0))
-    except (TypeError, ValueError) as exc:
-        raise _fail(rule_id, f"weight {raw.get('weight')!r} is not a number") from exc
+    weight = _finite(raw.get("weight", 1.0), f"injection rule {rule_id!r}: weight")
     patterns: list[tuple[float, list[dict[str, Any]]]] = []
     for item in raw.get("patterns") or []:
         if isinstance(item, dict):
             if not isinstance(item.get("pattern"), list):
                 raise _fail(rule_id, "a weighted pattern needs `pattern: [...]`")
-            patterns.append((float(item.get("weight", weight)), item["pattern"]))
+            item_weight = _finite(item.get("weight", weight), f"injection rule {rule_id!r}: weight")
+            patterns.append((item_weight, item["pattern"]))
         elif isinstance(item, list):
             patterns.append((weight, item))
         else:
             raise _fail(rule_id, f"pattern {item!r} is not a list of token specs")
-    phrases = tuple(str(p) for p in raw.get("phrases") or [])
-    regexes = tuple(str(r) for r in raw.get("regex") or [])
+    phrases, regexes = _strings(rule_id, raw, "phrases"), _strings(rule_id, raw, "regex")
     if not (patterns or phrases or regexes):
         raise _fail(rule_id, "needs patterns, phrases or regex")
     if weight <= 0 or any(w <= 0 for w, _ in patterns):
@@ -182,8 +196,14 @@ def load_rules(path: str | Path | None = None) -> RuleSet:
         raise ConfigError(f"injection rules {path}: expected a mapping with a `rules:` list")
     categories = tuple(data.get("categories") or ())
     seen: set[str] = set()
-    rules = tuple(_parse_rule(r, categories, seen) for r in data["rules"])
-    boosts = {str(k): float(v) for k, v in (data.get("boosts") or {}).items()}
+    try:
+        rules = tuple(_parse_rule(r, categories, seen) for r in data["rules"])
+    except ConfigError as exc:  # the rule's own message, and the file it is in
+        raise ConfigError(f"{path}: {exc}") from None
+    raw_boosts = data.get("boosts") or {}
+    if not isinstance(raw_boosts, dict):
+        raise ConfigError(f"injection rules {path}: `boosts` must be a mapping of category to number")
+    boosts = {str(k): _finite(v, f"injection rules {path}: boost of {k!r}") for k, v in raw_boosts.items()}
     threshold = rules_threshold(data.get("threshold", 1.0), f"injection rules {path}")
     return RuleSet(threshold, categories, rules, boosts, str(path))
 

@@ -18,7 +18,6 @@ import contextlib
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
@@ -27,6 +26,7 @@ from rich.table import Table
 from swarm.bus.connect import open_bus
 from swarm.clikit import JSON_OPTION, cli_errors, console, emit, fail, json_option, load_settings, one_of, run
 from swarm.errors import InvalidInput
+from swarm.files import read_user_text
 from swarm.state.model import ROLES, PeerState, parse_key
 from swarm.state.store import PeerStateStore, StateChange
 
@@ -148,10 +148,7 @@ def create(
         if file is None:
             state = PeerState.new(inv, kind, cycle, updated_by="cli:operator")
         else:
-            try:
-                text = sys.stdin.read() if file == "-" else Path(file).read_text()
-            except OSError as exc:
-                fail(f"cannot read --file {file}: {exc.strerror or exc}")
+            text = read_user_text(file, "--file", InvalidInput)
             state = PeerState.model_validate_json(text)
             if state.key != key:
                 raise InvalidInput(f"the state in {file} belongs to key {state.key!r}, not {key!r}")

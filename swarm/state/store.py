@@ -45,6 +45,7 @@ from swarm.errors import (
     StateExists,
     StateNotFound,
     TransientError,
+    explain,
 )
 from swarm.state.history import StateHistory
 from swarm.state.model import PeerState, check_ownership, parse_key, validate_stored
@@ -314,7 +315,7 @@ class PeerStateStore(StateHistory):
             # revalidate from JSON: in-place edits of nested dicts/lists bypass assignment validation
             new = PeerState.model_validate_json(self._serialised(key, new))
         except ValidationError as exc:
-            raise InvalidInput(f"update of {key!r} would write an invalid PeerState: {_errors(exc)}") from exc
+            raise InvalidInput(f"update of {key!r} would write an invalid PeerState: {explain(exc, 'value')}") from exc
         if new.key != key:
             raise InvalidInput(f"update of {key!r} changed the state's identity to {new.key!r}")
         return new
@@ -346,7 +347,3 @@ class PeerStateStore(StateHistory):
         if key is not None:
             parse_key(key)
         return StateWatch(self.kv, key, initial=initial)
-
-
-def _errors(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors())

@@ -77,7 +77,7 @@ def test_create_from_stdin_and_file(provisioned: Settings, tmp_path) -> None:
     _, err = sw("create", "peer.error.inv-10.cycle.1", "--file", str(other), code=1)
     assert "invalid input" in err and "Invalid JSON" in err
     _, err = sw("create", "peer.error.inv-10.cycle.1", "--file", str(tmp_path / "missing.json"), code=1)
-    assert "cannot read --file" in err
+    assert f"--file not found: {tmp_path / 'missing.json'}" in err  # the files every command reads: one wording
     _, err = sw("create", "peer.error.inv 10.cycle.1", code=1)
     assert "invalid PEER key" in err
 

@@ -8,12 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from swarm.bus.auth import load_auth_config
 from swarm.bus.provision import load_streams_config
 from swarm.config import SwarmConfig
 from swarm.errors import ConfigError
 from swarm.security.rules import load_rules
+from tests.support.cli import swarm_json
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -67,3 +69,102 @@ def test_a_config_file_that_is_not_yaml_is_one_line_with_the_place(tmp_path: Pat
         loader(path)
     message = str(info.value)
     assert "\n" not in message and str(path) in message and "line 3 column 1: not YAML" in message, message
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(("section", "key", "value", "expected"), [
+    ("orchestration", "grace_period_s", ".nan", "orchestration.grace_period_s: Input should be a finite number"),
+    ("intake", "nak_delay_s", "-2", "intake: nak_delay_s is a duration in seconds: it cannot be negative (got -2.0)"),
+    ("budget", "retry_delay_s", ".inf", "budget.retry_delay_s: Input should be a finite number"),
+])
+def test_a_config_number_that_is_not_finite_or_a_negative_duration_is_refused(
+    tmp_path: Path, section: str, key: str, value: str, expected: str
+) -> None:
+    """YAML reads `.nan`, `.inf` and negative numbers as floats: a timer at NaN or a negative nak delay
+    would only fail later, somewhere else (or never fire)."""
+    config = yaml.safe_load((ROOT / "configs" / "swarm.yaml").read_text())
+    config.setdefault(section, {})[key] = yaml.safe_load(value)
+    path = tmp_path / "swarm.yaml"
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(ConfigError) as info:
+        SwarmConfig.load(path)
+    assert expected in str(info.value) and "Value error" not in str(info.value), info.value
+    code, answer, _ = swarm_json("fixes", "follow", "--config", str(path))
+    assert code == 1 and expected in answer["error"], answer
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (("max_age_s: 604800", "max_age_s: .nan"), "max_age_s: Input should be a finite number"),
+    (("max_age_s: 604800", "max_age_s: -5"), "max_age_s is a duration in seconds: it cannot be negative"),
+])
+def test_a_streams_config_number_that_is_not_finite_or_negative_is_one_line(
+    tmp_path: Path, change: tuple[str, str], expected: str
+) -> None:
+    shipped = (ROOT / "configs" / "streams.yaml").read_text()
+    assert change[0] in shipped
+    path = tmp_path / "streams.yaml"
+    path.write_text(shipped.replace(*change))
+    code, answer, _ = swarm_json("streams", "provision", env={"SWARM_STREAMS_CONFIG": str(path)})
+    assert code == 1 and expected in answer["error"] and str(path) in answer["error"], answer
+
+
+@pytest.mark.parametrize("text", ["", "[1, 2]\n"], ids=["empty", "list"])
+@pytest.mark.parametrize("loader", [load_auth_config, load_streams_config], ids=["auth", "streams"])
+def test_a_config_that_is_not_a_mapping_is_one_line(tmp_path: Path, loader, text: str) -> None:
+    path = tmp_path / "named.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        loader(path)
+    message = str(info.value)
+    assert "\n" not in message and str(path) in message and "top level: Input should be" in message, message
+    assert "errors.pydantic.dev" not in message
+
+
+@pytest.mark.parametrize(("rule", "top", "expected"), [
+    ('regex: "abc"', "", "injection rule 'x': `regex` must be a list, got str 'abc'"),
+    ('phrases: "ab"', "", "injection rule 'x': `phrases` must be a list, got str 'ab'"),
+    ('weight: .nan, regex: ["abc"]', "", "injection rule 'x': weight must be a finite number, got nan"),
+    ('patterns: [{weight: abc, pattern: [{LOWER: abc}]}]', "", "injection rule 'x': weight 'abc' is not a number"),
+    ('regex: ["abc"]', "threshold: .inf\n", "threshold must be a finite number, got inf"),
+    ('regex: ["abc"]', "boosts: {x: abc}\n", "boost of 'x' 'abc' is not a number"),
+    ('regex: ["abc"]', "boosts: [1]\n", "`boosts` must be a mapping of category to number"),
+], ids=["regex-string", "phrases-string", "nan-weight", "word-weight", "inf-threshold", "word-boost", "list-boosts"])
+def test_a_rules_file_value_of_the_wrong_kind_is_refused_naming_the_file(
+    tmp_path: Path, rule: str, top: str, expected: str
+) -> None:
+    """A string where a list belongs was read one character at a time (a rule matching every `a`), a NaN
+    weight silently disabled its rule, an infinite threshold every rule: all refused, naming the file."""
+    path = tmp_path / "rules.yaml"
+    path.write_text(f"categories: [a]\nrules:\n  - {{id: x, category: a, weight: 1, {rule}}}\n{top}")
+    code, answer, _ = swarm_json("security", "check", "b a", "--rules-only", "--rules", str(path))
+    assert code == 1 and expected in answer["error"] and str(path) in answer["error"], answer
+
+
+def test_an_infinite_threshold_option_is_a_usage_error() -> None:
+    code, answer, _ = swarm_json("security", "check", "b a", "--rules-only", "--threshold", "1e400")
+    assert code == 2 and "--threshold" in answer["error"] and "finite" in answer["error"], answer
+
+
+@pytest.mark.parametrize("args", [
+    ("security", "check", "--file", "-"),
+    ("state", "create", "peer.a.e.cycle.1", "--file", "-"),
+], ids=["security-check", "state-create"])
+def test_standard_input_that_is_not_utf8_is_named(args: tuple[str, ...]) -> None:
+    """Read strictly whatever the locale: a strict one used to raise UnicodeDecodeError, a lenient one
+    checked text with the bad bytes replaced."""
+    code, answer, _ = swarm_json(*args, stdin=b"\xff\xfe abc", env={"PYTHONIOENCODING": "utf-8:strict"})
+    assert code == 1 and "on standard input is not UTF-8 text (byte 0 is 0xff)" in answer["error"], answer
+
+
+def test_a_state_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    path.write_bytes(b"\xff\xfe bad \x80")
+    code, answer, _ = swarm_json("state", "create", "peer.a.e.cycle.1", "--file", str(path))
+    assert code == 1 and answer["error"] == f"--file {path} is not UTF-8 text (byte 0 is 0xff)", answer
+
+
+def test_a_database_url_that_is_not_one_is_named() -> None:
+    code, answer, _ = swarm_json("comms", "runs", env={"DATABASE_URL": "not-a-url"})
+    assert code == 1 and answer["error"].startswith("DATABASE_URL is not a Postgres URL"), answer
