@@ -86,10 +86,11 @@ async def _with_bus(settings: Settings, work: Callable[[Bus], Awaitable[T]], rol
 # nats ------------------------------------------------------------------------------------
 @nats_app.command("up")
 def nats_up(
-    port: int = typer.Option(4222, "--port", help="client port (-1: a free one, printed)"),
+    port: int = typer.Option(4222, "--port", min=-1, max=65535, help="client port (-1: a free one, printed)"),
     host: str = typer.Option("127.0.0.1", "--host", help="address to listen on"),
     store_dir: Path | None = typer.Option(None, "--store-dir", help="JetStream store [default: $SWARM_HOME/nats]"),
-    monitor_port: int | None = typer.Option(None, "--monitor-port", help="HTTP monitoring port (off if unset)"),
+    monitor_port: int | None = typer.Option(None, "--monitor-port", min=0, max=65535,
+                                            help="HTTP monitoring port (off if unset)"),
     auth: bool = typer.Option(False, "--auth", help="accounts per namespace, a user per role (configs/auth.yaml)"),
     tls: bool | None = typer.Option(None, "--tls/--no-tls", help="with --auth: TLS with a generated CA"),
     json_out: bool = JSON_OPTION,
@@ -99,21 +100,51 @@ def nats_up(
     with cli_errors():
         if tls and not auth:
             raise ConfigError("--tls needs --auth (the CA and certificate are written with the accounts)")
+        store = store_dir or settings.swarm_home / "nats"
+        _make_store(store)  # before anything is written or started: a file in its way is named, not a traceback
         generated = generate_for(settings, tls=tls) if auth else None
         if port == -1:  # a free one now, so the URL printed below is the one the server listens on
             port = _free_port(host)
         server = EmbeddedNats(
-            port=port, host=host, store_dir=store_dir or settings.swarm_home / "nats", monitor_port=monitor_port,
+            port=port, host=host, store_dir=store, monitor_port=monitor_port,
             config_file=generated.server_config if generated else None,
         )
+        command = server.command()
+
+    def announce(listening: int) -> None:
         info = {
-            "url": f"nats://{host}:{port}",
-            "store_dir": str(server.store_dir),
+            "url": f"nats://{host}:{listening}",
+            "store_dir": str(store),
             "monitor_port": monitor_port,
-            "command": server.command(),
+            "command": command,
             "auth": generated.as_dict() if generated else None,
         }
-    exports = f"NATS_URL={info['url']}" + (f" SWARM_NATS_AUTH={generated.directory}" if generated else "")
+        _announce(info, generated.directory if generated else None, json_out)
+
+    # a plain `kill` (SIGTERM) must stop the child server too, as Ctrl-C does, instead of orphaning it; and
+    # SIGINT gets its handler even when inherited as ignored (a non-interactive shell's background job starts
+    # so, and Python then installs no KeyboardInterrupt: Ctrl-C / `kill -INT` would do nothing)
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        with cli_errors():  # a server that cannot start: one line with its reason, and no success object
+            code = server.run_foreground(ready=announce)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    raise typer.Exit(code)
+
+
+def _make_store(store: Path) -> None:
+    if store.exists() and not store.is_dir():
+        raise ConfigError(f"the JetStream store (--store-dir) {store} exists and is not a directory")
+    try:
+        store.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a parent that is a file, a read-only place
+        raise ConfigError(f"cannot create the JetStream store (--store-dir) {store}: {exc.strerror or exc}") from exc
+
+
+def _announce(info: dict[str, Any], auth_dir: Path | None, json_out: bool) -> None:
+    exports = f"NATS_URL={info['url']}" + (f" SWARM_NATS_AUTH={auth_dir}" if auth_dir else "")
     emit(
         info,
         json_out,
@@ -125,16 +156,6 @@ def nats_up(
             highlight=False,
         ),
     )
-    # a plain `kill` (SIGTERM) must stop the child server too, as Ctrl-C does, instead of orphaning it; and
-    # SIGINT gets its handler even when inherited as ignored (a non-interactive shell's background job starts
-    # so, and Python then installs no KeyboardInterrupt: Ctrl-C / `kill -INT` would do nothing)
-    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        code = server.run_foreground()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    raise typer.Exit(code)
 
 
 def _free_port(host: str) -> int:

@@ -18,8 +18,10 @@ import sysconfig
 import tempfile
 import threading
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import TextIO
 
 from swarm.errors import ConfigError
 
@@ -70,6 +72,8 @@ class EmbeddedNats:
         self._proc: subprocess.Popen[str] | None = None
         self._ready = threading.Event()
         self._reader: threading.Thread | None = None
+        self._echo: TextIO | None = None  # `run_foreground`: the log goes on to this stream once ready
+        self._echo_lock = threading.Lock()
 
     @property
     def url(self) -> str:
@@ -90,7 +94,9 @@ class EmbeddedNats:
             cmd += ["-m", str(self.monitor_port_requested)]
         return cmd + self.extra_args
 
-    def start(self) -> EmbeddedNats:
+    def start(self, own_session: bool = True) -> EmbeddedNats:
+        """Start and wait for "Server is ready"; a server that exits or stays silent instead is a ConfigError
+        with its own reason. In `own_session` (default), a Ctrl-C for the parent is the parent's to handle."""
         self.store_dir.mkdir(parents=True, exist_ok=True)
         self._ready.clear()
         self._proc = subprocess.Popen(
@@ -98,20 +104,36 @@ class EmbeddedNats:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
-            start_new_session=True,  # a Ctrl-C for the parent is handled by the parent
+            start_new_session=own_session,
         )
         self._reader = threading.Thread(target=self._read_log, name="nats-server-log", daemon=True)
         self._reader.start()
         if not self._ready.wait(self.ready_timeout_s) or not self.running:
-            tail = "\n".join(list(self.log)[-15:])
+            waited = self.running  # still running: it never said it was ready
             self.stop()
-            raise ConfigError(f"embedded nats-server did not become ready; its log ends with:\n{tail}")
+            raise ConfigError(f"nats-server could not start on {self._where()}: {self._reason(waited)}")
         return self
+
+    def _where(self) -> str:
+        monitor = self.monitor_port_requested
+        return f"{self.host}:{self.requested_port}" + (f" (monitor port {monitor})" if monitor is not None else "")
+
+    def _reason(self, waited: bool) -> str:
+        """nats-server's own words: its last fatal line ([FTL]), else its last line."""
+        fatal = [line.split("[FTL]", 1)[1].strip() for line in self.log if "[FTL]" in line]
+        if waited:
+            return f"not ready within {self.ready_timeout_s:g} s" + (f": {fatal[-1]}" if fatal else "")
+        last = [line.strip() for line in self.log if line.strip()]
+        return fatal[-1] if fatal else (last[-1] if last else "it exited at once, saying nothing")
 
     def _read_log(self) -> None:
         assert self._proc is not None and self._proc.stderr is not None
         for line in self._proc.stderr:
             self.log.append(line.rstrip())
+            with self._echo_lock:
+                if self._echo is not None:
+                    self._echo.write(line)
+                    self._echo.flush()
             if m := _CLIENT_RE.search(line):
                 self.port = int(m.group(2))
             elif m := _HTTP_RE.search(line):
@@ -144,15 +166,25 @@ class EmbeddedNats:
             self.requested_port = port
         return self.start()
 
-    def run_foreground(self) -> int:
-        """Run attached to the terminal until interrupted (`swarm nats up`)."""
-        self.store_dir.mkdir(parents=True, exist_ok=True)
-        proc = subprocess.Popen(self.command())
+    def run_foreground(self, ready: Callable[[int], None]) -> int:
+        """Serve until interrupted (`swarm nats up`); its exit code. `ready(port)` is told once the server
+        listens (a start that fails is `start`'s ConfigError, and `ready` is never told); the log so far,
+        then each line as it comes, goes to stderr after it. KeyboardInterrupt stops the server; so does
+        Ctrl-C at the terminal, or a signal to the process group (the server is in this process's)."""
+        self.start(own_session=False)
+        assert self._proc is not None and self.port is not None
+        proc = self._proc
         try:
+            ready(self.port)
+            with self._echo_lock:
+                sys.stderr.write("".join(f"{line}\n" for line in self.log))
+                self._echo = sys.stderr
             return proc.wait()
         except KeyboardInterrupt:
-            proc.terminate()
-            return proc.wait()
+            self.stop()
+            return proc.returncode or 0
+        finally:
+            self.stop()  # its last lines ("Server Exiting") are echoed before the reader ends
 
     def __enter__(self) -> EmbeddedNats:
         return self.start()

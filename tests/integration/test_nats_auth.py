@@ -237,7 +237,7 @@ async def test_nats_up_with_auth_and_tls_serves_the_role_users(tmp_path) -> None
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         out = ""
-        while not out.endswith("\n}\n"):  # the JSON document comes before the server starts
+        while not out.endswith("\n}\n"):  # the JSON document, printed once the server is ready
             line = proc.stdout.readline() if proc.stdout else ""
             assert line, "swarm nats up ended before printing its settings"
             out += line
