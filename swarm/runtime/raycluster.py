@@ -12,19 +12,61 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import signal
+import socket
 from collections.abc import Iterator
 from typing import Any
 
 import ray
 
-__all__ = ["init_ray", "request_cpus", "signal_handlers_kept"]
+from swarm.errors import ConfigError
+
+__all__ = ["init_ray", "check_ray_address", "request_cpus", "signal_handlers_kept"]
 
 log = logging.getLogger("swarm.runtime")
 
+_PROBE_TIMEOUT_S = 3.0  # a GCS answers a TCP connect at once; ray.init itself retries a dead one for minutes
+_ADDRESS_FORMS = ("expected HOST:PORT of the cluster's GCS (e.g. 127.0.0.1:6379), ray://HOST:PORT or auto; "
+                  "the dashboard's http:// address is for `swarm submit` / `swarm jobs`")
+
+
+
+def check_ray_address(address: str, origin: str = "") -> None:
+    """ConfigError naming the address (and `origin`, e.g. " (RAY_ADDRESS)") when it is no Ray address, or
+    nothing listens there: ray.init would raise a bare ValueError for the one and retry for minutes (a
+    ray:// one for 30 s) on the other. `local` (a new local Ray) needs nothing."""
+    if address == "local":  # a new local Ray: nothing to reach
+        return
+    hostport = _resolve_auto(origin) if address == "auto" else address.removeprefix("ray://")
+    host, sep, port = hostport.rpartition(":")
+    host = host.strip("[]")  # an IPv6 literal
+    if not sep or not host or "/" in host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"invalid Ray address {address!r}{origin}: {_ADDRESS_FORMS}")
+    try:
+        socket.create_connection((host, int(port)), timeout=_PROBE_TIMEOUT_S).close()
+    except OSError as exc:  # refused, unreachable, timed out, unknown host
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        where = f"{hostport} (auto)" if address == "auto" else address
+        raise ConfigError(f"no Ray cluster answers at {where}{origin}: {reason}") from exc
+
+
+def _resolve_auto(origin: str) -> str:
+    """The GCS address `auto` stands for (the cluster this machine last started); it may be a stale one."""
+    from ray._private.services import canonicalize_bootstrap_address  # what ray.init("auto") reads
+
+    try:
+        return canonicalize_bootstrap_address("auto") or ""
+    except ConnectionError as exc:
+        raise ConfigError(f"no running Ray cluster found for address auto{origin}: start one with `ray start "
+                          "--head`, or pass its HOST:PORT") from exc
+
 
 def init_ray(address: str | None, namespace: str) -> str | None:
-    """ray.init in `namespace` (a local Ray unless `address`); the dashboard's URL, if there is one."""
+    """ray.init in `namespace` (a local Ray unless `address` or RAY_ADDRESS); the dashboard's URL, if there is
+    one. An address where no Ray answers is a ConfigError naming it, not minutes of ray.init's retries."""
+    if given := address or os.environ.get("RAY_ADDRESS"):
+        check_ray_address(given, "" if address else " (RAY_ADDRESS)")
     with signal_handlers_kept():  # ray.init's SIGTERM handler exits at once; a draining driver keeps its own
         context = ray.init(address=address, namespace=namespace, logging_level="WARNING")
     return getattr(context, "dashboard_url", None) or None

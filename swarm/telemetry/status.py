@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import time
 from typing import Any
 
@@ -35,11 +34,6 @@ __all__ = ["status_app", "render_status", "read_status"]
 status_app = typer.Typer()
 
 
-_PROBE_TIMEOUT_S = 3.0  # a GCS answers a TCP connect at once; ray.init itself retries a dead one for minutes
-_ADDRESS_FORMS = ("expected HOST:PORT of the cluster's GCS (e.g. 127.0.0.1:6379), ray://HOST:PORT or auto; "
-                  "the dashboard's http:// address is for `swarm submit` / `swarm jobs`")
-
-
 def _connect_ray(address: str | None, ray_namespace: str) -> bool:
     """Join the swarm's Ray cluster (as a read-only driver) when an address is given."""
     given = address or os.environ.get("RAY_ADDRESS")
@@ -48,43 +42,16 @@ def _connect_ray(address: str | None, ray_namespace: str) -> bool:
     import ray
 
     if not ray.is_initialized():
+        from swarm.runtime.raycluster import check_ray_address
+
         origin = "" if address else " (RAY_ADDRESS)"
-        _probe(given, origin)
+        check_ray_address(given, origin)
         try:
             ray.init(address=given, namespace=ray_namespace, logging_level="WARNING", log_to_driver=False)
         except (ConnectionError, ValueError, RuntimeError) as exc:  # Ray's own refusals: name the address
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ConfigError(f"cannot join the Ray cluster at {given}{origin}: {first}") from exc
     return True
-
-
-def _probe(address: str, origin: str) -> None:
-    """ConfigError naming the address when it is no Ray address, or nothing listens there: ray.init would
-    raise a bare ValueError for the one and retry for minutes (a ray:// one for 30 s) on the other."""
-    if address == "local":  # a new local Ray: nothing to reach
-        return
-    hostport = _resolve_auto(origin) if address == "auto" else address.removeprefix("ray://")
-    host, sep, port = hostport.rpartition(":")
-    host = host.strip("[]")  # an IPv6 literal
-    if not sep or not host or "/" in host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError(f"invalid Ray address {address!r}{origin}: {_ADDRESS_FORMS}")
-    try:
-        socket.create_connection((host, int(port)), timeout=_PROBE_TIMEOUT_S).close()
-    except OSError as exc:  # refused, unreachable, timed out, unknown host
-        reason = exc.strerror or str(exc) or type(exc).__name__
-        where = f"{hostport} (auto)" if address == "auto" else address
-        raise ConfigError(f"no Ray cluster answers at {where}{origin}: {reason}") from exc
-
-
-def _resolve_auto(origin: str) -> str:
-    """The GCS address `auto` stands for (the cluster this machine last started); it may be a stale one."""
-    from ray._private.services import canonicalize_bootstrap_address  # what ray.init("auto") reads
-
-    try:
-        return canonicalize_bootstrap_address("auto") or ""
-    except ConnectionError as exc:
-        raise ConfigError(f"no running Ray cluster found for address auto{origin}: start one with `ray start "
-                          "--head`, or pass its HOST:PORT") from exc
 
 
 async def read_status(settings: Settings, address: str | None = None) -> dict[str, Any]:

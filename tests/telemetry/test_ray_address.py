@@ -1,6 +1,7 @@
-"""`swarm status --address` (or RAY_ADDRESS) that names no reachable Ray cluster: one line naming the
-address within seconds, exit 1, a JSON error object under --json. These hung past a minute (a dead GCS
-port: ray.init retried for ever), or ended in a traceback (a ray:// address after 30 s; `bogus`)."""
+"""`swarm status --address` and `swarm run --address` (or RAY_ADDRESS) that name no reachable Ray cluster:
+one line naming the address within seconds, exit 1, a JSON error object under --json. These hung past a
+minute (a dead GCS port: ray.init retried for ever), or ended in a traceback (a ray:// address after 30 s;
+`bogus`)."""
 
 from __future__ import annotations
 
@@ -58,6 +59,18 @@ def test_a_malformed_address_is_named(address: str) -> None:
 def test_a_malformed_ray_address_variable_is_named_as_the_variable() -> None:
     done = _status("--json", env={"RAY_ADDRESS": "bogus"})
     assert _error(done).startswith("invalid Ray address 'bogus' (RAY_ADDRESS): expected HOST:PORT")
+
+
+@pytest.mark.parametrize("given", ["option", "variable"])
+def test_swarm_run_refuses_an_address_nobody_answers_at(given: str) -> None:
+    """The same check before the driver joins: `swarm run` hung as long, before anything else was said."""
+    address = f"127.0.0.1:{_dead_port()}"
+    args, env = (["--address", address], {}) if given == "option" else ([], {"RAY_ADDRESS": address})
+    environ = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"} | env
+    done = subprocess.run([SWARM, "run", "--until-empty", *args, "--json"], capture_output=True, text=True,
+                          env=environ | {"NATS_URL": f"nats://127.0.0.1:{_dead_port()}"}, timeout=60)
+    origin = "" if given == "option" else " (RAY_ADDRESS)"
+    assert _error(done).startswith(f"no Ray cluster answers at {address}{origin}: ")
 
 
 def test_without_json_stdout_stays_empty() -> None:
