@@ -71,6 +71,7 @@ class EmbeddedNats:
         self.log: deque[str] = deque(maxlen=400)
         self._proc: subprocess.Popen[str] | None = None
         self._ready = threading.Event()
+        self._said_ready = False
         self._reader: threading.Thread | None = None
         self._echo: TextIO | None = None  # `run_foreground`: the log goes on to this stream once ready
         self._echo_lock = threading.Lock()
@@ -99,6 +100,7 @@ class EmbeddedNats:
         with its own reason. In `own_session` (default), a Ctrl-C for the parent is the parent's to handle."""
         self.store_dir.mkdir(parents=True, exist_ok=True)
         self._ready.clear()
+        self._said_ready = False
         self._proc = subprocess.Popen(
             self.command(),
             stdout=subprocess.DEVNULL,
@@ -108,10 +110,11 @@ class EmbeddedNats:
         )
         self._reader = threading.Thread(target=self._read_log, name="nats-server-log", daemon=True)
         self._reader.start()
-        if not self._ready.wait(self.ready_timeout_s) or not self.running:
-            waited = self.running  # still running: it never said it was ready
+        # woken by "Server is ready", or by the end of its log: a server that exits may not be reaped yet
+        woken = self._ready.wait(self.ready_timeout_s)
+        if not (self._said_ready and self.running):
             self.stop()
-            raise ConfigError(f"nats-server could not start on {self._where()}: {self._reason(waited)}")
+            raise ConfigError(f"nats-server could not start on {self._where()}: {self._reason(waited=not woken)}")
         return self
 
     def _where(self) -> str:
@@ -139,6 +142,7 @@ class EmbeddedNats:
             elif m := _HTTP_RE.search(line):
                 self.monitor_port = int(m.group(2))
             elif "Server is ready" in line:
+                self._said_ready = True
                 self._ready.set()
         self._ready.set()  # process ended: wake a waiter so it can report the failure
 
@@ -172,10 +176,10 @@ class EmbeddedNats:
         then each line as it comes, goes to stderr after it. KeyboardInterrupt stops the server; so does
         Ctrl-C at the terminal, or a signal to the process group (the server is in this process's)."""
         self.start(own_session=False)
-        assert self._proc is not None and self.port is not None
+        assert self._proc is not None
         proc = self._proc
         try:
-            ready(self.port)
+            ready(self.port if self.port is not None else self.requested_port)
             with self._echo_lock:
                 sys.stderr.write("".join(f"{line}\n" for line in self.log))
                 self._echo = sys.stderr

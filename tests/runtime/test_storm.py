@@ -16,6 +16,7 @@ from swarm.runtime.app import SwarmRuntime
 from swarm.runtime.autoscale import Load
 from swarm.runtime.grouping import SignatureIndex
 from tests.runtime.test_pipeline import report, results
+from tests.runtime.test_resilience import wait_for
 from tests.support.runtime import run_until_empty, runtime_config
 
 pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(900)]
@@ -98,12 +99,19 @@ async def test_duplicates_never_scale_a_pool_and_distinct_reports_do(bus, settin
         for i in range(12):  # twelve distinct errors: twelve investigations of load
             await publish_report(bus, report(910 + i))
         await runtime.until_empty(timeout_s=600)
+
+        # a decision is recorded (and told) once its pool has scaled; on a loaded machine the new replicas may
+        # start after the twelve are answered: stopping then would cancel the tick, record and all
+        async def research_scaled() -> bool:
+            return max((d.desired for d in runtime.decisions if d.role == "research"), default=0) == 3
+
+        await wait_for(research_scaled, what="the research pool to be scaled to 3 and the decision recorded")
+        msg = await events.next_msg(timeout=60)  # published after its record, in the same tick
     finally:
         await runtime.stop()
     research = [d for d in runtime.decisions if d.role == "research"]
     assert research and research[0].desired > research[0].current and max(d.desired for d in research) == 3
     assert all(d.load.total <= 12 for d in runtime.decisions)
-    msg = await events.next_msg(timeout=5)
     data = json.loads(msg.data)["data"]
     assert data["load"] == data["waiting"] + data["running"] > 0
     assert data["to"] > data["from"]
