@@ -68,7 +68,7 @@ Phase = Literal["plan", "execute", "express", "review"]
 
 
 class _Config(FileModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid")  # finite numbers: FileModel
 
 
 class BrainConfig(_Config):

@@ -36,7 +36,7 @@ ROLES = ("orchestrator", "research", "implement", "review")
 
 
 class _Section(FileModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid")  # finite numbers: FileModel
 
 
 class IntakeConfig(_Section):

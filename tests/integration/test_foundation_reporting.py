@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +24,7 @@ from swarm.errors import ConfigError, InvalidInput
 from swarm.models import ErrorReport
 from swarm.reporting.reporter import build_report, publish_report, report_from_exception
 from swarm.signature import signature
+from tests.support.cli import SWARM
 
 runner = CliRunner()
 
@@ -243,7 +243,6 @@ def test_errors_tail_shows_reports_as_they_arrive_without_consuming(
     assert len(read_stored(settings, "production")) == 2  # still there for error-fixer
 
 
-SWARM = str(Path(sys.executable).with_name("swarm"))
 
 
 def swarm_cli(

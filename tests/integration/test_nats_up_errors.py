@@ -11,13 +11,12 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-SWARM = str(Path(sys.executable).with_name("swarm"))
+from tests.support.cli import SWARM
 
 
 def _free_port() -> int:

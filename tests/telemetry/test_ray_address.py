@@ -10,14 +10,11 @@ import json
 import os
 import socket
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from swarm.bus.connect import Bus
-
-SWARM = str(Path(sys.executable).with_name("swarm"))
+from tests.support.cli import SWARM
 
 
 def _dead_port() -> int:
