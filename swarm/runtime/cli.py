@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from swarm.bus.connect import open_bus
 from swarm.bus.embedded import embedded_nats
 from swarm.bus.settings import Settings
-from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, load_settings
+from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, finite, load_settings
 from swarm.config import SwarmConfig
 from swarm.errors import ConfigError, TransientError, explain
 from swarm.models import ErrorReport
@@ -104,7 +104,8 @@ def run(
     config: Path = typer.Option(None, "--config", help="configs/swarm.yaml (default: $SWARM_CONFIG)"),
     address: str = typer.Option(None, "--address", help="Ray address: auto, ray://host:10001 (default: local Ray)"),
     until_empty: bool = typer.Option(False, "--until-empty", help="return once the error queues are drained"),
-    timeout: float = typer.Option(None, "--timeout", help="with --until-empty: give up after this many seconds"),
+    timeout: float = typer.Option(None, "--timeout", min=0, callback=finite,
+                                 help="with --until-empty: give up after this many seconds"),
     auth: bool = typer.Option(True, "--auth/--no-auth", help=AUTH_HELP),
     json_out: bool = JSON_OPTION,
 ) -> None:

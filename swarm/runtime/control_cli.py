@@ -16,7 +16,7 @@ import typer
 
 from swarm.bus.connect import Bus, open_bus
 from swarm.bus.settings import Settings
-from swarm.clikit import JSON_OPTION, cli_errors, console, emit, fail, load_settings, run
+from swarm.clikit import JSON_OPTION, cli_errors, console, emit, fail, finite, load_settings, run
 from swarm.errors import ConfigError
 from swarm.models import DeployMarker
 from swarm.runtime.control import control_request, ping
@@ -127,7 +127,7 @@ def control_budget(json_out: bool = JSON_OPTION) -> None:
 @ctl_app.command("ping")
 def control_ping(
     all_namespaces: bool = typer.Option(False, "--all", help="every namespace's swarm, not only NATS_NAMESPACE's"),
-    wait: float = typer.Option(0.5, "--wait", help="seconds to collect answers"),
+    wait: float = typer.Option(0.5, "--wait", min=0, callback=finite, help="seconds to collect answers"),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Discover running swarms with `$SRV.PING` (nats micro): id, namespace, endpoints."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, fail, load_settings
+from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, fail, finite, load_settings
 from swarm.config import SwarmConfig
 from swarm.runtime.jobs import READY_LINE, STOP_MARGIN_S, SwarmJobs
 
@@ -23,7 +23,8 @@ def submit(
     working_dir: Path = typer.Option(Path("."), "--working-dir", help="the project directory shipped to the job"),
     config: Path = typer.Option(None, "--config", help="configs/swarm.yaml inside the working dir"),
     stop: bool = typer.Option(False, "--stop", help="stop the namespace's swarm job and wait for its drain"),
-    timeout: float = typer.Option(None, "--timeout", help="seconds to wait (300 to start; grace + 90 to stop)"),
+    timeout: float = typer.Option(None, "--timeout", min=0, callback=finite,
+                                 help="seconds to wait (300 to start; grace + 90 to stop)"),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Run the swarm as a Ray job (one live job per namespace, id swarm-<ns>-<time>); --stop drains it and waits."""

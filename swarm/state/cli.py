@@ -24,7 +24,7 @@ import typer
 from rich.table import Table
 
 from swarm.bus.connect import open_bus
-from swarm.clikit import JSON_OPTION, cli_errors, console, emit, fail, json_option, load_settings, one_of, run
+from swarm.clikit import JSON_OPTION, cli_errors, console, emit, fail, finite, json_option, load_settings, one_of, run
 from swarm.errors import InvalidInput
 from swarm.files import read_user_text
 from swarm.state.model import ROLES, PeerState, parse_key
@@ -246,7 +246,7 @@ def doctor(json_out: bool = JSON_OPTION) -> None:
 def watch(
     key: str | None = typer.Argument(None, help="one key; all keys when omitted"),
     count: int | None = typer.Option(None, "--count", "-n", min=1, help="stop after N changes"),
-    timeout: float | None = typer.Option(None, "--timeout", "-t", min=0, help="stop after S seconds"),
+    timeout: float | None = typer.Option(None, "--timeout", "-t", min=0, callback=finite, help="stop after S seconds"),
     initial: bool = typer.Option(True, "--initial/--no-initial", help="first print the current value(s)"),
     json_out: bool = json_option("one JSON object per line"),
 ) -> None:

@@ -25,7 +25,7 @@ from rich.table import Table
 
 from swarm.bus.connect import open_bus
 from swarm.bus.settings import Settings
-from swarm.clikit import JSON_OPTION, cli_errors, console, emit, load_settings
+from swarm.clikit import JSON_OPTION, cli_errors, console, emit, finite, load_settings
 from swarm.errors import ConfigError
 from swarm.telemetry.snapshot import take_snapshot
 
@@ -113,7 +113,8 @@ def render_status(snap: dict[str, Any]) -> Group:
 def status(
     json_out: bool = JSON_OPTION,
     once: bool = typer.Option(False, "--once", help="print one view and exit (scripts, tests)"),
-    interval: float = typer.Option(2.0, "--interval", min=0.2, help="seconds between refreshes of the live view"),
+    interval: float = typer.Option(2.0, "--interval", min=0.2, callback=finite,
+                                  help="seconds between refreshes of the live view"),
     address: str = typer.Option(None, "--address", help="Ray address of the swarm (default: $RAY_ADDRESS)"),
 ) -> None:
     """Streams and lag, pools, investigations in flight with their phase, heartbeats, budget."""

@@ -47,3 +47,18 @@ def test_an_error_message_of_only_whitespace_is_refused() -> None:
     with pytest.raises(ValueError, match="only whitespace"):  # a client in another language meets it at intake
         ErrorReport.model_validate_json(b'{"error": "   "}')
     assert ErrorReport(error=" x ").error == " x "  # text with spaces around it is kept as sent
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (("run", "--until-empty", "--timeout", "nan"), "Invalid value for '--timeout'"),
+    (("run", "--until-empty", "--timeout", "-5"), "Invalid value for '--timeout'"),
+    (("submit", "--timeout", "inf"), "Invalid value for '--timeout': must be a finite number, got inf"),
+    (("control", "ping", "--wait", "inf"), "Invalid value for '--wait': must be a finite number, got inf"),
+    (("status", "--interval", "inf"), "Invalid value for '--interval': must be a finite number, got inf"),
+    (("state", "watch", "-t", "inf"), "Invalid value for '--timeout' / '-t': must be a finite number, got inf"),
+], ids=["run-nan", "run-negative", "submit-inf", "control-wait-inf", "status-interval-inf", "watch-inf"])
+def test_seconds_that_are_not_a_finite_non_negative_number_are_usage_errors(args: tuple, expected: str) -> None:
+    """`swarm run --until-empty --timeout -5` started a whole swarm to report "not empty after -5.0s";
+    `swarm submit --timeout nan` went on to wait forever."""
+    code, answer, _ = swarm_json(*args, env=OFFLINE)
+    assert code == 2 and answer["error"].startswith(expected), answer
