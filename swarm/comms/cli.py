@@ -27,6 +27,7 @@ from swarm.bus.connect import open_bus
 from swarm.bus.provision import load_streams_config, provision
 from swarm.bus.settings import Settings
 from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, load_settings, run
+from swarm.errors import ConfigError
 
 from .db import CommsStore, EmbeddedPostgres, database_url, migrate
 
@@ -40,13 +41,17 @@ def _pgdata(settings: Settings) -> Path:
 
 
 @contextlib.contextmanager
-def postgres_url(settings: Settings) -> Iterator[str]:
-    """DATABASE_URL, or the embedded server's URL (started for the duration, or reused if `up` left it running)."""
+def postgres_url(settings: Settings, create: bool = True) -> Iterator[str]:
+    """DATABASE_URL, or the embedded server's URL (started for the duration, or reused if `up` left it running).
+    With `create=False` (a command that only reads) a missing embedded cluster is a ConfigError, not a new one."""
     url = database_url()
     if url:
         yield url
         return
     pgdata = _pgdata(settings)
+    if not create and not (pgdata / "PG_VERSION").exists():
+        raise ConfigError(f"no comms database yet (DATABASE_URL is not set and {pgdata} holds no embedded Postgres): "
+                          "run `swarm comms up` first")
     with EmbeddedPostgres(pgdata, keep_running=(pgdata / "postmaster.pid").exists()) as pg:
         yield pg.url
 
@@ -144,7 +149,7 @@ def runs(limit: int = typer.Option(20, "--limit", min=1, max=1000), json_out: bo
     """Recent runs with their status, from Postgres."""
     with cli_errors():
         settings = load_settings()
-        with postgres_url(settings) as url:
+        with postgres_url(settings, create=False) as url:
             data = run(CommsStore(url, settings.nats_namespace).runs(limit))
 
     def render(rows: list[dict[str, Any]]) -> None:

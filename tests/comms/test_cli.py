@@ -52,3 +52,17 @@ def test_runs_before_the_schema_is_set_up_says_run_comms_up(
     error = json.loads(result.stdout)
     assert error["exit_code"] == 1 and "comms schema is not set up" in error["error"]
     assert "run `swarm comms up` first" in error["error"] and "Traceback" not in result.output
+
+
+def test_runs_with_no_database_anywhere_says_run_comms_up_and_creates_nothing(
+    cli_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read-only command ran initdb under ./.swarm/pgdata (and started a server) just to report an empty schema."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    home = tmp_path / "home"
+    monkeypatch.setenv("SWARM_HOME", str(home))
+    result = CliRunner().invoke(app, ["comms", "runs", "--json"])
+    assert result.exit_code == 1, result.output
+    error = json.loads(result.stdout)["error"]
+    assert "DATABASE_URL is not set" in error and "run `swarm comms up` first" in error, error
+    assert not (home / "pgdata").exists()
