@@ -71,8 +71,11 @@ def _filter(rules: Path | None, threshold: float | None, model: Path | None = No
     if rules_only:
         options["model"] = "none"
     elif model is not None:
-        if not model.is_dir():
+        if not model.exists():
             raise InvalidInput(f"model directory not found: {model}")
+        if not model.is_dir():
+            raise InvalidInput(f"--model {model} is a file: give the trained model's directory "
+                               "(the one `swarm security train --out DIR` wrote)")
         options["model"] = str(model)
     return InjectionFilter(options)
 

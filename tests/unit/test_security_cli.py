@@ -384,3 +384,15 @@ def test_export_names_every_split_it_knows_when_given_another(tmp_path: Path) ->
     assert result.exit_code == 1
     error = json.loads(result.stdout)["error"]
     assert "'nosuch'" in error and "generated-heldout" in error and "s-labs-test" in error
+
+
+def test_a_model_path_that_is_a_file_is_named_as_a_file(tmp_path: Path) -> None:
+    """It was reported as "model directory not found" while the path was right there."""
+    weights = tmp_path / "model.bin"
+    weights.write_bytes(b"\0")
+    result = runner.invoke(app, ["security", "check", "hi", "--model", str(weights), "--json"])
+    assert result.exit_code == 1
+    error = json.loads(result.stdout)["error"]
+    assert error.startswith(f"--model {weights} is a file: give the trained model's directory"), error
+    missing = runner.invoke(app, ["security", "check", "hi", "--model", str(tmp_path / "nope"), "--json"])
+    assert json.loads(missing.stdout)["error"] == f"model directory not found: {tmp_path / 'nope'}"
