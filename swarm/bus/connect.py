@@ -88,8 +88,12 @@ def connect_options(settings: Settings, url: str | None = None, role: str | None
             "NATS_URL is not set: export NATS_URL=nats://host:4222, or start a local server with "
             "`swarm nats up` (demo, run and investigate start an embedded one by themselves)"
         )
+    urls = [_server_url(s.strip(), servers) for s in servers.split(",") if s.strip()]
+    if not urls:
+        raise ConfigError(f"NATS_URL={redacted(servers)!r} names no server; expected nats://host:4222 "
+                          "(several: nats://a:4222,nats://b:4222)")
     opts: dict[str, Any] = {
-        "servers": [_server_url(s.strip(), servers) for s in servers.split(",") if s.strip()],
+        "servers": urls,
         "connect_timeout": settings.nats_connect_timeout_s,
         "max_reconnect_attempts": -1,
         "reconnect_time_wait": 0.5,

@@ -62,3 +62,11 @@ def test_seconds_that_are_not_a_finite_non_negative_number_are_usage_errors(args
     `swarm submit --timeout nan` went on to wait forever."""
     code, answer, _ = swarm_json(*args, env=OFFLINE)
     assert code == 2 and answer["error"].startswith(expected), answer
+
+
+@pytest.mark.parametrize("url", [",", " , ,"])
+def test_a_nats_url_of_only_separators_names_no_server(url: str) -> None:
+    """It was answered "nothing answers at NATS_URL=", as if a server were down."""
+    code, answer, _ = swarm_json("status", env={"NATS_URL": url})
+    expected = f"NATS_URL={url!r} names no server; expected nats://host:4222"
+    assert code == 1 and answer["error"].startswith(expected), answer
