@@ -43,12 +43,49 @@ def check_ray_address(address: str, origin: str = "") -> None:
     host = host.strip("[]")  # an IPv6 literal
     if not sep or not host or "/" in host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ConfigError(f"invalid Ray address {address!r}{origin}: {_ADDRESS_FORMS}")
+    where = f"{hostport} (auto)" if address == "auto" else address
     try:
-        socket.create_connection((host, int(port)), timeout=_PROBE_TIMEOUT_S).close()
+        with socket.create_connection((host, int(port)), timeout=_PROBE_TIMEOUT_S) as sock:
+            first = b"" if _tls() else _http2_answer(sock)
     except OSError as exc:  # refused, unreachable, timed out, unknown host
         reason = exc.strerror or str(exc) or type(exc).__name__
-        where = f"{hostport} (auto)" if address == "auto" else address
         raise ConfigError(f"no Ray cluster answers at {where}{origin}: {reason}") from exc
+    if first is not None and not _is_settings_frame(first):
+        # the GCS and the Ray Client server are gRPC: something else (a NATS server, a web server) left ray.init
+        # waiting two minutes for an answer it never understood
+        heard = f"it answered {first[:24]!r}" if first else "it said nothing"
+        raise ConfigError(f"something listens at {where}{origin}, but it is not Ray ({heard}, not gRPC): "
+                          f"{_ADDRESS_FORMS}")
+
+
+_HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"  # + SETTINGS
+
+
+def _tls() -> bool:
+    """Ray's gRPC over TLS (RAY_USE_TLS) answers no plain HTTP/2 preface: the probe stops at the connect."""
+    return os.environ.get("RAY_USE_TLS", "").lower() in ("1", "true", "yes")
+
+
+def _http2_answer(sock: socket.socket) -> bytes | None:
+    """The first 9 bytes a server answers an HTTP/2 client preface with (a gRPC server: its SETTINGS frame);
+    None when the exchange itself failed (the caller then leaves the verdict to ray.init)."""
+    try:
+        sock.sendall(_HTTP2_PREFACE)
+        head = b""
+        while len(head) < 9:
+            chunk = sock.recv(9 - len(head))
+            if not chunk:
+                break
+            head += chunk
+        return head
+    except TimeoutError:
+        return b""
+    except OSError:
+        return None
+
+
+def _is_settings_frame(head: bytes) -> bool:
+    return len(head) == 9 and head[3] == 0x04
 
 
 def _resolve_auto(origin: str) -> str:

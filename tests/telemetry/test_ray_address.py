@@ -70,6 +70,15 @@ def test_swarm_run_refuses_an_address_nobody_answers_at(given: str) -> None:
     assert _error(done).startswith(f"no Ray cluster answers at {address}{origin}: ")
 
 
+@pytest.mark.parametrize("scheme", ["", "ray://"])
+def test_an_address_where_nats_listens_is_named_as_not_ray(scheme: str, cli_env: dict[str, str]) -> None:
+    """A port with a live non-Ray server (here the session's nats-server): ray.init waited two minutes."""
+    hostport = cli_env["NATS_URL"].removeprefix("nats://")
+    done = _status("--address", f"{scheme}{hostport}", "--json")  # within _status's 60 s
+    error = _error(done)
+    assert error.startswith(f"something listens at {scheme}{hostport}, but it is not Ray (it answered b'INFO "), error
+
+
 def test_without_json_stdout_stays_empty() -> None:
     done = _status("--address", "bogus")
     assert done.returncode == 1 and done.stdout == "" and "Traceback" not in done.stderr
