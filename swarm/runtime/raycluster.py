@@ -53,7 +53,7 @@ def check_ray_address(address: str, origin: str = "") -> None:
     if first is not None and not _is_settings_frame(first):
         # the GCS and the Ray Client server are gRPC: something else (a NATS server, a web server) left ray.init
         # waiting two minutes for an answer it never understood
-        heard = f"it answered {first[:24]!r}" if first else "it said nothing"
+        heard = f"it answered {first[:24]!r}" if first else "it closed the connection"
         raise ConfigError(f"something listens at {where}{origin}, but it is not Ray ({heard}, not gRPC): "
                           f"{_ADDRESS_FORMS}")
 
@@ -68,7 +68,8 @@ def _tls() -> bool:
 
 def _http2_answer(sock: socket.socket) -> bytes | None:
     """The first 9 bytes a server answers an HTTP/2 client preface with (a gRPC server: its SETTINGS frame);
-    None when the exchange itself failed (the caller then leaves the verdict to ray.init)."""
+    None when the exchange failed or the server was slow to answer (the caller then leaves the verdict to
+    ray.init: a loaded GCS must not be refused)."""
     try:
         sock.sendall(_HTTP2_PREFACE)
         head = b""
@@ -78,9 +79,7 @@ def _http2_answer(sock: socket.socket) -> bytes | None:
                 break
             head += chunk
         return head
-    except TimeoutError:
-        return b""
-    except OSError:
+    except OSError:  # TimeoutError included
         return None
 
 
