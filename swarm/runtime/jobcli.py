@@ -23,7 +23,7 @@ def submit(
     working_dir: Path = typer.Option(Path("."), "--working-dir", help="the project directory shipped to the job"),
     config: Path = typer.Option(None, "--config", help="configs/swarm.yaml inside the working dir"),
     stop: bool = typer.Option(False, "--stop", help="stop the namespace's swarm job and wait for its drain"),
-    timeout: float = typer.Option(None, "--timeout", min=0, callback=finite,
+    timeout: float = typer.Option(None, "--timeout", callback=finite,
                                  help="seconds to wait (300 to start; grace + 90 to stop)"),
     json_out: bool = JSON_OPTION,
 ) -> None:
