@@ -27,7 +27,7 @@ class FileModel(BaseModel):
     duration (a field named `*_s`, in seconds) is never negative.
 
         class Limits(FileModel):
-            ack_wait_s: float = 30.0        # `ack_wait_s: -5` -> "ack_wait_s: Value error, ... not negative"
+            ack_wait_s: float = 30.0        # `ack_wait_s: -5` -> "ack_wait_s is a duration in seconds: ..."
     """
 
     model_config = ConfigDict(allow_inf_nan=False)

@@ -19,14 +19,13 @@ both (`--compare`), a report `EvalResult.as_dict()` (its error lists only with `
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, fail
+from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, fail, finite
 from swarm.errors import InvalidInput
 from swarm.files import read_user_text
 from swarm.security.render import render_compare, render_eval, render_verdict, without_errors
@@ -46,9 +45,7 @@ def _positive(value: float | None) -> float | None:
     if value is not None and not value > 0:
         raise typer.BadParameter(f"must be > 0, got {value:g}: a text is rejected when its rules score reaches "
                                  "the threshold, and a text no rule matches scores 0")
-    if value is not None and not math.isfinite(value):  # at infinity no text would ever be rejected
-        raise typer.BadParameter(f"must be a finite number, got {value:g}")
-    return value
+    return finite(value)  # at infinity no text would ever be rejected
 
 
 THRESHOLD_OPTION = typer.Option(

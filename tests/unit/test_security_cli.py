@@ -396,3 +396,9 @@ def test_a_model_path_that_is_a_file_is_named_as_a_file(tmp_path: Path) -> None:
     assert error.startswith(f"--model {weights} is a file: give the trained model's directory"), error
     missing = runner.invoke(app, ["security", "check", "hi", "--model", str(tmp_path / "nope"), "--json"])
     assert json.loads(missing.stdout)["error"] == f"model directory not found: {tmp_path / 'nope'}"
+
+
+def test_an_infinite_threshold_is_a_usage_error() -> None:
+    """No text could reach it: every rule would be silenced (the JSON printed `Infinity`)."""
+    result = runner.invoke(app, ["security", "check", "hi", "--threshold", "inf"])
+    assert result.exit_code == 2 and "must be a finite number, got inf" in result.stderr, result.output
