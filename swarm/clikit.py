@@ -124,9 +124,11 @@ def run_app(app: typer.Typer, args: list[str] | None = None) -> NoReturn:
 
 def load_settings(**overrides: Any) -> Settings:
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         fail(explain(exc, upper=True))
+    settings.export_brain_key()  # a key in `.env` reaches the brain (and Ray workers started from here)
+    return settings
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

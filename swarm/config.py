@@ -141,7 +141,8 @@ class LifecycleConfig(_Section):
 class SupportConfig(_Section):
     """Code that is not an agent but that commands load by dotted path (swarm never imports agents/)."""
 
-    fixes_bench: str | None = None  # `swarm bench fixes`: run(count, seed, workdir, split, progress) -> dict
+    # `swarm bench fixes`: run(investigate, count, seed, workdir, split, progress) -> dict
+    fixes_bench: str | None = None
     demo_case: str | None = None  # `swarm demo`: make_case(path, shape, seed) -> a generated regression
 
     def load(self, name: str) -> Any:

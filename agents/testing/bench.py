@@ -1,6 +1,6 @@
 """The fixes benchmark: the offline brain on generated regressions, against naive baselines from the same run.
 
-    data = run_fixes_bench(count=20, seed=0, split="both", progress=print)
+    data = run_fixes_bench(investigate, count=20, seed=0, split="both", progress=print)
     data["splits"]["holdout"]["summary"]["right_suspect_pct"], ...["passing_fix_pct"]
 
 Two splits: "dev" (the original shapes and the scenarios' development variants, used while tuning) and
@@ -21,18 +21,20 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from agents.testing.regressions import SHAPES, RegressionCase, make_case
 from agents.testing.scenarios import SCENARIO_SHAPES, make_scenario
-from swarm.runtime.local import run_in_process as run_investigation
 
 # dev: the original generator and the scenarios' dev variants (tuned on); holdout: variants never tuned on
 SPLIT_SHAPES = {"dev": (*SHAPES, *SCENARIO_SHAPES), "holdout": SCENARIO_SHAPES}
 
-__all__ = ["run_fixes_bench"]
+__all__ = ["run_fixes_bench", "Investigate"]
+
+# what swarm hands in (`swarm.runtime.local.run_in_process`): agents/ imports only the agent seam and the models
+Investigate = Callable[..., Awaitable[dict[str, Any]]]
 
 
 def _git(cwd: Path, *args: str) -> str:
@@ -75,9 +77,10 @@ def _baselines(case: RegressionCase, work: Path, i: int) -> dict[str, tuple[bool
             "blame_revert_passes": (passes, t3 - t2)}
 
 
-async def _one(case: RegressionCase, config: dict[str, Any], work: Path, i: int) -> dict[str, Any]:
+async def _one(investigate: Investigate, case: RegressionCase, config: dict[str, Any], work: Path,
+               i: int) -> dict[str, Any]:
     t0 = time.perf_counter()
-    out = await run_investigation(case.report, case.repository, config, investigation_id=f"bench-{i}",
+    out = await investigate(case.report, case.repository, config, investigation_id=f"bench-{i}",
                                   options={"brain": "offline"})
     took = time.perf_counter() - t0
     express = out["express"]
@@ -124,9 +127,13 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
-def run_fixes_bench(count: int = 20, seed: int = 0, workdir: str | None = None, split: str = "both",
+def run_fixes_bench(investigate: Investigate, count: int = 20, seed: int = 0, workdir: str | None = None,
+                    split: str = "both",
                     progress: Callable[[int, int, dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """`count` generated cases per split (shapes round robin); per-case rows and a summary per split.
+
+    investigate(report, repository, config, investigation_id=..., options=...) runs one investigation in
+    this process and returns each phase's output (swarm hands in `swarm.runtime.local.run_in_process`).
 
     split: "dev" (tuned on), "holdout" (never tuned on) or "both".
     """
@@ -152,7 +159,7 @@ def run_fixes_bench(count: int = 20, seed: int = 0, workdir: str | None = None, 
                 case = (make_scenario(path, shape, seed=case_seed, split=name) if shape in SCENARIO_SHAPES
                         else make_case(path, shape, seed=case_seed))
                 generate_s = time.perf_counter() - t0
-                row = asyncio.run(_one(case, config, work, done))
+                row = asyncio.run(_one(investigate, case, config, work, done))
                 row.update(generate_s=round(generate_s, 3), split=name)
                 rows.append(row)
                 done += 1

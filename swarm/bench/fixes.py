@@ -80,5 +80,8 @@ def command(
                 highlight=False,
             )
 
-        data = run(count=count, seed=seed, workdir=str(workdir) if workdir else None, split=split, progress=progress)
+        from swarm.runtime.local import run_in_process  # handed to the body: agents/ never imports the runtime
+
+        data = run(run_in_process, count=count, seed=seed, workdir=str(workdir) if workdir else None, split=split,
+                   progress=progress)
     emit(data, json_out, render=_render)

@@ -10,6 +10,7 @@ investigate); commands that only talk to a server fail with a clear message inst
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -65,9 +66,20 @@ class Settings(BaseSettings):
     swarm_streams_config: Path = Field(default_factory=lambda: default_config("streams.yaml"))
     swarm_auth_config: Path = Field(default_factory=lambda: default_config("auth.yaml"))
     swarm_home: Path = Path(".swarm")
-    anthropic_api_key: str | None = None
+    anthropic_api_key: str | None = Field(
+        default=None, repr=False, description="Claude for the agents (else the offline brain); see export_brain_key"
+    )
 
     @field_validator("nats_namespace")
     @classmethod
     def _namespace(cls, value: str) -> str:
         return validate_namespace(value)
+
+    def export_brain_key(self) -> None:
+        """Put `anthropic_api_key` where the agents' brain and the anthropic SDK look: the process environment.
+
+        The key may come from `.env` (the environment never held it) or, in a Ray actor, from the driver's
+        settings handed down in its spec (a node's environment need not hold it). A key already in the
+        environment is kept."""
+        if self.anthropic_api_key and not os.environ.get("ANTHROPIC_API_KEY"):
+            os.environ["ANTHROPIC_API_KEY"] = self.anthropic_api_key

@@ -39,7 +39,8 @@ async def mark_deploy(bus: Bus, marker: DeployMarker) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - the bucket is missing: the namespace predates deploy markers
         raise ConfigError(f"no {bus.names.deploy_bucket} bucket: run `swarm streams provision` first ({exc})") from exc
     revision = await markers.mark(marker)
-    return {**marker.model_dump(mode="json"), "bucket": bus.names.deploy_bucket, "revision": revision}
+    key = bus.names.deploy_key(marker.service, marker.environment)  # where CI puts the same JSON
+    return {**marker.model_dump(mode="json"), "bucket": bus.names.deploy_bucket, "key": key, "revision": revision}
 
 
 async def _mark(settings: Settings, marker: DeployMarker) -> dict[str, Any]:

@@ -88,6 +88,7 @@ class ActorServices:
     def __init__(self, spec: ActorSpec, service: str, role: str) -> None:
         self.spec, self.service, self.role = spec, service, role
         self.settings = spec.load_settings()
+        self.settings.export_brain_key()  # the driver's key (its env or `.env`): a node's env need not hold it
         self.config = spec.load_config()
         self.active = 0
         self.status = "ok"

@@ -103,3 +103,17 @@ async def test_a_seed_the_server_does_not_know_is_refused_naming_its_public_key_
     with pytest.raises(ConfigError, match=f"user nkey {public}: authorization violation") as caught:
         await connect(settings)
     assert seed.decode() not in str(caught.value)
+
+
+def test_a_nats_url_list_whose_first_server_is_down_connects_to_the_next(cli_env, monkeypatch) -> None:
+    """README: NATS_URL is "server URL(s), comma separated": a dead first server is passed over."""
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    monkeypatch.setenv("NATS_URL", f"nats://127.0.0.1:{dead}, {cli_env['NATS_URL']}")
+    assert runner.invoke(app, ["streams", "provision", "--json"]).exit_code == 0
+    result = runner.invoke(app, ["streams", "report", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout), result.output

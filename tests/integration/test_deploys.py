@@ -4,6 +4,7 @@ deploy never hides a production one; any service name is a valid key."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 
 from typer.testing import CliRunner
@@ -48,3 +49,20 @@ async def test_any_service_name_is_a_valid_key(bus: Bus, cli_env) -> None:
         assert data["service"] == service
         assert (await (await DeployMarkers(bus.js, bus.names).open()).latest(service, None)).service == service
     assert len({bus.names.deploy_key(s) for s in ("a/b", "a_b", "a b", "a.b")}) == 4  # never a shared key
+
+
+async def test_ci_puts_the_marker_json_under_the_key_the_readme_names(bus: Bus, cli_env) -> None:
+    """README: CI can put the DeployMarker JSON into `{NS}_DEPLOYS` under `<service>.<env>` (`<service>.all`
+    without --env); a name with other characters under `h_<24 hex of its SHA-256>`, the `key` --json prints."""
+    kv = await bus.js.key_value(f"{bus.names.ns.upper()}_DEPLOYS")
+    await kv.put("shop.production", json.dumps({"service": "shop", "version": "7.1", "environment": "production",
+                                                "by": "ci"}).encode())
+    await kv.put("cart.all", json.dumps({"service": "cart", "version": "2"}).encode())
+    markers = await DeployMarkers(bus.js, bus.names).open()
+    assert (await markers.latest("shop", "production")).version == "7.1"
+    assert (await markers.latest("cart", "staging")).version == "2"
+    dotted = "payments.api"
+    key = f"h_{hashlib.sha256(dotted.encode()).hexdigest()[:24]}.staging"
+    assert (await mark("--service", dotted, "--version", "1", "--env", "staging"))["key"] == key
+    await kv.put(key, json.dumps({"service": dotted, "version": "2", "environment": "staging"}).encode())
+    assert (await markers.latest(dotted, "staging")).version == "2"

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
+from agents.testing.messages_api import MessagesAPI, message, text
 from agents.testing.regressions import make_case
 from swarm.cli import app
+from swarm.config import SwarmConfig
 
 pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(900)]
 runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_investigate_names_the_regression_and_leaves_a_passing_fix_branch(cli_env, tmp_path, monkeypatch) -> None:
@@ -98,3 +103,27 @@ def test_swarm_run_until_empty_prints_the_counters(cli_env, tmp_path) -> None:
         "rejected": 0,
         "results": 3,
     }
+
+
+def test_an_api_key_in_dot_env_reaches_the_agents_in_their_ray_actors(cli_env, tmp_path, monkeypatch) -> None:
+    """README: connection settings (ANTHROPIC_API_KEY among them) come from the environment or `.env`. The
+    agents run in Ray actors whose environment never held the key: it reaches them in the driver's settings."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "restored-absent-after-the-test")
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    monkeypatch.chdir(tmp_path)
+    key = "sk-ant-from-dot-env-0123"
+    (tmp_path / ".env").write_text(f"ANTHROPIC_API_KEY={key}\n")
+    case = make_case(tmp_path / "repo", "later_commits", seed=5)
+    error_file = tmp_path / "report.json"
+    error_file.write_text(case.report.model_dump_json())
+    with MessagesAPI(lambda request: message([text("The cause is not clear from the report.")])) as api:
+        cfg = SwarmConfig.load(ROOT / "configs" / "swarm.yaml").model_dump(mode="json")
+        cfg["brain"].update(base_url=api.url, max_retries=0)
+        cfg["workspace_root"] = str(tmp_path / "ws")
+        config = tmp_path / "swarm.yaml"
+        config.write_text(yaml.safe_dump(cfg))
+        result = runner.invoke(app, ["investigate", "--repo", str(case.path), "--error-file", str(error_file),
+                                     "--test-command", case.test_command, "--config", str(config), "--json"])
+        assert api.headers, f"no agent asked Claude: the offline brain ran instead\n{result.output}"
+        assert all(key in h.get("x-api-key", "") + h.get("authorization", "") for h in api.headers)
+    assert key not in result.output
