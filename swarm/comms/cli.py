@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -99,7 +100,7 @@ async def _provision(settings: Settings) -> None:
 @comms_app.command("serve")
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="address to listen on"),
-    port: int = typer.Option(8765, "--port", help="port (0: a free one)"),
+    port: int = typer.Option(8765, "--port", min=0, max=65535, help="port (0: a free one, printed)"),
     ingest: bool = typer.Option(True, "--ingest/--no-ingest", help="also run the Postgres ingest in this process"),
     json_out: bool = JSON_OPTION,
 ) -> None:
@@ -110,13 +111,33 @@ def serve(
 
     with cli_errors():
         settings = load_settings()
-        with postgres_url(settings) as url:
+        listener = _listen(host, port)  # bound before the URL is printed: `--port 0` prints the port it got
+        with listener, postgres_url(settings) as url:
             run(migrate(url))
             run(_provision(settings))
             app = create_app(settings, url, ingest=ingest)
-            emit({"url": f"http://{host}:{port}/agents", "namespace": settings.nats_namespace, "ingest": ingest},
+            bound = listener.getsockname()[1]
+            where = f"[{host}]" if ":" in host else host
+            emit({"url": f"http://{where}:{bound}/agents", "namespace": settings.nats_namespace, "ingest": ingest},
                  json_out, render=lambda d: err_console.print(f"serving {d['url']}", highlight=False))
-            uvicorn.run(app, host=host, port=port, log_level="warning")
+            uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[listener])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise ConfigError(f"--host {host}: not an address to listen on ({exc.strerror or exc})") from exc
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    return sock
 
 
 @comms_app.command("ingest")
