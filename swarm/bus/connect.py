@@ -70,7 +70,24 @@ def _user(settings: Settings, role: str | None) -> str:
     if settings.swarm_nats_auth:
         return f"{_role(settings, role)}@{settings.nats_namespace}"
     return settings.nats_user or (f"creds {settings.nats_creds}" if settings.nats_creds else None) or (
-        nkey_user(settings.nats_nkey_seed) if settings.nats_nkey_seed else "anonymous")
+        nkey_user(settings.nats_nkey_seed) if settings.nats_nkey_seed else None) or (
+        "anonymous (NATS_TOKEN)" if settings.nats_token else "anonymous")
+
+
+def _refusal_hint(settings: Settings) -> str:
+    """What to check when the server refuses these credentials: the variables that were presented."""
+    if settings.swarm_nats_auth:
+        return ("wrong seed, or a server configuration that does not list it: `swarm nats auth generate`, then "
+                "restart the server")
+    if settings.nats_creds:
+        return "the server does not accept the JWT or seed of NATS_CREDS"
+    if settings.nats_nkey_seed:
+        return "the server's configuration does not list this NKey (NATS_NKEY_SEED)"
+    if settings.nats_user:
+        return "wrong NATS_USER or NATS_PASSWORD"
+    if settings.nats_token:
+        return "wrong NATS_TOKEN"
+    return "the server wants credentials: set NATS_CREDS, NATS_USER and NATS_PASSWORD, NATS_TOKEN or NATS_NKEY_SEED"
 
 
 def _role(settings: Settings, role: str | None) -> str:
@@ -160,13 +177,13 @@ def redacted(urls: str) -> str:
     return _USERINFO.sub(r"\1***@", urls)
 
 
-def _refused_connect(exc: BaseException, user: str, servers: str, errors: list[BaseException]) -> ConfigError | None:
+def _refused_connect(exc: BaseException, user: str, servers: str, errors: list[BaseException],
+                     hint: str) -> ConfigError | None:
     """A clear one-line error for credentials or TLS the server refused (None: nothing answered)."""
     for e in [exc, exc.__cause__, *errors]:
         if isinstance(e, nats.errors.AuthorizationError) or "authorization violation" in str(e).lower():
             return ConfigError(f"NATS at {servers} refused the credentials of user {user}: authorization "
-                               "violation (wrong seed, or a server configuration that does not list it: "
-                               "`swarm nats auth generate`, then restart the server)")
+                               f"violation ({hint})")
         if isinstance(e, ssl.SSLCertVerificationError):
             return ConfigError(f"TLS to NATS at {servers} failed for user {user}: the server's certificate is not "
                                f"trusted ({e.verify_message}); set NATS_TLS_CA to the CA that signed it")
@@ -228,7 +245,7 @@ async def connect(
     except (TimeoutError, NoServersError, OSError, nats.errors.Error) as exc:
         with contextlib.suppress(Exception):
             await nc.close()
-        refused = _refused_connect(exc, user, redacted(",".join(opts["servers"])), errors)
+        refused = _refused_connect(exc, user, redacted(",".join(opts["servers"])), errors, _refusal_hint(settings))
         if refused is not None:
             raise refused from None
         raise NatsUnavailable(

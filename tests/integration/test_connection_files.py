@@ -117,3 +117,28 @@ def test_a_nats_url_list_whose_first_server_is_down_connects_to_the_next(cli_env
     result = runner.invoke(app, ["streams", "report", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout), result.output
+
+
+@pytest.mark.parametrize(("server_args", "good", "bad", "named"), [
+    (["--user", "alice", "--pass", "s3cret-pw"], {"NATS_USER": "alice", "NATS_PASSWORD": "s3cret-pw"},
+     {"NATS_USER": "alice", "NATS_PASSWORD": "wrong-pw"}, "user alice: authorization violation (wrong NATS_USER or "
+     "NATS_PASSWORD)"),
+    (["--auth", "s3cret-token"], {"NATS_TOKEN": "s3cret-token"}, {"NATS_TOKEN": "wrong-token"},
+     "user anonymous (NATS_TOKEN): authorization violation (wrong NATS_TOKEN)"),
+], ids=["user-password", "token"])
+def test_user_password_and_token_authenticate_and_a_wrong_one_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server_args: list[str], good: dict[str, str],
+    bad: dict[str, str], named: str,
+) -> None:
+    """README: NATS_USER / NATS_PASSWORD and NATS_TOKEN authenticate; a refused login is one line, no secret."""
+    with EmbeddedNats(store_dir=tmp_path / "nats", extra_args=server_args) as server:
+        monkeypatch.setenv("NATS_URL", server.url)
+        monkeypatch.setenv("NATS_NAMESPACE", "authvars")
+        for key, value in good.items():
+            monkeypatch.setenv(key, value)
+        result = runner.invoke(app, ["streams", "provision", "--json"])
+        assert result.exit_code == 0, result.output
+        assert runner.invoke(app, ["streams", "report", "--json"]).exit_code == 0
+        error = _refused(monkeypatch, **bad)
+        assert named in error, error
+        assert not any(v in error for v in (*good.values(), *bad.values()) if "s3cret" in v or "wrong" in v), error
