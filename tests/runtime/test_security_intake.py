@@ -5,10 +5,13 @@ The third attack matches no rule: only the learned model catches it, and its rej
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
+from typer.testing import CliRunner
 
+from swarm.cli import app
 from swarm.errors import StateNotFound
 from swarm.models import DeadLetter, ErrorReport, SecurityRejection
 from swarm.reporting.reporter import publish_report
@@ -52,7 +55,8 @@ ATTACKS = [
 ]
 
 
-async def test_rejected_reports_never_reach_an_agent_and_the_rest_is_processed(bus, settings, tmp_path) -> None:
+async def test_rejected_reports_never_reach_an_agent_and_the_rest_is_processed(bus, settings, tmp_path,
+                                                                              cli_env) -> None:
     cfg = runtime_config(tmp_path)
     cfg.intake.filter = "swarm.security.injection:InjectionFilter"
     benign = [report(500 + i) for i in range(3)]
@@ -69,6 +73,9 @@ async def test_rejected_reports_never_reach_an_agent_and_the_rest_is_processed(b
     for r in await results(bus):
         by_status.setdefault(r.status, set()).add(r.signature)
     assert by_status == {"fixed": {r.signature for r in benign}, "rejected": {a.signature for a in ATTACKS}}
+    listed = await asyncio.to_thread(CliRunner().invoke, app, ["fixes", "list", "--status", "rejected", "--json"])
+    assert listed.exit_code == 0, listed.output  # README: `swarm fixes list` shows the rejected signatures
+    assert {row["signature"] for row in json.loads(listed.stdout)} == {a.signature for a in ATTACKS}
 
     sub = await bus.js.subscribe(bus.names.security_rejected, ordered_consumer=True)
     rejections = [SecurityRejection.model_validate_json((await sub.next_msg(timeout=5)).data) for _ in range(3)]
