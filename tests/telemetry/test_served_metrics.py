@@ -62,3 +62,22 @@ def test_a_metrics_port_another_process_holds_is_a_config_error(monkeypatch) -> 
         with pytest.raises(ConfigError, match="cannot serve metrics there"):
             metrics.serve_from_env()
     assert not metrics._served  # nothing half-served is left behind
+
+
+def test_a_cleanly_stopped_service_has_no_heartbeat_age_and_no_limit_has_no_series(served: int) -> None:
+    """README: `swarm_heartbeat_age_s` leaves out cleanly stopped services (a clean exit is not a silent
+    service); `swarm_budget_limit` has no series for a resource without a limit."""
+    from swarm.telemetry.snapshot import export_gauges
+
+    beats = [{"service": name, "role": "research", "beat": beat, "age_s": 30.0}
+             for name, beat in (("research-0", "ok"), ("research-1", "stopped"), ("research-2", "stopping"))]
+    export_gauges({"streams": [], "pools": {}, "heartbeats": beats,
+                   "budget": {"active": 2, "max_concurrent": 8, "tokens_hour": 10, "tokens_per_hour": None,
+                              "usd_hour": 0.5}})
+    scraped = _scrape(served)
+    ages = {dict(labels)["service"] for name, labels in scraped if name == "swarm_heartbeat_age_s"}
+    assert ages == {"research-0"}
+    limits = {dict(labels)["resource"]: v for (name, labels), v in scraped.items() if name == "swarm_budget_limit"}
+    assert limits == {"investigations": 8.0}
+    used = {dict(labels)["resource"] for name, labels in scraped if name == "swarm_budget_used"}
+    assert used == {"investigations", "tokens_hour", "usd_hour"}
