@@ -12,7 +12,8 @@ run that never ends:
    work while the controller waits for that test: both sides idle, for ever.
 
 Here the crashed test is marked done (xdist reports it failed, naming the worker that crashed), and a
-node is given files until it holds two pending tests, or is told to shut down when the queue is empty.
+node is given files until it holds more than two pending tests (as xdist does), or is told to shut
+down when the queue is empty.
 `tests/conftest.py` installs it through xdist's own hook; this module is also a plugin (`-p`), which
 is how `tests/unit/test_xdist_scheduling.py` runs it on a suite with a crashing test.
 """
@@ -46,7 +47,7 @@ class CrashOnceFileScheduling(LoadFileScheduling):  # type: ignore[misc]
     def _reschedule(self, node: Any) -> None:
         if node.shutting_down:
             return
-        while self.workqueue and self._pending_of(self.assigned_work[node]) < 2:
+        while self.workqueue and self._pending_of(self.assigned_work[node]) <= 2:  # as xdist: more than two
             self._assign_work_unit(node)
         if not self.workqueue:
             node.shutdown()  # the worker runs what it holds, then finishes
