@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -64,3 +65,18 @@ def test_a_collector_that_is_down_does_not_fail_the_command(bus, cli_env: dict[s
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["stream"].endswith("_ERROR_REPORTS")
     assert "Traceback" not in done.stderr
+
+
+def test_the_console_exporter_prints_spans_to_stderr_as_service_swarm(bus, cli_env: dict[str, str]) -> None:
+    """README: `OTEL_TRACES_EXPORTER=console` prints the spans; without OTEL_SERVICE_NAME the service is `swarm`.
+    They go to stderr: `--json` output on stdout stays one document for scripts."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")} | cli_env | {
+        "OTEL_TRACES_EXPORTER": "console"}
+    done = subprocess.run([sys.executable, "-m", "swarm.cli", "errors", "report", "-m", "boom", "--json"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    published = json.loads(done.stdout)
+    spans = [json.loads(chunk) for chunk in re.findall(r"(?ms)^\{\n.*?^\}$", done.stderr)]
+    (publish,) = [s for s in spans if s["name"] == f"publish {published['subject']}"]
+    assert publish["resource"]["attributes"]["service.name"] == "swarm"
+    assert publish["attributes"]["messaging.message.id"] == published["msg_id"]

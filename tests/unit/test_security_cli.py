@@ -402,3 +402,18 @@ def test_an_infinite_threshold_is_a_usage_error() -> None:
     """No text could reach it: every rule would be silenced (the JSON printed `Infinity`)."""
     result = runner.invoke(app, ["security", "check", "hi", "--threshold", "inf"])
     assert result.exit_code == 2 and "must be a finite number, got inf" in result.stderr, result.output
+
+
+def test_eval_generated_reads_the_held_out_generated_set_per_category_and_obfuscation() -> None:
+    """README: `swarm security eval --generated` scores the generated held-out set (never trained or tuned on)."""
+    result = runner.invoke(app, ["security", "eval", "--generated", "--json"])
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.stdout)["corpora"]["generated-heldout"]["rules+model"]
+    confusion = row["confusion"]
+    assert row["attacks"] == confusion["tp"] + confusion["fn"] > 100
+    assert row["benign"] == confusion["fp"] + confusion["tn"] > 500
+    assert row["recall"] == round(confusion["tp"] / row["attacks"], 4)
+    assert {"instruction_override", "secret_exfiltration", "tool_hijack"} <= set(row["recall_by_category"])
+    assert sum(c["total"] for c in row["recall_by_category"].values()) == row["attacks"]
+    assert row["recall_by_obfuscation"] and row["goals"] == {"recall": 0.95, "false_positive_rate": 0.01,
+                                                              "met": row["goals"]["met"]}
