@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import faulthandler
 import os
-import sys
-import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import TextIO
 
 import pytest
 
@@ -21,6 +18,10 @@ from swarm.bus.connect import Bus
 from swarm.bus.provision import load_streams_config, provision
 from swarm.bus.server import EmbeddedNats
 from swarm.bus.settings import Settings
+from tests.support.timeout_stacks import (
+    console_of,
+    pytest_runtest_protocol,  # noqa: F401  # a hung test's stacks, on the console
+)
 from tests.support.xdist_scheduling import pytest_xdist_make_scheduler  # noqa: F401  # a crashed worker fails one test
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,39 +48,7 @@ def _start_watchdog(config: pytest.Config) -> None:
     replaced); this names what hangs between tests or at the end, where no test's timer runs, before CI's
     own limit kills the run without a word. The console is the stderr pytest saved before capturing."""
     seconds = float(os.environ.get("SWARM_TEST_WATCHDOG_S", "3000"))
-    capman = config.pluginmanager.getplugin("capturemanager")
-    saved = getattr(getattr(getattr(capman, "_global_capturing", None), "err", None), "targetfd_save", None)
-    console = os.fdopen(os.dup(saved), "w") if isinstance(saved, int) else sys.__stderr__
-    config._swarm_watchdog_console = console  # type: ignore[attr-defined]  # kept open for the session
-    faulthandler.dump_traceback_later(seconds, repeat=False, file=console, exit=False)
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    """A test still running 10 s before its pytest-timeout prints every thread's stack to the console.
-
-    pytest-timeout's own dump goes to the worker's stdout, which xdist does not show, and then it ends
-    the worker: without this, a CI log says only which test hung, never where."""
-    marker = item.get_closest_marker("timeout")
-    seconds = float(marker.args[0]) if marker and marker.args else float(item.config.getini("timeout") or 0)
-    console = getattr(item.config, "_swarm_watchdog_console", None)
-    timer = None
-    if seconds > 20 and console is not None:
-        timer = threading.Timer(seconds - 10, _dump_stacks, args=(item.nodeid, console))
-        timer.daemon = True
-        timer.start()
-    try:
-        return (yield)
-    finally:
-        if timer is not None:
-            timer.cancel()
-
-
-def _dump_stacks(nodeid: str, console: TextIO) -> None:
-    console.write(f"\n+++ {nodeid} is about to time out; its process's threads:\n")
-    console.flush()
-    faulthandler.dump_traceback(file=console, all_threads=True)
-    console.flush()
+    faulthandler.dump_traceback_later(seconds, repeat=False, file=console_of(config), exit=False)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""A test that outlives its timeout fails once and the run ends: `make test`'s scheduler, on a small suite.
+"""A test that outlives its timeout fails once, its stacks printed first, and the run ends: `make test`'s
+scheduler and stack dump (tests/support/), on a small suite.
 
 The suite runs the way `make test` runs (`-n 2 --dist loadfile`, pytest-timeout's thread method). Its
 hanging test sits between two others in one file, so after the crash the replacement worker's first
@@ -61,7 +62,8 @@ def test_a_hung_test_fails_once_and_the_rest_of_the_suite_still_runs(tmp_path: P
     env["PYTHONPATH"] = str(ROOT)
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-n", "2", "--dist", "loadfile", "-p", "no:cacheprovider",
-         "-p", "tests.support.xdist_scheduling", "-W", "ignore::DeprecationWarning", str(tmp_path)],
+         "-p", "tests.support.xdist_scheduling", "-p", "tests.support.timeout_stacks",
+         "-W", "ignore::DeprecationWarning", str(tmp_path)],
         cwd=tmp_path, env=env, capture_output=True, text=True,
         timeout=150,  # xdist's own scheduler never returns here: this bound is the failure, not a speed check
     )
@@ -69,5 +71,9 @@ def test_a_hung_test_fails_once_and_the_rest_of_the_suite_still_runs(tmp_path: P
     assert done.returncode == 1, out
     assert "1 failed, 8 passed" in out, out
     assert "crashed while running" in out and "test_hangs" in out, out
+    # its stacks reached the console before the timeout ended its worker: where it hung, by file and line
+    assert "+++ test_hangs.py::test_hangs is about to time out" in done.stderr, done.stderr
+    line = HANGING_FILE.split("\n").index("    time.sleep(120)") + 1
+    assert f'File "{tmp_path / "test_hangs.py"}", line {line} in test_hangs' in done.stderr, done.stderr
     ran = sorted((tmp_path / "ran.txt").read_text().split())
     assert ran == ["first", "hangs", "last"], f"the hung test must run once and the test after it still run: {ran}"

@@ -1,0 +1,55 @@
+"""A test still running shortly before its pytest-timeout prints every thread's stack to the console.
+
+pytest-timeout's own dump (thread method) goes to the worker's stdout, which xdist does not show, and
+then it ends the worker: without this, a CI log says only which test hung, never where. The stacks are
+printed `min(10 s, a fifth of the timeout)` before it, to the stderr pytest saved before capturing.
+`tests/conftest.py` installs the hook; this module is also a plugin (`-p`), which is how
+`tests/unit/test_xdist_scheduling.py` checks it on a suite with a hanging test.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from typing import TextIO
+
+import pytest
+
+__all__ = ["console_of", "pytest_runtest_protocol"]
+
+
+def console_of(config: pytest.Config) -> TextIO:
+    """The stderr pytest saved before capturing (the CI log), opened once per session."""
+    console = getattr(config, "_swarm_console", None)
+    if console is None:
+        capman = config.pluginmanager.getplugin("capturemanager")
+        saved = getattr(getattr(getattr(capman, "_global_capturing", None), "err", None), "targetfd_save", None)
+        console = os.fdopen(os.dup(saved), "w") if isinstance(saved, int) else sys.__stderr__
+        config._swarm_console = console  # type: ignore[attr-defined]  # kept open for the session
+    return console
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    marker = item.get_closest_marker("timeout")
+    seconds = float(marker.args[0]) if marker and marker.args else float(item.config.getini("timeout") or 0)
+    timer = None
+    if seconds > 0:
+        timer = threading.Timer(seconds - min(10.0, seconds / 5), _dump, args=(item.nodeid, console_of(item.config)))
+        timer.daemon = True
+        timer.start()
+    try:
+        return (yield)
+    finally:
+        if timer is not None:
+            timer.cancel()
+
+
+def _dump(nodeid: str, console: TextIO) -> None:
+    console.write(f"\n+++ {nodeid} is about to time out; its process's threads:\n")
+    console.flush()
+    faulthandler.dump_traceback(file=console, all_threads=True)
+    console.flush()
