@@ -299,7 +299,7 @@ async def test_the_pipeline_runs_with_every_actor_on_its_own_role(provisioned, t
             markers = await DeployMarkers(operator.js, operator.names).open()
             assert await markers.mark(DeployMarker(service="checkout", version="v2")) >= 1
             assert list(operator.refusals.seen) == []
-        counters = await runtime.until_empty(timeout_s=240)
+        counters = await runtime.until_empty(timeout_s=600)
         assert runtime.bus is not None and list(runtime.bus.refusals.seen) == []  # the driver, as monitor
         assert runtime.bus.refusals.user == "monitor@pipe"
     finally:

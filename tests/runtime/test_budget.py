@@ -60,7 +60,7 @@ async def test_over_budget_investigations_wait_and_none_is_lost(bus, settings, t
     runtime = SwarmRuntime(settings, cfg)
     await runtime.start()
     try:
-        counters = await runtime.until_empty(timeout_s=240)
+        counters = await runtime.until_empty(timeout_s=600)
         status = await runtime.budget_status()
     finally:
         await runtime.stop()
@@ -96,7 +96,7 @@ async def test_an_investigation_over_its_own_cost_budget_fails_once_and_is_not_r
     runtime = SwarmRuntime(settings, cfg)
     await runtime.start()
     try:
-        counters = await runtime.until_empty(timeout_s=240)
+        counters = await runtime.until_empty(timeout_s=600)
         status = await runtime.budget_status()
     finally:
         await runtime.stop()

@@ -87,7 +87,7 @@ async def test_ping_finds_the_services_and_pause_holds_intake_until_resume(bus: 
         assert status["counters"]["received"] == 0
 
         assert (await cli("control", "resume"))["paused"] is False
-        counters = await runtime.until_empty(timeout_s=240)
+        counters = await runtime.until_empty(timeout_s=300)
         assert counters["received"] == 6 and counters["results"] == 6 and counters["dead_lettered"] == 0
         budget = await cli("control", "budget")
         assert budget["active"] == 0
@@ -112,7 +112,7 @@ async def test_cancel_stops_a_running_investigation_with_a_failed_result(bus: Bu
             await asyncio.sleep(0.05)
         reply = await cli("control", "cancel", inv, "--reason", "wrong service")
         assert reply == {"investigation_id": inv, "cancelled": True, "reason": "wrong service"}
-        counters = await runtime.until_empty(timeout_s=240)
+        counters = await runtime.until_empty(timeout_s=300)
         assert counters["results"] == 1 and counters["dead_lettered"] == 0
     finally:
         await runtime.stop()
@@ -134,7 +134,7 @@ async def test_cancel_of_an_investigation_no_orchestrator_runs_fails_naming_it(b
 
         await publish_report(bus, report(3))
         inv = investigation_id_for(report(3).signature)
-        counters = await runtime.until_empty(timeout_s=240)
+        counters = await runtime.until_empty(timeout_s=300)
         assert counters["results"] == 1
         stderr, answer = await cli_fails("control", "cancel", inv, "--reason", "too late")
         for said in (stderr, answer["error"]):

@@ -124,7 +124,7 @@ async def test_the_gate_holds_the_push_until_approved_then_opens_a_valid_pull_re
 
             decided = await cli("approve", inv, "--by", "alice", "--reason", "looks right")
             assert decided["approved"] is True and decided["gate"] == "push"
-            counters = await runtime.until_empty(timeout_s=240)
+            counters = await runtime.until_empty(timeout_s=300)
             assert counters["results"] == 1
             # the fix is proposed, not fixed, until the pull request is merged; the running swarm follows it
             (row,) = await cli("fixes", "list")
@@ -188,7 +188,7 @@ async def test_a_rejection_a_timeout_and_a_refused_pull_request_all_stop_the_del
             await control_request(bus, "approve", {"investigation_id": "inv-0000000000000000", "by": "bob"})
         reply = await cli("reject", shop_inv, "--by", "bob", "--reason", "touches billing")
         assert reply["approved"] is False and reply["gate"] == "pr"
-        await runtime.until_empty(timeout_s=240)
+        await runtime.until_empty(timeout_s=300)
     finally:
         await runtime.stop()
     shop_result, cart_result = await result_of(bus, shop_inv), await result_of(bus, cart_inv)
@@ -232,7 +232,7 @@ async def test_the_real_agents_fix_a_repository_that_delivers_and_the_pull_reque
         await runtime.start()
         try:
             await publish_report(bus, case.report)
-            counters = await runtime.until_empty(timeout_s=240)
+            counters = await runtime.until_empty(timeout_s=600)
         finally:
             await runtime.stop()
     assert counters["results"] == 1 and gh.violations == []

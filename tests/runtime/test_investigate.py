@@ -93,7 +93,7 @@ def test_swarm_run_until_empty_prints_the_counters(cli_env, tmp_path) -> None:
     asyncio.run(publish())
     cfg_file = tmp_path / "swarm.yaml"
     cfg_file.write_text(yaml.safe_dump(runtime_config(tmp_path).model_dump(mode="json")))
-    result = runner.invoke(app, ["run", "--config", str(cfg_file), "--until-empty", "--timeout", "240", "--json"])
+    result = runner.invoke(app, ["run", "--config", str(cfg_file), "--until-empty", "--timeout", "600", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {
         "received": 5,

@@ -66,7 +66,7 @@ async def test_a_fixed_error_back_after_a_deploy_is_a_regression_with_a_linked_i
         first = report("1.0")
         sig, inv1 = first.signature, investigation_id_for(first.signature)
         assert (await publish_report(bus, first)).msg_id.endswith("-1.0")  # the release is in the Msg-Id
-        await runtime.until_empty(timeout_s=240)
+        await runtime.until_empty(timeout_s=300)
         entry = await index.get(sig)
         assert entry is not None and entry["status"] == "fixed" and entry["investigation_id"] == inv1
         assert entry["release"] == "1.0"
@@ -74,7 +74,7 @@ async def test_a_fixed_error_back_after_a_deploy_is_a_regression_with_a_linked_i
         # the same error in a new release: stored (new Msg-Id), but no deploy marker, inside the quiet period
         again = await publish_report(bus, report("1.1"))
         assert not again.duplicate
-        counters = await runtime.until_empty(timeout_s=240)
+        counters = await runtime.until_empty(timeout_s=300)
         assert counters["investigations"] == 1 and counters["duplicates"] == 1
         assert [r.investigation_id for r in await results(bus)] == [inv1]
         assert (await index.get(sig))["status"] == "fixed"
@@ -85,7 +85,7 @@ async def test_a_fixed_error_back_after_a_deploy_is_a_regression_with_a_linked_i
         assert marked.exit_code == 0, marked.output
         assert json.loads(marked.stdout)["version"] == "1.2"
         await publish_report(bus, report("1.2"))
-        counters = await runtime.until_empty(timeout_s=240)
+        counters = await runtime.until_empty(timeout_s=300)
         assert counters["investigations"] == 2 and counters["results"] == 2
 
         # unseen for longer than the quiet period (the entry says so: two hours ago), then back: new again
@@ -94,7 +94,7 @@ async def test_a_fixed_error_back_after_a_deploy_is_a_regression_with_a_linked_i
         long_ago = (utcnow() - timedelta(hours=2)).isoformat()
         await kv.put(sig, json.dumps({**entry, "last_seen_at": long_ago}).encode())  # closed after the deploy
         await publish_report(bus, report("1.3"))
-        counters = await runtime.until_empty(timeout_s=240)
+        counters = await runtime.until_empty(timeout_s=300)
         assert counters["investigations"] == 3 and counters["results"] == 3
     finally:
         await runtime.stop()

@@ -39,7 +39,7 @@ async def test_trace_metrics_and_heartbeats(bus, settings, tmp_path) -> None:
     runtime = SwarmRuntime(settings, cfg)
     await runtime.start()
     try:
-        counters = await runtime.until_empty(timeout_s=240)
+        counters = await runtime.until_empty(timeout_s=600)
         assert counters["results"] == 3
 
         async def all_beating() -> bool:
@@ -102,7 +102,7 @@ async def test_a_burst_scales_a_pool_up_and_idleness_scales_it_down(bus, setting
     runtime = SwarmRuntime(settings, cfg)
     await runtime.start()
     try:
-        await runtime.until_empty(timeout_s=240)
+        await runtime.until_empty(timeout_s=600)
 
         # a decision is recorded once its pool has scaled; on a loaded machine the new replicas may start after
         # the burst is answered (the pool still at 1): wait for the scale up to be recorded, then for the way down.

@@ -39,7 +39,7 @@ async def results(bus: Bus) -> list[Result]:
 async def test_fifty_distinct_reports_give_fifty_completed_investigations(bus, settings, tmp_path) -> None:
     for i in range(50):
         await publish_report(bus, report(i))
-    counters = await run_until_empty(settings, runtime_config(tmp_path), timeout_s=240)
+    counters = await run_until_empty(settings, runtime_config(tmp_path), timeout_s=600)
     assert counters == {
         "received": 50,
         "investigations": 50,
@@ -67,7 +67,7 @@ async def test_copies_of_five_signatures_give_five_investigations_with_occurrenc
     for i in range(200):
         # no Msg-Id: like a publisher outside the dedup window, every copy is stored
         await bus.js.publish(bus.names.errors(), report(i % 5).to_bytes())
-    counters = await run_until_empty(settings, runtime_config(tmp_path), timeout_s=240)
+    counters = await run_until_empty(settings, runtime_config(tmp_path), timeout_s=600)
     assert counters["received"] == 200
     assert counters["investigations"] == 5
     assert counters["duplicates"] == 195
@@ -82,7 +82,7 @@ async def test_malformed_reports_are_dead_lettered_and_the_rest_processed(bus, s
     await bus.js.publish(bus.names.errors(), b"{not json")
     await bus.js.publish(bus.names.errors(), json.dumps({"stack": "no error field"}).encode())
     await publish_report(bus, report(2))
-    counters = await run_until_empty(settings, runtime_config(tmp_path), timeout_s=240)
+    counters = await run_until_empty(settings, runtime_config(tmp_path), timeout_s=600)
     assert counters["dead_lettered"] == 2 and counters["results"] == 2
     sub = await bus.js.subscribe(bus.names.dead_all, ordered_consumer=True)
     reasons = []
@@ -97,7 +97,7 @@ async def test_malformed_reports_are_dead_lettered_and_the_rest_processed(bus, s
 
 async def test_an_agent_that_raises_gives_a_failed_result_without_redelivery(bus, settings, tmp_path) -> None:
     await publish_report(bus, report(7))
-    counters = await run_until_empty(settings, runtime_config(tmp_path, {"implement": {"fail": True}}), timeout_s=240)
+    counters = await run_until_empty(settings, runtime_config(tmp_path, {"implement": {"fail": True}}), timeout_s=600)
     assert counters["results"] == 1 and counters["dead_lettered"] == 0
     (result,) = await results(bus)
     assert result.status == "failed" and "failed on purpose" in (result.error or "")
@@ -111,7 +111,7 @@ async def test_an_agent_that_raises_gives_a_failed_result_without_redelivery(bus
 async def test_review_requesting_changes_starts_another_cycle_with_feedback(bus, settings, tmp_path) -> None:
     await publish_report(bus, report(3))
     await run_until_empty(
-        settings, runtime_config(tmp_path, {"review": {"request_changes_cycles": [1]}}), timeout_s=240
+        settings, runtime_config(tmp_path, {"review": {"request_changes_cycles": [1]}}), timeout_s=600
     )
     (result,) = await results(bus)
     assert result.status == "fixed" and result.cycles == 2
@@ -140,7 +140,7 @@ async def test_a_report_that_names_no_environment_is_of_the_one_its_subject_name
     await bus.js.publish(bus.names.errors("production"), json.dumps(bare).encode(), headers={"Nats-Msg-Id": "raw-5"})
     named = report(6).model_dump(mode="json") | {"environment": "default"}
     await bus.js.publish(bus.names.errors("production"), json.dumps(named).encode(), headers={"Nats-Msg-Id": "raw-6"})
-    counters = await run_until_empty(settings, runtime_config(tmp_path), timeout_s=240)
+    counters = await run_until_empty(settings, runtime_config(tmp_path), timeout_s=600)
     assert counters["results"] == 2, counters
     by_signature = {r.signature: r.environment for r in await results(bus)}
     assert by_signature == {report(5).signature: "production", report(6).signature: "default"}

@@ -47,7 +47,7 @@ async def test_killing_a_specialist_mid_investigation_redelivers_and_gives_one_r
 
         await wait_for(started, what="implement to start")
         ray.kill(ray.get_actor("implement-0", namespace=runtime.ray_namespace), no_restart=False)
-        counters = await runtime.until_empty(timeout_s=240)
+        counters = await runtime.until_empty(timeout_s=600)
     finally:
         await runtime.stop()
     assert counters["results"] == 1 and counters["investigations"] == 1 and counters["dead_lettered"] == 0
@@ -85,9 +85,9 @@ async def test_sigterm_drain_loses_nothing(bus, settings, tmp_path) -> None:
     )
     try:
         status = await bus.nc.subscribe(bus.names.investigation_all)
-        await status.next_msg(timeout=240)  # an investigation is under way
+        await status.next_msg(timeout=300)  # an investigation is under way
         proc.send_signal(signal.SIGTERM)
-        out, err = await asyncio.to_thread(proc.communicate, timeout=240)
+        out, err = await asyncio.to_thread(proc.communicate, timeout=300)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -99,7 +99,7 @@ async def test_sigterm_drain_loses_nothing(bus, settings, tmp_path) -> None:
     runtime = SwarmRuntime(settings, runtime_config(tmp_path))
     await runtime.start()
     try:
-        await runtime.until_empty(timeout_s=240)
+        await runtime.until_empty(timeout_s=600)
     finally:
         await runtime.stop()
     got = await results(bus)
@@ -151,8 +151,8 @@ async def test_a_report_that_exhausted_its_deliveries_elsewhere_is_dead_lettered
     try:
         await last.nak()  # the last allowed delivery fails too: JetStream gives up and says so
         dead = await bus.js.subscribe(bus.names.dead("errors"), ordered_consumer=True)
-        letter = json.loads((await dead.next_msg(timeout=240)).data)
-        await runtime.until_empty(timeout_s=240)
+        letter = json.loads((await dead.next_msg(timeout=300)).data)
+        await runtime.until_empty(timeout_s=600)
         counters = await runtime.counters()
     finally:
         await runtime.stop()
@@ -185,7 +185,7 @@ async def test_an_advisory_fired_while_no_swarm_ran_is_not_lost(bus, settings, t
     await runtime.start()
     try:
         dead = await bus.js.subscribe(bus.names.dead("errors"), ordered_consumer=True)
-        letter = json.loads((await dead.next_msg(timeout=240)).data)
+        letter = json.loads((await dead.next_msg(timeout=300)).data)
 
         async def advisory_settled() -> bool:  # acked (so removed) once its report is dead-lettered
             return (await bus.js.stream_info(bus.names.advisories_stream)).state.messages == 0
@@ -208,10 +208,10 @@ async def test_a_signature_whose_report_was_dead_lettered_is_reopened_by_its_nex
     runtime = SwarmRuntime(settings, cfg)
     await runtime.start()
     try:
-        first = await runtime.until_empty(timeout_s=240)
+        first = await runtime.until_empty(timeout_s=600)
         assert first["dead_lettered"] == 1 and first["results"] == 0  # 3 deliveries, 3 transient failures
         await bus.js.publish(bus.names.errors(), r.to_bytes())  # the same error happens again later
-        second = await runtime.until_empty(timeout_s=240)
+        second = await runtime.until_empty(timeout_s=600)
     finally:
         await runtime.stop()
     assert second["results"] == 1 and second["duplicates"] == 0, "the next occurrence must take it over"
@@ -231,7 +231,7 @@ async def test_a_second_call_for_a_running_investigation_is_told_busy(bus, setti
         req = InvestigationRequest(investigation_id="inv-busy", signature=r.signature, report=r.model_dump(mode="json"))
         first = orchestrator.investigate.remote(req)
         marker = await bus.nc.subscribe(bus.names.comms_run("inv-busy", "started"))
-        await marker.next_msg(timeout=240)  # the first call is under way
+        await marker.next_msg(timeout=300)  # the first call is under way
         second = await orchestrator.investigate.remote(req)
         assert second["outcome"] == "busy"
         done = await first

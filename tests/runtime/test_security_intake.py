@@ -65,7 +65,7 @@ async def test_rejected_reports_never_reach_an_agent_and_the_rest_is_processed(b
     runtime = SwarmRuntime(settings, cfg)
     await runtime.start()
     try:
-        counters = await runtime.until_empty(timeout_s=240)
+        counters = await runtime.until_empty(timeout_s=600)
     finally:
         await runtime.stop()
     assert counters["rejected"] == 3 and counters["results"] == 3 and counters["dead_lettered"] == 0
@@ -116,8 +116,8 @@ async def test_a_filter_failure_dead_letters_the_report_at_once_with_the_reason(
     await runtime.start()
     try:
         dead = await bus.js.subscribe(bus.names.dead("errors"), ordered_consumer=True)
-        letter = DeadLetter.model_validate_json((await dead.next_msg(timeout=240)).data)
-        counters = await runtime.until_empty(timeout_s=240)
+        letter = DeadLetter.model_validate_json((await dead.next_msg(timeout=300)).data)
+        counters = await runtime.until_empty(timeout_s=600)
     finally:
         await runtime.stop()
     assert letter.error_type == "FilterFailed" and letter.deliveries == 1

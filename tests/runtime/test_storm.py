@@ -54,7 +54,7 @@ async def test_storm_counters_are_exact_with_two_intake_actors_and_a_redelivered
         await msg.nak()
     await sub.unsubscribe()
 
-    counters = await run_until_empty(settings, runtime_config(tmp_path, intake={"actors": 2}), timeout_s=240)
+    counters = await run_until_empty(settings, runtime_config(tmp_path, intake={"actors": 2}), timeout_s=600)
     assert await occurrences(bus) == dict(sent)  # each report counted once, the redelivered ones too
     assert opened_here == len(groups) and duplicates_here == LOST - len(groups)
     assert counters == {
@@ -92,13 +92,13 @@ async def test_duplicates_never_scale_a_pool_and_distinct_reports_do(bus, settin
     runtime = SwarmRuntime(settings, cfg)
     await runtime.start()
     try:
-        counters = await runtime.until_empty(timeout_s=240)
+        counters = await runtime.until_empty(timeout_s=600)
         assert counters["investigations"] == 1 and counters["duplicates"] == 399
         assert runtime.decisions == [] and runtime.sizes()["research"] == 1
 
         for i in range(12):  # twelve distinct errors: twelve investigations of load
             await publish_report(bus, report(910 + i))
-        await runtime.until_empty(timeout_s=240)
+        await runtime.until_empty(timeout_s=600)
 
         # a decision is recorded (and told) once its pool has scaled; on a loaded machine the new replicas may
         # start after the twelve are answered: stopping then would cancel the tick, record and all

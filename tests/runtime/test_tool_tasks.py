@@ -26,7 +26,7 @@ async def run(bus, settings, cfg, n: int, base: int) -> tuple[dict[str, int], di
     runtime = SwarmRuntime(settings, cfg)
     await runtime.start()
     try:
-        counters = await runtime.until_empty(timeout_s=240)
+        counters = await runtime.until_empty(timeout_s=300)
         pids = await runtime.pids()
         per_actor = [await a.stats.remote() for a in runtime.intake]
     finally:

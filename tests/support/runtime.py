@@ -47,11 +47,8 @@ def runtime_config(tmp_path: Path, options: dict[str, dict[str, Any]] | None = N
     return SwarmConfig.model_validate(data)
 
 
-async def run_until_empty(settings: Any, config: SwarmConfig, timeout_s: float = 240) -> dict[str, int]:
-    """Start a runtime, drain the queues, stop it; the intake counters.
-
-    The bound stays under pytest-timeout's 300 s: a stall fails with until_empty's pending and in-flight
-    counts instead of a worker ended without a word."""
+async def run_until_empty(settings: Any, config: SwarmConfig, timeout_s: float = 600) -> dict[str, int]:
+    """Start a runtime, drain the queues, stop it; the intake counters."""
     from swarm.runtime.app import SwarmRuntime
 
     runtime = SwarmRuntime(settings, config)
