@@ -25,8 +25,9 @@ from tests.support.timeout_stacks import (
 from tests.support.xdist_scheduling import pytest_xdist_make_scheduler  # noqa: F401  # a crashed worker fails one test
 
 ROOT = Path(__file__).resolve().parents[1]
-# hermetic: agents pick Claude when a key is set; tests that want Claude set it against a loopback server
-os.environ.pop("ANTHROPIC_API_KEY", None)
+# hermetic: agents pick Claude when a key is set; tests that want Claude set it against a loopback server.
+# Empty, not unset: the environment wins over a developer's `.env`, and an empty key is never exported
+os.environ["ANTHROPIC_API_KEY"] = ""
 os.environ.pop("ANTHROPIC_BASE_URL", None)
 
 

@@ -87,6 +87,8 @@ def _refusal_hint(settings: Settings) -> str:
         return "wrong NATS_USER or NATS_PASSWORD"
     if settings.nats_token:
         return "wrong NATS_TOKEN"
+    if settings.nats_url and _USERINFO.search(settings.nats_url):
+        return "wrong user, password or token in NATS_URL"
     return "the server wants credentials: set NATS_CREDS, NATS_USER and NATS_PASSWORD, NATS_TOKEN or NATS_NKEY_SEED"
 
 

@@ -51,9 +51,10 @@ class Settings(BaseSettings):
     nats_namespace: str = Field(default="default", description="namespace of subjects and streams")
     nats_creds: Path | None = None
     nats_user: str | None = None
-    nats_password: str | None = None
-    nats_token: str | None = None
-    nats_nkey_seed: str | None = Field(default=None, description="path of an NKey seed file, or the seed itself")
+    nats_password: str | None = Field(default=None, repr=False)  # secrets stay out of reprs and logs
+    nats_token: str | None = Field(default=None, repr=False)
+    nats_nkey_seed: str | None = Field(default=None, repr=False,
+                                       description="path of an NKey seed file, or the seed itself")
     nats_tls_ca: Path | None = None
     nats_tls_cert: Path | None = None
     nats_tls_key: Path | None = None

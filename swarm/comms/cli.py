@@ -117,27 +117,31 @@ def serve(
             run(_provision(settings))
             app = create_app(settings, url, ingest=ingest)
             bound = listener.getsockname()[1]
-            where = f"[{host}]" if ":" in host else host
+            where = f"[{host.replace('%', '%25')}]" if ":" in host else host  # a zone id is escaped in a URL
             emit({"url": f"http://{where}:{bound}/agents", "namespace": settings.nats_namespace, "ingest": ingest},
                  json_out, render=lambda d: err_console.print(f"serving {d['url']}", highlight=False))
             uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[listener])
 
 
 def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket on the first of `host`'s addresses that binds (`localhost` may name ::1 first)."""
+    shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-        family, kind, proto, _, address = infos[0]
-        sock = socket.socket(family, kind, proto)
     except OSError as exc:
         raise ConfigError(f"--host {host}: not an address to listen on ({exc.strerror or exc})") from exc
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-        sock.listen(2048)
-    except OSError as exc:
-        sock.close()
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-    return sock
+    problem: OSError | None = None
+    for family, kind, proto, _, address in infos:
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+            sock.listen(2048)
+            return sock
+        except OSError as exc:
+            sock.close()
+            problem = problem or exc
+    raise ConfigError(f"cannot listen on {shown}: {problem.strerror if problem else 'no address'}")
 
 
 @comms_app.command("ingest")

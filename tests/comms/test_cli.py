@@ -110,6 +110,6 @@ def test_up_serve_on_a_free_port_and_down_as_the_readme_shows(cli_env: dict[str,
     finally:
         serve.send_signal(signal.SIGINT)
         serve.wait(timeout=60)
-    code, down = _swarm("comms", "down", env=env)
+        code, down = _swarm("comms", "down", env=env)  # also when an assertion failed: no Postgres left behind
     assert code == 0 and down["stopped"] == str(tmp_path / "pgdata"), down
     assert not (tmp_path / "pgdata" / "postmaster.pid").exists()

@@ -4,6 +4,7 @@ one line naming the variable and the file (with `--json`, a JSON error too), nev
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import Iterator
@@ -112,11 +113,30 @@ def test_a_nats_url_list_whose_first_server_is_down_connects_to_the_next(cli_env
     with socket.socket() as probe:  # a port nothing listens on once closed
         probe.bind(("127.0.0.1", 0))
         dead = probe.getsockname()[1]
-    monkeypatch.setenv("NATS_URL", f"nats://127.0.0.1:{dead}, {cli_env['NATS_URL']}")
+    urls = f"nats://127.0.0.1:{dead}, {cli_env['NATS_URL']}"
+    monkeypatch.setenv("NATS_URL", urls)
     assert runner.invoke(app, ["streams", "provision", "--json"]).exit_code == 0
     result = runner.invoke(app, ["streams", "report", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout), result.output
+    # nats-py shuffles the list; in the order given, the dead server is surely tried first
+    nc = asyncio.run(_connected_url(Settings(nats_url=urls, _env_file=None)))
+    assert nc == cli_env["NATS_URL"].removeprefix("nats://")
+
+
+async def _connected_url(settings: Settings) -> str:
+    nc = await connect(settings, dont_randomize=True)
+    try:
+        return f"{nc.connected_url.hostname}:{nc.connected_url.port}"
+    finally:
+        await nc.close()
+
+
+def test_a_password_in_nats_url_that_the_server_refuses_is_named(tmp_path: Path, monkeypatch) -> None:
+    with EmbeddedNats(store_dir=tmp_path / "nats", extra_args=["--user", "alice", "--pass", "right-pw"]) as server:
+        monkeypatch.setenv("NATS_NAMESPACE", "authurl")
+        error = _refused(monkeypatch, NATS_URL=server.url.replace("nats://", "nats://alice:wrong-pw@"))
+    assert "(wrong user, password or token in NATS_URL)" in error and "wrong-pw" not in error, error
 
 
 @pytest.mark.parametrize(("server_args", "good", "bad", "named"), [

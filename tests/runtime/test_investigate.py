@@ -108,8 +108,7 @@ def test_swarm_run_until_empty_prints_the_counters(cli_env, tmp_path) -> None:
 def test_an_api_key_in_dot_env_reaches_the_agents_in_their_ray_actors(cli_env, tmp_path, monkeypatch) -> None:
     """README: connection settings (ANTHROPIC_API_KEY among them) come from the environment or `.env`. The
     agents run in Ray actors whose environment never held the key: it reaches them in the driver's settings."""
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "restored-absent-after-the-test")
-    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)  # the environment's key wins over `.env`
     monkeypatch.chdir(tmp_path)
     key = "sk-ant-from-dot-env-0123"
     (tmp_path / ".env").write_text(f"ANTHROPIC_API_KEY={key}\n")

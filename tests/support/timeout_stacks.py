@@ -34,8 +34,7 @@ def console_of(config: pytest.Config) -> TextIO:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    marker = item.get_closest_marker("timeout")
-    seconds = float(marker.args[0]) if marker and marker.args else float(item.config.getini("timeout") or 0)
+    seconds = _timeout_of(item)
     timer = None
     if seconds > 0:
         timer = threading.Timer(seconds - min(10.0, seconds / 5), _dump, args=(item.nodeid, console_of(item.config)))
@@ -46,6 +45,15 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     finally:
         if timer is not None:
             timer.cancel()
+
+
+def _timeout_of(item: pytest.Item) -> float:
+    """The timeout pytest-timeout applies to `item` (marker, --timeout, PYTEST_TIMEOUT, ini); 0 without it."""
+    if not item.config.pluginmanager.hasplugin("timeout"):
+        return 0.0
+    from pytest_timeout import _get_item_settings  # its own reading of every place a timeout is set
+
+    return float(_get_item_settings(item).timeout or 0)
 
 
 def _dump(nodeid: str, console: TextIO) -> None:

@@ -45,8 +45,8 @@ class CrashOnceFileScheduling(LoadFileScheduling):  # type: ignore[misc]
         return crashitem
 
     def _reschedule(self, node: Any) -> None:
-        if node.shutting_down:
-            return
+        if node.shutting_down or node not in self.registered_collections:
+            return  # a replacement still collecting gets its work once it has (`schedule`)
         while self.workqueue and self._pending_of(self.assigned_work[node]) <= 2:  # as xdist: more than two
             self._assign_work_unit(node)
         if not self.workqueue:

@@ -17,8 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def no_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "x")  # recorded as absent: removed again after the test
-    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)  # conftest's empty key is restored after the test
 
 
 def spec(key: str | None) -> ActorSpec:
@@ -44,8 +43,12 @@ def test_no_key_anywhere_leaves_the_offline_brain(no_key) -> None:
 
 def test_a_key_read_from_dot_env_is_exported(no_key, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    (tmp_path / ".env").write_text("ANTHROPIC_API_KEY=sk-ant-dot-env\n")
+    (tmp_path / ".env").write_text("ANTHROPIC_API_KEY=sk-ant-dot-env\nNATS_NAMESPACE=from_dot_env\n")
+    monkeypatch.setenv("NATS_NAMESPACE", "from_env")
     settings = Settings()
+    assert settings.nats_namespace == "from_env"  # README: the environment wins over `.env`
     assert settings.anthropic_api_key == "sk-ant-dot-env" and "sk-ant-dot-env" not in repr(settings)
+    secrets = Settings(nats_password="pw-1", nats_token="tok-1", nats_nkey_seed="SUSEED1", _env_file=None)
+    assert not any(v in repr(secrets) for v in ("pw-1", "tok-1", "SUSEED1"))
     settings.export_brain_key()
     assert os.environ["ANTHROPIC_API_KEY"] == "sk-ant-dot-env"
