@@ -65,31 +65,23 @@ class Refusals:
         return (action, subject.lower()) in self.seen
 
 
-def _user(settings: Settings, role: str | None) -> str:
-    """Who a connection is, for error messages."""
+def _credentials(settings: Settings, role: str | None) -> tuple[str, str]:
+    """(who a connection is, what to check when the server refuses it): by the credentials presented."""
     if settings.swarm_nats_auth:
-        return f"{_role(settings, role)}@{settings.nats_namespace}"
-    return settings.nats_user or (f"creds {settings.nats_creds}" if settings.nats_creds else None) or (
-        nkey_user(settings.nats_nkey_seed) if settings.nats_nkey_seed else None) or (
-        "anonymous (NATS_TOKEN)" if settings.nats_token else "anonymous")
-
-
-def _refusal_hint(settings: Settings) -> str:
-    """What to check when the server refuses these credentials: the variables that were presented."""
-    if settings.swarm_nats_auth:
-        return ("wrong seed, or a server configuration that does not list it: `swarm nats auth generate`, then "
-                "restart the server")
-    if settings.nats_creds:
-        return "the server does not accept the JWT or seed of NATS_CREDS"
-    if settings.nats_nkey_seed:
-        return "the server's configuration does not list this NKey (NATS_NKEY_SEED)"
+        return (f"{_role(settings, role)}@{settings.nats_namespace}", "wrong seed, or a server configuration that "
+                "does not list it: `swarm nats auth generate`, then restart the server")
     if settings.nats_user:
-        return "wrong NATS_USER or NATS_PASSWORD"
+        return settings.nats_user, "wrong NATS_USER or NATS_PASSWORD"
+    if settings.nats_creds:
+        return f"creds {settings.nats_creds}", "the server does not accept the JWT or seed of NATS_CREDS"
+    if settings.nats_nkey_seed:
+        return nkey_user(settings.nats_nkey_seed), "the server's configuration does not list this NKey (NATS_NKEY_SEED)"
     if settings.nats_token:
-        return "wrong NATS_TOKEN"
+        return "anonymous (NATS_TOKEN)", "wrong NATS_TOKEN"
     if settings.nats_url and _USERINFO.search(settings.nats_url):
-        return "wrong user, password or token in NATS_URL"
-    return "the server wants credentials: set NATS_CREDS, NATS_USER and NATS_PASSWORD, NATS_TOKEN or NATS_NKEY_SEED"
+        return "anonymous", "wrong user, password or token in NATS_URL"
+    return "anonymous", ("the server wants credentials: set NATS_CREDS, NATS_USER and NATS_PASSWORD, NATS_TOKEN or "
+                         "NATS_NKEY_SEED")
 
 
 def _role(settings: Settings, role: str | None) -> str:
@@ -223,7 +215,7 @@ async def connect(
     """
     opts = connect_options(settings, url, role) | overrides
     keep_reconnecting = opts.get("max_reconnect_attempts", -1)
-    user = _user(settings, role)
+    user, hint = _credentials(settings, role)
     refusals = refusals if refusals is not None else Refusals(user)
     errors: list[BaseException] = []
     refused_early = asyncio.Event()
@@ -247,7 +239,7 @@ async def connect(
     except (TimeoutError, NoServersError, OSError, nats.errors.Error) as exc:
         with contextlib.suppress(Exception):
             await nc.close()
-        refused = _refused_connect(exc, user, redacted(",".join(opts["servers"])), errors, _refusal_hint(settings))
+        refused = _refused_connect(exc, user, redacted(",".join(opts["servers"])), errors, hint)
         if refused is not None:
             raise refused from None
         raise NatsUnavailable(
@@ -272,7 +264,7 @@ class Bus:
     async def connect(cls, settings: Settings, url: str | None = None, role: str | None = None,
                       refusals: Refusals | None = None, **overrides: Any) -> Bus:
         """`role`: whose credentials to use when SWARM_NATS_AUTH is set (reporter, intake, agent, ...)."""
-        refusals = refusals or Refusals(_user(settings, role))
+        refusals = refusals or Refusals(_credentials(settings, role)[0])
         nc = await connect(settings, url, role, refusals, **overrides)
         return cls(nc=nc, js=nc.jetstream(), names=Names(settings.nats_namespace), settings=settings,
                    refusals=refusals)

@@ -116,16 +116,14 @@ def serve(
             run(migrate(url))
             run(_provision(settings))
             app = create_app(settings, url, ingest=ingest)
-            bound = listener.getsockname()[1]
-            where = f"[{host.replace('%', '%25')}]" if ":" in host else host  # a zone id is escaped in a URL
-            emit({"url": f"http://{where}:{bound}/agents", "namespace": settings.nats_namespace, "ingest": ingest},
+            pages = f"http://{_authority(host, listener.getsockname()[1])}/agents"
+            emit({"url": pages, "namespace": settings.nats_namespace, "ingest": ingest},
                  json_out, render=lambda d: err_console.print(f"serving {d['url']}", highlight=False))
             uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[listener])
 
 
 def _listen(host: str, port: int) -> socket.socket:
     """A listening socket on the first of `host`'s addresses that binds (`localhost` may name ::1 first)."""
-    shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except OSError as exc:
@@ -141,7 +139,12 @@ def _listen(host: str, port: int) -> socket.socket:
         except OSError as exc:
             sock.close()
             problem = problem or exc
-    raise ConfigError(f"cannot listen on {shown}: {problem.strerror if problem else 'no address'}")
+    raise ConfigError(f"cannot listen on {_authority(host, port)}: {problem.strerror if problem else 'no address'}")
+
+
+def _authority(host: str, port: int) -> str:
+    """`host:port` as a URL writes it: an IPv6 address in brackets, its zone id's `%` escaped."""
+    return f"[{host.replace('%', '%25')}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 @comms_app.command("ingest")

@@ -7,7 +7,6 @@ import os
 import queue
 import signal
 import subprocess
-import sys
 import threading
 import uuid
 from pathlib import Path
@@ -19,8 +18,7 @@ from typer.testing import CliRunner
 
 from swarm.cli import app
 from swarm.comms.publisher import comms_outbox
-
-SWARM = str(Path(sys.executable).parent / "swarm")
+from tests.support.cli import SWARM, swarm_json
 
 
 def test_backfill_json_replays_the_outbox(cli_env: dict[str, str], bus, tmp_path: Path) -> None:
@@ -77,18 +75,13 @@ def test_runs_with_no_database_anywhere_says_run_comms_up_and_creates_nothing(
     assert not (home / "pgdata").exists()
 
 
-def _swarm(*args: str, env: dict[str, str]) -> tuple[int, dict]:
-    done = subprocess.run([SWARM, *args, "--json"], env=env, capture_output=True, text=True, timeout=120)
-    return done.returncode, json.loads(done.stdout or "{}")
-
-
 def test_up_serve_on_a_free_port_and_down_as_the_readme_shows(cli_env: dict[str, str], tmp_path: Path) -> None:
     """README: `swarm comms up`, `swarm comms serve --port …` (0: a free one, printed), the pages answer,
     Ctrl-C stops it, `swarm comms down`. A port already taken is one error line naming it."""
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | cli_env | {"SWARM_HOME": str(tmp_path)}
-    code, up = _swarm("comms", "up", env=env)
+    env = cli_env | {"SWARM_HOME": str(tmp_path), "DATABASE_URL": ""}  # empty: the embedded Postgres
+    code, up, _ = swarm_json("comms", "up", env=env)
     assert code == 0 and up["database_url"].startswith("postgresql://"), up
-    serve = subprocess.Popen([SWARM, "comms", "serve", "--port", "0", "--json"], env=env, text=True,
+    serve = subprocess.Popen([SWARM, "comms", "serve", "--port", "0", "--json"], env=os.environ | env, text=True,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         lines: queue.Queue[str] = queue.Queue()
@@ -105,11 +98,11 @@ def test_up_serve_on_a_free_port_and_down_as_the_readme_shows(cli_env: dict[str,
         page = httpx.get(url, timeout=30)
         assert page.status_code == 200 and "text/html" in page.headers["content-type"]
         assert httpx.get(f"http://127.0.0.1:{port}/api/agents/runs", timeout=30).status_code == 200
-        code, taken = _swarm("comms", "serve", "--port", str(port), env=env)
+        code, taken, _ = swarm_json("comms", "serve", "--port", str(port), env=env)
         assert code == 1 and f"cannot listen on 127.0.0.1:{port}" in taken["error"], taken
     finally:
         serve.send_signal(signal.SIGINT)
         serve.wait(timeout=60)
-        code, down = _swarm("comms", "down", env=env)  # also when an assertion failed: no Postgres left behind
+        code, down, _ = swarm_json("comms", "down", env=env)  # also when an assertion failed: no Postgres left behind
     assert code == 0 and down["stopped"] == str(tmp_path / "pgdata"), down
     assert not (tmp_path / "pgdata" / "postmaster.pid").exists()

@@ -120,8 +120,8 @@ def test_a_nats_url_list_whose_first_server_is_down_connects_to_the_next(cli_env
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout), result.output
     # nats-py shuffles the list; in the order given, the dead server is surely tried first
-    nc = asyncio.run(_connected_url(Settings(nats_url=urls, _env_file=None)))
-    assert nc == cli_env["NATS_URL"].removeprefix("nats://")
+    connected = asyncio.run(_connected_url(Settings(nats_url=urls, _env_file=None)))
+    assert connected == cli_env["NATS_URL"].removeprefix("nats://")
 
 
 async def _connected_url(settings: Settings) -> str:

@@ -49,10 +49,12 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 def _timeout_of(item: pytest.Item) -> float:
     """The timeout pytest-timeout applies to `item` (marker, --timeout, PYTEST_TIMEOUT, ini); 0 without it."""
+    try:  # its own reading of every place a timeout is set (a private name: a pytest-timeout without it dumps none)
+        from pytest_timeout import _get_item_settings
+    except ImportError:
+        return 0.0
     if not item.config.pluginmanager.hasplugin("timeout"):
         return 0.0
-    from pytest_timeout import _get_item_settings  # its own reading of every place a timeout is set
-
     return float(_get_item_settings(item).timeout or 0)
 
 
