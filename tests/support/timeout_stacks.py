@@ -1,4 +1,5 @@
-"""A test still running shortly before its pytest-timeout prints every thread's stack to the console.
+"""A test still running shortly before its pytest-timeout prints every thread's stack, and every running
+event loop's tasks, to the console.
 
 pytest-timeout's own dump (thread method) goes to the worker's stdout, which xdist does not show, and
 then it ends the worker: without this, a CI log says only which test hung, never where. The stacks are
@@ -9,12 +10,15 @@ printed `min(10 s, a fifth of the timeout)` before it, to the stderr pytest save
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import faulthandler
+import gc
 import os
 import sys
 import threading
 from collections.abc import Iterator
-from typing import TextIO
+from typing import Any, TextIO
 
 import pytest
 
@@ -63,3 +67,31 @@ def _dump(nodeid: str, console: TextIO) -> None:
     console.flush()
     faulthandler.dump_traceback(file=console, all_threads=True)
     console.flush()
+    _dump_tasks(console)
+
+
+def _dump_tasks(console: TextIO) -> None:
+    """Each running event loop's tasks and where each awaits: a thread idle in `select` says nothing more."""
+    loops = [o for o in gc.get_objects() if isinstance(o, asyncio.AbstractEventLoop) and o.is_running()]
+    for loop in loops:
+        with contextlib.suppress(Exception):  # read from another thread: a diagnostic, best effort
+            tasks = asyncio.all_tasks(loop)
+            console.write(f"+++ event loop {id(loop):#x}: {len(tasks)} tasks\n")
+            for task in tasks:
+                console.write(f"task {task.get_name()}:\n{''.join(_awaits(task))}")
+    console.flush()
+
+
+def _awaits(task: asyncio.Task) -> Iterator[str]:
+    """The chain of awaits a task is suspended in, outermost first, then the future it waits on
+    (Task.print_stack shows only the outermost frame)."""
+    coro: Any = task.get_coro()
+    for _ in range(100):
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None) or getattr(coro, "ag_frame", None)
+        if frame is None:
+            break
+        yield f'  File "{frame.f_code.co_filename}", line {frame.f_lineno}, in {frame.f_code.co_name}\n'
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None) or getattr(coro, "ag_await", None)
+    waiter = getattr(task, "_fut_waiter", None)  # a Ray call's future, a socket's, a sleep's
+    if waiter is not None:
+        yield f"  waiting on {waiter!r:.300}\n"

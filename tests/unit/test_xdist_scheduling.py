@@ -77,3 +77,36 @@ def test_a_hung_test_fails_once_and_the_rest_of_the_suite_still_runs(tmp_path: P
     assert f'File "{tmp_path / "test_hangs.py"}", line {line} in test_hangs' in done.stderr, done.stderr
     ran = sorted((tmp_path / "ran.txt").read_text().split())
     assert ran == ["first", "hangs", "last"], f"the hung test must run once and the test after it still run: {ran}"
+
+
+AWAITING_FILE = """
+import asyncio
+
+import pytest
+
+
+async def never_set(event):
+    await event.wait()
+
+
+@pytest.mark.timeout(2)
+async def test_awaits_forever():
+    await never_set(asyncio.Event())
+"""
+
+
+def test_a_hung_async_test_names_the_await_it_is_stuck_in(tmp_path: Path) -> None:
+    # its main thread sits in the event loop's select: only the tasks' stacks say which await hangs
+    (tmp_path / "test_awaits.py").write_text(AWAITING_FILE)
+    (tmp_path / "pytest.ini").write_text("[pytest]\ntimeout_method = thread\nasyncio_mode = auto\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_DISABLE_PLUGIN_AUTOLOAD"}
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.support.timeout_stacks",
+         "-W", "ignore::DeprecationWarning", str(tmp_path)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert "+++ test_awaits.py::test_awaits_forever is about to time out" in done.stderr, done.stderr
+    line = AWAITING_FILE.split("\n").index("    await event.wait()") + 1
+    assert "+++ event loop" in done.stderr, done.stderr
+    assert f'File "{tmp_path / "test_awaits.py"}", line {line}, in never_set' in done.stderr, done.stderr
