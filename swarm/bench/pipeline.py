@@ -6,6 +6,8 @@
 Scenarios, each in a fresh namespace (and so a fresh Ray namespace and fresh actors):
 - raw: the baseline. `--raw-messages` reports are put on the error stream, then fetched in batches
   from its `error-fixer` consumer and acked with plain nats-py: the ceiling any intake could reach.
+  Run three times first and three times just before the storm (Ray up); the median of the runs is the
+  baseline, and each run's rate is reported (one run lasts ~0.1 s and alone varies 2x).
 - task path: the baseline of an investigation. `--task-messages` reports, each fetched, parsed, its PEER
   state KV-created and compare-and-set once, a Result published with Nats-Msg-Id, acked (confirmed), as
   many in flight as the swarm has investigation slots: what any investigation must cost on NATS alone.
@@ -46,7 +48,15 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from swarm.bench.agents import BENCH_AGENTS
-from swarm.bench.baseline import Progress_, bench_report, drop_namespace, measure_raw, measure_task_path, quiet
+from swarm.bench.baseline import (
+    Progress_,
+    bench_report,
+    drop_namespace,
+    measure_raw,
+    measure_task_path,
+    median_raw,
+    quiet,
+)
 from swarm.bench.cpu import CpuMeter
 from swarm.bench.pipeline_table import render
 from swarm.bench.storm import RssSampler, measure_storm
@@ -62,6 +72,8 @@ from swarm.runtime.app import SwarmRuntime
 from swarm.telemetry.logs import check_env
 
 __all__ = ["command", "measure", "bench_config", "percentiles"]
+
+RAW_RUNS = 3  # raw baseline runs at the start, and again before the storm
 
 PHASE_CALLS = 5  # plan, research (parallel), implement, express, review: the critical path of one cycle
 
@@ -289,7 +301,9 @@ async def measure(
 ) -> dict[str, Any]:
     """Every scenario against `settings`' server on the current (or a new local) Ray; figures per second."""
     opts = {"replicas": replicas, "concurrency": concurrency, "hypotheses": hypotheses, "intake": intake}
-    raw = await measure_raw(settings, raw_messages, 64, progress)  # first: an unreachable server fails fast
+    # first: an unreachable server fails fast. Taken again beside the storm (Ray and its actors up, as they
+    # are for every scenario): the baseline is the median of all its runs, each run's rate reported
+    raws = [{**await measure_raw(settings, raw_messages, 64, progress), "when": "start"} for _ in range(RAW_RUNS)]
     with tempfile.TemporaryDirectory(prefix="swarm-bench-") as tmp:
         slots = ideal(bench_config(Path(tmp) / "outbox", sleep_s=0.0, **opts), 1, 1.0)["slots"]
     task = await measure_task_path(settings, task_messages, slots, progress)
@@ -304,12 +318,15 @@ async def measure(
             sleep = await measure_scenario(settings, "sleep", sleep_reports, sleep_s, 0, opts, progress, timeout_s)
         storm = None
         if storm_reports:
+            raws += [{**await measure_raw(settings, raw_messages, 64, progress), "when": "before storm"}
+                     for _ in range(RAW_RUNS)]
             with tempfile.TemporaryDirectory(prefix="swarm-bench-") as tmp:
                 cfg = bench_config(Path(tmp) / "outbox", sleep_s=0.0, **opts)
                 storm = await measure_storm(settings, cfg, storm_reports, storm_signatures, progress, timeout_s)
     finally:
         if started_ray:
             ray.shutdown()
+    raw = median_raw(raws)
     out: dict[str, Any] = {"server": settings.nats_url, **opts, "raw": raw, "task_path": task, "noop": noop,
                            "sleep": sleep, "storm": storm}
     out["ratios"] = {"noop/raw": noop["per_s"] / raw["per_s"], "noop/task_path": noop["per_s"] / task["per_s"]}

@@ -20,7 +20,9 @@ def render(r: dict[str, Any]) -> None:
     raw = r["raw"]["per_s"]
     title = f"pipeline: {r['replicas']} replica(s) per role, {r['concurrency']} investigations per orchestrator"
     table = Table("scenario", "reports", "per s", "vs raw", "p50 s", "p95 s", "p99 s", "start-up s", title=title)
-    table.add_row("raw fetch+ack (baseline)", str(r["raw"]["messages"]), f"{raw:,.0f}", "1", "", "", "", "")
+    runs = r["raw"].get("runs_per_s", [raw])
+    table.add_row(f"raw fetch+ack (baseline, median of {len(runs)})", str(r["raw"]["messages"]), f"{raw:,.0f}", "1",
+                  "", "", "", "")
     task = r["task_path"]
     table.add_row(f"NATS-only task path, {task['slots']} in flight", str(task["messages"]), f"{task['per_s']:,.0f}",
                   f"{task['per_s'] / raw:.3g}", "", "", "", "")
@@ -42,6 +44,8 @@ def render(r: dict[str, Any]) -> None:
         ratio = f"{storm['per_s'] / raw:.3g}"
         table.add_row(label, f"{storm['reports']:,}", f"{storm['per_s']:,.0f}", ratio, "", "", "", "")
     console.print(table)
+    console.print(f"raw fetch+ack runs: {', '.join(f'{x:,.0f}' for x in runs)}/s (the baseline is their median)",
+                  highlight=False)
     console.print(f"no-op investigations {r['ratios']['noop/task_path']:.3g} x the NATS-only task path "
                   f"({r['noop']['per_s']:,.1f}/s vs {task['per_s']:,.0f}/s; goal 0.25)", highlight=False)
     per = r["noop"]["per_investigation"]

@@ -40,6 +40,9 @@ def test_bench_pipeline_json_has_sane_figures(cli_env: dict[str, str], settings:
 
     raw, noop, sleep = data["raw"], data["noop"], data["sleep"]
     assert raw["messages"] == 50 and raw["per_s"] > 0
+    # the baseline is the median of six runs: three at the start, three just before the storm
+    assert raw["when"] == ["start"] * 3 + ["before storm"] * 3 and len(raw["runs_per_s"]) == 6
+    assert raw["per_s"] == sorted(raw["runs_per_s"])[3] and min(raw["runs_per_s"]) > 0
     # the NATS-only task path ran with as many in flight as the swarm has slots (1 replica x 2)
     task = data["task_path"]
     assert task["messages"] == 40 and task["slots"] == 2 and task["per_s"] > 0
