@@ -4,6 +4,7 @@
     metrics.inc("reports_received", stream="T_ERROR_REPORTS")
     metrics.observe("investigation_duration_s", 12.5, status="fixed")
     metrics.gauge("pool_size", 3, role="research")
+    metrics.gauge_series("heartbeat_age_s", [(4.2, {"service": "research-0", "role": "research"})])  # and no other
     metrics.serve_from_env()          # a CLI-side process: SWARM_METRICS_PORT=9464 serves /metrics
 
 Inside Ray (actors, and a driver that serves nothing itself) a metric goes to `ray.util.metrics`:
@@ -13,19 +14,26 @@ set, `swarm health monitor`...) exports through `prometheus_client` as `swarm_<n
 `deploy/prometheus/prometheus.yml` drops the `ray_` prefix of `ray_swarm_*` at scrape time, so
 rules, dashboards and queries read one name, `swarm_<name>`, whichever process exported it.
 Outside both every helper is a no-op, so domain code calls them unconditionally.
+
+`gauge_series` sets a gauge's whole current set of series: a label set the previous call set and this one
+does not (a service that stopped) is removed from prometheus_client. Ray has no call that removes a series:
+its metrics agent drops a gauge series that is not set again within two report intervals (OpenTelemetry
+path, Ray's default), so there not setting it is what removes it; with `RAY_enable_open_telemetry=0` the
+last value stays while the process lives.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable
 from typing import Any
 
 from swarm.errors import ConfigError
 
 __all__ = [
-    "inc", "gauge", "observe", "serve", "serve_from_env", "port_from_env", "unserve", "set_namespace", "exported_names",
-    "METRICS", "PORT_ENV",
+    "inc", "gauge", "gauge_series", "observe", "serve", "serve_from_env", "port_from_env", "unserve", "set_namespace",
+    "exported_names", "METRICS", "PORT_ENV",
 ]
 
 log = logging.getLogger("swarm.telemetry")
@@ -64,6 +72,7 @@ _BOUNDARIES = [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800]
 _objects: dict[str, Any] = {}
 _namespace = ""
 _served: dict[str, Any] = {}  # "registry", "port", "server" once serve() ran in this process
+_series: dict[str, set[tuple[str, ...]]] = {}  # gauge -> the label values gauge_series() set last
 
 
 def set_namespace(ns: str) -> None:
@@ -92,6 +101,7 @@ def serve(port: int, addr: str = "0.0.0.0") -> int:
     server, _thread = start_http_server(port, addr=addr, registry=registry)
     _served.update(registry=registry, port=server.server_port, server=server)
     _objects.clear()  # from now on this process exports through prometheus_client
+    _series.clear()
     log.info("metrics on http://%s:%d/metrics", addr, server.server_port)
     return int(server.server_port)
 
@@ -104,6 +114,7 @@ def unserve() -> None:
         server.server_close()
     _served.clear()
     _objects.clear()
+    _series.clear()
 
 
 def port_from_env() -> int | None:
@@ -201,3 +212,27 @@ def gauge(name: str, value: float, **tags: Any) -> None:
 
 def observe(name: str, value: float, **tags: Any) -> None:
     _record(name, "observe", value, tags)
+
+
+def gauge_series(name: str, series: Iterable[tuple[float, dict[str, Any]]]) -> None:
+    """Set gauge `name` to each (value, tags) of `series`, its whole current set: a label set the previous
+    call set that `series` leaves out is removed, so a subject that went away exports no series rather than
+    its last value for ever. prometheus_client removes the child; Ray offers no removal, and its metrics
+    agent evicts a gauge series that is not set again within two report intervals (see the module doc)."""
+    current: set[tuple[str, ...]] = set()
+    for value, tags in series:
+        current.add(tuple(_tags(name, tags).values()))
+        _record(name, "set", value, tags)
+    for gone in _series.get(name, set()) - current:
+        _remove(name, gone)
+    _series[name] = current
+
+
+def _remove(name: str, labelvalues: tuple[str, ...]) -> None:
+    obj = _objects.get(name)
+    if not _served or obj is None:  # Ray: no call removes a series; not setting it is what drops it
+        return
+    try:
+        obj.remove(*labelvalues)  # values in METRICS' tag-key order, as _tags gives them
+    except Exception as exc:  # a metric must never break the work it measures
+        log.debug("metric %s series %s not removed: %r", name, labelvalues, exc)

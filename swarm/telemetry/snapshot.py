@@ -161,9 +161,11 @@ def export_gauges(snap: dict[str, Any]) -> None:
         for c in s["consumers"]:
             metrics.gauge("consumer_pending", c["pending"] + c["ack_pending"], stream=s["stream"])
             metrics.gauge("consumer_ack_pending", c["ack_pending"], stream=s["stream"])
-    for hb in snap["heartbeats"]:
-        if hb["beat"] not in _STOPPED and hb["age_s"] is not None:  # a clean exit is not a silent service
-            metrics.gauge("heartbeat_age_s", hb["age_s"], service=hb["service"], role=hb["role"])
+    # a clean exit is not a silent service: a stopped service, or one gone from the snapshot, has no series
+    metrics.gauge_series("heartbeat_age_s", [
+        (hb["age_s"], {"service": hb["service"], "role": hb["role"]})
+        for hb in snap["heartbeats"] if hb["beat"] not in _STOPPED and hb["age_s"] is not None
+    ])
     for role, pool in snap["pools"].items():
         metrics.gauge("pool_size", pool["size"], role=role)
     budget = snap["budget"]

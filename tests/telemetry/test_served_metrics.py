@@ -3,15 +3,22 @@ read back the way Prometheus reads them: an HTTP scrape of /metrics in the text 
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from swarm.bloodstream import Bloodstream
+from swarm.bus.connect import Bus
 from swarm.errors import ConfigError
+from swarm.models import Heartbeat
 from swarm.telemetry import metrics
+from swarm.telemetry.snapshot import Collector
 
 
 @pytest.fixture
@@ -81,3 +88,49 @@ def test_a_cleanly_stopped_service_has_no_heartbeat_age_and_no_limit_has_no_seri
     assert limits == {"investigations": 8.0}
     used = {dict(labels)["resource"] for name, labels in scraped if name == "swarm_budget_used"}
     assert used == {"investigations", "tokens_hour", "usd_hour"}
+
+
+def _ages(port: int) -> dict[str, float]:
+    """`swarm_heartbeat_age_s` as scraped: service -> seconds."""
+    scraped = _scrape(port).items()
+    return {dict(labels)["service"]: v for (name, labels), v in scraped if name == "swarm_heartbeat_age_s"}
+
+
+async def _until(cond: Callable[[], Awaitable[bool]], what: str, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not await cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        await asyncio.sleep(0.05)  # between polls of a bounded wait
+
+
+async def test_a_service_seen_beating_loses_its_heartbeat_age_series_once_stopped_or_gone(
+    served: int, bus: Bus, tmp_path: Path
+) -> None:
+    """README: `swarm_heartbeat_age_s` leaves out cleanly stopped services. The driver's Collector reads real
+    heartbeats from NATS: a service scraped while beating has no series once it stopped cleanly, nor one
+    whose last beat left the HEARTBEATS stream; a service still beating keeps its series."""
+    collector = Collector(bus, ray_namespace=None)
+    bs = Bloodstream(bus, tmp_path)
+    try:
+        bs.start_heartbeat("research-0", role="research", interval_s=0.1)
+        bs.start_heartbeat("review-0", role="review", interval_s=0.1)
+        assert await bs.heartbeat(Heartbeat(service="implement-0", role="implement", interval_s=60))
+
+        async def all_three_scraped() -> bool:
+            await collector.collect_once()
+            return set(_ages(served)) == {"research-0", "review-0", "implement-0"}
+
+        await _until(all_three_scraped, "a heartbeat age series for each of the three services")
+
+        await bs.stop_heartbeat("review-0")  # a clean stop: its last beat says "stopping"
+        await bus.js.purge_stream(bus.names.heartbeat_stream, subject=bus.names.heartbeat_of("implement-0"))
+
+        async def collected_the_stop_and_the_loss() -> bool:
+            beats = {hb["service"]: hb["beat"] for hb in (await collector.collect_once())["heartbeats"]}
+            return beats.get("review-0") == "stopping" and "implement-0" not in beats and "research-0" in beats
+
+        await _until(collected_the_stop_and_the_loss, "a snapshot with review-0 stopped and implement-0 gone")
+        assert set(_ages(served)) == {"research-0"}
+    finally:
+        await bs.close()
