@@ -26,6 +26,7 @@ from swarm.models import ErrorReport
 from swarm.runtime.app import SwarmRuntime
 from swarm.runtime.investigate import investigate_once
 from swarm.runtime.tasks import submit_investigation
+from swarm.secretenv import export_job_env
 from swarm.telemetry.logs import check_env
 from swarm.telemetry.tracing import setup_tracing
 
@@ -111,6 +112,7 @@ def run(
 ) -> None:
     """Run the swarm on Ray: intake, orchestrator and role pools, autoscaler; drain on SIGTERM."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    export_job_env()  # in a job of `swarm submit`: its NATS password, token, OTLP headers (swarm.secretenv)
     settings = load_settings()
     with cli_errors(), contextlib.ExitStack() as stack:
         check_env()  # SWARM_LOG_LEVEL, SWARM_METRICS_PORT: before a server or Ray starts

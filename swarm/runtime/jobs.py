@@ -14,7 +14,9 @@ runtime env carries the NATS settings of this environment (`NATS_*`; without NAT
 from their synced swarm.env), the config path, every `OTEL_*` variable and `SWARM_LOG_LEVEL`
 and `RAY_JOB_STOP_WAIT_TIME_S` (grace period + margin): Ray sends SIGTERM on stop and SIGKILL
 only after that wait, so the drain (finish in-flight investigations within `grace_period_s`, hand the rest
-back) is never cut short. On a cluster with Ray token auth the token (`RAY_AUTH_TOKEN`,
+back) is never cut short. The secrets among them (a NATS password, token or seed, a NATS_URL with a
+password, OTLP headers) are not `env_vars`, which the dashboard shows: they travel as a module uploaded
+with the job and read by its driver (swarm.secretenv). On a cluster with Ray token auth the token (`RAY_AUTH_TOKEN`,
 `RAY_AUTH_TOKEN_PATH` or `~/.ray/auth_token`) goes in the `Authorization` header.
 """
 
@@ -29,6 +31,7 @@ from typing import Any
 
 from swarm.bus.settings import Settings
 from swarm.errors import ConfigError, JobAlreadyRunning, JobError
+from swarm.secretenv import job_env_module, split_env
 from swarm.telemetry.tracing import otel_env
 
 __all__ = ["SwarmJobs", "JobAlreadyRunning", "JobError", "submission_id", "READY_LINE", "STOP_MARGIN_S"]
@@ -132,7 +135,8 @@ class SwarmJobs:
                 return None
             raise JobError(str(exc)) from exc
 
-    def runtime_env(self, working_dir: Path, config: Path, grace_period_s: float) -> dict[str, Any]:
+    def job_env(self, working_dir: Path, config: Path, grace_period_s: float) -> tuple[dict[str, str], dict[str, str]]:
+        """(the job's `env_vars`, on show in the dashboard; its secrets, uploaded as a module: swarm.secretenv)."""
         env = {k: os.environ[k] for k in _NATS_ENV if os.environ.get(k)}
         env |= otel_env()  # OTEL_* and SWARM_LOG_LEVEL: the job's driver hands them on to its actors
         env["NATS_NAMESPACE"] = self.settings.nats_namespace  # the namespace the submission id names
@@ -140,7 +144,13 @@ class SwarmJobs:
             env["NATS_URL"] = self.settings.nats_url
         env["SWARM_CONFIG"] = str(_relative(config, working_dir))
         env["RAY_JOB_STOP_WAIT_TIME_S"] = str(int(grace_period_s + STOP_MARGIN_S))
-        return {"working_dir": str(working_dir), "excludes": EXCLUDES, "env_vars": env}
+        return split_env(env)
+
+    def runtime_env(self, working_dir: Path, env: dict[str, str], py_modules: list[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {"working_dir": str(working_dir), "excludes": EXCLUDES, "env_vars": env}
+        if py_modules:
+            out["py_modules"] = py_modules
+        return out
 
     def submit(self, working_dir: Path, config: Path, grace_period_s: float) -> str:
         live = self.find()
@@ -151,13 +161,15 @@ class SwarmJobs:
             )
         self.id = submission_id(self.namespace)
         entrypoint = f"python -m swarm.runtime --address auto --config {_relative(config, working_dir)}"
+        public, secret = self.job_env(working_dir, config, grace_period_s)
         try:
-            return self.client.submit_job(
-                entrypoint=entrypoint,
-                submission_id=self.id,
-                runtime_env=self.runtime_env(working_dir, config, grace_period_s),
-                metadata={"swarm_namespace": self.namespace},
-            )
+            with job_env_module(secret) as py_modules:  # uploaded by submit_job, removed here after
+                return self.client.submit_job(
+                    entrypoint=entrypoint,
+                    submission_id=self.id,
+                    runtime_env=self.runtime_env(working_dir, public, py_modules),
+                    metadata={"swarm_namespace": self.namespace},
+                )
         except RuntimeError as exc:
             raise JobError(f"Ray refused the job: {exc}") from exc
 

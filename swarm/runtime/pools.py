@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from dataclasses import replace
 from typing import Any
 
 import ray
@@ -80,15 +81,14 @@ class RolePool:
             get_if_exists=True,
             runtime_env=actor_runtime_env(),  # OTEL_* of the driver: every actor exports like it
         )
-        if self.role == "orchestrator" and (tokens := token_env_vars(self.config.repositories)):
-            # the orchestrator opens pull requests: the provider tokens of the driver's environment
-            env = dict(options["runtime_env"] or {})
-            options["runtime_env"] = {**env, "env_vars": {**env.get("env_vars", {}), **tokens}}
         if self.cfg.memory_mb:  # reserved in Ray: a node without the memory is not chosen
             options["memory"] = self.cfg.memory_mb * 2**20
         remote = remote_class(cls).options(**options)
         if self.role == "orchestrator":
-            return remote.remote(self.spec, index)
+            # it opens pull requests: the provider tokens of the driver's environment, in its arguments (an
+            # actor's runtime_env is on show in the dashboard), and only its: the other roles run repo code
+            tokens = token_env_vars(self.config.repositories)
+            return remote.remote(replace(self.spec, secret_env={**self.spec.secret_env, **tokens}), index)
         return remote.remote(self.spec, self.role, index)
 
     async def scale_to(self, n: int) -> None:

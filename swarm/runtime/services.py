@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import ray
@@ -24,10 +24,11 @@ from swarm.bus.settings import Settings
 from swarm.comms.publisher import CommsPublisher  # re-exported: roles.py builds ctx.messages with it
 from swarm.config import SwarmConfig
 from swarm.runtime.registry import BUDGET_NAME
+from swarm.secretenv import export_env, split_env
 from swarm.state import PeerStateStore
 from swarm.telemetry import metrics, ops
 from swarm.telemetry.logs import configure_logging
-from swarm.telemetry.tracing import flush_tracing, setup_tracing
+from swarm.telemetry.tracing import flush_tracing, otel_env, setup_tracing
 
 __all__ = ["ActorSpec", "ActorServices", "Connected", "ServicesNotStarted", "CommsPublisher"]
 
@@ -36,13 +37,18 @@ log = logging.getLogger("swarm.runtime")
 
 @dataclass(frozen=True)
 class ActorSpec:
+    """What an actor is built from: the driver's settings and config, and the secrets of its environment
+    (OTLP headers; the orchestrators' provider tokens) that its `runtime_env` must not show (swarm.secretenv)."""
+
     settings: dict[str, Any]
     config: dict[str, Any]
     ray_namespace: str
+    secret_env: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, settings: Settings, config: SwarmConfig, ray_namespace: str) -> ActorSpec:
-        return cls(settings.model_dump(mode="json"), config.model_dump(mode="json"), ray_namespace)
+        _, secret = split_env(otel_env())
+        return cls(settings.model_dump(mode="json"), config.model_dump(mode="json"), ray_namespace, secret)
 
     def load_settings(self) -> Settings:
         return Settings(**{k: v for k, v in self.settings.items() if v is not None}, _env_file=None)
@@ -87,6 +93,7 @@ class ActorServices:
 
     def __init__(self, spec: ActorSpec, service: str, role: str) -> None:
         self.spec, self.service, self.role = spec, service, role
+        export_env(spec.secret_env)  # before anything reads them (tracing's exporter, the providers)
         self.settings = spec.load_settings()
         self.settings.export_brain_key()  # the driver's key (its env or `.env`): a node's env need not hold it
         self.config = spec.load_config()

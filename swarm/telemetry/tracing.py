@@ -44,6 +44,7 @@ from swarm.bus.trace import extract_context, inject_headers, recording_nowhere
 from swarm.bus.trace import messaging_attributes as messaging
 from swarm.bus.trace import tracer as cached_tracer
 from swarm.errors import ConfigError
+from swarm.secretenv import split_env
 from swarm.telemetry.logs import LEVEL_ENV
 
 __all__ = [
@@ -75,8 +76,9 @@ def otel_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def actor_runtime_env() -> dict[str, Any] | None:
-    """Ray `runtime_env` for an actor: the driver's telemetry variables (`otel_env`; None when there are none)."""
-    env = otel_env()
+    """Ray `runtime_env` for an actor: the driver's telemetry variables (`otel_env`; None when there are none)
+    but the OTLP headers, which the dashboard would show: those travel in the actor's spec (swarm.secretenv)."""
+    env, _ = split_env(otel_env())
     return {"env_vars": env} if env else None
 
 

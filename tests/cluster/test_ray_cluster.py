@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import secrets
 import shlex
 import subprocess
 import time
@@ -20,6 +21,9 @@ import pytest
 
 from swarm.bus.connect import Bus
 from swarm.bus.names import ERROR_CONSUMER
+from swarm.bus.provision import load_streams_config, provision
+from swarm.bus.server import EmbeddedNats
+from swarm.bus.settings import Settings
 from swarm.models import ErrorReport
 from swarm.reporting.reporter import publish_report
 from tests.support.rayhead import BIN, RayHead, free_ports
@@ -183,6 +187,43 @@ async def test_plain_ray_job_submit_from_the_readme_drains_on_ray_job_stop(head,
     pending, ack_pending = await consumer(bus)
     assert ack_pending == 0, "ray job stop left reports ack-pending: the drain was cut short"
     assert pending + await result_count(bus) == 12
+
+
+async def test_a_jobs_nats_password_and_otlp_headers_reach_it_but_are_not_on_show(head, tmp_path) -> None:
+    """The dashboard shows a job's runtime_env and its actors' (`ray list actors --detail`): a NATS_URL with a
+    password and the OTLP headers travel in an uploaded module and the actors' arguments instead."""
+    pw, headers = f"pw-{secrets.token_hex(8)}", f"authorization=Bearer otel-{secrets.token_hex(8)}"
+    ns = f"secretjob{secrets.token_hex(3)}"
+    with EmbeddedNats(store_dir=tmp_path / "nats", extra_args=["--user", "alice", "--pass", pw]) as server:
+        url = server.url.replace("nats://", f"nats://alice:{pw}@", 1)
+        settings = Settings(nats_url=url, nats_namespace=ns)
+        bus = await Bus.connect(settings)
+        env = head.env(token_mode=False) | {"RAY_ADDRESS": head.dashboard, "NATS_URL": url, "NATS_NAMESPACE": ns,
+                                            "OTEL_EXPORTER_OTLP_HEADERS": headers}
+        try:
+            await provision(bus.js, bus.names, load_streams_config(settings.swarm_streams_config))
+            for i in range(40, 42):
+                await publish_report(bus, report(i))
+            sub = sh(f"swarm submit --config {CONFIG} --json", env)
+            assert sub.returncode == 0, sub.stdout + sub.stderr
+            sid = json.loads(sub.stdout)["submission_id"]
+            try:
+                await wait_results(bus, 2)  # the job's driver and actors logged in with the password
+                job = head.request(f"/api/jobs/{sid}")
+                shown = json.dumps(job)
+                assert pw not in shown and headers not in shown, shown
+                assert job["runtime_env"]["env_vars"]["NATS_NAMESPACE"] == ns  # what is not secret stays readable
+                actors = sh([str(BIN / "ray"), "list", "actors", "--address", head.dashboard, "--format", "json",
+                             "--detail", "--limit", "1000"], head.env())
+                assert actors.returncode == 0, actors.stderr
+                mine = [a for a in json.loads(actors.stdout) if ns in (a.get("ray_namespace") or "")]
+                assert {"intake-0", "orchestrator-0", "research-0"} <= {a.get("name") for a in mine}, mine
+                assert pw not in actors.stdout and headers not in actors.stdout
+            finally:
+                stop = sh("swarm submit --stop --json", env)
+                assert stop.returncode == 0, stop.stdout + stop.stderr
+        finally:
+            await bus.close()
 
 
 def test_swarm_jobs_names_an_address_it_cannot_reach(tmp_path) -> None:

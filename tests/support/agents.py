@@ -8,12 +8,14 @@ request_changes_cycles (review: ask for changes in these cycles); hang_until_can
 call creates it, then waits until its investigation is cancelled); commit (implement: a real commit on
 branch swarm/fix/<id> of the repository's `path`, the working tree untouched); tool_run (research: a
 command, "{python}" for this interpreter, run through the host's tool runner, `swarm.agent.run_tool`; a
-failing run fails the call).
+failing run fails the call); env_probe (a directory: each call writes <role>.json there, the values in its
+process environment of the names in env_probe_names, and its Ray runtime_env).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -34,6 +36,12 @@ class _Base:
         # the fault suite's ledger (swarm.bench.ledger) counts agent calls by these
         start = {"phase": ctx.phase, "cycle": ctx.cycle, "hypothesis": (ctx.hypothesis or {}).get("id")}
         await ctx.messages.say("started", f"{self.role} {ctx.phase} {ctx.investigation_id}", start)  # type: ignore[union-attr]
+        if probe := self.options.get("env_probe"):
+            import ray  # what Ray holds as this actor's runtime_env: what the dashboard shows of it
+
+            seen = {name: os.environ.get(name) for name in self.options.get("env_probe_names", [])}
+            shown = dict(ray.get_runtime_context().runtime_env) if ray.is_initialized() else {}
+            (Path(probe) / f"{self.role}.json").write_text(json.dumps({"env": seen, "runtime_env": shown}))
         marker = self.options.get("hang_once")
         if marker and not Path(marker).exists():
             Path(marker).write_text(ctx.investigation_id)
