@@ -10,9 +10,8 @@ import subprocess
 import pytest
 
 from swarm.reporting.reporter import publish_report
-from swarm.runtime.app import SwarmRuntime
 from tests.runtime.test_pipeline import report
-from tests.support.runtime import AGENTS, runtime_config
+from tests.support.runtime import AGENTS, run_until_empty, runtime_config
 
 pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(600)]
 
@@ -34,12 +33,7 @@ async def test_actor_secrets_reach_the_process_but_not_its_runtime_env(bus, sett
     options = {role: {"env_probe": str(probe), "env_probe_names": NAMES} for role in AGENTS}
     cfg = runtime_config(tmp_path, options, repositories=repositories)
     await publish_report(bus, report(950))
-    runtime = SwarmRuntime(settings, cfg)
-    await runtime.start()
-    try:
-        counters = await runtime.until_empty(timeout_s=300)
-    finally:
-        await runtime.stop()
+    counters = await run_until_empty(settings, cfg, timeout_s=300)
     assert counters["results"] == 1
     seen = {role: json.loads((probe / f"{role}.json").read_text()) for role in AGENTS}
     for role, got in seen.items():
