@@ -17,7 +17,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from swarm.bus.settings import Settings
 from swarm.comms.publisher import notice
 from swarm.config import ROLES, SwarmConfig, load_object
 from swarm.delivery.providers import missing_tokens
-from swarm.errors import ConfigError
+from swarm.errors import ConfigError, SwarmUnavailable
 from swarm.runtime.autoscale import Autoscaler, Load, ScaleDecision
 from swarm.runtime.control import ControlService
 from swarm.runtime.follow import PullRequestFollower
@@ -52,6 +52,20 @@ __all__ = ["SwarmRuntime", "RolePool"]  # RolePool: re-exported from pools.py
 
 log = logging.getLogger("swarm.runtime")
 ACTOR_START_TIMEOUT_S = 60.0  # a replacement actor that has not connected by then is killed
+INTAKE_START_TIMEOUT_S = 300.0  # the intake actors connect and load the injection model within this
+CALL_TIMEOUT_S = 30.0  # an actor call for figures (pids, stats) that has no answer by then: the actor is stuck
+STOP_STEP_TIMEOUT_S = 30.0  # a stop step (control service, monitor, a task, the outbox, NATS) given up after this
+
+
+async def _stop_step(what: str, step: Awaitable[Any]) -> None:
+    """One step of a stop, bounded: a step that hangs is named in a warning and left, the stop goes on."""
+    fut = asyncio.ensure_future(step)
+    done, _ = await asyncio.wait({fut}, timeout=STOP_STEP_TIMEOUT_S)  # not wait_for: it awaits the cancel too
+    if not done:
+        fut.cancel()
+        log.warning("stop: %s did not end within %.0f s; going on without it", what, STOP_STEP_TIMEOUT_S)
+        return
+    fut.result()  # its error, as awaiting it would have raised
 
 
 class SwarmRuntime:
@@ -136,7 +150,10 @@ class SwarmRuntime:
                 for p in self.pools.values()
             )
         )
-        await asyncio.gather(*(a.start.remote() for a in self.intake))
+        try:
+            await asyncio.wait_for(asyncio.gather(*(a.start.remote() for a in self.intake)), INTAKE_START_TIMEOUT_S)
+        except TimeoutError as exc:
+            raise SwarmUnavailable(f"the intake actors did not start within {INTAKE_START_TIMEOUT_S:.0f} s") from exc
         self.blood = await Bloodstream.from_config(self.bus, self.config).start()
         store = PeerStateStore(self.bus)
         healer = Healer(self.blood, restarter=self, state=store, actor="swarm-healer")
@@ -204,9 +221,9 @@ class SwarmRuntime:
         for pool in self.pools.values():
             handles.update(pool.actors)
         names = list(handles)
-        got = await asyncio.gather(
+        got = await asyncio.wait_for(asyncio.gather(
             *(handles[n].stats.remote() if n.startswith("intake-") else handles[n].pid.remote() for n in names)
-        )
+        ), CALL_TIMEOUT_S)
         return {n: int(g["pid"]) if isinstance(g, dict) else int(g) for n, g in zip(names, got, strict=True)}
 
     async def budget_status(self) -> dict[str, Any]:
@@ -367,17 +384,18 @@ class SwarmRuntime:
         return {k: sum(int(s.get(k, 0)) for s in stats) for k in COUNTER_KEYS}
 
     async def stop(self) -> None:
+        """Stop everything this runtime started; each step is bounded, so a stop always ends."""
         if self.control is not None:
-            await self.control.stop()
+            await _stop_step("the control service", self.control.stop())
         if self.requested_cpus:  # a stopped swarm holds no nodes
             self._request_resources(0)
         if self.monitor is not None:
-            await self.monitor.close()
+            await _stop_step("the health monitor", self.monitor.close())
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await task
+                await _stop_step(f"task {task.get_name()}", task)
 
         async def close_intake() -> None:
             with contextlib.suppress(Exception):
@@ -389,6 +407,6 @@ class SwarmRuntime:
             with contextlib.suppress(Exception):
                 ray.kill(a, no_restart=True)
         if self.blood is not None:
-            await self.blood.close()
+            await _stop_step("the bloodstream (outbox, heartbeats)", self.blood.close())
         if self.bus is not None:
-            await self.bus.close()
+            await _stop_step("the NATS connection", self.bus.close())
