@@ -4,6 +4,7 @@ asked of Ray's autoscaler follow the pools and the tool load, and the intake que
 
 from __future__ import annotations
 
+import asyncio
 import math
 
 import pytest
@@ -28,7 +29,7 @@ async def run(bus, settings, cfg, n: int, base: int) -> tuple[dict[str, int], di
     try:
         counters = await runtime.until_empty(timeout_s=300)
         pids = await runtime.pids()
-        per_actor = [await a.stats.remote() for a in runtime.intake]
+        per_actor = [await asyncio.wait_for(a.stats.remote(), 60) for a in runtime.intake]  # a stuck actor fails
     finally:
         await runtime.stop()
     return counters, pids, per_actor
