@@ -171,10 +171,34 @@ def redacted(urls: str) -> str:
     return _USERINFO.sub(r"\1***@", urls)
 
 
+# the alerts a server sends about the client's certificate, as OpenSSL names the alert received
+_CLIENT_CERT_ALERTS = ("CERTIFICATE_REQUIRED", "BAD_CERTIFICATE", "UNKNOWN_CA", "CERTIFICATE_UNKNOWN",
+                       "CERTIFICATE_EXPIRED", "CERTIFICATE_REVOKED", "UNSUPPORTED_CERTIFICATE")
+_CLOSED = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+
+
+def _client_certificate_hint(cert: Path | None) -> str:
+    if cert is None:
+        return "set NATS_TLS_CERT and NATS_TLS_KEY to a certificate signed by a CA the server trusts and its key"
+    return f"is NATS_TLS_CERT={cert} signed by the CA the server verifies clients with, and still valid?"
+
+
+def _tls_problem(e: ssl.SSLError, cert: Path | None) -> str:
+    """What failed in a TLS handshake, and what to check when the server refused the client's certificate: one
+    that verifies them (nats-server `tls { verify: true }`) answers a missing or untrusted one with an alert."""
+    reason = str(e.reason or e)
+    if "ALERT" not in reason or not any(alert in reason for alert in _CLIENT_CERT_ALERTS):
+        return reason
+    refused = "requires a client certificate" if cert is None else "refused the client certificate"
+    return f"the server {refused} ({reason}); {_client_certificate_hint(cert)}"
+
+
 def _refused_connect(exc: BaseException, user: str, servers: str, errors: list[BaseException],
-                     hint: str) -> ConfigError | None:
-    """A clear one-line error for credentials or TLS the server refused (None: nothing answered)."""
-    for e in [exc, exc.__cause__, *errors]:
+                     hint: str, tls: bool = False, cert: Path | None = None) -> ConfigError | None:
+    """A clear one-line error for credentials or TLS the server refused (None: nothing answered). `tls`: the
+    connection was configured for TLS; `cert`: the client certificate it presented (NATS_TLS_CERT), if any."""
+    seen = [exc, exc.__cause__, *errors]
+    for e in seen:
         if isinstance(e, nats.errors.AuthorizationError) or "authorization violation" in str(e).lower():
             return ConfigError(f"NATS at {servers} refused the credentials of user {user}: authorization "
                                f"violation ({hint})")
@@ -182,7 +206,14 @@ def _refused_connect(exc: BaseException, user: str, servers: str, errors: list[B
             return ConfigError(f"TLS to NATS at {servers} failed for user {user}: the server's certificate is not "
                                f"trusted ({e.verify_message}); set NATS_TLS_CA to the CA that signed it")
         if isinstance(e, ssl.SSLError):
-            return ConfigError(f"TLS to NATS at {servers} failed for user {user}: {e.reason or e}")
+            return ConfigError(f"TLS to NATS at {servers} failed for user {user}: {_tls_problem(e, cert)}")
+    # it answered, then hung up: when the client's CONNECT reached a server that refused its certificate before
+    # the server closed, the close is a reset and its alert is lost with it (a loaded machine does that)
+    closed = next((e for e in seen if isinstance(e, _CLOSED)), None)
+    if tls and closed is not None:
+        return ConfigError(f"TLS to NATS at {servers} failed for user {user}: the server closed the connection in "
+                           f"the TLS handshake ({type(closed).__name__}); if it verifies client certificates, "
+                           f"{_client_certificate_hint(cert)}")
     return None
 
 
@@ -239,7 +270,9 @@ async def connect(
     except (TimeoutError, NoServersError, OSError, nats.errors.Error) as exc:
         with contextlib.suppress(Exception):
             await nc.close()
-        refused = _refused_connect(exc, user, redacted(",".join(opts["servers"])), errors, hint)
+        refused = _refused_connect(exc, user, redacted(",".join(opts["servers"])), errors, hint,
+                                   tls="tls" in opts or any(u.startswith("tls://") for u in opts["servers"]),
+                                   cert=settings.nats_tls_cert)
         if refused is not None:
             raise refused from None
         raise NatsUnavailable(

@@ -5,6 +5,7 @@ one line naming the variable and the file (with `--json`, a JSON error too), nev
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import os
 from collections.abc import Iterator
@@ -12,6 +13,10 @@ from pathlib import Path
 
 import nkeys
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from typer.testing import CliRunner
 
 from swarm.bus.auth import AuthConfig, generate
@@ -57,6 +62,91 @@ def test_a_tls_file_that_cannot_be_used_is_one_line_naming_its_variable_and_file
     assert "holds no private key: set NATS_TLS_KEY" in _refused(monkeypatch, NATS_TLS_CERT=str(good.cert))
     assert "without NATS_TLS_CERT" in _refused(monkeypatch, NATS_TLS_KEY=str(good.key))
     assert _refused(monkeypatch, NATS_CREDS=str(missing)) == f"NATS_CREDS file not found: {missing}"
+
+
+def _client_certificate(ca_dir: Path, out: Path) -> tuple[Path, Path]:
+    """A client certificate (extended key usage clientAuth) and its key, signed by the CA `write_tls` keeps in
+    `ca_dir` (ca.pem, ca-key.pem)."""
+    ca = x509.load_pem_x509_certificate((ca_dir / "ca.pem").read_bytes())
+    ca_key = serialization.load_pem_private_key((ca_dir / "ca-key.pem").read_bytes(), password=None)
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "swarm client")]))
+        .issuer_name(ca.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "client.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (out / "client-key.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return out / "client.pem", out / "client-key.pem"
+
+
+def test_a_server_that_verifies_client_certificates_takes_nats_tls_cert_and_key(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """README: NATS_TLS_CERT / NATS_TLS_KEY are the client certificate and its key. Against a nats-server that
+    requires and verifies one (`tls { verify: true }`), commands work with them; without one, or with one signed
+    by another CA, the refusal is one line saying what to check; a certificate file that is missing names the
+    variable and the file."""
+    tls = write_tls(tmp_path / "tls", ["127.0.0.1"])
+    cert, key = _client_certificate(tmp_path / "tls", tmp_path / "client")
+    stranger = write_tls(tmp_path / "other-ca", ["127.0.0.1"])  # a certificate the server's CA never signed
+    conf = tmp_path / "nats-server.conf"
+    conf.write_text("tls {\n" + "".join(f"  {k}: {json.dumps(str(v))}\n" for k, v in
+                                        (("cert_file", tls.cert), ("key_file", tls.key), ("ca_file", tls.ca)))
+                    + "  verify: true\n}\n")
+    with EmbeddedNats(store_dir=tmp_path / "nats", config_file=conf) as server:
+        for name, value in {"NATS_URL": server.url, "NATS_NAMESPACE": "mtls", "NATS_TLS_CA": str(tls.ca),
+                            "NATS_TLS_CERT": str(cert), "NATS_TLS_KEY": str(key)}.items():
+            monkeypatch.setenv(name, value)
+        provisioned = runner.invoke(app, ["streams", "provision", "--json"])
+        assert provisioned.exit_code == 0, provisioned.output
+        assert json.loads(provisioned.stdout)["summary"].startswith("created "), provisioned.stdout
+        reported = runner.invoke(app, ["errors", "report", "--env", "production", "--message", "boom", "--json"])
+        assert reported.exit_code == 0, reported.output
+        assert json.loads(reported.stdout)["stream"] == "MTLS_PRODUCTION_ERRORS"
+
+        monkeypatch.delenv("NATS_TLS_CERT")
+        monkeypatch.delenv("NATS_TLS_KEY")
+        plain = runner.invoke(app, ["streams", "report"])  # as a user sees it: one line on stderr
+        assert plain.exit_code == 1 and "Traceback" not in plain.output, plain.output
+        (line,) = plain.stderr.strip().splitlines()
+        # the server's alert (TLSV13_ALERT_CERTIFICATE_REQUIRED), or on a loaded machine the reset that lost it
+        assert "client certificate" in line and "set NATS_TLS_CERT and NATS_TLS_KEY" in line, line
+        assert "set NATS_TLS_CERT and NATS_TLS_KEY" in _refused(monkeypatch)  # --json: the same, as a JSON error
+
+        wrong = _refused(monkeypatch, NATS_TLS_CERT=str(stranger.cert), NATS_TLS_KEY=str(stranger.key))
+        assert f"NATS_TLS_CERT={stranger.cert} signed by the CA the server verifies clients with" in wrong, wrong
+        missing = tmp_path / "client" / "gone.pem"
+        assert _refused(monkeypatch, NATS_TLS_CERT=str(missing), NATS_TLS_KEY=str(key)) == \
+            f"NATS_TLS_CERT file not found: {missing}"
+
+
+@pytest.mark.parametrize("closed", [BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "reset")],
+                         ids=["broken-pipe", "reset"])
+def test_a_tls_connection_the_server_hangs_up_on_is_not_said_to_be_nothing_answering(closed: OSError) -> None:
+    """A server that refuses the client's certificate after the client's CONNECT reached it resets the
+    connection, and its alert is lost with it (seen under load: nats-py then reports only these): the
+    server answered, so the line says what to check, not "is the server running?"."""
+    from nats.errors import NoServersError
+
+    from swarm.bus.connect import _refused_connect
+
+    def refused(tls: bool, cert: Path | None = None) -> ConfigError | None:
+        return _refused_connect(NoServersError(), "anonymous", "nats://127.0.0.1:4222", [closed, closed], "-",
+                                tls=tls, cert=cert)
+
+    without = refused(tls=True)
+    assert without is not None and f"closed the connection in the TLS handshake ({type(closed).__name__})" in \
+        str(without) and "set NATS_TLS_CERT and NATS_TLS_KEY" in str(without), without
+    given = refused(tls=True, cert=Path("/etc/swarm/client.pem"))
+    assert given is not None and "NATS_TLS_CERT=/etc/swarm/client.pem signed by the CA" in str(given), given
+    assert refused(tls=False) is None  # no TLS: a hang-up says nothing of certificates
 
 
 def test_an_nkey_seed_that_is_neither_a_file_nor_a_seed_names_the_variable(

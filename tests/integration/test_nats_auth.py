@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -35,6 +37,7 @@ from swarm.models import DeployMarker, ErrorReport, Result
 from swarm.runtime.control import control_request, ping
 from swarm.runtime.lifecycle import DeployMarkers
 from swarm.runtime.tasks import submit_investigation
+from tests.support.cli import SWARM
 
 pytestmark = pytest.mark.timeout(300)
 STREAMS = load_streams_config(DEFAULT_CONFIG_DIR / "streams.yaml")
@@ -335,6 +338,64 @@ def test_investigate_on_the_embedded_default_uses_accounts_and_role_users(tmp_pa
     assert "accounts and role users" in result.stderr
     data = json.loads(result.stdout)
     assert data["status"] == "fixed" and data["suspect_commit"] == case.regression_commit
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.usefixtures("ray_session")
+async def test_run_on_the_embedded_default_with_no_auth_serves_an_open_server(tmp_path, ns) -> None:
+    """README: without NATS_URL, `swarm run` starts an embedded server others can publish to; with `--no-auth`
+    an open one (no accounts, no role users). A user publishes with `swarm errors report` and no credentials at
+    the URL it prints, and stops it with Ctrl-C: the report was investigated and the drain prints the counters.
+    (`--until-empty` would return at once: the embedded server's store is new and empty at every start.)"""
+    import ray
+    import yaml
+
+    from tests.support.runtime import runtime_config
+
+    cfg_file = tmp_path / "swarm.yaml"
+    cfg_file.write_text(yaml.safe_dump(runtime_config(tmp_path).model_dump(mode="json")))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NATS_") and k != "SWARM_NATS_AUTH"}
+    env |= {"NATS_NAMESPACE": ns, "SWARM_HOME": str(tmp_path / "home"),
+            "PYTHONPATH": str(Path(__file__).resolve().parents[2])}  # the config's test agents
+    log = tmp_path / "run.stderr"
+    with log.open("w") as stderr:
+        proc = subprocess.Popen([SWARM, "run", "--no-auth", "--config", str(cfg_file), "--json",
+                                 "--address", ray.get_runtime_context().gcs_address],
+                                env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=stderr, text=True,
+                                start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while "Ctrl-C or SIGTERM drains and stops" not in (said := " ".join(log.read_text(errors="replace").split())):
+            assert proc.poll() is None and time.monotonic() < deadline, f"exit {proc.poll()}: {said[-2000:]}"
+            await asyncio.sleep(0.1)
+        started = re.search(r"NATS_URL is not set: started an embedded nats-server at (nats://\S+)", said)
+        assert started, said[-2000:]
+        assert "accounts and role users" not in said and "SWARM_NATS_AUTH" not in said, said[-2000:]
+        url = started.group(1)
+        # the README's laptop session, with no credentials of any kind
+        reported = subprocess.run([SWARM, "errors", "report", "--env", "production", "--message", "KeyError: 'user_id'",
+                                   "--file", "app/api.py", "--line", "42", "--json"], env=env | {"NATS_URL": url},
+                                  cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert reported.returncode == 0, reported.stdout + reported.stderr
+        assert json.loads(reported.stdout)["stream"] == Names(ns).error_stream("production")
+        bus = await Bus.connect(Settings(nats_url=url, nats_namespace=ns, _env_file=None))  # anonymous too
+        try:
+            deadline = time.monotonic() + 300
+            while await messages(bus, bus.names.stream("RESULTS")) == 0:
+                assert proc.poll() is None and time.monotonic() < deadline, "no Result for the report"
+                await asyncio.sleep(0.2)
+            result = Result.model_validate_json((await bus.js.get_msg(bus.names.stream("RESULTS"), 1)).data)
+        finally:
+            await bus.close()
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C
+        out, _ = await asyncio.to_thread(proc.communicate, timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, log.read_text(errors="replace")[-2000:]
+    assert result.status == "fixed", result
+    assert json.loads(out) == {"received": 1, "investigations": 1, "duplicates": 0, "dead_lettered": 0,
+                               "rejected": 0, "results": 1}
 
 
 def test_generate_writes_accounts_and_keeps_seeds_across_runs(tmp_path, monkeypatch) -> None:

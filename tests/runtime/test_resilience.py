@@ -1,4 +1,4 @@
-"""Settlement under failure: a killed specialist, a SIGTERM drain, a dead actor healed."""
+"""Settlement under failure: a killed specialist, a SIGTERM or SIGINT drain, a dead actor healed."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from swarm.models import ErrorReport
 from swarm.reporting.reporter import publish_report
 from swarm.runtime.app import SwarmRuntime
 from tests.runtime.test_pipeline import report, results
+from tests.support.cli import SWARM
 from tests.support.runtime import run_until_empty, runtime_config
 
 pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(900)]
@@ -58,7 +59,43 @@ async def test_killing_a_specialist_mid_investigation_redelivers_and_gives_one_r
     assert info.delivered.consumer_seq == 2, "the report should have been redelivered after the actor died"
 
 
-async def test_sigterm_drain_loses_nothing(bus, settings, tmp_path) -> None:
+async def _stopped_by(bus, settings, tmp_path: Path, command: list[str], stop: signal.Signals) -> dict[str, int]:
+    """`command` (a `swarm run` without --until-empty) at work until `stop` reaches its process group, as a
+    terminal's Ctrl-C (SIGINT) or `ray job stop` (SIGTERM) sends it: its drain's counters, once it exited 0."""
+    env = {**os.environ, "NATS_URL": settings.nats_url, "NATS_NAMESPACE": settings.nats_namespace,
+           "PYTHONPATH": str(ROOT)}
+    log = tmp_path / f"{stop.name}.stderr"
+    status = await bus.nc.subscribe(bus.names.investigation_all)
+    with log.open("w") as stderr:
+        proc = subprocess.Popen([*command, "--address", ray.get_runtime_context().gcs_address, "--json"], env=env,
+                                cwd=tmp_path, stdout=subprocess.PIPE, stderr=stderr, text=True,
+                                start_new_session=True)
+    try:
+        await status.next_msg(timeout=300)  # an investigation is under way
+
+        async def says_how_to_stop() -> bool:  # trapped: what it prints once it would drain on the signal
+            return "Ctrl-C or SIGTERM drains and stops" in " ".join(log.read_text(errors="replace").split())
+
+        await wait_for(says_how_to_stop, what=f"the swarm to say it is running ({log})")
+        os.killpg(proc.pid, stop)
+        out, _ = await asyncio.to_thread(proc.communicate, timeout=300)
+    finally:
+        await status.unsubscribe()
+        if proc.poll() is None:
+            proc.kill()
+    err = log.read_text(errors="replace")
+    assert proc.returncode == 0, f"{stop.name}: exit {proc.returncode}\n{err[-2000:]}"
+    assert "draining: no new reports" in err, err[-2000:]
+    drained = json.loads(out)  # the drain's counters, for scripts
+    assert set(drained) == {"received", "investigations", "duplicates", "dead_lettered", "rejected", "results"}
+    assert drained["received"] >= 1 and drained["dead_lettered"] == 0, drained
+    return drained
+
+
+async def test_sigterm_and_sigint_drain_and_lose_nothing(bus, settings, tmp_path) -> None:
+    """README: without --until-empty, `swarm run` works until SIGTERM or SIGINT, then drains (in-flight work
+    finishes within the grace period or goes back to JetStream) and exits 0. SIGTERM to what `ray job submit`
+    launches, then Ctrl-C's SIGINT to `swarm run`, each mid-investigation; the next run settles the rest."""
     cfg = runtime_config(
         tmp_path,
         {role: {"sleep_s": 0.5} for role in ("orchestrator", "research", "implement", "review")},
@@ -68,42 +105,24 @@ async def test_sigterm_drain_loses_nothing(bus, settings, tmp_path) -> None:
     cfg_file.write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
     for i in range(6):
         await publish_report(bus, report(100 + i))
-    env = {
-        **os.environ,
-        "NATS_URL": settings.nats_url,
-        "NATS_NAMESPACE": settings.nats_namespace,
-        "PYTHONPATH": str(ROOT),
-    }
-    address = ray.get_runtime_context().gcs_address
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "swarm.runtime", "--config", str(cfg_file), "--address", address, "--json"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        status = await bus.nc.subscribe(bus.names.investigation_all)
-        await status.next_msg(timeout=300)  # an investigation is under way
-        proc.send_signal(signal.SIGTERM)
-        out, err = await asyncio.to_thread(proc.communicate, timeout=300)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, err[-2000:]
-    drained = json.loads(out)  # the drain's counters, for scripts
-    assert set(drained) == {"received", "investigations", "duplicates", "dead_lettered", "rejected", "results"}
-    assert drained["received"] >= 1 and drained["dead_lettered"] == 0
-    # whatever the drain handed back is redelivered to the next run: every report gets exactly one Result
+    await _stopped_by(bus, settings, tmp_path, [sys.executable, "-m", "swarm.runtime", "--config", str(cfg_file)],
+                      signal.SIGTERM)
+    for i in range(3):  # work that surely is not settled yet, for the second swarm to be stopped amid
+        await publish_report(bus, report(110 + i))
+    await _stopped_by(bus, settings, tmp_path, [SWARM, "run", "--config", str(cfg_file)], signal.SIGINT)
+    # whatever the drains handed back is redelivered to the next run at once: a report a drain left ack-pending
+    # (neither settled nor nak'd) would come back only after the ack wait, and the bound below is half of it.
+    # (A nak'd report still counts in the consumer's num_ack_pending until redelivered: that count cannot tell.)
+    ack_wait = (await bus.js.consumer_info(bus.names.error_stream("default"), "error-fixer")).config.ack_wait
+    assert ack_wait is not None and ack_wait >= 600
     runtime = SwarmRuntime(settings, runtime_config(tmp_path))
     await runtime.start()
     try:
-        await runtime.until_empty(timeout_s=600)
+        await runtime.until_empty(timeout_s=ack_wait / 2)  # every report gets exactly one Result
     finally:
         await runtime.stop()
     got = await results(bus)
-    assert len(got) == 6 and len({r.investigation_id for r in got}) == 6
+    assert len(got) == 9 and len({r.investigation_id for r in got}) == 9
     dead = await bus.js.stream_info(bus.names.stream("DEAD_LETTERS"))
     assert dead.state.messages == 0
 
