@@ -24,10 +24,13 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from swarm.bus.settings import Settings
+
 __all__ = ["JOB_ENV_MODULE", "export_env", "export_job_env", "is_secret", "job_env_module", "split_env"]
 
 JOB_ENV_MODULE = "swarm_job_env"  # the module `swarm submit` uploads: its env.json holds the job's secrets
-_SECRET_NAMES = {"NATS_PASSWORD", "NATS_TOKEN", "NATS_NKEY_SEED", "ANTHROPIC_API_KEY"}
+# the settings Settings keeps out of its repr (NATS password, token, seed; the API key), by variable name
+_SECRET_NAMES = {name.upper() for name, f in Settings.model_fields.items() if not f.repr}
 
 
 def is_secret(name: str, value: str) -> bool:
