@@ -17,7 +17,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ from swarm.runtime.raycluster import init_ray, request_cpus
 from swarm.runtime.registry import BUDGET_NAME, REGISTRY_NAME, Registry, SwarmBudget
 from swarm.runtime.remote import remote_class
 from swarm.runtime.services import ActorSpec
+from swarm.runtime.stopsteps import stop_step
 from swarm.state import PeerStateStore
 from swarm.telemetry import metrics
 from swarm.telemetry.logs import log_level
@@ -54,18 +55,6 @@ log = logging.getLogger("swarm.runtime")
 ACTOR_START_TIMEOUT_S = 60.0  # a replacement actor that has not connected by then is killed
 INTAKE_START_TIMEOUT_S = 300.0  # the intake actors connect and load the injection model within this
 CALL_TIMEOUT_S = 30.0  # an actor call for figures (pids, stats) that has no answer by then: the actor is stuck
-STOP_STEP_TIMEOUT_S = 30.0  # a stop step (control service, monitor, a task, the outbox, NATS) given up after this
-
-
-async def _stop_step(what: str, step: Awaitable[Any]) -> None:
-    """One step of a stop, bounded: a step that hangs is named in a warning and left, the stop goes on."""
-    fut = asyncio.ensure_future(step)
-    done, _ = await asyncio.wait({fut}, timeout=STOP_STEP_TIMEOUT_S)  # not wait_for: it awaits the cancel too
-    if not done:
-        fut.cancel()
-        log.warning("stop: %s did not end within %.0f s; going on without it", what, STOP_STEP_TIMEOUT_S)
-        return
-    fut.result()  # its error, as awaiting it would have raised
 
 
 class SwarmRuntime:
@@ -386,16 +375,16 @@ class SwarmRuntime:
     async def stop(self) -> None:
         """Stop everything this runtime started; each step is bounded, so a stop always ends."""
         if self.control is not None:
-            await _stop_step("the control service", self.control.stop())
+            await stop_step("the control service", self.control.stop())
         if self.requested_cpus:  # a stopped swarm holds no nodes
             self._request_resources(0)
         if self.monitor is not None:
-            await _stop_step("the health monitor", self.monitor.close())
+            await stop_step("the health monitor", self.monitor.close())
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await _stop_step(f"task {task.get_name()}", task)
+                await stop_step(f"task {task.get_name()}", task)
 
         async def close_intake() -> None:
             with contextlib.suppress(Exception):
@@ -407,6 +396,6 @@ class SwarmRuntime:
             with contextlib.suppress(Exception):
                 ray.kill(a, no_restart=True)
         if self.blood is not None:
-            await _stop_step("the bloodstream (outbox, heartbeats)", self.blood.close())
+            await stop_step("the bloodstream (outbox, heartbeats)", self.blood.close())
         if self.bus is not None:
-            await _stop_step("the NATS connection", self.bus.close())
+            await stop_step("the NATS connection", self.bus.close())

@@ -156,28 +156,25 @@ async def take_snapshot(bus: Bus, ray_namespace: str | None = None) -> dict[str,
 
 
 def export_gauges(snap: dict[str, Any]) -> None:
-    """Set the driver-side gauges from a snapshot."""
-    for s in snap["streams"]:
-        for c in s["consumers"]:
-            metrics.gauge("consumer_pending", c["pending"] + c["ack_pending"], stream=s["stream"])
-            metrics.gauge("consumer_ack_pending", c["ack_pending"], stream=s["stream"])
+    """Set the driver-side gauges from a snapshot: each gauge's whole current set of series, so a stream
+    deleted, a pool gone or a limit lifted exports no series rather than its last value for ever."""
+    consumers = [(s["stream"], c) for s in snap["streams"] for c in s["consumers"]]
+    metrics.gauge_series("consumer_pending", [(c["pending"] + c["ack_pending"], {"stream": stream})
+                                              for stream, c in consumers])
+    metrics.gauge_series("consumer_ack_pending", [(c["ack_pending"], {"stream": stream}) for stream, c in consumers])
     # a clean exit is not a silent service: a stopped service, or one gone from the snapshot, has no series
     metrics.gauge_series("heartbeat_age_s", [
         (hb["age_s"], {"service": hb["service"], "role": hb["role"]})
         for hb in snap["heartbeats"] if hb["beat"] not in _STOPPED and hb["age_s"] is not None
     ])
-    for role, pool in snap["pools"].items():
-        metrics.gauge("pool_size", pool["size"], role=role)
+    metrics.gauge_series("pool_size", [(pool["size"], {"role": role}) for role, pool in snap["pools"].items()])
     budget = snap["budget"]
-    for resource, used, limit in (
-        ("investigations", "active", "max_concurrent"),
-        ("tokens_hour", "tokens_hour", "tokens_per_hour"),
-        ("usd_hour", "usd_hour", "dollars_per_hour"),
-    ):
-        if used in budget:
-            metrics.gauge("budget_used", float(budget[used]), resource=resource)
-        if budget.get(limit) is not None:
-            metrics.gauge("budget_limit", float(budget[limit]), resource=resource)
+    resources = (("investigations", "active", "max_concurrent"), ("tokens_hour", "tokens_hour", "tokens_per_hour"),
+                 ("usd_hour", "usd_hour", "dollars_per_hour"))
+    metrics.gauge_series("budget_used", [(float(budget[used]), {"resource": resource})
+                                         for resource, used, _ in resources if used in budget])
+    metrics.gauge_series("budget_limit", [(float(budget[limit]), {"resource": resource})
+                                          for resource, _, limit in resources if budget.get(limit) is not None])
 
 
 class Collector:

@@ -90,6 +90,33 @@ def test_a_cleanly_stopped_service_has_no_heartbeat_age_and_no_limit_has_no_seri
     assert used == {"investigations", "tokens_hour", "usd_hour"}
 
 
+def test_a_deleted_streams_consumer_and_a_removed_pool_have_no_series_left(served: int) -> None:
+    """README: `swarm_consumer_pending`, `swarm_pool_size` and the budget gauges describe the current
+    snapshot: a stream deleted, a pool gone or a limit lifted since the last one leaves no stale series."""
+    from swarm.telemetry.snapshot import export_gauges
+
+    def snapshot(streams: list[str], pools: list[str], limit: int | None) -> dict:
+        return {"streams": [{"stream": s, "consumers": [{"pending": 3, "ack_pending": 1}]} for s in streams],
+                "pools": {role: {"size": 2} for role in pools}, "heartbeats": [],
+                "budget": {"active": 1, "max_concurrent": limit}}
+
+    def labels(scraped: dict, name: str, key: str) -> set[str]:
+        return {dict(lbl)[key] for n, lbl in scraped if n == name}
+
+    export_gauges(snapshot(["ERRORS_DEFAULT", "ERRORS_STAGING"], ["research", "review"], 8))
+    before = _scrape(served)
+    assert labels(before, "swarm_consumer_pending", "stream") == {"ERRORS_DEFAULT", "ERRORS_STAGING"}
+    assert labels(before, "swarm_budget_limit", "resource") == {"investigations"}
+    export_gauges(snapshot(["ERRORS_DEFAULT"], ["research"], None))
+    after = _scrape(served)
+    assert labels(after, "swarm_consumer_pending", "stream") == {"ERRORS_DEFAULT"}
+    assert labels(after, "swarm_consumer_ack_pending", "stream") == {"ERRORS_DEFAULT"}
+    assert labels(after, "swarm_pool_size", "role") == {"research"}
+    assert labels(after, "swarm_budget_limit", "resource") == set()
+    pending = {dict(lbl)["stream"]: v for (n, lbl), v in after.items() if n == "swarm_consumer_pending"}
+    assert pending == {"ERRORS_DEFAULT": 4.0}
+
+
 def _ages(port: int) -> dict[str, float]:
     """`swarm_heartbeat_age_s` as scraped: service -> seconds."""
     scraped = _scrape(port).items()

@@ -8,11 +8,11 @@ import logging
 
 import pytest
 
-from swarm.runtime import app
+from swarm.runtime import stopsteps
 
 
 async def test_a_hanging_stop_step_is_named_and_left(monkeypatch, caplog) -> None:
-    monkeypatch.setattr(app, "STOP_STEP_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(stopsteps, "STOP_STEP_TIMEOUT_S", 0.2)
 
     let_go = asyncio.Event()
 
@@ -28,8 +28,8 @@ async def test_a_hanging_stop_step_is_named_and_left(monkeypatch, caplog) -> Non
     await asyncio.sleep(0)  # inside its loop, as a running swarm's tasks are
     task.cancel()
     with caplog.at_level(logging.WARNING, logger="swarm.runtime"):
-        await app._stop_step("task collector", task)
-        await app._stop_step("the NATS connection", asyncio.Event().wait())
+        await stopsteps.stop_step("task collector", task)
+        await stopsteps.stop_step("the NATS connection", asyncio.Event().wait())
     warned = [r.getMessage() for r in caplog.records]
     assert warned == ["stop: task collector did not end within 0 s; going on without it",
                       "stop: the NATS connection did not end within 0 s; going on without it"], warned
@@ -45,11 +45,11 @@ async def test_a_stop_step_that_fails_still_raises_and_one_that_ends_is_awaited(
         raise RuntimeError("close failed")
 
     with pytest.raises(RuntimeError, match="close failed"):
-        await app._stop_step("the monitor", broken())
+        await stopsteps.stop_step("the monitor", broken())
     ended = []
 
     async def quick() -> None:
         ended.append(True)
 
-    await app._stop_step("the outbox", quick())
+    await stopsteps.stop_step("the outbox", quick())
     assert ended == [True]
