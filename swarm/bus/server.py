@@ -4,7 +4,8 @@
         print(server.url)                   # nats://127.0.0.1:40123
 
 Readiness is awaited by reading the server's own log for "Server is ready" (never a sleep); the
-actual ports are parsed from the log, so asking for port -1 (random) has no race.
+actual ports are parsed from the log, so asking for port -1 (random) has no race. A store is locked while its
+server runs (`swarm.bus.store_lock`): a second server on it is a StoreInUse error, not a corrupt store.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TextIO
 
+from swarm.bus.store_lock import lock_store, note_server
 from swarm.errors import ConfigError
 
 __all__ = ["EmbeddedNats", "nats_server_binary"]
@@ -75,6 +77,7 @@ class EmbeddedNats:
         self._reader: threading.Thread | None = None
         self._echo: TextIO | None = None  # `run_foreground`: the log goes on to this stream once ready
         self._echo_lock = threading.Lock()
+        self._store_lock: int | None = None  # the store's lock, shared with the server process
 
     @property
     def url(self) -> str:
@@ -98,16 +101,23 @@ class EmbeddedNats:
     def start(self, own_session: bool = True) -> EmbeddedNats:
         """Start and wait for "Server is ready"; a server that exits or stays silent instead is a ConfigError
         with its own reason. In `own_session` (default), a Ctrl-C for the parent is the parent's to handle."""
-        self.store_dir.mkdir(parents=True, exist_ok=True)
+        if self._store_lock is None:  # creates the store
+            self._store_lock = lock_store(self.store_dir)
         self._ready.clear()
         self._said_ready = False
-        self._proc = subprocess.Popen(
-            self.command(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=own_session,
-        )
+        try:
+            self._proc = subprocess.Popen(
+                self.command(),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=own_session,
+                pass_fds=(self._store_lock,),  # held while the server lives, even past this process
+            )
+        except BaseException:
+            self._unlock()
+            raise
+        note_server(self._store_lock, self._proc.pid)
         self._reader = threading.Thread(target=self._read_log, name="nats-server-log", daemon=True)
         self._reader.start()
         # woken by "Server is ready", or by the end of its log: a server that exits may not be reaped yet
@@ -157,8 +167,14 @@ class EmbeddedNats:
                 proc.wait()
         if self._reader is not None:
             self._reader.join(timeout_s)
+        self._unlock()
         if self._own_store and os.environ.get("SWARM_KEEP_NATS_STORE") is None:
             shutil.rmtree(self.store_dir, ignore_errors=True)
+
+    def _unlock(self) -> None:
+        if self._store_lock is not None:
+            os.close(self._store_lock)
+            self._store_lock = None
 
     def restart(self) -> EmbeddedNats:
         """Stop and start again on the same port and store (for outage tests)."""

@@ -17,8 +17,9 @@ import typer
 from pydantic import ValidationError
 
 from swarm.bus.connect import open_bus
-from swarm.bus.embedded import embedded_nats
+from swarm.bus.embedded import embedded_nats, run_store
 from swarm.bus.settings import Settings
+from swarm.bus.store_lock import StoreInUse
 from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, finite, load_settings
 from swarm.config import SwarmConfig
 from swarm.errors import ConfigError, TransientError, explain
@@ -75,11 +76,21 @@ async def run_swarm(runtime: SwarmRuntime, until_empty: bool, timeout_s: float |
         await runtime.stop()
 
 
-def _embedded(stack: contextlib.ExitStack, settings: Settings, auth: bool) -> Settings:
-    settings = stack.enter_context(embedded_nats(settings, auth=auth))
+def _embedded(stack: contextlib.ExitStack, settings: Settings, auth: bool, store: Path | None = None) -> Settings:
+    """An embedded server for this command; `store`: a JetStream store that outlives it (else a temporary one)."""
+    try:
+        settings = stack.enter_context(embedded_nats(settings, auth=auth, store_dir=store))
+    except StoreInUse as exc:
+        raise ConfigError(
+            f"the embedded nats-server's JetStream store {exc.store} is in use by another nats-server "
+            f"({exc.holder}), most likely another `swarm run` of namespace {settings.nats_namespace}: stop it "
+            "first, or give this run a store of its own with another SWARM_HOME (or NATS_NAMESPACE), or set "
+            "NATS_URL to a running server"
+        ) from None
+    notes = ([f"store {store}"] if store else []) + (
+        [f"accounts and role users: SWARM_NATS_AUTH={settings.swarm_nats_auth}"] if settings.swarm_nats_auth else [])
     err_console.print(f"NATS_URL is not set: started an embedded nats-server at {settings.nats_url}"
-                      + (f" (accounts and role users: SWARM_NATS_AUTH={settings.swarm_nats_auth})"
-                         if settings.swarm_nats_auth else ""), highlight=False, soft_wrap=True)
+                      + (f" ({'; '.join(notes)})" if notes else ""), highlight=False, soft_wrap=True)
     return settings
 
 
@@ -118,8 +129,8 @@ def run(
         check_env()  # SWARM_LOG_LEVEL, SWARM_METRICS_PORT: before a server or Ray starts
         setup_tracing("driver", only_when_exporting=True)  # OTEL_*: the driver's spans are exported too
         cfg = SwarmConfig.load(config or settings.swarm_config)
-        if settings.nats_url is None:  # a laptop: an embedded server others can publish to
-            settings = _embedded(stack, settings, auth)
+        if settings.nats_url is None:  # a laptop: an embedded server others can publish to, its store kept
+            settings = _embedded(stack, settings, auth, store=run_store(settings))
         # Ray forwards worker output to the driver's stdout: only our own output goes there
         with stdout_to_stderr(json_out):
             try:

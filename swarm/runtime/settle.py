@@ -41,6 +41,10 @@ __all__ = ["Settler", "as_swarm_error", "wait_out", "requeue_delay_s"]
 
 log = logging.getLogger("swarm.runtime.settle")
 T = TypeVar("T")
+# A plain nak only queues the report for redelivery in the server's memory: a server restarted meanwhile (the
+# embedded one of `swarm run`, or an upgrade) redelivers it after the whole ack wait. A nak with a delay
+# writes when it is due into the consumer's stored state, so the next run gets it at once either way.
+HAND_BACK_DELAY_S = 0.01
 
 
 def as_swarm_error(exc: BaseException) -> SwarmError:
@@ -249,7 +253,7 @@ class Settler:
         (original headers, so the same trace) takes the report's place and its claim on the signature:
         a drain never dead-letters a report that did nothing wrong."""
         if msg.metadata.num_delivered < self.max_deliver.get(stream, 3):
-            await msg.nak()
+            await msg.nak(delay=HAND_BACK_DELAY_S)
         else:
             headers = {k: v for k, v in _headers(msg).items() if k != HDR_MSG_ID}  # a new message, not a duplicate
             headers.update(extra or {})

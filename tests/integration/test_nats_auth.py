@@ -345,39 +345,48 @@ def test_investigate_on_the_embedded_default_uses_accounts_and_role_users(tmp_pa
 async def test_run_on_the_embedded_default_with_no_auth_serves_an_open_server(tmp_path, ns) -> None:
     """README: without NATS_URL, `swarm run` starts an embedded server others can publish to; with `--no-auth`
     an open one (no accounts, no role users). A user publishes with `swarm errors report` and no credentials at
-    the URL it prints, and stops it with Ctrl-C: the report was investigated and the drain prints the counters.
-    (`--until-empty` would return at once: the embedded server's store is new and empty at every start.)"""
+    the URL it prints, and stops it with Ctrl-C amid a second report: the first was investigated, the drain
+    prints the counters and hands the second back. The store stays in SWARM_HOME, so the next
+    `swarm run --until-empty` takes the second up and settles it."""
     import ray
     import yaml
 
     from tests.support.runtime import runtime_config
 
+    hung = tmp_path / "implement-hung"  # implement hangs on its first call once this file is gone
+    hung.write_text("")
     cfg_file = tmp_path / "swarm.yaml"
-    cfg_file.write_text(yaml.safe_dump(runtime_config(tmp_path).model_dump(mode="json")))
+    cfg = runtime_config(tmp_path, {"implement": {"hang_once": str(hung)}}, orchestration={"grace_period_s": 1})
+    cfg_file.write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
     env = {k: v for k, v in os.environ.items() if not k.startswith("NATS_") and k != "SWARM_NATS_AUTH"}
     env |= {"NATS_NAMESPACE": ns, "SWARM_HOME": str(tmp_path / "home"),
             "PYTHONPATH": str(Path(__file__).resolve().parents[2])}  # the config's test agents
+    run = [SWARM, "run", "--no-auth", "--config", str(cfg_file), "--json", "--address",
+           ray.get_runtime_context().gcs_address]
+    store = (tmp_path / "home" / "run-nats" / ns).resolve()
     log = tmp_path / "run.stderr"
     with log.open("w") as stderr:
-        proc = subprocess.Popen([SWARM, "run", "--no-auth", "--config", str(cfg_file), "--json",
-                                 "--address", ray.get_runtime_context().gcs_address],
-                                env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=stderr, text=True,
+        proc = subprocess.Popen(run, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=stderr, text=True,
                                 start_new_session=True)
     try:
         deadline = time.monotonic() + 300
         while "Ctrl-C or SIGTERM drains and stops" not in (said := " ".join(log.read_text(errors="replace").split())):
             assert proc.poll() is None and time.monotonic() < deadline, f"exit {proc.poll()}: {said[-2000:]}"
             await asyncio.sleep(0.1)
-        started = re.search(r"NATS_URL is not set: started an embedded nats-server at (nats://\S+)", said)
-        assert started, said[-2000:]
+        started = re.search(r"NATS_URL is not set: started an embedded nats-server at (nats://\S+) \(store (\S+)\)",
+                            said)
+        assert started and started.group(2) == str(store), said[-2000:]
         assert "accounts and role users" not in said and "SWARM_NATS_AUTH" not in said, said[-2000:]
         url = started.group(1)
-        # the README's laptop session, with no credentials of any kind
-        reported = subprocess.run([SWARM, "errors", "report", "--env", "production", "--message", "KeyError: 'user_id'",
-                                   "--file", "app/api.py", "--line", "42", "--json"], env=env | {"NATS_URL": url},
+
+        def report(message: str, file: str) -> dict[str, str]:  # the README's laptop session, no credentials
+            done = subprocess.run([SWARM, "errors", "report", "--env", "production", "--message", message,
+                                   "--file", file, "--line", "42", "--json"], env=env | {"NATS_URL": url},
                                   cwd=tmp_path, capture_output=True, text=True, timeout=120)
-        assert reported.returncode == 0, reported.stdout + reported.stderr
-        assert json.loads(reported.stdout)["stream"] == Names(ns).error_stream("production")
+            assert done.returncode == 0, done.stdout + done.stderr
+            return json.loads(done.stdout)
+
+        assert report("KeyError: 'user_id'", "app/api.py")["stream"] == Names(ns).error_stream("production")
         bus = await Bus.connect(Settings(nats_url=url, nats_namespace=ns, _env_file=None))  # anonymous too
         try:
             deadline = time.monotonic() + 300
@@ -387,6 +396,12 @@ async def test_run_on_the_embedded_default_with_no_auth_serves_an_open_server(tm
             result = Result.model_validate_json((await bus.js.get_msg(bus.names.stream("RESULTS"), 1)).data)
         finally:
             await bus.close()
+        hung.unlink()
+        second = report("KeyError: 'order_id'", "app/orders.py")
+        deadline = time.monotonic() + 300
+        while not hung.exists():  # the second report is in flight: its implement phase hangs
+            assert proc.poll() is None and time.monotonic() < deadline, "the second report was not taken up"
+            await asyncio.sleep(0.1)
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C
         out, _ = await asyncio.to_thread(proc.communicate, timeout=300)
     finally:
@@ -394,8 +409,25 @@ async def test_run_on_the_embedded_default_with_no_auth_serves_an_open_server(tm
             proc.kill()
     assert proc.returncode == 0, log.read_text(errors="replace")[-2000:]
     assert result.status == "fixed", result
-    assert json.loads(out) == {"received": 1, "investigations": 1, "duplicates": 0, "dead_lettered": 0,
+    assert json.loads(out) == {"received": 2, "investigations": 2, "duplicates": 0, "dead_lettered": 0,
                                "rejected": 0, "results": 1}
+    # the next run on the same SWARM_HOME finds the report the drain handed back (a new store each run had none)
+    again = subprocess.run([*run, "--until-empty", "--timeout", "300"], env=env, cwd=tmp_path, capture_output=True,
+                           text=True, timeout=400)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert f"(store {store})" in " ".join(again.stderr.split()), again.stderr[-2000:]
+    # its Result, counted here; its first delivery and the investigation it opened were the first run's
+    assert json.loads(again.stdout) == {"received": 0, "investigations": 0, "duplicates": 0, "dead_lettered": 0,
+                                        "rejected": 0, "results": 1}
+    with EmbeddedNats(store_dir=store) as server:  # the store, opened as the runs left it
+        bus = await Bus.connect(Settings(nats_url=server.url, nats_namespace=ns, _env_file=None))
+        try:
+            results = [Result.model_validate_json((await bus.js.get_msg(bus.names.stream("RESULTS"), seq)).data)
+                       for seq in (1, 2)]
+            assert await messages(bus, bus.names.error_stream("production")) == 0
+        finally:
+            await bus.close()
+    assert results[1].signature == second["signature"] and results[1].status == "fixed", results
 
 
 def test_generate_writes_accounts_and_keeps_seeds_across_runs(tmp_path, monkeypatch) -> None:
