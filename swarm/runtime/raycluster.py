@@ -1,10 +1,16 @@
 """What the driver asks of Ray itself: to start (keeping the process's signal handlers), and for CPUs.
 
     dashboard_url = init_ray(None, "swarm-payments")   # a local Ray; `swarm run`'s SIGTERM handler stays
+    init_ray("ray://head:10001", "swarm-payments")     # Ray Client: the working directory goes to the cluster
     standing = request_cpus(6.5, standing=None)        # asks Ray's autoscaler for 7 CPUs: 7
     standing = request_cpus(0, standing)               # withdraws the request: 0
 
 A local Ray has no autoscaler to ask: `request_cpus` then leaves the standing request as it was.
+
+Through Ray Client (`ray://`) Ray's workers take their sys.path from a driver on the head, not from this
+process: so the working directory goes with the connection as the job's runtime env (as `swarm submit`
+ships it), or the actors would import the nodes' copy of the agents, or fail to import one only this
+checkout has (each role actor dying at start while this driver's own import of it worked).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import Any
 import ray
 
 from swarm.errors import ConfigError
+from swarm.runtime.jobs import EXCLUDES
 
 __all__ = ["init_ray", "check_ray_address", "request_cpus", "signal_handlers_kept"]
 
@@ -103,8 +110,12 @@ def init_ray(address: str | None, namespace: str) -> str | None:
     one. An address where no Ray answers is a ConfigError naming it, not minutes of ray.init's retries."""
     if given := address or os.environ.get("RAY_ADDRESS"):
         check_ray_address(given, "" if address else " (RAY_ADDRESS)")
+    extra: dict[str, Any] = {}
+    if given and given.startswith("ray://"):  # Ray Client: the workers see the head's sys.path, not ours
+        extra["runtime_env"] = {"working_dir": os.getcwd(), "excludes": EXCLUDES}
+        log.info("Ray Client at %s: shipping the working directory %s to the cluster", given, os.getcwd())
     with signal_handlers_kept():  # ray.init's SIGTERM handler exits at once; a draining driver keeps its own
-        context = ray.init(address=address, namespace=namespace, logging_level="WARNING")
+        context = ray.init(address=address, namespace=namespace, logging_level="WARNING", **extra)
     return getattr(context, "dashboard_url", None) or None
 
 

@@ -27,6 +27,7 @@ from swarm.bus.settings import Settings
 from swarm.models import ErrorReport
 from swarm.reporting.reporter import publish_report
 from tests.support.rayhead import BIN, RayHead, free_ports
+from tests.support.results import results
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = "tests/cluster/swarm.yaml"
@@ -35,7 +36,8 @@ pytestmark = [pytest.mark.timeout(600)]
 
 @pytest.fixture(scope="module")
 def head():
-    h = RayHead(num_cpus=4).start()
+    # a loaded machine starts the Ray Client server's per-client driver slowly (Ray gives it 30 s)
+    h = RayHead(num_cpus=4, extra_env={"RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S": "180"}).start()
     try:
         yield h
     finally:
@@ -224,6 +226,27 @@ async def test_a_jobs_nats_password_and_otlp_headers_reach_it_but_are_not_on_sho
                 assert stop.returncode == 0, stop.stdout + stop.stderr
         finally:
             await bus.close()
+
+
+async def test_swarm_run_through_ray_client_ships_the_working_dir_and_answers_every_report(head, bus, settings) -> None:
+    """`swarm run --address ray://HEAD:10001` as the README's CLI table has it: the driver runs here, Ray Client
+    carries its calls. The test agents are in this checkout only (the head runs elsewhere, without PYTHONPATH):
+    they reach the actors because the working directory is shipped with the connection."""
+    sent = [report(i) for i in range(50, 53)]
+    for r in sent:
+        await publish_report(bus, r)
+    # Ray Client sends the token only under RAY_AUTH_MODE=token (without: 30 s of retries, "connection timeout")
+    env = head.env(token_mode=True) | {"NATS_URL": settings.nats_url or "", "NATS_NAMESPACE": settings.nats_namespace,
+                                        "PYTHONPATH": str(ROOT)}  # the driver here imports the agents too
+    out = sh(["swarm", "run", "--config", CONFIG, "--address", f"ray://127.0.0.1:{head.client_port}",
+              "--until-empty", "--json", "--timeout", "240"], env)
+    assert out.returncode == 0, out.stdout + out.stderr[-4000:]
+    assert json.loads(out.stdout) == {"received": 3, "investigations": 3, "duplicates": 0, "dead_lettered": 0,
+                                      "rejected": 0, "results": 3}, out.stderr[-4000:]
+    got = await results(bus)
+    assert sorted(r.signature for r in got) == sorted(r.signature for r in sent)
+    assert {r.status for r in got} == {"fixed"}, [r.model_dump() for r in got]
+    assert await consumer(bus) == (0, 0)
 
 
 def test_swarm_jobs_names_an_address_it_cannot_reach(tmp_path) -> None:

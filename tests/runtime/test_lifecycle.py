@@ -16,11 +16,12 @@ from typer.testing import CliRunner
 
 from swarm.bus.connect import Bus
 from swarm.cli import app
-from swarm.models import ErrorReport, Result, utcnow
+from swarm.models import ErrorReport, utcnow
 from swarm.reporting.reporter import publish_report
 from swarm.runtime.app import SwarmRuntime
 from swarm.runtime.grouping import SignatureIndex, investigation_id_for
 from swarm.state import PeerStateStore, Status
+from tests.support.results import results
 from tests.support.runtime import runtime_config
 
 pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(600)]
@@ -35,14 +36,6 @@ def report(release: str) -> ErrorReport:
         release=release,
         context={"file": "app/cart.py", "line": 31, "function": "total"},
     )
-
-
-async def results(bus: Bus) -> list[Result]:
-    info = await bus.js.stream_info(bus.names.stream("RESULTS"))
-    if info.state.messages == 0:
-        return []
-    return [Result.model_validate_json((await bus.js.get_msg(bus.names.stream("RESULTS"), seq)).data)
-            for seq in range(info.state.first_seq, info.state.last_seq + 1)]
 
 
 async def events(bus: Bus) -> list[dict]:

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from swarm.bus.connect import Bus
-from swarm.models import ErrorReport, Result
+from swarm.models import ErrorReport
 from swarm.reporting.reporter import publish_report
 from swarm.state import PeerStateStore, PhaseStatus, Status
+from tests.support.results import results
 from tests.support.runtime import run_until_empty, runtime_config
 
 pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(900)]
@@ -23,17 +23,6 @@ def report(i: int, **kw: object) -> ErrorReport:
         context={"file": f"app/w{i}.py", "line": 10 + i, "function": "run"},
         **kw,
     )
-
-
-async def results(bus: Bus) -> list[Result]:
-    info = await bus.js.stream_info(bus.names.stream("RESULTS"))
-    out = []
-    for seq in range(info.state.first_seq, info.state.last_seq + 1):
-        if info.state.messages == 0:
-            break
-        raw = await bus.js.get_msg(bus.names.stream("RESULTS"), seq)
-        out.append(Result.model_validate_json(raw.data))
-    return out
 
 
 async def test_fifty_distinct_reports_give_fifty_completed_investigations(bus, settings, tmp_path) -> None:

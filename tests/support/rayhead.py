@@ -79,8 +79,11 @@ class RayHead:
             f"--object-manager-port={self.om_port}", f"--temp-dir={self.tmp}", "--include-dashboard=true",
             "--disable-usage-stats", *self.extra_args,
         ]
+        # like a cluster's head: not in this checkout, no PYTHONPATH to it (a test's local Ray sets one): the code a
+        # client's job or Ray Client driver uses reaches the workers only if the client ships it
         env = self.env() | {"RAY_USAGE_STATS_ENABLED": "0"} | self.extra_env
-        proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout_s)
+        env.pop("PYTHONPATH", None)
+        proc = subprocess.run(args, env=env, cwd=self.tmp, capture_output=True, text=True, timeout=timeout_s)
         if proc.returncode != 0:
             self.stop()
             raise RuntimeError(f"ray start failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
