@@ -76,7 +76,7 @@ class OrchestrationConfig(_Section):
     phase_timeout_s: float = 900.0
     # > 0: a phase's RUNNING record and status are written once its agent has worked this long, a quicker
     # phase is recorded once, DONE, its status not published (swarm.runtime.phasemark); 0: both as it starts
-    running_mark_s: float = Field(default=0.0, ge=0)
+    running_mark_s: float = Field(default=2.0, ge=0)
     grace_period_s: float = 30.0
     max_hypotheses: int = Field(default=3, ge=1)
 

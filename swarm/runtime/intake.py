@@ -328,11 +328,13 @@ class IntakeActor(InvestigationOpener):
         self.free += 1
         self.slot_freed.set()
 
-    async def _guarded(self, stream: str, msg: Msg, work: Callable[[], Awaitable[None]], ids: Ids) -> None:
+    async def _guarded(self, stream: str, msg: Msg, work: Callable[[], Awaitable[str | None]], ids: Ids) -> None:
+        """`work`, then the report settled by its outcome; a Result it returns is counted once the ack is
+        confirmed (an actor killed before that leaves the count to whoever settles the redelivery)."""
         settler = self.settler
         assert settler is not None
         try:
-            await work()
+            counted = await work()
         except asyncio.CancelledError:  # drain timed out: hand the report back for redelivery
             try:
                 await settler.hand_back(stream, msg)
@@ -348,6 +350,9 @@ class IntakeActor(InvestigationOpener):
                 await settler.settle(stream, msg, ids=ids)
             except Exception:
                 log.exception("%s: could not ack a report from %s", self.name, stream)
+            else:
+                if counted is not None:
+                    self._count_once("results", counted)
 
     async def _advisory_loop(self, sub: Any) -> None:
         """Stored MAX_DELIVERIES advisories: a report exhausted its deliveries (in a crashed process,

@@ -7,8 +7,9 @@
 verdict, or `FilterFailed` when it raises; a new investigation is counted and announced
 (`investigation_started`, and `regression_detected` / `error_reopened` when the error came back).
 `_investigate`: budget admission (wait, never drop: in-progress acks keep the report), the orchestrator
-call (a dead orchestrator is retried, never the report's fault), the budget released, the Result
-counted once per investigation, and the signature's entry closed by a closing Result.
+call (a dead orchestrator is retried, never the report's fault), the budget released, and the
+signature's entry closed by a closing Result. The Result is counted once per investigation by the
+caller, once the report's ack is confirmed (`_open` returns the investigation to count).
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class InvestigationOpener:
     budget: BudgetCalls | None
 
     # -- a report that opens (or resumes) an investigation: raises what went wrong --------
-    async def _open(self, stream: str, msg: Msg, report: ErrorReport, tally: Tally, new: bool) -> None:
+    async def _open(self, stream: str, msg: Msg, report: ErrorReport, tally: Tally, new: bool) -> str | None:
         with span_from_headers(f"process {msg.subject}", _headers(msg), SpanKind.CONSUMER, stream=stream,
                                **messaging(msg.subject, "process", _headers(msg).get(HDR_MSG_ID))) as carrier:
             inv = tally.investigation_id
@@ -85,12 +86,13 @@ class InvestigationOpener:
                 )
                 if (reopened := reopened_event(tally.entry)) is not None:  # the error came back
                     await self.services.blood.event(*reopened, investigation_id=inv)
-            await self._investigate(msg, report, inv, carrier, tally.entry, new)
+            return await self._investigate(msg, report, inv, carrier, tally.entry, new)
 
     async def _investigate(
         self, msg: Msg, report: ErrorReport, inv: str, carrier: dict[str, str], entry: dict[str, Any],
         new: bool = True,
-    ) -> None:
+    ) -> str | None:
+        """The investigation's id when its Result is to be counted, once the report's ack is confirmed."""
         budget = self._budget()
         keepalive = asyncio.create_task(self._keep_alive(msg, budget, inv))
         ack_wait_s = self.settler.ack_wait_s.get(msg.metadata.stream, 30.0) if self.settler else 30.0
@@ -144,14 +146,14 @@ class InvestigationOpener:
             finally:
                 self.services.active -= 1
                 await budget.release(inv)  # with the others released in this turn: one call
-            # a Result published before this delivery (the previous holder died before its ack) is still
-            # this run's outcome of the report
-            if not outcome.get("duplicate") or not new:
-                self._count_once("results", inv)
             if outcome.get("status") in CLOSED:  # the Result closes the signature's entry
                 assert self.index is not None
                 await self.index.close(report.signature, inv, str(outcome["status"]), report.release,
                                        (outcome.get("result") or {}).get("pr_url"))
+            # a Result published before this delivery (the previous holder died before its ack) is still
+            # this run's outcome of the report. Counted by the caller once the ack is confirmed: an actor
+            # that dies before that has not counted it, and whoever settles the redelivery does
+            return inv if not outcome.get("duplicate") or not new else None
         finally:
             keepalive.cancel()
 

@@ -15,12 +15,14 @@ import ray.exceptions
 
 from swarm.bench.ledger import read_stream
 from swarm.bloodstream import Bloodstream
+from swarm.bus.connect import Bus
 from swarm.bus.names import HDR_REQUEUES
 from swarm.bus.settings import Settings
 from swarm.errors import Settlement, SwarmUnavailable, TransientError
 from swarm.models import ErrorReport
 from swarm.reporting.reporter import publish_report
 from swarm.runtime.grouping import SignatureIndex
+from swarm.runtime.intake import IntakeActor
 from swarm.runtime.settle import Settler, as_swarm_error
 from tests.runtime.test_pipeline import report
 
@@ -60,6 +62,44 @@ async def test_the_last_delivery_of_a_requeued_report_is_republished_not_dead_le
     # the attempts so far travel with it: its next nak waits longer, not the nak delay again
     assert copy.headers[HDR_REQUEUES] == "3"
     await copy.ack()
+
+
+class _Intake:
+    """IntakeActor's own steps that run a report's work and settle it (on a real Settler and connection)."""
+
+    _guarded, _settle, _count_once = IntakeActor._guarded, IntakeActor._settle, IntakeActor._count_once
+
+    def __init__(self, settler: Settler, counters: Counter[str]) -> None:
+        self.settler, self.counters, self.name = settler, counters, "intake-t"
+        self.counted: dict[tuple[str, str], None] = {}
+
+
+async def test_a_result_counts_once_its_reports_ack_is_confirmed_not_before(bus, settings, tmp_path) -> None:
+    """An intake that loses its connection (or dies) before a report's ack is confirmed has not counted
+    that report's Result: the report comes back and whoever settles it counts it, once in all."""
+    r1, r2 = report(1410), report(1411)
+    for r in (r1, r2):
+        await publish_report(bus, r)
+    stream = bus.names.error_stream("default")
+    own = await Bus.connect(settings)  # the intake's own connection
+    index = await SignatureIndex(own.js, own.names).open()
+    counters: Counter[str] = Counter()
+    settler = Settler(own, Bloodstream(own, str(tmp_path / "outbox")), index, counters, max_deliver={stream: 3},
+                      nak_delay_s=0.05, actor="intake-t")
+    intake = _Intake(settler, counters)
+    sub = await own.js.pull_subscribe_bind("error-fixer", stream=stream)
+    first, second = await sub.fetch(2, timeout=10)
+
+    async def investigated(inv: str) -> str:  # the work's outcome: a Result of `inv` to count
+        return inv
+
+    await intake._guarded(stream, first, lambda: investigated("inv-a"), (r1.signature, "inv-a"))
+    assert counters["results"] == 1
+    await own.close()  # gone before the second report's ack
+    await intake._guarded(stream, second, lambda: investigated("inv-b"), (r2.signature, "inv-b"))
+    assert counters["results"] == 1, "a Result counted although its report's ack never reached the server"
+    info = await bus.js.consumer_info(stream, "error-fixer")
+    assert info.num_ack_pending == 1  # it comes back, to be settled and counted by whoever takes it
 
 
 def _hand_back_and_exit(settings: Settings, tmp_path: Path, max_deliver: int) -> int:
