@@ -139,6 +139,8 @@ class SwarmRuntime:
                 for p in self.pools.values()
             )
         )
+        if failed := [f"{role} ({p.start_error})" for role, p in self.pools.items() if not p.size and p.start_error]:
+            raise SwarmUnavailable("no replica could start of " + "; ".join(failed))
         try:
             await asyncio.wait_for(asyncio.gather(*(a.start.remote() for a in self.intake)), INTAKE_START_TIMEOUT_S)
         except TimeoutError as exc:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from dataclasses import replace
 from typing import Any
@@ -29,9 +30,10 @@ from swarm.runtime.services import ActorSpec
 from swarm.telemetry import metrics
 from swarm.telemetry.tracing import actor_runtime_env
 
-__all__ = ["RolePool", "answers", "name_released"]
+__all__ = ["RolePool", "answers", "name_released", "start_failure"]
 
 log = logging.getLogger("swarm.runtime")
+_RAISED = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit)\b[^:]*: ")  # `pkg.SomeError: why`
 
 
 
@@ -45,6 +47,16 @@ async def name_released(name: str, namespace: str, timeout_s: float = 10.0) -> b
             return True
         await asyncio.sleep(0.05)
     return False
+
+
+def start_failure(exc: BaseException) -> str:
+    """Why a replica did not start, in one line: the error its constructor raised (Ray wraps it in the
+    creation task's traceback), or that it was not ready in time."""
+    if isinstance(exc, TimeoutError):
+        return "not ready in time (no node with its CPUs and memory free, or a slow start)"
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    raised = [line for line in lines if _RAISED.match(line)]
+    return raised[-1] if raised else (lines[-1] if lines else repr(exc))
 
 
 async def answers(ref: Any, timeout_s: float = 5.0) -> bool:
@@ -64,6 +76,7 @@ class RolePool:
         self.cfg = config.roles[role]
         self.actors: dict[str, Any] = {}
         self.retiring: set[str] = set()  # names being retired: never re-adopted by a scale-up
+        self.start_error: str | None = None  # why the last replica that could not start did not
 
     @property
     def size(self) -> int:
@@ -138,6 +151,7 @@ class RolePool:
             return True
         except Exception as exc:
             log.warning("replica %s did not start: %r", name, exc)
+            self.start_error = f"{name}: {start_failure(exc)}"
             with contextlib.suppress(Exception):
                 ray.kill(handle, no_restart=True)
             return False
