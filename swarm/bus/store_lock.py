@@ -72,4 +72,18 @@ def _holder(path: Path) -> str:
     if not pids or not all(p.isdigit() for p in pids):
         return "its process is unknown"
     started = f"started by process {pids[0]}"
-    return f"process {pids[1]}, {started}" if len(pids) > 1 else started
+    if len(pids) < 2:
+        return started
+    if not _alive(int(pids[0])):  # its `swarm run` was killed (SIGKILL, or Ray's processes taken with it)
+        return f"process {pids[1]}, {started}, which has exited: `kill {pids[1]}` ends the server and frees the store"
+    return f"process {pids[1]}, {started}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        return True
+    return True

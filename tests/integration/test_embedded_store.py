@@ -85,7 +85,8 @@ def test_a_server_whose_starter_was_killed_keeps_its_store_until_it_exits(tmp_pa
     assert done.returncode == -signal.SIGKILL, done.stderr
     orphan = psutil.Process(int(done.stdout))
     try:
-        with pytest.raises(StoreInUse, match=rf"in use by another nats-server \(process {orphan.pid}, started by "):
+        with pytest.raises(StoreInUse, match=rf"in use by another nats-server \(process {orphan.pid}, started by "
+                                              rf"process \d+, which has exited: `kill {orphan.pid}` ends the server"):
             EmbeddedNats(store_dir=store).start()
     finally:
         orphan.terminate()
