@@ -10,6 +10,7 @@ Connection settings (NATS_URL, namespace, credentials) live in `swarm.bus.settin
 from __future__ import annotations
 
 import importlib
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ __all__ = [
     "RepositoryConfig",
     "BrainConfig",
     "load_config",
+    "check_agent_class",
     "load_object",
     "ROLES",
 ]
@@ -188,6 +190,16 @@ class SwarmConfig(_Section):
 
 def load_config(settings: Settings) -> SwarmConfig:
     return SwarmConfig.load(settings.swarm_config)
+
+
+def check_agent_class(key: str, dotted: str) -> None:
+    """`dotted` names a class with an async `handle(ctx)` (swarm.agent.Agent), or a ConfigError names `key`."""
+    try:
+        obj = load_object(dotted)
+    except ConfigError as exc:
+        raise ConfigError(f"{key}: {exc}") from exc
+    if not (isinstance(obj, type) and inspect.iscoroutinefunction(getattr(obj, "handle", None))):
+        raise ConfigError(f"{key}: {dotted!r} is not an agent class (a class with an async handle(ctx) method)")
 
 
 def load_object(dotted: str) -> Any:

@@ -29,7 +29,7 @@ from swarm.bus.names import ERROR_CONSUMER
 from swarm.bus.provision import load_streams_config, provision
 from swarm.bus.settings import Settings
 from swarm.comms.publisher import notice
-from swarm.config import ROLES, SwarmConfig, load_object
+from swarm.config import ROLES, SwarmConfig, check_agent_class, load_object
 from swarm.delivery.providers import missing_tokens
 from swarm.errors import ConfigError, SwarmUnavailable
 from swarm.runtime.autoscale import Autoscaler, Load, ScaleDecision
@@ -99,8 +99,8 @@ class SwarmRuntime:
     async def start(self) -> None:
         # a bad dotted path must fail here, clearly, not as an actor's death on a remote worker
         for role, role_cfg in self.config.roles.items():
-            if role_cfg.agent and not callable(load_object(role_cfg.agent)):
-                raise ConfigError(f"roles.{role}.agent {role_cfg.agent!r} is not a class")
+            if role_cfg.agent:
+                check_agent_class(f"roles.{role}.agent", role_cfg.agent)
         load_object(self.config.intake.filter)
         if missing := missing_tokens(self.config.repositories):  # else every fix of theirs fails to deliver
             raise ConfigError("pull requests need a token: set " + ", ".join(missing))
