@@ -18,6 +18,8 @@ import fcntl
 import os
 from pathlib import Path
 
+import psutil
+
 from swarm.errors import ConfigError
 
 __all__ = ["LOCK_FILE", "StoreInUse", "lock_store", "note_server"]
@@ -74,16 +76,6 @@ def _holder(path: Path) -> str:
     started = f"started by process {pids[0]}"
     if len(pids) < 2:
         return started
-    if not _alive(int(pids[0])):  # its `swarm run` was killed (SIGKILL, or Ray's processes taken with it)
+    if not psutil.pid_exists(int(pids[0])):  # its `swarm run` was killed (SIGKILL, or Ray's processes taken with it)
         return f"process {pids[1]}, {started}, which has exited: `kill {pids[1]}` ends the server and frees the store"
     return f"process {pids[1]}, {started}"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: it exists
-        return True
-    return True
