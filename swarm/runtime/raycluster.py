@@ -1,6 +1,7 @@
 """What the driver asks of Ray itself: to start (keeping the process's signal handlers), and for CPUs.
 
-    dashboard_url = init_ray(None, "swarm-payments")   # a local Ray; `swarm run`'s SIGTERM handler stays
+    dashboard_url = init_ray(None, "swarm-payments")   # a local Ray, in a session of its own; `swarm run`'s
+                                                       # SIGTERM handler stays (ray.init's would exit at once)
     init_ray("ray://head:10001", "swarm-payments")     # Ray Client: the working directory goes to the cluster
     standing = request_cpus(6.5, standing=None)        # asks Ray's autoscaler for 7 CPUs: 7
     standing = request_cpus(0, standing)               # withdraws the request: 0
@@ -29,7 +30,7 @@ import ray
 from swarm.errors import ConfigError
 from swarm.runtime.jobs import EXCLUDES
 
-__all__ = ["init_ray", "check_ray_address", "request_cpus", "signal_handlers_kept"]
+__all__ = ["init_ray", "check_ray_address", "ray_processes_in_own_session", "request_cpus", "signal_handlers_kept"]
 
 log = logging.getLogger("swarm.runtime")
 
@@ -114,9 +115,38 @@ def init_ray(address: str | None, namespace: str) -> str | None:
     if given and given.startswith("ray://"):  # Ray Client: the workers see the head's sys.path, not ours
         extra["runtime_env"] = {"working_dir": os.getcwd(), "excludes": EXCLUDES}
         log.info("Ray Client at %s: shipping the working directory %s to the cluster", given, os.getcwd())
-    with signal_handlers_kept():  # ray.init's SIGTERM handler exits at once; a draining driver keeps its own
+    with signal_handlers_kept(), ray_processes_in_own_session():
         context = ray.init(address=address, namespace=namespace, logging_level="WARNING", **extra)
     return getattr(context, "dashboard_url", None) or None
+
+
+@contextlib.contextmanager
+def ray_processes_in_own_session() -> Iterator[None]:
+    """Processes a local Ray starts within the block (GCS, raylet and, through the raylet, the actors' workers)
+    start in a session of their own, so a signal to this process's group reaches the driver alone.
+
+    A SIGTERM to the group of a `swarm run` (`kill -TERM -PGID`, `timeout`, a supervisor stopping a process
+    group) otherwise killed the local GCS and raylet with it: Ray blocks only SIGINT in its processes. The
+    draining driver then lost its actors and died without counters, leaving the embedded nats-server behind.
+    Nothing is orphaned by the change: on Linux a local Ray's processes die with their parent anyway
+    (Ray sets PR_SET_PDEATHSIG on them), and `ray.shutdown()` stops each one by pid."""
+    if os.name != "posix":
+        yield
+        return
+    from ray._private import services
+
+    spawn = services.ConsolePopen
+
+    class OwnSession(spawn):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("start_new_session", True)
+            super().__init__(*args, **kwargs)
+
+    services.ConsolePopen = OwnSession
+    try:
+        yield
+    finally:
+        services.ConsolePopen = spawn
 
 
 def request_cpus(cpus: float, standing: int | None) -> int | None:

@@ -1,6 +1,7 @@
 """Faults of a whole `swarm run` process (the real CLI, with the Ray it starts itself): kill -9 of the
 driver mid-phase, a paused driver, SIGSTOP of a swarm past the ack wait while a second swarm runs, the
-SIGTERM drain, and `--until-empty` riding out a NATS outage and an intake death."""
+SIGTERM drain (to the driver, and to its whole process group), and `--until-empty` riding out a NATS outage
+and an intake death."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import os
 import signal
 import time
 
+import psutil
 import pytest
 
 from swarm.bench.ledger import Ledger, read_stream
@@ -106,6 +108,46 @@ async def test_sigstop_past_the_ack_wait_with_a_second_swarm_then_sigterm_drains
     # the paused driver did not judge its live actors down when it woke up
     assert not [i for i in woke if i.injury_type == "service_down"], [(i.affected_service, i.details) for i in woke]
     print(f"drain took {drained_in:.1f} s (grace_period_s 3)")
+
+
+async def test_sigterm_to_the_process_group_drains_and_its_local_ray_ends_with_it(fault_bus, fault_settings,
+                                                                                 tmp_path) -> None:
+    """A SIGTERM to the whole process group of a `swarm run` on its own local Ray (`kill -TERM -PGID`, a
+    supervisor stopping a group) drains like a SIGTERM to the driver: the local Ray's processes are not in that
+    group, so the actors finish or hand back their work, the counters print, the exit is 0, and then nothing
+    of that Ray is left running. The next swarm settles whatever went back: one Result per report."""
+    reports = [report(1400 + i) for i in range(3)]
+    for r in reports:
+        await publish_report(fault_bus, r)
+    # one hypothesis: one phase at a time per investigation, so at most one interrupted each
+    cfg = fault_config(tmp_path, {"orchestrator": {"hypotheses": 1, "sleep_s": 1.0}, "research": {"sleep_s": 1.0},
+                                  "implement": {"sleep_s": 1.0}}, orchestration={"grace_period_s": 1})
+    with SwarmProcess(fault_settings, cfg, tmp_path) as swarm:
+        status = await fault_bus.nc.subscribe(fault_bus.names.investigation_all)
+        await status.next_msg(timeout=180)  # investigations are under way
+
+        async def trapped() -> bool:  # what it prints once a signal would drain it
+            assert swarm.returncode is None, tail(swarm)
+            return "Ctrl-C or SIGTERM drains and stops" in " ".join(swarm.stderr.split())
+
+        await wait_for(trapped, 180, "the swarm to say it is running")
+        ray_processes = [p for p in swarm.descendants() if p.name() in ("raylet", "gcs_server")]
+        assert len(ray_processes) == 2, [p.name() for p in swarm.descendants()]
+        os.killpg(swarm.pid, signal.SIGTERM)
+        rc = await asyncio.to_thread(swarm.wait, 120)
+        assert rc == 0, tail(swarm)
+        drained = json.loads(swarm.stdout)  # the drain's counters: the driver outlived the signal
+        assert drained["received"] == 3 and drained["dead_lettered"] == 0, drained
+
+        async def ray_gone() -> bool:
+            return not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in ray_processes)
+
+        await wait_for(ray_gone, 60, "the local Ray's GCS and raylet to end with the run")
+    counters = await run_until_empty(fault_settings, fault_config(tmp_path), timeout_s=150)
+    assert counters["dead_lettered"] == 0
+    ledger = await Ledger.read(fault_bus, ENVS)
+    problems = ledger.problems({r.signature for r in reports}, interrupted=len(reports))
+    assert not problems, problems
 
 
 async def test_until_empty_rides_out_a_nats_outage_and_an_intake_death(fault_settings, tmp_path) -> None:
