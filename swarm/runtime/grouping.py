@@ -117,7 +117,7 @@ class SignatureIndex:
         `sources` are the reports' (stream, sequence), in fetch order; `forget` the sequences whose
         ack this actor has seen confirmed (they can never come back, so their dedup marks go). A
         sequence already counted (its ack was lost, or it is back after a nak) is not counted again.
-        `reports` (per source) let a no_fix signature reopen on new evidence (`lifecycle.evidence_of`,
+        `reports` (per source) let a no_fix signature reopen on new evidence (`evidence.evidence_of`,
         computed only for a closed signature); `fresh_since` (time.monotonic(), when the batch was fetched)
         lets the signatures of a batch share one read of the service's deploy markers.
         """
@@ -157,7 +157,7 @@ class SignatureIndex:
             "opened_at": utcnow().isoformat(),
             "counted": _marks(sources[1:]),
             "generation": 1,
-            "evidence": [evidence_of(report)],
+            "evidence": list(evidence_of(report)),
             "release": report.release,
         }
         if sig not in self._cache:
@@ -336,7 +336,7 @@ class _Reopen:
     """What `_tally` needs to decide whether an occurrence of a closed signature reopens it."""
 
     policy: LifecyclePolicy
-    evidence: list[str] | None = None
+    evidence: list[tuple[str, ...]] | None = None  # each source's facts (`swarm.runtime.evidence`)
     deploy: DeployMarker | None = None
 
 

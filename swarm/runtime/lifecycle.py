@@ -14,8 +14,9 @@ closed signature is one more duplicate unless `reopen_reason` says it counts as 
   a DeployMarker into the `{NS}_DEPLOYS` bucket) is newer than the close: the code changed and the
   error is back, so it is a new error;
 - `quiet`: the error had not been seen for `quiet_period_s` (lifecycle config; None: never);
-- `new_evidence` (no_fix and failed only): the occurrence brings evidence the closed investigation did
-  not have (a stack or context never seen for this signature).
+- `new_evidence` (no_fix and failed only): the occurrence brings a fact no occurrence counted for this
+  signature had: a stack line or a context field never seen (`swarm.runtime.evidence`). Less evidence
+  (no stack where one had one) or the same facts again is one more duplicate.
 
 A reopened entry gets a new investigation id (`inv-<sig16>-<generation>`) and links the one it
 reopens (`previous`); a recurrence of a `fixed` error is a `regression`.
@@ -28,9 +29,8 @@ reopens (`previous`); a recurrence of a `fixed` error is a `regression`.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,7 +40,8 @@ from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from swarm.bus.names import Names
-from swarm.models import DeployMarker, ErrorReport, utcnow
+from swarm.models import DeployMarker, utcnow
+from swarm.runtime.evidence import add_evidence, evidence_of, new_facts
 
 __all__ = [
     "CLOSED",
@@ -58,7 +59,6 @@ __all__ = [
 ]
 
 CLOSED = ("fixed", "no_fix", "failed")  # a Result closed the entry; a recurrence may reopen it
-MAX_EVIDENCE = 64  # evidence digests kept per entry (the oldest dropped first)
 MAX_HISTORY = 16  # earlier investigations kept per entry
 
 
@@ -73,34 +73,6 @@ def generation_id(signature: str, generation: int) -> str:
     return base if generation <= 1 else f"{base}-{generation}"
 
 
-# a storm repeats one stack and context: digest it once (bounded: 1,024 keys of at most 8 KB each)
-_EVIDENCE: dict[tuple[str, str, str], str] = {}
-
-
-def evidence_of(report: ErrorReport) -> str:
-    """A digest of what an occurrence tells beyond its signature: the stack and the free context
-    (per-request ids left out: they differ on every occurrence and tell nothing new)."""
-    ctx = report.context
-    if len(report.stack) > 4096:
-        return _evidence(report)
-    key = (report.stack, repr([(k, v) for k, v in ctx.__dict__.items() if k != "request_id"]),
-           repr(ctx.__pydantic_extra__))
-    if len(key[1]) + len(key[2]) > 4096:
-        return _evidence(report)
-    if (known := _EVIDENCE.get(key)) is not None:
-        return known
-    if len(_EVIDENCE) >= 1024:
-        _EVIDENCE.pop(next(iter(_EVIDENCE)))
-    _EVIDENCE[key] = digest = _evidence(report)
-    return digest
-
-
-def _evidence(report: ErrorReport) -> str:
-    context = {k: v for k, v in report.context.model_dump(exclude_none=True).items() if k != "request_id"}
-    text = json.dumps([report.stack, context], sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
 def _when(value: Any) -> datetime | None:
     if not value:
         return None
@@ -111,7 +83,7 @@ def _when(value: Any) -> datetime | None:
 
 
 def reopen_reason(
-    entry: dict[str, Any], evidence: str | None, deploy: DeployMarker | None, policy: LifecyclePolicy,
+    entry: dict[str, Any], evidence: Sequence[str] | None, deploy: DeployMarker | None, policy: LifecyclePolicy,
     now: datetime,
 ) -> str | None:
     """Why this occurrence of a closed signature is a new error (None: it is one more duplicate)."""
@@ -130,12 +102,12 @@ def reopen_reason(
         (now - last_seen).total_seconds() > policy.quiet_period_s
     ):
         return "quiet"
-    if status in ("no_fix", "failed") and evidence and evidence not in entry.get("evidence", []):
+    if status in ("no_fix", "failed") and new_facts(entry.get("evidence", []), evidence):
         return "new_evidence"
     return None
 
 
-def reopen(entry: dict[str, Any], source: tuple[str, int], reason: str, evidence: str | None,
+def reopen(entry: dict[str, Any], source: tuple[str, int], reason: str, evidence: Sequence[str] | None,
            deploy: DeployMarker | None, now: datetime) -> None:
     """Turn a closed entry into a new open investigation held by `source`, linking the closed one."""
     previous = {
@@ -157,11 +129,11 @@ def reopen(entry: dict[str, Any], source: tuple[str, int], reason: str, evidence
         previous=previous,
         deploy={"version": deploy.version, "at": deploy.timestamp.isoformat()} if deploy and reason == "deploy"
         else None,
-        evidence=[evidence] if evidence else [],
         history=(list(entry.get("history", [])) + [previous])[-MAX_HISTORY:],
     )
     entry.pop("closed_at", None)
     entry.pop("reset", None)
+    add_evidence(entry, evidence)  # the facts of every investigation so far: what is new is new to all of them
 
 
 def reopened_event(entry: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
@@ -175,18 +147,6 @@ def reopened_event(entry: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
             "previous_investigation_id": previous.get("investigation_id"),
             "previous_status": previous.get("status"), "deploy": entry.get("deploy")}
     return ("regression" if entry.get("regression") else "investigation_reopened"), data
-
-
-def add_evidence(entry: dict[str, Any], evidence: str | None) -> bool:
-    """Remember an occurrence's evidence; True when it was new."""
-    if not evidence:
-        return False
-    seen: list[str] = entry.setdefault("evidence", [])
-    if evidence in seen:
-        return False
-    seen.append(evidence)
-    del seen[:-MAX_EVIDENCE]
-    return True
 
 
 def close_entry(entry: dict[str, Any], investigation_id: str, status: str, release: str | None,

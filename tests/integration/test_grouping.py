@@ -147,3 +147,61 @@ async def test_bucket_keys_lists_every_key_once_and_a_deleted_one_reads_as_gone(
         raise AssertionError("a deleted key was read")
     except KeyNotFoundError:
         pass
+
+
+async def test_a_no_fix_reopens_on_a_fact_no_occurrence_had_and_never_on_less_or_the_same(bus: Bus) -> None:
+    """New evidence is a stack line or context field never seen for the signature. An occurrence without the
+    stack an earlier one had, or with the same frames under other thread ids and addresses, is a duplicate:
+    reports alternating with and without a stack once reopened a no_fix error after each close."""
+    index = await SignatureIndex(bus.js, bus.names).open()
+    frames = ['Traceback (most recent call last):', '  File "app/f.py", line 7, in load',
+              "    return rows[key]", "KeyError: 'field_40'"]
+
+    def occurrence(stack: list[str], **context: object) -> ErrorReport:
+        return report(40).model_copy(update={"stack": "\n".join(stack), "context": report(40).context.model_copy(
+            update=context)})
+
+    first = occurrence([f"Thread 0x7f3a{n}9c00 (most recent call first):" for n in (1,)] + frames)
+    sig = first.signature
+    tally = await index.count(first, [(STREAM, 1)], reports=[first])
+    await index.close(sig, tally.investigation_id, "no_fix")
+    seq = iter(range(2, 100))
+
+    async def kinds(r: ErrorReport) -> list[str]:
+        s = next(seq)
+        return (await index.count(r, [(STREAM, s)], reports=[r])).kinds
+
+    bare = occurrence([])
+    for _ in range(2):  # with and without the stack, twice: nothing new
+        assert await kinds(bare) == ["duplicate"]
+        assert await kinds(first) == ["duplicate"]
+    other_thread = occurrence([f"Thread 0x7f3a{n}9c00 (most recent call first):" for n in (5,)] + frames,
+                              request_id="req-77")
+    assert await kinds(other_thread) == ["duplicate"]  # an address and a request id are no facts
+    deeper = occurrence(frames[:1] + ['  File "app/api.py", line 88, in handler'] + frames[1:])
+    assert await kinds(deeper) == ["new"]  # a frame never seen: the error comes back as a new investigation
+    kv = await bus.js.key_value(bus.names.signature_bucket)
+    entry = json.loads((await kv.get(sig)).value)
+    assert entry["generation"] == 2 and entry["reopen_reason"] == "new_evidence"
+    await index.close(sig, entry["investigation_id"], "no_fix")
+    for r in (first, bare, deeper, occurrence(frames)):  # every fact seen by one of the two investigations
+        assert await kinds(r) == ["duplicate"]
+    assert await kinds(occurrence(frames, tenant="acme")) == ["new"]  # a context field never seen
+    assert json.loads((await kv.get(sig)).value)["generation"] == 3
+
+
+async def test_an_entry_from_before_facts_learns_them_without_reopening(bus: Bus) -> None:
+    """A no_fix entry written when evidence was one digest per occurrence cannot tell which facts are new:
+    its next occurrence is a duplicate that records its facts; from then on a new fact reopens it."""
+    index = await SignatureIndex(bus.js, bus.names).open()
+    r = report(41).model_copy(update={"stack": 'File "app/f.py", line 7, in load'})
+    tally = await index.count(r, [(STREAM, 1)], reports=[r])
+    await index.close(r.signature, tally.investigation_id, "no_fix")
+    kv = await bus.js.key_value(bus.names.signature_bucket)
+    entry = json.loads((await kv.get(r.signature)).value)
+    await kv.put(r.signature, json.dumps({**entry, "evidence": ["0123456789abcdef"]}).encode())
+    fresh = await SignatureIndex(bus.js, bus.names).open()  # reads the entry as stored
+    assert (await fresh.count(r, [(STREAM, 2)], reports=[r])).kinds == ["duplicate"]
+    assert (await fresh.count(r, [(STREAM, 3)], reports=[r])).kinds == ["duplicate"]
+    other = r.model_copy(update={"stack": r.stack + '\nFile "app/g.py", line 9, in main'})
+    assert (await fresh.count(other, [(STREAM, 4)], reports=[other])).kinds == ["new"]

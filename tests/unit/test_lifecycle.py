@@ -32,37 +32,43 @@ def test_a_deploy_after_the_close_reopens_one_before_it_does_not() -> None:
     now, policy = utcnow(), LifecyclePolicy()
     after = DeployMarker(service="shop", version="2", timestamp=now - timedelta(seconds=10))
     before = DeployMarker(service="shop", version="1", timestamp=now - timedelta(seconds=120))
-    assert reopen_reason(entry(), "e1", after, policy, now) == "deploy"
-    assert reopen_reason(entry(), "e1", before, policy, now) is None
+    assert reopen_reason(entry(), ("e1",), after, policy, now) == "deploy"
+    assert reopen_reason(entry(), ("e1",), before, policy, now) is None
     other_env = after.model_copy(update={"environment": "staging"})
-    assert reopen_reason(entry(), "e1", other_env, policy, now) is None
-    assert reopen_reason(entry(status="open"), "e1", after, policy, now) is None  # still being investigated
+    assert reopen_reason(entry(), ("e1",), other_env, policy, now) is None
+    assert reopen_reason(entry(status="open"), ("e1",), after, policy, now) is None  # still being investigated
 
 
 def test_the_quiet_period_counts_from_the_last_occurrence() -> None:
     now, policy = utcnow(), LifecyclePolicy(quiet_period_s=3600)
-    assert reopen_reason(entry(closed_ago_s=7200, seen_ago_s=7000), "e1", None, policy, now) == "quiet"
-    assert reopen_reason(entry(closed_ago_s=7200, seen_ago_s=60), "e1", None, policy, now) is None
-    assert reopen_reason(entry(closed_ago_s=7200), "e1", None, LifecyclePolicy(), now) is None  # no quiet period
+    assert reopen_reason(entry(closed_ago_s=7200, seen_ago_s=7000), ("e1",), None, policy, now) == "quiet"
+    assert reopen_reason(entry(closed_ago_s=7200, seen_ago_s=60), ("e1",), None, policy, now) is None
+    assert reopen_reason(entry(closed_ago_s=7200), ("e1",), None, LifecyclePolicy(), now) is None  # no quiet period
 
 
 def test_new_evidence_reopens_a_no_fix_but_not_a_fix() -> None:
     now, policy = utcnow(), LifecyclePolicy()
-    assert reopen_reason(entry(status="no_fix"), "e2", None, policy, now) == "new_evidence"
-    assert reopen_reason(entry(status="no_fix"), "e1", None, policy, now) is None
-    assert reopen_reason(entry(status="fixed"), "e2", None, policy, now) is None
+    assert reopen_reason(entry(status="no_fix"), ("e1", "e2"), None, policy, now) == "new_evidence"
+    assert reopen_reason(entry(status="no_fix"), ("e1",), None, policy, now) is None
+    assert reopen_reason(entry(status="no_fix"), (), None, policy, now) is None  # less evidence: nothing new
+    assert reopen_reason(entry(status="fixed"), ("e2",), None, policy, now) is None
 
 
-def test_evidence_ignores_request_ids_but_not_the_stack() -> None:
+def test_evidence_ignores_request_ids_and_ids_in_the_stack_but_not_its_frames() -> None:
     base = ErrorReport(error="E: x", stack="s1", context={"file": "a.py", "line": 1, "request_id": "r1"})
     assert evidence_of(base) == evidence_of(base.model_copy(update={"context": base.context.model_copy(
         update={"request_id": "r2"})}))
-    assert evidence_of(base) != evidence_of(base.model_copy(update={"stack": "s2"}))
+    assert set(evidence_of(base)) < set(evidence_of(base.model_copy(update={"stack": "s1\ns2"})))
+    go = "goroutine 4711 [running]:\nmain.load(0xc000012345)\n\t/app/main.go:42 +0x1d"
+    again = go.replace("4711", "90210").replace("0xc000012345", "0xc0000abcde")
+    assert evidence_of(base.model_copy(update={"stack": go})) == evidence_of(base.model_copy(update={"stack": again}))
+    moved = go.replace("main.go:42", "main.go:43")  # another line of the code: another frame
+    assert evidence_of(base.model_copy(update={"stack": go})) != evidence_of(base.model_copy(update={"stack": moved}))
 
 
 def test_a_reopen_in_a_batch_opens_a_new_generation_and_the_rest_are_its_duplicates() -> None:
     data = entry(status="no_fix")
-    kinds, changed = _tally(data, [("S", 5), ("S", 6)], {}, _Reopen(LifecyclePolicy(), ["e9", "e9"]))
+    kinds, changed = _tally(data, [("S", 5), ("S", 6)], {}, _Reopen(LifecyclePolicy(), [("e9",), ("e9",)]))
     assert changed and kinds == ["new", "duplicate"]
     assert data["status"] == "open" and data["generation"] == 2 and data["investigation_id"].endswith("-2")
     assert data["previous"]["investigation_id"] == "inv-" + "a" * 16 and not data["regression"]
@@ -82,7 +88,7 @@ def test_a_fix_with_a_pull_request_is_proposed_until_the_pull_request_is_settled
     assert data["status"] == "proposed" and data["pull_request"] == {"url": url, "number": 12}
     # proposed is not closed: a deploy (without the fix merged) does not reopen it
     deploy = DeployMarker(service="shop", version="2", timestamp=now + timedelta(seconds=5))
-    assert reopen_reason(data, "e9", deploy, LifecyclePolicy(quiet_period_s=1), now + timedelta(days=9)) is None
+    assert reopen_reason(data, ("e9",), deploy, LifecyclePolicy(quiet_period_s=1), now + timedelta(days=9)) is None
     assert not close_entry(data, data["investigation_id"], "fixed", "1.2", url)  # a redelivered Result: no change
     assert not settle_pull(data, "inv-other", "merged")  # only the investigation that proposed it
     assert not settle_pull(data, data["investigation_id"], "open")
@@ -101,7 +107,13 @@ def test_without_a_pull_request_a_fix_closes_as_fixed_at_once() -> None:
 
 
 def test_the_evidence_digest_is_the_same_memoised_or_not_and_ignores_request_ids() -> None:
-    from swarm.runtime.lifecycle import _evidence, evidence_of
+    from swarm.runtime.evidence import evidence_of
+
+    def _evidence(report: ErrorReport) -> tuple[str, ...]:  # computed afresh, not from the memo
+        from swarm.runtime.evidence import _facts
+
+        return _facts(report, {k: v for k, v in report.context.model_dump(exclude_none=True).items()
+                               if k != "request_id"})
 
     def occurrence(request_id: str, stack: str = "Traceback\n  File app.py, line 3", **extra: object) -> ErrorReport:
         return ErrorReport(error="KeyError: 'user'", stack=stack,
