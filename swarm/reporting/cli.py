@@ -67,9 +67,17 @@ def _check_env(env: str) -> str:
         fail(str(exc), code=2)
 
 
+def _given(value: str) -> str:
+    """--message: a usage error naming the option when it is empty (the report's `error` field is the wire's name)."""
+    if not value.strip():
+        raise typer.BadParameter("the error message is empty: give the error's text, e.g. -m \"KeyError: 'user_id'\"")
+    return value
+
+
 @errors_app.command("report")
 def errors_report(
-    message: str = typer.Option(..., "--message", "-m", help="the error message, e.g. \"KeyError: 'user_id'\""),
+    message: str = typer.Option(..., "--message", "-m", callback=_given,
+                                help="the error message, e.g. \"KeyError: 'user_id'\""),
     env: str = typer.Option("default", "--env", help=ENV_HELP),
     stack: str = typer.Option("", "--stack", help="the traceback text ('-' reads it from stdin)"),
     file: str | None = typer.Option(None, "--file", help="file of the raise site"),
@@ -93,7 +101,7 @@ def errors_report(
             stack = _read_stdin()
         report = build_report(
             message, env=env, stack=stack, file=file, line=line, function=function, service=service, context=context,
-            release=release,
+            release=release, message_label="--message",
         )
         published = run(_publish(settings, report))
     emit(published.as_dict(), json_out, render=_render_published)

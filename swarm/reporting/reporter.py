@@ -126,11 +126,13 @@ def build_report(
     service: str = "unknown",
     context: dict[str, Any] | None = None,
     release: str | None = None,
+    message_label: str = "error",
 ) -> ErrorReport:
     """An ErrorReport from loose values; explicit file/line/function win over `context` keys.
 
-    Raises InvalidInput for an unknown env or text that is not UTF-8 (naming the field), and pydantic's
-    ValidationError naming the field otherwise.
+    Raises InvalidInput for an unknown env or text that is not UTF-8 (naming the field; the message as
+    `message_label`, e.g. the command-line option it came from), and pydantic's ValidationError naming the
+    field otherwise.
     """
     try:
         Names.env(env)
@@ -141,7 +143,7 @@ def build_report(
         if value is not None:
             ctx[key] = value
     release = release or os.environ.get("SWARM_RELEASE") or None
-    for field, text in (("error", message), ("stack", stack), ("service", service), ("release", release)):
+    for field, text in ((message_label, message), ("stack", stack), ("service", service), ("release", release)):
         _check_utf8(field, text)
     _check_utf8("context", ctx)
     return ErrorReport.model_validate(

@@ -198,8 +198,11 @@ def test_errors_report_refuses_bad_input_clearly(cli_env: dict[str, str], settin
         assert message in result.stderr, (extra, result.stderr)
     line = runner.invoke(app, ["errors", "report", "-m", "boom", "--line", "-1"], env={"COLUMNS": "1000"})
     assert line.exit_code == 2 and "Invalid value for '--line'" in line.stderr  # the command line itself
-    empty = runner.invoke(app, ["errors", "report", "-m", ""])
-    assert empty.exit_code != 0 and "invalid input: error" in empty.stderr
+    for given in (["-m", ""], ["--message", "  "]):  # named as the user gave it, not as the wire's `error` field
+        empty = runner.invoke(app, ["errors", "report", *given], env={"COLUMNS": "1000"})
+        assert empty.exit_code == 2, (given, empty.output)
+        assert "Invalid value for '--message' / '-m': the error message is empty" in empty.stderr, empty.stderr
+        assert "invalid input: error" not in empty.stderr, empty.stderr
     assert read_stored(settings, "default") == []  # nothing half-published
 
 
@@ -281,7 +284,7 @@ def test_errors_report_names_the_field_that_is_not_utf8(cli_env: dict[str, str],
         answer = json.loads(scripted.stdout)
         assert reason in answer["error"] and answer["exit_code"] == 1, (extra, answer)
     message = swarm_cli(cli_env, "errors", "report", "--message", b"BinStack: \xff")
-    assert message.returncode == 1 and b"error is not UTF-8 text (byte 0xff at character 10)" in message.stderr
+    assert message.returncode == 1 and b"--message is not UTF-8 text (byte 0xff at character 10)" in message.stderr
     assert read_stored(settings, "staging") == []  # nothing half-published
 
 
