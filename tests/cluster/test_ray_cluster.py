@@ -228,10 +228,12 @@ async def test_a_jobs_nats_password_and_otlp_headers_reach_it_but_are_not_on_sho
             await bus.close()
 
 
-async def test_swarm_run_through_ray_client_ships_the_working_dir_and_answers_every_report(head, bus, settings) -> None:
+async def test_swarm_run_through_ray_client_ships_the_working_dir_and_answers_every_report(head, bus, settings,
+                                                                                           tmp_path) -> None:
     """`swarm run --address ray://HEAD:10001` as the README's CLI table has it: the driver runs here, Ray Client
     carries its calls. The test agents are in this checkout only (the head runs elsewhere, without PYTHONPATH):
-    they reach the actors because the working directory is shipped with the connection."""
+    they reach the actors because the working directory is shipped with the connection. Then a run without
+    --until-empty, stopped by SIGTERM mid-investigation, drains like a local one."""
     sent = [report(i) for i in range(50, 53)]
     for r in sent:
         await publish_report(bus, r)
@@ -247,6 +249,37 @@ async def test_swarm_run_through_ray_client_ships_the_working_dir_and_answers_ev
     assert sorted(r.signature for r in got) == sorted(r.signature for r in sent)
     assert {r.status for r in got} == {"fixed"}, [r.model_dump() for r in got]
     assert await consumer(bus) == (0, 0)
+
+    # without --until-empty: a SIGTERM to the driver here drains the actors on the cluster through Ray Client
+    # (each investigation finishes within the grace period or goes back), prints the counters, exits 0
+    log = tmp_path / "run.stderr"
+    with log.open("w") as stderr:
+        proc = subprocess.Popen([str(BIN / "swarm"), "run", "--config", CONFIG, "--address",
+                                 f"ray://127.0.0.1:{head.client_port}", "--json"], env=env, cwd=ROOT,
+                                stdout=subprocess.PIPE, stderr=stderr, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        while "Ctrl-C or SIGTERM drains and stops" not in " ".join(log.read_text(errors="replace").split()):
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")[-3000:]
+            await asyncio.sleep(0.2)
+        status = await bus.nc.subscribe(bus.names.investigation_all)
+        for i in range(53, 56):
+            await publish_report(bus, report(i))
+        await status.next_msg(timeout=120)  # an investigation is under way
+        await status.unsubscribe()
+        proc.terminate()
+        out, _ = await asyncio.to_thread(proc.communicate, timeout=180)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        said = log.read_text(errors="replace")
+    assert proc.returncode == 0, said[-3000:]
+    assert "draining: no new reports" in said, said[-3000:]
+    drained = json.loads(out)
+    assert drained["received"] == 3 and drained["dead_lettered"] == 0, drained
+    pending, ack_pending = await consumer(bus)  # as after `swarm submit --stop` (the test above)
+    assert ack_pending == 0, "the stop left reports ack-pending: the drain was cut short"
+    assert pending + await result_count(bus) == 6, "every report is either answered or back in the queue"
 
 
 def test_swarm_jobs_names_an_address_it_cannot_reach(tmp_path) -> None:
