@@ -62,7 +62,7 @@ async def run_swarm(runtime: SwarmRuntime, until_empty: bool, timeout_s: float |
                 except TimeoutError as exc:
                     raise TransientError(f"the error queues were not empty in time: {exc}") from exc
                 if runtime.incidents:
-                    err_console.print("rode out: " + "; ".join(runtime.incidents), markup=False)
+                    err_console.print("rode out: " + "; ".join(runtime.incidents), markup=False, soft_wrap=True)
                 return counters
             waiter.cancel()
         else:
@@ -140,7 +140,8 @@ def run(
                     ray.shutdown()  # its log forwarding ends here, before the JSON is printed
 
     def render(data: dict[str, int]) -> None:
-        console.print("  ".join(f"[bold]{k}[/] {v}" for k, v in data.items()))
+        # one line whatever the width: rich wraps at 80 columns when stdout is no terminal (a log, a pipe)
+        console.print("  ".join(f"[bold]{k}[/] {v}" for k, v in data.items()), soft_wrap=True)
 
     emit(counters, json_out, render)
 
