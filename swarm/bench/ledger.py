@@ -18,28 +18,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from nats.js.errors import NotFoundError
-
 from swarm.bus.connect import Bus
 from swarm.bus.names import ADVISORY_CONSUMER, ERROR_CONSUMER
+from swarm.bus.streamread import read_stream
 from swarm.models import AgentMessage, DeadLetter, Result
 
 __all__ = ["Ledger", "PhaseStart", "read_stream"]
 
 PhaseStart = tuple[str, int, str, str, str]  # investigation, cycle, role, phase, hypothesis
-
-
-async def read_stream(bus: Bus, stream: str, subject: str | None = None) -> list[Any]:
-    """Every stored message of `stream` (on `subject`, when given), oldest first."""
-    out: list[Any] = []
-    seq = 1
-    while True:
-        try:
-            raw = await bus.js.get_msg(stream, seq, subject=subject or ">", next=True)
-        except NotFoundError:
-            return out
-        out.append(raw)
-        seq = int(raw.seq) + 1
 
 
 @dataclass

@@ -86,6 +86,11 @@ class EmbeddedNats:
         return f"nats://{self.host}:{self.port}"  # with TLS configured, clients upgrade after the INFO
 
     @property
+    def pid(self) -> int | None:
+        """The nats-server's process id while it runs."""
+        return self._proc.pid if self._proc is not None else None
+
+    @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 

@@ -22,7 +22,7 @@ import psutil
 
 from swarm.errors import ConfigError
 
-__all__ = ["LOCK_FILE", "StoreInUse", "lock_store", "note_server"]
+__all__ = ["LOCK_FILE", "StoreInUse", "lock_store", "note_server", "server_holding"]
 
 LOCK_FILE = "swarm.lock"
 
@@ -61,21 +61,35 @@ def note_server(fd: int, server_pid: int) -> None:
     _write(fd, f"{os.getpid()} {server_pid}")
 
 
+def server_holding(store: Path) -> int | None:
+    """The process id of the nats-server that holds `store`'s lock as its starter recorded it (`note_server`),
+    or None when none is recorded or that process is gone. Meaningful while the lock is held."""
+    pids = _pids(store / LOCK_FILE)
+    if len(pids) < 2 or not psutil.pid_exists(pids[1]):
+        return None
+    return pids[1]
+
+
+def _pids(path: Path) -> list[int]:
+    try:
+        words = path.read_text().split()
+    except OSError:
+        return []
+    return [int(w) for w in words] if words and all(w.isdigit() for w in words) else []
+
+
 def _write(fd: int, text: str) -> None:
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{text}\n".encode(), 0)
 
 
 def _holder(path: Path) -> str:
-    try:
-        pids = path.read_text().split()
-    except OSError:
-        pids = []
-    if not pids or not all(p.isdigit() for p in pids):
+    pids = _pids(path)
+    if not pids:
         return "its process is unknown"
     started = f"started by process {pids[0]}"
     if len(pids) < 2:
         return started
-    if not psutil.pid_exists(int(pids[0])):  # its `swarm run` was killed (SIGKILL, or Ray's processes taken with it)
+    if not psutil.pid_exists(pids[0]):  # its `swarm run` was killed (SIGKILL, or Ray's processes taken with it)
         return f"process {pids[1]}, {started}, which has exited: `kill {pids[1]}` ends the server and frees the store"
     return f"process {pids[1]}, {started}"

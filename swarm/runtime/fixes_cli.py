@@ -1,24 +1,34 @@
-"""`swarm fixes list|follow`: the signature index as operators see it, and one pass of following the
-proposed fixes' pull requests (swarm.runtime.follow).
+"""`swarm fixes list|show|follow`: the signature index as operators see it, one investigation in full, and
+one pass of following the proposed fixes' pull requests (swarm.runtime.follow).
 
     swarm fixes list [--status proposed] [--json]    # each distinct error: status, investigation, pull request
+    swarm fixes show inv-… [--json]                  # its Result: root cause, suspect, branch, review verdict
     swarm fixes follow [--config C] [--json]         # merged -> fixed, closed unmerged -> no_fix
+
+`list` and `show` read; without NATS_URL they read the store `swarm run` keeps on embedded defaults
+(swarm.bus.runstore): through the run's server while it runs, else a server of their own on it meanwhile.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.markup import escape
+from rich.text import Text
 
 from swarm.bloodstream import Bloodstream
 from swarm.bus.connect import open_bus
+from swarm.bus.names import Names
+from swarm.bus.runstore import reach_run_store
 from swarm.bus.settings import Settings
-from swarm.clikit import JSON_OPTION, cli_errors, console, emit, fail, load_settings, run
+from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, fail, load_settings, run
 from swarm.config import SwarmConfig
 from swarm.errors import ConfigError
+from swarm.runtime.fixview import show_investigation, unheld_dead_letters
 from swarm.runtime.follow import PullRequestFollower
 from swarm.runtime.grouping import SignatureIndex
 
@@ -41,7 +51,16 @@ def _row(entry: dict[str, Any]) -> dict[str, Any]:
             "environment": entry.get("environment"), "investigation_id": entry.get("investigation_id"),
             "occurrences": entry.get("occurrences"), "generation": entry.get("generation", 1),
             "regression": bool(entry.get("regression")), "pull_request": pull.get("url"),
-            "pull_request_state": pull.get("state"), "last_seen_at": entry.get("last_seen_at")}
+            "pull_request_state": pull.get("state"), "last_seen_at": entry.get("last_seen_at"), "dead_letter": None}
+
+
+@contextlib.contextmanager
+def _reached(settings: Settings) -> Iterator[Settings]:
+    """Settings that reach the data (swarm.bus.runstore), saying on stderr what was reached when not NATS_URL."""
+    with reach_run_store(settings) as reached:
+        if reached.note:
+            err_console.print(reached.note, markup=False, highlight=False, soft_wrap=True)
+        yield reached.settings
 
 
 @fixes_app.command("list")
@@ -49,7 +68,8 @@ def list_fixes(
     status: str | None = typer.Option(None, "--status", help=f"only this status: {', '.join(STATUSES)}"),
     json_out: bool = JSON_OPTION,
 ) -> None:
-    """Each distinct error of the namespace with its status, investigation and pull request."""
+    """Each distinct error of the namespace with its status, investigation and pull request; a report dead-lettered
+    before it had a signature (malformed) is a `dead_lettered` row of its own, with its reason."""
     if status is not None and status not in STATUSES:
         fail(f"unknown status {status!r}: expected one of {', '.join(STATUSES)}", code=2)
     settings = load_settings()
@@ -57,21 +77,78 @@ def list_fixes(
     async def go(s: Settings) -> list[dict[str, Any]]:
         async with open_bus(s) as bus:
             entries = await (await _index(bus)).entries()
-        rows = [_row(e) for e in entries if status is None or e.get("status") == status]
+            rows = [_row(e) for e in entries]
+            if status in (None, "dead_lettered"):
+                rows += await unheld_dead_letters(bus, entries)
+        rows = [r for r in rows if status is None or r["status"] == status]
         return sorted(rows, key=lambda r: str(r["last_seen_at"] or ""), reverse=True)
 
-    with cli_errors():
-        rows = run(go(settings))
+    with cli_errors(), _reached(settings) as reached:
+        rows = run(go(reached))
 
     def render(data: list[dict[str, Any]]) -> None:
         if not data:
             console.print("no errors in the index" + (f" with status {status}" if status else ""))
         for r in data:
             pr = f"  {r['pull_request']}" if r["pull_request"] else ""
-            console.print(f"[bold]{r['status']:<13}[/] {r['investigation_id']}  {r['service']}  "
-                          f"x{r['occurrences']}{pr}", highlight=False)
+            letter = r["dead_letter"]
+            what = (f"{r['investigation_id']}  {r['service']}  x{r['occurrences']}{pr}" if letter is None else
+                    f"{letter['stream']} #{letter['sequence']}  {letter['reason']}")
+            console.print(Text.assemble((f"{r['status']:<13}", "bold"), f" {what}"), highlight=False, soft_wrap=True)
 
     emit(rows, json_out, render)
+
+
+@fixes_app.command("show")
+def show(
+    investigation: str = typer.Argument(..., help="the investigation id (`swarm fixes list`), or its signature"),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """One investigation in full: status, root cause, suspect commit, branch, summary, review verdict, tests."""
+    settings = load_settings()
+    try:
+        Names(settings.nats_namespace).result_of(investigation)  # one subject token, as every id is
+    except ValueError as exc:
+        fail(str(exc), code=2)
+
+    async def go(s: Settings) -> dict[str, Any] | None:
+        async with open_bus(s) as bus:
+            return await show_investigation(bus, await (await _index(bus)).entries(), investigation)
+
+    with cli_errors(), _reached(settings) as reached:
+        data = run(go(reached))
+    if data is None:
+        fail(f"no investigation {investigation} in namespace {settings.nats_namespace}: no Result and no error of "
+             "the signature index has that id or signature (`swarm fixes list` lists them)")
+    emit(data, json_out, render_investigation)
+
+
+def render_investigation(d: dict[str, Any]) -> None:
+    """`swarm fixes show` for people: one line a field that has a value (text, never markup)."""
+    now = d.get("signature_status")
+    head = (f"{d['status']}  {d['investigation_id']}  {d.get('service') or '-'} {d.get('environment') or ''}"
+            + (f"  ({d['cycles']} cycle(s), {d['duration_s']} s)" if d["has_result"] else "  (no Result yet)")
+            + (f"  the error is {now} now" if now and now != d["status"] else ""))
+    console.print(Text(head, style="bold"), highlight=False, soft_wrap=True)
+    review = d.get("review")
+    lines = {
+        "root cause": d.get("root_cause"),
+        "suspect commit": d.get("suspect_commit") and " ".join(
+            x for x in (d["suspect_commit"], f"({d['suspect_method']})" if d.get("suspect_method") else "") if x),
+        "branch": d.get("branch") and d["branch"] + (f" (fix commit {d['fix_commit']})" if d.get("fix_commit") else ""),
+        "review": review and " ".join(x for x in (str(review["verdict"]), f"(cycle {review['cycle']})",
+                                                  "; ".join(map(str, review["reasons"]))) if x),
+        "tests": " -> ".join(f"{k} {t['passed']} passed, {t['failed'] + t.get('errors', 0)} failed"
+                             for k, t in (("before", d.get("tests_before")), ("after", d.get("tests_after"))) if t),
+        "summary": d.get("summary"),
+        "pull request": d.get("pull_request") and d["pull_request"] + (
+            f" ({d['pull_request_state']})" if d.get("pull_request_state") else ""),
+        "approval": d.get("approval"),
+        "error": d.get("error"),
+    }
+    for key, value in lines.items():
+        if value:
+            console.print(Text.assemble("  ", (f"{key}:", "bold"), f" {value}"), highlight=False, soft_wrap=True)
 
 
 @fixes_app.command("follow")

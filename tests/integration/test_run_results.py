@@ -1,0 +1,151 @@
+"""README: what a `swarm run` on embedded defaults produced is read after it stopped, with no NATS_URL:
+`swarm fixes list` and `swarm fixes show` open the store the run kept in $SWARM_HOME/run-nats/<namespace>, or go
+through the server that holds it while one does.
+
+Real nats-servers on real stores, the real `swarm` command in processes of its own, the session's Ray.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from swarm.bus.connect import open_bus
+from swarm.bus.embedded import embedded_nats, run_store
+from swarm.bus.provision import load_streams_config, provision
+from swarm.bus.server import EmbeddedNats
+from swarm.bus.settings import Settings
+from swarm.models import Result
+from swarm.reporting.reporter import build_report, publish_report
+from tests.support.cli import SWARM
+
+pytestmark = pytest.mark.timeout(600)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env(tmp_path: Path, ns: str) -> dict[str, str]:
+    """A laptop's environment: no NATS_URL, no credentials; a SWARM_HOME of the test's own."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("NATS_") and k not in ("SWARM_NATS_AUTH", "SWARM_HOME", "COLUMNS", "LINES")}
+    return env | {"NATS_NAMESPACE": ns, "SWARM_HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT)}
+
+
+def _swarm(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([SWARM, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def _json(env: dict[str, str], cwd: Path, *args: str) -> tuple[Any, str]:
+    done = _swarm(env, cwd, *args, "--json")
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    assert "Traceback" not in done.stderr, done.stderr
+    return json.loads(done.stdout), " ".join(done.stderr.split())
+
+
+async def _seed(settings: Settings, store: Path, auth: bool) -> None:
+    """What applications published while no swarm ran, kept in the run's store: one error, one malformed report."""
+    with embedded_nats(settings, auth=auth, store_dir=store) as up:
+        async with open_bus(up, role="admin") as bus:
+            await provision(bus.js, bus.names, load_streams_config(up.swarm_streams_config))
+        async with open_bus(up, role="reporter") as bus:
+            await publish_report(bus, build_report("KeyError: 'user_id'", env="production", service="api",
+                                                   file="app/api.py", line=42))
+            await bus.js.publish(bus.names.errors("production"), b'{"service": "api"}')  # no `error`: malformed
+
+
+@pytest.mark.usefixtures("ray_session")
+async def test_results_of_a_stopped_embedded_run_are_read_without_nats_url(tmp_path: Path, ns: str) -> None:
+    import ray
+    import yaml
+
+    from tests.support.runtime import runtime_config
+
+    env = _env(tmp_path, ns)
+    settings = Settings(nats_namespace=ns, swarm_home=tmp_path / "home", _env_file=None)
+    store = run_store(settings)
+    await _seed(settings, store, auth=True)
+    cfg_file = tmp_path / "swarm.yaml"
+    cfg_file.write_text(yaml.safe_dump(runtime_config(tmp_path).model_dump(mode="json")))
+    # the laptop's `swarm run --until-empty`, text output into a file (no terminal): its counters on one line
+    ran = _swarm(env, tmp_path, "run", "--until-empty", "--timeout", "300", "--config", str(cfg_file),
+                 "--address", ray.get_runtime_context().gcs_address)
+    assert ran.returncode == 0, ran.stdout[-2000:] + ran.stderr[-3000:]
+    assert f"(store {store};" in " ".join(ran.stderr.split()), ran.stderr[-2000:]
+    counters = [line for line in ran.stdout.splitlines() if line.startswith("received ")]
+    assert counters == ["received 2  investigations 1  duplicates 0  dead_lettered 1  rejected 0  results 1"], \
+        ran.stdout[-2000:]
+
+    # the run has exited: the read commands open its store themselves
+    rows, said = _json(env, tmp_path, "fixes", "list")
+    assert f"reading the store of `swarm run` {store} (a nats-server started on it for this command" in said, said
+    assert sorted(r["status"] for r in rows) == ["dead_lettered", "fixed"], rows
+    (fixed,) = [r for r in rows if r["status"] == "fixed"]
+    # the malformed report never had a signature or an investigation: listed with the reason it was dead-lettered
+    letters, _ = _json(env, tmp_path, "fixes", "list", "--status", "dead_lettered")
+    assert len(letters) == 1 and letters[0]["signature"] is None and letters[0]["investigation_id"] is None, letters
+    assert "error" in letters[0]["dead_letter"]["reason"] and letters[0]["dead_letter"]["sequence"] == 1, letters
+
+    shown, _ = _json(env, tmp_path, "fixes", "show", fixed["investigation_id"])
+    inv = fixed["investigation_id"]
+    assert shown["status"] == "fixed" and shown["investigation_id"] == inv and shown["has_result"], shown
+    assert shown["root_cause"] == "test root cause of KeyError: 'user_id'", shown
+    assert shown["branch"] == f"swarm/fix/{inv}" and shown["fix_commit"] == "f" * 40, shown
+    assert shown["summary"] == "2 findings" and shown["signature"] == fixed["signature"], shown
+    assert shown["review"] == {"verdict": "approve", "reasons": [], "feedback": None, "cycle": 1}, shown
+    assert shown["tests_after"]["passed"] == 3 and shown["signature_status"] == "fixed", shown
+    by_signature, _ = _json(env, tmp_path, "fixes", "show", fixed["signature"][:12])
+    assert by_signature["investigation_id"] == inv, by_signature
+
+    text = _swarm(env, tmp_path, "fixes", "show", inv)
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout.splitlines()
+    assert lines[0].startswith(f"fixed  {inv}  api production  (1 cycle(s), "), lines
+    assert "  root cause: test root cause of KeyError: 'user_id'" in lines, lines
+    assert f"  branch: swarm/fix/{inv} (fix commit {'f' * 40})" in lines, lines
+    assert "  review: approve (cycle 1)" in lines and "  summary: 2 findings" in lines, lines
+
+    unknown = _swarm(env, tmp_path, "fixes", "show", "inv-0000000000000000")
+    assert unknown.returncode == 1 and "no investigation inv-0000000000000000 in namespace" in unknown.stderr
+    with EmbeddedNats(store_dir=store) as again:  # each command let the store go when it ended
+        assert again.running
+
+
+@pytest.mark.parametrize("auth", [True, False], ids=["auth", "no-auth"])
+async def test_while_a_server_holds_the_store_the_read_commands_go_through_it(tmp_path: Path, ns: str,
+                                                                            auth: bool) -> None:
+    """A `swarm run` holds its store while it runs (here its embedded server alone): `fixes show` connects to that
+    server, at the URL and with the credentials it left beside the lock (as the operator role); once it stopped,
+    opens the store itself, in the account that run used (the namespace's; `--no-auth`: the default one). A server
+    that left no note (`swarm nats up --store-dir`) is named with what to set."""
+    env = _env(tmp_path, ns)
+    settings = Settings(nats_namespace=ns, swarm_home=tmp_path / "home", _env_file=None)
+    store = run_store(settings)
+    nothing = _swarm(env, tmp_path, "fixes", "list", "--json")
+    assert nothing.returncode == 1, nothing.stderr
+    assert f"no `swarm run` of namespace {ns} has kept anything in {store} yet" in json.loads(nothing.stdout)["error"]
+    assert not store.exists()  # asking created nothing
+    result = Result(investigation_id="inv-held", signature="a" * 64, status="no_fix", service="api",
+                    root_cause="the cache key misses the tenant")
+    with embedded_nats(settings, auth=auth, store_dir=store) as running:
+        async with open_bus(running, role="admin") as bus:
+            await provision(bus.js, bus.names, load_streams_config(running.swarm_streams_config))
+        async with open_bus(running, role="orchestrator") as bus:
+            await bus.publish(bus.names.result("no_fix", "inv-held"), result, msg_id="inv-held")
+        assert (store / "server.json").stat().st_mode & 0o777 == 0o600  # it names the credentials directory
+        shown, said = _json(env, tmp_path, "fixes", "show", "inv-held")
+        assert shown["root_cause"] == "the cache key misses the tenant" and shown["status"] == "no_fix", shown
+        assert shown["review"] is None and shown["signature_status"] is None, shown
+        assert f"reading the store of `swarm run` {store} through the nats-server at {running.nats_url}" in said, said
+    shown, said = _json(env, tmp_path, "fixes", "show", "inv-held")  # stopped: its store, its (default) account
+    assert shown["root_cause"] == "the cache key misses the tenant", shown
+    assert "a nats-server started on it for this command" in said, said
+    with EmbeddedNats(store_dir=store):  # a server that says nothing of where it listens
+        held = _swarm(env, tmp_path, "fixes", "show", "inv-held", "--json")
+    assert held.returncode == 1, held.stderr
+    error = json.loads(held.stdout)["error"]
+    assert f"the store of `swarm run` {store} is held by a nats-server that left no address there" in error, error
+    assert "set NATS_URL to that server's URL" in error and "Traceback" not in held.stderr, error
