@@ -5,14 +5,14 @@
     ft.bisect()               # "first bad commit 3f2a... (bisected in 4 steps)"
     ft.try_patch(diff)        # applies, runs the repro and the full suite; keeps the patch only if both pass
 
-`bisect` runs in a temporary worktree of its own, so the implement worktree stays on its fix branch.
+`bisect` runs in a temporary worktree of its own beside the investigation's others (so a run cut short leaves
+it where the investigation's settlement removes it), and the implement worktree stays on its fix branch.
 """
 
 from __future__ import annotations
 
 import shutil
-import tempfile
-from pathlib import Path
+import uuid
 from typing import Any
 
 from agents.bisect import bisect
@@ -51,17 +51,16 @@ class FixTools:
         repro = self._need_repro()
         if repro.kind == "none":
             return f"cannot bisect without a repro: {repro.detail}"
-        tmp = Path(tempfile.mkdtemp(prefix="swarm-bisect-"))
-        where = tmp / "wt"
+        where = self.ws.root.parent / f"bisect-{uuid.uuid4().hex[:8]}"
         add = run_command(["git", "worktree", "add", "-q", "--detach", str(where), "HEAD"], self.ws.root)
         if not add.ok:
-            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.rmtree(where, ignore_errors=True)
             return f"cannot create a bisect worktree: {add.output.strip()[-300:]}"
         try:
             result = bisect(where, repro)
         finally:
             run_command(["git", "worktree", "remove", "--force", str(where)], self.ws.root)
-            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.rmtree(where, ignore_errors=True)
         if result.first_bad:
             return (f"first bad commit {result.first_bad} (bisected in {result.steps} steps; "
                     f"last good {result.last_good})")

@@ -9,6 +9,10 @@
     finally:
         ws.close()                      # the worktree is removed
 
+Every worktree of an investigation is a folder of `swarm.workspaces.investigation_dir(root, id)`: the
+runtime removes them all when the investigation settles (`discard_worktrees`), also those a phase cut
+short by a drain or a crash left behind.
+
 Modes: "read" (detached at the base branch head, or at `ref`), "write" (branch `swarm/fix/<id>` reset to
 the base branch, for implement), "review" (detached at an existing branch). A repository given by `url`
 is cloned once (bare) under `<root>/_clones/` and worktrees are added from that clone.
@@ -31,6 +35,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from swarm.agent import AgentFailed, CommandResult, InvalidInput, run_local, run_tool
+from swarm.workspaces import investigation_dir
 
 __all__ = [
     "Workspace",
@@ -118,8 +123,8 @@ def _free_branch(source: Path, branch: str, lock_root: Path) -> None:
             holder = Path(fields["worktree"])
     if holder is None:
         return
-    if holder.resolve().is_relative_to(lock_root):
-        _git(source, "worktree", "remove", "--force", str(holder))
+    if holder.resolve().is_relative_to(lock_root):  # twice forced: one left locked by a killed `worktree add`
+        _git(source, "worktree", "remove", "--force", "--force", str(holder))
         return
     raise WorkspaceError(
         f"fix branch {branch!r} is checked out at {holder}: switch that checkout to another branch "
@@ -190,7 +195,7 @@ class Workspace:
             base_commit = _git(source, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}").strip()
         except WorkspaceError as exc:
             raise WorkspaceError(f"branch {base!r} not found in {source}") from exc
-        where = lock_root / _SAFE.sub("-", investigation_id) / f"{role}-{uuid.uuid4().hex[:8]}"
+        where = investigation_dir(lock_root, investigation_id) / f"{role}-{uuid.uuid4().hex[:8]}"
         where.parent.mkdir(parents=True, exist_ok=True)
         branch = fix_branch(investigation_id) if mode == "write" else None
         with _locked(lock_root, str(source)):

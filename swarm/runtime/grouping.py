@@ -251,17 +251,22 @@ class SignatureIndex:
 
         await self._change(signature, change, "transfer")
 
-    async def mark_dead_lettered(self, signature: str, source: tuple[str, int]) -> None:
+    async def mark_dead_lettered(self, signature: str, source: tuple[str, int]) -> str | None:
         """The report that holds this signature's investigation was dead-lettered: let the next
-        occurrence reopen it. Only the holder (same stream and sequence) may do so."""
+        occurrence reopen it. Only the holder (same stream and sequence) may do so. Returns the id of the
+        investigation it gave up (None: the report held none)."""
+        given_up: list[str] = []
 
         def change(data: dict[str, Any]) -> bool:
+            given_up.clear()
             if _source(data) != tuple(source) or data.get("status") != "open":
                 return False
             data["status"] = "dead_lettered"
+            given_up.append(str(data.get("investigation_id") or ""))
             return True
 
         await self._change(signature, change, "dead-letter mark")
+        return given_up[0] if given_up and given_up[0] else None
 
     async def close(self, signature: str, investigation_id: str, status: str, release: str | None = None,
                     pr_url: str | None = None) -> None:

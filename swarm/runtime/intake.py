@@ -94,7 +94,8 @@ class IntakeActor(InvestigationOpener):
         self.index = await SignatureIndex(bus.js, bus.names, policy=policy).open()
         self.settler = Settler(bus, self.services.blood, self.index, self.counters,
                                max_deliver=self.max_deliver, nak_delay_s=self.cfg.nak_delay_s, actor=self.name,
-                               objects=self.cfg.dead_letter_objects)
+                               objects=self.cfg.dead_letter_objects,
+                               workspace_root=self.services.config.workspace_root)
         self.running = True
         await self._warm_up()
         for env in self.cfg.envs:

@@ -36,6 +36,7 @@ from swarm.runtime.tasks import report_of_message
 from swarm.security.rejection import rejection_for
 from swarm.telemetry import metrics
 from swarm.telemetry.logs import Ids, log_acked, log_settled
+from swarm.workspaces import discard_worktrees
 
 __all__ = ["Settler", "as_swarm_error", "wait_out", "requeue_delay_s"]
 
@@ -83,8 +84,10 @@ class Settler:
     """Settles the reports of one intake actor (the counters are the actor's)."""
 
     def __init__(self, bus: Bus, blood: Bloodstream, index: SignatureIndex, counters: Counter[str], *,
-                 max_deliver: dict[str, int], nak_delay_s: float, actor: str, objects: bool = False) -> None:
+                 max_deliver: dict[str, int], nak_delay_s: float, actor: str, objects: bool = False,
+                 workspace_root: str | None = None) -> None:
         self.bus, self.blood, self.index, self.counters = bus, blood, index, counters
+        self.workspace_root = workspace_root  # a dead-lettered investigation's worktrees go (swarm.workspaces)
         self.max_deliver, self.nak_delay_s, self.actor = max_deliver, nak_delay_s, actor
         self.objects = objects  # keep the whole original of a cut dead letter in the object store
         self.ack_wait_s: dict[str, float] = {}  # per error stream (intake fills it from the consumer config)
@@ -222,7 +225,12 @@ class Settler:
         report = report_of_message(data)  # an error report or an investigation task
         if report is None:
             return  # malformed: it never held a signature
-        await self.index.mark_dead_lettered(report.signature, source)
+        given_up = await self.index.mark_dead_lettered(report.signature, source)
+        if given_up and self.workspace_root:  # given up: an occurrence that takes it over redoes its open phases
+            try:
+                await asyncio.to_thread(discard_worktrees, self.workspace_root, given_up)
+            except Exception as exc:  # noqa: BLE001 - the dead letter is what counts
+                log.warning("%s: the worktrees of %s were not removed: %r", self.actor, given_up, exc)
 
     async def _reject(self, msg: Msg, error: SwarmError) -> None:
         """With the filter's verdict: SecurityRejection on `{ns}.security.rejected`, the outcome on

@@ -1,0 +1,87 @@
+"""Where an investigation's git worktrees live, and their removal once the investigation is settled.
+
+    folder = investigation_dir(".swarm/workspaces", "inv-1")   # every worktree of inv-1 is a folder below it
+    removed = discard_worktrees(".swarm/workspaces", "inv-1")  # each one's checkout and git admin entry
+
+The agents add their worktrees under `investigation_dir` (agents/workspace.py) and remove each one when
+its phase ends; a phase cut short (a drain kills its actor, a kill -9, a node lost) leaves its worktree
+behind. The runtime calls `discard_worktrees` when the investigation settles (its Result is published,
+or its report is dead-lettered: a later occurrence that takes it over redoes its unfinished phases in
+worktrees of their own), which removes every worktree the investigation ever had on this node,
+whatever state an interrupted process left it in (locked half-way through `git worktree add`, its
+directory half deleted, its admin entry gone). Branches are never touched: a fix branch is the product.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+from pathlib import Path
+
+from swarm.toolrunner import run_local
+
+__all__ = ["investigation_dir", "discard_worktrees", "worktree_common_dir"]
+
+log = logging.getLogger("swarm.workspaces")
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+GIT_TIMEOUT_S = 60.0
+
+
+def investigation_dir(root: str | Path, investigation_id: str) -> Path:
+    """The folder of one investigation's worktrees under the workspace root (absolute)."""
+    return Path(root).expanduser().resolve() / (_SAFE.sub("-", investigation_id) or "investigation")
+
+
+def _admin_dir(worktree: Path) -> Path | None:
+    """The worktree's admin entry (`<repo>/.git/worktrees/<name>`), read from its `.git` file."""
+    try:
+        line = (worktree / ".git").read_text().strip()
+    except OSError:
+        return None
+    return Path(line.split(":", 1)[1].strip()) if line.startswith("gitdir:") else None
+
+
+def worktree_common_dir(worktree: Path) -> Path | None:
+    """The repository a worktree was added from (its common git directory); None when that cannot be read."""
+    admin = _admin_dir(worktree)
+    if admin is None:
+        return None
+    try:
+        return (admin / (admin / "commondir").read_text().strip()).resolve()
+    except OSError:
+        return admin.parent.parent if admin.parent.name == "worktrees" else None
+
+
+def _git(common: Path, *args: str) -> bool:
+    res = run_local(["git", f"--git-dir={common}", *args], common, timeout_s=GIT_TIMEOUT_S)
+    if not res.ok:
+        log.debug("git %s in %s: %s", " ".join(args), common, res.output.strip()[-500:])
+    return res.ok
+
+
+def discard_worktrees(root: str | Path, investigation_id: str) -> list[str]:
+    """Remove every worktree under the investigation's folder, then the folder; the paths removed.
+
+    Each worktree goes through `git worktree remove -f -f` (twice forced: a worktree an interrupted
+    `git worktree add` left locked is removed too), falling back to deleting its directory; then every
+    repository they came from is pruned, so no admin entry is left pointing at a gone directory."""
+    folder = investigation_dir(root, investigation_id)
+    if not folder.is_dir():
+        return []
+    removed: list[str] = []
+    sources: set[Path] = set()
+    for tree in sorted(p for p in folder.iterdir() if p.is_dir()):
+        admin, common = _admin_dir(tree), worktree_common_dir(tree)
+        if common is not None and common.is_dir():
+            sources.add(common)
+            _git(common, "worktree", "remove", "--force", "--force", str(tree))
+        if tree.exists():  # git could not remove it: the directory goes, and its entry with the prune below
+            shutil.rmtree(tree, ignore_errors=True)
+            if admin is not None:
+                (admin / "locked").unlink(missing_ok=True)  # a locked entry is never pruned
+        removed.append(str(tree))
+    for common in sources:
+        _git(common, "worktree", "prune")
+    shutil.rmtree(folder, ignore_errors=True)
+    return removed
