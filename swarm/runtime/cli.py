@@ -83,9 +83,9 @@ def _embedded(stack: contextlib.ExitStack, settings: Settings, auth: bool, store
     except StoreInUse as exc:
         raise ConfigError(
             f"the embedded nats-server's JetStream store {exc.store} is in use by another nats-server "
-            f"({exc.holder}), most likely another `swarm run` of namespace {settings.nats_namespace}: stop it "
-            "first, or give this run a store of its own with another SWARM_HOME (or NATS_NAMESPACE), or set "
-            "NATS_URL to a running server"
+            f"({exc.holder}), most likely another `swarm run` of namespace {settings.nats_namespace} (or a "
+            "`swarm fixes list|show` reading it, for as long as that command runs): stop it first, or give this run "
+            "a store of its own with another SWARM_HOME (or NATS_NAMESPACE), or set NATS_URL to a running server"
         ) from None
     notes = ([f"store {store}"] if store else []) + (
         [f"accounts and role users: SWARM_NATS_AUTH={settings.swarm_nats_auth}"] if settings.swarm_nats_auth else [])
