@@ -16,7 +16,8 @@ import uuid
 from typing import Any
 
 from agents.bisect import bisect
-from agents.repro import Repro, find_repro, is_test_file, python_args, run_repro_traced
+from agents.repro import Repro, find_repro, is_test_file, run_repro_traced
+from agents.testcmd import TestCommand
 from agents.workspace import Workspace, run_command, test_env
 from swarm.models import ErrorReport
 
@@ -78,7 +79,7 @@ class FixTools:
         run_command(["git", "apply", "--recount", "-"], self.ws.root, stdin=patch)
         repro = self._need_repro()
         outcome = run_repro_traced(self.ws.root, repro)[0] if repro.kind != "none" else "good"
-        suite = run_command(python_args(self.test_command), self.ws.root, timeout_s=self.tests_timeout_s,
+        suite = run_command(TestCommand(self.test_command).argv(), self.ws.root, timeout_s=self.tests_timeout_s,
                             max_output=20_000, env=test_env())
         if outcome == "good" and suite.ok:
             self.ws.changed.update(files)

@@ -28,10 +28,11 @@ from agents.linecode import calls
 from agents.literals import shifted_literal_candidates
 from agents.oddvalue import odd_value_candidates
 from agents.olddefault import old_default_candidates, replaced_defaults
-from agents.repro import ErrorShape, Repro, is_test_file, python_args, run_repro
+from agents.repro import ErrorShape, Repro, is_test_file, run_repro
 from agents.revert import Candidate, partial_reverts
 from agents.suspectdiff import git_lines, index_keys_in, key_renames_in, removed_handlers, renames_in
 from agents.templates import Site, template_candidates
+from agents.testcmd import TestCommand, TestCommandError
 from agents.units import unit_candidates, unit_renames
 from agents.workspace import run_heavy, test_env
 
@@ -220,9 +221,9 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
     ordered = _order(cands, head, sites)
     result.generated = len(ordered)
     try:
-        args = python_args(test_command)
-    except ValueError as exc:
-        result.reason = f"cannot parse the test command: {exc}"
+        args = TestCommand(test_command).argv()
+    except TestCommandError as exc:
+        result.reason = str(exc)
         return result
 
     def suite_ok() -> bool:

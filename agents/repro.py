@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+from agents.testcmd import TestCommand
 from agents.workspace import CommandResult, run_heavy, test_env
 from swarm.agent import normalise
 from swarm.models import ErrorReport
@@ -37,7 +38,6 @@ __all__ = [
     "parse_tracebacks",
     "is_test_file",
     "repo_path",
-    "python_args",
 ]
 
 Outcome = Literal["bad", "good", "skip"]
@@ -194,31 +194,6 @@ def _trace_dict(trace: Trace) -> dict[str, Any]:
     return {"frames": [asdict(f) for f in trace.frames], "exc_type": trace.exc_type, "message": trace.message}
 
 
-def python_args(command: str) -> list[str]:
-    """A command line as argv, `python` meaning this interpreter (raises ValueError when it cannot be parsed)."""
-    args = shlex.split(command)
-    return [sys.executable, *args[1:]] if args and args[0] in ("python", "python3") else args
-
-
-def _runner(args: list[str]) -> str:
-    joined = " ".join(args)
-    if "pytest" in joined:
-        return "pytest"
-    if "unittest" in joined:
-        return "unittest"
-    return "other"
-
-
-def _pytest_base(args: list[str], root: Path) -> list[str]:
-    """The test command without its path arguments (a node id is appended instead)."""
-    keep: list[str] = []
-    for i, a in enumerate(args):
-        is_path = not a.startswith("-") and i > 0 and (root / a.split("::")[0]).exists() and "pytest" not in a
-        if not is_path:
-            keep.append(a)
-    return keep
-
-
 def classify(result: CommandResult, shape: ErrorShape, root: Path, kind: str) -> tuple[Outcome, Trace | None]:
     traces = parse_tracebacks(result.output, root)
     for trace in reversed(traces):
@@ -263,9 +238,10 @@ def _failing_tests(output: str, runner: str) -> list[tuple[str, str]]:
     return []
 
 
-def _test_args(base: list[str], runner: str, test_id: str, root: Path) -> list[str]:
-    if runner == "pytest":
-        return [*_pytest_base(base, root), test_id, "--tb=native", "-p", "no:cacheprovider", "-q"]
+def _test_args(command: TestCommand, test_id: str, root: Path) -> list[str]:
+    """One failing test on its own: the test command with its path arguments replaced by the test's id."""
+    if command.runner == "pytest":
+        return command.argv(test_id, "--tb=native", "-p", "no:cacheprovider", "-q", drop_paths_in=root)
     return [sys.executable, "-m", "unittest", test_id]
 
 
@@ -312,22 +288,22 @@ def _call_for(root: Path, frame: TraceFrame, report: ErrorReport) -> str | None:
 
 def find_repro(root: Path, report: ErrorReport, test_command: str, *, timeout_s: float = 300.0,
                test_timeout_s: float = 120.0) -> Repro:
-    """Find a repro at the worktree's current commit (HEAD): a failing test, else a call built from the stack."""
+    """Find a repro at the worktree's current commit (HEAD): a failing test, else a call built from the stack.
+    Raises TestCommandError (a failed Result) when the test command cannot run there at all: nothing it
+    says could then be blamed on a commit."""
     shape = ErrorShape.of_report(report, root)
     shape_d = asdict(shape)
-    try:
-        base = python_args(test_command)
-    except ValueError as exc:
-        return Repro("none", detail=f"cannot parse the test command {test_command!r}: {exc}", shape=shape_d)
-    runner = _runner(base)
-    suite_args = [*base, "--tb=native", "-p", "no:cacheprovider"] if runner == "pytest" else base
+    command = TestCommand(test_command)
+    runner = command.runner
+    suite_args = command.argv("--tb=native", "-p", "no:cacheprovider") if runner == "pytest" else command.argv()
     suite = run_heavy(suite_args, root, timeout_s=timeout_s, max_output=400_000, env=test_env())
+    command.check(suite, " at the branch head")
     failing = _failing_tests(suite.output, runner)
     words = {shape.exc_type, *(shape.path.rsplit("/", 1)[-1][:-3].split("_") if shape.path else [])}
     failing.sort(key=lambda t: -sum(1 for w in words if w and w in (t[0] + t[1])))
     tried: list[str] = []
     for test_id, _ in failing[:MAX_TESTS_TRIED]:
-        repro = Repro("test", _test_args(base, runner, test_id, root), test_id, shape=shape_d,
+        repro = Repro("test", _test_args(command, test_id, root), test_id, shape=shape_d,
                       timeout_s=test_timeout_s, suite=suite_args)
         outcome, trace = run_repro_traced(root, repro)
         tried.append(test_id)

@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from agents.fixtools import FixTools
+from agents.testcmd import TestCommand
 from agents.workspace import CommandResult, SandboxViolation, Workspace, run_command, run_heavy, test_env
 from swarm.models import TestCounts
 
@@ -347,16 +348,19 @@ class Toolbox:
 
     # -- tests (implement, review) -------------------------------------------------------------------
     def run_tests(self, selector: str | None = None) -> TestCounts:
+        """The test command (agents.testcmd), `selector` appended. The whole suite (no selector) raises
+        TestCommandError when the command could not run at all: a failed Result says why, where counting
+        it as failing tests would send the investigation after a bug that is not there."""
         try:
-            args = shlex.split(self.test_command)
             extra = shlex.split(selector) if selector else []
         except ValueError as exc:
-            raise ToolError(f"cannot parse test command: {exc}") from exc
+            raise ToolError(f"cannot parse the test selector: {exc}") from exc
         for token in extra:
             if token.startswith("/") or ".." in token.split("/"):
                 raise SandboxViolation(f"test selector {token!r} refused: it leaves the worktree")
-        if not args:
-            raise ToolError("no test command configured")
-        res = run_heavy(args + extra, self.ws.root, timeout_s=self.tests_timeout_s, max_output=self.max_output,
-                        env=test_env())
+        command = TestCommand(self.test_command)
+        res = run_heavy(command.argv(*extra), self.ws.root, timeout_s=self.tests_timeout_s,
+                        max_output=self.max_output, env=test_env())
+        if not extra:
+            command.check(res, f" in the worktree of {self.ws.base}")
         return parse_test_counts(res)

@@ -15,16 +15,15 @@ what must survive. Baselines, measured on the same repositories: "last commit to
 from __future__ import annotations
 
 import asyncio
-import shlex
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from agents.testcmd import TestCommand
 from agents.testing.regressions import SHAPES, RegressionCase, make_case
 from agents.testing.scenarios import SCENARIO_SHAPES, make_scenario
 
@@ -44,8 +43,7 @@ def _git(cwd: Path, *args: str) -> str:
 def _branch_passes(case: RegressionCase, branch: str, where: Path) -> bool:
     _git(case.path, "worktree", "add", "-q", "--detach", str(where), branch)
     try:
-        args = shlex.split(case.test_command)
-        args[0] = sys.executable if args[0] == "python" else args[0]
+        args = TestCommand(case.test_command).argv()
         ok = subprocess.run(args, cwd=where, capture_output=True, timeout=300).returncode == 0
         return ok and all(snippet in _git(case.path, "show", f"{branch}:{path}") for path, snippet in case.must_keep)
     finally:
@@ -64,8 +62,7 @@ def _baselines(case: RegressionCase, work: Path, i: int) -> dict[str, tuple[bool
     _git(case.path, "worktree", "add", "-q", "--detach", str(where), "HEAD")
     try:
         reverted = subprocess.run(["git", "revert", "--no-edit", blame], cwd=where, capture_output=True).returncode == 0
-        args = shlex.split(case.test_command)
-        args[0] = sys.executable if args[0] == "python" else args[0]
+        args = TestCommand(case.test_command).argv()
         passes = reverted and subprocess.run(args, cwd=where, capture_output=True, timeout=300).returncode == 0
         passes = passes and all(snippet in (where / path).read_text() for path, snippet in case.must_keep
                                 if (where / path).exists())
