@@ -132,6 +132,28 @@ def _free_branch(source: Path, branch: str, lock_root: Path) -> None:
     )
 
 
+def _refuse_foreign_commits(source: Path, branch: str, base_commit: str, investigation_id: str) -> None:
+    """The fix branch is reset to the base for a new fix: only commits this investigation made may go with the
+    reset (a redone phase, `swarm investigate` run again). A commit anyone else put on it (a reviewer's
+    follow-up, a user's note) is never dropped: the phase fails naming it, and the branch stays as it is."""
+    ref = f"refs/heads/{branch}"
+    if not run_command(["git", "rev-parse", "--verify", "--quiet", ref], source, timeout_s=GIT_TIMEOUT_S).ok:
+        return  # no branch yet
+    ours = f"Swarm-Investigation: {investigation_id}"
+    foreign = []
+    for entry in _git(source, "log", "--format=%H%x1f%s%x1f%B%x1e", f"{base_commit}..{ref}").split("\x1e"):
+        sha, _, rest = entry.strip().partition("\x1f")
+        subject, _, body = rest.partition("\x1f")
+        if sha and ours not in body.splitlines():
+            foreign.append(f"{sha[:10]} {subject[:60]}")
+    if foreign:
+        shown = "; ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise WorkspaceError(
+            f"fix branch {branch!r} has commits this investigation did not make ({shown}): it is left as it is; "
+            f"rename it (git -C {source} branch -m {branch} <new name>) or delete it to investigate again"
+        )
+
+
 @contextlib.contextmanager
 def _locked(root: Path, key: str) -> Iterator[None]:
     """A cross-process lock per source repository: worktree add/remove and clones do not race."""
@@ -202,6 +224,7 @@ class Workspace:
             _git(source, "worktree", "prune")  # forget worktrees of crashed runs so their branches are free
             if mode == "write":
                 _free_branch(source, str(branch), lock_root)
+                _refuse_foreign_commits(source, str(branch), base_commit, investigation_id)
                 _git(source, "worktree", "add", "--quiet", "-B", str(branch), str(where), base_commit)
             else:
                 target = ref or base_commit

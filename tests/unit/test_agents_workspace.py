@@ -174,6 +174,36 @@ def test_a_fix_branch_checked_out_by_someone_else_is_left_alone_and_named(repo: 
     assert mine.is_dir() and fix_branch("inv-7") in git(mine, "branch", "--show-current")
 
 
+def test_a_rerun_drops_only_its_own_fix_commits_and_never_a_commit_someone_put_on_the_branch(
+    repo: Path, tmp_path: Path
+) -> None:
+    """The fix branch is reset for a new fix (a redone phase, `swarm investigate` run again): the investigation's
+    own commits (its `Swarm-Investigation:` trailer) may go; a user's commit on the branch refuses the reset."""
+    spec, root, branch = {"path": str(repo), "branch": "main"}, tmp_path / "ws", fix_branch("inv-5")
+    first = Workspace.open(spec, root=root, investigation_id="inv-5", role="implement", mode="write")
+    (first.root / "pkg" / "app.py").write_text("def add(a, b):\n    return b + a\n")
+    git(first.root, "-c", "user.name=swarm", "-c", "user.email=s@x", "commit", "-qam",
+        "fix: add\n\nSwarm-Investigation: inv-5\nSwarm-Signature: abc")
+    first.close()
+    again = Workspace.open(spec, root=root, investigation_id="inv-5", role="implement", mode="write")
+    again.close()  # its own commit went with the reset
+    assert git(repo, "rev-parse", branch) == git(repo, "rev-parse", "main")
+    third = Workspace.open(spec, root=root, investigation_id="inv-5", role="implement", mode="write")
+    (third.root / "pkg" / "app.py").write_text("def add(a, b):\n    return b + a\n")
+    git(third.root, "-c", "user.name=swarm", "-c", "user.email=s@x", "commit", "-qam",
+        "fix: add\n\nSwarm-Investigation: inv-5")
+    (third.root / "NOTE.md").write_text("looks good\n")  # a reviewer's note on the fix branch
+    git(third.root, "add", "NOTE.md")
+    git(third.root, "-c", "user.name=alice", "-c", "user.email=a@x", "commit", "-qm", "alice: review note")
+    third.close()
+    tip = git(repo, "rev-parse", branch)
+    with pytest.raises(WorkspaceError, match=r"has commits this investigation did not make \(\w{10} alice: review"):
+        Workspace.open(spec, root=root, investigation_id="inv-5", role="implement", mode="write")
+    assert git(repo, "rev-parse", branch) == tip  # left as it was
+    other = Workspace.open(spec, root=root, investigation_id="inv-6", role="implement", mode="write")
+    other.close()  # another investigation's branch is its own
+
+
 def test_repository_by_url_is_cloned_once(repo: Path, tmp_path: Path) -> None:
     spec = {"url": f"file://{repo}", "branch": "main"}
     first = Workspace.open(spec, root=tmp_path / "ws", investigation_id="a", role="research")
