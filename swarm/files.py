@@ -23,14 +23,15 @@ __all__ = ["read_user_file", "read_user_text", "read_yaml", "FileModel"]
 
 
 class FileModel(BaseModel):
-    """A section of a config file: numbers are finite (YAML's `.nan` and `.inf` are refused) and a
-    duration (a field named `*_s`, in seconds) is never negative.
+    """A section of a config file: numbers are finite (YAML's `.nan` and `.inf` are refused), a
+    duration (a field named `*_s`, in seconds) is never negative, and a key it does not know is an error
+    (a misspelt `duplicate_windows_s` silently left the default in force).
 
         class Limits(FileModel):
             ack_wait_s: float = 30.0        # `ack_wait_s: -5` -> "ack_wait_s is a duration in seconds: ..."
     """
 
-    model_config = ConfigDict(allow_inf_nan=False)
+    model_config = ConfigDict(allow_inf_nan=False, extra="forbid")
 
     @model_validator(mode="after")
     def _durations_not_negative(self) -> FileModel:

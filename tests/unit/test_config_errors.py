@@ -98,8 +98,13 @@ def test_a_config_number_that_is_not_finite_or_a_negative_duration_is_refused(
 @pytest.mark.parametrize(("change", "expected"), [
     (("max_age_s: 604800", "max_age_s: .nan"), "max_age_s: Input should be a finite number"),
     (("max_age_s: 604800", "max_age_s: -5"), "max_age_s is a duration in seconds: it cannot be negative"),
+    # a misspelt key left the default (120 s) in force and `provision` advised --apply to shorten production's
+    # 24 h duplicate window to it
+    (("duplicate_window_s: 86400", "duplicate_windows_s: 86400"),
+     ".duplicate_windows_s: Extra inputs are not permitted"),
+    (("max_ack_pending: 1000", "max_ack_pendng: 1000"), "consumers.error-fixer.max_ack_pendng: Extra inputs"),
 ])
-def test_a_streams_config_number_that_is_not_finite_or_negative_is_one_line(
+def test_a_streams_config_number_that_is_not_finite_or_negative_or_a_misspelt_key_is_one_line(
     tmp_path: Path, change: tuple[str, str], expected: str
 ) -> None:
     shipped = (ROOT / "configs" / "streams.yaml").read_text()
