@@ -34,8 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from swarm.agent import AgentFailed, CommandResult, InvalidInput, run_local, run_tool
-from swarm.workspaces import investigation_dir
+from swarm.agent import AgentFailed, CommandResult, InvalidInput, investigation_dir, run_local, run_tool
 
 __all__ = [
     "Workspace",

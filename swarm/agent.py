@@ -40,6 +40,7 @@ from swarm.files import FileModel
 from swarm.models import ErrorReport
 from swarm.signature import normalise
 from swarm.toolrunner import CommandResult, ToolRunner, run_local, run_tool
+from swarm.workspaces import investigation_dir
 
 __all__ = [
     "Agent",
@@ -62,6 +63,7 @@ __all__ = [
     "ToolRunner",
     "run_tool",
     "run_local",
+    "investigation_dir",
 ]
 
 Phase = Literal["plan", "execute", "express", "review"]

@@ -43,7 +43,9 @@ def test_context_json_numbers_json_cannot_carry_are_usage_errors(context: str, e
 
 def test_an_error_message_of_only_whitespace_is_refused() -> None:
     code, answer, _ = swarm_json("errors", "report", "-m", " \t ", env=OFFLINE)
-    assert code == 1 and answer["error"] == "invalid input: error: the error message is only whitespace", answer
+    # a usage error naming the option the user gave, not the wire field (`error`) it would have become
+    assert code == 2 and answer["error"].startswith("Invalid value for '--message' / '-m': the error message is "
+                                                    "empty"), answer
     with pytest.raises(ValueError, match="only whitespace"):  # a client in another language meets it at intake
         ErrorReport.model_validate_json(b'{"error": "   "}')
     assert ErrorReport(error=" x ").error == " x "  # text with spaces around it is kept as sent
