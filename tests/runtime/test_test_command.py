@@ -88,6 +88,7 @@ def test_a_plain_command_runs_without_a_shell_and_python_is_this_interpreter() -
 
 @pytest.mark.usefixtures("ray_session", "cli_env")
 @pytest.mark.timeout(900)
+@pytest.mark.usefixtures("ray_session")  # the session's Ray: `swarm investigate` in this process reuses it
 def test_investigate_with_a_shell_test_command_fixes_and_one_that_cannot_run_fails(tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     case = make_case(tmp_path / "repo", "later_commits", seed=5)
