@@ -128,7 +128,7 @@ async def measure_storm(
         await drop_namespace(bus)
         await bus.close()
     want = {"received": reports, "investigations": signatures, "duplicates": reports - signatures,
-            "results": signatures, "dead_lettered": 0, "rejected": 0}
+            "results": signatures, "dead_lettered": 0, "rejected": 0, "handed_back": 0}
     if counters != want or occurrences != reports:
         raise SwarmError(f"storm: expected {want} and {reports} occurrences, got {counters}, {occurrences}")
     first = min(s["first_fetch_at"] for s in stats if s["first_fetch_at"])

@@ -55,7 +55,7 @@ from swarm.telemetry.logs import Ids
 __all__ = ["IntakeActor", "COUNTER_KEYS"]
 
 log = logging.getLogger("swarm.runtime.intake")
-COUNTER_KEYS = ("received", "investigations", "duplicates", "dead_lettered", "rejected", "results")
+COUNTER_KEYS = ("received", "investigations", "duplicates", "dead_lettered", "rejected", "results", "handed_back")
 
 
 class IntakeActor(InvestigationOpener):
@@ -248,6 +248,7 @@ class IntakeActor(InvestigationOpener):
                 if id(msg) not in settled:
                     with contextlib.suppress(Exception):
                         await settler.hand_back(stream, msg)
+                        self.counters["handed_back"] += 1
             raise
         finally:
             let_next_fetch()
@@ -339,6 +340,7 @@ class IntakeActor(InvestigationOpener):
         except asyncio.CancelledError:  # drain timed out: hand the report back for redelivery
             try:
                 await settler.hand_back(stream, msg)
+                self.counters["handed_back"] += 1
             except Exception as exc:  # redelivered after ack wait instead
                 log.warning("%s: could not hand a report back: %r", self.name, exc)
             raise

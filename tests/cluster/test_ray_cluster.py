@@ -244,7 +244,7 @@ async def test_swarm_run_through_ray_client_ships_the_working_dir_and_answers_ev
               "--until-empty", "--json", "--timeout", "240"], env)
     assert out.returncode == 0, out.stdout + out.stderr[-4000:]
     assert json.loads(out.stdout) == {"received": 3, "investigations": 3, "duplicates": 0, "dead_lettered": 0,
-                                      "rejected": 0, "results": 3}, out.stderr[-4000:]
+                                      "rejected": 0, "results": 3, "handed_back": 0}, out.stderr[-4000:]
     got = await results(bus)
     assert sorted(r.signature for r in got) == sorted(r.signature for r in sent)
     assert {r.status for r in got} == {"fixed"}, [r.model_dump() for r in got]

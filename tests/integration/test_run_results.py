@@ -76,7 +76,8 @@ async def test_results_of_a_stopped_embedded_run_are_read_without_nats_url(tmp_p
     assert ran.returncode == 0, ran.stdout[-2000:] + ran.stderr[-3000:]
     assert f"(store {store};" in " ".join(ran.stderr.split()), ran.stderr[-2000:]
     counters = [line for line in ran.stdout.splitlines() if line.startswith("received ")]
-    assert counters == ["received 2  investigations 1  duplicates 0  dead_lettered 1  rejected 0  results 1"], \
+    assert counters == ["received 2  investigations 1  duplicates 0  dead_lettered 1  rejected 0  results 1  "
+                        "handed_back 0"], \
         ran.stdout[-2000:]
 
     # the run has exited: the read commands open its store themselves

@@ -49,7 +49,8 @@ def test_bench_pipeline_json_has_sane_figures(cli_env: dict[str, str], settings:
     assert data["ratios"]["noop/task_path"] == pytest.approx(data["noop"]["per_s"] / task["per_s"])
 
     # every report of the burst and the lone one became exactly one investigation and one "fixed" Result
-    want = {"received": 6, "investigations": 6, "duplicates": 0, "dead_lettered": 0, "rejected": 0, "results": 6}
+    want = {"received": 6, "investigations": 6, "duplicates": 0, "dead_lettered": 0, "rejected": 0, "results": 6,
+            "handed_back": 0}
     assert noop["counters"] == want and noop["statuses"] == ["fixed"]
     assert noop["reports"] == 5 and noop["per_s"] > 0 and noop["serial"]["reports"] == 1
     assert _ordered(noop["latency_s"]) and _ordered(noop["duration_s"])
@@ -81,7 +82,8 @@ def test_bench_pipeline_json_has_sane_figures(cli_env: dict[str, str], settings:
 
     # the storm: every copy counted once, one investigation per error, intake timed from the actors
     storm = data["storm"]
-    want = {"received": 300, "investigations": 3, "duplicates": 297, "dead_lettered": 0, "rejected": 0, "results": 3}
+    want = {"received": 300, "investigations": 3, "duplicates": 297, "dead_lettered": 0, "rejected": 0, "results": 3,
+            "handed_back": 0}
     assert storm["counters"] == want and storm["occurrences"] == 300
     assert storm["per_s"] > 0 and 0 < storm["seconds"] < storm["start_and_drain_s"]
     assert data["ratios"]["storm/raw"] == pytest.approx(storm["per_s"] / raw["per_s"])

@@ -102,6 +102,7 @@ def test_swarm_run_until_empty_prints_the_counters(cli_env, tmp_path) -> None:
         "dead_lettered": 1,
         "rejected": 0,
         "results": 3,
+        "handed_back": 0,
     }
 
 

@@ -36,6 +36,7 @@ async def test_fifty_distinct_reports_give_fifty_completed_investigations(bus, s
         "dead_lettered": 0,
         "rejected": 0,
         "results": 50,
+        "handed_back": 0,
     }
     got = await results(bus)
     assert len(got) == 50 and len({r.investigation_id for r in got}) == 50

@@ -87,7 +87,8 @@ async def _stopped_by(bus, settings, tmp_path: Path, command: list[str], stop: s
     assert proc.returncode == 0, f"{stop.name}: exit {proc.returncode}\n{err[-2000:]}"
     assert "draining: no new reports" in err, err[-2000:]
     drained = json.loads(out)  # the drain's counters, for scripts
-    assert set(drained) == {"received", "investigations", "duplicates", "dead_lettered", "rejected", "results"}
+    assert set(drained) == {"received", "investigations", "duplicates", "dead_lettered", "rejected", "results",
+                            "handed_back"}
     assert drained["received"] >= 1 and drained["dead_lettered"] == 0, drained
     return drained
 

@@ -64,6 +64,7 @@ async def test_storm_counters_are_exact_with_two_intake_actors_and_a_redelivered
         "dead_lettered": 0,
         "rejected": 0,
         "results": SIGNATURES,
+        "handed_back": 0,
     }
     got = await results(bus)
     assert len(got) == SIGNATURES and {r.signature for r in got} == set(sent)
