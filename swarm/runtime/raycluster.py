@@ -135,7 +135,12 @@ def ray_processes_in_own_session() -> Iterator[None]:
         return
     from ray._private import services
 
-    spawn = services.ConsolePopen
+    spawn = getattr(services, "ConsolePopen", None)  # Ray's private name: a Ray without it starts as it did
+    if not isinstance(spawn, type):
+        log.warning("this Ray (%s) starts its processes another way: a signal to this process's group reaches "
+                    "the local Ray too; send SIGTERM or SIGINT to the driver alone", ray.__version__)
+        yield
+        return
 
     class OwnSession(spawn):  # type: ignore[misc, valid-type]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
