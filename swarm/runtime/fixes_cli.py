@@ -145,6 +145,8 @@ def render_investigation(d: dict[str, Any]) -> None:
             f" ({d['pull_request_state']})" if d.get("pull_request_state") else ""),
         "approval": d.get("approval"),
         "error": d.get("error"),
+        "came back": d.get("previous_investigation_id") and (
+            ("a regression, after " if d.get("regression") else "after ") + str(d["previous_investigation_id"])),
     }
     for key, value in lines.items():
         if value:
