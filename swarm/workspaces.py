@@ -2,6 +2,7 @@
 
     folder = investigation_dir(".swarm/workspaces", "inv-1")   # every worktree of inv-1 is a folder below it
     removed = discard_worktrees(".swarm/workspaces", "inv-1")  # each one's checkout and git admin entry
+    await discard_settled(".swarm/workspaces", "inv-1", "orchestrator-0")  # the same, off the loop, best effort
 
 The agents add their worktrees under `investigation_dir` (agents/workspace.py) and remove each one when
 its phase ends; a phase cut short (a drain kills its actor, a kill -9, a node lost) leaves its worktree
@@ -14,6 +15,7 @@ directory half deleted, its admin entry gone). Branches are never touched: a fix
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import shutil
@@ -21,7 +23,7 @@ from pathlib import Path
 
 from swarm.toolrunner import run_local
 
-__all__ = ["investigation_dir", "discard_worktrees", "worktree_common_dir"]
+__all__ = ["investigation_dir", "discard_worktrees", "discard_settled"]
 
 log = logging.getLogger("swarm.workspaces")
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -42,7 +44,7 @@ def _admin_dir(worktree: Path) -> Path | None:
     return Path(line.split(":", 1)[1].strip()) if line.startswith("gitdir:") else None
 
 
-def worktree_common_dir(worktree: Path) -> Path | None:
+def _common_dir(worktree: Path) -> Path | None:
     """The repository a worktree was added from (its common git directory); None when that cannot be read."""
     admin = _admin_dir(worktree)
     if admin is None:
@@ -72,7 +74,7 @@ def discard_worktrees(root: str | Path, investigation_id: str) -> list[str]:
     removed: list[str] = []
     sources: set[Path] = set()
     for tree in sorted(p for p in folder.iterdir() if p.is_dir()):
-        admin, common = _admin_dir(tree), worktree_common_dir(tree)
+        admin, common = _admin_dir(tree), _common_dir(tree)
         if common is not None and common.is_dir():
             sources.add(common)
             _git(common, "worktree", "remove", "--force", "--force", str(tree))
@@ -85,3 +87,15 @@ def discard_worktrees(root: str | Path, investigation_id: str) -> list[str]:
         _git(common, "worktree", "prune")
     shutil.rmtree(folder, ignore_errors=True)
     return removed
+
+
+async def discard_settled(root: str | Path, investigation_id: str, actor: str) -> None:
+    """`discard_worktrees` for a settled investigation, in a thread: best effort, a failure is logged (the
+    next settlement of the id tries again), never raised into the settlement that called it."""
+    try:
+        removed = await asyncio.to_thread(discard_worktrees, root, investigation_id)
+    except Exception as exc:  # noqa: BLE001 - the Result or the dead letter is what counts
+        log.warning("%s: the worktrees of %s were not removed: %r", actor, investigation_id, exc)
+        return
+    if removed:
+        log.info("%s: removed %d worktree(s) of %s", actor, len(removed), investigation_id)

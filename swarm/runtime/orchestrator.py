@@ -40,7 +40,7 @@ from swarm.state import PeerState
 from swarm.state.model import PhaseStatus, Status, parse_key, validate_stored
 from swarm.telemetry import metrics
 from swarm.telemetry.tracing import span_from_carrier
-from swarm.workspaces import discard_worktrees
+from swarm.workspaces import discard_settled
 
 __all__ = ["OrchestratorActor", "PeerCycle"]
 
@@ -234,7 +234,7 @@ class OrchestratorActor(AgentHost):
 
             state, _ = await store.update(state.key, transform, role="orchestrator")
         await self._status(req, state, f"result: {result.status}")
-        await self._discard_worktrees(req.investigation_id)
+        await discard_settled(self.services.config.workspace_root, req.investigation_id, self.name)
         if not ack.duplicate:
             kind = "investigation_failed" if result.status == "failed" else "investigation_completed"
             await self._event(req, kind, status=result.status, cycles=result.cycles, error=result.error)
@@ -246,18 +246,6 @@ class OrchestratorActor(AgentHost):
             "duplicate": bool(ack.duplicate),
             "result": result.model_dump(mode="json"),
         }
-
-
-    async def _discard_worktrees(self, investigation_id: str) -> None:
-        """The investigation is settled: every worktree it had on this node goes, those of phases a drain or a
-        crash cut short included (the fix branch stays). Best effort: a Result never waits on a failed cleanup."""
-        try:
-            removed = await asyncio.to_thread(discard_worktrees, self.services.config.workspace_root, investigation_id)
-        except Exception as exc:  # noqa: BLE001 - logged; the next settlement of the id tries again
-            log.warning("%s: the worktrees of %s were not removed: %r", self.name, investigation_id, exc)
-            return
-        if removed:
-            log.info("%s: removed %d worktree(s) of %s", self.name, len(removed), investigation_id)
 
 
 def _lineage(name: str) -> str:

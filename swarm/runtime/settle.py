@@ -36,7 +36,7 @@ from swarm.runtime.tasks import report_of_message
 from swarm.security.rejection import rejection_for
 from swarm.telemetry import metrics
 from swarm.telemetry.logs import Ids, log_acked, log_settled
-from swarm.workspaces import discard_worktrees
+from swarm.workspaces import discard_settled
 
 __all__ = ["Settler", "as_swarm_error", "wait_out", "requeue_delay_s"]
 
@@ -227,10 +227,7 @@ class Settler:
             return  # malformed: it never held a signature
         given_up = await self.index.mark_dead_lettered(report.signature, source)
         if given_up and self.workspace_root:  # given up: an occurrence that takes it over redoes its open phases
-            try:
-                await asyncio.to_thread(discard_worktrees, self.workspace_root, given_up)
-            except Exception as exc:  # noqa: BLE001 - the dead letter is what counts
-                log.warning("%s: the worktrees of %s were not removed: %r", self.actor, given_up, exc)
+            await discard_settled(self.workspace_root, given_up, self.actor)
 
     async def _reject(self, msg: Msg, error: SwarmError) -> None:
         """With the filter's verdict: SecurityRejection on `{ns}.security.rejected`, the outcome on
