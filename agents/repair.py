@@ -15,6 +15,7 @@ by candidates, test runs and seconds (`repair:` in configs/swarm.yaml).
 from __future__ import annotations
 
 import difflib
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from agents.literals import shifted_literal_candidates
 from agents.oddvalue import odd_value_candidates
 from agents.olddefault import old_default_candidates, replaced_defaults
 from agents.repro import ErrorShape, Repro, is_test_file, run_repro
-from agents.revert import Candidate, partial_reverts
+from agents.revert import Candidate, partial_reverts, tokens
 from agents.suspectdiff import git_lines, index_keys_in, key_renames_in, removed_handlers, renames_in
 from agents.templates import Site, template_candidates
 from agents.testcmd import TestCommand, TestCommandError
@@ -171,6 +172,71 @@ def _passed(result: RepairResult, cand: Candidate, root: Path, progress: Callabl
     return result
 
 
+_GUARDS = frozenset({2, 3, 5})  # templates at the crash line, its callers, other lines of the failing path
+ROOT_LOOK = 6  # the suspect's own reverts off the failing path tried after a guard passes
+
+
+_VALUE = re.compile(r'-?\d[\w.]*|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|True|False|None|[-,]')
+
+
+def _values_only(cand: Candidate, head: dict[str, str]) -> bool:
+    """Whether the candidate only puts back values the suspect wrote over (`"30"` -> `30`), no code: undoing
+    code (`DAILY = config['daily']` -> `DAILY = 500`) would drop what the commit was for."""
+    for p, text in cand.texts.items():
+        old, new = head.get(p, "").splitlines(), text.splitlines()
+        for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+            if tag == "equal":
+                continue
+            a = [t[0] for line in old[i1:i2] for t in tokens(line)]
+            b = [t[0] for line in new[j1:j2] for t in tokens(line)]
+            for op, k1, k2, m1, m2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+                if op != "equal" and not all(_VALUE.fullmatch(t) for t in a[k1:k2] + b[m1:m2]):
+                    return False
+    return True
+
+
+def _suspects_own_fix(ordered: list[Candidate], guard: Candidate, head: dict[str, str], root: Path,
+                      repro: Repro | None, suite_ok: Callable[[], bool], result: RepairResult,
+                      budget: RepairBudget, t0: float) -> Candidate | None:
+    """A revert of one token or statement of the first suspect, off the failing path, that passes too.
+
+    A guard at the crash site (`float(cfg["timeout"])`) makes the error go, but the value that caused it
+    is still wrong wherever else it is read; when undoing one small piece of the bisected commit (the
+    default it turned into `"30"`) also makes the repro and the tests pass, that piece is the root cause
+    and the better fix. The few smallest such reverts are tried; HEAD is put back after each."""
+    for p in guard.texts:
+        (root / p).write_text(head[p])
+    looked = 0
+    for cand in ordered:
+        if not (cand.unit in ("token", "statement") and cand.rank == 0 and not cand.on_path
+                and not cand.drops_added and _values_only(cand, head)):
+            continue
+        looked += 1
+        if looked > ROOT_LOOK or result.test_runs + 3 > budget.max_test_runs or (
+                time.monotonic() - t0 > budget.max_seconds):
+            break
+        result.tried += 1
+        for p, t in cand.texts.items():
+            (root / p).write_text(t)
+        passed = False
+        try:
+            if repro is not None and repro.kind != "none":
+                result.test_runs += 1
+                if run_repro(root, repro) != "good":
+                    result.attempts.append(f"{cand.description}: repro still fails (root cause?)")
+                    continue
+            passed = suite_ok() and suite_ok()
+            result.attempts.append(f"{cand.description}: " + ("passes: the suspect's own change, preferred to "
+                                   f"{guard.description}" if passed else "tests fail (root cause?)"))
+            if passed:
+                return cand
+        finally:
+            if not passed:
+                for p in cand.texts:
+                    (root / p).write_text(head[p])
+    return None
+
+
 def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list[tuple[str, str | None]],
            sites: list[Site], shape: ErrorShape, message: str, budget: RepairBudget,
            progress: Callable[[str], None] | None = None, cancelled: Callable[[], bool] | None = None,
@@ -264,12 +330,19 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
                     result.attempts.append(f"{cand.description}: passes, but deletes what the suspect added: "
                                            "looking on for one that keeps it")
                     continue
+                if cand.tier in _GUARDS:
+                    root_fix = _suspects_own_fix(ordered, cand, head, root, repro, suite_ok, result, budget, t0)
+                    if root_fix is not None:
+                        return _passed(result, root_fix, root, progress)
+                    for p, t in cand.texts.items():  # the root search put HEAD back
+                        (root / p).write_text(t)
                 return _passed(result, cand, root, progress)
             result.attempts.append(f"{cand.description}: tests fail")
         finally:
             if result.candidate is not cand:
                 for p in cand.texts:
-                    (root / p).write_text(head[p])
+                    if result.candidate is None or p not in result.candidate.texts:
+                        (root / p).write_text(head[p])
     if reserve is not None:
         for p, t in reserve[0].texts.items():
             (root / p).write_text(t)

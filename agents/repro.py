@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+from agents.probe import probe_call
 from agents.testcmd import TestCommand
 from agents.workspace import CommandResult, run_heavy, test_env
 from swarm.agent import normalise
@@ -256,6 +257,14 @@ def _module_of(path: str) -> str | None:
     return ".".join(parts) if parts and all(p.isidentifier() for p in parts) else None
 
 
+def _function_def(root: Path, frame: TraceFrame) -> ast.FunctionDef | None:
+    try:
+        tree = ast.parse((root / frame.path).read_text(errors="replace"))
+    except (SyntaxError, ValueError, OSError):
+        return None
+    return next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == frame.function), None)
+
+
 def _call_for(root: Path, frame: TraceFrame, report: ErrorReport) -> str | None:
     """Python code calling the frame's function with what the report gives, or None if it cannot be called."""
     module = _module_of(frame.path)
@@ -263,13 +272,8 @@ def _call_for(root: Path, frame: TraceFrame, report: ErrorReport) -> str | None:
         return None
     if frame.function == "<module>":
         return f"import runpy; runpy.run_module({module!r}, run_name='__main__')"
-    try:
-        tree = ast.parse((root / frame.path).read_text(errors="replace"))
-    except (SyntaxError, ValueError, OSError):
-        return None
-    fn = next((n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
-               and n.name == frame.function), None)
-    if fn is None or isinstance(fn, ast.AsyncFunctionDef):
+    fn = _function_def(root, frame)
+    if fn is None:
         return None
     extra = report.context.model_extra or {}
     args, kwargs = extra.get("args"), extra.get("kwargs")
@@ -284,6 +288,20 @@ def _call_for(root: Path, frame: TraceFrame, report: ErrorReport) -> str | None:
     if required:
         return None
     return f"import importlib; importlib.import_module({module!r}).{frame.function}()"
+
+
+def _probe_for(root: Path, frame: TraceFrame, shape: ErrorShape, report: ErrorReport) -> str | None:
+    """A call of the frame's module-level function with probe values that raise the report's own error,
+    word for word (`got 0.0` is the probe's own doing where the report says `got 5000.0`)."""
+    fn = _function_def(root, frame)
+    e = _EXC.match(report.error.strip().splitlines()[0]) if report.error.strip() else None
+    message = (e["msg"] or "").strip() if e else ""
+    if fn is None or frame.function == "<module>" or not message:
+        return None
+    a = fn.args
+    positional = len(a.posonlyargs) + len(a.args) - len(a.defaults)
+    keywords = [k.arg for k, d in zip(a.kwonlyargs, a.kw_defaults, strict=True) if d is None]
+    return probe_call(root, frame.path, frame.function, positional, keywords, shape.exc_type, message)
 
 
 def find_repro(root: Path, report: ErrorReport, test_command: str, *, timeout_s: float = 300.0,
@@ -320,8 +338,10 @@ def find_repro(root: Path, report: ErrorReport, test_command: str, *, timeout_s:
     frames = list(report_traces[-1].frames) if report_traces else []
     if not frames and shape.path and report.context.function:
         frames = [TraceFrame(shape.path, report.context.line or 1, report.context.function)]
-    for frame in reversed([f for f in frames if not is_test_file(f.path)]):
-        code = _call_for(root, frame, report)
+    code_frames = list(reversed([f for f in frames if not is_test_file(f.path)]))
+    # every frame the report lets call as it is first (an outer one runs the real path), probe values last
+    for how, frame in [("report", f) for f in code_frames] + [("probe", f) for f in code_frames]:
+        code = _call_for(root, frame, report) if how == "report" else _probe_for(root, frame, shape, report)
         if code is None:
             continue
         repro = Repro("built", [sys.executable, "-c", code], f"{frame.path}:{frame.function}", shape=shape_d,
@@ -329,8 +349,9 @@ def find_repro(root: Path, report: ErrorReport, test_command: str, *, timeout_s:
         outcome, trace = run_repro_traced(root, repro)
         if outcome == "bad" and trace is not None:
             repro.trace = _trace_dict(trace)
-            repro.detail = (f"no test reproduces it; built a repro calling {frame.function}() of {frame.path}, "
-                            f"which raises {trace.exc_type}: {trace.message[:160]}")
+            values = " with probe values" if how == "probe" else ""
+            repro.detail = (f"no test reproduces it; built a repro calling {frame.function}() of {frame.path}"
+                            f"{values}, which raises {trace.exc_type}: {trace.message[:160]}")
             return repro
     why = [f"no failing test raises {shape.exc_type}" + (f" in {shape.path}" if shape.path else "")]
     if tried:

@@ -98,16 +98,17 @@ async def test_a_reformatted_crash_line_still_gets_the_right_suspect_and_a_fix(t
 
 def _untested_repo(path: Path, *, callable_: bool) -> RegressionCase:
     repo = _Repo(path, 3)
-    sig = "path=None" if callable_ else "path"
+    # not callable: the crash depends on the argument production passed, which no probe value can stand for
+    sig, key, arg = ("path=None", "'timeout'", "'x'") if callable_ else ("name", "name", "'timeout'")
     good = f"def load({sig}):\n    cfg = {{'retries': '3'}}\n    return int(cfg.get('retries', 0))\n"
-    bad = f"def load({sig}):\n    cfg = {{'retries': '3'}}\n    return int(cfg['timeout'])\n"
+    bad = f"def load({sig}):\n    cfg = {{'retries': '3'}}\n    return int(cfg[{key}])\n"
     files = {"svc/__init__.py": "", "tests/__init__.py": "", "svc/config.py": good,
              "svc/other.py": "def one():\n    return 1\n",
              "tests/test_other.py": T.format(pkg="svc", mod="other", name="one")
              + "    def test_one(self):\n        self.assertEqual(one(), 1)\n"}
     repo.commit("svc", files)
     regression = repo.commit("config: timeout", {**files, "svc/config.py": bad})
-    code = "from svc.config import load; load('x')"
+    code = f"from svc.config import load; load({arg})"
     return RegressionCase(path, "untested", 3, regression, _report(path, "svc", _traceback(path, code)),
                           crash_code=code)
 

@@ -1,0 +1,110 @@
+"""The fix engine where a production crash needs no particular arguments and a commit wrote a bad value.
+
+Real git histories and real test runs, as in `test_fix_engine.py`. The repository keeps its package in a
+subdirectory (`cd pkg && python -m pytest -q`), and no test reaches the crash: production tracebacks give
+no argument values, so the repro calls the crash function with probe values, kept only when the call
+raises the report's own error there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agents.probe import import_roots, probe_call
+from agents.repair import RepairBudget, repair, sites_for
+from agents.repro import find_repro, run_repro
+from agents.testing.regressions import _Repo
+from swarm.models import ErrorReport
+
+_COMMAND = "cd pkg && python -m pytest -q"
+_SERVER = ("from cfgsvc.loader import load\n\n\ndef pool_size(cfg):\n    return cfg['workers'] * 2\n\n\n"
+           "def deadline(now, overrides=None):\n    cfg = load(overrides)\n    return now + cfg['timeout']\n")
+_LOADER = ("from cfgsvc.defaults import DEFAULTS\n\n\ndef load(overrides=None):\n    cfg = dict(DEFAULTS)\n"
+           "    cfg.update(overrides or {})\n    return cfg\n")
+_TESTS = ("from cfgsvc.loader import load\nfrom cfgsvc.server import pool_size\n\n\n"
+          "def test_pool_size():\n    assert pool_size(load()) == 8\n\n\n"
+          "def test_log_level():\n    assert load().get('log_level', 'debug') == 'debug'\n")
+_STACK = ('Traceback (most recent call last):\n  File "/srv/app/pkg/cfgsvc/server.py", line 10, in deadline\n'
+          "    return now + cfg['timeout']\n")
+
+
+def _cfgsvc(tmp_path: Path) -> tuple[_Repo, str, str]:
+    """A config service whose third commit adds a log level and writes the timeout default as text."""
+    repo = _Repo(tmp_path / "repo", 31)
+    defaults = "DEFAULTS = {{\n    'port': 8080,\n    'workers': 4,\n    'timeout': {timeout},\n{extra}}}\n"
+    files = {"pkg/conftest.py": "", "pkg/cfgsvc/__init__.py": "", "pkg/cfgsvc/loader.py": _LOADER,
+             "pkg/cfgsvc/server.py": _SERVER, "pkg/tests/test_server.py": _TESTS,
+             "pkg/cfgsvc/defaults.py": defaults.format(timeout="30", extra="")}
+    repo.commit("config service", files)
+    good = repo.commit("readme", {**files, "README.md": "# cfgsvc\n"})
+    files["pkg/cfgsvc/defaults.py"] = defaults.format(timeout="'30'", extra="    'log_level': 'debug',\n")
+    regression = repo.commit("config: log level; timeout as in the env file", files)
+    repo.commit("banner", {**files, "pkg/cfgsvc/banner.py": "def banner(cfg):\n    return f\"on {cfg['port']}\"\n"})
+    return repo, regression, good
+
+
+def _deadline_report(message: str) -> ErrorReport:
+    """As production sends it: the service's own paths, no argument values."""
+    return ErrorReport(error=f"TypeError: {message}", stack=_STACK + f"TypeError: {message}\n", service="cfgsvc",
+                       context={"file": "pkg/cfgsvc/server.py", "line": 10, "function": "deadline"})
+
+
+def test_a_package_in_a_subdirectory_is_imported_from_the_top_of_its_package_chain(tmp_path: Path) -> None:
+    repo, _, _ = _cfgsvc(tmp_path)
+    assert import_roots(repo.path, "pkg/cfgsvc/server.py") == [("pkg", "cfgsvc.server"), (".", "pkg.cfgsvc.server")]
+    assert import_roots(repo.path, "pkg/cfgsvc/__init__.py")[0] == ("pkg", "cfgsvc")
+    assert import_roots(repo.path, "README.md") == []
+
+
+def test_a_crash_function_with_required_arguments_is_reproduced_with_probe_values(tmp_path: Path) -> None:
+    """`deadline(now, ...)` needs an argument the report does not give; 0.0 for `now` raises the reported
+    TypeError inside it, so that call is the repro (it was 'no function on the stack could be called')."""
+    repo, _, _ = _cfgsvc(tmp_path)
+    report = _deadline_report("unsupported operand type(s) for +: 'float' and 'str'")
+    repro = find_repro(repo.path, report, _COMMAND)
+    assert repro.kind == "built" and "probe values" in repro.detail, repro.detail
+    assert run_repro(repo.path, repro) == "bad"
+
+
+def test_an_error_the_probe_values_cause_themselves_is_not_taken_for_the_reported_one(tmp_path: Path) -> None:
+    """None for `now` raises a TypeError in the same function, but not the reported one ('NoneType' and
+    'str'): no repro rather than a repro of something else."""
+    repo, _, _ = _cfgsvc(tmp_path)
+    report = _deadline_report("unsupported operand type(s) for +: 'datetime.datetime' and 'str'")
+    repro = find_repro(repo.path, report, _COMMAND)
+    assert repro.kind == "none", repro.detail
+
+
+def test_a_value_the_suspect_wrote_over_is_put_back_rather_than_guarded_at_the_crash(tmp_path: Path) -> None:
+    """`float(cfg['timeout'])` at the crash line passes the tests too, but the default stays text for every
+    other reader; the bisected commit's own one-token change, `'30'` back to `30`, is the root cause, and
+    the log level that commit added stays."""
+    repo, regression, good = _cfgsvc(tmp_path)
+    report = _deadline_report("unsupported operand type(s) for +: 'float' and 'str'")
+    repro = find_repro(repo.path, report, _COMMAND)
+    trace = repro.head_trace()
+    assert trace is not None
+    sites = sites_for(repo.path, [(f.path, f.line, f.function) for f in trace.frames], regression)
+    result = repair(repo.path, repro=repro, test_command=_COMMAND, suspects=[(regression, good)], sites=sites,
+                    shape=repro.error_shape(), message=report.error, budget=RepairBudget())
+    assert result.candidate is not None and result.candidate.unit == "token", result.attempts
+    assert any("preferred to" in a for a in result.attempts), result.attempts
+    defaults = (repo.path / "pkg/cfgsvc/defaults.py").read_text()
+    assert "'timeout': 30," in defaults and "'log_level': 'debug'" in defaults
+    assert "now + cfg['timeout']" in (repo.path / "pkg/cfgsvc/server.py").read_text()
+
+
+def test_a_probe_value_that_trips_the_functions_own_check_is_not_the_reported_value(tmp_path: Path) -> None:
+    """Production passed 5000.0 (milliseconds where seconds were meant); 0.0 raises the same check with
+    `got 0.0`: a repro of the probe, not of the error, which would blame the commit that wrote the check."""
+    (tmp_path / "gw").mkdir()
+    (tmp_path / "gw" / "__init__.py").write_text("")
+    (tmp_path / "gw" / "client.py").write_text(
+        "def check_timeout(seconds):\n    if not 0 < seconds <= 120:\n"
+        "        raise ValueError(f'timeout must be in (0, 120] seconds, got {seconds}')\n    return seconds\n")
+    found = probe_call(tmp_path, "gw/client.py", "check_timeout", 1, [], "ValueError",
+                       "timeout must be in (0, 120] seconds, got 5000.0")
+    assert found is None
+    found = probe_call(tmp_path, "gw/client.py", "check_timeout", 1, [], "ValueError",
+                       "timeout must be in (0, 120] seconds, got 0.0")
+    assert found is not None and "check_timeout(*json.loads('[0.0]')" in found, found
