@@ -10,7 +10,8 @@ step runs one, and told apart from a command that cannot run at all.
 A command of plain words runs as those words (`python` / `python3` first: this interpreter). A command with
 shell syntax (`&&`, `;`, `|`, redirections, `$VAR`, globs, `~`, a `VAR=value` before the command) runs
 through `/bin/sh -c`, where `python` is this interpreter too (it comes first on PATH: agents.workspace.test_env).
-Words the agents add (a failing test's id, pytest options) are appended, quoted, to the end of the line.
+Words the agents add (a failing test's id, pytest options) are added, quoted, to the words of the command
+that runs pytest (or unittest): before a pipe, a redirection or the next command (`pytest -q | tee log`).
 Either way the command runs in a session of its own (swarm.toolrunner): a timeout kills all it started.
 
 "Cannot run" is what says nothing about the code: the command was not found or could not be started (exit
@@ -36,6 +37,31 @@ _ASSIGNMENT = re.compile(r"^[A-Za-z_]\w*=")
 _SHELL_ERROR = re.compile(r"^(?:/bin/)?sh: (?:line )?\d+: (.+)$", re.M)
 _PYTEST_EXIT = {3: "pytest stopped on an internal error (exit 3)", 4: "pytest refused its arguments (exit 4)",
                 5: "pytest collected no tests (exit 5)"}
+
+
+def _end_of_runner(text: str) -> int:
+    """Where the words of the simple command that runs pytest / unittest end: before the first unquoted
+    `|`, `&`, `;`, redirection or line break after the runner's name (`pytest -q | tee log` takes a test id
+    before the pipe, not as an argument of `tee`); the end of the line when nothing follows it."""
+    runner = re.search(r"pytest|unittest", text)
+    quote, i = "", runner.end() if runner else len(text)
+    while i < len(text):
+        c = text[i]
+        if quote:
+            if c == "\\" and quote == '"':
+                i += 1
+            elif c == quote:
+                quote = ""
+        elif c == "\\":
+            i += 1
+        elif c in "'\"":
+            quote = c
+        elif c in "|&;<>\n":
+            while i > 0 and text[i - 1].isdigit() and c in "<>":  # `2>&1`: the descriptor is the redirection's
+                i -= 1
+            return i
+        i += 1
+    return len(text)
 
 
 class TestCommandError(AgentFailed):
@@ -73,7 +99,10 @@ class TestCommand:
         """The command with `extra` appended. `drop_paths_in`: a plain command's path arguments that exist
         in that directory are left out (a test id run on its own replaces them)."""
         if self.words is None:
-            return ["/bin/sh", "-c", " ".join([self.text, *map(shlex.quote, extra)])]
+            at = _end_of_runner(self.text)
+            added = " ".join(map(shlex.quote, extra))
+            line = f"{self.text[:at].rstrip()} {added} {self.text[at:].lstrip()}" if extra else self.text
+            return ["/bin/sh", "-c", line.strip()]
         words = list(self.words)
         if drop_paths_in is not None:
             words = [w for i, w in enumerate(words)

@@ -58,6 +58,12 @@ def test_shell_syntax_in_the_test_command_runs_as_a_shell_runs_it(repo_ws) -> No
     tools = Toolbox(ws, role="review", test_command="cd sub && python -m pytest -q")
     counts = tools.run_tests("test_here.py::test_here")
     assert (counts.passed, counts.ok) == (1, True), counts.output_tail
+    # with a pipe after pytest, the id goes to pytest's words, before the pipe (not to `tee` as a file name)
+    tools = Toolbox(ws, role="review", test_command="cd sub && python -m pytest -q 2>&1 | tee ../ids.log")
+    counts = tools.run_tests("test_here.py::test_here")
+    assert (counts.passed, counts.ok) == (1, True), counts.output_tail
+    assert "1 passed" in (ws.root / "ids.log").read_text()
+    assert not (ws.root / "sub" / "test_here.py::test_here").exists()
 
 
 @pytest.mark.parametrize(("command", "why"), [
@@ -84,6 +90,8 @@ def test_a_command_that_cannot_run_is_told_from_failing_tests(repo_ws, command: 
 def test_a_plain_command_runs_without_a_shell_and_python_is_this_interpreter() -> None:
     assert TestCommand("python -m pytest -q tests").argv("-x") == [sys.executable, "-m", "pytest", "-q", "tests", "-x"]
     assert TestCommand("FOO=1 pytest").argv("a b") == ["/bin/sh", "-c", "FOO=1 pytest 'a b'"]
+    assert TestCommand("pytest -q 'a|b' >out 2>&1; echo x").argv("t") == [
+        "/bin/sh", "-c", "pytest -q 'a|b' t >out 2>&1; echo x"]
 
 
 @pytest.mark.usefixtures("ray_session", "cli_env")
