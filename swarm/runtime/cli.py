@@ -187,7 +187,8 @@ def investigate(
             if settings.nats_url is None:  # a private embedded server: a namespace of its own
                 ns = f"investigate-{uuid.uuid4().hex[:8]}"
                 settings = _embedded(stack, settings.model_copy(update={"nats_namespace": ns}), auth)
-            result = asyncio.run(investigate_once(settings, cfg, repo, report, test_command, address=address))
+            done = asyncio.run(investigate_once(settings, cfg, repo, report, test_command, address=address))
+    result = done.result
     data = {
         "investigation_id": result.investigation_id,
         "status": result.status,
@@ -201,6 +202,7 @@ def investigate(
         "duration_s": result.duration_s,
         "summary": result.summary,
         "error": result.error,
+        "review": done.review,
     }
 
     def render(d: dict[str, object]) -> None:
@@ -211,6 +213,10 @@ def investigate(
         for key in ("suspect_commit", "branch", "fix_commit", "root_cause", "tests_before", "tests_after", "error"):
             if d.get(key):
                 console.print(f"  [bold]{key}[/]: {d[key]}", highlight=False)
+        review = d.get("review")
+        if isinstance(review, dict):
+            why = "; ".join(str(r) for r in review.get("reasons") or []) or str(review.get("feedback") or "")
+            console.print(f"  [bold]review[/]: {review['verdict']}" + (f" ({why})" if why else ""), highlight=False)
 
     emit(data, json_out, render)
     if result.status == "failed":

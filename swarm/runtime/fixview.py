@@ -25,7 +25,7 @@ from swarm.runtime.tasks import report_of_message
 from swarm.state.model import parse_key
 from swarm.state.store import PeerStateStore
 
-__all__ = ["unheld_dead_letters", "show_investigation", "find_entry"]
+__all__ = ["unheld_dead_letters", "show_investigation", "find_entry", "review_of"]
 
 
 def _original(letter: DeadLetter) -> bytes:
@@ -84,7 +84,7 @@ async def _result(bus: Bus, investigation_id: str) -> Result | None:
     return Result.model_validate_json(raw.data)
 
 
-async def _review(bus: Bus, investigation_id: str) -> dict[str, Any] | None:
+async def review_of(bus: Bus, investigation_id: str) -> dict[str, Any] | None:
     """The review of the investigation's last cycle in PEER state (None when it has none, or no state)."""
     try:
         keys = [k for k in await bucket_keys(bus.js, bus.names.peer_bucket) if k.split(".")[2:3] == [investigation_id]]
@@ -122,7 +122,7 @@ async def show_investigation(bus: Bus, entries: list[dict[str, Any]], wanted: st
     data |= {
         "has_result": result is not None,
         "signature_status": (held or {}).get("status"),
-        "review": await _review(bus, investigation_id),
+        "review": await review_of(bus, investigation_id),
         "pull_request": pull.get("url") or data.get("pr_url"),
         "pull_request_state": pull.get("state"),
     }

@@ -1,7 +1,8 @@
 """One investigation through the same machinery as `swarm run`: `swarm investigate`.
 
-    result = await investigate_once(settings, config, Path("repo"), report, test_command="pytest -q")
-    result.status, result.suspect_commit, result.branch
+    done = await investigate_once(settings, config, Path("repo"), report, test_command="pytest -q")
+    done.result.status, done.result.suspect_commit, done.result.branch
+    done.review            # {"verdict": "approve", "reasons": [...], ...} of its last cycle, or None
 
 The report's service is mapped to the repository, the swarm runs until its queues are empty, and
 the Result is read back from the RESULTS stream (a signature investigated before in this namespace
@@ -13,7 +14,9 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from swarm.bus.connect import Bus, open_bus
 from swarm.bus.settings import Settings
@@ -22,9 +25,18 @@ from swarm.errors import ConfigError, InvalidInput, TransientError
 from swarm.models import ErrorReport, Result
 from swarm.reporting.reporter import publish_report
 from swarm.runtime.app import SwarmRuntime
+from swarm.runtime.fixview import review_of
 from swarm.runtime.grouping import SignatureIndex, investigation_id_for
 
-__all__ = ["investigate_once", "fetch_result", "repository_for"]
+__all__ = ["Investigated", "investigate_once", "fetch_result", "repository_for"]
+
+
+@dataclass(frozen=True)
+class Investigated:
+    """What `swarm investigate` prints: the Result, and the reviewer's verdict on the last cycle's fix."""
+
+    result: Result
+    review: dict[str, Any] | None = None
 
 
 def repository_for(repo: Path, test_command: str | None, config: SwarmConfig, service: str) -> RepositoryConfig:
@@ -74,7 +86,7 @@ async def investigate_once(
     *,
     address: str | None = None,
     timeout_s: float | None = 1800.0,
-) -> Result:
+) -> Investigated:
     repository = repository_for(repo, test_command, config, report.service)
     config = config.model_copy(
         update={
@@ -98,17 +110,18 @@ async def investigate_once(
             inv = str(entry["investigation_id"]) if entry else investigation_id_for(report.signature)  # reopened: -<n>
             result = await fetch_result(operator, inv)
             reason = None if result is not None else await last_dead_letter(operator)
+            review = await review_of(operator, inv) if result is not None else None
         if result is not None:
-            return result
+            return Investigated(result, review)
         if counters["rejected"]:
-            return Result(
+            return Investigated(Result(
                 investigation_id=inv,
                 signature=report.signature,
                 status="rejected",
                 service=report.service,
                 environment=report.environment,
                 error="rejected by the prompt-injection filter (see the security.rejected stream)",
-            )
+            ))
         raise ConfigError(f"no Result for {inv} (counters: {counters})"
                           + (f"; dead-lettered: {reason}" if reason else "; see the dead letters stream"))
     finally:
