@@ -169,8 +169,11 @@ def bisect(root: Path, repro: Repro, *, budget_s: float = 120.0, max_steps: int 
                                  "each commit's own test suite first raises it here")
         elif result.first_bad and repro.kind == "test" and prober.how.get(result.first_bad) == prober.how[head]:
             _newer_data(root, repro, head, calls, commits, over_budget, result)
-        if repro.kind == "test" and _weak(prober, result, head):
-            _undo_instead(root, repro, head, commits, over_budget, result)
+        # undoing bisect's own first bad commit on HEAD cleared the error: no guess after that
+        confirmed = (repro.kind == "test" and _weak(prober, result, head)
+                     and _undo_instead(root, repro, head, commits, over_budget, result))
+        if confirmed:
+            return result
         if repro.kind == "test" and calls and result.last_good is None and _weak(prober, result, head):
             _value_origin(root, calls, result)
         elif repro.kind == "test" and _weak(prober, result, head):
@@ -214,14 +217,18 @@ def _weak(prober: _Prober, result: BisectResult, head: str) -> bool:
 
 
 def _undo_instead(root: Path, repro: Repro, head: str, commits: list[str], over_budget: Callable[[], bool],
-                  result: BisectResult) -> None:
-    """Ask HEAD with each recent commit undone; a commit whose undoing makes HEAD's test pass is the suspect."""
+                  result: BisectResult) -> bool:
+    """Ask HEAD with each recent commit undone; a commit whose undoing makes HEAD's test pass is the suspect.
+    True when that is bisect's own first bad commit: its weak verdict is confirmed on HEAD itself."""
     culprit, tested = undo_culprit(root, repro, head, commits, over_budget)  # older than first_bad too: a
     # latent bug comes before the commit whose test first walks its path
     result.steps += len(tested)
     result.tested = {**result.tested, **{f"undo {sha}": outcome for sha, outcome in tested.items()}}
+    if culprit is not None and culprit == result.first_bad and tested[culprit] == "good":
+        result.oracle = f"{_oracle_text(result)}; confirmed: undoing it on HEAD makes HEAD's test pass"
+        return True
     if culprit is None or culprit == result.first_bad:
-        return
+        return False
     before = (result.first_bad or "")[:10] or "none"
     effect = "pass" if tested[culprit] == "good" else "run through (the error gone, only assertions fail)"
     result.reason = (f"bisect's verdicts were indirect ({_oracle_text(result)}; first bad {before}); undoing "
@@ -230,6 +237,7 @@ def _undo_instead(root: Path, repro: Repro, head: str, commits: list[str], over_
     parent = _git(root, "rev-parse", f"{culprit}^").strip()
     result.first_bad, result.last_good = culprit, parent or None
     result.oracle = "HEAD's test with the commit undone on HEAD"
+    return False
 
 
 def _value_origin(root: Path, calls: list[CapturedCall], result: BisectResult) -> None:

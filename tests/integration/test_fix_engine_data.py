@@ -213,3 +213,37 @@ def test_a_first_bad_commit_off_the_traceback_gives_way_to_the_last_change_of_th
     assert result.first_bad == loop, result.to_dict()
     assert result.oracle == "the last commit before it to change the file the error is raised in"
     assert result.candidates == [loop, freeze] and "shop/pick.py" in result.reason
+
+
+_LIMITS = ("MAX_WAIT_S = 60\n\n\nclass Poller:\n    def __init__(self, every):\n"
+           "        if not 0 < every <= MAX_WAIT_S:\n"
+           "            raise ValueError(f'every must be in (0, {MAX_WAIT_S}] s, got {every}')\n"
+           "        self.every = every\n")
+_KNOBS_S = "DEFAULTS = {'every': 30, 'jobs': 2}\n\n\ndef knobs(env):\n    return {**DEFAULTS, **env}\n"
+_KNOBS_MS = "DEFAULTS = {'every': 30_000, 'jobs': 2}\n\n\ndef knobs(env):\n    return {**DEFAULTS, **env}\n"
+_WATCH = ("from mon.knobs import knobs\nfrom mon.limits import Poller\n\n\ndef watcher(env):\n"
+          "    return Poller(knobs(env)['every'])\n")
+
+
+def test_a_first_bad_commit_off_the_traceback_that_undoing_on_head_clears_stays_the_suspect(
+        tmp_path: Path) -> None:
+    """Defaults move to milliseconds in a module off the traceback (the crash is the limit check in
+    limits.py, reached through watch.py); the test that walks it comes last, so older commits are judged by
+    the call it made. Undoing the defaults commit on HEAD makes HEAD's test pass: that confirms bisect's
+    first bad commit, and the older commit that last changed limits.py is not blamed instead."""
+    repo = _Repo(tmp_path / "repo", 37)
+    base = {"mon/__init__.py": "", "mon/limits.py": _LIMITS, "mon/knobs.py": _KNOBS_S,
+            "tests/test_limits.py": "import pytest\n\nfrom mon.limits import Poller\n\n\ndef test_rejects_slow():\n"
+                                    "    with pytest.raises(ValueError):\n        Poller(600)\n"}
+    repo.commit("mon: limits and knobs", base)
+    repo.commit("mon: watcher", {"mon/watch.py": _WATCH})
+    ms = repo.commit("knobs: milliseconds, like the scheduler", {"mon/knobs.py": _KNOBS_MS})
+    repo.commit("watch: jobs too", {"mon/watch.py": _WATCH + "\n\ndef jobs(env):\n    return knobs(env)['jobs']\n"})
+    test = "from mon.watch import jobs, watcher\n\n\ndef test_defaults():\n    assert watcher({}).every and jobs({})\n"
+    repo.commit("tests: the watcher", {"tests/test_watch.py": test})  # `jobs` came last: no older commit runs it
+    report = _report(repo.path, "mon", _traceback(repo.path, "from mon.watch import watcher\nwatcher({})\n"))
+    repro = find_repro(repo.path, report, "python -m pytest -q tests")
+    assert repro.kind == "test"
+    result = bisect(repo.path, repro, budget_s=120)
+    assert result.first_bad == ms, result.to_dict()
+    assert "confirmed: undoing it on HEAD" in result.oracle, result.oracle
