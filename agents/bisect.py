@@ -176,8 +176,8 @@ def bisect(root: Path, repro: Repro, *, budget_s: float = 120.0, max_steps: int 
             return result
         if repro.kind == "test" and calls and result.last_good is None and _weak(prober, result, head):
             _value_origin(root, calls, result)
-        elif repro.kind == "test" and _weak(prober, result, head):
-            _off_the_path(root, repro, result)
+        elif repro.kind == "test" and _weak(prober, result, head) and not over_budget():
+            _off_the_path(root, repro, result, _Prober(root, repro, head, calls, own_suite=True))
         return result
     finally:
         result.elapsed_s = time.monotonic() - t0
@@ -261,10 +261,12 @@ def _value_origin(root: Path, calls: list[CapturedCall], result: BisectResult) -
                 return
 
 
-def _off_the_path(root: Path, repro: Repro, result: BisectResult) -> None:
+def _off_the_path(root: Path, repro: Repro, result: BisectResult, own_suite: _Prober) -> None:
     """A weakly judged first bad commit that changed no production file on the error's traceback (the
     first commit HEAD's test can run on, say) did not write the crashing code: the newest older commit that
-    changed the file the error is raised in did."""
+    changed the file the error is raised in did. Unless that commit's own test suite already raises the
+    error: then it broke what its own tests expected (a helper that now returns None where the crashing
+    caller reads a value is off the traceback, being returned from)."""
     trace = repro.head_trace()
     crash = trace.crash if trace else None
     if crash is None or is_test_file(crash.path) or not result.first_bad:
@@ -272,6 +274,9 @@ def _off_the_path(root: Path, repro: Repro, result: BisectResult) -> None:
     path_files = {f.path for f in trace.frames if not is_test_file(f.path)} if trace else set()
     changed = set(_git(root, "diff", "--name-only", f"{result.first_bad}^", result.first_bad).split())
     if changed & path_files:
+        return
+    if own_suite.probe(result.first_bad) == "bad":
+        result.oracle = f"{_oracle_text(result)}; its own test suite raises the error there"
         return
     older = _git(root, "log", "-n", "1", "--format=%H", f"{result.first_bad}^", "--", crash.path).strip()
     if not older or older == result.first_bad or _only_tests(root, older):

@@ -247,3 +247,40 @@ def test_a_first_bad_commit_off_the_traceback_that_undoing_on_head_clears_stays_
     result = bisect(repo.path, repro, budget_s=120)
     assert result.first_bad == ms, result.to_dict()
     assert "confirmed: undoing it on HEAD" in result.oracle, result.oracle
+
+
+_PEOPLE = "PEOPLE = {'ana': {'name': 'ana lima'}, 'bo': {'name': 'bo chen'}}\n\n\n"
+_GET_RAISES = _PEOPLE + ("def get(uid):\n    if uid not in PEOPLE:\n        raise KeyError(uid)\n"
+                         "    return PEOPLE[uid]\n")
+_GET_NONE = _PEOPLE + "def get(uid):\n    return PEOPLE.get(uid)\n"
+_TITLE = ("from ppl.store import get\n\n\ndef title(uid):\n    try:\n        person = get(uid)\n    except KeyError:\n"
+          "        return 'Guest'\n    return person['name'].title()\n")
+_TITLE_TESTS = ("from ppl.people import title{more}\n\n\ndef test_known():\n    assert title('ana') == 'Ana Lima'\n\n\n"
+                "def test_unknown():\n    assert title('zed') == 'Guest'\n")
+
+
+def test_a_helper_off_the_traceback_whose_commits_own_suite_raises_the_error_stays_the_suspect(
+        tmp_path: Path) -> None:
+    """`get()` returns None for an unknown id instead of raising; the caller's `except KeyError` is dead and
+    `person['name']` raises TypeError in people.py, which the helper's commit did not touch (the helper
+    returned). HEAD's test imports a function added last, so older commits are judged by their own test of
+    that id; undoing the helper's commit on HEAD breaks the batch lookup built on it. The commit's own suite
+    already raises the reported error: it stays the suspect, not the older commit that last changed people.py."""
+    repo = _Repo(tmp_path / "repo", 41)
+    repo.commit("ppl: store and titles", {"ppl/__init__.py": "", "ppl/store.py": _GET_RAISES, "ppl/people.py": _TITLE,
+                                          "tests/test_people.py": _TITLE_TESTS.format(more="")})
+    repo.commit("people: greeting", {"ppl/people.py": _TITLE + "\n\ndef greet(uid):\n    return f'Hi {title(uid)}'\n"})
+    helper = repo.commit("store: get() answers None for an unknown id", {"ppl/store.py": _GET_NONE})
+    repo.commit("store: get_many", {"ppl/store.py": _GET_NONE + "\n\ndef get_many(uids):\n"
+                                    "    return [p for p in map(get, uids) if p is not None]\n"})
+    repo.commit("people: mentions", {
+        "ppl/people.py": _TITLE + "\n\ndef greet(uid):\n    return f'Hi {title(uid)}'\n\n\n"
+                                  "def mentions(uids):\n    return ', '.join('@' + u for u in uids)\n",
+        "tests/test_people.py": _TITLE_TESTS.format(more=", mentions")
+        + "\n\ndef test_mentions():\n    assert mentions(['ana']) == '@ana'\n"})
+    report = _report(repo.path, "ppl", _traceback(repo.path, "from ppl.people import title\ntitle('zed')\n"))
+    repro = find_repro(repo.path, report, "python -m pytest -q tests")
+    assert repro.kind == "test"
+    result = bisect(repo.path, repro, budget_s=120)
+    assert result.first_bad == helper, result.to_dict()
+    assert "its own test suite raises the error there" in result.oracle, result.oracle
