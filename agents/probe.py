@@ -1,13 +1,15 @@
 """A call that raises the reported error when the report gives no arguments: probe values, kept only on a match.
 
-    code = probe_call(root, frame, shape, timeout_s=20)    # Python code for a built repro, or None
+    code = probe_call(root, "pkg/cfgsvc/server.py", "deadline", 1, [], "TypeError",
+                      "unsupported operand type(s) for +: 'float' and 'str'")   # code for a built repro, or None
 
 Production tracebacks carry no argument values, and a crash often does not depend on them: a bad value
 read from configuration, a key missing from a table, a type a commit changed (`now + cfg["timeout"]`
-where the default became `"30"`). The crash function is called with a few plain values (0.0, 0, 1, "a",
-"", None, [], {}) for its required parameters, in one subprocess with a time limit per call; a call is
+where the default became `"30"`). A module-level function on the stack is called with a few plain values (0.0, 0,
+1, "a", "", None, [], {}) for its required parameters, in one subprocess with a time limit per call; a call is
 kept only when it raises the reported exception type, with the reported message word for word, inside the
-reported function: what the probe values themselves break (`None + x`) says something else, so it is
+reported crash function (the one called, or one it calls: a method the module-level function on the stack
+reaches): what the probe values themselves break (`None + x`) says something else, so it is
 never taken for the error. The module is imported the way the repository's own code imports it: from the
 highest directory of its package chain (`pkg/cfgsvc/server.py` with `pkg/cfgsvc/__init__.py` is
 `cfgsvc.server` with `pkg` on the path), or by its full dotted path.
@@ -84,11 +86,15 @@ def _trials(positional: int, keywords: list[str]) -> list[tuple[list[Any], dict[
 
 
 def probe_call(root: Path, path: str, function: str, positional: int, keywords: list[str],
-               exc_type: str, message: str, *, timeout_s: float = 20.0) -> str | None:
-    """Code calling `function` of `path` with probe values that raise `exc_type: message` inside it, or None.
+               exc_type: str, message: str, *, crash: tuple[str, str] | None = None,
+               timeout_s: float = 20.0) -> str | None:
+    """Code calling `function` of `path` with probe values that raise `exc_type: message`, or None.
 
     `positional` required positional parameters and the required keyword-only `keywords` get probe values;
-    `message` is the report's message, which the call must raise word for word."""
+    `message` is the report's message, which the call must raise word for word, and in the report's crash
+    function `crash` (path, name), further in than `function` (a method a module-level caller reaches);
+    by default in `function` itself."""
+    where = list(crash or (path, function))
     trials = json.dumps(_trials(positional, keywords))
     for sys_dir, module in import_roots(root, path):
         script = _SCRIPT.format(sys_dir=sys_dir, module=module, function=function, trials=trials, per_call=PER_CALL_S)
@@ -97,7 +103,7 @@ def probe_call(root: Path, path: str, function: str, positional: int, keywords: 
             if not line.startswith("PROBE "):
                 continue
             args, kwargs, out = json.loads(line[6:])
-            if out and out[0] == exc_type and out[2] == path and out[3] == function and out[1].strip() == message:
+            if out and out[0] == exc_type and out[2:4] == where and out[1].strip() == message:
                 return (f"import importlib, json, os, sys; sys.path.insert(0, os.path.abspath({sys_dir!r})); "
                         f"m = importlib.import_module({module!r}); "
                         f"m.{function}(*json.loads({json.dumps(args)!r}), **json.loads({json.dumps(kwargs)!r}))")

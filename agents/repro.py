@@ -301,7 +301,8 @@ def _probe_for(root: Path, frame: TraceFrame, shape: ErrorShape, report: ErrorRe
     a = fn.args
     positional = len(a.posonlyargs) + len(a.args) - len(a.defaults)
     keywords = [k.arg for k, d in zip(a.kwonlyargs, a.kw_defaults, strict=True) if d is None]
-    return probe_call(root, frame.path, frame.function, positional, keywords, shape.exc_type, message)
+    crash = (shape.path, shape.function) if shape.path and shape.function else None
+    return probe_call(root, frame.path, frame.function, positional, keywords, shape.exc_type, message, crash=crash)
 
 
 def find_repro(root: Path, report: ErrorReport, test_command: str, *, timeout_s: float = 300.0,

@@ -108,3 +108,32 @@ def test_a_probe_value_that_trips_the_functions_own_check_is_not_the_reported_va
     found = probe_call(tmp_path, "gw/client.py", "check_timeout", 1, [], "ValueError",
                        "timeout must be in (0, 120] seconds, got 0.0")
     assert found is not None and "check_timeout(*json.loads('[0.0]')" in found, found
+
+
+def test_a_module_level_caller_of_the_crashing_method_is_probed(tmp_path: Path) -> None:
+    """The crash is in a method (`Histogram.observe`, no instance to call it on); the module-level function
+    that reaches it, `record(started_at)`, raises the reported IndexError there with a probe value: a
+    request that took long lands past the last bucket, which a commit dropped."""
+    repo = _Repo(tmp_path / "repo", 43)
+    hist = ("class Histogram:\n    def __init__(self, bounds):\n        self.bounds = bounds\n"
+            "        self.counts = [0] * {size}\n\n    def observe(self, ms):\n"
+            "        i = next((k for k, b in enumerate(self.bounds) if ms <= b), len(self.bounds))\n"
+            "        self.counts[i] += 1\n")
+    record = ("import time\n\nfrom lat.hist import Histogram\n\n_HIST = Histogram([10, 100, 1000])\n\n\n"
+              "def record(started_at, finished_at=None):\n    finished_at = time.monotonic() if finished_at is None "
+              "else finished_at\n    _HIST.observe((finished_at - started_at) * 1000.0)\n    return _HIST\n")
+    tests = "from lat.hist import Histogram\n\n\ndef test_fast():\n    h = Histogram([10])\n    h.observe(1)\n" \
+            "    assert h.counts[0] == 1\n"
+    repo.commit("lat: histogram", {"lat/__init__.py": "", "lat/hist.py": hist.format(size="(len(bounds) + 1)"),
+                                   "lat/record.py": record, "tests/test_hist.py": tests})
+    repo.commit("hist: one count per bound", {"lat/hist.py": hist.format(size="len(bounds)")})
+    stack = ('Traceback (most recent call last):\n  File "/srv/app/wsgi.py", line 9, in wrapped\n    record(started)\n'
+             '  File "/srv/app/lat/record.py", line 11, in record\n'
+             "    _HIST.observe((finished_at - started_at) * 1000.0)\n"
+             '  File "/srv/app/lat/hist.py", line 8, in observe\n    self.counts[i] += 1\n'
+             "IndexError: list index out of range\n")
+    report = ErrorReport(error="IndexError: list index out of range", stack=stack, service="lat",
+                         context={"file": "lat/hist.py", "line": 8, "function": "observe"})
+    repro = find_repro(repo.path, report, "python -m pytest -q tests")
+    assert repro.kind == "built" and repro.target == "lat/record.py:record" and "probe values" in repro.detail
+    assert run_repro(repo.path, repro) == "bad"
