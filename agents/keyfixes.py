@@ -15,7 +15,7 @@ from agents.revert import Candidate, token_distance
 if TYPE_CHECKING:  # templates imports this module
     from agents.templates import Site
 
-__all__ = ["stale_keys", "positions_to_keys", "key_fallbacks"]
+__all__ = ["stale_keys", "positions_to_keys", "unpacked_to_keys", "key_fallbacks"]
 
 
 def stale_keys(site: Site, text: str, line: str, shape: ErrorShape, message: str, keys: dict[str, list[str]],
@@ -61,6 +61,35 @@ def positions_to_keys(site: Site, lines: list[str], line: str, nl: str, shape: E
     seen.add((site.path, new_text))
     return [Candidate({site.path: new_text}, "template:tuple_to_dict", f"positions -> dict keys at "
                       f"{site.path}:{site.line}", token_distance(line, new_line), tier=site.tier)]
+
+
+_UNPACK = re.compile(r"^(\s*)(\w+(?:\s*,\s*\w+)+)\s*,?\s*=\s*(?!=)(.+?)\s*$")
+
+
+def unpacked_to_keys(site: Site, lines: list[str], line: str, nl: str, shape: ErrorShape, message: str,
+                     positions: dict[int, str], seen: set[tuple[str, str]]) -> list[Candidate]:
+    """A ValueError unpacking what the suspect turned from a tuple into a dict (unpacking a dict gives its
+    keys): each name read from the key its position became (`mean, count = summarize(xs)` ->
+    `result = summarize(xs)` / `mean, count = result["mean"], result["count"]`)."""
+    m = _UNPACK.match(line)
+    if (shape.exc_type != "ValueError" or site.tier >= 2 or not m
+            or not re.search(r"(too many|not enough) values to unpack", message)):
+        return []
+    indent, names, value = m.group(1), [n.strip() for n in m.group(2).split(",")], m.group(3)
+    if not all(i in positions for i in range(len(names))):
+        return []
+    text = "".join(lines)
+    holder = next((h for h in ("result", "fields", "record") if not re.search(rf"\b{h}\b", text)), None)
+    if holder is None:
+        return []
+    new = (f"{indent}{holder} = {value}{nl}{indent}{', '.join(names)} = "
+           + ", ".join(f"{holder}[{positions[i]!r}]" for i in range(len(names))))
+    new_text = "".join(lines[: site.line - 1]) + new + nl + "".join(lines[site.line:])
+    if (site.path, new_text) in seen:
+        return []
+    seen.add((site.path, new_text))
+    return [Candidate({site.path: new_text}, "template:tuple_to_dict", f"unpacked positions -> dict keys at "
+                      f"{site.path}:{site.line}", token_distance(line, new), tier=site.tier)]
 
 
 def key_fallbacks(site: Site, lines: list[str], line: str, nl: str, keys: dict[str, list[str]],

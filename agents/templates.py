@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from agents.coerce import coercions, function_coercions, mixed_types, needs_import
 from agents.domain import domain_candidates
-from agents.keyfixes import key_fallbacks, positions_to_keys, stale_keys
+from agents.keyfixes import key_fallbacks, positions_to_keys, stale_keys, unpacked_to_keys
 from agents.linecode import calls, is_literal, mapping_reads, subscripts
 from agents.regroup import regroupings
 from agents.repro import ErrorShape
@@ -324,6 +324,7 @@ def template_candidates(shape: ErrorShape, message: str, sites: list[Site], text
                                      2 * converted, tier=site.tier))
         out += stale_keys(site, text, body, shape, message, keys or {}, seen)
         out += positions_to_keys(site, lines, body, nl, shape, message, positions or {}, seen)
+        out += unpacked_to_keys(site, lines, body, nl, shape, message, positions or {}, seen)
         for new_text, what in (instance_state_fixes(text, site.line) + mutable_default_fixes(text, site.line)
                                if site.tier < 2 else []):
             if (site.path, new_text) not in seen:

@@ -72,6 +72,33 @@ def test_a_caller_still_unpacking_a_tuple_reads_the_fields_of_the_object_now_ret
     assert "accuracy_m" in (repo.path / "gps/geo.py").read_text()
 
 
+def test_a_caller_still_unpacking_a_tuple_now_a_dict_reads_the_keys_its_positions_became(tmp_path: Path) -> None:
+    """`summarize()` returned `(mean, count)`; it now returns a dict with a third field, `max`, which an
+    alert reads. The renderer still unpacks it, and unpacking a dict gives its keys: `too many values to
+    unpack (expected 2)`. Each name is read from the key its position became; the alert on `max` stays."""
+    repo = _Repo(tmp_path / "repo", 47)
+    stats = ("def summarize(xs):\n    if not xs:\n        return 0.0, 0\n    return sum(xs) / len(xs), len(xs)\n")
+    render = ("from rep import stats\n\n\ndef line(name, xs):\n    mean, count = stats.summarize(xs)\n"
+              "    return f'{name}: {mean:.1f} over {count}'\n")
+    files = {"rep/__init__.py": "", "rep/stats.py": stats, "rep/render.py": render,
+             "tests/test_render.py": "from rep.render import line\n\n\ndef test_line():\n"
+                                     "    assert line('cpu', [1, 2]) == 'cpu: 1.5 over 2'\n"}
+    good = repo.commit("rep: summaries", files)
+    files |= {"rep/stats.py": "def summarize(xs):\n    if not xs:\n"
+                              "        return {'mean': 0.0, 'count': 0, 'max': None}\n"
+                              "    return {'mean': sum(xs) / len(xs), 'count': len(xs), 'max': max(xs)}\n",
+              "rep/alerts.py": "from rep.stats import summarize\n\n\ndef too_high(xs, limit):\n"
+                               "    return (summarize(xs)['max'] or 0) > limit\n",
+              "tests/test_alerts.py": "from rep.alerts import too_high\n\n\ndef test_high():\n"
+                                      "    assert too_high([1, 9], 5) and not too_high([], 5)\n"}
+    regression = repo.commit("stats: a mapping, so fields can be added; alerts on the maximum", files)
+    result = _repair_from(repo, "from rep.render import line\nline('mem', [4, 6])", regression, good)
+    assert result.candidate is not None and result.candidate.unit == "template:tuple_to_dict", result.attempts
+    text = (repo.path / "rep/render.py").read_text()
+    assert "    result = stats.summarize(xs)\n    mean, count = result['mean'], result['count']\n" in text, text
+    assert "'max': max(xs)" in (repo.path / "rep/stats.py").read_text()
+
+
 def test_a_latent_bug_is_blamed_on_the_commit_whose_undoing_on_head_clears_the_error(tmp_path: Path) -> None:
     """Slugs gain transliteration of accents, which forgets to decode its bytes; no test has an accent,
     so the bug stays latent until permalinks come with a test that does (methods: no call to replay on
