@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from agents.absence import absent_like_handler
 from agents.coerce import coercions, function_coercions, mixed_types, needs_import
 from agents.domain import domain_candidates
 from agents.keyfixes import key_fallbacks, positions_to_keys, stale_keys, unpacked_to_keys
@@ -325,6 +326,11 @@ def template_candidates(shape: ErrorShape, message: str, sites: list[Site], text
         out += stale_keys(site, text, body, shape, message, keys or {}, seen)
         out += positions_to_keys(site, lines, body, nl, shape, message, positions or {}, seen)
         out += unpacked_to_keys(site, lines, body, nl, shape, message, positions or {}, seen)
+        for new_text, what in absent_like_handler(text, site.line, message) if site.tier < 2 else []:
+            if (site.path, new_text) not in seen:
+                seen.add((site.path, new_text))
+                out.append(Candidate({site.path: new_text}, "template:absent_handler", f"{what} in {site.path}",
+                                     3, tier=site.tier))
         for new_text, what in (instance_state_fixes(text, site.line) + mutable_default_fixes(text, site.line)
                                if site.tier < 2 else []):
             if (site.path, new_text) not in seen:

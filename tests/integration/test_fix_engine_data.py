@@ -266,10 +266,34 @@ def test_a_helper_off_the_traceback_whose_commits_own_suite_raises_the_error_sta
     returned). HEAD's test imports a function added last, so older commits are judged by their own test of
     that id; undoing the helper's commit on HEAD breaks the batch lookup built on it. The commit's own suite
     already raises the reported error: it stays the suspect, not the older commit that last changed people.py."""
+    repo, helper, _ = _people(tmp_path)
+    report = _report(repo.path, "ppl", _traceback(repo.path, "from ppl.people import title\ntitle('zed')\n"))
+    repro = find_repro(repo.path, report, "python -m pytest -q tests")
+    assert repro.kind == "test"
+    result = bisect(repo.path, repro, budget_s=120)
+    assert result.first_bad == helper, result.to_dict()
+    assert "its own test suite raises the error there" in result.oracle, result.oracle
+
+
+def test_a_none_where_a_helper_raised_runs_the_callers_own_handler(tmp_path: Path) -> None:
+    """Same history: the caller's `except KeyError: return 'Guest'` is dead since `get()` returns None.
+    The caller's own code says what absence means: `if person is None: return 'Guest'` after the `try`
+    (a guard returning an empty value fails the test); the batch lookup built on the None stays."""
+    repo, helper, parent = _people(tmp_path)
+    result = _repair_from(repo, "from ppl.people import title\ntitle('zed')\n", helper, parent)
+    assert result.candidate is not None and result.candidate.unit == "template:absent_handler", result.attempts
+    text = (repo.path / "ppl/people.py").read_text()
+    assert "        return 'Guest'\n    if person is None:\n        return 'Guest'\n" in text, text
+    assert "def get_many" in (repo.path / "ppl/store.py").read_text()
+
+
+def _people(tmp_path: Path) -> tuple[_Repo, str, str]:
+    """(repo, the commit whose get() answers None, its parent)"""
     repo = _Repo(tmp_path / "repo", 41)
     repo.commit("ppl: store and titles", {"ppl/__init__.py": "", "ppl/store.py": _GET_RAISES, "ppl/people.py": _TITLE,
                                           "tests/test_people.py": _TITLE_TESTS.format(more="")})
-    repo.commit("people: greeting", {"ppl/people.py": _TITLE + "\n\ndef greet(uid):\n    return f'Hi {title(uid)}'\n"})
+    parent = repo.commit("people: greeting",
+                         {"ppl/people.py": _TITLE + "\n\ndef greet(uid):\n    return f'Hi {title(uid)}'\n"})
     helper = repo.commit("store: get() answers None for an unknown id", {"ppl/store.py": _GET_NONE})
     repo.commit("store: get_many", {"ppl/store.py": _GET_NONE + "\n\ndef get_many(uids):\n"
                                     "    return [p for p in map(get, uids) if p is not None]\n"})
@@ -278,9 +302,4 @@ def test_a_helper_off_the_traceback_whose_commits_own_suite_raises_the_error_sta
                                   "def mentions(uids):\n    return ', '.join('@' + u for u in uids)\n",
         "tests/test_people.py": _TITLE_TESTS.format(more=", mentions")
         + "\n\ndef test_mentions():\n    assert mentions(['ana']) == '@ana'\n"})
-    report = _report(repo.path, "ppl", _traceback(repo.path, "from ppl.people import title\ntitle('zed')\n"))
-    repro = find_repro(repo.path, report, "python -m pytest -q tests")
-    assert repro.kind == "test"
-    result = bisect(repo.path, repro, budget_s=120)
-    assert result.first_bad == helper, result.to_dict()
-    assert "its own test suite raises the error there" in result.oracle, result.oracle
+    return repo, helper, parent
