@@ -32,6 +32,14 @@ def stale_keys(site: Site, text: str, line: str, shape: ErrorShape, message: str
         return []
     lines = text.splitlines(keepends=True)
     texts = [(_swap_on_line(lines, site.line, quoted, new), f"key {key!r} -> {new!r}") for new in keys[key]]
+    # the new key where the data has it, the old one where it does not (data made before the rename)
+    read = re.compile(r"([\w.]+)\[([\"'])" + re.escape(key) + r"\2\]")
+    for new in keys[key]:
+        both = read.sub(lambda r, n=new: f"({r[1]}[{r[2]}{n}{r[2]}] if {r[2]}{n}{r[2]} in {r[1]} else {r[0]})",
+                        line)
+        if both != line:
+            lines_both = [*lines[: site.line - 1], both + lines[site.line - 1][len(line):], *lines[site.line:]]
+            texts.append(("".join(lines_both), f"key {key!r} -> {new!r}, {key!r} where it is not"))
     every = text
     for old, news in keys.items():
         every = _quoted(old).sub(lambda q, n=news[0]: f"{q.group(1)}{n}{q.group(1)}", every)

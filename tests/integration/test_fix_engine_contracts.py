@@ -196,3 +196,29 @@ def test_a_none_handed_back_by_a_helper_becomes_the_empty_value_there(tmp_path: 
     assert result.candidate is not None and result.candidate.unit == "template:passthrough", result.attempts
     assert "    return '' if value is None else value\n" in (repo.path / "shop/labels.py").read_text() or \
         '    return "" if value is None else value\n' in (repo.path / "shop/labels.py").read_text()
+
+
+def test_a_consumer_of_a_renamed_key_reads_the_new_key_and_the_old_one_where_data_still_has_it(
+        tmp_path: Path) -> None:
+    """The loader keys users by `email_address` now; the notifier still reads `email`. Reading only the new
+    key breaks the notifier's own tests, whose hand-made users (like data written before the rename) carry
+    the old one: the new key where the data has it, the old one where it does not."""
+    repo = _Repo(tmp_path / "repo", 53)
+    notify = "def emails(users):\n    return [u['email'] for u in users if u.get('active', True)]\n"
+    files = {"crm/__init__.py": "", "crm/notify.py": notify,
+             "crm/load.py": "def load(rows):\n    return [{'email': e, 'name': n} for e, n in rows]\n",
+             "tests/test_notify.py": "from crm.notify import emails\n\n\ndef test_emails():\n"
+                                     "    assert emails([{'email': 'a@x.org', 'name': 'A'}]) == ['a@x.org']\n"}
+    good = repo.commit("crm: loader and notifier", files)
+    files |= {"crm/load.py": "def load(rows):\n    return [{'email_address': e, 'name': n} for e, n in rows]\n",
+              "tests/test_load.py": "from crm.load import load\n\n\ndef test_keys():\n"
+                                    "    assert load([('a@x.org', 'A')])[0]['email_address'] == 'a@x.org'\n"}
+    regression = repo.commit("load: keys as in the CRM v2 export", files)
+    repo.commit("tests: load then notify", {"tests/test_flow.py": "from crm.load import load\nfrom crm.notify import "
+                                            "emails\n\n\ndef test_flow():\n"
+                                            "    assert emails(load([('b@x.org', 'B')])) == ['b@x.org']\n"})
+    result = _repair_from(repo, "from crm.load import load\nfrom crm.notify import emails\n"
+                          "emails(load([('c@x.org', 'C')]))\n", regression, good)
+    assert result.candidate is not None and result.candidate.unit == "template:stale_key", result.attempts
+    assert ("(u['email_address'] if 'email_address' in u else u['email'])"
+            in (repo.path / "crm/notify.py").read_text()), result.attempts
