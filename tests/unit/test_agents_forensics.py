@@ -191,6 +191,9 @@ def test_keys_a_refactor_renamed_are_read_even_inside_f_strings_and_fix_a_stale_
     stale = [c.texts["export.py"] for c in cands if c.unit == "template:stale_key"]
     assert stale == [
         "def csv_line(day, s):\n    return f\"{day},{s['orders']},{s['revenue']}\"\n",  # the key on the crash line
+        # the new key where the data has it, the old one where it does not (data written before the rename)
+        "def csv_line(day, s):\n"
+        "    return f\"{day},{(s['orders'] if 'orders' in s else s['count'])},{s['revenue']}\"\n",
         "def csv_line(day, s):\n    return f\"{day},{s['orders']},{s['revenue_cents']}\"\n",  # every renamed key
     ]
     other = ErrorShape("KeyError", "'total'", "export.py", "csv_line")  # a key the suspect did not rename
