@@ -15,6 +15,7 @@ from typing import Any
 import ray
 import typer
 from pydantic import ValidationError
+from rich.text import Text
 
 from swarm.bus.connect import open_bus
 from swarm.bus.embedded import embedded_nats, run_store
@@ -31,7 +32,7 @@ from swarm.secretenv import export_job_env
 from swarm.telemetry.logs import check_env
 from swarm.telemetry.tracing import setup_tracing
 
-__all__ = ["runtime_app", "run_swarm"]
+__all__ = ["runtime_app", "run_swarm", "render_investigated"]
 
 runtime_app = typer.Typer()
 AUTH_HELP = "with no NATS_URL: the embedded server has an account and a least-privilege user per role"
@@ -193,7 +194,10 @@ def investigate(
         "investigation_id": result.investigation_id,
         "status": result.status,
         "suspect_commit": result.suspect_commit,
+        "suspect_method": result.suspect_method,
         "root_cause": result.root_cause,
+        "repro": result.repro.model_dump(mode="json") if result.repro else None,
+        "fix": _fix_line(result.summary),
         "branch": result.branch,
         "fix_commit": result.fix_commit,
         "tests_before": _counts(result.tests_before),
@@ -205,20 +209,7 @@ def investigate(
         "review": done.review,
     }
 
-    def render(d: dict[str, object]) -> None:
-        colour = {"fixed": "green", "no_fix": "yellow"}.get(str(d["status"]), "red")
-        console.print(
-            f"[bold {colour}]{d['status']}[/]  {d['investigation_id']}  ({d['duration_s']} s, {d['cycles']} cycle(s))"
-        )
-        for key in ("suspect_commit", "branch", "fix_commit", "root_cause", "tests_before", "tests_after", "error"):
-            if d.get(key):
-                console.print(f"  [bold]{key}[/]: {d[key]}", highlight=False)
-        review = d.get("review")
-        if isinstance(review, dict):
-            why = "; ".join(str(r) for r in review.get("reasons") or []) or str(review.get("feedback") or "")
-            console.print(f"  [bold]review[/]: {review['verdict']}" + (f" ({why})" if why else ""), highlight=False)
-
-    emit(data, json_out, render)
+    emit(data, json_out, render_investigated)
     if result.status == "failed":
         raise typer.Exit(1)
 
@@ -235,6 +226,43 @@ def _submit(settings: Settings, report: ErrorReport, json_out: bool) -> None:
     emit(data, json_out, lambda d: console.print(
         f"submitted {d['task_id']} ({d['stream']} #{d['sequence']}) for signature {d['signature'][:12]}",
         highlight=False))
+
+
+def render_investigated(d: dict[str, object]) -> None:
+    """`swarm investigate`'s text: status, suspect (and how found), branch, root cause, fix, tests, review."""
+    colour = {"fixed": "green", "no_fix": "yellow"}.get(str(d["status"]), "red")
+    console.print(
+        f"[bold {colour}]{d['status']}[/]  {d['investigation_id']}  ({d['duration_s']} s, {d['cycles']} cycle(s))"
+    )
+    for key in ("suspect_commit", "branch", "fix_commit", "root_cause", "fix", "tests_before", "tests_after",
+                "error"):
+        value = d.get(key)
+        if isinstance(value, dict):  # test counts
+            value = ", ".join(f"{n} {what}" for what, n in value.items())
+        if key == "suspect_commit" and value and d.get("suspect_method"):
+            value = f"{value} ({d['suspect_method']})"
+        if value:
+            _field(key, str(value))
+    repro = d.get("repro")
+    if isinstance(repro, dict) and repro.get("kind") not in (None, "none"):
+        _field("repro", f"{repro['kind']} {repro.get('target', '')}: {repro.get('detail', '')}")
+    review = d.get("review")
+    if isinstance(review, dict):
+        why = "; ".join(str(r) for r in review.get("reasons") or []) or str(review.get("feedback") or "")
+        _field("review", f"{review['verdict']}" + (f" ({why})" if why else ""))
+
+
+def _field(name: str, value: str) -> None:
+    # values are text, not markup: a test id's `[param]` or a message's brackets print as they are
+    console.print(Text.assemble(("  " + name, "bold"), ": ", value), highlight=False, soft_wrap=True)
+
+
+def _fix_line(summary: str) -> str | None:
+    """The summary's "**Fix.**" paragraph: what the fix changed, and how it was validated."""
+    for line in summary.splitlines():
+        if line.startswith("**Fix.**"):
+            return line.removeprefix("**Fix.**").strip() or None
+    return None
 
 
 def _counts(counts: object) -> dict[str, int] | None:

@@ -46,6 +46,7 @@ def test_investigate_names_the_regression_and_leaves_a_passing_fix_branch(cli_en
     assert data["tests_before"]["failed"] > 0 and data["tests_after"]["failed"] == 0
     assert data["cycles"] == 1 and data["duration_s"] > 0
     assert data["review"]["verdict"] == "approve" and "tests pass" in data["review"]["feedback"], data["review"]
+    assert data["suspect_method"] == "bisected" and data["repro"]["kind"] in ("test", "built") and data["fix"]
     branches = subprocess.run(
         ["git", "-C", str(case.path), "branch", "--list", data["branch"]], capture_output=True, text=True, check=True
     ).stdout
