@@ -94,7 +94,27 @@ def sites_for(root: Path, frames: list[tuple[str, int, str]], suspect: str | Non
             for k in sorted(_blamed_lines(root, p, suspect)):
                 if lo <= k <= hi and not any(s.path == p and s.line == k for s in sites):
                     sites.append(Site(p, k, f, 2))
+        if code:
+            sites += [s for s in _attribute_sites(root, code[-1], suspect)
+                      if not any(t.path == s.path and t.line == s.line for t in sites)]
     return sites
+
+
+def _attribute_sites(root: Path, crash: tuple[str, int, str], suspect: str) -> list[Site]:
+    """The suspect's lines in the crash file that set an attribute the crash line reads (`self.counts = [0]
+    * len(self.bounds)` sized in `__init__`, indexed in `observe`): the value crashes where it is read."""
+    path, line, func = crash
+    text = (root / path).read_text(errors="replace") if (root / path).is_file() else ""
+    lines = text.splitlines()
+    if not 0 < line <= len(lines):
+        return []
+    read = set(re.findall(r"\bself\.(\w+)", lines[line - 1]))
+    out = []
+    for k in sorted(_blamed_lines(root, path, suspect)):
+        m = re.match(r"\s*self\.(\w+)\s*(?:[-+*/]?=)(?!=)", lines[k - 1]) if 0 < k <= len(lines) else None
+        if m and m.group(1) in read and k != line:
+            out.append(Site(path, k, func, 2))
+    return out
 
 
 def _callee_spans(root: Path, crash: tuple[str, int, str], suspect: str) -> list[tuple[str, int, int, str]]:
@@ -147,6 +167,8 @@ def _order(cands: list[Candidate], head: dict[str, str], sites: list[Site]) -> l
             c.tier = 6
         elif c.unit in _FROM_THE_SUSPECT:  # templates built from what the suspect changed: as its own hunks
             c.tier = 1
+        elif c.unit == "template:swallow":  # `except E: pass`: the error hidden, not fixed; after every repair
+            c.tier, c.size = 5, c.size + 1000
         else:  # templates: crash line 2, callers 3, suspect's lines on the path 5
             c.tier = {0: 2, 1: 3}.get(c.tier, 5)
     unique: dict[Any, Candidate] = {}
@@ -172,7 +194,7 @@ def _passed(result: RepairResult, cand: Candidate, root: Path, progress: Callabl
     return result
 
 
-_GUARDS = frozenset({2, 3, 5})  # templates at the crash line, its callers, other lines of the failing path
+_GUARDS = frozenset({2, 3, 5})  # templates at the crash line, its callers, other failing-path lines; swallows
 ROOT_LOOK = 6  # the suspect's own reverts off the failing path tried after a guard passes
 
 

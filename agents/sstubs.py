@@ -72,6 +72,9 @@ def sstub_variants(line: str) -> Iterator[tuple[str, str]]:
         if name in ("range",) and args:
             a, b = args[-1]
             yield line[:b] + " + 1" + line[b:], "range end + 1"
+    for name, start, end, _ in calls(line):  # a size one short: room for the overflow / sentinel slot
+        if name == "len" and not re.match(r"\s*[-+]", line[end:]):
+            yield line[:start] + "(" + line[start:end] + " + 1)" + line[end:], "size len() + 1"
 
 
 def _keyword_columns(line: str, word: str) -> list[int]:

@@ -222,12 +222,21 @@ def _handlers(line: str, indent: str, exc: str, restored: list[tuple[str, list[s
     target = re.match(r"([A-Za-z_]\w*)\s*=[^=]", stmt)
     plain = ["return None", "pass"] + ([f"{target.group(1)} = None"] if target else []) + (
         ["continue"] if in_loop else [])
+    swallows = len(bodies)  # the plain bodies after the restored ones swallow the error
     bodies += [(exc, [b]) for b in plain]
-    for handled, body in bodies:
+    for k, (handled, body) in enumerate(bodies):
         block = "".join(f"{indent}    {b}\n" for b in body)
         caught = f"({handled})" if "," in handled else handled  # `except A, B:` is not Python 3
         yield (f"{indent}try:\n{indent}    {stmt}\n{indent}except {caught}:\n{block}".rstrip("\n"),
-               f"handle {handled}: {body[0][:40]}")
+               f"{'swallow' if k >= swallows else 'handle'} {handled}: {body[0][:40]}")
+
+
+_SAME_OPERANDS = re.compile(r"(?<![\w.])([A-Za-z_][\w.]*)\s*(?:[-+*/%<>]|[<>!=]=|//)\s*\1(?![\w.(\[])")
+
+
+def _same_operands(line: str) -> set[str]:
+    """Names a binary operation of the line applies to themselves (`x - x`, `n == n`)."""
+    return set(_SAME_OPERANDS.findall(line))
 
 
 def _inside_loop(before: list[str], indent: int) -> bool:
@@ -294,7 +303,8 @@ def template_candidates(shape: ErrorShape, message: str, sites: list[Site], text
         variants = list(_line_variants(body, shape, message, renames or {}, names))
         variants += list(regroupings(text, site.line))  # operator precedence
         variants += [(v, f"name {what}") for v, what in identifier_swaps(body, list(_values(body)),
-                                                                      local_names(text, site.line))]
+                                                                      local_names(text, site.line))
+                     if not _same_operands(v) - _same_operands(body)]  # `b - b` is no repair of `a - b`
         indent = body[: len(body) - len(body.lstrip())]
         in_function = site.function not in ("<module>", "")
         if in_function and site.tier < 2:

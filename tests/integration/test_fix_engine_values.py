@@ -8,6 +8,7 @@ raises the report's own error there.
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from agents.probe import import_roots, probe_call
@@ -122,8 +123,8 @@ def test_a_module_level_caller_of_the_crashing_method_is_probed(tmp_path: Path) 
     record = ("import time\n\nfrom lat.hist import Histogram\n\n_HIST = Histogram([10, 100, 1000])\n\n\n"
               "def record(started_at, finished_at=None):\n    finished_at = time.monotonic() if finished_at is None "
               "else finished_at\n    _HIST.observe((finished_at - started_at) * 1000.0)\n    return _HIST\n")
-    tests = "from lat.hist import Histogram\n\n\ndef test_fast():\n    h = Histogram([10])\n    h.observe(1)\n" \
-            "    assert h.counts[0] == 1\n"
+    tests = ("from lat.hist import Histogram\n\n\ndef test_buckets():\n    h = Histogram([10, 100])\n"
+             "    for ms in (1, 2, 50):\n        h.observe(ms)\n    assert h.counts[:2] == [2, 1]\n")
     repo.commit("lat: histogram", {"lat/__init__.py": "", "lat/hist.py": hist.format(size="(len(bounds) + 1)"),
                                    "lat/record.py": record, "tests/test_hist.py": tests})
     repo.commit("hist: one count per bound", {"lat/hist.py": hist.format(size="len(bounds)")})
@@ -137,3 +138,15 @@ def test_a_module_level_caller_of_the_crashing_method_is_probed(tmp_path: Path) 
     repro = find_repro(repo.path, report, "python -m pytest -q tests")
     assert repro.kind == "built" and repro.target == "lat/record.py:record" and "probe values" in repro.detail
     assert run_repro(repo.path, repro) == "bad"
+    # `except IndexError: pass` at the crash passes too, but hides the error: every repair is tried first,
+    # and the size the suspect cut, set in `__init__` (the attribute the crash line reads), comes back
+    trace = repro.head_trace()
+    assert trace is not None
+    head = repo.commit("readme", {"README.md": "# lat\n"})
+    suspect = subprocess.run(["git", "rev-parse", f"{head}~1"], cwd=repo.path, capture_output=True, text=True,
+                             check=True).stdout.strip()
+    sites = sites_for(repo.path, [(f.path, f.line, f.function) for f in trace.frames], suspect)
+    result = repair(repo.path, repro=repro, test_command="python -m pytest -q tests", suspects=[(suspect, None)],
+                    sites=sites, shape=repro.error_shape(), message=report.error, budget=RepairBudget())
+    assert result.candidate is not None and result.candidate.unit != "template:swallow", result.attempts
+    assert "self.counts = [0] * (len(bounds) + 1)" in (repo.path / "lat/hist.py").read_text(), result.attempts

@@ -584,3 +584,21 @@ def test_a_name_bound_only_inside_a_loop_starts_the_function_as_none(tmp_path: P
     (tmp_path / "dues.py").write_text(cands[0].texts["dues.py"])
     fixed = subprocess.run([sys.executable, "-c", call], cwd=tmp_path, capture_output=True, text=True)
     assert fixed.stdout.strip() == "None {'due': 1}", fixed.stderr
+
+
+def test_a_name_swap_that_applies_an_operation_to_one_name_twice_is_not_a_candidate() -> None:
+    """`(started - started)` makes any elapsed time 0, so a probe's repro passes with it; no repair does that."""
+    from agents.repro import ErrorShape
+    from agents.sstubs import identifier_swaps
+    from agents.templates import Site, template_candidates
+
+    text = ("def elapsed_ms(started, finished=None):\n    finished = clock() if finished is None else finished\n"
+            "    return record((finished - started) * 1000.0)\n")
+    shape = ErrorShape("IndexError", "list index out of range", "lat.py", "elapsed_ms")
+    cands = template_candidates(shape, "IndexError: list index out of range", [Site("lat.py", 3, "elapsed_ms", 0)],
+                                {"lat.py": text})
+    texts = [t for c in cands for t in c.texts.values()]
+    assert texts and not [t for t in texts if "(started - started)" in t or "(finished - finished)" in t]
+    raw = [v for v, _ in identifier_swaps(text.splitlines()[2], [(19, 27, "finished"), (30, 37, "started")],
+                                          {"finished", "started"})]
+    assert "    return record((started - started) * 1000.0)" in raw  # what the filter keeps out
