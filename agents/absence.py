@@ -41,6 +41,8 @@ def absent_like_handler(text: str, line: int, message: str) -> list[tuple[str, s
         names = [t.id for stmt in node.body if isinstance(stmt, ast.Assign)
                  for t in stmt.targets if isinstance(t, ast.Name)]
         handler = node.handlers[0]
+        if handler.name:  # `except E as e:`: its body may read `e`, which a None has not got
+            continue
         body = handler.body
         if not body or not isinstance(body[-1], ast.Return | ast.Raise | ast.Continue | ast.Break):
             continue  # the handler must leave: after it, the name would still be None

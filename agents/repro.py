@@ -49,6 +49,7 @@ _EXC = re.compile(r"^(?P<type>[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|W
 _PYTEST_FAIL = re.compile(r"^(?:FAILED|ERROR) ([^\s\[]+(?:\[.*?\](?= - |$))?)(?: - (.*))?$", re.M)
 _UNITTEST_FAIL = re.compile(r"^(?:ERROR|FAIL): ([\w.]+) \(([\w.]+)\)", re.M)
 MAX_TESTS_TRIED = 8
+MAX_PROBED_FRAMES = 6
 
 
 def is_test_file(path: str) -> bool:
@@ -341,7 +342,8 @@ def find_repro(root: Path, report: ErrorReport, test_command: str, *, timeout_s:
         frames = [TraceFrame(shape.path, report.context.line or 1, report.context.function)]
     code_frames = list(reversed([f for f in frames if not is_test_file(f.path)]))
     # every frame the report lets call as it is first (an outer one runs the real path), probe values last
-    for how, frame in [("report", f) for f in code_frames] + [("probe", f) for f in code_frames]:
+    probed = code_frames[:MAX_PROBED_FRAMES]  # a deep framework stack: the innermost functions only
+    for how, frame in [("report", f) for f in code_frames] + [("probe", f) for f in probed]:
         code = _call_for(root, frame, report) if how == "report" else _probe_for(root, frame, shape, report)
         if code is None:
             continue
