@@ -217,6 +217,21 @@ def _values_only(cand: Candidate, head: dict[str, str]) -> bool:
     return True
 
 
+def _verdict(cand: Candidate, root: Path, repro: Repro | None, suite_ok: Callable[[], bool],
+             result: RepairResult) -> str:
+    """Write the candidate and judge it: "passes" (the repro, then the full suite twice), "repro <outcome>"
+    or "tests fail". Its files stay written; the caller puts HEAD back."""
+    result.tried += 1
+    for p, t in cand.texts.items():
+        (root / p).write_text(t)
+    if repro is not None and repro.kind != "none":
+        result.test_runs += 1
+        outcome = run_repro(root, repro)
+        if outcome != "good":
+            return f"repro {outcome}"
+    return "passes" if suite_ok() and suite_ok() else "tests fail"
+
+
 def _suspects_own_fix(ordered: list[Candidate], guard: Candidate, head: dict[str, str], root: Path,
                       repro: Repro | None, suite_ok: Callable[[], bool], result: RepairResult,
                       budget: RepairBudget, t0: float) -> Candidate | None:
@@ -237,25 +252,14 @@ def _suspects_own_fix(ordered: list[Candidate], guard: Candidate, head: dict[str
         if looked > ROOT_LOOK or result.test_runs + 3 > budget.max_test_runs or (
                 time.monotonic() - t0 > budget.max_seconds):
             break
-        result.tried += 1
-        for p, t in cand.texts.items():
-            (root / p).write_text(t)
-        passed = False
-        try:
-            if repro is not None and repro.kind != "none":
-                result.test_runs += 1
-                if run_repro(root, repro) != "good":
-                    result.attempts.append(f"{cand.description}: repro still fails (root cause?)")
-                    continue
-            passed = suite_ok() and suite_ok()
-            result.attempts.append(f"{cand.description}: " + ("passes: the suspect's own change, preferred to "
-                                   f"{guard.description}" if passed else "tests fail (root cause?)"))
-            if passed:
-                return cand
-        finally:
-            if not passed:
-                for p in cand.texts:
-                    (root / p).write_text(head[p])
+        verdict = _verdict(cand, root, repro, suite_ok, result)
+        if verdict == "passes":
+            result.attempts.append(f"{cand.description}: passes: the suspect's own change, preferred to "
+                                   f"{guard.description}")
+            return cand
+        result.attempts.append(f"{cand.description}: {verdict} (root cause?)")
+        for p in cand.texts:
+            (root / p).write_text(head[p])
     return None
 
 
@@ -335,17 +339,9 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
             result.reason = (f"search budget spent: {result.tried} candidates, {result.test_runs} test runs, "
                              f"{time.monotonic() - t0:.0f} s")
             break
-        result.tried += 1
-        for p, t in cand.texts.items():
-            (root / p).write_text(t)
         try:
-            if repro is not None and repro.kind != "none":
-                result.test_runs += 1
-                outcome = run_repro(root, repro)
-                if outcome != "good":
-                    result.attempts.append(f"{cand.description}: repro {outcome}")
-                    continue
-            if suite_ok() and suite_ok():
+            verdict = _verdict(cand, root, repro, suite_ok, result)
+            if verdict == "passes":
                 if cand.drops_added:  # the first in reserve; a later one is no better
                     if reserve is None:
                         reserve = (cand, _touched(cand, head))
@@ -359,7 +355,7 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
                     for p, t in cand.texts.items():  # the root search put HEAD back
                         (root / p).write_text(t)
                 return _passed(result, cand, root, progress)
-            result.attempts.append(f"{cand.description}: tests fail")
+            result.attempts.append(f"{cand.description}: {verdict}")
         finally:
             if result.candidate is not cand:
                 for p in cand.texts:
