@@ -106,7 +106,6 @@ async def read_health(bus: Bus, missed_heartbeats: int = 3) -> list[ServiceHealt
             f"stream {stream} does not exist: provision namespace {bus.names.ns!r} with `swarm streams provision`"
         ) from exc
     rows: list[ServiceHealth] = []
-    now_wall, now_mono = datetime.now(UTC), time.monotonic()
     for subject in sorted(info.state.subjects or {}):
         try:
             msg = await bus.js.get_last_msg(stream, subject)
@@ -116,6 +115,9 @@ async def read_health(bus: Bus, missed_heartbeats: int = 3) -> list[ServiceHealt
         except ValidationError as exc:
             log.warning("unreadable heartbeat on %s: %s", subject, exc.errors()[0]["msg"])
             continue
+        # the clocks read with each beat: a pause of this process during the reads would otherwise date
+        # a beat stored after the pause from before it
+        now_wall, now_mono = datetime.now(UTC), time.monotonic()
         seen = msg.time or hb.timestamp  # the server's receive time: one clock for every service
         age = max(0.0, (now_wall - seen).total_seconds())
         rows.append(
@@ -182,16 +184,25 @@ class HealthMonitor:
         return self.bloodstream.bus
 
     async def start(self) -> HealthMonitor:
-        """Seed from the stored last beats, subscribe to live ones, start the periodic checks."""
-        for row in await read_health(self.bus, self.missed_heartbeats):
-            # silent for longer than the horizon: long gone (scaled away, replaced), not something to heal now
-            if row.status != "stopped" and row.silent_for() <= self.seed_horizon_s:
-                row.status = "up"  # judged by the first check, so a dead one yields its injury
-                self.services[row.service] = row
+        """Subscribe to live beats, seed the services not heard yet from the stored last beats, start the
+        periodic checks (the first one a check interval after start)."""
+        # live first: beats that arrive while the stored ones are read (a pause of this process included)
+        # are newer than what the stream gives back
         self._sub = await self.bus.nc.subscribe(self.bus.names.heartbeats_all, cb=self._on_heartbeat)
-        await self.bus.nc.flush()  # the subscription is live on the server before start() returns
+        await self.bus.nc.flush()  # the subscription is live on the server before the seed
+        self.seed(await read_health(self.bus, self.missed_heartbeats))
+        self._last_pass = time.monotonic()  # a pause before the first pass is seen like any other
         self._loop = asyncio.create_task(self._run(), name="health-monitor")
         return self
+
+    def seed(self, rows: list[ServiceHealth]) -> None:
+        """Take the stored last beats of services not heard live yet; a live beat is always the newer."""
+        for row in rows:
+            # silent for longer than the horizon: long gone (scaled away, replaced), not something to heal now
+            if row.service in self.services or row.status == "stopped" or row.silent_for() > self.seed_horizon_s:
+                continue
+            row.status = "up"  # judged by the first check, so a dead one yields its injury
+            self.services[row.service] = row
 
     async def close(self) -> None:
         if self._sub is not None:
@@ -238,13 +249,14 @@ class HealthMonitor:
     # checks -----------------------------------------------------------------------------------
     async def _run(self) -> None:
         while True:
+            # the period first: beats a paused process has waiting on its socket are read before a verdict
+            await asyncio.sleep(self.check_interval_s)
             try:
                 await self.check()
                 if self.doctor is not None and time.monotonic() - self._last_doctor >= self.doctor_interval_s:
                     await self.check_state()
             except Exception as exc:  # one failed pass (NATS blip) must not end the monitor
                 log.warning("health check pass failed: %r", exc)
-            await asyncio.sleep(self.check_interval_s)  # the check period itself
 
     @property
     def nats_reachable(self) -> bool:

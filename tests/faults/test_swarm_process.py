@@ -106,7 +106,9 @@ async def test_sigstop_past_the_ack_wait_with_a_second_swarm_then_sigterm_drains
     assert not problems, problems
     assert counters["dead_lettered"] == 0
     # the paused driver did not judge its live actors down when it woke up
-    assert not [i for i in woke if i.injury_type == "service_down"], [(i.affected_service, i.details) for i in woke]
+    monitor_lines = [line for line in first.stderr.splitlines() if "health" in line or "NATS" in line]
+    assert not [i for i in woke if i.injury_type == "service_down"], (
+        [(i.affected_service, i.timestamp.isoformat(), i.details) for i in woke], monitor_lines[-20:])
     print(f"drain took {drained_in:.1f} s (grace_period_s 3)")
 
 

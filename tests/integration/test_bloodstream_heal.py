@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -180,6 +181,52 @@ async def test_a_service_dead_before_the_monitor_started_is_found_from_the_strea
     async with HealthMonitor(bs, check_interval_s=0.02) as monitor:  # no healer: report only
         injury = await watch.injury(lambda i: i.affected_service == "ghost-0", "ghost-0's injury")
         assert injury.auto_heal is False and monitor.services["ghost-0"].status == "down"
+
+
+def beat_from_another_process(settings: Settings, service: str, outbox: Path, stop: threading.Event) -> None:
+    """A live service beating every 0.1 s on its own connection and event loop (a thread standing in for an
+    actor's process), whatever the test's own loop is doing."""
+
+    async def main() -> None:
+        bus = await Bus.connect(settings)
+        blood = await Bloodstream(bus, outbox).start()
+        try:
+            while not stop.is_set():
+                await blood.heartbeat(Heartbeat(service=service, role="research", interval_s=0.1))
+                await asyncio.sleep(0.1)  # the beat period
+        finally:
+            await blood.close()
+            await bus.close()
+
+    asyncio.run(main())
+
+
+async def test_a_monitor_paused_as_it_starts_judges_no_live_service_down(
+    bus: Bus, bs: Bloodstream, settings: Settings, tmp_path: Path
+) -> None:
+    """The driver can be stopped (SIGSTOP, a VM pause) the moment its monitor has started, its stored beats
+    read: the services beat on meanwhile. Woken, the monitor reads those beats before any verdict, and the
+    pause is its own, not their silence. (It judged every live service down: a full CI run caught it.)"""
+    stop = threading.Event()
+    beater = threading.Thread(target=beat_from_another_process, args=(settings, "live-0", tmp_path / "o2", stop))
+    beater.start()
+    try:
+        async def stored() -> bool:
+            return (await bus.js.stream_info(bus.names.heartbeat_stream)).state.messages >= 1
+
+        await until(stored, "a stored beat of live-0")
+        watch = await Watch().start(bus)
+        monitor = await HealthMonitor(bs, check_interval_s=0.05, missed_heartbeats=3).start()
+        try:
+            time.sleep(1.5)  # the fault: this whole event loop stopped, 5 x the 0.3 s a silence may last
+            await asyncio.sleep(1.0)  # then 20 passes of the woken monitor
+            assert monitor.services["live-0"].status == "up"
+            assert not watch.injuries, [(i.affected_service, i.details) for i in watch.injuries]
+        finally:
+            await monitor.close()
+    finally:
+        stop.set()
+        beater.join(timeout=10)
 
 
 async def test_a_corrupted_peer_key_is_injured_and_restored(bus: Bus, bs: Bloodstream) -> None:
