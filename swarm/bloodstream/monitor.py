@@ -41,6 +41,7 @@ from pydantic import ValidationError
 from swarm.bus.connect import Bus
 from swarm.errors import ConfigError
 from swarm.models import Heartbeat, Injury
+from swarm.tasks import stop_tasks
 
 from .healer import SERVICE_DOWN, STATE_CORRUPTED, Healer
 from .publisher import Bloodstream
@@ -209,12 +210,7 @@ class HealthMonitor:
             with contextlib.suppress(Exception):  # the connection may already be closed
                 await self._sub.unsubscribe()
             self._sub = None
-        tasks = [t for t in (self._loop, *self._heals) if t is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(self._loop, *self._heals)
         self._loop = None
 
     async def __aenter__(self) -> HealthMonitor:

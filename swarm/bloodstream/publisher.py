@@ -46,6 +46,7 @@ from swarm.bus.names import Names
 from swarm.bus.trace import inject_headers
 from swarm.errors import InvalidInput
 from swarm.models import Audit, BrainDead, DeadLetter, DomainEvent, Heartbeat, Injury, Payload
+from swarm.tasks import stop_tasks
 from swarm.telemetry import metrics
 
 from .adapter import InvestigationEvents
@@ -181,9 +182,7 @@ class Bloodstream(DomainEvents):
         for service in list(self._beats):
             await self.stop_heartbeat(service)
         if self._replayer is not None:
-            self._replayer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._replayer
+            await stop_tasks(self._replayer)
             self._replayer = None
         await asyncio.to_thread(self.outbox.close)
 
@@ -228,9 +227,7 @@ class Bloodstream(DomainEvents):
         task = self._beats.pop(service, None)
         if task is None:
             return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop_tasks(task)
         role = self._roles.pop(service, "")
         await self.heartbeat(Heartbeat(service=service, role=role, status=final_status, interval_s=0))  # type: ignore[arg-type]
 

@@ -25,6 +25,7 @@ import nats.js.errors
 
 from swarm.bus.connect import Bus
 from swarm.bus.kvlist import bucket_keys
+from swarm.tasks import stop_tasks
 from swarm.telemetry import metrics
 
 __all__ = ["take_snapshot", "export_gauges", "Collector"]
@@ -205,8 +206,6 @@ class Collector:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_tasks(self._task)
 
 
