@@ -151,7 +151,9 @@ def run(
 def investigate(
     repo: Path = typer.Option(None, "--repo", help="the git repository the error came from (not with --submit)"),
     error_file: Path = typer.Option(..., "--error-file", help="an ErrorReport as JSON ('-' for stdin)"),
-    test_command: str = typer.Option(None, "--test-command", help="how to run the repository's tests"),
+    test_command: str = typer.Option(None, "--test-command", help="how to run the repository's tests; default: "
+                                     "python -m pytest -q at the root, or `cd DIR && python -m pytest -q` when one "
+                                     "top-level DIR has the tests"),
     config: Path = typer.Option(None, "--config", help="configs/swarm.yaml (default: $SWARM_CONFIG)"),
     address: str = typer.Option(None, "--address", help="Ray address (default: local Ray)"),
     submit: bool = typer.Option(False, "--submit", help="ask the running swarm (NATS_URL) instead: put the "

@@ -13,6 +13,7 @@ returns that investigation's Result). A report the injection filter rejects come
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,7 @@ from swarm.runtime.app import SwarmRuntime
 from swarm.runtime.fixview import review_of
 from swarm.runtime.grouping import SignatureIndex, investigation_id_for
 
-__all__ = ["Investigated", "investigate_once", "fetch_result", "repository_for"]
+__all__ = ["Investigated", "investigate_once", "fetch_result", "repository_for", "default_test_command"]
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,34 @@ def repository_for(repo: Path, test_command: str | None, config: SwarmConfig, se
     if not branch or branch == "HEAD":
         raise InvalidInput(f"--repo {repo}: HEAD is detached; check out the branch the error came from")
     known = config.repositories.get(service)
-    command = test_command or (known.test_command if known else None)
+    command = test_command or (known.test_command if known else None) or default_test_command(repo)
     if not command:
-        raise ConfigError(f"no test command for service {service!r}: pass --test-command")
+        raise ConfigError(f"--repo {repo}: no pytest tests found at its root or in one top-level directory, and "
+                          f"no test command configured for service {service!r}: pass --test-command")
     return RepositoryConfig(path=str(repo.resolve()), branch=branch, test_command=command)
+
+
+_PYTEST_FILES = ("pytest.ini", "conftest.py", "tox.ini", "setup.cfg")
+
+
+def default_test_command(repo: Path) -> str | None:
+    """`python -m pytest -q` where the repository's tests are (pytest's configuration or test files at its
+    root, else in exactly one top-level directory: `cd service && python -m pytest -q`), or None."""
+
+    def has_tests(where: Path) -> bool:
+        if any((where / name).is_file() for name in _PYTEST_FILES):
+            return True
+        pyproject = where / "pyproject.toml"
+        if pyproject.is_file() and "[tool.pytest" in pyproject.read_text(errors="replace"):
+            return True
+        return any(where.glob("test_*.py")) or any(where.glob("tests/**/test_*.py")) or \
+            any(where.glob("test/**/test_*.py"))
+
+    if has_tests(repo):
+        return "python -m pytest -q"
+    subdirs = [d for d in sorted(repo.iterdir()) if d.is_dir() and not d.name.startswith((".", "_"))]
+    found = [d for d in subdirs if has_tests(d)]
+    return f"cd {shlex.quote(found[0].name)} && python -m pytest -q" if len(found) == 1 else None
 
 
 async def fetch_result(bus: Bus, investigation_id: str, timeout_s: float = 5.0) -> Result | None:
