@@ -1,49 +1,320 @@
-"""A call that raises the reported error when the report gives no arguments: probe values, kept only on a match.
+"""A call that raises the reported error when the report gives no arguments: built values, kept only on a match.
 
-    code = probe_call(root, "pkg/cfgsvc/server.py", "deadline", 1, [], "TypeError",
+    code = probe_call(root, "pkg/cfgsvc/server.py", "deadline", "TypeError",
                       "unsupported operand type(s) for +: 'float' and 'str'")   # code for a built repro, or None
 
 Production tracebacks carry no argument values, and a crash often does not depend on them: a bad value
 read from configuration, a key missing from a table, a type a commit changed (`now + cfg["timeout"]`
-where the default became `"30"`). A module-level function on the stack is called with a few plain values (0.0, 0,
-1, "a", "", None, [], {}) for its required parameters, in one subprocess with a time limit per call; a call is
-kept only when it raises the reported exception type, with the reported message word for word, inside the
-reported crash function (the one called, or one it calls: a method the module-level function on the stack
-reaches): what the probe values themselves break (`None + x`) says something else, so it is
-never taken for the error. The module is imported the way the repository's own code imports it: from the
-highest directory of its package chain (`pkg/cfgsvc/server.py` with `pkg/cfgsvc/__init__.py` is
-`cfgsvc.server` with `pkg` on the path), or by its full dotted path.
+where the default became `"30"`), a field a refactor renamed (`parcel.dest_country`). The function of a
+stack frame is called, in one subprocess with a time limit per call, with values built for its required
+parameters from what the code says about them:
+
+- no annotation: plain values (0.0, 0, 1, "a", "", None, [], {}) and the literals of the reported message
+  (`KeyError: 'welcome'` gives "welcome");
+- an annotation: values of that type (`int`, `str`, `list[Item]`, `Optional[...]`, `datetime`, an Enum's
+  members), and an instance of a class of the repository built the same way from its constructor's
+  parameters (`Parcel(weight=0, destination=Destination(country="a"))`), two levels deep;
+- a method: called on an instance of its class built that way.
+
+A call is kept only when it raises the reported exception type, with the reported message word for word,
+inside the reported crash function (the one called, or one it calls): what the built values themselves
+break (`None + x`) says something else, so it is never taken for the error. The module is imported the way
+the repository's own code imports it: from the highest directory of its package chain
+(`pkg/cfgsvc/server.py` with `pkg/cfgsvc/__init__.py` is `cfgsvc.server` with `pkg` on the path), or by its
+full dotted path.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 from agents.workspace import run_heavy, test_env
 
-__all__ = ["import_roots", "probe_call", "PROBES"]
+__all__ = ["import_roots", "probe_call", "message_literals", "PROBES"]
 
 PROBES: tuple[Any, ...] = (0.0, 0, 1, "a", "", None, [], {})
-MAX_TRIALS = 80
+MAX_TRIALS = 160
 PER_CALL_S = 2
+_QUOTED = re.compile(r"""'([^'\n]{1,80})'|"([^"\n]{1,80})\"""")
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])")
 
-# run in the repository's interpreter: one JSON line per trial (what it raised, and where, innermost first)
+# every built call goes through `_new`: the keywords a commit's signature does not take are dropped and the
+# parameters it requires that the call does not give get a plain value of their annotation, so one repro
+# runs at every commit bisect visits (an `Order(customer=...)` built at HEAD, before `customer` existed)
+_NEW = r'''
+import inspect as _inspect
+def _new(f, *args, **kw):
+    try:
+        ps = _inspect.signature(f).parameters
+    except (TypeError, ValueError):
+        return f(*args, **kw)
+    if not any(p.kind == p.VAR_KEYWORD for p in ps.values()):
+        kw = {k: v for k, v in kw.items() if k in ps}
+    plain = {str: "a", int: 0, float: 0.0, bool: False, list: [], dict: {}, "str": "a", "int": 0, "float": 0.0}
+    given = list(ps)[:len(args)]
+    for name, p in ps.items():
+        if name in kw or name in given or p.default is not p.empty or p.kind not in (p.POSITIONAL_OR_KEYWORD,
+                                                                                        p.KEYWORD_ONLY):
+            continue
+        kw[name] = plain.get(p.annotation, None)
+    return f(*args, **kw)
+'''
+
+# run in the repository's interpreter: one JSON line per trial (the call's code, what it raised and where)
 _SCRIPT = r'''
-import importlib, json, os, signal, sys, traceback
+import ast, collections.abc, dataclasses, datetime, enum, importlib, inspect, itertools, json, os, re, signal
+import sys, textwrap, traceback, types, typing
 sys.path.insert(0, os.path.abspath({sys_dir!r}))
-fn = getattr(importlib.import_module({module!r}), {function!r})
+MODULE, FUNCTION, MAX_TRIALS = {module!r}, {function!r}, {max_trials}
+PLAIN, LITERALS = {plain!r}, {literals!r}
+mod = importlib.import_module(MODULE)
 root = os.path.realpath(".") + os.sep
+NS = {{"_m": importlib.import_module, "_dt": datetime}}
+exec({new_source!r}, NS)
+
+def ours(cls):
+    try:
+        path = os.path.realpath(inspect.getfile(cls))
+    except (TypeError, OSError):
+        return False
+    return path.startswith(root) and "site-packages" not in path
+
+def ref(cls):
+    return "_m(%r).%s" % (cls.__module__, cls.__qualname__)
+
+def hints(fn):
+    try:
+        return typing.get_type_hints(fn)
+    except Exception:
+        return getattr(fn, "__annotations__", {{}}) or {{}}
+
+def repo_classes():
+    out = []
+    for m in list(sys.modules.values()):
+        f = getattr(m, "__file__", None) or ""
+        if not os.path.realpath(f).startswith(root) or "site-packages" in f:
+            continue
+        out += [c for c in vars(m).values() if inspect.isclass(c) and c.__module__ == m.__name__ and c not in out
+                and not issubclass(c, (BaseException, enum.Enum))]
+    return out
+
+def attributes_of(cls):
+    names = set(dir(cls))
+    if dataclasses.is_dataclass(cls):
+        names |= {{f.name for f in dataclasses.fields(cls)}}
+    try:
+        names |= set(re.findall(r"self\.(\w+)\s*[:=]", inspect.getsource(cls.__init__)))
+    except (TypeError, OSError):
+        pass
+    return names
+
+def attributes_read(fn):
+    """{{parameter: attributes the function reads on it}} (`page.items` -> {{'page': {{'items'}}}})."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (TypeError, OSError, SyntaxError):
+        return {{}}
+    out = {{}}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            out.setdefault(node.value.id, set()).add(node.attr)
+    return out
+
+class Duck:
+    """An unannotated parameter the function reads attributes on: the repository's classes that have them."""
+    def __init__(self, attrs):
+        self.classes = [c for c in repo_classes() if attrs <= attributes_of(c)][:3]
+
+def of_type(ann, depth):
+    """Expressions of values for an annotation, the likeliest first."""
+    if isinstance(ann, Duck):
+        out = []
+        for cls in ann.classes:
+            out += build(cls, depth + 1)
+        return out + list(PLAIN)
+    if ann is inspect.Parameter.empty or ann is typing.Any or isinstance(ann, (str, typing.TypeVar)):
+        return list(PLAIN)
+    origin, args = typing.get_origin(ann), typing.get_args(ann)
+    if origin in (typing.Union, types.UnionType):
+        out = []
+        for a in args:
+            out += ["None"] if a is type(None) else of_type(a, depth)
+        return list(dict.fromkeys(out))
+    if origin is typing.Literal:
+        return [repr(a) for a in args]
+    if origin in (list, set, frozenset, tuple, collections.abc.Sequence, collections.abc.Iterable,
+                  collections.abc.Collection, collections.abc.MutableSequence):
+        inner = of_type(args[0], depth) if args and args[0] is not Ellipsis else list(PLAIN)
+        wrap = {{list: "[%s]", set: "{{%s}}", frozenset: "frozenset([%s])", tuple: "(%s,)"}}.get(origin, "[%s]")
+        empty = {{set: "set()", frozenset: "frozenset()", tuple: "()"}}.get(origin, "[]")
+        return [wrap % inner[0], empty] + [wrap % e for e in inner[1:3]]
+    if origin in (dict, collections.abc.Mapping, collections.abc.MutableMapping):
+        keys = of_type(args[0], depth) if args else ["'a'"]
+        values = of_type(args[1], depth) if len(args) > 1 else ["1"]
+        return ["{{}}", "{{%s: %s}}" % (keys[0], values[0])]
+    if ann is bool:
+        return ["True", "False"]
+    if ann is int:
+        return ["0", "1"] + [p for p in PLAIN if p.lstrip("-").isdigit() and p not in ("0", "1")]
+    if ann is float:
+        return ["0.0", "1.5"] + [p for p in PLAIN if p.replace(".", "", 1).lstrip("-").isdigit()]
+    if ann is str:
+        return [p for p in PLAIN if p[:1] in "'\""] or ["'a'"]
+    if ann is bytes:
+        return ["b'a'", "b''"]
+    if ann is datetime.datetime:
+        return ["_dt.datetime(2024, 1, 1, 12, 0)", "_dt.datetime(2024, 1, 1, 12, 0, tzinfo=_dt.timezone.utc)"]
+    if ann is datetime.date:
+        return ["_dt.date(2024, 1, 1)"]
+    if ann is datetime.timedelta:
+        return ["_dt.timedelta(seconds=30)"]
+    if ann in (typing.TextIO, typing.IO):
+        return ["_m('io').StringIO()"]
+    if ann is typing.BinaryIO:
+        return ["_m('io').BytesIO()"]
+    if isinstance(ann, type) and issubclass(ann, enum.Enum):
+        return [ref(ann) + "." + m.name for m in list(ann)[:3]] or list(PLAIN)
+    if isinstance(ann, type) and ours(ann):
+        return build(ann, depth + 1) or list(PLAIN)
+    if isinstance(ann, type):
+        try:
+            ann()
+            return ["_m(%r).%s()" % (ann.__module__, ann.__qualname__)]
+        except Exception:
+            return list(PLAIN)
+    return list(PLAIN)
+
+def required(fn, skip_first, optional=False):
+    """(name, kind, annotation) of the parameters a call must give (with `optional`, the others after them)."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+    types_, read = hints(fn), attributes_read(fn)
+    params = [p for p in list(sig.parameters.values())[1 if skip_first else 0:]
+              if p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)]
+    params = [p for p in params if p.default is inspect.Parameter.empty] + \
+        ([p for p in params if p.default is not inspect.Parameter.empty] if optional else [])
+    out = []
+    for p in params:
+        ann = types_.get(p.name, p.annotation)
+        if ann is inspect.Parameter.empty and read.get(p.name):
+            ann = Duck(read[p.name])
+        out.append((p.name, p.kind, ann))
+    return out
+
+def takes_literal(ann):
+    union = typing.get_origin(ann) in (typing.Union, types.UnionType)
+    return ann is inspect.Parameter.empty or ann in (str, int, float) or (
+        union and any(a in (str, int) for a in typing.get_args(ann)))
+
+def arguments(params, choice):
+    parts = []
+    for (name, kind, _), expr in zip(params, choice):
+        parts.append(expr if kind == inspect.Parameter.POSITIONAL_ONLY else "%s=%s" % (name, expr))
+    return ", ".join(parts)
+
+def choices(params, depth, limit):
+    """Argument choices: the first value of each first, then each parameter's other values one at a time,
+    then the same plain value everywhere, then combinations."""
+    pools = [of_type(ann, depth) or list(PLAIN) for _, _, ann in params]
+    if not pools:
+        return [()]
+    first = tuple(p[0] for p in pools)
+    out = [first]
+    for i, pool in enumerate(pools):
+        out += [first[:i] + (v,) + first[i + 1:] for v in pool[1:]]
+    out += [tuple(v for _ in pools) for v in PLAIN]
+    out += list(itertools.islice(itertools.product(*(p[:5] for p in pools)), limit * 2))
+    return list(dict.fromkeys(out))[:limit]
+
+def literal_choices(params, depth):
+    """The message's literals given in order to the parameters that may take them, optional ones included
+    (`no template 'digest' for locale 'de-AT'` from get(name, locale='en'))."""
+    slots = [i for i, (_, _, ann) in enumerate(params) if takes_literal(ann)][:3]
+    if not LITERALS or not slots:
+        return []
+    first = [(of_type(ann, depth) or list(PLAIN))[0] for _, _, ann in params]
+    out = []
+    for n in range(1, len(slots) + 1):
+        for chosen in itertools.permutations(LITERALS, n):
+            c = list(first)
+            for i, lit in zip(slots, chosen):
+                c[i] = lit
+            out.append(tuple(c))
+    return out[:24]
+
+def build(cls, depth):
+    """Constructor calls of a repository class, with values for its required parameters."""
+    if depth > 2:
+        return []
+    if dataclasses.is_dataclass(cls):
+        types_ = hints(cls)
+        fields = [f for f in dataclasses.fields(cls) if f.init]
+        given = [f for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+        params = [(f.name, inspect.Parameter.KEYWORD_ONLY, types_.get(f.name, f.type)) for f in given]
+        every = params + [(f.name, inspect.Parameter.KEYWORD_ONLY, types_.get(f.name, f.type))
+                          for f in fields if f not in given]
+    else:
+        params = required(cls.__init__, True) if cls.__init__ is not object.__init__ else []
+        every = required(cls.__init__, True, True) if cls.__init__ is not object.__init__ else []
+        if params is None or every is None:
+            return []
+    out = [call(ref(cls), arguments(params, c)) for c in choices(params, depth, 12)]
+    if len(every) > len(params):  # the optional ones given too, second: a store with one item, not none
+        out.insert(1, call(ref(cls), arguments(every, choices(every, depth, 1)[0])))
+    return out
+
+def call(code, args):
+    return "_new(" + code + (", " + args if args else "") + ")"
+
+def targets():
+    """(code of the callable, its required parameters): the module's function, or a method of its classes."""
+    fn = getattr(mod, FUNCTION, None)
+    if callable(fn) and not inspect.isclass(fn):
+        params = required(fn, False)
+        return [] if params is None else [("_m(%r).%s" % (MODULE, FUNCTION), params, required(fn, False, True))]
+    out = []
+    for cls in vars(mod).values():
+        if not (inspect.isclass(cls) and cls.__module__ == mod.__name__ and FUNCTION in vars(cls)):
+            continue
+        raw = vars(cls)[FUNCTION]
+        if isinstance(raw, property):  # read, not called
+            out += [("getattr(%s, %r)" % (owner, FUNCTION), None, None) for owner in build(cls, 0)[:6]]
+            continue
+        if isinstance(raw, (staticmethod, classmethod)):
+            params = required(getattr(cls, FUNCTION), False)
+            if params is not None:
+                out.append((ref(cls) + "." + FUNCTION, params, required(getattr(cls, FUNCTION), False, True)))
+            continue
+        params = required(raw, True)
+        if params is None:
+            continue
+        for owner in build(cls, 0)[:4]:
+            out.append(("(" + owner + ")." + FUNCTION, params, required(raw, True, True)))
+    return out
+
 def _alarm(*_):
     raise TimeoutError("probe call took too long")
 signal.signal(signal.SIGALRM, _alarm)
-for args, kwargs in json.loads({trials!r}):
+calls = []
+for code, params, every in targets():
+    if params is None:
+        calls.append(code)
+        continue
+    calls += [call(code, arguments(params, c)) for c in choices(params, 0, MAX_TRIALS // 3)]
+    calls += [call(code, arguments(every, c)) for c in literal_choices(every, 0)]
+    if len(every) > len(params):
+        calls += [call(code, arguments(every, c)) for c in choices(every, 0, MAX_TRIALS // 3)]
+calls = list(dict.fromkeys(calls))
+for call in calls[:MAX_TRIALS]:
     signal.alarm({per_call})
     try:
-        fn(*args, **kwargs)
+        eval(call, dict(NS))
         out = None
     except TimeoutError:
         out = None
@@ -54,7 +325,7 @@ for args, kwargs in json.loads({trials!r}):
                last.name if last else ""]
     finally:
         signal.alarm(0)
-    print("PROBE " + json.dumps([args, kwargs, out]), flush=True)
+    print("PROBE " + json.dumps([call, out]), flush=True)
 '''
 
 
@@ -76,35 +347,36 @@ def import_roots(root: Path, path: str) -> list[tuple[str, str]]:
     return out
 
 
-def _trials(positional: int, keywords: list[str]) -> list[tuple[list[Any], dict[str, Any]]]:
-    n = positional + len(keywords)
-    if n == 0:
-        return [([], {})]
-    combos: list[tuple[Any, ...]] = [(v,) * n for v in PROBES]  # the same value everywhere first
-    combos += [c for c in itertools.product(PROBES[:5], repeat=n) if c not in combos]
-    return [(list(c[:positional]), dict(zip(keywords, c[positional:], strict=True))) for c in combos[:MAX_TRIALS]]
+def message_literals(message: str) -> list[Any]:
+    """The quoted strings and the numbers of an error message, as values a call may need to raise it."""
+    out: list[Any] = [a or b for a, b in _QUOTED.findall(message)]
+    for number in _NUMBER.findall(_QUOTED.sub(" ", message)):
+        out.append(float(number) if "." in number else int(number))
+    return list(dict.fromkeys(out))[:6]
 
 
-def probe_call(root: Path, path: str, function: str, positional: int, keywords: list[str],
-               exc_type: str, message: str, *, crash: tuple[str, str] | None = None,
-               timeout_s: float = 20.0) -> str | None:
-    """Code calling `function` of `path` with probe values that raise `exc_type: message`, or None.
+def probe_call(root: Path, path: str, function: str, exc_type: str, message: str, *,
+               crash: tuple[str, str] | None = None, literals: bool = True, timeout_s: float = 30.0) -> str | None:
+    """Code calling `function` of `path` (a module-level function, or a method of a class there) with built
+    values that raise `exc_type: message`, or None.
 
-    `positional` required positional parameters and the required keyword-only `keywords` get probe values;
     `message` is the report's message, which the call must raise word for word, and in the report's crash
     function `crash` (path, name), further in than `function` (a method a module-level caller reaches);
-    by default in `function` itself."""
+    by default in `function` itself. Without `literals` the message's own values are not given (a function
+    that rejects its input with a `raise` naming it would only be shown to reject it)."""
     where = list(crash or (path, function))
-    trials = json.dumps(_trials(positional, keywords))
+    given = [repr(v) for v in message_literals(message)] if literals else []
+    plain = list(dict.fromkeys([repr(v) for v in PROBES] + given))
     for sys_dir, module in import_roots(root, path):
-        script = _SCRIPT.format(sys_dir=sys_dir, module=module, function=function, trials=trials, per_call=PER_CALL_S)
+        script = _SCRIPT.format(sys_dir=sys_dir, module=module, function=function, plain=plain, literals=given,
+                                max_trials=MAX_TRIALS, per_call=PER_CALL_S, new_source=_NEW)
         res = run_heavy([sys.executable, "-c", script], root, timeout_s=timeout_s, max_output=400_000, env=test_env())
         for line in res.output.splitlines():
             if not line.startswith("PROBE "):
                 continue
-            args, kwargs, out = json.loads(line[6:])
+            call, out = json.loads(line[6:])
             if out and out[0] == exc_type and out[2:4] == where and out[1].strip() == message:
-                return (f"import importlib, json, os, sys; sys.path.insert(0, os.path.abspath({sys_dir!r})); "
-                        f"m = importlib.import_module({module!r}); "
-                        f"m.{function}(*json.loads({json.dumps(args)!r}), **json.loads({json.dumps(kwargs)!r}))")
+                return (f"import datetime as _dt, importlib, os, sys; "
+                        f"sys.path.insert(0, os.path.abspath({sys_dir!r})); _m = importlib.import_module; "
+                        f"exec({_NEW!r}); {call}")
     return None

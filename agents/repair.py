@@ -167,8 +167,6 @@ def _order(cands: list[Candidate], head: dict[str, str], sites: list[Site]) -> l
             c.tier = 6
         elif c.unit in _FROM_THE_SUSPECT:  # templates built from what the suspect changed: as its own hunks
             c.tier = 1
-        elif c.unit == "template:swallow":  # `except E: pass`: the error hidden, not fixed; after every repair
-            c.tier, c.size = 5, c.size + 1000
         else:  # templates: crash line 2, callers 3, suspect's lines on the path 5
             c.tier = {0: 2, 1: 3}.get(c.tier, 5)
     unique: dict[Any, Candidate] = {}
@@ -194,7 +192,7 @@ def _passed(result: RepairResult, cand: Candidate, root: Path, progress: Callabl
     return result
 
 
-_GUARDS = frozenset({2, 3, 5})  # templates at the crash line, its callers, other failing-path lines; swallows
+_GUARDS = frozenset({2, 3, 5})  # templates at the crash line, its callers, other failing-path lines
 ROOT_LOOK = 6  # the suspect's own reverts off the failing path tried after a guard passes
 
 

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from agents.probe import probe_call
+from agents.probe import import_roots, probe_call
 from agents.testcmd import TestCommand
 from agents.workspace import CommandResult, run_heavy, test_env
 from swarm.agent import normalise
@@ -62,9 +62,12 @@ def repo_path(root: Path, file: str) -> str | None:
     """The repository-relative path of a traceback file: the longest path suffix that is a file in `root`
     (never through `..`, `.git` or a symlink that leaves `root`)."""
     parts = PurePosixPath(file.replace("\\", "/")).parts
-    if any(p in ("site-packages", "dist-packages") for p in parts) or file.startswith("<"):
+    if file.startswith("<"):
         return None
     base = root.resolve()
+    installed = [i for i, p in enumerate(parts) if p in ("site-packages", "dist-packages")]
+    if installed:  # an installed copy: the repository's own package only, by its whole import path
+        return _installed_path(base, parts[installed[-1] + 1:])
     for i in range(len(parts)):
         rel = "/".join(p for p in parts[i:] if p != "/")
         if not rel or ".." in parts[i:] or ".git" in parts[i:]:
@@ -72,6 +75,21 @@ def repo_path(root: Path, file: str) -> str | None:
         real = (base / rel).resolve()
         if real.is_file() and base in real.parents:
             return rel
+    return None
+
+
+def _installed_path(base: Path, parts: tuple[str, ...]) -> str | None:
+    """`pkg/mod.py` of `.../site-packages/pkg/mod.py` where the repository holds that package: at its root,
+    under `src/`, or in a top-level directory (`service/pkg/mod.py`, `service/src/pkg/mod.py`). A library's
+    frame (`django/db/models.py`) maps only into a repository that holds that library."""
+    if not parts or any(p in ("..", ".git") for p in parts):
+        return None
+    rel = "/".join(parts)
+    tops = sorted(d.name for d in base.iterdir() if d.is_dir() and not d.name.startswith(".")) if base.is_dir() else []
+    for prefix in ("", "src/", *(f"{d}/" for d in tops), *(f"{d}/src/" for d in tops)):
+        real = (base / (prefix + rel)).resolve()
+        if real.is_file() and base in real.parents:
+            return prefix + rel
     return None
 
 
@@ -271,8 +289,15 @@ def _call_for(root: Path, frame: TraceFrame, report: ErrorReport) -> str | None:
     module = _module_of(frame.path)
     if module is None:
         return None
+    # `src/pkg/mod.py`, `service/pkg/mod.py`: imported from the top of its package chain, as its code does
+    in_package = (root / frame.path).parent.joinpath("__init__.py").is_file()
+    top = next((way for way in import_roots(root, frame.path)
+                if way[0] != "." and (in_package or way[0].rsplit("/", 1)[-1] in ("src", "lib"))), None)
+    if top is not None:
+        module = top[1]
+    path = f"import os, sys; sys.path.insert(0, os.path.abspath({top[0]!r})); " if top is not None else ""
     if frame.function == "<module>":
-        return f"import runpy; runpy.run_module({module!r}, run_name='__main__')"
+        return f"{path}import runpy; runpy.run_module({module!r}, run_name='__main__')"
     fn = _function_def(root, frame)
     if fn is None:
         return None
@@ -284,26 +309,32 @@ def _call_for(root: Path, frame: TraceFrame, report: ErrorReport) -> str | None:
     if isinstance(args, list) or isinstance(kwargs, dict):
         call_args = json.dumps(args if isinstance(args, list) else [])
         call_kwargs = json.dumps(kwargs if isinstance(kwargs, dict) else {})
-        return (f"import importlib, json; m = importlib.import_module({module!r}); "
+        return (f"{path}import importlib, json; m = importlib.import_module({module!r}); "
                 f"m.{frame.function}(*json.loads({call_args!r}), **json.loads({call_kwargs!r}))")
     if required:
         return None
-    return f"import importlib; importlib.import_module({module!r}).{frame.function}()"
+    return f"{path}import importlib; importlib.import_module({module!r}).{frame.function}()"
 
 
 def _probe_for(root: Path, frame: TraceFrame, shape: ErrorShape, report: ErrorReport) -> str | None:
-    """A call of the frame's module-level function with probe values that raise the report's own error,
-    word for word (`got 0.0` is the probe's own doing where the report says `got 5000.0`)."""
-    fn = _function_def(root, frame)
+    """A call of the frame's function (module-level, or a method on an instance built for it) with built
+    values that raise the report's own error, word for word (`got 0.0` is the probe's own doing where the
+    report says `got 5000.0`)."""
     e = _EXC.match(report.error.strip().splitlines()[0]) if report.error.strip() else None
     message = (e["msg"] or "").strip() if e else ""
-    if fn is None or frame.function == "<module>" or not message:
+    if frame.function == "<module>" or not message or not frame.function.isidentifier():
         return None
-    a = fn.args
-    positional = len(a.posonlyargs) + len(a.args) - len(a.defaults)
-    keywords = [k.arg for k, d in zip(a.kwonlyargs, a.kw_defaults, strict=True) if d is None]
+    try:
+        source = (root / frame.path).read_text(errors="replace")
+    except OSError:
+        return None
+    if not re.search(rf"^\s*(?:async\s+)?def {re.escape(frame.function)}\b", source, re.M):
+        return None
     crash = (shape.path, shape.function) if shape.path and shape.function else None
-    return probe_call(root, frame.path, frame.function, positional, keywords, shape.exc_type, message, crash=crash)
+    lines = source.splitlines()
+    rejects = (frame.path, frame.function) == crash and 0 < frame.line <= len(lines) and \
+        lines[frame.line - 1].strip().startswith("raise ")
+    return probe_call(root, frame.path, frame.function, shape.exc_type, message, crash=crash, literals=not rejects)
 
 
 def find_repro(root: Path, report: ErrorReport, test_command: str, *, timeout_s: float = 300.0,
@@ -341,8 +372,10 @@ def find_repro(root: Path, report: ErrorReport, test_command: str, *, timeout_s:
     if not frames and shape.path and report.context.function:
         frames = [TraceFrame(shape.path, report.context.line or 1, report.context.function)]
     code_frames = list(reversed([f for f in frames if not is_test_file(f.path)]))
-    # every frame the report lets call as it is first (an outer one runs the real path), probe values last
-    probed = code_frames[:MAX_PROBED_FRAMES]  # a deep framework stack: the innermost functions only
+    # every frame the report lets call as it is first (an outer one runs the real path), built values last,
+    # the outermost of the innermost few first: a call that reaches the crash through its callers runs more
+    # of the real path (a page count that made an empty page) than one handed the crash's input directly
+    probed = [f for f in code_frames[:MAX_PROBED_FRAMES] if f.function != "main"][::-1]
     for how, frame in [("report", f) for f in code_frames] + [("probe", f) for f in probed]:
         code = _call_for(root, frame, report) if how == "report" else _probe_for(root, frame, shape, report)
         if code is None:

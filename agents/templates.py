@@ -208,9 +208,10 @@ def _none_defaults(message: str) -> tuple[str, ...]:
     return ("{}", "[]", '""', "0")
 
 
-def _handlers(line: str, indent: str, exc: str, restored: list[tuple[str, list[str]]],
-              in_loop: bool) -> Iterator[tuple[str, str]]:
-    """The statement on `line` wrapped in try/except: a handler the suspect removed first, then plain ones."""
+def _handlers(line: str, indent: str, exc: str, restored: list[tuple[str, list[str]]]) -> Iterator[tuple[str, str]]:
+    """The statement on `line` wrapped in try/except with a handler the suspect removed. Never a handler of
+    our own that swallows the error (`except E: pass`, `return None`): that hides the crash from the repro
+    and moves it to whoever uses the missing value (two blind reviews found such fixes approved)."""
     stmt = line.strip()
     try:
         ast.parse(stmt)
@@ -219,16 +220,11 @@ def _handlers(line: str, indent: str, exc: str, restored: list[tuple[str, list[s
     if not re.fullmatch(r"[A-Za-z_]\w*(Error|Exception|Warning)", exc):
         return
     bodies: list[tuple[str, list[str]]] = [(e, b) for e, b in restored if e in (exc, "Exception") or exc in e]
-    target = re.match(r"([A-Za-z_]\w*)\s*=[^=]", stmt)
-    plain = ["return None", "pass"] + ([f"{target.group(1)} = None"] if target else []) + (
-        ["continue"] if in_loop else [])
-    swallows = len(bodies)  # the plain bodies after the restored ones swallow the error
-    bodies += [(exc, [b]) for b in plain]
-    for k, (handled, body) in enumerate(bodies):
+    for handled, body in bodies:
         block = "".join(f"{indent}    {b}\n" for b in body)
         caught = f"({handled})" if "," in handled else handled  # `except A, B:` is not Python 3
         yield (f"{indent}try:\n{indent}    {stmt}\n{indent}except {caught}:\n{block}".rstrip("\n"),
-               f"{'swallow' if k >= swallows else 'handle'} {handled}: {body[0][:40]}")
+               f"handle {handled}: {body[0][:40]}")
 
 
 _SAME_OPERANDS = re.compile(r"(?<![\w.])([A-Za-z_][\w.]*)\s*(?:[-+*/%<>]|[<>!=]=|//)\s*\1(?![\w.(\[])")
@@ -237,20 +233,6 @@ _SAME_OPERANDS = re.compile(r"(?<![\w.])([A-Za-z_][\w.]*)\s*(?:[-+*/%<>]|[<>!=]=
 def _same_operands(line: str) -> set[str]:
     """Names a binary operation of the line applies to themselves (`x - x`, `n == n`)."""
     return set(_SAME_OPERANDS.findall(line))
-
-
-def _inside_loop(before: list[str], indent: int) -> bool:
-    """Whether the nearest enclosing block opener above (less indented) is a for/while loop."""
-    for prev in reversed(before):
-        stripped = prev.lstrip()
-        depth = len(prev) - len(stripped)
-        if stripped and depth < indent:
-            if re.match(r"(for|while|async\s+for)\b", stripped):
-                return True
-            if re.match(r"(def|class|async\s+def)\b", stripped):
-                return False
-            indent = depth
-    return False
 
 
 def _guards(line: str, indent: str, shape: ErrorShape, message: str, typed: list[str]) -> Iterator[tuple[str, str]]:
@@ -308,8 +290,7 @@ def template_candidates(shape: ErrorShape, message: str, sites: list[Site], text
         indent = body[: len(body) - len(body.lstrip())]
         in_function = site.function not in ("<module>", "")
         if in_function and site.tier < 2:
-            in_loop = _inside_loop(lines[max(0, site.line - 40): site.line - 1], len(indent))
-            variants += list(_handlers(body, indent, shape.exc_type, handlers or [], in_loop))
+            variants += list(_handlers(body, indent, shape.exc_type, handlers or []))
         for guard, what in (_guards(body, indent, shape, message, empty_returns(text, site.line))
                             if in_function else []):
             variants.append((guard + body, what))

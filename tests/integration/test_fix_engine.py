@@ -99,7 +99,8 @@ async def test_a_reformatted_crash_line_still_gets_the_right_suspect_and_a_fix(t
 def _untested_repo(path: Path, *, callable_: bool) -> RegressionCase:
     repo = _Repo(path, 3)
     # not callable: the crash depends on the argument production passed, which no probe value can stand for
-    sig, key, arg = ("path=None", "'timeout'", "'x'") if callable_ else ("name", "name", "'timeout'")
+    # (nor the message's own 'timeout_s': the key is built from the argument)
+    sig, key, arg = ("path=None", "'timeout'", "'x'") if callable_ else ("name", "name + '_s'", "'timeout'")
     good = f"def load({sig}):\n    cfg = {{'retries': '3'}}\n    return int(cfg.get('retries', 0))\n"
     bad = f"def load({sig}):\n    cfg = {{'retries': '3'}}\n    return int(cfg[{key}])\n"
     files = {"svc/__init__.py": "", "tests/__init__.py": "", "svc/config.py": good,
