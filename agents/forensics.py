@@ -16,6 +16,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from agents.pickaxe import named_commits
 from agents.repro import repo_path
 from agents.workspace import Workspace, WorkspaceError, run_command
 from swarm.models import ErrorReport
@@ -35,6 +36,7 @@ EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>\S+))?', re.M)
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@", re.M)
 WEIGHTS = {"crash": 1.0, "caller": 0.8, "callee": 0.7}
+NAMED_GAIN = 6.0  # a commit that changed a name the error quotes: above a blamed crash-line commit (3.5 x 1.25)
 
 
 @dataclass(frozen=True)
@@ -306,10 +308,19 @@ class History:
                     hunks.append(hunk)
         return hunks, created
 
-    def rank(self, regions: list[Region], exclude: set[str] | frozenset[str] = frozenset()) -> list[Suspect]:
-        """Suspect commits for the regions, best first (score: where, how much, the failing line, recency)."""
+    def rank(self, regions: list[Region], exclude: set[str] | frozenset[str] = frozenset(),
+             message: str = "") -> list[Suspect]:
+        """Suspect commits for the regions, best first (score: where, how much, the failing line, recency; a
+        commit that added or removed a name the error `message` quotes, agents.pickaxe)."""
         suspects: dict[str, Suspect] = {}
         times: dict[str, int] = {}
+        for sha, term, weight in named_commits(self.ws, message, exclude) if message else []:
+            head = self.ws.git("show", "-s", "--format=%P%x1f%at%x1f%s", sha).strip().split("\x1f")
+            parents, ts, subject = (head + ["", "", ""])[:3]
+            sus = suspects.setdefault(sha, Suspect(sha, parents.split()[0] if parents.split() else None, subject))
+            times[sha] = int(ts or 0)
+            sus.score += NAMED_GAIN * weight
+            sus.reasons.append(f"changed how often {term!r}, which the error names, appears in the code")
         for region in regions:
             blamed = self.blame_line(region.path, region.focus_line) if region.focus_line else None
             for commit in self.commits(region.path):

@@ -121,7 +121,7 @@ class OfflineBrain:
     def _rank(self, ctx: AgentContext, ws: Workspace) -> dict[str, Any]:
         regions = failing_path(ws, ctx.report)
         history = History(ws)
-        suspects = history.rank(regions)
+        suspects = history.rank(regions, message=ctx.report.error)
         return {
             "findings": [{"file": r.path, "line": r.focus_line or r.start, "evidence": f"{r.kind}: {r.label()}"}
                          for r in regions],
@@ -157,7 +157,8 @@ class OfflineBrain:
                 scored[sha] = (score + (old[0] if old else 0.0), s.get("parent") or _parent(ws, sha),
                                "bisected" if method == "bisected" or (old and old[2] == "bisected") else "ranked")
         if not scored:
-            for sus in History(ws).rank(failing_path(ws, ctx.report), exclude=exclude)[: self.max_candidates]:
+            for sus in History(ws).rank(failing_path(ws, ctx.report), exclude=exclude,
+                                        message=ctx.report.error)[: self.max_candidates]:
                 scored[sus.commit] = (sus.score, sus.parent, "ranked")
         ordered = sorted(scored.items(), key=lambda kv: -kv[1][0])
         return [(sha, v[1]) for sha, v in ordered[:3]], (ordered[0][1][2] if ordered else None)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from agents.forensics import History, Region, function_spans, parse_traceback
+from agents.forensics import History, Region, failing_path, function_spans, parse_traceback
+from agents.pickaxe import terms_of
 from agents.revert import partial_reverts
 from agents.review import audit_diff
 from agents.workspace import Workspace
+from swarm.models import ErrorReport
 
 CHAINED = """Traceback (most recent call last):
   File "/srv/app/db.py", line 3, in get
@@ -602,3 +604,46 @@ def test_a_name_swap_that_applies_an_operation_to_one_name_twice_is_not_a_candid
     raw = [v for v, _ in identifier_swaps(text.splitlines()[2], [(19, 27, "finished"), (30, 37, "started")],
                                           {"finished", "started"})]
     assert "    return record((started - started) * 1000.0)" in raw  # what the filter keeps out
+
+
+def _commit_files(repo: Path, files: dict[str, str], message: str) -> str:
+    for rel, text in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text)
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run(["git", "-c", "user.name=d", "-c", "user.email=d@x", "commit", "-qm", message], cwd=repo, check=True)
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def test_the_commit_that_dropped_the_key_the_error_names_ranks_above_the_crash_lines_author(tmp_path: Path) -> None:
+    """`row["currency"]` crashes with KeyError: 'currency'; the line is as its author wrote it, and blame
+    names that commit. The commit that dropped "currency" from the reader's columns (another file, off the
+    traceback) changed how often the name appears in the code: it ranks first. A later commit that only
+    touches tests that say "currency" does not count; nor does a quoted type (`'Row' object`)."""
+    repo = _git_repo(tmp_path)
+    reader = "COLUMNS = ({cols})\n\n\ndef read(line):\n    return dict(zip(COLUMNS, line.split(',')))\n"
+    convert = ("def to_base(rows, base='EUR'):\n    out = []\n    for row in rows:\n"
+               "        currency = row['currency'] or base\n        out.append((currency, row['amount']))\n"
+               "    return out\n")
+    _commit_files(repo, {"pipe/reader.py": reader.format(cols="'date', 'amount', 'currency'"),
+                         "pipe/convert.py": "def to_base(rows):\n    return rows\n"}, "pipe")
+    author = _commit_files(repo, {"pipe/convert.py": convert}, "convert: to the base currency")
+    dropped = _commit_files(repo, {"pipe/reader.py": reader.format(cols="'date', 'amount', 'memo'")},
+                            "reader: the bank's memo column")
+    _commit_files(repo, {"tests/test_convert.py": "def test_currency():\n    assert 'currency'\n"}, "tests")
+    report = ErrorReport(error="KeyError: 'currency'", stack=(
+        'Traceback (most recent call last):\n  File "/srv/app/pipe/convert.py", line 4, in to_base\n'
+        "    currency = row['currency'] or base\nKeyError: 'currency'\n"))
+    ws = Workspace.open({"path": str(repo)}, root=tmp_path / "ws", investigation_id="i", role="research", mode="read")
+    try:
+        regions = failing_path(ws, report)
+        assert History(ws).rank(regions)[0].commit == author  # blame alone: the line's author
+        ranked = History(ws).rank(regions, message=report.error)
+        assert ranked[0].commit == dropped and "'currency'" in ranked[0].reasons[0], ranked[0]
+        assert ranked[1].commit == author
+    finally:
+        ws.close()
+    assert terms_of("AttributeError: 'Row' object has no attribute 'currency'") == ["currency"]
+    assert terms_of("TypeError: '<' not supported between instances of 'float' and 'datetime.timedelta'") == [
+        "timedelta"]
