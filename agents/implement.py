@@ -28,7 +28,9 @@ __all__ = ["ImplementAgent", "commit_message"]
 
 
 def commit_message(ctx: AgentContext, outcome: dict[str, Any]) -> str:
-    title = ctx.report.error.splitlines()[0].strip()[:60] if ctx.report.error else "error"
+    title = ctx.report.error.splitlines()[0].strip() if ctx.report.error else "error"
+    if len(title) > 60:  # a subject line: cut at a word, and say so
+        title = title[:60].rsplit(" ", 1)[0].rstrip(",:;") + " …"
     body = [f"fix: {title}", ""]
     if outcome.get("summary"):
         body += [str(outcome["summary"]), ""]

@@ -196,8 +196,8 @@ class OfflineBrain:
         sus = suspects[0][0] if suspects else None
         if result.candidate is None:
             why = result.reason + (f"; repro: {repro.detail}" if repro.kind == "none" else "")
-            cause = (f"commit {History(ws).describe(sus)} ({method}) most likely introduced {title!r}; no fix: "
-                     if sus else "")
+            cause = (f"commit {History(ws).describe(sus)} ({_how(method)}) most likely introduced {title!r}; "
+                     "no fix: " if sus else "")
             return {**base, "verified": False, "reason": why, "search": search, "root_cause": cause + why}
         cand = result.candidate
         for path in cand.texts:
@@ -206,7 +206,7 @@ class OfflineBrain:
             **base,
             "verified": True,
             "search": search,
-            "root_cause": (f"commit {History(ws).describe(sus)} ({method}) introduced {title!r}" if sus
+            "root_cause": (f"commit {History(ws).describe(sus)} ({_how(method)}) introduced {title!r}" if sus
                            else f"{title!r} on the failing path"),
             "summary": f"{cand.description} ({cand.unit}, {cand.size} token(s)); the repro "
             f"{'now passes' if repro.kind != 'none' else 'was not available'} and the full test suite passes twice; "
@@ -238,3 +238,8 @@ def _parent(ws: Workspace, sha: str) -> str | None:
         return ws.git("rev-parse", "--verify", "--quiet", f"{sha}^").strip() or None
     except WorkspaceError:
         return None  # a root commit
+
+
+def _how(method: str | None) -> str:
+    """How a suspect was found, as the Result's root cause says it: a ranked one is a guess."""
+    return "bisected" if method == "bisected" else "ranked from the history, not confirmed by a repro"
