@@ -1,7 +1,7 @@
 """What a suspect commit replaced, read from its diff: the names, keys and tuple positions it renamed, and
 the `except` handlers it deleted. The repair templates use these to turn a stale caller into a current one.
 
-    renames_in(root, sha, parent)        # {"old_name": ["new_name"]}
+    renames_in(root, sha, parent)        # {"old_name": ["new_name"]}; a name that became a path: ["a.b"]
     key_renames_in(root, sha, parent)    # {"count": ["orders"]}: s["count"] -> s["orders"]
     index_keys_in(root, sha, parent)     # {0: "x"}: `return a, b` became `return {"x": a, ...}`
     removed_handlers(root, sha, parent)  # [("KeyError", ["return default"])]
@@ -45,7 +45,28 @@ def _replaced_tokens(root: Path, commit: str, parent: str | None) -> list[tuple[
         for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, to, tn, autojunk=False).get_opcodes():
             if tag == "replace" and i2 - i1 == 1 and j2 - j1 == 1:
                 out.append((to[i1], tn[j1]))
+            elif tag == "replace" and i2 - i1 == 1 and _dotted(tn[j1:j2]):  # `.dest` -> `.address.country`
+                out.append((to[i1], "".join(tn[j1:j2])))
+        # attribute paths as words, f-strings included (`{order.customer_email}` -> `{order.customer.email}`)
+        wo, wn = _PATH.findall(old), _PATH.findall(best)
+        for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, wo, wn, autojunk=False).get_opcodes():
+            if tag == "replace" and i2 - i1 == 1 and j2 - j1 == 1:
+                a, b = wo[i1].split("."), wn[j1].split(".")
+                k = 0
+                while k < min(len(a), len(b)) - 1 and a[k] == b[k]:
+                    k += 1
+                if k and len(a) - k == 1 and len(b) - k >= 2 and (a[k], ".".join(b[k:])) not in out:
+                    out.append((a[k], ".".join(b[k:])))
     return out
+
+
+_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+
+
+def _dotted(parts: list[str]) -> bool:
+    """`destination . country`: names joined by dots, two or more of them."""
+    return len(parts) >= 3 and len(parts) % 2 == 1 and all(
+        p.isidentifier() if i % 2 == 0 else p == "." for i, p in enumerate(parts))
 
 
 def _renamed(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
@@ -59,8 +80,18 @@ def _renamed(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
 
 def renames_in(root: Path, commit: str, parent: str | None) -> dict[str, list[str]]:
     """Identifiers the commit replaced one for one (old -> [new]): what a stale caller should now say."""
-    pairs = _replaced_tokens(root, commit, parent)
-    return _renamed([(o, n) for o, n in pairs if o.isidentifier() and n.isidentifier()])
+    pairs = [(o, n) for o, n in _replaced_tokens(root, commit, parent)
+             if o.isidentifier() and all(p.isidentifier() for p in n.split("."))]
+    # a field family moved under one attribute (`dest_country` -> `destination.country`): its siblings the
+    # commit removed too (`dest_postcode`) move the same way (`destination.postcode`)
+    moves = {o[: -len(n.rsplit(".", 1)[1])]: n.rsplit(".", 1)[0] + "." for o, n in pairs
+             if "." in n and o.endswith("_" + n.rsplit(".", 1)[1])}
+    removed = " ".join(line[1:] for line in diff_lines(root, commit, parent)
+                       if line.startswith("-") and not line.startswith("---"))
+    for prefix, head in moves.items():
+        for name in sorted(set(re.findall(rf"\b{re.escape(prefix)}(\w+)", removed))):
+            pairs.append((prefix + name, head + name))
+    return _renamed(pairs)
 
 
 def key_renames_in(root: Path, commit: str, parent: str | None) -> dict[str, list[str]]:

@@ -302,6 +302,12 @@ def template_candidates(shape: ErrorShape, message: str, sites: list[Site], text
                         if n not in options]
             for new in options:
                 new_text = re.sub(rf"(?<!\w){stale}(?!\w)", new, text)
+                if "." in new:  # the family moved with it: every sibling the suspect moved under the same attribute
+                    head = new.rsplit(".", 1)[0] + "."
+                    for old, moved in (renames or {}).items():
+                        to = next((m for m in moved if m.startswith(head)), None)
+                        if old != stale and to is not None:
+                            new_text = re.sub(rf"(?<=\.){old}(?!\w)", to, new_text)
                 if (site.path, new_text) not in seen:
                     seen.add((site.path, new_text))
                     out.append(Candidate({site.path: new_text}, "template:stale_name",

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agents.bisect import bisect
+from agents.repair import RepairBudget, repair, sites_for
 from agents.repro import find_repro, repo_path, run_repro
 from agents.testing.regressions import _Repo
 from swarm.models import ErrorReport
@@ -34,13 +35,14 @@ class Order:
     total_cents: int
     {customer}
 '''
+_OLD_CUSTOMER = "customer_name: str\n    customer_email: str"
 _RECEIPTS = '''from __future__ import annotations
 
 from shop.orders import Order
 
 
 def receipt_header(order: Order) -> str:
-    return f"Order {order.number} for {order.customer_email}"
+    return f"Order {order.number} for {order.customer_name} <{order.customer_email}>"
 
 
 def receipt(order: Order) -> str:
@@ -68,9 +70,9 @@ def _shop(tmp_path: Path) -> tuple[_Repo, str]:
     """A shop whose fourth commit moves the order's customer e-mail into a Contact, and updates the labels
     but not the receipts, which no test covers; a later commit touches something else."""
     repo = _Repo(tmp_path / "shop", 61)
-    files = {"src/shop/__init__.py": "", "src/shop/orders.py": _ORDERS.format(customer="customer_email: str"),
+    files = {"src/shop/__init__.py": "", "src/shop/orders.py": _ORDERS.format(customer=_OLD_CUSTOMER),
              "src/shop/receipts.py": _RECEIPTS, "src/shop/labels.py": _LABELS.format(who="customer_email"),
-             "tests/test_labels.py": _TESTS.format(customer='"a@example.com"'),
+             "tests/test_labels.py": _TESTS.format(customer='"Ann", "a@example.com"'),
              "pyproject.toml": '[tool.pytest.ini_options]\npythonpath = ["src"]\n'}
     repo.commit("shop: orders, receipts, labels", files)
     repo.commit("readme", {"README.md": "# shop\n"})
@@ -106,9 +108,9 @@ def test_a_field_a_refactor_moved_is_reproduced_on_an_instance_built_from_the_da
              '  File "/srv/shop/venv/lib/python3.11/site-packages/shop/receipts.py", line 11, in receipt\n'
              '    return receipt_header(order) + f"\\ntotal {order.total_cents / 100:.2f}\\n"\n'
              '  File "/srv/shop/venv/lib/python3.11/site-packages/shop/receipts.py", line 7, in receipt_header\n'
-             '    return f"Order {order.number} for {order.customer_email}"\n'
-             "AttributeError: 'Order' object has no attribute 'customer_email'\n")
-    report = ErrorReport(error="AttributeError: 'Order' object has no attribute 'customer_email'", stack=stack,
+             '    return f"Order {order.number} for {order.customer_name} <{order.customer_email}>"\n'
+             "AttributeError: 'Order' object has no attribute 'customer_name'\n")
+    report = ErrorReport(error="AttributeError: 'Order' object has no attribute 'customer_name'", stack=stack,
                          service="shop")
     command = default_test_command(repo.path)
     assert command == "python -m pytest -q"
@@ -119,6 +121,16 @@ def test_a_field_a_refactor_moved_is_reproduced_on_an_instance_built_from_the_da
     assert run_repro(repo.path, repro) == "bad"
     found = bisect(repo.path, repro)
     assert found.first_bad == moved, found
+    # the repair follows the commit's own move: `.customer_email` -> `.customer.email` as it wrote in labels,
+    # and its sibling `.customer_name` -> `.customer.name` (a field it removed too), in one candidate
+    trace = repro.head_trace()
+    assert trace is not None
+    sites = sites_for(repo.path, [(f.path, f.line, f.function) for f in trace.frames], moved)
+    result = repair(repo.path, repro=repro, test_command=command, suspects=[(moved, found.last_good)],
+                    sites=sites, shape=repro.error_shape(), message=report.error, budget=RepairBudget())
+    assert result.candidate is not None and result.candidate.unit == "template:stale_name", result.attempts
+    fixed = (repo.path / "src/shop/receipts.py").read_text()
+    assert "{order.customer.name} <{order.customer.email}>" in fixed, fixed
 
 
 _LEDGER = '''from __future__ import annotations
