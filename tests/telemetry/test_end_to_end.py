@@ -85,7 +85,9 @@ async def test_a_report_traced_scraped_shown_and_logged(bus, settings, cli_env, 
         await bus.js.publish(bus.names.errors("default"), b"{not an error report")
         await publish_report(bus, ATTACKS[0])
 
-        cfg = runtime_config(tmp_path, {"research": {"sleep_s": 1.0}}, budget={"tokens_per_hour": 1_000_000})
+        # research sleeps 3 s: the snapshot below (streams, beats, the PEER bucket, Ray) can take over a second
+        # on a loaded machine, and must see an investigation mid-phase (a 1 s window was missed once at load 5)
+        cfg = runtime_config(tmp_path, {"research": {"sleep_s": 3.0}}, budget={"tokens_per_hour": 1_000_000})
         cfg.intake.filter = "swarm.security.injection:InjectionFilter"
         ray_port = ray._private.worker.global_worker.node.metrics_export_port
         runtime = SwarmRuntime(settings, cfg)
