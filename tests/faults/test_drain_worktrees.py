@@ -1,6 +1,6 @@
-"""Worktrees of an investigation a drain interrupted: the real agents on a real repository, a `swarm run`
-drained (SIGTERM) while a research phase runs its test command, then the next run finishes the
-investigation and every worktree it ever had is gone (the fix branch stays)."""
+"""Worktrees of an investigation a crash interrupted: the real agents on a real repository, a `swarm run`
+killed (SIGKILL to it and its Ray) while a research phase runs its test command, then the next run
+finishes the investigation and every worktree it ever had is gone (the fix branch stays)."""
 
 from __future__ import annotations
 
@@ -66,11 +66,13 @@ async def test_a_drained_investigation_leaves_no_worktree_once_the_next_run_sett
             return marker.exists() and bool(marker.read_text())
 
         await wait_for(mid_phase, 300, "the research phase to run its test command")
-        first.kill(signal.SIGTERM)  # the drain: the report goes back to JetStream
+        # the phase cut short for good: the driver and its Ray die at once (a drain may or may not reach the
+        # phase's own cleanup first, depending on how fast its actors started: not a state to test from)
+        first.kill(signal.SIGKILL, group=True)
         first.wait(180)
     with contextlib.suppress(ProcessLookupError):  # the hung test run, in a session of its own
         os.kill(int(marker.read_text()), signal.SIGKILL)
-    assert len(worktrees(case.path)) > 1, "the drain left no worktree: nothing to prove"
+    assert len(worktrees(case.path)) > 1, "the cut-short phase left no worktree: nothing to prove"
     assert investigation_dir(tmp_path / "ws", inv).exists()
 
     counters = await run_until_empty(fault_settings, cfg, timeout_s=600)
