@@ -24,7 +24,7 @@ MAX_COMMITS_PER_TERM = 4
 _QUOTED = re.compile(r"'([A-Za-z_][\w.\-]{2,60})'|\"([A-Za-z_][\w.\-]{2,60})\"")
 _BUILTIN = {"str", "int", "float", "bool", "bytes", "list", "dict", "tuple", "set", "frozenset", "object",
             "NoneType", "type", "function", "method", "module", "builtin_function_or_method", "generator",
-            "datetime", "date", "time", "timedelta_", "Decimal"}
+            "datetime", "date", "time", "Decimal"}
 _NOT_CODE = (":(exclude,glob)**/tests/**", ":(exclude,glob)**/test/**", ":(exclude,glob)**/test_*.py",
              ":(exclude,glob)**/*_test.py", ":(exclude,glob)**/conftest.py", ":(exclude,glob)**/*.md",
              ":(exclude,glob)**/*.rst", ":(exclude,glob)**/*.txt")
