@@ -202,8 +202,10 @@ class EmbeddedNats:
         try:
             ready(self.port if self.port is not None else self.requested_port)
             with self._echo_lock:
-                sys.stderr.write("".join(f"{line}\n" for line in self.log))
+                # echo on before the log is written: a Ctrl-C sent on seeing "Server is ready" may land as
+                # soon as the write returns, and the server's last lines must still be echoed after it
                 self._echo = sys.stderr
+                sys.stderr.write("".join(f"{line}\n" for line in self.log))
             return proc.wait()
         except KeyboardInterrupt:
             self.stop()
