@@ -163,6 +163,8 @@ def _order(cands: list[Candidate], head: dict[str, str], sites: list[Site]) -> l
         if c.unit in ("token", "statement", "hunk"):
             c.tier = (0 if c.unit in ("token", "statement") else 1) if c.on_path else 4
             c.tier += 10 * c.rank  # later suspects after the first one's
+        elif c.unit == "blend":  # half an undo: after every template on the path (a regrouping keeps more)
+            c.tier = 4 + 10 * c.rank
         elif c.unit == "file":
             c.tier = 6
         elif c.unit in _FROM_THE_SUSPECT:  # templates built from what the suspect changed: as its own hunks
@@ -243,8 +245,8 @@ def _suspects_own_fix(ordered: list[Candidate], guard: Candidate, head: dict[str
         (root / p).write_text(head[p])
     looked = 0
     for cand in ordered:
-        if not (cand.unit in ("token", "statement") and cand.rank == 0 and not cand.on_path
-                and not cand.drops_added and _values_only(cand, head)):
+        if not (cand.rank == 0 and not cand.on_path and not cand.drops_added
+                and (cand.unit == "blend" or cand.unit in ("token", "statement") and _values_only(cand, head))):
             continue
         looked += 1
         if looked > ROOT_LOOK or result.test_runs + 3 > budget.max_test_runs or (

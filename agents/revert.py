@@ -13,6 +13,7 @@ rest of the commit (a feature that later tests use) and every later commit stay.
 
 from __future__ import annotations
 
+import ast
 import difflib
 import re
 from dataclasses import dataclass
@@ -257,6 +258,59 @@ def _statement_undos(fc: _FileChange, commit: str, i1: int, i2: int, j1: int, j2
     return out
 
 
+def _blend(before: str, after: str) -> str | None:
+    """`return OLD` / `x = OLD` rewritten to `... NEW`: the line giving `(OLD) or (NEW)`. A commit that
+    changes a formula to cover a new case (an empty listing has one page: `total // n + 1` for the ceiling)
+    often breaks the old cases; the old value where it is non-empty and the new one where it is empty keeps
+    both the old behaviour and the commit's feature (what `max(1, ceil)` says for that example)."""
+    parts = []
+    for line in (before, after):
+        code = line.strip()
+        try:
+            node = ast.parse(code).body
+        except SyntaxError:
+            return None
+        if len(node) != 1:
+            return None
+        stmt = node[0]
+        if isinstance(stmt, ast.Return) and stmt.value is not None:
+            head, value = "return", stmt.value
+        elif isinstance(stmt, ast.Assign | ast.AnnAssign) and stmt.value is not None:
+            value = stmt.value
+            head = code[: value.col_offset].rstrip().removesuffix("=").rstrip() + " ="
+        else:
+            return None
+        if not _formula(value):
+            return None  # a lookup, a call, a choice: its old value is no better where it is non-empty
+        parts.append((head, ast.get_source_segment(code, value)))
+    (h_old, v_old), (h_new, v_new) = parts
+    if h_old != h_new or not v_old or not v_new or v_old == v_new:
+        return None
+    indent = after[: len(after) - len(after.lstrip())]
+    return f"{indent}{h_new} ({v_old}) or ({v_new})\n"
+
+
+_NUMERIC = frozenset({"ceil", "floor", "round", "int", "float", "abs", "max", "min", "trunc", "sum", "len"})
+_ARITHMETIC = (ast.Name, ast.Attribute, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Call, ast.expr_context, ast.operator,
+               ast.unaryop)
+
+
+def _formula(node: ast.expr) -> bool:
+    """Arithmetic: operators over names, attributes, numbers and numeric functions (`ceil(total / n)`), not
+    a bare `len(x)`."""
+    if not isinstance(node, ast.BinOp | ast.UnaryOp | ast.Call) or (
+            isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "len"):
+        return False
+    for n in ast.walk(node):
+        if isinstance(n, ast.Call):
+            f = n.func
+            if (f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else "") not in _NUMERIC:
+                return False
+        elif not isinstance(n, _ARITHMETIC) or isinstance(n, ast.Constant) and not isinstance(n.value, int | float):
+            return False
+    return True
+
+
 def partial_reverts(root: str, commit: str, parent: str | None, paths: list[str],
                     head_texts: dict[str, str]) -> list[Candidate]:
     """Candidates undoing parts of `commit` in `paths` (files as they are now in `head_texts`)."""
@@ -279,6 +333,13 @@ def partial_reverts(root: str, commit: str, parent: str | None, paths: list[str]
                     for new, size, what in changes:
                         out.append(Candidate({path: new}, "token", f"undo {what} of {commit[:10]} at {where}",
                                              size, drops_added=what.endswith("-> ∅")))
+                    blended = _blend(fc.b[i1 + bi], fc.a[j1 + aj])
+                    if blended is not None:
+                        new = fc.undo_lines(i1 + bi, i1 + bi + 1, j1 + aj, j1 + aj + 1, blended)
+                        if new is not None and new != head:
+                            out.append(Candidate({path: new}, "blend", f"keep the value line {path}:{j1 + aj + 1} "
+                                                 f"had before {commit[:10]}, and its new value where the old one "
+                                                 "is empty", len(tokens(blended)) + 2))
                     if len(changes) > 1:  # the line's token changes only make sense together
                         new = fc.undo_lines(i1 + bi, i1 + bi + 1, j1 + aj, j1 + aj + 1)
                         if new is not None and new != head:

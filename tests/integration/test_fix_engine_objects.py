@@ -227,6 +227,39 @@ def test_an_unannotated_parameter_gets_the_class_it_is_read_for_and_the_outer_fr
     assert found.first_bad == bad, found
 
 
+
+def test_a_formula_changed_for_a_new_case_keeps_the_case_and_the_old_values(tmp_path: Path) -> None:
+    """The commit that broke the chunk count did it for a feature its own test checks (an empty ledger has
+    one chunk): undoing it fails that test, and a guard at the crash only hides the phantom chunk. The
+    line's old value where it is non-empty and its new one where it is empty passes both, at the root."""
+    repo = _Repo(tmp_path / "books", 79)
+    files = {"books/__init__.py": "", "books/ledger.py": _LEDGER, "books/report.py": _REPORT,
+             "books/chunks.py": _CHUNKS.format(count="return (total + size - 1) // size"),
+             "tests/test_chunks.py": _BOOK_TESTS}
+    repo.commit("books: statements in chunks", files)
+    bad = repo.commit("chunks: an empty ledger has one chunk", {
+        "books/chunks.py": _CHUNKS.format(count="return total // size + 1"),
+        "tests/test_chunks.py": _BOOK_TESTS + "\n\ndef test_empty_has_one_chunk():\n"
+                                              "    assert chunk_count(0, 100) == 1\n"})
+    repo.commit("readme", {"README.md": "# books\n"})
+    stack = ('Traceback (most recent call last):\n  File "/srv/books/jobs/nightly.py", line 12, in main\n'
+             "    write_statement(ledger, fh)\n"
+             '  File "/srv/books/books/report.py", line 19, in write_statement\n    out.write(_heading(part))\n'
+             '  File "/srv/books/books/report.py", line 10, in _heading\n'
+             "    first, last = part.lines[0], part.lines[-1]\nIndexError: list index out of range\n")
+    report = ErrorReport(error="IndexError: list index out of range", stack=stack, service="books")
+    repro = find_repro(repo.path, report, "python -m pytest -q")
+    found = bisect(repo.path, repro)
+    assert found.first_bad == bad, found
+    trace = repro.head_trace()
+    assert trace is not None
+    sites = sites_for(repo.path, [(f.path, f.line, f.function) for f in trace.frames], bad)
+    result = repair(repo.path, repro=repro, test_command="python -m pytest -q", suspects=[(bad, found.last_good)],
+                    sites=sites, shape=repro.error_shape(), message=report.error, budget=RepairBudget())
+    assert result.candidate is not None and result.candidate.unit == "blend", result.attempts
+    assert "return ((total + size - 1) // size) or (total // size + 1)" in (repo.path / "books/chunks.py").read_text()
+    assert (repo.path / "books/report.py").read_text() == _REPORT  # no guard at the crash
+
 _REGISTRY = '''from __future__ import annotations
 
 
