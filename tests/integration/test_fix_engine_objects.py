@@ -200,6 +200,12 @@ def test_counts():
     assert chunk_count(1, 100) == 1
 '''
 
+_BOOKS_STACK = ('Traceback (most recent call last):\n  File "/srv/books/jobs/nightly.py", line 12, in main\n'
+                "    write_statement(ledger, fh)\n"
+                '  File "/srv/books/books/report.py", line 19, in write_statement\n    out.write(_heading(part))\n'
+                '  File "/srv/books/books/report.py", line 10, in _heading\n'
+                "    first, last = part.lines[0], part.lines[-1]\nIndexError: list index out of range\n")
+
 
 def test_an_unannotated_parameter_gets_the_class_it_is_read_for_and_the_outer_frame_wins(tmp_path: Path) -> None:
     """`_heading(part)` reads `part.lines`: a Chunk with no lines raises the reported IndexError, but only
@@ -214,12 +220,7 @@ def test_an_unannotated_parameter_gets_the_class_it_is_read_for_and_the_outer_fr
     bad = repo.commit("chunks: count without the ceiling trick",
                       {"books/chunks.py": _CHUNKS.format(count="return total // size + 1")})
     repo.commit("readme", {"README.md": "# books\n"})
-    stack = ('Traceback (most recent call last):\n  File "/srv/books/jobs/nightly.py", line 12, in main\n'
-             "    write_statement(ledger, fh)\n"
-             '  File "/srv/books/books/report.py", line 19, in write_statement\n    out.write(_heading(part))\n'
-             '  File "/srv/books/books/report.py", line 10, in _heading\n'
-             "    first, last = part.lines[0], part.lines[-1]\nIndexError: list index out of range\n")
-    report = ErrorReport(error="IndexError: list index out of range", stack=stack, service="books")
+    report = ErrorReport(error="IndexError: list index out of range", stack=_BOOKS_STACK, service="books")
     repro = find_repro(repo.path, report, "python -m pytest -q")
     assert repro.kind == "built" and repro.target == "books/report.py:write_statement", repro.detail
     assert ".Ledger, entries=[" in repro.args[-1] and "size=1" in repro.args[-1], repro.args
@@ -242,12 +243,7 @@ def test_a_formula_changed_for_a_new_case_keeps_the_case_and_the_old_values(tmp_
         "tests/test_chunks.py": _BOOK_TESTS + "\n\ndef test_empty_has_one_chunk():\n"
                                               "    assert chunk_count(0, 100) == 1\n"})
     repo.commit("readme", {"README.md": "# books\n"})
-    stack = ('Traceback (most recent call last):\n  File "/srv/books/jobs/nightly.py", line 12, in main\n'
-             "    write_statement(ledger, fh)\n"
-             '  File "/srv/books/books/report.py", line 19, in write_statement\n    out.write(_heading(part))\n'
-             '  File "/srv/books/books/report.py", line 10, in _heading\n'
-             "    first, last = part.lines[0], part.lines[-1]\nIndexError: list index out of range\n")
-    report = ErrorReport(error="IndexError: list index out of range", stack=stack, service="books")
+    report = ErrorReport(error="IndexError: list index out of range", stack=_BOOKS_STACK, service="books")
     repro = find_repro(repo.path, report, "python -m pytest -q")
     found = bisect(repo.path, repro)
     assert found.first_bad == bad, found
