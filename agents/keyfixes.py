@@ -2,6 +2,7 @@
 written before a rename (called by `agents.templates.template_candidates`).
 
     out += stale_keys(site, text, body, shape, message, keys, seen)
+    out += spread_keywords(site, text, body, message, renames, seen)
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from agents.revert import Candidate, token_distance
 if TYPE_CHECKING:  # templates imports this module
     from agents.templates import Site
 
-__all__ = ["stale_keys", "positions_to_keys", "unpacked_to_keys", "key_fallbacks"]
+__all__ = ["stale_keys", "spread_keywords", "positions_to_keys", "unpacked_to_keys", "key_fallbacks"]
 
 
 def stale_keys(site: Site, text: str, line: str, shape: ErrorShape, message: str, keys: dict[str, list[str]],
@@ -48,6 +49,37 @@ def stale_keys(site: Site, text: str, line: str, shape: ErrorShape, message: str
         if new_text != text and (site.path, new_text) not in seen:
             seen.add((site.path, new_text))
             out.append(Candidate({site.path: new_text}, "template:stale_key", f"{what} at {site.path}:{site.line}",
+                                 token_distance(text, new_text) or 1, tier=site.tier))
+    return out
+
+
+_KEYWORD = re.compile(r"unexpected keyword argument '(\w+)'")
+
+
+def spread_keywords(site: Site, text: str, line: str, message: str, renames: dict[str, list[str]],
+                    seen: set[tuple[str, str]]) -> list[Candidate]:
+    """A keyword the suspect renamed in a signature, passed by a caller through a dict it spreads
+    (`quote(..., **options)` with `options["coupon"] = ...`): the dict's key renamed, in the function the
+    call is in, up to the call (`"coupon"` -> `"promo_code"`, `dict(coupon=...)` -> `dict(promo_code=...)`)."""
+    m = _KEYWORD.search(message)
+    if not m or site.tier >= 2 or m.group(1) not in renames or not re.search(r"\*\*\s*[A-Za-z_]", line):
+        return []
+    stale = m.group(1)
+    lines = text.splitlines(keepends=True)
+    start = site.line - 1
+    depth = len(lines[start]) - len(lines[start].lstrip())
+    while start > 0 and not (lines[start - 1].lstrip().startswith(("def ", "async def "))
+                             and len(lines[start - 1]) - len(lines[start - 1].lstrip()) < depth):
+        start -= 1
+    as_key = re.compile(rf"""(["']){stale}\1|(?<=[(,]){stale}(?=\s*=[^=])|(?<=[(,] ){stale}(?=\s*=[^=])""")
+    out = []
+    for new in renames[stale]:
+        span = [as_key.sub(lambda k, n=new: f"{k[1]}{n}{k[1]}" if k[1] else n, x) for x in lines[start: site.line]]
+        new_text = "".join(lines[:start] + span + lines[site.line:])
+        if new_text != text and (site.path, new_text) not in seen:
+            seen.add((site.path, new_text))
+            out.append(Candidate({site.path: new_text}, "template:spread_keyword",
+                                 f"keyword {stale!r} -> {new!r} in the arguments spread at {site.path}:{site.line}",
                                  token_distance(text, new_text) or 1, tier=site.tier))
     return out
 

@@ -199,6 +199,11 @@ class Repro:
         return Trace(tuple(TraceFrame(**f) for f in self.trace["frames"]), self.trace["exc_type"],
                      self.trace["message"])
 
+    def crash(self) -> TraceFrame | None:
+        """The frame the error was raised in at HEAD."""
+        trace = self.head_trace()
+        return trace.crash if trace is not None else None
+
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "command": self.command}
 
@@ -214,7 +219,11 @@ def _trace_dict(trace: Trace) -> dict[str, Any]:
     return {"frames": [asdict(f) for f in trace.frames], "exc_type": trace.exc_type, "message": trace.message}
 
 
-def classify(result: CommandResult, shape: ErrorShape, root: Path, kind: str) -> tuple[Outcome, Trace | None]:
+def classify(result: CommandResult, shape: ErrorShape, root: Path, kind: str,
+             crash: TraceFrame | None = None) -> tuple[Outcome, Trace | None]:
+    """"bad" (the error), "good" (it ran through) or "skip" (it says nothing). A built call that got past
+    `crash` (the function the error was raised in at HEAD is on the new traceback, and called further) and
+    failed later is "good" too: its values were made up, and what they break further on is not the error."""
     traces = parse_tracebacks(result.output, root)
     for trace in reversed(traces):
         if shape.matches(trace):
@@ -224,6 +233,9 @@ def classify(result: CommandResult, shape: ErrorShape, root: Path, kind: str) ->
     if result.returncode == 0:
         if kind == "test" and (re.search(r"\bno tests ran\b|^Ran 0 tests", result.output, re.M)):
             return "skip", None
+        return "good", None
+    if kind == "built" and crash is not None and any(
+            (f.path, f.function) == (crash.path, crash.function) for t in traces for f in t.frames[:-1]):
         return "good", None
     return "skip", None
 
@@ -236,7 +248,7 @@ def run_repro_traced(root: Path, repro: Repro) -> tuple[Outcome, Trace | None]:
     if repro.kind == "none" or not repro.args:
         return "skip", None
     res = run_heavy(repro.args, root, timeout_s=repro.timeout_s, max_output=200_000, env=test_env())
-    return classify(res, repro.error_shape(), root, repro.kind)
+    return classify(res, repro.error_shape(), root, repro.kind, repro.crash())
 
 
 def flaky_runs(root: Path, repro: Repro, runs: int = 3) -> int:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from agents.absence import absent_like_handler
 from agents.coerce import coercions, function_coercions, mixed_types, needs_import
 from agents.domain import domain_candidates
-from agents.keyfixes import key_fallbacks, positions_to_keys, stale_keys, unpacked_to_keys
+from agents.keyfixes import key_fallbacks, positions_to_keys, spread_keywords, stale_keys, unpacked_to_keys
 from agents.linecode import calls, is_literal, mapping_reads, subscripts
 from agents.regroup import regroupings
 from agents.repro import ErrorShape
@@ -321,6 +321,7 @@ def template_candidates(shape: ErrorShape, message: str, sites: list[Site], text
                 out.append(Candidate({site.path: new_text}, "template:coerce", f"{what} at {site.path}",
                                      2 * converted, tier=site.tier))
         out += stale_keys(site, text, body, shape, message, keys or {}, seen)
+        out += spread_keywords(site, text, body, message, renames or {}, seen)
         out += positions_to_keys(site, lines, body, nl, shape, message, positions or {}, seen)
         out += unpacked_to_keys(site, lines, body, nl, shape, message, positions or {}, seen)
         for new_text, what in absent_like_handler(text, site.line, message) if site.tier < 2 else []:

@@ -57,7 +57,7 @@ def undone(root: Path, repro: Repro, head: str, sha: str) -> Outcome | Literal["
             else:
                 _git(root, "rm", "-q", "-f", "--ignore-unmatch", "--", path)
         res = run_heavy(repro.args, root, timeout_s=repro.timeout_s, max_output=200_000, env=test_env())
-        outcome, _ = classify(res, repro.error_shape(), root, repro.kind)
+        outcome, _ = classify(res, repro.error_shape(), root, repro.kind, repro.crash())
         traces = parse_tracebacks(res.output, root) if outcome == "skip" and not res.timed_out else []
         if traces and all(t.exc_type == "AssertionError" for t in traces):
             return "asserts"  # the path now runs through: only a value the test checks differs

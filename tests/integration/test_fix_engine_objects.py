@@ -360,3 +360,76 @@ def test_the_default_test_command_is_pytest_where_the_tests_are(tmp_path: Path) 
     (root / "pytest.ini").unlink()
     (root / "pyproject.toml").write_text("[project]\nname = 'r'\n")
     assert default_test_command(root) is None
+
+
+_PRICING = '''from __future__ import annotations
+
+CODES = {{"SUMMER10": 10}}
+
+
+class UnknownCode(ValueError):
+    pass
+
+
+def discount(code: str) -> int:
+    try:
+        return CODES[code.upper()]
+    except KeyError:
+        raise UnknownCode(f"unknown code {{code!r}}") from None
+
+
+def quote(cents: int, *, currency: str = "EUR", {keyword}: str | None = None) -> str:
+    if {keyword}:
+        cents -= cents * discount({keyword}) // 100
+    return f"{{cents / 100:.2f}} {{currency}}"
+'''
+_ORDER = '''from __future__ import annotations
+
+from shop.pricing import quote
+
+
+class Order:
+    def __init__(self, cents: int, currency: str = "EUR", coupon: str | None = None) -> None:
+        self.cents = cents
+        self.currency = currency
+        self.coupon = coupon
+
+    def price(self) -> str:
+        options = {"currency": self.currency}
+        if self.coupon:
+            options["coupon"] = self.coupon
+        return quote(self.cents, **options)
+'''
+
+
+def test_a_keyword_renamed_under_a_dict_a_caller_spreads_is_renamed_in_the_dict(tmp_path: Path) -> None:
+    """`quote(coupon=...)` became `quote(promo_code=...)`; `Order.price` passes it as `**options`, with
+    `options["coupon"]`. The built Order's made-up coupon then fails further on (an unknown code): past the
+    crash, so no longer the error, and bisect finds the rename; the repair renames the dict's key."""
+    repo = _Repo(tmp_path / "shop", 83)
+    tests = "from shop.pricing import quote\n\n\ndef test_quote():\n    assert quote(1000) == '10.00 EUR'\n"
+    repo.commit("shop: orders and pricing", {
+        "shop/__init__.py": "", "shop/pricing.py": _PRICING.format(keyword="coupon"), "shop/orders.py": _ORDER,
+        "tests/test_pricing.py": tests})
+    bad = repo.commit("pricing: the storefront's name for the code", {
+        "shop/pricing.py": _PRICING.format(keyword="promo_code"),
+        "tests/test_pricing.py": tests + "\n\ndef test_promo():\n"
+                                         "    assert quote(1000, promo_code='summer10') == '9.00 EUR'\n"})
+    repo.commit("readme", {"README.md": "# shop\n"})
+    message = "quote() got an unexpected keyword argument 'coupon'"
+    stack = ('Traceback (most recent call last):\n  File "/srv/shop/api.py", line 20, in checkout\n'
+             "    total = order.price()\n"
+             '  File "/srv/shop/shop/orders.py", line 16, in price\n'
+             f"    return quote(self.cents, **options)\nTypeError: {message}\n")
+    report = ErrorReport(error=f"TypeError: {message}", stack=stack, service="shop")
+    repro = find_repro(repo.path, report, "python -m pytest -q")
+    assert repro.kind == "built" and repro.target == "shop/orders.py:price", repro.detail
+    found = bisect(repo.path, repro)
+    assert found.first_bad == bad, found
+    trace = repro.head_trace()
+    assert trace is not None
+    sites = sites_for(repo.path, [(f.path, f.line, f.function) for f in trace.frames], bad)
+    result = repair(repo.path, repro=repro, test_command="python -m pytest -q", suspects=[(bad, found.last_good)],
+                    sites=sites, shape=repro.error_shape(), message=report.error, budget=RepairBudget())
+    assert result.candidate is not None and result.candidate.unit == "template:spread_keyword", result.attempts
+    assert 'options["promo_code"] = self.coupon' in (repo.path / "shop/orders.py").read_text()
