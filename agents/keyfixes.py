@@ -111,12 +111,20 @@ def unpacked_to_keys(site: Site, lines: list[str], line: str, nl: str, shape: Er
     """A ValueError unpacking what the suspect turned from a tuple into a dict (unpacking a dict gives its
     keys): each name read from the key its position became (`mean, count = summarize(xs)` ->
     `result = summarize(xs)` / `mean, count = result["mean"], result["count"]`)."""
-    m = _UNPACK.match(line)
-    if (shape.exc_type != "ValueError" or site.tier >= 2 or not m
-            or not re.search(r"(too many|not enough) values to unpack", message)):
+    at, m = site.line, _UNPACK.match(line)
+    if site.tier >= 2 or not positions:
         return []
+    if not (m and shape.exc_type == "ValueError" and re.search(r"(too many|not enough) values to unpack", message)):
+        # as many names as keys unpack without an error: the keys are the values, and a later line of the
+        # function fails on one (`tax, rate = compute_tax(...)`; `total += tax` adds a str)
+        used = set(re.findall(r"[A-Za-z_]\w*", line))
+        at, m = next(((k, u) for k in range(site.line - 1, max(site.line - 12, 0), -1)
+                      if (u := _UNPACK.match(lines[k - 1].rstrip("\n")))
+                      and used & {n.strip() for n in u.group(2).split(",")}), (at, None))
+        if m is None:
+            return []
     indent, names, value = m.group(1), [n.strip() for n in m.group(2).split(",")], m.group(3)
-    if not all(i in positions for i in range(len(names))):
+    if len(names) < 2 or not all(i in positions for i in range(len(names))):
         return []
     text = "".join(lines)
     holder = next((h for h in ("result", "fields", "record") if not re.search(rf"\b{h}\b", text)), None)
@@ -124,12 +132,12 @@ def unpacked_to_keys(site: Site, lines: list[str], line: str, nl: str, shape: Er
         return []
     new = (f"{indent}{holder} = {value}{nl}{indent}{', '.join(names)} = "
            + ", ".join(f"{holder}[{positions[i]!r}]" for i in range(len(names))))
-    new_text = "".join(lines[: site.line - 1]) + new + nl + "".join(lines[site.line:])
+    new_text = "".join(lines[: at - 1]) + new + nl + "".join(lines[at:])
     if (site.path, new_text) in seen:
         return []
     seen.add((site.path, new_text))
     return [Candidate({site.path: new_text}, "template:tuple_to_dict", f"unpacked positions -> dict keys at "
-                      f"{site.path}:{site.line}", token_distance(line, new), tier=site.tier)]
+                      f"{site.path}:{at}", token_distance(lines[at - 1], new), tier=site.tier)]
 
 
 def key_fallbacks(site: Site, lines: list[str], line: str, nl: str, keys: dict[str, list[str]],

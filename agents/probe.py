@@ -124,6 +124,34 @@ def attributes_read(fn):
             out.setdefault(node.value.id, set()).add(node.attr)
     return out
 
+def named_values():
+    """Values the repository's code names: the string keys of its module-level tables (`RATES = {{"DE": ...}}`)
+    and its numbers (module constants, parameter defaults: `hi=5000.0`), for the boundaries and lookups a
+    made-up value never hits."""
+    strs, nums = [], []
+    for m in list(sys.modules.values()):
+        f = getattr(m, "__file__", None) or ""
+        if not os.path.realpath(f).startswith(root) or "site-packages" in f:
+            continue
+        for name, v in list(vars(m).items()):
+            if name.startswith("__"):
+                continue
+            if isinstance(v, dict) and v and all(isinstance(k, str) for k in v):
+                strs += [repr(k) for k in list(v)[:2]]
+            elif isinstance(v, (int, float)) and not isinstance(v, bool):
+                nums.append(v)
+            elif callable(v) and getattr(v, "__module__", None) == m.__name__:
+                try:
+                    params = inspect.signature(v).parameters.values()
+                except (TypeError, ValueError):
+                    continue
+                nums += [p.default for p in params if isinstance(p.default, (int, float))
+                         and not isinstance(p.default, bool)]
+    nums = [repr(n) for n in dict.fromkeys(nums) if n not in (0, 1)]
+    return list(dict.fromkeys(strs))[:6], nums[:6]
+
+NAMED_STR, NAMED_NUM = named_values()
+
 class Duck:
     """An unannotated parameter the function reads attributes on: the repository's classes that have them."""
     def __init__(self, attrs):
@@ -155,15 +183,15 @@ def of_type(ann, depth):
     if origin in (dict, collections.abc.Mapping, collections.abc.MutableMapping):
         keys = of_type(args[0], depth) if args else ["'a'"]
         values = of_type(args[1], depth) if len(args) > 1 else ["1"]
-        return ["{{}}", "{{%s: %s}}" % (keys[0], values[0])]
+        return ["{{%s: %s}}" % (keys[0], values[0]), "{{}}"]  # one item first, as for a list
     if ann is bool:
         return ["True", "False"]
     if ann is int:
-        return ["0", "1"] + [p for p in PLAIN if p.lstrip("-").isdigit() and p not in ("0", "1")]
+        return ["0", "1"] + [p for p in PLAIN + NAMED_NUM if p.lstrip("-").isdigit() and p not in ("0", "1")]
     if ann is float:
-        return ["0.0", "1.5"] + [p for p in PLAIN if p.replace(".", "", 1).lstrip("-").isdigit()]
+        return ["0.0", "1.5"] + [p for p in PLAIN + NAMED_NUM if p.replace(".", "", 1).lstrip("-").isdigit()]
     if ann is str:
-        return [p for p in PLAIN if p[:1] in "'\""] or ["'a'"]
+        return [p for p in PLAIN if p[:1] in "'\""][:1] + NAMED_STR + [p for p in PLAIN if p[:1] in "'\""][1:]
     if ann is bytes:
         return ["b'a'", "b''"]
     if ann is datetime.datetime:
@@ -266,8 +294,31 @@ def build(cls, depth):
             return []
     out = [call(ref(cls), arguments(params, c)) for c in choices(params, depth, 12)]
     if len(every) > len(params):  # the optional ones given too, second: a store with one item, not none
-        out.insert(1, call(ref(cls), arguments(every, choices(every, depth, 1)[0])))
-    return out
+        first = choices(every, depth, 1)[0]
+        out.insert(1, call(ref(cls), arguments(every, first)))
+        # third, every field that may be None as None (`priority: int | None = 5`): data a producer sent
+        nulls = tuple("None" if optional(ann) else v for (_, _, ann), v in zip(every, first))
+        if nulls != first:
+            out.insert(2, call(ref(cls), arguments(every, nulls)))
+    return accepted(out)
+
+def accepted(exprs):
+    """The constructor calls that build, first (`Histogram(lo=0, hi=0)` may be refused by its own check):
+    a value the class rejects reaches no code past its constructor."""
+    ok, refused = [], []
+    for expr in exprs:
+        signal.setitimer(signal.ITIMER_REAL, 0.5)
+        try:
+            eval(expr, dict(NS))
+            ok.append(expr)
+        except BaseException:
+            refused.append(expr)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    return ok + refused
+
+def optional(ann):
+    return typing.get_origin(ann) in (typing.Union, types.UnionType) and type(None) in typing.get_args(ann)
 
 def call(code, args):
     return "_new(" + code + (", " + args if args else "") + ")"
@@ -310,8 +361,9 @@ for code, params, every in targets():
     calls += [call(code, arguments(every, c)) for c in literal_choices(every, 0)]
     if len(every) > len(params):
         calls += [call(code, arguments(every, c)) for c in choices(every, 0, MAX_TRIALS // 3)]
-calls = list(dict.fromkeys(calls))
-for call in calls[:MAX_TRIALS]:
+calls = list(dict.fromkeys(calls))[:MAX_TRIALS]
+tried, retries = set(calls), 0
+for call in calls:  # grows: a made-up string the code rejected is tried again as the strings the code names
     signal.alarm({per_call})
     try:
         eval(call, dict(NS))
@@ -326,6 +378,14 @@ for call in calls[:MAX_TRIALS]:
     finally:
         signal.alarm(0)
     print("PROBE " + json.dumps([call, out]), flush=True)
+    rejected = [p for p in PLAIN if p[:1] in "'\"" and len(p) > 2 and out and (out[1] == p[1:-1] or p in out[1])]
+    for p in rejected[:1]:
+        for named in NAMED_STR:
+            again = call.replace("=" + p, "=" + named)
+            if again not in tried and retries < MAX_TRIALS // 4:
+                tried.add(again)
+                calls.append(again)
+                retries += 1
 '''
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agents.accessors import accessor_candidates
 from agents.apichange import api_candidates, properties_made_methods
 from agents.contracts import contract_candidates
 from agents.forensics import function_spans
@@ -301,6 +302,7 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
     cands += unit_candidates(head, unit_renames({**keys, **renames}))
     made = set().union(*(properties_made_methods(root, sha, parent, list(head)) for sha, parent in suspects))
     cands += api_candidates(shape, message, sites, head, made)
+    cands += accessor_candidates(root, message, sites, head)
     cands += contract_candidates(root, shape, message, sites, head, suspects)
     if repro is not None and shape.exc_type in _DATA_ERRORS:  # a typo in data, found from the values on the path
         cands += odd_value_candidates(root, repro, message)

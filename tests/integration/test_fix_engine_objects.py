@@ -17,6 +17,7 @@ from agents.repro import find_repro, repo_path, run_repro
 from agents.testing.regressions import _Repo
 from swarm.models import ErrorReport
 from swarm.runtime.investigate import default_test_command
+from tests.support.fixengine import repro_bisect_repair
 
 _ORDERS = '''from __future__ import annotations
 
@@ -244,17 +245,11 @@ def test_a_formula_changed_for_a_new_case_keeps_the_case_and_the_old_values(tmp_
                                               "    assert chunk_count(0, 100) == 1\n"})
     repo.commit("readme", {"README.md": "# books\n"})
     report = ErrorReport(error="IndexError: list index out of range", stack=_BOOKS_STACK, service="books")
-    repro = find_repro(repo.path, report, "python -m pytest -q")
-    found = bisect(repo.path, repro)
-    assert found.first_bad == bad, found
-    trace = repro.head_trace()
-    assert trace is not None
-    sites = sites_for(repo.path, [(f.path, f.line, f.function) for f in trace.frames], bad)
-    result = repair(repo.path, repro=repro, test_command="python -m pytest -q", suspects=[(bad, found.last_good)],
-                    sites=sites, shape=repro.error_shape(), message=report.error, budget=RepairBudget())
+    _, result = repro_bisect_repair(repo, report, bad)
     assert result.candidate is not None and result.candidate.unit == "blend", result.attempts
     assert "return ((total + size - 1) // size) or (total // size + 1)" in (repo.path / "books/chunks.py").read_text()
     assert (repo.path / "books/report.py").read_text() == _REPORT  # no guard at the crash
+
 
 _REGISTRY = '''from __future__ import annotations
 
@@ -422,14 +417,7 @@ def test_a_keyword_renamed_under_a_dict_a_caller_spreads_is_renamed_in_the_dict(
              '  File "/srv/shop/shop/orders.py", line 16, in price\n'
              f"    return quote(self.cents, **options)\nTypeError: {message}\n")
     report = ErrorReport(error=f"TypeError: {message}", stack=stack, service="shop")
-    repro = find_repro(repo.path, report, "python -m pytest -q")
-    assert repro.kind == "built" and repro.target == "shop/orders.py:price", repro.detail
-    found = bisect(repo.path, repro)
-    assert found.first_bad == bad, found
-    trace = repro.head_trace()
-    assert trace is not None
-    sites = sites_for(repo.path, [(f.path, f.line, f.function) for f in trace.frames], bad)
-    result = repair(repo.path, repro=repro, test_command="python -m pytest -q", suspects=[(bad, found.last_good)],
-                    sites=sites, shape=repro.error_shape(), message=report.error, budget=RepairBudget())
+    repro, result = repro_bisect_repair(repo, report, bad)
+    assert repro.target == "shop/orders.py:price", repro.detail
     assert result.candidate is not None and result.candidate.unit == "template:spread_keyword", result.attempts
     assert 'options["promo_code"] = self.coupon' in (repo.path / "shop/orders.py").read_text()

@@ -1,0 +1,197 @@
+"""The fix engine on crashes whose inputs only the code itself names (a blind review's cases, rebuilt).
+
+Real git histories and real test runs, as in `test_fix_engine.py`; no test reaches the crash, and the
+report is a production traceback with installed paths. The repro needs a value no made-up one gives: a
+field left None (`priority: int | None`), a number at a boundary the code sets (`hi=5000.0`), a key of a
+table the code holds (`RATES["DE"]`) after the made-up one was refused. The repairs follow the code too: a
+None-aware accessor the class offers, a tuple that became a dict read by its keys.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agents.repair import RepairResult
+from agents.repro import Repro
+from agents.testing.regressions import _Repo
+from swarm.models import ErrorReport
+from tests.support.fixengine import repro_bisect_repair
+
+
+def _investigate(repo: _Repo, error: str, stack: str, bad: str) -> tuple[Repro, RepairResult]:
+    repro, result = repro_bisect_repair(repo, ErrorReport(error=error, stack=stack, service="svc"), bad)
+    assert "probe values" in repro.detail, repro.detail
+    return repro, result
+
+
+_JOBS = '''from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+DEFAULT_PRIORITY = 5
+
+
+@dataclass
+class Job:
+    id: str
+    created_at: datetime
+    priority: int | None = DEFAULT_PRIORITY  # producers may send null
+
+    @property
+    def effective_priority(self) -> int:
+        return DEFAULT_PRIORITY if self.priority is None else self.priority
+'''
+_SCHEDULER = '''from __future__ import annotations
+
+from collections.abc import Iterable
+
+from jobs.models import Job
+
+
+def schedule(jobs: Iterable[Job], limit: int) -> list[Job]:
+    ready = list(jobs)
+    ready.sort(key=lambda job: {key})
+    return ready[:limit]
+'''
+_PRIORITY_TEST = ("\n\ndef test_priority_first():\n"
+                  "    jobs = [Job('a', datetime(2024, 1, 1), 1), Job('b', datetime(2024, 1, 2), 9)]\n"
+                  "    assert [j.id for j in schedule(jobs, 1)] == ['b']\n")
+
+
+def test_a_field_left_none_is_built_and_read_through_the_classs_own_accessor(tmp_path: Path) -> None:
+    repo = _Repo(tmp_path / "jobs", 89)
+    tests = ("from datetime import datetime\n\nfrom jobs.models import Job\nfrom jobs.scheduler import schedule\n\n\n"
+             "def test_limit():\n    jobs = [Job('a', datetime(2024, 1, 1)), Job('b', datetime(2024, 1, 2))]\n"
+             "    assert [j.id for j in schedule(jobs, 1)] == ['a']\n")
+    repo.commit("jobs: a queue", {"jobs/__init__.py": "", "jobs/models.py": _JOBS,
+                                  "jobs/scheduler.py": _SCHEDULER.format(key="job.created_at"),
+                                  "tests/test_scheduler.py": tests})
+    bad = repo.commit("scheduler: highest priority first", {
+        "jobs/scheduler.py": _SCHEDULER.format(key="(-job.priority, job.created_at)"),
+        "tests/test_scheduler.py": tests + _PRIORITY_TEST})
+    repo.commit("readme", {"README.md": "# jobs\n"})
+    stack = ('Traceback (most recent call last):\n'
+             '  File "/opt/jobs/venv/lib/python3.11/site-packages/jobs/scheduler.py", line 10, in schedule\n'
+             "    ready.sort(key=lambda job: (-job.priority, job.created_at))\n"
+             '  File "/opt/jobs/venv/lib/python3.11/site-packages/jobs/scheduler.py", line 10, in <lambda>\n'
+             "    ready.sort(key=lambda job: (-job.priority, job.created_at))\n"
+             "TypeError: bad operand type for unary -: 'NoneType'\n")
+    repro, result = _investigate(repo, "TypeError: bad operand type for unary -: 'NoneType'", stack, bad)
+    assert "priority=None" in repro.args[-1], repro.args
+    assert result.candidate is not None and result.candidate.unit == "template:accessor", result.attempts
+    assert "(-job.effective_priority, job.created_at)" in (repo.path / "jobs/scheduler.py").read_text()
+
+
+_HISTOGRAM = '''from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Sample:
+    endpoint: str
+    value_ms: float
+
+
+class Histogram:
+    def __init__(self, lo: float = 0.0, hi: float = 5000.0, buckets: int = 50) -> None:
+        if hi <= lo or buckets < 1:
+            raise ValueError("need lo < hi and at least one bucket")
+        self.lo, self.hi, self.width = lo, hi, (hi - lo) / buckets
+        self.counts = [0] * buckets
+        self.overflow = 0
+
+    def add(self, sample: Sample) -> None:
+        v = sample.value_ms
+        if v {op} self.hi:
+            self.counts[int((v - self.lo) // self.width)] += 1
+        else:
+            self.overflow += 1
+'''
+
+
+def test_a_number_the_code_sets_as_a_boundary_is_a_probe_value(tmp_path: Path) -> None:
+    repo = _Repo(tmp_path / "latency", 97)
+    tests = ("from latency.histogram import Histogram, Sample\n\n\ndef test_add():\n    h = Histogram()\n"
+             "    h.add(Sample('a', 10.0))\n    h.add(Sample('a', 9000.0))\n    assert sum(h.counts) == 1\n")
+    repo.commit("latency: a histogram", {"latency/__init__.py": "", "latency/histogram.py": _HISTOGRAM.format(op="<"),
+                                         "tests/test_histogram.py": tests})
+    bad = repo.commit("histogram: samples at hi count in range", {"latency/histogram.py": _HISTOGRAM.format(op="<=")})
+    repo.commit("readme", {"README.md": "# latency\n"})
+    stack = ('Traceback (most recent call last):\n  File "/srv/latency/latency/histogram.py", line 23, in add\n'
+             "    self.counts[int((v - self.lo) // self.width)] += 1\nIndexError: list index out of range\n")
+    repro, result = _investigate(repo, "IndexError: list index out of range", stack, bad)
+    assert "value_ms=5000.0" in repro.args[-1], repro.args
+    assert result.candidate is not None, result.attempts
+    assert "        if v < self.hi:\n" in (repo.path / "latency/histogram.py").read_text()
+
+
+_TAX = '''from __future__ import annotations
+
+from decimal import Decimal
+
+RATES = {{"DE": Decimal("0.19"), "FR": Decimal("0.20")}}
+
+
+class UnknownRegion(LookupError):
+    pass
+
+
+def _cents(amount: Decimal) -> Decimal:
+    return amount.quantize(Decimal("0.01"))
+
+
+def compute_tax(net: Decimal, country: str):
+    try:
+        rate = RATES[country]
+    except KeyError:
+        raise UnknownRegion(country) from None
+    return {result}
+'''
+_TOTALS = '''from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from books.tax import compute_tax
+
+
+@dataclass
+class Invoice:
+    number: str
+    country: str
+    lines: list[Decimal] = field(default_factory=list)
+
+
+def invoice_tax(invoice: Invoice) -> Decimal:
+    total = Decimal("0")
+    for net in invoice.lines:
+        tax, rate = compute_tax(net, invoice.country)
+        total += tax
+    return total
+'''
+
+
+def test_a_made_up_key_the_code_refuses_is_tried_as_its_tables_keys(tmp_path: Path) -> None:
+    """`compute_tax` returned `(tax, rate)` and now a dict: the caller's `tax, rate = ...` unpacks its keys
+    and fails a line later. An invoice built with made-up values is refused (`UnknownRegion: a`) before it
+    gets there; with the keys of the code's own RATES table it raises the reported error."""
+    repo = _Repo(tmp_path / "books", 101)
+    tests = ("from decimal import Decimal\n\nfrom books.tax import compute_tax\n\n\ndef test_tax():\n"
+             "    assert compute_tax(Decimal('100'), 'DE'){read} == Decimal('19.00')\n")
+    repo.commit("books: tax", {"books/__init__.py": "", "books/totals.py": _TOTALS,
+                               "books/tax.py": _TAX.format(result="_cents(net * rate), rate"),
+                               "tests/test_tax.py": tests.format(read="[0]")})
+    bad = repo.commit("tax: a named breakdown", {
+        "books/tax.py": _TAX.format(result='{"amount": _cents(net * rate), "rate": rate}'),
+        "tests/test_tax.py": tests.format(read="['amount']")})
+    repo.commit("readme", {"README.md": "# books\n"})
+    message = "unsupported operand type(s) for +=: 'decimal.Decimal' and 'str'"
+    stack = ('Traceback (most recent call last):\n'
+             '  File "/usr/lib/python3/dist-packages/books/totals.py", line 20, in invoice_tax\n'
+             f"    total += tax\nTypeError: {message}\n")
+    repro, result = _investigate(repo, f"TypeError: {message}", stack, bad)
+    assert "country='DE'" in repro.args[-1] or "country='FR'" in repro.args[-1], repro.args
+    assert result.candidate is not None and result.candidate.unit == "template:tuple_to_dict", result.attempts
+    assert "tax, rate = result['amount'], result['rate']" in (repo.path / "books/totals.py").read_text()
