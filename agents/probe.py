@@ -34,7 +34,7 @@ from typing import Any
 
 from agents.workspace import run_heavy, test_env
 
-__all__ = ["import_roots", "probe_call", "message_literals", "PROBES"]
+__all__ = ["import_roots", "probe_call", "message_literals", "PROBES", "TRIAL_SOURCE"]
 
 PROBES: tuple[Any, ...] = (0.0, 0, 1, "a", "", None, [], {})
 MAX_TRIALS = 160
@@ -64,6 +64,29 @@ def _new(f, *args, **kw):
     return f(*args, **kw)
 '''
 
+# one call under a time limit: what it raised and where (its last frame in the repository), None if it returned
+TRIAL_SOURCE = r'''
+import os, signal, traceback
+def _alarm(*_):
+    raise TimeoutError("the call took too long")
+signal.signal(signal.SIGALRM, _alarm)
+def trial(run, seconds):
+    root = os.path.realpath(".") + os.sep
+    signal.alarm(seconds)
+    try:
+        run()
+        return None
+    except TimeoutError:
+        return None
+    except Exception as exc:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if os.path.realpath(f.filename).startswith(root)]
+        last = frames[-1] if frames else None
+        return [type(exc).__name__, str(exc), os.path.relpath(os.path.realpath(last.filename), root) if last else "",
+                last.name if last else ""]
+    finally:
+        signal.alarm(0)
+'''
+
 # run in the repository's interpreter: one JSON line per trial (the call's code, what it raised and where)
 _SCRIPT = r'''
 import ast, collections.abc, dataclasses, datetime, enum, importlib, inspect, itertools, json, os, re, signal
@@ -75,6 +98,7 @@ mod = importlib.import_module(MODULE)
 root = os.path.realpath(".") + os.sep
 NS = {{"_m": importlib.import_module, "_dt": datetime}}
 exec({new_source!r}, NS)
+{trial_source}
 
 def ours(cls):
     try:
@@ -349,9 +373,6 @@ def targets():
             out.append(("(" + owner + ")." + FUNCTION, params, required(raw, True, True)))
     return out
 
-def _alarm(*_):
-    raise TimeoutError("probe call took too long")
-signal.signal(signal.SIGALRM, _alarm)
 calls = []
 for code, params, every in targets():
     if params is None:
@@ -364,19 +385,7 @@ for code, params, every in targets():
 calls = list(dict.fromkeys(calls))[:MAX_TRIALS]
 tried, retries = set(calls), 0
 for call in calls:  # grows: a made-up string the code rejected is tried again as the strings the code names
-    signal.alarm({per_call})
-    try:
-        eval(call, dict(NS))
-        out = None
-    except TimeoutError:
-        out = None
-    except Exception as exc:
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if os.path.realpath(f.filename).startswith(root)]
-        last = frames[-1] if frames else None
-        out = [type(exc).__name__, str(exc), os.path.relpath(os.path.realpath(last.filename), root) if last else "",
-               last.name if last else ""]
-    finally:
-        signal.alarm(0)
+    out = trial(lambda: eval(call, dict(NS)), {per_call})
     print("PROBE " + json.dumps([call, out]), flush=True)
     rejected = [p for p in PLAIN if p[:1] in "'\"" and len(p) > 2 and out and (out[1] == p[1:-1] or p in out[1])]
     for p in rejected[:1]:
@@ -429,7 +438,8 @@ def probe_call(root: Path, path: str, function: str, exc_type: str, message: str
     plain = list(dict.fromkeys([repr(v) for v in PROBES] + given))
     for sys_dir, module in import_roots(root, path):
         script = _SCRIPT.format(sys_dir=sys_dir, module=module, function=function, plain=plain, literals=given,
-                                max_trials=MAX_TRIALS, per_call=PER_CALL_S, new_source=_NEW)
+                                max_trials=MAX_TRIALS, per_call=PER_CALL_S, new_source=_NEW,
+                                trial_source=TRIAL_SOURCE)
         res = run_heavy([sys.executable, "-c", script], root, timeout_s=timeout_s, max_output=400_000, env=test_env())
         for line in res.output.splitlines():
             if not line.startswith("PROBE "):

@@ -23,7 +23,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from agents.probe import import_roots, probe_call
+from agents.carve import carve, varied_call
+from agents.probe import import_roots, message_literals, probe_call
 from agents.testcmd import TestCommand
 from agents.workspace import CommandResult, run_heavy, test_env
 from swarm.agent import normalise
@@ -185,6 +186,7 @@ class Repro:
     timeout_s: float = 120.0
     trace: dict[str, Any] | None = None  # the traceback the repro produced at HEAD (frames at HEAD lines)
     suite: list[str] = field(default_factory=list)  # the whole test command (bisect's other oracle)
+    injected: str = ""  # the value put where the tests had another (`a['job'].priority = None`): a symptom
 
     @property
     def command(self) -> str:
@@ -210,7 +212,7 @@ class Repro:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Repro:
         known = {k: data[k] for k in ("kind", "args", "target", "detail", "shape", "flaky", "timeout_s", "trace",
-                                      "suite") if k in data}
+                                      "suite", "injected") if k in data}
         return cls(**known)
 
 
@@ -349,6 +351,40 @@ def _probe_for(root: Path, frame: TraceFrame, shape: ErrorShape, report: ErrorRe
     return probe_call(root, frame.path, frame.function, shape.exc_type, message, crash=crash, literals=not rejects)
 
 
+def _carved_repro(root: Path, frames: list[TraceFrame], shape: ErrorShape, report: ErrorReport,
+                  suite_args: list[str], timeout_s: float) -> Repro | None:
+    """A call the tests make of a function of the stack, replayed with one value changed (`agents.carve`)."""
+    e = _EXC.match(report.error.strip().splitlines()[0]) if report.error.strip() else None
+    message = (e["msg"] or "").strip() if e else ""
+    if not message:
+        return None
+    order = [(f.path, f.function) for f in frames]
+    records = sorted((r for r in carve(root, suite_args, order) if (r["path"], r["function"]) in order),
+                     key=lambda r: order.index((r["path"], r["function"])))
+    found = varied_call(root, records, shape.exc_type, message, (shape.path, shape.function),
+                        message_literals(message)) if records else None
+    if found is None:
+        return None
+    code, target, what = found
+    repro = Repro("built", [sys.executable, "-c", code], target, shape=asdict(shape), timeout_s=timeout_s,
+                  suite=suite_args, injected="" if what == "nothing changed" else what)
+    outcome, trace = run_repro_traced(root, repro)
+    if outcome != "bad" or trace is None:
+        return None
+    repro.trace = _trace_dict(trace)
+    repro.detail = (f"no test reproduces it; built a repro calling {target.split(':')[1]}() of {target.split(':')[0]} "
+                    f"with the arguments a test gives it, changed: {what[:120]}; it raises {trace.exc_type}: "
+                    f"{trace.message[:160]}")
+    return repro
+
+
+def injected_name(edit: str) -> str | None:
+    """The field or key an injected repro changed: `object.__setattr__(a['self'].rule, 'window_seconds', '30')`
+    and `a['payload']['customer']['id'] = None` give `window_seconds` and `id`."""
+    m = re.search(r"object\.__setattr__\([^,]+, '(\w+)'", edit) or re.search(r"""[.\[]'?(\w+)'?\]?\s*=[^=]""", edit)
+    return m[1] if m else None
+
+
 def find_repro(root: Path, report: ErrorReport, test_command: str, *, timeout_s: float = 300.0,
                test_timeout_s: float = 120.0) -> Repro:
     """Find a repro at the worktree's current commit (HEAD): a failing test, else a call built from the stack.
@@ -401,6 +437,9 @@ def find_repro(root: Path, report: ErrorReport, test_command: str, *, timeout_s:
             repro.detail = (f"no test reproduces it; built a repro calling {frame.function}() of {frame.path}"
                             f"{values}, which raises {trace.exc_type}: {trace.message[:160]}")
             return repro
+    carved = _carved_repro(root, probed, shape, report, suite_args, test_timeout_s) if probed and shape.path else None
+    if carved is not None:
+        return carved
     why = [f"no failing test raises {shape.exc_type}" + (f" in {shape.path}" if shape.path else "")]
     if tried:
         why.append(f"tried {', '.join(tried[:3])}" + (" …" if len(tried) > 3 else ""))

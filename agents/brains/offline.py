@@ -20,7 +20,7 @@ from agents.bisect import bisect
 from agents.common import say
 from agents.forensics import History, failing_path, parse_traceback
 from agents.repair import RepairBudget, repair, sites_for
-from agents.repro import ErrorShape, Repro, find_repro, flaky_runs, repo_path
+from agents.repro import ErrorShape, Repro, find_repro, flaky_runs, injected_name, repo_path
 from agents.tools import Toolbox
 from agents.workspace import Workspace, WorkspaceError
 from swarm.agent import AgentContext
@@ -97,6 +97,16 @@ class OfflineBrain:
             repro.detail += f"; flaky: it did not reproduce in {misses} of {FLAKY_RUNS + 1} runs"
             out["repro"] = repro.to_dict()
             out["findings"].append({"evidence": f"the repro is flaky ({repro.target}): not bisected"})
+            return out
+        if repro.injected:  # every commit that runs the call shows the symptom: bisect would name the oldest
+            out["findings"].append({"evidence": f"repro: {repro.detail}; a value the tests never give was put in: "
+                                    "it shows the symptom, not the commit that caused it (not bisected)"})
+            # the commits that changed how that field is written: where the value comes from
+            name = injected_name(repro.injected)
+            message = ctx.report.error + (f" '{name}'" if name else "")
+            out["suspects"] = [{**s.to_dict(), "method": "ranked"} for s in
+                               History(ws).rank(failing_path(ws, ctx.report), message=message)[: self.max_candidates]]
+            out["suspect_method"] = "ranked" if out["suspects"] else None
             return out
         result = bisect(ws.root, repro, budget_s=float(opts.get("bisect_budget_s", 120)))
         out["bisect"] = result.to_dict()

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from agents.forensics import History, failing_path
 from agents.repair import RepairResult
-from agents.repro import Repro
+from agents.repro import Repro, find_repro, injected_name, run_repro
 from agents.testing.regressions import _Repo
+from agents.workspace import Workspace
 from swarm.models import ErrorReport
 from tests.support.fixengine import repro_bisect_repair
 
@@ -195,3 +197,85 @@ def test_a_made_up_key_the_code_refuses_is_tried_as_its_tables_keys(tmp_path: Pa
     assert "country='DE'" in repro.args[-1] or "country='FR'" in repro.args[-1], repro.args
     assert result.candidate is not None and result.candidate.unit == "template:tuple_to_dict", result.attempts
     assert "tax, rate = result['amount'], result['rate']" in (repo.path / "books/totals.py").read_text()
+
+
+_RULES = '''from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Rule:
+    limit: int
+    window_seconds: float
+
+
+class Window:
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self.hits: list[float] = []
+
+    def allow(self, now: float) -> bool:
+        cutoff = now - self.rule.window_seconds
+        self.hits = [t for t in self.hits if t > cutoff]
+        if len(self.hits) >= self.rule.limit:
+            return False
+        self.hits.append(now)
+        return True
+'''
+_CONFIG = '''from __future__ import annotations
+
+import configparser
+
+from limits.rules import Rule
+
+
+def load(text: str) -> dict[str, Rule]:
+    parser = configparser.ConfigParser()
+    parser.read_string(text)
+    return {{name: Rule({values}) for name in parser.sections() for section in [parser[name]]}}
+'''
+_LIMIT_TESTS = '''from limits.config import load
+from limits.rules import Rule, Window
+
+
+def test_window():
+    w = Window(Rule(2, 60.0))
+    assert w.allow(100.0) and w.allow(101.0) and not w.allow(102.0)
+
+
+def test_load():
+    assert list(load("[api]\\nlimit = 5\\nwindow_seconds = 30\\n")) == ["api"]
+'''
+
+
+def test_a_value_no_made_up_input_reaches_is_put_into_what_a_test_passes(tmp_path: Path) -> None:
+    """The loader stopped converting an ini file's numbers, so `window_seconds` reaches the window as "30".
+    No probe value is a str where a float is annotated; the tests call `allow` on a real window, and that
+    call with the rule's number read as text raises the error word for word. The repro is marked injected
+    (it shows the symptom at every commit), and the field it names ranks the loader's commit first."""
+    repo = _Repo(tmp_path / "limits", 103)
+    typed = "limit=section.getint('limit'), window_seconds=section.getfloat('window_seconds')"
+    first_tests = _LIMIT_TESTS.replace("def test_load", "def _load")
+    repo.commit("limits: a sliding window", {"limits/__init__.py": "", "limits/rules.py": _RULES,
+                                             "tests/test_limits.py": first_tests})
+    repo.commit("limits: rules from an ini file", {"limits/config.py": _CONFIG.format(values=typed),
+                                                   "tests/test_limits.py": _LIMIT_TESTS})
+    loader = repo.commit("config: every key of a section", {"limits/config.py": _CONFIG.format(values="**section")})
+    repo.commit("readme", {"README.md": "# limits\n"})
+    message = "unsupported operand type(s) for -: 'float' and 'str'"
+    stack = ('Traceback (most recent call last):\n  File "/srv/limits/limits/rules.py", line 18, in allow\n'
+             f"    cutoff = now - self.rule.window_seconds\nTypeError: {message}\n")
+    report = ErrorReport(error=f"TypeError: {message}", stack=stack, service="svc")
+    repro = find_repro(repo.path, report, "python -m pytest -q")
+    assert repro.kind == "built" and "arguments a test gives it" in repro.detail, repro.detail
+    assert injected_name(repro.injected) == "window_seconds", repro.injected
+    assert Repro.from_dict(repro.to_dict()).injected == repro.injected  # it travels in the PEER state
+    assert run_repro(repo.path, repro) == "bad"
+    ws = Workspace.open({"path": str(repo.path)}, root=tmp_path / "ws", investigation_id="i", role="research",
+                        mode="read")
+    try:
+        ranked = History(ws).rank(failing_path(ws, report), message=f"{report.error} 'window_seconds'")
+        assert ranked[0].commit == loader, ranked[:2]
+    finally:
+        ws.close()
