@@ -9,13 +9,15 @@ None-aware accessor the class offers, a tuple that became a dict read by its key
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
-from agents.forensics import History, failing_path
+from agents.brains.offline import OfflineBrain
 from agents.repair import RepairResult
 from agents.repro import Repro, find_repro, injected_name, run_repro
 from agents.testing.regressions import _Repo
 from agents.workspace import Workspace
+from swarm.agent import AgentContext
 from swarm.models import ErrorReport
 from tests.support.fixengine import repro_bisect_repair
 
@@ -274,8 +276,12 @@ def test_a_value_no_made_up_input_reaches_is_put_into_what_a_test_passes(tmp_pat
     assert run_repro(repo.path, repro) == "bad"
     ws = Workspace.open({"path": str(repo.path)}, root=tmp_path / "ws", investigation_id="i", role="research",
                         mode="read")
+    ctx = AgentContext(investigation_id="i", role="research", phase="execute", cycle=1, report=report,
+                       signature="s", hypothesis={"id": "h1", "kind": "reproduce"},
+                       repository={"test_command": "python -m pytest -q"})
     try:
-        ranked = History(ws).rank(failing_path(ws, report), message=f"{report.error} 'window_seconds'")
-        assert ranked[0].commit == loader, ranked[:2]
+        out = asyncio.run(OfflineBrain().research(ctx, ws))
     finally:
         ws.close()
+    assert out["repro"]["injected"] and "bisect" not in out, out
+    assert out["suspect_method"] == "ranked" and out["suspects"][0]["commit"] == loader, out["suspects"][:2]
