@@ -39,7 +39,7 @@ __all__ = ["import_roots", "probe_call", "message_literals", "PROBES", "TRIAL_SO
 PROBES: tuple[Any, ...] = (0.0, 0, 1, "a", "", None, [], {})
 MAX_TRIALS = 160
 PER_CALL_S = 2
-_QUOTED = re.compile(r"""'([^'\n]{1,80})'|"([^"\n]{1,80})\"""")
+_QUOTED = re.compile(r"""(?<!\w)'([^'\n]{1,80})'|(?<!\w)"([^"\n]{1,80})\"""")  # not the ' of "can't"
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])")
 
 # every built call goes through `_new`: the keywords a commit's signature does not take are dropped and the
@@ -322,8 +322,9 @@ def build(cls, depth):
         out.insert(1, call(ref(cls), arguments(every, first)))
         # third, every field that may be None as None (`priority: int | None = 5`): data a producer sent
         nulls = tuple("None" if optional(ann) else v for (_, _, ann), v in zip(every, first))
-        if nulls != first:
-            out.insert(2, call(ref(cls), arguments(every, nulls)))
+        ones = tuple("1" if v in ("0", "0.0") else v for v in first)  # a class that refuses zero quantities
+        for k, variant in enumerate(v for v in (nulls, ones) if v != first):
+            out.insert(2 + k, call(ref(cls), arguments(every, variant)))
     return accepted(out)
 
 def accepted(exprs):
@@ -387,7 +388,9 @@ tried, retries = set(calls), 0
 for call in calls:  # grows: a made-up string the code rejected is tried again as the strings the code names
     out = trial(lambda: eval(call, dict(NS)), {per_call})
     print("PROBE " + json.dumps([call, out]), flush=True)
-    rejected = [p for p in PLAIN if p[:1] in "'\"" and len(p) > 2 and out and (out[1] == p[1:-1] or p in out[1])]
+    said = out[1].lower() if out else ""  # `KeyError: 'A'` for a key looked up upper-cased
+    rejected = [p for p in PLAIN if p[:1] in "'\"" and len(p) > 2 and out and (said == p[1:-1].lower()
+                                                                                or p.lower() in said)]
     for p in rejected[:1]:
         for named in NAMED_STR:
             again = call.replace("=" + p, "=" + named)

@@ -24,6 +24,7 @@ from typing import Any
 
 from agents.accessors import accessor_candidates
 from agents.apichange import api_candidates, properties_made_methods
+from agents.callsites import call_site_candidates
 from agents.contracts import contract_candidates
 from agents.forensics import function_spans
 from agents.linecode import calls
@@ -145,7 +146,7 @@ def _changed_head_lines(old: str, new: str) -> set[int]:
 # templates read off the suspect's own change (its renamed names and keys, reshaped returns, units) and the
 # contract repairs (agents.contracts): tried with the suspect's own hunks
 _FROM_THE_SUSPECT = frozenset({"template:stale_name", "template:stale_key", "template:key_fallback",
-                               "template:tuple_to_dict", "template:unit", "template:api_change",
+                               "template:tuple_to_dict", "template:unit", "template:api_change", "template:call_site",
                                "template:old_default", "template:data_paths", "template:passthrough",
                                "template:base_init", "template:odd_value",
                                "template:enum_base", "template:deep_merge"})
@@ -303,6 +304,7 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
     made = set().union(*(properties_made_methods(root, sha, parent, list(head)) for sha, parent in suspects))
     cands += api_candidates(shape, message, sites, head, made)
     cands += accessor_candidates(root, message, sites, head)
+    cands += call_site_candidates(root, sites, head, suspects)
     cands += contract_candidates(root, shape, message, sites, head, suspects)
     if repro is not None and shape.exc_type in _DATA_ERRORS:  # a typo in data, found from the values on the path
         cands += odd_value_candidates(root, repro, message)

@@ -285,3 +285,76 @@ def test_a_value_no_made_up_input_reaches_is_put_into_what_a_test_passes(tmp_pat
         ws.close()
     assert out["repro"]["injected"] and "bisect" not in out, out
     assert out["suspect_method"] == "ranked" and out["suspects"][0]["commit"] == loader, out["suspects"][:2]
+
+
+_ITEMS = '''from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+
+@dataclass
+class LineItem:
+    sku: str
+    quantity: int
+    unit_price: Decimal
+    tax_region: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.quantity <= 0:
+            raise ValueError(f"quantity must be positive, got {self.quantity}")
+'''
+_RATES = '''from __future__ import annotations
+
+from decimal import Decimal
+
+RATES = {{"DE": {de}, "FR": {fr}}}
+
+
+def lookup_rate(region: str){returns}:
+    return RATES[region.upper()]
+'''
+_USES = '''from __future__ import annotations
+
+from decimal import Decimal
+
+from inv.items import LineItem
+from inv.rates import lookup_rate
+
+
+def {name}(line: LineItem, quantity: int) -> Decimal:
+    if line.tax_region is None:
+        return Decimal("0.00")
+    {assign} = lookup_rate(line.tax_region)
+    return (line.unit_price * quantity * rate).quantize(Decimal("0.01"))
+'''
+
+
+def test_a_call_the_suspect_left_behind_is_edited_as_it_edited_the_others(tmp_path: Path) -> None:
+    """`lookup_rate` now returns `(rate, label)`; the commit rewrote `rate = lookup_rate(...)` as
+    `rate, _label = lookup_rate(...)` in the totals but not in the refunds. The repro needs a line item its
+    own check accepts (a quantity of 1, not 0) in a region the rates table has; the repair replays the
+    commit's edit on the call it missed."""
+    repo = _Repo(tmp_path / "inv", 107)
+    old_rates = _RATES.format(de='Decimal("0.19")', fr='Decimal("0.20")', returns=" -> Decimal")
+    tests = ("from decimal import Decimal\n\nfrom inv.items import LineItem\nfrom inv.totals import line_tax\n\n\n"
+             "def test_tax():\n    assert line_tax(LineItem('a', 1, Decimal('100'), 'DE'), 1) == Decimal('19.00')\n")
+    repo.commit("inv: taxes", {"inv/__init__.py": "", "inv/items.py": _ITEMS, "inv/rates.py": old_rates,
+                               "inv/totals.py": _USES.format(name="line_tax", assign="rate"),
+                               "inv/refunds.py": _USES.format(name="refund_tax", assign="rate"),
+                               "tests/test_totals.py": tests})
+    bad = repo.commit("rates: the label printed on invoices", {
+        "inv/rates.py": _RATES.format(de='(Decimal("0.19"), "MwSt 19%")', fr='(Decimal("0.20"), "TVA 20%")',
+                                      returns=" -> tuple[Decimal, str]"),
+        "inv/totals.py": _USES.format(name="line_tax", assign="rate, _label"),
+        "tests/test_rates.py": "from inv.rates import lookup_rate\n\n\ndef test_label():\n"
+                               "    assert lookup_rate('de')[1] == 'MwSt 19%'\n"})
+    repo.commit("readme", {"README.md": "# inv\n"})
+    message = "can't multiply sequence by non-int of type 'decimal.Decimal'"
+    stack = ('Traceback (most recent call last):\n'
+             '  File "/opt/inv/venv/lib/python3.11/site-packages/inv/refunds.py", line 13, in refund_tax\n'
+             f"    return (line.unit_price * quantity * rate).quantize(Decimal(\"0.01\"))\nTypeError: {message}\n")
+    repro, result = _investigate(repo, f"TypeError: {message}", stack, bad)
+    assert "quantity=1" in repro.args[-1] and "tax_region='DE'" in repro.args[-1], repro.args
+    assert result.candidate is not None and result.candidate.unit == "template:call_site", result.attempts
+    assert "    rate, _label = lookup_rate(line.tax_region)\n" in (repo.path / "inv/refunds.py").read_text()

@@ -1,0 +1,110 @@
+"""A call site the suspect left behind, edited the way the suspect edited the others.
+
+    cands = call_site_candidates(root, sites, texts, suspects)
+
+A commit that changes what a function returns updates its callers, and may miss one: `lookup_rate()` now
+returns `(rate, label)`, and the commit rewrote `rate = lookup_rate(r)` as `rate, _label = lookup_rate(r)` in
+two modules but not in a third, which multiplies by the tuple. The edit is read from the commit's own diff
+(a removed and an added line calling the same function: what changed before and after the call, the
+call's arguments aside; an assigned name stands for any name) and replayed on each call of that function
+the commit did not touch in the files of the failing path, one learned edit per candidate.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+
+from agents.revert import Candidate
+from agents.suspectdiff import diff_lines
+from agents.templates import Site
+
+__all__ = ["call_site_candidates", "call_edits"]
+
+_ASSIGN = re.compile(r"^(\w+)\s*=$")
+_CALL = re.compile(r"(?<![\w.])((?:[A-Za-z_]\w*\.)*([A-Za-z_]\w*))\s*\(")
+
+
+def _split(line: str, name: str) -> tuple[str, str, str] | None:
+    """(before, `name(...)`, after) for the first call of `name` on the line, parentheses balanced."""
+    for m in _CALL.finditer(line):
+        if m[2] != name:
+            continue
+        depth = 0
+        for k in range(m.end() - 1, len(line)):
+            depth += {"(": 1, ")": -1}.get(line[k], 0)
+            if depth == 0:
+                return line[: m.start()], line[m.start(): k + 1], line[k + 1:]
+        return None
+    return None
+
+
+def call_edits(root: Path, commit: str, parent: str | None) -> dict[str, list[tuple[str, str, str, str]]]:
+    """{function: [(before, before', after, after')]}: how the commit rewrote what surrounds its calls."""
+    files: list[tuple[list[str], list[str]]] = []
+    for ln in diff_lines(root, commit, parent):
+        if ln.startswith("diff --git"):
+            files.append(([], []))
+        elif files and ln.startswith("-") and not ln.startswith("---"):
+            files[-1][0].append(ln[1:])
+        elif files and ln.startswith("+") and not ln.startswith("+++"):
+            files[-1][1].append(ln[1:])
+    out: dict[str, list[tuple[str, str, str, str]]] = {}
+    for old, added in ((o, a) for removed, a in files for o in removed):  # paired within a file
+        if old.lstrip().startswith(("def ", "async def ", "class ")):
+            continue
+        for name in {m[2] for m in _CALL.finditer(old)}:
+            mates = [a for a in added if _split(a, name)]
+            best = max(mates, key=lambda a, o=old: difflib.SequenceMatcher(None, o, a).ratio(), default=None)
+            was, now = _split(old, name), _split(best, name) if best else None
+            if was is None or now is None:
+                continue
+            edit = (was[0].strip(), now[0].strip(), was[2].strip(), now[2].rstrip())  # `[0]` stays attached
+            if (edit[0], edit[2]) != (edit[1], edit[3].strip()) and edit not in out.get(name, []):
+                out.setdefault(name, []).append(edit)
+    return out
+
+
+def _replay(line: str, name: str, edit: tuple[str, str, str, str]) -> str | None:
+    parts = _split(line, name)
+    if parts is None:
+        return None
+    before, call, after = parts
+    b_old, b_new, a_old, a_new = edit
+    if after.strip() != a_old:
+        return None
+    indent = before[: len(before) - len(before.lstrip())]
+    mine, theirs = _ASSIGN.match(before.strip()), _ASSIGN.match(b_old)
+    if before.strip() == b_old:
+        new_before = b_new
+    elif mine and theirs and re.search(rf"\b{theirs[1]}\b", b_new):  # another name for the same value
+        new_before = re.sub(rf"\b{theirs[1]}\b", mine[1], b_new)
+    else:
+        return None
+    return f"{indent}{new_before} {call}{a_new}" if new_before else f"{indent}{call}{a_new}"
+
+
+def call_site_candidates(root: Path, sites: list[Site], texts: dict[str, str],
+                         suspects: list[tuple[str, str | None]]) -> list[Candidate]:
+    out: list[Candidate] = []
+    for sha, parent in suspects[:1]:
+        for name, edits in call_edits(root, sha, parent).items():
+            for edit in edits:
+                for path in dict.fromkeys(s.path for s in sites):
+                    text = texts.get(path)
+                    if text is None:
+                        continue
+                    lines = text.splitlines(keepends=True)
+                    changed = 0
+                    for k, raw in enumerate(lines):
+                        body = raw.rstrip("\n")
+                        new = _replay(body, name, edit)
+                        if new is not None and new != body:
+                            lines[k] = new + raw[len(body):]
+                            changed += 1
+                    if changed:
+                        out.append(Candidate({path: "".join(lines)}, "template:call_site",
+                                             f"{changed} call(s) of {name}() in {path} edited as {sha[:10]} edited "
+                                             f"the others ({edit[0]!r} -> {edit[1]!r})", changed, tier=1))
+    return out
