@@ -16,7 +16,8 @@ import uuid
 from typing import Any
 
 from agents.bisect import bisect
-from agents.repro import Repro, find_repro, is_test_file, run_repro_traced
+from agents.findrepro import find_repro
+from agents.repro import Repro, is_test_file, run_repro_traced
 from agents.testcmd import TestCommand
 from agents.workspace import Workspace, run_command, test_env
 from swarm.models import ErrorReport

@@ -18,9 +18,10 @@ from typing import Any
 
 from agents.bisect import bisect
 from agents.common import say
+from agents.findrepro import find_repro, injected_name
 from agents.forensics import History, failing_path, parse_traceback
 from agents.repair import RepairBudget, repair, sites_for
-from agents.repro import ErrorShape, Repro, find_repro, flaky_runs, injected_name, repo_path
+from agents.repro import ErrorShape, Repro, flaky_runs, repo_path
 from agents.tools import Toolbox
 from agents.workspace import Workspace, WorkspaceError
 from swarm.agent import AgentContext

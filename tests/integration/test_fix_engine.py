@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.bisect import bisect
-from agents.repro import find_repro
+from agents.findrepro import find_repro
 from agents.testing.regressions import RegressionCase, _Repo, _report, _traceback
 from agents.testing.scenarios import make_scenario
 from swarm.runtime.local import run_in_process as run_investigation

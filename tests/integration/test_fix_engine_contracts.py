@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agents.bisect import bisect
-from agents.repro import find_repro
+from agents.findrepro import find_repro
 from agents.testing.regressions import _Repo, _report, _traceback
 from tests.integration.test_fix_engine import _repair_from
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from agents.bisect import bisect
-from agents.repro import find_repro
+from agents.findrepro import find_repro
 from agents.testing.regressions import _Repo, _report, _traceback
 from tests.integration.test_fix_engine import _repair_from
 

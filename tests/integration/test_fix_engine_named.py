@@ -13,8 +13,9 @@ import asyncio
 from pathlib import Path
 
 from agents.brains.offline import OfflineBrain
+from agents.findrepro import find_repro, injected_name
 from agents.repair import RepairResult
-from agents.repro import Repro, find_repro, injected_name, run_repro
+from agents.repro import Repro, run_repro
 from agents.testing.regressions import _Repo
 from agents.workspace import Workspace
 from swarm.agent import AgentContext

@@ -12,8 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from agents.bisect import bisect
+from agents.findrepro import find_repro
 from agents.repair import RepairBudget, repair, sites_for
-from agents.repro import find_repro, repo_path, run_repro
+from agents.repro import repo_path, run_repro
 from agents.testing.regressions import _Repo
 from swarm.models import ErrorReport
 from swarm.runtime.investigate import default_test_command

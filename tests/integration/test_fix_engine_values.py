@@ -11,9 +11,10 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from agents.findrepro import find_repro
 from agents.probe import import_roots, probe_call
 from agents.repair import RepairBudget, repair, sites_for
-from agents.repro import find_repro, run_repro
+from agents.repro import run_repro
 from agents.testing.regressions import _Repo
 from swarm.models import ErrorReport
 

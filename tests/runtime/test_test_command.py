@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agents.repro import find_repro
+from agents.findrepro import find_repro
 from agents.testcmd import TestCommand, TestCommandError
 from agents.testing.regressions import make_case
 from agents.tools import Toolbox

@@ -4,8 +4,9 @@ commit. Asserts the repro and the bisected commit on the way."""
 from __future__ import annotations
 
 from agents.bisect import bisect
+from agents.findrepro import find_repro
 from agents.repair import RepairBudget, RepairResult, repair, sites_for
-from agents.repro import Repro, find_repro, run_repro
+from agents.repro import Repro, run_repro
 from agents.testing.regressions import _Repo
 from swarm.models import ErrorReport
 

@@ -489,7 +489,7 @@ def test_a_mutable_default_argument_becomes_none_and_a_fresh_value_per_call() ->
 
 
 def test_failing_pytest_ids_keep_their_parameters_with_spaces_and_separators() -> None:
-    from agents.repro import _failing_tests
+    from agents.findrepro import _failing_tests
 
     out = ("FAILED tests/test_cli.py::test_convert[98.6 degF in degC-98.6 degF = 37 degC] - TypeError: bad\n"
            "FAILED tests/test_cli.py::test_convert[1,000 ft in m-1000 ft = 304.8 m]\n"
