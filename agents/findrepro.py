@@ -214,7 +214,7 @@ def find_repro(root: Path, report: ErrorReport, test_command: str, *, timeout_s:
         if code is None:
             continue
         repro = Repro("built", [sys.executable, "-c", code], f"{frame.path}:{frame.function}", shape=shape_d,
-                      timeout_s=test_timeout_s, suite=suite_args)
+                      timeout_s=test_timeout_s, suite=suite_args, made_up=how == "probe")
         outcome, trace = run_repro_traced(root, repro)
         if outcome == "bad" and trace is not None:
             repro.trace = _trace_dict(trace)

@@ -65,6 +65,7 @@ class RepairResult:
     elapsed_s: float = 0.0
     reason: str = ""
     attempts: list[str] = field(default_factory=list)  # short log of what was tried
+    withheld: list[str] = field(default_factory=list)  # crash-site patches that passed only a made-up repro
 
 
 def _blamed_lines(root: Path, path: str, commit: str) -> set[int]:
@@ -197,6 +198,29 @@ def _passed(result: RepairResult, cand: Candidate, root: Path, progress: Callabl
 
 
 _GUARDS = frozenset({2, 3, 5})  # templates at the crash line, its callers, other failing-path lines
+# repairs read from what the suspect changed, or from what the code itself offers (an accessor)
+_ROOT_UNITS = frozenset({"token", "statement", "hunk", "blend", "file", "template:accessor",
+                         "template:spread_keyword"})
+
+
+def _at_the_root(cand: Candidate, head: dict[str, str], written: Callable[[str], set[int]]) -> bool:
+    """From the suspect's change or what the code offers, or a rewrite of lines the suspect wrote (`written`:
+    a file's lines the first suspect last changed), not a line added at the crash."""
+    if cand.unit in _ROOT_UNITS or cand.unit in _FROM_THE_SUSPECT:
+        return True
+    for p, text in cand.texts.items():
+        ops = difflib.SequenceMatcher(None, head.get(p, "").splitlines(), text.splitlines(), autojunk=False)
+        for tag, i1, i2, _, _ in ops.get_opcodes():
+            if tag != "equal" and (tag != "replace" or not set(range(i1 + 1, i2 + 1)) <= written(p)):
+                return False
+    return True
+
+
+def _withhold(result: RepairResult, cand: Candidate) -> None:
+    """A crash-site patch that passes a repro of made-up values: kept out, named in the reason."""
+    result.withheld.append(cand.description)
+    result.attempts.append(f"{cand.description}: passes, but only a repro of made-up values, at the crash site: "
+                           "not claimed")
 ROOT_LOOK = 6  # the suspect's own reverts off the failing path tried after a guard passes
 
 
@@ -271,6 +295,13 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
            ) -> RepairResult:
     t0 = time.monotonic()
     result = RepairResult()
+    synthetic = repro is not None and repro.synthetic
+    blamed: dict[str, set[int]] = {}
+
+    def written(path: str) -> set[int]:
+        if path not in blamed:
+            blamed[path] = _blamed_lines(root, path, suspects[0][0]) if suspects else set()
+        return blamed[path]
     files: set[str] = {s.path for s in sites}
     for sha, parent in suspects:
         files.update(p for p in git_lines(root, "diff", "--name-only", parent or sha + "^", sha)
@@ -345,6 +376,9 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
             break
         try:
             verdict = _verdict(cand, root, repro, suite_ok, result)
+            if verdict == "passes" and synthetic and cand.tier not in _GUARDS and not _at_the_root(cand, head, written):
+                _withhold(result, cand)
+                continue
             if verdict == "passes":
                 if cand.drops_added:  # the first in reserve; a later one is no better
                     if reserve is None:
@@ -356,6 +390,9 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
                     root_fix = _suspects_own_fix(ordered, cand, head, root, repro, suite_ok, result, budget, t0)
                     if root_fix is not None:
                         return _passed(result, root_fix, root, progress)
+                    if synthetic and not _at_the_root(cand, head, written):
+                        _withhold(result, cand)
+                        continue
                     for p, t in cand.texts.items():  # the root search put HEAD back
                         (root / p).write_text(t)
                 return _passed(result, cand, root, progress)
@@ -370,6 +407,10 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
             (root / p).write_text(t)
         result.elapsed_s = time.monotonic() - t0
         return _passed(result, reserve[0], root, progress)
+    if not result.reason and result.withheld:
+        result.reason = (f"only patches at the crash site passed, and the repro is built from values production "
+                         f"may not have had, so they may fix only that case (not claimed): "
+                         f"{'; '.join(result.withheld[:3])}")
     if not result.reason:
         result.reason = (f"none of {result.tried} candidate patches made the repro and the tests pass"
                          if ordered else "no candidate patch could be generated")

@@ -175,6 +175,13 @@ class Repro:
     trace: dict[str, Any] | None = None  # the traceback the repro produced at HEAD (frames at HEAD lines)
     suite: list[str] = field(default_factory=list)  # the whole test command (bisect's other oracle)
     injected: str = ""  # the value put where the tests had another (`a['job'].priority = None`): a symptom
+    made_up: bool = False  # built from probe values, not from what the report or the tests give
+
+    @property
+    def synthetic(self) -> bool:
+        """Raising the error with values production may not have had: a patch at the crash site that makes it
+        pass may fix only that invented case."""
+        return self.made_up or bool(self.injected)
 
     @property
     def command(self) -> str:
@@ -200,7 +207,7 @@ class Repro:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Repro:
         known = {k: data[k] for k in ("kind", "args", "target", "detail", "shape", "flaky", "timeout_s", "trace",
-                                      "suite", "injected") if k in data}
+                                      "suite", "injected", "made_up") if k in data}
         return cls(**known)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from agents.brains.offline import OfflineBrain
 from agents.findrepro import find_repro, injected_name
-from agents.repair import RepairResult
+from agents.repair import RepairBudget, RepairResult, repair, sites_for
 from agents.repro import Repro, run_repro
 from agents.testing.regressions import _Repo
 from agents.workspace import Workspace
@@ -359,3 +359,36 @@ def test_a_call_the_suspect_left_behind_is_edited_as_it_edited_the_others(tmp_pa
     assert "quantity=1" in repro.args[-1] and "tax_region='DE'" in repro.args[-1], repro.args
     assert result.candidate is not None and result.candidate.unit == "template:call_site", result.attempts
     assert "    rate, _label = lookup_rate(line.tax_region)\n" in (repo.path / "inv/refunds.py").read_text()
+
+
+def test_a_crash_site_patch_that_passes_only_a_made_up_repro_is_not_claimed(tmp_path: Path) -> None:
+    """`first_word('')` raises the reported IndexError, but '' is the probe's own value: production may have
+    passed something else. A guard at the crash passes that repro and the tests, and may fix only the
+    invented case, so it is named and not claimed; the same guard is claimed when the repro is not made up."""
+    repo = _Repo(tmp_path / "words", 109)
+    words = ("def first_word(text: str) -> str:\n    return text.split()[0]\n\n\n"
+             "def last_word(text: str) -> str:\n    return text.split()[{last}]\n")
+    tests = "from words.text import first_word\n\n\ndef test_first():\n    assert first_word('a b') == 'a'\n"
+    good = repo.commit("words", {"words/__init__.py": "", "words/text.py": words.format(last="-1"),
+                                 "tests/test_text.py": tests})
+    bad = repo.commit("text: last word", {"words/text.py": words.format(last="len(text.split()) - 1")})
+    stack = ('Traceback (most recent call last):\n  File "/srv/words/words/text.py", line 2, in first_word\n'
+             "    return text.split()[0]\nIndexError: list index out of range\n")
+    report = ErrorReport(error="IndexError: list index out of range", stack=stack, service="svc")
+    repro = find_repro(repo.path, report, "python -m pytest -q")
+    assert repro.made_up and repro.synthetic, repro.detail
+    trace = repro.head_trace()
+    assert trace is not None
+    sites = sites_for(repo.path, [(f.path, f.line, f.function) for f in trace.frames], bad)
+
+    def fix(r: Repro) -> RepairResult:
+        return repair(repo.path, repro=r, test_command="python -m pytest -q", suspects=[(bad, good)], sites=sites,
+                      shape=r.error_shape(), message=report.error, budget=RepairBudget())
+
+    withheld = fix(repro)
+    assert withheld.candidate is None and withheld.withheld, withheld.attempts
+    assert "not claimed" in withheld.reason and "guard" in withheld.reason, withheld.reason
+    assert (repo.path / "words/text.py").read_text() == words.format(last="len(text.split()) - 1")  # HEAD kept
+    repro.made_up = False
+    claimed = fix(repro)
+    assert claimed.candidate is not None and claimed.candidate.description == withheld.withheld[0]
