@@ -159,9 +159,11 @@ def investigate(
     submit: bool = typer.Option(False, "--submit", help="ask the running swarm (NATS_URL) instead: put the "
                                 "investigation on {ns}.tasks.investigation and return"),
     auth: bool = typer.Option(True, "--auth/--no-auth", help=AUTH_HELP),
+    strict: bool = typer.Option(False, "--strict", help="exit 3 when no fix is claimed (status no_fix)"),
     json_out: bool = JSON_OPTION,
 ) -> None:
-    """Run one investigation (embedded NATS and local Ray unless configured) and print its Result."""
+    """Run one investigation (embedded NATS and local Ray unless configured) and print its Result. Exit 0 when
+    it ran (1 when it failed); with --strict, 3 when it found no fix."""
     import uuid
 
     settings = load_settings()
@@ -214,6 +216,8 @@ def investigate(
     emit(data, json_out, render_investigated)
     if result.status == "failed":
         raise typer.Exit(1)
+    if strict and result.status == "no_fix":
+        raise typer.Exit(3)
 
 
 def _submit(settings: Settings, report: ErrorReport, json_out: bool) -> None:

@@ -35,6 +35,7 @@ def test_investigate_names_the_regression_and_leaves_a_passing_fix_branch(cli_en
             str(error_file),
             "--test-command",
             case.test_command,
+            "--strict",  # a claimed fix: still 0
             "--json",
         ],
     )
@@ -129,3 +130,25 @@ def test_an_api_key_in_dot_env_reaches_the_agents_in_their_ray_actors(cli_env, t
         assert api.headers, f"no agent asked Claude: the offline brain ran instead\n{result.output}"
         assert all(key in h.get("x-api-key", "") + h.get("authorization", "") for h in api.headers)
     assert key not in result.output
+
+
+def test_strict_exits_3_when_no_fix_is_claimed(cli_env, tmp_path, monkeypatch) -> None:
+    """README: `--strict` makes `no_fix` an exit code (3) for scripts; the Result is printed all the same."""
+    monkeypatch.chdir(tmp_path)
+    repo = tmp_path / "repo"
+    (repo / "tests").mkdir(parents=True)
+    (repo / "calc.py").write_text("def add(a, b):\n    return a + b\n")
+    (repo / "tests" / "test_calc.py").write_text("from calc import add\n\n\ndef test_add():\n"
+                                                 "    assert add(1, 2) == 3\n")
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"],
+                 ["-c", "user.name=Dev", "-c", "user.email=dev@example.com", "commit", "-q", "-m", "calc"]):
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+    error_file = tmp_path / "report.json"
+    error_file.write_text(json.dumps({
+        "error": "RuntimeError: the queue is gone", "service": "calc",
+        "stack": 'Traceback (most recent call last):\n  File "/srv/other/worker.py", line 3, in run\n'
+                 "    q.get()\nRuntimeError: the queue is gone\n"}))
+    result = runner.invoke(app, ["investigate", "--repo", str(repo), "--error-file", str(error_file), "--strict",
+                                 "--json"])
+    assert result.exit_code == 3, result.output
+    assert json.loads(result.stdout)["status"] == "no_fix"
