@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -36,50 +37,7 @@ PER_CALL_S = 2
 
 Carved = dict[str, Any]  # {"path", "function", "names", "pickle" (base64), "method": bool}
 
-# imported by the interpreters the test command starts (PYTHONPATH): a global trace function that records
-# the arguments of the target functions' calls and writes them at exit
-_SITECUSTOMIZE = r'''
-import atexit, base64, json, os, pickle, sys, threading
-_SPEC = json.loads(os.environ.get("SWARM_CARVE_SPEC", "{}"))
-if _SPEC:
-    _TARGETS = {(os.path.realpath(p), f) for p, f in _SPEC["targets"]}
-    _OUT, _PER, _MAX = _SPEC["out"], _SPEC["per"], _SPEC["max_pickle"]
-    _SEEN, _ROWS, _CODES = {}, [], {}
-
-    def _tracer(frame, event, arg):
-        code = frame.f_code
-        hit = _CODES.get(code)
-        if hit is None:
-            hit = _CODES[code] = (os.path.realpath(code.co_filename), code.co_name) in _TARGETS
-        if not hit or code.co_flags & 0x04:  # *args: not replayed
-            return None
-        key = (code.co_filename, code.co_name)
-        if _SEEN.get(key, 0) >= _PER:
-            return None
-        n = code.co_argcount + code.co_kwonlyargcount + (1 if code.co_flags & 0x08 else 0)
-        names = list(code.co_varnames[:n])
-        try:
-            data = pickle.dumps({k: frame.f_locals[k] for k in names})
-        except Exception:
-            return None
-        if len(data) > _MAX:
-            return None
-        _SEEN[key] = _SEEN.get(key, 0) + 1
-        _ROWS.append({"file": os.path.realpath(code.co_filename), "function": code.co_name,
-                      "qualname": getattr(code, "co_qualname", code.co_name), "names": names,
-                      "kwargs": code.co_varnames[n - 1] if code.co_flags & 0x08 else None,
-                      "pickle": base64.b64encode(data).decode()})
-        return None
-
-    def _write():
-        sys.settrace(None)
-        with open(_OUT + ".%d" % os.getpid(), "w") as fh:
-            json.dump(_ROWS, fh)
-
-    atexit.register(_write)
-    sys.settrace(_tracer)
-    threading.settrace(_tracer)
-'''
+_HOOK = Path(__file__).with_name("carve_hook.py")  # becomes the carving run's sitecustomize
 
 
 def carve(root: Path, suite_args: list[str], targets: list[tuple[str, str]], *,
@@ -88,7 +46,7 @@ def carve(root: Path, suite_args: list[str], targets: list[tuple[str, str]], *,
     if not targets or not suite_args:
         return []
     with tempfile.TemporaryDirectory(prefix="swarm-carve-") as tmp:
-        Path(tmp, "sitecustomize.py").write_text(_SITECUSTOMIZE)
+        shutil.copyfile(_HOOK, Path(tmp, "sitecustomize.py"))
         spec = {"targets": [[str(root / p), f] for p, f in targets], "out": str(Path(tmp, "calls")),
                 "per": PER_FUNCTION, "max_pickle": MAX_PICKLE}
         env = test_env({"SWARM_CARVE_SPEC": json.dumps(spec)})
@@ -112,87 +70,7 @@ def carve(root: Path, suite_args: list[str], targets: list[tuple[str, str]], *,
     return out_rows
 
 
-# the replay: each carved call with one change at a time; one JSON line per trial, as the probe's
-_REPLAY = r'''
-import base64, datetime as _dt, importlib, json, os, pickle, sys
-sys.path.insert(0, os.path.abspath({sys_dir!r}))
-ROWS, LITERALS, MAX_TRIALS, PER_ROW = {rows!r}, {literals!r}, {max_trials}, {per_row}
-
-def leaves(value, path, depth):
-    """(path, value) of what can be changed in place: attributes, dict items, list items, two levels deep."""
-    if depth > 3:
-        return
-    if isinstance(value, dict):
-        items = [(k, v) for k, v in list(value.items())[:6] if isinstance(k, (str, int))]
-        for k, v in items:
-            yield path + "[%r]" % (k,), v
-            yield from leaves(v, path + "[%r]" % (k,), depth + 1)
-    elif isinstance(value, list):
-        for i, v in enumerate(value[:2]):
-            yield path + "[%d]" % i, v
-            yield from leaves(v, path + "[%d]" % i, depth + 1)
-    elif hasattr(value, "__dict__") and not isinstance(value, type) and type(value).__module__ not in (
-            "builtins", "datetime", "decimal"):
-        for k, v in list(vars(value).items())[:12]:
-            if not k.startswith("__"):
-                yield path + "." + k, v
-                yield from leaves(v, path + "." + k, depth + 1)
-
-def changes(value):
-    """Code for the values production data puts where the tests had `value`."""
-    out = []
-    if value is not None:
-        out.append("None")
-    if isinstance(value, bool):
-        return out
-    if isinstance(value, (int, float)):
-        out.append(repr(str(value)))
-    if isinstance(value, str):
-        if value.strip().lstrip("-").isdigit():
-            out.append(repr(int(value)))
-        out += [repr(lit) for lit in LITERALS if isinstance(lit, str) and lit != value]
-    if isinstance(value, _dt.datetime):
-        out.append("_v.replace(tzinfo=None)" if value.tzinfo else "_v.replace(tzinfo=_dt.timezone.utc)")
-    if isinstance(value, (list, dict, set, tuple)) and value:
-        out.append(type(value).__name__ + "()")
-    return out
-
-def assign(path, expr):
-    """`a['job'].priority = X` as code that also sets a frozen dataclass's field."""
-    head, sep, name = path.rpartition(".")
-    if sep and "[" not in name:
-        return "_v = %s; object.__setattr__(%s, %r, %s)" % (path, head, name, expr)
-    return "_v = %s; %s = %s" % (path, path, expr)
-
-def call_code(row):
-    mod = importlib.import_module(row["module"])
-    kw = "a.pop(%r, {{}})" % row["kwargs"] if row["kwargs"] else "{{}}"
-    if row["method"]:
-        return "_k = %s; _s = a.pop('self'); getattr(_s, %r)(**a, **_k)" % (kw, row["function"])
-    return "_k = %s; _m(%r).%s(**a, **_k)" % (kw, row["module"], row["function"])
-
-{trial_source}
-trials = []
-for n, row in enumerate(ROWS):
-    try:
-        a = pickle.loads(base64.b64decode(row["pickle"]))
-        call = call_code(row)
-    except Exception:
-        continue
-    edits = ["pass"]
-    for path, value in leaves(a, "a", 0):
-        edits += [assign(path, c) for c in changes(value)]
-    trials += [(n, e, call) for e in list(dict.fromkeys(edits))[:PER_ROW]]
-for n, edit, call in trials[:MAX_TRIALS]:
-    ns = {{"_m": importlib.import_module, "_dt": _dt}}
-
-    def run():
-        ns["a"] = pickle.loads(base64.b64decode(ROWS[n]["pickle"]))
-        exec(edit, ns)
-        exec(call, ns)
-    out = trial(run, {per_call})
-    print("CARVED " + json.dumps([n, edit, call, out]), flush=True)
-'''
+_REPLAY = Path(__file__).with_name("carve_replay.py")  # run by path in the repository's interpreter
 
 
 def varied_call(root: Path, records: list[Carved], exc_type: str, message: str, crash: tuple[str, str],
@@ -207,10 +85,10 @@ def varied_call(root: Path, records: list[Carved], exc_type: str, message: str, 
         sys_dir, module = ways[0]
         by_root.setdefault((sys_dir, module), []).append({**rec, "module": module})
     for (sys_dir, _), rows in by_root.items():
-        script = _REPLAY.format(sys_dir=sys_dir, rows=rows, literals=literals, max_trials=MAX_TRIALS,
-                                per_row=PER_ROW, per_call=PER_CALL_S, trial_source=TRIAL_SOURCE)
-        res = run_heavy([sys.executable, "-c", script], root, timeout_s=timeout_s, max_output=600_000,
-                        env=test_env())
+        spec = {"sys_dir": sys_dir, "rows": rows, "literals": literals, "max_trials": MAX_TRIALS,
+                "per_row": PER_ROW, "per_call": PER_CALL_S, "trial_source": TRIAL_SOURCE}
+        res = run_heavy([sys.executable, str(_REPLAY), json.dumps(spec)], root, timeout_s=timeout_s,
+                        max_output=600_000, env=test_env())
         for line in res.output.splitlines():
             if not line.startswith("CARVED "):
                 continue
