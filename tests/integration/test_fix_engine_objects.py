@@ -13,7 +13,6 @@ from pathlib import Path
 
 from agents.bisect import bisect
 from agents.findrepro import find_repro
-from agents.repair import RepairBudget, repair, sites_for
 from agents.repro import repo_path, run_repro
 from agents.testing.regressions import _Repo
 from swarm.models import ErrorReport
@@ -116,20 +115,13 @@ def test_a_field_a_refactor_moved_is_reproduced_on_an_instance_built_from_the_da
                          service="shop")
     command = default_test_command(repo.path)
     assert command == "python -m pytest -q"
-    repro = find_repro(repo.path, report, command)
-    assert repro.kind == "built" and "probe values" in repro.detail, repro.detail
+    # built, reproducing, bisected to the move; the repair follows the commit's own move: `.customer_email`
+    # -> `.customer.email` as it wrote in labels, and its sibling `.customer_name` -> `.customer.name` (a field
+    # it removed too), in one candidate
+    repro, result = repro_bisect_repair(repo, report, moved, command)
+    assert "probe values" in repro.detail, repro.detail
     assert repro.target == "src/shop/receipts.py:receipt"  # the outer frame: more of the real path
     assert ".Order, " in repro.args[-1] and ".Contact, " in repro.args[-1], repro.args
-    assert run_repro(repo.path, repro) == "bad"
-    found = bisect(repo.path, repro)
-    assert found.first_bad == moved, found
-    # the repair follows the commit's own move: `.customer_email` -> `.customer.email` as it wrote in labels,
-    # and its sibling `.customer_name` -> `.customer.name` (a field it removed too), in one candidate
-    trace = repro.head_trace()
-    assert trace is not None
-    sites = sites_for(repo.path, [(f.path, f.line, f.function) for f in trace.frames], moved)
-    result = repair(repo.path, repro=repro, test_command=command, suspects=[(moved, found.last_good)],
-                    sites=sites, shape=repro.error_shape(), message=report.error, budget=RepairBudget())
     assert result.candidate is not None and result.candidate.unit == "template:stale_name", result.attempts
     fixed = (repo.path / "src/shop/receipts.py").read_text()
     assert "{order.customer.name} <{order.customer.email}>" in fixed, fixed
