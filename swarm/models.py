@@ -252,6 +252,8 @@ class SecurityRejection(Payload):
     score: float = 0.0  # the rules' score
     model_score: float | None = None  # the learned model's score (None: no model ran)
     model_threshold: float | None = None
+    encoder_score: float | None = None  # the encoder head's score (None: it did not run; it runs on uncertain texts)
+    encoder_threshold: float | None = None
     fired: str = ""  # which part rejected: rules | model | both
     excerpt: str = Field(default="", max_length=EXCERPT_LIMIT)
     model_clause: str = Field(default="", max_length=EXCERPT_LIMIT)  # the clause the model objected to most

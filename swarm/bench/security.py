@@ -7,7 +7,8 @@ Workloads: a typical ~1 KB Python stack trace report (benign, the common case), 
 with an encoded attack in a context field (the decode path), and a long minified JS trace.
 A fourth workload, `heldout_real_errors`, cycles through 400 real error texts of the generated held-out
 split (messages and frames never trained on): how many it flags and what the model costs on them.
-Baselines measured in the
+`encoder_ran` counts the texts the model's encoder head read (the cascade runs it only on texts the
+n-gram heads found doubtful: its cost shows in the rate only where it ran). Baselines measured in the
 same run: parsing the report from JSON (work intake does anyway), the
 bare spaCy tokenizer on the same text, and the rules-only filter (no learned model); the ratios say
 what the filter, and the model in it, cost on top of them.
@@ -100,6 +101,7 @@ def _real_errors(filter_: Any, rules_only: Any, seconds: float) -> dict[str, Any
         "rejected": flagged,
         "fired": f"{flagged} of {len(texts)}",
         "model_score": max((v.model_score or 0.0 for v in verdicts), default=0.0) if model is not None else None,
+        "encoder_ran": sum(v.encoder_score is not None for v in verdicts),  # the cascade's costly head
         "reports_per_s_per_core": round(filt["per_cpu_s"], 1),
         "rules_only_reports_per_s_per_core": round(rules["per_cpu_s"], 1),
         "model_cost_us": round(1e6 / filt["per_cpu_s"] - 1e6 / rules["per_cpu_s"], 1),
@@ -139,6 +141,7 @@ def command(
                 "rejected": verdict.rejected,
                 "fired": verdict.fired,
                 "model_score": None if verdict.model_score is None else round(verdict.model_score, 4),
+                "encoder_ran": int(verdict.encoder_score is not None),
                 "reports_per_s_per_core": round(filt["per_cpu_s"], 1),
                 "rules_only_reports_per_s_per_core": round(rules["per_cpu_s"], 1),
                 "model_cost_us": round(1e6 / filt["per_cpu_s"] - 1e6 / rules["per_cpu_s"], 1),
@@ -156,6 +159,9 @@ def command(
         "model": {
             "threshold": filter_.model.threshold if filter_.model else None,
             "clause_head": bool(filter_.model and filter_.model.clause is not None),
+            "encoder": None if filter_.encoder is None else {
+                "threshold": filter_.encoder.threshold, "gate": filter_.encoder.gate, "layers": filter_.encoder.layers,
+            },
         },
         "workloads": rows,
     }

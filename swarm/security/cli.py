@@ -55,12 +55,16 @@ THRESHOLD_OPTION = typer.Option(
 
 MODEL_OPTION = typer.Option(None, "--model", help="trained model directory (default: the shipped model)")
 RULES_ONLY_OPTION = typer.Option(False, "--rules-only", help="leave the learned model out")
+ENCODER_OPTION = typer.Option(
+    True, "--encoder/--no-encoder", help="the model's encoder head on doubtful texts (the shipped model only)"
+)
 
 
-def _filter(rules: Path | None, threshold: float | None, model: Path | None = None, rules_only: bool = False) -> Any:
+def _filter(rules: Path | None, threshold: float | None, model: Path | None = None, rules_only: bool = False,
+            encoder: bool = True) -> Any:
     from swarm.security.injection import InjectionFilter
 
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {} if encoder else {"encoder": "none"}
     if rules is not None:
         options["rules"] = str(rules)
     if threshold is not None:
@@ -95,12 +99,13 @@ def check(
     threshold: float | None = THRESHOLD_OPTION,
     model: Path | None = MODEL_OPTION,
     rules_only: bool = RULES_ONLY_OPTION,
+    encoder: bool = ENCODER_OPTION,
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Print the filter's verdict on one text and which part fired. Exit 0 when allowed, 3 when rejected."""
     with cli_errors():
         content = _read_text(text, file)
-        verdict = _filter(rules, threshold, model, rules_only).check_text(content, field="text")
+        verdict = _filter(rules, threshold, model, rules_only, encoder).check_text(content, field="text")
     emit(verdict.as_dict(), json_out, render=render_verdict)
     if verdict.rejected:
         raise typer.Exit(EXIT_REJECTED)
@@ -187,6 +192,7 @@ def eval_(
     threshold: float | None = THRESHOLD_OPTION,
     model: Path | None = MODEL_OPTION,
     rules_only: bool = RULES_ONLY_OPTION,
+    encoder: bool = ENCODER_OPTION,
     compare: bool = typer.Option(False, "--compare", help="rules only and rules + model, side by side"),
     show_errors: bool = typer.Option(False, "--show-errors", help="list every false negative and false positive"),
     strict: bool = typer.Option(False, "--strict", help="exit 1 when the recall / FPR goals are not met"),
@@ -201,7 +207,7 @@ def eval_(
         sources = _sources(corpora or [], public, generated, embedded, catalogs, tools, authored)
         filters = {"rules": _filter(rules, threshold, rules_only=True)} if compare or rules_only else {}
         if not rules_only:
-            filters["rules+model"] = _filter(rules, threshold, model)
+            filters["rules+model"] = _filter(rules, threshold, model, encoder=encoder)
         total = sum(map(len, sources.values())) * len(filters)
         results: dict[str, dict[str, Any]] = {}
         with Progress(
@@ -299,13 +305,22 @@ def train_(
         False, "--average",
         help="keep the weights' running average over the updates, not the last ones (not the shipped recipe)",
     ),
+    encoder: bool = typer.Option(
+        False, "--encoder",
+        help="train the encoder head instead (fine-tunes all-MiniLM-L6-v2: needs the train extra, ~25 min on 2 cores)",
+    ),
+    encoder_steps: int = typer.Option(780, "--encoder-steps", min=1, help="the encoder head's training steps"),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Train the injection model on the train splits (public corpora, the project's writers, real messages,
-    generated data); calibrate on the validation splits; write the model and its data card."""
+    generated data); calibrate on the validation splits; write the model and its data card. With --encoder,
+    fine-tune and calibrate the encoder head (the cascade's third head) instead."""
     from swarm.security.model import MODEL_DIR
     from swarm.security.train import train
 
+    if encoder:
+        _train_encoder(out, seed, encoder_steps, json_out)
+        return
     with cli_errors():
         if clause_units not in ("clause", "line", "clause+", "clause:"):
             raise InvalidInput(f"--clause-units must be clause, line, clause+ or clause:, got {clause_units!r}")
@@ -325,3 +340,24 @@ def train_(
             f"model written to {d['path']}: threshold {d['threshold']:.4f} in {d['train_seconds']} s", highlight=False
         ),
     )
+
+
+def _train_encoder(out: Path | None, seed: int, steps: int, json_out: bool) -> None:
+    from swarm.security.encoder import ENCODER_DIR
+
+    with cli_errors():
+        try:
+            from swarm.security.encoder_train import train_encoder
+
+            meta = train_encoder(out or ENCODER_DIR, seed=seed, steps=steps,
+                                 progress=None if json_out else err_console.print)
+        except ImportError as exc:
+            raise InvalidInput(
+                f"the encoder head trains with the train extra (pip install -e '.[train]'): {exc}"
+            ) from exc
+    data = {k: meta[k] for k in ("threshold", "gate", "seed", "steps", "validation", "train_seconds")}
+    data["path"] = str(out or ENCODER_DIR)
+    emit(data, json_out, render=lambda d: console.print(
+        f"encoder written to {d['path']}: threshold {d['threshold']:.4f} above gate {d['gate']} "
+        f"in {d['train_seconds']} s",
+        highlight=False))

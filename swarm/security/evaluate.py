@@ -82,6 +82,8 @@ class EvalResult:
     false_positives: list[tuple[Sample, list[str]]] = field(default_factory=list)
     fired: dict[str, int] = field(default_factory=dict)  # caught attacks by part: rules / model / both
     fired_benign: dict[str, int] = field(default_factory=dict)  # rejected benign rows by part
+    encoder_read: int = 0  # texts the model's encoder head read (the cascade: only doubtful ones)
+    encoder_fired: dict[str, int] = field(default_factory=dict)  # label -> rows its encoder head rejected
 
     @property
     def precision(self) -> float:
@@ -122,6 +124,7 @@ class EvalResult:
             },
             "rejected_by": dict(sorted(self.fired.items())),
             "benign_rejected_by": dict(sorted(self.fired_benign.items())),
+            "encoder": {"read": self.encoder_read, "rejected": dict(sorted(self.encoder_fired.items()))},
             "false_negatives": [
                 {"line": s.line, "category": s.category, "text": s.text[:160]} for s in self.false_negatives
             ],
@@ -150,6 +153,10 @@ def evaluate(
             verdict = filter_.check_report(report_of(report_fields(sample.text, rng, "heldout")))
         else:
             verdict = filter_.check_text(sample.text, field="text")
+        if getattr(verdict, "encoder_score", None) is not None:
+            result.encoder_read += 1
+            if verdict.encoder_fired:
+                result.encoder_fired[sample.label] = result.encoder_fired.get(sample.label, 0) + 1
         if verdict.rejected:
             part = getattr(verdict, "fired", "") or "rules"
             fired = result.fired if sample.label == "attack" else result.fired_benign

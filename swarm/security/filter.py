@@ -41,16 +41,25 @@ class Verdict:
     model_score: float | None = None
     model_threshold: float | None = None
     model_clause: str = ""  # the clause the model's clause head scored highest, when it gave the score
+    encoder_score: float | None = None  # the encoder head's score (None: it did not run: see `InjectionFilter`)
+    encoder_threshold: float | None = None
 
     @property
     def rules_fired(self) -> bool:
         return self.score >= self.threshold
 
     @property
-    def model_fired(self) -> bool:
-        return self.model_score is not None and self.model_threshold is not None and (
-            self.model_score >= self.model_threshold
+    def encoder_fired(self) -> bool:
+        return self.encoder_score is not None and self.encoder_threshold is not None and (
+            self.encoder_score >= self.encoder_threshold
         )
+
+    @property
+    def model_fired(self) -> bool:
+        """The learned model fired: its n-gram heads reached their threshold, or its encoder head its own."""
+        return self.encoder_fired or (self.model_score is not None and self.model_threshold is not None and (
+            self.model_score >= self.model_threshold
+        ))
 
     @property
     def fired(self) -> str:
@@ -86,6 +95,8 @@ class Verdict:
             "model_score": None if self.model_score is None else round(self.model_score, 4),
             "model_threshold": self.model_threshold,
             "model_clause": self.model_clause,
+            "encoder_score": None if self.encoder_score is None else round(self.encoder_score, 4),
+            "encoder_threshold": self.encoder_threshold,
             "category": self.category,
             "field": self.field,
             "rule_ids": self.rule_ids,

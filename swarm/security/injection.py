@@ -34,6 +34,7 @@ from spacy.attrs import IDX, LOWER
 
 from swarm.errors import ConfigError
 from swarm.models import ErrorReport
+from swarm.security.encoder import Encoder
 from swarm.security.filter import Match, Verdict
 from swarm.security.model import InjectionModel
 from swarm.security.normalise import Normalised, decode_segments, normalise
@@ -92,6 +93,8 @@ class InjectionFilter:
       decode_depth: how many nested encodings to undo (default 2)
       model: path of a trained model directory (default: the shipped one); "none" for rules only
       model_threshold: override the model's calibrated threshold (a probability: > 0 and <= 1)
+      encoder: path of a trained encoder head (default: the shipped one, with the shipped model only);
+        "none" to run without it (`swarm.security.encoder`)
     """
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:
@@ -108,6 +111,12 @@ class InjectionFilter:
             self.model = InjectionModel.load(None if where is True else where, nlp=self._nlp)
         if self.model is not None and self.options.get("model_threshold") is not None:
             self.model.threshold = _model_threshold(self.options["model_threshold"])
+        # the encoder was calibrated beside the shipped n-gram heads: a model of one's own runs without it
+        # unless an encoder is named too
+        enc = self.options.get("encoder", where is True)
+        self.encoder: Encoder | None = None
+        if self.model is not None and enc is not None and str(enc).lower() not in ("none", "false", "off", ""):
+            self.encoder = Encoder.load(None if enc is True else enc)
 
     @property
     def rules_path(self) -> Path:
@@ -205,6 +214,10 @@ class InjectionFilter:
             model_threshold=model.threshold,
             model_clause=_display(segments, *model.last_clause_chars),
         )
+        if self.encoder is not None and not verdict.rejected and score >= self.encoder.gate:
+            # the cascade: the costly head reads only what the rules allowed and the n-gram heads found doubtful
+            verdict = replace(verdict, encoder_score=float(self.encoder.score([_SEP.join(seen_once.values())])[0]),
+                              encoder_threshold=self.encoder.threshold)
         if verdict.model_fired and not verdict.rules_fired:  # name the field the model objects to most
             per_field = {
                 name: model.score_view(_SEP.join(s.norm.skeleton for s in segments if s.field == name)[:MAX_VIEW_CHARS])

@@ -33,8 +33,11 @@ def rejection_for(report: ErrorReport, verdict: Verdict) -> SecurityRejection:
     if verdict.model_score is not None and verdict.model_threshold is not None:
         op = ">=" if verdict.model_fired else "<"
         model = f"; model score {verdict.model_score:.3f} {op} {verdict.model_threshold:.3f}"
-        if verdict.model_fired and verdict.model_clause:
+        if verdict.model_fired and verdict.model_clause and not verdict.encoder_fired:
             model += f" (clause {verdict.model_clause[:80]!r})"
+    if verdict.encoder_score is not None and verdict.encoder_threshold is not None:
+        op = ">=" if verdict.encoder_fired else "<"
+        model += f"; encoder score {verdict.encoder_score:.3f} {op} {verdict.encoder_threshold:.3f}"
     reason = (
         f"prompt injection ({verdict.category or 'unknown'}) in {verdict.field or 'report'}, caught by {fired}: "
         f"rules score {verdict.score:.2f} (threshold {verdict.threshold:.2f}); rules {rules}{model}"
@@ -47,6 +50,8 @@ def rejection_for(report: ErrorReport, verdict: Verdict) -> SecurityRejection:
         score=round(verdict.score, 3),
         model_score=None if verdict.model_score is None else round(verdict.model_score, 4),
         model_threshold=verdict.model_threshold,
+        encoder_score=None if verdict.encoder_score is None else round(verdict.encoder_score, 4),
+        encoder_threshold=verdict.encoder_threshold,
         fired=fired,
         excerpt=verdict.text[:EXCERPT_LIMIT],
         model_clause=verdict.model_clause[:EXCERPT_LIMIT],

@@ -39,10 +39,19 @@ def render_verdict(data: dict[str, Any]) -> None:
             if data.get("model_score") is None
             else f", model score {data['model_score']:.3f} (threshold {data['model_threshold']:.3f})"
         )
+        + (
+            ""
+            if data.get("encoder_score") is None
+            else f", encoder score {data['encoder_score']:.3f} (threshold {data['encoder_threshold']:.3f})"
+        )
         + _category(data),
         highlight=False,
     )
-    if data.get("model_clause"):  # attacker-controlled text: printed without markup
+    enc = data.get("encoder_score")
+    if enc is not None and data.get("encoder_threshold") is not None and enc >= data["encoder_threshold"]:
+        console.print("the model's encoder head fired: the n-gram heads found the text doubtful, the encoder read it "
+                      "whole", highlight=False)
+    elif data.get("model_clause"):  # attacker-controlled text: printed without markup
         console.print(f"the model's clause head scored highest: {data['model_clause'][:200]!r}", markup=False)
     if data["matches"]:
         table = Table()
@@ -65,6 +74,11 @@ def render_eval(data: dict[str, Any]) -> None:
         f"goals (recall >= {goals['recall']:.0%}, FPR <= {goals['false_positive_rate']:.0%}): {ok}",
         highlight=False,
     )
+    enc = data.get("encoder") or {}
+    if enc.get("read"):
+        fired = ", ".join(f"{n} {label}" for label, n in enc["rejected"].items()) or "none"
+        console.print(f"the model's encoder head read {enc['read']} doubtful texts and rejected: {fired}",
+                      highlight=False)
     for title, key in (("category", "recall_by_category"), ("obfuscation", "recall_by_obfuscation")):
         if not data[key]:  # a benign-only corpus: no attack to break down
             continue

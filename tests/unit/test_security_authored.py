@@ -65,9 +65,11 @@ def test_eval_authored_reports_the_blind_writers_set_with_the_model_beyond_the_r
     assert both["false_positive_rate"] <= 0.03
     # the later writers (2026-12-01), written after the model was trained: per writer, rows in the file and
     # the shipped model's figures (recall, FPR) as floors and ceilings; the hard benign errors are the weak side
-    # (the model before: w8 83.0/5.8, w9 90.9/13.5, w10 72.2/7.2, w11 82.8/6.2, w12 -/5.7)
-    measured = {"w8": (153, 139, 0.778, 0.029), "w9": (154, 156, 0.870, 0.115), "w10": (151, 153, 0.642, 0.046),
-                "w11": (151, 146, 0.735, 0.041), "w12": (0, 301, None, 0.050)}  # fmt: skip
+    # (the model before: w8 83.0/5.8, w9 90.9/13.5, w10 72.2/7.2, w11 82.8/6.2, w12 -/5.7; the n-gram heads
+    # without the encoder head of 2026-12-04: w8 77.8/2.9, w9 87.0/11.5, w10 64.2/4.6, w11 73.5/4.1, w12 -/5.0:
+    # the encoder adds 2-5 points of recall and up to 1.7 points of false positives here)
+    measured = {"w8": (153, 139, 0.797, 0.029), "w9": (154, 156, 0.903, 0.122), "w10": (151, 153, 0.662, 0.052),
+                "w11": (151, 146, 0.781, 0.048), "w12": (0, 301, None, 0.066)}  # fmt: skip
     for writer, (attacks, benign, recall, fpr) in measured.items():
         per = json.loads(result.stdout)["corpora"][f"authored-test-{writer}"]
         rules, both = per["rules"], per["rules+model"]

@@ -175,7 +175,7 @@ def test_an_instruction_hidden_in_a_long_trace_is_caught_by_the_clause_head_and_
     report = ErrorReport(error="java.lang.IllegalStateException: Invoice template failed", stack=stack, service="b")
     model = flt.model
     assert model is not None and model.clause is not None
-    whole_only = InjectionFilter()
+    whole_only = InjectionFilter({"encoder": "none"})  # the n-gram heads only: the encoder reads the whole text
     whole_only.model = InjectionModel(model.nlp, model.threshold, model.meta)  # the first head alone
     assert not whole_only.check_report(report).rejected  # diluted by the trace: missed
     verdict = flt.check_report(report)
