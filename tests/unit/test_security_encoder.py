@@ -130,3 +130,28 @@ def test_eval_counts_what_the_encoder_read_and_rejected(tmp_path) -> None:
     assert report["encoder"] == {"read": 0, "rejected": {}} and report["recall"] == 0.0
     table = CliRunner().invoke(app, ["security", "eval", str(corpus)])
     assert "encoder head read 1 doubtful texts and rejected: 1 attack" in table.stdout
+
+
+def test_the_encoder_threshold_is_recomputed_from_the_validation_sets(tmp_path) -> None:
+    """Recalibrate a copy of the shipped head on the validation sets: the same threshold and figures."""
+    import shutil
+
+    from swarm.security.encoder_train import calibrate_encoder
+
+    shipped = json.loads((ENCODER_DIR / "calibration.json").read_text(encoding="utf-8"))
+    copy = tmp_path / "encoder"
+    shutil.copytree(ENCODER_DIR, copy)
+    meta = calibrate_encoder(copy)
+    assert meta["threshold"] == pytest.approx(shipped["threshold"])
+    assert meta["validation"] == shipped["validation"] and meta["own_sets"] == shipped["own_sets"]
+    assert "authored-validation" in meta["own_sets"]
+
+
+def test_training_the_encoder_without_the_train_extra_names_it(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # as on a machine without the train extra: import fails
+    out = CliRunner().invoke(app, ["security", "train", "--encoder", "--out", str(tmp_path / "e"), "--json"])
+    assert out.exit_code == 1
+    assert "train extra" in out.output and "pip install -e '.[train]'" in out.output
+    assert not (tmp_path / "e").exists()
