@@ -18,6 +18,9 @@ Beside the rules, a learned spaCy textcat (`swarm.security.model`, shipped in sw
 reads the same normalised, decoded, tokenized text (windows of bounded size) and rejects when its
 probability reaches the threshold calibrated on validation splits. One verdict: rejected when either
 part fires. When only the model fires, each field is scored on its own to name the field.
+The model's third head, a fine-tuned encoder (`swarm.security.encoder`), is a cascade: it reads a text
+only when the rules allowed it and the n-gram heads scored it at or above the encoder's gate, and it
+rejects at its own calibrated threshold (`Verdict.encoder_score`).
 
 Both thresholds must be above 0 (a ConfigError otherwise): a score of 0 (no rule matched; a model
 probability of 0) would reach a threshold of 0, and every text would be rejected.
@@ -117,6 +120,8 @@ class InjectionFilter:
         self.encoder: Encoder | None = None
         if self.model is not None and enc is not None and str(enc).lower() not in ("none", "false", "off", ""):
             self.encoder = Encoder.load(None if enc is True else enc)
+            if self.encoder is None and enc is not True:
+                raise ConfigError(f"injection filter option encoder: {enc} holds no trained encoder (weights.npz)")
 
     @property
     def rules_path(self) -> Path:

@@ -155,3 +155,12 @@ def test_training_the_encoder_without_the_train_extra_names_it(monkeypatch: pyte
     assert out.exit_code == 1
     assert "train extra" in out.output and "pip install -e '.[train]'" in out.output
     assert not (tmp_path / "e").exists()
+
+
+def test_an_encoder_directory_without_weights_is_a_config_error(tmp_path) -> None:
+    from swarm.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="holds no trained encoder"):
+        InjectionFilter({"encoder": str(tmp_path)})
+    assert InjectionFilter({"encoder": "none"}).encoder is None
+    assert InjectionFilter({"model": "none"}).encoder is None  # rules only: no model, no head of it
