@@ -309,7 +309,7 @@ def train_(
         False, "--encoder",
         help="train the encoder head instead (fine-tunes all-MiniLM-L6-v2: needs the train extra, ~25 min on 2 cores)",
     ),
-    encoder_steps: int = typer.Option(780, "--encoder-steps", min=1, help="the encoder head's training steps"),
+    encoder_steps: int = typer.Option(900, "--encoder-steps", min=1, help="the encoder head's training steps"),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Train the injection model on the train splits (public corpora, the project's writers, real messages,
