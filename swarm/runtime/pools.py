@@ -16,6 +16,7 @@ import contextlib
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -30,11 +31,32 @@ from swarm.runtime.services import ActorSpec
 from swarm.telemetry import metrics
 from swarm.telemetry.tracing import actor_runtime_env
 
-__all__ = ["RolePool", "answers", "name_released", "start_failure"]
+__all__ = ["RESTART_WINDOW_S", "RolePool", "answers", "comes_back", "name_released", "start_failure"]
 
 log = logging.getLogger("swarm.runtime")
 _RAISED = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit)\b[^:]*: ")  # `pkg.SomeError: why`
+RESTART_WINDOW_S = 20.0  # how long Ray may take to restart a killed replica's process before it is replaced
 
+
+
+async def comes_back(call: Callable[[], Any], timeout_s: float = RESTART_WINDOW_S) -> bool:
+    """True once `call()` (a cheap actor call: ready, stats) returns. While Ray restarts the actor's process
+    it answers ActorUnavailableError: asked again until `timeout_s`. False when it died for good (Ray will
+    not restart it), raised, or stayed silent.
+
+    Why not `answers`: a healer that took "restarting" for "dead" killed the process Ray had just brought
+    back, and with it a phase call already running there; that call was lost and its phase ran a third time.
+    """
+    deadline = time.monotonic() + timeout_s
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            await asyncio.wait_for(call(), left)
+            return True
+        except ray.exceptions.ActorUnavailableError:
+            await asyncio.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+        except Exception:  # noqa: BLE001 - dead for good, or it raised: not coming back by itself
+            return False
+    return False
 
 
 async def name_released(name: str, namespace: str, timeout_s: float = 10.0) -> bool:
@@ -161,8 +183,9 @@ class RolePool:
         a replacement that does not start is killed and its name released (the next try starts clean)."""
         if name not in self.actors or name in self.retiring:
             return False
-        # alive (Ray may have restarted its process): ready() (re)connects it and restarts its heartbeat
-        if await answers(self.actors[name].ready.remote(), timeout_s=10.0):
+        # alive, or being restarted by Ray (max_restarts=-1): ready() (re)connects it and restarts its heartbeat
+        handle = self.actors[name]
+        if await comes_back(lambda: handle.ready.remote()):
             log.warning("not replacing %s: it answers and is connected (its heartbeats resume)", name)
             return True
         with contextlib.suppress(Exception):

@@ -75,3 +75,24 @@ async def test_a_replacement_that_cannot_start_is_killed_and_its_name_released(f
     finally:
         runtime.spec = good
         await runtime.stop()
+
+
+async def test_a_replica_ray_is_restarting_is_waited_for_not_replaced(fault_bus, fault_settings, tmp_path) -> None:
+    """kill -9 of a pool replica: Ray restarts its process (max_restarts=-1). A restart asked meanwhile (the
+    healer's, on the missed heartbeats) waits for Ray's instead of killing the process coming back, which
+    would lose a phase call already sent to it."""
+    runtime = SwarmRuntime(fault_settings, fault_config(tmp_path, bloodstream={"auto_heal": False}))
+    await runtime.start()
+    try:
+        pool = runtime.pools["research"]
+        old = pool.actors["research-0"]
+        pid = (await runtime.pids())["research-0"]
+        os.kill(pid, signal.SIGKILL)
+        assert await runtime.restart("research-0") is True  # asked at once: Ray is still restarting it
+        assert pool.actors["research-0"] is old  # Ray's restart kept, no replacement
+        named = ray.get_actor("research-0", namespace=runtime.ray_namespace)
+        assert named._actor_id == old._actor_id
+        assert await old.ready.remote() == "research-0"
+        assert (await runtime.pids())["research-0"] != pid
+    finally:
+        await runtime.stop()
