@@ -32,13 +32,26 @@ from typing import Any
 import numpy
 from threadpoolctl import threadpool_limits
 
-__all__ = ["Encoder", "ENCODER_DIR", "GROUP", "dequantize4"]
+__all__ = ["Encoder", "ENCODER_DIR", "GROUP", "clipped", "dequantize4", "window_cuts"]
 
 ENCODER_DIR = Path(__file__).resolve().parent / "model" / "encoder"
 _EPS = 1e-12
 _MAX_CHARS = 16_000
 GROUP = 32  # weights of a row that share one scale (4-bit weights)
 _LOADED: dict[tuple[Path, int], Encoder] = {}
+
+
+def clipped(text: str) -> str:
+    """A bounded time for any text: longer than `_MAX_CHARS`, its opening and its end are read."""
+    return text if len(text) <= _MAX_CHARS else text[: _MAX_CHARS * 3 // 4] + "\n" + text[-_MAX_CHARS // 4:]
+
+
+def window_cuts(ids: list[int], max_tokens: int, max_windows: int) -> list[list[int]]:
+    """Word-piece ids cut into windows of `max_tokens` less [CLS] and [SEP]: at most `max_windows`, the first
+    ones and the last one (an error's message opens or closes it). Training cuts its rows the same way."""
+    step = max_tokens - 2
+    chunks = [ids[i:i + step] for i in range(0, max(len(ids), 1), step)] or [[]]
+    return chunks[: max_windows - 1] + chunks[-1:] if len(chunks) > max_windows else chunks
 
 
 def dequantize4(codes: Any, scale: Any) -> Any:
@@ -100,11 +113,12 @@ class Encoder:
             return None
         stamp = (where / "weights.npz").stat().st_mtime_ns
         if (where, stamp) not in _LOADED:
-            _LOADED[(where, stamp)] = cls._read(where)
+            _LOADED[(where, stamp)] = cls.read(where)
         return _LOADED[(where, stamp)]
 
     @classmethod
-    def _read(cls, where: Path) -> Encoder:
+    def read(cls, where: Path) -> Encoder:
+        """The encoder in directory `where` as it is now, read afresh (`load` shares one per process)."""
         from tokenizers import Tokenizer  # imported here: a filter without the encoder never needs it
 
         meta = json.loads((where / "calibration.json").read_text())
@@ -119,15 +133,9 @@ class Encoder:
     def windows(self, text: str) -> list[list[int]]:
         """The word-piece ids of `text` cut into windows of `max_tokens` (with [CLS] and [SEP]); at most
         `max_windows`, the first ones and the last one kept (an error's message opens or closes it)."""
-        if len(text) > _MAX_CHARS:  # a bounded time for any text: its opening and its end are read
-            text = text[: _MAX_CHARS * 3 // 4] + "\n" + text[-_MAX_CHARS // 4:]
-        ids = self.tokenizer.encode(text, add_special_tokens=False).ids
+        ids = self.tokenizer.encode(clipped(text), add_special_tokens=False).ids
         cls_id, sep_id = self.meta["cls_id"], self.meta["sep_id"]
-        step = self.max_tokens - 2
-        chunks = [ids[i:i + step] for i in range(0, max(len(ids), 1), step)] or [[]]
-        if len(chunks) > self.max_windows:
-            chunks = chunks[: self.max_windows - 1] + chunks[-1:]
-        return [[cls_id, *c, sep_id] for c in chunks]
+        return [[cls_id, *c, sep_id] for c in window_cuts(ids, self.max_tokens, self.max_windows)]
 
     def score(self, texts: list[str]) -> Any:
         """P(INJECTION) of each text: the maximum over its windows."""
