@@ -310,6 +310,10 @@ def train_(
         help="train the encoder head instead (fine-tunes all-MiniLM-L6-v2: needs the train extra, ~25 min on 2 cores)",
     ),
     encoder_steps: int = typer.Option(900, "--encoder-steps", min=1, help="the encoder head's training steps"),
+    encoder_windows: str = typer.Option(
+        "first", "--encoder-windows",
+        help="first: train on each row's first window (shipped) | max: on every window the filter reads, the highest",
+    ),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Train the injection model on the train splits (public corpora, the project's writers, real messages,
@@ -319,7 +323,7 @@ def train_(
     from swarm.security.train import train
 
     if encoder:
-        _train_encoder(out, seed, encoder_steps, json_out)
+        _train_encoder(out, seed, encoder_steps, encoder_windows, json_out)
         return
     with cli_errors():
         if clause_units not in ("clause", "line", "clause+", "clause:"):
@@ -342,14 +346,16 @@ def train_(
     )
 
 
-def _train_encoder(out: Path | None, seed: int, steps: int, json_out: bool) -> None:
+def _train_encoder(out: Path | None, seed: int, steps: int, windows: str, json_out: bool) -> None:
     from swarm.security.encoder import ENCODER_DIR
 
     with cli_errors():
+        if windows not in ("first", "max"):
+            raise InvalidInput(f"--encoder-windows must be first or max, got {windows!r}")
         try:
             from swarm.security.encoder_train import train_encoder
 
-            meta = train_encoder(out or ENCODER_DIR, seed=seed, steps=steps,
+            meta = train_encoder(out or ENCODER_DIR, seed=seed, steps=steps, windows=windows,
                                  progress=None if json_out else err_console.print)
         except ImportError as exc:
             raise InvalidInput(

@@ -179,3 +179,10 @@ def test_training_reads_the_windows_the_filter_reads(encoder: Encoder) -> None:
         cut = [[cls_id, *c, sep_id] for c in window_cuts(ids, encoder.max_tokens, MAX_WINDOWS)]
         assert cut == encoder.windows(text)
     assert len(encoder.windows(lines)) == MAX_WINDOWS == encoder.max_windows
+
+
+def test_an_unknown_encoder_windows_choice_is_named(tmp_path) -> None:
+    out = CliRunner().invoke(app, ["security", "train", "--encoder", "--encoder-windows", "all",
+                                   "--out", str(tmp_path / "e"), "--json"])
+    assert out.exit_code != 0 and "--encoder-windows must be first or max, got 'all'" in out.output
+    assert not (tmp_path / "e").exists()
