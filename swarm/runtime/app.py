@@ -37,7 +37,7 @@ from swarm.runtime.control import ControlService
 from swarm.runtime.follow import PullRequestFollower
 from swarm.runtime.grouping import SignatureIndex
 from swarm.runtime.intake import COUNTER_KEYS, IntakeActor
-from swarm.runtime.pools import RolePool, answers, name_released
+from swarm.runtime.pools import RESTART_BOUND_S, RolePool, comes_back, name_released
 from swarm.runtime.raycluster import init_ray, request_cpus
 from swarm.runtime.registry import BUDGET_NAME, REGISTRY_NAME, Registry, SwarmBudget
 from swarm.runtime.remote import remote_class
@@ -147,7 +147,9 @@ class SwarmRuntime:
             raise SwarmUnavailable(f"the intake actors did not start within {INTAKE_START_TIMEOUT_S:.0f} s") from exc
         self.blood = await Bloodstream.from_config(self.bus, self.config).start()
         store = PeerStateStore(self.bus)
-        healer = Healer(self.blood, restarter=self, state=store, actor="swarm-healer")
+        # the longest restart (Ray's own restart waited for, the name released, a replacement started) fits
+        healer = Healer(self.blood, restarter=self, state=store, actor="swarm-healer",
+                        action_timeout_s=RESTART_BOUND_S + 10.0)
         self.monitor = await HealthMonitor.from_config(self.blood, self.config, healer=healer, doctor=store).start()
         self._tasks.append(asyncio.create_task(self._control_loop(), name="control-loop"))
         self._tasks.append(Collector(self.bus, self.ray_namespace, outbox=self.blood).start())  # gauges
@@ -331,7 +333,8 @@ class SwarmRuntime:
         role, _, index = service.rpartition("-")
         if role == "intake" and index.isdigit() and int(index) < len(self.intake):
             i = int(index)
-            if await answers(self.intake[i].stats.remote()):
+            # a dead intake (no restarts) answers ActorDiedError at once; a network blip is waited out
+            if await comes_back(self.intake[i].stats.remote):
                 log.warning("not restarting %s: it answers (its heartbeats will resume)", service)
                 return True
             return await self._replace_intake(i)

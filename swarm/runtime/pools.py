@@ -31,12 +31,15 @@ from swarm.runtime.services import ActorSpec
 from swarm.telemetry import metrics
 from swarm.telemetry.tracing import actor_runtime_env
 
-__all__ = ["RESTART_WINDOW_S", "RolePool", "answers", "comes_back", "name_released", "start_failure"]
+__all__ = ["RESTART_BOUND_S", "RESTART_WINDOW_S", "RolePool", "comes_back", "name_released", "start_failure"]
 
 log = logging.getLogger("swarm.runtime")
 _RAISED = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit)\b[^:]*: ")  # `pkg.SomeError: why`
-RESTART_WINDOW_S = 20.0  # how long Ray may take to restart a killed replica's process before it is replaced
-
+RESTART_WINDOW_S = 30.0  # how long Ray may take to restart a killed replica's process before it is replaced
+REPLACEMENT_START_S = 60.0  # how long a replacement may take to start
+NAME_RELEASE_S = 10.0
+# the longest restart: the healer's action timeout must cover it (swarm.runtime.app)
+RESTART_BOUND_S = RESTART_WINDOW_S + NAME_RELEASE_S + REPLACEMENT_START_S
 
 
 async def comes_back(call: Callable[[], Any], timeout_s: float = RESTART_WINDOW_S) -> bool:
@@ -44,7 +47,7 @@ async def comes_back(call: Callable[[], Any], timeout_s: float = RESTART_WINDOW_
     it answers ActorUnavailableError: asked again until `timeout_s`. False when it died for good (Ray will
     not restart it), raised, or stayed silent.
 
-    Why not `answers`: a healer that took "restarting" for "dead" killed the process Ray had just brought
+    Why not one call: a healer that took "restarting" for "dead" killed the process Ray had just brought
     back, and with it a phase call already running there; that call was lost and its phase ran a third time.
     """
     deadline = time.monotonic() + timeout_s
@@ -54,12 +57,12 @@ async def comes_back(call: Callable[[], Any], timeout_s: float = RESTART_WINDOW_
             return True
         except ray.exceptions.ActorUnavailableError:
             await asyncio.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
-        except Exception:  # noqa: BLE001 - dead for good, or it raised: not coming back by itself
+        except Exception:  # dead for good (ActorDiedError), or it raised: not coming back by itself
             return False
     return False
 
 
-async def name_released(name: str, namespace: str, timeout_s: float = 10.0) -> bool:
+async def name_released(name: str, namespace: str, timeout_s: float = NAME_RELEASE_S) -> bool:
     """Wait until a killed actor's name is free again (Ray releases it asynchronously); False if it is not."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -79,15 +82,6 @@ def start_failure(exc: BaseException) -> str:
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     raised = [line for line in lines if _RAISED.match(line)]
     return raised[-1] if raised else (lines[-1] if lines else repr(exc))
-
-
-async def answers(ref: Any, timeout_s: float = 5.0) -> bool:
-    """True when an actor call (a cheap one: pid, stats) returns in time: the actor is alive."""
-    try:
-        await asyncio.wait_for(ref, timeout_s)
-        return True
-    except Exception:
-        return False
 
 
 class RolePool:
@@ -184,17 +178,25 @@ class RolePool:
         if name not in self.actors or name in self.retiring:
             return False
         # alive, or being restarted by Ray (max_restarts=-1): ready() (re)connects it and restarts its heartbeat
-        handle = self.actors[name]
-        if await comes_back(lambda: handle.ready.remote()):
+        old = self.actors[name]
+        if await comes_back(old.ready.remote):
             log.warning("not replacing %s: it answers and is connected (its heartbeats resume)", name)
             return True
+        if self.actors.get(name) is not old or name in self.retiring:  # scaled away, or replaced, meanwhile
+            return False
         with contextlib.suppress(Exception):
-            ray.kill(self.actors[name], no_restart=True)
+            ray.kill(old, no_restart=True)
         if not await name_released(name, self.spec.ray_namespace):
             log.warning("%s: the old actor's name is still taken; try again later", name)
             return False
         handle = self._create(int(name.rsplit("-", 1)[1]))
-        if not await self._ready(name, handle, timeout_s=60.0):
+        try:
+            started = await self._ready(name, handle, timeout_s=REPLACEMENT_START_S)
+        except BaseException:  # cancelled (the healer's time ran out): no orphan left holding the name
+            with contextlib.suppress(Exception):
+                ray.kill(handle, no_restart=True)
+            raise
+        if not started:
             await name_released(name, self.spec.ray_namespace)
             return False
         if name not in self.actors:  # scaled away meanwhile

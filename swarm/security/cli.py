@@ -350,7 +350,7 @@ def _train_encoder(out: Path | None, seed: int, steps: int, windows: str, json_o
     from swarm.security.encoder import ENCODER_DIR
 
     with cli_errors():
-        if windows not in ("first", "max"):
+        if windows not in ("first", "max"):  # encoder_train.TRAIN_WINDOWS: that module needs the train extra
             raise InvalidInput(f"--encoder-windows must be first or max, got {windows!r}")
         try:
             from swarm.security.encoder_train import train_encoder
