@@ -348,13 +348,12 @@ def train_(
 
 def _train_encoder(out: Path | None, seed: int, steps: int, windows: str, json_out: bool) -> None:
     from swarm.security.encoder import ENCODER_DIR
+    from swarm.security.encoder_train import TRAIN_WINDOWS, train_encoder  # torch is imported only to train
 
     with cli_errors():
-        if windows not in ("first", "max"):  # encoder_train.TRAIN_WINDOWS: that module needs the train extra
-            raise InvalidInput(f"--encoder-windows must be first or max, got {windows!r}")
+        if windows not in TRAIN_WINDOWS:
+            raise InvalidInput(f"--encoder-windows must be {' or '.join(TRAIN_WINDOWS)}, got {windows!r}")
         try:
-            from swarm.security.encoder_train import train_encoder
-
             meta = train_encoder(out or ENCODER_DIR, seed=seed, steps=steps, windows=windows,
                                  progress=None if json_out else err_console.print)
         except ImportError as exc:

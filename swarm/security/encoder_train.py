@@ -114,6 +114,23 @@ def data_card(meta: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _windows_batch(tok: Any, texts: list[str], max_tokens: int, windows: str) -> tuple[Any, Any, list[int]]:
+    """Padded word-piece ids and mask of the windows training reads of `texts` (the filter's cuts: each
+    text's first window, or with `windows="max"` all of them), and the text each window belongs to."""
+    import torch
+
+    keep = MAX_WINDOWS if windows == "max" else 1
+    wins, owner = [], []
+    for j, ids in enumerate(tok([clipped(t) for t in texts], add_special_tokens=False)["input_ids"]):
+        for c in window_cuts(ids, max_tokens, MAX_WINDOWS)[:keep]:
+            wins.append([tok.cls_token_id, *c, tok.sep_token_id])
+            owner.append(j)
+    width = max(len(x) for x in wins)
+    input_ids = torch.tensor([x + [tok.pad_token_id] * (width - len(x)) for x in wins])
+    mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in wins])
+    return input_ids, mask, owner
+
+
 def _fine_tune(rows: list[tuple[str, float]], layers: int, max_tokens: int, steps: int, batch: int, lr: float,
                seed: int, say: Callable[[str], None], windows: str = "first") -> dict[str, Any]:
     import torch
@@ -141,20 +158,7 @@ def _fine_tune(rows: list[tuple[str, float]], layers: int, max_tokens: int, step
             batches = [group[i:i + batch] for i in range(0, len(group), batch)]
             rng.shuffle(batches)
             for b in batches:
-                if windows == "max":  # as the filter reads: every window of a row, its score the highest
-                    ids = tok([clipped(r[0]) for r in b], add_special_tokens=False)["input_ids"]
-                    wins, owner = [], []
-                    for j, row_ids in enumerate(ids):
-                        for c in window_cuts(row_ids, max_tokens, MAX_WINDOWS):
-                            wins.append([tok.cls_token_id, *c, tok.sep_token_id])
-                            owner.append(j)
-                    width = max(len(x) for x in wins)
-                    input_ids = torch.tensor([x + [tok.pad_token_id] * (width - len(x)) for x in wins])
-                    mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in wins])
-                else:  # the first window of each row
-                    t = tok([r[0] for r in b], truncation=True, max_length=max_tokens, padding=True,
-                            return_tensors="pt")
-                    input_ids, mask, owner = t["input_ids"], t["attention_mask"], list(range(len(b)))
+                input_ids, mask, owner = _windows_batch(tok, [r[0] for r in b], max_tokens, windows)
                 h = enc(input_ids=input_ids, attention_mask=mask).last_hidden_state
                 m = mask.unsqueeze(-1).float()
                 per_window = head((h * m).sum(1) / m.sum(1).clamp(min=1)).squeeze(-1)
