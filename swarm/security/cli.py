@@ -119,6 +119,7 @@ def _sources(
     catalogs: bool = False,
     tools: bool = False,
     authored: bool = False,
+    translations: bool = False,
 ) -> dict[str, list[Any]]:
     from swarm.security.evaluate import load_corpus
 
@@ -151,6 +152,10 @@ def _sources(
         from swarm.security.toolmessages import tool_rows
 
         out["tools-test"] = tool_rows("test")
+    if translations:  # those messages in 115 other languages, of the test split (benign, never trained on)
+        from swarm.security.translations import translation_rows
+
+        out["translations-test"] = translation_rows("test")
     if authored:  # the blind writers' error texts (attacks and hard benign errors; never trained on)
         from swarm.security.authored import WRITERS, authored_split
 
@@ -159,8 +164,8 @@ def _sources(
             out[f"authored-test-{writer}"] = [s for s in rows if s.category.startswith(f"{writer}/")]
     if not out:
         raise InvalidInput(
-            "nothing to evaluate: give CORPUS.jsonl, --public NAME, --generated, --embedded, --catalogs, --tools"
-            " or --authored"
+            "nothing to evaluate: give CORPUS.jsonl, --public NAME, --generated, --embedded, --catalogs, --tools,"
+            " --translations or --authored"
         )
     return out
 
@@ -180,6 +185,10 @@ def eval_(
     ),
     tools: bool = typer.Option(
         False, "--tools", help="also other ecosystems' tools' messages of the test split (tools-test, benign)"
+    ),
+    translations: bool = typer.Option(
+        False, "--translations",
+        help="also the catalogs' messages in 115 other languages, of the test split (translations-test, benign)",
     ),
     authored: bool = typer.Option(
         False, "--authored",
@@ -204,7 +213,7 @@ def eval_(
     with cli_errors():
         if compare and rules_only:
             raise InvalidInput("--compare already shows the rules alone beside rules + model: give one of them")
-        sources = _sources(corpora or [], public, generated, embedded, catalogs, tools, authored)
+        sources = _sources(corpora or [], public, generated, embedded, catalogs, tools, authored, translations)
         filters = {"rules": _filter(rules, threshold, rules_only=True)} if compare or rules_only else {}
         if not rules_only:
             filters["rules+model"] = _filter(rules, threshold, model, encoder=encoder)

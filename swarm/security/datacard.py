@@ -16,6 +16,7 @@ from swarm.security.catalogs import WHEELS as CATALOG_WHEELS
 from swarm.security.corpora import SOURCES
 from swarm.security.toolmessages import HELDOUT as TOOLS_HELDOUT
 from swarm.security.toolmessages import SOURCES as TOOL_SOURCES
+from swarm.security.translations import WHEELS as TRANSLATION_WHEELS
 
 __all__ = ["data_card", "harvested_versions", "numeric_stack", "NUMERIC_STACK"]
 
@@ -76,6 +77,14 @@ def data_card(meta: dict[str, Any]) -> str:
         "user-facing messages (\"Please check your query and try again.\"), each once, bare or in an error "
         "shape | split 70/15/15 by a hash of the message: train split training (benign rows); validation split "
         "threshold (`catalogs-validation`); test split only for evaluation (`swarm security eval --catalogs`) |"
+    )
+    lines.append(
+        "| translations | " + ", ".join(f"{n} {v} ({lic})" for n, (v, lic) in TRANSLATION_WHEELS.items())
+        + " | `swarm.security.translations`: the translations (115 languages) of these wheels' gettext catalog "
+        "messages, sampled and frozen in `model/translations.json.gz`; real localized user-facing messages, each "
+        "once, bare or in an error shape | each translation in its English message's split (70/15/15 by a hash of "
+        "the msgid): train split the encoder head's training (benign rows); validation split its threshold "
+        "(`translations-validation`); test split only for evaluation (`swarm security eval --translations`) |"
     )
     lines.append(
         "| tools | "

@@ -8,7 +8,8 @@ Needs the `train` extra (torch, transformers and the all-MiniLM-L6-v2 weights of
 
 Data: the same training sets as the n-gram heads (`swarm.security.train.TRAIN_SETS`) plus
 `embedded-train` (the public train texts hidden in generated error reports, which the n-gram heads
-leave out), the large benign sets sampled down (`SHARES`) and the rows shuffled with the seed, 30 % of
+leave out) and `translations-train` (localized user-facing messages, `swarm.security.translations`), the
+large benign sets sampled down (`SHARES`) and the rows shuffled with the seed, 30 % of
 them read as reports (`as_report`). Fine-tuning: AdamW, linear warm-up and decay, windows of
 `max_tokens` word pieces, mean pooling and a linear head. `windows="first"` trains on the first window
 of a longer text; `windows="max"` on every window the filter reads (`swarm.security.encoder.window_cuts`),
@@ -40,9 +41,18 @@ import numpy
 from swarm.security.calibration import calibrate, rates
 from swarm.security.encoder import ENCODER_DIR, GROUP, Encoder, clipped, window_cuts
 
-__all__ = ["train_encoder", "calibrate_encoder", "export", "quantize4", "data_card", "SHARES", "TRAIN_WINDOWS"]
+__all__ = [
+    "train_encoder", "calibrate_encoder", "export", "quantize4", "data_card", "EXTRA_TRAIN", "EXTRA_VALIDATION",
+    "SHARES", "TRAIN_WINDOWS",
+]  # fmt: skip
 
-SHARES = {"errors-train": 0.2, "catalogs-train": 0.3, "tools-train": 0.3, "embedded-train": 0.5}
+# beyond the n-gram heads' sets: attacks hidden in error reports, and localized benign messages (the word pieces
+# of an English model read an unfamiliar language as noise, and scored "This username already exists" in Czech 0.99)
+EXTRA_TRAIN = ("embedded-train", "translations-train")
+EXTRA_VALIDATION = ("translations-validation",)
+SHARES = {
+    "errors-train": 0.2, "catalogs-train": 0.3, "tools-train": 0.3, "embedded-train": 0.5, "translations-train": 0.5,
+}  # fmt: skip
 REPEATS = {"generated-train": 2, "authored-train": 2}
 MAX_WINDOWS = 4  # windows of a text the filter reads (the first three and the last)
 TRAIN_WINDOWS = ("first", "max")  # what training reads of a longer row: its first window, or all (the highest)
@@ -77,7 +87,7 @@ def _base_model_dir() -> Path:
 def _rows(seed: int, counts: dict[str, dict[str, int]]) -> list[tuple[str, float]]:
     from swarm.security.train import TRAIN_SETS, training_sets
 
-    sets = training_sets((*TRAIN_SETS, "embedded-train"), seed=seed, report_share=0.3)
+    sets = training_sets((*TRAIN_SETS, *EXTRA_TRAIN), seed=seed, report_share=0.3)
     rows: list[tuple[str, float]] = []
     for name, samples in sets.items():
         got = [(s.text, float(s.label == "attack")) for s in samples]
@@ -268,8 +278,8 @@ def calibrate_encoder(
     calibration.json), record the validation figures and the reference scores, rewrite its calibration.json.
 
     The error-report sets whose false positives are held to `own_fpr_target` each are the n-gram heads'
-    (`OWN_SETS`) plus `authored-validation`, the writer's hard benign errors: with the pooled budget alone the
-    head added 2 of that set's 161 benign rows to the rejected ones."""
+    (`OWN_SETS`) plus `authored-validation`, the writer's hard benign errors (with the pooled budget alone the
+    head added 2 of that set's 161 benign rows to the rejected ones), plus `translations-validation`."""
     from swarm.security.injection import InjectionFilter
     from swarm.security.train import OWN_SETS, VALIDATION_SETS, training_sets
 
@@ -280,7 +290,8 @@ def calibrate_encoder(
     shipped = InjectionFilter({"encoder": "none"})
     gate = float(meta["gate"])
     scored: dict[str, list[tuple[float, bool, bool]]] = {}
-    for name, samples in training_sets(VALIDATION_SETS, int(meta["seed"]), report_share=0.3).items():
+    for name, samples in training_sets((*VALIDATION_SETS, *EXTRA_VALIDATION), int(meta["seed"]),
+                                       report_share=0.3).items():
         rows = []
         for s in samples:
             v = shipped.check_text(s.text)
@@ -288,7 +299,7 @@ def calibrate_encoder(
             rows.append((float(encoder.score([s.text])[0]) if doubtful else 0.0, v.rejected, s.label == "attack"))
         scored[name] = rows
         say(f"encoder: scored {name}")
-    own = (*OWN_SETS, "authored-validation")
+    own = (*OWN_SETS, "authored-validation", *EXTRA_VALIDATION)
     meta["own_sets"] = [n for n in own if n in scored]
     meta["threshold"] = calibrate(scored, float(meta["fpr_target"]), own, float(meta["own_fpr_target"]))
     meta["validation"] = {name: {"recall": round(r, 4), "fpr": round(f, 4), "rows": len(rows)}

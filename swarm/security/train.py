@@ -67,6 +67,7 @@ from swarm.security.model import (
 )
 from swarm.security.rules import make_nlp
 from swarm.security.toolmessages import tool_rows
+from swarm.security.translations import translation_rows
 
 __all__ = ["train", "training_sets", "calibrate", "score_sets", "TRAIN_SETS", "VALIDATION_SETS", "OWN_SETS"]
 
@@ -104,6 +105,8 @@ def _load(name: str, seed: int, per_message: int = ERRORS_PER_MESSAGE) -> list[S
         return real_errors(split, seed=seed, per_message=per_message if split == "train" else 2)
     if name.startswith("catalogs-"):  # benign only: real user-facing messages of the split
         return catalog_rows(name.removeprefix("catalogs-"), seed=seed)
+    if name.startswith("translations-"):  # benign only: real user-facing messages in other languages
+        return translation_rows(name.removeprefix("translations-"), seed=seed)
     if name.startswith("tools-"):  # benign only: other ecosystems' tools' messages of the split
         return tool_rows(name.removeprefix("tools-"), seed=seed)
     if name.startswith("embedded-"):  # the public texts of a split, hidden in that split's error reports
