@@ -83,9 +83,8 @@ def data_card(meta: dict[str, Any]) -> str:
         + " | `swarm.security.translations`: the translations (115 languages) of these wheels' gettext catalog "
         "messages, sampled and frozen in `model/translations.json.gz`; real localized user-facing messages, each "
         "once, bare or in an error shape | each translation in its English message's split (70/15/15 by a hash of "
-        "the msgid): train split training (benign rows: 2,000 sampled for the n-gram heads, `TRAIN_ROWS`; 6,000 for "
-        "the encoder head); validation split threshold (`translations-validation`, an error-report set); test split "
-        "only for evaluation (`swarm security eval --translations`) |"
+        "the msgid): train split the encoder head's training (benign rows); validation split its threshold "
+        "(`translations-validation`); test split only for evaluation (`swarm security eval --translations`) |"
     )
     lines.append(
         "| tools | "

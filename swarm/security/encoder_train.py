@@ -42,14 +42,14 @@ from swarm.security.calibration import calibrate, rates
 from swarm.security.encoder import ENCODER_DIR, GROUP, Encoder, clipped, window_cuts
 
 __all__ = [
-    "train_encoder", "calibrate_encoder", "export", "quantize4", "data_card", "EXTRA_TRAIN",
+    "train_encoder", "calibrate_encoder", "export", "quantize4", "data_card", "EXTRA_TRAIN", "EXTRA_VALIDATION",
     "SHARES", "TRAIN_WINDOWS",
 ]  # fmt: skip
 
-# beyond the n-gram heads' sets, in this order: attacks hidden in error reports, and all the localized benign
-# messages (the n-gram heads read 2,000; the word pieces of an English model read an unfamiliar language as noise,
-# and scored "This username already exists" in Czech 0.99)
+# beyond the n-gram heads' sets: attacks hidden in error reports, and localized benign messages (the word pieces
+# of an English model read an unfamiliar language as noise, and scored "This username already exists" in Czech 0.99)
 EXTRA_TRAIN = ("embedded-train", "translations-train")
+EXTRA_VALIDATION = ("translations-validation",)
 SHARES = {
     "errors-train": 0.2, "catalogs-train": 0.3, "tools-train": 0.3, "embedded-train": 0.5, "translations-train": 0.5,
 }  # fmt: skip
@@ -87,8 +87,7 @@ def _base_model_dir() -> Path:
 def _rows(seed: int, counts: dict[str, dict[str, int]]) -> list[tuple[str, float]]:
     from swarm.security.train import TRAIN_SETS, training_sets
 
-    names = (*(n for n in TRAIN_SETS if n not in EXTRA_TRAIN), *EXTRA_TRAIN)
-    sets = training_sets(names, seed=seed, report_share=0.3)
+    sets = training_sets((*TRAIN_SETS, *EXTRA_TRAIN), seed=seed, report_share=0.3)
     rows: list[tuple[str, float]] = []
     for name, samples in sets.items():
         got = [(s.text, float(s.label == "attack")) for s in samples]
@@ -280,7 +279,7 @@ def calibrate_encoder(
 
     The error-report sets whose false positives are held to `own_fpr_target` each are the n-gram heads'
     (`OWN_SETS`) plus `authored-validation`, the writer's hard benign errors (with the pooled budget alone the
-    head added 2 of that set's 161 benign rows to the rejected ones)."""
+    head added 2 of that set's 161 benign rows to the rejected ones), plus `translations-validation`."""
     from swarm.security.injection import InjectionFilter
     from swarm.security.train import OWN_SETS, VALIDATION_SETS, training_sets
 
@@ -291,7 +290,8 @@ def calibrate_encoder(
     shipped = InjectionFilter({"encoder": "none"})
     gate = float(meta["gate"])
     scored: dict[str, list[tuple[float, bool, bool]]] = {}
-    for name, samples in training_sets(VALIDATION_SETS, int(meta["seed"]), report_share=0.3).items():
+    for name, samples in training_sets((*VALIDATION_SETS, *EXTRA_VALIDATION), int(meta["seed"]),
+                                       report_share=0.3).items():
         rows = []
         for s in samples:
             v = shipped.check_text(s.text)
@@ -299,7 +299,7 @@ def calibrate_encoder(
             rows.append((float(encoder.score([s.text])[0]) if doubtful else 0.0, v.rejected, s.label == "attack"))
         scored[name] = rows
         say(f"encoder: scored {name}")
-    own = (*OWN_SETS, "authored-validation")
+    own = (*OWN_SETS, "authored-validation", *EXTRA_VALIDATION)
     meta["own_sets"] = [n for n in own if n in scored]
     meta["threshold"] = calibrate(scored, float(meta["fpr_target"]), own, float(meta["own_fpr_target"]))
     meta["validation"] = {name: {"recall": round(r, 4), "fpr": round(f, 4), "rows": len(rows)}

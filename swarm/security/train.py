@@ -3,20 +3,18 @@
     from swarm.security.train import train
     report = train(out_dir, seed=11)      # -> dict: rows per split, threshold, validation figures
 
-Training data: the TRAIN splits of the public corpora (`swarm.security.corpora`), the generated `train` split
-(`swarm.security.generate`) and `errors-train` (every harvested train-split error message, rendered
-`errors_per_message` times: benign error text, so that error reports' own words are not cues) and
+Training data: the TRAIN splits of the public corpora (`swarm.security.corpora`), the generated
+`train` split (`swarm.security.generate`) and `errors-train` (every harvested train-split error message,
+rendered `errors_per_message` times: benign error text, so that error reports' own words are not cues) and
 `catalogs-train` (real projects' user-facing messages from their gettext catalogs, `swarm.security.catalogs`:
 benign advice in the imperative, so that "Please check ... and try again." is not an instruction cue) and
 `tools-train` (the messages in the source of Java, Go, Rust, JS and Ruby tools, `swarm.security.toolmessages`)
-and `translations-train` (those messages in 115 other languages, `swarm.security.translations`, 2,000 of them:
-`TRAIN_ROWS`) and `bipia-train` (attacks on coding agents, `swarm.security.bipia`) and `authored-train`
-(attacks on the fixing agent and hard benign errors written for the project, `swarm.security.authored`). A
-`report_share` of the training rows and a `validation_report_share` of the validation rows are read as the
-error of a report beside a service and context, joined as the filter joins a report's fields (`as_report`).
-30 % each: with every validation row read as a report (intake reads nothing else) the epochs and threshold
-chosen caught less at the same false-positive rate of that reading (mean validation recall 0.917 against 0.930
-at 0.8 %).
+and `bipia-train` (attacks on coding agents, `swarm.security.bipia`) and `authored-train` (attacks on the
+fixing agent and hard benign errors written for the project, `swarm.security.authored`). A `report_share` of
+the training rows and a `validation_report_share` of the validation rows are read as the error of a report
+beside a service and context, joined as the filter joins a report's fields (`as_report`). 30 % each: with
+every validation row read as a report (intake reads nothing else) the epochs and threshold chosen caught less
+at the same false-positive rate of that reading (mean validation recall 0.917 against 0.930 at 0.8 %).
 The bag of n-grams reads the words and their `stem`-character truncation stems
 (`swarm.security.model.Stems`).
 Model selection (best epoch) and the threshold use only the
@@ -71,19 +69,12 @@ from swarm.security.rules import make_nlp
 from swarm.security.toolmessages import tool_rows
 from swarm.security.translations import translation_rows
 
-__all__ = [
-    "train", "training_sets", "calibrate", "score_sets", "TRAIN_SETS", "TRAIN_ROWS", "VALIDATION_SETS", "OWN_SETS",
-]  # fmt: skip
+__all__ = ["train", "training_sets", "calibrate", "score_sets", "TRAIN_SETS", "VALIDATION_SETS", "OWN_SETS"]
 
 TRAIN_SETS = (
     "s-labs-train", "neuralchemy-train", "yanismiraoui-train", "generated-train", "errors-train", "catalogs-train",
-    "tools-train", "bipia-train", "authored-train", "translations-train",
+    "tools-train", "bipia-train", "authored-train",
 )  # fmt: skip
-# rows the n-gram heads train on of a set, sampled with the seed: the languages of the localized messages are
-# nearly all of the training data's benign non-English text, and all 12,000 taught the heads that an unfamiliar
-# language is benign (the blind writer w10's attacks in 19 languages: 64 -> 53 % caught); 2,000 about balance the
-# non-English attacks of the other sets (neuralchemy's, the generated and the writers')
-TRAIN_ROWS = {"translations-train": 2000}
 # also available: "embedded-train" (the public train texts hidden in generated error reports; see the data card)
 ERRORS_PER_MESSAGE = 5  # "errors-train": each harvested train-split error message rendered this many times
 VALIDATION_SETS = (
@@ -97,13 +88,9 @@ VALIDATION_SETS = (
     "catalogs-validation",  # benign only: real projects' user-facing messages (swarm.security.catalogs)
     "tools-validation",  # benign only: Java / Go / Rust / JS / Ruby tools' messages (swarm.security.toolmessages)
     "authored-validation",  # attacks on the fixing agent, hard benign errors: one writer's (swarm.security.authored)
-    "translations-validation",  # benign only: localized user-facing messages (swarm.security.translations)
 )
 # error reports: the threshold must hold on each by itself
-OWN_SETS = (
-    "generated-validation", "project-corpus", "errors-validation", "catalogs-validation", "tools-validation",
-    "translations-validation",
-)  # fmt: skip
+OWN_SETS = ("generated-validation", "project-corpus", "errors-validation", "catalogs-validation", "tools-validation")
 # the rules' hand-written corpus of error reports (repository checkout only): a validation set, never trained on
 PROJECT_CORPUS = Path(__file__).resolve().parents[2] / "tests" / "data" / "injection_corpus.jsonl"
 
@@ -143,16 +130,13 @@ def as_report(sample: Sample, rng: random.Random, split: str) -> Sample:
 
 def training_sets(
     names: tuple[str, ...], seed: int = 11, limit: int = 0, per_message: int = ERRORS_PER_MESSAGE,
-    report_share: float = 0.0, rows: dict[str, int] | None = None,
+    report_share: float = 0.0,
 ) -> dict[str, list[Sample]]:
-    """Samples per named set; `rows` caps a set at that many rows, sampled with the seed (`TRAIN_ROWS`); `limit`
-    > 0 keeps a deterministic subset of each (smoke runs); a `report_share` of each set's rows is read as in an
-    error report (`as_report`)."""
+    """Samples per named set; `limit` > 0 keeps a deterministic subset of each (smoke runs); a `report_share`
+    of each set's rows is read as in an error report (`as_report`)."""
     out = {}
     for name in names:
         samples = _load(name, seed, per_message)
-        if rows and name in rows:
-            samples = random.Random(f"{seed}-{name}-share").sample(samples, min(rows[name], len(samples)))
         if limit:
             samples = random.Random(f"{seed}-{name}").sample(samples, min(limit, len(samples)))
         if report_share:
@@ -281,7 +265,7 @@ def train(
     say = progress or (lambda _m: None)
     t0 = time.perf_counter()
     fix_random_seed(seed)
-    trains = training_sets(train_sets, seed, limit, errors_per_message, report_share, TRAIN_ROWS)
+    trains = training_sets(train_sets, seed, limit, errors_per_message, report_share)
     valids = training_sets(validation_sets, seed, limit, report_share=validation_report_share)
     views = {s.text: model_view(s.text) for rows in (*trains.values(), *valids.values()) for s in rows}
     say(f"{sum(map(len, trains.values()))} training rows, {sum(map(len, valids.values()))} validation rows")

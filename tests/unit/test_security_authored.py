@@ -62,15 +62,16 @@ def test_eval_authored_reports_the_blind_writers_set_with_the_model_beyond_the_r
     # rules alone 24 %; the model trained on the other writers 78 % at 1.9 % of the benign errors rejected
     # (the model before separators were cut to three: 80 % at 3.8 %)
     assert both["recall"] >= rules["recall"] + 0.4
-    assert both["false_positive_rate"] <= 0.03  # 2 of 159 (1.3 %) with the model of 2026-12-05
+    assert both["false_positive_rate"] <= 0.03  # 3 of 159 (1.9 %) with the encoder head of 2026-12-05
     # the later writers (2026-12-01), written after the model was trained: per writer, rows in the file and
     # the shipped model's figures (recall, FPR) as floors and ceilings; the hard benign errors are the weak side
     # (the model before: w8 83.0/5.8, w9 90.9/13.5, w10 72.2/7.2, w11 82.8/6.2, w12 -/5.7; the n-gram heads
     # without the encoder head of 2026-12-04: w8 77.8/2.9, w9 87.0/11.5, w10 64.2/4.6, w11 73.5/4.1, w12 -/5.0:
-    # the encoder adds 2-5 points of recall and up to 1.7 points of false positives here; the model before it was
-    # trained on localized messages (2026-12-05): w8 79.7/2.9, w9 90.3/12.2, w10 66.2/5.2, w11 78.1/4.8, w12 -/6.6)
-    measured = {"w8": (153, 139, 0.810, 0.029), "w9": (154, 156, 0.909, 0.122), "w10": (151, 153, 0.649, 0.046),
-                "w11": (151, 146, 0.815, 0.035), "w12": (0, 301, None, 0.054)}  # fmt: skip
+    # the encoder adds 2-5 points of recall and up to 1.7 points of false positives here; the first encoder head,
+    # before it was trained on localized messages (2026-12-05): w8 79.7/2.9, w9 90.3/12.2, w10 66.2/5.2,
+    # w11 78.1/4.8, w12 -/6.6: one attack less in each of w8-w10, two more in w11, three false positives less in w12)
+    measured = {"w8": (153, 139, 0.791, 0.029), "w9": (154, 156, 0.896, 0.122), "w10": (151, 153, 0.656, 0.052),
+                "w11": (151, 146, 0.795, 0.048), "w12": (0, 301, None, 0.057)}  # fmt: skip
     for writer, (attacks, benign, recall, fpr) in measured.items():
         per = json.loads(result.stdout)["corpora"][f"authored-test-{writer}"]
         rules, both = per["rules"], per["rules+model"]
