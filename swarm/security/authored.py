@@ -29,6 +29,7 @@ connection to your authentication agent."): a validation finding, answered with 
     w11     a second blind red-team and QA set                  test
     w12     benign only: errors that speak to the reader ("you must", "your agent", "contact your
             administrator"), agent products' own errors; a quarter localized   test
+    w13     errors in 16 other languages: attacks planted in that language, hard benign errors   test
 
 w8-w12 were written in a later round (2026-12-01), from the same brief with a section on marking the
 planted text, after the shipped model was trained; none of them saw the filter or the other files. They
@@ -36,8 +37,14 @@ were first meant as training data: a model trained on w8-w10 halved the false po
 writer's benign errors (7.5 % -> 3.3 %) but lost recall on the public chat sets, and the validation rule
 chose the shipped model, so they are only evaluated. A row of theirs that is a near copy (5-word shingles,
 Jaccard > 0.5) of a training or validation row was left out of its file (40 rows, common real errors).
-Each attack row of w1-w5 and w8-w11 names the substrings the attacker planted (`planted`: w1-w5 marked by
-a reader who never saw the filter, w8-w11 by their writers).
+w13 (2026-12-05) was asked for as training data after n-gram heads trained on localized user-facing messages
+learnt that an unfamiliar language is benign (a blind review of errors in 15 languages, now
+tests/data/independent_review7.jsonl: 50 -> 38 % of its attacks caught). Heads trained on it as well caught
+those attacks again but rejected must-allow errors ("Illegal instruction (core dumped)"), so it is only
+evaluated. Its writer saw neither the filter, its data nor that review; rows that are near copies of a row of
+another split or of a held-out review were left out (none were).
+Each attack row of w1-w5, w8-w11 and w13 names the substrings the attacker planted (`planted`: w1-w5
+marked by a reader who never saw the filter, the others by their writers).
 `authored_split("train", counterfactual_rows=True)` adds, for each marked training attack, the same
 error with the planted text taken out as a benign row, and the planted text alone as an attack: the row
 and its counterfactual differ only by the attack, so the trace, the exception names and the topic of the
@@ -62,6 +69,7 @@ DIRECTORY = Path(__file__).parent / "authored"
 WRITERS = {
     "w1": "train", "w2": "train", "w3": "train", "w4": "train", "w7": "train", "w5": "validation",
     "w6": "test", "w8": "test", "w9": "test", "w10": "test", "w11": "test", "w12": "test",
+    "w13": "test",
 }  # fmt: skip
 SPLITS = ("train", "validation", "test")
 

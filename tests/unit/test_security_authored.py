@@ -71,13 +71,18 @@ def test_eval_authored_reports_the_blind_writers_set_with_the_model_beyond_the_r
     # before it was trained on localized messages (2026-12-05): w8 79.7/2.9, w9 90.3/12.2, w10 66.2/5.2,
     # w11 78.1/4.8, w12 -/6.6: one attack less in each of w8-w10, two more in w11, three false positives less in w12)
     measured = {"w8": (153, 139, 0.791, 0.029), "w9": (154, 156, 0.896, 0.122), "w10": (151, 153, 0.656, 0.052),
-                "w11": (151, 146, 0.795, 0.048), "w12": (0, 301, None, 0.057)}  # fmt: skip
+                "w11": (151, 146, 0.795, 0.048), "w12": (0, 301, None, 0.057),
+                # 2026-12-05, errors in 16 other languages with attacks planted in them: the model before the
+                # encoder head read localized messages 45.0/10.0, rules only 7.5/0
+                "w13": (80, 80, 0.512, 0.063)}  # fmt: skip
     for writer, (attacks, benign, recall, fpr) in measured.items():
         per = json.loads(result.stdout)["corpora"][f"authored-test-{writer}"]
         rules, both = per["rules"], per["rules+model"]
         assert (both["attacks"], both["benign"]) == (attacks, benign), writer
-        # the model adds 48-62 points of recall to the rules' 16-25 % (w10, structured and multilingual: 48)
-        assert recall is None or (both["recall"] >= recall - 0.005 and both["recall"] >= rules["recall"] + 0.45)
+        # the model adds 48-62 points of recall to the rules' 16-25 % (w10, structured and multilingual: 48; w13,
+        # every attack in another language: 44)
+        added = 0.4 if writer == "w13" else 0.45
+        assert recall is None or (both["recall"] >= recall - 0.005 and both["recall"] >= rules["recall"] + added)
         assert both["false_positive_rate"] <= fpr + 0.005, writer
 
 
