@@ -46,9 +46,9 @@ __all__ = [
     "SHARES", "TRAIN_WINDOWS",
 ]  # fmt: skip
 
-# beyond the n-gram heads' sets: attacks hidden in error reports, and localized benign messages (the word pieces
-# of an English model read an unfamiliar language as noise, and scored "This username already exists" in Czech 0.99)
-EXTRA_TRAIN = ("embedded-train", "translations-train")
+# beyond the n-gram heads' sets: localized benign messages (the word pieces of an English model read an unfamiliar
+# language as noise, and scored "This username already exists" in Czech 0.99) and attacks hidden in error reports
+EXTRA_TRAIN = ("translations-train", "embedded-train")  # this order trained the shipped head
 EXTRA_VALIDATION = ("translations-validation",)
 SHARES = {
     "errors-train": 0.2, "catalogs-train": 0.3, "tools-train": 0.3, "embedded-train": 0.5, "translations-train": 0.5,

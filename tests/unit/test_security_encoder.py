@@ -56,6 +56,11 @@ def test_the_encoder_threshold_and_gate_come_from_the_validation_sets() -> None:
 
     meta = json.loads((ENCODER_DIR / "calibration.json").read_text(encoding="utf-8"))
     assert set(meta["validation"]) == {*VALIDATION_SETS, *EXTRA_VALIDATION}  # the localized messages too
+    from swarm.security.encoder_train import EXTRA_TRAIN
+    from swarm.security.train import TRAIN_SETS
+
+    # the sets in the order that trained the shipped head (their rows are concatenated, then shuffled with the seed)
+    assert list(meta["train_sets"]) == [*TRAIN_SETS, *EXTRA_TRAIN]
     assert 0.0 < meta["gate"] < meta["threshold"] < 1.0
     assert all(0.0 <= row["fpr"] <= 0.06 for row in meta["validation"].values())
 
