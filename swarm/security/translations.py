@@ -24,16 +24,14 @@ sampled to `CAPS` rows per split (the frozen file stays within the model's size 
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import json
 import random
 import re
 import zipfile
 from pathlib import Path
 
-from swarm.security.catalogs import _PLACEHOLDER, _clean, downloaded, fill, shaped
 from swarm.security.catalogs import WHEELS as CATALOG_WHEELS
+from swarm.security.catalogs import clean, downloaded, filled, po_entries, shaped
 from swarm.security.corpora import hash_split, read_frozen, write_frozen
 from swarm.security.evaluate import Sample
 
@@ -42,46 +40,16 @@ __all__ = ["CAPS", "WHEELS", "freeze", "harvest", "translation_rows", "translati
 WHEELS = {name: CATALOG_WHEELS[name] for name in ("django", "django-allauth", "sphinx", "wagtail")}
 CAPS = {"train": 12000, "validation": 2500, "test": 4000}  # rows kept per split, sampled with a fixed seed
 FROZEN = Path(__file__).parent / "model" / "translations.json.gz"
-_ENTRY = re.compile(r'^(msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?) (".*")$')
 _LETTERS = re.compile(r"[^\W\d_]")  # a letter of any script
 
 
 def _translated(message: str) -> str | None:
     """A msgstr as a reader sees it (placeholders filled); None for labels and fragments. Unlike the English
-    `_clean`, words are not counted: Chinese and Japanese do not separate them."""
+    `catalogs.clean`, words are not counted: Chinese and Japanese do not separate them."""
     message = message.strip()
     if not 16 <= len(message) <= 600 or len(_LETTERS.findall(message)) < 10:
         return None
-    return _PLACEHOLDER.sub(fill, message)
-
-
-def _po_pairs(text: str) -> list[tuple[str, str]]:
-    """(msgid, first msgstr) of each entry of a .po file."""
-    entries: list[dict[str, str]] = []
-    entry: dict[str, str] = {}
-    key, parts = "", []
-
-    def close() -> None:
-        if key:
-            with contextlib.suppress(ValueError):  # a C escape JSON does not read drops that string
-                entry[key] = "".join(json.loads(p) for p in parts)
-
-    for line in [*text.splitlines(), ""]:
-        if m := _ENTRY.match(line):
-            close()
-            key, parts = m.group(1), [m.group(2)]
-            if key in ("msgctxt", "msgid") and any(k.startswith("msgstr") for k in entry):
-                entries.append(entry)  # a new entry begins without a blank line between
-                entry = {}
-        elif line.startswith('"') and key:
-            parts.append(line.strip())
-        else:
-            close()
-            key, parts = "", []
-            if entry:
-                entries.append(entry)
-                entry = {}
-    return [(e.get("msgid", ""), e.get("msgstr") or e.get("msgstr[0]") or "") for e in entries]
+    return filled(message)
 
 
 def harvest(wheel_dir: Path, seed: int = 11) -> list[tuple[str, str, str]]:
@@ -94,8 +62,8 @@ def harvest(wheel_dir: Path, seed: int = 11) -> list[tuple[str, str, str]]:
                 language = name.split("/LC_MESSAGES/")[0].rsplit("/", 1)[-1]
                 if language.startswith("en"):
                     continue
-                for msgid, msgstr in _po_pairs(z.read(name).decode("utf-8", "replace")):
-                    english = _clean(msgid)
+                for msgid, msgstr in po_entries(z.read(name).decode("utf-8", "replace")):
+                    english = clean(msgid)
                     text = _translated(msgstr) if english is not None and msgstr.strip() else None
                     if text is not None and text != english:
                         found.setdefault(text, (hash_split(english or ""), f"{source}/{language}"))
