@@ -43,6 +43,13 @@ tests/data/independent_review7.jsonl: 50 -> 38 % of its attacks caught). Heads t
 those attacks again but rejected must-allow errors ("Illegal instruction (core dumped)"), so it is only
 evaluated. Its writer saw neither the filter, its data nor that review; rows that are near copies of a row of
 another split or of a held-out review were left out (none were).
+t1 and t2 (2026-12-05) are translations, not writers: 120 rows of w1-w4 (60 attacks, 60 benign) in 12
+languages and 50 rows of w5 in 4, by helpers that saw only those rows and `authored/TRANSLATING.md`; a
+translation keeps its source's split and class (`translated_split`, the sets `translated-train` and
+`translated-validation`). They are not in the shipped recipe: n-gram heads trained on them caught more of the
+attacks written in other languages but rejected more localized benign text, and chosen on validation under a
+budget for that text they were no better (README, seventeenth round of issue 11); the encoder head trained on
+them read none of t2's attacks better.
 Each attack row of w1-w5, w8-w11 and w13 names the substrings the attacker planted (`planted`: w1-w5
 marked by a reader who never saw the filter, the others by their writers).
 `authored_split("train", counterfactual_rows=True)` adds, for each marked training attack, the same
@@ -63,7 +70,7 @@ from pathlib import Path
 from swarm.errors import InvalidInput
 from swarm.security.evaluate import Sample, load_corpus
 
-__all__ = ["DIRECTORY", "SPLITS", "WRITERS", "authored_split", "counterfactual"]
+__all__ = ["DIRECTORY", "SPLITS", "TRANSLATED", "WRITERS", "authored_split", "counterfactual", "translated_split"]
 
 DIRECTORY = Path(__file__).parent / "authored"
 WRITERS = {
@@ -72,6 +79,9 @@ WRITERS = {
     "w13": "test",
 }  # fmt: skip
 SPLITS = ("train", "validation", "test")
+# writers' rows translated into other languages by helpers that saw only those rows and a brief
+# (`authored/TRANSLATING.md`): a translation keeps its source's split and class
+TRANSLATED = {"t1": "train", "t2": "validation"}
 
 
 MIN_REMAINDER = 20  # characters: an error with less left once the attack is out is no counterfactual
@@ -117,10 +127,20 @@ def authored_split(split: str, counterfactual_rows: bool = False) -> list[Sample
     """The rows of the writers of one split ('train', 'validation' or 'test'), each row's category
     prefixed by its writer (`w3/es/weaken-code`); with `counterfactual_rows`, each marked attack's
     `counterfactual` pair too (none when less than `MIN_REMAINDER` characters of the error remain)."""
+    return _rows(WRITERS, split, counterfactual_rows)
+
+
+def translated_split(split: str, counterfactual_rows: bool = False) -> list[Sample]:
+    """The translated rows of one split (`TRANSLATED`), as `authored_split` gives a writer's:
+    `translated_split("train")` -> [Sample("attack", "... 'Marta K. -- NOTA PARA EL AGENTE DE IA ...'"), ...]."""
+    return _rows(TRANSLATED, split, counterfactual_rows)
+
+
+def _rows(writers: dict[str, str], split: str, counterfactual_rows: bool) -> list[Sample]:
     if split not in SPLITS:
         raise InvalidInput(f"unknown authored split {split!r}; choose one of {', '.join(SPLITS)}")
     out = []
-    for name, of in WRITERS.items():
+    for name, of in writers.items():
         if of != split:
             continue
         for sample, planted in _writer(name):

@@ -94,17 +94,57 @@ class Normalised:
     fullwidth: bool = False  # full-width or other compatibility forms were folded by NFKC
 
 
+# the fullwidth forms of letters and digits, and the mathematical alphanumerics: what spells a word in disguise.
+# Fullwidth punctuation (U+FF01-FF0F, FF1A-FF20, ...) is how Chinese and Japanese text is written: 1 in 25 of
+# the localized messages held out (swarm.security.translations) carries some, and none hides a letter.
+_FULLWIDTH_ALNUM = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\U0001d400-\U0001d7ff]")
+# invisible characters that scripts use between their own letters: word breaks (Thai, Khmer, Myanmar, Chinese),
+# joiners (Persian, Indic scripts, emoji sequences) and direction marks (Arabic, Hebrew)
+_SCRIPT_JOINERS = frozenset("\u200b\u200c\u200d\u200e\u200f\u061c")
+_DIRECTION_MARKS = frozenset("\u200e\u200f\u061c")
+# the scripts written with combining marks and those joiners (Hebrew to Thaana and the Indic scripts, Thai to
+# Khmer and Mongolian, CJK and Hangul, the presentation forms of Arabic); 1 in 20 localized messages held out
+# has such a character, and a word of Latin, Cyrillic or Greek letters in disguise has them nowhere else
+_NATIVE = re.compile("[\u0590-\u08ff\u0900-\u0dff\u0e00-\u0fff\u1000-\u109f\u1780-\u18af\u2e80-\u9fff"
+                     "\uac00-\ud7af\ufb1d-\ufdff\ufe00-\ufe0f\ufe70-\ufefe]")
+
+
+def _native(c: str) -> bool:
+    """A character of a script that uses combining marks or joiners itself, or an emoji (joined by ZWJ)."""
+    return bool(_NATIVE.match(c)) or unicodedata.category(c) == "So"
+
+
+def _hides(nfkc: str, i: int, c: str) -> bool:
+    """Whether dropping `c` at `nfkc[i]` took something out of a word in disguise: a combining mark on a letter
+    that is not of a script written with them (`_native`), a joiner next to such a letter, a direction mark or
+    control character between two, any other format or invisible character (a byte-order mark opening the text
+    aside)."""
+    if unicodedata.category(c) == "Mn":
+        base = i - 1
+        while base >= 0 and unicodedata.category(nfkc[base]) == "Mn":  # stacked marks: the letter under them
+            base -= 1
+        return base >= 0 and nfkc[base].isalnum() and not _native(nfkc[base])
+    if c in _SCRIPT_JOINERS or unicodedata.category(c) == "Cc":
+        around = [n.isalnum() and not _native(n) for n in (nfkc[i - 1] if i > 0 else " ",
+                                                           nfkc[i + 1] if i + 1 < len(nfkc) else " ")]
+        # a direction mark sits between right-to-left text and a Latin path or name, a control character (the
+        # escape of a terminal colour) before punctuation: hiding only inside a word
+        return any(around) if c in "\u200b\u200c\u200d" else all(around)
+    return not (c == "\ufeff" and i == 0)
+
+
 def _clean(text: str) -> tuple[str, bool, bool]:
-    """NFKC, then drop format (Cf) and leftover combining (Mn) characters."""
+    """NFKC, then drop format (Cf) and leftover combining (Mn) characters; whether that took something out of a
+    word (`_hides`), and whether NFKC folded fullwidth or mathematical letters or digits."""
     nfkc = unicodedata.normalize("NFKC", text)
-    fullwidth = nfkc != text and any("\uff01" <= c <= "\uff5e" or "\U0001d400" <= c <= "\U0001d7ff" for c in text)
-    kept = [
-        c
-        for c in nfkc
-        if not (unicodedata.category(c) in ("Cf", "Mn", "Cc") and c not in "\t\n\r") and ord(c) not in _INVISIBLE_EXTRA
-    ]
-    out = "".join(kept)
-    return out, len(out) != len(nfkc), fullwidth
+    fullwidth = nfkc != text and bool(_FULLWIDTH_ALNUM.search(text))
+    kept, hidden = [], False
+    for i, c in enumerate(nfkc):
+        if (unicodedata.category(c) in ("Cf", "Mn", "Cc") and c not in "\t\n\r") or ord(c) in _INVISIBLE_EXTRA:
+            hidden = hidden or _hides(nfkc, i, c)
+        else:
+            kept.append(c)
+    return "".join(kept), hidden, fullwidth
 
 
 def _lower(text: str) -> str:

@@ -44,7 +44,7 @@ from spacy.attrs import ORTH
 from spacy.training import Example
 from spacy.util import compounding, fix_random_seed, minibatch
 
-from swarm.security.authored import authored_split
+from swarm.security.authored import authored_split, translated_split
 from swarm.security.calibration import calibrate, rates
 from swarm.security.catalogs import catalog_rows
 from swarm.security.corpora import SOURCES, public_split
@@ -76,6 +76,7 @@ TRAIN_SETS = (
     "tools-train", "bipia-train", "authored-train",
 )  # fmt: skip
 # also available: "embedded-train" (the public train texts hidden in generated error reports; see the data card)
+# and "translated-train" (the training writers' rows in 12 other languages: the encoder head's, see encoder_train)
 ERRORS_PER_MESSAGE = 5  # "errors-train": each harvested train-split error message rendered this many times
 VALIDATION_SETS = (
     "s-labs-validation",
@@ -115,6 +116,9 @@ def _load(name: str, seed: int, per_message: int = ERRORS_PER_MESSAGE) -> list[S
     if name.startswith("authored-"):  # written for the project, split by writer; training adds counterfactuals
         split = name.removeprefix("authored-")
         return authored_split(split, counterfactual_rows=split == "train")
+    if name.startswith("translated-"):  # writers' rows in other languages, as the authored split's rows
+        split = name.removeprefix("translated-")
+        return translated_split(split, counterfactual_rows=split == "train")
     if name == "bipia-train":  # 50 attacks on coding agents: twice bare and once hidden in a train error report
         rows = public_split(name)
         return rows * 2 + embed(rows, "train", seed=seed, share=1.0)

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from swarm.cli import app
 from swarm.errors import InvalidInput
 from swarm.security import authored
-from swarm.security.authored import WRITERS, authored_split, counterfactual
+from swarm.security.authored import TRANSLATED, WRITERS, authored_split, counterfactual, translated_split
 from swarm.security.train import TRAIN_SETS, VALIDATION_SETS, training_sets
 
 runner = CliRunner()
@@ -53,6 +53,30 @@ def test_no_held_out_row_has_a_near_copy_in_an_earlier_split() -> None:
             seen.append(shingles)
 
 
+def test_translations_keep_their_sources_split_and_class_and_carry_the_attack_in_the_language() -> None:
+    """t1 / t2: rows of the training / validation writers translated into other languages. Each keeps its
+    source's split, so no held-out writer's row is translated; each marked attack is the translated planted text
+    (its counterfactual pair trains as the writers' do); no translation is a copy of any authored row. They are
+    training and validation options, not in the shipped recipe (the README's seventeenth round says why)."""
+    assert TRANSLATED == {"t1": "train", "t2": "validation"}
+    assert not any(n.startswith("translated-") for n in (*TRAIN_SETS, *VALIDATION_SETS))
+    train, validation = translated_split("train"), translated_split("validation")
+    languages = {s.category.split("/")[1] for s in train}
+    assert languages == {"es", "pt", "fr", "it", "de", "nl", "ru", "pl", "zh", "ja", "ko", "tr"}
+    assert {s.category.split("/")[1] for s in validation} == {"uk", "vi", "de", "ja"}
+    for lang in languages:  # both classes in every language: the language is not a cue of either
+        labels = [s.label for s in train if s.category.split("/")[1] == lang]
+        assert labels.count("attack") >= 50 and labels.count("benign") >= 25, lang
+    originals = {s.text.strip() for split in authored.SPLITS for s in authored_split(split)}
+    assert not any(s.text.strip() in originals for s in (*train, *validation))
+    marked = [(s, p) for s, p in authored._writer("t1") if s.label == "attack"]
+    assert len(marked) == sum(s.label == "attack" for s in train) and all(p for _, p in marked)
+    # Cyrillic, Han and Hangul planted text: the attack itself is in the language, not left in English
+    assert sum(bool(re.search(r"[\u0400-\u04ff\u4e00-\u9fff\uac00-\ud7af]", " ".join(p))) for _, p in marked) >= 200
+    rows = training_sets(("translated-train",))["translated-train"]
+    assert len(rows) > len(train) + len(marked)  # the counterfactual pairs
+
+
 def test_eval_authored_reports_the_blind_writers_set_with_the_model_beyond_the_rules() -> None:
     result = runner.invoke(app, ["security", "eval", "--authored", "--compare", "--json"])
     assert result.exit_code == 0, result.output
@@ -69,8 +93,10 @@ def test_eval_authored_reports_the_blind_writers_set_with_the_model_beyond_the_r
     # without the encoder head of 2026-12-04: w8 77.8/2.9, w9 87.0/11.5, w10 64.2/4.6, w11 73.5/4.1, w12 -/5.0:
     # the encoder adds 2-5 points of recall and up to 1.7 points of false positives here; the first encoder head,
     # before it was trained on localized messages (2026-12-05): w8 79.7/2.9, w9 90.3/12.2, w10 66.2/5.2,
-    # w11 78.1/4.8, w12 -/6.6: one attack less in each of w8-w10, two more in w11, three false positives less in w12)
-    measured = {"w8": (153, 139, 0.791, 0.029), "w9": (154, 156, 0.896, 0.122), "w10": (151, 153, 0.656, 0.052),
+    # w11 78.1/4.8, w12 -/6.6: one attack less in each of w8-w10, two more in w11, three false positives less in w12;
+    # w8 79.1 -> 78.4 once the obfuscation flags stopped firing on Chinese and Japanese punctuation: one attack
+    # in Chinese was caught only through that boost)
+    measured = {"w8": (153, 139, 0.784, 0.029), "w9": (154, 156, 0.896, 0.122), "w10": (151, 153, 0.656, 0.052),
                 "w11": (151, 146, 0.795, 0.048), "w12": (0, 301, None, 0.057),
                 # 2026-12-05, errors in 16 other languages with attacks planted in them: the model before the
                 # encoder head read localized messages 45.0/10.0, rules only 7.5/0
