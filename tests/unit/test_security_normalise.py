@@ -61,6 +61,16 @@ def test_a_scripts_own_characters_are_not_hiding() -> None:
     assert normalise("错误：ｉｇｎｏｒｅ").fullwidth and normalise("𝐢𝐠𝐧𝐨𝐫𝐞").fullwidth
 
 
+def test_real_localized_messages_raise_no_flag() -> None:
+    """The 4,000 held-out translations of real projects' messages (115 languages): 250 raised a flag before the
+    flags stopped firing on a script's own characters, 3 now (a Persian direction mark beside a digit, ...)."""
+    from swarm.security.translations import translations
+
+    rows = translations("test")
+    flagged = [text for _, text in rows if (n := normalise(text)).invisible or n.fullwidth]
+    assert len(rows) == 4000 and len(flagged) <= 5
+
+
 def test_a_localized_ci_log_that_pipes_curl_into_sh_is_allowed() -> None:
     """A weak rule (an install script piped into a shell) plus a boost from the script's own punctuation or vowel
     signs rejected these CI logs of the ninth independent review; an attack hidden the same way still is."""
