@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import base64
+import json
 import urllib.parse
+from pathlib import Path
 
 import pytest
 
 from swarm.security.normalise import decode_segments, normalise, skeleton
+
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def test_views_have_the_same_length_so_spans_line_up() -> None:
@@ -63,12 +67,28 @@ def test_a_scripts_own_characters_are_not_hiding() -> None:
 
 def test_real_localized_messages_raise_no_flag() -> None:
     """The 4,000 held-out translations of real projects' messages (115 languages): 250 raised a flag before the
-    flags stopped firing on a script's own characters, 3 now (a Persian direction mark beside a digit, ...)."""
+    flags stopped firing on a script's own characters, 1 now."""
     from swarm.security.translations import translations
 
     rows = translations("test")
     flagged = [text for _, text in rows if (n := normalise(text)).invisible or n.fullwidth]
-    assert len(rows) == 4000 and len(flagged) <= 5
+    assert len(rows) == 4000 and len(flagged) <= 2
+
+
+def test_a_reviewers_hidden_and_ordinary_texts_in_many_scripts() -> None:
+    """tests/data/obfuscation_flags_review.jsonl, written by a helper that never saw the normaliser: 80 texts with
+    words disguised (zero-width characters inside words of 19 scripts, tags, overlays and zalgo, bidi overrides,
+    soft hyphens, fullwidth and mathematical letters) and 80 ordinary ones rich in their script's own invisible
+    and combining characters. The flags before this change: 79 and 67 (of 80) flagged; the first version of it,
+    written before the set was read: 70 and 12; now, after reading it (so a development figure): 78 and 1 (the
+    ordinary one a German compound with soft hyphens; the hidden ones missed: a zero-width space between Chinese
+    characters, an enclosing circle on Cyrillic letters, which stays in the text and so hides nothing)."""
+    rows = [json.loads(line) for line in (DATA / "obfuscation_flags_review.jsonl").read_text("utf-8").splitlines()]
+    flagged = {"hidden": 0, "ordinary": 0}
+    for row in rows:
+        n = normalise(row["text"])
+        flagged[row["label"]] += n.invisible or n.fullwidth or n.homoglyphs
+    assert len(rows) == 160 and flagged["hidden"] >= 78 and flagged["ordinary"] <= 1
 
 
 def test_a_localized_ci_log_that_pipes_curl_into_sh_is_allowed() -> None:
