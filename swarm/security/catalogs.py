@@ -46,7 +46,7 @@ from swarm.security.evaluate import Sample
 
 __all__ = [
     "WHEELS", "catalog_messages", "catalog_rows", "clean", "downloaded", "filled", "freeze", "harvest", "po_entries",
-    "shaped",
+    "po_files", "shaped",
 ]  # fmt: skip
 
 WHEELS = {  # distribution -> (version, licence)
@@ -111,16 +111,22 @@ def filled(message: str) -> str:
     return _PLACEHOLDER.sub(lambda m: _FILL[len(m.group()) % len(_FILL)], message)
 
 
-def harvest(wheel_dir: Path, postgres_glob: str = POSTGRES_MO) -> list[tuple[str, str, str]]:
-    """(split, source, message) for every distinct message of the wheels in `wheel_dir` and the PostgreSQL catalogs."""
-    found: dict[str, str] = {}
+def po_files(wheel_dir: Path) -> Iterator[tuple[str, str, str]]:
+    """(distribution, path in the wheel, text) of each gettext catalog (.po) of the wheels in `wheel_dir`."""
     for wheel in sorted(wheel_dir.glob("*.whl")):
         source = wheel.name.split("-")[0].replace("_", "-").lower()
         with zipfile.ZipFile(wheel) as z:
             for name in sorted(n for n in z.namelist() if n.endswith(".po") and "/LC_MESSAGES/" in n):
-                for msgid, _ in po_entries(z.read(name).decode("utf-8", "replace")):
-                    if (text := clean(msgid)) is not None:
-                        found.setdefault(text, source)
+                yield source, name, z.read(name).decode("utf-8", "replace")
+
+
+def harvest(wheel_dir: Path, postgres_glob: str = POSTGRES_MO) -> list[tuple[str, str, str]]:
+    """(split, source, message) for every distinct message of the wheels in `wheel_dir` and the PostgreSQL catalogs."""
+    found: dict[str, str] = {}
+    for source, _, catalog in po_files(wheel_dir):
+        for msgid, _ in po_entries(catalog):
+            if (text := clean(msgid)) is not None:
+                found.setdefault(text, source)
     for path in sorted(glob.glob(postgres_glob)):
         domain = Path(path).stem
         if not (domain.startswith(("pg", "postgres", "psql", "libpq", "initdb", "plpgsql", "ecpg"))):

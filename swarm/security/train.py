@@ -76,7 +76,7 @@ TRAIN_SETS = (
     "tools-train", "bipia-train", "authored-train",
 )  # fmt: skip
 # also available: "embedded-train" (the public train texts hidden in generated error reports; see the data card)
-# and "translated-train" (the training writers' rows in 12 other languages: the encoder head's, see encoder_train)
+# and "translated-train" (the training writers' rows in 12 other languages; in no recipe: README, seventeenth round)
 ERRORS_PER_MESSAGE = 5  # "errors-train": each harvested train-split error message rendered this many times
 VALIDATION_SETS = (
     "s-labs-validation",
