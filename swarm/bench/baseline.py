@@ -3,6 +3,8 @@
     raw = await measure_raw(settings, messages=2000, batch=64, progress=quiet)    # plain nats-py fetch + ack
     raw = median_raw([raw, await measure_raw(...), ...])   # the median run; every run's per_s kept
     task = await measure_task_path(settings, messages=500, slots=20, progress=quiet)  # the NATS-only task path
+    hops = [PhaseHop.options(num_cpus=0).remote() for _ in range(4)]                # on a started Ray
+    floor = await measure_task_path(settings, 500, 20, quiet, hops=hops)  # ... with one Ray call per phase
     report = bench_report(tag, i)      # a distinct ErrorReport per i
     await drop_namespace(bus)          # leave nothing behind on a shared server
 """
@@ -16,6 +18,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import ray
+
 from swarm.bus.connect import Bus
 from swarm.bus.names import ERROR_CONSUMER
 from swarm.bus.provision import load_streams_config, provision
@@ -26,7 +30,10 @@ from swarm.runtime.grouping import investigation_id_for
 from swarm.state import PeerState
 from swarm.state.model import Status
 
-__all__ = ["Progress_", "bench_report", "drop_namespace", "measure_raw", "measure_task_path", "median_raw", "quiet"]
+__all__ = [
+    "PhaseHop", "Progress_", "bench_report", "drop_namespace", "measure_raw", "measure_task_path", "median_raw",
+    "quiet",
+]
 
 Progress_ = Callable[[str, int, int], None]  # (step, done, total)
 
@@ -99,11 +106,34 @@ async def _publish_reports(bus: Bus, messages: int) -> None:
         await asyncio.gather(*acks[start : start + 500])
 
 
-async def measure_task_path(settings: Settings, messages: int, slots: int, progress: Progress_) -> dict[str, Any]:
+@ray.remote
+class PhaseHop:
+    """An actor that does nothing but answer: one hop of the task path with a Ray call per phase."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def call(self, state: bytes) -> bytes:
+        self.calls += 1
+        return state
+
+    async def count(self) -> int:
+        return self.calls
+
+
+async def measure_task_path(
+    settings: Settings, messages: int, slots: int, progress: Progress_, hops: list[Any] | None = None
+) -> dict[str, Any]:
     """Baseline of an investigation's bookkeeping with nothing but nats-py: per report fetched from the
     error-fixer consumer, parse it, KV create its PEER state, one compare-and-set on it, publish a Result
     with Nats-Msg-Id = investigation id, ack (confirmed, as intake acks an investigated report), with
-    `slots` reports in flight at once (the swarm's investigation slots)."""
+    `slots` reports in flight at once (the swarm's investigation slots).
+
+    `hops` (PhaseHop handles): the PEER state also goes through one Ray actor call per hop, in turn, between
+    the create and the compare-and-set: the floor of a design that makes one actor call per phase (the
+    swarm's critical path: intake -> orchestrator, which plans and expresses itself, then research,
+    implement and review), with nothing else of it."""
+    step = f"task path + {len(hops)} Ray calls" if hops else "NATS-only task path"
     bus = await Bus.connect(settings.model_copy(update={"nats_namespace": f"bench{uuid.uuid4().hex[:8]}"}))
     try:
         await provision(bus.js, bus.names, load_streams_config(settings.swarm_streams_config))
@@ -122,6 +152,8 @@ async def measure_task_path(settings: Settings, messages: int, slots: int, progr
                 state = PeerState.new(inv, "error", 1, status=Status.NEW, updated_by="bench",
                                       signature=report.signature)
                 revision = await kv.create(state.key, state.to_bytes())
+                for hop in hops or ():
+                    state = PeerState.model_validate_json(await hop.call.remote(state.to_bytes()))
                 state.metadata.status = Status.COMPLETED
                 await kv.update(state.key, state.to_bytes(), last=revision)
                 result = Result(investigation_id=inv, signature=report.signature, status="no_fix",
@@ -149,15 +181,18 @@ async def measure_task_path(settings: Settings, messages: int, slots: int, progr
                 t = asyncio.create_task(task(msg))
                 tasks.add(t)
                 t.add_done_callback(tasks.discard)
-            progress("NATS-only task path", done, messages)
+            progress(step, done, messages)
         while tasks:
             await asyncio.gather(*list(tasks))
         secs = time.perf_counter() - began
-        progress("NATS-only task path", done, messages)
+        progress(step, done, messages)
         info = await bus.js.consumer_info(stream, ERROR_CONSUMER)
         if done != messages or info.num_ack_pending or info.num_pending:
             raise SwarmError(f"task-path baseline: {done}/{messages} done, {info.num_ack_pending} unacked")
-        return {"messages": messages, "slots": slots, "seconds": secs, "per_s": messages / secs}
+        out = {"messages": messages, "slots": slots, "seconds": secs, "per_s": messages / secs}
+        if hops:
+            out |= {"ray_calls": len(hops), "calls_per_hop": await asyncio.gather(*(h.count.remote() for h in hops))}
+        return out
     finally:
         await drop_namespace(bus)
         await bus.close()

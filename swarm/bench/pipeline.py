@@ -49,6 +49,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from swarm.bench.agents import BENCH_AGENTS
 from swarm.bench.baseline import (
+    PhaseHop,
     Progress_,
     bench_report,
     drop_namespace,
@@ -76,6 +77,7 @@ __all__ = ["command", "measure", "bench_config", "percentiles"]
 RAW_RUNS = 3  # raw baseline runs at the start, and again before the storm
 
 PHASE_CALLS = 5  # plan, research (parallel), implement, express, review: the critical path of one cycle
+RAY_HOPS = 4  # actor calls on that path: intake -> orchestrator (plan, express), research, implement, review
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -312,6 +314,14 @@ async def measure(
         # killed actors print their pending nats-py tasks on exit: noise in a figures-only report
         ray.init(include_dashboard=False, logging_level="WARNING", log_to_driver=False)
     try:
+        # the same task path with an actor call per phase: the floor of any one-call-per-phase design
+        hops = [PhaseHop.options(num_cpus=0).remote() for _ in range(RAY_HOPS)]
+        try:
+            await asyncio.gather(*(hop.count.remote() for hop in hops))  # started: their start-up is not timed
+            floor = await measure_task_path(settings, task_messages, slots, progress, hops=hops)
+        finally:
+            for hop in hops:
+                ray.kill(hop)
         noop = await measure_scenario(settings, "noop", reports, 0.0, serial, opts, progress, timeout_s)
         sleep = None
         if sleep_reports:
@@ -327,9 +337,11 @@ async def measure(
         if started_ray:
             ray.shutdown()
     raw = median_raw(raws)
-    out: dict[str, Any] = {"server": settings.nats_url, **opts, "raw": raw, "task_path": task, "noop": noop,
-                           "sleep": sleep, "storm": storm}
-    out["ratios"] = {"noop/raw": noop["per_s"] / raw["per_s"], "noop/task_path": noop["per_s"] / task["per_s"]}
+    out: dict[str, Any] = {"server": settings.nats_url, **opts, "raw": raw, "task_path": task,
+                           "ray_floor": floor, "noop": noop, "sleep": sleep, "storm": storm}
+    out["ratios"] = {"noop/raw": noop["per_s"] / raw["per_s"], "noop/task_path": noop["per_s"] / task["per_s"],
+                     "ray_floor/task_path": floor["per_s"] / task["per_s"],
+                     "noop/ray_floor": noop["per_s"] / floor["per_s"]}
     if storm is not None:
         out["ratios"]["storm/raw"] = storm["per_s"] / raw["per_s"]
     if sleep is not None:

@@ -26,6 +26,10 @@ def render(r: dict[str, Any]) -> None:
     task = r["task_path"]
     table.add_row(f"NATS-only task path, {task['slots']} in flight", str(task["messages"]), f"{task['per_s']:,.0f}",
                   f"{task['per_s'] / raw:.3g}", "", "", "", "")
+    floor = r.get("ray_floor")
+    if floor is not None:
+        table.add_row(f"  + {floor['ray_calls']} Ray calls (one per phase)", str(floor["messages"]),
+                      f"{floor['per_s']:,.0f}", f"{floor['per_s'] / raw:.3g}", "", "", "", "")
     for key in ("noop", "sleep"):
         s = r[key]
         if s is None:
@@ -48,6 +52,9 @@ def render(r: dict[str, Any]) -> None:
                   highlight=False)
     console.print(f"no-op investigations {r['ratios']['noop/task_path']:.3g} x the NATS-only task path "
                   f"({r['noop']['per_s']:,.1f}/s vs {task['per_s']:,.0f}/s; goal 0.25)", highlight=False)
+    if floor is not None:
+        console.print(f"task path with one Ray call per phase {r['ratios']['ray_floor/task_path']:.3g} x the task "
+                      f"path; no-op investigations {r['ratios']['noop/ray_floor']:.3g} x that floor", highlight=False)
     per = r["noop"]["per_investigation"]
     console.print("one no-op investigation: " + ", ".join(f"{v:.1f} {k}" for k, v in per.items())
                   + " (task path: 1 kv create, 1 kv write, 1 publish, 1 ack)", highlight=False)

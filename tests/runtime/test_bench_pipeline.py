@@ -47,6 +47,14 @@ def test_bench_pipeline_json_has_sane_figures(cli_env: dict[str, str], settings:
     task = data["task_path"]
     assert task["messages"] == 40 and task["slots"] == 2 and task["per_s"] > 0
     assert data["ratios"]["noop/task_path"] == pytest.approx(data["noop"]["per_s"] / task["per_s"])
+    # the same task path with one Ray actor call per hop of the critical path (intake -> orchestrator,
+    # research, implement, review): each report went through each of the 4 hop actors once, in the same run
+    floor = data["ray_floor"]
+    assert floor["messages"] == 40 and floor["slots"] == 2 and floor["ray_calls"] == 4
+    assert floor["calls_per_hop"] == [40] * 4 and floor["per_s"] > 0
+    assert data["ratios"]["ray_floor/task_path"] == pytest.approx(floor["per_s"] / task["per_s"])
+    assert data["ratios"]["noop/ray_floor"] == pytest.approx(data["noop"]["per_s"] / floor["per_s"])
+    assert "task path + 4 Ray calls" in result.stderr
 
     # every report of the burst and the lone one became exactly one investigation and one "fixed" Result
     want = {"received": 6, "investigations": 6, "duplicates": 0, "dead_lettered": 0, "rejected": 0, "results": 6,
