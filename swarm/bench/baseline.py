@@ -32,7 +32,7 @@ from swarm.state.model import Status
 
 __all__ = [
     "PhaseHop", "Progress_", "bench_report", "drop_namespace", "measure_raw", "measure_task_path", "median_raw",
-    "quiet",
+    "median_run", "quiet",
 ]
 
 Progress_ = Callable[[str, int, int], None]  # (step, done, total)
@@ -89,14 +89,18 @@ async def measure_raw(settings: Settings, messages: int, batch: int, progress: P
         await bus.close()
 
 
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run of median rate (`per_s`), with every run's rate in `runs_per_s` (in the order run)."""
+    ordered = sorted(runs, key=lambda r: r["per_s"])
+    return {**ordered[len(ordered) // 2], "runs_per_s": [r["per_s"] for r in runs]}
+
+
 def median_raw(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The run of median rate, with every run's rate (`runs_per_s`) and where each was taken (`when`).
 
     One raw run of 2,000 messages lasts about 0.1 s: one run's rate moved 2x between runs of the same
     build (8k-24k/s on the 2-core machine). A ratio against that is mostly the baseline's noise."""
-    ordered = sorted(runs, key=lambda r: r["per_s"])
-    return {**ordered[len(ordered) // 2], "runs_per_s": [r["per_s"] for r in runs],
-            "when": [r.get("when", "") for r in runs]}
+    return {**median_run(runs), "when": [r.get("when", "") for r in runs]}
 
 
 async def _publish_reports(bus: Bus, messages: int) -> None:

@@ -46,10 +46,15 @@ def render(r: dict[str, Any]) -> None:
     if storm is not None:
         label = f"storm intake: {storm['signatures']} errors, {storm['intake_actors']} intake actor(s)"
         ratio = f"{storm['per_s'] / raw:.3g}"
+        runs = storm.get("runs_per_s", [storm["per_s"]])
+        label += f" (median of {len(runs)})" if len(runs) > 1 else ""
         table.add_row(label, f"{storm['reports']:,}", f"{storm['per_s']:,.0f}", ratio, "", "", "", "")
     console.print(table)
     console.print(f"raw fetch+ack runs: {', '.join(f'{x:,.0f}' for x in runs)}/s (the baseline is their median)",
                   highlight=False)
+    if storm is not None and len(storm.get("runs_per_s", [])) > 1:
+        console.print(f"storm runs: {', '.join(f'{x:,.0f}' for x in storm['runs_per_s'])} reports/s "
+                      f"({', '.join(f'{x / raw:.2f}' for x in storm['runs_per_s'])} x raw)", highlight=False)
     console.print(f"no-op investigations {r['ratios']['noop/task_path']:.3g} x the NATS-only task path "
                   f"({r['noop']['per_s']:,.1f}/s vs {task['per_s']:,.0f}/s; goal 0.25)", highlight=False)
     if floor is not None:
