@@ -34,7 +34,7 @@ _NOISE = re.compile(r"0x[0-9a-fA-F]+|[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-
 _MAX_TEXT = 65_536  # a stack longer than this is read up to here: its facts are its first lines
 
 # a storm repeats one stack and context: read it once (bounded: 1,024 keys of at most 8 KB each)
-_MEMO: dict[tuple[str, str], tuple[str, ...]] = {}
+_MEMO: dict[tuple[str, str | None, int | None, str | None, str], tuple[str, ...]] = {}
 
 
 def _fact(text: str) -> str:
@@ -48,18 +48,24 @@ def _facts(report: ErrorReport, context: dict[str, Any]) -> tuple[str, ...]:
     return tuple(sorted(facts))
 
 
+def _context(report: ErrorReport) -> dict[str, Any]:
+    return {k: v for k, v in report.context.model_dump(exclude_none=True).items() if k != "request_id"}
+
+
 def evidence_of(report: ErrorReport) -> tuple[str, ...]:
     """The occurrence's facts: a digest per distinct stack line and per context field (`request_id` left out)."""
-    context = {k: v for k, v in report.context.model_dump(exclude_none=True).items() if k != "request_id"}
-    shown = repr(sorted(context.items(), key=lambda kv: kv[0]))
-    if len(report.stack) + len(shown) > 8192:
-        return _facts(report, context)
-    key = (report.stack, shown)
+    ctx = report.context
+    # the memo's key is what the facts are made of, read off the fields as they are (a dump per report cost
+    # as much as the rest of counting it): the same fields give the same dump, so the same facts
+    extra = repr(ctx.__pydantic_extra__) if ctx.__pydantic_extra__ else ""
+    if len(report.stack) + len(extra) + len(ctx.file or "") + len(ctx.function or "") > 8192:
+        return _facts(report, _context(report))
+    key = (report.stack, ctx.file, ctx.line, ctx.function, extra)
     if (known := _MEMO.get(key)) is not None:
         return known
     if len(_MEMO) >= 1024:
         _MEMO.pop(next(iter(_MEMO)))
-    _MEMO[key] = facts = _facts(report, context)
+    _MEMO[key] = facts = _facts(report, _context(report))
     return facts
 
 

@@ -73,12 +73,12 @@ def settlement_of(exc: BaseException | None, delivered: int, max_deliver: int) -
 
 
 def _line(actor: str, stream: str, msg: Any, settlement: str, now: datetime, ids: Ids | None = None) -> str:
-    from swarm.runtime.grouping import investigation_id_for  # the runtime's rule, not a copy
-
     meta, headers = msg.metadata, msg.headers or {}
     if ids is not None:  # what intake learned (a reopened error's investigation is not the signature's first)
         signature, investigation = ids[0] or "-", ids[1] or "-"
     else:  # only the publisher's header: `swarm errors report` and the handler set it, other clients may not
+        from swarm.runtime.grouping import investigation_id_for  # the runtime's rule, not a copy
+
         signature = headers.get(HDR_SIGNATURE) or "-"
         investigation = investigation_id_for(signature) if signature != "-" else "-"
     duration = (now - meta.timestamp).total_seconds() if meta.timestamp else float("nan")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from swarm.models import DeployMarker, ErrorReport, utcnow
 from swarm.runtime.grouping import _Reopen, _tally
 from swarm.runtime.lifecycle import (
@@ -125,3 +128,32 @@ def test_the_evidence_digest_is_the_same_memoised_or_not_and_ignores_request_ids
     assert evidence_of(other) == _evidence(other) != evidence_of(first)  # new free context: new evidence
     big = occurrence("r-4", stack="x" * 10_000)  # too big to keep: computed each time, same answer
     assert evidence_of(big) == _evidence(big) != evidence_of(first)
+
+
+_values = st.one_of(st.none(), st.integers(-3, 3), st.text("ab: 0x1f", max_size=6),
+                    st.lists(st.one_of(st.none(), st.integers(0, 2)), max_size=2),
+                    st.dictionaries(st.sampled_from(["k", "v"]), st.one_of(st.none(), st.integers(0, 2)), max_size=2))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    stack=st.sampled_from(["", "Traceback\n  File app.py, line 3", "at x (a.js:1:2)\nat y (b.js:9:9)"]),
+    file=st.one_of(st.none(), st.sampled_from(["app.py", "b.js"])),
+    line=st.one_of(st.none(), st.integers(0, 3)),
+    function=st.one_of(st.none(), st.sampled_from(["run", "main"])),
+    request_id=st.one_of(st.none(), st.sampled_from(["r-1", "r-2"])),
+    extra=st.dictionaries(st.sampled_from(["tenant", "user", "attempt", "tags"]), _values, max_size=3),
+)
+def test_the_memoised_evidence_is_the_evidence_of_the_dumped_context(
+    stack: str, file: str | None, line: int | None, function: str | None, request_id: str | None,
+    extra: dict[str, object],
+) -> None:
+    """The memo is keyed by the context's fields as they are, the facts are made of its dump: whatever the
+    fields (None, nested, free ones), an answer from the memo is the answer computed afresh."""
+    from swarm.runtime.evidence import _facts, evidence_of
+
+    report = ErrorReport(error="KeyError: 'user'", stack=stack, context={
+        "file": file, "line": line, "function": function, "request_id": request_id, **extra})
+    fresh = _facts(report, {k: v for k, v in report.context.model_dump(exclude_none=True).items() if k != "request_id"})
+    assert evidence_of(report) == fresh
+    assert evidence_of(report.model_copy(deep=True)) == fresh  # the second from the memo
