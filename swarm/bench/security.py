@@ -5,6 +5,8 @@
 One process, one thread, so the figure is per core (CPU time is measured alongside wall time).
 Workloads: a typical ~1 KB Python stack trace report (benign, the common case), the same report
 with an encoded attack in a context field (the decode path), and a long minified JS trace.
+Large texts: one check of texts of a few shapes (escapes, leetspeak candidates, base64, quoted values) at
+250 KB and 1 MB, and how the CPU time grows between them (4: in proportion; a quadratic step shows as 16).
 A fourth workload, `heldout_real_errors`, cycles through 400 real error texts of the generated held-out
 split (messages and frames never trained on): how many it flags and what the model costs on them.
 `encoder_ran` counts the texts the model's encoder head read (the cascade runs it only on texts the
@@ -65,6 +67,31 @@ def _workloads() -> dict[str, ErrorReport]:
     encoded = typical.model_copy(update={"context": typical.context.model_copy(update={"user_agent": hidden})})
     minified = ErrorReport(error="TypeError: e.prompt is not a function", stack=_MINIFIED, service="web")
     return {"typical_1kb_stack": typical, "encoded_attack": encoded, "minified_js": minified}
+
+
+# shapes of text that make a normaliser or a decoder work: a report can be about 1 MB (the server's limit)
+_LARGE_SHAPES = {
+    "escapes": "Traceback line %20 &amp; \\x41 ",  # URL, HTML and hex escapes side by side
+    "leet": "1a 2b c3 ",  # letters beside digits, each a leetspeak candidate
+    "base64": base64.b64encode(bytes(range(256)) * 12).decode() + " ",
+    "quoted": "'a' \"b\" [c] (d) ",  # a clause per quoted value
+}
+LARGE_SIZES = (250_000, 1_000_000)
+
+
+def _large_texts(filter_: Any) -> dict[str, Any]:
+    """CPU seconds of one check of each shape at 250 KB and at 1 MB, and the growth between them: 4 when the
+    cost grows with the size, 16 when it grows with its square (an 800 KB text once took 10 s of rules)."""
+    out: dict[str, Any] = {}
+    for name, unit in _LARGE_SHAPES.items():
+        cpu = []
+        for size in LARGE_SIZES:
+            text = (unit * (size // len(unit) + 1))[:size]
+            t0 = time.process_time()
+            filter_.check_text(text)
+            cpu.append(time.process_time() - t0)
+        out[name] = {"cpu_s": [round(c, 3) for c in cpu], "growth": round(cpu[1] / cpu[0], 1) if cpu[0] else None}
+    return out
 
 
 def _rate(fn: Callable[[], Any], seconds: float) -> dict[str, float]:
@@ -153,6 +180,9 @@ def command(
                 "cost_vs_tokenize": round(tokens["per_cpu_s"] / filt["per_cpu_s"], 1),
             }
         rows["heldout_real_errors"] = _real_errors(filter_, rules_only, seconds)
+        if not json_out:
+            err_console.print("measuring large texts ...", highlight=False)
+        large = _large_texts(filter_)
     data = {
         "filter_build_s": round(build_s, 3),
         "rules": len(filter_.rules.rules),
@@ -164,6 +194,7 @@ def command(
             },
         },
         "workloads": rows,
+        "large_texts": {"sizes": list(LARGE_SIZES), "shapes": large},
     }
 
     def render(d: dict[str, Any]) -> None:
@@ -183,6 +214,10 @@ def command(
                 f"{r['rejected']} ({r['fired']})" if r["rejected"] else "False",
             )
         console.print(table)
+        sizes = " and ".join(f"{n / 1e6:g} MB" for n in d["large_texts"]["sizes"])
+        console.print(f"one large text, CPU s at {sizes} (growth: 4 = linear): " + ", ".join(
+            f"{name} {r['cpu_s'][0]:.2f} / {r['cpu_s'][1]:.2f} ({r['growth']})"
+            for name, r in d["large_texts"]["shapes"].items()), highlight=False)
         console.print(
             f"filter built in {d['filter_build_s']} s ({d['rules']} rules + model, threshold "
             f"{d['model']['threshold']}); built once per intake actor"
