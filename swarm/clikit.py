@@ -127,6 +127,8 @@ def load_settings(**overrides: Any) -> Settings:
         settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         fail(explain(exc, upper=True))
+    except SwarmError as exc:  # an env file that cannot be read
+        fail(str(exc))
     settings.export_brain_key()  # a key in `.env` reaches the brain (and Ray workers started from here)
     return settings
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from swarm.errors import InvalidNamespace
+from swarm.errors import ConfigError, InvalidNamespace
 
 __all__ = ["Settings", "NAMESPACE_RE", "validate_namespace", "DEFAULT_CONFIG_DIR", "default_config"]
 
@@ -70,6 +71,16 @@ class Settings(BaseSettings):
     anthropic_api_key: str | None = Field(
         default=None, repr=False, description="Claude for the agents (else the offline brain); see export_brain_key"
     )
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except UnicodeDecodeError as exc:  # python-dotenv reads the file as UTF-8 and raises mid-read
+            env_file = values.get("_env_file", self.model_config.get("env_file"))
+            where = Path(str(env_file)).resolve() if env_file else "the env file"
+            bad = exc.object[exc.start] if isinstance(exc.object, bytes) else 0
+            raise ConfigError(f"{where} is not UTF-8 text (byte {exc.start} is 0x{bad:02x}): save it as UTF-8, or "
+                              "set the variables in the environment instead") from None
 
     @field_validator("nats_namespace")
     @classmethod

@@ -173,3 +173,11 @@ def test_a_state_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
 def test_a_database_url_that_is_not_one_is_named() -> None:
     code, answer, _ = swarm_json("comms", "runs", env={"DATABASE_URL": "not-a-url"})
     assert code == 1 and answer["error"].startswith("DATABASE_URL is not a Postgres URL"), answer
+
+
+@pytest.mark.parametrize("args", [("health",), ("status", "--once"), ("streams", "report")])
+def test_an_env_file_that_is_not_utf8_is_named(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """`.env` is read by every command that connects: a byte that is not UTF-8 used to end in a traceback."""
+    (tmp_path / ".env").write_bytes(b"NATS_URL=nats://127.0.0.1:4222\n\xff\xfe\n")
+    code, answer, _ = swarm_json(*args, cwd=tmp_path)
+    assert code == 1 and answer["error"].startswith(f"{tmp_path / '.env'} is not UTF-8 text (byte 31 is 0xff)"), answer
