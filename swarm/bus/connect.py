@@ -35,7 +35,7 @@ from swarm.bus.clientfiles import nkey_seed_option, nkey_user, tls_context
 from swarm.bus.names import HDR_MSG_ID, Names, inbox_prefix
 from swarm.bus.settings import Settings
 from swarm.bus.trace import inject_headers, publish_span
-from swarm.errors import ConfigError, NatsUnavailable, PermissionDenied
+from swarm.errors import ConfigError, NatsUnavailable, PermissionDenied, SwarmError
 from swarm.files import read_user_file
 
 __all__ = ["Bus", "connect", "open_bus", "connect_options", "Refusals", "redacted"]
@@ -63,6 +63,14 @@ class Refusals:
 
     def refused(self, action: str, subject: str) -> bool:
         return (action, subject.lower()) in self.seen
+
+    def denial(self) -> PermissionDenied | None:
+        """The newest refusal as the error to raise (None: none seen, or refusals provoked on purpose)."""
+        if not self.seen or self.quiet:
+            return None
+        action, subject = self.seen[-1]
+        return PermissionDenied(f"NATS refused user {self.user} to {action} to {subject}: permissions violation "
+                                "(a command of another role?)")
 
 
 def _credentials(settings: Settings, role: str | None) -> tuple[str, str]:
@@ -378,8 +386,17 @@ class Bus:
 async def open_bus(
     settings: Settings, url: str | None = None, role: str | None = None, **overrides: Any
 ) -> AsyncIterator[Bus]:
+    """A connected Bus for the block, closed after it. When the block fails after the server refused this
+    connection a publish or subscription (under accounts a refused request is never answered: what fails is
+    a timeout, a missing bucket, no responders), the failure is that refusal: PermissionDenied naming the
+    user and the subject, the failure it caused chained."""
     bus = await Bus.connect(settings, url, role, **overrides)
     try:
         yield bus
+    except (SwarmError, TimeoutError, nats.errors.Error) as exc:
+        denied = None if isinstance(exc, PermissionDenied) else bus.refusals.denial()
+        if denied is not None:
+            raise denied from exc
+        raise
     finally:
         await bus.close()

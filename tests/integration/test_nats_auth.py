@@ -462,6 +462,20 @@ def test_a_command_run_as_the_wrong_role_is_refused_in_one_line(provisioned, mon
     assert len(lines) == 1 and "reporter@alpha" in lines[0] and "permissions violation" in lines[0], result.output
 
 
+@pytest.mark.parametrize("command", [
+    ["fixes", "list"], ["state", "get", "peer.investigation.inv-a.cycle.1"], ["state", "doctor"],
+], ids=["fixes-list", "state-get", "state-doctor"])
+def test_a_refused_request_is_the_error_not_what_it_caused(provisioned, monkeypatch, command) -> None:
+    """Under accounts a refused JetStream request is never answered: the command used to end on what that
+    caused ("no ... bucket: run swarm streams provision first", "JetStream did not answer ... TimeoutError")."""
+    _cli_env(monkeypatch, provisioned["alpha"], NATS_ROLE="reporter")
+    result = runner.invoke(app, [*command, "--json"])
+    assert result.exit_code == 1, result.output
+    error = json.loads(result.stdout)["error"]
+    assert error.startswith("NATS refused user reporter@alpha to publish to $js.api.stream.info.kv_alpha_"), error
+    assert "permissions violation" in error and "provision" not in error and "did not answer" not in error
+
+
 def test_operator_commands_work_on_their_default_role(provisioned, monkeypatch, caplog) -> None:
     _cli_env(monkeypatch, provisioned["beta"])  # no NATS_ROLE: operator
     for command in (["status", "--once", "--json"], ["health", "--json"], ["state", "doctor", "--json"],
