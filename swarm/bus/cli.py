@@ -154,6 +154,7 @@ def _announce(info: dict[str, Any], auth_dir: Path | None, json_out: bool) -> No
             + (" and TLS" if d["auth"] and d["auth"]["ca"] else "")
             + f"\nin another shell: export {exports}   (Ctrl-C stops the server)",
             highlight=False,
+            soft_wrap=True,  # the export line is pasted: never broken at the terminal's (or a pipe's 80) columns
         ),
     )
 
@@ -265,7 +266,7 @@ def _summary(items: list[PlanItem], apply: bool, config: Path) -> str:
         )
     if count["create"] == count["update"] == 0:
         return f"nothing to change: the server matches {config}"
-    return f"created {count['create']}, updated {count['update']}, unchanged {count['ok']}"
+    return f"created {count['create']}, updated {count['update']}, unchanged {count['ok']} (from {config})"
 
 
 @streams_app.command("provision")

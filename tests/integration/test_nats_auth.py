@@ -269,6 +269,29 @@ async def test_nats_up_with_auth_and_tls_serves_the_role_users(tmp_path) -> None
         proc.wait(20)
 
 
+def test_nats_up_prints_its_export_line_whole_into_a_pipe(tmp_path) -> None:
+    """The line is pasted into another shell: written to a pipe (80 columns to rich) it used to be broken
+    in two between NATS_URL and SWARM_NATS_AUTH."""
+    home = tmp_path / ("a-long-directory-name-" * 3) / "home"
+    env = {**os.environ, "SWARM_HOME": str(home), "NATS_NAMESPACE": "payments", "COLUMNS": "80"}
+    env.pop("NATS_URL", None)
+    swarm = str(Path(sys.executable).parent / "swarm")
+    proc = subprocess.Popen([swarm, "nats", "up", "--auth", "--port", str(_free_port())], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        lines = []
+        while not (lines and lines[-1].startswith("in another shell:")):
+            line = proc.stdout.readline() if proc.stdout else ""
+            assert line, f"swarm nats up ended before printing its export line: {lines}"
+            lines.append(line)
+        words = lines[-1].split()
+        assert words[4].startswith("NATS_URL=nats://127.0.0.1:"), lines[-1]
+        assert words[5] == f"SWARM_NATS_AUTH={home / 'auth'}", lines[-1]
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
 async def test_connections_fail_clearly_without_an_account_for_the_namespace(server, auth_dir) -> None:
     with pytest.raises(ConfigError, match="namespace 'gamma' has no account"):
         await Bus.connect(settings_for(server, auth_dir, "gamma"), role="reporter")
