@@ -26,7 +26,7 @@ from swarm.config import SwarmConfig
 from swarm.errors import ConfigError, TransientError, explain
 from swarm.models import ErrorReport
 from swarm.runtime.app import SwarmRuntime
-from swarm.runtime.investigate import investigate_once
+from swarm.runtime.investigate import investigate_once, repository_for
 from swarm.runtime.tasks import submit_investigation
 from swarm.secretenv import export_job_env
 from swarm.telemetry.logs import check_env
@@ -188,6 +188,7 @@ def investigate(
         if repo is None:
             raise typer.BadParameter("--repo is required (unless --submit asks a running swarm)")
         cfg = SwarmConfig.load(config or settings.swarm_config)
+        repository_for(repo, test_command, cfg, report.service)  # a wrong --repo is said before a server starts
         with contextlib.ExitStack() as stack:
             if settings.nats_url is None:  # a private embedded server: a namespace of its own
                 ns = f"investigate-{uuid.uuid4().hex[:8]}"

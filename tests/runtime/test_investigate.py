@@ -72,6 +72,16 @@ def test_investigate_refuses_bad_input_clearly(cli_env, tmp_path) -> None:
     assert result.exit_code != 0 and "not a git repository" in result.stderr
 
 
+def test_a_wrong_repo_is_refused_before_an_embedded_server_starts(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("NATS_URL", raising=False)
+    monkeypatch.setenv("SWARM_HOME", str(tmp_path / "home"))
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"error": "KeyError: 'user'"}))
+    result = runner.invoke(app, ["investigate", "--repo", str(tmp_path), "--error-file", str(good)])
+    assert result.exit_code == 1 and "not a git repository" in result.stderr, result.output
+    assert "embedded nats-server" not in result.stderr  # said at once: no server started for nothing
+
+
 def test_swarm_run_until_empty_prints_the_counters(cli_env, tmp_path) -> None:
     import asyncio
 
