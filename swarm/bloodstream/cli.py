@@ -151,8 +151,10 @@ def outbox(
             emit(run(_replay(settings, outbox_dir)), json_out, render=lambda d: console.print(d))
             return
         box = Outbox(outbox_dir, Names(settings.nats_namespace).ns)
-        data = {"outbox": str(box.path), "pending": box.count(), "items": [i.as_dict() for i in box.peek(limit)]}
-        box.close()
+        data: dict[str, Any] = {"outbox": str(box.path), "pending": 0, "items": []}
+        if box.path.is_file():  # listing an outbox that was never written creates nothing
+            data |= {"pending": box.count(), "items": [i.as_dict() for i in box.peek(limit)]}
+            box.close()
 
     def render(d: dict[str, Any]) -> None:
         console.print(f"{d['pending']} message(s) waiting in {d['outbox']}", highlight=False)

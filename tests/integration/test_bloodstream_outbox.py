@@ -195,6 +195,9 @@ async def test_outbox_survives_a_restart_of_the_publishing_process(
     # the publisher is gone; its messages wait on disk (read by another process, NATS still down)
     listing = _swarm(["events", "outbox", "--dir", str(outbox_dir), "--json"], env, tmp_path)
     assert listing["pending"] == n and [i["kind"] for i in listing["items"]] == ["audit"] * n
+    never = tmp_path / "never-written"  # listing an outbox nobody wrote: empty, and nothing created
+    empty = _swarm(["events", "outbox", "--dir", str(never), "--json"], env, tmp_path)
+    assert empty["pending"] == 0 and empty["items"] == [] and not never.exists()
 
     # a copy as a crashed replayer would leave it: rows already sent but not yet deleted
     snapshot = tmp_path / "snapshot"
