@@ -63,6 +63,9 @@ def auth_generate(
     emit(data, json_out, render)
 
 
+SHOWN = 10  # failures listed per role in the table (a server without accounts fails every forbidden probe)
+
+
 @auth_app.command("check")
 def auth_check(
     role: list[str] = typer.Option([], "--role", callback=one_of(ROLES, "role"),
@@ -73,8 +76,13 @@ def auth_check(
     settings = load_settings()
     with cli_errors():
         data = run(check_namespace(settings, load_streams_config(settings.swarm_streams_config), role or None))
+    unenforced = ("the server refused nothing: it enforces no permissions (started without accounts? "
+                  "`swarm nats up --auth` serves the generated ones)")
+
     def render(d: dict[str, Any]) -> None:
         console.print(f"namespace [bold]{d['namespace']}[/] at {d['server']}", highlight=False)
+        if not d["enforced"]:
+            console.print(f"[red]{unenforced}[/]", highlight=False)
         for name, r in d["roles"].items():
             if not r["connected"]:
                 console.print(f"[red]{name:>12}[/] cannot connect: {escape(str(r['error']))}", highlight=False)
@@ -82,10 +90,15 @@ def auth_check(
             mark = "[green]ok[/]" if not r["failures"] else "[red]FAIL[/]"
             console.print(f"{name:>12} {mark}  granted held {r['held']}/{r['expected_held']}, "
                           f"forbidden refused {r['refused']}/{r['expected_refused']}", highlight=False)
-            for f in r["failures"]:
+            for f in r["failures"][:SHOWN]:
                 what = "refused but granted" if f["expected"] else "accepted but not granted"
                 console.print(f"{'':14}{f['action']} {f['subject']}: {what} ({f['why']})", highlight=False)
+            if len(r["failures"]) > SHOWN:
+                console.print(f"{'':14}... and {len(r['failures']) - SHOWN} more (--json lists every one)",
+                              highlight=False)
 
     emit(data, json_out, render)
+    if not data["enforced"]:
+        fail(unenforced)
     if not data["ok"]:
         fail("some roles do not hold their grants or are allowed more: see above")

@@ -128,4 +128,8 @@ async def check_namespace(settings: Settings, cfg: StreamsConfig, roles: list[st
     other = next((ns for ns in auth.manifest["namespaces"] if ns != names.ns), PROBE_TOKEN)
     results = [await check_role(settings, r, probes_for(names, cfg, r, all_roles, other)) for r in chosen]
     ok = all(r["connected"] and not r["failures"] for r in results)
-    return {"namespace": names.ns, "server": settings.nats_url, "ok": ok, "roles": {r["role"]: r for r in results}}
+    # a server started without accounts takes any credentials and refuses nothing: say that, once
+    connected = [r for r in results if r["connected"] and r["expected_refused"]]
+    enforced = not connected or any(r["refused"] for r in connected)
+    return {"namespace": names.ns, "server": settings.nats_url, "ok": ok, "enforced": enforced,
+            "roles": {r["role"]: r for r in results}}

@@ -184,8 +184,9 @@ def test_auth_check_proves_every_role_and_changes_nothing(provisioned, monkeypat
     result = runner.invoke(app, ["nats", "auth", "check", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["ok"] and set(data["roles"]) == {"reporter", "intake", "orchestrator", "agent", "monitor",
-                                                 "operator", "comms", "admin"}
+    assert data["ok"] and data["enforced"]
+    assert set(data["roles"]) == {"reporter", "intake", "orchestrator", "agent", "monitor", "operator", "comms",
+                                  "admin"}
     reporter = data["roles"]["reporter"]
     assert reporter["expected_held"] == 4 and reporter["held"] == 4  # three error subjects and its inbox
     assert reporter["refused"] == reporter["expected_refused"] > 200
@@ -194,6 +195,20 @@ def test_auth_check_proves_every_role_and_changes_nothing(provisioned, monkeypat
     assert ("publish", "$JS.API.STREAM.DELETE.ALPHA_ERROR_REPORTS") in forbidden
     after = runner.invoke(app, ["streams", "report", "--json"])
     assert json.loads(after.stdout) == json.loads(before.stdout)  # the probes stored, deleted, purged nothing
+
+
+def test_auth_check_against_a_server_without_accounts_says_so(provisioned, nats_server, monkeypatch) -> None:
+    """A server started without accounts takes the role users' keys and refuses nothing: every forbidden
+    probe fails. The check says so in one line instead of only listing thousands of failures."""
+    _cli_env(monkeypatch, provisioned["alpha"], NATS_URL=nats_server.url)
+    data = json.loads(runner.invoke(app, ["nats", "auth", "check", "--json"]).stdout)
+    assert data["enforced"] is False and data["ok"] is False
+    assert all(r["refused"] == 0 < r["expected_refused"] for r in data["roles"].values())
+    result = runner.invoke(app, ["nats", "auth", "check"])
+    flat = " ".join(result.output.split())
+    assert result.exit_code == 1 and "the server refused nothing: it enforces no permissions" in flat
+    # 10 failures a role, then a count: it printed every one of over 4,000 lines
+    assert "more (--json lists every one)" in flat and len(result.output.splitlines()) < 400
 
 
 def test_tls_with_the_generated_ca_works_and_a_wrong_ca_is_refused(tmp_path, monkeypatch) -> None:
