@@ -81,7 +81,9 @@ def render_status(snap: dict[str, Any]) -> Group:
     for role, pool in snap["pools"].items():
         pools.add_row(role, str(pool["size"]), " ".join(pool["members"]))
     if not snap["pools"]:
-        pools.add_row("-", "-", "no swarm reachable on Ray (--address)")
+        ray_state = snap.get("ray") or {}
+        pools.add_row("-", "-", "no swarm on the Ray cluster" if ray_state.get("connected")
+                      else "Ray not asked: give --address (or RAY_ADDRESS) of the cluster the swarm runs on")
     invs = Table(title="investigations in flight", title_justify="left")
     for col in ("investigation", "service", "environment", "cycle", "phase", "state", "occurrences"):
         invs.add_column(col)
