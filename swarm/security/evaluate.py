@@ -47,7 +47,7 @@ def load_corpus(path: str | Path) -> list[Sample]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise InvalidInput(f"{path}:{number}: not JSON ({exc.msg} at column {exc.colno})") from exc
+            raise InvalidInput(f"{path}:{number}: not JSON ({exc.msg}: column {exc.colno})") from exc
         if not isinstance(row, dict):
             raise InvalidInput(f"{path}:{number}: expected a JSON object")
         label, text = row.get("label"), row.get("text")

@@ -126,7 +126,7 @@ def test_eval_names_a_bad_corpus_line(tmp_path: Path) -> None:
     corpus.write_text('{"label": "attack", "text": "x"}\n{"label": "attack", "text": "unterminated}\n')
     result = runner.invoke(app, ["security", "eval", str(corpus), "--json"])
     assert result.exit_code == 1  # where the line breaks off, not only the decoder's first words
-    assert json.loads(result.stdout)["error"] == f"{corpus}:2: not JSON (Unterminated string starting at column 29)"
+    assert json.loads(result.stdout)["error"] == f"{corpus}:2: not JSON (Unterminated string starting at: column 29)"
 
 
 def test_eval_names_a_directory_and_an_unknown_split_without_a_misleading_note(tmp_path: Path) -> None:
