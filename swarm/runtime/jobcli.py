@@ -33,6 +33,9 @@ def submit(
         fail(f"--timeout {timeout:g}: expected a number of seconds > 0", code=2)
     if not stop and not working_dir.is_dir():
         fail(f"--working-dir {working_dir}: no such directory", code=2)
+    if not stop and not settings.nats_url:  # the job would start an embedded server in the cluster, out of reach
+        fail("the swarm job needs a NATS server its reporters can reach: set NATS_URL (and NATS_NAMESPACE); "
+             "without it the job would start an embedded nats-server inside the cluster that nothing else reaches")
     with cli_errors():
         cfg_path = config or settings.swarm_config
         cfg = SwarmConfig.load(cfg_path)  # a bad config fails here, not in the cluster

@@ -55,6 +55,9 @@ def test_reject_needs_a_reason_and_submit_checks_its_options_before_submitting(c
     assert negative.exit_code == 2 and "--timeout -5" in negative.output
     missing = runner.invoke(app, ["submit", "--working-dir", str(tmp_path / "nope"), "--address", "http://127.0.0.1:9"])
     assert missing.exit_code == 2 and "no such directory" in missing.output
+    unreachable = runner.invoke(app, ["submit", "--address", "http://127.0.0.1:9", "--json"], env={"NATS_URL": ""})
+    assert unreachable.exit_code == 1, unreachable.output  # refused before Ray is asked: no job starts a server
+    assert json.loads(unreachable.stdout)["error"].startswith("the swarm job needs a NATS server its reporters")
     bad_status = runner.invoke(app, ["fixes", "list", "--status", "merged"])
     assert bad_status.exit_code == 2 and "rejected" in bad_status.output  # the list names every status
 
