@@ -14,6 +14,7 @@ by exception type — each validated by the repro and the full test suite (agent
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 from agents.bisect import bisect
@@ -25,7 +26,7 @@ from agents.repro import ErrorShape, Repro, flaky_runs, repo_path
 from agents.tools import Toolbox
 from agents.workspace import Workspace, WorkspaceError
 from swarm.agent import AgentContext
-from swarm.models import TestCounts
+from swarm.models import ErrorReport, TestCounts
 
 __all__ = ["OfflineBrain", "best_repro", "tried_commits"]
 
@@ -56,6 +57,16 @@ def best_repro(findings: list[dict[str, Any]]) -> Repro | None:
     found = [Repro.from_dict(f["repro"]) for f in findings if isinstance(f.get("repro"), dict)]
     order = {"test": 0, "built": 1, "suite": 2, "none": 3}
     return min(found, key=lambda r: order.get(r.kind, 9)) if found else None
+
+
+def _report_files(root: Path, report: ErrorReport, frames: list[tuple[str, int, str]], shape: ErrorShape) -> set[str]:
+    """The repository's files the report names: its stack's frames, the crash location, `context.file`."""
+    named = {path for path, _, _ in frames if path}
+    if shape.path:
+        named.add(shape.path)
+    if report.context.file and (path := repo_path(root, report.context.file)):
+        named.add(path)
+    return named
 
 
 class OfflineBrain:
@@ -211,6 +222,15 @@ class OfflineBrain:
                      "no fix: " if sus else "")
             return {**base, "verified": False, "reason": why, "search": search, "root_cause": cause + why}
         cand = result.candidate
+        if repro.kind == "none":
+            named = _report_files(ws.root, ctx.report, frames, shape)
+            if not named & set(cand.texts):
+                # with no repro, all that passed is the suite: a change to no file the report names turned
+                # red tests of another failure green, which is no fix of this error
+                why = (f"no repro: {repro.detail}; the change that made the tests pass ({cand.description}) edits "
+                       f"{', '.join(sorted(cand.texts))}, none of the files the report names "
+                       f"({', '.join(sorted(named)) or 'none in the repository'}): it fixes another failure")
+                return {**base, "verified": False, "reason": why, "search": search, "root_cause": why}
         for path in cand.texts:
             ws.changed.add(path)
         return {

@@ -16,6 +16,7 @@ from agents.bisect import bisect
 from agents.findrepro import find_repro
 from agents.testing.regressions import RegressionCase, _Repo, _report, _traceback
 from agents.testing.scenarios import make_scenario
+from swarm.models import ErrorReport
 from swarm.runtime.local import run_in_process as run_investigation
 
 T = "import unittest\n\nfrom {pkg}.{mod} import {name}\n\n\nclass T(unittest.TestCase):\n"
@@ -130,6 +131,36 @@ async def test_without_any_repro_the_result_says_so_plainly(tmp_path: Path) -> N
     assert impl["repro"]["kind"] == "none" and out["express"]["status"] == "no_fix"
     assert "no repro" in impl["reason"] and "no failing test raises KeyError" in impl["reason"]
     assert out["express"]["repro"]["kind"] == "none"
+
+
+async def test_with_no_repro_a_fix_of_another_failing_test_is_not_claimed(tmp_path: Path) -> None:
+    """A new user's repository: `KeyError: 'total'` reported in calc/report.py (file, line, function; no stack)
+    that no test raises, and an unrelated regression in calc/stats.py failing its own test. Undoing that
+    one (the suspect a ranking picks without a repro) turns the suite green; it ended `fixed` for the
+    KeyError. With no repro, a fix must edit a file the report names."""
+    repo = _Repo(tmp_path / "repo", 5)
+    files = {
+        "calc/__init__.py": "", "tests/__init__.py": "",
+        "calc/stats.py": "def mean(values):\n    if not values:\n        return 0.0\n"
+                         "    return sum(values) / len(values)\n",
+        "calc/report.py": "from calc.stats import mean\n\n\ndef summary(orders):\n"
+                          "    return {'count': len(orders), 'avg': mean([o['total'] for o in orders])}\n",
+        "tests/test_stats.py": "from calc.stats import mean\n\n\ndef test_mean():\n"
+                               "    assert mean([1, 2, 3]) == 2\n\n\n"
+                               "def test_mean_empty():\n    assert mean([]) == 0.0\n",
+        "tests/test_report.py": "from calc.report import summary\n\n\ndef test_summary():\n"
+                                "    assert summary([{'total': 2}, {'total': 4}]) == {'count': 2, 'avg': 3}\n",
+    }
+    repo.commit("calc", files)
+    regression = repo.commit("stats: simplify mean", {
+        **files, "calc/stats.py": "def mean(values):\n    return sum(values) / len(values)\n"})
+    report = ErrorReport(error="KeyError: 'total'", service="calc",
+                         context={"file": "calc/report.py", "line": 5, "function": "summary"})
+    case = RegressionCase(repo.path, "unreproduced", 5, regression, report, test_command="python -m pytest -q")
+    out = await _investigate(case, tmp_path)
+    impl = out["implement"]
+    assert impl["repro"]["kind"] == "none" and out["express"]["status"] == "no_fix", out["express"]
+    assert "edits calc/stats.py, none of the files the report names (calc/report.py)" in impl["reason"], impl
 
 
 async def test_a_flaky_test_is_detected_and_no_fix_is_claimed(tmp_path: Path) -> None:
