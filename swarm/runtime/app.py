@@ -367,12 +367,14 @@ class SwarmRuntime:
         return True
 
     # -- shutdown ------------------------------------------------------------------------
-    async def drain(self) -> dict[str, int]:
+    async def drain(self, grace_s: float | None = None) -> dict[str, int]:
+        """Stop fetching; in-flight work finishes within `grace_s` (default `orchestration.grace_period_s`),
+        the rest goes back to its stream for redelivery. The intake counters."""
         # a draining swarm opens no new work: its request for more nodes goes first, so that a drain cut
         # short by the job's kill still leaves none standing (its actors keep the nodes they are on)
         self.draining = True
         self._request_resources(0)
-        grace = self.config.orchestration.grace_period_s
+        grace = self.config.orchestration.grace_period_s if grace_s is None else grace_s
         results = await asyncio.gather(*(a.drain.remote(grace) for a in self.intake), return_exceptions=True)
         stats = [r for r in results if isinstance(r, dict)]
         return {k: sum(int(s.get(k, 0)) for s in stats) for k in COUNTER_KEYS}

@@ -61,7 +61,14 @@ async def run_swarm(runtime: SwarmRuntime, until_empty: bool, timeout_s: float |
                 try:
                     counters = waiter.result()
                 except TimeoutError as exc:
-                    raise TransientError(f"the error queues were not empty in time: {exc}") from exc
+                    # as on SIGTERM, the work in flight goes back to the queue (at once: the time is up),
+                    # not cancelled with its actors under an error
+                    err_console.print("not empty in time: draining, in-flight reports go back to the queue")
+                    back = "?"
+                    with contextlib.suppress(Exception):
+                        back = str((await runtime.drain(grace_s=0))["handed_back"])
+                    raise TransientError(f"the error queues were not empty in time: {exc}; {back} in-flight "
+                                         "report(s) handed back for redelivery") from exc
                 if runtime.incidents:
                     err_console.print("rode out: " + "; ".join(runtime.incidents), markup=False, soft_wrap=True)
                 return counters

@@ -128,6 +128,25 @@ async def test_sigterm_and_sigint_drain_and_lose_nothing(bus, settings, tmp_path
     assert dead.state.messages == 0
 
 
+async def test_until_empty_out_of_time_hands_its_work_back_like_a_drain(bus, settings, tmp_path) -> None:
+    """`swarm run --until-empty --timeout S` out of time cancelled the investigation in flight with its actors
+    (an ERROR and a traceback, settled `retry`); it drains as on SIGTERM now: the report goes back at once
+    and the next run settles it long before the ack wait would have returned it."""
+    from swarm.errors import TransientError
+    from swarm.runtime.cli import run_swarm
+
+    await publish_report(bus, report(300))
+    slow = runtime_config(tmp_path, {"research": {"sleep_s": 60}})
+    with pytest.raises(TransientError, match="not empty in time") as out_of_time:
+        await run_swarm(SwarmRuntime(settings, slow), until_empty=True, timeout_s=3)
+    assert str(out_of_time.value).endswith("; 1 in-flight report(s) handed back for redelivery"), out_of_time.value
+    ack_wait = (await bus.js.consumer_info(bus.names.error_stream("default"), "error-fixer")).config.ack_wait
+    assert ack_wait is not None and ack_wait >= 600
+    counters = await run_until_empty(settings, runtime_config(tmp_path), timeout_s=ack_wait / 2)
+    got = await results(bus)
+    assert len(got) == 1 and counters["results"] == 1, counters
+
+
 async def test_a_dead_actor_is_noticed_by_its_silence_and_restarted(bus, settings, tmp_path) -> None:
     cfg = runtime_config(
         tmp_path, heartbeat_interval_s=0.3, bloodstream={"health_check_interval_s": 0.2, "missed_heartbeats": 3}
