@@ -235,7 +235,7 @@ class CommsStore:
         out = []
         for r in rows:
             word = (r.pop("outcome") or "").split(":", 1)[0].strip()
-            r["status"] = word if word in RESULT_STATUSES else "running"
+            r["status"] = word if word in (*RESULT_STATUSES, "awaiting_approval") else "running"
             r["started_at"], r["last_at"] = r["started_at"].isoformat(), r["last_at"].isoformat()
             out.append(r)
         return out

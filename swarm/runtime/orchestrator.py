@@ -23,6 +23,7 @@ from typing import Any
 import ray
 
 from swarm.agent import Cancelled
+from swarm.bus.names import HDR_TRACEPARENT
 from swarm.delivery.approval import ApprovalGate
 from swarm.delivery.deliver import deliver, delivers, for_agents
 from swarm.errors import AgentFailed, StateExists, StateNotFound, SwarmError, SwarmUnavailable, TransientError
@@ -35,7 +36,7 @@ from swarm.runtime.phasemark import Announcer
 from swarm.runtime.registry import BUDGET_NAME, PoolClient
 from swarm.runtime.requests import InvestigationRequest, PhaseRequest
 from swarm.runtime.roles import AgentHost, record_phase, run_phase
-from swarm.runtime.services import ActorSpec
+from swarm.runtime.services import ActorSpec, CommsPublisher
 from swarm.state import PeerState
 from swarm.state.model import PhaseStatus, Status, parse_key, validate_stored
 from swarm.telemetry import metrics
@@ -208,11 +209,17 @@ class OrchestratorActor(AgentHost):
         extra = state.metadata.extra or {}
         fresh = not (stored and "result" in extra)
         result = build_result(req, state, started) if fresh else Result.model_validate(extra["result"])
+        says = CommsPublisher(bus, req.investigation_id, self.name, req.trace.get(HDR_TRACEPARENT))
         if fresh and result.status == "fixed" and delivers(req.repository):  # gate, push, pull request
             budget = ray.get_actor(BUDGET_NAME, namespace=self.services.spec.ray_namespace)
+
+            async def waiting() -> None:  # a wait holds no slot; the run's page says it waits, not `fixed`
+                await budget.release.remote(req.investigation_id)
+                await says.say("status", "awaiting_approval: the fix waits for `swarm approve` or `swarm reject`")
+
             gate = ApprovalGate(store, self.services.blood, state.key, req.investigation_id, actor=self.name,
                                 timeout_s=float((req.repository or {}).get("approval_timeout_s") or 86400.0),
-                                on_wait=lambda: budget.release.remote(req.investigation_id))  # a wait holds no slot
+                                on_wait=waiting)
             result = await deliver(result, dict(req.repository or {}), gate, error=str(req.report.get("error", "")),
                                    workspace_root=self.services.config.workspace_root)
             state, _ = await store.read(state.key)
@@ -234,6 +241,8 @@ class OrchestratorActor(AgentHost):
 
             state, _ = await store.update(state.key, transform, role="orchestrator")
         await self._status(req, state, f"result: {result.status}")
+        if fresh:  # the run's outcome is the Result's, after review and any approval, not the express phase's
+            await says.say("result", f"{result.status}: the Result published", {"branch": result.branch})
         await discard_settled(self.services.config.workspace_root, req.investigation_id, self.name)
         if not ack.duplicate:
             kind = "investigation_failed" if result.status == "failed" else "investigation_completed"

@@ -60,12 +60,16 @@ async def test_runs_and_paged_messages(bus: Bus, settings: Settings, pg_url: str
         await says.say("plan", f"p{i}")
     await says.say("result", "fixed: the guard was removed")
     await CommsPublisher(bus, "inv-b", "research-0", outbox_dir=tmp_path).say("finding", "looking")
+    gated = CommsPublisher(bus, "inv-c", "orchestrator-0", outbox_dir=tmp_path)
+    await gated.say("result", "fixed: the express phase's verdict")
+    await gated.say("status", "awaiting_approval: the fix waits for `swarm approve` or `swarm reject`")
     ingest = CommsIngest(bus, pg_url)
     await drain(ingest)
     await ingest.close()
     async with serve(settings, pg_url, ingest=False) as base, httpx.AsyncClient(base_url=base) as http:
         runs = (await http.get("/api/agents/runs")).json()["runs"]
         assert [(r["run_id"], r["status"], r["messages"]) for r in runs] == [
+            ("inv-c", "awaiting_approval", 2),  # not the verdict before the gate: the run waits
             ("inv-b", "running", 1),
             ("inv-a", "fixed", 6),
         ]

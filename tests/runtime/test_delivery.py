@@ -82,6 +82,18 @@ async def audits(bus: Bus) -> list[dict]:
         await sub.unsubscribe()
 
 
+async def outcomes_said(bus: Bus, inv: str) -> list[str]:
+    """The run's `status` and `result` agent messages, in order (what the comms pages derive its status from)."""
+    info = await bus.js.stream_info(bus.names.comms_stream, subjects_filter=bus.names.comms_run_all(inv))
+    count = sum((info.state.subjects or {}).values())
+    sub = await bus.js.subscribe(bus.names.comms_run_all(inv), ordered_consumer=True)
+    try:
+        said = [json.loads((await sub.next_msg(timeout=5)).data) for _ in range(count)]
+    finally:
+        await sub.unsubscribe()
+    return [f"{m['kind']} {m['content'].split(':', 1)[0]}" for m in said if m["kind"] in ("status", "result")]
+
+
 async def wait_result(bus: Bus, inv: str, timeout_s: float = 180) -> Result:
     sub = await bus.js.subscribe(bus.names.result_of(inv), ordered_consumer=True)
     try:
@@ -194,6 +206,9 @@ async def test_a_rejection_a_timeout_and_a_refused_pull_request_all_stop_the_del
     shop_result, cart_result = await result_of(bus, shop_inv), await result_of(bus, cart_inv)
     assert shop_result.status == "no_fix" and shop_result.approval == "rejected by bob: touches billing"
     assert shop_result.pr_url is None and "touches billing" in (shop_result.error or "")
+    # the run's messages end with the wait at the gate, then the Result's status (the comms pages showed the
+    # express phase's `fixed` while the fix waited and after it was rejected)
+    assert (await outcomes_said(bus, shop_inv))[-2:] == ["status awaiting_approval", "result no_fix"]
     assert cart_result.status == "no_fix" and cart_result.approval.startswith("rejected: no decision on the pr")
     outcomes = {(a["investigation_id"], a["action"]): (a["actor"], a["outcome"]) for a in await audits(bus)}
     assert outcomes[(shop_inv, "approve_pr")] == ("bob", "rejected")
