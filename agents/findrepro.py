@@ -186,6 +186,9 @@ def find_repro(root: Path, report: ErrorReport, test_command: str, *, timeout_s:
     words = {shape.exc_type, *(shape.path.rsplit("/", 1)[-1][:-3].split("_") if shape.path else [])}
     failing.sort(key=lambda t: -sum(1 for w in words if w and w in (t[0] + t[1])))
     tried: list[str] = []
+    # a test raising the same type and message elsewhere is kept only until one raises it where the report's
+    # error was raised: two functions can both divide by zero, and the wrong one blames the wrong commit
+    elsewhere: Repro | None = None
     for test_id, _ in failing[:MAX_TESTS_TRIED]:
         repro = Repro("test", _test_args(command, test_id, root), test_id, shape=shape_d,
                       timeout_s=test_timeout_s, suite=suite_args)
@@ -194,7 +197,11 @@ def find_repro(root: Path, report: ErrorReport, test_command: str, *, timeout_s:
         if outcome == "bad" and trace is not None:
             repro.trace = _trace_dict(trace)
             repro.detail = f"test {test_id} raises {trace.exc_type}: {trace.message[:160]}"
-            return repro
+            if not shape.path or shape.at_crash(trace):
+                return repro
+            elsewhere = elsewhere or repro
+    if elsewhere is not None:
+        return elsewhere
     if runner == "other":
         outcome, trace = classify(suite, shape, root, "suite")
         if outcome == "bad" and trace is not None:

@@ -155,10 +155,13 @@ class ErrorShape:
     def matches(self, trace: Trace) -> bool:
         if trace.exc_type != self.exc_type:
             return False
+        return self.at_crash(trace) or (bool(self.message) and normalise(trace.message) == self.message)
+
+    def at_crash(self, trace: Trace) -> bool:
+        """The trace ends where the report's error was raised (its file, and its function when named)."""
         crash = trace.crash
-        same_place = bool(crash and self.path and crash.path == self.path
-                          and (not self.function or crash.function == self.function))
-        return same_place or (bool(self.message) and normalise(trace.message) == self.message)
+        return bool(crash and self.path and crash.path == self.path
+                    and (not self.function or crash.function == self.function))
 
 
 @dataclass

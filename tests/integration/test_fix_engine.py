@@ -183,6 +183,28 @@ async def test_a_flaky_test_is_detected_and_no_fix_is_claimed(tmp_path: Path) ->
     assert impl["repro"]["flaky"] is True and "flaky" in impl["reason"]
 
 
+def test_of_two_tests_raising_the_same_message_the_one_at_the_reported_function_is_the_repro(
+    tmp_path: Path,
+) -> None:
+    """`mean([])` and `ratio(3, 0)` both raise "division by zero"; the report is ratio's. The first failing
+    test that matched type and message (mean's, listed first) was taken, and bisect blamed mean's commit."""
+    repo = _Repo(tmp_path / "repo", 6)
+    files = {
+        "calc/__init__.py": "", "tests/__init__.py": "",
+        "calc/stats.py": "def mean(values):\n    return sum(values) / len(values)\n\n\n"
+                         "def ratio(part, whole):\n    return round(part / whole, 6)\n",
+        "tests/test_stats.py": "from calc.stats import mean, ratio\n\n\ndef test_mean_empty():\n"
+                               "    assert mean([]) == 0.0\n\n\n"
+                               "def test_ratio_zero():\n    assert ratio(3, 0) == 0.0\n",
+    }
+    repo.commit("calc", files)
+    code = "from calc.stats import ratio; ratio(3, 0)"
+    report = _report(repo.path, "calc", _traceback(repo.path, code))
+    assert report.context.function == "ratio"
+    repro = find_repro(repo.path, report, "python -m pytest -q")
+    assert repro.kind == "test" and repro.target == "tests/test_stats.py::test_ratio_zero", repro.detail
+
+
 def test_bisect_skips_an_unbuildable_commit(tmp_path: Path) -> None:
     repo = _Repo(tmp_path / "repo", 9)
     good = "RATES = {'a': 1}\n\n\ndef rate(k):\n    return RATES.get(k, 0)\n"
