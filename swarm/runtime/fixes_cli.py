@@ -118,8 +118,9 @@ def show(
     with cli_errors(), _reached(settings) as reached:
         data = run(go(reached))
     if data is None:
+        short = " (a signature prefix needs 8 characters or more)" if len(investigation) < 8 else ""
         fail(f"no investigation {investigation} in namespace {settings.nats_namespace}: no Result and no error of "
-             "the signature index has that id or signature (`swarm fixes list` lists them)")
+             f"the signature index has that id or signature{short} (`swarm fixes list` lists them)")
     emit(data, json_out, render_investigation)
 
 

@@ -111,6 +111,9 @@ async def test_results_of_a_stopped_embedded_run_are_read_without_nats_url(tmp_p
 
     unknown = _swarm(env, tmp_path, "fixes", "show", "inv-0000000000000000")
     assert unknown.returncode == 1 and "no investigation inv-0000000000000000 in namespace" in unknown.stderr
+    assert "8 characters" not in unknown.stderr
+    short = _swarm(env, tmp_path, "fixes", "show", fixed["signature"][:6])  # a prefix too short to be looked up
+    assert short.returncode == 1 and "a signature prefix needs 8 characters or more" in " ".join(short.stderr.split())
     with EmbeddedNats(store_dir=store) as again:  # each command let the store go when it ended
         assert again.running
 
