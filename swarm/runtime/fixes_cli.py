@@ -51,7 +51,9 @@ def _row(entry: dict[str, Any]) -> dict[str, Any]:
             "environment": entry.get("environment"), "investigation_id": entry.get("investigation_id"),
             "occurrences": entry.get("occurrences"), "generation": entry.get("generation", 1),
             "regression": bool(entry.get("regression")), "pull_request": pull.get("url"),
-            "pull_request_state": pull.get("state"), "last_seen_at": entry.get("last_seen_at"), "dead_letter": None}
+            "pull_request_state": pull.get("state"),
+            # seen once: last seen when it was opened (the entry is written again only for another copy)
+            "last_seen_at": entry.get("last_seen_at") or entry.get("opened_at"), "dead_letter": None}
 
 
 @contextlib.contextmanager

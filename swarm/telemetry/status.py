@@ -85,7 +85,9 @@ def render_status(snap: dict[str, Any]) -> Group:
         pools.add_row("-", "-", "no swarm on the Ray cluster" if ray_state.get("connected")
                       else "Ray not asked: give --address (or RAY_ADDRESS) of the cluster the swarm runs on")
     invs = Table(title="investigations in flight", title_justify="left")
-    for col in ("investigation", "service", "environment", "cycle", "phase", "state", "occurrences"):
+    # the id is what `swarm approve` / `reject` take: never cut, however narrow the terminal (or a pipe's 80)
+    invs.add_column("investigation", no_wrap=True, min_width=20)
+    for col in ("service", "environment", "cycle", "phase", "state", "occurrences"):
         invs.add_column(col)
     for inv in snap["investigations"]:
         state = inv.get("status") or "-"

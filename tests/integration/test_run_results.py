@@ -85,6 +85,8 @@ async def test_results_of_a_stopped_embedded_run_are_read_without_nats_url(tmp_p
     assert f"reading the store of `swarm run` {store} (a nats-server started on it for this command" in said, said
     assert sorted(r["status"] for r in rows) == ["dead_lettered", "fixed"], rows
     (fixed,) = [r for r in rows if r["status"] == "fixed"]
+    # seen once: when it was last seen is when it was opened (it was null until another copy came)
+    assert fixed["last_seen_at"] and fixed["last_seen_at"].startswith("20"), fixed
     # the malformed report never had a signature or an investigation: listed with the reason it was dead-lettered
     letters, _ = _json(env, tmp_path, "fixes", "list", "--status", "dead_lettered")
     assert len(letters) == 1 and letters[0]["signature"] is None and letters[0]["investigation_id"] is None, letters

@@ -9,8 +9,8 @@ from rich.console import Console
 from swarm.telemetry.status import render_status
 
 
-def _text(snap: dict[str, Any]) -> str:
-    console = Console(width=200, record=True)
+def _text(snap: dict[str, Any], width: int = 200) -> str:
+    console = Console(width=width, record=True)
     console.print(render_status(snap))
     return " ".join(console.export_text().split())
 
@@ -28,3 +28,11 @@ def test_without_an_address_the_pools_say_ray_was_not_asked() -> None:
 def test_on_a_cluster_without_the_swarm_the_pools_say_so() -> None:
     text = _text(_snapshot(connected=True))
     assert "no swarm on the Ray cluster" in text and "Ray not asked" not in text
+
+
+def test_an_investigation_id_is_never_cut_at_80_columns() -> None:
+    """`swarm approve` takes the id: at 80 columns (a pipe) it was cut to `inv-b94f0…`."""
+    snap = _snapshot(connected=True) | {"investigations": [{
+        "investigation_id": "inv-b94f0f45a2a0806e", "service": "calc-service", "environment": "production",
+        "cycle": 1, "phase": "review", "status": "AWAITING_APPROVAL", "occurrences": 12}]}
+    assert "inv-b94f0f45a2a0806e" in _text(snap, width=80)
