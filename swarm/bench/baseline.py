@@ -3,8 +3,7 @@
     raw = await measure_raw(settings, messages=2000, batch=64, progress=quiet)    # plain nats-py fetch + ack
     raw = median_raw([raw, await measure_raw(...), ...])   # the median run; every run's per_s kept
     task = await measure_task_path(settings, messages=500, slots=20, progress=quiet)  # the NATS-only task path
-    hops = [PhaseHop.options(num_cpus=0).remote() for _ in range(4)]                # on a started Ray
-    floor = await measure_task_path(settings, 500, 20, quiet, hops=hops)  # ... with one Ray call per phase
+    floor = await measure_ray_floor(settings, messages=500, slots=20, progress=quiet)  # ... + a Ray call a hop
     report = bench_report(tag, i)      # a distinct ErrorReport per i
     await drop_namespace(bus)          # leave nothing behind on a shared server
 """
@@ -32,7 +31,7 @@ from swarm.state.model import Status
 
 __all__ = [
     "PhaseHop", "Progress_", "bench_report", "drop_namespace", "measure_raw", "measure_task_path", "median_raw",
-    "median_run", "quiet",
+    "median_run", "measure_ray_floor", "quiet", "RAY_HOPS",
 ]
 
 Progress_ = Callable[[str, int, int], None]  # (step, done, total)
@@ -123,6 +122,21 @@ class PhaseHop:
 
     async def count(self) -> int:
         return self.calls
+
+
+RAY_HOPS = 4  # actor calls on an investigation's critical path: intake -> orchestrator, research, implement, review
+
+
+async def measure_ray_floor(settings: Settings, messages: int, slots: int, progress: Progress_) -> dict[str, Any]:
+    """`measure_task_path` with a Ray call per hop (`RAY_HOPS` PhaseHop actors on the running Ray, started
+    before the clock and killed after): the floor of any design that makes one actor call per phase."""
+    hops = [PhaseHop.options(num_cpus=0).remote() for _ in range(RAY_HOPS)]
+    try:
+        await asyncio.gather(*(hop.count.remote() for hop in hops))  # started: their start-up is not timed
+        return await measure_task_path(settings, messages, slots, progress, hops=hops)
+    finally:
+        for hop in hops:
+            ray.kill(hop)
 
 
 async def measure_task_path(

@@ -54,11 +54,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from swarm.bench.agents import BENCH_AGENTS
 from swarm.bench.baseline import (
-    PhaseHop,
     Progress_,
     bench_report,
     drop_namespace,
     measure_raw,
+    measure_ray_floor,
     measure_task_path,
     median_raw,
     median_run,
@@ -83,7 +83,6 @@ __all__ = ["command", "measure", "bench_config", "percentiles"]
 RAW_RUNS = 3  # raw baseline runs at the start, and again before the storm
 
 PHASE_CALLS = 5  # plan, research (parallel), implement, express, review: the critical path of one cycle
-RAY_HOPS = 4  # actor calls on that path: intake -> orchestrator (plan, express), research, implement, review
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -321,14 +320,7 @@ async def measure(
         # killed actors print their pending nats-py tasks on exit: noise in a figures-only report
         ray.init(include_dashboard=False, logging_level="WARNING", log_to_driver=False)
     try:
-        # the same task path with an actor call per phase: the floor of any one-call-per-phase design
-        hops = [PhaseHop.options(num_cpus=0).remote() for _ in range(RAY_HOPS)]
-        try:
-            await asyncio.gather(*(hop.count.remote() for hop in hops))  # started: their start-up is not timed
-            floor = await measure_task_path(settings, task_messages, slots, progress, hops=hops)
-        finally:
-            for hop in hops:
-                ray.kill(hop)
+        floor = await measure_ray_floor(settings, task_messages, slots, progress)
         noop = await measure_scenario(settings, "noop", reports, 0.0, serial, opts, progress, timeout_s)
         sleep = None
         if sleep_reports:

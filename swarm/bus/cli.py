@@ -36,7 +36,7 @@ from swarm.bus.provision import PlanItem, StreamsConfig, load_streams_config, pr
 from swarm.bus.server import EmbeddedNats
 from swarm.bus.settings import Settings
 from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, fail, load_settings, run
-from swarm.errors import ConfigError, NatsUnavailable, PermissionDenied
+from swarm.errors import ConfigError, NatsUnavailable
 from swarm.models import PAYLOADS
 
 __all__ = [
@@ -73,10 +73,7 @@ async def _with_bus(settings: Settings, work: Callable[[Bus], Awaitable[T]], rol
                 "with JetStream (-js)? (`swarm nats up` does that)"
             ) from exc
         except (TimeoutError, nats.errors.NoRespondersError) as exc:
-            if bus.refusals.seen:  # under SWARM_NATS_AUTH a refused request is never answered
-                action, subject = bus.refusals.seen[-1]
-                raise PermissionDenied(f"NATS refused user {bus.refusals.user} to {action} to {subject}: "
-                                       "permissions violation (a command of another role?)") from exc
+            # after a refusal (never answered under SWARM_NATS_AUTH) open_bus says the refusal instead
             raise NatsUnavailable(
                 f"JetStream does not answer at NATS_URL={redacted(settings.nats_url or '')} ({type(exc).__name__}); "
                 "is the server started with JetStream (-js)?"
