@@ -57,6 +57,7 @@ async def open_workspace(ctx: AgentContext, *, mode: Mode, ref: str | None = Non
         role=ctx.role or "agent",
         mode=mode,
         ref=ref,
+        namespace=ctx.namespace,
     )
 
 

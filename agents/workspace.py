@@ -13,9 +13,10 @@ Every worktree of an investigation is a folder of `swarm.workspaces.investigatio
 runtime removes them all when the investigation settles (`discard_worktrees`), also those a phase cut
 short by a drain or a crash left behind.
 
-Modes: "read" (detached at the base branch head, or at `ref`), "write" (branch `swarm/fix/<id>` reset to
-the base branch, for implement), "review" (detached at an existing branch). A repository given by `url`
-is cloned once (bare) under `<root>/_clones/` and worktrees are added from that clone.
+Modes: "read" (detached at the base branch head, or at `ref`), "write" (branch `swarm/fix/<id>`,
+`swarm/fix/<namespace>/<id>` outside the default namespace, reset to the base branch, for implement),
+"review" (detached at an existing branch). A repository given by `url` is cloned once (bare) under
+`<root>/_clones/` and worktrees are added from that clone.
 Every command runs with a timeout and capped output (`run_command`).
 """
 
@@ -34,7 +35,16 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from swarm.agent import AgentFailed, CommandResult, InvalidInput, investigation_dir, run_local, run_tool
+from swarm.agent import (
+    DEFAULT_NAMESPACE,
+    AgentFailed,
+    CommandResult,
+    InvalidInput,
+    fix_branch,
+    investigation_dir,
+    run_local,
+    run_tool,
+)
 
 __all__ = [
     "Workspace",
@@ -99,10 +109,6 @@ def run_heavy(
     declares its CPUs under the runtime, a subprocess here otherwise."""
     return run_tool(args, cwd, timeout_s=timeout_s, max_output=max_output,
                     env=dict(env) if env is not None else test_env())
-
-
-def fix_branch(investigation_id: str) -> str:
-    return f"swarm/fix/{_SAFE.sub('-', investigation_id).strip('.-') or 'investigation'}"
 
 
 def _git(cwd: Path, *args: str, timeout_s: float = GIT_TIMEOUT_S, stdin: str | None = None) -> str:
@@ -209,6 +215,7 @@ class Workspace:
         role: str,
         mode: Mode = "read",
         ref: str | None = None,
+        namespace: str = DEFAULT_NAMESPACE,
     ) -> Workspace:
         lock_root = Path(root).expanduser().resolve()
         source, base = _source_repo(repository, lock_root)
@@ -216,9 +223,9 @@ class Workspace:
             base_commit = _git(source, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}").strip()
         except WorkspaceError as exc:
             raise WorkspaceError(f"branch {base!r} not found in {source}") from exc
-        where = investigation_dir(lock_root, investigation_id) / f"{role}-{uuid.uuid4().hex[:8]}"
+        where = investigation_dir(lock_root, investigation_id, namespace) / f"{role}-{uuid.uuid4().hex[:8]}"
         where.parent.mkdir(parents=True, exist_ok=True)
-        branch = fix_branch(investigation_id) if mode == "write" else None
+        branch = fix_branch(investigation_id, namespace) if mode == "write" else None
         with _locked(lock_root, str(source)):
             _git(source, "worktree", "prune")  # forget worktrees of crashed runs so their branches are free
             if mode == "write":

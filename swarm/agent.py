@@ -40,7 +40,7 @@ from swarm.files import FileModel
 from swarm.models import ErrorReport
 from swarm.signature import normalise
 from swarm.toolrunner import CommandResult, ToolRunner, run_local, run_tool
-from swarm.workspaces import investigation_dir
+from swarm.workspaces import DEFAULT_NAMESPACE, fix_branch, investigation_dir
 
 __all__ = [
     "Agent",
@@ -64,6 +64,8 @@ __all__ = [
     "run_tool",
     "run_local",
     "investigation_dir",
+    "fix_branch",
+    "DEFAULT_NAMESPACE",
 ]
 
 Phase = Literal["plan", "execute", "express", "review"]
@@ -208,6 +210,7 @@ class AgentContext:
     state: StateAccess | None = None
     cancel: CancelToken = field(default_factory=CancelToken)
     budget: Budget = field(default_factory=Budget)
+    namespace: str = DEFAULT_NAMESPACE  # the swarm's NATS namespace: its worktrees' folder and fix branch carry it
 
 
 @runtime_checkable

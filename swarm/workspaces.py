@@ -3,6 +3,7 @@
     folder = investigation_dir(".swarm/workspaces", "inv-1")   # every worktree of inv-1 is a folder below it
     removed = discard_worktrees(".swarm/workspaces", "inv-1")  # each one's checkout and git admin entry
     await discard_settled(".swarm/workspaces", "inv-1", "orchestrator-0")  # the same, off the loop, best effort
+    fix_branch("inv-1", "payments")                            # 'swarm/fix/payments/inv-1'
 
 The agents add their worktrees under `investigation_dir` (agents/workspace.py) and remove each one when
 its phase ends; a phase cut short (a drain kills its actor, a kill -9, a node lost) leaves its worktree
@@ -11,6 +12,10 @@ or its report is dead-lettered: a later occurrence that takes it over redoes its
 worktrees of their own), which removes every worktree the investigation ever had on this node,
 whatever state an interrupted process left it in (locked half-way through `git worktree add`, its
 directory half deleted, its admin entry gone). Branches are never touched: a fix branch is the product.
+
+An investigation id is a signature's (`inv-<sig16>`), so two namespaces that see one error on one
+repository share it: the folder and the fix branch carry the namespace (`@<ns>/` and `swarm/fix/<ns>/`)
+unless it is the default one, so neither removes the other's worktrees or resets the other's fix.
 """
 
 from __future__ import annotations
@@ -23,16 +28,32 @@ from pathlib import Path
 
 from swarm.toolrunner import run_local
 
-__all__ = ["investigation_dir", "discard_worktrees", "discard_settled"]
+__all__ = ["DEFAULT_NAMESPACE", "investigation_dir", "fix_branch", "discard_worktrees", "discard_settled"]
 
 log = logging.getLogger("swarm.workspaces")
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 GIT_TIMEOUT_S = 60.0
+DEFAULT_NAMESPACE = "default"  # swarm.bus.settings.Settings.nats_namespace's default: folders and branches as before
 
 
-def investigation_dir(root: str | Path, investigation_id: str) -> Path:
-    """The folder of one investigation's worktrees under the workspace root (absolute)."""
-    return Path(root).expanduser().resolve() / (_SAFE.sub("-", investigation_id) or "investigation")
+def _safe_id(investigation_id: str) -> str:
+    return _SAFE.sub("-", investigation_id).strip(".-") or "investigation"
+
+
+def investigation_dir(root: str | Path, investigation_id: str, namespace: str = DEFAULT_NAMESPACE) -> Path:
+    """The folder of one investigation's worktrees under the workspace root (absolute); another namespace's
+    under `@<namespace>/` (an id never holds `@`)."""
+    base = Path(root).expanduser().resolve()
+    if namespace != DEFAULT_NAMESPACE:
+        base = base / f"@{_SAFE.sub('-', namespace)}"
+    return base / (_SAFE.sub("-", investigation_id) or "investigation")
+
+
+def fix_branch(investigation_id: str, namespace: str = DEFAULT_NAMESPACE) -> str:
+    """The branch an investigation's fix is committed on: `swarm/fix/<id>`, `swarm/fix/<ns>/<id>` in another
+    namespace than the default one."""
+    scope = "" if namespace == DEFAULT_NAMESPACE else f"{_SAFE.sub('-', namespace).strip('.-')}/"
+    return f"swarm/fix/{scope}{_safe_id(investigation_id)}"
 
 
 def _admin_dir(worktree: Path) -> Path | None:
@@ -62,13 +83,13 @@ def _git(common: Path, *args: str) -> bool:
     return res.ok
 
 
-def discard_worktrees(root: str | Path, investigation_id: str) -> list[str]:
+def discard_worktrees(root: str | Path, investigation_id: str, namespace: str = DEFAULT_NAMESPACE) -> list[str]:
     """Remove every worktree under the investigation's folder, then the folder; the paths removed.
 
     Each worktree goes through `git worktree remove -f -f` (twice forced: a worktree an interrupted
     `git worktree add` left locked is removed too), falling back to deleting its directory; then every
     repository they came from is pruned, so no admin entry is left pointing at a gone directory."""
-    folder = investigation_dir(root, investigation_id)
+    folder = investigation_dir(root, investigation_id, namespace)
     if not folder.is_dir():
         return []
     removed: list[str] = []
@@ -89,11 +110,12 @@ def discard_worktrees(root: str | Path, investigation_id: str) -> list[str]:
     return removed
 
 
-async def discard_settled(root: str | Path, investigation_id: str, actor: str) -> None:
+async def discard_settled(root: str | Path, investigation_id: str, actor: str,
+                          namespace: str = DEFAULT_NAMESPACE) -> None:
     """`discard_worktrees` for a settled investigation, in a thread: best effort, a failure is logged (the
     next settlement of the id tries again), never raised into the settlement that called it."""
     try:
-        removed = await asyncio.to_thread(discard_worktrees, root, investigation_id)
+        removed = await asyncio.to_thread(discard_worktrees, root, investigation_id, namespace)
     except Exception as exc:  # noqa: BLE001 - the Result or the dead letter is what counts
         log.warning("%s: the worktrees of %s were not removed: %r", actor, investigation_id, exc)
         return

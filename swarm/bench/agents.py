@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from swarm.agent import AgentContext
+from swarm.agent import AgentContext, fix_branch
 
 __all__ = ["BENCH_AGENTS", "BenchOrchestrator", "BenchResearch", "BenchImplement", "BenchReview"]
 
@@ -63,7 +63,7 @@ class BenchImplement(_BenchAgent):
 
     async def handle(self, ctx: AgentContext) -> dict[str, Any]:
         await self._pause(ctx)
-        return {"status": "fixed", "branch": f"swarm/fix/{ctx.investigation_id}", "fix_commit": "0" * 40}
+        return {"status": "fixed", "branch": fix_branch(ctx.investigation_id, ctx.namespace), "fix_commit": "0" * 40}
 
 
 class BenchReview(_BenchAgent):

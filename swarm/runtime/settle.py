@@ -227,7 +227,7 @@ class Settler:
             return  # malformed: it never held a signature
         given_up = await self.index.mark_dead_lettered(report.signature, source)
         if given_up and self.workspace_root:  # given up: an occurrence that takes it over redoes its open phases
-            await discard_settled(self.workspace_root, given_up, self.actor)
+            await discard_settled(self.workspace_root, given_up, self.actor, self.bus.names.ns)
 
     async def _reject(self, msg: Msg, error: SwarmError) -> None:
         """With the filter's verdict: SecurityRejection on `{ns}.security.rejected`, the outcome on

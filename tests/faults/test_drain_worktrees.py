@@ -73,14 +73,14 @@ async def test_a_drained_investigation_leaves_no_worktree_once_the_next_run_sett
     with contextlib.suppress(ProcessLookupError):  # the hung test run, in a session of its own
         os.kill(int(marker.read_text()), signal.SIGKILL)
     assert len(worktrees(case.path)) > 1, "the cut-short phase left no worktree: nothing to prove"
-    assert investigation_dir(tmp_path / "ws", inv).exists()
+    assert investigation_dir(tmp_path / "ws", inv, fault_settings.nats_namespace.lower()).exists()
 
     counters = await run_until_empty(fault_settings, cfg, timeout_s=600)
     result = await fetch_result(fault_bus, inv)
     assert result is not None and counters["results"] == 1, counters
     assert result.status == "fixed", result
     assert worktrees(case.path) == [str(case.path)]  # the main checkout only: every admin entry pruned
-    assert not investigation_dir(tmp_path / "ws", inv).exists()
+    assert not investigation_dir(tmp_path / "ws", inv, fault_settings.nats_namespace.lower()).exists()
     branch = subprocess.run(["git", "-C", str(case.path), "rev-parse", "--verify", "--quiet", result.branch or "-"],
                             capture_output=True, text=True).stdout.strip()
     assert branch == result.fix_commit  # the fix branch is the product: it stays

@@ -96,7 +96,7 @@ async def test_results_of_a_stopped_embedded_run_are_read_without_nats_url(tmp_p
     inv = fixed["investigation_id"]
     assert shown["status"] == "fixed" and shown["investigation_id"] == inv and shown["has_result"], shown
     assert shown["root_cause"] == "test root cause of KeyError: 'user_id'", shown
-    assert shown["branch"] == f"swarm/fix/{inv}" and shown["fix_commit"] == "f" * 40, shown
+    assert shown["branch"] == f"swarm/fix/{ns.lower()}/{inv}" and shown["fix_commit"] == "f" * 40, shown
     assert shown["summary"] == "2 findings" and shown["signature"] == fixed["signature"], shown
     assert shown["review"] == {"verdict": "approve", "reasons": [], "feedback": None, "cycle": 1}, shown
     assert shown["tests_after"]["passed"] == 3 and shown["signature_status"] == "fixed", shown
@@ -108,7 +108,7 @@ async def test_results_of_a_stopped_embedded_run_are_read_without_nats_url(tmp_p
     lines = text.stdout.splitlines()
     assert lines[0].startswith(f"fixed  {inv}  api production  (1 cycle(s), "), lines
     assert "  root cause: test root cause of KeyError: 'user_id'" in lines, lines
-    assert f"  branch: swarm/fix/{inv} (fix commit {'f' * 40})" in lines, lines
+    assert f"  branch: swarm/fix/{ns.lower()}/{inv} (fix commit {'f' * 40})" in lines, lines
     assert "  review: approve (cycle 1)" in lines and "  summary: 2 findings" in lines, lines
 
     unknown = _swarm(env, tmp_path, "fixes", "show", "inv-0000000000000000")

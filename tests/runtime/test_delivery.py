@@ -131,7 +131,7 @@ async def test_the_gate_holds_the_push_until_approved_then_opens_a_valid_pull_re
             while (await cli("control", "budget"))["active"] != 0:  # waiting for a human holds no budget slot
                 assert time.monotonic() < deadline, "the budget slot was not given back while awaiting approval"
                 await asyncio.sleep(0.1)
-            fix_branch = f"swarm/fix/{inv}"
+            fix_branch = f"swarm/fix/{settings.nats_namespace.lower()}/{inv}"  # the test's namespace in it
             assert git("-C", str(repo), "branch", "--list", fix_branch)  # the fix exists, locally only
 
             decided = await cli("approve", inv, "--by", "alice", "--reason", "looks right")
@@ -195,7 +195,8 @@ async def test_a_rejection_a_timeout_and_a_refused_pull_request_all_stop_the_del
             mall_result = await wait_result(bus, investigation_id_for(report("mall").signature))
         shop_inv, cart_inv = (investigation_id_for(report(s).signature) for s in ("shop", "cart"))
         await awaiting(shop_inv)
-        assert f"swarm/fix/{shop_inv}" in remote_branches(shop_remote)  # approve_pr: pushed, the PR waits
+        # approve_pr: pushed, the PR waits
+        assert f"swarm/fix/{settings.nats_namespace.lower()}/{shop_inv}" in remote_branches(shop_remote)
         with pytest.raises(ControlRefused, match="no PEER state"):
             await control_request(bus, "approve", {"investigation_id": "inv-0000000000000000", "by": "bob"})
         reply = await cli("reject", shop_inv, "--by", "bob", "--reason", "touches billing")
@@ -216,7 +217,8 @@ async def test_a_rejection_a_timeout_and_a_refused_pull_request_all_stop_the_del
     # a refused pull request: nothing was delivered, so neither the Result nor the index says fixed
     assert mall_result.status == "failed" and mall_result.pr_url is None and mall_result.fix_commit
     assert "the fix was not delivered: github refused" in (mall_result.error or "")
-    assert f"swarm/fix/{mall_result.investigation_id}" in remote_branches(mall_remote)  # pushed, then refused
+    assert mall_result.branch == f"swarm/fix/{settings.nats_namespace.lower()}/{mall_result.investigation_id}"
+    assert mall_result.branch in remote_branches(mall_remote)  # pushed, then refused
     rows = {r["investigation_id"]: r["status"] for r in await cli("fixes", "list")}
     assert rows[mall_result.investigation_id] == "failed"
 

@@ -43,7 +43,8 @@ def test_investigate_names_the_regression_and_leaves_a_passing_fix_branch(cli_en
     data = json.loads(result.stdout)
     assert data["status"] == "fixed"
     assert data["suspect_commit"] == case.regression_commit
-    assert data["branch"] == f"swarm/fix/{data['investigation_id']}"
+    # outside the default namespace the branch carries it: two swarms on one repository keep their own fixes
+    assert data["branch"] == f"swarm/fix/{cli_env['NATS_NAMESPACE'].lower()}/{data['investigation_id']}"
     assert data["tests_before"]["failed"] > 0 and data["tests_after"]["failed"] == 0
     assert data["cycles"] == 1 and data["duration_s"] > 0
     assert data["review"]["verdict"] == "approve" and "tests pass" in data["review"]["feedback"], data["review"]

@@ -6,7 +6,7 @@ call creates it and sleeps sleep_once_s, later calls do not); transient_count_fi
 transient_times (raise TransientError on the first N calls); spend_usd (charge the budget per call);
 request_changes_cycles (review: ask for changes in these cycles); hang_until_cancelled (a path: the
 call creates it, then waits until its investigation is cancelled); commit (implement: a real commit on
-branch swarm/fix/<id> of the repository's `path`, the working tree untouched); tool_run (research: a
+branch swarm/fix/[<namespace>/]<id> of the repository's `path`, the working tree untouched); tool_run (research: a
 command, "{python}" for this interpreter, run through the host's tool runner, `swarm.agent.run_tool`; a
 failing run fails the call); env_probe (a directory: each call writes <role>.json there, the values in its
 process environment of the names in env_probe_names, and its Ray runtime_env).
@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from swarm.agent import AgentContext, TransientError, run_tool
+from swarm.agent import AgentContext, TransientError, fix_branch, run_tool
 
 
 class _Base:
@@ -127,7 +127,7 @@ class Implement(_Base):
 
     async def handle(self, ctx: AgentContext) -> dict[str, Any]:
         await self._behave(ctx)
-        branch, sha = f"swarm/fix/{ctx.investigation_id}", "f" * 40
+        branch, sha = fix_branch(ctx.investigation_id, ctx.namespace), "f" * 40
         if self.options.get("commit"):
             sha = await asyncio.to_thread(_commit_branch, str((ctx.repository or {})["path"]), branch,
                                           ctx.investigation_id)

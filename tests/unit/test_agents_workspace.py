@@ -233,3 +233,34 @@ def test_test_counts_from_pytest_and_unittest() -> None:
     ok = parse_test_counts(CommandResult(0, "Ran 3 tests in 0.0s\n\nOK\n"))
     assert (ok.passed, ok.failed, ok.ok) == (3, 0, True)
     assert not parse_test_counts(CommandResult(-9, "5 passed", timed_out=True)).ok
+
+
+def test_two_namespaces_on_one_repository_keep_their_own_fix_branch_and_worktrees(repo: Path, tmp_path: Path) -> None:
+    """An investigation id is the signature's, so two swarms (namespaces) that see one error on one repository
+    share it: each commits on a branch and works in folders of its own, and settling one removes none of the
+    other's worktrees (they used to reset each other's fix branch and delete each other's worktrees)."""
+    from swarm.workspaces import discard_worktrees, investigation_dir
+
+    spec, root = {"path": str(repo), "branch": "main"}, tmp_path / "ws"
+    fixes = {}
+    for ns, body in (("payments", "return b + a"), ("default", "return a + b + 0")):
+        w = Workspace.open(spec, root=root, investigation_id="inv-3", role="implement", mode="write", namespace=ns)
+        (w.root / "pkg" / "app.py").write_text(f"def add(a, b):\n    {body}\n")
+        git(w.root, "-c", "user.name=swarm", "-c", "user.email=s@x", "commit", "-qam",
+            "fix: add\n\nSwarm-Investigation: inv-3")
+        fixes[ns] = (w.branch, git(repo, "rev-parse", str(w.branch)).strip())
+        assert w.root.is_relative_to(investigation_dir(root, "inv-3", ns))
+        w.close()
+    assert fixes["payments"][0] == "swarm/fix/payments/inv-3" == fix_branch("inv-3", "payments")
+    assert fixes["default"][0] == "swarm/fix/inv-3" == fix_branch("inv-3")
+    for branch, tip in fixes.values():  # the second swarm's fix reset nothing of the first's
+        assert git(repo, "rev-parse", branch).strip() == tip
+    assert "return b + a" in git(repo, "show", "swarm/fix/payments/inv-3:pkg/app.py")
+
+    mine = Workspace.open(spec, root=root, investigation_id="inv-3", role="research", namespace="payments")
+    theirs = Workspace.open(spec, root=root, investigation_id="inv-3", role="research")
+    try:
+        assert discard_worktrees(root, "inv-3") == [str(theirs.root)]  # the default namespace's settlement
+        assert mine.root.is_dir() and str(mine.root) in git(repo, "worktree", "list")
+    finally:
+        mine.close()
