@@ -169,7 +169,9 @@ def ingest_cmd(json_out: bool = JSON_OPTION) -> None:
                 counters = run(main(settings, url))
             except KeyboardInterrupt:
                 counters = {}
-    emit(counters, json_out, render=lambda d: console.print(d))
+    emit(counters, json_out, render=lambda d: console.print(
+        "ingest stopped: " + (", ".join(f"{k.replace('_', ' ')} {v}" for k, v in d.items()) or "nothing counted"),
+        highlight=False))
 
 
 @comms_app.command("runs")

@@ -60,6 +60,9 @@ def deploy_mark(
     settings = load_settings()
     if env is not None and env not in ("default", "staging", "production"):
         fail(f"unknown environment {env!r}: expected default, staging or production", code=2)
+    for flag, value in (("--service", service), ("--version", version)):
+        if not value.strip():  # a command-line error like the others (2), not a model's validation error (1)
+            fail(f"{flag} is empty: name the {flag[2:]} that was deployed", code=2)
     with cli_errors():
         marker = DeployMarker(service=service, version=version, environment=env, by=by)
         data = run(_mark(settings, marker))

@@ -66,3 +66,14 @@ async def test_ci_puts_the_marker_json_under_the_key_the_readme_names(bus: Bus, 
     assert (await mark("--service", dotted, "--version", "1", "--env", "staging"))["key"] == key
     await kv.put(key, json.dumps({"service": dotted, "version": "2", "environment": "staging"}).encode())
     assert (await markers.latest(dotted, "staging")).version == "2"
+
+
+def test_an_empty_service_or_version_is_a_command_line_error_named_before_nats_is_asked(
+    tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("NATS_URL", "nats://127.0.0.1:9")  # nothing listens: a mark that got that far would fail 1
+    for args, named in ((["--service", " ", "--version", "1"], "--service"),
+                        (["--service", "shop", "--version", ""], "--version")):
+        out = runner.invoke(app, ["deploy", "mark", *args, "--json"])
+        assert out.exit_code == 2, out.output
+        assert f"{named} is empty" in out.output, out.output
