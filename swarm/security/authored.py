@@ -30,6 +30,12 @@ connection to your authentication agent."): a validation finding, answered with 
     w12     benign only: errors that speak to the reader ("you must", "your agent", "contact your
             administrator"), agent products' own errors; a quarter localized   test
     w13     errors in 16 other languages: attacks planted in that language, hard benign errors   test
+    w14     applications built on LLMs (chatbots, RAG, agent frameworks, SDKs, prompt templates, guardrails
+            and eval tools, a model's output that failed to parse); 35 % in 16 other languages   test
+    w15     CI, build, git, package-manager, scanner and cloud-CLI output; attacks in commit messages,
+            PR titles, package scripts, test names; 20 % in 9 other languages   test
+    w16     errors of applications for users of 25 other languages, every row in the language, the
+            planted instruction too   test
 
 w8-w12 were written in a later round (2026-12-01), from the same brief with a section on marking the
 planted text, after the shipped model was trained; none of them saw the filter or the other files. They
@@ -50,7 +56,16 @@ translation keeps its source's split and class (`translated_split`, the sets `tr
 attacks written in other languages but rejected more localized benign text, and chosen on validation under a
 budget for that text they were no better (README, seventeenth round of issue 11); the encoder head trained on
 them read none of t2's attacks better.
-Each attack row of w1-w5, w8-w11 and w13 names the substrings the attacker planted (`planted`: w1-w5
+w14-w16 (2026-12-05, a third session) were asked for as training data after the blind reviews' false positives
+(errors of LLM applications, CI logs) and misses (attacks in other languages) were read; each writer saw only
+the brief and a focus. Trained on, they lost on validation, so they are only evaluated: heads and encoder trained
+on w14 and w16 caught more of the validation writer's attacks (w5: 75.6 -> 82.9 % at the same 4.35 % of its
+benign errors) but one benign error of the project corpus more scored high (`git push rejected: pre-receive hook
+declined (commit message must reference a ticket)`), which raised the calibrated threshold from 0.720 to 0.808
+(0.873 with w15 too) and cost the chat sets their recall: mean validation recall 0.8877 -> 0.8846 (w14 alone
+0.8813, w16 alone 0.8693, all three 0.8664). Rows that are near copies of a training or validation row were left
+out (w14 6, w15 5: common SDK and tool messages).
+Each attack row of w1-w5, w8-w11 and w13-w16 names the substrings the attacker planted (`planted`: w1-w5
 marked by a reader who never saw the filter, the others by their writers).
 `authored_split("train", counterfactual_rows=True)` adds, for each marked training attack, the same
 error with the planted text taken out as a benign row, and the planted text alone as an attack: the row
@@ -76,7 +91,7 @@ DIRECTORY = Path(__file__).parent / "authored"
 WRITERS = {
     "w1": "train", "w2": "train", "w3": "train", "w4": "train", "w7": "train", "w5": "validation",
     "w6": "test", "w8": "test", "w9": "test", "w10": "test", "w11": "test", "w12": "test",
-    "w13": "test",
+    "w13": "test", "w14": "test", "w15": "test", "w16": "test",
 }  # fmt: skip
 SPLITS = ("train", "validation", "test")
 # writers' rows translated into other languages by helpers that saw only those rows and a brief
