@@ -60,7 +60,7 @@ w14-w16 (2026-12-05, a third session) were asked for as training data after the 
 (errors of LLM applications, CI logs) and misses (attacks in other languages) were read; each writer saw only
 the brief and a focus. Trained on, they lost on validation, so they are only evaluated: heads and encoder trained
 on w14 and w16 caught more of the validation writer's attacks (w5: 75.6 -> 82.9 % at the same 4.35 % of its
-benign errors) but one benign error of the project corpus more scored high (`git push rejected: pre-receive hook
+benign errors) but one more of the project corpus's benign errors scored high (`git push rejected: pre-receive hook
 declined (commit message must reference a ticket)`), which raised the calibrated threshold from 0.720 to 0.808
 (0.873 with w15 too) and cost the chat sets their recall: mean validation recall 0.8877 -> 0.8846 (w14 alone
 0.8813, w16 alone 0.8693, all three 0.8664). Rows that are near copies of a training or validation row were left

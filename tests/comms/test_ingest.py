@@ -195,3 +195,36 @@ async def test_a_row_postgres_refuses_is_dead_lettered_and_the_rest_of_its_batch
     assert letter["reason"].startswith(f"Postgres refused the message on {subject}: invalid input syntax for type json")
     assert "NaN" in letter["reason"] and letter["source_sequence"] == 2
     await ingest.close()
+
+
+async def test_comms_ingest_on_the_command_line_says_what_it_stored_when_ctrl_c_stops_it(
+    bus: Bus, pg_url: str, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """`swarm comms ingest` runs until Ctrl-C, then prints its counters: a line of words (it printed a Python
+    dict), or the JSON object with --json."""
+    import asyncio
+    import os
+    import signal
+    import subprocess
+
+    from tests.support.cli import SWARM
+
+    env = os.environ | cli_env | {"DATABASE_URL": pg_url, "SWARM_HOME": str(tmp_path)}
+    says = CommsPublisher(bus, "inv-cli", "research-0", outbox_dir=tmp_path)
+    for run, json_out in enumerate((False, True), start=1):
+        assert await says.say("plan", f"message {run}") == "published"  # one new message for each run to store
+        proc = subprocess.Popen([SWARM, "comms", "ingest", *(["--json"] if json_out else [])], env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            for _ in range(1200):
+                if len(await stored(pg_url, bus.names.ns)) == run or proc.poll() is not None:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        if json_out:
+            assert json.loads(out) == {"stored": 1, "duplicates": 0, "dead_lettered": 0, "postgres_errors": 0}, out
+        else:
+            assert out.strip() == "ingest stopped: stored 1, duplicates 0, dead lettered 0, postgres errors 0", out
