@@ -21,7 +21,7 @@ from agents.common import AgentSettings, close_workspace, open_workspace, reposi
 from agents.fixtools import FixTools
 from agents.tools import Toolbox
 from agents.workspace import Workspace, run_command
-from swarm.agent import AgentContext
+from swarm.agent import DEFAULT_NAMESPACE, AgentContext
 from swarm.models import TestCounts
 
 __all__ = ["ImplementAgent", "commit_message"]
@@ -39,6 +39,8 @@ def commit_message(ctx: AgentContext, outcome: dict[str, Any]) -> str:
     if outcome.get("suspect_commit"):
         body += [f"Suspect commit: {outcome['suspect_commit']}", ""]
     body += [f"Swarm-Investigation: {ctx.investigation_id}", f"Swarm-Signature: {ctx.signature}"]
+    if ctx.namespace != DEFAULT_NAMESPACE:  # which swarm made it: two namespaces may commit the same fix
+        body.append(f"Swarm-Namespace: {ctx.namespace}")
     return "\n".join(body) + "\n"
 
 

@@ -14,10 +14,10 @@ import inspect
 from pathlib import Path
 from typing import Any
 
-from pydantic import ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from swarm.agent import BrainConfig, RepositoryConfig
-from swarm.bus.settings import Settings
+from swarm.bus.settings import Settings, validate_namespace
 from swarm.errors import ConfigError, explain
 from swarm.files import FileModel, read_yaml
 
@@ -165,12 +165,24 @@ class SwarmConfig(_Section):
     brain: BrainConfig = Field(default_factory=BrainConfig)
     repair: RepairConfig = Field(default_factory=RepairConfig)
     workspace_root: str = ".swarm/workspaces"
+    # the name fix branches (`swarm/fix/<it>/<id>`) and worktree folders carry; None: the NATS namespace. Two
+    # swarms of one namespace name on two servers, sharing a repository, give each its own
+    fix_namespace: str | None = None
     git_author: GitAuthor = Field(default_factory=GitAuthor)
     repositories: dict[str, RepositoryConfig] = Field(default_factory=dict)
     bloodstream: BloodstreamConfig = Field(default_factory=BloodstreamConfig)
     security: dict[str, Any] = Field(default_factory=dict)
     lifecycle: LifecycleConfig = Field(default_factory=LifecycleConfig)
     support: SupportConfig = Field(default_factory=SupportConfig)
+
+    @field_validator("fix_namespace")
+    @classmethod
+    def _fix_namespace(cls, value: str | None) -> str | None:
+        return None if value is None else validate_namespace(value)  # a token of a git branch name
+
+    def fix_scope(self, nats_namespace: str) -> str:
+        """The namespace the fix branches and worktree folders carry (`fix_namespace`, else the NATS one)."""
+        return self.fix_namespace or nats_namespace
 
     @model_validator(mode="after")
     def _roles(self) -> SwarmConfig:

@@ -198,6 +198,9 @@ def investigate(
         repository_for(repo, test_command, cfg, report.service)  # a wrong --repo is said before a server starts
         with contextlib.ExitStack() as stack:
             if settings.nats_url is None:  # a private embedded server: a namespace of its own
+                # ... but the fix branch and worktrees are the user's namespace's (`swarm/fix/<id>` by default),
+                # so that running it again resets its branch instead of adding one per run
+                cfg = cfg.model_copy(update={"fix_namespace": cfg.fix_scope(settings.nats_namespace.lower())})
                 ns = f"investigate-{uuid.uuid4().hex[:8]}"
                 settings = _embedded(stack, settings.model_copy(update={"nats_namespace": ns}), auth)
             done = asyncio.run(investigate_once(settings, cfg, repo, report, test_command, address=address))
@@ -219,7 +222,13 @@ def investigate(
         "summary": result.summary,
         "error": result.error,
         "review": done.review,
+        "earlier": done.earlier,
     }
+    if done.earlier:  # nothing ran: say so, and how to have it investigated anew
+        err_console.print(
+            f"this error was investigated before in namespace {settings.nats_namespace}: its Result is shown, "
+            "unchanged; a deploy of its service (`swarm deploy mark`) or `swarm streams purge --reset-index` makes "
+            "its next report a new investigation", highlight=False, soft_wrap=True)
 
     emit(data, json_out, render_investigated)
     if result.status == "failed":

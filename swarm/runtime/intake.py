@@ -95,7 +95,8 @@ class IntakeActor(InvestigationOpener):
         self.settler = Settler(bus, self.services.blood, self.index, self.counters,
                                max_deliver=self.max_deliver, nak_delay_s=self.cfg.nak_delay_s, actor=self.name,
                                objects=self.cfg.dead_letter_objects,
-                               workspace_root=self.services.config.workspace_root)
+                               workspace_root=self.services.config.workspace_root,
+                               fix_scope=self.services.config.fix_scope(bus.names.ns))
         self.running = True
         await self._warm_up()
         for env in self.cfg.envs:

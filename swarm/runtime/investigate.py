@@ -38,6 +38,7 @@ class Investigated:
 
     result: Result
     review: dict[str, Any] | None = None
+    earlier: bool = False  # the report was a duplicate of an error investigated before: that investigation's Result
 
 
 def repository_for(repo: Path, test_command: str | None, config: SwarmConfig, service: str) -> RepositoryConfig:
@@ -137,7 +138,8 @@ async def investigate_once(
             reason = None if result is not None else await last_dead_letter(operator)
             review = await review_of(operator, inv) if result is not None else None
         if result is not None:
-            return Investigated(result, review)
+            # no investigation opened: a duplicate of an earlier one (or a copy JetStream's dedup window dropped)
+            return Investigated(result, review, earlier=counters["investigations"] == 0)
         if counters["rejected"]:
             return Investigated(Result(
                 investigation_id=inv,

@@ -244,7 +244,7 @@ class OrchestratorActor(AgentHost):
         if fresh:  # the run's outcome is the Result's, after review and any approval, not the express phase's
             await says.say("result", f"{result.status}: the Result published", {"branch": result.branch})
         await discard_settled(self.services.config.workspace_root, req.investigation_id, self.name,
-                              self.services.bus.names.ns)
+                              self.services.config.fix_scope(self.services.bus.names.ns))
         if not ack.duplicate:
             kind = "investigation_failed" if result.status == "failed" else "investigation_completed"
             await self._event(req, kind, status=result.status, cycles=result.cycles, error=result.error)

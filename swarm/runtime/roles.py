@@ -141,7 +141,7 @@ def build_context(
             spent_usd=spent_usd,
             on_charge=functools.partial(services.charge, req.investigation_id),
         ),
-        namespace=services.bus.names.ns,
+        namespace=services.config.fix_scope(services.bus.names.ns),
     )
 
 

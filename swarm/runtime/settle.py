@@ -85,9 +85,10 @@ class Settler:
 
     def __init__(self, bus: Bus, blood: Bloodstream, index: SignatureIndex, counters: Counter[str], *,
                  max_deliver: dict[str, int], nak_delay_s: float, actor: str, objects: bool = False,
-                 workspace_root: str | None = None) -> None:
+                 workspace_root: str | None = None, fix_scope: str | None = None) -> None:
         self.bus, self.blood, self.index, self.counters = bus, blood, index, counters
         self.workspace_root = workspace_root  # a dead-lettered investigation's worktrees go (swarm.workspaces)
+        self.fix_scope = fix_scope or bus.names.ns  # the namespace its worktree folders carry (SwarmConfig.fix_scope)
         self.max_deliver, self.nak_delay_s, self.actor = max_deliver, nak_delay_s, actor
         self.objects = objects  # keep the whole original of a cut dead letter in the object store
         self.ack_wait_s: dict[str, float] = {}  # per error stream (intake fills it from the consumer config)
@@ -227,7 +228,7 @@ class Settler:
             return  # malformed: it never held a signature
         given_up = await self.index.mark_dead_lettered(report.signature, source)
         if given_up and self.workspace_root:  # given up: an occurrence that takes it over redoes its open phases
-            await discard_settled(self.workspace_root, given_up, self.actor, self.bus.names.ns)
+            await discard_settled(self.workspace_root, given_up, self.actor, self.fix_scope)
 
     async def _reject(self, msg: Msg, error: SwarmError) -> None:
         """With the filter's verdict: SecurityRejection on `{ns}.security.rejected`, the outcome on

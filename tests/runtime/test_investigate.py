@@ -60,6 +60,16 @@ def test_investigate_names_the_regression_and_leaves_a_passing_fix_branch(cli_en
         check=True,
     ).stdout
     assert f"Swarm-Investigation: {data['investigation_id']}" in message
+    assert f"Swarm-Namespace: {cli_env['NATS_NAMESPACE'].lower()}" in message
+    assert data["earlier"] is False
+    # the same error again through the same server and namespace: a duplicate, so nothing runs and the earlier
+    # Result is printed; it says so (it printed the old Result as if it had just investigated)
+    again = runner.invoke(app, ["investigate", "--repo", str(case.path), "--error-file", str(error_file),
+                                "--test-command", case.test_command, "--json"])
+    assert again.exit_code == 0, again.output
+    repeated = json.loads(again.stdout)
+    assert repeated["earlier"] is True and repeated["fix_commit"] == data["fix_commit"], repeated
+    assert "investigated before in namespace" in again.stderr and "swarm deploy mark" in again.stderr
 
 
 def test_investigate_refuses_bad_input_clearly(cli_env, tmp_path) -> None:
@@ -163,3 +173,30 @@ def test_strict_exits_3_when_no_fix_is_claimed(cli_env, tmp_path, monkeypatch) -
                                  "--json"])
     assert result.exit_code == 3, result.output
     assert json.loads(result.stdout)["status"] == "no_fix"
+
+
+def test_investigate_on_its_own_server_commits_on_the_users_namespace_branch_and_again_on_the_same_one(
+    tmp_path, monkeypatch
+) -> None:
+    """Without NATS_URL, `swarm investigate` runs on a private embedded server in a namespace of its own; its fix
+    branch is still the user's namespace's (`swarm/fix/<id>` in the default one), so running it again resets that
+    branch (README) instead of leaving one `swarm/fix/investigate-<hex>/…` branch and folder per run."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NATS_URL", raising=False)
+    monkeypatch.delenv("NATS_NAMESPACE", raising=False)
+    monkeypatch.setenv("SWARM_HOME", str(tmp_path / "home"))
+    case = make_case(tmp_path / "repo", "later_commits", seed=5)
+    error_file = tmp_path / "report.json"
+    error_file.write_text(case.report.model_dump_json())
+    branches = []
+    for _ in range(2):
+        result = runner.invoke(app, ["investigate", "--repo", str(case.path), "--error-file", str(error_file),
+                                     "--test-command", case.test_command, "--json"])
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.stdout)
+        assert data["status"] == "fixed" and data["branch"] == f"swarm/fix/{data['investigation_id']}", data
+        branches.append(data["branch"])
+    listed = subprocess.run(["git", "-C", str(case.path), "branch", "--list", "swarm/fix/*",
+                             "--format=%(refname:short)"], capture_output=True, text=True, check=True).stdout.split()
+    assert listed == branches[:1] == branches[1:], listed
+    assert not list((tmp_path / ".swarm" / "workspaces").glob("@*")), "a folder of a namespace of its own"

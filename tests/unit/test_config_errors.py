@@ -22,6 +22,8 @@ from tests.support.cli import swarm_json
     ("intake:\n  actors: [\n", "line 3 column 1: not YAML"),
     ("intake:\n  actors: two\n", "intake.actors: Input should be a valid integer"),
     ("intake: {actors: 1}\nheartbeat_intervall_s: 1\n", "heartbeat_intervall_s: Extra inputs are not permitted"),
+    # a token of the fix branches' names (swarm/fix/<it>/<id>): what a NATS namespace may be
+    ("fix_namespace: staging/eu\n", "fix_namespace: invalid namespace 'staging/eu': use only letters"),
 ])
 def test_a_bad_config_is_one_clear_line(tmp_path: Path, text: str, expected: str) -> None:
     path = tmp_path / "swarm.yaml"
@@ -181,3 +183,15 @@ def test_an_env_file_that_is_not_utf8_is_named(tmp_path: Path, args: tuple[str, 
     (tmp_path / ".env").write_bytes(b"NATS_URL=nats://127.0.0.1:4222\n\xff\xfe\n")
     code, answer, _ = swarm_json(*args, cwd=tmp_path)
     assert code == 1 and answer["error"].startswith(f"{tmp_path / '.env'} is not UTF-8 text (byte 31 is 0xff)"), answer
+
+
+def test_fix_namespace_names_the_fix_branches_instead_of_the_nats_namespace(tmp_path: Path) -> None:
+    """README: the same namespace name on two servers shares one fix branch unless `fix_namespace` names another."""
+    from swarm.bus.settings import DEFAULT_CONFIG_DIR
+
+    path = tmp_path / "swarm.yaml"
+    shipped = yaml.safe_load((DEFAULT_CONFIG_DIR / "swarm.yaml").read_text())
+    path.write_text(yaml.safe_dump({**shipped, "fix_namespace": "Staging-EU"}))
+    config = SwarmConfig.load(path)
+    assert config.fix_scope("staging") == "staging-eu"  # lower case, as a NATS namespace is
+    assert SwarmConfig.load(DEFAULT_CONFIG_DIR / "swarm.yaml").fix_scope("staging") == "staging"
