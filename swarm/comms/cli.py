@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -155,10 +156,17 @@ def ingest_cmd(json_out: bool = JSON_OPTION) -> None:
     async def main(settings: Settings, url: str) -> dict[str, Any]:
         await migrate(url)
         await _provision(settings)
+        # Ctrl-C (or SIGTERM) sets `stop`, which the loop reads between fetches (at most a fetch timeout later):
+        # a cancellation alone could be lost in Python 3.11's wait_for under nats-py's fetch, and the first
+        # Ctrl-C then did nothing
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
         async with open_bus(settings, role="comms") as bus:
             ingest = CommsIngest(bus, url)
             with contextlib.suppress(asyncio.CancelledError):
-                await ingest.run()
+                await ingest.run(stop)
             return ingest.counters.as_dict()
 
     with cli_errors():
