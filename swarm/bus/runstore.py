@@ -1,4 +1,5 @@
-"""What `swarm run` left on embedded defaults, for the commands that read it (`swarm fixes list|show`).
+"""What `swarm run` left on embedded defaults, for the commands that read it (`swarm fixes list|show`) and
+publish into it (`swarm errors report`; `swarm errors tail` only while a server holds it).
 
     with reach_run_store(settings) as reached:      # NATS_URL set: the settings as they are
         async with open_bus(reached.settings) as bus:
@@ -16,12 +17,16 @@ Without `NATS_URL`, `swarm run` keeps its JetStream store in `$SWARM_HOME/run-na
   started meanwhile is refused, naming the store), in the account the last server on it used (the
   namespace's; after a `--no-auth` run the default one);
 - holding nothing of the namespace (no run yet): a ConfigError naming the store and what to set.
+
+With `start=False` (a command that lasts: `swarm errors tail`) a free store is a ConfigError instead: a server
+of the command's own would keep the next `swarm run` off its store for as long as the command runs.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +34,7 @@ from typing import Any
 
 from swarm.bus.embedded import SERVER_FILE, embedded_nats, run_store
 from swarm.bus.settings import Settings
-from swarm.bus.store_lock import StoreInUse, server_holding
+from swarm.bus.store_lock import StoreInUse, lock_store, server_holding
 from swarm.errors import ConfigError
 
 __all__ = ["Reached", "reach_run_store"]
@@ -44,14 +49,26 @@ class Reached:
 
 
 @contextlib.contextmanager
-def reach_run_store(settings: Settings) -> Iterator[Reached]:
-    """`settings` when NATS_URL is set; else settings that reach `swarm run`'s store for the duration."""
+def reach_run_store(settings: Settings, *, start: bool = True) -> Iterator[Reached]:
+    """`settings` when NATS_URL is set; else settings that reach `swarm run`'s store for the duration
+    (`start=False`: only through the server that holds it)."""
     if settings.nats_url is not None:
         yield Reached(settings)
         return
     store = run_store(settings)
     note = _read_note(store)
     auth = _account_is_namespace(store, settings.nats_namespace, note)
+    if not start:
+        held = _held_by(store)
+        if held is None:
+            raise ConfigError(
+                f"NATS_URL is not set and no `swarm run` of namespace {settings.nats_namespace} is running on its "
+                f"store {store}: start `swarm run` first, or set NATS_URL to the server the swarm uses"
+            )
+        running = _running(settings, store, note, held)
+        yield Reached(running, f"NATS_URL is not set: reaching the `swarm run` of store {store} through the "
+                               f"nats-server at {running.nats_url} that holds it ({held.holder})")
+        return
     with contextlib.ExitStack() as stack:
         try:
             opened = stack.enter_context(embedded_nats(settings.model_copy(update={"swarm_nats_auth": None}),
@@ -64,6 +81,16 @@ def reach_run_store(settings: Settings) -> Iterator[Reached]:
             reached = Reached(opened, f"NATS_URL is not set: reading the store of `swarm run` {store} (a nats-server "
                                       f"started on it for this command at {opened.nats_url})")
         yield reached
+
+
+def _held_by(store: Path) -> StoreInUse | None:
+    """Who holds the store's lock (None: nobody; the lock is taken and let go at once to find out)."""
+    try:
+        fd = lock_store(store)
+    except StoreInUse as exc:
+        return exc
+    os.close(fd)
+    return None
 
 
 def _read_note(store: Path) -> dict[str, Any]:

@@ -4,6 +4,10 @@
     swarm errors report --message "boom" --stack - < traceback.txt --context-json '{"request_id": "r-1"}'
     swarm errors tail --env production --json --count 10
 
+Without `NATS_URL` both reach the `swarm run` of embedded defaults (its store in
+`$SWARM_HOME/run-nats/<namespace>`, `swarm.bus.runstore`): through its server while it runs; `report` also
+publishes into the store while none runs (the next `swarm run` takes the report up), `tail` needs it running.
+
 `tail` uses a core NATS subscription on the error subject, so it sees every report as it is
 published and consumes nothing: the error streams are work queues owned by the `error-fixer`
 consumer. It prints its readiness line on stderr once the subscription is registered.
@@ -12,9 +16,11 @@ consumer. It prints its readiness line on stderr once the subscription is regist
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import typer
@@ -22,6 +28,7 @@ from pydantic import ValidationError
 
 from swarm.bus.connect import Bus, open_bus
 from swarm.bus.names import ENVS, HDR_MSG_ID, Names
+from swarm.bus.runstore import reach_run_store
 from swarm.bus.settings import Settings
 from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, fail, load_settings, run
 from swarm.errors import InvalidInput, explain
@@ -103,8 +110,18 @@ def errors_report(
             message, env=env, stack=stack, file=file, line=line, function=function, service=service, context=context,
             release=release, message_label="--message",
         )
-        published = run(_publish(settings, report))
+        with _reached(settings, start=True) as reached:
+            published = run(_publish(reached, report))
     emit(published.as_dict(), json_out, render=_render_published)
+
+
+@contextlib.contextmanager
+def _reached(settings: Settings, start: bool) -> Iterator[Settings]:
+    """Settings that reach the swarm: NATS_URL's server, else `swarm run`'s on embedded defaults (said on stderr)."""
+    with reach_run_store(settings, start=start) as reached:
+        if reached.note:
+            err_console.print(reached.note, markup=False, highlight=False, soft_wrap=True)
+        yield reached.settings
 
 
 def _read_stdin() -> str:
@@ -146,7 +163,8 @@ def errors_tail(
     _check_env(env)
     with cli_errors():
         try:
-            seen = run(_tail(settings, env, count, json_out))
+            with _reached(settings, start=False) as reached:
+                seen = run(_tail(reached, env, count, json_out))
         except KeyboardInterrupt:
             seen = -1
     if seen >= 0 and not json_out:

@@ -7,9 +7,11 @@ Real nats-servers on real stores, the real `swarm` command in processes of its o
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -155,3 +157,77 @@ async def test_while_a_server_holds_the_store_the_read_commands_go_through_it(tm
     error = json.loads(held.stdout)["error"]
     assert f"the store of `swarm run` {store} is held by a nats-server that left no address there" in error, error
     assert "set NATS_URL to that server's URL" in error and "Traceback" not in held.stderr, error
+
+
+async def test_without_nats_url_errors_report_and_tail_reach_the_run_of_embedded_defaults(tmp_path: Path,
+                                                                                          ns: str) -> None:
+    """README: on a laptop, `swarm errors report` reaches the embedded `swarm run` with no NATS_URL (through its
+    server while it runs; into its store while none runs, where the next run takes it up), `swarm errors tail`
+    while it runs; an application's handler reaches it with the NATS_URL and SWARM_NATS_AUTH the run printed."""
+    env = _env(tmp_path, ns)
+    settings = Settings(nats_namespace=ns, swarm_home=tmp_path / "home", _env_file=None)
+    store = run_store(settings)
+    for command in (["report", "-m", "boom"], ["tail"]):  # no run yet: nothing to reach, and nothing created
+        nothing = _swarm(env, tmp_path, "errors", *command, "--env", "production", "--json")
+        assert nothing.returncode == 1, nothing.stderr
+        error = json.loads(nothing.stdout)["error"]
+        assert f"no `swarm run` of namespace {ns} has kept anything in {store} yet" in error, error
+        assert not store.exists()
+
+    def report(message: str) -> tuple[Any, str]:
+        return _json(env, tmp_path, "errors", "report", "--env", "production", "-m", message, "--file", "app/api.py",
+                     "--line", "42", "--service", "api")
+
+    async def stored(up: Settings) -> list[str]:
+        async with open_bus(up, role="operator") as bus:  # reads all of the namespace
+            stream = bus.names.error_stream("production")
+            last = (await bus.js.stream_info(stream)).state.last_seq
+            return [json.loads((await bus.js.get_msg(stream, seq)).data)["error"] for seq in range(1, last + 1)]
+
+    with embedded_nats(settings, auth=True, store_dir=store) as running:  # what `swarm run` starts and provisions
+        async with open_bus(running, role="admin") as bus:
+            await provision(bus.js, bus.names, load_streams_config(running.swarm_streams_config))
+        log = tmp_path / "tail.stderr"
+        with log.open("w") as err:
+            tail = subprocess.Popen([SWARM, "errors", "tail", "--env", "production", "--count", "2", "--json"],
+                                    env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=err, text=True)
+        try:
+            while "tailing " not in log.read_text():  # its subscription is registered
+                assert tail.poll() is None, log.read_text()
+                await asyncio.sleep(0.05)
+            said_tail = " ".join(log.read_text().split())
+            assert f"reaching the `swarm run` of store {store} through the nats-server at {running.nats_url}" \
+                in said_tail, said_tail
+            published, said = report("KeyError: 'user_id'")
+            assert published["stream"] == f"{ns.upper()}_PRODUCTION_ERRORS" and not published["duplicate"], published
+            assert f"reading the store of `swarm run` {store} through the nats-server at {running.nats_url}" in said
+            # the application: NATS_URL and SWARM_NATS_AUTH as `swarm run` printed them, the reporter's seed
+            assert (Path(str(running.swarm_nats_auth)) / ns.lower() / "reporter.nk").read_text().startswith("SU")
+            app = ("import logging\nfrom swarm.reporting.handler import NatsErrorHandler\n"
+                   "h = NatsErrorHandler(env='production', service='checkout')\n"
+                   "logging.getLogger().addHandler(h)\n"
+                   "try:\n    {}['order_id']\nexcept KeyError:\n    logging.exception('charge failed')\n"
+                   "assert h.flush(60) and h.dropped == 0, h.dropped_by_reason\nh.close()\n")
+            done = subprocess.run([sys.executable, "-c", app], env=env | {
+                "NATS_URL": running.nats_url, "SWARM_NATS_AUTH": str(running.swarm_nats_auth)},
+                cwd=tmp_path, capture_output=True, text=True, timeout=120)
+            assert done.returncode == 0, done.stderr[-3000:]
+            out, _ = tail.communicate(timeout=60)
+        finally:
+            if tail.poll() is None:
+                tail.kill()
+        assert tail.returncode == 0, log.read_text()
+        tailed = [json.loads(line)["report"]["error"] for line in out.splitlines()]
+        assert tailed[0] == "KeyError: 'user_id'" and "order_id" in tailed[1], tailed
+        assert await stored(running) == tailed
+
+    # no run now: a report waits in the store for the next one; tail has nothing to watch
+    published, said = report("KeyError: 'tenant'")
+    assert published["sequence"] == 3, published
+    assert f"reading the store of `swarm run` {store} (a nats-server started on it for this command" in said, said
+    gone = _swarm(env, tmp_path, "errors", "tail", "--env", "production", "--json")
+    assert gone.returncode == 1, gone.stderr
+    error = json.loads(gone.stdout)["error"]
+    assert f"no `swarm run` of namespace {ns} is running on its store {store}: start `swarm run` first" in error, error
+    with embedded_nats(settings, auth=True, store_dir=store) as next_run:
+        assert (await stored(next_run))[-1] == "KeyError: 'tenant'"
