@@ -258,6 +258,32 @@ def _verdict(cand: Candidate, root: Path, repro: Repro | None, suite_ok: Callabl
     return "passes" if suite_ok() and suite_ok() else "tests fail"
 
 
+# pytest's summary (`FAILED tests/t.py::test_x - ...`), unittest's (`FAIL: test_x (tests.t.T.test_x)`)
+_FAILED_TEST = re.compile(r"^(?:(?:FAILED|ERROR) ([^\s(]\S*)|(?:FAIL|ERROR): \S+ \(([^)\s]+)\))", re.M)
+
+
+def _red_at_head(result: RepairResult, args: list[str], root: Path, budget: RepairBudget,
+                 repro: Repro | None) -> str | None:
+    """The reason when candidates cured the repro but the suite failed, and other tests than the error's own fail
+    at HEAD with no patch too: they keep it red, so no candidate could pass (the files are HEAD's again here)."""
+    cured = [a.rsplit(": ", 1)[0] for a in result.attempts if a.endswith(": tests fail")]
+    if not cured:
+        return None
+    result.test_runs += 1
+    run = run_heavy(args, root, timeout_s=budget.tests_timeout_s, max_output=50_000, env=test_env())
+    if run.ok:
+        return None
+    own = re.split(r"::|\.", repro.target)[-1] if repro is not None and repro.kind == "test" else None
+    failing = [t for t in dict.fromkeys(a or b for a, b in _FAILED_TEST.findall(run.output))
+               if re.split(r"::|\.", t)[-1] != own]  # the repro's own test fails at HEAD: it is the error
+    if not failing:  # only the error's own test, or a runner whose failures are not named: nothing to blame
+        return None
+    named = ", ".join(failing[:3]) + (f" and {len(failing) - 3} more" if len(failing) > 3 else "")
+    return (f"the test suite fails at HEAD without any patch: {named}, so no candidate could pass it: {len(cured)} "
+            f"of {result.tried} candidate patches made the repro pass (first: {cured[0]}); fix what keeps the suite "
+            "red, then have the error investigated again")
+
+
 def _suspects_own_fix(ordered: list[Candidate], guard: Candidate, head: dict[str, str], root: Path,
                       repro: Repro | None, suite_ok: Callable[[], bool], result: RepairResult,
                       budget: RepairBudget, t0: float) -> Candidate | None:
@@ -412,7 +438,8 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
                          f"may not have had, so they may fix only that case (not claimed): "
                          f"{'; '.join(result.withheld[:3])}")
     if not result.reason:
-        result.reason = (f"none of {result.tried} candidate patches made the repro and the tests pass"
-                         if ordered else "no candidate patch could be generated")
+        result.reason = _red_at_head(result, args, root, budget, repro) or (
+            f"none of {result.tried} candidate patches made the repro and the tests pass"
+            if ordered else "no candidate patch could be generated")
     result.elapsed_s = time.monotonic() - t0
     return result

@@ -79,6 +79,27 @@ def _caller_repo(path: Path) -> RegressionCase:
     return RegressionCase(path, "caller", 7, bad, _report(path, "cafe", _traceback(path, code)), crash_code=code)
 
 
+async def test_a_suite_kept_red_by_another_failure_is_named_instead_of_the_candidates(tmp_path: Path) -> None:
+    """A second regression, which the suite does catch, keeps it red at HEAD: the reported error's revert cures its
+    repro but cannot pass the suite, and the no_fix says why (the failing test, red without any patch) rather than
+    that no candidate worked."""
+    case = _caller_repo(tmp_path / "repo")
+    repo = _Repo(case.path, 7)
+    files = {p: (case.path / p).read_text() for p in ("cafe/__init__.py", "tests/__init__.py", "cafe/store.py",
+                                                      "cafe/service.py", "tests/test_service.py")}
+    menu = "def opening_hour():\n    return 8\n"
+    files |= {"cafe/menu.py": menu, "tests/test_menu.py": T.format(pkg="cafe", mod="menu", name="opening_hour")
+              + "    def test_opens_at_eight(self):\n        self.assertEqual(opening_hour(), 8)\n"}
+    repo.commit("menu: opening hour", files)
+    repo.commit("menu: open later", {**files, "cafe/menu.py": menu.replace("8", "9")})
+    out = await _investigate(case, tmp_path)
+    express, impl = out["express"], out["implement"]
+    assert express["status"] == "no_fix" and express["suspect_commit"] == case.regression_commit, express
+    assert impl["reason"].startswith("the test suite fails at HEAD without any patch: "
+                                     "tests.test_menu.T.test_opens_at_eight, so no candidate could pass it: "), impl
+    assert "none of" not in impl["reason"], impl
+
+
 async def test_a_bug_in_a_caller_is_found_by_bisect_where_blame_fails(tmp_path: Path) -> None:
     case = _caller_repo(tmp_path / "repo")
     assert _blame(case) != case.regression_commit  # blame of the crash line names the style commit
