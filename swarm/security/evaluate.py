@@ -3,9 +3,10 @@
     result = evaluate(InjectionFilter(), load_corpus("tests/data/injection_corpus.jsonl"))
     result.recall, result.fpr, result.meets_goals        # goals: recall >= 95 %, FPR <= 1 %
 
-Corpus lines are JSON objects: {"label": "attack"|"benign", "text": ..., "category": ...} with an
-optional "obfuscation" (how an attack is hidden); recall is reported per category and per obfuscation,
-the false-positive rate per benign category, and the rejections by the part that fired (rules, model, both).
+Corpus lines are JSON objects: {"label": "attack"|"benign", "text": ...} with an optional "category" (rows
+without one are counted under "-") and "obfuscation" (how an attack is hidden); recall is reported per
+category and per obfuscation, the false-positive rate per benign category, and the rejections by the part
+that fired (rules, model, both).
 """
 
 from __future__ import annotations
