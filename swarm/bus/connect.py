@@ -32,7 +32,7 @@ from nats.js.api import PubAck
 from pydantic import BaseModel
 
 from swarm.bus.clientfiles import nkey_seed_option, nkey_user, tls_context
-from swarm.bus.names import HDR_MSG_ID, Names, inbox_prefix
+from swarm.bus.names import HDR_MSG_ID, Names, inbox_prefix, restore_case
 from swarm.bus.settings import Settings
 from swarm.bus.trace import inject_headers, publish_span
 from swarm.errors import ConfigError, NatsUnavailable, PermissionDenied, SwarmError
@@ -69,7 +69,8 @@ class Refusals:
         if not self.seen or self.quiet:
             return None
         action, subject = self.seen[-1]
-        return PermissionDenied(f"NATS refused user {self.user} to {action} to {subject}: permissions violation "
+        return PermissionDenied(f"NATS refused user {self.user} to {action} to {restore_case(subject)}: permissions "
+                                "violation "
                                 "(a command of another role?)")
 
 

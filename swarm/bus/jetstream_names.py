@@ -11,7 +11,15 @@ re-exports all of it, so callers import from there.
 
 from __future__ import annotations
 
-__all__ = ["JetStreamApi", "kv_stream", "kv_subjects", "obj_stream", "obj_subjects"]
+__all__ = ["JetStreamApi", "kv_stream", "kv_subjects", "obj_stream", "obj_subjects", "restore_case"]
+
+# the words of JetStream's API subjects (all upper case on the wire)
+_API_WORDS = frozenset({
+    "STREAM", "CONSUMER", "DIRECT", "INFO", "NAMES", "LIST", "CREATE", "UPDATE", "DELETE", "PURGE", "MSG", "GET",
+    "NEXT", "DURABLE", "LEADER", "STEPDOWN", "SNAPSHOT", "RESTORE", "PEER", "REMOVE", "ACCOUNT", "PAUSE", "RESET",
+    "UNPIN",
+})
+_STORE_PREFIXES = {"$kv": "$KV", "$o": "$O"}
 
 
 def kv_stream(bucket: str) -> str:
@@ -81,3 +89,27 @@ class JetStreamApi:
     def flow_control(stream: str) -> str:
         """Flow-control replies of the push (ordered) consumers on one stream."""
         return f"$JS.FC.{stream}.>"
+
+
+def restore_case(subject: str) -> str:
+    """A subject as it is on the wire, from the lower-cased copy in a server error that nats-py reports: the API's
+    words and the stream or bucket it names in upper case (swarm's streams and buckets are upper case, its own
+    subjects lower case); the rest (a consumer, a key) as given.
+
+    >>> restore_case("$js.api.stream.msg.get.kv_alpha_peer_state"), restore_case("$kv.alpha_deploys.api.prod")
+    ('$JS.API.STREAM.MSG.GET.KV_ALPHA_PEER_STATE', '$KV.ALPHA_DEPLOYS.api.prod')
+    """
+    tokens = subject.split(".")
+    head = tokens[0].lower()
+    if head in _STORE_PREFIXES and len(tokens) > 1:
+        return ".".join([_STORE_PREFIXES[head], tokens[1].upper(), *tokens[2:]])
+    if head != "$js" or len(tokens) < 3:
+        return subject
+    out = ["$JS", tokens[1].upper()]
+    rest = tokens[2:]
+    if out[1] == "API":
+        while rest and rest[0].upper() in _API_WORDS:
+            out.append(rest.pop(0).upper())
+    if rest:  # the stream (an ACK's or an API call's), then what follows it as given
+        out.append(rest.pop(0).upper())
+    return ".".join(out + rest)

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from swarm.bus.jetstream_names import JetStreamApi, kv_stream, kv_subjects, obj_stream, obj_subjects
+from swarm.bus.jetstream_names import JetStreamApi, kv_stream, kv_subjects, obj_stream, obj_subjects, restore_case
 from swarm.bus.settings import validate_namespace
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "kv_stream",
     "kv_subjects",
     "obj_stream",
+    "restore_case",
     "obj_subjects",
 ]
 

@@ -37,3 +37,16 @@ def test_unknown_env_is_refused() -> None:
 def test_subject_tokens_are_checked() -> None:
     with pytest.raises(ValueError, match="investigation id"):
         Names("x").investigation_status("a.b")
+
+
+def test_a_subject_lower_cased_in_a_server_error_gets_its_wire_case_back() -> None:
+    """nats-py lower-cases a permissions violation's text: a refusal names the subject as the grants spell it."""
+    from swarm.bus.names import JetStreamApi, restore_case
+
+    n = Names("alpha")
+    for wire in (JetStreamApi.stream("MSG.GET", n.error_stream("production")), *JetStreamApi.direct_get(n.peer_bucket),
+                 JetStreamApi.ephemeral_consumer(n.stream("RESULTS")), JetStreamApi.STREAM_NAMES, JetStreamApi.INFO,
+                 f"$JS.API.CONSUMER.MSG.NEXT.{n.error_stream('staging')}.error-fixer",
+                 f"$KV.{n.deploy_bucket}.api.production", f"$O.{n.stream('LETTERS')}.chunk",
+                 n.result("fixed", "inv-1"), n.errors("production")):
+        assert restore_case(wire.lower()) == wire, wire
