@@ -19,8 +19,9 @@ from agents.bisect import bisect
 from agents.findrepro import find_repro
 from agents.repro import Repro, is_test_file, run_repro_traced
 from agents.testcmd import TestCommand
+from agents.testrun import holds, new_failures, parse_test_counts
 from agents.workspace import Workspace, run_command, test_env
-from swarm.models import ErrorReport
+from swarm.models import ErrorReport, TestCounts
 
 __all__ = ["FixTools"]
 
@@ -31,6 +32,7 @@ class FixTools:
         self.ws, self.report, self.test_command = ws, report, test_command
         self.repro = Repro.from_dict(repro) if isinstance(repro, dict) and repro.get("kind") else None
         self.tests_timeout_s = tests_timeout_s
+        self.baseline: TestCounts | None = None  # the suite at HEAD (implement sets it): red there, judged by it
 
     def _need_repro(self) -> Repro:
         if self.repro is None:
@@ -77,16 +79,23 @@ class FixTools:
         files = [line.split("\t")[-1] for line in paths]
         if any(is_test_file(f) for f in files):
             return "rejected: the patch changes test files; the tests of HEAD must stay as they are"
+        repro = self._need_repro()  # found on HEAD's code, before the patch can hide the error
         run_command(["git", "apply", "--recount", "-"], self.ws.root, stdin=patch)
-        repro = self._need_repro()
         outcome = run_repro_traced(self.ws.root, repro)[0] if repro.kind != "none" else "good"
         suite = run_command(TestCommand(self.test_command).argv(), self.ws.root, timeout_s=self.tests_timeout_s,
                             max_output=20_000, env=test_env())
-        if outcome == "good" and suite.ok:
+        counts = parse_test_counts(suite)
+        # a suite red at HEAD may stay red where it was (with a repro to judge the fix): no test newly failing
+        passes = suite.ok or (repro.kind != "none" and holds(self.baseline, counts))
+        if outcome == "good" and passes:
             self.ws.changed.update(files)
-            return f"kept: the repro passes and the full test suite passes ({', '.join(files)})"
+            return (f"kept: the repro passes and the full test suite passes ({', '.join(files)})" if suite.ok else
+                    f"kept: the repro passes and no test fails that passes at HEAD ({', '.join(files)}; failing at "
+                    f"HEAD too: {', '.join(counts.failing[:5])})")
         run_command(["git", "apply", "-R", "--recount", "-"], self.ws.root, stdin=patch)
         why = [] if outcome == "good" else [f"the repro is still {outcome}"]
-        why += [] if suite.ok else [f"the test suite fails: {suite.output.strip()[-600:]}"]
+        new = new_failures(self.baseline, counts) if repro.kind != "none" else None
+        why += [] if passes else [f"the test suite fails{': newly ' + ', '.join(new[:5]) if new else ''}: "
+                                  f"{suite.output.strip()[-600:]}"]
         return "reverted: " + "; ".join(why)
 

@@ -19,6 +19,7 @@ import git
 from agents.brains import select_brain
 from agents.common import AgentSettings, close_workspace, open_workspace, repository_of, say
 from agents.fixtools import FixTools
+from agents.testrun import holds
 from agents.tools import Toolbox
 from agents.workspace import Workspace, run_command
 from swarm.agent import DEFAULT_NAMESPACE, AgentContext
@@ -88,6 +89,8 @@ class ImplementAgent:
             tools = Toolbox(ws, role="implement", test_command=repo["test_command"], tests_timeout_s=timeout,
                             fix=FixTools(ws, ctx.report, repo["test_command"], repro, tests_timeout_s=timeout))
             tests_before = await asyncio.to_thread(tools.run_tests)
+            if tools.fix is not None:
+                tools.fix.baseline = tests_before  # try_patch judges a suite red at HEAD by what was red there
             await say(ctx, "tests", f"before the fix: {tests_before.passed} passed, {tests_before.failed} failed, "
                       f"{tests_before.errors} errors", {"tests_before": tests_before.model_dump()})
             brain = select_brain(self.options)
@@ -97,7 +100,9 @@ class ImplementAgent:
             if files:
                 tests_after = (TestCounts.model_validate(outcome["tests_after"]) if outcome.get("tests_after")
                                else await asyncio.to_thread(tools.run_tests))
-            fixed = bool(files) and tests_after is not None and tests_after.ok and bool(outcome.get("verified"))
+            # a suite red before the fix (another failure) may stay red where it was: no test newly failing
+            fixed = bool(files) and tests_after is not None and holds(tests_before, tests_after) and bool(
+                outcome.get("verified"))
             out: dict[str, Any] = {
                 "status": "fixed" if fixed else "no_fix",
                 "branch": branch if fixed else None,
@@ -107,7 +112,8 @@ class ImplementAgent:
                 "tests_after": tests_after.model_dump() if tests_after else None,
                 "root_cause": str(outcome.get("root_cause") or outcome.get("reason") or ""),
                 "summary": str(outcome.get("summary") or ""),
-                "reason": "" if fixed else str(outcome.get("reason") or self._why_not(files, tests_after)),
+                "reason": "" if fixed else str(
+                    outcome.get("reason") or self._why_not(files, tests_before, tests_after)),
                 "files_changed": files if fixed else [],
                 "tried": list(outcome.get("tried") or []),
                 "untried_suspects": list(outcome.get("untried") or []),
@@ -135,9 +141,11 @@ class ImplementAgent:
                 await asyncio.to_thread(run_command, ["git", "branch", "-D", branch], source)
 
     @staticmethod
-    def _why_not(files: list[str], tests_after: TestCounts | None) -> str:
+    def _why_not(files: list[str], tests_before: TestCounts, tests_after: TestCounts | None) -> str:
         if not files:
             return "the brain changed no files"
         if tests_after is not None and not tests_after.ok:
-            return f"the tests still fail after the change ({tests_after.failed} failed, {tests_after.errors} errors)"
+            new = ", ".join(t for t in tests_after.failing[:5] if t not in tests_before.failing)
+            return (f"the tests still fail after the change ({tests_after.failed} failed, {tests_after.errors} errors"
+                    f"{'; failing newly: ' + new if new else ''})")
         return "the change could not be verified"

@@ -36,8 +36,10 @@ from agents.revert import Candidate, partial_reverts, tokens
 from agents.suspectdiff import git_lines, index_keys_in, key_renames_in, removed_handlers, renames_in
 from agents.templates import Site, template_candidates
 from agents.testcmd import TestCommand, TestCommandError
+from agents.testrun import holds, parse_test_counts
 from agents.units import unit_candidates, unit_renames
 from agents.workspace import run_heavy, test_env
+from swarm.models import TestCounts
 
 __all__ = ["RepairBudget", "RepairResult", "repair", "sites_for"]
 
@@ -258,30 +260,17 @@ def _verdict(cand: Candidate, root: Path, repro: Repro | None, suite_ok: Callabl
     return "passes" if suite_ok() and suite_ok() else "tests fail"
 
 
-# pytest's summary (`FAILED tests/t.py::test_x - ...`), unittest's (`FAIL: test_x (tests.t.T.test_x)`)
-_FAILED_TEST = re.compile(r"^(?:(?:FAILED|ERROR) ([^\s(]\S*)|(?:FAIL|ERROR): \S+ \(([^)\s]+)\))", re.M)
-
-
-def _red_at_head(result: RepairResult, args: list[str], root: Path, budget: RepairBudget,
-                 repro: Repro | None) -> str | None:
-    """The reason when candidates cured the repro but the suite failed, and other tests than the error's own fail
-    at HEAD with no patch too: they keep it red, so no candidate could pass (the files are HEAD's again here)."""
-    cured = [a.rsplit(": ", 1)[0] for a in result.attempts if a.endswith(": tests fail")]
-    if not cured:
-        return None
-    result.test_runs += 1
-    run = run_heavy(args, root, timeout_s=budget.tests_timeout_s, max_output=50_000, env=test_env())
-    if run.ok:
-        return None
-    own = re.split(r"::|\.", repro.target)[-1] if repro is not None and repro.kind == "test" else None
-    failing = [t for t in dict.fromkeys(a or b for a, b in _FAILED_TEST.findall(run.output))
-               if re.split(r"::|\.", t)[-1] != own]  # the repro's own test fails at HEAD: it is the error
-    if not failing:  # only the error's own test, or a runner whose failures are not named: nothing to blame
-        return None
-    named = ", ".join(failing[:3]) + (f" and {len(failing) - 3} more" if len(failing) > 3 else "")
-    return (f"the test suite fails at HEAD without any patch: {named}, so no candidate could pass it: {len(cured)} "
-            f"of {result.tried} candidate patches made the repro pass (first: {cured[0]}); fix what keeps the suite "
-            "red, then have the error investigated again")
+def _red_reason(result: RepairResult, baseline: TestCounts, repro: Repro | None) -> str:
+    """Why nothing passed when the suite was red at HEAD already (a test of another failure)."""
+    own = re.split(r"::|\.| \(", repro.target)[-1] if repro is not None and repro.kind == "test" else None
+    others = [t for t in baseline.failing if not own or own not in t]  # the repro's own test is the error
+    if not baseline.failing:
+        return (f"the test suite fails at HEAD without any patch and its output names no failing test, so what a "
+                f"patch breaks cannot be told from what was red already: none of {result.tried} candidate patches "
+                "could be verified; make the suite pass (or name its failures, as pytest and unittest do) first")
+    named = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+    return (f"none of {result.tried} candidate patches made the repro pass without failing a test that passes at "
+            f"HEAD (the suite fails at HEAD without any patch{': ' + named if named else ''})")
 
 
 def _suspects_own_fix(ordered: list[Candidate], guard: Candidate, head: dict[str, str], root: Path,
@@ -318,7 +307,9 @@ def _suspects_own_fix(ordered: list[Candidate], guard: Candidate, head: dict[str
 def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list[tuple[str, str | None]],
            sites: list[Site], shape: ErrorShape, message: str, budget: RepairBudget,
            progress: Callable[[str], None] | None = None, cancelled: Callable[[], bool] | None = None,
-           ) -> RepairResult:
+           baseline: TestCounts | None = None) -> RepairResult:
+    """The smallest candidate that makes the repro pass and the suite pass twice; `baseline`, the suite's run at
+    HEAD, when given lets a suite red at HEAD pass with no test failing that passed there (`agents.testrun`)."""
     t0 = time.monotonic()
     result = RepairResult()
     synthetic = repro is not None and repro.synthetic
@@ -379,9 +370,10 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
         result.reason = str(exc)
         return result
 
-    def suite_ok() -> bool:
+    def suite_ok() -> bool:  # green, or with a baseline red only where it was red at HEAD
         result.test_runs += 1
-        return run_heavy(args, root, timeout_s=budget.tests_timeout_s, max_output=50_000, env=test_env()).ok
+        run = run_heavy(args, root, timeout_s=budget.tests_timeout_s, max_output=50_000, env=test_env())
+        return run.ok or holds(baseline, parse_test_counts(run))
 
     # a candidate that passes by deleting what the suspect added (the feature the commit was for may go
     # with it) is kept in reserve while the next candidates on the same lines are tried for one that passes
@@ -438,8 +430,8 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
                          f"may not have had, so they may fix only that case (not claimed): "
                          f"{'; '.join(result.withheld[:3])}")
     if not result.reason:
-        result.reason = _red_at_head(result, args, root, budget, repro) or (
-            f"none of {result.tried} candidate patches made the repro and the tests pass"
-            if ordered else "no candidate patch could be generated")
+        result.reason = (_red_reason(result, baseline, repro) if ordered and baseline is not None and not baseline.ok
+                         else f"none of {result.tried} candidate patches made the repro and the tests pass"
+                         if ordered else "no candidate patch could be generated")
     result.elapsed_s = time.monotonic() - t0
     return result

@@ -22,9 +22,11 @@ from agents.brains import select_brain
 from agents.common import close_workspace, open_workspace, repository_of, say
 from agents.forensics import parse_traceback
 from agents.repro import Repro, repo_path, run_repro
+from agents.testrun import holds, new_failures
 from agents.tools import Toolbox
 from agents.workspace import Workspace, run_command
 from swarm.agent import AgentContext
+from swarm.models import TestCounts
 
 __all__ = ["ReviewAgent", "audit_diff", "is_test_path", "connected"]
 
@@ -168,6 +170,16 @@ def _strict_reasons(ws: Workspace, ctx: AgentContext, impl: dict[str, Any], name
     return reasons
 
 
+async def _suite_at_base(ctx: AgentContext, base_commit: str, test_command: str, timeout_s: float) -> TestCounts:
+    """The suite on the commit the fix branch starts from: what was red before the fix."""
+    base = await open_workspace(ctx, mode="review", ref=base_commit)
+    try:
+        return await asyncio.to_thread(
+            Toolbox(base, role="review", test_command=test_command, tests_timeout_s=timeout_s).run_tests)
+    finally:
+        await close_workspace(base)
+
+
 class ReviewAgent:
     role = "review"
 
@@ -192,18 +204,26 @@ class ReviewAgent:
             reasons = audit_diff(facts["name_status"], facts["numstat"], facts["patch"],
                                  max_lines=int(self.options.get("max_diff_lines", 200)),
                                  max_files=int(self.options.get("max_files", 10)))
+            red_before: TestCounts | None = None
             if not tests.ok:
-                reasons.insert(0, f"tests fail on the fix branch: {tests.passed} passed, {tests.failed} failed, "
-                               f"{tests.errors} errors")
+                red_before = await _suite_at_base(ctx, ws.base_commit, repo["test_command"], tools.tests_timeout_s)
+                if not holds(red_before, tests):
+                    new = new_failures(red_before, tests)
+                    reasons.insert(0, f"tests fail on the fix branch: {tests.passed} passed, {tests.failed} failed, "
+                                   f"{tests.errors} errors" + (f"; failing newly: {', '.join(new[:5])}" if new else ""))
             reasons += await asyncio.to_thread(_strict_reasons, ws, ctx, impl, facts["name_status"])
+            at_base = red_before.failing if not tests.ok and red_before is not None else []
             opinion = await select_brain(self.options).review(
-                ctx, ws, tools, {**facts, "tests": tests.model_dump(), "reasons": list(reasons)})
+                ctx, ws, tools, {**facts, "tests": tests.model_dump(), "reasons": list(reasons),
+                                 "failing_at_base": at_base})
         finally:
             await close_workspace(ws)
         if opinion.get("verdict") == "request_changes":
             reasons += [f"reviewer: {r}" for r in opinion.get("reasons") or ["requested changes"]]
         verdict = "approve" if not reasons else "request_changes"
-        feedback = "approved: tests pass and the diff is clean" if not reasons else "; ".join(reasons)
+        feedback = ("; ".join(reasons) if reasons else "approved: tests pass and the diff is clean" if tests.ok
+                    else f"approved: the diff is clean and no test fails that passes on {ws.base_commit[:10]} "
+                    f"(failing there too: {', '.join(tests.failing[:5])})")
         out = {"verdict": verdict, "reasons": reasons, "feedback": feedback, "tests": tests.model_dump(),
                "files": [line.split("\t")[-1] for line in facts["name_status"].splitlines() if line.strip()]}
         await self._audit(ctx, str(impl.get("branch") or target), out, facts)

@@ -26,7 +26,8 @@ from pydantic import BaseModel, Field, ValidationError
 
 from agents.fixtools import FixTools
 from agents.testcmd import TestCommand
-from agents.workspace import CommandResult, SandboxViolation, Workspace, run_command, run_heavy, test_env
+from agents.testrun import parse_test_counts
+from agents.workspace import SandboxViolation, Workspace, run_command, run_heavy, test_env
 from swarm.models import TestCounts
 
 __all__ = ["Toolbox", "ToolError", "ROLE_TOOLS", "parse_test_counts"]
@@ -128,39 +129,6 @@ SPECS: dict[str, _Spec] = {
     "try_patch": _Spec(TryPatch, "Apply a patch, run the repro and the full test suite; the patch is kept only "
                        "if both pass, otherwise reverted. Returns what happened."),
 }
-
-_PYTEST = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)")
-_UNITTEST_RAN = re.compile(r"^Ran (\d+) tests? in", re.M)
-_UNITTEST_FAILED = re.compile(r"^FAILED \(([^)]*)\)", re.M)
-
-
-def parse_test_counts(result: CommandResult, tail_chars: int = 2000) -> TestCounts:
-    """Counts from pytest's or unittest's summary; `ok` is the exit status (a timeout is never ok)."""
-    out = result.output
-    passed = failed = errors = 0
-    ran = _UNITTEST_RAN.findall(out)
-    if ran:
-        total = int(ran[-1])
-        for part in (_UNITTEST_FAILED.findall(out) or [""])[-1].split(","):
-            key, _, num = part.strip().partition("=")
-            if key == "failures":
-                failed = int(num)
-            elif key == "errors":
-                errors = int(num)
-            elif key in ("skipped", "expected failures"):
-                total -= int(num)
-        passed = max(total - failed - errors, 0)
-    else:
-        summary = [line for line in out.splitlines() if _PYTEST.search(line)]
-        for num, word in _PYTEST.findall(summary[-1] if summary else ""):
-            if word == "passed":
-                passed = int(num)
-            elif word == "failed":
-                failed = int(num)
-            elif word.startswith("error"):
-                errors = int(num)
-    return TestCounts(passed=passed, failed=failed, errors=errors, ok=result.ok, output_tail=out[-tail_chars:])
-
 
 class Toolbox:
     """The tools of one role over one workspace."""

@@ -143,6 +143,8 @@ class TestCounts(BaseModel):
     errors: int = 0
     ok: bool = False
     output_tail: str = ""
+    failing: list[str] = Field(default_factory=list, description="the failing tests as the run named them "
+                               "(pytest's summary, unittest's FAIL / ERROR lines; at most 200)")
 
 
 class Repro(BaseModel):

@@ -286,6 +286,9 @@ class ClaudeBrain:
                 f"{untrusted('diff', str(facts.get('patch', ''))[:12000])}\n\nAutomatic checks:\n{checks}\n\n"
                 f"Tests on the fix branch: passed={tests.get('passed')} failed={tests.get('failed')} "
                 f"errors={tests.get('errors')} ok={tests.get('ok')}")
+        if facts.get("failing_at_base"):
+            user += ("\nTests that fail on the base commit too, without the fix (not the fix's doing): "
+                     + ", ".join(map(str, facts["failing_at_base"][:20])))
         try:
             out = await self._loop(ctx, "review", user, tools, "submit_review", ReviewOut, "your verdict")
         except BrainFailure as exc:

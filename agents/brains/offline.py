@@ -52,6 +52,15 @@ def tried_commits(history: list[dict[str, Any]]) -> set[str]:
     return seen
 
 
+def _excepted(tests_before: TestCounts) -> str:
+    """What 'passes' leaves out when the suite was red at HEAD: the tests that failed there already."""
+    if tests_before.ok:
+        return ""
+    named = ", ".join(tests_before.failing[:3]) + (f" and {len(tests_before.failing) - 3} more"
+                                                   if len(tests_before.failing) > 3 else "")
+    return f" but for the tests that fail at HEAD without it ({named}): none newly"
+
+
 def best_repro(findings: list[dict[str, Any]]) -> Repro | None:
     """The repro a research output found (a test beats a built call beats the whole suite)."""
     found = [Repro.from_dict(f["repro"]) for f in findings if isinstance(f.get("repro"), dict)]
@@ -211,7 +220,9 @@ class OfflineBrain:
         sites = sites_for(ws.root, frames, suspects[0][0] if suspects else None)
         result = repair(ws.root, repro=repro if repro.kind != "none" else None, test_command=test_command,
                         suspects=suspects, sites=sites, shape=shape, message=ctx.report.error,
-                        budget=RepairBudget.of(opts), cancelled=lambda: ctx.cancel.cancelled)
+                        budget=RepairBudget.of(opts), cancelled=lambda: ctx.cancel.cancelled,
+                        # with no repro the suite is the only judge: its red tests must turn green
+                        baseline=tests_before if repro.kind != "none" else None)
         search = {"generated": result.generated, "tried": result.tried, "test_runs": result.test_runs,
                   "elapsed_s": round(result.elapsed_s, 2), "log": result.attempts[-12:]}
         title = ctx.report.error.splitlines()[0][:160]
@@ -240,8 +251,9 @@ class OfflineBrain:
             "root_cause": (f"commit {History(ws).describe(sus)} ({_how(method)}) introduced {title!r}" if sus
                            else f"{title!r} on the failing path"),
             "summary": f"{cand.description} ({cand.unit}, {cand.size} token(s)); the repro "
-            f"{'now passes' if repro.kind != 'none' else 'was not available'} and the full test suite passes twice; "
-            f"{result.tried} of {result.generated} candidate(s) tried",
+            f"{'now passes' if repro.kind != 'none' else 'was not available'} and the full test suite passes twice"
+            f"{_excepted(tests_before) if repro.kind != 'none' else ''}; {result.tried} of {result.generated} "
+            "candidate(s) tried",
             "fix_kind": cand.unit,
         }
 

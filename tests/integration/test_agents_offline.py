@@ -113,7 +113,9 @@ async def test_tests_that_miss_the_bug_get_a_repro_built_from_the_stack(tmp_path
 @pytest.mark.parametrize(
     ("command", "reason"),
     [
-        ("python -c 'raise SystemExit(1)'", "candidate patches made the repro and the tests pass"),
+        # a suite red at HEAD that names no failing test: a patch's failures cannot be told from the old ones
+        ("python -c 'raise SystemExit(1)'", "the test suite fails at HEAD without any patch and its output names no "
+                                            "failing test"),
     ],
 )
 async def test_no_fix_is_said_plainly(command: str, reason: str, tmp_path: Path, config: dict[str, Any]) -> None:

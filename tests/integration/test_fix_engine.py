@@ -79,10 +79,11 @@ def _caller_repo(path: Path) -> RegressionCase:
     return RegressionCase(path, "caller", 7, bad, _report(path, "cafe", _traceback(path, code)), crash_code=code)
 
 
-async def test_a_suite_kept_red_by_another_failure_is_named_instead_of_the_candidates(tmp_path: Path) -> None:
-    """A second regression, which the suite does catch, keeps it red at HEAD: the reported error's revert cures its
-    repro but cannot pass the suite, and the no_fix says why (the failing test, red without any patch) rather than
-    that no candidate worked."""
+async def test_a_suite_red_at_head_from_another_failure_still_gets_the_fix_with_no_test_newly_failing(
+        tmp_path: Path) -> None:
+    """A second regression, which the suite does catch, keeps it red at HEAD. The reported error's fix is judged
+    as benchmark harnesses judge one (PASS_TO_PASS): the repro passes and no test that passed at HEAD fails; the
+    review runs the base's suite to tell the fix's failures from those it started with."""
     case = _caller_repo(tmp_path / "repo")
     repo = _Repo(case.path, 7)
     files = {p: (case.path / p).read_text() for p in ("cafe/__init__.py", "tests/__init__.py", "cafe/store.py",
@@ -93,11 +94,41 @@ async def test_a_suite_kept_red_by_another_failure_is_named_instead_of_the_candi
     repo.commit("menu: opening hour", files)
     repo.commit("menu: open later", {**files, "cafe/menu.py": menu.replace("8", "9")})
     out = await _investigate(case, tmp_path)
+    express, impl, review = out["express"], out["implement"], out["review"]
+    assert express["status"] == "fixed" and express["suspect_commit"] == case.regression_commit, impl
+    assert impl["tests_before"]["failing"] == ["test_bill (tests.test_service.T.test_bill)",
+                                               "test_opens_at_eight (tests.test_menu.T.test_opens_at_eight)"], impl
+    assert impl["tests_after"]["failing"] == ["test_opens_at_eight (tests.test_menu.T.test_opens_at_eight)"], impl
+    assert "but for the tests that fail at HEAD without it (" in impl["summary"], impl["summary"]
+    assert review["verdict"] == "approve", review
+    assert review["feedback"].startswith("approved: the diff is clean and no test fails that passes on "), review
+    assert "test_opens_at_eight" in review["feedback"] and review["tests"]["ok"] is False, review
+    fixed = _git(case.path, "show", f"{express['branch']}:cafe/service.py")
+    assert ".strip().lower()" in fixed and _git(case.path, "diff", "--name-only", "HEAD", express["branch"]) == \
+        "cafe/service.py\n"
+
+
+async def test_a_fix_that_fails_a_test_passing_at_head_is_refused_though_the_suite_was_red(tmp_path: Path) -> None:
+    """PASS_TO_PASS cuts one way only: with the suite red at HEAD (another regression), a candidate that cures the
+    repro but fails a test that passed at HEAD is no fix; the no_fix says so, naming what was red before."""
+    case = _caller_repo(tmp_path / "repo")
+    repo = _Repo(case.path, 7)
+    files = {p: (case.path / p).read_text() for p in ("cafe/__init__.py", "tests/__init__.py", "cafe/store.py",
+                                                      "cafe/service.py", "tests/test_service.py")}
+    menu = "def opening_hour():\n    return 8\n"
+    # a test that pins the regressed behaviour: any fix of the reported error fails it
+    pinned = files["tests/test_service.py"] + "\n    def test_keeps_case(self):\n" \
+        "        with self.assertRaises(KeyError):\n            bill(['Tea'])\n"
+    files |= {"cafe/menu.py": menu, "tests/test_service.py": pinned,
+              "tests/test_menu.py": T.format(pkg="cafe", mod="menu", name="opening_hour")
+              + "    def test_opens_at_eight(self):\n        self.assertEqual(opening_hour(), 8)\n"}
+    repo.commit("menu: opening hour; pin case", files)
+    repo.commit("menu: open later", {**files, "cafe/menu.py": menu.replace("8", "9")})
+    out = await _investigate(case, tmp_path)
     express, impl = out["express"], out["implement"]
-    assert express["status"] == "no_fix" and express["suspect_commit"] == case.regression_commit, express
-    assert impl["reason"].startswith("the test suite fails at HEAD without any patch: "
-                                     "tests.test_menu.T.test_opens_at_eight, so no candidate could pass it: "), impl
-    assert "none of" not in impl["reason"], impl
+    assert express["status"] == "no_fix", impl
+    assert "without failing a test that passes at HEAD (the suite fails at HEAD without any patch: " \
+        "test_opens_at_eight (tests.test_menu.T.test_opens_at_eight))" in impl["reason"], impl["reason"]
 
 
 async def test_a_bug_in_a_caller_is_found_by_bisect_where_blame_fails(tmp_path: Path) -> None:
@@ -374,6 +405,47 @@ def test_the_fix_engine_tools_a_model_calls(tmp_path: Path) -> None:
         assert tools.call("try_patch", {"patch": right}).startswith("kept: ")
         assert "int(value or 0)" in (ws.root / path).read_text() and path in ws.changed
         assert tools.call("run_repro", {}).startswith("good: ")
+    finally:
+        ws.close()
+
+
+def test_try_patch_on_a_suite_red_at_head_keeps_a_patch_that_fails_no_test_passing_there(tmp_path: Path) -> None:
+    """The Claude brain's try_patch judges as the offline search does: with the suite at HEAD as its baseline, a
+    patch that cures the repro and fails only what failed at HEAD is kept; one that fails a test passing there
+    is reverted, naming it."""
+    from agents.fixtools import FixTools
+    from agents.tools import Toolbox
+    from agents.workspace import Workspace
+
+    case = _caller_repo(tmp_path / "repo")
+    repo = _Repo(case.path, 7)
+    files = {p: (case.path / p).read_text() for p in ("cafe/__init__.py", "tests/__init__.py", "cafe/store.py",
+                                                      "cafe/service.py", "tests/test_service.py")}
+    menu = "def opening_hour():\n    return 8\n\n\ndef closing_hour():\n    return 18\n"
+    files |= {"cafe/menu.py": menu, "tests/test_menu.py": T.format(pkg="cafe", mod="menu", name="opening_hour")
+              + "    def test_opens_at_eight(self):\n        self.assertEqual(opening_hour(), 8)\n"
+              + "\n    def test_closes(self):\n        from cafe.menu import closing_hour\n"
+              + "        self.assertEqual(closing_hour(), 18)\n"}
+    repo.commit("menu", files)
+    repo.commit("menu: open later", {**files, "cafe/menu.py": menu.replace("8\n\n", "9\n\n")})
+    ws = Workspace.open(case.repository, root=tmp_path / "ws", investigation_id="red", role="implement", mode="write")
+    try:
+        fix = FixTools(ws, case.report, case.test_command)
+        tools = Toolbox(ws, role="implement", test_command=case.test_command, fix=fix)
+        fix.baseline = tools.run_tests()
+        assert not fix.baseline.ok and len(fix.baseline.failing) == 2, fix.baseline
+        # no run_repro first: try_patch finds the repro on HEAD's code, not on the patched one
+        service, menu_now = (ws.root / "cafe/service.py").read_text(), (ws.root / "cafe/menu.py").read_text()
+        breaks = _patch(ws, "cafe/service.py", service.replace(".strip()", ".strip().lower()")) + _patch(
+            ws, "cafe/menu.py", menu_now.replace("18", "17"))
+        said = tools.call("try_patch", {"patch": breaks})
+        assert said.startswith("reverted: the test suite fails: newly test_closes (tests.test_menu.T.test_closes)"), \
+            said
+        assert (ws.root / "cafe/menu.py").read_text() == menu_now
+        right = _patch(ws, "cafe/service.py", service.replace(".strip()", ".strip().lower()"))
+        said = tools.call("try_patch", {"patch": right})
+        assert said.startswith("kept: the repro passes and no test fails that passes at HEAD (cafe/service.py; "
+                               "failing at HEAD too: test_opens_at_eight"), said
     finally:
         ws.close()
 

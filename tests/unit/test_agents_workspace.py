@@ -11,6 +11,7 @@ import pytest
 
 from agents.tools import ROLE_TOOLS, Toolbox, ToolError, parse_test_counts
 from agents.workspace import CommandResult, SandboxViolation, Workspace, WorkspaceError, fix_branch, run_command
+from swarm.models import TestCounts
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -233,6 +234,37 @@ def test_test_counts_from_pytest_and_unittest() -> None:
     ok = parse_test_counts(CommandResult(0, "Ran 3 tests in 0.0s\n\nOK\n"))
     assert (ok.passed, ok.failed, ok.ok) == (3, 0, True)
     assert not parse_test_counts(CommandResult(-9, "5 passed", timed_out=True)).ok
+
+
+@pytest.mark.parametrize("runner", [["-m", "pytest", "-q", "-p", "no:cacheprovider"], ["-m", "unittest"]],
+                         ids=["pytest", "unittest"])
+def test_a_run_red_only_where_the_baseline_was_red_holds_and_one_newly_failing_does_not(tmp_path: Path,
+                                                                                        runner: list[str]) -> None:
+    """The failing tests a real pytest or unittest run names, and the PASS_TO_PASS judgement on them."""
+    from agents.testrun import holds, new_failures
+
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "__init__.py").write_text("")
+
+    def run(**results: bool) -> TestCounts:
+        body = "".join(f"    def test_{name}(self):\n        self.assertTrue({ok})\n" for name, ok in results.items())
+        (tmp_path / "tests" / "test_x.py").write_text(f"import unittest\n\n\nclass T(unittest.TestCase):\n{body}")
+        return parse_test_counts(run_command([sys.executable, *runner], tmp_path, timeout_s=120))
+
+    before = run(a=True, b=False, c=False)
+    assert not before.ok and before.passed == 1 and len(before.failing) == 2, before
+    assert all("test_b" in t or "test_c" in t for t in before.failing), before.failing
+    fixed_one = run(a=True, b=True, c=False)
+    assert new_failures(before, fixed_one) == [] and holds(before, fixed_one)
+    broke_a = run(a=False, b=True, c=False)
+    new = new_failures(before, broke_a)
+    assert new is not None and len(new) == 1 and "test_a" in new[0] and not holds(before, broke_a)
+    assert holds(before, run(a=True, b=True, c=True)) and run(a=True, b=True, c=True).failing == []
+    assert not holds(None, fixed_one)  # no baseline: only a green run holds
+    unnamed = parse_test_counts(CommandResult(1, "something went wrong\n"))
+    assert unnamed.failing == [] and new_failures(before, unnamed) is None and not holds(before, unnamed)
+    timed_out = parse_test_counts(CommandResult(-9, "timed out after 600 s", timed_out=True))
+    assert not holds(before, timed_out)
 
 
 def test_two_namespaces_on_one_repository_keep_their_own_fix_branch_and_worktrees(repo: Path, tmp_path: Path) -> None:
