@@ -79,20 +79,30 @@ def _caller_repo(path: Path) -> RegressionCase:
     return RegressionCase(path, "caller", 7, bad, _report(path, "cafe", _traceback(path, code)), crash_code=code)
 
 
+def _red_cafe(path: Path, menu_tests: str, pinned: str = "") -> RegressionCase:
+    """The caller repository with a second regression that its suite catches (the opening hour moved from 8 to 9):
+    the suite is red at HEAD without the reported error's fix; `pinned`: more tests of the service."""
+    case = _caller_repo(path)
+    repo = _Repo(case.path, 7)
+    files = {p: (case.path / p).read_text() for p in ("cafe/__init__.py", "tests/__init__.py", "cafe/store.py",
+                                                      "cafe/service.py", "tests/test_service.py")}
+    menu = "def opening_hour():\n    return 8\n\n\ndef closing_hour():\n    return 18\n"
+    files |= {"cafe/menu.py": menu, "tests/test_service.py": files["tests/test_service.py"] + pinned,
+              "tests/test_menu.py": T.format(pkg="cafe", mod="menu", name="opening_hour") + menu_tests}
+    repo.commit("menu", files)
+    repo.commit("menu: open later", {**files, "cafe/menu.py": menu.replace("return 8", "return 9")})
+    return case
+
+
+OPENS_AT_EIGHT = "    def test_opens_at_eight(self):\n        self.assertEqual(opening_hour(), 8)\n"
+
+
 async def test_a_suite_red_at_head_from_another_failure_still_gets_the_fix_with_no_test_newly_failing(
         tmp_path: Path) -> None:
     """A second regression, which the suite does catch, keeps it red at HEAD. The reported error's fix is judged
     as benchmark harnesses judge one (PASS_TO_PASS): the repro passes and no test that passed at HEAD fails; the
     review runs the base's suite to tell the fix's failures from those it started with."""
-    case = _caller_repo(tmp_path / "repo")
-    repo = _Repo(case.path, 7)
-    files = {p: (case.path / p).read_text() for p in ("cafe/__init__.py", "tests/__init__.py", "cafe/store.py",
-                                                      "cafe/service.py", "tests/test_service.py")}
-    menu = "def opening_hour():\n    return 8\n"
-    files |= {"cafe/menu.py": menu, "tests/test_menu.py": T.format(pkg="cafe", mod="menu", name="opening_hour")
-              + "    def test_opens_at_eight(self):\n        self.assertEqual(opening_hour(), 8)\n"}
-    repo.commit("menu: opening hour", files)
-    repo.commit("menu: open later", {**files, "cafe/menu.py": menu.replace("8", "9")})
+    case = _red_cafe(tmp_path / "repo", OPENS_AT_EIGHT)
     out = await _investigate(case, tmp_path)
     express, impl, review = out["express"], out["implement"], out["review"]
     assert express["status"] == "fixed" and express["suspect_commit"] == case.regression_commit, impl
@@ -111,19 +121,9 @@ async def test_a_suite_red_at_head_from_another_failure_still_gets_the_fix_with_
 async def test_a_fix_that_fails_a_test_passing_at_head_is_refused_though_the_suite_was_red(tmp_path: Path) -> None:
     """PASS_TO_PASS cuts one way only: with the suite red at HEAD (another regression), a candidate that cures the
     repro but fails a test that passed at HEAD is no fix; the no_fix says so, naming what was red before."""
-    case = _caller_repo(tmp_path / "repo")
-    repo = _Repo(case.path, 7)
-    files = {p: (case.path / p).read_text() for p in ("cafe/__init__.py", "tests/__init__.py", "cafe/store.py",
-                                                      "cafe/service.py", "tests/test_service.py")}
-    menu = "def opening_hour():\n    return 8\n"
     # a test that pins the regressed behaviour: any fix of the reported error fails it
-    pinned = files["tests/test_service.py"] + "\n    def test_keeps_case(self):\n" \
-        "        with self.assertRaises(KeyError):\n            bill(['Tea'])\n"
-    files |= {"cafe/menu.py": menu, "tests/test_service.py": pinned,
-              "tests/test_menu.py": T.format(pkg="cafe", mod="menu", name="opening_hour")
-              + "    def test_opens_at_eight(self):\n        self.assertEqual(opening_hour(), 8)\n"}
-    repo.commit("menu: opening hour; pin case", files)
-    repo.commit("menu: open later", {**files, "cafe/menu.py": menu.replace("8", "9")})
+    case = _red_cafe(tmp_path / "repo", OPENS_AT_EIGHT, pinned="\n    def test_keeps_case(self):\n"
+                     "        with self.assertRaises(KeyError):\n            bill(['Tea'])\n")
     out = await _investigate(case, tmp_path)
     express, impl = out["express"], out["implement"]
     assert express["status"] == "no_fix", impl
@@ -417,17 +417,8 @@ def test_try_patch_on_a_suite_red_at_head_keeps_a_patch_that_fails_no_test_passi
     from agents.tools import Toolbox
     from agents.workspace import Workspace
 
-    case = _caller_repo(tmp_path / "repo")
-    repo = _Repo(case.path, 7)
-    files = {p: (case.path / p).read_text() for p in ("cafe/__init__.py", "tests/__init__.py", "cafe/store.py",
-                                                      "cafe/service.py", "tests/test_service.py")}
-    menu = "def opening_hour():\n    return 8\n\n\ndef closing_hour():\n    return 18\n"
-    files |= {"cafe/menu.py": menu, "tests/test_menu.py": T.format(pkg="cafe", mod="menu", name="opening_hour")
-              + "    def test_opens_at_eight(self):\n        self.assertEqual(opening_hour(), 8)\n"
-              + "\n    def test_closes(self):\n        from cafe.menu import closing_hour\n"
-              + "        self.assertEqual(closing_hour(), 18)\n"}
-    repo.commit("menu", files)
-    repo.commit("menu: open later", {**files, "cafe/menu.py": menu.replace("8\n\n", "9\n\n")})
+    case = _red_cafe(tmp_path / "repo", OPENS_AT_EIGHT + "\n    def test_closes(self):\n"
+                     "        from cafe.menu import closing_hour\n        self.assertEqual(closing_hour(), 18)\n")
     ws = Workspace.open(case.repository, root=tmp_path / "ws", investigation_id="red", role="implement", mode="write")
     try:
         fix = FixTools(ws, case.report, case.test_command)
