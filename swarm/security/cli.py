@@ -120,6 +120,7 @@ def _sources(
     tools: bool = False,
     authored: bool = False,
     translations: bool = False,
+    llm: bool = False,
 ) -> dict[str, list[Any]]:
     from swarm.security.evaluate import load_corpus
 
@@ -152,6 +153,10 @@ def _sources(
         from swarm.security.toolmessages import tool_rows
 
         out["tools-test"] = tool_rows("test")
+    if llm:  # LLM frameworks' and SDKs' error messages of the test split (benign, never trained on)
+        from swarm.security.llmmessages import llm_rows
+
+        out["llm-test"] = llm_rows("test")
     if translations:  # those messages in 115 other languages, of the test split (benign, never trained on)
         from swarm.security.translations import translation_rows
 
@@ -165,7 +170,7 @@ def _sources(
     if not out:
         raise InvalidInput(
             "nothing to evaluate: give CORPUS.jsonl, --public NAME, --generated, --embedded, --catalogs, --tools,"
-            " --translations or --authored"
+            " --llm, --translations or --authored"
         )
     return out
 
@@ -190,6 +195,9 @@ def eval_(
         False, "--translations",
         help="also the catalogs' messages in 115 other languages, of the test split (translations-test, benign)",
     ),
+    llm: bool = typer.Option(
+        False, "--llm", help="also LLM frameworks' and SDKs' error messages of the test split (llm-test, benign)"
+    ),
     authored: bool = typer.Option(
         False, "--authored",
         help="also the error texts of the project's blind writers (authored-test-wN, never trained on)",
@@ -213,7 +221,7 @@ def eval_(
     with cli_errors():
         if compare and rules_only:
             raise InvalidInput("--compare already shows the rules alone beside rules + model: give one of them")
-        sources = _sources(corpora or [], public, generated, embedded, catalogs, tools, authored, translations)
+        sources = _sources(corpora or [], public, generated, embedded, catalogs, tools, authored, translations, llm)
         filters = {"rules": _filter(rules, threshold, rules_only=True)} if compare or rules_only else {}
         if not rules_only:
             filters["rules+model"] = _filter(rules, threshold, model, encoder=encoder)
