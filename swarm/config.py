@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -94,7 +94,10 @@ class AutoscaleConfig(_Section):
 class ToolsConfig(_Section):
     """Heavy tool work (test runs, repro runs, bisect steps) as Ray tasks (swarm.runtime.tooltask)."""
 
-    ray_tasks: bool = True  # False: run them inside the role actor's process
+    # auto: Ray tasks on a cluster, and on a local Ray only when its node holds the pools at their largest and a
+    # tool task beside them (else a task pinned there would wait for CPUs the actors never give back); False: run
+    # them inside the role actor's process
+    ray_tasks: bool | Literal["auto"] = "auto"
     num_cpus: float = Field(default=1.0, ge=0)  # one tool run's CPUs, declared to Ray's scheduler
     memory_mb: int = Field(default=0, ge=0)
     # a task not started within this (its node's CPUs are taken): cancelled, the command runs in the actor
@@ -174,6 +177,20 @@ class SwarmConfig(_Section):
     security: dict[str, Any] = Field(default_factory=dict)
     lifecycle: LifecycleConfig = Field(default_factory=LifecycleConfig)
     support: SupportConfig = Field(default_factory=SupportConfig)
+
+    def tool_tasks_on_ray(self, on_cluster: bool, node_cpus: float) -> bool:
+        """`tools.ray_tasks` resolved for a swarm on a cluster (an address given) or on a local Ray of
+        `node_cpus`: `auto` is Ray tasks on a cluster (its autoscaler adds nodes for the pools), and on one node
+        only when the pools at their largest leave a tool task's CPUs free.
+
+        >>> config = SwarmConfig.load("configs/swarm.yaml")   # 4 roles of 0.25 CPU, 20 replicas at most
+        >>> config.tool_tasks_on_ray(on_cluster=False, node_cpus=2.0), config.tool_tasks_on_ray(False, 16.0)
+        (False, True)
+        """
+        if self.tools.ray_tasks != "auto":
+            return bool(self.tools.ray_tasks)
+        largest = sum(role.max_replicas * role.num_cpus for role in self.roles.values())
+        return on_cluster or node_cpus - largest >= self.tools.num_cpus
 
     @field_validator("fix_namespace")
     @classmethod

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -96,6 +97,21 @@ class SwarmRuntime:
         self.incidents: list[str] = []  # faults ridden out by until_empty, in order
         self._restarting: dict[str, asyncio.Lock] = {}
 
+    def _resolve_tool_tasks(self) -> None:
+        """`tools.ray_tasks: auto` made true or false once Ray is known, before any actor gets the config."""
+        if self.config.tools.ray_tasks != "auto":
+            return
+        on_cluster = bool(self.address or os.environ.get("RAY_ADDRESS"))
+        cpus = float(ray.cluster_resources().get("CPU", 0.0))
+        resolved = self.config.tool_tasks_on_ray(on_cluster, cpus)
+        self.config = self.config.model_copy(
+            update={"tools": self.config.tools.model_copy(update={"ray_tasks": resolved})})
+        self.spec = ActorSpec.build(self.settings, self.config, self.ray_namespace)
+        self.autoscaler = Autoscaler(self.config)
+        log.info("tool runs (tests, repros, bisect steps) %s", "as Ray tasks" if resolved else (
+            f"in the role actors: a local Ray of {cpus:g} CPUs cannot hold the pools at their largest and a tool "
+            "task beside them (tools.ray_tasks: auto)"))
+
     async def start(self) -> None:
         # a bad dotted path must fail here, clearly, not as an actor's death on a remote worker
         for role, role_cfg in self.config.roles.items():
@@ -108,6 +124,7 @@ class SwarmRuntime:
         metrics.serve_from_env()  # SWARM_METRICS_PORT: the driver's own /metrics (prometheus_client)
         if not ray.is_initialized():
             self.dashboard_url = init_ray(self.address, self.ray_namespace)
+        self._resolve_tool_tasks()
         metrics.set_namespace(self.settings.nats_namespace)
         # under SWARM_NATS_AUTH the driver is the monitor; only a short admin connection provisions
         async with open_bus(self.settings, role="admin") as admin:

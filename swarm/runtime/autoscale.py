@@ -94,7 +94,7 @@ class Autoscaler:
         """CPUs the pools at `sizes` need, plus the tool tasks (test runs, bisect steps) the load keeps
         busy: one per investigation in flight, at most one per call slot of the roles that run tools."""
         actors = sum(self.config.roles[r].num_cpus * n for r, n in sizes.items())
-        if load is None or not self.config.tools.ray_tasks:
+        if load is None or self.config.tools.ray_tasks is not True:
             return actors
         slots = sum(self.config.roles[r].max_concurrency * n for r, n in sizes.items() if r in TOOL_ROLES)
         return actors + self.config.tools.num_cpus * min(load.total, float(slots))

@@ -95,5 +95,6 @@ class RayToolRunner:
 
 
 def tool_runner(cfg: ToolsConfig, role: str) -> ToolRunner:
-    """The runner a role actor installs for its phases: Ray tasks, or (tools.ray_tasks false) local runs."""
-    return RayToolRunner(cfg, role) if cfg.ray_tasks and ray.is_initialized() else LocalRunner()
+    """The runner a role actor installs for its phases: Ray tasks, or local runs (tools.ray_tasks false, or an
+    `auto` the driver did not resolve)."""
+    return RayToolRunner(cfg, role) if cfg.ray_tasks is True and ray.is_initialized() else LocalRunner()

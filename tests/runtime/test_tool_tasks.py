@@ -5,6 +5,7 @@ asked of Ray's autoscaler follow the pools and the tool load, and the intake que
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 
 import pytest
@@ -62,11 +63,54 @@ async def test_a_tool_run_is_a_ray_task_outside_the_actor_and_falls_back_when_it
     assert len(ran) == 2 and pids["research-0"] not in set().union(*ran.values()), (ran, pids)  # a Ray task
 
     # a tool task asking for more CPUs than the cluster has is never placed: it runs in the actor instead
-    cfg = runtime_config(tmp_path, {"research": {"tool_run": PID}}, tools={"num_cpus": 64, "schedule_timeout_s": 1})
+    cfg = runtime_config(tmp_path, {"research": {"tool_run": PID}},
+                         tools={"ray_tasks": True, "num_cpus": 64, "schedule_timeout_s": 1})
     counters, pids, _ = await run(bus, settings, cfg, 1, 710)
     assert counters["results"] == 1
     (new,) = [p for inv, p in (await tool_pids(bus)).items() if inv not in ran]
     assert new == {pids["research-0"]}
+
+
+@pytest.mark.usefixtures("ray_session")
+@pytest.mark.timeout(600)
+async def test_on_a_local_ray_too_small_for_the_pools_and_a_tool_task_auto_runs_tools_in_the_actor(
+        bus, settings, tmp_path, caplog) -> None:
+    """`tools.ray_tasks: auto` (the default) on the session's local Ray of 4 CPUs: a tool task of 5 CPUs (or pools
+    at their largest that leave less than its CPUs) could never start beside the actors, so tool runs go to the
+    actor at once, without waiting `schedule_timeout_s` for each (a laptop's `swarm run` waited 60 s a run)."""
+    cfg = runtime_config(tmp_path, {"research": {"tool_run": PID}}, tools={"num_cpus": 5, "schedule_timeout_s": 600})
+    assert cfg.tools.ray_tasks == "auto"
+    caplog.set_level(logging.INFO, logger="swarm.runtime")
+    for i in range(2):
+        await publish_report(bus, report(720 + i))
+    runtime = SwarmRuntime(settings, cfg)
+    await runtime.start()
+    try:
+        assert runtime.config.tools.ray_tasks is False and runtime.spec.load_config().tools.ray_tasks is False
+        assert "tool runs (tests, repros, bisect steps) in the role actors: a local Ray of 4 CPUs cannot hold" \
+            in caplog.text, caplog.text
+        counters = await runtime.until_empty(timeout_s=300)
+        pids = await runtime.pids()
+    finally:
+        await runtime.stop()
+    assert counters["results"] == 2
+    ran = await tool_pids(bus)  # this test's namespace: its two investigations
+    assert len(ran) == 2 and all(p == {pids["research-0"]} for p in ran.values()), (ran, pids)
+
+
+def test_auto_tool_tasks_are_ray_tasks_on_a_cluster_and_on_a_node_with_room_beside_the_largest_pools() -> None:
+    from pathlib import Path
+
+    from swarm.config import SwarmConfig
+
+    # the shipped configuration: 4 roles of 0.25 CPU, 20 replicas in all at their largest
+    shipped = SwarmConfig.load(Path(__file__).resolve().parents[2] / "configs" / "swarm.yaml")
+    assert shipped.tools.ray_tasks == "auto"
+    assert shipped.tool_tasks_on_ray(on_cluster=False, node_cpus=2) is False  # a 2-core laptop
+    assert shipped.tool_tasks_on_ray(on_cluster=False, node_cpus=6) is True  # 5 CPUs of pools, 1 of tool task
+    assert shipped.tool_tasks_on_ray(on_cluster=True, node_cpus=2) is True  # a cluster grows for them
+    pinned = shipped.model_copy(update={"tools": shipped.tools.model_copy(update={"ray_tasks": False})})
+    assert pinned.tool_tasks_on_ray(on_cluster=True, node_cpus=64) is False
 
 
 @pytest.mark.usefixtures("ray_session")
