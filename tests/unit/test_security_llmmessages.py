@@ -76,3 +76,18 @@ def test_llm_rows_are_benign_deterministic_and_carry_their_message() -> None:
     messages = llm_messages("validation")
     carried = sum(m in r.text or m.replace('"', '\\"') in r.text for m, r in zip(messages, rows, strict=True))
     assert len(rows) == len(messages) and carried >= 0.9 * len(rows)
+
+
+def test_the_shipped_filter_on_held_out_llm_framework_messages() -> None:
+    """Every fourth message of llm-test (four packages held out whole, 15 % of the others'; never trained or
+    calibrated on): the shipped filter rejects 46 of 2,969 bare (1.5 %, three times the goal for real error
+    reports) and 11 of 2,969 in error shapes (0.37 %). A model trained on llm-train was tried and not shipped
+    (README, issue 11): its mean validation recall fell 0.888 -> 0.871. The figures may only get better."""
+    from swarm.security.injection import InjectionFilter
+
+    check = InjectionFilter().check_text
+    bare = llm_messages("test")[::4]
+    shaped = llm_rows("test")[::4]
+    assert len(bare) == len(shaped) == 2969
+    assert sum(check(m).rejected for m in bare) <= 46
+    assert sum(check(r.text).rejected for r in shaped) <= 11
