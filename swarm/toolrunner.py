@@ -19,14 +19,22 @@ import os
 import signal
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-__all__ = ["CommandResult", "ToolRunner", "LocalRunner", "run_local", "run_tool", "use_runner", "current_runner"]
+__all__ = [
+    "CommandResult", "ToolRunner", "LocalRunner", "run_local", "run_tool", "use_runner", "current_runner",
+    "kill_running",
+]  # fmt: skip
 
 MAX_OUTPUT = 20_000
+# the process groups of the commands run_local has running in this process: a stopping actor kills them, else a
+# test run outlives the actor killed under it (its own session keeps it from the actor's signals)
+_RUNNING: set[int] = set()
+_RUNNING_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,8 @@ def run_local(
             )
         except OSError as exc:
             return CommandResult(127, f"cannot run {args[0]!r}: {exc}")
+        with _RUNNING_LOCK:
+            _RUNNING.add(proc.pid)
         timed_out = False
         try:
             proc.communicate(input=stdin.encode() if stdin is not None else None, timeout=timeout_s)
@@ -88,6 +98,9 @@ def run_local(
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+        finally:
+            with _RUNNING_LOCK:
+                _RUNNING.discard(proc.pid)
         size = out.tell()
         out.seek(0)
         if size <= max_output:
@@ -102,8 +115,22 @@ def run_local(
     return CommandResult(proc.returncode if not timed_out else -9, text, timed_out, truncated)
 
 
+def kill_running() -> int:
+    """Kill every command run_local has running in this process, with its whole process group; how many."""
+    with _RUNNING_LOCK:
+        groups = list(_RUNNING)
+    for pgid in groups:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+    return len(groups)
+
+
 class LocalRunner:
     """Runs commands in this process's machine: the in-process host's runner."""
+
+    def stop(self) -> int:
+        """Kill the commands running here (a stopping host: its phases are abandoned)."""
+        return kill_running()
 
     def run(
         self,

@@ -21,12 +21,12 @@ from swarm.bus.connect import open_bus
 from swarm.bus.embedded import embedded_nats, run_store
 from swarm.bus.settings import Settings
 from swarm.bus.store_lock import StoreInUse
-from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, finite, load_settings
+from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, fail, finite, load_settings
 from swarm.config import SwarmConfig
 from swarm.errors import ConfigError, TransientError, explain
 from swarm.models import ErrorReport
 from swarm.runtime.app import SwarmRuntime
-from swarm.runtime.investigate import investigate_once, repository_for
+from swarm.runtime.investigate import Interrupted, Investigated, investigate_once, repository_for
 from swarm.runtime.tasks import submit_investigation
 from swarm.secretenv import export_job_env
 from swarm.telemetry.logs import check_env
@@ -203,7 +203,10 @@ def investigate(
                 cfg = cfg.model_copy(update={"fix_namespace": cfg.fix_scope(settings.nats_namespace.lower())})
                 ns = f"investigate-{uuid.uuid4().hex[:8]}"
                 settings = _embedded(stack, settings.model_copy(update={"nats_namespace": ns}), auth)
-            done = asyncio.run(investigate_once(settings, cfg, repo, report, test_command, address=address))
+            try:
+                done = asyncio.run(_investigate_until_stopped(settings, cfg, repo, report, test_command, address))
+            except Interrupted as exc:
+                fail(str(exc), code=130)
     result = done.result
     data = {
         "investigation_id": result.investigation_id,
@@ -235,6 +238,27 @@ def investigate(
         raise typer.Exit(1)
     if strict and result.status == "no_fix":
         raise typer.Exit(3)
+
+
+async def _investigate_until_stopped(settings: Settings, cfg: SwarmConfig, repo: Path, report: ErrorReport,
+                                     test_command: str | None, address: str | None) -> Investigated:
+    """investigate_once, ended early by SIGINT or SIGTERM: the work stops at once, its worktrees go (Interrupted)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def interrupted() -> None:
+        if not stop.is_set():
+            err_console.print("interrupted: stopping the investigation (its worktrees are removed)", highlight=False)
+        stop.set()
+
+    def trap() -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, interrupted)
+
+    trap()
+    return await investigate_once(settings, cfg, repo, report, test_command, address=address, stop=stop,
+                                  started=trap)
 
 
 def _submit(settings: Settings, report: ErrorReport, json_out: bool) -> None:

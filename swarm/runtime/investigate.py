@@ -12,9 +12,12 @@ returns that investigation's Result). A report the injection filter rejects come
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import shlex
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,8 +31,19 @@ from swarm.reporting.reporter import publish_report
 from swarm.runtime.app import SwarmRuntime
 from swarm.runtime.fixview import review_of
 from swarm.runtime.grouping import SignatureIndex, investigation_id_for
+from swarm.workspaces import discard_worktrees
 
-__all__ = ["Investigated", "investigate_once", "fetch_result", "repository_for", "default_test_command"]
+__all__ = ["Investigated", "Interrupted", "investigate_once", "fetch_result", "repository_for", "default_test_command"]
+
+
+class Interrupted(Exception):
+    """The investigation was stopped (`stop` set: Ctrl-C or SIGTERM) before its Result: nothing was committed,
+    its worktrees were removed."""
+
+    def __init__(self, investigation_id: str, removed: int) -> None:
+        self.investigation_id, self.removed = investigation_id, removed
+        super().__init__(f"interrupted: the investigation {investigation_id} was stopped before its Result; nothing "
+                         f"was committed, and its {removed} worktree(s) were removed")
 
 
 @dataclass(frozen=True)
@@ -112,7 +126,11 @@ async def investigate_once(
     *,
     address: str | None = None,
     timeout_s: float | None = 1800.0,
+    stop: asyncio.Event | None = None,
+    started: Callable[[], None] | None = None,
 ) -> Investigated:
+    """The investigation's Result; `stop`, once set, ends it early (Interrupted); `started` is called once the
+    swarm runs (`ray.init` replaces signal handlers: the caller puts its own back)."""
     repository = repository_for(repo, test_command, config, report.service)
     config = config.model_copy(
         update={
@@ -123,14 +141,20 @@ async def investigate_once(
     )
     runtime = SwarmRuntime(settings, config, address=address)
     await runtime.start()
-    # under SWARM_NATS_AUTH each side with its own role: the report as a reporter, the Result as an operator
+    if started is not None:
+        started()
+    stopped = False
     try:
+        # under SWARM_NATS_AUTH each side with its own role: the report as a reporter, the Result as an operator
         async with open_bus(settings, role="reporter") as reporter:
             await publish_report(reporter, report)
         try:
-            counters = await runtime.until_empty(timeout_s=timeout_s)
+            counters = await _until_empty_or_stopped(runtime, timeout_s, stop)
         except TimeoutError as exc:
             raise TransientError(f"the investigation did not finish in time: {exc}") from exc
+        if counters is None:
+            stopped = True
+            raise Interrupted(await _opened_id(settings, report), 0)
         async with open_bus(settings, role="operator") as operator:
             entry = await (await SignatureIndex(operator.js, operator.names).open()).get(report.signature)
             inv = str(entry["investigation_id"]) if entry else investigation_id_for(report.signature)  # reopened: -<n>
@@ -151,5 +175,41 @@ async def investigate_once(
             ))
         raise ConfigError(f"no Result for {inv} (counters: {counters})"
                           + (f"; dead-lettered: {reason}" if reason else "; see the dead letters stream"))
-    finally:
+    except Interrupted as exc:
         await runtime.stop()
+        removed = await asyncio.to_thread(discard_worktrees, config.workspace_root, exc.investigation_id,
+                                          config.fix_scope(settings.nats_namespace.lower()))
+        raise Interrupted(exc.investigation_id, len(removed)) from None
+    finally:
+        if not stopped:
+            await runtime.stop()
+
+
+async def _opened_id(settings: Settings, report: ErrorReport) -> str:
+    """The id of the investigation the report opened (a reopened one is `-<n>`), as the signature index has it."""
+    with contextlib.suppress(Exception):
+        async with open_bus(settings, role="operator") as operator:
+            entry = await (await SignatureIndex(operator.js, operator.names).open()).get(report.signature)
+            if entry:
+                return str(entry["investigation_id"])
+    return investigation_id_for(report.signature)
+
+
+async def _until_empty_or_stopped(runtime: SwarmRuntime, timeout_s: float | None,
+                                  stop: asyncio.Event | None) -> dict[str, int] | None:
+    """The counters once the queues are empty; None when `stop` was set first (the work in flight is handed
+    back at once and the actors stop: an agent's phase can take minutes)."""
+    if stop is None:
+        return await runtime.until_empty(timeout_s=timeout_s)
+    waiter = asyncio.create_task(runtime.until_empty(timeout_s=timeout_s))
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    if waiter in done:
+        return waiter.result()
+    waiter.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await waiter
+    with contextlib.suppress(Exception):
+        await runtime.drain(grace_s=0)
+    return None

@@ -10,6 +10,7 @@ cancellation, budget), runs the agent, and writes the phase output to PEER state
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import os
@@ -172,7 +173,12 @@ class AgentHost:
         return os.getpid()
 
     async def close(self) -> None:
-        """Close NATS and stop the heartbeat (a last 'stopping' beat) before the actor is killed."""
+        """Kill the tool runs of abandoned phases, close NATS and stop the heartbeat (a last 'stopping' beat)
+        before the actor is killed."""
+        stop = getattr(getattr(self, "tools", None), "stop", None)
+        if stop is not None:
+            with contextlib.suppress(Exception):
+                stop()
         await self.services.close()
 
     async def cancel(self, investigation_id: str, reason: str = "cancelled") -> None:

@@ -15,6 +15,7 @@ the actor's process, with a warning, so a phase never waits forever on a resourc
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Iterator, Mapping
@@ -25,7 +26,7 @@ from ray.exceptions import RayError, TaskUnschedulableError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from swarm.config import ToolsConfig
-from swarm.toolrunner import MAX_OUTPUT, CommandResult, LocalRunner, ToolRunner, run_local
+from swarm.toolrunner import MAX_OUTPUT, CommandResult, LocalRunner, ToolRunner, kill_running, run_local
 
 __all__ = ["RayToolRunner", "tool_runner", "TOOL_TASK_PREFIX"]
 
@@ -52,6 +53,7 @@ class RayToolRunner:
         if cfg.memory_mb:
             self.options["memory"] = cfg.memory_mb * 2**20
         self.fallbacks = 0  # commands that ran in the actor's process because no task was placed
+        self._inflight: set[Any] = set()  # the tasks running now (a stopping actor cancels them)
         # `run` is called from the agents' worker threads (asyncio.to_thread), never on the actor's event
         # loop, so Ray's "blocking ray.get inside async actor" warning (printed by `make demo`) is wrong here
         os.environ.setdefault("RAY_WARN_BLOCKING_GET_INSIDE_ASYNC", "0")
@@ -72,6 +74,22 @@ class RayToolRunner:
         name = f"{TOOL_TASK_PREFIX}{self.role}:{program}"
         env_d = dict(env) if env is not None else None
         gen = _run_command.options(name=name, **self.options).remote(args, cwd, timeout_s, max_output, env_d, stdin)
+        self._inflight.add(gen)
+        try:
+            return self._outcome(gen, name, args, cwd, timeout_s, max_output, env, stdin)
+        finally:
+            self._inflight.discard(gen)
+
+    def stop(self) -> int:
+        """Cancel the tool tasks running now and kill the commands run here (a stopping actor); how many."""
+        gens = list(self._inflight)
+        for gen in gens:
+            with contextlib.suppress(Exception):
+                ray.cancel(gen, force=True)
+        return len(gens) + kill_running()
+
+    def _outcome(self, gen: Any, name: str, args: list[str], cwd: str, timeout_s: float, max_output: int,
+                 env: Mapping[str, str] | None, stdin: str | None) -> CommandResult:
         try:
             placed, _ = ray.wait([gen], timeout=self.cfg.schedule_timeout_s)
             if placed:

@@ -200,3 +200,53 @@ def test_investigate_on_its_own_server_commits_on_the_users_namespace_branch_and
                              "--format=%(refname:short)"], capture_output=True, text=True, check=True).stdout.split()
     assert listed == branches[:1] == branches[1:], listed
     assert not list((tmp_path / ".swarm" / "workspaces").glob("@*")), "a folder of a namespace of its own"
+
+
+def test_ctrl_c_stops_an_investigation_at_once_and_removes_its_worktrees(cli_env, tmp_path) -> None:
+    """The real command, interrupted as a user does: one SIGINT ends it (it used to be ignored until the
+    investigation finished, and a second one left tracebacks and a worktree), exit 130, nothing committed, no
+    worktree left in the repository; under --json the error is the object on stdout."""
+    import os
+    import signal
+    import sys
+    import time
+
+    import ray
+
+    from tests.support.cli import SWARM
+
+    case = make_case(tmp_path / "repo", "later_commits", seed=5)
+    error_file = tmp_path / "report.json"
+    error_file.write_text(case.report.model_dump_json())
+    marker = f"time.sleep(120)  # {tmp_path.name}"  # every test run hangs: the phase is mid-way
+    hang = f"{sys.executable} -c '{marker}'"
+    env = {**os.environ, **cli_env, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([SWARM, "investigate", "--repo", str(case.path), "--error-file", str(error_file),
+                             "--test-command", hang, "--address", ray.get_runtime_context().gcs_address, "--json"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    workspaces = tmp_path / ".swarm" / "workspaces"
+    try:
+        deadline = time.monotonic() + 300
+        while not any(p.is_dir() for p in workspaces.glob("*/*")):  # an agent's worktree: it is working
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err[-3000:]
+    assert "interrupted: stopping the investigation" in err and "Traceback" not in err, err[-3000:]
+    error = json.loads(out)
+    assert error["exit_code"] == 130 and "was stopped before its Result; nothing was committed" in error["error"]
+    assert not any(p.is_dir() for p in workspaces.glob("*/*")), list(workspaces.rglob("*"))[:5]
+    trees = subprocess.run(["git", "-C", str(case.path), "worktree", "list", "--porcelain"], capture_output=True,
+                           text=True, check=True).stdout
+    assert trees.count("worktree ") == 1, trees  # the repository's own checkout alone
+    assert subprocess.run(["git", "-C", str(case.path), "log", "--all", "--format=%B"], capture_output=True,
+                          text=True, check=True).stdout.count("Swarm-Investigation:") == 0
+    # the test run the phase had started is killed with its actor, not left running for its 600 s timeout
+    import psutil
+
+    left = [p.pid for p in psutil.process_iter(["cmdline"]) if marker in " ".join(p.info["cmdline"] or [])]
+    assert not left, left

@@ -127,7 +127,7 @@ async def test_two_intake_actors_both_take_work_from_one_burst(bus, settings, tm
 
 
 def test_cpus_asked_of_ray_follow_the_pools_and_the_tool_load(tmp_path) -> None:
-    cfg = runtime_config(tmp_path)
+    cfg = runtime_config(tmp_path, tools={"ray_tasks": True})  # tool runs as Ray tasks, as on a cluster
     for role, cpus in {"orchestrator": 0.25, "research": 0.5, "implement": 0.5, "review": 0.5}.items():
         cfg.roles[role].num_cpus = cpus
     scaler = Autoscaler(cfg)
