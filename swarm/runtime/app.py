@@ -58,6 +58,19 @@ INTAKE_START_TIMEOUT_S = 300.0  # the intake actors connect and load the injecti
 CALL_TIMEOUT_S = 30.0  # an actor call for figures (pids, stats) that has no answer by then: the actor is stuck
 
 
+def local_repositories_exist(config: SwarmConfig) -> None:
+    """ConfigError naming the first `repositories.<service>.path` that is no git repository on this machine (else
+    the swarm started, and every report of that service failed when it came)."""
+    for service, repo in config.repositories.items():
+        if repo.path is None:
+            continue
+        path = Path(repo.path).expanduser()
+        if not path.exists():
+            raise ConfigError(f"repositories.{service}.path {path}: no such directory")
+        if not (path / ".git").exists() and not (path / "HEAD").exists():
+            raise ConfigError(f"repositories.{service}.path {path}: not a git repository (no .git)")
+
+
 class SwarmRuntime:
     def __init__(
         self,
@@ -97,13 +110,16 @@ class SwarmRuntime:
         self.incidents: list[str] = []  # faults ridden out by until_empty, in order
         self._restarting: dict[str, asyncio.Lock] = {}
 
+    def _on_cluster(self) -> bool:
+        """Whether the driver joined a Ray it did not start (--address, RAY_ADDRESS, a Ray job's driver)."""
+        return bool(self.address or os.environ.get("RAY_ADDRESS"))
+
     def _resolve_tool_tasks(self) -> None:
         """`tools.ray_tasks: auto` made true or false once Ray is known, before any actor gets the config."""
         if self.config.tools.ray_tasks != "auto":
             return
-        on_cluster = bool(self.address or os.environ.get("RAY_ADDRESS"))
         cpus = float(ray.cluster_resources().get("CPU", 0.0))
-        resolved = self.config.tool_tasks_on_ray(on_cluster, cpus)
+        resolved = self.config.tool_tasks_on_ray(self._on_cluster(), cpus)
         self.config = self.config.model_copy(
             update={"tools": self.config.tools.model_copy(update={"ray_tasks": resolved})})
         self.spec = ActorSpec.build(self.settings, self.config, self.ray_namespace)
@@ -125,6 +141,8 @@ class SwarmRuntime:
         if not ray.is_initialized():
             self.dashboard_url = init_ray(self.address, self.ray_namespace)
         self._resolve_tool_tasks()
+        if not self._on_cluster():  # a cluster's paths are its workers', checked where a phase runs
+            local_repositories_exist(self.config)
         metrics.set_namespace(self.settings.nats_namespace)
         # under SWARM_NATS_AUTH the driver is the monitor; only a short admin connection provisions
         async with open_bus(self.settings, role="admin") as admin:

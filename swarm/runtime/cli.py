@@ -196,6 +196,7 @@ def investigate(
             raise typer.BadParameter("--repo is required (unless --submit asks a running swarm)")
         cfg = SwarmConfig.load(config or settings.swarm_config)
         repository_for(repo, test_command, cfg, report.service)  # a wrong --repo is said before a server starts
+        check_env()  # SWARM_LOG_LEVEL, SWARM_METRICS_PORT: so are they
         with contextlib.ExitStack() as stack:
             if settings.nats_url is None:  # a private embedded server: a namespace of its own
                 # ... but the fix branch and worktrees are the user's namespace's (`swarm/fix/<id>` by default),

@@ -56,6 +56,8 @@ class Investigated:
 
 
 def repository_for(repo: Path, test_command: str | None, config: SwarmConfig, service: str) -> RepositoryConfig:
+    if not repo.exists():
+        raise InvalidInput(f"--repo {repo}: no such directory")
     if not (repo / ".git").exists():
         raise InvalidInput(f"--repo {repo}: not a git repository (no .git)")
     branch = subprocess.run(

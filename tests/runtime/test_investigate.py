@@ -81,6 +81,9 @@ def test_investigate_refuses_bad_input_clearly(cli_env, tmp_path) -> None:
     good.write_text(json.dumps({"error": "boom"}))
     result = runner.invoke(app, ["investigate", "--repo", str(tmp_path), "--error-file", str(good)])
     assert result.exit_code != 0 and "not a git repository" in result.stderr
+    ghost = tmp_path / "nope"
+    result = runner.invoke(app, ["investigate", "--repo", str(ghost), "--error-file", str(good)])
+    assert result.exit_code != 0 and f"--repo {ghost}: no such directory" in " ".join(result.stderr.split())
 
 
 def test_a_wrong_repo_is_refused_before_an_embedded_server_starts(tmp_path, monkeypatch) -> None:
@@ -91,6 +94,11 @@ def test_a_wrong_repo_is_refused_before_an_embedded_server_starts(tmp_path, monk
     result = runner.invoke(app, ["investigate", "--repo", str(tmp_path), "--error-file", str(good)])
     assert result.exit_code == 1 and "not a git repository" in result.stderr, result.output
     assert "embedded nats-server" not in result.stderr  # said at once: no server started for nothing
+    case = make_case(tmp_path / "repo", "later_commits", seed=5)
+    monkeypatch.setenv("SWARM_LOG_LEVEL", "verbose")  # a bad setting too is said before any server starts
+    result = runner.invoke(app, ["investigate", "--repo", str(case.path), "--error-file", str(good)])
+    assert result.exit_code == 1 and "SWARM_LOG_LEVEL='verbose': not a log level" in result.stderr, result.output
+    assert "embedded nats-server" not in result.stderr
 
 
 def test_swarm_run_until_empty_prints_the_counters(cli_env, tmp_path) -> None:

@@ -146,3 +146,18 @@ def test_cpus_asked_of_ray_follow_the_pools_and_the_tool_load(tmp_path) -> None:
 def test_intake_members_share_the_swarms_slots() -> None:
     assert member_slots(16, 1) == 32 and member_slots(16, 2) == 16 and member_slots(16, 3) == math.ceil(32 / 3)
     assert member_slots(1, 4) == 2  # never less than two: one running, one waiting its turn
+
+
+@pytest.mark.usefixtures("ray_session")
+async def test_a_configured_repository_path_that_is_no_git_repository_stops_the_start(settings, tmp_path) -> None:
+    """On a local Ray the repositories' paths are this machine's: a wrong one is said at start, naming the key
+    (the swarm used to start and fail every report of that service when it came)."""
+    from swarm.errors import ConfigError
+
+    (tmp_path / "plain").mkdir()
+    for path, said in ((tmp_path / "ghost", "no such directory"), (tmp_path / "plain", "not a git repository")):
+        cfg = runtime_config(tmp_path, repositories={"ghost": {"path": str(path)}})
+        runtime = SwarmRuntime(settings, cfg)
+        with pytest.raises(ConfigError, match=f"repositories.ghost.path {path}: {said}"):
+            await runtime.start()
+        assert not runtime.pools and not runtime.intake  # nothing was started
