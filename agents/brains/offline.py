@@ -119,9 +119,12 @@ class OfflineBrain:
             out["repro"] = repro.to_dict()
             out["findings"].append({"evidence": f"the repro is flaky ({repro.target}): not bisected"})
             return out
-        if repro.injected:  # every commit that runs the call shows the symptom: bisect would name the oldest
+        result = bisect(ws.root, repro, budget_s=float(opts.get("bisect_budget_s", 120)))
+        if repro.injected and not _handled_before(result):
+            # every commit that runs the call shows the symptom: bisect named the oldest, not the cause
             out["findings"].append({"evidence": f"repro: {repro.detail}; a value the tests never give was put in: "
-                                    "it shows the symptom, not the commit that caused it (not bisected)"})
+                                    "it shows the symptom at every commit that runs it, not the commit that caused "
+                                    "it (not bisected)"})
             # the commits that changed how that field is written: where the value comes from
             name = injected_name(repro.injected)
             message = ctx.report.error + (f" '{name}'" if name else "")
@@ -129,7 +132,6 @@ class OfflineBrain:
                                History(ws).rank(failing_path(ws, ctx.report), message=message)[: self.max_candidates]]
             out["suspect_method"] = "ranked" if out["suspects"] else None
             return out
-        result = bisect(ws.root, repro, budget_s=float(opts.get("bisect_budget_s", 120)))
         out["bisect"] = result.to_dict()
         history = History(ws)
         if result.first_bad:
@@ -274,6 +276,17 @@ class OfflineBrain:
 
     async def review(self, ctx: AgentContext, ws: Workspace, tools: Toolbox, facts: dict[str, Any]) -> dict[str, Any]:
         return {"verdict": None, "reasons": []}  # the role's own checks are the whole review offline
+
+
+_DIRECT = ("HEAD's repro", "the repro", "HEAD's test")  # bisect's oracle when the repro itself judged both ends
+
+
+def _handled_before(result: Any) -> bool:
+    """Whether a bisect of a repro with an injected value found an older commit that ran the call with that value
+    and returned (the value was handled there, and the first bad commit stopped handling it), by HEAD's repro
+    itself: then it names a cause, not the oldest commit that shows the symptom."""
+    return bool(result.first_bad and result.last_good and not result.never_passed
+                and result.tested.get(result.last_good) == "good" and result.oracle in _DIRECT)
 
 
 def _parent(ws: Workspace, sha: str) -> str | None:

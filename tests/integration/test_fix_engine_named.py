@@ -392,3 +392,60 @@ def test_a_crash_site_patch_that_passes_only_a_made_up_repro_is_not_claimed(tmp_
     repro.made_up = False
     claimed = fix(repro)
     assert claimed.candidate is not None and claimed.candidate.description == withheld.withheld[0]
+
+
+_ROOMS = {
+    "rooms/__init__.py": "",
+    "rooms/errors.py": "class UnknownRoom(LookupError):\n    pass\n",
+    "rooms/models.py": "from dataclasses import dataclass, field\n\n\n@dataclass\nclass Room:\n    name: str\n"
+                       "    opens: int = 8\n    closes: int = 18\n\n\n@dataclass\nclass Directory:\n"
+                       "    rooms: dict = field(default_factory=dict)\n",
+    "rooms/lookup.py": "from rooms.errors import UnknownRoom\n\n\ndef find_room(directory, name):\n    try:\n"
+                       "        return directory.rooms[name]\n    except KeyError:\n"
+                       "        raise UnknownRoom(f'no room named {name!r}') from None\n",
+    "rooms/hours.py": "from rooms.lookup import find_room\n\n\ndef free_hours(directory, name):\n"
+                      "    room = find_room(directory, name)\n    return list(range(room.opens, room.closes))\n",
+    "rooms/api.py": "from rooms.errors import UnknownRoom\nfrom rooms.hours import free_hours\n\n\n"
+                    "def get_free_hours(directory, name):\n    try:\n        return 200, free_hours(directory, name)\n"
+                    "    except UnknownRoom as exc:\n        return 404, str(exc)\n",
+    "tests/__init__.py": "",
+    "tests/test_api.py": "from rooms.api import get_free_hours\nfrom rooms.models import Directory, Room\n\n\n"
+                         "def test_free_hours():\n    d = Directory({'Atlas': Room('Atlas', 9, 11)})\n"
+                         "    assert get_free_hours(d, 'Atlas') == (200, [9, 10])\n",
+}
+
+
+def test_an_injected_value_older_commits_handled_is_bisected_to_the_commit_that_stopped_handling_it(
+        tmp_path: Path) -> None:
+    """A lookup that raised for an unknown name (the API's 404) returns None after a refactor, and the caller
+    crashes on it. No test asks for an unknown room; the repro empties the directory a test builds (injected).
+    Before the refactor that call returned (a 404): the injected value was handled there, so bisect with it
+    names the refactor (it used to be ranked from the history, which named a later commit that only shares a
+    word with the error). Where every commit shows the symptom, it is still ranked (the test above)."""
+    repo = _Repo(tmp_path / "rooms", 104)
+    repo.commit("rooms: free hours and a lookup", _ROOMS)
+    bad = repo.commit("lookup: any case", {"rooms/lookup.py": (
+        "def find_room(directory, name):\n    wanted = name.strip().casefold()\n"
+        "    for key, room in directory.rooms.items():\n        if key.casefold() == wanted:\n"
+        "            return room\n    return None\n")})
+    repo.commit("report: occupancy", {"rooms/report.py": "def occupancy(directory):\n"
+                                      "    return {n: r.closes - r.opens for n, r in directory.rooms.items()}\n"})
+    stack = ('Traceback (most recent call last):\n  File "/srv/rooms/rooms/api.py", line 7, in get_free_hours\n'
+             "    return 200, free_hours(directory, name)\n"
+             '  File "/srv/rooms/rooms/hours.py", line 6, in free_hours\n'
+             "    return list(range(room.opens, room.closes))\n"
+             "AttributeError: 'NoneType' object has no attribute 'opens'\n")
+    report = ErrorReport(error="AttributeError: 'NoneType' object has no attribute 'opens'", stack=stack,
+                         service="svc")
+    ws = Workspace.open({"path": str(repo.path)}, root=tmp_path / "ws", investigation_id="i", role="research",
+                        mode="read")
+    ctx = AgentContext(investigation_id="i", role="research", phase="execute", cycle=1, report=report,
+                       signature="s", hypothesis={"id": "h1", "kind": "reproduce"},
+                       repository={"test_command": "python -m pytest -q"})
+    try:
+        out = asyncio.run(OfflineBrain().research(ctx, ws))
+    finally:
+        ws.close()
+    assert out["repro"]["injected"], out["repro"]
+    assert out["suspect_method"] == "bisected" and out["suspects"][0]["commit"] == bad, out["suspects"][:2]
+    assert out["bisect"]["tested"][out["bisect"]["last_good"]] == "good", out["bisect"]
