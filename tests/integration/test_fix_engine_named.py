@@ -252,6 +252,19 @@ def test_load():
 '''
 
 
+def _research(repo: _Repo, report: ErrorReport, tmp_path: Path) -> dict:
+    """The offline brain's research phase on the reproduce hypothesis, in a read worktree of `repo`."""
+    ws = Workspace.open({"path": str(repo.path)}, root=tmp_path / "ws", investigation_id="i", role="research",
+                        mode="read")
+    ctx = AgentContext(investigation_id="i", role="research", phase="execute", cycle=1, report=report,
+                       signature="s", hypothesis={"id": "h1", "kind": "reproduce"},
+                       repository={"test_command": "python -m pytest -q"})
+    try:
+        return asyncio.run(OfflineBrain().research(ctx, ws))
+    finally:
+        ws.close()
+
+
 def test_a_value_no_made_up_input_reaches_is_put_into_what_a_test_passes(tmp_path: Path) -> None:
     """The loader stopped converting an ini file's numbers, so `window_seconds` reaches the window as "30".
     No probe value is a str where a float is annotated; the tests call `allow` on a real window, and that
@@ -275,15 +288,7 @@ def test_a_value_no_made_up_input_reaches_is_put_into_what_a_test_passes(tmp_pat
     assert injected_name(repro.injected) == "window_seconds", repro.injected
     assert Repro.from_dict(repro.to_dict()).injected == repro.injected  # it travels in the PEER state
     assert run_repro(repo.path, repro) == "bad"
-    ws = Workspace.open({"path": str(repo.path)}, root=tmp_path / "ws", investigation_id="i", role="research",
-                        mode="read")
-    ctx = AgentContext(investigation_id="i", role="research", phase="execute", cycle=1, report=report,
-                       signature="s", hypothesis={"id": "h1", "kind": "reproduce"},
-                       repository={"test_command": "python -m pytest -q"})
-    try:
-        out = asyncio.run(OfflineBrain().research(ctx, ws))
-    finally:
-        ws.close()
+    out = _research(repo, report, tmp_path)
     assert out["repro"]["injected"] and "bisect" not in out, out
     assert out["suspect_method"] == "ranked" and out["suspects"][0]["commit"] == loader, out["suspects"][:2]
 
@@ -437,15 +442,7 @@ def test_an_injected_value_older_commits_handled_is_bisected_to_the_commit_that_
              "AttributeError: 'NoneType' object has no attribute 'opens'\n")
     report = ErrorReport(error="AttributeError: 'NoneType' object has no attribute 'opens'", stack=stack,
                          service="svc")
-    ws = Workspace.open({"path": str(repo.path)}, root=tmp_path / "ws", investigation_id="i", role="research",
-                        mode="read")
-    ctx = AgentContext(investigation_id="i", role="research", phase="execute", cycle=1, report=report,
-                       signature="s", hypothesis={"id": "h1", "kind": "reproduce"},
-                       repository={"test_command": "python -m pytest -q"})
-    try:
-        out = asyncio.run(OfflineBrain().research(ctx, ws))
-    finally:
-        ws.close()
+    out = _research(repo, report, tmp_path)
     assert out["repro"]["injected"], out["repro"]
     assert out["suspect_method"] == "bisected" and out["suspects"][0]["commit"] == bad, out["suspects"][:2]
     assert out["bisect"]["tested"][out["bisect"]["last_good"]] == "good", out["bisect"]
