@@ -96,7 +96,7 @@ def nats_up(
     settings = load_settings()
     with cli_errors():
         if tls and not auth:
-            raise ConfigError("--tls needs --auth (the CA and certificate are written with the accounts)")
+            fail("--tls needs --auth (the CA and certificate are written with the accounts)", code=2)
         store = store_dir or settings.swarm_home / "nats"
         _make_store(store)  # before anything is written or started: a file in its way is named, not a traceback
         generated = generate_for(settings, tls=tls) if auth else None

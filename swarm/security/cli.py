@@ -83,11 +83,11 @@ def _filter(rules: Path | None, threshold: float | None, model: Path | None = No
 
 def _read_text(text: str | None, file: Path | None) -> str:
     if text is not None and file is not None:
-        raise InvalidInput("give either TEXT or --file, not both")
+        fail("give either TEXT or --file, not both", code=2)
     if file is not None:
         return read_user_text(str(file), "file", InvalidInput)
     if text is None:
-        raise InvalidInput("nothing to check: give TEXT or --file PATH (--file - reads stdin)")
+        fail("nothing to check: give TEXT or --file PATH (--file - reads stdin)", code=2)
     return text
 
 
@@ -131,7 +131,8 @@ def _sources(
         names = list(PUBLIC_SPLITS) if public == ["all"] else public
         for name in names:
             if name not in PUBLIC_SPLITS:
-                raise InvalidInput(f"unknown public split {name!r}; choose all or one of {', '.join(PUBLIC_SPLITS)}")
+                fail(
+                    f"unknown public split {name!r}; choose all or one of {', '.join(PUBLIC_SPLITS)}", code=2)
             if not name.endswith("-test"):
                 err_console.print(f"note: {name} is not a test split (the model trained or calibrated on it)")
             out[name] = public_split(name)
@@ -168,9 +169,10 @@ def _sources(
         for writer in (w for w, split in WRITERS.items() if split == "test"):  # one corpus per writer
             out[f"authored-test-{writer}"] = [s for s in rows if s.category.startswith(f"{writer}/")]
     if not out:
-        raise InvalidInput(
+        fail(
             "nothing to evaluate: give CORPUS.jsonl, --public NAME, --generated, --embedded, --catalogs, --tools,"
-            " --llm, --translations or --authored"
+            " --llm, --translations or --authored",
+            code=2,
         )
     return out
 
@@ -220,7 +222,7 @@ def eval_(
 
     with cli_errors():
         if compare and rules_only:
-            raise InvalidInput("--compare already shows the rules alone beside rules + model: give one of them")
+            fail("--compare already shows the rules alone beside rules + model: give one of them", code=2)
         sources = _sources(corpora or [], public, generated, embedded, catalogs, tools, authored, translations, llm)
         filters = {"rules": _filter(rules, threshold, rules_only=True)} if compare or rules_only else {}
         if not rules_only:
@@ -297,8 +299,8 @@ def export(
         elif split in PUBLIC_SPLITS:
             samples = public_split(split)
         else:
-            raise InvalidInput(f"unknown public split {split!r} (nor a generated one); choose one of "
-                               f"{', '.join([*PUBLIC_SPLITS, *generated])}")
+            fail(f"unknown public split {split!r} (nor a generated one); choose one of "
+                               f"{', '.join([*PUBLIC_SPLITS, *generated])}", code=2)
         try:
             rows = export_jsonl(samples, out)
         except OSError as exc:

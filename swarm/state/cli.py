@@ -184,7 +184,7 @@ def update(
     """Change the state at KEY with compare-and-set, as ROLE (ownership is enforced)."""
     with cli_errors():
         if bool(sets) == bool(jq_filter):
-            raise InvalidInput("give either --set PATH=JSON (repeatable) or --jq FILTER, not both or neither")
+            fail("give either --set PATH=JSON (repeatable) or --jq FILTER, not both or neither", code=2)
         parse_key(key)
         transform = _set_transform(parse_sets(sets)) if sets else _jq_transform(compile_jq(jq_filter or ""), jq_filter)
         state, rev = run(_with_store(lambda s: s.update(key, transform, role, actor=actor or f"cli:{role}")))

@@ -63,6 +63,11 @@ def test_a_port_out_of_range_is_a_usage_error_naming_the_option(tmp_path: Path, 
     assert f"Invalid value for '{option}'" in error
 
 
+def test_tls_without_auth_is_a_usage_error(tmp_path: Path) -> None:
+    error = _error(_nats_up(tmp_path, "--port", str(_free_port()), "--tls"), code=2)
+    assert error == "--tls needs --auth (the CA and certificate are written with the accounts)"
+
+
 def test_a_client_port_in_use_fails_naming_it_and_the_servers_reason(tmp_path: Path) -> None:
     with _taken_port() as port:
         done = _nats_up(tmp_path, "--port", str(port), "--store-dir", str(tmp_path / "store"))

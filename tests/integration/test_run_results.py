@@ -22,7 +22,7 @@ from swarm.bus.embedded import embedded_nats, run_store
 from swarm.bus.provision import load_streams_config, provision
 from swarm.bus.server import EmbeddedNats
 from swarm.bus.settings import Settings
-from swarm.models import Result
+from swarm.models import ErrorReport, Result
 from swarm.reporting.reporter import build_report, publish_report
 from tests.support.cli import SWARM
 
@@ -217,7 +217,8 @@ async def test_without_nats_url_errors_report_and_tail_reach_the_run_of_embedded
             if tail.poll() is None:
                 tail.kill()
         assert tail.returncode == 0, log.read_text()
-        tailed = [json.loads(line)["report"]["error"] for line in out.splitlines()]
+        # each line's `report` is an ErrorReport as it was published: a report file for `swarm investigate`
+        tailed = [ErrorReport.model_validate(json.loads(line)["report"]).error for line in out.splitlines()]
         assert tailed[0] == "KeyError: 'user_id'" and "order_id" in tailed[1], tailed
         assert await stored(running) == tailed
 

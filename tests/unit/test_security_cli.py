@@ -54,11 +54,11 @@ def test_check_reads_stdin_and_renders_a_table() -> None:
 
 def test_check_without_input_or_with_a_missing_file_fails_clearly(tmp_path: Path) -> None:
     nothing = runner.invoke(app, ["security", "check"])
-    assert nothing.exit_code == 1 and "nothing to check" in nothing.output
+    assert nothing.exit_code == 2 and "nothing to check" in nothing.output  # a bad command line
     missing = runner.invoke(app, ["security", "check", "--file", str(tmp_path / "absent.txt")])
     assert missing.exit_code == 1 and "file not found" in missing.output
     both = runner.invoke(app, ["security", "check", "x", "--file", str(tmp_path / "absent.txt")])
-    assert both.exit_code == 1 and "not both" in both.output
+    assert both.exit_code == 2 and "not both" in both.output
 
 
 def test_the_corpus_is_big_varied_and_has_the_hard_negatives() -> None:
@@ -149,10 +149,10 @@ def test_eval_names_a_directory_and_an_unknown_split_without_a_misleading_note(t
     result = runner.invoke(app, ["security", "eval", str(tmp_path)])
     assert result.exit_code == 1 and "is a directory" in result.output
     result = runner.invoke(app, ["security", "eval", "--public", "nonsense"])
-    assert result.exit_code == 1 and "unknown public split 'nonsense'; choose all or one of" in result.output
+    assert result.exit_code == 2 and "unknown public split 'nonsense'; choose all or one of" in result.output
     assert "not a test split" not in result.output  # the model never trained on a split that does not exist
     result = runner.invoke(app, ["security", "eval", "--authored", "--compare", "--rules-only"])
-    assert result.exit_code == 1 and "give one of them" in result.output
+    assert result.exit_code == 2 and "give one of them" in result.output
 
 
 def test_eval_tables_show_errors_per_filter_and_no_recall_for_a_benign_only_corpus(tmp_path: Path) -> None:
@@ -264,9 +264,9 @@ def test_export_writes_a_public_test_split_as_eval_jsonl(tmp_path: Path) -> None
     samples = load_corpus(out)
     assert len(samples) == 2101 and {s.label for s in samples} == {"attack", "benign"}
     bad = runner.invoke(app, ["security", "export", "s-labs-nope", str(out)])
-    assert bad.exit_code == 1 and "unknown public split" in bad.output
+    assert bad.exit_code == 2 and "unknown public split" in bad.output
     nothing = runner.invoke(app, ["security", "eval"])
-    assert nothing.exit_code == 1 and "nothing to evaluate" in nothing.output
+    assert nothing.exit_code == 2 and "nothing to evaluate" in nothing.output
 
 
 def test_bench_security_measures_the_model_beside_the_rules() -> None:
@@ -404,7 +404,7 @@ def test_eval_json_has_one_shape_for_one_corpus_or_several_one_filter_or_two(tmp
 
 def test_export_names_every_split_it_knows_when_given_another(tmp_path: Path) -> None:
     result = runner.invoke(app, ["security", "export", "nosuch", str(tmp_path / "out.jsonl"), "--json"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a bad command line
     error = json.loads(result.stdout)["error"]
     assert "'nosuch'" in error and "generated-heldout" in error and "s-labs-test" in error
 
