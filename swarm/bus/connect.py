@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import re
+import socket
 import ssl
 from collections import deque
 from collections.abc import AsyncIterator
@@ -128,11 +130,17 @@ def connect_options(settings: Settings, url: str | None = None, role: str | None
     if settings.nats_token:
         opts["token"] = settings.nats_token
     if settings.nats_creds and not settings.swarm_nats_auth:
-        read_user_file(Path(settings.nats_creds), "NATS_CREDS file")  # missing: one line naming it
+        creds = read_user_file(Path(settings.nats_creds), "NATS_CREDS file")  # missing: one line naming it
+        missing = [block for block in ("NATS USER JWT", "USER NKEY SEED") if f"-----BEGIN {block}-----" not in creds]
+        if missing:  # nats-py would fail on it deep in the handshake (a TypeError), or not at all on an open server
+            raise ConfigError(f"NATS_CREDS file {settings.nats_creds} is not a NATS credentials file: no "
+                              f"{' and no '.join(f'-----BEGIN {b}----- block' for b in missing)} (`nsc generate "
+                              "creds` writes one)")
     if settings.nats_nkey_seed and not settings.swarm_nats_auth:
         opts |= nkey_seed_option(settings.nats_nkey_seed)
     if settings.nats_tls_ca or settings.nats_tls_cert or settings.nats_tls_key:
         opts["tls"] = tls_context(settings.nats_tls_ca, settings.nats_tls_cert, settings.nats_tls_key)
+
     if settings.swarm_nats_auth:
         from swarm.bus.auth import AuthDir  # nkeys only where auth is used
 
@@ -226,6 +234,40 @@ def _refused_connect(exc: BaseException, user: str, servers: str, errors: list[B
     return None
 
 
+def _plain_text(servers: list[str]) -> ConfigError:
+    # nats-py upgrades to TLS only when the server asks for it: a tls:// URL or NATS_TLS_* files on a server
+    # without TLS would be a plain-text link, credentials included
+    return ConfigError(f"NATS_URL={redacted(','.join(servers))}: TLS was asked for (a tls:// URL or NATS_TLS_*) but "
+                       "the server offers no TLS, so the link would be plain text; give the server TLS (`swarm nats "
+                       "up --auth --tls`), or use nats:// to connect without it")
+
+
+def _offers_tls(server: str, timeout_s: float = 2.0) -> bool | None:
+    """Whether the server's INFO line (sent in the clear before anything else) asks for TLS; None: no INFO read."""
+    uri = urlparse(server if "://" in server else f"nats://{server}")
+    if uri.scheme in ("ws", "wss") or not uri.hostname:
+        return None
+    try:
+        with socket.create_connection((uri.hostname, uri.port or 4222), timeout=timeout_s) as sock:
+            sock.settimeout(timeout_s)
+            head = b""
+            while b"\r\n" not in head and len(head) < 16384:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                head += chunk
+    except OSError:
+        return None
+    line = head.split(b"\r\n", 1)[0]
+    if not line.startswith(b"INFO "):
+        return None
+    try:
+        info = json.loads(line[5:])
+    except ValueError:
+        return None
+    return bool(info.get("tls_required"))  # only then does nats-py upgrade the link
+
+
 async def _first_connect(nc: NATS, opts: dict[str, Any], refused: asyncio.Event) -> None:
     attempt = asyncio.ensure_future(nc.connect(**opts))
     refusal = asyncio.ensure_future(refused.wait())
@@ -273,6 +315,9 @@ async def connect(
             await given_cb(exc)
 
     opts["error_cb"] = on_error
+    wants_tls = "tls" in opts or any(u.startswith("tls://") for u in opts["servers"])
+    if wants_tls and await asyncio.to_thread(_offers_tls, opts["servers"][0]) is False:
+        raise _plain_text(opts["servers"])  # said before any credentials go out in the clear
     nc = NATS()
     try:
         await _first_connect(nc, opts | {"max_reconnect_attempts": 1}, refused_early)
@@ -288,6 +333,10 @@ async def connect(
             f"nothing answers at NATS_URL={redacted(','.join(opts['servers']))} "
             f"({type(exc).__name__}: {exc}); is the server running? (`swarm nats up` starts one)"
         ) from exc
+    if wants_tls and not (nc._server_info or {}).get("tls_required"):  # the probe could not tell
+        with contextlib.suppress(Exception):
+            await nc.close()
+        raise _plain_text(opts["servers"])
     nc.options["max_reconnect_attempts"] = keep_reconnecting
     return nc
 

@@ -62,6 +62,11 @@ def test_a_tls_file_that_cannot_be_used_is_one_line_naming_its_variable_and_file
     assert "holds no private key: set NATS_TLS_KEY" in _refused(monkeypatch, NATS_TLS_CERT=str(good.cert))
     assert "without NATS_TLS_CERT" in _refused(monkeypatch, NATS_TLS_KEY=str(good.key))
     assert _refused(monkeypatch, NATS_CREDS=str(missing)) == f"NATS_CREDS file not found: {missing}"
+    # a file that is no .creds file (it was a TypeError from deep in nats-py's handshake, or nothing at all on an
+    # open server, which then connected without credentials)
+    assert _refused(monkeypatch, NATS_CREDS=str(text)) == (
+        f"NATS_CREDS file {text} is not a NATS credentials file: no -----BEGIN NATS USER JWT----- block and no "
+        "-----BEGIN USER NKEY SEED----- block (`nsc generate creds` writes one)")
 
 
 def _client_certificate(ca_dir: Path, out: Path) -> tuple[Path, Path]:
@@ -252,3 +257,16 @@ def test_user_password_and_token_authenticate_and_a_wrong_one_is_named(
         error = _refused(monkeypatch, **bad)
         assert named in error, error
         assert not any(v in error for v in (*good.values(), *bad.values()) if "s3cret" in v or "wrong" in v), error
+
+
+def test_tls_asked_of_a_server_without_tls_is_refused_before_anything_is_sent(
+        cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """nats-py reads tls:// (and a TLS context) as a wish it drops when the server asks for no TLS: the session's
+    plain server was reached over plain text, credentials included. The server's INFO line is read first."""
+    url = cli_env["NATS_URL"].replace("nats://", "tls://")
+    error = _refused(monkeypatch, NATS_URL=url)
+    assert error.startswith(f"NATS_URL={url}: TLS was asked for (a tls:// URL or NATS_TLS_*) but the server offers "
+                            "no TLS, so the link would be plain text"), error
+    good = write_tls(tmp_path / "tls", ["127.0.0.1"])
+    monkeypatch.setenv("NATS_URL", cli_env["NATS_URL"])
+    assert "the server offers no TLS" in _refused(monkeypatch, NATS_TLS_CA=str(good.ca))
