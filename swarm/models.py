@@ -95,6 +95,21 @@ class ErrorReport(Payload):
             raise ValueError("the error message is only whitespace")
         return value
 
+    @field_validator("release")
+    @classmethod
+    def _release_is_a_version(cls, value: str | None) -> str | None:
+        # it is part of the Nats-Msg-Id header: a line break would be turned into spaces there (the Msg-Id
+        # printed and the one stored differed), and a blank one would key nothing apart
+        if value is None:
+            return None
+        if not value.strip():
+            raise ValueError("the release is only whitespace")
+        if len(value) > 128:
+            raise ValueError(f"the release is {len(value)} characters long; 128 at most (a version or a commit)")
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError(f"the release {value!r} contains a control character (it goes into a header)")
+        return value
+
     @property
     def signature(self) -> str:
         return _signature(self.error, self.context.file, self.context.line)

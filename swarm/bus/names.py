@@ -202,8 +202,9 @@ class Names:
     def deploy_key(service: str, environment: str | None = None) -> str:
         """The KV key of a service's last deploy marker in one environment, or in all of them:
         `<service>.<environment>` / `<service>.all`. A service name a key token cannot hold as it is
-        (dots, spaces, slashes…) is keyed by its digest, `h_<sha256[:24]>`, so two names never share a key."""
-        token = service if re.fullmatch(r"[-_=a-zA-Z0-9]+", service) else \
+        (dots, spaces, slashes…, or longer than 128 characters: a subject over the server's control line limit
+        is never answered) is keyed by its digest, `h_<sha256[:24]>`, so two names never share a key."""
+        token = service if re.fullmatch(r"[-_=a-zA-Z0-9]{1,128}", service) else \
             "h_" + hashlib.sha256(service.encode()).hexdigest()[:24]
         return f"{token}.{environment or 'all'}"
 

@@ -29,6 +29,12 @@ def test_the_cli_puts_the_release_in_the_report_and_its_msg_id(cli_env: dict[str
     assert first["msg_id"].endswith(f"-{first['signature']}-1.0") and newer["msg_id"].endswith("-1.1")
     assert (first["duplicate"], again["duplicate"], newer["duplicate"]) == (False, True, False)
     assert [r.release for r in stored(settings, "staging")] == ["1.0", "1.1"]
+    # a release goes into the Msg-Id header: a line break, a blank one or a very long one is a clear error
+    for bad, said in (("1.0\r\nX-Injected: yes", "contains a control character"), ("   ", "only whitespace"),
+                      ("1" * 129, "128 at most")):
+        refused = runner.invoke(app, [*args, "--release", bad, "--json"])
+        assert refused.exit_code != 0 and said in json.loads(refused.stdout)["error"], refused.output
+    assert [r.release for r in stored(settings, "staging")] == ["1.0", "1.1"]  # none of them was published
 
 
 def test_the_handler_reports_its_release(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
