@@ -72,7 +72,7 @@ class ErrorContext(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     file: str | None = None
-    line: int | None = Field(default=None, ge=0)
+    line: int | None = Field(default=None, ge=0, le=2**31 - 1)  # an int32 for publishers in typed languages
     function: str | None = None
     request_id: str | None = None
 

@@ -81,11 +81,19 @@ async def _with_bus(settings: Settings, work: Callable[[Bus], Awaitable[T]], rol
 
 
 # nats ------------------------------------------------------------------------------------
+def _a_path(value: str | None) -> str | None:
+    """A path option or argument: an empty one is a usage error (it read as the current directory)."""
+    if value is not None and not value.strip():
+        raise typer.BadParameter("an empty path; give a directory (`.` for this one)")
+    return value
+
+
 @nats_app.command("up")
 def nats_up(
     port: int = typer.Option(4222, "--port", min=-1, max=65535, help="client port (-1: a free one, printed)"),
     host: str = typer.Option("127.0.0.1", "--host", help="address to listen on"),
-    store_dir: Path | None = typer.Option(None, "--store-dir", help="JetStream store [default: $SWARM_HOME/nats]"),
+    store_dir: str | None = typer.Option(None, "--store-dir", callback=_a_path,
+                                         help="JetStream store [default: $SWARM_HOME/nats]"),
     monitor_port: int | None = typer.Option(None, "--monitor-port", min=0, max=65535,
                                             help="HTTP monitoring port (off if unset)"),
     auth: bool = typer.Option(False, "--auth", help="accounts per namespace, a user per role (configs/auth.yaml)"),
@@ -97,7 +105,7 @@ def nats_up(
     with cli_errors():
         if tls and not auth:
             fail("--tls needs --auth (the CA and certificate are written with the accounts)", code=2)
-        store = store_dir or settings.swarm_home / "nats"
+        store = Path(store_dir) if store_dir else settings.swarm_home / "nats"
         _make_store(store)  # before anything is written or started: a file in its way is named, not a traceback
         generated = generate_for(settings, tls=tls) if auth else None
         if port == -1:  # a free one now, so the URL printed below is the one the server listens on
@@ -372,12 +380,12 @@ def export_schemas(directory: Path) -> list[Path]:
 
 @schemas_app.command("export")
 def schemas_export(
-    directory: Path = typer.Argument(..., help="where to write one <Model>.schema.json per payload"),
+    directory: str = typer.Argument(..., callback=_a_path, help="where to write one <Model>.schema.json per payload"),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Write the JSON Schema of every wire payload (ErrorReport, Result, ...)."""
     with cli_errors():
-        paths = export_schemas(directory)
+        paths = export_schemas(Path(directory))
     emit(
         {"directory": str(directory), "files": [str(p) for p in paths]},
         json_out,

@@ -33,13 +33,20 @@ def default_config(name: str) -> Path:
     return local if local.is_file() else DEFAULT_CONFIG_DIR / name
 
 
+MAX_NAMESPACE = 64
+
+
 def validate_namespace(value: str) -> str:
-    """Return the namespace in lower case, or raise InvalidNamespace (a ValueError) naming the bad value."""
+    """Return the namespace in lower case (`Payments` and `payments` are one namespace), or raise
+    InvalidNamespace (a ValueError) naming the bad value."""
     if not isinstance(value, str) or not NAMESPACE_RE.fullmatch(value):
         raise InvalidNamespace(
             f"invalid namespace {value!r}: use only letters, digits, '_' and '-' "
             "(it becomes a NATS subject token and part of stream names)"
         )
+    if len(value) > MAX_NAMESPACE:  # JetStream refused the longest stream names half-way through provisioning
+        raise InvalidNamespace(f"invalid namespace {value[:24]!r}…: {len(value)} characters, {MAX_NAMESPACE} at most "
+                               "(it becomes part of stream and bucket names)")
     return value.lower()
 
 
@@ -81,6 +88,11 @@ class Settings(BaseSettings):
             bad = exc.object[exc.start] if isinstance(exc.object, bytes) else 0
             raise ConfigError(f"{where} is not UTF-8 text (byte {exc.start} is 0x{bad:02x}): save it as UTF-8, or "
                               "set the variables in the environment instead") from None
+
+    @field_validator("swarm_nats_auth", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value  # not `.`: the current directory
 
     @field_validator("nats_namespace")
     @classmethod

@@ -142,6 +142,8 @@ def test_schemas_export_writes_a_valid_json_schema_per_payload(tmp_path: Path) -
     unwritable = runner.invoke(app, ["schemas", "export", str(below_a_file), "--json"])
     assert unwritable.exit_code == 1 and f"cannot write the schemas to {below_a_file}" in unwritable.stderr
     assert json.loads(unwritable.stdout)["exit_code"] == 1
+    empty = runner.invoke(app, ["schemas", "export", ""])  # it wrote 13 files into the current directory
+    assert empty.exit_code == 2 and "an empty path" in " ".join(empty.output.split()), empty.output
 
 
 def test_nats_up_on_a_free_port_prints_the_port_it_listens_on(tmp_path: Path) -> None:

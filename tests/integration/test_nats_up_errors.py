@@ -68,6 +68,13 @@ def test_tls_without_auth_is_a_usage_error(tmp_path: Path) -> None:
     assert error == "--tls needs --auth (the CA and certificate are written with the accounts)"
 
 
+def test_an_empty_store_dir_is_a_usage_error(tmp_path: Path) -> None:
+    """It put the store in the current directory (`swarm.lock` and `jetstream/` left there)."""
+    error = _error(_nats_up(tmp_path, "--port", str(_free_port()), "--store-dir", ""), code=2)
+    assert "Invalid value for '--store-dir': an empty path" in error
+    assert not (tmp_path / "jetstream").exists()
+
+
 def test_a_client_port_in_use_fails_naming_it_and_the_servers_reason(tmp_path: Path) -> None:
     with _taken_port() as port:
         done = _nats_up(tmp_path, "--port", str(port), "--store-dir", str(tmp_path / "store"))

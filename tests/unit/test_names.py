@@ -29,6 +29,31 @@ def test_invalid_namespace_is_refused_naming_the_value(bad: str) -> None:
         Settings(nats_namespace=bad, _env_file=None)
 
 
+def test_a_namespace_is_at_most_64_characters_and_read_in_lower_case() -> None:
+    """A 240-character namespace got two streams provisioned before JetStream refused a longer name."""
+    assert Names("a" * 64).ns == "a" * 64 and Settings(nats_namespace="Payments", _env_file=None).nats_namespace == \
+        "payments"
+    with pytest.raises(ValueError, match="65 characters, 64 at most"):
+        Settings(nats_namespace="a" * 65, _env_file=None)
+    with pytest.raises(ValueError, match="240 characters, 64 at most"):
+        Names("a" * 240)
+
+
+def test_an_empty_swarm_nats_auth_is_unset_not_the_current_directory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SWARM_NATS_AUTH", "")
+    assert Settings(_env_file=None).swarm_nats_auth is None
+
+
+def test_a_line_number_fits_a_32_bit_integer() -> None:
+    from pydantic import ValidationError
+
+    from swarm.models import ErrorReport
+
+    assert ErrorReport(error="x", context={"line": 2**31 - 1}).context.line == 2**31 - 1
+    with pytest.raises(ValidationError, match="less than or equal to 2147483647"):
+        ErrorReport(error="x", context={"line": 99999999999999999999999})
+
+
 def test_unknown_env_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown environment 'qa'"):
         Names("x").errors("qa")
