@@ -37,11 +37,29 @@ if _SPEC:
         if len(data) > _MAX:
             return None
         _SEEN[key] = _SEEN.get(key, 0) + 1
-        _ROWS.append({"file": os.path.realpath(code.co_filename), "function": code.co_name,
-                      "qualname": getattr(code, "co_qualname", code.co_name), "names": names,
-                      "kwargs": code.co_varnames[n - 1] if code.co_flags & 0x08 else None,
-                      "pickle": base64.b64encode(data).decode()})
-        return None
+        row = {"file": os.path.realpath(code.co_filename), "function": code.co_name,
+               "qualname": getattr(code, "co_qualname", code.co_name), "names": names,
+               "kwargs": code.co_varnames[n - 1] if code.co_flags & 0x08 else None,
+               "pickle": base64.b64encode(data).decode(), "raised": False}
+        _ROWS.append(row)
+        return _watch(row)
+
+    def _watch(row):
+        """A local tracer for one recorded call: whether it ended by raising (a test that expects the raise,
+        `pytest.raises`, made it: replayed as it is, it is the tests' own behaviour, not a production failure)."""
+        pending = [False]
+
+        def _local(frame, event, arg):
+            if event == "exception":
+                pending[0] = True
+            elif event == "line":
+                pending[0] = False  # caught inside the call: it went on
+            elif event == "return":
+                row["raised"] = pending[0]
+                return None
+            return _local
+
+        return _local
 
     def _write():
         sys.settrace(None)

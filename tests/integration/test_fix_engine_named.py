@@ -446,3 +446,28 @@ def test_an_injected_value_older_commits_handled_is_bisected_to_the_commit_that_
     assert out["repro"]["injected"], out["repro"]
     assert out["suspect_method"] == "bisected" and out["suspects"][0]["commit"] == bad, out["suspects"][:2]
     assert out["bisect"]["tested"][out["bisect"]["last_good"]] == "good", out["bisect"]
+
+
+def test_a_call_the_tests_expect_to_raise_is_no_repro_of_the_error(tmp_path: Path) -> None:
+    """The only call of the crash function that raises the reported error word for word is a test's own
+    `with pytest.raises(PageOutOfRange): get_page(items, 3)`: correct behaviour, replayed as it is ("nothing
+    changed") or with an unrelated change, it reproduced nothing of the production failure (a partial last page
+    after `ceil` became `//`) and bisect then judged commits by it. Such calls are not replayed."""
+    repo = _Repo(tmp_path / "ledger", 105)
+    paging = ("class PageOutOfRange(ValueError):\n    pass\n\n\ndef page_count(total, per_page):\n"
+              "    return max(1, -(-total // per_page))\n\n\ndef get_page(items, page, per_page=20):\n"
+              "    pages = page_count(len(items), per_page)\n    if page < 1 or page > pages:\n"
+              "        raise PageOutOfRange(f'page {page} of {pages}')\n"
+              "    return items[(page - 1) * per_page:page * per_page]\n")
+    tests = ("import pytest\n\nfrom ledger.paging import PageOutOfRange, get_page\n\n\ndef test_get_page():\n"
+             "    assert get_page(list(range(40)), 2) == list(range(20, 40))\n\n\ndef test_out_of_range():\n"
+             "    with pytest.raises(PageOutOfRange):\n        get_page(list(range(40)), 3)\n")
+    repo.commit("ledger: pages", {"ledger/__init__.py": "", "ledger/paging.py": paging, "tests/test_paging.py": tests})
+    repo.commit("paging: integer page count", {"ledger/paging.py": paging.replace("-(-total // per_page)",
+                                                                                  "total // per_page")})
+    stack = ('Traceback (most recent call last):\n  File "/srv/ledger/ledger/paging.py", line 11, in get_page\n'
+             "    raise PageOutOfRange(f'page {page} of {pages}')\nledger.paging.PageOutOfRange: page 3 of 2\n")
+    report = ErrorReport(error="ledger.paging.PageOutOfRange: page 3 of 2", stack=stack, service="svc",
+                         context={"file": "ledger/paging.py", "line": 11, "function": "get_page"})
+    repro = find_repro(repo.path, report, "python -m pytest -q")
+    assert repro.kind == "none", (repro.kind, repro.detail)
