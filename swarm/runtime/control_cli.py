@@ -108,9 +108,16 @@ def control_resume(json_out: bool = JSON_OPTION) -> None:
     _ask("resume", None, json_out, lambda d: f"resumed ({d['intake_actors']} intake actor(s) fetching)")
 
 
+def _an_id(value: str) -> str:
+    """An investigation id as a command line gives it: one subject token (`inv-3f2a…`), said before NATS is asked."""
+    if not value.strip() or any(c.isspace() or c in ".*>" for c in value):
+        raise typer.BadParameter(f"{value!r} is no investigation id (one token, e.g. inv-3f2a9c01d2e4b5f6)")
+    return value
+
+
 @ctl_app.command("cancel")
 def control_cancel(
-    investigation_id: str = typer.Argument(..., help="the investigation to stop (inv-...)"),
+    investigation_id: str = typer.Argument(..., callback=_an_id, help="the investigation to stop (inv-...)"),
     reason: str = typer.Option("cancelled by an operator", "--reason", help="said in its failed Result"),
     json_out: bool = JSON_OPTION,
 ) -> None:
@@ -166,7 +173,7 @@ def _who() -> str:
 
 @control_app.command("approve")
 def approve(
-    investigation_id: str = typer.Argument(..., help="the investigation awaiting approval (inv-...)"),
+    investigation_id: str = typer.Argument(..., callback=_an_id, help="the investigation awaiting approval (inv-...)"),
     reason: str = typer.Option("", "--reason", help="why (audited)"),
     by: str = typer.Option(None, "--by", help="who decides (default: the login name)"),
     json_out: bool = JSON_OPTION,
@@ -178,7 +185,7 @@ def approve(
 
 @control_app.command("reject")
 def reject(
-    investigation_id: str = typer.Argument(..., help="the investigation awaiting approval (inv-...)"),
+    investigation_id: str = typer.Argument(..., callback=_an_id, help="the investigation awaiting approval (inv-...)"),
     reason: str = typer.Option(..., "--reason", help="why (audited, and said in the Result)"),
     by: str = typer.Option(None, "--by", help="who decides (default: the login name)"),
     json_out: bool = JSON_OPTION,

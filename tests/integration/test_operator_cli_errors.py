@@ -72,3 +72,13 @@ def test_jobs_names_the_address_it_could_not_reach_never_a_literal_variable(monk
     error = json.loads(result.stdout)["error"]
     assert error.startswith("cannot reach the Ray Jobs API at http://127.0.0.1:9 (RAY_API_SERVER_ADDRESS): ")
     assert "$RAY_ADDRESS" not in error
+
+
+def test_an_investigation_id_that_is_no_token_is_a_usage_error_before_nats_is_asked() -> None:
+    """`control cancel ""` and `control cancel 'a b'` were sent to the control service as they were."""
+    for command in (["control", "cancel"], ["approve"], ["reject"]):
+        for bad in ("", "a b", "inv.1"):
+            args = [*command, bad] + (["--reason", "wrong fix"] if command == ["reject"] else [])
+            result = runner.invoke(app, args, env={"NATS_URL": "nats://127.0.0.1:1"})
+            assert result.exit_code == 2, (command, bad, result.output)
+            assert "is no investigation id (one token" in result.output, result.output
