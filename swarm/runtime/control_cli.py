@@ -138,7 +138,7 @@ def control_budget(json_out: bool = JSON_OPTION) -> None:
 @ctl_app.command("ping")
 def control_ping(
     all_namespaces: bool = typer.Option(False, "--all", help="every namespace's swarm, not only NATS_NAMESPACE's"),
-    wait: float = typer.Option(0.5, "--wait", min=0, callback=finite, help="seconds to collect answers"),
+    wait: float = typer.Option(0.5, "--wait", min=0, max=60, callback=finite, help="seconds to collect answers"),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Discover running swarms with `$SRV.PING` (nats micro): id, namespace, endpoints."""

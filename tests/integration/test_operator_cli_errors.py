@@ -82,3 +82,9 @@ def test_an_investigation_id_that_is_no_token_is_a_usage_error_before_nats_is_as
             result = runner.invoke(app, args, env={"NATS_URL": "nats://127.0.0.1:1"})
             assert result.exit_code == 2, (command, bad, result.output)
             assert "is no investigation id (one token" in result.output, result.output
+
+
+def test_control_ping_waits_a_minute_at_most() -> None:
+    """`--wait 1e9` was accepted and waited for good."""
+    result = runner.invoke(app, ["control", "ping", "--wait", "1e9"], env={"NATS_URL": "nats://127.0.0.1:1"})
+    assert result.exit_code == 2 and "--wait" in result.output, result.output
