@@ -100,16 +100,17 @@ def nkey_seed_option(value: str) -> dict[str, str]:
 
 
 def nkey_user(value: str) -> str:
-    """An NKey user for messages: its seed file, or the public key of a seed given itself (never the seed)."""
-    value = value.strip()
-    if not _SEED_RE.fullmatch(value) or _exists(value):
-        return f"nkey {value}"
+    """An NKey user for messages: the public key of its seed (never the seed), and the seed file it is in."""
     import nkeys
 
+    value = value.strip()
+    in_file = not _SEED_RE.fullmatch(value) or _exists(value)
     try:
-        return f"nkey {nkeys.from_seed(bytearray(value.encode())).public_key.decode()}"
-    except (nkeys.NkeysError, ValueError):
-        return "nkey (NATS_NKEY_SEED)"
+        seed = Path(value).read_text(encoding="utf-8").strip() if in_file else value
+        public = nkeys.from_seed(bytearray(seed.encode())).public_key.decode()
+    except (OSError, UnicodeDecodeError, nkeys.NkeysError, ValueError):
+        return f"nkey {value}" if in_file else "nkey (NATS_NKEY_SEED)"
+    return f"nkey {public} ({value})" if in_file else f"nkey {public}"
 
 
 def _exists(value: str) -> bool:

@@ -191,12 +191,20 @@ async def test_an_nkey_seed_is_accepted_as_a_file_or_as_the_seed_itself(nkey_ser
         await nc.close()
 
 
-async def test_a_seed_the_server_does_not_know_is_refused_naming_its_public_key_not_the_seed(nkey_server) -> None:
+async def test_a_seed_the_server_does_not_know_is_refused_naming_its_public_key_not_the_seed(nkey_server,
+                                                                                            tmp_path: Path) -> None:
     server, _ = nkey_server
     seed = nkeys.encode_seed(os.urandom(32), nkeys.PREFIX_BYTE_USER)
     public = nkeys.from_seed(bytearray(seed)).public_key.decode()
     settings = Settings(nats_url=server.url, nats_namespace="nk", nats_nkey_seed=seed.decode(), _env_file=None)
     with pytest.raises(ConfigError, match=f"user nkey {public}: authorization violation") as caught:
+        await connect(settings)
+    assert seed.decode() not in str(caught.value)
+    # in a seed file too, the public key is named, beside the file (it named the file alone)
+    seed_file = tmp_path / "unknown.nk"
+    seed_file.write_text(seed.decode() + "\n")
+    settings = settings.model_copy(update={"nats_nkey_seed": str(seed_file)})
+    with pytest.raises(ConfigError, match=f"user nkey {public} \\({seed_file}\\): authorization violation") as caught:
         await connect(settings)
     assert seed.decode() not in str(caught.value)
 
