@@ -31,6 +31,7 @@ from agents.linecode import calls
 from agents.literals import shifted_literal_candidates
 from agents.oddvalue import odd_value_candidates
 from agents.olddefault import old_default_candidates, replaced_defaults
+from agents.oldraise import old_raise_candidates, replaced_raises
 from agents.repro import ErrorShape, Repro, is_test_file, run_repro
 from agents.revert import Candidate, partial_reverts, tokens
 from agents.suspectdiff import git_lines, index_keys_in, key_renames_in, removed_handlers, renames_in
@@ -151,7 +152,7 @@ def _changed_head_lines(old: str, new: str) -> set[int]:
 _FROM_THE_SUSPECT = frozenset({"template:stale_name", "template:stale_key", "template:key_fallback",
                                "template:tuple_to_dict", "template:unit", "template:api_change", "template:call_site",
                                "template:old_default", "template:data_paths", "template:passthrough",
-                               "template:base_init", "template:odd_value",
+                               "template:base_init", "template:odd_value", "template:old_raise",
                                "template:enum_base", "template:deep_merge"})
 _DATA_ERRORS = frozenset({"ValueError", "KeyError", "IndexError", "TypeError", "AttributeError"})
 
@@ -345,8 +346,11 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
         for c in shifted_literal_candidates(head, {p: _blamed_lines(root, p, sha) for p in paths}):
             c.rank = k
             cands.append(c)
-        if "NoneType" in message:  # a None where the suspect replaced a literal default
+        if "NoneType" in message:  # a None where the suspect replaced a literal default, or a raise
             defaults += replaced_defaults(root, sha, parent)
+            for c in old_raise_candidates(head, replaced_raises(root, sha, parent)):
+                c.rank = k
+                cands.append(c)
     cands += old_default_candidates(head, defaults)
     cands += unit_candidates(head, unit_renames({**keys, **renames}))
     made = set().union(*(properties_made_methods(root, sha, parent, list(head)) for sha, parent in suspects))

@@ -446,6 +446,13 @@ def test_an_injected_value_older_commits_handled_is_bisected_to_the_commit_that_
     assert out["repro"]["injected"], out["repro"]
     assert out["suspect_method"] == "bisected" and out["suspects"][0]["commit"] == bad, out["suspects"][:2]
     assert out["bisect"]["tested"][out["bisect"]["last_good"]] == "good", out["bisect"]
+    # the repair: the lookup raises again where it now returns None (its import back with it), keeping the
+    # case-insensitive loop; a guard at the crash site passed too but is not claimed on an injected repro
+    _, result = repro_bisect_repair(repo, report, bad)
+    assert result.candidate is not None and result.candidate.unit == "template:old_raise", result.attempts[-5:]
+    lookup = (repo.path / "rooms/lookup.py").read_text()
+    assert "from rooms.errors import UnknownRoom\n" in lookup and "casefold" in lookup
+    assert "    raise UnknownRoom(f'no room named {name!r}') from None\n" in lookup and "return None" not in lookup
 
 
 def test_a_call_the_tests_expect_to_raise_is_no_repro_of_the_error(tmp_path: Path) -> None:

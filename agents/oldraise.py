@@ -1,0 +1,120 @@
+"""A helper whose `raise` the suspect replaced with `return None`: the raise back, where the None is returned.
+
+    found = replaced_raises(root, sha, parent)            # [("rooms/lookup.py", "find_room", "raise ...", [...])]
+    cands = old_raise_candidates(head_texts, found)       # `return None` -> `raise UnknownRoom(...)` (+ its import)
+
+A refactor rewrites a lookup (case-insensitive, a loop instead of `dict[name]`) and, on the way, answers
+None for what it used to refuse with an exception its callers handle (`except UnknownRoom: return 404`).
+The callers' handlers go dead and the first caller that reads the result crashes on the None. Undoing the
+refactor's hunks one by one cannot bring the raise back (the function was rewritten and its import dropped
+with it); the helper's old contract can: each `return None` of the function at HEAD becomes the statement it
+raised in the parent commit, and an import of the exception that the suspect removed comes back with it.
+The parent's and the suspect's syntax trees are compared by function name, so a moved function is found.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from agents.revert import Candidate, file_at
+from agents.workspace import run_command
+
+__all__ = ["replaced_raises", "old_raise_candidates"]
+
+Found = tuple[str, str, str, list[str]]  # (path, function, the raise statement's source, import lines removed)
+
+
+def _functions(text: str) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return {}
+    return {n.name: n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+
+
+def _returns_none(func: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.Return]:
+    return [n for n in ast.walk(func) if isinstance(n, ast.Return)
+            and (n.value is None or isinstance(n.value, ast.Constant) and n.value.value is None)]
+
+
+def _imports(text: str) -> list[str]:
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return []
+    return [ast.get_source_segment(text, n) or "" for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
+
+
+def replaced_raises(root: Path, sha: str, parent: str | None) -> list[Found]:
+    """Each function of a file the suspect changed that raised in the parent and, at the suspect, returns None
+    and no longer raises that exception: its old raise statement, and the import lines the suspect removed."""
+    names = run_command(["git", "diff", "--name-only", parent or f"{sha}^", sha], root).output.split()
+    out: list[Found] = []
+    for path in (p for p in names if p.endswith(".py")):
+        before, after = file_at(str(root), parent or f"{sha}^", path), file_at(str(root), sha, path)
+        if before is None or after is None:
+            continue
+        old, new = _functions(before), _functions(after)
+        removed_imports = [i for i in _imports(before) if i and i not in _imports(after)]
+        for name, func in old.items():
+            if name not in new or not _returns_none(new[name]) or _returns_none(func):
+                continue
+            raised = [ast.get_source_segment(before, n) for n in ast.walk(func)
+                      if isinstance(n, ast.Raise) and n.exc is not None]
+            now = {ast.get_source_segment(after, n) for n in ast.walk(new[name]) if isinstance(n, ast.Raise)}
+            for stmt in (s for s in raised if s and s not in now and "\n" not in s):
+                out.append((path, name, stmt, removed_imports))
+    return out
+
+
+def old_raise_candidates(texts: dict[str, str], found: list[Found]) -> list[Candidate]:
+    """For each function still returning None at HEAD: every such `return None` raising as it did before."""
+    out = []
+    for path, name, stmt, removed_imports in found:
+        text = texts.get(path)
+        func = _functions(text).get(name) if text else None
+        if text is None or func is None:
+            continue
+        lines = text.splitlines(keepends=True)
+        for ret in _returns_none(func):
+            line = lines[ret.lineno - 1]
+            indent = line[: len(line) - len(line.lstrip())]
+            new_lines = lines[:]
+            new_lines[ret.lineno - 1] = f"{indent}{stmt}\n"
+            new_text = "".join(new_lines)
+            exc = stmt.removeprefix("raise ").split("(", 1)[0].split(" ", 1)[0].strip()
+            wanted = [i for i in removed_imports if exc and exc.split(".")[0] in i.replace(",", " ").split()]
+            if wanted and exc not in _names_bound(new_text):
+                new_text = _with_imports(new_text, wanted)
+            out.append(Candidate({path: new_text}, "template:old_raise",
+                                 f"{name}() raises again where it returns None ({stmt}) in {path}", 3))
+    return out
+
+
+def _names_bound(text: str) -> set[str]:
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return set()
+    bound = {a.asname or a.name.split(".")[0] for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)
+             for a in n.names}
+    return bound | {n.name for n in tree.body if isinstance(n, ast.ClassDef | ast.FunctionDef)}
+
+
+def _with_imports(text: str, imports: list[str]) -> str:
+    """`imports` after the module's docstring and `from __future__` lines (where the first import goes)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return text
+    at = 0
+    for stmt in tree.body:
+        docstring = isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(
+            stmt.value.value, str)
+        future = isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__"
+        if not (docstring or future):
+            break
+        at = stmt.end_lineno or stmt.lineno
+    lines = text.splitlines(keepends=True)
+    return "".join(lines[:at]) + "".join(i + "\n" for i in imports) + "".join(lines[at:])
