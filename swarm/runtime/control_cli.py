@@ -108,6 +108,14 @@ def control_resume(json_out: bool = JSON_OPTION) -> None:
     _ask("resume", None, json_out, lambda d: f"resumed ({d['intake_actors']} intake actor(s) fetching)")
 
 
+def _a_minute_at_most(value: float) -> float:
+    """--wait: a finite number of seconds, 60 at most (`1e9` waited for good)."""
+    finite(value)
+    if value > 60:
+        raise typer.BadParameter(f"at most 60 seconds, got {value:g}")
+    return value
+
+
 def _an_id(value: str) -> str:
     """An investigation id as a command line gives it: one subject token (`inv-3f2a…`), said before NATS is asked."""
     if not value.strip() or any(c.isspace() or c in ".*>" for c in value):
@@ -138,7 +146,7 @@ def control_budget(json_out: bool = JSON_OPTION) -> None:
 @ctl_app.command("ping")
 def control_ping(
     all_namespaces: bool = typer.Option(False, "--all", help="every namespace's swarm, not only NATS_NAMESPACE's"),
-    wait: float = typer.Option(0.5, "--wait", min=0, max=60, callback=finite, help="seconds to collect answers"),
+    wait: float = typer.Option(0.5, "--wait", min=0, callback=_a_minute_at_most, help="seconds to collect answers"),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Discover running swarms with `$SRV.PING` (nats micro): id, namespace, endpoints."""
