@@ -8,7 +8,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,17 +38,25 @@ runtime_app = typer.Typer()
 AUTH_HELP = "with no NATS_URL: the embedded server has an account and a least-privilege user per role"
 
 
-async def run_swarm(runtime: SwarmRuntime, until_empty: bool, timeout_s: float | None = None) -> dict[str, int]:
-    """Start, then run until SIGTERM/SIGINT (or until the queues are empty); drain; stop."""
-    stop = asyncio.Event()
+def trap_signals(handler: Callable[[], None]) -> Callable[[], None]:
+    """Install `handler` for SIGTERM and SIGINT on the running loop, and return the call that installs it again
+    (ray.init replaces the SIGTERM handler with one that exits at once). A loop without signal support (not the
+    main thread, Windows) keeps the default handlers."""
     loop = asyncio.get_running_loop()
 
     def trap() -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, stop.set)
+                loop.add_signal_handler(sig, handler)
 
     trap()
+    return trap
+
+
+async def run_swarm(runtime: SwarmRuntime, until_empty: bool, timeout_s: float | None = None) -> dict[str, int]:
+    """Start, then run until SIGTERM/SIGINT (or until the queues are empty); drain; stop."""
+    stop = asyncio.Event()
+    trap = trap_signals(stop.set)
     try:
         await runtime.start()
         trap()  # ray.init installs its own SIGTERM handler (exit at once); ours drains first
@@ -245,19 +253,13 @@ async def _investigate_until_stopped(settings: Settings, cfg: SwarmConfig, repo:
                                      test_command: str | None, address: str | None) -> Investigated:
     """investigate_once, ended early by SIGINT or SIGTERM: the work stops at once, its worktrees go (Interrupted)."""
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
 
     def interrupted() -> None:
         if not stop.is_set():
             err_console.print("interrupted: stopping the investigation (its worktrees are removed)", highlight=False)
         stop.set()
 
-    def trap() -> None:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, interrupted)
-
-    trap()
+    trap = trap_signals(interrupted)
     return await investigate_once(settings, cfg, repo, report, test_command, address=address, stop=stop,
                                   started=trap)
 

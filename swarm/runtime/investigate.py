@@ -156,10 +156,9 @@ async def investigate_once(
             raise TransientError(f"the investigation did not finish in time: {exc}") from exc
         if counters is None:
             stopped = True
-            raise Interrupted(await _opened_id(settings, report), 0)
+            raise Interrupted(await _stopped_id(settings, report), 0)
         async with open_bus(settings, role="operator") as operator:
-            entry = await (await SignatureIndex(operator.js, operator.names).open()).get(report.signature)
-            inv = str(entry["investigation_id"]) if entry else investigation_id_for(report.signature)  # reopened: -<n>
+            inv = await _opened_id(operator, report)
             result = await fetch_result(operator, inv)
             reason = None if result is not None else await last_dead_letter(operator)
             review = await review_of(operator, inv) if result is not None else None
@@ -187,13 +186,17 @@ async def investigate_once(
             await runtime.stop()
 
 
-async def _opened_id(settings: Settings, report: ErrorReport) -> str:
+async def _opened_id(bus: Bus, report: ErrorReport) -> str:
     """The id of the investigation the report opened (a reopened one is `-<n>`), as the signature index has it."""
+    entry = await (await SignatureIndex(bus.js, bus.names).open()).get(report.signature)
+    return str(entry["investigation_id"]) if entry else investigation_id_for(report.signature)
+
+
+async def _stopped_id(settings: Settings, report: ErrorReport) -> str:
+    """`_opened_id` for an interrupted run, best effort (the run may have stopped before the index was written)."""
     with contextlib.suppress(Exception):
         async with open_bus(settings, role="operator") as operator:
-            entry = await (await SignatureIndex(operator.js, operator.names).open()).get(report.signature)
-            if entry:
-                return str(entry["investigation_id"])
+            return await _opened_id(operator, report)
     return investigation_id_for(report.signature)
 
 
