@@ -35,6 +35,7 @@ from pydantic import BaseModel
 
 from swarm.bus.clientfiles import nkey_seed_option, nkey_user, tls_context
 from swarm.bus.names import HDR_MSG_ID, Names, inbox_prefix, restore_case
+from swarm.bus.permissions import ROLES
 from swarm.bus.settings import Settings
 from swarm.bus.trace import inject_headers, publish_span
 from swarm.errors import ConfigError, NatsUnavailable, PermissionDenied, SwarmError
@@ -138,6 +139,9 @@ def connect_options(settings: Settings, url: str | None = None, role: str | None
                               "creds` writes one)")
     if settings.nats_nkey_seed and not settings.swarm_nats_auth:
         opts |= nkey_seed_option(settings.nats_nkey_seed)
+    if (settings.nats_nkey_seed or settings.nats_creds) and _role(settings, role) in ROLES:
+        # a role's seed used on its own (no SWARM_NATS_AUTH) is granted replies on its role's inboxes only
+        opts["inbox_prefix"] = inbox_prefix(_role(settings, role))
     if settings.nats_tls_ca or settings.nats_tls_cert or settings.nats_tls_key:
         opts["tls"] = tls_context(settings.nats_tls_ca, settings.nats_tls_cert, settings.nats_tls_key)
 

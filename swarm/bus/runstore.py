@@ -9,10 +9,10 @@ publish into it (`swarm errors report`; `swarm errors tail` only while a server 
 Without `NATS_URL`, `swarm run` keeps its JetStream store in `$SWARM_HOME/run-nats/<namespace>`
 (`swarm.bus.embedded.run_store`). A reading command reaches it the way it is:
 
-- held by a running server (a `swarm run`, or another reading command): that server, at the URL and with the
-  credentials directory its starter left in `server.json` beside the lock, checked against the server
-  process the lock names (a server that left no note, `swarm nats up --store-dir`, is a ConfigError saying
-  how to reach it instead);
+- held by a running server (a `swarm run`, or another reading command), whether or not it kept anything
+  yet: that server, at the URL and with the credentials directory its starter left in `server.json` beside
+  the lock, checked against the server process the lock names (a server that left no note, `swarm nats up
+  --store-dir`, is a ConfigError saying how to reach it instead);
 - free: a nats-server of its own on the store for the duration, under the store's lock (a `swarm run`
   started meanwhile is refused, naming the store), in the account the last server on it used (the
   namespace's; after a `--no-auth` run the default one);
@@ -34,7 +34,7 @@ from typing import Any
 
 from swarm.bus.embedded import SERVER_FILE, embedded_nats, run_store
 from swarm.bus.settings import Settings
-from swarm.bus.store_lock import StoreInUse, lock_store, server_holding
+from swarm.bus.store_lock import LOCK_FILE, StoreInUse, lock_store, server_holding
 from swarm.errors import ConfigError
 
 __all__ = ["Reached", "reach_run_store"]
@@ -57,26 +57,28 @@ def reach_run_store(settings: Settings, *, start: bool = True) -> Iterator[Reach
         return
     store = run_store(settings)
     note = _read_note(store)
+    # first: a server that holds a store it has kept nothing in yet is still the one to reach
+    held = _held_by(store) if (store / LOCK_FILE).exists() else None
+    if held is not None:
+        running = _running(settings, store, note, held)
+        how = f"reaching the `swarm run` of store {store}" if not start else f"reading the store of `swarm run` {store}"
+        yield Reached(running, f"NATS_URL is not set: {how} through the nats-server at {running.nats_url} that holds "
+                               f"it ({held.holder})")
+        return
     auth = _account_is_namespace(store, settings.nats_namespace, note)
     if not start:
-        held = _held_by(store)
-        if held is None:
-            raise ConfigError(
-                f"NATS_URL is not set and no `swarm run` of namespace {settings.nats_namespace} is running on its "
-                f"store {store}: start `swarm run` first, or set NATS_URL to the server the swarm uses"
-            )
-        running = _running(settings, store, note, held)
-        yield Reached(running, f"NATS_URL is not set: reaching the `swarm run` of store {store} through the "
-                               f"nats-server at {running.nats_url} that holds it ({held.holder})")
-        return
+        raise ConfigError(
+            f"NATS_URL is not set and no `swarm run` of namespace {settings.nats_namespace} is running on its "
+            f"store {store}: start `swarm run` first, or set NATS_URL to the server the swarm uses"
+        )
     with contextlib.ExitStack() as stack:
         try:
             opened = stack.enter_context(embedded_nats(settings.model_copy(update={"swarm_nats_auth": None}),
                                                        auth=auth, store_dir=store))
-        except StoreInUse as exc:
-            held = _running(settings, store, note, exc)
-            reached = Reached(held, f"NATS_URL is not set: reading the store of `swarm run` {store} through the "
-                                    f"nats-server at {held.nats_url} that holds it ({exc.holder})")
+        except StoreInUse as exc:  # taken since it was looked at
+            running = _running(settings, store, note, exc)
+            reached = Reached(running, f"NATS_URL is not set: reading the store of `swarm run` {store} through the "
+                                       f"nats-server at {running.nats_url} that holds it ({exc.holder})")
         else:
             reached = Reached(opened, f"NATS_URL is not set: reading the store of `swarm run` {store} (a nats-server "
                                       f"started on it for this command at {opened.nats_url})")

@@ -177,6 +177,25 @@ def test_wrong_credentials_give_one_line_naming_the_user(provisioned, tmp_path, 
     assert data["roles"]["reporter"]["connected"] is False and data["roles"]["intake"]["connected"] is True
 
 
+def test_a_role_seed_given_alone_gets_its_replies_on_the_role_inboxes(provisioned, monkeypatch) -> None:
+    """A role's seed as NATS_NKEY_SEED, without SWARM_NATS_AUTH: the server grants that user replies on
+    `_INBOX.<role>.>` only, so a request on nats-py's default `_INBOX.` was refused (its PubAck never came)."""
+    alpha = provisioned["alpha"]
+    monkeypatch.setenv("NATS_URL", str(alpha.nats_url))
+    monkeypatch.setenv("NATS_NAMESPACE", "alpha")
+    monkeypatch.delenv("SWARM_NATS_AUTH", raising=False)
+    monkeypatch.setenv("NATS_NKEY_SEED", str(alpha.swarm_nats_auth / "alpha" / "reporter.nk"))
+    result = runner.invoke(app, ["errors", "report", "--env", "production", "--message", "KeyError: 'seed'",
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["stream"] == "ALPHA_PRODUCTION_ERRORS"
+    # a command that names no role takes NATS_ROLE's inboxes, as with SWARM_NATS_AUTH
+    monkeypatch.setenv("NATS_NKEY_SEED", str(alpha.swarm_nats_auth / "alpha" / "operator.nk"))
+    monkeypatch.setenv("NATS_ROLE", "operator")
+    result = runner.invoke(app, ["streams", "report", "--json"])
+    assert result.exit_code == 0, result.output
+
+
 def test_auth_check_proves_every_role_and_changes_nothing(provisioned, monkeypatch) -> None:
     _cli_env(monkeypatch, provisioned["alpha"])
     before = runner.invoke(app, ["streams", "report", "--json"])

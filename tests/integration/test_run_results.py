@@ -136,6 +136,10 @@ async def test_while_a_server_holds_the_store_the_read_commands_go_through_it(tm
     assert nothing.returncode == 1, nothing.stderr
     assert f"no `swarm run` of namespace {ns} has kept anything in {store} yet" in json.loads(nothing.stdout)["error"]
     assert not store.exists()  # asking created nothing
+    with EmbeddedNats(store_dir=store):  # held before anything was kept in it (`swarm nats up --store-dir`)
+        empty = _swarm(env, tmp_path, "fixes", "list", "--json")
+    error = json.loads(empty.stdout)["error"]
+    assert f"the store of `swarm run` {store} is held by a nats-server that left no address there" in error, error
     result = Result(investigation_id="inv-held", signature="a" * 64, status="no_fix", service="api",
                     root_cause="the cache key misses the tenant")
     with embedded_nats(settings, auth=auth, store_dir=store) as running:
