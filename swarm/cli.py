@@ -23,11 +23,10 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import typer
-
-from swarm.clikit import run_app
+if TYPE_CHECKING:
+    import typer
 
 __all__ = ["app", "build_app", "main"]
 
@@ -68,6 +67,8 @@ def build_app(names: Sequence[str] | None = None) -> typer.Typer:
     >>> sorted(c.name for c in build_app(["demo"]).registered_commands)
     ['demo']
     """
+    import typer
+
     wanted = None if names is None else set(names)
     out = typer.Typer(
         name="swarm",
@@ -103,8 +104,16 @@ def _named(argv: Sequence[str]) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    name = _named(list(sys.argv[1:] if argv is None else argv))
-    run_app(build_app(None if name is None else [name]), None if argv is None else list(argv))
+    """The `swarm` entry point. Ctrl-C before the command runs (while its area imports: up to seconds for
+    Ray) exits 130 in one line, as Typer does once it runs; this module imports nothing heavy for that."""
+    try:
+        from swarm.clikit import run_app
+
+        name = _named(list(sys.argv[1:] if argv is None else argv))
+        run_app(build_app(None if name is None else [name]), None if argv is None else list(argv))
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        raise SystemExit(130) from None
 
 
 def __getattr__(attr: str) -> Any:

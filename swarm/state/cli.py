@@ -24,7 +24,19 @@ import typer
 from rich.table import Table
 
 from swarm.bus.connect import open_bus
-from swarm.clikit import JSON_OPTION, cli_errors, console, emit, fail, finite, json_option, load_settings, one_of, run
+from swarm.clikit import (
+    JSON_OPTION,
+    cli_errors,
+    console,
+    emit,
+    err_console,
+    fail,
+    finite,
+    json_option,
+    load_settings,
+    one_of,
+    run,
+)
 from swarm.errors import InvalidInput
 from swarm.files import read_user_text
 from swarm.state.model import ROLES, PeerState, parse_key
@@ -264,6 +276,7 @@ def watch(
         seen = 0
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout), store.watch(key, initial=initial) as changes:
+                err_console.print(f"watching {key or 'every key'} (Ctrl-C to stop)", highlight=False)
                 async for change in changes:
                     show(change)
                     seen += 1
@@ -274,7 +287,5 @@ def watch(
     with cli_errors():
         if key is not None:
             parse_key(key)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):  # a follower's usual end, as for the tails: exit 0
             run(_with_store(follow))
-        except KeyboardInterrupt:
-            raise typer.Exit(130) from None
