@@ -14,9 +14,10 @@ import contextlib
 import contextvars
 import json
 import math
+import os
 import sys
 from collections.abc import Callable, Coroutine, Iterator, Sequence
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TextIO, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -33,8 +34,18 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-console = Console()
-err_console = Console(stderr=True)
+PIPED_WIDTH = 250  # columns of output that goes to a pipe or a file: a table's rows stay one line each
+
+
+def _width(stream: TextIO | None) -> int | None:
+    """Rich's width (None: the terminal's, or COLUMNS); into a pipe Rich would assume 80 and wrap every cell."""
+    if "COLUMNS" in os.environ or stream is None or stream.isatty():
+        return None
+    return PIPED_WIDTH
+
+
+console = Console(width=_width(sys.stdout))
+err_console = Console(stderr=True, width=_width(sys.stderr))
 # Click's own error class (typer vendors Click, and exports only some of its exceptions)
 _CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 _json_mode: contextvars.ContextVar[bool] = contextvars.ContextVar("json_mode", default=False)

@@ -166,3 +166,19 @@ def test_nats_up_on_a_free_port_prints_the_port_it_listens_on(tmp_path: Path) ->
         _kill_group(proc)
     url = json.loads(out)["url"]
     assert not url.endswith(":-1") and url == f"nats://{listening}", (url, listening)
+
+
+def test_a_table_piped_into_a_file_keeps_each_row_on_one_line(cli_env, bus) -> None:
+    """Into a pipe Rich assumed 80 columns and wrapped every cell (`t6f50b9 | 5f22.er | rors.st | aging`), which
+    no script or grep could read; COLUMNS still sets the width."""
+    env = os.environ | cli_env
+    env.pop("COLUMNS", None)
+    ns = cli_env["NATS_NAMESPACE"]
+    piped = subprocess.run([sys.executable, "-m", "swarm.cli", "streams", "report"], env=env, capture_output=True,
+                           text=True, timeout=120)
+    assert piped.returncode == 0, piped.stderr
+    row = next(line for line in piped.stdout.splitlines() if f"{ns.upper()}_PRODUCTION_ERRORS" in line)
+    assert f"{ns}.errors.production" in row and "workqueue" in row and "error-fixer 0/0" in row, piped.stdout
+    narrow = subprocess.run([sys.executable, "-m", "swarm.cli", "streams", "report"], env=env | {"COLUMNS": "80"},
+                            capture_output=True, text=True, timeout=120)
+    assert max(len(line) for line in narrow.stdout.splitlines()) <= 80, narrow.stdout
