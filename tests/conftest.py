@@ -104,6 +104,7 @@ def ray_session() -> Iterator[None]:
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     if not ray.is_initialized():
         ray.init(
+            address="local",  # a Ray of its own, also when one from `ray start` runs on this machine
             num_cpus=4,
             include_dashboard=False,
             namespace="swarm-tests",

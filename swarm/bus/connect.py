@@ -72,9 +72,11 @@ class Refusals:
         if not self.seen or self.quiet:
             return None
         action, subject = self.seen[-1]
+        why = ("a user of another role? With a role's seed and no SWARM_NATS_AUTH, set NATS_ROLE to that role: it "
+               "reads replies on its role's inboxes only" if subject.startswith("_inbox.") else
+               "a command of another role?")
         return PermissionDenied(f"NATS refused user {self.user} to {action} to {restore_case(subject)}: permissions "
-                                "violation "
-                                "(a command of another role?)")
+                                f"violation ({why})")
 
 
 def _credentials(settings: Settings, role: str | None) -> tuple[str, str]:

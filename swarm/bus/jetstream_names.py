@@ -101,6 +101,8 @@ def restore_case(subject: str) -> str:
     """
     tokens = subject.split(".")
     head = tokens[0].lower()
+    if head == "_inbox":
+        return ".".join(["_INBOX", *tokens[1:]])
     if head in _STORE_PREFIXES and len(tokens) > 1:
         return ".".join([_STORE_PREFIXES[head], tokens[1].upper(), *tokens[2:]])
     if head != "$js" or len(tokens) < 3:

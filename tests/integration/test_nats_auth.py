@@ -189,8 +189,14 @@ def test_a_role_seed_given_alone_gets_its_replies_on_the_role_inboxes(provisione
                                  "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["stream"] == "ALPHA_PRODUCTION_ERRORS"
-    # a command that names no role takes NATS_ROLE's inboxes, as with SWARM_NATS_AUTH
+    # a command that names no role takes NATS_ROLE's inboxes, as with SWARM_NATS_AUTH: another role's are
+    # refused, and the error says what to set
     monkeypatch.setenv("NATS_NKEY_SEED", str(alpha.swarm_nats_auth / "alpha" / "operator.nk"))
+    monkeypatch.setenv("NATS_ROLE", "reporter")
+    refused = runner.invoke(app, ["streams", "report", "--json"])
+    assert refused.exit_code == 1, refused.output
+    error = json.loads(refused.stdout)["error"]
+    assert "to subscription to _INBOX.reporter." in error and "set NATS_ROLE to that role" in error, error
     monkeypatch.setenv("NATS_ROLE", "operator")
     result = runner.invoke(app, ["streams", "report", "--json"])
     assert result.exit_code == 0, result.output
