@@ -96,6 +96,7 @@ class NatsErrorHandler(logging.Handler):
         url: str | None = None,
         capacity: int = 1000,
         capture_errors_without_exception: bool = False,
+        capture_args: bool = True,
         level: int = logging.ERROR,
         root: str | None = None,
         retry_initial_s: float = 0.05,
@@ -115,6 +116,7 @@ class NatsErrorHandler(logging.Handler):
         super().__init__(level)
         self.settings, self.url = settings, url
         self.env, self.service, self.root = env, service, root
+        self.capture_args = capture_args
         self.service_release = release or os.environ.get("SWARM_RELEASE") or None  # part of each report's Msg-Id
         self.capacity, self.capture_errors_without_exception = capacity, capture_errors_without_exception
         self.retry_initial_s, self.retry_max_s, self.publish_timeout_s = retry_initial_s, retry_max_s, publish_timeout_s
@@ -197,7 +199,7 @@ class NatsErrorHandler(logging.Handler):
             assert exc_type is not None
             return report_from_exception(
                 (exc_type, exc, tb), env=self.env, service=self.service, context=context, root=self.root,
-                release=self.service_release,
+                release=self.service_release, capture_args=self.capture_args,
             )
         if not self.capture_errors_without_exception or record.levelno < logging.ERROR:
             return None

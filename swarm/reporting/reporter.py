@@ -31,6 +31,7 @@ from swarm.bus.connect import Bus
 from swarm.bus.names import HDR_SIGNATURE, Names
 from swarm.errors import ConfigError, InvalidInput, NatsUnavailable, TransientError
 from swarm.models import ErrorReport
+from swarm.reporting.frameargs import frame_arguments
 
 __all__ = [
     "TOO_LARGE", "Published", "build_report", "report_from_exception", "publish_report", "relative_path", "encodable",
@@ -159,11 +160,14 @@ def report_from_exception(
     context: dict[str, Any] | None = None,
     root: str | None = None,
     release: str | None = None,
+    capture_args: bool = True,
 ) -> ErrorReport:
     """A report of a caught exception: real traceback, and file/line/function of the raise site.
 
     The raise site is the innermost frame of the traceback; its file is made relative to `root`. Text
     that is not UTF-8 (an undecodable byte in the message, a path, the context) is escaped, not refused.
+    With `capture_args`, the arguments of the innermost application function go into `context.args` /
+    `context.kwargs` when they are plain data (`swarm.reporting.frameargs`); `context` given here wins.
     """
     exc_type, exc, tb = exc_info
     message = "".join(traceback.format_exception_only(exc_type, exc)).strip() or exc_type.__name__
@@ -175,7 +179,8 @@ def report_from_exception(
         where = {"file": relative_path(inner.filename, root), "line": inner.lineno, "function": inner.name}
     return build_report(
         encodable(message), env=env, stack=encodable(stack), service=service,
-        context=encodable({**(context or {}), **where}), release=release,
+        context=encodable({**(frame_arguments(tb, root) if capture_args else {}), **(context or {}), **where}),
+        release=release,
     )
 
 

@@ -98,7 +98,9 @@ def test_a_logged_exception_is_published_with_its_real_traceback(logger: logging
     assert 'raise CardDeclined(f"card {card} declined by issuer")' in report.stack
     assert "in checkout" in report.stack and "in charge" in report.stack
     extra = report.context.model_extra or {}
-    assert extra == {"logger": logger.name, "log_message": "checkout failed for order o-17"}
+    # the raise site's arguments, for the offline brain's repro (README: Arguments)
+    assert extra == {"logger": logger.name, "log_message": "checkout failed for order o-17",
+                     "args": ["4242-4242"], "kwargs": {}}, extra
     assert (handler.published, handler.duplicates, handler.dropped, handler.pending) == (1, 0, 0, 0)
 
 

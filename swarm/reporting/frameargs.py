@@ -1,0 +1,82 @@
+"""The arguments of the function an exception left, as `context.args` / `context.kwargs` of its report.
+
+    args = frame_arguments(tb, root="/srv/app")   # {"args": [{"qty": 2, "unit_price": 9.5}], "kwargs": {}} or {}
+
+The offline brain reproduces an error by calling the crashing function with what the report gives
+(README, "Agents and brains"); without its arguments it can only guess values, and a `KeyError` about a
+payload's key is then rarely reproduced. An application cannot pass them through logging (`extra={"args": ...}`
+collides with LogRecord's own `args`), so the report takes them from the traceback, as error trackers take
+a frame's locals: the innermost frame of the application's own code (under `root` when given; never the
+standard library or an installed package) that is a module-level function, its parameters' values as they
+are when the exception left it. Kept only when every value is plain JSON data (strings, numbers, booleans,
+None, lists and string-keyed dicts of them) and the whole is small; never when a parameter's name says it
+holds a secret (`password`, `token`, `api_key`, …): then the report carries no arguments at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sysconfig
+from types import FrameType, TracebackType
+from typing import Any
+
+__all__ = ["MAX_ARGS_CHARS", "frame_arguments"]
+
+MAX_ARGS_CHARS = 2_048  # of the arguments' JSON: a report is not a dump of the process
+_SECRET = re.compile(r"pass(word|wd|phrase)?|secret|token|api_?key|auth|cookie|credential|private|session",
+                     re.IGNORECASE)
+_PLAIN = (str, int, float, bool, type(None))
+_INSTALLED = tuple({os.path.abspath(p) + os.sep for k in ("stdlib", "platstdlib", "purelib", "platlib")
+                    if (p := sysconfig.get_paths().get(k))})
+
+
+def frame_arguments(tb: TracebackType | None, root: str | None = None) -> dict[str, Any]:
+    """{"args": [...], "kwargs": {...}} of the innermost application function in `tb`; {} when there is none,
+    it is a method, or its arguments cannot be sent as they are."""
+    frame = _innermost_application_frame(tb, root)
+    if frame is None:
+        return {}
+    code = frame.f_code
+    names = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+    if not names or names[0] in ("self", "cls") or any(_SECRET.search(n) for n in names):
+        return {}
+    if frame.f_globals.get(code.co_name) is None:  # a nested function or a method: the brain calls module-level ones
+        return {}
+    values = frame.f_locals
+    if any(n not in values for n in names):
+        return {}
+    positional = [values[n] for n in names[:code.co_argcount]]
+    keywords = {n: values[n] for n in names[code.co_argcount:]}
+    if not _plain(positional) or not _plain(keywords):
+        return {}
+    try:
+        size = len(json.dumps([positional, keywords], allow_nan=False))
+    except (TypeError, ValueError):
+        return {}
+    return {"args": positional, "kwargs": keywords} if size <= MAX_ARGS_CHARS else {}
+
+
+def _innermost_application_frame(tb: TracebackType | None, root: str | None) -> FrameType | None:
+    base = os.path.abspath(root) + os.sep if root else None
+    found = None
+    while tb is not None:
+        filename = os.path.abspath(tb.tb_frame.f_code.co_filename)
+        ours = not tb.tb_frame.f_code.co_filename.startswith("<") and not filename.startswith(_INSTALLED)
+        if ours and (base is None or filename.startswith(base)):
+            found = tb.tb_frame
+        tb = tb.tb_next
+    return found
+
+
+def _plain(value: Any, depth: int = 0) -> bool:
+    if isinstance(value, _PLAIN):
+        return True
+    if depth >= 4:
+        return False
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v, depth + 1) for k, v in value.items())
+    return False

@@ -1,0 +1,101 @@
+"""A caught exception's report carries the arguments of the application function it left (README, "Reporting
+errors from an application": Arguments), which the offline brain calls that function with to reproduce it."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import sys
+from pathlib import Path
+
+import pytest
+
+from swarm.reporting.frameargs import MAX_ARGS_CHARS, frame_arguments
+from swarm.reporting.reporter import report_from_exception
+
+APP = '''
+import json
+
+
+def line_total(line, *, currency="EUR"):
+    return line["qty"] * line["unit_price"] * (1 - line["discount"])
+
+
+def invoice(payload):
+    return sum(line_total(line) for line in payload["lines"])
+
+
+def login(user, password):
+    raise PermissionError(user)
+
+
+class Cart:
+    def total(self, lines):
+        return sum(line["price"] for line in lines)
+
+
+def parse(text):
+    return json.loads(text)
+'''
+
+
+@pytest.fixture
+def app(tmp_path: Path):
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "billing.py").write_text(APP)
+    spec = importlib.util.spec_from_file_location("shop_billing_under_test", tmp_path / "shop" / "billing.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.modules[spec.name] = module
+    yield module
+    del sys.modules[spec.name]
+
+
+def _caught(call):
+    try:
+        call()
+    except Exception:
+        return sys.exc_info()
+    raise AssertionError("it did not raise")
+
+
+def test_the_innermost_application_function_s_arguments_are_sent_as_plain_data(app, tmp_path) -> None:
+    exc_info = _caught(lambda: app.invoice({"lines": [{"qty": 2, "unit_price": 9.5}]}))
+    report = report_from_exception(exc_info, env="production", service="invoicer", root=str(tmp_path))
+    extra = report.context.model_extra
+    assert extra["args"] == [{"qty": 2, "unit_price": 9.5}] and extra["kwargs"] == {"currency": "EUR"}, extra
+    assert report.context.function == "line_total" and report.context.file == "shop/billing.py"
+    assert json.loads(report.to_bytes())["context"]["args"] == [{"qty": 2, "unit_price": 9.5}]
+    # what the application passes itself wins; and it can be switched off
+    given = report_from_exception(exc_info, root=str(tmp_path), context={"args": [{"qty": 1}]})
+    assert given.context.model_extra["args"] == [{"qty": 1}]
+    assert "args" not in report_from_exception(exc_info, root=str(tmp_path), capture_args=False).context.model_extra
+
+
+def test_no_arguments_when_they_hold_a_secret_a_method_an_object_or_too_much(app, tmp_path) -> None:
+    root = str(tmp_path)
+    assert frame_arguments(_caught(lambda: app.login("ann", "hunter2"))[2], root) == {}  # a secret's name
+    assert frame_arguments(_caught(lambda: app.Cart().total([{}]))[2], root) == {}  # a method
+    assert frame_arguments(_caught(lambda: app.line_total({"qty": object(), "unit_price": 1}))[2], root) == {}
+    big = {"qty": 1, "unit_price": 1, "note": "x" * MAX_ARGS_CHARS}
+    assert frame_arguments(_caught(lambda: app.line_total(big))[2], root) == {}
+    # the innermost frame is the standard library's (json): the application's function is the one taken
+    assert frame_arguments(_caught(lambda: app.parse("{"))[2], root) == {"args": ["{"], "kwargs": {}}
+    # outside `root`: nothing of the application is in the traceback
+    assert frame_arguments(_caught(lambda: app.parse("{"))[2], str(tmp_path / "elsewhere")) == {}
+
+
+def test_the_handler_sends_them_with_logging_exception(app, tmp_path, monkeypatch) -> None:
+    """`extra={"args": ...}` cannot do it (LogRecord has its own `args`): the handler takes them itself."""
+    from swarm.reporting.handler import NatsErrorHandler
+
+    monkeypatch.setenv("NATS_URL", "nats://127.0.0.1:1")  # never reached: only the report is built here
+    handler = NatsErrorHandler(env="production", service="invoicer", root=str(tmp_path))
+    try:
+        exc_info = _caught(lambda: app.invoice({"lines": [{"qty": 2, "unit_price": 9.5}]}))
+        record = logging.LogRecord("app", logging.ERROR, __file__, 1, "invoice failed", None, exc_info)
+        report = handler._report(record)
+    finally:
+        handler.close(timeout=0.1)
+    assert report is not None and report.context.model_extra["args"] == [{"qty": 2, "unit_price": 9.5}]
