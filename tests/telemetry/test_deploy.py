@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 
 import pytest
 
 from swarm.telemetry.metrics import METRICS, exported_names
+from tests.support.cli import SWARM
 from tests.telemetry.support import DEPLOY, dashboard_exprs, names_in, readme_names, rule_exprs
 
 pytestmark = pytest.mark.timeout(120)
@@ -26,6 +28,23 @@ def test_promtool_accepts_the_rules_and_the_scrape_config() -> None:
     assert "SUCCESS: 7 rules found" in rules.stdout
     config = promtool("check", "config", str(DEPLOY / "prometheus" / "prometheus.yml"))
     assert config.returncode == 0, config.stdout + config.stderr
+
+
+def test_the_alerts_fire_on_what_they_say_and_name_commands_that_exist() -> None:
+    """`promtool test rules`: the lag alert fires for an error stream whose backlog grows, not for the agent-comms
+    stream of a deployment without comms ingest (it did, for a new user); every `swarm ...` command an alert tells
+    the operator to run exists (one named `swarm errors dead`, which never did)."""
+    import yaml
+
+    tested = promtool("test", "rules", str(DEPLOY / "prometheus" / "swarm-rules.test.yml"))
+    assert tested.returncode == 0 and "SUCCESS" in tested.stdout, tested.stdout + tested.stderr
+    rules = yaml.safe_load((DEPLOY / "prometheus" / "swarm-rules.yml").read_text())
+    texts = [v for g in rules["groups"] for r in g["rules"] for v in r.get("annotations", {}).values()]
+    commands = {m for t in texts for m in re.findall(r"`(swarm [a-z][a-z -]*?)(?: --[a-z].*?)?`", t)}
+    assert commands, texts
+    for command in sorted(commands):
+        shown = subprocess.run([SWARM, *command.split()[1:], "--help"], capture_output=True, text=True, timeout=120)
+        assert shown.returncode == 0, f"{command}: {shown.stderr}"
 
 
 def test_the_alerts_cover_what_the_issue_asks_for() -> None:
