@@ -11,7 +11,7 @@ after the id and marks a stopped job STOPPED before that actor has exited, so re
 stop raced with the old supervisor (the new job failed, or was taken for the dying one). A job Ray's own CLI
 submitted as `swarm-<namespace>` counts as the namespace's job too. The job's
 runtime env carries the NATS settings of this environment (`NATS_*`; without NATS_URL here, the nodes' own
-from their synced swarm.env), the config path, every `OTEL_*` variable and `SWARM_LOG_LEVEL`
+from their synced swarm.env), the config path, every `OTEL_*` variable, `SWARM_LOG_LEVEL`, `SWARM_METRICS_PORT`
 and `RAY_JOB_STOP_WAIT_TIME_S` (grace period + margin): Ray sends SIGTERM on stop and SIGKILL
 only after that wait, so the drain (finish in-flight investigations within `grace_period_s`, hand the rest
 back) is never cut short. The secrets among them (a NATS password, token or seed, a NATS_URL with a
@@ -139,6 +139,8 @@ class SwarmJobs:
         """(the job's `env_vars`, on show in the dashboard; its secrets, uploaded as a module: swarm.secretenv)."""
         env = {k: os.environ[k] for k in _NATS_ENV if os.environ.get(k)}
         env |= otel_env()  # OTEL_* and SWARM_LOG_LEVEL: the job's driver hands them on to its actors
+        if os.environ.get("SWARM_METRICS_PORT"):  # the driver's own endpoint (deploy/prometheus: swarm-driver)
+            env["SWARM_METRICS_PORT"] = os.environ["SWARM_METRICS_PORT"]
         env["NATS_NAMESPACE"] = self.settings.nats_namespace  # the namespace the submission id names
         if self.settings.nats_url:  # unset here: the nodes' own (ray-cluster.yaml sources swarm.env)
             env["NATS_URL"] = self.settings.nats_url

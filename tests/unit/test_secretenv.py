@@ -66,3 +66,18 @@ def test_outside_a_job_nothing_is_exported() -> None:
     code = "from swarm.secretenv import export_job_env; print(export_job_env())"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_submitted_job_gets_the_driver_s_metrics_port_and_log_level(tmp_path: Path, monkeypatch) -> None:
+    """README (`swarm submit`): the driver of a submitted job serves SWARM_METRICS_PORT, the `swarm-driver` target of
+    deploy/prometheus; it was not forwarded, so that target stayed down for a new user."""
+    from swarm.bus.settings import Settings
+    from swarm.runtime.jobs import SwarmJobs
+
+    monkeypatch.setenv("SWARM_METRICS_PORT", "9464")
+    monkeypatch.setenv("SWARM_LOG_LEVEL", "DEBUG")
+    jobs = object.__new__(SwarmJobs)  # its constructor reaches the Jobs API; job_env reads the settings only
+    jobs.settings = Settings(nats_url="nats://nats.internal:4222", nats_namespace="payments", _env_file=None)
+    shown, secret = jobs.job_env(tmp_path, tmp_path / "configs" / "swarm.yaml", grace_period_s=30)
+    assert shown["SWARM_METRICS_PORT"] == "9464" and shown["SWARM_LOG_LEVEL"] == "DEBUG", shown
+    assert shown["NATS_NAMESPACE"] == "payments" and shown["RAY_JOB_STOP_WAIT_TIME_S"] == "90" and not secret
