@@ -10,7 +10,10 @@ them, and the runtime asks the autoscaler for their CPUs (`Autoscaler.cpus_neede
 the actor's node, so the task is pinned there (hard node affinity): a node full of tool runs queues
 the next one instead of oversubscribing. A task not started within `schedule_timeout_s` (the node's CPUs
 are held by actors and other runs), or one the node can never hold, is cancelled and the command runs in
-the actor's process, with a warning, so a phase never waits forever on a resource it cannot get.
+the actor's process, with a warning, so a phase never waits forever on a resource it cannot get. The runner
+then runs its commands in the actor for `LOCAL_AFTER_MISS` × `schedule_timeout_s` before it tries a task
+again: a node whose CPUs the pools hold (one machine under `ray start --head`, a cluster without room beside
+the actors) would otherwise make every run wait the whole timeout first.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -32,6 +36,7 @@ __all__ = ["RayToolRunner", "tool_runner", "TOOL_TASK_PREFIX"]
 
 log = logging.getLogger("swarm.runtime.tools")
 TOOL_TASK_PREFIX = "tool:"
+LOCAL_AFTER_MISS = 5  # × schedule_timeout_s: how long commands run in the actor after a task found no room
 
 
 @ray.remote(max_retries=0)
@@ -53,6 +58,7 @@ class RayToolRunner:
         if cfg.memory_mb:
             self.options["memory"] = cfg.memory_mb * 2**20
         self.fallbacks = 0  # commands that ran in the actor's process because no task was placed
+        self._local_until = 0.0  # monotonic time before which commands run here (a task found no room lately)
         self._inflight: set[Any] = set()  # the tasks running now (a stopping actor cancels them)
         # `run` is called from the agents' worker threads (asyncio.to_thread), never on the actor's event
         # loop, so Ray's "blocking ray.get inside async actor" warning (printed by `make demo`) is wrong here
@@ -72,6 +78,9 @@ class RayToolRunner:
         if program.startswith("python") and len(args) > 2 and args[1] == "-m":
             program = args[2]  # python -m pytest: the tool is pytest
         name = f"{TOOL_TASK_PREFIX}{self.role}:{program}"
+        if time.monotonic() < self._local_until:
+            self.fallbacks += 1
+            return run_local(args, cwd, timeout_s=timeout_s, max_output=max_output, env=env, stdin=stdin)
         env_d = dict(env) if env is not None else None
         gen = _run_command.options(name=name, **self.options).remote(args, cwd, timeout_s, max_output, env_d, stdin)
         self._inflight.add(gen)
@@ -101,8 +110,11 @@ class RayToolRunner:
         if not placed:
             ray.cancel(gen, force=True)
             self.fallbacks += 1
-            log.warning("tool task %s was not placed within %.0f s (%g CPUs not free on node %s): running it in "
-                        "the actor", name, self.cfg.schedule_timeout_s, self.cfg.num_cpus, self.node_id[:12])
+            local_s = LOCAL_AFTER_MISS * self.cfg.schedule_timeout_s
+            self._local_until = time.monotonic() + local_s
+            log.warning("tool task %s was not placed within %.0f s (%g CPUs not free on node %s): running it and "
+                        "the next %.0f s of tool runs in the actor (tools.ray_tasks: false always does)", name,
+                        self.cfg.schedule_timeout_s, self.cfg.num_cpus, self.node_id[:12], local_s)
             return run_local(args, cwd, timeout_s=timeout_s, max_output=max_output, env=env, stdin=stdin)
         try:
             result = ray.get(next(gen), timeout=timeout_s + 30)  # the command kills itself at timeout_s

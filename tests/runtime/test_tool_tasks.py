@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 
 import pytest
 
@@ -161,3 +162,39 @@ async def test_a_configured_repository_path_that_is_no_git_repository_stops_the_
         with pytest.raises(ConfigError, match=f"repositories.ghost.path {path}: {said}"):
             await runtime.start()
         assert not runtime.pools and not runtime.intake  # nothing was started
+
+
+@pytest.mark.usefixtures("ray_session")
+def test_after_a_task_found_no_room_the_runs_go_in_the_actor_for_a_while_then_try_a_task_again(
+    tmp_path, monkeypatch
+) -> None:
+    """A node whose CPUs the pools hold (one machine under `ray start --head`): every run used to wait the whole
+    `schedule_timeout_s` before it ran in the actor (a new user's six investigations were still running after 5
+    minutes). After one miss the runner runs commands in place for LOCAL_AFTER_MISS × the timeout, then asks
+    Ray again."""
+    import sys
+    import types
+
+    from swarm.config import ToolsConfig
+    from swarm.runtime import tooltask
+
+    submitted: list[str] = []
+    real_task = tooltask._run_command
+
+    class Spy:  # Ray's own task, counted
+        def options(self, **kw):
+            submitted.append(kw["name"])
+            return real_task.options(**kw)
+
+    clock = [1000.0]
+    monkeypatch.setattr(tooltask, "_run_command", Spy())
+    monkeypatch.setattr(tooltask, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+    runner = tooltask.RayToolRunner(ToolsConfig(ray_tasks=True, num_cpus=64, schedule_timeout_s=1), role="research")
+    here = [sys.executable, "-c", "import os; print(os.getppid())"]
+    for _ in range(3):
+        out = runner.run(here, str(tmp_path), timeout_s=60)
+        assert out.returncode == 0 and int(out.output.split()[0]) == os.getpid(), out
+    assert len(submitted) == 1 and runner.fallbacks == 3  # one task asked for; the two runs after it went here
+    clock[0] += tooltask.LOCAL_AFTER_MISS * 1 + 1  # the window is over: a task is tried again
+    runner.run(here, str(tmp_path), timeout_s=60)
+    assert len(submitted) == 2 and runner.fallbacks == 4
