@@ -260,7 +260,12 @@ class SwarmRuntime:
         return dict(await budget.status.remote())
 
     def sizes(self) -> dict[str, int]:
+        """Replicas ready per role."""
         return {role: pool.size for role, pool in self.pools.items()}
+
+    def targets(self) -> dict[str, int]:
+        """Replicas ready or starting per role: what the autoscaler decides from."""
+        return {role: pool.target for role, pool in self.pools.items()}
 
     async def until_empty(
         self, poll_s: float = 0.2, settle_polls: int = 3, timeout_s: float | None = None
@@ -323,12 +328,13 @@ class SwarmRuntime:
     async def autoscale_once(self) -> list[ScaleDecision]:
         await self.pending()  # the consumer-pending gauge only
         load = await self.load()
-        decisions = self.autoscaler.decide(self.sizes(), load, time.monotonic())
+        decisions = self.autoscaler.decide(self.targets(), load, time.monotonic())
         # ask the cluster for the CPUs first (new actors may need a new node); less when the load falls
-        target = self.sizes() | {d.role: d.desired for d in decisions}
+        target = self.targets() | {d.role: d.desired for d in decisions}
         self._request_resources(0 if self.draining else self.autoscaler.cpus_needed(target, load))
-        # pools scale side by side: a slow actor start in one role must not hold back the others
-        await asyncio.gather(*(self.pools[d.role].scale_to(d.desired) for d in decisions))
+        # new replicas join their pool once ready: one no node has room for holds back no decision (it held
+        # every pool's next tick, and its events, for the 300 s a start may take)
+        await asyncio.gather(*(self.pools[d.role].scale_to(d.desired, wait=False) for d in decisions))
         for d in decisions:
             self.decisions.append(d)
             log.info("pool %s: %d -> %d (%s)", d.role, d.current, d.desired, d.reason)

@@ -2,6 +2,7 @@
 
     pool = RolePool("research", spec, config, registry)
     await pool.scale_to(3)          # new replicas are ready before they count; retired ones finish their calls
+    await pool.scale_to(4, wait=False)  # the autoscaler's way: the replica joins once ready, nothing waits on it
     await pool.restart("research-1")
     await pool.close_all()
 
@@ -92,11 +93,19 @@ class RolePool:
         self.cfg = config.roles[role]
         self.actors: dict[str, Any] = {}
         self.retiring: set[str] = set()  # names being retired: never re-adopted by a scale-up
+        self.starting: dict[str, Any] = {}  # replicas a scale-up created that are not ready yet
+        self._admissions: set[asyncio.Task[None]] = set()
         self.start_error: str | None = None  # why the last replica that could not start did not
 
     @property
     def size(self) -> int:
+        """Replicas that are ready (and take calls)."""
         return len(self.actors)
+
+    @property
+    def target(self) -> int:
+        """Replicas ready or starting: what the pool was last scaled to, as far as it could be."""
+        return len(self.actors) + len(self.starting)
 
     def _create(self, index: int) -> Any:
         cls = OrchestratorActor if self.role == "orchestrator" else RoleActor
@@ -120,18 +129,30 @@ class RolePool:
             return remote.remote(replace(self.spec, secret_env={**self.spec.secret_env, **tokens}), index)
         return remote.remote(self.spec, self.role, index)
 
-    async def scale_to(self, n: int) -> None:
+    async def scale_to(self, n: int, *, wait: bool = True) -> None:
+        """Create or retire replicas until the pool holds `n`. With `wait` (the start) new replicas are awaited;
+        without (the autoscaler) each joins the pool once ready, so a replica that no node has room for (it
+        waits up to 300 s, then is dropped) never holds up the next decision or the other pools."""
         n = max(0, n)
         new = []
         index = 0
-        while len(self.actors) + len(new) < n:
+        while self.target + len(new) < n:
             name = f"{self.role}-{index}"
-            if name not in self.actors and name not in self.retiring and name not in [x for x, _ in new]:
+            if name not in self.actors and name not in self.retiring and name not in self.starting and \
+                    name not in [x for x, _ in new]:
                 new.append((name, self._create(index)))
             index += 1
-        if new:
+        if new and wait:
             ready = await asyncio.gather(*(self._ready(name, h) for name, h in new))
             self.actors.update((name, h) for (name, h), ok in zip(new, ready, strict=True) if ok)
+        for name, handle in new if not wait else ():
+            self.starting[name] = handle
+            task = asyncio.get_running_loop().create_task(self._admit(name, handle))
+            self._admissions.add(task)
+            task.add_done_callback(self._admissions.discard)
+        while self.starting and self.target > n:  # the ones not ready yet go first: they hold no work
+            name = max(self.starting, key=lambda x: int(x.rsplit("-", 1)[1]))
+            self._drop_starting(name)
         removed = []
         while len(self.actors) > n:
             name = max(self.actors, key=lambda x: int(x.rsplit("-", 1)[1]))
@@ -159,6 +180,36 @@ class RolePool:
             ray.kill(handle, no_restart=True)
         await name_released(name, self.spec.ray_namespace)
         self.retiring.discard(name)
+
+    async def _admit(self, name: str, handle: Any) -> None:
+        ready = await self._ready(name, handle)
+        if self.starting.get(name) is not handle:  # scaled away or closed meanwhile
+            return
+        del self.starting[name]
+        if not ready:
+            self._release_later(name)
+            return
+        self.actors[name] = handle
+        await self.registry.set_members.remote(self.role, sorted(self.actors))
+        metrics.gauge("pool_size", len(self.actors), role=self.role)
+
+    def _drop_starting(self, name: str) -> None:
+        handle = self.starting.pop(name)
+        with contextlib.suppress(Exception):
+            ray.kill(handle, no_restart=True)
+        self._release_later(name)
+
+    def _release_later(self, name: str) -> None:
+        """Keep a killed replica's name from a scale-up until Ray has released it (else it is re-adopted dying)."""
+        self.retiring.add(name)
+
+        async def release() -> None:
+            await name_released(name, self.spec.ray_namespace)
+            self.retiring.discard(name)
+
+        task = asyncio.get_running_loop().create_task(release())
+        self._admissions.add(task)
+        task.add_done_callback(self._admissions.discard)
 
     async def _ready(self, name: str, handle: Any, timeout_s: float = 300.0) -> bool:
         """Wait for a new replica; one that cannot start (no capacity, bad node) is killed, not awaited forever."""
@@ -208,16 +259,20 @@ class RolePool:
         return True
 
     async def close_all(self, timeout_s: float = 5.0) -> None:
-        """Let every replica close its connections (a clean last heartbeat), then kill it."""
-        calls = [h.close.remote() for h in self.actors.values()]
+        """Let every replica close its connections (a clean last heartbeat), then kill it; also one still
+        starting (it may have beaten once: a replica killed without its last beat is taken for dead)."""
+        calls = [h.close.remote() for h in [*self.actors.values(), *self.starting.values()]]
         with contextlib.suppress(Exception):
             await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), timeout_s)
         self.kill_all()
 
     def kill_all(self) -> None:
-        for handle in self.actors.values():
+        for task in list(self._admissions):
+            task.cancel()
+        for handle in [*self.actors.values(), *self.starting.values()]:
             with contextlib.suppress(Exception):
                 ray.kill(handle, no_restart=True)
         self.actors.clear()
+        self.starting.clear()
 
 

@@ -198,3 +198,34 @@ def test_after_a_task_found_no_room_the_runs_go_in_the_actor_for_a_while_then_tr
     clock[0] += tooltask.LOCAL_AFTER_MISS * 1 + 1  # the window is over: a task is tried again
     runner.run(here, str(tmp_path), timeout_s=60)
     assert len(submitted) == 2 and runner.fallbacks == 4
+
+
+@pytest.mark.usefixtures("ray_session")
+@pytest.mark.timeout(300)
+async def test_a_scale_up_no_node_has_room_for_holds_back_nothing_and_a_scale_down_drops_it(
+    bus, settings, tmp_path
+) -> None:
+    """A new user's single-node cluster: a replica no node had room for (PENDING_CREATION) held the autoscaler's
+    tick, every pool's next decision and their `pool_scaled` events for the 300 s a start may take. Now the
+    replica joins its pool once ready; until then it counts toward the pool's target (no second replica is
+    asked for) but takes no calls, and a scale-down drops it first."""
+    cfg = runtime_config(tmp_path)
+    cfg.roles["review"].min_replicas = 0
+    cfg.roles["review"].num_cpus = 64  # more than the session's Ray has: never placed
+    runtime = SwarmRuntime(settings, cfg)
+    await runtime.start()
+    try:
+        pool = runtime.pools["review"]
+        assert (pool.size, pool.target) == (0, 0)
+        await asyncio.wait_for(pool.scale_to(2, wait=False), 30)  # returns at once: nothing waits on a start
+        assert (pool.size, pool.target) == (0, 2) and runtime.targets()["review"] == 2
+        assert runtime.sizes()["review"] == 0 and sorted(pool.starting) == ["review-0", "review-1"]
+        await pool.scale_to(2, wait=False)  # the same target again: no third replica is created
+        assert pool.target == 2
+        await pool.scale_to(1, wait=False)  # the highest one still starting goes first
+        assert sorted(pool.starting) == ["review-0"] and pool.target == 1
+        await pool.scale_to(2, wait=False)  # up again: a replica under a free name (review-1 once Ray released it)
+        assert pool.target == 2 and len(pool.starting) == 2
+    finally:
+        await runtime.stop()
+    assert pool.starting == {} and pool.actors == {}
