@@ -45,6 +45,7 @@ __all__ = ["ControlService", "PauseSwitch", "control_request", "ping"]
 
 log = logging.getLogger("swarm.runtime.control")
 VERSION = "1.0.0"
+ROLE_CANCEL_WAIT_S = 10.0  # how long a cancel waits on each research / implement / review actor
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
@@ -138,7 +139,10 @@ class ControlService:
         reason = str(body.get("reason") or "cancelled by an operator")
         found = False
         for role, pool in self.runtime.pools.items():
-            got = await asyncio.gather(*(a.cancel.remote(inv, reason) for a in pool.actors.values()),
+            # the orchestrators say whether it runs; a role actor's cancel only hurries its phase along (the
+            # investigation stops at its next step anyway), so it is not waited on for long
+            got = await asyncio.gather(*(asyncio.wait_for(a.cancel.remote(inv, reason), None if role == "orchestrator"
+                                                          else ROLE_CANCEL_WAIT_S) for a in pool.actors.values()),
                                        return_exceptions=True)
             found = found or (role == "orchestrator" and any(g is True for g in got))
         if not found:  # nothing was cancelled: say why, from the investigation's PEER state

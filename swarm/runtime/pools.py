@@ -39,6 +39,7 @@ _RAISED = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit)\b[^:]*: ")  # `p
 RESTART_WINDOW_S = 30.0  # how long Ray may take to restart a killed replica's process before it is replaced
 REPLACEMENT_START_S = 60.0  # how long a replacement may take to start
 NAME_RELEASE_S = 10.0
+ROLE_CALL_SLOTS = 1000  # Ray's concurrent calls of a research / implement / review actor (phases: its semaphore)
 # the longest restart: the healer's action timeout must cover it (swarm.runtime.app)
 RESTART_BOUND_S = RESTART_WINDOW_S + NAME_RELEASE_S + REPLACEMENT_START_S
 
@@ -112,7 +113,9 @@ class RolePool:
         options = dict(
             name=f"{self.role}-{index}",
             namespace=self.spec.ray_namespace,
-            max_concurrency=self.cfg.max_concurrency,
+            # a role actor runs at most max_concurrency phases by its own semaphore: Ray's call slots are many, so
+            # a cancel, a probe or a close never queues behind phase calls (a new user's cancel waited minutes)
+            max_concurrency=self.cfg.max_concurrency if self.role == "orchestrator" else ROLE_CALL_SLOTS,
             num_cpus=self.cfg.num_cpus,
             max_restarts=-1,
             max_task_retries=0,

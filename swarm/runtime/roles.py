@@ -39,6 +39,7 @@ from swarm.toolrunner import ToolRunner, current_runner, use_runner
 __all__ = ["AgentHost", "RoleActor", "PhaseStateAccess", "record_phase", "run_phase"]
 
 log = logging.getLogger("swarm.runtime.roles")
+_CANCELLED_KEPT = 1000  # investigation ids a role actor remembers as cancelled
 
 _STATUS_OF_PHASE = {
     "plan": Status.PLANNING,
@@ -155,6 +156,7 @@ class AgentHost:
         role_cfg = self.services.config.roles[role]
         self.agent = load_object(role_cfg.agent)(role_cfg.options)
         self.cancels: dict[str, CancelToken] = {}
+        self.cancelled_ids: dict[str, str] = {}  # investigation -> why: a phase still waiting for a slot never starts
         self.tools = tool_runner(self.services.config.tools, role)  # heavy tool work: Ray tasks
 
     async def ready(self) -> str:
@@ -182,6 +184,9 @@ class AgentHost:
         await self.services.close()
 
     async def cancel(self, investigation_id: str, reason: str = "cancelled") -> None:
+        self.cancelled_ids[investigation_id] = reason
+        while len(self.cancelled_ids) > _CANCELLED_KEPT:
+            del self.cancelled_ids[next(iter(self.cancelled_ids))]
         for key, token in self.cancels.items():
             if key.startswith(investigation_id):
                 token.cancel(reason)
@@ -205,6 +210,8 @@ class RoleActor(AgentHost):
         """`handle`, the (revision, value) of the state this phase wrote last (the caller reads the
         cycle on from there instead of asking KV again) and the investigation's spend after it."""
         async with self._slots:
+            if (why := self.cancelled_ids.get(req.investigation_id)) is not None:  # cancelled while it waited
+                raise Cancelled(why)
             output = await self.handle(req)
         return output, self.services.store.remembered(req.key), req.spent_usd
 

@@ -7,7 +7,9 @@
 
 Streams with their consumers' lag (pending, ack pending), the role pools and their sizes, the
 investigations in flight with their PEER phase, the last heartbeat of every service and the budget.
-Pools and budget need Ray: `--address` (or `RAY_ADDRESS`) names the cluster the swarm runs on.
+Pools and budget need Ray: `--address` (or `RAY_ADDRESS`) names the cluster the swarm runs on. Without one,
+or with the dashboard's `http://` address (what `swarm submit` and `swarm jobs` take), the pool sizes come
+from the running swarm's control service.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ from rich.table import Table
 from swarm.bus.connect import open_bus
 from swarm.bus.settings import Settings
 from swarm.clikit import JSON_OPTION, cli_errors, console, emit, finite, load_settings
-from swarm.errors import ConfigError
+from swarm.errors import ConfigError, SwarmError
 from swarm.telemetry.snapshot import take_snapshot
+
+CONTROL_ASK_S = 3.0  # how long status waits for the running swarm's control service to say its pool sizes
 
 __all__ = ["status_app", "render_status", "read_status"]
 
@@ -37,7 +41,7 @@ status_app = typer.Typer()
 def _connect_ray(address: str | None, ray_namespace: str) -> bool:
     """Join the swarm's Ray cluster (as a read-only driver) when an address is given."""
     given = address or os.environ.get("RAY_ADDRESS")
-    if not given:
+    if not given or given.startswith(("http://", "https://")):  # none, or the dashboard's (submit, jobs)
         return False
     import ray
 
@@ -60,7 +64,15 @@ async def read_status(settings: Settings, address: str | None = None) -> dict[st
     with_ray = await asyncio.to_thread(_connect_ray, address, ray_namespace)
     async with open_bus(settings) as bus:
         snap = await take_snapshot(bus, ray_namespace if with_ray else None)
-    snap["ray"] = {"connected": with_ray, "namespace": ray_namespace}
+        pools_from = "ray" if snap["pools"] else None
+        if not with_ray:  # the pool sizes from the running swarm itself: no Ray address needed
+            from swarm.runtime.control import control_request
+
+            with contextlib.suppress(SwarmError):
+                answer = await control_request(bus, "status", timeout_s=CONTROL_ASK_S)
+                snap["pools"] = {role: {"size": int(n), "members": []} for role, n in answer["pools"].items()}
+                pools_from = "control"
+    snap["ray"] = {"connected": with_ray, "namespace": ray_namespace, "pools_from": pools_from}
     return snap
 
 
@@ -79,7 +91,7 @@ def render_status(snap: dict[str, Any]) -> Group:
     pools.add_column("size", justify="right")
     pools.add_column("replicas")
     for role, pool in snap["pools"].items():
-        pools.add_row(role, str(pool["size"]), " ".join(pool["members"]))
+        pools.add_row(role, str(pool["size"]), " ".join(pool["members"]) or "(sizes from the swarm's control service)")
     if not snap["pools"]:
         ray_state = snap.get("ray") or {}
         pools.add_row("-", "-", "no swarm on the Ray cluster" if ray_state.get("connected")

@@ -93,6 +93,17 @@ async def test_ping_finds_the_services_and_pause_holds_intake_until_resume(bus: 
         assert budget["active"] == 0
         with pytest.raises(ControlRefused, match="investigation_id"):
             await control_request(bus, "cancel", {"reason": "no id"})
+        # a pause is the running driver's (README): a swarm started anew fetches
+        assert (await cli("control", "pause"))["paused"] is True
+        await runtime.stop()
+        runtime = SwarmRuntime(settings, runtime_config(tmp_path))
+        await runtime.start()
+        assert (await cli("control", "status"))["paused"] is False
+        # `swarm status` given the dashboard's address (the README's RAY_ADDRESS for submit and jobs), or none:
+        # the pool sizes from this control service
+        snap = await cli("status", "--address", "http://127.0.0.1:8265")
+        assert snap["ray"] == {"connected": False, "namespace": f"swarm-{bus.names.ns}", "pools_from": "control"}
+        assert {role: p["size"] for role, p in snap["pools"].items()} == runtime.sizes(), snap["pools"]
     finally:
         await runtime.stop()
 
@@ -120,6 +131,40 @@ async def test_cancel_stops_a_running_investigation_with_a_failed_result(bus: Bu
     result = Result.model_validate_json((await sub.next_msg(timeout=5)).data)
     await sub.unsubscribe()
     assert result.status == "failed" and result.error == "cancelled: wrong service"
+
+
+async def test_cancel_is_answered_while_every_call_slot_of_an_actor_is_busy(bus: Bus, settings, cli_env,
+                                                                            tmp_path) -> None:
+    """A new user's `swarm control cancel` got no answer for two minutes: the cancel is asked of every role's
+    actors, and it queued behind the phase calls that filled an actor's call slots. Control calls have a
+    concurrency group of their own. Here research's only slot holds a phase that waits to be cancelled."""
+    marker = tmp_path / "research-started"
+    config = runtime_config(tmp_path, {"research": {"hang_until_cancelled": str(marker)}})
+    config.roles["research"].max_concurrency = 1
+    # the second hypothesis's research waits for the slot: cancelled before it starts, it must not run (it hung
+    # until the phase timeout): a timeout far beyond the 120 s this test gives the whole cancel
+    config.orchestration.phase_timeout_s = 900
+    runtime = SwarmRuntime(settings, config)
+    await runtime.start()
+    try:
+        await publish_report(bus, report(5))
+        inv = investigation_id_for(report(5).signature)
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            assert time.monotonic() < deadline, "research never started"
+            await asyncio.sleep(0.05)
+        [research] = runtime.pools["research"].actors.values()
+        assert await asyncio.wait_for(research.active.remote(), 20) == 1  # a probe is answered too
+        reply = await cli("control", "cancel", inv, "--reason", "busy actor")
+        assert reply == {"investigation_id": inv, "cancelled": True, "reason": "busy actor"}
+        counters = await runtime.until_empty(timeout_s=120)
+        assert counters["results"] == 1
+    finally:
+        await runtime.stop()
+    sub = await bus.js.subscribe(bus.names.result_of(inv), ordered_consumer=True)
+    result = Result.model_validate_json((await sub.next_msg(timeout=5)).data)
+    await sub.unsubscribe()
+    assert result.status == "failed" and result.error == "cancelled: busy actor", result
 
 
 async def test_cancel_of_an_investigation_no_orchestrator_runs_fails_naming_it(bus: Bus, settings, cli_env,

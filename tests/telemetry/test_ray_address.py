@@ -47,10 +47,20 @@ def test_an_address_nobody_answers_at_fails_fast_naming_it(scheme: str) -> None:
     assert _error(done).startswith(f"no Ray cluster answers at {address}: ")
 
 
-@pytest.mark.parametrize("address", ["bogus", "http://127.0.0.1:8265"])
-def test_a_malformed_address_is_named(address: str) -> None:
-    done = _status("--address", address, "--json")
-    assert _error(done).startswith(f"invalid Ray address '{address}': expected HOST:PORT")
+def test_a_malformed_address_is_named() -> None:
+    done = _status("--address", "bogus", "--json")
+    assert _error(done).startswith("invalid Ray address 'bogus': expected HOST:PORT")
+
+
+@pytest.mark.parametrize("given", ["option", "variable"])
+def test_the_dashboard_s_address_is_not_joined_and_status_goes_on_to_nats(given: str) -> None:
+    """The README's cluster recipe exports RAY_ADDRESS=http://<head>:8265 for `swarm submit` and `swarm jobs`;
+    `swarm status` refused it. It reads the pools from the swarm's control service instead (tests/runtime/
+    test_control.py): here no NATS answers, and that is the error, not the address."""
+    args, env = (["--address", "http://127.0.0.1:8265"], {}) if given == "option" else \
+        ([], {"RAY_ADDRESS": "http://127.0.0.1:8265"})
+    error = _error(_status(*args, "--json", env=env))
+    assert "Ray address" not in error and "NATS" in error, error
 
 
 def test_a_malformed_ray_address_variable_is_named_as_the_variable() -> None:
@@ -92,5 +102,5 @@ async def test_status_joins_a_live_local_ray(ray_session: None, bus: Bus, cli_en
     done = await asyncio.to_thread(_status, "--address", gcs, "--json", env=cli_env)
     assert done.returncode == 0, done.stderr
     snap = json.loads(done.stdout)
-    assert snap["ray"] == {"connected": True, "namespace": f"swarm-{cli_env['NATS_NAMESPACE']}"}
+    assert snap["ray"] == {"connected": True, "namespace": f"swarm-{cli_env['NATS_NAMESPACE']}", "pools_from": None}
     assert snap["namespace"] == cli_env["NATS_NAMESPACE"]
