@@ -39,6 +39,7 @@ __all__ = ["SwarmJobs", "JobAlreadyRunning", "JobError", "submission_id", "READY
 READY_LINE = "swarm running in Ray namespace"  # printed by `swarm run` once every actor is up
 STOP_MARGIN_S = 60  # RAY_JOB_STOP_WAIT_TIME_S = grace_period_s + this: stopping actors, closing NATS
 TERMINAL = {"SUCCEEDED", "STOPPED", "FAILED"}
+LOCAL_DASHBOARD = "http://127.0.0.1:8265"  # Ray's default for `ray job` too
 EXCLUDES = [".git", ".venv", ".swarm", "**/__pycache__", ".pytest_cache", "*.egg-info"]
 _NATS_ENV = ("NATS_URL", "NATS_NAMESPACE", "NATS_CREDS", "NATS_USER", "NATS_PASSWORD", "NATS_TOKEN",
              "NATS_NKEY_SEED", "NATS_TLS_CA", "NATS_TLS_CERT", "NATS_TLS_KEY", "NATS_CONNECT_TIMEOUT_S",
@@ -87,6 +88,23 @@ def _environ_without(names: tuple[str, ...]) -> Iterator[None]:
         os.environ.update(saved)
 
 
+def jobs_address(address: str | None) -> str | None:
+    """The Jobs API address for `--address` (else RAY_ADDRESS): `HOST:PORT` is the dashboard's, over http (Ray's
+    client took it for a GCS address and waited 40 s for one); none at all (nor RAY_API_SERVER_ADDRESS) is this
+    machine's head, http://127.0.0.1:8265, as for `ray job` (Ray's client asked the GCS, which a head with token
+    auth refuses a client that did not turn the token on).
+
+    >>> jobs_address("10.0.0.5:8265"), jobs_address("http://head:8265"), jobs_address("ray://head:10001")
+    ('http://10.0.0.5:8265', 'http://head:8265', 'ray://head:10001')
+    """
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if address is None:
+        return None if os.environ.get("RAY_API_SERVER_ADDRESS") else LOCAL_DASHBOARD
+    if "://" not in address and address != "auto":
+        return f"http://{address}"
+    return address
+
+
 def _where(address: str | None) -> str:
     """The Jobs API address Ray's client was left to use, for messages (never a literal `$RAY_ADDRESS`)."""
     if address:
@@ -104,7 +122,10 @@ class SwarmJobs:
         self.namespace = settings.nats_namespace
         self.id = ""  # the job this object follows: set by submit() or find()
         explicit = bool(address)
-        address = address or os.environ.get("RAY_ADDRESS") or None
+        given = address or os.environ.get("RAY_ADDRESS")
+        address = jobs_address(address)
+        where = _where(address) if given or address is None else \
+            f"{address}, this machine's Ray head (no --address given and RAY_ADDRESS is not set)"
         if address and address.startswith("ray://"):  # the client protocol, not the Jobs API: it would hang
             raise JobError(f"--address {address} is a Ray client address; the Jobs API is the dashboard's "
                            "http://HEAD:8265")
@@ -114,7 +135,7 @@ class SwarmJobs:
             with _environ_without(_ADDRESS_ENV if explicit else ()):
                 self.client = JobSubmissionClient(address, headers=_auth_headers() or None)
         except Exception as exc:  # ConnectionError, auth errors: name the address
-            raise JobError(f"cannot reach the Ray Jobs API at {_where(address)}: {exc}") from exc
+            raise JobError(f"cannot reach the Ray Jobs API at {where}: {exc}") from exc
 
     def find(self, live_only: bool = True) -> str | None:
         """The namespace's job (the newest; only a live one unless `live_only` is False); follows it."""

@@ -74,6 +74,23 @@ def test_jobs_names_the_address_it_could_not_reach_never_a_literal_variable(monk
     assert "$RAY_ADDRESS" not in error
 
 
+def test_the_jobs_api_address_is_the_dashboard_s_by_default_and_without_a_scheme(monkeypatch) -> None:
+    """A new user on a token-auth `ray start --head`: `swarm jobs` without an address asked the GCS (refused:
+    the client had not turned the token on); `--address 127.0.0.1:8265` was taken for a GCS address and hung
+    40 s. As for `ray job`, none means this machine's head at http://127.0.0.1:8265, HOST:PORT means http."""
+    from swarm.runtime.jobs import jobs_address
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.delenv("RAY_API_SERVER_ADDRESS", raising=False)
+    assert jobs_address(None) == "http://127.0.0.1:8265"
+    assert jobs_address("10.0.0.5:8265") == "http://10.0.0.5:8265"
+    monkeypatch.setenv("RAY_ADDRESS", "head.internal:8265")
+    assert jobs_address(None) == "http://head.internal:8265"
+    result = runner.invoke(app, ["jobs", "--address", "127.0.0.1:9", "--json"])  # nobody answers there
+    assert result.exit_code == 1, result.output
+    assert json.loads(result.stdout)["error"].startswith("cannot reach the Ray Jobs API at http://127.0.0.1:9: ")
+
+
 def test_an_investigation_id_that_is_no_token_is_a_usage_error_before_nats_is_asked() -> None:
     """`control cancel ""` and `control cancel 'a b'` were sent to the control service as they were."""
     for command in (["control", "cancel"], ["approve"], ["reject"]):
