@@ -29,6 +29,7 @@ import logging
 import math
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
@@ -70,6 +71,7 @@ class ServiceHealth:
     heartbeat: Heartbeat | None = None
     heal_attempts: int = 0
     seen_mono: float = field(default_factory=time.monotonic, repr=False)
+    heard: bool = field(default=False, repr=False)  # a live beat reached this monitor (not only a stored one)
 
     def silent_for(self, now: float | None = None) -> float:
         return (time.monotonic() if now is None else now) - self.seen_mono
@@ -149,11 +151,15 @@ class HealthMonitor:
         max_heal_attempts: int = 3,
         seed_horizon_s: float = 3600.0,
         outage_grace_s: float = 10.0,
+        owns: Callable[[str], bool] | None = None,
     ) -> None:
         self.bloodstream, self.healer, self.doctor = bloodstream, healer, doctor
         self.missed_heartbeats, self.check_interval_s = missed_heartbeats, check_interval_s
         self.doctor_interval_s, self.auto_heal, self.max_heal_attempts = doctor_interval_s, auto_heal, max_heal_attempts
         self.seed_horizon_s, self.outage_grace_s = seed_horizon_s, outage_grace_s
+        # whether a service is one the swarm runs now: a stored beat of another (an earlier run's replica that
+        # was not scaled up again) is nobody's to heal, and its silence no injury
+        self.owns = owns
         self.nats_down_since: float | None = None  # monotonic: NATS unreachable from here since
         self.outages = 0
         self._last_pass: float | None = None
@@ -236,7 +242,7 @@ class HealthMonitor:
         if row is None:
             row = self.services[hb.service] = ServiceHealth(service=hb.service)
         row.role, row.interval_s, row.heartbeat = hb.role, hb.interval_s or row.interval_s, hb
-        row.last_seen, row.seen_mono = datetime.now(UTC), time.monotonic()
+        row.last_seen, row.seen_mono, row.heard = datetime.now(UTC), time.monotonic(), True
         row.status = _status_of(hb, 0.0, self.missed_heartbeats)
         if row.status != "stopped" and was in ("down", "restarting"):
             row.heal_attempts = 0
@@ -294,6 +300,11 @@ class HealthMonitor:
                 continue
             silent = row.silent_for(now)
             if silent <= self.missed_heartbeats * (row.interval_s or 5.0):
+                continue
+            if not row.heard and self.owns is not None and not self.owns(row.service):
+                row.status = "stopped"
+                log.info("%s: a last beat stored by an earlier run, and no replica of this swarm: not judged",
+                         row.service)
                 continue
             row.status = "down"
             raised.append(await self._service_down(row, silent))

@@ -185,7 +185,8 @@ class SwarmRuntime:
         # the longest restart (Ray's own restart waited for, the name released, a replacement started) fits
         healer = Healer(self.blood, restarter=self, state=store, actor="swarm-healer",
                         action_timeout_s=RESTART_BOUND_S + 10.0)
-        self.monitor = await HealthMonitor.from_config(self.blood, self.config, healer=healer, doctor=store).start()
+        self.monitor = await HealthMonitor.from_config(self.blood, self.config, healer=healer, doctor=store,
+                                                       owns=self.runs).start()
         self._tasks.append(asyncio.create_task(self._control_loop(), name="control-loop"))
         self._tasks.append(Collector(self.bus, self.ray_namespace, outbox=self.blood).start())  # gauges
         self.control = await ControlService(self).start()  # {ns}.svc.*: status, pause, resume, cancel, budget
@@ -258,6 +259,12 @@ class SwarmRuntime:
         """The swarm-wide budget: active admissions, spend over the last hour, delays, expiries."""
         budget = ray.get_actor(BUDGET_NAME, namespace=self.ray_namespace)
         return dict(await budget.status.remote())
+
+    def runs(self, service: str) -> bool:
+        """Whether `service` is an actor of this swarm (an intake actor, a replica ready, starting or retiring)."""
+        if service in {f"intake-{i}" for i in range(self.config.intake.actors)}:
+            return True
+        return any(service in p.actors or service in p.starting or service in p.retiring for p in self.pools.values())
 
     def sizes(self) -> dict[str, int]:
         """Replicas ready per role."""

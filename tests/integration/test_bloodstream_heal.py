@@ -183,6 +183,27 @@ async def test_a_service_dead_before_the_monitor_started_is_found_from_the_strea
         assert injury.auto_heal is False and monitor.services["ghost-0"].status == "down"
 
 
+async def test_a_stored_beat_of_a_service_the_swarm_does_not_run_is_no_injury(bus: Bus, bs: Bloodstream) -> None:
+    """A new user's restarted job: `review-2` of the job before (scaled up, killed without its last beat) was
+    judged down by every later job, three restarts failed and the critical alert fired. A monitor told what
+    the swarm runs (`owns`) leaves such a stored beat unjudged; one of its own is judged as before."""
+    await bs.heartbeat(Heartbeat(service="review-2", role="review", interval_s=0.01))
+    await bs.heartbeat(Heartbeat(service="review-0", role="review", interval_s=0.01))
+
+    async def stored() -> bool:
+        return (await bus.js.stream_info(bus.names.heartbeat_stream)).state.messages == 2
+
+    await until(stored, "the beats to be stored")
+    watch = await Watch().start(bus)
+    restarter = NeverRestarts()
+    healer = Healer(bs, restarter=restarter)
+    async with HealthMonitor(bs, healer=healer, check_interval_s=0.02, owns=lambda s: s == "review-0") as monitor:
+        await watch.injury(lambda i: i.affected_service == "review-0", "review-0's injury")
+        await until(lambda: monitor.services["review-2"].status == "stopped", "review-2 left unjudged")
+        assert not [i for i in watch.injuries if i.affected_service == "review-2"], watch.injuries
+        assert monitor.services["review-0"].status in ("down", "restarting")
+
+
 def beat_from_another_process(settings: Settings, service: str, outbox: Path, stop: threading.Event) -> None:
     """A live service beating every 0.1 s on its own connection and event loop (a thread standing in for an
     actor's process), whatever the test's own loop is doing."""
