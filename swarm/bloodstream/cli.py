@@ -73,7 +73,11 @@ def _summary(payload: Any) -> str:
         return str(payload)[:120]
     keys = ("event_type", "action", "target", "outcome", "injury_type", "affected_service", "service", "status")
     keys += ("brain", "reason", "investigation_id")
-    return " ".join(f"{k}={payload[k]}" for k in keys if payload.get(k) not in (None, "", {}))[:200]
+    words = [f"{k}={payload[k]}" for k in keys if payload.get(k) not in (None, "", {})]
+    data = payload.get("data")  # an event's own fields (a pool_scaled's role, from, to, load): the point of it
+    if isinstance(data, dict):
+        words += [f"{k}={v}" for k, v in data.items() if isinstance(v, str | int | float | bool) and v != ""]
+    return " ".join(words)[:300]
 
 
 async def _tail(settings: Settings, subject: str | None, count: int | None, as_json: bool) -> int:

@@ -209,3 +209,19 @@ async def test_events_tail_for_people_prints_untrusted_text_verbatim(
     result = job.result()
     assert result.exit_code == 0, result.output
     assert "hive.audit" in result.stdout and "action=[bold red]not markup[/] target=inv-1" in result.stdout
+
+
+async def test_events_tail_for_people_shows_an_event_s_own_fields(bus: Bus, tmp_path: Path,
+                                                                  cli_env: dict[str, str]) -> None:
+    """A new user's `swarm events tail` showed `event_type=pool_scaled` and nothing of the role, from, to or load
+    the README promises; they were only in `--json`."""
+    bs = Bloodstream(bus, tmp_path)
+    args = ["events", "tail", "-s", "hive.events.>", "-n", "1"]
+    job = asyncio.ensure_future(asyncio.to_thread(CliRunner().invoke, app, args))
+    while not job.done():
+        await bs.event("pool_scaled", {"role": "research", "from": 1, "to": 3, "load": 6, "reason": "scale up"})
+        await asyncio.wait([job], timeout=0.05)
+    result = job.result()
+    assert result.exit_code == 0, result.output
+    line = " ".join(result.stdout.split())
+    assert "event_type=pool_scaled" in line and "role=research from=1 to=3 load=6" in line, result.stdout
