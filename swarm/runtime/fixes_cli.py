@@ -31,6 +31,7 @@ from swarm.errors import ConfigError
 from swarm.runtime.fixview import show_investigation, unheld_dead_letters
 from swarm.runtime.follow import PullRequestFollower
 from swarm.runtime.grouping import SignatureIndex
+from swarm.telemetry.snapshot import open_investigations
 
 __all__ = ["fixes_app"]
 
@@ -53,7 +54,8 @@ def _row(entry: dict[str, Any]) -> dict[str, Any]:
             "regression": bool(entry.get("regression")), "pull_request": pull.get("url"),
             "pull_request_state": pull.get("state"),
             # seen once: last seen when it was opened (the entry is written again only for another copy)
-            "last_seen_at": entry.get("last_seen_at") or entry.get("opened_at"), "dead_letter": None}
+            "last_seen_at": entry.get("last_seen_at") or entry.get("opened_at"), "dead_letter": None,
+            "state": None}  # an open one's PEER status
 
 
 @contextlib.contextmanager
@@ -80,6 +82,10 @@ def list_fixes(
         async with open_bus(s) as bus:
             entries = await (await _index(bus)).entries()
             rows = [_row(e) for e in entries]
+            if any(r["status"] == "open" for r in rows):  # where each open one is: AWAITING_APPROVAL, EXECUTING, …
+                states = {i["investigation_id"]: i["status"] for i in await open_investigations(bus, len(rows))}
+                for r in rows:
+                    r["state"] = states.get(r["investigation_id"]) if r["status"] == "open" else None
             if status in (None, "dead_lettered"):
                 rows += await unheld_dead_letters(bus, entries)
         rows = [r for r in rows if status is None or r["status"] == status]
@@ -96,7 +102,9 @@ def list_fixes(
             letter = r["dead_letter"]
             what = (f"{r['investigation_id']}  {r['service']}  x{r['occurrences']}{pr}" if letter is None else
                     f"{letter['stream']} #{letter['sequence']}  {letter['reason']}")
-            console.print(Text.assemble((f"{r['status']:<13}", "bold"), f" {what}"), highlight=False, soft_wrap=True)
+            waits = "  (awaiting approval: swarm approve / reject)" if r["state"] == "AWAITING_APPROVAL" else ""
+            console.print(Text.assemble((f"{r['status']:<13}", "bold"), f" {what}{waits}"), highlight=False,
+                          soft_wrap=True)
 
     emit(rows, json_out, render)
 

@@ -60,6 +60,7 @@ async def unheld_dead_letters(bus: Bus, entries: list[dict[str, Any]]) -> list[d
             "pull_request_state": None, "last_seen_at": letter.timestamp.isoformat(),
             "dead_letter": {"reason": letter.reason, "error_type": letter.error_type, "stream": stream,
                             "sequence": int(raw.seq), "source": f"{letter.source_stream}#{letter.source_sequence}"},
+            "state": None,
         })
     return rows
 

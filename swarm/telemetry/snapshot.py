@@ -28,7 +28,7 @@ from swarm.bus.kvlist import bucket_keys
 from swarm.tasks import stop_tasks
 from swarm.telemetry import metrics
 
-__all__ = ["take_snapshot", "export_gauges", "Collector"]
+__all__ = ["take_snapshot", "export_gauges", "Collector", "open_investigations"]
 
 log = logging.getLogger("swarm.telemetry")
 _STOPPED = ("stopping", "stopped")
@@ -79,7 +79,7 @@ async def _heartbeats(bus: Bus) -> list[dict[str, Any]]:
     return rows
 
 
-async def _investigations(bus: Bus, limit: int = 50) -> list[dict[str, Any]]:
+async def open_investigations(bus: Bus, limit: int = 50) -> list[dict[str, Any]]:
     """Open signatures (SIGNATURES KV) with the phase of their latest PEER cycle."""
     from swarm.state import PeerStateStore
 
@@ -143,7 +143,7 @@ async def _ray_parts(ray_namespace: str | None) -> tuple[dict[str, list[str]], d
 async def take_snapshot(bus: Bus, ray_namespace: str | None = None) -> dict[str, Any]:
     """The namespace right now (see the module docstring for the keys)."""
     streams, heartbeats, investigations, (pools, budget) = await asyncio.gather(
-        _streams(bus), _heartbeats(bus), _investigations(bus), _ray_parts(ray_namespace)
+        _streams(bus), _heartbeats(bus), open_investigations(bus), _ray_parts(ray_namespace)
     )
     return {
         "namespace": bus.names.ns,

@@ -126,6 +126,11 @@ async def test_the_gate_holds_the_push_until_approved_then_opens_a_valid_pull_re
             await publish_report(bus, report("shop"))
             inv = investigation_id_for(report("shop").signature)
             await awaiting(inv)
+            # `swarm fixes list` says so too (it showed a plain `open`, for a new user)
+            (listed,) = [r for r in await cli("fixes", "list") if r["investigation_id"] == inv]
+            assert (listed["status"], listed["state"]) == ("open", "AWAITING_APPROVAL"), listed
+            human = await asyncio.to_thread(runner.invoke, app, ["fixes", "list"])
+            assert "awaiting approval: swarm approve / reject" in " ".join(human.stdout.split()), human.stdout
             assert remote_branches(remote) == {} and gh.requests == []  # nothing left the swarm
             deadline = time.monotonic() + 60
             while (await cli("control", "budget"))["active"] != 0:  # waiting for a human holds no budget slot
