@@ -141,9 +141,9 @@ class ControlService:
         for role, pool in self.runtime.pools.items():
             # the orchestrators say whether it runs; a role actor's cancel only hurries its phase along (the
             # investigation stops at its next step anyway), so it is not waited on for long
-            got = await asyncio.gather(*(asyncio.wait_for(a.cancel.remote(inv, reason), None if role == "orchestrator"
-                                                          else ROLE_CANCEL_WAIT_S) for a in pool.actors.values()),
-                                       return_exceptions=True)
+            wait_s = None if role == "orchestrator" else ROLE_CANCEL_WAIT_S
+            calls = [asyncio.wait_for(a.cancel.remote(inv, reason), wait_s) for a in pool.actors.values()]
+            got = await asyncio.gather(*calls, return_exceptions=True)
             found = found or (role == "orchestrator" and any(g is True for g in got))
         if not found:  # nothing was cancelled: say why, from the investigation's PEER state
             raise InvalidInput(await self._not_running(inv))

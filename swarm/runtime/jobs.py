@@ -105,13 +105,13 @@ def jobs_address(address: str | None) -> str | None:
     return address
 
 
-def _where(address: str | None) -> str:
-    """The Jobs API address Ray's client was left to use, for messages (never a literal `$RAY_ADDRESS`)."""
-    if address:
-        return address
-    if api := os.environ.get("RAY_API_SERVER_ADDRESS"):
-        return f"{api} (RAY_API_SERVER_ADDRESS)"
-    return "a local Ray (no --address given and RAY_ADDRESS is not set)"
+def _where(address: str | None, defaulted: bool) -> str:
+    """The Jobs API address Ray's client was given, for messages (never a literal `$RAY_ADDRESS`)."""
+    if address is None:  # jobs_address left it to Ray's client: RAY_API_SERVER_ADDRESS
+        return f"{os.environ.get('RAY_API_SERVER_ADDRESS')} (RAY_API_SERVER_ADDRESS)"
+    if defaulted:
+        return f"{address}, this machine's Ray head (no --address given and RAY_ADDRESS is not set)"
+    return address
 
 
 class SwarmJobs:
@@ -122,10 +122,8 @@ class SwarmJobs:
         self.namespace = settings.nats_namespace
         self.id = ""  # the job this object follows: set by submit() or find()
         explicit = bool(address)
-        given = address or os.environ.get("RAY_ADDRESS")
+        defaulted = not (address or os.environ.get("RAY_ADDRESS"))
         address = jobs_address(address)
-        where = _where(address) if given or address is None else \
-            f"{address}, this machine's Ray head (no --address given and RAY_ADDRESS is not set)"
         if address and address.startswith("ray://"):  # the client protocol, not the Jobs API: it would hang
             raise JobError(f"--address {address} is a Ray client address; the Jobs API is the dashboard's "
                            "http://HEAD:8265")
@@ -135,7 +133,7 @@ class SwarmJobs:
             with _environ_without(_ADDRESS_ENV if explicit else ()):
                 self.client = JobSubmissionClient(address, headers=_auth_headers() or None)
         except Exception as exc:  # ConnectionError, auth errors: name the address
-            raise JobError(f"cannot reach the Ray Jobs API at {where}: {exc}") from exc
+            raise JobError(f"cannot reach the Ray Jobs API at {_where(address, defaulted)}: {exc}") from exc
 
     def find(self, live_only: bool = True) -> str | None:
         """The namespace's job (the newest; only a live one unless `live_only` is False); follows it."""

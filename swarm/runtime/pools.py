@@ -95,7 +95,7 @@ class RolePool:
         self.actors: dict[str, Any] = {}
         self.retiring: set[str] = set()  # names being retired: never re-adopted by a scale-up
         self.starting: dict[str, Any] = {}  # replicas a scale-up created that are not ready yet
-        self._admissions: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[None]] = set()  # admissions of starting replicas, name releases
         self.start_error: str | None = None  # why the last replica that could not start did not
 
     @property
@@ -151,8 +151,8 @@ class RolePool:
         for name, handle in new if not wait else ():
             self.starting[name] = handle
             task = asyncio.get_running_loop().create_task(self._admit(name, handle))
-            self._admissions.add(task)
-            task.add_done_callback(self._admissions.discard)
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
         while self.starting and self.target > n:  # the ones not ready yet go first: they hold no work
             name = max(self.starting, key=lambda x: int(x.rsplit("-", 1)[1]))
             self._drop_starting(name)
@@ -211,8 +211,8 @@ class RolePool:
             self.retiring.discard(name)
 
         task = asyncio.get_running_loop().create_task(release())
-        self._admissions.add(task)
-        task.add_done_callback(self._admissions.discard)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _ready(self, name: str, handle: Any, timeout_s: float = 300.0) -> bool:
         """Wait for a new replica; one that cannot start (no capacity, bad node) is killed, not awaited forever."""
@@ -270,7 +270,7 @@ class RolePool:
         self.kill_all()
 
     def kill_all(self) -> None:
-        for task in list(self._admissions):
+        for task in list(self._background):
             task.cancel()
         for handle in [*self.actors.values(), *self.starting.values()]:
             with contextlib.suppress(Exception):

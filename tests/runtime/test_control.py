@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -13,11 +14,12 @@ from swarm.bus.connect import Bus
 from swarm.bus.names import CONTROL_ENDPOINTS
 from swarm.cli import app
 from swarm.errors import ControlRefused, NatsUnavailable
-from swarm.models import ErrorReport, Result
+from swarm.models import ErrorReport
 from swarm.reporting.reporter import publish_report
 from swarm.runtime.app import SwarmRuntime
 from swarm.runtime.control import control_request, ping
 from swarm.runtime.grouping import investigation_id_for
+from tests.runtime.test_delivery import result_of
 from tests.support.runtime import runtime_config
 
 pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(600)]
@@ -108,6 +110,14 @@ async def test_ping_finds_the_services_and_pause_holds_intake_until_resume(bus: 
         await runtime.stop()
 
 
+async def research_started(marker: Path) -> None:
+    """Until research works on the investigation (and waits to be cancelled)."""
+    deadline = time.monotonic() + 120
+    while not marker.exists():
+        assert time.monotonic() < deadline, "research never started"
+        await asyncio.sleep(0.05)
+
+
 async def test_cancel_stops_a_running_investigation_with_a_failed_result(bus: Bus, settings, cli_env,
                                                                          tmp_path) -> None:
     marker = tmp_path / "research-started"
@@ -117,27 +127,23 @@ async def test_cancel_stops_a_running_investigation_with_a_failed_result(bus: Bu
     try:
         await publish_report(bus, report(1))
         inv = investigation_id_for(report(1).signature)
-        deadline = time.monotonic() + 120
-        while not marker.exists():  # research is working on it (and waits to be cancelled)
-            assert time.monotonic() < deadline, "research never started"
-            await asyncio.sleep(0.05)
+        await research_started(marker)
         reply = await cli("control", "cancel", inv, "--reason", "wrong service")
         assert reply == {"investigation_id": inv, "cancelled": True, "reason": "wrong service"}
         counters = await runtime.until_empty(timeout_s=300)
         assert counters["results"] == 1 and counters["dead_lettered"] == 0
     finally:
         await runtime.stop()
-    sub = await bus.js.subscribe(bus.names.result_of(inv), ordered_consumer=True)
-    result = Result.model_validate_json((await sub.next_msg(timeout=5)).data)
-    await sub.unsubscribe()
+    result = await result_of(bus, inv)
     assert result.status == "failed" and result.error == "cancelled: wrong service"
 
 
 async def test_cancel_is_answered_while_every_call_slot_of_an_actor_is_busy(bus: Bus, settings, cli_env,
                                                                             tmp_path) -> None:
     """A new user's `swarm control cancel` got no answer for two minutes: the cancel is asked of every role's
-    actors, and it queued behind the phase calls that filled an actor's call slots. Control calls have a
-    concurrency group of their own. Here research's only slot holds a phase that waits to be cancelled."""
+    actors, and it queued behind the phase calls that filled an actor's Ray call slots. A role actor's phases are
+    bounded by its own semaphore, its call slots are many. Here research's only phase slot holds a phase that
+    waits to be cancelled."""
     marker = tmp_path / "research-started"
     config = runtime_config(tmp_path, {"research": {"hang_until_cancelled": str(marker)}})
     config.roles["research"].max_concurrency = 1
@@ -149,10 +155,7 @@ async def test_cancel_is_answered_while_every_call_slot_of_an_actor_is_busy(bus:
     try:
         await publish_report(bus, report(5))
         inv = investigation_id_for(report(5).signature)
-        deadline = time.monotonic() + 120
-        while not marker.exists():
-            assert time.monotonic() < deadline, "research never started"
-            await asyncio.sleep(0.05)
+        await research_started(marker)
         [research] = runtime.pools["research"].actors.values()
         assert await asyncio.wait_for(research.active.remote(), 20) == 1  # a probe is answered too
         reply = await cli("control", "cancel", inv, "--reason", "busy actor")
@@ -161,9 +164,7 @@ async def test_cancel_is_answered_while_every_call_slot_of_an_actor_is_busy(bus:
         assert counters["results"] == 1
     finally:
         await runtime.stop()
-    sub = await bus.js.subscribe(bus.names.result_of(inv), ordered_consumer=True)
-    result = Result.model_validate_json((await sub.next_msg(timeout=5)).data)
-    await sub.unsubscribe()
+    result = await result_of(bus, inv)
     assert result.status == "failed" and result.error == "cancelled: busy actor", result
 
 
