@@ -5,7 +5,9 @@ submitted to it as a Ray job, a burst of distinct reports on a real nats-server.
 
 The head has 2 CPUs: the swarm's minimum pools (0.25 + 3 x 0.5) fit on it. A burst grows research, implement and
 review to 4 replicas of half a CPU each; the runtime asks Ray's autoscaler for those CPUs (request_resources),
-a worker node of 8 CPUs is launched and takes the new replicas. Idle, the pools shrink, the request falls back
+a worker node of 8 CPUs is launched and takes the new replicas (the research calls are held until the test has
+seen one there: a new replica joins its pool once ready, and one still starting when the burst is over is dropped,
+so a burst shorter than a node's launch would never reach it). Idle, the pools shrink, the request falls back
 to the minimum pools' CPUs, and the idle worker is removed (idle timeout 6 s). Stopped, the swarm withdraws
 its request.
 """
@@ -118,6 +120,8 @@ async def test_a_burst_makes_ray_add_a_worker_node_and_idle_removes_it(fake_head
     assert sub.returncode == 0, sub.stdout + sub.stderr
     head_id = alive_nodes(fake_head)[0]["node_id"]
     assert len(alive_nodes(fake_head)) == 1, "the minimum pools fit on the head: no node before the burst"
+    gate = Path(f"/tmp/swarm-autoscale-{ns}.open")  # autoscale.yaml's research hold_until
+    gate.unlink(missing_ok=True)
     try:
         for i in range(16):
             await publish_report(bus, report(i))
@@ -129,6 +133,7 @@ async def test_a_burst_makes_ray_add_a_worker_node_and_idle_removes_it(fake_head
             lambda: {n for n, node in swarm_actor_nodes(fake_head, ns).items() if node != head_id}, 120,
             "a swarm replica on the new node")
         assert all(n.split("-")[0] in ("research", "implement", "review") for n in on_worker), on_worker
+        gate.touch()
         # the burst is answered, the swarm goes idle: the pools shrink and Ray removes the idle worker
         await wait_for(lambda: len(alive_nodes(fake_head)) == 1, 240, "the idle worker node removed")
         assert alive_nodes(fake_head)[0]["node_id"] == head_id
@@ -136,7 +141,9 @@ async def test_a_burst_makes_ray_add_a_worker_node_and_idle_removes_it(fake_head
         assert info.state.messages == 16
         assert requested_cpus(fake_head) == 2, "idle, the request falls back to the minimum pools' CPUs"
     finally:
+        gate.touch()  # nothing is left holding, whatever failed
         stop = subprocess.run(["swarm", "submit", "--stop", "--json"], env=env, cwd=ROOT, capture_output=True,
                               text=True, timeout=300)
+    gate.unlink(missing_ok=True)
     assert stop.returncode == 0, stop.stdout + stop.stderr
     await wait_for(lambda: requested_cpus(fake_head) == 0, 60, "the stopped swarm's request withdrawn")

@@ -9,7 +9,9 @@ call creates it, then waits until its investigation is cancelled); commit (imple
 branch swarm/fix/[<namespace>/]<id> of the repository's `path`, the working tree untouched); tool_run (research: a
 command, "{python}" for this interpreter, run through the host's tool runner, `swarm.agent.run_tool`; a
 failing run fails the call); env_probe (a directory: each call writes <role>.json there, the values in its
-process environment of the names in env_probe_names, and its Ray runtime_env).
+process environment of the names in env_probe_names, and its Ray runtime_env); hold_until (a path, `{namespace}`
+filled in: each call waits until it exists, at most hold_until_s, default 300, so a test keeps a load standing as long
+as it needs).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +54,11 @@ class _Base:
             Path(waiting).write_text(ctx.investigation_id)
             await ctx.cancel.event.wait()
             ctx.cancel.raise_if_cancelled()
+        if gate := self.options.get("hold_until"):
+            path, deadline = Path(str(gate).format(namespace=ctx.namespace)), time.monotonic()
+            deadline += float(self.options.get("hold_until_s", 300))
+            while not path.exists() and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
         once = self.options.get("sleep_once")
         if once and not Path(once).exists():
             Path(once).write_text(ctx.investigation_id)
