@@ -175,7 +175,8 @@ def _orchestrator(b: _Builder) -> None:
 
 def _agent(b: _Builder) -> None:
     b.kv(b.names.peer_bucket, write=True)
-    b.publish(b.names.comms_runs_all)
+    # its run's messages, and swarm-wide notices: a brain that died in an agent says so on the general channel
+    b.publish(b.names.comms_runs_all, b.names.comms_general_all)
     b.bloodstream()
 
 

@@ -32,6 +32,7 @@ from swarm.bus.server import EmbeddedNats
 from swarm.bus.settings import DEFAULT_CONFIG_DIR, Settings
 from swarm.bus.tls import write_tls
 from swarm.cli import app
+from swarm.comms.publisher import notice
 from swarm.errors import ConfigError, PermissionDenied
 from swarm.models import DeployMarker, ErrorReport, Result
 from swarm.runtime.control import control_request, ping
@@ -114,7 +115,7 @@ async def test_a_forged_fixed_result_from_a_reporter_is_refused_by_the_server(pr
         await orchestrator.publish(orchestrator.names.result("fixed", "inv-real"), forged, msg_id="inv-real")
 
 
-async def test_an_agent_cannot_publish_errors_or_delete_a_stream(provisioned) -> None:
+async def test_an_agent_cannot_publish_errors_or_delete_a_stream(provisioned, tmp_path) -> None:
     alpha = provisioned["alpha"]
     async with open_bus(alpha, role="agent") as agent:
         with pytest.raises(PermissionDenied, match="agent@alpha"):
@@ -127,6 +128,10 @@ async def test_an_agent_cannot_publish_errors_or_delete_a_stream(provisioned) ->
         kv = await agent.js.key_value(agent.names.peer_bucket)
         await kv.put(agent.names.peer_key("error", "inv-a", 1), b"{}")
         await agent.publish(agent.names.comms_run("inv-a", "finding"), b"{}")
+        # the notice an agent's dead brain gives (it was refused, so no one heard of it)
+        sent = await notice(agent, "brain_dead", "claude died", outbox_dir=tmp_path)
+        assert sent == "published", sent
+        assert not agent.refusals.refused("publish", agent.names.comms_general("brain_dead"))
     async with open_bus(alpha, role="operator") as operator:
         assert (await operator.js.stream_info(stream)).config.name == stream
 

@@ -138,27 +138,38 @@ def test_swarm_run_until_empty_prints_the_counters(cli_env, tmp_path) -> None:
     }
 
 
-def test_an_api_key_in_dot_env_reaches_the_agents_in_their_ray_actors(cli_env, tmp_path, monkeypatch) -> None:
+def test_an_api_key_in_dot_env_reaches_the_agents_in_their_ray_actors(cli_env, tmp_path) -> None:
     """README: connection settings (ANTHROPIC_API_KEY among them) come from the environment or `.env`. The
-    agents run in Ray actors whose environment never held the key: it reaches them in the driver's settings."""
-    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)  # the environment's key wins over `.env`
-    monkeypatch.chdir(tmp_path)
+    agents run in Ray actors whose environment never held the key: it reaches them in the driver's settings.
+    The real command in a process of its own (a Ray job of its own on the session's Ray): a key exported in this
+    process stayed in the Ray workers it had started, and every later investigation here asked a Claude that was
+    not there before falling back (the suite spent ~100 s on it)."""
+    import os
+
+    import ray
+
+    from tests.support.cli import SWARM
+
     key = "sk-ant-from-dot-env-0123"
     (tmp_path / ".env").write_text(f"ANTHROPIC_API_KEY={key}\n")
     case = make_case(tmp_path / "repo", "later_commits", seed=5)
     error_file = tmp_path / "report.json"
     error_file.write_text(case.report.model_dump_json())
+    env = {k: v for k, v in {**os.environ, **cli_env, "PYTHONPATH": str(ROOT)}.items() if k != "ANTHROPIC_API_KEY"}
     with MessagesAPI(lambda request: message([text("The cause is not clear from the report.")])) as api:
         cfg = SwarmConfig.load(ROOT / "configs" / "swarm.yaml").model_dump(mode="json")
         cfg["brain"].update(base_url=api.url, max_retries=0)
         cfg["workspace_root"] = str(tmp_path / "ws")
         config = tmp_path / "swarm.yaml"
         config.write_text(yaml.safe_dump(cfg))
-        result = runner.invoke(app, ["investigate", "--repo", str(case.path), "--error-file", str(error_file),
-                                     "--test-command", case.test_command, "--config", str(config), "--json"])
-        assert api.headers, f"no agent asked Claude: the offline brain ran instead\n{result.output}"
+        result = subprocess.run([SWARM, "investigate", "--repo", str(case.path), "--error-file", str(error_file),
+                                 "--test-command", case.test_command, "--config", str(config), "--json",
+                                 "--address", ray.get_runtime_context().gcs_address],
+                                cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+        output = result.stdout + result.stderr
+        assert api.headers, f"no agent asked Claude: the offline brain ran instead\n{output}"
         assert all(key in h.get("x-api-key", "") + h.get("authorization", "") for h in api.headers)
-    assert key not in result.output
+    assert key not in output
 
 
 def test_strict_exits_3_when_no_fix_is_claimed(cli_env, tmp_path, monkeypatch) -> None:
