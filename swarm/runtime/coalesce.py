@@ -7,6 +7,8 @@ An actor call costs about a millisecond of CPU on each side whatever it carries.
 fetched batch's investigations together (one task each, started in the same turn), so their calls to
 the budget actor reach this point in the same turn: N calls become one. Each caller still gets its
 own answer, in the order it asked; a failed batch call fails each of its callers with the same error.
+A batch call whose callers were all cancelled is cancelled too, unless an `orphan` handler must see its
+answer: a stopping actor's loop would otherwise close on it ("Task was destroyed but it is pending").
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class Coalesced(Generic[K, V]):
         (an admission nobody will use is released, not left to expire)."""
         self.call, self.orphan = call, orphan
         self.calls = 0  # batch calls made (items / calls = how much was saved)
+        self.sending: set[asyncio.Task[None]] = set()  # batch calls in flight (the loop keeps weak references)
         self._pending: list[tuple[K, asyncio.Future[V]]] = []
 
     async def __call__(self, item: K) -> V:
@@ -47,7 +50,20 @@ class Coalesced(Generic[K, V]):
         batch, self._pending = self._pending, []
         self.calls += 1
         sent = asyncio.ensure_future(self._send(batch))
-        sent.add_done_callback(lambda t: t.cancelled() or t.exception())
+        self.sending.add(sent)
+        sent.add_done_callback(self._sent)
+        if self.orphan is None:
+            def abandoned(_: asyncio.Future[V]) -> None:
+                if all(answer.cancelled() for _, answer in batch):
+                    sent.cancel()
+
+            for _, answer in batch:
+                answer.add_done_callback(abandoned)
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self.sending.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: a batch call's failure reached its callers
 
     async def _send(self, batch: list[tuple[K, asyncio.Future[V]]]) -> None:
         try:

@@ -106,3 +106,49 @@ async def test_phase_calls_of_one_turn_go_as_one_call_per_replica_spread_like_si
     assert by_replica[10] == by_replica[12] and by_replica[11] == by_replica[13] and by_replica[10] != by_replica[11]
     for handle in (*replicas.values(), registry):
         ray.kill(handle)
+
+
+async def test_a_batch_call_whose_callers_are_all_cancelled_is_cancelled_unless_an_orphan_needs_its_answer() -> None:
+    """A stopping orchestrator cancels its investigations: their phase call in flight must not outlive them
+    (the actor's loop closed on it, and `ray job logs` showed "Task was destroyed but it is pending")."""
+    from swarm.runtime.coalesce import Coalesced
+
+    started, ended = asyncio.Event(), []
+
+    async def call(items: list[int]) -> list[int]:
+        started.set()
+        try:
+            await asyncio.Event().wait()  # a phase that runs long
+        finally:
+            ended.append(items)
+        return items
+
+    calls: Coalesced[int, int] = Coalesced(call)
+    callers = [asyncio.ensure_future(calls(i)) for i in (1, 2)]
+    await started.wait()
+    callers[0].cancel()
+    await asyncio.sleep(0.05)
+    assert len(calls.sending) == 1 and not ended, "one caller still waits: the call goes on"
+    callers[1].cancel()
+    await _until(lambda: _true(not calls.sending), "the abandoned call cancelled", 5)
+    assert ended == [[1, 2]]
+    # with an orphan handler the answer is still needed (an admission nobody uses is released): it goes on
+    orphans: list[tuple[int, int]] = []
+    gate = asyncio.Event()
+
+    async def answer_later(items: list[int]) -> list[int]:
+        await gate.wait()
+        return [i * 10 for i in items]
+
+    kept: Coalesced[int, int] = Coalesced(answer_later, orphan=lambda item, value: orphans.append((item, value)))
+    waiter = asyncio.ensure_future(kept(3))
+    await asyncio.sleep(0.05)
+    waiter.cancel()
+    await asyncio.sleep(0.05)
+    gate.set()
+    await _until(lambda: _true(not kept.sending), "the kept call answered", 5)
+    assert orphans == [(3, 30)]
+
+
+async def _true(value: bool) -> bool:
+    return value
