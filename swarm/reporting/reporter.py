@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import traceback
 from dataclasses import asdict, dataclass
 from types import TracebackType
@@ -58,15 +59,31 @@ class Published:
 
 
 def relative_path(path: str, root: str | None = None) -> str:
-    """`path` relative to `root` (default: the working directory) when inside it, else unchanged.
+    """`path` relative to `root` when inside it, else unchanged. Without `root`: relative to the import root
+    that holds it (the longest `sys.path` entry it is under, as a module's name is), else to the working
+    directory.
 
-    Relative paths keep one error's signature equal across hosts that deploy to different folders.
+    Relative paths keep one error's signature equal across hosts that deploy to different folders, and
+    across working directories: the same service started from two folders reported `src/app/rates.py` and
+    `app/rates.py`, two signatures and two investigations for one error.
     """
-    root = os.path.abspath(root or os.getcwd())
     absolute = os.path.abspath(path)
-    if absolute == root or not absolute.startswith(root + os.sep):
+    base = os.path.abspath(root) if root else _import_root(absolute) or os.getcwd()
+    if absolute == base or not absolute.startswith(base.rstrip(os.sep) + os.sep):
         return path
-    return os.path.relpath(absolute, root)
+    return os.path.relpath(absolute, base)
+
+
+def _import_root(absolute: str) -> str | None:
+    """The longest `sys.path` entry `absolute` is under ('' is the working directory: not an import root here)."""
+    found: str | None = None
+    for entry in sys.path:
+        if not entry:
+            continue
+        base = os.path.abspath(entry)
+        if absolute.startswith(base.rstrip(os.sep) + os.sep) and (found is None or len(base) > len(found)):
+            found = base
+    return found
 
 
 def _escape_surrogate(match: re.Match[str]) -> str:

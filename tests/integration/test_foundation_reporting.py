@@ -305,6 +305,46 @@ def test_report_from_exception_escapes_bytes_that_are_not_utf8() -> None:
     assert ErrorReport.model_validate_json(report.to_bytes()) == report
 
 
+def test_the_raise_site_s_file_is_the_same_from_any_working_directory(tmp_path) -> None:
+    """One service started from two folders (a src layout: PYTHONPATH=src) reports one file and one signature.
+    The file was relative to the working directory: `src/shop/rates.py` and `shop/rates.py`, two signatures
+    and two investigations of one error. Now it is relative to the import root that holds it, as its module
+    name is; a file on no import root stays relative to the working directory."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / "src" / "shop").mkdir(parents=True)
+    (tmp_path / "src" / "shop" / "__init__.py").write_text("")
+    (tmp_path / "src" / "shop" / "rates.py").write_text("def rate(code):\n    return {'EUR': 1.0}[code]\n")
+    (tmp_path / "tool.py").write_text("raise KeyError('GBP')\n")
+    program = (
+        "import json, runpy, sys\n"
+        "from swarm.reporting.reporter import report_from_exception\n"
+        "try:\n"
+        "    if sys.argv[1] == 'module':\n"
+        "        from shop.rates import rate\n"
+        "        rate('GBP')\n"
+        "    else:\n"
+        "        runpy.run_path(sys.argv[1])\n"
+        "except KeyError:\n"
+        "    r = report_from_exception(sys.exc_info(), service='shop')\n"
+        "    print(json.dumps([r.context.file, r.signature]))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+
+    def reported(cwd: Path, what: str) -> list[str]:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "src"), str(root)])}
+        done = subprocess.run([sys.executable, "-c", program, what], cwd=cwd, env=env, capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    from_top, from_src = reported(tmp_path, "module"), reported(tmp_path / "src", "module")
+    assert from_top == from_src and from_top[0] == "shop/rates.py", (from_top, from_src)
+    assert reported(tmp_path, str(tmp_path / "tool.py"))[0] == "tool.py"  # no import root: the working directory
+
+
 def test_console_traces_go_to_stderr_and_json_stays_one_document(cli_env: dict[str, str], settings: Settings) -> None:
     provisioned(settings)
     done = swarm_cli(
