@@ -146,6 +146,13 @@ async def test_swarm_submit_processes_reports_runs_tool_tasks_and_stop_drains(he
     assert json.loads(stop.stdout) == {"submission_id": sid, "namespace": ns, "status": "STOPPED"}
     assert job_status(head, sid) == "STOPPED"
     assert drained_and_exited(head, sid)
+    # a clean stop leaves no traceback in what `ray job logs` shows (the driver and its actors' forwarded logs):
+    # an operator reads them for what went wrong
+    logs = sh([str(BIN / "ray"), "job", "logs", sid, "--address", head.dashboard], head.env())
+    assert logs.returncode == 0 and "swarm" in logs.stdout, logs.stderr
+    marks = ("Traceback", "Task was destroyed", "Event loop is closed", "Exception ignored")
+    noise = [line for line in logs.stdout.splitlines() if any(m in line for m in marks)]
+    assert not noise, "\n".join(noise) + "\n" + logs.stdout[-6000:]
     pending, ack_pending = await consumer(bus)
     assert ack_pending == 0, "a stop left reports ack-pending: the drain was cut short"
     assert pending + await result_count(bus) == 12, "every report is either answered or back in the queue"
