@@ -88,6 +88,7 @@ class BrainConfig(_Config):
     base_url: str | None = None
     max_retries: int = 3
     retry_backoff_s: float = 1.0
+    dead_for_s: float = 60.0  # an API found down is not asked again for this long (steps go offline at once)
     input_usd_per_mtok: float = 3.0
     output_usd_per_mtok: float = 15.0
 

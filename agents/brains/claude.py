@@ -9,6 +9,10 @@ Every response's token usage is charged to ctx.budget. Error text goes in as cle
 data (`untrusted()`), never as instructions. API failures are retried with exponential backoff; then a
 BrainDead event goes out (ctx.events.brain_dead) and the step is done by the offline brain instead. Running
 out of budget or of tool calls also falls back to the offline brain (without a BrainDead: the API is fine).
+An API found down (unreachable, 5xx or overloaded after the retries, or the key refused) is not asked again by
+this process for `brain.dead_for_s`: later steps go to the offline brain at once (an agent message says so, no
+new BrainDead), then one step tries Claude again. Every step paying the retries of an outage cost each
+investigation phases' worth of backoff, and hammered an API that was already failing.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import math
 import os
 import re
 import secrets
+import time
 from importlib import resources
 from typing import Any, Literal
 
@@ -36,14 +41,16 @@ from swarm.models import TestCounts
 __all__ = ["ClaudeBrain", "BrainFailure", "untrusted", "render_report"]
 
 _TAG = re.compile(r"<\s*(/?)\s*untrusted", re.I)
+_DOWN: dict[tuple[str, str], tuple[float, str]] = {}  # (base url, key) -> (monotonic time it may be asked, why)
 
 
 class BrainFailure(TransientError):
-    """Claude could not finish a step; `api` says whether the API itself failed (-> BrainDead)."""
+    """Claude could not finish a step; `api` says whether the API itself failed (-> BrainDead, when it was
+    asked: `attempts` > 0), `down` whether it is down for every step (not asked again for `dead_for_s`)."""
 
-    def __init__(self, message: str, *, api: bool, attempts: int = 0) -> None:
+    def __init__(self, message: str, *, api: bool, attempts: int = 0, down: bool = False) -> None:
         super().__init__(message)
-        self.api, self.attempts = api, attempts
+        self.api, self.attempts, self.down = api, attempts, down
 
 
 def untrusted(label: str, text: str) -> str:
@@ -132,6 +139,21 @@ class ClaudeBrain:
                                         max_retries=0, timeout=float(self.options.get("request_timeout_s", 120)))
 
     async def _create(self, client: anthropic.AsyncAnthropic, cfg: BrainConfig, **kw: Any) -> Any:
+        down = (str(client.base_url), client.api_key or "")
+        until, why = _DOWN.get(down, (0.0, ""))
+        if time.monotonic() < until:
+            raise BrainFailure(f"Claude API down ({why}); asked again in {until - time.monotonic():.0f} s", api=True)
+        try:
+            return await self._attempts(client, cfg, **kw)
+        except BrainFailure as exc:
+            if exc.down:
+                _DOWN[down] = (time.monotonic() + cfg.dead_for_s, str(exc))
+            raise
+        finally:
+            if down in _DOWN and _DOWN[down][0] <= time.monotonic():
+                del _DOWN[down]  # it answered, or its time was up
+
+    async def _attempts(self, client: anthropic.AsyncAnthropic, cfg: BrainConfig, **kw: Any) -> Any:
         last = ""
         attempts = cfg.max_retries + 1
         for attempt in range(1, attempts + 1):
@@ -140,14 +162,16 @@ class ClaudeBrain:
             except anthropic.APIStatusError as exc:
                 last = f"HTTP {exc.status_code}: {exc.message}"
                 if exc.status_code < 500 and exc.status_code not in (408, 409, 429):
-                    raise BrainFailure(f"Claude API refused the request ({last})", api=True, attempts=attempt) from exc
+                    raise BrainFailure(f"Claude API refused the request ({last})", api=True, attempts=attempt,
+                                       down=exc.status_code in (401, 403)) from exc
             except anthropic.APIConnectionError as exc:  # includes timeouts
                 last = f"{type(exc).__name__}: {exc}"
             except anthropic.AnthropicError as exc:
                 raise BrainFailure(f"Claude API error: {exc}", api=True, attempts=attempt) from exc
             if attempt < attempts:
                 await asyncio.sleep(cfg.retry_backoff_s * 2 ** (attempt - 1))
-        raise BrainFailure(f"Claude API unavailable after {attempts} attempts ({last})", api=True, attempts=attempts)
+        raise BrainFailure(f"Claude API unavailable after {attempts} attempts ({last})", api=True, attempts=attempts,
+                           down=True)
 
     async def _charge(self, ctx: AgentContext, cfg: BrainConfig, usage: Any) -> None:
         tokens_in = int(getattr(usage, "input_tokens", 0) or 0) + int(
@@ -215,7 +239,7 @@ class ClaudeBrain:
             return f"error: {exc}", True
 
     async def _fell_back(self, ctx: AgentContext, step: str, exc: BrainFailure) -> None:
-        if exc.api and ctx.events is not None:
+        if exc.api and exc.attempts and ctx.events is not None:
             await ctx.events.brain_dead("claude", str(exc), exc.attempts, "offline")
         await say(ctx, "brain", f"claude could not do {step} ({exc}); the offline brain takes over")
 

@@ -230,16 +230,54 @@ async def test_api_failures_publish_brain_dead_and_fall_back_to_offline(
         out = await run_investigation(
             case.report, case.repository, config, events=events, messages=messages, investigation_id="inv-dead"
         )
-    # every step tried Claude, said so on the bloodstream, and the offline brain still fixed it
-    steps = 1 + len(out["plan"]["hypotheses"]) + 3  # plan, research per hypothesis, implement, express, review
-    assert len(events.brain_deads) == steps
+    # the first step tried Claude and said so on the bloodstream; the API being down, every later step went to
+    # the offline brain at once (within brain.dead_for_s: no request, no second brain_dead), which still fixed it
+    assert len(events.brain_deads) == 1 and len(api.requests) == attempts
     assert all(
         d["brain"] == "claude" and d["fallback"] == "offline" and d["attempts"] == attempts for d in events.brain_deads
     )
-    assert len(api.requests) == steps * attempts
+    said = [content for kind, content, _ in messages.said if kind == "brain"]
+    steps = 1 + len(out["plan"]["hypotheses"]) + 3  # plan, research per hypothesis, implement, express, review
+    assert len(said) == steps and all("Claude API down" in c for c in said[1:]), said
     assert out["express"]["status"] == "fixed" and out["express"]["suspect_commit"] == case.regression_commit
     assert out["implement"]["brain"] == "claude"  # the role's brain, which handed the step to the offline brain
     assert any(kind == "brain" and "offline brain takes over" in content for kind, content, _ in messages.said)
+
+
+async def test_an_api_found_down_is_asked_again_only_after_dead_for_s_and_a_bad_request_is_not_down(
+    tmp_path: Path, config: dict[str, Any]
+) -> None:
+    import asyncio
+
+    from agents.brains.claude import ClaudeBrain
+
+    case = make_case(tmp_path / "repo", "caller", seed=5)
+    events, messages = RecordingEvents(), RecordingMessages()
+    replies: list[Any] = []
+    plan = message([tool_use("submit_plan", {"hypotheses": [{"id": "h1", "title": "from claude", "detail": "x"}]})])
+
+    def policy(req: dict[str, Any]) -> Any:
+        return replies[0]() if replies else plan
+
+    config["brain"]["dead_for_s"] = 0.5
+    with MessagesAPI(policy) as api:
+        config["brain"]["base_url"] = api.url
+        brain = ClaudeBrain({})
+        ctx = context(case.report, case.repository, config, role="orchestrator", phase="plan",
+                      investigation_id="inv-down", events=events, messages=messages)
+        replies[:] = [overloaded]
+        first = await brain.plan(ctx)  # three attempts, then down
+        again = await brain.plan(ctx)  # not asked
+        assert len(api.requests) == 3 and len(events.brain_deads) == 1
+        assert "from claude" not in str(first) + str(again)
+        replies.clear()
+        await asyncio.sleep(0.6)  # dead_for_s is up: one step asks again, and it answers
+        assert (await brain.plan(ctx))["hypotheses"][0]["title"] == "from claude" and len(api.requests) == 4
+        # a request the API refuses for itself (400) is that step's failure, not the API down
+        replies[:] = [lambda: api_error(400, "invalid_request_error", "prompt is too long")]
+        await brain.plan(ctx)
+        await brain.plan(ctx)
+        assert len(api.requests) == 6 and len(events.brain_deads) == 3
 
 
 async def test_a_model_that_never_submits_falls_back_without_brain_dead(tmp_path: Path, config: dict[str, Any]) -> None:
