@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.probe import TRIAL_SOURCE, import_roots
-from agents.workspace import run_heavy, test_env
+from agents.workspace import repro_env, run_heavy, test_env
 
 __all__ = ["carve", "varied_call", "Carved"]
 
@@ -92,7 +92,7 @@ def varied_call(root: Path, records: list[Carved], exc_type: str, message: str, 
         spec = {"sys_dir": sys_dir, "rows": rows, "literals": literals, "max_trials": MAX_TRIALS,
                 "per_row": PER_ROW, "per_call": PER_CALL_S, "trial_source": TRIAL_SOURCE}
         res = run_heavy([sys.executable, str(_REPLAY), json.dumps(spec)], root, timeout_s=timeout_s,
-                        max_output=600_000, env=test_env())
+                        max_output=600_000, env=repro_env())
         for line in res.output.splitlines():
             if not line.startswith("CARVED "):
                 continue

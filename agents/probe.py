@@ -32,7 +32,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agents.workspace import run_heavy, test_env
+from agents.workspace import repro_env, run_heavy
 
 __all__ = ["import_roots", "probe_call", "message_literals", "PROBES", "TRIAL_SOURCE"]
 
@@ -133,7 +133,7 @@ def probe_call(root: Path, path: str, function: str, exc_type: str, message: str
         spec = {"sys_dir": sys_dir, "module": module, "function": function, "plain": plain, "literals": given,
                 "max_trials": MAX_TRIALS, "per_call": PER_CALL_S, "new_source": _NEW, "trial_source": TRIAL_SOURCE}
         res = run_heavy([sys.executable, str(_TRIALS), json.dumps(spec)], root, timeout_s=timeout_s,
-                        max_output=400_000, env=test_env())
+                        max_output=400_000, env=repro_env())
         for line in res.output.splitlines():
             if not line.startswith("PROBE "):
                 continue

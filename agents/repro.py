@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from agents.workspace import CommandResult, run_heavy, test_env
+from agents.workspace import CommandResult, repro_env, run_heavy, test_env
 from swarm.agent import normalise
 from swarm.models import ErrorReport
 
@@ -247,7 +247,8 @@ def run_repro(root: Path, repro: Repro) -> Outcome:
 def run_repro_traced(root: Path, repro: Repro) -> tuple[Outcome, Trace | None]:
     if repro.kind == "none" or not repro.args:
         return "skip", None
-    res = run_heavy(repro.args, root, timeout_s=repro.timeout_s, max_output=200_000, env=test_env())
+    env = test_env() if repro.kind == "test" else repro_env()  # a built repro calls the code with production values
+    res = run_heavy(repro.args, root, timeout_s=repro.timeout_s, max_output=200_000, env=env)
     return classify(res, repro.error_shape(), root, repro.kind, repro.crash())
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 from agents.repro import Outcome, Repro, classify, is_test_file, parse_tracebacks
-from agents.workspace import run_command, run_heavy, test_env
+from agents.workspace import repro_env, run_command, run_heavy, test_env
 
 __all__ = ["undo_culprit"]
 
@@ -56,7 +56,8 @@ def undone(root: Path, repro: Repro, head: str, sha: str) -> Outcome | Literal["
                 _git(root, "checkout", head, "--", path)
             else:
                 _git(root, "rm", "-q", "-f", "--ignore-unmatch", "--", path)
-        res = run_heavy(repro.args, root, timeout_s=repro.timeout_s, max_output=200_000, env=test_env())
+        res = run_heavy(repro.args, root, timeout_s=repro.timeout_s, max_output=200_000,
+                        env=test_env() if repro.kind == "test" else repro_env())
         outcome, _ = classify(res, repro.error_shape(), root, repro.kind, repro.crash())
         traces = parse_tracebacks(res.output, root) if outcome == "skip" and not res.timed_out else []
         if traces and all(t.exc_type == "AssertionError" for t in traces):

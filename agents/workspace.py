@@ -82,6 +82,18 @@ def test_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+NETGUARD = Path(__file__).with_name("netguard")  # a `sitecustomize` that refuses every network connection
+
+
+def repro_env() -> dict[str, str]:
+    """`test_env()` for runs that call the application's code with a report's values (built repros, probes,
+    carves): no network connection can be opened (`agents/netguard`), so a repro never replays a production
+    side effect. The repository's own tests get `test_env()`."""
+    env = test_env()
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(NETGUARD), env.get("PYTHONPATH", "")) if p)
+    return env
+
+
 def run_command(
     args: list[str],
     cwd: Path | str,
