@@ -71,6 +71,18 @@ def local_repositories_exist(config: SwarmConfig) -> None:
             raise ConfigError(f"repositories.{service}.path {path}: not a git repository (no .git)")
 
 
+def joins_a_cluster(address: str | None) -> bool:
+    """Whether a driver with this `--address` joins a Ray it did not start (--address, RAY_ADDRESS, a Ray job)."""
+    return bool(address or os.environ.get("RAY_ADDRESS"))
+
+
+def local_repositories_checked(config: SwarmConfig, address: str | None) -> None:
+    """`local_repositories_exist` when the swarm runs on this machine's own Ray (a cluster's paths are its
+    workers', checked where a phase runs): before anything starts, so a wrong path is said at once."""
+    if not joins_a_cluster(address):
+        local_repositories_exist(config)
+
+
 class SwarmRuntime:
     def __init__(
         self,
@@ -112,7 +124,7 @@ class SwarmRuntime:
 
     def _on_cluster(self) -> bool:
         """Whether the driver joined a Ray it did not start (--address, RAY_ADDRESS, a Ray job's driver)."""
-        return bool(self.address or os.environ.get("RAY_ADDRESS"))
+        return joins_a_cluster(self.address)
 
     def _resolve_tool_tasks(self) -> None:
         """`tools.ray_tasks: auto` made true or false once Ray is known, before any actor gets the config."""
@@ -137,12 +149,11 @@ class SwarmRuntime:
         if missing := missing_tokens(self.config.repositories):  # else every fix of theirs fails to deliver
             raise ConfigError("pull requests need a token: set " + ", ".join(missing))
         log_level()  # SWARM_LOG_LEVEL: every actor would fail on a bad one, after Ray started
+        local_repositories_checked(self.config, self.address)
         metrics.serve_from_env()  # SWARM_METRICS_PORT: the driver's own /metrics (prometheus_client)
         if not ray.is_initialized():
             self.dashboard_url = init_ray(self.address, self.ray_namespace)
         self._resolve_tool_tasks()
-        if not self._on_cluster():  # a cluster's paths are its workers', checked where a phase runs
-            local_repositories_exist(self.config)
         metrics.set_namespace(self.settings.nats_namespace)
         # under SWARM_NATS_AUTH the driver is the monitor; only a short admin connection provisions
         async with open_bus(self.settings, role="admin") as admin:

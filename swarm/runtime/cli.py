@@ -25,7 +25,7 @@ from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, fa
 from swarm.config import SwarmConfig
 from swarm.errors import ConfigError, TransientError, explain
 from swarm.models import ErrorReport
-from swarm.runtime.app import SwarmRuntime
+from swarm.runtime.app import SwarmRuntime, local_repositories_checked
 from swarm.runtime.investigate import Interrupted, Investigated, investigate_once, repository_for
 from swarm.runtime.tasks import submit_investigation
 from swarm.secretenv import export_job_env
@@ -145,6 +145,7 @@ def run(
         check_env()  # SWARM_LOG_LEVEL, SWARM_METRICS_PORT: before a server or Ray starts
         setup_tracing("driver", only_when_exporting=True)  # OTEL_*: the driver's spans are exported too
         cfg = SwarmConfig.load(config or settings.swarm_config)
+        local_repositories_checked(cfg, address)  # a wrong path is said before a server or Ray starts
         if settings.nats_url is None:  # a laptop: an embedded server others can publish to, its store kept
             settings = _embedded(stack, settings, auth, store=run_store(settings))
         # Ray forwards worker output to the driver's stdout: only our own output goes there

@@ -164,6 +164,28 @@ async def test_a_configured_repository_path_that_is_no_git_repository_stops_the_
         assert not runtime.pools and not runtime.intake  # nothing was started
 
 
+def test_swarm_run_says_a_wrong_repository_path_before_a_server_or_ray_starts(tmp_path, monkeypatch) -> None:
+    """The command a user runs: the wrong path used to be said after the embedded server and Ray had started
+    (39 s on a new user's laptop)."""
+    import json
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from swarm.cli import app
+
+    monkeypatch.delenv("NATS_URL", raising=False)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setenv("SWARM_HOME", str(tmp_path / "home"))
+    cfg = runtime_config(tmp_path, repositories={"shop": {"path": str(tmp_path / "shop-typo")}})
+    config = tmp_path / "swarm.yaml"
+    config.write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
+    result = CliRunner().invoke(app, ["run", "--config", str(config), "--json"])
+    assert result.exit_code != 0, result.output
+    assert json.loads(result.stdout)["error"] == f"repositories.shop.path {tmp_path / 'shop-typo'}: no such directory"
+    assert "embedded nats-server" not in result.stderr and not (tmp_path / "home").exists(), result.stderr
+
+
 @pytest.mark.usefixtures("ray_session")
 def test_after_a_task_found_no_room_the_runs_go_in_the_actor_for_a_while_then_try_a_task_again(
     tmp_path, monkeypatch
