@@ -14,6 +14,7 @@ already taken. Every decision (approved, rejected, timed out) is audited on the 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ from swarm.state import PeerState, PeerStateStore
 from swarm.state.model import Status
 
 __all__ = ["ApprovalGate", "Decision", "decide", "latest_key", "GATES"]
+log = logging.getLogger("swarm.delivery")
 
 GATES = {"approve_push": "push", "approve_pr": "pr"}  # repository setting -> what waits for the decision
 POLL_S = 0.25
@@ -121,6 +123,10 @@ class ApprovalGate:
         state, _ = await self.store.update(self.key, transform, role="orchestrator", actor=self.actor)
         approval = dict(state.metadata.extra["approval"])
         if approval.get("requested_at") == now.isoformat():
+            # said where the operator looks (the driver's stderr, `ray job logs`): `swarm run --until-empty` waits
+            log.warning("%s awaits approval to %s %s: swarm approve %s / swarm reject %s (swarm fixes show %s; "
+                        "no decision by %s rejects it)", self.inv, gate, target, self.inv, self.inv, self.inv,
+                        approval["deadline"])
             await self.blood.event("approval_requested", {"gate": gate, "target": target,
                                                           "deadline": approval["deadline"]}, investigation_id=self.inv)
         return approval

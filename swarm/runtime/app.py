@@ -47,7 +47,7 @@ from swarm.runtime.stopsteps import stop_step
 from swarm.state import PeerStateStore
 from swarm.telemetry import metrics
 from swarm.telemetry.logs import log_level
-from swarm.telemetry.snapshot import Collector
+from swarm.telemetry.snapshot import Collector, open_investigations
 from swarm.telemetry.tracing import actor_runtime_env
 
 __all__ = ["SwarmRuntime", "RolePool"]  # RolePool: re-exported from pools.py
@@ -318,8 +318,22 @@ class SwarmRuntime:
             if deadline is not None and time.monotonic() > deadline:
                 what = "; ".join(self.incidents) or "no fault seen"
                 counts = f"pending={'unknown (NATS unreachable)' if pending < 0 else pending} inflight={inflight}"
-                raise TimeoutError(f"not empty after {timeout_s}s: {counts}; meanwhile: {what}")
+                raise TimeoutError(f"not empty after {timeout_s}s: {counts}; meanwhile: {what}"
+                                   + await self._awaiting_approval())
             await asyncio.sleep(poll_s)
+
+    async def _awaiting_approval(self) -> str:
+        """'; N fix(es) await approval: …' for a timeout's message (an approval gate holds a report until a human
+        decides, which `--until-empty` cannot do), else ''."""
+        try:
+            waiting = [o["investigation_id"] for o in await open_investigations(self.bus, limit=1000)
+                       if o["status"] == "AWAITING_APPROVAL"] if self.bus is not None else []
+        except Exception:  # the message is what matters: without NATS the count is unknown
+            return ""
+        if not waiting:
+            return ""
+        return (f"; {len(waiting)} fix(es) await approval ({', '.join(waiting[:5])}): swarm approve / swarm reject "
+                "each, or run without --until-empty")
 
     # -- scaling -------------------------------------------------------------------------
     async def _control_loop(self) -> None:

@@ -138,7 +138,8 @@ def render_investigation(d: dict[str, Any]) -> None:
     """`swarm fixes show` for people: one line a field that has a value (text, never markup)."""
     now = d.get("signature_status")
     head = (f"{d['status']}  {d['investigation_id']}  {d.get('service') or '-'} {d.get('environment') or ''}"
-            + (f"  ({d['cycles']} cycle(s), {d['duration_s']} s)" if d["has_result"] else "  (no Result yet)")
+            + (f"  ({d['cycles']} cycle(s), {d['duration_s']} s)" if d["has_result"] else
+               "  (no Result yet" + (f": {d['state']}" if d.get("state") else "") + ")")
             + (f"  the error is {now} now" if now and now != d["status"] else ""))
     console.print(Text(head, style="bold"), highlight=False, soft_wrap=True)
     review = d.get("review")
@@ -162,6 +163,10 @@ def render_investigation(d: dict[str, Any]) -> None:
     for key, value in lines.items():
         if value:
             console.print(Text.assemble("  ", (f"{key}:", "bold"), f" {value}"), highlight=False, soft_wrap=True)
+    if d.get("state") == "AWAITING_APPROVAL":
+        console.print(f"  decide: swarm approve {d['investigation_id']}  /  swarm reject {d['investigation_id']}"
+                      + (f"  (the fix: git show {d['fix_commit']})" if d.get("fix_commit") else ""),
+                      highlight=False, soft_wrap=True)
 
 
 @fixes_app.command("follow")

@@ -85,8 +85,8 @@ async def _result(bus: Bus, investigation_id: str) -> Result | None:
     return Result.model_validate_json(raw.data)
 
 
-async def review_of(bus: Bus, investigation_id: str) -> dict[str, Any] | None:
-    """The review of the investigation's last cycle in PEER state (None when it has none, or no state)."""
+async def _last_cycle(bus: Bus, investigation_id: str) -> tuple[Any, int] | None:
+    """(PEER state, cycle) of the investigation's last cycle; None when it has no state."""
     try:
         keys = [k for k in await bucket_keys(bus.js, bus.names.peer_bucket) if k.split(".")[2:3] == [investigation_id]]
     except NotFoundError:  # no PEER bucket
@@ -98,11 +98,33 @@ async def review_of(bus: Bus, investigation_id: str) -> dict[str, Any] | None:
         state, _ = await PeerStateStore(bus).read(key)
     except StateNotFound:  # deleted since
         return None
+    return state, parse_key(key)[2]
+
+
+def _review(state: Any, cycle: int) -> dict[str, Any] | None:
     review = outputs_of(state).review
     if review.verdict is None:
         return None
-    return {"verdict": review.verdict, "reasons": list(review.reasons), "feedback": review.feedback,
-            "cycle": parse_key(key)[2]}
+    return {"verdict": review.verdict, "reasons": list(review.reasons), "feedback": review.feedback, "cycle": cycle}
+
+
+async def review_of(bus: Bus, investigation_id: str) -> dict[str, Any] | None:
+    """The review of the investigation's last cycle in PEER state (None when it has none, or no state)."""
+    last = await _last_cycle(bus, investigation_id)
+    return None if last is None else _review(*last)
+
+
+_PROPOSED = ("branch", "fix_commit", "suspect_commit", "suspect_method", "root_cause", "summary", "tests_before",
+             "tests_after")
+
+
+def _proposed(state: Any) -> dict[str, Any]:
+    """What the last cycle has found so far (implement's fix, express's explanation): what an approver decides on
+    before any Result exists."""
+    out = outputs_of(state)
+    found = {k: v for k, v in (out.execute.implement or {}).items() if k in _PROPOSED and v is not None}
+    found |= {k: v for k, v in out.express.model_dump().items() if k in _PROPOSED and v is not None}
+    return found | {"state": str(getattr(state.metadata.status, "value", state.metadata.status))}
 
 
 async def show_investigation(bus: Bus, entries: list[dict[str, Any]], wanted: str) -> dict[str, Any] | None:
@@ -120,10 +142,13 @@ async def show_investigation(bus: Bus, entries: list[dict[str, Any]], wanted: st
         "status": (entry or {}).get("status"), "service": (entry or {}).get("service"),
         "environment": (entry or {}).get("environment"),
     }
+    last = await _last_cycle(bus, investigation_id)
+    if result is None and last is not None:  # open: the fix it proposes (awaiting approval, say), as found so far
+        data |= _proposed(last[0])
     data |= {
         "has_result": result is not None,
         "signature_status": (held or {}).get("status"),
-        "review": await review_of(bus, investigation_id),
+        "review": None if last is None else _review(*last),
         "pull_request": pull.get("url") or data.get("pr_url"),
         "pull_request_state": pull.get("state"),
     }

@@ -138,6 +138,17 @@ async def test_the_gate_holds_the_push_until_approved_then_opens_a_valid_pull_re
                 await asyncio.sleep(0.1)
             fix_branch = f"swarm/fix/{settings.nats_namespace.lower()}/{inv}"  # the test's namespace in it
             assert git("-C", str(repo), "branch", "--list", fix_branch)  # the fix exists, locally only
+            # `swarm fixes show` shows what the approver decides on (it said "(no Result yet)" and nothing else)
+            shown = await cli("fixes", "show", inv)
+            assert shown["has_result"] is False and shown["state"] == "AWAITING_APPROVAL", shown
+            assert shown["branch"] == fix_branch and shown["fix_commit"] == git("-C", str(repo), "rev-parse",
+                                                                                 fix_branch).strip(), shown
+            assert shown["review"]["verdict"] == "approve", shown
+            told = await asyncio.to_thread(runner.invoke, app, ["fixes", "show", inv])
+            assert f"swarm approve {inv}" in told.stdout and fix_branch in told.stdout, told.stdout
+            # `--until-empty` cannot finish while a human has to decide: its timeout says so (it said "no fault seen")
+            with pytest.raises(TimeoutError, match=f"1 fix\\(es\\) await approval \\({inv}\\): swarm approve"):
+                await runtime.until_empty(timeout_s=1)
 
             decided = await cli("approve", inv, "--by", "alice", "--reason", "looks right")
             assert decided["approved"] is True and decided["gate"] == "push"
