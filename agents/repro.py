@@ -49,7 +49,8 @@ def is_test_file(path: str) -> bool:
 
 def repo_path(root: Path, file: str) -> str | None:
     """The repository-relative path of a traceback file: the longest path suffix that is a file in `root`
-    (never through `..`, `.git` or a symlink that leaves `root`)."""
+    (never through `..`, `.git` or a symlink that leaves `root`); a relative path not found so, as a reporter
+    relative to its import root gives it (`shop/rates.py`), under `src/` or a top-level directory."""
     parts = PurePosixPath(file.replace("\\", "/")).parts
     if file.startswith("<"):
         return None
@@ -64,6 +65,8 @@ def repo_path(root: Path, file: str) -> str | None:
         real = (base / rel).resolve()
         if real.is_file() and base in real.parents:
             return rel
+    if not PurePosixPath(file).is_absolute():  # a module-relative path (a reporter's import root): `src/` or a top dir
+        return _installed_path(base, parts)
     return None
 
 

@@ -98,6 +98,10 @@ def test_an_installed_copy_of_the_repositorys_package_maps_into_it(tmp_path: Pat
     (root / "svc" / "billing").mkdir(parents=True)
     (root / "svc" / "billing" / "__init__.py").write_text("")
     assert repo_path(root, "/usr/lib/python3/site-packages/billing/__init__.py") == "svc/billing/__init__.py"
+    # a handler reports paths relative to the import root that holds them: `shop/receipts.py` of a src layout
+    assert repo_path(root, "shop/receipts.py") == "src/shop/receipts.py"
+    assert repo_path(root, "billing/__init__.py") == "svc/billing/__init__.py"
+    assert repo_path(root, "elsewhere/receipts.py") is None
 
 
 def test_a_field_a_refactor_moved_is_reproduced_on_an_instance_built_from_the_dataclass(tmp_path: Path) -> None:
