@@ -55,7 +55,8 @@ def _row(entry: dict[str, Any]) -> dict[str, Any]:
             "pull_request_state": pull.get("state"),
             # seen once: last seen when it was opened (the entry is written again only for another copy)
             "last_seen_at": entry.get("last_seen_at") or entry.get("opened_at"), "dead_letter": None,
-            "state": None}  # an open one's PEER status
+            "state": None,  # an open one's PEER status
+            "approval": entry.get("approval")}  # a gate's decision ("rejected by lead: …")
 
 
 @contextlib.contextmanager
@@ -102,7 +103,8 @@ def list_fixes(
             letter = r["dead_letter"]
             what = (f"{r['investigation_id']}  {r['service']}  x{r['occurrences']}{pr}" if letter is None else
                     f"{letter['stream']} #{letter['sequence']}  {letter['reason']}")
-            waits = "  (awaiting approval: swarm approve / reject)" if r["state"] == "AWAITING_APPROVAL" else ""
+            waits = "  (awaiting approval: swarm approve / reject)" if r["state"] == "AWAITING_APPROVAL" else (
+                f"  ({r['approval']})" if r.get("approval") and r["status"] == "no_fix" else "")
             console.print(Text.assemble((f"{r['status']:<13}", "bold"), f" {what}{waits}"), highlight=False,
                           soft_wrap=True)
 

@@ -148,8 +148,9 @@ class InvestigationOpener:
                 await budget.release(inv)  # with the others released in this turn: one call
             if outcome.get("status") in CLOSED:  # the Result closes the signature's entry
                 assert self.index is not None
+                result = outcome.get("result") or {}
                 await self.index.close(report.signature, inv, str(outcome["status"]), report.release,
-                                       (outcome.get("result") or {}).get("pr_url"))
+                                       result.get("pr_url"), result.get("approval"))
             # a Result published before this delivery (the previous holder died before its ack) is still
             # this run's outcome of the report. Counted by the caller once the ack is confirmed: an actor
             # that dies before that has not counted it, and whoever settles the redelivery does

@@ -235,8 +235,12 @@ async def test_a_rejection_a_timeout_and_a_refused_pull_request_all_stop_the_del
     assert "the fix was not delivered: github refused" in (mall_result.error or "")
     assert mall_result.branch == f"swarm/fix/{settings.nats_namespace.lower()}/{mall_result.investigation_id}"
     assert mall_result.branch in remote_branches(mall_remote)  # pushed, then refused
-    rows = {r["investigation_id"]: r["status"] for r in await cli("fixes", "list")}
-    assert rows[mall_result.investigation_id] == "failed"
+    listed = {r["investigation_id"]: r for r in await cli("fixes", "list")}
+    assert listed[mall_result.investigation_id]["status"] == "failed"
+    # a fix a human turned down is not an engine's `no_fix`: the list says who decided (it said a plain no_fix)
+    assert (listed[shop_inv]["status"], listed[shop_inv]["approval"]) == ("no_fix", "rejected by bob: touches billing")
+    human = await asyncio.to_thread(runner.invoke, app, ["fixes", "list", "--status", "no_fix"])
+    assert "(rejected by bob: touches billing)" in " ".join(human.stdout.split()), human.stdout
 
 
 async def test_the_real_agents_fix_a_repository_that_delivers_and_the_pull_request_is_opened(
