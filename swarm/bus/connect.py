@@ -109,6 +109,10 @@ def connect_options(settings: Settings, url: str | None = None, role: str | None
     in its namespace's account, and reply inboxes only that role may subscribe to."""
     servers = url or settings.nats_url
     if not servers:
+        from swarm.bus.runstore import running_run_hint  # the store's lock and note: only when asked
+
+        if hint := running_run_hint(settings):  # `swarm nats up` would be the wrong advice while one runs
+            raise ConfigError(f"NATS_URL is not set: {hint}")
         raise ConfigError(
             "NATS_URL is not set: export NATS_URL=nats://host:4222, or start a local server with "
             "`swarm nats up` (demo, run and investigate start an embedded one by themselves)"
