@@ -7,9 +7,9 @@
 
 Streams with their consumers' lag (pending, ack pending), the role pools and their sizes, the
 investigations in flight with their PEER phase, the last heartbeat of every service and the budget.
-Pools and budget need Ray: `--address` (or `RAY_ADDRESS`) names the cluster the swarm runs on. Without one,
-or with the dashboard's `http://` address (what `swarm submit` and `swarm jobs` take), the pool sizes come
-from the running swarm's control service.
+Pools and budget come from the swarm's Ray actors with `--address` (or `RAY_ADDRESS`); without one, or with
+the dashboard's `http://` address (what `swarm submit` and `swarm jobs` take), the pool sizes and the budget
+come from the running swarm's control service.
 """
 
 from __future__ import annotations
@@ -71,6 +71,7 @@ async def read_status(settings: Settings, address: str | None = None) -> dict[st
             with contextlib.suppress(SwarmError):
                 answer = await control_request(bus, "status", timeout_s=CONTROL_ASK_S)
                 snap["pools"] = {role: {"size": int(n), "members": []} for role, n in answer["pools"].items()}
+                snap["budget"] = snap["budget"] or dict(answer.get("budget") or {})  # it was an empty table
                 pools_from = "control"
     snap["ray"] = {"connected": with_ray, "namespace": ray_namespace, "pools_from": pools_from}
     return snap

@@ -106,6 +106,10 @@ async def test_ping_finds_the_services_and_pause_holds_intake_until_resume(bus: 
         snap = await cli("status", "--address", "http://127.0.0.1:8265")
         assert snap["ray"] == {"connected": False, "namespace": f"swarm-{bus.names.ns}", "pools_from": "control"}
         assert {role: p["size"] for role, p in snap["pools"].items()} == runtime.sizes(), snap["pools"]
+        # and the budget (an empty table without a Ray address, for a new user)
+        assert snap["budget"]["active"] == 0 and "max_concurrent" in snap["budget"], snap["budget"]
+        shown = await asyncio.to_thread(runner.invoke, app, ["status", "--once"])
+        assert "investigations" in shown.stdout.split("budget", 1)[-1], shown.stdout
     finally:
         await runtime.stop()
 
