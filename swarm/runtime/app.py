@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -38,6 +37,7 @@ from swarm.runtime.control import ControlService
 from swarm.runtime.follow import PullRequestFollower
 from swarm.runtime.grouping import SignatureIndex
 from swarm.runtime.intake import COUNTER_KEYS, IntakeActor
+from swarm.runtime.localrepos import joins_a_cluster, local_repositories_checked
 from swarm.runtime.pools import RESTART_BOUND_S, RolePool, comes_back, name_released
 from swarm.runtime.raycluster import init_ray, request_cpus
 from swarm.runtime.registry import BUDGET_NAME, REGISTRY_NAME, Registry, SwarmBudget
@@ -56,31 +56,6 @@ log = logging.getLogger("swarm.runtime")
 ACTOR_START_TIMEOUT_S = 60.0  # a replacement actor that has not connected by then is killed
 INTAKE_START_TIMEOUT_S = 300.0  # the intake actors connect and load the injection model within this
 CALL_TIMEOUT_S = 30.0  # an actor call for figures (pids, stats) that has no answer by then: the actor is stuck
-
-
-def local_repositories_exist(config: SwarmConfig) -> None:
-    """ConfigError naming the first `repositories.<service>.path` that is no git repository on this machine (else
-    the swarm started, and every report of that service failed when it came)."""
-    for service, repo in config.repositories.items():
-        if repo.path is None:
-            continue
-        path = Path(repo.path).expanduser()
-        if not path.exists():
-            raise ConfigError(f"repositories.{service}.path {path}: no such directory")
-        if not (path / ".git").exists() and not (path / "HEAD").exists():
-            raise ConfigError(f"repositories.{service}.path {path}: not a git repository (no .git)")
-
-
-def joins_a_cluster(address: str | None) -> bool:
-    """Whether a driver with this `--address` joins a Ray it did not start (--address, RAY_ADDRESS, a Ray job)."""
-    return bool(address or os.environ.get("RAY_ADDRESS"))
-
-
-def local_repositories_checked(config: SwarmConfig, address: str | None) -> None:
-    """`local_repositories_exist` when the swarm runs on this machine's own Ray (a cluster's paths are its
-    workers', checked where a phase runs): before anything starts, so a wrong path is said at once."""
-    if not joins_a_cluster(address):
-        local_repositories_exist(config)
 
 
 class SwarmRuntime:
@@ -122,16 +97,12 @@ class SwarmRuntime:
         self.incidents: list[str] = []  # faults ridden out by until_empty, in order
         self._restarting: dict[str, asyncio.Lock] = {}
 
-    def _on_cluster(self) -> bool:
-        """Whether the driver joined a Ray it did not start (--address, RAY_ADDRESS, a Ray job's driver)."""
-        return joins_a_cluster(self.address)
-
     def _resolve_tool_tasks(self) -> None:
         """`tools.ray_tasks: auto` made true or false once Ray is known, before any actor gets the config."""
         if self.config.tools.ray_tasks != "auto":
             return
         cpus = float(ray.cluster_resources().get("CPU", 0.0))
-        resolved = self.config.tool_tasks_on_ray(self._on_cluster(), cpus)
+        resolved = self.config.tool_tasks_on_ray(joins_a_cluster(self.address), cpus)
         self.config = self.config.model_copy(
             update={"tools": self.config.tools.model_copy(update={"ray_tasks": resolved})})
         self.spec = ActorSpec.build(self.settings, self.config, self.ray_namespace)

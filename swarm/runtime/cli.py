@@ -25,8 +25,9 @@ from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, fa
 from swarm.config import SwarmConfig
 from swarm.errors import ConfigError, TransientError, explain
 from swarm.models import ErrorReport
-from swarm.runtime.app import SwarmRuntime, local_repositories_checked
+from swarm.runtime.app import SwarmRuntime
 from swarm.runtime.investigate import Interrupted, Investigated, investigate_once, repository_for
+from swarm.runtime.localrepos import local_repositories_checked
 from swarm.runtime.tasks import submit_investigation
 from swarm.secretenv import export_job_env
 from swarm.telemetry.logs import check_env
