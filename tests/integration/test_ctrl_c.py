@@ -49,16 +49,21 @@ def test_a_follower_stopped_by_ctrl_c_exits_0(cli_env, bus, command: list[str]) 
 def test_a_command_with_work_left_interrupted_at_any_moment_exits_130_in_one_line(cli_env, bus,
                                                                                    after_s: float) -> None:
     """No swarm answers this namespace's pings: the command waits, and is interrupted while Python starts, while
-    it imports its area, while it connects or while it waits, depending on the moment (the input here)."""
-    proc = subprocess.Popen([SWARM, "control", "ping", "--wait", "30"], env=os.environ | cli_env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        time.sleep(after_s)
-        assert proc.poll() is None, proc.communicate()
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    it imports its area, while it connects or while it waits, depending on the moment (the input here). A signal
+    that lands inside CPython's own start-up, before any program's code runs ("Fatal Python error:
+    init_import_site", exit 1: no program can handle it; seen on a fresh clone's first run), is sent again."""
+    for _ in range(3):
+        proc = subprocess.Popen([SWARM, "control", "ping", "--wait", "30"], env=os.environ | cli_env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(after_s)
+            assert proc.poll() is None, proc.communicate()
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        if "Fatal Python error: init_import_site" not in err:
+            break
     assert proc.returncode == 130, (out, err)
     assert "Traceback" not in err and len(err.strip().splitlines()) <= 2, err
