@@ -16,6 +16,7 @@ import re
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from agents.carve import carve, varied_call
 from agents.probe import import_roots, message_literals, probe_call
@@ -29,13 +30,14 @@ from agents.repro import (
     classify,
     is_test_file,
     parse_tracebacks,
+    repo_path,
     run_repro_traced,
 )
 from agents.testcmd import TestCommand
 from agents.workspace import run_heavy, test_env
 from swarm.models import ErrorReport
 
-__all__ = ["find_repro", "injected_name"]
+__all__ = ["find_repro", "caller_repros", "injected_name"]
 
 _PYTEST_FAIL = re.compile(r"^(?:FAILED|ERROR) ([^\s\[]+(?:\[.*?\](?= - |$))?)(?: - (.*))?$", re.M)
 _UNITTEST_FAIL = re.compile(r"^(?:ERROR|FAIL): ([\w.]+) \(([\w.]+)\)", re.M)
@@ -83,8 +85,9 @@ def _function_def(root: Path, frame: TraceFrame) -> ast.FunctionDef | None:
     return next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == frame.function), None)
 
 
-def _call_for(root: Path, frame: TraceFrame, report: ErrorReport) -> str | None:
-    """Python code calling the frame's function with what the report gives, or None if it cannot be called."""
+def _call_for(root: Path, frame: TraceFrame, report: ErrorReport, given: dict[str, Any] | None = None) -> str | None:
+    """Python code calling the frame's function with what the report gives (`given`: a caller's own captured
+    arguments, else `context.args` / `context.kwargs`), or None if it cannot be called."""
     module = _module_of(frame.path)
     if module is None:
         return None
@@ -100,7 +103,7 @@ def _call_for(root: Path, frame: TraceFrame, report: ErrorReport) -> str | None:
     fn = _function_def(root, frame)
     if fn is None:
         return None
-    extra = report.context.model_extra or {}
+    extra = given if given is not None else (report.context.model_extra or {})
     args, kwargs = extra.get("args"), extra.get("kwargs")
     a = fn.args
     required = len(a.posonlyargs) + len(a.args) - len(a.defaults)
@@ -217,7 +220,8 @@ def find_repro(root: Path, report: ErrorReport, test_command: str, *, timeout_s:
     # of the real path (a page count that made an empty page) than one handed the crash's input directly
     probed = [f for f in code_frames[:MAX_PROBED_FRAMES] if f.function != "main"][::-1]
     for how, frame in [("report", f) for f in code_frames] + [("probe", f) for f in probed]:
-        code = _call_for(root, frame, report) if how == "report" else _probe_for(root, frame, shape, report)
+        code = (_call_for(root, frame, report, _captured_for(root, report, frame)) if how == "report"
+                else _probe_for(root, frame, shape, report))
         if code is None:
             continue
         repro = Repro("built", [sys.executable, "-c", code], f"{frame.path}:{frame.function}", shape=shape_d,
@@ -246,3 +250,52 @@ def find_repro(root: Path, report: ErrorReport, test_command: str, *, timeout_s:
     else:
         why.append("no function on the stack could be called to reproduce it")
     return Repro("none", detail="; ".join(why), shape=shape_d)
+
+
+def _captured_calls(root: Path, report: ErrorReport) -> list[tuple[str, str, dict[str, Any]]]:
+    """(repository path, function, {"args", "kwargs"}) of each caller the report captured, outermost first."""
+    calls = (report.context.model_extra or {}).get("calls")
+    out = []
+    for call in calls if isinstance(calls, list) else []:
+        if not (isinstance(call, dict) and isinstance(call.get("function"), str) and isinstance(call.get("file"), str)
+                and isinstance(call.get("args", []), list) and isinstance(call.get("kwargs", {}), dict)):
+            continue
+        path = repo_path(root, call["file"])
+        if path is not None and not is_test_file(path) and call["function"].isidentifier():
+            out.append((path, call["function"], {"args": call.get("args", []), "kwargs": call.get("kwargs", {})}))
+    return out
+
+
+def _captured_for(root: Path, report: ErrorReport, frame: TraceFrame) -> dict[str, Any] | None:
+    """A caller's own captured arguments when the report has them for `frame` (else the report's `context.args`)."""
+    return next((given for path, function, given in _captured_calls(root, report)
+                 if (path, function) == (frame.path, frame.function)), None)
+
+
+def caller_repros(root: Path, report: ErrorReport, test_command: str, *, test_timeout_s: float = 120.0) -> list[Repro]:
+    """Calls of the crashing function's callers with the arguments the report captured for them (`context.calls`,
+    `swarm.reporting.frameargs`), outermost first, each one that raises the reported error at HEAD.
+
+    For a built repro that fails at every commit: the report's values were never accepted by the crashing
+    function, so the regression, if any, is where they came from; a caller's call passes before it."""
+    calls = _captured_calls(root, report)
+    if not calls:
+        return []
+    shape = ErrorShape.of_report(report, root)
+    command = TestCommand(test_command)
+    suite_args = command.argv("--tb=native", "-p", "no:cacheprovider") if command.runner == "pytest" else command.argv()
+    found: list[Repro] = []
+    for path, function, given in calls:
+        frame = TraceFrame(path, 1, function)
+        code = _call_for(root, frame, report, given)
+        if code is None:
+            continue
+        repro = Repro("built", [sys.executable, "-c", code], f"{path}:{frame.function}", shape=asdict(shape),
+                      timeout_s=test_timeout_s, suite=suite_args)
+        outcome, trace = run_repro_traced(root, repro)
+        if outcome == "bad" and trace is not None:
+            repro.trace = _trace_dict(trace)
+            repro.detail = (f"built a repro calling the caller {frame.function}() of {path} with the arguments it "
+                            f"had, which raises {trace.exc_type}: {trace.message[:160]}")
+            found.append(repro)
+    return found

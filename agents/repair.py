@@ -430,8 +430,10 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
         result.elapsed_s = time.monotonic() - t0
         return _passed(result, reserve[0], root, progress)
     if not result.reason and result.withheld:
-        result.reason = (f"only patches at the crash site passed, and the repro is built from values production "
-                         f"may not have had, so they may fix only that case (not claimed): "
+        values = ("the report's values, which the function never accepted at any commit, so they would change "
+                  "what it accepts, not what broke" if repro is not None and repro.never_passed else
+                  "values production may not have had, so they may fix only that case")
+        result.reason = (f"only patches at the crash site passed, and the repro is built from {values} (not claimed): "
                          f"{'; '.join(result.withheld[:3])}")
     if not result.reason:
         result.reason = (_red_reason(result, baseline, repro) if ordered and baseline is not None and not baseline.ok

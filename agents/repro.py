@@ -182,12 +182,14 @@ class Repro:
     suite: list[str] = field(default_factory=list)  # the whole test command (bisect's other oracle)
     injected: str = ""  # the value put where the tests had another (`a['job'].priority = None`): a symptom
     made_up: bool = False  # built from probe values, not from what the report or the tests give
+    never_passed: bool = False  # the report's values fail the call at every commit that runs it
 
     @property
     def synthetic(self) -> bool:
-        """Raising the error with values production may not have had: a patch at the crash site that makes it
-        pass may fix only that invented case."""
-        return self.made_up or bool(self.injected)
+        """Raising the error with values production may not have had, or that the function never accepted at any
+        commit: a patch at the crash site that makes it pass may fix only that case, or change what the function
+        accepts instead of what broke."""
+        return self.made_up or bool(self.injected) or self.never_passed
 
     @property
     def command(self) -> str:
@@ -213,7 +215,7 @@ class Repro:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Repro:
         known = {k: data[k] for k in ("kind", "args", "target", "detail", "shape", "flaky", "timeout_s", "trace",
-                                      "suite", "injected", "made_up") if k in data}
+                                      "suite", "injected", "made_up", "never_passed") if k in data}
         return cls(**known)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from agents.bisect import bisect
 from agents.common import say
-from agents.findrepro import find_repro, injected_name
+from agents.findrepro import caller_repros, find_repro, injected_name
 from agents.forensics import History, failing_path, parse_traceback
 from agents.repair import RepairBudget, repair, sites_for
 from agents.repro import ErrorShape, Repro, flaky_runs, repo_path
@@ -120,6 +120,24 @@ class OfflineBrain:
             out["findings"].append({"evidence": f"the repro is flaky ({repro.target}): not bisected"})
             return out
         result = bisect(ws.root, repro, budget_s=float(opts.get("bisect_budget_s", 120)))
+        if repro.kind == "built" and not repro.made_up and not repro.injected and result.never_passed:
+            # the report's own values fail the call at every commit that runs it: the function never accepted
+            # them, so the cause is where they came from, a caller (its own call passes before the regression)
+            repro, result, how = self._from_callers(ctx, ws, test_command, opts, repro, result)
+            out["repro"] = repro.to_dict()
+            if how:
+                out["findings"].append({"evidence": how})
+            else:
+                out["findings"].append({"evidence": f"repro: {repro.detail}; it fails at every commit that runs it "
+                                        f"({result.reason or 'to the first commit'}): the report's values were "
+                                        "never accepted there, so no commit of this function caused it (not "
+                                        "bisected)"})
+                repro.never_passed = True  # a patch at the crash site would change what it accepts
+                out["repro"] = repro.to_dict()
+                out["suspects"] = [{**s.to_dict(), "method": "ranked"} for s in History(ws).rank(
+                    failing_path(ws, ctx.report), message=ctx.report.error)[: self.max_candidates]]
+                out["suspect_method"] = "ranked" if out["suspects"] else None
+                return out
         if repro.injected and not _handled_before(result):
             # every commit that runs the call shows the symptom: bisect named the oldest, not the cause
             out["findings"].append({"evidence": f"repro: {repro.detail}; a value the tests never give was put in: "
@@ -150,6 +168,20 @@ class OfflineBrain:
                                 f"{result.first_bad or 'no single commit'} ({result.steps} steps"
                                 f"{', ' + result.reason if result.reason else ''})", "commit": result.first_bad})
         return out
+
+    def _from_callers(self, ctx: AgentContext, ws: Workspace, test_command: str, opts: dict[str, Any],
+                      repro: Repro, result: Any) -> tuple[Repro, Any, str]:
+        """The first caller's call (its captured arguments) that raises the error at HEAD and passed at an older
+        commit, with its bisect and the evidence; else the repro and bisect as they were, and ""."""
+        for caller in caller_repros(ws.root, ctx.report, test_command,
+                                    test_timeout_s=float(opts.get("repro_timeout_s", 120))):
+            second = bisect(ws.root, caller, budget_s=float(opts.get("bisect_budget_s", 120)))
+            if _handled_before(second):
+                return caller, second, (
+                    f"the call of {repro.target} with the report's arguments fails at every commit that runs it; "
+                    f"its caller's call ({caller.target}, with the arguments it had) passes at "
+                    f"{str(second.last_good)[:10]}: {caller.detail}")
+        return repro, result, ""
 
     def _rank(self, ctx: AgentContext, ws: Workspace) -> dict[str, Any]:
         regions = failing_path(ws, ctx.report)

@@ -1,6 +1,8 @@
 """The arguments of the function an exception left, as `context.args` / `context.kwargs` of its report.
 
     args = frame_arguments(tb, root="/srv/app")   # {"args": [{"qty": 2, "unit_price": 9.5}], "kwargs": {}} or {}
+    # and, when a caller's were plain data too: "calls": [{"file": "/srv/app/shop/cart.py", "function": "checkout",
+    #                                                       "args": [...], "kwargs": {...}}]   (outermost first)
 
 The offline brain reproduces an error by calling the crashing function with what the report gives
 (README, "Agents and brains"); without its arguments it can only guess values, and a `KeyError` about a
@@ -11,6 +13,12 @@ standard library or an installed package) that is a module-level function, its p
 are when the exception left it. Kept only when every value is plain JSON data (strings, numbers, booleans,
 None, lists and string-keyed dicts of them) and the whole is small; never when a parameter's name says it
 holds a secret (`password`, `token`, `api_key`, …): then the report carries no arguments at all.
+
+The callers' arguments go along as `context.calls` (up to `MAX_CALLERS` application frames above the innermost,
+outermost first, each by the same rules, a secret-named parameter leaving that caller out): a regression in a
+caller (a refactor that dropped the normalisation of an input) hands the crashing function a value it has never
+accepted, so a call of the crashing function fails at every commit and names no cause; the caller's call, with
+its own arguments, passes before the commit that broke it, and bisect finds that commit.
 """
 
 from __future__ import annotations
@@ -22,9 +30,10 @@ import sysconfig
 from types import FrameType, TracebackType
 from typing import Any
 
-__all__ = ["MAX_ARGS_CHARS", "frame_arguments"]
+__all__ = ["MAX_ARGS_CHARS", "MAX_CALLERS", "frame_arguments"]
 
 MAX_ARGS_CHARS = 2_048  # of the arguments' JSON: a report is not a dump of the process
+MAX_CALLERS = 3  # callers above the innermost application frame whose arguments are kept
 _SECRET = re.compile(r"pass(word|wd|phrase)?|secret|token|api_?key|auth|cookie|credential|private|session",
                      re.IGNORECASE)
 _PLAIN = (str, int, float, bool, type(None))
@@ -33,39 +42,52 @@ _INSTALLED = tuple({os.path.abspath(p) + os.sep for k in ("stdlib", "platstdlib"
 
 
 def frame_arguments(tb: TracebackType | None, root: str | None = None) -> dict[str, Any]:
-    """{"args": [...], "kwargs": {...}} of the innermost application function in `tb`; {} when there is none,
-    it is a method, or its arguments cannot be sent as they are."""
-    frame = _innermost_application_frame(tb, root)
-    if frame is None:
+    """{"args": [...], "kwargs": {...}} of the innermost application function in `tb` (nothing when there is none,
+    it is a method, or its arguments cannot be sent as they are), and "calls": the callers' (see above)."""
+    frames = _application_frames(tb, root)
+    if not frames:
         return {}
+    out: dict[str, Any] = dict(_arguments(frames[-1]) or {})
+    calls = []
+    for frame in frames[-1 - MAX_CALLERS:-1]:
+        got = _arguments(frame)
+        if got is not None:
+            calls.append({"file": frame.f_code.co_filename, "function": frame.f_code.co_name, **got})
+    if calls:
+        out["calls"] = calls
+    return out
+
+
+def _arguments(frame: FrameType) -> dict[str, Any] | None:
     code = frame.f_code
     names = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
     if not names or names[0] in ("self", "cls") or any(_SECRET.search(n) for n in names):
-        return {}
+        return None
     if frame.f_globals.get(code.co_name) is None:  # a nested function or a method: the brain calls module-level ones
-        return {}
+        return None
     values = frame.f_locals
     if any(n not in values for n in names):
-        return {}
+        return None
     positional = [values[n] for n in names[:code.co_argcount]]
     keywords = {n: values[n] for n in names[code.co_argcount:]}
     if not _plain(positional) or not _plain(keywords):
-        return {}
+        return None
     try:
         size = len(json.dumps([positional, keywords], allow_nan=False))
     except (TypeError, ValueError):
-        return {}
-    return {"args": positional, "kwargs": keywords} if size <= MAX_ARGS_CHARS else {}
+        return None
+    return {"args": positional, "kwargs": keywords} if size <= MAX_ARGS_CHARS else None
 
 
-def _innermost_application_frame(tb: TracebackType | None, root: str | None) -> FrameType | None:
+def _application_frames(tb: TracebackType | None, root: str | None) -> list[FrameType]:
+    """The frames of the application's own code in `tb`, outermost first."""
     base = os.path.abspath(root) + os.sep if root else None
-    found = None
+    found = []
     while tb is not None:
         filename = os.path.abspath(tb.tb_frame.f_code.co_filename)
         ours = not tb.tb_frame.f_code.co_filename.startswith("<") and not filename.startswith(_INSTALLED)
         if ours and (base is None or filename.startswith(base)):
-            found = tb.tb_frame
+            found.append(tb.tb_frame)
         tb = tb.tb_next
     return found
 

@@ -141,6 +141,61 @@ async def test_a_bug_in_a_caller_is_found_by_bisect_where_blame_fails(tmp_path: 
     assert ".lower()" in _git(case.path, "show", f"{express['branch']}:cafe/service.py")
 
 
+def _untested_caller_repo(path: Path) -> tuple[str, ErrorReport]:
+    """A caller stopped normalising its input (service.py) and no test covers it; the error is reported by the
+    real reporter from the running application (`report_from_exception`: the callers' arguments go along)."""
+    repo = _Repo(path, 9)
+    store = 'PRICES = {"tea": 3, "cake": 5}\n\n\ndef price_of(name):\n    return PRICES[name]\n'
+    good = ("from cafe.store import price_of\n\n\ndef bill(items):\n    total = 0\n    for n in items:\n"
+            "        total += price_of(n.strip().lower())\n    return total\n")
+    files = {"cafe/__init__.py": "", "tests/__init__.py": "", "cafe/store.py": store, "cafe/service.py": good,
+             "tests/test_store.py": T.format(pkg="cafe", mod="store", name="price_of")
+             + "    def test_price(self):\n        self.assertEqual(price_of('tea'), 3)\n"}
+    repo.commit("cafe", files)
+    repo.commit("docs", {**files, "README.md": "cafe\n"})
+    files["cafe/service.py"] = good.replace(".strip().lower()", ".strip()")
+    bad = repo.commit("service: tidy", files)
+    repo.commit("store: pie", {**files, "cafe/store.py": store.replace('"cake": 5', '"cake": 5, "pie": 4')})
+    app = ("import sys\nfrom swarm.reporting.reporter import report_from_exception\nfrom cafe.service import bill\n"
+           "try:\n    bill(['Tea '])\nexcept KeyError:\n"
+           "    print(report_from_exception(sys.exc_info(), service='cafe', root='.').model_dump_json())\n")
+    out = subprocess.run([sys.executable, "-c", app], cwd=path, capture_output=True, text=True, check=True).stdout
+    return bad, ErrorReport.model_validate_json(out)
+
+
+async def test_a_caller_that_stopped_normalising_is_bisected_with_its_own_captured_arguments(tmp_path: Path) -> None:
+    """The crashing function is called with the report's value ('Tea') at every commit and fails at every one: it
+    never accepted it. The caller's call, with the arguments the reporter captured for it, passes before the
+    regression: bisect names it, and the fix restores the caller's normalisation (review 15, problem 9)."""
+    bad, report = _untested_caller_repo(tmp_path / "repo")
+    assert [c["function"] for c in report.context.model_extra["calls"]] == ["bill"]
+    case = RegressionCase(tmp_path / "repo", "caller", 9, bad, report)
+    out = await _investigate(case, tmp_path)
+    express, impl = out["express"], out["implement"]
+    assert express["suspect_commit"] == bad and express["suspect_method"] == "bisected", express
+    assert impl["repro"]["target"] == "cafe/service.py:bill" and "the caller bill()" in impl["repro"]["detail"]
+    assert express["status"] == "fixed" and out["review"]["verdict"] == "approve"
+    assert _git(case.path, "diff", "--name-only", "main", express["branch"]).split() == ["cafe/service.py"]
+    assert ".strip().lower()" in _git(case.path, "show", f"{express['branch']}:cafe/service.py")
+
+
+async def test_values_the_crashing_function_never_accepted_get_no_crash_site_patch_and_no_bisected_blame(
+        tmp_path: Path) -> None:
+    """The same report without the callers' arguments (a publisher of its own, an older reporter): the call fails
+    at every commit down to the first, which is not named as 'bisected', and `PRICES.get(name)` at the crash site,
+    which passes that call and the tests, is not claimed: it changes what the function accepts, not what broke
+    (review 15, problems 2 and 3)."""
+    bad, report = _untested_caller_repo(tmp_path / "repo")
+    report.context.model_extra.pop("calls")
+    out = await _investigate(RegressionCase(tmp_path / "repo", "caller", 9, bad, report), tmp_path)
+    express, impl = out["express"], out["implement"]
+    assert express["status"] == "no_fix" and express["suspect_method"] == "ranked", express
+    assert express["suspect_commit"] == bad  # ranked from the history of the failing path: right here
+    assert impl["repro"]["target"] == "cafe/store.py:price_of" and impl["repro"]["never_passed"] is True
+    assert "never accepted at any commit" in impl["reason"] and "PRICES.get(name)" in impl["reason"], impl["reason"]
+    assert _git(tmp_path / "repo", "branch", "--list", "swarm/fix/*").strip() == ""
+
+
 async def test_a_reformatted_crash_line_still_gets_the_right_suspect_and_a_fix(tmp_path: Path) -> None:
     case = make_scenario(tmp_path / "repo", "reformatted", seed=1, split="dev")
     assert _blame(case) != case.regression_commit

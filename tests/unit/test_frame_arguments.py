@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from swarm.reporting.frameargs import MAX_ARGS_CHARS, frame_arguments
+from swarm.reporting.frameargs import MAX_ARGS_CHARS, MAX_CALLERS, frame_arguments
 from swarm.reporting.reporter import report_from_exception
 
 APP = '''
@@ -37,6 +37,34 @@ class Cart:
 
 def parse(text):
     return json.loads(text)
+
+
+def checkout(order, *, coupon=None):
+    return pay(order["id"], order["token"]) if coupon else invoice(order)
+
+
+def pay(order_id, api_token):
+    return line_total({"qty": 1})
+
+
+def ship(order):
+    return Cart().total(order["lines"])
+
+
+def a(n):
+    return b(n + 1)
+
+
+def b(n):
+    return c(n + 1)
+
+
+def c(n):
+    return d(n + 1)
+
+
+def d(n):
+    return line_total({"qty": n})
 '''
 
 
@@ -99,3 +127,27 @@ def test_the_handler_sends_them_with_logging_exception(app, tmp_path, monkeypatc
     finally:
         handler.close(timeout=0.1)
     assert report is not None and report.context.model_extra["args"] == [{"qty": 2, "unit_price": 9.5}]
+
+
+def test_the_callers_arguments_go_along_outermost_first_each_by_the_same_rules(app, tmp_path) -> None:
+    """A regression in a caller hands the crashing function a value it never accepted: the offline brain calls the
+    caller with its own arguments to find the commit that broke it (`agents.findrepro.caller_repros`)."""
+    root, where = str(tmp_path), str(tmp_path / "shop" / "billing.py")
+    order = {"lines": [{"qty": 2, "unit_price": 9.5}]}
+    got = frame_arguments(_caught(lambda: app.checkout(order))[2], root)
+    assert got["args"] == [{"qty": 2, "unit_price": 9.5}]  # the innermost's, as before
+    # the generator expression in invoice() is not a module-level function: left out, its caller kept
+    assert got["calls"] == [{"file": where, "function": "checkout", "args": [order], "kwargs": {"coupon": None}},
+                            {"file": where, "function": "invoice", "args": [order], "kwargs": {}}]
+    # a caller whose parameter's name says it holds a secret is left out, the others kept
+    paid = frame_arguments(_caught(lambda: app.checkout({"id": 7, "token": "t0k"}, coupon="X"))[2], root)
+    assert [c["function"] for c in paid["calls"]] == ["checkout"]  # pay(order_id, api_token) is not sent
+    assert paid["args"] == [{"qty": 1}]
+    # the innermost is a method (no arguments of its own): its caller's still go
+    shipped = frame_arguments(_caught(lambda: app.ship({"lines": [{}]}))[2], root)
+    assert "args" not in shipped and shipped["calls"][0]["function"] == "ship"
+    # at most MAX_CALLERS callers, the nearest ones
+    deep = frame_arguments(_caught(lambda: app.a(1))[2], root)
+    assert [c["function"] for c in deep["calls"]] == ["b", "c", "d"][-MAX_CALLERS:] and deep["args"] == [{"qty": 4}]
+    report = report_from_exception(_caught(lambda: app.checkout(order)), root=root)
+    assert [c["function"] for c in json.loads(report.to_bytes())["context"]["calls"]] == ["checkout", "invoice"]
