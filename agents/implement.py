@@ -19,6 +19,8 @@ import git
 from agents.brains import select_brain
 from agents.common import AgentSettings, close_workspace, open_workspace, repository_of, say
 from agents.fixtools import FixTools
+from agents.regtest import keep_regression_test, regression_test
+from agents.repro import Repro
 from agents.testrun import holds
 from agents.tools import Toolbox
 from agents.workspace import Workspace, run_command
@@ -124,6 +126,10 @@ class ImplementAgent:
                 "fix_kind": outcome.get("fix_kind") if fixed else None,
                 "pushed": False,
             }
+            if fixed and self.options.get("regression_test", True):
+                files, tests_after = await self._regression_test(ctx, ws, tools, outcome.get("repro") or repro, files,
+                                                                 tests_before, tests_after, repo["test_command"], out)
+                out.update(files_changed=files, tests_after=tests_after.model_dump() if tests_after else None)
             if fixed:
                 sha, push_error = await asyncio.to_thread(
                     _commit_and_push, ws, files, commit_message(ctx, outcome), settings, repo.get("remote"))
@@ -139,6 +145,31 @@ class ImplementAgent:
             await close_workspace(ws)
             if not fixed and branch:
                 await asyncio.to_thread(run_command, ["git", "branch", "-D", branch], source)
+
+    @staticmethod
+    async def _regression_test(ctx: AgentContext, ws: Workspace, tools: Toolbox, repro_data: Any, files: list[str],
+                               before: TestCounts, after: TestCounts | None, test_command: str,
+                               out: dict[str, Any]) -> tuple[list[str], TestCounts | None]:
+        """The fix's files plus a regression test (`agents.regtest`) when one was written and kept; the suite's
+        counts with it. `out["regression_test"]` says which test; `out["regression_test_why_not"]` why one written
+        was not kept."""
+        repro = Repro.from_dict(repro_data) if isinstance(repro_data, dict) else None
+        tracked = (await asyncio.to_thread(ws.git, "ls-files")).split()
+        test = regression_test(ws.root, repro, ctx.report, ctx.investigation_id, tracked)
+        if test is None or repro is None or after is None:
+            out["regression_test"] = None
+            return files, after
+        counts, why = await asyncio.to_thread(keep_regression_test, ws.root, test, repro, files, test_command,
+                                              tools.run_tests, before, after)
+        if counts is None:
+            out["regression_test"], out["regression_test_why_not"] = None, f"{test.path}: {why}"
+            await say(ctx, "regression_test", f"no regression test added: {test.path}: {why}")
+            return files, after
+        ws.changed.add(test.path)
+        out["regression_test"] = test.path
+        await say(ctx, "regression_test", f"added {test.path}: it raises the reported error without the fix and "
+                  "passes with it", {"path": test.path})
+        return sorted({*files, test.path}), counts
 
     @staticmethod
     def _why_not(files: list[str], tests_before: TestCounts, tests_after: TestCounts | None) -> str:

@@ -50,6 +50,9 @@ def render_summary(result: dict[str, Any], impl: dict[str, Any], narrative: str 
         lines += ["", f"**Branch.** `{result['branch']}` at `{(result.get('fix_commit') or '')[:12]}`"]
     if impl.get("files_changed"):
         lines += ["", "**Files changed.** " + ", ".join(f"`{f}`" for f in impl["files_changed"])]
+    if result.get("regression_test"):
+        lines += ["", f"**Regression test.** `{result['regression_test']}`: the repro's call, which raises the "
+                  "error without the fix and passes with it"]
     lines += [
         "",
         "**Test evidence.**",
@@ -111,6 +114,7 @@ class OrchestratorAgent:
             "fix_commit": impl.get("fix_commit") if status == "fixed" else None,
             "tests_before": impl.get("tests_before"),
             "tests_after": impl.get("tests_after"),
+            "regression_test": impl.get("regression_test") if status == "fixed" else None,
         }
         impl["error_title"] = ctx.report.error.splitlines()[0][:120] if ctx.report.error else ""
         result["summary"] = render_summary(result, impl, str(words.get("summary") or ""))

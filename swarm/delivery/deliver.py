@@ -89,6 +89,8 @@ def result_markdown(result: Result) -> str:
         lines += [f"**Suspect commit**: `{result.suspect_commit}`{how}", ""]
     if result.repro and result.repro.kind != "none":
         lines += ["### Reproduction", "", f"`{result.repro.command}` ({result.repro.kind})", ""]
+    if result.regression_test:
+        lines += [f"**Regression test**: `{result.regression_test}` (fails without the fix, passes with it)", ""]
     for name, counts in (("before", result.tests_before), ("after", result.tests_after)):
         if counts is not None:
             lines.append(f"- tests {name} the fix: {counts.passed} passed, {counts.failed} failed, "

@@ -84,6 +84,7 @@ class ImplementOutput(PhaseOutput):
     repro: Any = None
     tests_before: Any = None
     tests_after: Any = None
+    regression_test: Any = None  # the test file committed with the fix (agents/regtest.py)
 
 
 class ExecuteOutput(PhaseOutput):

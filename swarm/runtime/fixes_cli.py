@@ -155,6 +155,7 @@ def render_investigation(d: dict[str, Any]) -> None:
         "tests": " -> ".join(f"{k} {t['passed']} passed, {t['failed'] + t.get('errors', 0)} failed"
                              for k, t in (("before", d.get("tests_before")), ("after", d.get("tests_after"))) if t),
         "summary": d.get("summary"),
+        "regression test": d.get("regression_test"),
         "pull request": d.get("pull_request") and d["pull_request"] + (
             f" ({d['pull_request_state']})" if d.get("pull_request_state") else ""),
         "approval": d.get("approval"),

@@ -115,7 +115,7 @@ async def review_of(bus: Bus, investigation_id: str) -> dict[str, Any] | None:
 
 
 _PROPOSED = ("branch", "fix_commit", "suspect_commit", "suspect_method", "root_cause", "summary", "tests_before",
-             "tests_after")
+             "tests_after", "regression_test")
 
 
 def _proposed(state: Any) -> dict[str, Any]:

@@ -71,6 +71,8 @@ def build_result(req: InvestigationRequest, state: PeerState, started: float) ->
         release=req.report.get("release"),
         previous_investigation_id=req.previous_investigation_id,
         regression=req.regression,
+        regression_test=(express.dump().get("regression_test") or impl.dump().get("regression_test"))
+        if status == "fixed" else None,
         # a no_fix Result carries the reviewer's objections when a review rejected a fix; an ordinary no_fix
         # (nothing to review) is not an error: its reason is the root cause and the summary
         error=(m.extra or {}).get("error")

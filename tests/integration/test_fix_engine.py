@@ -175,8 +175,60 @@ async def test_a_caller_that_stopped_normalising_is_bisected_with_its_own_captur
     assert express["suspect_commit"] == bad and express["suspect_method"] == "bisected", express
     assert impl["repro"]["target"] == "cafe/service.py:bill" and "the caller bill()" in impl["repro"]["detail"]
     assert express["status"] == "fixed" and out["review"]["verdict"] == "approve"
-    assert _git(case.path, "diff", "--name-only", "main", express["branch"]).split() == ["cafe/service.py"]
     assert ".strip().lower()" in _git(case.path, "show", f"{express['branch']}:cafe/service.py")
+    # with the fix, a regression test: the caller's call with the captured arguments, where the suite finds it
+    test = impl["regression_test"]
+    assert test == f"tests/test_swarm_bill_{out['investigation_id'][4:16]}.py", impl
+    assert _git(case.path, "diff", "--name-only", "main", express["branch"]).split() == ["cafe/service.py", test]
+    assert "bill(['Tea '])" in _git(case.path, "show", f"{express['branch']}:{test}")
+    assert impl["tests_after"]["passed"] == impl["tests_before"]["passed"] + 1
+    assert express["regression_test"] == test and f"**Regression test.** `{test}`" in express["summary"]
+    where = tmp_path / "check"
+    _git(case.path, "worktree", "add", "-q", "--detach", str(where), express["branch"])
+    module = test[:-3].replace("/", ".")
+    passes = subprocess.run([sys.executable, "-m", "unittest", module], cwd=where, capture_output=True, text=True)
+    (where / "cafe" / "service.py").write_text(_git(case.path, "show", "main:cafe/service.py"))
+    unfixed = subprocess.run([sys.executable, "-m", "unittest", module], cwd=where, capture_output=True, text=True)
+    assert passes.returncode == 0 and unfixed.returncode == 1 and "KeyError: 'Tea'" in unfixed.stderr, unfixed.stderr
+
+
+def _src_layout_repo(path: Path, test_command: str) -> RegressionCase:
+    """A package under src/ tested with pytest (a conftest puts src/ on the path); a commit made a rate table's
+    lookup strict, and no test asks for an unknown zone."""
+    repo = _Repo(path, 11)
+    good = 'RATES = {"eu": 2, "us": 3}\n\n\ndef quote(zone, kg):\n    return RATES.get(zone, 5) * kg\n'
+    files = {"src/shop/__init__.py": "", "src/shop/rates.py": good,
+             "conftest.py": "import os\nimport sys\n\nsys.path.insert(0, os.path.join(os.path.dirname(__file__), "
+                            "'src'))\n",
+             "tests/test_rates.py": "from shop.rates import quote\n\n\ndef test_eu():\n"
+                                    "    assert quote('eu', 2) == 4\n"}
+    repo.commit("shop", files)
+    strict = good.replace("RATES.get(zone, 5)", "RATES[zone]")
+    bad = repo.commit("rates: strict zones", {**files, "src/shop/rates.py": strict})
+    app = ("import sys\nsys.path.insert(0, 'src')\nfrom swarm.reporting.reporter import report_from_exception\n"
+           "from shop.rates import quote\ntry:\n    quote('asia', 1)\nexcept KeyError:\n"
+           "    print(report_from_exception(sys.exc_info(), service='shop', root='.').model_dump_json())\n")
+    out = subprocess.run([sys.executable, "-c", app], cwd=path, capture_output=True, text=True, check=True).stdout
+    return RegressionCase(path, "src", 11, bad, ErrorReport.model_validate_json(out), test_command=test_command)
+
+
+async def test_a_regression_test_is_added_only_where_the_test_command_runs_it(tmp_path: Path) -> None:
+    """pytest, a package under src/: the test imports it from there as its code does, and the suite runs it. A test
+    command that names one test file would not run it: the fix goes without a test, and says why."""
+    case = _src_layout_repo(tmp_path / "repo", "python -m pytest -q")
+    out = await _investigate(case, tmp_path)
+    express, impl = out["express"], out["implement"]
+    assert express["status"] == "fixed" and express["suspect_commit"] == case.regression_commit, impl
+    test = impl["regression_test"]
+    assert test is not None and test.startswith("tests/test_swarm_quote_"), impl
+    text = _git(case.path, "show", f"{express['branch']}:{test}")
+    assert "quote('asia', 1)" in text and "'src'" in text and out["review"]["verdict"] == "approve"
+    assert impl["tests_after"]["passed"] == impl["tests_before"]["passed"] + 1
+    narrow = _src_layout_repo(tmp_path / "narrow", "python -m pytest -q tests/test_rates.py")
+    out = await _investigate(narrow, tmp_path / "n")
+    assert out["express"]["status"] == "fixed" and out["implement"]["regression_test"] is None
+    assert _git(narrow.path, "diff", "--name-only", "main", out["express"]["branch"]).split() == ["src/shop/rates.py"]
+    assert out["implement"]["regression_test_why_not"].endswith(": the repository's test command does not run it")
 
 
 async def test_values_the_crashing_function_never_accepted_get_no_crash_site_patch_and_no_bisected_blame(

@@ -105,6 +105,9 @@ def test_the_body_is_the_result_as_markdown_with_the_investigation() -> None:
     body = result_markdown(result)
     assert "`inv-abc-2`" in body and "the coupon map has no default" in body and "`inv-abc`" in body
     assert "3 passed, 0 failed" in body and "| release | 1.2 |" in body
+    assert "Regression test" not in body
+    assert "**Regression test**: `tests/test_swarm_x_1.py`" in result_markdown(
+        result.model_copy(update={"regression_test": "tests/test_swarm_x_1.py"}))
     draft = draft_for(result, "KeyError: 'coupon'\nmore", ["swarm"])
     assert draft.title == "swarm: fix KeyError: 'coupon'" and draft.labels == ["swarm", "regression"]
     assert draft.head == "swarm/fix/inv-abc-2"

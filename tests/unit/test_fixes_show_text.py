@@ -20,3 +20,8 @@ def test_a_reopened_investigation_says_what_it_came_back_after_and_whether_it_is
     assert "came back: after inv-abc" in text and "regression" not in text
     first = shown(capsys, previous_investigation_id=None, regression=False)  # a first investigation: no such line
     assert "came back" not in first and "root cause: commit 1234 made the tax rate None" in first
+
+
+def test_a_fix_names_the_regression_test_it_added(capsys) -> None:
+    assert "regression test: tests/test_swarm_bill_1.py" in shown(capsys, regression_test="tests/test_swarm_bill_1.py")
+    assert "regression test" not in shown(capsys, regression_test=None)

@@ -40,3 +40,13 @@ def test_a_failed_investigation_carries_its_error() -> None:
     failed = _state({}, {}, PhaseStatus.PENDING, status=Status.FAILED, extra={"error": "cancelled: wrong service"})
     result = build_result(REQ, failed, time.monotonic())
     assert result.status == "failed" and result.error == "cancelled: wrong service"
+
+
+def test_a_fix_carries_its_regression_test_and_a_rejected_one_does_not() -> None:
+    fixed = {"status": "fixed", "branch": "swarm/fix/inv-1", "regression_test": "tests/test_swarm_bill_1.py"}
+    approved = _state(fixed, {"verdict": "approve", "reasons": []}, PhaseStatus.DONE)
+    result = build_result(REQ, approved, time.monotonic())
+    assert result.status == "fixed" and result.regression_test == "tests/test_swarm_bill_1.py"
+    assert "regression_test" in result.model_dump(mode="json")
+    rejected = _state(fixed, {"verdict": "request_changes", "reasons": ["tests fail: 1"]}, PhaseStatus.DONE)
+    assert build_result(REQ, rejected, time.monotonic()).regression_test is None

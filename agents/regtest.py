@@ -1,0 +1,162 @@
+"""A regression test for a fix: the built repro's call, as a test file of the repository, committed with the fix.
+
+    test = regression_test(ws.root, repro, report, "inv-1")   # RegressionTest(path, test_id, text) or None
+    kept = keep_regression_test(ws.root, test, repro, fixed_files, run_suite, before, after)   # (counts, why)
+
+A fix whose repro is a call built from the report (`agents.findrepro`: the crashing function, or a caller, with
+the arguments production gave it) leaves no trace in the repository's suite: the next refactor can bring the
+error back unseen. The test is that call, written as a `unittest.TestCase` (which pytest and unittest both
+run) next to the repository's own tests. It is kept only when it is a real regression test, checked on the
+worktree: the suite with it passes (it ran: one more test passed than without it), and with the fixed files
+put back as they were at HEAD it raises the reported error. A repro that is a test already, or whose values
+were made up, injected or never accepted (`Repro.synthetic`), gets none: its call is no fact about production.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agents.repro import Repro, is_test_file, run_repro
+from agents.testcmd import TestCommand
+from swarm.models import ErrorReport, TestCounts
+
+__all__ = ["RegressionTest", "regression_test", "keep_regression_test", "parse_call"]
+
+# the calls agents.findrepro builds: `[path insert; ]import importlib, json; m = importlib.import_module('mod');
+# m.fn(*json.loads('[...]'), **json.loads('{...}'))`, or `import importlib; importlib.import_module('mod').fn()`
+_CALL = re.compile(
+    r"^(?:import os, sys; sys\.path\.insert\(0, os\.path\.abspath\((?P<top>'[^']*'|\"[^\"]*\")\)\); )?"
+    r"import importlib, json; m = importlib\.import_module\((?P<mod>'[\w.]+')\); "
+    r"m\.(?P<fn>\w+)\(\*json\.loads\((?P<args>.+)\), \*\*json\.loads\((?P<kwargs>.+)\)\)$|"
+    r"^(?:import os, sys; sys\.path\.insert\(0, os\.path\.abspath\((?P<top0>'[^']*'|\"[^\"]*\")\)\); )?"
+    r"import importlib; importlib\.import_module\((?P<mod0>'[\w.]+')\)\.(?P<fn0>\w+)\(\)$")
+
+
+@dataclass(frozen=True)
+class RegressionTest:
+    path: str  # repository-relative
+    test_id: str  # as the repository's runner names it
+    text: str
+
+
+def parse_call(code: str) -> dict[str, Any] | None:
+    """{"module", "function", "args", "kwargs", "top"} of a built repro's `python -c` code, or None."""
+    m = _CALL.match(code.strip())
+    if m is None:
+        return None
+    try:
+        if m["mod"]:
+            args, kwargs = json.loads(ast.literal_eval(m["args"])), json.loads(ast.literal_eval(m["kwargs"]))
+            return {"module": ast.literal_eval(m["mod"]), "function": m["fn"], "args": args, "kwargs": kwargs,
+                    "top": ast.literal_eval(m["top"]) if m["top"] else None}
+        return {"module": ast.literal_eval(m["mod0"]), "function": m["fn0"], "args": [], "kwargs": {},
+                "top": ast.literal_eval(m["top0"]) if m["top0"] else None}
+    except (ValueError, SyntaxError, json.JSONDecodeError):
+        return None
+
+
+def _test_dir(root: Path, tracked: list[str]) -> str:
+    """Where the repository keeps most of its test files (`tests` when it has none)."""
+    dirs: dict[str, int] = {}
+    for path in tracked:
+        if path.endswith(".py") and is_test_file(path) and path.rsplit("/", 1)[-1].startswith("test"):
+            folder = path.rsplit("/", 1)[0] if "/" in path else ""
+            dirs[folder] = dirs.get(folder, 0) + 1
+    return max(sorted(dirs), key=lambda d: dirs[d]) if dirs else "tests"
+
+
+def regression_test(root: Path, repro: Repro | None, report: ErrorReport, investigation_id: str,
+                    tracked: list[str]) -> RegressionTest | None:
+    """The test file for a built repro's call (None: no such repro, or its values are no fact about production)."""
+    if repro is None or repro.kind != "built" or repro.synthetic or len(repro.args) != 3 or repro.args[1] != "-c":
+        return None
+    call = parse_call(repro.args[2])
+    if call is None:
+        return None
+    folder = _test_dir(root, tracked)
+    name = f"test_swarm_{call['function']}_{investigation_id.removeprefix('inv-')[:12]}".replace("-", "_")
+    path = f"{folder}/{name}.py" if folder else f"{name}.py"
+    first = (report.error.strip().splitlines() or ["the reported error"])[0][:150]
+    first = first.replace("\\", "\\\\").replace('"', '\\"')  # inside the docstring
+    arguments = ", ".join([*map(repr, call["args"]), *(f"{k}={v!r}" for k, v in call["kwargs"].items())])
+    head = [f'"""Regression test written by swarm with the fix of investigation {investigation_id}.', "",
+            f"{call['function']}() raised {first}", "with the arguments production gave it.", '"""', ""]
+    if call["top"] is None:
+        imports = ["import unittest", ""]
+    else:  # the package lives under src/ (or the like): imported from there, as its code is
+        up = ", ".join(["os.path.dirname(__file__)", *(['".."'] * len(Path(path).parent.parts)), repr(call["top"])])
+        imports = ["import os", "import sys", "import unittest", "",
+                   f"sys.path.insert(0, os.path.abspath(os.path.join({up})))", ""]
+    late = "  # noqa: E402" if call["top"] is not None else ""  # after the path insert
+    lines = [*head, *imports, f"from {call['module']} import {call['function']}{late}", "", "",
+             "class SwarmRegressionTest(unittest.TestCase):",
+             f"    def test_{call['function']}_with_the_reported_arguments(self):",
+             f"        {call['function']}({arguments})", ""]
+    text = "\n".join(lines)
+    try:
+        ast.parse(text)
+    except SyntaxError:  # a value repr() cannot write back (it came through JSON: should not happen)
+        return None
+    module = path[:-3].replace("/", ".")
+    return RegressionTest(path, module, text)
+
+
+def keep_regression_test(root: Path, test: RegressionTest, repro: Repro, fixed: list[str], test_command: str,
+                         run_suite: Callable[[], TestCounts], before: TestCounts,
+                         after: TestCounts) -> tuple[TestCounts | None, str]:
+    """Write `test` into the worktree and keep it when it is a regression test (module docstring); (the suite's
+    counts with it, "") when kept, else (None, why) with the file removed again."""
+    from agents.testrun import holds
+
+    target = root / test.path
+    if target.exists():
+        return None, f"{test.path} exists already"
+    made = [d for d in reversed(target.parents) if not d.exists() and root in d.parents]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(test.text, encoding="utf-8")
+    keep = False
+    try:
+        with_test = run_suite()
+        if not holds(before, with_test) or (after.ok and not with_test.ok):
+            return None, "the suite does not pass with it"
+        if with_test.passed <= after.passed:
+            return None, "the repository's test command does not run it"
+        command = TestCommand(test_command)
+        runner_id = (f"{test.path}::SwarmRegressionTest" if command.runner == "pytest"
+                     else f"{test.test_id}.SwarmRegressionTest")
+        args = (command.argv(runner_id, "--tb=native", "-q", "-p", "no:cacheprovider", drop_paths_in=root)
+                if command.runner == "pytest" else [repro.args[0], "-m", "unittest", runner_id])
+        alone = Repro("test", args, runner_id, shape=repro.shape, timeout_s=repro.timeout_s)
+        fixed_texts = {p: (root / p).read_bytes() for p in fixed if (root / p).is_file()}
+        try:
+            for p in fixed:
+                _restore_head(root, p)
+            unfixed = run_repro(root, alone)
+        finally:
+            for p, data in fixed_texts.items():
+                (root / p).write_bytes(data)
+        if unfixed != "bad":
+            return None, "without the fix it does not raise the reported error"
+        keep = True
+        return with_test, ""
+    finally:
+        if not keep:
+            target.unlink(missing_ok=True)
+            for d in reversed(made):  # the folders it needed, innermost first
+                if d.exists() and not any(d.iterdir()):
+                    d.rmdir()
+
+
+def _restore_head(root: Path, path: str) -> None:
+    res = subprocess.run(["git", "show", f"HEAD:{path}"], cwd=root, capture_output=True, timeout=60)
+    if res.returncode == 0:
+        (root / path).write_bytes(res.stdout)
+    else:  # a file the fix added
+        (root / path).unlink(missing_ok=True)
