@@ -134,6 +134,8 @@ class ImplementAgent:
                 sha, push_error = await asyncio.to_thread(
                     _commit_and_push, ws, files, commit_message(ctx, outcome), settings, repo.get("remote"))
                 out.update(fix_commit=sha, pushed=bool(repo.get("remote")) and push_error is None)
+                if out["pushed"]:
+                    out["pushed_to"] = f"{repo['remote']} {branch}"
                 if push_error:
                     out["push_error"] = push_error
                 await say(ctx, "fix", f"committed {sha[:10]} on {branch}: {', '.join(files)}",

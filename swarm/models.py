@@ -200,6 +200,8 @@ class Result(Payload):
     regression: bool = Field(default=False, description="the error came back after it was fixed")
     pr_url: str | None = Field(default=None, description="the pull / merge request opened from the fix branch")
     approval: str | None = Field(default=None, description="the operator's decision on the fix, when gated")
+    pushed_to: str | None = Field(
+        default=None, description="'<remote> <branch>' the fix branch was pushed to (merged or not: see pr_url)")
     regression_test: str | None = Field(
         default=None, description="the test file committed with the fix: the repro's call, failing without the fix")
     timestamp: datetime = Field(default_factory=utcnow)

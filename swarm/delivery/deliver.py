@@ -127,6 +127,7 @@ async def deliver(result: Result, repository: dict[str, Any], gate: ApprovalGate
                                                  "error": f"the fix was not delivered: {decision.describe()}"})
             update["approval"] = decision.describe()
         await push_branch(_source(repository, workspace_root), remote, branch)
+        update["pushed_to"] = f"{remote} {branch}"
         if waits == "pr":
             decision = await gate.ask("pr", target=f"{repository.get('repo') or remote} {branch}",
                                       details={"branch": branch})

@@ -33,7 +33,7 @@ from swarm.runtime.follow import PullRequestFollower
 from swarm.runtime.grouping import SignatureIndex
 from swarm.telemetry.snapshot import open_investigations
 
-__all__ = ["fixes_app"]
+__all__ = ["fixes_app", "list_line", "render_investigation"]
 
 fixes_app = typer.Typer(help="the distinct errors and their fixes: list, follow pull requests", no_args_is_help=True)
 STATUSES = ("open", "proposed", "fixed", "no_fix", "failed", "rejected", "dead_lettered")
@@ -56,7 +56,8 @@ def _row(entry: dict[str, Any]) -> dict[str, Any]:
             # seen once: last seen when it was opened (the entry is written again only for another copy)
             "last_seen_at": entry.get("last_seen_at") or entry.get("opened_at"), "dead_letter": None,
             "state": None,  # an open one's PEER status
-            "approval": entry.get("approval")}  # a gate's decision ("rejected by lead: …")
+            "approval": entry.get("approval"),  # a gate's decision ("rejected by lead: …")
+            "pushed_to": entry.get("pushed_to")}  # '<remote> <branch>' of a fix pushed without a pull request
 
 
 @contextlib.contextmanager
@@ -99,13 +100,7 @@ def list_fixes(
         if not data:
             console.print("no errors in the index" + (f" with status {status}" if status else ""))
         for r in data:
-            pr = f"  {r['pull_request']}" if r["pull_request"] else ""
-            letter = r["dead_letter"]
-            what = (f"{r['investigation_id']}  {r['service']}  x{r['occurrences']}{pr}" if letter is None else
-                    f"{letter['stream']} #{letter['sequence']}  {letter['reason']}")
-            waits = "  (awaiting approval: swarm approve / reject)" if r["state"] == "AWAITING_APPROVAL" else (
-                f"  ({r['approval']})" if r.get("approval") and r["status"] == "no_fix" else "")
-            console.print(Text.assemble((f"{r['status']:<13}", "bold"), f" {what}{waits}"), highlight=False,
+            console.print(Text.assemble((f"{r['status']:<13}", "bold"), f" {list_line(r)}"), highlight=False,
                           soft_wrap=True)
 
     emit(rows, json_out, render)
@@ -136,6 +131,18 @@ def show(
     emit(data, json_out, render_investigation)
 
 
+def list_line(r: dict[str, Any]) -> str:
+    """`swarm fixes list`'s line for one row, after its status."""
+    pr = f"  {r['pull_request']}" if r["pull_request"] else ""
+    letter = r["dead_letter"]
+    what = (f"{r['investigation_id']}  {r['service']}  x{r['occurrences']}{pr}" if letter is None else
+            f"{letter['stream']} #{letter['sequence']}  {letter['reason']}")
+    waits = "  (awaiting approval: swarm approve / reject)" if r["state"] == "AWAITING_APPROVAL" else (
+        f"  ({r['approval']})" if r.get("approval") and r["status"] == "no_fix" else
+        f"  (branch pushed to {r['pushed_to']}, no pull request)" if r.get("pushed_to") and not pr else "")
+    return what + waits
+
+
 def render_investigation(d: dict[str, Any]) -> None:
     """`swarm fixes show` for people: one line a field that has a value (text, never markup)."""
     now = d.get("signature_status")
@@ -156,6 +163,7 @@ def render_investigation(d: dict[str, Any]) -> None:
                              for k, t in (("before", d.get("tests_before")), ("after", d.get("tests_after"))) if t),
         "summary": d.get("summary"),
         "regression test": d.get("regression_test"),
+        "pushed to": d.get("pushed_to"),
         "pull request": d.get("pull_request") and d["pull_request"] + (
             f" ({d['pull_request_state']})" if d.get("pull_request_state") else ""),
         "approval": d.get("approval"),

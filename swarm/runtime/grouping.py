@@ -269,11 +269,12 @@ class SignatureIndex:
         return given_up[0] if given_up and given_up[0] else None
 
     async def close(self, signature: str, investigation_id: str, status: str, release: str | None = None,
-                    pr_url: str | None = None, approval: str | None = None) -> None:
+                    pr_url: str | None = None, approval: str | None = None, pushed_to: str | None = None) -> None:
         """The Result of `investigation_id` closes the entry (fixed / no_fix / failed; `proposed` while its
-        pull request is open), if it still holds it; `approval`: the Result's decision, if a gate asked one."""
+        pull request is open), if it still holds it; `approval`: the Result's decision, if a gate asked one;
+        `pushed_to`: where its fix branch was pushed."""
         await self._change(signature, lambda data: close_entry(data, investigation_id, status, release, pr_url,
-                                                               approval), "close")
+                                                               approval, pushed_to), "close")
 
     async def settle_pull(self, signature: str, investigation_id: str, state: str) -> None:
         """The proposed fix's pull request was merged (-> fixed) or closed unmerged (-> no_fix)."""

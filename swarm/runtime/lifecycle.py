@@ -150,7 +150,7 @@ def reopened_event(entry: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
 
 
 def close_entry(entry: dict[str, Any], investigation_id: str, status: str, release: str | None,
-                pr_url: str | None = None, approval: str | None = None) -> bool:
+                pr_url: str | None = None, approval: str | None = None, pushed_to: str | None = None) -> bool:
     """The Result of `investigation_id` closes the entry (only if it still holds that investigation); a
     fix delivered as a pull request makes it `proposed` until the pull request is settled. `approval`, the
     Result's decision ("rejected by lead: …"), is kept: a fix a human turned down is no engine's `no_fix`."""
@@ -158,6 +158,8 @@ def close_entry(entry: dict[str, Any], investigation_id: str, status: str, relea
         return False
     if approval:
         entry["approval"] = approval
+    if pushed_to:  # a fix branch pushed with no pull request: `fixed` says a fix exists, not that it is merged
+        entry["pushed_to"] = pushed_to
     if status == "fixed" and pr_url:
         entry.update(status="proposed", proposed_at=utcnow().isoformat(), release=release or entry.get("release"),
                      pull_request={"url": pr_url, "number": pull_number(pr_url)})

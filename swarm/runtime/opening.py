@@ -150,7 +150,7 @@ class InvestigationOpener:
                 assert self.index is not None
                 result = outcome.get("result") or {}
                 await self.index.close(report.signature, inv, str(outcome["status"]), report.release,
-                                       result.get("pr_url"), result.get("approval"))
+                                       result.get("pr_url"), result.get("approval"), result.get("pushed_to"))
             # a Result published before this delivery (the previous holder died before its ack) is still
             # this run's outcome of the report. Counted by the caller once the ack is confirmed: an actor
             # that dies before that has not counted it, and whoever settles the redelivery does

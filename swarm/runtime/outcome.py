@@ -71,6 +71,7 @@ def build_result(req: InvestigationRequest, state: PeerState, started: float) ->
         release=req.report.get("release"),
         previous_investigation_id=req.previous_investigation_id,
         regression=req.regression,
+        pushed_to=impl.dump().get("pushed_to") if status == "fixed" else None,
         regression_test=(express.dump().get("regression_test") or impl.dump().get("regression_test"))
         if status == "fixed" else None,
         # a no_fix Result carries the reviewer's objections when a review rejected a fix; an ordinary no_fix

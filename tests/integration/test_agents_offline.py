@@ -94,7 +94,7 @@ async def test_fix_is_pushed_to_the_configured_remote(tmp_path: Path, config: di
     git(tmp_path, "init", "-q", "--bare", str(remote))
     repository = {**case.repository, "remote": str(remote)}
     out = await run_investigation(case.report, repository, config, investigation_id="inv-push")
-    assert out["implement"]["pushed"] is True
+    assert out["implement"]["pushed"] is True and out["implement"]["pushed_to"] == f"{remote} swarm/fix/inv-push"
     assert git(remote, "rev-parse", "swarm/fix/inv-push").strip() == out["implement"]["fix_commit"]
 
 

@@ -167,7 +167,7 @@ async def test_the_gate_holds_the_push_until_approved_then_opens_a_valid_pull_re
     assert gh.violations == []
     result = await result_of(bus, inv)
     assert result.status == "fixed" and result.pr_url == "https://github.com/acme/shop/pull/1"
-    assert result.approval == "approved by alice: looks right"
+    assert result.approval == "approved by alice: looks right" and result.pushed_to == f"{remote} {fix_branch}"
     assert remote_branches(remote) == {fix_branch: result.fix_commit}
     (listed, query, _), (create, _, pr), (labels, _, labelled), *follows = gh.requests
     assert follows and {op for op, _, _ in follows} == {"pulls/get"}  # the swarm asking for the merge
