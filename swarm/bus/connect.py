@@ -18,6 +18,7 @@ import logging
 import re
 import socket
 import ssl
+import sys
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ from swarm.files import read_user_file
 __all__ = ["Bus", "connect", "open_bus", "connect_options", "Refusals", "redacted"]
 
 log = logging.getLogger("swarm.bus")
+_TOLD_REACHED: list[str] = []  # a command says once which `swarm run` it reached
 _VIOLATION = re.compile(r"permissions violation for (publish|subscription) to \"?([^\"\s']+)", re.IGNORECASE)
 
 
@@ -109,14 +111,20 @@ def connect_options(settings: Settings, url: str | None = None, role: str | None
     in its namespace's account, and reply inboxes only that role may subscribe to."""
     servers = url or settings.nats_url
     if not servers:
-        from swarm.bus.runstore import running_run_hint  # the store's lock and note: only when asked
+        from swarm.bus.runstore import running_run  # the store's lock and note: only when asked
 
-        if hint := running_run_hint(settings):  # `swarm nats up` would be the wrong advice while one runs
-            raise ConfigError(f"NATS_URL is not set: {hint}")
-        raise ConfigError(
-            "NATS_URL is not set: export NATS_URL=nats://host:4222, or start a local server with "
-            "`swarm nats up` (demo, run and investigate start an embedded one by themselves)"
-        )
+        running = running_run(settings)
+        if running is None:
+            raise ConfigError(
+                "NATS_URL is not set: export NATS_URL=nats://host:4222, or start a local server with "
+                "`swarm nats up` (demo, run and investigate start an embedded one by themselves)"
+            )
+        # a command on the laptop of a `swarm run` on embedded defaults reaches that run, as `fixes` does
+        if not _TOLD_REACHED:
+            _TOLD_REACHED.append(running.nats_url)
+            sys.stderr.write(f"NATS_URL is not set: reaching the `swarm run` of namespace {settings.nats_namespace} "
+                             f"running here, at {running.nats_url}\n")
+        settings, servers = running, running.nats_url
     urls = [_server_url(s.strip(), servers) for s in servers.split(",") if s.strip()]
     if not urls:
         raise ConfigError(f"NATS_URL={redacted(servers)!r} names no server; expected nats://host:4222 "

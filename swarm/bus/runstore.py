@@ -37,7 +37,7 @@ from swarm.bus.settings import Settings
 from swarm.bus.store_lock import LOCK_FILE, StoreInUse, lock_store, server_holding
 from swarm.errors import ConfigError
 
-__all__ = ["Reached", "reach_run_store", "running_run_hint"]
+__all__ = ["Reached", "reach_run_store", "running_run"]
 
 DEFAULT_ACCOUNT = "$G"  # nats-server's account of users with none (`--no-auth` runs)
 
@@ -137,9 +137,10 @@ def _running(settings: Settings, store: Path, note: dict[str, Any], exc: StoreIn
     return settings.model_copy(update={"nats_url": url, "swarm_nats_auth": Path(auth_dir) if auth_dir else None})
 
 
-def running_run_hint(settings: Settings) -> str | None:
-    """For a command that needs NATS_URL (not set): how to reach the `swarm run` of embedded defaults running here
-    in the namespace, as one export line; None when none runs. Nothing is started or locked for good."""
+def running_run(settings: Settings) -> Settings | None:
+    """For a command that needs NATS_URL (not set): settings that reach the `swarm run` of embedded defaults running
+    here in the namespace (its server's URL and credentials, from the note beside its store's lock); None when
+    none runs. Nothing is started or locked for good."""
     store = run_store(settings)
     if not (store / LOCK_FILE).exists():
         return None
@@ -147,9 +148,6 @@ def running_run_hint(settings: Settings) -> str | None:
     if held is None:
         return None
     try:
-        running = _running(settings, store, _read_note(store), held)
+        return _running(settings, store, _read_note(store), held)
     except ConfigError:
         return None
-    auth = f" SWARM_NATS_AUTH={running.swarm_nats_auth}" if running.swarm_nats_auth else ""
-    return (f"a `swarm run` of namespace {settings.nats_namespace} is running here: export "
-            f"NATS_URL={running.nats_url}{auth}")

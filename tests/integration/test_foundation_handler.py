@@ -99,8 +99,10 @@ def test_a_logged_exception_is_published_with_its_real_traceback(logger: logging
     assert "in checkout" in report.stack and "in charge" in report.stack
     extra = report.context.model_extra or {}
     # the raise site's arguments, for the offline brain's repro (README: Arguments)
+    # the raise site's arguments, and its caller's (`checkout(card)`, which logged it), as the handler took them
     assert extra == {"logger": logger.name, "log_message": "checkout failed for order o-17",
-                     "args": ["4242-4242"], "kwargs": {}}, extra
+                     "args": ["4242-4242"], "kwargs": {},
+                     "calls": [{"file": str(HERE), "function": "checkout", "args": ["4242-4242"], "kwargs": {}}]}, extra
     assert (handler.published, handler.duplicates, handler.dropped, handler.pending) == (1, 0, 0, 0)
 
 

@@ -25,3 +25,7 @@ def test_a_reopened_investigation_says_what_it_came_back_after_and_whether_it_is
 def test_a_fix_names_the_regression_test_it_added(capsys) -> None:
     assert "regression test: tests/test_swarm_bill_1.py" in shown(capsys, regression_test="tests/test_swarm_bill_1.py")
     assert "regression test" not in shown(capsys, regression_test=None)
+
+
+def test_a_fix_pushed_without_a_pull_request_says_where_it_went(capsys) -> None:
+    assert "pushed to: ../origin.git swarm/fix/inv-1" in shown(capsys, pushed_to="../origin.git swarm/fix/inv-1")
