@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import keyword
 import re
 from dataclasses import dataclass
 
@@ -36,7 +37,7 @@ class Candidate:
     tier: int = 0  # lower is tried first
     on_path: bool = False
     rank: int = 0  # which suspect it comes from (0: the first)
-    drops_added: bool = False  # it only deletes tokens the suspect added (its feature may go with them)
+    drops_added: bool = False  # it deletes what the suspect added, a name HEAD still uses (its feature may go)
 
     @property
     def key(self) -> tuple[tuple[str, str], ...]:
@@ -311,15 +312,38 @@ def _formula(node: ast.expr) -> bool:
     return True
 
 
+_NAME = re.compile(r"\b[A-Za-z_]\w*\b")
+
+
+def _names(text: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for m in _NAME.finditer(text):
+        counts[m.group()] = counts.get(m.group(), 0) + 1
+    return counts
+
+
+def _drops_new_names(new: str, head: dict[str, int], added: set[str]) -> bool:
+    """Whether `new` uses a name the suspect brought into the file (and HEAD still uses) fewer times than HEAD."""
+    if not added:
+        return False
+    now = _names(new)
+    return any(now.get(name, 0) < head[name] for name in added)
+
+
 def partial_reverts(root: str, commit: str, parent: str | None, paths: list[str],
                     head_texts: dict[str, str]) -> list[Candidate]:
-    """Candidates undoing parts of `commit` in `paths` (files as they are now in `head_texts`)."""
+    """Candidates undoing parts of `commit` in `paths` (files as they are now in `head_texts`). One that deletes a
+    name the suspect brought into the file and HEAD still uses (`PACKAGING_G`, `UPLOAD_CHUNK_KB`: its feature)
+    is `drops_added`: the search keeps it in reserve and looks on for one that keeps the feature."""
     out: list[Candidate] = []
     for path in paths:
         after, head = file_at(root, commit, path), head_texts.get(path)
         if after is None or head is None:
             continue
         before = file_at(root, parent, path) or ""
+        head_names, before_names = _names(head), _names(before)
+        added = {n for n in _names(after) if n not in before_names and n in head_names and not keyword.iskeyword(n)}
+        first = len(out)
         fc = _FileChange(path, before, after, head)
         whole_new: str | None = head
         for tag, i1, i2, j1, j2 in fc.hunks():
@@ -357,4 +381,7 @@ def partial_reverts(root: str, commit: str, parent: str | None, paths: list[str]
             size = sum(len(tokens("".join(fc.b[i1:i2]))) + len(tokens("".join(fc.a[j1:j2])))
                        for _, i1, i2, j1, j2 in fc.hunks())
             out.append(Candidate({path: whole_new}, "file", f"undo all of {commit[:10]} in {path}", size + 1))
+        for cand in out[first:]:
+            if not cand.drops_added and _drops_new_names(cand.texts[path], head_names, added):
+                cand.drops_added = True
     return out

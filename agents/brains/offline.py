@@ -287,7 +287,9 @@ class OfflineBrain:
             "summary": f"{cand.description} ({cand.unit}, {cand.size} token(s)); the repro "
             f"{'now passes' if repro.kind != 'none' else 'was not available'} and the full test suite passes twice"
             f"{_excepted(tests_before) if repro.kind != 'none' else ''}; {result.tried} of {result.generated} "
-            "candidate(s) tried",
+            "candidate(s) tried" + ("; NOTE: it deletes what the suspect commit added (a name it brought in, its "
+                                    "feature may go with it): no candidate that keeps it passed; check the feature "
+                                    "before merging" if cand.drops_added else ""),
             "fix_kind": cand.unit,
         }
 

@@ -28,6 +28,7 @@ from swarm.models import ErrorReport
 from swarm.runtime.app import SwarmRuntime
 from swarm.runtime.investigate import Interrupted, Investigated, investigate_once, repository_for
 from swarm.runtime.localrepos import local_repositories_checked
+from swarm.runtime.raycluster import local_ray_reaped
 from swarm.runtime.tasks import submit_investigation
 from swarm.secretenv import export_job_env
 from swarm.telemetry.logs import check_env
@@ -152,7 +153,9 @@ def run(
         # Ray forwards worker output to the driver's stdout: only our own output goes there
         with stdout_to_stderr(json_out):
             try:
-                counters = asyncio.run(run_swarm(SwarmRuntime(settings, cfg, address=address), until_empty, timeout))
+                with local_ray_reaped(address):  # a local Ray ends with the run, nothing of it left behind
+                    counters = asyncio.run(run_swarm(SwarmRuntime(settings, cfg, address=address), until_empty,
+                                                     timeout))
             finally:
                 if json_out and ray.is_initialized():
                     ray.shutdown()  # its log forwarding ends here, before the JSON is printed
@@ -215,7 +218,8 @@ def investigate(
                 ns = f"investigate-{uuid.uuid4().hex[:8]}"
                 settings = _embedded(stack, settings.model_copy(update={"nats_namespace": ns}), auth)
             try:
-                done = asyncio.run(_investigate_until_stopped(settings, cfg, repo, report, test_command, address))
+                with local_ray_reaped(address):
+                    done = asyncio.run(_investigate_until_stopped(settings, cfg, repo, report, test_command, address))
             except Interrupted as exc:
                 fail(str(exc), code=130)
     result = done.result

@@ -30,7 +30,10 @@ import ray
 from swarm.errors import ConfigError
 from swarm.runtime.jobs import EXCLUDES
 
-__all__ = ["init_ray", "check_ray_address", "ray_processes_in_own_session", "request_cpus", "signal_handlers_kept"]
+__all__ = [
+    "init_ray", "check_ray_address", "ray_processes_in_own_session", "request_cpus", "signal_handlers_kept",
+    "local_ray_reaped", "reap_session",
+]  # fmt: skip
 
 log = logging.getLogger("swarm.runtime")
 
@@ -187,3 +190,54 @@ def signal_handlers_kept() -> Iterator[None]:
         for sig, handler in kept.items():
             with contextlib.suppress(ValueError):  # not the main thread: nothing was installed there either
                 signal.signal(sig, handler)
+
+
+def reap_session(session_dir: str, grace_s: float = 3.0) -> list[int]:
+    """Stop the processes still running for a local Ray session (its directory in their command line) once the
+    session is over: SIGTERM, SIGKILL after `grace_s`. The pids it had to stop.
+
+    `ray.shutdown()` stops the processes it started by pid, and they die with their parent; one that Ray's raylet
+    started (its runtime-env agent) was seen alive, orphaned, after a clean SIGTERM drain (1 run of 3)."""
+    import psutil
+
+    me = os.getpid()
+    found = []
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        with contextlib.suppress(psutil.Error):
+            line = " ".join(proc.info["cmdline"] or [])
+            if proc.info["pid"] != me and session_dir in line:
+                found.append(proc)
+    for proc in found:
+        with contextlib.suppress(psutil.Error):
+            proc.terminate()
+    _, alive = psutil.wait_procs(found, timeout=grace_s)
+    for proc in alive:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    if found:
+        log.info("stopped %d process(es) left by the local Ray session %s", len(found), session_dir)
+    return [p.pid for p in found]
+
+
+@contextlib.contextmanager
+def local_ray_reaped(address: str | None) -> Iterator[None]:
+    """Around a command that starts a local Ray (no `address`, no RAY_ADDRESS): at its end, that Ray is shut down
+    and whatever of its session still runs is stopped (`reap_session`). A Ray it joined is left alone."""
+    try:
+        yield
+    finally:
+        if address is None and not os.environ.get("RAY_ADDRESS") and ray.is_initialized():
+            session = _session_dir()
+            ray.shutdown()
+            if session:
+                reap_session(session)
+
+
+def _session_dir() -> str | None:
+    try:
+        from ray._private import worker  # Ray's private name: without it nothing is reaped
+
+        node = getattr(worker, "_global_node", None)
+        return str(node.get_session_dir_path()) if node is not None and node.head else None
+    except Exception:  # noqa: BLE001 - another Ray: reap nothing rather than guess
+        return None
