@@ -1,7 +1,8 @@
 """A regression test for a fix: the built repro's call, as a test file of the repository, committed with the fix.
 
-    test = regression_test(ws.root, repro, report, "inv-1")   # RegressionTest(path, test_id, text) or None
-    kept = keep_regression_test(ws.root, test, repro, fixed_files, run_suite, before, after)   # (counts, why)
+    test = regression_test(ws.root, repro, report, "inv-1", tracked_files)   # RegressionTest or None
+    counts, why = keep_regression_test(ws.root, test, repro, fixed_files, "python -m pytest -q", run_suite,
+                                       before, after)   # (the suite's counts with it, "") or (None, why not)
 
 A fix whose repro is a call built from the report (`agents.findrepro`: the crashing function, or a caller, with
 the arguments production gave it) leaves no trace in the repository's suite: the next refactor can bring the
