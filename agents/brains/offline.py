@@ -22,7 +22,7 @@ from agents.common import say
 from agents.findrepro import caller_repros, find_repro, injected_name
 from agents.forensics import History, failing_path, parse_traceback
 from agents.repair import RepairBudget, repair, sites_for
-from agents.repro import ErrorShape, Repro, flaky_runs, repo_path
+from agents.repro import ErrorShape, Repro, flaky_runs, is_test_file, repo_path
 from agents.tools import Toolbox
 from agents.workspace import Workspace, WorkspaceError
 from swarm.agent import AgentContext
@@ -263,8 +263,9 @@ class OfflineBrain:
         sus = suspects[0][0] if suspects else None
         if result.candidate is None:
             why = result.reason + (f"; repro: {repro.detail}" if repro.kind == "none" else "")
-            cause = (f"commit {History(ws).describe(sus)} ({_how(method)}) most likely introduced {title!r}; "
-                     "no fix: " if sus else "")
+            verb = "introduced" if method == "bisected" else "most likely introduced"  # bisect confirmed it
+            cause = (f"commit {History(ws).describe(sus)} ({_how(method)}) {verb} {title!r}"
+                     f"{_what_it_changed(ws, sus)}; no fix: " if sus else "")
             return {**base, "verified": False, "reason": why, "search": search, "root_cause": cause + why}
         cand = result.candidate
         if repro.kind == "none":
@@ -328,6 +329,37 @@ def _parent(ws: Workspace, sha: str) -> str | None:
         return ws.git("rev-parse", "--verify", "--quiet", f"{sha}^").strip() or None
     except WorkspaceError:
         return None  # a root commit
+
+
+def _what_it_changed(ws: Workspace, sha: str, most: int = 3) -> str:
+    """'; it changed path: `- old` -> `+ new`, ...': the suspect's first changed lines outside tests, for a reader of a
+    no_fix (what to look at first), or "" when git cannot say."""
+    try:
+        diff = ws.git("show", "--format=", "--unified=0", "--no-color", sha)
+    except WorkspaceError:
+        return ""
+    out: list[str] = []
+    path, removed, added = "", [], []
+
+    def flush() -> None:
+        if path and (removed or added) and len(out) < most:
+            pair = " -> ".join(x for x in (removed[0] if removed else "", added[0] if added else "") if x)
+            out.append(f"{path}: {pair}")
+
+    for line in diff.splitlines():
+        if line.startswith("+++ "):
+            flush()
+            name = line[4:].removeprefix("b/")
+            path, removed, added = ("" if name == "/dev/null" or is_test_file(name) else name), [], []
+        elif line.startswith("@@"):
+            flush()
+            removed, added = [], []
+        elif line.startswith("-") and not line.startswith("---") and line[1:].strip():
+            removed.append(f"`- {line[1:].strip()[:100]}`")
+        elif line.startswith("+") and line[1:].strip():
+            added.append(f"`+ {line[1:].strip()[:100]}`")
+    flush()
+    return f"; it changed {', '.join(out)}" if out else ""
 
 
 def _how(method: str | None) -> str:

@@ -274,6 +274,10 @@ async def test_values_the_crashing_function_never_accepted_get_no_crash_site_pat
     assert express["suspect_commit"] == bad  # ranked from the history of the failing path: right here
     assert impl["repro"]["target"] == "cafe/store.py:price_of" and impl["repro"]["never_passed"] is True
     assert "never accepted at any commit" in impl["reason"] and "PRICES.get(name)" in impl["reason"], impl["reason"]
+    # a ranked suspect is a guess ("most likely"), and the reader is shown what it changed on the way
+    assert "(ranked from the history, not confirmed by a repro) most likely introduced" in express["root_cause"]
+    assert ("it changed cafe/service.py: `- total += price_of(n.strip().lower())` -> "
+            "`+ total += price_of(n.strip())`") in express["root_cause"], express["root_cause"]
     assert _git(tmp_path / "repo", "branch", "--list", "swarm/fix/*").strip() == ""
 
 
@@ -618,6 +622,9 @@ async def test_the_repair_search_is_bounded_by_the_configured_budget(tmp_path: P
     impl = out["implement"]
     assert out["express"]["status"] == "no_fix" and impl["search"]["tried"] == 1
     assert impl["reason"].startswith("search budget spent: 1 candidates")
+    # a bisected suspect is no guess: the no_fix says it introduced the error (not "most likely"), and what it changed
+    cause = out["express"]["root_cause"]
+    assert "(bisected) introduced" in cause and "most likely" not in cause and "; it changed " in cause, cause
     unbounded = await _investigate(make_scenario(tmp_path / "repo2", "newest", seed=0, split="dev"), tmp_path)
     assert unbounded["express"]["status"] == "fixed" and unbounded["implement"]["search"]["tried"] > 1
 
