@@ -37,7 +37,7 @@ from agents.testcmd import TestCommand
 from agents.workspace import run_heavy, test_env
 from swarm.models import ErrorReport
 
-__all__ = ["find_repro", "caller_repros", "injected_name"]
+__all__ = ["find_repro", "caller_repros", "injected_name", "test_args"]
 
 _PYTEST_FAIL = re.compile(r"^(?:FAILED|ERROR) ([^\s\[]+(?:\[.*?\](?= - |$))?)(?: - (.*))?$", re.M)
 _UNITTEST_FAIL = re.compile(r"^(?:ERROR|FAIL): ([\w.]+) \(([\w.]+)\)", re.M)
@@ -59,11 +59,16 @@ def _failing_tests(output: str, runner: str) -> list[tuple[str, str]]:
     return []
 
 
-def _test_args(command: TestCommand, test_id: str, root: Path) -> list[str]:
+def test_args(command: TestCommand, test_id: str, root: Path) -> list[str]:
     """One failing test on its own: the test command with its path arguments replaced by the test's id."""
     if command.runner == "pytest":
         return command.argv(test_id, "--tb=native", "-p", "no:cacheprovider", "-q", drop_paths_in=root)
     return [sys.executable, "-m", "unittest", test_id]
+
+
+def _suite_args(command: TestCommand) -> list[str]:
+    """The whole test command, with native tracebacks under pytest (what the repro's trace is read from)."""
+    return command.argv("--tb=native", "-p", "no:cacheprovider") if command.runner == "pytest" else command.argv()
 
 
 def _module_of(path: str) -> str | None:
@@ -182,7 +187,7 @@ def find_repro(root: Path, report: ErrorReport, test_command: str, *, timeout_s:
     shape_d = asdict(shape)
     command = TestCommand(test_command)
     runner = command.runner
-    suite_args = command.argv("--tb=native", "-p", "no:cacheprovider") if runner == "pytest" else command.argv()
+    suite_args = _suite_args(command)
     suite = run_heavy(suite_args, root, timeout_s=timeout_s, max_output=400_000, env=test_env())
     command.check(suite, " at the branch head")
     failing = _failing_tests(suite.output, runner)
@@ -193,7 +198,7 @@ def find_repro(root: Path, report: ErrorReport, test_command: str, *, timeout_s:
     # error was raised: two functions can both divide by zero, and the wrong one blames the wrong commit
     elsewhere: Repro | None = None
     for test_id, _ in failing[:MAX_TESTS_TRIED]:
-        repro = Repro("test", _test_args(command, test_id, root), test_id, shape=shape_d,
+        repro = Repro("test", test_args(command, test_id, root), test_id, shape=shape_d,
                       timeout_s=test_timeout_s, suite=suite_args)
         outcome, trace = run_repro_traced(root, repro)
         tried.append(test_id)
@@ -283,7 +288,7 @@ def caller_repros(root: Path, report: ErrorReport, test_command: str, *, test_ti
         return []
     shape = ErrorShape.of_report(report, root)
     command = TestCommand(test_command)
-    suite_args = command.argv("--tb=native", "-p", "no:cacheprovider") if command.runner == "pytest" else command.argv()
+    suite_args = _suite_args(command)
     found: list[Repro] = []
     for path, function, given in calls:
         frame = TraceFrame(path, 1, function)

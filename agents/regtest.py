@@ -18,13 +18,14 @@ from __future__ import annotations
 import ast
 import json
 import re
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agents.findrepro import test_args
 from agents.repro import Repro, is_test_file, run_repro
+from agents.revert import file_at
 from agents.testcmd import TestCommand
 from swarm.models import ErrorReport, TestCounts
 
@@ -132,9 +133,8 @@ def keep_regression_test(root: Path, test: RegressionTest, repro: Repro, fixed: 
         command = TestCommand(test_command)
         runner_id = (f"{test.path}::SwarmRegressionTest" if command.runner == "pytest"
                      else f"{test.test_id}.SwarmRegressionTest")
-        args = (command.argv(runner_id, "--tb=native", "-q", "-p", "no:cacheprovider", drop_paths_in=root)
-                if command.runner == "pytest" else [repro.args[0], "-m", "unittest", runner_id])
-        alone = Repro("test", args, runner_id, shape=repro.shape, timeout_s=repro.timeout_s)
+        alone = Repro("test", test_args(command, runner_id, root), runner_id, shape=repro.shape,
+                      timeout_s=repro.timeout_s)
         fixed_texts = {p: (root / p).read_bytes() for p in fixed if (root / p).is_file()}
         try:
             for p in fixed:
@@ -156,8 +156,8 @@ def keep_regression_test(root: Path, test: RegressionTest, repro: Repro, fixed: 
 
 
 def _restore_head(root: Path, path: str) -> None:
-    res = subprocess.run(["git", "show", f"HEAD:{path}"], cwd=root, capture_output=True, timeout=60)
-    if res.returncode == 0:
-        (root / path).write_bytes(res.stdout)
+    text = file_at(str(root), "HEAD", path)
+    if text is not None:
+        (root / path).write_text(text, encoding="utf-8")
     else:  # a file the fix added
         (root / path).unlink(missing_ok=True)
