@@ -29,6 +29,7 @@ import ray
 
 from swarm.errors import ConfigError
 from swarm.runtime.jobs import EXCLUDES
+from swarm.runtime.localrepos import joins_a_cluster
 
 __all__ = [
     "init_ray", "check_ray_address", "ray_processes_in_own_session", "request_cpus", "signal_handlers_kept",
@@ -226,7 +227,7 @@ def local_ray_reaped(address: str | None) -> Iterator[None]:
     try:
         yield
     finally:
-        if address is None and not os.environ.get("RAY_ADDRESS") and ray.is_initialized():
+        if not joins_a_cluster(address) and ray.is_initialized():
             session = _session_dir()
             ray.shutdown()
             if session:
