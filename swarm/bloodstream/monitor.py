@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
+import nats.errors
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js import errors as js_errors
@@ -171,6 +172,7 @@ class HealthMonitor:
         self._loop: asyncio.Task[None] | None = None
         self._heals: set[asyncio.Task[None]] = set()
         self._last_doctor = float("-inf")
+        self._seeded = False  # the stored last beats read (`start`, else the first pass NATS answers)
 
     @classmethod
     def from_config(cls, bloodstream: Bloodstream, cfg: Any, **kwargs: Any) -> HealthMonitor:
@@ -196,11 +198,20 @@ class HealthMonitor:
         # live first: beats that arrive while the stored ones are read (a pause of this process included)
         # are newer than what the stream gives back
         self._sub = await self.bus.nc.subscribe(self.bus.names.heartbeats_all, cb=self._on_heartbeat)
-        await self.bus.nc.flush()  # the subscription is live on the server before the seed
-        self.seed(await read_health(self.bus, self.missed_heartbeats))
+        await self._seed_stored()
         self._last_pass = time.monotonic()  # a pause before the first pass is seen like any other
         self._loop = asyncio.create_task(self._run(), name="health-monitor")
         return self
+
+    async def _seed_stored(self) -> None:
+        """Seed from the stored last beats; with NATS unreachable (a restart as the swarm starts), the checks
+        try again at each pass: a start is no place to fail on a blip, and live beats need no seed."""
+        try:
+            await self.bus.nc.flush()  # the subscription is live on the server before the seed
+            self.seed(await read_health(self.bus, self.missed_heartbeats))
+            self._seeded = True
+        except (nats.errors.Error, TimeoutError) as exc:
+            log.warning("stored heartbeats unreadable (%r): the health checks read them again at the next pass", exc)
 
     def seed(self, rows: list[ServiceHealth]) -> None:
         """Take the stored last beats of services not heard live yet; a live beat is always the newer."""
@@ -254,6 +265,8 @@ class HealthMonitor:
             # the period first: beats a paused process has waiting on its socket are read before a verdict
             await asyncio.sleep(self.check_interval_s)
             try:
+                if not self._seeded:
+                    await self._seed_stored()
                 await self.check()
                 if self.doctor is not None and time.monotonic() - self._last_doctor >= self.doctor_interval_s:
                     await self.check_state()

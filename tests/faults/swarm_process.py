@@ -109,6 +109,11 @@ class SwarmProcess:
 
 
 def tail(proc: SwarmProcess, n: int = 3000) -> str:
-    return proc.stderr[-n:]
+    """The end of the run's stderr, after the opening of its last traceback (whose first frames name our
+    code: the end of a long one shows only the library's)."""
+    err = proc.stderr
+    at = err.rfind("Traceback")
+    opening = err[at: at + n] + "\n[...]\n" if 0 <= at < len(err) - n else ""
+    return opening + err[-n:]
 
 

@@ -218,3 +218,31 @@ async def test_outbox_survives_a_restart_of_the_publishing_process(
     audits = await stored(outage_bus, outage_bus.names.audit)
     assert [a["action"] for a in audits] == [f"p{i}" for i in range(n)]  # exactly once, in publish order
     assert {a["actor"] for a in audits} == {"proc-1"}
+
+
+async def test_a_monitor_started_during_an_outage_starts_and_seeds_the_stored_beats_once_nats_is_back(
+    outage_server: EmbeddedNats, outage_bus: Bus, tmp_path: Path
+) -> None:
+    """The driver starts its health monitor after the intake actors: NATS restarting then (a fault test saw a
+    driver exit 1 on the seed's JetStream request timing out) must not end the start, and a service that died
+    before the monitor came up is still found from its stored beat once NATS answers."""
+    from swarm.bloodstream import HealthMonitor
+
+    bs = await Bloodstream(outage_bus, tmp_path / "outbox", publish_timeout_s=0.5).start()
+    assert await bs.heartbeat(Heartbeat(service="ghost-0", role="review", interval_s=0.01))
+    deadline = time.monotonic() + 20
+    while (await outage_bus.js.stream_info(outage_bus.names.heartbeat_stream)).state.messages < 1:
+        assert time.monotonic() < deadline, "the beat was not stored"
+        await asyncio.sleep(0.02)
+    outage_server.stop()
+    await until(lambda: not outage_bus.nc.is_connected, "the client to notice the outage")
+    monitor = HealthMonitor(bs, check_interval_s=0.05)
+    try:
+        await asyncio.wait_for(monitor.start(), 30)  # the seed times out: the start does not fail
+        assert "ghost-0" not in monitor.services
+        outage_server.start()
+        await until(lambda: "ghost-0" in monitor.services and monitor.services["ghost-0"].status == "down",
+                    "ghost-0 seeded from its stored beat and judged down", timeout_s=60)
+    finally:
+        await monitor.close()
+        await bs.close()
