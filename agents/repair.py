@@ -26,6 +26,7 @@ from agents.accessors import accessor_candidates
 from agents.apichange import api_candidates, properties_made_methods
 from agents.callsites import call_site_candidates
 from agents.contracts import contract_candidates
+from agents.datarevert import DATA_SUFFIXES, data_reverts
 from agents.forensics import function_spans
 from agents.linecode import calls
 from agents.literals import shifted_literal_candidates
@@ -165,7 +166,8 @@ def _order(cands: list[Candidate], head: dict[str, str], sites: list[Site]) -> l
         spans.setdefault(s.path, []).append((span.start, span.end) if span else (s.line - 2, s.line + 2))
     for c in cands:
         touched = {(p, n) for p, t in c.texts.items() for n in _changed_head_lines(head.get(p, ""), t)}
-        c.on_path = any(lo <= n <= hi for p, n in touched for lo, hi in spans.get(p, []))
+        c.on_path = c.unit == "data" and c.on_path or any(lo <= n <= hi for p, n in touched
+                                                          for lo, hi in spans.get(p, []))
         if c.unit in ("token", "statement", "hunk"):
             c.tier = (0 if c.unit in ("token", "statement") else 1) if c.on_path else 4
             c.tier += 10 * c.rank  # later suspects after the first one's
@@ -173,6 +175,8 @@ def _order(cands: list[Candidate], head: dict[str, str], sites: list[Site]) -> l
             c.tier = 4 + 10 * c.rank
         elif c.unit == "file":
             c.tier = 6
+        elif c.unit == "data":  # an entry the suspect removed from a data file, named by the error: as its hunks
+            c.tier = (1 if c.on_path else 4) + 10 * c.rank
         elif c.unit in _FROM_THE_SUSPECT:  # templates built from what the suspect changed: as its own hunks
             c.tier = 1
         else:  # templates: crash line 2, callers 3, suspect's lines on the path 5
@@ -202,7 +206,7 @@ def _passed(result: RepairResult, cand: Candidate, root: Path, progress: Callabl
 
 _GUARDS = frozenset({2, 3, 5})  # templates at the crash line, its callers, other failing-path lines
 # repairs read from what the suspect changed, or from what the code itself offers (an accessor)
-_ROOT_UNITS = frozenset({"token", "statement", "hunk", "blend", "file", "template:accessor",
+_ROOT_UNITS = frozenset({"token", "statement", "hunk", "blend", "file", "data", "template:accessor",
                          "template:spread_keyword"})
 
 
@@ -332,8 +336,15 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
     handlers: list[tuple[str, list[str]]] = []
     defaults: list[tuple[str, str, str]] = []
     for k, (sha, parent) in enumerate(suspects):
-        paths = [p for p in git_lines(root, "diff", "--name-only", parent or sha + "^", sha) if p in head]
+        changed = git_lines(root, "diff", "--name-only", parent or sha + "^", sha)
+        paths = [p for p in changed if p in head]
         for c in partial_reverts(str(root), sha, parent, paths, head):
+            c.rank = k
+            cands.append(c)
+        data = [p for p in changed if p.endswith(DATA_SUFFIXES) and not is_test_file(p) and (root / p).is_file()]
+        for p in data:
+            head.setdefault(p, (root / p).read_text(errors="replace"))
+        for c in data_reverts(str(root), sha, parent, data, head, message):
             c.rank = k
             cands.append(c)
         for old, new in renames_in(root, sha, parent).items():

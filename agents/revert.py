@@ -19,6 +19,7 @@ import keyword
 import re
 from dataclasses import dataclass
 
+from agents.rewrap import rewraps
 from agents.workspace import run_command
 
 __all__ = ["Candidate", "partial_reverts", "tokens", "token_distance", "flexible_pattern", "file_at"]
@@ -69,6 +70,16 @@ def file_at(root: str, sha: str | None, path: str) -> str | None:
         return None
     res = run_command(["git", "show", f"{sha}:{path}"], root, max_output=5_000_000)
     return res.output if res.ok else None
+
+
+def _parses(text: str, path: str) -> bool:
+    if not path.endswith(".py"):
+        return True
+    try:
+        ast.parse(text)
+    except (SyntaxError, ValueError):
+        return False
+    return True
 
 
 def _line_offsets(text: str) -> list[int]:
@@ -141,6 +152,10 @@ class _FileChange:
                                    self.near(a_idx))
             if new is not None and new != self.head:
                 out.append((new, len(tokens(tail.group(1))), f"∅ -> {tail.group(1).strip()} at the line's end"))
+        for code, size, what in rewraps(b_line, tb, a_line, ta):  # `int(float(x))` -> `int(y)`: `int(float(y))`
+            new = _replace_nearest(self.head, flexible_pattern(sa), code, self.near(a_idx))
+            if new is not None and new != self.head and _parses(new, self.path):
+                out.append((new, size, what))
         return out
 
     def undo_lines(self, i1: int, i2: int, j1: int, j2: int, old: str | None = None) -> str | None:

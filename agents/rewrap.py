@@ -1,0 +1,142 @@
+"""Put back one operation a commit dropped from a rewritten line, around what the line holds now.
+
+    for code, size, what in rewraps(old_line, tokens(old_line), new_line, tokens(new_line)):
+        code   # new_line with the dropped wrapper around the matching part: `int(float(clean["qty"]))`
+
+A commit that rewrites a line often changes two things at once: where a value comes from (`row["qty"]` ->
+`clean["qty"]`, the feature) and what is done to it (`int(float(x))` -> `int(x)`, the slip). Undoing the
+line undoes both; undoing one token change at a time cannot separate a wrapper from what it wraps. Here each
+wrapper of the old line that the new line no longer has (a call `f(x, ...)` whose callee the new line does not
+call, a fallback `x or default`) is taken off the old line; what remains is aligned with the new line token by
+token, and the wrapper goes back around the part of the new line that the wrapped operand became.
+"""
+
+from __future__ import annotations
+
+import difflib
+import keyword
+import re
+
+__all__ = ["rewraps"]
+
+Tok = tuple[str, int, int]
+_IDENT = re.compile(r"[A-Za-z_]\w*")
+_OPEN, _CLOSE = "([{", ")]}"
+_STOP = frozenset({",", "for", "if", "else", "and", "or", ":", "=", "lambda"})
+
+
+def _ident(t: str) -> bool:
+    return bool(_IDENT.fullmatch(t)) and not keyword.iskeyword(t)
+
+
+def _close_of(toks: list[str], i: int) -> int | None:
+    """Index of the bracket closing the one at `i`."""
+    depth = 0
+    for k in range(i, len(toks)):
+        depth += (toks[k] in _OPEN) - (toks[k] in _CLOSE)
+        if depth == 0:
+            return k
+    return None
+
+
+def _open_of(toks: list[str], i: int) -> int | None:
+    depth = 0
+    for k in range(i, -1, -1):
+        depth += (toks[k] in _CLOSE) - (toks[k] in _OPEN)
+        if depth == 0:
+            return k
+    return None
+
+
+def _contains(seq: list[str], part: list[str]) -> bool:
+    return any(seq[k:k + len(part)] == part for k in range(len(seq) - len(part) + 1))
+
+
+def _balanced(toks: list[str]) -> bool:
+    depth = 0
+    for t in toks:
+        depth += (t in _OPEN) - (t in _CLOSE)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _wrappers(sb: list[str]) -> list[tuple[int, int, int, int]]:
+    """(prefix start, operand start, operand end, suffix end) of each wrapper: `f(` operand `, ...)`, and
+    operand ` or default`; prefix and suffix are the wrapper's own tokens."""
+    out = []
+    for i in range(len(sb) - 1):
+        if _ident(sb[i]) and sb[i + 1] == "(":
+            p = i
+            while p >= 2 and sb[p - 1] == "." and _ident(sb[p - 2]):
+                p -= 2
+            if p >= 1 and sb[p - 1] in (".", *_CLOSE):
+                continue  # a method of an expression: the chain's own undo (`.strip()` dropped off the end)
+            m = _close_of(sb, i + 1)
+            if m is None or m == i + 2:
+                continue
+            e, depth = i + 2, 0
+            while e < m and not (depth == 0 and sb[e] == ","):
+                depth += (sb[e] in _OPEN) - (sb[e] in _CLOSE)
+                e += 1
+            out.append((p, i + 2, e, m + 1))
+        elif sb[i] == "or" and i > 0:
+            s = i - 1  # the left operand: a primary (names, dots, calls, subscripts, a literal)
+            while s >= 0:
+                if sb[s] in _CLOSE:
+                    o = _open_of(sb, s)
+                    if o is None:
+                        break
+                    s = o - 1
+                elif _ident(sb[s]) or sb[s] == "." or sb[s][0] in "\"'0123456789":
+                    s -= 1
+                else:
+                    break
+            e, depth = i + 1, 0
+            while e < len(sb) and not (depth == 0 and sb[e] in _STOP) and depth >= 0:
+                depth += (sb[e] in _OPEN) - (sb[e] in _CLOSE)
+                e += 1
+            if depth < 0:
+                e -= 1
+            if s + 1 < i and e > i + 1:
+                out.append((i, s + 1, i, e))  # prefix empty: the operand comes first
+    return out
+
+
+def _mapped(ops: list[tuple[str, int, int, int, int]], s: int, t: int) -> tuple[int, int] | None:
+    """The span [s, t) of the first sequence in the second, when both ends fall on an alignment's edge."""
+    js = next((j1 + s - i1 if tag == "equal" else j1 for tag, i1, i2, j1, _ in ops
+               if (tag == "equal" and i1 <= s < i2) or (tag != "equal" and s == i1 and i2 > i1)), None)
+    je = next((j1 + t - i1 if tag == "equal" else j2 for tag, i1, i2, j1, j2 in ops
+               if (tag == "equal" and i1 < t <= i2) or (tag != "equal" and t == i2 and i2 > i1)), None)
+    return (js, je) if js is not None and je is not None and js < je else None
+
+
+def rewraps(b_line: str, tb: list[Tok], a_line: str, ta: list[Tok]) -> list[tuple[str, int, str]]:
+    """(the new line's code with one dropped wrapper put back, tokens added, description) per wrapper."""
+    sb, sa = [t[0] for t in tb], [t[0] for t in ta]
+    out: list[tuple[str, int, str]] = []
+    for p, s, e, end in _wrappers(sb):
+        is_or = p == e
+        head, tail = ([], sb[e:end]) if is_or else (sb[p:s], sb[e:end])
+        if (not is_or and _contains(sa, head)) or (is_or and _contains(sa, tail)):
+            continue  # the new line still has it: nothing dropped
+        rest = sb[:p] + sb[s:e] + sb[end:] if not is_or else sb[:e] + sb[end:]
+        start = p if not is_or else s
+        ops = difflib.SequenceMatcher(None, rest, sa, autojunk=False).get_opcodes()
+        span = _mapped(ops, start, start + (e - s))
+        if span is None or not _balanced(sa[span[0]:span[1]]):
+            continue
+        js, je = span
+        lo, hi = ta[js][1], ta[je - 1][2]
+        operand, code = a_line[lo:hi], a_line.rstrip("\n")
+        if is_or:
+            fallback = b_line[tb[e][1]: tb[end - 1][2]]
+            new = code[:lo] + f"({operand} {fallback})" + code[hi:]
+            what = f"∅ -> {fallback} after {operand}"
+        else:
+            opening, closing = b_line[tb[p][1]: tb[s - 1][2]], b_line[tb[e][1]: tb[end - 1][2]]
+            new = code[:lo] + opening + operand + closing + code[hi:]
+            what = f"∅ -> {opening}…{closing} around {operand}"
+        out.append((new.strip(), len(head) + len(tail), what))
+    return out

@@ -1,0 +1,134 @@
+"""The fix engine where a commit dropped one thing among others it changed: an entry of a data file that a
+later update rewrote again, a conversion wrapped around a value whose source the same line changed.
+
+Real git histories and real test runs, as in `test_fix_engine.py`; each test fails without its mechanism
+(`agents.datarevert`, `agents.rewrap`): the line and hunk undos put back the commit's feature with the slip.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from agents.datarevert import data_reverts, removed_entries
+from agents.testing.regressions import _Repo
+from swarm.models import ErrorReport
+from tests.support.fixengine import repro_bisect_repair
+
+_ZONES = '''import json
+from pathlib import Path
+
+_TABLE = json.loads(Path(__file__).with_name("zones.json").read_text())
+
+
+class UnknownZone(LookupError):
+    pass
+
+
+def shipping_cents(country):
+    try:
+        return _TABLE["zones"][country]["cents"]
+    except KeyError:
+        raise UnknownZone(f"no shipping zone for {country}") from None
+'''
+
+
+def _zones(version: str, zones: dict[str, int]) -> str:
+    return json.dumps({"version": version, "zones": {k: {"cents": v} for k, v in zones.items()}}, indent=2) + "\n"
+
+
+def test_an_entry_a_data_refresh_dropped_is_put_back_into_the_file_as_a_later_refresh_left_it(
+        tmp_path: Path) -> None:
+    """A price refresh drops Switzerland from the zones file (and adds Poland); the next refresh rewrites every
+    price again. Undoing the first refresh's lines cannot apply (they were rewritten), undoing the whole file
+    loses Poland and the new prices (the tests check both): putting back the one entry it removed keeps them."""
+    repo = _Repo(tmp_path / "repo", 31)
+    test = ("from ship.zones import shipping_cents\n\n\ndef test_prices():\n"
+            "    assert shipping_cents('DE') == {de}\n    assert shipping_cents('PL') == 1190\n")
+    files = {"ship/__init__.py": "", "ship/zones.py": _ZONES,
+             "ship/zones.json": _zones("2025-1", {"DE": 490, "AT": 650, "CH": 1200, "FR": 790}),
+             "tests/test_zones.py": test.format(de=490).replace("    assert shipping_cents('PL') == 1190\n", "")}
+    repo.commit("zones: first price list", files)
+    files |= {"ship/zones.json": _zones("2025-2", {"DE": 520, "AT": 690, "FR": 810, "PL": 1190}),
+              "tests/test_zones.py": test.format(de=520)}
+    bad = repo.commit("zones: 2025-2 prices, add Poland", files)
+    files |= {"ship/zones.json": _zones("2026-1", {"DE": 540, "AT": 720, "FR": 840, "PL": 1190}),
+              "tests/test_zones.py": test.format(de=540)}
+    repo.commit("zones: 2026-1 prices", files)
+    stack = ('Traceback (most recent call last):\n  File "/srv/app/ship/zones.py", line 13, in shipping_cents\n'
+             '    return _TABLE["zones"][country]["cents"]\nKeyError: \'CH\'\n\nDuring handling of the above '
+             'exception, another exception occurred:\n\nTraceback (most recent call last):\n'
+             '  File "/srv/app/ship/zones.py", line 15, in shipping_cents\n'
+             '    raise UnknownZone(f"no shipping zone for {country}") from None\n'
+             "ship.zones.UnknownZone: no shipping zone for CH\n")
+    report = ErrorReport(error="ship.zones.UnknownZone: no shipping zone for CH", stack=stack, service="shop",
+                         context={"file": "ship/zones.py", "line": 15, "function": "shipping_cents",
+                                  "args": ["CH"]})
+    _, result = repro_bisect_repair(repo, report, bad)
+    assert result.candidate is not None and result.candidate.unit == "data", result.attempts
+    assert result.tried == 1, result.attempts  # named by the error: tried before any template
+    now = json.loads((repo.path / "ship/zones.json").read_text())
+    assert now["zones"]["CH"] == {"cents": 1200} and now["zones"]["DE"] == {"cents": 540}
+    assert now["version"] == "2026-1" and now["zones"]["PL"] == {"cents": 1190}
+    diff = subprocess.run(["git", "diff", "--numstat"], cwd=repo.path, capture_output=True, text=True).stdout
+    assert diff.split()[:3] == ["3", "0", "ship/zones.json"], diff  # three lines added, none rewritten
+
+
+def test_data_reverts_keep_the_files_layout_and_put_back_array_items_and_nested_members(tmp_path: Path) -> None:
+    """One line per member or all on one line, an array of codes, a member two levels down: each removed entry
+    is put back alone, in the layout around it, and one more candidate puts back all of them."""
+    repo = _Repo(tmp_path / "repo", 32)
+    before = {"currencies": ["EUR", "USD", "GBP"], "limits": {"daily": {"EUR": 500, "GBP": 400}, "weekly": 2000}}
+    after = {"currencies": ["EUR", "USD"], "limits": {"daily": {"EUR": 500}}}
+    parent = repo.commit("config", {"cfg/pay.json": json.dumps(before, indent=4) + "\n"})
+    commit = repo.commit("config: trim", {"cfg/pay.json": json.dumps(after, indent=4) + "\n"})
+    assert sorted(map(str, removed_entries(before, after))) == sorted(map(str, [
+        (("currencies",), None, "GBP"), (("limits", "daily"), "GBP", 400), (("limits",), "weekly", 2000)]))
+    head = json.dumps({"currencies": ["EUR", "USD", "CHF"], "limits": {"daily": {"EUR": 550}}}, indent=4) + "\n"
+    cands = data_reverts(str(repo.path), commit, parent, ["cfg/pay.json"], {"cfg/pay.json": head},
+                         message="ValueError: currency GBP is not accepted")
+    texts = [c.texts["cfg/pay.json"] for c in cands]
+    assert len(cands) == 4, [c.description for c in cands]
+    named = [c for c in cands[:-1] if c.on_path]  # the two entries whose value or key the message quotes
+    assert {c.description.split(" in ")[0] for c in named} == {'put back "GBP"', 'put back "GBP": 400'}
+    for text in texts:
+        assert json.loads(text)["limits"]["daily"]["EUR"] == 550 and "CHF" in json.loads(text)["currencies"]
+    everything = json.loads(texts[-1])
+    assert everything == {"currencies": ["EUR", "USD", "CHF", "GBP"],
+                          "limits": {"daily": {"EUR": 550, "GBP": 400}, "weekly": 2000}}
+    assert '    "limits": {\n        "daily": {\n            "EUR": 550,\n            "GBP": 400\n' in texts[-1]
+    one_line = '{"a": {"x": 1, "y": 2}}'
+    parent = repo.commit("inline", {"cfg/inline.json": one_line})
+    commit = repo.commit("inline: drop y", {"cfg/inline.json": '{"a": {"x": 1}}'})
+    (cand,) = data_reverts(str(repo.path), commit, parent, ["cfg/inline.json"], {"cfg/inline.json": '{"a": {"x": 3}}'})
+    assert cand.texts["cfg/inline.json"] == '{"a": {"x": 3, "y": 2}}'
+
+
+def test_a_conversion_a_rewritten_line_dropped_is_put_back_around_the_lines_new_source(tmp_path: Path) -> None:
+    """A commit normalises the reading's keys and, on the same line, drops the `float(...)` around the value:
+    `(float(reading["value"]) - 32)` -> `(sample["value"] - 32)`. Undoing the line brings back `reading["value"]`,
+    which the new keys no longer match (the test sends `Value`); the undo of one token change cannot take off
+    `float(` without `reading`. Putting the dropped call back around what the line reads now fixes it."""
+    repo = _Repo(tmp_path / "repo", 33)
+    old = ("def to_celsius(reading):\n    celsius = (float(reading[\"value\"]) - 32) * 5 / 9\n"
+           "    return round(celsius, 1)\n")
+    new = ("def to_celsius(reading):\n    sample = {k.strip().lower(): v for k, v in reading.items()}\n"
+           "    celsius = (sample[\"value\"] - 32) * 5 / 9\n    return round(celsius, 1)\n")
+    test = ("from sensors.convert import to_celsius\n\n\ndef test_upper_case_keys():\n"
+            "    assert to_celsius({' Value ': 212.0}) == 100.0\n")
+    good = repo.commit("sensors: fahrenheit readings", {"sensors/__init__.py": "", "sensors/convert.py": old})
+    bad = repo.commit("sensors: accept any key case", {"sensors/convert.py": new, "tests/test_convert.py": test})
+    repo.commit("readme", {"README.md": "# sensors\n"})
+    assert good
+    stack = ('Traceback (most recent call last):\n  File "/srv/app/sensors/convert.py", line 3, in to_celsius\n'
+             '    celsius = (sample["value"] - 32) * 5 / 9\n'
+             "TypeError: unsupported operand type(s) for -: 'str' and 'int'\n")
+    report = ErrorReport(error="TypeError: unsupported operand type(s) for -: 'str' and 'int'", stack=stack,
+                         service="sensors", context={"file": "sensors/convert.py", "line": 3,
+                                                     "function": "to_celsius", "args": [{"value": "98.6"}]})
+    _, result = repro_bisect_repair(repo, report, bad)
+    assert result.candidate is not None and result.candidate.unit == "token", result.attempts
+    assert "float(…)" in result.candidate.description, result.candidate.description
+    text = (repo.path / "sensors/convert.py").read_text()
+    assert '    celsius = (float(sample["value"]) - 32) * 5 / 9\n' in text and "k.strip().lower()" in text
