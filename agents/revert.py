@@ -19,7 +19,7 @@ import keyword
 import re
 from dataclasses import dataclass
 
-from agents.rewrap import rewraps
+from agents.rewrap import rewraps, tail_reapplied
 from agents.workspace import run_command
 
 __all__ = ["Candidate", "partial_reverts", "tokens", "token_distance", "flexible_pattern", "file_at"]
@@ -152,7 +152,8 @@ class _FileChange:
                                    self.near(a_idx))
             if new is not None and new != self.head:
                 out.append((new, len(tokens(tail.group(1))), f"∅ -> {tail.group(1).strip()} at the line's end"))
-        for code, size, what in rewraps(b_line, tb, a_line, ta):  # `int(float(x))` -> `int(y)`: `int(float(y))`
+        again = tail_reapplied(b_line, a_line)  # `x / 1000` -> `x + PACKAGING_G`: `(x + PACKAGING_G) / 1000`
+        for code, size, what in rewraps(b_line, tb, a_line, ta) + ([again] if again else []):
             new = _replace_nearest(self.head, flexible_pattern(sa), code, self.near(a_idx))
             if new is not None and new != self.head and _parses(new, self.path):
                 out.append((new, size, what))
@@ -181,12 +182,14 @@ class _FileChange:
 
 _TAIL = re.compile(r"(?<=[)\]])(\s*\.\s*\w+\s*\([^()]*\)|\[[^\[\]]*\])$")  # `x(...).encode("utf-8")`
 OPENING = 5  # tokens two lines must share at their start to pair when rewritten at length
+_TARGET = re.compile(r"\s*([A-Za-z_][\w.]*)\s*(?::[^=]+)?=(?!=)")  # the name a line assigns
 
 
 def _pair_lines(b: list[str], a: list[str]) -> list[tuple[int, int]]:
     """Pairs (i, j) of similar lines in a replaced block (for token-level undo): alike by characters, or,
     for a line rewritten at length, opening with the same `OPENING` tokens (`return json.dumps(payload`
-    grown by four keyword arguments and stripped of its `.encode()` is still that line)."""
+    grown by four keyword arguments and stripped of its `.encode()` is still that line), or assigning the
+    one name both sides assign once."""
     pairs, used = [], set()
     for j, line in enumerate(a):
         best, score = None, 0.5
@@ -201,6 +204,10 @@ def _pair_lines(b: list[str], a: list[str]) -> list[tuple[int, int]]:
             same = [i for i, old in enumerate(b) if i not in used and len(opening) == OPENING
                     and [t[0] for t in tokens(old)][:OPENING] == opening]
             best = same[0] if len(same) == 1 else None  # one line opens that way: no guess between several
+        if best is None and (target := _TARGET.match(line)):  # `CHUNK = 8 * 1024` -> `CHUNK = int(os.environ…)`
+            same = [i for i, old in enumerate(b) if i not in used and (m := _TARGET.match(old))
+                    and m.group(1) == target.group(1)]
+            best = same[0] if len(same) == 1 else None
         if best is not None:
             used.add(best)
             pairs.append((best, j))

@@ -13,11 +13,12 @@ token, and the wrapper goes back around the part of the new line that the wrappe
 
 from __future__ import annotations
 
+import ast
 import difflib
 import keyword
 import re
 
-__all__ = ["rewraps"]
+__all__ = ["rewraps", "tail_reapplied"]
 
 Tok = tuple[str, int, int]
 _IDENT = re.compile(r"[A-Za-z_]\w*")
@@ -140,3 +141,43 @@ def rewraps(b_line: str, tb: list[Tok], a_line: str, ta: list[Tok]) -> list[tupl
             what = f"∅ -> {opening}…{closing} around {operand}"
         out.append((new.strip(), len(head) + len(tail), what))
     return out
+
+
+_OPS = {ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Add: "+", ast.Sub: "-"}
+
+
+def _value_of(code: str) -> tuple[str, ast.expr] | None:
+    """(what precedes the value, the value) of `x = value`, `x: T = value` or `return value` on one line."""
+    try:
+        body = ast.parse(code).body
+    except SyntaxError:
+        return None
+    if len(body) != 1:
+        return None
+    stmt = body[0]
+    if isinstance(stmt, ast.Return | ast.Assign | ast.AnnAssign) and stmt.value is not None:
+        return code[: stmt.value.col_offset], stmt.value
+    return None
+
+
+def tail_reapplied(b_line: str, a_line: str) -> tuple[str, int, str] | None:
+    """An operation by a constant that closed the old value (`total / 1000`, `8 * 1024 * 1024`) and that the
+    rewritten value lacks, applied to the whole new value: `(total + PACKAGING_G) / 1000`,
+    `int(os.environ.get("CHUNK_KB", 8 * 1024)) * 1024`. The commit changed what the value is made of (a
+    packaging weight, an override); the unit it was in is what went missing."""
+    old, new = _value_of(b_line.strip()), _value_of(a_line.strip())
+    if old is None or new is None or not isinstance(old[1], ast.BinOp) or type(old[1].op) not in _OPS:
+        return None
+    right = old[1].right
+    if not (isinstance(right, ast.Constant) and isinstance(right.value, int | float)
+            or isinstance(right, ast.Name) and right.id.isupper()):
+        return None
+    op, operand = _OPS[type(old[1].op)], ast.unparse(right)
+    value = new[1]
+    if isinstance(value, ast.BinOp) and type(value.op) is type(old[1].op) and ast.unparse(value.right) == operand:
+        return None  # the new value keeps it
+    text = ast.get_source_segment(a_line.strip(), value) or ast.unparse(value)
+    primary = isinstance(value, ast.Call | ast.Name | ast.Attribute | ast.Subscript)
+    code = new[0] + (text if primary else f"({text})") + f" {op} {operand}"
+    rest = a_line.strip()[value.end_col_offset:] if value.end_lineno == 1 and value.end_col_offset else ""
+    return code + rest, 2, f"∅ -> {op} {operand} on the whole value"

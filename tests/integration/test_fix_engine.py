@@ -231,32 +231,41 @@ async def test_a_regression_test_is_added_only_where_the_test_command_runs_it(tm
     assert out["implement"]["regression_test_why_not"].endswith(": the repository's test command does not run it")
 
 
-async def test_a_fix_that_drops_a_name_the_suspect_brought_in_is_the_last_resort_and_says_so(tmp_path: Path) -> None:
-    """The suspect added packaging (`PACKAGING_G`) and lost the grams-to-kilograms conversion with it. Undoing its
-    token change (`+ PACKAGING_G` -> `/ 1000`) passes, but deletes the feature: it is kept in reserve while the
-    search looks on, and when it is what passes, the fix says so (review 16: both such fixes went out silently)."""
-    repo = _Repo(tmp_path / "repo", 16)
+def packaging_case(path: Path, seed: int, body: str, packaged: str) -> RegressionCase:
+    """A parcel quote whose function `body` converts grams to kilograms; the suspect, its second commit, adds a
+    packaging weight (`packaged` replaces `body`); the report is the real reporter's, with the caller's
+    arguments, of a 1,700 g order."""
+    repo = _Repo(path, seed)
     rates = ("class TooHeavy(Exception):\n    pass\n\n\ndef price(kg):\n    if kg > 30:\n"
              "        raise TooHeavy(f'parcel too heavy: {kg} kg')\n    return 5 if kg < 1 else 9\n")
-    quote = ("from ship.rates import price\n\n\ndef quote(items):\n"
-             "    weight = sum(i['g'] for i in items) / 1000\n    return price(weight)\n")
+    quote = "from ship.rates import price\n\n\ndef quote(items):\n" + body
     files = {"ship/__init__.py": "", "ship/rates.py": rates, "ship/quote.py": quote, "tests/__init__.py": "",
              "tests/test_rates.py": T.format(pkg="ship", mod="rates", name="price")
              + "    def test_light(self):\n        self.assertEqual(price(0.5), 5)\n"}
     repo.commit("ship", files)
-    files["ship/quote.py"] = quote.replace("def quote", "PACKAGING_G = 150\n\n\ndef quote").replace(
-        "sum(i['g'] for i in items) / 1000", "sum(i['g'] for i in items) + PACKAGING_G")
+    files["ship/quote.py"] = quote.replace("def quote", "PACKAGING_G = 150\n\n\ndef quote").replace(body, packaged)
     bad = repo.commit("quote: include packaging weight", files)
     repo.commit("docs", {**files, "README.md": "ship\n"})
     app = ("import sys\nfrom swarm.reporting.reporter import report_from_exception\nfrom ship.quote import quote\n"
            "try:\n    quote([{'g': 1700}])\nexcept Exception:\n"
            "    print(report_from_exception(sys.exc_info(), service='ship', root='.').model_dump_json())\n")
-    out = subprocess.run([sys.executable, "-c", app], cwd=repo.path, capture_output=True, text=True, check=True)
-    case = RegressionCase(repo.path, "caller", 16, bad, ErrorReport.model_validate_json(out.stdout))
+    out = subprocess.run([sys.executable, "-c", app], cwd=path, capture_output=True, text=True, check=True)
+    return RegressionCase(path, "caller", seed, bad, ErrorReport.model_validate_json(out.stdout))
+
+
+async def test_a_fix_that_drops_a_name_the_suspect_brought_in_is_the_last_resort_and_says_so(tmp_path: Path) -> None:
+    """The suspect added packaging (`PACKAGING_G`) and lost the grams-to-kilograms conversion with it (the line
+    that converted went, the price is asked of the grams). Undoing its hunk passes, but deletes the feature: it
+    is kept in reserve while the search looks on, and when it is what passes, the fix says so (review 16: both
+    such fixes went out silently). Where the conversion closed the very line the suspect rewrote, it is put back
+    on the whole new value instead (`test_fix_engine_dropped.py`)."""
+    case = packaging_case(tmp_path / "repo", 16, "    grams = sum(i['g'] for i in items)\n"
+                          "    weight = grams / 1000\n    return price(weight)\n",
+                          "    grams = sum(i['g'] for i in items) + PACKAGING_G\n    return price(grams)\n")
     result = await _investigate(case, tmp_path)
     express = result["express"]
-    assert express["status"] == "fixed" and express["suspect_commit"] == bad, result["implement"]
-    assert "/ 1000" in _git(repo.path, "show", f"{express['branch']}:ship/quote.py")
+    assert express["status"] == "fixed" and express["suspect_commit"] == case.regression_commit, result["implement"]
+    assert "/ 1000" in _git(case.path, "show", f"{express['branch']}:ship/quote.py")
     assert "it deletes what the suspect commit added" in express["summary"], express["summary"]
 
 

@@ -2,7 +2,8 @@
 later update rewrote again, a conversion wrapped around a value whose source the same line changed.
 
 Real git histories and real test runs, as in `test_fix_engine.py`; each test fails without its mechanism
-(`agents.datarevert`, `agents.rewrap`): the line and hunk undos put back the commit's feature with the slip.
+(`agents.datarevert`, `agents.rewrap`): the line and hunk undos put back the commit's feature with the slip,
+or no candidate passes at all.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from agents.datarevert import data_reverts, removed_entries
 from agents.testing.regressions import _Repo
 from swarm.models import ErrorReport
+from tests.integration.test_fix_engine import _investigate, packaging_case
 from tests.support.fixengine import repro_bisect_repair
 
 _ZONES = '''import json
@@ -132,3 +134,52 @@ def test_a_conversion_a_rewritten_line_dropped_is_put_back_around_the_lines_new_
     assert "float(…)" in result.candidate.description, result.candidate.description
     text = (repo.path / "sensors/convert.py").read_text()
     assert '    celsius = (float(sample["value"]) - 32) * 5 / 9\n' in text and "k.strip().lower()" in text
+
+
+def test_a_unit_a_rewritten_value_lost_is_applied_to_the_whole_new_value_keeping_its_override(
+        tmp_path: Path) -> None:
+    """`MAX_UPLOAD_BYTES = 5 * MB` becomes `int(os.environ.get("MAX_UPLOAD_MB", 5))`: the override is read in
+    megabytes but the `* MB` is gone, so a 2 MB upload is refused. The two lines share little but the name they
+    assign, which pairs them; undoing them drops the override (a test sets it to 0); the old value's closing
+    `* MB` applied to the whole new value keeps it."""
+    repo = _Repo(tmp_path / "repo", 34)
+    old = ('"""Upload limits."""\nMB = 1024 * 1024\nMAX_UPLOAD_BYTES = 5 * MB\n\n\nclass TooLarge(ValueError):\n'
+           '    pass\n\n\ndef check_size(n):\n    if n > MAX_UPLOAD_BYTES:\n'
+           '        raise TooLarge(f"{n} bytes is over the {MAX_UPLOAD_BYTES} byte limit")\n    return n\n')
+    new = old.replace('"""Upload limits."""\n', '"""Upload limits."""\nimport os\n').replace(
+        "MAX_UPLOAD_BYTES = 5 * MB\n",
+        '# limit in MB, per deployment\nMAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_MB", 5))\n')
+    test = ("import importlib\n\nimport pytest\n\nimport up.limits\n\n\ndef test_a_zero_limit_refuses_any_upload("
+            "monkeypatch):\n    monkeypatch.setenv('MAX_UPLOAD_MB', '0')\n    limits = importlib.reload(up.limits)\n"
+            "    with pytest.raises(limits.TooLarge):\n        limits.check_size(1)\n"
+            "    monkeypatch.delenv('MAX_UPLOAD_MB')\n    importlib.reload(up.limits)\n")
+    repo.commit("up: size limit", {"up/__init__.py": "", "up/limits.py": old})
+    bad = repo.commit("up: limit configurable per deployment", {"up/limits.py": new, "tests/test_limits.py": test})
+    repo.commit("readme", {"README.md": "# up\n"})
+    stack = ('Traceback (most recent call last):\n  File "/srv/app/up/limits.py", line 14, in check_size\n'
+             '    raise TooLarge(f"{n} bytes is over the {MAX_UPLOAD_BYTES} byte limit")\n'
+             "up.limits.TooLarge: 2000000 bytes is over the 5 byte limit\n")
+    report = ErrorReport(error="up.limits.TooLarge: 2000000 bytes is over the 5 byte limit", stack=stack,
+                         service="up", context={"file": "up/limits.py", "line": 14, "function": "check_size",
+                                                "args": [2000000]})
+    _, result = repro_bisect_repair(repo, report, bad)
+    assert result.candidate is not None and "on the whole value" in result.candidate.description, result.attempts
+    text = (repo.path / "up/limits.py").read_text()
+    assert 'MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_MB", 5)) * MB\n' in text, text
+
+
+async def test_a_conversion_that_closed_the_rewritten_line_goes_back_on_its_new_value_keeping_the_feature(
+        tmp_path: Path) -> None:
+    """The suspect adds packaging to the weight and drops the grams-to-kilograms conversion on the same line:
+    `sum(...) / 1000` -> `sum(...) + PACKAGING_G`. Undoing its token change passes and deletes the packaging
+    (review 16, shipcalc: that went out, approved); `(sum(...) + PACKAGING_G) / 1000` keeps it, and is the fix,
+    with no note of a deleted feature. The report is the real reporter's, with the caller's arguments."""
+    case = packaging_case(tmp_path / "repo", 35,
+                          "    weight = sum(i['g'] for i in items) / 1000\n    return price(weight)\n",
+                          "    weight = sum(i['g'] for i in items) + PACKAGING_G\n    return price(weight)\n")
+    express = (await _investigate(case, tmp_path))["express"]
+    assert express["status"] == "fixed" and express["suspect_commit"] == case.regression_commit, express
+    fixed = subprocess.run(["git", "show", f"{express['branch']}:ship/quote.py"], cwd=case.path,
+                           capture_output=True, text=True, check=True).stdout
+    assert "    weight = (sum(i['g'] for i in items) + PACKAGING_G) / 1000\n" in fixed, fixed
+    assert "it deletes what the suspect commit added" not in express["summary"], express["summary"]
