@@ -18,6 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from agents.argvalues import REVIVER, has_typed
 from agents.carve import carve, varied_call
 from agents.probe import import_roots, message_literals, probe_call
 from agents.repro import (
@@ -116,6 +117,10 @@ def _call_for(root: Path, frame: TraceFrame, report: ErrorReport, given: dict[st
     if isinstance(args, list) or isinstance(kwargs, dict):
         call_args = json.dumps(args if isinstance(args, list) else [])
         call_kwargs = json.dumps(kwargs if isinstance(kwargs, dict) else {})
+        if has_typed(args) or has_typed(kwargs):  # a Decimal, a datetime ...: rebuilt as they were sent
+            return (f"{path}import importlib, json; {REVIVER}; m = importlib.import_module({module!r}); "
+                    f"m.{frame.function}(*json.loads({call_args!r}, object_hook=_r), "
+                    f"**json.loads({call_kwargs!r}, object_hook=_r))")
         return (f"{path}import importlib, json; m = importlib.import_module({module!r}); "
                 f"m.{frame.function}(*json.loads({call_args!r}), **json.loads({call_kwargs!r}))")
     if required:

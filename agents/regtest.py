@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agents.argvalues import REVIVER, as_source
 from agents.findrepro import test_args
 from agents.repro import Repro, is_test_file, run_repro
 from agents.revert import file_at
@@ -35,8 +36,9 @@ __all__ = ["RegressionTest", "regression_test", "keep_regression_test", "parse_c
 # m.fn(*json.loads('[...]'), **json.loads('{...}'))`, or `import importlib; importlib.import_module('mod').fn()`
 _CALL = re.compile(
     r"^(?:import os, sys; sys\.path\.insert\(0, os\.path\.abspath\((?P<top>'[^']*'|\"[^\"]*\")\)\); )?"
-    r"import importlib, json; m = importlib\.import_module\((?P<mod>'[\w.]+')\); "
-    r"m\.(?P<fn>\w+)\(\*json\.loads\((?P<args>.+)\), \*\*json\.loads\((?P<kwargs>.+)\)\)$|"
+    r"import importlib, json; (?:" + re.escape(REVIVER) + r"; )?m = importlib\.import_module\((?P<mod>'[\w.]+')\); "
+    r"m\.(?P<fn>\w+)\(\*json\.loads\((?P<args>.+?)(?:, object_hook=_r)?\), "
+    r"\*\*json\.loads\((?P<kwargs>.+?)(?:, object_hook=_r)?\)\)$|"
     r"^(?:import os, sys; sys\.path\.insert\(0, os\.path\.abspath\((?P<top0>'[^']*'|\"[^\"]*\")\)\); )?"
     r"import importlib; importlib\.import_module\((?P<mod0>'[\w.]+')\)\.(?P<fn0>\w+)\(\)$")
 
@@ -87,7 +89,10 @@ def regression_test(root: Path, repro: Repro | None, report: ErrorReport, invest
     path = f"{folder}/{name}.py" if folder else f"{name}.py"
     first = (report.error.strip().splitlines() or ["the reported error"])[0][:150]
     first = first.replace("\\", "\\\\").replace('"', '\\"')  # inside the docstring
-    arguments = ", ".join([*map(repr, call["args"]), *(f"{k}={v!r}" for k, v in call["kwargs"].items())])
+    rendered = [as_source(v) for v in call["args"]] + [(f"{k}={src}", mods) for k, v in call["kwargs"].items()
+                                                        for src, mods in [as_source(v)]]
+    arguments = ", ".join(src for src, _ in rendered)
+    modules = sorted(set().union(*(mods for _, mods in rendered)))  # of typed values: decimal, datetime ...
     head = [f'"""Regression test written by swarm with the fix of investigation {investigation_id}.', "",
             f"{call['function']}() raised {first}", "with the arguments production gave it.", '"""', ""]
     if call["top"] is None:
@@ -97,7 +102,8 @@ def regression_test(root: Path, repro: Repro | None, report: ErrorReport, invest
         imports = ["import os", "import sys", "import unittest", "",
                    f"sys.path.insert(0, os.path.abspath(os.path.join({up})))", ""]
     late = "  # noqa: E402" if call["top"] is not None else ""  # after the path insert
-    lines = [*head, *imports, f"from {call['module']} import {call['function']}{late}", "", "",
+    lines = [*head, *imports, *(f"import {m}{late}" for m in modules),
+             f"from {call['module']} import {call['function']}{late}", "", "",
              "class SwarmRegressionTest(unittest.TestCase):",
              f"    def test_{call['function']}_with_the_reported_arguments(self):",
              f"        {call['function']}({arguments})", ""]

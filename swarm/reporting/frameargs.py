@@ -11,8 +11,11 @@ collides with LogRecord's own `args`), so the report takes them from the traceba
 a frame's locals: the innermost frame of the application's own code (under `root` when given; never the
 standard library or an installed package) that is a module-level function, its parameters' values as they
 are when the exception left it. Kept only when every value is plain JSON data (strings, numbers, booleans,
-None, lists and string-keyed dicts of them) and the whole is small; never when a parameter's name says it
-holds a secret (`password`, `token`, `api_key`, …): then the report carries no arguments at all.
+None, lists and string-keyed dicts of them) or one of a few value types, sent as their type and a plain value:
+`{"$type": "decimal:Decimal", "$value": "12.50"}` (a Decimal, datetime, date, time, timedelta in seconds, UUID,
+path, an Enum member of a plain value, a set of plain values), and the whole is small; never when a
+parameter's name says it holds a secret (`password`, `token`, `api_key`, …): then the report carries no
+arguments at all. Any other object (an instance of the application's own class) leaves that call without them.
 
 The callers' arguments go along as `context.calls` (up to `MAX_CALLERS` application frames above the innermost,
 outermost first, each by the same rules, a secret-named parameter leaving that caller out): a regression in a
@@ -23,10 +26,15 @@ its own arguments, passes before the commit that broke it, and bisect finds that
 
 from __future__ import annotations
 
+import datetime
+import decimal
+import enum
 import json
 import os
+import pathlib
 import re
 import sysconfig
+import uuid
 from types import FrameType, TracebackType
 from typing import Any
 
@@ -37,6 +45,7 @@ MAX_CALLERS = 3  # callers above the innermost application frame whose arguments
 _SECRET = re.compile(r"pass(word|wd|phrase)?|secret|token|api_?key|auth|cookie|credential|private|session",
                      re.IGNORECASE)
 _PLAIN = (str, int, float, bool, type(None))
+TYPE_KEY, VALUE_KEY = "$type", "$value"  # agents.argvalues reads them back
 _INSTALLED = tuple({os.path.abspath(p) + os.sep for k in ("stdlib", "platstdlib", "purelib", "platlib")
                     if (p := sysconfig.get_paths().get(k))})
 
@@ -68,9 +77,10 @@ def _arguments(frame: FrameType) -> dict[str, Any] | None:
     values = frame.f_locals
     if any(n not in values for n in names):
         return None
-    positional = [values[n] for n in names[:code.co_argcount]]
-    keywords = {n: values[n] for n in names[code.co_argcount:]}
-    if not _plain(positional) or not _plain(keywords):
+    try:
+        positional = [_sendable(values[n]) for n in names[:code.co_argcount]]
+        keywords = {n: _sendable(values[n]) for n in names[code.co_argcount:]}
+    except _Unsendable:
         return None
     try:
         size = len(json.dumps([positional, keywords], allow_nan=False))
@@ -92,13 +102,36 @@ def _application_frames(tb: TracebackType | None, root: str | None) -> list[Fram
     return found
 
 
-def _plain(value: Any, depth: int = 0) -> bool:
+class _Unsendable(Exception):
+    pass
+
+
+def _sendable(value: Any, depth: int = 0) -> Any:
+    """The value as plain JSON data, a typed value as `{"$type": "module:qualname", "$value": plain}` (see the
+    module docstring); `_Unsendable` for anything else."""
     if isinstance(value, _PLAIN):
-        return True
+        return value
     if depth >= 4:
-        return False
+        raise _Unsendable
     if isinstance(value, (list, tuple)):
-        return all(_plain(v, depth + 1) for v in value)
+        return [_sendable(v, depth + 1) for v in value]
     if isinstance(value, dict):
-        return all(isinstance(k, str) and _plain(v, depth + 1) for k, v in value.items())
-    return False
+        if set(value) == {TYPE_KEY, VALUE_KEY} or not all(isinstance(k, str) for k in value):
+            raise _Unsendable  # a dict of the typed form's own shape would be read as one
+        return {k: _sendable(v, depth + 1) for k, v in value.items()}
+    kind = type(value)
+    if kind.__module__ in ("__main__", "builtins") and not isinstance(value, (set, frozenset)):
+        raise _Unsendable  # not importable where the repro runs
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        plain: Any = value.isoformat()
+    elif isinstance(value, datetime.timedelta):
+        plain = value.total_seconds()
+    elif isinstance(value, (decimal.Decimal, uuid.UUID, pathlib.PurePath)):
+        plain = str(value)
+    elif isinstance(value, enum.Enum) and isinstance(value.value, _PLAIN):
+        plain = value.value
+    elif isinstance(value, (set, frozenset)) and all(isinstance(v, _PLAIN) for v in value):
+        plain = sorted(value, key=repr)
+    else:
+        raise _Unsendable
+    return {TYPE_KEY: f"{kind.__module__}:{kind.__qualname__}", VALUE_KEY: plain}

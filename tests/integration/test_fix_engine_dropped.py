@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 from agents.datarevert import data_reverts, removed_entries
-from agents.testing.regressions import _Repo
+from agents.testing.regressions import RegressionCase, _Repo
 from swarm.models import ErrorReport
 from tests.integration.test_fix_engine import _investigate, packaging_case
 from tests.support.fixengine import repro_bisect_repair
@@ -183,3 +184,39 @@ async def test_a_conversion_that_closed_the_rewritten_line_goes_back_on_its_new_
                            capture_output=True, text=True, check=True).stdout
     assert "    weight = (sum(i['g'] for i in items) + PACKAGING_G) / 1000\n" in fixed, fixed
     assert "it deletes what the suspect commit added" not in express["summary"], express["summary"]
+
+
+async def test_a_call_with_a_decimal_is_reproduced_with_it_and_its_regression_test_writes_it(tmp_path: Path) -> None:
+    """`tax_for("DE", Decimal("100.00"))`: the reporter sends the Decimal as its type and value (it used to send
+    no arguments at all when one was not plain JSON, review 16), the repro rebuilds it, bisect names the commit
+    that dropped `.lower()`, and the committed regression test calls `tax_for('DE', decimal.Decimal('100.00'))`."""
+    repo = _Repo(tmp_path / "repo", 36)
+    tax = ('from decimal import Decimal\n\nRATES = {"de": Decimal("0.19"), "fr": Decimal("0.20")}\n\n\n'
+           'def tax_for(region, amount):\n    return (amount * RATES[region.lower()]).quantize(Decimal("0.01"))\n')
+    test = ("from decimal import Decimal\n\nfrom vat.tax import tax_for\n\n\ndef test_de():\n"
+            "    assert tax_for('de', Decimal('10.00')) == Decimal('1.90')\n")
+    files = {"vat/__init__.py": "", "vat/tax.py": tax, "tests/__init__.py": "", "tests/test_tax.py": test}
+    repo.commit("vat: tax per region", files)
+    files |= {"vat/tax.py": tax.replace('"fr": Decimal("0.20")}', '"fr": Decimal("0.20"), "at": Decimal("0.20")}')
+              .replace("RATES[region.lower()]", "RATES[region]"),
+              "tests/test_tax.py": test + "\n\ndef test_at():\n"
+                                          "    assert tax_for('at', Decimal('10.00')) == Decimal('2.00')\n"}
+    bad = repo.commit("vat: Austria; rates looked up as given", files)
+    repo.commit("docs", {**files, "README.md": "vat\n"})
+    app = ("import sys\nfrom decimal import Decimal\nfrom swarm.reporting.reporter import report_from_exception\n"
+           "from vat.tax import tax_for\ntry:\n    tax_for('DE', Decimal('100.00'))\nexcept KeyError:\n"
+           "    print(report_from_exception(sys.exc_info(), service='vat', root='.').model_dump_json())\n")
+    out = subprocess.run([sys.executable, "-c", app], cwd=repo.path, capture_output=True, text=True, check=True)
+    report = ErrorReport.model_validate_json(out.stdout)
+    assert report.context.model_extra["args"] == ["DE", {"$type": "decimal:Decimal", "$value": "100.00"}]
+    result = await _investigate(RegressionCase(repo.path, "typed", 36, bad, report), tmp_path)
+    express, impl = result["express"], result["implement"]
+    assert express["status"] == "fixed" and express["suspect_commit"] == bad, (express, impl)
+    assert express["suspect_method"] == "bisected" and impl["repro"]["kind"] == "built", impl["repro"]
+    fixed = subprocess.run(["git", "show", f"{express['branch']}:vat/tax.py"], cwd=repo.path, capture_output=True,
+                           text=True, check=True).stdout
+    assert '"at": Decimal("0.20")' in fixed and "RATES[region.lower()]" in fixed, fixed
+    written = subprocess.run(["git", "show", f"{express['branch']}:{impl['regression_test']}"], cwd=repo.path,
+                             capture_output=True, text=True, check=True).stdout
+    assert "import decimal\n" in written and "tax_for('DE', decimal.Decimal('100.00'))" in written, written
+    assert impl["tests_after"]["passed"] == impl["tests_before"]["passed"] + 1

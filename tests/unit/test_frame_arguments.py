@@ -3,14 +3,22 @@ errors from an application": Arguments), which the offline brain calls that func
 
 from __future__ import annotations
 
+import datetime
+import decimal
+import enum
 import importlib.util
 import json
 import logging
+import pathlib
+import pickle
+import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 
+from agents.argvalues import REVIVER
 from swarm.reporting.frameargs import MAX_ARGS_CHARS, MAX_CALLERS, frame_arguments
 from swarm.reporting.reporter import report_from_exception
 
@@ -151,3 +159,37 @@ def test_the_callers_arguments_go_along_outermost_first_each_by_the_same_rules(a
     assert [c["function"] for c in deep["calls"]] == ["b", "c", "d"][-MAX_CALLERS:] and deep["args"] == [{"qty": 4}]
     report = report_from_exception(_caught(lambda: app.checkout(order)), root=root)
     assert [c["function"] for c in json.loads(report.to_bytes())["context"]["calls"]] == ["checkout", "invoice"]
+
+
+class Colour(enum.Enum):  # a module-level Enum: importable where the repro runs
+    RED = "red"
+
+
+def test_decimals_dates_and_other_value_types_go_as_their_type_and_a_plain_value(app, tmp_path) -> None:
+    """One Decimal used to cost the call all its arguments (review 16: `tax_for("de", Decimal(...))` sent none).
+    A few value types go as `{"$type": "module:qualname", "$value": plain}`, and the repro's reviver, code that
+    needs nothing of swarm, rebuilds them; an object of the application's own class, or a dict shaped like that
+    form, still leaves the call without arguments."""
+    root = str(tmp_path)
+    line = {"qty": decimal.Decimal("2"), "unit_price": decimal.Decimal("9.50"),
+            "when": datetime.datetime(2025, 3, 1, 9, 30, tzinfo=datetime.UTC), "ship": datetime.date(2025, 3, 2),
+            "after": datetime.timedelta(hours=2), "id": uuid.UUID(int=7), "tags": {"b", "a"}, "colour": Colour.RED,
+            "path": pathlib.PurePosixPath("/srv/in.csv")}
+    got = frame_arguments(_caught(lambda: app.line_total(line))[2], root)
+    sent = got["args"][0]
+    assert sent["qty"] == {"$type": "decimal:Decimal", "$value": "2"}
+    assert sent["unit_price"] == {"$type": "decimal:Decimal", "$value": "9.50"}
+    assert sent["when"] == {"$type": "datetime:datetime", "$value": "2025-03-01T09:30:00+00:00"}
+    assert sent["ship"] == {"$type": "datetime:date", "$value": "2025-03-02"}
+    assert sent["after"] == {"$type": "datetime:timedelta", "$value": 7200.0}
+    assert sent["id"] == {"$type": "uuid:UUID", "$value": str(uuid.UUID(int=7))}
+    assert sent["tags"] == {"$type": "builtins:set", "$value": ["a", "b"]}
+    assert sent["colour"] == {"$type": f"{__name__}:Colour", "$value": "red"}
+    json.dumps(got, allow_nan=False)  # plain JSON on the wire
+    code = (f"import importlib, json; {REVIVER}; "
+            f"import pickle; print(pickle.dumps(json.loads({json.dumps(sent)!r}, object_hook=_r)).hex())")
+    rebuilt = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                             cwd=Path(__file__).resolve().parents[2])
+    assert pickle.loads(bytes.fromhex(rebuilt.stdout.strip())) == line  # the same values, the same types
+    assert frame_arguments(_caught(lambda: app.line_total({"qty": app.Cart(), "unit_price": 1}))[2], root) == {}
+    assert frame_arguments(_caught(lambda: app.line_total({"qty": {"$type": "x:y", "$value": 1}}))[2], root) == {}
