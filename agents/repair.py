@@ -28,6 +28,7 @@ from agents.callsites import call_site_candidates
 from agents.contracts import contract_candidates
 from agents.datarevert import DATA_SUFFIXES, data_reverts
 from agents.forensics import function_spans
+from agents.keydefaults import dropped_key_defaults, key_default_candidates
 from agents.linecode import calls
 from agents.literals import shifted_literal_candidates
 from agents.oddvalue import odd_value_candidates
@@ -154,7 +155,7 @@ _FROM_THE_SUSPECT = frozenset({"template:stale_name", "template:stale_key", "tem
                                "template:tuple_to_dict", "template:unit", "template:api_change", "template:call_site",
                                "template:old_default", "template:data_paths", "template:passthrough",
                                "template:base_init", "template:odd_value", "template:old_raise",
-                               "template:enum_base", "template:deep_merge"})
+                               "template:enum_base", "template:deep_merge", "template:key_default"})
 _DATA_ERRORS = frozenset({"ValueError", "KeyError", "IndexError", "TypeError", "AttributeError"})
 
 
@@ -335,12 +336,17 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
     positions: dict[int, str] = {}
     handlers: list[tuple[str, list[str]]] = []
     defaults: list[tuple[str, str, str]] = []
+    key_defaults: list[tuple[str, str]] = []
+    suspects_files: list[str] = []
     for k, (sha, parent) in enumerate(suspects):
         changed = git_lines(root, "diff", "--name-only", parent or sha + "^", sha)
         paths = [p for p in changed if p in head]
         for c in partial_reverts(str(root), sha, parent, paths, head):
             c.rank = k
             cands.append(c)
+        suspects_files += [p for p in paths if p not in suspects_files]
+        if shape.exc_type == "KeyError":  # a default the suspect dropped for the key: where the mapping is built
+            key_defaults += [f for f in dropped_key_defaults(root, sha, parent, message) if f not in key_defaults]
         data = [p for p in changed if p.endswith(DATA_SUFFIXES) and not is_test_file(p) and (root / p).is_file()]
         for p in data:
             head.setdefault(p, (root / p).read_text(errors="replace"))
@@ -363,6 +369,7 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
                 c.rank = k
                 cands.append(c)
     cands += old_default_candidates(head, defaults)
+    cands += key_default_candidates(head, suspects_files, key_defaults)
     cands += unit_candidates(head, unit_renames({**keys, **renames}))
     made = set().union(*(properties_made_methods(root, sha, parent, list(head)) for sha, parent in suspects))
     cands += api_candidates(shape, message, sites, head, made)

@@ -220,3 +220,45 @@ async def test_a_call_with_a_decimal_is_reproduced_with_it_and_its_regression_te
                              capture_output=True, text=True, check=True).stdout
     assert "import decimal\n" in written and "tax_for('DE', decimal.Decimal('100.00'))" in written, written
     assert impl["tests_after"]["passed"] == impl["tests_before"]["passed"] + 1
+
+
+async def test_a_default_a_refactor_dropped_for_a_key_comes_back_where_the_new_code_builds_the_mapping(
+        tmp_path: Path) -> None:
+    """A refactor builds the e-mail context from a list of order fields and drops the fallback the old context
+    gave a missing company (`order.get("company") or "private customer"`); the template, another module, raises
+    `KeyError: 'company'`. The old line is gone, so no undo of the new one brings the fallback back, and undoing
+    the hunk loses the VAT id the tests check: the key gets its old default in the function that builds the
+    mapping (review 16, notify)."""
+    repo = _Repo(tmp_path / "repo", 37)
+    templates = ('TEMPLATES = {"confirm": "Order {number} for {company}"}\n\n\n'
+                 "def render(name, ctx):\n    return TEMPLATES[name].format_map(ctx)\n")
+    emails = ("from mail.templates import render\n\n\ndef confirm_context(order):\n"
+              '    return {"number": order["number"], "company": order.get("company") or "private customer"}\n\n\n'
+              'def confirm(order):\n    return render("confirm", confirm_context(order))\n')
+    test = ("from mail.emails import confirm\n\n\ndef test_confirm():\n"
+            "    assert confirm({'number': 'A-1', 'company': 'Acme'}) == 'Order A-1 for Acme'\n")
+    files = {"mail/__init__.py": "", "mail/templates.py": templates, "mail/emails.py": emails,
+             "tests/__init__.py": "", "tests/test_emails.py": test}
+    repo.commit("mail: order confirmation", files)
+    files |= {"mail/emails.py": ('from mail.templates import render\n\nFIELDS = ("number", "company", "vat_id")\n\n\n'
+                                 "def order_context(order, **extra):\n"
+                                 "    ctx = {f: order[f] for f in FIELDS if order.get(f)}\n    ctx.update(extra)\n"
+                                 "    return ctx\n\n\ndef confirm(order):\n"
+                                 '    return render("confirm", order_context(order))\n'),
+              "tests/test_emails.py": test + ("\n\ndef test_vat_id():\n    from mail.emails import order_context\n"
+                                              "    assert order_context({'number': 'A-2', 'vat_id': 'DE1'})['vat_id'] "
+                                              "== 'DE1'\n")}
+    bad = repo.commit("mail: context from the order's fields, VAT id", files)
+    repo.commit("docs", {**files, "README.md": "mail\n"})
+    app = ("import sys\nfrom swarm.reporting.reporter import report_from_exception\nfrom mail.emails import confirm\n"
+           "try:\n    confirm({'number': 'B-7'})\nexcept KeyError:\n"
+           "    print(report_from_exception(sys.exc_info(), service='mail', root='.').model_dump_json())\n")
+    out = subprocess.run([sys.executable, "-c", app], cwd=repo.path, capture_output=True, text=True, check=True)
+    result = await _investigate(RegressionCase(repo.path, "caller", 37, bad,
+                                               ErrorReport.model_validate_json(out.stdout)), tmp_path)
+    express = result["express"]
+    assert express["status"] == "fixed" and express["suspect_commit"] == bad, (express, result["implement"])
+    fixed = subprocess.run(["git", "show", f"{express['branch']}:mail/emails.py"], cwd=repo.path,
+                           capture_output=True, text=True, check=True).stdout
+    assert "    ctx.update(extra)\n    ctx.setdefault('company', 'private customer')\n    return ctx\n" in fixed, fixed
+    assert '"vat_id"' in fixed
