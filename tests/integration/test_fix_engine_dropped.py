@@ -19,6 +19,21 @@ from swarm.models import ErrorReport
 from tests.integration.test_fix_engine import _investigate, packaging_case
 from tests.support.fixengine import repro_bisect_repair
 
+
+def _reported(repo: _Repo, imports: str, call: str, service: str) -> ErrorReport:
+    """The real reporter's report of `call` raising at HEAD (its arguments and its callers' captured)."""
+    app = (f"import sys\nfrom swarm.reporting.reporter import report_from_exception\n{imports}\ntry:\n    {call}\n"
+           f"except Exception:\n    print(report_from_exception(sys.exc_info(), service={service!r}, root='.')"
+           ".model_dump_json())\n")
+    out = subprocess.run([sys.executable, "-c", app], cwd=repo.path, capture_output=True, text=True, check=True)
+    return ErrorReport.model_validate_json(out.stdout)
+
+
+def _shown(repo: _Repo, branch: str, path: str) -> str:
+    return subprocess.run(["git", "show", f"{branch}:{path}"], cwd=repo.path, capture_output=True, text=True,
+                          check=True).stdout
+
+
 _ZONES = '''import json
 from pathlib import Path
 
@@ -203,21 +218,16 @@ async def test_a_call_with_a_decimal_is_reproduced_with_it_and_its_regression_te
                                           "    assert tax_for('at', Decimal('10.00')) == Decimal('2.00')\n"}
     bad = repo.commit("vat: Austria; rates looked up as given", files)
     repo.commit("docs", {**files, "README.md": "vat\n"})
-    app = ("import sys\nfrom decimal import Decimal\nfrom swarm.reporting.reporter import report_from_exception\n"
-           "from vat.tax import tax_for\ntry:\n    tax_for('DE', Decimal('100.00'))\nexcept KeyError:\n"
-           "    print(report_from_exception(sys.exc_info(), service='vat', root='.').model_dump_json())\n")
-    out = subprocess.run([sys.executable, "-c", app], cwd=repo.path, capture_output=True, text=True, check=True)
-    report = ErrorReport.model_validate_json(out.stdout)
+    report = _reported(repo, "from decimal import Decimal\nfrom vat.tax import tax_for",
+                       "tax_for('DE', Decimal('100.00'))", "vat")
     assert report.context.model_extra["args"] == ["DE", {"$type": "decimal:Decimal", "$value": "100.00"}]
     result = await _investigate(RegressionCase(repo.path, "typed", 36, bad, report), tmp_path)
     express, impl = result["express"], result["implement"]
     assert express["status"] == "fixed" and express["suspect_commit"] == bad, (express, impl)
     assert express["suspect_method"] == "bisected" and impl["repro"]["kind"] == "built", impl["repro"]
-    fixed = subprocess.run(["git", "show", f"{express['branch']}:vat/tax.py"], cwd=repo.path, capture_output=True,
-                           text=True, check=True).stdout
+    fixed = _shown(repo, express["branch"], "vat/tax.py")
     assert '"at": Decimal("0.20")' in fixed and "RATES[region.lower()]" in fixed, fixed
-    written = subprocess.run(["git", "show", f"{express['branch']}:{impl['regression_test']}"], cwd=repo.path,
-                             capture_output=True, text=True, check=True).stdout
+    written = _shown(repo, express["branch"], impl["regression_test"])
     assert "import decimal\n" in written and "tax_for('DE', decimal.Decimal('100.00'))" in written, written
     assert impl["tests_after"]["passed"] == impl["tests_before"]["passed"] + 1
 
@@ -250,15 +260,10 @@ async def test_a_default_a_refactor_dropped_for_a_key_comes_back_where_the_new_c
                                               "== 'DE1'\n")}
     bad = repo.commit("mail: context from the order's fields, VAT id", files)
     repo.commit("docs", {**files, "README.md": "mail\n"})
-    app = ("import sys\nfrom swarm.reporting.reporter import report_from_exception\nfrom mail.emails import confirm\n"
-           "try:\n    confirm({'number': 'B-7'})\nexcept KeyError:\n"
-           "    print(report_from_exception(sys.exc_info(), service='mail', root='.').model_dump_json())\n")
-    out = subprocess.run([sys.executable, "-c", app], cwd=repo.path, capture_output=True, text=True, check=True)
-    result = await _investigate(RegressionCase(repo.path, "caller", 37, bad,
-                                               ErrorReport.model_validate_json(out.stdout)), tmp_path)
+    report = _reported(repo, "from mail.emails import confirm", "confirm({'number': 'B-7'})", "mail")
+    result = await _investigate(RegressionCase(repo.path, "caller", 37, bad, report), tmp_path)
     express = result["express"]
     assert express["status"] == "fixed" and express["suspect_commit"] == bad, (express, result["implement"])
-    fixed = subprocess.run(["git", "show", f"{express['branch']}:mail/emails.py"], cwd=repo.path,
-                           capture_output=True, text=True, check=True).stdout
+    fixed = _shown(repo, express["branch"], "mail/emails.py")
     assert "    ctx.update(extra)\n    ctx.setdefault('company', 'private customer')\n    return ctx\n" in fixed, fixed
     assert '"vat_id"' in fixed
