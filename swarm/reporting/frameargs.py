@@ -28,14 +28,16 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import dis
 import enum
+import functools
 import json
 import os
 import pathlib
 import re
 import sysconfig
 import uuid
-from types import FrameType, TracebackType
+from types import CodeType, FrameType, TracebackType
 from typing import Any
 
 __all__ = ["MAX_ARGS_CHARS", "MAX_CALLERS", "frame_arguments"]
@@ -68,18 +70,35 @@ def frame_arguments(tb: TracebackType | None, root: str | None = None) -> dict[s
 
 
 def _arguments(frame: FrameType) -> dict[str, Any] | None:
+    """The call as the caller most likely made it: required parameters positional, a parameter with a default
+    only when its value differs from that default (by keyword), one the body rebinds left out (its value is no
+    longer the argument); None when a required one is rebound or a value cannot be sent."""
     code = frame.f_code
     names = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
     if not names or names[0] in ("self", "cls") or any(_SECRET.search(n) for n in names):
         return None
-    if frame.f_globals.get(code.co_name) is None:  # a nested function or a method: the brain calls module-level ones
+    fn = frame.f_globals.get(code.co_name)
+    if fn is None:  # a nested function or a method: the brain calls module-level ones
         return None
     values = frame.f_locals
     if any(n not in values for n in names):
         return None
+    defaults = _defaults(fn, code)
+    rebound = _rebound(code)
+    positional: list[Any] = []
+    keywords: dict[str, Any] = {}
     try:
-        positional = [_sendable(values[n]) for n in names[:code.co_argcount]]
-        keywords = {n: _sendable(values[n]) for n in names[code.co_argcount:]}
+        for i, n in enumerate(names):
+            if n in defaults and i >= code.co_posonlyargcount:
+                # a default the caller left (a parameter a later commit added is not passed to older code)
+                if n not in rebound and not _same(values[n], defaults[n]):
+                    keywords[n] = _sendable(values[n])
+            elif n in rebound:
+                return None  # what the caller passed is gone
+            elif i < code.co_argcount:
+                positional.append(_sendable(values[n]))
+            else:
+                keywords[n] = _sendable(values[n])
     except _Unsendable:
         return None
     try:
@@ -87,6 +106,29 @@ def _arguments(frame: FrameType) -> dict[str, Any] | None:
     except (TypeError, ValueError):
         return None
     return {"args": positional, "kwargs": keywords} if size <= MAX_ARGS_CHARS else None
+
+
+def _defaults(fn: Any, code: CodeType) -> dict[str, Any]:
+    """Parameter name -> default of the function whose code is `code` (nothing when `fn` is not it)."""
+    if getattr(fn, "__code__", None) is not code:
+        return {}
+    positional = code.co_varnames[:code.co_argcount]
+    values = tuple(getattr(fn, "__defaults__", None) or ())
+    out = dict(zip(positional[len(positional) - len(values):], values, strict=True))
+    return out | dict(getattr(fn, "__kwdefaults__", None) or {})
+
+
+def _same(value: Any, default: Any) -> bool:
+    return value is default or (type(value) is type(default) and isinstance(value, _PLAIN) and value == default)
+
+
+@functools.lru_cache(maxsize=4096)
+def _rebound(code: CodeType) -> frozenset[str]:
+    """The parameters the function's body assigns or deletes."""
+    params = set(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+    return frozenset(str(i.argval) for i in dis.get_instructions(code)
+                     if i.opname in ("STORE_FAST", "DELETE_FAST", "STORE_DEREF", "DELETE_DEREF")
+                     and i.argval in params)
 
 
 def _application_frames(tb: TracebackType | None, root: str | None) -> list[FrameType]:

@@ -100,7 +100,8 @@ def test_the_innermost_application_function_s_arguments_are_sent_as_plain_data(a
     exc_info = _caught(lambda: app.invoice({"lines": [{"qty": 2, "unit_price": 9.5}]}))
     report = report_from_exception(exc_info, env="production", service="invoicer", root=str(tmp_path))
     extra = report.context.model_extra
-    assert extra["args"] == [{"qty": 2, "unit_price": 9.5}] and extra["kwargs"] == {"currency": "EUR"}, extra
+    # `currency` was left at its default: not sent (see the test of defaults below)
+    assert extra["args"] == [{"qty": 2, "unit_price": 9.5}] and extra["kwargs"] == {}, extra
     assert report.context.function == "line_total" and report.context.file == "shop/billing.py"
     assert json.loads(report.to_bytes())["context"]["args"] == [{"qty": 2, "unit_price": 9.5}]
     # what the application passes itself wins; and it can be switched off
@@ -145,7 +146,7 @@ def test_the_callers_arguments_go_along_outermost_first_each_by_the_same_rules(a
     got = frame_arguments(_caught(lambda: app.checkout(order))[2], root)
     assert got["args"] == [{"qty": 2, "unit_price": 9.5}]  # the innermost's, as before
     # the generator expression in invoice() is not a module-level function: left out, its caller kept
-    assert got["calls"] == [{"file": where, "function": "checkout", "args": [order], "kwargs": {"coupon": None}},
+    assert got["calls"] == [{"file": where, "function": "checkout", "args": [order], "kwargs": {}},
                             {"file": where, "function": "invoice", "args": [order], "kwargs": {}}]
     # a caller whose parameter's name says it holds a secret is left out, the others kept
     paid = frame_arguments(_caught(lambda: app.checkout({"id": 7, "token": "t0k"}, coupon="X"))[2], root)
@@ -193,3 +194,51 @@ def test_decimals_dates_and_other_value_types_go_as_their_type_and_a_plain_value
     assert pickle.loads(bytes.fromhex(rebuilt.stdout.strip())) == line  # the same values, the same types
     assert frame_arguments(_caught(lambda: app.line_total({"qty": app.Cart(), "unit_price": 1}))[2], root) == {}
     assert frame_arguments(_caught(lambda: app.line_total({"qty": {"$type": "x:y", "$value": 1}}))[2], root) == {}
+
+
+DEFAULTS_APP = """
+DEFAULT_TTL = 900
+
+
+def quote(zone, kg, express=False, *, rounding=2):
+    return price(zone, kg * 2 if express else kg)
+
+
+def price(zone, kg):
+    raise LookupError(zone)
+
+
+def issue(user, ttl=None):
+    ttl = ttl or DEFAULT_TTL
+    return sign(user, ttl)
+
+
+def sign(user, seconds):
+    raise ValueError(seconds)
+
+
+def renew(token):
+    token = token.strip()
+    raise ValueError(token)
+"""
+
+
+def test_defaults_left_as_they_were_and_rebound_parameters_are_not_sent(tmp_path) -> None:
+    """The call as the caller made it, replayable on older commits (review 17): a parameter left at its default
+    is not sent (a later commit may have added it: `quote("GB", 1.2, False)` fails where `quote` took two), one
+    given another value goes by keyword, and one the body rebinds before the error is not the argument any more:
+    left out when it has a default, the whole call dropped when it has none."""
+    (tmp_path / "zones.py").write_text(DEFAULTS_APP)
+    spec = importlib.util.spec_from_file_location("zones_under_test", tmp_path / "zones.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    root = str(tmp_path)
+    got = frame_arguments(_caught(lambda: module.quote("GB", 1.2))[2], root)
+    assert got["calls"][0]["args"] == ["GB", 1.2] and got["calls"][0]["kwargs"] == {}
+    assert got["args"] == ["GB", 1.2] and got["kwargs"] == {}
+    got = frame_arguments(_caught(lambda: module.quote("GB", 1.2, True, rounding=0))[2], root)
+    assert got["calls"][0]["args"] == ["GB", 1.2] and got["calls"][0]["kwargs"] == {"express": True, "rounding": 0}
+    got = frame_arguments(_caught(lambda: module.issue("alice"))[2], root)  # ttl rebound to 900 before the error
+    assert got["calls"][0]["args"] == ["alice"] and got["calls"][0]["kwargs"] == {}, got
+    assert got["args"] == ["alice", 900]  # the innermost's own call: nothing rebound there
+    assert frame_arguments(_caught(lambda: module.renew(" t "))[2], root) == {}  # a required one rebound
