@@ -19,7 +19,7 @@ import keyword
 import re
 from dataclasses import dataclass
 
-from agents.rewrap import rewraps, tail_reapplied
+from agents.rewrap import literal_undos, rewraps, tail_reapplied
 from agents.workspace import run_command
 
 __all__ = ["Candidate", "partial_reverts", "tokens", "token_distance", "flexible_pattern", "file_at"]
@@ -142,6 +142,11 @@ class _FileChange:
             if new is not None and new != self.head:
                 what = f"{' '.join(sa[j1:j2]) or '∅'} -> {' '.join(sb[i1:i2]) or '∅'}"
                 out.append((new, (i2 - i1) + (j2 - j1), what))
+            if i2 - i1 == 1 and j2 - j1 == 1:  # one string rewritten in places (a regex): each place alone
+                for literal, what in literal_undos(sb[i1], sa[j1]):
+                    new = _replace_nearest(self.head, re.escape(sa[j1]), literal, self.near(a_idx) + ta[j1][1])
+                    if new is not None and new != self.head:
+                        out.append((new, 1, what))
         tail = _TAIL.search(b_line.split("#", 1)[0].rstrip())  # the last link of the line's call chain
         code = a_line.split("#", 1)[0].rstrip()
         if tail and not code.endswith(tail.group(1).strip()) and code.endswith((")", "]")) and tokens(code):
@@ -190,20 +195,21 @@ def _pair_lines(b: list[str], a: list[str]) -> list[tuple[int, int]]:
     for a line rewritten at length, opening with the same `OPENING` tokens (`return json.dumps(payload`
     grown by four keyword arguments and stripped of its `.encode()` is still that line), or assigning the
     one name both sides assign once."""
-    pairs, used = [], set()
+    scored = [(difflib.SequenceMatcher(None, old.strip(), line.strip()).ratio(), i, j)
+              for j, line in enumerate(a) for i, old in enumerate(b) if _comment(old) == _comment(line)]
+    pairs, used, paired = [], set(), set()
+    for score, i, j in sorted(scored, key=lambda x: (-x[0], x[2], x[1])):  # the most alike first, not the first
+        if score > 0.5 and i not in used and j not in paired:
+            used.add(i)
+            paired.add(j)
+            pairs.append((i, j))
     for j, line in enumerate(a):
-        best, score = None, 0.5
-        for i, old in enumerate(b):
-            if i in used:
-                continue
-            r = difflib.SequenceMatcher(None, old.strip(), line.strip()).ratio()
-            if r > score:
-                best, score = i, r
-        if best is None:
-            opening = [t[0] for t in tokens(line)][:OPENING]
-            same = [i for i, old in enumerate(b) if i not in used and len(opening) == OPENING
-                    and [t[0] for t in tokens(old)][:OPENING] == opening]
-            best = same[0] if len(same) == 1 else None  # one line opens that way: no guess between several
+        if j in paired:
+            continue
+        opening = [t[0] for t in tokens(line)][:OPENING]
+        same = [i for i, old in enumerate(b) if i not in used and len(opening) == OPENING
+                and [t[0] for t in tokens(old)][:OPENING] == opening]
+        best = same[0] if len(same) == 1 else None  # one line opens that way: no guess between several
         if best is None and (target := _TARGET.match(line)):  # `CHUNK = 8 * 1024` -> `CHUNK = int(os.environ…)`
             same = [i for i, old in enumerate(b) if i not in used and (m := _TARGET.match(old))
                     and m.group(1) == target.group(1)]
@@ -211,7 +217,12 @@ def _pair_lines(b: list[str], a: list[str]) -> list[tuple[int, int]]:
         if best is not None:
             used.add(best)
             pairs.append((best, j))
+    pairs.sort(key=lambda p: p[1])
     return pairs
+
+
+def _comment(line: str) -> bool:
+    return line.lstrip().startswith("#")
 
 
 def _blocks(lines: list[str], lo: int, hi: int, skip: set[int]) -> list[tuple[int, int]]:

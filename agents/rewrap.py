@@ -18,7 +18,7 @@ import difflib
 import keyword
 import re
 
-__all__ = ["rewraps", "tail_reapplied"]
+__all__ = ["literal_undos", "rewraps", "tail_reapplied"]
 
 Tok = tuple[str, int, int]
 _IDENT = re.compile(r"[A-Za-z_]\w*")
@@ -181,3 +181,34 @@ def tail_reapplied(b_line: str, a_line: str) -> tuple[str, int, str] | None:
     code = new[0] + (text if primary else f"({text})") + f" {op} {operand}"
     rest = a_line.strip()[value.end_col_offset:] if value.end_lineno == 1 and value.end_col_offset else ""
     return code + rest, 2, f"∅ -> {op} {operand} on the whole value"
+
+
+MAX_LITERAL_CHANGES = 8
+
+
+def literal_undos(old: str, new: str) -> list[tuple[str, str]]:
+    """(the new string literal with one of its character-level changes undone, description) for a string token
+    a commit rewrote: `[a-z0-9.-]` -> `[a-z0-9-]` inside a regex that also gained `+` and a look-ahead gives
+    back the `.` alone, keeping the rest (with one change only, that is the token's own undo); and where it
+    replaced characters, the old ones put back beside the new: `[0-9 ]` -> `[0-9-]` gives `[0-9- ]`, a class
+    or an alternation that keeps what the commit added and what it dropped."""
+    if len(old) < 2 or len(new) < 2 or old[0] != new[0] or old[0] not in "\"'" or old[-1] != old[0] \
+            or new[-1] != new[0]:
+        return []
+    a, b = old[1:-1], new[1:-1]
+    ops = [op for op in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes() if op[0] != "equal"]
+    if len(ops) > MAX_LITERAL_CHANGES:
+        return []
+    out = []
+    for tag, i1, i2, j1, j2 in ops:
+        bodies = [(b[:j1] + a[i1:i2] + b[j2:], f"{b[j1:j2] or '∅'} -> {a[i1:i2] or '∅'}")] if len(ops) > 1 else []
+        if tag == "replace":
+            bodies.append((b[:j2] + a[i1:i2] + b[j2:], f"{b[j1:j2]} -> {b[j1:j2]}{a[i1:i2]}"))
+        for body, what in bodies:
+            literal = new[0] + body + new[0]
+            try:
+                ast.literal_eval("r" + literal)
+            except (SyntaxError, ValueError):
+                continue
+            out.append((literal, f"{what} inside {new[:24]}…"))
+    return out

@@ -331,6 +331,10 @@ def _parent(ws: Workspace, sha: str) -> str | None:
         return None  # a root commit
 
 
+def _code(line: str) -> bool:
+    return bool(line.strip()) and not line.lstrip().startswith(("#", "//"))
+
+
 def _what_it_changed(ws: Workspace, sha: str, most: int = 3) -> str:
     """'; it changed path: `- old` -> `+ new`, ...': the suspect's first changed lines outside tests, for a reader of a
     no_fix (what to look at first), or "" when git cannot say."""
@@ -354,9 +358,9 @@ def _what_it_changed(ws: Workspace, sha: str, most: int = 3) -> str:
         elif line.startswith("@@"):
             flush()
             removed, added = [], []
-        elif line.startswith("-") and not line.startswith("---") and line[1:].strip():
+        elif line.startswith("-") and not line.startswith("---") and _code(line[1:]):
             removed.append(f"`- {line[1:].strip()[:100]}`")
-        elif line.startswith("+") and line[1:].strip():
+        elif line.startswith("+") and _code(line[1:]):  # a comment the commit added is not what it changed
             added.append(f"`+ {line[1:].strip()[:100]}`")
     flush()
     return f"; it changed {', '.join(out)}" if out else ""

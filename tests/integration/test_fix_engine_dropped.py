@@ -267,3 +267,41 @@ async def test_a_default_a_refactor_dropped_for_a_key_comes_back_where_the_new_c
     fixed = _shown(repo, express["branch"], "mail/emails.py")
     assert "    ctx.update(extra)\n    ctx.setdefault('company', 'private customer')\n    return ctx\n" in fixed, fixed
     assert '"vat_id"' in fixed
+
+
+def test_one_place_of_a_rewritten_regex_is_undone_alone_and_a_replaced_class_keeps_both(tmp_path: Path) -> None:
+    """A commit rewrites the phone pattern to refuse double dashes and to allow dashes, and drops the space from
+    the class on the way (a comment line above it is new too): `+49 30 1234567` is refused. The whole literal's
+    undo loses the dash and the look-ahead, which the commit's tests check; undoing one place at a time does not
+    pass either (the space came out where the dash went in); the old character put back beside the new one,
+    `[0-9- ]`, keeps both (review 17, signup: its regex was one unit, and its comment line took its pair)."""
+    repo = _Repo(tmp_path / "repo", 38)
+    old = ('import re\n\nPHONE = re.compile(r"^\\+?[0-9 ]{7,15}$")\n\n\nclass BadPhone(ValueError):\n    pass\n\n\n'
+           "def phone(text):\n    if not PHONE.match(text):\n        raise BadPhone(text)\n    return text\n")
+    new = old.replace('PHONE = re.compile(r"^\\+?[0-9 ]{7,15}$")',
+                      '# dashes allowed, never two in a row\nPHONE = re.compile(r"^(?!.*--)\\+?[0-9-]{7,15}$")')
+    test = ("import pytest\n\nfrom contact.check import BadPhone, phone\n\n\ndef test_dashes():\n"
+            "    assert phone('030-1234567') == '030-1234567'\n    with pytest.raises(BadPhone):\n"
+            "        phone('030--1234567')\n")
+    repo.commit("contact: phone check", {"contact/__init__.py": "", "contact/check.py": old})
+    bad = repo.commit("contact: dashes in phone numbers", {"contact/check.py": new, "tests/test_check.py": test})
+    repo.commit("docs", {"README.md": "contact\n"})
+    report = _reported(repo, "from contact.check import phone", "phone('+49 30 1234567')", "contact")
+    _, result = repro_bisect_repair(repo, report, bad)
+    assert result.candidate is not None and "inside" in result.candidate.description, result.attempts
+    text = (repo.path / "contact/check.py").read_text()
+    assert 'PHONE = re.compile(r"^(?!.*--)\\+?[0-9- ]{7,15}$")' in text, text
+
+
+def test_a_no_fix_names_the_changed_code_line_not_a_comment_the_commit_added_above_it(tmp_path: Path) -> None:
+    """Review 17, signup: the root cause paired the old regex with the comment line added above the new one, so
+    the changed pattern itself was never shown."""
+    from agents.brains.offline import _what_it_changed
+    from agents.workspace import Workspace
+
+    repo = _Repo(tmp_path / "repo", 39)
+    repo.commit("check", {"c/check.py": 'PHONE = r"^[0-9 ]+$"\n'})
+    sha = repo.commit("dashes", {"c/check.py": '# dashes allowed\nPHONE = r"^[0-9-]+$"\n'})
+    ws = Workspace(repo.path, repo.path, "main", sha, "read")
+    assert _what_it_changed(ws, sha) == ('; it changed c/check.py: `- PHONE = r"^[0-9 ]+$"` -> '
+                                         '`+ PHONE = r"^[0-9-]+$"`')
