@@ -34,6 +34,7 @@ from agents.literals import shifted_literal_candidates
 from agents.oddvalue import odd_value_candidates
 from agents.olddefault import old_default_candidates, replaced_defaults
 from agents.oldraise import old_raise_candidates, replaced_raises
+from agents.paramdefaults import changed_param_defaults, param_default_candidates
 from agents.repro import ErrorShape, Repro, is_test_file, run_repro
 from agents.revert import Candidate, partial_reverts, tokens
 from agents.suspectdiff import git_lines, index_keys_in, key_renames_in, removed_handlers, renames_in
@@ -155,7 +156,8 @@ _FROM_THE_SUSPECT = frozenset({"template:stale_name", "template:stale_key", "tem
                                "template:tuple_to_dict", "template:unit", "template:api_change", "template:call_site",
                                "template:old_default", "template:data_paths", "template:passthrough",
                                "template:base_init", "template:odd_value", "template:old_raise",
-                               "template:enum_base", "template:deep_merge", "template:key_default"})
+                               "template:enum_base", "template:deep_merge", "template:key_default",
+                               "template:param_default"})
 _DATA_ERRORS = frozenset({"ValueError", "KeyError", "IndexError", "TypeError", "AttributeError"})
 
 
@@ -337,6 +339,7 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
     handlers: list[tuple[str, list[str]]] = []
     defaults: list[tuple[str, str, str]] = []
     key_defaults: list[tuple[str, str]] = []
+    param_changes: list[tuple[str, str, str, str, int]] = []
     suspects_files: list[str] = []
     for k, (sha, parent) in enumerate(suspects):
         changed = git_lines(root, "diff", "--name-only", parent or sha + "^", sha)
@@ -345,6 +348,7 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
             c.rank = k
             cands.append(c)
         suspects_files += [p for p in paths if p not in suspects_files]
+        param_changes += changed_param_defaults(root, sha, parent)
         if shape.exc_type == "KeyError":  # a default the suspect dropped for the key: where the mapping is built
             key_defaults += [f for f in dropped_key_defaults(root, sha, parent, message) if f not in key_defaults]
         data = [p for p in changed if p.endswith(DATA_SUFFIXES) and not is_test_file(p) and (root / p).is_file()]
@@ -370,6 +374,7 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
                 cands.append(c)
     cands += old_default_candidates(head, defaults)
     cands += key_default_candidates(head, suspects_files, key_defaults)
+    cands += param_default_candidates(head, param_changes, written)
     cands += unit_candidates(head, unit_renames({**keys, **renames}))
     made = set().union(*(properties_made_methods(root, sha, parent, list(head)) for sha, parent in suspects))
     cands += api_candidates(shape, message, sites, head, made)

@@ -305,3 +305,28 @@ def test_a_no_fix_names_the_changed_code_line_not_a_comment_the_commit_added_abo
     ws = Workspace(repo.path, repo.path, "main", sha, "read")
     assert _what_it_changed(ws, sha) == ('; it changed c/check.py: `- PHONE = r"^[0-9 ]+$"` -> '
                                          '`+ PHONE = r"^[0-9-]+$"`')
+
+
+def test_callers_that_relied_on_a_default_the_suspect_changed_pass_the_old_one(tmp_path: Path) -> None:
+    """`timeout_for(service, fallback=30)` becomes `fallback=None` for the suspect's new `has_timeout()`, whose
+    test needs the None; the old caller never passed it and now adds None to a clock. Putting the default back
+    fails that test; the old caller passes `fallback=30` (review 17, notify), the new function stays as it is."""
+    repo = _Repo(tmp_path / "repo", 40)
+    config = ('TIMEOUTS = {"db": 5, "api": 10}\n\n\ndef timeout_for(service, fallback=30):\n'
+              "    return TIMEOUTS.get(service, fallback)\n")
+    client = ("from cfg.config import timeout_for\n\n\ndef deadline(service, now):\n"
+              "    return now + timeout_for(service)\n")
+    test = "from cfg.client import deadline\n\n\ndef test_db():\n    assert deadline('db', 100) == 105\n"
+    files = {"cfg/__init__.py": "", "cfg/config.py": config, "cfg/client.py": client, "tests/test_client.py": test}
+    repo.commit("cfg: timeouts", files)
+    files |= {"cfg/config.py": config.replace("fallback=30", "fallback=None")
+              + "\n\ndef has_timeout(service):\n    return timeout_for(service) is not None\n",
+              "tests/test_config.py": "from cfg.config import has_timeout\n\n\ndef test_has_timeout():\n"
+                                      "    assert has_timeout('db') and not has_timeout('cache')\n"}
+    bad = repo.commit("cfg: has_timeout() for the health page", files)
+    repo.commit("docs", {"README.md": "cfg\n"})
+    report = _reported(repo, "from cfg.client import deadline", "deadline('cache', 100)", "cfg")
+    _, result = repro_bisect_repair(repo, report, bad)
+    assert result.candidate is not None and result.candidate.unit == "template:param_default", result.attempts
+    assert "    return now + timeout_for(service, fallback=30)\n" in (repo.path / "cfg/client.py").read_text()
+    assert "fallback=None" in (repo.path / "cfg/config.py").read_text()
