@@ -127,14 +127,18 @@ def key_renames_in(root: Path, commit: str, parent: str | None) -> dict[str, lis
 
 def index_keys_in(root: Path, commit: str, parent: str | None) -> dict[int, str]:
     """Tuple positions the commit turned into dict keys: a removed `return a, b` and an added
-    `return {"x": a, "y": ..., "z": b}` (values matched by their text) give {0: "x", 1: "z"}; a caller
-    still indexing by position (`parts[1]`) then raises KeyError: 1."""
+    `return {"x": a, "y": ..., "z": b}` (or `d = {...}` and `return d`; values matched by their text) give
+    {0: "x", 1: "z"}; a caller still indexing by position (`parts[1]`) then raises KeyError: 1."""
     diff = diff_lines(root, commit, parent)
     squash = functools.partial(re.sub, r"\s+", "")
     tuples = [m.group(1) for line in diff if line.startswith("-") and not line.startswith("---")
               and (m := re.match(r"^-\s*return\s+\(?(.+?,.+?)\)?\s*$", line))]
-    dicts = [m.group(1) for line in diff if line.startswith("+") and not line.startswith("+++")
-             and (m := re.match(r"^\+\s*return\s+\{(.+)\}\s*$", line))]
+    added = [line for line in diff if line.startswith("+") and not line.startswith("+++")]
+    returned = {m.group(1) for line in added if (m := re.match(r"^\+\s*return\s+([A-Za-z_]\w*)\s*$", line))}
+    dicts = [m.group(1) for line in added if (m := re.match(r"^\+\s*return\s+\{(.+)\}\s*$", line))]
+    # `point = {"lat": lat, "lon": lon}` ... `return point`: the dict a variable holds until it is returned
+    dicts += [m.group(2) for line in added if (m := re.match(r"^\+\s*([A-Za-z_]\w*)\s*=\s*\{(.+)\}\s*$", line))
+              and m.group(1) in returned]
     out: dict[int, str] = {}
     for items in dicts:
         values = {squash(v): k for k, v in re.findall(r"""["'](\w+)["']\s*:\s*([^,]+(?:\([^()]*\))?)""", items)}

@@ -666,3 +666,20 @@ def test_a_number_or_a_short_code_the_error_quotes_names_the_commit_that_wrote_o
     finally:
         ws.close()
     assert terms_of("ValueError: year 2024 out of range at line 3141") == []
+
+
+def test_tuple_positions_become_the_keys_of_a_dict_built_in_a_variable_and_returned(tmp_path: Path) -> None:
+    """Review 17, geotrack: `return lat, lon` became `point = {"lat": lat, "lon": lon}` ... `return point`; the
+    positions were found only for `return {...}` written out, so a caller still unpacking two names (which
+    unpacks the dict's two keys, no error there) got no `result['lat'], result['lon']` candidate."""
+    from agents.suspectdiff import index_keys_in
+
+    repo = _git_repo(tmp_path)
+    _commit_files(repo, {"geo.py": "def parse(text):\n    lat, lon = text.split(',')\n    return lat, lon\n"}, "geo")
+    sha = _commit_files(repo, {"geo.py": "def parse(text):\n    lat, lon, *alt = text.split(',')\n"
+                                         "    point = {'lat': lat, 'lon': lon}\n    if alt:\n"
+                                         "        point['alt'] = alt[0]\n    return point\n"}, "geo: altitude")
+    assert index_keys_in(repo, sha, sha + "^") == {0: "lat", 1: "lon"}
+    other = _commit_files(repo, {"geo.py": "def parse(text):\n    lat, lon, *alt = text.split(',')\n"
+                                           "    point = {'lat': lat, 'lon': lon}\n    return dict(point)\n"}, "copy")
+    assert index_keys_in(repo, other, other + "^") == {}  # no tuple removed here: nothing to map
