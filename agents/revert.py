@@ -19,12 +19,12 @@ import keyword
 import re
 from dataclasses import dataclass
 
+from agents.linepairs import across_hunks, owners, pair_lines, tokens
 from agents.rewrap import literal_undos, rewraps, tail_reapplied
 from agents.workspace import run_command
 
 __all__ = ["Candidate", "partial_reverts", "tokens", "token_distance", "flexible_pattern", "file_at"]
 
-_TOKEN = re.compile(r'[A-Za-z_]\w*|\d[\w.]*|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|==|!=|<=|>=|//|\*\*|->|:=|\S')
 
 
 @dataclass
@@ -43,10 +43,6 @@ class Candidate:
     @property
     def key(self) -> tuple[tuple[str, str], ...]:
         return tuple(sorted(self.texts.items()))
-
-
-def tokens(line: str) -> list[tuple[str, int, int]]:
-    return [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(line)]
 
 
 def token_distance(a: str, b: str) -> int:
@@ -157,6 +153,12 @@ class _FileChange:
                                    self.near(a_idx))
             if new is not None and new != self.head:
                 out.append((new, len(tokens(tail.group(1))), f"∅ -> {tail.group(1).strip()} at the line's end"))
+        return out + self.undo_wrappers(b_line, a_line, a_idx)
+
+    def undo_wrappers(self, b_line: str, a_line: str, a_idx: int) -> list[tuple[str, int, str]]:
+        """The rewritten line with one operation the old one applied put back (agents.rewrap)."""
+        tb, ta = tokens(b_line), tokens(a_line)
+        sa, out = [t[0] for t in ta], []
         again = tail_reapplied(b_line, a_line)  # `x / 1000` -> `x + PACKAGING_G`: `(x + PACKAGING_G) / 1000`
         for code, size, what in rewraps(b_line, tb, a_line, ta) + ([again] if again else []):
             new = _replace_nearest(self.head, flexible_pattern(sa), code, self.near(a_idx))
@@ -186,45 +188,6 @@ class _FileChange:
 
 
 _TAIL = re.compile(r"(?<=[)\]])(\s*\.\s*\w+\s*\([^()]*\)|\[[^\[\]]*\])$")  # `x(...).encode("utf-8")`
-OPENING = 5  # tokens two lines must share at their start to pair when rewritten at length
-_TARGET = re.compile(r"\s*([A-Za-z_][\w.]*)\s*(?::[^=]+)?=(?!=)")  # the name a line assigns
-
-
-def _pair_lines(b: list[str], a: list[str]) -> list[tuple[int, int]]:
-    """Pairs (i, j) of similar lines in a replaced block (for token-level undo): alike by characters, or,
-    for a line rewritten at length, opening with the same `OPENING` tokens (`return json.dumps(payload`
-    grown by four keyword arguments and stripped of its `.encode()` is still that line), or assigning the
-    one name both sides assign once."""
-    scored = [(difflib.SequenceMatcher(None, old.strip(), line.strip()).ratio(), i, j)
-              for j, line in enumerate(a) for i, old in enumerate(b) if _comment(old) == _comment(line)]
-    pairs, used, paired = [], set(), set()
-    for score, i, j in sorted(scored, key=lambda x: (-x[0], x[2], x[1])):  # the most alike first, not the first
-        if score > 0.5 and i not in used and j not in paired:
-            used.add(i)
-            paired.add(j)
-            pairs.append((i, j))
-    for j, line in enumerate(a):
-        if j in paired:
-            continue
-        opening = [t[0] for t in tokens(line)][:OPENING]
-        same = [i for i, old in enumerate(b) if i not in used and len(opening) == OPENING
-                and [t[0] for t in tokens(old)][:OPENING] == opening]
-        best = same[0] if len(same) == 1 else None  # one line opens that way: no guess between several
-        if best is None and (target := _TARGET.match(line)):  # `CHUNK = 8 * 1024` -> `CHUNK = int(os.environ…)`
-            same = [i for i, old in enumerate(b) if i not in used and (m := _TARGET.match(old))
-                    and m.group(1) == target.group(1)]
-            best = same[0] if len(same) == 1 else None
-        if best is not None:
-            used.add(best)
-            pairs.append((best, j))
-    pairs.sort(key=lambda p: p[1])
-    return pairs
-
-
-def _comment(line: str) -> bool:
-    return line.lstrip().startswith("#")
-
-
 def _blocks(lines: list[str], lo: int, hi: int, skip: set[int]) -> list[tuple[int, int]]:
     """Statement blocks [start, end) in lines[lo:hi]: a line and the more indented lines under it."""
     out: list[tuple[int, int]] = []
@@ -378,10 +341,13 @@ def partial_reverts(root: str, commit: str, parent: str | None, paths: list[str]
         added = {n for n in _names(after) if n not in before_names and n in head_names and not keyword.iskeyword(n)}
         first = len(out)
         fc = _FileChange(path, before, after, head)
+        b_own, a_own = owners(before), owners(after)
         whole_new: str | None = head
+        paired: set[tuple[int, int]] = set()
         for tag, i1, i2, j1, j2 in fc.hunks():
             where = f"{path}:{j1 + 1}"
-            pairs = _pair_lines(fc.b[i1:i2], fc.a[j1:j2]) if tag == "replace" else []
+            pairs = pair_lines(fc.b[i1:i2], fc.a[j1:j2], b_own[i1:i2], a_own[j1:j2]) if tag == "replace" else []
+            paired.update((i1 + bi, j1 + aj) for bi, aj in pairs)
             out += _statement_undos(fc, commit, i1, i2, j1, j2, pairs)
             if tag == "replace":
                 out += _undo_keeping_additions(fc, commit, i1, i2, j1, j2, pairs)
@@ -410,6 +376,10 @@ def partial_reverts(root: str, commit: str, parent: str | None, paths: list[str]
                 # undo every hunk, bottom up, in the text that already has the later ones undone
                 step = _FileChange(path, before, after, whole_new).undo_lines(i1, i2, j1, j2)
                 whole_new = step if step is not None else None
+        # a function's line rewritten in another hunk than its old self
+        for i, j in across_hunks(fc.hunks(), fc.b, fc.a, b_own, a_own, paired):
+            for new, size, what in fc.undo_wrappers(fc.b[i], fc.a[j], j):
+                out.append(Candidate({path: new}, "token", f"undo {what} of {commit[:10]} at {path}:{j + 1}", size))
         if whole_new is not None and whole_new != head:
             size = sum(len(tokens("".join(fc.b[i1:i2]))) + len(tokens("".join(fc.a[j1:j2])))
                        for _, i1, i2, j1, j2 in fc.hunks())

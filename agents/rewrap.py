@@ -23,6 +23,7 @@ __all__ = ["literal_undos", "rewraps", "tail_reapplied"]
 Tok = tuple[str, int, int]
 _IDENT = re.compile(r"[A-Za-z_]\w*")
 _OPEN, _CLOSE = "([{", ")]}"
+_ARITH = frozenset({"+", "-", "*", "/", "//", "%"})
 _STOP = frozenset({",", "for", "if", "else", "and", "or", ":", "=", "lambda"})
 
 
@@ -101,6 +102,10 @@ def _wrappers(sb: list[str]) -> list[tuple[int, int, int, int]]:
                 e -= 1
             if s + 1 < i and e > i + 1:
                 out.append((i, s + 1, i, e))  # prefix empty: the operand comes first
+        elif sb[i] == "(" and not (i and (_ident(sb[i - 1]) or sb[i - 1] in _CLOSE)):  # a group, not a call
+            m = _close_of(sb, i)
+            if m is not None and m - i >= 4 and sb[m - 2] in _ARITH and sb[m - 1][0].isdigit():
+                out.append((i, i + 1, m - 2, m + 1))  # `(month - 1)`: an offset by a number, in brackets
     return out
 
 
@@ -120,7 +125,7 @@ def rewraps(b_line: str, tb: list[Tok], a_line: str, ta: list[Tok]) -> list[tupl
     for p, s, e, end in _wrappers(sb):
         is_or = p == e
         head, tail = ([], sb[e:end]) if is_or else (sb[p:s], sb[e:end])
-        if (not is_or and _contains(sa, head)) or (is_or and _contains(sa, tail)):
+        if _contains(sa, tail if is_or or head == ["("] else head):
             continue  # the new line still has it: nothing dropped
         rest = sb[:p] + sb[s:e] + sb[end:] if not is_or else sb[:e] + sb[end:]
         start = p if not is_or else s
@@ -128,19 +133,39 @@ def rewraps(b_line: str, tb: list[Tok], a_line: str, ta: list[Tok]) -> list[tupl
         span = _mapped(ops, start, start + (e - s))
         if span is None or not _balanced(sa[span[0]:span[1]]):
             continue
-        js, je = span
-        lo, hi = ta[js][1], ta[je - 1][2]
-        operand, code = a_line[lo:hi], a_line.rstrip("\n")
-        if is_or:
-            fallback = b_line[tb[e][1]: tb[end - 1][2]]
-            new = code[:lo] + f"({operand} {fallback})" + code[hi:]
-            what = f"∅ -> {fallback} after {operand}"
-        else:
-            opening, closing = b_line[tb[p][1]: tb[s - 1][2]], b_line[tb[e][1]: tb[end - 1][2]]
-            new = code[:lo] + opening + operand + closing + code[hi:]
-            what = f"∅ -> {opening}…{closing} around {operand}"
-        out.append((new.strip(), len(head) + len(tail), what))
+        code = a_line.rstrip("\n")
+        # the operand moved into a call the old line did not make: around that call first, then the operand
+        for js, je in dict.fromkeys([*_enclosing_call(sa, *span, sb), span]):
+            lo, hi = ta[js][1], ta[je - 1][2]
+            operand = a_line[lo:hi]
+            if is_or:
+                fallback = b_line[tb[e][1]: tb[end - 1][2]]
+                new = code[:lo] + f"({operand} {fallback})" + code[hi:]
+                what = f"∅ -> {fallback} after {operand}"
+            else:
+                opening, closing = b_line[tb[p][1]: tb[s][1]], b_line[tb[e - 1][2]: tb[end - 1][2]]
+                new = code[:lo] + opening + operand + closing + code[hi:]
+                what = f"∅ -> {opening}…{closing} around {operand}"
+            out.append((new.strip(), len(head) + len(tail), what))
     return out
+
+
+def _enclosing_call(sa: list[str], js: int, je: int, sb: list[str]) -> list[tuple[int, int]]:
+    """The span of the call whose arguments the span is in (`month` -> `fiscal_month(month, start)`), when the
+    old line `sb` made no such call: the rewrite passed the old operand through a new function, and the old
+    operation applies to its result."""
+    depth = 0
+    for k in range(js - 1, -1, -1):
+        depth += (sa[k] in _CLOSE) - (sa[k] in _OPEN)
+        if depth < 0:
+            if sa[k] != "(" or k == 0 or not _ident(sa[k - 1]):
+                return []
+            c = k - 1
+            while c >= 2 and sa[c - 1] == "." and _ident(sa[c - 2]):
+                c -= 2
+            q = _close_of(sa, k)
+            return [(c, q + 1)] if q is not None and q >= je and sa[k - 1] not in sb else []
+    return []
 
 
 _OPS = {ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Add: "+", ast.Sub: "-"}

@@ -330,3 +330,29 @@ def test_callers_that_relied_on_a_default_the_suspect_changed_pass_the_old_one(t
     assert result.candidate is not None and result.candidate.unit == "template:param_default", result.attempts
     assert "    return now + timeout_for(service, fallback=30)\n" in (repo.path / "cfg/client.py").read_text()
     assert "fallback=None" in (repo.path / "cfg/config.py").read_text()
+
+
+def test_an_offset_the_rewrite_dropped_goes_back_on_the_function_its_operand_now_passes_through(
+        tmp_path: Path) -> None:
+    """`(hour - 1) // 8 + 1` becomes `local_hour(hour, offset) // 8 + 1` (time zones, a new helper) and loses
+    the `- 1`: hour 24 is shift 4, past the labels. The helper goes in above, so the diff pairs the old line with
+    the helper's look-alike return, and the function's new line sits in another hunk; lines are matched within
+    their function, and the `(… - 1)` goes around the call the operand went into (review 17: finrep)."""
+    repo = _Repo(tmp_path / "repo", 41)
+    old = ('LABELS = ("night", "early", "late")\n\n\ndef shift_of(hour):\n    """Shift (1-3) of an hour (1-24)."""\n'
+           "    return (hour - 1) // 8 + 1\n\n\ndef label(hour):\n    return LABELS[shift_of(hour) - 1]\n")
+    new = ('LABELS = ("night", "early", "late")\n\n\ndef local_hour(hour, offset=0):\n'
+           '    """The hour (1-24) `offset` hours away."""\n    return (hour - 1 + offset) % 24 + 1\n\n\n'
+           'def shift_of(hour, offset=0):\n    """Shift (1-3) of an hour (1-24) in a zone `offset` hours away."""\n'
+           "    return local_hour(hour, offset) // 8 + 1\n\n\n"
+           "def label(hour, offset=0):\n    return LABELS[shift_of(hour, offset) - 1]\n")
+    test = ("from rota.shifts import label, local_hour\n\n\ndef test_zones():\n    assert local_hour(24, 1) == 1\n"
+            "    assert label(3) == 'night'\n")
+    repo.commit("rota: shifts", {"rota/__init__.py": "", "rota/shifts.py": old})
+    bad = repo.commit("rota: shifts in the site's time zone", {"rota/shifts.py": new, "tests/test_shifts.py": test})
+    repo.commit("docs", {"README.md": "rota\n"})
+    report = _reported(repo, "from rota.shifts import label", "label(24)", "rota")
+    _, result = repro_bisect_repair(repo, report, bad)
+    assert result.candidate is not None and "around local_hour" in result.candidate.description, result.attempts
+    text = (repo.path / "rota/shifts.py").read_text()
+    assert "    return (local_hour(hour, offset) - 1) // 8 + 1\n" in text and "% 24 + 1" in text, text
