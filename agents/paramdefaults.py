@@ -85,12 +85,20 @@ def _calls(text: str, fn: str, param: str, pos: int) -> list[ast.Call]:
     return found
 
 
+def _parses(text: str) -> bool:
+    try:
+        ast.parse(text)
+    except SyntaxError:
+        return False
+    return True
+
+
 def _with_keyword(text: str, calls: list[ast.Call], param: str, value: str) -> str:
     lines = text.splitlines(keepends=True)
     for call in sorted(calls, key=lambda c: (c.end_lineno or 0, c.end_col_offset or 0), reverse=True):
         row, col = (call.end_lineno or 1) - 1, (call.end_col_offset or 1) - 1  # the call's closing parenthesis
         line = lines[row]
-        sep = ", " if call.args or call.keywords else ""
+        sep = "" if not (call.args or call.keywords) else " " if line[:col].rstrip().endswith(",") else ", "
         lines[row] = line[:col] + f"{sep}{param}={value}" + line[col:]
     return "".join(lines)
 
@@ -100,7 +108,8 @@ def param_default_candidates(head: dict[str, str], changed: list[tuple[str, str,
     out: list[Candidate] = []
     for _, fn, param, old, pos in changed:
         sites = [(path, call) for path, text in sorted(head.items()) if path.endswith(".py")
-                 for call in _calls(text, fn, param, pos) if call.lineno not in written(path)][:MAX_CALLS]
+                 for call in _calls(text, fn, param, pos) if call.lineno not in written(path)
+                 and _parses(_with_keyword(text, [call], param, old))][:MAX_CALLS]  # `f(a,)`: no room
         for path, call in sites:
             out.append(Candidate({path: _with_keyword(head[path], [call], param, old)}, "template:param_default",
                                  f"pass {param}={old} (its default before the suspect) to {fn}() at "
