@@ -262,7 +262,7 @@ def _verdict(cand: Candidate, root: Path, repro: Repro | None, suite_ok: Callabl
         (root / p).write_text(t)
     if repro is not None and repro.kind != "none":
         result.test_runs += 1
-        outcome = run_repro(root, repro)
+        outcome = run_repro(root, repro, strict=repro.kind == "built" and not repro.synthetic)
         if outcome != "good":
             return f"repro {outcome}"
     return "passes" if suite_ok() and suite_ok() else "tests fail"

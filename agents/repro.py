@@ -23,6 +23,8 @@ from agents.workspace import CommandResult, repro_env, run_heavy, test_env
 from swarm.agent import normalise
 from swarm.models import ErrorReport
 
+NETWORK_REFUSED = "swarm: no network in a repro run"  # agents/netguard/sitecustomize.py's refusal opens so
+
 __all__ = [
     "ErrorShape",
     "Repro",
@@ -225,10 +227,12 @@ def _trace_dict(trace: Trace) -> dict[str, Any]:
 
 
 def classify(result: CommandResult, shape: ErrorShape, root: Path, kind: str,
-             crash: TraceFrame | None = None) -> tuple[Outcome, Trace | None]:
+             crash: TraceFrame | None = None, strict: bool = False) -> tuple[Outcome, Trace | None]:
     """"bad" (the error), "good" (it ran through) or "skip" (it says nothing). A built call that got past
     `crash` (the function the error was raised in at HEAD is on the new traceback, and called further) and
-    failed later is "good" too: its values were made up, and what they break further on is not the error."""
+    failed later is "good" too: its values were made up, and what they break further on is not the error.
+    `strict` (a patch judged with production's own values): only a call that runs through is "good"; one
+    that fails later with another error was moved, not fixed (unless it is the sandbox refusing a connection)."""
     traces = parse_tracebacks(result.output, root)
     for trace in reversed(traces):
         if shape.matches(trace):
@@ -240,21 +244,22 @@ def classify(result: CommandResult, shape: ErrorShape, root: Path, kind: str,
             return "skip", None
         return "good", None
     if kind == "built" and crash is not None and any(
-            (f.path, f.function) == (crash.path, crash.function) for t in traces for f in t.frames[:-1]):
+            (f.path, f.function) == (crash.path, crash.function) for t in traces for f in t.frames[:-1]) and (
+            not strict or NETWORK_REFUSED in result.output):
         return "good", None
     return "skip", None
 
 
-def run_repro(root: Path, repro: Repro) -> Outcome:
-    return run_repro_traced(root, repro)[0]
+def run_repro(root: Path, repro: Repro, strict: bool = False) -> Outcome:
+    return run_repro_traced(root, repro, strict)[0]
 
 
-def run_repro_traced(root: Path, repro: Repro) -> tuple[Outcome, Trace | None]:
+def run_repro_traced(root: Path, repro: Repro, strict: bool = False) -> tuple[Outcome, Trace | None]:
     if repro.kind == "none" or not repro.args:
         return "skip", None
     env = test_env() if repro.kind == "test" else repro_env()  # a built repro calls the code with production values
     res = run_heavy(repro.args, root, timeout_s=repro.timeout_s, max_output=200_000, env=env)
-    return classify(res, repro.error_shape(), root, repro.kind, repro.crash())
+    return classify(res, repro.error_shape(), root, repro.kind, repro.crash(), strict)
 
 
 def flaky_runs(root: Path, repro: Repro, runs: int = 3) -> int:

@@ -163,7 +163,8 @@ def _strict_reasons(ws: Workspace, ctx: AgentContext, impl: dict[str, Any], name
                 reasons.append(f"changes {paths[-1]}, which is neither on the failing path nor in the suspect commit, "
                                "defines nothing the error names and is not imported by the failing path")
     if repro and repro.get("kind") not in (None, "none"):
-        outcome = run_repro(ws.root, Repro.from_dict(repro))
+        made = Repro.from_dict(repro)  # production's values: the call must run through, not fail further on
+        outcome = run_repro(ws.root, made, strict=made.kind == "built" and not made.synthetic)
         if outcome != "good":
             what = "still raises the reported error" if outcome == "bad" else "does not pass (another failure)"
             reasons.append(f"the repro {repro.get('target') or repro.get('command')} {what} on the fix branch")

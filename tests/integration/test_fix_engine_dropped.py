@@ -356,3 +356,30 @@ def test_an_offset_the_rewrite_dropped_goes_back_on_the_function_its_operand_now
     assert result.candidate is not None and "around local_hour" in result.candidate.description, result.attempts
     text = (repo.path / "rota/shifts.py").read_text()
     assert "    return (local_hour(hour, offset) - 1) // 8 + 1\n" in text and "% 24 + 1" in text, text
+
+
+def test_a_patch_that_moves_the_crash_further_on_is_no_fix_when_the_repro_has_productions_values(
+        tmp_path: Path) -> None:
+    """Review 18, permcheck: `granted(user)` -> `granted(required)` (a swapped name) got past the crash line and
+    failed one call deeper; with production's own arguments that is the call still failing, not a fix, but it
+    was claimed ("the repro now passes") and approved. Only a call that runs through counts now."""
+    repo = _Repo(tmp_path / "repo", 42)
+    roles = ('ROLES = {"editor": {"grants": ["read", "write"]}}\n\n\n'
+             'def granted(user):\n    return set(ROLES[user["role"]]["grants"])\n')
+    guards = ("from perm.roles import granted\n\n\nclass Denied(PermissionError):\n    pass\n\n\n"
+              "def require_all(user, required):\n    missing = set(required) - granted(user)\n    if missing:\n"
+              "        raise Denied(sorted(missing))\n    return True\n")
+    repo.commit("perm: roles and guards", {"perm/__init__.py": "", "perm/roles.py": roles, "perm/guards.py": guards})
+    bad = repo.commit("perm: explain() says which role grants a permission", {
+        "perm/roles.py": roles.replace('    return set(ROLES[user["role"]]["grants"])\n',
+                                       '    return {p: user["role"] for p in ROLES[user["role"]]["grants"]}\n')
+        + "\n\ndef explain(user, perm):\n    return granted(user).get(perm)\n",
+        "tests/test_roles.py": "from perm.roles import explain\n\n\ndef test_explain():\n"
+                               "    assert explain({'role': 'editor'}, 'write') == 'editor'\n"})
+    repo.commit("docs", {"README.md": "perm\n"})
+    report = _reported(repo, "from perm.guards import require_all", "require_all({'role': 'editor'}, ['read'])",
+                       "perm")
+    _, result = repro_bisect_repair(repo, report, bad)
+    moved = [a for a in result.attempts if "granted(required)" in a or "user -> required" in a]
+    assert moved and all(a.endswith(": repro skip") for a in moved), result.attempts
+    assert result.candidate is None or "granted(required)" not in (repo.path / "perm/guards.py").read_text()
