@@ -66,6 +66,27 @@ def parse_call(code: str) -> dict[str, Any] | None:
         return None
 
 
+_PATHLIKE = re.compile(r"^(?:/|~|[A-Za-z]:[\\/])")
+
+
+def _outside_paths(root: Path, value: Any) -> list[str]:
+    """The absolute paths among a call's string values that name a file or folder of this machine outside the
+    repository (`root`): production's data, a user's folder."""
+    if isinstance(value, dict):
+        return [p for v in value.values() for p in _outside_paths(root, v)]
+    if isinstance(value, list):
+        return [p for v in value for p in _outside_paths(root, v)]
+    if isinstance(value, str) and "\n" not in value and _PATHLIKE.match(value):
+        try:
+            where = Path(value).expanduser()
+            # a file of this machine (a route such as `/users/42` is no file): the test would read it
+            outside = where.exists() and not where.resolve().is_relative_to(root.resolve())
+        except (OSError, ValueError):
+            outside = False
+        return [value] if outside else []
+    return []
+
+
 def _test_dir(root: Path, tracked: list[str]) -> str:
     """Where the repository keeps most of its test files (`tests` when it has none)."""
     dirs: dict[str, int] = {}
@@ -126,6 +147,10 @@ def keep_regression_test(root: Path, test: RegressionTest, repro: Repro, fixed: 
     target = root / test.path
     if target.exists():
         return None, f"{test.path} exists already"
+    call = parse_call(repro.args[2]) if len(repro.args) == 3 else None
+    if call is not None and (outside := _outside_paths(root, [call["args"], call["kwargs"]])):
+        return None, (f"its arguments name files outside the repository ({outside[0]}): it would pass only on "
+                      "this machine")
     made = [d for d in reversed(target.parents) if not d.exists() and root in d.parents]
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(test.text, encoding="utf-8")

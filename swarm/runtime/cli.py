@@ -235,6 +235,8 @@ def investigate(
         "fix_commit": result.fix_commit,
         "tests_before": _counts(result.tests_before),
         "tests_after": _counts(result.tests_after),
+        "regression_test": result.regression_test,
+        "pushed_to": result.pushed_to,
         "cycles": result.cycles,
         "duration_s": result.duration_s,
         "summary": result.summary,

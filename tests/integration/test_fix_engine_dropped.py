@@ -383,3 +383,39 @@ def test_a_patch_that_moves_the_crash_further_on_is_no_fix_when_the_repro_has_pr
     moved = [a for a in result.attempts if "granted(required)" in a or "user -> required" in a]
     assert moved and all(a.endswith(": repro skip") for a in moved), result.attempts
     assert result.candidate is None or "granted(required)" not in (repo.path / "perm/guards.py").read_text()
+
+
+def test_no_regression_test_is_kept_whose_call_reads_a_file_of_this_machine_outside_the_repository(
+        tmp_path: Path) -> None:
+    """Review 18, csvimport: the committed test called `load('/work/…/prod/data/….csv')`, production's file, so
+    the fix branch's suite failed anywhere else. A call naming an existing path outside the repository gets no
+    test (and says why); one naming a route (`/users/42`, no file) or a file of the repository still does."""
+    from agents.regtest import keep_regression_test, regression_test
+    from agents.repro import Repro
+    from swarm.models import TestCounts
+
+    repo = _Repo(tmp_path / "repo", 43)
+    repo.commit("app", {"app/__init__.py": "", "app/load.py": "def load(path):\n    return path\n",
+                        "tests/__init__.py": "", "tests/test_load.py": "def test_x():\n    assert True\n"})
+    prod = tmp_path / "prod.csv"
+    prod.write_text("sku;qty\n")
+    counts = TestCounts(passed=1, failed=0, errors=0)
+
+    def kept(args: list) -> tuple:
+        code = (f"import importlib, json; m = importlib.import_module('app.load'); "
+                f"m.load(*json.loads({json.dumps(args)!r}), **json.loads('{{}}'))")
+        repro = Repro("built", [sys.executable, "-c", code], target="app/load.py:load")
+        report = ErrorReport(error="ValueError: x", stack="", service="app")
+        test = regression_test(repo.path, repro, report, "inv-1", ["tests/test_load.py"])
+        assert test is not None
+        ran: list[int] = []
+        out = keep_regression_test(repo.path, test, repro, ["app/load.py"], "python -m pytest -q",
+                                   lambda: ran.append(1) or counts, counts, counts)
+        return out, ran
+
+    (none, why), ran = kept([str(prod)])
+    assert none is None and why == f"its arguments name files outside the repository ({prod}): it would pass only " \
+                                   "on this machine" and not ran  # decided before any suite run
+    for fine in (["/users/42"], [str(repo.path / "app" / "load.py")]):
+        (_, why), ran = kept(fine)
+        assert "outside the repository" not in why and ran, why

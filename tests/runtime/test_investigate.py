@@ -49,6 +49,12 @@ def test_investigate_names_the_regression_and_leaves_a_passing_fix_branch(cli_en
     assert data["cycles"] == 1 and data["duration_s"] > 0
     assert data["review"]["verdict"] == "approve" and "tests pass" in data["review"]["feedback"], data["review"]
     assert data["suspect_method"] == "bisected" and data["repro"]["kind"] in ("test", "built") and data["fix"]
+    # the Result's regression test (a failing test of the repository is its own) and where a branch was pushed
+    if data["repro"]["kind"] == "test":
+        assert data["regression_test"] is None, data
+    else:
+        assert data["regression_test"].endswith(".py"), data
+    assert data["pushed_to"] is None  # a local repository: nothing pushed
     branches = subprocess.run(
         ["git", "-C", str(case.path), "branch", "--list", data["branch"]], capture_output=True, text=True, check=True
     ).stdout
