@@ -666,7 +666,6 @@ def test_a_number_or_a_short_code_the_error_quotes_names_the_commit_that_wrote_o
     finally:
         ws.close()
     assert terms_of("ValueError: year 2024 out of range at line 3141") == []
-    assert terms_of("ValueError: invalid delay '1500ms'") == ["1500ms"]  # a value with its unit
 
 
 def test_tuple_positions_become_the_keys_of_a_dict_built_in_a_variable_and_returned(tmp_path: Path) -> None:
