@@ -22,8 +22,6 @@ __all__ = ["named_commits", "terms_of"]
 
 MAX_COMMITS_PER_TERM = 4
 _QUOTED = re.compile(r"'([A-Za-z_][\w.\-]{2,60})'|\"([A-Za-z_][\w.\-]{2,60})\"")
-_CODE = re.compile(r"'([A-Z]{2})'|\"([A-Z]{2})\"")
-_NUMBER = re.compile(r"(?<![\w.:/-])\d{4,}(?![\w.:/-])")
 _BUILTIN = {"str", "int", "float", "bool", "bytes", "list", "dict", "tuple", "set", "frozenset", "object",
             "NoneType", "type", "function", "method", "module", "builtin_function_or_method", "generator",
             "datetime", "date", "time", "Decimal"}
@@ -34,9 +32,7 @@ _NOT_CODE = (":(exclude,glob)**/tests/**", ":(exclude,glob)**/test/**", ":(exclu
 
 def terms_of(message: str) -> list[str]:
     """The names an error message quotes, a dotted type name by its last part (`datetime.timedelta` ->
-    `timedelta`); builtin type names are left out (every commit has them). Then a quoted two-letter code
-    (`'GB'`) and a bare number of four digits or more that is no year (`900000`): a commit that wrote it into
-    a constant or dropped it from a table changed how often it appears."""
+    `timedelta`); builtin type names are left out (every commit has them)."""
     out: list[str] = []
     for m in _QUOTED.finditer(message):
         if message[m.end():].startswith(" object"):  # `'Parcel' object has no ...`: the value's type, not a name
@@ -44,12 +40,6 @@ def terms_of(message: str) -> list[str]:
         term = (m[1] or m[2]).rsplit(".", 1)[-1]
         if len(term) >= 3 and term not in _BUILTIN and term not in out:
             out.append(term)
-    for m in _CODE.finditer(message):  # `'GB'`, `'EU'`: a short code a table keys by
-        if m[1] not in out:
-            out.append(m[1])
-    for m in _NUMBER.finditer(message):  # `ttl 900000 out of range`: a value a constant may hold
-        if not 1900 <= int(m[0]) <= 2099 and m[0] not in out and not message[:m.start()].endswith("line "):
-            out.append(m[0])
     return out[:4]
 
 

@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 from agents.forensics import History, Region, failing_path, function_spans, parse_traceback
-from agents.pickaxe import named_commits, terms_of
+from agents.pickaxe import terms_of
 from agents.revert import partial_reverts
 from agents.review import audit_diff
 from agents.workspace import Workspace
@@ -647,25 +647,6 @@ def test_the_commit_that_dropped_the_key_the_error_names_ranks_above_the_crash_l
     assert terms_of("AttributeError: 'Row' object has no attribute 'currency'") == ["currency"]
     assert terms_of("TypeError: '<' not supported between instances of 'float' and 'datetime.timedelta'") == [
         "timedelta"]
-
-
-def test_a_number_or_a_short_code_the_error_quotes_names_the_commit_that_wrote_or_dropped_it(tmp_path: Path) -> None:
-    """Review 17: `token ttl 900000 out of range` and `no shipping zone for 'GB'` were ranked to the first commit,
-    while `git log -S900000` and `-S'"GB"'` name the commit that moved the setting to milliseconds and the one
-    that dropped the zone. A year or a line number is no such term."""
-    repo = _git_repo(tmp_path)
-    _commit_files(repo, {"app/settings.py": "TTL = 900\n", "app/zones.py": 'ZONES = {"GB": 1, "FR": 2}\n'}, "app")
-    _commit_files(repo, {"app/util.py": "def f():\n    return 1\n"}, "util")
-    ms = _commit_files(repo, {"app/settings.py": "TTL = 900000  # ms\n"}, "settings: ttl in ms")
-    dropped = _commit_files(repo, {"app/zones.py": 'ZONES = {"UK": 1, "FR": 2}\n'}, "zones: UK")
-    _commit_files(repo, {"README.md": "app\n"}, "docs")
-    ws = Workspace.open({"path": str(repo)}, root=tmp_path / "ws", investigation_id="i", role="research", mode="read")
-    try:
-        assert named_commits(ws, "ValueError: token ttl 900000 out of range (1..86400 s)") == [(ms, "900000", 1.0)]
-        assert named_commits(ws, "UnknownDestination: no shipping zone for 'GB'") == [(dropped, "GB", 1.0)]
-    finally:
-        ws.close()
-    assert terms_of("ValueError: year 2024 out of range at line 3141") == []
 
 
 def test_tuple_positions_become_the_keys_of_a_dict_built_in_a_variable_and_returned(tmp_path: Path) -> None:
