@@ -1,6 +1,6 @@
 """A default the suspect dropped for a key the error names, put back where the new code builds the mapping.
 
-    found = dropped_key_defaults(root, sha, parent, "KeyError: 'first_name'")   # [("first_name", "'there'")]
+    found = dropped_key_defaults(root, sha, parent, "KeyError: 'first_name'", paths)  # [("first_name", "'there'")]
     cands = key_default_candidates(head_texts, paths_the_suspect_changed, found)
     # ... `ctx.setdefault('first_name', 'there')` before each `return ctx` of a function building `ctx`
 
@@ -20,7 +20,6 @@ import re
 from pathlib import Path
 
 from agents.revert import Candidate, file_at
-from agents.workspace import run_command
 
 __all__ = ["dropped_key_defaults", "key_default_candidates"]
 
@@ -70,16 +69,16 @@ def _simple(source: str) -> bool:
         isinstance(node, ast.List | ast.Tuple | ast.Dict) and not any(isinstance(n, ast.Call) for n in ast.walk(node)))
 
 
-def dropped_key_defaults(root: Path, sha: str, parent: str | None, message: str) -> list[tuple[str, str]]:
+def dropped_key_defaults(root: Path, sha: str, parent: str | None, message: str,
+                         paths: list[str]) -> list[tuple[str, str]]:
     """(key, default source) for the key a KeyError names, when the suspect's parent gave it a default that the
-    suspect's version of the same files no longer gives."""
+    suspect's version of `paths` (the files it changed) no longer gives."""
     m = _KEY.search(message.strip().splitlines()[-1] if message.strip() else "")
     if m is None or parent is None:
         return []
     key = m.group("key")
-    res = run_command(["git", "diff", "--name-only", parent, sha], str(root))
     found: list[tuple[str, str]] = []
-    for path in (res.output.split() if res.ok else []):
+    for path in paths:
         if not path.endswith(".py"):
             continue
         before = _defaults(file_at(str(root), parent, path) or "", key)

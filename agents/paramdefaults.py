@@ -1,6 +1,6 @@
 """A parameter default the suspect changed: the callers that relied on the old one pass it explicitly.
 
-    changed = changed_param_defaults(root, sha, parent)  # [("app/locale.py", "resolve_locale", "fallback", "'en'", 1)]
+    changed = changed_param_defaults(root, sha, parent, paths)  # [("app/locale.py", "resolve_locale", ...)]
     cands = param_default_candidates(head_texts, changed, written)
     # resolve_locale(user.get("locale")) -> resolve_locale(user.get("locale"), fallback='en')
 
@@ -17,8 +17,7 @@ import ast
 from collections.abc import Callable
 from pathlib import Path
 
-from agents.revert import Candidate, file_at
-from agents.workspace import run_command
+from agents.revert import Candidate, file_at, parses
 
 __all__ = ["changed_param_defaults", "param_default_candidates"]
 
@@ -46,13 +45,14 @@ def _defaults(text: str) -> dict[str, dict[str, tuple[int, str]]]:
     return out
 
 
-def changed_param_defaults(root: Path, sha: str, parent: str | None) -> list[tuple[str, str, str, str, int]]:
-    """(path, function, parameter, old default source, position) for each default the commit changed."""
+def changed_param_defaults(root: Path, sha: str, parent: str | None,
+                           paths: list[str]) -> list[tuple[str, str, str, str, int]]:
+    """(path, function, parameter, old default source, position) for each default the commit changed in
+    `paths` (the files it changed)."""
     if parent is None:
         return []
-    res = run_command(["git", "diff", "--name-only", parent, sha], str(root))
     out = []
-    for path in (res.output.split() if res.ok else []):
+    for path in paths:
         if not path.endswith(".py"):
             continue
         before = _defaults(file_at(str(root), parent, path) or "")
@@ -85,14 +85,6 @@ def _calls(text: str, fn: str, param: str, pos: int) -> list[ast.Call]:
     return found
 
 
-def _parses(text: str) -> bool:
-    try:
-        ast.parse(text)
-    except SyntaxError:
-        return False
-    return True
-
-
 def _with_keyword(text: str, calls: list[ast.Call], param: str, value: str) -> str:
     lines = text.splitlines(keepends=True)
     for call in sorted(calls, key=lambda c: (c.end_lineno or 0, c.end_col_offset or 0), reverse=True):
@@ -109,7 +101,7 @@ def param_default_candidates(head: dict[str, str], changed: list[tuple[str, str,
     for _, fn, param, old, pos in changed:
         sites = [(path, call) for path, text in sorted(head.items()) if path.endswith(".py")
                  for call in _calls(text, fn, param, pos) if call.lineno not in written(path)
-                 and _parses(_with_keyword(text, [call], param, old))][:MAX_CALLS]  # `f(a,)`: no room
+                 and parses(_with_keyword(text, [call], param, old))][:MAX_CALLS]  # `f(a,)`: no room
         for path, call in sites:
             out.append(Candidate({path: _with_keyword(head[path], [call], param, old)}, "template:param_default",
                                  f"pass {param}={old} (its default before the suspect) to {fn}() at "

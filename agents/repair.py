@@ -348,9 +348,10 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
             c.rank = k
             cands.append(c)
         suspects_files += [p for p in paths if p not in suspects_files]
-        param_changes += changed_param_defaults(root, sha, parent)
+        param_changes += changed_param_defaults(root, sha, parent, changed)
         if shape.exc_type == "KeyError":  # a default the suspect dropped for the key: where the mapping is built
-            key_defaults += [f for f in dropped_key_defaults(root, sha, parent, message) if f not in key_defaults]
+            key_defaults += [f for f in dropped_key_defaults(root, sha, parent, message, changed)
+                             if f not in key_defaults]
         data = [p for p in changed if p.endswith(DATA_SUFFIXES) and not is_test_file(p) and (root / p).is_file()]
         for p in data:
             head.setdefault(p, (root / p).read_text(errors="replace"))

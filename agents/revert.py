@@ -20,10 +20,10 @@ import re
 from dataclasses import dataclass
 
 from agents.linepairs import across_hunks, owners, pair_lines, tokens
-from agents.rewrap import literal_undos, rewraps, tail_reapplied
+from agents.rewrap import literal_undos, rewraps, tail_reapplied, value_of
 from agents.workspace import run_command
 
-__all__ = ["Candidate", "partial_reverts", "tokens", "token_distance", "flexible_pattern", "file_at"]
+__all__ = ["Candidate", "partial_reverts", "parses", "tokens", "token_distance", "flexible_pattern", "file_at"]
 
 
 
@@ -68,7 +68,8 @@ def file_at(root: str, sha: str | None, path: str) -> str | None:
     return res.output if res.ok else None
 
 
-def _parses(text: str, path: str) -> bool:
+def parses(text: str, path: str = "a.py") -> bool:
+    """Whether `text` is valid Python (any text of a file that is not Python is)."""
     if not path.endswith(".py"):
         return True
     try:
@@ -162,7 +163,7 @@ class _FileChange:
         again = tail_reapplied(b_line, a_line)  # `x / 1000` -> `x + PACKAGING_G`: `(x + PACKAGING_G) / 1000`
         for code, size, what in rewraps(b_line, tb, a_line, ta) + ([again] if again else []):
             new = _replace_nearest(self.head, flexible_pattern(sa), code, self.near(a_idx))
-            if new is not None and new != self.head and _parses(new, self.path):
+            if new is not None and new != self.head and parses(new, self.path):
                 out.append((new, size, what))
         return out
 
@@ -263,20 +264,11 @@ def _blend(before: str, after: str) -> str | None:
     parts = []
     for line in (before, after):
         code = line.strip()
-        try:
-            node = ast.parse(code).body
-        except SyntaxError:
+        found = value_of(code)
+        if found is None:
             return None
-        if len(node) != 1:
-            return None
-        stmt = node[0]
-        if isinstance(stmt, ast.Return) and stmt.value is not None:
-            head, value = "return", stmt.value
-        elif isinstance(stmt, ast.Assign | ast.AnnAssign) and stmt.value is not None:
-            value = stmt.value
-            head = code[: value.col_offset].rstrip().removesuffix("=").rstrip() + " ="
-        else:
-            return None
+        prefix, value = found
+        head = "return" if re.match(r"return\b", prefix) else prefix.rstrip().removesuffix("=").rstrip() + " ="
         if not _formula(value):
             return None  # a lookup, a call, a choice: its old value is no better where it is non-empty
         parts.append((head, ast.get_source_segment(code, value)))

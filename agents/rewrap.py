@@ -18,7 +18,7 @@ import difflib
 import keyword
 import re
 
-__all__ = ["literal_undos", "rewraps", "tail_reapplied"]
+__all__ = ["literal_undos", "rewraps", "tail_reapplied", "value_of"]
 
 Tok = tuple[str, int, int]
 _IDENT = re.compile(r"[A-Za-z_]\w*")
@@ -171,7 +171,7 @@ def _enclosing_call(sa: list[str], js: int, je: int, sb: list[str]) -> list[tupl
 _OPS = {ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Add: "+", ast.Sub: "-"}
 
 
-def _value_of(code: str) -> tuple[str, ast.expr] | None:
+def value_of(code: str) -> tuple[str, ast.expr] | None:
     """(what precedes the value, the value) of `x = value`, `x: T = value` or `return value` on one line."""
     try:
         body = ast.parse(code).body
@@ -190,7 +190,7 @@ def tail_reapplied(b_line: str, a_line: str) -> tuple[str, int, str] | None:
     rewritten value lacks, applied to the whole new value: `(total + PACKAGING_G) / 1000`,
     `int(os.environ.get("CHUNK_KB", 8 * 1024)) * 1024`. The commit changed what the value is made of (a
     packaging weight, an override); the unit it was in is what went missing."""
-    old, new = _value_of(b_line.strip()), _value_of(a_line.strip())
+    old, new = value_of(b_line.strip()), value_of(a_line.strip())
     if old is None or new is None or not isinstance(old[1], ast.BinOp) or type(old[1].op) not in _OPS:
         return None
     right = old[1].right
