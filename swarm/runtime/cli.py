@@ -152,12 +152,13 @@ def run(
             settings = _embedded(stack, settings, auth, store=run_store(settings))
         # Ray forwards worker output to the driver's stdout: only our own output goes there
         with stdout_to_stderr(json_out):
+            ray_before = ray.is_initialized()
             try:
                 with local_ray_reaped(address):  # a local Ray ends with the run, nothing of it left behind
                     counters = asyncio.run(run_swarm(SwarmRuntime(settings, cfg, address=address), until_empty,
                                                      timeout))
             finally:
-                if json_out and ray.is_initialized():
+                if json_out and not ray_before and ray.is_initialized():
                     ray.shutdown()  # its log forwarding ends here, before the JSON is printed
 
     def render(data: dict[str, int]) -> None:

@@ -223,11 +223,13 @@ def reap_session(session_dir: str, grace_s: float = 3.0) -> list[int]:
 @contextlib.contextmanager
 def local_ray_reaped(address: str | None) -> Iterator[None]:
     """Around a command that starts a local Ray (no `address`, no RAY_ADDRESS): at its end, that Ray is shut down
-    and whatever of its session still runs is stopped (`reap_session`). A Ray it joined is left alone."""
+    and whatever of its session still runs is stopped (`reap_session`). A Ray it joined is left alone, and so is
+    one this process had already started (a program or test session calling the command in-process owns it)."""
+    owned_before = ray.is_initialized()
     try:
         yield
     finally:
-        if not joins_a_cluster(address) and ray.is_initialized():
+        if not owned_before and not joins_a_cluster(address) and ray.is_initialized():
             session = _session_dir()
             ray.shutdown()
             if session:

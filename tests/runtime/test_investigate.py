@@ -55,6 +55,10 @@ def test_investigate_names_the_regression_and_leaves_a_passing_fix_branch(cli_en
     else:
         assert data["regression_test"].endswith(".py"), data
     assert data["pushed_to"] is None  # a local repository: nothing pushed
+    # the command ran in a process whose Ray was already up (the session's, 4 CPUs): it left that Ray alone
+    import ray
+
+    assert ray.is_initialized() and ray.cluster_resources().get("CPU") == 4
     branches = subprocess.run(
         ["git", "-C", str(case.path), "branch", "--list", data["branch"]], capture_output=True, text=True, check=True
     ).stdout
