@@ -77,11 +77,15 @@ def _wrappers(sb: list[str]) -> list[tuple[int, int, int, int]]:
             m = _close_of(sb, i + 1)
             if m is None or m == i + 2:
                 continue
-            e, depth = i + 2, 0
-            while e < m and not (depth == 0 and sb[e] == ","):
-                depth += (sb[e] in _OPEN) - (sb[e] in _CLOSE)
-                e += 1
-            out.append((p, i + 2, e, m + 1))
+            # any positional argument can be the operand: `int(float(x))`, and `max(-1.0, min(1.0, x))` (a clamp)
+            s, depth = i + 2, 0
+            for e in range(i + 2, m + 1):
+                if e == m or (depth == 0 and sb[e] == ","):
+                    if e > s and not (e - s >= 2 and sb[s + 1] == "="):
+                        out.append((p, s, e, m + 1))
+                    s = e + 1
+                elif sb[e] in _OPEN or sb[e] in _CLOSE:
+                    depth += (sb[e] in _OPEN) - (sb[e] in _CLOSE)
         elif sb[i] == "or" and i > 0:
             s = i - 1  # the left operand: a primary (names, dots, calls, subscripts, a literal)
             while s >= 0:
@@ -109,6 +113,22 @@ def _wrappers(sb: list[str]) -> list[tuple[int, int, int, int]]:
     return out
 
 
+def _dropped(sb: list[str], sa: list[str]) -> list[tuple[int, int, int, int]]:
+    """The wrappers of `sb` that `sa` no longer has; one whose operand is exactly another dropped one is also
+    taken with it (`max(-1.0, min(1.0, x))` -> `x`: a clamp is two calls)."""
+    out = []
+    for p, s, e, end in _wrappers(sb):
+        head, tail = sb[p:s], sb[e:end]
+        own = tail if p == e or head == ["("] else sb[p:sb.index("(", p) + 1]  # the fallback, or `f(`
+        if not _contains(sa, own):
+            out.append((p, s, e, end))
+    for _ in range(2):
+        calls = [w for w in out if w[0] != w[2]]
+        out += [(p, s2, e2, end) for p, s, e, end in calls for p2, s2, e2, end2 in calls
+                if p2 == s and end2 == e and (p, s2, e2, end) not in out]
+    return out
+
+
 def _mapped(ops: list[tuple[str, int, int, int, int]], s: int, t: int) -> tuple[int, int] | None:
     """The span [s, t) of the first sequence in the second, when both ends fall on an alignment's edge."""
     js = next((j1 + s - i1 if tag == "equal" else j1 for tag, i1, i2, j1, _ in ops
@@ -122,11 +142,9 @@ def rewraps(b_line: str, tb: list[Tok], a_line: str, ta: list[Tok]) -> list[tupl
     """(the new line's code with one dropped wrapper put back, tokens added, description) per wrapper."""
     sb, sa = [t[0] for t in tb], [t[0] for t in ta]
     out: list[tuple[str, int, str]] = []
-    for p, s, e, end in _wrappers(sb):
+    for p, s, e, end in _dropped(sb, sa):
         is_or = p == e
         head, tail = ([], sb[e:end]) if is_or else (sb[p:s], sb[e:end])
-        if _contains(sa, tail if is_or or head == ["("] else head):
-            continue  # the new line still has it: nothing dropped
         rest = sb[:p] + sb[s:e] + sb[end:] if not is_or else sb[:e] + sb[end:]
         start = p if not is_or else s
         ops = difflib.SequenceMatcher(None, rest, sa, autojunk=False).get_opcodes()
@@ -146,7 +164,8 @@ def rewraps(b_line: str, tb: list[Tok], a_line: str, ta: list[Tok]) -> list[tupl
                 opening, closing = b_line[tb[p][1]: tb[s][1]], b_line[tb[e - 1][2]: tb[end - 1][2]]
                 new = code[:lo] + opening + operand + closing + code[hi:]
                 what = f"∅ -> {opening}…{closing} around {operand}"
-            out.append((new.strip(), len(head) + len(tail), what))
+            if all(new.strip() != o[0] for o in out):
+                out.append((new.strip(), len(head) + len(tail), what))
     return out
 
 

@@ -419,3 +419,30 @@ def test_no_regression_test_is_kept_whose_call_reads_a_file_of_this_machine_outs
     for fine in (["/users/42"], [str(repo.path / "app" / "load.py")]):
         (_, why), ran = kept(fine)
         assert "outside the repository" not in why and ran, why
+
+
+def test_a_clamp_a_rewritten_line_dropped_goes_back_whole_around_its_operand(tmp_path: Path) -> None:
+    """`-math.log(max(1e-12, min(1.0, q)))` becomes `-math.log(q, base)` (a log base, the feature) and loses the
+    clamp: a certain wrong prediction (q = 0) is a math domain error. The clamp is two calls whose operand is
+    their second argument; putting back `min(1.0, …)` alone still fails, the two together fix it and keep the
+    base (review 18: geomkit's `acos(max(-1, min(1, x)))`)."""
+    repo = _Repo(tmp_path / "repo", 43)
+    old = ('import math\n\n\ndef log_loss(probs, labels):\n    """Mean negative log-likelihood of the labels."""\n'
+           "    total = 0.0\n    for p, y in zip(probs, labels):\n        q = p if y else 1.0 - p\n"
+           "        total += -math.log(max(1e-12, min(1.0, q)))\n    return total / len(probs)\n")
+    new = ('import math\n\n\ndef log_loss(probs, labels, base=math.e):\n'
+           '    """Mean negative log-likelihood of the labels, in the given log base."""\n'
+           "    total = 0.0\n    for p, y in zip(probs, labels):\n        q = p if y else 1.0 - p\n"
+           "        total += -math.log(q, base)\n    return total / len(probs)\n")
+    test = ("from evalkit.metrics import log_loss\n\n\ndef test_bits():\n"
+            "    assert abs(log_loss([0.5, 0.75], [1, 0], base=2) - 1.5) < 1e-9\n")
+    repo.commit("evalkit: log loss", {"evalkit/__init__.py": "", "evalkit/metrics.py": old})
+    bad = repo.commit("evalkit: log loss in any base", {"evalkit/metrics.py": new, "tests/test_metrics.py": test})
+    repo.commit("docs", {"README.md": "evalkit\n"})
+    report = _reported(repo, "from evalkit.metrics import log_loss", "log_loss([1.0, 0.5], [0, 1])", "evalkit")
+    assert "math domain error" in report.error
+    _, result = repro_bisect_repair(repo, report, bad)
+    assert result.candidate is not None and "max(1e-12, min(1.0, …))" in result.candidate.description, \
+        result.attempts
+    text = (repo.path / "evalkit/metrics.py").read_text()
+    assert "        total += -math.log(max(1e-12, min(1.0, q)), base)\n" in text, text
