@@ -42,6 +42,7 @@ from agents.templates import Site, template_candidates
 from agents.testcmd import TestCommand, TestCommandError
 from agents.testrun import holds, parse_test_counts
 from agents.units import unit_candidates, unit_renames
+from agents.valueoracle import ValueOracle
 from agents.workspace import run_heavy, test_env
 from swarm.models import TestCounts
 
@@ -407,8 +408,15 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
     # with it) is kept in reserve while the next candidates on the same lines are tried for one that passes
     # and keeps it: `n - 1 + 1 if closed else 0` regrouped, not cut to `n - 1`
     reserve: tuple[Candidate, set[tuple[str, int]]] | None = None
-    looked = 0
+    # production's call returned a value before the regression: a patch that gives it back is preferred
+    oracle = ValueOracle.before(root, repro, (suspects[0][1] or suspects[0][0] + "^") if suspects else None)
+    differs: Candidate | None = None
+    looked = after_differs = 0
     for cand in ordered:
+        if differs is not None:
+            after_differs += 1
+            if after_differs > 2 * KEEP_LOOKING:
+                break
         if reserve is not None:
             if not _touched(cand, head) & reserve[1]:
                 continue
@@ -432,6 +440,13 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
                     result.attempts.append(f"{cand.description}: passes, but deletes what the suspect added: "
                                            "looking on for one that keeps it")
                     continue
+                if oracle is not None and oracle.agrees(root) is False:
+                    if differs is None:
+                        differs = cand
+                        result.attempts.append(
+                            f"{cand.description}: passes, but production's call no longer returns what it did "
+                            f"before the regression ({oracle.shown}): looking on for one that gives it back")
+                    continue
                 if cand.tier in _GUARDS:
                     root_fix = _suspects_own_fix(ordered, cand, head, root, repro, suite_ok, result, budget, t0)
                     if root_fix is not None:
@@ -448,6 +463,12 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
                 for p in cand.texts:
                     if result.candidate is None or p not in result.candidate.texts:
                         (root / p).write_text(head[p])
+    if differs is not None:  # none gave the value back: the suspect's feature may change it on purpose
+        result.reason = ""
+        for p, t in differs.texts.items():
+            (root / p).write_text(t)
+        result.elapsed_s = time.monotonic() - t0
+        return _passed(result, differs, root, progress)
     if reserve is not None:
         for p, t in reserve[0].texts.items():
             (root / p).write_text(t)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import itertools
 import keyword
 import re
 
@@ -228,31 +229,65 @@ def tail_reapplied(b_line: str, a_line: str) -> tuple[str, int, str] | None:
 
 
 MAX_LITERAL_CHANGES = 8
+MAX_LITERAL_VARIANTS = 24  # per rewritten literal: every place alone first, then pairs, ...
+# a regex's atoms: an escape, a character class, one character (a diff of atoms keeps `\s*` whole)
+_ATOM = re.compile(r"\\.|\[(?:\\.|[^\]])*\]|.", re.S)
+
+
+def _places(a: str, b: str, atoms: bool) -> list[tuple[str, str, str]]:
+    """The changes from `a` to `b` as (before, changed, after) pieces of `b`'s alignment: equal runs between
+    the changes are kept whole, so a variant is the pieces joined with some changes undone."""
+    ta = _ATOM.findall(a) if atoms else list(a)
+    tb = _ATOM.findall(b) if atoms else list(b)
+    ops = difflib.SequenceMatcher(None, ta, tb, autojunk=False).get_opcodes()
+    return [("".join(ta[i1:i2]), "".join(tb[j1:j2]), tag) for tag, i1, i2, j1, j2 in ops]
 
 
 def literal_undos(old: str, new: str) -> list[tuple[str, str]]:
-    """(the new string literal with one of its character-level changes undone, description) for a string token
-    a commit rewrote: `[a-z0-9.-]` -> `[a-z0-9-]` inside a regex that also gained `+` and a look-ahead gives
-    back the `.` alone, keeping the rest (with one change only, that is the token's own undo); and where it
-    replaced characters, the old ones put back beside the new: `[0-9 ]` -> `[0-9-]` gives `[0-9- ]`, a class
-    or an alternation that keeps what the commit added and what it dropped."""
+    r"""(the new string literal with some of its changes undone, description) for a string token a commit
+    rewrote: `[a-z0-9.-]` -> `[a-z0-9-]` inside a regex that also gained `+` and a look-ahead gives back the
+    `.` alone, keeping the rest (with one change only, that is the token's own undo); where it replaced
+    characters, the old ones also go back beside the new: `[0-9 ]` -> `[0-9-]` gives `[0-9- ]`, a class or an
+    alternation that keeps what the commit added and what it dropped. Places combine: a filter group that
+    took the place of a `\s*` while another `\s*` went keeps the group with both `\s*` back
+    (`\{\{\s*(name)\s*(?:\|(\w+))?\}\}`). Diffed by characters and by regex atoms (an escape, a class)."""
     if len(old) < 2 or len(new) < 2 or old[0] != new[0] or old[0] not in "\"'" or old[-1] != old[0] \
             or new[-1] != new[0]:
         return []
     a, b = old[1:-1], new[1:-1]
-    ops = [op for op in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes() if op[0] != "equal"]
-    if len(ops) > MAX_LITERAL_CHANGES:
-        return []
-    out = []
-    for tag, i1, i2, j1, j2 in ops:
-        bodies = [(b[:j1] + a[i1:i2] + b[j2:], f"{b[j1:j2] or '∅'} -> {a[i1:i2] or '∅'}")] if len(ops) > 1 else []
-        if tag == "replace":
-            bodies.append((b[:j2] + a[i1:i2] + b[j2:], f"{b[j1:j2]} -> {b[j1:j2]}{a[i1:i2]}"))
-        for body, what in bodies:
-            literal = new[0] + body + new[0]
-            try:
-                ast.literal_eval("r" + literal)
-            except (SyntaxError, ValueError):
-                continue
-            out.append((literal, f"{what} inside {new[:24]}…"))
+    regex = _compiles(a) and _compiles(b)  # then a variant that is no regex is no candidate
+    diffs = []
+    for atoms in (False, True):
+        pieces = _places(a, b, atoms)
+        changed = [k for k, (_, _, tag) in enumerate(pieces) if tag != "equal"]
+        if len(changed) <= MAX_LITERAL_CHANGES:
+            # the choices at one place: undo it; where it replaced, old beside new (both orders)
+            diffs.append((pieces, changed, {k: [(pieces[k][0], f"{pieces[k][1] or '∅'} -> {pieces[k][0] or '∅'}")] + (
+                [(pieces[k][1] + pieces[k][0], f"{pieces[k][1]} -> {pieces[k][1]}{pieces[k][0]}"),
+                 (pieces[k][0] + pieces[k][1], f"{pieces[k][1]} -> {pieces[k][0]}{pieces[k][1]}")]
+                if pieces[k][2] == "replace" else []) for k in changed}))
+    seen, out = {b, a}, []
+    for n in range(1, MAX_LITERAL_CHANGES + 1):
+        for pieces, changed, choices in diffs:
+            for places in itertools.combinations(changed, n):
+                for picked in itertools.product(*(choices[k] for k in places)):
+                    chosen = dict(zip(places, picked, strict=True))
+                    body = "".join(chosen[k][0] if k in chosen else piece[1] for k, piece in enumerate(pieces))
+                    if body in seen or len(out) >= MAX_LITERAL_VARIANTS or (regex and not _compiles(body)):
+                        continue
+                    seen.add(body)
+                    literal = new[0] + body + new[0]
+                    try:
+                        ast.literal_eval("r" + literal)
+                    except (SyntaxError, ValueError):
+                        continue
+                    out.append((literal, f"{'; '.join(w for _, w in picked)} inside {new[:24]}…"))
     return out
+
+
+def _compiles(pattern: str) -> bool:
+    try:
+        re.compile(pattern)
+    except (re.error, RecursionError, OverflowError):
+        return False
+    return True

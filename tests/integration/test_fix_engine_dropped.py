@@ -446,3 +446,57 @@ def test_a_clamp_a_rewritten_line_dropped_goes_back_whole_around_its_operand(tmp
         result.attempts
     text = (repo.path / "evalkit/metrics.py").read_text()
     assert "        total += -math.log(max(1e-12, min(1.0, q)), base)\n" in text, text
+
+
+_KV_OLD = '''import re
+
+LINE = re.compile(r"^(?P<key>[\\w.-]+)\\s*=\\s*(?P<value>.*)$")
+
+
+class ConfigSyntaxError(ValueError):
+    pass
+
+
+def parse(text):
+    out = {}
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        m = LINE.match(line)
+        if m is None:
+            raise ConfigSyntaxError(f"line {n}: cannot parse {line!r}")
+        out[m.group("key")] = m.group("value")
+    return out
+'''
+
+
+def test_a_regex_that_lost_two_whitespace_runs_to_a_new_group_gets_both_back_and_keeps_the_group(
+        tmp_path: Path) -> None:
+    """`key\\s*=\\s*value` becomes `key(?::type)?=value` (typed values, the feature): one `\\s*` gave way to the
+    new group, the other went. Undoing either place alone still refuses `host = db`, undoing the literal drops the
+    types; both places back, the group kept, parse both (review 18: tmplrender's `{{ name }}`). The first place
+    alone passes the repro and the suite but leaves a space in the value; the call's value at the last good
+    commit (`agents.valueoracle`) tells them apart."""
+    repo = _Repo(tmp_path / "repo", 47)
+    new = _KV_OLD.replace(r"(?P<key>[\w.-]+)\s*=\s*(?P<value>.*)", r"(?P<key>[\w.-]+)(?::(?P<type>\w+))?=(?P<value>.*)")
+    new = new.replace('        out[m.group("key")] = m.group("value")\n',
+                      '        value = m.group("value")\n'
+                      '        out[m.group("key")] = CASTS[m.group("type")](value) if m.group("type") else value\n')
+    new = new.replace("\n\nclass ", '\nCASTS = {"int": int, "float": float, "str": str}\n\n\nclass ')
+    assert new.count("CASTS") == 2 and "(?::(?P<type>" in new
+    test = ("from kvconf.parse import parse\n\n\ndef test_typed():\n"
+            "    assert parse('port:int=8080\\nname=web') == {'port': 8080, 'name': 'web'}\n")
+    repo.commit("kvconf: key = value files", {"kvconf/__init__.py": "", "kvconf/parse.py": _KV_OLD})
+    bad = repo.commit("kvconf: typed values", {"kvconf/parse.py": new, "tests/test_parse.py": test})
+    repo.commit("docs", {"README.md": "kvconf\n"})
+    report = _reported(repo, "from kvconf.parse import parse", "parse('host = db.internal\\nport=5432')", "kvconf")
+    assert "cannot parse" in report.error
+    _, result = repro_bisect_repair(repo, report, bad)
+    assert result.candidate is not None and result.candidate.unit == "token", result.attempts
+    # one `\s*` back passes the repro and the suite, but production's call returned "db.internal" before
+    assert any("no longer returns what it did before the regression" in a for a in result.attempts), result.attempts
+    line = next(x for x in (repo.path / "kvconf/parse.py").read_text().splitlines() if x.startswith("LINE"))
+    import re
+    pattern = re.compile(line.split("re.compile(r", 1)[1][1:-2])
+    assert "(?::(?P<type>" in line and pattern.match("host = db.internal")["value"] == "db.internal", line

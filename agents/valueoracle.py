@@ -1,0 +1,107 @@
+"""What production's call returns once patched, against what it returned before the regression.
+
+    oracle = ValueOracle.before(root, repro, good_sha)   # None: no built call, or no steady value there
+    oracle.agrees(root)      # True: the patched call returns what it returned at good_sha; False: not; None
+
+A repro built from production's own arguments says whether the call still raises; it does not say whether
+what it returns is right. A patch can stop the error and still leave the value wrong: a regex given back
+one of the two `\\s*` it lost parses `host = db` as `" db"`. The last good commit ran the same call through,
+and its return value is the one production had before the regression: a patch that gives it back is
+preferred to one that does not (the suspect's feature may change the value on purpose, so a patch that does
+not is still a fix when no other passes). Values are compared as a canonical text of what the call
+returned (mappings and sets sorted, floats to 9 places, object addresses dropped, objects by their fields).
+"""
+
+from __future__ import annotations
+
+import ast
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from agents.repro import Repro
+from agents.workspace import repro_env, run_command, run_heavy
+
+__all__ = ["ValueOracle", "valued_args"]
+
+_MARK = "swarm-value:"
+# self-contained: it runs in the application's interpreter, without swarm
+_CANON = (
+    "def _swarm_canon(v, d=0):\n"
+    "    import re\n"
+    "    c = lambda x: _swarm_canon(x, d + 1)\n"
+    "    if d > 8: return '...'\n"
+    "    if isinstance(v, dict): return '{' + ', '.join(sorted(c(k) + ': ' + c(x) for k, x in v.items())) + '}'\n"
+    "    if isinstance(v, (set, frozenset)): return 'set(' + ', '.join(sorted(c(x) for x in v)) + ')'\n"
+    "    if isinstance(v, (list, tuple)): return '[' + ', '.join(c(x) for x in v) + ']'\n"
+    "    if isinstance(v, float): return repr(round(v, 9))\n"
+    "    r = repr(v)\n"
+    "    if ' object at 0x' in r and hasattr(v, '__dict__'): r = type(v).__qualname__ + c(vars(v))\n"
+    "    return re.sub(r' at 0x[0-9a-fA-F]+', '', r)\n"
+)
+
+
+def valued_args(repro: Repro) -> list[str] | None:
+    """The built repro's command with its call's value printed after it (`swarm-value:<sha256> <opening>`),
+    or None when its last statement is no call (a module run)."""
+    if repro.kind != "built" or len(repro.args) < 3 or repro.args[-2] != "-c":
+        return None
+    try:
+        tree = ast.parse(repro.args[-1])
+    except SyntaxError:
+        return None
+    last = tree.body[-1] if tree.body else None
+    if not isinstance(last, ast.Expr) or not isinstance(last.value, ast.Call) or "runpy" in ast.unparse(last):
+        return None
+    head = ast.unparse(ast.Module(body=tree.body[:-1], type_ignores=[]))
+    code = (f"{head}\n_swarm_v = {ast.unparse(last.value)}\n{_CANON}"
+            "import hashlib as _h\n_swarm_t = _swarm_canon(_swarm_v)\n"
+            f"print({_MARK!r} + _h.sha256(_swarm_t.encode()).hexdigest() + ' ' "
+            "+ _swarm_t[:160].replace(chr(10), ' '))\n")
+    return [*repro.args[:-1], code]
+
+
+def _value(root: Path, args: list[str], timeout_s: float) -> str | None:
+    res = run_heavy(args, root, timeout_s=timeout_s, max_output=200_000, env=repro_env())
+    if not res.ok:
+        return None
+    lines = [line for line in res.output.splitlines() if line.startswith(_MARK)]
+    return lines[-1][len(_MARK):] if lines else None
+
+
+@dataclass
+class ValueOracle:
+    args: list[str]
+    value: str  # "<sha256> <opening of the canonical text>"
+    timeout_s: float
+
+    @classmethod
+    def before(cls, root: Path, repro: Repro | None, good: str | None) -> ValueOracle | None:
+        """The value at `good` (run twice in an export of that commit: a value that differs between runs, a time
+        or a random id, is no oracle)."""
+        args = valued_args(repro) if repro is not None and good and not repro.synthetic else None
+        if args is None or repro is None:
+            return None
+        with tempfile.TemporaryDirectory(prefix="swarm-good-") as tmp:
+            archive = Path(tmp) / "good.tar"
+            if not run_command(["git", "archive", "--format=tar", "-o", str(archive), good], root).ok:
+                return None
+            tree = Path(tmp) / "tree"
+            tree.mkdir()
+            if not run_command(["tar", "-xf", str(archive), "-C", str(tree)], root).ok:
+                return None
+            first = _value(tree, args, repro.timeout_s)
+            if first is None or _value(tree, args, repro.timeout_s) != first:
+                return None
+        return cls(args, first, repro.timeout_s)
+
+    def now(self, root: Path) -> str | None:
+        return _value(root, self.args, self.timeout_s)
+
+    def agrees(self, root: Path) -> bool | None:
+        got = self.now(root)
+        return None if got is None else got.split(" ", 1)[0] == self.value.split(" ", 1)[0]
+
+    @property
+    def shown(self) -> str:
+        return self.value.split(" ", 1)[1] if " " in self.value else ""
