@@ -64,6 +64,22 @@ def _balanced(toks: list[str]) -> bool:
     return depth == 0
 
 
+def _primary_start(sb: list[str], i: int) -> int:
+    """Where the primary ending just before `i` starts (names, dots, calls, subscripts, a literal)."""
+    s = i - 1
+    while s >= 0:
+        if sb[s] in _CLOSE:
+            o = _open_of(sb, s)
+            if o is None:
+                break
+            s = o - 1
+        elif _ident(sb[s]) or sb[s] == "." or sb[s][0] in "\"'0123456789":
+            s -= 1
+        else:
+            break
+    return s + 1
+
+
 def _wrappers(sb: list[str]) -> list[tuple[int, int, int, int]]:
     """(prefix start, operand start, operand end, suffix end) of each wrapper: `f(` operand `, ...)`, and
     operand ` or default`; prefix and suffix are the wrapper's own tokens."""
@@ -88,17 +104,7 @@ def _wrappers(sb: list[str]) -> list[tuple[int, int, int, int]]:
                 elif sb[e] in _OPEN or sb[e] in _CLOSE:
                     depth += (sb[e] in _OPEN) - (sb[e] in _CLOSE)
         elif sb[i] == "or" and i > 0:
-            s = i - 1  # the left operand: a primary (names, dots, calls, subscripts, a literal)
-            while s >= 0:
-                if sb[s] in _CLOSE:
-                    o = _open_of(sb, s)
-                    if o is None:
-                        break
-                    s = o - 1
-                elif _ident(sb[s]) or sb[s] == "." or sb[s][0] in "\"'0123456789":
-                    s -= 1
-                else:
-                    break
+            s = _primary_start(sb, i) - 1
             e, depth = i + 1, 0
             while e < len(sb) and not (depth == 0 and sb[e] in _STOP) and depth >= 0:
                 depth += (sb[e] in _OPEN) - (sb[e] in _CLOSE)
@@ -107,7 +113,19 @@ def _wrappers(sb: list[str]) -> list[tuple[int, int, int, int]]:
                 e -= 1
             if s + 1 < i and e > i + 1:
                 out.append((i, s + 1, i, e))  # prefix empty: the operand comes first
-        elif sb[i] == "(" and not (i and (_ident(sb[i - 1]) or sb[i - 1] in _CLOSE)):  # a group, not a call
+        if sb[i] == "." and i > 0 and (_ident(sb[i - 1]) or sb[i - 1] in _CLOSE) and i + 2 < len(sb) \
+                and _ident(sb[i + 1]) and sb[i + 2] == "(":
+            # a method chain on an operand: `day.strip().lower()` -> `day`, the normalisation a rewrite dropped
+            s = _primary_start(sb, i)
+            end = i
+            while end + 2 < len(sb) and sb[end] == "." and _ident(sb[end + 1]) and sb[end + 2] == "(":
+                m = _close_of(sb, end + 2)
+                if m is None:
+                    break
+                end = m + 1
+            if s < i < end:
+                out.append((s, s, i, end))  # prefix empty, the chain is the suffix
+        if sb[i] == "(" and not (i and (_ident(sb[i - 1]) or sb[i - 1] in _CLOSE)):  # a group, not a call
             m = _close_of(sb, i)
             if m is not None and m - i >= 4 and sb[m - 2] in _ARITH and sb[m - 1][0].isdigit():
                 out.append((i, i + 1, m - 2, m + 1))  # `(month - 1)`: an offset by a number, in brackets
@@ -120,7 +138,8 @@ def _dropped(sb: list[str], sa: list[str]) -> list[tuple[int, int, int, int]]:
     out = []
     for p, s, e, end in _wrappers(sb):
         head, tail = sb[p:s], sb[e:end]
-        own = tail if p == e or head == ["("] else sb[p:sb.index("(", p) + 1]  # the fallback, or `f(`
+        # what makes it this wrapper: the fallback, the group's close, the chain's first `.method(`, or `f(`
+        own = tail if p == e or head == ["("] else tail[:3] if not head else sb[p:sb.index("(", p) + 1]
         if not _contains(sa, own):
             out.append((p, s, e, end))
     for _ in range(2):

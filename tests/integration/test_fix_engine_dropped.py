@@ -500,3 +500,30 @@ def test_a_regex_that_lost_two_whitespace_runs_to_a_new_group_gets_both_back_and
     import re
     pattern = re.compile(line.split("re.compile(r", 1)[1][1:-2])
     assert "(?::(?P<type>" in line and pattern.match("host = db.internal")["value"] == "db.internal", line
+
+
+def test_a_method_chain_a_rewritten_line_dropped_goes_back_on_its_operand(tmp_path: Path) -> None:
+    """`name = TAGS[tag.strip().lower()]` becomes `name, w = TAGS[tag], (weight(post) if weight else 1)`
+    (weighted counts, the feature): the tag's normalisation went with the rewrite, and `' Python'` is no key.
+    The chain goes back on what the new line indexes with, the weights stay (review 18: slotplan's
+    `weekday_index(day.strip().lower())`)."""
+    repo = _Repo(tmp_path / "repo", 53)
+    old = ('TAGS = {"python": "Python", "rust": "Rust"}\n\n\ndef tag_counts(posts):\n    counts = {}\n'
+           '    for post in posts:\n        for tag in post["tags"]:\n            name = TAGS[tag.strip().lower()]\n'
+           "            counts[name] = counts.get(name, 0) + 1\n    return counts\n")
+    new = old.replace("def tag_counts(posts):", "def tag_counts(posts, weight=None):").replace(
+        "            name = TAGS[tag.strip().lower()]\n",
+        "            name, w = TAGS[tag], (weight(post) if weight else 1)\n").replace("0) + 1\n", "0) + w\n")
+    test = ("from blog.tags import tag_counts\n\n\ndef test_weighted():\n"
+            "    posts = [{'tags': ['python'], 'views': 3}, {'tags': ['python', 'rust'], 'views': 2}]\n"
+            "    assert tag_counts(posts, weight=lambda p: p['views']) == {'Python': 5, 'Rust': 2}\n")
+    repo.commit("blog: tag counts", {"blog/__init__.py": "", "blog/tags.py": old})
+    bad = repo.commit("blog: weighted tag counts", {"blog/tags.py": new, "tests/test_tags.py": test})
+    repo.commit("docs", {"README.md": "blog\n"})
+    report = _reported(repo, "from blog.tags import tag_counts", "tag_counts([{'tags': [' Python', 'rust']}])",
+                       "blog")
+    _, result = repro_bisect_repair(repo, report, bad)
+    assert result.candidate is not None and ".strip().lower() around tag" in result.candidate.description, \
+        result.attempts
+    text = (repo.path / "blog/tags.py").read_text()
+    assert "            name, w = TAGS[tag.strip().lower()], (weight(post) if weight else 1)\n" in text, text
