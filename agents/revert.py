@@ -95,6 +95,9 @@ def _replace_nearest(text: str, pattern: str, replacement: str, near: int) -> st
     return text[: m.start()] + replacement + text[m.end():]
 
 
+INLINE_LOOKBACK = 8  # old lines above a rewritten one searched for a local it read
+
+
 class _FileChange:
     """The change a commit made to one file, mapped onto the file's current text."""
 
@@ -158,13 +161,35 @@ class _FileChange:
 
     def undo_wrappers(self, b_line: str, a_line: str, a_idx: int) -> list[tuple[str, int, str]]:
         """The rewritten line with one operation the old one applied put back (agents.rewrap)."""
-        tb, ta = tokens(b_line), tokens(a_line)
+        ta = tokens(a_line)
         sa, out = [t[0] for t in ta], []
         again = tail_reapplied(b_line, a_line)  # `x / 1000` -> `x + PACKAGING_G`: `(x + PACKAGING_G) / 1000`
-        for code, size, what in rewraps(b_line, tb, a_line, ta) + ([again] if again else []):
+        found = [again] if again else []
+        for old in [b_line, *self._inlined(b_line, set(sa))]:
+            found += rewraps(old, tokens(old), a_line, ta)
+        for code, size, what in found:
             new = _replace_nearest(self.head, flexible_pattern(sa), code, self.near(a_idx))
-            if new is not None and new != self.head and parses(new, self.path):
+            if new is not None and new != self.head and parses(new, self.path) and all(new != o[0] for o in out):
                 out.append((new, size, what))
+        return out
+
+    def _inlined(self, b_line: str, new_names: set[str]) -> list[str]:
+        """The old line with a local it read put back as the value the old code gave it a few lines above, where
+        the new line reads no such name (`expires = None if ttl is None else now + ttl; _CACHE[key] = (value,
+        expires)` -> `_CACHE[k] = (value, now + ttl)`: the guard went when the local was inlined)."""
+        try:
+            idx = self.b.index(b_line)
+        except ValueError:
+            return []
+        read = {t[0] for t in tokens(b_line)} - new_names
+        out = []
+        for k in range(max(0, idx - INLINE_LOOKBACK), idx):
+            code = self.b[k].strip()
+            got = value_of(code)
+            name = got[0].split("=", 1)[0].strip() if got and not code.startswith("return") else ""
+            if name.isidentifier() and name in read:
+                line = re.sub(rf"\b{name}\b", lambda _m, v=code[len(got[0]):].strip(): v, b_line)  # type: ignore[index]
+                out.append(line)
         return out
 
     def undo_lines(self, i1: int, i2: int, j1: int, j2: int, old: str | None = None) -> str | None:

@@ -125,6 +125,8 @@ def _wrappers(sb: list[str]) -> list[tuple[int, int, int, int]]:
                 end = m + 1
             if s < i < end:
                 out.append((s, s, i, end))  # prefix empty, the chain is the suffix
+        if sb[i] == "if" and i > 0:
+            out += _conditional(sb, i)
         if sb[i] == "(" and not (i and (_ident(sb[i - 1]) or sb[i - 1] in _CLOSE)):  # a group, not a call
             m = _close_of(sb, i)
             if m is not None and m - i >= 4 and sb[m - 2] in _ARITH and sb[m - 1][0].isdigit():
@@ -138,8 +140,13 @@ def _dropped(sb: list[str], sa: list[str]) -> list[tuple[int, int, int, int]]:
     out = []
     for p, s, e, end in _wrappers(sb):
         head, tail = sb[p:s], sb[e:end]
-        # what makes it this wrapper: the fallback, the group's close, the chain's first `.method(`, or `f(`
-        own = tail if p == e or head == ["("] else tail[:3] if not head else sb[p:sb.index("(", p) + 1]
+        # what makes it this wrapper: the fallback, the group's close, the chain's first `.method(`, `f(`, or the
+        # conditional's `if C else`
+        if "if" in head or "if" in tail:
+            piece = head if "if" in head else tail
+            own = piece[piece.index("if"): piece.index("else") + 1]
+        else:
+            own = tail if p == e or head == ["("] else tail[:3] if not head else sb[p:sb.index("(", p) + 1]
         if not _contains(sa, own):
             out.append((p, s, e, end))
     for _ in range(2):
@@ -147,6 +154,36 @@ def _dropped(sb: list[str], sa: list[str]) -> list[tuple[int, int, int, int]]:
         out += [(p, s2, e2, end) for p, s, e, end in calls for p2, s2, e2, end2 in calls
                 if p2 == s and end2 == e and (p, s2, e2, end) not in out]
     return out
+
+
+_EDGE = frozenset({",", "=", "return", ":", "lambda", "(", "[", "{"})
+
+
+def _conditional(sb: list[str], i: int) -> list[tuple[int, int, int, int]]:
+    """`X if C else Y` around `if` at `i`: a guard the rewrite dropped is either side, so both are wrappers,
+    `X if C else ` before Y and ` if C else Y` after X (`None if ttl is None else now + ttl` -> `now + ttl`)."""
+    depth, k = 0, i - 1
+    while k >= 0 and not (depth == 0 and sb[k] in _EDGE):  # X's start: back to a comma, `=`, an opening
+        depth += (sb[k] in _CLOSE) - (sb[k] in _OPEN)
+        if depth < 0:
+            break
+        k -= 1
+    x = k + 1
+    depth, e = 0, i + 1
+    while e < len(sb) and not (depth == 0 and sb[e] == "else"):
+        depth += (sb[e] in _OPEN) - (sb[e] in _CLOSE)
+        e += 1
+    if e >= len(sb) or x >= i:
+        return []
+    depth, end = 0, e + 1
+    while end < len(sb) and not (depth == 0 and sb[end] in (",", ":")) and depth >= 0:
+        depth += (sb[end] in _OPEN) - (sb[end] in _CLOSE)
+        end += 1
+    if depth < 0:
+        end -= 1
+    if end <= e + 1 or "lambda" in sb[x:end] or "for" in sb[x:end]:
+        return []
+    return [(x, e + 1, end, end), (x, x, i, end)]
 
 
 def _mapped(ops: list[tuple[str, int, int, int, int]], s: int, t: int) -> tuple[int, int] | None:
@@ -181,8 +218,14 @@ def rewraps(b_line: str, tb: list[Tok], a_line: str, ta: list[Tok]) -> list[tupl
                 new = code[:lo] + f"({operand} {fallback})" + code[hi:]
                 what = f"∅ -> {fallback} after {operand}"
             else:
-                opening, closing = b_line[tb[p][1]: tb[s][1]], b_line[tb[e - 1][2]: tb[end - 1][2]]
-                new = code[:lo] + opening + operand + closing + code[hi:]
+                opening = b_line[tb[p][1]: tb[s][1]] if s > p else ""
+                closing = b_line[tb[e - 1][2]: tb[end - 1][2]] if end > e else ""
+                whole = f"{opening}{operand}{closing}"
+                before, after = code[:lo].rstrip(), code[hi:].lstrip()
+                if " if " in whole and not ((not before or before.endswith(("(", ",", "[", "{", ":", "=", "return")))
+                                            and after[:1] in (")", ",", "]", "}", "")):
+                    whole = f"({whole})"  # a conditional inside an operation binds last
+                new = code[:lo] + whole + code[hi:]
                 what = f"∅ -> {opening}…{closing} around {operand}"
             if all(new.strip() != o[0] for o in out):
                 out.append((new.strip(), len(head) + len(tail), what))
@@ -250,6 +293,7 @@ def tail_reapplied(b_line: str, a_line: str) -> tuple[str, int, str] | None:
 MAX_LITERAL_CHANGES = 8
 MAX_LITERAL_VARIANTS = 24  # per rewritten literal: every place alone first, then pairs, ...
 # a regex's atoms: an escape, a character class, one character (a diff of atoms keeps `\s*` whole)
+_SYNTAX = re.compile(r"\\[a-zA-Z.()\[\]{}|*+?^$\\]|\[[^\]]*\]|\(\?|[*+?]\)|\{\d")  # escapes, classes, groups
 _ATOM = re.compile(r"\\.|\[(?:\\.|[^\]])*\]|.", re.S)
 
 
@@ -275,6 +319,8 @@ def literal_undos(old: str, new: str) -> list[tuple[str, str]]:
         return []
     a, b = old[1:-1], new[1:-1]
     regex = _compiles(a) and _compiles(b)  # then a variant that is no regex is no candidate
+    # places combine in a pattern (a regex, a format); in prose (a message, a docstring) one place at a time
+    combine = regex and bool(_SYNTAX.search(a + b))
     diffs = []
     for atoms in (False, True):
         pieces = _places(a, b, atoms)
@@ -286,7 +332,7 @@ def literal_undos(old: str, new: str) -> list[tuple[str, str]]:
                  (pieces[k][0] + pieces[k][1], f"{pieces[k][1]} -> {pieces[k][0]}{pieces[k][1]}")]
                 if pieces[k][2] == "replace" else []) for k in changed}))
     seen, out = {b, a}, []
-    for n in range(1, MAX_LITERAL_CHANGES + 1):
+    for n in range(1, MAX_LITERAL_CHANGES + 1 if combine else 2):
         for pieces, changed, choices in diffs:
             for places in itertools.combinations(changed, n):
                 for picked in itertools.product(*(choices[k] for k in places)):

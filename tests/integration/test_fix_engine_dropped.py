@@ -527,3 +527,30 @@ def test_a_method_chain_a_rewritten_line_dropped_goes_back_on_its_operand(tmp_pa
         result.attempts
     text = (repo.path / "blog/tags.py").read_text()
     assert "            name, w = TAGS[tag.strip().lower()], (weight(post) if weight else 1)\n" in text, text
+
+
+def test_a_guard_lost_when_a_local_was_inlined_goes_back_around_the_inlined_value(tmp_path: Path) -> None:
+    """`end = None if seconds is None else start + seconds; return {..., "end": end}` becomes `return {...,
+    "end": start + seconds}` with a plan's default window (the feature): a plan without one crashes on None.
+    Read with the local inlined, the old line's conditional is a dropped wrapper, and it goes back around the new
+    value; `(seconds or 0)` would end the window at once (review 18: memocache's `ttl or 0`)."""
+    repo = _Repo(tmp_path / "repo", 59)
+    old = ('def window(start, seconds=None):\n    """A rate window; no seconds: it never ends."""\n'
+           '    end = None if seconds is None else start + seconds\n    return {"start": start, "end": end}\n')
+    new = ('PLAN_WINDOWS = {"pro": 60, "team": 300}\n\n\ndef window(start, seconds=None, plan="free"):\n'
+           '    """A rate window; no seconds: the plan\'s window."""\n'
+           "    seconds = seconds if seconds is not None else PLAN_WINDOWS.get(plan)\n"
+           '    return {"start": start, "end": start + seconds}\n')
+    test = ("from ratelim.windows import window\n\n\ndef test_plans():\n"
+            "    assert window(100, plan='pro') == {'start': 100, 'end': 160}\n"
+            "    assert window(100, 5) == {'start': 100, 'end': 105}\n")
+    repo.commit("ratelim: windows", {"ratelim/__init__.py": "", "ratelim/windows.py": old})
+    bad = repo.commit("ratelim: plan windows", {"ratelim/windows.py": new, "tests/test_windows.py": test})
+    repo.commit("docs", {"README.md": "ratelim\n"})
+    report = _reported(repo, "from ratelim.windows import window", "window(100)", "ratelim")
+    _, result = repro_bisect_repair(repo, report, bad)
+    assert result.candidate is not None and "None if seconds is None else" in result.candidate.description, \
+        result.attempts
+    text = (repo.path / "ratelim/windows.py").read_text()
+    assert '    return {"start": start, "end": None if seconds is None else start + seconds}\n' in text, text
+    assert "PLAN_WINDOWS.get(plan)" in text
