@@ -31,6 +31,8 @@ _CONVERT = {
     "fractions.Fraction": "Fraction({})",
     "list": "list({})",
     "tuple": "tuple({})",
+    "set": "set({})",  # a function that now returns a mapping: its keys, where a set was expected
+    "frozenset": "frozenset({})",
     # naive and aware datetimes: which side is which, Python does not say; naive ones are read as UTC
     "offset-aware": "({0} if {0}.tzinfo else {0}.replace(tzinfo=timezone.utc))",
     "offset-naive": "({0}.astimezone(timezone.utc).replace(tzinfo=None) if {0}.tzinfo else {0})",
@@ -42,7 +44,8 @@ _IMPORTS = {"Decimal(": "from decimal import Decimal", "Fraction(": "from fracti
             "timezone.": "from datetime import timezone"}
 _COMPARE = ("<", "<=", ">", ">=")
 _OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
-        ast.Pow: "**", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.MatMult: "@"}
+        ast.Pow: "**", ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^",
+        ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.MatMult: "@"}
 
 
 @dataclass(frozen=True)

@@ -162,9 +162,26 @@ def _size(what: str, body: str, new_line: str) -> int:
     return 1 if what.startswith("coerce ") else token_distance(body, new_line)
 
 
+_STRING = re.compile(r'[rbfuRBFU]{0,2}("""|\'\'\'|"|\')(?:\\.|(?!\1).)*(?:\1|$)', re.S)
+
+
+def _code_only(line: str) -> str:
+    """The line with what its string literals say blanked out (same length) and its comment cut: the words of
+    a docstring or a message are no names."""
+    def blank(m: re.Match[str]) -> str:
+        lit, lead = m.group(), m.start(1) - m.start()
+        if "f" in lit[:lead].lower():  # an f-string's `{names}` are code
+            return lit[:lead + 1] + re.sub(r"[^{}]+(?=\{)|(?<=\})[^{}]+|^[^{}]+$",
+                                             lambda w: " " * len(w.group()), lit[lead + 1:])
+        return lit[:lead + 1] + " " * (len(lit) - lead - 1)
+    masked = _STRING.sub(blank, line)
+    cut = masked.find("#")
+    return masked if cut < 0 else masked[:cut]
+
+
 def _values(line: str) -> Iterator[tuple[int, int, str]]:
     """Names used as values on the line (not calls, attributes, keywords, builtins or assignment targets)."""
-    code = line.split("#", 1)[0]
+    code = _code_only(line)
     target = re.match(r"\s*([A-Za-z_]\w*)\s*=[^=]", code)
     for m in re.finditer(r"(?<![\w.'\"])([A-Za-z_]\w*)(?!\s*\()(?![\w'\"])", code):
         name = m.group(1)
@@ -176,7 +193,7 @@ def _values(line: str) -> Iterator[tuple[int, int, str]]:
 
 def _value_spans(line: str) -> list[tuple[int, int, str]]:
     """Values on the line: names (`_values`), attribute chains (`self.key`), and calls (`dumps(body)`)."""
-    code = line.split("#", 1)[0]
+    code = _code_only(line)
     spans = [(s, e, name) for s, e, name in _values(line) if code[e:e + 1] != "."]  # a chain's root: below
     spans += [(m.start(), m.end(), m.group()) for m in re.finditer(r"(?<![\w.'\"])[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+"
                                                                    r"(?![\w(])", code)]

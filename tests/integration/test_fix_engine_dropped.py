@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from agents.datarevert import data_reverts, removed_entries
+from agents.repro import run_repro
 from agents.testing.regressions import RegressionCase, _Repo
 from swarm.models import ErrorReport
 from tests.integration.test_fix_engine import _investigate, packaging_case
@@ -379,10 +380,14 @@ def test_a_patch_that_moves_the_crash_further_on_is_no_fix_when_the_repro_has_pr
     repo.commit("docs", {"README.md": "perm\n"})
     report = _reported(repo, "from perm.guards import require_all", "require_all({'role': 'editor'}, ['read'])",
                        "perm")
-    _, result = repro_bisect_repair(repo, report, bad)
+    repro, result = repro_bisect_repair(repo, report, bad)
     moved = [a for a in result.attempts if "granted(required)" in a or "user -> required" in a]
-    assert moved and all(a.endswith(": repro skip") for a in moved), result.attempts
-    assert result.candidate is None or "granted(required)" not in (repo.path / "perm/guards.py").read_text()
+    assert all(a.endswith(": repro skip") for a in moved), result.attempts
+    assert result.candidate is not None and "granted(required)" not in (repo.path / "perm/guards.py").read_text()
+    # the swapped name gets past the crash line and fails one call deeper: past it (the made-up values' rule),
+    # but no fix when the call has production's own values
+    (repo.path / "perm/guards.py").write_text(guards.replace("granted(user)", "granted(required)"))
+    assert run_repro(repo.path, repro) == "good" and run_repro(repo.path, repro, strict=True) == "skip"
 
 
 def test_no_regression_test_is_kept_whose_call_reads_a_file_of_this_machine_outside_the_repository(
@@ -554,3 +559,32 @@ def test_a_guard_lost_when_a_local_was_inlined_goes_back_around_the_inlined_valu
     text = (repo.path / "ratelim/windows.py").read_text()
     assert '    return {"start": start, "end": None if seconds is None else start + seconds}\n' in text, text
     assert "PLAN_WINDOWS.get(plan)" in text
+
+
+def test_a_caller_left_behind_when_a_set_became_a_mapping_takes_its_keys(tmp_path: Path) -> None:
+    """`enabled(account)` returned a set of flags and now maps each flag to the plan that grants it (`source()`,
+    the feature); `set(wanted) & enabled(account)` in another module was left behind: 'set' and 'dict' do not
+    mix. Converting the new mapping to the set the caller expected fixes the caller and keeps the mapping
+    (review 18: permcheck)."""
+    repo = _Repo(tmp_path / "repo", 61)
+    flags = ('PLANS = {"free": ["search"], "pro": ["search", "export"]}\n\n\ndef enabled(account):\n'
+             '    return set(PLANS[account["plan"]])\n')
+    gate = ("from flagkit.flags import enabled\n\n\ndef allowed(account, wanted):\n"
+            "    return sorted(set(wanted) & enabled(account))\n")
+    repo.commit("flagkit: flags per plan", {"flagkit/__init__.py": "", "flagkit/flags.py": flags,
+                                            "flagkit/gate.py": gate})
+    new = ('PLANS = {"free": ["search"], "pro": ["search", "export"]}\n\n\ndef enabled(account):\n'
+           '    """{flag: the plan that grants it}."""\n'
+           '    return {flag: account["plan"] for flag in PLANS[account["plan"]]}\n\n\n'
+           "def source(account, flag):\n    return enabled(account).get(flag)\n")
+    test = ("from flagkit.flags import source\n\n\ndef test_source():\n"
+            "    assert source({'plan': 'pro'}, 'export') == 'pro'\n")
+    bad = repo.commit("flagkit: which plan grants a flag", {"flagkit/flags.py": new, "tests/test_flags.py": test})
+    repo.commit("docs", {"README.md": "flagkit\n"})
+    report = _reported(repo, "from flagkit.gate import allowed", "allowed({'plan': 'pro'}, ['export', 'beta'])",
+                       "flagkit")
+    assert "'set' and 'dict'" in report.error
+    _, result = repro_bisect_repair(repo, report, bad)
+    assert result.candidate is not None and result.candidate.unit == "template:coerce", result.attempts
+    assert "    return sorted(set(wanted) & set(enabled(account)))\n" in (repo.path / "flagkit/gate.py").read_text()
+    assert "def source(" in (repo.path / "flagkit/flags.py").read_text()

@@ -66,3 +66,15 @@ def test_a_heap_compares_the_key_it_is_handed_which_becomes_the_heaps_kind() -> 
           "timezone": timezone}
     exec(naive, ns)
     assert heapq.heappop(heap) == (datetime(2026, 1, 1, 8), 1, "b")
+
+
+def test_a_set_operation_with_a_mapping_takes_its_keys_and_template_names_are_code_only() -> None:
+    from agents.templates import _values
+
+    mixed = mixed_types("unsupported operand type(s) for &: 'set' and 'dict'")
+    assert mixed == Mixed("&", "set", "dict")
+    made = [line for line, _ in coercions("    return sorted(set(wanted) & enabled(account))", mixed)]
+    assert made[0] == "    return sorted(set(wanted) & set(enabled(account)))", made
+    # the words of a docstring or a message are no values to guard; an f-string's fields are
+    assert [v[2] for v in _values('    """{flag: the plan that grants it}."""')] == []
+    assert [v[2] for v in _values("    raise Missing(f'no zone for {country}') from err  # why")] == ["country", "err"]
