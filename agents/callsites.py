@@ -12,8 +12,10 @@ the commit did not touch in the files of the failing path, one learned edit per 
 
 from __future__ import annotations
 
+import ast
 import difflib
 import re
+from collections import Counter
 from pathlib import Path
 
 from agents.revert import Candidate
@@ -66,6 +68,57 @@ def call_edits(root: Path, commit: str, parent: str | None) -> dict[str, list[tu
     return out
 
 
+def _call_of(text: str) -> ast.Call | None:
+    try:
+        node = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError:
+        return None
+    return node if isinstance(node, ast.Call) else None
+
+
+def argument_appends(root: Path, commit: str, parent: str | None) -> dict[str, list[tuple[int, str]]]:
+    """{function: [(positional arguments before, the literal arguments the commit appended)]}: a parameter the
+    commit added, and what it passed for it where it updated a call (`reserve(s, sku, 30)` ->
+    `reserve(s, sku, 30, None)`), most often first; a call it left behind can take the same."""
+    files: list[tuple[list[str], list[str]]] = []
+    for ln in diff_lines(root, commit, parent):
+        if ln.startswith("diff --git"):
+            files.append(([], []))
+        elif files and ln.startswith("-") and not ln.startswith("---"):
+            files[-1][0].append(ln[1:])
+        elif files and ln.startswith("+") and not ln.startswith("+++"):
+            files[-1][1].append(ln[1:])
+    seen: dict[str, Counter[tuple[int, str]]] = {}
+    for removed, added in files:
+        for old in removed:
+            if old.lstrip().startswith(("def ", "async def ", "class ")):
+                continue
+            for name in {m[2] for m in _CALL.finditer(old)}:
+                was = _split(old, name)
+                mates = [(a, now) for a in added if (now := _split(a, name))]
+                if was is None or not mates:
+                    continue
+                _, now = max(mates, key=lambda m, o=old: difflib.SequenceMatcher(None, o, m[0]).ratio())
+                a, b = _call_of(was[1]), _call_of(now[1])
+                if a is None or b is None or a.keywords != [] and len(b.keywords) != len(a.keywords):
+                    continue
+                olds, news = [ast.unparse(x) for x in a.args], [ast.unparse(x) for x in b.args]
+                extra = b.args[len(olds):]
+                if len(news) > len(olds) and news[: len(olds)] == olds and all(
+                        isinstance(x, ast.Constant) for x in extra):
+                    seen.setdefault(name, Counter())[(len(olds), ", ".join(news[len(olds):]))] += 1
+    return {name: [k for k, _ in counts.most_common()] for name, counts in seen.items()}
+
+
+def _appended(line: str, name: str, count: int, extra: str) -> str | None:
+    parts = _split(line, name)
+    call = _call_of(parts[1]) if parts is not None else None
+    if parts is None or call is None or len(call.args) != count or call.keywords:
+        return None
+    before, text, after = parts
+    return f"{before}{text[:-1].rstrip()}, {extra}){after}"
+
+
 def _replay(line: str, name: str, edit: tuple[str, str, str, str]) -> str | None:
     parts = _split(line, name)
     if parts is None:
@@ -107,4 +160,22 @@ def call_site_candidates(root: Path, sites: list[Site], texts: dict[str, str],
                         out.append(Candidate({path: "".join(lines)}, "template:call_site",
                                              f"{changed} call(s) of {name}() in {path} edited as {sha[:10]} edited "
                                              f"the others ({edit[0]!r} -> {edit[1]!r})", changed, tier=1))
+        for name, appends in argument_appends(root, sha, parent).items():
+            for count, extra in appends[:3]:
+                for path in dict.fromkeys(s.path for s in sites):
+                    text = texts.get(path)
+                    if text is None:
+                        continue
+                    lines = text.splitlines(keepends=True)
+                    changed = 0
+                    for k, raw in enumerate(lines):
+                        body = raw.rstrip("\n")
+                        new = _appended(body, name, count, extra)
+                        if new is not None and new != body:
+                            lines[k] = new + raw[len(body):]
+                            changed += 1
+                    if changed:
+                        out.append(Candidate({path: "".join(lines)}, "template:call_site",
+                                             f"{changed} call(s) of {name}() in {path} given {extra} as "
+                                             f"{sha[:10]} gave the calls it updated", changed, tier=1))
     return out

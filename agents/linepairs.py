@@ -66,6 +66,11 @@ def pair_lines(b: list[str], a: list[str], b_owner: list[str | None] | None = No
             same = [i for i, old in enumerate(b) if i not in used and (m := _TARGET.match(old))
                     and m.group(1) == target.group(1)]
             best = same[0] if len(same) == 1 else None
+        if best is None and line.strip().startswith("return ") and not is_comment(line):
+            # the one return left on each side: `iban.replace(" ", "").upper()` -> `_SEPARATORS.sub("", iban)`
+            same = [i for i, old in enumerate(b) if i not in used and old.strip().startswith("return ")]
+            others = [k for k, new in enumerate(a) if k not in paired and k != j and new.strip().startswith("return ")]
+            best = same[0] if len(same) == 1 and not others else None
         if best is not None:
             used.add(best)
             pairs.append((best, j))

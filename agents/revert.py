@@ -107,6 +107,7 @@ class _FileChange:
         self.a = after.splitlines(keepends=True)
         self.h = head.splitlines(keepends=True)
         self.h_offs = _line_offsets(head)
+        self._calls: dict[str, set[str]] | None = None
         sm = difflib.SequenceMatcher(None, self.a, self.h, autojunk=False)
         self.a_to_h: dict[int, int] = {}
         for tag, i1, i2, j1, _ in sm.get_opcodes():
@@ -166,12 +167,27 @@ class _FileChange:
         again = tail_reapplied(b_line, a_line)  # `x / 1000` -> `x + PACKAGING_G`: `(x + PACKAGING_G) / 1000`
         found = [again] if again else []
         for old in [b_line, *self._inlined(b_line, set(sa))]:
-            found += rewraps(old, tokens(old), a_line, ta)
+            found += rewraps(old, tokens(old), a_line, ta, self.calls_in)
         for code, size, what in found:
             new = _replace_nearest(self.head, flexible_pattern(sa), code, self.near(a_idx))
             if new is not None and new != self.head and parses(new, self.path) and all(new != o[0] for o in out):
                 out.append((new, size, what))
         return out
+
+    def calls_in(self, function: str) -> set[str]:
+        """The names a function of the file as it is now calls (`sort_releases` -> {"sorted", "parse_version"})."""
+        if self._calls is None:
+            self._calls = {}
+            try:
+                tree = ast.parse(self.head)
+            except SyntaxError:
+                tree = ast.Module(body=[], type_ignores=[])
+            for node in ast.walk(tree):
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    self._calls.setdefault(node.name, set()).update(
+                        getattr(c.func, "id", getattr(c.func, "attr", "")) for c in ast.walk(node)
+                        if isinstance(c, ast.Call))
+        return self._calls.get(function, set())
 
     def _inlined(self, b_line: str, new_names: set[str]) -> list[str]:
         """The old line with a local it read put back as the value the old code gave it a few lines above, where

@@ -18,6 +18,7 @@ import difflib
 import itertools
 import keyword
 import re
+from collections.abc import Callable
 
 __all__ = ["literal_undos", "rewraps", "tail_reapplied", "value_of"]
 
@@ -195,13 +196,25 @@ def _mapped(ops: list[tuple[str, int, int, int, int]], s: int, t: int) -> tuple[
     return (js, je) if js is not None and je is not None and js < je else None
 
 
-def rewraps(b_line: str, tb: list[Tok], a_line: str, ta: list[Tok]) -> list[tuple[str, int, str]]:
-    """(the new line's code with one dropped wrapper put back, tokens added, description) per wrapper."""
+def _callee(head: list[str]) -> str | None:
+    """The function a call wrapper's opening calls (`sorted` of `sorted(`)."""
+    return head[head.index("(") - 1] if "(" in head and head.index("(") > 0 else None
+
+
+def rewraps(b_line: str, tb: list[Tok], a_line: str, ta: list[Tok],
+            inner: Callable[[str], set[str]] | None = None) -> list[tuple[str, int, str]]:
+    """(the new line's code with one dropped wrapper put back, tokens added, description) per wrapper.
+
+    `inner(f)`: the functions a function of the file calls. A wrapper whose work moved into the function the
+    operand now passes through (`sorted(releases, key=…, reverse=True)` -> `sort_releases(releases)`, which
+    calls `sorted` itself) is not put back around it: that would redo the new function's work the old way;
+    only a dropped `reverse=True` is, as a reversal of the new value."""
     sb, sa = [t[0] for t in tb], [t[0] for t in ta]
     out: list[tuple[str, int, str]] = []
     for p, s, e, end in _dropped(sb, sa):
         is_or = p == e
         head, tail = ([], sb[e:end]) if is_or else (sb[p:s], sb[e:end])
+        callee = _callee(head) if not is_or else None
         rest = sb[:p] + sb[s:e] + sb[end:] if not is_or else sb[:e] + sb[end:]
         start = p if not is_or else s
         ops = difflib.SequenceMatcher(None, rest, sa, autojunk=False).get_opcodes()
@@ -213,6 +226,13 @@ def rewraps(b_line: str, tb: list[Tok], a_line: str, ta: list[Tok]) -> list[tupl
         for js, je in dict.fromkeys([*_enclosing_call(sa, *span, sb), span]):
             lo, hi = ta[js][1], ta[je - 1][2]
             operand = a_line[lo:hi]
+            moved_into = next((t for k, t in enumerate(sa[js:je]) if _ident(t) and js + k + 1 < je
+                               and sa[js + k + 1] == "("), None)
+            if callee and inner is not None and moved_into and callee in inner(moved_into):
+                if callee == "sorted" and _contains(tail, ["reverse", "=", "True"]):
+                    out.append(((code[:lo] + f"{operand}[::-1]" + code[hi:]).strip(), 3,
+                                f"∅ -> reversed {operand} (the order {callee}(…, reverse=True) gave)"))
+                continue
             if is_or:
                 fallback = b_line[tb[e][1]: tb[end - 1][2]]
                 new = code[:lo] + f"({operand} {fallback})" + code[hi:]

@@ -121,8 +121,7 @@ def _line_variants(line: str, shape: ErrorShape, message: str, renames: dict[str
             if ":" not in key:
                 for d in ("- 1", "+ 1"):
                     yield line[:s] + f"{obj}[{key} {d}]" + line[e:], f"index {key} {d}"
-    if re.search(r"'(generator|map|filter|zip|dict_keys|dict_values|dict_items)' object|type '(generator|map)'",
-                 message):
+    if _LAZY.search(message):
         for name, s, e, _ in calls(line):
             if name.split(".")[-1] not in _BUILTINS:
                 yield line[:s] + f"list({line[s:e]})" + line[e:], f"list({name}(...))"
@@ -275,6 +274,27 @@ def _with_timezone_import(text: str, new: str) -> str:
     return new
 
 
+_LAZY = re.compile(r"'(generator|map|filter|zip|dict_keys|dict_values|dict_items)' object|type '(generator|map)'")
+
+
+def lazy_origins(lines: list[str], line_no: int) -> Iterator[tuple[int, str, str]]:
+    """(0-based line, new line, what) making a list where the crash line's name got a lazy iterator: its
+    assignment above in the function (`readings = parse_lines(lines)` before `readings.sort(...)`)."""
+    body = lines[line_no - 1]
+    used = set(re.findall(r"(?<![\w.])([A-Za-z_]\w*)(?=\.\w+\(|\[)", body))
+    used |= set(re.findall(r"\b(?:len|reversed)\(([A-Za-z_]\w*)\)", body))
+    indent = len(body) - len(body.lstrip())
+    for k in range(line_no - 2, -1, -1):
+        text = lines[k]
+        if text.strip() and len(text) - len(text.lstrip()) < indent and text.lstrip().startswith(("def ", "async ")):
+            return
+        m = re.match(r"(\s*)([A-Za-z_]\w*)\s*=\s*(?!list\()(.+?)\s*$", text.rstrip("\n"))
+        if m and m.group(2) in used:
+            used.discard(m.group(2))
+            nl = text[len(text.rstrip("\n")):]
+            yield k, f"{m.group(1)}{m.group(2)} = list({m.group(3)}){nl}", f"{m.group(2)} made a list where it is set"
+
+
 def template_candidates(shape: ErrorShape, message: str, sites: list[Site], texts: dict[str, str],
                         renames: dict[str, list[str]] | None = None, *, limit: int = 400,
                         handlers: list[tuple[str, list[str]]] | None = None,
@@ -360,6 +380,12 @@ def template_candidates(shape: ErrorShape, message: str, sites: list[Site], text
                                      1 + EMPTY.index(what.split(" = ", 1)[1].split(" ", 1)[0]), tier=site.tier))
         if "NoneType" in message or shape.exc_type == "KeyError":
             out += key_fallbacks(site, lines, body, nl, keys or {}, seen)
+        for k, new_line, what in lazy_origins(lines, site.line) if site.tier == 0 and _LAZY.search(message) else []:
+            new_text = "".join(lines[:k]) + new_line + "".join(lines[k + 1:])
+            if (site.path, new_text) not in seen:
+                seen.add((site.path, new_text))
+                out.append(Candidate({site.path: new_text}, "template:list", f"{what} at {site.path}:{k + 1}", 2,
+                                     tier=site.tier))
         for new_line, what in variants:
             if new_line == body:
                 continue

@@ -1,0 +1,119 @@
+"""The fix engine on review 19's shapes (each now dev data): a normalisation dropped off a rewritten return, a
+caller left behind when a list became a generator, a caller left behind when a parameter was added.
+
+Real git histories, real test runs and the real reporter, as in `test_fix_engine_dropped.py`; each test fails
+without its mechanism (`linepairs` pairing the one return left on each side, `templates.lazy_origins`,
+`callsites.argument_appends`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agents.testing.regressions import _Repo
+from tests.integration.test_fix_engine_dropped import _reported
+from tests.support.fixengine import repro_bisect_repair
+
+
+def test_a_call_dropped_off_a_return_rewritten_at_length_comes_back_on_the_new_one(tmp_path: Path) -> None:
+    """`return name.replace(" ", "").lower()` becomes `return _JUNK.sub("", name)` (punctuation goes too, the
+    feature) and loses `.lower()`: the two returns share too little to pair by likeness, but each is the one
+    return its side has left (review 19: ibancheck's `.upper()`)."""
+    repo = _Repo(tmp_path / "repo", 71)
+    users = ('USERS = {"adalovelace": 1, "alanturing": 2}\n\n\ndef user_id(name):\n'
+             "    return USERS[handle(name)]\n\n\n")
+    old = users + ('def handle(name):\n    """Handles are lower case, without spaces."""\n'
+                   '    return name.replace(" ", "").lower()\n')
+    new = "import re\n\n" + users.replace('USERS = {', '_JUNK = re.compile(r"[\\s.,;:!?]+")\nUSERS = {') + (
+        'def handle(name):\n    """Handles: no spaces or punctuation."""\n    return _JUNK.sub("", name)\n')
+    test = ("from people.handles import handle\n\n\ndef test_punctuation():\n"
+            "    assert handle('ada.lovelace') == 'adalovelace'\n")
+    repo.commit("people: handles", {"people/__init__.py": "", "people/handles.py": old})
+    bad = repo.commit("people: handles drop punctuation", {"people/handles.py": new, "tests/test_handles.py": test})
+    repo.commit("docs", {"README.md": "people\n"})
+    report = _reported(repo, "from people.handles import user_id", "user_id('Ada Lovelace')", "people")
+    _, result = repro_bisect_repair(repo, report, bad)
+    assert result.candidate is not None, result.attempts
+    text = (repo.path / "people/handles.py").read_text()
+    assert '    return _JUNK.sub("", name).lower()\n' in text, text
+
+
+def test_a_caller_of_a_function_that_now_yields_makes_a_list_where_it_takes_the_value(tmp_path: Path) -> None:
+    """`read_entries()` returned a list and now yields (it skips comment lines, the feature); `busiest()` in
+    another module sorts what it got: 'generator' object has no attribute 'sort'. The value becomes a list
+    where the caller assigns it, not on the crash line (review 19: telemetry)."""
+    repo = _Repo(tmp_path / "repo", 73)
+    old = ("def read_entries(lines):\n    out = []\n    for line in lines:\n        host, hits = line.split()\n"
+           "        out.append((host, int(hits)))\n    return out\n")
+    new = ("def read_entries(lines):\n    for line in lines:\n        if line.startswith('#'):\n"
+           "            continue\n        host, hits = line.split()\n        yield host, int(hits)\n")
+    report_mod = ("from weblog.entries import read_entries\n\n\ndef busiest(lines):\n"
+                  "    entries = read_entries(lines)\n    entries.sort(key=lambda e: -e[1])\n"
+                  "    return entries[0][0]\n")
+    test = ("from weblog.entries import read_entries\n\n\ndef test_comments():\n"
+            "    assert list(read_entries(['# header', 'a 3'])) == [('a', 3)]\n")
+    repo.commit("weblog: entries", {"weblog/__init__.py": "", "weblog/entries.py": old, "weblog/report.py": report_mod})
+    bad = repo.commit("weblog: skip comment lines", {"weblog/entries.py": new, "tests/test_entries.py": test})
+    repo.commit("docs", {"README.md": "weblog\n"})
+    report = _reported(repo, "from weblog.report import busiest", "busiest(['a 3', 'b 9'])", "weblog")
+    assert "'generator' object has no attribute 'sort'" in report.error
+    _, result = repro_bisect_repair(repo, report, bad)
+    assert result.candidate is not None and result.candidate.unit == "template:list", result.attempts
+    assert "    entries = list(read_entries(lines))\n" in (repo.path / "weblog/report.py").read_text()
+    assert "yield host" in (repo.path / "weblog/entries.py").read_text()
+
+
+def test_a_caller_left_behind_by_a_new_parameter_passes_what_the_commit_passed_at_the_calls_it_updated(
+        tmp_path: Path) -> None:
+    """`send(to, subject, body)` gains a required `reply_to`; the commit gave its own calls `None` (and a new
+    one an address) but left `notify()` behind: 'missing 1 required positional argument'. The left-behind call
+    passes what the updated calls passed (review 19: stockroom's `reserve(..., None)`)."""
+    repo = _Repo(tmp_path / "repo", 79)
+    old = ("SENT = []\n\n\ndef send(to, subject, body):\n    SENT.append({'to': to, 'subject': subject})\n"
+           "    return len(SENT)\n")
+    new = ("SENT = []\n\n\ndef send(to, subject, body, reply_to):\n"
+           "    SENT.append({'to': to, 'subject': subject, 'reply_to': reply_to or to})\n    return len(SENT)\n")
+    notify = ("from mailer.smtp import send\n\n\ndef notify(user, event):\n"
+              "    return send(user['email'], f'{event} happened', 'see the dashboard')\n")
+    tests_old = ("from mailer.smtp import send\n\n\ndef test_send():\n    assert send('a@x', 's', 'b') >= 1\n\n\n"
+                 "def test_send_again():\n    assert send('b@x', 's', 'b') >= 1\n")
+    tests_new = tests_old.replace("'s', 'b')", "'s', 'b', None)") + (
+        "\n\ndef test_reply_to():\n    send('c@x', 's', 'b', 'help@x')\n"
+        "    from mailer.smtp import SENT\n    assert SENT[-1]['reply_to'] == 'help@x'\n")
+    repo.commit("mailer: send", {"mailer/__init__.py": "", "mailer/smtp.py": old, "mailer/notify.py": notify,
+                                 "tests/test_smtp.py": tests_old})
+    bad = repo.commit("mailer: reply-to addresses", {"mailer/smtp.py": new, "tests/test_smtp.py": tests_new})
+    repo.commit("docs", {"README.md": "mailer\n"})
+    report = _reported(repo, "from mailer.notify import notify", "notify({'email': 'd@x'}, 'deploy')", "mailer")
+    assert "missing 1 required positional argument: 'reply_to'" in report.error
+    _, result = repro_bisect_repair(repo, report, bad)
+    assert result.candidate is not None and "given None" in result.candidate.description, result.attempts
+    assert "'see the dashboard', None)" in (repo.path / "mailer/notify.py").read_text()
+
+
+def test_a_sort_moved_into_a_new_function_keeps_it_and_gets_back_only_the_order_it_lost(tmp_path: Path) -> None:
+    """`sorted(eds, key=lambda e: e["year"], reverse=True)` (newest first, by text) becomes `by_year(eds)`, which
+    sorts numerically itself but oldest first: the first edition in print is now an old one out of print. Putting
+    the old `sorted(…)` back around `by_year(...)` would sort by text again, undoing the commit (review 19:
+    plughost, claimed fixed that way); the order alone comes back, the numeric sort stays."""
+    repo = _Repo(tmp_path / "repo", 83)
+    head = ('class OutOfPrint(LookupError):\n    pass\n\n\n'
+            'def current(eds):\n    """The newest edition."""\n    first = editions(eds)[0]\n'
+            '    if not first["in_print"]:\n        raise OutOfPrint(first["year"])\n    return first["year"]\n\n\n')
+    old = head + ('def editions(eds):\n    """Newest first."""\n'
+                  '    return sorted(eds, key=lambda e: e["year"], reverse=True)\n')
+    new = head + ('def by_year(eds):\n    """Oldest first, years compared as numbers."""\n'
+                  '    return sorted(eds, key=lambda e: int(e["year"]))\n\n\n'
+                  'def editions(eds):\n    """Newest first."""\n    return by_year(eds)\n')
+    test = ("from books.editions import by_year\n\n\ndef test_numeric():\n"
+            "    assert [e['year'] for e in by_year([{'year': '999'}, {'year': '1999'}])] == ['999', '1999']\n")
+    repo.commit("books: editions", {"books/__init__.py": "", "books/editions.py": old})
+    bad = repo.commit("books: compare years as numbers", {"books/editions.py": new, "tests/test_editions.py": test})
+    repo.commit("docs", {"README.md": "books\n"})
+    report = _reported(repo, "from books.editions import current",
+                       "current([{'year': '1950', 'in_print': False}, {'year': '2004', 'in_print': True}])", "books")
+    assert "OutOfPrint" in report.error
+    _, result = repro_bisect_repair(repo, report, bad)
+    text = (repo.path / "books/editions.py").read_text()
+    assert 'key=lambda e: e["year"], reverse=True)' not in text, text  # the text sort did not come back
+    assert result.candidate is not None and "    return by_year(eds)[::-1]\n" in text, result.attempts
