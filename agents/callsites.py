@@ -16,6 +16,7 @@ import ast
 import difflib
 import re
 from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from agents.revert import Candidate
@@ -42,8 +43,8 @@ def _split(line: str, name: str) -> tuple[str, str, str] | None:
     return None
 
 
-def call_edits(root: Path, commit: str, parent: str | None) -> dict[str, list[tuple[str, str, str, str]]]:
-    """{function: [(before, before', after, after')]}: how the commit rewrote what surrounds its calls."""
+def _removed_and_added(root: Path, commit: str, parent: str | None) -> list[tuple[list[str], list[str]]]:
+    """Per file the commit changed: (its removed lines, its added lines)."""
     files: list[tuple[list[str], list[str]]] = []
     for ln in diff_lines(root, commit, parent):
         if ln.startswith("diff --git"):
@@ -52,6 +53,12 @@ def call_edits(root: Path, commit: str, parent: str | None) -> dict[str, list[tu
             files[-1][0].append(ln[1:])
         elif files and ln.startswith("+") and not ln.startswith("+++"):
             files[-1][1].append(ln[1:])
+    return files
+
+
+def call_edits(root: Path, commit: str, parent: str | None) -> dict[str, list[tuple[str, str, str, str]]]:
+    """{function: [(before, before', after, after')]}: how the commit rewrote what surrounds its calls."""
+    files = _removed_and_added(root, commit, parent)
     out: dict[str, list[tuple[str, str, str, str]]] = {}
     for old, added in ((o, a) for removed, a in files for o in removed):  # paired within a file
         if old.lstrip().startswith(("def ", "async def ", "class ")):
@@ -80,14 +87,7 @@ def argument_appends(root: Path, commit: str, parent: str | None) -> dict[str, l
     """{function: [(positional arguments before, the literal arguments the commit appended)]}: a parameter the
     commit added, and what it passed for it where it updated a call (`reserve(s, sku, 30)` ->
     `reserve(s, sku, 30, None)`), most often first; a call it left behind can take the same."""
-    files: list[tuple[list[str], list[str]]] = []
-    for ln in diff_lines(root, commit, parent):
-        if ln.startswith("diff --git"):
-            files.append(([], []))
-        elif files and ln.startswith("-") and not ln.startswith("---"):
-            files[-1][0].append(ln[1:])
-        elif files and ln.startswith("+") and not ln.startswith("+++"):
-            files[-1][1].append(ln[1:])
+    files = _removed_and_added(root, commit, parent)
     seen: dict[str, Counter[tuple[int, str]]] = {}
     for removed, added in files:
         for old in removed:
@@ -138,44 +138,40 @@ def _replay(line: str, name: str, edit: tuple[str, str, str, str]) -> str | None
     return f"{indent}{new_before} {call}{a_new}" if new_before else f"{indent}{call}{a_new}"
 
 
+def _each_line(sites: list[Site], texts: dict[str, str],
+               edit: Callable[[str], str | None]) -> Iterator[tuple[str, str, int]]:
+    """(path, new text, lines changed) per file of the failing path where `edit` changes a line."""
+    for path in dict.fromkeys(s.path for s in sites):
+        text = texts.get(path)
+        if text is None:
+            continue
+        lines = text.splitlines(keepends=True)
+        changed = 0
+        for k, raw in enumerate(lines):
+            body = raw.rstrip("\n")
+            new = edit(body)
+            if new is not None and new != body:
+                lines[k] = new + raw[len(body):]
+                changed += 1
+        if changed:
+            yield path, "".join(lines), changed
+
+
 def call_site_candidates(root: Path, sites: list[Site], texts: dict[str, str],
                          suspects: list[tuple[str, str | None]]) -> list[Candidate]:
     out: list[Candidate] = []
     for sha, parent in suspects[:1]:
         for name, edits in call_edits(root, sha, parent).items():
             for edit in edits:
-                for path in dict.fromkeys(s.path for s in sites):
-                    text = texts.get(path)
-                    if text is None:
-                        continue
-                    lines = text.splitlines(keepends=True)
-                    changed = 0
-                    for k, raw in enumerate(lines):
-                        body = raw.rstrip("\n")
-                        new = _replay(body, name, edit)
-                        if new is not None and new != body:
-                            lines[k] = new + raw[len(body):]
-                            changed += 1
-                    if changed:
-                        out.append(Candidate({path: "".join(lines)}, "template:call_site",
-                                             f"{changed} call(s) of {name}() in {path} edited as {sha[:10]} edited "
-                                             f"the others ({edit[0]!r} -> {edit[1]!r})", changed, tier=1))
+                for path, new_text, changed in _each_line(sites, texts, lambda b, e=edit, n=name: _replay(b, n, e)):
+                    out.append(Candidate({path: new_text}, "template:call_site",
+                                         f"{changed} call(s) of {name}() in {path} edited as {sha[:10]} edited "
+                                         f"the others ({edit[0]!r} -> {edit[1]!r})", changed, tier=1))
         for name, appends in argument_appends(root, sha, parent).items():
             for count, extra in appends[:3]:
-                for path in dict.fromkeys(s.path for s in sites):
-                    text = texts.get(path)
-                    if text is None:
-                        continue
-                    lines = text.splitlines(keepends=True)
-                    changed = 0
-                    for k, raw in enumerate(lines):
-                        body = raw.rstrip("\n")
-                        new = _appended(body, name, count, extra)
-                        if new is not None and new != body:
-                            lines[k] = new + raw[len(body):]
-                            changed += 1
-                    if changed:
-                        out.append(Candidate({path: "".join(lines)}, "template:call_site",
-                                             f"{changed} call(s) of {name}() in {path} given {extra} as "
-                                             f"{sha[:10]} gave the calls it updated", changed, tier=1))
+                edit_line = lambda b, n=name, c=count, x=extra: _appended(b, n, c, x)  # noqa: E731
+                for path, new_text, changed in _each_line(sites, texts, edit_line):
+                    out.append(Candidate({path: new_text}, "template:call_site",
+                                         f"{changed} call(s) of {name}() in {path} given {extra} as "
+                                         f"{sha[:10]} gave the calls it updated", changed, tier=1))
     return out
