@@ -15,12 +15,13 @@ The parent's and the suspect's syntax trees are compared by function name, so a 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from agents.revert import Candidate, file_at
 from agents.workspace import run_command
 
-__all__ = ["replaced_raises", "old_raise_candidates"]
+__all__ = ["lookup_raise_candidates", "replaced_raises", "old_raise_candidates"]
 
 Found = tuple[str, str, str, list[str]]  # (path, function, the raise statement's source, import lines removed)
 
@@ -46,9 +47,12 @@ def _imports(text: str) -> list[str]:
     return [ast.get_source_segment(text, n) or "" for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
 
 
-def replaced_raises(root: Path, sha: str, parent: str | None) -> list[Found]:
+def replaced_raises(root: Path, sha: str, parent: str | None, returning_none: bool = True) -> list[Found]:
     """Each function of a file the suspect changed that raised in the parent and, at the suspect, returns None
-    and no longer raises that exception: its old raise statement, and the import lines the suspect removed."""
+    and no longer raises that exception: its old raise statement, and the import lines the suspect removed.
+    With `returning_none` False, every raise statement the function had, whatever it returns now (a lookup
+    that refused with `MemberNotFound` and now lets a `KeyError` out); the parameters it renamed are renamed in
+    the statement (`raise MemberNotFound(card)` -> `raise MemberNotFound(key)`)."""
     names = run_command(["git", "diff", "--name-only", parent or f"{sha}^", sha], root).output.split()
     out: list[Found] = []
     for path in (p for p in names if p.endswith(".py")):
@@ -58,13 +62,49 @@ def replaced_raises(root: Path, sha: str, parent: str | None) -> list[Found]:
         old, new = _functions(before), _functions(after)
         removed_imports = [i for i in _imports(before) if i and i not in _imports(after)]
         for name, func in old.items():
-            if name not in new or not _returns_none(new[name]) or _returns_none(func):
+            if name not in new or returning_none and (not _returns_none(new[name]) or _returns_none(func)):
                 continue
             raised = [ast.get_source_segment(before, n) for n in ast.walk(func)
                       if isinstance(n, ast.Raise) and n.exc is not None]
             now = {ast.get_source_segment(after, n) for n in ast.walk(new[name]) if isinstance(n, ast.Raise)}
-            for stmt in (s for s in raised if s and s not in now and "\n" not in s):
+            renamed = {a.arg: b.arg for a, b in zip(func.args.args, new[name].args.args, strict=False)
+                       if a.arg != b.arg}
+            # a lookup's refusal may still be raised on another path (an e-mail not found), so with
+            # `returning_none` False every raise the parent had counts
+            for stmt in (s for s in raised if s and (s not in now or not returning_none) and "\n" not in s):
+                if not returning_none:
+                    stmt = re.sub(r"\b\w+\b", lambda m, r=renamed: r.get(m.group(), m.group()), stmt)
                 out.append((path, name, stmt, removed_imports))
+    return out
+
+
+def lookup_raise_candidates(texts: dict[str, str], found: list[Found], sites: list[tuple[str, int, str]],
+                            exc_type: str) -> list[Candidate]:
+    """The crash line of a function that lost a raise, put in a `try` whose `except exc_type` raises what
+    the function raised before: `return directory[key]` -> `try: … except KeyError: raise MemberNotFound(key)
+    from None`, so the callers' `except MemberNotFound` (a guest loan) runs again."""
+    out = []
+    for path, line_no, function in sites:
+        text = texts.get(path)
+        if text is None:
+            continue
+        lines = text.splitlines(keepends=True)
+        line = lines[line_no - 1] if 0 < line_no <= len(lines) else ""
+        stripped = line.strip()
+        if not stripped or stripped.endswith(":") or stripped.startswith(("raise ", "try", "except")):
+            continue
+        for f_path, name, stmt, _ in found:
+            exc = stmt.removeprefix("raise ").split("(", 1)[0].strip()
+            if (f_path, name) != (path, function) or exc in (exc_type, "") or exc_type not in ("KeyError",
+                                                                                               "IndexError"):
+                continue
+            indent = line[: len(line) - len(line.lstrip())]
+            block = (f"{indent}try:\n{indent}    {stripped}\n{indent}except {exc_type}:\n"
+                     f"{indent}    {stmt} from None\n")
+            new_text = "".join(lines[: line_no - 1]) + block + "".join(lines[line_no:])
+            out.append(Candidate({path: new_text}, "template:old_raise",
+                                 f"{name}() raises {exc} again where a {exc_type} now escapes it ({stmt}) in "
+                                 f"{path}", 4))
     return out
 
 

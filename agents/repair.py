@@ -33,7 +33,7 @@ from agents.linecode import calls
 from agents.literals import shifted_literal_candidates
 from agents.oddvalue import odd_value_candidates
 from agents.olddefault import old_default_candidates, replaced_defaults
-from agents.oldraise import old_raise_candidates, replaced_raises
+from agents.oldraise import lookup_raise_candidates, old_raise_candidates, replaced_raises
 from agents.paramdefaults import changed_param_defaults, param_default_candidates
 from agents.repro import ErrorShape, Repro, is_test_file, run_repro
 from agents.revert import Candidate, partial_reverts, tokens
@@ -369,6 +369,12 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
         for c in shifted_literal_candidates(head, {p: _blamed_lines(root, p, sha) for p in paths}):
             c.rank = k
             cands.append(c)
+        if shape.exc_type in ("KeyError", "IndexError"):  # a lookup that refused with its own exception
+            crash = [(st.path, st.line, st.function) for st in sites if st.tier == 0]
+            for c in lookup_raise_candidates(head, replaced_raises(root, sha, parent, returning_none=False), crash,
+                                             shape.exc_type):
+                c.rank = k
+                cands.append(c)
         if "NoneType" in message:  # a None where the suspect replaced a literal default, or a raise
             defaults += replaced_defaults(root, sha, parent)
             for c in old_raise_candidates(head, replaced_raises(root, sha, parent)):

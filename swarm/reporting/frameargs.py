@@ -42,7 +42,7 @@ from typing import Any
 
 __all__ = ["MAX_ARGS_CHARS", "MAX_CALLERS", "frame_arguments"]
 
-MAX_ARGS_CHARS = 2_048  # of the arguments' JSON: a report is not a dump of the process
+MAX_ARGS_CHARS = 8_192  # of the arguments' JSON: a few screens of data (a page of orders), not a dump of the process
 MAX_CALLERS = 3  # callers above the innermost application frame whose arguments are kept
 _SECRET = re.compile(r"pass(word|wd|phrase)?|secret|token|api_?key|auth|cookie|credential|private|session",
                      re.IGNORECASE)

@@ -117,3 +117,35 @@ def test_a_sort_moved_into_a_new_function_keeps_it_and_gets_back_only_the_order_
     text = (repo.path / "books/editions.py").read_text()
     assert 'key=lambda e: e["year"], reverse=True)' not in text, text  # the text sort did not come back
     assert result.candidate is not None and "    return by_year(eds)[::-1]\n" in text, result.attempts
+
+
+def test_a_lookup_that_lets_a_key_error_out_raises_its_own_refusal_again_for_the_callers_handler(
+        tmp_path: Path) -> None:
+    """`find_room` refused an unknown number with `UnknownRoom`, which `book()` turns into a waiting-list
+    entry; rewritten to also take `"2-14"` codes (the feature) it indexes the dict, renames its parameter, and
+    a `KeyError` escapes the caller's handler. The crash line goes in a `try` that raises the function's old
+    refusal, the parameter renamed (review 19: lending's `MemberNotFound`)."""
+    repo = _Repo(tmp_path / "repo", 89)
+    rooms = ("class UnknownRoom(LookupError):\n    pass\n\n\n"
+             "def find_room(rooms, number):\n    room = rooms.get(str(number))\n    if room is None:\n"
+             "        raise UnknownRoom(number)\n    return room\n")
+    new = ("class UnknownRoom(LookupError):\n    pass\n\n\n"
+           'def find_room(rooms, code):\n    """A room by number, or by a `floor-number` code."""\n'
+           '    code = str(code)\n    if "-" in code:\n        floor, number = code.split("-", 1)\n'
+           "        room = rooms.get(number)\n        if room is None or room['floor'] != int(floor):\n"
+           "            raise UnknownRoom(code)\n        return room\n    return rooms[code]\n")
+    book = ("from hotel.rooms import UnknownRoom, find_room\n\n\ndef book(rooms, number, guest):\n    try:\n"
+            "        room = find_room(rooms, number)\n    except UnknownRoom:\n"
+            "        return {'guest': guest, 'waiting': True}\n    return {'guest': guest, 'room': room['floor']}\n")
+    test = ("from hotel.rooms import find_room\n\n\ndef test_codes():\n"
+            "    assert find_room({'14': {'floor': 2}}, '2-14') == {'floor': 2}\n")
+    repo.commit("hotel: rooms", {"hotel/__init__.py": "", "hotel/rooms.py": rooms, "hotel/booking.py": book})
+    bad = repo.commit("hotel: floor-number codes", {"hotel/rooms.py": new, "tests/test_rooms.py": test})
+    repo.commit("docs", {"README.md": "hotel\n"})
+    report = _reported(repo, "from hotel.booking import book", "book({'14': {'floor': 2}}, 99, 'Ann')", "hotel")
+    assert report.error.startswith("KeyError")
+    _, result = repro_bisect_repair(repo, report, bad)
+    assert result.candidate is not None and result.candidate.unit == "template:old_raise", result.attempts
+    text = (repo.path / "hotel/rooms.py").read_text()
+    assert ("    try:\n        return rooms[code]\n    except KeyError:\n        raise UnknownRoom(code) from None\n"
+            in text), text

@@ -117,6 +117,9 @@ def test_no_arguments_when_they_hold_a_secret_a_method_an_object_or_too_much(app
     assert frame_arguments(_caught(lambda: app.line_total({"qty": object(), "unit_price": 1}))[2], root) == {}
     big = {"qty": 1, "unit_price": 1, "note": "x" * MAX_ARGS_CHARS}
     assert frame_arguments(_caught(lambda: app.line_total(big))[2], root) == {}
+    # a page of data is not too much: 45 orders, about 3,000 characters (review 18's pagekit sent none at 2,048)
+    page = {"qty": 1, "unit_price": 1, "note": [{"order": f"A-{n:05d}", "sku": "BOLT-M6", "qty": n} for n in range(45)]}
+    assert frame_arguments(_caught(lambda: app.line_total(page))[2], root)["args"] == [page]
     # the innermost frame is the standard library's (json): the application's function is the one taken
     assert frame_arguments(_caught(lambda: app.parse("{"))[2], root) == {"args": ["{"], "kwargs": {}}
     # outside `root`: nothing of the application is in the traceback
