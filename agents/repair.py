@@ -36,6 +36,7 @@ from agents.olddefault import old_default_candidates, replaced_defaults
 from agents.oldraise import lookup_raise_candidates, old_raise_candidates, replaced_raises
 from agents.paramdefaults import changed_param_defaults, param_default_candidates
 from agents.repro import ErrorShape, Repro, is_test_file, run_repro
+from agents.rescale import rescale_candidates, returned_scales
 from agents.revert import Candidate, partial_reverts, tokens
 from agents.suspectdiff import git_lines, index_keys_in, key_renames_in, removed_handlers, renames_in
 from agents.templates import Site, template_candidates
@@ -384,6 +385,8 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
     cands += key_default_candidates(head, suspects_files, key_defaults)
     cands += param_default_candidates(head, param_changes, written)
     cands += unit_candidates(head, unit_renames({**keys, **renames}))
+    if suspects:
+        cands += rescale_candidates(head, returned_scales(root, *suspects[0]), sites, written)
     made = set().union(*(properties_made_methods(root, sha, parent, list(head)) for sha, parent in suspects))
     cands += api_candidates(shape, message, sites, head, made)
     cands += accessor_candidates(root, message, sites, head)

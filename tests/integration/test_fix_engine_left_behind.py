@@ -149,3 +149,35 @@ def test_a_lookup_that_lets_a_key_error_out_raises_its_own_refusal_again_for_the
     text = (repo.path / "hotel/rooms.py").read_text()
     assert ("    try:\n        return rooms[code]\n    except KeyError:\n        raise UnknownRoom(code) from None\n"
             in text), text
+
+
+def test_a_caller_left_reading_the_old_unit_of_a_result_is_put_back_in_it(tmp_path: Path) -> None:
+    """`parked()` returned hours (`/ 3600`); billing by the minute (the feature) made it whole minutes
+    (`ceil(… / 60)`), and `fee()` in another module still multiplies it by the hourly rate: 60 times the fee,
+    over the daily cap. The factor is read from the commit (3600 / 60) and the caller's call is put back in
+    hours (review 19: payroll's minutes summed as hours)."""
+    repo = _Repo(tmp_path / "repo", 97)
+    old = ("from datetime import datetime\n\n\ndef parked(ticket):\n    \"\"\"Hours parked.\"\"\"\n"
+           "    t0, t1 = datetime.fromisoformat(ticket['in']), datetime.fromisoformat(ticket['out'])\n"
+           "    return (t1 - t0).total_seconds() / 3600\n")
+    new = ("import math\nfrom datetime import datetime\n\n\ndef parked(ticket):\n"
+           "    \"\"\"Whole minutes parked, started minutes counted.\"\"\"\n"
+           "    t0, t1 = datetime.fromisoformat(ticket['in']), datetime.fromisoformat(ticket['out'])\n"
+           "    return math.ceil((t1 - t0).total_seconds() / 60)\n")
+    fee = ("from garage.tickets import parked\n\nHOURLY, DAILY_CAP = 3.0, 30.0\n\n\nclass FeeError(ValueError):\n"
+           "    pass\n\n\ndef fee(ticket):\n    amount = round(HOURLY * parked(ticket), 2)\n"
+           "    if amount > DAILY_CAP:\n"
+           "        raise FeeError(f'fee {amount} above the daily cap')\n    return amount\n")
+    test = ("from garage.tickets import parked\n\n\ndef test_minutes():\n"
+            "    assert parked({'in': '2026-01-01T10:00:00', 'out': '2026-01-01T10:01:30'}) == 2\n")
+    repo.commit("garage: tickets and fees", {"garage/__init__.py": "", "garage/tickets.py": old,
+                                             "garage/fees.py": fee})
+    bad = repo.commit("garage: bill by the started minute", {"garage/tickets.py": new, "tests/test_tickets.py": test})
+    repo.commit("docs", {"README.md": "garage\n"})
+    report = _reported(repo, "from garage.fees import fee",
+                       "fee({'in': '2026-01-01T10:00:00', 'out': '2026-01-01T12:00:00'})", "garage")
+    assert "above the daily cap" in report.error
+    _, result = repro_bisect_repair(repo, report, bad)
+    assert result.candidate is not None and result.candidate.unit == "template:unit", result.attempts
+    assert "    amount = round(HOURLY * (parked(ticket) / 60), 2)\n" in (repo.path / "garage/fees.py").read_text()
+    assert "math.ceil(" in (repo.path / "garage/tickets.py").read_text()

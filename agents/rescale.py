@@ -1,0 +1,95 @@
+"""A function whose result the suspect put in another unit, and a caller left reading it in the old one.
+
+    scales = returned_scales(root, sha, parent)            # {"shift_length": 60.0}
+    cands = rescale_candidates(texts, scales, sites, written)   # `shift_length(e)` -> `shift_length(e) / 60`
+
+A commit that changes a function's unit (`… / 3600` hours -> `… / 60` minutes, `* 100` cents) updates the
+callers it knows about; one it missed now reads a value 60 times too large (2,400 hours in a week). The
+factor is read from the commit itself: a number it replaced in a division or a multiplication, in a line of
+that function (`/ 3600` -> `/ 60`: the result is 3600 / 60 = 60 times what it was). Each call of the function
+on the failing path outside the lines the suspect wrote is then divided by that factor (both ways are tried:
+the tests decide).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from agents.revert import Candidate, file_at
+from agents.suspectdiff import git_lines
+from agents.templates import Site
+
+__all__ = ["returned_scales", "rescale_candidates"]
+
+_FACTOR = re.compile(r"([*/])\s*(\d+(?:\.\d+)?)\b")
+
+
+def _factors(func: ast.FunctionDef | ast.AsyncFunctionDef, text: str) -> dict[str, float]:
+    """`/ 3600`, `* 100` ... in the function's body: operator+number -> the number."""
+    body = ast.get_source_segment(text, func) or ""
+    return {f"{op}{n}": float(n) for op, n in _FACTOR.findall(body)}
+
+
+def _functions(text: str | None) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
+    try:
+        tree = ast.parse(text or "")
+    except (SyntaxError, ValueError):
+        return {}
+    return {n.name: n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+
+
+def returned_scales(root: Path, sha: str, parent: str | None) -> dict[str, float]:
+    """{function: how many times larger its result is now}, for functions of the files the suspect changed
+    where it replaced one division or multiplication by a number with one by another number."""
+    out: dict[str, float] = {}
+    base = parent or f"{sha}^"
+    for path in (p for p in git_lines(root, "diff", "--name-only", base, sha) if p.endswith(".py")):
+        before, after = file_at(str(root), base, path), file_at(str(root), sha, path)
+        old, new = _functions(before), _functions(after)
+        for name in old.keys() & new.keys():
+            was, now = _factors(old[name], before or ""), _factors(new[name], after or "")
+            gone, came = set(was) - set(now), set(now) - set(was)
+            if len(gone) != 1 or len(came) != 1:
+                continue
+            g, c = next(iter(gone)), next(iter(came))
+            if g[0] != c[0] or not was[g] or not now[c]:
+                continue
+            ratio = was[g] / now[c] if g[0] == "/" else now[c] / was[g]
+            if ratio > 0 and ratio != 1:
+                out[name] = ratio
+    return out
+
+
+def rescale_candidates(texts: dict[str, str], scales: dict[str, float], sites: list[Site],
+                       written: Callable[[str], set[int]]) -> list[Candidate]:
+    """Each file of the failing path or of the suspect's change with its calls of a rescaled function (on lines
+    the suspect did not write) put back in the old unit: divided by the factor, or multiplied (the other way
+    round)."""
+    out = []
+    for name, ratio in scales.items():
+        call = re.compile(rf"(?<![\w.]){name}\((?:[^()]|\([^()]*\))*\)")
+        # the failing path's files and the suspect's own (a caller in the function's own module)
+        for path in dict.fromkeys([*(s.path for s in sites), *texts]):
+            text = texts.get(path)
+            if text is None or not call.search(text):
+                continue
+            lines = text.splitlines(keepends=True)
+            own = written(path)
+            factor = f"{ratio:g}"
+            for op, how in (("/", "divided by"), ("*", "multiplied by")):
+                changed = 0
+                new_lines = lines[:]
+                for k, line in enumerate(lines):
+                    if k + 1 in own or line.lstrip().startswith(("def ", "#")):
+                        continue
+                    new = call.sub(lambda m, o=op, f=factor: f"({m.group()} {o} {f})", line)
+                    if new != line:
+                        new_lines[k], changed = new, changed + 1
+                if changed:
+                    out.append(Candidate({path: "".join(new_lines)}, "template:unit",
+                                         f"{changed} call(s) of {name}() in {path} {how} {factor}: the suspect "
+                                         f"changed its result's unit", 2 * changed, tier=1))
+    return out
