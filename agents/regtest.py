@@ -127,7 +127,8 @@ def regression_test(root: Path, repro: Repro | None, report: ErrorReport, invest
              f"from {call['module']} import {call['function']}{late}", "", "",
              "class SwarmRegressionTest(unittest.TestCase):",
              f"    def test_{call['function']}_with_the_reported_arguments(self):",
-             f"        {call['function']}({arguments})", ""]
+             *([f"        self.assertEqual({call['function']}({arguments}), {repro.returned})"] if repro.returned
+               else [f"        {call['function']}({arguments})"]), ""]
     text = "\n".join(lines)
     try:
         ast.parse(text)

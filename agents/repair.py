@@ -62,6 +62,7 @@ class RepairResult:
     reason: str = ""
     attempts: list[str] = field(default_factory=list)  # short log of what was tried
     withheld: list[str] = field(default_factory=list)  # crash-site patches that passed only a made-up repro
+    returned: str = ""  # what production's call returned before the regression and returns fixed (a literal)
 
 
 def sites_for(root: Path, frames: list[tuple[str, int, str]], suspect: str | None) -> list[Site]:
@@ -357,7 +358,8 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
                     result.attempts.append(f"{cand.description}: passes, but deletes what the suspect added: "
                                            "looking on for one that keeps it")
                     continue
-                if oracle is not None and oracle.agrees(root) is False:
+                agreed = oracle.agrees(root) if oracle is not None else None
+                if oracle is not None and agreed is False:
                     if differs is None:
                         differs = cand
                         result.attempts.append(
@@ -373,6 +375,8 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
                         continue
                     for p, t in cand.texts.items():  # the root search put HEAD back
                         (root / p).write_text(t)
+                if agreed and oracle is not None:  # the regression test can assert what it returns
+                    result.returned = oracle.literal
                 return _passed(result, cand, root, progress)
             result.attempts.append(f"{cand.description}: {verdict}")
         finally:

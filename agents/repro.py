@@ -185,6 +185,7 @@ class Repro:
     injected: str = ""  # the value put where the tests had another (`a['job'].priority = None`): a symptom
     made_up: bool = False  # built from probe values, not from what the report or the tests give
     never_passed: bool = False  # the report's values fail the call at every commit that runs it
+    returned: str = ""  # a fixed call's value, as a Python literal: what it returned before the regression
 
     @property
     def synthetic(self) -> bool:
@@ -217,7 +218,7 @@ class Repro:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Repro:
         known = {k: data[k] for k in ("kind", "args", "target", "detail", "shape", "flaky", "timeout_s", "trace",
-                                      "suite", "injected", "made_up", "never_passed") if k in data}
+                                      "suite", "injected", "made_up", "never_passed", "returned") if k in data}
         return cls(**known)
 
 

@@ -41,6 +41,21 @@ _CANON = (
 )
 
 
+_LITERAL_MARK = "swarm-literal:"
+# the value as a Python literal a test can compare with, when it is one (no floats: they compare by rounding)
+_LITERAL = (
+    "try:\n"
+    "    import ast as _a\n"
+    "    _swarm_r = repr(_swarm_v)\n"
+    "    _swarm_ok = _a.literal_eval(_swarm_r) == _swarm_v and len(_swarm_r) <= 2000 and not any(\n"
+    "        isinstance(_n, _a.Constant) and isinstance(_n.value, (float, complex))\n"
+    "        for _n in _a.walk(_a.parse(_swarm_r)))\n"
+    "except Exception:\n"
+    "    _swarm_ok = False\n"
+    f"if _swarm_ok: print({_LITERAL_MARK!r} + _swarm_r.replace(chr(10), ' '))\n"
+)
+
+
 def valued_args(repro: Repro) -> list[str] | None:
     """The built repro's command with its call's value printed after it (`swarm-value:<sha256> <opening>`),
     or None when its last statement is no call (a module run)."""
@@ -56,17 +71,20 @@ def valued_args(repro: Repro) -> list[str] | None:
     head = ast.unparse(ast.Module(body=tree.body[:-1], type_ignores=[]))
     code = (f"{head}\n_swarm_v = {ast.unparse(last.value)}\n{_CANON}"
             "import hashlib as _h\n_swarm_t = _swarm_canon(_swarm_v)\n"
+            f"{_LITERAL}"
             f"print({_MARK!r} + _h.sha256(_swarm_t.encode()).hexdigest() + ' ' "
             "+ _swarm_t[:160].replace(chr(10), ' '))\n")
     return [*repro.args[:-1], code]
 
 
-def _value(root: Path, args: list[str], timeout_s: float) -> str | None:
+def _value(root: Path, args: list[str], timeout_s: float) -> tuple[str, str] | None:
+    """(the value's digest and opening, its literal or "")."""
     res = run_heavy(args, root, timeout_s=timeout_s, max_output=200_000, env=repro_env())
     if not res.ok:
         return None
     lines = [line for line in res.output.splitlines() if line.startswith(_MARK)]
-    return lines[-1][len(_MARK):] if lines else None
+    literal = [line for line in res.output.splitlines() if line.startswith(_LITERAL_MARK)]
+    return (lines[-1][len(_MARK):], literal[-1][len(_LITERAL_MARK):] if literal else "") if lines else None
 
 
 @dataclass
@@ -74,6 +92,7 @@ class ValueOracle:
     args: list[str]
     value: str  # "<sha256> <opening of the canonical text>"
     timeout_s: float
+    literal: str = ""  # the value as a Python literal (`{'host': 'db'}`), when it is one
 
     @classmethod
     def before(cls, root: Path, repro: Repro | None, good: str | None) -> ValueOracle | None:
@@ -93,14 +112,11 @@ class ValueOracle:
             first = _value(tree, args, repro.timeout_s)
             if first is None or _value(tree, args, repro.timeout_s) != first:
                 return None
-        return cls(args, first, repro.timeout_s)
-
-    def now(self, root: Path) -> str | None:
-        return _value(root, self.args, self.timeout_s)
+        return cls(args, first[0], repro.timeout_s, first[1])
 
     def agrees(self, root: Path) -> bool | None:
-        got = self.now(root)
-        return None if got is None else got.split(" ", 1)[0] == self.value.split(" ", 1)[0]
+        got = _value(root, self.args, self.timeout_s)
+        return None if got is None else got[0].split(" ", 1)[0] == self.value.split(" ", 1)[0]
 
     @property
     def shown(self) -> str:

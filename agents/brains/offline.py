@@ -279,6 +279,8 @@ class OfflineBrain:
                 return {**base, "verified": False, "reason": why, "search": search, "root_cause": why}
         for path in cand.texts:
             ws.changed.add(path)
+        if result.returned:  # the regression test asserts it
+            base["repro"] = {**base["repro"], "returned": result.returned}
         return {
             **base,
             "verified": True,

@@ -588,3 +588,31 @@ def test_a_caller_left_behind_when_a_set_became_a_mapping_takes_its_keys(tmp_pat
     assert result.candidate is not None and result.candidate.unit == "template:coerce", result.attempts
     assert "    return sorted(set(wanted) & set(enabled(account)))\n" in (repo.path / "flagkit/gate.py").read_text()
     assert "def source(" in (repo.path / "flagkit/flags.py").read_text()
+
+
+async def test_the_regression_test_asserts_the_value_production_s_call_returned_before_the_regression(
+        tmp_path: Path) -> None:
+    """A fix that gives production's call back the value it returned at the last good commit commits a
+    regression test that asserts that value, not only that the call no longer raises (reviews 16, 18, 19: a
+    test that asserts nothing also passes a wrong fix)."""
+    repo = _Repo(tmp_path / "repo", 48)
+    new = _KV_OLD.replace(r"(?P<key>[\w.-]+)\s*=\s*(?P<value>.*)", r"(?P<key>[\w.-]+)(?::(?P<type>\w+))?=(?P<value>.*)")
+    new = new.replace('        out[m.group("key")] = m.group("value")\n',
+                      '        value = m.group("value")\n'
+                      '        out[m.group("key")] = CASTS[m.group("type")](value) if m.group("type") else value\n')
+    new = new.replace("\n\nclass ", '\nCASTS = {"int": int, "float": float, "str": str}\n\n\nclass ')
+    test = ("from kvconf.parse import parse\n\n\ndef test_typed():\n"
+            "    assert parse('port:int=8080\\nname=web') == {'port': 8080, 'name': 'web'}\n")
+    files = {"kvconf/__init__.py": "", "kvconf/parse.py": _KV_OLD, "tests/__init__.py": "",
+             "tests/test_parse.py": "from kvconf.parse import parse\n\n\ndef test_plain():\n"
+                                    "    assert parse('a=1') == {'a': '1'}\n"}
+    repo.commit("kvconf: key = value files", files)
+    bad = repo.commit("kvconf: typed values", {**files, "kvconf/parse.py": new, "tests/test_typed.py": test})
+    repo.commit("docs", {"README.md": "kvconf\n"})
+    report = _reported(repo, "from kvconf.parse import parse", "parse('host = db.internal\\nport=5432')", "kvconf")
+    result = await _investigate(RegressionCase(repo.path, "valued", 48, bad, report), tmp_path)
+    express, impl = result["express"], result["implement"]
+    assert express["status"] == "fixed" and impl["regression_test"], (express, impl)
+    written = _shown(repo, express["branch"], impl["regression_test"])
+    assert ("self.assertEqual(parse('host = db.internal\\nport=5432'), {'host': 'db.internal', 'port': '5432'})"
+            in written), written
