@@ -7,8 +7,8 @@ A commit that changes a function's unit (`… / 3600` hours -> `… / 60` minute
 callers it knows about; one it missed now reads a value 60 times too large (2,400 hours in a week). The
 factor is read from the commit itself: a number it replaced in a division or a multiplication, in a line of
 that function (`/ 3600` -> `/ 60`: the result is 3600 / 60 = 60 times what it was). Each call of the function
-on the failing path outside the lines the suspect wrote is then divided by that factor (both ways are tried:
-the tests decide).
+in the failing path's files and the suspect's, outside the lines the suspect wrote, is then divided by that
+factor (both ways are tried: the tests decide).
 """
 
 from __future__ import annotations
