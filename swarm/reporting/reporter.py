@@ -194,9 +194,12 @@ def report_from_exception(
     if frames:
         inner = frames[-1]
         where = {"file": relative_path(inner.filename, root), "line": inner.lineno, "function": inner.name}
+    captured = frame_arguments(tb, root) if capture_args else {}
+    for call in captured.get("calls", []):  # relative like `context.file`: the deploy folder is no one's business
+        call["file"] = relative_path(call["file"], root)
     return build_report(
         encodable(message), env=env, stack=encodable(stack), service=service,
-        context=encodable({**(frame_arguments(tb, root) if capture_args else {}), **(context or {}), **where}),
+        context=encodable({**captured, **(context or {}), **where}),
         release=release,
     )
 

@@ -102,7 +102,8 @@ def test_a_logged_exception_is_published_with_its_real_traceback(logger: logging
     # the raise site's arguments, and its caller's (`checkout(card)`, which logged it), as the handler took them
     assert extra == {"logger": logger.name, "log_message": "checkout failed for order o-17",
                      "args": ["4242-4242"], "kwargs": {},
-                     "calls": [{"file": str(HERE), "function": "checkout", "args": ["4242-4242"], "kwargs": {}}]}, extra
+                     "calls": [{"file": report.context.file, "function": "checkout", "args": ["4242-4242"],
+                                "kwargs": {}}]}, extra  # the caller's file relative, as the raise site's
     assert (handler.published, handler.duplicates, handler.dropped, handler.pending) == (1, 0, 0, 0)
 
 

@@ -163,6 +163,8 @@ def test_the_callers_arguments_go_along_outermost_first_each_by_the_same_rules(a
     assert [c["function"] for c in deep["calls"]] == ["b", "c", "d"][-MAX_CALLERS:] and deep["args"] == [{"qty": 4}]
     report = report_from_exception(_caught(lambda: app.checkout(order)), root=root)
     assert [c["function"] for c in json.loads(report.to_bytes())["context"]["calls"]] == ["checkout", "invoice"]
+    # in the report each caller's file is relative, as `context.file` is (reviews 18, 19: the deploy folder leaked)
+    assert {c["file"] for c in report.context.model_extra["calls"]} == {"shop/billing.py"} == {report.context.file}
 
 
 class Colour(enum.Enum):  # a module-level Enum: importable where the repro runs
