@@ -94,6 +94,7 @@ class RolePool:
         self.cfg = config.roles[role]
         self.actors: dict[str, Any] = {}
         self.retiring: set[str] = set()  # names being retired: never re-adopted by a scale-up
+        self.leaving: dict[str, Any] = {}  # retiring replicas still alive: a stop closes them like the rest
         self.starting: dict[str, Any] = {}  # replicas a scale-up created that are not ready yet
         self._background: set[asyncio.Task[None]] = set()  # admissions of starting replicas, name releases
         self.start_error: str | None = None  # why the last replica that could not start did not
@@ -163,7 +164,10 @@ class RolePool:
         await self.registry.set_members.remote(self.role, sorted(self.actors))
         for name, handle in removed:  # out of the registry first, then let running calls finish
             self.retiring.add(name)
-            asyncio.get_running_loop().create_task(self._retire(name, handle))
+            self.leaving[name] = handle
+            task = asyncio.get_running_loop().create_task(self._retire(name, handle))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
         metrics.gauge("pool_size", len(self.actors), role=self.role)
 
     async def _retire(self, name: str, handle: Any) -> None:
@@ -181,6 +185,7 @@ class RolePool:
             await asyncio.wait_for(handle.close.remote(), 5.0)
         with contextlib.suppress(Exception):
             ray.kill(handle, no_restart=True)
+        self.leaving.pop(name, None)
         await name_released(name, self.spec.ray_namespace)
         self.retiring.discard(name)
 
@@ -263,8 +268,9 @@ class RolePool:
 
     async def close_all(self, timeout_s: float = 5.0) -> None:
         """Let every replica close its connections (a clean last heartbeat), then kill it; also one still
-        starting (it may have beaten once: a replica killed without its last beat is taken for dead)."""
-        calls = [h.close.remote() for h in [*self.actors.values(), *self.starting.values()]]
+        starting (it may have beaten once: a replica killed without its last beat is taken for dead), and one
+        a scale-down is retiring (left to the job's end, it exits with its NATS client open: noise in its log)."""
+        calls = [h.close.remote() for h in [*self.actors.values(), *self.starting.values(), *self.leaving.values()]]
         with contextlib.suppress(Exception):
             await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), timeout_s)
         self.kill_all()
@@ -272,10 +278,11 @@ class RolePool:
     def kill_all(self) -> None:
         for task in list(self._background):
             task.cancel()
-        for handle in [*self.actors.values(), *self.starting.values()]:
+        for handle in [*self.actors.values(), *self.starting.values(), *self.leaving.values()]:
             with contextlib.suppress(Exception):
                 ray.kill(handle, no_restart=True)
         self.actors.clear()
         self.starting.clear()
+        self.leaving.clear()
 
 

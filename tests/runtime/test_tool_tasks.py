@@ -251,3 +251,32 @@ async def test_a_scale_up_no_node_has_room_for_holds_back_nothing_and_a_scale_do
     finally:
         await runtime.stop()
     assert pool.starting == {} and pool.actors == {}
+
+
+@pytest.mark.usefixtures("ray_session")
+@pytest.mark.timeout(300)
+async def test_a_stop_right_after_a_scale_down_closes_the_replica_being_retired(bus, settings, tmp_path) -> None:
+    """CI saw a `swarm submit --stop` whose job log showed a role actor's 'Task was destroyed but it is pending!'
+    and 'Event loop is closed': a scale-down had been retiring it (waiting for its calls) when the stop came, and
+    the stop closed only the pool's members. Now the stop closes it too: a last 'stopping' beat, then it is gone."""
+    import ray
+
+    from swarm.bloodstream.monitor import read_health
+
+    cfg = runtime_config(tmp_path)
+    runtime = SwarmRuntime(settings, cfg)
+    await runtime.start()
+    try:
+        pool = runtime.pools["research"]
+        await pool.scale_to(2)
+        assert sorted(pool.actors) == ["research-0", "research-1"]
+        await pool.scale_to(1)  # research-1 leaves the pool; its retirement waits for its calls
+        assert "research-1" in pool.retiring
+    finally:
+        await runtime.stop()
+    health = {h.service: h.status for h in await read_health(bus)}
+    assert health.get("research-1") == "stopped" and health.get("research-0") == "stopped", health
+    with pytest.raises(ValueError):  # killed, its name released in time: no actor of the swarm outlives the stop
+        for _ in range(100):
+            ray.get_actor("research-1", namespace=runtime.ray_namespace)
+            await asyncio.sleep(0.1)
