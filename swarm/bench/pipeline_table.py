@@ -46,8 +46,8 @@ def render(r: dict[str, Any]) -> None:
     if storm is not None:
         label = f"storm intake: {storm['signatures']} errors, {storm['intake_actors']} intake actor(s)"
         ratio = f"{storm['per_s'] / raw:.3g}"
-        runs = storm.get("runs_per_s", [storm["per_s"]])
-        label += f" (median of {len(runs)})" if len(runs) > 1 else ""
+        storm_runs = storm.get("runs_per_s", [storm["per_s"]])
+        label += f" (median of {len(storm_runs)})" if len(storm_runs) > 1 else ""
         table.add_row(label, f"{storm['reports']:,}", f"{storm['per_s']:,.0f}", ratio, "", "", "", "")
     console.print(table)
     console.print(f"raw fetch+ack runs: {', '.join(f'{x:,.0f}' for x in runs)}/s (the baseline is their median)",

@@ -102,6 +102,17 @@ def test_bench_pipeline_json_has_sane_figures(cli_env: dict[str, str], settings:
     assert mem["actors"] >= 5 and mem["in_flight"] >= 1 and mem["peak_mb"] > 0 and mem["per_inflight_kb"] >= 0
     assert {"intake", "orchestrator", "research", "implement", "review"} <= set(mem["per_inflight_kb_by_role"])
 
+    # what a human reads (without --json): the raw line lists the six raw runs, not the storm's
+    from swarm.bench.pipeline_table import render
+    from swarm.clikit import console
+
+    with console.capture() as shown:
+        render(data)
+    text = " ".join(shown.get().split())
+    raw_line = text.split("raw fetch+ack runs: ")[1]
+    assert raw_line.startswith(", ".join(f"{x:,.0f}" for x in raw["runs_per_s"]) + "/s"), text
+    assert "storm runs: " + ", ".join(f"{x:,.0f}" for x in storm["runs_per_s"]) + " reports/s" in text, text
+
     assert ray.is_initialized(), "the bench must join the running Ray, not shut it down"
     leftovers = asyncio.run(_streams_of(settings, [noop["namespace"], sleep["namespace"], *storm["namespaces"]]))
     assert leftovers == [], "the bench left streams behind"
