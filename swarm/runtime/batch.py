@@ -58,6 +58,12 @@ class FetchSizer:
     def saw_backlog(self, pending: int) -> None:
         self.backlog = max(0, int(pending))
 
+    def saw_signatures(self, fetched: int, signatures: int) -> None:
+        """A parsed batch opens at most one investigation per signature: before the first batch is grouped,
+        that bound replaces the guess of 1.0 (a storm's second fetch then goes out while the first counts)."""
+        if fetched > 0 and not self.seen:
+            self.opening_share = min(self.opening_share, max(signatures, 1) / fetched)
+
     def saw_opened(self, fetched: int, opened: int) -> None:
         if fetched > 0:
             share = opened / fetched

@@ -227,20 +227,29 @@ class IntakeActor(InvestigationOpener):
         """Settle a fetched batch together: one count per signature, duplicates acked in one pipeline,
         new investigations handed to their own tasks."""
         settled: set[int] = set()  # id() of the reports settled here or handed to a task
-        held = [True]
+        held = [reserved]  # slots held for this batch's openings until it is counted
+
+        def narrow(signatures: int) -> None:
+            """Parsed: at most one opening per signature, so the slots held beyond that go back at once."""
+            extra = held[0] - signatures if held else 0
+            sizer.saw_signatures(len(msgs), signatures)
+            if extra > 0:
+                held[0] -= extra
+                self.free += extra
+                self.slot_freed.set()
 
         def let_next_fetch(opened: int | None = None) -> None:
             """Once counted (what is left waits for the server's answers): the next batch need not wait, and
             the slots held for this one go back (the investigations it opened hold their own, `_start`)."""
-            if held and held.pop():
+            if held:
                 if opened is not None:
                     sizer.saw_opened(len(msgs), opened)
-                self.free += reserved
+                self.free += held.pop()
                 self.slot_freed.set()
                 self.batches.release()
 
         try:
-            await self._group(stream, msgs, settled, let_next_fetch)
+            await self._group(stream, msgs, settled, let_next_fetch, narrow)
             self.last_batch_at = time.time()
         except asyncio.CancelledError:  # drain timed out: hand the rest back for redelivery
             settler = self.settler
@@ -255,7 +264,8 @@ class IntakeActor(InvestigationOpener):
             let_next_fetch()
 
     async def _group(
-        self, stream: str, msgs: list[Msg], settled: set[int], let_next_fetch: Callable[[int], None]
+        self, stream: str, msgs: list[Msg], settled: set[int], let_next_fetch: Callable[[int], None],
+        narrow: Callable[[int], None],
     ) -> None:
         settler = self.settler
         assert settler is not None
@@ -266,6 +276,7 @@ class IntakeActor(InvestigationOpener):
         later = [self._settle(stream, msg, exc) for msg, exc in batch.malformed]
         settled.update(id(msg) for msg, _ in batch.malformed)
         groups = list(batch.groups.items())
+        narrow(len(groups))
         tallies = await asyncio.gather(*(self._count(sig, items, fetched) for sig, items in groups),
                                        return_exceptions=True)
         acks: list[tuple[str, str, Msg]] = []  # signature, investigation, report
