@@ -21,14 +21,15 @@ from pathlib import Path
 from agents.revert import Candidate, file_at
 from agents.workspace import run_command
 
-__all__ = ["lookup_raise_candidates", "replaced_raises", "old_raise_candidates"]
+__all__ = ["lookup_raise_candidates", "replaced_raises", "old_raise_candidates", "functions_of"]
 
 Found = tuple[str, str, str, list[str]]  # (path, function, the raise statement's source, import lines removed)
 
 
-def _functions(text: str) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
+def functions_of(text: str | None) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
+    """Every function (and method) of a module's text by name; {} for a text that does not parse."""
     try:
-        tree = ast.parse(text)
+        tree = ast.parse(text or "")
     except (SyntaxError, ValueError):
         return {}
     return {n.name: n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
@@ -59,7 +60,7 @@ def replaced_raises(root: Path, sha: str, parent: str | None, returning_none: bo
         before, after = file_at(str(root), parent or f"{sha}^", path), file_at(str(root), sha, path)
         if before is None or after is None:
             continue
-        old, new = _functions(before), _functions(after)
+        old, new = functions_of(before), functions_of(after)
         removed_imports = [i for i in _imports(before) if i and i not in _imports(after)]
         for name, func in old.items():
             if name not in new or returning_none and (not _returns_none(new[name]) or _returns_none(func)):
@@ -113,7 +114,7 @@ def old_raise_candidates(texts: dict[str, str], found: list[Found]) -> list[Cand
     out = []
     for path, name, stmt, removed_imports in found:
         text = texts.get(path)
-        func = _functions(text).get(name) if text else None
+        func = functions_of(text).get(name) if text else None
         if text is None or func is None:
             continue
         lines = text.splitlines(keepends=True)

@@ -18,27 +18,28 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from agents.oldraise import functions_of
 from agents.revert import Candidate, file_at
 from agents.suspectdiff import git_lines
 from agents.templates import Site
 
 __all__ = ["returned_scales", "rescale_candidates"]
 
-_FACTOR = re.compile(r"([*/])\s*(\d+(?:\.\d+)?)\b")
 
 
-def _factors(func: ast.FunctionDef | ast.AsyncFunctionDef, text: str) -> dict[str, float]:
-    """`/ 3600`, `* 100` ... in the function's body: operator+number -> the number."""
-    body = ast.get_source_segment(text, func) or ""
-    return {f"{op}{n}": float(n) for op, n in _FACTOR.findall(body)}
-
-
-def _functions(text: str | None) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
-    try:
-        tree = ast.parse(text or "")
-    except (SyntaxError, ValueError):
-        return {}
-    return {n.name: n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+def _factors(func: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, float]:
+    """`/ 3600`, `* 100`, `100 * x` ... in the function's body: operator+number -> the number (a power
+    `** 2` or a `//` is no change of unit)."""
+    out = {}
+    for node in ast.walk(func):
+        if not isinstance(node, ast.BinOp) or not isinstance(node.op, ast.Div | ast.Mult):
+            continue
+        operands = [node.right] if isinstance(node.op, ast.Div) else [node.left, node.right]
+        for side in operands:
+            if isinstance(side, ast.Constant) and type(side.value) in (int, float):
+                op = "/" if isinstance(node.op, ast.Div) else "*"
+                out[f"{op}{side.value!r}"] = float(side.value)
+    return out
 
 
 def returned_scales(root: Path, sha: str, parent: str | None) -> dict[str, float]:
@@ -48,9 +49,9 @@ def returned_scales(root: Path, sha: str, parent: str | None) -> dict[str, float
     base = parent or f"{sha}^"
     for path in (p for p in git_lines(root, "diff", "--name-only", base, sha) if p.endswith(".py")):
         before, after = file_at(str(root), base, path), file_at(str(root), sha, path)
-        old, new = _functions(before), _functions(after)
+        old, new = functions_of(before), functions_of(after)
         for name in old.keys() & new.keys():
-            was, now = _factors(old[name], before or ""), _factors(new[name], after or "")
+            was, now = _factors(old[name]), _factors(new[name])
             gone, came = set(was) - set(now), set(now) - set(was)
             if len(gone) != 1 or len(came) != 1:
                 continue
