@@ -42,7 +42,7 @@ from swarm.security.filter import Match, Verdict
 from swarm.security.model import InjectionModel
 from swarm.security.normalise import Normalised, decode_segments, normalise
 from swarm.security.rules import BREAKS, Rule, compile_rules, load_rules, make_nlp, rules_threshold
-from swarm.security.view import MAX_VIEW_CHARS, VIEW_SEP, without_repeats
+from swarm.security.view import MAX_VIEW_CHARS, VIEW_SEP, code_spans, without_repeats
 
 __all__ = ["InjectionFilter"]
 
@@ -212,7 +212,8 @@ class InjectionFilter:
         if length > MAX_VIEW_CHARS:  # the model reads a bounded view; the rules read everything
             end = bisect_left(doc.to_array(IDX).tolist(), MAX_VIEW_CHARS)
             parts = [(a, min(b, end)) for a, b in parts if a < end]
-        score = model.score_doc(doc, parts, end=end, text=text)
+        code = code_spans(_SEP.join(s.norm.display for s in segments))  # display and skeleton are aligned
+        score = model.score_doc(doc, parts, end=end, text=text, code=code)
         verdict = replace(
             verdict,
             model_score=score,

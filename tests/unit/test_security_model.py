@@ -470,3 +470,35 @@ def test_span_scores_equal_the_textcat_s_own_predictions(model: InjectionModel) 
             want = head.model.predict([_Ids(feature_ids(ids, stems, s, e)) for s, e in spans])
             want = head.model.ops.to_numpy(want)[:, list(head.labels).index("INJECTION")]
             assert max(abs(float(w) - float(g)) for w, g in zip(want, scorer(ids, stems, spans), strict=True)) < 1e-6
+
+
+# review 20: a service desk's plain traceback, rejected by the clause head for `tickets, now=now` (0.87)
+DESK_STACK = '''Traceback (most recent call last):
+  File "/srv/desk/run.py", line 23, in <module>
+    run_once(escalator, lambda: tickets, now=now)
+  File "/srv/desk/deskops/worker.py", line 13, in run_once
+    sent = escalator.flush()
+           ^^^^^^^^^^^^^^^^^
+  File "/srv/desk/deskops/escalate.py", line 35, in flush
+    self.notifier.send_digest(tickets, self.channels.get(team, DEFAULT_CHANNEL))
+  File "/srv/desk/deskops/notify.py", line 19, in _claim
+    raise DuplicateNotification(f"ticket {ticket['id']} already escalated at level {ticket['level']}")
+deskops.notify.DuplicateNotification: ticket 4411 already escalated at level 1
+'''
+
+
+def test_a_traceback_s_source_code_is_no_clause_but_its_strings_comments_and_prose_are(flt: InjectionFilter) -> None:
+    from swarm.security.view import code_spans
+
+    spans = [DESK_STACK[a:b] for a, b in code_spans(DESK_STACK)]
+    assert "run_once(escalator, lambda: tickets, now=now)" in spans
+    assert "raise DuplicateNotification(" in spans and not any("already escalated" in s for s in spans)
+    verdict = flt.check_report(ErrorReport(error="DuplicateNotification: ticket 4411 already escalated at level 1",
+                                           stack=DESK_STACK, service="deskops"))
+    assert not verdict.rejected and verdict.model_score < flt.model.threshold, verdict
+    # what the code says in words is read: a comment, a string; and a line under a frame that is no Python
+    for line in (f"    x = 1  # {MODEL_ONLY}", f"    log.warning({MODEL_ONLY!r})", f"    {MODEL_ONLY}"):
+        attacked = DESK_STACK.replace("    sent = escalator.flush()", line)
+        assert attacked != DESK_STACK and not any(MODEL_ONLY[:30] in attacked[a:b] for a, b in code_spans(attacked))
+        verdict = flt.check_report(ErrorReport(error="DuplicateNotification", stack=attacked, service="deskops"))
+        assert verdict.rejected, line
