@@ -328,7 +328,7 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
     reserve: tuple[Candidate, set[tuple[str, int]]] | None = None
     # production's call returned a value before the regression: a patch that gives it back is preferred
     oracle = ValueOracle.before(root, repro, (suspects[0][1] or suspects[0][0] + "^") if suspects else None)
-    differs: Candidate | None = None
+    differs: str | None = None  # the first patch that passed giving production's call another value
     looked = after_differs = 0
     for cand in ordered:
         if differs is not None:
@@ -361,7 +361,7 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
                 agreed = oracle.agrees(root) if oracle is not None else None
                 if oracle is not None and agreed is False:
                     if differs is None:
-                        differs = cand
+                        differs = f"{cand.description} (it returns {oracle.now(root)})"
                         result.attempts.append(
                             f"{cand.description}: passes, but production's call no longer returns what it did "
                             f"before the regression ({oracle.shown}): looking on for one that gives it back")
@@ -384,12 +384,12 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
                 for p in cand.texts:
                     if result.candidate is None or p not in result.candidate.texts:
                         (root / p).write_text(head[p])
-    if differs is not None:  # none gave the value back: the suspect's feature may change it on purpose
-        result.reason = ""
-        for p, t in differs.texts.items():
-            (root / p).write_text(t)
-        result.elapsed_s = time.monotonic() - t0
-        return _passed(result, differs, root, progress)
+    if differs is not None and reserve is None and oracle is not None:
+        # none gave the value back. A patch that passes but changes what production's call returns trades one
+        # wrong answer for another as often as not (review 20: a swap check made to refuse every request, a
+        # deadline shifted an hour): it is named, not claimed
+        result.reason = (f"the only patches that passed change what production's call returns: "
+                         f"{oracle.call} returned {oracle.shown} at the last good commit; {differs} (not claimed)")
     if reserve is not None:
         for p, t in reserve[0].texts.items():
             (root / p).write_text(t)

@@ -7,8 +7,8 @@ A repro built from production's own arguments says whether the call still raises
 what it returns is right. A patch can stop the error and still leave the value wrong: a regex given back
 one of the two `\\s*` it lost parses `host = db` as `" db"`. The last good commit ran the same call through,
 and its return value is the one production had before the regression: a patch that gives it back is
-preferred to one that does not (the suspect's feature may change the value on purpose, so a patch that does
-not is still a fix when no other passes). Values are compared as a canonical text of what the call
+preferred to one that does not; when none gives it back, a patch that passes is named, not claimed (it trades
+one wrong answer for another as often as not: `agents.repair`). Values are compared as a canonical text of what the call
 returned (mappings and sets sorted, floats to 9 places, object addresses dropped, objects by their fields).
 """
 
@@ -118,6 +118,23 @@ class ValueOracle:
         got = _value(root, self.args, self.timeout_s)
         return None if got is None else got[0].split(" ", 1)[0] == self.value.split(" ", 1)[0]
 
+    def now(self, root: Path) -> str:
+        """What the call returns in `root` as it is now (the opening of its canonical text), or why not."""
+        got = _value(root, self.args, self.timeout_s)
+        return "nothing: it fails" if got is None else got[0].split(" ", 1)[1] if " " in got[0] else ""
+
     @property
     def shown(self) -> str:
         return self.value.split(" ", 1)[1] if " " in self.value else ""
+
+    @property
+    def call(self) -> str:
+        """The call's function as the repro names it: `can_swap(…)`."""
+        try:
+            last = ast.parse(self.args[-1]).body
+            call = next(n.value for n in last if isinstance(n, ast.Assign) and n.targets[0].id == "_swarm_v")
+            func = call.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        except (SyntaxError, StopIteration, AttributeError, IndexError):
+            name = ""
+        return f"{name}(…)" if name else "the call"

@@ -181,3 +181,32 @@ def test_a_caller_left_reading_the_old_unit_of_a_result_is_put_back_in_it(tmp_pa
     assert result.candidate is not None and result.candidate.unit == "template:unit", result.attempts
     assert "    amount = round(HOURLY * (parked(ticket) / 60), 2)\n" in (repo.path / "garage/fees.py").read_text()
     assert "math.ceil(" in (repo.path / "garage/tickets.py").read_text()
+
+
+def test_a_patch_that_passes_but_changes_what_production_s_call_returns_is_named_not_claimed(tmp_path: Path) -> None:
+    """Review 20 (rotaswap): `can_swap(rota, a, b, day)` became `can_swap(rota, day, a, b)` and the caller kept the
+    old order. `rota[day]` -> `rota.get(day, {})` stops the KeyError and the suite passes, but the swap the call
+    allowed at the last good commit (True) is now refused (False): every request would be. Nothing gives the old
+    value back here, so nothing is claimed; the reason names the patch and both values."""
+    repo = _Repo(tmp_path / "repo", 73)
+    old = ("def can_swap(rota, a, b, day):\n"
+           "    shifts = rota[day]\n"
+           "    return shifts.get(a, 'OFF') != 'OFF' and shifts.get(b, 'OFF') != 'OFF'\n")
+    new = ("MIN_REST = 11\n\n\ndef can_swap(rota, day, a, b):\n"
+           "    shifts = rota[day]\n"
+           "    return shifts.get(a, 'OFF') != 'OFF' and shifts.get(b, 'OFF') != 'OFF'\n\n\n"
+           "def rested(hours):\n    return hours >= MIN_REST\n")
+    caller = ("from rota.swap import can_swap\n\n\ndef process(rota, a, b, day):\n"
+              "    return 'granted' if can_swap(rota, a, b, day) else 'refused'\n")
+    test = ("from rota.swap import can_swap, rested\n\n\ndef test_rest():\n    assert rested(12) and not rested(8)\n\n\n"
+            "def test_swap():\n    assert can_swap({'d1': {'x': 'E', 'y': 'L'}}, 'd1', 'x', 'y')\n")
+    repo.commit("rota: swaps", {"rota/__init__.py": "", "rota/swap.py": old, "rota/requests.py": caller})
+    bad = repo.commit("rota: minimum rest", {"rota/swap.py": new, "tests/test_swap.py": test})
+    repo.commit("docs", {"README.md": "rota\n"})
+    report = _reported(repo, "from rota.requests import process",
+                       "process({'d1': {'n04': 'E', 'n07': 'L'}}, 'n04', 'n07', 'd1')", "rota")
+    assert "KeyError" in report.error
+    _, result = repro_bisect_repair(repo, report, bad)
+    assert result.candidate is None, result.candidate
+    assert "change what production's call returns" in result.reason and "returned True" in result.reason, result.reason
+    assert "(it returns False)" in result.reason and "(not claimed)" in result.reason, result.reason
