@@ -393,8 +393,18 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
     if reserve is not None:
         for p, t in reserve[0].texts.items():
             (root / p).write_text(t)
-        result.elapsed_s = time.monotonic() - t0
-        return _passed(result, reserve[0], root, progress)
+        agreed = oracle.agrees(root) if oracle is not None else None
+        if oracle is not None and agreed is False:  # it deletes what the suspect added and changes the value too
+            result.reason = (f"the only patches that passed change what production's call returns: {oracle.call} "
+                             f"returned {oracle.shown} at the last good commit; {reserve[0].description} (it returns "
+                             f"{oracle.now(root)}) (not claimed)")
+            for p in reserve[0].texts:
+                (root / p).write_text(head[p])
+        else:
+            if agreed and oracle is not None:
+                result.returned = oracle.literal
+            result.elapsed_s = time.monotonic() - t0
+            return _passed(result, reserve[0], root, progress)
     if not result.reason and result.withheld:
         values = ("the report's values, which the function never accepted at any commit, so they would change "
                   "what it accepts, not what broke" if repro is not None and repro.never_passed else

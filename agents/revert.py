@@ -359,6 +359,21 @@ def _drops_new_names(new: str, head: dict[str, int], added: set[str]) -> bool:
     return any(now.get(name, 0) < head[name] for name in added)
 
 
+def _used_elsewhere(root: str, names: set[str], path: str) -> set[str]:
+    """The names code in another file of the repository uses (not a test): a feature the suspect added that
+    is called from elsewhere stays when one use of it in `path` is undone (review 20: `split_evenly` going back
+    to its own arithmetic left `split_by_weight` to the weighted expenses that call it)."""
+    if not names:
+        return set()
+    out = set()
+    for name in sorted(names):
+        res = run_command(["git", "grep", "-lw", "-e", name, "--", "*.py"], root)
+        files = [f for f in res.output.splitlines() if f and f != path] if res.ok else []
+        if any(not re.search(r"(^|/)(tests?|testing)/|(^|/)test_[^/]*$|_test\.py$|conftest\.py$", f) for f in files):
+            out.add(name)
+    return out
+
+
 def partial_reverts(root: str, commit: str, parent: str | None, paths: list[str],
                     head_texts: dict[str, str]) -> list[Candidate]:
     """Candidates undoing parts of `commit` in `paths` (files as they are now in `head_texts`). One that deletes a
@@ -372,6 +387,7 @@ def partial_reverts(root: str, commit: str, parent: str | None, paths: list[str]
         before = file_at(root, parent, path) or ""
         head_names, before_names = _names(head), _names(before)
         added = {n for n in _names(after) if n not in before_names and n in head_names and not keyword.iskeyword(n)}
+        added -= _used_elsewhere(root, added, path)
         first = len(out)
         fc = _FileChange(path, before, after, head)
         b_own, a_own = owners(before), owners(after)

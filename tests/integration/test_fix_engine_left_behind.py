@@ -210,3 +210,37 @@ def test_a_patch_that_passes_but_changes_what_production_s_call_returns_is_named
     assert result.candidate is None, result.candidate
     assert "change what production's call returns" in result.reason and "returned True" in result.reason, result.reason
     assert "(it returns False)" in result.reason and "(not claimed)" in result.reason, result.reason
+
+
+def test_an_undo_that_leaves_the_suspect_s_new_function_to_its_other_callers_keeps_the_feature(tmp_path: Path) -> None:
+    """Review 20 (tabsplit): `split_evenly` went through the new `split_by_weight`, whose rounding loses a cent.
+    Undoing that one line gives the even split its exact arithmetic back; `split_by_weight` stays, called by the
+    weighted expenses of another module, so the fix deletes no feature (it was claimed with a false "NOTE: it
+    deletes what the suspect commit added") and, the value being the one of the last good commit, the
+    regression test asserts it."""
+    repo = _Repo(tmp_path / "repo", 79)
+    old = ("def split_evenly(total, n):\n    base, spare = divmod(total, n)\n"
+           "    return [base + 1] * spare + [base] * (n - spare)\n")
+    new = ("def split_by_weight(total, weights):\n    whole = sum(weights)\n"
+           "    return [round(total * w / whole) for w in weights]\n\n\n"
+           "def split_evenly(total, n):\n    return split_by_weight(total, [1] * n)\n")
+    ledger = ("from tabs.money import split_evenly\n\n\ndef post(total, people):\n"
+              "    shares = split_evenly(total, len(people))\n"
+              "    if sum(shares) != total:\n"
+              "        raise ValueError(f'shares add up to {sum(shares)}, expense is {total}')\n"
+              "    return dict(zip(people, shares))\n")
+    weighted = ("from tabs.money import split_by_weight\n\n\ndef post_weighted(total, weights):\n"
+                "    return split_by_weight(total, list(weights.values()))\n")
+    test = ("from tabs.money import split_by_weight\nfrom tabs.weighted import post_weighted\n\n\n"
+            "def test_weights():\n    assert split_by_weight(100, [1, 3]) == [25, 75]\n"
+            "    assert post_weighted(100, {'a': 1, 'b': 1}) == [50, 50]\n")
+    repo.commit("tabs: even splits", {"tabs/__init__.py": "", "tabs/money.py": old, "tabs/ledger.py": ledger})
+    bad = repo.commit("tabs: weighted expenses", {"tabs/money.py": new, "tabs/weighted.py": weighted,
+                                                  "tests/test_weights.py": test})
+    repo.commit("docs", {"README.md": "tabs\n"})
+    report = _reported(repo, "from tabs.ledger import post", "post(4580, ['ana', 'ben', 'caro'])", "tabs")
+    assert "4581" in report.error
+    _, result = repro_bisect_repair(repo, report, bad)
+    assert result.candidate is not None and not result.candidate.drops_added, result.attempts
+    assert "def split_by_weight" in (repo.path / "tabs/money.py").read_text()
+    assert result.returned == "{'ana': 1527, 'ben': 1527, 'caro': 1526}", result.returned
