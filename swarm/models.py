@@ -170,6 +170,9 @@ class Repro(BaseModel):
     target: str = ""
     detail: str = ""
     flaky: bool = False
+    # the report's values fail the call at every commit that runs it: no commit of that function is to blame,
+    # and a patch at the crash site that makes it pass is not claimed (it would change what the function accepts)
+    never_passed: bool = False
 
 
 class Result(Payload):

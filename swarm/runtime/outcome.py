@@ -31,7 +31,8 @@ def outputs_of(state: PeerState) -> CycleOutputs:
 def _repro(value: Any) -> Repro | None:
     if not isinstance(value, dict):
         return None
-    return Repro.model_validate({k: value[k] for k in ("kind", "command", "target", "detail", "flaky") if k in value})
+    keys = ("kind", "command", "target", "detail", "flaky", "never_passed")
+    return Repro.model_validate({k: value[k] for k in keys if k in value})
 
 
 def _counts(value: Any) -> TestCounts | None:

@@ -198,7 +198,8 @@ def test_a_patch_that_passes_but_changes_what_production_s_call_returns_is_named
            "def rested(hours):\n    return hours >= MIN_REST\n")
     caller = ("from rota.swap import can_swap\n\n\ndef process(rota, a, b, day):\n"
               "    return 'granted' if can_swap(rota, a, b, day) else 'refused'\n")
-    test = ("from rota.swap import can_swap, rested\n\n\ndef test_rest():\n    assert rested(12) and not rested(8)\n\n\n"
+    test = ("from rota.swap import can_swap, rested\n\n\n"
+            "def test_rest():\n    assert rested(12) and not rested(8)\n\n\n"
             "def test_swap():\n    assert can_swap({'d1': {'x': 'E', 'y': 'L'}}, 'd1', 'x', 'y')\n")
     repo.commit("rota: swaps", {"rota/__init__.py": "", "rota/swap.py": old, "rota/requests.py": caller})
     bad = repo.commit("rota: minimum rest", {"rota/swap.py": new, "tests/test_swap.py": test})

@@ -50,3 +50,14 @@ def test_a_fix_carries_its_regression_test_and_a_rejected_one_does_not() -> None
     assert "regression_test" in result.model_dump(mode="json")
     rejected = _state(fixed, {"verdict": "request_changes", "reasons": ["tests fail: 1"]}, PhaseStatus.DONE)
     assert build_result(REQ, rejected, time.monotonic()).regression_test is None
+
+
+def test_a_repro_whose_values_never_passed_says_so_in_the_result() -> None:
+    """README: with no caller to bisect, the commits are ranked and the repro is marked `never_passed` (review 20:
+    the Result's repro had no such field)."""
+    repro = {"kind": "built", "command": "python -c 'm.given_date(...)'", "target": "vet/recall.py:given_date",
+             "detail": "built a repro", "flaky": False, "never_passed": True, "made_up": False}
+    ranked = _state({**NO_FIX, "repro": repro}, {"verdict": "skipped", "reasons": []}, PhaseStatus.SKIPPED)
+    result = build_result(REQ, ranked, time.monotonic())
+    assert result.repro is not None and result.repro.never_passed is True
+    assert result.model_dump(mode="json")["repro"]["never_passed"] is True
