@@ -19,7 +19,7 @@ import git
 from agents.brains import select_brain
 from agents.common import AgentSettings, close_workspace, open_workspace, repository_of, say
 from agents.fixtools import FixTools
-from agents.regtest import keep_regression_test, regression_test
+from agents.regtest import keep_regression_test, regression_test, why_no_regression_test
 from agents.repro import Repro
 from agents.testrun import holds
 from agents.tools import Toolbox
@@ -160,6 +160,8 @@ class ImplementAgent:
         test = regression_test(ws.root, repro, ctx.report, ctx.investigation_id, tracked)
         if test is None or repro is None or after is None:
             out["regression_test"] = None
+            if after is not None:
+                out["regression_test_why_not"] = why_no_regression_test(repro)
             return files, after
         counts, why = await asyncio.to_thread(keep_regression_test, ws.root, test, repro, files, test_command,
                                               tools.run_tests, before, after)

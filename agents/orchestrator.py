@@ -53,6 +53,8 @@ def render_summary(result: dict[str, Any], impl: dict[str, Any], narrative: str 
     if result.get("regression_test"):
         lines += ["", f"**Regression test.** `{result['regression_test']}`: the repro's call, which raises the "
                   "error without the fix and passes with it"]
+    elif result.get("branch") and impl.get("regression_test_why_not"):
+        lines += ["", f"**Regression test.** none: {impl['regression_test_why_not']}"]
     lines += [
         "",
         "**Test evidence.**",

@@ -30,7 +30,7 @@ from agents.revert import file_at
 from agents.testcmd import TestCommand
 from swarm.models import ErrorReport, TestCounts
 
-__all__ = ["RegressionTest", "regression_test", "keep_regression_test", "parse_call"]
+__all__ = ["RegressionTest", "regression_test", "keep_regression_test", "parse_call", "why_no_regression_test"]
 
 # the calls agents.findrepro builds: `[path insert; ]import importlib, json; m = importlib.import_module('mod');
 # m.fn(*json.loads('[...]'), **json.loads('{...}'))`, or `import importlib; importlib.import_module('mod').fn()`
@@ -136,6 +136,18 @@ def regression_test(root: Path, repro: Repro | None, report: ErrorReport, invest
         return None
     module = path[:-3].replace("/", ".")
     return RegressionTest(path, module, text)
+
+
+def why_no_regression_test(repro: Repro | None) -> str:
+    """Why `regression_test` wrote none for this repro (the Result says so instead of staying silent)."""
+    if repro is None or repro.kind != "built":
+        return f"the repro is {'none' if repro is None else repro.kind}, not a call built from the report"
+    if repro.never_passed:
+        return ("the report's values fail the call at every commit that runs it: the call is no fact about "
+                "what production did before the regression")
+    if repro.made_up or repro.injected:
+        return "the repro's values were made up or injected, not production's"
+    return "the repro's call could not be written as a test"
 
 
 def keep_regression_test(root: Path, test: RegressionTest, repro: Repro, fixed: list[str], test_command: str,

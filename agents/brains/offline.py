@@ -264,7 +264,7 @@ class OfflineBrain:
         if result.candidate is None:
             why = result.reason + (f"; repro: {repro.detail}" if repro.kind == "none" else "")
             verb = "introduced" if method == "bisected" else "most likely introduced"  # bisect confirmed it
-            cause = (f"commit {History(ws).describe(sus)} ({_how(method)}) {verb} {title!r}"
+            cause = (f"commit {History(ws).describe(sus)} ({_how(method, repro.never_passed)}) {verb} {title!r}"
                      f"{_what_it_changed(ws, sus)}; no fix: " if sus else "")
             return {**base, "verified": False, "reason": why, "search": search, "root_cause": cause + why}
         cand = result.candidate
@@ -285,7 +285,8 @@ class OfflineBrain:
             **base,
             "verified": True,
             "search": search,
-            "root_cause": (f"commit {History(ws).describe(sus)} ({_how(method)}) introduced {title!r}" if sus
+            "root_cause": (f"commit {History(ws).describe(sus)} ({_how(method, repro.never_passed)}) "
+                           f"{'introduced' if method == 'bisected' else 'most likely introduced'} {title!r}" if sus
                            else f"{title!r} on the failing path"),
             "summary": f"{cand.description} ({cand.unit}, {cand.size} token(s)); the repro "
             f"{'now passes' if repro.kind != 'none' else 'was not available'} and the full test suite passes twice"
@@ -368,6 +369,11 @@ def _what_it_changed(ws: Workspace, sha: str, most: int = 3) -> str:
     return f"; it changed {', '.join(out)}" if out else ""
 
 
-def _how(method: str | None) -> str:
+def _how(method: str | None, never_passed: bool = False) -> str:
     """How a suspect was found, as the Result's root cause says it: a ranked one is a guess."""
-    return "bisected" if method == "bisected" else "ranked from the history, not confirmed by a repro"
+    if method == "bisected":
+        return "bisected"
+    if never_passed:  # there is a repro, but no commit to bisect against: say why (review 20, berthing)
+        return ("ranked from the history, not confirmed by a repro: the report's values fail the call at every "
+                "commit that runs it")
+    return "ranked from the history, not confirmed by a repro"

@@ -284,7 +284,8 @@ async def test_values_the_crashing_function_never_accepted_get_no_crash_site_pat
     assert impl["repro"]["target"] == "cafe/store.py:price_of" and impl["repro"]["never_passed"] is True
     assert "never accepted at any commit" in impl["reason"] and "PRICES.get(name)" in impl["reason"], impl["reason"]
     # a ranked suspect is a guess ("most likely"), and the reader is shown what it changed on the way
-    assert "(ranked from the history, not confirmed by a repro) most likely introduced" in express["root_cause"]
+    assert ("(ranked from the history, not confirmed by a repro: the report's values fail the call at every commit "
+            "that runs it) most likely introduced") in express["root_cause"], express["root_cause"]
     assert ("it changed cafe/service.py: `- total += price_of(n.strip().lower())` -> "
             "`+ total += price_of(n.strip())`") in express["root_cause"], express["root_cause"]
     assert _git(tmp_path / "repo", "branch", "--list", "swarm/fix/*").strip() == ""

@@ -245,3 +245,36 @@ def test_an_undo_that_leaves_the_suspect_s_new_function_to_its_other_callers_kee
     assert result.candidate is not None and not result.candidate.drops_added, result.attempts
     assert "def split_by_weight" in (repo.path / "tabs/money.py").read_text()
     assert result.returned == "{'ana': 1527, 'ben': 1527, 'caro': 1526}", result.returned
+
+
+async def test_a_ranked_suspect_s_fix_says_most_likely_and_why_nothing_was_bisected(tmp_path: Path) -> None:
+    """Review 20 (berthing): the commit that added `draft_m` also turned `>` into `>=`; production's call passes
+    `draft_m=`, which no older commit accepts, so the call fails everywhere and nothing is bisected. The undo of
+    `>=` is claimed (it restores what broke, at the suspect's own line), and the Result says the suspect is ranked
+    ("most likely"), why no bisect confirmed it, and why the fix has no regression test."""
+    from agents.testing.regressions import RegressionCase
+    from tests.integration.test_fix_engine import _investigate
+
+    repo = _Repo(tmp_path / "repo", 83)
+    old = ("BERTHS = [10.0, 12.0]\n\n\nclass NoBerth(LookupError):\n    pass\n\n\n"
+           "def allocate(length_m):\n    for berth in BERTHS:\n        if berth >= length_m:\n"
+           "            return berth\n    raise NoBerth(f'no free berth for a {length_m} m boat')\n")
+    new = ("BERTHS = [10.0, 12.0]\nDEPTHS = {10.0: 1.5, 12.0: 2.5}\n\n\n"
+           "class NoBerth(LookupError):\n    pass\n\n\n"
+           "def allocate(length_m, draft_m=0.0):\n    for berth in BERTHS:\n"
+           "        if berth > length_m and DEPTHS[berth] >= draft_m:\n"
+           "            return berth\n"
+           "    raise NoBerth(f'no free berth for a {length_m} m boat drawing {draft_m} m')\n")
+    test = ("import unittest\n\nfrom marina.allocate import allocate\n\n\nclass Draft(unittest.TestCase):\n"
+            "    def test_draft(self):\n        self.assertEqual(allocate(9.0, draft_m=2.0), 12.0)\n")
+    repo.commit("marina: berths", {"marina/__init__.py": "", "marina/allocate.py": old, "tests/__init__.py": ""})
+    bad = repo.commit("marina: check draft against berth depth", {"marina/allocate.py": new,
+                                                                  "tests/test_allocate.py": test})
+    repo.commit("docs", {"README.md": "marina\n"})
+    report = _reported(repo, "from marina.allocate import allocate", "allocate(12.0, draft_m=1.9)", "marina")
+    out = await _investigate(RegressionCase(repo.path, "ranked", 83, bad, report), tmp_path)
+    express, impl = out["express"], out["implement"]
+    assert express["status"] == "fixed" and express["suspect_method"] == "ranked", (express, impl)
+    assert "fail the call at every commit that runs it) most likely introduced" in express["root_cause"], express
+    assert "**Regression test.** none: the report's values fail the call at every commit" in express["summary"]
+    assert impl["regression_test"] is None and impl["regression_test_why_not"], impl
