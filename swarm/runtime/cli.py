@@ -180,7 +180,7 @@ def investigate(
     submit: bool = typer.Option(False, "--submit", help="ask the running swarm (NATS_URL) instead: put the "
                                 "investigation on {ns}.tasks.investigation and return"),
     auth: bool = typer.Option(True, "--auth/--no-auth", help=AUTH_HELP),
-    strict: bool = typer.Option(False, "--strict", help="exit 3 when no fix is claimed (status no_fix)"),
+    strict: bool = typer.Option(False, "--strict", help="exit 3 when no fix is claimed (status no_fix or rejected)"),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Run one investigation (embedded NATS and local Ray unless configured) and print its Result. Exit 0 when
@@ -254,7 +254,7 @@ def investigate(
     emit(data, json_out, render_investigated)
     if result.status == "failed":
         raise typer.Exit(1)
-    if strict and result.status == "no_fix":
+    if strict and result.status in ("no_fix", "rejected"):
         raise typer.Exit(3)
 
 

@@ -163,8 +163,10 @@ async def investigate_once(
             reason = None if result is not None else await last_dead_letter(operator)
             review = await review_of(operator, inv) if result is not None else None
         if result is not None:
-            # no investigation opened: a duplicate of an earlier one (or a copy JetStream's dedup window dropped)
-            return Investigated(result, review, earlier=counters["investigations"] == 0)
+            # no investigation opened: a duplicate of an earlier one (or a copy JetStream's dedup window dropped);
+            # a report the injection filter rejected opened none either, and was never investigated before
+            earlier = counters["investigations"] == 0 and not counters["rejected"] and result.status != "rejected"
+            return Investigated(result, review, earlier=earlier)
         if counters["rejected"]:
             return Investigated(Result(
                 investigation_id=inv,
