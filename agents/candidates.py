@@ -25,7 +25,7 @@ from agents.keydefaults import dropped_key_defaults, key_default_candidates
 from agents.literals import shifted_literal_candidates
 from agents.oddvalue import odd_value_candidates
 from agents.olddefault import old_default_candidates, replaced_defaults
-from agents.oldraise import lookup_raise_candidates, old_raise_candidates, replaced_raises
+from agents.oldraise import builtin_error, lookup_raise_candidates, old_raise_candidates, replaced_raises
 from agents.paramdefaults import changed_param_defaults, param_default_candidates
 from agents.repro import ErrorShape, Repro, is_test_file
 from agents.rescale import rescale_candidates, returned_scales
@@ -95,7 +95,7 @@ def gather(root: Path, *, repro: Repro | None, suspects: list[tuple[str, str | N
         for c in shifted_literal_candidates(head, {p: blamed_lines(root, p, sha) for p in paths}):
             c.rank = k
             cands.append(c)
-        if shape.exc_type in ("KeyError", "IndexError"):  # a lookup that refused with its own exception
+        if builtin_error(shape.exc_type):  # a function that refused with its own exception lets a builtin one out
             crash = [(st.path, st.line, st.function) for st in sites if st.tier == 0]
             for c in lookup_raise_candidates(head, replaced_raises(root, sha, parent, returning_none=False), crash,
                                              shape.exc_type):

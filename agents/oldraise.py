@@ -15,13 +15,14 @@ The parent's and the suspect's syntax trees are compared by function name, so a 
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 from pathlib import Path
 
 from agents.revert import Candidate, file_at
 from agents.workspace import run_command
 
-__all__ = ["lookup_raise_candidates", "replaced_raises", "old_raise_candidates", "functions_of"]
+__all__ = ["lookup_raise_candidates", "replaced_raises", "old_raise_candidates", "functions_of", "builtin_error"]
 
 Found = tuple[str, str, str, list[str]]  # (path, function, the raise statement's source, import lines removed)
 
@@ -79,11 +80,20 @@ def replaced_raises(root: Path, sha: str, parent: str | None, returning_none: bo
     return out
 
 
+def builtin_error(name: str) -> bool:
+    """A builtin exception class (`KeyError`, `ValueError` …): what escapes a function from the operations it
+    calls (`d[k]`, `float(s)`), rather than what its code raises on purpose."""
+    cls = getattr(builtins, name, None)
+    return isinstance(cls, type) and issubclass(cls, Exception)
+
+
 def lookup_raise_candidates(texts: dict[str, str], found: list[Found], sites: list[tuple[str, int, str]],
                             exc_type: str) -> list[Candidate]:
-    """The crash line of a function that lost a raise, put in a `try` whose `except exc_type` raises what
-    the function raised before: `return directory[key]` -> `try: … except KeyError: raise MemberNotFound(key)
-    from None`, so the callers' `except MemberNotFound` (a guest loan) runs again."""
+    """The crash line of a function that lost a raise, put in a `try` whose `except exc_type` (a builtin error
+    its operations let out) raises what the function raised before: `return directory[key]` -> `try: … except
+    KeyError: raise MemberNotFound(key) from None`, so the callers' `except MemberNotFound` (a guest loan) runs
+    again; `hours = float(parts[0])` -> `… except ValueError: raise CoordinateError(text) from None` (review 20:
+    unreadable coordinates the caller skipped)."""
     out = []
     for path, line_no, function in sites:
         text = texts.get(path)
@@ -96,9 +106,22 @@ def lookup_raise_candidates(texts: dict[str, str], found: list[Found], sites: li
             continue
         for f_path, name, stmt, _ in found:
             exc = stmt.removeprefix("raise ").split("(", 1)[0].strip()
-            if (f_path, name) != (path, function) or exc in (exc_type, "") or exc_type not in ("KeyError",
-                                                                                               "IndexError"):
+            if (f_path, name) != (path, function) or exc in (exc_type, "") or not builtin_error(exc_type):
                 continue
+            whole = _body_wrapped(text, name, line_no, exc_type, stmt)
+            siblings = whole
+            for s_path, s_name, s_stmt, _ in found:  # the file's other functions that lost their refusal too
+                func = functions_of(siblings).get(s_name) if siblings and s_path == path and s_name != name else None
+                if func is not None and siblings is not None:
+                    siblings = _body_wrapped(siblings, s_name, func.lineno, exc_type, s_stmt) or siblings
+            if siblings is not None and siblings != whole:  # `parse_dec` lost it with `parse_ra` (review 20)
+                out.append(Candidate({path: siblings}, "template:old_raise",
+                                     f"{name}() and its siblings raise their old refusals again wherever a "
+                                     f"{exc_type} escapes them in {path}", 2))
+            if whole is not None:  # the contract back on every path, not only production's (sized to go first)
+                out.append(Candidate({path: whole}, "template:old_raise",
+                                     f"{name}() raises {exc} again wherever a {exc_type} escapes it ({stmt}) in "
+                                     f"{path}", 3))
             indent = line[: len(line) - len(line.lstrip())]
             block = (f"{indent}try:\n{indent}    {stripped}\n{indent}except {exc_type}:\n"
                      f"{indent}    {stmt} from None\n")
@@ -107,6 +130,26 @@ def lookup_raise_candidates(texts: dict[str, str], found: list[Found], sites: li
                                  f"{name}() raises {exc} again where a {exc_type} now escapes it ({stmt}) in "
                                  f"{path}", 4))
     return out
+
+
+def _body_wrapped(text: str, name: str, line_no: int, exc_type: str, stmt: str) -> str | None:
+    """The function holding `line_no` with its body (after the docstring) in `try: … except exc_type: stmt
+    from None` (None when a string in the body spans lines: indenting it would change the string)."""
+    func = next((f for f in functions_of(text).values() if f.name == name and f.lineno <= line_no
+                 <= (f.end_lineno or 0)), None)
+    if func is None or not func.body:
+        return None
+    body = func.body[1:] if isinstance(func.body[0], ast.Expr) and isinstance(func.body[0].value, ast.Constant) \
+        else func.body
+    if not body or any(isinstance(n, ast.Constant) and isinstance(n.value, str) and n.end_lineno != n.lineno
+                       for b in body for n in ast.walk(b)):
+        return None
+    lines = text.splitlines(keepends=True)
+    first, last = body[0].lineno, func.end_lineno or body[-1].end_lineno or body[0].lineno
+    indent = lines[first - 1][: len(lines[first - 1]) - len(lines[first - 1].lstrip())]
+    inner = ["    " + ln if ln.strip() else ln for ln in lines[first - 1 : last]]
+    block = [f"{indent}try:\n", *inner, f"{indent}except {exc_type}:\n", f"{indent}    {stmt} from None\n"]
+    return "".join(lines[: first - 1] + block + lines[last:])
 
 
 def old_raise_candidates(texts: dict[str, str], found: list[Found]) -> list[Candidate]:

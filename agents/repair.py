@@ -63,6 +63,7 @@ class RepairResult:
     attempts: list[str] = field(default_factory=list)  # short log of what was tried
     withheld: list[str] = field(default_factory=list)  # crash-site patches that passed only a made-up repro
     returned: str = ""  # what production's call returned before the regression and returns fixed (a literal)
+    value_changed: str = ""  # the fix makes production's call return something else than at the last good commit
 
 
 def sites_for(root: Path, frames: list[tuple[str, int, str]], suspect: str | None) -> list[Site]:
@@ -328,7 +329,7 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
     reserve: tuple[Candidate, set[tuple[str, int]]] | None = None
     # production's call returned a value before the regression: a patch that gives it back is preferred
     oracle = ValueOracle.before(root, repro, (suspects[0][1] or suspects[0][0] + "^") if suspects else None)
-    differs: str | None = None  # the first patch that passed giving production's call another value
+    differs: tuple[Candidate, str] | None = None  # the first patch that passed giving production's call another value
     looked = after_differs = 0
     for cand in ordered:
         if differs is not None:
@@ -361,7 +362,7 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
                 agreed = oracle.agrees(root) if oracle is not None else None
                 if oracle is not None and agreed is False:
                     if differs is None:
-                        differs = f"{cand.description} (it returns {oracle.now(root)})"
+                        differs = (cand, oracle.now(root))
                         result.attempts.append(
                             f"{cand.description}: passes, but production's call no longer returns what it did "
                             f"before the regression ({oracle.shown}): looking on for one that gives it back")
@@ -385,11 +386,22 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
                     if result.candidate is None or p not in result.candidate.texts:
                         (root / p).write_text(head[p])
     if differs is not None and reserve is None and oracle is not None:
-        # none gave the value back. A patch that passes but changes what production's call returns trades one
-        # wrong answer for another as often as not (review 20: a swap check made to refuse every request, a
-        # deadline shifted an hour): it is named, not claimed
+        # none gave the value back. A patch read off the suspect's own change (an undo, its old raise) may differ
+        # by the suspect's feature (decimal degrees now read): it is the fix, and says what changed. A template
+        # that invents handling at the crash (a default, a coercion) and changes the value trades one wrong answer
+        # for another (review 20: a swap check made to refuse every request, a deadline moved an hour): named,
+        # not claimed
+        cand, now = differs
+        changed = f"{oracle.call} returned {oracle.shown} at the last good commit and returns {now} with this fix"
+        if cand.tier not in _GUARDS:
+            for p, t in cand.texts.items():
+                (root / p).write_text(t)
+            result.value_changed = changed
+            result.elapsed_s = time.monotonic() - t0
+            return _passed(result, cand, root, progress)
         result.reason = (f"the only patches that passed change what production's call returns: "
-                         f"{oracle.call} returned {oracle.shown} at the last good commit; {differs} (not claimed)")
+                         f"{oracle.call} returned {oracle.shown} at the last good commit; {cand.description} "
+                         f"(it returns {now}) (not claimed)")
     if reserve is not None:
         for p, t in reserve[0].texts.items():
             (root / p).write_text(t)

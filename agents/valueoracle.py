@@ -7,9 +7,10 @@ A repro built from production's own arguments says whether the call still raises
 what it returns is right. A patch can stop the error and still leave the value wrong: a regex given back
 one of the two `\\s*` it lost parses `host = db` as `" db"`. The last good commit ran the same call through,
 and its return value is the one production had before the regression: a patch that gives it back is
-preferred to one that does not; when none gives it back, a patch that passes is named, not claimed (it trades
-one wrong answer for another as often as not: `agents.repair`). Values are compared as a canonical text of what the call
-returned (mappings and sets sorted, floats to 9 places, object addresses dropped, objects by their fields).
+preferred to one that does not; when none gives it back, a patch read off the suspect's change is the fix and
+says so, and a crash-site template that passes is named, not claimed (`agents.repair`). Values are compared
+as a canonical text of what the call returned (mappings and sets sorted, floats to 9 places, object addresses
+dropped, objects by their fields).
 """
 
 from __future__ import annotations

@@ -293,7 +293,9 @@ class OfflineBrain:
             f"{_excepted(tests_before) if repro.kind != 'none' else ''}; {result.tried} of {result.generated} "
             "candidate(s) tried" + ("; NOTE: it deletes what the suspect commit added (a name it brought in, its "
                                     "feature may go with it): no candidate that keeps it passed; check the feature "
-                                    "before merging" if cand.drops_added else ""),
+                                    "before merging" if cand.drops_added else "")
+            + (f"; NOTE: {result.value_changed}: no candidate gave the old value back; check that the difference "
+               "is the suspect's feature before merging" if result.value_changed else ""),
             "fix_kind": cand.unit,
         }
 

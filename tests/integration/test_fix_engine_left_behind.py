@@ -8,6 +8,7 @@ without its mechanism (`linepairs` pairing the one return left on each side, `te
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from agents.testing.regressions import _Repo
@@ -147,8 +148,17 @@ def test_a_lookup_that_lets_a_key_error_out_raises_its_own_refusal_again_for_the
     _, result = repro_bisect_repair(repo, report, bad)
     assert result.candidate is not None and result.candidate.unit == "template:old_raise", result.attempts
     text = (repo.path / "hotel/rooms.py").read_text()
-    assert ("    try:\n        return rooms[code]\n    except KeyError:\n        raise UnknownRoom(code) from None\n"
-            in text), text
+    # the whole body in the `try` (the refusal back on every path), or the crash line alone
+    assert "    except KeyError:\n        raise UnknownRoom(code) from None\n" in text, text
+    namespace: dict = {}
+    exec(compile(text, "rooms.py", "exec"), namespace)
+    try:
+        namespace["find_room"]({"14": {"floor": 2}}, 99)
+    except namespace["UnknownRoom"]:
+        pass
+    else:
+        raise AssertionError(text)
+    assert namespace["find_room"]({"14": {"floor": 2}}, "2-14") == {"floor": 2}  # the feature kept
 
 
 def test_a_caller_left_reading_the_old_unit_of_a_result_is_put_back_in_it(tmp_path: Path) -> None:
@@ -278,3 +288,104 @@ async def test_a_ranked_suspect_s_fix_says_most_likely_and_why_nothing_was_bisec
     assert "fail the call at every commit that runs it) most likely introduced" in express["root_cause"], express
     assert "**Regression test.** none: the report's values fail the call at every commit" in express["summary"]
     assert impl["regression_test"] is None and impl["regression_test_why_not"], impl
+
+
+_COORDS_OLD = '''import re
+
+_HMS = re.compile(r"(\\\\d+)[h:](\\\\d+)[m:](\\\\d+(?:\\\\.\\\\d+)?)s?$")
+
+
+class CoordinateError(ValueError):
+    pass
+
+
+def parse_ra(text):
+    m = _HMS.match(text.strip())
+    if not m:
+        raise CoordinateError(f"cannot read right ascension {text!r}")
+    h, mi, s = (float(g) for g in m.groups())
+    return (h + mi / 60 + s / 3600) * 15
+
+
+def parse_dec(text):
+    m = _HMS.match(text.strip().lstrip("+-"))
+    if not m:
+        raise CoordinateError(f"cannot read declination {text!r}")
+    d, mi, s = (float(g) for g in m.groups())
+    return (-1 if text.strip().startswith("-") else 1) * (d + mi / 60 + s / 3600)
+'''
+
+_COORDS_NEW = '''import re
+
+_SEP = re.compile(r"[hdms:]+")
+
+
+class CoordinateError(ValueError):
+    pass
+
+
+def _fields(text):
+    return [f for f in _SEP.split(text.strip().lstrip("+-")) if f]
+
+
+def parse_ra(text):
+    fields = _fields(text)
+    if len(fields) == 1:
+        return float(fields[0])
+    h, mi, s = (float(f) for f in fields)
+    return (h + mi / 60 + s / 3600) * 15
+
+
+def parse_dec(text):
+    fields = _fields(text)
+    sign = -1 if text.strip().startswith("-") else 1
+    if len(fields) == 1:
+        return sign * float(fields[0])
+    d, mi, s = (float(f) for f in fields)
+    return sign * (d + mi / 60 + s / 3600)
+'''
+
+
+async def test_functions_that_let_a_builtin_error_out_where_they_refused_raise_their_refusals_again(
+        tmp_path: Path) -> None:
+    """Review 20 (skyplan): reading decimal degrees (the feature), `parse_ra` and `parse_dec` stopped raising
+    `CoordinateError` for unreadable text: `float('TBD')` lets a ValueError out past the caller's `except
+    CoordinateError` (skip the row). Both functions get their refusal back around their whole bodies (the
+    contract on every path, the sibling too), and the fix is claimed though production's call now returns more
+    than at the last good commit (a decimal-degree row is read now): the patch restores what the suspect removed,
+    so the difference is taken for the feature, and the summary says so."""
+    from agents.testing.regressions import RegressionCase
+    from tests.integration.test_fix_engine import _investigate
+
+    repo = _Repo(tmp_path / "repo", 89)
+    targets = ("from sky.coords import CoordinateError, parse_dec, parse_ra\n\n\ndef load(rows):\n"
+               "    kept, skipped = [], []\n    for name, ra, dec in rows:\n        try:\n"
+               "            kept.append((name, round(parse_ra(ra), 3), round(parse_dec(dec), 3)))\n"
+               "        except CoordinateError:\n            skipped.append(name)\n    return kept, skipped\n")
+    test = ("import unittest\n\nfrom sky.coords import parse_dec, parse_ra\n\n\nclass Decimal(unittest.TestCase):\n"
+            "    def test_decimal(self):\n        self.assertEqual(parse_ra('83.5'), 83.5)\n"
+            "        self.assertEqual(parse_dec('-5.25'), -5.25)\n")
+    repo.commit("sky: coordinates", {"sky/__init__.py": "", "sky/coords.py": _COORDS_OLD, "sky/targets.py": targets,
+                                     "tests/__init__.py": ""})
+    bad = repo.commit("sky: decimal degrees", {"sky/coords.py": _COORDS_NEW, "tests/test_decimal.py": test})
+    repo.commit("docs", {"README.md": "sky\n"})
+    rows = [["M33", "01h33m50s", "30d39m36s"], ["comet", "TBD", "TBD"], ["M31", "10.5", "41.25"]]
+    report = _reported(repo, "from sky.targets import load", f"load({rows!r})", "sky")
+    assert "could not convert string to float" in report.error
+    out = await _investigate(RegressionCase(repo.path, "old_raise", 89, bad, report), tmp_path)
+    express, impl = out["express"], out["implement"]
+    assert express["status"] == "fixed", (express, impl)
+    assert "and its siblings raise their old refusals again" in impl["summary"], impl["summary"]
+    assert "NOTE: load(…) returned" in impl["summary"] and "check that the difference is the suspect's feature" \
+        in impl["summary"], impl["summary"]
+    fixed = subprocess.run(["git", "show", f"{express['branch']}:sky/coords.py"], cwd=repo.path, capture_output=True,
+                           text=True, check=True).stdout
+    namespace: dict = {}
+    exec(compile(fixed, "coords.py", "exec"), namespace)
+    for parse in ("parse_ra", "parse_dec"):
+        for text in ("TBD", "05h34m"):  # every unreadable text, not only production's
+            try:
+                namespace[parse](text)
+            except namespace["CoordinateError"]:
+                continue
+            raise AssertionError(f"{parse}({text!r}) did not refuse: {fixed}")
