@@ -20,10 +20,25 @@ of CPU against 2.8 s with every area). `--help` at the top, or a name no area ow
 
 from __future__ import annotations
 
-import importlib
+import signal
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+
+
+def _interrupted_while_loading(signum: int, frame: object) -> None:
+    sys.stderr.write("interrupted\n")
+    raise SystemExit(130)
+
+
+# the console script (`.../bin/swarm`): a Ctrl-C while even this module's own imports run (`typing` takes
+# milliseconds) exits 130 in one line; `main` puts Python's KeyboardInterrupt back. A program that imports
+# this module (Typer's test runner) keeps its own handler
+if sys.argv and sys.argv[0].replace("\\", "/").rsplit("/", 1)[-1] in ("swarm", "swarm.exe") and \
+        signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # SWARM_SIGINT_SET_HERE
+    signal.signal(signal.SIGINT, _interrupted_while_loading)
+
+import importlib  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from typing import TYPE_CHECKING, Any  # noqa: E402
 
 if TYPE_CHECKING:
     import typer
@@ -106,6 +121,8 @@ def _named(argv: Sequence[str]) -> str | None:
 def main(argv: Sequence[str] | None = None) -> None:
     """The `swarm` entry point. Ctrl-C before the command runs (while its area imports: up to seconds for
     Ray) exits 130 in one line, as Typer does once it runs; this module imports nothing heavy for that."""
+    if signal.getsignal(signal.SIGINT) is _interrupted_while_loading:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         from swarm.clikit import run_app
 
