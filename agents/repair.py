@@ -66,6 +66,11 @@ class RepairResult:
     value_changed: str = ""  # the fix makes production's call return something else than at the last good commit
 
 
+def _value_changed_reason(oracle: ValueOracle, cand: Candidate, now: str) -> str:
+    return (f"the only patches that passed change what production's call returns: {oracle.call} returned "
+            f"{oracle.shown} at the last good commit; {cand.description} (it returns {now}) (not claimed)")
+
+
 def sites_for(root: Path, frames: list[tuple[str, int, str]], suspect: str | None) -> list[Site]:
     """Failing-path sites at HEAD: the crash line, the callers' lines, then the suspect's lines in those
     functions and in the functions the crash line calls (a value computed there and returned, such as a
@@ -359,10 +364,10 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
                     result.attempts.append(f"{cand.description}: passes, but deletes what the suspect added: "
                                            "looking on for one that keeps it")
                     continue
-                agreed = oracle.agrees(root) if oracle is not None else None
+                agreed, now = oracle.compare(root) if oracle is not None else (None, "")
                 if oracle is not None and agreed is False:
                     if differs is None:
-                        differs = (cand, oracle.now(root))
+                        differs = (cand, now)
                         result.attempts.append(
                             f"{cand.description}: passes, but production's call no longer returns what it did "
                             f"before the regression ({oracle.shown}): looking on for one that gives it back")
@@ -392,24 +397,20 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
         # for another (review 20: a swap check made to refuse every request, a deadline moved an hour): named,
         # not claimed
         cand, now = differs
-        changed = f"{oracle.call} returned {oracle.shown} at the last good commit and returns {now} with this fix"
         if cand.tier not in _GUARDS:
             for p, t in cand.texts.items():
                 (root / p).write_text(t)
-            result.value_changed = changed
+            result.value_changed = (f"{oracle.call} returned {oracle.shown} at the last good commit and returns "
+                                    f"{now} with this fix")
             result.elapsed_s = time.monotonic() - t0
             return _passed(result, cand, root, progress)
-        result.reason = (f"the only patches that passed change what production's call returns: "
-                         f"{oracle.call} returned {oracle.shown} at the last good commit; {cand.description} "
-                         f"(it returns {now}) (not claimed)")
+        result.reason = _value_changed_reason(oracle, cand, now)
     if reserve is not None:
         for p, t in reserve[0].texts.items():
             (root / p).write_text(t)
-        agreed = oracle.agrees(root) if oracle is not None else None
+        agreed, now = oracle.compare(root) if oracle is not None else (None, "")
         if oracle is not None and agreed is False:  # it deletes what the suspect added and changes the value too
-            result.reason = (f"the only patches that passed change what production's call returns: {oracle.call} "
-                             f"returned {oracle.shown} at the last good commit; {reserve[0].description} (it returns "
-                             f"{oracle.now(root)}) (not claimed)")
+            result.reason = _value_changed_reason(oracle, reserve[0], now)
             for p in reserve[0].texts:
                 (root / p).write_text(head[p])
         else:

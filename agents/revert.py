@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 from agents.linepairs import across_hunks, owners, pair_lines, tokens
+from agents.repro import is_test_file
 from agents.rewrap import literal_undos, rewraps, tail_reapplied, value_of
 from agents.workspace import run_command
 
@@ -369,7 +370,7 @@ def _used_elsewhere(root: str, names: set[str], path: str) -> set[str]:
     for name in sorted(names):
         res = run_command(["git", "grep", "-lw", "-e", name, "--", "*.py"], root)
         files = [f for f in res.output.splitlines() if f and f != path] if res.ok else []
-        if any(not re.search(r"(^|/)(tests?|testing)/|(^|/)test_[^/]*$|_test\.py$|conftest\.py$", f) for f in files):
+        if any(not is_test_file(f) for f in files):
             out.add(name)
     return out
 

@@ -115,14 +115,17 @@ class ValueOracle:
                 return None
         return cls(args, first[0], repro.timeout_s, first[1])
 
-    def agrees(self, root: Path) -> bool | None:
+    def compare(self, root: Path) -> tuple[bool | None, str]:
+        """Whether the call in `root` as it is now returns the value of the last good commit (None: it fails),
+        and the opening of what it returns (or why not), from one run."""
         got = _value(root, self.args, self.timeout_s)
-        return None if got is None else got[0].split(" ", 1)[0] == self.value.split(" ", 1)[0]
+        if got is None:
+            return None, "nothing: it fails"
+        digest, _, opening = got[0].partition(" ")
+        return digest == self.value.split(" ", 1)[0], opening
 
-    def now(self, root: Path) -> str:
-        """What the call returns in `root` as it is now (the opening of its canonical text), or why not."""
-        got = _value(root, self.args, self.timeout_s)
-        return "nothing: it fails" if got is None else got[0].split(" ", 1)[1] if " " in got[0] else ""
+    def agrees(self, root: Path) -> bool | None:
+        return self.compare(root)[0]
 
     @property
     def shown(self) -> str:

@@ -261,9 +261,9 @@ class OfflineBrain:
                   "elapsed_s": round(result.elapsed_s, 2), "log": result.attempts[-12:]}
         title = ctx.report.error.splitlines()[0][:160]
         sus = suspects[0][0] if suspects else None
+        verb = "introduced" if method == "bisected" else "most likely introduced"  # bisect confirmed it
         if result.candidate is None:
             why = result.reason + (f"; repro: {repro.detail}" if repro.kind == "none" else "")
-            verb = "introduced" if method == "bisected" else "most likely introduced"  # bisect confirmed it
             cause = (f"commit {History(ws).describe(sus)} ({_how(method, repro.never_passed)}) {verb} {title!r}"
                      f"{_what_it_changed(ws, sus)}; no fix: " if sus else "")
             return {**base, "verified": False, "reason": why, "search": search, "root_cause": cause + why}
@@ -285,8 +285,8 @@ class OfflineBrain:
             **base,
             "verified": True,
             "search": search,
-            "root_cause": (f"commit {History(ws).describe(sus)} ({_how(method, repro.never_passed)}) "
-                           f"{'introduced' if method == 'bisected' else 'most likely introduced'} {title!r}" if sus
+            "root_cause": (f"commit {History(ws).describe(sus)} ({_how(method, repro.never_passed)}) {verb} {title!r}"
+                           if sus
                            else f"{title!r} on the failing path"),
             "summary": f"{cand.description} ({cand.unit}, {cand.size} token(s)); the repro "
             f"{'now passes' if repro.kind != 'none' else 'was not available'} and the full test suite passes twice"
