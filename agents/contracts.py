@@ -8,7 +8,9 @@ still on the old signature (`agents.overrides`), a caller still unpacking a tupl
 object (`agents.reshaped`), a None handed back by a helper the crashing function calls
 (`agents.passthrough`), a subclass whose `__init__` skips the state its base now sets up
 (`agents.baseinit`), numbers made a plain `Enum` (`agents.enumbase`),
-nested settings merged shallowly (`agents.deepmerge`). Which apply is decided by the
+nested settings merged shallowly (`agents.deepmerge`), a caller still taking the whole return of a function
+that now returns a tuple or dict of parts (`agents.parts`), a call still in a reordered parameter list's old
+order (`agents.reordered`). Which apply is decided by the
 exception and Python's message.
 """
 
@@ -21,13 +23,19 @@ from agents.datapaths import data_path_candidates, moved_paths
 from agents.deepmerge import deep_merge_candidates
 from agents.enumbase import enum_base_candidates
 from agents.overrides import override_candidates
+from agents.parts import Parts, part_candidates, returns_made_parts
 from agents.passthrough import passthrough_candidates
-from agents.repro import ErrorShape
+from agents.reordered import reorder_candidates, reordered_params
+from agents.repro import ErrorShape, is_test_file
 from agents.reshaped import unpacking_candidates
-from agents.revert import Candidate
+from agents.revert import Candidate, file_at
+from agents.suspectdiff import git_lines
 from agents.templates import Site
 
 __all__ = ["contract_candidates"]
+
+# what a value of the wrong shape or in the wrong place raises further on
+_LEFT_BEHIND_ERRORS = frozenset({"TypeError", "AttributeError", "KeyError", "IndexError", "ValueError"})
 
 
 def contract_candidates(root: Path, shape: ErrorShape, message: str, sites: list[Site], head: dict[str, str],
@@ -46,6 +54,15 @@ def contract_candidates(root: Path, shape: ErrorShape, message: str, sites: list
         cands += enum_base_candidates(root, message)  # numbers or text made a plain Enum
     if shape.exc_type in ("ValueError", "TypeError"):  # a caller unpacking what is now an object
         cands += unpacking_candidates(root, message, sites, head)
+    if shape.exc_type in _LEFT_BEHIND_ERRORS:  # a caller the suspect's new return or parameter order left behind
+        parts: dict[str, Parts] = {}
+        for sha, parent in suspects:
+            paths = [p for p in git_lines(root, "diff", "--name-only", parent or sha + "^", sha)
+                     if p.endswith(".py") and not is_test_file(p)]
+            parts.update(returns_made_parts(root, sha, parent, paths))
+            cands += reorder_candidates(reordered_params(root, sha, parent, paths), sites, head,
+                                        lambda path, parent=parent: file_at(str(root), parent, path) or "")
+        cands += part_candidates(parts, sites, head)
     if "NoneType" in message:  # a None handed back by a helper the crashing function calls
         cands += passthrough_candidates(root, message, sites)
     if shape.exc_type == "AttributeError":  # a subclass's __init__ that never runs its base's

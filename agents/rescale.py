@@ -27,32 +27,63 @@ __all__ = ["returned_scales", "rescale_candidates"]
 
 
 
-def _factors(func: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, float]:
+def _tables(tree: ast.Module | None) -> dict[str, list[float]]:
+    """Module-level dicts of numbers (`TO_WH = {"Wh": 1, "kWh": 1000}`): name -> their values."""
+    out: dict[str, list[float]] = {}
+    for node in tree.body if tree else []:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                and isinstance(node.value, ast.Dict) and node.value.values
+                and all(isinstance(v, ast.Constant) and type(v.value) in (int, float) for v in node.value.values)):
+            out[node.targets[0].id] = [float(v.value) for v in node.value.values]  # type: ignore[union-attr]
+    return out
+
+
+def _factors(func: ast.FunctionDef | ast.AsyncFunctionDef, tables: dict[str, list[float]] | None = None,
+             helpers: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] | None = None) -> dict[str, float]:
     """`/ 3600`, `* 100`, `100 * x` ... in the function's body: operator+number -> the number (a power
-    `** 2` or a `//` is no change of unit)."""
+    `** 2` or a `//` is no change of unit). With `tables`, a factor read from a table of numbers
+    (`* TO_WH[unit]`) counts with each of its values but 1; with `helpers`, so do the factors of the module's
+    functions it calls (one level: `register_wh(r)` converting each reading)."""
     out = {}
     for node in ast.walk(func):
+        if helpers and isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and (
+                callee := helpers.get(node.func.id)) is not None and callee is not func:
+            out |= {f"{k} in {node.func.id}()": v for k, v in _factors(callee, tables).items()}
         if not isinstance(node, ast.BinOp) or not isinstance(node.op, ast.Div | ast.Mult):
             continue
+        op = "/" if isinstance(node.op, ast.Div) else "*"
         operands = [node.right] if isinstance(node.op, ast.Div) else [node.left, node.right]
         for side in operands:
             if isinstance(side, ast.Constant) and type(side.value) in (int, float):
-                op = "/" if isinstance(node.op, ast.Div) else "*"
                 out[f"{op}{side.value!r}"] = float(side.value)
+            elif (tables and isinstance(side, ast.Subscript) and isinstance(side.value, ast.Name)
+                  and side.value.id in tables):
+                out |= {f"{op}{side.value.id}[{v!r}]": v for v in tables[side.value.id] if v not in (0.0, 1.0)}
     return out
 
 
 def returned_scales(root: Path, sha: str, parent: str | None) -> dict[str, float]:
     """{function: how many times larger its result is now}, for functions of the files the suspect changed
-    where it replaced one division or multiplication by a number with one by another number."""
+    where it replaced one division or multiplication by a number with one by another number, or, where it
+    added one and removed none, through a table of units or a helper it now calls (`* TO_WH[unit]`: 1000)."""
     out: dict[str, float] = {}
     base = parent or f"{sha}^"
     for path in (p for p in git_lines(root, "diff", "--name-only", base, sha) if p.endswith(".py")):
         before, after = file_at(str(root), base, path), file_at(str(root), sha, path)
         old, new = functions_of(before), functions_of(after)
+        old_tables, new_tables = _tables(_parsed(before)), _tables(_parsed(after))
         for name in old.keys() & new.keys():
             was, now = _factors(old[name]), _factors(new[name])
             gone, came = set(was) - set(now), set(now) - set(was)
+            if not gone and not came:  # the unit may have moved into a table or a helper it calls
+                was, now = _factors(old[name], old_tables, old), _factors(new[name], new_tables, new)
+                gone, came = set(was) - set(now), set(now) - set(was)
+                if not gone and len({(c[0], now[c]) for c in came}) == 1:  # one new factor (key: its operator first)
+                    c = next(iter(came))
+                    ratio = now[c] if c[0] == "*" else 1 / now[c]
+                    if ratio > 0 and ratio != 1:
+                        out[name] = ratio
+                continue
             if len(gone) != 1 or len(came) != 1:
                 continue
             g, c = next(iter(gone)), next(iter(came))
@@ -62,6 +93,13 @@ def returned_scales(root: Path, sha: str, parent: str | None) -> dict[str, float
             if ratio > 0 and ratio != 1:
                 out[name] = ratio
     return out
+
+
+def _parsed(text: str | None) -> ast.Module | None:
+    try:
+        return ast.parse(text or "")
+    except (SyntaxError, ValueError):
+        return None
 
 
 def rescale_candidates(texts: dict[str, str], scales: dict[str, float], sites: list[Site],

@@ -14,6 +14,7 @@ by exception type — each validated by the repro and the full test suite (agent
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from agents.bisect import bisect
 from agents.common import say
 from agents.findrepro import caller_repros, find_repro, injected_name
 from agents.forensics import History, failing_path, parse_traceback
+from agents.reordered import params_changed
 from agents.repair import RepairBudget, repair, sites_for
 from agents.repro import ErrorShape, Repro, flaky_runs, is_test_file, repo_path
 from agents.tools import Toolbox
@@ -138,6 +140,18 @@ class OfflineBrain:
                     failing_path(ws, ctx.report), message=ctx.report.error)[: self.max_candidates]]
                 out["suspect_method"] = "ranked" if out["suspects"] else None
                 return out
+        elif repro.kind == "built" and not repro.made_up and result.first_bad and _call_changed(ws, repro, result):
+            # the commit changed how the crashing function is called, and the call was built from the report's
+            # arguments, in its caller's order: only the caller's own call tells a caller left behind from a
+            # broken function (a fix at the caller cannot pass a repro that calls the function directly)
+            first_bad = result.first_bad
+            repro, result, how = self._from_callers(
+                ctx, ws, test_command, opts, repro, result, accept=lambda r: r.first_bad == first_bad,
+                why=f"{first_bad[:10]} changed the parameters of {repro.target}, so its call with the report's "
+                "arguments may carry its caller's old order")
+            out["repro"] = repro.to_dict()
+            if how:
+                out["findings"].append({"evidence": how})
         if repro.injected and not _handled_before(result):
             # every commit that runs the call shows the symptom: bisect named the oldest, not the cause
             out["findings"].append({"evidence": f"repro: {repro.detail}; a value the tests never give was put in: "
@@ -170,16 +184,18 @@ class OfflineBrain:
         return out
 
     def _from_callers(self, ctx: AgentContext, ws: Workspace, test_command: str, opts: dict[str, Any],
-                      repro: Repro, result: Any) -> tuple[Repro, Any, str]:
+                      repro: Repro, result: Any, accept: Callable[[Any], bool] = lambda r: True,
+                      why: str = "") -> tuple[Repro, Any, str]:
         """The first caller's call (its captured arguments) that raises the error at HEAD and passed at an older
-        commit, with its bisect and the evidence; else the repro and bisect as they were, and ""."""
+        commit (and whose bisect `accept`s), with its bisect and the evidence; else the repro and bisect as they
+        were, and ""."""
+        why = why or f"the call of {repro.target} with the report's arguments fails at every commit that runs it"
         for caller in caller_repros(ws.root, ctx.report, test_command,
                                     test_timeout_s=float(opts.get("repro_timeout_s", 120))):
             second = bisect(ws.root, caller, budget_s=float(opts.get("bisect_budget_s", 120)))
-            if _handled_before(second):
+            if _handled_before(second) and accept(second):
                 return caller, second, (
-                    f"the call of {repro.target} with the report's arguments fails at every commit that runs it; "
-                    f"its caller's call ({caller.target}, with the arguments it had) passes at "
+                    f"{why}; its caller's call ({caller.target}, with the arguments it had) passes at "
                     f"{str(second.last_good)[:10]}: {caller.detail}")
         return repro, result, ""
 
@@ -319,6 +335,13 @@ class OfflineBrain:
 
 
 _DIRECT = ("HEAD's repro", "the repro", "HEAD's test")  # bisect's oracle when the repro itself judged both ends
+
+
+def _call_changed(ws: Workspace, repro: Repro, result: Any) -> bool:
+    """Whether the bisected commit changed the parameter list of the function the built repro calls."""
+    path, _, function = (repro.target or "").rpartition(":")
+    return bool(path and function) and params_changed(ws.root, result.first_bad, _parent(ws, result.first_bad),
+                                                       path, function)
 
 
 def _handled_before(result: Any) -> bool:

@@ -1,0 +1,142 @@
+"""The fix engine on a caller left behind when a function started returning several parts (review 20's ridematch
+shape, now dev data): `return counts` became `return spoiled, counts`, or a list became `{"rows": ..., ...}`.
+
+Real git histories, real test runs and the real reporter, as in `test_fix_engine_dropped.py`; each test fails
+without `agents.parts` (checked by taking it out of `agents.contracts`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agents.parts import returns_made_parts
+from agents.testing.regressions import _Repo
+from tests.integration.test_fix_engine_dropped import _reported, _shown
+from tests.support.fixengine import repro_bisect_repair
+
+
+def test_a_caller_still_taking_the_whole_of_a_new_tuple_takes_the_part_built_from_the_old_return(
+        tmp_path: Path) -> None:
+    """`tally()` returned the counts; it now also returns the spoiled ballots, first: `(spoiled, counts)`. The
+    commit updated its test, not `winner()` in another module, which calls `.get` on a tuple. The part built
+    from what the old return used (`counts`) is taken, the new feature stays."""
+    repo = _Repo(tmp_path / "repo", 97)
+    old = ("def tally(ballots):\n    counts = {}\n    for b in ballots:\n        counts[b] = counts.get(b, 0) + 1\n"
+           "    return counts\n")
+    new = ("def tally(ballots):\n    counts, spoiled = {}, []\n    for b in ballots:\n        if not b.strip():\n"
+           "            spoiled.append(b)\n            continue\n        counts[b] = counts.get(b, 0) + 1\n"
+           "    return spoiled, counts\n")
+    results = ("from vote.count import tally\n\n\ndef winner(ballots):\n    counts = tally(ballots)\n"
+               "    return max(counts, key=counts.get)\n")
+    test_old = "from vote.count import tally\n\n\ndef test_tally():\n    assert tally(['a', 'b', 'a'])['a'] == 2\n"
+    test_new = ("from vote.count import tally\n\n\ndef test_tally():\n    spoiled, counts = tally(['a', ' ', 'a'])\n"
+                "    assert counts == {'a': 2} and spoiled == [' ']\n")
+    repo.commit("vote: count", {"vote/__init__.py": "", "vote/count.py": old, "vote/results.py": results,
+                                "tests/test_count.py": test_old})
+    bad = repo.commit("vote: keep spoiled ballots apart", {"vote/count.py": new, "tests/test_count.py": test_new})
+    repo.commit("docs", {"README.md": "vote\n"})
+    parts = returns_made_parts(repo.path, bad, bad + "^", ["vote/count.py"])
+    assert parts["tally"].kind == "tuple" and parts["tally"].order == [1, 0], parts
+    report = _reported(repo, "from vote.results import winner", "winner(['x', 'y', 'y'])", "vote")
+    assert "'tuple' object has no attribute 'get'" in report.error
+    _, result = repro_bisect_repair(repo, report, bad)
+    assert result.candidate is not None and "returns a tuple now" in result.candidate.description, result.attempts
+    assert "    counts = tally(ballots)[1]\n" in (repo.path / "vote/results.py").read_text()
+    assert "return spoiled, counts" in (repo.path / "vote/count.py").read_text()  # the feature stays
+
+
+def test_a_caller_iterating_what_is_now_a_dict_of_parts_takes_the_entry_that_holds_the_old_list(
+        tmp_path: Path) -> None:
+    """`load_rows()` returned the rows; it now returns `{"skipped": n, "rows": rows}` so an import can say how
+    many lines it dropped. `total()` still iterates the result: its keys, strings, are indexed by a field name."""
+    repo = _Repo(tmp_path / "repo", 101)
+    old = ("def load_rows(lines):\n    rows = [dict(zip(('sku', 'qty'), line.split(','))) for line in lines if line]\n"
+           "    return rows\n")
+    new = ("def load_rows(lines):\n    rows = [dict(zip(('sku', 'qty'), line.split(','))) for line in lines\n"
+           "            if line.count(',') == 1]\n    return {'skipped': len(lines) - len(rows), 'rows': rows}\n")
+    totals = ("from stock.rows import load_rows\n\n\ndef total(lines):\n"
+              "    return sum(int(row['qty']) for row in load_rows(lines))\n")
+    test_new = ("from stock.rows import load_rows\n\n\ndef test_skipped():\n"
+                "    assert load_rows(['a,1', 'bad'])['skipped'] == 1\n")
+    repo.commit("stock: rows", {"stock/__init__.py": "", "stock/rows.py": old, "stock/totals.py": totals})
+    bad = repo.commit("stock: count skipped lines", {"stock/rows.py": new, "tests/test_rows.py": test_new})
+    repo.commit("docs", {"README.md": "stock\n"})
+    report = _reported(repo, "from stock.totals import total", "total(['a,1', 'b,2'])", "stock")
+    assert report.error.startswith("TypeError: string indices must be integers")
+    _, result = repro_bisect_repair(repo, report, bad)
+    assert result.candidate is not None and "returns a dict now" in result.candidate.description, result.attempts
+    assert "for row in load_rows(lines)['rows'])" in (repo.path / "stock/totals.py").read_text()
+
+
+async def test_a_caller_left_in_a_reordered_parameter_list_s_old_order_passes_each_value_where_it_went_before(
+        tmp_path: Path) -> None:
+    """`transfer(ledger, src, dst, amount)` becomes `transfer(ledger, amount, src, dst)` (the commit message says
+    why); the commit updates its own test, not `payroll.pay()`, whose calls now hand an account name over as the
+    amount, and `transfer` fails deep inside. The repro built on `transfer` with the report's arguments encodes
+    the caller's old order, so no fix at the caller could pass it: the commit changed `transfer`'s parameters, so
+    the caller's own call (captured by the reporter) becomes the repro, and every call of the moved functions in
+    the module left behind takes its values in the new order (review 20's rotaswap shape, now dev data)."""
+    from agents.testing.regressions import RegressionCase
+    from tests.integration.test_fix_engine import _investigate
+
+    repo = _Repo(tmp_path / "repo", 103)
+    old = ("def transfer(ledger, src, dst, amount):\n    ledger[src] -= amount\n    ledger[dst] = ledger.get(dst, 0)"
+           " + amount\n    return ledger[dst]\n\n\ndef refund(ledger, src, dst, amount):\n"
+           "    return transfer(ledger, dst, src, amount)\n")
+    new = ("class Overdrawn(ValueError):\n    pass\n\n\n"
+           "def transfer(ledger, amount, src, dst):\n    if ledger[src] < amount:\n        raise Overdrawn(src)\n"
+           "    ledger[src] -= amount\n    ledger[dst] = ledger.get(dst, 0) + amount\n    return ledger[dst]\n\n\n"
+           "def refund(ledger, amount, src, dst):\n    return transfer(ledger, amount, dst, src)\n")
+    payroll = ("from bank.ledger import refund, transfer\n\n\ndef pay(ledger, staff):\n    paid = {}\n"
+               "    for name, salary in staff.items():\n"
+               "        paid[name] = transfer(ledger, 'company', name, salary)\n"
+               "    return paid\n\n\ndef claw_back(ledger, name, salary):\n"
+               "    return refund(ledger, 'company', name, salary)\n")
+    test = ("import unittest\n\nfrom bank.ledger import Overdrawn, transfer\n\n\nclass Overdraw(unittest.TestCase):\n"
+            "    def test_overdrawn(self):\n        with self.assertRaises(Overdrawn):\n"
+            "            transfer({'a': 1}, 5, 'a', 'b')\n")
+    repo.commit("bank: ledger", {"bank/__init__.py": "", "bank/ledger.py": old, "bank/payroll.py": payroll,
+                                 "tests/__init__.py": ""})
+    bad = repo.commit("bank: refuse overdrafts; the amount comes first, as in the statements API",
+                      {"bank/ledger.py": new, "tests/test_ledger.py": test})
+    repo.commit("docs", {"README.md": "bank\n"})
+    report = _reported(repo, "from bank.payroll import pay", "pay({'company': 900}, {'ann': 300, 'bo': 200})",
+                       "bank")
+    assert report.error == "KeyError: 'ann'", report.error  # a name where the payer was expected
+    out = await _investigate(RegressionCase(repo.path, "reordered", 103, bad, report), tmp_path)
+    express, impl = out["express"], out["implement"]
+    assert express["status"] == "fixed", (express, impl)
+    assert express["repro"]["target"] == "bank/payroll.py:pay", express["repro"]
+    fixed = _shown(repo, express["branch"], "bank/payroll.py")
+    assert "transfer(ledger, salary, 'company', name)" in fixed, fixed
+    assert "refund(ledger, salary, 'company', name)" in fixed, fixed  # the other call left behind moves too
+    assert "raise Overdrawn(src)" in _shown(repo, express["branch"], "bank/ledger.py")  # the feature stays
+
+
+def test_a_caller_left_reading_the_old_unit_of_a_result_converted_through_a_units_table_is_put_back_in_it(
+        tmp_path: Path) -> None:
+    """`upload_kb()` summed sizes in KB; sizes may now say their unit (the feature) and a new helper converts each
+    through a table, `size_bytes(f) = f['size'] * TO_BYTES[unit]`, so the sum is in bytes. `check()` in another
+    module still compares it with a limit in KB. No number was replaced in `upload_kb` itself: the factor is read
+    from the table its new helper multiplies by (1024; 1 is no factor) (review 20's gridbill shape, now dev
+    data)."""
+    repo = _Repo(tmp_path / "repo", 107)
+    old = "def upload_kb(files):\n    \"\"\"KB of an upload.\"\"\"\n    return sum(f['size'] for f in files)\n"
+    new = ("TO_BYTES = {'B': 1, 'KB': 1024}\n\n\ndef size_bytes(f):\n"
+           "    return f['size'] * TO_BYTES[f.get('unit', 'KB')]\n\n\n"
+           "def upload_kb(files):\n    \"\"\"Bytes of an upload, whatever unit each file gives.\"\"\"\n"
+           "    return sum(size_bytes(f) for f in files)\n")
+    quota = ("from drop.sizes import upload_kb\n\nLIMIT_KB = 4096\n\n\nclass QuotaExceeded(ValueError):\n    pass\n\n\n"
+             "def check(files):\n    used = upload_kb(files)\n    if used > LIMIT_KB:\n"
+             "        raise QuotaExceeded(f'{used} KB over the {LIMIT_KB} KB quota')\n    return LIMIT_KB - used\n")
+    test = ("from drop.sizes import upload_kb\n\n\ndef test_units():\n"
+            "    assert upload_kb([{'size': 2, 'unit': 'KB'}, {'size': 10, 'unit': 'B'}]) == 2058\n")
+    repo.commit("drop: uploads and quota", {"drop/__init__.py": "", "drop/sizes.py": old, "drop/quota.py": quota})
+    bad = repo.commit("drop: sizes in any unit", {"drop/sizes.py": new, "tests/test_sizes.py": test})
+    repo.commit("docs", {"README.md": "drop\n"})
+    report = _reported(repo, "from drop.quota import check", "check([{'size': 300}, {'size': 700}])", "drop")
+    assert "over the 4096 KB quota" in report.error, report.error
+    _, result = repro_bisect_repair(repo, report, bad)
+    assert result.candidate is not None and result.candidate.unit == "template:unit", result.attempts
+    assert "    used = (upload_kb(files) / 1024)\n" in (repo.path / "drop/quota.py").read_text()
+    assert "TO_BYTES[" in (repo.path / "drop/sizes.py").read_text()  # the feature stays
