@@ -10,7 +10,8 @@ object (`agents.reshaped`), a None handed back by a helper the crashing function
 (`agents.baseinit`), numbers made a plain `Enum` (`agents.enumbase`),
 nested settings merged shallowly (`agents.deepmerge`), a caller still taking the whole return of a function
 that now returns a tuple or dict of parts (`agents.parts`), a call still in a reordered parameter list's old
-order (`agents.reordered`). Which apply is decided by the
+order (`agents.reordered`), a reader left parsing the old format of what its writer now writes in another
+(`agents.formats`). Which apply is decided by the
 exception and Python's message.
 """
 
@@ -22,6 +23,7 @@ from agents.baseinit import base_init_candidates
 from agents.datapaths import data_path_candidates, moved_paths
 from agents.deepmerge import deep_merge_candidates
 from agents.enumbase import enum_base_candidates
+from agents.formats import format_fallback_candidates
 from agents.overrides import override_candidates
 from agents.parts import Parts, part_candidates, returns_made_parts
 from agents.passthrough import passthrough_candidates
@@ -29,7 +31,7 @@ from agents.reordered import reorder_candidates, reordered_params
 from agents.repro import ErrorShape, is_test_file
 from agents.reshaped import unpacking_candidates
 from agents.revert import Candidate, file_at
-from agents.suspectdiff import git_lines
+from agents.suspectdiff import diff_lines, git_lines
 from agents.templates import Site
 
 __all__ = ["contract_candidates"]
@@ -63,6 +65,10 @@ def contract_candidates(root: Path, shape: ErrorShape, message: str, sites: list
             cands += reorder_candidates(reordered_params(root, sha, parent, paths), sites, head,
                                         lambda path, parent=parent: file_at(str(root), parent, path) or "")
         cands += part_candidates(parts, sites, head)
+    if shape.exc_type == "ValueError" and "does not match format" in message:  # a reader left on the old format
+        added = [ln[1:] for sha, parent in suspects for ln in diff_lines(root, sha, parent)
+                 if ln.startswith("+") and not ln.startswith("+++")]
+        cands += format_fallback_candidates(message, sites, head, added)
     if "NoneType" in message:  # a None handed back by a helper the crashing function calls
         cands += passthrough_candidates(root, message, sites)
     if shape.exc_type == "AttributeError":  # a subclass's __init__ that never runs its base's

@@ -140,3 +140,44 @@ def test_a_caller_left_reading_the_old_unit_of_a_result_converted_through_a_unit
     assert result.candidate is not None and result.candidate.unit == "template:unit", result.attempts
     assert "    used = (upload_kb(files) / 1024)\n" in (repo.path / "drop/quota.py").read_text()
     assert "TO_BYTES[" in (repo.path / "drop/sizes.py").read_text()  # the feature stays
+
+
+async def test_a_reader_left_on_the_old_format_of_what_its_writer_now_writes_as_iso_reads_both(
+        tmp_path: Path) -> None:
+    """`record_sale()` wrote `sold_on` with `strftime(STAMP)` (`STAMP = "%m/%d/%Y"`) and now writes ISO for an
+    export (the feature); `month_of()` in another module still parses `STAMP`, and sales recorded since fail.
+    The report's value fails at every commit, so nothing bisects: the suspect is the commit that changed how
+    often the name holding the format the error quotes appears (the writer stopped using `STAMP`), not a later
+    commit of the reader's module; and the reader takes both formats, the new one read off that commit (review
+    20's vetrecall shape, now dev data)."""
+    from agents.testing.regressions import RegressionCase
+    from tests.integration.test_fix_engine import _investigate
+
+    repo = _Repo(tmp_path / "repo", 109)
+    sales = ('STAMP = "%m/%d/%Y"\n\n\ndef record_sale(book, item, day):\n'
+             "    entry = {'item': item, 'sold_on': day.strftime(STAMP)}\n    book.append(entry)\n    return entry\n")
+    sales_iso = sales.replace("day.strftime(STAMP)", "day.isoformat()")
+    months = ("from datetime import datetime\n\nfrom shop.sales import STAMP\n\n\ndef month_of(entry):\n"
+              "    return datetime.strptime(entry['sold_on'], STAMP).month\n\n\n"
+              "def by_month(book):\n    out = {}\n    for entry in book:\n"
+              "        out[month_of(entry)] = out.get(month_of(entry), 0) + 1\n    return out\n")
+    test = ("import unittest\nfrom datetime import date\n\nfrom shop.sales import record_sale\n\n\n"
+            "class Export(unittest.TestCase):\n    def test_iso(self):\n"
+            "        self.assertEqual(record_sale([], 'pen', date(2024, 2, 9))['sold_on'], '2024-02-09')\n\n\n"
+            "class OldBooks(unittest.TestCase):\n    def test_typed_dates(self):\n"
+            "        from shop.months import by_month\n"
+            "        self.assertEqual(by_month([{'item': 'ink', 'sold_on': '03/15/2023'}]), {3: 1})\n")
+    repo.commit("shop: sales and months", {"shop/__init__.py": "", "shop/sales.py": sales, "shop/months.py": months,
+                                           "tests/__init__.py": ""})
+    bad = repo.commit("shop: ISO sale dates for the export", {"shop/sales.py": sales_iso, "tests/test_sales.py": test})
+    repo.commit("shop: months docstring", {"shop/months.py": '"""Sales per month."""\n' + months})
+    report = _reported(repo, "from shop.months import by_month",
+                       "by_month([{'item': 'ink', 'sold_on': '03/15/2023'}, {'item': 'pen', 'sold_on': '2024-02-09'}])",
+                       "shop")
+    assert "does not match format '%m/%d/%Y'" in report.error, report.error
+    out = await _investigate(RegressionCase(repo.path, "format", 109, bad, report), tmp_path)
+    express, impl = out["express"], out["implement"]
+    assert express["status"] == "fixed" and express["suspect_commit"] == bad, (express, impl)
+    fixed = _shown(repo, express["branch"], "shop/months.py")
+    assert "except ValueError:" in fixed and "strptime(entry['sold_on'], '%Y-%m-%d').month" in fixed, fixed
+    assert "day.isoformat()" in _shown(repo, express["branch"], "shop/sales.py")  # the feature stays
