@@ -11,7 +11,8 @@ object (`agents.reshaped`), a None handed back by a helper the crashing function
 nested settings merged shallowly (`agents.deepmerge`), a caller still taking the whole return of a function
 that now returns a tuple or dict of parts (`agents.parts`), a call still in a reordered parameter list's old
 order (`agents.reordered`), a reader left parsing the old format of what its writer now writes in another
-(`agents.formats`). Which apply is decided by the
+(`agents.formats`), a naive time compared with the suspect's now aware one read in the suspect's zone
+(`agents.suspecttz`). Which apply is decided by the
 exception and Python's message.
 """
 
@@ -32,6 +33,7 @@ from agents.repro import ErrorShape, is_test_file
 from agents.reshaped import unpacking_candidates
 from agents.revert import Candidate, file_at
 from agents.suspectdiff import diff_lines, git_lines
+from agents.suspecttz import suspect_zone_candidates
 from agents.templates import Site
 
 __all__ = ["contract_candidates"]
@@ -69,6 +71,8 @@ def contract_candidates(root: Path, shape: ErrorShape, message: str, sites: list
         added = [ln[1:] for sha, parent in suspects for ln in diff_lines(root, sha, parent)
                  if ln.startswith("+") and not ln.startswith("+++")]
         cands += format_fallback_candidates(message, sites, head, added)
+    if shape.exc_type == "TypeError":  # a naive time left behind where the suspect made its own aware
+        cands += suspect_zone_candidates(root, message, sites, head, suspects)
     if "NoneType" in message:  # a None handed back by a helper the crashing function calls
         cands += passthrough_candidates(root, message, sites)
     if shape.exc_type == "AttributeError":  # a subclass's __init__ that never runs its base's

@@ -144,7 +144,8 @@ _FROM_THE_SUSPECT = frozenset({"template:stale_name", "template:stale_key", "tem
                                "template:old_default", "template:data_paths", "template:passthrough",
                                "template:base_init", "template:odd_value", "template:old_raise",
                                "template:enum_base", "template:deep_merge", "template:key_default",
-                               "template:param_default", "template:format"})
+                               "template:param_default", "template:format",
+                               "template:suspect_zone"})
 
 
 def _order(cands: list[Candidate], head: dict[str, str], sites: list[Site]) -> list[Candidate]:

@@ -181,3 +181,34 @@ async def test_a_reader_left_on_the_old_format_of_what_its_writer_now_writes_as_
     fixed = _shown(repo, express["branch"], "shop/months.py")
     assert "except ValueError:" in fixed and "strptime(entry['sold_on'], '%Y-%m-%d').month" in fixed, fixed
     assert "day.isoformat()" in _shown(repo, express["branch"], "shop/sales.py")  # the feature stays
+
+
+def test_a_naive_time_compared_with_the_suspect_s_now_aware_one_is_read_in_the_suspect_s_zone(
+        tmp_path: Path) -> None:
+    """`opens_at()` returned the clinic's naive local opening time; it now returns it aware, in UTC, for a
+    calendar feed (`CLINIC_TZ = ZoneInfo("America/New_York")`, the feature). `is_open()` in another module still
+    parses naive local times and compares: `can't compare offset-naive and offset-aware datetimes`. Reading the
+    naive time as UTC passes but moves the answer by the zone's offset (8:30 local is before 9:00 local, not
+    after 4:00 local): the zone the suspect attached to its own naive value is attached (review 20's tripforms
+    shape, now dev data)."""
+    repo = _Repo(tmp_path / "repo", 113)
+    old = ("from datetime import datetime, time\n\nOPENS = time(9, 0)\n\n\ndef opens_at(day):\n"
+           "    return datetime.combine(day, OPENS)\n")
+    new = ("from datetime import datetime, time, timezone\nfrom zoneinfo import ZoneInfo\n\n"
+           'CLINIC_TZ = ZoneInfo("America/New_York")\nOPENS = time(9, 0)\n\n\ndef opens_at(day):\n'
+           "    return datetime.combine(day, OPENS, tzinfo=CLINIC_TZ).astimezone(timezone.utc)\n")
+    desk = ("from datetime import datetime\n\nfrom clinic.hours import opens_at\n\n\ndef is_open(stamp):\n"
+            "    now = datetime.strptime(stamp, '%Y-%m-%d %H:%M')\n    return now >= opens_at(now.date())\n")
+    test = ("from datetime import date\n\nfrom clinic.hours import opens_at\n\n\ndef test_utc():\n"
+            "    assert opens_at(date(2024, 1, 8)).isoformat() == '2024-01-08T14:00:00+00:00'\n")
+    repo.commit("clinic: hours", {"clinic/__init__.py": "", "clinic/hours.py": old, "clinic/desk.py": desk})
+    bad = repo.commit("clinic: opening times in UTC for the calendar feed",
+                      {"clinic/hours.py": new, "tests/test_hours.py": test})
+    repo.commit("docs", {"README.md": "clinic\n"})
+    report = _reported(repo, "from clinic.desk import is_open", "is_open('2024-01-08 08:30')", "clinic")
+    assert "can't compare offset-naive and offset-aware datetimes" in report.error, report.error
+    _, result = repro_bisect_repair(repo, report, bad)
+    assert result.candidate is not None and result.candidate.unit == "template:suspect_zone", result.attempts
+    text = (repo.path / "clinic/desk.py").read_text()
+    assert "strptime(stamp, '%Y-%m-%d %H:%M').replace(tzinfo=CLINIC_TZ)" in text, text
+    assert "from clinic.hours import opens_at, CLINIC_TZ" in text, text
