@@ -115,11 +115,33 @@ class ErrorReport(Payload):
         return _signature(self.error, self.context.file, self.context.line)
 
     def texts(self) -> dict[str, str]:
-        """Every untrusted text field by name (for the injection filter)."""
+        """Every untrusted text field by name (for the injection filter). A structured context value (the
+        arguments a reporter captured: lists, dicts) gives its strings, keys too, one per line."""
         out = {"error": self.error, "stack": self.stack, "service": self.service}
         for key, value in self.context.model_dump(exclude_none=True).items():
-            out[f"context.{key}"] = value if isinstance(value, str) else str(value)
+            if isinstance(value, list | dict):
+                out[f"context.{key}"] = "\n".join(dict.fromkeys(_strings(value)))
+            else:
+                out[f"context.{key}"] = value if isinstance(value, str) else str(value)
         return {k: v for k, v in out.items() if v}
+
+    def data_fields(self) -> set[str]:
+        """The fields of `texts()` that hold structured data (captured arguments): their lines are values."""
+        return {f"context.{k}" for k, v in self.context.model_dump(exclude_none=True).items()
+                if isinstance(v, list | dict)}
+
+
+def _strings(value: Any, depth: int = 0) -> list[str]:
+    """The strings of a JSON-like value, keys included, in order (depth bounded: a report is finite anyway)."""
+    if isinstance(value, str):
+        return [value]
+    if depth > 32:
+        return [str(value)]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*_strings(k, depth + 1), *_strings(v, depth + 1))]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _strings(v, depth + 1)]
+    return []
 
 
 class Task(Payload):

@@ -28,6 +28,7 @@ probability of 0) would reach a threshold of 0, and every text would be rejected
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -57,6 +58,14 @@ def _valid_utf8(text: str) -> str:
         return text
     except UnicodeEncodeError:
         return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _worded_lines(value: str) -> str:
+    """The lines of a data field with two words or more (a value of one token is a code, a date, a CSV row)."""
+    return "\n".join(line for line in value.splitlines() if _WORDS.search(line))
+
+
+_WORDS = re.compile(r"\S\s+\S")
 
 
 def _model_threshold(value: Any) -> float:
@@ -132,7 +141,7 @@ class InjectionFilter:
         return self._scan({field: text})
 
     def check_report(self, report: ErrorReport) -> Verdict:
-        return self._scan(report.texts())
+        return self._scan(report.texts(), data=report.data_fields())
 
     # -- internals ---------------------------------------------------------------------------
     def _segments(self, fields: dict[str, str]) -> list[_Segment]:
@@ -146,7 +155,7 @@ class InjectionFilter:
                 offset += len(norm.skeleton) + len(_SEP)
         return segments
 
-    def _scan(self, fields: dict[str, str]) -> Verdict:
+    def _scan(self, fields: dict[str, str], data: set[str] = frozenset()) -> Verdict:  # type: ignore[assignment]
         fields = {k: _valid_utf8(v) for k, v in fields.items() if v}
         if not fields:
             return Verdict(score=0.0, threshold=self.threshold, **self._no_model())
@@ -180,7 +189,9 @@ class InjectionFilter:
                     rule = c.regex_groups[m.lastgroup]
                     place(rule, rule.weight, m.start(), m.end())
         verdict = self._verdict(fields, found)
-        return self._with_model(verdict, fields, segments, doc, text) if self.model is not None else verdict
+        if self.model is None:
+            return verdict
+        return self._with_model(verdict, fields, segments, doc, text, data)
 
     def _no_model(self) -> dict[str, float | None]:
         if self.model is None:
@@ -188,13 +199,17 @@ class InjectionFilter:
         return {"model_score": 0.0, "model_threshold": self.model.threshold}
 
     def _with_model(
-        self, verdict: Verdict, fields: dict[str, str], segments: list[_Segment], doc: Any, text: str
+        self, verdict: Verdict, fields: dict[str, str], segments: list[_Segment], doc: Any, text: str,
+        data: set[str] = frozenset(),  # type: ignore[assignment]
     ) -> Verdict:
         model = self.model
         assert model is not None
         length = len(text)
-        seen_once = {name: without_repeats(value) for name, value in fields.items()}
-        if any(len(seen_once[name]) < len(value) for name, value in fields.items()):
+        # a captured argument's values (`date;ref;amount`, `SPRING25`, a SKU) are data, not prose: the learned
+        # heads read only its lines of words; the rules above read every value
+        view = {name: (_worded_lines(value) if name in data else value) for name, value in fields.items()}
+        seen_once = {name: without_repeats(value) for name, value in view.items() if value}
+        if seen_once != fields:
             # repeated lines (a stack loop, a log flood): the model reads each line once, as in training;
             # the rules above read everything
             segments = self._segments(seen_once)
@@ -227,7 +242,7 @@ class InjectionFilter:
         if verdict.model_fired and not verdict.rules_fired:  # name the field the model objects to most
             per_field = {
                 name: model.score_view(_SEP.join(s.norm.skeleton for s in segments if s.field == name)[:MAX_VIEW_CHARS])
-                for name in fields
+                for name in seen_once
             }
             field = max(per_field, key=lambda f: per_field[f])
             verdict = replace(verdict, field=field, text=fields[field])
