@@ -7,14 +7,19 @@ class that left the family its callers catch.
 A caller still reading `order.total` gets a bound method (`'>=' not supported between instances of
 'method' and 'int'`): every read of that attribute in the caller's file is called instead. An exception
 raised through a frame whose `except T:` no longer catches it (`class ParseError(Exception)` where the
-caller catches ValueError): the class is derived from T as well, or the handler widened to catch it.
+caller catches ValueError): the class is derived from T as well, or the handler widened to catch it. A
+standard library error that escaped (`Decimal('N/A')`'s `decimal.InvalidOperation` where `float()` raised
+the ValueError the caller catches) is turned into T where it is raised, or the handler catches it too.
 """
 
 from __future__ import annotations
 
+import ast
 import re
+import sys
 from pathlib import Path
 
+from agents.imports import with_import
 from agents.repro import ErrorShape
 from agents.revert import Candidate, file_at
 from agents.templates import Site
@@ -55,13 +60,18 @@ def api_candidates(shape: ErrorShape, message: str, sites: list[Site], texts: di
                 if read.search(text):
                     add(site.path, read.sub(r"\1()", text), f"call {name}() where {site.path} reads it as a "
                         "property", len(read.findall(text)), site.tier)
-    out += _escaped_exception(shape, sites, texts)
+    out += _escaped_exception(shape, sites, texts, message)
     return out
 
 
-def _escaped_exception(shape: ErrorShape, sites: list[Site], texts: dict[str, str]) -> list[Candidate]:
+def _escaped_exception(shape: ErrorShape, sites: list[Site], texts: dict[str, str], message: str = ""
+                       ) -> list[Candidate]:
     """The raised class, defined in the repository, escaped an `except T:` around a call on the path."""
     raised = shape.exc_type.rsplit(".", 1)[-1]
+    # a standard library error (`decimal.InvalidOperation`): a module Python names, not builtins, not ours
+    named = re.match(rf"\s*([\w.]+)\.{re.escape(raised)}\b", message)  # the report names it in full
+    module = shape.exc_type.rsplit(".", 1)[0] if "." in shape.exc_type else named[1] if named else ""
+    module = module if module and module.split(".")[0] in sys.stdlib_module_names else ""
     defined = {p: m for p, t in texts.items() if (m := re.search(rf"^class\s+{raised}\s*\(([^)]*)\)\s*:", t, re.M))}
     caught: list[tuple[Site, int, str]] = []  # (site, line number of the except, the type it catches)
     for site in sites:
@@ -90,9 +100,41 @@ def _escaped_exception(shape: ErrorShape, sites: list[Site], texts: dict[str, st
         lines = texts[site.path].splitlines(keepends=True)
         line = lines[number - 1]
         m = re.match(r"(\s*except\s+)\(?([\w., ]+?)\)?((?:\s+as\s+\w+)?\s*:.*\n?)$", line)
-        if m and defined:  # a builtin error (AttributeError from a None) escaping is a bug upstream: not widened
+        if m and (defined or module):  # a builtin error (AttributeError from a None) escaping is a bug upstream
             widened = f"{m.group(1)}({m.group(2)}, {raised}){m.group(3)}"
             new_text = "".join(lines[: number - 1]) + widened + "".join(lines[number:])
+            if module and not defined:
+                new_text = with_import(new_text, module, raised)
             out.append(Candidate({site.path: new_text}, "template:api_change", f"except also catches {raised} at "
                                  f"{site.path}:{number}", 2, tier=site.tier))
+    if module and not defined and caught:  # the raiser turns it into what its callers catch, as it did before
+        handled = caught[0][2]
+        out += _converted_at_raise(shape, sites, texts, module, raised, handled)
     return out
+
+
+def _converted_at_raise(shape: ErrorShape, sites: list[Site], texts: dict[str, str], module: str, raised: str,
+                        handled: str) -> list[Candidate]:
+    """The crash statement in `try`, its `except raised` raising `handled` (a standard library error, such as
+    decimal's `InvalidOperation` where `float()` raised the `ValueError` its callers catch)."""
+    crash = next((s for s in sites if s.tier == 0 and s.path in texts), None)
+    if crash is None:
+        return []
+    text = texts[crash.path]
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return []
+    stmt = next((n for n in ast.walk(tree) if isinstance(n, ast.Assign | ast.AnnAssign | ast.AugAssign | ast.Return
+                                                            | ast.Expr)
+                 and n.lineno <= crash.line <= (n.end_lineno or n.lineno)), None)
+    if stmt is None:
+        return []
+    lines = text.splitlines(keepends=True)
+    body = [x if x.endswith("\n") else x + "\n" for x in lines[stmt.lineno - 1: stmt.end_lineno]]
+    indent = body[0][: len(body[0]) - len(body[0].lstrip())]
+    new = (f"{indent}try:\n" + "".join("    " + x for x in body) + f"{indent}except {raised} as exc:\n"
+           f"{indent}    raise {handled}(str(exc)) from exc\n")
+    new_text = with_import("".join(lines[: stmt.lineno - 1]) + new + "".join(lines[stmt.end_lineno:]), module, raised)
+    return [Candidate({crash.path: new_text}, "template:api_change", f"{raised} raised at {crash.path}:{stmt.lineno} "
+                      f"becomes the {handled} its callers catch", 2, tier=crash.tier)]

@@ -7,7 +7,9 @@ returns `(rate, label)`, and the commit rewrote `rate = lookup_rate(r)` as `rate
 two modules but not in a third, which multiplies by the tuple. The edit is read from the commit's own diff
 (a removed and an added line calling the same function: what changed before and after the call, the
 call's arguments aside; an assigned name stands for any name) and replayed on each call of that function
-the commit did not touch in the files of the failing path, one learned edit per candidate.
+the commit did not touch in the files of the failing path, one learned edit per candidate. What the commit
+appended right after its calls (`slugify(title).decode()`) is appended after the others whatever surrounds
+them.
 """
 
 from __future__ import annotations
@@ -138,6 +140,25 @@ def _replay(line: str, name: str, edit: tuple[str, str, str, str]) -> str | None
     return f"{indent}{new_before} {call}{a_new}" if new_before else f"{indent}{call}{a_new}"
 
 
+_POSTFIX = re.compile(r"(?:\.\w+\([^()]*\)|\[[^\[\]]*\])+")
+
+
+def _postfix(edit: tuple[str, str, str, str]) -> str | None:
+    """What the commit appended right after its calls (`.decode()`, `[0]`), whatever surrounds them."""
+    a_old, a_new = edit[2], edit[3].strip()
+    if edit[0] != edit[1] or not a_new.endswith(a_old):
+        return None
+    added = a_new[: len(a_new) - len(a_old)]
+    return added if added and _POSTFIX.fullmatch(added) else None
+
+
+def _appended_after(line: str, name: str, postfix: str) -> str | None:
+    parts = _split(line, name)
+    if parts is None or parts[2].startswith(postfix):
+        return None
+    return parts[0] + parts[1] + postfix + parts[2]
+
+
 def _each_line(sites: list[Site], texts: dict[str, str],
                edit: Callable[[str], str | None]) -> Iterator[tuple[str, str, int]]:
     """(path, new text, lines changed) per file of the failing path where `edit` changes a line."""
@@ -167,6 +188,13 @@ def call_site_candidates(root: Path, sites: list[Site], texts: dict[str, str],
                     out.append(Candidate({path: new_text}, "template:call_site",
                                          f"{changed} call(s) of {name}() in {path} edited as {sha[:10]} edited "
                                          f"the others ({edit[0]!r} -> {edit[1]!r})", changed, tier=1))
+                if (post := _postfix(edit)) is None:
+                    continue
+                for path, new_text, changed in _each_line(
+                        sites, texts, lambda b, n=name, x=post: _appended_after(b, n, x)):
+                    out.append(Candidate({path: new_text}, "template:call_site",
+                                         f"{changed} call(s) of {name}() in {path} followed by {post} as "
+                                         f"{sha[:10]} did at the calls it updated", changed, tier=1))
         for name, appends in argument_appends(root, sha, parent).items():
             for count, extra in appends[:3]:
                 edit_line = lambda b, n=name, c=count, x=extra: _appended(b, n, c, x)  # noqa: E731

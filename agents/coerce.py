@@ -74,7 +74,14 @@ def mixed_types(message: str) -> Mixed | None:
     return None
 
 
-def _convert(expr: str, to: str) -> str | None:
+# text and bytes meet: the value is decoded or encoded, never `str(b"...")` (which gives "b'...'")
+_TRANSCODE = {("bytes", "str"): "{}.decode()", ("str", "bytes"): "{}.encode()"}
+
+
+def _convert(expr: str, to: str, frm: str | None = None) -> str | None:
+    if (frm, to) in _TRANSCODE:
+        return _TRANSCODE[(frm, to)].format(expr if re.fullmatch(r"[\w.]+(\([^()]*\)|\[[^()]*\])*", expr)
+                                            else f"({expr})")
     pattern = _CONVERT.get(to)
     if to in _CONVERT_ONCE and not re.fullmatch(r"[\w.]+(\[[^()]*\])*", expr):
         pattern = _CONVERT_ONCE[to]
@@ -125,11 +132,11 @@ def coercions(line: str, mixed: Mixed) -> Iterator[tuple[str, str]]:
     except SyntaxError:
         return
 
-    def replaced(node: ast.expr, to: str) -> tuple[str, str] | None:
+    def replaced(node: ast.expr, to: str, frm: str | None = None) -> tuple[str, str] | None:
         if node.end_col_offset is None or node.lineno != 1 or node.end_lineno != 1:
             return None
         expr = code[node.col_offset: node.end_col_offset].decode()
-        new = _convert(expr, to)
+        new = _convert(expr, to, frm)
         if new is None:
             return None
         text = (code[: node.col_offset] + new.encode() + code[node.end_col_offset:]).decode()
@@ -154,11 +161,11 @@ def coercions(line: str, mixed: Mixed) -> Iterator[tuple[str, str]]:
                     text = text[:start] + (_convert(text[start:end].decode(), to) or "").encode() + text[end:]
                 yield line[:indent] + text.decode(), f"coerce every operand to {to}"
     for left, right in operations:
-        pairs = [(right, mixed.left), (left, mixed.right)]
+        pairs = [(right, mixed.left, mixed.right), (left, mixed.right, mixed.left)]
         if either:
-            pairs = [(node, to) for node in (left, right) for to in (mixed.right, mixed.left)]
-        for node, to in pairs:
-            if not isinstance(node, ast.Constant) and (variant := replaced(node, to)):
+            pairs = [(node, to, None) for node in (left, right) for to in (mixed.right, mixed.left)]
+        for node, to, frm in pairs:
+            if not isinstance(node, ast.Constant) and (variant := replaced(node, to, frm)):
                 yield variant
     body = tree.body[0] if len(tree.body) == 1 else None
     returned = body.value if isinstance(body, ast.Return) else None

@@ -12,7 +12,8 @@ nested settings merged shallowly (`agents.deepmerge`), a caller still taking the
 that now returns a tuple or dict of parts (`agents.parts`), a call still in a reordered parameter list's old
 order (`agents.reordered`), a reader left parsing the old format of what its writer now writes in another
 (`agents.formats`), a naive time compared with the suspect's now aware one read in the suspect's zone
-(`agents.suspecttz`). Which apply is decided by the
+(`agents.suspecttz`), a caller changing what a function it calls returns, since the suspect cached it, given a
+copy (`agents.cached`). Which apply is decided by the
 exception and Python's message.
 """
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agents.baseinit import base_init_candidates
+from agents.cached import cached_copy_candidates, newly_cached
 from agents.datapaths import data_path_candidates, moved_paths
 from agents.deepmerge import deep_merge_candidates
 from agents.enumbase import enum_base_candidates
@@ -66,6 +68,7 @@ def contract_candidates(root: Path, shape: ErrorShape, message: str, sites: list
             parts.update(returns_made_parts(root, sha, parent, paths))
             cands += reorder_candidates(reordered_params(root, sha, parent, paths), sites, head,
                                         lambda path, parent=parent: file_at(str(root), parent, path) or "")
+            cands += cached_copy_candidates(newly_cached(root, sha, parent, paths), sites, head)
         cands += part_candidates(parts, sites, head)
     if shape.exc_type == "ValueError" and "does not match format" in message:  # a reader left on the old format
         added = [ln[1:] for sha, parent in suspects for ln in diff_lines(root, sha, parent)

@@ -24,10 +24,9 @@ from typing import Any
 
 from agents.candidates import blamed_lines, gather
 from agents.forensics import function_spans
-from agents.linecode import calls
-from agents.repro import ErrorShape, Repro, is_test_file, run_repro
+from agents.repro import ErrorShape, Repro, run_repro
 from agents.revert import Candidate, tokens
-from agents.suspectdiff import git_lines
+from agents.sites import sites_for
 from agents.templates import Site
 from agents.testcmd import TestCommand, TestCommandError
 from agents.testrun import holds, parse_test_counts
@@ -71,63 +70,6 @@ def _value_changed_reason(oracle: ValueOracle, cand: Candidate, now: str) -> str
             f"{oracle.shown} at the last good commit; {cand.description} (it returns {now}) (not claimed)")
 
 
-def sites_for(root: Path, frames: list[tuple[str, int, str]], suspect: str | None) -> list[Site]:
-    """Failing-path sites at HEAD: the crash line, the callers' lines, then the suspect's lines in those
-    functions and in the functions the crash line calls (a value computed there and returned, such as a
-    count that is now 0, crashes the line that uses it: `total / self.leg_count()`)."""
-    code = [(p, n, f) for p, n, f in frames if not is_test_file(p)]
-    sites = [Site(p, n, f, 0 if i == len(code) - 1 else 1) for i, (p, n, f) in enumerate(code)]
-    sites.reverse()
-    if suspect:
-        spans: list[tuple[str, int, int, str]] = []
-        for p, n, f in code:
-            text = (root / p).read_text(errors="replace") if (root / p).is_file() else ""
-            span = next((s for s in function_spans(text) if s.start <= n <= s.end and s.qualname.endswith(f)), None)
-            spans.append((p, *((span.start, span.end) if span else (n - 3, n + 3)), f))
-        if code:
-            spans += _callee_spans(root, code[-1], suspect)
-        for p, lo, hi, f in spans:
-            for k in sorted(blamed_lines(root, p, suspect)):
-                if lo <= k <= hi and not any(s.path == p and s.line == k for s in sites):
-                    sites.append(Site(p, k, f, 2))
-        if code:
-            sites += [s for s in _attribute_sites(root, code[-1], suspect)
-                      if not any(t.path == s.path and t.line == s.line for t in sites)]
-    return sites
-
-
-def _attribute_sites(root: Path, crash: tuple[str, int, str], suspect: str) -> list[Site]:
-    """The suspect's lines in the crash file that set an attribute the crash line reads (`self.counts = [0]
-    * len(self.bounds)` sized in `__init__`, indexed in `observe`): the value crashes where it is read."""
-    path, line, func = crash
-    text = (root / path).read_text(errors="replace") if (root / path).is_file() else ""
-    lines = text.splitlines()
-    if not 0 < line <= len(lines):
-        return []
-    read = set(re.findall(r"\bself\.(\w+)", lines[line - 1]))
-    out = []
-    for k in sorted(blamed_lines(root, path, suspect)):
-        m = re.match(r"\s*self\.(\w+)\s*(?:[-+*/]?=)(?!=)", lines[k - 1]) if 0 < k <= len(lines) else None
-        if m and m.group(1) in read and k != line:
-            out.append(Site(path, k, func, 2))
-    return out
-
-
-def _callee_spans(root: Path, crash: tuple[str, int, str], suspect: str) -> list[tuple[str, int, int, str]]:
-    """(path, first line, last line, name) of the functions the crash line calls that the suspect changed."""
-    path, line, _ = crash
-    text = (root / path).read_text(errors="replace") if (root / path).is_file() else ""
-    lines = text.splitlines()
-    called = {name.rsplit(".", 1)[-1] for name, *_ in calls(lines[line - 1])} if 0 < line <= len(lines) else set()
-    out = []
-    for p in git_lines(root, "diff", "--name-only", suspect + "^", suspect):
-        if p.endswith(".py") and not is_test_file(p) and called and (root / p).is_file():
-            body = (root / p).read_text(errors="replace")
-            out += [(p, s.start, s.end, s.qualname) for s in function_spans(body)
-                    if s.qualname.rsplit(".", 1)[-1] in called]
-    return out
-
-
 def _changed_head_lines(old: str, new: str) -> set[int]:
     sm = difflib.SequenceMatcher(None, old.splitlines(), new.splitlines(), autojunk=False)
     out: set[int] = set()
@@ -145,7 +87,7 @@ _FROM_THE_SUSPECT = frozenset({"template:stale_name", "template:stale_key", "tem
                                "template:base_init", "template:odd_value", "template:old_raise",
                                "template:enum_base", "template:deep_merge", "template:key_default",
                                "template:param_default", "template:format",
-                               "template:suspect_zone"})
+                               "template:suspect_zone", "template:cached_copy"})
 
 
 def _order(cands: list[Candidate], head: dict[str, str], sites: list[Site]) -> list[Candidate]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from agents.imports import with_import
 from agents.revert import Candidate
 from agents.suspectdiff import diff_lines
 from agents.templates import Site
@@ -49,17 +50,11 @@ def _module(path: str) -> str:
 
 
 def _with_import(text: str, name: str, path: str, site_path: str) -> str:
-    if re.search(rf"^(?:{name}\s*=|from\s+\S+\s+import\s+.*\b{name}\b)", text, re.M):
-        return text
-    module, leaf = _module(path), _module(path).rsplit(".", 1)[-1]
+    """`name` imported from the module at `path`: relatively, as the file's own imports are, within a package."""
+    leaf = _module(path).rsplit(".", 1)[-1]
     same_package = site_path.rsplit("/", 1)[0] == path.rsplit("/", 1)[0]
-    for m in re.finditer(r"^from\s+(\S+)\s+import\s+([^\n(]+)$", text, re.M):
-        if m[1] in (module, f".{leaf}") or (same_package and m[1] == f".{leaf}"):
-            return text[: m.end(2)] + f", {name}" + text[m.end(2):]
-    source = f".{leaf}" if same_package and re.search(r"^from\s+\.", text, re.M) else module
-    first = re.search(r"^(?:from|import)\s", text, re.M)
-    at = first.start() if first else 0
-    return text[:at] + f"from {source} import {name}\n" + text[at:]
+    relative = same_package and re.search(r"^from\s+\.", text, re.M)
+    return with_import(text, f".{leaf}" if relative else _module(path), name)
 
 
 def suspect_zone_candidates(root: Path, message: str, sites: list[Site], texts: dict[str, str],

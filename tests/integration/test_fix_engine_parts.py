@@ -212,3 +212,89 @@ def test_a_naive_time_compared_with_the_suspect_s_now_aware_one_is_read_in_the_s
     text = (repo.path / "clinic/desk.py").read_text()
     assert "strptime(stamp, '%Y-%m-%d %H:%M').replace(tzinfo=CLINIC_TZ)" in text, text
     assert "from clinic.hours import opens_at, CLINIC_TZ" in text, text
+
+
+def test_a_call_left_behind_gets_what_the_commit_appended_after_the_calls_it_updated(tmp_path: Path) -> None:
+    """`session_token()` returned text and now returns bytes (an HMAC'd token, the feature); the commit made
+    `auth_header()` call `session_token(u).decode()`, inside an f-string, but left `cookie()` behind, where the
+    token is concatenated: `can only concatenate str (not "bytes") to str`. What the commit appended after its
+    call is appended after the one it missed, whatever surrounds them (review 21's blogslug shape, dev data)."""
+    repo = _Repo(tmp_path / "repo", 127)
+    old = "def session_token(user):\n    return f'{user}-{len(user)}'\n"
+    new = ("import hashlib\n\n\ndef session_token(user):\n"
+           "    return hashlib.sha256(user.encode()).hexdigest()[:12].encode()\n")
+    web_old = ("from auth.tokens import session_token\n\n\ndef auth_header(user):\n"
+               "    return {'Authorization': f'Token {session_token(user)}'}\n\n\n"
+               "def cookie(user):\n    return 'sid=' + session_token(user) + '; Path=/'\n")
+    web_new = web_old.replace("{session_token(user)}", "{session_token(user).decode()}")
+    test = ("from auth.web import auth_header\n\n\ndef test_header():\n"
+            "    assert len(auth_header('ann')['Authorization']) == len('Token ') + 12\n")
+    repo.commit("auth: tokens", {"auth/__init__.py": "", "auth/tokens.py": old, "auth/web.py": web_old})
+    bad = repo.commit("auth: hashed session tokens", {"auth/tokens.py": new, "auth/web.py": web_new,
+                                                      "tests/test_web.py": test})
+    repo.commit("docs", {"README.md": "auth\n"})
+    report = _reported(repo, "from auth.web import cookie", "cookie('ann')", "auth")
+    assert 'can only concatenate str (not "bytes") to str' in report.error, report.error
+    _, result = repro_bisect_repair(repo, report, bad)
+    assert result.candidate is not None and "followed by .decode()" in result.candidate.description, result.attempts
+    assert "    return 'sid=' + session_token(user).decode() + '; Path=/'\n" in (repo.path / "auth/web.py").read_text()
+
+
+async def test_a_standard_library_error_that_escapes_the_caller_s_handler_is_caught_there_too(
+        tmp_path: Path) -> None:
+    """`percent()` read rates with `float()`, whose ValueError `rates()` catches to skip a bad row; exact rates
+    with `Decimal()` (the feature) raise `decimal.InvalidOperation` on "n/a", an ArithmeticError the handler
+    does not catch. The error is named in full by the report; the handler catches it too, imported from its
+    module (review 21's ledgerimport shape, dev data). `percent('n/a')` fails at every commit (another error
+    before), so the repro is the caller's own call."""
+    from agents.testing.regressions import RegressionCase
+    from tests.integration.test_fix_engine import _investigate
+
+    repo = _Repo(tmp_path / "repo", 131)
+    old = "def percent(text):\n    return float(text.strip().rstrip('%')) / 100\n"
+    new = ("from decimal import Decimal\n\n\ndef percent(text):\n"
+           "    return Decimal(text.strip().rstrip('%')) / 100\n")
+    table = ("from tax.parse import percent\n\n\ndef rates(rows):\n    out, skipped = {}, []\n"
+             "    for region, text in rows:\n        try:\n            out[region] = percent(text)\n"
+             "        except ValueError:\n            skipped.append(region)\n    return out, skipped\n")
+    test = ("import unittest\nfrom decimal import Decimal\n\nfrom tax.parse import percent\n\n\n"
+            "class Exact(unittest.TestCase):\n    def test_exact(self):\n"
+            "        self.assertEqual(percent('7.7%'), Decimal('0.077'))\n")
+    repo.commit("tax: rates", {"tax/__init__.py": "", "tax/parse.py": old, "tax/table.py": table,
+                               "tests/__init__.py": ""})
+    bad = repo.commit("tax: exact rates", {"tax/parse.py": new, "tests/test_parse.py": test})
+    repo.commit("docs", {"README.md": "tax\n"})
+    report = _reported(repo, "from tax.table import rates", "rates([('BE', '21%'), ('XX', 'n/a')])", "tax")
+    assert report.error.startswith("decimal.InvalidOperation"), report.error
+    out = await _investigate(RegressionCase(repo.path, "stdlib_error", 131, bad, report), tmp_path)
+    express, impl = out["express"], out["implement"]
+    assert express["status"] == "fixed" and "InvalidOperation" in impl["summary"], (express["root_cause"], impl)
+    texts = _shown(repo, express["branch"], "tax/table.py") + _shown(repo, express["branch"], "tax/parse.py")
+    assert "from decimal import InvalidOperation" in texts or "from decimal import Decimal, InvalidOperation" in texts
+    assert "Decimal(text.strip()" in _shown(repo, express["branch"], "tax/parse.py")  # the feature stays
+
+
+def test_a_caller_that_changes_what_a_now_cached_function_returns_changes_a_copy(tmp_path: Path) -> None:
+    """`menu_for()` parses the day's menu; memoised with `@functools.cache` (the feature: parse once), it hands
+    every caller the same list, and `order()` removes the dish it serves from it: the second order of the day
+    finds it gone (`ValueError: list.remove(x): x not in list`). The caller changes a copy (review 21's fxcache
+    shape, dev data)."""
+    repo = _Repo(tmp_path / "repo", 137)
+    old = ("MENUS = {'mon': 'soup,pie,tart'}\n\n\ndef menu_for(day):\n    return MENUS[day].split(',')\n")
+    new = ("import functools\n\nMENUS = {'mon': 'soup,pie,tart'}\n\n\n@functools.cache\ndef menu_for(day):\n"
+           "    return MENUS[day].split(',')\n")
+    kitchen = ("from canteen.menus import menu_for\n\n\ndef order(day, dish):\n    left = menu_for(day)\n"
+               "    left.remove(dish)\n    return {'served': dish, 'also': left}\n\n\n"
+               "def orders(day, dishes):\n    return [order(day, d) for d in dishes]\n")
+    test = ("from canteen.menus import menu_for\n\n\ndef test_cached():\n"
+            "    assert menu_for('mon') is menu_for('mon')\n")
+    repo.commit("canteen: menus", {"canteen/__init__.py": "", "canteen/menus.py": old, "canteen/kitchen.py": kitchen})
+    bad = repo.commit("canteen: parse a menu once", {"canteen/menus.py": new, "tests/test_menus.py": test})
+    repo.commit("docs", {"README.md": "canteen\n"})
+    report = _reported(repo, "from canteen.kitchen import orders", "orders('mon', ['pie', 'pie'])", "canteen")
+    assert "x not in list" in report.error, report.error
+    _, result = repro_bisect_repair(repo, report, bad)
+    assert result.candidate is not None and result.candidate.unit == "template:cached_copy", result.attempts
+    text = (repo.path / "canteen/kitchen.py").read_text()
+    assert "    left = copy.copy(menu_for(day))\n" in text and text.startswith("import copy\n"), text
+    assert "@functools.cache" in (repo.path / "canteen/menus.py").read_text()  # the feature stays

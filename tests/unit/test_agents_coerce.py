@@ -78,3 +78,18 @@ def test_a_set_operation_with_a_mapping_takes_its_keys_and_template_names_are_co
     # the words of a docstring or a message are no values to guard; an f-string's fields are
     assert [v[2] for v in _values('    """{flag: the plan that grants it}."""')] == []
     assert [v[2] for v in _values("    raise Missing(f'no zone for {country}') from err  # why")] == ["country", "err"]
+
+
+def test_bytes_meeting_text_are_decoded_and_text_meeting_bytes_encoded_never_repr_d() -> None:
+    """Review 21 (blogslug): `str(slugify(title))` passed the repro with "b'creme-brulee'" in the URL."""
+    mixed = mixed_types('can only concatenate str (not "bytes") to str')
+    assert mixed is not None
+    variants = dict((what, line) for line, what in coercions('    return "/blog/" + slug_of(t) + "/"', mixed))
+    assert variants["coerce slug_of(t) to str"] == '    return "/blog/" + slug_of(t).decode() + "/"'
+    ns = {"slug_of": lambda t: t.encode()}
+    assert eval(variants["coerce slug_of(t) to str"].strip().removeprefix("return ").replace("t)", "'a-b')"),
+                ns) == "/blog/a-b/"
+    mixed = mixed_types("unsupported operand type(s) for +: 'bytes' and 'str'")
+    assert mixed is not None
+    variants = dict((what, line) for line, what in coercions("    frame = HEADER + name_of(u)", mixed))
+    assert variants["coerce name_of(u) to bytes"] == "    frame = HEADER + name_of(u).encode()"
