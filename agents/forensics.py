@@ -189,7 +189,8 @@ def _region(ws: Workspace, path: str, line: int, kind: str, weight: float) -> Re
 
 
 def failing_path(ws: Workspace, report: ErrorReport, max_callees: int = 6) -> list[Region]:
-    """Regions on the failing path: the innermost repo frame, its callers in the trace, what its line calls."""
+    """Regions on the failing path: the innermost repo frame, its callers in the trace, what its line calls and
+    what its callers' lines call besides the stack's own functions."""
     frames = [(p, f.line) for f in parse_traceback(report.stack) if (p := _in_repo(ws, f.file))]
     if not frames and report.context.file and report.context.line:
         path = _in_repo(ws, report.context.file)
@@ -200,15 +201,23 @@ def failing_path(ws: Workspace, report: ErrorReport, max_callees: int = 6) -> li
     regions = [_region(ws, crash_path, crash_line, "crash", WEIGHTS["crash"])]
     for distance, (path, line) in enumerate(reversed(frames[:-1]), 1):
         regions.append(_region(ws, path, line, "caller", WEIGHTS["caller"] / distance))
-    names = _called_names(ws.resolve(crash_path).read_text(errors="replace"), crash_line)
-    if names:
+    # what the crash line calls, then what the callers' lines call besides the next frame (a value handed down
+    # the stack was made there: `due_targets(load_targets(text), ...)` parsed the interval that crashes)
+    weights = {n: WEIGHTS["callee"] for n in _called_names(ws.resolve(crash_path).read_text(errors="replace"),
+                                                            crash_line)}
+    on_stack = {f.function for f in parse_traceback(report.stack)}
+    for distance, (path, line) in enumerate(reversed(frames[:-1]), 1):
+        text = ws.resolve(path).read_text(errors="replace") if ws.resolve(path).is_file() else ""
+        for n in set(_called_names(text, line)) - on_stack:
+            weights.setdefault(n, WEIGHTS["callee"] * 0.8 / distance)
+    if weights:
         for path in ws.git("ls-files", "-z", "--", "*.py").split("\0"):
             if not path or len([r for r in regions if r.kind == "callee"]) >= max_callees:
                 continue
             source = ws.resolve(path).read_text(errors="replace") if ws.resolve(path).is_file() else ""
             for span in function_spans(source):
-                if span.qualname.rsplit(".", 1)[-1] in names:
-                    regions.append(Region(path, span.qualname, span.start, span.end, "callee", WEIGHTS["callee"]))
+                if (w := weights.get(span.qualname.rsplit(".", 1)[-1])) is not None:
+                    regions.append(Region(path, span.qualname, span.start, span.end, "callee", w))
     unique: dict[tuple[str, str | None, int], Region] = {}
     for r in regions:
         key = (r.path, r.qualname, r.start if r.qualname is None else 0)
@@ -309,9 +318,11 @@ class History:
         return hunks, created
 
     def rank(self, regions: list[Region], exclude: set[str] | frozenset[str] = frozenset(),
-             message: str = "") -> list[Suspect]:
+             message: str = "", origin: bool = False) -> list[Suspect]:
         """Suspect commits for the regions, best first (score: where, how much, the failing line, recency; a
-        commit that added or removed a name the error `message` quotes, agents.pickaxe)."""
+        commit that added or removed a name the error `message` quotes, agents.pickaxe). `origin`: the report's
+        values failed the stack's own functions at every commit, so the commits that wrote those functions or
+        their failing lines name no cause; what changed where the values were made (callees) still counts."""
         suspects: dict[str, Suspect] = {}
         times: dict[str, int] = {}
         for sha, term, weight in named_commits(self.ws, message, exclude) if message else []:
@@ -327,7 +338,7 @@ class History:
                 if commit.sha in exclude:
                     continue
                 hunks, created = self.region_hunks(commit, region)
-                if not hunks:
+                if not hunks or (origin and created and region.kind in ("crash", "caller")):
                     continue
                 sus = suspects.setdefault(commit.sha, Suspect(commit.sha, commit.parent, commit.subject))
                 times[commit.sha] = commit.time
@@ -338,7 +349,7 @@ class History:
                     gain *= 0.15
                     what = f"created {region.qualname}() in {region.path} ({region.kind})"
                     sus.created = True
-                if blamed == commit.sha:
+                if blamed == commit.sha and not (origin and region.kind in ("crash", "caller")):
                     gain += region.weight * 1.5
                     what += f", last changed the failing line {region.path}:{region.focus_line}"
                 sus.score += gain

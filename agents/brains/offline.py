@@ -137,7 +137,7 @@ class OfflineBrain:
                 repro.never_passed = True  # a patch at the crash site would change what it accepts
                 out["repro"] = repro.to_dict()
                 out["suspects"] = [{**s.to_dict(), "method": "ranked"} for s in History(ws).rank(
-                    failing_path(ws, ctx.report), message=ctx.report.error)[: self.max_candidates]]
+                    failing_path(ws, ctx.report), message=ctx.report.error, origin=True)[: self.max_candidates]]
                 out["suspect_method"] = "ranked" if out["suspects"] else None
                 return out
         elif repro.kind == "built" and not repro.made_up and result.first_bad and _call_changed(ws, repro, result):
@@ -227,7 +227,10 @@ class OfflineBrain:
         """Suspects to repair from, best first, and how the first was found ("bisected" or "ranked")."""
         exclude = tried_commits(ctx.history)
         scored: dict[str, tuple[float, str | None, str]] = {}
-        for output in ctx.findings:
+        # a repro whose values never passed ranked where they were made: the plain ranking's blame of the stack's
+        # own lines (which never accepted them) would outweigh it
+        origin = [o for o in ctx.findings if (o.get("repro") or {}).get("never_passed") and o.get("suspects")]
+        for output in origin or ctx.findings:
             for s in output.get("suspects") or []:
                 sha = str(s.get("commit") or "")
                 if not sha or sha in exclude:

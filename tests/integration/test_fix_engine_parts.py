@@ -298,3 +298,39 @@ def test_a_caller_that_changes_what_a_now_cached_function_returns_changes_a_copy
     text = (repo.path / "canteen/kitchen.py").read_text()
     assert "    left = copy.copy(menu_for(day))\n" in text and text.startswith("import copy\n"), text
     assert "@functools.cache" in (repo.path / "canteen/menus.py").read_text()  # the feature stays
+
+
+async def test_values_that_never_passed_are_blamed_on_where_they_were_made_not_on_the_stack_s_authors(
+        tmp_path: Path) -> None:
+    """`load()` parsed `retries` as an int; counts with a unit (`3x`, the feature) made it hand plain numbers on as
+    text, and `plan()` fails on `"2" + 1`. The crash function's values fail at every commit, and the report
+    carries no caller's call, so nothing bisects: the commits that wrote `plan()` and the stack's lines never
+    accepted such a value, while `load()`, called on a caller's line, made it: its last change is the suspect
+    (review 21's uptimecfg shape, dev data)."""
+    from agents.testing.regressions import RegressionCase
+    from tests.integration.test_fix_engine import _investigate
+
+    repo = _Repo(tmp_path / "repo", 139)
+    config = ("def load(text):\n    key, _, value = text.partition('=')\n"
+              "    return {key.strip(): int(value.strip())}\n")
+    config_units = ("def count(raw):\n    return int(raw[:-1]) if raw.endswith('x') else raw\n\n\n"
+                    "def load(text):\n    key, _, value = text.partition('=')\n"
+                    "    return {key.strip(): count(value.strip())}\n")
+    plan = "def plan(retries):\n    return list(range(retries + 1))\n"
+    worker = ("from jobs.config import load\nfrom jobs.plan import plan\n\n\ndef run(text):\n"
+              "    return plan(load(text)['retries'])\n")
+    test = ("import unittest\n\nfrom jobs.config import load\n\n\nclass Units(unittest.TestCase):\n"
+            "    def test_units(self):\n        self.assertEqual(load('retries = 3x'), {'retries': 3})\n")
+    repo.commit("jobs: plans from a config", {"jobs/__init__.py": "", "jobs/config.py": config, "jobs/plan.py": plan,
+                                              "jobs/worker.py": worker, "tests/__init__.py": ""})
+    bad = repo.commit("jobs: counts with a unit", {"jobs/config.py": config_units, "tests/test_config.py": test})
+    repo.commit("jobs: plan docstring", {"jobs/plan.py": '"""Attempt numbers."""\n\n\n' + plan})
+    repo.commit("docs", {"README.md": "jobs\n"})
+    report = _reported(repo, "from jobs.worker import run", "run('retries = 2')", "jobs")
+    assert report.error.startswith("TypeError"), report.error
+    context = report.context.model_dump()
+    context.pop("calls", None)  # a publisher that sends the crash's own arguments only
+    report = report.model_copy(update={"context": type(report.context).model_validate(context)})
+    out = await _investigate(RegressionCase(repo.path, "origin", 139, bad, report), tmp_path)
+    express = out["express"]
+    assert express["suspect_commit"] == bad and express["suspect_method"] == "ranked", express["root_cause"]
