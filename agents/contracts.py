@@ -29,7 +29,7 @@ from agents.enumbase import enum_base_candidates
 from agents.formats import format_fallback_candidates
 from agents.overrides import override_candidates
 from agents.parts import Parts, part_candidates, returns_made_parts
-from agents.passthrough import passthrough_candidates
+from agents.passthrough import null_object_candidates, passthrough_candidates
 from agents.reordered import reorder_candidates, reordered_params
 from agents.repro import ErrorShape, is_test_file
 from agents.reshaped import unpacking_candidates
@@ -78,6 +78,7 @@ def contract_candidates(root: Path, shape: ErrorShape, message: str, sites: list
         cands += suspect_zone_candidates(root, message, sites, head, suspects)
     if "NoneType" in message:  # a None handed back by a helper the crashing function calls
         cands += passthrough_candidates(root, message, sites)
+        cands += null_object_candidates(root, message, sites, head)
     if shape.exc_type == "AttributeError":  # a subclass's __init__ that never runs its base's
         cands += base_init_candidates(root, message)
     return cands

@@ -7,7 +7,9 @@ it straight from there but through a helper it calls, one that formats or normal
 what it does not know as is (`return value`). The fix a maintainer writes is in that helper: None shown as
 the empty value the callers need (`""` where they take a length or pad it). For each function the crashing
 function calls that is defined in the repository, every `return <parameter>` becomes `return "" if
-<parameter> is None else <parameter>` (the empty value of the kind the message asks for).
+<parameter> is None else <parameter>` (the empty value of the kind the message asks for). A helper whose
+other paths return a module constant for "nothing" (`NO_PROMO`) and that now returns None on a new one: the
+caller takes that constant for the None (`null_object_candidates`).
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agents.imports import with_import
+from agents.parts import char_offset
 from agents.revert import Candidate
 from agents.sources import production_files
 
 if TYPE_CHECKING:
     from agents.templates import Site
 
-__all__ = ["passthrough_candidates"]
+__all__ = ["null_object_candidates", "passthrough_candidates"]
 
 
 def _empties(message: str) -> list[str]:
@@ -82,4 +86,54 @@ def passthrough_candidates(root: Path, message: str, sites: list[Site]) -> list[
                     new_text = "".join(lines[: ret.lineno - 1]) + new + "".join(lines[ret.lineno:])
                     out.append(Candidate({path: new_text}, "template:passthrough", f"{fn.name}() gives {empty} for "
                                          f"a None {name} at {path}:{ret.lineno}", 3, tier=1))
+    return out
+
+
+def null_object_candidates(root: Path, message: str, sites: list[Site], texts: dict[str, str]) -> list[Candidate]:
+    """A helper the crashing function calls now returns None on a new path where its other paths return a
+    named module constant for "nothing" (`return NO_PROMO`, `RATES.get(zone, STANDARD)`): the caller takes that
+    constant for the None,
+    `find_promo(code) or NO_PROMO`, imported from the helper's module (the null object it already uses)."""
+    crash = next((s for s in sites if s.tier == 0 and s.path in texts), None)
+    if "NoneType" not in message or crash is None:
+        return []
+    names = _called(root, crash)
+    nothing: dict[str, tuple[str, str]] = {}  # helper -> (constant, module path)
+    for path, text in production_files(root):
+        if not any(f"def {n}(" in text for n in names):
+            continue
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        constants = {t.id for node in tree.body if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+                     for t in node.targets if isinstance(t, ast.Name) and t.id.isupper()}
+        for fn in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name in names):
+            returns = [n.value for n in ast.walk(fn) if isinstance(n, ast.Return)]
+            # the constant a return hands back as is, or as a lookup's default (`RATES.get(zone, STANDARD)`)
+            named = [n.id for v in returns if v is not None for n in ast.walk(v)
+                     if isinstance(n, ast.Name) and n.id in constants and (v is n or isinstance(v, ast.Call))]
+            if named and any(v is None or isinstance(v, ast.Constant) and v.value is None for v in returns):
+                nothing[fn.name] = (named[0], path)
+    text = texts[crash.path]
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return []
+    lines = text.splitlines(keepends=True)
+    out: list[Candidate] = []
+    for call in (c for c in ast.walk(tree) if isinstance(c, ast.Call)):
+        name = getattr(call.func, "id", None) or getattr(call.func, "attr", None)
+        if name not in nothing or call.end_lineno is None:
+            continue
+        constant, path = nothing[name]
+        start = char_offset(lines, call.lineno, call.col_offset)
+        end = char_offset(lines, call.end_lineno, call.end_col_offset or 0)
+        new = text[:start] + f"({text[start:end]} or {constant})" + text[end:]
+        module = path[:-3].replace("/", ".").removesuffix(".__init__")
+        relative = re.search(r"^from\s+\.", text, re.M) and crash.path.rsplit("/", 1)[0] == path.rsplit("/", 1)[0]
+        new = with_import(new, "." + module.rsplit(".", 1)[-1] if relative else module, constant)
+        out.append(Candidate({crash.path: new}, "template:passthrough", f"{name}() returns None on a new path "
+                             f"where it returns {constant} for nothing: {crash.path}:{call.lineno} takes "
+                             f"{constant} for the None", 2, tier=1))
     return out

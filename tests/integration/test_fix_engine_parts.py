@@ -334,3 +334,30 @@ async def test_values_that_never_passed_are_blamed_on_where_they_were_made_not_o
     out = await _investigate(RegressionCase(repo.path, "origin", 139, bad, report), tmp_path)
     express = out["express"]
     assert express["suspect_commit"] == bad and express["suspect_method"] == "ranked", express["root_cause"]
+
+
+def test_a_helper_that_now_returns_none_where_it_returned_its_null_object_gives_the_caller_that_object(
+        tmp_path: Path) -> None:
+    """`rate_for()` answers unknown zones with `STANDARD` (a module constant, its "nothing special" rate); zones
+    suspended for a strike now return None (the feature, which its test asserts), and `quote()` reads
+    `.per_kg` of it. The caller takes the constant the helper already uses for nothing (review 21's promocodes
+    shape, dev data)."""
+    repo = _Repo(tmp_path / "repo", 149)
+    rates = ("from dataclasses import dataclass\n\n\n@dataclass(frozen=True)\nclass Rate:\n    per_kg: int\n\n\n"
+             "STANDARD = Rate(5)\nRATES = {'EU': Rate(3), 'US': Rate(7)}\n")
+    old = rates + "\n\ndef rate_for(zone):\n    return RATES.get(zone, STANDARD)\n"
+    new = rates + ("SUSPENDED = {'US'}\n\n\ndef rate_for(zone):\n    if zone in SUSPENDED:\n        return None\n"
+                   "    return RATES.get(zone, STANDARD)\n")
+    quote = ("from ship.rates import rate_for\n\n\ndef quote(zone, kg):\n    rate = rate_for(zone)\n"
+             "    return rate.per_kg * kg\n")
+    test = ("from ship.rates import rate_for\n\n\ndef test_suspended():\n    assert rate_for('US') is None\n")
+    repo.commit("ship: rates", {"ship/__init__.py": "", "ship/rates.py": old, "ship/quote.py": quote})
+    bad = repo.commit("ship: suspended zones", {"ship/rates.py": new, "tests/test_rates.py": test})
+    repo.commit("docs", {"README.md": "ship\n"})
+    report = _reported(repo, "from ship.quote import quote", "quote('US', 2)", "ship")
+    assert "'NoneType' object has no attribute 'per_kg'" in report.error, report.error
+    _, result = repro_bisect_repair(repo, report, bad)
+    assert result.candidate is not None and "takes STANDARD for the None" in result.candidate.description, \
+        result.attempts
+    text = (repo.path / "ship/quote.py").read_text()
+    assert "    rate = (rate_for(zone) or STANDARD)\n" in text and "import rate_for, STANDARD" in text, text
