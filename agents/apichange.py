@@ -19,7 +19,7 @@ import re
 import sys
 from pathlib import Path
 
-from agents.imports import with_import
+from agents.imports import char_offset, source_lines, with_import
 from agents.repro import ErrorShape
 from agents.revert import Candidate, file_at
 from agents.templates import Site
@@ -78,7 +78,7 @@ def _escaped_exception(shape: ErrorShape, sites: list[Site], texts: dict[str, st
         text = texts.get(site.path)
         if text is None or site.tier != 1:
             continue
-        lines = text.splitlines()
+        lines = [x.rstrip("\n") for x in source_lines(text)]
         depth = len(lines[site.line - 1]) - len(lines[site.line - 1].lstrip())
         for k in range(site.line, min(len(lines), site.line + 30)):  # the handlers after the call, same block
             stripped = lines[k].lstrip()
@@ -97,7 +97,7 @@ def _escaped_exception(shape: ErrorShape, sites: list[Site], texts: dict[str, st
             new_text = text[: m.start(1)] + ", ".join(new_bases) + text[m.end(1):]
             out.append(Candidate({path: new_text}, "template:api_change", f"{raised} derives from {handled} "
                                  f"(caught at {site.path}:{number})", 2, tier=site.tier))
-        lines = texts[site.path].splitlines(keepends=True)
+        lines = source_lines(texts[site.path])
         line = lines[number - 1]
         m = re.match(r"(\s*except\s+)\(?([\w., ]+?)\)?((?:\s+as\s+\w+)?\s*:.*\n?)$", line)
         if m and (defined or module):  # a builtin error (AttributeError from a None) escaping is a bug upstream
@@ -128,9 +128,10 @@ def _converted_at_raise(shape: ErrorShape, sites: list[Site], texts: dict[str, s
     stmt = next((n for n in ast.walk(tree) if isinstance(n, ast.Assign | ast.AnnAssign | ast.AugAssign | ast.Return
                                                             | ast.Expr)
                  and n.lineno <= crash.line <= (n.end_lineno or n.lineno)), None)
-    if stmt is None:
-        return []
-    lines = text.splitlines(keepends=True)
+    lines = source_lines(text)
+    if stmt is None or lines[stmt.lineno - 1][: char_offset(lines, stmt.lineno, stmt.col_offset)
+                                              - char_offset(lines, stmt.lineno, 0)].strip():
+        return []  # no statement, or one on its block opener's line (`try: v = Decimal(s)`)
     body = [x if x.endswith("\n") else x + "\n" for x in lines[stmt.lineno - 1: stmt.end_lineno]]
     indent = body[0][: len(body[0]) - len(body[0].lstrip())]
     new = (f"{indent}try:\n" + "".join("    " + x for x in body) + f"{indent}except {raised} as exc:\n"

@@ -15,9 +15,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from agents.imports import with_import
+from agents.imports import char_offset, source_lines, with_import
 from agents.oldraise import functions_of
-from agents.parts import char_offset
 from agents.revert import Candidate, file_at
 from agents.templates import Site
 
@@ -57,7 +56,7 @@ def cached_copy_candidates(cached: set[str], sites: list[Site], texts: dict[str,
             tree = ast.parse(text)
         except SyntaxError:
             continue
-        lines = text.splitlines(keepends=True)
+        lines = source_lines(text)
         fn = next((f for f in ast.walk(tree) if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)
                    and f.lineno <= site.line <= (f.end_lineno or f.lineno)), None)
         for call in (c for c in ast.walk(fn or tree) if isinstance(c, ast.Call)):

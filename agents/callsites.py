@@ -154,7 +154,7 @@ def _postfix(edit: tuple[str, str, str, str]) -> str | None:
 
 def _appended_after(line: str, name: str, postfix: str) -> str | None:
     parts = _split(line, name)
-    if parts is None or parts[2].startswith(postfix):
+    if parts is None or parts[2].startswith(postfix) or line.lstrip().startswith(("def ", "async def ", "class ")):
         return None
     return parts[0] + parts[1] + postfix + parts[2]
 

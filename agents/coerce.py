@@ -78,10 +78,11 @@ def mixed_types(message: str) -> Mixed | None:
 _TRANSCODE = {("bytes", "str"): "{}.decode()", ("str", "bytes"): "{}.encode()"}
 
 
-def _convert(expr: str, to: str, frm: str | None = None) -> str | None:
+def _convert(expr: str, to: str, frm: str | None = None, atom: bool = False) -> str | None:
+    """`expr` as a `to`; `frm`: its type when known; `atom`: a name, attribute, subscript or call (a method
+    applies to all of it without parentheses)."""
     if (frm, to) in _TRANSCODE:
-        return _TRANSCODE[(frm, to)].format(expr if re.fullmatch(r"[\w.]+(\([^()]*\)|\[[^()]*\])*", expr)
-                                            else f"({expr})")
+        return _TRANSCODE[(frm, to)].format(expr if atom else f"({expr})")
     pattern = _CONVERT.get(to)
     if to in _CONVERT_ONCE and not re.fullmatch(r"[\w.]+(\[[^()]*\])*", expr):
         pattern = _CONVERT_ONCE[to]
@@ -136,7 +137,7 @@ def coercions(line: str, mixed: Mixed) -> Iterator[tuple[str, str]]:
         if node.end_col_offset is None or node.lineno != 1 or node.end_lineno != 1:
             return None
         expr = code[node.col_offset: node.end_col_offset].decode()
-        new = _convert(expr, to, frm)
+        new = _convert(expr, to, frm, isinstance(node, ast.Name | ast.Attribute | ast.Subscript | ast.Call))
         if new is None:
             return None
         text = (code[: node.col_offset] + new.encode() + code[node.end_col_offset:]).decode()

@@ -19,7 +19,8 @@ import ast
 import re
 from datetime import datetime
 
-from agents.revert import Candidate
+from agents.imports import char_offset, source_lines
+from agents.revert import Candidate, parses
 from agents.templates import Site
 
 __all__ = ["format_fallback_candidates", "formats_written"]
@@ -67,11 +68,14 @@ def format_fallback_candidates(message: str, sites: list[Site], texts: dict[str,
             tree = ast.parse(text)
         except SyntaxError:
             continue
-        lines = text.splitlines(keepends=True)
+        lines = source_lines(text)
         for stmt in ast.walk(tree):
             if not isinstance(stmt, ast.Return | ast.Assign | ast.AnnAssign | ast.Expr | ast.AugAssign):
                 continue
             if not (stmt.lineno <= site.line <= (stmt.end_lineno or stmt.lineno)):
+                continue
+            if lines[stmt.lineno - 1][: char_offset(lines, stmt.lineno, stmt.col_offset) - char_offset(
+                    lines, stmt.lineno, 0)].strip():  # one line with its block opener (`else: d = ...`)
                 continue
             calls = [c for c in ast.walk(stmt) if isinstance(c, ast.Call) and len(c.args) >= 2
                      and getattr(c.func, "attr", getattr(c.func, "id", None)) == "strptime"]
@@ -85,14 +89,15 @@ def format_fallback_candidates(message: str, sites: list[Site], texts: dict[str,
                 for fmt in formats:
                     stmt_text = "".join(body)
                     # the format argument as written on this statement (a name or a literal), replaced once
-                    start = stmt_text.find(fmt_text, fmt_node.col_offset if fmt_node.lineno == stmt.lineno else 0)
+                    col = char_offset(lines, fmt_node.lineno, fmt_node.col_offset) - char_offset(lines, stmt.lineno, 0)
+                    start = stmt_text.find(fmt_text, col if fmt_node.lineno == stmt.lineno else 0)
                     if start < 0:
                         continue
                     other = stmt_text[:start] + repr(fmt) + stmt_text[start + len(fmt_text):]
                     new = (f"{indent}try:\n" + "".join("    " + x for x in body) + f"{indent}except ValueError:  "
-                           f"# written as {fmt} since\n" + "".join("    " + x for x in other.splitlines(True)))
+                           f"# written as {fmt} since\n" + "".join("    " + x for x in source_lines(other)))
                     new_text = "".join(lines[: stmt.lineno - 1]) + new + "".join(lines[stmt.end_lineno:])
-                    if all(c.texts.get(site.path) != new_text for c in out):
+                    if parses(new_text) and all(c.texts.get(site.path) != new_text for c in out):
                         # a format the change writes is read off the suspect; one guessed from the value is a
                         # crash-site template like any other
                         unit = "template:format" if fmt in written else "template:format_guess"

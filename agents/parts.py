@@ -18,11 +18,12 @@ import ast
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agents.imports import char_offset, source_lines
 from agents.oldraise import functions_of
 from agents.revert import Candidate, file_at
 from agents.templates import Site
 
-__all__ = ["Parts", "char_offset", "part_candidates", "returns_made_parts"]
+__all__ = ["Parts", "part_candidates", "returns_made_parts"]
 
 
 @dataclass
@@ -66,7 +67,7 @@ def _split(values: list[ast.expr]) -> tuple[str, list[int | str], list[ast.expr]
         keysets = [[k.value if isinstance(k, ast.Constant) and isinstance(k.value, str) else None
                     for k in v.keys] for v in values]  # type: ignore[attr-defined]
         first = keysets[0]
-        if len(first) >= 2 and None not in first and all(sorted(ks) == sorted(first) for ks in keysets):  # type: ignore[type-var]
+        if len(first) >= 2 and all(None not in ks and set(ks) == set(first) for ks in keysets):
             return "dict", list(first), list(values[0].values)  # type: ignore[arg-type, attr-defined]
     return None
 
@@ -108,11 +109,6 @@ def _calls(text: str, name: str) -> list[ast.Call]:
             and (getattr(n.func, "id", None) == name or getattr(n.func, "attr", None) == name)]
 
 
-def char_offset(lines: list[str], line: int, col: int) -> int:
-    """Character offset of (1-based line, UTF-8 byte column: an AST position) in the text of `lines`."""
-    return sum(len(x) for x in lines[: line - 1]) + len(lines[line - 1].encode()[:col].decode(errors="replace"))
-
-
 def part_candidates(changed: dict[str, Parts], sites: list[Site], texts: dict[str, str]) -> list[Candidate]:
     """At each call of a function in `changed` in a file on the failing path: the call takes one part."""
     out: list[Candidate] = []
@@ -123,7 +119,7 @@ def part_candidates(changed: dict[str, Parts], sites: list[Site], texts: dict[st
             tier_of[site.path] = min(site.tier, tier_of.get(site.path, site.tier))
     for path, tier in tier_of.items():
         text = texts[path]
-        lines = text.splitlines(keepends=True)
+        lines = source_lines(text)
         for name, parts in changed.items():
             calls = sorted(_calls(text, name), key=lambda c: (c.end_lineno or 0, c.end_col_offset or 0))
             for label in parts.order:

@@ -19,8 +19,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agents.imports import with_import
-from agents.parts import char_offset
+from agents.imports import char_offset, module_of, source_lines, with_import
 from agents.revert import Candidate
 from agents.sources import production_files
 
@@ -74,7 +73,7 @@ def passthrough_candidates(root: Path, message: str, sites: list[Site]) -> list[
             tree = ast.parse(text)
         except SyntaxError:
             continue
-        lines = text.splitlines(keepends=True)
+        lines = source_lines(text)
         for fn in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name in names):
             params = {a.arg for a in [*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs]} - {"self", "cls"}
             for ret in (n for n in ast.walk(fn) if isinstance(n, ast.Return) and isinstance(n.value, ast.Name)
@@ -120,7 +119,7 @@ def null_object_candidates(root: Path, message: str, sites: list[Site], texts: d
         tree = ast.parse(text)
     except SyntaxError:
         return []
-    lines = text.splitlines(keepends=True)
+    lines = source_lines(text)
     out: list[Candidate] = []
     for call in (c for c in ast.walk(tree) if isinstance(c, ast.Call)):
         name = getattr(call.func, "id", None) or getattr(call.func, "attr", None)
@@ -130,7 +129,7 @@ def null_object_candidates(root: Path, message: str, sites: list[Site], texts: d
         start = char_offset(lines, call.lineno, call.col_offset)
         end = char_offset(lines, call.end_lineno, call.end_col_offset or 0)
         new = text[:start] + f"({text[start:end]} or {constant})" + text[end:]
-        module = path[:-3].replace("/", ".").removesuffix(".__init__")
+        module = module_of(path)
         relative = re.search(r"^from\s+\.", text, re.M) and crash.path.rsplit("/", 1)[0] == path.rsplit("/", 1)[0]
         new = with_import(new, "." + module.rsplit(".", 1)[-1] if relative else module, constant)
         out.append(Candidate({crash.path: new}, "template:passthrough", f"{name}() returns None on a new path "

@@ -19,8 +19,8 @@ import ast
 from collections.abc import Callable
 from pathlib import Path
 
+from agents.imports import char_offset, source_lines
 from agents.oldraise import functions_of
-from agents.parts import char_offset
 from agents.revert import Candidate, file_at
 from agents.templates import Site
 
@@ -63,9 +63,13 @@ def reordered_params(root: Path, commit: str, parent: str | None, paths: list[st
 
 def _rewritten(text: str, call: ast.Call, old: list[str], new: list[str]) -> str | None:
     """The call's argument list with each positional value moved to the parameter it was bound to before."""
-    if any(isinstance(a, ast.Starred) for a in call.args) or len(call.args) > len(old):
+    # a method called on an instance (`self.f(...)`, `obj.f(...)`) binds its first parameter itself; through its
+    # class (`Rota.f(self, ...)`) it does not
+    receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
+    bound = isinstance(receiver, ast.Name) and not receiver.id[:1].isupper() or isinstance(receiver, ast.Attribute)
+    first = 1 if old and old[0] in ("self", "cls") and bound else 0
+    if any(isinstance(a, ast.Starred) for a in call.args) or first + len(call.args) > len(old):
         return None
-    first = 1 if old and old[0] in ("self", "cls") and isinstance(call.func, ast.Attribute) else 0
     bound = {old[first + i]: ast.get_source_segment(text, a) for i, a in enumerate(call.args)}
     if None in bound.values() or new[:first] != old[:first]:
         return None
@@ -96,7 +100,7 @@ def _moved_calls(text: str, tree: ast.AST, moved: dict[str, tuple[list[str], lis
 
 
 def _applied(text: str, rewrites: list[tuple[ast.Call, str]]) -> str:
-    lines = text.splitlines(keepends=True)
+    lines = source_lines(text)
     spans = sorted(((char_offset(lines, c.lineno, c.col_offset), char_offset(lines, c.end_lineno or c.lineno,
                                                                      c.end_col_offset or 0), new)
                     for c, new in rewrites), reverse=True)

@@ -16,14 +16,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from agents.imports import with_import
+from agents.imports import module_of, source_lines, with_import
 from agents.revert import Candidate
 from agents.suspectdiff import diff_lines
 from agents.templates import Site
 
 __all__ = ["suspect_zones", "suspect_zone_candidates"]
 
-_ZONE = re.compile(r"^\s*([A-Z_][A-Z0-9_]*)\s*=\s*(?:ZoneInfo|zoneinfo\.ZoneInfo|pytz\.timezone|gettz|tz\.gettz)\(")
+_ZONE = re.compile(r"^\s*([A-Z_][A-Z0-9_]*)\s*=\s*(?:ZoneInfo|zoneinfo\.ZoneInfo|gettz|tz\.gettz)\(")
 _PARSED = re.compile(r"(datetime\.(?:fromisoformat|strptime)\((?:[^()]|\([^()]*\))*\))")
 _NAIVE = re.compile(r"offset-naive and offset-aware|offset-aware and offset-naive")
 
@@ -45,16 +45,12 @@ def suspect_zones(root: Path, suspects: list[tuple[str, str | None]]) -> list[tu
     return out
 
 
-def _module(path: str) -> str:
-    return path[:-3].replace("/", ".").removesuffix(".__init__").removeprefix("src.")
-
-
 def _with_import(text: str, name: str, path: str, site_path: str) -> str:
     """`name` imported from the module at `path`: relatively, as the file's own imports are, within a package."""
-    leaf = _module(path).rsplit(".", 1)[-1]
+    leaf = module_of(path).rsplit(".", 1)[-1]
     same_package = site_path.rsplit("/", 1)[0] == path.rsplit("/", 1)[0]
     relative = same_package and re.search(r"^from\s+\.", text, re.M)
-    return with_import(text, f".{leaf}" if relative else _module(path), name)
+    return with_import(text, f".{leaf}" if relative else module_of(path), name)
 
 
 def suspect_zone_candidates(root: Path, message: str, sites: list[Site], texts: dict[str, str],
@@ -67,7 +63,7 @@ def suspect_zone_candidates(root: Path, message: str, sites: list[Site], texts: 
         text = texts.get(site.path)
         if text is None or site.tier >= 2 or not zones:
             continue
-        lines = text.splitlines(keepends=True)
+        lines = source_lines(text)
         if not 1 <= site.line <= len(lines):
             continue
         line = lines[site.line - 1]

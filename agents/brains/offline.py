@@ -230,7 +230,8 @@ class OfflineBrain:
         # a repro whose values never passed ranked where they were made: the plain ranking's blame of the stack's
         # own lines (which never accepted them) would outweigh it
         origin = [o for o in ctx.findings if (o.get("repro") or {}).get("never_passed") and o.get("suspects")]
-        for output in origin or ctx.findings:
+        untried = [o for o in origin if any(str(s.get("commit") or "") not in exclude for s in o["suspects"])]
+        for output in untried or ctx.findings:
             for s in output.get("suspects") or []:
                 sha = str(s.get("commit") or "")
                 if not sha or sha in exclude:
