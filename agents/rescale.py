@@ -39,7 +39,8 @@ def _tables(tree: ast.Module | None) -> dict[str, list[float]]:
 
 
 def _factors(func: ast.FunctionDef | ast.AsyncFunctionDef, tables: dict[str, list[float]] | None = None,
-             helpers: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] | None = None) -> dict[str, float]:
+             helpers: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] | None = None,
+             floor: bool = False) -> dict[str, float]:
     """`/ 3600`, `* 100`, `100 * x` ... in the function's body: operator+number -> the number (a power
     `** 2` or a `//` is no change of unit). With `tables`, a factor read from a table of numbers
     (`* TO_WH[unit]`) counts with each of its values but 1; with `helpers`, so do the factors of the module's
@@ -49,10 +50,11 @@ def _factors(func: ast.FunctionDef | ast.AsyncFunctionDef, tables: dict[str, lis
         if helpers and isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and (
                 callee := helpers.get(node.func.id)) is not None and callee is not func:
             out |= {f"{k} in {node.func.id}()": v for k, v in _factors(callee, tables).items()}
-        if not isinstance(node, ast.BinOp) or not isinstance(node.op, ast.Div | ast.Mult):
+        ops = ast.Div | ast.Mult | ast.FloorDiv if floor else ast.Div | ast.Mult
+        if not isinstance(node, ast.BinOp) or not isinstance(node.op, ops):
             continue
-        op = "/" if isinstance(node.op, ast.Div) else "*"
-        operands = [node.right] if isinstance(node.op, ast.Div) else [node.left, node.right]
+        op = {ast.Div: "/", ast.FloorDiv: "//", ast.Mult: "*"}[type(node.op)]
+        operands = [node.left, node.right] if isinstance(node.op, ast.Mult) else [node.right]
         for side in operands:
             if isinstance(side, ast.Constant) and type(side.value) in (int, float):
                 out[f"{op}{side.value!r}"] = float(side.value)
@@ -72,11 +74,21 @@ def returned_scales(root: Path, sha: str, parent: str | None) -> dict[str, float
         before, after = file_at(str(root), base, path), file_at(str(root), sha, path)
         old, new = functions_of(before), functions_of(after)
         old_tables, new_tables = _tables(_parsed(before)), _tables(_parsed(after))
-        for name in old.keys() & new.keys():
-            was, now = _factors(old[name]), _factors(new[name])
+        pairs = {n: n for n in old.keys() & new.keys()}
+        if len(lost := old.keys() - new.keys()) == 1 and len(made := new.keys() - old.keys()) == 1:
+            pairs[next(iter(made))] = next(iter(lost))  # renamed with its unit (`session_minutes` -> `session_length`)
+        for name, was_name in pairs.items():
+            was, now = _factors(old[was_name]), _factors(new[name])
+            if not set(now) - set(was):  # a conversion dropped and none added (`// 60` gone: seconds now)
+                dropped = {k: v for k, v in _factors(old[was_name], floor=True).items()
+                           if k not in _factors(new[name], floor=True) and v not in (0.0, 1.0)}
+                if len(dropped) == 1:
+                    k, v = next(iter(dropped.items()))
+                    out[name] = 1 / v if k.startswith("*") else v
+                    continue
             gone, came = set(was) - set(now), set(now) - set(was)
             if not gone and not came:  # the unit may have moved into a table or a helper it calls
-                was, now = _factors(old[name], old_tables, old), _factors(new[name], new_tables, new)
+                was, now = _factors(old[was_name], old_tables, old), _factors(new[name], new_tables, new)
                 gone, came = set(was) - set(now), set(now) - set(was)
                 if not gone and len({(c[0], now[c]) for c in came}) == 1:  # one new factor (key: its operator first)
                     c = next(iter(came))
@@ -109,7 +121,7 @@ def rescale_candidates(texts: dict[str, str], scales: dict[str, float], sites: l
     round)."""
     out = []
     for name, ratio in scales.items():
-        call = re.compile(rf"(?<![\w.]){name}\((?:[^()]|\([^()]*\))*\)")
+        call = re.compile(rf"(?<![\w.])(?:[A-Za-z_]\w*\.)*{name}\((?:[^()]|\([^()]*\))*\)")  # `readings.f(...)` too
         # the failing path's files and the suspect's own (a caller in the function's own module)
         for path in dict.fromkeys([*(s.path for s in sites), *texts]):
             text = texts.get(path)
@@ -118,16 +130,23 @@ def rescale_candidates(texts: dict[str, str], scales: dict[str, float], sites: l
             lines = text.splitlines(keepends=True)
             own = written(path)
             factor = f"{ratio:g}"
-            for op, how in (("/", "divided by"), ("*", "multiplied by")):
+            floor = [("//", "floor-divided by")] if ratio > 1 and ratio == int(ratio) else []
+            # every call outside the suspect's lines; then each call by itself, the suspect's own lines too (a
+            # line it rewrote only to rename the call still reads the old unit, beside one it converted itself)
+            with_call = [k + 1 for k, line in enumerate(lines) if call.search(line)]
+            keep_out = [set(own), *({n for n in range(1, len(lines) + 1) if n != k} for k in with_call)]
+            ways = [(op, how, skip) for skip in keep_out for op, how in
+                    (("/", "divided by"), *floor, ("*", "multiplied by"))]
+            for op, how, skip in ways:
                 changed = 0
                 new_lines = lines[:]
                 for k, line in enumerate(lines):
-                    if k + 1 in own or line.lstrip().startswith(("def ", "#")):
+                    if k + 1 in skip or line.lstrip().startswith(("def ", "#")):
                         continue
                     new = call.sub(lambda m, o=op, f=factor: f"({m.group()} {o} {f})", line)
                     if new != line:
                         new_lines[k], changed = new, changed + 1
-                if changed:
+                if changed and all(c.texts.get(path) != "".join(new_lines) for c in out):
                     out.append(Candidate({path: "".join(new_lines)}, "template:unit",
                                          f"{changed} call(s) of {name}() in {path} {how} {factor}: the suspect "
                                          f"changed its result's unit", 2 * changed, tier=1))
