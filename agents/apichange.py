@@ -14,14 +14,13 @@ the ValueError the caller catches) is turned into T where it is raised, or the h
 
 from __future__ import annotations
 
-import ast
 import re
 import sys
 from pathlib import Path
 
-from agents.imports import char_offset, source_lines, with_import
 from agents.repro import ErrorShape
 from agents.revert import Candidate, file_at
+from agents.sourcetext import parsed, simple_statement_at, source_lines, try_around, with_import
 from agents.templates import Site
 
 __all__ = ["properties_made_methods", "api_candidates"]
@@ -121,21 +120,12 @@ def _converted_at_raise(shape: ErrorShape, sites: list[Site], texts: dict[str, s
     if crash is None:
         return []
     text = texts[crash.path]
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
+    tree, lines = parsed(text), source_lines(text)
+    stmt = simple_statement_at(tree, lines, crash.line) if tree else None
+    if stmt is None:
         return []
-    stmt = next((n for n in ast.walk(tree) if isinstance(n, ast.Assign | ast.AnnAssign | ast.AugAssign | ast.Return
-                                                            | ast.Expr)
-                 and n.lineno <= crash.line <= (n.end_lineno or n.lineno)), None)
-    lines = source_lines(text)
-    if stmt is None or lines[stmt.lineno - 1][: char_offset(lines, stmt.lineno, stmt.col_offset)
-                                              - char_offset(lines, stmt.lineno, 0)].strip():
-        return []  # no statement, or one on its block opener's line (`try: v = Decimal(s)`)
-    body = [x if x.endswith("\n") else x + "\n" for x in lines[stmt.lineno - 1: stmt.end_lineno]]
-    indent = body[0][: len(body[0]) - len(body[0].lstrip())]
-    new = (f"{indent}try:\n" + "".join("    " + x for x in body) + f"{indent}except {raised} as exc:\n"
-           f"{indent}    raise {handled}(str(exc)) from exc\n")
-    new_text = with_import("".join(lines[: stmt.lineno - 1]) + new + "".join(lines[stmt.end_lineno:]), module, raised)
+    indent = lines[stmt.lineno - 1][: len(lines[stmt.lineno - 1]) - len(lines[stmt.lineno - 1].lstrip())]
+    handler = f"{indent}raise {handled}(str(exc)) from exc\n"
+    new_text = with_import(try_around(lines, stmt, f"except {raised} as exc:", handler), module, raised)
     return [Candidate({crash.path: new_text}, "template:api_change", f"{raised} raised at {crash.path}:{stmt.lineno} "
                       f"becomes the {handled} its callers catch", 2, tier=crash.tier)]

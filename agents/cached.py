@@ -15,9 +15,9 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from agents.imports import char_offset, source_lines, with_import
 from agents.oldraise import functions_of
 from agents.revert import Candidate, file_at
+from agents.sourcetext import called_name, char_offset, parsed, source_lines, with_import
 from agents.templates import Site
 
 __all__ = ["cached_copy_candidates", "newly_cached"]
@@ -52,15 +52,14 @@ def cached_copy_candidates(cached: set[str], sites: list[Site], texts: dict[str,
         text = texts.get(site.path)
         if text is None or site.tier >= 2 or not cached:
             continue
-        try:
-            tree = ast.parse(text)
-        except SyntaxError:
+        tree = parsed(text)
+        if tree is None:
             continue
         lines = source_lines(text)
         fn = next((f for f in ast.walk(tree) if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)
                    and f.lineno <= site.line <= (f.end_lineno or f.lineno)), None)
         for call in (c for c in ast.walk(fn or tree) if isinstance(c, ast.Call)):
-            name = getattr(call.func, "id", None) or getattr(call.func, "attr", None)
+            name = called_name(call)
             if name not in cached:
                 continue
             start = char_offset(lines, call.lineno, call.col_offset)

@@ -19,8 +19,8 @@ import ast
 import re
 from datetime import datetime
 
-from agents.imports import char_offset, source_lines
 from agents.revert import Candidate, parses
+from agents.sourcetext import called_name, char_offset, parsed, simple_statement_at, source_lines, try_around
 from agents.templates import Site
 
 __all__ = ["format_fallback_candidates", "formats_written"]
@@ -64,44 +64,31 @@ def format_fallback_candidates(message: str, sites: list[Site], texts: dict[str,
         text = texts.get(site.path)
         if text is None or site.tier >= 2 or "strptime" not in text:
             continue
-        try:
-            tree = ast.parse(text)
-        except SyntaxError:
-            continue
+        tree = parsed(text)
         lines = source_lines(text)
-        for stmt in ast.walk(tree):
-            if not isinstance(stmt, ast.Return | ast.Assign | ast.AnnAssign | ast.Expr | ast.AugAssign):
-                continue
-            if not (stmt.lineno <= site.line <= (stmt.end_lineno or stmt.lineno)):
-                continue
-            if lines[stmt.lineno - 1][: char_offset(lines, stmt.lineno, stmt.col_offset) - char_offset(
-                    lines, stmt.lineno, 0)].strip():  # one line with its block opener (`else: d = ...`)
-                continue
-            calls = [c for c in ast.walk(stmt) if isinstance(c, ast.Call) and len(c.args) >= 2
-                     and getattr(c.func, "attr", getattr(c.func, "id", None)) == "strptime"]
-            for call in calls[:1]:
-                fmt_node = call.args[1]
-                fmt_text = ast.get_source_segment(text, fmt_node)
-                if fmt_text is None:
-                    continue
-                body = [x if x.endswith("\n") else x + "\n" for x in lines[stmt.lineno - 1: stmt.end_lineno]]
-                indent = body[0][: len(body[0]) - len(body[0].lstrip())]
-                for fmt in formats:
-                    stmt_text = "".join(body)
-                    # the format argument as written on this statement (a name or a literal), replaced once
-                    col = char_offset(lines, fmt_node.lineno, fmt_node.col_offset) - char_offset(lines, stmt.lineno, 0)
-                    start = stmt_text.find(fmt_text, col if fmt_node.lineno == stmt.lineno else 0)
-                    if start < 0:
-                        continue
-                    other = stmt_text[:start] + repr(fmt) + stmt_text[start + len(fmt_text):]
-                    new = (f"{indent}try:\n" + "".join("    " + x for x in body) + f"{indent}except ValueError:  "
-                           f"# written as {fmt} since\n" + "".join("    " + x for x in source_lines(other)))
-                    new_text = "".join(lines[: stmt.lineno - 1]) + new + "".join(lines[stmt.end_lineno:])
-                    if parses(new_text) and all(c.texts.get(site.path) != new_text for c in out):
-                        # a format the change writes is read off the suspect; one guessed from the value is a
-                        # crash-site template like any other
-                        unit = "template:format" if fmt in written else "template:format_guess"
-                        why = "the suspect writes it" if fmt in written else "it parses the failing value"
-                        out.append(Candidate({site.path: new_text}, unit, f"{site.path}:{stmt.lineno} also reads "
-                                             f"{fmt!r} when {old!r} does not match ({why})", 3, tier=site.tier))
+        stmt = simple_statement_at(tree, lines, site.line) if tree else None
+        if stmt is None:
+            continue
+        call = next((c for c in ast.walk(stmt) if isinstance(c, ast.Call) and len(c.args) >= 2
+                     and called_name(c) == "strptime"), None)
+        fmt_node = call.args[1] if call else None
+        fmt_text = ast.get_source_segment(text, fmt_node) if fmt_node else None
+        if fmt_node is None or fmt_text is None:
+            continue
+        stmt_text = "".join(lines[stmt.lineno - 1: stmt.end_lineno])
+        # the format argument as written on this statement (a name or a literal), replaced once
+        col = char_offset(lines, fmt_node.lineno, fmt_node.col_offset) - char_offset(lines, stmt.lineno, 0)
+        start = stmt_text.find(fmt_text, col if fmt_node.lineno == stmt.lineno else 0)
+        if start < 0:
+            continue
+        for fmt in formats:
+            other = stmt_text[:start] + repr(fmt) + stmt_text[start + len(fmt_text):]
+            new_text = try_around(lines, stmt, f"except ValueError:  # written as {fmt} since", other)
+            if parses(new_text) and all(c.texts.get(site.path) != new_text for c in out):
+                # a format the change writes is read off the suspect; one guessed from the value is a crash-site
+                # template like any other
+                unit = "template:format" if fmt in written else "template:format_guess"
+                why = "the suspect writes it" if fmt in written else "it parses the failing value"
+                out.append(Candidate({site.path: new_text}, unit, f"{site.path}:{stmt.lineno} also reads "
+                                     f"{fmt!r} when {old!r} does not match ({why})", 3, tier=site.tier))
     return out

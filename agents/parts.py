@@ -18,9 +18,9 @@ import ast
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agents.imports import char_offset, source_lines
 from agents.oldraise import functions_of
 from agents.revert import Candidate, file_at
+from agents.sourcetext import called_name, char_offset, parsed, source_lines
 from agents.templates import Site
 
 __all__ = ["Parts", "part_candidates", "returns_made_parts"]
@@ -99,14 +99,13 @@ def returns_made_parts(root: Path, commit: str, parent: str | None, paths: list[
 
 def _calls(text: str, name: str) -> list[ast.Call]:
     """Calls of `name` (a plain or attribute call) that do not unpack the parts into names at once."""
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
+    tree = parsed(text)
+    if tree is None:
         return []
     unpacked = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Assign) and len(n.targets) == 1
                 and isinstance(n.targets[0], ast.Tuple | ast.List)}
     return [n for n in ast.walk(tree) if isinstance(n, ast.Call) and id(n) not in unpacked
-            and (getattr(n.func, "id", None) == name or getattr(n.func, "attr", None) == name)]
+            and called_name(n) == name]
 
 
 def part_candidates(changed: dict[str, Parts], sites: list[Site], texts: dict[str, str]) -> list[Candidate]:

@@ -19,9 +19,9 @@ import ast
 from collections.abc import Callable
 from pathlib import Path
 
-from agents.imports import char_offset, source_lines
 from agents.oldraise import functions_of
 from agents.revert import Candidate, file_at
+from agents.sourcetext import called_name, char_offset, parsed, source_lines
 from agents.templates import Site
 
 __all__ = ["params_changed", "reorder_candidates", "reordered_params"]
@@ -93,7 +93,7 @@ def _moved_calls(text: str, tree: ast.AST, moved: dict[str, tuple[list[str], lis
             continue
         if lines is not None and not any(call.lineno <= n <= (call.end_lineno or call.lineno) for n in lines):
             continue
-        name = getattr(call.func, "id", None) or getattr(call.func, "attr", None)
+        name = called_name(call)
         if name in moved and (new_call := _rewritten(text, call, *moved[name])) is not None:
             out.append((call, new_call))
     return out
@@ -123,9 +123,8 @@ def reorder_candidates(moved: dict[str, tuple[list[str], list[str]]], sites: lis
         text = texts.get(path)
         if text is None or not moved:
             continue
-        try:
-            tree = ast.parse(text)
-        except SyntaxError:
+        tree = parsed(text)
+        if tree is None:
             continue
         tier = min(s.tier for s in sites if s.path == path)
         old_text = before(path)
@@ -143,7 +142,7 @@ def reorder_candidates(moved: dict[str, tuple[list[str], list[str]]], sites: lis
             if new == text or (path, new) in seen:
                 continue
             seen.add((path, new))
-            names = sorted({getattr(c.func, "id", None) or getattr(c.func, "attr", "") for c, _ in rewrites})
+            names = sorted({called_name(c) or "" for c, _ in rewrites})
             order = "; ".join(f"{n}() takes ({', '.join(moved[n][1])}) now, not ({', '.join(moved[n][0])})"
                               for n in names)
             out.append(Candidate({path: new}, "template:api_change", f"{order}: its values moved {where}",

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from agents.oldraise import functions_of
 from agents.revert import Candidate, file_at
+from agents.sourcetext import parsed
 from agents.suspectdiff import git_lines
 from agents.templates import Site
 
@@ -73,7 +74,7 @@ def returned_scales(root: Path, sha: str, parent: str | None) -> dict[str, float
     for path in (p for p in git_lines(root, "diff", "--name-only", base, sha) if p.endswith(".py")):
         before, after = file_at(str(root), base, path), file_at(str(root), sha, path)
         old, new = functions_of(before), functions_of(after)
-        old_tables, new_tables = _tables(_parsed(before)), _tables(_parsed(after))
+        old_tables, new_tables = _tables(parsed(before)), _tables(parsed(after))
         pairs = {n: n for n in old.keys() & new.keys()}
         if len(lost := old.keys() - new.keys()) == 1 and len(made := new.keys() - old.keys()) == 1:
             pairs[next(iter(made))] = next(iter(lost))  # renamed with its unit (`session_minutes` -> `session_length`)
@@ -105,13 +106,6 @@ def returned_scales(root: Path, sha: str, parent: str | None) -> dict[str, float
             if ratio > 0 and ratio != 1:
                 out[name] = ratio
     return out
-
-
-def _parsed(text: str | None) -> ast.Module | None:
-    try:
-        return ast.parse(text or "")
-    except (SyntaxError, ValueError):
-        return None
 
 
 def rescale_candidates(texts: dict[str, str], scales: dict[str, float], sites: list[Site],

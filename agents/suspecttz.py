@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from agents.imports import module_of, source_lines, with_import
 from agents.revert import Candidate
+from agents.sourcetext import import_from, source_lines
 from agents.suspectdiff import diff_lines
 from agents.templates import Site
 
@@ -45,14 +45,6 @@ def suspect_zones(root: Path, suspects: list[tuple[str, str | None]]) -> list[tu
     return out
 
 
-def _with_import(text: str, name: str, path: str, site_path: str) -> str:
-    """`name` imported from the module at `path`: relatively, as the file's own imports are, within a package."""
-    leaf = module_of(path).rsplit(".", 1)[-1]
-    same_package = site_path.rsplit("/", 1)[0] == path.rsplit("/", 1)[0]
-    relative = same_package and re.search(r"^from\s+\.", text, re.M)
-    return with_import(text, f".{leaf}" if relative else module_of(path), name)
-
-
 def suspect_zone_candidates(root: Path, message: str, sites: list[Site], texts: dict[str, str],
                             suspects: list[tuple[str, str | None]]) -> list[Candidate]:
     if not _NAIVE.search(message):
@@ -77,7 +69,7 @@ def suspect_zone_candidates(root: Path, message: str, sites: list[Site], texts: 
         for name, path in zones:
             new_line = _PARSED.sub(lambda m, n=name: f"{m[1]}.replace(tzinfo={n})", line)
             new_text = "".join(lines[: number - 1]) + new_line + "".join(lines[number:])
-            new_text = _with_import(new_text, name, path, site.path)
+            new_text = import_from(new_text, name, path, site.path)
             if new_text != text and all(c.texts.get(site.path) != new_text for c in out):
                 out.append(Candidate({site.path: new_text}, "template:suspect_zone",
                                      f"the naive time parsed at {site.path}:{number} read in {name}, the zone the "

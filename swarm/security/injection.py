@@ -155,7 +155,7 @@ class InjectionFilter:
                 offset += len(norm.skeleton) + len(_SEP)
         return segments
 
-    def _scan(self, fields: dict[str, str], data: set[str] = frozenset()) -> Verdict:  # type: ignore[assignment]
+    def _scan(self, fields: dict[str, str], data: set[str] | frozenset[str] = frozenset()) -> Verdict:
         fields = {k: _valid_utf8(v) for k, v in fields.items() if v}
         if not fields:
             return Verdict(score=0.0, threshold=self.threshold, **self._no_model())
@@ -200,7 +200,7 @@ class InjectionFilter:
 
     def _with_model(
         self, verdict: Verdict, fields: dict[str, str], segments: list[_Segment], doc: Any, text: str,
-        data: set[str] = frozenset(),  # type: ignore[assignment]
+        data: set[str] | frozenset[str] = frozenset(),
     ) -> Verdict:
         model = self.model
         assert model is not None

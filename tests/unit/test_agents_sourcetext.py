@@ -1,10 +1,10 @@
-"""One more import in a module's text, and AST positions on its own lines (agents.imports)."""
+"""One more import in a module's text, and AST positions on its own lines (agents.sourcetext)."""
 
 from __future__ import annotations
 
 import ast
 
-from agents.imports import char_offset, module_of, source_lines, with_import
+from agents.sourcetext import char_offset, module_of, source_lines, with_import
 
 
 def test_an_import_goes_after_the_docstring_and_future_imports_and_the_module_still_compiles() -> None:
