@@ -43,7 +43,7 @@ from swarm.runtime.raycluster import init_ray, request_cpus
 from swarm.runtime.registry import BUDGET_NAME, REGISTRY_NAME, Registry, SwarmBudget
 from swarm.runtime.remote import remote_class
 from swarm.runtime.services import ActorSpec
-from swarm.runtime.stopsteps import stop_step
+from swarm.runtime.stopsteps import close_actors, stop_step
 from swarm.state import PeerStateStore
 from swarm.telemetry import metrics
 from swarm.telemetry.logs import log_level
@@ -437,12 +437,9 @@ class SwarmRuntime:
             with contextlib.suppress(asyncio.CancelledError):
                 await stop_step(f"task {task.get_name()}", task)
 
-        async def close_intake() -> None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.gather(*(a.close.remote() for a in self.intake)), 5.0)
-
         # side by side: a stop (the end of a drain) is not the sum of every actor's goodbye
-        await asyncio.gather(close_intake(), *(pool.close_all() for pool in self.pools.values()))
+        intake = close_actors((f"intake-{i}", a) for i, a in enumerate(self.intake))
+        await asyncio.gather(intake, *(pool.close_all() for pool in self.pools.values()))
         for a in self.intake + self._support:
             with contextlib.suppress(Exception):
                 ray.kill(a, no_restart=True)

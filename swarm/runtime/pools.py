@@ -29,6 +29,7 @@ from swarm.runtime.orchestrator import OrchestratorActor
 from swarm.runtime.remote import remote_class
 from swarm.runtime.roles import RoleActor
 from swarm.runtime.services import ActorSpec
+from swarm.runtime.stopsteps import close_actors
 from swarm.telemetry import metrics
 from swarm.telemetry.tracing import actor_runtime_env
 
@@ -266,13 +267,13 @@ class RolePool:
         await self.registry.set_members.remote(self.role, sorted(self.actors))
         return True
 
-    async def close_all(self, timeout_s: float = 5.0) -> None:
+    async def close_all(self) -> None:
         """Let every replica close its connections (a clean last heartbeat), then kill it; also one still
         starting (it may have beaten once: a replica killed without its last beat is taken for dead), and one
         a scale-down is retiring (left to the job's end, it exits with its NATS client open: noise in its log)."""
-        calls = [h.close.remote() for h in [*self.actors.values(), *self.starting.values(), *self.leaving.values()]]
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), timeout_s)
+        # one still starting may wait for a node that never comes: its close is not waited for as long
+        await asyncio.gather(close_actors([*self.actors.items(), *self.leaving.items()]),
+                             close_actors(self.starting.items(), timeout_s=5.0))
         self.kill_all()
 
     def kill_all(self) -> None:
