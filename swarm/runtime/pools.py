@@ -182,8 +182,7 @@ class RolePool:
             except Exception:  # already dead: nothing left to wait for
                 break
             await asyncio.sleep(0.5)
-        with contextlib.suppress(Exception):  # a clean 'stopping' beat: the health monitor must not heal it
-            await asyncio.wait_for(handle.close.remote(), 5.0)
+        await close_actors([(name, handle)])  # a clean 'stopping' beat: the health monitor must not heal it
         with contextlib.suppress(Exception):
             ray.kill(handle, no_restart=True)
         self.leaving.pop(name, None)
