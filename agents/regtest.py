@@ -123,12 +123,11 @@ def regression_test(root: Path, repro: Repro | None, report: ErrorReport, invest
         imports = ["import os", "import sys", "import unittest", "",
                    f"sys.path.insert(0, os.path.abspath(os.path.join({up})))", ""]
     late = "  # noqa: E402" if call["top"] is not None else ""  # after the path insert
+    body, helpers = _assertion(f"{call['function']}({arguments})", repro.returned)
     lines = [*head, *imports, *(f"import {m}{late}" for m in modules),
-             f"from {call['module']} import {call['function']}{late}", "", "",
+             f"from {call['module']} import {call['function']}{late}", "", "", *helpers,
              "class SwarmRegressionTest(unittest.TestCase):",
-             f"    def test_{call['function']}_with_the_reported_arguments(self):",
-             *([f"        self.assertEqual({call['function']}({arguments}), {repro.returned})"] if repro.returned
-               else [f"        {call['function']}({arguments})"]), ""]
+             f"    def test_{call['function']}_with_the_reported_arguments(self):", *body, ""]
     text = "\n".join(lines)
     try:
         ast.parse(text)
@@ -136,6 +135,32 @@ def regression_test(root: Path, repro: Repro | None, report: ErrorReport, invest
         return None
     module = path[:-3].replace("/", ".")
     return RegressionTest(path, module, text)
+
+
+_ROUNDED = ["def _rounded(value):  # floats compared to 9 places, inside lists, tuples and dicts too",
+            "    if isinstance(value, float):",
+            "        return round(value, 9)",
+            "    if isinstance(value, list):",
+            "        return [_rounded(v) for v in value]",
+            "    if isinstance(value, tuple):",
+            "        return tuple(_rounded(v) for v in value)",
+            "    if isinstance(value, dict):",
+            "        return {k: _rounded(v) for k, v in value.items()}",
+            "    return value", "", ""]
+
+
+def _assertion(called: str, returned: str) -> tuple[list[str], list[str]]:
+    """The test's body and the helpers it needs: the call returns what it returned before the regression (floats
+    rounded: a sum's last bits differ between equally right programs), or, with no literal of it, runs through."""
+    if not returned:
+        return [f"        {called}"], []
+    try:
+        floats = any(isinstance(n, ast.Constant) and isinstance(n.value, float) for n in ast.walk(ast.parse(returned)))
+    except SyntaxError:
+        return [f"        {called}"], []
+    if floats:
+        return [f"        self.assertEqual(_rounded({called}), _rounded({returned}))"], _ROUNDED
+    return [f"        self.assertEqual({called}, {returned})"], []
 
 
 def why_no_regression_test(repro: Repro | None) -> str:

@@ -43,14 +43,14 @@ _CANON = (
 
 
 _LITERAL_MARK = "swarm-literal:"
-# the value as a Python literal a test can compare with, when it is one (no floats: they compare by rounding)
+# the value as a Python literal a test can compare with, when it is one (its floats are compared rounded:
+# `agents.regtest`)
 _LITERAL = (
     "try:\n"
     "    import ast as _a\n"
     "    _swarm_r = repr(_swarm_v)\n"
     "    _swarm_ok = _a.literal_eval(_swarm_r) == _swarm_v and len(_swarm_r) <= 2000 and not any(\n"
-    "        isinstance(_n, _a.Constant) and isinstance(_n.value, (float, complex))\n"
-    "        for _n in _a.walk(_a.parse(_swarm_r)))\n"
+    "        isinstance(_n, _a.Constant) and isinstance(_n.value, complex) for _n in _a.walk(_a.parse(_swarm_r)))\n"
     "except Exception:\n"
     "    _swarm_ok = False\n"
     f"if _swarm_ok: print({_LITERAL_MARK!r} + _swarm_r.replace(chr(10), ' '))\n"
