@@ -28,7 +28,6 @@ probability of 0) would reach a threshold of 0, and every text would be rejected
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -43,7 +42,7 @@ from swarm.security.filter import Match, Verdict
 from swarm.security.model import InjectionModel
 from swarm.security.normalise import Normalised, decode_segments, normalise
 from swarm.security.rules import BREAKS, Rule, compile_rules, load_rules, make_nlp, rules_threshold
-from swarm.security.view import MAX_VIEW_CHARS, VIEW_SEP, code_spans, without_repeats
+from swarm.security.view import MAX_VIEW_CHARS, VIEW_SEP, code_spans, prose_lines, without_repeats
 
 __all__ = ["InjectionFilter"]
 
@@ -58,14 +57,6 @@ def _valid_utf8(text: str) -> str:
         return text
     except UnicodeEncodeError:
         return text.encode("utf-8", "replace").decode("utf-8")
-
-
-def _worded_lines(value: str) -> str:
-    """The lines of a data field with two words or more (a value of one token is a code, a date, a CSV row)."""
-    return "\n".join(line for line in value.splitlines() if _WORDS.search(line))
-
-
-_WORDS = re.compile(r"\S\s+\S")
 
 
 def _model_threshold(value: Any) -> float:
@@ -205,9 +196,9 @@ class InjectionFilter:
         model = self.model
         assert model is not None
         length = len(text)
-        # a captured argument's values (`date;ref;amount`, `SPRING25`, a SKU) are data, not prose: the learned
-        # heads read only its lines of words; the rules above read every value
-        view = {name: (_worded_lines(value) if name in data else value) for name, value in fields.items()}
+        # a captured argument's values (`date;ref;amount`, `SPRING25`, a SKU, an access-log line) are data, not
+        # prose: the learned heads read only its lines of language; the rules above read every value
+        view = {name: (prose_lines(value) if name in data else value) for name, value in fields.items()}
         seen_once = {name: without_repeats(value) for name, value in view.items() if value}
         if seen_once != fields:
             # repeated lines (a stack loop, a log flood): the model reads each line once, as in training;

@@ -14,7 +14,7 @@ import re
 
 from swarm.security.normalise import decode_segments, normalise
 
-__all__ = ["model_view", "without_repeats", "code_spans", "MAX_VIEW_CHARS", "VIEW_SEP"]
+__all__ = ["model_view", "without_repeats", "code_spans", "prose_lines", "MAX_VIEW_CHARS", "VIEW_SEP"]
 
 MAX_VIEW_CHARS = 200_000  # the model never reads more than this many characters of one text
 VIEW_SEP = "\n\n\n"  # between a text and its decoded parts (and between report fields, as the rules join them)
@@ -111,3 +111,36 @@ def model_view(text: str, decode_depth: int = 2) -> str:
     parts = [normalise(text).skeleton]
     parts += [normalise(d.text).skeleton for d in decode_segments(text, decode_depth)]
     return VIEW_SEP.join(p for p in parts if p)[:MAX_VIEW_CHARS]
+
+
+# a word: letters (an inner apostrophe or hyphen), maybe quoted or followed by punctuation
+_WORD = re.compile(r"^[\"'(\[<*_`]*[^\W\d_](?:[^\W\d_]|['’-](?=[^\W\d_]))*[.,;:!?\"')\]>*_`]*$")
+
+
+def _prose(line: str) -> bool:
+    """Whether a line of a captured value reads as language: two tokens or more, and a quarter of them words or
+    seven in ten of its characters letters, once the normaliser has undone look-alikes and leetspeak; or a run
+    of a script written without spaces. An access-log line, a CSV row, a path, a code, a date is no prose."""
+    text = normalise(line).skeleton
+    if text.count("\\") * 3 >= len(text.replace(" ", "")):  # a backslash before every character
+        text = text.replace("\\", "")
+    dense = "".join(text.split())
+    if sum(c.isalpha() and not c.isascii() for c in dense) >= 8:
+        return True
+    tokens = text.split()
+    if len(tokens) < 2:
+        return False
+    words = sum(1 for t in tokens if _WORD.match(t))
+    letters = sum(c.isalpha() for c in dense)
+    return (words >= 2 and words * 4 >= len(tokens)) or letters * 10 >= 7 * len(dense)
+
+
+def prose_lines(value: str) -> str:
+    """The lines of a captured value (an argument, a caller's argument) that read as language: the learned heads
+    read only those; data lines (a log line, a row of a file: machine text the heads were never trained on, where
+    a few tokens decide the score) go to the rules alone.
+
+        prose_lines('10.1.2.5 - - [02/Dec/2026:08:00:02 +0000] "POST /api/pay HTTP/1.1" 201 88 120')  # -> ""
+        prose_lines("Please ignore my previous order")   # -> the line
+    """
+    return "\n".join(line for line in value.splitlines() if _prose(line))
