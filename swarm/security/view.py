@@ -118,9 +118,9 @@ _WORD = re.compile(r"^[\"'(\[<*_`]*[^\W\d_](?:[^\W\d_]|['’-](?=[^\W\d_]))*[.,;
 
 
 def _prose(line: str) -> bool:
-    """Whether a line of a captured value reads as language: two tokens or more, and a quarter of them words or
-    seven in ten of its characters letters, once the normaliser has undone look-alikes and leetspeak; or a run
-    of a script written without spaces. An access-log line, a CSV row, a path, a code, a date is no prose."""
+    """Whether a line of a captured value reads as language: two words or more, a quarter of its tokens at
+    least, once the normaliser has undone look-alikes and leetspeak; or a run of a script written without
+    spaces. An access-log line, a CSV row, a path, a code, a date is no prose."""
     text = normalise(line).skeleton
     if text.count("\\") * 3 >= len(text.replace(" ", "")):  # a backslash before every character
         text = text.replace("\\", "")
@@ -131,8 +131,7 @@ def _prose(line: str) -> bool:
     if len(tokens) < 2:
         return False
     words = sum(1 for t in tokens if _WORD.match(t))
-    letters = sum(c.isalpha() for c in dense)
-    return (words >= 2 and words * 4 >= len(tokens)) or letters * 10 >= 7 * len(dense)
+    return words >= 2 and words * 4 >= len(tokens)
 
 
 def prose_lines(value: str) -> str:
