@@ -20,7 +20,7 @@ from pathlib import Path
 
 from agents.repro import ErrorShape
 from agents.revert import Candidate, file_at
-from agents.sourcetext import parsed, simple_statement_at, source_lines, try_around, with_import
+from agents.sourcetext import indent_of, parsed, simple_statement_at, source_lines, try_around, with_import
 from agents.templates import Site
 
 __all__ = ["properties_made_methods", "api_candidates"]
@@ -124,7 +124,7 @@ def _converted_at_raise(shape: ErrorShape, sites: list[Site], texts: dict[str, s
     stmt = simple_statement_at(tree, lines, crash.line) if tree else None
     if stmt is None:
         return []
-    indent = lines[stmt.lineno - 1][: len(lines[stmt.lineno - 1]) - len(lines[stmt.lineno - 1].lstrip())]
+    indent = indent_of(lines[stmt.lineno - 1])
     handler = f"{indent}raise {handled}(str(exc)) from exc\n"
     new_text = with_import(try_around(lines, stmt, f"except {raised} as exc:", handler), module, raised)
     return [Candidate({crash.path: new_text}, "template:api_change", f"{raised} raised at {crash.path}:{stmt.lineno} "

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from agents.revert import Candidate
 from agents.sources import production_files
-from agents.sourcetext import called_name, char_offset, import_from, parsed, source_lines
+from agents.sourcetext import called_name, char_offset, import_from, indent_of, parsed, source_lines
 
 if TYPE_CHECKING:
     from agents.templates import Site
@@ -82,7 +82,7 @@ def passthrough_candidates(root: Path, message: str, sites: list[Site]) -> list[
         for ret in (n for n in ast.walk(fn) if isinstance(n, ast.Return) and isinstance(n.value, ast.Name)
                     and n.value.id in params and n.lineno == n.end_lineno):
             row, name = lines[ret.lineno - 1], ret.value.id  # type: ignore[union-attr]
-            indent = row[: len(row) - len(row.lstrip())]
+            indent = indent_of(row)
             for empty in empties:
                 new = f"{indent}return {empty} if {name} is None else {name}\n"
                 new_text = "".join(lines[: ret.lineno - 1]) + new + "".join(lines[ret.lineno:])

@@ -5,6 +5,7 @@ a statement put in a `try`.
     lines = source_lines(text)                          # split where `ast` counts lines (only at "\n")
     char_offset(lines, node.lineno, node.col_offset)    # an AST position (UTF-8 byte column) in characters
     called_name(call)                                   # "match" for `match(x)` and `re.match(x)`
+    indent_of("    return x\n")                         # "    "
     stmt = simple_statement_at(tree, lines, 12)         # the statement of line 12, not one on a block opener's line
     try_around(lines, stmt, "except ValueError:", other)   # the whole text, the statement in `try`
     with_import(text, "decimal", "InvalidOperation")   # joins `from decimal import Decimal` when it is there
@@ -18,7 +19,7 @@ from __future__ import annotations
 import ast
 import re
 
-__all__ = ["called_name", "char_offset", "import_from", "module_of", "parsed", "simple_statement_at",
+__all__ = ["called_name", "char_offset", "import_from", "indent_of", "module_of", "parsed", "simple_statement_at",
            "source_lines", "try_around", "with_import"]
 
 
@@ -46,6 +47,11 @@ def char_offset(lines: list[str], line: int, col: int) -> int:
     return sum(len(x) for x in lines[: line - 1]) + len(lines[line - 1].encode()[:col].decode(errors="replace"))
 
 
+def indent_of(line: str) -> str:
+    """The whitespace a line starts with."""
+    return line[: len(line) - len(line.lstrip())]
+
+
 def module_of(path: str) -> str:
     """The dotted module of a repository path (`src/` layouts without their `src`)."""
     return path[:-3].replace("/", ".").removesuffix(".__init__").removeprefix("src.")
@@ -69,7 +75,7 @@ def try_around(lines: list[str], stmt: ast.stmt, except_line: str, handler: str)
     """The whole text with `stmt` in a `try:`; `except_line` (`except ValueError:`) and `handler` (its body,
     written at the statement's own indentation) follow it, indented."""
     body = [x if x.endswith("\n") else x + "\n" for x in lines[stmt.lineno - 1: stmt.end_lineno]]
-    indent = body[0][: len(body[0]) - len(body[0].lstrip())]
+    indent = indent_of(body[0])
     new = (f"{indent}try:\n" + "".join("    " + x for x in body) + f"{indent}{except_line}\n"
            + "".join("    " + x for x in source_lines(handler)))
     return "".join(lines[: stmt.lineno - 1]) + new + "".join(lines[stmt.end_lineno:])
@@ -78,9 +84,8 @@ def try_around(lines: list[str], stmt: ast.stmt, except_line: str, handler: str)
 def _insert_at(text: str) -> int:
     """Where a new import goes: before the first import after the docstring and `__future__` imports, else after
     them (a file that does not parse: its start)."""
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
+    tree = parsed(text)
+    if tree is None:
         return 0
     lines = source_lines(text)
     after = 0  # the character offset after the docstring and the `__future__` imports
