@@ -7,8 +7,8 @@
 
 Each kind of candidate has its module (`agents.revert` undoes the suspect's tokens, lines and hunks;
 `agents.datarevert`, `agents.keydefaults`, `agents.paramdefaults`, `agents.oldraise`, `agents.rescale`,
-`agents.units`, `agents.callsites`, `agents.contracts`, `agents.templates` ...); this module only reads the
-suspects' diffs once and hands each what it needs.
+`agents.units`, `agents.callsites`, `agents.contracts`, `agents.templates`, `agents.transfer`,
+`agents.rebased` ...); this module only reads the suspects' diffs once and hands each what it needs.
 """
 
 from __future__ import annotations
@@ -26,12 +26,15 @@ from agents.literals import shifted_literal_candidates
 from agents.oddvalue import odd_value_candidates
 from agents.olddefault import old_default_candidates, replaced_defaults
 from agents.oldraise import builtin_error, lookup_raise_candidates, old_raise_candidates, replaced_raises
+from agents.oldvalue import old_value_candidates, replaced_values
 from agents.paramdefaults import changed_param_defaults, param_default_candidates
+from agents.rebased import rebased_candidates
 from agents.repro import ErrorShape, Repro, is_test_file
 from agents.rescale import rescale_candidates, returned_scales
 from agents.revert import Candidate, partial_reverts
 from agents.suspectdiff import git_lines, index_keys_in, key_renames_in, removed_handlers, renames_in
 from agents.templates import Site, template_candidates
+from agents.transfer import transfer_candidates
 from agents.units import unit_candidates, unit_renames
 
 __all__ = ["DATA_ERRORS", "blamed_lines", "gather"]
@@ -68,6 +71,9 @@ def gather(root: Path, *, repro: Repro | None, suspects: list[tuple[str, str | N
     key_defaults: list[tuple[str, str]] = []
     param_changes: list[tuple[str, str, str, str, int]] = []
     suspects_files: list[str] = []
+    path_lines: dict[str, set[int]] = {}
+    for st in sites:
+        path_lines.setdefault(st.path, set()).add(st.line)
     for k, (sha, parent) in enumerate(suspects):
         changed = git_lines(root, "diff", "--name-only", parent or sha + "^", sha)
         paths = [p for p in changed if p in head]
@@ -75,6 +81,11 @@ def gather(root: Path, *, repro: Repro | None, suspects: list[tuple[str, str | N
             c.rank = k
             cands.append(c)
         suspects_files += [p for p in paths if p not in suspects_files]
+        wrote = written if k == 0 else (lambda p, sha=sha: blamed_lines(root, p, sha))
+        for c in [*transfer_candidates(root, sha, parent, head, path_lines, wrote),
+                  *rebased_candidates(root, sha, parent, head)]:
+            c.rank = k
+            cands.append(c)
         param_changes += changed_param_defaults(root, sha, parent, changed)
         if shape.exc_type == "KeyError":  # a default the suspect dropped for the key: where the mapping is built
             key_defaults += [f for f in dropped_key_defaults(root, sha, parent, message, changed)
@@ -101,8 +112,12 @@ def gather(root: Path, *, repro: Repro | None, suspects: list[tuple[str, str | N
                                              shape.exc_type):
                 c.rank = k
                 cands.append(c)
-        if "NoneType" in message:  # a None where the suspect replaced a literal default, or a raise
+        if "NoneType" in message:  # a None where the suspect replaced a literal default, a raise, or a value
             defaults += replaced_defaults(root, sha, parent)
+            near = [st for st in sites if st.tier <= 1]
+            for c in old_value_candidates(head, replaced_values(root, sha, parent), near):
+                c.rank = k
+                cands.append(c)
             for c in old_raise_candidates(head, replaced_raises(root, sha, parent)):
                 c.rank = k
                 cands.append(c)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from agents.oldraise import functions_of
 from agents.revert import Candidate, file_at
-from agents.sourcetext import called_name, char_offset, parsed, source_lines
+from agents.sourcetext import called_name, parsed, replaced_nodes
 from agents.templates import Site
 
 __all__ = ["params_changed", "reorder_candidates", "reordered_params"]
@@ -99,18 +99,6 @@ def _moved_calls(text: str, tree: ast.AST, moved: dict[str, tuple[list[str], lis
     return out
 
 
-def _applied(text: str, rewrites: list[tuple[ast.Call, str]]) -> str:
-    lines = source_lines(text)
-    spans = sorted(((char_offset(lines, c.lineno, c.col_offset), char_offset(lines, c.end_lineno or c.lineno,
-                                                                     c.end_col_offset or 0), new)
-                    for c, new in rewrites), reverse=True)
-    last = len(text) + 1
-    for start, end, new in spans:  # from the end, skipping a call nested in one already rewritten
-        if end <= last:
-            text, last = text[:start] + new + text[end:], start
-    return text
-
-
 def reorder_candidates(moved: dict[str, tuple[list[str], list[str]]], sites: list[Site], texts: dict[str, str],
                        before: Callable[[str], str]) -> list[Candidate]:
     """At each call of a reordered function on the failing path's lines (crash and callers): the values moved.
@@ -138,7 +126,7 @@ def reorder_candidates(moved: dict[str, tuple[list[str], list[str]]], sites: lis
             else:
                 variants.append(([rw], f"at {path}:{rw[0].lineno}"))
         for rewrites, where in variants:
-            new = _applied(text, rewrites)
+            new = replaced_nodes(text, rewrites)  # type: ignore[arg-type]
             if new == text or (path, new) in seen:
                 continue
             seen.add((path, new))

@@ -27,6 +27,7 @@ from agents.forensics import function_spans
 from agents.repro import ErrorShape, Repro, run_repro
 from agents.revert import Candidate, tokens
 from agents.sites import sites_for
+from agents.sourcetext import dead_statements
 from agents.templates import Site
 from agents.testcmd import TestCommand, TestCommandError
 from agents.testrun import holds, parse_test_counts
@@ -87,7 +88,8 @@ _FROM_THE_SUSPECT = frozenset({"template:stale_name", "template:stale_key", "tem
                                "template:base_init", "template:odd_value", "template:old_raise",
                                "template:enum_base", "template:deep_merge", "template:key_default",
                                "template:param_default", "template:format",
-                               "template:suspect_zone", "template:cached_copy"})
+                               "template:suspect_zone", "template:cached_copy", "template:transfer",
+                               "template:rebased", "template:old_value"})
 
 
 def _order(cands: list[Candidate], head: dict[str, str], sites: list[Site]) -> list[Candidate]:
@@ -114,9 +116,12 @@ def _order(cands: list[Candidate], head: dict[str, str], sites: list[Site]) -> l
         else:  # templates: crash line 2, callers 3, suspect's lines on the path 5
             c.tier = {0: 2, 1: 3}.get(c.tier, 5)
     unique: dict[Any, Candidate] = {}
+    dead = {p: dead_statements(t) for p, t in head.items() if p.endswith(".py")}
     for c in sorted(cands, key=lambda c: (c.tier, c.size)):
         if any(head.get(p) == t for p, t in c.texts.items()):
             continue
+        if any(p in dead and dead_statements(t) > dead[p] for p, t in c.texts.items()):
+            continue  # a `return` put back above what the suspect added: its lines never run (a revert in disguise)
         unique.setdefault(c.key, c)
     return list(unique.values())
 
@@ -285,8 +290,8 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
             if after_differs > 2 * KEEP_LOOKING:
                 break
         if reserve is not None:
-            if not _touched(cand, head) & reserve[1]:
-                continue
+            if not _touched(cand, head) & reserve[1] and cand.unit not in _FROM_THE_SUSPECT:
+                continue  # elsewhere, only a repair read off the suspect's change may keep what it added
             looked += 1
             if looked > KEEP_LOOKING:
                 break
@@ -333,7 +338,20 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
                 for p in cand.texts:
                     if result.candidate is None or p not in result.candidate.texts:
                         (root / p).write_text(head[p])
-    if differs is not None and reserve is None and oracle is not None:
+    if reserve is not None:
+        for p, t in reserve[0].texts.items():
+            (root / p).write_text(t)
+        agreed, now = oracle.compare(root) if oracle is not None else (None, "")
+        if oracle is None or agreed is not False:
+            if agreed and oracle is not None:
+                result.returned = oracle.literal
+            result.elapsed_s = time.monotonic() - t0
+            return _passed(result, reserve[0], root, progress)
+        # it deletes what the suspect added and changes the value too: a repair that keeps the addition is better
+        result.reason = _value_changed_reason(oracle, reserve[0], now)
+        for p in reserve[0].texts:
+            (root / p).write_text(head[p])
+    if differs is not None and oracle is not None:
         # none gave the value back. A patch read off the suspect's own change (an undo, its old raise) may differ
         # by the suspect's feature (decimal degrees now read): it is the fix, and says what changed. A template
         # that invents handling at the crash (a default, a coercion) and changes the value trades one wrong answer
@@ -345,22 +363,10 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
                 (root / p).write_text(t)
             result.value_changed = (f"{oracle.call} returned {oracle.shown} at the last good commit and returns "
                                     f"{now} with this fix")
+            result.reason = ""
             result.elapsed_s = time.monotonic() - t0
             return _passed(result, cand, root, progress)
-        result.reason = _value_changed_reason(oracle, cand, now)
-    if reserve is not None:
-        for p, t in reserve[0].texts.items():
-            (root / p).write_text(t)
-        agreed, now = oracle.compare(root) if oracle is not None else (None, "")
-        if oracle is not None and agreed is False:  # it deletes what the suspect added and changes the value too
-            result.reason = _value_changed_reason(oracle, reserve[0], now)
-            for p in reserve[0].texts:
-                (root / p).write_text(head[p])
-        else:
-            if agreed and oracle is not None:
-                result.returned = oracle.literal
-            result.elapsed_s = time.monotonic() - t0
-            return _passed(result, reserve[0], root, progress)
+        result.reason = result.reason or _value_changed_reason(oracle, cand, now)
     if not result.reason and result.withheld:
         values = ("the report's values, which the function never accepted at any commit, so they would change "
                   "what it accepts, not what broke" if repro is not None and repro.never_passed else

@@ -19,8 +19,8 @@ from __future__ import annotations
 import ast
 import re
 
-__all__ = ["called_name", "char_offset", "import_from", "indent_of", "module_of", "parsed", "simple_statement_at",
-           "source_lines", "try_around", "with_import"]
+__all__ = ["called_name", "char_offset", "dead_statements", "import_from", "indent_of", "module_names", "module_of",
+           "parsed", "replaced_nodes", "simple_statement_at", "source_lines", "try_around", "with_import"]
 
 
 def parsed(text: str | None) -> ast.Module | None:
@@ -28,6 +28,21 @@ def parsed(text: str | None) -> ast.Module | None:
         return ast.parse(text or "")
     except (SyntaxError, ValueError):
         return None
+
+
+def dead_statements(text: str) -> int:
+    """Statements that follow a `return`, `raise`, `break` or `continue` in their block (never run); 0 for a
+    text that does not parse."""
+    tree = parsed(text)
+    count = 0
+    for node in ast.walk(tree) if tree else []:
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(node, field, None)
+            if isinstance(block, list):
+                stop = next((i for i, st in enumerate(block)
+                             if isinstance(st, (ast.Return, ast.Raise, ast.Break, ast.Continue))), None)
+                count += len(block) - stop - 1 if stop is not None else 0
+    return count
 
 
 def called_name(call: ast.Call) -> str | None:
@@ -45,6 +60,32 @@ def source_lines(text: str) -> list[str]:
 def char_offset(lines: list[str], line: int, col: int) -> int:
     """Character offset of (1-based line, UTF-8 byte column: an AST position) in the text of `lines`."""
     return sum(len(x) for x in lines[: line - 1]) + len(lines[line - 1].encode()[:col].decode(errors="replace"))
+
+
+def replaced_nodes(text: str, rewrites: list[tuple[ast.AST, str]]) -> str:
+    """`text` with each node's source replaced by its new code; a node nested in one already replaced is skipped."""
+    lines = source_lines(text)
+    spans = sorted(((char_offset(lines, n.lineno, n.col_offset),  # type: ignore[attr-defined]
+                     char_offset(lines, n.end_lineno or n.lineno, n.end_col_offset or 0), new)  # type: ignore[attr-defined]
+                    for n, new in rewrites), reverse=True)
+    last = len(text) + 1
+    for start, end, new in spans:  # from the end, so the offsets before stay right
+        if end <= last:
+            text, last = text[:start] + new + text[end:], start
+    return text
+
+
+def module_names(tree: ast.Module | None) -> set[str]:
+    """The names a module defines at its top level: functions, classes, imports, assignments."""
+    out: set[str] = set()
+    for node in tree.body if tree else []:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            out |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        else:
+            out |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return out
 
 
 def indent_of(line: str) -> str:

@@ -231,10 +231,10 @@ async def test_a_regression_test_is_added_only_where_the_test_command_runs_it(tm
     assert out["implement"]["regression_test_why_not"].endswith(": the repository's test command does not run it")
 
 
-def packaging_case(path: Path, seed: int, body: str, packaged: str) -> RegressionCase:
+def packaging_case(path: Path, seed: int, body: str, packaged: str, grams: int = 1700) -> RegressionCase:
     """A parcel quote whose function `body` converts grams to kilograms; the suspect, its second commit, adds a
     packaging weight (`packaged` replaces `body`); the report is the real reporter's, with the caller's
-    arguments, of a 1,700 g order."""
+    arguments, of an order of `grams` (1,700 g)."""
     repo = _Repo(path, seed)
     rates = ("class TooHeavy(Exception):\n    pass\n\n\ndef price(kg):\n    if kg > 30:\n"
              "        raise TooHeavy(f'parcel too heavy: {kg} kg')\n    return 5 if kg < 1 else 9\n")
@@ -247,26 +247,28 @@ def packaging_case(path: Path, seed: int, body: str, packaged: str) -> Regressio
     bad = repo.commit("quote: include packaging weight", files)
     repo.commit("docs", {**files, "README.md": "ship\n"})
     app = ("import sys\nfrom swarm.reporting.reporter import report_from_exception\nfrom ship.quote import quote\n"
-           "try:\n    quote([{'g': 1700}])\nexcept Exception:\n"
+           f"try:\n    quote([{{'g': {grams}}}])\nexcept Exception:\n"
            "    print(report_from_exception(sys.exc_info(), service='ship', root='.').model_dump_json())\n")
     out = subprocess.run([sys.executable, "-c", app], cwd=path, capture_output=True, text=True, check=True)
     return RegressionCase(path, "caller", seed, bad, ErrorReport.model_validate_json(out.stdout))
 
 
-async def test_a_fix_that_drops_a_name_the_suspect_brought_in_is_the_last_resort_and_says_so(tmp_path: Path) -> None:
+async def test_a_conversion_lost_with_a_feature_is_put_back_and_the_feature_kept(tmp_path: Path) -> None:
     """The suspect added packaging (`PACKAGING_G`) and lost the grams-to-kilograms conversion with it (the line
-    that converted went, the price is asked of the grams). Undoing its hunk passes, but deletes the feature: it
-    is kept in reserve while the search looks on, and when it is what passes, the fix says so (review 16: both
-    such fixes went out silently). Where the conversion closed the very line the suspect rewrote, it is put back
-    on the whole new value instead (`test_fix_engine_dropped.py`)."""
+    that converted went, the price is asked of the grams). Undoing its hunk passes, but deletes the feature
+    (review 16: such fixes went out silently); the conversion put back around what is priced now
+    (`agents.transfer`) passes and keeps the packaging. Where the conversion
+    closed the very line the suspect rewrote, it is put back on the whole new value instead
+    (`test_fix_engine_dropped.py`)."""
     case = packaging_case(tmp_path / "repo", 16, "    grams = sum(i['g'] for i in items)\n"
                           "    weight = grams / 1000\n    return price(weight)\n",
                           "    grams = sum(i['g'] for i in items) + PACKAGING_G\n    return price(grams)\n")
     result = await _investigate(case, tmp_path)
     express = result["express"]
     assert express["status"] == "fixed" and express["suspect_commit"] == case.regression_commit, result["implement"]
-    assert "/ 1000" in _git(case.path, "show", f"{express['branch']}:ship/quote.py")
-    assert "it deletes what the suspect commit added" in express["summary"], express["summary"]
+    fixed = _git(case.path, "show", f"{express['branch']}:ship/quote.py")
+    assert "/ 1000" in fixed and "+ PACKAGING_G" in fixed, fixed
+    assert "it deletes what the suspect commit added" not in express["summary"], express["summary"]
 
 
 async def test_values_the_crashing_function_never_accepted_get_no_crash_site_patch_and_no_bisected_blame(

@@ -1,0 +1,193 @@
+"""An operation a rewrite dropped, or applied in its own lines and not in an older one, is put back around the
+expression that lacks it; a table rebased to another unit gets the entry it missed moved by the same factor.
+Each case is a real repository with a feature commit that regressed, reported by the real reporter and
+investigated end to end with the offline brain: the fix keeps the feature and its tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from agents.testing.regressions import RegressionCase, _Repo
+from swarm.models import ErrorReport
+from tests.integration.test_fix_engine import _investigate
+from tests.integration.test_fix_engine_dropped import _reported, _shown
+
+PYTEST = "python -m pytest -q -p no:cacheprovider"  # the projects' tests are pytest functions: a suite that runs them
+
+
+async def _fixed(repo: _Repo, shape: str, seed: int, bad: str, report: ErrorReport, tmp: Path
+                 ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The investigation's express and implement results, once it fixed the bisected suspect."""
+    result = await _investigate(RegressionCase(repo.path, shape, seed, bad, report, test_command=PYTEST), tmp)
+    express, impl = result["express"], result["implement"]
+    assert express["status"] == "fixed" and express["suspect_commit"] == bad, "\n".join(impl["search"]["log"])
+    return express, impl
+
+_STATS_OLD = '''def mean(values):
+    """values: the readings of one sensor, as the CSV gives them (text)."""
+    total = sum(float(v) for v in values)
+    return total / len(values)
+'''
+# the rewrite skips blank readings and sums precisely; the readings are no longer converted from text
+_STATS_NEW = '''import math
+
+
+def mean(values):
+    """values: the readings of one sensor, as the CSV gives them (text); blanks are skipped."""
+    readings = list(filter(str.strip, values))
+    if not readings:
+        raise ValueError("no readings")
+    return math.fsum(readings) / len(readings)
+'''
+
+_PARTS_OLD = '''MIN_PART = 5   # MiB
+
+
+class PartTooSmall(ValueError):
+    pass
+
+
+def check_parts(sizes):
+    """sizes: each part's size in MiB; every part but the last must reach MIN_PART."""
+    if sizes[:-1] and min(sizes[:-1]) < MIN_PART:
+        raise PartTooSmall(f"a part of {min(sizes[:-1])} MiB is under {MIN_PART}")
+    return len(sizes)
+'''
+# MIN_PART moves to KiB; the new function converts, the older check still compares MiB with KiB
+_PARTS_NEW = _PARTS_OLD.replace("MIN_PART = 5   # MiB", "MIN_PART = 5 * 1024   # KiB") + '''
+
+def shortfall(sizes):
+    """KiB the smallest part lacks."""
+    return max(0, MIN_PART - min(sizes) * 1024)
+'''
+
+_PRICES_OLD = '''PRICES = {"tea": 2.5, "cake": 4.0, "soup": 6.5}   # euros
+
+
+def price_of(item):
+    return PRICES[item]
+'''
+# the table moves to cents and gains an item; soup keeps its euro price
+_PRICES_NEW = '''PRICES = {"tea": 250, "cake": 400, "soup": 6.5, "bread": 300}   # cents
+
+
+def price_of(item):
+    cents = PRICES[item]
+    if cents != int(cents):
+        raise ValueError(f"price of {item} is not a whole number of cents: {cents}")
+    return int(cents)
+'''
+
+
+async def test_a_conversion_the_rewrite_dropped_is_put_back_around_what_it_reads_now(tmp_path: Path) -> None:
+    repo = _Repo(tmp_path / "repo", 71)
+    repo.commit("sensors: mean", {
+        "sensors/__init__.py": "", "sensors/stats.py": _STATS_OLD, "tests/__init__.py": "",
+        "tests/test_stats.py": "from sensors.stats import mean\n\n\ndef test_mean():\n"
+                               "    assert mean(['1', '3']) == 2\n"})
+    repo.commit("docs", {"README.md": "sensors\n"})
+    bad = repo.commit("sensors: skip blank readings", {
+        "sensors/stats.py": _STATS_NEW,
+        "tests/test_stats.py": "import pytest\nfrom sensors.stats import mean\n\n\ndef test_all_blank():\n"
+                               "    with pytest.raises(ValueError):\n        mean(['', ' '])\n"})
+    report = _reported(repo, "from sensors.stats import mean", "mean(['20.5', '', '21.5'])", "sensors")
+    assert "TypeError" in report.error
+    express, impl = await _fixed(repo, "dropped-conversion", 71, bad, report, tmp_path)
+    fixed = _shown(repo, express["branch"], "sensors/stats.py")
+    # the conversion goes back around what is summed now (or what is kept of it); the blank readings stay skipped
+    # the conversion goes back around what is summed now, or around what is kept of the readings
+    assert "float(v) for v in" in fixed and "filter(str.strip, values)" in fixed and "fsum(" in fixed, fixed
+    assert impl["fix_kind"] == "template:transfer", impl
+
+
+async def test_a_conversion_the_suspect_wrote_in_its_own_lines_goes_to_the_older_line_it_missed(
+        tmp_path: Path) -> None:
+    repo = _Repo(tmp_path / "repo", 72)
+    repo.commit("upload: multipart", {
+        "upload/__init__.py": "", "upload/parts.py": _PARTS_OLD, "tests/__init__.py": "",
+        "tests/test_parts.py": "import pytest\nfrom upload.parts import PartTooSmall, check_parts\n\n\n"
+                               "def test_small():\n    with pytest.raises(PartTooSmall):\n"
+                               "        check_parts([0, 1])\n"})
+    bad = repo.commit("upload: part sizes in KiB, shortfall", {
+        "upload/parts.py": _PARTS_NEW,
+        "tests/test_shortfall.py": "from upload.parts import shortfall\n\n\ndef test_shortfall():\n"
+                                   "    assert shortfall([4, 9]) == 1024\n"})
+    repo.commit("docs", {"README.md": "upload\n"})
+    report = _reported(repo, "from upload.parts import check_parts", "check_parts([8, 6, 2])", "upload")
+    assert "PartTooSmall" in report.error
+    express, impl = await _fixed(repo, "sibling-conversion", 72, bad, report, tmp_path)
+    fixed = _shown(repo, express["branch"], "upload/parts.py")
+    assert "min(sizes[:-1]) * 1024 < MIN_PART" in fixed, fixed
+    assert "def shortfall" in fixed and "MIN_PART = 5 * 1024" in fixed  # the feature and its unit stay
+
+
+async def test_the_entry_a_rebased_table_missed_is_moved_by_the_factor_the_others_moved_by(tmp_path: Path) -> None:
+    repo = _Repo(tmp_path / "repo", 73)
+    repo.commit("cafe: prices", {
+        "cafe/__init__.py": "", "cafe/menu.py": _PRICES_OLD, "tests/__init__.py": "",
+        "tests/test_menu.py": "from cafe.menu import price_of\n\n\ndef test_tea():\n"
+                              "    assert price_of('tea') == 2.5\n"})
+    bad = repo.commit("cafe: prices in cents, bread", {
+        "cafe/menu.py": _PRICES_NEW,
+        "tests/test_menu.py": "from cafe.menu import price_of\n\n\ndef test_tea():\n"
+                              "    assert price_of('tea') == 250\n\n\ndef test_bread():\n"
+                              "    assert price_of('bread') == 300\n"})
+    repo.commit("docs", {"README.md": "cafe\n"})
+    report = _reported(repo, "from cafe.menu import price_of", "price_of('soup')", "cafe")
+    assert "ValueError" in report.error
+    express, impl = await _fixed(repo, "rebased-table", 73, bad, report, tmp_path)
+    fixed = _shown(repo, express["branch"], "cafe/menu.py")
+    assert '"soup": 650' in fixed and '"bread": 300' in fixed, fixed
+    # the check the suspect added still runs (undoing its first line to `return PRICES[item]` would skip it)
+    assert "raise ValueError" in fixed and "return PRICES[item]" not in fixed, fixed
+    assert impl["fix_kind"] == "template:rebased", impl
+
+
+_TAX_OLD = '''RATES = {"fr": 0.2, "de": 0.19}
+STANDARD = 0.21
+
+
+def vat_rate(country):
+    if country not in RATES:
+        return STANDARD
+    return RATES[country]
+'''
+# the rewrite answers None for a country it does not know, so a caller may ask; the invoice still multiplies
+_TAX_NEW = '''RATES = {"fr": 0.2, "de": 0.19, "it": 0.22}
+STANDARD = 0.21
+
+
+def vat_rate(country):
+    """The VAT rate of `country`, or None where it has no rate of its own."""
+    return RATES.get(country.lower())
+'''
+_INVOICE = '''from billing.tax import vat_rate
+
+
+def total(net, country):
+    return round(net * (1 + vat_rate(country)), 2)
+'''
+
+
+async def test_a_value_the_function_now_answers_none_for_is_computed_where_the_caller_reads_it(
+        tmp_path: Path) -> None:
+    repo = _Repo(tmp_path / "repo", 74)
+    repo.commit("billing: vat", {
+        "billing/__init__.py": "", "billing/tax.py": _TAX_OLD, "billing/invoice.py": _INVOICE,
+        "tests/__init__.py": "",
+        "tests/test_tax.py": "from billing.tax import vat_rate\n\n\ndef test_fr():\n"
+                             "    assert vat_rate('fr') == 0.2\n"})
+    bad = repo.commit("billing: italy, country codes in any case, None for unknown countries", {
+        "billing/tax.py": _TAX_NEW,
+        "tests/test_tax.py": "from billing.tax import vat_rate\n\n\ndef test_fr():\n"
+                             "    assert vat_rate('FR') == 0.2\n\n\ndef test_unknown():\n"
+                             "    assert vat_rate('xx') is None\n"})
+    repo.commit("docs", {"README.md": "billing\n"})
+    report = _reported(repo, "from billing.invoice import total", "total(100, 'es')", "billing")
+    assert "NoneType" in report.error
+    express, impl = await _fixed(repo, "none-answered", 74, bad, report, tmp_path)
+    assert impl["fix_kind"] == "template:old_value", impl
+    invoice = _shown(repo, express["branch"], "billing/invoice.py")
+    assert "if value is None:" in invoice and "value = STANDARD" in invoice, invoice
+    assert "return RATES.get(country.lower())" in _shown(repo, express["branch"], "billing/tax.py")  # None stays
