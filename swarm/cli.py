@@ -67,6 +67,7 @@ _AREAS: list[tuple[str, str, str | None, tuple[str, ...]]] = [
     ("swarm.demo", "demo_app", None, ("demo",)),
     ("swarm.telemetry.status", "status_app", None, ("status",)),
     ("swarm.comms.cli", "comms_app", "comms", ()),
+    ("swarm.about", "about_app", None, ("version",)),
 ]
 
 
