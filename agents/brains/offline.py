@@ -261,9 +261,11 @@ class OfflineBrain:
             return {**base, "verified": False,
                     "reason": f"the repro is flaky, so no fix can be verified: {repro.detail}"}
         if repro.kind == "none" and tests_before.ok:
+            guess = (f"; most likely commit, {_how(method)} (a guess): {History(ws).describe(suspects[0][0])}"
+                     if suspects and method != "bisected" else "")
             return {**base, "verified": False,
                     "reason": f"no repro: {repro.detail}; the tests pass before any change, so no fix can be "
-                    "verified"}
+                    f"verified{guess}"}
         trace = repro.head_trace()
         if trace is not None:
             frames = [(f.path, f.line, f.function) for f in trace.frames]

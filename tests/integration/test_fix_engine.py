@@ -335,6 +335,10 @@ async def test_without_any_repro_the_result_says_so_plainly(tmp_path: Path) -> N
     assert impl["repro"]["kind"] == "none" and out["express"]["status"] == "no_fix"
     assert "no repro" in impl["reason"] and "no failing test raises KeyError" in impl["reason"]
     assert out["express"]["repro"]["kind"] == "none"
+    # the suspect, ranked without a repro, is named as a guess (review 23: it read as confidently as a bisected one)
+    assert out["express"]["suspect_method"] == "ranked", out["express"]
+    assert "most likely commit, ranked from the history, not confirmed by a repro (a guess): " in impl["reason"]
+    assert out["express"]["suspect_commit"][:7] in impl["reason"].rsplit("(a guess): ", 1)[1]
 
 
 async def test_with_no_repro_a_fix_of_another_failing_test_is_not_claimed(tmp_path: Path) -> None:
