@@ -35,6 +35,8 @@ def rejection_for(report: ErrorReport, verdict: Verdict) -> SecurityRejection:
         model = f"; model score {verdict.model_score:.3f} {op} {verdict.model_threshold:.3f}"
         if verdict.model_fired and verdict.model_clause and not verdict.encoder_fired:
             model += f" (clause {verdict.model_clause[:80]!r})"
+        elif verdict.model_fired or verdict.encoder_fired:  # the whole value fired: say which one (review 23)
+            model += f" (text {' '.join(verdict.text.split())[:80]!r})"
     if verdict.encoder_score is not None and verdict.encoder_threshold is not None:
         op = ">=" if verdict.encoder_fired else "<"
         model += f"; encoder score {verdict.encoder_score:.3f} {op} {verdict.encoder_threshold:.3f}"

@@ -98,6 +98,8 @@ def test_a_text_only_the_encoder_catches_is_rejected_and_explained(flt: Injectio
     assert rejection.fired == "model" and rejection.encoder_score is not None
     assert rejection.encoder_threshold is not None and rejection.encoder_score >= rejection.encoder_threshold
     assert "encoder score" in rejection.reason and rejection.field == "context.comment"
+    # the value that fired is quoted in the reason (review 23: only the field and a score were named)
+    assert f"(text {' '.join(ENCODER_ONLY.split())[:80]!r})" in rejection.reason, rejection.reason
 
     out = CliRunner().invoke(app, ["security", "check", ENCODER_ONLY, "--json"])
     assert out.exit_code == 3, out.output
