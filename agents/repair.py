@@ -202,6 +202,14 @@ def _verdict(cand: Candidate, root: Path, repro: Repro | None, suite_ok: Callabl
     return "passes" if suite_ok() and suite_ok() else "tests fail"
 
 
+def _nearest(result: RepairResult) -> str:
+    """The candidates that made the repro pass and failed only the tests: how near the search came."""
+    near = [a.rsplit(": tests fail", 1)[0] for a in result.attempts if a.endswith(": tests fail")]
+    if not near:
+        return "; none made the repro pass"
+    return f"; {len(near)} made the repro pass and failed the tests, the first: {near[0][:200]}"
+
+
 def _red_reason(result: RepairResult, baseline: TestCounts, repro: Repro | None) -> str:
     """Why nothing passed when the suite was red at HEAD already (a test of another failure)."""
     own = re.split(r"::|\.| \(", repro.target)[-1] if repro is not None and repro.kind == "test" else None
@@ -376,6 +384,6 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
     if not result.reason:
         result.reason = (_red_reason(result, baseline, repro) if ordered and baseline is not None and not baseline.ok
                          else f"none of {result.tried} candidate patches made the repro and the tests pass"
-                         if ordered else "no candidate patch could be generated")
+                         + _nearest(result) if ordered else "no candidate patch could be generated")
     result.elapsed_s = time.monotonic() - t0
     return result

@@ -191,3 +191,34 @@ async def test_a_value_the_function_now_answers_none_for_is_computed_where_the_c
     invoice = _shown(repo, express["branch"], "billing/invoice.py")
     assert "if value is None:" in invoice and "value = STANDARD" in invoice, invoice
     assert "return RATES.get(country.lower())" in _shown(repo, express["branch"], "billing/tax.py")  # None stays
+
+
+_RATES = ("class TooHeavy(Exception):\n    pass\n\n\ndef price(kg):\n    if kg >= 30:\n"
+          "        raise TooHeavy(f'parcel too heavy: {kg} kg')\n    return 5 if kg < 1 else 9\n")
+_QUOTE = "from ship.rates import price\n\n\ndef quote(items):\n    grams = sum(i['g'] for i in items)\n" \
+         "    return price(grams / 1000)\n"
+
+
+async def test_no_fix_says_how_near_the_search_came(tmp_path: Path) -> None:
+    """The packaging weight the suspect added is what puts a 29.9 kg order over the 30 kg limit, and a test of
+    the suspect's holds that packaging counts: undoing it makes the repro pass and fails that test. No patch is
+    claimed, and the reason names that nearest miss (review 23: "none of 36 candidate patches" could not tell a
+    near miss from a search that went nowhere)."""
+    repo = _Repo(tmp_path / "repo", 75)
+    repo.commit("ship: quotes", {"ship/__init__.py": "", "ship/rates.py": _RATES, "ship/quote.py": _QUOTE,
+                                 "tests/__init__.py": "",
+                                 "tests/test_rates.py": "from ship.rates import price\n\n\ndef test_light():\n"
+                                                        "    assert price(0.5) == 5\n"})
+    bad = repo.commit("quote: packaging weight", {
+        "ship/quote.py": _QUOTE.replace("\n\ndef quote", "PACKAGING_G = 150\n\n\ndef quote").replace(
+            "for i in items)\n", "for i in items) + PACKAGING_G\n"),
+        "tests/test_quote.py": "from ship.quote import quote\n\n\ndef test_packaging_counts():\n"
+                               "    assert quote([{'g': 900}]) == 9\n"})
+    repo.commit("docs", {"README.md": "ship\n"})
+    report = _reported(repo, "from ship.quote import quote", "quote([{'g': 29900}])", "ship")
+    assert "TooHeavy" in report.error
+    result = await _investigate(RegressionCase(repo.path, "feature-is-the-cause", 75, bad, report,
+                                               test_command=PYTEST), tmp_path)
+    express, impl = result["express"], result["implement"]
+    assert express["status"] == "no_fix" and express["suspect_commit"] == bad, (express, impl["search"]["log"])
+    assert "made the repro pass and failed the tests, the first: " in impl["reason"], impl["reason"]
