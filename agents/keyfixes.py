@@ -21,13 +21,20 @@ __all__ = ["stale_keys", "spread_keywords", "positions_to_keys", "unpacked_to_ke
 
 def stale_keys(site: Site, text: str, line: str, shape: ErrorShape, message: str, keys: dict[str, list[str]],
                 seen: set[tuple[str, str]]) -> list[Candidate]:
-    """A KeyError on a key the suspect renamed elsewhere: the key on the crash line read under its new name,
+    """A KeyError on a key the suspect renamed elsewhere (or a lookup error on a line reading one: a regular
+    expression's group the suspect renamed): the key on the crash line read under its new name,
     then every key the suspect renamed read under its new name in the whole file (a consumer the refactor
     missed reads several of them)."""
     m = re.search(r"""(["'])(.+?)\1\s*$""", message)
-    if shape.exc_type != "KeyError" or site.tier >= 2 or not m or m.group(2) not in keys:
+    if shape.exc_type not in ("KeyError", "IndexError") or site.tier >= 2:
         return []
-    key, out = m.group(2), []
+    if m and m.group(2) in keys:
+        key = m.group(2)
+    else:  # a lookup whose error does not name the key (`m.group("status")`: IndexError: no such group)
+        key = next((k for k in keys if _quoted(k).search(line)), "")
+        if not key:
+            return []
+    out: list[Candidate] = []
     quoted = _quoted(key)
     if not quoted.search(line):
         return []

@@ -118,9 +118,15 @@ def key_renames_in(root: Path, commit: str, parent: str | None) -> dict[str, lis
     for before, after in chunks:
         to, tn = word.findall(before), word.findall(after)
         for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, to, tn, autojunk=False).get_opcodes():
-            if (tag == "replace" and i2 - i1 == 1 and j2 - j1 == 1 and i1 > 0 and i2 < len(to) and j1 > 0
-                    and j2 < len(tn) and to[i1 - 1] == to[i2] == tn[j1 - 1] == tn[j2] and to[i2] in "'\""
-                    and to[i1][0].isalpha() and tn[j1][0].isalpha()):
+            if not (tag == "replace" and i2 - i1 == 1 and j2 - j1 == 1 and i1 > 0 and i2 < len(to) and j1 > 0
+                    and j2 < len(tn) and to[i1][0].isalpha() and tn[j1][0].isalpha()):
+                continue
+            quoted = to[i1 - 1] == to[i2] == tn[j1 - 1] == tn[j2] and to[i2] in "'\""
+            # a regular expression's named group, `(?P<status>...)` -> `(?P<code>...)`: read as `m["code"]`,
+            # `m.group("code")`
+            group = (i1 > 1 and j1 > 1 and to[i1 - 2] == tn[j1 - 2] == "P" and to[i1 - 1] == tn[j1 - 1] == "<"
+                     and to[i2] == tn[j2] == ">")
+            if quoted or group:
                 pairs.append((to[i1], tn[j1]))
     return _renamed(pairs)
 

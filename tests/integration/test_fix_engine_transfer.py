@@ -222,3 +222,43 @@ async def test_no_fix_says_how_near_the_search_came(tmp_path: Path) -> None:
     express, impl = result["express"], result["implement"]
     assert express["status"] == "no_fix" and express["suspect_commit"] == bad, (express, impl["search"]["log"])
     assert "made the repro pass and failed the tests, the first: " in impl["reason"], impl["reason"]
+
+
+_VERSIONS_OLD = '''import re
+
+VERSION = re.compile(r"(?P<major>\\d+)\\.(?P<minor>\\d+)\\.(?P<patch>\\d+)")
+
+
+def parse(text):
+    m = VERSION.fullmatch(text)
+    return int(m.group("major")), int(m.group("minor")), int(m.group("patch"))
+
+
+def is_bugfix(old, new):
+    a, b = VERSION.fullmatch(old), VERSION.fullmatch(new)
+    return a.group("minor") == b.group("minor") and a.group("patch") != b.group("patch")
+'''
+# the rewrite names the third number `micro` and reads a pre-release tag; is_bugfix still asks for `patch`
+_VERSIONS_NEW = _VERSIONS_OLD.replace(
+    '(?P<patch>\\d+)")', '(?P<micro>\\d+)(?:-(?P<pre>[a-z]+\\d*))?")').replace(
+    '''    return int(m.group("major")), int(m.group("minor")), int(m.group("patch"))''',
+    '''    return int(m.group("major")), int(m.group("minor")), int(m.group("micro")), m.group("pre")''')
+
+
+async def test_a_lookup_of_a_regex_group_the_suspect_renamed_reads_its_new_name(tmp_path: Path) -> None:
+    """`m.group("patch")` after the group became `micro`: `IndexError: no such group` names no group, so the
+    renamed group is read off the suspect's change and off the crash line (review 23, logparse)."""
+    repo = _Repo(tmp_path / "repo", 76)
+    repo.commit("semver: parse", {"semver/__init__.py": "", "semver/version.py": _VERSIONS_OLD, "tests/__init__.py": "",
+                                  "tests/test_version.py": "from semver.version import parse\n\n\ndef test_parse():\n"
+                                                           "    assert parse('1.2.3') == (1, 2, 3)\n"})
+    bad = repo.commit("semver: pre-releases", {
+        "semver/version.py": _VERSIONS_NEW,
+        "tests/test_version.py": "from semver.version import parse\n\n\ndef test_parse():\n"
+                                 "    assert parse('1.2.3-rc1') == (1, 2, 3, 'rc1')\n"})
+    repo.commit("docs", {"README.md": "semver\n"})
+    report = _reported(repo, "from semver.version import is_bugfix", "is_bugfix('2.4.1', '2.4.2')", "semver")
+    assert "IndexError: no such group" in report.error
+    express, impl = await _fixed(repo, "renamed-group", 76, bad, report, tmp_path)
+    fixed = _shown(repo, express["branch"], "semver/version.py")
+    assert 'a.group("micro") != b.group("micro")' in fixed and "(?P<pre>" in fixed, fixed
