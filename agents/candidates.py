@@ -8,7 +8,8 @@
 Each kind of candidate has its module (`agents.revert` undoes the suspect's tokens, lines and hunks;
 `agents.datarevert`, `agents.keydefaults`, `agents.paramdefaults`, `agents.oldraise`, `agents.rescale`,
 `agents.units`, `agents.callsites`, `agents.contracts`, `agents.templates`, `agents.transfer`,
-`agents.rebased` ...); this module only reads the suspects' diffs once and hands each what it needs.
+`agents.rebased`, `agents.propagate` ...); this module only reads the suspects' diffs once and hands each
+what it needs.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from agents.olddefault import old_default_candidates, replaced_defaults
 from agents.oldraise import builtin_error, lookup_raise_candidates, old_raise_candidates, replaced_raises
 from agents.oldvalue import old_value_candidates, replaced_values
 from agents.paramdefaults import changed_param_defaults, param_default_candidates
+from agents.propagate import propagated_candidates
 from agents.rebased import rebased_candidates
 from agents.repro import ErrorShape, Repro, is_test_file
 from agents.rescale import rescale_candidates, returned_scales
@@ -83,7 +85,8 @@ def gather(root: Path, *, repro: Repro | None, suspects: list[tuple[str, str | N
         suspects_files += [p for p in paths if p not in suspects_files]
         wrote = written if k == 0 else (lambda p, sha=sha: blamed_lines(root, p, sha))
         for c in [*transfer_candidates(root, sha, parent, head, path_lines, wrote),
-                  *rebased_candidates(root, sha, parent, head)]:
+                  *rebased_candidates(root, sha, parent, head),
+                  *propagated_candidates(root, sha, parent, head, sorted(files), wrote)]:
             c.rank = k
             cands.append(c)
         param_changes += changed_param_defaults(root, sha, parent, changed)

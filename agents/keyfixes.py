@@ -28,7 +28,9 @@ def stale_keys(site: Site, text: str, line: str, shape: ErrorShape, message: str
     m = re.search(r"""(["'])(.+?)\1\s*$""", message)
     if shape.exc_type not in ("KeyError", "IndexError") or site.tier >= 2:
         return []
-    if m and m.group(2) in keys:
+    if m:
+        if m.group(2) not in keys:
+            return []
         key = m.group(2)
     else:  # a lookup whose error does not name the key (`m.group("status")`: IndexError: no such group)
         key = next((k for k in keys if _quoted(k).search(line)), "")

@@ -89,7 +89,7 @@ _FROM_THE_SUSPECT = frozenset({"template:stale_name", "template:stale_key", "tem
                                "template:enum_base", "template:deep_merge", "template:key_default",
                                "template:param_default", "template:format",
                                "template:suspect_zone", "template:cached_copy", "template:transfer",
-                               "template:rebased", "template:old_value"})
+                               "template:rebased", "template:old_value", "template:propagate"})
 
 
 def _order(cands: list[Candidate], head: dict[str, str], sites: list[Site]) -> list[Candidate]:

@@ -262,3 +262,59 @@ async def test_a_lookup_of_a_regex_group_the_suspect_renamed_reads_its_new_name(
     express, impl = await _fixed(repo, "renamed-group", 76, bad, report, tmp_path)
     fixed = _shown(repo, express["branch"], "semver/version.py")
     assert 'a.group("micro") != b.group("micro")' in fixed and "(?P<pre>" in fixed, fixed
+
+
+_SENSORS_OLD = '''RAW = {"boiler": 64.5, "pump": 41.0}
+
+
+def reading(sensor):
+    """Degrees Celsius."""
+    return RAW[sensor]
+'''
+_SENSORS_NEW = '''RAW = {"boiler": 645, "pump": 410, "tank": 220}
+
+
+def reading(sensor):
+    """Tenths of a degree Celsius, as the bus sends them."""
+    return RAW[sensor]
+'''
+_PLANT = '''from plant.sensors import reading
+
+LIMIT = 80.0
+
+
+class Overheat(Exception):
+    pass
+
+
+def average(sensors):
+    return sum(reading(s) for s in sensors) / len(sensors)
+
+
+def check(sensor):
+    if reading(sensor) > LIMIT:
+        raise Overheat(f"{sensor} over {LIMIT} degrees")
+    return "ok"
+'''
+
+
+async def test_the_suspects_rewrite_of_a_call_is_repeated_where_it_missed_one(tmp_path: Path) -> None:
+    """The sensors now answer in tenths of a degree; the suspect divided by 10 in `average` and not in `check`,
+    which now sees 64.5 degrees as 645 (review 24, promos: a unit change carried to one caller of two)."""
+    repo = _Repo(tmp_path / "repo", 77)
+    repo.commit("plant: sensors", {"plant/__init__.py": "", "plant/sensors.py": _SENSORS_OLD, "plant/watch.py": _PLANT,
+                                   "tests/__init__.py": "",
+                                   "tests/test_watch.py": "from plant.watch import average\n\n\ndef test_average():\n"
+                                                          "    assert average(['boiler', 'pump']) == 52.75\n"})
+    bad = repo.commit("sensors: tenths of a degree from the bus, the tank", {
+        "plant/sensors.py": _SENSORS_NEW,
+        "plant/watch.py": _PLANT.replace("sum(reading(s) for s in sensors)", "sum(reading(s) / 10 for s in sensors)"),
+        "tests/test_watch.py": "from plant.watch import average\n\n\ndef test_average():\n"
+                               "    assert average(['boiler', 'pump', 'tank']) == 42.5\n"})
+    repo.commit("docs", {"README.md": "plant\n"})
+    report = _reported(repo, "from plant.watch import check", "check('boiler')", "plant")
+    assert "Overheat" in report.error
+    express, impl = await _fixed(repo, "missed-caller", 77, bad, report, tmp_path)
+    fixed = _shown(repo, express["branch"], "plant/watch.py")
+    assert "if reading(sensor) / 10 > LIMIT:" in fixed and "reading(s) / 10 for s" in fixed, fixed
+    assert impl["fix_kind"] == "template:propagate", impl["fix_kind"]

@@ -49,3 +49,16 @@ def test_dead_statements_count_what_follows_a_return_in_its_block() -> None:
     assert dead_statements("def f(x):\n    return x\n    y = x + 1\n    return y\n") == 2
     assert dead_statements("for i in r:\n    if i:\n        continue\n        print(i)\n") == 1
     assert dead_statements("def f(:\n") == 0
+
+
+def test_a_rewrite_is_a_rule_with_the_locals_as_holes_only_when_it_names_the_projects_own_code() -> None:
+    from agents.propagate import edit_rules
+
+    old = "from shop.promos import discount\n\n\ndef total(subtotal, code):\n" \
+          "    return round(subtotal * (1 - discount(code)))\n"
+    new = old.replace("subtotal * (1 - discount(code))", "subtotal * (100 - discount(code)) / 100")
+    [rule] = edit_rules("shop/cart.py", old, new)
+    assert rule.holes == {"subtotal", "code"} and "discount" in rule.text
+    # `.lower()` -> `.casefold()` on a local names nothing of the project's: no rule to spread over the code
+    plain = "def key(name):\n    return name.strip().lower()\n"
+    assert edit_rules("k.py", plain, plain.replace(".lower()", ".casefold()")) == []
