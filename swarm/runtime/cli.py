@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -34,7 +35,7 @@ from swarm.secretenv import export_job_env
 from swarm.telemetry.logs import check_env
 from swarm.telemetry.tracing import setup_tracing
 
-__all__ = ["runtime_app", "run_swarm", "render_investigated"]
+__all__ = ["runtime_app", "run_swarm", "render_investigated", "report_of"]
 
 runtime_app = typer.Typer()
 AUTH_HELP = "with no NATS_URL: the embedded server has an account and a least-privilege user per role"
@@ -168,6 +169,18 @@ def run(
     emit(counters, json_out, render)
 
 
+def report_of(text: str) -> ErrorReport:
+    """The ErrorReport of `--error-file`: the report itself, or a line of `swarm errors tail --json` (its
+    `report`, beside `subject`, `msg_id` and `signature`)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and "error" not in data and isinstance(data.get("report"), dict):
+        return ErrorReport.model_validate(data["report"])
+    return ErrorReport.model_validate_json(text)
+
+
 @runtime_app.command("investigate")
 def investigate(
     repo: Path = typer.Option(None, "--repo", help="the git repository the error came from (not with --submit)"),
@@ -196,7 +209,7 @@ def investigate(
         except UnicodeDecodeError as exc:
             raise typer.BadParameter(f"--error-file {error_file} is not UTF-8 text ({exc.reason})") from exc
         try:
-            report = ErrorReport.model_validate_json(text)
+            report = report_of(text)
         except ValidationError as exc:
             problems = explain(exc, 'report')
             raise typer.BadParameter(f"--error-file {error_file} is not an ErrorReport: {problems}") from exc
