@@ -31,7 +31,7 @@ from agents.sourcetext import dead_statements
 from agents.templates import Site
 from agents.testcmd import TestCommand, TestCommandError
 from agents.testrun import holds, parse_test_counts
-from agents.valueoracle import ValueOracle
+from agents.valueoracle import ValueOracle, ignored_keywords, new_parameters
 from agents.workspace import run_heavy, test_env
 from swarm.models import TestCounts
 
@@ -291,6 +291,10 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
     # production's call returned a value before the regression: a patch that gives it back is preferred
     oracle = ValueOracle.before(root, repro, (suspects[0][1] or suspects[0][0] + "^") if suspects else None)
     differs: tuple[Candidate, str] | None = None  # the first patch that passed giving production's call another value
+    # the parameters the suspect added that production's call passes: a patch after which the call returns the same
+    # without them has dropped the feature for that call (review 24: a bill split evenly whatever its weights)
+    switches = new_parameters(root, repro, *suspects[0]) if suspects else []
+    ignoring: list[str] = []
     looked = after_differs = 0
     for cand in ordered:
         if differs is not None:
@@ -312,6 +316,13 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
             verdict = _verdict(cand, root, repro, suite_ok, result)
             if verdict == "passes" and synthetic and cand.tier not in _GUARDS and not _at_the_root(cand, head, written):
                 _withhold(result, cand)
+                continue
+            if verdict == "passes" and repro is not None and switches and (
+                    ignored := ignored_keywords(root, repro, switches)):
+                said = ", ".join(f"{n}=" for n in ignored)
+                ignoring.append(f"{cand.description} (the call returns the same without {said})")
+                result.attempts.append(f"{cand.description}: passes, but production's call returns the same without "
+                                       f"{said}, the suspect's new parameter: it ignores the feature")
                 continue
             if verdict == "passes":
                 if cand.drops_added:  # the first in reserve; a later one is no better
@@ -375,6 +386,9 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
             result.elapsed_s = time.monotonic() - t0
             return _passed(result, cand, root, progress)
         result.reason = result.reason or _value_changed_reason(oracle, cand, now)
+    if not result.reason and ignoring:
+        result.reason = (f"the only patches that passed make production's call ignore what the suspect added "
+                         f"(not claimed): {'; '.join(ignoring[:3])}")
     if not result.reason and result.withheld:
         values = ("the report's values, which the function never accepted at any commit, so they would change "
                   "what it accepts, not what broke" if repro is not None and repro.never_passed else

@@ -16,6 +16,7 @@ dropped, objects by their fields).
 from __future__ import annotations
 
 import ast
+import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from pathlib import Path
 from agents.repro import Repro
 from agents.workspace import repro_env, run_command, run_heavy
 
-__all__ = ["ValueOracle", "valued_args"]
+__all__ = ["ValueOracle", "ignored_keywords", "new_parameters", "valued_args"]
 
 _MARK = "swarm-value:"
 # self-contained: it runs in the application's interpreter, without swarm
@@ -142,3 +143,64 @@ class ValueOracle:
         except (SyntaxError, StopIteration, AttributeError, IndexError):
             name = ""
         return f"{name}(…)" if name else "the call"
+
+
+def _without_keyword(args: list[str], name: str) -> list[str] | None:
+    """The valued call with keyword `name` left out of its `**json.loads('{...}')`, or None when it has none."""
+    try:
+        tree = ast.parse(args[-1])
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and any(kw.arg is None for kw in node.keywords):
+            for kw in node.keywords:
+                spread = kw.value
+                if (kw.arg is None and isinstance(spread, ast.Call) and spread.args
+                        and isinstance(spread.args[0], ast.Constant) and isinstance(spread.args[0].value, str)):
+                    try:
+                        given = json.loads(spread.args[0].value)
+                    except ValueError:
+                        return None
+                    if not isinstance(given, dict) or name not in given:
+                        return None
+                    spread.args[0] = ast.Constant(json.dumps({k: v for k, v in given.items() if k != name}))
+                    return [*args[:-1], ast.unparse(tree)]
+    return None
+
+
+def ignored_keywords(root: Path, repro: Repro, names: list[str]) -> list[str]:
+    """Of the keyword arguments `names` production's call passes, those it returns the same value without, in
+    `root` as it is now: a patch after which the call ignores what it was asked (`weights=` of a bill split
+    evenly) has dropped that feature for production's call."""
+    args = valued_args(repro)
+    if args is None:
+        return []
+    full = _value(root, args, repro.timeout_s)
+    if full is None:
+        return []
+    out = []
+    for name in names:
+        other = _without_keyword(args, name)
+        got = _value(root, other, repro.timeout_s) if other is not None else None
+        if got is not None and got[0].split(" ", 1)[0] == full[0].split(" ", 1)[0]:
+            out.append(name)
+    return out
+
+
+def new_parameters(root: Path, repro: Repro | None, sha: str, parent: str | None) -> list[str]:
+    """The parameters commit `sha` added to the function production's built call calls (its feature's switches:
+    `weights`), when the function existed before it."""
+    from agents.oldraise import functions_of
+    from agents.revert import file_at
+
+    if repro is None or repro.kind != "built" or ":" not in repro.target:
+        return []
+    path, name = repro.target.rsplit(":", 1)
+    old = functions_of(file_at(str(root), parent or sha + "^", path)).get(name)
+    new = functions_of(file_at(str(root), sha, path)).get(name)
+    if old is None or new is None:
+        return []
+
+    def params(f: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+        return [a.arg for a in [*f.args.posonlyargs, *f.args.args, *f.args.kwonlyargs]]
+    return [p for p in params(new) if p not in params(old)]

@@ -69,10 +69,10 @@ def version_command(as_json: bool = JSON_OPTION) -> None:
     def render(d: dict[str, Any]) -> None:
         where = (f"{d['checkout']} at {d['commit'][:12]}" + (" (with uncommitted changes)" if d["dirty"] else "")
                  if d["commit"] else f"{d['package']} (not a git checkout)")
-        console.print(f"swarm {d['version']} from {where}", markup=False, highlight=False)
-        console.print(f"python {d['python']}, ray {d['ray'] or 'not installed'}", markup=False, highlight=False)
-        for name, c in d["configs"].items():
-            console.print(f"{name} config: {c['path']}" + ("" if c["exists"] else " (missing)"), markup=False,
-                          highlight=False)
+        lines = [f"swarm {d['version']} from {where}", f"python {d['python']}, ray {d['ray'] or 'not installed'}"]
+        lines += [f"{name} config: {c['path']}" + ("" if c["exists"] else " (missing)")
+                  for name, c in d["configs"].items()]
+        for line in lines:  # paths are not wrapped: a script or a reader copies them whole
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
 
     emit(data, as_json, render)

@@ -169,6 +169,9 @@ def build_report(
     )
 
 
+_COMPREHENSIONS = frozenset({"<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>"})
+
+
 def report_from_exception(
     exc_info: ExcInfo,
     *,
@@ -193,7 +196,10 @@ def report_from_exception(
     where: dict[str, Any] = {}
     if frames:
         inner = frames[-1]
-        where = {"file": relative_path(inner.filename, root), "line": inner.lineno, "function": inner.name}
+        # a comprehension runs in a frame of its own (`<listcomp>`): the function is the one that holds it
+        named = next((f for f in reversed(frames) if f.name not in _COMPREHENSIONS), inner)
+        function = named.name if named.filename == inner.filename else inner.name
+        where = {"file": relative_path(inner.filename, root), "line": inner.lineno, "function": function}
     captured = frame_arguments(tb, root) if capture_args else {}
     for call in captured.get("calls", []):  # relative like `context.file`: the deploy folder is no one's business
         call["file"] = relative_path(call["file"], root)

@@ -33,7 +33,7 @@ def test_version_names_the_checkout_its_commit_and_the_configs_the_environment_c
 def test_version_follows_pythonpath_to_another_copy(tmp_path: Path) -> None:
     copy = tmp_path / "engine"
     shutil.copytree(ROOT / "swarm", copy / "swarm", ignore=shutil.ignore_patterns("__pycache__", "model"))
-    env = {**os.environ, "PYTHONPATH": str(copy)}
+    env = {**os.environ, "PYTHONPATH": str(copy), "COLUMNS": "40"}  # a narrow terminal: paths are not wrapped
     env.pop("SWARM_CONFIG", None)
     data = _version(env, tmp_path)
     assert data["package"] == str(copy / "swarm") and data["checkout"] is None and data["commit"] is None

@@ -247,3 +247,19 @@ def test_defaults_left_as_they_were_and_rebound_parameters_are_not_sent(tmp_path
     assert got["calls"][0]["args"] == ["alice"] and got["calls"][0]["kwargs"] == {}, got
     assert got["args"] == ["alice", 900]  # the innermost's own call: nothing rebound there
     assert frame_arguments(_caught(lambda: module.renew(" t "))[2], root) == {}  # a required one rebound
+
+
+def _rates(days):
+    return [100 / d for d in days]
+
+
+def test_an_error_inside_a_comprehension_names_the_function_that_holds_it() -> None:
+    """Review 24: `context.function` was `<listcomp>`, a frame Python makes for the comprehension, not a function
+    of the user's; the file and line stay the raise site's."""
+    try:
+        _rates([4, 0])
+    except ZeroDivisionError:
+        report = report_from_exception(sys.exc_info(), service="s", root=str(Path(__file__).parents[2]))
+    assert report.context.function == "_rates"
+    assert report.context.file == "tests/unit/test_frame_arguments.py"
+    assert report.context.line == _rates.__code__.co_firstlineno + 1

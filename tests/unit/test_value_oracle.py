@@ -39,3 +39,39 @@ def test_no_oracle_for_a_value_that_changes_between_runs_a_module_run_or_made_up
     made_up = _built("import m; m.f()")
     made_up.made_up = True
     assert ValueOracle.before(repo.path, made_up, good) is None
+
+
+_PLAN = '''def even(total, teams):
+    base, extra = divmod(total, len(teams))
+    return {t: base + (1 if i < extra else 0) for i, t in enumerate(teams)}
+
+
+def plan(total, teams):
+    return {t: f"{c // 100}.{c % 100:02d}" for t, c in even(total, teams).items()}
+'''
+_BY_HEADS = _PLAN.replace('''def plan(total, teams):
+    return {t: f"{c // 100}.{c % 100:02d}" for t, c in even(total, teams).items()}''',
+                          '''def plan(total, teams, heads=None):
+    parts = {t: total * n / sum(heads.values()) for t, n in heads.items()} if heads else even(total, teams)
+    return {t: f"{c // 100}.{c % 100:02d}" for t, c in parts.items()}''')
+
+
+def test_a_patched_call_that_returns_the_same_without_the_suspect_s_new_parameter_ignores_it(tmp_path: Path) -> None:
+    """Review 24 (splitbill): production asked for weighted shares (`heads=`, the suspect's new parameter) and the
+    claimed patch split evenly whatever the weights. The parameters the suspect added are read off its change;
+    a patch after which production's call returns the same without one of them ignores it."""
+    from agents.valueoracle import ignored_keywords, new_parameters
+
+    repo = _Repo(tmp_path / "repo", 6)
+    good = repo.commit("plans", {"budget/__init__.py": "", "budget/plan.py": _PLAN})
+    bad = repo.commit("plans by headcount", {"budget/plan.py": _BY_HEADS})
+    repro = Repro("built", [sys.executable, "-c", "import importlib, json; m = importlib.import_module('budget.plan'); "
+                            "m.plan(*json.loads('[10000, [\"ops\", \"dev\"]]'), "
+                            "**json.loads('{\"heads\": {\"ops\": 3, \"dev\": 1}}'))"], target="budget/plan.py:plan")
+    assert new_parameters(repo.path, repro, bad, good) == ["heads"]
+    evenly = _BY_HEADS.replace("for t, c in parts.items()", "for t, c in even(total, parts).items()")
+    (repo.path / "budget/plan.py").write_text(evenly)  # the claimed patch: 50.00 each, heads or not
+    assert ignored_keywords(repo.path, repro, ["heads"]) == ["heads"]
+    (repo.path / "budget/plan.py").write_text(_BY_HEADS.replace("total * n / sum", "total * n // sum"))
+    assert ignored_keywords(repo.path, repro, ["heads"]) == []  # 75.00 / 25.00 with heads, 50.00 each without
+    assert ignored_keywords(repo.path, repro, ["other"]) == []  # a keyword the call does not pass
