@@ -165,7 +165,8 @@ class ActorServices:
             return 0.0
 
     async def close(self) -> None:
-        conn, self._conn = self._conn, None  # a later call starts afresh
+        async with self._starting:  # a start under way ends first: its connection is closed here, not left open
+            conn, self._conn = self._conn, None  # a later call starts afresh
         if conn is not None:
             await conn.close(self.service)
         await asyncio.to_thread(flush_tracing)  # the actor may be killed next: batched spans go now
