@@ -237,15 +237,10 @@ def _resemblance(w: Wrapper, site: ast.expr, context: str) -> float:
     return score + _same_kind(site, w.operand) + (2.0 if w.dropped else 0.0)
 
 
-def _applied_in(tree: ast.Module, w: Wrapper) -> bool:
-    """Whether the file already applies `w` to anything."""
-    key = w.key
-    for node in ast.walk(tree):
-        if isinstance(node, ast.expr):
-            for template, _ in _shapes(node):
-                if ast.dump(template) == key:
-                    return True
-    return False
+def _applied(tree: ast.Module) -> set[str]:
+    """The keys of every wrapper the file applies to anything (read once per file)."""
+    return {ast.dump(template) for node in ast.walk(tree) if isinstance(node, ast.expr)
+            for template, _ in _shapes(node)}
 
 
 def _changed_lines(old: str, new: str) -> tuple[set[int], set[int]]:
@@ -266,8 +261,9 @@ def _file_candidates(path: str, now: str, old: str | None, new: str | None, path
         return []
     removed, added = _changed_lines(old or "", new or "")
     old_tree = parsed(old)
+    applied = _applied(head_tree)
     wrappers = [w for w in (wrappers_of(old_tree, removed, dropped=True) if old_tree else [])
-                if not _applied_in(head_tree, w)]
+                if w.key not in applied]
     wrappers += wrappers_of(new_tree, added, dropped=False)
     if not wrappers:
         return []
