@@ -40,6 +40,8 @@ import uuid
 from types import CodeType, FrameType, TracebackType
 from typing import Any
 
+from swarm.reporting.callsite import passed_arguments
+
 __all__ = ["MAX_ARGS_CHARS", "MAX_CALLERS", "frame_arguments"]
 
 MAX_ARGS_CHARS = 8_192  # of the arguments' JSON: a few screens of data (a page of orders), not a dump of the process
@@ -58,10 +60,10 @@ def frame_arguments(tb: TracebackType | None, root: str | None = None) -> dict[s
     frames = _application_frames(tb, root)
     if not frames:
         return {}
-    out: dict[str, Any] = dict(_arguments(frames[-1]) or {})
+    out: dict[str, Any] = dict(_arguments(*frames[-1]) or {})
     calls = []
-    for frame in frames[-1 - MAX_CALLERS:-1]:
-        got = _arguments(frame)
+    for frame, caller in frames[-1 - MAX_CALLERS:-1]:
+        got = _arguments(frame, caller)
         if got is not None:
             calls.append({"file": frame.f_code.co_filename, "function": frame.f_code.co_name, **got})
     if calls:
@@ -69,10 +71,11 @@ def frame_arguments(tb: TracebackType | None, root: str | None = None) -> dict[s
     return out
 
 
-def _arguments(frame: FrameType) -> dict[str, Any] | None:
+def _arguments(frame: FrameType, caller: tuple[FrameType, int] | None) -> dict[str, Any] | None:
     """The call as the caller most likely made it: required parameters positional, a parameter with a default
-    only when its value differs from that default (by keyword), one the body rebinds left out (its value is no
-    longer the argument); None when a required one is rebound or a value cannot be sent."""
+    only when its value differs from that default (by keyword); one the body rebinds is what the caller's call
+    expression passed (`swarm.reporting.callsite`) or, when that cannot be read, left out (its value is no
+    longer the argument); None when a required one is rebound and unread or a value cannot be sent."""
     code = frame.f_code
     names = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
     if not names or names[0] in ("self", "cls") or any(_SECRET.search(n) for n in names):
@@ -85,6 +88,10 @@ def _arguments(frame: FrameType) -> dict[str, Any] | None:
         return None
     defaults = _defaults(fn, code)
     rebound = _rebound(code)
+    if rebound and caller is not None:
+        passed = passed_arguments(caller[0], caller[1], code)
+        values = {n: passed.get(n, values[n]) for n in names}
+        rebound = rebound - set(passed)
     positional: list[Any] = []
     keywords: dict[str, Any] = {}
     try:
@@ -131,15 +138,19 @@ def _rebound(code: CodeType) -> frozenset[str]:
                      and i.argval in params)
 
 
-def _application_frames(tb: TracebackType | None, root: str | None) -> list[FrameType]:
-    """The frames of the application's own code in `tb`, outermost first."""
+def _application_frames(tb: TracebackType | None,
+                        root: str | None) -> list[tuple[FrameType, tuple[FrameType, int] | None]]:
+    """The frames of the application's own code in `tb`, outermost first, each with its caller's frame and
+    instruction when the traceback holds them (the caller may be anyone's code)."""
     base = os.path.abspath(root) + os.sep if root else None
     found = []
+    caller: tuple[FrameType, int] | None = None
     while tb is not None:
         filename = os.path.abspath(tb.tb_frame.f_code.co_filename)
         ours = not tb.tb_frame.f_code.co_filename.startswith("<") and not filename.startswith(_INSTALLED)
         if ours and (base is None or filename.startswith(base)):
-            found.append(tb.tb_frame)
+            found.append((tb.tb_frame, caller))
+        caller = (tb.tb_frame, tb.tb_lasti)
         tb = tb.tb_next
     return found
 

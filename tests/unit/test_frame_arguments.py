@@ -263,3 +263,77 @@ def test_an_error_inside_a_comprehension_names_the_function_that_holds_it() -> N
     assert report.context.function == "_rates"
     assert report.context.file == "tests/unit/test_frame_arguments.py"
     assert report.context.line == _rates.__code__.co_firstlineno + 1
+
+
+CROP_APP = """
+LIMITS = {"avatar": 512}
+
+
+def clamp(lo, hi, value):
+    if not lo <= value <= hi:
+        raise ValueError(value)
+    return value
+
+
+def crop_box(width, height, size):
+    size = min(size, width, height)
+    return clamp(size, 0, width)
+
+
+def avatar(image, cfg):
+    return crop_box(image.width, image.height, cfg["sizes"][0])
+
+
+def thumbs(widths):
+    return [crop_box(w, w, 64) for w in widths]
+
+
+def rescale(width, height, *, size):
+    size = size * 2
+    return clamp(size, 0, width)
+"""
+
+
+class _Image:
+    def __init__(self, width, height):
+        self.width, self.height = width, height
+
+
+class _Counted:
+    reads = 0
+
+    @property
+    def size(self):
+        _Counted.reads += 1
+        return 9
+
+
+def test_a_rebound_parameter_is_sent_as_the_caller_passed_it_when_its_call_expression_reads_plain_values(
+        tmp_path) -> None:
+    """Review 24 (thumbsize): `crop_box` rebinds `size` before the error, so its call was dropped and the repro
+    could only call the innermost `clamp`, whose own code is right. The caller is suspended in that call, so its
+    argument expressions (names, constants, an instance's attributes, a dict's or list's items) still read what
+    was passed; an expression that could run code (a property, a call, `*args`) leaves the call out as before."""
+    (tmp_path / "crop.py").write_text(CROP_APP)
+    spec = importlib.util.spec_from_file_location("crop_under_test", tmp_path / "crop.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    root = str(tmp_path)
+    width, limits = 640, module.LIMITS
+    got = frame_arguments(_caught(lambda: module.crop_box(width, 480, limits["avatar"]))[2], root)
+    assert got["args"] == [480, 0, 640]  # clamp's own, with the size min() made
+    assert got["calls"] == [{"file": str(tmp_path / "crop.py"), "function": "crop_box", "args": [640, 480, 512],
+                             "kwargs": {}}]
+    got = frame_arguments(_caught(lambda: module.avatar(_Image(800, 600), {"sizes": [96]}))[2], root)
+    assert got["calls"][-1]["function"] == "crop_box" and got["calls"][-1]["args"] == [800, 600, 96], got
+    got = frame_arguments(_caught(lambda: module.thumbs([32, 48]))[2], root)  # called inside a comprehension
+    assert got["calls"][-1]["args"] == [32, 32, 64], got
+    got = frame_arguments(_caught(lambda: module.rescale(100, 50, size=60))[2], root)
+    assert got["calls"] == [{"file": str(tmp_path / "crop.py"), "function": "rescale", "args": [100, 50],
+                             "kwargs": {"size": 60}}]
+    sizes, counted = [640, 480, 9], _Counted()
+    for unread in (lambda: module.crop_box(*sizes), lambda: module.crop_box(640, 480, counted.size),
+                   lambda: module.crop_box(640, 480, int("9"))):
+        got = frame_arguments(_caught(unread)[2], root)
+        assert "calls" not in got and got["args"] == [9, 0, 640], got
+    assert _Counted.reads == 1  # by the call itself, not again by the report
