@@ -17,7 +17,6 @@ gets the new one.
 from __future__ import annotations
 
 import ast
-import builtins
 import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,16 +24,14 @@ from pathlib import Path
 
 from agents.repro import is_test_file
 from agents.revert import Candidate, file_at
-from agents.sourcetext import module_names, parsed, replaced_nodes
+from agents.sourcetext import ATOMS, BUILTIN_NAMES, module_names, parsed, replaced_nodes
 from agents.suspectdiff import git_lines
 
 __all__ = ["Rule", "edit_rules", "propagated_candidates"]
 
 MAX_CANDIDATES = 12
 PRIORITY = 10  # added to a candidate's size: after the specific repairs read off the suspect that make the same edit
-_BUILTINS = frozenset(dir(builtins))
 _SKIP = frozenset({"ctx", "lineno", "col_offset", "end_lineno", "end_col_offset", "type_comment", "kind"})
-_ATOMS = (ast.Name, ast.Constant, ast.Attribute, ast.Subscript, ast.Call)
 
 
 @dataclass(frozen=True)
@@ -110,11 +107,11 @@ def edit_rules(path: str, old: str | None, new: str | None) -> list[Rule]:
                 continue
             eo, en = pair
             names = {n.id for n in ast.walk(eo) if isinstance(n, ast.Name)}
-            holes = frozenset(names - project - _BUILTINS)
-            fixed = (names - holes - _BUILTINS) | {n.attr for n in ast.walk(eo) if isinstance(n, ast.Attribute)
+            holes = frozenset(names - project - BUILTIN_NAMES)
+            fixed = (names - holes - BUILTIN_NAMES) | {n.attr for n in ast.walk(eo) if isinstance(n, ast.Attribute)
                                                    and n.attr in project}
             new_names = {n.id for n in ast.walk(en) if isinstance(n, ast.Name)}
-            if not fixed or not new_names <= holes | project | _BUILTINS:
+            if not fixed or not new_names <= holes | project | BUILTIN_NAMES:
                 continue  # about no code of the project's own, or the new form needs names the old had not
             rules.append(Rule(eo, en, holes, path))  # type: ignore[arg-type]
     return rules
@@ -160,7 +157,7 @@ def _rendered(rule: Rule, text: str, bound: dict[str, ast.AST]) -> str:
         if hole in bound:
             node = bound[hole]
             src = ast.get_source_segment(text, node) or ast.unparse(node)
-            code = code.replace(mark, src if isinstance(node, _ATOMS) else f"({src})")
+            code = code.replace(mark, src if isinstance(node, ATOMS) else f"({src})")
     return code
 
 

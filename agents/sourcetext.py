@@ -17,10 +17,15 @@ a statement put in a `try`.
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 
-__all__ = ["called_name", "char_offset", "dead_statements", "import_from", "indent_of", "module_names", "module_of",
-           "parsed", "replaced_nodes", "simple_statement_at", "source_lines", "try_around", "with_import"]
+__all__ = ["ATOMS", "BUILTIN_NAMES", "called_name", "char_offset", "dead_statements", "import_from", "indent_of",
+           "module_names", "module_of", "parsed", "replaced_nodes", "simple_statement_at", "source_lines", "try_around",
+           "with_import"]
+
+BUILTIN_NAMES = frozenset(dir(builtins))
+ATOMS = (ast.Name, ast.Constant, ast.Attribute, ast.Subscript, ast.Call)  # expressions that need no parentheses
 
 
 def parsed(text: str | None) -> ast.Module | None:

@@ -22,7 +22,6 @@ best few become candidates: the repro and the tests decide, as for every other c
 from __future__ import annotations
 
 import ast
-import builtins
 import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,14 +29,13 @@ from pathlib import Path
 
 from agents.repro import is_test_file
 from agents.revert import Candidate, file_at
-from agents.sourcetext import char_offset, module_names, parsed, source_lines
+from agents.sourcetext import ATOMS, BUILTIN_NAMES, char_offset, module_names, parsed, source_lines
 from agents.suspectdiff import git_lines
 
 __all__ = ["Wrapper", "transfer_candidates", "wrappers_of"]
 
 HOLE = "__swarm_hole__"
 MAX_CANDIDATES = 24
-_BUILTINS = frozenset(dir(builtins))
 _ARITH = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow)
 
 
@@ -163,7 +161,7 @@ def _names(node: ast.AST) -> set[str]:
     out |= {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)}
     out |= {n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)
             and n.value.isidentifier()}
-    return out - _BUILTINS - {HOLE}
+    return out - BUILTIN_NAMES - {HOLE}
 
 
 def _free(template: ast.expr) -> set[str]:
@@ -171,7 +169,7 @@ def _free(template: ast.expr) -> set[str]:
     bound |= {g.target.id for n in ast.walk(template) if isinstance(n, (ast.GeneratorExp, ast.ListComp, ast.SetComp))
               for g in n.generators if isinstance(g.target, ast.Name)}
     return {n.id for n in ast.walk(template) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - bound \
-        - _BUILTINS - {HOLE}
+        - BUILTIN_NAMES - {HOLE}
 
 
 def _scopes(tree: ast.Module) -> list[tuple[range, set[str]]]:
@@ -187,7 +185,6 @@ def _scopes(tree: ast.Module) -> list[tuple[range, set[str]]]:
 
 
 _SKIP_PARENTS = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For, ast.With, ast.comprehension, ast.keyword)
-_ATOMS = (ast.Name, ast.Constant, ast.Attribute, ast.Subscript, ast.Call)
 
 
 def _sites(tree: ast.Module) -> list[tuple[ast.expr, str]]:
@@ -213,7 +210,7 @@ def _sites(tree: ast.Module) -> list[tuple[ast.expr, str]]:
 
 
 def _render(w: Wrapper, site: ast.expr, segment: str, sole_argument: bool) -> str:
-    inner = segment if isinstance(site, _ATOMS) else f"({segment})"
+    inner = segment if isinstance(site, ATOMS) else f"({segment})"
     text = ast.unparse(w.template)
     if isinstance(w.template, ast.GeneratorExp) and sole_argument:
         text = text[1:-1]  # `f(x for x in y)`, not `f((x for x in y))`
@@ -268,7 +265,7 @@ def _file_candidates(path: str, now: str, old: str | None, new: str | None, path
     if not wrappers:
         return []
     lines = source_lines(now)
-    module = module_names(head_tree) | _BUILTINS
+    module = module_names(head_tree) | BUILTIN_NAMES
     scopes = _scopes(head_tree)
     parents = _parents(head_tree)
     scored: list[tuple[float, Candidate]] = []
