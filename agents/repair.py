@@ -26,8 +26,9 @@ from agents.candidates import blamed_lines, gather
 from agents.forensics import function_spans
 from agents.repro import ErrorShape, Repro, run_repro
 from agents.revert import Candidate, tokens
+from agents.siblings import SiblingCheck
 from agents.sites import sites_for
-from agents.sourcetext import dead_statements
+from agents.sourcetext import dead_statements, unused_locals
 from agents.templates import Site
 from agents.testcmd import TestCommand, TestCommandError
 from agents.testrun import holds, parse_test_counts
@@ -95,6 +96,8 @@ _FROM_THE_SUSPECT = frozenset({"template:stale_name", "template:stale_key", "tem
 def _order(cands: list[Candidate], head: dict[str, str], sites: list[Site]) -> list[Candidate]:
     spans: dict[str, list[tuple[int, int]]] = {}
     for s in sites:
+        if s.tier > 2:
+            continue  # a function the path called and left: its undos stay after the path's (tier 4)
         text = head.get(s.path, "")
         span = next((x for x in function_spans(text) if x.start <= s.line <= x.end), None)
         spans.setdefault(s.path, []).append((span.start, span.end) if span else (s.line - 2, s.line + 2))
@@ -116,14 +119,20 @@ def _order(cands: list[Candidate], head: dict[str, str], sites: list[Site]) -> l
         else:  # templates: crash line 2, callers 3, suspect's lines on the path 5
             c.tier = {0: 2, 1: 3}.get(c.tier, 5)
     unique: dict[Any, Candidate] = {}
-    dead = {p: dead_statements(t) for p, t in head.items() if p.endswith(".py")}
+    dead = {p: (dead_statements(t), unused_locals(t)) for p, t in head.items() if p.endswith(".py")}
     for c in sorted(cands, key=lambda c: (c.tier, c.size)):
         if any(head.get(p) == t for p, t in c.texts.items()):
             continue
-        if any(p in dead and dead_statements(t) > dead[p] for p, t in c.texts.items()):
-            continue  # a `return` put back above what the suspect added: its lines never run (a revert in disguise)
+        if any(p in dead and _deadens(t, *dead[p]) for p, t in c.texts.items()):
+            continue  # a `return` put back above what the suspect added (a revert in disguise); a value left unread
         unique.setdefault(c.key, c)
     return list(unique.values())
+
+
+def _deadens(text: str, dead: int, unused: int) -> bool:
+    """The patched file has statements that never run, or a local it computes and never reads, that HEAD had not
+    (`shares = split(...)` left behind when the return reads the weights instead: review 24, splitbill)."""
+    return dead_statements(text) > dead or unused_locals(text) > unused
 
 
 KEEP_LOOKING = 15  # candidates on the same lines tried after one that passes by deleting the suspect's additions
@@ -294,6 +303,8 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
     # the parameters the suspect added that production's call passes: a patch after which the call returns the same
     # without them has dropped the feature for that call (review 24: a bill split evenly whatever its weights)
     switches = new_parameters(root, repro, *suspects[0]) if suspects else []
+    # the report's None moved to the record's other text fields: a patch must not handle only the one it named
+    siblings = SiblingCheck.before(root, repro, (suspects[0][1] or suspects[0][0] + "^") if suspects else None)
     ignoring: list[str] = []
     looked = after_differs = 0
     for cand in ordered:
@@ -323,6 +334,11 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
                 ignoring.append(f"{cand.description} (the call returns the same without {said})")
                 result.attempts.append(f"{cand.description}: passes, but production's call returns the same without "
                                        f"{said}, the suspect's new parameter: it ignores the feature")
+                continue
+            if verdict == "passes" and siblings is not None and (still := siblings.still_failing(root)):
+                ignoring.append(f"{cand.description} (still raises with {', '.join(still[:2])})")
+                result.attempts.append(f"{cand.description}: passes, but the same value beside the reported one "
+                                       f"still raises ({', '.join(still[:3])}): it handles only the report's case")
                 continue
             if verdict == "passes":
                 if cand.drops_added:  # the first in reserve; a later one is no better
@@ -387,8 +403,8 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
             return _passed(result, cand, root, progress)
         result.reason = result.reason or _value_changed_reason(oracle, cand, now)
     if not result.reason and ignoring:
-        result.reason = (f"the only patches that passed make production's call ignore what the suspect added "
-                         f"(not claimed): {'; '.join(ignoring[:3])}")
+        result.reason = (f"the only patches that passed make production's call ignore what the suspect added, or "
+                         f"handle only the report's case (not claimed): {'; '.join(ignoring[:3])}")
     if not result.reason and result.withheld:
         values = ("the report's values, which the function never accepted at any commit, so they would change "
                   "what it accepts, not what broke" if repro is not None and repro.never_passed else

@@ -26,7 +26,8 @@ __all__ = ["sites_for"]
 def sites_for(root: Path, frames: list[tuple[str, int, str]], suspect: str | None) -> list[Site]:
     """Failing-path sites at HEAD: the crash line, the callers' lines, then the suspect's lines in those
     functions and in the functions the crash line calls (a value computed there and returned, such as a
-    count that is now 0, crashes the line that uses it: `total / self.leg_count()`)."""
+    count that is now 0, crashes the line that uses it: `total / self.leg_count()`), and last (tier 3) in
+    the functions the callers called before (off the path: their templates only, after the path's)."""
     code = [(p, n, f) for p, n, f in frames if not is_test_file(p)]
     sites = [Site(p, n, f, 0 if i == len(code) - 1 else 1) for i, (p, n, f) in enumerate(code)]
     sites.reverse()
@@ -36,12 +37,14 @@ def sites_for(root: Path, frames: list[tuple[str, int, str]], suspect: str | Non
             text = (root / p).read_text(errors="replace") if (root / p).is_file() else ""
             span = next((s for s in function_spans(text) if s.start <= n <= s.end and s.qualname.endswith(f)), None)
             spans.append((p, *((span.start, span.end) if span else (n - 3, n + 3)), f))
-        if code:
-            spans += _callee_spans(root, code[-1], suspect)
-        for p, lo, hi, f in spans:
+        ran = [(p, lo, n) for (p, n, _), (_, lo, _, _) in zip(code, spans, strict=True)]
+        crash = [(p, n, n) for p, _, n in ran[-1:]]
+        spans = [(*span, 2) for span in spans + _callee_spans(root, crash, suspect)]
+        spans += [(*span, 3) for span in _callee_spans(root, ran, suspect)]
+        for p, lo, hi, f, tier in spans:
             for k in sorted(blamed_lines(root, p, suspect)):
                 if lo <= k <= hi and not any(s.path == p and s.line == k for s in sites):
-                    sites.append(Site(p, k, f, 2))
+                    sites.append(Site(p, k, f, tier))
         if code:
             sites += [s for s in _attribute_sites(root, code[-1], suspect)
                       if not any(t.path == s.path and t.line == s.line for t in sites)]
@@ -65,12 +68,16 @@ def _attribute_sites(root: Path, crash: tuple[str, int, str], suspect: str) -> l
     return out
 
 
-def _callee_spans(root: Path, crash: tuple[str, int, str], suspect: str) -> list[tuple[str, int, int, str]]:
-    """(path, first line, last line, name) of the functions the crash line calls that the suspect changed."""
-    path, line, _ = crash
-    text = (root / path).read_text(errors="replace") if (root / path).is_file() else ""
-    lines = text.splitlines()
-    called = {name.rsplit(".", 1)[-1] for name, *_ in calls(lines[line - 1])} if 0 < line <= len(lines) else set()
+def _callee_spans(root: Path, ran: list[tuple[str, int, int]], suspect: str) -> list[tuple[str, int, int, str]]:
+    """(path, first line, last line, name) of the functions the suspect changed that the failing path called:
+    from the lines each of its functions ran up to its frame's line (`ran`: path, first line, frame's line). A
+    value such a function returned crashed later (`shares = split_weighted(...)` of floats, then `fmt(c)`)."""
+    called: set[str] = set()
+    for path, lo, line in ran:
+        text = (root / path).read_text(errors="replace") if (root / path).is_file() else ""
+        lines = text.splitlines()
+        for k in range(max(lo, 1), min(line, len(lines)) + 1):
+            called |= {name.rsplit(".", 1)[-1] for name, *_ in calls(lines[k - 1])}
     out = []
     for p in git_lines(root, "diff", "--name-only", suspect + "^", suspect):
         if p.endswith(".py") and not is_test_file(p) and called and (root / p).is_file():

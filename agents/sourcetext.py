@@ -22,7 +22,7 @@ import re
 
 __all__ = ["ATOMS", "BUILTIN_NAMES", "called_name", "char_offset", "dead_statements", "import_from", "indent_of",
            "module_names", "module_of", "parsed", "replaced_nodes", "simple_statement_at", "source_lines", "try_around",
-           "with_import"]
+           "unused_locals", "with_import"]
 
 BUILTIN_NAMES = frozenset(dir(builtins))
 ATOMS = (ast.Name, ast.Constant, ast.Attribute, ast.Subscript, ast.Call)  # expressions that need no parentheses
@@ -47,6 +47,26 @@ def dead_statements(text: str) -> int:
                 stop = next((i for i, st in enumerate(block)
                              if isinstance(st, (ast.Return, ast.Raise, ast.Break, ast.Continue))), None)
                 count += len(block) - stop - 1 if stop is not None else 0
+    return count
+
+
+def unused_locals(text: str) -> int:
+    """Names a function assigns and never reads (in its body or a nested scope), over every function; a name
+    starting with `_`, or declared global or nonlocal, is not counted; 0 for a text that does not parse."""
+    tree = parsed(text)
+    count = 0
+    for fn in ast.walk(tree) if tree else []:
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        stored, read, declared = set(), set(), set()
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Name):
+                (stored if isinstance(node.ctx, ast.Store) else read).add(node.id)
+            elif isinstance(node, (ast.Global, ast.Nonlocal)):
+                declared.update(node.names)
+            elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+                read.add(node.target.id)
+        count += len({n for n in stored - read - declared if not n.startswith("_")})
     return count
 
 

@@ -32,15 +32,21 @@ _SIBLINGS = (("min", "max"), ("lstrip", "rstrip"), ("startswith", "endswith"), (
              ("split", "rsplit"), ("keys", "values"), ("first", "last"), ("ljust", "rjust"),
              ("union", "intersection"), ("nsmallest", "nlargest"), ("bisect_left", "bisect_right"))
 _SIBLING = {a: b for pair in _SIBLINGS for a, b in (pair, pair[::-1])}
+_WHOLE = re.compile(r"float|integer|\bint\b", re.I)
 _CONDITION = re.compile(r"^(\s*(?:if|elif|while)\s+)(.+?)(\s*:\s*(?:#.*)?)$")
 SWAPS_PER_NAME = 4
 
 
-def sstub_variants(line: str) -> Iterator[tuple[str, str]]:
+def sstub_variants(line: str, message: str | None = None) -> Iterator[tuple[str, str]]:
     """One-token mutations: operator and boolean swaps, integers +-1, `not` dropped or added, a sibling
-    function, swapped positional arguments, a range's end + 1."""
+    function, swapped positional arguments, a range's end + 1. `/` becomes `//` only for an error that names
+    a float or an integer (`message`; None: any): floor division truncates, which a crash about a fraction
+    where a whole number was wanted justifies and any other does not (review 25: `total * w / whole` in money
+    made `//` balanced a split by dropping the fractions)."""
     for tok, s, e in tokens(line):
         for new in _SWAPS.get(tok, []):
+            if new == "//" and message is not None and not _WHOLE.search(message):
+                continue
             if tok in ("-", "+") and (s == 0 or line[:s].rstrip().endswith(("(", ",", "=", "["))):
                 continue  # a sign, not an operator
             yield line[:s] + new + line[e:], f"{tok} -> {new}"

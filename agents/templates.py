@@ -52,7 +52,7 @@ class Site:
     path: str
     line: int  # 1-based, at HEAD
     function: str
-    tier: int  # 0 crash line, 1 caller line, 2 other line on the path
+    tier: int  # 0 crash line, 1 caller line, 2 other line on the path, 3 a callee's returned earlier
 
 
 def defined_names(texts: dict[str, str]) -> set[str]:
@@ -78,6 +78,12 @@ def _line_variants(line: str, shape: ErrorShape, message: str, renames: dict[str
         for start, end, name in _values(line):
             for d in _none_defaults(message):
                 yield line[:start] + f"({name} or {d})" + line[end:], f"{name} -> ({name} or {d})"
+    if (missing := re.search(r"'NoneType' object has no attribute '(\w+)'", message)):
+        # the receiver that is None, however it is spelled: `record.get(key, "").split()` when the key holds None
+        for start, end, receiver in _receivers(line, missing.group(1)):
+            for d in _none_defaults(message):
+                yield (line[:start] + f"({receiver} or {d})" + line[end:],
+                       f"{receiver} -> ({receiver} or {d}) before .{missing.group(1)}")
     if "NoneType" in message:  # an argument that is now None: `int(m.group("patch"))` -> `int(... or 0)`
         named = re.match(r"(\w+)\(\) argument", message)
         for name, _, _, args in calls(line):
@@ -140,7 +146,7 @@ def _line_variants(line: str, shape: ErrorShape, message: str, renames: dict[str
             it = m.group(1).strip()
             if not it.startswith(("list(", "tuple(", "sorted(")):
                 yield line[: m.start(1)] + f"list({it})" + line[m.start(1) + len(it):], f"iterate over list({it})"
-    yield from sstub_variants(line)  # generic "simple stupid bug" mutations
+    yield from sstub_variants(line, message)  # generic "simple stupid bug" mutations
 
 
 _CHANGED_DURING_ITERATION = re.compile(r"(?:dictionary|set|deque|OrderedDict) (?:changed size|keys changed|"
@@ -188,6 +194,29 @@ def _values(line: str) -> Iterator[tuple[int, int, str]]:
                 or (target and m.start() == target.start(1)) or re.match(r"\s*=[^=]", code[m.end():])):
             continue
         yield m.start(), m.end(), name
+
+
+def _receivers(line: str, attr: str) -> list[tuple[int, int, str]]:
+    """(start, end, text) of each call or subscript `attr` is read from on the line (`record.get(k).split`):
+    plain names are `_values`' own variants."""
+    stripped = line.lstrip()
+    lead = len(line) - len(stripped)
+    tree = None
+    for text in (stripped, stripped.rstrip() + " pass"):  # a statement, or the header of a block
+        try:
+            tree = ast.parse(text)
+            break
+        except SyntaxError:
+            continue
+    raw = stripped.encode()
+    out = []
+    for node in ast.walk(tree) if tree else []:
+        if (isinstance(node, ast.Attribute) and node.attr == attr and isinstance(node.value, (ast.Call, ast.Subscript))
+                and node.value.lineno == node.value.end_lineno == 1):
+            a = len(raw[:node.value.col_offset].decode(errors="replace"))  # ast counts bytes
+            b = len(raw[:node.value.end_col_offset].decode(errors="replace"))
+            out.append((lead + a, lead + b, stripped[a:b]))
+    return out
 
 
 def _value_spans(line: str) -> list[tuple[int, int, str]]:

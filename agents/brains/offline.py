@@ -125,7 +125,7 @@ class OfflineBrain:
         if repro.kind == "built" and not repro.made_up and not repro.injected and result.never_passed:
             # the report's own values fail the call at every commit that runs it: the function never accepted
             # them, so the cause is where they came from, a caller (its own call passes before the regression)
-            repro, result, how = self._from_callers(ctx, ws, test_command, opts, repro, result)
+            repro, result, how, outer = self._from_callers(ctx, ws, test_command, opts, repro, result)
             out["repro"] = repro.to_dict()
             if how:
                 out["findings"].append({"evidence": how})
@@ -133,7 +133,12 @@ class OfflineBrain:
                 out["findings"].append({"evidence": f"repro: {repro.detail}; it fails at every commit that runs it "
                                         f"({result.reason or 'to the first commit'}): the report's values were "
                                         "never accepted there, so no commit of this function caused it (not "
-                                        "bisected)"})
+                                        "bisected)" + (f"; the repair's repro is the outermost caller's call "
+                                                       f"({outer.target}), which fails at every commit too" if outer
+                                                       else "")})
+                # production's own call: a fix where the value is made (a caller, or a function it called and
+                # left) can pass it, and none can pass the crashing function's call with the value already made
+                repro = outer or repro
                 repro.never_passed = True  # a patch at the crash site would change what it accepts
                 out["repro"] = repro.to_dict()
                 out["suspects"] = [{**s.to_dict(), "method": "ranked"} for s in History(ws).rank(
@@ -145,7 +150,7 @@ class OfflineBrain:
             # arguments, in its caller's order: only the caller's own call tells a caller left behind from a
             # broken function (a fix at the caller cannot pass a repro that calls the function directly)
             first_bad = result.first_bad
-            repro, result, how = self._from_callers(
+            repro, result, how, _ = self._from_callers(
                 ctx, ws, test_command, opts, repro, result, accept=lambda r: r.first_bad == first_bad,
                 why=f"{first_bad[:10]} changed the parameters of {repro.target}, so its call with the report's "
                 "arguments may carry its caller's old order")
@@ -185,19 +190,20 @@ class OfflineBrain:
 
     def _from_callers(self, ctx: AgentContext, ws: Workspace, test_command: str, opts: dict[str, Any],
                       repro: Repro, result: Any, accept: Callable[[Any], bool] = lambda r: True,
-                      why: str = "") -> tuple[Repro, Any, str]:
+                      why: str = "") -> tuple[Repro, Any, str, Repro | None]:
         """The first caller's call (its captured arguments) that raises the error at HEAD and passed at an older
         commit (and whose bisect `accept`s), with its bisect and the evidence; else the repro and bisect as they
-        were, and ""."""
+        were, and "". Last, the outermost caller's call that raises the error at HEAD (None without one)."""
         why = why or f"the call of {repro.target} with the report's arguments fails at every commit that runs it"
-        for caller in caller_repros(ws.root, ctx.report, test_command,
-                                    test_timeout_s=float(opts.get("repro_timeout_s", 120))):
+        callers = caller_repros(ws.root, ctx.report, test_command,
+                                test_timeout_s=float(opts.get("repro_timeout_s", 120)))
+        for caller in callers:
             second = bisect(ws.root, caller, budget_s=float(opts.get("bisect_budget_s", 120)))
             if _handled_before(second) and accept(second):
                 return caller, second, (
                     f"{why}; its caller's call ({caller.target}, with the arguments it had) passes at "
-                    f"{str(second.last_good)[:10]}: {caller.detail}")
-        return repro, result, ""
+                    f"{str(second.last_good)[:10]}: {caller.detail}"), callers[0]
+        return repro, result, "", callers[0] if callers else None
 
     def _rank(self, ctx: AgentContext, ws: Workspace) -> dict[str, Any]:
         regions = failing_path(ws, ctx.report)

@@ -398,6 +398,12 @@ def test_simple_stupid_bugs_are_one_token_edits_of_the_line() -> None:
     assert variants("    return start.lstrip('0')")["lstrip() -> rstrip()"] == "    return start.rstrip('0')"
     assert variants("    strict = True")["True -> False"] == "    strict = False"
     assert "drop not" not in variants("    x = 'not here'  # not this")  # strings and comments are not code
+    # floor division only for a crash about a fraction where a whole number was wanted (review 25, invsplit)
+    line = "    shares = [to_cents(total * w / whole) for w in weights]"
+    floor = "    shares = [to_cents(total * w // whole) for w in weights]"
+    assert ("/ -> //", floor) in [(w, n) for n, w in sstub_variants(line, "ValueError: Unknown format code 'd' for "
+                                                                       "object of type 'float'")]
+    assert "/ -> //" not in {w for _, w in sstub_variants(line, "UnbalancedSplit: shares sum to 100.02")}
     text = ("def slot(schedule, day, hour):\n    hours = schedule.get(day, [])\n    picked = hours[day]\n"
             "    return picked\n")
     names = local_names(text, 3)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 
 from agents.rebased import _tables, rebased_entries
-from agents.sourcetext import dead_statements
+from agents.sourcetext import dead_statements, unused_locals
 from agents.transfer import wrappers_of
 
 
@@ -49,6 +49,18 @@ def test_dead_statements_count_what_follows_a_return_in_its_block() -> None:
     assert dead_statements("def f(x):\n    return x\n    y = x + 1\n    return y\n") == 2
     assert dead_statements("for i in r:\n    if i:\n        continue\n        print(i)\n") == 1
     assert dead_statements("def f(:\n") == 0
+
+
+def test_unused_locals_count_values_a_function_computes_and_never_reads() -> None:
+    summary = ("def summary(total, people, weights=None):\n"
+               "    shares = split_weighted(total, weights) if weights else split_even(total, people)\n"
+               "    return [f'{p} owes {c}' for p, c in shares.items()]\n")
+    assert unused_locals(summary) == 0
+    assert unused_locals(summary.replace("in shares.items()", "in weights.items()")) == 1  # shares made for nothing
+    assert unused_locals("def f(xs):\n    n = 0\n    for _x in xs:\n        n += 1\n    return 1\n") == 0
+    assert unused_locals("def f():\n    global N\n    N = 1\n    _seen = 2\n") == 0
+    assert unused_locals("def f(x):\n    y = x\n    def g():\n        return y\n    return g\n") == 0
+    assert unused_locals("def f(x):\n    (") == 0
 
 
 def test_a_rewrite_is_a_rule_with_the_locals_as_holes_only_when_it_names_the_projects_own_code() -> None:
