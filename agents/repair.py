@@ -135,6 +135,7 @@ def _deadens(text: str, dead: int, unused: int) -> bool:
     return dead_statements(text) > dead or unused_locals(text) > unused
 
 
+_UNDOS = frozenset({"token", "statement"})
 KEEP_LOOKING = 15  # candidates on the same lines tried after one that passes by deleting the suspect's additions
 
 
@@ -349,7 +350,10 @@ def repair(root: Path, *, repro: Repro | None, test_command: str, suspects: list
                     continue
                 agreed, now = oracle.compare(root) if oracle is not None else (None, "")
                 if oracle is not None and agreed is False:
-                    if differs is None:
+                    if differs is None or (cand.unit in _UNDOS and differs[0].unit not in _UNDOS):
+                        # an undo of one token or statement of the suspect that keeps what it added is the root
+                        # before a template that handles the symptom (review 25: the `$` back in the rewritten
+                        # regex, not its ValueError made the old refusal)
                         differs = (cand, now)
                         result.attempts.append(
                             f"{cand.description}: passes, but production's call no longer returns what it did "

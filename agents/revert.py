@@ -88,6 +88,10 @@ def _line_offsets(text: str) -> list[int]:
     return offs
 
 
+def _is_string(token: str) -> bool:
+    return bool(re.match(r"[rRbBuU]*['\"]", token)) and len(token) >= 2
+
+
 def _replace_nearest(text: str, pattern: str, replacement: str, near: int) -> str | None:
     hits = list(re.finditer(pattern, text))
     if not hits:
@@ -144,9 +148,12 @@ class _FileChange:
             if new is not None and new != self.head:
                 what = f"{' '.join(sa[j1:j2]) or '∅'} -> {' '.join(sb[i1:i2]) or '∅'}"
                 out.append((new, (i2 - i1) + (j2 - j1), what))
-            if i2 - i1 == 1 and j2 - j1 == 1:  # one string rewritten in places (a regex): each place alone
-                for literal, what in literal_undos(sb[i1], sa[j1]):
-                    new = _replace_nearest(self.head, re.escape(sa[j1]), literal, self.near(a_idx) + ta[j1][1])
+            strings = [(i, j) for i in range(i1, i2) for j in range(j1, j2) if _is_string(sb[i]) and _is_string(sa[j])]
+            if len(strings) == 1:  # one string rewritten in places (a regex): each place alone
+                i, j = strings[0]
+                alone = [(sb[i], f"{sa[j][:24]}… -> {sb[i][:24]}…")] if (i2 - i1, j2 - j1) != (1, 1) else []
+                for literal, what in alone + literal_undos(sb[i], sa[j]):  # the string alone, its places alone
+                    new = _replace_nearest(self.head, re.escape(sa[j]), literal, self.near(a_idx) + ta[j][1])
                     if new is not None and new != self.head:
                         out.append((new, 1, what))
         tail = _TAIL.search(b_line.split("#", 1)[0].rstrip())  # the last link of the line's call chain

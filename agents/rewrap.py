@@ -334,6 +334,8 @@ def literal_undos(old: str, new: str) -> list[tuple[str, str]]:
     alternation that keeps what the commit added and what it dropped. Places combine: a filter group that
     took the place of a `\s*` while another `\s*` went keeps the group with both `\s*` back
     (`\{\{\s*(name)\s*(?:\|(\w+))?\}\}`). Diffed by characters and by regex atoms (an escape, a class)."""
+    prefix = re.match(r"[rRbBuU]*", new).group()  # kept: `r"..."` that was `"..."` stays raw
+    old, new = old[len(re.match(r"[rRbBuU]*", old).group()):], new[len(prefix):]
     if len(old) < 2 or len(new) < 2 or old[0] != new[0] or old[0] not in "\"'" or old[-1] != old[0] \
             or new[-1] != new[0]:
         return []
@@ -361,9 +363,9 @@ def literal_undos(old: str, new: str) -> list[tuple[str, str]]:
                     if body in seen or len(out) >= MAX_LITERAL_VARIANTS or (regex and not _compiles(body)):
                         continue
                     seen.add(body)
-                    literal = new[0] + body + new[0]
+                    literal = prefix + new[0] + body + new[0]
                     try:
-                        ast.literal_eval("r" + literal)
+                        ast.literal_eval(("" if "r" in prefix.lower() else "r") + literal)
                     except (SyntaxError, ValueError):
                         continue
                     out.append((literal, f"{'; '.join(w for _, w in picked)} inside {new[:24]}…"))

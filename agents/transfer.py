@@ -10,7 +10,7 @@ modulo, a `str()` per item, a `.lower()`), or converts a value in the lines it w
 line that reads the same thing (`* 1000` once a window is in milliseconds). The operation is read off the
 code as an expression with a hole (`_ % len(staff)`, `str(a) for a in _`, `_.lower()`, `_ * 1000`) from:
 
-- the suspect's removed lines, when HEAD no longer applies it anywhere in the file (it was dropped);
+- the suspect's removed lines, when HEAD no longer applies it to an expression on the same names (dropped);
 - the suspect's added lines (a conversion it applied in one place).
 
 It is put around each expression of the suspect's files at HEAD that resembles the one it wrapped: they
@@ -129,6 +129,9 @@ def _conversion(template: ast.expr) -> bool:
     return isinstance(template, ast.Call) and isinstance(template.func, ast.Attribute) and not template.args
 
 
+_MAPS = (ast.GeneratorExp, ast.ListComp, ast.SetComp, ast.DictComp)
+
+
 def wrappers_of(tree: ast.Module, lines: set[int], *, dropped: bool) -> list[Wrapper]:
     """The wrappers of the expressions that lie on `lines` (1-based); one a wrapper carries (the `len(staff)`
     of `_ % len(staff)`) is part of it, not a wrapper of its own. What the suspect wrote gives conversions only."""
@@ -140,7 +143,7 @@ def wrappers_of(tree: ast.Module, lines: set[int], *, dropped: bool) -> list[Wra
         if not isinstance(node, ast.expr) or id(node) in carried:
             continue
         shapes = _shapes(node)
-        for _, operand in shapes:
+        for _, operand in shapes if not isinstance(node, _MAPS) else ():  # a map's element is code of its own
             inside = {id(n) for n in ast.walk(operand)}
             carried |= {id(n) for n in ast.walk(node) if n is not node and id(n) not in inside}
         if not lines.intersection(_spans(node)):
@@ -234,10 +237,22 @@ def _resemblance(w: Wrapper, site: ast.expr, context: str) -> float:
     return score + _same_kind(site, w.operand) + (2.0 if w.dropped else 0.0)
 
 
-def _applied(tree: ast.Module) -> set[str]:
-    """The keys of every wrapper the file applies to anything (read once per file)."""
-    return {ast.dump(template) for node in ast.walk(tree) if isinstance(node, ast.expr)
-            for template, _ in _shapes(node)}
+def _applied(tree: ast.Module) -> dict[str, list[set[str]]]:
+    """The key of every wrapper the file applies -> the names of each operand it applies it to (read once per
+    file)."""
+    out: dict[str, list[set[str]]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.expr):
+            for template, operand in _shapes(node):
+                out.setdefault(ast.dump(template), []).append(_names(operand))
+    return out
+
+
+def _still_applied(w: Wrapper, applied: dict[str, list[set[str]]]) -> bool:
+    """HEAD applies `w` to what it wrapped (an operand on the same names; one without names: anything): a wrapper
+    kept for new code elsewhere (`_clamp` in a new `contrast`) is no sign that the old operand keeps it."""
+    names = _names(w.operand)
+    return any(not names or names & other for other in applied.get(w.key, []))
 
 
 def _changed_lines(old: str, new: str) -> tuple[set[int], set[int]]:
@@ -260,7 +275,7 @@ def _file_candidates(path: str, now: str, old: str | None, new: str | None, path
     old_tree = parsed(old)
     applied = _applied(head_tree)
     wrappers = [w for w in (wrappers_of(old_tree, removed, dropped=True) if old_tree else [])
-                if w.key not in applied]
+                if not _still_applied(w, applied)]
     wrappers += wrappers_of(new_tree, added, dropped=False)
     if not wrappers:
         return []

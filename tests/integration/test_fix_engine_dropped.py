@@ -294,6 +294,33 @@ def test_one_place_of_a_rewritten_regex_is_undone_alone_and_a_replaced_class_kee
     assert 'PHONE = re.compile(r"^(?!.*--)\\+?[0-9- ]{7,15}$")' in text, text
 
 
+def test_a_regex_that_lost_its_anchors_while_gaining_a_flag_gets_its_pattern_back_and_keeps_the_flag(
+        tmp_path: Path) -> None:
+    """Review 25 (skucodes): the code pattern lost `^`/`$` in the commit that made it case-insensitive, so
+    `SAVE-10X` matches and its number crashes `int()`. The literal is undone alone (its flag argument, the
+    feature, stays); a template that turns the crash into the old refusal passes too, and changes production's
+    value as much (`save-20` is taken now: the feature), but handles the symptom (`SAVE-105` would give 105 %):
+    the suspect's own token undone comes first."""
+    repo = _Repo(tmp_path / "repo", 40)
+    old = ('import re\n\nCODE = re.compile(r"^[A-Z]{4}-\\d{2}$")\n\n\nclass BadCode(ValueError):\n    pass\n\n\n'
+           "def percent(code):\n    if not CODE.match(code):\n        raise BadCode(code)\n"
+           "    return int(code.split('-')[1])\n\n\n"
+           "def redeem(codes):\n    taken, refused = [], 0\n    for code in codes:\n        try:\n"
+           "            taken.append(percent(code))\n        except BadCode:\n            refused += 1\n"
+           "    return {'taken': taken, 'refused': refused}\n")
+    new = old.replace('CODE = re.compile(r"^[A-Z]{4}-\\d{2}$")',
+                      '# the till sends lower case\nCODE = re.compile(r"[A-Z]{4}-\\d{2}", re.IGNORECASE)')
+    test = ("from promo.codes import percent\n\n\ndef test_lower():\n    assert percent('save-15') == 15\n")
+    repo.commit("promo: codes", {"promo/__init__.py": "", "promo/codes.py": old})
+    bad = repo.commit("promo: lower-case codes", {"promo/codes.py": new, "tests/test_codes.py": test})
+    repo.commit("docs", {"README.md": "promo\n"})
+    report = _reported(repo, "from promo.codes import redeem", "redeem(['SAVE-10', 'SAVE-10X', 'save-20'])", "promo")
+    _, result = repro_bisect_repair(repo, report, bad)
+    assert result.candidate is not None and result.candidate.unit == "token", result.attempts
+    text = (repo.path / "promo/codes.py").read_text()
+    assert 'CODE = re.compile(r"^[A-Z]{4}-\\d{2}$", re.IGNORECASE)' in text, text
+
+
 def test_a_no_fix_names_the_changed_code_line_not_a_comment_the_commit_added_above_it(tmp_path: Path) -> None:
     """Review 17, signup: the root cause paired the old regex with the comment line added above the new one, so
     the changed pattern itself was never shown."""

@@ -317,4 +317,50 @@ async def test_the_suspects_rewrite_of_a_call_is_repeated_where_it_missed_one(tm
     express, impl = await _fixed(repo, "missed-caller", 77, bad, report, tmp_path)
     fixed = _shown(repo, express["branch"], "plant/watch.py")
     assert "if reading(sensor) / 10 > LIMIT:" in fixed and "reading(s) / 10 for s" in fixed, fixed
+    # the suspect's `/ 10` is a conversion it wrote (a wrapper) and a rewrite of the call: either carries it
+    assert impl["fix_kind"] in ("template:propagate", "template:transfer"), impl["fix_kind"]
+
+
+_CART = '''from shop.promo import discount
+
+
+def line_total(unit_cents, qty, code=None):
+    return unit_cents * qty * (1 - discount(code))
+'''
+_INVOICE_LINE = '''from shop.promo import discount
+
+
+def invoice_line(unit_cents, qty, code=None):
+    return round(unit_cents * qty * (1 - discount(code)))
+'''
+
+
+async def test_the_suspects_rewrite_of_an_expression_is_repeated_where_it_missed_the_same_code(
+        tmp_path: Path) -> None:
+    """Discounts move from fractions to whole percents; the suspect rewrote `1 - discount(code)` as
+    `(100 - discount(code)) / 100` in the cart and not in the invoice, which now bills a negative amount (review
+    24, promos). No operation wraps the old expression (`/ 100` around `1 - discount(code)` is wrong): the
+    rewrite itself, its locals as holes, is repeated at the invoice's copy of the old code."""
+    promo_old = "RATES = {'SPRING': 0.25}\n\n\ndef discount(code):\n    return RATES.get(code, 0)\n"
+    promo_new = promo_old.replace("{'SPRING': 0.25}", "{'SPRING': 25, 'STAFF': 40}   # percent")
+    invoice_check = ("\n\nclass NegativeLine(ValueError):\n    pass\n\n\ndef billed(unit_cents, qty, code=None):\n"
+                     "    amount = invoice_line(unit_cents, qty, code)\n    if amount < 0:\n"
+                     "        raise NegativeLine(amount)\n    return amount\n")
+    repo = _Repo(tmp_path / "repo", 78)
+    repo.commit("shop: promo codes", {
+        "shop/__init__.py": "", "shop/promo.py": promo_old, "shop/cart.py": _CART,
+        "shop/invoice.py": _INVOICE_LINE + invoice_check, "tests/__init__.py": "",
+        "tests/test_cart.py": "from shop.cart import line_total\n\n\ndef test_spring():\n"
+                              "    assert line_total(1000, 2, 'SPRING') == 1500\n"})
+    bad = repo.commit("promo: whole percents, staff code", {
+        "shop/promo.py": promo_new,
+        "shop/cart.py": _CART.replace("(1 - discount(code))", "(100 - discount(code)) / 100"),
+        "tests/test_cart.py": "from shop.cart import line_total\n\n\ndef test_staff():\n"
+                              "    assert line_total(1000, 2, 'STAFF') == 1200\n"})
+    repo.commit("docs", {"README.md": "shop\n"})
+    report = _reported(repo, "from shop.invoice import billed", "billed(1200, 3, code='SPRING')", "shop")
+    assert "NegativeLine" in report.error
+    express, impl = await _fixed(repo, "missed-rewrite", 78, bad, report, tmp_path)
+    fixed = _shown(repo, express["branch"], "shop/invoice.py")
+    assert "round(unit_cents * qty * (100 - discount(code)) / 100)" in fixed, fixed
     assert impl["fix_kind"] == "template:propagate", impl["fix_kind"]

@@ -25,6 +25,22 @@ def test_a_wrapper_is_the_operation_with_a_hole_and_what_it_carries_is_not_one_o
     assert not any("'|'" in w and w.startswith("_") for w in _wrappers("k = '|'.join(parts)\n"))
 
 
+def test_the_element_of_a_map_wraps_on_its_own_and_a_wrapper_kept_elsewhere_still_counts_as_dropped() -> None:
+    """Review 25 (pixeltone): `bytes(_clamp(p + delta) for p in pixels)` became a lookup table without the clamp,
+    while a new `contrast` used `_clamp` on its own values: the clamp around `p + delta` was dropped all the same."""
+    from agents.transfer import _applied, _still_applied
+
+    old = "def brighter(pixels, delta):\n    return bytes(_clamp(p + delta) for p in pixels)\n"
+    found = {w.text: w for w in wrappers_of(ast.parse(old), {2}, dropped=True)}
+    assert "_clamp(_)" in found  # inside the generator: the map's element is code of its own
+    head = ("def brighter(pixels, delta):\n    table = {v: v + delta for v in set(pixels)}\n"
+            "    return bytes(table[p] for p in pixels)\n\n\n"
+            "def contrast(pixels, factor):\n    return bytes(_clamp(round(v * factor)) for v in pixels)\n")
+    assert not _still_applied(found["_clamp(_)"], _applied(ast.parse(head)))
+    kept = head.replace("v + delta for", "_clamp(v + delta) for")
+    assert _still_applied(found["_clamp(_)"], _applied(ast.parse(kept)))  # on the same names: not dropped
+
+
 def test_what_the_suspect_wrote_gives_conversions_only() -> None:
     written = _wrappers("left = max(0, LIMIT - (now - start) * 1000)\n", dropped=False)
     assert "_ * 1000" in written
