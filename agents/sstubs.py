@@ -19,7 +19,7 @@ import re
 import tokenize
 from collections.abc import Iterator
 
-from agents.linecode import calls
+from agents.linecode import _in_string, calls, is_literal
 from agents.revert import tokens
 
 __all__ = ["sstub_variants", "identifier_swaps", "local_names", "empty_returns"]
@@ -32,17 +32,21 @@ _SIBLINGS = (("min", "max"), ("lstrip", "rstrip"), ("startswith", "endswith"), (
              ("split", "rsplit"), ("keys", "values"), ("first", "last"), ("ljust", "rjust"),
              ("union", "intersection"), ("nsmallest", "nlargest"), ("bisect_left", "bisect_right"))
 _SIBLING = {a: b for pair in _SIBLINGS for a, b in (pair, pair[::-1])}
+# a keyword argument (after `(` or `,`, also on a line a call continues past) whose value is a name, attribute,
+# subscript or plain call
+_KEYWORD_VALUE = re.compile(r"(?:(?<=\()|(?<=,))\s*([A-Za-z_]\w*)\s*=(?!=)\s*"
+                            r"([A-Za-z_][\w.]*(?:\[[^\[\]]*\]|\([^()]*\))*)\s*(?=[,)]|$)")
 _WHOLE = re.compile(r"float|integer|\bint\b", re.I)
 _CONDITION = re.compile(r"^(\s*(?:if|elif|while)\s+)(.+?)(\s*:\s*(?:#.*)?)$")
 SWAPS_PER_NAME = 4
 
 
 def sstub_variants(line: str, message: str | None = None) -> Iterator[tuple[str, str]]:
-    """One-token mutations: operator and boolean swaps, integers +-1, `not` dropped or added, a sibling
-    function, swapped positional arguments, a range's end + 1. `/` becomes `//` only for an error that names
-    a float or an integer (`message`; None: any): floor division truncates, which a crash about a fraction
-    where a whole number was wanted justifies and any other does not (review 25: `total * w / whole` in money
-    made `//` balanced a split by dropping the fractions)."""
+    """One-token mutations: operator and boolean swaps, integers +-1, `not` dropped or added (to a condition or
+    a keyword argument), a sibling function, swapped positional arguments, a range's end + 1. `/` becomes `//`
+    only for an error that names a float or an integer (`message`; None: any): floor division truncates,
+    which a crash about a fraction where a whole number was wanted justifies and any other does not (review 25:
+    `total * w / whole` in money made `//` balanced a split by dropping the fractions)."""
     for tok, s, e in tokens(line):
         for new in _SWAPS.get(tok, []):
             if new == "//" and message is not None and not _WHOLE.search(message):
@@ -74,6 +78,11 @@ def sstub_variants(line: str, message: str | None = None) -> Iterator[tuple[str,
             x, y = line[a1:b1], line[a2:b2]
             yield (line[:a1] + y.strip().join(x.split(x.strip())) + line[b1:a2]
                    + x.strip().join(y.split(y.strip())) + line[b2:], f"swap arguments of {name}()")
+    for m in _KEYWORD_VALUE.finditer(line):  # a switch passed the wrong way round: `skip_header=not headerless`
+        value = m.group(2)
+        if not is_literal(value) and not _in_string(line, m.start()):
+            yield (line[:m.start(2)] + f"not {value}" + line[m.end(2):],
+                   f"{m.group(1)}={value} -> {m.group(1)}=not {value}")
     for name, _, _, args in calls(line):
         if name in ("range",) and args:
             a, b = args[-1]

@@ -404,6 +404,11 @@ def test_simple_stupid_bugs_are_one_token_edits_of_the_line() -> None:
     assert ("/ -> //", floor) in [(w, n) for n, w in sstub_variants(line, "ValueError: Unknown format code 'd' for "
                                                                        "object of type 'float'")]
     assert "/ -> //" not in {w for _, w in sstub_variants(line, "UnbalancedSplit: shares sum to 100.02")}
+    # a switch passed the wrong way round, also on a line the call continues past (review 25, bankcsv)
+    line = '    return parse_rows(text, skip_header=profile["headerless"], delimiter=profile["sep"],'
+    assert variants(line)['skip_header=profile["headerless"] -> skip_header=not profile["headerless"]'] == \
+        '    return parse_rows(text, skip_header=not profile["headerless"], delimiter=profile["sep"],'
+    assert not any("=not" in w for w in variants("    f(n=3, flag=True, name='a=b')"))  # literals: the swaps' own
     text = ("def slot(schedule, day, hour):\n    hours = schedule.get(day, [])\n    picked = hours[day]\n"
             "    return picked\n")
     names = local_names(text, 3)
