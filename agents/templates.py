@@ -206,7 +206,7 @@ def _receivers(line: str, attr: str) -> list[tuple[int, int, str]]:
         try:
             tree = ast.parse(text)
             break
-        except SyntaxError:
+        except (SyntaxError, ValueError):
             continue
     raw = stripped.encode()
     out = []

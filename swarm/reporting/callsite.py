@@ -34,6 +34,13 @@ def passed_arguments(caller: FrameType, lasti: int, callee: CodeType) -> dict[st
     """Parameter name -> the value the caller's call expression passed, for those it passed as plain expressions
     (nothing when the call cannot be found, is not a call of `callee`'s function, or unpacks `*args`)."""
     try:
+        return _passed(caller, lasti, callee)
+    except Exception:  # noqa: BLE001 - reading the arguments back must never cost the report itself
+        return {}
+
+
+def _passed(caller: FrameType, lasti: int, callee: CodeType) -> dict[str, Any]:
+    try:
         node = _call_at(caller.f_code, lasti)
     except (IndexError, SyntaxError, ValueError, TypeError):
         return {}
