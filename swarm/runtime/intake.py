@@ -363,6 +363,9 @@ class IntakeActor(InvestigationOpener):
         else:
             try:
                 await settler.settle(stream, msg, ids=ids)
+            except NatsTimeout as exc:  # the server never confirmed: it comes back after its ack wait, counted once
+                log.warning("%s: could not ack a report from %s (%r): it is redelivered after its ack wait",
+                            self.name, stream, exc)
             except Exception:
                 log.exception("%s: could not ack a report from %s", self.name, stream)
             else:

@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeout
 from nats.js.errors import NotFoundError
 
 from swarm.bloodstream.publisher import Bloodstream
@@ -80,6 +81,21 @@ def _headers(msg: Msg) -> dict[str, str]:
     return dict(msg.headers or {})
 
 
+_ACK_ATTEMPTS = 3  # a server slow to confirm (a loaded host, a stop draining many reports) is asked again
+
+
+async def _confirmed_ack(msg: Msg, timeout: float = 2.0) -> None:
+    """`msg.ack_sync()`, asked again on a timeout (an ack is idempotent: the server keeps the first); the last
+    timeout is raised (the report then comes back after its ack wait and is recognised by its sequence)."""
+    for attempt in range(_ACK_ATTEMPTS):
+        try:
+            await msg.ack_sync(timeout=timeout)
+            return
+        except NatsTimeout:
+            if attempt == _ACK_ATTEMPTS - 1:
+                raise
+
+
 class Settler:
     """Settles the reports of one intake actor (the counters are the actor's)."""
 
@@ -103,13 +119,13 @@ class Settler:
 
     async def _settle(self, stream: str, msg: Msg, exc: BaseException | None = None) -> None:
         if exc is None:
-            await msg.ack_sync()
+            await _confirmed_ack(msg)
             metrics.inc("reports_acked")
             return
         error = as_swarm_error(exc)
         match error.settlement:
             case Settlement.ACK:
-                await msg.ack_sync()
+                await _confirmed_ack(msg)
                 metrics.inc("reports_acked")
             case Settlement.TERMINATE:
                 await msg.term()
@@ -130,7 +146,7 @@ class Settler:
         try:
             for msg in msgs[:-1]:
                 await msg.ack()
-            await msgs[-1].ack_sync()
+            await _confirmed_ack(msgs[-1])
         except Exception as exc:  # unconfirmed: a report whose ack was lost comes back and is recognised
             log.warning("%s: %d acks not confirmed: %r", self.actor, len(msgs), exc)
             return False
