@@ -13,14 +13,14 @@ import ast
 import re
 from collections.abc import Iterator
 
-__all__ = ["calls", "subscripts", "is_literal", "mapping_reads"]
+__all__ = ["calls", "in_string", "subscripts", "is_literal", "mapping_reads"]
 
 
 def calls(line: str) -> Iterator[tuple[str, int, int, list[tuple[int, int]]]]:
     """(name, start, end, [arg spans]) of each call `name(...)` in one line (balanced parentheses only;
     string literals are stepped over, so their commas and brackets do not count)."""
     for m in re.finditer(r"(\w[\w.]*)\s*\(", line):
-        if _in_string(line, m.start()):
+        if in_string(line, m.start()):
             continue
         depth, args, start, k = 0, [], m.end(), m.end() - 1
         while k < len(line):
@@ -64,7 +64,7 @@ def _string_end(line: str, k: int) -> int:
     return -1
 
 
-def _in_string(line: str, pos: int) -> bool:
+def in_string(line: str, pos: int) -> bool:
     k = 0
     while k < pos:
         if line[k] == "#":

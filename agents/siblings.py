@@ -17,13 +17,13 @@ from __future__ import annotations
 import ast
 import copy
 import json
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from agents.repro import Repro
-from agents.workspace import repro_env, run_command, run_heavy
+from agents.valueoracle import exported
+from agents.workspace import repro_env, run_heavy
 
 __all__ = ["SiblingCheck", "sibling_variants"]
 
@@ -118,11 +118,8 @@ class SiblingCheck:
                                                                                       exc_type)]
         if not variants or repro is None:
             return None
-        with tempfile.TemporaryDirectory(prefix="swarm-good-") as tmp:
-            archive, tree = Path(tmp) / "good.tar", Path(tmp) / "tree"
-            tree.mkdir()
-            if not (run_command(["git", "archive", "--format=tar", "-o", str(archive), str(good)], root).ok
-                    and run_command(["tar", "-xf", str(archive), "-C", str(tree)], root).ok):
+        with exported(root, str(good)) as tree:
+            if tree is None:
                 return None
             ran = [(args, what) for args, what in variants if _runs(tree, args, repro.timeout_s)]
         return cls(ran, repro.timeout_s) if ran else None

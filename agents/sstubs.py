@@ -19,7 +19,7 @@ import re
 import tokenize
 from collections.abc import Iterator
 
-from agents.linecode import _in_string, calls, is_literal
+from agents.linecode import calls, in_string, is_literal
 from agents.revert import tokens
 
 __all__ = ["sstub_variants", "identifier_swaps", "local_names", "empty_returns"]
@@ -80,7 +80,7 @@ def sstub_variants(line: str, message: str | None = None) -> Iterator[tuple[str,
                    + x.strip().join(y.split(y.strip())) + line[b2:], f"swap arguments of {name}()")
     for m in _KEYWORD_VALUE.finditer(line):  # a switch passed the wrong way round: `skip_header=not headerless`
         value = m.group(2)
-        if not is_literal(value) and not _in_string(line, m.start()):
+        if not is_literal(value) and not in_string(line, m.start()):
             yield (line[:m.start(2)] + f"not {value}" + line[m.end(2):],
                    f"{m.group(1)}={value} -> {m.group(1)}=not {value}")
     for name, _, _, args in calls(line):

@@ -16,15 +16,17 @@ dropped, objects by their fields).
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from agents.repro import Repro
 from agents.workspace import repro_env, run_command, run_heavy
 
-__all__ = ["ValueOracle", "ignored_keywords", "new_parameters", "valued_args"]
+__all__ = ["ValueOracle", "exported", "ignored_keywords", "new_parameters", "valued_args"]
 
 _MARK = "swarm-value:"
 # self-contained: it runs in the application's interpreter, without swarm
@@ -89,6 +91,17 @@ def _value(root: Path, args: list[str], timeout_s: float) -> tuple[str, str] | N
     return (lines[-1][len(_MARK):], literal[-1][len(_LITERAL_MARK):] if literal else "") if lines else None
 
 
+@contextlib.contextmanager
+def exported(root: Path, sha: str) -> Iterator[Path | None]:
+    """A temporary export of commit `sha` of the repository at `root` (None when git or tar fails)."""
+    with tempfile.TemporaryDirectory(prefix="swarm-good-") as tmp:
+        archive, tree = Path(tmp) / "good.tar", Path(tmp) / "tree"
+        tree.mkdir()
+        ok = (run_command(["git", "archive", "--format=tar", "-o", str(archive), sha], root).ok
+              and run_command(["tar", "-xf", str(archive), "-C", str(tree)], root).ok)
+        yield tree if ok else None
+
+
 @dataclass
 class ValueOracle:
     args: list[str]
@@ -103,13 +116,8 @@ class ValueOracle:
         args = valued_args(repro) if repro is not None and good and not repro.synthetic else None
         if args is None or repro is None:
             return None
-        with tempfile.TemporaryDirectory(prefix="swarm-good-") as tmp:
-            archive = Path(tmp) / "good.tar"
-            if not run_command(["git", "archive", "--format=tar", "-o", str(archive), good], root).ok:
-                return None
-            tree = Path(tmp) / "tree"
-            tree.mkdir()
-            if not run_command(["tar", "-xf", str(archive), "-C", str(tree)], root).ok:
+        with exported(root, good) as tree:
+            if tree is None:
                 return None
             first = _value(tree, args, repro.timeout_s)
             if first is None or _value(tree, args, repro.timeout_s) != first:
