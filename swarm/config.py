@@ -46,6 +46,9 @@ class IntakeConfig(_Section):
     envs: list[str] = Field(default_factory=lambda: ["default", "staging", "production"])
     batch: int = Field(default=16, ge=1)  # the smallest fetch; it grows with the backlog up to max_batch
     max_batch: int = Field(default=256, ge=1)
+    # a new investigation waits up to this long while the intake groups a backlog of more than max_batch
+    # reports it can still fetch (a storm's duplicates first: swarm.runtime.batch.CatchUp); 0: never waits
+    open_hold_s: float = Field(default=2.0, ge=0)
     fetch_timeout_s: float = 1.0
     in_progress_interval_s: float = 20.0
     nak_delay_s: float = 2.0

@@ -38,7 +38,7 @@ from swarm.bus.names import ADVISORY_CONSUMER, ERROR_CONSUMER
 from swarm.config import load_object
 from swarm.errors import SwarmError
 from swarm.models import ErrorReport
-from swarm.runtime.batch import Batch, FetchSizer, member_slots, report_parser
+from swarm.runtime.batch import Batch, CatchUp, FetchSizer, member_slots, report_parser
 from swarm.runtime.coalesce import BudgetCalls
 from swarm.runtime.control import PauseSwitch
 from swarm.runtime.grouped import GroupedEvents
@@ -77,6 +77,8 @@ class IntakeActor(InvestigationOpener):
         self.batches = asyncio.Semaphore(2)  # batches grouped at once (one fetching while one counts)
         self.first_fetch_at = self.last_batch_at = 0.0  # wall clock: benchmarks time intake from these
         self.waiting: set[str] = set()  # investigations waiting for admission (the autoscaler's load)
+        self.catch_up = CatchUp(cfg.intake.max_batch)  # new investigations wait while a storm is grouped
+        self.grouping = 0  # fetched batches whose slots are still reserved
         self.confirmed: dict[str, dict[str, set[int]]] = {}  # signature -> stream -> acked sequences
         self.counted: dict[tuple[str, str], None] = {}  # (counter, investigation) counted once (oldest dropped)
         self.running = False
@@ -138,6 +140,7 @@ class IntakeActor(InvestigationOpener):
         at the server before this returns: until it does, the server may still deliver to it, and the
         next report (a hand-back's re-published copy, say) would sit unread for the whole ack wait."""
         self.running = False
+        self.catch_up.stalled()  # no more fetching: nothing to wait for
         if self.fetchers:
             _, stuck = await asyncio.wait(set(self.fetchers), timeout=self.cfg.fetch_timeout_s + 2)
             for task in stuck:
@@ -194,10 +197,13 @@ class IntakeActor(InvestigationOpener):
     async def _fetch_loop(self, stream: str, sub: Any) -> None:
         sizer = FetchSizer(self.cfg.batch, self.cfg.max_batch)
         while self.running:
+            if self.switch.paused:
+                self.catch_up.stalled()
             await self.switch.park()  # paused by the control plane: reports wait in the stream
             # never hold a report without working on it: a fetch waits for a free investigation slot,
             # and at most two batches are being grouped at once
             while self.free <= 0:
+                self._stalled()
                 self.slot_freed.clear()
                 await self.slot_freed.wait()
             await self.batches.acquire()
@@ -210,14 +216,17 @@ class IntakeActor(InvestigationOpener):
                 msgs = []
                 await asyncio.sleep(self.cfg.nak_delay_s)
             if not msgs:
+                self.catch_up.idle(stream)
                 self.batches.release()
                 continue
             sizer.saw_backlog(msgs[-1].metadata.num_pending)
+            self.catch_up.saw(stream, msgs[-1].metadata.num_pending)
             self.first_fetch_at = self.first_fetch_at or time.time()
             # the slots this batch will likely open are taken now, not once it is grouped: the next fetch (and
             # a burst's remainder) is left to the queue group's other members
             reserved = sizer.expected_openings(len(msgs))
             self.free -= reserved
+            self.grouping += 1
             # no await from the fetch to here: a cancelled fetcher cannot strand a fetched report
             task = asyncio.create_task(self._batch(stream, msgs, sizer, reserved))
             self.inflight.add(task)
@@ -244,6 +253,7 @@ class IntakeActor(InvestigationOpener):
             if held:
                 if opened is not None:
                     sizer.saw_opened(len(msgs), opened)
+                self.grouping -= 1
                 self.free += held.pop()
                 self.slot_freed.set()
                 self.batches.release()
@@ -330,8 +340,15 @@ class IntakeActor(InvestigationOpener):
         except Exception:  # nothing settled it: JetStream redelivers after ack wait
             log.exception("%s: could not settle a report from %s", self.name, stream)
 
+    def _stalled(self) -> None:
+        """No slot free and none coming back from a batch: the backlog cannot be fetched until an
+        investigation ends, so the ones held for it (`CatchUp`) go now."""
+        if self.free <= 0 and self.grouping <= 0:
+            self.catch_up.stalled()
+
     def _start(self, stream: str, msg: Msg, report: ErrorReport, tally: Tally, new: bool) -> None:
         self.free -= 1  # below zero: a batch opened more than the free slots; the next fetch waits
+        self._stalled()
         task = asyncio.create_task(self._guarded(stream, msg, lambda: self._open(stream, msg, report, tally, new),
                                                  (report.signature, tally.investigation_id)))
         self.inflight.add(task)

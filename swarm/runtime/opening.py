@@ -28,6 +28,7 @@ from swarm.comms.publisher import notice
 from swarm.config import IntakeConfig
 from swarm.errors import FilterFailed, OverBudget, Rejected
 from swarm.models import ErrorReport
+from swarm.runtime.batch import CatchUp
 from swarm.runtime.coalesce import BudgetCalls
 from swarm.runtime.faults import retry_unavailable
 from swarm.runtime.grouping import SignatureIndex, Tally
@@ -58,6 +59,7 @@ class InvestigationOpener:
     orchestrators: PoolClient
     counters: Counter[str]
     waiting: set[str]
+    catch_up: CatchUp
     counted: dict[tuple[str, str], None]
     index: SignatureIndex | None
     settler: Settler | None
@@ -118,6 +120,12 @@ class InvestigationOpener:
         self.waiting.add(inv)  # distinct work waiting for a slot: the autoscaler's load
         try:
             try:
+                # a storm's backlog is grouped first (swarm.runtime.batch.CatchUp): the report is kept alive
+                held_s, why = await self.catch_up.wait(self.cfg.open_hold_s)
+                if why:
+                    await self.services.blood.event(
+                        "opening_held", {"signature": report.signature, "held_s": round(held_s, 3), "released": why,
+                                         "backlog": self.catch_up.pending()}, investigation_id=inv)
                 await wait_out(admit)
             finally:
                 self.waiting.discard(inv)

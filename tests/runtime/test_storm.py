@@ -17,6 +17,7 @@ from swarm.runtime.autoscale import Load
 from swarm.runtime.grouping import SignatureIndex
 from tests.runtime.test_pipeline import report, results
 from tests.runtime.test_resilience import wait_for
+from tests.support.bloodstream import stored
 from tests.support.runtime import run_until_empty, runtime_config
 
 pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.timeout(900)]
@@ -74,6 +75,49 @@ def test_an_investigation_admitted_between_the_two_load_readings_counts_once() -
     # intake said inv-b waits; by the time the budget actor answered, it had admitted it (CI saw 13 of 12)
     load = Load.of(waiting={"inv-a", "inv-b"}, running=["inv-b", "inv-c"])
     assert (load.waiting, load.running, load.total) == (1, 2, 3)
+
+
+async def test_a_storm_is_grouped_before_its_investigations_start_and_distinct_reports_never_wait(
+    bus, settings, tmp_path
+) -> None:
+    sent: Counter[str] = Counter()
+    for i in range(1500):  # three errors, 500 times each: the first fetch holds all three
+        r = report(700 + i % 3)
+        await bus.js.publish(bus.names.errors(), r.to_bytes())
+        sent[r.signature] += 1
+    # a hold long enough that only catching up lets them go, however slow the machine
+    cfg = runtime_config(tmp_path, intake={"batch": 16, "max_batch": 64, "open_hold_s": 600})
+    runtime = SwarmRuntime(settings, cfg)
+    await runtime.start()
+    try:
+        counters = await runtime.until_empty(timeout_s=600)
+        for i in range(5):  # five distinct errors: nothing to catch up with, none waits
+            await publish_report(bus, report(800 + i))
+        later = await runtime.until_empty(timeout_s=600)
+    finally:
+        await runtime.stop()
+    assert counters["investigations"] == 3 and counters["duplicates"] == 1497 and counters["results"] == 3
+    assert later["investigations"] == 8 and later["results"] == 8
+    assert (await occurrences(bus)).items() >= sent.items()
+    held = {e["data"]["signature"]: e["data"] for e in await stored(bus, bus.names.event("opening_held"))}
+    # each of the storm's investigations started once the backlog left was one fetch or less
+    assert set(held) == set(sent)
+    assert all(h["released"] == "caught_up" and h["backlog"] <= 64 and h["held_s"] > 0 for h in held.values()), held
+
+
+async def test_a_burst_of_distinct_reports_beyond_the_slots_is_never_held_for_the_backlog(
+    bus, settings, tmp_path
+) -> None:
+    for i in range(60):  # more distinct errors than a fetch, and few slots: the backlog cannot be caught up
+        await publish_report(bus, report(1000 + i))
+    cfg = runtime_config(tmp_path, intake={"batch": 8, "max_batch": 16, "open_hold_s": 600},
+                         budget={"max_concurrent_investigations": 3, "retry_delay_s": 0.2})
+    # were they held until the hold ran out, this would take 600 s: the slots running out lets them go
+    counters = await run_until_empty(settings, cfg, timeout_s=240)
+    assert counters["investigations"] == 60 and counters["results"] == 60
+    held = [e["data"] for e in await stored(bus, bus.names.event("opening_held"))]
+    assert held and {h["released"] for h in held} <= {"no_slots", "caught_up"}
+    assert any(h["released"] == "no_slots" and h["backlog"] > 16 for h in held), held
 
 
 async def test_duplicates_never_scale_a_pool_and_distinct_reports_do(bus, settings, tmp_path) -> None:
