@@ -55,6 +55,9 @@ def render(r: dict[str, Any]) -> None:
     if storm is not None and len(storm.get("runs_per_s", [])) > 1:
         console.print(f"storm runs: {', '.join(f'{x:,.0f}' for x in storm['runs_per_s'])} reports/s "
                       f"({', '.join(f'{x / raw:.2f}' for x in storm['runs_per_s'])} x raw)", highlight=False)
+    if storm is not None and storm.get("held", {}).get("count"):
+        console.print(f"storm investigations held while its backlog was grouped: {storm['held']['count']}, "
+                      f"the longest {storm['held']['max_s']:.2f} s (intake.open_hold_s)", highlight=False)
     console.print(f"no-op investigations {r['ratios']['noop/task_path']:.3g} x the NATS-only task path "
                   f"({r['noop']['per_s']:,.1f}/s vs {task['per_s']:,.0f}/s; goal 0.25)", highlight=False)
     if floor is not None:

@@ -100,6 +100,20 @@ async def _publish_storm(bus: Bus, reports: int, signatures: int) -> None:
         )
 
 
+async def _held(bus: Bus) -> dict[str, Any]:
+    """How many investigations waited for the storm's backlog to be grouped, and the longest wait."""
+    subject, stream = bus.names.event("opening_held"), bus.names.bloodstream_stream
+    info = await bus.js.stream_info(stream, subjects_filter=subject)
+    waits: list[float] = []
+    if n := sum((info.state.subjects or {}).values()):
+        sub = await bus.js.pull_subscribe(subject, stream=stream)
+        try:
+            waits = [float(json.loads(m.data)["data"]["held_s"]) for m in await sub.fetch(n, timeout=5)]
+        finally:
+            await sub.unsubscribe()
+    return {"count": len(waits), "max_s": max(waits, default=0.0)}
+
+
 async def measure_storm(
     settings: Settings, cfg: SwarmConfig, reports: int, signatures: int, progress: Progress_, timeout_s: float
 ) -> dict[str, Any]:
@@ -108,6 +122,7 @@ async def measure_storm(
     settings = settings.model_copy(update={"nats_namespace": ns})
     runtime = SwarmRuntime(settings, cfg)
     bus = await Bus.connect(settings)
+    held: dict[str, Any] = {}
     try:
         await provision(bus.js, bus.names, load_streams_config(settings.swarm_streams_config))
         progress("storm: publishing", 0, reports)
@@ -125,6 +140,8 @@ async def measure_storm(
         progress("storm: intake", reports, reports)
     finally:
         await runtime.stop()
+        with contextlib.suppress(Exception):  # a figure, not a count: best effort
+            held = await _held(bus)
         await drop_namespace(bus)
         await bus.close()
     want = {"received": reports, "investigations": signatures, "duplicates": reports - signatures,
@@ -144,4 +161,5 @@ async def measure_storm(
         "start_and_drain_s": drained_s,
         "occurrences": occurrences,
         "counters": counters,
+        "held": held,  # the storm's investigations that waited for its backlog (opening_held events)
     }
