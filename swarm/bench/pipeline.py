@@ -114,7 +114,9 @@ def bench_config(
     }
     return SwarmConfig.model_validate(
         {
-            "intake": {"actors": intake, "envs": ["default"], "batch": 64, "fetch_timeout_s": 0.2, "nak_delay_s": 0.5},
+            # the shipped intake otherwise (three environments' streams, fetch_timeout_s 1.0): a bench on one stream
+            # hid idle streams' fetches holding back a storm (one batch a second)
+            "intake": {"actors": intake, "batch": 64, "nak_delay_s": 0.5},
             "orchestration": {"max_cycles": 1, "max_hypotheses": hypotheses, "grace_period_s": 5},
             "roles": roles,
             "autoscale": {"enabled": False},

@@ -74,7 +74,6 @@ class IntakeActor(InvestigationOpener):
         # investigation slots left: this member's share, so the queue group's members split a burst
         self.free = member_slots(cfg.budget.max_concurrent_investigations, cfg.intake.actors)
         self.slot_freed = asyncio.Event()
-        self.batches = asyncio.Semaphore(2)  # batches grouped at once (one fetching while one counts)
         self.first_fetch_at = self.last_batch_at = 0.0  # wall clock: benchmarks time intake from these
         self.waiting: set[str] = set()  # investigations waiting for admission (the autoscaler's load)
         self.catch_up = CatchUp(cfg.intake.max_batch)  # new investigations wait while a storm is grouped
@@ -196,6 +195,10 @@ class IntakeActor(InvestigationOpener):
     # -- fetching ------------------------------------------------------------------------
     async def _fetch_loop(self, stream: str, sub: Any) -> None:
         sizer = FetchSizer(self.cfg.batch, self.cfg.max_batch)
+        # a stream's batches grouped at once (one fetching while one counts): its own, since an idle stream's
+        # fetch lingers for fetch_timeout_s and must not hold back a storm on another stream (it did: one
+        # batch a second with the default three environments)
+        batches = asyncio.Semaphore(2)
         while self.running:
             if self.switch.paused:
                 self.catch_up.stalled()
@@ -206,7 +209,7 @@ class IntakeActor(InvestigationOpener):
                 self._stalled()
                 self.slot_freed.clear()
                 await self.slot_freed.wait()
-            await self.batches.acquire()
+            await batches.acquire()
             try:
                 msgs = await fetch(sub, sizer.size(self.free), timeout=self.cfg.fetch_timeout_s)
             except (TimeoutError, FetchTimeoutError, NatsTimeout):
@@ -217,7 +220,7 @@ class IntakeActor(InvestigationOpener):
                 await asyncio.sleep(self.cfg.nak_delay_s)
             if not msgs:
                 self.catch_up.idle(stream)
-                self.batches.release()
+                batches.release()
                 continue
             sizer.saw_backlog(msgs[-1].metadata.num_pending)
             self.catch_up.saw(stream, msgs[-1].metadata.num_pending)
@@ -228,11 +231,13 @@ class IntakeActor(InvestigationOpener):
             self.free -= reserved
             self.grouping += 1
             # no await from the fetch to here: a cancelled fetcher cannot strand a fetched report
-            task = asyncio.create_task(self._batch(stream, msgs, sizer, reserved))
+            task = asyncio.create_task(self._batch(stream, msgs, sizer, batches, reserved))
             self.inflight.add(task)
             task.add_done_callback(self.inflight.discard)
 
-    async def _batch(self, stream: str, msgs: list[Msg], sizer: FetchSizer, reserved: int = 0) -> None:
+    async def _batch(
+        self, stream: str, msgs: list[Msg], sizer: FetchSizer, batches: asyncio.Semaphore, reserved: int = 0
+    ) -> None:
         """Settle a fetched batch together: one count per signature, duplicates acked in one pipeline,
         new investigations handed to their own tasks."""
         settled: set[int] = set()  # id() of the reports settled here or handed to a task
@@ -256,7 +261,7 @@ class IntakeActor(InvestigationOpener):
                 self.grouping -= 1
                 self.free += held.pop()
                 self.slot_freed.set()
-                self.batches.release()
+                batches.release()
 
         try:
             await self._group(stream, msgs, settled, let_next_fetch, narrow)

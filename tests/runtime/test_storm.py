@@ -105,6 +105,19 @@ async def test_a_storm_is_grouped_before_its_investigations_start_and_distinct_r
     assert all(h["released"] == "caught_up" and h["backlog"] <= 64 and h["held_s"] > 0 for h in held.values()), held
 
 
+async def test_a_storm_on_one_stream_is_not_held_back_by_the_idle_streams_lingering_fetches(
+    bus, settings, tmp_path
+) -> None:
+    for i in range(1200):
+        await bus.js.publish(bus.names.errors("production"), report(750 + i % 2, environment="production").to_bytes())
+    # three streams, two of them idle, whose fetches wait fetch_timeout_s for a report: they once held the
+    # intake's two batch turns, and the storm got one batch per wait (19 batches, over 3 minutes here)
+    cfg = runtime_config(tmp_path, intake={"envs": ["default", "staging", "production"], "fetch_timeout_s": 10,
+                                           "batch": 16, "max_batch": 64})
+    counters = await run_until_empty(settings, cfg, timeout_s=90)
+    assert counters["investigations"] == 2 and counters["duplicates"] == 1198 and counters["results"] == 2
+
+
 async def test_a_burst_of_distinct_reports_beyond_the_slots_is_never_held_for_the_backlog(
     bus, settings, tmp_path
 ) -> None:
