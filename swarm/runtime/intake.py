@@ -204,7 +204,7 @@ class IntakeActor(InvestigationOpener):
                 self.catch_up.stalled()
             await self.switch.park()  # paused by the control plane: reports wait in the stream
             # never hold a report without working on it: a fetch waits for a free investigation slot,
-            # and at most two batches are being grouped at once
+            # and at most two of this stream's batches are being grouped at once
             while self.free <= 0:
                 self._stalled()
                 self.slot_freed.clear()
