@@ -119,16 +119,32 @@ def _named(argv: Sequence[str]) -> str | None:
     return argv[0] if argv[0] in known else None
 
 
+_INTERRUPTS: list[int] = []  # Ctrl-Cs while the command's area imports
+
+
+def _interrupted_importing(signum: int, frame: object) -> None:
+    # CPython drops an exception raised inside a callback of the import machinery ("Exception ignored in:
+    # <function _get_module_lock.<locals>.cb>": a fresh clone's test run saw the command go on and wait out
+    # its 30 s), so the Ctrl-C is also recorded and looked at once the imports are done
+    _INTERRUPTS.append(signum)
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """The `swarm` entry point. Ctrl-C before the command runs (while its area imports: up to seconds for
     Ray) exits 130 in one line, as Typer does once it runs; this module imports nothing heavy for that."""
     if signal.getsignal(signal.SIGINT) is _interrupted_while_loading:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, _interrupted_importing)
     try:
         from swarm.clikit import run_app
 
         name = _named(list(sys.argv[1:] if argv is None else argv))
-        run_app(build_app(None if name is None else [name]), None if argv is None else list(argv))
+        command = build_app(None if name is None else [name])
+        if signal.getsignal(signal.SIGINT) is _interrupted_importing:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        if _INTERRUPTS:
+            raise KeyboardInterrupt
+        run_app(command, None if argv is None else list(argv))
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         raise SystemExit(130) from None
