@@ -45,7 +45,7 @@ def data_card(meta: dict[str, Any]) -> str:
         f"spaCy `textcat` (TextCatBOW.v3, n-grams up to {meta['architecture']['ngram_size']} of the words"
         + (f" and of their {meta['architecture']['stem']}-character stems" if meta["architecture"].get("stem") else "")
         + ("; every all-digit token read as `0`" if meta["architecture"].get("numbers") else "")
-        + ") over the normalised,",
+        + ") over the normalised (leetspeak undone, hexadecimal identifiers read as zeros),",
         "decoded text, trained by",
         f"`swarm security train --seed {meta['seed']}` (spaCy {meta['spacy']}).",
         "",

@@ -78,6 +78,9 @@ _LEET_RUN = re.compile(  # a word with at least one letter and one leet characte
     r"(?<![0-9a-z@$!])(?=[0-9a-z@$!]*[a-z])(?=[0-9a-z@$]*[0-9@$!])(?:[0-9a-z@$]|!(?=[a-z]))+"
 )
 _HAS_LEET = re.compile(r"[a-z][0-9@$!]|[0-9@$!][a-z]")
+_HEX_WORD = re.compile(r"(?:0x[0-9a-f]{6,}|(?=[0-9]*[a-f])[0-9a-f]{4,})")  # hex digits with a letter a-f
+_HEX_DASH = frozenset("0123456789abcdef-")
+_UUID = re.compile(r"(?<![0-9a-z_])[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}(?![0-9a-z_])")
 _LEET_CLASSES = bytes(  # ASCII as `_LEET_RUN` sees it: `a` a letter, `1` a leet character, ` ` neither
     ord("a") if 97 <= c <= 122 else ord("1") if chr(c) in "0123456789@$!" else ord(" ") for c in range(256)
 )
@@ -102,9 +105,28 @@ def _lower(text: str) -> str:
     return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)  # keep spans aligned
 
 
+def _hex_identifier(plain: str, word: str, start: int, end: int) -> bool:
+    """Whether the leet run `word` at [start, end) is a random hexadecimal identifier: a hash, a trace or
+    object id of eight hex characters or more, a `0x` address, or a part of a UUID. Folding one spells
+    nonsense words (`e1ec8823` -> `eiecbb2e`) that a model scores as words; it reads them as zeros instead,
+    the same for every identifier, as a number is the same "0" whatever its value."""
+    if not _HEX_WORD.fullmatch(word):
+        return False
+    if len(word) >= 8 or word.startswith("0x"):
+        return True
+    left, right = start, end  # a short run: is it one part of a UUID?
+    while left > 0 and left > start - 24 and plain[left - 1] in _HEX_DASH:
+        left -= 1
+    while right < len(plain) and right < end + 24 and plain[right] in _HEX_DASH:
+        right += 1
+    return any(_UUID.match(plain, a) for a in range(left, max(left, right - 35)))
+
+
 def _fold_leet(plain: str, display: str) -> str:
     def run(m: re.Match[str]) -> str:
         word, start, end = m.group(), m.start(), m.end()
+        if _hex_identifier(plain, word, start, end):
+            return "0" * len(word)
         head, rest = word[0], word[1:]
         # "$" before a capital is a variable ($HOME), not leetspeak for "s"
         if head == "@" or (head == "$" and (display[start + 1 : start + 2].islower() or rest[:1] in _LEET)):

@@ -114,6 +114,28 @@ def test_leetspeak_leaves_numbers_variables_and_addresses_alone() -> None:
     assert "404" in sk and "10.0.0.1" in sk and "$home" in sk and "user@exampie.com" in sk
 
 
+@pytest.mark.parametrize(
+    ("text", "skeleton"),
+    [
+        ("req-e1ec8823-f995-4641-87e9-0072cc116697", "req-00000000-0000-4641-0000-000000000000"),  # a UUID
+        ("ID E1EC8823-F995-4641-87E9-0072CC116697.", "id 00000000-0000-4641-0000-000000000000."),
+        ("<Order object at 0x7f3a2b1c4d50>", "<order object at 00000000000000>"),  # an address
+        ("commit 3f2a9c1e7b5d", "commit 000000000000"),  # a hash
+        ("instance i-0a1b2c3d4e5f60718", "instance i-00000000000000000"),
+    ],
+)
+def test_hexadecimal_identifiers_read_as_zeros_not_as_leetspeak(text: str, skeleton: str) -> None:
+    """A random identifier folded as leetspeak spells nonsense words (`e1ec8823` -> `eiecbb2e`) that the
+    model scores as words; read as zeros, every identifier is the same "0"."""
+    assert normalise(text).skeleton == skeleton
+
+
+def test_leetspeak_in_hex_letters_is_still_folded() -> None:
+    """Words that leetspeak writes with hex letters only are short, or not identifiers by their shape."""
+    assert normalise("c0de d3c0de acce55 f33d-d3ad x-f995 f995-4641").skeleton == (
+        "code decode access feed-dead x-fggs fggs-4641")
+
+
 def _decoded(text: str) -> dict[str, str]:
     return {d.kind: d.text for d in decode_segments(text)}
 
