@@ -32,6 +32,7 @@ from swarm.bus.kvlist import bucket_keys
 from swarm.bus.names import HDR_MSG_ID
 from swarm.bus.provision import load_streams_config, provision
 from swarm.bus.settings import Settings
+from swarm.bus.streamread import read_stream
 from swarm.config import SwarmConfig
 from swarm.errors import SwarmError
 from swarm.runtime.app import SwarmRuntime
@@ -102,15 +103,8 @@ async def _publish_storm(bus: Bus, reports: int, signatures: int) -> None:
 
 async def _held(bus: Bus) -> dict[str, Any]:
     """How many investigations waited for the storm's backlog to be grouped, and the longest wait."""
-    subject, stream = bus.names.event("opening_held"), bus.names.bloodstream_stream
-    info = await bus.js.stream_info(stream, subjects_filter=subject)
-    waits: list[float] = []
-    if n := sum((info.state.subjects or {}).values()):
-        sub = await bus.js.pull_subscribe(subject, stream=stream)
-        try:
-            waits = [float(json.loads(m.data)["data"]["held_s"]) for m in await sub.fetch(n, timeout=5)]
-        finally:
-            await sub.unsubscribe()
+    stored = await read_stream(bus, bus.names.bloodstream_stream, bus.names.event("opening_held"))
+    waits = [float(json.loads(m.data)["data"]["held_s"]) for m in stored]
     return {"count": len(waits), "max_s": max(waits, default=0.0)}
 
 
