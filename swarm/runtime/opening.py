@@ -28,6 +28,7 @@ from swarm.comms.publisher import notice
 from swarm.config import IntakeConfig
 from swarm.errors import FilterFailed, OverBudget, Rejected
 from swarm.models import ErrorReport
+from swarm.reporting.fit import fit_report
 from swarm.runtime.batch import CatchUp
 from swarm.runtime.coalesce import BudgetCalls
 from swarm.runtime.faults import retry_unavailable
@@ -46,6 +47,17 @@ _log = logging.getLogger("swarm.runtime.intake")
 
 def _headers(msg: Msg) -> dict[str, str]:
     return dict(msg.headers or {})
+
+
+REPORT_SHARE = 8  # an investigation's report takes at most this share of the server's max payload
+
+
+def carried(report: ErrorReport, room: int) -> ErrorReport:
+    """The report an investigation carries: cut down in the middle of its long texts (`fit_report`) to an eighth
+    of the server's max payload. Its PEER state is one KV value that holds the report beside the phases' outputs,
+    which quote it, and the Result: a valid 900 KB report would make a state the server refuses. The signature
+    stays the whole report's; the context's `truncated` field says what was cut."""
+    return fit_report(report, room // REPORT_SHARE) or report
 
 
 class InvestigationOpener:
@@ -133,7 +145,7 @@ class InvestigationOpener:
             req = InvestigationRequest(
                 investigation_id=inv,
                 signature=report.signature,
-                report=report.model_dump(mode="json"),
+                report=carried(report, self.services.bus.payload_room()).model_dump(mode="json"),
                 trace=carrier,
                 occurrences=int(entry.get("occurrences", 1)),
                 repository=self._repository(report.service),

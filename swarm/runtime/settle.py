@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -39,10 +40,12 @@ from swarm.telemetry import metrics
 from swarm.telemetry.logs import Ids, log_acked, log_settled
 from swarm.workspaces import discard_settled
 
-__all__ = ["Settler", "as_swarm_error", "wait_out", "requeue_delay_s"]
+__all__ = ["Settler", "as_swarm_error", "described", "wait_out", "requeue_delay_s"]
 
 log = logging.getLogger("swarm.runtime.settle")
 T = TypeVar("T")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # terminal colours in a Ray task error's text
+_TASK_TITLE = re.compile(r"ray::([\w.]+)\(\)")
 # A plain nak only queues the report for redelivery in the server's memory: a server restarted meanwhile (the
 # embedded one of `swarm run`, or an upgrade) redelivers it after the whole ack wait. A nak with a delay
 # writes when it is due into the consumer's stored state, so the next run gets it at once either way.
@@ -55,8 +58,28 @@ def as_swarm_error(exc: BaseException) -> SwarmError:
     if isinstance(exc, SwarmError):
         return exc
     if is_swarm_fault(exc):
-        return SwarmUnavailable(f"{type(exc).__name__}: {exc}")
-    return TransientError(f"{type(exc).__name__}: {exc}")
+        return SwarmUnavailable(described(exc))
+    return TransientError(described(exc))
+
+
+def described(exc: BaseException, typed: bool = True) -> str:
+    """`Type: message` (or the message alone) on one line, for a reason: a Ray task's failure reads as the
+    remote exception and the method, without Ray's remote traceback and its terminal colours."""
+    inner, where = unwrapped(exc)
+    text = f"{type(inner).__name__}: {inner}" if typed else str(inner)
+    return _ANSI.sub("", text + (f" (in {where})" if where else ""))
+
+
+def unwrapped(exc: BaseException) -> tuple[BaseException, str]:
+    """The exception a Ray task raised and the method it ran (`exc` itself and "" when it is no task error)."""
+    cause = getattr(exc, "cause", None)
+    if not isinstance(cause, BaseException) or cause is exc:
+        return exc, ""
+    if name := getattr(exc, "function_name", ""):
+        return cause, str(name)
+    # Ray's instance of both classes keeps only the cause; its text opens with the task's process title
+    title = _TASK_TITLE.search(_ANSI.sub("", str(exc)))
+    return cause, title.group(1) if title else "a Ray task"
 
 
 async def wait_out(attempt: Callable[[], Awaitable[T]]) -> T:
@@ -136,7 +159,7 @@ class Settler:
             case Settlement.REQUEUE:
                 await self._requeue(stream, msg, error)
             case _:  # DEAD_LETTER, and EXIT (a config error met while working on a report)
-                await self.dead_letter(stream, msg, str(error), type(error).__name__)
+                await self.dead_letter(stream, msg, described(error, typed=False), type(unwrapped(error)[0]).__name__)
 
     async def ack_all(self, msgs: list[Msg], ids: list[Ids | None] | None = None) -> bool:
         """Ack a batch in one pipeline: every ack but the last is sent without waiting, the last waits for
@@ -157,7 +180,8 @@ class Settler:
     async def _retry(self, stream: str, msg: Msg, error: SwarmError) -> None:
         delivered = msg.metadata.num_delivered
         if delivered >= self.max_deliver.get(stream, 3):
-            await self.dead_letter(stream, msg, f"gave up after {delivered} deliveries: {error}", "TransientError")
+            reason = f"gave up after {delivered} deliveries: {described(error, typed=False)}"
+            await self.dead_letter(stream, msg, reason, "TransientError")
             return
         first = self.nak_delay_s if error.retry_delay_s is None else error.retry_delay_s
         with contextlib.suppress(Exception):

@@ -42,6 +42,7 @@ from swarm.errors import (
     ConfigError,
     ConflictRetriesExhausted,
     InvalidInput,
+    StateError,
     StateExists,
     StateNotFound,
     TransientError,
@@ -200,6 +201,9 @@ class PeerStateStore(StateHistory):
             revision = await kv.update(key, data, last=last)
         except (nats.errors.TimeoutError, nats.errors.NoRespondersError) as exc:
             raise TransientError(f"writing {key!r} timed out: {exc!r}") from exc
+        except nats.errors.MaxPayloadError as exc:  # the same state would fail the same way: not transient
+            raise StateError(f"PEER state {key!r} takes {len(data)} bytes, more than the NATS server's max payload: "
+                             "it was not written") from exc
         self.stats.writes += 1
         self._remember(key, revision, data)
         if log.isEnabledFor(logging.DEBUG):

@@ -15,6 +15,7 @@ from swarm.errors import (
     InvalidInput,
     OwnershipViolation,
     StateCorrupted,
+    StateError,
     StateExists,
     StateNotFound,
 )
@@ -41,6 +42,20 @@ async def test_create_read_roundtrip_and_create_existing_fails(store: PeerStateS
         await store.create(PeerState.new("inv-1", "error", 1))
     assert (await store.read(KEY))[1] == rev  # nothing written
     assert await store.keys() == [KEY]
+
+
+async def test_a_state_over_the_max_payload_is_a_state_error_not_a_transient_one(bus: Bus, store) -> None:
+    """The server refuses it whatever the retries: dead-lettered with the key and the size, nothing written."""
+    state, rev = await _created(store)
+
+    def grow(s: PeerState) -> None:
+        s.metadata.extra = {"result": {"root_cause": "A" * bus.nc.max_payload}}
+
+    with pytest.raises(StateError, match=rf"PEER state '{KEY}' takes \d+ bytes, more than the NATS server's max "
+                                         "payload") as caught:
+        await store.update(KEY, grow, role="orchestrator")
+    assert caught.value.settlement == "dead_letter"
+    assert await store.read(KEY) == (state, rev)
 
 
 async def test_update_of_missing_key_is_state_not_found(store: PeerStateStore) -> None:
