@@ -231,11 +231,13 @@ class InjectionFilter:
             verdict = replace(verdict, encoder_score=float(self.encoder.score([_SEP.join(seen_once.values())])[0]),
                               encoder_threshold=self.encoder.threshold)
         if verdict.model_fired and not verdict.rules_fired:  # name the field the model objects to most
-            per_field = {
-                name: model.score_view(_SEP.join(s.norm.skeleton for s in segments if s.field == name)[:MAX_VIEW_CHARS])
-                for name in seen_once
-            }
-            field = max(per_field, key=lambda f: per_field[f])
+            views = {name: _SEP.join(s.norm.skeleton for s in segments if s.field == name) for name in seen_once}
+            # the field without which the rest scores lowest: scored alone, a short field (a file path, a
+            # function name) reads as a bag of two or three n-grams, and one of them scored 0.65 by itself
+            rest = {name: model.score_view(_SEP.join(v for n, v in views.items() if n != name)[:MAX_VIEW_CHARS])
+                    for name in views} if len(views) > 1 else {name: 0.0 for name in views}
+            own = {name: model.score_view(view[:MAX_VIEW_CHARS]) for name, view in views.items()}
+            field = min(views, key=lambda f: (rest[f], -own[f]))
             verdict = replace(verdict, field=field, text=fields[field])
         return verdict
 
