@@ -54,7 +54,7 @@ METRICS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "results_published": ("counter", "investigations finished, by status", ("namespace", "status")),
     "phase_duration_s": ("histogram", "one PEER phase of one agent (s)", ("namespace", "role", "phase", "outcome")),
     # runtime (the driver)
-    "consumer_pending": ("gauge", "num_pending + num_ack_pending of an error consumer", ("namespace", "stream")),
+    "consumer_pending": ("gauge", "num_pending + num_ack_pending of a stream's consumers", ("namespace", "stream")),
     "consumer_ack_pending": ("gauge", "delivered, not yet acked, of an error consumer", ("namespace", "stream")),
     "pool_size": ("gauge", "replicas in a role pool", ("namespace", "role")),
     "heartbeat_age_s": ("gauge", "seconds since the last heartbeat of a service", ("namespace", "service", "role")),
