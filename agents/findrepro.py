@@ -255,8 +255,11 @@ def find_repro(root: Path, report: ErrorReport, test_command: str, *, timeout_s:
     if not frames:
         named = report.context.file or next((m["file"] for line in report.stack.splitlines()
                                              if (m := _FRAME.match(line))), None)
-        why.append(f"the report's file {named!r} is not in the repository" if named
-                   else "the report names no file of the repository")
+        if shape.path:  # the file is there: what is missing is something to call in it
+            why.append(f"the report names {shape.path} but no function or stack to call")
+        else:
+            why.append(f"the report's file {named!r} is not in the repository" if named
+                       else "the report names no file of the repository")
     else:
         why.append("no function on the stack could be called to reproduce it")
     return Repro("none", detail="; ".join(why), shape=shape_d)

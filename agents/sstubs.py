@@ -20,6 +20,7 @@ import tokenize
 from collections.abc import Iterator
 
 from agents.linecode import calls, in_string, is_literal
+from agents.located import function_node_at
 from agents.revert import tokens
 
 __all__ = ["sstub_variants", "identifier_swaps", "local_names", "empty_returns"]
@@ -108,20 +109,10 @@ _EMPTY = {"set": "set()", "frozenset": "frozenset()", "list": "[]", "List": "[]"
           "Dict": "{}", "Mapping": "{}", "str": '""', "int": "0", "float": "0.0", "bool": "False", "tuple": "()"}
 
 
-def _function_at(text: str, line: int) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
-        return None
-    inside = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
-              and n.lineno <= line <= (n.end_lineno or n.lineno)]
-    return max(inside, key=lambda n: n.lineno) if inside else None
-
-
 def empty_returns(text: str, line: int) -> list[str]:
     """Empty values of the kind the function around `line` returns: its own empty returns (`return set()`),
     then the empty value of its return annotation (`-> set[str]`: `set()`), for an early return."""
-    fn = _function_at(text, line)
+    fn = function_node_at(text, line)
     if fn is None:
         return []
     out = [ast.unparse(n.value) for n in ast.walk(fn) if isinstance(n, ast.Return) and n.value is not None
@@ -134,7 +125,7 @@ def empty_returns(text: str, line: int) -> list[str]:
 
 def local_names(text: str, line: int) -> set[str]:
     """The parameters and assigned names of the innermost function around `line` (empty outside one)."""
-    fn = _function_at(text, line)
+    fn = function_node_at(text, line)
     if fn is None:
         return set()
     names = {a.arg for a in (*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs)}

@@ -22,6 +22,7 @@ from agents.bisect import bisect
 from agents.common import say
 from agents.findrepro import caller_repros, find_repro, injected_name
 from agents.forensics import History, failing_path, parse_traceback
+from agents.located import off_the_report
 from agents.reordered import params_changed
 from agents.repair import RepairBudget, repair, sites_for
 from agents.repro import ErrorShape, Repro, flaky_runs, is_test_file, repo_path
@@ -304,6 +305,10 @@ class OfflineBrain:
                 why = (f"no repro: {repro.detail}; the change that made the tests pass ({cand.description}) edits "
                        f"{', '.join(sorted(cand.texts))}, none of the files the report names "
                        f"({', '.join(sorted(named)) or 'none in the repository'}): it fixes another failure")
+                return {**base, "verified": False, "reason": why, "search": search, "root_cause": why}
+            if outside := off_the_report(ws.root, ctx.report, frames, cand.texts, named):
+                why = (f"no repro: {repro.detail}; the change that made the tests pass ({cand.description}) edits "
+                       f"{outside}, not the function the report names: it fixes another failure in that file")
                 return {**base, "verified": False, "reason": why, "search": search, "root_cause": why}
         for path in cand.texts:
             ws.changed.add(path)

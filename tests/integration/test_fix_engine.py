@@ -371,6 +371,45 @@ async def test_with_no_repro_a_fix_of_another_failing_test_is_not_claimed(tmp_pa
     assert "edits calc/stats.py, none of the files the report names (calc/report.py)" in impl["reason"], impl
 
 
+async def test_with_no_repro_a_fix_of_another_function_of_the_reported_file_is_not_claimed(tmp_path: Path) -> None:
+    """A new user's check: `jinja2.exceptions.UndefinedError` reported at shop/pricing.py:13 (in order_total,
+    no stack) beside an unrelated regression in apply_discount of the same file, failing its own test. Undoing
+    it turned the suite green and was claimed `fixed`: the file rule alone let it through. The report names
+    order_total (the function holding its line); the change edits apply_discount only."""
+    repo = _Repo(tmp_path / "repo", 5)
+    pricing = ('DISCOUNTS = {"SPRING25": 25, "VIP10": 10}\n\n\n'
+               "def apply_discount(price_cents, code=None):\n"
+               '    """Return the price after the discount code, in cents."""\n'
+               "    percent = DISCOUNTS.get(code, 0) if code else 0\n"
+               "    return price_cents - price_cents * percent // 100\n\n\n"
+               "def order_total(lines, code=None):\n"
+               "    subtotal = sum(qty * unit for qty, unit in lines)\n"
+               "    return apply_discount(subtotal, code)\n")
+    tests = ("from shop.pricing import apply_discount, order_total\n\n\n"
+             "def test_known_code():\n    assert apply_discount(1000, 'SPRING25') == 750\n\n\n"
+             "def test_total():\n    assert order_total([(2, 500)], 'VIP10') == 900\n")
+    files = {"shop/__init__.py": "", "tests/__init__.py": "", "shop/pricing.py": pricing,
+             "tests/test_pricing.py": tests}
+    repo.commit("pricing with discount codes", files)
+    files["shop/util.py"] = "def cents(x):\n    return int(round(x * 100))\n"
+    repo.commit("add cents helper", files)
+    files["shop/pricing.py"] = pricing.replace(
+        "    percent = DISCOUNTS.get(code, 0) if code else 0\n",
+        "    code = code.strip().upper() if code else None\n    percent = DISCOUNTS[code] if code else 0\n")
+    regression = repo.commit("normalise discount codes", files)
+    files["tests/test_pricing.py"] = tests + ("\n\ndef test_unknown_code_is_ignored():\n"
+                                             "    assert apply_discount(1000, 'EXPIRED') == 1000\n")
+    repo.commit("tests for code normalisation", files)
+    report = ErrorReport(error="jinja2.exceptions.UndefinedError: 'order' is undefined", service="checkout",
+                         context={"file": "shop/pricing.py", "line": 13})
+    case = RegressionCase(repo.path, "unreproduced", 5, regression, report, test_command="python -m pytest -q")
+    out = await _investigate(case, tmp_path)
+    impl = out["implement"]
+    assert impl["repro"]["kind"] == "none" and out["express"]["status"] == "no_fix", out["express"]
+    assert "edits apply_discount() of shop/pricing.py, not the function the report names" in impl["reason"], impl
+    assert "the report names shop/pricing.py but no function or stack to call" in impl["repro"]["detail"]
+
+
 async def test_a_flaky_test_is_detected_and_no_fix_is_claimed(tmp_path: Path) -> None:
     counter = tmp_path / "runs"
     repo = _Repo(tmp_path / "repo", 5)

@@ -1,0 +1,89 @@
+"""Where a report points and where a change lands, by function: with no repro, the one tie between a
+change that turns the suite green and the reported error.
+
+    outside = off_the_report(root, report, frames, cand.texts, files)   # "": it edits what the report names
+    # e.g. "apply_discount() of shop/pricing.py" for a report at shop/pricing.py:13, in order_total()
+
+A report names functions: its stack's frames, `context.function`, the function holding `context.line` in
+`context.file`. A change that only edits other functions of those files fixes another failure (a red test
+of another bug in the same module). Lines outside any function (a constant, an import) count as the
+file's own, and a file the report names no function of counts whole, as before.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import subprocess
+from pathlib import Path
+
+from agents.repro import repo_path
+from swarm.models import ErrorReport
+
+__all__ = ["off_the_report", "function_at", "function_node_at"]
+
+
+def function_node_at(text: str, line: int) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    """The innermost function holding `line` of `text` (None: module level, or unparsable)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None
+    inside = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+              and n.lineno <= line <= (n.end_lineno or n.lineno)]
+    return max(inside, key=lambda n: n.lineno) if inside else None
+
+
+def function_at(text: str, line: int) -> str | None:
+    """The name of the innermost function holding `line` of `text` (None: module level, or unparsable)."""
+    node = function_node_at(text, line)
+    return node.name if node else None
+
+
+def _head_text(root: Path, path: str) -> str | None:
+    done = subprocess.run(["git", "-C", str(root), "show", f"HEAD:{path}"], capture_output=True, text=True,
+                          check=False)
+    return done.stdout if done.returncode == 0 else None
+
+
+def _named(root: Path, report: ErrorReport, frames: list[tuple[str, int, str]]) -> dict[str, set[str]]:
+    named: dict[str, set[str]] = {}
+    for path, _, function in frames:
+        if path and function and function != "<module>":
+            named.setdefault(path, set()).add(function)
+    ctx = report.context
+    if ctx.file and (path := repo_path(root, ctx.file)):
+        if ctx.function:
+            named.setdefault(path, set()).add(ctx.function.rsplit(".", 1)[-1])
+        elif ctx.line and (text := _head_text(root, path)) is not None and (fn := function_at(text, ctx.line)):
+            named.setdefault(path, set()).add(fn)
+    return named
+
+
+def _edited(old: str, new: str) -> set[str | None]:
+    """The functions (None: module level) of `old` whose lines `new` changes, inserts into or deletes."""
+    a, b = old.splitlines(), new.splitlines()
+    out: set[str | None] = set()
+    for tag, i1, i2, _, _ in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag != "equal":  # an insertion lands between lines i1 and i1 + 1: the function around it
+            out |= {function_at(old, n) for n in range(i1 + 1, max(i2, i1 + 1) + 1)}
+    return out
+
+
+def off_the_report(root: Path, report: ErrorReport, frames: list[tuple[str, int, str]], texts: dict[str, str],
+                   files: set[str]) -> str:
+    """What a change edits in `files` (the report's files) outside the functions the report names: "" when
+    it edits one of those functions, lines of such a file outside any function, or a file the report names
+    no function of."""
+    named = _named(root, report, frames)
+    outside: list[str] = []
+    for path, new in sorted(texts.items()):
+        if path not in files:
+            continue
+        if path not in named or (old := _head_text(root, path)) is None:
+            return ""
+        edited = _edited(old, new)
+        if None in edited or edited & named[path]:
+            return ""
+        outside += [f"{fn}() of {path}" for fn in sorted(f for f in edited if f)]
+    return ", ".join(outside)
