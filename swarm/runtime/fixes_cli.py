@@ -28,7 +28,7 @@ from swarm.bus.settings import Settings
 from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, fail, load_settings, run
 from swarm.config import SwarmConfig
 from swarm.errors import ConfigError
-from swarm.runtime.fixview import show_investigation, unheld_dead_letters
+from swarm.runtime.fixview import dead_letters, show_investigation
 from swarm.runtime.follow import PullRequestFollower
 from swarm.runtime.grouping import SignatureIndex
 from swarm.telemetry.snapshot import open_investigations
@@ -89,7 +89,10 @@ def list_fixes(
                 for r in rows:
                     r["state"] = states.get(r["investigation_id"]) if r["status"] == "open" else None
             if status in (None, "dead_lettered"):
-                rows += await unheld_dead_letters(bus, entries)
+                unheld, held = await dead_letters(bus, entries)
+                for r in rows:  # a signature dead-lettered after it was claimed: why, from its letter
+                    r["dead_letter"] = held.get(r["signature"]) if r["status"] == "dead_lettered" else None
+                rows += unheld
         rows = [r for r in rows if status is None or r["status"] == status]
         return sorted(rows, key=lambda r: str(r["last_seen_at"] or ""), reverse=True)
 

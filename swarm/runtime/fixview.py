@@ -1,6 +1,6 @@
 """What `swarm fixes list|show` read: the dead letters no signature holds, and one investigation in full.
 
-    rows = await unheld_dead_letters(bus, entries)   # malformed reports (no signature, no investigation)
+    rows, held = await dead_letters(bus, entries)   # malformed reports' rows; the held signatures' letters
     shown = await show_investigation(bus, index_entries, "inv-…")   # its Result, review verdict, index status
 
 A report that is not an ErrorReport is dead-lettered before it has a signature, so the signature index never
@@ -25,7 +25,7 @@ from swarm.runtime.tasks import report_of_message
 from swarm.state.model import parse_key
 from swarm.state.store import PeerStateStore
 
-__all__ = ["unheld_dead_letters", "show_investigation", "find_entry", "review_of"]
+__all__ = ["dead_letters", "show_investigation", "find_entry", "review_of"]
 
 
 def _original(letter: DeadLetter) -> bytes:
@@ -38,31 +38,36 @@ def _original(letter: DeadLetter) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
-async def unheld_dead_letters(bus: Bus, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A `fixes list` row per dead letter no index entry stands for (its report was malformed, or never
-    claimed its signature), oldest first."""
-    sources = {(e.get("source_stream"), e.get("source_seq")) for e in entries}
+async def dead_letters(bus: Bus, entries: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """A `fixes list` row per dead letter no index entry stands for (its report was malformed, or never claimed
+    its signature), oldest first; and for each signature an entry holds, its latest dead letter (reason, error
+    type, where), so that its `dead_lettered` row says why."""
+    by_source = {(e.get("source_stream"), e.get("source_seq")): e.get("signature") for e in entries}
     signatures = {e.get("signature") for e in entries}
     stream = bus.names.stream("DEAD_LETTERS")
-    rows = []
+    rows: list[dict[str, Any]] = []
+    held: dict[str, Any] = {}
     for raw in await read_stream(bus, stream):  # a stream that is not there reads as empty (NotFoundError)
         try:
             letter = DeadLetter.model_validate_json(raw.data)
         except ValueError:
             continue  # not a letter swarm wrote
         report = None if letter.payload_truncated else report_of_message(_original(letter))
-        if (letter.source_stream, letter.source_sequence) in sources or (report and report.signature in signatures):
+        said = {"reason": letter.reason, "error_type": letter.error_type, "stream": stream, "sequence": int(raw.seq),
+                "source": f"{letter.source_stream}#{letter.source_sequence}"}
+        signature = by_source.get((letter.source_stream, letter.source_sequence)) or (
+            report.signature if report and report.signature in signatures else None)
+        if signature:
+            held[signature] = said
             continue
         rows.append({
             "signature": report.signature if report else None, "status": "dead_lettered",
             "service": report.service if report else None, "environment": report.environment if report else None,
             "investigation_id": None, "occurrences": 1, "generation": 1, "regression": False, "pull_request": None,
-            "pull_request_state": None, "last_seen_at": letter.timestamp.isoformat(),
-            "dead_letter": {"reason": letter.reason, "error_type": letter.error_type, "stream": stream,
-                            "sequence": int(raw.seq), "source": f"{letter.source_stream}#{letter.source_sequence}"},
+            "pull_request_state": None, "last_seen_at": letter.timestamp.isoformat(), "dead_letter": said,
             "state": None,
         })
-    return rows
+    return rows, held
 
 
 def find_entry(entries: list[dict[str, Any]], wanted: str) -> dict[str, Any] | None:
