@@ -4,7 +4,7 @@ change that turns the suite green and the reported error.
     outside = off_the_report(root, report, frames, cand.texts, files)   # "": it edits what the report names
     # e.g. "apply_discount() of shop/pricing.py" for a report at shop/pricing.py:13, in order_total()
 
-A report names functions: its stack's frames, `context.function`, the function holding `context.line` in
+A report names functions: its stack's frames, `context.function`, the functions around `context.line` in
 `context.file`. A change that only edits other functions of those files fixes another failure (a red test
 of another bug in the same module). Lines outside any function (a constant, an import) count as the
 file's own, and a file the report names no function of counts whole, as before.
@@ -13,6 +13,7 @@ file's own, and a file the report names no function of counts whole, as before.
 from __future__ import annotations
 
 import ast
+import contextlib
 import difflib
 import subprocess
 from pathlib import Path
@@ -20,7 +21,7 @@ from pathlib import Path
 from agents.repro import repo_path
 from swarm.models import ErrorReport
 
-__all__ = ["off_the_report", "function_at", "function_node_at"]
+__all__ = ["off_the_report", "function_node_at"]
 
 
 def function_node_at(text: str, line: int) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
@@ -32,12 +33,6 @@ def function_node_at(text: str, line: int) -> ast.FunctionDef | ast.AsyncFunctio
     inside = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
               and n.lineno <= line <= (n.end_lineno or n.lineno)]
     return max(inside, key=lambda n: n.lineno) if inside else None
-
-
-def function_at(text: str, line: int) -> str | None:
-    """The name of the innermost function holding `line` of `text` (None: module level, or unparsable)."""
-    node = function_node_at(text, line)
-    return node.name if node else None
 
 
 def _head_text(root: Path, path: str) -> str | None:
@@ -55,19 +50,31 @@ def _named(root: Path, report: ErrorReport, frames: list[tuple[str, int, str]]) 
     if ctx.file and (path := repo_path(root, ctx.file)):
         if ctx.function:
             named.setdefault(path, set()).add(ctx.function.rsplit(".", 1)[-1])
-        elif ctx.line and (text := _head_text(root, path)) is not None and (fn := function_at(text, ctx.line)):
-            named.setdefault(path, set()).add(fn)
+        elif ctx.line and (text := _head_text(root, path)) is not None:
+            with contextlib.suppress(SyntaxError, ValueError):  # every function around the line, nested ones too
+                named.setdefault(path, set()).update(_around(ast.parse(text), ctx.line))
     return named
 
 
 def _edited(old: str, new: str) -> set[str | None]:
-    """The functions (None: module level) of `old` whose lines `new` changes, inserts into or deletes."""
+    """The functions (None: module level) of `old` whose lines `new` changes, inserts into or deletes; a line
+    of a nested function counts for the functions around it too."""
+    try:
+        tree = ast.parse(old)
+    except (SyntaxError, ValueError):
+        return {None}
     a, b = old.splitlines(), new.splitlines()
     out: set[str | None] = set()
     for tag, i1, i2, _, _ in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if tag != "equal":  # an insertion lands between lines i1 and i1 + 1: the function around it
-            out |= {function_at(old, n) for n in range(i1 + 1, max(i2, i1 + 1) + 1)}
+        if tag != "equal":  # an insertion lands between lines i1 and i1 + 1
+            for line in range(i1 + 1, max(i2, i1 + 1) + 1):
+                out.update(_around(tree, line) or {None})
     return out
+
+
+def _around(tree: ast.Module, line: int) -> set[str]:
+    return {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+            and n.lineno <= line <= (n.end_lineno or n.lineno)}
 
 
 def off_the_report(root: Path, report: ErrorReport, frames: list[tuple[str, int, str]], texts: dict[str, str],
