@@ -62,6 +62,16 @@ class Verdict:
         ))
 
     @property
+    def model_head(self) -> str:
+        """Which part of the model decided: 'ngram' (its n-gram heads reached their threshold), 'encoder' (only
+        its encoder head did), '' (the model did not fire)."""
+        if self.model_score is not None and self.model_threshold is not None and (
+            self.model_score >= self.model_threshold
+        ):
+            return "ngram"
+        return "encoder" if self.encoder_fired else ""
+
+    @property
     def fired(self) -> str:
         """'rules', 'model', 'both' or '' (allowed)."""
         return {(True, True): "both", (True, False): "rules", (False, True): "model"}.get(
@@ -92,6 +102,7 @@ class Verdict:
             "score": round(self.score, 3),
             "threshold": self.threshold,
             "fired": self.fired,
+            "model_head": self.model_head,
             "model_score": None if self.model_score is None else round(self.model_score, 4),
             "model_threshold": self.model_threshold,
             "model_clause": self.model_clause,

@@ -105,6 +105,8 @@ def test_a_text_only_the_encoder_catches_is_rejected_and_explained(flt: Injectio
     assert out.exit_code == 3, out.output
     data = json.loads(out.stdout)
     assert data["fired"] == "model" and data["encoder_score"] >= data["encoder_threshold"]
+    # which part of the model decided (a new user read `fired: model` beside a model score under its threshold)
+    assert data["model_head"] == "encoder" and data["model_score"] < data["model_threshold"], data
     table = CliRunner().invoke(app, ["security", "check", ENCODER_ONLY])
     assert "encoder score" in table.stdout and "encoder head fired" in table.stdout
     off = CliRunner().invoke(app, ["security", "check", ENCODER_ONLY, "--no-encoder", "--json"])
