@@ -22,6 +22,7 @@ import math
 import os
 import signal
 import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -38,6 +39,8 @@ __all__ = [
 
 log = logging.getLogger("swarm.runtime")
 
+_CLIENT_ATTEMPTS = 3
+_CLIENT_SERVER_FAILED = "Starting Ray client server failed"  # ray.util.client.server.proxier's words
 _PROBE_TIMEOUT_S = 3.0  # a GCS answers a TCP connect at once; ray.init itself retries a dead one for minutes
 _ADDRESS_FORMS = ("expected HOST:PORT of the cluster's GCS (e.g. 127.0.0.1:6379), ray://HOST:PORT or auto; "
                   "the dashboard's http:// address is for `swarm submit` / `swarm jobs`")
@@ -119,8 +122,23 @@ def init_ray(address: str | None, namespace: str) -> str | None:
     if given and given.startswith("ray://"):  # Ray Client: the workers see the head's sys.path, not ours
         extra["runtime_env"] = {"working_dir": os.getcwd(), "excludes": EXCLUDES}
         log.info("Ray Client at %s: shipping the working directory %s to the cluster", given, os.getcwd())
-    with signal_handlers_kept(), ray_processes_in_own_session():
-        context = ray.init(address=address, namespace=namespace, logging_level="WARNING", **extra)
+    attempts = _CLIENT_ATTEMPTS if given and given.startswith("ray://") else 1
+    for attempt in range(1, attempts + 1):
+        try:
+            with signal_handlers_kept(), ray_processes_in_own_session():
+                context = ray.init(address=address, namespace=namespace, logging_level="WARNING", **extra)
+            break
+        except ConnectionAbortedError as exc:
+            # the head's proxier starts one server per client connection; on a loaded head it can miss its
+            # 30 s (a fresh clone's CI saw it once in a second connection right after a first): a new
+            # connection gets a new server
+            if attempt == attempts or _CLIENT_SERVER_FAILED not in str(exc):
+                raise
+            log.warning("Ray Client at %s could not start this connection's server (attempt %d of %d): "
+                        "connecting again", given, attempt, attempts)
+            with contextlib.suppress(Exception):
+                ray.shutdown()
+            time.sleep(2.0 * attempt)
     return getattr(context, "dashboard_url", None) or None
 
 
