@@ -16,6 +16,7 @@ import ast
 import contextlib
 import difflib
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from agents.repro import repo_path
@@ -27,11 +28,9 @@ __all__ = ["off_the_report", "function_node_at"]
 def function_node_at(text: str, line: int) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
     """The innermost function holding `line` of `text` (None: module level, or unparsable)."""
     try:
-        tree = ast.parse(text)
+        inside = _around(ast.parse(text), line)
     except (SyntaxError, ValueError):
         return None
-    inside = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
-              and n.lineno <= line <= (n.end_lineno or n.lineno)]
     return max(inside, key=lambda n: n.lineno) if inside else None
 
 
@@ -41,18 +40,19 @@ def _head_text(root: Path, path: str) -> str | None:
     return done.stdout if done.returncode == 0 else None
 
 
-def _named(root: Path, report: ErrorReport, frames: list[tuple[str, int, str]]) -> dict[str, set[str]]:
+def _named(report: ErrorReport, frames: list[tuple[str, int, str]], context_file: str | None,
+           head: Callable[[str], str | None]) -> dict[str, set[str]]:
     named: dict[str, set[str]] = {}
     for path, _, function in frames:
         if path and function and function != "<module>":
             named.setdefault(path, set()).add(function)
     ctx = report.context
-    if ctx.file and (path := repo_path(root, ctx.file)):
+    if context_file:  # in the repository
         if ctx.function:
-            named.setdefault(path, set()).add(ctx.function.rsplit(".", 1)[-1])
-        elif ctx.line and (text := _head_text(root, path)) is not None:
+            named.setdefault(context_file, set()).add(ctx.function.rsplit(".", 1)[-1])
+        elif ctx.line and (text := head(context_file)) is not None:
             with contextlib.suppress(SyntaxError, ValueError):  # every function around the line, nested ones too
-                named.setdefault(path, set()).update(_around(ast.parse(text), ctx.line))
+                named.setdefault(context_file, set()).update(n.name for n in _around(ast.parse(text), ctx.line))
     return named
 
 
@@ -68,13 +68,14 @@ def _edited(old: str, new: str) -> set[str | None]:
     for tag, i1, i2, _, _ in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if tag != "equal":  # an insertion lands between lines i1 and i1 + 1
             for line in range(i1 + 1, max(i2, i1 + 1) + 1):
-                out.update(_around(tree, line) or {None})
+                out.update({n.name for n in _around(tree, line)} or {None})
     return out
 
 
-def _around(tree: ast.Module, line: int) -> set[str]:
-    return {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
-            and n.lineno <= line <= (n.end_lineno or n.lineno)}
+def _around(tree: ast.Module, line: int) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """Every function of `tree` holding `line`, nested ones and those around them."""
+    return [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+            and n.lineno <= line <= (n.end_lineno or n.lineno)]
 
 
 def off_the_report(root: Path, report: ErrorReport, frames: list[tuple[str, int, str]], texts: dict[str, str],
@@ -82,12 +83,20 @@ def off_the_report(root: Path, report: ErrorReport, frames: list[tuple[str, int,
     """What a change edits in `files` (the report's files) outside the functions the report names: "" when
     it edits one of those functions, lines of such a file outside any function, or a file the report names
     no function of."""
-    named = _named(root, report, frames)
+    heads: dict[str, str | None] = {}
+
+    def head(path: str) -> str | None:  # each file read from HEAD once
+        if path not in heads:
+            heads[path] = _head_text(root, path)
+        return heads[path]
+
+    context_file = repo_path(root, report.context.file) if report.context.file else None
+    named = _named(report, frames, context_file, head)
     outside: list[str] = []
     for path, new in sorted(texts.items()):
         if path not in files:
             continue
-        if path not in named or (old := _head_text(root, path)) is None:
+        if path not in named or (old := head(path)) is None:
             return ""
         edited = _edited(old, new)
         if None in edited or edited & named[path]:
