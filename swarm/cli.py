@@ -11,7 +11,7 @@ swarm bench ...               swarm demo
 swarm status
 swarm comms up|serve|ingest|runs|backfill|screenshot
 swarm deploy mark             swarm control status|pause|resume|cancel|budget
-swarm fixes list|follow
+swarm fixes list|show|follow|release
 
 A command line loads only the area it names: `swarm state --help` imports no Ray or Postgres (0.8 s
 of CPU against 2.8 s with every area). `--help` at the top, or a name no area owns, loads them all.

@@ -30,7 +30,7 @@ from swarm.errors import InvalidNamespace, SwarmError, explain
 
 __all__ = [
     "console", "err_console", "JSON_OPTION", "json_option", "load_settings", "run", "emit", "fail", "cli_errors",
-    "run_app", "finite", "one_of", "namespace_value",
+    "run_app", "finite", "one_of", "namespace_value", "login_name",
 ]
 
 T = TypeVar("T")
@@ -167,3 +167,13 @@ def emit(data: Any, as_json: bool, render: Callable[[Any], None] | None = None) 
         _json_mode.set(False)  # stdout holds the answer: a later `fail` (e.g. --strict) adds no second document
     else:
         render(data)
+
+
+def login_name() -> str:
+    """Who runs the command, for an audit's `by` (a container may have no login name: said so)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name (containers)
+        return "unknown-operator"

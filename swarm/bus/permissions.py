@@ -19,7 +19,8 @@ What each role does on the wire (and so what it is granted):
 | agent        | research, implement, review actors    | PEER bucket, the messages of runs                          |
 | monitor      | the driver: health monitor, healer,   | heartbeats, injuries, audits, stream and consumer info,    |
 |              | autoscaler, collector, PR follower    | PEER restore, notices, settling proposed fixes (index)     |
-| operator     | people: `swarm state/status/streams`  | read all of the namespace, PEER state, purge error streams |
+| operator     | people: `swarm state/status/streams`, | read all of the namespace, PEER state, purge error streams, |
+|              | `swarm fixes release`                 | audit their decisions                                      |
 | comms        | `swarm comms ingest/serve/backfill`   | the comms-ingest consumer, agent messages, Results (read)  |
 | admin        | `swarm streams provision`             | create, update, delete the configured streams and buckets  |
 
@@ -212,8 +213,9 @@ def _operator(b: _Builder) -> None:
         b.publish(*api.consumer_list(kv_stream(bucket)))
     for env in ENVS:
         b.publish(api.stream("PURGE", n.error_stream(env)))
-    # asks the running swarm: submitted investigations, control requests, deploy markers, an index reset
-    b.publish(n.task_investigation, n.control_all, n.control_discovery_all)
+    # asks the running swarm: submitted investigations, control requests, deploy markers, an index reset; a
+    # person's decision (a release of a rejected error) is audited
+    b.publish(n.task_investigation, n.control_all, n.control_discovery_all, n.audit)
     b.kv(n.deploy_bucket, write=True)
     b.kv(n.signature_bucket, write=True)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -15,7 +14,6 @@ from typing import Any
 
 import ray
 import typer
-from pydantic import ValidationError
 from rich.text import Text
 
 from swarm.bus.connect import open_bus
@@ -24,18 +22,18 @@ from swarm.bus.settings import Settings
 from swarm.bus.store_lock import StoreInUse
 from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, fail, finite, load_settings
 from swarm.config import SwarmConfig
-from swarm.errors import ConfigError, TransientError, explain
+from swarm.errors import ConfigError, InvalidInput, TransientError
 from swarm.models import ErrorReport
 from swarm.runtime.app import SwarmRuntime
 from swarm.runtime.investigate import Interrupted, Investigated, investigate_once, repository_for
 from swarm.runtime.localrepos import local_repositories_checked
 from swarm.runtime.raycluster import local_ray_reaped
-from swarm.runtime.tasks import submit_investigation
+from swarm.runtime.tasks import read_report_file, submit_investigation
 from swarm.secretenv import export_job_env
 from swarm.telemetry.logs import check_env
 from swarm.telemetry.tracing import setup_tracing
 
-__all__ = ["runtime_app", "run_swarm", "render_investigated", "report_of"]
+__all__ = ["runtime_app", "run_swarm", "render_investigated"]
 
 runtime_app = typer.Typer()
 AUTH_HELP = "with no NATS_URL: the embedded server has an account and a least-privilege user per role"
@@ -169,18 +167,6 @@ def run(
     emit(counters, json_out, render)
 
 
-def report_of(text: str) -> ErrorReport:
-    """The ErrorReport of `--error-file`: the report itself, or a line of `swarm errors tail --json` (its
-    `report`, beside `subject`, `msg_id` and `signature`)."""
-    try:
-        data = json.loads(text)
-    except ValueError:
-        data = None
-    if isinstance(data, dict) and "error" not in data and isinstance(data.get("report"), dict):
-        return ErrorReport.model_validate(data["report"])
-    return ErrorReport.model_validate_json(text)
-
-
 @runtime_app.command("investigate")
 def investigate(
     repo: Path = typer.Option(None, "--repo", help="the git repository the error came from (not with --submit)"),
@@ -203,16 +189,9 @@ def investigate(
     settings = load_settings()
     with cli_errors():
         try:
-            text = sys.stdin.read() if str(error_file) == "-" else error_file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise typer.BadParameter(f"cannot read --error-file {error_file}: {exc.strerror}") from exc
-        except UnicodeDecodeError as exc:
-            raise typer.BadParameter(f"--error-file {error_file} is not UTF-8 text ({exc.reason})") from exc
-        try:
-            report = report_of(text)
-        except ValidationError as exc:
-            problems = explain(exc, 'report')
-            raise typer.BadParameter(f"--error-file {error_file} is not an ErrorReport: {problems}") from exc
+            report = read_report_file(error_file)
+        except InvalidInput as exc:
+            raise typer.BadParameter(str(exc)) from exc
         if submit and repo is not None:
             raise typer.BadParameter("--repo is not used with --submit: the running swarm's configuration names "
                                      "the repository")

@@ -16,7 +16,7 @@ import typer
 
 from swarm.bus.connect import Bus, open_bus
 from swarm.bus.settings import Settings
-from swarm.clikit import JSON_OPTION, cli_errors, console, emit, fail, finite, load_settings, run
+from swarm.clikit import JSON_OPTION, cli_errors, console, emit, fail, finite, load_settings, login_name, run
 from swarm.errors import ConfigError
 from swarm.models import DeployMarker
 from swarm.runtime.control import control_request, ping
@@ -170,15 +170,6 @@ def control_ping(
     emit(found, json_out, render)
 
 
-def _who() -> str:
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no login name (containers): say so
-        return "unknown-operator"
-
-
 @control_app.command("approve")
 def approve(
     investigation_id: str = typer.Argument(..., callback=_an_id, help="the investigation awaiting approval (inv-...)"),
@@ -187,7 +178,7 @@ def approve(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Let a fix that awaits approval go on (push or pull request); the decision is audited."""
-    body = {"investigation_id": investigation_id, "by": by or _who(), "reason": reason}
+    body = {"investigation_id": investigation_id, "by": by or login_name(), "reason": reason}
     _ask("approve", body, json_out, lambda d: f"{d['investigation_id']}: approved ({d['gate']}) by {d['by']}")
 
 
@@ -201,5 +192,5 @@ def reject(
     """Stop a fix that awaits approval: it stays on its local branch, the Result says no_fix and why."""
     if not reason.strip():
         fail("--reason is empty: say why the fix is rejected (it is audited and given in the Result)", code=2)
-    body = {"investigation_id": investigation_id, "by": by or _who(), "reason": reason}
+    body = {"investigation_id": investigation_id, "by": by or login_name(), "reason": reason}
     _ask("reject", body, json_out, lambda d: f"{d['investigation_id']}: rejected ({d['gate']}) by {d['by']}")

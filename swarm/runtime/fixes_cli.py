@@ -4,8 +4,9 @@ one pass of following the proposed fixes' pull requests (swarm.runtime.follow).
     swarm fixes list [--status proposed] [--json]    # each distinct error: status, investigation, pull request
     swarm fixes show inv-… [--json]                  # its Result: root cause, suspect, branch, review verdict
     swarm fixes follow [--config C] [--json]         # merged -> fixed, closed unmerged -> no_fix
+    swarm fixes release SIG --reason R [--error-file F]   # a rejected error investigated after all (audited)
 
-`list` and `show` read; without NATS_URL they read the store `swarm run` keeps on embedded defaults
+`list`, `show` and `release`: without NATS_URL they read the store `swarm run` keeps on embedded defaults
 (swarm.bus.runstore): through the run's server while it runs, else a server of their own on it meanwhile.
 """
 
@@ -25,12 +26,24 @@ from swarm.bus.connect import open_bus
 from swarm.bus.names import Names
 from swarm.bus.runstore import reach_run_store
 from swarm.bus.settings import Settings
-from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, fail, load_settings, run
+from swarm.clikit import (
+    JSON_OPTION,
+    cli_errors,
+    console,
+    emit,
+    err_console,
+    fail,
+    load_settings,
+    login_name,
+    run,
+)
 from swarm.config import SwarmConfig
 from swarm.errors import ConfigError
 from swarm.runtime.fixview import dead_letters, show_investigation
 from swarm.runtime.follow import PullRequestFollower
 from swarm.runtime.grouping import SignatureIndex
+from swarm.runtime.release import release_rejected
+from swarm.runtime.tasks import read_report_file
 from swarm.telemetry.snapshot import open_investigations
 
 __all__ = ["fixes_app", "list_line", "render_investigation"]
@@ -57,7 +70,8 @@ def _row(entry: dict[str, Any]) -> dict[str, Any]:
             "last_seen_at": entry.get("last_seen_at") or entry.get("opened_at"), "dead_letter": None,
             "state": None,  # an open one's PEER status
             "approval": entry.get("approval"),  # a gate's decision ("rejected by lead: …")
-            "pushed_to": entry.get("pushed_to")}  # '<remote> <branch>' of a fix pushed without a pull request
+            "pushed_to": entry.get("pushed_to"),  # '<remote> <branch>' of a fix pushed without a pull request
+            "released": entry.get("released")}  # an operator's release of a rejected error (`fixes release`)
 
 
 @contextlib.contextmanager
@@ -181,6 +195,53 @@ def render_investigation(d: dict[str, Any]) -> None:
         console.print(f"  decide: swarm approve {d['investigation_id']}  /  swarm reject {d['investigation_id']}"
                       + (f"  (the fix: git show {d['fix_commit']})" if d.get("fix_commit") else ""),
                       highlight=False, soft_wrap=True)
+
+
+@fixes_app.command("release")
+def release(
+    wanted: str = typer.Argument(..., help="the rejected error: its signature (8+ characters of it) or "
+                                           "investigation id (`swarm fixes list --status rejected`)"),
+    reason: str = typer.Option(..., "--reason", help="why the rejection was wrong (audited)"),
+    by: str = typer.Option(None, "--by", help="who releases it (default: the login name)"),
+    error_file: Path = typer.Option(None, "--error-file", help="the rejected report (an ErrorReport JSON, or a "
+                                    "line of `swarm errors tail --json`), investigated now; else at its next "
+                                    "occurrence"),
+    config: Path = typer.Option(None, "--config", help="configs/swarm.yaml (the audit's outbox)"),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Have an error the injection filter rejected investigated after all: its next report (or --error-file's)
+    opens a new investigation that the same finding no longer stops. Audited."""
+    if not reason.strip():
+        fail("--reason is empty: say why the rejection was wrong (it is audited)", code=2)
+    settings = load_settings()
+    with cli_errors():
+        report = None if error_file is None else read_report_file(error_file)
+        cfg = SwarmConfig.load(config or settings.swarm_config)
+
+    async def go(s: Settings) -> dict[str, Any]:
+        async with open_bus(s) as bus:
+            blood = await Bloodstream.from_config(bus, cfg).start()
+            try:
+                return await release_rejected(bus, await _index(bus), wanted, by=by or login_name(), reason=reason,
+                                              blood=blood, report=report)
+            finally:
+                await blood.close()
+
+    with cli_errors(), _reached(settings) as reached:
+        data = run(go(reached))
+
+    def render(d: dict[str, Any]) -> None:
+        console.print(f"{d['signature'][:16]} released by {d['by']}: {d['investigation_id']} will be investigated "
+                      + ("now (report submitted)" if d["resubmitted"] else "at the error's next occurrence"),
+                      highlight=False, soft_wrap=True)
+        if d["rejection"]:
+            console.print(Text.assemble("  ", ("rejected for:", "bold"), f" {d['rejection']}"), highlight=False,
+                          soft_wrap=True)
+        else:
+            console.print("  no rejection of it is kept in the SECURITY stream: any finding is let through once",
+                          highlight=False)
+
+    emit(data, json_out, render)
 
 
 @fixes_app.command("follow")

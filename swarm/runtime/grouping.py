@@ -51,6 +51,7 @@ from swarm.runtime.lifecycle import (
     close_entry,
     evidence_of,
     generation_id,
+    release_entry,
     reopen,
     reopen_reason,
     settle_pull,
@@ -279,6 +280,19 @@ class SignatureIndex:
     async def settle_pull(self, signature: str, investigation_id: str, state: str) -> None:
         """The proposed fix's pull request was merged (-> fixed) or closed unmerged (-> no_fix)."""
         await self._change(signature, lambda data: settle_pull(data, investigation_id, state), "pull settlement")
+
+    async def release(self, signature: str, by: str, reason: str,
+                      finding: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """An operator releases a signature the injection filter rejected (`lifecycle.release_entry`): the entry
+        as written, or as it is when it is not `rejected` (nothing written); None when there is no entry."""
+        seen: list[dict[str, Any]] = []
+
+        def change(data: dict[str, Any]) -> bool:
+            seen[:] = [data]
+            return release_entry(data, by, reason, utcnow(), finding)
+
+        await self._change(signature, change, "release")
+        return seen[0] if seen else None
 
     async def reset_environment(self, env: str) -> int:
         """Every entry of one environment counts as new at its next occurrence (`streams purge --env E

@@ -21,6 +21,11 @@ closed signature is one more duplicate unless `reopen_reason` says it counts as 
 A reopened entry gets a new investigation id (`inv-<sig16>-<generation>`) and links the one it
 reopens (`previous`); a recurrence of a `fixed` error is a `regression`.
 
+A `rejected` entry (the injection filter refused its report) takes every later occurrence as a duplicate,
+until an operator releases it (`swarm fixes release`, `release_entry`): the release names the investigation
+it allows, the next generation, so it reopens once (`released`) and the filter's verdict on that
+investigation is recorded instead of enforced. A later rejection of the same error needs a release of its own.
+
     markers = await DeployMarkers(bus.js, bus.names).open()
     await markers.mark(DeployMarker(service="shop", version="1.4.2"))
     reason = reopen_reason(entry, evidence_of(report), await markers.latest("shop", "production"), policy, utcnow())
@@ -56,6 +61,9 @@ __all__ = [
     "pull_number",
     "add_evidence",
     "reopened_event",
+    "release_covers",
+    "release_entry",
+    "released_for",
 ]
 
 CLOSED = ("fixed", "no_fix", "failed")  # a Result closed the entry; a recurrence may reopen it
@@ -88,6 +96,8 @@ def reopen_reason(
 ) -> str | None:
     """Why this occurrence of a closed signature is a new error (None: it is one more duplicate)."""
     status = entry.get("status")
+    if status == "rejected":  # only an operator's release reopens it, once
+        return "released" if released_for(entry) == next_id(entry) else None
     if status not in CLOSED:
         return None
     if entry.get("reset"):  # `streams purge --reset-index`: the operator asked for each error to count as new
@@ -105,6 +115,41 @@ def reopen_reason(
     if status in ("no_fix", "failed") and new_facts(entry.get("evidence", []), evidence):
         return "new_evidence"
     return None
+
+
+def next_id(entry: dict[str, Any]) -> str:
+    """The id the entry's next investigation gets if it reopens."""
+    return generation_id(str(entry["signature"]), int(entry.get("generation", 1)) + 1)
+
+
+def released_for(entry: dict[str, Any]) -> str | None:
+    """The investigation an operator's release lets past the injection filter's rejection (None: none)."""
+    released = entry.get("released")
+    return str(released["investigation_id"]) if isinstance(released, dict) and released.get("investigation_id") \
+        else None
+
+
+def release_entry(entry: dict[str, Any], by: str, reason: str, now: datetime,
+                  finding: dict[str, Any] | None = None) -> bool:
+    """An operator releases a rejected entry: its next occurrence (or the resubmitted report) opens the next
+    generation, which the filter's rejection does not stop when it is the `finding` the operator read (the
+    rejection's `field`, `rule_ids`, `fired`; None: any). False when the entry is not `rejected`."""
+    if entry.get("status") != "rejected":
+        return False
+    entry["released"] = {"investigation_id": next_id(entry), "rejected_investigation_id": entry.get("investigation_id"),
+                         "by": by, "reason": reason, "at": now.isoformat(), "finding": finding}
+    return True
+
+
+def release_covers(released: dict[str, Any], field: str, rule_ids: Sequence[str], model_fired: bool) -> bool:
+    """Whether a rejection is the one the operator released: the same field, no rule the released one did not
+    hit, and the model firing only if it fired then. A report of the same signature with an attack elsewhere is
+    rejected as usual."""
+    finding = released.get("finding")
+    if not isinstance(finding, dict):
+        return True
+    return field == finding.get("field") and set(rule_ids) <= set(finding.get("rule_ids") or ()) and (
+        not model_fired or finding.get("fired") in ("model", "both"))
 
 
 def reopen(entry: dict[str, Any], source: tuple[str, int], reason: str, evidence: Sequence[str] | None,

@@ -4,8 +4,9 @@
     await actor._open(stream, msg, report, tally, new)   # raises from the error tree; the settler decides
 
 `_open`: the signature was rejected before -> `Rejected`; the injection filter -> `Rejected` with the
-verdict, or `FilterFailed` when it raises; a new investigation is counted and announced
-(`investigation_started`, and `regression_detected` / `error_reopened` when the error came back).
+verdict (unless an operator released this investigation: `injection_released`, swarm.runtime.release), or
+`FilterFailed` when it raises; a new investigation is counted and announced (`investigation_started`, and
+`regression_detected` / `error_reopened` when the error came back).
 `_investigate`: budget admission (wait, never drop: in-progress acks keep the report), the orchestrator
 call (a dead orchestrator is retried, never the report's fault), the budget released, and the
 signature's entry closed by a closing Result. The Result is counted once per investigation by the
@@ -33,11 +34,13 @@ from swarm.runtime.batch import CatchUp
 from swarm.runtime.coalesce import BudgetCalls
 from swarm.runtime.faults import retry_unavailable
 from swarm.runtime.grouping import SignatureIndex, Tally
-from swarm.runtime.lifecycle import CLOSED, reopened_event
+from swarm.runtime.lifecycle import CLOSED, released_for, reopened_event
 from swarm.runtime.registry import BUDGET_NAME, PoolClient
+from swarm.runtime.release import still_rejected
 from swarm.runtime.requests import InvestigationRequest
 from swarm.runtime.services import ActorServices, ActorSpec
 from swarm.runtime.settle import Settler, wait_out
+from swarm.security.rejection import rejection_for
 from swarm.telemetry.tracing import SpanKind, messaging, span_from_headers
 
 __all__ = ["InvestigationOpener"]
@@ -90,7 +93,16 @@ class InvestigationOpener:
                 _log.exception("%s: the injection filter failed on %s", self.name, report.signature)
                 raise FilterFailed(f"the injection filter failed on this report: {type(exc).__name__}: {exc}") from exc
             if verdict.rejected:
-                raise Rejected("rejected by the prompt-injection filter", verdict, report, inv)
+                released = tally.entry.get("released") or {}
+                if released_for(tally.entry) != inv:
+                    raise Rejected("rejected by the prompt-injection filter", verdict, report, inv)
+                if (other := still_rejected(self.filter, report, verdict, released)) is not None:
+                    raise Rejected("rejected by the prompt-injection filter (not the finding released)", other,
+                                   report, inv)
+                # an operator read the rejection and released it (`swarm fixes release`): recorded, not enforced
+                await self.services.blood.event("injection_released", {
+                    "signature": report.signature, "by": released.get("by"), "reason": released.get("reason"),
+                    "verdict": rejection_for(report, verdict).reason}, investigation_id=inv)
             if new:
                 self.counters["investigations"] += 1  # opened here (a resumed one was counted where it opened)
                 await self.services.blood.emit(

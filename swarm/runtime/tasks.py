@@ -11,6 +11,9 @@ settlement (a malformed task is dead-lettered with the reason).
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
 from typing import Any
 
 import nats.errors
@@ -21,7 +24,8 @@ from swarm.bus.connect import Bus
 from swarm.errors import ConfigError, InvalidInput, explain
 from swarm.models import ErrorReport, Task
 
-__all__ = ["INVESTIGATION", "investigation_task", "report_of_task", "report_of_message", "submit_investigation"]
+__all__ = ["INVESTIGATION", "investigation_task", "read_report_file", "report_of_task", "report_of_message",
+           "report_of_text", "submit_investigation"]
 
 INVESTIGATION = "investigation"
 
@@ -57,6 +61,32 @@ def report_of_message(data: bytes) -> ErrorReport | None:
         return report_of_task(data)
     except InvalidInput:
         return None
+
+
+def report_of_text(text: str) -> ErrorReport:
+    """The ErrorReport of an `--error-file`: the report itself, or a line of `swarm errors tail --json` (its
+    `report`, beside `subject`, `msg_id` and `signature`). ValidationError when it is neither."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and "error" not in data and isinstance(data.get("report"), dict):
+        return ErrorReport.model_validate(data["report"])
+    return ErrorReport.model_validate_json(text)
+
+
+def read_report_file(path: Path) -> ErrorReport:
+    """`--error-file PATH` ('-': stdin) as an ErrorReport; InvalidInput naming what is wrong otherwise."""
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"cannot read --error-file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"--error-file {path} is not UTF-8 text ({exc.reason})") from exc
+    try:
+        return report_of_text(text)
+    except ValidationError as exc:
+        raise InvalidInput(f"--error-file {path} is not an ErrorReport: {explain(exc, 'report')}") from exc
 
 
 async def submit_investigation(bus: Bus, report: ErrorReport, by: str = "") -> dict[str, Any]:

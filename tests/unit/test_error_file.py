@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from swarm.models import ErrorReport
 from swarm.reporting.cli import _print_tail
-from swarm.runtime.cli import report_of
+from swarm.runtime.tasks import report_of_text as report_of
 
 
 def test_a_tail_line_or_the_report_itself_is_the_same_report() -> None:

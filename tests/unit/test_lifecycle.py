@@ -14,6 +14,8 @@ from swarm.runtime.lifecycle import (
     close_entry,
     evidence_of,
     pull_number,
+    release_covers,
+    release_entry,
     reopen_reason,
     reopened_event,
     settle_pull,
@@ -81,6 +83,27 @@ def test_a_reopen_in_a_batch_opens_a_new_generation_and_the_rest_are_its_duplica
     assert event["previous_investigation_id"] == "inv-" + "a" * 16 and event["previous_status"] == "no_fix"
     assert close_entry(data, data["investigation_id"], "fixed", "3.0") and data["status"] == "fixed"
     assert not close_entry(data, "inv-other", "failed", None)  # only the holder's Result closes it
+
+
+def test_a_rejected_error_reopens_only_once_released_and_only_for_the_generation_released() -> None:
+    data = entry(status="rejected")
+    kinds, _ = _tally(data, [("S", 5)], {}, _Reopen(LifecyclePolicy()))
+    assert kinds == ["duplicate"] and data["status"] == "rejected"  # unreleased: every occurrence a duplicate
+    assert not release_entry(entry(status="fixed"), "ana", "why", utcnow())  # only a rejected one
+    finding = {"field": "error", "rule_ids": ["override.ignore_prior"], "fired": "rules"}
+    assert release_entry(data, "ana", "a test quoting an attack", utcnow(), finding)
+    assert data["released"]["investigation_id"] == "inv-" + "a" * 16 + "-2"
+    kinds, _ = _tally(data, [("S", 6), ("S", 7)], {}, _Reopen(LifecyclePolicy()))
+    assert kinds == ["new", "duplicate"] and data["status"] == "open" and data["reopen_reason"] == "released"
+    assert data["investigation_id"] == data["released"]["investigation_id"] and not data["regression"]
+    data["status"] = "rejected"  # the released investigation was rejected after all: a new release is needed
+    kinds, _ = _tally(data, [("S", 8)], {}, _Reopen(LifecyclePolicy()))
+    assert kinds == ["duplicate"] and data["generation"] == 2
+    released = data["released"]
+    assert release_covers(released, "error", ["override.ignore_prior"], model_fired=False)
+    assert not release_covers(released, "context.comment", ["override.ignore_prior"], model_fired=False)
+    assert not release_covers(released, "error", ["override.ignore_prior", "exfil.send_secrets"], False)
+    assert not release_covers(released, "error", ["override.ignore_prior"], model_fired=True)
 
 
 def test_a_fix_with_a_pull_request_is_proposed_until_the_pull_request_is_settled() -> None:
