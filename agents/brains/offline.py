@@ -25,9 +25,10 @@ from agents.forensics import History, failing_path, parse_traceback
 from agents.located import off_the_report
 from agents.reordered import params_changed
 from agents.repair import RepairBudget, repair, sites_for
-from agents.repro import ErrorShape, Repro, flaky_runs, is_test_file, repo_path
+from agents.repro import ErrorShape, Repro, flaky_runs, repo_path
+from agents.suspectlines import parent_of, what_it_changed
 from agents.tools import Toolbox
-from agents.workspace import Workspace, WorkspaceError
+from agents.workspace import Workspace
 from swarm.agent import AgentContext
 from swarm.models import ErrorReport, TestCounts
 
@@ -173,7 +174,7 @@ class OfflineBrain:
         out["bisect"] = result.to_dict()
         history = History(ws)
         if result.first_bad:
-            parent = _parent(ws, result.first_bad)
+            parent = parent_of(ws, result.first_bad)
             out["suspect_method"] = "bisected"
             out["suspects"] = [{"commit": result.first_bad, "parent": parent, "score": 100.0,
                                 "subject": history.describe(result.first_bad),
@@ -181,7 +182,7 @@ class OfflineBrain:
                                 f"({result.oracle}): the first commit where it raises {repro.shape.get('exc_type')}",
                                 "method": "bisected"}]
         else:
-            out["suspects"] = [{"commit": c, "parent": _parent(ws, c), "score": 50.0 - i,
+            out["suspects"] = [{"commit": c, "parent": parent_of(ws, c), "score": 50.0 - i,
                                 "reason": f"in the bisect range ({result.reason})", "method": "ranked"}
                                for i, c in enumerate(result.candidates[:5])]
         out["findings"].append({"evidence": f"repro: {repro.detail}; bisect by {result.oracle}: "
@@ -246,7 +247,7 @@ class OfflineBrain:
                 method = str(s.get("method") or output.get("suspect_method") or "ranked")
                 score = float(s.get("score") or 0.0) + (1000.0 if method == "bisected" else 0.0)
                 old = scored.get(sha)
-                scored[sha] = (score + (old[0] if old else 0.0), s.get("parent") or _parent(ws, sha),
+                scored[sha] = (score + (old[0] if old else 0.0), s.get("parent") or parent_of(ws, sha),
                                "bisected" if method == "bisected" or (old and old[2] == "bisected") else "ranked")
         if not scored:
             for sus in History(ws).rank(failing_path(ws, ctx.report), exclude=exclude,
@@ -294,7 +295,7 @@ class OfflineBrain:
         if result.candidate is None:
             why = result.reason + (f"; repro: {repro.detail}" if repro.kind == "none" else "")
             cause = (f"commit {History(ws).describe(sus)} ({_how(method, repro.never_passed)}) {verb} {title!r}"
-                     f"{_what_it_changed(ws, sus)}; no fix: " if sus else "")
+                     f"{what_it_changed(ws, sus)}; no fix: " if sus else "")
             return {**base, "verified": False, "reason": why, "search": search, "root_cause": cause + why}
         cand = result.candidate
         if repro.kind == "none":
@@ -357,7 +358,7 @@ _DIRECT = ("HEAD's repro", "the repro", "HEAD's test")  # bisect's oracle when t
 def _call_changed(ws: Workspace, repro: Repro, result: Any) -> bool:
     """Whether the bisected commit changed the parameter list of the function the built repro calls."""
     path, _, function = (repro.target or "").rpartition(":")
-    return bool(path and function) and params_changed(ws.root, result.first_bad, _parent(ws, result.first_bad),
+    return bool(path and function) and params_changed(ws.root, result.first_bad, parent_of(ws, result.first_bad),
                                                        path, function)
 
 
@@ -367,48 +368,6 @@ def _handled_before(result: Any) -> bool:
     itself: then it names a cause, not the oldest commit that shows the symptom."""
     return bool(result.first_bad and result.last_good and not result.never_passed
                 and result.tested.get(result.last_good) == "good" and result.oracle in _DIRECT)
-
-
-def _parent(ws: Workspace, sha: str) -> str | None:
-    try:
-        return ws.git("rev-parse", "--verify", "--quiet", f"{sha}^").strip() or None
-    except WorkspaceError:
-        return None  # a root commit
-
-
-def _code(line: str) -> bool:
-    return bool(line.strip()) and not line.lstrip().startswith(("#", "//"))
-
-
-def _what_it_changed(ws: Workspace, sha: str, most: int = 3) -> str:
-    """'; it changed path: `- old` -> `+ new`, ...': the suspect's first changed lines outside tests, for a reader of a
-    no_fix (what to look at first), or "" when git cannot say."""
-    try:
-        diff = ws.git("show", "--format=", "--unified=0", "--no-color", sha)
-    except WorkspaceError:
-        return ""
-    out: list[str] = []
-    path, removed, added = "", [], []
-
-    def flush() -> None:
-        if path and (removed or added) and len(out) < most:
-            pair = " -> ".join(x for x in (removed[0] if removed else "", added[0] if added else "") if x)
-            out.append(f"{path}: {pair}")
-
-    for line in diff.splitlines():
-        if line.startswith("+++ "):
-            flush()
-            name = line[4:].removeprefix("b/")
-            path, removed, added = ("" if name == "/dev/null" or is_test_file(name) else name), [], []
-        elif line.startswith("@@"):
-            flush()
-            removed, added = [], []
-        elif line.startswith("-") and not line.startswith("---") and _code(line[1:]):
-            removed.append(f"`- {line[1:].strip()[:100]}`")
-        elif line.startswith("+") and _code(line[1:]):  # a comment the commit added is not what it changed
-            added.append(f"`+ {line[1:].strip()[:100]}`")
-    flush()
-    return f"; it changed {', '.join(out)}" if out else ""
 
 
 def _how(method: str | None, never_passed: bool = False) -> str:

@@ -324,14 +324,14 @@ def test_a_regex_that_lost_its_anchors_while_gaining_a_flag_gets_its_pattern_bac
 def test_a_no_fix_names_the_changed_code_line_not_a_comment_the_commit_added_above_it(tmp_path: Path) -> None:
     """Review 17, signup: the root cause paired the old regex with the comment line added above the new one, so
     the changed pattern itself was never shown."""
-    from agents.brains.offline import _what_it_changed
+    from agents.suspectlines import what_it_changed
     from agents.workspace import Workspace
 
     repo = _Repo(tmp_path / "repo", 39)
     repo.commit("check", {"c/check.py": 'PHONE = r"^[0-9 ]+$"\n'})
     sha = repo.commit("dashes", {"c/check.py": '# dashes allowed\nPHONE = r"^[0-9-]+$"\n'})
     ws = Workspace(repo.path, repo.path, "main", sha, "read")
-    assert _what_it_changed(ws, sha) == ('; it changed c/check.py: `- PHONE = r"^[0-9 ]+$"` -> '
+    assert what_it_changed(ws, sha) == ('; it changed c/check.py: `- PHONE = r"^[0-9 ]+$"` -> '
                                          '`+ PHONE = r"^[0-9-]+$"`')
 
 
