@@ -7,53 +7,87 @@
 A `rejected` signature takes every later occurrence as a duplicate: a false positive of the filter would keep
 that error from ever being investigated. The release (`lifecycle.release_entry`) names the next generation's
 investigation and the finding the operator read (the last `SecurityRejection` of the signature: its field, its
-rules, whether the model fired). The next occurrence, or the report handed in, reopens the signature
+rules, whether the model fired, the field's text: its SHA-256 when the report is handed in, else the rejection's
+excerpt, its first 100 characters). The next occurrence, or the report handed in, reopens the signature
 (`released`); intake records the filter's verdict as `injection_released` instead of rejecting, unless the
-verdict is another finding (an attack in another field, another rule): that is rejected as usual. Everything
-else stays: the report reaches Claude only as delimited untrusted data, tools stay in the worktree, review and
-approval gates hold. The decision is audited (`security_release`).
+verdict is another finding (an attack in another field, another rule, another text): that is rejected as usual.
+Everything else stays: the report reaches Claude only as delimited untrusted data, tools stay in the worktree,
+review and approval gates hold. The decision is audited (`security_release`).
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from swarm.bus.connect import Bus
 from swarm.bus.streamread import read_stream
 from swarm.errors import ConfigError, InvalidInput
-from swarm.models import ErrorReport, SecurityRejection
+from swarm.models import EXCERPT_LIMIT, ErrorReport, SecurityRejection
 from swarm.runtime.fixview import find_entry
 from swarm.runtime.grouping import SignatureIndex
 from swarm.runtime.lifecycle import release_covers
 from swarm.runtime.tasks import submit_investigation
 
-__all__ = ["latest_rejection", "release_rejected", "still_rejected"]
-
-
-def _without(report: ErrorReport, field: str) -> ErrorReport:
-    """`report` with one text field (a name of `ErrorReport.texts()`) left out."""
-    data = report.model_dump(mode="json")
-    if field == "error":
-        data["error"] = "-"
-    elif field in ("stack", "service"):
-        data[field] = "" if field == "stack" else "unknown"
-    elif field.startswith("context."):
-        data["context"].pop(field.removeprefix("context."), None)
-    return ErrorReport.model_validate(data)
+__all__ = ["finding_of", "latest_rejection", "release_rejected", "still_rejected"]
 
 
 def still_rejected(filter_: Any, report: ErrorReport, verdict: Any, released: dict[str, Any]) -> Any | None:
     """The verdict to reject a released investigation's report with, None when the release covers it: the finding
-    the operator read (its field, no other rule, the model only if it fired then), and nothing the filter rejects
-    in the report's other fields. A report of the same signature with an attack planted elsewhere is rejected."""
+    the operator read (its field and text, no other rule, the model only if it fired then) and nothing besides: the
+    very report when it was handed in, else no rule match outside that field, no clause the model objects to
+    outside it, and no other field of three words or more that the filter rejects by itself. A report of the same
+    signature with an attack planted elsewhere is rejected."""
     if not release_covers(released, verdict.field, verdict.rule_ids, verdict.model_fired):
         return verdict
     finding = released.get("finding")
-    if isinstance(finding, dict) and finding.get("field"):
-        rest = filter_.check_report(_without(report, str(finding["field"])))
-        if rest.rejected:
-            return rest
+    if not isinstance(finding, dict):  # no rejection was on record: any finding, once
+        return None
+    if not _same_text(finding, verdict.text):
+        return verdict
+    if finding.get("report_sha256"):
+        return None if _report_digest(report) == finding["report_sha256"] else verdict
+    field_text = report.texts().get(str(finding.get("field")), "")
+    if any(m.field != finding.get("field") for m in verdict.matches) or (
+            verdict.model_clause and verdict.model_clause not in field_text):
+        return verdict
+    for name, text in report.texts().items():  # the model's whole-text head does not say where: each field alone
+        if name == finding.get("field") or len(text.split()) < 3:
+            continue
+        if (alone := filter_.check_text(text, name)).rejected:
+            return alone
     return None
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _report_digest(report: ErrorReport) -> str:
+    return _digest("\x00".join(f"{k}\x00{v}" for k, v in sorted(report.texts().items())))
+
+
+def _same_text(finding: dict[str, Any], text: str) -> bool:
+    """The rejected field's text is the one the operator read: the same digest (the report was handed in), else
+    the same start (the rejection's excerpt)."""
+    if finding.get("sha256"):
+        return _digest(text) == finding["sha256"]
+    return not finding.get("excerpt") or text[:EXCERPT_LIMIT] == finding["excerpt"]
+
+
+def finding_of(rejection: SecurityRejection, report: ErrorReport | None = None) -> dict[str, Any]:
+    """What a release binds to: the rejection's field, rules, firing part and excerpt; with the rejected report
+    handed in, the digests of that field's text and of the whole report too. InvalidInput when the report is not
+    the one rejected (its field does not start as the excerpt)."""
+    finding: dict[str, Any] = {"field": rejection.field, "rule_ids": list(rejection.rule_ids),
+                               "fired": rejection.fired, "excerpt": rejection.excerpt}
+    if report is not None:
+        text = report.texts().get(rejection.field, "")
+        if text[:EXCERPT_LIMIT] != rejection.excerpt:
+            raise InvalidInput(f"the report handed in is not the one rejected: its {rejection.field or 'text'} does "
+                               f"not start as the rejection's excerpt {rejection.excerpt!r}")
+        finding |= {"sha256": _digest(text), "report_sha256": _report_digest(report)}
+    return finding
 
 
 async def latest_rejection(bus: Bus, signature: str) -> SecurityRejection | None:
@@ -87,8 +121,7 @@ async def release_rejected(
         raise InvalidInput(f"the report handed in has signature {report.signature[:16]}, not {signature[:16]}: it is "
                            f"another error")
     rejection = await latest_rejection(bus, signature)
-    finding = None if rejection is None else {
-        "field": rejection.field, "rule_ids": list(rejection.rule_ids), "fired": rejection.fired}
+    finding = None if rejection is None else finding_of(rejection, report)
     written = await index.release(signature, by, reason, finding)
     if written is None or written.get("status") != "rejected":
         status = "gone" if written is None else written.get("status")

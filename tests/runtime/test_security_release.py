@@ -75,7 +75,9 @@ async def test_a_released_rejection_is_investigated_once_and_another_finding_is_
                                            "--by", "ana", "--error-file", str(report_file))
         assert released["investigation_id"] == generation_id(QUOTING.signature, 2)
         assert released["rejected_investigation_id"] == investigation_id_for(QUOTING.signature)
-        assert released["finding"] == {"field": "error", "rule_ids": ["override.ignore_prior"], "fired": "both"}
+        finding = released["finding"]
+        assert (finding["field"], finding["rule_ids"], finding["fired"]) == ("error", ["override.ignore_prior"], "both")
+        assert finding["excerpt"] == QUOTING.error and finding["report_sha256"]  # bound to the very report
         assert released["resubmitted"]["signature"] == QUOTING.signature
 
         # released without a report: its next occurrence opens it, but this one carries an attack in another field
