@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from swarm.agent import Cancelled
 from swarm.bloodstream.publisher import Bloodstream
 from swarm.bus.names import Names
 from swarm.errors import InvalidInput, StateNotFound
@@ -85,10 +86,14 @@ async def decide(store: PeerStateStore, names: Names, investigation_id: str, *, 
 
 
 class ApprovalGate:
+    """`cancelled()` says why an operator cancelled the investigation (None: not cancelled): a wait for the decision
+    ends with `Cancelled` then, and a later approve finds nothing awaiting it."""
+
     def __init__(self, store: PeerStateStore, blood: Bloodstream, key: str, investigation_id: str, *,
-                 timeout_s: float, actor: str, on_wait: Callable[[], Awaitable[Any]] | None = None) -> None:
+                 timeout_s: float, actor: str, on_wait: Callable[[], Awaitable[Any]] | None = None,
+                 cancelled: Callable[[], str | None] | None = None) -> None:
         self.store, self.blood, self.key, self.inv = store, blood, key, investigation_id
-        self.timeout_s, self.actor, self.on_wait = timeout_s, actor, on_wait
+        self.timeout_s, self.actor, self.on_wait, self.cancelled = timeout_s, actor, on_wait, cancelled
 
     async def ask(self, gate: str, target: str, details: dict[str, Any] | None = None) -> Decision:
         """Put the investigation in AWAITING_APPROVAL for `gate` and wait for the decision (or the
@@ -97,7 +102,12 @@ class ApprovalGate:
         deadline = datetime.fromisoformat(approval["deadline"])
         if self.on_wait is not None:  # e.g. give back the swarm-wide budget slot: waiting costs nothing
             await self.on_wait()
-        decision = await self._wait(gate, deadline)
+        try:
+            decision = await self._wait(gate, deadline)
+        except Cancelled as exc:
+            await self.blood.audit(actor="operator", action=f"approve_{gate}", target=target, outcome="cancelled",
+                                   investigation_id=self.inv, details={"gate": gate, "reason": str(exc)})
+            raise
         await self.blood.audit(
             actor=decision.by, action=f"approve_{gate}", target=target,
             outcome="timed_out" if decision.timed_out else ("approved" if decision.approved else "rejected"),
@@ -133,6 +143,8 @@ class ApprovalGate:
 
     async def _wait(self, gate: str, deadline: datetime) -> Decision:
         while True:
+            if self.cancelled is not None and (why := self.cancelled()) is not None:
+                raise Cancelled(why)
             state, _ = await self.store.read(self.key)
             decision = (state.metadata.extra.get("approval") or {}).get("decision")
             if decision:

@@ -189,12 +189,14 @@ async def test_a_rejection_a_timeout_and_a_refused_pull_request_all_stop_the_del
     shop, shop_remote = make_repo(tmp_path, "shop")
     cart, cart_remote = make_repo(tmp_path, "cart")
     mall, mall_remote = make_repo(tmp_path, "mall")
+    deli, deli_remote = make_repo(tmp_path, "deli")
     gh = ProviderServer("github", token="the-right-one")
     repositories = {
         "shop": {"path": str(shop), "remote": str(shop_remote), "approval": "approve_pr"},
         "cart": {"path": str(cart), "remote": str(cart_remote), "approval": "approve_pr", "approval_timeout_s": 1},
         "mall": {"path": str(mall), "remote": str(mall_remote), "provider": "github", "repo": "acme/mall",
                  "api_url": gh.url, "token_env": "MALL_TOKEN"},
+        "deli": {"path": str(deli), "remote": str(deli_remote), "approval": "approve_push"},
     }
     config = runtime_config(tmp_path, {"implement": {"commit": True}}, repositories=repositories)
     monkeypatch.delenv("MALL_TOKEN", raising=False)
@@ -217,6 +219,15 @@ async def test_a_rejection_a_timeout_and_a_refused_pull_request_all_stop_the_del
             await control_request(bus, "approve", {"investigation_id": "inv-0000000000000000", "by": "bob"})
         reply = await cli("reject", shop_inv, "--by", "bob", "--reason", "touches billing")
         assert reply["approved"] is False and reply["gate"] == "pr"
+        # cancelled while it awaits approval: it ends there (a new user's cancel said `cancelled` and did nothing:
+        # the fix waited on, and a later approve pushed it)
+        await publish_report(bus, report("deli"))
+        deli_inv = investigation_id_for(report("deli").signature)
+        await awaiting(deli_inv)
+        assert (await cli("control", "cancel", deli_inv, "--reason", "wrong approach"))["cancelled"] is True
+        deli_result = await wait_result(bus, deli_inv, timeout_s=60)
+        late = await asyncio.to_thread(runner.invoke, app, ["approve", deli_inv, "--by", "carol"])
+        assert late.exit_code == 1 and "does not await approval" in late.output, late.output
         await runtime.until_empty(timeout_s=300)
     finally:
         await runtime.stop()
@@ -230,6 +241,8 @@ async def test_a_rejection_a_timeout_and_a_refused_pull_request_all_stop_the_del
     outcomes = {(a["investigation_id"], a["action"]): (a["actor"], a["outcome"]) for a in await audits(bus)}
     assert outcomes[(shop_inv, "approve_pr")] == ("bob", "rejected")
     assert outcomes[(cart_inv, "approve_pr")] == ("swarm", "timed_out")
+    assert (deli_result.status, deli_result.error) == ("failed", "cancelled: wrong approach")
+    assert outcomes[(deli_inv, "approve_push")] == ("operator", "cancelled") and not remote_branches(deli_remote)
     # a refused pull request: nothing was delivered, so neither the Result nor the index says fixed
     assert mall_result.status == "failed" and mall_result.pr_url is None and mall_result.fix_commit
     assert "the fix was not delivered: github refused" in (mall_result.error or "")
