@@ -140,13 +140,25 @@ def _free_branch(source: Path, branch: str, lock_root: Path) -> None:
             holder = Path(fields["worktree"])
     if holder is None:
         return
-    if holder.resolve().is_relative_to(lock_root):  # twice forced: one left locked by a killed `worktree add`
+    if holder.resolve().is_relative_to(lock_root) or _swarm_worktree(holder, branch):
+        # twice forced: one left locked by a killed `worktree add`
         _git(source, "worktree", "remove", "--force", "--force", str(holder))
         return
     raise WorkspaceError(
         f"fix branch {branch!r} is checked out at {holder}: switch that checkout to another branch "
         f"(git -C {holder} switch -) or remove it (git worktree remove {holder}), then run again"
     )
+
+
+def _swarm_worktree(path: Path, branch: str) -> bool:
+    """Whether a checkout of `branch` is a worktree the swarm made for that investigation under another workspace
+    root: `.../[@<ns>/]<investigation>/<role>-<8 hex>`. A relative root lives in a Ray job's working directory, and
+    a job submitted anew (another package) has another one: the last job's worktree of a phase a drain cut short
+    held the fix branch, and every handed-back investigation failed on it (a new user's resubmitted job)."""
+    *scope, inv = branch.removeprefix("swarm/fix/").split("/")
+    if not re.fullmatch(r"[a-z]+-[0-9a-f]{8}", path.name) or path.parent.name != inv:
+        return False
+    return not scope or path.parent.parent.name == f"@{scope[0]}"
 
 
 def _refuse_foreign_commits(source: Path, branch: str, base_commit: str, investigation_id: str) -> None:

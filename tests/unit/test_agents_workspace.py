@@ -165,6 +165,25 @@ def test_a_rerun_takes_the_fix_branch_back_from_a_worktree_left_by_a_killed_run(
         again.close()
 
 
+@pytest.mark.parametrize("namespace", ["default", "payments"])
+def test_a_fix_branch_held_by_a_worktree_of_another_workspace_root_is_taken_back(
+    repo: Path, tmp_path: Path, namespace: str
+) -> None:
+    """A relative workspace root lives in a Ray job's working directory: a job submitted anew has another one, and
+    the last job's worktree of a phase a drain cut short still held the fix branch (every handed-back report failed
+    on it). A worktree the swarm made for the investigation is taken back wherever its root was."""
+    spec = {"path": str(repo), "branch": "main"}
+    old = Workspace.open(spec, root=tmp_path / "_ray_pkg_5d03" / "ws", investigation_id="inv-9", role="implement",
+                         mode="write", namespace=namespace)  # drained: never closed
+    again = Workspace.open(spec, root=tmp_path / "_ray_pkg_bcfb" / "ws", investigation_id="inv-9", role="implement",
+                           mode="write", namespace=namespace)
+    try:
+        assert again.branch == old.branch and not old.root.exists()
+        assert str(old.root) not in git(repo, "worktree", "list")
+    finally:
+        again.close()
+
+
 def test_a_fix_branch_checked_out_by_someone_else_is_left_alone_and_named(repo: Path, tmp_path: Path) -> None:
     spec, root = {"path": str(repo), "branch": "main"}, tmp_path / "ws"
     Workspace.open(spec, root=root, investigation_id="inv-7", role="implement", mode="write").close()
