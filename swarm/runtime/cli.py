@@ -176,8 +176,8 @@ def investigate(
                                      "top-level DIR has the tests"),
     config: Path = typer.Option(None, "--config", help="configs/swarm.yaml (default: $SWARM_CONFIG)"),
     address: str = typer.Option(None, "--address", help="Ray address (default: local Ray)"),
-    submit: bool = typer.Option(False, "--submit", help="ask the running swarm (NATS_URL) instead: put the "
-                                "investigation on {ns}.tasks.investigation and return"),
+    submit: bool = typer.Option(False, "--submit", help="ask the running swarm (NATS_URL, else the local swarm "
+                                "run) instead: put the investigation on {ns}.tasks.investigation and return"),
     auth: bool = typer.Option(True, "--auth/--no-auth", help=AUTH_HELP),
     strict: bool = typer.Option(False, "--strict", help="exit 3 when no fix is claimed (status no_fix or rejected)"),
     json_out: bool = JSON_OPTION,
@@ -266,8 +266,7 @@ async def _investigate_until_stopped(settings: Settings, cfg: SwarmConfig, repo:
 
 
 def _submit(settings: Settings, report: ErrorReport, json_out: bool) -> None:
-    if settings.nats_url is None:
-        raise ConfigError("--submit asks a running swarm: set NATS_URL (and NATS_NAMESPACE) to reach it")
+    """Put the investigation on the tasks subject of NATS_URL's swarm (without it, the `swarm run` running here)."""
 
     async def submit() -> dict[str, Any]:
         async with open_bus(settings) as bus:

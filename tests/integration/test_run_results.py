@@ -19,6 +19,7 @@ import pytest
 
 from swarm.bus.connect import open_bus
 from swarm.bus.embedded import embedded_nats, run_store
+from swarm.bus.names import Names
 from swarm.bus.provision import load_streams_config, provision
 from swarm.bus.server import EmbeddedNats
 from swarm.bus.settings import Settings
@@ -161,6 +162,12 @@ async def test_while_a_server_holds_the_store_the_read_commands_go_through_it(tm
         async with open_bus(running) as bus:  # the marker is in that run's deploy bucket
             kv = await bus.js.key_value(bus.names.deploy_bucket)
             assert json.loads((await kv.get(bus.names.deploy_key("api", None))).value)["version"] == "2.0"
+        # so does `investigate --submit` (it asked for NATS_URL while the others reached the run)
+        (tmp_path / "report.json").write_text(json.dumps({"error": "KeyError: 'tenant'", "service": "api"}))
+        submitted = _swarm(env, tmp_path, "investigate", "--submit", "--error-file", str(tmp_path / "report.json"),
+                           "--json")
+        assert submitted.returncode == 0, submitted.stdout + submitted.stderr
+        assert json.loads(submitted.stdout)["stream"] == Names(ns).stream("TASKS"), submitted.stdout
     shown, said = _json(env, tmp_path, "fixes", "show", "inv-held")  # stopped: its store, its (default) account
     assert shown["root_cause"] == "the cache key misses the tenant", shown
     assert "a nats-server started on it for this command" in said, said
