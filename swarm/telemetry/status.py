@@ -38,10 +38,22 @@ __all__ = ["status_app", "render_status", "read_status"]
 status_app = typer.Typer()
 
 
+def _not_asked(address: str | None) -> str | None:
+    """Why Ray is not asked for the pools (None: it is): no address, or the dashboard's `http://` one."""
+    given = address or os.environ.get("RAY_ADDRESS")
+    if not given:
+        return "no --address (or RAY_ADDRESS)"
+    if given.startswith(("http://", "https://")):  # the dashboard's (submit, jobs): no driver joins through it
+        origin = "--address" if address else "RAY_ADDRESS"
+        return (f"{origin}={given} is the dashboard's job address; give the cluster's (auto, host:6379 or "
+                f"ray://host:10001) to read the pools from Ray")
+    return None
+
+
 def _connect_ray(address: str | None, ray_namespace: str) -> bool:
     """Join the swarm's Ray cluster (as a read-only driver) when an address is given."""
     given = address or os.environ.get("RAY_ADDRESS")
-    if not given or given.startswith(("http://", "https://")):  # none, or the dashboard's (submit, jobs)
+    if not given or _not_asked(address) is not None:  # none, or the dashboard's (submit, jobs)
         return False
     import ray
 
@@ -73,7 +85,8 @@ async def read_status(settings: Settings, address: str | None = None) -> dict[st
                 snap["pools"] = {role: {"size": int(n), "members": []} for role, n in answer["pools"].items()}
                 snap["budget"] = snap["budget"] or dict(answer.get("budget") or {})  # it was an empty table
                 pools_from = "control"
-    snap["ray"] = {"connected": with_ray, "namespace": ray_namespace, "pools_from": pools_from}
+    snap["ray"] = {"connected": with_ray, "namespace": ray_namespace, "pools_from": pools_from,
+                   "not_asked": None if with_ray else _not_asked(address)}
     return snap
 
 
@@ -91,12 +104,14 @@ def render_status(snap: dict[str, Any]) -> Group:
     pools.add_column("role")
     pools.add_column("size", justify="right")
     pools.add_column("replicas")
+    ray_state = snap.get("ray") or {}
     for role, pool in snap["pools"].items():
         pools.add_row(role, str(pool["size"]), " ".join(pool["members"]) or "(sizes from the swarm's control service)")
     if not snap["pools"]:
-        ray_state = snap.get("ray") or {}
         pools.add_row("-", "-", "no swarm on the Ray cluster" if ray_state.get("connected")
                       else "Ray not asked: give --address (or RAY_ADDRESS) of the cluster the swarm runs on")
+    elif ray_state.get("not_asked") and "dashboard" in str(ray_state["not_asked"]):
+        pools.caption = f"Ray not asked: {ray_state['not_asked']}"
     invs = Table(title="investigations in flight", title_justify="left")
     # the id is what `swarm approve` / `reject` take: never cut, however narrow the terminal (or a pipe's 80)
     invs.add_column("investigation", no_wrap=True, min_width=20)

@@ -104,7 +104,12 @@ async def test_ping_finds_the_services_and_pause_holds_intake_until_resume(bus: 
         # `swarm status` given the dashboard's address (the README's RAY_ADDRESS for submit and jobs), or none:
         # the pool sizes from this control service
         snap = await cli("status", "--address", "http://127.0.0.1:8265")
-        assert snap["ray"] == {"connected": False, "namespace": f"swarm-{bus.names.ns}", "pools_from": "control"}
+        why = ("--address=http://127.0.0.1:8265 is the dashboard's job address; give the cluster's (auto, host:6379 "
+               "or ray://host:10001) to read the pools from Ray")
+        assert snap["ray"] == {"connected": False, "namespace": f"swarm-{bus.names.ns}", "pools_from": "control",
+                               "not_asked": why}
+        said = await asyncio.to_thread(runner.invoke, app, ["status", "--once"], env={"RAY_ADDRESS": "http://h:8265"})
+        assert "RAY_ADDRESS=http://h:8265 is the dashboard's job address" in " ".join(said.stdout.split()), said.stdout
         assert {role: p["size"] for role, p in snap["pools"].items()} == runtime.sizes(), snap["pools"]
         # and the budget (an empty table without a Ray address, for a new user)
         assert snap["budget"]["active"] == 0 and "max_concurrent" in snap["budget"], snap["budget"]

@@ -102,5 +102,6 @@ async def test_status_joins_a_live_local_ray(ray_session: None, bus: Bus, cli_en
     done = await asyncio.to_thread(_status, "--address", gcs, "--json", env=cli_env)
     assert done.returncode == 0, done.stderr
     snap = json.loads(done.stdout)
-    assert snap["ray"] == {"connected": True, "namespace": f"swarm-{cli_env['NATS_NAMESPACE']}", "pools_from": None}
+    assert snap["ray"] == {"connected": True, "namespace": f"swarm-{cli_env['NATS_NAMESPACE']}", "pools_from": None,
+                           "not_asked": None}
     assert snap["namespace"] == cli_env["NATS_NAMESPACE"]
