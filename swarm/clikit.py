@@ -30,7 +30,7 @@ from swarm.errors import InvalidNamespace, SwarmError, explain
 
 __all__ = [
     "console", "err_console", "JSON_OPTION", "json_option", "load_settings", "run", "emit", "fail", "cli_errors",
-    "run_app", "finite", "one_of", "namespace_value", "login_name",
+    "run_app", "finite", "one_of", "namespace_value", "login_name", "said_on_stderr",
 ]
 
 T = TypeVar("T")
@@ -177,3 +177,18 @@ def login_name() -> str:
         return getpass.getuser()
     except Exception:  # noqa: BLE001 - no login name (containers)
         return "unknown-operator"
+
+
+def said_on_stderr(what: str) -> dict[str, Any]:
+    """Connection callbacks (`open_bus(settings, **said_on_stderr("errors tail"))`) for a command that follows the
+    server: a lost connection and its return are said on stderr, not silently retried (a tail of a `swarm run`
+    that ended went quiet)."""
+
+    async def lost() -> None:
+        err_console.print(f"{what}: the connection to NATS was lost (the server stopped, or the `swarm run` it "
+                          "belongs to ended); trying again until it answers (Ctrl-C stops)", highlight=False)
+
+    async def back() -> None:
+        err_console.print(f"{what}: connected again", highlight=False)
+
+    return {"disconnected_cb": lost, "reconnected_cb": back}

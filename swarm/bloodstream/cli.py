@@ -23,7 +23,17 @@ from rich.table import Table
 from swarm.bus.connect import Bus, open_bus
 from swarm.bus.names import Names
 from swarm.bus.settings import Settings
-from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, fail, load_settings, run
+from swarm.clikit import (
+    JSON_OPTION,
+    cli_errors,
+    console,
+    emit,
+    err_console,
+    fail,
+    load_settings,
+    run,
+    said_on_stderr,
+)
 from swarm.config import load_config
 from swarm.errors import InvalidInput
 
@@ -82,7 +92,7 @@ def _summary(payload: Any) -> str:
 
 async def _tail(settings: Settings, subject: str | None, count: int | None, as_json: bool) -> int:
     seen = 0
-    async with open_bus(settings) as bus:
+    async with open_bus(settings, **said_on_stderr("events tail")) as bus:
         queue: asyncio.Queue[Any] = asyncio.Queue()
         patterns = resolve_patterns(bus.names, subject)
         for pattern in patterns:

@@ -30,7 +30,17 @@ from swarm.bus.connect import Bus, open_bus
 from swarm.bus.names import ENVS, HDR_MSG_ID, Names
 from swarm.bus.runstore import reach_run_store
 from swarm.bus.settings import Settings
-from swarm.clikit import JSON_OPTION, cli_errors, console, emit, err_console, fail, load_settings, run
+from swarm.clikit import (
+    JSON_OPTION,
+    cli_errors,
+    console,
+    emit,
+    err_console,
+    fail,
+    load_settings,
+    run,
+    said_on_stderr,
+)
 from swarm.errors import InvalidInput, explain
 from swarm.models import ErrorReport
 from swarm.reporting.reporter import Published, build_report, publish_report
@@ -172,7 +182,7 @@ def errors_tail(
 
 
 async def _tail(settings: Settings, env: str, count: int | None, json_out: bool) -> int:
-    async with open_bus(settings) as bus:
+    async with open_bus(settings, **said_on_stderr("errors tail")) as bus:
         return await tail_reports(bus, env, count, json_out)
 
 
