@@ -51,6 +51,10 @@ def test_least_privilege_where_it_matters() -> None:
     peer = f"$KV.{N.peer_bucket}.{N.peer_key('error', 'inv-1', 1)}"
     assert [r for r in ROLES if allows(grants[r].publish, peer)] == ["orchestrator", "agent", "monitor", "operator"]
     assert not allows(grants["agent"].publish, N.heartbeat) and allows(grants["agent"].publish, N.heartbeat_of("r-0"))
+    # a person's decision is audited (`swarm fixes release`), and the application may not forge one
+    assert allows(grants["operator"].publish, N.audit) and not allows(grants["reporter"].publish, N.audit)
+    signatures = f"$KV.{N.signature_bucket}.{'a' * 64}"  # the release's write
+    assert [r for r in ROLES if allows(grants[r].publish, signatures)] == ["intake", "monitor", "operator"]
 
 
 def test_grants_follow_the_streams_configuration() -> None:
