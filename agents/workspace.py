@@ -28,6 +28,7 @@ import hashlib
 import os
 import re
 import shutil
+import socket
 import sys
 import uuid
 from collections.abc import Iterator, Mapping
@@ -150,15 +151,40 @@ def _free_branch(source: Path, branch: str, lock_root: Path) -> None:
     )
 
 
+def _owner_file(worktree: Path) -> Path:
+    """Beside a worktree (never in it: a file in it would be committed): the host and pid of the process that made
+    it."""
+    return worktree.parent / f"{worktree.name}.owner"
+
+
+def _owner_alive(worktree: Path) -> bool:
+    """Whether the process that made the worktree may still use it: it runs on this host, or it is on another host
+    (which cannot be asked)."""
+    try:
+        host, pid = _owner_file(worktree).read_text().split()
+    except (OSError, ValueError):
+        return False  # no owner said (made before owners were kept, or half written): nobody to wait for
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError):
+        return True
+    return True
+
+
 def _swarm_worktree(path: Path, branch: str) -> bool:
     """Whether a checkout of `branch` is a worktree the swarm made for that investigation under another workspace
-    root: `.../[@<ns>/]<investigation>/<role>-<8 hex>`. A relative root lives in a Ray job's working directory, and
-    a job submitted anew (another package) has another one: the last job's worktree of a phase a drain cut short
-    held the fix branch, and every handed-back investigation failed on it (a new user's resubmitted job)."""
+    root (`.../[@<ns>/]<investigation>/<role>-<8 hex>`) whose process is gone. A relative root lives in a Ray job's
+    working directory, and a job submitted anew (another package) has another one: the last job's worktree of a
+    phase a drain cut short held the fix branch, and every handed-back investigation failed on it (a new user's
+    resubmitted job). A live one (a `swarm run` beside it on another root) is left alone and named."""
     *scope, inv = branch.removeprefix("swarm/fix/").split("/")
     if not re.fullmatch(r"[a-z]+-[0-9a-f]{8}", path.name) or path.parent.name != inv:
         return False
-    return not scope or path.parent.parent.name == f"@{scope[0]}"
+    return (not scope or path.parent.parent.name == f"@{scope[0]}") and not _owner_alive(path)
 
 
 def _refuse_foreign_commits(source: Path, branch: str, base_commit: str, investigation_id: str) -> None:
@@ -256,6 +282,7 @@ class Workspace:
                 _free_branch(source, str(branch), lock_root)
                 _refuse_foreign_commits(source, str(branch), base_commit, investigation_id)
                 _git(source, "worktree", "add", "--quiet", "-B", str(branch), str(where), base_commit)
+                _owner_file(where).write_text(f"{socket.gethostname()} {os.getpid()}\n")
             else:
                 target = ref or base_commit
                 if target.startswith("-"):
@@ -300,6 +327,7 @@ class Workspace:
             if not res.ok and self.root.exists():
                 shutil.rmtree(self.root, ignore_errors=True)
             run_command(["git", "worktree", "prune"], self.source)
+        _owner_file(self.root).unlink(missing_ok=True)
         with contextlib.suppress(OSError):
             self.root.parent.rmdir()  # the investigation's folder, once its last worktree is gone
 

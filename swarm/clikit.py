@@ -184,11 +184,20 @@ def said_on_stderr(what: str) -> dict[str, Any]:
     server: a lost connection and its return are said on stderr, not silently retried (a tail of a `swarm run`
     that ended went quiet)."""
 
+    closed: list[bool] = []
+
+    def say_lost() -> None:
+        if not closed:  # nats-py calls the disconnect callback on a close too: a tail that ended lost nothing
+            err_console.print(f"{what}: the connection to NATS was lost (the server stopped, or the `swarm run` it "
+                              "belongs to ended); trying again until it answers (Ctrl-C stops)", highlight=False)
+
     async def lost() -> None:
-        err_console.print(f"{what}: the connection to NATS was lost (the server stopped, or the `swarm run` it "
-                          "belongs to ended); trying again until it answers (Ctrl-C stops)", highlight=False)
+        asyncio.get_running_loop().call_later(0.2, say_lost)  # a close calls the closed callback right after
 
     async def back() -> None:
         err_console.print(f"{what}: connected again", highlight=False)
 
-    return {"disconnected_cb": lost, "reconnected_cb": back}
+    async def ended() -> None:
+        closed.append(True)
+
+    return {"disconnected_cb": lost, "reconnected_cb": back, "closed_cb": ended}

@@ -302,6 +302,7 @@ class SecurityRejection(Payload):
     encoder_threshold: float | None = None
     fired: str = ""  # which part rejected: rules | model | both
     excerpt: str = Field(default="", max_length=EXCERPT_LIMIT)
+    text_sha256: str = ""  # SHA-256 of the whole field the excerpt starts: what an operator's release binds to
     model_clause: str = Field(default="", max_length=EXCERPT_LIMIT)  # the clause the model objected to most
     signature: str = ""
     service: str = "unknown"

@@ -143,12 +143,12 @@ class ApprovalGate:
 
     async def _wait(self, gate: str, deadline: datetime) -> Decision:
         while True:
-            if self.cancelled is not None and (why := self.cancelled()) is not None:
-                raise Cancelled(why)
             state, _ = await self.store.read(self.key)
             decision = (state.metadata.extra.get("approval") or {}).get("decision")
-            if decision:
+            if decision:  # taken before a cancel came: the operator was told it is approved (or rejected)
                 return Decision(bool(decision["approved"]), str(decision["by"]), str(decision.get("reason") or ""))
+            if self.cancelled is not None and (why := self.cancelled()) is not None:
+                raise Cancelled(why)
             if utcnow() >= deadline:
                 return Decision(False, "swarm", f"no decision on the {gate} within {self.timeout_s:g}s", timed_out=True)
             await asyncio.sleep(POLL_S)

@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from swarm.agent import Cancelled
 from swarm.delivery.approval import GATES, ApprovalGate
 from swarm.delivery.providers import PullRequestDraft, provider_for
 from swarm.errors import DeliveryFailed, SwarmError, TransientError
@@ -139,6 +140,9 @@ async def deliver(result: Result, repository: dict[str, Any], gate: ApprovalGate
         if provider is not None:
             pr = await provider.open_pull_request(draft_for(result, error, list(repository.get("labels") or [])))
             update["pr_url"] = pr.url
+    except Cancelled as exc:  # cancelled while a gate waited: nothing more leaves; a branch pushed before stays said
+        return result.model_copy(update={**update, "status": "failed", "approval": None,
+                                         "error": f"cancelled: {exc}"})
     except TransientError:
         raise  # the report is redelivered; the gate and the push are idempotent
     except SwarmError as exc:  # refused push or pull request, missing token: the fix stays on its branch

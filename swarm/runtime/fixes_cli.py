@@ -237,9 +237,12 @@ def release(
         if d["rejection"]:
             console.print(Text.assemble("  ", ("rejected for:", "bold"), f" {d['rejection']}"), highlight=False,
                           soft_wrap=True)
-        else:
-            console.print("  no rejection of it is kept in the SECURITY stream: any finding is let through once",
-                          highlight=False)
+        finding = d["finding"] or {}
+        bound = ("the report handed in, every text of it" if finding.get("report_sha256") else
+                 f"that finding: {finding.get('field')} (the whole text that starts {finding.get('excerpt')!r}), "
+                 f"rules {', '.join(finding.get('rule_ids') or []) or 'none'}")
+        console.print(Text.assemble("  ", ("bound to:", "bold"), f" {bound}; any other finding is rejected"),
+                      highlight=False, soft_wrap=True)
 
     emit(data, json_out, render)
 

@@ -54,6 +54,7 @@ from swarm.runtime.lifecycle import (
     release_entry,
     reopen,
     reopen_reason,
+    report_digest,
     settle_pull,
 )
 
@@ -186,6 +187,8 @@ class SignatureIndex:
                 reopening.evidence = [evidence_of(r) for r in reports] if reports else None
                 if self.markers is not None:
                     reopening.deploy = await self.markers.latest(report.service, data.get("environment"), fresh_since)
+            elif data.get("status") == "rejected" and data.get("released"):  # rarer: a release may need the report
+                reopening.digests = [report_digest(r) for r in reports] if reports else None
             kinds, changed = _tally(data, sources, forget or {}, reopening)
             if not changed:
                 self._cache[sig] = cached
@@ -358,6 +361,7 @@ class _Reopen:
     policy: LifecyclePolicy
     evidence: list[tuple[str, ...]] | None = None  # each source's facts (`swarm.runtime.evidence`)
     deploy: DeployMarker | None = None
+    digests: list[str] | None = None  # each source's `report_digest`, for a release bound to one report
 
 
 def _tally(
@@ -377,6 +381,7 @@ def _tally(
     kinds: list[Kind] = []
     for i, (stream, seq) in enumerate(sources):
         evidence = lifecycle.evidence[i] if lifecycle.evidence and i < len(lifecycle.evidence) else None
+        digest = lifecycle.digests[i] if lifecycle.digests and i < len(lifecycle.digests) else None
         if (stream, seq) == _source(data):
             kinds.append("own")  # a redelivery of the report that holds the investigation
         elif seq in seen.get(stream, ()):
@@ -387,7 +392,7 @@ def _tally(
             data["occurrences"] = int(data.get("occurrences", 1)) + 1
             kinds.append("own")
             changed = True
-        elif reason := reopen_reason(data, evidence, lifecycle.deploy, lifecycle.policy, now):
+        elif reason := reopen_reason(data, evidence, lifecycle.deploy, lifecycle.policy, now, digest):
             # the error came back: a new investigation, linked to the one that closed
             reopen(data, (stream, seq), reason, evidence, lifecycle.deploy, now)
             data["occurrences"] = int(data.get("occurrences", 1)) + 1

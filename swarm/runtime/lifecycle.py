@@ -45,8 +45,9 @@ from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from swarm.bus.names import Names
-from swarm.models import DeployMarker, utcnow
+from swarm.models import DeployMarker, ErrorReport, utcnow
 from swarm.runtime.evidence import add_evidence, evidence_of, new_facts
+from swarm.security.rejection import text_digest
 
 __all__ = [
     "CLOSED",
@@ -62,6 +63,7 @@ __all__ = [
     "add_evidence",
     "reopened_event",
     "release_covers",
+    "report_digest",
     "release_entry",
     "released_for",
 ]
@@ -92,12 +94,14 @@ def _when(value: Any) -> datetime | None:
 
 def reopen_reason(
     entry: dict[str, Any], evidence: Sequence[str] | None, deploy: DeployMarker | None, policy: LifecyclePolicy,
-    now: datetime,
+    now: datetime, digest: str | None = None,
 ) -> str | None:
-    """Why this occurrence of a closed signature is a new error (None: it is one more duplicate)."""
+    """Why this occurrence of a closed (or released) signature is a new error (None: it is one more duplicate);
+    `digest`: the occurrence's `report_digest`, for a release bound to one report."""
     status = entry.get("status")
-    if status == "rejected":  # only an operator's release reopens it, once
-        return "released" if released_for(entry) == next_id(entry) else None
+    if status == "rejected":  # only an operator's release reopens it, once; one bound to a report, only by it
+        bound = ((entry.get("released") or {}).get("finding") or {}).get("report_sha256")
+        return "released" if released_for(entry) == next_id(entry) and bound in (None, digest) else None
     if status not in CLOSED:
         return None
     if entry.get("reset"):  # `streams purge --reset-index`: the operator asked for each error to count as new
@@ -115,6 +119,11 @@ def reopen_reason(
     if status in ("no_fix", "failed") and new_facts(entry.get("evidence", []), evidence):
         return "new_evidence"
     return None
+
+
+def report_digest(report: ErrorReport) -> str:
+    """SHA-256 of every text field of a report (`ErrorReport.texts()`): a release handed the report is bound to it."""
+    return text_digest("\x00".join(f"{k}\x00{v}" for k, v in sorted(report.texts().items())))
 
 
 def next_id(entry: dict[str, Any]) -> str:

@@ -220,14 +220,10 @@ class OrchestratorActor(AgentHost):
             gate = ApprovalGate(store, self.services.blood, state.key, req.investigation_id, actor=self.name,
                                 timeout_s=float((req.repository or {}).get("approval_timeout_s") or 86400.0),
                                 on_wait=waiting, cancelled=lambda: self.cancelled.get(req.investigation_id))
-            try:
-                result = await deliver(result, dict(req.repository or {}), gate,
-                                       error=str(req.report.get("error", "")),
-                                       workspace_root=self.services.config.workspace_root)
-                state, _ = await store.read(state.key)
-            except Cancelled as exc:  # cancelled while it awaited approval: nothing leaves, a failed Result says so
-                state = await self._fail(state.key, f"cancelled: {exc}")
-                result = build_result(req, state, started)
+            # cancelled while a gate waits: a failed Result `cancelled: <reason>` (a branch pushed before stays said)
+            result = await deliver(result, dict(req.repository or {}), gate, error=str(req.report.get("error", "")),
+                                   workspace_root=self.services.config.workspace_root)
+            state, _ = await store.read(state.key)
         ack = await bus.publish(
             bus.names.result(result.status, result.investigation_id),
             result,

@@ -6,47 +6,49 @@
 
 A `rejected` signature takes every later occurrence as a duplicate: a false positive of the filter would keep
 that error from ever being investigated. The release (`lifecycle.release_entry`) names the next generation's
-investigation and the finding the operator read (the last `SecurityRejection` of the signature: its field, its
-rules, whether the model fired, the field's text: its SHA-256 when the report is handed in, else the rejection's
-excerpt, its first 100 characters). The next occurrence, or the report handed in, reopens the signature
-(`released`); intake records the filter's verdict as `injection_released` instead of rejecting, unless the
-verdict is another finding (an attack in another field, another rule, another text): that is rejected as usual.
+investigation and what the operator vouches for: the rejected report handed in (`--error-file`: the digest of all
+its texts; it is resubmitted on {ns}.tasks.investigation, and only a report with that digest reopens the
+signature), else the finding of the last `SecurityRejection` kept (its field, rules, firing part and the digest
+of that whole field; without one, no release). Intake records the filter's verdict as `injection_released`
+instead of rejecting, unless the verdict is another finding (`still_rejected`): that is rejected as usual.
 Everything else stays: the report reaches Claude only as delimited untrusted data, tools stay in the worktree,
 review and approval gates hold. The decision is audited (`security_release`).
 """
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from swarm.bus.connect import Bus
 from swarm.bus.streamread import read_stream
 from swarm.errors import ConfigError, InvalidInput
-from swarm.models import EXCERPT_LIMIT, ErrorReport, SecurityRejection
+from swarm.models import ErrorReport, SecurityRejection
 from swarm.runtime.fixview import find_entry
 from swarm.runtime.grouping import SignatureIndex
-from swarm.runtime.lifecycle import release_covers
+from swarm.runtime.lifecycle import release_covers, report_digest
 from swarm.runtime.tasks import submit_investigation
+from swarm.security.rejection import text_digest
 
 __all__ = ["finding_of", "latest_rejection", "release_rejected", "still_rejected"]
 
 
 def still_rejected(filter_: Any, report: ErrorReport, verdict: Any, released: dict[str, Any]) -> Any | None:
-    """The verdict to reject a released investigation's report with, None when the release covers it: the finding
-    the operator read (its field and text, no other rule, the model only if it fired then) and nothing besides: the
-    very report when it was handed in, else no rule match outside that field, no clause the model objects to
-    outside it, and no other field of three words or more that the filter rejects by itself. A report of the same
-    signature with an attack planted elsewhere is rejected."""
-    if not release_covers(released, verdict.field, verdict.rule_ids, verdict.model_fired):
-        return verdict
+    """The verdict to reject a released investigation's report with, None when the release covers it.
+
+    Bound to a report (handed in): that very report, every text of it. Bound to a rejection: its finding (the
+    same field with the same whole text, no other rule, the model only if it fired then) and nothing besides:
+    no rule match and no clause the model objects to outside that field, and no other field of three words or
+    more that the filter rejects by itself. A report of the signature with an attack planted anywhere else, or
+    added to the released field, is rejected."""
     finding = released.get("finding")
-    if not isinstance(finding, dict):  # no rejection was on record: any finding, once
-        return None
-    if not _same_text(finding, verdict.text):
+    if not isinstance(finding, dict):
         return verdict
     if finding.get("report_sha256"):
-        return None if _report_digest(report) == finding["report_sha256"] else verdict
+        return None if report_digest(report) == finding["report_sha256"] else verdict
+    if not release_covers(released, verdict.field, verdict.rule_ids, verdict.model_fired):
+        return verdict
+    if not finding.get("sha256") or text_digest(verdict.text) != finding["sha256"]:
+        return verdict
     field_text = report.texts().get(str(finding.get("field")), "")
     if any(m.field != finding.get("field") for m in verdict.matches) or (
             verdict.model_clause and verdict.model_clause not in field_text):
@@ -59,35 +61,26 @@ def still_rejected(filter_: Any, report: ErrorReport, verdict: Any, released: di
     return None
 
 
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _report_digest(report: ErrorReport) -> str:
-    return _digest("\x00".join(f"{k}\x00{v}" for k, v in sorted(report.texts().items())))
-
-
-def _same_text(finding: dict[str, Any], text: str) -> bool:
-    """The rejected field's text is the one the operator read: the same digest (the report was handed in), else
-    the same start (the rejection's excerpt)."""
-    if finding.get("sha256"):
-        return _digest(text) == finding["sha256"]
-    return not finding.get("excerpt") or text[:EXCERPT_LIMIT] == finding["excerpt"]
-
-
-def finding_of(rejection: SecurityRejection, report: ErrorReport | None = None) -> dict[str, Any]:
-    """What a release binds to: the rejection's field, rules, firing part and excerpt; with the rejected report
-    handed in, the digests of that field's text and of the whole report too. InvalidInput when the report is not
-    the one rejected (its field does not start as the excerpt)."""
-    finding: dict[str, Any] = {"field": rejection.field, "rule_ids": list(rejection.rule_ids),
-                               "fired": rejection.fired, "excerpt": rejection.excerpt}
+def finding_of(rejection: SecurityRejection | None, report: ErrorReport | None = None) -> dict[str, Any]:
+    """What a release binds to: with the rejected report handed in, that report (the digest of all its texts);
+    else the rejection's finding: field, rules, firing part, and the digest of the whole rejected field.
+    ConfigError when neither can be had (no rejection kept: the SECURITY stream keeps 30 days; one of an older
+    version, with no digest); InvalidInput when the report handed in is not the one rejected."""
     if report is not None:
-        text = report.texts().get(rejection.field, "")
-        if text[:EXCERPT_LIMIT] != rejection.excerpt:
-            raise InvalidInput(f"the report handed in is not the one rejected: its {rejection.field or 'text'} does "
-                               f"not start as the rejection's excerpt {rejection.excerpt!r}")
-        finding |= {"sha256": _digest(text), "report_sha256": _report_digest(report)}
-    return finding
+        if rejection is not None and rejection.text_sha256 and \
+                text_digest(report.texts().get(rejection.field, "")) != rejection.text_sha256:
+            raise InvalidInput(f"the report handed in is not the one rejected: its {rejection.field or 'text'} is not "
+                               f"the text the filter rejected (which starts {rejection.excerpt!r})")
+        return {"report_sha256": report_digest(report),
+                **({"field": rejection.field, "rule_ids": list(rejection.rule_ids), "fired": rejection.fired}
+                   if rejection is not None else {})}
+    if rejection is None or not rejection.text_sha256:
+        why = "no rejection of it is kept (the SECURITY stream keeps 30 days)" if rejection is None else \
+            "its rejection predates the digests a release is bound to"
+        raise ConfigError(f"cannot release it without the report: {why}; hand the rejected report in with "
+                          "--error-file (the release is then bound to that very report)")
+    return {"field": rejection.field, "rule_ids": list(rejection.rule_ids), "fired": rejection.fired,
+            "excerpt": rejection.excerpt, "sha256": rejection.text_sha256}
 
 
 async def latest_rejection(bus: Bus, signature: str) -> SecurityRejection | None:
@@ -121,7 +114,7 @@ async def release_rejected(
         raise InvalidInput(f"the report handed in has signature {report.signature[:16]}, not {signature[:16]}: it is "
                            f"another error")
     rejection = await latest_rejection(bus, signature)
-    finding = None if rejection is None else finding_of(rejection, report)
+    finding = finding_of(rejection, report)
     written = await index.release(signature, by, reason, finding)
     if written is None or written.get("status") != "rejected":
         status = "gone" if written is None else written.get("status")

@@ -7,11 +7,13 @@
 
 The rejection carries the reason, rule ids, category, field, the rules' score, the model's score and
 threshold, which part fired (rules, model, both), the report's signature and at most the first 100
-characters of the offending text (never the whole attack).
+characters of the offending text (never the whole attack) with the SHA-256 of the whole of it (`text_sha256`,
+what an operator's release of a false positive is bound to: `swarm.runtime.release`).
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING
 
 from swarm.models import EXCERPT_LIMIT, ErrorReport, SecurityRejection
@@ -22,7 +24,12 @@ if TYPE_CHECKING:
 
     from swarm.bus.connect import Bus
 
-__all__ = ["rejection_for", "publish_rejection"]
+__all__ = ["rejection_for", "publish_rejection", "text_digest"]
+
+
+def text_digest(text: str) -> str:
+    """SHA-256 of a text (a rejected field, or a whole report's texts joined): what a release is bound to."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def rejection_for(report: ErrorReport, verdict: Verdict) -> SecurityRejection:
@@ -56,6 +63,7 @@ def rejection_for(report: ErrorReport, verdict: Verdict) -> SecurityRejection:
         encoder_threshold=verdict.encoder_threshold,
         fired=fired,
         excerpt=verdict.text[:EXCERPT_LIMIT],
+        text_sha256=text_digest(verdict.text),
         model_clause=verdict.model_clause[:EXCERPT_LIMIT],
         signature=report.signature,
         service=report.service,

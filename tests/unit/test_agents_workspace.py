@@ -175,6 +175,13 @@ def test_a_fix_branch_held_by_a_worktree_of_another_workspace_root_is_taken_back
     spec = {"path": str(repo), "branch": "main"}
     old = Workspace.open(spec, root=tmp_path / "_ray_pkg_5d03" / "ws", investigation_id="inv-9", role="implement",
                          mode="write", namespace=namespace)  # drained: never closed
+    # while the process that made it lives (here: this one), it is another run's and is left alone
+    with pytest.raises(WorkspaceError, match=f"checked out at {old.root}"):
+        Workspace.open(spec, root=tmp_path / "_ray_pkg_bcfb" / "ws", investigation_id="inv-9", role="implement",
+                       mode="write", namespace=namespace)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    owner = old.root.parent / f"{old.root.name}.owner"
+    owner.write_text(owner.read_text().split()[0] + f" {gone.stdout.strip()}\n")  # the drained job's process: gone
     again = Workspace.open(spec, root=tmp_path / "_ray_pkg_bcfb" / "ws", investigation_id="inv-9", role="implement",
                            mode="write", namespace=namespace)
     try:

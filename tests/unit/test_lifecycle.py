@@ -100,6 +100,14 @@ def test_a_rejected_error_reopens_only_once_released_and_only_for_the_generation
     kinds, _ = _tally(data, [("S", 8)], {}, _Reopen(LifecyclePolicy()))
     assert kinds == ["duplicate"] and data["generation"] == 2
     released = data["released"]
+    # bound to a report handed in: only that report reopens it; another occurrence stays a duplicate, so it cannot
+    # use up the release (a reviewer's race: the resubmitted report then found the signature rejected again)
+    bound = entry(status="rejected")
+    assert release_entry(bound, "ana", "why", utcnow(), {"report_sha256": "d" * 64})
+    kinds, _ = _tally(bound, [("S", 9)], {}, _Reopen(LifecyclePolicy(), digests=["e" * 64]))
+    assert kinds == ["duplicate"] and bound["status"] == "rejected"
+    kinds, _ = _tally(bound, [("S", 10)], {}, _Reopen(LifecyclePolicy(), digests=["d" * 64]))
+    assert kinds == ["new"] and bound["reopen_reason"] == "released"
     assert release_covers(released, "error", ["override.ignore_prior"], model_fired=False)
     assert not release_covers(released, "context.comment", ["override.ignore_prior"], model_fired=False)
     assert not release_covers(released, "error", ["override.ignore_prior", "exfil.send_secrets"], False)
