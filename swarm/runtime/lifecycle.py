@@ -62,7 +62,6 @@ __all__ = [
     "pull_number",
     "add_evidence",
     "reopened_event",
-    "release_covers",
     "report_digest",
     "release_entry",
     "released_for",
@@ -148,17 +147,6 @@ def release_entry(entry: dict[str, Any], by: str, reason: str, now: datetime,
     entry["released"] = {"investigation_id": next_id(entry), "rejected_investigation_id": entry.get("investigation_id"),
                          "by": by, "reason": reason, "at": now.isoformat(), "finding": finding}
     return True
-
-
-def release_covers(released: dict[str, Any], field: str, rule_ids: Sequence[str], model_fired: bool) -> bool:
-    """Whether a rejection is the one the operator released: the same field, no rule the released one did not
-    hit, and the model firing only if it fired then. A report of the same signature with an attack elsewhere is
-    rejected as usual."""
-    finding = released.get("finding")
-    if not isinstance(finding, dict):
-        return True
-    return field == finding.get("field") and set(rule_ids) <= set(finding.get("rule_ids") or ()) and (
-        not model_fired or finding.get("fired") in ("model", "both"))
 
 
 def reopen(entry: dict[str, Any], source: tuple[str, int], reason: str, evidence: Sequence[str] | None,

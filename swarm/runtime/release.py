@@ -17,6 +17,7 @@ review and approval gates hold. The decision is audited (`security_release`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from swarm.bus.connect import Bus
@@ -25,11 +26,22 @@ from swarm.errors import ConfigError, InvalidInput
 from swarm.models import ErrorReport, SecurityRejection
 from swarm.runtime.fixview import find_entry
 from swarm.runtime.grouping import SignatureIndex
-from swarm.runtime.lifecycle import release_covers, report_digest
+from swarm.runtime.lifecycle import report_digest
 from swarm.runtime.tasks import submit_investigation
 from swarm.security.rejection import text_digest
 
-__all__ = ["finding_of", "latest_rejection", "release_rejected", "still_rejected"]
+__all__ = ["finding_of", "latest_rejection", "release_covers", "release_rejected", "still_rejected"]
+
+
+def release_covers(released: dict[str, Any], field: str, rule_ids: Sequence[str], model_fired: bool) -> bool:
+    """Whether a rejection is the one the operator released: the same field, no rule the released one did not
+    hit, and the model firing only if it fired then. A report of the same signature with an attack elsewhere is
+    rejected as usual."""
+    finding = released.get("finding")
+    if not isinstance(finding, dict):
+        return True
+    return field == finding.get("field") and set(rule_ids) <= set(finding.get("rule_ids") or ()) and (
+        not model_fired or finding.get("fired") in ("model", "both"))
 
 
 def still_rejected(filter_: Any, report: ErrorReport, verdict: Any, released: dict[str, Any]) -> Any | None:

@@ -14,12 +14,12 @@ from swarm.runtime.lifecycle import (
     close_entry,
     evidence_of,
     pull_number,
-    release_covers,
     release_entry,
     reopen_reason,
     reopened_event,
     settle_pull,
 )
+from swarm.runtime.release import release_covers
 
 
 def entry(status: str = "fixed", closed_ago_s: float = 60, seen_ago_s: float | None = None, **kw: object) -> dict:
