@@ -4,7 +4,9 @@
     result.recall, result.fpr, result.meets_goals        # goals: recall >= 95 %, FPR <= 1 %
 
 Corpus lines are JSON objects: {"label": "attack"|"benign", "text": ...} with an optional "category" (rows
-without one are counted under "-") and "obfuscation" (how an attack is hidden); recall is reported per
+without one are counted under "-") and "obfuscation" (how an attack is hidden). A row may hold a whole error
+report instead of a text, {"label": ..., "report": {"error": ..., "stack": ..., "context": {...}}}: it is read
+as intake reads a report (`check_report`: every field, the identifier fields by the rules alone); recall is reported per
 category and per obfuscation, the false-positive rate per benign category, and the rejections by the part
 that fired (rules, model, both).
 """
@@ -35,6 +37,7 @@ class Sample:
     category: str = ""
     obfuscation: str = ""
     line: int = 0
+    report: str = ""  # a whole error report (its JSON) read as intake reads it; `text` is then its error
 
 
 def load_corpus(path: str | Path) -> list[Sample]:
@@ -54,16 +57,37 @@ def load_corpus(path: str | Path) -> list[Sample]:
         label, text = row.get("label"), row.get("text")
         if label not in ("attack", "benign"):
             raise InvalidInput(f"{path}:{number}: label must be 'attack' or 'benign', got {label!r}")
-        if not isinstance(text, str) or not text:
-            raise InvalidInput(f"{path}:{number}: text must be a non-empty string")
+        report = _report_of(row, path, number) if "report" in row else ""
+        if report:
+            text = json.loads(report)["error"]
+        elif not isinstance(text, str) or not text:
+            raise InvalidInput(f"{path}:{number}: text must be a non-empty string (or give a report)")
         for key in ("category", "obfuscation"):  # names of table rows: a list or an object is a mistake
             if row.get(key) is not None and not isinstance(row[key], str):
                 raise InvalidInput(f"{path}:{number}: {key} must be a string, got {type(row[key]).__name__}")
         obfuscation = row.get("obfuscation") or ("none" if label == "attack" else "")
-        samples.append(Sample(label, text, row.get("category") or "", obfuscation, number))
+        samples.append(Sample(label, text, row.get("category") or "", obfuscation, number, report))
     if not samples:
         raise InvalidInput(f"corpus {path} has no samples")
     return samples
+
+
+def _report_of(row: dict[str, Any], path: Path, number: int) -> str:
+    """A row's error report, validated as intake validates one, as canonical JSON."""
+    from pydantic import ValidationError
+
+    from swarm.models import ErrorReport
+
+    if "text" in row:
+        raise InvalidInput(f"{path}:{number}: give either text or report, not both")
+    if not isinstance(row["report"], dict):
+        raise InvalidInput(f"{path}:{number}: report must be a JSON object (an error report)")
+    try:
+        return ErrorReport.model_validate(row["report"]).model_dump_json()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "report"
+        raise InvalidInput(f"{path}:{number}: report.{where}: {first['msg']}") from exc
 
 
 def _ratio(num: int, den: int) -> float:
@@ -144,13 +168,16 @@ def evaluate(
 ) -> EvalResult:
     """Run every sample through `filter_.check_text` and count; with `as_report`, each text is the `error`
     of an `ErrorReport` with a service and context (held-out frames, fixed seed) read by `check_report`,
-    as intake reads a report."""
+    as intake reads a report. A report row is read by `check_report` either way."""
+    from swarm.models import ErrorReport
     from swarm.security.errortext import report_fields, report_of
 
     result = EvalResult()
     rng = random.Random(0)
     for i, sample in enumerate(samples, 1):
-        if as_report and sample.text:
+        if sample.report:
+            verdict = filter_.check_report(ErrorReport.model_validate_json(sample.report))
+        elif as_report and sample.text:
             verdict = filter_.check_report(report_of(report_fields(sample.text, rng, "heldout")))
         else:
             verdict = filter_.check_text(sample.text, field="text")

@@ -42,7 +42,15 @@ from swarm.security.filter import Match, Verdict
 from swarm.security.model import InjectionModel
 from swarm.security.normalise import Normalised, decode_segments, normalise
 from swarm.security.rules import BREAKS, Rule, compile_rules, load_rules, make_nlp, rules_threshold
-from swarm.security.view import MAX_VIEW_CHARS, VIEW_SEP, code_spans, prose_lines, without_repeats
+from swarm.security.view import (
+    MAX_VIEW_CHARS,
+    VIEW_SEP,
+    code_spans,
+    model_fields,
+    prose_lines,
+    spelled_identifier,
+    without_repeats,
+)
 
 __all__ = ["InjectionFilter"]
 
@@ -77,6 +85,7 @@ class _Segment:
     decoded: str  # "" for the raw text, else the encoding that was undone
     norm: Normalised
     start: int  # offset in the joined text
+    spelled: bool = False  # an identifier field's words (`spelled_identifier`): the rules read it, the heads do not
 
 
 def _display(segments: list[_Segment], start: int, end: int) -> str:
@@ -135,7 +144,9 @@ class InjectionFilter:
         return self._scan(report.texts(), data=report.data_fields())
 
     # -- internals ---------------------------------------------------------------------------
-    def _segments(self, fields: dict[str, str]) -> list[_Segment]:
+    def _segments(self, fields: dict[str, str], spell: bool = True) -> list[_Segment]:
+        """Each field and its decoded parts; then (`spell`) each identifier field's words, for the rules only: last,
+        so that the learned heads read a prefix of the joined text (`_with_model`)."""
         segments: list[_Segment] = []
         offset = 0
         for name, text in fields.items():
@@ -144,10 +155,19 @@ class InjectionFilter:
             for kind, norm in parts:
                 segments.append(_Segment(name, kind, norm, offset))
                 offset += len(norm.skeleton) + len(_SEP)
+        for name, text in fields.items() if spell else ():
+            if words := spelled_identifier(name, text):
+                norm = normalise(words)
+                segments.append(_Segment(name, "", norm, offset, spelled=True))
+                offset += len(norm.skeleton) + len(_SEP)
         return segments
 
     def _scan(self, fields: dict[str, str], data: set[str] | frozenset[str] = frozenset()) -> Verdict:
         fields = {k: _valid_utf8(v) for k, v in fields.items() if v}
+        read = model_fields(fields) if self.model is not None else fields
+        if len(read) < len(fields):
+            # the fields the learned heads leave to the rules go last: the heads then read a prefix of one doc
+            fields = {**read, **{k: v for k, v in fields.items() if k not in read}}
         if not fields:
             return Verdict(score=0.0, threshold=self.threshold, **self._no_model())
         segments = self._segments(fields)
@@ -182,7 +202,7 @@ class InjectionFilter:
         verdict = self._verdict(fields, found)
         if self.model is None:
             return verdict
-        return self._with_model(verdict, fields, segments, doc, text, data)
+        return self._with_model(verdict, fields, read, segments, doc, text, data)
 
     def _no_model(self) -> dict[str, float | None]:
         if self.model is None:
@@ -190,33 +210,37 @@ class InjectionFilter:
         return {"model_score": 0.0, "model_threshold": self.model.threshold}
 
     def _with_model(
-        self, verdict: Verdict, fields: dict[str, str], segments: list[_Segment], doc: Any, text: str,
-        data: set[str] | frozenset[str] = frozenset(),
+        self, verdict: Verdict, fields: dict[str, str], read: dict[str, str], segments: list[_Segment], doc: Any,
+        text: str, data: set[str] | frozenset[str] = frozenset(),
     ) -> Verdict:
         model = self.model
         assert model is not None
         length = len(text)
         # a captured argument's values (`date;ref;amount`, `SPRING25`, a SKU, an access-log line) are data, not
         # prose: the learned heads read only its lines of language; the rules above read every value
-        view = {name: (prose_lines(value) if name in data else value) for name, value in fields.items()}
+        # and a report's identifier fields (a service, a path, a line) are left to the rules (`model_fields`)
+        view = {name: (prose_lines(value) if name in data else value) for name, value in read.items()}
         seen_once = {name: without_repeats(value) for name, value in view.items() if value}
-        if seen_once != fields:
+        if any(value != fields[name] for name, value in seen_once.items()):
             # repeated lines (a stack loop, a log flood): the model reads each line once, as in training;
             # the rules above read everything
-            segments = self._segments(seen_once)
+            segments = self._segments(seen_once, spell=False)
             text = _SEP.join(s.norm.skeleton for s in segments)
             doc, length = self._nlp.make_doc(text), len(text)
+        else:  # the fields it reads come first (`_scan`): it reads the doc up to the first field it leaves out
+            segments = [seg for seg in segments if seg.field in seen_once and not seg.spelled]
+            length = segments[-1].start + len(segments[-1].norm.skeleton) if segments else 0
+        idx: list[int] = doc.to_array(IDX).tolist()  # token offsets without making Token objects
         parts: list[tuple[int, int]] = []
-        if len(fields) > 1:  # each field's token range, so one field is also scored by itself
+        if len(seen_once) > 1:  # each field's token range, so one field is also scored by itself
             bounds: dict[str, list[int]] = {}
             for seg in segments:
                 b = bounds.setdefault(seg.field, [seg.start, seg.start])
                 b[1] = seg.start + len(seg.norm.skeleton)
-            idx = doc.to_array(IDX).tolist()  # token offsets without making Token objects
             parts = [(bisect_left(idx, a), bisect_left(idx, b)) for a, b in bounds.values()]
-        end = len(doc)
+        end = bisect_left(idx, length)
         if length > MAX_VIEW_CHARS:  # the model reads a bounded view; the rules read everything
-            end = bisect_left(doc.to_array(IDX).tolist(), MAX_VIEW_CHARS)
+            end = bisect_left(idx, MAX_VIEW_CHARS)
             parts = [(a, min(b, end)) for a, b in parts if a < end]
         code = code_spans(_SEP.join(s.norm.display for s in segments))  # display and skeleton are aligned
         score = model.score_doc(doc, parts, end=end, text=text, code=code)
