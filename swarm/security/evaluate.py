@@ -78,7 +78,7 @@ def _report_of(row: dict[str, Any], path: Path, number: int) -> str:
 
     from swarm.models import ErrorReport
 
-    if "text" in row:
+    if row.get("text") is not None:
         raise InvalidInput(f"{path}:{number}: give either text or report, not both")
     if not isinstance(row["report"], dict):
         raise InvalidInput(f"{path}:{number}: report must be a JSON object (an error report)")

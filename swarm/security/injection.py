@@ -221,7 +221,7 @@ class InjectionFilter:
         # and a report's identifier fields (a service, a path, a line) are left to the rules (`model_fields`)
         view = {name: (prose_lines(value) if name in data else value) for name, value in read.items()}
         seen_once = {name: without_repeats(value) for name, value in view.items() if value}
-        if any(value != fields[name] for name, value in seen_once.items()):
+        if seen_once.keys() != read.keys() or any(value != fields[name] for name, value in seen_once.items()):
             # repeated lines (a stack loop, a log flood): the model reads each line once, as in training;
             # the rules above read everything
             segments = self._segments(seen_once, spell=False)
@@ -278,7 +278,9 @@ class InjectionFilter:
                 m.rule_id == rule.id and m.field == seg.field and m.start == start for m in matches
             ):
                 text = seg.norm.display[start:end]
-                matches.append(Match(rule.id, rule.category, weight, start, end, text, seg.field, bool(seg.decoded)))
+                # offsets into a decoded or spelled-out part are that part's, not the field's
+                matches.append(Match(rule.id, rule.category, weight, start, end, text, seg.field,
+                                     bool(seg.decoded) or seg.spelled))
             for flag, boost in (
                 (bool(seg.decoded), "obfuscation.encoded"),
                 (seg.norm.invisible, "obfuscation.invisible"),

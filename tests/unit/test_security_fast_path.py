@@ -168,9 +168,8 @@ def texts() -> list[str]:
     from swarm.security.generate import generate
 
     rng = random.Random(11)
-    out = [
-        json.loads(line)["text"] for p in sorted(DATA.glob("*.jsonl")) for line in p.read_text().splitlines() if line
-    ]
+    rows = [json.loads(line) for p in sorted(DATA.glob("*.jsonl")) for line in p.read_text().splitlines() if line]
+    out = [row["text"] if "text" in row else row["report"]["error"] for row in rows]  # a report row: its error
     for name in ("s-labs-test", "neuralchemy-test", "yanismiraoui-test"):
         rows = [s.text for s in public_split(name)]
         out += rng.sample(rows, min(150, len(rows)))
