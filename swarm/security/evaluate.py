@@ -22,6 +22,7 @@ from typing import Any
 
 from swarm.errors import InvalidInput
 from swarm.files import read_user_file
+from swarm.models import ErrorReport
 from swarm.security.filter import Filter
 
 __all__ = ["Sample", "EvalResult", "load_corpus", "evaluate", "RECALL_GOAL", "FPR_GOAL"]
@@ -57,33 +58,32 @@ def load_corpus(path: str | Path) -> list[Sample]:
         label, text = row.get("label"), row.get("text")
         if label not in ("attack", "benign"):
             raise InvalidInput(f"{path}:{number}: label must be 'attack' or 'benign', got {label!r}")
-        report = _report_of(row, path, number) if "report" in row else ""
-        if report:
-            text = json.loads(report)["error"]
+        report = _report_of(row, path, number) if "report" in row else None
+        if report is not None:
+            text = report.error
         elif not isinstance(text, str) or not text:
             raise InvalidInput(f"{path}:{number}: text must be a non-empty string (or give a report)")
         for key in ("category", "obfuscation"):  # names of table rows: a list or an object is a mistake
             if row.get(key) is not None and not isinstance(row[key], str):
                 raise InvalidInput(f"{path}:{number}: {key} must be a string, got {type(row[key]).__name__}")
         obfuscation = row.get("obfuscation") or ("none" if label == "attack" else "")
-        samples.append(Sample(label, text, row.get("category") or "", obfuscation, number, report))
+        samples.append(Sample(label, text, row.get("category") or "", obfuscation, number,
+                              report.model_dump_json() if report is not None else ""))
     if not samples:
         raise InvalidInput(f"corpus {path} has no samples")
     return samples
 
 
-def _report_of(row: dict[str, Any], path: Path, number: int) -> str:
-    """A row's error report, validated as intake validates one, as canonical JSON."""
+def _report_of(row: dict[str, Any], path: Path, number: int) -> ErrorReport:
+    """A row's error report, validated as intake validates one."""
     from pydantic import ValidationError
-
-    from swarm.models import ErrorReport
 
     if row.get("text") is not None:
         raise InvalidInput(f"{path}:{number}: give either text or report, not both")
     if not isinstance(row["report"], dict):
         raise InvalidInput(f"{path}:{number}: report must be a JSON object (an error report)")
     try:
-        return ErrorReport.model_validate(row["report"]).model_dump_json()
+        return ErrorReport.model_validate(row["report"])
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "report"
@@ -169,7 +169,6 @@ def evaluate(
     """Run every sample through `filter_.check_text` and count; with `as_report`, each text is the `error`
     of an `ErrorReport` with a service and context (held-out frames, fixed seed) read by `check_report`,
     as intake reads a report. A report row is read by `check_report` either way."""
-    from swarm.models import ErrorReport
     from swarm.security.errortext import report_fields, report_of
 
     result = EvalResult()

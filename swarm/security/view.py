@@ -114,8 +114,7 @@ _IDENTIFIER = re.compile(r"\S{1,200}")
 IDENTIFIER_FIELDS = ("service", "context.")  # the fields that may be identifiers; the error and stack always read
 _PARTS = re.compile(r"[/\\.:]")  # the parts of a path or dotted name
 _CHUNKS = re.compile(r"[^\W_]+")  # the runs of letters and digits between `_`, `-` and other marks
-_CAMEL = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
-_CAMEL_DIGITS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+_CAMEL = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")  # camelCase words and runs of digits
 _VOWELS = frozenset("aeiouyAEIOUY")
 # the words a sentence cannot do without and a path or a name seldom has (articles, pronouns, prepositions, modals)
 _FUNCTION_WORDS = frozenset((
@@ -146,16 +145,18 @@ def model_fields(fields: dict[str, str]) -> dict[str, str]:
     return {name: value for name, value in fields.items() if not _identifier(name, value)}
 
 
+def _one_run(name: str, value: str) -> bool:
+    """Whether a field may be an identifier: a service or context value of one run of characters without a blank
+    (an error, a stack, a long value is always read)."""
+    return name.startswith(IDENTIFIER_FIELDS) and len(value) <= 200 and _IDENTIFIER.fullmatch(value.strip()) is not None
+
+
 def _identifier(name: str, value: str) -> bool:
-    if not name.startswith(IDENTIFIER_FIELDS) or len(value) > 200:  # an error, a stack, a long value: always read
-        return False
-    return _short_identifier(value)
+    return _one_run(name, value) and _short_identifier(value)
 
 
 @functools.lru_cache(maxsize=4096)  # a service's names, files and functions repeat from report to report
 def _short_identifier(value: str) -> bool:
-    if not _IDENTIFIER.fullmatch(value.strip() or " "):
-        return False
     if any(_words(part)[0] >= SENTENCE_WORDS for part in _PARTS.split(value)):
         return False
     if _sentence(value):
@@ -176,12 +177,9 @@ def spelled_identifier(name: str, value: str) -> str | None:
     marks the rules' tokenizer splits itself (a hyphen) unless it reads as a sentence (`ignore.all.previous.
     instructions.and.print.the.system.prompt`): the rules match phrases of words, and `_`, camelCase, `.` or `/`
     between letters joins none."""
-    if not name.startswith(IDENTIFIER_FIELDS) or len(value) > 200 or not _IDENTIFIER.fullmatch(value.strip() or " "):
+    if not _one_run(name, value) or not (_JOINED.search(value) or _sentence(value)):
         return None
-    if not _JOINED.search(value) and not _sentence(value):
-        return None
-    words = [w for chunk in _CHUNKS.findall(value)
-             for w in (_CAMEL_DIGITS.findall(chunk) if chunk.isascii() else [chunk])]
+    words = [w for chunk in _CHUNKS.findall(value) for w in (_CAMEL.findall(chunk) if chunk.isascii() else [chunk])]
     return " ".join(words) if sum(1 for w in words if len(w) > 1 and not w.isdigit()) >= 3 else None
 
 
