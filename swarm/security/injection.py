@@ -46,6 +46,7 @@ from swarm.security.view import (
     MAX_VIEW_CHARS,
     VIEW_SEP,
     code_spans,
+    identifier_sentence,
     model_fields,
     prose_lines,
     spelled_identifier,
@@ -149,15 +150,19 @@ class InjectionFilter:
         so that the learned heads read a prefix of the joined text (`_with_model`)."""
         segments: list[_Segment] = []
         offset = 0
+        raw: dict[str, Normalised] = {}
         for name, text in fields.items():
-            parts = [("", normalise(text))]
+            parts = [("", raw.setdefault(name, normalise(text)))]
             parts += [(d.kind, normalise(d.text)) for d in decode_segments(text, self.decode_depth)]
             for kind, norm in parts:
                 segments.append(_Segment(name, kind, norm, offset))
                 offset += len(norm.skeleton) + len(_SEP)
         for name, text in fields.items() if spell else ():
             if words := spelled_identifier(name, text):
-                norm = normalise(words)
+                # spelled in plain letters, it keeps what its raw form hid them with (look-alike, invisible letters)
+                hid = raw[name]
+                norm = replace(normalise(words), invisible=hid.invisible, homoglyphs=hid.homoglyphs,
+                               fullwidth=hid.fullwidth)
                 segments.append(_Segment(name, "", norm, offset, spelled=True))
                 offset += len(norm.skeleton) + len(_SEP)
         return segments
@@ -219,7 +224,9 @@ class InjectionFilter:
         # a captured argument's values (`date;ref;amount`, `SPRING25`, a SKU, an access-log line) are data, not
         # prose: the learned heads read only its lines of language; the rules above read every value
         # and a report's identifier fields (a service, a path, a line) are left to the rules (`model_fields`)
-        view = {name: (prose_lines(value) if name in data else value) for name, value in read.items()}
+        # and an identifier that reads as a sentence is read as its words (`identifier_sentence`)
+        view = {name: (prose_lines(value) if name in data else identifier_sentence(name, value) or value)
+                for name, value in read.items()}
         seen_once = {name: without_repeats(value) for name, value in view.items() if value}
         if seen_once.keys() != read.keys() or any(value != fields[name] for name, value in seen_once.items()):
             # repeated lines (a stack loop, a log flood): the model reads each line once, as in training;

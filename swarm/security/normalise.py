@@ -38,7 +38,9 @@ from urllib.parse import unquote_plus
 
 from swarm.security.hiding import clean
 
-__all__ = ["Normalised", "Decoded", "normalise", "skeleton", "decode_segments", "LONG_TEXT", "DECODED_BUDGET"]
+__all__ = [
+    "Normalised", "Decoded", "normalise", "skeleton", "letters", "decode_segments", "LONG_TEXT", "DECODED_BUDGET",
+]
 
 # Cyrillic and Greek letters that look like Latin ones (upper case folded before lower-casing, so an
 # all-capital look-alike word such as "ЅҮЅТЕМ" still folds).
@@ -182,6 +184,35 @@ def normalise(text: str) -> Normalised:
     homoglyphs = folded != display and bool(_MIXED_WORD.search(display))
     plain = _lower(folded).translate(_ACCENTS)
     return Normalised(display, plain, _fold_leet(plain, display).translate(_L_TABLE), invisible, homoglyphs, fullwidth)
+
+
+_INNER_LEET = re.compile(r"(?<=[A-Za-z])[013457-9]+(?=[a-z])|(?<![0-9A-Za-z])[013457-9]+(?=[a-z]{3})"
+                         r"|(?<=[a-z]{2})[013457-9](?![0-9a-z])"
+                         r"|(?:(?<=[^A-Z][A-Z])|(?<=^[A-Z]))[013457-9](?=[A-Z][a-z]|$)")
+_ID_CHUNK = re.compile(r"[^\W_]+")
+_HAS_LEET_ANY_CASE = re.compile(r"[A-Za-z][013457-9]|[013457-9][A-Za-z]")
+
+
+def letters(text: str) -> str:
+    """`text` as a word's letters, case kept: look-alike letters folded to Latin, invisible characters dropped, and
+    leetspeak folded where digits stand inside a word of small letters, open one or end a camelCase word
+    (`Prev1ous`, `1gnore`, `T0Share`; not a version's `v3`, the digits between a ULID's capitals, a hex id).
+    An identifier's camelCase then splits where its writer split it: `1gnoreAllPrev\u0456ous` ->
+    `ignoreAllPrevious`."""
+    display = clean(text)[0] if _NEEDS_CLEAN.search(text) else text
+    folded = display.translate(_HOMOGLYPH_TABLE)
+    if not _HAS_LEET_ANY_CASE.search(folded):
+        return folded
+
+    def chunk(m: re.Match[str]) -> str:
+        word = m.group()
+        if _HEX_WORD.fullmatch(word.lower()) and len(word) >= 8:
+            return word
+        for _ in range(2):  # twice: `1gn0re` opens a word of small letters once its `0` is folded
+            word = _INNER_LEET.sub(lambda d: d.group().translate(_LEET_TABLE), word)
+        return word
+
+    return _ID_CHUNK.sub(chunk, folded)
 
 
 def skeleton(text: str) -> str:
