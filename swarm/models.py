@@ -67,6 +67,9 @@ class Payload(BaseModel):
         return self.model_dump_json().encode("utf-8")
 
 
+_DECLARED_CONTEXT = frozenset(("file", "line", "function", "request_id"))
+
+
 class ErrorContext(BaseModel):
     """Where the error happened; any further fields are kept as free context."""
 
@@ -115,10 +118,17 @@ class ErrorReport(Payload):
         return _signature(self.error, self.context.file, self.context.line)
 
     def texts(self) -> dict[str, str]:
-        """Every untrusted text field by name (for the injection filter). A structured context value (the
-        arguments a reporter captured: lists, dicts) gives its strings, keys too, one per line."""
-        out = {"error": self.error, "stack": self.stack, "service": self.service}
+        """Every untrusted text field by name (for the injection filter): all the agents read of a report. A
+        structured context value (the arguments a reporter captured: lists, dicts) gives its strings, keys too, one
+        per line; a free context key is a field of its own (`context.<key>#key`), and so is the release.
+
+            ErrorReport(error="E", context={"tenant": "acme"}).texts()
+            # -> {"error": "E", "service": "unknown", "context.tenant#key": "tenant", "context.tenant": "acme"}
+        """
+        out = {"error": self.error, "stack": self.stack, "service": self.service, "release": self.release or ""}
         for key, value in self.context.model_dump(exclude_none=True).items():
+            if key not in _DECLARED_CONTEXT:  # a key the reporter chose is text too (it was read by nothing)
+                out[f"context.{key}#key"] = key
             if isinstance(value, list | dict):
                 out[f"context.{key}"] = "\n".join(dict.fromkeys(_strings(value)))
             else:

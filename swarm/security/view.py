@@ -111,7 +111,8 @@ def without_repeats(text: str) -> str:
 # a report field the learned heads may leave to the rules: one run of characters without a blank (a service, a
 # file path, a function name, a line number, a request id), and not so long that it could hold a sentence
 _IDENTIFIER = re.compile(r"\S{1,200}")
-IDENTIFIER_FIELDS = ("service", "context.")  # the fields that may be identifiers; the error and stack always read
+# the fields that may be identifiers; the error and stack always read
+IDENTIFIER_FIELDS = ("service", "release", "context.")
 _PARTS = re.compile(r"[/\\.:]")  # the parts of a path or dotted name
 _CHUNKS = re.compile(r"[^\W_]+")  # the runs of letters and digits between `_`, `-` and other marks
 _CAMEL = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")  # camelCase words and runs of digits
