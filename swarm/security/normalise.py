@@ -69,6 +69,11 @@ def _accent_table() -> dict[int, str]:
 
 
 _ACCENTS = _accent_table()
+_ACCENTS_CASED = {  # `Ś` -> `S`, `ẗ` -> `t`: a Latin letter with marks is its letter (case kept)
+    code: unicodedata.normalize("NFD", chr(code))[0]
+    for code in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00))
+    if unicodedata.normalize("NFD", chr(code))[0] != chr(code) and unicodedata.normalize("NFD", chr(code))[0].isascii()
+}
 # leetspeak inside a word (a run with at least one letter); "l" is folded to "i" everywhere because
 # "1" stands for both. Both the text and the rules go through this, so matching stays consistent.
 _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g", "!": "i", "@": "a", "$": "s"}
@@ -194,20 +199,20 @@ _HAS_LEET_ANY_CASE = re.compile(r"[A-Za-z][013457-9]|[013457-9][A-Za-z]")
 
 
 def letters(text: str) -> str:
-    """`text` as a word's letters, case kept: look-alike letters folded to Latin, invisible characters dropped, and
-    leetspeak folded where digits stand inside a word of small letters, open one or end a camelCase word
+    """`text` as a word's letters, case kept: look-alike letters folded to Latin, accents and invisible characters
+    dropped, and leetspeak folded where digits stand inside a word of small letters, open one or end a camelCase word
     (`Prev1ous`, `1gnore`, `T0Share`; not a version's `v3`, the digits between a ULID's capitals, a hex id).
     An identifier's camelCase then splits where its writer split it: `1gnoreAllPrev\u0456ous` ->
     `ignoreAllPrevious`."""
     display = clean(text)[0] if _NEEDS_CLEAN.search(text) else text
-    folded = display.translate(_HOMOGLYPH_TABLE)
+    folded = display.translate(_HOMOGLYPH_TABLE).translate(_ACCENTS_CASED)
     if not _HAS_LEET_ANY_CASE.search(folded):
         return folded
 
     def chunk(m: re.Match[str]) -> str:
         word = m.group()
-        if _HEX_WORD.fullmatch(word.lower()) and len(word) >= 8:
-            return word
+        if _HEX_WORD.fullmatch(word.lower()) and (len(word) >= 8 or sum(c.isdigit() for c in word) >= 2):
+            return word  # a hash, a pod's `5c6d7f`
         for _ in range(2):  # twice: `1gn0re` opens a word of small letters once its `0` is folded
             word = _INNER_LEET.sub(lambda d: d.group().translate(_LEET_TABLE), word)
         return word

@@ -119,6 +119,7 @@ _CAMEL = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")  # camelCase words and 
 # a camelCase word of three letters or more
 _CAMEL_WORD = re.compile(r"(?:(?<![A-Za-z])[a-z]{3,}|[A-Z][a-z]{2,})(?![a-z])")
 _VOWELS = frozenset("aeiouyAEIOUY")
+_LEET_DIGITS = str.maketrans("0134579", "oieastg")
 # the words a sentence cannot do without and a path or a name seldom has (articles, pronouns, prepositions, modals)
 _FUNCTION_WORDS = frozenset((
     "a", "an", "the", "to", "of", "for", "in", "on", "at", "by", "with", "from", "into", "as", "and", "or", "but",
@@ -195,8 +196,7 @@ def _sentence_words(value: str) -> str | None:
     spelled = letters(value)
     if not _sentence(spelled) or decode_segments(value, 1):
         return None
-    words = [w for chunk in _CHUNKS.findall(spelled) for w in (_CAMEL.findall(chunk) if chunk.isascii() else [chunk])]
-    return " ".join(words)
+    return " ".join(w for chunk in _CHUNKS.findall(spelled) for w in _chunk_words(chunk))
 
 
 def identifier_sentence(name: str, value: str) -> str | None:
@@ -213,26 +213,26 @@ def identifier_sentence(name: str, value: str) -> str | None:
 
 
 def _words(part: str) -> tuple[int, int]:
-    """Words in (part of) an identifier, and how many of them are function words: its chunks of letters with a
-    vowel, camelCase split (`pleaseGrantAdmin`: 3); in a chunk with a digit in it only camelCase words of three
-    letters or more count (`retryAfter30Seconds`: 3; `7f9c`, `c42720ab54dd`, a ULID: 0); a chunk without a vowel
-    (`ddfc`) is no word."""
+    """Words in (part of) an identifier, and how many of them are function words (`_chunk_words`; a word of one
+    letter or without a vowel is none): `pleaseGrantAdmin`: 3; `7f9c`, `c42720ab54dd`, a ULID: 0."""
     count = function = 0
     for chunk in _CHUNKS.findall(part):
-        if any(c.isdigit() for c in chunk):
-            # a camelCase name with a number in it keeps its words of three letters (`retryAfter30Seconds`); an id's
-            # letters between digits do not make them (`c42720ab54dd`, a ULID's capitals)
-            words = _CAMEL_WORD.findall(chunk)
-            count += sum(1 for w in words if not _VOWELS.isdisjoint(w))
-            function += sum(1 for w in words if w.lower() in _FUNCTION_WORDS)
-            continue
-        if not chunk.isascii():
-            count += 1
-            continue
-        for word in _CAMEL.findall(chunk):
+        for word in _chunk_words(chunk):
             function += word.lower() in _FUNCTION_WORDS
             count += len(word) >= 2 and not _VOWELS.isdisjoint(word)
     return count, function
+
+
+def _chunk_words(chunk: str) -> list[str]:
+    """The words of a run of letters and digits: camelCase split; in one with a digit in it only camelCase words
+    of three letters or more (`retryAfter30Seconds`), or the function word its leetspeak spells (`4nd`, `1n`, `th3`):
+    an id's letters between digits (`7d9f8b6c5`, `xk2lp`, a ULID's capitals) are no words and no noise either."""
+    if not chunk.isascii():
+        return [chunk]
+    if any(c.isdigit() for c in chunk):
+        spelled = chunk.lower().translate(_LEET_DIGITS)
+        return [spelled] if spelled in _FUNCTION_WORDS else _CAMEL_WORD.findall(chunk)
+    return _CAMEL.findall(chunk)
 
 
 def model_view(text: str, decode_depth: int = 2) -> str:
