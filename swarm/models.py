@@ -67,9 +67,6 @@ class Payload(BaseModel):
         return self.model_dump_json().encode("utf-8")
 
 
-_DECLARED_CONTEXT = frozenset(("file", "line", "function", "request_id"))
-
-
 class ErrorContext(BaseModel):
     """Where the error happened; any further fields are kept as free context."""
 
@@ -78,6 +75,9 @@ class ErrorContext(BaseModel):
     line: int | None = Field(default=None, ge=0, le=2**31 - 1)  # an int32 for publishers in typed languages
     function: str | None = None
     request_id: str | None = None
+
+
+_DECLARED_CONTEXT = frozenset(ErrorContext.model_fields)  # file, line, function, request_id: the rest is free
 
 
 class ErrorReport(Payload):

@@ -38,7 +38,8 @@ class Sample:
     category: str = ""
     obfuscation: str = ""
     line: int = 0
-    report: str = ""  # a whole error report (its JSON) read as intake reads it; `text` is then its error
+    # a whole error report read as intake reads it; `text` is then its error
+    report: ErrorReport | None = field(default=None, compare=False)
 
 
 def load_corpus(path: str | Path) -> list[Sample]:
@@ -67,8 +68,7 @@ def load_corpus(path: str | Path) -> list[Sample]:
             if row.get(key) is not None and not isinstance(row[key], str):
                 raise InvalidInput(f"{path}:{number}: {key} must be a string, got {type(row[key]).__name__}")
         obfuscation = row.get("obfuscation") or ("none" if label == "attack" else "")
-        samples.append(Sample(label, text, row.get("category") or "", obfuscation, number,
-                              report.model_dump_json() if report is not None else ""))
+        samples.append(Sample(label, text, row.get("category") or "", obfuscation, number, report))
     if not samples:
         raise InvalidInput(f"corpus {path} has no samples")
     return samples
@@ -174,8 +174,8 @@ def evaluate(
     result = EvalResult()
     rng = random.Random(0)
     for i, sample in enumerate(samples, 1):
-        if sample.report:
-            verdict = filter_.check_report(ErrorReport.model_validate_json(sample.report))
+        if sample.report is not None:
+            verdict = filter_.check_report(sample.report)
         elif as_report and sample.text:
             verdict = filter_.check_report(report_of(report_fields(sample.text, rng, "heldout")))
         else:

@@ -59,21 +59,18 @@ _HOMOGLYPHS = {
 _HOMOGLYPH_TABLE = str.maketrans(_HOMOGLYPHS)
 
 
-def _accent_table() -> dict[int, str]:
+def _accent_table(*ranges: range, lower: bool = True) -> dict[int, str]:
+    """A Latin letter with marks -> its letter (lower-cased, or with its case kept)."""
     table: dict[int, str] = {}
-    for code in range(0xC0, 0x250):
+    for code in (c for r in ranges for c in r):
         base = unicodedata.normalize("NFD", chr(code))[0]
         if base != chr(code) and base.isascii() and base.isalpha():
-            table[code] = base.lower()
+            table[code] = base.lower() if lower else base
     return table
 
 
-_ACCENTS = _accent_table()
-_ACCENTS_CASED = {  # `Ś` -> `S`, `ẗ` -> `t`: a Latin letter with marks is its letter (case kept)
-    code: unicodedata.normalize("NFD", chr(code))[0]
-    for code in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00))
-    if unicodedata.normalize("NFD", chr(code))[0] != chr(code) and unicodedata.normalize("NFD", chr(code))[0].isascii()
-}
+_ACCENTS = _accent_table(range(0xC0, 0x250))
+_ACCENTS_CASED = _accent_table(range(0xC0, 0x250), range(0x1E00, 0x1F00), lower=False)  # `Ś` -> `S`, `ẗ` -> `t`
 # leetspeak inside a word (a run with at least one letter); "l" is folded to "i" everywhere because
 # "1" stands for both. Both the text and the rules go through this, so matching stays consistent.
 _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g", "!": "i", "@": "a", "$": "s"}
